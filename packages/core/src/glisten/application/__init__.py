@@ -1,0 +1,1 @@
+"""Services, applications and the ``glisten`` command line."""

@@ -1,0 +1,1 @@
+"""Pluggable authentication: portals, realms, credential checkers."""

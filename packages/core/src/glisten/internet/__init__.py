@@ -1,0 +1,1 @@
+"""The reactor, transports, Deferreds and everything else that moves bytes."""

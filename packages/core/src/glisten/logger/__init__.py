@@ -1,0 +1,1 @@
+"""Structured, event-based logging."""

@@ -1,0 +1,1 @@
+"""Reusable protocol building blocks: line and length-prefixed framing, policies, AMP, TLS."""

@@ -1,0 +1,1 @@
+"""Python utilities the rest of glisten builds on: failures, legacy logging."""

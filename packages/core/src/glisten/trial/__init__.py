@@ -1,0 +1,1 @@
+"""Trial's TestCase API, run by pytest or unittest."""
