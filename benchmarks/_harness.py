@@ -1,0 +1,154 @@
+"""Side-by-side benchmark runner: glisten against Twisted (and asyncio) in one run.
+
+Each benchmark script lists :class:`Case` objects and calls :func:`main`. Every case runs once
+per implementation, each in a fresh subprocess, so that neither import state nor garbage left
+by one implementation colours the other. glisten and asyncio run on the interpreter that runs
+the script (the hatch environment); Twisted runs in ``benchmarks/.venv-twisted``, a virtual
+environment this module creates on first use with the newest Twisted from PyPI. Twisted is never
+a dependency of any glisten package.
+
+Output is one line per case::
+
+    chain of 10 callbacks  glisten=812345/s  twisted=401234/s  ratio=2.02
+
+``ratio`` is glisten's rate divided by Twisted's (above 1 means glisten is faster); with an
+asyncio figure, ``asyncio_ratio`` is glisten's rate divided by asyncio's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TWISTED_VENV = HERE / ".venv-twisted"
+TWISTED_REQUIREMENTS = ["twisted[tls]", "uvloop"]
+
+#: How long one timed run of a case should last, in seconds.
+TARGET_SECONDS = 0.25
+#: Timed runs per case and implementation; the best one counts.
+REPEATS = 3
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case.
+
+    :param name: what the output line calls the case.
+    :param func: ``func(impl, n)`` does ``n`` operations with implementation ``impl``
+        (``"glisten"``, ``"twisted"`` or ``"asyncio"``). With ``selfTimed`` it instead measures
+        itself and returns operations per second (``n`` is then 0).
+    :param impls: the implementations to run; the first must be ``"glisten"``.
+    :param selfTimed: the function returns its own rate (load generators, servers).
+    :param unit: the unit printed after the rate.
+    """
+
+    name: str
+    func: Callable[[str, int], float | None]
+    impls: tuple[str, ...] = ("glisten", "twisted")
+    selfTimed: bool = False
+    unit: str = "/s"
+
+
+def twistedPython() -> str:
+    """Return the interpreter of the Twisted virtual environment, creating it if needed."""
+    python = TWISTED_VENV / "bin" / "python"
+    marker = TWISTED_VENV / ".ready"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(TWISTED_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--upgrade", *TWISTED_REQUIREMENTS],
+            check=True,
+        )
+        marker.write_text("ok\n")
+    return str(python)
+
+
+def _interpreter(impl: str) -> str:
+    return twistedPython() if impl == "twisted" else sys.executable
+
+
+def _timeOne(case: Case, impl: str) -> float:
+    """Run ``case`` for ``impl`` in this process and return operations per second."""
+    if case.selfTimed:
+        rate = case.func(impl, 0)
+        if rate is None:
+            raise RuntimeError(f"self-timed case {case.name!r} returned no rate")
+        return rate
+    n = 1
+    while True:
+        start = time.perf_counter()
+        case.func(impl, n)
+        elapsed = time.perf_counter() - start
+        if elapsed >= TARGET_SECONDS / 4:
+            break
+        n *= 4 if elapsed < TARGET_SECONDS / 40 else 2
+    n = max(1, int(n * TARGET_SECONDS / elapsed))
+    best = 0.0
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        case.func(impl, n)
+        elapsed = time.perf_counter() - start
+        best = max(best, n / elapsed)
+    return best
+
+
+def _format(rate: float, unit: str) -> str:
+    if rate >= 100:
+        return f"{rate:.0f}{unit}"
+    return f"{rate:.3g}{unit}"
+
+
+def _runWorker(cases: Sequence[Case], argv: Sequence[str]) -> None:
+    caseName, impl = argv
+    (case,) = [c for c in cases if c.name == caseName]
+    print(json.dumps({"rate": _timeOne(case, impl)}))
+
+
+def _measure(script: str, case: Case, impl: str) -> float | None:
+    env = dict(os.environ)
+    env["GLISTEN_BENCH_IMPL"] = impl
+    proc = subprocess.run(
+        [_interpreter(impl), script, "--worker", case.name, impl],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(HERE),
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(f"{case.name} [{impl}] failed:\n{proc.stderr}\n")
+        return None
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return float(json.loads(lines[-1])["rate"])
+
+
+def main(cases: Sequence[Case], argv: Sequence[str] | None = None) -> None:
+    """Run every case under each of its implementations and print one line per case.
+
+    ``python benchmarks/x.py`` runs all cases; ``python benchmarks/x.py NAME...`` runs those
+    whose name contains one of the given words.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--worker"]:
+        _runWorker(cases, args[1:])
+        return
+    script = str(Path(sys.argv[0]).resolve())
+    selected = [c for c in cases if not args or any(word in c.name for word in args)]
+    width = max((len(c.name) for c in selected), default=0)
+    for case in selected:
+        rates = {impl: _measure(script, case, impl) for impl in case.impls}
+        parts = [case.name.ljust(width)]
+        for impl, rate in rates.items():
+            parts.append(f"{impl}=" + ("failed" if rate is None else _format(rate, case.unit)))
+        mine = rates.get("glisten")
+        for other, label in (("twisted", "ratio"), ("asyncio", "asyncio_ratio")):
+            theirs = rates.get(other)
+            if mine and theirs:
+                parts.append(f"{label}={mine / theirs:.2f}")
+        print("  ".join(parts), flush=True)

@@ -1,0 +1,160 @@
+"""The ``glisten`` command: global options, plugin lookup, then the runner.
+
+``glisten [global options] PLUGIN [plugin options]``. Plugins are objects providing
+:class:`glisten.application.service.IServiceMaker`, published by any installed distribution in
+the entry-point group ``glisten.plugins`` under the name of their subcommand. Errors in what the
+user typed are one line on standard error and exit status 2; a plugin that fails while building
+its service gives its message and exit status 1. No traceback reaches the user for either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, NoReturn
+
+PLUGIN_GROUP = "glisten.plugins"
+
+#: Where the plugins of glisten's own protocol packages live, for a helpful message when the
+#: package is not installed.
+KNOWN_PLUGINS: dict[str, str] = {
+    "web": "glisten-web",
+    "dns": "glisten-names",
+    "ssh": "glisten-conch",
+    "conch": "glisten-conch",
+    "telnet": "glisten-conch",
+    "mail": "glisten-mail",
+    "irc": "glisten-words",
+    "xmpp": "glisten-words",
+    "words": "glisten-words",
+}
+
+REACTOR_NAMES = ("epoll", "poll", "select", "asyncio")
+LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
+LOG_FORMATS = ("text", "json", "journal")
+
+
+class UsageError(Exception):
+    """What the user typed cannot be run; the message says why in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and an exception, not usage and exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _pluginEntryPoints() -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=PLUGIN_GROUP):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def _describe(ep: EntryPoint) -> str:
+    try:
+        maker = ep.load()
+    except Exception as e:  # a broken plugin must not hide the others from --help
+        return f"(cannot be loaded: {e})"
+    lines = str(getattr(maker, "description", "")).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _helpText(parser: argparse.ArgumentParser) -> str:
+    plugins = _pluginEntryPoints()
+    lines = [parser.format_help().rstrip(), "", "plugins:"]
+    if not plugins:
+        lines.append("  (none installed)")
+    width = max((len(name) for name in plugins), default=0)
+    for name in sorted(plugins):
+        lines.append(f"  {name.ljust(width)}  {_describe(plugins[name])}")
+    lines.append("")
+    lines.append("Run 'glisten PLUGIN --help' for a plugin's own options.")
+    return "\n".join(lines) + "\n"
+
+
+def _globalParser() -> _Parser:
+    parser = _Parser(
+        prog="glisten",
+        description="Run a glisten service.",
+        add_help=False,
+    )
+    parser.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    parser.add_argument(
+        "--reactor", choices=REACTOR_NAMES, default=None, help="the event loop to run on"
+    )
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    parser.add_argument("--log-file", default=None, help="log to this file ('-' for stdout)")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=None)
+    parser.add_argument("--pidfile", default=None, help="write the process id to this file")
+    parser.add_argument("plugin", nargs="?", help="the plugin to run")
+    parser.add_argument("pluginArgs", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def _loadPlugin(name: str) -> Any:
+    plugins = _pluginEntryPoints()
+    ep = plugins.get(name)
+    if ep is None:
+        package = KNOWN_PLUGINS.get(name)
+        if package is not None:
+            raise UsageError(
+                f'glisten: no plugin "{name}"; it is in {package}: pip install {package}'
+            )
+        installed = ", ".join(sorted(plugins)) or "none"
+        raise UsageError(f'glisten: no plugin "{name}"; installed plugins: {installed}')
+    return ep.load()
+
+
+def run(argv: Sequence[str]) -> int:
+    """Run the ``glisten`` command with ``argv`` (without the program name).
+
+    :return: the process exit status.
+    """
+    parser = _globalParser()
+    options = parser.parse_args(list(argv))
+    if options.help or options.plugin is None:
+        sys.stdout.write(_helpText(parser))
+        return 0 if options.help else 2
+    name: str = options.plugin
+    try:
+        maker = _loadPlugin(name)
+    except UsageError:
+        raise
+    except Exception as e:
+        sys.stderr.write(f"glisten: plugin {name!r} cannot be loaded: {e}\n")
+        return 1
+    pluginParser = _Parser(prog=f"glisten {name}", description=maker.description)
+    maker.addArguments(pluginParser)
+    pluginOptions = pluginParser.parse_args(options.pluginArgs)
+    try:
+        service = maker.makeService(pluginOptions)
+    except Exception as e:
+        sys.stderr.write(f"glisten {name}: {e}\n")
+        return 1
+
+    from glisten.application.runner import runService
+
+    return runService(
+        service,
+        reactorName=options.reactor,
+        logLevel=options.log_level,
+        logFile=options.log_file,
+        logFormat=options.log_format,
+        pidFile=options.pidfile,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The console-script entry point."""
+    try:
+        status = run(sys.argv[1:] if argv is None else argv)
+    except UsageError as e:
+        sys.stderr.write(f"{e}\n")
+        status = 2
+    except KeyboardInterrupt:
+        status = 130
+    sys.exit(status)

@@ -1,0 +1,237 @@
+"""Turning log events into text.
+
+Format strings use PEP 3101 syntax with the event's fields as keyword arguments, plus one
+addition Twisted programs rely on: ``{name()}`` calls the field and formats the result, so an
+expensive value is only computed when an observer actually renders the event.
+
+An event that went through JSON carries ``log_flattened``: each format field already rendered
+to text, keyed by the field's full spelling (``"name!r:>10"``). Formatting prefers those, so a
+log read back from disk renders exactly as it was written.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from ._interfaces import LogEvent
+
+timeFormatRFC3339 = "%Y-%m-%dT%H:%M:%S%z"
+
+_formatter = string.Formatter()
+
+
+class _CallMapping(Mapping[str, Any]):
+    """Field lookup where ``"name()"`` means: look ``name`` up and call it."""
+
+    def __init__(self, submapping: Mapping[str, Any]) -> None:
+        self._submapping = submapping
+
+    def __getitem__(self, key: str) -> Any:
+        callit = key.endswith("()")
+        realKey = key[:-2] if callit else key
+        value = self._submapping[realKey]
+        return value() if callit else value
+
+    def __iter__(self) -> Any:
+        return iter(self._submapping)
+
+    def __len__(self) -> int:
+        return len(self._submapping)
+
+
+def _fieldKey(fieldName: str, conversion: str | None, formatSpec: str) -> str:
+    key = fieldName
+    if conversion:
+        key += "!" + conversion
+    if formatSpec:
+        key += ":" + formatSpec
+    return key
+
+
+def _render(
+    formatString: str,
+    mapping: Mapping[str, Any],
+    flattened: Mapping[str, Any] | None,
+    record: dict[str, str] | None,
+    depth: int = 0,
+) -> str:
+    """Format ``formatString`` against ``mapping``.
+
+    :param flattened: pre-rendered fields (from JSON), used in preference to ``mapping``.
+    :param record: if given, every rendered field is stored here under its full key.
+    """
+    if depth > 2:
+        raise ValueError("format specification nested too deeply")
+    out: list[str] = []
+    for literal, fieldName, formatSpec, conversion in _formatter.parse(formatString):
+        out.append(literal)
+        if fieldName is None:
+            continue
+        if fieldName == "" or fieldName.isdigit():
+            raise ValueError("positional fields are not allowed in log formats")
+        spec = formatSpec or ""
+        if "{" in spec:
+            spec = _render(spec, mapping, flattened, None, depth + 1)
+        key = _fieldKey(fieldName, conversion, formatSpec or "")
+        if flattened is not None and key in flattened:
+            text = str(flattened[key])
+        else:
+            value, _ = _formatter.get_field(fieldName, (), mapping)
+            if conversion:
+                value = _formatter.convert_field(value, conversion)
+            text = format(value, spec)
+        if record is not None:
+            record[key] = text
+        out.append(text)
+    return "".join(out)
+
+
+def formatWithCall(formatString: str, mapping: Mapping[str, Any]) -> str:
+    """Format a PEP 3101 string with keyword fields, where ``{f()}`` calls ``f``.
+
+    :raises Exception: whatever formatting raises; :func:`formatEvent` is the safe variant.
+    """
+    return _render(formatString, _CallMapping(mapping), None, None)
+
+
+def flattenEvent(event: LogEvent) -> None:
+    """Render the fields named by ``event["log_format"]`` and keep them in ``log_flattened``.
+
+    After this, the event can be serialized with its values turned into plain text without
+    losing what its message says. Formatting errors are ignored here; they surface when the
+    event is formatted.
+    """
+    fmt = event.get("log_format")
+    if not isinstance(fmt, str):
+        return
+    record: dict[str, str] = {}
+    try:
+        _render(fmt, _CallMapping(event), None, record)
+    except Exception:
+        return
+    event["log_flattened"] = record
+
+
+def formatEvent(event: LogEvent) -> str:
+    """Render the message of ``event`` from its ``log_format`` and fields.
+
+    Never raises: an event that cannot be formatted renders as a note saying why, because a
+    broken log call must not take the program (or the other observers) down with it.
+
+    :return: the message, or ``""`` if the event has no ``log_format``.
+    """
+    try:
+        fmt = event.get("log_format")
+        if fmt is None:
+            return ""
+        if not isinstance(fmt, str):
+            raise TypeError(f"log_format must be a str, not {type(fmt).__name__}")
+        flattened = event.get("log_flattened")
+        if not isinstance(flattened, Mapping):
+            flattened = None
+        return _render(fmt, _CallMapping(event), flattened, None)
+    except Exception as e:
+        return formatUnformattableEvent(event, e)
+
+
+def formatUnformattableEvent(event: LogEvent, error: BaseException) -> str:
+    """Describe an event whose format failed, as safely as possible."""
+    try:
+        return f"Unable to format event {event!r}: {error}"
+    except Exception:
+        fields = ", ".join(_safeRepr(k) + " = " + _safeRepr(v) for k, v in event.items())
+        return f"MESSAGE LOST: unformattable object logged: {error!r}\nRecoverable data: {fields}"
+
+
+def _safeRepr(obj: object) -> str:
+    try:
+        return repr(obj)
+    except Exception:
+        return f"<unrepresentable {type(obj).__name__} object>"
+
+
+def formatTime(
+    when: float | None, timeFormat: str | None = timeFormatRFC3339, default: str = "-"
+) -> str:
+    """Render a POSIX timestamp in local time.
+
+    :param timeFormat: a :func:`time.strftime` format, or ``None`` for ``default``.
+    :return: the rendered time, or ``default`` if there is no time or no format.
+    """
+    if timeFormat is None or when is None:
+        return default
+    try:
+        return datetime.fromtimestamp(when).astimezone().strftime(timeFormat)
+    except (ValueError, OverflowError, OSError):
+        return default
+
+
+def _failureText(event: LogEvent) -> str:
+    failure = event.get("log_failure")
+    if failure is None:
+        return ""
+    try:
+        getTraceback = getattr(failure, "getTraceback", None)
+        if getTraceback is not None:
+            return str(getTraceback())
+        if isinstance(failure, Mapping):
+            return str(failure.get("traceback", ""))
+        return str(failure)
+    except Exception as e:
+        return f"(unable to obtain traceback from failure: {e!r})"
+
+
+def eventAsText(
+    event: LogEvent,
+    includeTraceback: bool = True,
+    includeTimestamp: bool = True,
+    includeSystem: bool = True,
+    formatTime: Callable[[float | None], str] = formatTime,
+) -> str:
+    """Render an event as one (possibly multi-line) string, without a trailing newline.
+
+    :param includeTraceback: append the traceback of ``log_failure``.
+    :param includeTimestamp: prefix the time.
+    :param includeSystem: prefix ``[system]`` (``log_system`` or ``namespace#level``).
+    """
+    text = formatEvent(event)
+    if includeTraceback and "log_failure" in event:
+        tb = _failureText(event).rstrip("\n")
+        text = f"{text}\n{tb}" if text else tb
+    if not text:
+        return ""
+    prefix = ""
+    if includeTimestamp:
+        prefix = formatTime(event.get("log_time")) + " "
+    if includeSystem:
+        prefix += "[" + _systemOf(event) + "] "
+    return prefix + text
+
+
+def _systemOf(event: LogEvent) -> str:
+    system = event.get("log_system")
+    if system is not None:
+        return str(system)
+    namespace = event.get("log_namespace", "-")
+    level = event.get("log_level")
+    levelName = getattr(level, "name", "-") if level is not None else "-"
+    return f"{namespace}#{levelName}"
+
+
+def formatEventAsClassicLogText(
+    event: LogEvent, formatTime: Callable[[float | None], str] = formatTime
+) -> str | None:
+    """Render an event as one classic log entry: ``TIME [SYSTEM] message``, newline-terminated.
+
+    Continuation lines are indented with a tab so each entry stays recognizable.
+
+    :return: the line, or ``None`` if the event has nothing to say.
+    """
+    text = eventAsText(event, includeTimestamp=False, includeSystem=False)
+    if not text:
+        return None
+    text = text.replace("\n", "\n\t")
+    return f"{formatTime(event.get('log_time'))} [{_systemOf(event)}] {text}\n"

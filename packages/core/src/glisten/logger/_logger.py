@@ -1,0 +1,152 @@
+"""The :class:`Logger`: where log events are born."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._interfaces import LogEvent
+from ._levels import InvalidLogLevelError, LogLevel
+
+if TYPE_CHECKING:
+    from ..python.failure import Failure
+
+
+class Logger:
+    """Emits structured log events to an observer (the global publisher by default).
+
+    A format string uses PEP 3101 syntax with the keyword arguments as fields; the fields are
+    also kept in the event as data, so observers can filter on them or write them as JSON::
+
+        log = Logger()
+        log.info("{user} logged in from {peer}", user=user, peer=peer)
+
+    Used as a class attribute, a logger binds itself to the instance (``log_source``) and its
+    namespace becomes ``module.Class``.
+
+    :param namespace: the event namespace; by default the calling module's ``__name__``.
+    :param source: the object the events are about (``log_source``).
+    :param observer: where events go; the global log publisher when ``None``.
+    """
+
+    __slots__ = ("namespace", "source", "_observer")
+
+    def __init__(
+        self,
+        namespace: str | None = None,
+        source: object = None,
+        observer: Callable[[LogEvent], Any] | None = None,
+    ) -> None:
+        if namespace is None:
+            namespace = self._namespaceFromCallingContext()
+        self.namespace: str = namespace
+        self.source: object = source
+        self._observer = observer
+
+    @staticmethod
+    def _namespaceFromCallingContext() -> str:
+        try:
+            return str(sys._getframe(2).f_globals["__name__"])
+        except (KeyError, ValueError):
+            return "<unknown>"
+
+    @property
+    def observer(self) -> Callable[[LogEvent], Any]:
+        """Where this logger's events go."""
+        if self._observer is not None:
+            return self._observer
+        from ._global import globalLogPublisher
+
+        return globalLogPublisher
+
+    def __get__(self, instance: object, owner: type | None = None) -> Logger:
+        if owner is None:
+            owner = type(instance)
+        source = owner if instance is None else instance
+        return self.__class__(
+            f"{owner.__module__}.{owner.__name__}", source, observer=self._observer
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.namespace!r}>"
+
+    def emit(self, level: LogLevel, format: str | None = None, **kwargs: Any) -> None:
+        """Send one event at ``level`` with ``format`` and ``kwargs`` as its fields.
+
+        An invalid level is itself reported as an error and the event is sent at ``error``,
+        so the message is not lost.
+        """
+        if not isinstance(level, LogLevel):
+            self.failure(
+                "Got invalid log level {invalidLevel!r} in {logger}.emit().",
+                _failureFor(InvalidLogLevelError(level)),
+                invalidLevel=level,
+                logger=self,
+            )
+            level = LogLevel.error
+        event = kwargs
+        event.update(
+            log_logger=self,
+            log_level=level,
+            log_namespace=self.namespace,
+            log_source=self.source,
+            log_format=format,
+            log_time=time.time(),
+        )
+        if "log_trace" in event:
+            event["log_trace"].append((self, self.observer))
+        self.observer(event)
+
+    def failure(
+        self,
+        format: str,
+        failure: Failure | None = None,
+        level: LogLevel = LogLevel.critical,
+        **kwargs: Any,
+    ) -> None:
+        """Log a failure with its traceback.
+
+        Called without ``failure`` inside an ``except`` block, it captures the exception
+        being handled::
+
+            try:
+                ...
+            except Exception:
+                log.failure("while frobbing {thing}", thing=thing)
+
+        :param failure: the failure to log; ``None`` means the current exception.
+        :param level: ``critical`` by default: an unexpected exception is a bug.
+        """
+        if failure is None:
+            from ..python.failure import Failure
+
+            failure = Failure()
+        self.emit(level, format, log_failure=failure, **kwargs)
+
+    def debug(self, format: str | None = None, **kwargs: Any) -> None:
+        """Emit an event at :attr:`LogLevel.debug`."""
+        self.emit(LogLevel.debug, format, **kwargs)
+
+    def info(self, format: str | None = None, **kwargs: Any) -> None:
+        """Emit an event at :attr:`LogLevel.info`."""
+        self.emit(LogLevel.info, format, **kwargs)
+
+    def warn(self, format: str | None = None, **kwargs: Any) -> None:
+        """Emit an event at :attr:`LogLevel.warn`."""
+        self.emit(LogLevel.warn, format, **kwargs)
+
+    def error(self, format: str | None = None, **kwargs: Any) -> None:
+        """Emit an event at :attr:`LogLevel.error`."""
+        self.emit(LogLevel.error, format, **kwargs)
+
+    def critical(self, format: str | None = None, **kwargs: Any) -> None:
+        """Emit an event at :attr:`LogLevel.critical`."""
+        self.emit(LogLevel.critical, format, **kwargs)
+
+
+def _failureFor(error: BaseException) -> Failure:
+    from ..python.failure import Failure
+
+    return Failure(error)

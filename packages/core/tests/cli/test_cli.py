@@ -1,0 +1,161 @@
+"""The ``glisten`` command line: global options, plugin lookup and its errors."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from glisten.application import cli
+
+
+class FakeEntryPoint:
+    """Stands in for an installed distribution's ``glisten.plugins`` entry point."""
+
+    def __init__(self, name: str, load: Any) -> None:
+        self.name = name
+        self._load = load
+
+    def load(self) -> Any:
+        if isinstance(self._load, BaseException):
+            raise self._load
+        return self._load
+
+
+class Maker:
+    tapname = "greet"
+    description = "Greet people.\nA second line that --help leaves out."
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.fail = fail
+        self.options: argparse.Namespace | None = None
+
+    def addArguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--name", required=True)
+
+    def makeService(self, options: argparse.Namespace) -> object:
+        self.options = options
+        if self.fail is not None:
+            raise self.fail
+        return "the service"
+
+
+@pytest.fixture
+def plugins(monkeypatch: pytest.MonkeyPatch) -> dict[str, FakeEntryPoint]:
+    found: dict[str, FakeEntryPoint] = {}
+    monkeypatch.setattr(cli, "_pluginEntryPoints", lambda: found)
+    return found
+
+
+def runMain(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    code = exc.value.code
+    assert isinstance(code, int)
+    return code
+
+
+def test_helpListsPluginsOneLineEach(
+    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", Maker())
+    plugins["broken"] = FakeEntryPoint("broken", ImportError("no module named nowhere"))
+    assert runMain(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "greet   Greet people.\n" in out
+    assert "A second line" not in out
+    assert "broken  (cannot be loaded: no module named nowhere)" in out
+
+
+def test_missingProtocolPackageNamesIt(
+    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert runMain(["web", "--path", "."]) == 2
+    err = capsys.readouterr().err
+    assert err == 'glisten: no plugin "web"; it is in glisten-web: pip install glisten-web\n'
+
+
+def test_unknownPlugin(plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", Maker())
+    assert runMain(["nosuch"]) == 2
+    assert capsys.readouterr().err == 'glisten: no plugin "nosuch"; installed plugins: greet\n'
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--bogus", "greet"], ["--reactor", "nope", "greet"], ["--log-format", "xml", "greet"]],
+)
+def test_badGlobalOptionIsOneLine(
+    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", Maker())
+    assert runMain(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("glisten: ")
+    assert "Traceback" not in err
+
+
+def test_badPluginOptionIsOneLine(
+    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", Maker())
+    assert runMain(["greet", "--nmae", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("glisten greet: ") and err.count("\n") == 1
+
+
+def test_pluginFailingToStartGivesItsMessage(
+    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", Maker(fail=ValueError("no such folder: /nope")))
+    assert runMain(["greet", "--name", "x"]) == 1
+    assert capsys.readouterr().err == "glisten greet: no such folder: /nope\n"
+
+
+def test_pluginThatCannotBeImported(
+    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", ImportError("missing thing"))
+    assert runMain(["greet"]) == 1
+    assert "missing thing" in capsys.readouterr().err
+
+
+def test_serviceHandedToRunnerWithGlobalOptions(
+    plugins: dict[str, FakeEntryPoint], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maker = Maker()
+    plugins["greet"] = FakeEntryPoint("greet", maker)
+    calls: list[tuple[object, dict[str, object]]] = []
+
+    def runService(service: object, **kw: object) -> int:
+        calls.append((service, kw))
+        return 0
+
+    runner = pytest.importorskip("glisten.application.runner")
+    monkeypatch.setattr(runner, "runService", runService)
+    argv = ["--reactor", "poll", "--log-format", "json", "greet", "--name", "ann"]
+    assert runMain(argv) == 0
+    assert maker.options is not None and maker.options.name == "ann"
+    assert calls == [
+        (
+            "the service",
+            {
+                "reactorName": "poll",
+                "logLevel": "info",
+                "logFile": None,
+                "logFormat": "json",
+                "pidFile": None,
+            },
+        )
+    ]
+
+
+def test_consoleScriptInstalled() -> None:
+    """The ``glisten`` script runs from the installed distribution, without a traceback."""
+    script = [sys.executable, "-c", "from glisten.application.cli import main; main()"]
+    result = subprocess.run([*script, "--nosuch"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == "glisten: unrecognized arguments: --nosuch\n"

@@ -1,0 +1,77 @@
+"""Exceptions raised by glisten.names (Twisted's ``twisted.names.error``).
+
+The ``DNS*Error`` classes describe a response code received from a server;
+:class:`glisten.names.dns.DNSDecodeError` (a :class:`DNSFormatError`) is raised
+when a message itself cannot be decoded.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthoritativeDomainError",
+    "DNSFormatError",
+    "DNSNameError",
+    "DNSNotImplementedError",
+    "DNSQueryRefusedError",
+    "DNSQueryTimeoutError",
+    "DNSServerError",
+    "DNSUnknownError",
+    "DomainError",
+    "ResolverError",
+]
+
+
+class DomainError(ValueError):
+    """
+    A domain could not be resolved; ``args[0]`` is usually the response
+    :class:`~glisten.names.dns.Message`.
+    """
+
+
+class AuthoritativeDomainError(ValueError):
+    """
+    An authority knows the name does not exist (used by authorities to tell a
+    resolver chain to stop asking other resolvers).
+    """
+
+
+class DNSQueryTimeoutError(TimeoutError):
+    """
+    No answer arrived in time; ``args[0]`` is the query that timed out.
+
+    Twisted derives this from ``twisted.internet.defer.TimeoutError``; glisten's
+    ``defer.TimeoutError`` is the builtin :class:`TimeoutError`, so ``except
+    defer.TimeoutError`` catches this too.
+    """
+
+    def __init__(self, id: object) -> None:
+        super().__init__(id)
+        self.id = id
+
+
+class DNSFormatError(DomainError):
+    """The server answered FORMERR: it could not understand the query."""
+
+
+class DNSServerError(DomainError):
+    """The server answered SERVFAIL."""
+
+
+class DNSNameError(DomainError):
+    """The server answered NXDOMAIN: the name does not exist."""
+
+
+class DNSNotImplementedError(DomainError):
+    """The server answered NOTIMP."""
+
+
+class DNSQueryRefusedError(DomainError):
+    """The server answered REFUSED."""
+
+
+class DNSUnknownError(DomainError):
+    """The server answered with a response code glisten does not know."""
+
+
+class ResolverError(Exception):
+    """A resolver was used in a way it does not support (e.g. no servers)."""

@@ -1,0 +1,9 @@
+"""The installed distribution and the module agree on the version."""
+
+from importlib.metadata import version
+
+from glisten.pair import __version__
+
+
+def test_versionMatchesMetadata() -> None:
+    assert version("glisten-pair") == __version__

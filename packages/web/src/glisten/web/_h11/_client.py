@@ -1,0 +1,155 @@
+"""The client side of an HTTP/1.1 connection, sans I/O, for the reverse proxy.
+
+It sends one request at a time and reads the response's head and body (Content-Length,
+chunked, or delimited by the close of the connection), skipping interim 1xx responses.
+"""
+
+from __future__ import annotations
+
+from glisten.web._h11._body import (
+    BodyReader,
+    ChunkedReader,
+    CloseDelimitedReader,
+    ContentLengthReader,
+)
+from glisten.web._h11._events import (
+    EndOfMessage,
+    Event,
+    LocalProtocolError,
+    ProtocolError,
+    RawHeaders,
+    Response,
+)
+from glisten.web._h11._parse import STATUS_LINE, isChunkedOnly, parseContentLength, parseFieldBlock
+from glisten.web._h11._server import DEFAULT_LIMITS, Limits, canonicalName
+
+
+class ClientConnection:
+    """One HTTP/1.1 request/response exchange, client side.
+
+    :param limits: Limits on the response head and body.
+    :ivar response: The response head, once it arrived.
+    """
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self.response: Response | None = None
+        self._method = b""
+        self._buf = b""
+        self._reader: BodyReader | None = None
+        self._sent = False
+        self._done = False
+
+    def sendRequest(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:
+        """Serialize a request head. The caller frames the body itself (``Content-Length``)
+        or sends none.
+
+        :raises LocalProtocolError: A request was already sent.
+        """
+        if self._sent:
+            raise LocalProtocolError("one request per ClientConnection")
+        self._sent = True
+        self._method = method
+        parts = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+        for name, values in headers.items():
+            for value in values:
+                if b"\r" in value or b"\n" in value:
+                    raise LocalProtocolError("CR or LF in a header value")
+                parts.append(b"%s: %s\r\n" % (canonicalName(name), value))
+        parts.append(b"\r\n")
+        return b"".join(parts)
+
+    def receiveData(self, data: bytes) -> list[Event]:
+        """Parse response bytes.
+
+        :return: Events; a :class:`ProtocolError` is the last one if the server broke HTTP.
+        """
+        events: list[Event] = []
+        if self._done:
+            return events
+        buf = self._buf + data
+        while buf and not self._done:
+            if self._reader is None:
+                before = len(events)
+                buf = self._readHead(buf, events)
+                if len(events) == before:
+                    break
+            else:
+                buf = self._reader.feed(buf, events)
+                if self._reader.done:
+                    self._done = True
+                else:
+                    break
+            if events and isinstance(events[-1], ProtocolError):
+                self._done = True
+        self._buf = buf
+        return events
+
+    def receiveEOF(self) -> list[Event]:
+        """The server closed the connection."""
+        events: list[Event] = []
+        if self._done:
+            return events
+        self._done = True
+        if self._reader is not None:
+            self._reader.eof(events)
+        else:
+            events.append(ProtocolError(502, "connection closed before a response"))
+        return events
+
+    def _readHead(self, buf: bytes, events: list[Event]) -> bytes:
+        limits = self.limits
+        end = buf.find(b"\r\n\r\n", 0, limits.maxHeaderBytes + 4)
+        if end < 0:
+            if len(buf) > limits.maxHeaderBytes:
+                events.append(ProtocolError(502, "response head too large"))
+                return b""
+            return buf
+        lineEnd = buf.find(b"\r\n", 0, end + 2)
+        m = STATUS_LINE.fullmatch(buf, 0, lineEnd)
+        if m is None or m.group(1) != b"1":
+            events.append(ProtocolError(502, "invalid status line"))
+            return b""
+        status = int(m.group(3))
+        block = buf[lineEnd + 2 : end] if end > lineEnd else b""
+        if block.count(b"\r\n") >= limits.maxHeaders:
+            events.append(ProtocolError(502, "too many response header fields"))
+            return b""
+        headers = parseFieldBlock(block)
+        if headers is None:
+            events.append(ProtocolError(502, "invalid response header field"))
+            return b""
+        rest = buf[end + 4 :]
+        if 100 <= status < 200:
+            # Interim responses (100 Continue, 103 Early Hints) carry nothing we forward.
+            return rest
+        version = b"1.0" if m.group(2) == b"0" else b"1.1"
+        response = Response(status, m.group(4) or b"", version, headers)
+        self.response = response
+        events.append(response)
+        te = headers.get(b"transfer-encoding")
+        cl = headers.get(b"content-length")
+        reader: BodyReader
+        if self._method == b"HEAD" or status in (204, 304):
+            events.append(EndOfMessage())
+            self._done = True
+            return rest
+        if te is not None:
+            if cl is not None or not isChunkedOnly(te):
+                events.append(ProtocolError(502, "unsupported response framing"))
+                return b""
+            reader = ChunkedReader(limits.maxBody, limits.maxHeaderBytes, limits.maxHeaders)
+        elif cl is not None:
+            length = parseContentLength(cl)
+            if length is None:
+                events.append(ProtocolError(502, "invalid Content-Length in response"))
+                return b""
+            if length == 0:
+                events.append(EndOfMessage())
+                self._done = True
+                return rest
+            reader = ContentLengthReader(length)
+        else:
+            reader = CloseDelimitedReader()
+        self._reader = reader
+        return rest

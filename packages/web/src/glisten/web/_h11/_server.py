@@ -1,0 +1,493 @@
+"""The server side of an HTTP/1.1 connection, sans I/O.
+
+:class:`ServerConnection` takes the bytes a client sent and gives back events (a request head,
+body pieces, the end of the body, or a protocol error with the status to answer with), and
+turns the application's response into bytes. It reads one request at a time: once a request is
+complete, later bytes (pipelined requests) wait in its buffer until the response to it is
+finished, so responses always go out in request order.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from glisten.web._h11._body import BodyReader, ChunkedReader, ContentLengthReader
+from glisten.web._h11._events import (
+    ConnectionClosed,
+    EndOfMessage,
+    Event,
+    LocalProtocolError,
+    ProtocolError,
+    RawHeaders,
+    Request,
+)
+from glisten.web._h11._parse import (
+    BARE_LINE_BREAK,
+    REQUEST_LINE,
+    connectionTokens,
+    isChunkedOnly,
+    parseContentLength,
+    parseFieldBlock,
+)
+from glisten.web._h11._state import ConnectionState, EventType, Role, State
+from glisten.web._h11._status import reasonPhrase, statusLine
+
+
+@attrs.frozen
+class Limits:
+    """What a server accepts from one request.
+
+    :ivar maxRequestLine: Longest request line; longer is answered with 414.
+    :ivar maxHeaderBytes: Largest request head; larger is answered with 431.
+    :ivar maxHeaders: Most header fields; more is answered with 431.
+    :ivar maxBody: Largest request body; larger is answered with 413.
+    :ivar maxLeadingEmptyLines: Empty lines tolerated before a request line (RFC 9112 2.2).
+    """
+
+    maxRequestLine: int = 8192
+    maxHeaderBytes: int = 65536
+    maxHeaders: int = 100
+    maxBody: int = 64 * 1024 * 1024
+    maxLeadingEmptyLines: int = 8
+
+
+DEFAULT_LIMITS = Limits()
+
+_NO_BODY_STATUS = frozenset({204, 304})
+_CLIENT = Role.CLIENT
+_SERVER = Role.SERVER
+
+
+class _Framing:
+    NONE = 0
+    LENGTH = 1
+    CHUNKED = 2
+    CLOSE = 3
+
+
+_CANONICAL: dict[bytes, bytes] = {}
+
+
+def canonicalName(name: bytes) -> bytes:
+    """``content-type`` -> ``Content-Type``, cached: names repeat from response to response."""
+    canonical = _CANONICAL.get(name)
+    if canonical is None:
+        canonical = b"-".join(part.capitalize() for part in name.split(b"-"))
+        if name == b"www-authenticate":
+            canonical = b"WWW-Authenticate"
+        elif name == b"etag":
+            canonical = b"ETag"
+        if len(_CANONICAL) < 1000:
+            _CANONICAL[name] = canonical
+    return canonical
+
+
+class ServerConnection:
+    """One HTTP/1.1 connection, server side.
+
+    :param limits: The request limits.
+    :ivar state: The :class:`ConnectionState` of both sides.
+    :ivar request: The request being answered, if any.
+    """
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self.state = ConnectionState()
+        self.request: Request | None = None
+        self._buf = b""
+        self._reader: BodyReader | None = None
+        self._framing = _Framing.NONE
+        self._remaining = 0
+        self._continueSent = False
+        self._responseStarted = False
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    @property
+    def trailingData(self) -> bytes:
+        """Bytes received but not consumed: after a 101 response, the start of the new
+        protocol's stream."""
+        return self._buf
+
+    def receiveData(self, data: bytes) -> list[Event]:
+        """Add bytes from the client and parse as far as the state allows.
+
+        :param data: The new bytes; ``b""`` just parses what is buffered (after the previous
+            response finished, to pick up a pipelined request).
+        :return: The events, in order. A :class:`ProtocolError` is always the last one.
+        """
+        buf = self._buf + data if self._buf else data
+        events: list[Event] = []
+        state = self.state
+        while True:
+            client = state.client
+            if client is State.IDLE:
+                if state.server is not State.IDLE or not buf:
+                    break
+                buf = self._readHead(buf, events)
+            elif client is State.SEND_BODY:
+                if not buf:
+                    break
+                reader = self._reader
+                assert reader is not None
+                buf = reader.feed(buf, events)
+                if reader.done:
+                    if self._endBody(events):
+                        break
+                else:
+                    break
+            elif client is State.ERROR or client is State.CLOSED or client is State.MUST_CLOSE:
+                # Nothing more is read from a failed or finished connection.
+                buf = b""
+                break
+            else:
+                break
+            if events and events[-1].__class__ is ProtocolError:
+                buf = b""
+                break
+            if state.client is State.IDLE:
+                # No complete head yet.
+                break
+        self._buf = buf
+        return events
+
+    def receiveEOF(self) -> list[Event]:
+        """The client closed its side of the connection.
+
+        :return: :class:`ConnectionClosed` if that happened between requests, otherwise a
+            :class:`ProtocolError` (a truncated request cannot be answered).
+        """
+        events: list[Event] = []
+        state = self.state
+        if state.client is State.SEND_BODY and self._reader is not None:
+            self._reader.eof(events)
+            self._fail(events)
+            return events
+        if state.client is State.IDLE and self._buf.strip(b"\r\n"):
+            self._fail(events, ProtocolError(400, "connection closed inside a request head"))
+            return events
+        if state.client in (State.IDLE, State.DONE, State.MUST_CLOSE):
+            state.client = State.CLOSED
+            self._buf = b""
+            events.append(ConnectionClosed())
+        return events
+
+    def _fail(self, events: list[Event], error: ProtocolError | None = None) -> None:
+        if error is not None:
+            events.append(error)
+        self.state.fail(_CLIENT)
+        self.state.disableKeepAlive()
+        self._buf = b""
+
+    def _endBody(self, events: list[Event]) -> bool:
+        last = events[-1]
+        if last.__class__ is ProtocolError:
+            self._fail(events)
+            return True
+        assert isinstance(last, EndOfMessage)
+        self.state.process(_CLIENT, EventType.END)
+        self._reader = None
+        return True
+
+    def _readHead(self, buf: bytes, events: list[Event]) -> bytes:
+        limits = self.limits
+        if buf[:2] == b"\r\n":
+            # RFC 9112 2.2: ignore a few empty lines before the request line.
+            stripped = buf.lstrip(b"\r\n")
+            if len(buf) - len(stripped) > 2 * limits.maxLeadingEmptyLines:
+                self._fail(events, ProtocolError(400, "too many empty lines before request"))
+                return b""
+            buf = stripped
+            if not buf:
+                return buf
+        end = buf.find(b"\r\n\r\n", 0, limits.maxHeaderBytes + 4)
+        if end < 0:
+            self._checkPartialHead(buf, events)
+            return buf
+        lineEnd = buf.find(b"\r\n", 0, end + 2)
+        if lineEnd > limits.maxRequestLine:
+            self._fail(events, ProtocolError(414, "request line too long"))
+            return b""
+        m = REQUEST_LINE.fullmatch(buf, 0, lineEnd)
+        if m is None:
+            self._fail(events, ProtocolError(400, "invalid request line"))
+            return b""
+        method, target, major, minor = m.groups()
+        if major != b"1":
+            self._fail(events, ProtocolError(505, "HTTP version not supported"))
+            return b""
+        version = b"1.0" if minor == b"0" else b"1.1"
+        if end > lineEnd:
+            block = buf[lineEnd + 2 : end]
+            if block.count(b"\r\n") >= limits.maxHeaders:
+                self._fail(events, ProtocolError(431, "too many header fields"))
+                return b""
+            headers = parseFieldBlock(block)
+            if headers is None:
+                self._fail(events, ProtocolError(400, "invalid header field"))
+                return b""
+        else:
+            headers = {}
+        rest = buf[end + 4 :]
+        return self._startRequest(method, target, version, headers, rest, events)
+
+    def _checkPartialHead(self, buf: bytes, events: list[Event]) -> None:
+        limits = self.limits
+        lineEnd = buf.find(b"\r\n", 0, limits.maxRequestLine + 2)
+        if lineEnd < 0 and len(buf) > limits.maxRequestLine:
+            self._fail(events, ProtocolError(414, "request line too long"))
+        elif len(buf) > limits.maxHeaderBytes:
+            self._fail(events, ProtocolError(431, "request head too large"))
+        elif BARE_LINE_BREAK.search(buf) is not None:
+            self._fail(events, ProtocolError(400, "bare CR or LF in request head"))
+
+    def _startRequest(
+        self,
+        method: bytes,
+        target: bytes,
+        version: bytes,
+        headers: RawHeaders,
+        rest: bytes,
+        events: list[Event],
+    ) -> bytes:
+        limits = self.limits
+        hosts = headers.get(b"host")
+        if hosts is None:
+            if version == b"1.1":
+                self._fail(events, ProtocolError(400, "HTTP/1.1 request without Host"))
+                return b""
+        elif len(hosts) > 1 or b"," in hosts[0]:
+            self._fail(events, ProtocolError(400, "more than one Host"))
+            return b""
+        te = headers.get(b"transfer-encoding")
+        cl = headers.get(b"content-length")
+        length: int | None = 0
+        reader: BodyReader | None = None
+        if te is not None:
+            if cl is not None:
+                self._fail(events, ProtocolError(400, "both Content-Length and Transfer-Encoding"))
+                return b""
+            if version == b"1.0":
+                self._fail(events, ProtocolError(400, "Transfer-Encoding in an HTTP/1.0 request"))
+                return b""
+            if not isChunkedOnly(te):
+                self._fail(events, ProtocolError(501, "unsupported Transfer-Encoding"))
+                return b""
+            length = None
+            reader = ChunkedReader(limits.maxBody, limits.maxHeaderBytes, limits.maxHeaders)
+        elif cl is not None:
+            length = parseContentLength(cl)
+            if length is None:
+                self._fail(events, ProtocolError(400, "invalid Content-Length"))
+                return b""
+            if length > limits.maxBody:
+                self._fail(events, ProtocolError(413, "request body too large"))
+                return b""
+            if length:
+                reader = ContentLengthReader(length)
+        state = self.state
+        conn = connectionTokens(headers) if b"connection" in headers else None
+        if version == b"1.1":
+            if conn and b"close" in conn:
+                state.keepAlive = False
+        elif not conn or b"keep-alive" not in conn or b"close" in conn:
+            state.keepAlive = False
+        expect = headers.get(b"expect")
+        expectContinue = (
+            expect is not None
+            and version == b"1.1"
+            and reader is not None
+            and expect[0].lower() == b"100-continue"
+        )
+        request = Request(method, target, version, headers, expectContinue, length)
+        self.request = request
+        self._continueSent = False
+        self._responseStarted = False
+        state.process(_CLIENT, EventType.REQUEST)
+        events.append(request)
+        if reader is None:
+            events.append(EndOfMessage())
+            state.process(_CLIENT, EventType.END)
+            return rest
+        self._reader = reader
+        return rest
+
+    # -- sending -----------------------------------------------------------------------------
+
+    @property
+    def keepAlive(self) -> bool:
+        """Whether the connection can carry another request after the current one."""
+        return self.state.keepAlive
+
+    def sendContinue(self) -> bytes:
+        """``100 Continue``, if the client asked for it and nothing was sent yet.
+
+        :return: The bytes to write (possibly empty).
+        """
+        request = self.request
+        if (
+            request is None
+            or not request.expectContinue
+            or self._continueSent
+            or self._responseStarted
+            or self.state.client is not State.SEND_BODY
+        ):
+            return b""
+        self._continueSent = True
+        self.state.process(_SERVER, EventType.INFORMATIONAL)
+        return b"HTTP/1.1 100 Continue\r\n\r\n"
+
+    def sendResponse(self, status: int, headers: RawHeaders, reason: bytes | None = None) -> bytes:
+        """Serialize the response head and choose the body framing.
+
+        The codec owns framing: it keeps the application's ``Content-Length``, and otherwise
+        uses chunked (HTTP/1.1) or close-delimited (HTTP/1.0) bodies; an application's own
+        ``Transfer-Encoding`` is dropped. A ``101`` switches protocols.
+
+        :param status: The status code (101 or 200-599).
+        :param headers: Header fields, lower-cased names; only read, never changed.
+        :param reason: The reason phrase; the standard one if ``None``.
+        :return: The bytes to write.
+        :raises LocalProtocolError: A response was already sent, or there is no request.
+        """
+        state = self.state
+        request = self.request
+        if request is None or state.server is not State.SEND_RESPONSE:
+            raise LocalProtocolError("no request is waiting for a response")
+        if status < 200 and status != 101:
+            raise LocalProtocolError("use sendContinue for 100; other 1xx are not supported")
+        self._responseStarted = True
+        if status == 101:
+            state.process(_SERVER, EventType.SWITCH)
+            state.keepAlive = False
+            framing = _Framing.NONE
+            extra: list[bytes] = []
+        else:
+            framing, extra = self._chooseFraming(status, headers, request)
+            if not state.keepAlive and b"connection" not in headers:
+                extra.append(b"Connection: close\r\n")
+            state.process(_SERVER, EventType.RESPONSE)
+        self._framing = framing
+        parts = [
+            statusLine(status) if reason is None else b"HTTP/1.1 %d %s\r\n" % (status, reason)
+        ]
+        for name, values in headers.items():
+            if name == b"transfer-encoding":
+                continue
+            canonical = _CANONICAL.get(name) or canonicalName(name)
+            for value in values:
+                parts.append(b"%s: %s\r\n" % (canonical, value))
+        parts.extend(extra)
+        parts.append(b"\r\n")
+        if status == 101:
+            self._responseStarted = True
+        return b"".join(parts)
+
+    def _chooseFraming(
+        self, status: int, headers: RawHeaders, request: Request
+    ) -> tuple[int, list[bytes]]:
+        state = self.state
+        extra: list[bytes] = []
+        conn = headers.get(b"connection")
+        if conn is not None and any(b"close" in v.lower() for v in conn):
+            state.disableKeepAlive()
+        if request.method == b"HEAD" or status in _NO_BODY_STATUS:
+            framing = _Framing.NONE
+        else:
+            cl = headers.get(b"content-length")
+            length = parseContentLength(cl) if cl is not None else None
+            if cl is not None and length is None:
+                raise LocalProtocolError("invalid Content-Length in the response")
+            if length is not None:
+                framing = _Framing.LENGTH
+                self._remaining = length
+            elif request.version == b"1.1":
+                framing = _Framing.CHUNKED
+                extra.append(b"Transfer-Encoding: chunked\r\n")
+            else:
+                framing = _Framing.CLOSE
+                state.disableKeepAlive()
+        if request.version == b"1.0" and state.keepAlive and conn is None:
+            extra.append(b"Connection: keep-alive\r\n")
+        return framing, extra
+
+    def sendData(self, data: bytes) -> bytes:
+        """Frame a piece of the response body.
+
+        :return: The bytes to write (empty for a response without a body, such as HEAD's).
+        :raises LocalProtocolError: More than the announced ``Content-Length``.
+        """
+        if self.state.server is not State.SEND_BODY:
+            raise LocalProtocolError("no response body is being sent")
+        framing = self._framing
+        if framing == _Framing.LENGTH:
+            n = len(data)
+            if n > self._remaining:
+                raise LocalProtocolError("body longer than Content-Length")
+            self._remaining -= n
+            return data
+        if framing == _Framing.CHUNKED:
+            if not data:
+                return b""
+            return b"%x\r\n%s\r\n" % (len(data), data)
+        if framing == _Framing.CLOSE:
+            return data
+        return b""
+
+    def sendEnd(self, trailers: RawHeaders | None = None) -> bytes:
+        """Finish the response body; starts the next cycle when the connection stays open.
+
+        A body shorter than its ``Content-Length`` cannot be repaired: keep-alive is turned
+        off and the caller must close the connection.
+
+        :return: The bytes to write.
+        """
+        state = self.state
+        if state.server is not State.SEND_BODY:
+            raise LocalProtocolError("no response body is being sent")
+        framing = self._framing
+        out = b""
+        if framing == _Framing.CHUNKED:
+            if trailers:
+                lines = [b"0\r\n"]
+                for name, values in trailers.items():
+                    for value in values:
+                        lines.append(b"%s: %s\r\n" % (canonicalName(name), value))
+                lines.append(b"\r\n")
+                out = b"".join(lines)
+            else:
+                out = b"0\r\n\r\n"
+        elif framing == _Framing.LENGTH and self._remaining:
+            state.keepAlive = False
+        elif framing == _Framing.CLOSE:
+            state.keepAlive = False
+        if state.client is not State.DONE and state.client is not State.MUST_CLOSE:
+            # The client is still sending a body nobody will read: close rather than read
+            # and discard an unknown amount.
+            state.keepAlive = False
+        state.process(_SERVER, EventType.END)
+        if not state.keepAlive:
+            state.disableKeepAlive()
+        if state.startNextCycleIfDone():
+            self.request = None
+        return out
+
+    def sendError(self, status: int) -> bytes:
+        """A complete, minimal error response that also closes the connection.
+
+        For a :class:`ProtocolError` (when nothing was sent for the request yet): the body is
+        only the status line's text, never anything the client sent.
+        """
+        self.state.disableKeepAlive()
+        self.state.server = State.MUST_CLOSE
+        body = b"%d %s" % (status, reasonPhrase(status))
+        return (
+            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+            % (status, reasonPhrase(status), len(body), body)
+        )
+
+    @property
+    def responseStarted(self) -> bool:
+        """Whether the head of a response to the current request has been produced."""
+        return self._responseStarted
