@@ -41,7 +41,9 @@ class Package:
 
     @property
     def glistenRequires(self) -> frozenset[str]:
-        return frozenset(r.split(">")[0].split("<")[0] for r in self.requires if r.startswith("glisten-"))
+        return frozenset(
+            r.split(">")[0].split("<")[0] for r in self.requires if r.startswith("glisten-")
+        )
 
 
 CORE = "glisten-core>=0.1.0,<1"
@@ -52,10 +54,14 @@ PACKAGES: dict[str, Package] = {
         Package(
             "core",
             "glisten-core",
-            frozenset({"internet", "application", "protocols", "logger", "python", "cred", "trial"}),
+            frozenset(
+                {"internet", "application", "protocols", "logger", "python", "cred", "trial"}
+            ),
             frozenset({"zope.interface>=6.0", "attrs>=23.1", "idna>=3.4"}),
         ),
-        Package("web", "glisten-web", frozenset({"web"}), frozenset({CORE, 'h2>=4.1; extra == "http2"'})),
+        Package(
+            "web", "glisten-web", frozenset({"web"}), frozenset({CORE, 'h2>=4.1; extra == "http2"'})
+        ),
         Package(
             "conch",
             "glisten-conch",
@@ -63,7 +69,10 @@ PACKAGES: dict[str, Package] = {
             frozenset({CORE, "cryptography>=42", "bcrypt>=4"}),
         ),
         Package(
-            "mail", "glisten-mail", frozenset({"mail"}), frozenset({CORE, "glisten-names>=0.1.0,<1"})
+            "mail",
+            "glisten-mail",
+            frozenset({"mail"}),
+            frozenset({CORE, "glisten-names>=0.1.0,<1"}),
         ),
         Package("names", "glisten-names", frozenset({"names"}), frozenset({CORE})),
         Package("words", "glisten-words", frozenset({"words"}), frozenset({CORE})),

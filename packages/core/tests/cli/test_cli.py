@@ -78,7 +78,9 @@ def test_missingProtocolPackageNamesIt(
     assert err == 'glisten: no plugin "web"; it is in glisten-web: pip install glisten-web\n'
 
 
-def test_unknownPlugin(plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknownPlugin(
+    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]
+) -> None:
     plugins["greet"] = FakeEntryPoint("greet", Maker())
     assert runMain(["nosuch"]) == 2
     assert capsys.readouterr().err == 'glisten: no plugin "nosuch"; installed plugins: greet\n'

@@ -159,7 +159,7 @@ def _decodeTime(tag: int, raw: bytes) -> datetime.datetime:
             raise ValueError("validity time has the wrong type")
     except (UnicodeDecodeError, ValueError) as e:
         raise ValueError(f"bad validity time: {e}") from None
-    return parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.replace(tzinfo=datetime.UTC)
 
 
 def parseCertificate(der: bytes) -> TBSFields:

@@ -15,8 +15,7 @@ class BindError(Exception):
     """
 
     def __str__(self) -> str:
-        s = self.__doc__ or self.__class__.__name__
-        s = s.strip()
+        s = (self.__doc__ or self.__class__.__name__).strip().splitlines()[0].rstrip(".")
         if self.args:
             s = "{}: {}".format(s, " ".join(str(a) for a in self.args))
         return s + "."
@@ -90,7 +89,7 @@ class ConnectError(Exception):
         Exception.__init__(self, string)
 
     def __str__(self) -> str:
-        s = (self.__doc__ or self.__class__.__name__).strip()
+        s = (self.__doc__ or self.__class__.__name__).strip().splitlines()[0].rstrip(".")
         if self.osError:
             s = f"{s}: {self.osError}"
         if self.args[0]:
@@ -221,7 +220,7 @@ class ConnectionLost(ConnectionClosed):
     """
 
     def __str__(self) -> str:
-        s = (self.__doc__ or "").strip().splitlines()[0]
+        s = (self.__doc__ or "").strip().splitlines()[0].rstrip(".")
         if self.args:
             s = "{}: {}".format(s, " ".join(str(a) for a in self.args))
         return s + "."
@@ -239,7 +238,7 @@ class ConnectionDone(ConnectionClosed):
     """
 
     def __str__(self) -> str:
-        s = (self.__doc__ or "").strip().splitlines()[0]
+        s = (self.__doc__ or "").strip().splitlines()[0].rstrip(".")
         if self.args:
             s = "{}: {}".format(s, " ".join(str(a) for a in self.args))
         return s + "."

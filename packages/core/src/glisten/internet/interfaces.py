@@ -7,6 +7,8 @@ Twisted's interfaces works unchanged; the docstrings here are glisten's own.
 
 from __future__ import annotations
 
+from typing import Any
+
 from zope.interface import Attribute, Interface
 
 # ----------------------------------------------------------------------------- addresses
@@ -28,7 +30,7 @@ class IReactorCore(Interface):
 
     running = Attribute("True while the reactor runs (after startup, until shutdown).")
 
-    def resolve(name: str, timeout: object = (1, 3, 11, 45)) -> object:
+    def resolve(name: str, timeout: Any = (1, 3, 11, 45)) -> object:
         """
         Resolve a hostname to one IPv4 address.
 
@@ -65,7 +67,7 @@ class IReactorCore(Interface):
         """
 
     def addSystemEventTrigger(
-        phase: str, eventType: str, callable: object, *args: object, **kwargs: object
+        phase: str, eventType: str, callable: Any, *args: Any, **kwargs: Any
     ) -> object:
         """
         Call ``callable`` in ``phase`` (``"before"``, ``"during"``, ``"after"``) of an event.
@@ -75,14 +77,14 @@ class IReactorCore(Interface):
         :return: an identifier for :meth:`removeSystemEventTrigger`.
         """
 
-    def removeSystemEventTrigger(triggerID: object) -> None:
+    def removeSystemEventTrigger(triggerID: Any) -> None:
         """
         Remove a trigger added by :meth:`addSystemEventTrigger`.
 
         :raises ValueError: if the trigger is not registered.
         """
 
-    def callWhenRunning(callable: object, *args: object, **kwargs: object) -> object:
+    def callWhenRunning(callable: Any, *args: Any, **kwargs: Any) -> object:
         """
         Call ``callable`` once the reactor runs (at once if it already does).
 
@@ -100,7 +102,7 @@ class IReactorTime(Interface):
         :return: the current time on the reactor's (monotonic) clock.
         """
 
-    def callLater(delay: float, callable: object, *args: object, **kw: object) -> IDelayedCall:
+    def callLater(delay: float, callable: Any, *args: Any, **kw: Any) -> IDelayedCall:
         """
         Call ``callable(*args, **kw)`` after ``delay`` seconds (a negative delay means now).
 
@@ -157,14 +159,14 @@ class IReactorThreads(Interface):
         :return: the reactor's :class:`glisten.python.threadpool.ThreadPool` (started lazily).
         """
 
-    def callInThread(callable: object, *args: object, **kwargs: object) -> None:
+    def callInThread(_callable: Any, *args: Any, **kwargs: Any) -> None:
         """
-        Run ``callable`` in the thread pool.
+        Run ``_callable`` in the thread pool.
         """
 
-    def callFromThread(callable: object, *args: object, **kw: object) -> None:
+    def callFromThread(f: Any, *args: Any, **kwargs: Any) -> None:
         """
-        Run ``callable`` in the reactor thread soon; safe to call from any thread.
+        Run ``f`` in the reactor thread soon; safe to call from any thread.
         """
 
     def suggestThreadPoolSize(size: int) -> None:
@@ -194,7 +196,7 @@ class IReactorTCP(Interface):
     def connectTCP(
         host: str,
         port: int,
-        factory: object,
+        factory: Any,
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
     ) -> IConnector:
@@ -214,8 +216,8 @@ class IReactorSSL(Interface):
     def connectSSL(
         host: str,
         port: int,
-        factory: object,
-        contextFactory: object,
+        factory: Any,
+        contextFactory: Any,
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
     ) -> IConnector:
@@ -226,7 +228,7 @@ class IReactorSSL(Interface):
     def listenSSL(
         port: int,
         factory: IProtocolFactory,
-        contextFactory: object,
+        contextFactory: Any,
         backlog: int = 50,
         interface: str = "",
     ) -> IListeningPort:
@@ -241,7 +243,7 @@ class IReactorUNIX(Interface):
     """
 
     def connectUNIX(
-        address: str, factory: object, timeout: float = 30, checkPID: bool = False
+        address: str, factory: Any, timeout: float = 30, checkPID: bool = False
     ) -> IConnector:
         """
         Connect to a Unix socket; a name starting with ``"\\0"`` is in the abstract namespace.
@@ -270,7 +272,7 @@ class IReactorUNIXDatagram(Interface):
 
     def connectUNIXDatagram(
         address: str,
-        protocol: object,
+        protocol: Any,
         maxPacketSize: int = 8192,
         mode: int = 0o666,
         bindAddress: str | None = None,
@@ -280,7 +282,7 @@ class IReactorUNIXDatagram(Interface):
         """
 
     def listenUNIXDatagram(
-        address: str, protocol: object, maxPacketSize: int = 8192, mode: int = 0o666
+        address: str, protocol: Any, maxPacketSize: int = 8192, mode: int = 0o666
     ) -> IListeningPort:
         """
         Bind a datagram protocol to a Unix datagram socket.
@@ -293,7 +295,7 @@ class IReactorUDP(Interface):
     """
 
     def listenUDP(
-        port: int, protocol: object, interface: str = "", maxPacketSize: int = 8192
+        port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
     ) -> IListeningPort:
         """
         Bind a DatagramProtocol to a UDP port.
@@ -309,7 +311,7 @@ class IReactorMulticast(Interface):
 
     def listenMulticast(
         port: int,
-        protocol: object,
+        protocol: Any,
         interface: str = "",
         maxPacketSize: int = 8192,
         listenMultiple: bool = False,
@@ -326,19 +328,19 @@ class IReactorSocket(Interface):
     Adopting sockets created elsewhere (by systemd socket activation, say).
     """
 
-    def adoptStreamPort(fileDescriptor: int, addressFamily: object, factory: object) -> object:
+    def adoptStreamPort(fileDescriptor: int, addressFamily: Any, factory: Any) -> object:
         """
         Listen on an already listening stream socket; the fd is duplicated, the caller's is
         left open.
         """
 
-    def adoptStreamConnection(fileDescriptor: int, addressFamily: object, factory: object) -> None:
+    def adoptStreamConnection(fileDescriptor: int, addressFamily: Any, factory: Any) -> None:
         """
         Wrap an already connected stream socket in a protocol built by ``factory``.
         """
 
     def adoptDatagramPort(
-        fileDescriptor: int, addressFamily: object, protocol: object, maxPacketSize: int = 8192
+        fileDescriptor: int, addressFamily: Any, protocol: Any, maxPacketSize: int = 8192
     ) -> object:
         """
         Use an already bound datagram socket with ``protocol``.
@@ -351,15 +353,15 @@ class IReactorProcess(Interface):
     """
 
     def spawnProcess(
-        processProtocol: object,
+        processProtocol: Any,
         executable: bytes | str,
-        args: object = (),
-        env: object = None,
-        path: object = None,
-        uid: object = None,
-        gid: object = None,
-        usePTY: object = False,
-        childFDs: object = None,
+        args: Any = (),
+        env: Any = None,
+        path: Any = None,
+        uid: Any = None,
+        gid: Any = None,
+        usePTY: Any = False,
+        childFDs: Any = None,
     ) -> object:
         """
         Start a child process connected to ``processProtocol``.
@@ -431,7 +433,7 @@ class IReactorPluggableResolver(Interface):
     The older single-address resolver hook (``reactor.resolve``).
     """
 
-    def installResolver(resolver: object) -> object:
+    def installResolver(resolver: Any) -> object:
         """
         Use ``resolver`` for :meth:`IReactorCore.resolve`; return the previous one.
         """
@@ -442,7 +444,7 @@ class IResolverSimple(Interface):
     A resolver answering one address per name.
     """
 
-    def getHostByName(name: str, timeout: object = (1, 3, 11, 45)) -> object:
+    def getHostByName(name: str, timeout: Any = (1, 3, 11, 45)) -> object:
         """
         :return: a Deferred firing with one address for ``name``.
         """
@@ -491,7 +493,7 @@ class IHostnameResolver(Interface):
         resolutionReceiver: IResolutionReceiver,
         hostName: str,
         portNumber: int = 0,
-        addressTypes: object = None,
+        addressTypes: Any = None,
         transportSemantics: str = "TCP",
     ) -> IResolutionReceiver:
         """
@@ -527,7 +529,7 @@ class IFileDescriptor(ILoggingContext):
         :return: the descriptor number, or -1 once closed.
         """
 
-    def connectionLost(reason: object) -> None:
+    def connectionLost(reason: Any) -> None:
         """
         The descriptor was closed or failed; ``reason`` is a Failure.
         """
@@ -559,6 +561,17 @@ class IReadWriteDescriptor(IReadDescriptor, IWriteDescriptor):
     """
     A descriptor both read from and written to.
     """
+
+
+class ISystemHandle(Interface):
+    """
+    An object wrapping an OS-level handle (a socket).
+    """
+
+    def getHandle() -> object:
+        """
+        :return: the handle (for a TCP transport, its socket).
+        """
 
 
 # ----------------------------------------------------------------------------- ports
@@ -692,7 +705,7 @@ class ITransport(Interface):
         Send ``data`` (buffered; never blocks). Only ``bytes`` are accepted.
         """
 
-    def writeSequence(data: object) -> None:
+    def writeSequence(data: Any) -> None:
         """
         Send every ``bytes`` in the iterable ``data``, in order.
         """
@@ -765,7 +778,7 @@ class ITLSTransport(ITCPTransport):
     A TCP transport that can start TLS.
     """
 
-    def startTLS(contextFactory: object) -> None:
+    def startTLS(contextFactory: Any) -> None:
         """
         Start TLS on this connection with ``contextFactory``'s settings.
         """
@@ -827,7 +840,7 @@ class IUDPTransport(Interface):
     The transport of a DatagramProtocol.
     """
 
-    def write(packet: bytes, addr: object = None) -> None:
+    def write(packet: bytes, addr: Any = None) -> None:
         """
         Send one datagram to ``addr`` (or to the connected address).
 
@@ -956,7 +969,7 @@ class IProtocol(Interface):
         Bytes arrived; they may be any slice of what the peer wrote.
         """
 
-    def connectionLost(reason: object) -> None:
+    def connectionLost(reason: Any) -> None:
         """
         The connection closed; ``reason`` is a Failure (ConnectionDone when clean).
         """
@@ -992,12 +1005,12 @@ class IProcessProtocol(Interface):
         The child's descriptor ``childFD`` closed.
         """
 
-    def processExited(reason: object) -> None:
+    def processExited(reason: Any) -> None:
         """
         The child exited (its pipes may still be open).
         """
 
-    def processEnded(reason: object) -> None:
+    def processEnded(reason: Any) -> None:
         """
         The child exited and all its pipes are closed.
         """
@@ -1105,7 +1118,7 @@ class IStreamServerEndpointStringParser(Interface):
 
     prefix = Attribute("The endpoint type handled, e.g. ``tcp``.")
 
-    def parseStreamServer(reactor: object, *args: object, **kwargs: object) -> object:
+    def parseStreamServer(reactor: Any, *args: Any, **kwargs: Any) -> object:
         """
         :return: an IStreamServerEndpoint built from the string's arguments.
         """
@@ -1118,7 +1131,7 @@ class IStreamClientEndpointStringParserWithReactor(Interface):
 
     prefix = Attribute("The endpoint type handled, e.g. ``tcp``.")
 
-    def parseStreamClient(reactor: object, *args: object, **kwargs: object) -> object:
+    def parseStreamClient(reactor: Any, *args: Any, **kwargs: Any) -> object:
         """
         :return: an IStreamClientEndpoint built from the string's arguments.
         """

@@ -223,7 +223,6 @@ class ReconnectingClientFactory(ClientFactory):
         return state
 
 
-@implementer(interfaces.ILoggingContext)
 class BaseProtocol:
     """
     What every connection-oriented protocol has: a transport and ``connected``.
@@ -362,7 +361,6 @@ class FileWrapper:
         self.loseConnection()
 
 
-@implementer(interfaces.IProtocol)
 class AbstractDatagramProtocol:
     """
     The base of datagram protocols: a transport and start/stop hooks.
@@ -450,7 +448,7 @@ class ConnectedDatagramProtocol(DatagramProtocol):
     A datagram protocol on a connected socket (Unix datagram ``connect``).
     """
 
-    def datagramReceived(self, datagram: bytes, addr: Any = None) -> None:  # type: ignore[override]
+    def datagramReceived(self, datagram: bytes, addr: Any = None) -> None:
         """
         Override: one datagram arrived from the connected peer.
         """

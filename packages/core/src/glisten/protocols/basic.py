@@ -11,7 +11,8 @@ Every receiver has a size limit (``MAX_LENGTH``) and never buffers much more tha
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
 from zope.interface import implementer
@@ -125,6 +126,22 @@ class LineOnlyReceiver(Protocol):
         self.transport.loseConnection()
 
 
+class _NoTransport:
+    disconnecting = False
+
+
+_FAST, _BUSY, _SLOW = 0, 1, 2
+_LINE_PROPERTIES = (("delimiter", "_delimiter"), ("line_mode", "_lineMode"), ("paused", "_paused"))
+
+
+def _joinRemaining(lines: Iterator[bytes], delimiter: bytes) -> bytes:
+    """Consume ``lines`` and return them re-joined, each followed by ``delimiter``."""
+    remaining = list(lines)
+    if not remaining:
+        return b""
+    return delimiter.join(remaining) + delimiter
+
+
 class LineReceiver(Protocol, _PauseableMixin):
     """A protocol that receives lines and can switch to raw mode for binary payloads.
 
@@ -135,24 +152,87 @@ class LineReceiver(Protocol, _PauseableMixin):
 
     :cvar delimiter: the line separator (may be changed at any time, even in ``lineReceived``).
     :cvar MAX_LENGTH: the longest line accepted. A longer line, or that much data without a
-        delimiter, is passed (with whatever was buffered) to :meth:`lineLengthExceeded`, which
-        drops the connection by default; the buffer never grows past about ``MAX_LENGTH``.
+        delimiter, is passed (with whatever was buffered after it) to
+        :meth:`lineLengthExceeded`, which drops the connection by default; the buffer never
+        holds more than about ``MAX_LENGTH`` plus one received chunk.
     :ivar line_mode: 1 in line mode, 0 in raw mode.
     """
 
-    line_mode = 1
+    # ``delimiter``, ``line_mode`` and ``paused`` are properties over these, so that changing
+    # any of them (even inside lineReceived) flags ``_interrupted``: the delivery loop then only
+    # has to test one attribute per line. Subclasses may still set them as class attributes
+    # (see __init_subclass__).
+    _delimiter: bytes = b"\r\n"
+    _lineMode: int = 1
+    _paused: bool = False
+    _interrupted = False
+    # _FAST: line mode and not paused, dataReceived may take its shortcuts; _BUSY: delivering
+    # (a dataReceived call now is re-entrant); _SLOW: raw mode or paused.
+    _state = 0
     _buffer = b""
-    _start = 0
-    _busyReceiving = False
-    delimiter: bytes = b"\r\n"
+    # While lines of one split are being delivered: the iterator over the lines not yet
+    # delivered and the delimiter they were split on (so clearLineBuffer can rebuild the rest).
+    _lines: Iterator[bytes] | None = None
+    _linesDelimiter = b""
     MAX_LENGTH: int = 16384
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for public, private in _LINE_PROPERTIES:
+            value = cls.__dict__.get(public)
+            if value is not None and not isinstance(value, property):
+                setattr(cls, private, value)
+                delattr(cls, public)
+
+    @property
+    def delimiter(self) -> bytes:
+        """The line separator."""
+        return self._delimiter
+
+    @delimiter.setter
+    def delimiter(self, value: bytes) -> None:
+        self._delimiter = value
+        self._interrupted = True
+
+    @property
+    def line_mode(self) -> int:
+        """1 in line mode, 0 in raw mode."""
+        return self._lineMode
+
+    @line_mode.setter
+    def line_mode(self, value: int) -> None:
+        self._lineMode = value
+        self._interrupted = True
+        if self._state != _BUSY:
+            self._state = self._restingState()
+
+    @property  # type: ignore[override]
+    def paused(self) -> bool:
+        """Whether delivery is paused (see :meth:`pauseProducing`)."""
+        return self._paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._paused = value
+        self._interrupted = True
+        if self._state != _BUSY:
+            self._state = self._restingState()
 
     def clearLineBuffer(self) -> bytes:
         """Forget any buffered data (for example the rest of this packet) and return it."""
-        rest = self._buffer[self._start :]
+        rest = self._takeUndelivered() + self._buffer
         self._buffer = b""
-        self._start = 0
         return rest
+
+    def _takeUndelivered(self) -> bytes:
+        """Return (and consume) the lines of the current split not yet delivered."""
+        lines = self._lines
+        if lines is None:
+            return b""
+        return _joinRemaining(lines, self._linesDelimiter)
+
+    def _restingState(self) -> int:
+        return _FAST if self._lineMode and not self._paused else _SLOW
 
     def dataReceived(self, data: bytes) -> Any:
         """Parse ``data`` into lines (or raw data) and deliver them.
@@ -160,63 +240,123 @@ class LineReceiver(Protocol, _PauseableMixin):
         :return: whatever a ``lineReceived`` or ``rawDataReceived`` call returned that was
             true (Twisted's way for a callback to stop parsing), else ``None``.
         """
-        if self._busyReceiving:
-            # Reentrant call (from lineReceived, say): the running loop picks the data up.
-            self._buffer = self._buffer + data
-            return None
-        start = self._start
-        if start:
-            buf = self._buffer[start:] + data
-        elif self._buffer:
+        state = self._state
+        if state == _FAST:
             buf = self._buffer + data
+            delimiter = self._delimiter
+            end = buf.find(delimiter)
+            if len(buf) < self.MAX_LENGTH:
+                if end < 0:
+                    # The common case with small reads: no complete line yet.
+                    self._buffer = buf
+                    return None
+                rest = end + len(delimiter)
+                if buf.find(delimiter, rest) < 0:
+                    # Exactly one complete line: deliver it without the general loop.
+                    self._buffer = tail = buf[rest:]
+                    self._state = _BUSY
+                    self._interrupted = False
+                    try:
+                        why = self.lineReceived(buf[:end])
+                        if not self._interrupted and self._buffer is tail:
+                            self._state = _FAST
+                            return why
+                        buf = self._buffer
+                        self._buffer = b""
+                        transport = self.transport
+                        if why or (transport is not None and transport.disconnecting):
+                            self._buffer = buf
+                            return why
+                        return self._parse(buf)
+                    finally:
+                        if self._state == _BUSY:
+                            if self._lines is not None:
+                                self._buffer = self._takeUndelivered() + self._buffer
+                                self._lines = None
+                            self._state = self._restingState()
+        elif state == _BUSY:
+            # Re-entrant call (from lineReceived, say): the running loop picks the data up.
+            self._buffer += data
+            return None
         else:
-            buf = data
-        self._busyReceiving = True
+            buf = self._buffer + data
+        self._buffer = b""
+        self._state = _BUSY
         try:
             return self._parse(buf)
         finally:
-            self._busyReceiving = False
+            if self._lines is not None:
+                # A callback raised: keep the lines it did not get, as Twisted does.
+                self._buffer = self._takeUndelivered() + self._buffer
+                self._lines = None
+            self._state = self._restingState()
 
     def _parse(self, buf: bytes) -> Any:
-        start = 0
-        self._buffer = buf
-        self._start = 0
         transport = self.transport
-        while not self.paused:
-            if self.line_mode:
-                delimiter = self.delimiter
-                end = buf.find(delimiter, start)
-                if end < 0:
-                    if len(buf) - start >= self.MAX_LENGTH + len(delimiter):
-                        line = buf[start:]
-                        self._buffer = b""
-                        self._start = 0
-                        return self.lineLengthExceeded(line)
-                    return None
-                if end - start > self.MAX_LENGTH:
-                    exceeded = buf[start:]
-                    self._buffer = b""
-                    self._start = 0
-                    return self.lineLengthExceeded(exceeded)
-                line = buf[start:end]
-                self._start = end + len(delimiter)
-                why = self.lineReceived(line)
-                # The callback may have cleared, extended or replaced the buffer.
+        if transport is None:
+            transport = _NoTransport
+        while buf and not self._paused:
+            self._interrupted = False
+            if not self._lineMode:
+                why = self.rawDataReceived(buf)
                 buf = self._buffer
-                start = self._start
-                if why or (transport is not None and transport.disconnecting):
-                    return why
-            else:
-                if start >= len(buf):
-                    return None
-                data = buf[start:] if start else buf
                 self._buffer = b""
-                self._start = 0
-                why = self.rawDataReceived(data)
-                buf = self._buffer
-                start = self._start
                 if why:
+                    self._buffer = buf
                     return why
+                continue
+            delimiter = self._delimiter
+            lines = buf.split(delimiter)
+            self._buffer = tail = lines.pop()
+            maxLength = self.MAX_LENGTH
+            if not lines:
+                if len(tail) >= maxLength + len(delimiter):
+                    self._buffer = b""
+                    return self.lineLengthExceeded(tail)
+                return None
+            self._lines = it = iter(lines)
+            self._linesDelimiter = delimiter
+            lineReceived = self.lineReceived
+            why = None
+            interrupted = False
+            if len(buf) <= maxLength:
+                # No line can be too long: the lean loop.
+                for line in it:
+                    why = lineReceived(line)
+                    if why or self._interrupted or transport.disconnecting:
+                        interrupted = True
+                        break
+            else:
+                for line in it:
+                    if len(line) > maxLength:
+                        rest = self._takeUndelivered() + self._buffer
+                        self._buffer = b""
+                        self._lines = None
+                        return self.lineLengthExceeded(line + delimiter + rest)
+                    why = lineReceived(line)
+                    if why or self._interrupted or transport.disconnecting:
+                        interrupted = True
+                        break
+            self._lines = None
+            if interrupted:
+                # The lines not delivered go back in front of the tail.
+                rest = _joinRemaining(it, delimiter) + self._buffer
+                if why or transport.disconnecting:
+                    self._buffer = rest
+                    return why
+                buf = rest
+                self._buffer = b""
+                continue
+            if self._buffer is tail:
+                # Nothing arrived re-entrantly and nothing was cleared.
+                if len(tail) >= maxLength + len(delimiter):
+                    self._buffer = b""
+                    return self.lineLengthExceeded(tail)
+                return None
+            buf = self._buffer
+            self._buffer = b""
+        if buf:
+            self._buffer = buf + self._buffer
         return None
 
     def setLineMode(self, extra: bytes = b"") -> Any:
@@ -250,10 +390,15 @@ class LineReceiver(Protocol, _PauseableMixin):
         return self.transport.loseConnection()
 
 
-class _PendingBuffer:
-    """Bytes waiting for a frame to complete, kept as a list so appending never copies."""
+class _Discard(list[bytes]):
+    """A chunk list that drops what is appended (the receiver lost its framing)."""
 
-    __slots__ = ()
+    def append(self, item: bytes) -> None:
+        pass
+
+
+#: ``_need`` while a receiver must not parse (delivering or paused).
+_NEVER = sys.maxsize
 
 
 class IntNStringReceiver(Protocol, _PauseableMixin):
@@ -264,27 +409,56 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     default); the framing is lost at that point, so the receiver discards everything it has and
     everything it receives afterwards rather than buffer it.
 
+    Received data is kept as a list of chunks and only joined once a whole string is there, so
+    a large string arriving in small pieces is copied once, not once per piece.
+
     :cvar MAX_LENGTH: the longest string accepted.
     """
 
     structFormat: ClassVar[str]
     prefixLength: ClassVar[int]
+    _struct: ClassVar[struct.Struct]
+    _unpackFrom: ClassVar[Callable[[bytes, int], tuple[int]]]
     MAX_LENGTH: int = 99999
 
-    _chunks: list[bytes] | None = None
-    _have = 0
+    # dataReceived only appends while the buffered byte count stays below _need; 0 forces the
+    # call into the parser (first call, broken), _NEVER keeps it out (delivering, paused).
     _need = 0
+    _have = 0
+    _chunks: list[bytes] = _Discard()
+    _restingNeed = 0
+    _paused = False
     _busy = False
     _broken = False
+    _interrupted = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         fmt = cls.__dict__.get("structFormat")
         if fmt is not None:
             cls._struct = struct.Struct(fmt)
+            cls._unpackFrom = cls._struct.unpack_from  # type: ignore[assignment]
             cls.prefixLength = cls._struct.size
+        value = cls.__dict__.get("paused")
+        if value is not None and not isinstance(value, property):
+            cls._paused = value
+            delattr(cls, "paused")
 
-    _struct: ClassVar[struct.Struct]
+    @property  # type: ignore[override]
+    def paused(self) -> bool:
+        """Whether delivery is paused (see :meth:`pauseProducing`)."""
+        return self._paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._paused = value
+        self._interrupted = True
+        if self._broken:
+            self._need = 0
+        elif value:
+            self._need = _NEVER
+        elif not self._busy:
+            self._need = self._restingNeed
 
     def stringReceived(self, string: bytes) -> None:
         """Called with each complete string. Override this."""
@@ -309,15 +483,9 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     def dataReceived(self, data: bytes) -> None:
         """Buffer ``data`` and deliver every complete string in it."""
         have = self._have + len(data)
-        if have < self._need or self._busy or self.paused:
-            # Not a whole frame yet (or we are inside a callback / paused): just keep it.
-            if self._broken:
-                return
-            chunks = self._chunks
-            if chunks is None:
-                self._chunks = [data]
-            else:
-                chunks.append(data)
+        if have < self._need:
+            # Not a whole frame yet (or we must not parse now): just keep it.
+            self._chunks.append(data)
             self._have = have
             return
         if self._broken:
@@ -328,77 +496,82 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
             buf = b"".join(chunks)
         else:
             buf = data
-        self._chunks = None
+        self._chunks = []
         self._have = 0
+        self._deliver(buf)
+
+    def _deliver(self, buf: bytes) -> None:
         self._busy = True
+        self._need = _NEVER
         try:
             self._parse(buf)
         finally:
             self._busy = False
+            if self._broken:
+                self._need = 0
+            elif self._paused:
+                self._need = _NEVER
+            else:
+                self._need = self._restingNeed
 
     def _parse(self, buf: bytes) -> None:
-        unpack = self._struct.unpack_from
+        unpack = self._unpackFrom
         prefixLength = self.prefixLength
         maxLength = self.MAX_LENGTH
+        stringReceived = self.stringReceived
         offset = 0
         while True:
             size = len(buf)
-            while not self.paused:
+            need = 0
+            self._interrupted = False
+            while not self._paused:
                 if size - offset < prefixLength:
-                    self._need = prefixLength
+                    need = prefixLength
                     break
-                (length,) = unpack(buf, offset)
+                length = unpack(buf, offset)[0]
                 if length > maxLength:
                     self._broken = True
-                    self._chunks = None
+                    self._chunks = _Discard()
                     self._have = 0
-                    self._need = 0
                     self.lengthLimitExceeded(length)
                     return
-                end = offset + prefixLength + length
+                start = offset + prefixLength
+                end = start + length
                 if end > size:
-                    self._need = end - offset
+                    need = end - offset
                     break
-                string = buf[offset + prefixLength : end]
                 offset = end
-                self.stringReceived(string)
-                if self._broken:
-                    return
-            # Keep the rest, with whatever arrived re-entrantly while we were delivering.
+                stringReceived(buf[start:end])
+                if self._interrupted:
+                    if self._broken:
+                        return
+                    self._interrupted = False
+            # Keep the rest, followed by whatever arrived re-entrantly during delivery.
             rest = buf[offset:] if offset else buf
             pending = self._chunks
             if pending:
                 buf = b"".join([rest, *pending])
-                self._chunks = None
+                self._chunks = []
                 self._have = 0
                 offset = 0
-                if not self.paused and len(buf) >= self._need:
+                if not self._paused:
                     continue
                 rest = buf
             if rest:
                 self._chunks = [rest]
                 self._have = len(rest)
-            else:
-                self._chunks = None
-                self._have = 0
-            if self.paused:
-                self._need = self._have + 1 if self._have >= self._need else self._need
+            self._restingNeed = need
             return
 
     def resumeProducing(self) -> None:
         """Resume the transport and deliver the strings that were held back."""
         self.paused = False
         self.transport.resumeProducing()
-        if self._chunks and not self._busy:
-            chunks = self._chunks
-            self._chunks = None
+        if self._chunks and not self._busy and not self._broken:
+            buf = b"".join(self._chunks)
+            self._chunks = []
             self._have = 0
-            self._need = 0
-            self._busy = True
-            try:
-                self._parse(b"".join(chunks))
-            finally:
-                self._busy = False
+            self._deliver(buf)
 
 
 class Int32StringReceiver(IntNStringReceiver):

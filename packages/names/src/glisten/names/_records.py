@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterable
-from typing import IO, Any, ClassVar, TypeVar
+from typing import IO, Any, ClassVar, TypeVar, cast
 
 import attrs
 
@@ -118,6 +118,24 @@ def _u32(v: Any) -> int:
     return v
 
 
+def _packIPv4(a: Any) -> bytes:
+    if isinstance(a, bytes) and len(a) == 4:
+        return a  # already packed: a dotted quad is at least 7 octets
+    if isinstance(a, bytes):
+        a = a.decode("ascii")
+    return socket.inet_pton(socket.AF_INET, a)
+
+
+def _packIPv6(a: Any) -> bytes:
+    if isinstance(a, bytes):
+        a = a.decode("ascii")
+    return socket.inet_pton(socket.AF_INET6, a)
+
+
+def _interval(v: Any) -> int:
+    return _u32(str2time(v))
+
+
 def _build(cls: type[_R], **fields: Any) -> _R:
     """Make a record from already-validated wire values, skipping converters."""
     obj = object.__new__(cls)
@@ -199,7 +217,7 @@ class IEncodableRecord:
         if end > len(buf):
             raise DNSDecodeError("record data runs past the end of the message")
         other = self._fromWire(buf, off, end, getattr(self, "ttl", None))
-        for field in attrs.fields(type(self)):
+        for field in attrs.fields(cast(Any, type(self))):
             object.__setattr__(self, field.name, getattr(other, field.name))
         strio.seek(end)
 
@@ -224,10 +242,7 @@ class IEncodableRecord:
     __repr__ = __str__
 
 
-_define = attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
-
-
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_A(IEncodableRecord):
     """An IPv4 address (RFC 1035 3.4.1); ``address`` holds the 4 packed octets."""
 
@@ -235,7 +250,7 @@ class Record_A(IEncodableRecord):
     fancybasename = "A"
     showAttributes = ("address",)
 
-    address: bytes = attrs.field(default="0.0.0.0", converter=lambda a: _packIP(a, socket.AF_INET))
+    address: bytes = attrs.field(default=b"\0\0\0\0", converter=_packIPv4)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     def dottedQuad(self) -> str:
@@ -255,13 +270,7 @@ class Record_A(IEncodableRecord):
         return _build(cls, address=buf[off:end], ttl=ttl)
 
 
-def _packIP(a: Any, family: int) -> bytes:
-    if isinstance(a, bytes):
-        a = a.decode("ascii")
-    return socket.inet_pton(family, a)
-
-
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_AAAA(IEncodableRecord):
     """An IPv6 address (RFC 3596); ``address`` holds the 16 packed octets."""
 
@@ -269,7 +278,7 @@ class Record_AAAA(IEncodableRecord):
     fancybasename = "AAAA"
     showAttributes = ("address",)
 
-    address: bytes = attrs.field(default="::", converter=lambda a: _packIP(a, socket.AF_INET6))
+    address: bytes = attrs.field(default=cast(bytes, "::"), converter=_packIPv6)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     def _show(self, attr: str) -> str:
@@ -306,95 +315,95 @@ class _NameRecord(IEncodableRecord):
         return _build(cls, name=name, ttl=ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_NS(_NameRecord):
     """An authoritative name server for the owner (RFC 1035)."""
 
     TYPE = C.NS
     fancybasename = "NS"
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_CNAME(_NameRecord):
     """The canonical name of an alias (RFC 1035)."""
 
     TYPE = C.CNAME
     fancybasename = "CNAME"
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_PTR(_NameRecord):
     """A pointer to another name, for reverse lookups (RFC 1035)."""
 
     TYPE = C.PTR
     fancybasename = "PTR"
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_MD(_NameRecord):
     """A mail destination (obsolete, RFC 1035)."""
 
     TYPE = C.MD
     fancybasename = "MD"
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_MF(_NameRecord):
     """A mail forwarder (obsolete, RFC 1035)."""
 
     TYPE = C.MF
     fancybasename = "MF"
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_MB(_NameRecord):
     """A mailbox domain name (experimental, RFC 1035)."""
 
     TYPE = C.MB
     fancybasename = "MB"
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_MG(_NameRecord):
     """A mail group member (experimental, RFC 1035)."""
 
     TYPE = C.MG
     fancybasename = "MG"
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_MR(_NameRecord):
     """A mail rename domain name (experimental, RFC 1035)."""
 
     TYPE = C.MR
     fancybasename = "MR"
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_DNAME(_NameRecord):
     """Redirection of a whole subtree (RFC 6672); never compressed."""
 
@@ -402,11 +411,11 @@ class Record_DNAME(_NameRecord):
     fancybasename = "DNAME"
     compress = False
 
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_SOA(IEncodableRecord):
     """The start of a zone of authority (RFC 1035 3.3.13)."""
 
@@ -414,13 +423,13 @@ class Record_SOA(IEncodableRecord):
     fancybasename = "SOA"
     showAttributes = ("mname", "rname", "serial", "refresh", "retry", "expire", "minimum")
 
-    mname: Name = attrs.field(default=b"", converter=_name)
-    rname: Name = attrs.field(default=b"", converter=_name)
+    mname: Name = attrs.field(factory=Name, converter=_name)
+    rname: Name = attrs.field(factory=Name, converter=_name)
     serial: int = attrs.field(default=0, converter=_u32)
-    refresh: int = attrs.field(default=0, converter=lambda v: _u32(str2time(v)))
-    retry: int = attrs.field(default=0, converter=lambda v: _u32(str2time(v)))
-    expire: int = attrs.field(default=0, converter=lambda v: _u32(str2time(v)))
-    minimum: int = attrs.field(default=0, converter=lambda v: _u32(str2time(v)))
+    refresh: int = attrs.field(default=0, converter=_interval)
+    retry: int = attrs.field(default=0, converter=_interval)
+    expire: int = attrs.field(default=0, converter=_interval)
+    minimum: int = attrs.field(default=0, converter=_interval)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     def _write(self, w: Writer) -> None:
@@ -450,7 +459,7 @@ class Record_SOA(IEncodableRecord):
         )
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_MX(IEncodableRecord):
     """A mail exchange (RFC 1035 3.3.9)."""
 
@@ -459,7 +468,7 @@ class Record_MX(IEncodableRecord):
     showAttributes = ("preference", "name")
 
     preference: int = attrs.field(default=0, converter=_u16)
-    name: Name = attrs.field(default=b"", converter=_name)
+    name: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     @property
@@ -533,7 +542,7 @@ class Record_SPF(Record_TXT):
     fancybasename = "SPF"
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_HINFO(IEncodableRecord):
     """Host information: CPU and operating system (RFC 1035 3.3.2)."""
 
@@ -557,7 +566,7 @@ class Record_HINFO(IEncodableRecord):
         return _build(cls, cpu=cpu, os=os_, ttl=ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_MINFO(IEncodableRecord):
     """Mailbox information (experimental, RFC 1035 3.3.7)."""
 
@@ -565,8 +574,8 @@ class Record_MINFO(IEncodableRecord):
     fancybasename = "MINFO"
     showAttributes = ("rmailbx", "emailbx")
 
-    rmailbx: Name = attrs.field(default=b"", converter=_name)
-    emailbx: Name = attrs.field(default=b"", converter=_name)
+    rmailbx: Name = attrs.field(factory=Name, converter=_name)
+    emailbx: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     def _write(self, w: Writer) -> None:
@@ -581,7 +590,7 @@ class Record_MINFO(IEncodableRecord):
         return _build(cls, rmailbx=r, emailbx=e, ttl=ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_RP(IEncodableRecord):
     """A responsible person: a mailbox and a name holding TXT records (RFC 1183)."""
 
@@ -589,8 +598,8 @@ class Record_RP(IEncodableRecord):
     fancybasename = "RP"
     showAttributes = ("mbox", "txt")
 
-    mbox: Name = attrs.field(default=b"", converter=_name)
-    txt: Name = attrs.field(default=b"", converter=_name)
+    mbox: Name = attrs.field(factory=Name, converter=_name)
+    txt: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     def _write(self, w: Writer) -> None:
@@ -605,7 +614,7 @@ class Record_RP(IEncodableRecord):
         return _build(cls, mbox=m, txt=t, ttl=ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_AFSDB(IEncodableRecord):
     """An AFS database location (RFC 1183)."""
 
@@ -614,7 +623,7 @@ class Record_AFSDB(IEncodableRecord):
     showAttributes = ("subtype", "hostname")
 
     subtype: int = attrs.field(default=0, converter=_u16)
-    hostname: Name = attrs.field(default=b"", converter=_name)
+    hostname: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     def _write(self, w: Writer) -> None:
@@ -631,7 +640,7 @@ class Record_AFSDB(IEncodableRecord):
         return _build(cls, subtype=sub, hostname=h, ttl=ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_SRV(IEncodableRecord):
     """A service location (RFC 2782); the target is never compressed."""
 
@@ -642,7 +651,7 @@ class Record_SRV(IEncodableRecord):
     priority: int = attrs.field(default=0, converter=_u16)
     weight: int = attrs.field(default=0, converter=_u16)
     port: int = attrs.field(default=0, converter=_u16)
-    target: Name = attrs.field(default=b"", converter=_name)
+    target: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     def _write(self, w: Writer) -> None:
@@ -659,7 +668,7 @@ class Record_SRV(IEncodableRecord):
         return _build(cls, priority=p, weight=wt, port=port, target=t, ttl=ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_NAPTR(IEncodableRecord):
     """A naming authority pointer (RFC 3403)."""
 
@@ -672,7 +681,7 @@ class Record_NAPTR(IEncodableRecord):
     flags: bytes = attrs.field(default=b"", converter=_b)
     service: bytes = attrs.field(default=b"", converter=_b)
     regexp: bytes = attrs.field(default=b"", converter=_b)
-    replacement: Name = attrs.field(default=b"", converter=_name)
+    replacement: Name = attrs.field(factory=Name, converter=_name)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
     def _write(self, w: Writer) -> None:
@@ -704,7 +713,7 @@ class Record_NAPTR(IEncodableRecord):
         )
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_SSHFP(IEncodableRecord):
     """An SSH host key fingerprint (RFC 4255)."""
 
@@ -737,7 +746,7 @@ class Record_SSHFP(IEncodableRecord):
         )
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_TLSA(IEncodableRecord):
     """
     A TLS certificate association (RFC 6698); ``data`` is the certificate
@@ -775,7 +784,7 @@ class Record_TLSA(IEncodableRecord):
         )
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_CAA(IEncodableRecord):
     """A certification authority authorization (RFC 8659)."""
 
@@ -821,7 +830,7 @@ def _svcParams(value: Any) -> tuple[tuple[int, bytes], ...]:
     return out
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_SVCB(IEncodableRecord):
     """
     A service binding (RFC 9460).
@@ -836,7 +845,7 @@ class Record_SVCB(IEncodableRecord):
     showAttributes = ("priority", "target", "params")
 
     priority: int = attrs.field(default=0, converter=_u16)
-    target: Name = attrs.field(default=b"", converter=_name)
+    target: Name = attrs.field(factory=Name, converter=_name)
     params: tuple[tuple[int, bytes], ...] = attrs.field(default=(), converter=_svcParams)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
 
@@ -870,7 +879,7 @@ class Record_SVCB(IEncodableRecord):
         return _build(cls, priority=prio, target=target, params=tuple(params), ttl=ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_HTTPS(Record_SVCB):
     """The HTTPS flavour of SVCB (RFC 9460 section 9)."""
 
@@ -890,7 +899,7 @@ SVC_PARAM_KEYS: dict[str, int] = {
 }
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class Record_NULL(IEncodableRecord):
     """Arbitrary data (RFC 1035 3.3.10)."""
 
@@ -909,7 +918,7 @@ class Record_NULL(IEncodableRecord):
         return _build(cls, payload=buf[off:end], ttl=ttl)
 
 
-@_define
+@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
 class UnknownRecord(IEncodableRecord):
     """
     Data of a record type glisten does not know, kept as opaque octets so it

@@ -7,6 +7,8 @@ when a message itself cannot be decoded.
 
 from __future__ import annotations
 
+from glisten.internet.defer import TimeoutError as _DeferTimeoutError
+
 __all__ = [
     "AuthoritativeDomainError",
     "DNSFormatError",
@@ -35,14 +37,8 @@ class AuthoritativeDomainError(ValueError):
     """
 
 
-class DNSQueryTimeoutError(TimeoutError):
-    """
-    No answer arrived in time; ``args[0]`` is the query that timed out.
-
-    Twisted derives this from ``twisted.internet.defer.TimeoutError``; glisten's
-    ``defer.TimeoutError`` is the builtin :class:`TimeoutError`, so ``except
-    defer.TimeoutError`` catches this too.
-    """
+class DNSQueryTimeoutError(_DeferTimeoutError):
+    """No answer arrived in time; ``id`` is the query (or its id) that timed out."""
 
     def __init__(self, id: object) -> None:
         super().__init__(id)

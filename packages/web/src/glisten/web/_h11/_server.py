@@ -9,6 +9,8 @@ finished, so responses always go out in request order.
 
 from __future__ import annotations
 
+from typing import cast
+
 import attrs
 
 from glisten.web._h11._body import BodyReader, ChunkedReader, ContentLengthReader
@@ -53,6 +55,23 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+# Enum members looked up once: attribute access on an Enum class is slow.
+_IDLE = State.IDLE
+_SEND_RESPONSE = State.SEND_RESPONSE
+_SEND_BODY = State.SEND_BODY
+_DONE = State.DONE
+_MUST_CLOSE = State.MUST_CLOSE
+_CLOSED = State.CLOSED
+_ERROR = State.ERROR
+_SWITCHED_PROTOCOL = State.SWITCHED_PROTOCOL
+_EV_REQUEST = EventType.REQUEST
+_EV_INFORMATIONAL = EventType.INFORMATIONAL
+_EV_RESPONSE = EventType.RESPONSE
+_EV_SWITCH = EventType.SWITCH
+_EV_DATA = EventType.DATA
+_EV_END = EventType.END
+_EV_CLOSED = EventType.CLOSED
+
 _NO_BODY_STATUS = frozenset({204, 304})
 _CLIENT = Role.CLIENT
 _SERVER = Role.SERVER
@@ -94,7 +113,8 @@ class ServerConnection:
         self.limits = limits
         self.state = ConnectionState()
         self.request: Request | None = None
-        self._buf = b""
+        self._buf: bytes | bytearray = b""
+        self._scanned = 0
         self._reader: BodyReader | None = None
         self._framing = _Framing.NONE
         self._remaining = 0
@@ -107,7 +127,7 @@ class ServerConnection:
     def trailingData(self) -> bytes:
         """Bytes received but not consumed: after a 101 response, the start of the new
         protocol's stream."""
-        return self._buf
+        return bytes(self._buf)
 
     def receiveData(self, data: bytes) -> list[Event]:
         """Add bytes from the client and parse as far as the state allows.
@@ -116,27 +136,36 @@ class ServerConnection:
             response finished, to pick up a pipelined request).
         :return: The events, in order. A :class:`ProtocolError` is always the last one.
         """
-        buf = self._buf + data if self._buf else data
+        pending = self._buf
+        if not pending:
+            buf: bytes | bytearray = data
+        elif pending.__class__ is bytearray:
+            # An incomplete head grows in place: a client sending it a byte at a time must not
+            # cost quadratic copying.
+            pending += data
+            buf = pending
+        else:
+            buf = pending + data
         events: list[Event] = []
         state = self.state
         while True:
             client = state.client
-            if client is State.IDLE:
-                if state.server is not State.IDLE or not buf:
+            if client is _IDLE:
+                if state.server is not _IDLE or not buf:
                     break
                 buf = self._readHead(buf, events)
-            elif client is State.SEND_BODY:
+            elif client is _SEND_BODY:
                 if not buf:
                     break
                 reader = self._reader
                 assert reader is not None
-                buf = reader.feed(buf, events)
+                buf = reader.feed(cast(bytes, buf), events)
                 if reader.done:
                     if self._endBody(events):
                         break
                 else:
                     break
-            elif client is State.ERROR or client is State.CLOSED or client is State.MUST_CLOSE:
+            elif client is _ERROR or client is _CLOSED or client is _MUST_CLOSE:
                 # Nothing more is read from a failed or finished connection.
                 buf = b""
                 break
@@ -145,8 +174,10 @@ class ServerConnection:
             if events and events[-1].__class__ is ProtocolError:
                 buf = b""
                 break
-            if state.client is State.IDLE:
+            if state.client is _IDLE:
                 # No complete head yet.
+                if buf and buf.__class__ is bytes:
+                    buf = bytearray(buf)
                 break
         self._buf = buf
         return events
@@ -159,15 +190,15 @@ class ServerConnection:
         """
         events: list[Event] = []
         state = self.state
-        if state.client is State.SEND_BODY and self._reader is not None:
+        if state.client is _SEND_BODY and self._reader is not None:
             self._reader.eof(events)
             self._fail(events)
             return events
-        if state.client is State.IDLE and self._buf.strip(b"\r\n"):
+        if state.client is _IDLE and self._buf.strip(b"\r\n"):
             self._fail(events, ProtocolError(400, "connection closed inside a request head"))
             return events
-        if state.client in (State.IDLE, State.DONE, State.MUST_CLOSE):
-            state.client = State.CLOSED
+        if state.client in (_IDLE, _DONE, _MUST_CLOSE):
+            state.client = _CLOSED
             self._buf = b""
             events.append(ConnectionClosed())
         return events
@@ -185,11 +216,11 @@ class ServerConnection:
             self._fail(events)
             return True
         assert isinstance(last, EndOfMessage)
-        self.state.process(_CLIENT, EventType.END)
+        self.state.process(_CLIENT, _EV_END)
         self._reader = None
         return True
 
-    def _readHead(self, buf: bytes, events: list[Event]) -> bytes:
+    def _readHead(self, buf: bytes | bytearray, events: list[Event]) -> bytes | bytearray:
         limits = self.limits
         if buf[:2] == b"\r\n":
             # RFC 9112 2.2: ignore a few empty lines before the request line.
@@ -198,12 +229,18 @@ class ServerConnection:
                 self._fail(events, ProtocolError(400, "too many empty lines before request"))
                 return b""
             buf = stripped
+            self._scanned = 0
             if not buf:
                 return buf
-        end = buf.find(b"\r\n\r\n", 0, limits.maxHeaderBytes + 4)
+        scanned = self._scanned
+        end = buf.find(b"\r\n\r\n", scanned - 3 if scanned > 3 else 0, limits.maxHeaderBytes + 4)
         if end < 0:
             self._checkPartialHead(buf, events)
+            self._scanned = len(buf)
             return buf
+        self._scanned = 0
+        if isinstance(buf, bytearray):
+            buf = bytes(buf)
         lineEnd = buf.find(b"\r\n", 0, end + 2)
         if lineEnd > limits.maxRequestLine:
             self._fail(events, ProtocolError(414, "request line too long"))
@@ -231,14 +268,16 @@ class ServerConnection:
         rest = buf[end + 4 :]
         return self._startRequest(method, target, version, headers, rest, events)
 
-    def _checkPartialHead(self, buf: bytes, events: list[Event]) -> None:
+    def _checkPartialHead(self, buf: bytes | bytearray, events: list[Event]) -> None:
         limits = self.limits
-        lineEnd = buf.find(b"\r\n", 0, limits.maxRequestLine + 2)
-        if lineEnd < 0 and len(buf) > limits.maxRequestLine:
-            self._fail(events, ProtocolError(414, "request line too long"))
-        elif len(buf) > limits.maxHeaderBytes:
+        scanned = self._scanned
+        if len(buf) > limits.maxRequestLine and scanned <= limits.maxRequestLine + 2:
+            if buf.find(b"\r\n", 0, limits.maxRequestLine + 2) < 0:
+                self._fail(events, ProtocolError(414, "request line too long"))
+                return
+        if len(buf) > limits.maxHeaderBytes:
             self._fail(events, ProtocolError(431, "request head too large"))
-        elif BARE_LINE_BREAK.search(buf) is not None:
+        elif BARE_LINE_BREAK.search(buf, scanned - 1 if scanned else 0) is not None:
             self._fail(events, ProtocolError(400, "bare CR or LF in request head"))
 
     def _startRequest(
@@ -274,7 +313,7 @@ class ServerConnection:
                 self._fail(events, ProtocolError(501, "unsupported Transfer-Encoding"))
                 return b""
             length = None
-            reader = ChunkedReader(limits.maxBody, limits.maxHeaderBytes, limits.maxHeaders)
+            reader = ChunkedReader(limits.maxBody)
         elif cl is not None:
             length = parseContentLength(cl)
             if length is None:
@@ -303,11 +342,11 @@ class ServerConnection:
         self.request = request
         self._continueSent = False
         self._responseStarted = False
-        state.process(_CLIENT, EventType.REQUEST)
+        state.process(_CLIENT, _EV_REQUEST)
         events.append(request)
         if reader is None:
             events.append(EndOfMessage())
-            state.process(_CLIENT, EventType.END)
+            state.process(_CLIENT, _EV_END)
             return rest
         self._reader = reader
         return rest
@@ -330,11 +369,11 @@ class ServerConnection:
             or not request.expectContinue
             or self._continueSent
             or self._responseStarted
-            or self.state.client is not State.SEND_BODY
+            or self.state.client is not _SEND_BODY
         ):
             return b""
         self._continueSent = True
-        self.state.process(_SERVER, EventType.INFORMATIONAL)
+        self.state.process(_SERVER, _EV_INFORMATIONAL)
         return b"HTTP/1.1 100 Continue\r\n\r\n"
 
     def sendResponse(self, status: int, headers: RawHeaders, reason: bytes | None = None) -> bytes:
@@ -352,13 +391,13 @@ class ServerConnection:
         """
         state = self.state
         request = self.request
-        if request is None or state.server is not State.SEND_RESPONSE:
+        if request is None or state.server is not _SEND_RESPONSE:
             raise LocalProtocolError("no request is waiting for a response")
         if status < 200 and status != 101:
             raise LocalProtocolError("use sendContinue for 100; other 1xx are not supported")
         self._responseStarted = True
         if status == 101:
-            state.process(_SERVER, EventType.SWITCH)
+            state.process(_SERVER, _EV_SWITCH)
             state.keepAlive = False
             framing = _Framing.NONE
             extra: list[bytes] = []
@@ -366,11 +405,9 @@ class ServerConnection:
             framing, extra = self._chooseFraming(status, headers, request)
             if not state.keepAlive and b"connection" not in headers:
                 extra.append(b"Connection: close\r\n")
-            state.process(_SERVER, EventType.RESPONSE)
+            state.process(_SERVER, _EV_RESPONSE)
         self._framing = framing
-        parts = [
-            statusLine(status) if reason is None else b"HTTP/1.1 %d %s\r\n" % (status, reason)
-        ]
+        parts = [statusLine(status) if reason is None else b"HTTP/1.1 %d %s\r\n" % (status, reason)]
         for name, values in headers.items():
             if name == b"transfer-encoding":
                 continue
@@ -417,7 +454,7 @@ class ServerConnection:
         :return: The bytes to write (empty for a response without a body, such as HEAD's).
         :raises LocalProtocolError: More than the announced ``Content-Length``.
         """
-        if self.state.server is not State.SEND_BODY:
+        if self.state.server is not _SEND_BODY:
             raise LocalProtocolError("no response body is being sent")
         framing = self._framing
         if framing == _Framing.LENGTH:
@@ -443,7 +480,7 @@ class ServerConnection:
         :return: The bytes to write.
         """
         state = self.state
-        if state.server is not State.SEND_BODY:
+        if state.server is not _SEND_BODY:
             raise LocalProtocolError("no response body is being sent")
         framing = self._framing
         out = b""
@@ -461,11 +498,11 @@ class ServerConnection:
             state.keepAlive = False
         elif framing == _Framing.CLOSE:
             state.keepAlive = False
-        if state.client is not State.DONE and state.client is not State.MUST_CLOSE:
+        if state.client is not _DONE and state.client is not _MUST_CLOSE:
             # The client is still sending a body nobody will read: close rather than read
             # and discard an unknown amount.
             state.keepAlive = False
-        state.process(_SERVER, EventType.END)
+        state.process(_SERVER, _EV_END)
         if not state.keepAlive:
             state.disableKeepAlive()
         if state.startNextCycleIfDone():
@@ -479,7 +516,7 @@ class ServerConnection:
         only the status line's text, never anything the client sent.
         """
         self.state.disableKeepAlive()
-        self.state.server = State.MUST_CLOSE
+        self.state.server = _MUST_CLOSE
         body = b"%d %s" % (status, reasonPhrase(status))
         return (
             b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"

@@ -17,6 +17,10 @@ from glisten.web._h11._events import LocalProtocolError
 class State(enum.Enum):
     """Where one side of an HTTP/1.1 connection is."""
 
+    # Members are singletons: identity hashing (in C) instead of Enum's hash of the name,
+    # which is Python code and showed up in profiles of the request path.
+    __hash__ = object.__hash__
+
     IDLE = "idle"
     #: Server only: a request head arrived, the response head is not sent yet.
     SEND_RESPONSE = "send-response"
@@ -30,12 +34,16 @@ class State(enum.Enum):
 
 
 class Role(enum.Enum):
+    __hash__ = object.__hash__
+
     CLIENT = "client"
     SERVER = "server"
 
 
 class EventType(enum.Enum):
     """The kinds of event that move a side along the table."""
+
+    __hash__ = object.__hash__
 
     REQUEST = "request"
     INFORMATIONAL = "informational"
@@ -68,6 +76,18 @@ TRANSITIONS: dict[tuple[Role, State, EventType], State] = {
 }
 
 
+_IDLE = State.IDLE
+_SEND_RESPONSE = State.SEND_RESPONSE
+_SEND_BODY = State.SEND_BODY
+_DONE = State.DONE
+_MUST_CLOSE = State.MUST_CLOSE
+_CLOSED = State.CLOSED
+_ERROR = State.ERROR
+_SWITCHED_PROTOCOL = State.SWITCHED_PROTOCOL
+_CLIENT = Role.CLIENT
+_EV_REQUEST = EventType.REQUEST
+
+
 class ConnectionState:
     """The pair of states of one connection, with keep-alive and cycle handling.
 
@@ -79,8 +99,8 @@ class ConnectionState:
     __slots__ = ("client", "server", "keepAlive")
 
     def __init__(self) -> None:
-        self.client = State.IDLE
-        self.server = State.IDLE
+        self.client = _IDLE
+        self.server = _IDLE
         self.keepAlive = True
 
     def process(self, role: Role, event: EventType) -> None:
@@ -88,14 +108,14 @@ class ConnectionState:
 
         :raises LocalProtocolError: The event is not allowed in the role's current state.
         """
-        if role is Role.CLIENT:
+        if role is _CLIENT:
             new = TRANSITIONS.get((role, self.client, event))
             if new is None:
                 raise LocalProtocolError(f"client cannot send {event.value} in {self.client}")
             self.client = new
-            if event is E.REQUEST:
+            if event is _EV_REQUEST:
                 # A request obliges the server to answer it.
-                self.server = State.SEND_RESPONSE
+                self.server = _SEND_RESPONSE
         else:
             new = TRANSITIONS.get((role, self.server, event))
             if new is None:
@@ -110,25 +130,25 @@ class ConnectionState:
 
     def fail(self, role: Role) -> None:
         """``role`` broke the protocol; nothing more can be done on the connection."""
-        if role is Role.CLIENT:
-            self.client = State.ERROR
+        if role is _CLIENT:
+            self.client = _ERROR
         else:
-            self.server = State.ERROR
+            self.server = _ERROR
 
     def _settle(self) -> None:
         if not self.keepAlive:
-            if self.client is State.DONE:
-                self.client = State.MUST_CLOSE
-            if self.server is State.DONE:
-                self.server = State.MUST_CLOSE
+            if self.client is _DONE:
+                self.client = _MUST_CLOSE
+            if self.server is _DONE:
+                self.server = _MUST_CLOSE
 
     def startNextCycleIfDone(self) -> bool:
         """Reset both sides to ``IDLE`` when the cycle is over and the connection is reusable.
 
         :return: Whether a new cycle started.
         """
-        if self.client is State.DONE and self.server is State.DONE:
-            self.client = State.IDLE
-            self.server = State.IDLE
+        if self.client is _DONE and self.server is _DONE:
+            self.client = _IDLE
+            self.server = _IDLE
             return True
         return False

@@ -1,0 +1,117 @@
+"""DNS benchmark: an authoritative server for a small zone, loaded by dnsperf.
+
+The same zone file is served by ``glisten.names`` and by ``twisted.names``
+(each in its own server process on a loopback UDP port, on its default
+epoll reactor); ``dnsperf`` (Debian package ``dnsperf``) sends a mix of
+queries (positive answers, a CNAME chain, NODATA, NXDOMAIN, MX with
+additional records) for a few seconds and reports queries per second.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from _harness import Case, main
+
+DURATION = 8  # seconds of load per implementation
+
+ZONE = """\
+$ORIGIN example.com.
+$TTL 3600
+@       IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300
+@       IN NS  ns1.example.com.
+@       IN MX  10 mail.example.com.
+@       IN A   192.0.2.10
+ns1     IN A   192.0.2.1
+mail    IN A   192.0.2.2
+mail    IN AAAA 2001:db8::2
+www     IN CNAME mail.example.com.
+@       IN TXT "v=spf1 -all"
+"""
+
+QUERIES = """\
+example.com A
+www.example.com A
+mail.example.com AAAA
+example.com MX
+example.com NS
+example.com TXT
+nothere.example.com A
+mail.example.com TXT
+"""
+
+SERVER = r"""
+import sys
+impl, zone = sys.argv[1], sys.argv[2]
+if impl == "glisten":
+    from glisten.internet.epollreactor import EPollReactor
+    from glisten.names import authority, dns, server
+    reactor = EPollReactor()
+    auth = authority.BindAuthority(zone)
+    factory = server.DNSServerFactory(authorities=[auth], reactor=reactor)
+    port = reactor.listenUDP(0, dns.DNSDatagramProtocol(factory, reactor=reactor), interface="127.0.0.1")
+else:
+    from twisted.internet import reactor
+    from twisted.names import authority, dns, server
+    auth = authority.BindAuthority(zone)
+    factory = server.DNSServerFactory(authorities=[auth])
+    port = reactor.listenUDP(0, dns.DNSDatagramProtocol(controller=factory), interface="127.0.0.1")
+print(port.getHost().port, flush=True)
+reactor.run()
+"""
+
+
+def authoritative(impl: str, n: int) -> float:
+    dnsperf = shutil.which("dnsperf")
+    if dnsperf is None:
+        raise RuntimeError("dnsperf is not installed (Debian package dnsperf)")
+    with tempfile.TemporaryDirectory() as tmp:
+        zone = os.path.join(tmp, "example.com.zone")
+        queries = os.path.join(tmp, "queries.txt")
+        with open(zone, "w") as f:
+            f.write(ZONE)
+        with open(queries, "w") as f:
+            f.write(QUERIES)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SERVER, impl, zone], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert proc.stdout is not None
+            port = proc.stdout.readline().strip()
+            if not port.isdigit():
+                raise RuntimeError(f"{impl} server did not start")
+            out = subprocess.run(
+                [dnsperf, "-s", "127.0.0.1", "-p", port, "-d", queries, "-l", str(DURATION)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        finally:
+            proc.kill()
+            proc.wait()
+    lost = re.search(r"Queries lost:\s+(\d+)", out)
+    if lost is not None and int(lost.group(1)) > 0:
+        sys.stderr.write(f"{impl}: {lost.group(1)} queries lost\n")
+    m = re.search(r"Queries per second:\s+([\d.]+)", out)
+    if m is None:
+        raise RuntimeError(f"no rate in dnsperf output:\n{out}")
+    return float(m.group(1))
+
+
+if __name__ == "__main__":
+    main(
+        [
+            Case(
+                "authoritative UDP, small zone (dnsperf)",
+                authoritative,
+                impls=("glisten", "twisted"),
+                selfTimed=True,
+                unit=" q/s",
+            )
+        ]
+    )

@@ -1,0 +1,80 @@
+"""
+Choosing and installing a reactor by name (``glisten --reactor NAME``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "NoSuchReactor",
+    "Reactor",
+    "getReactorTypes",
+    "installReactor",
+]
+
+
+class NoSuchReactor(KeyError):
+    """
+    No reactor has the name asked for.
+    """
+
+
+@attrs.frozen
+class Reactor:
+    """
+    A reactor that can be installed by name.
+
+    :ivar shortName: the name used on the command line.
+    :ivar moduleName: the module whose ``install()`` installs it.
+    :ivar description: one line for ``--help``.
+    """
+
+    shortName: str
+    moduleName: str
+    description: str
+
+    def install(self) -> Any:
+        """
+        Install this reactor as the global one.
+
+        :return: the reactor.
+        """
+        return importlib.import_module(self.moduleName).install()
+
+
+_REACTORS = (
+    Reactor("epoll", "glisten.internet.epollreactor", "epoll(7)-based reactor (Linux default)"),
+    Reactor("poll", "glisten.internet.pollreactor", "poll(2)-based reactor"),
+    Reactor("select", "glisten.internet.selectreactor", "select(2)-based reactor"),
+    Reactor(
+        "asyncio",
+        "glisten.internet.asyncioreactor",
+        "reactor on an asyncio event loop (uvloop's when installed as asyncio's policy)",
+    ),
+)
+
+
+def getReactorTypes() -> Iterator[Reactor]:
+    """
+    :return: the reactors that can be installed by name.
+    """
+    return iter(_REACTORS)
+
+
+def installReactor(shortName: str) -> Any:
+    """
+    Install the reactor named ``shortName`` (``epoll``, ``poll``, ``select``, ``asyncio``).
+
+    :return: the installed reactor.
+    :raises NoSuchReactor: for an unknown name.
+    :raises glisten.internet.error.ReactorAlreadyInstalledError: if one is installed already.
+    """
+    for r in _REACTORS:
+        if r.shortName == shortName:
+            return r.install()
+    raise NoSuchReactor(shortName)

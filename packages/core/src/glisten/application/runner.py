@@ -1,0 +1,259 @@
+"""Run a service the way the ``glisten`` command does.
+
+:func:`runService` owns the process for the service's lifetime: it opens the log, installs
+the reactor, writes the pid file, starts the service, tells systemd when it is ready, runs
+until SIGINT/SIGTERM (or ``reactor.stop()``), stops the service, and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from ..internet._systemd import notify
+from ..logger import (
+    FilteringLogObserver,
+    InvalidLogLevelError,
+    Logger,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    jsonFileLogObserver,
+    textFileLogObserver,
+)
+from ..logger._file import FileLogObserver
+from ..logger._format import eventAsText
+from ..logger._interfaces import LogEvent
+from .service import IService, IServiceCollection
+
+_log = Logger()
+
+#: syslog priorities (``sd-daemon(3)``) for each level.
+_JOURNAL_PRIORITY: dict[LogLevel, int] = {
+    LogLevel.debug: 7,
+    LogLevel.info: 6,
+    LogLevel.warn: 4,
+    LogLevel.error: 3,
+    LogLevel.critical: 2,
+}
+
+
+class RunnerError(Exception):
+    """The runner cannot go on; the message is one line for the user."""
+
+
+def journalFormat(event: LogEvent) -> str | None:
+    """Render an event as ``<priority>`` prefixed lines, which journald turns into levels.
+
+    Every line gets the prefix because journald reads each line as its own entry; there is
+    no timestamp because the journal adds its own.
+    """
+    text = eventAsText(event, includeTimestamp=False, includeSystem=True)
+    if not text:
+        return None
+    priority = _JOURNAL_PRIORITY.get(event.get("log_level", LogLevel.info), 6)
+    prefix = f"<{priority}>"
+    lines = text.split("\n")
+    return "".join(f"{prefix}{'' if i == 0 else '  '}{line}\n" for i, line in enumerate(lines))
+
+
+def journalFileLogObserver(outFile: IO[str]) -> FileLogObserver:
+    """An observer writing priority-prefixed lines for systemd's journal to ``outFile``."""
+    return FileLogObserver(outFile, journalFormat)
+
+
+def _streamIsJournal(stream: IO[str], environ: dict[str, str] | os._Environ[str]) -> bool:
+    """Whether ``stream`` is the journal stream systemd announced in ``JOURNAL_STREAM``."""
+    value = environ.get("JOURNAL_STREAM", "")
+    device, _, inode = value.partition(":")
+    try:
+        st = os.fstat(stream.fileno())
+        return (st.st_dev, st.st_ino) == (int(device), int(inode))
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def _openLog(logFile: str | None) -> IO[str]:
+    if logFile is None or logFile == "-":
+        return sys.stdout
+    try:
+        return open(logFile, "a", encoding="utf-8", buffering=1)
+    except OSError as e:
+        raise RunnerError(f"glisten: cannot open log file {logFile!r}: {e.strerror or e}") from None
+
+
+def _makeObserver(
+    stream: IO[str], logFormat: str | None, logFile: str | None, level: LogLevel
+) -> Callable[[LogEvent], None]:
+    if logFormat is None:
+        isStdout = logFile is None or logFile == "-"
+        logFormat = "journal" if isStdout and _streamIsJournal(stream, os.environ) else "text"
+    if logFormat == "text":
+        observer: Callable[[LogEvent], None] = textFileLogObserver(stream)
+    elif logFormat == "json":
+        observer = jsonFileLogObserver(stream)
+    elif logFormat == "journal":
+        observer = journalFileLogObserver(stream)
+    else:
+        raise RunnerError(f"glisten: unknown log format {logFormat!r}")
+    return FilteringLogObserver(observer, [LogLevelFilterPredicate(defaultLogLevel=level)])
+
+
+def _installReactor(reactorName: str | None) -> Any:
+    if reactorName is None:
+        from ..internet import reactor as defaultReactor
+
+        return defaultReactor
+    from .reactors import installReactor
+
+    try:
+        return installReactor(reactorName)
+    except Exception as e:
+        raise RunnerError(f"glisten: cannot install reactor {reactorName!r}: {e}") from None
+
+
+def _pidIsRunning(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _writePidFile(pidFile: str) -> None:
+    try:
+        with open(pidFile, encoding="ascii") as f:
+            old = f.read().strip()
+    except FileNotFoundError:
+        old = ""
+    except OSError as e:
+        raise RunnerError(f"glisten: cannot read pid file {pidFile!r}: {e.strerror}") from None
+    if old:
+        try:
+            oldPid = int(old)
+        except ValueError:
+            oldPid = 0
+        if oldPid > 0 and oldPid != os.getpid() and _pidIsRunning(oldPid):
+            raise RunnerError(
+                f"glisten: pid file {pidFile!r} names process {oldPid}, which is running"
+            )
+    try:
+        with open(pidFile, "w", encoding="ascii") as f:
+            f.write(f"{os.getpid()}\n")
+    except OSError as e:
+        raise RunnerError(f"glisten: cannot write pid file {pidFile!r}: {e.strerror}") from None
+
+
+def _removePidFile(pidFile: str) -> None:
+    try:
+        os.remove(pidFile)
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            _log.warn("Cannot remove pid file {pidFile}: {error}", pidFile=pidFile, error=e)
+
+
+def _walk(service: Any) -> Iterator[Any]:
+    yield service
+    if IServiceCollection.providedBy(service):
+        for child in service:
+            yield from _walk(child)
+
+
+def runService(
+    service: IService,
+    *,
+    reactorName: str | None = None,
+    logLevel: str = "info",
+    logFile: str | None = None,
+    logFormat: str | None = None,
+    pidFile: str | None = None,
+) -> int:
+    """Run ``service`` until the process is told to stop.
+
+    :param reactorName: ``epoll``, ``poll``, ``select`` or ``asyncio``; ``None`` for the
+        default reactor.
+    :param logLevel: the least severe level written to the log.
+    :param logFile: a path to append to; ``None`` or ``"-"`` for standard output.
+    :param logFormat: ``text``, ``json`` or ``journal``; ``None`` picks ``journal`` when
+        standard output is systemd's journal stream (``JOURNAL_STREAM``), else ``text``.
+    :param pidFile: where to write the process id while running.
+    :return: 0 after a clean stop; 1 if the log, pid file or reactor cannot be set up or the
+        service fails to start (the reason is one line on standard error).
+    """
+    errorStream = sys.stderr
+    try:
+        level = LogLevel.levelWithName(logLevel)
+    except InvalidLogLevelError:
+        errorStream.write(f"glisten: unknown log level {logLevel!r}\n")
+        return 1
+    stream: IO[str] | None = None
+    pidWritten = False
+    try:
+        try:
+            stream = _openLog(logFile)
+            observer = _makeObserver(stream, logFormat, logFile, level)
+            if pidFile is not None:
+                _writePidFile(pidFile)
+                pidWritten = True
+            reactor = _installReactor(reactorName)
+        except RunnerError as e:
+            errorStream.write(f"{e}\n")
+            return 1
+        return _run(service, reactor, observer, errorStream)
+    finally:
+        if pidWritten and pidFile is not None:
+            _removePidFile(pidFile)
+        if stream is not None and logFile is not None and logFile != "-":
+            stream.close()
+
+
+def _run(
+    service: IService,
+    reactor: Any,
+    observer: Callable[[LogEvent], None],
+    errorStream: IO[str],
+) -> int:
+    from .internet import StreamServerEndpointService
+
+    globalLogBeginner.beginLoggingTo([observer])
+    status = [0]
+    started = [False]
+
+    for node in _walk(service):
+        if isinstance(node, StreamServerEndpointService):
+            # A port that cannot be bound is a start-up failure of the command.
+            node._raiseSynchronously = True
+
+    def start() -> None:
+        try:
+            service.privilegedStartService()
+            service.startService()
+        except Exception as e:
+            _log.failure("Service {service} failed to start", service=service)
+            message = str(e) or type(e).__name__
+            errorStream.write(f"glisten: the service failed to start: {message}\n")
+            errorStream.flush()
+            status[0] = 1
+            reactor.stop()
+            return
+        started[0] = True
+        notify("READY=1")
+        _log.info("Service started: {service}", service=service)
+
+    def stop() -> Any:
+        notify("STOPPING=1")
+        if service.running:
+            return service.stopService()
+        return None
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", stop)
+    reactor.run()
+    if started[0]:
+        _log.info("Service stopped")
+    return status[0]

@@ -1,0 +1,254 @@
+"""
+A reactor running on an asyncio event loop (the standard one, uvloop, or any other with
+``add_reader``/``add_writer``), so glisten and asyncio code share one loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from glisten.internet.base import DelayedCall
+from glisten.internet.posixbase import PosixReactorBase, _logPrefixOf
+from glisten.logger import Logger
+from glisten.python.failure import Failure
+
+_log = Logger()
+
+
+class AsyncioSelectorReactor(PosixReactorBase):
+    """
+    A reactor on an asyncio loop: descriptors are watched with ``loop.add_reader`` and
+    ``loop.add_writer``, timed calls share one loop timer, and calls from threads go through
+    ``call_soon_threadsafe``.
+
+    :param eventloop: the loop to use; None creates a new one (closed when the reactor stops).
+    """
+
+    def __init__(self, eventloop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._ownLoop = eventloop is None
+        if eventloop is None:
+            eventloop = asyncio.new_event_loop()
+        self._asyncioEventloop = eventloop
+        self._readers: dict[int, Any] = {}
+        self._writers: dict[int, Any] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timerTime: float | None = None
+        PosixReactorBase.__init__(self)
+
+    # ------------------------------------------------------------------ descriptors
+
+    def _onReadable(self, fd: int) -> None:
+        selectable = self._readers.get(fd)
+        if selectable is None:
+            return
+        try:
+            why = selectable.doRead()
+        except Exception as e:
+            _log.failure("Unhandled error in {prefix}; closing it", prefix=_logPrefixOf(selectable))
+            why = e
+        if why is not None:
+            self._disconnect(selectable, why)
+
+    def _onWritable(self, fd: int) -> None:
+        selectable = self._writers.get(fd)
+        if selectable is None:
+            return
+        try:
+            why = selectable.doWrite()
+        except Exception as e:
+            _log.failure("Unhandled error in {prefix}; closing it", prefix=_logPrefixOf(selectable))
+            why = e
+        if why is not None:
+            self._disconnect(selectable, why)
+
+    def _disconnect(self, selectable: Any, why: Any) -> None:
+        if isinstance(why, Failure):
+            why = why.value
+        self._disconnectSelectable(selectable, why)
+
+    def addReader(self, reader: Any) -> None:
+        fd = reader.fileno()
+        if fd < 0:
+            return
+        if self._readers.get(fd) is reader:
+            return
+        self._readers[fd] = reader
+        try:
+            self._asyncioEventloop.add_reader(fd, self._onReadable, fd)
+        except PermissionError:
+            # A regular file: always readable; poll it every loop turn.
+            self._asyncioEventloop.call_soon(self._pollContinuously, fd, True)
+
+    def addWriter(self, writer: Any) -> None:
+        fd = writer.fileno()
+        if fd < 0:
+            return
+        if self._writers.get(fd) is writer:
+            return
+        self._writers[fd] = writer
+        try:
+            self._asyncioEventloop.add_writer(fd, self._onWritable, fd)
+        except PermissionError:
+            self._asyncioEventloop.call_soon(self._pollContinuously, fd, False)
+
+    def _pollContinuously(self, fd: int, read: bool) -> None:
+        table = self._readers if read else self._writers
+        if fd not in table:
+            return
+        (self._onReadable if read else self._onWritable)(fd)
+        if fd in table:
+            self._asyncioEventloop.call_soon(self._pollContinuously, fd, read)
+
+    def _fdOf(self, selectable: Any, table: dict[int, Any]) -> int | None:
+        fd = selectable.fileno()
+        if fd >= 0 and table.get(fd) is selectable:
+            return int(fd)
+        for k, v in table.items():
+            if v is selectable:
+                return k
+        return None
+
+    def removeReader(self, reader: Any) -> None:
+        fd = self._fdOf(reader, self._readers)
+        if fd is None:
+            return
+        del self._readers[fd]
+        try:
+            self._asyncioEventloop.remove_reader(fd)
+        except (OSError, ValueError):
+            pass
+
+    def removeWriter(self, writer: Any) -> None:
+        fd = self._fdOf(writer, self._writers)
+        if fd is None:
+            return
+        del self._writers[fd]
+        try:
+            self._asyncioEventloop.remove_writer(fd)
+        except (OSError, ValueError):
+            pass
+
+    def getReaders(self) -> list[Any]:
+        return list(self._readers.values())
+
+    def getWriters(self) -> list[Any]:
+        return list(self._writers.values())
+
+    def removeAll(self) -> list[Any]:
+        result: list[Any] = []
+        for s in list(self._readers.values()) + list(self._writers.values()):
+            if s not in result:
+                result.append(s)
+        for s in result:
+            self.removeReader(s)
+            self.removeWriter(s)
+        return result
+
+    # ------------------------------------------------------------------ time and threads
+
+    def _timedCallAdded(self, call: DelayedCall) -> None:
+        if self._timerTime is None or call.time < self._timerTime:
+            self._rearm(call.time)
+
+    def _rearm(self, when: float | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timerTime = when
+        if when is not None:
+            delay = max(0.0, when - self.seconds())
+            self._timer = self._asyncioEventloop.call_later(delay, self._onTimer)
+
+    def _onTimer(self) -> None:
+        self._timer = None
+        self._timerTime = None
+        self._runAndRearm()
+
+    def _runAndRearm(self) -> None:
+        try:
+            self.runUntilCurrent()
+        finally:
+            if self._started or self.running:
+                self._rearm(self._timed.nextTime())
+
+    def wakeUp(self) -> None:
+        loop = self._asyncioEventloop
+        if not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._runAndRearm)
+            except RuntimeError:
+                pass
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, installSignalHandlers: bool = True) -> None:
+        self.startRunning(installSignalHandlers=installSignalHandlers)
+        self._rearm(self._timed.nextTime())
+        if self.threadCallQueue or self._justStopped:
+            self._asyncioEventloop.call_soon(self._runAndRearm)
+        try:
+            self._asyncioEventloop.run_forever()
+        finally:
+            self._restoreSignals()
+            if self._startedBefore and not self._started:
+                self._releaseResources()
+
+    def mainLoop(self) -> None:
+        self._asyncioEventloop.run_forever()
+
+    def iterate(self, delay: float = 0) -> None:
+        loop = self._asyncioEventloop
+        loop.call_later(delay, loop.stop)
+        self._runAndRearm()
+        loop.run_forever()
+
+    def stop(self) -> None:
+        PosixReactorBase.stop(self)
+
+    def crash(self) -> None:
+        PosixReactorBase.crash(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timerTime = None
+        self._asyncioEventloop.stop()
+
+    def _releaseResources(self) -> None:
+        loop = self._asyncioEventloop
+        for fd in list(self._readers):
+            try:
+                loop.remove_reader(fd)
+            except (OSError, ValueError):
+                pass
+        for fd in list(self._writers):
+            try:
+                loop.remove_writer(fd)
+            except (OSError, ValueError):
+                pass
+        if self._ownLoop and not loop.is_closed():
+            loop.close()
+
+
+def install(eventloop: asyncio.AbstractEventLoop | None = None) -> AsyncioSelectorReactor:
+    """
+    Install an AsyncioSelectorReactor as the global reactor.
+
+    :param eventloop: the loop to run on; None creates one and makes it asyncio's current
+        loop, so asyncio code in the process shares it.
+    :return: the reactor.
+    """
+    from glisten.internet.main import installReactor
+
+    if eventloop is None:
+        eventloop = asyncio.new_event_loop()
+        asyncio.set_event_loop(eventloop)
+        reactor = AsyncioSelectorReactor(eventloop)
+        reactor._ownLoop = True
+    else:
+        reactor = AsyncioSelectorReactor(eventloop)
+    installReactor(reactor)
+    return reactor
+
+
+__all__ = ["AsyncioSelectorReactor", "install"]

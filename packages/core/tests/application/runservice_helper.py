@@ -1,0 +1,70 @@
+"""Run a small service under glisten.application.runner.runService (for test_runner.py).
+
+Usage: python runservice_helper.py KIND ARG [--log-format F] [--log-file P] [--pidfile P]
+KIND: ``echo ENDPOINT``, ``ordered -`` (two services that log when they stop) or
+``failing -`` (a service whose start raises).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from glisten.application.plugins import echo
+from glisten.application.runner import runService
+from glisten.application.service import IService, MultiService, Service
+from glisten.logger import Logger
+
+log = Logger()
+
+
+class Named(Service):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def stopService(self) -> Any:
+        log.info("stopping {name}", name=self.name)
+        return Service.stopService(self)
+
+
+class Failing(Service):
+    def startService(self) -> None:
+        raise RuntimeError("cannot start: the widget is missing")
+
+
+def build(kind: str, arg: str) -> IService:
+    if kind == "echo":
+        return echo.makeService(argparse.Namespace(listen=[arg]))
+    if kind == "ordered":
+        parent = MultiService()
+        Named("first").setServiceParent(parent)
+        Named("second").setServiceParent(parent)
+        return parent
+    if kind == "failing":
+        return Failing()
+    raise SystemExit(f"unknown kind {kind}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind")
+    parser.add_argument("arg")
+    parser.add_argument("--log-format", default=None)
+    parser.add_argument("--log-file", default=None)
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--pidfile", default=None)
+    parser.add_argument("--reactor", default=None)
+    options = parser.parse_args()
+    return runService(
+        build(options.kind, options.arg),
+        reactorName=options.reactor,
+        logLevel=options.log_level,
+        logFile=options.log_file,
+        logFormat=options.log_format,
+        pidFile=options.pidfile,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

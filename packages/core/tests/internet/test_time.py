@@ -1,0 +1,239 @@
+"""
+Timed calls, system events, running and stopping, on every reactor.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import signal
+import threading
+from typing import Any
+
+import pytest
+
+from glisten.internet import error
+from glisten.internet.base import DelayedCall, _TimedCalls
+from glisten.internet.defer import Deferred
+
+from .conftest import runUntil
+
+
+def test_callLaterOrder(anyReactor: Any) -> None:
+    r = anyReactor
+    order: list[int] = []
+    d: Deferred[None] = Deferred()
+    r.callLater(0.02, order.append, 3)
+    r.callLater(0, order.append, 1)
+    r.callLater(0.01, order.append, 2)
+    r.callLater(0.03, d.callback, None)
+    runUntil(r, d)
+    assert order == [1, 2, 3]
+
+
+def test_callLaterNegativeDelay(anyReactor: Any) -> None:
+    with pytest.raises(ValueError):
+        anyReactor.callLater(-1, lambda: None)
+    with pytest.raises(ValueError):
+        anyReactor.callLater(math.nan, lambda: None)
+    with pytest.raises(TypeError):
+        anyReactor.callLater("1", lambda: None)
+    with pytest.raises(TypeError):
+        anyReactor.callLater(1, "not callable")
+
+
+def test_cancelResetDelay(anyReactor: Any) -> None:
+    r = anyReactor
+    ran: list[str] = []
+    c1 = r.callLater(0.01, ran.append, "cancelled")
+    c1.cancel()
+    assert not c1.active()
+    with pytest.raises(error.AlreadyCancelled):
+        c1.cancel()
+    c2 = r.callLater(100, ran.append, "reset")
+    c2.reset(0.01)
+    c3 = r.callLater(0, ran.append, "delayed")
+    c3.delay(0.03)
+    d: Deferred[None] = Deferred()
+    r.callLater(0.02, lambda: ran.append("middle"))
+    r.callLater(0.05, d.callback, None)
+    runUntil(r, d)
+    assert ran == ["reset", "middle", "delayed"]
+    with pytest.raises(error.AlreadyCalled):
+        c2.cancel()
+    assert not c2.active()
+
+
+def test_exceptionInDelayedCallIsLogged(anyReactor: Any) -> None:
+    from glisten.logger import capturedLogs
+
+    r = anyReactor
+    d: Deferred[None] = Deferred()
+
+    def boom() -> None:
+        raise ZeroDivisionError("boom")
+
+    r.callLater(0, boom)
+    r.callLater(0.01, d.callback, "after")
+    with capturedLogs() as events:
+        assert runUntil(r, d) == "after"
+    failures = [e["log_failure"] for e in events if "log_failure" in e]
+    assert any(f.check(ZeroDivisionError) for f in failures)
+
+
+def test_getDelayedCalls(anyReactor: Any) -> None:
+    r = anyReactor
+    a = r.callLater(10, lambda: None)
+    b = r.callLater(20, lambda: None)
+    b.cancel()
+    assert r.getDelayedCalls() == [a]
+
+
+def test_heapManyCancellations() -> None:
+    now = [0.0]
+    heap = _TimedCalls(lambda: now[0])
+    ran: list[int] = []
+    calls = [heap.schedule(i * 0.001, ran.append, (i,), {}) for i in range(100_000)]
+    for i, c in enumerate(calls):
+        if i % 4:
+            c.cancel()
+    # Dead entries are compacted away: the heap stays within twice the live calls.
+    assert len(heap.heap) <= 2 * 25_000 + 100
+    for c in calls[0:4000:4]:
+        c.reset(1000.0)
+    now[0] = 200.0
+    heap.runDue()
+    expected = list(range(4000, 100_000, 4))
+    assert ran == expected
+    now[0] = 2000.0
+    heap.runDue()
+    assert ran[len(expected) :] == list(range(0, 4000, 4))
+    assert heap.pending() == []
+    assert heap.nextTime() is None
+
+
+def test_heapDelayLater() -> None:
+    now = [0.0]
+    heap = _TimedCalls(lambda: now[0])
+    ran: list[str] = []
+    a = heap.schedule(1, ran.append, ("a",), {})
+    heap.schedule(2, ran.append, ("b",), {})
+    a.delay(2)
+    assert heap.nextTime() == 2
+    now[0] = 2.5
+    heap.runDue()
+    assert ran == ["b"]
+    now[0] = 3.0
+    heap.runDue()
+    assert ran == ["b", "a"]
+
+
+def test_callsAddedWhileRunningWaitForNextPass() -> None:
+    now = [0.0]
+    heap = _TimedCalls(lambda: now[0])
+    ran: list[int] = []
+
+    def again() -> None:
+        ran.append(1)
+        heap.schedule(0, again, (), {})
+
+    heap.schedule(0, again, (), {})
+    heap.runDue()
+    assert ran == [1]
+    heap.runDue()
+    assert ran == [1, 1]
+
+
+def test_delayedCallRepr() -> None:
+    dc = DelayedCall(5, print, (), {}, lambda c: None, lambda c: None, lambda: 1.0)
+    assert "pending" in repr(dc) and "print" in repr(dc)
+
+
+def test_systemEventTriggersWaitForDeferreds(anyReactor: Any) -> None:
+    r = anyReactor
+    events: list[str] = []
+    waiting: Deferred[None] = Deferred()
+
+    def before() -> Deferred[None]:
+        events.append("before")
+        r.callLater(0.01, waiting.callback, None)
+        return waiting
+
+    r.addSystemEventTrigger("before", "shutdown", before)
+    r.addSystemEventTrigger("during", "shutdown", lambda: events.append("during"))
+    r.addSystemEventTrigger("after", "shutdown", lambda: events.append("after"))
+    removed = r.addSystemEventTrigger("during", "shutdown", lambda: events.append("removed"))
+    r.removeSystemEventTrigger(removed)
+    with pytest.raises(ValueError):
+        r.removeSystemEventTrigger(removed)
+    with pytest.raises(KeyError):
+        r.addSystemEventTrigger("sometime", "shutdown", lambda: None)
+    r.callWhenRunning(lambda: events.append("running"))
+    r.callWhenRunning(r.stop)
+    r.run(installSignalHandlers=False)
+    assert events == ["running", "before", "during", "after"]
+    assert not r.running
+
+
+def test_stopErrors(anyReactor: Any) -> None:
+    r = anyReactor
+    with pytest.raises(error.ReactorNotRunning):
+        r.stop()
+
+    def inside() -> None:
+        with pytest.raises(error.ReactorAlreadyRunning):
+            r.run(installSignalHandlers=False)
+        r.stop()
+        with pytest.raises(error.ReactorNotRunning):
+            r.stop()
+
+    r.callWhenRunning(inside)
+    r.run(installSignalHandlers=False)
+    with pytest.raises(error.ReactorNotRestartable):
+        r.run(installSignalHandlers=False)
+
+
+def test_crashSkipsShutdown(anyReactor: Any) -> None:
+    r = anyReactor
+    events: list[str] = []
+    r.addSystemEventTrigger("before", "shutdown", lambda: events.append("shutdown"))
+    r.callWhenRunning(r.crash)
+    r.run(installSignalHandlers=False)
+    assert events == []
+    assert not r.running
+
+
+def test_fireSystemEventCustom(anyReactor: Any) -> None:
+    r = anyReactor
+    seen: list[str] = []
+    r.addSystemEventTrigger("during", "custom", seen.append, "x")
+    r.fireSystemEvent("custom")
+    assert seen == ["x"]
+
+
+def test_sigtermStopsCleanly(anyReactor: Any) -> None:
+    r = anyReactor
+    events: list[str] = []
+    r.addSystemEventTrigger("before", "shutdown", lambda: events.append("shutdown"))
+    r.callWhenRunning(os.kill, os.getpid(), signal.SIGTERM)
+    safety = r.callLater(10, r.stop)
+    before = signal.getsignal(signal.SIGTERM)
+    r.run(installSignalHandlers=True)
+    assert events == ["shutdown"]
+    assert safety.active(), "the signal did not stop the reactor"
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_stoppedReactorFreesDescriptors() -> None:
+    from glisten.internet.epollreactor import EPollReactor
+
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+    r = EPollReactor()
+    r.callInThread(lambda: None)
+    r.callWhenRunning(r.stop)
+    r.run(installSignalHandlers=False)
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert r.threadpool is None
+    assert not [t for t in threading.enumerate() if t.name.startswith("glisten.threadpool")]

@@ -1,0 +1,731 @@
+"""Tests for glisten.protocols.basic: every receiver fed whole, byte by byte and randomly."""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glisten.internet.testing import StringTransport
+from glisten.protocols import basic
+
+Feeder = Callable[[Any, bytes], None]
+
+
+def feedWhole(proto: Any, data: bytes) -> None:
+    proto.dataReceived(data)
+
+
+def feedBytewise(proto: Any, data: bytes) -> None:
+    for i in range(len(data)):
+        proto.dataReceived(data[i : i + 1])
+
+
+FEEDERS = pytest.mark.parametrize("feed", [feedWhole, feedBytewise], ids=["whole", "bytewise"])
+
+
+def connect(proto: Any) -> StringTransport:
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    return transport
+
+
+# --------------------------------------------------------------------------------- LineReceiver
+
+
+class LineTester(basic.LineReceiver):
+    """Records lines; ``len N`` switches to raw mode for N bytes, ``pause`` pauses, ``stop``
+    asks to stop, ``clear`` clears the rest of the buffer, ``delim X`` changes the delimiter."""
+
+    MAX_LENGTH = 64
+
+    def connectionMade(self) -> None:
+        self.received: list[Any] = []
+        self.exceeded: list[bytes] = []
+        self.rawLeft = 0
+        self.cleared: list[bytes] = []
+
+    def lineReceived(self, line: bytes) -> Any:
+        self.received.append(line)
+        if line.startswith(b"len "):
+            self.rawLeft = int(line[4:])
+            self.setRawMode()
+        elif line == b"pause":
+            self.pauseProducing()
+        elif line == b"stop":
+            return "stopped"
+        elif line == b"clear":
+            self.cleared.append(self.clearLineBuffer())
+        elif line.startswith(b"delim "):
+            self.delimiter = line[6:]
+        elif line == b"bye":
+            self.transport.loseConnection()
+        return None
+
+    def rawDataReceived(self, data: bytes) -> None:
+        take, rest = data[: self.rawLeft], data[self.rawLeft :]
+        self.rawLeft -= len(take)
+        if self.received and isinstance(self.received[-1], bytearray):
+            self.received[-1] += take
+        else:
+            self.received.append(bytearray(take))
+        if self.rawLeft == 0:
+            self.setLineMode(rest)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self.exceeded.append(line)
+
+
+def normalized(received: list[Any]) -> list[Any]:
+    return [("raw", bytes(x)) if isinstance(x, bytearray) else x for x in received]
+
+
+@FEEDERS
+def test_lines(feed: Feeder) -> None:
+    proto = LineTester()
+    connect(proto)
+    feed(proto, b"first\r\nsecond\r\n\r\nlast\r\npartial")
+    assert proto.received == [b"first", b"second", b"", b"last"]
+
+
+@FEEDERS
+def test_rawModeSwitchInsideLineReceived(feed: Feeder) -> None:
+    """Data after the line that switched to raw mode goes to rawDataReceived, and raw data
+    handed back with setLineMode(extra) is parsed as lines again."""
+    proto = LineTester()
+    connect(proto)
+    feed(proto, b"one\r\nlen 10\r\n0123456789two\r\nlen 3\r\nabcthree\r\n")
+    assert normalized(proto.received) == [
+        b"one",
+        b"len 10",
+        ("raw", b"0123456789"),
+        b"two",
+        b"len 3",
+        ("raw", b"abc"),
+        b"three",
+    ]
+
+
+def test_rawModeDeliversBuffer() -> None:
+    class Raw(basic.LineReceiver):
+        def connectionMade(self) -> None:
+            self.raw: list[bytes] = []
+
+        def lineReceived(self, line: bytes) -> None:
+            self.setRawMode()
+
+        def rawDataReceived(self, data: bytes) -> None:
+            self.raw.append(data)
+
+    proto = Raw()
+    connect(proto)
+    proto.dataReceived(b"go\r\nrest of\r\nit")
+    proto.dataReceived(b"more")
+    assert proto.raw == [b"rest of\r\nit", b"more"]
+
+
+def test_rawDataReceivedNotImplemented() -> None:
+    proto = basic.LineReceiver()
+    connect(proto)
+    proto.setRawMode()
+    with pytest.raises(NotImplementedError):
+        proto.dataReceived(b"x")
+    with pytest.raises(NotImplementedError):
+        basic.LineReceiver().lineReceived(b"x")
+
+
+@FEEDERS
+def test_maxLengthWithDelimiter(feed: Feeder) -> None:
+    """A complete line longer than MAX_LENGTH goes to lineLengthExceeded with the rest."""
+    proto = LineTester()
+    connect(proto)
+    long = b"a" * 65
+    feed(proto, b"ok\r\n" + long + b"\r\nafter\r\n")
+    assert proto.received[0] == b"ok"
+    assert proto.exceeded
+    assert b"".join(proto.exceeded).startswith(long)
+
+
+def test_maxLengthExactlyAccepted() -> None:
+    proto = LineTester()
+    connect(proto)
+    proto.dataReceived(b"a" * 64 + b"\r\n")
+    assert proto.received == [b"a" * 64]
+    assert proto.exceeded == []
+
+
+def test_maxLengthWithoutDelimiterBoundsBuffer() -> None:
+    """Data without a delimiter is handed over once it reaches MAX_LENGTH plus the delimiter
+    length, so the buffer never grows past that."""
+    proto = LineTester()
+    connect(proto)
+    for _ in range(10000):
+        proto.dataReceived(b"z")
+        assert len(proto._buffer) < 64 + 2
+    assert len(proto.exceeded) == 10000 // 66
+    assert all(len(x) == 66 for x in proto.exceeded)
+
+
+def test_lineLengthExceededDisconnectsByDefault() -> None:
+    class Plain(basic.LineReceiver):
+        MAX_LENGTH = 10
+
+        def lineReceived(self, line: bytes) -> None:
+            raise AssertionError("no line expected")
+
+    proto = Plain()
+    transport = connect(proto)
+    proto.dataReceived(b"x" * 20)
+    assert transport.disconnecting
+    proto2 = Plain()
+    transport2 = connect(proto2)
+    proto2.dataReceived(b"x" * 11 + b"\r\n")
+    assert transport2.disconnecting
+
+
+def test_clearLineBuffer() -> None:
+    proto = LineTester()
+    connect(proto)
+    proto.dataReceived(b"a\r\nclear\r\nb\r\nc\r\npart")
+    assert proto.received == [b"a", b"clear"]
+    assert proto.cleared == [b"b\r\nc\r\npart"]
+    proto.dataReceived(b"d\r\n")
+    assert proto.received[-1] == b"d"
+
+
+def test_clearLineBufferOutsideCallback() -> None:
+    proto = LineTester()
+    connect(proto)
+    proto.dataReceived(b"a\r\npartial")
+    assert proto.clearLineBuffer() == b"partial"
+    assert proto.clearLineBuffer() == b""
+
+
+@FEEDERS
+def test_delimiterChange(feed: Feeder) -> None:
+    proto = LineTester()
+    connect(proto)
+    feed(proto, b"delim \n\r\nx\ny\ndelim ;;\nq;;")
+    assert proto.received == [b"delim \n", b"x", b"y", b"delim ;;", b"q"]
+
+
+def test_customDelimiter() -> None:
+    class Lf(LineTester):
+        delimiter = b"\n"
+
+    proto = Lf()
+    transport = connect(proto)
+    proto.dataReceived(b"a\nb\r\n")
+    assert proto.received == [b"a", b"b\r"]
+    proto.sendLine(b"hi")
+    assert transport.value() == b"hi\n"
+
+
+def test_sendLine() -> None:
+    proto = LineTester()
+    transport = connect(proto)
+    proto.sendLine(b"hello")
+    assert transport.value() == b"hello\r\n"
+
+
+def test_stopReturnValue() -> None:
+    """A true value returned by lineReceived stops parsing and is returned."""
+    proto = LineTester()
+    connect(proto)
+    assert proto.dataReceived(b"a\r\nstop\r\nb\r\n") == "stopped"
+    assert proto.received == [b"a", b"stop"]
+    proto.dataReceived(b"")
+    assert proto.received == [b"a", b"stop", b"b"]
+
+
+def test_loseConnectionStopsDelivery() -> None:
+    proto = LineTester()
+    transport = connect(proto)
+    proto.dataReceived(b"a\r\nbye\r\nb\r\nc\r\n")
+    assert proto.received == [b"a", b"bye"]
+    assert transport.disconnecting
+
+
+@FEEDERS
+def test_pauseAndResume(feed: Feeder) -> None:
+    proto = LineTester()
+    transport = connect(proto)
+    feed(proto, b"a\r\npause\r\nb\r\nc\r\n")
+    assert proto.received == [b"a", b"pause"]
+    assert transport.producerState == "paused"
+    proto.resumeProducing()
+    assert transport.producerState == "producing"
+    assert proto.received == [b"a", b"pause", b"b", b"c"]
+
+
+def test_stopProducing() -> None:
+    proto = LineTester()
+    transport = connect(proto)
+    proto.stopProducing()
+    proto.dataReceived(b"a\r\n")
+    assert proto.received == []
+    assert transport.producerState == "stopped"
+
+
+def test_reentrantDataReceived() -> None:
+    """Data passed to dataReceived from inside lineReceived is parsed after the current
+    buffer, not in the middle of it."""
+
+    class Reentrant(basic.LineReceiver):
+        def connectionMade(self) -> None:
+            self.lines: list[bytes] = []
+
+        def lineReceived(self, line: bytes) -> None:
+            self.lines.append(line)
+            if line == b"inject":
+                self.dataReceived(b"injected\r\n")
+
+    proto = Reentrant()
+    connect(proto)
+    proto.dataReceived(b"inject\r\nnext\r\n")
+    assert proto.lines == [b"inject", b"next", b"injected"]
+
+
+def test_noTransport() -> None:
+    """A receiver without transport still parses (as in Twisted)."""
+    proto = LineTester()
+    proto.connectionMade()
+    proto.dataReceived(b"a\r\n")
+    assert proto.received == [b"a"]
+
+
+class Collect(basic.LineReceiver):
+    MAX_LENGTH = 50
+
+    def connectionMade(self) -> None:
+        self.lines: list[bytes] = []
+        self.exceeded = 0
+
+    def lineReceived(self, line: bytes) -> None:
+        self.lines.append(line)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self.exceeded += 1
+
+
+def chunkedBy(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    out, prev = [], 0
+    for p in [*points, len(data)]:
+        out.append(data[prev:p])
+        prev = p
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"")), max_size=30),
+    st.lists(st.integers(min_value=0, max_value=5000), max_size=20),
+)
+def test_hypothesisChunkingPreservesLines(lines: list[bytes], cuts: list[int]) -> None:
+    stream = b"".join(line + b"\r\n" for line in lines)
+    proto = Collect()
+    connect(proto)
+    for chunk in chunkedBy(stream, cuts):
+        proto.dataReceived(chunk)
+    assert proto.lines == lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=200), max_size=10))
+def test_hypothesisRandomInput(chunks: list[bytes]) -> None:
+    """Random bytes produce lines or length errors, never an exception, and bounded memory."""
+    proto = Collect()
+    connect(proto)
+    for chunk in chunks:
+        proto.dataReceived(chunk)
+        assert len(proto._buffer) < 50 + 2 + 200
+    whole = b"".join(chunks)
+    proto2 = Collect()
+    connect(proto2)
+    for i in range(len(whole)):
+        proto2.dataReceived(whole[i : i + 1])
+    assert all(len(line) <= 50 for line in proto2.lines)
+
+
+# ----------------------------------------------------------------------------- LineOnlyReceiver
+
+
+class OnlyTester(basic.LineOnlyReceiver):
+    MAX_LENGTH = 20
+
+    def connectionMade(self) -> None:
+        self.lines: list[bytes] = []
+
+    def lineReceived(self, line: bytes) -> None:
+        self.lines.append(line)
+        if line == b"bye":
+            self.transport.loseConnection()
+
+
+@FEEDERS
+def test_lineOnly(feed: Feeder) -> None:
+    proto = OnlyTester()
+    connect(proto)
+    feed(proto, b"a\r\nbb\r\n\r\nccc")
+    assert proto.lines == [b"a", b"bb", b""]
+    proto.dataReceived(b"\r\n")
+    assert proto.lines[-1] == b"ccc"
+
+
+@FEEDERS
+def test_lineOnlyTooLong(feed: Feeder) -> None:
+    proto = OnlyTester()
+    transport = connect(proto)
+    feed(proto, b"ok\r\n" + b"x" * 100 + b"\r\nnever\r\n")
+    assert proto.lines == [b"ok"]
+    assert transport.disconnecting
+
+
+def test_lineOnlyLoseConnection() -> None:
+    proto = OnlyTester()
+    transport = connect(proto)
+    proto.dataReceived(b"bye\r\nlater\r\n")
+    assert proto.lines == [b"bye"]
+    assert transport.disconnecting
+    proto.sendLine(b"x")
+    assert transport.value() == b"x\r\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=100), max_size=10))
+def test_lineOnlyHypothesis(chunks: list[bytes]) -> None:
+    proto = OnlyTester()
+    connect(proto)
+    for chunk in chunks:
+        proto.dataReceived(chunk)
+        assert len(proto._buffer) <= 20
+    assert all(len(line) <= 20 for line in proto.lines)
+
+
+# ---------------------------------------------------------------------------- NetstringReceiver
+
+
+class NetTester(basic.NetstringReceiver):
+    MAX_LENGTH = 50
+
+    def connectionMade(self) -> None:
+        self.strings: list[bytes] = []
+
+    def stringReceived(self, string: bytes) -> None:
+        self.strings.append(string)
+
+
+@FEEDERS
+def test_netstrings(feed: Feeder) -> None:
+    proto = NetTester()
+    transport = connect(proto)
+    feed(proto, b"5:hello,0:,3:a,b,12:hello world!,")
+    assert proto.strings == [b"hello", b"", b"a,b", b"hello world!"]
+    assert not transport.disconnecting
+
+
+def test_sendNetstring() -> None:
+    proto = NetTester()
+    transport = connect(proto)
+    proto.sendString(b"abc")
+    proto.sendString(b"")
+    assert transport.value() == b"3:abc,0:,"
+
+
+BAD_NETSTRINGS = [
+    b"abc:",  # not a number
+    b"3:abcd",  # missing comma (d where , belongs)
+    b"3:abc;",
+    b"-1:a,",
+    b"+1:a,",
+    b" 1:a,",
+    b"01:a,",  # leading zero
+    b"00:,",
+    b":abc,",  # empty length
+    b"51:" + b"a" * 51 + b",",  # longer than MAX_LENGTH
+    b"999999999999999999999:",  # absurd length
+    b"123456",  # too many digits without a colon
+    b"1:a,xyz",
+    b"\xff\xfe",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_NETSTRINGS)
+@FEEDERS
+def test_badNetstrings(feed: Feeder, bad: bytes) -> None:
+    proto = NetTester()
+    transport = connect(proto)
+    feed(proto, bad + b"2:ok,")
+    assert proto.brokenPeer == 1
+    assert transport.disconnecting
+    assert b"ok" not in proto.strings
+
+
+def test_netstringBrokenIgnoresMore() -> None:
+    proto = NetTester()
+    connect(proto)
+    proto.dataReceived(b"x")
+    proto.dataReceived(b"1:a," * 1000)
+    assert proto.strings == []
+    assert proto._chunks is None
+
+
+def test_netstringPartialLengthWaits() -> None:
+    proto = NetTester()
+    transport = connect(proto)
+    proto.dataReceived(b"1")
+    proto.dataReceived(b"0")
+    assert not transport.disconnecting
+    proto.dataReceived(b":0123456789,")
+    assert proto.strings == [b"0123456789"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(max_size=50), max_size=20),
+    st.lists(st.integers(min_value=0, max_value=3000), max_size=20),
+)
+def test_netstringHypothesisRoundTrip(strings: list[bytes], cuts: list[int]) -> None:
+    sender = NetTester()
+    out = connect(sender)
+    for s in strings:
+        sender.sendString(s)
+    receiver = NetTester()
+    connect(receiver)
+    for chunk in chunkedBy(out.value(), cuts):
+        receiver.dataReceived(chunk)
+    assert receiver.strings == strings
+    assert not receiver.brokenPeer
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=80), max_size=10))
+def test_netstringHypothesisRandom(chunks: list[bytes]) -> None:
+    proto = NetTester()
+    transport = connect(proto)
+    for chunk in chunks:
+        proto.dataReceived(chunk)
+        assert proto._have <= 50 + 10 + 80
+    assert all(len(s) <= 50 for s in proto.strings)
+    assert bool(proto.brokenPeer) == transport.disconnecting
+
+
+# -------------------------------------------------------------------------- IntNStringReceiver
+
+RECEIVERS = [basic.Int8StringReceiver, basic.Int16StringReceiver, basic.Int32StringReceiver]
+
+
+def makeIntN(base: type[basic.IntNStringReceiver], maxLength: int = 200) -> Any:
+    class Tester(base):  # type: ignore[valid-type, misc]
+        MAX_LENGTH = maxLength
+
+        def connectionMade(self) -> None:
+            self.strings: list[bytes] = []
+            self.exceeded: list[int] = []
+
+        def stringReceived(self, string: bytes) -> None:
+            self.strings.append(string)
+            if string == b"pause":
+                self.pauseProducing()
+
+        def lengthLimitExceeded(self, length: int) -> None:
+            self.exceeded.append(length)
+            base.lengthLimitExceeded(self, length)
+
+    return Tester()
+
+
+def frame(base: type[basic.IntNStringReceiver], s: bytes) -> bytes:
+    return struct.pack(base.structFormat, len(s)) + s
+
+
+@pytest.mark.parametrize("base", RECEIVERS)
+@FEEDERS
+def test_intN(feed: Feeder, base: type[basic.IntNStringReceiver]) -> None:
+    proto = makeIntN(base)
+    transport = connect(proto)
+    strings = [b"", b"a", b"hello", b"x" * 200]
+    feed(proto, b"".join(frame(base, s) for s in strings) + frame(base, b"partial")[:-1])
+    assert proto.strings == strings
+    assert not transport.disconnecting
+
+
+@pytest.mark.parametrize("base", RECEIVERS)
+def test_intNSendString(base: type[basic.IntNStringReceiver]) -> None:
+    proto = makeIntN(base)
+    transport = connect(proto)
+    proto.sendString(b"abc")
+    assert transport.value() == frame(base, b"abc")
+    assert base.prefixLength == struct.calcsize(base.structFormat)
+
+
+def test_int8SendTooLong() -> None:
+    proto = makeIntN(basic.Int8StringReceiver)
+    transport = connect(proto)
+    with pytest.raises(basic.StringTooLongError):
+        proto.sendString(b"x" * 256)
+    proto.sendString(b"x" * 255)
+    assert len(transport.value()) == 256
+
+
+@pytest.mark.parametrize("base", [basic.Int16StringReceiver, basic.Int32StringReceiver])
+@FEEDERS
+def test_intNLengthLimit(feed: Feeder, base: type[basic.IntNStringReceiver]) -> None:
+    """A prefix above MAX_LENGTH calls lengthLimitExceeded with it, delivers nothing after it
+    and buffers nothing more."""
+    proto = makeIntN(base, maxLength=100)
+    transport = connect(proto)
+    feed(proto, frame(base, b"ok") + frame(base, b"y" * 101) + frame(base, b"later"))
+    assert proto.strings == [b"ok"]
+    assert proto.exceeded == [101]
+    assert transport.disconnecting
+    proto.dataReceived(b"z" * 10000)
+    assert not proto._chunks
+    assert proto._have == 0
+
+
+def test_int32HugePrefixNotBuffered() -> None:
+    proto = makeIntN(basic.Int32StringReceiver, maxLength=99999)
+    connect(proto)
+    proto.dataReceived(b"\xff\xff\xff\xff" + b"a" * 100)
+    assert proto.exceeded == [0xFFFFFFFF]
+    assert proto._have == 0
+
+
+@pytest.mark.parametrize("base", RECEIVERS)
+def test_intNPauseResume(base: type[basic.IntNStringReceiver]) -> None:
+    proto = makeIntN(base)
+    transport = connect(proto)
+    proto.dataReceived(frame(base, b"a") + frame(base, b"pause") + frame(base, b"b"))
+    assert proto.strings == [b"a", b"pause"]
+    assert transport.producerState == "paused"
+    proto.dataReceived(frame(base, b"c"))
+    assert proto.strings == [b"a", b"pause"]
+    proto.resumeProducing()
+    assert proto.strings == [b"a", b"pause", b"b", b"c"]
+    proto.dataReceived(frame(base, b"d"))
+    assert proto.strings[-1] == b"d"
+
+
+def test_intNReentrant() -> None:
+    base = basic.Int16StringReceiver
+
+    class Reentrant(base):
+        def connectionMade(self) -> None:
+            self.strings: list[bytes] = []
+
+        def stringReceived(self, string: bytes) -> None:
+            self.strings.append(string)
+            if string == b"inject":
+                self.dataReceived(frame(base, b"injected"))
+
+    proto = Reentrant()
+    connect(proto)
+    proto.dataReceived(frame(base, b"inject") + frame(base, b"next"))
+    # The re-entrant bytes count as received after everything before them.
+    assert proto.strings == [b"inject", b"next", b"injected"]
+    assert proto._have == 0
+
+
+@pytest.mark.parametrize("base", RECEIVERS)
+@settings(max_examples=100, deadline=None)
+@given(
+    strings=st.lists(st.binary(max_size=200), max_size=20),
+    cuts=st.lists(st.integers(min_value=0, max_value=5000), max_size=20),
+)
+def test_intNHypothesisRoundTrip(
+    base: type[basic.IntNStringReceiver], strings: list[bytes], cuts: list[int]
+) -> None:
+    stream = b"".join(frame(base, s) for s in strings)
+    proto = makeIntN(base)
+    connect(proto)
+    for chunk in chunkedBy(stream, cuts):
+        proto.dataReceived(chunk)
+    assert proto.strings == strings
+
+
+@pytest.mark.parametrize("base", RECEIVERS)
+@settings(max_examples=100, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=100), max_size=10))
+def test_intNHypothesisRandom(base: type[basic.IntNStringReceiver], chunks: list[bytes]) -> None:
+    proto = makeIntN(base, maxLength=60)
+    transport = connect(proto)
+    for chunk in chunks:
+        proto.dataReceived(chunk)
+        assert proto._have <= 60 + 4 + 100
+    assert all(len(s) <= 60 for s in proto.strings)
+    assert bool(proto.exceeded) == transport.disconnecting
+
+
+# --------------------------------------------------------------------------- StatefulString
+
+
+def test_statefulStringProtocol() -> None:
+    class Stateful(basic.StatefulStringProtocol, basic.Int8StringReceiver):
+        def connectionMade(self) -> None:
+            self.seen: list[tuple[str, bytes]] = []
+
+        def proto_init(self, string: bytes) -> str:
+            self.seen.append(("init", string))
+            return "second"
+
+        def proto_second(self, string: bytes) -> str:
+            self.seen.append(("second", string))
+            return "done"
+
+    proto = Stateful()
+    transport = connect(proto)
+    base = basic.Int8StringReceiver
+    proto.dataReceived(frame(base, b"a") + frame(base, b"b"))
+    assert proto.seen == [("init", b"a"), ("second", b"b")]
+    assert transport.disconnecting
+
+
+# --------------------------------------------------------------------------------- FileSender
+
+
+def pullAll(transport: StringTransport) -> None:
+    while transport.producer is not None:
+        transport.producer.resumeProducing()
+
+
+def test_fileSender() -> None:
+    data = bytes(range(256)) * 200
+    transport = StringTransport()
+    sender = basic.FileSender()
+    d = sender.beginFileTransfer(io.BytesIO(data), transport)
+    assert transport.streaming is False
+    results: list[bytes] = []
+    d.addCallback(results.append)
+    pullAll(transport)
+    assert transport.value() == data
+    assert results == [data[-1:]]
+
+
+def test_fileSenderTransform() -> None:
+    transport = StringTransport()
+    sender = basic.FileSender()
+    sender.CHUNK_SIZE = 3
+    d = sender.beginFileTransfer(io.BytesIO(b"abcdefg"), transport, bytes.upper)
+    results: list[bytes] = []
+    d.addCallback(results.append)
+    pullAll(transport)
+    assert transport.value() == b"ABCDEFG"
+    assert results == [b"G"]
+
+
+def test_fileSenderStop() -> None:
+    transport = StringTransport()
+    sender = basic.FileSender()
+    d = sender.beginFileTransfer(io.BytesIO(b"abc"), transport)
+    errors: list[Any] = []
+    d.addErrback(errors.append)
+    sender.stopProducing()
+    assert len(errors) == 1
+    sender.pauseProducing()

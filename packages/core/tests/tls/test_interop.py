@@ -1,0 +1,216 @@
+"""
+glisten TLS against peers nobody here wrote: ``openssl s_client``, ``openssl s_server``, curl.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from typing import Any
+
+import pytest
+
+from glisten.internet import error
+from glisten.internet.defer import Deferred
+from glisten.internet.process import spawnProcess
+from glisten.internet.protocol import ClientFactory, Factory, ProcessProtocol, Protocol
+from glisten.internet.ssl import (
+    Certificate,
+    CertificateOptions,
+    PrivateCertificate,
+    optionsForClientTLS,
+)
+
+pytestmark = pytest.mark.interop
+
+
+def _need(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{binary} is required in CI")
+        pytest.skip(f"{binary} is not installed")
+    return path
+
+
+class Collect(ProcessProtocol):
+    def __init__(self, onOutput: Any = None) -> None:
+        self.out = b""
+        self.err = b""
+        self.ended: Deferred[None] = Deferred()
+        self.reason: Any = None
+        self.onOutput = onOutput
+
+    def outReceived(self, data: bytes) -> None:
+        self.out += data
+        if self.onOutput is not None:
+            self.onOutput(self)
+
+    def errReceived(self, data: bytes) -> None:
+        self.err += data
+
+    def processEnded(self, reason: Any) -> None:
+        self.reason = reason
+        self.ended.callback(None)
+
+
+class LineEchoThenClose(Protocol):
+    """
+    Echoes one line back in upper case, then closes cleanly (close_notify).
+    """
+
+    buf = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buf += data
+        if b"\n" in self.buf:
+            line = self.buf.split(b"\n", 1)[0]
+            alpn = self.transport.negotiatedProtocol or b"none"
+            self.transport.write(line.upper() + b" alpn=" + alpn + b"\n")
+            self.transport.loseConnection()
+
+
+def _files(tmp_path: Any, pki: Any) -> dict[str, str]:
+    paths = {}
+    for name, data in (
+        ("ca", pki.ca.certPEM),
+        ("cert", pki.server.certPEM),
+        ("key", pki.server.keyPEM),
+        ("clientCert", pki.client.certPEM),
+        ("clientKey", pki.client.keyPEM),
+    ):
+        p = tmp_path / f"{name}.pem"
+        p.write_bytes(data)
+        paths[name] = str(p)
+    return paths
+
+
+def test_opensslClientAgainstGlistenServer(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+    openssl = _need("openssl")
+    files = _files(tmp_path, pki)
+    server = PrivateCertificate.loadPEM(pki.server.bothPEM)
+    options = CertificateOptions(
+        privateKey=server.privateKey,
+        certificate=server,
+        acceptableProtocols=[b"glisten-test"],
+        trustRoot=Certificate.loadPEM(pki.ca.certPEM),
+    )
+    port = reactor.listenSSL(0, Factory.forProtocol(LineEchoThenClose), options, interface="127.0.0.1")
+    proto = Collect()
+    args = [
+        openssl, "s_client", "-connect", f"127.0.0.1:{port.getHost().port}",
+        "-CAfile", files["ca"], "-verify_return_error", "-verify_hostname", "localhost",
+        "-servername", "localhost", "-alpn", "glisten-test",
+        "-cert", files["clientCert"], "-key", files["clientKey"], "-quiet",
+    ]  # fmt: skip
+    transport = spawnProcess(reactor, proto, openssl, args, env=None)
+    transport.write(b"hello from openssl\n")
+    wait(proto.ended)
+    assert b"HELLO FROM OPENSSL alpn=glisten-test" in proto.out, proto.err
+    port.stopListening()
+
+
+def test_opensslClientWithoutClientCertIsRejected(
+    reactor: Any, wait: Any, pki: Any, tmp_path: Any
+) -> None:
+    openssl = _need("openssl")
+    files = _files(tmp_path, pki)
+    server = PrivateCertificate.loadPEM(pki.server.bothPEM)
+    options = server.options(Certificate.loadPEM(pki.ca.certPEM))
+    port = reactor.listenSSL(0, Factory.forProtocol(LineEchoThenClose), options, interface="127.0.0.1")
+    proto = Collect()
+    args = [openssl, "s_client", "-connect", f"127.0.0.1:{port.getHost().port}",
+            "-CAfile", files["ca"], "-quiet"]  # fmt: skip
+    transport = spawnProcess(reactor, proto, openssl, args, env=None)
+    transport.write(b"let me in\n")
+    wait(proto.ended)
+    assert b"LET ME IN" not in proto.out
+    port.stopListening()
+
+
+def test_glistenClientAgainstOpensslServer(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+    openssl = _need("openssl")
+    files = _files(tmp_path, pki)
+    done: Deferred[None] = Deferred()
+    received = bytearray()
+    reasons: list[Any] = []
+
+    class Client(Protocol):
+        def connectionMade(self) -> None:
+            self.transport.write(b"GET / HTTP/1.0\r\n\r\n")
+
+        def dataReceived(self, data: bytes) -> None:
+            received.extend(data)
+
+        def connectionLost(self, reason: Any = None) -> None:
+            reasons.append(reason)
+            done.callback(None)
+
+    class Factory1(ClientFactory):
+        protocol = Client
+
+    started = {"connected": False}
+
+    def onOutput(p: Collect) -> None:
+        match = re.search(rb"ACCEPT [^\s]*:(\d+)", p.out)
+        if match and not started["connected"]:
+            started["connected"] = True
+            options = optionsForClientTLS(
+                "localhost", trustRoot=Certificate.loadPEM(pki.ca.certPEM)
+            )
+            reactor.connectSSL("127.0.0.1", int(match.group(1)), Factory1(), options)
+
+    server = Collect(onOutput)
+    args = [openssl, "s_server", "-accept", "127.0.0.1:0", "-cert", files["cert"],
+            "-key", files["key"], "-www", "-naccept", "1"]  # fmt: skip
+    transport = spawnProcess(reactor, server, openssl, args, env=None)
+    done.addBoth(lambda _: transport.signalProcess("TERM") if transport.pid else None)
+    wait(done)
+    assert received.startswith(b"HTTP/1.0 200 ok"), bytes(received[:200])
+    assert b"TLSv1.3" in received
+    assert reasons[0].check(error.ConnectionDone, error.ConnectionLost)
+
+
+class TinyHTTPS(Protocol):
+    buf = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buf += data
+        if b"\r\n\r\n" in self.buf:
+            body = b"hello curl, alpn=" + (self.transport.negotiatedProtocol or b"none")
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                % (len(body), body)
+            )
+            self.transport.loseConnection()
+
+
+def _curl(reactor: Any, wait: Any, pki: Any, tmp_path: Any, host: str, extra: list[str]) -> Collect:
+    curl = _need("curl")
+    files = _files(tmp_path, pki)
+    server = PrivateCertificate.loadPEM(pki.server.bothPEM)
+    options = CertificateOptions(
+        privateKey=server.privateKey, certificate=server, acceptableProtocols=[b"http/1.1"]
+    )
+    port = reactor.listenSSL(0, Factory.forProtocol(TinyHTTPS), options, interface="127.0.0.1")
+    portNumber = port.getHost().port
+    proto = Collect()
+    args = [curl, "-sS", "--cacert", files["ca"], "--resolve", f"{host}:{portNumber}:127.0.0.1",
+            *extra, f"https://{host}:{portNumber}/"]  # fmt: skip
+    spawnProcess(reactor, proto, curl, args, env=None)
+    wait(proto.ended)
+    port.stopListening()
+    return proto
+
+
+def test_curlAgainstGlistenServer(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+    proto = _curl(reactor, wait, pki, tmp_path, "localhost", ["--http1.1"])
+    assert proto.reason.check(error.ProcessDone), proto.err
+    assert proto.out == b"hello curl, alpn=http/1.1"
+
+
+def test_curlRejectsWrongName(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+    proto = _curl(reactor, wait, pki, tmp_path, "other.example", [])
+    assert proto.reason.check(error.ProcessTerminated)
+    assert proto.out == b""

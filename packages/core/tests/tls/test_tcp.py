@@ -1,0 +1,241 @@
+"""
+TLS over real loopback TCP: listenSSL/connectSSL, verification failures, STARTTLS.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import pytest
+
+from glisten.internet import error, interfaces
+from glisten.internet.defer import Deferred, gatherResults
+from glisten.internet.protocol import ClientFactory, Factory, Protocol
+from glisten.internet.ssl import (
+    Certificate,
+    PrivateCertificate,
+    optionsForClientTLS,
+)
+from glisten.protocols.tls import TLSMemoryBIOFactory, startTLS
+
+
+class EchoServer(Protocol):
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+class Client(Protocol):
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.received = bytearray()
+        self.lost: Deferred[Any] = Deferred()
+        self.reason: Any = None
+
+    def connectionMade(self) -> None:
+        self.transport.write(self.payload)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+        if len(self.received) >= len(self.payload):
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.reason = reason
+        self.lost.callback(None)
+
+
+class Recording(Factory):
+    def __init__(self, protocolFactory: Any) -> None:
+        self.protocolFactory = protocolFactory
+        self.built: list[Any] = []
+
+    def buildProtocol(self, addr: Any) -> Any:
+        p = self.protocolFactory()
+        p.factory = self
+        self.built.append(p)
+        return p
+
+
+class OneClient(ClientFactory):
+    def __init__(self, proto: Protocol) -> None:
+        self.proto = proto
+        self.failed: Any = None
+
+    def buildProtocol(self, addr: Any) -> Protocol:
+        return self.proto
+
+    def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+        self.failed = reason
+
+
+def _server(pki: Any, which: str = "server") -> Any:
+    return PrivateCertificate.loadPEM(getattr(pki, which).bothPEM).options()
+
+
+def _client(pki: Any, host: str = "localhost") -> Any:
+    return optionsForClientTLS(host, trustRoot=Certificate.loadPEM(pki.ca.certPEM))
+
+
+def test_listenAndConnectSSL(reactor: Any, wait: Any, pki: Any) -> None:
+    from glisten.protocols.tls import connectSSL, listenSSL
+
+    port = listenSSL(reactor, 0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1")
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    client = Client(payload)
+    connectSSL(reactor, "127.0.0.1", port.getHost().port, OneClient(client), _client(pki))
+    wait(client.lost)
+    assert bytes(client.received) == payload
+    assert client.reason.check(error.ConnectionDone)
+    port.stopListening()
+
+
+def test_reactorMethods(reactor: Any, wait: Any, pki: Any) -> None:
+    port = reactor.listenSSL(0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1")
+    client = Client(b"via reactor methods")
+    reactor.connectSSL("127.0.0.1", port.getHost().port, OneClient(client), _client(pki))
+    wait(client.lost)
+    assert bytes(client.received) == b"via reactor methods"
+    port.stopListening()
+
+
+@pytest.mark.parametrize(
+    ("which", "host", "message"),
+    [
+        ("server", "wrong.example", "Hostname mismatch"),
+        ("expired", "localhost", "certificate has expired"),
+        ("selfSigned", "localhost", "self-signed certificate"),
+    ],
+)
+def test_verificationFailureOverTCP(
+    reactor: Any, wait: Any, pki: Any, which: str, host: str, message: str
+) -> None:
+    serverFactory = Recording(Protocol)
+    port = reactor.listenSSL(0, serverFactory, _server(pki, which), interface="127.0.0.1")
+    client = Client(b"secret")
+    reactor.connectSSL("127.0.0.1", port.getHost().port, OneClient(client), _client(pki, host))
+    wait(client.lost)
+    assert client.reason.check(ssl.SSLCertVerificationError)
+    assert message in client.reason.value.verify_message or message in str(client.reason.value)
+    assert client.received == b""
+    port.stopListening()
+
+
+def test_plaintextClientGetsCleanError(reactor: Any, wait: Any, pki: Any) -> None:
+    lost: Deferred[Any] = Deferred()
+
+    class Server(Protocol):
+        def connectionLost(self, reason: Any = None) -> None:
+            lost.callback(reason)
+
+    class Plain(Protocol):
+        def connectionMade(self) -> None:
+            self.transport.write(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+
+    port = reactor.listenSSL(0, Factory.forProtocol(Server), _server(pki), interface="127.0.0.1")
+    plain = Plain()
+    reactor.connectTCP("127.0.0.1", port.getHost().port, OneClient(plain))
+    result: list[Any] = []
+    lost.addBoth(result.append)
+    wait(lost)
+    assert result[0].check(ssl.SSLError)
+    port.stopListening()
+
+
+def test_handshakeTimeoutOverTCP(reactor: Any, wait: Any, pki: Any) -> None:
+    lost: Deferred[Any] = Deferred()
+
+    class Server(Protocol):
+        def connectionLost(self, reason: Any = None) -> None:
+            lost.callback(None)
+            self.reason = reason
+
+    server = Server()
+    factory = TLSMemoryBIOFactory(
+        _server(pki), False, Factory.forProtocol(lambda: server), handshakeTimeout=0.05, clock=reactor
+    )
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    silent = Protocol()  # connects and never says anything
+    reactor.connectTCP("127.0.0.1", port.getHost().port, OneClient(silent))
+    wait(lost)
+    assert server.reason.check(error.TimeoutError)
+    port.stopListening()
+
+
+class StartTLSServer(Protocol):
+    """
+    Says "ready", waits for "STARTTLS", switches to TLS and echoes.
+    """
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+        self.tls = False
+
+    def connectionMade(self) -> None:
+        self.transport.write(b"ready\n")
+
+    def dataReceived(self, data: bytes) -> None:
+        if not self.tls:
+            assert data == b"STARTTLS\n"
+            self.transport.write(b"go ahead\n")
+            startTLS(self.transport, self.options, client=False)
+            self.tls = True
+            return
+        self.transport.write(data)
+
+
+class StartTLSClient(Protocol):
+    def __init__(self, options: Any) -> None:
+        self.options = options
+        self.state = "plain"
+        self.done: Deferred[Any] = Deferred()
+        self.received = b""
+        self.peerCN: str | None = None
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.state == "plain":
+            self.received += data
+            if self.received == b"ready\n":
+                self.transport.write(b"STARTTLS\n")
+            elif self.received == b"ready\ngo ahead\n":
+                startTLS(self.transport, self.options, client=True)
+                self.state = "tls"
+                self.received = b""
+                self.transport.write(b"encrypted hello")
+            return
+        self.received += data
+        if self.received == b"encrypted hello":
+            assert interfaces.ISSLTransport.providedBy(self.transport)
+            self.peerCN = self.transport.getPeerCertificate().getSubject().commonName
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.reason = reason
+        self.done.callback(None)
+
+
+def test_startTLS(reactor: Any, wait: Any, pki: Any) -> None:
+    servers: list[StartTLSServer] = []
+
+    def build() -> StartTLSServer:
+        servers.append(StartTLSServer(_server(pki)))
+        return servers[-1]
+
+    port = reactor.listenTCP(0, Factory.forProtocol(build), interface="127.0.0.1")
+    client = StartTLSClient(_client(pki))
+    reactor.connectTCP("127.0.0.1", port.getHost().port, OneClient(client))
+    wait(client.done)
+    assert client.received == b"encrypted hello"
+    assert client.peerCN == "localhost"
+    assert client.reason.check(error.ConnectionDone)
+    port.stopListening()
+
+
+def test_manyConcurrentConnections(reactor: Any, wait: Any, pki: Any) -> None:
+    port = reactor.listenSSL(0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1")
+    clients = [Client(b"client %d" % i) for i in range(20)]
+    for c in clients:
+        reactor.connectSSL("127.0.0.1", port.getHost().port, OneClient(c), _client(pki))
+    wait(gatherResults([c.lost for c in clients]))
+    assert [bytes(c.received) for c in clients] == [b"client %d" % i for i in range(20)]
+    port.stopListening()

@@ -1,0 +1,121 @@
+"""
+DNS wire format and protocols (Twisted's ``twisted.names.dns``).
+
+The codec is sans-IO and strict: :meth:`Message.fromStr` either returns a
+well-formed message or raises :class:`DNSDecodeError` (a
+:class:`~glisten.names.error.DNSFormatError`), whatever the input.
+"""
+
+from __future__ import annotations
+
+from glisten.names._constants import *  # noqa: F403
+from glisten.names._constants import (
+    EXT_QUERIES,
+    QUERY_CLASSES,
+    QUERY_TYPES,
+    REV_CLASSES,
+    REV_TYPES,
+)
+from glisten.names._message import (
+    MAX_UDP_PAYLOAD,
+    Message,
+    OPTHeader,
+    OPTVariableOption,
+    Query,
+    RRHeader,
+    lookupRecordType,
+)
+from glisten.names._name import DNSDecodeError, Name, readName
+from glisten.names._protocol import DNSDatagramProtocol, DNSMixin, DNSProtocol
+from glisten.names._records import (
+    RECORD_TYPES,
+    SVC_PARAM_KEYS,
+    IEncodableRecord,
+    Record_A,
+    Record_AAAA,
+    Record_AFSDB,
+    Record_CAA,
+    Record_CNAME,
+    Record_DNAME,
+    Record_HINFO,
+    Record_HTTPS,
+    Record_MB,
+    Record_MD,
+    Record_MF,
+    Record_MG,
+    Record_MINFO,
+    Record_MR,
+    Record_MX,
+    Record_NAPTR,
+    Record_NS,
+    Record_NULL,
+    Record_PTR,
+    Record_RP,
+    Record_SOA,
+    Record_SPF,
+    Record_SRV,
+    Record_SSHFP,
+    Record_SVCB,
+    Record_TLSA,
+    Record_TXT,
+    UnknownRecord,
+    str2time,
+)
+
+#: Twisted's private names for the EDNS(0) pieces, kept for ported code.
+_OPTHeader = OPTHeader
+_OPTVariableOption = OPTVariableOption
+_EDNSMessage = Message
+
+__all__ = [
+    "EXT_QUERIES",
+    "MAX_UDP_PAYLOAD",
+    "QUERY_CLASSES",
+    "QUERY_TYPES",
+    "RECORD_TYPES",
+    "REV_CLASSES",
+    "REV_TYPES",
+    "SVC_PARAM_KEYS",
+    "DNSDatagramProtocol",
+    "DNSDecodeError",
+    "DNSMixin",
+    "DNSProtocol",
+    "IEncodableRecord",
+    "Message",
+    "Name",
+    "OPTHeader",
+    "OPTVariableOption",
+    "Query",
+    "RRHeader",
+    "Record_A",
+    "Record_AAAA",
+    "Record_AFSDB",
+    "Record_CAA",
+    "Record_CNAME",
+    "Record_DNAME",
+    "Record_HINFO",
+    "Record_HTTPS",
+    "Record_MB",
+    "Record_MD",
+    "Record_MF",
+    "Record_MG",
+    "Record_MINFO",
+    "Record_MR",
+    "Record_MX",
+    "Record_NAPTR",
+    "Record_NS",
+    "Record_NULL",
+    "Record_PTR",
+    "Record_RP",
+    "Record_SOA",
+    "Record_SPF",
+    "Record_SRV",
+    "Record_SSHFP",
+    "Record_SVCB",
+    "Record_TLSA",
+    "Record_TXT",
+    "UnknownRecord",
+    "lookupRecordType",
+    "readName",
+    "str2time",
+]

@@ -1,0 +1,266 @@
+"""
+A DNS server (Twisted's ``twisted.names.server``).
+
+One :class:`DNSServerFactory` serves TCP (it is a protocol factory) and UDP
+(wrap it in :class:`~glisten.names.dns.DNSDatagramProtocol`)::
+
+    factory = server.DNSServerFactory(authorities=[authority.BindAuthority("example.zone")])
+    reactor.listenUDP(53, dns.DNSDatagramProtocol(factory))
+    reactor.listenTCP(53, factory)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from glisten.internet import protocol
+from glisten.internet.defer import TimeoutError as DeferTimeoutError
+from glisten.logger import Logger
+from glisten.names import _constants as C
+from glisten.names import error, resolve
+from glisten.names._message import MAX_UDP_PAYLOAD, Message, RRHeader
+from glisten.names._protocol import DNSProtocol
+from glisten.names.authority import NameNotInZone
+from glisten.names.common import Result
+
+__all__ = ["DNSServerFactory"]
+
+log = Logger()
+
+#: Records per message when a zone transfer is split over several messages.
+AXFR_RECORDS_PER_MESSAGE = 100
+
+
+class DNSServerFactory(protocol.ServerFactory):
+    """
+    Answers queries from a chain of resolvers: authorities first, then
+    caches, then clients (upstream servers, which make it recursive).
+
+    :ivar resolver: the :class:`~glisten.names.resolve.ResolverChain` asked.
+    :ivar canRecurse: whether clients were given (sets RA in answers).
+    :ivar cache: the last cache given, which learns non-authoritative answers.
+    :ivar connections: the TCP protocols connected now.
+    """
+
+    protocol = DNSProtocol
+
+    def __init__(
+        self,
+        authorities: Sequence[Any] | None = None,
+        caches: Sequence[Any] | None = None,
+        clients: Sequence[Any] | None = None,
+        verbose: int = 0,
+        reactor: Any = None,
+    ) -> None:
+        resolvers: list[Any] = []
+        if authorities:
+            resolvers.extend(authorities)
+        if caches:
+            resolvers.extend(caches)
+        if clients:
+            resolvers.extend(clients)
+        self.canRecurse = bool(clients)
+        self.resolver = resolve.ResolverChain(resolvers)
+        self.verbose = verbose
+        self.cache = caches[-1] if caches else None
+        self.connections: list[DNSProtocol] = []
+        self._reactor = reactor
+
+    def buildProtocol(self, addr: Any) -> DNSProtocol:
+        p = self.protocol(self, self._reactor)
+        p.factory = self
+        return p
+
+    def connectionMade(self, protocol: DNSProtocol) -> None:
+        """Track a TCP connection."""
+        self.connections.append(protocol)
+
+    def connectionLost(self, protocol: DNSProtocol) -> None:
+        """Forget a TCP connection."""
+        if protocol in self.connections:
+            self.connections.remove(protocol)
+
+    # -- replies
+
+    def sendReply(self, protocol: Any, message: Message, address: Any) -> None:
+        """Send ``message`` over TCP (``address`` is ``None``) or UDP."""
+        if self.verbose > 1:
+            log.info("Replying {message} to {address}", message=message, address=address)
+        if address is None:
+            protocol.writeMessage(message)
+        else:
+            protocol.writeMessage(message, address)
+
+    def _responseFromMessage(self, message: Message, rCode: int = C.OK, **kw: Any) -> Message:
+        r = Message(
+            id=message.id,
+            answer=1,
+            opCode=message.opCode,
+            recDes=message.recDes,
+            recAv=self.canRecurse,
+            rCode=rCode,
+            checkingDisabled=message.checkingDisabled,
+        )
+        r.queries = message.queries
+        if message.ednsVersion is not None:
+            r.ednsVersion = 0
+            r.dnssecOK = message.dnssecOK
+            r.maxSize = min(message.maxSize, MAX_UDP_PAYLOAD)
+        for k, v in kw.items():
+            setattr(r, k, v)
+        return r
+
+    def badMessageReceived(self, reply: Message, protocol: Any, address: Any) -> None:
+        """Answer a query that could not be decoded (FORMERR, prepared by the protocol)."""
+        self.sendReply(protocol, reply, address)
+
+    # -- dispatch
+
+    def messageReceived(self, message: Message, proto: Any, address: Any = None) -> None:
+        """Answer one message received over UDP or TCP."""
+        if message.answer:
+            return
+        if self.verbose:
+            log.info("Query {queries} from {address}", queries=message.queries, address=address)
+        if not self.allowQuery(message, proto, address):
+            self.sendReply(proto, self._responseFromMessage(message, C.EREFUSED), address)
+            return
+        if message.ednsVersion is not None and message.ednsVersion > 0:
+            self.sendReply(proto, self._responseFromMessage(message, C.EBADVERSION), address)
+            return
+        op = message.opCode
+        if op == C.OP_QUERY:
+            self.handleQuery(message, proto, address)
+        elif op == C.OP_INVERSE:
+            self.handleInverseQuery(message, proto, address)
+        elif op == C.OP_STATUS:
+            self.handleStatus(message, proto, address)
+        elif op == C.OP_NOTIFY:
+            self.handleNotify(message, proto, address)
+        else:
+            self.handleOther(message, proto, address)
+
+    def allowQuery(self, message: Message, protocol: Any, address: Any) -> bool:
+        """:return: whether to answer; answers must hold exactly one question (RFC 9619)."""
+        return len(message.queries) == 1
+
+    def handleQuery(self, message: Message, protocol: Any, address: Any) -> None:
+        """Look the question up and reply."""
+        query = message.queries[0]
+        if query.type in (C.AXFR, C.IXFR):
+            if address is not None:
+                # Zone transfers only over TCP (RFC 5936 4.2).
+                self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), address)
+                return
+            self._transferZone(message, protocol)
+            return
+        d = self.resolver.query(query)
+        d.addCallbacks(
+            self.gotResolverResponse,
+            self.gotResolverError,
+            callbackArgs=(protocol, message, address),
+            errbackArgs=(protocol, message, address),
+        )
+
+    def gotResolverResponse(
+        self, response: Result, protocol: Any, message: Message, address: Any
+    ) -> None:
+        """Reply with the resolver's (answers, authority, additional)."""
+        ans, auth, add = response
+        r = self._responseFromMessage(message)
+        r.answers = list(ans)
+        r.authority = list(auth)
+        r.additional = list(add)
+        # Authoritative when every record is: referrals (NS with auth unset)
+        # and answers from caches or upstream servers are not.
+        r.auth = int(
+            bool(r.answers or r.authority)
+            and all(x.auth for x in r.answers)
+            and all(x.auth for x in r.authority)
+        )
+        self.sendReply(protocol, r, address)
+        if self.cache is not None and not r.auth and (r.answers or r.authority):
+            self.cache.cacheResult(message.queries[0], response)
+
+    def gotResolverError(self, failure: Any, protocol: Any, message: Message, address: Any) -> None:
+        """Reply with the response code the failure stands for."""
+        e = failure.value
+        r = self._responseFromMessage(message)
+        if isinstance(e, NameNotInZone):
+            r.rCode = C.ENAME
+            r.auth = 1
+            r.answers = list(e.answers)
+            r.authority = list(e.authority)
+        elif isinstance(e, error.AuthoritativeDomainError | error.DNSNameError):
+            r.rCode = C.ENAME
+            r.auth = int(isinstance(e, error.AuthoritativeDomainError))
+            upstream = e.args[0] if e.args and isinstance(e.args[0], Message) else None
+            if upstream is not None:
+                # NXDOMAIN from upstream or the cache: pass on the CNAMEs and SOA.
+                r.answers = list(upstream.answers)
+                r.authority = list(upstream.authority)
+                if self.cache is not None and not isinstance(e, error.AuthoritativeDomainError):
+                    self.cache.cacheNegative(message.queries[0], upstream)
+        elif isinstance(e, NotImplementedError | error.DNSNotImplementedError):
+            r.rCode = C.ENOTIMP
+        elif type(e) is error.DomainError:
+            # No resolver in the chain is responsible for the name.
+            r.rCode = C.EREFUSED
+        elif isinstance(e, error.DomainError | DeferTimeoutError):
+            r.rCode = C.ESERVER
+        else:
+            log.failure("Unexpected error answering {query}", failure, query=message.queries)
+            r.rCode = C.ESERVER
+        self.sendReply(protocol, r, address)
+
+    def _transferZone(self, message: Message, protocol: Any) -> None:
+        query = message.queries[0]
+        d = self.resolver.query(query)
+
+        def send(result: Result) -> None:
+            records = list(result[0])
+            if not records:
+                self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), None)
+                return
+            for i in range(0, len(records), AXFR_RECORDS_PER_MESSAGE):
+                self._sendChunk(protocol, message, records[i : i + AXFR_RECORDS_PER_MESSAGE])
+
+        def failed(failure: Any) -> None:
+            # Not our zone: refuse rather than claim it does not exist.
+            r = self._responseFromMessage(message, C.EREFUSED)
+            if isinstance(failure.value, NotImplementedError):
+                r.rCode = C.ENOTIMP
+            self.sendReply(protocol, r, None)
+
+        d.addCallbacks(send, failed)
+
+    def _sendChunk(self, protocol: Any, message: Message, records: list[RRHeader]) -> None:
+        r = self._responseFromMessage(message, auth=1)
+        r.answers = records
+        data = r._toWire(65535)
+        if r.trunc and len(records) > 1:
+            half = len(records) // 2
+            self._sendChunk(protocol, message, records[:half])
+            self._sendChunk(protocol, message, records[half:])
+            return
+        protocol.transport.write(len(data).to_bytes(2, "big") + data)
+
+    def _notImplemented(self, message: Message, protocol: Any, address: Any) -> None:
+        self.sendReply(protocol, self._responseFromMessage(message, C.ENOTIMP), address)
+
+    def handleInverseQuery(self, message: Message, protocol: Any, address: Any) -> None:
+        """Inverse queries are obsolete (RFC 3425): NOTIMP."""
+        self._notImplemented(message, protocol, address)
+
+    def handleStatus(self, message: Message, protocol: Any, address: Any) -> None:
+        """STATUS is not implemented: NOTIMP."""
+        self._notImplemented(message, protocol, address)
+
+    def handleNotify(self, message: Message, protocol: Any, address: Any) -> None:
+        """NOTIFY is not implemented: NOTIMP."""
+        self._notImplemented(message, protocol, address)
+
+    def handleOther(self, message: Message, protocol: Any, address: Any) -> None:
+        """Any other opcode: NOTIMP."""
+        self._notImplemented(message, protocol, address)

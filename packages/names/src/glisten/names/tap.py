@@ -1,0 +1,206 @@
+"""
+The ``glisten dns`` command: an authoritative, caching and/or recursive server.
+
+``glisten dns --listen 5353 --bindzone example.zone`` serves a zone over UDP
+and TCP on the same port; ``--recursive --cache`` forwards everything else
+to the servers of ``--resolv-conf`` and caches their answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from zope.interface import implementer
+
+from glisten.application import service
+from glisten.application.service import IServiceMaker
+from glisten.names import _constants as C
+from glisten.names import authority, cache, client, hosts, secondary, server
+from glisten.names._protocol import DNSDatagramProtocol
+
+__all__ = ["DNSListener", "DNSServiceMaker", "dnsPlugin", "parseListen", "parseSecondary"]
+
+
+def parseListen(value: str) -> tuple[str, int]:
+    """
+    Parse ``PORT``, ``HOST:PORT`` or ``[V6HOST]:PORT``.
+
+    :raises argparse.ArgumentTypeError: for anything else.
+    """
+    host = ""
+    portText = value
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0 or value[end + 1 : end + 2] != ":":
+            raise argparse.ArgumentTypeError(f"bad listen address {value!r}")
+        host, portText = value[1:end], value[end + 2 :]
+    elif ":" in value:
+        host, _, portText = value.rpartition(":")
+    if not portText.isdigit() or not 0 <= int(portText) <= 65535:
+        raise argparse.ArgumentTypeError(f"bad port in {value!r}")
+    return host, int(portText)
+
+
+def parseSecondary(value: str) -> tuple[str, int, str]:
+    """
+    Parse ``ADDR[:PORT]/DOMAIN`` (``[V6ADDR]:PORT/DOMAIN`` for IPv6 with a port).
+
+    :raises argparse.ArgumentTypeError: for anything else.
+    """
+    addr, sep, domain = value.partition("/")
+    if not sep or not domain or not addr:
+        raise argparse.ArgumentTypeError(f"--secondary wants ADDR/DOMAIN, got {value!r}")
+    port = C.PORT
+    if addr.startswith("["):
+        host, port = parseListen(addr)
+    elif addr.count(":") == 1:
+        host, port = parseListen(addr)
+    else:
+        host = addr
+    return host, port, domain
+
+
+class DNSListener(service.Service):
+    """
+    Serves one :class:`~glisten.names.server.DNSServerFactory` over TCP and
+    UDP on the same port (with port 0, UDP takes the port TCP was given).
+
+    :ivar port: the port bound, once started.
+    """
+
+    def __init__(
+        self, factory: server.DNSServerFactory, interface: str, port: int, reactor: Any = None
+    ) -> None:
+        self.factory = factory
+        self.interface = interface
+        self.portNumber = port
+        self._reactor = reactor
+        self.port: int | None = None
+        self._listening: list[Any] = []
+
+    def startService(self) -> None:
+        reactor = self._reactor
+        if reactor is None:
+            from glisten.internet import reactor as r
+
+            reactor = r
+        self.factory._reactor = reactor
+        tcp = reactor.listenTCP(self.portNumber, self.factory, interface=self.interface)
+        self._listening.append(tcp)
+        self.port = tcp.getHost().port
+        proto = DNSDatagramProtocol(self.factory, reactor=reactor)
+        self._listening.append(reactor.listenUDP(self.port, proto, interface=self.interface))
+        super().startService()
+
+    def stopService(self) -> Any:
+        super().stopService()
+        listening, self._listening = self._listening, []
+        for p in listening:
+            p.stopListening()
+        return None
+
+
+@implementer(IServiceMaker)
+class DNSServiceMaker:
+    """The ``dns`` plugin of the ``glisten`` command."""
+
+    tapname = "dns"
+    description = "A DNS server: authoritative zones, secondary zones, cache, recursion."
+
+    def addArguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--listen",
+            action="append",
+            type=parseListen,
+            metavar="[HOST:]PORT",
+            help="address to serve on, UDP and TCP (repeatable; default 53 on all addresses)",
+        )
+        parser.add_argument(
+            "--bindzone",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="an RFC 1035 zone file (repeatable)",
+        )
+        parser.add_argument(
+            "--pyzone",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="a Python zone file (repeatable)",
+        )
+        parser.add_argument(
+            "--secondary",
+            action="append",
+            default=[],
+            type=parseSecondary,
+            metavar="ADDR[:PORT]/DOMAIN",
+            help="copy DOMAIN from the primary at ADDR by zone transfer (repeatable)",
+        )
+        parser.add_argument(
+            "--resolv-conf",
+            default=None,
+            metavar="FILE",
+            help="where --recursive finds upstream servers (default /etc/resolv.conf)",
+        )
+        parser.add_argument(
+            "--hosts-file", default=None, metavar="FILE", help="answer A/AAAA from this hosts file"
+        )
+        parser.add_argument(
+            "--cache", action="store_true", help="cache answers from upstream servers"
+        )
+        parser.add_argument(
+            "--recursive", action="store_true", help="forward other queries to upstream servers"
+        )
+        parser.add_argument(
+            "--verbose", "-v", action="count", default=0, help="log queries (twice: and replies)"
+        )
+
+    def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
+        """
+        :raises authority.ZoneFileError: for a zone file that cannot be read.
+        """
+        top = service.MultiService()
+        authorities: list[Any] = []
+        for fn in options.bindzone:
+            authorities.append(authority.BindAuthority(fn))
+        for fn in options.pyzone:
+            authorities.append(authority.PySourceAuthority(fn))
+        for host, port, domain in options.secondary:
+            sec = secondary.SecondaryAuthority(host, domain, reactor, port)
+            authorities.append(sec)
+            _SecondaryRunner(sec).setServiceParent(top)
+        if options.hosts_file:
+            authorities.append(hosts.Resolver(options.hosts_file))
+        caches = (
+            [cache.CacheResolver(verbose=options.verbose, reactor=reactor)] if options.cache else []
+        )
+        clients = []
+        if options.recursive:
+            clients.append(
+                client.Resolver(resolv=options.resolv_conf or "/etc/resolv.conf", reactor=reactor)
+            )
+        factory = server.DNSServerFactory(
+            authorities, caches, clients, options.verbose, reactor=reactor
+        )
+        for host, port in options.listen or [("", C.PORT)]:
+            DNSListener(factory, host, port, reactor).setServiceParent(top)
+        return top
+
+
+class _SecondaryRunner(service.Service):
+    def __init__(self, authority: secondary.SecondaryAuthority) -> None:
+        self.authority = authority
+
+    def startService(self) -> None:
+        super().startService()
+        self.authority.startRefreshing()
+
+    def stopService(self) -> Any:
+        self.authority.stopRefreshing()
+        return super().stopService()
+
+
+#: The object the ``glisten.plugins`` entry point ``dns`` names.
+dnsPlugin = DNSServiceMaker()

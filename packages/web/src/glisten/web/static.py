@@ -1,0 +1,514 @@
+"""Static files and directory listings: :class:`File`, as in ``twisted.web.static``.
+
+Serves a folder and nothing outside it: path segments ``..``, ``.``, or with a slash, backslash
+or NUL are refused, and a symbolic link that resolves outside the served folder is answered
+like a missing file. Supports index files, MIME types, ``Range`` (single and multipart),
+``ETag``/``If-None-Match``, ``Last-Modified``/``If-Modified-Since`` and ``If-Range``. Unlike
+Twisted, ``.rpy`` scripts are never executed.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import secrets
+import stat
+from collections.abc import Sequence
+from html import escape
+from typing import IO, Any
+from urllib.parse import quote
+
+from zope.interface import implementer
+
+from glisten.internet import interfaces
+from glisten.web import http, resource
+from glisten.web.server import NOT_DONE_YET
+from glisten.web.util import redirectTo
+
+#: Files up to this size are read and sent in one write; larger ones stream.
+_SMALL = 65536
+_CHUNK = 65536
+#: More ranges than this in one request are ignored and the whole file is sent (a request for
+#: thousands of tiny ranges is a denial-of-service trick, not a download).
+_MAX_RANGES = 16
+
+
+def loadMimeTypes(mimetype_locations: Sequence[str] | None = None) -> dict[str, str]:
+    """Extension (with the dot, lower-case) -> MIME type, from the system's tables plus
+    glisten's additions."""
+    db = mimetypes.MimeTypes()
+    if mimetype_locations:
+        for location in mimetype_locations:
+            if os.path.exists(location):
+                db.read(location)
+    contentTypes = dict(db.types_map[True])
+    contentTypes.update(
+        {
+            ".conf": "text/plain",
+            ".diff": "text/plain",
+            ".flac": "audio/x-flac",
+            ".java": "text/plain",
+            ".mjs": "text/javascript",
+            ".js": "text/javascript",
+            ".md": "text/markdown",
+            ".py": "text/plain",
+            ".tac": "text/plain",
+            ".wasm": "application/wasm",
+            ".webp": "image/webp",
+            ".woff2": "font/woff2",
+        }
+    )
+    return contentTypes
+
+
+def getTypeAndEncoding(
+    filename: str,
+    types: dict[str, str],
+    encodings: dict[str, str],
+    defaultType: str,
+) -> tuple[str, str | None]:
+    """The MIME type and content encoding of a file by its name (``x.tar.gz`` is a gzip-encoded
+    tar)."""
+    base, ext = os.path.splitext(filename)
+    ext = ext.lower()
+    encoding = None
+    if ext in encodings:
+        encoding = encodings[ext]
+        base, ext = os.path.splitext(base)
+        ext = ext.lower()
+    return types.get(ext, defaultType), encoding
+
+
+def _isSafeSegment(name: str) -> bool:
+    return not (
+        name in ("", ".", "..") or "/" in name or "\\" in name or "\x00" in name
+    )
+
+
+def _within(path: str, root: str) -> bool:
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root if root.endswith(os.sep) else root + os.sep)
+
+
+class File(resource.Resource):
+    """A file, or a folder whose children are files.
+
+    :param path: The file or folder.
+    :param defaultType: MIME type of files with an unknown extension.
+    :param ignoredExts: Extensions tried when a child is missing (``/a`` finds ``a.html``).
+    :param registry: Ignored; kept for Twisted compatibility.
+    :param allowExt: Ignored; kept for Twisted compatibility.
+    :ivar indexNames: Files served for the folder itself, in order.
+    :ivar showListing: Whether folders without an index file are listed.
+    """
+
+    contentTypes: dict[str, str] = loadMimeTypes()
+    contentEncodings: dict[str, str] = {".gz": "gzip", ".bz2": "bzip2", ".br": "br"}
+    indexNames: list[str] = ["index", "index.html", "index.htm"]
+    showListing = True
+    childNotFound: resource.Resource = resource.NoResource("File not found.")
+    forbidden: resource.Resource = resource.ForbiddenResource()
+    type: str | None = None
+    encoding: str | None = None
+
+    def __init__(
+        self,
+        path: str | bytes | os.PathLike[str],
+        defaultType: str = "text/html",
+        ignoredExts: Sequence[str] = (),
+        registry: Any = None,
+        allowExt: int = 0,
+    ) -> None:
+        super().__init__()
+        self.path = os.path.abspath(os.fsdecode(path))
+        self.defaultType = defaultType
+        self.ignoredExts = list(ignoredExts)
+        self._root = os.path.realpath(self.path)
+        # Whether the path is known to resolve inside the root (checked once, not per use).
+        self._verified = self._root == self.path
+        self.headers: dict[bytes, bytes] = {}
+
+    # -- the tree ---------------------------------------------------------------------------
+
+    def createSimilarFile(self, path: str, verified: bool = False) -> File:
+        """A child :class:`File` with the same settings (and the same served root)."""
+        child = self.__class__(path, self.defaultType, self.ignoredExts)
+        child._root = self._root
+        child._verified = verified
+        child.contentTypes = self.contentTypes
+        child.contentEncodings = self.contentEncodings
+        child.indexNames = self.indexNames
+        child.showListing = self.showListing
+        child.headers = self.headers
+        return child
+
+    def isdir(self) -> bool:
+        return os.path.isdir(self.path)
+
+    def _inside(self) -> bool:
+        if not self._verified:
+            self._verified = _within(self.path, self._root)
+        return self._verified
+
+    def exists(self) -> bool:
+        return os.path.exists(self.path) and self._inside()
+
+    def ignoreExt(self, ext: str) -> None:
+        """Also try ``ext`` when a child is missing."""
+        self.ignoredExts.append(ext)
+
+    def directoryListing(self) -> DirectoryLister:
+        """The listing of this folder."""
+        return DirectoryLister(
+            self.path, None, self.contentTypes, self.contentEncodings, self.defaultType
+        )
+
+    def getChild(self, path: bytes, request: Any) -> resource.IResource:
+        if not self.isdir() or not self._inside():
+            return self.childNotFound
+        if path == b"":
+            for name in self.indexNames:
+                candidate = os.path.join(self.path, name)
+                if os.path.isfile(candidate) and _within(candidate, self._root):
+                    return self.createSimilarFile(candidate, verified=True)
+            if self.showListing:
+                return self.directoryListing()
+            return self.forbidden
+        try:
+            name = path.decode("utf-8")
+        except UnicodeDecodeError:
+            name = os.fsdecode(path)
+        if not _isSafeSegment(name):
+            return self.forbidden if name in (".", "..") else self.childNotFound
+        childPath = os.path.join(self.path, name)
+        if not os.path.lexists(childPath):
+            for ext in self.ignoredExts:
+                if os.path.exists(childPath + ext):
+                    childPath = childPath + ext
+                    break
+            else:
+                return self.childNotFound
+        if not _within(childPath, self._root):
+            # A symbolic link out of the served folder: as if it were not there.
+            return self.childNotFound
+        return self.createSimilarFile(childPath, verified=True)
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def _typeAndEncoding(self) -> tuple[str, str | None]:
+        if self.type is not None:
+            return self.type, self.encoding
+        return getTypeAndEncoding(
+            os.path.basename(self.path), self.contentTypes, self.contentEncodings, self.defaultType
+        )
+
+    def render_GET(self, request: Any) -> Any:
+        request.setHeader(b"accept-ranges", b"bytes")
+        for name, value in self.headers.items():
+            request.setHeader(name, value)
+        if not self._inside():
+            return self.childNotFound.render(request)
+        try:
+            f: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - closed by the producer
+        except IsADirectoryError:
+            return redirectTo(_addSlash(request), request)
+        except FileNotFoundError:
+            return self.childNotFound.render(request)
+        except OSError:
+            return self.forbidden.render(request)
+        try:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                f.close()
+                return self.forbidden.render(request)
+            return self._serve(request, f, st)
+        except BaseException:
+            f.close()
+            raise
+
+    render_HEAD = render_GET
+
+    def _serve(self, request: Any, f: IO[bytes], st: os.stat_result) -> Any:
+        size = st.st_size
+        etag = b'"%x-%x"' % (st.st_mtime_ns, size)
+        if (
+            request.setETag(etag) is http.CACHED
+            or request.setLastModified(st.st_mtime) is http.CACHED
+        ):
+            f.close()
+            return b""
+        ctype, encoding = self._typeAndEncoding()
+        if ctype.startswith("text/") and "charset" not in ctype:
+            ctype += "; charset=utf-8"
+        request.setHeader(b"content-type", ctype.encode("ascii"))
+        if encoding:
+            request.setHeader(b"content-encoding", encoding.encode("ascii"))
+        segments = [(b"", 0, size)]
+        trailer = b""
+        ranges = self._ranges(request, size, etag, st.st_mtime)
+        if ranges == "unsatisfiable":
+            f.close()
+            request.setResponseCode(http.REQUESTED_RANGE_NOT_SATISFIABLE)
+            request.setHeader(b"content-range", b"bytes */%d" % size)
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return b""
+        if isinstance(ranges, list) and len(ranges) == 1:
+            start, end = ranges[0]
+            request.setResponseCode(http.PARTIAL_CONTENT)
+            request.setHeader(b"content-range", b"bytes %d-%d/%d" % (start, end, size))
+            segments = [(b"", start, end - start + 1)]
+        elif isinstance(ranges, list):
+            boundary = secrets.token_hex(16).encode("ascii")
+            request.setResponseCode(http.PARTIAL_CONTENT)
+            request.setHeader(b"content-type", b"multipart/byteranges; boundary=" + boundary)
+            segments = []
+            for start, end in ranges:
+                head = b"\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n" % (
+                    boundary,
+                    ctype.encode("ascii"),
+                    start,
+                    end,
+                    size,
+                )
+                segments.append((head, start, end - start + 1))
+            trailer = b"\r\n--%s--\r\n" % boundary
+        total = sum(len(h) + n for h, _, n in segments) + len(trailer)
+        request.setHeader(b"content-length", b"%d" % total)
+        if request.method == b"HEAD":
+            f.close()
+            return b""
+        if total <= _SMALL:
+            try:
+                parts = []
+                for head, offset, length in segments:
+                    f.seek(offset)
+                    parts.append(head)
+                    parts.append(f.read(length))
+                parts.append(trailer)
+            finally:
+                f.close()
+            return b"".join(parts)
+        _FileProducer(request, f, segments, trailer).start()
+        return NOT_DONE_YET
+
+    def _ranges(
+        self, request: Any, size: int, etag: bytes, mtime: float
+    ) -> list[tuple[int, int]] | str | None:
+        header = request.getHeader(b"range")
+        if header is None or request.code != http.OK:
+            return None
+        ifRange = request.getHeader(b"if-range")
+        if ifRange is not None:
+            if ifRange.startswith(b'"') or ifRange.startswith(b"W/"):
+                if ifRange != etag:
+                    return None
+            else:
+                try:
+                    if http.stringToDatetime(ifRange) < int(mtime):
+                        return None
+                except ValueError:
+                    return None
+        unit, _, spec = header.partition(b"=")
+        if unit.strip().lower() != b"bytes":
+            return None
+        ranges: list[tuple[int, int]] = []
+        items = spec.split(b",")
+        if len(items) > _MAX_RANGES:
+            return None
+        for item in items:
+            first, dash, last = item.strip().partition(b"-")
+            if not dash:
+                return None
+            first, last = first.strip(), last.strip()
+            if (first and not first.isdigit()) or (last and not last.isdigit()):
+                return None
+            if not first:
+                if not last:
+                    return None
+                n = int(last)
+                if n == 0:
+                    continue
+                ranges.append((max(size - n, 0), size - 1))
+            else:
+                start = int(first)
+                end = int(last) if last else size - 1
+                if end < start:
+                    return None
+                if start >= size:
+                    continue
+                ranges.append((start, min(end, size - 1)))
+        if not ranges:
+            return "unsatisfiable"
+        return ranges
+
+    def render(self, request: Any) -> Any:
+        if request.method not in (b"GET", b"HEAD"):
+            request.setHeader(b"allow", b"GET, HEAD")
+        return super().render(request)
+
+    def __repr__(self) -> str:
+        return f"<File {self.path!r}>"
+
+
+def _addSlash(request: Any) -> bytes:
+    url = request.uri
+    path, sep, query = url.partition(b"?")
+    return path + b"/" + sep + query
+
+
+@implementer(interfaces.IPullProducer)
+class _FileProducer:
+    """Writes file segments in chunks as the transport asks for them."""
+
+    def __init__(
+        self, request: Any, f: IO[bytes], segments: list[tuple[bytes, int, int]], trailer: bytes
+    ) -> None:
+        self.request = request
+        self.file = f
+        self.segments = list(segments)
+        self.trailer = trailer
+        self._remaining = 0
+        self._done = False
+
+    def start(self) -> None:
+        self.request.notifyFinish().addErrback(lambda _: self.stopProducing())
+        self.request.registerProducer(self, False)
+
+    def resumeProducing(self) -> None:
+        if self._done:
+            return
+        request = self.request
+        if not self._remaining:
+            if not self.segments:
+                self._finish()
+                return
+            head, offset, length = self.segments.pop(0)
+            self.file.seek(offset)
+            self._remaining = length
+            if head:
+                request.write(head)
+        data = self.file.read(min(_CHUNK, self._remaining))
+        if not data:
+            # The file shrank under us: the promised length cannot be kept.
+            self.stopProducing()
+            request.unregisterProducer()
+            request.loseConnection()
+            return
+        self._remaining -= len(data)
+        request.write(data)
+
+    def _finish(self) -> None:
+        self._done = True
+        self.file.close()
+        request = self.request
+        if self.trailer:
+            request.write(self.trailer)
+        request.unregisterProducer()
+        request.finish()
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        self._done = True
+        self.file.close()
+
+
+class DirectoryLister(resource.Resource):
+    """An HTML listing of a folder; names are HTML-escaped and links percent-encoded.
+
+    :param pathname: The folder.
+    :param dirs: Names to list (default: the folder's entries).
+    """
+
+    isLeaf = True
+
+    def __init__(
+        self,
+        pathname: str,
+        dirs: list[str] | None = None,
+        contentTypes: dict[str, str] | None = None,
+        contentEncodings: dict[str, str] | None = None,
+        defaultType: str = "text/html",
+    ) -> None:
+        super().__init__()
+        self.path = pathname
+        self.dirs = dirs
+        self.contentTypes = contentTypes if contentTypes is not None else File.contentTypes
+        self.contentEncodings = (
+            contentEncodings if contentEncodings is not None else File.contentEncodings
+        )
+        self.defaultType = defaultType
+
+    def _entries(self) -> list[tuple[str, str, str, str]]:
+        names = sorted(self.dirs if self.dirs is not None else os.listdir(self.path))
+        dirs, files = [], []
+        for name in names:
+            full = os.path.join(self.path, name)
+            link = quote(name.encode("utf-8", "surrogateescape"))
+            if os.path.isdir(full):
+                dirs.append((name + "/", link + "/", "[Directory]", ""))
+            else:
+                try:
+                    size = _formatSize(os.path.getsize(full))
+                except OSError:
+                    continue
+                ctype, enc = getTypeAndEncoding(
+                    name, self.contentTypes, self.contentEncodings, self.defaultType
+                )
+                files.append((name, link, f"{size} [{ctype}]", enc or ""))
+        return dirs + files
+
+    def render(self, request: Any) -> bytes:
+        title = "Directory listing for " + request.path.decode("utf-8", "replace")
+        rows = []
+        for i, (name, link, info, enc) in enumerate(self._entries()):
+            rows.append(
+                '<tr class="%s"><td><a href="%s">%s</a></td><td>%s</td><td>%s</td></tr>'
+                % (
+                    "odd" if i % 2 else "even",
+                    escape(link, quote=True),
+                    escape(name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")),
+                    escape(info),
+                    escape(enc),
+                )
+            )
+        page = (
+            "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>%s</title></head>\n"
+            "<body>\n<h1>%s</h1>\n<table>\n<thead><tr><th>Filename</th><th>Size</th>"
+            "<th>Encoding</th></tr></thead>\n<tbody>\n%s\n</tbody>\n</table>\n</body>\n</html>\n"
+            % (escape(title), escape(title), "\n".join(rows))
+        )
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        return page.encode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"<DirectoryLister {self.path!r}>"
+
+
+def _formatSize(size: int) -> str:
+    if size < 1024:
+        return f"{size}B"
+    if size < 1024 * 1024:
+        return f"{size // 1024}K"
+    if size < 1024 * 1024 * 1024:
+        return f"{size // (1024 * 1024)}M"
+    return f"{size // (1024 * 1024 * 1024)}G"
+
+
+class Data(resource.Resource):
+    """A fixed body with a fixed MIME type."""
+
+    isLeaf = True
+
+    def __init__(self, data: bytes, type: str) -> None:
+        super().__init__()
+        self.data = data
+        self.type = type
+
+    def render_GET(self, request: Any) -> bytes:
+        request.setHeader(b"content-type", self.type.encode("ascii"))
+        request.setHeader(b"content-length", b"%d" % len(self.data))
+        if request.method == b"HEAD":
+            return b""
+        return self.data

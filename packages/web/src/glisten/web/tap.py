@@ -1,0 +1,198 @@
+"""The ``glisten web`` command-line plugin, as ``twist web`` in ``twisted.web.tap``.
+
+``glisten web --path DIR`` serves a folder; ``--wsgi module.app`` a WSGI application;
+``--class module.Resource`` a resource class. ``--listen`` takes endpoint strings (repeatable,
+default ``tcp:8080``), e.g. ``--listen ssl:8443:privateKey=key.pem:certKey=cert.pem``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Any
+
+from zope.interface import implementer
+
+from glisten.application.internet import StreamServerEndpointService
+from glisten.application.service import IService, IServiceMaker, MultiService
+from glisten.web import resource, server, static
+from glisten.web.wsgi import WSGIResource
+
+
+class _GlobalReactor:
+    """Stands for the global reactor before it is installed: the plugin builds its service
+    before ``glisten`` installs the reactor the user chose, so nothing may import it yet."""
+
+    def __getattr__(self, name: str) -> Any:
+        from glisten.internet import reactor
+
+        return getattr(reactor, name)
+
+
+class _AddHeadersResource(resource.Resource):
+    """Adds fixed response headers to everything below it (``--add-header``)."""
+
+    def __init__(self, original: Any, headers: list[tuple[bytes, bytes]]) -> None:
+        super().__init__()
+        self._original = original
+        self._headers = headers
+        self.isLeaf = bool(original.isLeaf)
+
+    def _add(self, request: Any) -> None:
+        for name, value in self._headers:
+            request.responseHeaders.addRawHeader(name, value)
+
+    def getChildWithDefault(self, path: bytes, request: Any) -> Any:
+        self._add(request)
+        return self._original.getChildWithDefault(path, request)
+
+    def render(self, request: Any) -> Any:
+        self._add(request)
+        return self._original.render(request)
+
+
+def _namedAny(name: str, option: str) -> Any:
+    module, _, attr = name.rpartition(".")
+    if not module or not attr:
+        raise ValueError(f"{option} needs module.name, not {name!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        raise ValueError(f"{option}: cannot import {module!r}: {e}") from None
+    try:
+        return getattr(mod, attr)
+    except AttributeError:
+        raise ValueError(f"{option}: module {module!r} has no {attr!r}") from None
+
+
+def _parseHeader(text: str) -> tuple[bytes, bytes]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise ValueError(f"--add-header needs 'Name: value', not {text!r}")
+    if "\r" in text or "\n" in text:
+        raise ValueError("--add-header cannot contain line breaks")
+    return name.strip().encode("latin-1"), value.strip().encode("latin-1")
+
+
+def makeResource(options: argparse.Namespace) -> Any:
+    """The root resource the options describe.
+
+    :raises ValueError: The options do not name exactly one thing to serve, or it cannot be
+        loaded.
+    """
+    chosen = [n for n in ("path", "wsgi", "resourceClass") if getattr(options, n, None)]
+    if len(chosen) != 1:
+        raise ValueError("give exactly one of --path, --wsgi or --class")
+    root: Any
+    if options.path:
+        path = os.path.abspath(options.path)
+        if not os.path.exists(path):
+            raise ValueError(f"--path: {options.path!r} does not exist")
+        root = static.File(path, defaultType=options.mimeType)
+        root.indexNames = [*(options.index or []), *static.File.indexNames]
+    elif options.wsgi:
+        application = _namedAny(options.wsgi, "--wsgi")
+        if not callable(application):
+            raise ValueError(f"--wsgi: {options.wsgi!r} is not callable")
+        root = WSGIResource(None, None, application)
+    else:
+        cls = _namedAny(options.resourceClass, "--class")
+        try:
+            root = cls()
+        except Exception as e:
+            raise ValueError(f"--class: {options.resourceClass!r}() failed: {e}") from None
+        if not resource.IResource.providedBy(root):
+            raise ValueError(f"--class: {options.resourceClass!r} is not a resource")
+    headers = [_parseHeader(h) for h in options.addHeader or []]
+    if headers:
+        root = _AddHeadersResource(root, headers)
+    return root
+
+
+@implementer(IServiceMaker)
+class WebServiceMaker:
+    """The ``web`` plugin of the ``glisten`` command."""
+
+    tapname = "web"
+    description = "Serve a folder, a WSGI application or a resource over HTTP(S)."
+
+    def addArguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--listen",
+            action="append",
+            metavar="ENDPOINT",
+            help="where to listen, as an endpoint string (repeatable; default tcp:8080)",
+        )
+        parser.add_argument("--path", metavar="DIR", help="serve the files in DIR")
+        parser.add_argument("--wsgi", metavar="MODULE.APP", help="serve a WSGI application")
+        parser.add_argument(
+            "--class",
+            dest="resourceClass",
+            metavar="MODULE.CLASS",
+            help="serve an instance of a resource class",
+        )
+        parser.add_argument(
+            "--index",
+            action="append",
+            metavar="NAME",
+            help="a file name to serve for a folder (repeatable; tried before index.html)",
+        )
+        parser.add_argument(
+            "--add-header",
+            dest="addHeader",
+            action="append",
+            metavar='"NAME: VALUE"',
+            help="add a header to every response (repeatable)",
+        )
+        parser.add_argument(
+            "--mime-type",
+            dest="mimeType",
+            default="text/html",
+            metavar="TYPE",
+            help="MIME type of files with an unknown extension (default text/html)",
+        )
+        parser.add_argument(
+            "--display-tracebacks",
+            dest="displayTracebacks",
+            action="store_true",
+            help="show tracebacks (escaped) in 500 pages",
+        )
+        parser.add_argument(
+            "--access-log", dest="accessLog", metavar="FILE", help="write the access log to FILE"
+        )
+        parser.add_argument(
+            "--max-request-body",
+            dest="maxRequestBody",
+            type=int,
+            metavar="BYTES",
+            help="largest request body accepted (default 64 MiB); larger gets 413",
+        )
+
+    def makeService(self, options: argparse.Namespace) -> IService:
+        """Build the service: one listening port per ``--listen``.
+
+        :raises ValueError: With a message for the user.
+        """
+        from glisten.internet.endpoints import serverFromString
+
+        root = makeResource(options)
+        reactor = _GlobalReactor()
+        site = server.Site(root, logPath=options.accessLog, reactor=reactor)
+        site.displayTracebacks = bool(options.displayTracebacks)
+        if options.maxRequestBody is not None:
+            if options.maxRequestBody < 0:
+                raise ValueError("--max-request-body must not be negative")
+            site.maxRequestBody = options.maxRequestBody
+        service = MultiService()
+        for description in options.listen or ["tcp:8080"]:
+            endpoint = serverFromString(reactor, description)
+            StreamServerEndpointService(endpoint, site).setServiceParent(service)
+        return service
+
+
+#: The object published in the ``glisten.plugins`` entry-point group as ``web``.
+serviceMaker = WebServiceMaker()

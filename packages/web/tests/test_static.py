@@ -1,0 +1,181 @@
+"""static.File: files, listings, ranges, conditional requests, and staying inside the root."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glisten.web import http
+from glisten.web.static import File
+
+Conn = Any
+Parse = Callable[[bytes], tuple[int, dict[bytes, bytes], bytes]]
+
+
+def get(path: bytes, *headers: bytes, method: bytes = b"GET") -> bytes:
+    extra = b"".join(h + b"\r\n" for h in headers)
+    return b"%s %s HTTP/1.1\r\nHost: h\r\n%s\r\n" % (method, path, extra)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "hello.txt").write_bytes(b"0123456789")
+    (served / "sub").mkdir()
+    (served / "sub" / "index.html").write_bytes(b"<p>index</p>")
+    (served / "big.bin").write_bytes(bytes(range(256)) * 1024)
+    (served / "<b>&name.txt").write_bytes(b"x")
+    (tmp_path / "secret.txt").write_bytes(b"secret")
+    os.symlink(tmp_path / "secret.txt", served / "escape.txt")
+    os.symlink(tmp_path, served / "escapedir")
+    os.symlink(served / "hello.txt", served / "inside.txt")
+    return served
+
+
+def test_file(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
+    status, headers, body = parse(connect(File(str(root))).send(get(b"/hello.txt")))
+    assert (status, body) == (200, b"0123456789")
+    assert headers[b"content-type"] == b"text/plain; charset=utf-8"
+    assert headers[b"accept-ranges"] == b"bytes"
+    assert b"etag" in headers and b"last-modified" in headers
+
+
+def test_head(connect: Callable[..., Conn], root: Path) -> None:
+    out = connect(File(str(root))).send(get(b"/hello.txt", method=b"HEAD"))
+    assert out.endswith(b"\r\n\r\n") and b"Content-Length: 10\r\n" in out
+
+
+def test_indexAndRedirect(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
+    conn = connect(File(str(root)))
+    status, _, body = parse(conn.send(get(b"/sub/")))
+    assert (status, body) == (200, b"<p>index</p>")
+    status, headers, _ = parse(conn.send(get(b"/sub?q=1")))
+    assert status == 302 and headers[b"location"] == b"/sub/?q=1"
+
+
+def test_listingEscapesNames(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
+    status, _, body = parse(connect(File(str(root))).send(get(b"/")))
+    assert status == 200
+    assert b"&lt;b&gt;&amp;name.txt" in body and b"<b>&name" not in body
+    assert b'href="%3Cb%3E%26name.txt"' in body
+    assert b"sub/" in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        b"/../secret.txt",
+        b"/%2e%2e/secret.txt",
+        b"/sub/..%2f..%2fsecret.txt",
+        b"/escape.txt",
+        b"/escapedir/secret.txt",
+        b"/%00",
+        b"/sub/%2e%2e/%2e%2e/secret.txt",
+        b"/..%5csecret.txt",
+    ],
+)
+def test_noWayOut(connect: Callable[..., Conn], parse: Parse, root: Path, path: bytes) -> None:
+    status, _, body = parse(connect(File(str(root))).send(get(path)))
+    assert status in (403, 404)
+    assert b"secret" not in body
+
+
+def test_symlinkInsideAllowed(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
+    assert parse(connect(File(str(root))).send(get(b"/inside.txt")))[2] == b"0123456789"
+
+
+def test_missing(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
+    assert parse(connect(File(str(root))).send(get(b"/nope")))[0] == 404
+
+
+@pytest.mark.parametrize(
+    "spec,status,body,crange",
+    [
+        (b"bytes=2-4", 206, b"234", b"bytes 2-4/10"),
+        (b"bytes=7-", 206, b"789", b"bytes 7-9/10"),
+        (b"bytes=-2", 206, b"89", b"bytes 8-9/10"),
+        (b"bytes=5-100", 206, b"56789", b"bytes 5-9/10"),
+        (b"bytes=20-30", 416, b"", b"bytes */10"),
+        (b"bytes=4-2", 200, b"0123456789", None),
+        (b"items=1-2", 200, b"0123456789", None),
+        (b"bytes=x-2", 200, b"0123456789", None),
+    ],
+)
+def test_range(
+    connect: Callable[..., Conn],
+    parse: Parse,
+    root: Path,
+    spec: bytes,
+    status: int,
+    body: bytes,
+    crange: bytes | None,
+) -> None:
+    got = parse(connect(File(str(root))).send(get(b"/hello.txt", b"Range: " + spec)))
+    assert got[0] == status and got[2] == body
+    assert got[1].get(b"content-range") == crange
+
+
+def test_multipartRanges(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
+    status, headers, body = parse(
+        connect(File(str(root))).send(get(b"/hello.txt", b"Range: bytes=0-1,5-6"))
+    )
+    assert status == 206
+    ctype = headers[b"content-type"]
+    assert ctype.startswith(b"multipart/byteranges; boundary=")
+    boundary = ctype.split(b"=", 1)[1]
+    assert int(headers[b"content-length"]) == len(body)
+    parts = body.split(b"--" + boundary)
+    assert parts[1].endswith(b"\r\n\r\n01\r\n") and b"Content-Range: bytes 0-1/10" in parts[1]
+    assert parts[2].endswith(b"\r\n\r\n56\r\n")
+    assert parts[3] == b"--\r\n"
+
+
+def test_conditional(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
+    conn = connect(File(str(root)))
+    _, headers, _ = parse(conn.send(get(b"/hello.txt")))
+    status, _, body = parse(conn.send(get(b"/hello.txt", b"If-None-Match: " + headers[b"etag"])))
+    assert (status, body) == (304, b"")
+    status, _, _ = parse(
+        conn.send(get(b"/hello.txt", b"If-Modified-Since: " + headers[b"last-modified"]))
+    )
+    assert status == 304
+    old = http.datetimeToString(0)
+    status, _, body = parse(conn.send(get(b"/hello.txt", b"If-Modified-Since: " + old)))
+    assert (status, body) == (200, b"0123456789")
+    status, _, body = parse(
+        conn.send(get(b"/hello.txt", b"Range: bytes=0-1", b'If-Range: "stale"'))
+    )
+    assert (status, body) == (200, b"0123456789")
+
+
+def test_bigFileStreams(connect: Callable[..., Conn], root: Path) -> None:
+    conn = connect(File(str(root)))
+    conn.send(get(b"/big.bin"))
+    out = conn.pump()
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert b"Content-Length: 262144" in head
+    assert body == bytes(range(256)) * 1024
+    assert not conn.transport.disconnecting
+
+
+def test_bigFileRange(connect: Callable[..., Conn], root: Path) -> None:
+    conn = connect(File(str(root)))
+    conn.send(get(b"/big.bin", b"Range: bytes=1000-200000"))
+    body = conn.pump().partition(b"\r\n\r\n")[2]
+    assert body == (bytes(range(256)) * 1024)[1000:200001]
+
+
+def test_mimeTypes() -> None:
+    from glisten.web.static import getTypeAndEncoding
+
+    types = File.contentTypes
+    assert getTypeAndEncoding("a.tar.gz", types, File.contentEncodings, "x") == (
+        "application/x-tar",
+        "gzip",
+    )
+    assert getTypeAndEncoding("a.unknownext", types, {}, "text/html") == ("text/html", None)
