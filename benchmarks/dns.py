@@ -5,6 +5,10 @@ The same zone file is served by ``glisten.names`` and by ``twisted.names``
 epoll reactor); ``dnsperf`` (Debian package ``dnsperf``) sends a mix of
 queries (positive answers, a CNAME chain, NODATA, NXDOMAIN, MX with
 additional records) for a few seconds and reports queries per second.
+
+glisten's server reuses the encoded answer to an identical query (same
+octets but the id) for up to a second (``DNSServerFactory.answerCache``);
+the second case turns that off to show the cost of full processing.
 """
 
 from __future__ import annotations
@@ -47,10 +51,12 @@ mail.example.com TXT
 
 SERVER = r"""
 import sys
-impl, zone = sys.argv[1], sys.argv[2]
+impl, zone, answerCache = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 if impl == "glisten":
     from glisten.internet.epollreactor import EPollReactor
     from glisten.names import authority, dns, server
+    if not answerCache:
+        server.DNSServerFactory.answerCacheLifetime = 0
     reactor = EPollReactor()
     auth = authority.BindAuthority(zone)
     factory = server.DNSServerFactory(authorities=[auth], reactor=reactor)
@@ -67,6 +73,14 @@ reactor.run()
 
 
 def authoritative(impl: str, n: int) -> float:
+    return _run(impl, answerCache=True)
+
+
+def authoritativeNoAnswerCache(impl: str, n: int) -> float:
+    return _run(impl, answerCache=False)
+
+
+def _run(impl: str, answerCache: bool) -> float:
     dnsperf = shutil.which("dnsperf")
     if dnsperf is None:
         raise RuntimeError("dnsperf is not installed (Debian package dnsperf)")
@@ -78,7 +92,9 @@ def authoritative(impl: str, n: int) -> float:
         with open(queries, "w") as f:
             f.write(QUERIES)
         proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, impl, zone], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", SERVER, impl, zone, "1" if answerCache else "0"],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             assert proc.stdout is not None
@@ -112,6 +128,13 @@ if __name__ == "__main__":
                 impls=("glisten", "twisted"),
                 selfTimed=True,
                 unit=" q/s",
-            )
+            ),
+            Case(
+                "authoritative UDP, glisten answer cache off",
+                authoritativeNoAnswerCache,
+                impls=("glisten", "twisted"),
+                selfTimed=True,
+                unit=" q/s",
+            ),
         ]
     )

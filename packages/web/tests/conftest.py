@@ -73,7 +73,7 @@ def runServer(site: server.Site, reactor: Any, client: Callable[[int], Any]) -> 
     in a thread; the reactor stops when the client returns. Returns what it returned."""
     import threading
 
-    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    port = reactor.listenTCP(0, site, backlog=1024, interface="127.0.0.1")
     result: dict[str, Any] = {}
 
     def work() -> None:

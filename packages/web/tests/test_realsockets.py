@@ -62,7 +62,10 @@ def test_pipelinedOverSocket(serveReal: Serve) -> None:
             return data
 
     data = serveReal(Echo(), client)
-    bodies = [part.split(b"\r\n\r\n", 1)[1][: len(b"GET /last")] for part in data.split(b"HTTP/1.1 200 OK")[1:]]
+    bodies = [
+        part.split(b"\r\n\r\n", 1)[1][: len(b"GET /last")]
+        for part in data.split(b"HTTP/1.1 200 OK")[1:]
+    ]
     assert [b.rstrip(b"H") for b in bodies][:3] == [b"GET /0", b"GET /1", b"GET /2"]
     positions = [data.index(b"GET /%d" % i + (b"H" if i < 10 else b"")) for i in range(20)]
     assert positions == sorted(positions)

@@ -9,7 +9,7 @@ import pytest
 
 from glisten.internet.defer import Deferred, succeed
 from glisten.internet.task import Clock
-from glisten.web import http, resource, server, util, vhost
+from glisten.web import http, server, util, vhost
 from glisten.web.resource import EncodingResourceWrapper, Resource
 from glisten.web.server import NOT_DONE_YET, GzipEncoderFactory
 
@@ -79,8 +79,7 @@ def test_chunkedUploadAndChunkedResponse(connect: Callable[..., Conn]) -> None:
 
     conn = connect(Stream())
     out = conn.send(
-        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"3\r\nabc\r\n0\r\n\r\n"
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
     )
     assert b"Transfer-Encoding: chunked" in out
     assert out.endswith(b"\r\n\r\n3\r\nabc\r\n1\r\n!\r\n0\r\n\r\n")
@@ -118,7 +117,10 @@ def test_connectionClose(connect: Callable[..., Conn]) -> None:
 @pytest.mark.parametrize(
     "data,status",
     [
-        (b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        (
+            b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            400,
+        ),
         (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414),
         (b"GET / HTTP/1.1\r\nHost: h\r\n" + b"A: b\r\n" * 200 + b"\r\n", 431),
         (b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: br\r\n\r\n", 501),
@@ -286,9 +288,7 @@ def test_vhost(parse: Parse, connect: Callable[..., Conn]) -> None:
     conn = connect(root)
     status, _, body = parse(conn.send(b"GET /p HTTP/1.1\r\nHost: Example.com:80\r\n\r\n"))
     assert status == 200 and body == b"hello /p"
-    status, _, body = parse(
-        conn.send(b"GET / HTTP/1.1\r\nHost: <img src=x>\r\n\r\n")
-    )
+    status, _, body = parse(conn.send(b"GET / HTTP/1.1\r\nHost: <img src=x>\r\n\r\n"))
     assert status == 404 and b"<img" not in body and b"&lt;img" in body
 
 
@@ -322,7 +322,9 @@ def test_sessions(parse: Parse, connect: Callable[..., Conn], clock: Clock) -> N
     _, headers, uid = parse(out)
     assert headers[b"set-cookie"].startswith(b"GLISTEN_SESSION=" + uid)
     assert b"HttpOnly" in headers[b"set-cookie"]
-    again = parse(conn.send(b"GET / HTTP/1.1\r\nHost: h\r\nCookie: GLISTEN_SESSION=%s\r\n\r\n" % uid))
+    again = parse(
+        conn.send(b"GET / HTTP/1.1\r\nHost: h\r\nCookie: GLISTEN_SESSION=%s\r\n\r\n" % uid)
+    )
     assert again[2] == uid and b"set-cookie" not in again[1]
     clock.advance(server.Session.sessionTimeout + 1)
     assert uid not in conn.site.sessions
@@ -357,8 +359,59 @@ def test_accessLog(tmp_path: Any, connect: Callable[..., Conn]) -> None:
     site = conn.site
     site.startFactory()
     conn = connect(Hello(), site=site)
-    conn.send(b'GET /x HTTP/1.1\r\nHost: h\r\nUser-Agent: a"b\nc\r\nReferer: r\r\n\r\n'.replace(b"\nc", b"c"))
+    conn.send(
+        b'GET /x HTTP/1.1\r\nHost: h\r\nUser-Agent: a"b\nc\r\nReferer: r\r\n\r\n'.replace(
+            b"\nc", b"c"
+        )
+    )
     site.stopFactory()
     line = path.read_text()
     assert '"GET /x HTTP/1.1" 200 8 "r" "a\\"bc"' in line
     assert line.count("\n") == 1
+
+
+def test_multipartForm(connect: Callable[..., Conn]) -> None:
+    seen: dict[str, Any] = {}
+
+    class Inspect(Resource):
+        isLeaf = True
+
+        def render_POST(self, request: Any) -> bytes:
+            seen["args"] = request.args
+            return b""
+
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\none\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="x.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n\x00\x01\r\n--XyZ--\r\n"
+    )
+    connect(Inspect()).send(
+        b"POST /?q=1 HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    assert seen["args"] == {b"q": [b"1"], b"a": [b"one"], b"f": [b"\x00\x01"]}
+
+
+def test_pipelineFloodPausesReading(connect: Callable[..., Conn]) -> None:
+    """While a request is being answered, pipelined bytes beyond the buffer limit pause the
+    transport, and finishing the response resumes it."""
+    pending: list[Any] = []
+
+    class Hold(Resource):
+        isLeaf = True
+
+        def render_GET(self, request: Any) -> Any:
+            pending.append(request)
+            return NOT_DONE_YET
+
+    conn = connect(Hold())
+    conn.send(GET % b"/first")
+    one = GET % b"/next"
+    # Just over the limit: answering one request brings the buffer back under it.
+    for _ in range(conn.channel.maxPipelineBuffer // len(one) + 1):
+        conn.channel.dataReceived(one)
+    assert conn.transport.producerState == "paused"
+    assert len(pending) == 1
+    pending[0].finish()
+    assert conn.transport.producerState == "producing"
+    assert len(pending) == 2

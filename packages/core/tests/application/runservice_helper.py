@@ -2,7 +2,8 @@
 
 Usage: python runservice_helper.py KIND ARG [--log-format F] [--log-file P] [--pidfile P]
 KIND: ``echo ENDPOINT``, ``ordered -`` (two services that log when they stop) or
-``failing -`` (a service whose start raises).
+``failing -`` (a service whose start raises), ``preinstalled -`` (installs the default
+reactor while building the service).
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def build(kind: str, arg: str) -> IService:
         return parent
     if kind == "failing":
         return Failing()
+    if kind == "preinstalled":
+        # Like a .tac file that imports the reactor: the default one gets installed.
+        from glisten.internet import reactor  # noqa: F401
+
+        return Named("only")
     raise SystemExit(f"unknown kind {kind}")
 
 

@@ -94,9 +94,7 @@ def test_services_stop_in_reverse_order(notifySocket: tuple[socket.socket, str])
     assert 0 < out.index("stopping second") < out.index("stopping first")
 
 
-def test_json_log_file_parses_back(
-    tmp_path: Path, notifySocket: tuple[socket.socket, str]
-) -> None:
+def test_json_log_file_parses_back(tmp_path: Path, notifySocket: tuple[socket.socket, str]) -> None:
     sock, notifyPath = notifySocket
     logFile = tmp_path / "log.json"
     process = spawn(
@@ -189,9 +187,7 @@ def test_pidfile_of_running_process_refuses(
     assert pidfile.read_text() == f"{os.getppid()}\n"
 
 
-def test_stale_pidfile_is_replaced(
-    tmp_path: Path, notifySocket: tuple[socket.socket, str]
-) -> None:
+def test_stale_pidfile_is_replaced(tmp_path: Path, notifySocket: tuple[socket.socket, str]) -> None:
     sock, notifyPath = notifySocket
     pidfile = tmp_path / "x.pid"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -216,3 +212,28 @@ def test_journal_format_priorities() -> None:
 
     journalFileLogObserver(out)({"log_format": "hi", "log_level": LogLevel.error})
     assert out.getvalue().startswith("<3>")
+
+
+@pytest.mark.parametrize("name", ["epoll", "poll", "select", "asyncio"])
+def test_reactor_by_name(name: str, notifySocket: tuple[socket.socket, str]) -> None:
+    sock, notifyPath = notifySocket
+    process = spawn(["ordered", "-", "--reactor", name], notifyPath)
+    assert sock.recv(100) == b"READY=1"
+    process.send_signal(signal.SIGTERM)
+    status, out, err = finish(process)
+    assert status == 0, err
+    assert "stopping first" in out
+
+
+def test_reactor_installed_while_building_the_service(
+    notifySocket: tuple[socket.socket, str],
+) -> None:
+    sock, notifyPath = notifySocket
+    same = spawn(["preinstalled", "-", "--reactor", "epoll"], notifyPath)
+    assert sock.recv(100) == b"READY=1"
+    same.send_signal(signal.SIGTERM)
+    assert finish(same)[0] == 0
+    other = spawn(["preinstalled", "-", "--reactor", "poll"], notifyPath)
+    status, _, err = finish(other)
+    assert status == 1
+    assert err == "glisten: cannot install reactor 'poll': EPollReactor was installed already\n"

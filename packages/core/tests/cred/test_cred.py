@@ -75,7 +75,9 @@ def test_loginSuccess() -> None:
     assert avatar.avatarId == b"alice"
     logout()
     assert avatar.loggedOut
-    iface, avatar, logout = result(p.login(credentials.UsernamePassword("bob", "hunter2"), None, IAvatar))
+    iface, avatar, logout = result(
+        p.login(credentials.UsernamePassword("bob", "hunter2"), None, IAvatar)
+    )
     assert avatar.avatarId == b"bob"
 
 
@@ -232,9 +234,7 @@ def test_scryptVerifyMalformed(stored: bytes) -> None:
 
 def test_scryptFilePasswordDB(tmp_path: Path) -> None:
     path = tmp_path / "passwd"
-    path.write_bytes(
-        b"alice:" + checkers.scryptHash(b"secret", **FAST) + b"\nbob:garbage\n"
-    )
+    path.write_bytes(b"alice:" + checkers.scryptHash(b"secret", **FAST) + b"\nbob:garbage\n")
     db = checkers.ScryptFilePasswordDB(path)
     assert b"secret" not in path.read_bytes()
     assert result(db.requestAvatarId(credentials.UsernamePassword(b"alice", b"secret"))) == b"alice"

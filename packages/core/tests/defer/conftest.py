@@ -85,9 +85,9 @@ def logEvents() -> Iterator[list[dict[str, Any]]]:
     gc.collect()
     events: list[dict[str, Any]] = []
     observer = events.append
-    globalLogPublisher.addObserver(observer)  # type: ignore[arg-type]
+    globalLogPublisher.addObserver(observer)
     try:
         yield events
     finally:
         gc.collect()
-        globalLogPublisher.removeObserver(observer)  # type: ignore[arg-type]
+        globalLogPublisher.removeObserver(observer)

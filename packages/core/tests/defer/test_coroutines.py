@@ -174,10 +174,11 @@ def test_coroutineReturningDeferred() -> None:
     async def run() -> Any:
         return later
 
-    d = ensureDeferred(run())
-    assert not d.called
+    got: list[Any] = []
+    ensureDeferred(run()).addBoth(got.append)
+    assert got == []
     later.callback("later")
-    assert d.result == "later"
+    assert got == ["later"]
 
 
 # -- fromCoroutine / ensureDeferred ---------------------------------------------------------
@@ -295,27 +296,24 @@ def test_cancelAgainWhileRecovering() -> None:
 
 def test_cancelFromInsideTheCoroutine() -> None:
     holder: list[Deferred[Any]] = []
+    gate: Deferred[None] = Deferred()
     waiting: Deferred[int] = Deferred()
 
-    async def run() -> int:
+    async def run() -> str:
+        await gate
         holder[0].cancel()
-        return await waiting
+        try:
+            await waiting
+        except CancelledError:
+            return "cancelled at the next await"
+        return "not cancelled"
 
-    async def starter() -> None:
-        await succeed(None)
-
-    # Build the Deferred first so the coroutine can cancel it.
-    gotTypes: list[Any] = []
-
-    async def main() -> int:
-        return await waiting
-
-    d = ensureDeferred(main())
+    d = ensureDeferred(run())
     holder.append(d)
-    d.cancel()
-    d.addErrback(lambda f: gotTypes.append(f.type))
-    assert gotTypes == [CancelledError]
-    ensureDeferred(starter())
+    got: list[Any] = []
+    d.addBoth(got.append)
+    gate.callback(None)
+    assert got == ["cancelled at the next await"]
 
 
 def test_cancelFinishedCoroutineDoesNothing() -> None:

@@ -804,3 +804,37 @@ def test_subclassBehavesLikeDeferred() -> None:
     assert outer.result == 4
     with pytest.raises(AssertionError):
         Deferred().callback(MyDeferred())
+
+
+def test_errbackReturningDeferredWhilePaused() -> None:
+    inner: Deferred[str] = Deferred()
+    d: Deferred[int] = Deferred()
+
+    def recover(f: Failure) -> Deferred[str]:
+        d.pause()
+        return inner
+
+    d.addErrback(recover)
+    got: list[Any] = []
+    d.addBoth(got.append)
+    d.errback(KeyError())
+    assert got == []
+    d.unpause()
+    assert got == []
+    inner.callback("recovered")
+    assert got == ["recovered"]
+    assert d._debugInfo is None or d._debugInfo.failResult is None
+
+
+def test_addCallbacksAcceptsNoneForExtras() -> None:
+    got: list[Any] = []
+    d: Deferred[int] = Deferred()
+    d.addCallbacks(
+        lambda r, k=None: got.append((r, k)),
+        callbackArgs=None,  # type: ignore[arg-type]
+        callbackKeywords={"k": 1},
+        errbackArgs=None,  # type: ignore[arg-type]
+        errbackKeywords=None,
+    )
+    d.callback(0)
+    assert got == [(0, 1)]

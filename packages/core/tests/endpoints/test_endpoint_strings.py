@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glisten.internet import endpoints
 from glisten.internet.endpoints import (
@@ -69,41 +70,7 @@ def test_unix_server() -> None:
     assert reactor.unixServers[1][3] == 0o666
 
 
-def makeCertificate(tmp_path: Path, name: str = "localhost") -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    keyPath = tmp_path / f"{name}.key"
-    certPath = tmp_path / f"{name}.crt"
-    keyPath.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return keyPath, certPath
-
-
-def test_ssl_server(tmp_path: Path) -> None:
+def test_ssl_server(tmp_path: Path, makeCertificate: Any) -> None:
     keyPath, certPath = makeCertificate(tmp_path)
     reactor = MemoryReactor()
     endpoint, _ = listenWith(
@@ -121,7 +88,7 @@ def test_ssl_server(tmp_path: Path) -> None:
     assert reactor.sslServers[1][0] == 8444
 
 
-def test_ssl_server_errors_name_the_field(tmp_path: Path) -> None:
+def test_ssl_server_errors_name_the_field(tmp_path: Path, makeCertificate: Any) -> None:
     keyPath, certPath = makeCertificate(tmp_path)
     otherKey, _ = makeCertificate(tmp_path, "other")
     reactor = MemoryReactor()
@@ -280,7 +247,7 @@ def test_unix_client() -> None:
     assert reactor.unixClients[0][2:] == (2.0, 1)
 
 
-def test_tls_clients_verify(tmp_path: Path) -> None:
+def test_tls_clients_verify(tmp_path: Path, makeCertificate: Any) -> None:
     _, certPath = makeCertificate(tmp_path)
     roots = tmp_path / "roots"
     roots.mkdir()
@@ -359,3 +326,27 @@ def test_plugin_endpoint_types(monkeypatch: pytest.MonkeyPatch) -> None:
     reactor = MemoryReactor()
     assert serverFromString(reactor, "memory:a:b=c") == ("server", ("a",), {"b": "c"})
     assert clientFromString(reactor, "memory:x") == ("client", ("x",), {})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["tcp", "tcp6", "unix", "ssl", "tls", "stdio", "haproxy", "systemd", "x", "80"]
+        )
+        | st.text(alphabet=":=\\ab0129.-/[]", max_size=12),
+        max_size=6,
+    ).map(":".join)
+)
+def test_random_descriptions_only_raise_ValueError(description: str) -> None:
+    reactor = MemoryReactor()
+    for parse in (serverFromString, clientFromString):
+        try:
+            parse(reactor, description)
+        except ValueError:
+            pass
+
+
+def test_nested_haproxy_is_refused() -> None:
+    with pytest.raises(ValueError, match="another haproxy"):
+        serverFromString(MemoryReactor(), "haproxy:haproxy:tcp:80")

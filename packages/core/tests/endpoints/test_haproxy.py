@@ -211,7 +211,8 @@ def test_wrapper_local_header_keeps_real_peer() -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [b"GET / HTTP/1.0\r\n\r\n", b"PROXY " + b"x" * 200, buildV2(SRC4, DST4)[:14] + b"\xff\xff"]
+    "data",
+    [b"GET / HTTP/1.0\r\n\r\n", b"PROXY " + b"x" * 200, buildV2(SRC4, DST4)[:14] + b"\xff\xff"],
 )
 def test_wrapper_closes_and_logs_once_on_bad_header(data: bytes) -> None:
     proto, transport, built = wrapped()

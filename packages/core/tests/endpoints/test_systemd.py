@@ -126,9 +126,7 @@ def socketActivationRun(command: list[str], tmp_path: Path) -> None:
 
 @pytest.mark.interop
 def test_socket_activation_with_the_runner(tmp_path: Path) -> None:
-    socketActivationRun(
-        [sys.executable, HELPER, "echo", "systemd:domain=INET:index=0"], tmp_path
-    )
+    socketActivationRun([sys.executable, HELPER, "echo", "systemd:domain=INET:index=0"], tmp_path)
 
 
 @pytest.mark.interop

@@ -170,7 +170,9 @@ def test_connectByNameAndBindAddress(anyReactor: Any) -> None:
     server = OneFactory(Recorder)
     port = r.listenTCP(0, server, interface="127.0.0.1")
     client = Recorder()
-    r.connectTCP("localhost", port.getHost().port, ClientCatcher(client), bindAddress=("127.0.0.1", 0))
+    r.connectTCP(
+        "localhost", port.getHost().port, ClientCatcher(client), bindAddress=("127.0.0.1", 0)
+    )
 
     async def go() -> Any:
         await client.made
@@ -302,7 +304,13 @@ def test_halfClose(anyReactor: Any) -> None:
     server = OneFactory(HalfCloser)
     port = r.listenTCP(0, server, interface="127.0.0.1")
     client = HalfCloser()
-    client.readConnectionLost = lambda: client.events.append("read")  # type: ignore[method-assign]
+    readLost: Deferred[None] = Deferred()
+
+    def clientReadLost() -> None:
+        client.events.append("read")
+        readLost.callback(None)
+
+    client.readConnectionLost = clientReadLost  # type: ignore[method-assign]
     r.connectTCP("127.0.0.1", port.getHost().port, ClientCatcher(client))
 
     async def go() -> Any:
@@ -312,6 +320,7 @@ def test_halfClose(anyReactor: Any) -> None:
         await client.waitFor(14)
         sp = await server.connected
         await sp.lost
+        await readLost
         client.transport.loseConnection()
         await client.lost
         return sp
@@ -343,14 +352,15 @@ def test_exceptionInDataReceivedDropsOnlyThatConnection(anyReactor: Any) -> None
         bad.transport.write(b"bad")
         await bad.lost
         good.transport.write(b"good")
-        return await good.waitFor(4)
+        echoed = await good.waitFor(4)
+        lostReasons = [p.lost.result for p in server.instances if p.lost.called]
+        assert len(lostReasons) == 1 and lostReasons[0].check(ValueError)
+        return echoed
 
     with capturedLogs() as events:
         assert runUntil(r, Deferred.fromCoroutine(go())) == b"good"
     failures = [e["log_failure"] for e in events if "log_failure" in e]
     assert [f for f in failures if f.check(ValueError)]
-    lostReasons = [p.lost.result for p in server.instances if p.lost.called]
-    assert len(lostReasons) == 1 and lostReasons[0].check(ValueError)
 
 
 def test_writeRejectsStr(anyReactor: Any) -> None:
@@ -555,10 +565,11 @@ def test_clientConnectionLostAndReconnect(anyReactor: Any) -> None:
             else:
                 done.callback(None)
 
-    connector = r.connectTCP("127.0.0.1", port.getHost().port, Reconnect())
+    number = port.getHost().port
+    connector = r.connectTCP("127.0.0.1", number, Reconnect())
     runUntil(r, done)
     assert len(made) == 2
-    assert connector.getDestination() == IPv4Address("TCP", "127.0.0.1", port.getHost().port)
+    assert connector.getDestination() == IPv4Address("TCP", "127.0.0.1", number)
 
 
 def test_acceptAtDescriptorLimit(anyReactor: Any) -> None:
@@ -595,3 +606,26 @@ def test_acceptAtDescriptorLimit(anyReactor: Any) -> None:
     complaints = [e for e in events if "cannot accept" in str(e.get("log_format", ""))]
     assert len(complaints) == 1
     assert len(server.instances) == 6
+
+
+def test_connectTimeout(anyReactor: Any) -> None:
+    r = anyReactor
+    # A listener that never accepts, its queue filled: further SYNs go unanswered.
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(full.getsockname())
+        fillers.append(s)
+    f = ClientCatcher(Recorder())
+    r.connectTCP("127.0.0.1", full.getsockname()[1], f, timeout=0.2)
+    try:
+        reason = runUntil(r, f.failed)
+    finally:
+        for s in fillers:
+            s.close()
+        full.close()
+    assert reason.check(error.TimeoutError)

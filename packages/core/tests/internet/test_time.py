@@ -24,12 +24,18 @@ def test_callLaterOrder(anyReactor: Any) -> None:
     r = anyReactor
     order: list[int] = []
     d: Deferred[None] = Deferred()
-    r.callLater(0.02, order.append, 3)
-    r.callLater(0, order.append, 1)
-    r.callLater(0.01, order.append, 2)
+    calls = [
+        r.callLater(0.02, order.append, 0),
+        r.callLater(0, order.append, 1),
+        r.callLater(0.01, order.append, 2),
+        r.callLater(0.01, order.append, 3),
+    ]
     r.callLater(0.03, d.callback, None)
     runUntil(r, d)
-    assert order == [1, 2, 3]
+    # Run in the order of their times (ties in the order they were scheduled).
+    expected = sorted(range(4), key=lambda i: (calls[i].getTime(), i))
+    assert order == expected
+    assert order[0] == 1
 
 
 def test_callLaterNegativeDelay(anyReactor: Any) -> None:
@@ -53,10 +59,11 @@ def test_cancelResetDelay(anyReactor: Any) -> None:
         c1.cancel()
     c2 = r.callLater(100, ran.append, "reset")
     c2.reset(0.01)
+    # "middle" is scheduled first so that the order does not depend on how fast this runs.
+    r.callLater(0.02, lambda: ran.append("middle"))
     c3 = r.callLater(0, ran.append, "delayed")
     c3.delay(0.03)
     d: Deferred[None] = Deferred()
-    r.callLater(0.02, lambda: ran.append("middle"))
     r.callLater(0.05, d.callback, None)
     runUntil(r, d)
     assert ran == ["reset", "middle", "delayed"]
@@ -216,7 +223,16 @@ def test_sigtermStopsCleanly(anyReactor: Any) -> None:
     r = anyReactor
     events: list[str] = []
     r.addSystemEventTrigger("before", "shutdown", lambda: events.append("shutdown"))
-    r.callWhenRunning(os.kill, os.getpid(), signal.SIGTERM)
+
+    def killMe() -> None:
+        # Only send the signal once our handler is in place: otherwise it would end pytest.
+        if signal.getsignal(signal.SIGTERM) == r._onSignal:
+            os.kill(os.getpid(), signal.SIGTERM)
+        else:
+            events.append("handler not installed")
+            r.stop()
+
+    r.callWhenRunning(killMe)
     safety = r.callLater(10, r.stop)
     before = signal.getsignal(signal.SIGTERM)
     r.run(installSignalHandlers=True)
@@ -237,3 +253,92 @@ def test_stoppedReactorFreesDescriptors() -> None:
     assert len(os.listdir("/proc/self/fd")) == before
     assert r.threadpool is None
     assert not [t for t in threading.enumerate() if t.name.startswith("glisten.threadpool")]
+
+
+def test_descriptorReusedAfterCloseWithoutRemoval(anyReactor: Any) -> None:
+    import socket
+
+    r = anyReactor
+    got: Deferred[bytes] = Deferred()
+
+    class Reader:
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+
+        def fileno(self) -> int:
+            return self.sock.fileno()
+
+        def logPrefix(self) -> str:
+            return "reader"
+
+        def doRead(self) -> None:
+            if not got.called:
+                got.callback(self.sock.recv(10))
+
+        def connectionLost(self, reason: object) -> None:
+            pass
+
+    a, b = socket.socketpair()
+    fd = a.fileno()
+    r.addReader(Reader(a))
+    a.close()  # closed without removeReader: a bug elsewhere must not blind the reactor
+    b.close()
+    c, d = socket.socketpair()
+    if c.fileno() != fd:
+        c, d = d, c
+    assert c.fileno() == fd, "the descriptor number was not reused"
+    r.addReader(Reader(c))
+    d.send(b"fresh")
+    try:
+        assert runUntil(r, got) == b"fresh"
+    finally:
+        c.close()
+        d.close()
+
+
+def test_separateReaderAndWriterOnOneDescriptor(anyReactor: Any) -> None:
+    import socket
+
+    r = anyReactor
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    events: list[str] = []
+    done: Deferred[None] = Deferred()
+
+    class Side:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def fileno(self) -> int:
+            return a.fileno()
+
+        def logPrefix(self) -> str:
+            return self.name
+
+        def connectionLost(self, reason: object) -> None:
+            pass
+
+        def doRead(self) -> None:
+            events.append(f"{self.name} read {a.recv(10)!r}")
+            r.removeReader(self)
+            if not done.called:
+                done.callback(None)
+
+        def doWrite(self) -> None:
+            events.append(f"{self.name} write")
+            a.send(b"out")
+            r.removeWriter(self)
+
+    reader, writer = Side("reader"), Side("writer")
+    r.addReader(reader)
+    r.addWriter(writer)
+    assert r.getReaders() == [reader] and r.getWriters() == [writer]
+    b.send(b"in")
+    try:
+        runUntil(r, done)
+        b.settimeout(5)
+        assert b.recv(10) == b"out"
+    finally:
+        a.close()
+        b.close()
+    assert sorted(events) == ["reader read b'in'", "writer write"]

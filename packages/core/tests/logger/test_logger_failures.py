@@ -6,6 +6,8 @@ import io
 import logging
 from typing import Any
 
+import pytest
+
 from glisten.logger import (
     Logger,
     LogLevel,
@@ -153,3 +155,35 @@ def test_legacy_file_observer() -> None:
     observer.emit({"message": (), "time": 0.0, "system": "s", "isError": 0})
     assert out.getvalue().endswith(" [s] a b\n")
     assert out.getvalue().count("\n") == 1
+
+
+def test_failuresHandled_and_failureHandler() -> None:
+    events: list[dict[str, Any]] = []
+    log = Logger(observer=events.append)
+    with log.failuresHandled("doing {what}", what="x") as op:
+        raiseBoom()
+    assert op.failed and not op.succeeded
+    assert op.failure is not None and op.failure.check(ZeroDivisionError)
+    assert formatEvent(events[0]) == "doing x"
+    with log.failuresHandled("fine") as ok:
+        pass
+    assert ok.succeeded and not ok.failed and len(events) == 1
+    handler = log.failureHandler("handled", LogLevel.error)
+    with handler:
+        raiseBoom()
+    with handler:
+        pass
+    assert len(events) == 2 and events[1]["log_level"] is LogLevel.error
+    assert "ZeroDivisionError" in eventAsText(events[1])
+
+
+def test_extractField() -> None:
+    from glisten.logger import extractField, flattenEvent
+
+    event: dict[str, Any] = {"log_format": "{a.real} {b[0]}", "a": 3, "b": ["x"]}
+    assert extractField("a.real", event) == 3
+    assert extractField("b[0]", event) == "x"
+    flattenEvent(event)
+    assert event["log_flattened"] == {"a.real": "3", "b[0]": "x"}
+    with pytest.raises(KeyError):
+        extractField("missing", {"log_format": "{missing}"})

@@ -183,7 +183,11 @@ def test_json_damaged_records_are_skipped_and_reported() -> None:
     assert any("Unable to read JSON record" in m for m in messages)
     assert any("truncated" in m for m in messages)
     with capturedLogs() as reports:
-        big = list(eventsFromJSONLogFile(io.StringIO("x" * 100 + "\n" + good + "\n"), maxRecordSize=50, bufferSize=10))
+        big = list(
+            eventsFromJSONLogFile(
+                io.StringIO("x" * 100 + "\n" + good + "\n"), maxRecordSize=50, bufferSize=10
+            )
+        )
     assert [formatEvent(e) for e in big] == ["good"]
     assert any("larger than" in formatEvent(r) for r in reports)
     with pytest.raises(ValueError):

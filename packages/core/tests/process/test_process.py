@@ -372,3 +372,51 @@ def test_pythonChild(reactor: Any, wait: Any) -> None:
     proto.transport.closeStdin()
     wait(proto.ended)
     assert b"".join(proto.out) == b"SHOUT"
+
+
+def test_uidAndGid(reactor: Any, wait: Any) -> None:
+    proto = Recorder()
+    spawnProcess(reactor, proto, "id", ["id", "-u"], uid=os.getuid(), gid=os.getgid())
+    wait(proto.ended)
+    assert proto.reason.check(error.ProcessDone)
+    assert int(b"".join(proto.out)) == os.getuid()
+
+
+def test_noZombiesAfterManyChildren(reactor: Any, wait: Any) -> None:
+    from glisten.internet.defer import gatherResults
+
+    protos = [Recorder() for _ in range(20)]
+    pids = [spawnProcess(reactor, p, "true", ["true"]).pid for p in protos]
+    wait(gatherResults([p.ended for p in protos]))
+    for pid in pids:
+        _assertReaped(pid)
+
+
+def test_reapingWithoutPidfd(reactor: Any, wait: Any, monkeypatch: Any) -> None:
+    monkeypatch.delattr(os, "pidfd_open", raising=False)
+    proto = Recorder()
+    transport = spawnProcess(reactor, proto, "sh", ["sh", "-c", "exit 4"])
+    pid = transport.pid
+    wait(proto.ended)
+    assert proto.reason.value.exitCode == 4
+    _assertReaped(pid)
+
+
+def test_reapAllProcesses(reactor: Any, wait: Any, monkeypatch: Any) -> None:
+    from glisten.internet.process import reapAllProcesses
+
+    monkeypatch.delattr(os, "pidfd_open", raising=False)
+    proto = Recorder()
+    transport = spawnProcess(reactor, proto, "sh", ["sh", "-c", "exec 1>&- 2>&-; exit 6"])
+
+    # What a SIGCHLD handler does; with nothing exited yet it is a no-op.
+    reapAllProcesses()
+    reactor.callWhenRunning(_reapUntilExited, reactor, transport, reapAllProcesses)
+    wait(proto.ended)
+    assert proto.reason.value.exitCode == 6
+
+
+def _reapUntilExited(reactor: Any, transport: Any, reap: Any) -> None:
+    reap()
+    if transport.pid is not None:
+        reactor.callLater(0, _reapUntilExited, reactor, transport, reap)

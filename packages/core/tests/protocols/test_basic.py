@@ -729,3 +729,39 @@ def test_fileSenderStop() -> None:
     sender.stopProducing()
     assert len(errors) == 1
     sender.pauseProducing()
+
+
+def test_exceptionInLineReceivedKeepsRest() -> None:
+    """A lineReceived that raises loses only its own line; the rest stays buffered."""
+
+    class Raiser(basic.LineReceiver):
+        def connectionMade(self) -> None:
+            self.lines: list[bytes] = []
+
+        def lineReceived(self, line: bytes) -> None:
+            if line == b"bad":
+                raise ValueError("bad line")
+            self.lines.append(line)
+
+    proto = Raiser()
+    connect(proto)
+    with pytest.raises(ValueError):
+        proto.dataReceived(b"a\r\nbad\r\nb\r\nc")
+    assert proto.lines == [b"a"]
+    proto.dataReceived(b"\r\n")
+    assert proto.lines == [b"a", b"b", b"c"]
+    with pytest.raises(ValueError):
+        proto.dataReceived(b"bad\r\n")
+    proto.dataReceived(b"d\r\n")
+    assert proto.lines[-1] == b"d"
+
+
+@FEEDERS
+def test_setLineModeFromRawWithExtra(feed: Feeder) -> None:
+    """rawDataReceived handing back data with setLineMode(extra) from a paused state."""
+    proto = LineTester()
+    connect(proto)
+    feed(proto, b"len 4\r\nabcdpause\r\nafter\r\n")
+    assert normalized(proto.received) == [b"len 4", ("raw", b"abcd"), b"pause"]
+    proto.resumeProducing()
+    assert normalized(proto.received)[-1] == b"after"

@@ -86,7 +86,9 @@ def _files(tmp_path: Any, pki: Any) -> dict[str, str]:
     return paths
 
 
-def test_opensslClientAgainstGlistenServer(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+def test_opensslClientAgainstGlistenServer(
+    reactor: Any, wait: Any, pki: Any, tmp_path: Any
+) -> None:
     openssl = _need("openssl")
     files = _files(tmp_path, pki)
     server = PrivateCertificate.loadPEM(pki.server.bothPEM)
@@ -96,7 +98,9 @@ def test_opensslClientAgainstGlistenServer(reactor: Any, wait: Any, pki: Any, tm
         acceptableProtocols=[b"glisten-test"],
         trustRoot=Certificate.loadPEM(pki.ca.certPEM),
     )
-    port = reactor.listenSSL(0, Factory.forProtocol(LineEchoThenClose), options, interface="127.0.0.1")
+    port = reactor.listenSSL(
+        0, Factory.forProtocol(LineEchoThenClose), options, interface="127.0.0.1"
+    )
     proto = Collect()
     args = [
         openssl, "s_client", "-connect", f"127.0.0.1:{port.getHost().port}",
@@ -118,7 +122,9 @@ def test_opensslClientWithoutClientCertIsRejected(
     files = _files(tmp_path, pki)
     server = PrivateCertificate.loadPEM(pki.server.bothPEM)
     options = server.options(Certificate.loadPEM(pki.ca.certPEM))
-    port = reactor.listenSSL(0, Factory.forProtocol(LineEchoThenClose), options, interface="127.0.0.1")
+    port = reactor.listenSSL(
+        0, Factory.forProtocol(LineEchoThenClose), options, interface="127.0.0.1"
+    )
     proto = Collect()
     args = [openssl, "s_client", "-connect", f"127.0.0.1:{port.getHost().port}",
             "-CAfile", files["ca"], "-quiet"]  # fmt: skip
@@ -129,7 +135,9 @@ def test_opensslClientWithoutClientCertIsRejected(
     port.stopListening()
 
 
-def test_glistenClientAgainstOpensslServer(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+def test_glistenClientAgainstOpensslServer(
+    reactor: Any, wait: Any, pki: Any, tmp_path: Any
+) -> None:
     openssl = _need("openssl")
     files = _files(tmp_path, pki)
     done: Deferred[None] = Deferred()

@@ -8,6 +8,8 @@ import ssl
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from zope.interface import implementer
 
 from glisten.internet import error, interfaces
@@ -162,13 +164,9 @@ def test_abortConnection(pki: Any, connect: Any) -> None:
         ("other", "localhost", "Hostname mismatch"),
     ],
 )
-def test_verificationFailures(
-    pki: Any, connect: Any, which: str, host: str, message: str
-) -> None:
+def test_verificationFailures(pki: Any, connect: Any, which: str, host: str, message: str) -> None:
     serverCert = PrivateCertificate.loadPEM(getattr(pki, which).bothPEM)
-    pair, client, server = _pair(
-        connect, serverCert.options(), _clientOptions(pki, host)
-    )
+    pair, client, server = _pair(connect, serverCert.options(), _clientOptions(pki, host))
     pair.pump()
     assert client.lost is not None
     assert client.lost.check(ssl.SSLCertVerificationError)
@@ -192,7 +190,9 @@ def test_intermediateChain(pki: Any, connect: Any) -> None:
 
 
 def test_idnaHostName(pki: Any, connect: Any) -> None:
-    pair, client, server = _pair(connect, _serverOptions(pki), _clientOptions(pki, "Bücher.example"))
+    pair, client, server = _pair(
+        connect, _serverOptions(pki), _clientOptions(pki, "Bücher.example")
+    )
     client.transport.write(b"ok")
     pair.pump()
     assert server.received() == b"ok"
@@ -356,7 +356,9 @@ def test_handshakeTimeoutCancelledOnSuccess(pki: Any, connect: Any) -> None:
     from glisten.internet.task import Clock
 
     clock = Clock()
-    pair, client, server = _pair(connect, _serverOptions(pki), _clientOptions(pki), handshakeTimeout=1, clock=clock)
+    pair, client, server = _pair(
+        connect, _serverOptions(pki), _clientOptions(pki), handshakeTimeout=1, clock=clock
+    )
     pair.pump()
     assert client.handshakes == 1
     assert clock.getDelayedCalls() == []
@@ -456,3 +458,21 @@ def test_plainContextFactory(pki: Any, connect: Any, tmp_path: Any) -> None:
     client.transport.write(b"old style")
     pair.pump()
     assert server.received() == b"old style"
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=5))
+def test_randomBytesNeverRaise(pki: Any, chunks: list[bytes]) -> None:
+    from glisten.internet.testing import StringTransport
+
+    app = Recorder()
+    proto = _wrap(_serverOptions(pki), False, app)
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    for chunk in chunks:
+        proto.dataReceived(chunk)
+    proto.connectionLost(_failure(error.ConnectionDone()))
+    assert app.data == []
+    assert app.lost.check(ssl.SSLError, error.ConnectionLost)

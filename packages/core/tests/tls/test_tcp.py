@@ -14,6 +14,7 @@ from glisten.internet.defer import Deferred, gatherResults
 from glisten.internet.protocol import ClientFactory, Factory, Protocol
 from glisten.internet.ssl import (
     Certificate,
+    CertificateOptions,
     PrivateCertificate,
     optionsForClientTLS,
 )
@@ -80,7 +81,9 @@ def _client(pki: Any, host: str = "localhost") -> Any:
 def test_listenAndConnectSSL(reactor: Any, wait: Any, pki: Any) -> None:
     from glisten.protocols.tls import connectSSL, listenSSL
 
-    port = listenSSL(reactor, 0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1")
+    port = listenSSL(
+        reactor, 0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1"
+    )
     payload = bytes(range(256)) * 4096  # 1 MiB
     client = Client(payload)
     connectSSL(reactor, "127.0.0.1", port.getHost().port, OneClient(client), _client(pki))
@@ -91,7 +94,9 @@ def test_listenAndConnectSSL(reactor: Any, wait: Any, pki: Any) -> None:
 
 
 def test_reactorMethods(reactor: Any, wait: Any, pki: Any) -> None:
-    port = reactor.listenSSL(0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1")
+    port = reactor.listenSSL(
+        0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1"
+    )
     client = Client(b"via reactor methods")
     reactor.connectSSL("127.0.0.1", port.getHost().port, OneClient(client), _client(pki))
     wait(client.lost)
@@ -152,7 +157,11 @@ def test_handshakeTimeoutOverTCP(reactor: Any, wait: Any, pki: Any) -> None:
 
     server = Server()
     factory = TLSMemoryBIOFactory(
-        _server(pki), False, Factory.forProtocol(lambda: server), handshakeTimeout=0.05, clock=reactor
+        _server(pki),
+        False,
+        Factory.forProtocol(lambda: server),
+        handshakeTimeout=0.05,
+        clock=reactor,
     )
     port = reactor.listenTCP(0, factory, interface="127.0.0.1")
     silent = Protocol()  # connects and never says anything
@@ -207,6 +216,7 @@ class StartTLSClient(Protocol):
         if self.received == b"encrypted hello":
             assert interfaces.ISSLTransport.providedBy(self.transport)
             self.peerCN = self.transport.getPeerCertificate().getSubject().commonName
+            self.alpn = self.transport.negotiatedProtocol
             self.transport.loseConnection()
 
     def connectionLost(self, reason: Any = None) -> None:
@@ -217,22 +227,36 @@ class StartTLSClient(Protocol):
 def test_startTLS(reactor: Any, wait: Any, pki: Any) -> None:
     servers: list[StartTLSServer] = []
 
+    pc = PrivateCertificate.loadPEM(pki.server.bothPEM)
+    serverOptions = CertificateOptions(
+        privateKey=pc.privateKey, certificate=pc, acceptableProtocols=[b"smtp"]
+    )
+
     def build() -> StartTLSServer:
-        servers.append(StartTLSServer(_server(pki)))
+        servers.append(StartTLSServer(serverOptions))
         return servers[-1]
 
     port = reactor.listenTCP(0, Factory.forProtocol(build), interface="127.0.0.1")
-    client = StartTLSClient(_client(pki))
+    client = StartTLSClient(
+        optionsForClientTLS(
+            "localhost",
+            trustRoot=Certificate.loadPEM(pki.ca.certPEM),
+            acceptableProtocols=[b"smtp"],
+        )
+    )
     reactor.connectTCP("127.0.0.1", port.getHost().port, OneClient(client))
     wait(client.done)
     assert client.received == b"encrypted hello"
     assert client.peerCN == "localhost"
+    assert client.alpn == b"smtp"
     assert client.reason.check(error.ConnectionDone)
     port.stopListening()
 
 
 def test_manyConcurrentConnections(reactor: Any, wait: Any, pki: Any) -> None:
-    port = reactor.listenSSL(0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1")
+    port = reactor.listenSSL(
+        0, Factory.forProtocol(EchoServer), _server(pki), interface="127.0.0.1"
+    )
     clients = [Client(b"client %d" % i) for i in range(20)]
     for c in clients:
         reactor.connectSSL("127.0.0.1", port.getHost().port, OneClient(c), _client(pki))

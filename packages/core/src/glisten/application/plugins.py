@@ -95,9 +95,9 @@ class PortForwardServiceMaker:
         parser.add_argument("--dest", required=True, metavar="HOST:PORT", help="where to relay")
 
     def makeService(self, options: argparse.Namespace) -> IService:
+        host, port = parseDestination(options.dest)
         from ..protocols.portforward import ProxyFactory
 
-        host, port = parseDestination(options.dest)
         return _listeningService(options.listen, ProxyFactory(host, port))
 
 

@@ -107,8 +107,19 @@ def _installReactor(reactorName: str | None) -> Any:
         from ..internet import reactor as defaultReactor
 
         return defaultReactor
-    from .reactors import installReactor
+    from .reactors import getReactorTypes, installReactor
 
+    installed = sys.modules.get("glisten.internet.reactor")
+    if installed is not None:
+        # Something (a plugin building its service, say) installed one already; that is fine
+        # if it is the kind asked for.
+        for kind in getReactorTypes():
+            if kind.shortName == reactorName and type(installed).__module__ == kind.moduleName:
+                return installed
+        raise RunnerError(
+            f"glisten: cannot install reactor {reactorName!r}: "
+            f"{type(installed).__name__} was installed already"
+        )
     try:
         return installReactor(reactorName)
     except Exception as e:

@@ -15,6 +15,7 @@ exists.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -274,7 +275,10 @@ def _parseScrypt(stored: bytes) -> tuple[int, int, int, bytes, bytes]:
     n, r, p = values[b"n"], values[b"r"], values[b"p"]
     if n < 2 or n & (n - 1) or n > _MAX_N or not 1 <= r <= 32 or not 1 <= p <= 16:
         raise ValueError("scrypt parameters out of range")
-    return n, r, p, _unb64(salt), _unb64(digest)
+    rawSalt, rawDigest = _unb64(salt), _unb64(digest)
+    if not 16 <= len(rawDigest) <= 64:
+        raise ValueError("scrypt digest of a bad length")
+    return n, r, p, rawSalt, rawDigest
 
 
 def scryptVerify(password: bytes | str, stored: bytes) -> bool:
@@ -284,7 +288,7 @@ def scryptVerify(password: bytes | str, stored: bytes) -> bool:
     """
     try:
         n, r, p, salt, digest = _parseScrypt(stored)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, binascii.Error):
         return False
     computed = hashlib.scrypt(
         _asBytes(password), salt=salt, n=n, r=r, p=p, maxmem=256 * r * n + 2**20, dklen=len(digest)

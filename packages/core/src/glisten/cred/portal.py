@@ -7,7 +7,7 @@ wants.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from zope.interface import Interface, providedBy
@@ -61,6 +61,9 @@ class Portal:
         for credentialInterface in credentialInterfaces:
             self.checkers[credentialInterface] = checker
 
+    def _requestAvatar(self, avatarId: Any, mind: Any, interfaces: tuple[Any, ...]) -> Any:
+        return self.realm.requestAvatar(avatarId, mind, *interfaces)
+
     def login(self, credentials: Any, mind: Any, *interfaces: Any) -> Deferred[Any]:
         """Check ``credentials`` and return a Deferred firing with the realm's
         ``(interface, avatar, logout)``.
@@ -74,9 +77,7 @@ class Portal:
             checker = self.checkers.get(credentialInterface)
             if checker is not None:
                 d: Deferred[Any] = maybeDeferred(checker.requestAvatarId, credentials)
-                realm: Callable[..., Any] = self.realm.requestAvatar
-                d.addCallback(lambda avatarId: realm(avatarId, mind, *interfaces))
-                return d
+                return d.addCallback(self._requestAvatar, mind, interfaces)
         kinds = [i.__name__ for i in providedBy(credentials)]
         return fail(
             Failure(
@@ -85,4 +86,3 @@ class Portal:
                 )
             )
         )
-

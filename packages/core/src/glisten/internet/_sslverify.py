@@ -16,6 +16,7 @@ import base64
 import binascii
 import contextlib
 import datetime
+import enum
 import hashlib
 import ipaddress
 import os
@@ -25,6 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import idna
 from zope.interface import Interface, implementer
 
@@ -39,18 +41,22 @@ __all__ = [
     "Certificate",
     "CertificateOptions",
     "ClientTLSOptions",
+    "DN",
     "DistinguishedName",
     "IOpenSSLClientConnectionCreator",
     "IOpenSSLContextFactory",
     "IOpenSSLServerConnectionCreator",
     "IOpenSSLTrustRoot",
     "KeyPair",
+    "OpenSSLAcceptableCiphers",
     "OpenSSLCertificateAuthorities",
     "OpenSSLDefaultPaths",
     "PrivateCertificate",
+    "ProtocolNegotiationSupport",
     "TLSVersion",
     "optionsForClientTLS",
     "platformTrust",
+    "protocolNegotiationMechanisms",
     "trustRootFromCertificates",
 ]
 
@@ -238,6 +244,50 @@ class DistinguishedName:
         return f"<DN {inner}>"
 
 
+#: Twisted's short name.
+DN = DistinguishedName
+
+
+class ProtocolNegotiationSupport(enum.Flag):
+    """
+    Which ways of negotiating an application protocol TLS offers here.
+    """
+
+    NOSUPPORT = 0
+    NPN = 1
+    ALPN = 2
+
+
+def protocolNegotiationMechanisms() -> ProtocolNegotiationSupport:
+    """
+    :return: ``ALPN`` when the ssl module supports it (NPN is obsolete and never offered).
+    """
+    if ssl.HAS_ALPN:
+        return ProtocolNegotiationSupport.ALPN
+    return ProtocolNegotiationSupport.NOSUPPORT
+
+
+@attrs.frozen
+class OpenSSLAcceptableCiphers:
+    """
+    A cipher list for TLS 1.2 and below, as an OpenSSL cipher string. (TLS 1.3 suites are
+    OpenSSL's defaults; the ssl module cannot change them.)
+    """
+
+    cipherString: str
+
+    @classmethod
+    def fromOpenSSLCipherString(cls, cipherString: str) -> OpenSSLAcceptableCiphers:
+        """
+        :raises ValueError: if OpenSSL selects no cipher from ``cipherString``.
+        """
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(cipherString)
+        except ssl.SSLError as e:
+            raise ValueError(f"no usable cipher in {cipherString!r}: {e}") from None
+        return cls(cipherString)
+
+
 class Certificate:
     """
     An X.509 certificate, held as its DER bytes.
@@ -289,14 +339,6 @@ class Certificate:
         :return: the certificate the peer of a TLS ``transport`` presented, or None.
         """
         cert: Certificate | None = transport.getPeerCertificate()
-        return cert
-
-    @classmethod
-    def hostFromTransport(cls, transport: Any) -> Certificate | None:
-        """
-        :return: the certificate this side of a TLS ``transport`` presented, or None.
-        """
-        cert: Certificate | None = transport.getHostCertificate()
         return cert
 
     def dump(self, format: int = FILETYPE_ASN1) -> bytes:
@@ -574,7 +616,7 @@ class CertificateOptions:
         verifyDepth: int = 9,
         requireCertificate: bool = True,
         extraCertChain: Sequence[Certificate] | None = None,
-        acceptableCiphers: str | None = None,
+        acceptableCiphers: str | OpenSSLAcceptableCiphers | None = None,
         trustRoot: object = None,
         acceptableProtocols: Sequence[bytes] | None = None,
         raiseMinimumTo: ssl.TLSVersion | None = None,
@@ -592,7 +634,8 @@ class CertificateOptions:
         :param caCerts: authorities to verify against when ``verify`` is set.
         :param requireCertificate: a server with ``verify`` rejects clients presenting none.
         :param extraCertChain: intermediate certificates sent after ``certificate``.
-        :param acceptableCiphers: an OpenSSL cipher string for TLS 1.2 and below.
+        :param acceptableCiphers: ciphers for TLS 1.2 and below (an OpenSSL cipher string or
+            :class:`OpenSSLAcceptableCiphers`).
         :param trustRoot: an ``IOpenSSLTrustRoot`` (or a Certificate) to verify peers against.
         :param acceptableProtocols: ALPN protocol names, most preferred first.
         :param raiseMinimumTo: raise the minimum TLS version above TLS 1.2.
@@ -632,6 +675,8 @@ class CertificateOptions:
         self.requireCertificate = requireCertificate
         self.extraCertChain = list(extraCertChain or ())
         self.trustRoot = _asTrustRoot(trustRoot) if verify else None
+        if isinstance(acceptableCiphers, OpenSSLAcceptableCiphers):
+            acceptableCiphers = acceptableCiphers.cipherString
         self._acceptableCiphers = acceptableCiphers
         self._acceptableProtocols = list(acceptableProtocols or ())
         self._minimum = minimum

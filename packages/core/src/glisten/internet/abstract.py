@@ -150,6 +150,9 @@ class FileDescriptor:
             n = self.writeSomeData(data)
             if type(n) is int:
                 if n >= len(data):
+                    if self.producer is not None and not self.streamingProducer:
+                        # A pull producer is asked for more from doWrite.
+                        self.startWriting()
                     return
                 data = data[n:]
             else:

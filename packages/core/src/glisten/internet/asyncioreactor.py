@@ -73,6 +73,7 @@ class AsyncioSelectorReactor(PosixReactorBase):
             return
         if self._readers.get(fd) is reader:
             return
+        self._forgetStale(fd, self._readers, self._asyncioEventloop.remove_reader)
         self._readers[fd] = reader
         try:
             self._asyncioEventloop.add_reader(fd, self._onReadable, fd)
@@ -86,11 +87,22 @@ class AsyncioSelectorReactor(PosixReactorBase):
             return
         if self._writers.get(fd) is writer:
             return
+        self._forgetStale(fd, self._writers, self._asyncioEventloop.remove_writer)
         self._writers[fd] = writer
         try:
             self._asyncioEventloop.add_writer(fd, self._onWritable, fd)
         except PermissionError:
             self._asyncioEventloop.call_soon(self._pollContinuously, fd, False)
+
+    def _forgetStale(self, fd: int, table: dict[int, Any], remove: Any) -> None:
+        # Another object held this role on the descriptor number: it was closed under it and
+        # the number reused. Drop the stale registration so the loop polls the new descriptor.
+        if fd in table:
+            del table[fd]
+            try:
+                remove(fd)
+            except (OSError, ValueError):
+                pass
 
     def _pollContinuously(self, fd: int, read: bool) -> None:
         table = self._readers if read else self._writers
@@ -173,6 +185,9 @@ class AsyncioSelectorReactor(PosixReactorBase):
                 self._rearm(self._timed.nextTime())
 
     def wakeUp(self) -> None:
+        """
+        Run pending calls from threads soon (thread-safe).
+        """
         loop = self._asyncioEventloop
         if not loop.is_closed():
             try:
@@ -183,6 +198,9 @@ class AsyncioSelectorReactor(PosixReactorBase):
     # ------------------------------------------------------------------ running
 
     def run(self, installSignalHandlers: bool = True) -> None:
+        """
+        Run the asyncio loop until :meth:`stop` and the shutdown triggers are done.
+        """
         self.startRunning(installSignalHandlers=installSignalHandlers)
         self._rearm(self._timed.nextTime())
         if self.threadCallQueue or self._justStopped:
@@ -198,6 +216,9 @@ class AsyncioSelectorReactor(PosixReactorBase):
         self._asyncioEventloop.run_forever()
 
     def iterate(self, delay: float = 0) -> None:
+        """
+        Run the loop for at most ``delay`` seconds.
+        """
         loop = self._asyncioEventloop
         loop.call_later(delay, loop.stop)
         self._runAndRearm()
@@ -207,6 +228,9 @@ class AsyncioSelectorReactor(PosixReactorBase):
         PosixReactorBase.stop(self)
 
     def crash(self) -> None:
+        """
+        Stop the loop now, skipping the shutdown triggers.
+        """
         PosixReactorBase.crash(self)
         if self._timer is not None:
             self._timer.cancel()

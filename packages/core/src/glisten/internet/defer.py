@@ -23,6 +23,14 @@ Deliberate differences from Twisted, each fixing a trap:
   Twisted only warned and then hung waiting for itself.
 - :meth:`Deferred.chainDeferred` runs without recursion, so long chains of chained Deferreds
   cannot exhaust the stack.
+- ``addCallback`` and friends reject a non-callable at once with ``TypeError``; Twisted
+  accepted it and failed later, far from the mistake.
+- A coroutine (or ``inlineCallbacks`` generator) that returns a Deferred fires its own
+  Deferred with that Deferred's result; Twisted raised an ``AssertionError`` inside its driver.
+- Cancelling a coroutine's Deferred from inside the coroutine itself cancels the next
+  Deferred it waits on; Twisted failed with an ``AssertionError``.
+- Debugging is switched with :func:`setDebugging`; assigning ``Deferred.debug`` directly has no
+  effect. The callback list is private (Twisted deprecated ``Deferred.callbacks`` in 25.5).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from __future__ import annotations
 import traceback
 import types
 from collections.abc import Callable, Coroutine, Generator
-from contextvars import Context, copy_context
+from contextvars import copy_context
 from functools import wraps
 from typing import (
     TYPE_CHECKING,
@@ -132,7 +140,7 @@ _debugging = False
 # chainDeferred. Identity-compared, never called.
 _CONTINUE: Any = object()
 _CHAIN: Any = object()
-# Marks a coroutine driver (:class:`_InlineCallbacks`) waiting on this Deferred.
+# Marks a coroutine driver (:class:`_CoroutineDeferred`) waiting on this Deferred.
 _RESUME: Any = object()
 # Stored as the canceller of a Deferred cancelled without one.
 _SUPPRESS: Any = object()
@@ -185,14 +193,18 @@ class DebugInfo:
             return
         self.failResult = None
         debugInfo = self._getDebugTracebacks()
+        try:
+            log = _logger()
+        except ImportError:  # pragma: no cover - only while the interpreter shuts down
+            return
         if debugInfo:
-            _logger().failure(
+            log.failure(
                 "Unhandled error in Deferred:\n(debug: {debugInfo})",
                 failure=failure,
                 debugInfo=debugInfo,
             )
         else:
-            _logger().failure("Unhandled error in Deferred:", failure=failure)
+            log.failure("Unhandled error in Deferred:", failure=failure)
 
 
 class Deferred(Generic[_T]):
@@ -285,10 +297,15 @@ class Deferred(Generic[_T]):
             raise TypeError(f"callback must be callable, not {callback!r}")
         if errback is not None and not callable(errback):
             raise TypeError(f"errback must be callable, not {errback!r}")
+        # None is accepted for the extras too, as Twisted's old defaults were None.
         cbExtra = (
-            (callbackArgs, callbackKeywords or {}) if callbackArgs or callbackKeywords else None
+            (callbackArgs or (), callbackKeywords or {})
+            if callbackArgs or callbackKeywords
+            else None
         )
-        ebExtra = (errbackArgs, errbackKeywords or {}) if errbackArgs or errbackKeywords else None
+        ebExtra = (
+            (errbackArgs or (), errbackKeywords or {}) if errbackArgs or errbackKeywords else None
+        )
         self._append((callback, errback, cbExtra, ebExtra))
         return self
 
@@ -610,6 +627,7 @@ class Deferred(Generic[_T]):
         extra: Any
         current: Deferred[Any] = self
         chain: list[Deferred[Any]] | None = None
+        returnedDeferred = False
         while True:
             nextDeferred: Deferred[Any] | None = None
             if not current.paused:
@@ -702,6 +720,8 @@ class Deferred(Generic[_T]):
                         current.result = result
                         if result.__class__ in special:
                             if isinstance(result, Deferred):
+                                returnedDeferred = True
+                                isFail = False
                                 break
                             isFail = isinstance(result, Failure)
                         else:
@@ -710,8 +730,9 @@ class Deferred(Generic[_T]):
                             break
                     del cbs[:n]
                     current._runningCallbacks = False
-                    if nextDeferred is None and not current.paused:
-                        if isinstance(result, Deferred):
+                    if returnedDeferred:
+                        returnedDeferred = False
+                        if not current.paused:
                             # Handle the returned Deferred at the top of the loop.
                             continue
                 if nextDeferred is None:
@@ -725,10 +746,12 @@ class Deferred(Generic[_T]):
                     elif info is not None:
                         info.failResult = None
             if nextDeferred is not None:
-                if chain is None:
-                    chain = [current]
-                else:
-                    chain.append(current)
+                if current._callbacks:
+                    # Come back for the callbacks after the marker once nextDeferred is done.
+                    if chain is None:
+                        chain = [current]
+                    else:
+                        chain.append(current)
                 current = nextDeferred
             elif chain:
                 current = chain.pop()
@@ -777,7 +800,7 @@ class Deferred(Generic[_T]):
         """
         if not isinstance(coro, _COROUTINE_TYPES):
             raise NotACoroutineError(f"{coro!r} is not a coroutine")
-        return _InlineCallbacks(coro).start()
+        return _startCoroutine(coro)
 
     def asFuture(self, loop: AbstractEventLoop) -> Future[_T]:
         """Return an :class:`asyncio.Future` on ``loop`` that completes with this Deferred's
@@ -913,33 +936,28 @@ def maybeDeferred(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[
 _COROUTINE_TYPES = (types.CoroutineType, types.GeneratorType, Coroutine)
 
 
-class _InlineCallbacks:
-    """Drives one coroutine or generator: sends it the result of each Deferred it waits on
-    (or throws the Failure into it) and fires a Deferred with its outcome.
+class _CoroutineDeferred(Deferred[Any]):
+    """The Deferred for a running coroutine or generator, and the driver that runs it.
 
-    The driver is itself the canceller of that Deferred (``__call__``), and it waits on other
-    Deferreds through ``_RESUME`` marker entries, so driving a coroutine allocates no bound
-    methods.
+    It sends the coroutine the result of each Deferred it waits on (or throws the Failure into
+    it) and fires with the coroutine's outcome. Being both at once, and waiting on other
+    Deferreds through ``_RESUME`` marker entries, it costs one allocation per coroutine and
+    none per ``await``. Its class is named ``Deferred`` because to its users it is just that.
     """
 
-    __slots__ = ("_cancelPending", "_context", "_deferred", "_gen", "_waitingOn")
+    __slots__ = ("_cancelPending", "_gen", "_run", "_target", "_waitingOn")
 
-    def __init__(self, gen: Any) -> None:
-        self._gen = gen
-        self._context: Context = copy_context()
-        self._waitingOn: Deferred[Any] | None = None
-        self._cancelPending = False
-        self._deferred: Deferred[Any] = Deferred(self)
-
-    def start(self) -> Deferred[Any]:
-        d = self._deferred
-        self._resume(None, False)
-        return d
+    _gen: Any
+    _run: Callable[..., Any]
+    _target: Deferred[Any]
+    _waitingOn: Deferred[Any] | None
+    _cancelPending: bool
 
     def _resume(self, result: Any, isFailure: bool) -> None:
+        """Run the coroutine until it waits on an unfired Deferred, or ends."""
         self._waitingOn = None
         gen = self._gen
-        run = self._context.run
+        run = self._run
         while True:
             try:
                 if isFailure:
@@ -949,17 +967,17 @@ class _InlineCallbacks:
             except StopIteration as e:
                 value = e.value
                 if isinstance(value, Deferred):
-                    self._deferred._fireWithDeferred(value)
+                    self._target._fireWithDeferred(value)
                 else:
-                    self._deferred.callback(value)
+                    self._target.callback(value)
                 return
             except BaseException as e:
-                self._deferred.errback(_caught(e))
+                self._target.errback(_caught(e))
                 return
             if yielded.__class__ in _specialTypes and isinstance(yielded, Deferred):
                 d = yielded
             elif isinstance(yielded, _COROUTINE_TYPES):
-                d = _InlineCallbacks(yielded).start()
+                d = _startCoroutine(yielded)
             else:
                 # Generators may yield plain values: they come straight back.
                 result = yielded
@@ -984,11 +1002,12 @@ class _InlineCallbacks:
                 d.cancel()
             return
 
-    def __call__(self, d: Deferred[Any]) -> None:
-        """Cancel: the cancelled Deferred now waits for a fresh one, which the coroutine fires
-        with whatever it makes of the cancellation (it may catch CancelledError and go on)."""
-        replacement: Deferred[Any] = Deferred(self)
-        self._deferred = replacement
+    def _cancelCoroutine(self, d: Deferred[Any]) -> None:
+        """Cancel ``d`` (this Deferred or a replacement): it now waits for a fresh Deferred,
+        which the coroutine fires with whatever it makes of the cancellation (it may catch
+        CancelledError and go on), and the Deferred it waits on is cancelled."""
+        replacement: Deferred[Any] = Deferred(self._cancelCoroutine)
+        self._target = replacement
         d._fireWithDeferred(replacement)
         waitingOn = self._waitingOn
         if waitingOn is not None:
@@ -996,6 +1015,31 @@ class _InlineCallbacks:
         else:
             # Cancelled from inside the coroutine itself: cancel whatever it waits on next.
             self._cancelPending = True
+
+
+_CoroutineDeferred.__name__ = _CoroutineDeferred.__qualname__ = "Deferred"
+
+
+def _cancelOwnCoroutine(d: Deferred[Any]) -> None:
+    """The canceller of a coroutine's Deferred (a plain function: no bound method to make)."""
+    cast(_CoroutineDeferred, d)._cancelCoroutine(d)
+
+
+def _startCoroutine(coro: Any) -> Deferred[Any]:
+    """Start driving ``coro`` and return its Deferred."""
+    d: _CoroutineDeferred = _newDeferred(_CoroutineDeferred)
+    d._callbacks = d._debugInfo = d._waitingOn = None
+    d._canceller = _cancelOwnCoroutine
+    d._runningCallbacks = d.called = d._cancelPending = False
+    d.paused = 0
+    if _debugging:
+        info = d._debugInfo = DebugInfo()
+        info.creator = traceback.format_stack()[:-2]
+    d._gen = coro
+    d._run = copy_context().run
+    d._target = d
+    d._resume(None, False)
+    return d
 
 
 def ensureDeferred(coro: Deferred[_T] | Coroutine[Any, Any, _T]) -> Deferred[_T]:
@@ -1008,7 +1052,7 @@ def ensureDeferred(coro: Deferred[_T] | Coroutine[Any, Any, _T]) -> Deferred[_T]
         return coro
     if not isinstance(coro, _COROUTINE_TYPES):
         raise NotACoroutineError(f"{coro!r} is not a coroutine or a Deferred")
-    return _InlineCallbacks(coro).start()
+    return _startCoroutine(coro)
 
 
 def inlineCallbacks(
@@ -1028,7 +1072,7 @@ def inlineCallbacks(
             raise TypeError(
                 f"inlineCallbacks requires {f!r} to produce a generator; instead got {gen!r}"
             )
-        return _InlineCallbacks(gen).start()
+        return _startCoroutine(gen)
 
     return unwindGenerator
 

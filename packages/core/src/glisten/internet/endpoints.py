@@ -400,6 +400,17 @@ class SSL4ServerEndpoint:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._interface or '*'}:{self._port}>"
 
+    def _proxied(self, proxyFactory: Callable[..., Any]) -> _WrapperServerEndpoint:
+        """This endpoint with a clear-text layer (a PROXY header) in front of TLS."""
+        from ..protocols.tls import TLSMemoryBIOFactory
+
+        def wrap(factory: Any) -> Any:
+            tlsFactory = TLSMemoryBIOFactory(self._sslContextFactory, False, factory)
+            return proxyFactory(tlsFactory, clock=self._reactor)
+
+        tcp = TCP4ServerEndpoint(self._reactor, self._port, self._backlog, self._interface)
+        return _WrapperServerEndpoint(tcp, wrap)
+
     def listen(self, protocolFactory: Any) -> defer.Deferred[Any]:
         listenSSL = getattr(self._reactor, "listenSSL", None)
         if listenSSL is not None:
@@ -662,16 +673,7 @@ class HostnameEndpoint:
         else:
             resolved = _resolve(self._reactor, host, self._port)
         race = _Race(self, protocolFactory, HostnameAddress(host.encode("ascii"), self._port))
-
-        def start(addresses: list[Any]) -> defer.Deferred[Any]:
-            ordered = _interleave(addresses)
-            if not ordered:
-                raise DNSLookupError(f"no results for hostname lookup: {self._hostText}")
-            return race.run(ordered)
-
-        result: defer.Deferred[Any] = defer.Deferred(lambda d: race.cancel(resolved))
-        resolved.addCallback(start).chainDeferred(result)
-        return result
+        return race.start(resolved)
 
 
 class _Race:
@@ -683,26 +685,44 @@ class _Race:
         self._address = address
         self._queue: list[Any] = []
         self._pending: list[defer.Deferred[Any]] = []
+        self._resolving: defer.Deferred[list[Any]] | None = None
         self._timer: Any = None
         self._done = False
-        self._lastFailure: Any = None
-        self._result: defer.Deferred[Any] = defer.Deferred()
+        self._result: defer.Deferred[Any] = defer.Deferred(self._cancel)
 
-    def run(self, addresses: list[Any]) -> defer.Deferred[Any]:
-        self._queue = list(addresses)
-        self._startNext()
+    def start(self, resolving: defer.Deferred[list[Any]]) -> defer.Deferred[Any]:
+        self._resolving = resolving
+        resolving.addCallbacks(self._resolved, self._resolutionFailed)
         return self._result
 
-    def cancel(self, resolving: defer.Deferred[Any]) -> None:
+    def _resolved(self, addresses: list[Any]) -> None:
+        self._resolving = None
+        if self._done:
+            return
+        self._queue = _interleave(addresses)
+        if not self._queue:
+            self._done = True
+            hostname = self._address.hostname.decode("ascii")
+            self._result.errback(DNSLookupError(f"no results for hostname lookup: {hostname}"))
+            return
+        self._startNext()
+
+    def _resolutionFailed(self, failure: Any) -> None:
+        self._resolving = None
+        if not self._done:
+            self._done = True
+            self._result.errback(failure)
+
+    def _cancel(self, d: defer.Deferred[Any]) -> None:
         self._done = True
         self._stopTimer()
         pending, self._pending = self._pending, []
         for attempt in pending:
             attempt.cancel()
-        if not resolving.called:
+        resolving, self._resolving = self._resolving, None
+        if resolving is not None and not resolving.called:
             resolving.cancel()
-        if not self._result.called:
-            self._result.errback(ConnectingCancelledError(self._address))
+        d.errback(ConnectingCancelledError(self._address))
 
     def _stopTimer(self) -> None:
         timer, self._timer = self._timer, None
@@ -739,7 +759,6 @@ class _Race:
             self._pending.remove(attempt)
         if self._done:
             return
-        self._lastFailure = failure
         if self._queue:
             self._stopTimer()
             self._startNext()
@@ -1398,9 +1417,16 @@ def serverFromString(reactor: Any, description: str) -> Any:
         _, inner = _splitPrefix(description)
         if not inner:
             raise ValueError("haproxy endpoint: missing the endpoint to wrap (haproxy:tcp:PORT)")
+        if _splitPrefix(inner)[0].lower() == "haproxy":
+            raise ValueError("haproxy endpoint: cannot wrap another haproxy endpoint")
         from ._haproxywrapper import HAProxyWrappingFactory
 
         wrapped = serverFromString(reactor, inner)
+        if isinstance(wrapped, SSL4ServerEndpoint):
+            # The PROXY header comes in clear text before the TLS handshake, so it must be
+            # read first and TLS layered inside (wrapping the TLS endpoint's factory would
+            # expect the header inside TLS; Twisted's haproxy:ssl: makes that mistake).
+            return wrapped._proxied(HAProxyWrappingFactory)
         return _WrapperServerEndpoint(
             wrapped, lambda factory: HAProxyWrappingFactory(factory, clock=reactor)
         )

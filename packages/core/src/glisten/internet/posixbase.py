@@ -11,6 +11,7 @@ import os
 import select
 import socket
 import weakref
+from types import MappingProxyType
 from typing import Any
 
 from zope.interface import implementer
@@ -29,6 +30,9 @@ _ERR = select.POLLERR
 _HUP = select.POLLHUP
 _NVAL = getattr(select, "POLLNVAL", 32)
 _BROKEN = _ERR | _HUP | _NVAL
+
+
+_EMPTY_ENV: Any = MappingProxyType({})
 
 
 def _closeFds(fds: set[int]) -> None:
@@ -67,6 +71,9 @@ class _Waker:
         return "-waker-"
 
     def wakeUp(self) -> None:
+        """
+        Make a blocked wait return (from any thread, or a signal handler).
+        """
         if self._closed:
             return
         try:
@@ -180,7 +187,9 @@ class PosixReactorBase(ReactorBase):
         """
         raise NotImplementedError()
 
-    def _disconnectSelectable(self, selectable: Any, why: BaseException) -> None:
+    def _disconnectSelectable(self, selectable: Any, why: Any) -> None:
+        if isinstance(why, Failure):
+            why = why.value
         self.removeReader(selectable)
         self.removeWriter(selectable)
         try:
@@ -193,6 +202,11 @@ class PosixReactorBase(ReactorBase):
     def listenTCP(
         self, port: int, factory: Any, backlog: int = 50, interface: str = ""
     ) -> interfaces.IListeningPort:
+        """
+        Listen for TCP connections; see :class:`~glisten.internet.interfaces.IReactorTCP`.
+
+        :raises glisten.internet.error.CannotListenError: if the address cannot be bound.
+        """
         from glisten.internet.tcp import Port
 
         p = Port(port, factory, backlog, interface, self)
@@ -207,6 +221,12 @@ class PosixReactorBase(ReactorBase):
         timeout: float = 30,
         bindAddress: tuple[str, int] | None = None,
     ) -> interfaces.IConnector:
+        """
+        Connect to a TCP server; see :class:`~glisten.internet.interfaces.IReactorTCP`.
+
+        A host name is resolved with :attr:`nameResolver` (IPv4, as Twisted does); use
+        ``HostnameEndpoint`` for IPv6 and happy eyeballs.
+        """
         from glisten.internet.tcp import Connector
 
         c = Connector(host, port, factory, timeout, bindAddress, self)
@@ -253,6 +273,10 @@ class PosixReactorBase(ReactorBase):
     def listenUDP(
         self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
     ) -> interfaces.IListeningPort:
+        """
+        Bind a DatagramProtocol to a UDP port; see
+        :class:`~glisten.internet.interfaces.IReactorUDP`.
+        """
         from glisten.internet.udp import Port as UDPPort
 
         p = UDPPort(port, protocol, interface, maxPacketSize, self)
@@ -267,6 +291,10 @@ class PosixReactorBase(ReactorBase):
         maxPacketSize: int = 8192,
         listenMultiple: bool = False,
     ) -> interfaces.IListeningPort:
+        """
+        Bind a DatagramProtocol to a multicast-capable UDP port; see
+        :class:`~glisten.internet.interfaces.IReactorMulticast`.
+        """
         from glisten.internet.udp import MulticastPort
 
         p = MulticastPort(port, protocol, interface, maxPacketSize, self, listenMultiple)
@@ -278,6 +306,9 @@ class PosixReactorBase(ReactorBase):
     def connectUNIX(
         self, address: str, factory: Any, timeout: float = 30, checkPID: bool = False
     ) -> interfaces.IConnector:
+        """
+        Connect to a Unix stream socket; see :class:`~glisten.internet.interfaces.IReactorUNIX`.
+        """
         from glisten.internet.unix import Connector as UNIXConnector
 
         c = UNIXConnector(address, factory, timeout, self, checkPID)
@@ -292,6 +323,9 @@ class PosixReactorBase(ReactorBase):
         mode: int = 0o666,
         wantPID: bool = False,
     ) -> interfaces.IListeningPort:
+        """
+        Listen on a Unix stream socket; see :class:`~glisten.internet.interfaces.IReactorUNIX`.
+        """
         from glisten.internet.unix import Port as UNIXPort
 
         p = UNIXPort(address, factory, backlog, mode, self, wantPID)
@@ -301,6 +335,9 @@ class PosixReactorBase(ReactorBase):
     def listenUNIXDatagram(
         self, address: str, protocol: Any, maxPacketSize: int = 8192, mode: int = 0o666
     ) -> interfaces.IListeningPort:
+        """
+        Bind a datagram protocol to a Unix datagram socket.
+        """
         from glisten.internet.unix import DatagramPort
 
         p = DatagramPort(address, protocol, maxPacketSize, mode, self)
@@ -315,6 +352,9 @@ class PosixReactorBase(ReactorBase):
         mode: int = 0o666,
         bindAddress: str | None = None,
     ) -> Any:
+        """
+        Connect a ConnectedDatagramProtocol to a Unix datagram socket.
+        """
         from glisten.internet.unix import ConnectedDatagramPort
 
         p = ConnectedDatagramPort(address, protocol, maxPacketSize, mode, bindAddress, self)
@@ -395,7 +435,7 @@ class PosixReactorBase(ReactorBase):
         processProtocol: Any,
         executable: bytes | str,
         args: Any = (),
-        env: Any = None,
+        env: Any = _EMPTY_ENV,
         path: Any = None,
         uid: Any = None,
         gid: Any = None,
@@ -404,15 +444,16 @@ class PosixReactorBase(ReactorBase):
     ) -> Any:
         """
         Start a child process (implemented by :mod:`glisten.internet.process`).
-        """
-        from glisten.internet import process
 
-        if usePTY:
-            return process.PTYProcess(
-                self, executable, args, env, path, processProtocol, uid, gid, usePTY
-            )
-        return process.Process(
-            self, executable, args, env, path, processProtocol, uid, gid, childFDs
+        :param env: the child's environment: empty by default, as in Twisted; None inherits
+            this process's.
+        """
+        from glisten.internet.process import spawnProcess
+
+        if env is _EMPTY_ENV:
+            env = {}
+        return spawnProcess(
+            self, processProtocol, executable, args, env, path, uid, gid, usePTY, childFDs
         )
 
 
@@ -429,15 +470,17 @@ class _PollingReactor(PosixReactorBase):
     A reactor waiting with a poll-like object: ``register(fd, mask)``, ``modify``,
     ``unregister`` and ``poll(timeout)`` returning ``(fd, events)`` pairs.
 
-    Descriptors that cannot be polled (regular files, EPERM from epoll) are treated as always
-    ready, as Twisted does.
+    Readers and writers are kept apart, so one descriptor may be read by one object and written
+    by another (a PTY's master, say). Descriptors that cannot be polled (regular files: EPERM
+    from epoll) are treated as always ready, as Twisted does.
     """
 
     def __init__(self) -> None:
         PosixReactorBase.__init__(self)
-        self._selectables: dict[int, Any] = {}
+        self._reads: dict[int, Any] = {}
+        self._writes: dict[int, Any] = {}
         self._masks: dict[int, int] = {}
-        self._continuous: dict[int, int] = {}
+        self._continuous: set[int] = set()
         self._internal: set[int] = set()
         self._poller = self._makePoller()
         self._installWaker()
@@ -449,113 +492,100 @@ class _PollingReactor(PosixReactorBase):
         self.addReader(reader)
         self._internal.add(reader.fileno())
 
-    def _pollRegister(self, fd: int, mask: int) -> None:
-        self._poller.register(fd, mask)
-
-    def _pollModify(self, fd: int, mask: int) -> None:
-        self._poller.modify(fd, mask)
-
-    def _pollUnregister(self, fd: int) -> None:
-        self._poller.unregister(fd)
-
-    def _add(self, selectable: Any, flag: int) -> None:
-        fd = selectable.fileno()
-        if fd < 0:
-            return
-        masks = self._continuous if fd in self._continuous else self._masks
-        mask = masks.get(fd, 0)
-        if mask & flag:
-            self._selectables[fd] = selectable
-            return
-        new = mask | flag
-        if masks is self._continuous:
-            masks[fd] = new
-        elif mask:
-            self._pollModify(fd, new)
-            masks[fd] = new
-        else:
+    def _setMask(self, fd: int, old: int, new: int) -> None:
+        """
+        Change what the poller watches on ``fd`` from ``old`` to ``new`` (0: nothing).
+        """
+        if new == 0:
+            self._masks.pop(fd, None)
+            if fd in self._continuous:
+                self._continuous.discard(fd)
+                return
             try:
-                self._pollRegister(fd, new)
-            except PermissionError:
-                # A regular file: always ready.
-                self._continuous[fd] = new
-            else:
-                masks[fd] = new
-        self._selectables[fd] = selectable
+                self._poller.unregister(fd)
+            except (OSError, KeyError, ValueError):
+                pass
+            return
+        self._masks[fd] = new
+        if fd in self._continuous:
+            return
+        if old:
+            try:
+                self._poller.modify(fd, new)
+                return
+            except FileNotFoundError:
+                # Closed and reused under a stale registration: register afresh.
+                pass
+        try:
+            self._poller.register(fd, new)
+        except FileExistsError:
+            self._poller.modify(fd, new)
+        except PermissionError:
+            # A regular file: always ready.
+            self._continuous.add(fd)
 
-    def _remove(self, selectable: Any, flag: int) -> None:
+    def _add(self, selectable: Any, table: dict[int, Any], flag: int) -> None:
         fd = selectable.fileno()
         if fd < 0:
-            # Closed already: find it by identity.
-            found = [k for k, s in self._selectables.items() if s is selectable]
+            return
+        if table.get(fd) is selectable:
+            return
+        table[fd] = selectable
+        old = self._masks.get(fd, 0)
+        if not old & flag:
+            self._setMask(fd, old, old | flag)
+        else:
+            # Another object held this role on the descriptor: it was closed under it and the
+            # number reused. Make sure the poller watches the new descriptor.
+            self._setMask(fd, old, old)
+
+    def _remove(self, selectable: Any, table: dict[int, Any], flag: int) -> None:
+        fd = selectable.fileno()
+        if fd < 0 or table.get(fd) is not selectable:
+            # Closed already, or never added: find it by identity.
+            found = [k for k, s in table.items() if s is selectable]
             if not found:
                 return
             fd = found[0]
-        if fd in self._continuous:
-            mask = self._continuous[fd]
-            if mask & flag:
-                new = mask & ~flag
-                if new:
-                    self._continuous[fd] = new
-                else:
-                    del self._continuous[fd]
-                    self._selectables.pop(fd, None)
-            return
-        mask = self._masks.get(fd, 0)
-        if not mask & flag or self._selectables.get(fd) is not selectable:
-            return
-        new = mask & ~flag
-        if new:
-            try:
-                self._pollModify(fd, new)
-            except OSError:
-                pass
-            self._masks[fd] = new
-        else:
-            try:
-                self._pollUnregister(fd)
-            except (OSError, KeyError, ValueError):
-                pass
-            del self._masks[fd]
-            del self._selectables[fd]
+        del table[fd]
+        old = self._masks.get(fd, 0)
+        self._setMask(fd, old, old & ~flag)
 
     def addReader(self, reader: Any) -> None:
         """
         Call ``reader.doRead()`` whenever readable.
         """
-        self._add(reader, _IN)
+        self._add(reader, self._reads, _IN)
 
     def addWriter(self, writer: Any) -> None:
         """
         Call ``writer.doWrite()`` whenever writable.
         """
-        self._add(writer, _OUT)
+        self._add(writer, self._writes, _OUT)
 
     def removeReader(self, reader: Any) -> None:
         """
         Stop watching ``reader``.
         """
-        self._remove(reader, _IN)
+        self._remove(reader, self._reads, _IN)
 
     def removeWriter(self, writer: Any) -> None:
         """
         Stop watching ``writer``.
         """
-        self._remove(writer, _OUT)
-
-    def _watched(self, flag: int) -> list[Any]:
-        out = []
-        for masks in (self._masks, self._continuous):
-            for fd, mask in masks.items():
-                if mask & flag and fd not in self._internal:
-                    out.append(self._selectables[fd])
-        return out
+        self._remove(writer, self._writes, _OUT)
 
     def getReaders(self) -> list[Any]:
-        return self._watched(_IN)
+        """
+        :return: the watched readers (but the reactor's own).
+        """
+        return [s for fd, s in self._reads.items() if fd not in self._internal]
 
     def getWriters(self) -> list[Any]:
-        return self._watched(_OUT)
+        """
+        :return: the watched writers.
+        """
+        return [s for fd, s in self._writes.items() if fd not in self._internal]
 
     def removeAll(self) -> list[Any]:
         """
@@ -563,36 +593,27 @@ class _PollingReactor(PosixReactorBase):
 
         :return: what was watched.
         """
-        result = []
-        for fd in list(self._masks) + list(self._continuous):
-            if fd in self._internal:
-                continue
-            selectable = self._selectables.get(fd)
-            if selectable is None:
-                continue
-            if fd in self._masks:
-                try:
-                    self._pollUnregister(fd)
-                except (OSError, KeyError, ValueError):
-                    pass
-                del self._masks[fd]
-            else:
-                del self._continuous[fd]
-            del self._selectables[fd]
-            if selectable not in result:
-                result.append(selectable)
+        result: list[Any] = []
+        for table, flag in ((self._reads, _IN), (self._writes, _OUT)):
+            for fd, selectable in list(table.items()):
+                if fd in self._internal:
+                    continue
+                del table[fd]
+                old = self._masks.get(fd, 0)
+                self._setMask(fd, old, old & ~flag)
+                if not any(s is selectable for s in result):
+                    result.append(selectable)
         return result
 
     def _releaseResources(self) -> None:
         if self.waker is not None:
             fd = self.waker.fileno()
+            self._reads.pop(fd, None)
             self._masks.pop(fd, None)
-            self._selectables.pop(fd, None)
             self._internal.discard(fd)
             self.waker.close()
             self.waker = None
-        poller = self._poller
-        close = getattr(poller, "close", None)
+        close = getattr(self._poller, "close", None)
         if close is not None:
             close()
 
@@ -603,47 +624,50 @@ class _PollingReactor(PosixReactorBase):
         """
         Wait for readiness (at most ``timeout`` seconds) and dispatch it.
         """
-        if self._continuous:
+        continuous = self._continuous
+        if continuous:
             timeout = 0
         events = self._poll(timeout)
-        if self._continuous:
-            events = list(events) + list(self._continuous.items())
-        selectables = self._selectables
+        if continuous:
+            masks = self._masks
+            events = list(events) + [(fd, masks.get(fd, 0)) for fd in continuous]
+        reads = self._reads
+        writes = self._writes
         for fd, event in events:
-            sel: Any = selectables.get(fd)
-            if sel is None:
-                continue
-            why: Any = None
-            try:
-                if event & _IN:
-                    why = sel.doRead()
-                    if why is None and event & _OUT:
-                        # doRead may have closed it (and the fd may even be reused).
-                        current: Any = selectables.get(fd)
-                        if current is sel:
-                            why = sel.doWrite()
-                elif event & _OUT:
-                    why = sel.doWrite()
-                elif event & _BROKEN:
-                    mask = self._masks.get(fd, 0)
-                    if event & _NVAL:
-                        why = error.ConnectionFdescWentAway("Filedescriptor went away")
-                    elif mask & _IN:
+            if event & _BROKEN and not event & (_IN | _OUT):
+                if event & _NVAL:
+                    for s in {id(x): x for x in (reads.get(fd), writes.get(fd)) if x}.values():
+                        self._disconnectSelectable(
+                            s, error.ConnectionFdescWentAway("Filedescriptor went away")
+                        )
+                    continue
+                # Hang-up or error: let the reader (else the writer) find out what happened.
+                event |= _IN if fd in reads else _OUT
+            if event & _IN:
+                sel: Any = reads.get(fd)
+                if sel is not None:
+                    try:
                         why = sel.doRead()
-                    elif mask & _OUT:
+                    except Exception as e:
+                        _log.failure(
+                            "Unhandled error in {prefix}; closing it", prefix=_logPrefixOf(sel)
+                        )
+                        why = e
+                    if why is not None:
+                        self._disconnectSelectable(sel, why)
+            if event & _OUT:
+                # doRead may have closed it (and the number may even have been reused).
+                sel = writes.get(fd)
+                if sel is not None:
+                    try:
                         why = sel.doWrite()
-                    else:
-                        why = error.ConnectionLost()
-            except Exception as e:
-                _log.failure(
-                    "Unhandled error in {prefix}; closing it",
-                    prefix=_logPrefixOf(sel),
-                )
-                why = e
-            if why is not None:
-                if isinstance(why, Failure):
-                    why = why.value
-                self._disconnectSelectable(sel, why)
+                    except Exception as e:
+                        _log.failure(
+                            "Unhandled error in {prefix}; closing it", prefix=_logPrefixOf(sel)
+                        )
+                        why = e
+                    if why is not None:
+                        self._disconnectSelectable(sel, why)
 
 
 def _logPrefixOf(obj: Any) -> str:

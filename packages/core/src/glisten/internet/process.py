@@ -573,7 +573,6 @@ class Process:
         for pipe in list(self.pipes.values()):
             if isinstance(pipe, FDReader):
                 pipe.startReading()
-        self._tryReap()
 
     # -- reaping ------------------------------------------------------------------------------
 

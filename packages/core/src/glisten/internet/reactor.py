@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import select
 import sys
+from typing import Any
 
 del sys.modules["glisten.internet.reactor"]
 
@@ -21,3 +22,9 @@ else:  # pragma: no cover
     from glisten.internet import selectreactor as _default  # type: ignore[no-redef]
 
 _default.install()
+
+
+def __getattr__(name: str) -> Any:
+    # Never called at run time (the module is replaced by the reactor); it tells type
+    # checkers that ``reactor.callLater`` and friends exist.
+    raise AttributeError(name)

@@ -15,6 +15,7 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.internet._sslverify import (
+    DN,
     FILETYPE_ASN1,
     FILETYPE_PEM,
     Certificate,
@@ -26,12 +27,15 @@ from glisten.internet._sslverify import (
     IOpenSSLServerConnectionCreator,
     IOpenSSLTrustRoot,
     KeyPair,
+    OpenSSLAcceptableCiphers,
     OpenSSLCertificateAuthorities,
     OpenSSLDefaultPaths,
     PrivateCertificate,
+    ProtocolNegotiationSupport,
     TLSVersion,
     optionsForClientTLS,
     platformTrust,
+    protocolNegotiationMechanisms,
     trustRootFromCertificates,
 )
 
@@ -42,6 +46,7 @@ __all__ = [
     "CertificateOptions",
     "ClientContextFactory",
     "ClientTLSOptions",
+    "DN",
     "ContextFactory",
     "DefaultOpenSSLContextFactory",
     "DistinguishedName",
@@ -50,12 +55,16 @@ __all__ = [
     "IOpenSSLServerConnectionCreator",
     "IOpenSSLTrustRoot",
     "KeyPair",
+    "OpenSSLAcceptableCiphers",
     "OpenSSLCertificateAuthorities",
     "OpenSSLDefaultPaths",
     "PrivateCertificate",
+    "ProtocolNegotiationSupport",
+    "SSLObject",
     "TLSVersion",
     "optionsForClientTLS",
     "platformTrust",
+    "protocolNegotiationMechanisms",
     "trustRootFromCertificates",
 ]
 

@@ -25,6 +25,9 @@ from glisten.python.failure import Failure
 _log = Logger()
 
 _READ_SIZE = 65536
+# A read that fills the buffer doubles the next one's size up to this (bulk transfers need
+# fewer system calls); a short read goes back to _READ_SIZE so small messages stay cheap.
+_MAX_READ_SIZE = 1 << 20
 _LOST_ERRNOS = frozenset(
     {errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN, errno.ETIMEDOUT, errno.ECONNABORTED}
 )
@@ -58,6 +61,7 @@ class Connection(FileDescriptor):
     """
 
     _tcpNoDelay = False
+    _readSize = _READ_SIZE
 
     def __init__(self, skt: socket.socket, protocol: Any, reactor: Any = None) -> None:
         FileDescriptor.__init__(self, reactor)
@@ -77,13 +81,24 @@ class Connection(FileDescriptor):
     # ------------------------------------------------------------- the hot path
 
     def doRead(self) -> object:
+        """
+        Read once (at most the current read size) and hand the bytes to the protocol.
+
+        :return: None, or the reason to disconnect with.
+        """
+        size = self._readSize
         try:
-            data = self._recv(_READ_SIZE)
+            data = self._recv(size)
         except (BlockingIOError, InterruptedError):
             return None
         except OSError as e:
             return _connectionLostFor(e)
         if data:
+            if len(data) == size:
+                if size < _MAX_READ_SIZE:
+                    self._readSize = size * 2
+            elif size != _READ_SIZE and len(data) < _READ_SIZE:
+                del self._readSize
             self.protocol.dataReceived(data)
             return None
         return self._readEOF()
@@ -111,6 +126,9 @@ class Connection(FileDescriptor):
                     self.startWriting()
                     return
             if n == len(data):
+                if self.producer is not None and not self.streamingProducer:
+                    # A pull producer is asked for more from doWrite.
+                    self.startWriting()
                 return
             if buf is None:
                 buf = self._wbuf = bytearray(memoryview(data)[n:])
@@ -132,6 +150,11 @@ class Connection(FileDescriptor):
             producer.pauseProducing()
 
     def writeSomeData(self, data: bytes | bytearray) -> int | BaseException:
+        """
+        Send what the kernel takes of ``data``.
+
+        :return: the byte count, or ConnectionLost.
+        """
         try:
             return self._send(data)
         except (BlockingIOError, InterruptedError):
@@ -221,15 +244,27 @@ class Connection(FileDescriptor):
     # ------------------------------------------------------------- options
 
     def getTcpNoDelay(self) -> bool:
+        """
+        :return: whether Nagle's algorithm is off (TCP_NODELAY).
+        """
         return bool(self.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
     def setTcpNoDelay(self, enabled: bool) -> None:
+        """
+        Turn Nagle's algorithm off (True) or on.
+        """
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(bool(enabled)))
 
     def getTcpKeepAlive(self) -> bool:
+        """
+        :return: whether TCP keepalives are on.
+        """
         return bool(self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
 
     def setTcpKeepAlive(self, enabled: bool) -> None:
+        """
+        Turn TCP keepalives on or off.
+        """
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, int(bool(enabled)))
 
     def getHost(self) -> IPv4Address | IPv6Address:
@@ -270,11 +305,31 @@ class Server(Connection):
         self.server = server
         self.client = client
         self.sessionno = sessionno
-        self.hostname = client[0]
-        self.logstr = f"{protocol.__class__.__name__},{sessionno},{self.hostname}"
-        self.repstr = f"<{protocol.__class__.__name__} #{sessionno} on {server._realPortNumber}>"
         self.connected = 1
         self.startReading()
+
+    # Computed on demand rather than stored: an idle connection costs less memory.
+
+    @property
+    def hostname(self) -> str:
+        """
+        The peer's host.
+        """
+        return str(self.client[0]) if self.client else ""
+
+    @property
+    def logstr(self) -> str:
+        """
+        The log prefix: protocol class, session number, peer host.
+        """
+        return f"{self.protocol.__class__.__name__},{self.sessionno},{self.hostname}"
+
+    @property
+    def repstr(self) -> str:
+        return (
+            f"<{self.protocol.__class__.__name__} #{self.sessionno} "
+            f"on {self.server._realPortNumber}>"
+        )
 
     def __repr__(self) -> str:
         return self.repstr
@@ -581,6 +636,9 @@ class Client(Connection):
             reactor.callLater(0, self.failIfNotConnected, err)
 
     def resolveAddress(self) -> None:
+        """
+        Resolve the host (unless it is an address literal), then connect.
+        """
         host, port = self.addr
         if self.addressFamily == socket.AF_INET6:
             try:
@@ -747,6 +805,9 @@ class BaseConnector:
         self.transport = None
 
     def cancelTimeout(self) -> None:
+        """
+        Cancel the pending connection timeout, if any.
+        """
         if self.timeoutID is not None:
             try:
                 self.timeoutID.cancel()

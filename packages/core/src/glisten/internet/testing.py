@@ -18,7 +18,7 @@ import itertools
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from zope.interface import implementer
 
@@ -105,7 +105,6 @@ class _FakePort:
         return self._hostAddress
 
 
-@implementer(interfaces.IConsumer)
 class _ProducerSlot:
     """Producer bookkeeping shared by the in-memory transports."""
 
@@ -580,7 +579,7 @@ class MemoryReactor:
         return everything
 
 
-def _addressFor(family: Any, host: str, port: int, kind: str = "TCP") -> Any:
+def _addressFor(family: Any, host: str, port: int, kind: Literal["TCP", "UDP"] = "TCP") -> Any:
     if family == socket.AF_INET6:
         return IPv6Address(kind, "::", port)
     if family == getattr(socket, "AF_UNIX", None):

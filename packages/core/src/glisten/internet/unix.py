@@ -129,9 +129,11 @@ class Server(_SendmsgMixin, tcp.Server):
         sessionno: int,
         reactor: Any,
     ) -> None:
-        tcp.Server.__init__(self, sock, protocol, [client], server or _NoPort(), sessionno, reactor)
-        self.client = client
-        self.hostname = "unix"
+        tcp.Server.__init__(self, sock, protocol, client, server or _NoPort(), sessionno, reactor)
+
+    @property
+    def hostname(self) -> str:
+        return "unix"
 
     def write(self, data: bytes) -> None:
         if getattr(self, "_sendmsgQueue", None):
@@ -333,7 +335,7 @@ class _LockFile:
                     pid = int(os.readlink(self.name))
                 except (OSError, ValueError):
                     return False
-                if _pidAlive(pid) and pid != os.getpid():
+                if _pidAlive(pid):
                     return False
                 try:
                     os.unlink(self.name)

@@ -19,6 +19,8 @@ from ._filter import (
 )
 from ._format import (
     eventAsText,
+    extractField,
+    flattenEvent,
     formatEvent,
     formatEventAsClassicLogText,
     formatTime,
@@ -30,7 +32,7 @@ from ._interfaces import ILogObserver, LogEvent
 from ._io import LoggingFile
 from ._json import eventAsJSON, eventFromJSON, eventsFromJSONLogFile, jsonFileLogObserver
 from ._levels import InvalidLogLevelError, LogLevel
-from ._logger import Logger
+from ._logger import Logger, Operation
 from ._observer import LimitedHistoryLogObserver, LogPublisher
 from ._stdlib import STDLibLogHandler, STDLibLogObserver
 
@@ -48,6 +50,7 @@ __all__ = [
     "LogPublisher",
     "Logger",
     "LoggingFile",
+    "Operation",
     "PredicateResult",
     "STDLibLogHandler",
     "STDLibLogObserver",
@@ -55,6 +58,8 @@ __all__ = [
     "eventAsJSON",
     "eventAsText",
     "eventFromJSON",
+    "extractField",
+    "flattenEvent",
     "eventsFromJSONLogFile",
     "formatEvent",
     "formatEventAsClassicLogText",

@@ -97,6 +97,23 @@ def formatWithCall(formatString: str, mapping: Mapping[str, Any]) -> str:
     return _render(formatString, _CallMapping(mapping), None, None)
 
 
+def extractField(field: str, event: LogEvent) -> Any:
+    """The value of one format field (``"a.b[0]"``, ``"f()"``) of ``event``.
+
+    For an event read back from JSON, the rendered text of the field is returned.
+
+    :raises KeyError: if the field cannot be found.
+    """
+    flattened = event.get("log_flattened")
+    if isinstance(flattened, Mapping) and field in flattened:
+        return flattened[field]
+    try:
+        value, _ = _formatter.get_field(field, (), _CallMapping(event))
+    except (KeyError, AttributeError, IndexError, TypeError, ValueError) as e:
+        raise KeyError(field) from e
+    return value
+
+
 def flattenEvent(event: LogEvent) -> None:
     """Render the fields named by ``event["log_format"]`` and keep them in ``log_flattened``.
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._interfaces import LogEvent
@@ -125,6 +127,41 @@ class Logger:
             failure = Failure()
         self.emit(level, format, log_failure=failure, **kwargs)
 
+    @contextmanager
+    def failuresHandled(
+        self, format: str, level: LogLevel = LogLevel.critical, **kwargs: Any
+    ) -> Iterator[Operation]:
+        """Run a block; if it raises, log the failure (with ``format``) instead.
+
+        ::
+
+            with log.failuresHandled("while frobbing {thing}", thing=thing) as op:
+                frob(thing)
+            if op.failed:
+                ...
+
+        :return: a context manager giving an :class:`Operation` that records the outcome.
+        """
+        operation = Operation()
+        try:
+            yield operation
+        except Exception:
+            from ..python.failure import Failure
+
+            operation.failure = Failure()
+            self.failure(format, operation.failure, level, **kwargs)
+        else:
+            operation.succeeded = True
+
+    def failureHandler(
+        self, staticFormat: str, level: LogLevel = LogLevel.critical
+    ) -> _FailureHandler:
+        """A reusable context manager that logs (and swallows) exceptions of its block.
+
+        Cheaper than :meth:`failuresHandled` for hot paths: no per-use state is created.
+        """
+        return _FailureHandler(self, staticFormat, level)
+
     def debug(self, format: str | None = None, **kwargs: Any) -> None:
         """Emit an event at :attr:`LogLevel.debug`."""
         self.emit(LogLevel.debug, format, **kwargs)
@@ -144,6 +181,42 @@ class Logger:
     def critical(self, format: str | None = None, **kwargs: Any) -> None:
         """Emit an event at :attr:`LogLevel.critical`."""
         self.emit(LogLevel.critical, format, **kwargs)
+
+
+class Operation:
+    """The outcome of a :meth:`Logger.failuresHandled` block."""
+
+    def __init__(self) -> None:
+        self.succeeded = False
+        self.failure: Failure | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the block raised."""
+        return self.failure is not None
+
+
+class _FailureHandler:
+    def __init__(self, logger: Logger, format: str, level: LogLevel) -> None:
+        self._logger = logger
+        self._format = format
+        self._level = level
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        excType: type[BaseException] | None,
+        excValue: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if excValue is None or not isinstance(excValue, Exception):
+            return False
+        from ..python.failure import Failure
+
+        self._logger.failure(self._format, Failure(excValue, excType, traceback), self._level)
+        return True
 
 
 def _failureFor(error: BaseException) -> Failure:

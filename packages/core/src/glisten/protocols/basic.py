@@ -206,7 +206,7 @@ class LineReceiver(Protocol, _PauseableMixin):
         if self._state != _BUSY:
             self._state = self._restingState()
 
-    @property  # type: ignore[override]
+    @property
     def paused(self) -> bool:
         """Whether delivery is paused (see :meth:`pauseProducing`)."""
         return self._paused
@@ -418,7 +418,7 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     structFormat: ClassVar[str]
     prefixLength: ClassVar[int]
     _struct: ClassVar[struct.Struct]
-    _unpackFrom: ClassVar[Callable[[bytes, int], tuple[int]]]
+    _unpackFrom: ClassVar[Any]
     MAX_LENGTH: int = 99999
 
     # dataReceived only appends while the buffered byte count stays below _need; 0 forces the
@@ -437,14 +437,14 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
         fmt = cls.__dict__.get("structFormat")
         if fmt is not None:
             cls._struct = struct.Struct(fmt)
-            cls._unpackFrom = cls._struct.unpack_from  # type: ignore[assignment]
+            cls._unpackFrom = cls._struct.unpack_from
             cls.prefixLength = cls._struct.size
         value = cls.__dict__.get("paused")
         if value is not None and not isinstance(value, property):
             cls._paused = value
             delattr(cls, "paused")
 
-    @property  # type: ignore[override]
+    @property
     def paused(self) -> bool:
         """Whether delivery is paused (see :meth:`pauseProducing`)."""
         return self._paused
@@ -493,18 +493,44 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
         chunks = self._chunks
         if chunks:
             chunks.append(data)
-            buf = b"".join(chunks)
-        else:
-            buf = data
+            data = b"".join(chunks)
         self._chunks = []
         self._have = 0
-        self._deliver(buf)
-
-    def _deliver(self, buf: bytes) -> None:
         self._busy = True
         self._need = _NEVER
+        # The frame loop of _parse, inlined for the common case; anything unusual (pause,
+        # a length over the limit, re-entrant data) is handed to _parse with what is left.
+        unpack = self._unpackFrom
+        prefixLength = self.prefixLength
+        offset = 0
+        size = len(data)
+        self._interrupted = False
         try:
-            self._parse(buf)
+            while True:
+                if size - offset < prefixLength:
+                    need = prefixLength
+                    break
+                length = unpack(data, offset)[0]
+                if length > self.MAX_LENGTH:
+                    need = -1
+                    break
+                start = offset + prefixLength
+                end = start + length
+                if end > size:
+                    need = end - offset
+                    break
+                offset = end
+                self.stringReceived(data[start:end])
+                if self._interrupted:
+                    need = -1
+                    break
+            if need > 0 and not self._chunks:
+                if offset < size:
+                    self._chunks = [data[offset:] if offset else data]
+                    self._have = size - offset
+                self._restingNeed = need
+            elif not self._broken:
+                self._parse(data[offset:] if offset else data)
         finally:
             self._busy = False
             if self._broken:
@@ -515,21 +541,29 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
                 self._need = self._restingNeed
 
     def _parse(self, buf: bytes) -> None:
+        """Deliver the frames in ``buf`` followed by any chunks buffered meanwhile.
+
+        Must be called with ``_busy`` set; leaves what is left in ``_chunks``.
+        """
         unpack = self._unpackFrom
         prefixLength = self.prefixLength
-        maxLength = self.MAX_LENGTH
-        stringReceived = self.stringReceived
-        offset = 0
         while True:
+            if self._paused:
+                pending = self._chunks
+                rest = b"".join([buf, *pending]) if pending else buf
+                self._chunks = [rest] if rest else []
+                self._have = len(rest)
+                self._restingNeed = 0
+                return
+            offset = 0
             size = len(buf)
-            need = 0
             self._interrupted = False
-            while not self._paused:
+            while True:
                 if size - offset < prefixLength:
                     need = prefixLength
                     break
                 length = unpack(buf, offset)[0]
-                if length > maxLength:
+                if length > self.MAX_LENGTH:
                     self._broken = True
                     self._chunks = _Discard()
                     self._have = 0
@@ -541,22 +575,23 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
                     need = end - offset
                     break
                 offset = end
-                stringReceived(buf[start:end])
+                self.stringReceived(buf[start:end])
                 if self._interrupted:
-                    if self._broken:
-                        return
-                    self._interrupted = False
-            # Keep the rest, followed by whatever arrived re-entrantly during delivery.
+                    need = -1
+                    break
+            if self._broken:
+                return
             rest = buf[offset:] if offset else buf
             pending = self._chunks
-            if pending:
-                buf = b"".join([rest, *pending])
+            if need < 0 or pending:
+                # Paused, or data arrived re-entrantly: go round again with all of it.
+                buf = b"".join([rest, *pending]) if pending else rest
                 self._chunks = []
                 self._have = 0
-                offset = 0
-                if not self._paused:
+                if buf or self._paused:
                     continue
-                rest = buf
+                self._restingNeed = prefixLength
+                return
             if rest:
                 self._chunks = [rest]
                 self._have = len(rest)
@@ -568,10 +603,7 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
         self.paused = False
         self.transport.resumeProducing()
         if self._chunks and not self._busy and not self._broken:
-            buf = b"".join(self._chunks)
-            self._chunks = []
-            self._have = 0
-            self._deliver(buf)
+            self.dataReceived(b"")
 
 
 class Int32StringReceiver(IntNStringReceiver):
@@ -763,7 +795,8 @@ class FileSender:
         self.file: IO[bytes] | None = file
         self.consumer = consumer
         self.transform = transform
-        self.deferred = deferred = Deferred()
+        deferred: Deferred[bytes] = Deferred()
+        self.deferred = deferred
         self.consumer.registerProducer(self, False)
         return deferred
 

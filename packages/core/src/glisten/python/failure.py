@@ -127,10 +127,10 @@ def format_frames(frames: Sequence[_FrameInfo], write: Any, detail: str = "defau
             write(f"{filename}:{lineno}: {name}(...)\n")
             write(" [ Locals ]\n")
             for key, value in localz:
-                write(f"  {key} : {value if isinstance(value, str) else _safeRepr(value)}\n")
+                write(f"  {key} : {_safeRepr(value)}\n")
             write(" ( Globals )\n")
             for key, value in globalz:
-                write(f"  {key} : {value if isinstance(value, str) else _safeRepr(value)}\n")
+                write(f"  {key} : {_safeRepr(value)}\n")
     else:
         raise ValueError(
             "detail must be 'default', 'brief', 'verbose' or 'verbose-vars-not-captured', "

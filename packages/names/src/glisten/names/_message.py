@@ -41,12 +41,12 @@ class Query:
 
     def encode(self, strio: IO[bytes], compDict: dict[bytes, int] | None = None) -> None:
         """Write the question to ``strio`` (Twisted API)."""
-        w = Writer(strio.tell(), compDict)
-        self._write(w, compDict is not None)
+        w = Writer(strio.tell(), compDict, compDict is not None)
+        self._write(w)
         strio.write(bytes(w.buf))
 
-    def _write(self, w: Writer, compress: bool = True) -> None:
-        w.writeName(self.name.name, compress)
+    def _write(self, w: Writer) -> None:
+        w.writeName(self.name.name)
         w.buf += _QFIXED.pack(self.type, self.cls)
 
     def decode(self, strio: IO[bytes], length: int | None = None) -> None:
@@ -126,7 +126,7 @@ class RRHeader:
 
     def encode(self, strio: IO[bytes], compDict: dict[bytes, int] | None = None) -> None:
         """Write the record, payload included, to ``strio`` (Twisted API)."""
-        w = Writer(strio.tell(), compDict)
+        w = Writer(strio.tell(), compDict, compDict is not None)
         self._write(w)
         strio.write(bytes(w.buf))
 
@@ -214,6 +214,8 @@ def _readRR(buf: bytes, off: int) -> tuple[RRHeader, int]:
         rr.payload = UnknownRecord._fromWire(buf, s, end, ttl)
     else:
         rr.payload = lookupRecordType(t, c)._fromWire(buf, s, end, ttl)
+    if type(rr.payload) is UnknownRecord:
+        object.__setattr__(rr.payload, "rtype", t)
     return rr, end
 
 

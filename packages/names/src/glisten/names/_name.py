@@ -141,8 +141,8 @@ class Name:
         :param strio: where to write; its ``tell()`` is the offset in the message.
         :param compDict: name suffix -> offset of names already in the message.
         """
-        w = Writer(strio.tell(), compDict)
-        w.writeName(self.name, compDict is not None)
+        w = Writer(strio.tell(), compDict, compDict is not None)
+        w.writeName(self.name)
         strio.write(bytes(w.buf))
 
     def decode(self, strio: IO[bytes], length: int | None = None) -> None:
@@ -276,12 +276,16 @@ class Writer:
     :ivar comp: lower-cased name suffix -> offset where it was written.
     """
 
-    __slots__ = ("base", "buf", "comp")
+    __slots__ = ("base", "buf", "comp", "compress")
 
-    def __init__(self, base: int = 0, comp: dict[bytes, int] | None = None) -> None:
+    def __init__(
+        self, base: int = 0, comp: dict[bytes, int] | None = None, compress: bool = True
+    ) -> None:
         self.buf = bytearray()
         self.base = base
         self.comp: dict[bytes, int] = {} if comp is None else comp
+        #: False: never write pointers (standalone RDATA, Twisted's compDict=None).
+        self.compress = compress
 
     def writeName(self, name: bytes, compress: bool = True) -> None:
         """
@@ -297,6 +301,7 @@ class Writer:
             return
         comp = self.comp
         key = name.lower()
+        compress = compress and self.compress
         if compress:
             ptr = comp.get(key)
             if ptr is not None:

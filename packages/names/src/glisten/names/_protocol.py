@@ -152,7 +152,16 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         """Send ``message`` to ``address`` (truncated to its ``maxSize``)."""
         self.transport.write(message.toStr(), address)
 
+    #: The datagram being answered, while the controller answers it synchronously.
+    _current: bytes | None = None
+
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+        cache = getattr(self.controller, "answerCache", None)
+        if cache is not None:
+            hit = cache.get(datagram)
+            if hit is not None:
+                self.transport.write(hit, addr)
+                return
         m = Message()
         try:
             m.fromStr(datagram)
@@ -166,7 +175,11 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         if m.answer:
             self._answerReceived(m, addr)
             return
-        self.controller.messageReceived(m, self, addr)
+        self._current = datagram
+        try:
+            self.controller.messageReceived(m, self, addr)
+        finally:
+            self._current = None
 
     def removeResend(self, id: int) -> None:
         """Forget a query id (Twisted API; glisten keeps no resend table)."""

@@ -13,9 +13,11 @@ from collections.abc import Iterable
 from typing import IO, Any, ClassVar, TypeVar, cast
 
 import attrs
+from zope.interface import implementer
 
 from glisten.names import _constants as C
 from glisten.names._name import DNSDecodeError, Name, Writer, _fileView, readName
+from glisten.names.interfaces import IRecord
 
 __all__ = [
     "IEncodableRecord",
@@ -174,6 +176,7 @@ def _done(off: int, end: int) -> None:
         raise DNSDecodeError("record data longer than its contents")
 
 
+@implementer(IRecord)
 class IEncodableRecord:
     """
     Base of every record payload (Twisted's ``IEncodable`` + ``IRecord``).
@@ -200,9 +203,7 @@ class IEncodableRecord:
         """
         Write the RDATA to ``strio`` (Twisted API), compressing if ``compDict``.
         """
-        w = Writer(strio.tell(), compDict)
-        if compDict is None:
-            w.comp = {}
+        w = Writer(strio.tell(), compDict, compDict is not None)
         self._write(w)
         strio.write(bytes(w.buf))
 
@@ -223,7 +224,7 @@ class IEncodableRecord:
 
     def toWire(self) -> bytes:
         """:return: the RDATA without compression."""
-        w = Writer(0, {})
+        w = Writer(0, {}, compress=False)
         self._write(w)
         return bytes(w.buf)
 
@@ -930,13 +931,21 @@ class UnknownRecord(IEncodableRecord):
 
     data: bytes = attrs.field(default=b"", converter=_b)
     ttl: int | None = attrs.field(default=None, converter=_ttl)
+    #: The record type, when known (set when decoding and by zone files);
+    #: not compared, as in Twisted.
+    rtype: int = attrs.field(default=0, eq=False, kw_only=True)
+
+    @property
+    def TYPE(self) -> int:  # type: ignore[override]
+        """The record type number (``rtype``)."""
+        return self.rtype
 
     def _write(self, w: Writer) -> None:
         w.buf += self.data
 
     @classmethod
     def _fromWire(cls, buf: bytes, off: int, end: int, ttl: int | None) -> UnknownRecord:
-        return _build(cls, data=buf[off:end], ttl=ttl)
+        return _build(cls, data=buf[off:end], ttl=ttl, rtype=0)
 
 
 #: Type number -> payload class for every type glisten decodes.

@@ -284,7 +284,10 @@ class _Parser:
             from glisten.names._message import lookupRecordType
 
             cls = lookupRecordType(rtype)
-            return cls._fromWire(data, 0, len(data), None)
+            rec = cls._fromWire(data, 0, len(data), None)
+            if isinstance(rec, R.UnknownRecord):
+                object.__setattr__(rec, "rtype", rtype)
+            return rec
         n = self.name
         if rtype == C.A:
             return R.Record_A(t[0])
@@ -332,7 +335,14 @@ class _Parser:
 def _svcParams(tokens: list[str]) -> dict[int, bytes]:
     """Parse SVCB ``key=value`` parameters into wire values (RFC 9460 section 7)."""
     out: dict[int, bytes] = {}
+    merged: list[str] = []
     for tok in tokens:
+        # key="quoted value" arrives as two tokens: "key=" and the string.
+        if merged and merged[-1].endswith("=") and merged[-1].count("=") == 1:
+            merged[-1] += tok
+        else:
+            merged.append(tok)
+    for tok in merged:
         key, _, value = tok.partition("=")
         key = key.lower()
         if key in R.SVC_PARAM_KEYS:

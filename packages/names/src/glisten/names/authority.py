@@ -81,6 +81,8 @@ class FileAuthority(ResolverBase):
         super().__init__()
         self.records = {}
         self._index: tuple[tuple[int, int], Any] | None = None
+        #: Called when the zone is replaced (servers drop cached answers).
+        self._changeListeners: list[Any] = []
         if filename is not None:
             self.loadFile(filename)
 
@@ -93,6 +95,8 @@ class FileAuthority(ResolverBase):
         self.soa = (Name(soa[0]).name.lower(), soa[1])
         self.records = {Name(k).name.lower(): list(v) for k, v in records.items()}
         self._index = None
+        for listener in getattr(self, "_changeListeners", ()):
+            listener()
 
     # -- lookups
 

@@ -61,6 +61,13 @@ from glisten.names._records import (
     UnknownRecord,
     str2time,
 )
+from glisten.names.interfaces import IEncodable, IRecord
+
+
+def domainString(domain: str | bytes) -> bytes:
+    """:return: ``domain`` as the bytes glisten.names uses (IDNA for non-ASCII)."""
+    return Name(domain).name
+
 
 #: Twisted's private names for the EDNS(0) pieces, kept for ported code.
 _OPTHeader = OPTHeader
@@ -80,7 +87,9 @@ __all__ = [
     "DNSDecodeError",
     "DNSMixin",
     "DNSProtocol",
+    "IEncodable",
     "IEncodableRecord",
+    "IRecord",
     "Message",
     "Name",
     "OPTHeader",
@@ -115,6 +124,7 @@ __all__ = [
     "Record_TLSA",
     "Record_TXT",
     "UnknownRecord",
+    "domainString",
     "lookupRecordType",
     "readName",
     "str2time",

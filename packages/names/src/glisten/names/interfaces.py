@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
 
-__all__ = ["IResolver"]
+__all__ = ["IEncodable", "IRecord", "IResolver"]
+
+
+class IEncodable(Interface):
+    """Something with a DNS wire form (Twisted's ``dns.IEncodable``)."""
+
+    def encode(strio: Any, compDict: Any = None) -> None:
+        """Write the wire form to ``strio``, compressing names against ``compDict``."""
+
+    def decode(strio: Any, length: Any = None) -> None:
+        """Read the wire form from ``strio`` (a file holding the whole message)."""
+
+
+class IRecord(IEncodable):
+    """A record payload (Twisted's ``dns.IRecord``)."""
+
+    TYPE = Attribute("The record type number.")
+    ttl = Attribute("The time to live, or None.")
 
 
 class IResolver(Interface):

@@ -19,6 +19,7 @@ from glisten.internet.defer import TimeoutError as DeferTimeoutError
 from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names import error, resolve
+from glisten.names._answercache import AnswerCache
 from glisten.names._message import MAX_UDP_PAYLOAD, Message, RRHeader
 from glisten.names._protocol import DNSProtocol
 from glisten.names.authority import NameNotInZone
@@ -45,6 +46,12 @@ class DNSServerFactory(protocol.ServerFactory):
 
     protocol = DNSProtocol
 
+    #: Seconds an authoritative UDP answer is reused for identical queries
+    #: (see :mod:`glisten.names._answercache`); 0 turns that off. A subclass
+    #: whose answers depend on the client's address must set it to 0 (one
+    #: overriding ``allowQuery`` gets no cache anyway).
+    answerCacheLifetime = 1.0
+
     def __init__(
         self,
         authorities: Sequence[Any] | None = None,
@@ -66,6 +73,13 @@ class DNSServerFactory(protocol.ServerFactory):
         self.cache = caches[-1] if caches else None
         self.connections: list[DNSProtocol] = []
         self._reactor = reactor
+        self.answerCache: AnswerCache | None = None
+        if self.answerCacheLifetime > 0 and type(self).allowQuery is DNSServerFactory.allowQuery:
+            self.answerCache = AnswerCache(self.answerCacheLifetime)
+            for a in authorities or ():
+                listeners = getattr(a, "_changeListeners", None)
+                if listeners is not None:
+                    listeners.append(self.answerCache.clear)
 
     def buildProtocol(self, addr: Any) -> DNSProtocol:
         p = self.protocol(self, self._reactor)
@@ -84,13 +98,30 @@ class DNSServerFactory(protocol.ServerFactory):
     # -- replies
 
     def sendReply(self, protocol: Any, message: Message, address: Any) -> None:
-        """Send ``message`` over TCP (``address`` is ``None``) or UDP."""
+        """
+        Send ``message`` over TCP (``address`` is ``None``) or UDP.
+
+        An authoritative UDP answer made while the query is still being
+        handled (authorities answer synchronously) is remembered in
+        :attr:`answerCache`.
+        """
         if self.verbose > 1:
             log.info("Replying {message} to {address}", message=message, address=address)
         if address is None:
             protocol.writeMessage(message)
-        else:
-            protocol.writeMessage(message, address)
+            return
+        query = getattr(protocol, "_current", None)
+        if (
+            query is not None
+            and self.answerCache is not None
+            and message.auth
+            and message.rCode in (C.OK, C.ENAME)
+        ):
+            data = message.toStr()
+            protocol.transport.write(data, address)
+            self.answerCache.put(query, data)
+            return
+        protocol.writeMessage(message, address)
 
     def _responseFromMessage(self, message: Message, rCode: int = C.OK, **kw: Any) -> Message:
         r = Message(

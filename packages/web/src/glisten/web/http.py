@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 from zope.interface import implementer
 
 from glisten.internet import interfaces
-from glisten.internet.protocol import Protocol, ServerFactory
-from glisten.logger import Logger
+from glisten.internet.protocol import Protocol, ServerFactory, connectionDone
+from glisten.logger import Logger, globalLogPublisher
 from glisten.python.failure import Failure
 from glisten.web import _h11
 from glisten.web._h11 import RESPONSES as _RESPONSES
@@ -91,7 +91,7 @@ _log = Logger()
 _IDLE = _h11.State.IDLE
 _SEND_BODY = _h11.State.SEND_BODY
 #: Where access-log lines go when no log file is set (one logger, not one per request).
-_accessLog = Logger(namespace="glisten.web.access")
+_accessLog = Logger(namespace="glisten.web.access", observer=globalLogPublisher)
 
 
 def datetimeToString(msSinceEpoch: float | None = None) -> bytes:
@@ -142,6 +142,31 @@ _MEMORY_BODY = 100_000
 
 def _parseQuery(query: bytes) -> dict[bytes, list[bytes]]:
     return _parse_qs(query, keep_blank_values=True)
+
+
+def _parseMultipart(contentType: bytes, body: bytes) -> dict[bytes, list[bytes]]:
+    """Fields of a ``multipart/form-data`` body (RFC 7578): name -> values (file contents for
+    file fields). A malformed body gives no fields rather than an error: the request is still
+    served, and the resource sees the raw body in ``content``."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + contentType + b"\r\n\r\n" + body
+    )
+    fields: dict[bytes, list[bytes]] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        if part.get_content_disposition() != "form-data":
+            continue
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            fields.setdefault(name.encode("utf-8"), []).append(payload)
+    return fields
 
 
 @implementer(IRequest)
@@ -230,6 +255,13 @@ class Request:
             self._query = query
         self.process()
 
+    def _body(self) -> bytes:
+        pos = self.content.tell()
+        self.content.seek(0)
+        body = self.content.read()
+        self.content.seek(pos)
+        return body
+
     @property
     def args(self) -> dict[bytes, list[bytes]]:
         """Query arguments, and for ``application/x-www-form-urlencoded`` bodies the form's,
@@ -238,13 +270,15 @@ class Request:
         if args is None:
             args = _parseQuery(self._query) if self._query else {}
             ctype = self.requestHeaders._raw.get(b"content-type")
-            if ctype and ctype[0].split(b";")[0].strip().lower() == (
-                b"application/x-www-form-urlencoded"
-            ):
-                pos = self.content.tell()
-                body = self.content.read()
-                self.content.seek(pos)
-                for k, v in _parseQuery(body).items():
+            if ctype:
+                kind = ctype[0].split(b";")[0].strip().lower()
+                if kind == b"application/x-www-form-urlencoded":
+                    form = _parseQuery(self._body())
+                elif kind == b"multipart/form-data":
+                    form = _parseMultipart(ctype[0], self._body())
+                else:
+                    form = {}
+                for k, v in form.items():
                     args.setdefault(k, []).extend(v)
             self._args = args
         return args
@@ -254,7 +288,7 @@ class Request:
         self._args = value
 
     @property
-    def received_cookies(self) -> dict[bytes, bytes]:  # noqa: N802 - Twisted's name
+    def received_cookies(self) -> dict[bytes, bytes]:
         """Cookies the client sent, parsed on first use."""
         cookies = self._cookiesIn
         if cookies is None:
@@ -267,6 +301,10 @@ class Request:
             self._cookiesIn = cookies
         return cookies
 
+    @received_cookies.setter
+    def received_cookies(self, value: dict[bytes, bytes]) -> None:
+        self._cookiesIn = value
+
     def process(self) -> None:
         """Answer the request; :class:`glisten.web.server.Request` renders a resource. The
         base class answers 501, so a bare ``HTTPFactory`` is never silent."""
@@ -276,13 +314,14 @@ class Request:
 
     # -- reading the request -----------------------------------------------------------------
 
-    def getHeader(self, key: bytes | str) -> bytes | None:
-        """The last value of a request header, or ``None``."""
-        values = self.requestHeaders.getRawHeaders(key)
-        if not values:
-            return None
-        value = values[-1]
-        return value.encode("utf-8") if isinstance(value, str) else value
+    def getHeader(self, key: Any) -> Any:
+        """The last value of a request header, or ``None``; ``str`` for a ``str`` key, as in
+        Twisted."""
+        if key.__class__ is bytes:
+            values = self.requestHeaders._raw.get(key.lower())
+            return values[-1] if values else None
+        strValues = self.requestHeaders.getRawHeaders(key)
+        return strValues[-1] if strValues else None
 
     def getAllHeaders(self) -> dict[bytes, bytes]:
         """Every request header with its last value (lower-cased names)."""
@@ -623,7 +662,11 @@ class HTTPChannel(Protocol):
         elif self._codec.state.server is not _IDLE:
             self._checkPipelineBuffer()
 
-    def connectionLost(self, reason: Failure = Failure(Exception("connection lost"))) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self._upgraded is not None:
+            self._closed = True
+            self._upgraded.connectionLost(reason)
+            return
         self._closed = True
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
@@ -725,9 +768,7 @@ class HTTPChannel(Protocol):
     # -- the response ------------------------------------------------------------------------
 
     def _sendHead(self, request: Request) -> bytes:
-        return self._codec.sendResponse(
-            request.code, request._headerFields(), request.code_message
-        )
+        return self._codec.sendResponse(request.code, request._headerFields(), request.code_message)
 
     def _writeBytes(self, data: bytes) -> None:
         if data and self.transport is not None:
@@ -756,6 +797,33 @@ class HTTPChannel(Protocol):
             events = codec.receiveData(b"")
             if events:
                 self._dispatch(events)
+
+    def _switchProtocols(self, request: Request, protocol: Any) -> bytes:
+        """Send ``request``'s response as ``101 Switching Protocols`` and hand the connection
+        to ``protocol`` (an object with ``dataReceived`` and ``connectionLost``).
+
+        :return: Bytes the client sent after the request, which belong to ``protocol``.
+        """
+        codec = self._codec
+        request.code = SWITCHING
+        request.code_message = RESPONSES[SWITCHING]
+        head = codec.sendResponse(SWITCHING, request._headerFields(), request.code_message)
+        request.startedWriting = True
+        request.finished = True
+        self._writeBytes(head)
+        leftover = codec.trailingData
+        codec._buf = b""
+        self._request = None
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        self._upgraded = protocol
+        self.dataReceived = protocol.dataReceived  # type: ignore[method-assign]
+        if self.factory is not None:
+            self.factory.log(request)
+        return leftover
+
+    _upgraded: Any = None
 
     # -- IPushProducer, for callers that pause the whole connection -------------------------
 
@@ -792,11 +860,9 @@ class HTTPChannel(Protocol):
         now = self._reactor.seconds()
         codec = self._codec
         activity = self._activity
-        if activity != self._seenActivity:
+        if activity != self._seenActivity or self._idleSince < 0:
+            # Bytes arrived, or a response finished, since the last tick.
             self._seenActivity = activity
-            if self._idleSince != -1.0 or self._request is None:
-                self._idleSince = now
-        if self._idleSince == -1.0:
             self._idleSince = now
         state = codec.state
         waitingHead = state.client is _IDLE and state.server is _IDLE
@@ -945,7 +1011,7 @@ class HTTPFactory(ServerFactory):
 
     def startFactory(self) -> None:
         if self.logPath:
-            self._logFile = open(self.logPath, "a", encoding="utf-8")  # noqa: SIM115
+            self._logFile = open(self.logPath, "a", encoding="utf-8")
 
     def stopFactory(self) -> None:
         if self._logFile is not None:
@@ -977,4 +1043,3 @@ class HTTPFactory(ServerFactory):
             _accessLog.info("{line}", line=_AccessLine(self._logDateTime, request))
         else:
             _accessLog.info("{line}", line=self._logFormatter(self._logDateTime, request))
-

@@ -37,4 +37,3 @@ class IAccessLogFormatter(Interface):
 
     def __call__(timestamp: str, request: object) -> str:
         """Format one line."""
-

@@ -147,8 +147,7 @@ class Resource:
 def _errorBody(brief: str, detail: str, code: int) -> bytes:
     return (
         "<html>\n  <head><title>%d - %s</title></head>\n  <body>\n    <h1>%s</h1>\n"
-        "    <p>%s</p>\n  </body>\n</html>\n"
-        % (code, escape(brief), escape(brief), escape(detail))
+        "    <p>%s</p>\n  </body>\n</html>\n" % (code, escape(brief), escape(brief), escape(detail))
     ).encode("utf-8")
 
 

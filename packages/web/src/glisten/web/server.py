@@ -101,7 +101,9 @@ class Request(http.Request):
             if self.site is not None and self.site.displayTracebacks
             else "The resource did not return bytes."
         )
-        page = resource.ErrorPage(http.INTERNAL_SERVER_ERROR, "Request did not return bytes", detail)
+        page = resource.ErrorPage(
+            http.INTERNAL_SERVER_ERROR, "Request did not return bytes", detail
+        )
         self.responseHeaders = Headers._fromParsed({})
         self._writeBody(page.render(self))
 

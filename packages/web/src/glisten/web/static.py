@@ -80,9 +80,14 @@ def getTypeAndEncoding(
 
 
 def _isSafeSegment(name: str) -> bool:
-    return not (
-        name in ("", ".", "..") or "/" in name or "\\" in name or "\x00" in name
-    )
+    return not (name in ("", ".", "..") or "/" in name or "\\" in name or "\x00" in name)
+
+
+def _lstat(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except (OSError, ValueError):
+        return None
 
 
 def _within(path: str, root: str) -> bool:
@@ -123,17 +128,25 @@ class File(resource.Resource):
         self.path = os.path.abspath(os.fsdecode(path))
         self.defaultType = defaultType
         self.ignoredExts = list(ignoredExts)
-        self._root = os.path.realpath(self.path)
+        self._rootPath: str | None = None
         # Whether the path is known to resolve inside the root (checked once, not per use).
-        self._verified = self._root == self.path
+        self._verified: bool | None = None
         self.headers: dict[bytes, bytes] = {}
+
+    @property
+    def _root(self) -> str:
+        """The real path of the served folder (this file's, unless it is a child)."""
+        root = self._rootPath
+        if root is None:
+            root = self._rootPath = os.path.realpath(self.path)
+        return root
 
     # -- the tree ---------------------------------------------------------------------------
 
     def createSimilarFile(self, path: str, verified: bool = False) -> File:
         """A child :class:`File` with the same settings (and the same served root)."""
         child = self.__class__(path, self.defaultType, self.ignoredExts)
-        child._root = self._root
+        child._rootPath = self._root
         child._verified = verified
         child.contentTypes = self.contentTypes
         child.contentEncodings = self.contentEncodings
@@ -146,9 +159,10 @@ class File(resource.Resource):
         return os.path.isdir(self.path)
 
     def _inside(self) -> bool:
-        if not self._verified:
-            self._verified = _within(self.path, self._root)
-        return self._verified
+        verified = self._verified
+        if verified is None:
+            verified = self._verified = _within(self.path, self._root)
+        return verified
 
     def exists(self) -> bool:
         return os.path.exists(self.path) and self._inside()
@@ -164,9 +178,11 @@ class File(resource.Resource):
         )
 
     def getChild(self, path: bytes, request: Any) -> resource.IResource:
-        if not self.isdir() or not self._inside():
+        if not self._inside():
             return self.childNotFound
         if path == b"":
+            if not self.isdir():
+                return self.childNotFound
             for name in self.indexNames:
                 candidate = os.path.join(self.path, name)
                 if os.path.isfile(candidate) and _within(candidate, self._root):
@@ -181,15 +197,18 @@ class File(resource.Resource):
         if not _isSafeSegment(name):
             return self.forbidden if name in (".", "..") else self.childNotFound
         childPath = os.path.join(self.path, name)
-        if not os.path.lexists(childPath):
+        st = _lstat(childPath)
+        if st is None:
             for ext in self.ignoredExts:
-                if os.path.exists(childPath + ext):
+                st = _lstat(childPath + ext)
+                if st is not None:
                     childPath = childPath + ext
                     break
             else:
                 return self.childNotFound
-        if not _within(childPath, self._root):
-            # A symbolic link out of the served folder: as if it were not there.
+        # This folder resolves inside the root and the name has no separator, so only a
+        # symbolic link can lead out: resolve those (and only those) fully.
+        if stat.S_ISLNK(st.st_mode) and not _within(childPath, self._root):
             return self.childNotFound
         return self.createSimilarFile(childPath, verified=True)
 
@@ -209,7 +228,7 @@ class File(resource.Resource):
         if not self._inside():
             return self.childNotFound.render(request)
         try:
-            f: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - closed by the producer
+            f: IO[bytes] = open(self.path, "rb")
         except IsADirectoryError:
             return redirectTo(_addSlash(request), request)
         except FileNotFoundError:
@@ -474,7 +493,7 @@ class DirectoryLister(resource.Resource):
                 )
             )
         page = (
-            "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>%s</title></head>\n"
+            '<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"><title>%s</title></head>\n'
             "<body>\n<h1>%s</h1>\n<table>\n<thead><tr><th>Filename</th><th>Size</th>"
             "<th>Encoding</th></tr></thead>\n<tbody>\n%s\n</tbody>\n</table>\n</body>\n</html>\n"
             % (escape(title), escape(title), "\n".join(rows))

@@ -7,15 +7,14 @@ the application the transport's back-pressure.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from glisten.logger import Logger
-from glisten.python.failure import Failure
 from zope.interface import implementer
 
+from glisten.logger import Logger
+from glisten.python.failure import Failure
 from glisten.web import http
 from glisten.web.resource import IResource
 from glisten.web.server import NOT_DONE_YET
@@ -176,7 +175,7 @@ class _WSGIResponse:
                 if close is not None:
                     close()
         except BaseException:
-            failure = Failure(*sys.exc_info())
+            failure = Failure()
 
             def wsgiError() -> None:
                 _log.failure("WSGI application error", failure=failure)

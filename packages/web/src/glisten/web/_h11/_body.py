@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from glisten.web._h11._events import Data, EndOfMessage, Event, ProtocolError
+from glisten.web._h11._events import END_OF_MESSAGE, Data, EndOfMessage, Event, ProtocolError
 from glisten.web._h11._parse import CHUNK_SIZE, parseFieldBlock
 
 #: The longest chunk-size line (size and extensions) accepted.
@@ -59,7 +59,7 @@ class ContentLengthReader(BodyReader):
             events.append(Data(buf[:remaining] if n > remaining else buf))
         self.remaining = 0
         self.done = True
-        events.append(EndOfMessage())
+        events.append(END_OF_MESSAGE)
         return buf[remaining:] if n > remaining else b""
 
 
@@ -146,7 +146,7 @@ class ChunkedReader(BodyReader):
     def _trailers(self, buf: bytes, events: list[Event]) -> bytes:
         if buf[:2] == b"\r\n":
             self.done = True
-            events.append(EndOfMessage())
+            events.append(END_OF_MESSAGE)
             return buf[2:]
         end = buf.find(b"\r\n\r\n", 0, self._maxTB + 4)
         if end < 0:
@@ -181,4 +181,4 @@ class CloseDelimitedReader(BodyReader):
 
     def eof(self, events: list[Event]) -> None:
         self.done = True
-        events.append(EndOfMessage())
+        events.append(END_OF_MESSAGE)

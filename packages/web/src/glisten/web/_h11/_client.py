@@ -70,10 +70,10 @@ class ClientConnection:
         buf = self._buf + data
         while buf and not self._done:
             if self._reader is None:
-                before = len(events)
-                buf = self._readHead(buf, events)
-                if len(events) == before:
-                    break
+                rest = self._readHead(buf, events)
+                if rest is buf:
+                    break  # an incomplete head
+                buf = rest
             else:
                 buf = self._reader.feed(buf, events)
                 if self._reader.done:

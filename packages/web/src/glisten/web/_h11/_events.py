@@ -56,7 +56,7 @@ class Data:
     data: bytes
 
 
-@attrs.define(slots=True)
+@attrs.frozen
 class EndOfMessage:
     """The body is complete.
 
@@ -64,6 +64,10 @@ class EndOfMessage:
     """
 
     trailers: RawHeaders = attrs.Factory(dict)
+
+
+#: The end of a body without trailers; shared, since it carries nothing.
+END_OF_MESSAGE = EndOfMessage()
 
 
 @attrs.define(slots=True, frozen=True)

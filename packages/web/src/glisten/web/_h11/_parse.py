@@ -18,7 +18,15 @@ _LINE = _TOKEN + rb":" + _VALUE
 
 #: A whole field block (lines joined by CRLF, without the final empty line).
 FIELD_BLOCK = re.compile(rb"%s(?:\r\n%s)*" % (_LINE, _LINE))
-TOKEN = re.compile(_TOKEN)
+#: A whole, well-formed HTTP/1.x request head including its final empty line: the fast path
+#: validates it in one pass. Anything it does not match goes through the step-by-step parse,
+#: which finds the precise error.
+REQUEST_HEAD = re.compile(
+    rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/1\.([0-9])\r\n((?:" + _LINE + rb"\r\n)*)\r\n"
+)
+#: One field line of a block :data:`REQUEST_HEAD` validated: name and value (leading
+#: whitespace dropped; trailing whitespace is stripped afterwards).
+FIELD_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE + rb")\r\n")
 #: ``method SP request-target SP HTTP-version``; the target is printable ASCII without spaces.
 REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
 #: ``HTTP-version SP status-code SP [reason-phrase]`` (the space is required by RFC 9112, but
@@ -65,6 +73,10 @@ def parseContentLength(values: list[bytes]) -> int | None:
 
     :return: The length, or ``None`` if invalid.
     """
+    if len(values) == 1:
+        value = values[0]
+        if value.isdigit() and len(value) <= 18:  # bytes.isdigit is ASCII-only
+            return int(value)
     length: int | None = None
     for value in values:
         for item in value.split(b","):

@@ -15,6 +15,7 @@ import attrs
 
 from glisten.web._h11._body import BodyReader, ChunkedReader, ContentLengthReader
 from glisten.web._h11._events import (
+    END_OF_MESSAGE,
     ConnectionClosed,
     EndOfMessage,
     Event,
@@ -25,6 +26,8 @@ from glisten.web._h11._events import (
 )
 from glisten.web._h11._parse import (
     BARE_LINE_BREAK,
+    FIELD_LINE,
+    REQUEST_HEAD,
     REQUEST_LINE,
     connectionTokens,
     isChunkedOnly,
@@ -32,7 +35,7 @@ from glisten.web._h11._parse import (
     parseFieldBlock,
 )
 from glisten.web._h11._state import ConnectionState, EventType, Role, State
-from glisten.web._h11._status import reasonPhrase, statusLine
+from glisten.web._h11._status import RESPONSES, reasonPhrase
 
 
 @attrs.frozen
@@ -85,6 +88,11 @@ class _Framing:
 
 
 _CANONICAL: dict[bytes, bytes] = {}
+#: ``b"content-type"`` -> ``b"Content-Type: "``; never holds transfer-encoding, which the
+#: codec writes itself.
+_PREFIX: dict[bytes, bytes] = {}
+#: Status lines without their CRLF, for the standard codes.
+_STATUS: dict[int, bytes] = {code: b"HTTP/1.1 %d %s" % (code, p) for code, p in RESPONSES.items()}
 
 
 def canonicalName(name: bytes) -> bytes:
@@ -241,6 +249,31 @@ class ServerConnection:
         self._scanned = 0
         if isinstance(buf, bytearray):
             buf = bytes(buf)
+        m = REQUEST_HEAD.fullmatch(buf, 0, end + 4)
+        if m is not None:
+            method, target, minor, block = m.groups()
+            if m.start(4) - 2 <= limits.maxRequestLine and (
+                not block or block.count(b"\r\n") <= limits.maxHeaders
+            ):
+                headers: RawHeaders = {}
+                if block:
+                    for name, value in FIELD_LINE.findall(block):
+                        name = name.lower()
+                        value = value.rstrip(b" \t")
+                        existing = headers.get(name)
+                        if existing is None:
+                            headers[name] = [value]
+                        else:
+                            existing.append(value)
+                return self._startRequest(
+                    method,
+                    target,
+                    b"1.0" if minor == b"0" else b"1.1",
+                    headers,
+                    buf[end + 4 :],
+                    events,
+                )
+        # The slow path: the same grammar step by step, to answer with the precise error.
         lineEnd = buf.find(b"\r\n", 0, end + 2)
         if lineEnd > limits.maxRequestLine:
             self._fail(events, ProtocolError(414, "request line too long"))
@@ -259,10 +292,11 @@ class ServerConnection:
             if block.count(b"\r\n") >= limits.maxHeaders:
                 self._fail(events, ProtocolError(431, "too many header fields"))
                 return b""
-            headers = parseFieldBlock(block)
-            if headers is None:
+            parsed = parseFieldBlock(block)
+            if parsed is None:
                 self._fail(events, ProtocolError(400, "invalid header field"))
                 return b""
+            headers = parsed
         else:
             headers = {}
         rest = buf[end + 4 :]
@@ -342,12 +376,15 @@ class ServerConnection:
         self.request = request
         self._continueSent = False
         self._responseStarted = False
-        state.process(_CLIENT, _EV_REQUEST)
+        # The table's (IDLE, REQUEST) and (SEND_BODY, END) transitions, taken directly: this
+        # runs for every request (test_state checks these against TRANSITIONS).
+        state.server = _SEND_RESPONSE
         events.append(request)
         if reader is None:
-            events.append(EndOfMessage())
-            state.process(_CLIENT, _EV_END)
+            events.append(END_OF_MESSAGE)
+            state.client = _DONE if state.keepAlive else _MUST_CLOSE
             return rest
+        state.client = _SEND_BODY
         self._reader = reader
         return rest
 
@@ -404,21 +441,29 @@ class ServerConnection:
         else:
             framing, extra = self._chooseFraming(status, headers, request)
             if not state.keepAlive and b"connection" not in headers:
-                extra.append(b"Connection: close\r\n")
-            state.process(_SERVER, _EV_RESPONSE)
+                extra.append(b"Connection: close")
+            state.server = _SEND_BODY  # (SEND_RESPONSE, RESPONSE), checked above
         self._framing = framing
-        parts = [statusLine(status) if reason is None else b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+        # Lines are joined with CRLF at the end; each prefix ("Content-Type: ") is cached.
+        parts = [
+            _STATUS.get(status) or b"HTTP/1.1 %d %s" % (status, reasonPhrase(status))
+            if reason is None
+            else b"HTTP/1.1 %d %s" % (status, reason)
+        ]
+        append = parts.append
         for name, values in headers.items():
-            if name == b"transfer-encoding":
-                continue
-            canonical = _CANONICAL.get(name) or canonicalName(name)
+            prefix = _PREFIX.get(name)
+            if prefix is None:
+                if name == b"transfer-encoding":
+                    continue
+                prefix = canonicalName(name) + b": "
+                if len(_PREFIX) < 1000:
+                    _PREFIX[name] = prefix
             for value in values:
-                parts.append(b"%s: %s\r\n" % (canonical, value))
+                append(prefix + value)
         parts.extend(extra)
-        parts.append(b"\r\n")
-        if status == 101:
-            self._responseStarted = True
-        return b"".join(parts)
+        append(b"\r\n")
+        return b"\r\n".join(parts)
 
     def _chooseFraming(
         self, status: int, headers: RawHeaders, request: Request
@@ -440,12 +485,12 @@ class ServerConnection:
                 self._remaining = length
             elif request.version == b"1.1":
                 framing = _Framing.CHUNKED
-                extra.append(b"Transfer-Encoding: chunked\r\n")
+                extra.append(b"Transfer-Encoding: chunked")
             else:
                 framing = _Framing.CLOSE
                 state.disableKeepAlive()
         if request.version == b"1.0" and state.keepAlive and conn is None:
-            extra.append(b"Connection: keep-alive\r\n")
+            extra.append(b"Connection: keep-alive")
         return framing, extra
 
     def sendData(self, data: bytes) -> bytes:
@@ -502,11 +547,16 @@ class ServerConnection:
             # The client is still sending a body nobody will read: close rather than read
             # and discard an unknown amount.
             state.keepAlive = False
-        state.process(_SERVER, _EV_END)
-        if not state.keepAlive:
+        if state.keepAlive:
+            # (SEND_BODY, END) -> DONE, and with the client DONE too, the next cycle.
+            if state.client is _DONE:
+                state.client = state.server = _IDLE
+                self.request = None
+            else:
+                state.server = _DONE
+        else:
+            state.process(_SERVER, _EV_END)
             state.disableKeepAlive()
-        if state.startNextCycleIfDone():
-            self.request = None
         return out
 
     def sendError(self, status: int) -> bytes:

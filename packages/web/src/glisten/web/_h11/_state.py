@@ -121,7 +121,8 @@ class ConnectionState:
             if new is None:
                 raise LocalProtocolError(f"server cannot send {event.value} in {self.server}")
             self.server = new
-        self._settle()
+        if not self.keepAlive:
+            self._settle()
 
     def disableKeepAlive(self) -> None:
         """This cycle is the connection's last."""

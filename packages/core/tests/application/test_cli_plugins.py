@@ -1,0 +1,161 @@
+"""The built-in plugins through the real ``glisten`` command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+WAIT = 60.0
+
+
+def glisten() -> list[str]:
+    return [sys.executable, "-c", "from glisten.application.cli import main; main()"]
+
+
+@pytest.fixture(autouse=True)
+def pluginsRegistered() -> None:
+    names = {ep.name for ep in entry_points(group="glisten.plugins")}
+    assert {"echo", "portforward", "app"} <= names
+
+
+@pytest.fixture
+def notifySocket(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(WAIT)
+    yield sock, path
+    sock.close()
+
+
+def start(args: list[str], notifyPath: str | None = None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "LISTEN_FDS")}
+    if notifyPath is not None:
+        env["NOTIFY_SOCKET"] = notifyPath
+    return subprocess.Popen(
+        [*glisten(), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def complete(args: list[str]) -> tuple[int, str, str]:
+    process = start(args)
+    out, err = process.communicate(timeout=WAIT)
+    return process.returncode, out.decode(), err.decode()
+
+
+def test_echo(tmp_path: Path, notifySocket: tuple[socket.socket, str]) -> None:
+    sock, notifyPath = notifySocket
+    path = str(tmp_path / "e.sock")
+    process = start(["echo", "--listen", f"unix:{path}"], notifyPath)
+    try:
+        assert sock.recv(100) == b"READY=1"
+        with socket.socket(socket.AF_UNIX) as client:
+            client.settimeout(WAIT)
+            client.connect(path)
+            client.sendall(b"cli echo")
+            assert client.recv(100) == b"cli echo"
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+
+
+def test_app_file(tmp_path: Path, notifySocket: tuple[socket.socket, str]) -> None:
+    sock, notifyPath = notifySocket
+    path = tmp_path / "a.sock"
+    appFile = tmp_path / "myapp.py"
+    appFile.write_text(
+        "from glisten.application import service, strports\n"
+        "from glisten.application.plugins import Echo\n"
+        "from glisten.internet.protocol import Factory\n"
+        "application = service.Application('myapp')\n"
+        f"strports.service('unix:{path}', Factory.forProtocol(Echo))"
+        ".setServiceParent(application)\n"
+    )
+    process = start(["--log-format", "json", "app", str(appFile)], notifyPath)
+    try:
+        assert sock.recv(100) == b"READY=1"
+        with socket.socket(socket.AF_UNIX) as client:
+            client.settimeout(WAIT)
+            client.connect(str(path))
+            client.sendall(b"from the app")
+            assert client.recv(100) == b"from the app"
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert out.startswith(b"\x1e{")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["echo", "--listen", "tcp:nope"], "field 'port'"),
+        (["echo", "--listen", "systemd:domain=INET:index=0"], "field 'index'"),
+        (["portforward", "--listen", "tcp:0", "--dest", "nowhere"], "--dest"),
+        (["app", "/no/such/file.py"], "no such file"),
+    ],
+)
+def test_bad_options_exit_1_with_one_line(args: list[str], message: str) -> None:
+    status, _, err = complete(args)
+    assert status == 1
+    assert message in err and err.count("\n") == 1
+
+
+def test_listen_failure_exits_1(tmp_path: Path) -> None:
+    status, _, err = complete(["echo", "--listen", f"unix:{tmp_path}/missing/x.sock"])
+    assert status == 1
+    assert err.startswith("glisten: the service failed to start:")
+
+
+def test_unopenable_log_file(tmp_path: Path) -> None:
+    status, _, err = complete(
+        ["--log-file", str(tmp_path / "no" / "log"), "echo", "--listen", "tcp:0"]
+    )
+    assert status == 1
+    assert err.startswith("glisten: cannot open log file") and err.count("\n") == 1
+
+
+def test_portforward(tmp_path: Path, notifySocket: tuple[socket.socket, str]) -> None:
+    pytest.importorskip("glisten.protocols.portforward", reason="H4's portforward not there yet")
+    sock, notifyPath = notifySocket
+    with socket.socket() as target:
+        target.bind(("127.0.0.1", 0))
+        target.listen()
+        targetPort = target.getsockname()[1]
+        front = str(tmp_path / "front.sock")
+        process = start(
+            ["portforward", "--listen", f"unix:{front}", "--dest", f"127.0.0.1:{targetPort}"],
+            notifyPath,
+        )
+        try:
+            assert sock.recv(100) == b"READY=1"
+            with socket.socket(socket.AF_UNIX) as client:
+                client.settimeout(WAIT)
+                client.connect(front)
+                client.sendall(b"forward me")
+                target.settimeout(WAIT)
+                accepted, _ = target.accept()
+                with accepted:
+                    accepted.settimeout(WAIT)
+                    assert accepted.recv(100) == b"forward me"
+                    accepted.sendall(b"and back")
+                    assert client.recv(100) == b"and back"
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=WAIT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0

@@ -1,0 +1,361 @@
+"""Tests for the resolvers (client, hosts, cache, resolve, root, secondary) on loopback."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from glisten.internet import defer
+from glisten.internet.epollreactor import EPollReactor
+from glisten.internet.protocol import DatagramProtocol
+from glisten.internet.task import Clock
+from glisten.names import (
+    authority,
+    cache,
+    client,
+    dns,
+    error,
+    hosts,
+    resolve,
+    root,
+    secondary,
+    server,
+)
+from glisten.names.common import ResolverBase
+
+from .helpers import exampleAuthority, runUntil
+
+
+@pytest.fixture
+def rx() -> Iterator[EPollReactor]:
+    r = EPollReactor()
+    yield r
+
+
+def serve(reactor: Any, authorities: list[Any], interface: str = "127.0.0.1", port: int = 0) -> int:
+    """Serve ``authorities`` over UDP and TCP on one loopback port; return it."""
+    f = server.DNSServerFactory(authorities=authorities, reactor=reactor)
+    for _ in range(20):
+        udp = reactor.listenUDP(
+            port, dns.DNSDatagramProtocol(f, reactor=reactor), interface=interface
+        )
+        p = udp.getHost().port
+        try:
+            reactor.listenTCP(p, f, interface=interface)
+        except Exception:
+            udp.stopListening()
+            if port:
+                raise
+            continue
+        return int(p)
+    raise RuntimeError("no free port")
+
+
+def _resolver(reactor: Any, port: int, **kw: Any) -> client.Resolver:
+    return client.Resolver(servers=[("127.0.0.1", port)], reactor=reactor, **kw)
+
+
+class TestResolver:
+    def test_lookupAddress(self, rx: EPollReactor) -> None:
+        port = serve(rx, [exampleAuthority()])
+        ans, auth, add = runUntil(rx, _resolver(rx, port).lookupAddress("mail.example.com"))
+        assert [rr.payload for rr in ans] == [dns.Record_A("192.0.2.2", ttl=3600)]
+
+    def test_lookupMailExchangeWithAdditional(self, rx: EPollReactor) -> None:
+        port = serve(rx, [exampleAuthority()])
+        ans, auth, add = runUntil(rx, _resolver(rx, port).lookupMailExchange(b"example.com"))
+        assert ans[0].payload.name == dns.Name(b"mail.example.com")
+        assert {rr.type for rr in add} == {dns.A, dns.AAAA}
+
+    def test_nxdomain(self, rx: EPollReactor) -> None:
+        port = serve(rx, [exampleAuthority()])
+        with pytest.raises(error.DNSNameError) as e:
+            runUntil(rx, _resolver(rx, port).lookupAddress("nothere.example.com"))
+        m = e.value.args[0]
+        assert isinstance(m, dns.Message)
+        assert m.authority[0].type == dns.SOA
+
+    def test_refused(self, rx: EPollReactor) -> None:
+        port = serve(rx, [exampleAuthority()])
+        with pytest.raises(error.DNSQueryRefusedError):
+            runUntil(rx, _resolver(rx, port).lookupAddress("example.org"))
+
+    def test_truncatedAnswerRetriedOverTCP(self, rx: EPollReactor) -> None:
+        port = serve(rx, [exampleAuthority()])
+        ans, _, _ = runUntil(rx, _resolver(rx, port).lookupText("big.example.com"))
+        assert ans[0].payload.data[0] == b"x" * 250
+
+    def test_getHostByNameFollowsCNAME(self, rx: EPollReactor) -> None:
+        port = serve(rx, [exampleAuthority()])
+        assert runUntil(rx, _resolver(rx, port).getHostByName("www.example.com")) == "192.0.2.2"
+
+    def test_lookupZone(self, rx: EPollReactor) -> None:
+        port = serve(rx, [exampleAuthority()])
+        ans, _, _ = runUntil(rx, _resolver(rx, port).lookupZone("example.com"))
+        assert ans[0].type == dns.SOA and ans[-1].type == dns.SOA
+        assert len(ans) == 21
+
+    def test_sharedConcurrentLookups(self, rx: EPollReactor) -> None:
+        port = serve(rx, [exampleAuthority()])
+        r = _resolver(rx, port)
+        d = defer.gatherResults([r.lookupAddress("mail.example.com") for _ in range(3)])
+        results = runUntil(rx, d)
+        assert all(res[0][0].payload == dns.Record_A("192.0.2.2", ttl=3600) for res in results)
+
+    def test_timeoutTriesEachServer(self, rx: EPollReactor) -> None:
+        seen: list[tuple[int, Any]] = []
+
+        class Silent(DatagramProtocol):
+            def datagramReceived(self, data: bytes, addr: Any) -> None:
+                seen.append((dns.Message.fromBytes(data).id, addr))
+
+        ports = [rx.listenUDP(0, Silent(), interface="127.0.0.1").getHost().port for _ in range(2)]
+        r = client.Resolver(
+            servers=[("127.0.0.1", p) for p in ports], timeout=(0.05, 0.05, 0.05), reactor=rx
+        )
+        with pytest.raises(error.DNSQueryTimeoutError):
+            runUntil(rx, r.lookupAddress("example.com"))
+        assert len(seen) == 3
+        # A new socket (source port) and a new id for each try.
+        assert len({addr[1] for _, addr in seen}) == 3
+
+    def test_answersFromElsewhereOrWithWrongIdIgnored(self, rx: EPollReactor) -> None:
+        """Twisted issue 12696: only the server asked, with the right id, is believed."""
+        other: list[Any] = []
+
+        class Evil(DatagramProtocol):
+            def datagramReceived(self, data: bytes, addr: Any) -> None:
+                q = dns.Message.fromBytes(data)
+
+                def answer(id: int, ip: str) -> bytes:
+                    m = dns.Message(id=id, answer=1)
+                    m.queries = q.queries
+                    m.answers = [dns.RRHeader(q.queries[0].name, dns.A, payload=dns.Record_A(ip))]
+                    return m.toStr()
+
+                other[0].transport.write(answer(q.id, "6.6.6.6"), addr)  # wrong source port
+                self.transport.write(answer(q.id ^ 1, "6.6.6.7"), addr)  # wrong id
+                self.transport.write(answer(q.id, "192.0.2.1"), addr)
+
+        other.append(DatagramProtocol())
+        rx.listenUDP(0, other[0], interface="127.0.0.1")
+        port = rx.listenUDP(0, Evil(), interface="127.0.0.1").getHost().port
+        ans, _, _ = runUntil(rx, _resolver(rx, port).lookupAddress("example.com"))
+        assert [rr.payload.dottedQuad() for rr in ans] == ["192.0.2.1"]
+
+    def test_resolvConf(self, tmp_path: Any) -> None:
+        path = os.path.join(tmp_path, "resolv.conf")
+        with open(path, "w") as f:
+            f.write(
+                "# comment\nsearch example.com\nnameserver 192.0.2.53\nnameserver ::1\nnameserver bogus\n"
+            )
+        r = client.Resolver(resolv=path, reactor=Clock())
+        assert r.dynServers == [("192.0.2.53", 53), ("::1", 53)]
+        with pytest.raises(ValueError):
+            client.Resolver(reactor=Clock())
+
+    def test_hostnameResolver(self, rx: EPollReactor) -> None:
+        from glisten.internet.address import IPv4Address, IPv6Address
+
+        port = serve(rx, [exampleAuthority()])
+        got: list[Any] = []
+        done: defer.Deferred[None] = defer.Deferred()
+
+        class Receiver:
+            def resolutionBegan(self, r: Any) -> None:
+                pass
+
+            def addressResolved(self, a: Any) -> None:
+                got.append(a)
+
+            def resolutionComplete(self) -> None:
+                done.callback(None)
+
+        hr = client.HostnameResolver(_resolver(rx, port))
+        hr.resolveHostName(Receiver(), "mail.example.com", 25)  # type: ignore[arg-type]
+        runUntil(rx, done)
+        assert set(got) == {
+            IPv4Address("TCP", "192.0.2.2", 25),
+            IPv6Address("TCP", "2001:db8::2", 25),
+        }
+
+
+class TestHosts:
+    def test_lookups(self, tmp_path: Any) -> None:
+        path = os.path.join(tmp_path, "hosts")
+        with open(path, "w") as f:
+            f.write(
+                "127.0.0.1 localhost\n192.0.2.5 Box box.example # c\n2001:db8::5 box\nbad line\n"
+            )
+        r = hosts.Resolver(path)
+        out: list[Any] = []
+        r.lookupAddress("BOX").addCallback(out.append)
+        r.lookupIPV6Address("box").addCallback(out.append)
+        r.lookupAddress("nothere").addErrback(lambda f: out.append(f.value))
+        r.lookupMailExchange("box").addErrback(lambda f: out.append(f.value))
+        assert out[0][0][0].payload == dns.Record_A("192.0.2.5", ttl=3600)
+        assert out[1][0][0].payload == dns.Record_AAAA("2001:db8::5", ttl=3600)
+        assert isinstance(out[2], error.DomainError) and isinstance(out[3], error.DomainError)
+        assert hosts.searchFileFor(path, "box.example") == "192.0.2.5"
+        assert hosts.searchFileForAll(path, "box") == ["192.0.2.5", "2001:db8::5"]
+        assert hosts.searchFileFor("/nonexistent", "box") is None
+
+
+def _rr(name: bytes, ip: str, ttl: int) -> dns.RRHeader:
+    return dns.RRHeader(name, dns.A, dns.IN, ttl, dns.Record_A(ip, ttl=ttl))
+
+
+class TestCache:
+    def test_ttlRespected(self) -> None:
+        clock = Clock()
+        c = cache.CacheResolver(reactor=clock)
+        q = dns.Query(b"example.com", dns.A)
+        c.cacheResult(q, ([_rr(b"example.com", "192.0.2.1", 10)], [], []))
+        clock.advance(4)
+        out: list[Any] = []
+        c.lookupAddress("example.com").addCallback(out.append)
+        assert out[0][0][0].ttl == 6
+        clock.advance(7)
+        c.lookupAddress("example.com").addErrback(lambda f: out.append(f.value))
+        assert isinstance(out[1], error.DomainError)
+        assert clock.getDelayedCalls() == []
+
+    def test_negativeCaching(self) -> None:
+        clock = Clock()
+        c = cache.CacheResolver(reactor=clock)
+        m = dns.Message(rCode=dns.ENAME, answer=1)
+        soa = dns.Record_SOA(b"ns", b"h", 1, 2, 3, 4, 30)
+        m.authority = [dns.RRHeader(b"example.com", dns.SOA, dns.IN, 60, soa)]
+        q = dns.Query(b"nx.example.com", dns.A)
+        c.cacheNegative(q, m)
+        out: list[Any] = []
+        c.lookupAddress("nx.example.com").addErrback(lambda f: out.append(f.value))
+        assert isinstance(out[0], error.DNSNameError)
+        clock.advance(31)  # min(SOA TTL 60, minimum 30)
+        c.lookupAddress("nx.example.com").addErrback(lambda f: out.append(f.value))
+        assert type(out[1]) is error.DomainError
+
+    def test_nodataCachedForSOAMinimum(self) -> None:
+        clock = Clock()
+        c = cache.CacheResolver(reactor=clock)
+        soa = dns.Record_SOA(b"ns", b"h", 1, 2, 3, 4, 20)
+        q = dns.Query(b"example.com", dns.TXT)
+        c.cacheResult(q, ([], [dns.RRHeader(b"example.com", dns.SOA, dns.IN, 60, soa)], []))
+        assert [call.getTime() for call in clock.getDelayedCalls()] == [20]
+
+    def test_serverCachesUpstreamAnswers(self) -> None:
+        clock = Clock()
+        c = cache.CacheResolver(reactor=clock)
+
+        class Upstream(ResolverBase):
+            calls = 0
+
+            def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> Any:
+                Upstream.calls += 1
+                return defer.succeed(([_rr(name, "192.0.2.77", 100)], [], []))
+
+        from .helpers import FakeUDPTransport, query
+
+        f = server.DNSServerFactory(caches=[c], clients=[Upstream()], reactor=clock)
+        p = dns.DNSDatagramProtocol(f, reactor=clock)
+        p.transport = FakeUDPTransport()
+        for i in range(3):
+            p.datagramReceived(query(b"Example.com", dns.A, id=i), ("127.0.0.1", 1))
+        assert Upstream.calls == 1
+        replies = [dns.Message.fromBytes(d) for d, _ in p.transport.written]
+        assert all(r.recAv == 1 and r.auth == 0 for r in replies)
+
+
+class TestChain:
+    def test_fallsThroughDomainErrorsOnly(self) -> None:
+        class Fails(ResolverBase):
+            def __init__(self, exc: Exception) -> None:
+                super().__init__()
+                self.exc = exc
+
+            def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> Any:
+                return defer.fail(self.exc)
+
+        good = exampleAuthority()
+        out: list[Any] = []
+        chain = resolve.ResolverChain([Fails(error.DomainError("x")), good])
+        chain.lookupAddress("mail.example.com").addCallback(out.append)
+        assert out[0][0][0].payload == dns.Record_A("192.0.2.2", ttl=3600)
+        chain = resolve.ResolverChain([Fails(error.AuthoritativeDomainError("x")), good])
+        chain.lookupAddress("mail.example.com").addErrback(lambda f: out.append(f.value))
+        assert isinstance(out[1], error.AuthoritativeDomainError)
+        resolve.ResolverChain([]).lookupAddress("x").addErrback(lambda f: out.append(f.value))
+        assert isinstance(out[2], error.DomainError)
+
+
+class TestSecondary:
+    def test_transferAndRefresh(self, rx: EPollReactor) -> None:
+        primary = exampleAuthority()
+        port = serve(rx, [primary])
+        sec = secondary.SecondaryAuthority("127.0.0.1", "example.com", reactor=rx, port=port)
+        out: list[Any] = []
+        sec.lookupAddress("mail.example.com").addErrback(lambda f: out.append(f.value))
+        assert isinstance(out[0], error.DomainError)  # nothing before the first transfer
+
+        async def go() -> None:
+            await sec.transfer()
+            assert sec.soa[1].serial == 2024010101
+            assert set(sec.records) == set(primary.records)
+            ans, _, _ = sec._answer(b"www.example.com", dns.IN, dns.A)
+            assert [rr.type for rr in ans] == [dns.CNAME, dns.A]
+            # The primary's serial grows: the next check transfers again.
+            newSOA = dns.Record_SOA(
+                b"ns1.example.com", b"hostmaster.example.com", 2024010102, 1, 1, 1, 1, ttl=60
+            )
+            primary.setData(
+                (b"example.com", newSOA),
+                {
+                    b"example.com": [newSOA],
+                    b"new.example.com": [dns.Record_A("192.0.2.123", ttl=60)],
+                },
+            )
+            await sec.startRefreshing()
+            assert sec.soa[1].serial == 2024010102
+            assert b"new.example.com" in sec.records
+            sec.stopRefreshing()
+
+        runUntil(rx, defer.ensureDeferred(go()))
+
+    def test_serialArithmetic(self) -> None:
+        assert secondary.serialGreater(2, 1)
+        assert secondary.serialGreater(1, 0xFFFFFFFF)
+        assert not secondary.serialGreater(1, 1)
+        assert not secondary.serialGreater(0xFFFFFFFF, 1)
+
+
+class TestRoot:
+    def test_iterativeResolutionFollowsReferral(self, rx: EPollReactor) -> None:
+        rootZone = authority.BindAuthority.fromText(
+            "$ORIGIN .\n$TTL 60\n@ SOA a.root. h.root. 1 2 3 4 5\n"
+            "example.com. NS ns.example.com.\nns.example.com. AAAA ::1\n"
+        )
+        port = serve(rx, [rootZone], interface="127.0.0.1")
+        serve(rx, [exampleAuthority()], interface="::1", port=port)
+        r = root.Resolver(["127.0.0.1"], reactor=rx, port=port)
+
+        async def go() -> None:
+            ans, _, _ = await r.lookupAddress("www.example.com")
+            assert [rr.type for rr in ans] == [dns.CNAME, dns.A]
+            with pytest.raises(error.DNSNameError):
+                await r.lookupAddress("nothere.example.com")
+
+        runUntil(rx, defer.ensureDeferred(go()))
+
+    def test_queryLimit(self, rx: EPollReactor) -> None:
+        # A zone delegating to itself sends the resolver round in circles.
+        loopZone = authority.BindAuthority.fromText(
+            "$ORIGIN .\n$TTL 60\n@ SOA a.root. h.root. 1 2 3 4 5\n"
+            "example.com. NS ns.example.com.\nns.example.com. A 127.0.0.1\n"
+        )
+        port = serve(rx, [loopZone])
+        r = root.Resolver(["127.0.0.1"], reactor=rx, port=port, maximumQueries=4)
+        with pytest.raises(error.ResolverError):
+            runUntil(rx, r.lookupAddress("www.example.com"))

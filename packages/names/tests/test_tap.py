@@ -1,0 +1,85 @@
+"""Tests for the ``glisten dns`` plugin."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import pytest
+from zope.interface.verify import verifyObject
+
+from glisten.application.service import IServiceMaker
+from glisten.internet.epollreactor import EPollReactor
+from glisten.names import client, dns, tap
+
+from .helpers import ZONE, runUntil
+
+
+def _options(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    tap.dnsPlugin.addArguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_providesIServiceMaker() -> None:
+    assert verifyObject(IServiceMaker, tap.dnsPlugin)
+    assert tap.dnsPlugin.tapname == "dns"
+    assert "\n" not in tap.dnsPlugin.description
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [("53", ("", 53)), ("127.0.0.1:5353", ("127.0.0.1", 5353)), ("[::1]:5353", ("::1", 5353))],
+)
+def test_parseListen(value: str, expected: tuple[str, int]) -> None:
+    assert tap.parseListen(value) == expected
+
+
+@pytest.mark.parametrize("value", ["x", "1.2.3.4:", "[::1]", "70000"])
+def test_parseListenRejects(value: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        tap.parseListen(value)
+
+
+def test_parseSecondary() -> None:
+    assert tap.parseSecondary("192.0.2.1/example.com") == ("192.0.2.1", 53, "example.com")
+    assert tap.parseSecondary("192.0.2.1:5353/example.com") == ("192.0.2.1", 5353, "example.com")
+    assert tap.parseSecondary("[::1]:5353/example.com") == ("::1", 5353, "example.com")
+    with pytest.raises(argparse.ArgumentTypeError):
+        tap.parseSecondary("example.com")
+
+
+def test_serviceServesZoneOverUDPAndTCP(tmp_path: Any) -> None:
+    zone = os.path.join(tmp_path, "example.zone")
+    with open(zone, "w") as f:
+        f.write(ZONE)
+    opts = _options("--listen", "127.0.0.1:0", "--bindzone", zone, "--cache")
+    rx = EPollReactor()
+    svc = tap.dnsPlugin.makeService(opts, reactor=rx)
+    svc.startService()
+    (listener,) = [s for s in svc if isinstance(s, tap.DNSListener)]
+    assert listener.port
+    r = client.Resolver(servers=[("127.0.0.1", listener.port)], reactor=rx)
+
+    async def go() -> None:
+        ans, _, _ = await r.lookupAddress("mail.example.com")
+        assert ans[0].payload == dns.Record_A("192.0.2.2", ttl=3600)
+        # Over TCP (a truncated UDP answer is asked again over TCP).
+        ans, _, _ = await r.lookupText("big.example.com")
+        assert len(ans) == 1
+
+    from glisten.internet import defer
+
+    try:
+        runUntil(rx, defer.ensureDeferred(go()))
+    finally:
+        svc.stopService()
+
+
+def test_badZoneFileFailsMakeService(tmp_path: Any) -> None:
+    zone = os.path.join(tmp_path, "bad.zone")
+    with open(zone, "w") as f:
+        f.write("$ORIGIN a.\nx A 1.2.3\n")
+    with pytest.raises(ValueError, match="bad.zone:2"):
+        tap.dnsPlugin.makeService(_options("--bindzone", zone))

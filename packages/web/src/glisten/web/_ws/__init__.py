@@ -1,0 +1,30 @@
+"""A sans-I/O WebSocket (RFC 6455) codec, server side: handshake checks, frame decoding with
+limits, message reassembly, and frame encoding."""
+
+from glisten.web._ws._codec import (
+    Close,
+    CloseCode,
+    FrameDecoder,
+    Message,
+    Opcode,
+    Ping,
+    Pong,
+    WebSocketError,
+    acceptKey,
+    encodeClose,
+    encodeFrame,
+)
+
+__all__ = [
+    "Close",
+    "CloseCode",
+    "FrameDecoder",
+    "Message",
+    "Opcode",
+    "Ping",
+    "Pong",
+    "WebSocketError",
+    "acceptKey",
+    "encodeClose",
+    "encodeFrame",
+]
