@@ -359,3 +359,27 @@ class TestRoot:
         r = root.Resolver(["127.0.0.1"], reactor=rx, port=port, maximumQueries=4)
         with pytest.raises(error.ResolverError):
             runUntil(rx, r.lookupAddress("www.example.com"))
+
+
+def test_reactorNameResolver(rx: EPollReactor) -> None:
+    """glisten.names plugged into the reactor resolves names for connectTCP."""
+    from glisten.internet.protocol import ClientFactory, Factory, Protocol
+
+    zone = authority.BindAuthority.fromText(
+        "$ORIGIN example.com.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\nlocal A 127.0.0.1\n"
+    )
+    dnsPort = serve(rx, [zone])
+    connected: defer.Deferred[None] = defer.Deferred()
+
+    class Server(Protocol):
+        def connectionMade(self) -> None:
+            connected.callback(None)
+            self.transport.loseConnection()
+
+    listening = rx.listenTCP(0, Factory.forProtocol(Server), interface="127.0.0.1")
+    previous = rx.installNameResolver(client.HostnameResolver(_resolver(rx, dnsPort)))
+    assert previous is not None
+    rx.connectTCP(
+        "local.example.com", listening.getHost().port, ClientFactory.forProtocol(Protocol)
+    )
+    runUntil(rx, connected)

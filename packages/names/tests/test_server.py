@@ -260,3 +260,12 @@ class TestTCP:
         p.dataReceived(struct.pack("!H", len(q)) + q)
         (r,) = _frames(t.value())
         assert r.rCode == dns.EREFUSED
+
+
+def test_unencodableAnswerIsServfail() -> None:
+    a = exampleAuthority()
+    a.records[b"bad.example.com"] = [dns.Record_CNAME(b"x" * 64 + b".example.org", ttl=5)]
+    a._index = None
+    r = _ask(query(b"bad.example.com", dns.CNAME), server.DNSServerFactory(authorities=[a]))
+    assert r.rCode == dns.ESERVER
+    assert r.answers == []

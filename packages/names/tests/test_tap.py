@@ -83,3 +83,69 @@ def test_badZoneFileFailsMakeService(tmp_path: Any) -> None:
         f.write("$ORIGIN a.\nx A 1.2.3\n")
     with pytest.raises(ValueError, match="bad.zone:2"):
         tap.dnsPlugin.makeService(_options("--bindzone", zone))
+
+
+def test_secondaryRecursiveCacheAndHosts(tmp_path: Any) -> None:
+    """Every source at once: a secondary zone, a hosts file, and recursion with a cache."""
+    from glisten.internet import defer
+    from glisten.names import authority, resolve, server
+    from glisten.names.authority import BindAuthority
+
+    rx = EPollReactor()
+    # The primary for the secondary zone, and the upstream for recursion.
+    primaryZone = BindAuthority.fromText(ZONE)
+    upstreamZone = BindAuthority.fromText(
+        "$ORIGIN example.org.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\nwww A 192.0.2.44\n"
+    )
+    upstream = server.DNSServerFactory(authorities=[primaryZone, upstreamZone], reactor=rx)
+    udp = rx.listenUDP(0, dns.DNSDatagramProtocol(upstream, reactor=rx), interface="127.0.0.1")
+    upPort = udp.getHost().port
+    rx.listenTCP(upPort, upstream, interface="127.0.0.1")
+
+    hostsFile = os.path.join(tmp_path, "hosts")
+    with open(hostsFile, "w") as f:
+        f.write("192.0.2.33 printer.lan\n")
+    resolvConf = os.path.join(tmp_path, "resolv.conf")
+    with open(resolvConf, "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    opts = _options(
+        "--listen",
+        "127.0.0.1:0",
+        "--secondary",
+        f"127.0.0.1:{upPort}/example.com",
+        "--hosts-file",
+        hostsFile,
+        "--recursive",
+        "--resolv-conf",
+        resolvConf,
+        "--cache",
+    )
+    svc = tap.dnsPlugin.makeService(opts, reactor=rx)
+    (listener,) = [s for s in svc if isinstance(s, tap.DNSListener)]
+    factory = listener.factory
+    assert isinstance(factory.resolver, resolve.ResolverChain)
+    (upstreamClient,) = [r for r in factory.resolver.resolvers if isinstance(r, client.Resolver)]
+    # resolv.conf cannot name a port: point the upstream client at the test's.
+    upstreamClient.servers = [("127.0.0.1", upPort)]
+    upstreamClient.dynServers = []
+    svc.startService()
+    (sec,) = [r for r in factory.resolver.resolvers if isinstance(r, authority.FileAuthority)]
+
+    async def go() -> None:
+        # Wait for the first transfer (started by the service).
+        while not hasattr(sec, "soa"):
+            await sec.transfer()
+        r = client.Resolver(servers=[("127.0.0.1", listener.port)], reactor=rx)
+        ans, _, _ = await r.lookupAddress("mail.example.com")  # secondary zone
+        assert ans[0].payload == dns.Record_A("192.0.2.2", ttl=3600)
+        ans, _, _ = await r.lookupAddress("printer.lan")  # hosts file
+        assert ans[0].payload.dottedQuad() == "192.0.2.33"
+        for _ in range(2):  # recursion, then the cache
+            ans, _, _ = await r.lookupAddress("www.example.org")
+            assert ans[0].payload.dottedQuad() == "192.0.2.44"
+        assert factory.cache is not None and len(factory.cache.cache) == 1
+
+    try:
+        runUntil(rx, defer.ensureDeferred(go()))
+    finally:
+        svc.stopService()

@@ -415,3 +415,41 @@ def test_pipelineFloodPausesReading(connect: Callable[..., Conn]) -> None:
     pending[0].finish()
     assert conn.transport.producerState == "producing"
     assert len(pending) == 2
+
+
+def test_maxHeadersSubclass(clock: Clock) -> None:
+    class Strict(http.HTTPChannel):
+        maxHeaders = 3
+
+    site = server.Site(Hello(), reactor=clock)
+    site.protocol = Strict
+    channel = site.buildProtocol(None)
+    from glisten.internet.testing import StringTransport
+
+    transport = StringTransport()
+    channel.makeConnection(transport)
+    channel.dataReceived(b"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")
+    assert transport.value().startswith(b"HTTP/1.1 431 ")
+
+
+def test_accessLogToLogger(connect: Callable[..., Conn]) -> None:
+    from glisten.logger import formatEvent, globalLogPublisher
+
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        connect(Hello()).send(b"GET /q HTTP/1.1\r\nHost: h\r\nUser-Agent: curl\r\n\r\n")
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    lines = [formatEvent(e) for e in events if e.get("log_namespace") == "glisten.web.access"]
+    assert len(lines) == 1
+    assert '"GET /q HTTP/1.1" 200 8 "-" "curl"' in lines[0]
+
+
+def test_proxiedLogFormatter(connect: Callable[..., Conn], tmp_path: Any) -> None:
+    path = tmp_path / "access.log"
+    conn = connect(Hello(), logPath=str(path), logFormatter=http.proxiedLogFormatter)
+    conn.site.startFactory()
+    conn.send(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\n\r\n")
+    conn.site.stopFactory()
+    assert path.read_text().startswith('"10.0.0.2" - - [')

@@ -1,7 +1,7 @@
 """Run a small service under glisten.application.runner.runService (for test_runner.py).
 
 Usage: python runservice_helper.py KIND ARG [--log-format F] [--log-file P] [--pidfile P]
-KIND: ``echo ENDPOINT``, ``ordered -`` (two services that log when they stop) or
+KIND: ``echo ENDPOINT``, ``whoami ENDPOINT`` (tells clients their address), ``ordered -`` (two services that log when they stop) or
 ``failing -`` (a service whose start raises), ``preinstalled -`` (installs the default
 reactor while building the service).
 """
@@ -15,6 +15,7 @@ from typing import Any
 from glisten.application.plugins import echo
 from glisten.application.runner import runService
 from glisten.application.service import IService, MultiService, Service
+from glisten.internet.protocol import Protocol
 from glisten.logger import Logger
 
 log = Logger()
@@ -29,6 +30,17 @@ class Named(Service):
         return Service.stopService(self)
 
 
+class WhoAmI(Protocol):
+    """Tells each client the address it is seen as, then echoes."""
+
+    def connectionMade(self) -> None:
+        peer = self.transport.getPeer()
+        self.transport.write(f"peer={peer.host}:{peer.port}\n".encode())
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
 class Failing(Service):
     def startService(self) -> None:
         raise RuntimeError("cannot start: the widget is missing")
@@ -37,6 +49,11 @@ class Failing(Service):
 def build(kind: str, arg: str) -> IService:
     if kind == "echo":
         return echo.makeService(argparse.Namespace(listen=[arg]))
+    if kind == "whoami":
+        from glisten.application import strports
+        from glisten.internet.protocol import Factory
+
+        return strports.service(arg, Factory.forProtocol(WhoAmI))
     if kind == "ordered":
         parent = MultiService()
         Named("first").setServiceParent(parent)

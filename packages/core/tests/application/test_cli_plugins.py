@@ -36,6 +36,16 @@ def notifySocket(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
     sock.close()
 
 
+def recvExactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def start(args: list[str], notifyPath: str | None = None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "LISTEN_FDS")}
     if notifyPath is not None:
@@ -61,7 +71,7 @@ def test_echo(tmp_path: Path, notifySocket: tuple[socket.socket, str]) -> None:
             client.settimeout(WAIT)
             client.connect(path)
             client.sendall(b"cli echo")
-            assert client.recv(100) == b"cli echo"
+            assert recvExactly(client, 8) == b"cli echo"
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=WAIT)
     finally:
@@ -89,7 +99,7 @@ def test_app_file(tmp_path: Path, notifySocket: tuple[socket.socket, str]) -> No
             client.settimeout(WAIT)
             client.connect(str(path))
             client.sendall(b"from the app")
-            assert client.recv(100) == b"from the app"
+            assert recvExactly(client, 12) == b"from the app"
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=WAIT)
     finally:
@@ -129,7 +139,6 @@ def test_unopenable_log_file(tmp_path: Path) -> None:
 
 
 def test_portforward(tmp_path: Path, notifySocket: tuple[socket.socket, str]) -> None:
-    pytest.importorskip("glisten.protocols.portforward", reason="H4's portforward not there yet")
     sock, notifyPath = notifySocket
     with socket.socket() as target:
         target.bind(("127.0.0.1", 0))
@@ -150,9 +159,9 @@ def test_portforward(tmp_path: Path, notifySocket: tuple[socket.socket, str]) ->
                 accepted, _ = target.accept()
                 with accepted:
                     accepted.settimeout(WAIT)
-                    assert accepted.recv(100) == b"forward me"
+                    assert recvExactly(accepted, 10) == b"forward me"
                     accepted.sendall(b"and back")
-                    assert client.recv(100) == b"and back"
+                    assert recvExactly(client, 8) == b"and back"
             process.send_signal(signal.SIGTERM)
             process.communicate(timeout=WAIT)
         finally:

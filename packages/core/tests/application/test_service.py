@@ -262,3 +262,30 @@ def test_echo_plugin_options() -> None:
     options = parser.parse_args(["--listen", "tcp:0:interface=127.0.0.1", "--listen", "tcp:0"])
     assert options.listen == ["tcp:0:interface=127.0.0.1", "tcp:0"]
     assert service.IServiceMaker.providedBy(echoPlugin)
+
+
+def test_startApplication_stops_on_shutdown() -> None:
+    from glisten.application.app import startApplication
+
+    log: list[str] = []
+    application = service.Application("demo")
+    Recording("a", log).setServiceParent(application)
+    reactor = MemoryReactor()
+    startApplication(application, False, reactor=reactor)
+    assert log == ["priv a", "start a"]
+    reactor.fireSystemEvent("shutdown")
+    assert log[-1] == "stop a"
+
+
+def test_old_style_udp_server_and_tcp_client() -> None:
+    from glisten.internet.protocol import ClientFactory, DatagramProtocol
+
+    reactor = MemoryReactor()
+    udp = internet.UDPServer(5353, DatagramProtocol(), reactor=reactor)
+    udp.startService()
+    assert reactor.udpServers[0][0] == 5353
+    client = internet.TCPClient("127.0.0.1", 25, ClientFactory(), reactor=reactor)
+    client.startService()
+    assert reactor.tcpClients[0][:2] == ("127.0.0.1", 25)
+    client.stopService()
+    assert reactor.connectors[0].disconnected

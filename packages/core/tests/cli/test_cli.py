@@ -136,11 +136,15 @@ def test_serviceHandedToRunnerWithGlobalOptions(
         calls.append((service, kw))
         return 0
 
-    runner = pytest.importorskip("glisten.application.runner")
+    from glisten.application import reactors, runner
+
+    installed: list[str] = []
     monkeypatch.setattr(runner, "runService", runService)
+    monkeypatch.setattr(reactors, "installReactor", installed.append)
     argv = ["--reactor", "poll", "--log-format", "json", "greet", "--name", "ann"]
     assert runMain(argv) == 0
     assert maker.options is not None and maker.options.name == "ann"
+    assert installed == ["poll"]
     assert calls == [
         (
             "the service",

@@ -342,3 +342,59 @@ def test_separateReaderAndWriterOnOneDescriptor(anyReactor: Any) -> None:
         a.close()
         b.close()
     assert sorted(events) == ["reader read b'in'", "writer write"]
+
+
+def test_iterate(anyReactor: Any) -> None:
+    r = anyReactor
+    ran: list[int] = []
+    r.callLater(0, ran.append, 1)
+    for _ in range(100):
+        r.iterate(0.01)
+        if ran:
+            break
+    assert ran == [1]
+    r.callFromThread(ran.append, 2)
+    for _ in range(100):
+        r.iterate(0.01)
+        if len(ran) == 2:
+            break
+    assert ran == [1, 2]
+
+
+def test_resetEarlierFromIO(anyReactor: Any) -> None:
+    import socket
+
+    r = anyReactor
+    d: Deferred[str] = Deferred()
+    a, b = socket.socketpair()
+    call = r.callLater(60, d.callback, "moved")
+
+    class Reader:
+        def fileno(self) -> int:
+            return a.fileno()
+
+        def logPrefix(self) -> str:
+            return "reader"
+
+        def connectionLost(self, reason: object) -> None:
+            pass
+
+        def doRead(self) -> None:
+            a.recv(10)
+            r.removeReader(self)
+            # Moved earlier from an I/O callback: the loop's wait must be shortened. (The
+            # asyncio reactor keeps one loop timer: it must now be armed for this call.)
+            call.reset(0.001)
+            armed.append(getattr(r, "_timerTime", call.getTime()))
+
+    armed: list[float] = []
+    reader = Reader()
+    r.callWhenRunning(r.addReader, reader)
+    r.callWhenRunning(b.send, b"go")
+    try:
+        assert runUntil(r, d, limit=5) == "moved"
+        assert armed[0] <= call.getTime()
+    finally:
+        r.removeReader(reader)
+        a.close()
+        b.close()

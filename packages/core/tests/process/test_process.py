@@ -420,3 +420,53 @@ def _reapUntilExited(reactor: Any, transport: Any, reap: Any) -> None:
     reap()
     if transport.pid is not None:
         reactor.callLater(0, _reapUntilExited, reactor, transport, reap)
+
+
+def test_ptyGivenAsTuple(reactor: Any, wait: Any) -> None:
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+    proto = Recorder()
+    spawnProcess(reactor, proto, "sh", ["sh", "-c", "tty"], usePTY=(master, slave, name))
+    wait(proto.ended)
+    assert proto.reason.check(error.ProcessDone)
+    assert name.encode() in b"".join(proto.out)
+
+
+def test_unmappedDescriptorsAreClosed(reactor: Any, wait: Any) -> None:
+    proto = Recorder()
+    spawnProcess(
+        reactor,
+        proto,
+        "sh",
+        ["sh", "-c", "if [ -e /proc/$$/fd/2 ]; then echo open; else echo closed; fi"],
+        childFDs={0: "w", 1: "r"},
+    )
+    wait(proto.ended)
+    assert b"".join(proto.out) == b"closed\n"
+    assert 2 not in proto.fds
+
+
+def test_childFDsWhoseSourcesAreOtherTargets(reactor: Any, wait: Any) -> None:
+    # The child's fd `w` is a new pipe while its fd 1 is the parent's fd `w`: the parent's
+    # descriptor must be moved out of the way before the new pipe takes its number.
+    r, w = os.pipe()
+    target = w
+    try:
+        proto = Recorder()
+        spawnProcess(
+            reactor,
+            proto,
+            sys.executable,
+            [sys.executable, "-c", f"import os; os.write(1, b'one\\n'); os.write({w}, b'two\\n')"],
+            childFDs={0: "w", 1: w, 2: "r", w: "r"},
+        )
+        os.close(w)
+        w = -1
+        wait(proto.ended)
+        assert proto.reason.check(error.ProcessDone), proto.err
+        assert os.read(r, 100) == b"one\n"
+        assert proto.fds == {target: [b"two\n"]}
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)

@@ -132,3 +132,12 @@ def test_regularFileAsStdin(reactor: Any, wait: Any, tmp_path: Any) -> None:
         wait(proto.ended)
     assert proto.reason.check(error.ProcessDone), proto.err
     assert bytes(proto.out) == b"FROM A FILE"
+
+
+def test_regularFileAsStdout(reactor: Any, wait: Any, tmp_path: Any) -> None:
+    path = tmp_path / "output.txt"
+    with open(path, "wb") as f:
+        proto = _run(reactor, _BULK, childFDs={0: "w", 1: f.fileno(), 2: "r"})
+        wait(proto.ended)
+    assert proto.reason.check(error.ProcessDone), proto.err
+    assert path.stat().st_size == 80 * 65536

@@ -765,3 +765,62 @@ def test_setLineModeFromRawWithExtra(feed: Feeder) -> None:
     assert normalized(proto.received) == [b"len 4", ("raw", b"abcd"), b"pause"]
     proto.resumeProducing()
     assert normalized(proto.received)[-1] == b"after"
+
+
+class PausingLines(basic.LineReceiver):
+    """Pauses after every line starting with b"p"; the test resumes between chunks."""
+
+    def connectionMade(self) -> None:
+        self.lines: list[bytes] = []
+
+    def lineReceived(self, line: bytes) -> None:
+        self.lines.append(line)
+        if line.startswith(b"p"):
+            self.pauseProducing()
+
+
+class PausingInt16(basic.Int16StringReceiver):
+    def connectionMade(self) -> None:
+        self.strings: list[bytes] = []
+
+    def stringReceived(self, string: bytes) -> None:
+        self.strings.append(string)
+        if string.startswith(b"p"):
+            self.pauseProducing()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\r", b"")), max_size=20),
+    st.lists(st.integers(min_value=0, max_value=2000), max_size=20),
+)
+def test_hypothesisPauseResumeLines(lines: list[bytes], cuts: list[int]) -> None:
+    stream = b"".join(line + b"\r\n" for line in lines)
+    proto = PausingLines()
+    connect(proto)
+    for chunk in chunkedBy(stream, cuts):
+        proto.dataReceived(chunk)
+        if proto.paused:
+            proto.resumeProducing()
+    while proto.paused:
+        proto.resumeProducing()
+    assert proto.lines == lines
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(max_size=300), max_size=20),
+    st.lists(st.integers(min_value=0, max_value=7000), max_size=20),
+)
+def test_hypothesisPauseResumeIntN(strings: list[bytes], cuts: list[int]) -> None:
+    base = basic.Int16StringReceiver
+    stream = b"".join(frame(base, s) for s in strings)
+    proto = PausingInt16()
+    connect(proto)
+    for chunk in chunkedBy(stream, cuts):
+        proto.dataReceived(chunk)
+        if proto.paused:
+            proto.resumeProducing()
+    while proto.paused:
+        proto.resumeProducing()
+    assert proto.strings == strings

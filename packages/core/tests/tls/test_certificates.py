@@ -202,3 +202,15 @@ def test_pemLoaderRandomInput(data: bytes) -> None:
             Certificate.loadPEM(blob)
         except ValueError:
             pass
+
+
+def test_distinguishedNameAttributes(pki: Any) -> None:
+    dn = Certificate.loadPEM(pki.server.certPEM).getSubject()
+    assert dn.countryName is None
+    assert dn.O == "glisten tests"
+    assert ("commonName", "localhost") in dn.items()
+    assert "commonName: localhost" in dn.inspect()
+    with pytest.raises(AttributeError):
+        dn.notAnAttribute  # noqa: B018
+    assert dn == Certificate.loadPEM(pki.server.certPEM).getSubject()
+    assert dn != Certificate.loadPEM(pki.ca.certPEM).getSubject()

@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import ssl
 from typing import Any
 
 import pytest
 
 from glisten.internet import error
-from glisten.internet.defer import Deferred
+from glisten.internet.defer import Deferred, gatherResults
 from glisten.internet.process import spawnProcess
 from glisten.internet.protocol import ClientFactory, Factory, ProcessProtocol, Protocol
 from glisten.internet.ssl import (
@@ -222,3 +223,40 @@ def test_curlRejectsWrongName(reactor: Any, wait: Any, pki: Any, tmp_path: Any) 
     proto = _curl(reactor, wait, pki, tmp_path, "other.example", [])
     assert proto.reason.check(error.ProcessTerminated)
     assert proto.out == b""
+
+
+@pytest.mark.parametrize(
+    ("flags", "accepted"),
+    [
+        (["-tls1_2"], True),
+        (["-tls1_3"], True),
+        (["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], False),
+    ],
+)
+def test_opensslClientVersions(
+    reactor: Any, wait: Any, pki: Any, tmp_path: Any, flags: list[str], accepted: bool
+) -> None:
+    openssl = _need("openssl")
+    files = _files(tmp_path, pki)
+    serverLost: list[Any] = []
+    serverDone: Deferred[None] = Deferred()
+
+    class Server(LineEchoThenClose):
+        def connectionLost(self, reason: Any = None) -> None:
+            serverLost.append(reason)
+            serverDone.callback(None)
+
+    options = PrivateCertificate.loadPEM(pki.server.bothPEM).options()
+    port = reactor.listenSSL(0, Factory.forProtocol(Server), options, interface="127.0.0.1")
+    proto = Collect()
+    args = [openssl, "s_client", "-connect", f"127.0.0.1:{port.getHost().port}",
+            "-CAfile", files["ca"], "-quiet", *flags]  # fmt: skip
+    transport = spawnProcess(reactor, proto, openssl, args, env=None)
+    transport.write(b"version check\n")
+    wait(gatherResults([proto.ended, serverDone]))
+    port.stopListening()
+    if accepted:
+        assert b"VERSION CHECK" in proto.out, proto.err
+    else:
+        assert b"VERSION CHECK" not in proto.out
+        assert serverLost and serverLost[0].check(ssl.SSLError)

@@ -476,3 +476,30 @@ def test_randomBytesNeverRaise(pki: Any, chunks: list[bytes]) -> None:
     proto.connectionLost(_failure(error.ConnectionDone()))
     assert app.data == []
     assert app.lost.check(ssl.SSLError, error.ConnectionLost)
+
+
+def test_defaultTrustIsThePlatformStore(pki: Any, connect: Any) -> None:
+    # The test CA is not in the system store, so the default client options refuse it.
+    pair, client, server = _pair(connect, _serverOptions(pki), optionsForClientTLS("localhost"))
+    client.transport.write(b"never sent")
+    pair.pump()
+    assert client.lost.check(ssl.SSLCertVerificationError)
+    assert "unable to get local issuer certificate" in str(client.lost.value)
+    assert server.received() == b""
+
+
+def test_handshakeListenerMayCloseAtOnce(pki: Any, connect: Any) -> None:
+    class Closer(Recorder):
+        def handshakeCompleted(self) -> None:
+            super().handshakeCompleted()
+            self.transport.loseConnection()
+
+    server, client = Echo(), Closer()
+    pair = connect(
+        _wrap(_clientOptions(pki), True, client), _wrap(_serverOptions(pki), False, server)
+    )
+    client.transport.write(b"buffered first")
+    pair.pump()
+    assert server.received() == b"buffered first"
+    assert client.lost.check(error.ConnectionDone)
+    assert server.lost.check(error.ConnectionDone)

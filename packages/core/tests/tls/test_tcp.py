@@ -263,3 +263,53 @@ def test_manyConcurrentConnections(reactor: Any, wait: Any, pki: Any) -> None:
     wait(gatherResults([c.lost for c in clients]))
     assert [bytes(c.received) for c in clients] == [b"client %d" % i for i in range(20)]
     port.stopListening()
+
+
+def test_streamingProducerOverTLS(reactor: Any, wait: Any, pki: Any) -> None:
+    total = 16 * 1024 * 1024
+    done: Deferred[None] = Deferred()
+
+    class Counter(Protocol):
+        count = 0
+
+        def dataReceived(self, data: bytes) -> None:
+            Counter.count += len(data)
+
+        def connectionLost(self, reason: Any = None) -> None:
+            Counter.reason = reason
+            done.callback(None)
+
+    class Pusher(Protocol):
+        sent = 0
+        paused = False
+        pauses = 0
+
+        def connectionMade(self) -> None:
+            self.transport.registerProducer(self, True)
+            self.resumeProducing()
+
+        def pauseProducing(self) -> None:
+            self.paused = True
+            self.pauses += 1
+
+        def resumeProducing(self) -> None:
+            self.paused = False
+            while not self.paused and self.sent < total:
+                self.transport.write(b"z" * 65536)
+                self.sent += 65536
+            if self.sent >= total and not self.paused:
+                self.transport.unregisterProducer()
+                self.transport.loseConnection()
+
+        def stopProducing(self) -> None:
+            self.paused = True
+
+    port = reactor.listenSSL(0, Factory.forProtocol(Counter), _server(pki), interface="127.0.0.1")
+    pusher = Pusher()
+    reactor.connectSSL("127.0.0.1", port.getHost().port, OneClient(pusher), _client(pki))
+    wait(done)
+    assert Counter.count == total
+    assert Counter.reason.check(error.ConnectionDone)
+    # Two pauses hold it during the handshake; more mean the transport pushed back.
+    assert pusher.pauses >= 3
+    port.stopListening()

@@ -96,6 +96,18 @@ class SSLServer(_AbstractServer):
     method = "SSL"
 
 
+class UDPServer(_AbstractServer):
+    """``UDPServer(port, protocol, interface='', maxPacketSize=8192)``: ``reactor.listenUDP``."""
+
+    method = "UDP"
+
+
+class UNIXDatagramServer(_AbstractServer):
+    """``UNIXDatagramServer(address, protocol, ...)``: ``reactor.listenUNIXDatagram``."""
+
+    method = "UNIXDatagram"
+
+
 class TCPClient(_AbstractClient):
     """``TCPClient(host, port, factory, timeout=30)``: ``reactor.connectTCP``."""
 

@@ -130,6 +130,15 @@ def run(argv: Sequence[str]) -> int:
     pluginParser = _Parser(prog=f"glisten {name}", description=maker.description)
     maker.addArguments(pluginParser)
     pluginOptions = pluginParser.parse_args(options.pluginArgs)
+    if options.reactor is not None:
+        # Before the plugin builds its service, as code it imports may reach for the reactor.
+        from glisten.application.reactors import installReactor
+
+        try:
+            installReactor(options.reactor)
+        except Exception as e:
+            sys.stderr.write(f"glisten: cannot install reactor {options.reactor!r}: {e}\n")
+            return 1
     try:
         service = maker.makeService(pluginOptions)
     except Exception as e:

@@ -159,7 +159,9 @@ from ._oldstyle import (  # noqa: E402
     SSLServer,
     TCPClient,
     TCPServer,
+    UDPServer,
     UNIXClient,
+    UNIXDatagramServer,
     UNIXServer,
 )
 
@@ -171,7 +173,9 @@ __all__ = [
     "TCPClient",
     "TCPServer",
     "TimerService",
+    "UDPServer",
     "UNIXClient",
+    "UNIXDatagramServer",
     "UNIXServer",
     "backoffPolicy",
 ]

@@ -14,15 +14,9 @@ from typing import Any
 
 from zope.interface import implementer
 
-from ..internet.protocol import Factory, Protocol
+from ..internet.protocol import Factory
+from ..protocols.wire import Echo
 from .service import IService, IServiceMaker, MultiService
-
-
-class Echo(Protocol):
-    """Sends back every byte it receives."""
-
-    def dataReceived(self, data: bytes) -> None:
-        self.transport.write(data)
 
 
 def _listeningService(listen: list[str], factory: Any) -> IService:

@@ -30,7 +30,7 @@ import attrs
 import idna
 from zope.interface import Interface, implementer
 
-from glisten.internet._sslder import parseCertificate
+from glisten.internet._sslder import NAME_OIDS, parseCertificate
 
 if TYPE_CHECKING:
     from glisten.protocols.tls import TLSMemoryBIOProtocol
@@ -69,6 +69,7 @@ TLSVersion = ssl.TLSVersion
 
 _PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 _MAX_PEM = 1 << 20
+_KNOWN_NAMES = frozenset(NAME_OIDS.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,9 +212,9 @@ class DistinguishedName:
         self._pairs = tuple(pairs)
 
     def __getattr__(self, name: str) -> str | None:
-        if name.startswith("_"):
-            raise AttributeError(name)
         name = self._SHORT.get(name, name)
+        if name not in _KNOWN_NAMES and not any(key == name for key, _ in self._pairs):
+            raise AttributeError(name)
         for key, value in self._pairs:
             if key == name:
                 return value

@@ -69,6 +69,66 @@ class ListenFDs:
         return named
 
 
+_DOMAINS = {"INET": socket.AF_INET, "INET6": socket.AF_INET6, "UNIX": socket.AF_UNIX}
+
+
+def _fieldError(field: str, why: str) -> ValueError:
+    return ValueError(f"systemd endpoint: field {field!r}: {why}")
+
+
+def checkedListeningSocket(
+    domain: str,
+    index: int | None = None,
+    name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[int, int]:
+    """Find a socket systemd passed, by position or by name, and check it can be listened on.
+
+    :param domain: ``INET``, ``INET6`` or ``UNIX``: the socket must be of this family.
+    :param index: the socket's position among those passed (``LISTEN_FDS``).
+    :param name: the socket's name (``FileDescriptorName=`` / ``LISTEN_FDNAMES``).
+    :return: the descriptor and its address family.
+    :raises ValueError: naming the field (``domain``, ``index`` or ``name``) that does not
+        match what systemd passed.
+    """
+    family = _DOMAINS.get(domain.upper())
+    if family is None:
+        raise _fieldError("domain", f"expected INET, INET6 or UNIX, not {domain!r}")
+    if (index is None) == (name is None):
+        raise ValueError("systemd endpoint: give exactly one of the fields 'index' and 'name'")
+    passed = ListenFDs.fromEnvironment(environ)
+    if index is not None:
+        field = "index"
+        if not 0 <= index < len(passed.descriptors):
+            raise _fieldError(
+                "index",
+                f"systemd passed no socket number {index} "
+                f"({len(passed.descriptors)} passed; LISTEN_FDS/LISTEN_PID)",
+            )
+        fd = passed.descriptors[index]
+    else:
+        field = "name"
+        named = passed.inheritedNamedDescriptors()
+        if name not in named:
+            known = ", ".join(sorted(named)) or "none"
+            raise _fieldError("name", f"systemd passed no socket named {name!r} (passed: {known})")
+        fd = named[name]
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError as e:
+        raise _fieldError(field, f"descriptor {fd} is not a usable socket: {e.strerror}") from None
+    try:
+        if sock.family != family:
+            raise _fieldError(field, f"socket {fd} is not of domain {domain.upper()}")
+        if sock.type != socket.SOCK_STREAM:
+            raise _fieldError(field, f"socket {fd} is not a stream socket")
+        if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            raise _fieldError(field, f"socket {fd} is not listening")
+    finally:
+        sock.close()
+    return fd, family
+
+
 def notify(state: str, environ: Mapping[str, str] | None = None) -> bool:
     """Send ``state`` (``"READY=1"``, ``"STOPPING=1"``, ...) to systemd's notify socket.
 

@@ -20,11 +20,11 @@ from glisten.python.failure import Failure
 
 _log = Logger()
 
-_BYTESLIKE = (bytearray, memoryview)
-
 
 def _checkData(data: object) -> bytes:
-    if isinstance(data, _BYTESLIKE):
+    # The slow path of write(): bytes subclasses, bytearray and memoryview are copied to bytes
+    # (a mutable buffer may change after write() returns); anything else is refused.
+    if isinstance(data, bytes | bytearray | memoryview):
         return bytes(data)
     raise TypeError(f"Data must be bytes, not {type(data).__name__}")
 

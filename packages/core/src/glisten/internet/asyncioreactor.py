@@ -35,6 +35,7 @@ class AsyncioSelectorReactor(PosixReactorBase):
         self._timer: asyncio.TimerHandle | None = None
         self._timerTime: float | None = None
         PosixReactorBase.__init__(self)
+        self._timed.movedEarlier = self._timedCallAdded
 
     # ------------------------------------------------------------------ descriptors
 

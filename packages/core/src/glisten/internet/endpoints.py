@@ -1170,51 +1170,11 @@ def _serverSSL(reactor: Any, f: _Fields) -> Any:
     )
 
 
-_SYSTEMD_DOMAINS = {"INET": socket.AF_INET, "INET6": socket.AF_INET6, "UNIX": socket.AF_UNIX}
-
-
 def _serverSystemd(reactor: Any, f: _Fields) -> Any:
-    from ._systemd import ListenFDs
+    from ._systemd import checkedListeningSocket
 
-    domainName = f.require("domain")
-    family = _SYSTEMD_DOMAINS.get(domainName.upper())
-    if family is None:
-        raise f.error("domain", f"expected INET, INET6 or UNIX, not {domainName!r}")
-    hasIndex, hasName = f.get("index") is not None, f.get("name") is not None
-    if hasIndex == hasName:
-        raise ValueError("systemd endpoint: give exactly one of the fields 'index' and 'name'")
-    passed = ListenFDs.fromEnvironment()
-    if hasIndex:
-        field = "index"
-        index = f.integer("index", 0, 0, 4095)
-        if index >= len(passed.descriptors):
-            raise f.error(
-                "index",
-                f"systemd passed no socket number {index} "
-                f"({len(passed.descriptors)} passed; LISTEN_FDS/LISTEN_PID)",
-            )
-        fd = passed.descriptors[index]
-    else:
-        field = "name"
-        name = f.require("name")
-        named = passed.inheritedNamedDescriptors()
-        if name not in named:
-            known = ", ".join(sorted(named)) or "none"
-            raise f.error("name", f"systemd passed no socket named {name!r} (passed: {known})")
-        fd = named[name]
-    try:
-        sock = socket.socket(fileno=os.dup(fd))
-    except OSError as e:
-        raise f.error(field, f"descriptor {fd} is not a usable socket: {e.strerror}") from None
-    try:
-        if sock.family != family:
-            raise f.error(field, f"socket {fd} is not of domain {domainName.upper()}")
-        if sock.type != socket.SOCK_STREAM:
-            raise f.error(field, f"socket {fd} is not a stream socket")
-        if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
-            raise f.error(field, f"socket {fd} is not listening")
-    finally:
-        sock.close()
+    index = f.integer("index", 0, 0, 4095) if f.get("index") is not None else None
+    fd, family = checkedListeningSocket(f.require("domain"), index, f.get("name"))
     return AdoptedStreamServerEndpoint(reactor, fd, family)
 
 

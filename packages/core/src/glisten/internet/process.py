@@ -232,11 +232,31 @@ class FDWriter:
         self._buffer += data
         if not self._writing:
             self._writing = True
-            self.reactor.addWriter(self)
+            try:
+                self.reactor.addWriter(self)
+            except PermissionError:
+                # A regular file (epoll refuses those) never blocks: finish the write now.
+                self._writing = False
+                self._writeAllNow()
+                return
         if self.producer is not None and self._streaming and len(self._buffer) > _HIGH_WATER:
             if not self._producerPaused:
                 self._producerPaused = True
                 self.producer.pauseProducing()
+
+    def _writeAllNow(self) -> None:
+        os.set_blocking(self.fd, True)
+        try:
+            while self._buffer:
+                del self._buffer[: os.write(self.fd, self._buffer)]
+        except OSError as e:
+            self.connectionLost(Failure(error.ConnectionLost(str(e))))
+            return
+        finally:
+            if self.fd >= 0:
+                os.set_blocking(self.fd, False)
+        if self.disconnecting:
+            self.connectionLost(Failure(error.ConnectionDone()))
 
     def writeSequence(self, seq: Sequence[bytes]) -> None:
         self.write(b"".join(seq))

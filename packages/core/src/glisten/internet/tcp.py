@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import struct
 from typing import Any
 
 from zope.interface import implementer
@@ -68,8 +69,6 @@ class Connection(FileDescriptor):
         skt.setblocking(False)
         self.socket = skt
         self._fd = skt.fileno()
-        self._send = skt.send
-        self._recv = skt.recv
         self.protocol = protocol
 
     def getHandle(self) -> socket.socket:
@@ -88,7 +87,7 @@ class Connection(FileDescriptor):
         """
         size = self._readSize
         try:
-            data = self._recv(size)
+            data = self.socket.recv(size)
         except (BlockingIOError, InterruptedError):
             return None
         except OSError as e:
@@ -114,7 +113,7 @@ class Connection(FileDescriptor):
         buf = self._wbuf
         if not buf and self._writeError is None:
             try:
-                n = self._send(data)
+                n = self.socket.send(data)
             except (BlockingIOError, InterruptedError):
                 n = 0
             except OSError as e:
@@ -156,7 +155,7 @@ class Connection(FileDescriptor):
         :return: the byte count, or ConnectionLost.
         """
         try:
-            return self._send(data)
+            return self.socket.send(data)
         except (BlockingIOError, InterruptedError):
             return 0
         except OSError as e:
@@ -219,11 +218,12 @@ class Connection(FileDescriptor):
     def _closeSocket(self, orderly: bool) -> None:
         skt = self.socket
         try:
-            if not orderly:
+            if orderly:
+                # Send the FIN now even if a child process inherited a copy of the descriptor.
+                skt.shutdown(socket.SHUT_RDWR)
+            else:
                 # Reset instead of FIN: the peer must not take a truncated stream as complete.
-                skt.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                )
+                skt.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
             pass
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Callable, Iterable
-from typing import IO, Any, TextIO
+from typing import IO, Any
 
 from ._filter import FilteringLogObserver, LogLevelFilterPredicate
 from ._format import eventAsText
@@ -26,13 +26,6 @@ MORE_THAN_ONCE_WARNING = (
     "previously selected at <{fileThen}:{lineThen}>.  Remove one of the calls to "
     "beginLoggingTo."
 )
-
-
-class _StdIO:
-    """What :class:`LogBeginner` needs from the ``sys`` module."""
-
-    stdout: TextIO
-    stderr: TextIO
 
 
 def _criticalText(event: LogEvent) -> str:

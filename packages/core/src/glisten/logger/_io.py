@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO
 
 from ._levels import LogLevel
 from ._logger import Logger
@@ -118,6 +118,3 @@ class LoggingFile:
             self.log.emit(self.level, "{log_io}", log_io=line)
         finally:
             self._local.busy = False
-
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(name)

@@ -59,9 +59,7 @@ class Logger:
         """Where this logger's events go."""
         if self._observer is not None:
             return self._observer
-        from ._global import globalLogPublisher
-
-        return globalLogPublisher
+        return _globalPublisher()
 
     def __get__(self, instance: object, owner: type | None = None) -> Logger:
         if owner is None:
@@ -97,9 +95,10 @@ class Logger:
             log_format=format,
             log_time=time.time(),
         )
+        observer = self._observer if self._observer is not None else _globalPublisher()
         if "log_trace" in event:
-            event["log_trace"].append((self, self.observer))
-        self.observer(event)
+            event["log_trace"].append((self, observer))
+        observer(event)
 
     def failure(
         self,
@@ -181,6 +180,18 @@ class Logger:
     def critical(self, format: str | None = None, **kwargs: Any) -> None:
         """Emit an event at :attr:`LogLevel.critical`."""
         self.emit(LogLevel.critical, format, **kwargs)
+
+
+_publisher: list[Callable[[LogEvent], Any]] = []
+
+
+def _globalPublisher() -> Callable[[LogEvent], Any]:
+    # Imported on first use: the global module imports this one.
+    if not _publisher:
+        from ._global import globalLogPublisher
+
+        _publisher.append(globalLogPublisher)
+    return _publisher[0]
 
 
 class Operation:

@@ -60,7 +60,8 @@ class STDLibLogObserver:
     """Forwards glisten events to the :mod:`logging` logger ``name``.
 
     Failures are passed as ``exc_info`` so :mod:`logging` formats their tracebacks; the whole
-    event is available to handlers as ``record.glisten_event``.
+    event is available to handlers as ``record.glisten_event``. ``stackDepth`` is accepted
+    for compatibility with Twisted and not used.
     """
 
     defaultStackDepth = 4

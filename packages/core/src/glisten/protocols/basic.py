@@ -244,36 +244,58 @@ class LineReceiver(Protocol, _PauseableMixin):
         if state == _FAST:
             buf = self._buffer + data
             delimiter = self._delimiter
-            end = buf.find(delimiter)
             if len(buf) < self.MAX_LENGTH:
-                if end < 0:
+                if delimiter not in buf:
                     # The common case with small reads: no complete line yet.
                     self._buffer = buf
                     return None
-                rest = end + len(delimiter)
-                if buf.find(delimiter, rest) < 0:
-                    # Exactly one complete line: deliver it without the general loop.
-                    self._buffer = tail = buf[rest:]
-                    self._state = _BUSY
-                    self._interrupted = False
+                # No line can be too long here. (_interrupted is False at rest in this state;
+                # a setter run outside a callback may have left it True, which only costs
+                # the slower route.)
+                lines = buf.split(delimiter)
+                self._buffer = tail = lines.pop()
+                self._state = _BUSY
+                transport = self.transport
+                if transport is None:
+                    transport = _NoTransport
+                why = None
+                if len(lines) == 1:
                     try:
-                        why = self.lineReceived(buf[:end])
-                        if not self._interrupted and self._buffer is tail:
-                            self._state = _FAST
-                            return why
-                        buf = self._buffer
-                        self._buffer = b""
-                        transport = self.transport
-                        if why or (transport is not None and transport.disconnecting):
-                            self._buffer = buf
-                            return why
-                        return self._parse(buf)
-                    finally:
-                        if self._state == _BUSY:
-                            if self._lines is not None:
-                                self._buffer = self._takeUndelivered() + self._buffer
+                        why = self.lineReceived(lines[0])
+                    except BaseException:
+                        self._state = self._restingState()
+                        raise
+                    if not self._interrupted and self._buffer is tail:
+                        self._state = _FAST
+                        return why
+                    rest = self._buffer
+                else:
+                    self._lines = it = iter(lines)
+                    self._linesDelimiter = delimiter
+                    lineReceived = self.lineReceived
+                    try:
+                        for line in it:
+                            why = lineReceived(line)
+                            if why or self._interrupted or transport.disconnecting:
+                                break
+                        else:
+                            if self._buffer is tail:
                                 self._lines = None
-                            self._state = self._restingState()
+                                self._state = _FAST
+                                return None
+                    except BaseException:
+                        self._recover()
+                        raise
+                    self._lines = None
+                    rest = _joinRemaining(it, delimiter) + self._buffer
+                # Interrupted (mode, pause, delimiter, disconnect, clear, re-entrant data).
+                self._interrupted = False
+                if why or transport.disconnecting:
+                    self._buffer = rest
+                    self._state = self._restingState()
+                    return why
+                self._buffer = b""
+                return self._parseSafely(rest)
         elif state == _BUSY:
             # Re-entrant call (from lineReceived, say): the running loop picks the data up.
             self._buffer += data
@@ -283,13 +305,30 @@ class LineReceiver(Protocol, _PauseableMixin):
         self._buffer = b""
         self._state = _BUSY
         try:
-            return self._parse(buf)
-        finally:
-            if self._lines is not None:
-                # A callback raised: keep the lines it did not get, as Twisted does.
-                self._buffer = self._takeUndelivered() + self._buffer
-                self._lines = None
-            self._state = self._restingState()
+            why = self._parse(buf)
+        except BaseException:
+            self._recover()
+            raise
+        self._state = _FAST if self._lineMode and not self._paused else _SLOW
+        return why
+
+    def _parseSafely(self, buf: bytes) -> Any:
+        """Run :meth:`_parse` (in the busy state) and restore the resting state after it."""
+        try:
+            why = self._parse(buf)
+        except BaseException:
+            self._recover()
+            raise
+        self._state = _FAST if self._lineMode and not self._paused else _SLOW
+        return why
+
+    def _recover(self) -> None:
+        """A callback raised: keep the lines it did not get (as Twisted does), stop being
+        busy."""
+        if self._lines is not None:
+            self._buffer = self._takeUndelivered() + self._buffer
+            self._lines = None
+        self._state = self._restingState()
 
     def _parse(self, buf: bytes) -> Any:
         transport = self.transport
@@ -427,6 +466,8 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     _have = 0
     _chunks: list[bytes] = _Discard()
     _restingNeed = 0
+    # When the buffered data starts with a frame whose header was already read: its size.
+    _pendingEnd = 0
     _paused = False
     _busy = False
     _broken = False
@@ -492,26 +533,38 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
             return
         chunks = self._chunks
         if chunks:
-            chunks.append(data)
-            data = b"".join(chunks)
+            if len(chunks) == 1:
+                data = chunks[0] + data
+            else:
+                chunks.append(data)
+                data = b"".join(chunks)
         self._chunks = []
         self._have = 0
         self._busy = True
         self._need = _NEVER
         # The frame loop of _parse, inlined for the common case; anything unusual (pause,
         # a length over the limit, re-entrant data) is handed to _parse with what is left.
+        # (_interrupted is False at rest; a setter run outside a callback may have left it
+        # True, which only sends us the slower way.)
         unpack = self._unpackFrom
         prefixLength = self.prefixLength
-        offset = 0
+        maxLength = self.MAX_LENGTH
+        stringReceived = self.stringReceived
         size = len(data)
-        self._interrupted = False
+        offset = self._pendingEnd
         try:
-            while True:
+            if offset:
+                # The buffered frame's header was read last time: it is complete now.
+                self._pendingEnd = 0
+                stringReceived(data[prefixLength:offset])
+                if self._interrupted:
+                    offset = -offset
+            while offset >= 0:
                 if size - offset < prefixLength:
                     need = prefixLength
                     break
                 length = unpack(data, offset)[0]
-                if length > self.MAX_LENGTH:
+                if length > maxLength:
                     need = -1
                     break
                 start = offset + prefixLength
@@ -520,25 +573,39 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
                     need = end - offset
                     break
                 offset = end
-                self.stringReceived(data[start:end])
+                stringReceived(data[start:end])
                 if self._interrupted:
                     need = -1
                     break
+            else:
+                offset = -offset
+                need = -1
             if need > 0 and not self._chunks:
                 if offset < size:
                     self._chunks = [data[offset:] if offset else data]
                     self._have = size - offset
+                    if need > prefixLength:
+                        self._pendingEnd = need
                 self._restingNeed = need
-            elif not self._broken:
+                self._busy = False
+                self._need = need
+                return
+            if not self._broken:
                 self._parse(data[offset:] if offset else data)
-        finally:
-            self._busy = False
-            if self._broken:
-                self._need = 0
-            elif self._paused:
-                self._need = _NEVER
-            else:
-                self._need = self._restingNeed
+        except BaseException:
+            self._rest()
+            raise
+        self._rest()
+
+    def _rest(self) -> None:
+        """Leave the busy state: set ``_need`` for the state we are in now."""
+        self._busy = False
+        if self._broken:
+            self._need = 0
+        elif self._paused:
+            self._need = _NEVER
+        else:
+            self._need = self._restingNeed
 
     def _parse(self, buf: bytes) -> None:
         """Deliver the frames in ``buf`` followed by any chunks buffered meanwhile.

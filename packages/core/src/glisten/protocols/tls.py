@@ -264,14 +264,14 @@ class TLSMemoryBIOProtocol:
         self._cancelTimeout()
         if self._onHandshake is not None:
             self._onHandshake()
-        listener = self.wrappedProtocol
-        if interfaces.IHandshakeListener.providedBy(listener):
-            listener.handshakeCompleted()
         if self._appSendBuffer:
             data = b"".join(self._appSendBuffer)
             self._appSendBuffer = []
             self._encrypt(data)
         self._flush()
+        listener = self.wrappedProtocol
+        if interfaces.IHandshakeListener.providedBy(listener):
+            listener.handshakeCompleted()
         if self._producer is not None:
             self._producer.handshakeDone()
         if self._lostTLSConnection and not self._shutdownSent and self.connected:
@@ -515,9 +515,9 @@ class TLSMemoryBIOFactory:
         contextFactory: Any,
         isClient: bool,
         wrappedFactory: Any,
+        clock: Any = None,
         *,
         handshakeTimeout: float | None = None,
-        clock: Any = None,
     ) -> None:
         """
         :param contextFactory: for clients an ``IOpenSSLClientConnectionCreator`` (such as
@@ -526,8 +526,9 @@ class TLSMemoryBIOFactory:
             ``getContext()`` returning an :class:`ssl.SSLContext` also works.
         :param isClient: this side starts the handshake.
         :param wrappedFactory: builds the application protocols.
-        :param handshakeTimeout: abort connections whose handshake takes longer.
-        :param clock: ``IReactorTime`` for the timeout; the global reactor by default.
+        :param clock: ``IReactorTime`` for the handshake timeout; the global reactor by
+            default. (Positional fourth, as in Twisted.)
+        :param handshakeTimeout: abort connections whose handshake takes longer (seconds).
         """
         self._connectionCreator = _contextCreator(contextFactory, isClient)
         self.contextFactory = contextFactory

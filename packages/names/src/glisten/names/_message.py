@@ -87,6 +87,19 @@ def _readQuery(buf: bytes, off: int) -> tuple[Query, int]:
     return q, end
 
 
+def _makeRR(name: Name, type: int, ttl: int, payload: IEncodableRecord, auth: bool) -> RRHeader:
+    """An ``IN`` RRHeader from trusted values (an authority's own records), unchecked."""
+    rr = RRHeader.__new__(RRHeader)
+    rr.name = name
+    rr.type = type
+    rr.cls = C.IN
+    rr.ttl = ttl
+    rr.payload = payload
+    rr.auth = auth
+    rr.rdlength = None
+    return rr
+
+
 class RRHeader:
     """
     A resource record: owner name, type, class, TTL and payload.
@@ -464,8 +477,11 @@ class Message:
 
     @classmethod
     def fromBytes(cls, data: bytes) -> Message:
-        """:return: a new message decoded from ``data``."""
-        m = cls()
+        """
+        :return: a new message decoded from ``data``.
+        :raises DNSDecodeError: when ``data`` is not exactly one well-formed message.
+        """
+        m = cls.__new__(cls)
         _decodeInto(m, data)
         return m
 

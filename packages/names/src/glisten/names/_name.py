@@ -161,7 +161,12 @@ class Name:
         """
         :return: whether this name equals ``other`` or lies below it.
         """
-        o = other._key if isinstance(other, Name) else Name(other)._key
+        if isinstance(other, Name):
+            o = other._key
+        elif isinstance(other, bytes) and not other.endswith(b"."):
+            o = other.lower()
+        else:
+            o = Name(other)._key
         if not o:
             return True
         k = self._key
@@ -266,6 +271,30 @@ def readName(buf: bytes, off: int) -> tuple[bytes, int]:
     return name, end
 
 
+#: name -> (lower-cased suffix keys, wire form of each label), for names seen lately.
+_PLANS: dict[bytes, tuple[tuple[bytes, ...], tuple[bytes, ...]]] = {}
+_MAX_PLANS = 4096
+
+
+def _plan(name: bytes) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """
+    :return: the compression keys of every suffix of ``name`` and its labels
+        in wire form, validated once and remembered.
+    :raises ValueError: for a name that is not valid on the wire.
+    """
+    plan = _PLANS.get(name)
+    if plan is not None:
+        return plan
+    labels = nameToLabels(name)
+    escaped = [_escapeLabel(x) for x in labels]
+    keys = tuple(b".".join(escaped[i:]).lower() for i in range(len(labels)))
+    wire = tuple(bytes((len(x),)) + x for x in labels)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    plan = _PLANS[name] = (keys, wire)
+    return plan
+
+
 class Writer:
     """
     An output buffer for one message, with its compression table.
@@ -300,32 +329,17 @@ class Writer:
             buf.append(0)
             return
         comp = self.comp
-        key = name.lower()
         compress = compress and self.compress
-        if compress:
-            ptr = comp.get(key)
-            if ptr is not None:
-                buf += (0xC000 | ptr).to_bytes(2, "big")
-                return
-        labels = nameToLabels(name)
-        escaped = b"\\" in name
-        nlabels = len(labels)
-        for i in range(nlabels):
-            if i:
-                key = (
-                    b".".join(_escapeLabel(x) for x in labels[i:]).lower()
-                    if escaped
-                    else key.split(b".", 1)[1]
-                )
-                if compress:
-                    ptr = comp.get(key)
-                    if ptr is not None:
-                        buf += (0xC000 | ptr).to_bytes(2, "big")
-                        return
-            pos = self.base + len(buf)
+        keys, wire = _plan(name)
+        base = self.base
+        for i, key in enumerate(keys):
+            if compress:
+                ptr = comp.get(key)
+                if ptr is not None:
+                    buf += (0xC000 | ptr).to_bytes(2, "big")
+                    return
+            pos = base + len(buf)
             if pos < 0x4000 and key not in comp:
                 comp[key] = pos
-            label = labels[i]
-            buf.append(len(label))
-            buf += label
+            buf += wire[i]
         buf.append(0)

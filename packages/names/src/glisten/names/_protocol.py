@@ -9,6 +9,7 @@ resolver or a :class:`~glisten.names.server.DNSServerFactory`) through
 from __future__ import annotations
 
 import secrets
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,17 @@ log = Logger()
 
 #: Seconds a TCP connection may sit without completing a message before it is closed.
 TCP_IDLE_TIMEOUT = 30.0
+
+
+def _canonicalAddress(address: Any) -> Any:
+    """``(host, port)`` with the host in the form the reactor reports sources in."""
+    host = address[0]
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return (socket.inet_ntop(family, socket.inet_pton(family, host)), *address[1:2])
+        except (OSError, TypeError):
+            continue
+    return tuple(address[:2])
 
 
 def _formatErrorFor(data: bytes) -> Message | None:
@@ -162,9 +174,8 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
             if hit is not None:
                 self.transport.write(hit, addr)
                 return
-        m = Message()
         try:
-            m.fromStr(datagram)
+            m = Message.fromBytes(datagram)
         except DNSDecodeError as e:
             log.debug("Dropping bad DNS datagram from {addr}: {e}", addr=addr, e=e)
             reply = _formatErrorFor(datagram)
@@ -202,7 +213,7 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         def writeMessage(m: Message) -> None:
             self.writeMessage(m, address)
 
-        return self._query(queries, timeout, id, writeMessage, address)
+        return self._query(queries, timeout, id, writeMessage, _canonicalAddress(address))
 
 
 class DNSProtocol(DNSMixin, protocol.Protocol):

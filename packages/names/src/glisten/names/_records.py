@@ -501,7 +501,11 @@ def _charStrings(value: Iterable[Any]) -> tuple[bytes, ...]:
 
 @attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, init=False, weakref_slot=False)
 class Record_TXT(IEncodableRecord):
-    """Text strings (RFC 1035 3.3.14): ``Record_TXT(b"one", b"two", ttl=60)``."""
+    """
+    Text strings (RFC 1035 3.3.14): ``Record_TXT(b"one", b"two", ttl=60)``.
+
+    ``data`` is a tuple (Twisted keeps a list) so records stay hashable.
+    """
 
     TYPE = C.TXT
     fancybasename = "TXT"

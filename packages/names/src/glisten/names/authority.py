@@ -14,7 +14,7 @@ from typing import Any
 from glisten.internet import defer
 from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import RRHeader
+from glisten.names._message import Query, RRHeader, _makeRR
 from glisten.names._name import Name
 from glisten.names._records import IEncodableRecord, Record_SOA
 from glisten.names._zonefile import ZoneFileError, parseZone
@@ -100,8 +100,11 @@ class FileAuthority(ResolverBase):
 
     # -- lookups
 
-    def _names(self) -> tuple[set[bytes], set[bytes]]:
-        """:return: (owner names, owner names and every ancestor inside the zone)."""
+    def _names(self) -> tuple[set[bytes], set[bytes], set[bytes]]:
+        """
+        :return: (owner names, owner names and every ancestor inside the
+            zone, delegation points), recomputed when ``records`` changes.
+        """
         key = (id(self.records), len(self.records))
         if self._index is not None and self._index[0] == key:
             return self._index[1]
@@ -112,8 +115,9 @@ class FileAuthority(ResolverBase):
             while n and n != apex:
                 n = n.split(b".", 1)[1] if b"." in n else b""
                 existing.add(n)
-        self._index = (key, (owners, existing))
-        return owners, existing
+        cuts = {n for n in owners if n != apex and any(r.TYPE == C.NS for r in self.records[n])}
+        self._index = (key, (owners, existing, cuts))
+        return owners, existing, cuts
 
     def _ttl(self, rec: IEncodableRecord) -> int:
         return rec.ttl if rec.ttl is not None else self.soa[1].minimum
@@ -122,7 +126,8 @@ class FileAuthority(ResolverBase):
         self, owner: bytes | Name, recs: list[IEncodableRecord], auth: bool = True
     ) -> list[RRHeader]:
         name = owner if isinstance(owner, Name) else Name(owner)
-        return [RRHeader(name, r.TYPE, C.IN, self._ttl(r), r, auth=auth) for r in recs]
+        minimum = self.soa[1].minimum
+        return [_makeRR(name, r.TYPE, minimum if r.ttl is None else r.ttl, r, auth) for r in recs]
 
     def _soaRR(self) -> RRHeader:
         name, soa = self.soa
@@ -135,9 +140,19 @@ class FileAuthority(ResolverBase):
         except (error.DomainError, error.AuthoritativeDomainError) as e:
             return defer.fail(e)
 
-    def _answer(self, name: bytes, cls: int, type: int) -> Result:
+    def query(self, query: Query, timeout: Any = None) -> defer.Deferred[Result]:
+        """Answer ``query`` from the zone (every type, without per-type dispatch)."""
+        if not hasattr(self, "soa"):
+            return defer.fail(error.DomainError(query.name.name))
+        try:
+            return defer.succeed(self._answer(query.name, query.cls, query.type))
+        except (error.DomainError, error.AuthoritativeDomainError) as e:
+            return defer.fail(e)
+
+    def _answer(self, name: bytes | Name, cls: int, type: int) -> Result:
         apex = self.soa[0]
-        qname = Name(name)
+        qname = name if isinstance(name, Name) else Name(name)
+        name = qname.name
         if not qname.isSubdomainOf(apex) or cls not in (C.IN, C.ANY):
             raise error.DomainError(name)
         if type == C.AXFR:
@@ -186,7 +201,7 @@ class FileAuthority(ResolverBase):
         recs = self.records.get(key)
         if recs is not None:
             return recs
-        _, existing = self._names()
+        existing = self._names()[1]
         if key in existing:
             return []
         # Closest encloser, then its wildcard (RFC 4592).
@@ -204,12 +219,17 @@ class FileAuthority(ResolverBase):
         :return: (NS records, glue) when ``key`` lies at or below a delegation
             point other than the apex, else ``None``.
         """
+        cuts = self._names()[2]
+        if not cuts:
+            return None
         apex = self.soa[0]
         labels = key.split(b".") if key else []
         apexLen = len(apex.split(b".")) if apex else 0
         # Walk down from just below the apex towards the name.
         for i in range(len(labels) - apexLen - 1, -1, -1):
             cut = b".".join(labels[i:])
+            if cut not in cuts:
+                continue
             recs = self.records.get(cut)
             if not recs:
                 continue

@@ -107,6 +107,19 @@ class DNSServerFactory(protocol.ServerFactory):
         """
         if self.verbose > 1:
             log.info("Replying {message} to {address}", message=message, address=address)
+        try:
+            self._sendReply(protocol, message, address)
+        except ValueError:
+            # A record that cannot be encoded (say, a payload set up in code
+            # with an invalid name): tell the client rather than go silent.
+            log.failure("Cannot encode the answer to {queries}", queries=message.queries)
+            self._sendReply(
+                protocol,
+                self._responseFromMessage(message, C.ESERVER),
+                address,
+            )
+
+    def _sendReply(self, protocol: Any, message: Message, address: Any) -> None:
         if address is None:
             protocol.writeMessage(message)
             return
@@ -124,20 +137,30 @@ class DNSServerFactory(protocol.ServerFactory):
         protocol.writeMessage(message, address)
 
     def _responseFromMessage(self, message: Message, rCode: int = C.OK, **kw: Any) -> Message:
-        r = Message(
-            id=message.id,
-            answer=1,
-            opCode=message.opCode,
-            recDes=message.recDes,
-            recAv=self.canRecurse,
-            rCode=rCode,
-            checkingDisabled=message.checkingDisabled,
-        )
+        r = Message.__new__(Message)
+        r.id = message.id
+        r.answer = 1
+        r.opCode = message.opCode
+        r.recDes = message.recDes
+        r.recAv = int(self.canRecurse)
+        r.auth = 0
+        r.rCode = rCode
+        r.trunc = 0
+        r.authenticData = 0
+        r.checkingDisabled = message.checkingDisabled
         r.queries = message.queries
+        r.answers = []
+        r.authority = []
+        r.additional = []
+        r.ednsOptions = []
         if message.ednsVersion is not None:
             r.ednsVersion = 0
             r.dnssecOK = message.dnssecOK
             r.maxSize = min(message.maxSize, MAX_UDP_PAYLOAD)
+        else:
+            r.ednsVersion = None
+            r.dnssecOK = False
+            r.maxSize = 512
         for k, v in kw.items():
             setattr(r, k, v)
         return r

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs as _parse_qs
 from urllib.parse import urlsplit
 
+import attrs
 from zope.interface import implementer
 
 from glisten.internet import interfaces
@@ -214,7 +215,10 @@ class Request:
         """
         self.channel = channel
         self.transport = channel.transport
-        self.requestHeaders = Headers._fromParsed({})
+        # The channel hands over the parsed request head this way, so the request is not
+        # built with an empty Headers that is thrown away at once.
+        incoming = getattr(channel, "_incomingHeaders", None)
+        self.requestHeaders = Headers._fromParsed(incoming if incoming is not None else {})
         self.responseHeaders = Headers._fromParsed({})
         self.cookies: list[bytes] = []
         self.content: IO[bytes] = io.BytesIO()
@@ -516,14 +520,15 @@ class Request:
         if self._disconnected:
             return
         channel = self.channel
+        codec = channel._codec
         if not self.startedWriting:
             self.startedWriting = True
-            head = channel._sendHead(self)
+            head = codec.sendResponse(self.code, self._headerFields(), self.code_message)
             self.sentLength += len(data)
-            channel._writeBytes(head + channel._codec.sendData(data) if data else head)
+            channel._writeBytes(head + codec.sendData(data) if data else head)
         elif data:
             self.sentLength += len(data)
-            channel._writeBytes(channel._codec.sendData(data))
+            channel._writeBytes(codec.sendData(data))
 
     def writeSequence(self, data: list[bytes]) -> None:
         """Write several pieces of the body."""
@@ -625,8 +630,17 @@ class HTTPChannel(Protocol):
     factory: Any = None
     _secure: bool | None = None
 
+    #: Twisted's names for two of the limits; a subclass may override them.
+    maxHeaders: int = _h11.DEFAULT_LIMITS.maxHeaders
+    totalHeadersSize: int = _h11.DEFAULT_LIMITS.maxHeaderBytes
+
     def __init__(self) -> None:
-        self._codec = _h11.ServerConnection(self.limits)
+        limits = self.limits
+        if self.maxHeaders != limits.maxHeaders or self.totalHeadersSize != limits.maxHeaderBytes:
+            limits = self.limits = attrs.evolve(
+                limits, maxHeaders=self.maxHeaders, maxHeaderBytes=self.totalHeadersSize
+            )
+        self._codec = _h11.ServerConnection(limits)
         self._request: Request | None = None
         self._dispatching = False
         self._nextReady = False
@@ -730,12 +744,16 @@ class HTTPChannel(Protocol):
             self._dispatching = False
 
     _head: _h11.Request | None = None
+    _incomingHeaders: dict[bytes, list[bytes]] | None = None
 
     def _startRequest(self, head: _h11.Request) -> None:
         self._requests += 1
         self._headSince = None
+        self._incomingHeaders = head.headers
         request = self.requestFactory(self, False)
-        request.requestHeaders = Headers._fromParsed(head.headers)
+        self._incomingHeaders = None
+        if request.requestHeaders._raw is not head.headers:
+            request.requestHeaders = Headers._fromParsed(head.headers)
         self._request = request
         self._head = head
         if head.contentLength != 0:
@@ -766,9 +784,6 @@ class HTTPChannel(Protocol):
             self.transport.pauseProducing()
 
     # -- the response ------------------------------------------------------------------------
-
-    def _sendHead(self, request: Request) -> bytes:
-        return self._codec.sendResponse(request.code, request._headerFields(), request.code_message)
 
     def _writeBytes(self, data: bytes) -> None:
         if data and self.transport is not None:
@@ -938,6 +953,18 @@ def combinedLogFormatter(timestamp: str, request: Request) -> str:
     )
 
 
+@implementer(IAccessLogFormatter)
+def proxiedLogFormatter(timestamp: str, request: Request) -> str:
+    """Like :func:`combinedLogFormatter`, with the client address taken from the last
+    ``X-Forwarded-For`` entry (for a server behind a reverse proxy you trust)."""
+    forwarded = request.getHeader(b"x-forwarded-for")
+    line = combinedLogFormatter(timestamp, request)
+    if forwarded:
+        ip = _printable(forwarded.split(b",")[-1].strip())
+        line = '"%s"%s' % (ip, line[line.index('"', 1) + 1 :])
+    return line
+
+
 class _AccessLine:
     """An access-log line for the logging system, formatted only if an observer reads it.
 
@@ -1023,7 +1050,7 @@ class HTTPFactory(ServerFactory):
         channel.factory = self
         channel.timeOut = self.timeOut
         if self.maxRequestBody is not None:
-            channel.limits = _h11.Limits(maxBody=self.maxRequestBody)
+            channel.limits = attrs.evolve(channel.limits, maxBody=self.maxRequestBody)
             channel._codec = _h11.ServerConnection(channel.limits)
         return channel
 

@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
+from glisten.internet.defer import Deferred
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.web import http, resource
@@ -88,8 +89,6 @@ class Request(http.Request):
         if body.__class__ is bytes:
             self._writeBody(body)  # type: ignore[arg-type,unused-ignore]
             return
-        from glisten.internet.defer import Deferred
-
         if isinstance(body, Deferred) or inspect.iscoroutine(body):
             self._renderLater(body)
             return
@@ -108,8 +107,6 @@ class Request(http.Request):
         self._writeBody(page.render(self))
 
     def _renderLater(self, body: Any) -> None:
-        from glisten.internet.defer import Deferred
-
         d: Deferred[Any] = body if isinstance(body, Deferred) else Deferred.fromCoroutine(body)
 
         def rendered(result: object) -> None:

@@ -1,0 +1,30 @@
+"""Every program in examples/ runs to completion and prints what its docstring promises."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+EXPECTED = {
+    "echo.py": "hello\nworld\n",
+    "coroutines.py": "answer: 42\ngathered: [42, 7]\ntimed out, as asked\n",
+    "web_hello.py": '200 /hello Hello, world!\n200 /files/web_hello.py """A web server',
+}
+
+
+def test_everyExampleIsChecked() -> None:
+    assert {p.name for p in EXAMPLES.glob("*.py")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example(name: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(EXPECTED[name])
