@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from glisten.internet.defer import Deferred
-from glisten.names import authority, dns
+from glisten.internet.error import CannotListenError
+from glisten.names import authority, dns, server
 
 ZONE = """\
 $ORIGIN example.com.
@@ -56,6 +57,28 @@ class FakeUDPTransport:
         pass
 
 
+def makeReactor() -> Any:
+    """A fresh, uninstalled reactor of the kind named by ``GLISTEN_REACTOR`` (default epoll)."""
+    import os
+
+    kind = os.environ.get("GLISTEN_REACTOR", "epoll")
+    if kind == "poll":
+        from glisten.internet.pollreactor import PollReactor
+
+        return PollReactor()
+    if kind == "select":
+        from glisten.internet.selectreactor import SelectReactor
+
+        return SelectReactor()
+    if kind == "asyncio":
+        from glisten.internet.asyncioreactor import AsyncioSelectorReactor
+
+        return AsyncioSelectorReactor()
+    from glisten.internet.epollreactor import EPollReactor
+
+    return EPollReactor()
+
+
 def runUntil(reactor: Any, d: Deferred[Any], timeout: float = 10.0) -> Any:
     """
     Run ``reactor`` until ``d`` fires and return its result (raise its failure).
@@ -80,3 +103,22 @@ def runUntil(reactor: Any, d: Deferred[Any], timeout: float = 10.0) -> Any:
     if hasattr(result, "raiseException"):
         result.raiseException()
     return result
+
+
+def serve(reactor: Any, authorities: list[Any], interface: str = "127.0.0.1", port: int = 0) -> int:
+    """Serve ``authorities`` over UDP and TCP on one loopback port; return it."""
+    f = server.DNSServerFactory(authorities=authorities, reactor=reactor)
+    for _ in range(20):
+        udp = reactor.listenUDP(
+            port, dns.DNSDatagramProtocol(f, reactor=reactor), interface=interface
+        )
+        p = udp.getHost().port
+        try:
+            reactor.listenTCP(p, f, interface=interface)
+        except CannotListenError:
+            udp.stopListening()
+            if port:
+                raise
+            continue
+        return int(p)
+    raise RuntimeError("no free port")

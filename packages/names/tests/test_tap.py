@@ -10,10 +10,9 @@ import pytest
 from zope.interface.verify import verifyObject
 
 from glisten.application.service import IServiceMaker
-from glisten.internet.epollreactor import EPollReactor
 from glisten.names import client, dns, tap
 
-from .helpers import ZONE, runUntil
+from .helpers import ZONE, makeReactor, runUntil, serve
 
 
 def _options(*argv: str) -> argparse.Namespace:
@@ -55,7 +54,7 @@ def test_serviceServesZoneOverUDPAndTCP(tmp_path: Any) -> None:
     with open(zone, "w") as f:
         f.write(ZONE)
     opts = _options("--listen", "127.0.0.1:0", "--bindzone", zone, "--cache")
-    rx = EPollReactor()
+    rx = makeReactor()
     svc = tap.dnsPlugin.makeService(opts, reactor=rx)
     svc.startService()
     (listener,) = [s for s in svc if isinstance(s, tap.DNSListener)]
@@ -88,19 +87,16 @@ def test_badZoneFileFailsMakeService(tmp_path: Any) -> None:
 def test_secondaryRecursiveCacheAndHosts(tmp_path: Any) -> None:
     """Every source at once: a secondary zone, a hosts file, and recursion with a cache."""
     from glisten.internet import defer
-    from glisten.names import authority, resolve, server
+    from glisten.names import authority, resolve
     from glisten.names.authority import BindAuthority
 
-    rx = EPollReactor()
+    rx = makeReactor()
     # The primary for the secondary zone, and the upstream for recursion.
     primaryZone = BindAuthority.fromText(ZONE)
     upstreamZone = BindAuthority.fromText(
         "$ORIGIN example.org.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\nwww A 192.0.2.44\n"
     )
-    upstream = server.DNSServerFactory(authorities=[primaryZone, upstreamZone], reactor=rx)
-    udp = rx.listenUDP(0, dns.DNSDatagramProtocol(upstream, reactor=rx), interface="127.0.0.1")
-    upPort = udp.getHost().port
-    rx.listenTCP(upPort, upstream, interface="127.0.0.1")
+    upPort = serve(rx, [primaryZone, upstreamZone])
 
     hostsFile = os.path.join(tmp_path, "hosts")
     with open(hostsFile, "w") as f:

@@ -22,6 +22,7 @@ from glisten.internet.ssl import (
     PrivateCertificate,
     optionsForClientTLS,
 )
+from glisten.protocols.tls import startTLS
 
 pytestmark = pytest.mark.interop
 
@@ -260,3 +261,59 @@ def test_opensslClientVersions(
     else:
         assert b"VERSION CHECK" not in proto.out
         assert serverLost and serverLost[0].check(ssl.SSLError)
+
+
+class MiniSMTP(Protocol):
+    """
+    Just enough ESMTP for ``openssl s_client -starttls smtp``, switching with startTLS.
+    """
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+        self.buf = b""
+        self.secure = False
+
+    def connectionMade(self) -> None:
+        self.transport.write(b"220 glisten ESMTP\r\n")
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            self.lineReceived(line.rstrip(b"\r"))
+
+    def lineReceived(self, line: bytes) -> None:
+        if self.secure:
+            cn = self.transport.getPeerCertificate()
+            self.transport.write(b"250 secure " + line.upper() + b" " + repr(cn).encode() + b"\r\n")
+            self.transport.loseConnection()
+        elif line.upper().startswith((b"EHLO", b"HELO")):
+            self.transport.write(b"250-glisten\r\n250 STARTTLS\r\n")
+        elif line.upper() == b"STARTTLS":
+            self.transport.write(b"220 ready to start TLS\r\n")
+            if self.buf:
+                # Plain text pipelined after STARTTLS must not count as protected (CVE-2011-0411).
+                self.transport.loseConnection()
+                return
+            startTLS(self.transport, self.options, client=False)
+            self.secure = True
+        else:
+            self.transport.write(b"502 unknown\r\n")
+
+
+def test_opensslStartTLS(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+    openssl = _need("openssl")
+    files = _files(tmp_path, pki)
+    options = PrivateCertificate.loadPEM(pki.server.bothPEM).options()
+    port = reactor.listenTCP(
+        0, Factory.forProtocol(lambda: MiniSMTP(options)), interface="127.0.0.1"
+    )
+    proto = Collect()
+    args = [openssl, "s_client", "-connect", f"127.0.0.1:{port.getHost().port}",
+            "-starttls", "smtp", "-CAfile", files["ca"], "-verify_return_error",
+            "-verify_hostname", "localhost", "-quiet"]  # fmt: skip
+    transport = spawnProcess(reactor, proto, openssl, args, env=None)
+    transport.write(b"noop\n")
+    wait(proto.ended)
+    port.stopListening()
+    assert b"250 secure NOOP None" in proto.out, proto.err

@@ -92,6 +92,8 @@ def test_handshakeAndEcho(pki: Any, connect: Any, byteAtATime: bool) -> None:
     assert peer is not None and peer.getSubject().commonName == "localhost"
     assert server.transport.getPeerCertificate() is None
     assert interfaces.ISSLTransport.providedBy(client.transport)
+    assert client.transport.getHandle().cipher()[1] == "TLSv1.3"
+    assert client.transport.getHandle().get_channel_binding() is not None
 
 
 def test_writesBeforeHandshakeAreBuffered(pki: Any, connect: Any) -> None:

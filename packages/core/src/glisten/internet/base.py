@@ -860,11 +860,13 @@ class ReactorBase:
         self._signalsSaved.clear()
 
     def _onSignal(self, signum: int, frame: object) -> None:
+        # Only queue work here: logging from a signal handler could deadlock on a lock the
+        # interrupted code holds.
         self._exitSignal = signum
-        _log.info("Received signal {signum}, shutting down.", signum=signum)
-        self.callFromThread(self._stopFromSignal)
+        self.callFromThread(self._stopFromSignal, signum)
 
-    def _stopFromSignal(self) -> None:
+    def _stopFromSignal(self, signum: int) -> None:
+        _log.info("Received signal {signum}, shutting down.", signum=signum)
         try:
             self.stop()
         except error.ReactorNotRunning:

@@ -4,6 +4,7 @@ The exceptions of the reactor and transports, named as in Twisted's ``twisted.in
 
 from __future__ import annotations
 
+import errno
 import socket
 
 from glisten.internet.interfaces import IAddress
@@ -175,18 +176,12 @@ class CertificateError(Exception):
     """
 
 
-_errnoMapping: dict[int, type[ConnectError]] = {}
-for _name, _cls in (
-    ("ENETUNREACH", NoRouteError),
-    ("EHOSTUNREACH", NoRouteError),
-    ("ECONNREFUSED", ConnectionRefusedError),
-    ("ETIMEDOUT", TCPTimedOutError),
-):
-    import errno as _errno
-
-    _code = getattr(_errno, _name, None)
-    if _code is not None:
-        _errnoMapping[_code] = _cls
+_errnoMapping: dict[int, type[ConnectError]] = {
+    errno.ENETUNREACH: NoRouteError,
+    errno.EHOSTUNREACH: NoRouteError,
+    errno.ECONNREFUSED: ConnectionRefusedError,
+    errno.ETIMEDOUT: TCPTimedOutError,
+}
 
 
 def getConnectError(e: BaseException | tuple[object, ...]) -> ConnectError:

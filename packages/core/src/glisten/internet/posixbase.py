@@ -677,15 +677,4 @@ def _logPrefixOf(obj: Any) -> str:
         return obj.__class__.__name__
 
 
-def _eintrSafe(f: Any, *args: Any) -> Any:
-    try:
-        return f(*args)
-    except InterruptedError:
-        return []
-    except OSError as e:
-        if e.errno == errno.EINTR:
-            return []
-        raise
-
-
 __all__ = ["PosixReactorBase"]

@@ -245,23 +245,22 @@ class LineReceiver(Protocol, _PauseableMixin):
             buf = self._buffer + data
             delimiter = self._delimiter
             if len(buf) < self.MAX_LENGTH:
-                if delimiter not in buf:
+                end = buf.find(delimiter)
+                if end < 0:
                     # The common case with small reads: no complete line yet.
                     self._buffer = buf
                     return None
                 # No line can be too long here. (_interrupted is False at rest in this state;
                 # a setter run outside a callback may have left it True, which only costs
                 # the slower route.)
-                lines = buf.split(delimiter)
-                self._buffer = tail = lines.pop()
-                self._state = _BUSY
-                transport = self.transport
-                if transport is None:
-                    transport = _NoTransport
                 why = None
-                if len(lines) == 1:
+                after = end + len(delimiter)
+                if buf.find(delimiter, after) < 0:
+                    # Exactly one line.
+                    self._buffer = tail = buf[after:]
+                    self._state = _BUSY
                     try:
-                        why = self.lineReceived(lines[0])
+                        why = self.lineReceived(buf[:end])
                     except BaseException:
                         self._state = self._restingState()
                         raise
@@ -269,7 +268,16 @@ class LineReceiver(Protocol, _PauseableMixin):
                         self._state = _FAST
                         return why
                     rest = self._buffer
+                    transport = self.transport
+                    if transport is None:
+                        transport = _NoTransport
                 else:
+                    lines = buf.split(delimiter)
+                    self._buffer = tail = lines.pop()
+                    self._state = _BUSY
+                    transport = self.transport
+                    if transport is None:
+                        transport = _NoTransport
                     self._lines = it = iter(lines)
                     self._linesDelimiter = delimiter
                     lineReceived = self.lineReceived

@@ -427,6 +427,13 @@ class TLSMemoryBIOProtocol:
 
     # -- ISSLTransport --------------------------------------------------------------------------
 
+    def getHandle(self) -> ssl.SSLObject | None:
+        """
+        :return: the :class:`ssl.SSLObject` (for ``cipher()``, ``get_channel_binding()``...),
+            or None before the connection is made.
+        """
+        return self._tls
+
     def getPeerCertificate(self) -> Certificate | None:
         """
         :return: the certificate the peer presented, or None (none yet, or none at all).

@@ -15,6 +15,7 @@ from zope.interface import implementer
 
 from glisten.application import service
 from glisten.application.service import IServiceMaker
+from glisten.internet.error import CannotListenError
 from glisten.names import _constants as C
 from glisten.names import authority, cache, client, hosts, secondary, server
 from glisten.names._protocol import DNSDatagramProtocol
@@ -86,11 +87,21 @@ class DNSListener(service.Service):
 
             reactor = r
         self.factory._reactor = reactor
-        tcp = reactor.listenTCP(self.portNumber, self.factory, interface=self.interface)
-        self._listening.append(tcp)
-        self.port = tcp.getHost().port
-        proto = DNSDatagramProtocol(self.factory, reactor=reactor)
-        self._listening.append(reactor.listenUDP(self.port, proto, interface=self.interface))
+        # With port 0, the port TCP gets may be taken for UDP: try another.
+        for attempt in range(1 if self.portNumber else 20):
+            tcp = reactor.listenTCP(self.portNumber, self.factory, interface=self.interface)
+            port = tcp.getHost().port
+            proto = DNSDatagramProtocol(self.factory, reactor=reactor)
+            try:
+                udp = reactor.listenUDP(port, proto, interface=self.interface)
+            except CannotListenError:
+                tcp.stopListening()
+                if self.portNumber or attempt == 19:
+                    raise
+                continue
+            break
+        self._listening += [tcp, udp]
+        self.port = port
         super().startService()
 
     def stopService(self) -> Any:

@@ -352,8 +352,7 @@ class Request:
 
     def getClientAddress(self) -> Any:
         """The peer's address (an ``IAddress``)."""
-        transport = self.channel.transport
-        return transport.getPeer() if transport is not None else None
+        return self.channel._getPeer()
 
     def isSecure(self) -> bool:
         """Whether the request came over TLS."""
@@ -691,6 +690,13 @@ class HTTPChannel(Protocol):
             request.connectionLost(reason)
 
     _host: Any = None
+    _peer: Any = None
+
+    def _getPeer(self) -> Any:
+        peer = self._peer
+        if peer is None and self.transport is not None:
+            peer = self._peer = self.transport.getPeer()
+        return peer
 
     def _getHost(self) -> Any:
         host = self._host
