@@ -469,15 +469,16 @@ def test_plainContextFactory(pki: Any, connect: Any, tmp_path: Any) -> None:
 def test_randomBytesNeverRaise(pki: Any, chunks: list[bytes]) -> None:
     from glisten.internet.testing import StringTransport
 
-    app = Recorder()
-    proto = _wrap(_serverOptions(pki), False, app)
-    transport = StringTransport()
-    proto.makeConnection(transport)
-    for chunk in chunks:
-        proto.dataReceived(chunk)
-    proto.connectionLost(_failure(error.ConnectionDone()))
-    assert app.data == []
-    assert app.lost.check(ssl.SSLError, error.ConnectionLost)
+    for isClient, options in ((False, _serverOptions(pki)), (True, _clientOptions(pki))):
+        app = Recorder()
+        proto = _wrap(options, isClient, app)
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        for chunk in chunks:
+            proto.dataReceived(chunk)
+        proto.connectionLost(_failure(error.ConnectionDone()))
+        assert app.data == []
+        assert app.lost.check(ssl.SSLError, error.ConnectionLost)
 
 
 def test_defaultTrustIsThePlatformStore(pki: Any, connect: Any) -> None:
@@ -505,3 +506,22 @@ def test_handshakeListenerMayCloseAtOnce(pki: Any, connect: Any) -> None:
     assert server.received() == b"buffered first"
     assert client.lost.check(error.ConnectionDone)
     assert server.lost.check(error.ConnectionDone)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_mutatedServerFlight(pki: Any, connect: Any, data: Any) -> None:
+    pair, client, server = _pair(connect, _serverOptions(pki), _clientOptions(pki))
+    pair.server.dataReceived(pair.clientTransport.take())
+    flight = bytearray(pair.serverTransport.take())
+    assert flight
+    for _ in range(data.draw(st.integers(1, 6))):
+        flight[data.draw(st.integers(0, len(flight) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(1, len(flight)))
+    pair.client.dataReceived(bytes(flight[:cut]))
+    pair.client.dataReceived(bytes(flight[cut:]))
+    pair.client.connectionLost(_failure(error.ConnectionDone()))
+    assert client.data == []
+    assert client.lost.check(ssl.SSLError, error.ConnectionLost)

@@ -313,3 +313,16 @@ def test_streamingProducerOverTLS(reactor: Any, wait: Any, pki: Any) -> None:
     # Two pauses hold it during the handshake; more mean the transport pushed back.
     assert pusher.pauses >= 3
     port.stopListening()
+
+
+def test_tlsOverUnixSocket(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+    path = str(tmp_path / "tls.sock")
+    serverFactory = TLSMemoryBIOFactory(_server(pki), False, Factory.forProtocol(EchoServer))
+    port = reactor.listenUNIX(path, serverFactory)
+    client = Client(b"over a unix socket")
+    clientFactory = TLSMemoryBIOFactory(_client(pki), True, OneClient(client))
+    reactor.connectUNIX(path, clientFactory)
+    wait(client.lost)
+    assert bytes(client.received) == b"over a unix socket"
+    assert client.reason.check(error.ConnectionDone)
+    port.stopListening()

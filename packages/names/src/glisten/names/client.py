@@ -220,7 +220,10 @@ class Resolver(LazyReactor, ResolverBase):
         """
         if timeout is None:
             timeout = self.timeout
-        timeouts = list(timeout) or [5.0]
+        if isinstance(timeout, int | float):
+            timeouts = [float(timeout)]
+        else:
+            timeouts = list(timeout) or [5.0]
         self.maybeParseConfig()
         servers = self.servers + self.dynServers
         if not servers:
