@@ -48,11 +48,22 @@ class Echo(Resource):
     render_PUT = render_POST
 
 
+class Stream(Resource):
+    isLeaf = True
+
+    def render_GET(self, request):
+        for i in range(3):
+            request.write(b"part%d;" % i)
+        request.finish()
+        return 1  # NOT_DONE_YET
+
+
 class Root(Resource):
     def __init__(self):
         super().__init__()
         self.putChild(b"files", File(os.environ["GLISTEN_TEST_FILES"]))
         self.putChild(b"echo", Echo())
+        self.putChild(b"stream", Stream())
 """
 
 
@@ -226,3 +237,13 @@ def test_http10(webServer: WebServer) -> None:
 def test_head(webServer: WebServer) -> None:
     r = curl("-I", f"{webServer.http}/files/hello.txt")
     assert b"Content-Length: 10" in r.stdout and b"ETag:" in r.stdout
+
+
+def test_chunkedResponse(webServer: WebServer) -> None:
+    r = curl("--raw", "-i", f"{webServer.http}/stream")
+    assert b"Transfer-Encoding: chunked" in r.stdout
+    assert r.stdout.endswith(b"6\r\npart0;\r\n6\r\npart1;\r\n6\r\npart2;\r\n0\r\n\r\n")
+    r = curl(f"{webServer.http}/stream")
+    assert r.stdout == b"part0;part1;part2;"
+    r = curl("-0", f"{webServer.http}/stream")  # HTTP/1.0: no chunking, ends with the close
+    assert r.stdout == b"part0;part1;part2;"

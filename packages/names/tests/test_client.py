@@ -103,6 +103,12 @@ class TestResolver:
         # A new socket (source port) and a new id for each try.
         assert len({addr[1] for _, addr in seen}) == 3
 
+    def test_numericTimeout(self, rx: Any) -> None:
+        silent = rx.listenUDP(0, DatagramProtocol(), interface="127.0.0.1")
+        r = client.Resolver(servers=[("127.0.0.1", silent.getHost().port)], reactor=rx)
+        with pytest.raises(error.DNSQueryTimeoutError):
+            runUntil(rx, r.lookupAddress("example.com", timeout=0.05))
+
     def test_answersFromElsewhereOrWithWrongIdIgnored(self, rx: Any) -> None:
         """Twisted issue 12696: only the server asked, with the right id, is believed."""
         other: list[Any] = []

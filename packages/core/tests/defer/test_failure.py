@@ -397,3 +397,15 @@ def test_subclassOfFailure() -> None:
     f = MyFailure(KeyError())
     assert f.check(KeyError)
     assert repr(f).startswith("<")
+
+
+def test_checkBaseExceptionSubclass() -> None:
+    f = Failure(KeyboardInterrupt())
+    assert f.check(KeyboardInterrupt) is KeyboardInterrupt
+    assert f.check(Exception) is None
+    assert f.check(BaseException) is BaseException
+
+
+def test_checkRejectsNonTypes() -> None:
+    with pytest.raises(TypeError):
+        Failure(KeyError()).check(3)  # type: ignore[arg-type]

@@ -137,3 +137,16 @@ def test_alreadyCalledWithoutDebuggingHasNoStacks() -> None:
     with pytest.raises(AlreadyCalledError) as info:
         d.callback(2)
     assert str(info.value) == ""
+
+
+def test_importingDeferDoesNotImportLogging() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, glisten.internet.defer\n"
+        "assert 'glisten.logger' not in sys.modules, 'logger imported'\n"
+        "assert 'asyncio' not in sys.modules, 'asyncio imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

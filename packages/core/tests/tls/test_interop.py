@@ -22,7 +22,6 @@ from glisten.internet.ssl import (
     PrivateCertificate,
     optionsForClientTLS,
 )
-from glisten.protocols.tls import startTLS
 
 pytestmark = pytest.mark.interop
 
@@ -295,7 +294,7 @@ class MiniSMTP(Protocol):
                 # Plain text pipelined after STARTTLS must not count as protected (CVE-2011-0411).
                 self.transport.loseConnection()
                 return
-            startTLS(self.transport, self.options, client=False)
+            self.transport.startTLS(self.options)
             self.secure = True
         else:
             self.transport.write(b"502 unknown\r\n")

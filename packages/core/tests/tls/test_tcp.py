@@ -18,7 +18,7 @@ from glisten.internet.ssl import (
     PrivateCertificate,
     optionsForClientTLS,
 )
-from glisten.protocols.tls import TLSMemoryBIOFactory, startTLS
+from glisten.protocols.tls import TLSMemoryBIOFactory
 
 
 class EchoServer(Protocol):
@@ -187,7 +187,7 @@ class StartTLSServer(Protocol):
         if not self.tls:
             assert data == b"STARTTLS\n"
             self.transport.write(b"go ahead\n")
-            startTLS(self.transport, self.options, client=False)
+            self.transport.startTLS(self.options)
             self.tls = True
             return
         self.transport.write(data)
@@ -207,7 +207,7 @@ class StartTLSClient(Protocol):
             if self.received == b"ready\n":
                 self.transport.write(b"STARTTLS\n")
             elif self.received == b"ready\ngo ahead\n":
-                startTLS(self.transport, self.options, client=True)
+                self.transport.startTLS(self.options)
                 self.state = "tls"
                 self.received = b""
                 self.transport.write(b"encrypted hello")
@@ -215,6 +215,7 @@ class StartTLSClient(Protocol):
         self.received += data
         if self.received == b"encrypted hello":
             assert interfaces.ISSLTransport.providedBy(self.transport)
+            assert interfaces.ITLSTransport.providedBy(self.transport)
             self.peerCN = self.transport.getPeerCertificate().getSubject().commonName
             self.alpn = self.transport.negotiatedProtocol
             self.transport.loseConnection()

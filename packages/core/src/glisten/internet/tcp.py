@@ -52,7 +52,7 @@ def _connectionLostFor(e: OSError) -> error.ConnectionLost:
     return error.ConnectionLost(f"[Errno {e.errno}] {e.strerror}" if e.errno else str(e))
 
 
-@implementer(interfaces.ITCPTransport, interfaces.ISystemHandle)
+@implementer(interfaces.ITCPTransport, interfaces.ITLSTransport, interfaces.ISystemHandle)
 class Connection(FileDescriptor):
     """
     A connected TCP socket and its protocol.
@@ -63,6 +63,8 @@ class Connection(FileDescriptor):
 
     _tcpNoDelay = False
     _readSize = _READ_SIZE
+    #: Which TLS role ``startTLS(ctx, normal=True)`` takes: the side that connected is the client.
+    _tlsClientDefault = True
 
     def __init__(self, skt: socket.socket, protocol: Any, reactor: Any = None) -> None:
         FileDescriptor.__init__(self, reactor)
@@ -70,6 +72,19 @@ class Connection(FileDescriptor):
         self.socket = skt
         self._fd = skt.fileno()
         self.protocol = protocol
+
+    def startTLS(self, ctx: Any, normal: bool = True) -> None:
+        """
+        Switch this connection to TLS, for STARTTLS protocols; what was written before the call
+        goes out in plain text first.
+
+        :param ctx: the TLS settings (``glisten.internet.ssl`` options).
+        :param normal: take the usual role (client for outgoing, server for accepted
+            connections); ``False`` swaps them.
+        """
+        from glisten.protocols.tls import startTLS
+
+        startTLS(self, ctx, client=self._tlsClientDefault == normal)
 
     def getHandle(self) -> socket.socket:
         """
@@ -291,6 +306,8 @@ class Server(Connection):
     :ivar client: the peer's socket address.
     :ivar sessionno: its number on that port.
     """
+
+    _tlsClientDefault = False
 
     def __init__(
         self,

@@ -22,7 +22,8 @@ and call them from the other side: ``d = proto.callRemote(Sum, a=1, b=2)`` fires
 caller's errback as that exception; anything else closes the connection (as in Twisted).
 
 Malformed or oversized boxes from the peer close the connection, and every call still waiting
-for an answer fails. ``StartTLS`` is not provided: it needs a transport with ``startTLS``.
+for an answer fails. :class:`StartTLS` switches a TCP connection to TLS (glisten's ``ssl``
+module, through the transport's ``startTLS`` or :func:`glisten.protocols.tls.startTLS`).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ __all__ = [
     "QuitBox",
     "RemoteAmpError",
     "SimpleStringLocator",
+    "StartTLS",
     "String",
     "TooLong",
     "Unicode",
@@ -612,6 +614,104 @@ class Command(metaclass=_CommandMeta):
         return Failure(errorType(remote.description))
 
 
+# ------------------------------------------------------------------------------ StartTLS
+
+_TLS_KEYS = (b"tls_localCertificate", b"tls_verifyAuthorities")
+
+
+class _NoCertificate:
+    """Stands for "no certificate of my own": only the peer is (optionally) verified."""
+
+    def __init__(self, client: bool) -> None:
+        self.client = client
+
+    def options(self, *authorities: Any) -> Any:
+        """TLS options verifying the peer against ``authorities`` (if any are given)."""
+        from glisten.internet.ssl import CertificateOptions
+
+        if not authorities:
+            return CertificateOptions()
+        return CertificateOptions(verify=True, requireCertificate=False, caCerts=list(authorities))
+
+
+class _LocalArgument(String):
+    """An argument that stays on this side: passed to the local TLS setup, never sent."""
+
+    def fromBox(
+        self, name: bytes, strings: dict[bytes, bytes], objects: dict[str, Any], proto: Any
+    ) -> None:
+        pass
+
+    def toBox(
+        self, name: bytes, strings: dict[bytes, bytes], objects: dict[str, Any], proto: Any
+    ) -> None:
+        obj = self.retrieve(objects, name.decode("ascii"), proto)
+        if obj is not None:
+            dict.__setitem__(strings, name, obj)
+
+
+class _TLSBox(AmpBox):
+    """The answer to :class:`StartTLS`: sent in clear text, then TLS starts."""
+
+    __slots__ = ()
+
+    def _sendTo(self, proto: Any) -> None:
+        box = AmpBox({k: v for k, v in self.items() if k not in _TLS_KEYS})
+        box._sendTo(proto)
+        proto._startTLS(
+            self.get(b"tls_localCertificate", _NoCertificate(False)),
+            self.get(b"tls_verifyAuthorities"),
+        )
+
+
+class StartTLS(Command):
+    """Switch the connection to TLS (Twisted's AMP ``StartTLS``).
+
+    The caller passes ``tls_localCertificate`` (a
+    :class:`glisten.internet.ssl.PrivateCertificate`, optional) and ``tls_verifyAuthorities``
+    (a list of :class:`glisten.internet.ssl.Certificate` to verify the peer against, optional);
+    the responder returns the same two keys for its side. Neither is sent on the wire. The
+    TCP client of the connection is the TLS client. As in Twisted, a side that gives no
+    authorities does not verify its peer.
+    """
+
+    commandName = b"StartTLS"
+    arguments = [
+        (b"tls_localCertificate", _LocalArgument(optional=True)),
+        (b"tls_verifyAuthorities", _LocalArgument(optional=True)),
+    ]
+    response = [
+        (b"tls_localCertificate", _LocalArgument(optional=True)),
+        (b"tls_verifyAuthorities", _LocalArgument(optional=True)),
+    ]
+    responseType = _TLSBox
+
+    def __init__(
+        self,
+        *,
+        tls_localCertificate: Any = None,
+        tls_verifyAuthorities: Any = None,
+        **kw: Any,
+    ) -> None:
+        Command.__init__(self, **kw)
+        self.certificate = (
+            tls_localCertificate if tls_localCertificate is not None else _NoCertificate(True)
+        )
+        self.authorities = tls_verifyAuthorities
+
+    def _doCommand(self, proto: Any) -> Deferred[Any] | None:
+        d = Command._doCommand(self, proto)
+        # Hold back boxes sent meanwhile: they must go out encrypted.
+        proto._prepareTLS(self.certificate, self.authorities)
+
+        def actuallyStart(response: Any) -> Any:
+            proto._startTLS(self.certificate, self.authorities)
+            return response
+
+        assert d is not None
+        return d.addCallback(actuallyStart)
+
+
 # ------------------------------------------------------------------------------ locators
 
 
@@ -876,6 +976,8 @@ class BinaryBoxProtocol(Protocol):
     maxBoxSize = 2**20
     maxKeys = 1024
     _decoder: AmpBoxDecoder | None = None
+    _startingTLSBuffer: list[AmpBox] | None = None
+    hostCertificate: Any = None
 
     def __init__(self, boxReceiver: Any) -> None:
         self.boxReceiver = boxReceiver
@@ -917,7 +1019,36 @@ class BinaryBoxProtocol(Protocol):
         """
         if self.transport is None:
             raise ProtocolSwitched("no transport to send boxes with")
+        if self._startingTLSBuffer is not None:
+            self._startingTLSBuffer.append(box)
+            return
         self.transport.write(box.serialize())
+
+    def _prepareTLS(self, certificate: Any, verifyAuthorities: Any) -> None:
+        """StartTLS was sent: buffer outgoing boxes until TLS is on."""
+        self._startingTLSBuffer = []
+
+    def _startTLS(self, certificate: Any, verifyAuthorities: Any) -> None:
+        """Start TLS on the transport (this side is the TLS client if it is the TCP client),
+        then send the boxes held back meanwhile."""
+        self.hostCertificate = certificate
+        options = certificate.options(*(verifyAuthorities or ()))
+        startTLS = getattr(self.transport, "startTLS", None)
+        if startTLS is not None:
+            startTLS(options)
+        else:
+            from glisten.internet import tcp
+            from glisten.protocols.tls import startTLS as startTLSOn
+
+            startTLSOn(self.transport, options, client=isinstance(self.transport, tcp.Client))
+        held, self._startingTLSBuffer = self._startingTLSBuffer, None
+        for box in held or ():
+            self.sendBox(box)
+
+    @property
+    def peerCertificate(self) -> Any:
+        """The peer's certificate once TLS is on (``getPeerCertificate`` of the transport)."""
+        return self.transport.getPeerCertificate()
 
     def unhandledError(self, failure: Failure) -> None:
         """Log ``failure`` and drop the connection."""

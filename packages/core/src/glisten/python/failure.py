@@ -312,8 +312,13 @@ class Failure:
     def check(self, *errorTypes: _ExcType | str) -> _ExcType | str | None:
         """Return the first of ``errorTypes`` this failure's exception is an instance of.
 
+        Classes match by ``issubclass``, so ``BaseException`` subclasses such as
+        ``KeyboardInterrupt`` match too; Twisted compared qualified names and never matched
+        those.
+
         :param errorTypes: exception classes, or their fully qualified names.
         :return: the matching entry of ``errorTypes``, or ``None``.
+        :raises TypeError: an entry is neither a class nor a string.
         """
         excType = self.type
         for error in errorTypes:

@@ -209,7 +209,7 @@ class Resolver(LazyReactor, ResolverBase):
         return d.addBoth(cleanup)
 
     def queryUDP(
-        self, queries: list[Query], timeout: Sequence[float] | None = None
+        self, queries: list[Query], timeout: Sequence[float] | float | None = None
     ) -> defer.Deferred[Message]:
         """
         Ask over UDP, moving to the next server (and the next timeout) each

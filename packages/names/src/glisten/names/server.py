@@ -20,10 +20,11 @@ from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names import error, resolve
 from glisten.names._answercache import AnswerCache
-from glisten.names._message import MAX_UDP_PAYLOAD, Message, RRHeader
+from glisten.names._message import MAX_UDP_PAYLOAD, Message, Query, RRHeader
 from glisten.names._protocol import DNSProtocol
-from glisten.names.authority import NameNotInZone
+from glisten.names.authority import FileAuthority, NameNotInZone
 from glisten.names.common import Result
+from glisten.python.failure import Failure
 
 __all__ = ["DNSServerFactory"]
 
@@ -209,12 +210,56 @@ class DNSServerFactory(protocol.ServerFactory):
                 return
             self._transferZone(message, protocol)
             return
+        if self._synchronous:
+            self._answerNow(query, protocol, message, address)
+            return
         d = self.resolver.query(query)
         d.addCallbacks(
             self.gotResolverResponse,
             self.gotResolverError,
             callbackArgs=(protocol, message, address),
             errbackArgs=(protocol, message, address),
+        )
+
+    @property
+    def _synchronous(self) -> bool:
+        """
+        Whether every resolver is a plain in-memory authority, so answers can
+        be looked up directly instead of through Deferreds (the same answers,
+        less overhead). Subclasses overriding the resolving hooks opt out.
+        """
+        cls = type(self)
+        if (
+            cls.gotResolverResponse is not DNSServerFactory.gotResolverResponse
+            or cls.gotResolverError is not DNSServerFactory.gotResolverError
+            or type(self.resolver) is not resolve.ResolverChain
+        ):
+            return False
+        resolvers = self.resolver.resolvers
+        return bool(resolvers) and all(
+            type(r).query is FileAuthority.query and type(r)._answer is FileAuthority._answer
+            for r in resolvers
+        )
+
+    def _answerNow(self, query: Query, protocol: Any, message: Message, address: Any) -> None:
+        """Do what the resolver chain would do, without Deferreds."""
+        for r in self.resolver.resolvers:
+            if not hasattr(r, "soa"):
+                continue
+            try:
+                result = r._answer(query.name, query.cls, query.type)
+            except error.AuthoritativeDomainError as e:
+                self.gotResolverError(Failure(e), protocol, message, address)
+                return
+            except error.DomainError:
+                continue
+            except Exception as e:
+                self.gotResolverError(Failure(e), protocol, message, address)
+                return
+            self.gotResolverResponse(result, protocol, message, address)
+            return
+        self.gotResolverError(
+            Failure(error.DomainError(query.name.name)), protocol, message, address
         )
 
     def gotResolverResponse(
