@@ -137,6 +137,20 @@ def awaitFired(impl: str, n: int) -> None:
         assert d.result == sum(range(size))
 
 
+def coroutineAwaitingFired(impl: str, n: int) -> None:
+    """Run a coroutine (``Deferred.fromCoroutine``) that awaits one fired Deferred."""
+    defer = _defer(impl)
+    Deferred = defer.Deferred
+    succeed = defer.succeed
+
+    async def work(i: int) -> int:
+        return await succeed(i)
+
+    for i in range(n):
+        d = Deferred.fromCoroutine(work(i))
+        assert d.result == i
+
+
 def awaitUnfired(impl: str, n: int) -> None:
     """A coroutine awaiting 10 unfired Deferreds in turn, each fired while it waits."""
     Deferred = _defer(impl).Deferred
@@ -180,6 +194,7 @@ if __name__ == "__main__":
             Case("errback chain", errbackChain),
             Case("1,000 chained Deferreds (per Deferred)", chained1000),
             Case("await fired Deferred (per await)", awaitFired),
+            Case("coroutine awaiting one fired Deferred", coroutineAwaitingFired),
             Case("await unfired Deferred (per await)", awaitUnfired),
             Case("inlineCallbacks with 10 yields", inlineCallbacks10),
         ]

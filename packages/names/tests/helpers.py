@@ -105,9 +105,15 @@ def runUntil(reactor: Any, d: Deferred[Any], timeout: float = 10.0) -> Any:
     return result
 
 
-def serve(reactor: Any, authorities: list[Any], interface: str = "127.0.0.1", port: int = 0) -> int:
-    """Serve ``authorities`` over UDP and TCP on one loopback port; return it."""
-    f = server.DNSServerFactory(authorities=authorities, reactor=reactor)
+def serve(
+    reactor: Any,
+    authorities: list[Any],
+    interface: str = "127.0.0.1",
+    port: int = 0,
+    factory: Any = None,
+) -> int:
+    """Serve ``authorities`` (or ``factory``) over UDP and TCP on one loopback port; return it."""
+    f = factory or server.DNSServerFactory(authorities=authorities, reactor=reactor)
     for _ in range(20):
         udp = reactor.listenUDP(
             port, dns.DNSDatagramProtocol(f, reactor=reactor), interface=interface

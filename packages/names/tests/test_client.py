@@ -103,6 +103,17 @@ class TestResolver:
         # A new socket (source port) and a new id for each try.
         assert len({addr[1] for _, addr in seen}) == 3
 
+    def test_truncatedOverTCPTooIsAccepted(self, rx: Any) -> None:
+        class AlwaysTruncated(server.DNSServerFactory):
+            def sendReply(self, protocol: Any, message: dns.Message, address: Any) -> None:
+                message.trunc = 1
+                super().sendReply(protocol, message, address)
+
+        f = AlwaysTruncated(authorities=[exampleAuthority()], reactor=rx)
+        port = serve(rx, [], factory=f)
+        ans, _, _ = runUntil(rx, _resolver(rx, port).lookupAddress("mail.example.com"), 5)
+        assert ans[0].payload == dns.Record_A("192.0.2.2", ttl=3600)
+
     def test_numericTimeout(self, rx: Any) -> None:
         silent = rx.listenUDP(0, DatagramProtocol(), interface="127.0.0.1")
         r = client.Resolver(servers=[("127.0.0.1", silent.getHost().port)], reactor=rx)
@@ -110,7 +121,7 @@ class TestResolver:
             runUntil(rx, r.lookupAddress("example.com", timeout=0.05))
 
     def test_answersFromElsewhereOrWithWrongIdIgnored(self, rx: Any) -> None:
-        """Twisted issue 12696: only the server asked, with the right id, is believed."""
+        """Twisted issue 12696: only the server asked, with the right id and question, is believed."""
         other: list[Any] = []
 
         class Evil(DatagramProtocol):
@@ -125,6 +136,10 @@ class TestResolver:
 
                 other[0].transport.write(answer(q.id, "6.6.6.6"), addr)  # wrong source port
                 self.transport.write(answer(q.id ^ 1, "6.6.6.7"), addr)  # wrong id
+                other_q = dns.Message(id=q.id, answer=1)
+                other_q.addQuery(b"other.example", dns.A)
+                other_q.answers = [dns.RRHeader(b"other.example", payload=dns.Record_A("6.6.6.8"))]
+                self.transport.write(other_q.toStr(), addr)  # another question
                 self.transport.write(answer(q.id, "192.0.2.1"), addr)
 
         other.append(DatagramProtocol())
@@ -310,6 +325,25 @@ class TestSecondary:
             sec.stopRefreshing()
 
         runUntil(rx, defer.ensureDeferred(go()))
+
+    def test_stopsAnsweringAfterExpire(self) -> None:
+        clock = Clock()
+        sec = secondary.SecondaryAuthority("192.0.2.1", "example.com", reactor=clock)
+        soa = dns.Record_SOA(b"ns.example.com", b"h.example.com", 1, 10, 10, 100, 5)
+        rrs = [
+            dns.RRHeader(b"example.com", dns.SOA, dns.IN, 60, soa),
+            dns.RRHeader(b"www.example.com", dns.A, dns.IN, 60, dns.Record_A("192.0.2.7")),
+            dns.RRHeader(b"www.example.org", dns.A, dns.IN, 60, dns.Record_A("192.0.2.8")),
+            dns.RRHeader(b"example.com", dns.SOA, dns.IN, 60, soa),
+        ]
+        sec._cbZone((rrs, [], []))
+        assert b"www.example.org" not in sec.records  # out-of-zone records dropped
+        out: list[Any] = []
+        sec.lookupAddress("www.example.com").addCallback(out.append)
+        assert out[0][0][0].payload.dottedQuad() == "192.0.2.7"
+        clock.advance(101)
+        sec.lookupAddress("www.example.com").addErrback(lambda f: out.append(f.value))
+        assert isinstance(out[1], error.DomainError)
 
     def test_serialArithmetic(self) -> None:
         assert secondary.serialGreater(2, 1)

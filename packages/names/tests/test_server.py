@@ -269,3 +269,47 @@ def test_unencodableAnswerIsServfail() -> None:
     r = _ask(query(b"bad.example.com", dns.CNAME), server.DNSServerFactory(authorities=[a]))
     assert r.rCode == dns.ESERVER
     assert r.answers == []
+
+
+def test_ixfrGetsWholeZone() -> None:
+    p, t, _ = _tcp(Clock())
+    q = query(b"example.com", dns.IXFR, id=12)
+    p.dataReceived(struct.pack("!H", len(q)) + q)
+    records = [rr for m in _frames(t.value()) for rr in m.answers]
+    assert len(records) == 21
+
+
+def test_axfrNeverForwardedUpstream() -> None:
+    class Upstream:
+        asked: list[dns.Query] = []
+
+        def query(self, query: dns.Query, timeout: object = None) -> object:
+            Upstream.asked.append(query)
+            raise AssertionError("AXFR must not be forwarded")
+
+    f = server.DNSServerFactory(
+        authorities=[exampleAuthority()], clients=[Upstream()], reactor=Clock()
+    )
+    p = f.buildProtocol(None)
+    t = StringTransport()
+    p.makeConnection(t)
+    q = query(b"example.org", dns.AXFR)
+    p.dataReceived(struct.pack("!H", len(q)) + q)
+    (r,) = _frames(t.value())
+    assert r.rCode == dns.EREFUSED
+    assert Upstream.asked == []
+
+
+def test_allowTransferHook() -> None:
+    class NoTransfers(server.DNSServerFactory):
+        def allowTransfer(self, message: dns.Message, protocol: object) -> bool:
+            return False
+
+    f = NoTransfers(authorities=[exampleAuthority()], reactor=Clock())
+    p = f.buildProtocol(None)
+    t = StringTransport()
+    p.makeConnection(t)
+    q = query(b"example.com", dns.AXFR)
+    p.dataReceived(struct.pack("!H", len(q)) + q)
+    (r,) = _frames(t.value())
+    assert r.rCode == dns.EREFUSED and r.answers == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from glisten.names import dns
 from glisten.names._zonefile import ZoneFileError, parseZone
@@ -159,3 +161,38 @@ def test_missingSOA() -> None:
 def test_missingFile() -> None:
     with pytest.raises(ZoneFileError):
         BindAuthority("/nonexistent/zone/file")
+
+
+_ALPHABET = st.sampled_from(
+    list('abc019 .\t\n;()"\\@$*-_=,:#')
+    + ["$ORIGIN", "$TTL", "$INCLUDE", "IN", "A", "MX", "SOA", "TXT", "SVCB", "TYPE7", "\\#", "CAA"]
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_ALPHABET, max_size=60).map("".join))
+def test_randomTextOnlyRaisesZoneFileError(text: str) -> None:
+    try:
+        parseZone(text=text, origin="example.com")
+    except ZoneFileError:
+        pass
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutatedZoneOnlyRaisesZoneFileError(data: st.DataObject) -> None:
+    text = list(ZONE.replace("$ORIGIN sub\n", ""))
+    for _ in range(data.draw(st.integers(1, 5))):
+        pos = data.draw(st.integers(0, len(text) - 1))
+        kind = data.draw(st.sampled_from(["delete", "insert", "replace"]))
+        ch = data.draw(st.sampled_from(list(' \n;()"\\.0aZ@$=,')))
+        if kind == "delete":
+            del text[pos]
+        elif kind == "insert":
+            text.insert(pos, ch)
+        else:
+            text[pos] = ch
+    try:
+        parseZone(text="".join(text))
+    except ZoneFileError:
+        pass

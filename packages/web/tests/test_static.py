@@ -179,3 +179,22 @@ def test_mimeTypes() -> None:
         "gzip",
     )
     assert getTypeAndEncoding("a.unknownext", types, {}, "text/html") == ("text/html", None)
+
+
+def test_slowReaderTimesOut(connect: Callable[..., Conn], root: Path) -> None:
+    """A client that stops reading a large file is disconnected after the idle timeout,
+    while one that reads slowly but steadily gets the whole file."""
+    conn = connect(File(str(root)))
+    conn.send(get(b"/big.bin"))
+    while conn.transport.producer is not None:  # one chunk every 50 seconds
+        conn.clock.advance(50)
+        assert not conn.transport.disconnecting
+        conn.transport.producer.resumeProducing()
+    assert conn.transport.value().endswith(bytes(range(256)))
+
+    stalled = connect(File(str(root)))
+    stalled.send(get(b"/big.bin"))
+    assert stalled.transport.producer is not None
+    for _ in range(40):  # never reads
+        stalled.clock.advance(5)
+    assert stalled.transport.disconnecting

@@ -608,3 +608,44 @@ def test_deferredIsAwaitableType() -> None:
     with pytest.raises(StopIteration) as info:
         next(gen)
     assert info.value.value == 1
+
+
+def test_deepStackOfCoroutinesFinishesWithoutRecursion() -> None:
+    depth = 5_000
+    gates: list[Deferred[None]] = [Deferred() for _ in range(depth)]
+    bottom: Deferred[int] = Deferred()
+
+    async def level(i: int) -> int:
+        # Wait on a gate first, so that starting the levels does not nest.
+        await gates[i]
+        if i == depth - 1:
+            return await bottom + 1
+        return await deferreds[i + 1] + 1
+
+    deferreds = [ensureDeferred(level(i)) for i in range(depth)]
+    for gate in gates:
+        gate.callback(None)
+    bottom.callback(0)
+    assert deferreds[0].result == depth
+
+
+@pytest.mark.parametrize("depth", [5_000])
+def test_deepInlineCallbacksChainFinishesWithoutRecursion(depth: int) -> None:
+    gates: list[Deferred[None]] = [Deferred() for _ in range(depth)]
+    bottom: Deferred[int] = Deferred()
+
+    @inlineCallbacks
+    def level(i: int) -> Generator[Any, Any, int]:
+        # Wait on a gate first, so that starting the levels does not nest.
+        yield gates[i]
+        if i == depth - 1:
+            value = yield bottom
+        else:
+            value = yield deferreds[i + 1]
+        return value + 1
+
+    deferreds = [level(i) for i in range(depth)]
+    for gate in gates:
+        gate.callback(None)
+    bottom.callback(0)
+    assert deferreds[0].result == depth

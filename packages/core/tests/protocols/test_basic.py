@@ -824,3 +824,31 @@ def test_hypothesisPauseResumeIntN(strings: list[bytes], cuts: list[int]) -> Non
     while proto.paused:
         proto.resumeProducing()
     assert proto.strings == strings
+
+
+def test_delimiterFromMixin() -> None:
+    """A delimiter set as a class attribute by a mixin (before LineReceiver in the MRO) or a
+    subclass is used, and changing it on the instance still takes effect."""
+
+    class NewlineMixin:
+        delimiter = b"\n"
+
+    class Mixed(NewlineMixin, LineTester):
+        pass
+
+    class Sub(LineTester):
+        delimiter = b";"
+        paused = False
+
+    proto = Mixed()
+    connect(proto)
+    proto.dataReceived(b"a\nb\n")
+    assert proto.received == [b"a", b"b"]
+    proto.delimiter = b"|"
+    proto.dataReceived(b"c|d\n|")
+    assert proto.received == [b"a", b"b", b"c", b"d\n"]
+    sub = Sub()
+    connect(sub)
+    sub.dataReceived(b"x;y;")
+    assert sub.received == [b"x", b"y"]
+    assert basic.LineReceiver().delimiter == b"\r\n"

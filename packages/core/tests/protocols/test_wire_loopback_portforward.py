@@ -193,17 +193,49 @@ class Upper(Protocol):
     def dataReceived(self, data: bytes) -> None:
         self.transport.write(data.upper())
 
+    def connectionLost(self, reason: Any = None) -> None:
+        self.factory.lost.callback(None)
+
+
+class TrackedProxyServer(portforward.ProxyServer):
+    """Reports when the client-facing side of the proxy has closed."""
+
+    def connectionLost(self, reason: Any = None) -> None:
+        portforward.ProxyServer.connectionLost(self, reason)
+        self.factory.serverLost.callback(None)
+
+
+class TrackedProxyClient(portforward.ProxyClient):
+    """Reports when the target-facing side of the proxy has closed."""
+
+    def connectionLost(self, reason: Any = None) -> None:
+        portforward.ProxyClient.connectionLost(self, reason)
+        trackedClientLost[-1].callback(None)
+
+
+trackedClientLost: list[defer.Deferred[None]] = []
+
+
+class TrackedClientFactory(portforward.ProxyClientFactory):
+    protocol = TrackedProxyClient
+
+
+class TrackedProxyServerWithClient(TrackedProxyServer):
+    clientProtocolFactory = TrackedClientFactory
+
 
 class PortForwardTests(unittest.TestCase):
     async def test_forward(self) -> None:
         from glisten.internet import reactor
 
-        target = reactor.listenTCP(0, Factory.forProtocol(Upper), interface="127.0.0.1")
-        proxy = reactor.listenTCP(
-            0,
-            portforward.ProxyFactory("127.0.0.1", target.getHost().port, reactor=reactor),
-            interface="127.0.0.1",
-        )
+        targetFactory = Factory.forProtocol(Upper)
+        targetFactory.lost = defer.Deferred()  # type: ignore[attr-defined]
+        target = reactor.listenTCP(0, targetFactory, interface="127.0.0.1")
+        proxyFactory = portforward.ProxyFactory("127.0.0.1", target.getHost().port, reactor)
+        proxyFactory.protocol = TrackedProxyServerWithClient
+        proxyFactory.serverLost = defer.Deferred()  # type: ignore[attr-defined]
+        trackedClientLost.append(defer.Deferred())
+        proxy = reactor.listenTCP(0, proxyFactory, interface="127.0.0.1")
         received: defer.Deferred[bytes] = defer.Deferred()
         lost: defer.Deferred[None] = defer.Deferred()
 
@@ -224,14 +256,16 @@ class PortForwardTests(unittest.TestCase):
 
         reactor.connectTCP("127.0.0.1", proxy.getHost().port, ClientFactory.forProtocol(Client))
         assert await received == b"THROUGH THE PROXY"
-        await lost
+        await defer.gatherResults(
+            [
+                lost,
+                proxyFactory.serverLost,  # type: ignore[attr-defined]
+                trackedClientLost[-1],
+                targetFactory.lost,  # type: ignore[attr-defined]
+            ]
+        )
         await proxy.stopListening()
         await target.stopListening()
-        # Let the proxy's two connections finish closing.
-        for _ in range(20):
-            if not reactor.getReaders() and not reactor.getWriters():
-                break
-            await task.deferLater(reactor, 0.01, lambda: None)
 
     async def test_targetRefuses(self) -> None:
         from glisten.internet import reactor
@@ -239,11 +273,10 @@ class PortForwardTests(unittest.TestCase):
         dead = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
         deadPort = dead.getHost().port
         await dead.stopListening()
-        proxy = reactor.listenTCP(
-            0,
-            portforward.ProxyFactory("127.0.0.1", deadPort, reactor=reactor),
-            interface="127.0.0.1",
-        )
+        proxyFactory = portforward.ProxyFactory("127.0.0.1", deadPort, reactor=reactor)
+        proxyFactory.protocol = TrackedProxyServer
+        proxyFactory.serverLost = defer.Deferred()  # type: ignore[attr-defined]
+        proxy = reactor.listenTCP(0, proxyFactory, interface="127.0.0.1")
         lost: defer.Deferred[None] = defer.Deferred()
 
         class Client(Protocol):
@@ -251,9 +284,5 @@ class PortForwardTests(unittest.TestCase):
                 lost.callback(None)
 
         reactor.connectTCP("127.0.0.1", proxy.getHost().port, ClientFactory.forProtocol(Client))
-        await lost
+        await defer.gatherResults([lost, proxyFactory.serverLost])  # type: ignore[attr-defined]
         await proxy.stopListening()
-        for _ in range(20):
-            if not reactor.getReaders() and not reactor.getWriters():
-                break
-            await task.deferLater(reactor, 0.01, lambda: None)

@@ -439,3 +439,30 @@ def test_fakeTransportRejectsStr() -> None:
         client.transport.write("text")
     assert verifyObject(interfaces.ITCPTransport, client.transport)
     assert client.transport.getPeer() != client.transport.getHost()
+
+
+def test_lineSendingProtocol() -> None:
+    proto = testing.LineSendingProtocol([b"one", b"two"])
+    transport = testing.StringTransport()
+    proto.makeConnection(transport)
+    assert transport.value() == b"one\r\ntwo\r\n"
+    proto.dataReceived(b"reply\r\n")
+    assert proto.response == [b"reply"]
+    proto.connectionLost(Failure(error.ConnectionDone()))
+    assert proto.lostConn
+    lazy = testing.LineSendingProtocol([b"hello"], start=False)
+    lazyTransport = testing.StringTransport()
+    lazy.makeConnection(lazyTransport)
+    assert lazyTransport.value() == b""
+    lazy.dataReceived(b"go\r\n")
+    assert lazyTransport.value() == b"hello\r\n"
+
+
+def test_fakeDatagramTransportAndStringIO() -> None:
+    t = testing.FakeDatagramTransport()
+    t.write(b"pkt", ("127.0.0.1", 53))
+    assert t.written == [(b"pkt", ("127.0.0.1", 53))]
+    io = testing.StringIOWithoutClosing()
+    io.write(b"kept")
+    io.close()
+    assert io.getvalue() == b"kept"

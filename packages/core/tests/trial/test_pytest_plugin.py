@@ -119,9 +119,14 @@ def test_reactorUnused(reactor):
 
 
 async def test_tcpRoundTrip(reactor):
+    serverLost = defer.Deferred()
+
     class Echo(Protocol):
         def dataReceived(self, data):
             self.transport.write(data)
+
+        def connectionLost(self, reason):
+            serverLost.callback(None)
 
     received = defer.Deferred()
     lost = defer.Deferred()
@@ -142,8 +147,8 @@ async def test_tcpRoundTrip(reactor):
     reactor.connectTCP("127.0.0.1", port.getHost().port, ClientFactory.forProtocol(Client))
     assert await received == b"ping"
     await lost
+    await serverLost
     await port.stopListening()
-    await task.deferLater(reactor, 0.01, lambda: None)
 
 
 @pytest.mark.asyncio

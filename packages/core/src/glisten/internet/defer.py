@@ -9,7 +9,8 @@ after the Deferred fired run at once.
 
 This is Twisted's ``twisted.internet.defer`` with the same names and semantics, typed
 (``Deferred[T]``) and built for speed: chains run in one flat loop (no recursion, however deeply
-Deferreds are nested), and a callback added to an already fired Deferred is called directly.
+Deferreds are nested or chained, and however many coroutines wait on each other's Deferreds),
+and a callback added to an already fired Deferred is called directly.
 Coroutines can ``await`` Deferreds; :func:`ensureDeferred`, :meth:`Deferred.fromCoroutine` and
 :func:`inlineCallbacks` turn coroutines and generators back into Deferreds.
 
@@ -692,11 +693,19 @@ class Deferred(Generic[_T]):
                             # A coroutine waiting on this one: resume it. The result is
                             # consumed (it becomes None here), as with any callback.
                             try:
-                                extra._resume(result, isFail)
-                            except BaseException as e:  # pragma: no cover - _resume catches
+                                fired = extra._resume(result, isFail)
+                            except BaseException as e:
                                 result = _caught(e)
                             else:
                                 result = None
+                                if fired is not None:
+                                    # The coroutine ended and fired its Deferred: run that
+                                    # one's callbacks next, in this loop.
+                                    nextDeferred = fired
+                                    current.result = None
+                                    if current._debugInfo is not None:
+                                        current._debugInfo.failResult = None
+                                    break
                         elif fn is _CHAIN:
                             target = extra
                             if not target.called:
@@ -953,8 +962,14 @@ class _CoroutineDeferred(Deferred[Any]):
     _waitingOn: Deferred[Any] | None
     _cancelPending: bool
 
-    def _resume(self, result: Any, isFailure: bool) -> None:
-        """Run the coroutine until it waits on an unfired Deferred, or ends."""
+    def _resume(self, result: Any, isFailure: bool) -> Deferred[Any] | None:
+        """Run the coroutine until it waits on an unfired Deferred, or ends.
+
+        :return: ``None`` if it waits; when it ended, the Deferred it fired, whose callbacks the
+            caller must run. Handing that back instead of running them
+            here keeps a stack of coroutines awaiting each other flat: the callback loop runs
+            the awaiting coroutine next, at the same depth.
+        """
         self._waitingOn = None
         gen = self._gen
         run = self._run
@@ -965,15 +980,11 @@ class _CoroutineDeferred(Deferred[Any]):
                 else:
                     yielded = run(gen.send, result)
             except StopIteration as e:
-                value = e.value
-                if isinstance(value, Deferred):
-                    self._target._fireWithDeferred(value)
-                else:
-                    self._target.callback(value)
-                return
+                outcome = e.value
+                break
             except BaseException as e:
-                self._target.errback(_caught(e))
-                return
+                outcome = _caught(e)
+                break
             if yielded.__class__ in _specialTypes and isinstance(yielded, Deferred):
                 d = yielded
             elif isinstance(yielded, _COROUTINE_TYPES):
@@ -1000,7 +1011,16 @@ class _CoroutineDeferred(Deferred[Any]):
             if self._cancelPending:
                 self._cancelPending = False
                 d.cancel()
-            return
+            return None
+        target = self._target
+        if target.called:
+            # Somebody fired the coroutine's Deferred by hand: let callback() complain.
+            target.callback(outcome)
+        if _debugging:
+            target._recordInvoker()
+        target.called = True
+        target.result = outcome
+        return target
 
     def _cancelCoroutine(self, d: Deferred[Any]) -> None:
         """Cancel ``d`` (this Deferred or a replacement): it now waits for a fresh Deferred,
@@ -1038,7 +1058,9 @@ def _startCoroutine(coro: Any) -> Deferred[Any]:
     d._gen = coro
     d._run = copy_context().run
     d._target = d
-    d._resume(None, False)
+    fired = d._resume(None, False)
+    if fired is not None and (fired._callbacks or fired.result.__class__ in _specialTypes):
+        fired._runCallbacks()
     return d
 
 

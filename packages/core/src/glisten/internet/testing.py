@@ -27,6 +27,7 @@ from glisten.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from glisten.internet.defer import Deferred, succeed
 from glisten.internet.protocol import ClientFactory, Protocol, connectionDone
 from glisten.internet.task import Clock
+from glisten.protocols.basic import LineReceiver
 from glisten.python.failure import Failure
 
 if TYPE_CHECKING:
@@ -36,13 +37,16 @@ __all__ = [
     "AccumulatingProtocol",
     "Clock",
     "EventLoggingObserver",
+    "FakeDatagramTransport",
     "FakeTransport",
     "IOPump",
+    "LineSendingProtocol",
     "MemoryReactor",
     "MemoryReactorClock",
     "NonStreamingProducer",
     "RaisingMemoryReactor",
     "StringTransport",
+    "StringIOWithoutClosing",
     "StringTransportWithDisconnection",
     "connect",
     "connectedServerAndClient",
@@ -293,6 +297,55 @@ class AccumulatingProtocol(Protocol):
         if self.closedDeferred is not None:
             d, self.closedDeferred = self.closedDeferred, None
             d.callback(None)
+
+
+class LineSendingProtocol(LineReceiver):
+    """Sends ``lines`` on connection (if ``start``) and records the lines it receives.
+
+    :ivar response: the lines received.
+    :ivar lostConn: ``connectionLost`` was called.
+    """
+
+    lostConn = False
+
+    def __init__(self, lines: Sequence[bytes], start: bool = True) -> None:
+        self.lines = list(lines)
+        self.response: list[bytes] = []
+        self.start = start
+
+    def connectionMade(self) -> None:
+        if self.start:
+            for line in self.lines:
+                self.sendLine(line)
+
+    def lineReceived(self, line: bytes) -> None:
+        if not self.start:
+            for sent in self.lines:
+                self.sendLine(sent)
+            self.lines = []
+        self.response.append(line)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.lostConn = True
+
+
+class FakeDatagramTransport:
+    """A datagram transport that records ``(packet, address)`` pairs in :attr:`written`."""
+
+    noAddr = object()
+
+    def __init__(self) -> None:
+        self.written: list[tuple[bytes, Any]] = []
+
+    def write(self, packet: bytes, addr: Any = noAddr) -> None:
+        self.written.append((packet, addr))
+
+
+class StringIOWithoutClosing(BytesIO):
+    """A BytesIO whose ``close`` does nothing, so its value can be read after use."""
+
+    def close(self) -> None:
+        pass
 
 
 @implementer(interfaces.IPullProducer)

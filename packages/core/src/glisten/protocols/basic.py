@@ -134,6 +134,25 @@ _FAST, _BUSY, _SLOW = 0, 1, 2
 _LINE_PROPERTIES = (("delimiter", "_delimiter"), ("line_mode", "_lineMode"), ("paused", "_paused"))
 
 
+def _reinstallProperties(cls: type, owner: type, names: tuple[tuple[str, str], ...]) -> None:
+    """Keep ``owner``'s properties in front for ``cls``.
+
+    A subclass (or a mixin before ``owner`` in the MRO) may set ``delimiter = b"\\n"`` as a
+    plain class attribute, as Twisted code does; that value becomes the default behind the
+    property, and the property is put back on ``cls`` so that changes still go through it.
+    """
+    for public, private in names:
+        for klass in cls.__mro__:
+            if public in klass.__dict__:
+                value = klass.__dict__[public]
+                break
+        else:
+            continue
+        if not isinstance(value, property):
+            setattr(cls, private, value)
+            setattr(cls, public, owner.__dict__[public])
+
+
 def _joinRemaining(lines: Iterator[bytes], delimiter: bytes) -> bytes:
     """Consume ``lines`` and return them re-joined, each followed by ``delimiter``."""
     remaining = list(lines)
@@ -178,11 +197,7 @@ class LineReceiver(Protocol, _PauseableMixin):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for public, private in _LINE_PROPERTIES:
-            value = cls.__dict__.get(public)
-            if value is not None and not isinstance(value, property):
-                setattr(cls, private, value)
-                delattr(cls, public)
+        _reinstallProperties(cls, LineReceiver, _LINE_PROPERTIES)
 
     @property
     def delimiter(self) -> bytes:
@@ -437,15 +452,15 @@ class LineReceiver(Protocol, _PauseableMixin):
         return self.transport.loseConnection()
 
 
-class _Discard(list[bytes]):
-    """A chunk list that drops what is appended (the receiver lost its framing)."""
-
-    def append(self, item: bytes) -> None:
-        pass
-
-
 #: ``_need`` while a receiver must not parse (delivering or paused).
 _NEVER = sys.maxsize
+#: Frames at least this large are gathered as a list of chunks (joined once) instead of by
+#: concatenating each received chunk to what came before.
+_BIG_FRAME = 1 << 15
+
+
+def _discardData(data: bytes) -> None:
+    """What a receiver that lost its framing does with more data."""
 
 
 class IntNStringReceiver(Protocol, _PauseableMixin):
@@ -456,8 +471,8 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     default); the framing is lost at that point, so the receiver discards everything it has and
     everything it receives afterwards rather than buffer it.
 
-    Received data is kept as a list of chunks and only joined once a whole string is there, so
-    a large string arriving in small pieces is copied once, not once per piece.
+    Small frames are gathered by concatenation; a large frame arriving in pieces is gathered
+    as a list and joined once, so it is copied once, not once per piece.
 
     :cvar MAX_LENGTH: the longest string accepted.
     """
@@ -468,14 +483,16 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     _unpackFrom: ClassVar[Any]
     MAX_LENGTH: int = 99999
 
-    # dataReceived only appends while the buffered byte count stays below _need; 0 forces the
-    # call into the parser (first call, broken), _NEVER keeps it out (delivering, paused).
+    # _rest: bytes received and not yet delivered (starting at a frame boundary).
+    # dataReceived only appends to it while it stays shorter than _need; 0 forces the call
+    # into the parser, _NEVER keeps it out (delivering, paused). _restingNeed is what _need
+    # goes back to. A large frame is gathered in _chunks (see _BIG_FRAME), with _need 0.
+    _rest = b""
     _need = 0
-    _have = 0
-    _chunks: list[bytes] = _Discard()
     _restingNeed = 0
-    # When the buffered data starts with a frame whose header was already read: its size.
-    _pendingEnd = 0
+    _chunks: list[bytes] | None = None
+    _have = 0
+    _bigNeed = 0
     _paused = False
     _busy = False
     _broken = False
@@ -488,10 +505,7 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
             cls._struct = struct.Struct(fmt)
             cls._unpackFrom = cls._struct.unpack_from
             cls.prefixLength = cls._struct.size
-        value = cls.__dict__.get("paused")
-        if value is not None and not isinstance(value, property):
-            cls._paused = value
-            delattr(cls, "paused")
+        _reinstallProperties(cls, IntNStringReceiver, (("paused", "_paused"),))
 
     @property
     def paused(self) -> bool:
@@ -502,12 +516,8 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     def paused(self, value: bool) -> None:
         self._paused = value
         self._interrupted = True
-        if self._broken:
-            self._need = 0
-        elif value:
-            self._need = _NEVER
-        elif not self._busy:
-            self._need = self._restingNeed
+        if not self._busy and not self._broken:
+            self._need = _NEVER if value else self._restingNeed
 
     def stringReceived(self, string: bytes) -> None:
         """Called with each complete string. Override this."""
@@ -531,153 +541,144 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
 
     def dataReceived(self, data: bytes) -> None:
         """Buffer ``data`` and deliver every complete string in it."""
-        have = self._have + len(data)
-        if have < self._need:
+        rest = self._rest
+        if len(rest) + len(data) < self._need:
             # Not a whole frame yet (or we must not parse now): just keep it.
-            self._chunks.append(data)
-            self._have = have
+            self._rest = rest + data
             return
         if self._broken:
             return
         chunks = self._chunks
-        if chunks:
-            if len(chunks) == 1:
-                data = chunks[0] + data
-            else:
-                chunks.append(data)
-                data = b"".join(chunks)
-        self._chunks = []
-        self._have = 0
+        if chunks is not None:
+            # Gathering a large frame.
+            if rest:
+                chunks.append(rest)
+                self._rest = b""
+            chunks.append(data)
+            have = self._have + len(rest) + len(data)
+            if have < self._bigNeed or self._paused:
+                self._have = have
+                return
+            self._chunks = None
+            buf = b"".join(chunks)
+        else:
+            buf = rest + data if rest else data
+            self._rest = b""
         self._busy = True
         self._need = _NEVER
-        # The frame loop of _parse, inlined for the common case; anything unusual (pause,
-        # a length over the limit, re-entrant data) is handed to _parse with what is left.
+        # The frame loop of _deliver, inlined for the common case; anything unusual (pause,
+        # a length over the limit, re-entrant data) is handed to _deliver with what is left.
         # (_interrupted is False at rest; a setter run outside a callback may have left it
         # True, which only sends us the slower way.)
-        unpack = self._unpackFrom
         prefixLength = self.prefixLength
         maxLength = self.MAX_LENGTH
-        stringReceived = self.stringReceived
-        size = len(data)
-        offset = self._pendingEnd
-        try:
-            if offset:
-                # The buffered frame's header was read last time: it is complete now.
-                self._pendingEnd = 0
-                stringReceived(data[prefixLength:offset])
-                if self._interrupted:
-                    offset = -offset
-            while offset >= 0:
-                if size - offset < prefixLength:
-                    need = prefixLength
-                    break
-                length = unpack(data, offset)[0]
-                if length > maxLength:
-                    need = -1
-                    break
-                start = offset + prefixLength
-                end = start + length
-                if end > size:
-                    need = end - offset
-                    break
-                offset = end
-                stringReceived(data[start:end])
-                if self._interrupted:
-                    need = -1
-                    break
-            else:
-                offset = -offset
-                need = -1
-            if need > 0 and not self._chunks:
-                if offset < size:
-                    self._chunks = [data[offset:] if offset else data]
-                    self._have = size - offset
-                    if need > prefixLength:
-                        self._pendingEnd = need
-                self._restingNeed = need
-                self._busy = False
-                self._need = need
-                return
-            if not self._broken:
-                self._parse(data[offset:] if offset else data)
-        except BaseException:
-            self._rest()
-            raise
-        self._rest()
-
-    def _rest(self) -> None:
-        """Leave the busy state: set ``_need`` for the state we are in now."""
-        self._busy = False
-        if self._broken:
-            self._need = 0
-        elif self._paused:
-            self._need = _NEVER
-        else:
-            self._need = self._restingNeed
-
-    def _parse(self, buf: bytes) -> None:
-        """Deliver the frames in ``buf`` followed by any chunks buffered meanwhile.
-
-        Must be called with ``_busy`` set; leaves what is left in ``_chunks``.
-        """
         unpack = self._unpackFrom
-        prefixLength = self.prefixLength
-        while True:
-            if self._paused:
-                pending = self._chunks
-                rest = b"".join([buf, *pending]) if pending else buf
-                self._chunks = [rest] if rest else []
-                self._have = len(rest)
-                self._restingNeed = 0
-                return
-            offset = 0
-            size = len(buf)
-            self._interrupted = False
+        stringReceived = self.stringReceived
+        offset = 0
+        size = len(buf)
+        try:
             while True:
                 if size - offset < prefixLength:
                     need = prefixLength
                     break
                 length = unpack(buf, offset)[0]
-                if length > self.MAX_LENGTH:
-                    self._broken = True
-                    self._chunks = _Discard()
-                    self._have = 0
-                    self.lengthLimitExceeded(length)
-                    return
-                start = offset + prefixLength
-                end = start + length
-                if end > size:
-                    need = end - offset
+                if length > maxLength:
+                    need = -1
                     break
-                offset = end
-                self.stringReceived(buf[start:end])
+                start = offset + prefixLength
+                offset = start + length
+                if offset > size:
+                    offset = start - prefixLength
+                    need = prefixLength + length
+                    break
+                stringReceived(buf[start:offset])
                 if self._interrupted:
                     need = -1
                     break
-            if self._broken:
+            if need > 0 and not self._rest:
+                self._keep(buf[offset:] if offset else buf, need)
                 return
-            rest = buf[offset:] if offset else buf
-            pending = self._chunks
-            if need < 0 or pending:
-                # Paused, or data arrived re-entrantly: go round again with all of it.
-                buf = b"".join([rest, *pending]) if pending else rest
-                self._chunks = []
-                self._have = 0
-                if buf or self._paused:
-                    continue
-                self._restingNeed = prefixLength
+            self._deliver(buf[offset:] if offset else buf)
+        except BaseException:
+            self._afterError(buf, offset)
+            raise
+
+    def _keep(self, rest: bytes, need: int) -> None:
+        """Leave the busy state with ``rest`` buffered, waiting for ``need`` bytes."""
+        self._busy = False
+        if need >= _BIG_FRAME and rest:
+            self._chunks = [rest]
+            self._have = len(rest)
+            self._bigNeed = need
+            need = 0
+        else:
+            self._rest = rest
+        self._restingNeed = need
+        self._need = _NEVER if self._paused else need
+
+    def _afterError(self, buf: bytes, offset: int) -> None:
+        """A callback raised: keep what it did not get (as Twisted does), stop being busy."""
+        self._rest = (buf[offset:] if offset < len(buf) else b"") + self._rest
+        self._busy = False
+        self._restingNeed = 0
+        if not self._broken:
+            self._need = _NEVER if self._paused else 0
+
+    def _deliver(self, buf: bytes) -> None:
+        """Deliver the frames in ``buf`` followed by any data received meanwhile (in
+        ``_rest``), stopping when paused. Called while busy; leaves the resting state."""
+        unpack = self._unpackFrom
+        prefixLength = self.prefixLength
+        while True:
+            pending = self._rest
+            if pending:
+                buf = buf + pending
+                self._rest = b""
+            if self._paused:
+                self._busy = False
+                self._rest = buf
+                self._restingNeed = 0
+                self._need = _NEVER
                 return
-            if rest:
-                self._chunks = [rest]
-                self._have = len(rest)
-            self._restingNeed = need
+            offset = 0
+            size = len(buf)
+            self._interrupted = False
+            need = prefixLength
+            try:
+                while size - offset >= prefixLength:
+                    length = unpack(buf, offset)[0]
+                    if length > self.MAX_LENGTH:
+                        self._broken = True
+                        self._busy = False
+                        self._rest = b""
+                        self._chunks = None
+                        self._need = 0
+                        self.dataReceived = _discardData  # type: ignore[method-assign]
+                        self.lengthLimitExceeded(length)
+                        return
+                    start = offset + prefixLength
+                    end = start + length
+                    if end > size:
+                        need = end - offset
+                        break
+                    offset = end
+                    self.stringReceived(buf[start:end])
+                    if self._interrupted:
+                        break
+            except BaseException:
+                self._afterError(buf, offset)
+                raise
+            buf = buf[offset:] if offset else buf
+            if self._interrupted or self._rest:
+                continue
+            self._keep(buf, need)
             return
 
     def resumeProducing(self) -> None:
         """Resume the transport and deliver the strings that were held back."""
         self.paused = False
         self.transport.resumeProducing()
-        if self._chunks and not self._busy and not self._broken:
+        if (self._rest or self._chunks) and not self._busy and not self._broken:
             self.dataReceived(b"")
 
 

@@ -74,6 +74,8 @@ class DNSMixin(LazyReactor):
         self.controller = controller
         self._reactor = reactor
         self.liveMessages: dict[int, tuple[Deferred[Message], Any, Any]] = {}
+        #: id -> the questions asked, which an answer must repeat (if it has any).
+        self._questions: dict[int, list[Query]] = {}
 
     def pickID(self) -> int:
         """:return: an unpredictable transaction id not in use on this protocol."""
@@ -98,24 +100,27 @@ class DNSMixin(LazyReactor):
         m.queries = list(queries)
         try:
             writeMessage(m)
-        except BaseException:
+        except Exception:
             return fail()
         d: Deferred[Message] = Deferred()
         call = self.callLater(timeout, self._clearFailed, d, id)
         self.liveMessages[id] = (d, call, address)
+        self._questions[id] = m.queries
         return d
 
     def _clearFailed(self, deferred: Deferred[Message], id: int) -> None:
         self.liveMessages.pop(id, None)
+        self._questions.pop(id, None)
         deferred.errback(DNSQueryTimeoutError(id))
 
     def _answerReceived(self, m: Message, address: Any) -> bool:
         """
         Fire the query waiting for ``m``, if it is one of ours.
 
-        An answer whose id is unknown, or that came from another address than
-        the one asked, is not ours: off-path spoofing needs both guessed
-        (Twisted issue 12696 accepted answers from any address).
+        An answer whose id is unknown, that came from another address than
+        the one asked, or that repeats another question is not ours: an
+        off-path spoofer must guess the port and the id (Twisted issue 12696
+        accepted answers from any address). Error answers may omit the question.
 
         :return: whether ``m`` answered a live query.
         """
@@ -128,7 +133,11 @@ class DNSMixin(LazyReactor):
                 "Ignoring DNS answer from {address}: asked {asked}", address=address, asked=asked
             )
             return True
+        if m.queries and m.queries != self._questions.get(m.id):
+            log.debug("Ignoring DNS answer to another question from {address}", address=address)
+            return True
         del self.liveMessages[m.id]
+        self._questions.pop(m.id, None)
         if call.active():
             call.cancel()
         d.callback(m)
@@ -136,6 +145,7 @@ class DNSMixin(LazyReactor):
 
     def _failAll(self, reason: BaseException) -> None:
         live, self.liveMessages = self.liveMessages, {}
+        self._questions = {}
         for d, call, _ in live.values():
             if call.active():
                 call.cancel()

@@ -306,7 +306,11 @@ class Resolver(LazyReactor, ResolverBase):
             TCP if ``message`` was truncated, or a failure for an error rCode.
         """
         if message.trunc:
-            return self.queryTCP(message.queries).addCallback(self.filterAnswers)
+            return self.queryTCP(message.queries).addCallback(self._filterTCPAnswers)
+        return self._filterTCPAnswers(message)
+
+    def _filterTCPAnswers(self, message: Message) -> Any:
+        # A truncated answer over TCP is all there is: asking again would loop.
         if message.rCode != C.OK:
             return defer.fail(self.exceptionForCode(message.rCode)(message))
         return (message.answers, message.authority, message.additional)

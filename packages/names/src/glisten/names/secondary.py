@@ -53,6 +53,7 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
         self.domain = Name(domain).name
         self._reactor = reactor
         self._call: Any = None
+        self._lastRefresh: float | None = None
 
     @classmethod
     def fromServerAddressAndDomain(
@@ -89,7 +90,17 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
         if soa is None:
             raise error.DNSFormatError("zone transfer without an SOA")
         self.setData(soa, table)
+        self._lastRefresh = self._reactor.seconds()
         log.info("Transferred {domain} serial {serial}", domain=self.domain, serial=soa[1].serial)
+
+    def _answer(self, name: bytes | Name, cls: int, type: int) -> Result:
+        # RFC 1035 4.3.5: a secondary that could not refresh for ``expire``
+        # seconds must stop answering for the zone.
+        if self._lastRefresh is None or (
+            self._reactor.seconds() - self._lastRefresh > self.soa[1].expire
+        ):
+            raise error.DomainError(name)
+        return super()._answer(name, cls, type)
 
     def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
         if not hasattr(self, "soa"):
@@ -121,6 +132,7 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
         d = self._resolver().lookupAuthority(self.domain)
 
         def gotSOA(result: Result) -> Any:
+            self._lastRefresh = self._reactor.seconds()
             for rr in result[0]:
                 if rr.type == C.SOA and rr.payload is not None:
                     serial = rr.payload.serial  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from glisten.internet import protocol
+from glisten.internet.defer import Deferred
 from glisten.internet.defer import TimeoutError as DeferTimeoutError
 from glisten.logger import Logger
 from glisten.names import _constants as C
@@ -200,6 +201,14 @@ class DNSServerFactory(protocol.ServerFactory):
         """:return: whether to answer; answers must hold exactly one question (RFC 9619)."""
         return len(message.queries) == 1
 
+    def allowTransfer(self, message: Message, protocol: Any) -> bool:
+        """
+        :return: whether to send this TCP client a zone transfer. Every client
+            may, as with Twisted; override (``protocol.transport.getPeer()``
+            tells who asks) to restrict transfers.
+        """
+        return True
+
     def handleQuery(self, message: Message, protocol: Any, address: Any) -> None:
         """Look the question up and reply."""
         query = message.queries[0]
@@ -315,7 +324,19 @@ class DNSServerFactory(protocol.ServerFactory):
 
     def _transferZone(self, message: Message, protocol: Any) -> None:
         query = message.queries[0]
-        d = self.resolver.query(query)
+        if not self.allowTransfer(message, protocol):
+            self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), None)
+            return
+        # Only our own zones are transferred: never pass an AXFR on to an
+        # upstream server. IXFR is answered with the whole zone (RFC 1995 4).
+        for r in self.resolver.resolvers:
+            soa = getattr(r, "soa", None)
+            if isinstance(r, FileAuthority) and soa is not None and soa[0] == query.name._key:
+                d: Deferred[Result] = r.lookupZone(query.name.name)
+                break
+        else:
+            self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), None)
+            return
 
         def send(result: Result) -> None:
             records = list(result[0])

@@ -10,8 +10,10 @@ Where glisten differs from Twisted on purpose:
   CVE-2023-46137, CVE-2024-41671), and reading pauses while pipelined bytes pile up.
 - Malformed or ambiguous requests (Twisted CVE-2020-10108, CVE-2020-10109, CVE-2022-24801)
   get 400, 413, 414, 431, 501 or 505 and a closed connection.
-- A request head must arrive within :attr:`HTTPChannel.headerTimeout` seconds (slowloris), and
-  idle keep-alive connections close after :attr:`HTTPChannel.timeOut` seconds.
+- A request head must arrive within :attr:`HTTPChannel.headerTimeout` seconds (slowloris),
+  idle keep-alive connections close after :attr:`HTTPChannel.timeOut` seconds, and so does a
+  connection whose pull producer (a static file) makes no progress for that long because the
+  client stopped reading.
 """
 
 from __future__ import annotations
@@ -137,6 +139,19 @@ class _DateCache:
 
 
 _dateCache = _DateCache()
+_httpDates: dict[int, bytes] = {}
+
+
+def _httpDate(seconds: int) -> bytes:
+    """:func:`datetimeToString` for whole seconds, cached: the same modification times of
+    static files come back request after request, and formatting a date is slow."""
+    value = _httpDates.get(seconds)
+    if value is None:
+        if len(_httpDates) > 4096:
+            _httpDates.clear()
+        value = _httpDates[seconds] = datetimeToString(seconds)
+    return value
+
 
 #: Request bodies up to this size stay in memory; larger ones go to a temporary file.
 _MEMORY_BODY = 100_000
@@ -208,6 +223,7 @@ class Request:
     _cookiesIn: dict[bytes, bytes] | None = None
     _finishNotifications: list[Deferred[None]] | None = None
     _forceSSL: bool = False
+    _pullProducer: bool = False
 
     def __init__(self, channel: HTTPChannel, queued: object = None) -> None:
         """
@@ -398,9 +414,9 @@ class Request:
 
     def setHeader(self, name: bytes | str, value: bytes | str) -> None:
         """Set a response header, replacing earlier values."""
-        rawName = name.encode("iso-8859-1") if isinstance(name, str) else name
-        rawValue = value.encode("utf-8") if isinstance(value, str) else value
-        self.responseHeaders.setRawHeaders(rawName, [rawValue])
+        rawName = name.encode("iso-8859-1") if name.__class__ is str else name
+        rawValue = value.encode("utf-8") if value.__class__ is str else value
+        self.responseHeaders._setOne(rawName, rawValue)  # type: ignore[arg-type]
 
     def addCookie(
         self,
@@ -496,7 +512,7 @@ class Request:
         raw = self.responseHeaders._raw
         code = self.code
         if self.lastModified is not None and b"last-modified" not in raw:
-            raw[b"last-modified"] = [datetimeToString(self.lastModified)]
+            raw[b"last-modified"] = [_httpDate(int(self.lastModified))]
         if self.etag is not None and b"etag" not in raw:
             raw[b"etag"] = [self.etag]
         if (
@@ -590,6 +606,7 @@ class Request:
         if self.producer is not None:
             raise ValueError("a producer is already registered")
         self.producer = producer
+        self._pullProducer = not streaming
         transport = self.channel.transport
         if transport is not None:
             transport.registerProducer(producer, streaming)
@@ -653,6 +670,8 @@ class HTTPChannel(Protocol):
         self._seenRequests = -1
         self._headSince: float | None = None
         self._idleSince = 0.0
+        self._seenSent = -1
+        self._sentSince = 0.0
         self._closed = False
 
     # -- connection events -------------------------------------------------------------------
@@ -897,10 +916,20 @@ class HTTPChannel(Protocol):
                 return
         else:
             self._headSince = None
-        idle = self._request is None or state.client is _SEND_BODY
+        request = self._request
+        idle = request is None or state.client is _SEND_BODY
         if self.timeOut is not None and idle and now - self._idleSince >= self.timeOut:
             self._timedOut(headers=False)
             return
+        if self.timeOut is not None and request is not None and request._pullProducer:
+            # A pull producer (a static file) writes whenever the client reads; no progress
+            # for a whole timeout means the client stopped reading (a "slow read" attack).
+            if request.sentLength != self._seenSent:
+                self._seenSent = request.sentLength
+                self._sentSince = now
+            elif now - self._sentSince >= self.timeOut:
+                self._timedOut(headers=False)
+                return
         self._scheduleTick()
 
     def _timedOut(self, headers: bool) -> None:

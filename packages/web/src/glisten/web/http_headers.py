@@ -94,6 +94,15 @@ class Headers:
             raise TypeError("values must be a sequence of str or bytes, not a single string")
         self._raw[_encodeName(name)] = [_encodeValue(v) for v in values]
 
+    def _setOne(self, name: bytes, value: bytes) -> None:
+        """``setRawHeaders(name, [value])`` for bytes, without the generic conversions."""
+        key = _NAMES.get(name)
+        if key is None:
+            key = _encodeName(name)
+        if b"\r" in value or b"\n" in value:
+            value = _NEWLINES.sub(b" ", value)
+        self._raw[key] = [value]
+
     def addRawHeader(self, name: AnyStr, value: AnyStr) -> None:
         """Append one value to ``name``."""
         key = _encodeName(name)
