@@ -75,27 +75,34 @@ def _interpreter(impl: str) -> str:
 
 
 def _timeOne(case: Case, impl: str) -> float:
-    """Run ``case`` for ``impl`` in this process and return operations per second."""
+    """Run ``case`` for ``impl`` in this process and return operations per second.
+
+    In-process cases are timed in CPU time of this process (``time.process_time``), so that
+    other load on a shared machine does not skew one implementation's figure more than the
+    other's; self-timed cases choose their own clock.
+    """
     if case.selfTimed:
         rate = case.func(impl, 0)
         if rate is None:
             raise RuntimeError(f"self-timed case {case.name!r} returned no rate")
         return rate
+    clock = time.process_time
     n = 1
     while True:
-        start = time.perf_counter()
+        start = clock()
         case.func(impl, n)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed >= TARGET_SECONDS / 4:
             break
+        elapsed = max(elapsed, 1e-9)
         n *= 4 if elapsed < TARGET_SECONDS / 40 else 2
     n = max(1, int(n * TARGET_SECONDS / elapsed))
     best = 0.0
     for _ in range(REPEATS):
-        start = time.perf_counter()
+        start = clock()
         case.func(impl, n)
-        elapsed = time.perf_counter() - start
-        best = max(best, n / elapsed)
+        elapsed = clock() - start
+        best = max(best, n / max(elapsed, 1e-9))
     return best
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -81,7 +82,7 @@ class TestAnswers:
         r = _ask(query(b"example.com", dns.A, ednsVersion=0, dnssecOK=True))
         assert r.dnssecOK
 
-    @pytest.mark.parametrize("op", [dns.OP_INVERSE, dns.OP_STATUS, dns.OP_NOTIFY, dns.OP_UPDATE, 9])
+    @pytest.mark.parametrize("op", [dns.OP_INVERSE, dns.OP_STATUS, dns.OP_UPDATE, 9])
     def test_otherOpcodes(self, op: int) -> None:
         r = _ask(query(b"example.com", dns.A, opCode=op))
         assert r.rCode == dns.ENOTIMP
@@ -313,3 +314,35 @@ def test_allowTransferHook() -> None:
     p.dataReceived(struct.pack("!H", len(q)) + q)
     (r,) = _frames(t.value())
     assert r.rCode == dns.EREFUSED and r.answers == []
+
+
+class TestNotify:
+    def _setup(self) -> tuple[server.DNSServerFactory, Any]:
+        from glisten.internet.testing import MemoryReactorClock
+        from glisten.names import secondary
+
+        reactor = MemoryReactorClock()
+        sec = secondary.SecondaryAuthority("192.0.2.1", "example.com", reactor=reactor)
+        return server.DNSServerFactory(authorities=[sec], reactor=reactor), reactor
+
+    def test_fromPrimaryTriggersCheck(self) -> None:
+        f, reactor = self._setup()
+        p, t = _udp(f)
+        p.datagramReceived(query(b"example.com", dns.SOA, opCode=dns.OP_NOTIFY), ("192.0.2.1", 53))
+        r = dns.Message.fromBytes(t.written[0][0])
+        assert (r.rCode, r.opCode, r.auth, r.answer) == (dns.OK, dns.OP_NOTIFY, 1, 1)
+        # The secondary set out to ask the primary for its SOA over UDP (the
+        # memory reactor never connects the protocol, so it asks to listen twice).
+        protocols = {proto for _, proto, _, _ in reactor.udpServers}
+        assert len(protocols) == 1
+        assert isinstance(protocols.pop(), dns.DNSDatagramProtocol)
+
+    @pytest.mark.parametrize(
+        "name,source", [(b"example.com", "192.0.2.66"), (b"example.org", "192.0.2.1")]
+    )
+    def test_othersRefused(self, name: bytes, source: str) -> None:
+        f, reactor = self._setup()
+        p, t = _udp(f)
+        p.datagramReceived(query(name, dns.SOA, opCode=dns.OP_NOTIFY), (source, 53))
+        assert dns.Message.fromBytes(t.written[0][0]).rCode == dns.EREFUSED
+        assert reactor.udpServers == []

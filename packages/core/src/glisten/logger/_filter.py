@@ -27,6 +27,12 @@ class ILogFilterPredicate(Interface):
         """:return: the verdict for ``event``."""
 
 
+# Enum members looked up once: reading them from the class costs more on every event.
+_YES = PredicateResult.yes
+_NO = PredicateResult.no
+_MAYBE = PredicateResult.maybe
+
+
 def _noop(event: LogEvent) -> None:
     pass
 
@@ -52,19 +58,20 @@ class FilteringLogObserver:
     def _shouldLog(self, event: LogEvent) -> bool:
         for predicate in self._predicates:
             result = predicate(event)
-            if result is PredicateResult.yes:
+            if result is _YES:
                 return True
-            if result is PredicateResult.no:
+            if result is _NO:
                 return False
-            if result is not PredicateResult.maybe:
+            if result is not _MAYBE:
                 raise TypeError(f"Invalid predicate result: {result!r}")
         return True
 
     def __call__(self, event: LogEvent) -> None:
         if self._shouldLog(event):
-            trace = event.get("log_trace")
-            if trace is not None:
-                trace.append((self, self._observer))
+            if "log_trace" in event:
+                trace = event["log_trace"]
+                if trace is not None:
+                    trace.append((self, self._observer))
             self._observer(event)
         else:
             self._negativeObserver(event)
@@ -78,8 +85,14 @@ class LogLevelFilterPredicate:
     (``a.b.c``, then ``a.b``, then ``a``), else the default.
     """
 
+    #: At most this many namespaces' levels are remembered between changes.
+    _CACHE_SIZE = 1024
+
     def __init__(self, defaultLogLevel: LogLevel = LogLevel.info) -> None:
         self._logLevelsByNamespace: dict[str, LogLevel] = {}
+        # namespace -> the minimum level's rank: the prefix walk of logLevelForNamespace done
+        # once per namespace rather than once per event. Emptied whenever a level changes.
+        self._rankCache: dict[str | None, int] = {}
         self.defaultLogLevel = defaultLogLevel
         self.clearLogLevels()
 
@@ -104,16 +117,31 @@ class LogLevelFilterPredicate:
         if not isinstance(level, LogLevel):
             raise InvalidLogLevelError(level)
         self._logLevelsByNamespace[namespace or ""] = level
+        self._rankCache.clear()
 
     def clearLogLevels(self) -> None:
         """Forget every per-namespace level; only the default remains."""
         self._logLevelsByNamespace = {"": self.defaultLogLevel}
+        self._rankCache.clear()
 
     def __call__(self, event: LogEvent) -> PredicateResult:
         level = event.get("log_level")
+        if level.__class__ is not LogLevel:
+            return _NO
         namespace = event.get("log_namespace")
-        if not isinstance(level, LogLevel):
-            return PredicateResult.no
-        if level < self.logLevelForNamespace(namespace):
-            return PredicateResult.no
-        return PredicateResult.maybe
+        try:
+            minimum = self._rankCache[namespace]
+        except (KeyError, TypeError):
+            minimum = self._minimumRank(namespace)
+        if level._value_ < minimum:
+            return _NO
+        return _MAYBE
+
+    def _minimumRank(self, namespace: Any) -> int:
+        rank: int = self.logLevelForNamespace(namespace)._value_
+        if namespace is None or namespace.__class__ is str:
+            cache = self._rankCache
+            if len(cache) >= self._CACHE_SIZE:
+                cache.clear()
+            cache[namespace] = rank
+        return rank

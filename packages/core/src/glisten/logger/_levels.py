@@ -17,6 +17,10 @@ class InvalidLogLevelError(Exception):
 class LogLevel(enum.Enum):
     """How important a log event is; levels compare by severity (``debug < critical``)."""
 
+    # Members are singletons: identity hashing (in C) instead of Enum's hash of the name,
+    # which is Python code; levels are dictionary keys on the hot path of every log event.
+    __hash__ = object.__hash__
+
     debug = 0
     info = 1
     warn = 2
@@ -51,24 +55,25 @@ class LogLevel(enum.Enum):
         return iter(cls)
 
     def __lt__(self, other: object) -> bool:
-        if not isinstance(other, LogLevel):
+        if other.__class__ is not LogLevel:
             return NotImplemented
-        return self.value < other.value
+        # ``_value_`` is a plain attribute; ``value`` goes through a slower descriptor.
+        return self._value_ < other._value_
 
     def __le__(self, other: object) -> bool:
-        if not isinstance(other, LogLevel):
+        if other.__class__ is not LogLevel:
             return NotImplemented
-        return self.value <= other.value
+        return self._value_ <= other._value_
 
     def __gt__(self, other: object) -> bool:
-        if not isinstance(other, LogLevel):
+        if other.__class__ is not LogLevel:
             return NotImplemented
-        return self.value > other.value
+        return self._value_ > other._value_
 
     def __ge__(self, other: object) -> bool:
-        if not isinstance(other, LogLevel):
+        if other.__class__ is not LogLevel:
             return NotImplemented
-        return self.value >= other.value
+        return self._value_ >= other._value_
 
     def __repr__(self) -> str:
         return f"<LogLevel={self.name}>"

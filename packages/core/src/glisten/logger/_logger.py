@@ -59,15 +59,24 @@ class Logger:
         """Where this logger's events go."""
         if self._observer is not None:
             return self._observer
-        return _globalPublisher()
+        return _publisher[0] if _publisher else _globalPublisher()
 
     def __get__(self, instance: object, owner: type | None = None) -> Logger:
         if owner is None:
             owner = type(instance)
         source = owner if instance is None else instance
-        return self.__class__(
-            f"{owner.__module__}.{owner.__name__}", source, observer=self._observer
-        )
+        namespace = f"{owner.__module__}.{owner.__name__}"
+        cls = self.__class__
+        if cls is not Logger:
+            # A subclass may do more in __init__: honour it.
+            return cls(namespace, source, observer=self._observer)
+        # Every read of ``self.log`` on an instance makes a logger bound to that instance;
+        # for the plain class, skip __init__ and its argument handling.
+        bound = _newLogger(Logger)
+        bound.namespace = namespace
+        bound.source = source
+        bound._observer = self._observer
+        return bound
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.namespace!r}>"
@@ -78,7 +87,7 @@ class Logger:
         An invalid level is itself reported as an error and the event is sent at ``error``,
         so the message is not lost.
         """
-        if not isinstance(level, LogLevel):
+        if level.__class__ is not LogLevel:
             self.failure(
                 "Got invalid log level {invalidLevel!r} in {logger}.emit().",
                 _failureFor(InvalidLogLevelError(level)),
@@ -86,16 +95,18 @@ class Logger:
                 logger=self,
             )
             level = LogLevel.error
+        # The keyword dictionary is the event: no copy, and plain stores rather than an
+        # update() call that builds a second dictionary of its own.
         event = kwargs
-        event.update(
-            log_logger=self,
-            log_level=level,
-            log_namespace=self.namespace,
-            log_source=self.source,
-            log_format=format,
-            log_time=time.time(),
-        )
-        observer = self._observer if self._observer is not None else _globalPublisher()
+        event["log_logger"] = self
+        event["log_level"] = level
+        event["log_namespace"] = self.namespace
+        event["log_source"] = self.source
+        event["log_format"] = format
+        event["log_time"] = time.time()
+        observer = self._observer
+        if observer is None:
+            observer = _publisher[0] if _publisher else _globalPublisher()
         if "log_trace" in event:
             event["log_trace"].append((self, observer))
         observer(event)
@@ -183,6 +194,7 @@ class Logger:
 
 
 _publisher: list[Callable[[LogEvent], Any]] = []
+_newLogger = object.__new__
 
 
 def _globalPublisher() -> Callable[[LogEvent], Any]:

@@ -25,6 +25,10 @@ class LogPublisher:
 
     def __init__(self, *observers: Observer) -> None:
         self._observers: list[Observer] = list(observers)
+        # What __call__ iterates: a tuple rebuilt on every change (rare) instead of a copy of
+        # the list made for every event (each one), so observers added or removed during
+        # delivery take effect from the next event, as before.
+        self._snapshot: tuple[Observer, ...] = tuple(self._observers)
 
     def addObserver(self, observer: Observer) -> None:
         """Start sending events to ``observer`` (added once even if added twice).
@@ -35,6 +39,7 @@ class LogPublisher:
             raise TypeError(f"Observer is not callable: {observer!r}")
         if observer not in self._observers:
             self._observers.append(observer)
+            self._snapshot = tuple(self._observers)
 
     def removeObserver(self, observer: Observer) -> None:
         """Stop sending events to ``observer``; nothing happens if it was not added."""
@@ -42,6 +47,8 @@ class LogPublisher:
             self._observers.remove(observer)
         except ValueError:
             pass
+        else:
+            self._snapshot = tuple(self._observers)
 
     @property
     def observers(self) -> list[Observer]:
@@ -49,9 +56,28 @@ class LogPublisher:
         return list(self._observers)
 
     def __call__(self, event: LogEvent) -> None:
-        trace = event.get("log_trace")
+        # Every log event passes here, usually through two publishers (the global one and,
+        # until logging begins, the start-up buffer's): the common case (no tracing, no
+        # observer raising) allocates nothing.
+        if "log_trace" in event:
+            self._callTraced(event)
+            return
+        brokenObservers: list[tuple[Observer, BaseException]] | None = None
+        for observer in self._snapshot:
+            try:
+                observer(event)
+            except Exception as e:
+                if brokenObservers is None:
+                    brokenObservers = []
+                brokenObservers.append((observer, e))
+        if brokenObservers is not None:
+            for broken, error in brokenObservers:
+                self._reportBroken(broken, error, event)
+
+    def _callTraced(self, event: LogEvent) -> None:
+        trace = event["log_trace"]
         brokenObservers: list[tuple[Observer, BaseException]] = []
-        for observer in list(self._observers):
+        for observer in self._snapshot:
             if trace is not None:
                 trace.append((self, observer))
             try:

@@ -452,15 +452,18 @@ class LineReceiver(Protocol, _PauseableMixin):
         return self.transport.loseConnection()
 
 
+class _Discard(list[bytes]):
+    """A chunk list that drops what is appended (the receiver lost its framing)."""
+
+    def append(self, item: bytes) -> None:
+        pass
+
+
 #: ``_need`` while a receiver must not parse (delivering or paused).
 _NEVER = sys.maxsize
 #: Frames at least this large are gathered as a list of chunks (joined once) instead of by
 #: concatenating each received chunk to what came before.
 _BIG_FRAME = 1 << 15
-
-
-def _discardData(data: bytes) -> None:
-    """What a receiver that lost its framing does with more data."""
 
 
 class IntNStringReceiver(Protocol, _PauseableMixin):
@@ -546,11 +549,9 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
             # Not a whole frame yet (or we must not parse now): just keep it.
             self._rest = rest + data
             return
-        if self._broken:
-            return
         chunks = self._chunks
         if chunks is not None:
-            # Gathering a large frame.
+            # Gathering a large frame (or discarding everything, once broken).
             if rest:
                 chunks.append(rest)
                 self._rest = b""
@@ -595,13 +596,19 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
                 if self._interrupted:
                     need = -1
                     break
-            if need > 0 and not self._rest:
-                self._keep(buf[offset:] if offset else buf, need)
-                return
-            self._deliver(buf[offset:] if offset else buf)
         except BaseException:
             self._afterError(buf, offset)
             raise
+        if need > 0 and not self._rest:
+            if need < _BIG_FRAME:
+                # The usual way out, inlined: keep the rest, wait for the next frame.
+                self._busy = False
+                self._rest = buf[offset:] if offset else buf
+                self._restingNeed = self._need = need
+                return
+            self._keep(buf[offset:] if offset else buf, need)
+            return
+        self._deliver(buf[offset:] if offset else buf)
 
     def _keep(self, rest: bytes, need: int) -> None:
         """Leave the busy state with ``rest`` buffered, waiting for ``need`` bytes."""
@@ -618,8 +625,11 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
 
     def _afterError(self, buf: bytes, offset: int) -> None:
         """A callback raised: keep what it did not get (as Twisted does), stop being busy."""
-        self._rest = (buf[offset:] if offset < len(buf) else b"") + self._rest
         self._busy = False
+        if self._broken:
+            self._rest = b""
+            return
+        self._rest = (buf[offset:] if offset < len(buf) else b"") + self._rest
         self._restingNeed = 0
         if not self._broken:
             self._need = _NEVER if self._paused else 0
@@ -648,12 +658,15 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
                 while size - offset >= prefixLength:
                     length = unpack(buf, offset)[0]
                     if length > self.MAX_LENGTH:
+                        # Framing lost: from now on everything goes to a list that keeps
+                        # nothing (dataReceived's large-frame path, which never completes).
                         self._broken = True
                         self._busy = False
                         self._rest = b""
-                        self._chunks = None
+                        self._chunks = _Discard()
+                        self._have = 0
+                        self._bigNeed = _NEVER
                         self._need = 0
-                        self.dataReceived = _discardData  # type: ignore[method-assign]
                         self.lengthLimitExceeded(length)
                         return
                     start = offset + prefixLength

@@ -274,7 +274,7 @@ class FileAuthority(ResolverBase):
 
     def lookupZone(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """:return: every record of the zone, between two copies of the SOA."""
-        return self._lookup(Name(name).name, C.IN, C.AXFR, timeout)
+        return self._lookupName(name, C.AXFR, timeout)
 
 
 def _fromTriples(

@@ -351,7 +351,10 @@ class Resolver(LazyReactor, ResolverBase):
             host, port = self.pickServer()
         except error.ResolverError as e:
             return defer.fail(e)
-        qname = Name(name)
+        try:
+            qname = Name(name)
+        except ValueError as e:
+            return defer.fail(e)
 
         def send(p: DNSProtocol) -> defer.Deferred[Result]:
             controller = AXFRController(qname, p, timeout, self._reactor)

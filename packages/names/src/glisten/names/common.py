@@ -112,99 +112,106 @@ class ResolverBase:
     def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
         return defer.fail(NotImplementedError(f"{self.__class__.__name__}._lookup"))
 
+    def _lookupName(self, name: bytes | str, type: int, timeout: Any) -> defer.Deferred[Result]:
+        try:
+            n = _nameBytes(name)
+        except ValueError as e:  # not a name at all (bad IDNA, say): fail, do not raise
+            return defer.fail(e)
+        return self._lookup(n, C.IN, type, timeout)
+
     def lookupAddress(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up A records."""
-        return self._lookup(_nameBytes(name), C.IN, C.A, timeout)
+        return self._lookupName(name, C.A, timeout)
 
     def lookupIPV6Address(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up AAAA records."""
-        return self._lookup(_nameBytes(name), C.IN, C.AAAA, timeout)
+        return self._lookupName(name, C.AAAA, timeout)
 
     def lookupMailExchange(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up MX records."""
-        return self._lookup(_nameBytes(name), C.IN, C.MX, timeout)
+        return self._lookupName(name, C.MX, timeout)
 
     def lookupNameservers(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up NS records."""
-        return self._lookup(_nameBytes(name), C.IN, C.NS, timeout)
+        return self._lookupName(name, C.NS, timeout)
 
     def lookupCanonicalName(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up CNAME records."""
-        return self._lookup(_nameBytes(name), C.IN, C.CNAME, timeout)
+        return self._lookupName(name, C.CNAME, timeout)
 
     def lookupMailBox(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up MB records."""
-        return self._lookup(_nameBytes(name), C.IN, C.MB, timeout)
+        return self._lookupName(name, C.MB, timeout)
 
     def lookupMailGroup(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up MG records."""
-        return self._lookup(_nameBytes(name), C.IN, C.MG, timeout)
+        return self._lookupName(name, C.MG, timeout)
 
     def lookupMailRename(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up MR records."""
-        return self._lookup(_nameBytes(name), C.IN, C.MR, timeout)
+        return self._lookupName(name, C.MR, timeout)
 
     def lookupPointer(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up PTR records."""
-        return self._lookup(_nameBytes(name), C.IN, C.PTR, timeout)
+        return self._lookupName(name, C.PTR, timeout)
 
     def lookupAuthority(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up SOA records."""
-        return self._lookup(_nameBytes(name), C.IN, C.SOA, timeout)
+        return self._lookupName(name, C.SOA, timeout)
 
     def lookupNull(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up NULL records."""
-        return self._lookup(_nameBytes(name), C.IN, C.NULL, timeout)
+        return self._lookupName(name, C.NULL, timeout)
 
     def lookupWellKnownServices(
         self, name: bytes | str, timeout: Any = None
     ) -> defer.Deferred[Result]:
         """Look up WKS records."""
-        return self._lookup(_nameBytes(name), C.IN, C.WKS, timeout)
+        return self._lookupName(name, C.WKS, timeout)
 
     def lookupService(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up SRV records."""
-        return self._lookup(_nameBytes(name), C.IN, C.SRV, timeout)
+        return self._lookupName(name, C.SRV, timeout)
 
     def lookupHostInfo(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up HINFO records."""
-        return self._lookup(_nameBytes(name), C.IN, C.HINFO, timeout)
+        return self._lookupName(name, C.HINFO, timeout)
 
     def lookupMailboxInfo(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up MINFO records."""
-        return self._lookup(_nameBytes(name), C.IN, C.MINFO, timeout)
+        return self._lookupName(name, C.MINFO, timeout)
 
     def lookupText(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up TXT records."""
-        return self._lookup(_nameBytes(name), C.IN, C.TXT, timeout)
+        return self._lookupName(name, C.TXT, timeout)
 
     def lookupSenderPolicy(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up SPF records."""
-        return self._lookup(_nameBytes(name), C.IN, C.SPF, timeout)
+        return self._lookupName(name, C.SPF, timeout)
 
     def lookupResponsibility(
         self, name: bytes | str, timeout: Any = None
     ) -> defer.Deferred[Result]:
         """Look up RP records."""
-        return self._lookup(_nameBytes(name), C.IN, C.RP, timeout)
+        return self._lookupName(name, C.RP, timeout)
 
     def lookupAFSDatabase(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up AFSDB records."""
-        return self._lookup(_nameBytes(name), C.IN, C.AFSDB, timeout)
+        return self._lookupName(name, C.AFSDB, timeout)
 
     def lookupNamingAuthorityPointer(
         self, name: bytes | str, timeout: Any = None
     ) -> defer.Deferred[Result]:
         """Look up NAPTR records."""
-        return self._lookup(_nameBytes(name), C.IN, C.NAPTR, timeout)
+        return self._lookupName(name, C.NAPTR, timeout)
 
     def lookupAllRecords(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Ask for all records (type ANY)."""
-        return self._lookup(_nameBytes(name), C.IN, C.ALL_RECORDS, timeout)
+        return self._lookupName(name, C.ALL_RECORDS, timeout)
 
     def lookupZone(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Transfer a zone (AXFR)."""
-        return self._lookup(_nameBytes(name), C.IN, C.AXFR, timeout)
+        return self._lookupName(name, C.AXFR, timeout)
 
     def getHostByName(
         self, name: bytes | str, timeout: Any = None, effort: int = 10
@@ -216,8 +223,12 @@ class ResolverBase:
         Twisted asks for ALL_RECORDS (ANY), which RFC 8482 lets servers answer
         with almost nothing; glisten asks for A records.
         """
-        d: defer.Deferred[Any] = self.lookupAddress(name, timeout)
-        d.addCallback(self._cbRecords, _nameBytes(name), effort)
+        try:
+            n = _nameBytes(name)
+        except ValueError as e:
+            return defer.fail(e)
+        d: defer.Deferred[Any] = self.lookupAddress(n, timeout)
+        d.addCallback(self._cbRecords, n, effort)
         return d
 
     def _cbRecords(self, records: Result, name: bytes, effort: int) -> Any:

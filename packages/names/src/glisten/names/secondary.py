@@ -4,7 +4,9 @@ Secondary zones pulled from a primary by AXFR (Twisted's ``twisted.names.seconda
 A :class:`SecondaryAuthority` transfers its zone, then asks the primary for
 the SOA every ``refresh`` seconds and transfers again when the serial grew
 (RFC 1982 arithmetic), retrying after ``retry`` seconds when the primary
-cannot be reached.
+cannot be reached. A NOTIFY from the primary (RFC 1996) makes it check at
+once, and after ``expire`` seconds without reaching the primary it stops
+answering for the zone (RFC 1035 4.3.5).
 """
 
 from __future__ import annotations
@@ -142,6 +144,12 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
 
         d.addCallback(gotSOA)
         d.addCallbacks(lambda _: self._schedule(ok=True), self._failed)
+
+    def notified(self) -> None:
+        """The primary sent a NOTIFY: check its serial now instead of at the next refresh."""
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._check()
 
     def stopRefreshing(self) -> None:
         """Stop the periodic serial checks."""

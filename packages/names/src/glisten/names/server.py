@@ -378,8 +378,25 @@ class DNSServerFactory(protocol.ServerFactory):
         self._notImplemented(message, protocol, address)
 
     def handleNotify(self, message: Message, protocol: Any, address: Any) -> None:
-        """NOTIFY is not implemented: NOTIMP."""
-        self._notImplemented(message, protocol, address)
+        """
+        A primary says a zone changed (RFC 1996): when the zone is one of our
+        secondaries and the NOTIFY comes from its primary, acknowledge it and
+        check the serial now; otherwise REFUSED.
+        """
+        from glisten.names.secondary import SecondaryAuthority
+
+        if address is not None:
+            source = address[0]
+        else:
+            source = getattr(protocol.transport.getPeer(), "host", None)
+        qname = message.queries[0].name._key
+        for r in self.resolver.resolvers:
+            if isinstance(r, SecondaryAuthority) and r.domain.lower() == qname:
+                if r.primary == source:
+                    self.sendReply(protocol, self._responseFromMessage(message, auth=1), address)
+                    r.notified()
+                    return
+        self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), address)
 
     def handleOther(self, message: Message, protocol: Any, address: Any) -> None:
         """Any other opcode: NOTIMP."""

@@ -238,8 +238,23 @@ class Request:
         self.requestHeaders = Headers._fromParsed(incoming if incoming is not None else {})
         self.responseHeaders = Headers._fromParsed({})
         self.cookies: list[bytes] = []
-        self.content: IO[bytes] = io.BytesIO()
         self.host = channel._getHost()
+
+    # Most requests (GET, HEAD) have no body and nobody reads ``content``: it is made on
+    # first use rather than for every request.
+    _content: IO[bytes] | None = None
+
+    @property
+    def content(self) -> IO[bytes]:
+        """The request body, a file-like object positioned at its start."""
+        content = self._content
+        if content is None:
+            content = self._content = io.BytesIO()
+        return content
+
+    @content.setter
+    def content(self, value: IO[bytes]) -> None:
+        self._content = value
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -247,7 +262,7 @@ class Request:
         """The body's announced length (``None`` for chunked): large bodies go to a temporary
         file instead of memory."""
         if length is None or length > _MEMORY_BODY:
-            self.content = tempfile.SpooledTemporaryFile(max_size=_MEMORY_BODY)
+            self._content = tempfile.SpooledTemporaryFile(max_size=_MEMORY_BODY)
 
     def handleContentChunk(self, data: bytes) -> None:
         """Store a piece of the request body."""
@@ -260,7 +275,9 @@ class Request:
         :param path: The request target.
         :param version: ``b"HTTP/1.1"`` or ``b"HTTP/1.0"``.
         """
-        self.content.seek(0)
+        content = self._content
+        if content is not None:
+            content.seek(0)
         self.method = command
         self.uri = path
         self.clientproto = version
