@@ -74,7 +74,7 @@ PACKAGES: dict[str, Package] = {
             frozenset({"mail"}),
             frozenset({CORE, "glisten-names>=0.1.0,<1"}),
         ),
-        Package("names", "glisten-names", frozenset({"names"}), frozenset({CORE})),
+        Package("names", "glisten-names", frozenset({"names"}), frozenset({CORE, "idna>=3.4"})),
         Package("words", "glisten-words", frozenset({"words"}), frozenset({CORE})),
         Package("pair", "glisten-pair", frozenset({"pair"}), frozenset({CORE})),
     ]

@@ -166,3 +166,13 @@ def test_pySourceWithoutZone(tmp_path: os.PathLike[str]) -> None:
         f.write("x = 1\n")
     with pytest.raises(authority.ZoneFileError):
         authority.PySourceAuthority(path)
+
+
+@pytest.mark.parametrize("bad", ["bad\udcff.example.com", "a" * 64 + ".example.com"])
+def test_badNamesFailTheDeferred(bad: str) -> None:
+    a = exampleAuthority()
+    out: list[object] = []
+    a.lookupAddress(bad).addErrback(lambda f: out.append(f.value))
+    a.getHostByName(bad).addErrback(lambda f: out.append(f.value))
+    assert len(out) == 2
+    assert all(isinstance(e, ValueError) for e in out)

@@ -729,8 +729,19 @@ class Deferred(Generic[_T]):
                         current.result = result
                         if result.__class__ in special:
                             if isinstance(result, Deferred):
-                                returnedDeferred = True
                                 isFail = False
+                                if result.called or result is current:
+                                    # Take its result (or reject it) at the top of the loop.
+                                    returnedDeferred = True
+                                    break
+                                # Unfired: wait for it; it hands its result over at the
+                                # _CONTINUE marker.
+                                current.paused += 1
+                                entry = (_CONTINUE, _CONTINUE, current, current)
+                                if result._callbacks is None:
+                                    result._callbacks = [entry]
+                                else:
+                                    result._callbacks.append(entry)
                                 break
                             isFail = isinstance(result, Failure)
                         else:

@@ -67,7 +67,20 @@ class FilteringLogObserver:
         return True
 
     def __call__(self, event: LogEvent) -> None:
-        if self._shouldLog(event):
+        predicates = self._predicates
+        if len(predicates) == 1:
+            # The usual filter (one level predicate), decided without a second call.
+            result = predicates[0](event)
+            if result is _NO:
+                if self._negativeObserver is not _noop:
+                    self._negativeObserver(event)
+                return
+            if result is not _YES and result is not _MAYBE:
+                raise TypeError(f"Invalid predicate result: {result!r}")
+            passed = True
+        else:
+            passed = self._shouldLog(event)
+        if passed:
             if "log_trace" in event:
                 trace = event["log_trace"]
                 if trace is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from glisten.names._constants import *  # noqa: F403
 from glisten.names._constants import (
     EXT_QUERIES,
+    OP_QUERY,
     QUERY_CLASSES,
     QUERY_TYPES,
     REV_CLASSES,
@@ -72,7 +73,56 @@ def domainString(domain: str | bytes) -> bytes:
 #: Twisted's private names for the EDNS(0) pieces, kept for ported code.
 _OPTHeader = OPTHeader
 _OPTVariableOption = OPTVariableOption
-_EDNSMessage = Message
+
+
+class _EDNSMessage(Message):
+    """
+    Twisted's ``_EDNSMessage``: a :class:`Message` with EDNS(0) on by default
+    and sections given to the constructor (keyword order as in Twisted).
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        id: int = 0,
+        answer: bool = False,
+        opCode: int = OP_QUERY,
+        auth: bool = False,
+        trunc: bool = False,
+        recDes: bool = False,
+        recAv: bool = False,
+        rCode: int = 0,
+        ednsVersion: int | None = 0,
+        dnssecOK: bool = False,
+        authenticData: bool = False,
+        checkingDisabled: bool = False,
+        maxSize: int = 512,
+        queries: list[Query] | None = None,
+        answers: list[RRHeader] | None = None,
+        authority: list[RRHeader] | None = None,
+        additional: list[RRHeader] | None = None,
+    ) -> None:
+        super().__init__(
+            id,
+            answer,
+            opCode,
+            recDes,
+            recAv,
+            auth,
+            rCode,
+            trunc,
+            maxSize,
+            authenticData,
+            checkingDisabled,
+            ednsVersion=ednsVersion,
+            dnssecOK=dnssecOK,
+        )
+        self.queries = list(queries or [])
+        self.answers = list(answers or [])
+        self.authority = list(authority or [])
+        self.additional = list(additional or [])
+
 
 __all__ = [
     "EXT_QUERIES",

@@ -153,6 +153,8 @@ def _httpDate(seconds: int) -> bytes:
     return value
 
 
+_newHeaders = object.__new__
+
 #: Request bodies up to this size stay in memory; larger ones go to a temporary file.
 _MEMORY_BODY = 100_000
 
@@ -235,8 +237,11 @@ class Request:
         # The channel hands over the parsed request head this way, so the request is not
         # built with an empty Headers that is thrown away at once.
         incoming = getattr(channel, "_incomingHeaders", None)
-        self.requestHeaders = Headers._fromParsed(incoming if incoming is not None else {})
-        self.responseHeaders = Headers._fromParsed({})
+        # Headers._fromParsed, inlined: two calls fewer per request.
+        requestHeaders = self.requestHeaders = _newHeaders(Headers)
+        requestHeaders._raw = incoming if incoming is not None else {}
+        responseHeaders = self.responseHeaders = _newHeaders(Headers)
+        responseHeaders._raw = {}
         self.cookies: list[bytes] = []
         self.host = channel._getHost()
 
@@ -780,7 +785,9 @@ class HTTPChannel(Protocol):
                 events = []
                 if self._nextReady:
                     self._nextReady = False
-                    events = codec.receiveData(b"")
+                    # Only buffered (pipelined) bytes can make events; usually there are none.
+                    if codec._buf:
+                        events = codec.receiveData(b"")
             if codec.state.server is not _IDLE:
                 self._checkPipelineBuffer()
         finally:
@@ -1031,9 +1038,10 @@ class _AccessLine:
         headers = r.requestHeaders._raw
         referer = headers.get(b"referer")
         agent = headers.get(b"user-agent")
+        # The request line is joined only if the line is formatted.
         self.fields = (
             getattr(r.getClientAddress(), "host", "-"),
-            r.method + b" " + r.uri + b" " + r.clientproto,
+            (r.method, r.uri, r.clientproto),
             r.code,
             r.sentLength,
             referer[-1] if referer else None,
@@ -1048,7 +1056,7 @@ class _AccessLine:
             self._text = '"%s" - - %s "%s" %d %s "%s" "%s"' % (
                 ip,
                 self.timestamp,
-                _printable(line),
+                _printable(b" ".join(line)),
                 code,
                 str(length) if length else "-",
                 _printable(referer),
@@ -1122,15 +1130,20 @@ class HTTPFactory(ServerFactory):
         elif self._logFormatter is combinedLogFormatter:
             # What _accessLog.info("{line}", line=...) sends, built directly: this runs for
             # every request, and the Logger's generic path costs more than the event itself.
+            # One clock reading serves both the line's timestamp and the event's.
+            now = time.time()
+            if int(now) != self._logStampSecond:
+                self._logStampSecond = int(now)
+                self._logStamp = datetimeToLogString(int(now))
             globalLogPublisher(
                 {
-                    "line": _AccessLine(self._logDateTime, request),
+                    "line": _AccessLine(self._logStamp, request),
                     "log_logger": _accessLog,
                     "log_level": _INFO,
                     "log_namespace": "glisten.web.access",
                     "log_source": None,
                     "log_format": "{line}",
-                    "log_time": time.time(),
+                    "log_time": now,
                 }
             )
         else:

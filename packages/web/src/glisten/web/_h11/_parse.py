@@ -24,9 +24,6 @@ FIELD_BLOCK = re.compile(rb"%s(?:\r\n%s)*" % (_LINE, _LINE))
 REQUEST_HEAD = re.compile(
     rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/1\.([0-9])\r\n((?:" + _LINE + rb"\r\n)*)\r\n"
 )
-#: One field line of a block :data:`REQUEST_HEAD` validated: name and value (leading
-#: whitespace dropped; trailing whitespace is stripped afterwards).
-FIELD_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE + rb")\r\n")
 #: ``method SP request-target SP HTTP-version``; the target is printable ASCII without spaces.
 REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
 #: ``HTTP-version SP status-code SP [reason-phrase]`` (the space is required by RFC 9112, but
