@@ -649,3 +649,21 @@ def test_deepInlineCallbacksChainFinishesWithoutRecursion(depth: int) -> None:
         gate.callback(None)
     bottom.callback(0)
     assert deferreds[0].result == depth
+
+
+def test_finishedCoroutineDeferredIsNotInACycle() -> None:
+    import gc
+    import weakref
+
+    async def run() -> int:
+        return await succeed(1)
+
+    gc.disable()
+    try:
+        d = ensureDeferred(run())
+        ref = weakref.ref(d)
+        del d
+        # Freed by reference counting alone, without the cycle collector.
+        assert ref() is None
+    finally:
+        gc.enable()

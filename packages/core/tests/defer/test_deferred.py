@@ -838,3 +838,26 @@ def test_addCallbacksAcceptsNoneForExtras() -> None:
     )
     d.callback(0)
     assert got == [(0, 1)]
+
+
+def test_failureFromCallbackIsNotInACycle() -> None:
+    import gc
+
+    refs: list[weakref.ref[Failure]] = []
+
+    def boom(r: int) -> int:
+        raise ValueError(r)
+
+    def handle(f: Failure) -> None:
+        refs.append(weakref.ref(f))
+
+    gc.disable()
+    try:
+        d: Deferred[int] = Deferred()
+        d.addCallback(boom).addErrback(handle)
+        d.callback(1)
+        # A handled Failure is freed by reference counting alone, without the cycle
+        # collector.
+        assert refs[0]() is None
+    finally:
+        gc.enable()

@@ -18,6 +18,7 @@ import pytest
 
 from glisten.logger import (
     FilteringLogObserver,
+    LimitedHistoryLogObserver,
     Logger,
     LogLevel,
     LogLevelFilterPredicate,
@@ -115,9 +116,7 @@ def test_level_cache_is_bounded() -> None:
             PredicateResult.maybe
         )
     assert len(predicate._rankCache) <= LogLevelFilterPredicate._CACHE_SIZE
-    assert predicate({"log_namespace": "hot.x", "log_level": LogLevel.warn}) is (
-        PredicateResult.no
-    )
+    assert predicate({"log_namespace": "hot.x", "log_level": LogLevel.warn}) is (PredicateResult.no)
 
 
 def test_predicate_refuses_missing_or_bad_level() -> None:
@@ -259,3 +258,45 @@ def test_logger_subclass_binding_uses_its_init() -> None:
     assert type(bound) is _CountingLogger
     assert _CountingLogger.made == before + 1
     assert bound.namespace == f"{__name__}._SubclassOwner"
+
+
+def test_history_buffer_in_a_publisher_records_and_replays() -> None:
+    history = LimitedHistoryLogObserver(size=2)
+    publisher = LogPublisher(history)
+    for n in range(3):
+        publisher({"n": n})
+    assert [e["n"] for e in history.events()] == [1, 2]
+    publisher.removeObserver(history)
+    publisher({"n": 3})
+    assert len(history) == 2
+    assert publisher.observers == []
+
+
+class _BrokenHistory(LimitedHistoryLogObserver):
+    def __call__(self, event: LogEvent) -> None:
+        raise RuntimeError("broken buffer")
+
+
+def test_broken_observer_is_reported_as_itself() -> None:
+    good: list[LogEvent] = []
+    broken = _BrokenHistory()
+    history = LimitedHistoryLogObserver()
+    publisher = LogPublisher(history, broken, good.append)
+    publisher({"log_format": "x"})
+    [event, report] = good
+    assert report["observer"] is broken
+    assert len(history) == 2
+
+
+def test_subclass_level_lookup_is_asked_every_time() -> None:
+    class Moody(LogLevelFilterPredicate):
+        current = LogLevel.debug
+
+        def logLevelForNamespace(self, namespace: str | None) -> LogLevel:
+            return self.current
+
+    predicate = Moody()
+    event: LogEvent = {"log_namespace": "a", "log_level": LogLevel.info}
+    assert predicate(event) is PredicateResult.maybe
+    predicate.current = LogLevel.error
+    assert predicate(event) is PredicateResult.no

@@ -877,7 +877,7 @@ _newDeferred = object.__new__
 
 
 def _caught(e: BaseException) -> Failure:
-    """The Failure for an exception a callback raised."""
+    """The Failure for an exception a callback (or coroutine) raised."""
     if _debugging:
         return Failure(e, captureVars=True)
     return Failure._fromCaught(e)
@@ -968,8 +968,10 @@ class _CoroutineDeferred(Deferred[Any]):
     __slots__ = ("_cancelPending", "_gen", "_run", "_target", "_waitingOn")
 
     _gen: Any
-    _run: Callable[..., Any]
-    _target: Deferred[Any]
+    _run: Any
+    # The Deferred to fire with the outcome: None for this one (no reference cycle), or the
+    # replacement made by a cancellation.
+    _target: Deferred[Any] | None
     _waitingOn: Deferred[Any] | None
     _cancelPending: bool
 
@@ -1023,7 +1025,10 @@ class _CoroutineDeferred(Deferred[Any]):
                 self._cancelPending = False
                 d.cancel()
             return None
+        self._gen = self._run = None  # done: let the coroutine and its context go
         target = self._target
+        if target is None:
+            target = self
         if target.called:
             # Somebody fired the coroutine's Deferred by hand: let callback() complain.
             target.callback(outcome)
@@ -1068,7 +1073,7 @@ def _startCoroutine(coro: Any) -> Deferred[Any]:
         info.creator = traceback.format_stack()[:-2]
     d._gen = coro
     d._run = copy_context().run
-    d._target = d
+    d._target = None
     fired = d._resume(None, False)
     if fired is not None and (fired._callbacks or fired.result.__class__ in _specialTypes):
         fired._runCallbacks()

@@ -152,7 +152,10 @@ class LogLevelFilterPredicate:
 
     def _minimumRank(self, namespace: Any) -> int:
         rank: int = self.logLevelForNamespace(namespace)._value_
-        if namespace is None or namespace.__class__ is str:
+        if (namespace is None or namespace.__class__ is str) and (
+            # A subclass's own logLevelForNamespace may answer differently over time.
+            type(self).logLevelForNamespace is LogLevelFilterPredicate.logLevelForNamespace
+        ):
             cache = self._rankCache
             if len(cache) >= self._CACHE_SIZE:
                 cache.clear()

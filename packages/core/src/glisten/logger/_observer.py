@@ -25,10 +25,20 @@ class LogPublisher:
 
     def __init__(self, *observers: Observer) -> None:
         self._observers: list[Observer] = list(observers)
-        # What __call__ iterates: a tuple rebuilt on every change (rare) instead of a copy of
-        # the list made for every event (each one), so observers added or removed during
-        # delivery take effect from the next event, as before.
-        self._snapshot: tuple[Observer, ...] = tuple(self._observers)
+        self._snapshot: tuple[Observer, ...] = ()
+        self._direct: tuple[Observer, ...] = ()
+        self._changed()
+
+    def _changed(self) -> None:
+        # What __call__ iterates: tuples rebuilt on every change (rare) instead of a copy of
+        # the list made for every event, so observers added or removed during delivery take
+        # effect from the next event. ``_direct`` holds what to call for each observer: the
+        # observer itself, or for a plain history buffer its deque's append (one Python call
+        # fewer per event while logging has not begun).
+        self._snapshot = tuple(self._observers)
+        self._direct = tuple(
+            o._buffer.append if type(o) is LimitedHistoryLogObserver else o for o in self._snapshot
+        )
 
     def addObserver(self, observer: Observer) -> None:
         """Start sending events to ``observer`` (added once even if added twice).
@@ -39,7 +49,7 @@ class LogPublisher:
             raise TypeError(f"Observer is not callable: {observer!r}")
         if observer not in self._observers:
             self._observers.append(observer)
-            self._snapshot = tuple(self._observers)
+            self._changed()
 
     def removeObserver(self, observer: Observer) -> None:
         """Stop sending events to ``observer``; nothing happens if it was not added."""
@@ -48,7 +58,7 @@ class LogPublisher:
         except ValueError:
             pass
         else:
-            self._snapshot = tuple(self._observers)
+            self._changed()
 
     @property
     def observers(self) -> list[Observer]:
@@ -63,13 +73,17 @@ class LogPublisher:
             self._callTraced(event)
             return
         brokenObservers: list[tuple[Observer, BaseException]] | None = None
-        for observer in self._snapshot:
+        direct = self._direct
+        snapshot = self._snapshot
+        for observer in direct:
             try:
                 observer(event)
             except Exception as e:
                 if brokenObservers is None:
                     brokenObservers = []
-                brokenObservers.append((observer, e))
+                # Report the observer that was added, not its stand-in.
+                index = next(i for i, o in enumerate(direct) if o is observer)
+                brokenObservers.append((snapshot[index], e))
         if brokenObservers is not None:
             for broken, error in brokenObservers:
                 self._reportBroken(broken, error, event)

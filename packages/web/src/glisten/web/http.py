@@ -563,10 +563,16 @@ class Request:
             self.startedWriting = True
             head = codec.sendResponse(self.code, self._headerFields(), self.code_message)
             self.sentLength += len(data)
-            channel._writeBytes(head + codec.sendData(data) if data else head)
+            out = head + codec.sendData(data) if data else head
         elif data:
             self.sentLength += len(data)
-            channel._writeBytes(codec.sendData(data))
+            out = codec.sendData(data)
+        else:
+            return
+        # channel._writeBytes, inlined: this runs for every response.
+        transport = channel.transport
+        if out and transport is not None:
+            transport.write(out)
 
     def writeSequence(self, data: list[bytes]) -> None:
         """Write several pieces of the body."""

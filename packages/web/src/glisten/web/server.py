@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import secrets
+import time
 import zlib
 from html import escape
 from typing import Any
@@ -59,7 +60,12 @@ class Request(http.Request):
         """Find the resource for the path and render it."""
         raw = self.responseHeaders._raw
         raw[b"server"] = [version]
-        raw[b"date"] = [_dateCache.get()]
+        # _dateCache.get(), inlined: this runs for every request.
+        now = int(time.time())
+        if now != _dateCache.second:
+            _dateCache.second = now
+            _dateCache.value = http.datetimeToString(now)
+        raw[b"date"] = [_dateCache.value]
         self.site = site = self.channel.site
         path = self.path
         self.prepath = []

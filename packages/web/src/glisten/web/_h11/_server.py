@@ -437,17 +437,6 @@ class ServerConnection:
         if status < 200 and status != 101:
             raise LocalProtocolError("use sendContinue for 100; other 1xx are not supported")
         self._responseStarted = True
-        if status == 101:
-            state.process(_SERVER, _EV_SWITCH)
-            state.keepAlive = False
-            framing = _Framing.NONE
-            extra: list[bytes] = []
-        else:
-            framing, extra = self._chooseFraming(status, headers, request)
-            if not state.keepAlive and b"connection" not in headers:
-                extra.append(b"Connection: close")
-            state.server = _SEND_BODY  # (SEND_RESPONSE, RESPONSE), checked above
-        self._framing = framing
         # Lines are joined with CRLF at the end; each prefix ("Content-Type: ") is cached.
         parts = [
             _STATUS.get(status) or b"HTTP/1.1 %d %s" % (status, reasonPhrase(status))
@@ -465,15 +454,23 @@ class ServerConnection:
                     _PREFIX[name] = prefix
             for value in values:
                 append(prefix + value)
-        parts.extend(extra)
+        if status == 101:
+            state.process(_SERVER, _EV_SWITCH)
+            state.keepAlive = False
+            self._framing = _Framing.NONE
+        else:
+            # Appends the framing's own lines (Transfer-Encoding, Connection) to ``parts``.
+            self._framing = self._chooseFraming(status, headers, request, parts)
+            if not state.keepAlive and b"connection" not in headers:
+                append(b"Connection: close")
+            state.server = _SEND_BODY  # (SEND_RESPONSE, RESPONSE), checked above
         append(b"\r\n")
         return b"\r\n".join(parts)
 
     def _chooseFraming(
-        self, status: int, headers: RawHeaders, request: Request
-    ) -> tuple[int, list[bytes]]:
+        self, status: int, headers: RawHeaders, request: Request, extra: list[bytes]
+    ) -> int:
         state = self.state
-        extra: list[bytes] = []
         conn = headers.get(b"connection")
         if conn is not None and any(b"close" in v.lower() for v in conn):
             state.disableKeepAlive()
@@ -501,7 +498,7 @@ class ServerConnection:
                 state.disableKeepAlive()
         if request.version == b"1.0" and state.keepAlive and conn is None:
             extra.append(b"Connection: keep-alive")
-        return framing, extra
+        return framing
 
     def sendData(self, data: bytes) -> bytes:
         """Frame a piece of the response body.
