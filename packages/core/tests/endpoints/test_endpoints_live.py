@@ -7,13 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from glisten.internet import defer
 from glisten.internet._haproxy import buildV1, buildV2
 from glisten.internet.address import IPv4Address, IPv6Address
 from glisten.internet.defer import Deferred
@@ -30,40 +29,28 @@ from glisten.internet.epollreactor import EPollReactor
 from glisten.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
 from glisten.internet.protocol import Factory, Protocol
 from glisten.logger import capturedLogs
+from glisten.trial._driver import makeReactor
 
 GUARD = 30.0
 
 
 @pytest.fixture
-def reactor() -> Iterator[EPollReactor]:
-    r = EPollReactor()
-    yield r
+def reactor() -> EPollReactor:
+    """A fresh epoll reactor that the test runs itself (with ``run``); it overrides the
+    pytest plugin's: not installed globally nor checked for leftovers."""
+    r: EPollReactor = makeReactor("epoll")
+    return r
 
 
-def run(reactor: EPollReactor, work: Callable[[], Deferred[Any]]) -> Any:
-    """Run ``work()`` on the reactor until its Deferred fires; return or raise its result."""
-    outcome: list[Any] = []
+@pytest.fixture
+def run(runUntil: Callable[..., Any]) -> Callable[[EPollReactor, Callable[[], Any]], Any]:
+    """``run(reactor, work)``: run the reactor until the Deferred that ``work()`` (called once
+    the reactor runs) returns fires; return its result or raise its failure."""
 
-    def start() -> None:
-        d = defer.maybeDeferred(work)
-        d.addBoth(outcome.append)
-        d.addBoth(lambda _: reactor.stop())
+    def run(reactor: EPollReactor, work: Callable[[], Any]) -> Any:
+        return runUntil(reactor, work, GUARD)
 
-    def guard() -> None:
-        outcome.append(TimeoutError("the reactor test did not finish"))
-        reactor.stop()
-
-    reactor.callWhenRunning(start)
-    timer = reactor.callLater(GUARD, guard)
-    reactor.run(installSignalHandlers=False)
-    if timer.active():
-        timer.cancel()
-    result = outcome[0]
-    if hasattr(result, "raiseException"):
-        result.raiseException()
-    if isinstance(result, BaseException):
-        raise result
-    return result
+    return run
 
 
 class Echo(Protocol):
@@ -113,7 +100,7 @@ def serve(reactor: Any, description: str) -> Deferred[Any]:
     return d
 
 
-def test_tcp_round_trip(reactor: EPollReactor) -> None:
+def test_tcp_round_trip(reactor: EPollReactor, run: Any) -> None:
     async def work() -> bytes:
         port = await serve(reactor, "tcp:0:interface=127.0.0.1")
         number = port.getHost().port
@@ -124,7 +111,7 @@ def test_tcp_round_trip(reactor: EPollReactor) -> None:
     assert received.startswith(b"peer=127.0.0.1:") and received.endswith(b";hello")
 
 
-def test_tcp6_round_trip(reactor: EPollReactor) -> None:
+def test_tcp6_round_trip(reactor: EPollReactor, run: Any) -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6")
 
@@ -136,7 +123,7 @@ def test_tcp6_round_trip(reactor: EPollReactor) -> None:
     assert run(reactor, lambda: Deferred.fromCoroutine(work())).endswith(b";six")
 
 
-def test_unix_round_trip(reactor: EPollReactor, tmp_path: Path) -> None:
+def test_unix_round_trip(reactor: EPollReactor, tmp_path: Path, run: Any) -> None:
     path = tmp_path / "s.sock"
 
     async def work() -> bytes:
@@ -148,7 +135,7 @@ def test_unix_round_trip(reactor: EPollReactor, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_haproxy_real_peer(reactor: EPollReactor, version: int) -> None:
+def test_haproxy_real_peer(reactor: EPollReactor, version: int, run: Any) -> None:
     claimed = IPv4Address("TCP", "203.0.113.9", 4242)
 
     async def work() -> bytes:
@@ -161,7 +148,7 @@ def test_haproxy_real_peer(reactor: EPollReactor, version: int) -> None:
     assert run(reactor, lambda: Deferred.fromCoroutine(work())) == b"peer=203.0.113.9:4242;data"
 
 
-def test_haproxy_v2_ipv6_real_peer(reactor: EPollReactor) -> None:
+def test_haproxy_v2_ipv6_real_peer(reactor: EPollReactor, run: Any) -> None:
     claimed = IPv6Address("TCP", "2001:db8::9", 80)
 
     async def work() -> bytes:
@@ -173,7 +160,7 @@ def test_haproxy_v2_ipv6_real_peer(reactor: EPollReactor) -> None:
     assert run(reactor, lambda: Deferred.fromCoroutine(work())) == b"peer=2001:db8::9:80;x"
 
 
-def test_haproxy_bad_header_closes_connection(reactor: EPollReactor) -> None:
+def test_haproxy_bad_header_closes_connection(reactor: EPollReactor, run: Any) -> None:
     async def work() -> tuple[bytes, list[Any]]:
         port = await serve(reactor, "haproxy:tcp:0:interface=127.0.0.1")
         client = Client(b"never")
@@ -194,7 +181,9 @@ def test_haproxy_bad_header_closes_connection(reactor: EPollReactor) -> None:
     ("family", "host", "clientHost"),
     [(socket.AF_INET, "127.0.0.1", "127.0.0.1"), (socket.AF_INET6, "::1", r"\:\:1")],
 )
-def test_adopted_socket(reactor: EPollReactor, family: int, host: str, clientHost: str) -> None:
+def test_adopted_socket(
+    reactor: EPollReactor, family: int, host: str, clientHost: str, run: Any
+) -> None:
     listening = socket.socket(family)
     listening.bind((host, 0))
     listening.listen()
@@ -216,7 +205,7 @@ def test_adopted_socket(reactor: EPollReactor, family: int, host: str, clientHos
         os.fstat(fd)  # the endpoint closed the original descriptor
 
 
-def test_hostname_endpoint_races_to_the_working_family(reactor: EPollReactor) -> None:
+def test_hostname_endpoint_races_to_the_working_family(reactor: EPollReactor, run: Any) -> None:
     # "localhost" usually resolves to ::1 and 127.0.0.1; only the IPv4 one listens, so the
     # IPv6 attempt is refused and the race falls through to IPv4.
     async def work() -> bytes:
@@ -227,7 +216,7 @@ def test_hostname_endpoint_races_to_the_working_family(reactor: EPollReactor) ->
     assert run(reactor, lambda: Deferred.fromCoroutine(work())).endswith(b";named")
 
 
-def test_hostname_endpoint_all_refused(reactor: EPollReactor) -> None:
+def test_hostname_endpoint_all_refused(reactor: EPollReactor, run: Any) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closedPort = s.getsockname()[1]
@@ -236,13 +225,13 @@ def test_hostname_endpoint_all_refused(reactor: EPollReactor) -> None:
         run(reactor, lambda: endpoint.connect(Factory.forProtocol(Protocol)))
 
 
-def test_hostname_endpoint_unknown_name(reactor: EPollReactor) -> None:
+def test_hostname_endpoint_unknown_name(reactor: EPollReactor, run: Any) -> None:
     endpoint = HostnameEndpoint(reactor, "no-such-host.invalid", 80)
     with pytest.raises(DNSLookupError):
         run(reactor, lambda: endpoint.connect(Factory.forProtocol(Protocol)))
 
 
-def test_hostname_endpoint_cancel(reactor: EPollReactor) -> None:
+def test_hostname_endpoint_cancel(reactor: EPollReactor, run: Any) -> None:
     endpoint = HostnameEndpoint(reactor, "no-such-host.invalid", 80)
 
     def work() -> Deferred[Any]:
@@ -254,7 +243,7 @@ def test_hostname_endpoint_cancel(reactor: EPollReactor) -> None:
         run(reactor, work)
 
 
-def test_listen_error_is_a_failed_deferred(reactor: EPollReactor, tmp_path: Path) -> None:
+def test_listen_error_is_a_failed_deferred(reactor: EPollReactor, tmp_path: Path, run: Any) -> None:
     from glisten.internet.error import CannotListenError
 
     with pytest.raises(CannotListenError):
@@ -262,7 +251,7 @@ def test_listen_error_is_a_failed_deferred(reactor: EPollReactor, tmp_path: Path
 
 
 def test_tls_server_and_verified_client(
-    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any
+    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any, run: Any
 ) -> None:
     keyPath, certPath = makeCertificate(tmp_path)
     roots = tmp_path / "roots"
@@ -284,7 +273,7 @@ def test_tls_server_and_verified_client(
 
 
 def test_tls_client_rejects_unknown_authority(
-    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any
+    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any, run: Any
 ) -> None:
     keyPath, certPath = makeCertificate(tmp_path)
     _, otherCert = makeCertificate(tmp_path, "other")
@@ -311,7 +300,7 @@ def test_tls_client_rejects_unknown_authority(
     assert "certificate" in str(caught.value).lower() or "verify" in str(caught.value).lower()
 
 
-def test_process_endpoint(reactor: EPollReactor) -> None:
+def test_process_endpoint(reactor: EPollReactor, run: Any) -> None:
     from glisten.internet.endpoints import ProcessEndpoint
 
     async def work() -> bytes:
@@ -327,7 +316,7 @@ def test_process_endpoint(reactor: EPollReactor) -> None:
     assert run(reactor, lambda: Deferred.fromCoroutine(work())) == b"through cat"
 
 
-def test_process_endpoint_reports_stderr(reactor: EPollReactor) -> None:
+def test_process_endpoint_reports_stderr(reactor: EPollReactor, run: Any) -> None:
     from glisten.internet.endpoints import ProcessEndpoint
 
     async def work() -> Any:
@@ -387,7 +376,7 @@ sys.stdout.write(received.decode())
 
 
 def test_haproxy_in_front_of_tls(
-    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any
+    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any, run: Any
 ) -> None:
     from glisten.internet.endpoints import ProcessEndpoint
 
@@ -418,7 +407,7 @@ def test_haproxy_in_front_of_tls(
     assert received == b"peer=198.51.100.23:5555;over tls"
 
 
-def test_client_service_reconnects_on_a_real_reactor(reactor: EPollReactor) -> None:
+def test_client_service_reconnects_on_a_real_reactor(reactor: EPollReactor, run: Any) -> None:
     from glisten.application.internet import ClientService
 
     with socket.socket() as s:

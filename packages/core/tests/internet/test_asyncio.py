@@ -14,7 +14,6 @@ from glisten.internet.asyncioreactor import AsyncioSelectorReactor
 from glisten.internet.defer import Deferred
 from glisten.internet.protocol import Factory
 
-from .conftest import runUntil
 from .test_tcp import ClientCatcher, Echo, Recorder
 
 LOOPS = ["asyncio"] + (["uvloop"] if importlib.util.find_spec("uvloop") else [])
@@ -29,7 +28,7 @@ def _newLoop(kind: str) -> asyncio.AbstractEventLoop:
 
 
 @pytest.mark.parametrize("kind", LOOPS)
-def test_sharesLoopWithAsyncio(kind: str) -> None:
+def test_sharesLoopWithAsyncio(kind: str, runUntil: Any) -> None:
     loop = _newLoop(kind)
     r = AsyncioSelectorReactor(loop)
     port = r.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
@@ -66,7 +65,7 @@ def test_ownLoopClosedOnStop() -> None:
     assert loop.is_closed()
 
 
-def test_timersOrderedAfterEarlierInsert() -> None:
+def test_timersOrderedAfterEarlierInsert(runUntil: Any) -> None:
     r = AsyncioSelectorReactor()
     out: list[int] = []
     d: Deferred[None] = Deferred()

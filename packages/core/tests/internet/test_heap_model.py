@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 from glisten.internet.base import _TimedCalls
 from glisten.internet.defer import Deferred
 
-from .conftest import runUntil
-
 _op = st.one_of(
     st.tuples(st.just("schedule"), st.integers(0, 50)),
     st.tuples(st.just("cancel"), st.integers(0, 200)),
@@ -76,7 +74,7 @@ def test_heapMatchesModel(ops: list[Any]) -> None:
     assert heap.pending() == [] and model == {}
 
 
-def test_callFromThreadManyThreads(anyReactor: Any) -> None:
+def test_callFromThreadManyThreads(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     perThread, threads = 500, 8
     got: list[int] = []

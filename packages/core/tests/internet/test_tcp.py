@@ -20,8 +20,6 @@ from glisten.internet.protocol import ClientFactory, Factory, Protocol, ServerFa
 from glisten.logger import capturedLogs
 from glisten.python.failure import Failure
 
-from .conftest import runUntil
-
 
 def _hasIPv6() -> bool:
     try:
@@ -124,7 +122,7 @@ class ClientCatcher(ClientFactory):
         self.lostReason.callback(Why(reason))
 
 
-def test_echoAndAddresses(anyReactor: Any) -> None:
+def test_echoAndAddresses(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     port = r.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
     host = port.getHost()
@@ -144,7 +142,7 @@ def test_echoAndAddresses(anyReactor: Any) -> None:
 
 
 @pytest.mark.skipif(not _hasIPv6(), reason="no IPv6 loopback")
-def test_ipv6(anyReactor: Any) -> None:
+def test_ipv6(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     server = OneFactory(Recorder)
     port = r.listenTCP(0, server, interface="::1")
@@ -165,7 +163,7 @@ def test_ipv6(anyReactor: Any) -> None:
     assert clientPeer.port == host.port
 
 
-def test_connectByNameAndBindAddress(anyReactor: Any) -> None:
+def test_connectByNameAndBindAddress(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     server = OneFactory(Recorder)
     port = r.listenTCP(0, server, interface="127.0.0.1")
@@ -182,7 +180,7 @@ def test_connectByNameAndBindAddress(anyReactor: Any) -> None:
     assert sp.peerAddr.host == "127.0.0.1"
 
 
-def test_connectionRefused(anyReactor: Any) -> None:
+def test_connectionRefused(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -194,7 +192,7 @@ def test_connectionRefused(anyReactor: Any) -> None:
     assert reason.check(error.ConnectionRefusedError)
 
 
-def test_unknownHost(anyReactor: Any) -> None:
+def test_unknownHost(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     f = ClientCatcher(Recorder())
     r.connectTCP("no-such-host.invalid", 80, f)
@@ -202,7 +200,7 @@ def test_unknownHost(anyReactor: Any) -> None:
     assert reason.check(error.DNSLookupError)
 
 
-def test_stopConnecting(anyReactor: Any) -> None:
+def test_stopConnecting(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     f = ClientCatcher(Recorder())
     connector = r.connectTCP("127.0.0.1", 9, f)
@@ -220,7 +218,7 @@ def test_cannotListenTwice(anyReactor: Any) -> None:
         r.listenTCP(port.getHost().port, Factory.forProtocol(Echo), interface="127.0.0.1")
 
 
-def test_stopListeningFreesPort(anyReactor: Any) -> None:
+def test_stopListeningFreesPort(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     stopped: list[bool] = []
 
@@ -245,7 +243,7 @@ def test_stopListeningFreesPort(anyReactor: Any) -> None:
     assert runUntil(r, Deferred.fromCoroutine(go())) == number
 
 
-def test_loseConnectionFlushes(anyReactor: Any) -> None:
+def test_loseConnectionFlushes(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     payload = bytes(range(256)) * 16384  # 4 MiB: more than the socket buffers hold
 
@@ -264,7 +262,7 @@ def test_loseConnectionFlushes(anyReactor: Any) -> None:
     assert bytes(client.data) == payload + b"end"
 
 
-def test_abortConnection(anyReactor: Any) -> None:
+def test_abortConnection(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     server = OneFactory(Recorder)
     port = r.listenTCP(0, server, interface="127.0.0.1")
@@ -299,7 +297,7 @@ class HalfCloser(Recorder):
         self.events.append("write")
 
 
-def test_halfClose(anyReactor: Any) -> None:
+def test_halfClose(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     server = OneFactory(HalfCloser)
     port = r.listenTCP(0, server, interface="127.0.0.1")
@@ -331,7 +329,7 @@ def test_halfClose(anyReactor: Any) -> None:
     assert client.events == ["write", "read"]
 
 
-def test_exceptionInDataReceivedDropsOnlyThatConnection(anyReactor: Any) -> None:
+def test_exceptionInDataReceivedDropsOnlyThatConnection(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
 
     class Touchy(Recorder):
@@ -363,7 +361,7 @@ def test_exceptionInDataReceivedDropsOnlyThatConnection(anyReactor: Any) -> None
     assert [f for f in failures if f.check(ValueError)]
 
 
-def test_writeRejectsStr(anyReactor: Any) -> None:
+def test_writeRejectsStr(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     port = r.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
     client = Recorder()
@@ -382,7 +380,7 @@ def test_writeRejectsStr(anyReactor: Any) -> None:
     assert runUntil(r, Deferred.fromCoroutine(go())) == b"abcd"
 
 
-def test_socketOptions(anyReactor: Any) -> None:
+def test_socketOptions(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     port = r.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
     client = Recorder()
@@ -441,7 +439,7 @@ class FloodProducer:
             self.transport.loseConnection()
 
 
-def test_slowReaderPausesProducerAndBoundsMemory(anyReactor: Any) -> None:
+def test_slowReaderPausesProducerAndBoundsMemory(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     total = 16 * 1024 * 1024
     chunk = 16384
@@ -487,7 +485,7 @@ def _turn(r: Any) -> Deferred[None]:
     return d
 
 
-def test_pullProducer(anyReactor: Any) -> None:
+def test_pullProducer(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     chunks = [b"a" * 100_000, b"b" * 100_000, b"c"]
 
@@ -521,7 +519,7 @@ def test_pullProducer(anyReactor: Any) -> None:
     assert bytes(client.data) == b"a" * 100_000 + b"b" * 100_000 + b"c"
 
 
-def test_peerResetMidWrite(anyReactor: Any) -> None:
+def test_peerResetMidWrite(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     server = OneFactory(Recorder)
     port = r.listenTCP(0, server, interface="127.0.0.1")
@@ -543,7 +541,7 @@ def test_peerResetMidWrite(anyReactor: Any) -> None:
     assert not [e for e in events if "log_failure" in e]
 
 
-def test_clientConnectionLostAndReconnect(anyReactor: Any) -> None:
+def test_clientConnectionLostAndReconnect(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     server = OneFactory(Recorder)
     port = r.listenTCP(0, server, interface="127.0.0.1")
@@ -572,7 +570,7 @@ def test_clientConnectionLostAndReconnect(anyReactor: Any) -> None:
     assert connector.getDestination() == IPv4Address("TCP", "127.0.0.1", number)
 
 
-def test_acceptAtDescriptorLimit(anyReactor: Any) -> None:
+def test_acceptAtDescriptorLimit(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     server = OneFactory(Recorder)
     port = r.listenTCP(0, server, interface="127.0.0.1", backlog=50)
@@ -608,7 +606,7 @@ def test_acceptAtDescriptorLimit(anyReactor: Any) -> None:
     assert len(server.instances) == 6
 
 
-def test_connectTimeout(anyReactor: Any) -> None:
+def test_connectTimeout(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     # A listener that never accepts, its queue filled: further SYNs go unanswered.
     full = socket.socket()

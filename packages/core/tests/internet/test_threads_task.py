@@ -19,10 +19,8 @@ from glisten.internet.interfaces import IResolutionReceiver
 from glisten.logger import capturedLogs
 from glisten.python.threadpool import ThreadPool
 
-from .conftest import runUntil
 
-
-def test_callInThreadAndCallFromThread(anyReactor: Any) -> None:
+def test_callInThreadAndCallFromThread(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     d: Deferred[Any] = Deferred()
     main = threading.current_thread()
@@ -36,7 +34,7 @@ def test_callInThreadAndCallFromThread(anyReactor: Any) -> None:
     assert elsewhere and name.startswith("glisten.threadpool")
 
 
-def test_deferToThreadPoolAndFailures(anyReactor: Any) -> None:
+def test_deferToThreadPoolAndFailures(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     pool = r.getThreadPool()
 
@@ -52,7 +50,7 @@ def test_deferToThreadPoolAndFailures(anyReactor: Any) -> None:
     assert runUntil(r, Deferred.fromCoroutine(go())) == 42
 
 
-def test_raisingCallableInThreadIsLogged(anyReactor: Any) -> None:
+def test_raisingCallableInThreadIsLogged(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     d: Deferred[None] = Deferred()
 
@@ -70,7 +68,7 @@ def test_raisingCallableInThreadIsLogged(anyReactor: Any) -> None:
     assert [e for e in events if "log_failure" in e and e["log_failure"].check(ZeroDivisionError)]
 
 
-def test_blockingCallFromThread(anyReactor: Any) -> None:
+def test_blockingCallFromThread(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     result: Deferred[Any] = Deferred()
 
@@ -159,7 +157,7 @@ class Receiver:
         self.done.callback(self.addresses)
 
 
-def test_nameResolver(anyReactor: Any) -> None:
+def test_nameResolver(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     rec = Receiver()
     r.nameResolver.resolveHostName(rec, "localhost", 80, [IPv4Address])
@@ -168,7 +166,7 @@ def test_nameResolver(anyReactor: Any) -> None:
     assert IPv4Address("TCP", "127.0.0.1", 80) in addresses
 
 
-def test_resolveAndCancel(anyReactor: Any) -> None:
+def test_resolveAndCancel(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     rec = Receiver()
     r.nameResolver.resolveHostName(rec, "localhost")

@@ -17,10 +17,8 @@ from glisten.internet import error
 from glisten.internet.base import DelayedCall, _TimedCalls
 from glisten.internet.defer import Deferred
 
-from .conftest import runUntil
 
-
-def test_callLaterOrder(anyReactor: Any) -> None:
+def test_callLaterOrder(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     order: list[int] = []
     d: Deferred[None] = Deferred()
@@ -49,7 +47,7 @@ def test_callLaterNegativeDelay(anyReactor: Any) -> None:
         anyReactor.callLater(1, "not callable")
 
 
-def test_cancelResetDelay(anyReactor: Any) -> None:
+def test_cancelResetDelay(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     ran: list[str] = []
     c1 = r.callLater(0.01, ran.append, "cancelled")
@@ -72,7 +70,7 @@ def test_cancelResetDelay(anyReactor: Any) -> None:
     assert not c2.active()
 
 
-def test_exceptionInDelayedCallIsLogged(anyReactor: Any) -> None:
+def test_exceptionInDelayedCallIsLogged(anyReactor: Any, runUntil: Any) -> None:
     from glisten.logger import capturedLogs
 
     r = anyReactor
@@ -255,7 +253,7 @@ def test_stoppedReactorFreesDescriptors() -> None:
     assert not [t for t in threading.enumerate() if t.name.startswith("glisten.threadpool")]
 
 
-def test_descriptorReusedAfterCloseWithoutRemoval(anyReactor: Any) -> None:
+def test_descriptorReusedAfterCloseWithoutRemoval(anyReactor: Any, runUntil: Any) -> None:
     import socket
 
     r = anyReactor
@@ -296,7 +294,7 @@ def test_descriptorReusedAfterCloseWithoutRemoval(anyReactor: Any) -> None:
         d.close()
 
 
-def test_separateReaderAndWriterOnOneDescriptor(anyReactor: Any) -> None:
+def test_separateReaderAndWriterOnOneDescriptor(anyReactor: Any, runUntil: Any) -> None:
     import socket
 
     r = anyReactor
@@ -361,7 +359,7 @@ def test_iterate(anyReactor: Any) -> None:
     assert ran == [1, 2]
 
 
-def test_resetEarlierFromIO(anyReactor: Any) -> None:
+def test_resetEarlierFromIO(anyReactor: Any, runUntil: Any) -> None:
     import socket
 
     r = anyReactor

@@ -20,7 +20,6 @@ from glisten.internet.interfaces import IFileDescriptorReceiver
 from glisten.internet.protocol import ConnectedDatagramProtocol, DatagramProtocol, Factory
 from glisten.logger import capturedLogs
 
-from .conftest import runUntil
 from .test_tcp import ClientCatcher, Echo, OneFactory, Recorder, _hasIPv6, _turn
 
 
@@ -57,7 +56,7 @@ class Datagrams(DatagramProtocol):
         return self.waiting
 
 
-def test_udpRoundTrip(anyReactor: Any) -> None:
+def test_udpRoundTrip(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     a, b = Datagrams(), Datagrams()
     pa = r.listenUDP(0, a, interface="127.0.0.1")
@@ -99,7 +98,7 @@ def test_udpBadInput(anyReactor: Any) -> None:
         r.listenUDP(p.getHost().port, Datagrams(), interface="127.0.0.1")
 
 
-def test_udpConnectedRefused(anyReactor: Any) -> None:
+def test_udpConnectedRefused(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -121,7 +120,7 @@ def test_udpConnectedRefused(anyReactor: Any) -> None:
     assert runUntil(r, Deferred.fromCoroutine(go())) == "refused"
 
 
-def test_udpExceptionInDatagramReceivedKeepsServing(anyReactor: Any) -> None:
+def test_udpExceptionInDatagramReceivedKeepsServing(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
 
     class Touchy(Datagrams):
@@ -150,7 +149,7 @@ def test_udpExceptionInDatagramReceivedKeepsServing(anyReactor: Any) -> None:
 
 
 @pytest.mark.skipif(not _hasIPv6(), reason="no IPv6 loopback")
-def test_udpIPv6(anyReactor: Any) -> None:
+def test_udpIPv6(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     a, b = Datagrams(), Datagrams()
     pa = r.listenUDP(0, a, interface="::1")
@@ -167,7 +166,7 @@ def test_udpIPv6(anyReactor: Any) -> None:
     assert data == b"six" and addr == ("::1", portA)
 
 
-def test_multicastOptionsAndLoopback(anyReactor: Any) -> None:
+def test_multicastOptionsAndLoopback(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     receiver = Datagrams()
     p = r.listenMulticast(0, receiver, listenMultiple=True)
@@ -202,7 +201,7 @@ def test_multicastOptionsAndLoopback(anyReactor: Any) -> None:
     assert data == b"to the group"
 
 
-def test_unixStreamModeLockAndFDPassing(anyReactor: Any, tmp_path: Path) -> None:
+def test_unixStreamModeLockAndFDPassing(anyReactor: Any, tmp_path: Path, runUntil: Any) -> None:
     r = anyReactor
     path = str(tmp_path / "sock")
     received: list[bytes] = []
@@ -243,7 +242,7 @@ def test_unixStreamModeLockAndFDPassing(anyReactor: Any, tmp_path: Path) -> None
     assert not os.path.exists(path) and not os.path.exists(path + ".lock")
 
 
-def test_unixUnwantedDescriptorsClosed(anyReactor: Any, tmp_path: Path) -> None:
+def test_unixUnwantedDescriptorsClosed(anyReactor: Any, tmp_path: Path, runUntil: Any) -> None:
     r = anyReactor
     path = str(tmp_path / "s")
     server = OneFactory(Recorder)
@@ -283,7 +282,7 @@ def test_unixStaleSocketReplaced(anyReactor: Any, tmp_path: Path) -> None:
     port.connectionLost(None)
 
 
-def test_unixAbstractNamespace(anyReactor: Any) -> None:
+def test_unixAbstractNamespace(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     name = f"\0glisten-test-{os.getpid()}-{id(r)}"
     r.listenUNIX(name, Factory.forProtocol(Echo))
@@ -298,7 +297,7 @@ def test_unixAbstractNamespace(anyReactor: Any) -> None:
     assert runUntil(r, Deferred.fromCoroutine(go())) == b"abstract"
 
 
-def test_unixConnectFails(anyReactor: Any, tmp_path: Path) -> None:
+def test_unixConnectFails(anyReactor: Any, tmp_path: Path, runUntil: Any) -> None:
     r = anyReactor
     f = ClientCatcher(Recorder())
     r.connectUNIX(str(tmp_path / "nothing"), f)
@@ -311,7 +310,7 @@ def test_unixConnectFails(anyReactor: Any, tmp_path: Path) -> None:
     assert runUntil(r2, f2.failed).check(error.BadFileError)
 
 
-def test_unixDatagram(anyReactor: Any, tmp_path: Path) -> None:
+def test_unixDatagram(anyReactor: Any, tmp_path: Path, runUntil: Any) -> None:
     r = anyReactor
     serverPath = str(tmp_path / "dgram")
     server = Datagrams()
@@ -339,7 +338,7 @@ def test_unixDatagram(anyReactor: Any, tmp_path: Path) -> None:
     assert runUntil(r, Deferred.fromCoroutine(go())) == b"pong"
 
 
-def test_adoptStreamPortAndConnection(anyReactor: Any) -> None:
+def test_adoptStreamPortAndConnection(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -372,7 +371,7 @@ def test_adoptStreamPortAndConnection(anyReactor: Any) -> None:
         r.adoptStreamPort(0, socket.AF_PACKET, Factory.forProtocol(Echo))
 
 
-def test_adoptDatagramPort(anyReactor: Any) -> None:
+def test_adoptDatagramPort(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -394,7 +393,7 @@ def test_adoptDatagramPort(anyReactor: Any) -> None:
     assert data == b"hi"
 
 
-def test_spawnProcessThroughReactor(anyReactor: Any) -> None:
+def test_spawnProcessThroughReactor(anyReactor: Any, runUntil: Any) -> None:
     from glisten.internet.protocol import ProcessProtocol
 
     r = anyReactor

@@ -219,7 +219,7 @@ def test_levels_as_keys_compare_and_pickle() -> None:
     assert LogLevel.info <= LogLevel.info < LogLevel.warn
     assert LogLevel.critical >= LogLevel.error > LogLevel.debug
     with pytest.raises(TypeError):
-        assert LogLevel.info < 3  # type: ignore[operator]
+        assert LogLevel.info < 3
     assert pickle.loads(pickle.dumps(LogLevel.error)) is LogLevel.error
 
 

@@ -26,7 +26,25 @@ def feedBytewise(proto: Any, data: bytes) -> None:
         proto.dataReceived(data[i : i + 1])
 
 
-FEEDERS = pytest.mark.parametrize("feed", [feedWhole, feedBytewise], ids=["whole", "bytewise"])
+def feedWarm(proto: Any, data: bytes) -> None:
+    """Whole, but after an empty call: a receiver's first call takes the slow way, later ones
+    its fast path."""
+    proto.dataReceived(b"")
+    proto.dataReceived(data)
+
+
+def feedSevens(proto: Any, data: bytes) -> None:
+    """In 7-byte chunks after an empty call: chunks ending inside lines and frames."""
+    proto.dataReceived(b"")
+    for i in range(0, len(data), 7):
+        proto.dataReceived(data[i : i + 7])
+
+
+FEEDERS = pytest.mark.parametrize(
+    "feed",
+    [feedWhole, feedBytewise, feedWarm, feedSevens],
+    ids=["whole", "bytewise", "warm", "sevens"],
+)
 
 
 def connect(proto: Any) -> StringTransport:
@@ -620,7 +638,7 @@ def test_intNPauseResume(base: type[basic.IntNStringReceiver]) -> None:
 def test_intNReentrant() -> None:
     base = basic.Int16StringReceiver
 
-    class Reentrant(base):
+    class Reentrant(base):  # type: ignore[valid-type, misc]
         def connectionMade(self) -> None:
             self.strings: list[bytes] = []
 
@@ -893,7 +911,7 @@ class PausingInt32(basic.Int32StringReceiver):
 def test_intNExceptionKeepsRest() -> None:
     base = basic.Int16StringReceiver
 
-    class Raiser(base):
+    class Raiser(base):  # type: ignore[valid-type, misc]
         def connectionMade(self) -> None:
             self.strings: list[bytes] = []
 
@@ -909,3 +927,275 @@ def test_intNExceptionKeepsRest() -> None:
     assert proto.strings == [b"a"]
     proto.dataReceived(frame(base, b"c"))
     assert proto.strings == [b"a", b"b", b"c"]
+
+
+# ------------------------------------------------------------------------------- fast paths
+# A receiver's first call takes the slow way; these feed an empty chunk first so that the
+# chunks under test take the fast paths: a chunk with one line (or completing one frame whose
+# prefix came earlier) and a chunk with several.
+
+
+def warmLines() -> LineTester:
+    proto = LineTester()
+    connect(proto)
+    proto.dataReceived(b"")
+    return proto
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [[b"a\r\npause\r\nb\r\nc\r\n"], [b"a\r\n", b"pause\r\nb", b"\r\nc\r\n"]],
+    ids=["several", "one"],
+)
+def test_fastPathPause(chunks: list[bytes]) -> None:
+    """Pausing in the middle of a chunk holds back the rest of it and anything received
+    while paused, in order."""
+    proto = warmLines()
+    for chunk in chunks:
+        proto.dataReceived(chunk)
+    assert proto.received == [b"a", b"pause"]
+    proto.dataReceived(b"d\r\n")
+    assert proto.received == [b"a", b"pause"]
+    proto.resumeProducing()
+    assert proto.received == [b"a", b"pause", b"b", b"c", b"d"]
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [[b"one\r\nlen 4\r\nabcdtwo\r\n"], [b"one\r\n", b"len 4\r\nab", b"cdtwo\r\n"]],
+    ids=["several", "one"],
+)
+def test_fastPathRawModeSwitch(chunks: list[bytes]) -> None:
+    proto = warmLines()
+    for chunk in chunks:
+        proto.dataReceived(chunk)
+    assert normalized(proto.received) == [b"one", b"len 4", ("raw", b"abcd"), b"two"]
+
+
+@pytest.mark.parametrize(
+    ("chunk", "cleared"),
+    [(b"a\r\nclear\r\nb\r\nc\r\npart", b"b\r\nc\r\npart"), (b"clear\r\npart", b"part")],
+    ids=["several", "one"],
+)
+def test_fastPathClearLineBuffer(chunk: bytes, cleared: bytes) -> None:
+    proto = warmLines()
+    proto.dataReceived(chunk)
+    assert proto.cleared == [cleared]
+    proto.dataReceived(b"x\r\n")
+    assert proto.received[-2:] == [b"clear", b"x"]
+
+
+def test_fastPathDelimiterChangeThenClear() -> None:
+    """Lines not yet delivered come back from clearLineBuffer with the delimiter they were
+    split on, even if the delimiter has just been changed."""
+
+    class Switcher(LineTester):
+        def lineReceived(self, line: bytes) -> Any:
+            self.received.append(line)
+            if line == b"switch":
+                self.delimiter = b"\n"
+                self.cleared.append(self.clearLineBuffer())
+
+    proto = Switcher()
+    connect(proto)
+    proto.dataReceived(b"")
+    proto.dataReceived(b"switch\r\nb\r\nc\r\npart")
+    assert proto.cleared == [b"b\r\nc\r\npart"]
+    proto.dataReceived(b"d\ne\n")
+    assert proto.received == [b"switch", b"d", b"e"]
+
+
+@pytest.mark.parametrize(
+    ("chunk", "rest"), [(b"a\r\nstop\r\nb\r\n", b"b"), (b"stop\r\nb", b"b")], ids=["several", "one"]
+)
+def test_fastPathStopReturnValue(chunk: bytes, rest: bytes) -> None:
+    proto = warmLines()
+    assert proto.dataReceived(chunk) == "stopped"
+    assert proto.received[-1] == b"stop"
+    proto.dataReceived(b"" if chunk.endswith(b"\r\n") else b"\r\n")
+    assert proto.received[-2:] == [b"stop", rest]
+
+
+@pytest.mark.parametrize("chunk", [b"a\r\nbye\r\nb\r\n", b"bye\r\nb"], ids=["several", "one"])
+def test_fastPathLoseConnection(chunk: bytes) -> None:
+    proto = warmLines()
+    proto.dataReceived(chunk)
+    assert proto.received[-1] == b"bye"
+    assert b"b" not in proto.received
+    assert proto.transport.disconnecting
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        ([b"inject\r\nnext\r\n"], [b"inject", b"after", b"next", b"injected"]),
+        ([b"inject\r\n", b"next\r\n"], [b"inject", b"after", b"injected", b"next"]),
+    ],
+    ids=["several", "one"],
+)
+def test_fastPathReentrant(chunks: list[bytes], expected: list[bytes]) -> None:
+    """Data passed to dataReceived from lineReceived is parsed once that call has returned,
+    after the rest of the current chunk."""
+
+    class Reentrant(basic.LineReceiver):
+        def connectionMade(self) -> None:
+            self.lines: list[bytes] = []
+
+        def lineReceived(self, line: bytes) -> None:
+            self.lines.append(line)
+            if line == b"inject":
+                self.dataReceived(b"injected\r\n")
+                self.lines.append(b"after")
+
+    proto = Reentrant()
+    connect(proto)
+    proto.dataReceived(b"")
+    for chunk in chunks:
+        proto.dataReceived(chunk)
+    assert proto.lines == expected
+
+
+@pytest.mark.parametrize(
+    ("chunk", "kept"), [(b"a\r\nbad\r\nb\r\nc", [b"b", b"c"]), (b"bad\r\nc", [b"c"])]
+)
+def test_fastPathExceptionKeepsRest(chunk: bytes, kept: list[bytes]) -> None:
+    class Raiser(basic.LineReceiver):
+        def connectionMade(self) -> None:
+            self.lines: list[bytes] = []
+
+        def lineReceived(self, line: bytes) -> None:
+            if line == b"bad":
+                raise ValueError("bad line")
+            self.lines.append(line)
+
+    proto = Raiser()
+    connect(proto)
+    proto.dataReceived(b"")
+    with pytest.raises(ValueError):
+        proto.dataReceived(chunk)
+    proto.dataReceived(b"\r\n")
+    assert proto.lines[-len(kept) :] == kept
+
+
+def test_fastPathChunkLongerThanMaxLength() -> None:
+    """A chunk longer than MAX_LENGTH may still hold only short lines; a long one in it is
+    reported."""
+    proto = warmLines()
+    proto.dataReceived(b"short\r\n" * 20)
+    assert proto.received == [b"short"] * 20
+    proto.dataReceived(b"ok\r\n" + b"y" * 65 + b"\r\nafter\r\n")
+    assert proto.received[-1] == b"ok"
+    assert proto.exceeded and proto.exceeded[0].startswith(b"y" * 65)
+
+
+def warmInt32(maxLength: int = 200) -> Any:
+    proto = makeIntN(basic.Int32StringReceiver, maxLength)
+    connect(proto)
+    proto.dataReceived(b"")
+    return proto
+
+
+I32 = basic.Int32StringReceiver
+
+
+def test_fastPathIntNPauseInCompletedFrame() -> None:
+    """The frame whose prefix arrived in an earlier chunk pauses the receiver."""
+    proto = warmInt32()
+    pause = frame(I32, b"pause")
+    proto.dataReceived(frame(I32, b"a") + pause[:-2])
+    assert proto.strings == [b"a"]
+    proto.dataReceived(pause[-2:] + frame(I32, b"b") + frame(I32, b"c")[:3])
+    assert proto.strings == [b"a", b"pause"]
+    proto.dataReceived(frame(I32, b"c")[3:])
+    assert proto.strings == [b"a", b"pause"]
+    proto.resumeProducing()
+    assert proto.strings == [b"a", b"pause", b"b", b"c"]
+    assert buffered(proto) == 0
+
+
+def test_fastPathIntNTooLongAfterOtherFrames() -> None:
+    """A prefix above MAX_LENGTH found by the fast path, frame incomplete."""
+    proto = warmInt32(maxLength=100)
+    proto.dataReceived(frame(I32, b"ok") + struct.pack("!I", 101) + b"z" * 10)
+    assert proto.strings == [b"ok"]
+    assert proto.exceeded == [101]
+    assert proto.transport.disconnecting
+    proto.dataReceived(frame(I32, b"later"))
+    assert proto.strings == [b"ok"]
+    assert buffered(proto) == 0
+
+
+def test_fastPathIntNChunkLongerThanMaxLength() -> None:
+    """Many short frames in a chunk longer than MAX_LENGTH are all delivered; a long one in
+    such a chunk is caught."""
+    proto = warmInt32(maxLength=10)
+    proto.dataReceived(frame(I32, b"1234567890") * 5 + frame(I32, b"x")[:2])
+    assert proto.strings == [b"1234567890"] * 5
+    proto.dataReceived(frame(I32, b"x")[2:] + frame(I32, b"y" * 11) + frame(I32, b"z"))
+    assert proto.strings == [b"1234567890"] * 5 + [b"x"]
+    assert proto.exceeded == [11]
+
+
+def test_fastPathIntNReentrantInCompletedFrame() -> None:
+    class Reentrant(I32):
+        def connectionMade(self) -> None:
+            self.strings: list[bytes] = []
+
+        def stringReceived(self, string: bytes) -> None:
+            self.strings.append(string)
+            if string == b"inject":
+                self.dataReceived(frame(I32, b"injected"))
+                self.strings.append(b"after")
+
+    proto = Reentrant()
+    connect(proto)
+    proto.dataReceived(b"")
+    inject = frame(I32, b"inject")
+    proto.dataReceived(inject[:5])
+    proto.dataReceived(inject[5:] + frame(I32, b"next"))
+    assert proto.strings == [b"inject", b"after", b"next", b"injected"]
+    assert buffered(proto) == 0
+
+
+def test_fastPathIntNExceptionInCompletedFrame() -> None:
+    class Raiser(I32):
+        def connectionMade(self) -> None:
+            self.strings: list[bytes] = []
+
+        def stringReceived(self, string: bytes) -> None:
+            if string == b"bad":
+                raise ValueError("bad string")
+            self.strings.append(string)
+
+    proto = Raiser()
+    connect(proto)
+    proto.dataReceived(b"")
+    bad = frame(I32, b"bad")
+    proto.dataReceived(bad[:-1])
+    with pytest.raises(ValueError):
+        proto.dataReceived(bad[-1:] + frame(I32, b"c") + frame(I32, b"d")[:2])
+    assert proto.strings == []
+    proto.dataReceived(frame(I32, b"d")[2:])
+    assert proto.strings == [b"c", b"d"]
+    assert buffered(proto) == 0
+
+
+def test_pauseBeforeFirstData() -> None:
+    """Pausing before anything was received (the first call's slow way not taken yet)."""
+    lines = LineTester()
+    connect(lines)
+    lines.pauseProducing()
+    lines.dataReceived(b"a\r\nb\r\n")
+    assert lines.received == []
+    lines.resumeProducing()
+    lines.dataReceived(b"c\r\n")
+    assert lines.received == [b"a", b"b", b"c"]
+    strings = makeIntN(I32)
+    connect(strings)
+    strings.pauseProducing()
+    strings.dataReceived(frame(I32, b"a") + frame(I32, b"b"))
+    assert strings.strings == []
+    strings.resumeProducing()
+    strings.dataReceived(frame(I32, b"c"))
+    assert strings.strings == [b"a", b"b", b"c"]
+    assert buffered(strings) == 0

@@ -1,112 +1,23 @@
 """
-Test certificates (made at test time with ``cryptography``) and an in-memory transport pair.
+The TLS tests' certificates (issued at test time with the ``issueCertificate`` fixture of the
+top-level conftest), an in-memory transport pair, and a reactor the tests run themselves.
 """
 
 from __future__ import annotations
 
 import datetime
-import ipaddress
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from glisten.internet import error
-from glisten.internet.defer import Deferred
 from glisten.python.failure import Failure
+from glisten.trial._driver import makeReactor
 
-_NOW = datetime.datetime.now(datetime.UTC)
-
-
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "glisten tests"),
-        ]
-    )
-
-
-@attrs.frozen
-class Issued:
-    """
-    A certificate and key in PEM.
-    """
-
-    certPEM: bytes
-    keyPEM: bytes
-
-    @property
-    def bothPEM(self) -> bytes:
-        return self.certPEM + self.keyPEM
-
-
-def issue(
-    cn: str,
-    names: list[str],
-    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
-    *,
-    ca: bool = False,
-    notBefore: datetime.datetime | None = None,
-    notAfter: datetime.datetime | None = None,
-) -> tuple[Issued, x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = _key()
-    subject = _name(cn)
-    issuerName = issuer[0].subject if issuer else subject
-    signer = issuer[1] if issuer else key
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuerName)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(notBefore or _NOW - datetime.timedelta(days=1))
-        .not_valid_after(notAfter or _NOW + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if names:
-        sans: list[x509.GeneralName] = []
-        for n in names:
-            try:
-                sans.append(x509.IPAddress(ipaddress.ip_address(n)))
-            except ValueError:
-                sans.append(x509.DNSName(n))
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    cert = builder.sign(signer, hashes.SHA256())
-    pem = Issued(
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
-    return pem, cert, key
+#: An ``Issued`` (certificate and key PEM) from the top-level conftest's ``issueCertificate``.
+Issued = Any
 
 
 @attrs.frozen
@@ -124,7 +35,12 @@ class PKI:
 
 
 @pytest.fixture(scope="session")
-def pki() -> PKI:
+def pki(issueCertificate: Callable[..., Any]) -> PKI:
+    """
+    A CA with the leaves the TLS tests need, issued once per session.
+    """
+    issue = issueCertificate
+    now = datetime.datetime.now(datetime.UTC)
     caPem, caCert, caKey = issue("glisten test CA", [], ca=True)
     server, _, _ = issue(
         "localhost", ["localhost", "127.0.0.1", "::1", "xn--bcher-kva.example"], (caCert, caKey)
@@ -135,8 +51,8 @@ def pki() -> PKI:
         "localhost",
         ["localhost"],
         (caCert, caKey),
-        notBefore=_NOW - datetime.timedelta(days=10),
-        notAfter=_NOW - datetime.timedelta(days=2),
+        notBefore=now - datetime.timedelta(days=10),
+        notAfter=now - datetime.timedelta(days=2),
     )
     selfSigned, _, _ = issue("localhost", ["localhost"])
     otherCAPem, otherCACert, otherCAKey = issue("untrusted CA", [], ca=True)
@@ -278,60 +194,10 @@ def memoryTransport() -> Callable[[], MemoryTransport]:
     return MemoryTransport
 
 
-def _makeReactor() -> Any:
-    kind = os.environ.get("GLISTEN_REACTOR", "epoll")
-    if kind == "poll":
-        from glisten.internet.pollreactor import PollReactor
-
-        return PollReactor()
-    if kind == "select":
-        from glisten.internet.selectreactor import SelectReactor
-
-        return SelectReactor()
-    if kind == "asyncio":
-        from glisten.internet.asyncioreactor import AsyncioSelectorReactor
-
-        return AsyncioSelectorReactor()
-    from glisten.internet.epollreactor import EPollReactor
-
-    return EPollReactor()
-
-
 @pytest.fixture
-def reactor() -> Iterator[Any]:
-    yield _makeReactor()
-
-
-@pytest.fixture
-def wait(reactor: Any) -> Callable[..., Any]:
+def reactor() -> Any:
     """
-    Run the reactor until ``d`` fires (at most ``limit`` seconds, a guard against hangs) and
-    return its result or raise its failure. One call per test: reactors do not restart.
+    A fresh reactor that the test runs itself (with ``wait``); it overrides the pytest
+    plugin's: not installed globally nor checked for leftovers.
     """
-
-    def wait(d: Deferred[Any], limit: float = 30.0) -> Any:
-        result: list[Any] = []
-
-        def done(r: Any) -> None:
-            result.append(r)
-            if reactor.running:
-                reactor.stop()
-
-        d.addBoth(done)
-        if result:
-            return _unwrap(result[0])
-        guard = reactor.callLater(limit, reactor.stop)
-        reactor.run(installSignalHandlers=False)
-        if guard.active():
-            guard.cancel()
-        if not result:
-            raise AssertionError(f"the Deferred did not fire within {limit} seconds")
-        return _unwrap(result[0])
-
-    return wait
-
-
-def _unwrap(r: Any) -> Any:
-    if isinstance(r, Failure):
-        r.raiseException()
-    return r
+    return makeReactor()

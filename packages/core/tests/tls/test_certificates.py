@@ -11,10 +11,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,24 +30,12 @@ from glisten.internet.ssl import (
 )
 
 
-def _sample() -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sample")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(12345)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(Encoding.DER)
-
-
-_SAMPLE = _sample()
+@pytest.fixture(scope="session")
+def sampleDER(issueCertificate: Any) -> bytes:
+    """A valid self-signed certificate in DER, for the DER reader to chew on."""
+    _, cert, _ = issueCertificate("sample", [])
+    der: bytes = cert.public_bytes(Encoding.DER)
+    return der
 
 
 def test_loadPEMFields(pki: Any) -> None:
@@ -182,8 +167,8 @@ def test_derParserRandomInput(data: bytes) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.data())
-def test_derParserMutatedCertificate(data: Any) -> None:
-    der = bytearray(_SAMPLE)
+def test_derParserMutatedCertificate(sampleDER: bytes, data: Any) -> None:
+    der = bytearray(sampleDER)
     for _ in range(data.draw(st.integers(1, 8))):
         pos = data.draw(st.integers(0, len(der) - 1))
         der[pos] = data.draw(st.integers(0, 255))

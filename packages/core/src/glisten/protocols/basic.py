@@ -186,8 +186,8 @@ class LineReceiver(Protocol, _PauseableMixin):
     _paused: bool = False
     _interrupted = False
     # _FAST: line mode and not paused, dataReceived may take its shortcuts; _BUSY: delivering
-    # (a dataReceived call now is re-entrant); _SLOW: raw mode or paused.
-    _state = 0
+    # (a dataReceived call now is re-entrant); _SLOW: raw mode or paused, or no data yet.
+    _state = _SLOW
     _buffer = b""
     # While lines of one split are being delivered: the iterator over the lines not yet
     # delivered and the delimiter they were split on (so clearLineBuffer can rebuild the rest).
@@ -255,85 +255,82 @@ class LineReceiver(Protocol, _PauseableMixin):
         :return: whatever a ``lineReceived`` or ``rawDataReceived`` call returned that was
             true (Twisted's way for a callback to stop parsing), else ``None``.
         """
-        state = self._state
-        if state == _FAST:
+        if self._state:
+            if self._state == _BUSY:
+                # Re-entrant call (from lineReceived, say): the running loop picks it up.
+                self._buffer += data
+                return None
             buf = self._buffer + data
-            delimiter = self._delimiter
-            if len(buf) < self.MAX_LENGTH:
-                end = buf.find(delimiter)
-                if end < 0:
-                    # The common case with small reads: no complete line yet.
-                    self._buffer = buf
-                    return None
-                # No line can be too long here. (_interrupted is False at rest in this state;
-                # a setter run outside a callback may have left it True, which only costs
-                # the slower route.)
-                why = None
-                after = end + len(delimiter)
-                if buf.find(delimiter, after) < 0:
-                    # Exactly one line.
-                    self._buffer = tail = buf[after:]
-                    self._state = _BUSY
-                    try:
-                        why = self.lineReceived(buf[:end])
-                    except BaseException:
-                        self._state = self._restingState()
-                        raise
-                    if not self._interrupted and self._buffer is tail:
-                        self._state = _FAST
-                        return why
-                    rest = self._buffer
-                    transport = self.transport
-                    if transport is None:
-                        transport = _NoTransport
-                else:
-                    lines = buf.split(delimiter)
-                    self._buffer = tail = lines.pop()
-                    self._state = _BUSY
-                    transport = self.transport
-                    if transport is None:
-                        transport = _NoTransport
-                    self._lines = it = iter(lines)
-                    self._linesDelimiter = delimiter
-                    lineReceived = self.lineReceived
-                    try:
-                        for line in it:
-                            why = lineReceived(line)
-                            if why or self._interrupted or transport.disconnecting:
-                                break
-                        else:
-                            if self._buffer is tail:
-                                self._lines = None
-                                self._state = _FAST
-                                return None
-                    except BaseException:
-                        self._recover()
-                        raise
-                    self._lines = None
-                    rest = _joinRemaining(it, delimiter) + self._buffer
-                # Interrupted (mode, pause, delimiter, disconnect, clear, re-entrant data).
-                self._interrupted = False
-                if why or transport.disconnecting:
-                    self._buffer = rest
-                    self._state = self._restingState()
-                    return why
-                self._buffer = b""
-                return self._parseSafely(rest)
-        elif state == _BUSY:
-            # Re-entrant call (from lineReceived, say): the running loop picks the data up.
-            self._buffer += data
+            self._buffer = b""
+            self._state = _BUSY
+            # What the fast path reads goes into the instance, where it is found faster than
+            # on the class.
+            self._interrupted = False
+            self._delimiter = self._delimiter
+            return self._parseSafely(buf)
+        buf = self._buffer + data
+        if len(buf) > self.MAX_LENGTH:
+            # A line could be too long: the checking loop of _parse.
+            self._buffer = b""
+            self._state = _BUSY
+            return self._parseSafely(buf)
+        delimiter = self._delimiter
+        lines = buf.split(delimiter)
+        if len(lines) == 1:
+            # The common case with small reads: no complete line yet.
+            self._buffer = buf
             return None
-        else:
-            buf = self._buffer + data
-        self._buffer = b""
+        # No line can be too long here. (_interrupted is False at rest in this state; a
+        # setter run outside a callback may have left it True, which only costs the slower
+        # route.) Splitting costs no more than a find when there is no delimiter, and gives
+        # every line at once when there are several.
         self._state = _BUSY
-        try:
-            why = self._parse(buf)
-        except BaseException:
-            self._recover()
-            raise
-        self._state = _FAST if self._lineMode and not self._paused else _SLOW
-        return why
+        transport = self.transport
+        if transport is None:
+            transport = _NoTransport
+        if len(lines) == 2:
+            # One line (the usual case with small reads): no iterator needed.
+            line, self._buffer = lines
+            try:
+                why = self.lineReceived(line)
+            except BaseException:
+                self._state = self._restingState()
+                raise
+            if not (why or self._interrupted or transport.disconnecting) and (
+                self._buffer is lines[1]  # nothing received re-entrantly or cleared
+            ):
+                self._state = _FAST
+                return None
+            rest = self._buffer
+        else:
+            self._buffer = tail = lines.pop()
+            self._lines = it = iter(lines)
+            self._linesDelimiter = delimiter
+            lineReceived = self.lineReceived
+            why = None
+            try:
+                for line in it:
+                    why = lineReceived(line)
+                    if why or self._interrupted or transport.disconnecting:
+                        break
+                else:
+                    if self._buffer is tail:
+                        self._lines = None
+                        self._state = _FAST
+                        return None
+            except BaseException:
+                self._recover()
+                raise
+            self._lines = None
+            rest = _joinRemaining(it, delimiter) + self._buffer
+        # Interrupted (mode, pause, delimiter, disconnect, clear, re-entrant data).
+        self._interrupted = False
+        if why or transport.disconnecting:
+            self._buffer = rest
+            self._state = self._restingState()
+            return why
+        self._buffer = b""
+        return self._parseSafely(rest)
 
     def _parseSafely(self, buf: bytes) -> Any:
         """Run :meth:`_parse` (in the busy state) and restore the resting state after it."""
@@ -452,15 +449,10 @@ class LineReceiver(Protocol, _PauseableMixin):
         return self.transport.loseConnection()
 
 
-class _Discard(list[bytes]):
-    """A chunk list that drops what is appended (the receiver lost its framing)."""
-
-    def append(self, item: bytes) -> None:
-        pass
-
-
-#: ``_need`` while a receiver must not parse (delivering or paused).
+#: ``_need`` while a receiver must not parse: paused.
 _NEVER = sys.maxsize
+#: ``_need`` while a receiver is delivering: a re-entrant ``dataReceived`` only buffers.
+_DELIVERING = sys.maxsize - 1
 #: Frames at least this large are gathered as a list of chunks (joined once) instead of by
 #: concatenating each received chunk to what came before.
 _BIG_FRAME = 1 << 15
@@ -483,23 +475,25 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     structFormat: ClassVar[str]
     prefixLength: ClassVar[int]
     _struct: ClassVar[struct.Struct]
-    _unpackFrom: ClassVar[Any]
+    _unpackFrom: Callable[[bytes, int], tuple[int]]
     MAX_LENGTH: int = 99999
 
-    # _rest: bytes received and not yet delivered (starting at a frame boundary).
-    # dataReceived only appends to it while it stays shorter than _need; 0 forces the call
-    # into the parser, _NEVER keeps it out (delivering, paused). _restingNeed is what _need
-    # goes back to. A large frame is gathered in _chunks (see _BIG_FRAME), with _need 0.
+    # _rest: bytes received and not yet delivered, starting at a frame boundary.
+    # dataReceived only appends to it while it stays shorter than _need, which is:
+    # prefixLength while the next frame's prefix is incomplete; prefixLength + n once the
+    # prefix has been parsed and says the frame has n bytes (so it is not parsed again); 0 to
+    # take the slow way (before the first data, after a resume or an error, while a large
+    # frame is gathered in _chunks, see _BIG_FRAME, once broken); _DELIVERING while delivering;
+    # _NEVER while paused.
     _rest = b""
     _need = 0
-    _restingNeed = 0
     _chunks: list[bytes] | None = None
     _have = 0
     _bigNeed = 0
     _paused = False
-    _busy = False
     _broken = False
     _interrupted = False
+    _prefixLength = 1
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -507,7 +501,7 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
         if fmt is not None:
             cls._struct = struct.Struct(fmt)
             cls._unpackFrom = cls._struct.unpack_from
-            cls.prefixLength = cls._struct.size
+            cls.prefixLength = cls._prefixLength = cls._struct.size
         _reinstallProperties(cls, IntNStringReceiver, (("paused", "_paused"),))
 
     @property
@@ -519,8 +513,8 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     def paused(self, value: bool) -> None:
         self._paused = value
         self._interrupted = True
-        if not self._busy and not self._broken:
-            self._need = _NEVER if value else self._restingNeed
+        if self._need != _DELIVERING and not self._broken:
+            self._need = _NEVER if value else 0
 
     def stringReceived(self, string: bytes) -> None:
         """Called with each complete string. Override this."""
@@ -545,13 +539,76 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
     def dataReceived(self, data: bytes) -> None:
         """Buffer ``data`` and deliver every complete string in it."""
         rest = self._rest
-        if len(rest) + len(data) < self._need:
+        need = self._need
+        size = len(rest) + len(data)
+        if size < need:
             # Not a whole frame yet (or we must not parse now): just keep it.
             self._rest = rest + data
             return
+        prefixLength = self._prefixLength
+        if need < prefixLength:
+            self._receivedSlowly(data)
+            return
+        buf = rest + data
+        self._rest = b""
+        self._need = _DELIVERING
+        # The frame loop of _deliver, inlined for the common case; anything unusual (pause,
+        # a length over the limit, re-entrant data) is handed to _deliver with what is left.
+        # (_interrupted is False here: every setter run outside delivery sends the next call
+        # the slow way, which resets it.)
+        offset = 0
+        try:
+            if need > prefixLength:
+                # This frame's prefix was parsed when it arrived; now the frame is complete.
+                offset = need
+                self.stringReceived(buf[prefixLength:need])
+            unpack = self._unpackFrom
+            maxLength = self.MAX_LENGTH
+            if size - offset > maxLength:
+                # A frame in here could be too long: let _deliver check each one.
+                need = -1
+            else:
+                # No complete frame can be too long; only the incomplete one is checked.
+                while not self._interrupted:
+                    start = offset + prefixLength
+                    if start > size:
+                        need = prefixLength
+                        break
+                    end = start + unpack(buf, offset)[0]
+                    if end > size:
+                        need = -1 if end - start > maxLength else end - offset
+                        break
+                    offset = end
+                    self.stringReceived(buf[start:end])
+                else:
+                    need = -1
+        except BaseException:
+            self._afterError(buf, offset)
+            raise
+        if need > 0 and not self._rest:
+            if need < _BIG_FRAME:
+                # The usual way out, inlined: keep the rest, wait for the rest of the frame.
+                self._rest = buf[offset:] if offset else buf
+                self._need = need
+                return
+            self._keep(buf[offset:], need)
+            return
+        self._deliver(buf[offset:] if offset else buf)
+
+    def _receivedSlowly(self, data: bytes) -> None:
+        """``dataReceived`` when ``_need`` is 0: gather a large frame, discard everything once
+        broken, or parse what there is (first data, after a resume or an error)."""
+        if self._broken:
+            self._rest = b""
+            return
+        # What the fast path reads goes into the instance, where it is found faster than on
+        # the class.
+        self._unpackFrom = self._unpackFrom
+        self._prefixLength = self.prefixLength
+        self._interrupted = False
+        rest = self._rest
         chunks = self._chunks
         if chunks is not None:
-            # Gathering a large frame (or discarding everything, once broken).
             if rest:
                 chunks.append(rest)
                 self._rest = b""
@@ -561,58 +618,16 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
                 self._have = have
                 return
             self._chunks = None
+            self._have = 0
             buf = b"".join(chunks)
         else:
-            buf = rest + data if rest else data
+            buf = rest + data
             self._rest = b""
-        self._busy = True
-        self._need = _NEVER
-        # The frame loop of _deliver, inlined for the common case; anything unusual (pause,
-        # a length over the limit, re-entrant data) is handed to _deliver with what is left.
-        # (_interrupted is False at rest; a setter run outside a callback may have left it
-        # True, which only sends us the slower way.)
-        prefixLength = self.prefixLength
-        maxLength = self.MAX_LENGTH
-        unpack = self._unpackFrom
-        stringReceived = self.stringReceived
-        offset = 0
-        size = len(buf)
-        try:
-            while True:
-                if size - offset < prefixLength:
-                    need = prefixLength
-                    break
-                length = unpack(buf, offset)[0]
-                if length > maxLength:
-                    need = -1
-                    break
-                start = offset + prefixLength
-                offset = start + length
-                if offset > size:
-                    offset = start - prefixLength
-                    need = prefixLength + length
-                    break
-                stringReceived(buf[start:offset])
-                if self._interrupted:
-                    need = -1
-                    break
-        except BaseException:
-            self._afterError(buf, offset)
-            raise
-        if need > 0 and not self._rest:
-            if need < _BIG_FRAME:
-                # The usual way out, inlined: keep the rest, wait for the next frame.
-                self._busy = False
-                self._rest = buf[offset:] if offset else buf
-                self._restingNeed = self._need = need
-                return
-            self._keep(buf[offset:] if offset else buf, need)
-            return
-        self._deliver(buf[offset:] if offset else buf)
+        self._need = _DELIVERING
+        self._deliver(buf)
 
     def _keep(self, rest: bytes, need: int) -> None:
         """Leave the busy state with ``rest`` buffered, waiting for ``need`` bytes."""
-        self._busy = False
         if need >= _BIG_FRAME and rest:
             self._chunks = [rest]
             self._have = len(rest)
@@ -620,23 +635,19 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
             need = 0
         else:
             self._rest = rest
-        self._restingNeed = need
         self._need = _NEVER if self._paused else need
 
     def _afterError(self, buf: bytes, offset: int) -> None:
         """A callback raised: keep what it did not get (as Twisted does), stop being busy."""
-        self._busy = False
         if self._broken:
             self._rest = b""
             return
         self._rest = (buf[offset:] if offset < len(buf) else b"") + self._rest
-        self._restingNeed = 0
-        if not self._broken:
-            self._need = _NEVER if self._paused else 0
+        self._need = _NEVER if self._paused else 0
 
     def _deliver(self, buf: bytes) -> None:
         """Deliver the frames in ``buf`` followed by any data received meanwhile (in
-        ``_rest``), stopping when paused. Called while busy; leaves the resting state."""
+        ``_rest``), stopping when paused. Called while busy; leaves the busy state."""
         unpack = self._unpackFrom
         prefixLength = self.prefixLength
         while True:
@@ -645,9 +656,7 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
                 buf = buf + pending
                 self._rest = b""
             if self._paused:
-                self._busy = False
                 self._rest = buf
-                self._restingNeed = 0
                 self._need = _NEVER
                 return
             offset = 0
@@ -658,14 +667,11 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
                 while size - offset >= prefixLength:
                     length = unpack(buf, offset)[0]
                     if length > self.MAX_LENGTH:
-                        # Framing lost: from now on everything goes to a list that keeps
-                        # nothing (dataReceived's large-frame path, which never completes).
+                        # Framing lost: from now on everything received is dropped.
                         self._broken = True
-                        self._busy = False
                         self._rest = b""
-                        self._chunks = _Discard()
+                        self._chunks = None
                         self._have = 0
-                        self._bigNeed = _NEVER
                         self._need = 0
                         self.lengthLimitExceeded(length)
                         return
@@ -691,7 +697,7 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
         """Resume the transport and deliver the strings that were held back."""
         self.paused = False
         self.transport.resumeProducing()
-        if (self._rest or self._chunks) and not self._busy and not self._broken:
+        if (self._rest or self._chunks) and self._need != _DELIVERING and not self._broken:
             self.dataReceived(b"")
 
 

@@ -93,6 +93,11 @@ NO_BODY_CODES = (204, 304)
 _log = Logger()
 _IDLE = _h11.State.IDLE
 _SEND_BODY = _h11.State.SEND_BODY
+# The codec's event classes, looked up once for the dispatch loop.
+_EV_REQUEST = _h11.Request
+_EV_END = _h11.EndOfMessage
+_EV_DATA = _h11.Data
+_EV_ERROR = _h11.ProtocolError
 #: Where access-log lines go when no log file is set (one logger, not one per request).
 _accessLog = Logger(namespace="glisten.web.access", observer=globalLogPublisher)
 _INFO = LogLevel.info
@@ -770,9 +775,9 @@ class HTTPChannel(Protocol):
             while events:
                 for event in events:
                     cls = event.__class__
-                    if cls is _h11.Request:
+                    if cls is _EV_REQUEST:
                         self._startRequest(event)  # type: ignore[arg-type]
-                    elif cls is _h11.EndOfMessage:
+                    elif cls is _EV_END:
                         request = self._request
                         assert request is not None and self._head is not None
                         head = self._head
@@ -782,10 +787,10 @@ class HTTPChannel(Protocol):
                             head.target,
                             b"HTTP/1.1" if head.version == b"1.1" else b"HTTP/1.0",
                         )
-                    elif cls is _h11.Data:
+                    elif cls is _EV_DATA:
                         assert self._request is not None
                         self._request.handleContentChunk(event.data)  # type: ignore[union-attr]
-                    elif cls is _h11.ProtocolError:
+                    elif cls is _EV_ERROR:
                         self._protocolError(event)  # type: ignore[arg-type]
                         return
                 events = []
