@@ -16,9 +16,11 @@ functions or classes):
     a fresh key and X.509 certificate (a CA, a leaf with subject alternative names, an expired
     or a self-signed one), see :func:`_issue`.
 
-Fresh reactors come from :func:`glisten.trial._driver.makeReactor` (the one the pytest plugin
-uses), never from a copy of it. This file defines no ``reactor`` fixture: folders that drive
-their own reactor define one; the others get the plugin's (installed and checked).
+The ``reactor`` fixture is the glisten pytest plugin's (fresh per test, kind from
+``GLISTEN_REACTOR``, installed while the test runs, checked for leftovers and logged errors);
+this file does not override it. A folder that needs reactors the plugin does not give (the
+reactor tests want every kind in one run) makes them with
+:func:`glisten.trial._driver.makeReactor`, the plugin's own factory, never with a copy of it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Endpoints on real loopback sockets with a fresh reactor per test."""
+"""Endpoints on real loopback sockets with a fresh reactor per test (the pytest plugin's
+``reactor`` fixture), run by the top-level conftest's ``wait`` fixture."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +25,11 @@ from glisten.internet.endpoints import (
     quoteStringArgument,
     serverFromString,
 )
-from glisten.internet.epollreactor import EPollReactor
 from glisten.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
 from glisten.internet.protocol import Factory, Protocol
 from glisten.logger import capturedLogs
-from glisten.trial._driver import makeReactor
 
 GUARD = 30.0
-
-
-@pytest.fixture
-def reactor() -> EPollReactor:
-    """A fresh epoll reactor that the test runs itself (with ``run``); it overrides the
-    pytest plugin's: not installed globally nor checked for leftovers."""
-    r: EPollReactor = makeReactor("epoll")
-    return r
-
-
-@pytest.fixture
-def run(runUntil: Callable[..., Any]) -> Callable[[EPollReactor, Callable[[], Any]], Any]:
-    """``run(reactor, work)``: run the reactor until the Deferred that ``work()`` (called once
-    the reactor runs) returns fires; return its result or raise its failure."""
-
-    def run(reactor: EPollReactor, work: Callable[[], Any]) -> Any:
-        return runUntil(reactor, work, GUARD)
-
-    return run
 
 
 class Echo(Protocol):
@@ -100,18 +79,18 @@ def serve(reactor: Any, description: str) -> Deferred[Any]:
     return d
 
 
-def test_tcp_round_trip(reactor: EPollReactor, run: Any) -> None:
+def test_tcp_round_trip(reactor: Any, wait: Any) -> None:
     async def work() -> bytes:
         port = await serve(reactor, "tcp:0:interface=127.0.0.1")
         number = port.getHost().port
         endpoint = clientFromString(reactor, f"tcp:127.0.0.1:{number}")
         return await exchange(port, endpoint, b"hello")
 
-    received = run(reactor, lambda: Deferred.fromCoroutine(work()))
+    received = wait(lambda: Deferred.fromCoroutine(work()))
     assert received.startswith(b"peer=127.0.0.1:") and received.endswith(b";hello")
 
 
-def test_tcp6_round_trip(reactor: EPollReactor, run: Any) -> None:
+def test_tcp6_round_trip(reactor: Any, wait: Any) -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6")
 
@@ -120,10 +99,10 @@ def test_tcp6_round_trip(reactor: EPollReactor, run: Any) -> None:
         endpoint = clientFromString(reactor, rf"tcp:\:\:1:{port.getHost().port}")
         return await exchange(port, endpoint, b"six")
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())).endswith(b";six")
+    assert wait(lambda: Deferred.fromCoroutine(work())).endswith(b";six")
 
 
-def test_unix_round_trip(reactor: EPollReactor, tmp_path: Path, run: Any) -> None:
+def test_unix_round_trip(reactor: Any, tmp_path: Path, wait: Any) -> None:
     path = tmp_path / "s.sock"
 
     async def work() -> bytes:
@@ -131,11 +110,11 @@ def test_unix_round_trip(reactor: EPollReactor, tmp_path: Path, run: Any) -> Non
         assert (os.stat(path).st_mode & 0o777) == 0o600
         return await exchange(port, clientFromString(reactor, f"unix:{path}"), b"u")
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())).endswith(b"u")
+    assert wait(lambda: Deferred.fromCoroutine(work())).endswith(b"u")
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_haproxy_real_peer(reactor: EPollReactor, version: int, run: Any) -> None:
+def test_haproxy_real_peer(reactor: Any, version: int, wait: Any) -> None:
     claimed = IPv4Address("TCP", "203.0.113.9", 4242)
 
     async def work() -> bytes:
@@ -145,10 +124,10 @@ def test_haproxy_real_peer(reactor: EPollReactor, version: int, run: Any) -> Non
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
         return await exchange(port, endpoint, header + b"data", b"data")
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())) == b"peer=203.0.113.9:4242;data"
+    assert wait(lambda: Deferred.fromCoroutine(work())) == b"peer=203.0.113.9:4242;data"
 
 
-def test_haproxy_v2_ipv6_real_peer(reactor: EPollReactor, run: Any) -> None:
+def test_haproxy_v2_ipv6_real_peer(reactor: Any, wait: Any) -> None:
     claimed = IPv6Address("TCP", "2001:db8::9", 80)
 
     async def work() -> bytes:
@@ -157,10 +136,10 @@ def test_haproxy_v2_ipv6_real_peer(reactor: EPollReactor, run: Any) -> None:
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
         return await exchange(port, endpoint, header + b"x", b";x")
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())) == b"peer=2001:db8::9:80;x"
+    assert wait(lambda: Deferred.fromCoroutine(work())) == b"peer=2001:db8::9:80;x"
 
 
-def test_haproxy_bad_header_closes_connection(reactor: EPollReactor, run: Any) -> None:
+def test_haproxy_bad_header_closes_connection(reactor: Any, wait: Any) -> None:
     async def work() -> tuple[bytes, list[Any]]:
         port = await serve(reactor, "haproxy:tcp:0:interface=127.0.0.1")
         client = Client(b"never")
@@ -172,7 +151,7 @@ def test_haproxy_bad_header_closes_connection(reactor: EPollReactor, run: Any) -
         await port.stopListening()
         return client.received, events
 
-    received, events = run(reactor, lambda: Deferred.fromCoroutine(work()))
+    received, events = wait(lambda: Deferred.fromCoroutine(work()))
     assert received == b""
     assert len([e for e in events if "invalid PROXY header" in e.get("log_format", "")]) == 1
 
@@ -181,9 +160,7 @@ def test_haproxy_bad_header_closes_connection(reactor: EPollReactor, run: Any) -
     ("family", "host", "clientHost"),
     [(socket.AF_INET, "127.0.0.1", "127.0.0.1"), (socket.AF_INET6, "::1", r"\:\:1")],
 )
-def test_adopted_socket(
-    reactor: EPollReactor, family: int, host: str, clientHost: str, run: Any
-) -> None:
+def test_adopted_socket(reactor: Any, family: int, host: str, clientHost: str, wait: Any) -> None:
     listening = socket.socket(family)
     listening.bind((host, 0))
     listening.listen()
@@ -200,12 +177,12 @@ def test_adopted_socket(
         client = clientFromString(reactor, f"tcp:{clientHost}:{number}")
         return await exchange(port, client, b"adopted")
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())).endswith(b";adopted")
+    assert wait(lambda: Deferred.fromCoroutine(work())).endswith(b";adopted")
     with pytest.raises(OSError):
         os.fstat(fd)  # the endpoint closed the original descriptor
 
 
-def test_hostname_endpoint_races_to_the_working_family(reactor: EPollReactor, run: Any) -> None:
+def test_hostname_endpoint_races_to_the_working_family(reactor: Any, wait: Any) -> None:
     # "localhost" usually resolves to ::1 and 127.0.0.1; only the IPv4 one listens, so the
     # IPv6 attempt is refused and the race falls through to IPv4.
     async def work() -> bytes:
@@ -213,25 +190,25 @@ def test_hostname_endpoint_races_to_the_working_family(reactor: EPollReactor, ru
         endpoint = HostnameEndpoint(reactor, "localhost", port.getHost().port)
         return await exchange(port, endpoint, b"named")
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())).endswith(b";named")
+    assert wait(lambda: Deferred.fromCoroutine(work())).endswith(b";named")
 
 
-def test_hostname_endpoint_all_refused(reactor: EPollReactor, run: Any) -> None:
+def test_hostname_endpoint_all_refused(reactor: Any, wait: Any) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closedPort = s.getsockname()[1]
     endpoint = HostnameEndpoint(reactor, "127.0.0.1", closedPort)
     with pytest.raises(ConnectError):
-        run(reactor, lambda: endpoint.connect(Factory.forProtocol(Protocol)))
+        wait(lambda: endpoint.connect(Factory.forProtocol(Protocol)))
 
 
-def test_hostname_endpoint_unknown_name(reactor: EPollReactor, run: Any) -> None:
+def test_hostname_endpoint_unknown_name(reactor: Any, wait: Any) -> None:
     endpoint = HostnameEndpoint(reactor, "no-such-host.invalid", 80)
     with pytest.raises(DNSLookupError):
-        run(reactor, lambda: endpoint.connect(Factory.forProtocol(Protocol)))
+        wait(lambda: endpoint.connect(Factory.forProtocol(Protocol)))
 
 
-def test_hostname_endpoint_cancel(reactor: EPollReactor, run: Any) -> None:
+def test_hostname_endpoint_cancel(reactor: Any, wait: Any) -> None:
     endpoint = HostnameEndpoint(reactor, "no-such-host.invalid", 80)
 
     def work() -> Deferred[Any]:
@@ -240,18 +217,18 @@ def test_hostname_endpoint_cancel(reactor: EPollReactor, run: Any) -> None:
         return d
 
     with pytest.raises(ConnectingCancelledError):
-        run(reactor, work)
+        wait(work)
 
 
-def test_listen_error_is_a_failed_deferred(reactor: EPollReactor, tmp_path: Path, run: Any) -> None:
+def test_listen_error_is_a_failed_deferred(reactor: Any, tmp_path: Path, wait: Any) -> None:
     from glisten.internet.error import CannotListenError
 
     with pytest.raises(CannotListenError):
-        run(reactor, lambda: serve(reactor, f"unix:{tmp_path}/missing/dir/s.sock"))
+        wait(lambda: serve(reactor, f"unix:{tmp_path}/missing/dir/s.sock"))
 
 
 def test_tls_server_and_verified_client(
-    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any, run: Any
+    reactor: Any, tmp_path: Path, makeCertificate: Any, wait: Any
 ) -> None:
     keyPath, certPath = makeCertificate(tmp_path)
     roots = tmp_path / "roots"
@@ -269,11 +246,11 @@ def test_tls_server_and_verified_client(
         )
         return await exchange(port, endpoint, b"secret")
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())).endswith(b";secret")
+    assert wait(lambda: Deferred.fromCoroutine(work())).endswith(b";secret")
 
 
 def test_tls_client_rejects_unknown_authority(
-    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any, run: Any
+    reactor: Any, tmp_path: Path, makeCertificate: Any, wait: Any
 ) -> None:
     keyPath, certPath = makeCertificate(tmp_path)
     _, otherCert = makeCertificate(tmp_path, "other")
@@ -296,11 +273,11 @@ def test_tls_client_rejects_unknown_authority(
             await port.stopListening()
 
     with pytest.raises(Exception) as caught:
-        run(reactor, lambda: Deferred.fromCoroutine(work()))
+        wait(lambda: Deferred.fromCoroutine(work()))
     assert "certificate" in str(caught.value).lower() or "verify" in str(caught.value).lower()
 
 
-def test_process_endpoint(reactor: EPollReactor, run: Any) -> None:
+def test_process_endpoint(reactor: Any, wait: Any) -> None:
     from glisten.internet.endpoints import ProcessEndpoint
 
     async def work() -> bytes:
@@ -313,10 +290,10 @@ def test_process_endpoint(reactor: EPollReactor, run: Any) -> None:
         await client.closed
         return received
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())) == b"through cat"
+    assert wait(lambda: Deferred.fromCoroutine(work())) == b"through cat"
 
 
-def test_process_endpoint_reports_stderr(reactor: EPollReactor, run: Any) -> None:
+def test_process_endpoint_reports_stderr(reactor: Any, wait: Any) -> None:
     from glisten.internet.endpoints import ProcessEndpoint
 
     async def work() -> Any:
@@ -330,7 +307,7 @@ def test_process_endpoint_reports_stderr(reactor: EPollReactor, run: Any) -> Non
             await client.closed
         return events
 
-    events = run(reactor, lambda: Deferred.fromCoroutine(work()))
+    events = wait(lambda: Deferred.fromCoroutine(work()))
     assert any(e.get("data") == b"oops" for e in events)
 
 
@@ -376,7 +353,7 @@ sys.stdout.write(received.decode())
 
 
 def test_haproxy_in_front_of_tls(
-    reactor: EPollReactor, tmp_path: Path, makeCertificate: Any, run: Any
+    reactor: Any, tmp_path: Path, makeCertificate: Any, wait: Any
 ) -> None:
     from glisten.internet.endpoints import ProcessEndpoint
 
@@ -403,11 +380,11 @@ def test_haproxy_in_front_of_tls(
         await port.stopListening()
         return received
 
-    received = run(reactor, lambda: Deferred.fromCoroutine(work()))
+    received = wait(lambda: Deferred.fromCoroutine(work()))
     assert received == b"peer=198.51.100.23:5555;over tls"
 
 
-def test_client_service_reconnects_on_a_real_reactor(reactor: EPollReactor, run: Any) -> None:
+def test_client_service_reconnects_on_a_real_reactor(reactor: Any, wait: Any) -> None:
     from glisten.application.internet import ClientService
 
     with socket.socket() as s:
@@ -446,7 +423,7 @@ def test_client_service_reconnects_on_a_real_reactor(reactor: EPollReactor, run:
         await port.stopListening()
         return events
 
-    assert run(reactor, lambda: Deferred.fromCoroutine(work())) == [
+    assert wait(lambda: Deferred.fromCoroutine(work())) == [
         "refused while nobody listens",
         "connected",
         "reconnected",

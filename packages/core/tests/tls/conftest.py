@@ -1,6 +1,9 @@
 """
 The TLS tests' certificates (issued at test time with the ``issueCertificate`` fixture of the
-top-level conftest), an in-memory transport pair, and a reactor the tests run themselves.
+top-level conftest) and an in-memory transport pair.
+
+Tests on real sockets use the pytest plugin's ``reactor`` fixture (fresh, installed, checked for
+leftovers and logged errors) and run it with the top-level conftest's ``wait`` fixture.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import pytest
 
 from glisten.internet import error
 from glisten.python.failure import Failure
-from glisten.trial._driver import makeReactor
 
 #: An ``Issued`` (certificate and key PEM) from the top-level conftest's ``issueCertificate``.
 Issued = Any
@@ -192,12 +194,3 @@ def connect() -> Callable[[Any, Any], Pair]:
 @pytest.fixture
 def memoryTransport() -> Callable[[], MemoryTransport]:
     return MemoryTransport
-
-
-@pytest.fixture
-def reactor() -> Any:
-    """
-    A fresh reactor that the test runs itself (with ``wait``); it overrides the pytest
-    plugin's: not installed globally nor checked for leftovers.
-    """
-    return makeReactor()

@@ -306,11 +306,10 @@ class LineReceiver(Protocol, _PauseableMixin):
             self._buffer = tail = lines.pop()
             self._lines = it = iter(lines)
             self._linesDelimiter = delimiter
-            lineReceived = self.lineReceived
             why = None
             try:
                 for line in it:
-                    why = lineReceived(line)
+                    why = self.lineReceived(line)
                     if why or self._interrupted or transport.disconnecting:
                         break
                 else:
