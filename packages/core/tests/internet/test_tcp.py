@@ -578,8 +578,14 @@ def test_acceptAtDescriptorLimit(anyReactor: Any, runUntil: Any) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     import os
 
-    openNow = max(int(fd) for fd in os.listdir("/proc/self/fd")) + 1
-    resource.setrlimit(resource.RLIMIT_NOFILE, (openNow + 2, hard))
+    # Fill the holes below the highest open descriptor, so that the limit below leaves room
+    # for exactly two more, whatever earlier tests closed.
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    holes: list[int] = []
+    while (fd := os.open(os.devnull, os.O_RDONLY)) <= highest:
+        holes.append(fd)
+    os.close(fd)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 1 + 2, hard))
 
     async def go() -> None:
         try:
@@ -601,6 +607,8 @@ def test_acceptAtDescriptorLimit(anyReactor: Any, runUntil: Any) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         for c in clients:
             c.close()
+        for fd in holes:
+            os.close(fd)
     complaints = [e for e in events if "cannot accept" in str(e.get("log_format", ""))]
     assert len(complaints) == 1
     assert len(server.instances) == 6
