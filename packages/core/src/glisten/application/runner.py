@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from glisten.python._pid import pidIsRunning
+
 from ..internet._systemd import notify
 from ..logger import (
     FilteringLogObserver,
@@ -126,16 +128,6 @@ def _installReactor(reactorName: str | None) -> Any:
         raise RunnerError(f"glisten: cannot install reactor {reactorName!r}: {e}") from None
 
 
-def _pidIsRunning(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _writePidFile(pidFile: str) -> None:
     try:
         with open(pidFile, encoding="ascii") as f:
@@ -149,7 +141,7 @@ def _writePidFile(pidFile: str) -> None:
             oldPid = int(old)
         except ValueError:
             oldPid = 0
-        if oldPid > 0 and oldPid != os.getpid() and _pidIsRunning(oldPid):
+        if oldPid > 0 and oldPid != os.getpid() and pidIsRunning(oldPid):
             raise RunnerError(
                 f"glisten: pid file {pidFile!r} names process {oldPid}, which is running"
             )

@@ -18,6 +18,7 @@ from glisten.internet import error, interfaces, tcp, udp
 from glisten.internet.abstract import FileDescriptor
 from glisten.internet.address import UNIXAddress
 from glisten.logger import Logger
+from glisten.python._pid import pidIsRunning
 from glisten.python.failure import Failure
 
 _log = Logger()
@@ -335,7 +336,7 @@ class _LockFile:
                     pid = int(os.readlink(self.name))
                 except (OSError, ValueError):
                     return False
-                if _pidAlive(pid):
+                if pidIsRunning(pid):
                     return False
                 try:
                     os.unlink(self.name)
@@ -353,16 +354,6 @@ class _LockFile:
                 os.unlink(self.name)
             except OSError:
                 pass
-
-
-def _pidAlive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @implementer(interfaces.IUNIXTransport)
@@ -430,7 +421,7 @@ def _lockAlive(name: str) -> bool:
         pid = int(os.readlink(name))
     except (OSError, ValueError):
         return False
-    return _pidAlive(pid)
+    return pidIsRunning(pid)
 
 
 class Connector(tcp.BaseConnector):
