@@ -136,13 +136,32 @@ class _ProducerSlot:
         self.streaming = None
 
 
+class _TCPOptions:
+    """The ITCPTransport socket options of the in-memory transports, recorded, not applied."""
+
+    noDelay = False
+    keepAlive = False
+
+    def getTcpNoDelay(self) -> bool:
+        return self.noDelay
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.noDelay = bool(enabled)
+
+    def getTcpKeepAlive(self) -> bool:
+        return self.keepAlive
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        self.keepAlive = bool(enabled)
+
+
 @implementer(
     interfaces.ITransport,
     interfaces.ITCPTransport,
     interfaces.IConsumer,
     interfaces.IPushProducer,
 )
-class StringTransport(_ProducerSlot):
+class StringTransport(_TCPOptions, _ProducerSlot):
     """A transport that keeps what is written to it in memory.
 
     It is also a push producer, so tests can check that a protocol pauses or resumes its
@@ -210,19 +229,6 @@ class StringTransport(_ProducerSlot):
 
     def getHost(self) -> Any:
         return self.hostAddr
-
-    # ITCPTransport
-    def getTcpNoDelay(self) -> bool:
-        return self.noDelay
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        self.noDelay = bool(enabled)
-
-    def getTcpKeepAlive(self) -> bool:
-        return self.keepAlive
-
-    def setTcpKeepAlive(self, enabled: bool) -> None:
-        self.keepAlive = bool(enabled)
 
     # IPushProducer
     def _checkState(self) -> None:
@@ -826,7 +832,7 @@ _serialCounter = itertools.count(1)
 
 
 @implementer(interfaces.ITransport, interfaces.ITCPTransport, interfaces.IConsumer)
-class FakeTransport(_ProducerSlot):
+class FakeTransport(_TCPOptions, _ProducerSlot):
     """One side of an in-memory connection; an :class:`IOPump` moves its bytes to the peer.
 
     :ivar protocol: the protocol this transport belongs to.
@@ -902,18 +908,6 @@ class FakeTransport(_ProducerSlot):
 
     def getHost(self) -> Any:
         return self.hostAddress
-
-    def getTcpNoDelay(self) -> bool:
-        return self.noDelay
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        self.noDelay = bool(enabled)
-
-    def getTcpKeepAlive(self) -> bool:
-        return self.keepAlive
-
-    def setTcpKeepAlive(self, enabled: bool) -> None:
-        self.keepAlive = bool(enabled)
 
     # The protocol may pause its transport (it is a producer of received data).
     def pauseProducing(self) -> None:
