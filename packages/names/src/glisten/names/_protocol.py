@@ -184,6 +184,13 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
             if hit is not None:
                 self.transport.write(hit, addr)
                 return
+        fast = getattr(self.controller, "_fastUDPReply", None)
+        if (
+            fast is not None
+            and type(self).writeMessage is DNSDatagramProtocol.writeMessage
+            and fast(datagram, self, addr)
+        ):
+            return
         try:
             m = Message.fromBytes(datagram)
         except DNSDecodeError as e:

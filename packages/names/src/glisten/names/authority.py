@@ -9,11 +9,13 @@ in the authority section (which Twisted left out).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from glisten.internet import defer
 from glisten.names import _constants as C
 from glisten.names import error
+from glisten.names._fastpath import encodeSections
 from glisten.names._message import Query, RRHeader, _makeRR
 from glisten.names._name import Name
 from glisten.names._records import IEncodableRecord, Record_SOA
@@ -31,6 +33,14 @@ __all__ = [
 
 #: How many CNAMEs one answer may follow inside the zone.
 MAX_CNAME_CHAIN = 8
+
+#: ``FileAuthority._wireAnswer`` for a name outside the zone (the next authority may have it).
+NOT_OURS = None
+#: ``FileAuthority._wireAnswer`` when the answer must be made the long way (unexpected error).
+SLOW = ()
+
+#: An encoded answer: (rCode, AA bit, (answer, authority, additional counts), sections).
+WireAnswer = tuple[int, int, tuple[int, int, int], bytes]
 
 
 class NameNotInZone(error.AuthoritativeDomainError):
@@ -77,10 +87,21 @@ class FileAuthority(ResolverBase):
     soa: tuple[bytes, Record_SOA]
     records: dict[bytes, list[IEncodableRecord]]
 
+    #: Seconds an encoded answer (:meth:`_wireAnswer`) is reused at most.
+    #: :meth:`setData` and adding or removing owner names forget them at once;
+    #: this bounds how long an answer stays stale after ``records`` is changed
+    #: in place otherwise (the same bound as the server's answer cache).
+    wireAnswerLifetime = 1.0
+    #: Encoded answers kept at most (all are dropped when full).
+    wireAnswerMax = 4096
+
     def __init__(self, filename: str | None = None) -> None:
         super().__init__()
         self.records = {}
         self._index: tuple[tuple[int, int], Any] | None = None
+        self._wire: dict[tuple[bytes, int, int], WireAnswer | tuple[()] | None] = {}
+        self._wireKey: tuple[int, int, int] = (0, 0, 0)
+        self._wireBorn = 0.0
         #: Called when the zone is replaced (servers drop cached answers).
         self._changeListeners: list[Any] = []
         if filename is not None:
@@ -95,6 +116,7 @@ class FileAuthority(ResolverBase):
         self.soa = (Name(soa[0]).name.lower(), soa[1])
         self.records = {Name(k).name.lower(): list(v) for k, v in records.items()}
         self._index = None
+        self._wire = {}
         for listener in getattr(self, "_changeListeners", ()):
             listener()
 
@@ -192,6 +214,61 @@ class FileAuthority(ResolverBase):
                 continue
             return answers, [self._soaRR()], additional
         return answers, [], additional
+
+    def _wireAnswer(self, key: bytes, cls: int, type: int) -> WireAnswer | tuple[()] | None:
+        """
+        The answer to a question, encoded (for the server's fast path).
+
+        The octets are what the server would send after a question for
+        ``key`` at offset 12 (see :func:`glisten.names._fastpath.encodeSections`),
+        with the response code and AA bit it would set; they are remembered
+        per (name, class, type) until the zone changes.
+
+        :param key: the lower-cased name asked about.
+        :return: the encoded answer; :data:`NOT_OURS` when the name is not in
+            this zone; :data:`SLOW` when the answer must be made the long way.
+        """
+        now = time.monotonic()
+        guard = (id(self.records), len(self.records), id(self.soa))
+        wire = self._wire
+        if guard != self._wireKey or now - self._wireBorn > self.wireAnswerLifetime:
+            wire.clear()
+            self._wireKey = guard
+            self._wireBorn = now
+        q = (key, cls, type)
+        try:
+            return wire[q]
+        except KeyError:
+            pass
+        result = self._encodeAnswer(key, cls, type)
+        if len(wire) >= self.wireAnswerMax:
+            wire.clear()
+        wire[q] = result
+        return result
+
+    def _encodeAnswer(self, key: bytes, cls: int, type: int) -> WireAnswer | tuple[()] | None:
+        qname = Name.__new__(Name)
+        qname.name = key
+        qname._key = key
+        try:
+            ans, auth, add = self._answer(qname, cls, type)
+            rCode = C.OK
+            aa = int(bool(ans or auth) and all(x.auth for x in ans) and all(x.auth for x in auth))
+        except NameNotInZone as e:
+            ans, auth, add = e.answers, e.authority, []
+            rCode = C.ENAME
+            aa = 1
+        except error.AuthoritativeDomainError:
+            return SLOW
+        except error.DomainError:
+            return NOT_OURS
+        except Exception:
+            return SLOW
+        try:
+            body = encodeSections(key, type, cls, [*ans, *auth, *add])
+        except ValueError:
+            return SLOW
+        return rCode, aa, (len(ans), len(auth), len(add)), body
 
     def _recordsFor(self, key: bytes) -> list[IEncodableRecord] | None:
         """

@@ -21,15 +21,19 @@ from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names import error, resolve
 from glisten.names._answercache import AnswerCache
+from glisten.names._fastpath import buildResponse, parseQuery
 from glisten.names._message import MAX_UDP_PAYLOAD, Message, Query, RRHeader
 from glisten.names._protocol import DNSProtocol
-from glisten.names.authority import FileAuthority, NameNotInZone
+from glisten.names.authority import SLOW, FileAuthority, NameNotInZone
 from glisten.names.common import Result
 from glisten.python.failure import Failure
 
 __all__ = ["DNSServerFactory"]
 
 log = Logger()
+
+#: Query types answered by a zone transfer over TCP, never on the UDP fast path.
+_ZONE_TRANSFERS = frozenset((C.AXFR, C.IXFR))
 
 #: Records per message when a zone transfer is split over several messages.
 AXFR_RECORDS_PER_MESSAGE = 100
@@ -249,6 +253,91 @@ class DNSServerFactory(protocol.ServerFactory):
             type(r).query is FileAuthority.query and type(r)._answer is FileAuthority._answer
             for r in resolvers
         )
+
+    #: The methods the UDP fast path stands in for: overriding any opts out of it.
+    _FAST_PATH_HOOKS = (
+        "messageReceived",
+        "allowQuery",
+        "handleQuery",
+        "sendReply",
+        "_sendReply",
+        "_responseFromMessage",
+        "_answerNow",
+    )
+
+    #: What :meth:`_fastPathAllowed` last decided, and the state it decided on.
+    _fastState: tuple[Any, ...] | None = None
+
+    def _fastPathAllowed(self) -> bool:
+        """
+        Whether :meth:`_fastUDPReply` gives exactly the answers the full path
+        would: no hook overridden (on the class or the instance), no logging
+        of queries, no cache to teach, only in-memory authorities.
+
+        The decision is remembered until the resolvers, ``verbose``,
+        ``cache`` or the instance's attributes change (a class patched after
+        it has answered queries is not noticed).
+        """
+        resolver = self.resolver
+        resolvers = getattr(resolver, "resolvers", None)
+        state = self._fastState
+        if (
+            state is not None
+            and state[0] is resolver
+            and state[1] == resolvers
+            and state[2] == self.verbose
+            and state[3] is self.cache
+            and state[4] == len(self.__dict__)
+        ):
+            return state[5]
+        cls = type(self)
+        ok = (
+            not self.verbose
+            and self.cache is None
+            and not any(hook in self.__dict__ for hook in self._FAST_PATH_HOOKS)
+            and all(
+                getattr(cls, hook) is getattr(DNSServerFactory, hook)
+                for hook in self._FAST_PATH_HOOKS
+            )
+            and self._synchronous
+        )
+        copied = list(resolvers) if resolvers is not None else None
+        self._fastState = None  # an instance attribute before len(__dict__) is taken
+        self._fastState = (resolver, copied, self.verbose, self.cache, len(self.__dict__), ok)
+        return ok
+
+    def _fastUDPReply(self, datagram: bytes, protocol: Any, address: Any) -> bool:
+        """
+        Answer a plain UDP query from the authorities' encoded answers.
+
+        Only a query :func:`~glisten.names._fastpath.parseQuery` recognises
+        (one question, at most an OPT record) whose answer fits the client's
+        size limit is answered here, with the octets the full path would
+        send; for everything else this returns ``False`` having sent nothing.
+
+        :return: whether the query was answered.
+        """
+        q = parseQuery(datagram)
+        if q is None or q[3] in _ZONE_TRANSFERS or not self._fastPathAllowed():
+            return False
+        key, qtype, qcls = q[2], q[3], q[4]
+        for r in self.resolver.resolvers:
+            if not hasattr(r, "soa"):
+                continue  # an authority with no zone loaded yet
+            w = r._wireAnswer(key, qcls, qtype)
+            if w is None:
+                continue
+            if w is SLOW:
+                return False
+            rCode, aa, counts, body = w
+            data = buildResponse(datagram, q, rCode, aa, int(self.canRecurse), counts, body)
+            if data is None:
+                return False
+            protocol.transport.write(data, address)
+            if self.answerCache is not None and aa:
+                self.answerCache.put(datagram, data)
+            return True
+        return False
 
     def _answerNow(self, query: Query, protocol: Any, message: Message, address: Any) -> None:
         """Do what the resolver chain would do, without Deferreds."""
