@@ -12,7 +12,10 @@ server process's own CPU time, which is what a query costs the server.
 
 glisten's server reuses the encoded answer to an identical query (same
 octets but the id) for up to a second (``DNSServerFactory.answerCache``);
-the second case turns that off to show the cost of full processing.
+the second case turns that off, so every query is decoded, looked up and
+answered (through the server's fast path for plain queries, see
+``glisten.names._fastpath``, which reuses each authority's encoded answer
+sections per name and type but builds every response anew).
 """
 
 from __future__ import annotations

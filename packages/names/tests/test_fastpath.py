@@ -178,6 +178,19 @@ def test_parseQueryAgreesWithDecoder(data: bytes) -> None:
         assert m.ednsVersion == 0 and m.dnssecOK == do and limit == min(m.maxSize, 4096)
 
 
+_COOKIE = query(
+    b"www.example.com", C.A, ednsVersion=0, ednsOptions=[dns.OPTVariableOption(10, b"12345678")]
+)
+
+
+def test_ednsOptionsTakeFastPath() -> None:
+    factory = NoCacheFactory(authorities=[exampleAuthority()])
+    proto = dns.DNSDatagramProtocol(factory)
+    proto.transport = FakeUDPTransport()
+    assert parseQuery(_COOKIE) is not None
+    assert factory._fastUDPReply(_COOKIE, proto, ADDR)
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -203,6 +216,9 @@ def test_parseQueryAgreesWithDecoder(data: bytes) -> None:
         + b"\x01a\x00"
         + query(b"www.example.com", C.A, ednsVersion=0)[-10:],
         query(b"www.example.com", C.A, ednsVersion=0)[:-10] + b"\x00\x01" + b"\x00" * 8,
+        _COOKIE[:-23] + b"\x01a\x00" + _COOKIE[-22:],
+        _COOKIE[:-10] + b"\x00\x09" + _COOKIE[-8:],
+        _COOKIE + b"\x00\x01\x00\x00",
         # EDNS version 1 (BADVERS), an answer instead of a query.
         query(b"www.example.com", C.A, ednsVersion=1),
         query(b"www.example.com", C.A, answer=1),
@@ -270,7 +286,7 @@ def test_overriddenHooksOptOut() -> None:
     )
 
     # Set on the instance, after the fast path has been used.
-    factory = server.DNSServerFactory(authorities=[exampleAuthority()])
+    factory = NoCacheFactory(authorities=[exampleAuthority()])
     proto = dns.DNSDatagramProtocol(factory)
     proto.transport = FakeUDPTransport()
     assert factory._fastUDPReply(query(b"www.example.com", C.A), proto, ADDR)

@@ -48,6 +48,10 @@ class DNSServerFactory(protocol.ServerFactory):
     :ivar canRecurse: whether clients were given (sets RA in answers).
     :ivar cache: the last cache given, which learns non-authoritative answers.
     :ivar connections: the TCP protocols connected now.
+
+    Plain UDP queries (one question, at most an OPT record) to a server made
+    only of in-memory authorities skip the message objects: see
+    :meth:`_fastUDPReply`, which sends the same octets the full path would.
     """
 
     protocol = DNSProtocol
