@@ -113,7 +113,28 @@ def _format(rate: float, unit: str) -> str:
     return f"{rate:.3g}{unit}"
 
 
+#: The block freed by :func:`_primeAllocator`.
+PRIME_BYTES = 4 << 20
+
+
+def _primeAllocator() -> None:
+    """Give every worker the allocator state of a process that has run for a while.
+
+    A fresh CPython process on glibc serves each allocation above malloc's initial mmap
+    threshold (128 KiB; asyncio's 256 KiB reads, for one) with mmap + mremap + munmap until a
+    block that large has been freed whole, which raises the threshold (python/cpython#85451).
+    Which implementation happens to free such a block first would otherwise decide the result,
+    so every worker frees one at start, whatever it runs. ``GLISTEN_BENCH_FRESH_MALLOC=1``
+    measures fresh-process behaviour instead.
+    """
+    if os.environ.get("GLISTEN_BENCH_FRESH_MALLOC") == "1":
+        return
+    block = bytearray(PRIME_BYTES)
+    del block
+
+
 def _runWorker(cases: Sequence[Case], argv: Sequence[str]) -> None:
+    _primeAllocator()
     caseName, impl = argv
     (case,) = [c for c in cases if c.name == caseName]
     print(json.dumps({"rate": _timeOne(case, impl)}))

@@ -21,19 +21,14 @@ doubling up to 1 MiB while reads come back full).
   open doing nothing; the server process's resident memory growth over those 10,000 divided by
   10,000, printed as connections per MiB so that higher is better like the other cases.
 
-Allocator priming: a fresh CPython process on glibc serves a ``recv(n)`` with ``n`` above
-malloc's initial mmap threshold (128 KiB) with mmap + mremap + munmap on every call until some
-large block has been freed whole (python/cpython#85451). asyncio reads 256 KiB at a time, so in
-a fresh process it pays that on every small read (3x fewer ping-pong round trips, 3x less bulk
-throughput than after priming) until its history happens to free such a block. The throughput
-cases therefore free one 4 MiB block at start-up in every implementation's process alike; set
-``GLISTEN_BENCH_FRESH_MALLOC=1`` to measure fresh-process behaviour instead.
+The harness primes glibc's allocator in every worker process alike (see ``_harness``): without
+it asyncio's 256 KiB reads cost an mmap/mremap/munmap each in a fresh process
+(python/cpython#85451), a third of its round trips and throughput.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import resource
 import subprocess
 import sys
@@ -48,19 +43,6 @@ CHUNK = 1 << 16
 IDLE_CONNECTIONS = 10_000
 WARM_CONNECTIONS = 100
 MESSAGE = b"x" * 32
-PRIME_BYTES = 4 << 20
-
-
-def _primeAllocator() -> None:
-    """Raise glibc's dynamic mmap threshold the way a long-running process's history would.
-
-    Freeing an mmap-served block whole raises the threshold to its size, after which reads of
-    up to that size come from the heap. Done identically for every implementation.
-    """
-    if os.environ.get("GLISTEN_BENCH_FRESH_MALLOC") == "1":
-        return
-    block = bytearray(PRIME_BYTES)
-    del block
 
 
 def _modules(impl: str) -> tuple[Any, Any]:
@@ -105,7 +87,6 @@ def _newPingpongState() -> dict[str, Any]:
 
 
 def _pingpongFramework(impl: str, connections: int) -> float:
-    _primeAllocator()
     reactor, protocol = _modules(impl)
     state = _newPingpongState()
 
@@ -162,7 +143,6 @@ def _pingpongFramework(impl: str, connections: int) -> float:
 def _pingpongAsyncio(connections: int) -> float:
     import asyncio
 
-    _primeAllocator()
     state = _newPingpongState()
 
     class Echo(asyncio.Protocol):
@@ -241,7 +221,6 @@ def _bulkResult(state: dict[str, Any], sent: int) -> float:
 
 
 def _bulkFramework(impl: str) -> float:
-    _primeAllocator()
     reactor, protocol = _modules(impl)
     chunk = b"b" * CHUNK
     state = {"received": 0, "start": 0.0, "elapsed": 0.0}
@@ -296,7 +275,6 @@ def _bulkFramework(impl: str) -> float:
 def _bulkAsyncio() -> float:
     import asyncio
 
-    _primeAllocator()
     chunk = b"b" * CHUNK
     state = {"received": 0, "start": 0.0, "elapsed": 0.0}
 
