@@ -24,6 +24,15 @@ _READ_IGNORE = frozenset({errno.EAGAIN, errno.EINTR, errno.EWOULDBLOCK})
 _READ_REFUSE = frozenset({errno.ECONNREFUSED})
 
 
+def _isLiteralOf(family: int, host: object) -> bool:
+    """Whether ``host`` is an address literal of ``family`` that ``sendto`` takes as it is."""
+    try:
+        socket.inet_pton(family, host)  # type: ignore[arg-type]
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
 @implementer(
     interfaces.IListeningPort,
     interfaces.IUDPTransport,
@@ -200,13 +209,15 @@ class Port:
             if addr is None:
                 raise ValueError("write() needs an address on an unconnected port")
             host = addr[0]
-            if not (isIPAddress(host) or isIPv6Address(host)) and host != "<broadcast>":
+            if _isLiteralOf(self.addressFamily, host):
+                pass  # the common case, one cheap check: a literal of this port's family
+            elif not (isIPAddress(host) or isIPv6Address(host)) and host != "<broadcast>":
                 raise error.InvalidAddressError(
                     host, "write() only accepts IP addresses, not hostnames"
                 )
-            if isIPAddress(host) and self.addressFamily == socket.AF_INET6:
+            elif isIPAddress(host) and self.addressFamily == socket.AF_INET6:
                 raise error.InvalidAddressError(host, "IPv4 address on an IPv6 port")
-            if isIPv6Address(host) and self.addressFamily == socket.AF_INET:
+            elif isIPv6Address(host) and self.addressFamily == socket.AF_INET:
                 raise error.InvalidAddressError(host, "IPv6 address on an IPv4 port")
             target = addr
         while True:
