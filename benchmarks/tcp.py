@@ -48,12 +48,17 @@ MESSAGE = b"x" * 32
 def _modules(impl: str) -> tuple[Any, Any]:
     """Return (reactor, protocol module) for glisten or Twisted, both on epoll.
 
-    ``glisten-asyncio`` is glisten's reactor running on a standard asyncio event loop.
+    ``glisten-asyncio`` is glisten's reactor running on a standard asyncio event loop,
+    ``glisten-uvloop`` the same on a uvloop loop.
     """
-    if impl == "glisten-asyncio":
+    if impl in ("glisten-asyncio", "glisten-uvloop"):
         from glisten.internet import protocol
         from glisten.internet.asyncioreactor import AsyncioSelectorReactor
 
+        if impl == "glisten-uvloop":
+            import uvloop
+
+            return AsyncioSelectorReactor(uvloop.new_event_loop()), protocol
         return AsyncioSelectorReactor(), protocol
     if impl == "glisten":
         from glisten.internet import protocol
@@ -327,6 +332,18 @@ def pingpong100OnAsyncioLoop(impl: str, n: int) -> float:
     return _pingpongFramework("glisten-asyncio", 100)
 
 
+def pingpong100OnUvloop(impl: str, n: int) -> float:
+    """glisten's asyncio reactor on a uvloop loop against plain asyncio Protocols on uvloop."""
+    if impl == "asyncio":
+        import asyncio
+
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        return _pingpongAsyncio(100)
+    return _pingpongFramework("glisten-uvloop", 100)
+
+
 def bulk(impl: str, n: int) -> float:
     return _bulkAsyncio() if impl == "asyncio" else _bulkFramework(impl)
 
@@ -498,6 +515,13 @@ if __name__ == "__main__":
             Case(
                 "ping-pong, 100 connections, glisten's asyncio reactor",
                 pingpong100OnAsyncioLoop,
+                ("glisten", "asyncio"),
+                selfTimed=True,
+                unit=" rt/s",
+            ),
+            Case(
+                "ping-pong, 100 connections, both on uvloop",
+                pingpong100OnUvloop,
                 ("glisten", "asyncio"),
                 selfTimed=True,
                 unit=" rt/s",
