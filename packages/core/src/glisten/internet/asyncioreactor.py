@@ -6,6 +6,7 @@ A reactor running on an asyncio event loop (the standard one, uvloop, or any oth
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from glisten.internet.base import DelayedCall
@@ -39,29 +40,44 @@ class AsyncioSelectorReactor(PosixReactorBase):
 
     # ------------------------------------------------------------------ descriptors
 
-    def _onReadable(self, fd: int) -> None:
-        selectable = self._readers.get(fd)
-        if selectable is None:
-            return
-        try:
-            why = selectable.doRead()
-        except Exception as e:
-            _log.failure("Unhandled error in {prefix}; closing it", prefix=_logPrefixOf(selectable))
-            why = e
-        if why is not None:
-            self._disconnect(selectable, why)
+    def _eventCallback(self, selectable: Any, read: bool) -> Callable[[], None]:
+        """
+        Build the callback the loop runs each time ``selectable``'s descriptor is ready.
 
-    def _onWritable(self, fd: int) -> None:
-        selectable = self._writers.get(fd)
-        if selectable is None:
-            return
-        try:
-            why = selectable.doWrite()
-        except Exception as e:
-            _log.failure("Unhandled error in {prefix}; closing it", prefix=_logPrefixOf(selectable))
-            why = e
-        if why is not None:
-            self._disconnect(selectable, why)
+        It is made once per registration and holds the selectable itself, so an event costs one
+        small frame around ``doRead``/``doWrite`` and no table lookup: the loop stops calling it
+        once ``remove_reader``/``remove_writer`` has run (the stdlib loop cancels the handle,
+        uvloop drops it). The method is still looked up per event, because transports swap
+        ``doRead``/``doWrite`` on the instance while connecting and closing.
+        """
+        disconnect = self._disconnect
+        if read:
+
+            def onReadable() -> None:
+                try:
+                    why = selectable.doRead()
+                except Exception as e:
+                    _log.failure(
+                        "Unhandled error in {prefix}; closing it", prefix=_logPrefixOf(selectable)
+                    )
+                    why = e
+                if why is not None:
+                    disconnect(selectable, why)
+
+            return onReadable
+
+        def onWritable() -> None:
+            try:
+                why = selectable.doWrite()
+            except Exception as e:
+                _log.failure(
+                    "Unhandled error in {prefix}; closing it", prefix=_logPrefixOf(selectable)
+                )
+                why = e
+            if why is not None:
+                disconnect(selectable, why)
+
+        return onWritable
 
     def _disconnect(self, selectable: Any, why: Any) -> None:
         if isinstance(why, Failure):
@@ -72,28 +88,32 @@ class AsyncioSelectorReactor(PosixReactorBase):
         fd = reader.fileno()
         if fd < 0:
             return
-        if self._readers.get(fd) is reader:
+        readers = self._readers
+        if readers.get(fd) is reader:
             return
-        self._forgetStale(fd, self._readers, self._asyncioEventloop.remove_reader)
-        self._readers[fd] = reader
+        self._forgetStale(fd, readers, self._asyncioEventloop.remove_reader)
+        readers[fd] = reader
+        callback = self._eventCallback(reader, True)
         try:
-            self._asyncioEventloop.add_reader(fd, self._onReadable, fd)
+            self._asyncioEventloop.add_reader(fd, callback)
         except PermissionError:
             # A regular file: always readable; poll it every loop turn.
-            self._asyncioEventloop.call_soon(self._pollContinuously, fd, True)
+            self._asyncioEventloop.call_soon(self._pollContinuously, fd, reader, callback, True)
 
     def addWriter(self, writer: Any) -> None:
         fd = writer.fileno()
         if fd < 0:
             return
-        if self._writers.get(fd) is writer:
+        writers = self._writers
+        if writers.get(fd) is writer:
             return
-        self._forgetStale(fd, self._writers, self._asyncioEventloop.remove_writer)
-        self._writers[fd] = writer
+        self._forgetStale(fd, writers, self._asyncioEventloop.remove_writer)
+        writers[fd] = writer
+        callback = self._eventCallback(writer, False)
         try:
-            self._asyncioEventloop.add_writer(fd, self._onWritable, fd)
+            self._asyncioEventloop.add_writer(fd, callback)
         except PermissionError:
-            self._asyncioEventloop.call_soon(self._pollContinuously, fd, False)
+            self._asyncioEventloop.call_soon(self._pollContinuously, fd, writer, callback, False)
 
     def _forgetStale(self, fd: int, table: dict[int, Any], remove: Any) -> None:
         # Another object held this role on the descriptor number: it was closed under it and
@@ -105,13 +125,16 @@ class AsyncioSelectorReactor(PosixReactorBase):
             except (OSError, ValueError):
                 pass
 
-    def _pollContinuously(self, fd: int, read: bool) -> None:
+    def _pollContinuously(
+        self, fd: int, selectable: Any, callback: Callable[[], None], read: bool
+    ) -> None:
+        # No loop registration to cancel here, so check the table before every call.
         table = self._readers if read else self._writers
-        if fd not in table:
+        if table.get(fd) is not selectable:
             return
-        (self._onReadable if read else self._onWritable)(fd)
-        if fd in table:
-            self._asyncioEventloop.call_soon(self._pollContinuously, fd, read)
+        callback()
+        if table.get(fd) is selectable:
+            self._asyncioEventloop.call_soon(self._pollContinuously, fd, selectable, callback, read)
 
     def _fdOf(self, selectable: Any, table: dict[int, Any]) -> int | None:
         fd = selectable.fileno()

@@ -975,9 +975,11 @@ class _CoroutineDeferred(Deferred[Any]):
     _waitingOn: Deferred[Any] | None
     _cancelPending: bool
 
-    def _resume(self, result: Any, isFailure: bool) -> Deferred[Any] | None:
+    def _resume(self, result: Any, isFailure: bool, sent: bool = True) -> Deferred[Any] | None:
         """Run the coroutine until it waits on an unfired Deferred, or ends.
 
+        :param sent: ``False`` when ``result`` is not for the coroutine but what it has just
+            yielded (its first step ran in :func:`_startCoroutine`), to be looked at first.
         :return: ``None`` if it waits; when it ended, the Deferred it fired, whose callbacks the
             caller must run. Handing that back instead of running them
             here keeps a stack of coroutines awaiting each other flat: the callback loop runs
@@ -987,17 +989,21 @@ class _CoroutineDeferred(Deferred[Any]):
         gen = self._gen
         run = self._run
         while True:
-            try:
-                if isFailure:
-                    yielded = run(gen.throw, result.value.with_traceback(result.tb))
-                else:
-                    yielded = run(gen.send, result)
-            except StopIteration as e:
-                outcome = e.value
-                break
-            except BaseException as e:
-                outcome = _caught(e)
-                break
+            if sent:
+                try:
+                    if isFailure:
+                        yielded = run(gen.throw, result.value.with_traceback(result.tb))
+                    else:
+                        yielded = run(gen.send, result)
+                except StopIteration as e:
+                    outcome = e.value
+                    break
+                except BaseException as e:
+                    outcome = _caught(e)
+                    break
+            else:
+                yielded = result
+                sent = True
             if yielded.__class__ in _specialTypes and isinstance(yielded, Deferred):
                 d = yielded
             elif isinstance(yielded, _COROUTINE_TYPES):
@@ -1063,20 +1069,54 @@ def _cancelOwnCoroutine(d: Deferred[Any]) -> None:
 
 def _startCoroutine(coro: Any) -> Deferred[Any]:
     """Start driving ``coro`` and return its Deferred."""
+    run = copy_context().run
+    if _debugging:
+        # Make the Deferred first, so that its creation stack is recorded before anything runs.
+        d = _newDriver(coro, run)
+        info = d._debugInfo = DebugInfo()
+        info.creator = traceback.format_stack()[:-2]
+        fired = d._resume(None, False)
+    else:
+        # Run the first step before making anything: a coroutine that ends at once (everything
+        # it awaited had fired) needs no driver, only a fired Deferred. Nothing can reach its
+        # Deferred during that step, so nothing can cancel or fire it meanwhile.
+        try:
+            yielded = run(coro.send, None)
+        except StopIteration as e:
+            outcome = e.value
+        except BaseException as e:
+            outcome = _caught(e)
+        else:
+            d = _newDriver(coro, run)
+            fired = d._resume(yielded, False, False)
+            if fired is not None and (fired._callbacks or fired.result.__class__ in _specialTypes):
+                fired._runCallbacks()
+            return d
+        done: Deferred[Any] = _newDeferred(Deferred)
+        done._callbacks = done._canceller = done._debugInfo = None
+        done._runningCallbacks = False
+        done.paused = 0
+        done.called = True
+        done.result = outcome
+        if outcome.__class__ in _specialTypes:
+            # A Failure (noted for the unhandled-error report) or a Deferred to wait for.
+            done._runCallbacks()
+        return done
+    if fired is not None and (fired._callbacks or fired.result.__class__ in _specialTypes):
+        fired._runCallbacks()
+    return d
+
+
+def _newDriver(coro: Any, run: Any) -> _CoroutineDeferred:
+    """Return a new, unfired driver for ``coro``, to run in the context whose ``run`` is
+    given."""
     d: _CoroutineDeferred = _newDeferred(_CoroutineDeferred)
-    d._callbacks = d._debugInfo = d._waitingOn = None
+    d._callbacks = d._debugInfo = d._waitingOn = d._target = None
     d._canceller = _cancelOwnCoroutine
     d._runningCallbacks = d.called = d._cancelPending = False
     d.paused = 0
-    if _debugging:
-        info = d._debugInfo = DebugInfo()
-        info.creator = traceback.format_stack()[:-2]
     d._gen = coro
-    d._run = copy_context().run
-    d._target = None
-    fired = d._resume(None, False)
-    if fired is not None and (fired._callbacks or fired.result.__class__ in _specialTypes):
-        fired._runCallbacks()
+    d._run = run
     return d
 
 
