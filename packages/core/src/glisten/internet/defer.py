@@ -818,7 +818,7 @@ class Deferred(Generic[_T]):
 
         :raises NotACoroutineError: ``coro`` is not a coroutine or generator.
         """
-        if not isinstance(coro, _COROUTINE_TYPES):
+        if coro.__class__ is not _CoroutineType and not isinstance(coro, _COROUTINE_TYPES):
             raise NotACoroutineError(f"{coro!r} is not a coroutine")
         return _startCoroutine(coro)
 
@@ -954,6 +954,7 @@ def maybeDeferred(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[
 # -- coroutines ---------------------------------------------------------------------------
 
 _COROUTINE_TYPES = (types.CoroutineType, types.GeneratorType, Coroutine)
+_CoroutineType = types.CoroutineType
 
 
 class _CoroutineDeferred(Deferred[Any]):
@@ -1087,7 +1088,13 @@ def _startCoroutine(coro: Any) -> Deferred[Any]:
         except BaseException as e:
             outcome = _caught(e)
         else:
-            d = _newDriver(coro, run)
+            d = _newDeferred(_CoroutineDeferred)
+            d._callbacks = d._debugInfo = d._waitingOn = d._target = None
+            d._canceller = _cancelOwnCoroutine
+            d._runningCallbacks = d.called = d._cancelPending = False
+            d.paused = 0
+            d._gen = coro
+            d._run = run
             fired = d._resume(yielded, False, False)
             if fired is not None and (fired._callbacks or fired.result.__class__ in _specialTypes):
                 fired._runCallbacks()
