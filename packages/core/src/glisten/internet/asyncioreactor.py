@@ -85,35 +85,31 @@ class AsyncioSelectorReactor(PosixReactorBase):
         self._disconnectSelectable(selectable, why)
 
     def addReader(self, reader: Any) -> None:
-        fd = reader.fileno()
-        if fd < 0:
-            return
-        readers = self._readers
-        if readers.get(fd) is reader:
-            return
-        self._forgetStale(fd, readers, self._asyncioEventloop.remove_reader)
-        readers[fd] = reader
-        callback = self._eventCallback(reader, True)
-        try:
-            self._asyncioEventloop.add_reader(fd, callback)
-        except PermissionError:
-            # A regular file: always readable; poll it every loop turn.
-            self._asyncioEventloop.call_soon(self._pollContinuously, fd, reader, callback, True)
+        self._watch(reader, True)
 
     def addWriter(self, writer: Any) -> None:
-        fd = writer.fileno()
+        self._watch(writer, False)
+
+    def _watch(self, selectable: Any, read: bool) -> None:
+        fd = selectable.fileno()
         if fd < 0:
             return
-        writers = self._writers
-        if writers.get(fd) is writer:
+        loop = self._asyncioEventloop
+        table, add, remove = (
+            (self._readers, loop.add_reader, loop.remove_reader)
+            if read
+            else (self._writers, loop.add_writer, loop.remove_writer)
+        )
+        if table.get(fd) is selectable:
             return
-        self._forgetStale(fd, writers, self._asyncioEventloop.remove_writer)
-        writers[fd] = writer
-        callback = self._eventCallback(writer, False)
+        self._forgetStale(fd, table, remove)
+        table[fd] = selectable
+        callback = self._eventCallback(selectable, read)
         try:
-            self._asyncioEventloop.add_writer(fd, callback)
+            add(fd, callback)
         except PermissionError:
-            self._asyncioEventloop.call_soon(self._pollContinuously, fd, writer, callback, False)
+            # A regular file: always ready; poll it every loop turn.
+            loop.call_soon(self._pollContinuously, fd, selectable, callback, read)
 
     def _forgetStale(self, fd: int, table: dict[int, Any], remove: Any) -> None:
         # Another object held this role on the descriptor number: it was closed under it and
@@ -146,22 +142,18 @@ class AsyncioSelectorReactor(PosixReactorBase):
         return None
 
     def removeReader(self, reader: Any) -> None:
-        fd = self._fdOf(reader, self._readers)
-        if fd is None:
-            return
-        del self._readers[fd]
-        try:
-            self._asyncioEventloop.remove_reader(fd)
-        except (OSError, ValueError):
-            pass
+        self._unwatch(reader, self._readers, self._asyncioEventloop.remove_reader)
 
     def removeWriter(self, writer: Any) -> None:
-        fd = self._fdOf(writer, self._writers)
+        self._unwatch(writer, self._writers, self._asyncioEventloop.remove_writer)
+
+    def _unwatch(self, selectable: Any, table: dict[int, Any], remove: Any) -> None:
+        fd = self._fdOf(selectable, table)
         if fd is None:
             return
-        del self._writers[fd]
+        del table[fd]
         try:
-            self._asyncioEventloop.remove_writer(fd)
+            remove(fd)
         except (OSError, ValueError):
             pass
 
