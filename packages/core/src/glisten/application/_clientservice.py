@@ -6,6 +6,8 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
+from glisten.internet.main import getReactor
+
 from ..logger import Logger
 from .service import Service
 
@@ -96,10 +98,7 @@ class ClientService(Service):
         if self.running:
             return
         Service.startService(self)
-        if self._clock is None:
-            from ..internet import reactor
-
-            self._clock = reactor
+        self._clock = getReactor(self._clock)
         if self._state is _State.stopped:
             self._failedAttempts = 0
             self._connect()

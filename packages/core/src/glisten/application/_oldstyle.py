@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glisten.internet.main import getReactor
+
 from .service import Service
 
 
@@ -44,9 +46,7 @@ class _AbstractServer(Service):
         return None
 
     def _getPort(self) -> Any:
-        reactor = self.reactor
-        if reactor is None:
-            from ..internet import reactor
+        reactor = getReactor(self.reactor)
         return getattr(reactor, f"listen{self.method}")(*self.args, **self.kwargs)
 
 
@@ -65,9 +65,7 @@ class _AbstractClient(Service):
 
     def startService(self) -> None:
         Service.startService(self)
-        reactor = self.reactor
-        if reactor is None:
-            from ..internet import reactor
+        reactor = getReactor(self.reactor)
         self._connection = getattr(reactor, f"connect{self.method}")(*self.args, **self.kwargs)
 
     def stopService(self) -> Any:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glisten.internet.main import getReactor
+
 from .service import IService
 
 
@@ -21,10 +23,7 @@ def startApplication(application: Any, save: bool = False, reactor: Any = None) 
         are not carried over).
     :param reactor: the reactor whose shutdown stops the service; the global one if ``None``.
     """
-    if reactor is None:
-        from ..internet import reactor as globalReactor
-
-        reactor = globalReactor
+    reactor = getReactor(reactor)
     service = IService(application)
     service.privilegedStartService()
     service.startService()

@@ -6,18 +6,12 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from glisten.internet.main import getReactor
+
 from ..logger import Logger
 from .service import Service
 
 _log = Logger()
-
-
-def _reactorOr(clock: Any) -> Any:
-    if clock is not None:
-        return clock
-    from ..internet import reactor
-
-    return reactor
 
 
 class StreamServerEndpointService(Service):
@@ -105,7 +99,7 @@ class TimerService(Service):
         Service.startService(self)
         callable, args, kwargs = self.call
         self._loop = LoopingCall(callable, *args, **kwargs)
-        self._loop.clock = _reactorOr(self.clock)
+        self._loop.clock = getReactor(self.clock)
         self._loopFinished = self._loop.start(self.step, now=True)
         self._loopFinished.addErrback(self._failed)
 

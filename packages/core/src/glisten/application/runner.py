@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from glisten.internet.main import getReactor
 from glisten.python._pid import pidIsRunning
 
 from ..internet._systemd import notify
@@ -106,9 +107,7 @@ def _makeObserver(
 
 def _installReactor(reactorName: str | None) -> Any:
     if reactorName is None:
-        from ..internet import reactor as defaultReactor
-
-        return defaultReactor
+        return getReactor()
     from .reactors import getReactorTypes, installReactor
 
     installed = sys.modules.get("glisten.internet.reactor")

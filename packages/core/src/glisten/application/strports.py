@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glisten.internet.main import getReactor
+
 from .internet import StreamServerEndpointService
 
 
@@ -14,11 +16,7 @@ def service(description: str, factory: Any, reactor: Any = None) -> StreamServer
     """
     from ..internet.endpoints import serverFromString
 
-    if reactor is None:
-        from ..internet import reactor as globalReactor
-
-        reactor = globalReactor
-    return StreamServerEndpointService(serverFromString(reactor, description), factory)
+    return StreamServerEndpointService(serverFromString(getReactor(reactor), description), factory)
 
 
 def listen(description: str, factory: Any) -> Any:
@@ -26,10 +24,9 @@ def listen(description: str, factory: Any) -> Any:
 
     :return: a Deferred firing with the listening port.
     """
-    from ..internet import reactor
     from ..internet.endpoints import serverFromString
 
-    return serverFromString(reactor, description).listen(factory)
+    return serverFromString(getReactor(), description).listen(factory)
 
 
 __all__ = ["listen", "service"]

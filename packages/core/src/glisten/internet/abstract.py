@@ -15,6 +15,7 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.internet import error, interfaces
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 
@@ -63,11 +64,7 @@ class FileDescriptor:
     _fd = -1
 
     def __init__(self, reactor: Any = None) -> None:
-        if reactor is None:
-            from glisten.internet import reactor as _r
-
-            reactor = _r
-        self.reactor = reactor
+        self.reactor = getReactor(reactor)
 
     # ------------------------------------------------------------- descriptor
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from zope.interface import implementer
 
 from glisten.internet import error, interfaces
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 
@@ -187,10 +188,7 @@ class ReconnectingClientFactory(ClientFactory):
             self._callID = None
             connector.connect()
 
-        if self.clock is None:
-            from glisten.internet import reactor
-
-            self.clock = reactor
+        self.clock = getReactor(self.clock)
         self._callID = self.clock.callLater(self.delay, reconnector)
 
     def stopTrying(self) -> None:

@@ -14,17 +14,12 @@ from zope.interface import implementer
 from glisten.internet import defer, error
 from glisten.internet.base import DelayedCall, _validDelay
 from glisten.internet.interfaces import IReactorTime
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 
 _T = TypeVar("_T")
 _log = Logger()
-
-
-def _globalReactor() -> Any:
-    from glisten.internet import reactor
-
-    return reactor
 
 
 class LoopingCall:
@@ -62,7 +57,7 @@ class LoopingCall:
         The IReactorTime to schedule with; defaults to the global reactor at first use.
         """
         if self._clock is None:
-            self._clock = _globalReactor()
+            self._clock = getReactor()
         return self._clock
 
     @clock.setter
@@ -321,7 +316,7 @@ class CooperativeTask:
 
 
 def _defaultScheduler(x: Callable[[], object]) -> Any:
-    return _globalReactor().callLater(0.0, x)
+    return getReactor().callLater(0.0, x)
 
 
 class _Timer:
@@ -580,7 +575,7 @@ def react(
     other failure.
     """
     if _reactor is None:
-        _reactor = _globalReactor()
+        _reactor = getReactor()
     finished = defer.ensureDeferred(main(_reactor, *argv))
     code: Any = 0
     stopping = False

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from glisten.internet import defer
+from glisten.internet.main import getReactor
 from glisten.python.failure import Failure
 
 _T = TypeVar("_T")
@@ -40,9 +41,7 @@ def deferToThread(f: Callable[..., _T], *args: object, **kwargs: object) -> defe
 
     :return: a Deferred with its result.
     """
-    from glisten.internet import reactor as _reactor
-
-    reactor: Any = _reactor
+    reactor = getReactor()
     return deferToThreadPool(reactor, reactor.getThreadPool(), f, *args, **kwargs)
 
 
@@ -55,10 +54,7 @@ def callMultipleInThread(tupleList: Iterable[tuple[Callable[..., object], tuple,
     """
     Run each ``(f, args, kwargs)`` of ``tupleList``, in order, in one pool thread.
     """
-    from glisten.internet import reactor as _reactor
-
-    reactor: Any = _reactor
-    reactor.callInThread(_runMultiple, list(tupleList))
+    getReactor().callInThread(_runMultiple, list(tupleList))
 
 
 def blockingCallFromThread(reactor: Any, f: Callable[..., Any], *a: object, **kw: object) -> Any:

@@ -15,6 +15,7 @@ from zope.interface import implementer
 from glisten.internet import error, interfaces
 from glisten.internet.abstract import isIPAddress, isIPv6Address
 from glisten.internet.address import IPv4Address, IPv6Address
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 
@@ -63,10 +64,7 @@ class Port:
         maxPacketSize: int = 8192,
         reactor: Any = None,
     ) -> None:
-        if reactor is None:
-            from glisten.internet import reactor as _r
-
-            reactor = _r
+        reactor = getReactor(reactor)
         self.reactor = reactor
         self.port = port
         self.protocol = proto

@@ -14,6 +14,7 @@ from zope.interface import implementer
 
 from glisten.internet import error, interfaces
 from glisten.internet.defer import Deferred, succeed
+from glisten.internet.main import getReactor
 from glisten.python.failure import Failure
 
 __all__ = ["collapsingPumpPolicy", "identityPumpPolicy", "loopbackAsync"]
@@ -134,9 +135,7 @@ def loopbackAsync(
     clientToServer = _LoopbackQueue()
     server.makeConnection(_LoopbackTransport(serverToClient))
     client.makeConnection(_LoopbackTransport(clientToServer))
-    if clock is None:
-        from glisten.internet import reactor as clock
-    return _pumpLoop(server, serverToClient, client, clientToServer, pumpPolicy, clock)
+    return _pumpLoop(server, serverToClient, client, clientToServer, pumpPolicy, getReactor(clock))
 
 
 def _pumpLoop(

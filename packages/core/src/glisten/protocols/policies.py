@@ -14,6 +14,7 @@ from typing import Any
 from zope.interface import directlyProvides, providedBy
 
 from glisten.internet import error, interfaces
+from glisten.internet.main import getReactor
 from glisten.internet.protocol import ClientFactory, Protocol, ServerFactory, connectionDone
 from glisten.logger import Logger
 from glisten.python.failure import Failure
@@ -36,9 +37,7 @@ _log = Logger()
 
 
 def _callLater(clock: Any, period: float, func: Callable[..., Any]) -> Any:
-    if clock is None:
-        from glisten.internet import reactor as clock
-    return clock.callLater(period, func)
+    return getReactor(clock).callLater(period, func)
 
 
 class ProtocolWrapper(Protocol):

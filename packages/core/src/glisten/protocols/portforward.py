@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glisten.internet.main import getReactor
 from glisten.internet.protocol import ClientFactory, Factory, Protocol, connectionDone
 from glisten.logger import Logger
 from glisten.python.failure import Failure
@@ -89,9 +90,7 @@ class ProxyServer(Proxy):
         reactor = self.reactor
         if reactor is None:
             reactor = getattr(self.factory, "reactor", None)
-        if reactor is None:
-            from glisten.internet import reactor
-        reactor.connectTCP(self.factory.host, self.factory.port, client)
+        getReactor(reactor).connectTCP(self.factory.host, self.factory.port, client)
 
 
 class ProxyFactory(Factory):

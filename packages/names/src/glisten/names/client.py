@@ -452,7 +452,7 @@ class HostnameResolver:
         addressTypes: Any = None,
         transportSemantics: str = "TCP",
     ) -> IResolutionReceiver:
-        from glisten.internet._resolver import HostResolution
+        from glisten.internet.resolver import HostResolution
 
         cancelled = [False]
         resolution = HostResolution(hostName, onCancel=lambda: cancelled.__setitem__(0, True))

@@ -16,6 +16,7 @@ from zope.interface import implementer
 from glisten.application import service
 from glisten.application.service import IServiceMaker
 from glisten.internet.error import CannotListenError
+from glisten.internet.main import getReactor
 from glisten.names import _constants as C
 from glisten.names import authority, cache, client, hosts, secondary, server
 from glisten.names._protocol import DNSDatagramProtocol
@@ -81,11 +82,7 @@ class DNSListener(service.Service):
         self._listening: list[Any] = []
 
     def startService(self) -> None:
-        reactor = self._reactor
-        if reactor is None:
-            from glisten.internet import reactor as r
-
-            reactor = r
+        reactor = getReactor(self._reactor)
         self.factory._reactor = reactor
         # With port 0, the port TCP gets may be taken for UDP: try another.
         for attempt in range(1 if self.portNumber else 20):

@@ -32,6 +32,7 @@ import attrs
 from zope.interface import implementer
 
 from glisten.internet import interfaces
+from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol, ServerFactory, connectionDone
 from glisten.logger import Logger, LogLevel, globalLogPublisher
 from glisten.python.failure import Failure
@@ -712,10 +713,7 @@ class HTTPChannel(Protocol):
     def connectionMade(self) -> None:
         factory = self.factory
         reactor = getattr(factory, "reactor", None) if factory is not None else None
-        if reactor is None:
-            from glisten.internet import reactor as globalReactor
-
-            reactor = globalReactor
+        reactor = getReactor(reactor)
         self._reactor = reactor
         self._idleSince = reactor.seconds()
         self._scheduleTick()

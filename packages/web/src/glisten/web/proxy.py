@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote_from_bytes
 
+from glisten.internet.main import getReactor
 from glisten.internet.protocol import ClientFactory, Protocol, connectionDone
 from glisten.logger import Logger
 from glisten.python.failure import Failure
@@ -177,11 +178,7 @@ class ReverseProxyResource(resource.Resource):
         )
 
     def render(self, request: Any) -> int:
-        reactor = self.reactor
-        if reactor is None:
-            from glisten.internet import reactor as globalReactor
-
-            reactor = globalReactor
+        reactor = getReactor(self.reactor)
         headers = _withoutHopByHop(request.requestHeaders._raw)
         originalHost = request.getHeader(b"host")
         headers[b"host"] = [

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from glisten.internet.defer import Deferred
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.web import http, resource
@@ -292,10 +293,7 @@ class Session:
     def __init__(self, site: Site, uid: bytes, reactor: Any = None) -> None:
         if reactor is None:
             reactor = site.reactor
-        if reactor is None:
-            from glisten.internet import reactor as globalReactor
-
-            reactor = globalReactor
+        reactor = getReactor(reactor)
         self._reactor = reactor
         self.site = site
         self.uid = uid

@@ -17,18 +17,9 @@ from zope.interface import implementer
 
 from glisten.application.internet import StreamServerEndpointService
 from glisten.application.service import IService, IServiceMaker, MultiService
+from glisten.internet.main import getReactor
 from glisten.web import resource, server, static
 from glisten.web.wsgi import WSGIResource
-
-
-class _GlobalReactor:
-    """Stands for the global reactor before it is installed: the plugin builds its service
-    before ``glisten`` installs the reactor the user chose, so nothing may import it yet."""
-
-    def __getattr__(self, name: str) -> Any:
-        from glisten.internet import reactor
-
-        return getattr(reactor, name)
 
 
 class _AddHeadersResource(resource.Resource):
@@ -180,7 +171,8 @@ class WebServiceMaker:
         from glisten.internet.endpoints import serverFromString
 
         root = makeResource(options)
-        reactor = _GlobalReactor()
+        # ``glisten`` has installed the reactor the user chose before calling this.
+        reactor = getReactor()
         site = server.Site(root, logPath=options.accessLog, reactor=reactor)
         site.displayTracebacks = bool(options.displayTracebacks)
         if options.maxRequestBody is not None:

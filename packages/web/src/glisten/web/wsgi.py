@@ -13,6 +13,7 @@ from typing import Any
 
 from zope.interface import implementer
 
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.web import http
@@ -222,11 +223,7 @@ class WSGIResource:
         self._application = application
 
     def render(self, request: Any) -> int:
-        reactor = self._reactor
-        if reactor is None:
-            from glisten.internet import reactor as globalReactor
-
-            reactor = globalReactor
+        reactor = getReactor(self._reactor)
         threadpool = self._threadpool
         if threadpool is None:
             threadpool = reactor.getThreadPool()
