@@ -350,3 +350,33 @@ def test_random_descriptions_only_raise_ValueError(description: str) -> None:
 def test_nested_haproxy_is_refused() -> None:
     with pytest.raises(ValueError, match="another haproxy"):
         serverFromString(MemoryReactor(), "haproxy:haproxy:tcp:80")
+
+
+def test_stringBacklogDefaultsToTheSystemMaximum() -> None:
+    reactor = MemoryReactor()
+    listenWith(reactor, "tcp:8080")
+    listenWith(reactor, "tcp6:8080")
+    listenWith(reactor, "unix:/tmp/y.sock")
+    assert [server[2] for server in reactor.tcpServers] == [socket.SOMAXCONN] * 2
+    assert reactor.unixServers[0][2] == socket.SOMAXCONN
+    # The classes keep Twisted's default.
+    assert TCP4ServerEndpoint(reactor, 0)._backlog == 50
+
+
+def test_connectBurstIsQueuedNotDropped(reactor: Any) -> None:
+    """300 connections arriving while the server accepts none all complete their handshake:
+    with a backlog of 50 the 52nd would wait for SYN retransmits (seconds each)."""
+    _, port = listenWith(reactor, "tcp:0:interface=127.0.0.1")  # listening happens at once
+    number = port.getHost().port
+    clients = []
+    try:
+        for _ in range(300):
+            s = socket.socket()
+            s.settimeout(0.5)
+            s.connect(("127.0.0.1", number))  # the reactor is not running: nobody accepts
+            clients.append(s)
+        assert len(clients) == 300
+    finally:
+        for s in clients:
+            s.close()
+        port.stopListening()

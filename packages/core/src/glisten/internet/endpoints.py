@@ -1079,11 +1079,19 @@ class _Fields:
             raise self.error(name, f"cannot read {path!r}: {e.strerror or e}") from None
 
 
+#: The listen backlog of endpoints made from strings when ``backlog=`` is not given: the
+#: system's maximum (the kernel caps it at ``net.core.somaxconn``). Twisted's 50 makes a burst
+#: of new connections wait for SYN retransmits (seconds each) once 50 are queued; a server
+#: built from strings (``glisten web``, ``glisten dns``) should take such a burst. The endpoint
+#: classes and ``reactor.listenTCP`` keep Twisted's default of 50.
+STRING_BACKLOG = socket.SOMAXCONN
+
+
 def _serverTCP(reactor: Any, f: _Fields) -> Any:
     return TCP4ServerEndpoint(
         reactor,
         f.port("port", allowZero=True),
-        backlog=f.integer("backlog", 50, 1, 65535),
+        backlog=f.integer("backlog", STRING_BACKLOG, 1, 65535),
         interface=f.get("interface", "") or "",
     )
 
@@ -1092,7 +1100,7 @@ def _serverTCP6(reactor: Any, f: _Fields) -> Any:
     return TCP6ServerEndpoint(
         reactor,
         f.port("port", allowZero=True),
-        backlog=f.integer("backlog", 50, 1, 65535),
+        backlog=f.integer("backlog", STRING_BACKLOG, 1, 65535),
         interface=f.get("interface", "::") or "::",
     )
 
@@ -1101,7 +1109,7 @@ def _serverUNIX(reactor: Any, f: _Fields) -> Any:
     return UNIXServerEndpoint(
         reactor,
         f.require("address"),
-        backlog=f.integer("backlog", 50, 1, 65535),
+        backlog=f.integer("backlog", STRING_BACKLOG, 1, 65535),
         mode=f.octal("mode", 0o666),
         wantPID=int(f.flag("lockfile", False)),
     )
@@ -1165,7 +1173,7 @@ def _serverSSL(reactor: Any, f: _Fields) -> Any:
         reactor,
         port,
         options,
-        backlog=f.integer("backlog", 50, 1, 65535),
+        backlog=f.integer("backlog", STRING_BACKLOG, 1, 65535),
         interface=f.get("interface", "") or "",
     )
 
