@@ -181,3 +181,14 @@ def main(cases: Sequence[Case], argv: Sequence[str] | None = None) -> None:
             if mine and theirs:
                 parts.append(f"{label}={mine / theirs:.2f}")
         print("  ".join(parts), flush=True)
+
+
+def cpuRate(units: int, run: Callable[[], object], repeats: int = REPEATS) -> float:
+    """``units`` divided by the CPU time of the best of ``repeats`` calls of ``run``: for
+    self-timed cases whose cost is all in this process (parsers fed one large buffer)."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.process_time()
+        run()
+        best = max(best, units / max(time.process_time() - start, 1e-9))
+    return best

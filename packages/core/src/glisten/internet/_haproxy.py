@@ -241,7 +241,9 @@ class HAProxyHeaderParser:
     """
 
     def __init__(self, maxV2Length: int = DEFAULT_MAX_V2_LENGTH) -> None:
-        self._buffer = b""
+        # A bytearray grows in amortised constant time: a header sent one byte at a time costs
+        # linear time, not a copy of everything so far per byte.
+        self._buffer = bytearray()
         self._maxV2Length = maxV2Length
         self._done = False
 
@@ -265,7 +267,7 @@ class HAProxyHeaderParser:
             return self._feedV2(buffer)
         raise InvalidProxyHeader("connection does not start with a PROXY header")
 
-    def _feedV1(self, buffer: bytes) -> tuple[ProxyInfo, bytes] | None:
+    def _feedV1(self, buffer: bytearray) -> tuple[ProxyInfo, bytes] | None:
         prefix = buffer[: len(V1_PREFIX)]
         if not V1_PREFIX.startswith(prefix):
             raise InvalidProxyHeader("connection does not start with a PROXY header")
@@ -277,9 +279,9 @@ class HAProxyHeaderParser:
                 raise InvalidProxyHeader("stray line break in PROXY v1 header")
             return None
         self._done = True
-        return parseV1(buffer[: end + 2]), buffer[end + 2 :]
+        return parseV1(bytes(buffer[: end + 2])), bytes(buffer[end + 2 :])
 
-    def _feedV2(self, buffer: bytes) -> tuple[ProxyInfo, bytes] | None:
+    def _feedV2(self, buffer: bytearray) -> tuple[ProxyInfo, bytes] | None:
         signature = buffer[: len(V2_SIGNATURE)]
         if not V2_SIGNATURE.startswith(signature):
             raise InvalidProxyHeader("connection does not start with a PROXY header")
@@ -294,4 +296,4 @@ class HAProxyHeaderParser:
         if len(buffer) < total:
             return None
         self._done = True
-        return parseV2(buffer[:total]), buffer[total:]
+        return parseV2(bytes(buffer[:total])), bytes(buffer[total:])
