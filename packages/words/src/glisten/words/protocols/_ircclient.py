@@ -224,13 +224,14 @@ class IRCClient(Protocol):
         parameters: Sequence[str],
         prefix: str | None = None,
         tags: dict[str, str | None] | None = None,
+        trailing: bool = False,
     ) -> None:
         """Send a command with parameters (and IRCv3 ``tags``), quoting the last one as
-        needed.
+        needed (always, with ``trailing``).
 
         :raises ValueError: a parameter would break the line's framing.
         """
-        self._enqueue(serializeMessage(command, list(parameters), prefix, tags))
+        self._enqueue(serializeMessage(command, list(parameters), prefix, tags, trailing=trailing))
 
     def sendLabeled(self, command: str, parameters: Sequence[str]) -> str:
         """Send a command with a ``label`` tag (IRCv3 labeled-response); replies carry the
@@ -413,7 +414,7 @@ class IRCClient(Protocol):
             raise ValueError("maximum length must be longer than %d" % (length - room + 3))
         for line in message.split("\n"):
             for piece in splitUTF8(line.rstrip("\r"), room):
-                self.sendCommand(command, [target, piece])
+                self.sendCommand(command, [target, piece], trailing=True)
 
     def describe(self, channel: str, action: str) -> None:
         """Send a CTCP ACTION (``/me``)."""
@@ -425,7 +426,7 @@ class IRCClient(Protocol):
 
     def ctcpMakeQuery(self, user: str, messages: Iterable[tuple[str, Any]]) -> None:
         """Send CTCP queries in a PRIVMSG."""
-        self.sendCommand("PRIVMSG", [user, ctcpStringify(messages)])
+        self.sendCommand("PRIVMSG", [user, ctcpStringify(messages)], trailing=True)
 
     def ctcpMakeReply(self, user: str, messages: Iterable[tuple[str, Any]]) -> None:
         """Send CTCP replies in a NOTICE, within :attr:`ctcpReplyBudget`."""
@@ -436,7 +437,7 @@ class IRCClient(Protocol):
         if len(replies) >= self.ctcpReplyBudget:
             return
         replies.append(now)
-        self.sendCommand("NOTICE", [user, ctcpStringify(messages)])
+        self.sendCommand("NOTICE", [user, ctcpStringify(messages)], trailing=True)
 
     # ------------------------------------------------------------------ IRCv3 helpers
 

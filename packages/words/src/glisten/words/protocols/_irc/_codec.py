@@ -259,6 +259,7 @@ def serializeMessage(
     tags: Mapping[str, str | None] | None = None,
     maxBodyLength: int | None = DEFAULT_LIMITS.maxBodyLength,
     truncate: bool = False,
+    trailing: bool = False,
 ) -> bytes:
     """Render one IRC line, ``\\r\\n`` included.
 
@@ -269,6 +270,7 @@ def serializeMessage(
     :param maxBodyLength: the limit for the line after its tags, ``None`` for no limit.
     :param truncate: shorten the last parameter (at a UTF-8 character boundary) to fit the
         limit instead of refusing, as a server relaying a message does.
+    :param trailing: always mark the last parameter with ``:`` (as chat text customarily is).
     :raises IRCLocalError: the line would break IRC framing or is too long.
     """
     if not command or not _isCommand(command):
@@ -284,7 +286,7 @@ def serializeMessage(
         if _FORBIDDEN.search(param):
             raise IRCLocalError("CR, LF or NUL in a parameter")
         if index == last:
-            if not param or " " in param or param[0] == ":":
+            if trailing or not param or " " in param or param[0] == ":":
                 param = ":" + param
         elif not param or " " in param or param[0] == ":":
             raise IRCLocalError("empty, spaced or colon-led middle parameter")

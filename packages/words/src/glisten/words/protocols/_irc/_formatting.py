@@ -279,7 +279,13 @@ def _runs(text: str) -> list[tuple[_State, str]]:
             toggles = toggles - {name} if name in toggles else toggles | {name}
     if pos < len(text):
         runs.append(((toggles, fg, bg), text[pos:]))
-    return runs
+    merged: list[tuple[_State, list[str]]] = []
+    for state, chunk in runs:
+        if merged and merged[-1][0] == state:
+            merged[-1][1].append(chunk)
+        else:
+            merged.append((state, [chunk]))
+    return [(state, "".join(chunks)) for state, chunks in merged]
 
 
 def _colorNumber(text: str) -> int | None:
