@@ -307,7 +307,7 @@ def test_msgSplitsLongMessagesAtByteBoundaries() -> None:
     c.msg("#c", text)
     sent = lines(t)
     assert len(sent) > 1
-    prefix = len(":me!user@some.host.example ".encode())
+    prefix = len(b":me!user@some.host.example ")
     rebuilt = ""
     for line in sent:
         assert len(line.encode("utf-8")) + 2 + prefix <= 512
