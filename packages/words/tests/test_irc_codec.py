@@ -217,7 +217,9 @@ _trailing = st.text(
     max_size=60,
 )
 _tagKey = st.from_regex(r"\A\+?[A-Za-z0-9][A-Za-z0-9-]{0,10}\Z")
-_tagValue = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+_tagValue = st.text(
+    alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=20
+)
 
 
 @given(
@@ -258,3 +260,10 @@ def test_mutatedLinesOnlyGiveEvents(mutations: list[tuple[int, bytes]]) -> None:
         data[pos : pos + 1] = value
     events = LineDecoder().receiveData(bytes(data))
     assert all(isinstance(e, Message | BadLine) for e in events)
+
+
+def test_serializeRefusesNulInTags() -> None:
+    with pytest.raises(IRCLocalError):
+        serializeMessage("TAGMSG", ["#c"], tags={"+a": "x\x00"})
+    with pytest.raises(IRCLocalError):
+        serializeMessage("TAGMSG", ["#c"], tags={"bad key": "x"})

@@ -59,6 +59,7 @@ class IRC(Protocol):
     def __init__(self) -> None:
         self._decoder = LineDecoder(self.limits)
         self.tags: dict[str, str] = {}
+        self._closing = False
 
     def connectionMade(self) -> None:
         self.channels: list[str] = []
@@ -101,17 +102,22 @@ class IRC(Protocol):
         parameters: Sequence[str],
         prefix: str | None = None,
         tags: dict[str, str | None] | None = None,
+        trailing: bool = False,
     ) -> None:
-        """Send a command, quoting its last parameter as needed; too long a last parameter is
-        cut at a character boundary, as servers do.
+        """Send a command, quoting its last parameter as needed (always with ``trailing``);
+        too long a last parameter is cut at a character boundary, as servers do.
 
         :raises ValueError: a parameter would break the line's framing.
         """
-        self._write(serializeMessage(command, list(parameters), prefix, tags, truncate=True))
+        self._write(
+            serializeMessage(
+                command, list(parameters), prefix, tags, truncate=True, trailing=trailing
+            )
+        )
 
     def dataReceived(self, data: bytes) -> None:
         for event in self._decoder.receiveData(data):
-            if self.transport is None or getattr(self, "_closing", False):
+            if self.transport is None or self._closing:
                 return
             if isinstance(event, BadLine):
                 self.badLineReceived(event)
@@ -124,6 +130,7 @@ class IRC(Protocol):
             self.sendCommand(ERR_INPUTTOOLONG, ["*", "Input line was too long"], self.hostname)
             return
         self.sendCommand("ERROR", ["Closing Link: " + bad.message])
+        self._closing = True
         if self.transport is not None:
             self.transport.loseConnection()
 
@@ -165,9 +172,11 @@ class IRC(Protocol):
         if author is not None:
             self.sendCommand("TOPIC", [channel, topic or ""], author)
         elif topic:
-            self.sendCommand(RPL_TOPIC, [user, channel, topic], self.hostname)
+            self.sendCommand(RPL_TOPIC, [user, channel, topic], self.hostname, trailing=True)
         else:
-            self.sendCommand(RPL_NOTOPIC, [user, channel, "No topic is set."], self.hostname)
+            self.sendCommand(
+                RPL_NOTOPIC, [user, channel, "No topic is set."], self.hostname, trailing=True
+            )
 
     def topicAuthor(self, user: str, channel: str, author: str, date: float) -> None:
         """Report who set the topic and when (RPL_TOPICWHOTIME)."""
@@ -182,13 +191,19 @@ class IRC(Protocol):
         for name in names:
             extra = len(name.encode("utf-8")) + (1 if line else 0)
             if line and size + extra > room:
-                self.sendCommand(RPL_NAMREPLY, [user, "=", channel, " ".join(line)], self.hostname)
+                self.sendCommand(
+                    RPL_NAMREPLY, [user, "=", channel, " ".join(line)], self.hostname, trailing=True
+                )
                 line, size, extra = [], 0, extra - 1
             line.append(name)
             size += extra
         if line:
-            self.sendCommand(RPL_NAMREPLY, [user, "=", channel, " ".join(line)], self.hostname)
-        self.sendCommand(RPL_ENDOFNAMES, [user, channel, "End of /NAMES list"], self.hostname)
+            self.sendCommand(
+                RPL_NAMREPLY, [user, "=", channel, " ".join(line)], self.hostname, trailing=True
+            )
+        self.sendCommand(
+            RPL_ENDOFNAMES, [user, channel, "End of /NAMES list"], self.hostname, trailing=True
+        )
 
     def who(self, user: str, channel: str, memberInfo: Iterable[Sequence[Any]]) -> None:
         """Send RPL_WHOREPLY for each ``(username, hostname, serverName, nickname, flag,
@@ -209,7 +224,9 @@ class IRC(Protocol):
                 ],
                 self.hostname,
             )
-        self.sendCommand(RPL_ENDOFWHO, [user, channel, "End of /WHO list."], self.hostname)
+        self.sendCommand(
+            RPL_ENDOFWHO, [user, channel, "End of /WHO list."], self.hostname, trailing=True
+        )
 
     def whois(
         self,
@@ -227,10 +244,14 @@ class IRC(Protocol):
     ) -> None:
         """Send the WHOIS replies about ``nick`` to ``user``."""
         h = self.hostname
-        self.sendCommand(RPL_WHOISUSER, [user, nick, username, hostname, "*", realName], h)
-        self.sendCommand(RPL_WHOISSERVER, [user, nick, server, serverInfo], h)
+        self.sendCommand(
+            RPL_WHOISUSER, [user, nick, username, hostname, "*", realName], h, trailing=True
+        )
+        self.sendCommand(RPL_WHOISSERVER, [user, nick, server, serverInfo], h, trailing=True)
         if oper:
-            self.sendCommand(RPL_WHOISOPERATOR, [user, nick, "is an IRC operator"], h)
+            self.sendCommand(
+                RPL_WHOISOPERATOR, [user, nick, "is an IRC operator"], h, trailing=True
+            )
         self.sendCommand(
             RPL_WHOISIDLE,
             [user, nick, str(int(idle)), str(int(signOn)), "seconds idle, signon time"],
@@ -238,8 +259,8 @@ class IRC(Protocol):
         )
         chans = " ".join(channels)
         if chans:
-            self.sendCommand(RPL_WHOISCHANNELS, [user, nick, chans], h)
-        self.sendCommand(RPL_ENDOFWHOIS, [user, nick, "End of WHOIS list."], h)
+            self.sendCommand(RPL_WHOISCHANNELS, [user, nick, chans], h, trailing=True)
+        self.sendCommand(RPL_ENDOFWHOIS, [user, nick, "End of WHOIS list."], h, trailing=True)
 
     def join(self, who: str, where: str) -> None:
         """Tell the client that ``who`` joined ``where``."""

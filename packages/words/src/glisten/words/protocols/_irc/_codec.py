@@ -93,12 +93,14 @@ def parseTags(text: str) -> dict[str, str] | None:
 def serializeTags(tags: Mapping[str, str | None]) -> str:
     """Render tags as ``k=v;k2`` (no ``@``); a value of ``""`` or ``None`` omits the ``=``.
 
-    :raises IRCLocalError: a key is not a valid tag name.
+    :raises IRCLocalError: a key is not a valid tag name, or a value holds a NUL.
     """
     parts = []
     for key, value in tags.items():
         if not _TAG_KEY.match(key):
             raise IRCLocalError("invalid tag name")
+        if value and "\x00" in value:
+            raise IRCLocalError("NUL in a tag value")
         parts.append(f"{key}={escapeTagValue(value)}" if value else key)
     return ";".join(parts)
 
