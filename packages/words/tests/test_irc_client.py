@@ -315,7 +315,7 @@ def test_msgSplitsLongMessagesAtByteBoundaries() -> None:
         rebuilt += line[len("PRIVMSG #c :") :]
     assert rebuilt == text
     c.msg("#c", "word " * 10, length=30)
-    assert lines(t)[0] == "PRIVMSG #c :word word word "
+    assert lines(t)[0] == "PRIVMSG #c :word word word"
     with pytest.raises(ValueError):
         c.msg("#c", "x", length=10)
 

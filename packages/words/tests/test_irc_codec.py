@@ -200,9 +200,20 @@ def test_serializeTruncatesAtCharacterBoundary() -> None:
 def test_splitUTF8() -> None:
     text = "aé€😀 " * 200
     pieces = splitUTF8(text, 50)
-    assert "".join(pieces) == text
+    assert " ".join(pieces) == text
     assert all(len(p.encode()) <= 50 for p in pieces)
-    assert splitUTF8("word " * 20, 26)[0] == "word " * 5
+    assert splitUTF8("word " * 20, 24)[0] == "word word word word word"
+    hard = "é€😀x" * 100
+    pieces = splitUTF8(hard, 50)
+    assert "".join(pieces) == hard
+    assert all(len(p.encode()) <= 50 for p in pieces)
+
+
+@given(st.text(max_size=300), st.integers(min_value=4, max_value=80))
+def test_splitUTF8Hypothesis(text: str, size: int) -> None:
+    pieces = splitUTF8(text, size)
+    assert all(len(p.encode("utf-8")) <= size for p in pieces)
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
 
 
 # ---------------------------------------------------------------------------- Hypothesis

@@ -320,7 +320,7 @@ def _cutUTF8(data: bytes, size: int) -> bytes:
 
 def splitUTF8(text: str, size: int) -> list[str]:
     """Split ``text`` into pieces of at most ``size`` UTF-8 bytes, never inside a character,
-    preferring to break after a space in the second half of a piece.
+    preferring to break at a space (which is dropped) in the second half of a piece.
 
     :raises ValueError: ``size`` cannot hold a single character.
     """
@@ -333,9 +333,12 @@ def splitUTF8(text: str, size: int) -> list[str]:
         end = pos + size
         while (data[end] & 0xC0) == 0x80:
             end -= 1
-        space = data.rfind(b" ", pos + size // 2, end)
+        space = data.rfind(b" ", pos + size // 2, end + 1)
         if space >= 0:
-            end = space + 1
+            # Break at the space and drop it: servers strip trailing spaces anyway.
+            pieces.append(data[pos:space].decode("utf-8"))
+            pos = space + 1
+            continue
         pieces.append(data[pos:end].decode("utf-8"))
         pos = end
     pieces.append(data[pos:].decode("utf-8"))
