@@ -6,6 +6,8 @@ import base64
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glisten.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from glisten.cred.portal import Portal
@@ -419,3 +421,60 @@ def test_oddTargetsGetAGenericError(server: Server) -> None:
     lines = c.lines()
     assert lines[-1] == ":irc.test PONG irc.test ok"
     assert not c.transport.disconnecting
+
+
+_COMMANDS = [
+    "NICK", "USER", "JOIN", "PART", "PRIVMSG", "NOTICE", "TOPIC", "NAMES", "WHO", "WHOIS",
+    "LIST", "MODE", "KICK", "PING", "PONG", "CAP", "AUTHENTICATE", "PASS", "AWAY", "ISON",
+    "USERHOST", "TAGMSG", "MOTD", "BOGUS",
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_COMMANDS),
+            st.lists(
+                st.sampled_from(
+                    [
+                        "#a",
+                        "#b",
+                        "alice",
+                        "bob",
+                        "+o",
+                        "-k",
+                        "x y",
+                        ":",
+                        "*",
+                        "0",
+                        "+kl",
+                        "LS",
+                        "REQ",
+                        "END",
+                        "PLAIN",
+                        "",
+                    ]
+                ),
+                max_size=4,
+            ),
+        ),
+        max_size=40,
+    ),
+    st.binary(max_size=200),
+)
+def test_randomCommandsNeverRaise(commands: list[tuple[str, list[str]]], noise: bytes) -> None:
+    server = Server()
+    a = server.connect("alice")
+    a.send("JOIN #a")
+    b = server.connect()
+    for command, args in commands:
+        line = " ".join([command, *args]).encode()
+        for c in (a, b):
+            if not c.proto._closing:
+                c.proto.dataReceived(line + b"\r\n")
+    for c in (a, b):
+        if not c.proto._closing:
+            c.proto.dataReceived(noise + b"\r\n")
+        c.proto.connectionLost(None)
+    assert all(u.mind is None for u in server.realm.users.values())
