@@ -162,11 +162,12 @@ class IRCClient(Protocol):
         self._queue.clear()
 
     def dataReceived(self, data: bytes) -> None:
+        received = self.messageReceived
         for event in self._decoder.receiveData(data):
-            if isinstance(event, BadLine):
+            if type(event) is BadLine:
                 _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
                 continue
-            self.messageReceived(event)
+            received(event)  # type: ignore[arg-type]
             if self.transport is None:
                 return
 
@@ -178,15 +179,18 @@ class IRCClient(Protocol):
                 self._sendNow(serializeMessage(command, params))
             for event in events:
                 self._capabilityEvent(event)
-        self.tags = message.tags
+        command = message.command
+        if command[0] <= "9":
+            command = numeric_to_symbolic.get(command, command)
+        tags = message.tags
+        if tags:
+            self.tags = tags
         self.currentMessage = message
         try:
-            command = message.command
-            if command in numeric_to_symbolic:
-                command = numeric_to_symbolic[command]
             self.handleCommand(command, message.prefix or "", message.params)
         finally:
-            self.tags = {}
+            if tags:
+                self.tags = {}
             self.currentMessage = None
 
     def lineReceived(self, line: bytes | str) -> None:

@@ -119,8 +119,12 @@ def parseLine(line: bytes, limits: Limits = DEFAULT_LIMITS) -> Event:
     """Parse one line (without its line ending) into a :class:`Message` or a :class:`BadLine`."""
     if b"\x00" in line:
         return BadLine(BadLineKind.NUL, "NUL byte in line")
+    return _parseChecked(line, limits)
+
+
+def _parseChecked(line: bytes, limits: Limits) -> Event:
+    """:func:`parseLine` for a line known to hold no NUL."""
     tags: dict[str, str] = {}
-    start = 0
     if line[:1] == b"@":
         end = line.find(b" ")
         if end < 0:
@@ -131,37 +135,76 @@ def parseLine(line: bytes, limits: Limits = DEFAULT_LIMITS) -> Event:
         if parsed is None:
             return _malformed("malformed message tag")
         tags = parsed
-        start = end + 1
-    if len(line) - start + 2 > limits.maxBodyLength:
+        line = line[end + 1 :]
+    if len(line) + 2 > limits.maxBodyLength:
         return BadLine(BadLineKind.TOO_LONG, "line too long")
-    return _parseBody(decodeText(line[start:]), tags, limits.maxParams)
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = line.decode("latin-1")
+    # The common shape, inline: ":prefix COMMAND middle... :trailing".
+    prefix: str | None = None
+    if text[:1] == ":":
+        prefix, sep, text = text.partition(" ")
+        prefix = prefix[1:]
+        if not sep or not prefix or text[:1] in (" ", ":"):
+            return _parseBody(":" + prefix + sep + text, tags, limits.maxParams)
+    elif text[:1] == " ":
+        return _parseBody(text, tags, limits.maxParams)
+    head, sep, trailing = text.partition(" :")
+    words = head.split(" ")
+    command = words[0]
+    if (
+        not command
+        or "" in words
+        or len(words) > limits.maxParams
+        or not command.isascii()
+        or not (command.isalpha() or (len(command) == 3 and command.isdigit()))
+    ):
+        return _parseBody(text if prefix is None else f":{prefix} {text}", tags, limits.maxParams)
+    del words[0]
+    if sep:
+        words.append(trailing)
+    return Message(command.upper(), words, prefix, tags)
 
 
 def _parseBody(text: str, tags: dict[str, str], maxParams: int) -> Event:
-    n = len(text)
-    i = 0
-    while i < n and text[i] == " ":
-        i += 1
     prefix: str | None = None
-    if i < n and text[i] == ":":
-        sp = text.find(" ", i)
-        if sp < 0:
+    if text[:1] == " ":
+        text = text.lstrip(" ")
+    if text[:1] == ":":
+        prefix, sep, text = text.partition(" ")
+        prefix = prefix[1:]
+        if not sep:
             return _malformed("prefix without a command")
-        prefix = text[i + 1 : sp]
         if not prefix:
             return _malformed("empty prefix")
-        i = sp
-        while i < n and text[i] == " ":
-            i += 1
-    sp = text.find(" ", i)
-    if sp < 0:
-        sp = n
-    command = text[i:sp]
-    if not command:
+    # The first " :" starts the trailing parameter: no middle parameter may begin with ":".
+    if text[:1] == ":":
         return _malformed("no command")
-    if not _isCommand(command):
+    head, sep, trailing = text.partition(" :")
+    words = (
+        [w for w in head.split(" ") if w] if "  " in head or head[-1:] == " " else head.split(" ")
+    )
+    if not words or not words[0]:
+        return _malformed("no command")
+    command = words[0]
+    if not (command.isascii() and (command.isalpha() or (len(command) == 3 and command.isdigit()))):
         return _malformed("malformed command")
-    i = sp
+    if len(words) > maxParams:
+        return _parseParamsSlowly(text, command, prefix, tags, maxParams)
+    params = words[1:]
+    if sep:
+        params.append(trailing)
+    return Message(command.upper(), params, prefix, tags)
+
+
+def _parseParamsSlowly(
+    text: str, command: str, prefix: str | None, tags: dict[str, str], maxParams: int
+) -> Event:
+    """RFC 2812's rule for more than 14 middle parameters: the rest of the line is the last."""
+    n = len(text)
+    i = text.find(command) + len(command)
     params: list[str] = []
     while True:
         while i < n and text[i] == " ":
@@ -192,44 +235,46 @@ class LineDecoder:
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
         self._buf = bytearray()
-        self._scan = 0  # bytes of _buf already known to hold no line ending
-        self._tagEnd = -1  # offset of the space ending the tags of the pending line, if seen
+        self._tagEnd = -1
+        self._tagScan = 0  # where to go on looking for the space after the tags  # offset of the space ending the tags of the pending line, if seen
         self._discarding = False
 
     def receiveData(self, data: bytes) -> list[Event]:
         """Feed received bytes; return the events of every line they complete."""
         events: list[Event] = []
-        buf = self._buf
-        buf += data
-        pos = 0
         if self._discarding:
-            m = _EOL.search(buf)
+            m = _EOL.search(data)
             if m is None:
-                buf.clear()
                 return events
-            pos = m.end()
+            data = data[m.end() :]
             self._discarding = False
-            self._scan = pos
-        limits = self.limits
-        while True:
-            m = _EOL.search(buf, max(pos, self._scan))
-            if m is None:
-                break
-            eol = m.start()
-            if eol > pos:
-                events.append(parseLine(bytes(buf[pos:eol]), limits))
-            pos = eol + 1
+        buf = self._buf
+        if b"\n" not in data and b"\r" not in data:
+            # No line ends here: only keep the bytes (and check the pending line's size).
+            buf += data
+        else:
+            if buf:
+                buf += data
+                data = bytes(buf)
+                buf.clear()
+            # Every line ending becomes LF (CRLF gives an empty line, which is skipped).
+            lines = data.replace(b"\r", b"\n").split(b"\n")
+            rest = lines.pop()
+            limits = self.limits
+            # One NUL search per chunk instead of one per line.
+            parse = parseLine if b"\x00" in data else _parseChecked
+            for line in lines:
+                if line:
+                    events.append(parse(line, limits))
+            buf += rest
             self._tagEnd = -1
-        del buf[:pos]
-        self._scan = len(buf)
-        if self._tagEnd >= 0:
-            self._tagEnd -= pos
+            self._tagScan = 0
         over = self._overLimit()
         if over is not None:
             events.append(over)
             buf.clear()
-            self._scan = 0
             self._tagEnd = -1
+            self._tagScan = 0
             self._discarding = True
         return events
 
@@ -244,8 +289,9 @@ class LineDecoder:
         if buf[:1] != b"@":
             return BadLine(BadLineKind.TOO_LONG, "line too long")
         if self._tagEnd < 0:
-            self._tagEnd = buf.find(b" ", 0, limits.maxTagsLength)
+            self._tagEnd = buf.find(b" ", self._tagScan, limits.maxTagsLength)
             if self._tagEnd < 0:
+                self._tagScan = min(length, limits.maxTagsLength)
                 if length >= limits.maxTagsLength:
                     return BadLine(BadLineKind.TAGS_TOO_LONG, "message tags too long")
                 return None
