@@ -84,23 +84,19 @@ class IRCUser(IRC):
     realname = ""
     password: str | None = None
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.capabilities: set[str] = set()
-        self._capNegotiating = False
-        self._loggingIn = False
-        self._logout: Any = None
-        self._saslMech: str | None = None
-        self._saslBuffer: list[str] = []
-        self._saslAccount: Any = None
-        self._closing = False
-        self._paused = False
-        self._queuedWhilePaused = 0
-        self._lastActivity = 0.0
-        self._pinged = False
-        self._idleCall: Any = None
-        self._flood: FloodGuard | None = None
-        self.invisible = False
+    _capNegotiating = False
+    _loggingIn = False
+    _logout: Any = None
+    _saslMech: str | None = None
+    _saslAccount: Any = None
+    _paused = False
+    _queuedWhilePaused = 0
+    _lastActivity = 0.0
+    _pinged = False
+    _idleCall: Any = None
+    _flood: FloodGuard | None = None
+    _peerHost = "localhost"
+    invisible = False
 
     # ------------------------------------------------------------------ connection
 
@@ -115,6 +111,8 @@ class IRCUser(IRC):
 
     def connectionMade(self) -> None:
         super().connectionMade()
+        self.capabilities: set[str] = set()
+        self._saslBuffer: list[str] = []
         self.hostname = self.factory.realm.name
         clock = self.factory.clock()
         now = clock.seconds()

@@ -124,20 +124,33 @@ class IRCClient(Protocol):
     _registered = False
     _attemptedNick = ""
 
+    #: Per-connection state; :meth:`connectionMade` builds it afresh, so a subclass whose
+    #: ``__init__`` does not call this one (fine with Twisted) still works.
+    tags: dict[str, str] = {}
+    currentMessage: Message | None = None
+    capabilities: ClientCapabilities | None = None
+    _queueCall: Any = None
+    _heartbeat: Any = None
+    _ownPrefix: str | None = None
+
     def __init__(self) -> None:
+        self._resetState()
+
+    def _resetState(self) -> None:
         self.supported = ServerSupportedFeatures()
-        self.tags: dict[str, str] = {}
-        self.currentMessage: Message | None = None
-        self.capabilities: ClientCapabilities | None = None
+        self.tags = {}
+        self.currentMessage = None
+        self.capabilities = None
         self._queue: deque[bytes] = deque()
-        self._queueCall: Any = None
-        self._heartbeat: Any = None
+        self._queueCall = None
+        self._heartbeat = None
         self._decoder = LineDecoder(self.limits)
         self._pings: dict[tuple[str, str], float] = {}
         self._ctcpReplies: deque[float] = deque()
         self._batches: dict[str, tuple[str, list[str]]] = {}
         self._labels = itertools.count(1)
-        self._ownPrefix: str | None = None
+        self._ownPrefix = None
+        self._registered = False
 
     # ------------------------------------------------------------------ transport plumbing
 
@@ -149,8 +162,7 @@ class IRCClient(Protocol):
         return reactor
 
     def connectionMade(self) -> None:
-        self.supported = ServerSupportedFeatures()
-        self._decoder = LineDecoder(self.limits)
+        self._resetState()
         if self.performLogin:
             self.register(self.nickname)
 
@@ -626,7 +638,8 @@ class IRCClient(Protocol):
     def irc_RPL_WELCOME(self, prefix: str, params: list[str]) -> None:
         self.hostname = prefix
         self._registered = True
-        self.nickname = self._attemptedNick or params[0]
+        # The server's word is final (it may have given another nick, e.g. a SASL account's).
+        self.nickname = params[0] if params and params[0] != "*" else self._attemptedNick
         self.signedOn()
         self.startHeartbeat()
 

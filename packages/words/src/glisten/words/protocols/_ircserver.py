@@ -56,14 +56,14 @@ class IRC(Protocol):
     encoding: str | None = None
     limits = Limits()
 
-    def __init__(self) -> None:
-        self._decoder = LineDecoder(self.limits)
-        self.tags: dict[str, str] = {}
-        self._closing = False
+    #: The tags of the message being dispatched.
+    tags: dict[str, str] = {}
+    _closing = False
 
     def connectionMade(self) -> None:
         self.channels: list[str] = []
         self._decoder = LineDecoder(self.limits)
+        self._closing = False
         if self.hostname is None:
             self.hostname = socket.getfqdn()
 
@@ -116,7 +116,10 @@ class IRC(Protocol):
         )
 
     def dataReceived(self, data: bytes) -> None:
-        for event in self._decoder.receiveData(data):
+        decoder = getattr(self, "_decoder", None)
+        if decoder is None:
+            decoder = self._decoder = LineDecoder(self.limits)
+        for event in decoder.receiveData(data):
             if self.transport is None or self._closing:
                 return
             if isinstance(event, BadLine):
