@@ -62,19 +62,50 @@ NGIRCD_CONF = """\
     Ident = no
     DNS = no
     OperCanUseMode = yes
+{ssl}"""
+
+NGIRCD_SSL = """\
+[SSL]
+    CertFile = {dir}/server.pem
+    KeyFile = {dir}/server.key
+    Ports = {port}
 """
 
 
-@pytest.fixture
-def ngircd(tmp_path: Path) -> Iterator[int]:
-    """An ngircd on 127.0.0.1 with its config in a temp folder; yields its port."""
+def makeCertificates(folder: Path) -> Path:
+    """A CA and a certificate for ``localhost``/127.0.0.1 signed by it, made with openssl.
+
+    :return: a folder holding only the CA certificate (a ``trustRoots`` for endpoints).
+    """
+    openssl = requireBinary("openssl")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True, cwd=folder)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=glisten test CA")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=localhost")  # fmt: skip
+    (folder / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext")  # fmt: skip
+    for name in ("server.pem", "server.key"):
+        (folder / name).chmod(0o644)
+    roots = folder / "roots"
+    roots.mkdir()
+    (roots / "ca.pem").write_bytes((folder / "ca.pem").read_bytes())
+    return roots
+
+
+def startNgircd(tmp_path: Path, sslPort: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
     binary = requireBinary("ngircd")
     port = freePort()
     tmp_path.chmod(0o755)
     (tmp_path / "motd").write_text("glisten interop\n")
     user = "    ServerUID = nobody\n    ServerGID = nogroup\n" if os.geteuid() == 0 else ""
+    ssl = NGIRCD_SSL.format(dir=tmp_path, port=sslPort) if sslPort else ""
     conf = tmp_path / "ngircd.conf"
-    conf.write_text(NGIRCD_CONF.format(port=port, dir=tmp_path, user=user))
+    conf.write_text(NGIRCD_CONF.format(port=port, dir=tmp_path, user=user, ssl=ssl))
     for f in (conf, tmp_path / "motd"):
         f.chmod(0o644)
     proc = subprocess.Popen(
@@ -82,13 +113,30 @@ def ngircd(tmp_path: Path) -> Iterator[int]:
     )
     try:
         waitForPort(port, proc)
+        if sslPort:
+            waitForPort(sslPort, proc)
+    except Exception:
+        stopProcess(proc)
+        raise
+    return proc, port
+
+
+def stopProcess(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def ngircd(tmp_path: Path) -> Iterator[int]:
+    """An ngircd on 127.0.0.1 with its config in a temp folder; yields its port."""
+    proc, port = startNgircd(tmp_path)
+    try:
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stopProcess(proc)
 
 
 class ReactorThread:

@@ -3,6 +3,7 @@ long-message splitting, nick in use."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,14 @@ import pytest
 from glisten.internet.protocol import ClientFactory
 from glisten.words.protocols import irc
 
-from .conftest import ReactorThread, waitUntil
+from .conftest import (
+    ReactorThread,
+    freePort,
+    makeCertificates,
+    startNgircd,
+    stopProcess,
+    waitUntil,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -120,3 +128,31 @@ def test_nickInUse(ngircd: int, reactorThread: ReactorThread) -> None:
     rt.call(rt.reactor.connectTCP, "127.0.0.1", ngircd, factory)
     waitUntil(lambda: ("signedOn", "carol_") in second.events, what="carol_ signed on")
     assert second.nickname == "carol_"
+
+
+def test_tlsEndpointVerifiesTheServer(tmp_path: Path, reactorThread: ReactorThread) -> None:
+    """``tls:`` endpoint strings give IRC over TLS with the certificate and name checked."""
+    from glisten.internet.endpoints import clientFromString, connectProtocol
+
+    rt = reactorThread
+    roots = makeCertificates(tmp_path)
+    sslPort = freePort()
+    proc, _ = startNgircd(tmp_path, sslPort)
+    try:
+        trusted = Recorder("tlsuser")
+        trusted.reactor = rt.reactor
+        endpoint = clientFromString(rt.reactor, f"tls:localhost:{sslPort}:trustRoots={roots}")
+        rt.call(connectProtocol, endpoint, trusted)
+        waitUntil(lambda: ("signedOn", "tlsuser") in trusted.events, what="signed on over TLS")
+
+        # Without the test CA among the trust roots, the handshake must fail.
+        untrusted = Recorder("nobody")
+        untrusted.reactor = rt.reactor
+        lost: list[Any] = []
+        untrusted.connectionLost = lambda reason=None: lost.append(reason)  # type: ignore[method-assign]
+        endpoint = clientFromString(rt.reactor, f"tls:localhost:{sslPort}")
+        rt.call(lambda: connectProtocol(endpoint, untrusted).addErrback(lost.append))
+        waitUntil(lambda: lost, what="the unverified connection to fail")
+        assert ("signedOn", "nobody") not in untrusted.events
+    finally:
+        stopProcess(proc)
