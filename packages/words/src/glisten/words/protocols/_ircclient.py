@@ -31,6 +31,7 @@ from glisten.words.protocols._irc import (
     CapabilitiesRejected,
     CapabilitiesRemoved,
     ClientCapabilities,
+    IRCBadMessage,
     IRCBadModes,
     Limits,
     LineDecoder,
@@ -43,6 +44,7 @@ from glisten.words.protocols._irc import (
     splitUTF8,
 )
 from glisten.words.protocols._irc._ctcp import X_DELIM, ctcpExtract, ctcpStringify
+from glisten.words.protocols._irc._dcc import parseDccSend
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic
@@ -120,6 +122,7 @@ class IRCClient(Protocol):
     ctcpReplyWindow = 10.0
     limits = Limits()
     reactor: Any = None
+    dcc_destdir = "."
 
     _registered = False
     _attemptedNick = ""
@@ -868,6 +871,31 @@ class IRCClient(Protocol):
         if self.fingerReply is not None:
             reply = self.fingerReply() if callable(self.fingerReply) else str(self.fingerReply)
             self.ctcpMakeReply(_nick(user), [("FINGER", reply)])
+
+    def ctcpQuery_DCC(self, user: str, channel: str, data: str | None) -> None:
+        """Dispatch a DCC request to ``dcc_<TYPE>``; unknown types get an ERRMSG."""
+        if not data:
+            return
+        dcctype, _, rest = data.partition(" ")
+        method = getattr(self, "dcc_" + dcctype.upper(), None)
+        if method is None:
+            self.ctcpMakeReply(_nick(user), [("ERRMSG", f"DCC {dcctype} :Unknown DCC type")])
+            return
+        try:
+            method(user, channel, rest)
+        except IRCBadMessage:
+            _log.info("IRC: ignored a malformed DCC {dcctype} offer", dcctype=dcctype.upper())
+
+    def dcc_SEND(self, user: str, channel: str, data: str) -> None:
+        """Parse a DCC SEND offer and pass it to :meth:`dccDoSend`."""
+        filename, address, port, size = parseDccSend(data)
+        self.dccDoSend(user, address, port, filename, size, data)
+
+    def dccDoSend(
+        self, user: str, address: str, port: int, fileName: str, size: int, data: str
+    ) -> None:
+        """A DCC SEND offer; ignored unless overridden (connect a :class:`DccFileReceive`
+        with ``reactor.connectTCP(address, port, factory)`` to accept it)."""
 
     def ctcpReply(self, user: str, channel: str, messages: list[tuple[str, str | None]]) -> None:
         """Dispatch CTCP replies to ``ctcpReply_<TAG>``."""

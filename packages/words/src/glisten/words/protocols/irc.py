@@ -10,7 +10,9 @@ Differences from Twisted, on purpose:
   IRCv3 tags), malformed tags, prefixes and commands are refused, not passed on.
 - :meth:`IRCClient.msg` splits at UTF-8 byte boundaries, never inside a character.
 - IRCv3 capability negotiation, SASL, message tags and batches are supported.
-- DCC is not provided.
+- DCC: only receiving files (``dcc_SEND``, ``dccDoSend``, :class:`DccFileReceive`), with the
+  offered name reduced to a safe base name inside the download folder; DCC CHAT, sending and
+  RESUME/ACCEPT are not provided.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from glisten.words.protocols._irc._ctcp import (
     lowDequote,
     lowQuote,
 )
+from glisten.words.protocols._irc._dcc import dccParseAddress, parseDccSend, safeFileName
 from glisten.words.protocols._irc._formatting import (
     assembleFormattedText,
     attributes,
@@ -52,6 +55,7 @@ from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic, symbolic_to_numeric
 from glisten.words.protocols._ircclient import CHANNEL_PREFIXES, IRCClient, IRCPasswordMismatch
+from glisten.words.protocols._ircdcc import DccFileReceive, DccFileReceiveBasic
 from glisten.words.protocols._ircserver import IRC
 
 NL = "\n"
@@ -75,6 +79,8 @@ __all__ = [
     "BadLine",
     "BadLineKind",
     "ClientCapabilities",
+    "DccFileReceive",
+    "DccFileReceiveBasic",
     "IRCBadMessage",
     "IRCBadModes",
     "IRCClient",
@@ -87,6 +93,9 @@ __all__ = [
     "assembleFormattedText",
     "attributes",
     "ctcpDequote",
+    "dccParseAddress",
+    "parseDccSend",
+    "safeFileName",
     "ctcpExtract",
     "ctcpQuote",
     "ctcpStringify",
