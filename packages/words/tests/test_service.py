@@ -478,3 +478,12 @@ def test_randomCommandsNeverRaise(commands: list[tuple[str, list[str]]], noise: 
             c.proto.dataReceived(noise + b"\r\n")
         c.proto.connectionLost(None)
     assert all(u.mind is None for u in server.realm.users.values())
+
+
+def test_nickOfAUserWhoLeftIsFree(server: Server) -> None:
+    a = server.connect("alice")
+    b = server.connect("bob")
+    b.proto.connectionLost(None)
+    a.send("NICK bob")
+    assert a.lines() == [":alice!~alice@127.0.0.1 NICK bob"]
+    assert server.realm.users["bob"] is a.proto.avatar

@@ -581,8 +581,11 @@ class IRCUser(IRC):
             self._numeric("447", "Cannot change nickname: nicks are accounts here")
             return
         if existing is not None and existing is not avatar:
-            self._numeric("433", nick, "Nickname is already in use")
-            return
+            if existing.mind is not None:
+                self._numeric("433", nick, "Nickname is already in use")
+                return
+            # A user who has left: the name is free again.
+            self.realm.users.pop(nick.lower(), None)
         oldMask = avatar.hostmask
         self.realm.renameUser(avatar, nick)
         self.nickname = nick
