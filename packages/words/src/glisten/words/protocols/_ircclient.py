@@ -30,6 +30,7 @@ from glisten.words.protocols._irc import (
     CapabilitiesAvailable,
     CapabilitiesRejected,
     CapabilitiesRemoved,
+    CapState,
     ClientCapabilities,
     IRCBadMessage,
     IRCBadModes,
@@ -188,8 +189,9 @@ class IRCClient(Protocol):
 
     def messageReceived(self, message: Message) -> None:
         """Dispatch one parsed message (capability negotiation first, then ``irc_*``)."""
-        if self.capabilities is not None:
-            out, events = self.capabilities.receive(message)
+        caps = self.capabilities
+        if caps is not None and (caps.state is not CapState.DONE or message.command == "CAP"):
+            out, events = caps.receive(message)
             for command, params in out:
                 self._sendNow(serializeMessage(command, params))
             for event in events:
