@@ -1,0 +1,1 @@
+"""Chat protocols: :mod:`glisten.words.protocols.irc`."""

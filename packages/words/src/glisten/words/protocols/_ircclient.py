@@ -1,0 +1,918 @@
+"""The IRC client protocol, :class:`IRCClient`, as ``twisted.words.protocols.irc.IRCClient``.
+
+A thin adapter: the codec in :mod:`._irc` frames and parses lines and runs capability
+negotiation; this class dispatches messages to Twisted's callbacks (``privmsg``, ``joined``,
+``irc_<COMMAND>``, ``irc_RPL_<NAME>``, ``ctcpQuery_<TAG>``) and offers Twisted's methods.
+
+Beyond Twisted, it negotiates IRCv3 capabilities (``server-time``, ``message-tags``,
+``account-tag``, ``batch``, ``cap-notify`` by default; ``echo-message`` and
+``labeled-response`` on request) and SASL PLAIN or EXTERNAL. While a callback runs,
+:attr:`IRCClient.tags` holds the tags of the message being handled, so Twisted's callback
+signatures stay unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from glisten.internet.protocol import Protocol, connectionDone
+from glisten.logger import Logger
+from glisten.python.failure import Failure
+from glisten.words.protocols._irc import (
+    BadLine,
+    CapabilitiesAcknowledged,
+    CapabilitiesAdded,
+    CapabilitiesAvailable,
+    CapabilitiesRejected,
+    CapabilitiesRemoved,
+    CapState,
+    ClientCapabilities,
+    IRCBadMessage,
+    IRCBadModes,
+    Limits,
+    LineDecoder,
+    Message,
+    NegotiationDone,
+    SASLFailed,
+    SASLSucceeded,
+    saslPlainPayload,
+    serializeMessage,
+    splitUTF8,
+)
+from glisten.words.protocols._irc._ctcp import X_DELIM, ctcpExtract, ctcpStringify
+from glisten.words.protocols._irc._dcc import parseDccSend
+from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
+from glisten.words.protocols._irc._modes import parseModes
+from glisten.words.protocols._irc._numerics import numeric_to_symbolic
+
+__all__ = ["CHANNEL_PREFIXES", "IRCClient", "IRCPasswordMismatch"]
+
+#: Characters that start a channel name (RFC 2812).
+CHANNEL_PREFIXES = "&#!+"
+
+_log = Logger()
+
+
+class IRCPasswordMismatch(Exception):
+    """The server refused the connection password (ERR_PASSWDMISMATCH)."""
+
+
+def _nick(prefix: str | None) -> str:
+    return (prefix or "").split("!", 1)[0]
+
+
+def _parseServerTime(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class IRCClient(Protocol):
+    """An IRC client connection; subclass it and override the callbacks.
+
+    :ivar nickname: the nickname to register with; updated on renames.
+    :ivar password: the server password (``PASS``), if any.
+    :ivar realname: the real name sent in ``USER``.
+    :ivar username: the user name sent in ``USER`` (defaults to the nickname).
+    :ivar lineRate: minimum seconds between two lines sent, ``None`` for no flood control.
+    :ivar supported: what the server announced in RPL_ISUPPORT.
+    :ivar wantedCapabilities: IRCv3 capabilities to request when the server offers them.
+    :ivar saslMechanism: ``"PLAIN"`` or ``"EXTERNAL"`` to authenticate with SASL.
+    :ivar saslUsername: the SASL account (defaults to the nickname).
+    :ivar saslPassword: the SASL PLAIN password.
+    :ivar tags: the tags of the message being dispatched (empty outside a callback).
+    :ivar reactor: the clock for ``lineRate`` and the heartbeat; the global reactor if
+        ``None``.
+    """
+
+    nickname = "irc"
+    password: str | None = None
+    realname: str | None = None
+    username: str | None = None
+    userinfo: str | None = None
+    fingerReply: Any = None
+    versionName: str | None = None
+    versionNum: str | None = None
+    versionEnv: str | None = None
+    sourceURL = "https://pypi.org/project/glisten-words/"
+    lineRate: float | None = None
+    heartbeatInterval: float | None = 120
+    performLogin = 1
+    erroneousNickFallback = "defaultnick"
+    hostname: str | None = None
+    motd: list[str] | None = None
+    wantedCapabilities: ClassVar[Sequence[str]] = (
+        "server-time",
+        "message-tags",
+        "account-tag",
+        "batch",
+        "cap-notify",
+    )
+    saslMechanism: str | None = None
+    saslUsername: str | None = None
+    saslPassword: str | None = None
+    #: CTCP replies allowed per ``ctcpReplyWindow`` seconds (the rest are dropped, so a CTCP
+    #: flood cannot make the client flood the server).
+    ctcpReplyBudget = 5
+    ctcpReplyWindow = 10.0
+    limits = Limits()
+    reactor: Any = None
+    dcc_destdir = "."
+
+    _registered = False
+    _attemptedNick = ""
+
+    #: Per-connection state; :meth:`connectionMade` builds it afresh, so a subclass whose
+    #: ``__init__`` does not call this one (fine with Twisted) still works.
+    tags: dict[str, str] = {}
+    currentMessage: Message | None = None
+    capabilities: ClientCapabilities | None = None
+    _queueCall: Any = None
+    _heartbeat: Any = None
+    _ownPrefix: str | None = None
+
+    def __init__(self) -> None:
+        self._resetState()
+
+    def _resetState(self) -> None:
+        self.supported = ServerSupportedFeatures()
+        self.tags = {}
+        self.currentMessage = None
+        self.capabilities = None
+        self._queue: deque[bytes] = deque()
+        self._queueCall = None
+        self._heartbeat = None
+        self._decoder = LineDecoder(self.limits)
+        self._pings: dict[tuple[str, str], float] = {}
+        self._ctcpReplies: deque[float] = deque()
+        self._batches: dict[str, tuple[str, list[str]]] = {}
+        self._labels = itertools.count(1)
+        self._ownPrefix = None
+        self._registered = False
+
+    # ------------------------------------------------------------------ transport plumbing
+
+    def _clock(self) -> Any:
+        if self.reactor is not None:
+            return self.reactor
+        from glisten.internet import reactor
+
+        return reactor
+
+    def connectionMade(self) -> None:
+        self._resetState()
+        if self.performLogin:
+            self.register(self.nickname)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.stopHeartbeat()
+        if self._queueCall is not None and self._queueCall.active():
+            self._queueCall.cancel()
+        self._queueCall = None
+        self._queue.clear()
+
+    def dataReceived(self, data: bytes) -> None:
+        received = self.messageReceived
+        for event in self._decoder.receiveData(data):
+            if type(event) is BadLine:
+                _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
+                continue
+            received(event)  # type: ignore[arg-type]
+            if self.transport is None:
+                return
+
+    def messageReceived(self, message: Message) -> None:
+        """Dispatch one parsed message (capability negotiation first, then ``irc_*``)."""
+        caps = self.capabilities
+        if caps is not None and (caps.state is not CapState.DONE or message.command == "CAP"):
+            out, events = caps.receive(message)
+            for command, params in out:
+                self._sendNow(serializeMessage(command, params))
+            for event in events:
+                self._capabilityEvent(event)
+        command = message.command
+        if command[0] <= "9":
+            command = numeric_to_symbolic.get(command, command)
+        tags = message.tags
+        if tags:
+            self.tags = tags
+        self.currentMessage = message
+        try:
+            self.handleCommand(command, message.prefix or "", message.params)
+        finally:
+            if tags:
+                self.tags = {}
+            self.currentMessage = None
+
+    def lineReceived(self, line: bytes | str) -> None:
+        """Handle one line (without line ending), as Twisted's line-based client does."""
+        if isinstance(line, str):
+            line = line.encode("utf-8")
+        self.dataReceived(line + b"\r\n")
+
+    def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
+        """Call ``irc_<command>`` or :meth:`irc_unknown`."""
+        method = getattr(self, "irc_" + command, None)
+        try:
+            if method is not None:
+                method(prefix, params)
+            else:
+                self.irc_unknown(prefix, command, params)
+        except IndexError:
+            _log.warn("IRC: {command} with too few parameters ignored", command=command)
+
+    # ------------------------------------------------------------------ sending
+
+    def sendLine(self, line: str | bytes) -> None:
+        """Send one raw line (without line ending), through flood control.
+
+        :raises ValueError: the line contains CR, LF or NUL.
+        """
+        data = line.encode("utf-8") if isinstance(line, str) else line
+        if b"\r" in data or b"\n" in data or b"\x00" in data:
+            raise ValueError("CR, LF or NUL in an IRC line")
+        self._enqueue(data + b"\r\n")
+
+    def sendCommand(
+        self,
+        command: str,
+        parameters: Sequence[str],
+        prefix: str | None = None,
+        tags: dict[str, str | None] | None = None,
+        trailing: bool = False,
+    ) -> None:
+        """Send a command with parameters (and IRCv3 ``tags``), quoting the last one as
+        needed (always, with ``trailing``).
+
+        :raises ValueError: a parameter would break the line's framing.
+        """
+        self._enqueue(serializeMessage(command, list(parameters), prefix, tags, trailing=trailing))
+
+    def sendLabeled(self, command: str, parameters: Sequence[str]) -> str:
+        """Send a command with a ``label`` tag (IRCv3 labeled-response); replies carry the
+        same label in :attr:`tags`.
+
+        :return: the label.
+        """
+        label = "g%d" % next(self._labels)
+        self.sendCommand(command, parameters, tags={"label": label})
+        return label
+
+    def _enqueue(self, data: bytes) -> None:
+        if self.lineRate is None:
+            self._sendNow(data)
+            return
+        if self._queueCall is None:
+            self._sendNow(data)
+            self._queueCall = self._clock().callLater(self.lineRate, self._sendQueued)
+        else:
+            self._queue.append(data)
+
+    def _sendQueued(self) -> None:
+        self._queueCall = None
+        if self._queue:
+            self._sendNow(self._queue.popleft())
+            self._queueCall = self._clock().callLater(self.lineRate, self._sendQueued)
+
+    def _sendNow(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
+
+    def _reallySendLine(self, line: str) -> None:
+        """Send a line at once, bypassing flood control."""
+        self._sendNow(line.encode("utf-8") + b"\r\n")
+
+    # ------------------------------------------------------------------ registration
+
+    def register(self, nickname: str, hostname: str = "foo", servername: str = "bar") -> None:
+        """Start registration: ``CAP LS 302`` (for IRCv3), ``PASS``, ``NICK``, ``USER``."""
+        wanted = list(self.wantedCapabilities)
+        if wanted or self.saslMechanism:
+            payload = b""
+            if self.saslMechanism == "PLAIN":
+                payload = saslPlainPayload(self.saslUsername or nickname, self.saslPassword or "")
+            self.capabilities = ClientCapabilities(wanted, self.saslMechanism, payload)
+            for command, params in self.capabilities.start():
+                self._sendNow(serializeMessage(command, params))
+        if self.password is not None:
+            self.sendCommand("PASS", [self.password])
+        self.setNick(nickname)
+        if self.username is None:
+            self.username = nickname
+        self.sendCommand("USER", [self.username, hostname, servername, self.realname or nickname])
+
+    def setNick(self, nickname: str) -> None:
+        """Ask for a new nickname."""
+        self._attemptedNick = nickname
+        self.sendCommand("NICK", [nickname])
+
+    def alterCollidedNick(self, nickname: str) -> str:
+        """The nickname to try when ``nickname`` is taken during registration."""
+        return nickname + "_"
+
+    def quit(self, message: str = "") -> None:
+        """Leave the server."""
+        self.sendCommand("QUIT", [message])
+
+    # ------------------------------------------------------------------ channel commands
+
+    @staticmethod
+    def _channel(channel: str) -> str:
+        if channel and channel[0] not in CHANNEL_PREFIXES:
+            return "#" + channel
+        return channel
+
+    def join(self, channel: str, key: str | None = None) -> None:
+        """Join a channel (``#`` is added when the name has no channel prefix)."""
+        channel = self._channel(channel)
+        self.sendCommand("JOIN", [channel, key] if key else [channel])
+
+    def leave(self, channel: str, reason: str | None = None) -> None:
+        """Leave a channel."""
+        channel = self._channel(channel)
+        self.sendCommand("PART", [channel, reason] if reason else [channel])
+
+    part = leave
+
+    def kick(self, channel: str, user: str, reason: str | None = None) -> None:
+        """Kick ``user`` from ``channel``."""
+        channel = self._channel(channel)
+        self.sendCommand("KICK", [channel, user, reason] if reason else [channel, user])
+
+    def invite(self, user: str, channel: str) -> None:
+        """Invite ``user`` to ``channel``."""
+        self.sendCommand("INVITE", [user, self._channel(channel)])
+
+    def topic(self, channel: str, topic: str | None = None) -> None:
+        """Ask for a channel's topic, or set it."""
+        channel = self._channel(channel)
+        self.sendCommand("TOPIC", [channel] if topic is None else [channel, topic])
+
+    def mode(
+        self,
+        chan: str,
+        set: bool,
+        modes: str,
+        limit: int | None = None,
+        user: str | None = None,
+        mask: str | None = None,
+    ) -> None:
+        """Change modes: ``mode("#c", True, "o", user="nick")``, ``mode("#c", True, "l", 10)``."""
+        params = [chan, ("+" if set else "-") + modes]
+        if limit is not None:
+            params.append(str(limit))
+        elif user is not None:
+            params.append(user)
+        elif mask is not None:
+            params.append(mask)
+        self.sendCommand("MODE", params)
+
+    def away(self, message: str = "") -> None:
+        """Mark yourself away."""
+        self.sendCommand("AWAY", [message])
+
+    def back(self) -> None:
+        """Clear the away status."""
+        self.sendCommand("AWAY", [])
+
+    def whois(self, nickname: str, server: str | None = None) -> None:
+        """Ask about a user (through ``server`` for remote details)."""
+        self.sendCommand("WHOIS", [server, nickname] if server else [nickname])
+
+    def ping(self, user: str, text: str | None = None) -> None:
+        """CTCP PING ``user``; :meth:`pong` is called with the round trip time."""
+        key = text if text is not None else "%d" % (time.time() * 1000)
+        self._pings[(user, key)] = time.time()
+        if len(self._pings) > 100:
+            self._pings.pop(next(iter(self._pings)))
+        self.ctcpMakeQuery(user, [("PING", key)])
+
+    # ------------------------------------------------------------------ messages
+
+    def _safeMaximumLineLength(self, command: str) -> int:
+        """The longest line that still fits once the server puts our prefix in front."""
+        if self._ownPrefix is not None:
+            prefix = ":" + self._ownPrefix + " "
+        else:
+            nicklen = self.supported.getFeature("NICKLEN", 9) or 9
+            userlen = self.supported.getFeature("USERLEN", 10) or 10
+            nicklen = max(nicklen, len(self.nickname.encode("utf-8")))
+            prefix = ":" + "n" * nicklen + "!" + "u" * (userlen + 1) + "@" + "h" * 63 + " "
+        return (
+            self.limits.maxBodyLength - len(prefix.encode("utf-8")) - len(command.encode("utf-8"))
+        )
+
+    def msg(self, user: str, message: str, length: int | None = None) -> None:
+        """Send a PRIVMSG, split into several lines when it is too long for one.
+
+        Lines break at newlines and then at the last space that fits, never inside a UTF-8
+        character; ``length`` is the longest line to send, in bytes with its line ending.
+
+        :raises ValueError: ``length`` leaves no room for text.
+        """
+        self._sendSplit("PRIVMSG", user, message, length)
+
+    def say(self, channel: str, message: str, length: int | None = None) -> None:
+        """Send a message to a channel (``#`` is added when missing)."""
+        self.msg(self._channel(channel), message, length)
+
+    def notice(self, user: str, message: str) -> None:
+        """Send a NOTICE (split like :meth:`msg`)."""
+        self._sendSplit("NOTICE", user, message, None)
+
+    def _sendSplit(self, command: str, target: str, message: str, length: int | None) -> None:
+        fixed = f"{command} {target} :"
+        if length is None:
+            length = self._safeMaximumLineLength(fixed)
+        room = length - len(fixed.encode("utf-8")) - 2
+        if room < 4:
+            raise ValueError("maximum length must be longer than %d" % (length - room + 3))
+        for line in message.split("\n"):
+            for piece in splitUTF8(line.rstrip("\r"), room):
+                self.sendCommand(command, [target, piece], trailing=True)
+
+    def describe(self, channel: str, action: str) -> None:
+        """Send a CTCP ACTION (``/me``)."""
+        self.ctcpMakeQuery(channel, [("ACTION", action)])
+
+    def me(self, channel: str, action: str) -> None:
+        """Deprecated alias of :meth:`describe` with a ``#`` added."""
+        self.describe(self._channel(channel), action)
+
+    def ctcpMakeQuery(self, user: str, messages: Iterable[tuple[str, Any]]) -> None:
+        """Send CTCP queries in a PRIVMSG."""
+        self.sendCommand("PRIVMSG", [user, ctcpStringify(messages)], trailing=True)
+
+    def ctcpMakeReply(self, user: str, messages: Iterable[tuple[str, Any]]) -> None:
+        """Send CTCP replies in a NOTICE, within :attr:`ctcpReplyBudget`."""
+        now = self._clock().seconds()
+        replies = self._ctcpReplies
+        while replies and replies[0] <= now - self.ctcpReplyWindow:
+            replies.popleft()
+        if len(replies) >= self.ctcpReplyBudget:
+            return
+        replies.append(now)
+        self.sendCommand("NOTICE", [user, ctcpStringify(messages)], trailing=True)
+
+    # ------------------------------------------------------------------ IRCv3 helpers
+
+    def serverTime(self) -> datetime | None:
+        """When the server says the current message happened (``server-time``), if it did."""
+        value = self.tags.get("time")
+        return _parseServerTime(value) if value else None
+
+    def capabilityEnabled(self, name: str) -> bool:
+        """Whether the server acknowledged capability ``name``."""
+        return self.capabilities is not None and name in self.capabilities.enabled
+
+    def _capabilityEvent(self, event: Any) -> None:
+        if isinstance(event, CapabilitiesAvailable):
+            self.capabilitiesAvailable(event.capabilities)
+        elif isinstance(event, CapabilitiesAcknowledged):
+            self.capabilitiesAcknowledged(event.capabilities)
+        elif isinstance(event, CapabilitiesRejected):
+            self.capabilitiesRejected(event.capabilities)
+        elif isinstance(event, CapabilitiesAdded):
+            self.capabilitiesAdded(event.capabilities)
+        elif isinstance(event, CapabilitiesRemoved):
+            self.capabilitiesRemoved(event.capabilities)
+        elif isinstance(event, SASLSucceeded):
+            self.saslSucceeded(event.account)
+        elif isinstance(event, SASLFailed):
+            self.saslFailed(event.numeric)
+        elif isinstance(event, NegotiationDone):
+            pass
+
+    def capabilitiesAvailable(self, capabilities: dict[str, str | None]) -> None:
+        """The server listed its capabilities."""
+
+    def capabilitiesAcknowledged(self, capabilities: list[str]) -> None:
+        """The server enabled these capabilities."""
+
+    def capabilitiesRejected(self, capabilities: list[str]) -> None:
+        """The server refused to enable these capabilities."""
+
+    def capabilitiesAdded(self, capabilities: dict[str, str | None]) -> None:
+        """The server offers new capabilities (``CAP NEW``)."""
+
+    def capabilitiesRemoved(self, capabilities: list[str]) -> None:
+        """The server withdrew capabilities (``CAP DEL``)."""
+
+    def saslSucceeded(self, account: str | None) -> None:
+        """SASL authentication succeeded."""
+
+    def saslFailed(self, numeric: str) -> None:
+        """SASL authentication failed; registration goes on unauthenticated."""
+        _log.warn("IRC: SASL authentication failed ({numeric})", numeric=numeric or "no mech")
+
+    def batchStarted(self, reference: str, batchType: str, params: list[str]) -> None:
+        """A ``BATCH`` opened; its messages carry ``batch=reference`` in :attr:`tags`."""
+
+    def batchEnded(self, reference: str, batchType: str, params: list[str]) -> None:
+        """A ``BATCH`` closed."""
+
+    # ------------------------------------------------------------------ heartbeat
+
+    def startHeartbeat(self) -> None:
+        """PING the server every :attr:`heartbeatInterval` seconds."""
+        self.stopHeartbeat()
+        if self.heartbeatInterval is None:
+            return
+        self._heartbeat = self._clock().callLater(self.heartbeatInterval, self._sendHeartbeat)
+
+    def _sendHeartbeat(self) -> None:
+        self._heartbeat = None
+        self.sendCommand("PING", [self.hostname or "server"])
+        self.startHeartbeat()
+
+    def stopHeartbeat(self) -> None:
+        """Stop the PINGs."""
+        if self._heartbeat is not None and self._heartbeat.active():
+            self._heartbeat.cancel()
+        self._heartbeat = None
+
+    # ------------------------------------------------------------------ callbacks
+
+    def created(self, when: str) -> None:
+        """RPL_CREATED: when the server was created."""
+
+    def yourHost(self, info: str) -> None:
+        """RPL_YOURHOST."""
+
+    def myInfo(self, servername: str, version: str, umodes: str, cmodes: str) -> None:
+        """RPL_MYINFO: server name, version, user and channel modes."""
+
+    def luserClient(self, info: str) -> None:
+        """RPL_LUSERCLIENT."""
+
+    def bounce(self, info: str) -> None:
+        """RPL_BOUNCE."""
+
+    def isupport(self, options: list[str]) -> None:
+        """RPL_ISUPPORT tokens (already applied to :attr:`supported`)."""
+
+    def luserChannels(self, channels: int) -> None:
+        """RPL_LUSERCHANNELS."""
+
+    def luserOp(self, ops: int) -> None:
+        """RPL_LUSEROP."""
+
+    def luserMe(self, info: str) -> None:
+        """RPL_LUSERME."""
+
+    def signedOn(self) -> None:
+        """Registration completed."""
+
+    def receivedMOTD(self, motd: list[str]) -> None:
+        """The message of the day, line by line."""
+
+    def privmsg(self, user: str, channel: str, message: str) -> None:
+        """A message to a channel or (``channel`` being our nick) to us."""
+
+    def noticed(self, user: str, channel: str, message: str) -> None:
+        """A NOTICE; never answer one automatically (RFC 1459)."""
+
+    def action(self, user: str, channel: str, data: str) -> None:
+        """A CTCP ACTION (``/me``)."""
+
+    def joined(self, channel: str) -> None:
+        """We joined ``channel``."""
+
+    def left(self, channel: str) -> None:
+        """We left ``channel``."""
+
+    def kickedFrom(self, channel: str, kicker: str, message: str) -> None:
+        """We were kicked."""
+
+    def nickChanged(self, nick: str) -> None:
+        """Our nick changed."""
+        self.nickname = nick
+
+    def userJoined(self, user: str, channel: str) -> None:
+        """Someone joined a channel we are on."""
+
+    def userLeft(self, user: str, channel: str) -> None:
+        """Someone left a channel we are on."""
+
+    def userQuit(self, user: str, quitMessage: str) -> None:
+        """Someone quit."""
+
+    def userKicked(self, kickee: str, channel: str, kicker: str, message: str) -> None:
+        """Someone was kicked."""
+
+    def userRenamed(self, oldname: str, newname: str) -> None:
+        """Someone changed nick."""
+
+    def topicUpdated(self, user: str, channel: str, newTopic: str) -> None:
+        """A topic was set or reported."""
+
+    def modeChanged(
+        self, user: str, channel: str, set: bool, modes: str, args: tuple[Any, ...]
+    ) -> None:
+        """Modes changed; called once for added and once for removed modes."""
+
+    def pong(self, user: str, secs: float) -> None:
+        """A CTCP PING reply came back after ``secs`` seconds."""
+
+    # ------------------------------------------------------------------ irc_* handlers
+
+    def irc_unknown(self, prefix: str, command: str, params: list[str]) -> None:
+        """A command without an ``irc_`` method."""
+
+    def irc_ERR_NICKNAMEINUSE(self, prefix: str, params: list[str]) -> None:
+        # Only during registration: afterwards the old nick simply stays.
+        if not self._registered:
+            self._attemptedNick = self.alterCollidedNick(self._attemptedNick)
+            self.setNick(self._attemptedNick)
+
+    def irc_ERR_ERRONEUSNICKNAME(self, prefix: str, params: list[str]) -> None:
+        if not self._registered:
+            self.setNick(self.erroneousNickFallback)
+
+    def irc_ERR_PASSWDMISMATCH(self, prefix: str, params: list[str]) -> None:
+        _log.error("IRC: the server refused the password")
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def irc_RPL_WELCOME(self, prefix: str, params: list[str]) -> None:
+        self.hostname = prefix
+        self._registered = True
+        # The server's word is final (it may have given another nick, e.g. a SASL account's).
+        self.nickname = params[0] if params and params[0] != "*" else self._attemptedNick
+        self.signedOn()
+        self.startHeartbeat()
+
+    def irc_JOIN(self, prefix: str, params: list[str]) -> None:
+        nick = _nick(prefix)
+        channel = params[0]
+        if nick == self.nickname:
+            self._ownPrefix = prefix
+            self.joined(channel)
+        else:
+            self.userJoined(nick, channel)
+
+    def irc_PART(self, prefix: str, params: list[str]) -> None:
+        nick = _nick(prefix)
+        if nick == self.nickname:
+            self.left(params[0])
+        else:
+            self.userLeft(nick, params[0])
+
+    def irc_QUIT(self, prefix: str, params: list[str]) -> None:
+        self.userQuit(_nick(prefix), params[0] if params else "")
+
+    def irc_MODE(self, prefix: str, params: list[str]) -> None:
+        channel, modes, args = params[0], params[1], params[2:]
+        if modes[0] not in "+-":
+            modes = "+" + modes
+        if channel == self.nickname:
+            paramModes = ("", "")
+        else:
+            cm = self.supported.getFeature("CHANMODES") or {}
+            prefixes = "".join((self.supported.getFeature("PREFIX") or {}).keys())
+            paramModes = (
+                cm.get("addressModes", "")
+                + cm.get("param", "")
+                + cm.get("setParam", "")
+                + prefixes,
+                cm.get("addressModes", "") + cm.get("param", "") + prefixes,
+            )
+        try:
+            added, removed = parseModes(modes, args, paramModes)
+        except IRCBadModes:
+            _log.warn("IRC: ignored a MODE line that does not parse")
+            return
+        if added:
+            m, a = zip(*added, strict=True)
+            self.modeChanged(prefix, channel, True, "".join(m), a)
+        if removed:
+            m, a = zip(*removed, strict=True)
+            self.modeChanged(prefix, channel, False, "".join(m), a)
+
+    def irc_PING(self, prefix: str, params: list[str]) -> None:
+        self._sendNow(serializeMessage("PONG", [params[-1]] if params else ["server"]))
+
+    def irc_PRIVMSG(self, prefix: str, params: list[str]) -> None:
+        user, channel, message = prefix, params[0], params[-1]
+        if not message:
+            return
+        if X_DELIM in message:
+            m = ctcpExtract(message)
+            if m["extended"]:
+                self.ctcpQuery(user, channel, m["extended"])  # type: ignore[arg-type]
+            if not m["normal"]:
+                return
+            message = " ".join(m["normal"])  # type: ignore[arg-type]
+        self.privmsg(user, channel, message)
+
+    def irc_NOTICE(self, prefix: str, params: list[str]) -> None:
+        user, channel, message = prefix, params[0], params[-1]
+        if X_DELIM in message:
+            m = ctcpExtract(message)
+            if m["extended"]:
+                self.ctcpReply(user, channel, m["extended"])  # type: ignore[arg-type]
+            if not m["normal"]:
+                return
+            message = " ".join(m["normal"])  # type: ignore[arg-type]
+        self.noticed(user, channel, message)
+
+    def irc_NICK(self, prefix: str, params: list[str]) -> None:
+        nick = _nick(prefix)
+        if nick == self.nickname:
+            if self._ownPrefix is not None:
+                self._ownPrefix = params[0] + self._ownPrefix[len(nick) :]
+            self.nickChanged(params[0])
+        else:
+            self.userRenamed(nick, params[0])
+
+    def irc_KICK(self, prefix: str, params: list[str]) -> None:
+        kicker = _nick(prefix)
+        channel, kicked = params[0], params[1]
+        message = params[2] if len(params) > 2 else ""
+        if kicked.lower() == self.nickname.lower():
+            self.kickedFrom(channel, kicker, message)
+        else:
+            self.userKicked(kicked, channel, kicker, message)
+
+    def irc_TOPIC(self, prefix: str, params: list[str]) -> None:
+        self.topicUpdated(_nick(prefix), params[0], params[-1] if len(params) > 1 else "")
+
+    def irc_RPL_TOPIC(self, prefix: str, params: list[str]) -> None:
+        self.topicUpdated(_nick(prefix), params[1], params[2])
+
+    def irc_RPL_NOTOPIC(self, prefix: str, params: list[str]) -> None:
+        self.topicUpdated(_nick(prefix), params[1], "")
+
+    def irc_RPL_MOTDSTART(self, prefix: str, params: list[str]) -> None:
+        text = params[-1]
+        if text.startswith("- "):
+            text = text[2:]
+        self.motd = [text]
+
+    def irc_RPL_MOTD(self, prefix: str, params: list[str]) -> None:
+        text = params[-1]
+        if text.startswith("- "):
+            text = text[2:]
+        if self.motd is None:
+            self.motd = []
+        if len(self.motd) < 1000:
+            self.motd.append(text)
+
+    def irc_RPL_ENDOFMOTD(self, prefix: str, params: list[str]) -> None:
+        motd, self.motd = self.motd or [], None
+        self.receivedMOTD(motd)
+
+    def irc_ERR_NOMOTD(self, prefix: str, params: list[str]) -> None:
+        self.motd = None
+        self.receivedMOTD([])
+
+    def irc_RPL_CREATED(self, prefix: str, params: list[str]) -> None:
+        self.created(params[1])
+
+    def irc_RPL_YOURHOST(self, prefix: str, params: list[str]) -> None:
+        self.yourHost(params[1])
+
+    def irc_RPL_MYINFO(self, prefix: str, params: list[str]) -> None:
+        info = params[1].split(None, 3) if len(params) == 2 else params[1:5]
+        info += [""] * (4 - len(info))
+        self.myInfo(*info[:4])
+
+    def irc_RPL_BOUNCE(self, prefix: str, params: list[str]) -> None:
+        self.bounce(params[1])
+
+    def irc_RPL_ISUPPORT(self, prefix: str, params: list[str]) -> None:
+        args = params[1:-1]
+        self.supported.parse(args)
+        self.isupport(args)
+
+    def irc_RPL_LUSERCLIENT(self, prefix: str, params: list[str]) -> None:
+        self.luserClient(params[1])
+
+    def irc_RPL_LUSEROP(self, prefix: str, params: list[str]) -> None:
+        try:
+            self.luserOp(int(params[1]))
+        except ValueError:
+            pass
+
+    def irc_RPL_LUSERCHANNELS(self, prefix: str, params: list[str]) -> None:
+        try:
+            self.luserChannels(int(params[1]))
+        except ValueError:
+            pass
+
+    def irc_RPL_LUSERME(self, prefix: str, params: list[str]) -> None:
+        self.luserMe(params[1])
+
+    def irc_RPL_HOSTHIDDEN(self, prefix: str, params: list[str]) -> None:
+        if self._ownPrefix is not None:
+            self._ownPrefix = self._ownPrefix.rsplit("@", 1)[0] + "@" + params[1]
+
+    def irc_BATCH(self, prefix: str, params: list[str]) -> None:
+        ref = params[0]
+        if ref.startswith("+") and len(ref) > 1:
+            if len(self._batches) >= 64:
+                return  # a server opening batches without end gets no more memory
+            batchType = params[1] if len(params) > 1 else ""
+            self._batches[ref[1:]] = (batchType, params[2:])
+            self.batchStarted(ref[1:], batchType, params[2:])
+        elif ref.startswith("-") and ref[1:] in self._batches:
+            batchType, args = self._batches.pop(ref[1:])
+            self.batchEnded(ref[1:], batchType, args)
+
+    # ------------------------------------------------------------------ CTCP
+
+    def ctcpQuery(self, user: str, channel: str, messages: list[tuple[str, str | None]]) -> None:
+        """Dispatch CTCP queries to ``ctcpQuery_<TAG>`` (at most three per message)."""
+        for tag, data in messages[:3]:
+            method = getattr(self, "ctcpQuery_" + tag, None)
+            if method is None:
+                self.ctcpUnknownQuery(user, channel, tag, data)
+            else:
+                method(user, channel, data)
+
+    def ctcpUnknownQuery(self, user: str, channel: str, tag: str, data: str | None) -> None:
+        """An unknown CTCP query; answered with ERRMSG."""
+        self.ctcpMakeReply(_nick(user), [("ERRMSG", f"{tag} :Unknown query")])
+
+    def ctcpQuery_ACTION(self, user: str, channel: str, data: str | None) -> None:
+        self.action(user, channel, data or "")
+
+    def ctcpQuery_PING(self, user: str, channel: str, data: str | None) -> None:
+        self.ctcpMakeReply(_nick(user), [("PING", data)])
+
+    def ctcpQuery_VERSION(self, user: str, channel: str, data: str | None) -> None:
+        if self.versionName:
+            reply = f"{self.versionName}:{self.versionNum or ''}:{self.versionEnv or ''}"
+            self.ctcpMakeReply(_nick(user), [("VERSION", reply)])
+
+    def ctcpQuery_TIME(self, user: str, channel: str, data: str | None) -> None:
+        self.ctcpMakeReply(_nick(user), [("TIME", ":" + time.asctime())])
+
+    def ctcpQuery_CLIENTINFO(self, user: str, channel: str, data: str | None) -> None:
+        names = sorted(
+            name[len("ctcpQuery_") :] for name in dir(type(self)) if name.startswith("ctcpQuery_")
+        )
+        if not data:
+            self.ctcpMakeReply(_nick(user), [("CLIENTINFO", " ".join(names))])
+
+    def ctcpQuery_SOURCE(self, user: str, channel: str, data: str | None) -> None:
+        if self.sourceURL:
+            self.ctcpMakeReply(_nick(user), [("SOURCE", self.sourceURL)])
+
+    def ctcpQuery_USERINFO(self, user: str, channel: str, data: str | None) -> None:
+        if self.userinfo is not None:
+            self.ctcpMakeReply(_nick(user), [("USERINFO", self.userinfo)])
+
+    def ctcpQuery_FINGER(self, user: str, channel: str, data: str | None) -> None:
+        if self.fingerReply is not None:
+            reply = self.fingerReply() if callable(self.fingerReply) else str(self.fingerReply)
+            self.ctcpMakeReply(_nick(user), [("FINGER", reply)])
+
+    def ctcpQuery_DCC(self, user: str, channel: str, data: str | None) -> None:
+        """Dispatch a DCC request to ``dcc_<TYPE>``; unknown types get an ERRMSG."""
+        if not data:
+            return
+        dcctype, _, rest = data.partition(" ")
+        method = getattr(self, "dcc_" + dcctype.upper(), None)
+        if method is None:
+            self.ctcpMakeReply(_nick(user), [("ERRMSG", f"DCC {dcctype} :Unknown DCC type")])
+            return
+        try:
+            method(user, channel, rest)
+        except IRCBadMessage:
+            _log.info("IRC: ignored a malformed DCC {dcctype} offer", dcctype=dcctype.upper())
+
+    def dcc_SEND(self, user: str, channel: str, data: str) -> None:
+        """Parse a DCC SEND offer and pass it to :meth:`dccDoSend`."""
+        filename, address, port, size = parseDccSend(data)
+        self.dccDoSend(user, address, port, filename, size, data)
+
+    def dccDoSend(
+        self, user: str, address: str, port: int, fileName: str, size: int, data: str
+    ) -> None:
+        """A DCC SEND offer; ignored unless overridden (connect a :class:`DccFileReceive`
+        with ``reactor.connectTCP(address, port, factory)`` to accept it)."""
+
+    def ctcpReply(self, user: str, channel: str, messages: list[tuple[str, str | None]]) -> None:
+        """Dispatch CTCP replies to ``ctcpReply_<TAG>``."""
+        for tag, data in messages[:3]:
+            method = getattr(self, "ctcpReply_" + tag, None)
+            if method is None:
+                self.ctcpUnknownReply(user, channel, tag, data)
+            else:
+                method(user, channel, data)
+
+    def ctcpUnknownReply(self, user: str, channel: str, tag: str, data: str | None) -> None:
+        """An unexpected CTCP reply (logged only; replies are never answered)."""
+
+    def ctcpReply_PING(self, user: str, channel: str, data: str | None) -> None:
+        nick = _nick(user)
+        started = self._pings.pop((nick, data or ""), None)
+        if started is not None:
+            self.pong(user, time.time() - started)

@@ -1,0 +1,179 @@
+"""Shared helpers for glisten-words interop tests: peers, free ports, a reactor thread."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def requireBinary(name: str) -> str:
+    """:return: the path of a peer binary; skip when missing locally, fail in CI."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required in CI but is not installed")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def freePort() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def waitForPort(port: int, proc: subprocess.Popen[Any] | None = None, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"peer exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+NGIRCD_CONF = """\
+[Global]
+    Name = irc.ngircd.test
+    Info = glisten interop test server
+    Listen = 127.0.0.1
+    Ports = {port}
+    MotdFile = {dir}/motd
+{user}
+[Limits]
+    MaxNickLength = 30
+    PingTimeout = 120
+    PongTimeout = 60
+    MaxConnectionsIP = 0
+[Options]
+    PAM = no
+    Ident = no
+    DNS = no
+    OperCanUseMode = yes
+{ssl}"""
+
+NGIRCD_SSL = """\
+[SSL]
+    CertFile = {dir}/server.pem
+    KeyFile = {dir}/server.key
+    Ports = {port}
+"""
+
+
+def makeCertificates(folder: Path) -> Path:
+    """A CA and a certificate for ``localhost``/127.0.0.1 signed by it, made with openssl.
+
+    :return: a folder holding only the CA certificate (a ``trustRoots`` for endpoints).
+    """
+    openssl = requireBinary("openssl")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True, cwd=folder)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=glisten test CA")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=localhost")  # fmt: skip
+    (folder / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext")  # fmt: skip
+    for name in ("server.pem", "server.key"):
+        (folder / name).chmod(0o644)
+    roots = folder / "roots"
+    roots.mkdir()
+    (roots / "ca.pem").write_bytes((folder / "ca.pem").read_bytes())
+    return roots
+
+
+def startNgircd(tmp_path: Path, sslPort: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    binary = requireBinary("ngircd")
+    port = freePort()
+    tmp_path.chmod(0o755)
+    (tmp_path / "motd").write_text("glisten interop\n")
+    user = "    ServerUID = nobody\n    ServerGID = nogroup\n" if os.geteuid() == 0 else ""
+    ssl = NGIRCD_SSL.format(dir=tmp_path, port=sslPort) if sslPort else ""
+    conf = tmp_path / "ngircd.conf"
+    conf.write_text(NGIRCD_CONF.format(port=port, dir=tmp_path, user=user, ssl=ssl))
+    for f in (conf, tmp_path / "motd"):
+        f.chmod(0o644)
+    proc = subprocess.Popen(
+        [binary, "-n", "-f", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        waitForPort(port, proc)
+        if sslPort:
+            waitForPort(sslPort, proc)
+    except Exception:
+        stopProcess(proc)
+        raise
+    return proc, port
+
+
+def stopProcess(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def ngircd(tmp_path: Path) -> Iterator[int]:
+    """An ngircd on 127.0.0.1 with its config in a temp folder; yields its port."""
+    proc, port = startNgircd(tmp_path)
+    try:
+        yield port
+    finally:
+        stopProcess(proc)
+
+
+class ReactorThread:
+    """A private glisten reactor running in a thread; the test thread calls into it."""
+
+    def __init__(self) -> None:
+        from glisten.internet.epollreactor import EPollReactor
+
+        self.reactor = EPollReactor()
+        self.thread = threading.Thread(
+            target=self.reactor.run, kwargs={"installSignalHandlers": False}, daemon=True
+        )
+        self.thread.start()
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.reactor.callFromThread(fn, *args)
+
+    def stop(self) -> None:
+        self.reactor.callFromThread(self.reactor.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def reactorThread() -> Iterator[ReactorThread]:
+    rt = ReactorThread()
+    try:
+        yield rt
+    finally:
+        rt.stop()
+
+
+def waitUntil(predicate: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
+    """Poll ``predicate`` (state the reactor thread fills in) until it is true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
