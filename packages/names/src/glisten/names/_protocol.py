@@ -15,11 +15,11 @@ from typing import Any
 
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred, fail
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names._message import Message, Query
 from glisten.names._name import DNSDecodeError
-from glisten.names.common import LazyReactor
 from glisten.names.error import DNSQueryTimeoutError
 
 __all__ = ["DNSDatagramProtocol", "DNSMixin", "DNSProtocol"]
@@ -58,7 +58,7 @@ def _formatErrorFor(data: bytes) -> Message | None:
     return m
 
 
-class DNSMixin(LazyReactor):
+class DNSMixin:
     """
     Query bookkeeping shared by the UDP and TCP protocols.
 
@@ -72,7 +72,7 @@ class DNSMixin(LazyReactor):
 
     def __init__(self, controller: Any, reactor: Any = None) -> None:
         self.controller = controller
-        self._reactor = reactor
+        self._givenReactor = reactor
         self.liveMessages: dict[int, tuple[Deferred[Message], Any, Any]] = {}
         #: id -> the questions asked, which an answer must repeat (if it has any).
         self._questions: dict[int, list[Query]] = {}
@@ -86,7 +86,7 @@ class DNSMixin(LazyReactor):
 
     def callLater(self, period: float, func: Callable[..., object], *args: Any) -> Any:
         """Schedule ``func`` on this protocol's reactor."""
-        return self._reactor.callLater(period, func, *args)
+        return getReactor(self._givenReactor).callLater(period, func, *args)
 
     def _query(
         self,
@@ -168,7 +168,7 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
 
     def startListening(self) -> None:
         """Listen on a random UDP port (for a client with no transport yet)."""
-        self._reactor.listenUDP(0, self, maxPacketSize=65535)
+        getReactor(self._givenReactor).listenUDP(0, self, maxPacketSize=65535)
 
     def writeMessage(self, message: Message, address: Any) -> None:
         """Send ``message`` to ``address`` (truncated to its ``maxSize``)."""

@@ -9,6 +9,7 @@ in the authority section (which Twisted left out).
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -76,70 +77,147 @@ def getSerial(filename: str = "/tmp/twisted-names.serial") -> str:
     return result
 
 
+class _Records(dict[bytes, list[IEncodableRecord]]):
+    """
+    A zone's owner name -> records dict that tells its authority when owner
+    names are added or removed, so indexes built from it are rebuilt.
+    """
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, data: Any, changed: Any) -> None:
+        super().__init__(data)
+        self._changed = changed
+
+    def __setitem__(self, key: bytes, value: list[IEncodableRecord]) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: bytes) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def pop(self, *args: Any) -> Any:
+        r = super().pop(*args)
+        self._changed()
+        return r
+
+    def popitem(self) -> Any:
+        r = super().popitem()
+        self._changed()
+        return r
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        super().update(*args, **kw)
+        self._changed()
+
+    def setdefault(self, key: bytes, default: Any = None) -> Any:
+        r = super().setdefault(key, default)
+        self._changed()
+        return r
+
+
 class FileAuthority(ResolverBase):
     """
     An authority for one zone held in memory.
 
+    As in Twisted, a subclass may set :attr:`soa` and :attr:`records` itself
+    without calling ``__init__``. Assigning either, :meth:`setData`, adding
+    or removing owner names and :meth:`zoneChanged` bump :attr:`version`;
+    servers drop what they derived from the zone when it changes. Record
+    lists changed in place are seen by servers within
+    :attr:`~glisten.names.server.DNSServerFactory.answerCacheLifetime`
+    (call :meth:`zoneChanged` to make it immediate).
+
     :ivar soa: ``(zone name, Record_SOA)``.
     :ivar records: lower-cased owner name -> list of records (each with its TTL).
+    :ivar version: bumped each time the zone changes.
     """
 
-    soa: tuple[bytes, Record_SOA]
-    records: dict[bytes, list[IEncodableRecord]]
-
-    #: Seconds an encoded answer (:meth:`_wireAnswer`) is reused at most.
-    #: :meth:`setData` and adding or removing owner names forget them at once;
-    #: this bounds how long an answer stays stale after ``records`` is changed
-    #: in place otherwise (the same bound as the server's answer cache).
+    version = 0
+    #: Seconds an encoded answer (:meth:`_wireAnswer`) is reused at most, which
+    #: bounds how long an answer stays stale after a record list is changed in place.
     wireAnswerLifetime = 1.0
     #: Encoded answers kept at most (all are dropped when full).
     wireAnswerMax = 4096
+    #: (version it was built for, (apex, owners, existing names, delegation points)).
+    _index: tuple[int, tuple[bytes, set[bytes], set[bytes], set[bytes]]] | None = None
+    _soa: tuple[bytes, Record_SOA]
+    _records: _Records
 
-    def __init__(self, filename: str | None = None) -> None:
+    def __init__(self, filename: str | bytes | None = None) -> None:
         super().__init__()
         self.records = {}
-        self._index: tuple[tuple[int, int], Any] | None = None
-        self._wire: dict[tuple[bytes, int, int], WireAnswer | tuple[()] | None] = {}
-        self._wireKey: tuple[int, int, int] = (0, 0, 0)
-        self._wireBorn = 0.0
-        #: Called when the zone is replaced (servers drop cached answers).
-        self._changeListeners: list[Any] = []
         if filename is not None:
             self.loadFile(filename)
 
-    def loadFile(self, filename: str) -> None:
+    @property
+    def soa(self) -> tuple[bytes, Record_SOA]:
+        return self._soa
+
+    @soa.setter
+    def soa(self, value: tuple[bytes | str, Record_SOA]) -> None:
+        self._soa = (Name(value[0]).name.lower(), value[1])
+        self.zoneChanged()
+
+    @property
+    def records(self) -> dict[bytes, list[IEncodableRecord]]:
+        return self._records
+
+    @records.setter
+    def records(self, value: dict[bytes, list[Any]]) -> None:
+        self._records = _Records(value, self.zoneChanged)
+        self.zoneChanged()
+
+    def zoneChanged(self) -> None:
+        """Note that the zone changed (servers forget answers derived from it)."""
+        self.version += 1
+        for listener in self.__dict__.get("_changeListeners", ()):
+            listener()
+
+    def _addChangeListener(self, listener: Any) -> None:
+        """Call ``listener()`` whenever the zone changes."""
+        self.__dict__.setdefault("_changeListeners", []).append(listener)
+
+    def loadFile(self, filename: str | bytes) -> None:
         """Load the zone (subclasses parse their own formats)."""
         raise NotImplementedError
 
     def setData(self, soa: tuple[bytes, Record_SOA], records: dict[bytes, list[Any]]) -> None:
         """Replace the zone's contents."""
-        self.soa = (Name(soa[0]).name.lower(), soa[1])
+        self._soa = (Name(soa[0]).name.lower(), soa[1])
         self.records = {Name(k).name.lower(): list(v) for k, v in records.items()}
-        self._index = None
-        self._wire = {}
-        for listener in getattr(self, "_changeListeners", ()):
-            listener()
+
+    def _hasZone(self) -> bool:
+        """:return: whether a zone is loaded (a secondary may still be waiting for one)."""
+        return "_soa" in self.__dict__ or isinstance(type(self).__dict__.get("soa"), tuple)
 
     # -- lookups
 
-    def _names(self) -> tuple[set[bytes], set[bytes], set[bytes]]:
+    def _names(self) -> tuple[bytes, set[bytes], set[bytes], set[bytes]]:
         """
-        :return: (owner names, owner names and every ancestor inside the
-            zone, delegation points), recomputed when ``records`` changes.
+        :return: (apex, owner names, owner names and every ancestor inside
+            the zone, delegation points), rebuilt when :attr:`version` changes.
         """
-        key = (id(self.records), len(self.records))
-        if self._index is not None and self._index[0] == key:
-            return self._index[1]
-        owners = set(self.records)
-        apex = self.soa[0]
+        index = self._index
+        if index is not None and index[0] == self.version:
+            return index[1]
+        records = self.records
+        owners = set(records)
+        apex = Name(self.soa[0]).name.lower()
         existing = set(owners)
         for n in owners:
             while n and n != apex:
                 n = n.split(b".", 1)[1] if b"." in n else b""
                 existing.add(n)
-        cuts = {n for n in owners if n != apex and any(r.TYPE == C.NS for r in self.records[n])}
-        self._index = (key, (owners, existing, cuts))
-        return owners, existing, cuts
+        cuts = {n for n in owners if n != apex and any(r.TYPE == C.NS for r in records[n])}
+        built = (apex, owners, existing, cuts)
+        self._index = (self.version, built)
+        return built
 
     def _ttl(self, rec: IEncodableRecord) -> int:
         return rec.ttl if rec.ttl is not None else self.soa[1].minimum
@@ -152,7 +230,8 @@ class FileAuthority(ResolverBase):
         return [_makeRR(name, r.TYPE, minimum if r.ttl is None else r.ttl, r, auth) for r in recs]
 
     def _soaRR(self) -> RRHeader:
-        name, soa = self.soa
+        name = self._names()[0]
+        soa = self.soa[1]
         ttl = min(self._ttl(soa), soa.minimum)
         return RRHeader(name, C.SOA, C.IN, ttl, soa, auth=True)
 
@@ -164,7 +243,7 @@ class FileAuthority(ResolverBase):
 
     def query(self, query: Query, timeout: Any = None) -> defer.Deferred[Result]:
         """Answer ``query`` from the zone (every type, without per-type dispatch)."""
-        if not hasattr(self, "soa"):
+        if not self._hasZone():
             return defer.fail(error.DomainError(query.name.name))
         try:
             return defer.succeed(self._answer(query.name, query.cls, query.type))
@@ -172,7 +251,7 @@ class FileAuthority(ResolverBase):
             return defer.fail(e)
 
     def _answer(self, name: bytes | Name, cls: int, type: int) -> Result:
-        apex = self.soa[0]
+        apex = self._names()[0]
         qname = name if isinstance(name, Name) else Name(name)
         name = qname.name
         if not qname.isSubdomainOf(apex) or cls not in (C.IN, C.ANY):
@@ -229,12 +308,10 @@ class FileAuthority(ResolverBase):
             this zone; :data:`SLOW` when the answer must be made the long way.
         """
         now = time.monotonic()
-        guard = (id(self.records), len(self.records), id(self.soa))
-        wire = self._wire
-        if guard != self._wireKey or now - self._wireBorn > self.wireAnswerLifetime:
-            wire.clear()
-            self._wireKey = guard
-            self._wireBorn = now
+        state = self.__dict__.get("_wire")
+        if state is None or state[0] != self.version or now - state[1] > self.wireAnswerLifetime:
+            state = self.__dict__["_wire"] = (self.version, now, {})
+        wire: dict[tuple[bytes, int, int], WireAnswer | tuple[()] | None] = state[2]
         q = (key, cls, type)
         try:
             return wire[q]
@@ -278,12 +355,11 @@ class FileAuthority(ResolverBase):
         recs = self.records.get(key)
         if recs is not None:
             return recs
-        existing = self._names()[1]
+        apex, _, existing, _ = self._names()
         if key in existing:
             return []
         # Closest encloser, then its wildcard (RFC 4592).
         n = key
-        apex = self.soa[0]
         while n != apex:
             n = n.split(b".", 1)[1] if b"." in n else b""
             if n in existing:
@@ -296,10 +372,9 @@ class FileAuthority(ResolverBase):
         :return: (NS records, glue) when ``key`` lies at or below a delegation
             point other than the apex, else ``None``.
         """
-        cuts = self._names()[2]
+        apex, _, _, cuts = self._names()
         if not cuts:
             return None
-        apex = self.soa[0]
         labels = key.split(b".") if key else []
         apexLen = len(apex.split(b".")) if apex else 0
         # Walk down from just below the apex towards the name.
@@ -324,7 +399,7 @@ class FileAuthority(ResolverBase):
 
     def _additional(self, recs: list[IEncodableRecord], additional: list[RRHeader]) -> None:
         """Add in-zone addresses of MX, NS and SRV targets (RFC 1035 3.3.9...)."""
-        apex = self.soa[0]
+        apex = self._names()[0]
         for r in recs:
             if r.TYPE in (C.MX, C.NS):
                 target: Name = r.name  # type: ignore[attr-defined]
@@ -339,7 +414,7 @@ class FileAuthority(ResolverBase):
                     additional += self._rrs(target, [g])
 
     def _axfr(self, qname: Name) -> Result:
-        if qname._key != self.soa[0]:
+        if qname._key != self._names()[0]:
             raise error.DomainError(qname.name)
         soa = self._soaRR()
         soa.ttl = self._ttl(self.soa[1])
@@ -380,10 +455,13 @@ class BindAuthority(FileAuthority):
     :raises ZoneFileError: for a file that cannot be parsed.
     """
 
-    def __init__(self, filenames: str | list[str], origin: bytes | str | None = None) -> None:
+    def __init__(
+        self, filenames: str | bytes | list[str | bytes], origin: bytes | str | None = None
+    ) -> None:
         self._origin = origin
         super().__init__()
-        names = [filenames] if isinstance(filenames, str) else list(filenames)
+        one = isinstance(filenames, str | bytes)
+        names = [os.fsdecode(filenames)] if one else [os.fsdecode(f) for f in filenames]  # type: ignore[arg-type]
         triples: list[tuple[bytes, int, IEncodableRecord]] = []
         for fn in names:
             triples += parseZone(path=fn, origin=origin)
@@ -414,7 +492,8 @@ class PySourceAuthority(FileAuthority):
     The file is executed: load only files you trust, as with Twisted.
     """
 
-    def loadFile(self, filename: str) -> None:
+    def loadFile(self, filename: str | bytes) -> None:
+        filename = os.fsdecode(filename)
         with open(filename, encoding="utf-8") as f:
             source = f.read()
         ns = self.setupConfigNamespace()

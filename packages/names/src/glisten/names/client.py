@@ -19,13 +19,14 @@ from zope.interface import implementer
 from glisten.internet import defer, protocol
 from glisten.internet.address import IPv4Address, IPv6Address
 from glisten.internet.interfaces import IHostnameResolver, IResolutionReceiver
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.names import _constants as C
-from glisten.names import error
+from glisten.names import error, resolve
 from glisten.names._message import Message, Query
 from glisten.names._name import Name
 from glisten.names._protocol import DNSDatagramProtocol, DNSProtocol
-from glisten.names.common import LazyReactor, ResolverBase, Result
+from glisten.names.common import ResolverBase, Result
 from glisten.python.failure import Failure
 
 __all__ = [
@@ -38,20 +39,28 @@ __all__ = [
     "getResolver",
     "lookupAFSDatabase",
     "lookupAddress",
+    "lookupAddress6",
     "lookupAllRecords",
     "lookupAuthority",
     "lookupCanonicalName",
     "lookupHostInfo",
     "lookupIPV6Address",
+    "lookupMailBox",
     "lookupMailExchange",
+    "lookupMailGroup",
+    "lookupMailRename",
     "lookupMailboxInfo",
     "lookupNameservers",
     "lookupNamingAuthorityPointer",
+    "lookupNull",
     "lookupPointer",
     "lookupResponsibility",
+    "lookupSenderPolicy",
     "lookupService",
     "lookupText",
+    "lookupWellKnownServices",
     "lookupZone",
+    "query",
 ]
 
 log = Logger()
@@ -91,12 +100,12 @@ class DNSClientFactory(protocol.ClientFactory):
             d.errback(reason)
 
     def buildProtocol(self, addr: Any) -> DNSProtocol:
-        p = DNSProtocol(self.controller, self.controller._reactor)
+        p = DNSProtocol(self.controller, self.controller._givenReactor)
         p.factory = self
         return p
 
 
-class Resolver(LazyReactor, ResolverBase):
+class Resolver(ResolverBase):
     """
     Ask recursive servers, over UDP with retries, then TCP when truncated.
 
@@ -112,7 +121,7 @@ class Resolver(LazyReactor, ResolverBase):
 
     def __init__(
         self,
-        resolv: str | None = None,
+        resolv: str | bytes | None = None,
         servers: Sequence[tuple[str, int]] | None = None,
         timeout: Sequence[float] = (1, 3, 11, 45),
         reactor: Any = None,
@@ -124,7 +133,7 @@ class Resolver(LazyReactor, ResolverBase):
         self.dynServers: list[tuple[str, int]] = []
         self.timeout = tuple(timeout)
         self.resolv = resolv
-        self._reactor = reactor
+        self._givenReactor = reactor
         self._lastResolvMTime: float | None = None
         self._lastResolvCheck: float | None = None
         self.factory = DNSClientFactory(self, timeout)
@@ -187,9 +196,9 @@ class Resolver(LazyReactor, ResolverBase):
 
     def _connectedProtocol(self, interface: str = "") -> DNSDatagramProtocol:
         """A new UDP protocol on a fresh, kernel-chosen random port."""
-        p = DNSDatagramProtocol(self, reactor=self._reactor)
+        p = DNSDatagramProtocol(self, reactor=getReactor(self._givenReactor))
         p.recDes = self.recDes
-        self._reactor.listenUDP(0, p, interface=interface, maxPacketSize=65535)
+        getReactor(self._givenReactor).listenUDP(0, p, interface=interface, maxPacketSize=65535)
         return p
 
     def _query(
@@ -262,7 +271,7 @@ class Resolver(LazyReactor, ResolverBase):
 
     def _tcpExchange(self, host: str, port: int, send: Any, timeout: float) -> defer.Deferred[Any]:
         connected: defer.Deferred[DNSProtocol] = defer.Deferred()
-        reactor = self._reactor
+        reactor = getReactor(self._givenReactor)
         resolver = self
 
         class _Factory(DNSClientFactory):
@@ -300,19 +309,21 @@ class Resolver(LazyReactor, ResolverBase):
 
     # -- results
 
-    def filterAnswers(self, message: Message) -> Any:
+    def filterAnswers(self, message: Message) -> Result | Failure | defer.Deferred[Result]:
         """
-        :return: (answers, authority, additional), a Deferred asking again over
-            TCP if ``message`` was truncated, or a failure for an error rCode.
+        :return: (answers, authority, additional); a Deferred asking again
+            over TCP if ``message`` was truncated; a :class:`Failure` of the
+            :mod:`~glisten.names.error` exception for an error rCode (as Twisted).
         """
         if message.trunc:
-            return self.queryTCP(message.queries).addCallback(self._filterTCPAnswers)
+            d: defer.Deferred[Any] = self.queryTCP(message.queries)
+            return d.addCallback(cast(Any, self._filterTCPAnswers))
         return self._filterTCPAnswers(message)
 
-    def _filterTCPAnswers(self, message: Message) -> Any:
+    def _filterTCPAnswers(self, message: Message) -> Result | Failure:
         # A truncated answer over TCP is all there is: asking again would loop.
         if message.rCode != C.OK:
-            return defer.fail(self.exceptionForCode(message.rCode)(message))
+            return Failure(self.exceptionForCode(message.rCode)(message))
         return (message.answers, message.authority, message.additional)
 
     def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
@@ -325,7 +336,7 @@ class Resolver(LazyReactor, ResolverBase):
             return d
         self._waiting[key] = []
         result = self.queryUDP([Query(name, type, cls)], timeout)
-        result.addCallback(self.filterAnswers)
+        result.addCallback(cast(Any, self.filterAnswers))
 
         def share(r: Any) -> Any:
             for w in self._waiting.pop(key, []):
@@ -357,7 +368,7 @@ class Resolver(LazyReactor, ResolverBase):
             return defer.fail(e)
 
         def send(p: DNSProtocol) -> defer.Deferred[Result]:
-            controller = AXFRController(qname, p, timeout, self._reactor)
+            controller = AXFRController(qname, p, timeout, getReactor(self._givenReactor))
             return controller.start()
 
         return self._tcpExchange(host, port, send, timeout)
@@ -499,21 +510,22 @@ class HostnameResolver:
 
 def createResolver(
     servers: Sequence[tuple[str, int]] | None = None,
-    resolvconf: str | None = None,
-    hosts: str | None = None,
+    resolvconf: str | bytes | None = None,
+    hosts: str | bytes | None = None,
     reactor: Any = None,
-) -> Any:
+) -> resolve.ResolverChain:
     """
     :return: a resolver asking the hosts file, then a cache, then DNS servers
-        (``servers`` if given, else ``resolvconf``, default /etc/resolv.conf).
+        (``servers`` if given, else ``resolvconf``, default ``b"/etc/resolv.conf"``;
+        the hosts file defaults to ``b"/etc/hosts"``, bytes as in Twisted).
     """
-    from glisten.names import cache, resolve
+    from glisten.names import cache
     from glisten.names import hosts as hostsModule
 
     if hosts is None:
-        hosts = "/etc/hosts"
+        hosts = b"/etc/hosts"
     if resolvconf is None and not servers:
-        resolvconf = "/etc/resolv.conf"
+        resolvconf = b"/etc/resolv.conf"
     hostResolver = hostsModule.Resolver(hosts)
     theResolver = Resolver(resolvconf, servers, reactor=reactor)
     return resolve.ResolverChain([hostResolver, cache.CacheResolver(reactor=reactor), theResolver])
@@ -549,17 +561,29 @@ def _forward(method: str) -> Any:
 
 lookupAddress = _forward("lookupAddress")
 lookupIPV6Address = _forward("lookupIPV6Address")
+lookupAddress6 = _forward("lookupAddress6")
 lookupMailExchange = _forward("lookupMailExchange")
 lookupNameservers = _forward("lookupNameservers")
 lookupCanonicalName = _forward("lookupCanonicalName")
+lookupMailBox = _forward("lookupMailBox")
+lookupMailGroup = _forward("lookupMailGroup")
+lookupMailRename = _forward("lookupMailRename")
 lookupPointer = _forward("lookupPointer")
 lookupAuthority = _forward("lookupAuthority")
-lookupText = _forward("lookupText")
+lookupNull = _forward("lookupNull")
+lookupWellKnownServices = _forward("lookupWellKnownServices")
 lookupService = _forward("lookupService")
 lookupHostInfo = _forward("lookupHostInfo")
 lookupMailboxInfo = _forward("lookupMailboxInfo")
+lookupText = _forward("lookupText")
+lookupSenderPolicy = _forward("lookupSenderPolicy")
 lookupResponsibility = _forward("lookupResponsibility")
 lookupAFSDatabase = _forward("lookupAFSDatabase")
 lookupNamingAuthorityPointer = _forward("lookupNamingAuthorityPointer")
 lookupAllRecords = _forward("lookupAllRecords")
 lookupZone = _forward("lookupZone")
+
+
+def query(query: Query, timeout: Any = None) -> defer.Deferred[Result]:
+    """Ask the process-wide resolver ``query`` (a :class:`~glisten.names.dns.Query`)."""
+    return getResolver().query(query, timeout)

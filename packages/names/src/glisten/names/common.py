@@ -18,28 +18,6 @@ from glisten.names.interfaces import IResolver
 __all__ = ["EMPTY_RESULT", "ResolverBase", "Result", "extractRecord"]
 
 
-class LazyReactor:
-    """
-    A ``_reactor`` attribute that, when none was given, means the global
-    reactor looked up at use time, so building resolvers (e.g. in a plugin's
-    ``makeService``) never installs a reactor early.
-    """
-
-    _givenReactor: Any = None
-
-    @property
-    def _reactor(self) -> Any:
-        if self._givenReactor is None:
-            from glisten.internet import reactor
-
-            return reactor
-        return self._givenReactor
-
-    @_reactor.setter
-    def _reactor(self, value: Any) -> None:
-        self._givenReactor = value
-
-
 #: What every lookup fires with: (answers, authority, additional).
 Result = tuple[list[RRHeader], list[RRHeader], list[RRHeader]]
 
@@ -75,6 +53,7 @@ class ResolverBase:
         for t, method in (
             (C.A, self.lookupAddress),
             (C.AAAA, self.lookupIPV6Address),
+            (C.A6, self.lookupAddress6),
             (C.NS, self.lookupNameservers),
             (C.CNAME, self.lookupCanonicalName),
             (C.SOA, self.lookupAuthority),
@@ -126,6 +105,10 @@ class ResolverBase:
     def lookupIPV6Address(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up AAAA records."""
         return self._lookupName(name, C.AAAA, timeout)
+
+    def lookupAddress6(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+        """Look up A6 records (RFC 2874, experimental; Twisted API)."""
+        return self._lookupName(name, C.A6, timeout)
 
     def lookupMailExchange(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
         """Look up MX records."""
@@ -217,23 +200,38 @@ class ResolverBase:
         self, name: bytes | str, timeout: Any = None, effort: int = 10
     ) -> defer.Deferred[str]:
         """
-        :return: a Deferred firing with one IPv4 address (a ``str``) for ``name``,
-            following CNAMEs.
+        Resolve ``name`` to one address, following CNAMEs.
 
-        Twisted asks for ALL_RECORDS (ANY), which RFC 8482 lets servers answer
-        with almost nothing; glisten asks for A records.
+        As Twisted documents it, an IPv6 address is given in preference to
+        an IPv4 one (A6, then AAAA, then A). Where Twisted asks one ANY
+        question (which RFC 8482 lets servers answer with almost nothing),
+        glisten asks for AAAA and A records at once and picks from both.
+
+        :return: a Deferred firing with the address as a ``str``, or failing
+            with :class:`~glisten.names.error.DNSNameError` when there is none
+            (or with the failure of the A lookup when both lookups fail).
         """
         try:
             n = _nameBytes(name)
         except ValueError as e:
             return defer.fail(e)
-        d: defer.Deferred[Any] = self.lookupAddress(n, timeout)
-        d.addCallback(self._cbRecords, n, effort)
-        return d
+        lookups = [self.lookupIPV6Address(n, timeout), self.lookupAddress(n, timeout)]
+        d = defer.DeferredList(lookups, consumeErrors=True)
+        return d.addCallback(self._cbBothRecords, n, effort)
+
+    def _cbBothRecords(self, results: list[tuple[bool, Any]], name: bytes, effort: int) -> Any:
+        answers: list[RRHeader] = []
+        for ok, result in results:
+            if ok:
+                ans, auth, add = result
+                answers += [*ans, *auth, *add]
+        if not results[0][0] and not results[1][0]:
+            return results[1][1]
+        return self._cbRecords((answers, [], []), name, effort)
 
     def _cbRecords(self, records: Result, name: bytes, effort: int) -> Any:
         ans, auth, add = records
-        result = extractRecord(self, Name(name), ans + auth + add, effort)
+        result = extractRecord(self, Name(name), [*ans, *auth, *add], effort)
         if not result:
             raise error.DNSNameError(name)
         return result
@@ -243,16 +241,23 @@ def extractRecord(
     resolver: ResolverBase, name: Name, answers: list[RRHeader], level: int = 10
 ) -> Any:
     """
-    Find an IPv4 address for ``name`` among ``answers``, following CNAMEs
-    (asking ``resolver`` again when the target's address is not there).
+    Find an address for ``name`` among ``answers`` (A6, then AAAA, then A,
+    as Twisted documents), following CNAMEs (asking ``resolver`` again when
+    the target's address is not there).
 
     :return: an address string, a Deferred firing with one, or ``None``.
     """
     if not level:
         return None
-    for r in answers:
-        if r.name == name and r.type == C.A and r.payload is not None:
-            return socket.inet_ntop(socket.AF_INET, r.payload.address)  # type: ignore[attr-defined]
+    for rtype, family in (
+        (C.A6, socket.AF_INET6),
+        (C.AAAA, socket.AF_INET6),
+        (C.A, socket.AF_INET),
+    ):
+        for r in answers:
+            if r.name == name and r.type == rtype and r.payload is not None:
+                packed = r.payload.suffix if rtype == C.A6 else r.payload.address  # type: ignore[attr-defined]
+                return socket.inet_ntop(family, packed)
     for r in answers:
         if r.name == name and r.type == C.CNAME and r.payload is not None:
             target: Name = r.payload.name  # type: ignore[attr-defined]

@@ -33,6 +33,7 @@ from glisten.names._records import (
     SVC_PARAM_KEYS,
     IEncodableRecord,
     Record_A,
+    Record_A6,
     Record_AAAA,
     Record_AFSDB,
     Record_CAA,
@@ -59,9 +60,11 @@ from glisten.names._records import (
     Record_SVCB,
     Record_TLSA,
     Record_TXT,
+    Record_WKS,
     UnknownRecord,
     str2time,
 )
+from glisten.names.error import AuthoritativeDomainError, DomainError
 from glisten.names.interfaces import IEncodable, IRecord
 
 
@@ -126,6 +129,8 @@ class _EDNSMessage(Message):
 
 __all__ = [
     "EXT_QUERIES",
+    "AuthoritativeDomainError",
+    "DomainError",
     "MAX_UDP_PAYLOAD",
     "QUERY_CLASSES",
     "QUERY_TYPES",
@@ -147,6 +152,7 @@ __all__ = [
     "Query",
     "RRHeader",
     "Record_A",
+    "Record_A6",
     "Record_AAAA",
     "Record_AFSDB",
     "Record_CAA",
@@ -173,6 +179,7 @@ __all__ = [
     "Record_SVCB",
     "Record_TLSA",
     "Record_TXT",
+    "Record_WKS",
     "UnknownRecord",
     "domainString",
     "lookupRecordType",

@@ -66,28 +66,30 @@ class Resolver(ResolverBase):
     Answer A and AAAA lookups from a hosts file, read at each lookup so
     edits show at once; other types and unknown names fail with
     :class:`~glisten.names.error.DomainError` so a chain moves on.
+
+    As in Twisted, answers are ``(records, (), ())`` with tuples and
+    records that are not authoritative (``auth=False``): a hosts file is
+    not a zone, so a server relaying them does not set AA.
     """
 
-    def __init__(self, file: Any = b"/etc/hosts", ttl: int = 60 * 60) -> None:
+    def __init__(self, file: str | bytes | Any = b"/etc/hosts", ttl: int = 60 * 60) -> None:
         super().__init__()
-        self.file = file.decode() if isinstance(file, bytes) else file
+        self.file = file
         self.ttl = ttl
 
-    def _records(self, name: bytes, family: int) -> list[RRHeader]:
+    def _records(self, name: bytes, family: int) -> tuple[RRHeader, ...]:
         out = []
         n = Name(name)
         for addr in searchFileForAll(self.file, name):
             if family == socket.AF_INET and _isIP(addr, socket.AF_INET):
-                out.append(RRHeader(n, C.A, C.IN, self.ttl, Record_A(addr, self.ttl), auth=True))
+                out.append(RRHeader(n, C.A, C.IN, self.ttl, Record_A(addr, self.ttl)))
             elif family == socket.AF_INET6 and _isIP(addr, socket.AF_INET6):
-                out.append(
-                    RRHeader(n, C.AAAA, C.IN, self.ttl, Record_AAAA(addr, self.ttl), auth=True)
-                )
-        return out
+                out.append(RRHeader(n, C.AAAA, C.IN, self.ttl, Record_AAAA(addr, self.ttl)))
+        return tuple(out)
 
-    def _respond(self, name: bytes, records: list[RRHeader]) -> defer.Deferred[Result]:
+    def _respond(self, name: bytes, records: tuple[RRHeader, ...]) -> defer.Deferred[Result]:
         if records:
-            return defer.succeed((records, [], []))
+            return defer.succeed((records, (), ()))  # type: ignore[arg-type]
         return defer.fail(error.DomainError(name))
 
     def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:

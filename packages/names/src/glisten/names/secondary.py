@@ -16,13 +16,14 @@ from typing import Any
 
 from glisten.application import service
 from glisten.internet import defer
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names import error
 from glisten.names._name import Name
 from glisten.names._records import IEncodableRecord, Record_SOA
 from glisten.names.authority import FileAuthority
-from glisten.names.common import LazyReactor, Result
+from glisten.names.common import Result
 
 __all__ = ["SecondaryAuthority", "SecondaryAuthorityService", "serialGreater"]
 
@@ -34,7 +35,7 @@ def serialGreater(a: int, b: int) -> bool:
     return a != b and ((a - b) & 0xFFFFFFFF) < 0x80000000
 
 
-class SecondaryAuthority(LazyReactor, FileAuthority):
+class SecondaryAuthority(FileAuthority):
     """
     An authority for a zone copied from a primary server.
 
@@ -53,7 +54,7 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
         self.primary = primaryIP
         self._port = port
         self.domain = Name(domain).name
-        self._reactor = reactor
+        self._givenReactor = reactor
         self._call: Any = None
         self._lastRefresh: float | None = None
 
@@ -67,7 +68,7 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
     def _resolver(self) -> Any:
         from glisten.names import client
 
-        return client.Resolver(servers=[(self.primary, self._port)], reactor=self._reactor)
+        return client.Resolver(servers=[(self.primary, self._port)], reactor=self._givenReactor)
 
     def transfer(self) -> defer.Deferred[None]:
         """Transfer the zone now; the Deferred fires once it is loaded."""
@@ -92,14 +93,14 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
         if soa is None:
             raise error.DNSFormatError("zone transfer without an SOA")
         self.setData(soa, table)
-        self._lastRefresh = self._reactor.seconds()
+        self._lastRefresh = getReactor(self._givenReactor).seconds()
         log.info("Transferred {domain} serial {serial}", domain=self.domain, serial=soa[1].serial)
 
     def _answer(self, name: bytes | Name, cls: int, type: int) -> Result:
         # RFC 1035 4.3.5: a secondary that could not refresh for ``expire``
         # seconds must stop answering for the zone.
         if self._lastRefresh is None or (
-            self._reactor.seconds() - self._lastRefresh > self.soa[1].expire
+            getReactor(self._givenReactor).seconds() - self._lastRefresh > self.soa[1].expire
         ):
             raise error.DomainError(name)
         return super()._answer(name, cls, type)
@@ -127,14 +128,14 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
             delay = soa.refresh if ok else soa.retry
         else:
             delay = 60
-        self._call = self._reactor.callLater(max(1, delay), self._check)
+        self._call = getReactor(self._givenReactor).callLater(max(1, delay), self._check)
 
     def _check(self) -> None:
         self._call = None
         d = self._resolver().lookupAuthority(self.domain)
 
         def gotSOA(result: Result) -> Any:
-            self._lastRefresh = self._reactor.seconds()
+            self._lastRefresh = getReactor(self._givenReactor).seconds()
             for rr in result[0]:
                 if rr.type == C.SOA and rr.payload is not None:
                     serial = rr.payload.serial  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from glisten.internet import protocol
-from glisten.internet.defer import Deferred
+from glisten.internet.defer import Deferred, maybeDeferred
 from glisten.internet.defer import TimeoutError as DeferTimeoutError
 from glisten.logger import Logger
 from glisten.names import _constants as C
@@ -87,9 +87,8 @@ class DNSServerFactory(protocol.ServerFactory):
         if self.answerCacheLifetime > 0 and type(self).allowQuery is DNSServerFactory.allowQuery:
             self.answerCache = AnswerCache(self.answerCacheLifetime)
             for a in authorities or ():
-                listeners = getattr(a, "_changeListeners", None)
-                if listeners is not None:
-                    listeners.append(self.answerCache.clear)
+                if isinstance(a, FileAuthority):
+                    a._addChangeListener(self.answerCache.clear)
 
     def buildProtocol(self, addr: Any) -> DNSProtocol:
         p = self.protocol(self, self._reactor)
@@ -111,23 +110,40 @@ class DNSServerFactory(protocol.ServerFactory):
         """
         Send ``message`` over TCP (``address`` is ``None``) or UDP.
 
-        An authoritative UDP answer made while the query is still being
-        handled (authorities answer synchronously) is remembered in
-        :attr:`answerCache`.
+        A reply that cannot be encoded (a record set up in code with an
+        invalid name, say) is logged once and replaced by SERVFAIL, so the
+        client is told rather than left waiting.
         """
         if self.verbose > 1:
             log.info("Replying {message} to {address}", message=message, address=address)
+        self._repliesSent += 1
         try:
             self._sendReply(protocol, message, address)
-        except ValueError:
-            # A record that cannot be encoded (say, a payload set up in code
-            # with an invalid name): tell the client rather than go silent.
+        except Exception:
             log.failure("Cannot encode the answer to {queries}", queries=message.queries)
             self._sendReply(
                 protocol,
                 self._responseFromMessage(message, C.ESERVER),
                 address,
             )
+
+    #: Replies sent so far, so a failure after a reply is not answered twice.
+    _repliesSent = 0
+
+    def _answerFailed(
+        self, failure: Failure, message: Message, protocol: Any, address: Any, sent: int
+    ) -> None:
+        """
+        Something raised while answering ``message``: log it once and, unless
+        a reply already went out, answer SERVFAIL (a query never goes unanswered).
+        """
+        log.failure("Unexpected error answering {query}", failure, query=message.queries)
+        if self._repliesSent != sent:
+            return
+        try:
+            self.sendReply(protocol, self._responseFromMessage(message, C.ESERVER), address)
+        except Exception:
+            log.failure("Cannot send SERVFAIL for {query}", query=message.queries)
 
     def _sendReply(self, protocol: Any, message: Message, address: Any) -> None:
         if address is None:
@@ -182,9 +198,21 @@ class DNSServerFactory(protocol.ServerFactory):
     # -- dispatch
 
     def messageReceived(self, message: Message, proto: Any, address: Any = None) -> None:
-        """Answer one message received over UDP or TCP."""
+        """
+        Answer one message received over UDP or TCP.
+
+        Whatever a hook or resolver raises, the client gets an answer
+        (SERVFAIL) and the error is logged once.
+        """
         if message.answer:
             return
+        sent = self._repliesSent
+        try:
+            self._dispatch(message, proto, address)
+        except Exception:
+            self._answerFailed(Failure(), message, proto, address, sent)
+
+    def _dispatch(self, message: Message, proto: Any, address: Any) -> None:
         if self.verbose:
             log.info("Query {queries} from {address}", queries=message.queries, address=address)
         if not self.allowQuery(message, proto, address):
@@ -230,13 +258,19 @@ class DNSServerFactory(protocol.ServerFactory):
         if self._synchronous:
             self._answerNow(query, protocol, message, address)
             return
-        d = self.resolver.query(query)
-        d.addCallbacks(
-            self.gotResolverResponse,
-            self.gotResolverError,
-            callbackArgs=(protocol, message, address),
-            errbackArgs=(protocol, message, address),
-        )
+        d = maybeDeferred(self.resolver.query, query)
+        d.addBoth(self._resolved, protocol, message, address)
+
+    def _resolved(self, result: Any, protocol: Any, message: Message, address: Any) -> None:
+        """Hand the resolver's answer (or failure) to the Twisted hooks; never leave it unanswered."""
+        sent = self._repliesSent
+        try:
+            if isinstance(result, Failure):
+                self.gotResolverError(result, protocol, message, address)
+            else:
+                self.gotResolverResponse(result, protocol, message, address)
+        except Exception:
+            self._answerFailed(Failure(), message, protocol, address, sent)
 
     @property
     def _synchronous(self) -> bool:
