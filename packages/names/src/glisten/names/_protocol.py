@@ -20,7 +20,12 @@ from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names._message import Message, Query
 from glisten.names._name import DNSDecodeError
+from glisten.names._wire._framing import LengthPrefixed, frame
+from glisten.names._wire._matching import Match, matchAnswer
+from glisten.names._wire._respond import NEEDS_RESOLVER, respond
+from glisten.names._wire._zones import Zones
 from glisten.names.error import DNSQueryTimeoutError
+from glisten.protocols.policies import TimeoutMixin
 
 __all__ = ["DNSDatagramProtocol", "DNSMixin", "DNSProtocol"]
 
@@ -73,6 +78,9 @@ class DNSMixin:
     def __init__(self, controller: Any, reactor: Any = None) -> None:
         self.controller = controller
         self._givenReactor = reactor
+        #: What the controller answers from without Message objects (a server
+        #: made of in-memory zones), decided when the controller was built.
+        self._zones: Zones | None = getattr(controller, "zones", None)
         self.liveMessages: dict[int, tuple[Deferred[Message], Any, Any]] = {}
         #: id -> the questions asked, which an answer must repeat (if it has any).
         self._questions: dict[int, list[Query]] = {}
@@ -128,13 +136,13 @@ class DNSMixin:
         if live is None:
             return False
         d, call, asked = live
-        if asked is not None and (address is None or tuple(address[:2]) != tuple(asked[:2])):
+        verdict = matchAnswer(asked, self._questions.get(m.id, ()), address, m.queries)
+        if verdict is not Match.OURS:
             log.debug(
-                "Ignoring DNS answer from {address}: asked {asked}", address=address, asked=asked
+                "Ignoring DNS answer from {address}: {verdict}",
+                address=address,
+                verdict=verdict.value,
             )
-            return True
-        if m.queries and m.queries != self._questions.get(m.id):
-            log.debug("Ignoring DNS answer to another question from {address}", address=address)
             return True
         del self.liveMessages[m.id]
         self._questions.pop(m.id, None)
@@ -174,23 +182,17 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         """Send ``message`` to ``address`` (truncated to its ``maxSize``)."""
         self.transport.write(message.toStr(), address)
 
-    #: The datagram being answered, while the controller answers it synchronously.
-    _current: bytes | None = None
-
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
-        cache = getattr(self.controller, "answerCache", None)
-        if cache is not None:
-            hit = cache.get(datagram)
-            if hit is not None:
-                self.transport.write(hit, addr)
+        zones = self._zones
+        if zones is not None:
+            try:
+                out = respond(datagram, zones)
+            except Exception:
+                log.failure("Answering from the zones failed")
+                out = NEEDS_RESOLVER
+            if out is not NEEDS_RESOLVER:
+                self.transport.write(out, addr)
                 return
-        fast = getattr(self.controller, "_fastUDPReply", None)
-        if (
-            fast is not None
-            and type(self).writeMessage is DNSDatagramProtocol.writeMessage
-            and fast(datagram, self, addr)
-        ):
-            return
         try:
             m = Message.fromBytes(datagram)
         except DNSDecodeError as e:
@@ -203,11 +205,7 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         if m.answer:
             self._answerReceived(m, addr)
             return
-        self._current = datagram
-        try:
-            self.controller.messageReceived(m, self, addr)
-        finally:
-            self._current = None
+        self.controller.messageReceived(m, self, addr)
 
     def removeResend(self, id: int) -> None:
         """Forget a query id (Twisted API; glisten keeps no resend table)."""
@@ -233,7 +231,7 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         return self._query(queries, timeout, id, writeMessage, _canonicalAddress(address))
 
 
-class DNSProtocol(DNSMixin, protocol.Protocol):
+class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
     """
     DNS over TCP: each message preceded by its 2-octet length (RFC 1035 4.2.2).
 
@@ -246,17 +244,14 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
 
     def __init__(self, controller: Any, reactor: Any = None) -> None:
         super().__init__(controller, reactor)
-        self._buffer = bytearray()
-        self._idleCall: Any = None
+        self._framer = LengthPrefixed()
 
-    def _resetIdle(self) -> None:
-        if self._idleCall is not None and self._idleCall.active():
-            self._idleCall.reset(self.idleTimeout)
-        else:
-            self._idleCall = self.callLater(self.idleTimeout, self._idleExpired)
+    def callLater(self, period: float, func: Callable[..., object], *args: Any) -> Any:
+        """Schedule ``func`` on this protocol's reactor (queries and the idle timeout)."""
+        return getReactor(self._givenReactor).callLater(period, func, *args)
 
-    def _idleExpired(self) -> None:
-        self._idleCall = None
+    def timeoutConnection(self) -> None:
+        """Idle too long: drop the connection at once."""
         if self.transport is not None:
             log.debug("Closing idle DNS TCP connection")
             abort = getattr(self.transport, "abortConnection", None)
@@ -266,15 +261,13 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
                 self.transport.loseConnection()
 
     def connectionMade(self) -> None:
-        self._resetIdle()
+        self.setTimeout(self.idleTimeout)
         made = getattr(self.controller, "connectionMade", None)
         if made is not None:
             made(self)
 
     def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
-        if self._idleCall is not None and self._idleCall.active():
-            self._idleCall.cancel()
-        self._idleCall = None
+        self.setTimeout(None)
         lost = getattr(self.controller, "connectionLost", None)
         if lost is not None:
             lost(self)
@@ -283,22 +276,25 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
 
     def writeMessage(self, message: Message) -> None:
         """Send ``message`` with its length prefix (never truncated below 64 KiB)."""
-        data = message._toWire(65535)
-        self.transport.write(len(data).to_bytes(2, "big") + data)
+        self.transport.write(frame(message._toWire(65535)))
 
     def dataReceived(self, data: bytes) -> None:
-        buf = self._buffer
-        buf += data
-        while len(buf) >= 2:
-            n = (buf[0] << 8) | buf[1]
-            if len(buf) < n + 2:
+        zones = self._zones
+        for raw in self._framer.feed(data):
+            if self.transport is None:
                 return
-            raw = bytes(buf[2 : n + 2])
-            del buf[: n + 2]
-            self._resetIdle()
-            m = Message()
+            self.resetTimeout()
+            if zones is not None:
+                try:
+                    out = respond(raw, zones, tcp=True)
+                except Exception:
+                    log.failure("Answering from the zones failed")
+                    out = NEEDS_RESOLVER
+                if out is not NEEDS_RESOLVER:
+                    self.transport.write(frame(out))
+                    continue
             try:
-                m.fromStr(raw)
+                m = Message.fromBytes(raw)
             except DNSDecodeError as e:
                 log.debug("Bad DNS message over TCP: {e}", e=e)
                 reply = _formatErrorFor(raw)
@@ -307,15 +303,12 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
                     handler(reply, self, None)
                     continue
                 # A stream we cannot parse cannot be trusted to stay framed.
-                if self.transport is not None:
-                    self.transport.loseConnection()
+                self.transport.loseConnection()
                 return
             if m.answer:
                 self._answerReceived(m, None)
             else:
                 self.controller.messageReceived(m, self)
-            if self.transport is None:
-                return
 
     def query(
         self, queries: list[Query], timeout: float = 60, id: int | None = None
@@ -327,5 +320,5 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
         """
         if id is None:
             id = self.pickID()
-        self._resetIdle()
+        self.resetTimeout()
         return self._query(queries, timeout, id, self.writeMessage)

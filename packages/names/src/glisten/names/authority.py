@@ -16,10 +16,11 @@ from typing import Any
 from glisten.internet import defer
 from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._fastpath import encodeSections
 from glisten.names._message import Query, RRHeader, _makeRR
 from glisten.names._name import Name
 from glisten.names._records import IEncodableRecord, Record_SOA
+from glisten.names._wire._query import encodeSections
+from glisten.names._wire._zones import NOT_OURS, SLOW, WireAnswer
 from glisten.names._zonefile import ZoneFileError, parseZone
 from glisten.names.common import ResolverBase, Result
 
@@ -34,14 +35,6 @@ __all__ = [
 
 #: How many CNAMEs one answer may follow inside the zone.
 MAX_CNAME_CHAIN = 8
-
-#: ``FileAuthority._wireAnswer`` for a name outside the zone (the next authority may have it).
-NOT_OURS = None
-#: ``FileAuthority._wireAnswer`` when the answer must be made the long way (unexpected error).
-SLOW = ()
-
-#: An encoded answer: (rCode, AA bit, (answer, authority, additional counts), sections).
-WireAnswer = tuple[int, int, tuple[int, int, int], bytes]
 
 
 class NameNotInZone(error.AuthoritativeDomainError):
@@ -62,7 +55,6 @@ def getSerial(filename: str = "/tmp/twisted-names.serial") -> str:
     call, remembering the last one in ``filename`` (Twisted API).
     """
     import os
-    import time
 
     serial = time.strftime("%Y%m%d")
     o = 0
@@ -139,11 +131,10 @@ class FileAuthority(ResolverBase):
     """
 
     version = 0
-    #: Seconds an encoded answer (:meth:`_wireAnswer`) is reused at most, which
-    #: bounds how long an answer stays stale after a record list is changed in place.
-    wireAnswerLifetime = 1.0
-    #: Encoded answers kept at most (all are dropped when full).
-    wireAnswerMax = 4096
+    #: Whether a server may answer from :meth:`_wireAnswer` (this class's
+    #: lookups, encoded) instead of calling :meth:`query`; ``False`` for a
+    #: subclass that changes how lookups are answered.
+    answersFromZone = True
     #: (version it was built for, (apex, owners, existing names, delegation points)).
     _index: tuple[int, tuple[bytes, set[bytes], set[bytes], set[bytes]]] | None = None
     _soa: tuple[bytes, Record_SOA]
@@ -296,32 +287,26 @@ class FileAuthority(ResolverBase):
 
     def _wireAnswer(self, key: bytes, cls: int, type: int) -> WireAnswer | tuple[()] | None:
         """
-        The answer to a question, encoded (for the server's fast path).
+        The answer to a question, encoded (for :class:`~glisten.names._wire._zones.Zones`).
 
         The octets are what the server would send after a question for
-        ``key`` at offset 12 (see :func:`glisten.names._fastpath.encodeSections`),
-        with the response code and AA bit it would set; they are remembered
-        per (name, class, type) until the zone changes.
+        ``key`` at offset 12 (see :func:`~glisten.names._wire._query.encodeSections`),
+        with the response code and AA bit it would set.
 
         :param key: the lower-cased name asked about.
         :return: the encoded answer; :data:`NOT_OURS` when the name is not in
             this zone; :data:`SLOW` when the answer must be made the long way.
         """
-        now = time.monotonic()
-        state = self.__dict__.get("_wire")
-        if state is None or state[0] != self.version or now - state[1] > self.wireAnswerLifetime:
-            state = self.__dict__["_wire"] = (self.version, now, {})
-        wire: dict[tuple[bytes, int, int], WireAnswer | tuple[()] | None] = state[2]
-        q = (key, cls, type)
-        try:
-            return wire[q]
-        except KeyError:
-            pass
-        result = self._encodeAnswer(key, cls, type)
-        if len(wire) >= self.wireAnswerMax:
-            wire.clear()
-        wire[q] = result
-        return result
+        if not self._hasZone():
+            return NOT_OURS
+        return self._encodeAnswer(key, cls, type)
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "answersFromZone" not in cls.__dict__ and any(
+            m in cls.__dict__ for m in ("query", "_lookup", "_answer")
+        ):
+            cls.answersFromZone = False
 
     def _encodeAnswer(self, key: bytes, cls: int, type: int) -> WireAnswer | tuple[()] | None:
         qname = Name.__new__(Name)

@@ -17,23 +17,20 @@ from typing import Any
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred, maybeDeferred
 from glisten.internet.defer import TimeoutError as DeferTimeoutError
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names import error, resolve
-from glisten.names._answercache import AnswerCache
-from glisten.names._fastpath import buildResponse, parseQuery
-from glisten.names._message import MAX_UDP_PAYLOAD, Message, Query, RRHeader
+from glisten.names._message import MAX_UDP_PAYLOAD, Message, RRHeader
 from glisten.names._protocol import DNSProtocol
-from glisten.names.authority import SLOW, FileAuthority, NameNotInZone
+from glisten.names._wire._zones import Zones
+from glisten.names.authority import FileAuthority, NameNotInZone
 from glisten.names.common import Result
 from glisten.python.failure import Failure
 
 __all__ = ["DNSServerFactory"]
 
 log = Logger()
-
-#: Query types answered by a zone transfer over TCP, never on the UDP fast path.
-_ZONE_TRANSFERS = frozenset((C.AXFR, C.IXFR))
 
 #: Records per message when a zone transfer is split over several messages.
 AXFR_RECORDS_PER_MESSAGE = 100
@@ -49,18 +46,50 @@ class DNSServerFactory(protocol.ServerFactory):
     :ivar cache: the last cache given, which learns non-authoritative answers.
     :ivar connections: the TCP protocols connected now.
 
-    Plain UDP queries (one question, at most an OPT record) to a server made
-    only of in-memory authorities skip the message objects: see
-    :meth:`_fastUDPReply`, which sends the same octets the full path would.
+    There is one way to answer from in-memory zones:
+    :func:`~glisten.names._wire._respond.respond` over :attr:`zones` (built
+    once, here), which the UDP and TCP protocols call first for every
+    message. What it leaves (other query shapes, names outside the zones,
+    zone transfers, answers to truncate) goes through :meth:`messageReceived`
+    and the resolver chain, Deferreds and all.
+
+    :ivar zones: the :class:`~glisten.names._wire._zones.Zones` answered
+        from, or ``None``.
     """
 
     protocol = DNSProtocol
 
-    #: Seconds an authoritative UDP answer is reused for identical queries
-    #: (see :mod:`glisten.names._answercache`); 0 turns that off. A subclass
-    #: whose answers depend on the client's address must set it to 0 (one
-    #: overriding ``allowQuery`` gets no cache anyway).
+    #: Seconds a response from the zones is reused for queries with the same
+    #: octets but the id; 0 turns that off.
     answerCacheLifetime = 1.0
+    #: Seconds an encoded answer from the zones is kept at most (it is dropped
+    #: at once when a zone says it changed; this bounds how stale an answer
+    #: gets after a record list is edited in place).
+    zoneAnswerLifetime = 1.0
+    #: Whether queries for names in the zones are answered by
+    #: :func:`~glisten.names._wire._respond.respond`, without the per-query
+    #: hooks (``messageReceived``, ``allowQuery``, ``handleQuery``,
+    #: ``gotResolverResponse``, ``gotResolverError``, ``sendReply``). A
+    #: subclass overriding one of those hooks gets ``False`` unless it sets
+    #: this itself, so a ported Twisted subclass (an ``allowQuery`` access
+    #: list, say) sees every query as it did with Twisted.
+    answerFromZones = True
+
+    _QUERY_HOOKS = (
+        "messageReceived",
+        "allowQuery",
+        "handleQuery",
+        "gotResolverResponse",
+        "gotResolverError",
+        "sendReply",
+    )
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "answerFromZones" not in cls.__dict__ and any(
+            h in cls.__dict__ for h in cls._QUERY_HOOKS
+        ):
+            cls.answerFromZones = False
 
     def __init__(
         self,
@@ -82,16 +111,41 @@ class DNSServerFactory(protocol.ServerFactory):
         self.verbose = verbose
         self.cache = caches[-1] if caches else None
         self.connections: list[DNSProtocol] = []
-        self._reactor = reactor
-        self.answerCache: AnswerCache | None = None
-        if self.answerCacheLifetime > 0 and type(self).allowQuery is DNSServerFactory.allowQuery:
-            self.answerCache = AnswerCache(self.answerCacheLifetime)
-            for a in authorities or ():
-                if isinstance(a, FileAuthority):
-                    a._addChangeListener(self.answerCache.clear)
+        self._givenReactor = reactor
+        self.zones = self._zonesFor(list(authorities or ()))
+
+    def _zonesFor(self, authorities: list[Any]) -> Zones | None:
+        """
+        Decide, once, what :func:`~glisten.names._wire._respond.respond`
+        answers from: the in-memory zones at the head of the authorities
+        (up to the first authority of another kind), or nothing when the
+        factory logs queries or its class turned :attr:`answerFromZones` off.
+        """
+        if not self.answerFromZones or self.verbose:
+            return None
+        plain: list[FileAuthority] = []
+        for a in authorities:
+            if not (isinstance(a, FileAuthority) and a.answersFromZone):
+                break
+            plain.append(a)
+        if not plain:
+            return None
+        zones = Zones(
+            [a._wireAnswer for a in plain],
+            self._seconds,
+            recursionAvailable=self.canRecurse,
+            lifetime=self.zoneAnswerLifetime,
+            responseLifetime=self.answerCacheLifetime,
+        )
+        for a in plain:
+            a._addChangeListener(zones.changed)
+        return zones
+
+    def _seconds(self) -> float:
+        return float(getReactor(self._givenReactor).seconds())
 
     def buildProtocol(self, addr: Any) -> DNSProtocol:
-        p = self.protocol(self, self._reactor)
+        p = self.protocol(self, self._givenReactor)
         p.factory = self
         return p
 
@@ -148,19 +202,8 @@ class DNSServerFactory(protocol.ServerFactory):
     def _sendReply(self, protocol: Any, message: Message, address: Any) -> None:
         if address is None:
             protocol.writeMessage(message)
-            return
-        query = getattr(protocol, "_current", None)
-        if (
-            query is not None
-            and self.answerCache is not None
-            and message.auth
-            and message.rCode in (C.OK, C.ENAME)
-        ):
-            data = message.toStr()
-            protocol.transport.write(data, address)
-            self.answerCache.put(query, data)
-            return
-        protocol.writeMessage(message, address)
+        else:
+            protocol.writeMessage(message, address)
 
     def _responseFromMessage(self, message: Message, rCode: int = C.OK, **kw: Any) -> Message:
         r = Message.__new__(Message)
@@ -255,9 +298,6 @@ class DNSServerFactory(protocol.ServerFactory):
                 return
             self._transferZone(message, protocol)
             return
-        if self._synchronous:
-            self._answerNow(query, protocol, message, address)
-            return
         d = maybeDeferred(self.resolver.query, query)
         d.addBoth(self._resolved, protocol, message, address)
 
@@ -271,132 +311,6 @@ class DNSServerFactory(protocol.ServerFactory):
                 self.gotResolverResponse(result, protocol, message, address)
         except Exception:
             self._answerFailed(Failure(), message, protocol, address, sent)
-
-    @property
-    def _synchronous(self) -> bool:
-        """
-        Whether every resolver is a plain in-memory authority, so answers can
-        be looked up directly instead of through Deferreds (the same answers,
-        less overhead). Subclasses overriding the resolving hooks opt out.
-        """
-        cls = type(self)
-        if (
-            cls.gotResolverResponse is not DNSServerFactory.gotResolverResponse
-            or cls.gotResolverError is not DNSServerFactory.gotResolverError
-            or type(self.resolver) is not resolve.ResolverChain
-        ):
-            return False
-        resolvers = self.resolver.resolvers
-        return bool(resolvers) and all(
-            type(r).query is FileAuthority.query and type(r)._answer is FileAuthority._answer
-            for r in resolvers
-        )
-
-    #: The methods the UDP fast path stands in for: overriding any opts out of it.
-    _FAST_PATH_HOOKS = (
-        "messageReceived",
-        "allowQuery",
-        "handleQuery",
-        "sendReply",
-        "_sendReply",
-        "_responseFromMessage",
-        "_answerNow",
-    )
-
-    #: What :meth:`_fastPathAllowed` last decided, and the state it decided on.
-    _fastState: tuple[Any, ...] | None = None
-
-    def _fastPathAllowed(self) -> bool:
-        """
-        Whether :meth:`_fastUDPReply` gives exactly the answers the full path
-        would: no hook overridden (on the class or the instance), no logging
-        of queries, no cache to teach, only in-memory authorities.
-
-        The decision is remembered until the resolvers, ``verbose``,
-        ``cache`` or the instance's attributes change (a class patched after
-        it has answered queries is not noticed).
-        """
-        resolver = self.resolver
-        resolvers = getattr(resolver, "resolvers", None)
-        state = self._fastState
-        if (
-            state is not None
-            and state[0] is resolver
-            and state[1] == resolvers
-            and state[2] == self.verbose
-            and state[3] is self.cache
-            and state[4] == len(self.__dict__)
-        ):
-            return state[5]
-        cls = type(self)
-        ok = (
-            not self.verbose
-            and self.cache is None
-            and not any(hook in self.__dict__ for hook in self._FAST_PATH_HOOKS)
-            and all(
-                getattr(cls, hook) is getattr(DNSServerFactory, hook)
-                for hook in self._FAST_PATH_HOOKS
-            )
-            and self._synchronous
-        )
-        copied = list(resolvers) if resolvers is not None else None
-        self._fastState = None  # an instance attribute before len(__dict__) is taken
-        self._fastState = (resolver, copied, self.verbose, self.cache, len(self.__dict__), ok)
-        return ok
-
-    def _fastUDPReply(self, datagram: bytes, protocol: Any, address: Any) -> bool:
-        """
-        Answer a plain UDP query from the authorities' encoded answers.
-
-        Only a query :func:`~glisten.names._fastpath.parseQuery` recognises
-        (one question, at most an OPT record) whose answer fits the client's
-        size limit is answered here, with the octets the full path would
-        send; for everything else this returns ``False`` having sent nothing.
-
-        :return: whether the query was answered.
-        """
-        q = parseQuery(datagram)
-        if q is None or q[3] in _ZONE_TRANSFERS or not self._fastPathAllowed():
-            return False
-        key, qtype, qcls = q[2], q[3], q[4]
-        for r in self.resolver.resolvers:
-            if not hasattr(r, "soa"):
-                continue  # an authority with no zone loaded yet
-            w = r._wireAnswer(key, qcls, qtype)
-            if w is None:
-                continue
-            if w is SLOW:
-                return False
-            rCode, aa, counts, body = w
-            data = buildResponse(datagram, q, rCode, aa, int(self.canRecurse), counts, body)
-            if data is None:
-                return False
-            protocol.transport.write(data, address)
-            if self.answerCache is not None and aa:
-                self.answerCache.put(datagram, data)
-            return True
-        return False
-
-    def _answerNow(self, query: Query, protocol: Any, message: Message, address: Any) -> None:
-        """Do what the resolver chain would do, without Deferreds."""
-        for r in self.resolver.resolvers:
-            if not hasattr(r, "soa"):
-                continue
-            try:
-                result = r._answer(query.name, query.cls, query.type)
-            except error.AuthoritativeDomainError as e:
-                self.gotResolverError(Failure(e), protocol, message, address)
-                return
-            except error.DomainError:
-                continue
-            except Exception as e:
-                self.gotResolverError(Failure(e), protocol, message, address)
-                return
-            self.gotResolverResponse(result, protocol, message, address)
-            return
-        self.gotResolverError(
-            Failure(error.DomainError(query.name.name)), protocol, message, address
-        )
 
     def gotResolverResponse(
         self, response: Result, protocol: Any, message: Message, address: Any

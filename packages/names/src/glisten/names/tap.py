@@ -83,7 +83,7 @@ class DNSListener(service.Service):
 
     def startService(self) -> None:
         reactor = getReactor(self._reactor)
-        self.factory._reactor = reactor
+        self.factory._givenReactor = reactor
         # With port 0, the port TCP gets may be taken for UDP: try another.
         for attempt in range(1 if self.portNumber else 20):
             tcp = reactor.listenTCP(self.portNumber, self.factory, interface=self.interface)
