@@ -130,9 +130,10 @@ class DNSServerFactory(protocol.ServerFactory):
             plain.append(a)
         if not plain:
             return None
+        given = self._givenReactor
         zones = Zones(
             [a._wireAnswer for a in plain],
-            self._seconds,
+            self._seconds if given is None else given.seconds,
             recursionAvailable=self.canRecurse,
             lifetime=self.zoneAnswerLifetime,
             responseLifetime=self.answerCacheLifetime,

@@ -42,6 +42,7 @@ class Zones:
     __slots__ = (
         "_answers",
         "_born",
+        "_expiry",
         "_responses",
         "_seconds",
         "_zones",
@@ -66,6 +67,7 @@ class Zones:
         self.recursionAvailable = int(recursionAvailable)
         self.lifetime = lifetime
         self.responseLifetime = responseLifetime
+        self._expiry = min(lifetime, responseLifetime) if responseLifetime > 0 else lifetime
         self.maxEntries = maxEntries
         self.version = 0
         self._answers: dict[tuple[bytes, int, int], WireAnswer | tuple[()] | None] = {}
@@ -79,18 +81,19 @@ class Zones:
         self._responses.clear()
         self._born = None
 
-    def _fresh(self) -> None:
+    def response(self, query: bytes) -> bytes | None:
+        """
+        :return: the response kept for a query with these octets (any id), or
+            ``None``. Everything kept is dropped here once it is too old.
+        """
         now = self._seconds()
         born = self._born
         if born is None:
             self._born = now
-        elif now - born > min(self.lifetime, self.responseLifetime or self.lifetime):
+        elif now - born > self._expiry:
             self.changed()
             self._born = now
-
-    def response(self, query: bytes) -> bytes | None:
-        """:return: the response kept for a query with these octets (any id), or ``None``."""
-        self._fresh()
+            return None
         tail = self._responses.get(query[2:])
         if tail is None:
             return None
