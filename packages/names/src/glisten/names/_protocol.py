@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred, fail
@@ -25,6 +25,10 @@ from glisten.names._wire._matching import Match, matchAnswer
 from glisten.names._wire._respond import NEEDS_RESOLVER, respond
 from glisten.names._wire._zones import Zones
 from glisten.names.error import DNSQueryTimeoutError
+from glisten.python.failure import Failure
+
+if TYPE_CHECKING:
+    from glisten.names.common import ClientReactor, TimeReactor
 from glisten.protocols.policies import TimeoutMixin
 
 __all__ = ["DNSDatagramProtocol", "DNSMixin", "DNSProtocol"]
@@ -63,6 +67,16 @@ def _formatErrorFor(data: bytes) -> Message | None:
     return m
 
 
+class DNSController(Protocol):
+    """What the protocols hand queries to: a server factory or a resolver."""
+
+    def messageReceived(self, message: Message, protocol: Any, address: Any = None) -> None: ...
+
+
+#: A UDP peer: ``(host, port)``.
+Address = tuple[str, int]
+
+
 class DNSMixin:
     """
     Query bookkeeping shared by the UDP and TCP protocols.
@@ -75,7 +89,7 @@ class DNSMixin:
     #: The RD bit of queries sent (an iterative resolver clears it).
     recDes = 1
 
-    def __init__(self, controller: Any, reactor: Any = None) -> None:
+    def __init__(self, controller: DNSController, reactor: TimeReactor | None = None) -> None:
         self.controller = controller
         self._givenReactor = reactor
         #: What the controller answers from without Message objects (a server
@@ -176,13 +190,14 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
 
     def startListening(self) -> None:
         """Listen on a random UDP port (for a client with no transport yet)."""
-        getReactor(self._givenReactor).listenUDP(0, self, maxPacketSize=65535)
+        reactor = cast("ClientReactor", getReactor(self._givenReactor))
+        reactor.listenUDP(0, self, maxPacketSize=65535)
 
-    def writeMessage(self, message: Message, address: Any) -> None:
+    def writeMessage(self, message: Message, address: Address) -> None:
         """Send ``message`` to ``address`` (truncated to its ``maxSize``)."""
         self.transport.write(message.toStr(), address)
 
-    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
+    def datagramReceived(self, datagram: bytes, addr: Address) -> None:
         zones = self._zones
         if zones is not None:
             try:
@@ -212,7 +227,7 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         self.liveMessages.pop(id, None)
 
     def query(
-        self, address: Any, queries: list[Query], timeout: float = 10, id: int | None = None
+        self, address: Address, queries: list[Query], timeout: float = 10, id: int | None = None
     ) -> Deferred[Message]:
         """
         Send ``queries`` to ``address`` and wait for the answer.
@@ -242,7 +257,7 @@ class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
 
     idleTimeout = TCP_IDLE_TIMEOUT
 
-    def __init__(self, controller: Any, reactor: Any = None) -> None:
+    def __init__(self, controller: DNSController, reactor: TimeReactor | None = None) -> None:
         super().__init__(controller, reactor)
         self._framer = LengthPrefixed()
 
@@ -266,7 +281,7 @@ class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
         if made is not None:
             made(self)
 
-    def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.setTimeout(None)
         lost = getattr(self.controller, "connectionLost", None)
         if lost is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from glisten.internet import defer
@@ -22,7 +23,7 @@ from glisten.names._records import IEncodableRecord, Record_SOA
 from glisten.names._wire._query import encodeSections
 from glisten.names._wire._zones import NOT_OURS, SLOW, WireAnswer
 from glisten.names._zonefile import ZoneFileError, parseZone
-from glisten.names.common import ResolverBase, Result
+from glisten.names.common import ResolverBase, Result, Timeout
 
 __all__ = [
     "BindAuthority",
@@ -160,7 +161,7 @@ class FileAuthority(ResolverBase):
         return self._records
 
     @records.setter
-    def records(self, value: dict[bytes, list[Any]]) -> None:
+    def records(self, value: dict[bytes, list[IEncodableRecord]]) -> None:
         self._records = _Records(value, self.zoneChanged)
         self.zoneChanged()
 
@@ -178,7 +179,9 @@ class FileAuthority(ResolverBase):
         """Load the zone (subclasses parse their own formats)."""
         raise NotImplementedError
 
-    def setData(self, soa: tuple[bytes, Record_SOA], records: dict[bytes, list[Any]]) -> None:
+    def setData(
+        self, soa: tuple[bytes, Record_SOA], records: dict[bytes, list[IEncodableRecord]]
+    ) -> None:
         """Replace the zone's contents."""
         self._soa = (Name(soa[0]).name.lower(), soa[1])
         self.records = {Name(k).name.lower(): list(v) for k, v in records.items()}
@@ -226,13 +229,13 @@ class FileAuthority(ResolverBase):
         ttl = min(self._ttl(soa), soa.minimum)
         return RRHeader(name, C.SOA, C.IN, ttl, soa, auth=True)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         try:
             return defer.succeed(self._answer(name, cls, type))
         except (error.DomainError, error.AuthoritativeDomainError) as e:
             return defer.fail(e)
 
-    def query(self, query: Query, timeout: Any = None) -> defer.Deferred[Result]:
+    def query(self, query: Query, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Answer ``query`` from the zone (every type, without per-type dispatch)."""
         if not self._hasZone():
             return defer.fail(error.DomainError(query.name.name))
@@ -409,7 +412,7 @@ class FileAuthority(ResolverBase):
         out.append(soa)
         return out, [], []
 
-    def lookupZone(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupZone(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """:return: every record of the zone, between two copies of the SOA."""
         return self._lookupName(name, C.AXFR, timeout)
 
@@ -490,11 +493,13 @@ class PySourceAuthority(FileAuthority):
         _fromTriples(self, triples, filename)
 
     @staticmethod
-    def wrapRecord(cls: type[IEncodableRecord]) -> Any:
+    def wrapRecord(
+        cls: type[IEncodableRecord],
+    ) -> Callable[..., tuple[bytes | str, IEncodableRecord]]:
         """:return: a helper making ``(name, cls(*args, **kw))``."""
         return lambda name, *args, **kw: (name, cls(*args, **kw))
 
-    def setupConfigNamespace(self) -> dict[str, Any]:
+    def setupConfigNamespace(self) -> dict[str, object]:
         """:return: the globals a zone file runs with (one helper per record type)."""
         from glisten.names import dns
 

@@ -10,7 +10,7 @@ from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names import error
 from glisten.names._message import Message, Query, RRHeader
-from glisten.names.common import ResolverBase, Result
+from glisten.names.common import ResolverBase, Result, Timeout, TimeReactor
 
 __all__ = ["CacheResolver"]
 
@@ -32,7 +32,10 @@ class CacheResolver(ResolverBase):
     """
 
     def __init__(
-        self, cache: dict[Query, Any] | None = None, verbose: int = 0, reactor: Any = None
+        self,
+        cache: dict[Query, tuple[float, Result]] | None = None,
+        verbose: int = 0,
+        reactor: TimeReactor | None = None,
     ) -> None:
         super().__init__()
         self._givenReactor = reactor
@@ -89,7 +92,7 @@ class CacheResolver(ResolverBase):
         when = getReactor(self._givenReactor).seconds() if cacheTime is None else cacheTime
         self._store(query, message, when, ttl)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         q = Query(name, type, cls)
         entry = self.cache.get(q)
         if entry is None:

@@ -12,13 +12,18 @@ import os
 import socket
 import time
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import IO, Any, Protocol, cast
 
 from zope.interface import implementer
 
 from glisten.internet import defer, protocol
 from glisten.internet.address import IPv4Address, IPv6Address
-from glisten.internet.interfaces import IHostnameResolver, IResolutionReceiver
+from glisten.internet.interfaces import (
+    IAddress,
+    IConnector,
+    IHostnameResolver,
+    IResolutionReceiver,
+)
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.names import _constants as C
@@ -26,7 +31,7 @@ from glisten.names import error, resolve
 from glisten.names._message import Message, Query
 from glisten.names._name import Name
 from glisten.names._protocol import DNSDatagramProtocol, DNSProtocol
-from glisten.names.common import ResolverBase, Result
+from glisten.names.common import ClientReactor, ResolverBase, Result, Timeout, TimeReactor
 from glisten.python.failure import Failure
 
 __all__ = [
@@ -87,19 +92,19 @@ def parseResolvConf(text: str) -> list[tuple[str, int]]:
 class DNSClientFactory(protocol.ClientFactory):
     """Builds TCP :class:`DNSProtocol` connections for a :class:`Resolver`."""
 
-    def __init__(self, controller: Resolver, timeout: Any = None) -> None:
+    def __init__(self, controller: Resolver, timeout: Sequence[float] | None = None) -> None:
         self.controller = controller
         self.timeout = timeout
 
-    def clientConnectionLost(self, connector: Any, reason: Any) -> None:
+    def clientConnectionLost(self, connector: IConnector, reason: Failure) -> None:
         pass
 
-    def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         d = getattr(connector, "_glistenWaiting", None)
         if d is not None and not d.called:
             d.errback(reason)
 
-    def buildProtocol(self, addr: Any) -> DNSProtocol:
+    def buildProtocol(self, addr: IAddress) -> DNSProtocol:
         p = DNSProtocol(self.controller, self.controller._givenReactor)
         p.factory = self
         return p
@@ -124,7 +129,7 @@ class Resolver(ResolverBase):
         resolv: str | bytes | None = None,
         servers: Sequence[tuple[str, int]] | None = None,
         timeout: Sequence[float] = (1, 3, 11, 45),
-        reactor: Any = None,
+        reactor: ClientReactor | None = None,
     ) -> None:
         super().__init__()
         if not servers and not resolv:
@@ -168,7 +173,7 @@ class Resolver(ResolverBase):
         except OSError:
             self.dynServers = [("127.0.0.1", C.PORT)]
 
-    def parseConfig(self, resolvConf: Any) -> None:
+    def parseConfig(self, resolvConf: IO[str]) -> None:
         """Take servers from an open resolv.conf (no servers: 127.0.0.1, like libc)."""
         self.dynServers = parseResolvConf(resolvConf.read()) or [("127.0.0.1", C.PORT)]
 
@@ -189,7 +194,9 @@ class Resolver(ResolverBase):
         if protocol in self.connections:
             self.connections.remove(protocol)
 
-    def messageReceived(self, message: Message, protocol: Any, address: Any = None) -> None:
+    def messageReceived(
+        self, message: Message, protocol: object, address: tuple[str, int] | None = None
+    ) -> None:
         log.debug("Unexpected DNS message from {address}", address=address)
 
     # -- UDP
@@ -275,7 +282,7 @@ class Resolver(ResolverBase):
         resolver = self
 
         class _Factory(DNSClientFactory):
-            def buildProtocol(self, addr: Any) -> DNSProtocol:
+            def buildProtocol(self, addr: IAddress) -> DNSProtocol:
                 p = DNSProtocol(resolver, reactor)
                 p.recDes = resolver.recDes
 
@@ -287,7 +294,7 @@ class Resolver(ResolverBase):
                 p.connectionMade = made  # type: ignore[method-assign]
                 return p
 
-            def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+            def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
                 if not connected.called:
                     connected.errback(reason)
 
@@ -326,7 +333,7 @@ class Resolver(ResolverBase):
             return Failure(self.exceptionForCode(message.rCode)(message))
         return (message.answers, message.authority, message.additional)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         key = (Name(name)._key, cls, type)
         waiting = self._waiting.get(key)
         if waiting is not None:
@@ -349,7 +356,7 @@ class Resolver(ResolverBase):
         result.addBoth(share)
         return cast(defer.Deferred[Result], result)
 
-    def lookupZone(self, name: bytes | str, timeout: Any = 10) -> defer.Deferred[Result]:
+    def lookupZone(self, name: bytes | str, timeout: Timeout = 10) -> defer.Deferred[Result]:
         """
         Transfer a zone over TCP (AXFR) from the first server.
 
@@ -383,7 +390,9 @@ class AXFRController:
     #: Most records accepted in one transfer, so a hostile primary cannot fill memory.
     maxRecords = 1_000_000
 
-    def __init__(self, name: Name, proto: DNSProtocol, timeout: float, reactor: Any) -> None:
+    def __init__(
+        self, name: Name, proto: DNSProtocol, timeout: float, reactor: TimeReactor
+    ) -> None:
         self.name = name
         self.proto = proto
         self.timeout = timeout
@@ -431,13 +440,15 @@ class AXFRController:
             self._timer.cancel()
         d.chainDeferred(self.deferred)
 
-    def messageReceived(self, message: Message, protocol: Any, address: Any = None) -> None:
+    def messageReceived(
+        self, message: Message, protocol: object, address: tuple[str, int] | None = None
+    ) -> None:
         pass
 
-    def connectionMade(self, protocol: Any) -> None:
+    def connectionMade(self, protocol: object) -> None:
         pass
 
-    def connectionLost(self, protocol: Any) -> None:
+    def connectionLost(self, protocol: object) -> None:
         if not self.deferred.called:
             if self._timer.active():
                 self._timer.cancel()
@@ -452,15 +463,15 @@ class HostnameResolver:
     asks for A and AAAA records at once and reports every address.
     """
 
-    def __init__(self, resolver: Any = None) -> None:
-        self.resolver = resolver if resolver is not None else getResolver()
+    def __init__(self, resolver: ResolverBase | None = None) -> None:
+        self.resolver: ResolverBase = resolver if resolver is not None else getResolver()
 
     def resolveHostName(
         self,
         resolutionReceiver: IResolutionReceiver,
         hostName: str,
         portNumber: int = 0,
-        addressTypes: Any = None,
+        addressTypes: Sequence[type[IAddress]] | None = None,
         transportSemantics: str = "TCP",
     ) -> IResolutionReceiver:
         from glisten.internet.resolver import HostResolution
@@ -512,7 +523,7 @@ def createResolver(
     servers: Sequence[tuple[str, int]] | None = None,
     resolvconf: str | bytes | None = None,
     hosts: str | bytes | None = None,
-    reactor: Any = None,
+    reactor: ClientReactor | None = None,
 ) -> resolve.ResolverChain:
     """
     :return: a resolver asking the hosts file, then a cache, then DNS servers
@@ -531,10 +542,10 @@ def createResolver(
     return resolve.ResolverChain([hostResolver, cache.CacheResolver(reactor=reactor), theResolver])
 
 
-theResolver: Any = None
+theResolver: ResolverBase | None = None
 
 
-def getResolver() -> Any:
+def getResolver() -> ResolverBase:
     """:return: the process-wide resolver, created on first use."""
     global theResolver
     if theResolver is None:
@@ -545,17 +556,24 @@ def getResolver() -> Any:
     return theResolver
 
 
-def getHostByName(name: bytes | str, timeout: Any = None, effort: int = 10) -> defer.Deferred[str]:
+def getHostByName(
+    name: bytes | str, timeout: Timeout = None, effort: int = 10
+) -> defer.Deferred[str]:
     """:return: a Deferred firing with one IPv4 address for ``name``."""
     return getResolver().getHostByName(name, timeout, effort)
 
 
-def _forward(method: str) -> Any:
-    def lookup(name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
-        return getattr(getResolver(), method)(name, timeout)
+class _Lookup(Protocol):
+    def __call__(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]: ...
+
+
+def _forward(method: str) -> _Lookup:
+    def lookup(name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
+        result: defer.Deferred[Result] = getattr(getResolver(), method)(name, timeout)
+        return result
 
     lookup.__name__ = lookup.__qualname__ = method
-    lookup.__doc__ = f"Call ``{method}`` on the process-wide resolver."
+    lookup.__doc__ = f"Call ``{method}`` on the process-wide resolver (see :func:`getResolver`)."
     return lookup
 
 
@@ -584,6 +602,6 @@ lookupAllRecords = _forward("lookupAllRecords")
 lookupZone = _forward("lookupZone")
 
 
-def query(query: Query, timeout: Any = None) -> defer.Deferred[Result]:
+def query(query: Query, timeout: Timeout = None) -> defer.Deferred[Result]:
     """Ask the process-wide resolver ``query`` (a :class:`~glisten.names.dns.Query`)."""
     return getResolver().query(query, timeout)

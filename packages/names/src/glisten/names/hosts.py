@@ -11,7 +11,7 @@ from glisten.names import error
 from glisten.names._message import RRHeader
 from glisten.names._name import Name
 from glisten.names._records import Record_A, Record_AAAA
-from glisten.names.common import ResolverBase, Result
+from glisten.names.common import ResolverBase, Result, Timeout
 
 __all__ = ["Resolver", "searchFileFor", "searchFileForAll"]
 
@@ -92,7 +92,7 @@ class Resolver(ResolverBase):
             return defer.succeed((records, (), ()))  # type: ignore[arg-type]
         return defer.fail(error.DomainError(name))
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         if cls == C.IN and type == C.A:
             return self._respond(name, self._records(name, socket.AF_INET))
         if cls == C.IN and type == C.AAAA:

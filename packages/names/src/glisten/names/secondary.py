@@ -23,7 +23,7 @@ from glisten.names import error
 from glisten.names._name import Name
 from glisten.names._records import IEncodableRecord, Record_SOA
 from glisten.names.authority import FileAuthority
-from glisten.names.common import Result
+from glisten.names.common import ClientReactor, Result, Timeout
 
 __all__ = ["SecondaryAuthority", "SecondaryAuthorityService", "serialGreater"]
 
@@ -48,7 +48,11 @@ class SecondaryAuthority(FileAuthority):
     """
 
     def __init__(
-        self, primaryIP: str, domain: bytes | str, reactor: Any = None, port: int = C.PORT
+        self,
+        primaryIP: str,
+        domain: bytes | str,
+        reactor: ClientReactor | None = None,
+        port: int = C.PORT,
     ) -> None:
         super().__init__()
         self.primary = primaryIP
@@ -60,7 +64,10 @@ class SecondaryAuthority(FileAuthority):
 
     @classmethod
     def fromServerAddressAndDomain(
-        cls, serverAddress: tuple[str, int], domain: bytes | str, reactor: Any = None
+        cls,
+        serverAddress: tuple[str, int],
+        domain: bytes | str,
+        reactor: ClientReactor | None = None,
     ) -> SecondaryAuthority:
         """:return: a secondary for ``domain`` pulling from ``(host, port)``."""
         return cls(serverAddress[0], domain, reactor, serverAddress[1])
@@ -105,7 +112,7 @@ class SecondaryAuthority(FileAuthority):
             raise error.DomainError(name)
         return super()._answer(name, cls, type)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         if not hasattr(self, "soa"):
             return defer.fail(error.DomainError(name))
         return super()._lookup(name, cls, type, timeout)
@@ -168,14 +175,21 @@ class SecondaryAuthorityService(service.Service):
     """
 
     def __init__(
-        self, primary: str, domains: Sequence[bytes | str], port: int = C.PORT, reactor: Any = None
+        self,
+        primary: str,
+        domains: Sequence[bytes | str],
+        port: int = C.PORT,
+        reactor: ClientReactor | None = None,
     ) -> None:
         self.primary = primary
         self.domains = [SecondaryAuthority(primary, d, reactor, port) for d in domains]
 
     @classmethod
     def fromServerAddressAndDomains(
-        cls, serverAddress: tuple[str, int], domains: Sequence[bytes | str], reactor: Any = None
+        cls,
+        serverAddress: tuple[str, int],
+        domains: Sequence[bytes | str],
+        reactor: ClientReactor | None = None,
     ) -> SecondaryAuthorityService:
         """:return: a service for ``domains`` pulling from ``(host, port)``."""
         return cls(serverAddress[0], domains, serverAddress[1], reactor)

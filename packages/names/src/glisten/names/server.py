@@ -12,25 +12,31 @@ One :class:`DNSServerFactory` serves TCP (it is a protocol factory) and UDP
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred, maybeDeferred
 from glisten.internet.defer import TimeoutError as DeferTimeoutError
+from glisten.internet.interfaces import IAddress
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.names import _constants as C
 from glisten.names import error, resolve
 from glisten.names._message import MAX_UDP_PAYLOAD, Message, RRHeader
-from glisten.names._protocol import DNSProtocol
+from glisten.names._protocol import DNSDatagramProtocol, DNSProtocol
 from glisten.names._wire._zones import Zones
 from glisten.names.authority import FileAuthority, NameNotInZone
-from glisten.names.common import Result
+from glisten.names.common import QueryResolver, Result, TimeReactor
 from glisten.python.failure import Failure
 
 __all__ = ["DNSServerFactory"]
 
 log = Logger()
+
+#: The protocols a server answers through.
+AnyDNSProtocol = DNSDatagramProtocol | DNSProtocol
+#: Where a UDP query came from; ``None`` over TCP.
+Address = tuple[str, int] | None
 
 #: Records per message when a zone transfer is split over several messages.
 AXFR_RECORDS_PER_MESSAGE = 100
@@ -93,11 +99,11 @@ class DNSServerFactory(protocol.ServerFactory):
 
     def __init__(
         self,
-        authorities: Sequence[Any] | None = None,
-        caches: Sequence[Any] | None = None,
-        clients: Sequence[Any] | None = None,
+        authorities: Sequence[QueryResolver] | None = None,
+        caches: Sequence[QueryResolver] | None = None,
+        clients: Sequence[QueryResolver] | None = None,
         verbose: int = 0,
-        reactor: Any = None,
+        reactor: TimeReactor | None = None,
     ) -> None:
         resolvers: list[Any] = []
         if authorities:
@@ -109,12 +115,13 @@ class DNSServerFactory(protocol.ServerFactory):
         self.canRecurse = bool(clients)
         self.resolver = resolve.ResolverChain(resolvers)
         self.verbose = verbose
-        self.cache = caches[-1] if caches else None
+        # Any cache with Twisted's cacheResult/cacheNegative will do.
+        self.cache: Any = caches[-1] if caches else None
         self.connections: list[DNSProtocol] = []
         self._givenReactor = reactor
         self.zones = self._zonesFor(list(authorities or ()))
 
-    def _zonesFor(self, authorities: list[Any]) -> Zones | None:
+    def _zonesFor(self, authorities: list[QueryResolver]) -> Zones | None:
         """
         Decide, once, what :func:`~glisten.names._wire._respond.respond`
         answers from: the in-memory zones at the head of the authorities
@@ -145,7 +152,7 @@ class DNSServerFactory(protocol.ServerFactory):
     def _seconds(self) -> float:
         return float(getReactor(self._givenReactor).seconds())
 
-    def buildProtocol(self, addr: Any) -> DNSProtocol:
+    def buildProtocol(self, addr: IAddress | None) -> DNSProtocol:
         p = self.protocol(self, self._givenReactor)
         p.factory = self
         return p
@@ -161,7 +168,7 @@ class DNSServerFactory(protocol.ServerFactory):
 
     # -- replies
 
-    def sendReply(self, protocol: Any, message: Message, address: Any) -> None:
+    def sendReply(self, protocol: AnyDNSProtocol, message: Message, address: Address) -> None:
         """
         Send ``message`` over TCP (``address`` is ``None``) or UDP.
 
@@ -186,7 +193,12 @@ class DNSServerFactory(protocol.ServerFactory):
     _repliesSent = 0
 
     def _answerFailed(
-        self, failure: Failure, message: Message, protocol: Any, address: Any, sent: int
+        self,
+        failure: Failure,
+        message: Message,
+        protocol: AnyDNSProtocol,
+        address: Address,
+        sent: int,
     ) -> None:
         """
         Something raised while answering ``message``: log it once and, unless
@@ -200,11 +212,11 @@ class DNSServerFactory(protocol.ServerFactory):
         except Exception:
             log.failure("Cannot send SERVFAIL for {query}", query=message.queries)
 
-    def _sendReply(self, protocol: Any, message: Message, address: Any) -> None:
+    def _sendReply(self, protocol: AnyDNSProtocol, message: Message, address: Address) -> None:
         if address is None:
-            protocol.writeMessage(message)
+            cast(DNSProtocol, protocol).writeMessage(message)
         else:
-            protocol.writeMessage(message, address)
+            cast(DNSDatagramProtocol, protocol).writeMessage(message, address)
 
     def _responseFromMessage(self, message: Message, rCode: int = C.OK, **kw: Any) -> Message:
         r = Message.__new__(Message)
@@ -235,13 +247,17 @@ class DNSServerFactory(protocol.ServerFactory):
             setattr(r, k, v)
         return r
 
-    def badMessageReceived(self, reply: Message, protocol: Any, address: Any) -> None:
+    def badMessageReceived(
+        self, reply: Message, protocol: AnyDNSProtocol, address: Address
+    ) -> None:
         """Answer a query that could not be decoded (FORMERR, prepared by the protocol)."""
         self.sendReply(protocol, reply, address)
 
     # -- dispatch
 
-    def messageReceived(self, message: Message, proto: Any, address: Any = None) -> None:
+    def messageReceived(
+        self, message: Message, proto: AnyDNSProtocol, address: Address = None
+    ) -> None:
         """
         Answer one message received over UDP or TCP.
 
@@ -277,11 +293,11 @@ class DNSServerFactory(protocol.ServerFactory):
         else:
             self.handleOther(message, proto, address)
 
-    def allowQuery(self, message: Message, protocol: Any, address: Any) -> bool:
+    def allowQuery(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> bool:
         """:return: whether to answer; answers must hold exactly one question (RFC 9619)."""
         return len(message.queries) == 1
 
-    def allowTransfer(self, message: Message, protocol: Any) -> bool:
+    def allowTransfer(self, message: Message, protocol: AnyDNSProtocol) -> bool:
         """
         :return: whether to send this TCP client a zone transfer. Every client
             may, as with Twisted; override (``protocol.transport.getPeer()``
@@ -289,7 +305,7 @@ class DNSServerFactory(protocol.ServerFactory):
         """
         return True
 
-    def handleQuery(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleQuery(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
         """Look the question up and reply."""
         query = message.queries[0]
         if query.type in (C.AXFR, C.IXFR):
@@ -302,7 +318,9 @@ class DNSServerFactory(protocol.ServerFactory):
         d = maybeDeferred(self.resolver.query, query)
         d.addBoth(self._resolved, protocol, message, address)
 
-    def _resolved(self, result: Any, protocol: Any, message: Message, address: Any) -> None:
+    def _resolved(
+        self, result: Any, protocol: AnyDNSProtocol, message: Message, address: Address
+    ) -> None:
         """Hand the resolver's answer (or failure) to the Twisted hooks; never leave it unanswered."""
         sent = self._repliesSent
         try:
@@ -314,7 +332,7 @@ class DNSServerFactory(protocol.ServerFactory):
             self._answerFailed(Failure(), message, protocol, address, sent)
 
     def gotResolverResponse(
-        self, response: Result, protocol: Any, message: Message, address: Any
+        self, response: Result, protocol: AnyDNSProtocol, message: Message, address: Address
     ) -> None:
         """Reply with the resolver's (answers, authority, additional)."""
         ans, auth, add = response
@@ -333,7 +351,9 @@ class DNSServerFactory(protocol.ServerFactory):
         if self.cache is not None and not r.auth and (r.answers or r.authority):
             self.cache.cacheResult(message.queries[0], response)
 
-    def gotResolverError(self, failure: Any, protocol: Any, message: Message, address: Any) -> None:
+    def gotResolverError(
+        self, failure: Failure, protocol: AnyDNSProtocol, message: Message, address: Address
+    ) -> None:
         """Reply with the response code the failure stands for."""
         e = failure.value
         r = self._responseFromMessage(message)
@@ -408,18 +428,20 @@ class DNSServerFactory(protocol.ServerFactory):
             return
         protocol.transport.write(len(data).to_bytes(2, "big") + data)
 
-    def _notImplemented(self, message: Message, protocol: Any, address: Any) -> None:
+    def _notImplemented(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
         self.sendReply(protocol, self._responseFromMessage(message, C.ENOTIMP), address)
 
-    def handleInverseQuery(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleInverseQuery(
+        self, message: Message, protocol: AnyDNSProtocol, address: Address
+    ) -> None:
         """Inverse queries are obsolete (RFC 3425): NOTIMP."""
         self._notImplemented(message, protocol, address)
 
-    def handleStatus(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleStatus(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
         """STATUS is not implemented: NOTIMP."""
         self._notImplemented(message, protocol, address)
 
-    def handleNotify(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleNotify(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
         """
         A primary says a zone changed (RFC 1996): when the zone is one of our
         secondaries and the NOTIFY comes from its primary, acknowledge it and
@@ -427,6 +449,7 @@ class DNSServerFactory(protocol.ServerFactory):
         """
         from glisten.names.secondary import SecondaryAuthority
 
+        source: str | None
         if address is not None:
             source = address[0]
         else:
@@ -440,6 +463,6 @@ class DNSServerFactory(protocol.ServerFactory):
                     return
         self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), address)
 
-    def handleOther(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleOther(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
         """Any other opcode: NOTIMP."""
         self._notImplemented(message, protocol, address)

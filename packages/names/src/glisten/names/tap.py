@@ -9,17 +9,26 @@ to the servers of ``--resolv-conf`` and caches their answers.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Protocol
 
 from zope.interface import implementer
 
 from glisten.application import service
 from glisten.application.service import IServiceMaker
+from glisten.internet.defer import Deferred
 from glisten.internet.error import CannotListenError
 from glisten.internet.main import getReactor
 from glisten.names import _constants as C
 from glisten.names import authority, cache, client, hosts, secondary, server
 from glisten.names._protocol import DNSDatagramProtocol
+from glisten.names.common import ClientReactor
+
+
+class _ServingReactor(ClientReactor, Protocol):
+    """What the ``dns`` plugin needs: a resolver's reactor that also listens on TCP."""
+
+    def listenTCP(self, *args: Any, **kwargs: Any) -> Any: ...
+
 
 __all__ = ["DNSListener", "DNSServiceMaker", "dnsPlugin", "parseListen", "parseSecondary"]
 
@@ -72,7 +81,11 @@ class DNSListener(service.Service):
     """
 
     def __init__(
-        self, factory: server.DNSServerFactory, interface: str, port: int, reactor: Any = None
+        self,
+        factory: server.DNSServerFactory,
+        interface: str,
+        port: int,
+        reactor: _ServingReactor | None = None,
     ) -> None:
         self.factory = factory
         self.interface = interface
@@ -101,7 +114,7 @@ class DNSListener(service.Service):
         self.port = port
         super().startService()
 
-    def stopService(self) -> Any:
+    def stopService(self) -> None:
         super().stopService()
         listening, self._listening = self._listening, []
         for p in listening:
@@ -165,7 +178,9 @@ class DNSServiceMaker:
             "--verbose", "-v", action="count", default=0, help="log queries (twice: and replies)"
         )
 
-    def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
+    def makeService(
+        self, options: argparse.Namespace, reactor: _ServingReactor | None = None
+    ) -> service.MultiService:
         """
         :raises authority.ZoneFileError: for a zone file that cannot be read.
         """
@@ -205,7 +220,7 @@ class _SecondaryRunner(service.Service):
         super().startService()
         self.authority.startRefreshing()
 
-    def stopService(self) -> Any:
+    def stopService(self) -> Deferred[None] | None:
         self.authority.stopRefreshing()
         return super().stopService()
 
