@@ -317,12 +317,16 @@ class Record_AAAA(IEncodableRecord):
         return _build(cls, address=buf[off:end], ttl=ttl)
 
 
+@_record
 class _NameRecord(IEncodableRecord):
-    """A record whose data is one domain name."""
+    """
+    A record whose data is one domain name: its ``name`` and ``ttl`` fields
+    are declared here once for NS, CNAME, PTR, MD, MF, MB, MG, MR and DNAME.
+    """
 
-    __slots__ = ()
     showAttributes = ("name",)
-    name: Name
+    name: Name = attrs.field(factory=Name, converter=_name)
+    ttl: int | None = attrs.field(default=None, converter=_ttl)
     #: Whether the name may be compressed (RFC 3597 section 4: only the old types).
     compress: ClassVar[bool] = True
 
@@ -343,9 +347,6 @@ class Record_NS(_NameRecord):
     TYPE = C.NS
     fancybasename = "NS"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
-
 
 @_record
 class Record_CNAME(_NameRecord):
@@ -353,9 +354,6 @@ class Record_CNAME(_NameRecord):
 
     TYPE = C.CNAME
     fancybasename = "CNAME"
-
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
 @_record
@@ -365,9 +363,6 @@ class Record_PTR(_NameRecord):
     TYPE = C.PTR
     fancybasename = "PTR"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
-
 
 @_record
 class Record_MD(_NameRecord):
@@ -375,9 +370,6 @@ class Record_MD(_NameRecord):
 
     TYPE = C.MD
     fancybasename = "MD"
-
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
 @_record
@@ -387,9 +379,6 @@ class Record_MF(_NameRecord):
     TYPE = C.MF
     fancybasename = "MF"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
-
 
 @_record
 class Record_MB(_NameRecord):
@@ -397,9 +386,6 @@ class Record_MB(_NameRecord):
 
     TYPE = C.MB
     fancybasename = "MB"
-
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
 @_record
@@ -409,9 +395,6 @@ class Record_MG(_NameRecord):
     TYPE = C.MG
     fancybasename = "MG"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
-
 
 @_record
 class Record_MR(_NameRecord):
@@ -419,9 +402,6 @@ class Record_MR(_NameRecord):
 
     TYPE = C.MR
     fancybasename = "MR"
-
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
 @_record
@@ -431,9 +411,6 @@ class Record_DNAME(_NameRecord):
     TYPE = C.DNAME
     fancybasename = "DNAME"
     compress = False
-
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
 
 @_record
