@@ -12,8 +12,8 @@ from glisten.internet.defer import succeed
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
-from glisten.names import _constants as C
 from glisten.names import authority, dns, server
+from glisten.names._wire import _constants as C
 from glisten.names._wire._query import parseQuery
 from glisten.names._wire._respond import NEEDS_RESOLVER, respond
 from glisten.python.failure import Failure

@@ -156,3 +156,18 @@ class TestClientRetries:
         rx.advance(0.2)
         assert isinstance(out[0], Failure) and out[0].check(error.DNSQueryTimeoutError)
         assert len(_sent(rx)) == 1
+
+
+def test_wireLayerImportsNothingFromCore() -> None:
+    """The sans-IO layer stands alone: importing it loads no glisten core module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from glisten.names._wire import _respond, _framing, _matching, _message, _records\n"
+        "core = [m for m in sys.modules if m.startswith(('glisten.internet', 'glisten.python',"
+        " 'glisten.logger', 'glisten.application'))]\n"
+        "assert not core, core\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

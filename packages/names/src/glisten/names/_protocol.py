@@ -17,11 +17,11 @@ from glisten.internet import protocol
 from glisten.internet.defer import Deferred, fail
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
-from glisten.names._message import Message, Query
-from glisten.names._name import DNSDecodeError
+from glisten.names._wire import _constants as C
 from glisten.names._wire._framing import LengthPrefixed, frame
 from glisten.names._wire._matching import Match, matchAnswer
+from glisten.names._wire._message import Message, Query
+from glisten.names._wire._name import DNSDecodeError
 from glisten.names._wire._respond import NEEDS_RESOLVER, respond
 from glisten.names._wire._zones import Zones
 from glisten.names.error import DNSQueryTimeoutError

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from glisten.internet import defer
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import Query, RRHeader, _makeRR
-from glisten.names._name import Name
-from glisten.names._records import IEncodableRecord, Record_SOA
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Query, RRHeader, _makeRR
+from glisten.names._wire._name import Name
 from glisten.names._wire._query import encodeSections
+from glisten.names._wire._records import IEncodableRecord, Record_SOA
 from glisten.names._wire._zones import NOT_OURS, SLOW, WireAnswer
 from glisten.names._zonefile import ZoneFileError, parseZone
 from glisten.names.common import ResolverBase, Result, Timeout

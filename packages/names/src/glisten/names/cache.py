@@ -7,9 +7,9 @@ from typing import Any
 from glisten.internet import defer
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import Message, Query, RRHeader
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Message, Query, RRHeader
 from glisten.names.common import ResolverBase, Result, Timeout, TimeReactor
 
 __all__ = ["CacheResolver"]

@@ -26,11 +26,11 @@ from glisten.internet.interfaces import (
 )
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
 from glisten.names import error, resolve
-from glisten.names._message import Message, Query
-from glisten.names._name import Name
 from glisten.names._protocol import DNSDatagramProtocol, DNSProtocol
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Message, Query
+from glisten.names._wire._name import Name
 from glisten.names.common import ClientReactor, ResolverBase, Result, Timeout, TimeReactor
 from glisten.python.failure import Failure
 

@@ -9,10 +9,10 @@ from typing import Any, Protocol
 from zope.interface import implementer
 
 from glisten.internet import defer
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import Query, RRHeader
-from glisten.names._name import Name
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Query, RRHeader
+from glisten.names._wire._name import Name
 from glisten.names.interfaces import IResolver
 
 __all__ = [

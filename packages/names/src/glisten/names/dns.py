@@ -8,8 +8,9 @@ well-formed message or raises :class:`DNSDecodeError` (a
 
 from __future__ import annotations
 
-from glisten.names._constants import *  # noqa: F403
-from glisten.names._constants import (
+from glisten.names._protocol import DNSDatagramProtocol, DNSMixin, DNSProtocol
+from glisten.names._wire._constants import *  # noqa: F403
+from glisten.names._wire._constants import (
     EXT_QUERIES,
     OP_QUERY,
     QUERY_CLASSES,
@@ -17,7 +18,7 @@ from glisten.names._constants import (
     REV_CLASSES,
     REV_TYPES,
 )
-from glisten.names._message import (
+from glisten.names._wire._message import (
     MAX_UDP_PAYLOAD,
     Message,
     OPTHeader,
@@ -26,9 +27,8 @@ from glisten.names._message import (
     RRHeader,
     lookupRecordType,
 )
-from glisten.names._name import DNSDecodeError, Name, readName
-from glisten.names._protocol import DNSDatagramProtocol, DNSMixin, DNSProtocol
-from glisten.names._records import (
+from glisten.names._wire._name import DNSDecodeError, Name, readName
+from glisten.names._wire._records import (
     RECORD_TYPES,
     SVC_PARAM_KEYS,
     IEncodableRecord,

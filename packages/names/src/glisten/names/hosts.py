@@ -6,11 +6,11 @@ import socket
 from typing import Any
 
 from glisten.internet import defer
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import RRHeader
-from glisten.names._name import Name
-from glisten.names._records import Record_A, Record_AAAA
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import RRHeader
+from glisten.names._wire._name import Name
+from glisten.names._wire._records import Record_A, Record_AAAA
 from glisten.names.common import ResolverBase, Result, Timeout
 
 __all__ = ["Resolver", "searchFileFor", "searchFileForAll"]

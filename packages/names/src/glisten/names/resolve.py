@@ -7,7 +7,7 @@ from typing import Any
 
 from glisten.internet import defer
 from glisten.names import error
-from glisten.names._message import Query
+from glisten.names._wire._message import Query
 from glisten.names.common import QueryResolver, ResolverBase, Result, Timeout
 from glisten.python.failure import Failure
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from glisten.internet import defer
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import Message, Query, RRHeader
-from glisten.names._name import Name
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Message, Query, RRHeader
+from glisten.names._wire._name import Name
 from glisten.names.common import ClientReactor, ResolverBase, Result, Timeout
 
 __all__ = ["Resolver", "bootstrap"]

@@ -18,10 +18,10 @@ from glisten.application import service
 from glisten.internet import defer
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._name import Name
-from glisten.names._records import IEncodableRecord, Record_SOA
+from glisten.names._wire import _constants as C
+from glisten.names._wire._name import Name
+from glisten.names._wire._records import IEncodableRecord, Record_SOA
 from glisten.names.authority import FileAuthority
 from glisten.names.common import ClientReactor, Result, Timeout
 

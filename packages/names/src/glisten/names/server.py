@@ -20,10 +20,10 @@ from glisten.internet.defer import TimeoutError as DeferTimeoutError
 from glisten.internet.interfaces import IAddress
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
 from glisten.names import error, resolve
-from glisten.names._message import MAX_UDP_PAYLOAD, Message, RRHeader
 from glisten.names._protocol import DNSDatagramProtocol, DNSProtocol
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import MAX_UDP_PAYLOAD, Message, RRHeader
 from glisten.names._wire._zones import Zones
 from glisten.names.authority import FileAuthority, NameNotInZone
 from glisten.names.common import QueryResolver, Result, TimeReactor

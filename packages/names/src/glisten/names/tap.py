@@ -24,9 +24,9 @@ from glisten.internet.defer import Deferred
 from glisten.internet.endpoints import serverFromString
 from glisten.internet.error import CannotListenError
 from glisten.internet.main import getReactor
-from glisten.names import _constants as C
 from glisten.names import authority, cache, client, hosts, secondary, server
 from glisten.names._protocol import DNSDatagramProtocol
+from glisten.names._wire import _constants as C
 from glisten.names.common import ClientReactor
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from glisten.names._message import _HEADER, _QFIXED, MAX_EDNS_OPTIONS, RRHeader
-from glisten.names._name import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, Writer
+from glisten.names._wire._message import _HEADER, _QFIXED, MAX_EDNS_OPTIONS, RRHeader
+from glisten.names._wire._name import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, Writer
 
 __all__ = ["SimpleQuery", "buildResponse", "encodeSections", "parseQuery"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 
-from glisten.names._constants import AXFR, IXFR
+from glisten.names._wire._constants import AXFR, IXFR
 from glisten.names._wire._query import buildResponse, parseQuery
 from glisten.names._wire._zones import SLOW, Zones
 

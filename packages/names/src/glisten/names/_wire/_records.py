@@ -1,6 +1,6 @@
 """Resource record payloads (RDATA): one class per record type.
 
-Each class knows how to write itself to a :class:`~glisten.names._name.Writer`
+Each class knows how to write itself to a :class:`~glisten.names._wire._name.Writer`
 (``_write``) and how to read itself from a slice of a message (``_fromWire``),
 which must consume the RDATA exactly: an RDLENGTH that lies is an error.
 """
@@ -16,8 +16,8 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 import attrs
 from zope.interface import implementer
 
-from glisten.names import _constants as C
-from glisten.names._name import DNSDecodeError, Name, Writer, _fileView, readName
+from glisten.names._wire import _constants as C
+from glisten.names._wire._name import DNSDecodeError, Name, Writer, _fileView, readName
 from glisten.names.interfaces import IRecord
 
 __all__ = [
