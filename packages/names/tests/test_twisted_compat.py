@@ -9,7 +9,8 @@ import pytest
 
 from glisten.internet import defer
 from glisten.internet.task import Clock
-from glisten.internet.testing import StringTransport
+from glisten.internet.testing import EventLoggingObserver, StringTransport
+from glisten.logger import globalLogPublisher
 from glisten.names import authority, cache, client, common, dns, error, hosts, resolve, server
 from glisten.python.failure import Failure
 
@@ -49,10 +50,17 @@ class TestServerAlwaysAnswers:
     """Issue 12 item 6: every failure path answers, and logs once."""
 
     @pytest.mark.parametrize("resolver", [_Raising, _Failing, _Garbage])
-    def test_resolverProblemsGiveServfail(self, resolver: type, capsys: Any) -> None:
-        f = server.DNSServerFactory(clients=[resolver()], reactor=Clock())
-        [r] = _answer(f, query(b"example.org", dns.A, id=9))
+    def test_resolverProblemsGiveServfail(self, resolver: type) -> None:
+        observer = EventLoggingObserver()
+        globalLogPublisher.addObserver(observer)
+        try:
+            f = server.DNSServerFactory(clients=[resolver()], reactor=Clock())
+            [r] = _answer(f, query(b"example.org", dns.A, id=9))
+        finally:
+            globalLogPublisher.removeObserver(observer)
         assert (r.id, r.rCode, r.answer) == (9, dns.ESERVER, 1)
+        failures = [e for e in observer if "log_failure" in e]
+        assert len(failures) == 1
 
     def test_raisingHookGivesServfailOverTCP(self) -> None:
         class Broken(server.DNSServerFactory):
