@@ -188,7 +188,7 @@ class FileAuthority(ResolverBase):
 
     def _hasZone(self) -> bool:
         """:return: whether a zone is loaded (a secondary may still be waiting for one)."""
-        return "_soa" in self.__dict__ or isinstance(type(self).__dict__.get("soa"), tuple)
+        return "_soa" in self.__dict__ or isinstance(getattr(type(self), "soa", None), tuple)
 
     # -- lookups
 

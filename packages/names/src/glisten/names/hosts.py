@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import IO, Protocol
 
 from glisten.internet import defer
 from glisten.names import error
@@ -27,7 +27,17 @@ def _isIP(s: str, family: int) -> bool:
     return True
 
 
-def searchFileForAll(hostsFile: Any, name: bytes | str) -> list[str]:
+class Openable(Protocol):
+    """A ``FilePath``-like: something whose ``open()`` gives a binary file."""
+
+    def open(self) -> IO[bytes]: ...
+
+
+#: A hosts file: a path, or a ``FilePath``-like.
+HostsFile = str | bytes | Openable
+
+
+def searchFileForAll(hostsFile: HostsFile, name: bytes | str) -> list[str]:
     """
     :param hostsFile: a path (``str``/``bytes``) or a ``FilePath``-like with ``open``.
     :return: every address the file gives ``name``, in file order.
@@ -55,7 +65,7 @@ def searchFileForAll(hostsFile: Any, name: bytes | str) -> list[str]:
     return results
 
 
-def searchFileFor(file: Any, name: bytes | str) -> str | None:
+def searchFileFor(file: HostsFile, name: bytes | str) -> str | None:
     """:return: the first address the file gives ``name``, or ``None``."""
     found = searchFileForAll(file, name)
     return found[0] if found else None
@@ -72,7 +82,7 @@ class Resolver(ResolverBase):
     not a zone, so a server relaying them does not set AA.
     """
 
-    def __init__(self, file: str | bytes | Any = b"/etc/hosts", ttl: int = 60 * 60) -> None:
+    def __init__(self, file: HostsFile = b"/etc/hosts", ttl: int = 60 * 60) -> None:
         super().__init__()
         self.file = file
         self.ttl = ttl

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from glisten.internet import defer
 from glisten.names import error
@@ -18,6 +18,9 @@ from glisten.names._wire import _constants as C
 from glisten.names._wire._message import Message, Query, RRHeader
 from glisten.names._wire._name import Name
 from glisten.names.common import ClientReactor, ResolverBase, Result, Timeout
+
+if TYPE_CHECKING:
+    from glisten.names.client import Resolver as ClientResolver
 
 __all__ = ["Resolver", "bootstrap"]
 
@@ -48,7 +51,7 @@ class Resolver(ResolverBase):
         hints: Sequence[str],
         maximumQueries: int = 10,
         reactor: ClientReactor | None = None,
-        resolverFactory: Callable[..., Any] | None = None,
+        resolverFactory: Callable[..., ClientResolver] | None = None,
         port: int = C.PORT,
     ) -> None:
         super().__init__()
@@ -165,7 +168,7 @@ class Resolver(ResolverBase):
 
 
 def bootstrap(
-    resolver: ResolverBase, resolverFactory: Callable[..., Any] | None = None
+    resolver: ResolverBase, resolverFactory: Callable[..., ClientResolver] | None = None
 ) -> Resolver:
     """
     :return: a root :class:`Resolver` whose hints are the addresses of

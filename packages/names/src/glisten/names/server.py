@@ -23,6 +23,7 @@ from glisten.logger import Logger
 from glisten.names import error, resolve
 from glisten.names._protocol import DNSDatagramProtocol, DNSProtocol
 from glisten.names._wire import _constants as C
+from glisten.names._wire._framing import frame
 from glisten.names._wire._message import MAX_UDP_PAYLOAD, Message, RRHeader
 from glisten.names._wire._zones import Zones
 from glisten.names.authority import FileAuthority, NameNotInZone
@@ -34,7 +35,7 @@ __all__ = ["DNSServerFactory"]
 log = Logger()
 
 #: The protocols a server answers through.
-AnyDNSProtocol = DNSDatagramProtocol | DNSProtocol
+ServerProtocol = DNSDatagramProtocol | DNSProtocol
 #: Where a UDP query came from; ``None`` over TCP.
 Address = tuple[str, int] | None
 
@@ -168,7 +169,7 @@ class DNSServerFactory(protocol.ServerFactory):
 
     # -- replies
 
-    def sendReply(self, protocol: AnyDNSProtocol, message: Message, address: Address) -> None:
+    def sendReply(self, protocol: ServerProtocol, message: Message, address: Address) -> None:
         """
         Send ``message`` over TCP (``address`` is ``None``) or UDP.
 
@@ -196,7 +197,7 @@ class DNSServerFactory(protocol.ServerFactory):
         self,
         failure: Failure,
         message: Message,
-        protocol: AnyDNSProtocol,
+        protocol: ServerProtocol,
         address: Address,
         sent: int,
     ) -> None:
@@ -212,7 +213,7 @@ class DNSServerFactory(protocol.ServerFactory):
         except Exception:
             log.failure("Cannot send SERVFAIL for {query}", query=message.queries)
 
-    def _sendReply(self, protocol: AnyDNSProtocol, message: Message, address: Address) -> None:
+    def _sendReply(self, protocol: ServerProtocol, message: Message, address: Address) -> None:
         if address is None:
             cast(DNSProtocol, protocol).writeMessage(message)
         else:
@@ -248,7 +249,7 @@ class DNSServerFactory(protocol.ServerFactory):
         return r
 
     def badMessageReceived(
-        self, reply: Message, protocol: AnyDNSProtocol, address: Address
+        self, reply: Message, protocol: ServerProtocol, address: Address
     ) -> None:
         """Answer a query that could not be decoded (FORMERR, prepared by the protocol)."""
         self.sendReply(protocol, reply, address)
@@ -256,7 +257,7 @@ class DNSServerFactory(protocol.ServerFactory):
     # -- dispatch
 
     def messageReceived(
-        self, message: Message, proto: AnyDNSProtocol, address: Address = None
+        self, message: Message, proto: ServerProtocol, address: Address = None
     ) -> None:
         """
         Answer one message received over UDP or TCP.
@@ -293,11 +294,11 @@ class DNSServerFactory(protocol.ServerFactory):
         else:
             self.handleOther(message, proto, address)
 
-    def allowQuery(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> bool:
+    def allowQuery(self, message: Message, protocol: ServerProtocol, address: Address) -> bool:
         """:return: whether to answer; answers must hold exactly one question (RFC 9619)."""
         return len(message.queries) == 1
 
-    def allowTransfer(self, message: Message, protocol: AnyDNSProtocol) -> bool:
+    def allowTransfer(self, message: Message, protocol: ServerProtocol) -> bool:
         """
         :return: whether to send this TCP client a zone transfer. Every client
             may, as with Twisted; override (``protocol.transport.getPeer()``
@@ -305,7 +306,7 @@ class DNSServerFactory(protocol.ServerFactory):
         """
         return True
 
-    def handleQuery(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
+    def handleQuery(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         """Look the question up and reply."""
         query = message.queries[0]
         if query.type in (C.AXFR, C.IXFR):
@@ -319,7 +320,7 @@ class DNSServerFactory(protocol.ServerFactory):
         d.addBoth(self._resolved, protocol, message, address)
 
     def _resolved(
-        self, result: Any, protocol: AnyDNSProtocol, message: Message, address: Address
+        self, result: Any, protocol: ServerProtocol, message: Message, address: Address
     ) -> None:
         """Hand the resolver's answer (or failure) to the Twisted hooks; never leave it unanswered."""
         sent = self._repliesSent
@@ -332,7 +333,7 @@ class DNSServerFactory(protocol.ServerFactory):
             self._answerFailed(Failure(), message, protocol, address, sent)
 
     def gotResolverResponse(
-        self, response: Result, protocol: AnyDNSProtocol, message: Message, address: Address
+        self, response: Result, protocol: ServerProtocol, message: Message, address: Address
     ) -> None:
         """Reply with the resolver's (answers, authority, additional)."""
         ans, auth, add = response
@@ -352,7 +353,7 @@ class DNSServerFactory(protocol.ServerFactory):
             self.cache.cacheResult(message.queries[0], response)
 
     def gotResolverError(
-        self, failure: Failure, protocol: AnyDNSProtocol, message: Message, address: Address
+        self, failure: Failure, protocol: ServerProtocol, message: Message, address: Address
     ) -> None:
         """Reply with the response code the failure stands for."""
         e = failure.value
@@ -384,7 +385,7 @@ class DNSServerFactory(protocol.ServerFactory):
             r.rCode = C.ESERVER
         self.sendReply(protocol, r, address)
 
-    def _transferZone(self, message: Message, protocol: Any) -> None:
+    def _transferZone(self, message: Message, protocol: ServerProtocol) -> None:
         query = message.queries[0]
         if not self.allowTransfer(message, protocol):
             self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), None)
@@ -408,16 +409,19 @@ class DNSServerFactory(protocol.ServerFactory):
             for i in range(0, len(records), AXFR_RECORDS_PER_MESSAGE):
                 self._sendChunk(protocol, message, records[i : i + AXFR_RECORDS_PER_MESSAGE])
 
-        def failed(failure: Any) -> None:
+        def failed(failure: Failure) -> None:
             # Not our zone: refuse rather than claim it does not exist.
             r = self._responseFromMessage(message, C.EREFUSED)
             if isinstance(failure.value, NotImplementedError):
                 r.rCode = C.ENOTIMP
             self.sendReply(protocol, r, None)
 
-        d.addCallbacks(send, failed)
+        sent = self._repliesSent
+        d.addCallbacks(send, failed).addErrback(self._answerFailed, message, protocol, None, sent)
 
-    def _sendChunk(self, protocol: Any, message: Message, records: list[RRHeader]) -> None:
+    def _sendChunk(
+        self, protocol: ServerProtocol, message: Message, records: list[RRHeader]
+    ) -> None:
         r = self._responseFromMessage(message, auth=1)
         r.answers = records
         data = r._toWire(65535)
@@ -426,22 +430,23 @@ class DNSServerFactory(protocol.ServerFactory):
             self._sendChunk(protocol, message, records[:half])
             self._sendChunk(protocol, message, records[half:])
             return
-        protocol.transport.write(len(data).to_bytes(2, "big") + data)
+        self._repliesSent += 1
+        protocol.transport.write(frame(data))
 
-    def _notImplemented(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
+    def _notImplemented(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         self.sendReply(protocol, self._responseFromMessage(message, C.ENOTIMP), address)
 
     def handleInverseQuery(
-        self, message: Message, protocol: AnyDNSProtocol, address: Address
+        self, message: Message, protocol: ServerProtocol, address: Address
     ) -> None:
         """Inverse queries are obsolete (RFC 3425): NOTIMP."""
         self._notImplemented(message, protocol, address)
 
-    def handleStatus(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
+    def handleStatus(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         """STATUS is not implemented: NOTIMP."""
         self._notImplemented(message, protocol, address)
 
-    def handleNotify(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
+    def handleNotify(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         """
         A primary says a zone changed (RFC 1996): when the zone is one of our
         secondaries and the NOTIFY comes from its primary, acknowledge it and
@@ -463,6 +468,6 @@ class DNSServerFactory(protocol.ServerFactory):
                     return
         self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), address)
 
-    def handleOther(self, message: Message, protocol: AnyDNSProtocol, address: Address) -> None:
+    def handleOther(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         """Any other opcode: NOTIMP."""
         self._notImplemented(message, protocol, address)
