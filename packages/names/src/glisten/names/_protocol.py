@@ -260,6 +260,14 @@ class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
     def __init__(self, controller: DNSController, reactor: TimeReactor | None = None) -> None:
         super().__init__(controller, reactor)
         self._framer = LengthPrefixed()
+        self._answerRoute: Callable[[Message, Address | None], object] | None = None
+
+    def routeAnswers(self, handler: Callable[[Message, Address | None], object]) -> None:
+        """
+        Hand every answer received from now on to ``handler(message, None)``
+        instead of matching it to one query (a zone transfer is many messages).
+        """
+        self._answerRoute = handler
 
     def callLater(self, period: float, func: Callable[..., object], *args: Any) -> Any:
         """Schedule ``func`` on this protocol's reactor (queries and the idle timeout)."""
@@ -321,7 +329,10 @@ class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
                 self.transport.loseConnection()
                 return
             if m.answer:
-                self._answerReceived(m, None)
+                if self._answerRoute is None:
+                    self._answerReceived(m, None)
+                else:
+                    self._answerRoute(m, None)
             else:
                 self.controller.messageReceived(m, self)
 

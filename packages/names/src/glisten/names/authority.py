@@ -108,6 +108,10 @@ class _Records(dict[bytes, list[IEncodableRecord]]):
         super().update(*args, **kw)
         self._changed()
 
+    def __ior__(self, other: Any) -> _Records:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
     def setdefault(self, key: bytes, default: Any = None) -> Any:
         r = super().setdefault(key, default)
         self._changed()

@@ -281,17 +281,18 @@ class Resolver(ResolverBase):
         reactor = getReactor(self._givenReactor)
         resolver = self
 
+        class _Connected(DNSProtocol):
+            recDes = resolver.recDes
+
+            def connectionMade(self) -> None:
+                super().connectionMade()
+                if not connected.called:
+                    connected.callback(self)
+
         class _Factory(DNSClientFactory):
             def buildProtocol(self, addr: IAddress) -> DNSProtocol:
-                p = DNSProtocol(resolver, reactor)
-                p.recDes = resolver.recDes
-
-                def made() -> None:
-                    DNSProtocol.connectionMade(p)
-                    if not connected.called:
-                        connected.callback(p)
-
-                p.connectionMade = made  # type: ignore[method-assign]
+                p = _Connected(resolver, reactor)
+                p.factory = self
                 return p
 
             def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
@@ -405,8 +406,8 @@ class AXFRController:
         self.proto.controller = self
         m = Message(self.id)
         m.queries = [Query(self.name, C.AXFR, C.IN)]
-        # Messages come back with answer=1; route them here rather than to liveMessages.
-        self.proto._answerReceived = self._answer  # type: ignore[method-assign]
+        # The transfer's many messages come to _answer, not to the one-answer bookkeeping.
+        self.proto.routeAnswers(self._answer)
         self.proto.writeMessage(m)
         self._timer = self.reactor.callLater(self.timeout, self._timedOut)
         return self.deferred
