@@ -127,7 +127,7 @@ def test_sameAnswersForEveryNameAndType(edns: bool) -> None:
     assert all(len(w) == 1 for w in fast)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(queries(), min_size=1, max_size=4))
 def test_sameAnswersAsFullPath(datagrams: list[bytes]) -> None:
     fast, slow = _both(datagrams)
@@ -151,7 +151,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(mutated(), st.binary(max_size=64)))
 def test_badInputSameAsFullPath(data: bytes) -> None:
     """Mutated queries and random octets: FORMERR or silence, exactly as without the fast path."""
@@ -159,6 +159,7 @@ def test_badInputSameAsFullPath(data: bytes) -> None:
     assert fast == slow
 
 
+@settings(deadline=None)
 @given(st.one_of(mutated(), st.binary(max_size=300)))
 def test_parseQueryAgreesWithDecoder(data: bytes) -> None:
     """What the fast parser accepts, the full decoder accepts and reads the same way."""
@@ -348,7 +349,7 @@ def _tcpAnswers(factoryClass: type[server.DNSServerFactory], datagrams: list[byt
     return out
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(queries(), min_size=1, max_size=4))
 def test_sameAnswersOverTCP(datagrams: list[bytes]) -> None:
     assert _tcpAnswers(NoCacheFactory, datagrams) == _tcpAnswers(SlowFactory, datagrams)

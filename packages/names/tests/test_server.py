@@ -123,7 +123,7 @@ class TestBadInput:
         p.datagramReceived(junk, ADDR)
         assert t.written == []
 
-    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+    @settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
     @given(st.binary(max_size=300))
     def test_randomDatagrams(self, data: bytes) -> None:
         p, t = _udp()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glisten.internet.testing import FakeDatagramTransport, MemoryReactorClock
@@ -48,6 +48,7 @@ class TestFraming:
         f = LengthPrefixed()
         assert len(f.feed(frame(b"q" * 20) * n)) == n
 
+    @settings(deadline=None)
     @given(st.lists(st.binary(max_size=300), max_size=8), st.lists(st.integers(1, 50), min_size=1))
     def test_anySplit(self, messages: list[bytes], cuts: list[int]) -> None:
         stream = b"".join(frame(m) for m in messages)
