@@ -79,7 +79,10 @@ class DNSServerFactory(protocol.ServerFactory):
     #: ``gotResolverResponse``, ``gotResolverError``, ``sendReply``). A
     #: subclass overriding one of those hooks gets ``False`` unless it sets
     #: this itself, so a ported Twisted subclass (an ``allowQuery`` access
-    #: list, say) sees every query as it did with Twisted.
+    #: list, say) sees every query as it did with Twisted. Like ``verbose``
+    #: (a logging factory answers everything the long way), it is read once,
+    #: when the factory is built: hooks patched onto an instance later are
+    #: not seen.
     answerFromZones = True
 
     _QUERY_HOOKS = (
