@@ -349,7 +349,7 @@ def _tcpAnswers(factoryClass: type[server.DNSServerFactory], datagrams: list[byt
     return out
 
 
-@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(queries(), min_size=1, max_size=4))
 def test_sameAnswersOverTCP(datagrams: list[bytes]) -> None:
     assert _tcpAnswers(NoCacheFactory, datagrams) == _tcpAnswers(SlowFactory, datagrams)
