@@ -10,12 +10,11 @@ Besides dnsperf's queries per second (bounded by dnsperf itself, which
 shares the machine's cores), each case is also reported per second of the
 server process's own CPU time, which is what a query costs the server.
 
-glisten's server reuses the encoded answer to an identical query (same
-octets but the id) for up to a second (``DNSServerFactory.answerCache``);
-the second case turns that off, so every query is decoded, looked up and
-answered (through the server's fast path for plain queries, see
-``glisten.names._fastpath``, which reuses each authority's encoded answer
-sections per name and type but builds every response anew).
+glisten's server reuses the response to an identical query (same octets
+but the id) for up to a second (``DNSServerFactory.answerCacheLifetime``);
+the second case turns that off, so every query is parsed and answered by
+``glisten.names._wire._respond.respond``, which reuses the zones' encoded
+answer sections per name and type but builds every response anew.
 """
 
 from __future__ import annotations

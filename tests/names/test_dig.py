@@ -175,21 +175,42 @@ def test_axfr(tool: str, glistenServer: int) -> None:
     assert len(rows) == len([line for line in ZONE.splitlines() if not line.startswith("$")]) + 1
 
 
-def test_cliPlugin(tmp_path: os.PathLike[str]) -> None:
-    """``glisten dns --listen ... --bindzone ...`` serves UDP and TCP on one port."""
+@pytest.mark.parametrize(
+    "listen,host",
+    [
+        ("tcp:{port}:interface=127.0.0.1", "127.0.0.1"),
+        ("tcp:{port}:interface=::1", "::1"),
+        ("127.0.0.1:{port}", "127.0.0.1"),
+    ],
+)
+def test_cliPlugin(tmp_path: os.PathLike[str], listen: str, host: str) -> None:
+    """``glisten dns --listen ENDPOINT --bindzone ...`` serves UDP and TCP on one address."""
     dig = requireBinary("dig")
     zone = os.path.join(tmp_path, "example.zone")
     with open(zone, "w") as f:
         f.write(ZONE)
     import socket
 
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        s = socket.socket(family)
+        s.bind((host, 0))
+    except OSError:
+        pytest.skip(f"no {host} on this machine")
     port = s.getsockname()[1]
     s.close()
     code = "from glisten.application.cli import main; main()"
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "dns", "--listen", f"127.0.0.1:{port}", "--bindzone", zone],
+        [
+            sys.executable,
+            "-c",
+            code,
+            "dns",
+            "--listen",
+            listen.format(port=port),
+            "--bindzone",
+            zone,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -203,7 +224,7 @@ def test_cliPlugin(tmp_path: os.PathLike[str]) -> None:
             pytest.fail("glisten dns did not start")
         for transport in ("+notcp", "+tcp"):
             out = subprocess.run(
-                [dig, "@127.0.0.1", "-p", str(port), "+short", transport, "www.example.com"],
+                [dig, f"@{host}", "-p", str(port), "+short", transport, "www.example.com"],
                 capture_output=True,
                 text=True,
                 timeout=30,

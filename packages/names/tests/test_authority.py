@@ -133,7 +133,7 @@ def test_lookupMethodsReturnDeferreds() -> None:
 def test_setDataReplacesZone() -> None:
     a = exampleAuthority()
     calls: list[int] = []
-    a._changeListeners.append(lambda: calls.append(1))
+    a._addChangeListener(lambda: calls.append(1))
     a.setData(
         (b"example.net", dns.Record_SOA(b"ns", b"h", 1, 2, 3, 4, 5, ttl=60)),
         {b"WWW.example.net": [dns.Record_A("192.0.2.99", ttl=60)]},

@@ -59,6 +59,7 @@ class TestName:
         with pytest.raises(ValueError):
             dns.Name(bad).encode(io.BytesIO())
 
+    @settings(deadline=None)
     @given(names(anyBytes=True))
     def test_roundTrip(self, name: bytes) -> None:
         s = io.BytesIO()
@@ -174,7 +175,7 @@ class TestStrictDecoding:
         assert issubclass(dns.DNSDecodeError, error.DNSFormatError)
         assert issubclass(dns.DNSDecodeError, EOFError)
 
-    @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+    @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
     @given(st.binary(max_size=600))
     def test_randomBytes(self, data: bytes) -> None:
         try:
@@ -185,7 +186,7 @@ class TestStrictDecoding:
         # Whatever decoded must encode again.
         _wire(m)
 
-    @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+    @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
     @given(messages(), st.data())
     def test_mutatedMessages(self, m: dns.Message, data: st.DataObject) -> None:
         wire = bytearray(_wire(m))
@@ -206,7 +207,7 @@ class TestStrictDecoding:
 
 class TestRoundTrip:
     @pytest.mark.parametrize("rtype", sorted(records))
-    @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+    @settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
     def test_everyRecordType(self, rtype: int, data: st.DataObject) -> None:
         payload = data.draw(records[rtype])
@@ -225,7 +226,7 @@ class TestRoundTrip:
         assert rr.payload == payload
         assert type(rr.payload) is type(payload)
 
-    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+    @settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
     @given(messages())
     def test_messages(self, m: dns.Message) -> None:
         wire = _wire(m)
@@ -245,6 +246,7 @@ class TestRoundTrip:
         )
         assert got.ednsOptions == m.ednsOptions
 
+    @settings(deadline=None)
     @given(rrs())
     def test_twistedRecordAPI(self, rr: dns.RRHeader) -> None:
         assert rr.payload is not None

@@ -29,13 +29,26 @@ def test_providesIServiceMaker() -> None:
 
 @pytest.mark.parametrize(
     "value,expected",
-    [("53", ("", 53)), ("127.0.0.1:5353", ("127.0.0.1", 5353)), ("[::1]:5353", ("::1", 5353))],
+    [
+        ("53", ("", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("[::1]:5353", ("::1", 5353)),
+        ("tcp:53", ("", 53)),
+        ("tcp:53:interface=::1", ("::1", 53)),
+        ("tcp:53:interface=\\:\\:1", ("::1", 53)),
+        ("tcp:5353:interface=127.0.0.1", ("127.0.0.1", 5353)),
+        ("tcp6:53", ("::", 53)),
+        ("unix:/run/dns.sock", "unix:/run/dns.sock"),
+        ("systemd:domain=INET:index=0", "systemd:domain=INET:index=0"),
+    ],
 )
-def test_parseListen(value: str, expected: tuple[str, int]) -> None:
+def test_parseListen(value: str, expected: Any) -> None:
     assert tap.parseListen(value) == expected
 
 
-@pytest.mark.parametrize("value", ["x", "1.2.3.4:", "[::1]", "70000"])
+@pytest.mark.parametrize(
+    "value", ["x", "1.2.3.4:", "[::1]", "70000", "tcp:x", "tcp:53:backlog=5", "tcp:99999"]
+)
 def test_parseListenRejects(value: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
         tap.parseListen(value)
@@ -53,7 +66,7 @@ def test_serviceServesZoneOverUDPAndTCP(tmp_path: Any) -> None:
     zone = os.path.join(tmp_path, "example.zone")
     with open(zone, "w") as f:
         f.write(ZONE)
-    opts = _options("--listen", "127.0.0.1:0", "--bindzone", zone, "--cache")
+    opts = _options("--listen", "tcp:0:interface=127.0.0.1", "--bindzone", zone, "--cache")
     rx = makeReactor()
     svc = tap.dnsPlugin.makeService(opts, reactor=rx)
     svc.startService()
@@ -139,9 +152,34 @@ def test_secondaryRecursiveCacheAndHosts(tmp_path: Any) -> None:
         for _ in range(2):  # recursion, then the cache
             ans, _, _ = await r.lookupAddress("www.example.org")
             assert ans[0].payload.dottedQuad() == "192.0.2.44"
-        assert factory.cache is not None and len(factory.cache.cache) == 1
+        assert factory.cache is not None
+        assert dns.Query(b"www.example.org", dns.A) in factory.cache.cache
 
     try:
         runUntil(rx, defer.ensureDeferred(go()))
     finally:
         svc.stopService()
+
+
+def test_streamOnlyEndpoint(tmp_path: Any) -> None:
+    """A unix: endpoint serves DNS over that stream (no UDP)."""
+    from glisten.application.internet import StreamServerEndpointService
+
+    zone = os.path.join(tmp_path, "example.zone")
+    with open(zone, "w") as f:
+        f.write(ZONE)
+    sock = os.path.join(tmp_path, "dns.sock")
+    svc = tap.dnsPlugin.makeService(
+        _options("--listen", f"unix:{sock}", "--bindzone", zone), reactor=makeReactor()
+    )
+    assert [type(s) for s in svc] == [StreamServerEndpointService]
+
+
+def test_helpStyle() -> None:
+    """Help texts read like ``glisten web``'s: lower case, no full stop, ENDPOINT for --listen."""
+    parser = argparse.ArgumentParser()
+    tap.dnsPlugin.addArguments(parser)
+    for action in parser._actions[1:]:
+        assert action.help and action.help[0].islower() and not action.help.endswith(".")
+    listen = next(a for a in parser._actions if "--listen" in a.option_strings)
+    assert listen.metavar == "ENDPOINT" and "default tcp:53" in (listen.help or "")

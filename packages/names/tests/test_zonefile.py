@@ -169,7 +169,7 @@ _ALPHABET = st.sampled_from(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_ALPHABET, max_size=60).map("".join))
 def test_randomTextOnlyRaisesZoneFileError(text: str) -> None:
     try:
@@ -178,7 +178,7 @@ def test_randomTextOnlyRaisesZoneFileError(text: str) -> None:
         pass
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutatedZoneOnlyRaisesZoneFileError(data: st.DataObject) -> None:
     text = list(ZONE.replace("$ORIGIN sub\n", ""))

@@ -192,10 +192,10 @@ class SimpleResolverComplexifier:
         resolutionReceiver.resolutionBegan(resolution)
 
         def ok(address: str) -> None:
-            if addressTypes is None or IPv4Address in addressTypes:
-                resolutionReceiver.addressResolved(
-                    IPv4Address(transportSemantics, address, portNumber)  # type: ignore[arg-type]
-                )
+            # Twisted's simple resolvers may give an IPv6 address (names prefers AAAA).
+            kind: Any = IPv6Address if ":" in address else IPv4Address
+            if addressTypes is None or kind in addressTypes:
+                resolutionReceiver.addressResolved(kind(transportSemantics, address, portNumber))
 
         def fail(f: Any) -> None:
             if not f.check(error.DNSLookupError):

@@ -11,16 +11,25 @@ from __future__ import annotations
 import secrets
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred, fail
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
-from glisten.names._message import Message, Query
-from glisten.names._name import DNSDecodeError
-from glisten.names.common import LazyReactor
+from glisten.names._wire import _constants as C
+from glisten.names._wire._framing import LengthPrefixed, frame
+from glisten.names._wire._matching import Match, matchAnswer
+from glisten.names._wire._message import Message, Query
+from glisten.names._wire._name import DNSDecodeError
+from glisten.names._wire._respond import NEEDS_RESOLVER, respond
+from glisten.names._wire._zones import Zones
 from glisten.names.error import DNSQueryTimeoutError
+from glisten.python.failure import Failure
+
+if TYPE_CHECKING:
+    from glisten.names.common import ClientReactor, TimeReactor
+from glisten.protocols.policies import TimeoutMixin
 
 __all__ = ["DNSDatagramProtocol", "DNSMixin", "DNSProtocol"]
 
@@ -58,7 +67,17 @@ def _formatErrorFor(data: bytes) -> Message | None:
     return m
 
 
-class DNSMixin(LazyReactor):
+class DNSController(Protocol):
+    """What the protocols hand queries to: a server factory or a resolver."""
+
+    def messageReceived(self, message: Message, protocol: Any, address: Any = None) -> None: ...
+
+
+#: A UDP peer: ``(host, port)``.
+Address = tuple[str, int]
+
+
+class DNSMixin:
     """
     Query bookkeeping shared by the UDP and TCP protocols.
 
@@ -70,9 +89,12 @@ class DNSMixin(LazyReactor):
     #: The RD bit of queries sent (an iterative resolver clears it).
     recDes = 1
 
-    def __init__(self, controller: Any, reactor: Any = None) -> None:
+    def __init__(self, controller: DNSController, reactor: TimeReactor | None = None) -> None:
         self.controller = controller
-        self._reactor = reactor
+        self._givenReactor = reactor
+        #: What the controller answers from without Message objects (a server
+        #: made of in-memory zones), decided when the controller was built.
+        self._zones: Zones | None = getattr(controller, "zones", None)
         self.liveMessages: dict[int, tuple[Deferred[Message], Any, Any]] = {}
         #: id -> the questions asked, which an answer must repeat (if it has any).
         self._questions: dict[int, list[Query]] = {}
@@ -86,7 +108,7 @@ class DNSMixin(LazyReactor):
 
     def callLater(self, period: float, func: Callable[..., object], *args: Any) -> Any:
         """Schedule ``func`` on this protocol's reactor."""
-        return self._reactor.callLater(period, func, *args)
+        return getReactor(self._givenReactor).callLater(period, func, *args)
 
     def _query(
         self,
@@ -128,13 +150,13 @@ class DNSMixin(LazyReactor):
         if live is None:
             return False
         d, call, asked = live
-        if asked is not None and (address is None or tuple(address[:2]) != tuple(asked[:2])):
+        verdict = matchAnswer(asked, self._questions.get(m.id, ()), address, m.queries)
+        if verdict is not Match.OURS:
             log.debug(
-                "Ignoring DNS answer from {address}: asked {asked}", address=address, asked=asked
+                "Ignoring DNS answer from {address}: {verdict}",
+                address=address,
+                verdict=verdict.value,
             )
-            return True
-        if m.queries and m.queries != self._questions.get(m.id):
-            log.debug("Ignoring DNS answer to another question from {address}", address=address)
             return True
         del self.liveMessages[m.id]
         self._questions.pop(m.id, None)
@@ -168,29 +190,24 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
 
     def startListening(self) -> None:
         """Listen on a random UDP port (for a client with no transport yet)."""
-        self._reactor.listenUDP(0, self, maxPacketSize=65535)
+        reactor = cast("ClientReactor", getReactor(self._givenReactor))
+        reactor.listenUDP(0, self, maxPacketSize=65535)
 
-    def writeMessage(self, message: Message, address: Any) -> None:
+    def writeMessage(self, message: Message, address: Address) -> None:
         """Send ``message`` to ``address`` (truncated to its ``maxSize``)."""
         self.transport.write(message.toStr(), address)
 
-    #: The datagram being answered, while the controller answers it synchronously.
-    _current: bytes | None = None
-
-    def datagramReceived(self, datagram: bytes, addr: Any) -> None:
-        cache = getattr(self.controller, "answerCache", None)
-        if cache is not None:
-            hit = cache.get(datagram)
-            if hit is not None:
-                self.transport.write(hit, addr)
+    def datagramReceived(self, datagram: bytes, addr: Address) -> None:
+        zones = self._zones
+        if zones is not None:
+            try:
+                out = respond(datagram, zones)
+            except Exception:
+                log.failure("Answering from the zones failed")
+                out = NEEDS_RESOLVER
+            if out is not NEEDS_RESOLVER:
+                self.transport.write(out, addr)
                 return
-        fast = getattr(self.controller, "_fastUDPReply", None)
-        if (
-            fast is not None
-            and type(self).writeMessage is DNSDatagramProtocol.writeMessage
-            and fast(datagram, self, addr)
-        ):
-            return
         try:
             m = Message.fromBytes(datagram)
         except DNSDecodeError as e:
@@ -203,18 +220,14 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         if m.answer:
             self._answerReceived(m, addr)
             return
-        self._current = datagram
-        try:
-            self.controller.messageReceived(m, self, addr)
-        finally:
-            self._current = None
+        self.controller.messageReceived(m, self, addr)
 
     def removeResend(self, id: int) -> None:
         """Forget a query id (Twisted API; glisten keeps no resend table)."""
         self.liveMessages.pop(id, None)
 
     def query(
-        self, address: Any, queries: list[Query], timeout: float = 10, id: int | None = None
+        self, address: Address, queries: list[Query], timeout: float = 10, id: int | None = None
     ) -> Deferred[Message]:
         """
         Send ``queries`` to ``address`` and wait for the answer.
@@ -233,7 +246,7 @@ class DNSDatagramProtocol(DNSMixin, protocol.DatagramProtocol):
         return self._query(queries, timeout, id, writeMessage, _canonicalAddress(address))
 
 
-class DNSProtocol(DNSMixin, protocol.Protocol):
+class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
     """
     DNS over TCP: each message preceded by its 2-octet length (RFC 1035 4.2.2).
 
@@ -244,19 +257,24 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
 
     idleTimeout = TCP_IDLE_TIMEOUT
 
-    def __init__(self, controller: Any, reactor: Any = None) -> None:
+    def __init__(self, controller: DNSController, reactor: TimeReactor | None = None) -> None:
         super().__init__(controller, reactor)
-        self._buffer = bytearray()
-        self._idleCall: Any = None
+        self._framer = LengthPrefixed()
+        self._answerRoute: Callable[[Message, Address | None], object] | None = None
 
-    def _resetIdle(self) -> None:
-        if self._idleCall is not None and self._idleCall.active():
-            self._idleCall.reset(self.idleTimeout)
-        else:
-            self._idleCall = self.callLater(self.idleTimeout, self._idleExpired)
+    def routeAnswers(self, handler: Callable[[Message, Address | None], object]) -> None:
+        """
+        Hand every answer received from now on to ``handler(message, None)``
+        instead of matching it to one query (a zone transfer is many messages).
+        """
+        self._answerRoute = handler
 
-    def _idleExpired(self) -> None:
-        self._idleCall = None
+    def callLater(self, period: float, func: Callable[..., object], *args: Any) -> Any:
+        """Schedule ``func`` on this protocol's reactor (queries and the idle timeout)."""
+        return getReactor(self._givenReactor).callLater(period, func, *args)
+
+    def timeoutConnection(self) -> None:
+        """Idle too long: drop the connection at once."""
         if self.transport is not None:
             log.debug("Closing idle DNS TCP connection")
             abort = getattr(self.transport, "abortConnection", None)
@@ -266,15 +284,13 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
                 self.transport.loseConnection()
 
     def connectionMade(self) -> None:
-        self._resetIdle()
+        self.setTimeout(self.idleTimeout)
         made = getattr(self.controller, "connectionMade", None)
         if made is not None:
             made(self)
 
-    def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
-        if self._idleCall is not None and self._idleCall.active():
-            self._idleCall.cancel()
-        self._idleCall = None
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        self.setTimeout(None)
         lost = getattr(self.controller, "connectionLost", None)
         if lost is not None:
             lost(self)
@@ -283,22 +299,25 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
 
     def writeMessage(self, message: Message) -> None:
         """Send ``message`` with its length prefix (never truncated below 64 KiB)."""
-        data = message._toWire(65535)
-        self.transport.write(len(data).to_bytes(2, "big") + data)
+        self.transport.write(frame(message._toWire(65535)))
 
     def dataReceived(self, data: bytes) -> None:
-        buf = self._buffer
-        buf += data
-        while len(buf) >= 2:
-            n = (buf[0] << 8) | buf[1]
-            if len(buf) < n + 2:
+        zones = self._zones
+        for raw in self._framer.feed(data):
+            if self.transport is None:
                 return
-            raw = bytes(buf[2 : n + 2])
-            del buf[: n + 2]
-            self._resetIdle()
-            m = Message()
+            self.resetTimeout()
+            if zones is not None:
+                try:
+                    out = respond(raw, zones, tcp=True)
+                except Exception:
+                    log.failure("Answering from the zones failed")
+                    out = NEEDS_RESOLVER
+                if out is not NEEDS_RESOLVER:
+                    self.transport.write(frame(out))
+                    continue
             try:
-                m.fromStr(raw)
+                m = Message.fromBytes(raw)
             except DNSDecodeError as e:
                 log.debug("Bad DNS message over TCP: {e}", e=e)
                 reply = _formatErrorFor(raw)
@@ -307,15 +326,15 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
                     handler(reply, self, None)
                     continue
                 # A stream we cannot parse cannot be trusted to stay framed.
-                if self.transport is not None:
-                    self.transport.loseConnection()
+                self.transport.loseConnection()
                 return
             if m.answer:
-                self._answerReceived(m, None)
+                if self._answerRoute is None:
+                    self._answerReceived(m, None)
+                else:
+                    self._answerRoute(m, None)
             else:
                 self.controller.messageReceived(m, self)
-            if self.transport is None:
-                return
 
     def query(
         self, queries: list[Query], timeout: float = 60, id: int | None = None
@@ -327,5 +346,5 @@ class DNSProtocol(DNSMixin, protocol.Protocol):
         """
         if id is None:
             id = self.pickID()
-        self._resetIdle()
+        self.resetTimeout()
         return self._query(queries, timeout, id, self.writeMessage)

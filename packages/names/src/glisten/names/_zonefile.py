@@ -14,9 +14,9 @@ import socket
 import struct
 from collections.abc import Iterator
 
-from glisten.names import _constants as C
-from glisten.names import _records as R
-from glisten.names._name import Name, nameToLabels
+from glisten.names._wire import _constants as C
+from glisten.names._wire import _records as R
+from glisten.names._wire._name import Name, nameToLabels
 
 __all__ = ["ZoneFileError", "parseZone"]
 
@@ -281,7 +281,7 @@ class _Parser:
             data = bytes.fromhex("".join(t[2:]))
             if len(data) != length:
                 raise ValueError("generic RDATA length does not match its data")
-            from glisten.names._message import lookupRecordType
+            from glisten.names._wire._message import lookupRecordType
 
             cls = lookupRecordType(rtype)
             rec = cls._fromWire(data, 0, len(data), None)

@@ -9,18 +9,21 @@ in the authority section (which Twisted left out).
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from glisten.internet import defer
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._fastpath import encodeSections
-from glisten.names._message import Query, RRHeader, _makeRR
-from glisten.names._name import Name
-from glisten.names._records import IEncodableRecord, Record_SOA
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Query, RRHeader, _makeRR
+from glisten.names._wire._name import Name
+from glisten.names._wire._query import encodeSections
+from glisten.names._wire._records import IEncodableRecord, Record_SOA
+from glisten.names._wire._zones import NOT_OURS, SLOW, WireAnswer
 from glisten.names._zonefile import ZoneFileError, parseZone
-from glisten.names.common import ResolverBase, Result
+from glisten.names.common import ResolverBase, Result, Timeout
 
 __all__ = [
     "BindAuthority",
@@ -33,14 +36,6 @@ __all__ = [
 
 #: How many CNAMEs one answer may follow inside the zone.
 MAX_CNAME_CHAIN = 8
-
-#: ``FileAuthority._wireAnswer`` for a name outside the zone (the next authority may have it).
-NOT_OURS = None
-#: ``FileAuthority._wireAnswer`` when the answer must be made the long way (unexpected error).
-SLOW = ()
-
-#: An encoded answer: (rCode, AA bit, (answer, authority, additional counts), sections).
-WireAnswer = tuple[int, int, tuple[int, int, int], bytes]
 
 
 class NameNotInZone(error.AuthoritativeDomainError):
@@ -61,7 +56,6 @@ def getSerial(filename: str = "/tmp/twisted-names.serial") -> str:
     call, remembering the last one in ``filename`` (Twisted API).
     """
     import os
-    import time
 
     serial = time.strftime("%Y%m%d")
     o = 0
@@ -76,70 +70,152 @@ def getSerial(filename: str = "/tmp/twisted-names.serial") -> str:
     return result
 
 
+class _Records(dict[bytes, list[IEncodableRecord]]):
+    """
+    A zone's owner name -> records dict that tells its authority when owner
+    names are added or removed, so indexes built from it are rebuilt.
+    """
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, data: Any, changed: Any) -> None:
+        super().__init__(data)
+        self._changed = changed
+
+    def __setitem__(self, key: bytes, value: list[IEncodableRecord]) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: bytes) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def pop(self, *args: Any) -> Any:
+        r = super().pop(*args)
+        self._changed()
+        return r
+
+    def popitem(self) -> Any:
+        r = super().popitem()
+        self._changed()
+        return r
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        super().update(*args, **kw)
+        self._changed()
+
+    def __ior__(self, other: Any) -> _Records:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def setdefault(self, key: bytes, default: Any = None) -> Any:
+        r = super().setdefault(key, default)
+        self._changed()
+        return r
+
+
 class FileAuthority(ResolverBase):
     """
     An authority for one zone held in memory.
 
+    As in Twisted, a subclass may set :attr:`soa` and :attr:`records` itself
+    without calling ``__init__``. Assigning either, :meth:`setData`, adding
+    or removing owner names and :meth:`zoneChanged` bump :attr:`version`;
+    servers drop what they derived from the zone when it changes. Record
+    lists changed in place are seen by servers within
+    :attr:`~glisten.names.server.DNSServerFactory.answerCacheLifetime`
+    (call :meth:`zoneChanged` to make it immediate).
+
     :ivar soa: ``(zone name, Record_SOA)``.
     :ivar records: lower-cased owner name -> list of records (each with its TTL).
+    :ivar version: bumped each time the zone changes.
     """
 
-    soa: tuple[bytes, Record_SOA]
-    records: dict[bytes, list[IEncodableRecord]]
+    version = 0
+    #: Whether a server may answer from :meth:`_wireAnswer` (this class's
+    #: lookups, encoded) instead of calling :meth:`query`; ``False`` for a
+    #: subclass that changes how lookups are answered.
+    answersFromZone = True
+    #: (version it was built for, (apex, owners, existing names, delegation points)).
+    _index: tuple[int, tuple[bytes, set[bytes], set[bytes], set[bytes]]] | None = None
+    _soa: tuple[bytes, Record_SOA]
+    _records: _Records
 
-    #: Seconds an encoded answer (:meth:`_wireAnswer`) is reused at most.
-    #: :meth:`setData` and adding or removing owner names forget them at once;
-    #: this bounds how long an answer stays stale after ``records`` is changed
-    #: in place otherwise (the same bound as the server's answer cache).
-    wireAnswerLifetime = 1.0
-    #: Encoded answers kept at most (all are dropped when full).
-    wireAnswerMax = 4096
-
-    def __init__(self, filename: str | None = None) -> None:
+    def __init__(self, filename: str | bytes | None = None) -> None:
         super().__init__()
         self.records = {}
-        self._index: tuple[tuple[int, int], Any] | None = None
-        self._wire: dict[tuple[bytes, int, int], WireAnswer | tuple[()] | None] = {}
-        self._wireKey: tuple[int, int, int] = (0, 0, 0)
-        self._wireBorn = 0.0
-        #: Called when the zone is replaced (servers drop cached answers).
-        self._changeListeners: list[Any] = []
         if filename is not None:
             self.loadFile(filename)
 
-    def loadFile(self, filename: str) -> None:
+    @property
+    def soa(self) -> tuple[bytes, Record_SOA]:
+        return self._soa
+
+    @soa.setter
+    def soa(self, value: tuple[bytes | str, Record_SOA]) -> None:
+        self._soa = (Name(value[0]).name.lower(), value[1])
+        self.zoneChanged()
+
+    @property
+    def records(self) -> dict[bytes, list[IEncodableRecord]]:
+        return self._records
+
+    @records.setter
+    def records(self, value: dict[bytes, list[IEncodableRecord]]) -> None:
+        self._records = _Records(value, self.zoneChanged)
+        self.zoneChanged()
+
+    def zoneChanged(self) -> None:
+        """Note that the zone changed (servers forget answers derived from it)."""
+        self.version += 1
+        for listener in self.__dict__.get("_changeListeners", ()):
+            listener()
+
+    def _addChangeListener(self, listener: Any) -> None:
+        """Call ``listener()`` whenever the zone changes."""
+        self.__dict__.setdefault("_changeListeners", []).append(listener)
+
+    def loadFile(self, filename: str | bytes) -> None:
         """Load the zone (subclasses parse their own formats)."""
         raise NotImplementedError
 
-    def setData(self, soa: tuple[bytes, Record_SOA], records: dict[bytes, list[Any]]) -> None:
+    def setData(
+        self, soa: tuple[bytes, Record_SOA], records: dict[bytes, list[IEncodableRecord]]
+    ) -> None:
         """Replace the zone's contents."""
-        self.soa = (Name(soa[0]).name.lower(), soa[1])
+        self._soa = (Name(soa[0]).name.lower(), soa[1])
         self.records = {Name(k).name.lower(): list(v) for k, v in records.items()}
-        self._index = None
-        self._wire = {}
-        for listener in getattr(self, "_changeListeners", ()):
-            listener()
+
+    def _hasZone(self) -> bool:
+        """:return: whether a zone is loaded (a secondary may still be waiting for one)."""
+        return "_soa" in self.__dict__ or isinstance(getattr(type(self), "soa", None), tuple)
 
     # -- lookups
 
-    def _names(self) -> tuple[set[bytes], set[bytes], set[bytes]]:
+    def _names(self) -> tuple[bytes, set[bytes], set[bytes], set[bytes]]:
         """
-        :return: (owner names, owner names and every ancestor inside the
-            zone, delegation points), recomputed when ``records`` changes.
+        :return: (apex, owner names, owner names and every ancestor inside
+            the zone, delegation points), rebuilt when :attr:`version` changes.
         """
-        key = (id(self.records), len(self.records))
-        if self._index is not None and self._index[0] == key:
-            return self._index[1]
-        owners = set(self.records)
-        apex = self.soa[0]
+        index = self._index
+        if index is not None and index[0] == self.version:
+            return index[1]
+        records = self.records
+        owners = set(records)
+        apex = Name(self.soa[0]).name.lower()
         existing = set(owners)
         for n in owners:
             while n and n != apex:
                 n = n.split(b".", 1)[1] if b"." in n else b""
                 existing.add(n)
-        cuts = {n for n in owners if n != apex and any(r.TYPE == C.NS for r in self.records[n])}
-        self._index = (key, (owners, existing, cuts))
-        return owners, existing, cuts
+        cuts = {n for n in owners if n != apex and any(r.TYPE == C.NS for r in records[n])}
+        built = (apex, owners, existing, cuts)
+        self._index = (self.version, built)
+        return built
 
     def _ttl(self, rec: IEncodableRecord) -> int:
         return rec.ttl if rec.ttl is not None else self.soa[1].minimum
@@ -152,19 +228,20 @@ class FileAuthority(ResolverBase):
         return [_makeRR(name, r.TYPE, minimum if r.ttl is None else r.ttl, r, auth) for r in recs]
 
     def _soaRR(self) -> RRHeader:
-        name, soa = self.soa
+        name = self._names()[0]
+        soa = self.soa[1]
         ttl = min(self._ttl(soa), soa.minimum)
         return RRHeader(name, C.SOA, C.IN, ttl, soa, auth=True)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         try:
             return defer.succeed(self._answer(name, cls, type))
         except (error.DomainError, error.AuthoritativeDomainError) as e:
             return defer.fail(e)
 
-    def query(self, query: Query, timeout: Any = None) -> defer.Deferred[Result]:
+    def query(self, query: Query, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Answer ``query`` from the zone (every type, without per-type dispatch)."""
-        if not hasattr(self, "soa"):
+        if not self._hasZone():
             return defer.fail(error.DomainError(query.name.name))
         try:
             return defer.succeed(self._answer(query.name, query.cls, query.type))
@@ -172,7 +249,7 @@ class FileAuthority(ResolverBase):
             return defer.fail(e)
 
     def _answer(self, name: bytes | Name, cls: int, type: int) -> Result:
-        apex = self.soa[0]
+        apex = self._names()[0]
         qname = name if isinstance(name, Name) else Name(name)
         name = qname.name
         if not qname.isSubdomainOf(apex) or cls not in (C.IN, C.ANY):
@@ -217,34 +294,26 @@ class FileAuthority(ResolverBase):
 
     def _wireAnswer(self, key: bytes, cls: int, type: int) -> WireAnswer | tuple[()] | None:
         """
-        The answer to a question, encoded (for the server's fast path).
+        The answer to a question, encoded (for :class:`~glisten.names._wire._zones.Zones`).
 
         The octets are what the server would send after a question for
-        ``key`` at offset 12 (see :func:`glisten.names._fastpath.encodeSections`),
-        with the response code and AA bit it would set; they are remembered
-        per (name, class, type) until the zone changes.
+        ``key`` at offset 12 (see :func:`~glisten.names._wire._query.encodeSections`),
+        with the response code and AA bit it would set.
 
         :param key: the lower-cased name asked about.
         :return: the encoded answer; :data:`NOT_OURS` when the name is not in
             this zone; :data:`SLOW` when the answer must be made the long way.
         """
-        now = time.monotonic()
-        guard = (id(self.records), len(self.records), id(self.soa))
-        wire = self._wire
-        if guard != self._wireKey or now - self._wireBorn > self.wireAnswerLifetime:
-            wire.clear()
-            self._wireKey = guard
-            self._wireBorn = now
-        q = (key, cls, type)
-        try:
-            return wire[q]
-        except KeyError:
-            pass
-        result = self._encodeAnswer(key, cls, type)
-        if len(wire) >= self.wireAnswerMax:
-            wire.clear()
-        wire[q] = result
-        return result
+        if not self._hasZone():
+            return NOT_OURS
+        return self._encodeAnswer(key, cls, type)
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "answersFromZone" not in cls.__dict__ and any(
+            m in cls.__dict__ for m in ("query", "_lookup", "_answer")
+        ):
+            cls.answersFromZone = False
 
     def _encodeAnswer(self, key: bytes, cls: int, type: int) -> WireAnswer | tuple[()] | None:
         qname = Name.__new__(Name)
@@ -278,12 +347,11 @@ class FileAuthority(ResolverBase):
         recs = self.records.get(key)
         if recs is not None:
             return recs
-        existing = self._names()[1]
+        apex, _, existing, _ = self._names()
         if key in existing:
             return []
         # Closest encloser, then its wildcard (RFC 4592).
         n = key
-        apex = self.soa[0]
         while n != apex:
             n = n.split(b".", 1)[1] if b"." in n else b""
             if n in existing:
@@ -296,10 +364,9 @@ class FileAuthority(ResolverBase):
         :return: (NS records, glue) when ``key`` lies at or below a delegation
             point other than the apex, else ``None``.
         """
-        cuts = self._names()[2]
+        apex, _, _, cuts = self._names()
         if not cuts:
             return None
-        apex = self.soa[0]
         labels = key.split(b".") if key else []
         apexLen = len(apex.split(b".")) if apex else 0
         # Walk down from just below the apex towards the name.
@@ -324,7 +391,7 @@ class FileAuthority(ResolverBase):
 
     def _additional(self, recs: list[IEncodableRecord], additional: list[RRHeader]) -> None:
         """Add in-zone addresses of MX, NS and SRV targets (RFC 1035 3.3.9...)."""
-        apex = self.soa[0]
+        apex = self._names()[0]
         for r in recs:
             if r.TYPE in (C.MX, C.NS):
                 target: Name = r.name  # type: ignore[attr-defined]
@@ -339,7 +406,7 @@ class FileAuthority(ResolverBase):
                     additional += self._rrs(target, [g])
 
     def _axfr(self, qname: Name) -> Result:
-        if qname._key != self.soa[0]:
+        if qname._key != self._names()[0]:
             raise error.DomainError(qname.name)
         soa = self._soaRR()
         soa.ttl = self._ttl(self.soa[1])
@@ -349,7 +416,7 @@ class FileAuthority(ResolverBase):
         out.append(soa)
         return out, [], []
 
-    def lookupZone(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupZone(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """:return: every record of the zone, between two copies of the SOA."""
         return self._lookupName(name, C.AXFR, timeout)
 
@@ -380,10 +447,13 @@ class BindAuthority(FileAuthority):
     :raises ZoneFileError: for a file that cannot be parsed.
     """
 
-    def __init__(self, filenames: str | list[str], origin: bytes | str | None = None) -> None:
+    def __init__(
+        self, filenames: str | bytes | list[str | bytes], origin: bytes | str | None = None
+    ) -> None:
         self._origin = origin
         super().__init__()
-        names = [filenames] if isinstance(filenames, str) else list(filenames)
+        one = isinstance(filenames, str | bytes)
+        names = [os.fsdecode(filenames)] if one else [os.fsdecode(f) for f in filenames]  # type: ignore[arg-type]
         triples: list[tuple[bytes, int, IEncodableRecord]] = []
         for fn in names:
             triples += parseZone(path=fn, origin=origin)
@@ -414,7 +484,8 @@ class PySourceAuthority(FileAuthority):
     The file is executed: load only files you trust, as with Twisted.
     """
 
-    def loadFile(self, filename: str) -> None:
+    def loadFile(self, filename: str | bytes) -> None:
+        filename = os.fsdecode(filename)
         with open(filename, encoding="utf-8") as f:
             source = f.read()
         ns = self.setupConfigNamespace()
@@ -426,11 +497,13 @@ class PySourceAuthority(FileAuthority):
         _fromTriples(self, triples, filename)
 
     @staticmethod
-    def wrapRecord(cls: type[IEncodableRecord]) -> Any:
+    def wrapRecord(
+        cls: type[IEncodableRecord],
+    ) -> Callable[..., tuple[bytes | str, IEncodableRecord]]:
         """:return: a helper making ``(name, cls(*args, **kw))``."""
         return lambda name, *args, **kw: (name, cls(*args, **kw))
 
-    def setupConfigNamespace(self) -> dict[str, Any]:
+    def setupConfigNamespace(self) -> dict[str, object]:
         """:return: the globals a zone file runs with (one helper per record type)."""
         from glisten.names import dns
 

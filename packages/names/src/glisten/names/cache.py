@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from glisten.internet import defer
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import Message, Query, RRHeader
-from glisten.names.common import LazyReactor, ResolverBase, Result
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Message, Query, RRHeader
+from glisten.names.common import ResolverBase, Result, Timeout, TimeReactor
 
 __all__ = ["CacheResolver"]
 
@@ -19,7 +20,7 @@ log = Logger()
 MAX_CACHE_ENTRIES = 100_000
 
 
-class CacheResolver(LazyReactor, ResolverBase):
+class CacheResolver(ResolverBase):
     """
     Answers from what it was told with :meth:`cacheResult` (and
     :meth:`cacheNegative`), each entry kept for its smallest TTL; answers
@@ -31,10 +32,13 @@ class CacheResolver(LazyReactor, ResolverBase):
     """
 
     def __init__(
-        self, cache: dict[Query, Any] | None = None, verbose: int = 0, reactor: Any = None
+        self,
+        cache: dict[Query, tuple[float, Result]] | None = None,
+        verbose: int = 0,
+        reactor: TimeReactor | None = None,
     ) -> None:
         super().__init__()
-        self._reactor = reactor
+        self._givenReactor = reactor
         self.verbose = verbose
         self.cache: dict[Query, tuple[float, Any]] = {}
         self.cancel: dict[Query, Any] = {}
@@ -58,22 +62,24 @@ class CacheResolver(LazyReactor, ResolverBase):
         while len(self.cache) >= MAX_CACHE_ENTRIES:
             self.clearEntry(next(iter(self.cache)))
         self.cache[query] = (when, value)
-        self.cancel[query] = self._reactor.callLater(ttl, self.clearEntry, query)
+        self.cancel[query] = getReactor(self._givenReactor).callLater(ttl, self.clearEntry, query)
 
     def cacheResult(self, query: Query, payload: Result, cacheTime: float | None = None) -> None:
         """
         Remember an answer for the smallest TTL among its records (a NODATA
         answer: the SOA's negative TTL, RFC 2308 5; none at all: not cached).
         """
-        when = self._reactor.seconds() if cacheTime is None else cacheTime
+        when = getReactor(self._givenReactor).seconds() if cacheTime is None else cacheTime
         ans, auth, add = payload
         ttl: int | None
         if ans:
             ttl = min(r.ttl for r in list(ans) + list(auth) + list(add))
         else:
+            # NODATA: the SOA's negative TTL; an answer with no records at
+            # all is kept until the reactor next runs its timers (as Twisted).
             ttl = _negativeTTL(auth)
             if ttl is None:
-                return
+                ttl = 0
         if self.verbose > 1:
             log.debug("Adding {query} to cache for {ttl}s", query=query, ttl=ttl)
         self._store(query, payload, when, ttl)
@@ -83,16 +89,16 @@ class CacheResolver(LazyReactor, ResolverBase):
         ttl = _negativeTTL(message.authority)
         if ttl is None:
             return
-        when = self._reactor.seconds() if cacheTime is None else cacheTime
+        when = getReactor(self._givenReactor).seconds() if cacheTime is None else cacheTime
         self._store(query, message, when, ttl)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         q = Query(name, type, cls)
         entry = self.cache.get(q)
         if entry is None:
             return defer.fail(error.DomainError(name))
         when, value = entry
-        elapsed = int(self._reactor.seconds() - when)
+        elapsed = int(getReactor(self._givenReactor).seconds() - when)
         if isinstance(value, Message):
             m = value.copy(authority=[_aged(r, elapsed) for r in value.authority])
             return defer.fail(error.DNSNameError(m))

@@ -12,20 +12,26 @@ import os
 import socket
 import time
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import IO, Any, Protocol, cast
 
 from zope.interface import implementer
 
 from glisten.internet import defer, protocol
 from glisten.internet.address import IPv4Address, IPv6Address
-from glisten.internet.interfaces import IHostnameResolver, IResolutionReceiver
+from glisten.internet.interfaces import (
+    IAddress,
+    IConnector,
+    IHostnameResolver,
+    IResolutionReceiver,
+)
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
-from glisten.names import error
-from glisten.names._message import Message, Query
-from glisten.names._name import Name
+from glisten.names import error, resolve
 from glisten.names._protocol import DNSDatagramProtocol, DNSProtocol
-from glisten.names.common import LazyReactor, ResolverBase, Result
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Message, Query
+from glisten.names._wire._name import Name
+from glisten.names.common import ClientReactor, ResolverBase, Result, Timeout, TimeReactor
 from glisten.python.failure import Failure
 
 __all__ = [
@@ -38,20 +44,28 @@ __all__ = [
     "getResolver",
     "lookupAFSDatabase",
     "lookupAddress",
+    "lookupAddress6",
     "lookupAllRecords",
     "lookupAuthority",
     "lookupCanonicalName",
     "lookupHostInfo",
     "lookupIPV6Address",
+    "lookupMailBox",
     "lookupMailExchange",
+    "lookupMailGroup",
+    "lookupMailRename",
     "lookupMailboxInfo",
     "lookupNameservers",
     "lookupNamingAuthorityPointer",
+    "lookupNull",
     "lookupPointer",
     "lookupResponsibility",
+    "lookupSenderPolicy",
     "lookupService",
     "lookupText",
+    "lookupWellKnownServices",
     "lookupZone",
+    "query",
 ]
 
 log = Logger()
@@ -78,25 +92,25 @@ def parseResolvConf(text: str) -> list[tuple[str, int]]:
 class DNSClientFactory(protocol.ClientFactory):
     """Builds TCP :class:`DNSProtocol` connections for a :class:`Resolver`."""
 
-    def __init__(self, controller: Resolver, timeout: Any = None) -> None:
+    def __init__(self, controller: Resolver, timeout: Sequence[float] | None = None) -> None:
         self.controller = controller
         self.timeout = timeout
 
-    def clientConnectionLost(self, connector: Any, reason: Any) -> None:
+    def clientConnectionLost(self, connector: IConnector, reason: Failure) -> None:
         pass
 
-    def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         d = getattr(connector, "_glistenWaiting", None)
         if d is not None and not d.called:
             d.errback(reason)
 
-    def buildProtocol(self, addr: Any) -> DNSProtocol:
-        p = DNSProtocol(self.controller, self.controller._reactor)
+    def buildProtocol(self, addr: IAddress) -> DNSProtocol:
+        p = DNSProtocol(self.controller, self.controller._givenReactor)
         p.factory = self
         return p
 
 
-class Resolver(LazyReactor, ResolverBase):
+class Resolver(ResolverBase):
     """
     Ask recursive servers, over UDP with retries, then TCP when truncated.
 
@@ -112,10 +126,10 @@ class Resolver(LazyReactor, ResolverBase):
 
     def __init__(
         self,
-        resolv: str | None = None,
+        resolv: str | bytes | None = None,
         servers: Sequence[tuple[str, int]] | None = None,
         timeout: Sequence[float] = (1, 3, 11, 45),
-        reactor: Any = None,
+        reactor: ClientReactor | None = None,
     ) -> None:
         super().__init__()
         if not servers and not resolv:
@@ -124,7 +138,7 @@ class Resolver(LazyReactor, ResolverBase):
         self.dynServers: list[tuple[str, int]] = []
         self.timeout = tuple(timeout)
         self.resolv = resolv
-        self._reactor = reactor
+        self._givenReactor = reactor
         self._lastResolvMTime: float | None = None
         self._lastResolvCheck: float | None = None
         self.factory = DNSClientFactory(self, timeout)
@@ -159,7 +173,7 @@ class Resolver(LazyReactor, ResolverBase):
         except OSError:
             self.dynServers = [("127.0.0.1", C.PORT)]
 
-    def parseConfig(self, resolvConf: Any) -> None:
+    def parseConfig(self, resolvConf: IO[str]) -> None:
         """Take servers from an open resolv.conf (no servers: 127.0.0.1, like libc)."""
         self.dynServers = parseResolvConf(resolvConf.read()) or [("127.0.0.1", C.PORT)]
 
@@ -180,16 +194,18 @@ class Resolver(LazyReactor, ResolverBase):
         if protocol in self.connections:
             self.connections.remove(protocol)
 
-    def messageReceived(self, message: Message, protocol: Any, address: Any = None) -> None:
+    def messageReceived(
+        self, message: Message, protocol: object, address: tuple[str, int] | None = None
+    ) -> None:
         log.debug("Unexpected DNS message from {address}", address=address)
 
     # -- UDP
 
     def _connectedProtocol(self, interface: str = "") -> DNSDatagramProtocol:
         """A new UDP protocol on a fresh, kernel-chosen random port."""
-        p = DNSDatagramProtocol(self, reactor=self._reactor)
+        p = DNSDatagramProtocol(self, reactor=getReactor(self._givenReactor))
         p.recDes = self.recDes
-        self._reactor.listenUDP(0, p, interface=interface, maxPacketSize=65535)
+        getReactor(self._givenReactor).listenUDP(0, p, interface=interface, maxPacketSize=65535)
         return p
 
     def _query(
@@ -262,23 +278,24 @@ class Resolver(LazyReactor, ResolverBase):
 
     def _tcpExchange(self, host: str, port: int, send: Any, timeout: float) -> defer.Deferred[Any]:
         connected: defer.Deferred[DNSProtocol] = defer.Deferred()
-        reactor = self._reactor
+        reactor = getReactor(self._givenReactor)
         resolver = self
 
+        class _Connected(DNSProtocol):
+            recDes = resolver.recDes
+
+            def connectionMade(self) -> None:
+                super().connectionMade()
+                if not connected.called:
+                    connected.callback(self)
+
         class _Factory(DNSClientFactory):
-            def buildProtocol(self, addr: Any) -> DNSProtocol:
-                p = DNSProtocol(resolver, reactor)
-                p.recDes = resolver.recDes
-
-                def made() -> None:
-                    DNSProtocol.connectionMade(p)
-                    if not connected.called:
-                        connected.callback(p)
-
-                p.connectionMade = made  # type: ignore[method-assign]
+            def buildProtocol(self, addr: IAddress) -> DNSProtocol:
+                p = _Connected(resolver, reactor)
+                p.factory = self
                 return p
 
-            def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+            def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
                 if not connected.called:
                     connected.errback(reason)
 
@@ -300,22 +317,24 @@ class Resolver(LazyReactor, ResolverBase):
 
     # -- results
 
-    def filterAnswers(self, message: Message) -> Any:
+    def filterAnswers(self, message: Message) -> Result | Failure | defer.Deferred[Result]:
         """
-        :return: (answers, authority, additional), a Deferred asking again over
-            TCP if ``message`` was truncated, or a failure for an error rCode.
+        :return: (answers, authority, additional); a Deferred asking again
+            over TCP if ``message`` was truncated; a :class:`Failure` of the
+            :mod:`~glisten.names.error` exception for an error rCode (as Twisted).
         """
         if message.trunc:
-            return self.queryTCP(message.queries).addCallback(self._filterTCPAnswers)
+            d: defer.Deferred[Any] = self.queryTCP(message.queries)
+            return d.addCallback(cast(Any, self._filterTCPAnswers))
         return self._filterTCPAnswers(message)
 
-    def _filterTCPAnswers(self, message: Message) -> Any:
+    def _filterTCPAnswers(self, message: Message) -> Result | Failure:
         # A truncated answer over TCP is all there is: asking again would loop.
         if message.rCode != C.OK:
-            return defer.fail(self.exceptionForCode(message.rCode)(message))
+            return Failure(self.exceptionForCode(message.rCode)(message))
         return (message.answers, message.authority, message.additional)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         key = (Name(name)._key, cls, type)
         waiting = self._waiting.get(key)
         if waiting is not None:
@@ -325,7 +344,7 @@ class Resolver(LazyReactor, ResolverBase):
             return d
         self._waiting[key] = []
         result = self.queryUDP([Query(name, type, cls)], timeout)
-        result.addCallback(self.filterAnswers)
+        result.addCallback(cast(Any, self.filterAnswers))
 
         def share(r: Any) -> Any:
             for w in self._waiting.pop(key, []):
@@ -338,7 +357,7 @@ class Resolver(LazyReactor, ResolverBase):
         result.addBoth(share)
         return cast(defer.Deferred[Result], result)
 
-    def lookupZone(self, name: bytes | str, timeout: Any = 10) -> defer.Deferred[Result]:
+    def lookupZone(self, name: bytes | str, timeout: Timeout = 10) -> defer.Deferred[Result]:
         """
         Transfer a zone over TCP (AXFR) from the first server.
 
@@ -357,7 +376,7 @@ class Resolver(LazyReactor, ResolverBase):
             return defer.fail(e)
 
         def send(p: DNSProtocol) -> defer.Deferred[Result]:
-            controller = AXFRController(qname, p, timeout, self._reactor)
+            controller = AXFRController(qname, p, timeout, getReactor(self._givenReactor))
             return controller.start()
 
         return self._tcpExchange(host, port, send, timeout)
@@ -372,7 +391,9 @@ class AXFRController:
     #: Most records accepted in one transfer, so a hostile primary cannot fill memory.
     maxRecords = 1_000_000
 
-    def __init__(self, name: Name, proto: DNSProtocol, timeout: float, reactor: Any) -> None:
+    def __init__(
+        self, name: Name, proto: DNSProtocol, timeout: float, reactor: TimeReactor
+    ) -> None:
         self.name = name
         self.proto = proto
         self.timeout = timeout
@@ -385,8 +406,8 @@ class AXFRController:
         self.proto.controller = self
         m = Message(self.id)
         m.queries = [Query(self.name, C.AXFR, C.IN)]
-        # Messages come back with answer=1; route them here rather than to liveMessages.
-        self.proto._answerReceived = self._answer  # type: ignore[method-assign]
+        # The transfer's many messages come to _answer, not to the one-answer bookkeeping.
+        self.proto.routeAnswers(self._answer)
         self.proto.writeMessage(m)
         self._timer = self.reactor.callLater(self.timeout, self._timedOut)
         return self.deferred
@@ -420,13 +441,15 @@ class AXFRController:
             self._timer.cancel()
         d.chainDeferred(self.deferred)
 
-    def messageReceived(self, message: Message, protocol: Any, address: Any = None) -> None:
+    def messageReceived(
+        self, message: Message, protocol: object, address: tuple[str, int] | None = None
+    ) -> None:
         pass
 
-    def connectionMade(self, protocol: Any) -> None:
+    def connectionMade(self, protocol: object) -> None:
         pass
 
-    def connectionLost(self, protocol: Any) -> None:
+    def connectionLost(self, protocol: object) -> None:
         if not self.deferred.called:
             if self._timer.active():
                 self._timer.cancel()
@@ -441,15 +464,15 @@ class HostnameResolver:
     asks for A and AAAA records at once and reports every address.
     """
 
-    def __init__(self, resolver: Any = None) -> None:
-        self.resolver = resolver if resolver is not None else getResolver()
+    def __init__(self, resolver: ResolverBase | None = None) -> None:
+        self.resolver: ResolverBase = resolver if resolver is not None else getResolver()
 
     def resolveHostName(
         self,
         resolutionReceiver: IResolutionReceiver,
         hostName: str,
         portNumber: int = 0,
-        addressTypes: Any = None,
+        addressTypes: Sequence[type[IAddress]] | None = None,
         transportSemantics: str = "TCP",
     ) -> IResolutionReceiver:
         from glisten.internet.resolver import HostResolution
@@ -499,30 +522,31 @@ class HostnameResolver:
 
 def createResolver(
     servers: Sequence[tuple[str, int]] | None = None,
-    resolvconf: str | None = None,
-    hosts: str | None = None,
-    reactor: Any = None,
-) -> Any:
+    resolvconf: str | bytes | None = None,
+    hosts: str | bytes | None = None,
+    reactor: ClientReactor | None = None,
+) -> resolve.ResolverChain:
     """
     :return: a resolver asking the hosts file, then a cache, then DNS servers
-        (``servers`` if given, else ``resolvconf``, default /etc/resolv.conf).
+        (``servers`` if given, else ``resolvconf``, default ``b"/etc/resolv.conf"``;
+        the hosts file defaults to ``b"/etc/hosts"``, bytes as in Twisted).
     """
-    from glisten.names import cache, resolve
+    from glisten.names import cache
     from glisten.names import hosts as hostsModule
 
     if hosts is None:
-        hosts = "/etc/hosts"
+        hosts = b"/etc/hosts"
     if resolvconf is None and not servers:
-        resolvconf = "/etc/resolv.conf"
+        resolvconf = b"/etc/resolv.conf"
     hostResolver = hostsModule.Resolver(hosts)
     theResolver = Resolver(resolvconf, servers, reactor=reactor)
     return resolve.ResolverChain([hostResolver, cache.CacheResolver(reactor=reactor), theResolver])
 
 
-theResolver: Any = None
+theResolver: ResolverBase | None = None
 
 
-def getResolver() -> Any:
+def getResolver() -> ResolverBase:
     """:return: the process-wide resolver, created on first use."""
     global theResolver
     if theResolver is None:
@@ -533,33 +557,52 @@ def getResolver() -> Any:
     return theResolver
 
 
-def getHostByName(name: bytes | str, timeout: Any = None, effort: int = 10) -> defer.Deferred[str]:
+def getHostByName(
+    name: bytes | str, timeout: Timeout = None, effort: int = 10
+) -> defer.Deferred[str]:
     """:return: a Deferred firing with one IPv4 address for ``name``."""
     return getResolver().getHostByName(name, timeout, effort)
 
 
-def _forward(method: str) -> Any:
-    def lookup(name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
-        return getattr(getResolver(), method)(name, timeout)
+class _Lookup(Protocol):
+    def __call__(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]: ...
+
+
+def _forward(method: str) -> _Lookup:
+    def lookup(name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
+        result: defer.Deferred[Result] = getattr(getResolver(), method)(name, timeout)
+        return result
 
     lookup.__name__ = lookup.__qualname__ = method
-    lookup.__doc__ = f"Call ``{method}`` on the process-wide resolver."
+    lookup.__doc__ = f"Call ``{method}`` on the process-wide resolver (see :func:`getResolver`)."
     return lookup
 
 
 lookupAddress = _forward("lookupAddress")
 lookupIPV6Address = _forward("lookupIPV6Address")
+lookupAddress6 = _forward("lookupAddress6")
 lookupMailExchange = _forward("lookupMailExchange")
 lookupNameservers = _forward("lookupNameservers")
 lookupCanonicalName = _forward("lookupCanonicalName")
+lookupMailBox = _forward("lookupMailBox")
+lookupMailGroup = _forward("lookupMailGroup")
+lookupMailRename = _forward("lookupMailRename")
 lookupPointer = _forward("lookupPointer")
 lookupAuthority = _forward("lookupAuthority")
-lookupText = _forward("lookupText")
+lookupNull = _forward("lookupNull")
+lookupWellKnownServices = _forward("lookupWellKnownServices")
 lookupService = _forward("lookupService")
 lookupHostInfo = _forward("lookupHostInfo")
 lookupMailboxInfo = _forward("lookupMailboxInfo")
+lookupText = _forward("lookupText")
+lookupSenderPolicy = _forward("lookupSenderPolicy")
 lookupResponsibility = _forward("lookupResponsibility")
 lookupAFSDatabase = _forward("lookupAFSDatabase")
 lookupNamingAuthorityPointer = _forward("lookupNamingAuthorityPointer")
 lookupAllRecords = _forward("lookupAllRecords")
 lookupZone = _forward("lookupZone")
+
+
+def query(query: Query, timeout: Timeout = None) -> defer.Deferred[Result]:
+    """Ask the process-wide resolver ``query`` (a :class:`~glisten.names.dns.Query`)."""
+    return getResolver().query(query, timeout)

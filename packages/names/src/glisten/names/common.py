@@ -3,45 +3,69 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from zope.interface import implementer
 
 from glisten.internet import defer
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import Query, RRHeader
-from glisten.names._name import Name
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Query, RRHeader
+from glisten.names._wire._name import Name
 from glisten.names.interfaces import IResolver
 
-__all__ = ["EMPTY_RESULT", "ResolverBase", "Result", "extractRecord"]
-
-
-class LazyReactor:
-    """
-    A ``_reactor`` attribute that, when none was given, means the global
-    reactor looked up at use time, so building resolvers (e.g. in a plugin's
-    ``makeService``) never installs a reactor early.
-    """
-
-    _givenReactor: Any = None
-
-    @property
-    def _reactor(self) -> Any:
-        if self._givenReactor is None:
-            from glisten.internet import reactor
-
-            return reactor
-        return self._givenReactor
-
-    @_reactor.setter
-    def _reactor(self, value: Any) -> None:
-        self._givenReactor = value
+__all__ = [
+    "EMPTY_RESULT",
+    "ClientReactor",
+    "QueryResolver",
+    "ResolverBase",
+    "Result",
+    "TimeReactor",
+    "Timeout",
+    "extractRecord",
+]
 
 
 #: What every lookup fires with: (answers, authority, additional).
 Result = tuple[list[RRHeader], list[RRHeader], list[RRHeader]]
+
+#: A lookup's timeout: Twisted's seconds per try (a sequence), one number, or the default.
+Timeout = Sequence[float] | float | None
+
+
+class QueryResolver(Protocol):
+    """
+    The part of :class:`~glisten.names.interfaces.IResolver` a server or a
+    chain uses (``query``), as a type a checker without the zope plugin
+    understands: every resolver in glisten.names has it.
+    """
+
+    def query(self, query: Query, timeout: Timeout = None) -> defer.Deferred[Result]: ...
+
+
+class TimeReactor(Protocol):
+    """
+    What caches and servers need of a reactor: ``IReactorTime`` (``seconds``,
+    ``callLater``). Every glisten reactor and ``task.Clock`` provide it.
+    """
+
+    def seconds(self) -> float: ...
+
+    def callLater(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class ClientReactor(TimeReactor, Protocol):
+    """
+    What a resolver that asks servers needs of a reactor: ``IReactorTime``,
+    ``IReactorUDP`` (``listenUDP``) and ``IReactorTCP`` (``connectTCP``).
+    Every glisten reactor provides it.
+    """
+
+    def listenUDP(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def connectTCP(self, *args: Any, **kwargs: Any) -> Any: ...
+
 
 EMPTY_RESULT: Result = ([], [], [])
 
@@ -75,6 +99,7 @@ class ResolverBase:
         for t, method in (
             (C.A, self.lookupAddress),
             (C.AAAA, self.lookupIPV6Address),
+            (C.A6, self.lookupAddress6),
             (C.NS, self.lookupNameservers),
             (C.CNAME, self.lookupCanonicalName),
             (C.SOA, self.lookupAuthority),
@@ -102,138 +127,175 @@ class ResolverBase:
         """:return: the exception class for a response code."""
         return self._errormap.get(responseCode, error.DNSUnknownError)
 
-    def query(self, query: Query, timeout: Any = None) -> defer.Deferred[Result]:
+    def query(self, query: Query, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Answer ``query``; types without a ``lookup*`` method go to ``_lookup``."""
         method = self.typeToMethod.get(query.type)
         if method is None:
             return self._lookup(query.name.name, query.cls, query.type, timeout)
         return method(query.name.name, timeout)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         return defer.fail(NotImplementedError(f"{self.__class__.__name__}._lookup"))
 
-    def _lookupName(self, name: bytes | str, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookupName(self, name: bytes | str, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         try:
             n = _nameBytes(name)
         except ValueError as e:  # not a name at all (bad IDNA, say): fail, do not raise
             return defer.fail(e)
         return self._lookup(n, C.IN, type, timeout)
 
-    def lookupAddress(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupAddress(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up A records."""
         return self._lookupName(name, C.A, timeout)
 
-    def lookupIPV6Address(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupIPV6Address(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Look up AAAA records."""
         return self._lookupName(name, C.AAAA, timeout)
 
-    def lookupMailExchange(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupAddress6(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
+        """Look up A6 records (RFC 2874, experimental; Twisted API)."""
+        return self._lookupName(name, C.A6, timeout)
+
+    def lookupMailExchange(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Look up MX records."""
         return self._lookupName(name, C.MX, timeout)
 
-    def lookupNameservers(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupNameservers(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Look up NS records."""
         return self._lookupName(name, C.NS, timeout)
 
-    def lookupCanonicalName(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupCanonicalName(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Look up CNAME records."""
         return self._lookupName(name, C.CNAME, timeout)
 
-    def lookupMailBox(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupMailBox(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up MB records."""
         return self._lookupName(name, C.MB, timeout)
 
-    def lookupMailGroup(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupMailGroup(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up MG records."""
         return self._lookupName(name, C.MG, timeout)
 
-    def lookupMailRename(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupMailRename(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Look up MR records."""
         return self._lookupName(name, C.MR, timeout)
 
-    def lookupPointer(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupPointer(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up PTR records."""
         return self._lookupName(name, C.PTR, timeout)
 
-    def lookupAuthority(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupAuthority(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up SOA records."""
         return self._lookupName(name, C.SOA, timeout)
 
-    def lookupNull(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupNull(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up NULL records."""
         return self._lookupName(name, C.NULL, timeout)
 
     def lookupWellKnownServices(
-        self, name: bytes | str, timeout: Any = None
+        self, name: bytes | str, timeout: Timeout = None
     ) -> defer.Deferred[Result]:
         """Look up WKS records."""
         return self._lookupName(name, C.WKS, timeout)
 
-    def lookupService(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupService(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up SRV records."""
         return self._lookupName(name, C.SRV, timeout)
 
-    def lookupHostInfo(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupHostInfo(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up HINFO records."""
         return self._lookupName(name, C.HINFO, timeout)
 
-    def lookupMailboxInfo(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupMailboxInfo(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Look up MINFO records."""
         return self._lookupName(name, C.MINFO, timeout)
 
-    def lookupText(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupText(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Look up TXT records."""
         return self._lookupName(name, C.TXT, timeout)
 
-    def lookupSenderPolicy(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupSenderPolicy(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Look up SPF records."""
         return self._lookupName(name, C.SPF, timeout)
 
     def lookupResponsibility(
-        self, name: bytes | str, timeout: Any = None
+        self, name: bytes | str, timeout: Timeout = None
     ) -> defer.Deferred[Result]:
         """Look up RP records."""
         return self._lookupName(name, C.RP, timeout)
 
-    def lookupAFSDatabase(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupAFSDatabase(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Look up AFSDB records."""
         return self._lookupName(name, C.AFSDB, timeout)
 
     def lookupNamingAuthorityPointer(
-        self, name: bytes | str, timeout: Any = None
+        self, name: bytes | str, timeout: Timeout = None
     ) -> defer.Deferred[Result]:
         """Look up NAPTR records."""
         return self._lookupName(name, C.NAPTR, timeout)
 
-    def lookupAllRecords(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupAllRecords(
+        self, name: bytes | str, timeout: Timeout = None
+    ) -> defer.Deferred[Result]:
         """Ask for all records (type ANY)."""
         return self._lookupName(name, C.ALL_RECORDS, timeout)
 
-    def lookupZone(self, name: bytes | str, timeout: Any = None) -> defer.Deferred[Result]:
+    def lookupZone(self, name: bytes | str, timeout: Timeout = None) -> defer.Deferred[Result]:
         """Transfer a zone (AXFR)."""
         return self._lookupName(name, C.AXFR, timeout)
 
     def getHostByName(
-        self, name: bytes | str, timeout: Any = None, effort: int = 10
+        self, name: bytes | str, timeout: Timeout = None, effort: int = 10
     ) -> defer.Deferred[str]:
         """
-        :return: a Deferred firing with one IPv4 address (a ``str``) for ``name``,
-            following CNAMEs.
+        Resolve ``name`` to one address, following CNAMEs.
 
-        Twisted asks for ALL_RECORDS (ANY), which RFC 8482 lets servers answer
-        with almost nothing; glisten asks for A records.
+        As Twisted documents it, an IPv6 address is given in preference to
+        an IPv4 one (A6, then AAAA, then A). Where Twisted asks one ANY
+        question (which RFC 8482 lets servers answer with almost nothing),
+        glisten asks for AAAA and A records at once and picks from both.
+
+        :return: a Deferred firing with the address as a ``str``, or failing
+            with :class:`~glisten.names.error.DNSNameError` when there is none
+            (or with the failure of the A lookup when both lookups fail).
         """
         try:
             n = _nameBytes(name)
         except ValueError as e:
             return defer.fail(e)
-        d: defer.Deferred[Any] = self.lookupAddress(n, timeout)
-        d.addCallback(self._cbRecords, n, effort)
-        return d
+        lookups = [self.lookupIPV6Address(n, timeout), self.lookupAddress(n, timeout)]
+        d = defer.DeferredList(lookups, consumeErrors=True)
+        return d.addCallback(self._cbBothRecords, n, effort)
+
+    def _cbBothRecords(self, results: list[tuple[bool, Any]], name: bytes, effort: int) -> Any:
+        answers: list[RRHeader] = []
+        for ok, result in results:
+            if ok:
+                ans, auth, add = result
+                answers += [*ans, *auth, *add]
+        if not results[0][0] and not results[1][0]:
+            return results[1][1]
+        return self._cbRecords((answers, [], []), name, effort)
 
     def _cbRecords(self, records: Result, name: bytes, effort: int) -> Any:
         ans, auth, add = records
-        result = extractRecord(self, Name(name), ans + auth + add, effort)
+        result = extractRecord(self, Name(name), [*ans, *auth, *add], effort)
         if not result:
             raise error.DNSNameError(name)
         return result
@@ -241,18 +303,25 @@ class ResolverBase:
 
 def extractRecord(
     resolver: ResolverBase, name: Name, answers: list[RRHeader], level: int = 10
-) -> Any:
+) -> str | defer.Deferred[str] | None:
     """
-    Find an IPv4 address for ``name`` among ``answers``, following CNAMEs
-    (asking ``resolver`` again when the target's address is not there).
+    Find an address for ``name`` among ``answers`` (A6, then AAAA, then A,
+    as Twisted documents), following CNAMEs (asking ``resolver`` again when
+    the target's address is not there).
 
     :return: an address string, a Deferred firing with one, or ``None``.
     """
     if not level:
         return None
-    for r in answers:
-        if r.name == name and r.type == C.A and r.payload is not None:
-            return socket.inet_ntop(socket.AF_INET, r.payload.address)  # type: ignore[attr-defined]
+    for rtype, family in (
+        (C.A6, socket.AF_INET6),
+        (C.AAAA, socket.AF_INET6),
+        (C.A, socket.AF_INET),
+    ):
+        for r in answers:
+            if r.name == name and r.type == rtype and r.payload is not None:
+                packed = r.payload.suffix if rtype == C.A6 else r.payload.address  # type: ignore[attr-defined]
+                return socket.inet_ntop(family, packed)
     for r in answers:
         if r.name == name and r.type == C.CNAME and r.payload is not None:
             target: Name = r.payload.name  # type: ignore[attr-defined]

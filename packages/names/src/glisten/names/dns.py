@@ -8,8 +8,9 @@ well-formed message or raises :class:`DNSDecodeError` (a
 
 from __future__ import annotations
 
-from glisten.names._constants import *  # noqa: F403
-from glisten.names._constants import (
+from glisten.names._protocol import DNSDatagramProtocol, DNSMixin, DNSProtocol
+from glisten.names._wire._constants import *  # noqa: F403
+from glisten.names._wire._constants import (
     EXT_QUERIES,
     OP_QUERY,
     QUERY_CLASSES,
@@ -17,7 +18,7 @@ from glisten.names._constants import (
     REV_CLASSES,
     REV_TYPES,
 )
-from glisten.names._message import (
+from glisten.names._wire._message import (
     MAX_UDP_PAYLOAD,
     Message,
     OPTHeader,
@@ -26,13 +27,13 @@ from glisten.names._message import (
     RRHeader,
     lookupRecordType,
 )
-from glisten.names._name import DNSDecodeError, Name, readName
-from glisten.names._protocol import DNSDatagramProtocol, DNSMixin, DNSProtocol
-from glisten.names._records import (
+from glisten.names._wire._name import DNSDecodeError, Name, readName
+from glisten.names._wire._records import (
     RECORD_TYPES,
     SVC_PARAM_KEYS,
     IEncodableRecord,
     Record_A,
+    Record_A6,
     Record_AAAA,
     Record_AFSDB,
     Record_CAA,
@@ -59,9 +60,11 @@ from glisten.names._records import (
     Record_SVCB,
     Record_TLSA,
     Record_TXT,
+    Record_WKS,
     UnknownRecord,
     str2time,
 )
+from glisten.names.error import AuthoritativeDomainError, DomainError
 from glisten.names.interfaces import IEncodable, IRecord
 
 
@@ -126,6 +129,8 @@ class _EDNSMessage(Message):
 
 __all__ = [
     "EXT_QUERIES",
+    "AuthoritativeDomainError",
+    "DomainError",
     "MAX_UDP_PAYLOAD",
     "QUERY_CLASSES",
     "QUERY_TYPES",
@@ -147,6 +152,7 @@ __all__ = [
     "Query",
     "RRHeader",
     "Record_A",
+    "Record_A6",
     "Record_AAAA",
     "Record_AFSDB",
     "Record_CAA",
@@ -173,6 +179,7 @@ __all__ = [
     "Record_SVCB",
     "Record_TLSA",
     "Record_TXT",
+    "Record_WKS",
     "UnknownRecord",
     "domainString",
     "lookupRecordType",

@@ -8,6 +8,17 @@ when a message itself cannot be decoded.
 from __future__ import annotations
 
 from glisten.internet.defer import TimeoutError as _DeferTimeoutError
+from glisten.names._wire._errors import (
+    AuthoritativeDomainError,
+    DNSFormatError,
+    DNSNameError,
+    DNSNotImplementedError,
+    DNSQueryRefusedError,
+    DNSServerError,
+    DNSUnknownError,
+    DomainError,
+    ResolverError,
+)
 
 __all__ = [
     "AuthoritativeDomainError",
@@ -23,51 +34,9 @@ __all__ = [
 ]
 
 
-class DomainError(ValueError):
-    """
-    A domain could not be resolved; ``args[0]`` is usually the response
-    :class:`~glisten.names.dns.Message`.
-    """
-
-
-class AuthoritativeDomainError(ValueError):
-    """
-    An authority knows the name does not exist (used by authorities to tell a
-    resolver chain to stop asking other resolvers).
-    """
-
-
 class DNSQueryTimeoutError(_DeferTimeoutError):
     """No answer arrived in time; ``id`` is the query (or its id) that timed out."""
 
     def __init__(self, id: object) -> None:
         super().__init__(id)
         self.id = id
-
-
-class DNSFormatError(DomainError):
-    """The server answered FORMERR: it could not understand the query."""
-
-
-class DNSServerError(DomainError):
-    """The server answered SERVFAIL."""
-
-
-class DNSNameError(DomainError):
-    """The server answered NXDOMAIN: the name does not exist."""
-
-
-class DNSNotImplementedError(DomainError):
-    """The server answered NOTIMP."""
-
-
-class DNSQueryRefusedError(DomainError):
-    """The server answered REFUSED."""
-
-
-class DNSUnknownError(DomainError):
-    """The server answered with a response code glisten does not know."""
-
-
-class ResolverError(Exception):
-    """A resolver was used in a way it does not support (e.g. no servers)."""

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import IO, Protocol
 
 from glisten.internet import defer
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import RRHeader
-from glisten.names._name import Name
-from glisten.names._records import Record_A, Record_AAAA
-from glisten.names.common import ResolverBase, Result
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import RRHeader
+from glisten.names._wire._name import Name
+from glisten.names._wire._records import Record_A, Record_AAAA
+from glisten.names.common import ResolverBase, Result, Timeout
 
 __all__ = ["Resolver", "searchFileFor", "searchFileForAll"]
 
@@ -27,7 +27,17 @@ def _isIP(s: str, family: int) -> bool:
     return True
 
 
-def searchFileForAll(hostsFile: Any, name: bytes | str) -> list[str]:
+class Openable(Protocol):
+    """A ``FilePath``-like: something whose ``open()`` gives a binary file."""
+
+    def open(self) -> IO[bytes]: ...
+
+
+#: A hosts file: a path, or a ``FilePath``-like.
+HostsFile = str | bytes | Openable
+
+
+def searchFileForAll(hostsFile: HostsFile, name: bytes | str) -> list[str]:
     """
     :param hostsFile: a path (``str``/``bytes``) or a ``FilePath``-like with ``open``.
     :return: every address the file gives ``name``, in file order.
@@ -55,7 +65,7 @@ def searchFileForAll(hostsFile: Any, name: bytes | str) -> list[str]:
     return results
 
 
-def searchFileFor(file: Any, name: bytes | str) -> str | None:
+def searchFileFor(file: HostsFile, name: bytes | str) -> str | None:
     """:return: the first address the file gives ``name``, or ``None``."""
     found = searchFileForAll(file, name)
     return found[0] if found else None
@@ -66,31 +76,33 @@ class Resolver(ResolverBase):
     Answer A and AAAA lookups from a hosts file, read at each lookup so
     edits show at once; other types and unknown names fail with
     :class:`~glisten.names.error.DomainError` so a chain moves on.
+
+    As in Twisted, answers are ``(records, (), ())`` with tuples and
+    records that are not authoritative (``auth=False``): a hosts file is
+    not a zone, so a server relaying them does not set AA.
     """
 
-    def __init__(self, file: Any = b"/etc/hosts", ttl: int = 60 * 60) -> None:
+    def __init__(self, file: HostsFile = b"/etc/hosts", ttl: int = 60 * 60) -> None:
         super().__init__()
-        self.file = file.decode() if isinstance(file, bytes) else file
+        self.file = file
         self.ttl = ttl
 
-    def _records(self, name: bytes, family: int) -> list[RRHeader]:
+    def _records(self, name: bytes, family: int) -> tuple[RRHeader, ...]:
         out = []
         n = Name(name)
         for addr in searchFileForAll(self.file, name):
             if family == socket.AF_INET and _isIP(addr, socket.AF_INET):
-                out.append(RRHeader(n, C.A, C.IN, self.ttl, Record_A(addr, self.ttl), auth=True))
+                out.append(RRHeader(n, C.A, C.IN, self.ttl, Record_A(addr, self.ttl)))
             elif family == socket.AF_INET6 and _isIP(addr, socket.AF_INET6):
-                out.append(
-                    RRHeader(n, C.AAAA, C.IN, self.ttl, Record_AAAA(addr, self.ttl), auth=True)
-                )
-        return out
+                out.append(RRHeader(n, C.AAAA, C.IN, self.ttl, Record_AAAA(addr, self.ttl)))
+        return tuple(out)
 
-    def _respond(self, name: bytes, records: list[RRHeader]) -> defer.Deferred[Result]:
+    def _respond(self, name: bytes, records: tuple[RRHeader, ...]) -> defer.Deferred[Result]:
         if records:
-            return defer.succeed((records, [], []))
+            return defer.succeed((records, (), ()))  # type: ignore[arg-type]
         return defer.fail(error.DomainError(name))
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         if cls == C.IN and type == C.A:
             return self._respond(name, self._records(name, socket.AF_INET))
         if cls == C.IN and type == C.AAAA:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from glisten.internet import defer
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._message import Message, Query, RRHeader
-from glisten.names._name import Name
-from glisten.names.common import ResolverBase, Result
+from glisten.names._wire import _constants as C
+from glisten.names._wire._message import Message, Query, RRHeader
+from glisten.names._wire._name import Name
+from glisten.names.common import ClientReactor, ResolverBase, Result, Timeout
+
+if TYPE_CHECKING:
+    from glisten.names.client import Resolver as ClientResolver
 
 __all__ = ["Resolver", "bootstrap"]
 
@@ -47,8 +50,8 @@ class Resolver(ResolverBase):
         self,
         hints: Sequence[str],
         maximumQueries: int = 10,
-        reactor: Any = None,
-        resolverFactory: Callable[..., Any] | None = None,
+        reactor: ClientReactor | None = None,
+        resolverFactory: Callable[..., ClientResolver] | None = None,
         port: int = C.PORT,
     ) -> None:
         super().__init__()
@@ -72,14 +75,14 @@ class Resolver(ResolverBase):
         r.recDes = 0
         return r.queryUDP([query], timeout)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         if timeout is None:
             timeout = (1, 3, 11, 45)
         budget = [self._maximumQueries]
         return self._discoverAuthority(Query(name, type, cls), self._roots(), timeout, budget)
 
     def _discoverAuthority(
-        self, query: Query, servers: list[tuple[str, int]], timeout: Any, budget: list[int]
+        self, query: Query, servers: list[tuple[str, int]], timeout: Timeout, budget: list[int]
     ) -> defer.Deferred[Result]:
         if budget[0] <= 0:
             return defer.fail(error.ResolverError("Query limit reached without result"))
@@ -89,7 +92,7 @@ class Resolver(ResolverBase):
         return cast(defer.Deferred[Result], d)
 
     def _discoveredAuthority(
-        self, response: Message, query: Query, timeout: Any, budget: list[int]
+        self, response: Message, query: Query, timeout: Timeout, budget: list[int]
     ) -> Any:
         if response.rCode != C.OK:
             return defer.fail(self.exceptionForCode(response.rCode)(response))
@@ -164,7 +167,9 @@ class Resolver(ResolverBase):
         return d.addCallback(gotNS)
 
 
-def bootstrap(resolver: Any, resolverFactory: Callable[..., Any] | None = None) -> Resolver:
+def bootstrap(
+    resolver: ResolverBase, resolverFactory: Callable[..., ClientResolver] | None = None
+) -> Resolver:
     """
     :return: a root :class:`Resolver` whose hints are the addresses of
         a.root-servers.net ... m.root-servers.net looked up with ``resolver``
@@ -184,7 +189,7 @@ def bootstrap(resolver: Any, resolverFactory: Callable[..., Any] | None = None) 
     )
     original = root._lookup
 
-    def waitingLookup(name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def waitingLookup(name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         if ready.called:
             return original(name, cls, type, timeout)
         d: defer.Deferred[None] = defer.Deferred()

@@ -16,13 +16,14 @@ from typing import Any
 
 from glisten.application import service
 from glisten.internet import defer
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
 from glisten.names import error
-from glisten.names._name import Name
-from glisten.names._records import IEncodableRecord, Record_SOA
+from glisten.names._wire import _constants as C
+from glisten.names._wire._name import Name
+from glisten.names._wire._records import IEncodableRecord, Record_SOA
 from glisten.names.authority import FileAuthority
-from glisten.names.common import LazyReactor, Result
+from glisten.names.common import ClientReactor, Result, Timeout
 
 __all__ = ["SecondaryAuthority", "SecondaryAuthorityService", "serialGreater"]
 
@@ -34,7 +35,7 @@ def serialGreater(a: int, b: int) -> bool:
     return a != b and ((a - b) & 0xFFFFFFFF) < 0x80000000
 
 
-class SecondaryAuthority(LazyReactor, FileAuthority):
+class SecondaryAuthority(FileAuthority):
     """
     An authority for a zone copied from a primary server.
 
@@ -47,19 +48,26 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
     """
 
     def __init__(
-        self, primaryIP: str, domain: bytes | str, reactor: Any = None, port: int = C.PORT
+        self,
+        primaryIP: str,
+        domain: bytes | str,
+        reactor: ClientReactor | None = None,
+        port: int = C.PORT,
     ) -> None:
         super().__init__()
         self.primary = primaryIP
         self._port = port
         self.domain = Name(domain).name
-        self._reactor = reactor
+        self._givenReactor = reactor
         self._call: Any = None
         self._lastRefresh: float | None = None
 
     @classmethod
     def fromServerAddressAndDomain(
-        cls, serverAddress: tuple[str, int], domain: bytes | str, reactor: Any = None
+        cls,
+        serverAddress: tuple[str, int],
+        domain: bytes | str,
+        reactor: ClientReactor | None = None,
     ) -> SecondaryAuthority:
         """:return: a secondary for ``domain`` pulling from ``(host, port)``."""
         return cls(serverAddress[0], domain, reactor, serverAddress[1])
@@ -67,7 +75,7 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
     def _resolver(self) -> Any:
         from glisten.names import client
 
-        return client.Resolver(servers=[(self.primary, self._port)], reactor=self._reactor)
+        return client.Resolver(servers=[(self.primary, self._port)], reactor=self._givenReactor)
 
     def transfer(self) -> defer.Deferred[None]:
         """Transfer the zone now; the Deferred fires once it is loaded."""
@@ -92,19 +100,19 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
         if soa is None:
             raise error.DNSFormatError("zone transfer without an SOA")
         self.setData(soa, table)
-        self._lastRefresh = self._reactor.seconds()
+        self._lastRefresh = getReactor(self._givenReactor).seconds()
         log.info("Transferred {domain} serial {serial}", domain=self.domain, serial=soa[1].serial)
 
     def _answer(self, name: bytes | Name, cls: int, type: int) -> Result:
         # RFC 1035 4.3.5: a secondary that could not refresh for ``expire``
         # seconds must stop answering for the zone.
         if self._lastRefresh is None or (
-            self._reactor.seconds() - self._lastRefresh > self.soa[1].expire
+            getReactor(self._givenReactor).seconds() - self._lastRefresh > self.soa[1].expire
         ):
             raise error.DomainError(name)
         return super()._answer(name, cls, type)
 
-    def _lookup(self, name: bytes, cls: int, type: int, timeout: Any) -> defer.Deferred[Result]:
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
         if not hasattr(self, "soa"):
             return defer.fail(error.DomainError(name))
         return super()._lookup(name, cls, type, timeout)
@@ -127,14 +135,14 @@ class SecondaryAuthority(LazyReactor, FileAuthority):
             delay = soa.refresh if ok else soa.retry
         else:
             delay = 60
-        self._call = self._reactor.callLater(max(1, delay), self._check)
+        self._call = getReactor(self._givenReactor).callLater(max(1, delay), self._check)
 
     def _check(self) -> None:
         self._call = None
         d = self._resolver().lookupAuthority(self.domain)
 
         def gotSOA(result: Result) -> Any:
-            self._lastRefresh = self._reactor.seconds()
+            self._lastRefresh = getReactor(self._givenReactor).seconds()
             for rr in result[0]:
                 if rr.type == C.SOA and rr.payload is not None:
                     serial = rr.payload.serial  # type: ignore[attr-defined]
@@ -167,14 +175,21 @@ class SecondaryAuthorityService(service.Service):
     """
 
     def __init__(
-        self, primary: str, domains: Sequence[bytes | str], port: int = C.PORT, reactor: Any = None
+        self,
+        primary: str,
+        domains: Sequence[bytes | str],
+        port: int = C.PORT,
+        reactor: ClientReactor | None = None,
     ) -> None:
         self.primary = primary
         self.domains = [SecondaryAuthority(primary, d, reactor, port) for d in domains]
 
     @classmethod
     def fromServerAddressAndDomains(
-        cls, serverAddress: tuple[str, int], domains: Sequence[bytes | str], reactor: Any = None
+        cls,
+        serverAddress: tuple[str, int],
+        domains: Sequence[bytes | str],
+        reactor: ClientReactor | None = None,
     ) -> SecondaryAuthorityService:
         """:return: a service for ``domains`` pulling from ``(host, port)``."""
         return cls(serverAddress[0], domains, serverAddress[1], reactor)

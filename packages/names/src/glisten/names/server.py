@@ -12,28 +12,32 @@ One :class:`DNSServerFactory` serves TCP (it is a protocol factory) and UDP
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from glisten.internet import protocol
-from glisten.internet.defer import Deferred
+from glisten.internet.defer import Deferred, maybeDeferred
 from glisten.internet.defer import TimeoutError as DeferTimeoutError
+from glisten.internet.interfaces import IAddress
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.names import _constants as C
 from glisten.names import error, resolve
-from glisten.names._answercache import AnswerCache
-from glisten.names._fastpath import buildResponse, parseQuery
-from glisten.names._message import MAX_UDP_PAYLOAD, Message, Query, RRHeader
-from glisten.names._protocol import DNSProtocol
-from glisten.names.authority import SLOW, FileAuthority, NameNotInZone
-from glisten.names.common import Result
+from glisten.names._protocol import DNSDatagramProtocol, DNSProtocol
+from glisten.names._wire import _constants as C
+from glisten.names._wire._framing import frame
+from glisten.names._wire._message import MAX_UDP_PAYLOAD, Message, RRHeader
+from glisten.names._wire._zones import Zones
+from glisten.names.authority import FileAuthority, NameNotInZone
+from glisten.names.common import QueryResolver, Result, TimeReactor
 from glisten.python.failure import Failure
 
 __all__ = ["DNSServerFactory"]
 
 log = Logger()
 
-#: Query types answered by a zone transfer over TCP, never on the UDP fast path.
-_ZONE_TRANSFERS = frozenset((C.AXFR, C.IXFR))
+#: The protocols a server answers through.
+ServerProtocol = DNSDatagramProtocol | DNSProtocol
+#: Where a UDP query came from; ``None`` over TCP.
+Address = tuple[str, int] | None
 
 #: Records per message when a zone transfer is split over several messages.
 AXFR_RECORDS_PER_MESSAGE = 100
@@ -49,26 +53,61 @@ class DNSServerFactory(protocol.ServerFactory):
     :ivar cache: the last cache given, which learns non-authoritative answers.
     :ivar connections: the TCP protocols connected now.
 
-    Plain UDP queries (one question, at most an OPT record) to a server made
-    only of in-memory authorities skip the message objects: see
-    :meth:`_fastUDPReply`, which sends the same octets the full path would.
+    There is one way to answer from in-memory zones:
+    :func:`~glisten.names._wire._respond.respond` over :attr:`zones` (built
+    once, here), which the UDP and TCP protocols call first for every
+    message. What it leaves (other query shapes, names outside the zones,
+    zone transfers, answers to truncate) goes through :meth:`messageReceived`
+    and the resolver chain, Deferreds and all.
+
+    :ivar zones: the :class:`~glisten.names._wire._zones.Zones` answered
+        from, or ``None``.
     """
 
     protocol = DNSProtocol
 
-    #: Seconds an authoritative UDP answer is reused for identical queries
-    #: (see :mod:`glisten.names._answercache`); 0 turns that off. A subclass
-    #: whose answers depend on the client's address must set it to 0 (one
-    #: overriding ``allowQuery`` gets no cache anyway).
+    #: Seconds a response from the zones is reused for queries with the same
+    #: octets but the id; 0 turns that off.
     answerCacheLifetime = 1.0
+    #: Seconds an encoded answer from the zones is kept at most (it is dropped
+    #: at once when a zone says it changed; this bounds how stale an answer
+    #: gets after a record list is edited in place).
+    zoneAnswerLifetime = 1.0
+    #: Whether queries for names in the zones are answered by
+    #: :func:`~glisten.names._wire._respond.respond`, without the per-query
+    #: hooks (``messageReceived``, ``allowQuery``, ``handleQuery``,
+    #: ``gotResolverResponse``, ``gotResolverError``, ``sendReply``). A
+    #: subclass overriding one of those hooks gets ``False`` unless it sets
+    #: this itself, so a ported Twisted subclass (an ``allowQuery`` access
+    #: list, say) sees every query as it did with Twisted. Like ``verbose``
+    #: (a logging factory answers everything the long way), it is read once,
+    #: when the factory is built: hooks patched onto an instance later are
+    #: not seen.
+    answerFromZones = True
+
+    _QUERY_HOOKS = (
+        "messageReceived",
+        "allowQuery",
+        "handleQuery",
+        "gotResolverResponse",
+        "gotResolverError",
+        "sendReply",
+    )
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "answerFromZones" not in cls.__dict__ and any(
+            h in cls.__dict__ for h in cls._QUERY_HOOKS
+        ):
+            cls.answerFromZones = False
 
     def __init__(
         self,
-        authorities: Sequence[Any] | None = None,
-        caches: Sequence[Any] | None = None,
-        clients: Sequence[Any] | None = None,
+        authorities: Sequence[QueryResolver] | None = None,
+        caches: Sequence[QueryResolver] | None = None,
+        clients: Sequence[QueryResolver] | None = None,
         verbose: int = 0,
-        reactor: Any = None,
+        reactor: TimeReactor | None = None,
     ) -> None:
         resolvers: list[Any] = []
         if authorities:
@@ -80,19 +119,45 @@ class DNSServerFactory(protocol.ServerFactory):
         self.canRecurse = bool(clients)
         self.resolver = resolve.ResolverChain(resolvers)
         self.verbose = verbose
-        self.cache = caches[-1] if caches else None
+        # Any cache with Twisted's cacheResult/cacheNegative will do.
+        self.cache: Any = caches[-1] if caches else None
         self.connections: list[DNSProtocol] = []
-        self._reactor = reactor
-        self.answerCache: AnswerCache | None = None
-        if self.answerCacheLifetime > 0 and type(self).allowQuery is DNSServerFactory.allowQuery:
-            self.answerCache = AnswerCache(self.answerCacheLifetime)
-            for a in authorities or ():
-                listeners = getattr(a, "_changeListeners", None)
-                if listeners is not None:
-                    listeners.append(self.answerCache.clear)
+        self._givenReactor = reactor
+        self.zones = self._zonesFor(list(authorities or ()))
 
-    def buildProtocol(self, addr: Any) -> DNSProtocol:
-        p = self.protocol(self, self._reactor)
+    def _zonesFor(self, authorities: list[QueryResolver]) -> Zones | None:
+        """
+        Decide, once, what :func:`~glisten.names._wire._respond.respond`
+        answers from: the in-memory zones at the head of the authorities
+        (up to the first authority of another kind), or nothing when the
+        factory logs queries or its class turned :attr:`answerFromZones` off.
+        """
+        if not self.answerFromZones or self.verbose:
+            return None
+        plain: list[FileAuthority] = []
+        for a in authorities:
+            if not (isinstance(a, FileAuthority) and a.answersFromZone):
+                break
+            plain.append(a)
+        if not plain:
+            return None
+        given = self._givenReactor
+        zones = Zones(
+            [a._wireAnswer for a in plain],
+            self._seconds if given is None else given.seconds,
+            recursionAvailable=self.canRecurse,
+            lifetime=self.zoneAnswerLifetime,
+            responseLifetime=self.answerCacheLifetime,
+        )
+        for a in plain:
+            a._addChangeListener(zones.changed)
+        return zones
+
+    def _seconds(self) -> float:
+        return float(getReactor(self._givenReactor).seconds())
+
+    def buildProtocol(self, addr: IAddress | None) -> DNSProtocol:
+        p = self.protocol(self, self._givenReactor)
         p.factory = self
         return p
 
@@ -107,21 +172,20 @@ class DNSServerFactory(protocol.ServerFactory):
 
     # -- replies
 
-    def sendReply(self, protocol: Any, message: Message, address: Any) -> None:
+    def sendReply(self, protocol: ServerProtocol, message: Message, address: Address) -> None:
         """
         Send ``message`` over TCP (``address`` is ``None``) or UDP.
 
-        An authoritative UDP answer made while the query is still being
-        handled (authorities answer synchronously) is remembered in
-        :attr:`answerCache`.
+        A reply that cannot be encoded (a record set up in code with an
+        invalid name, say) is logged once and replaced by SERVFAIL, so the
+        client is told rather than left waiting.
         """
         if self.verbose > 1:
             log.info("Replying {message} to {address}", message=message, address=address)
+        self._repliesSent += 1
         try:
             self._sendReply(protocol, message, address)
-        except ValueError:
-            # A record that cannot be encoded (say, a payload set up in code
-            # with an invalid name): tell the client rather than go silent.
+        except Exception:
             log.failure("Cannot encode the answer to {queries}", queries=message.queries)
             self._sendReply(
                 protocol,
@@ -129,22 +193,34 @@ class DNSServerFactory(protocol.ServerFactory):
                 address,
             )
 
-    def _sendReply(self, protocol: Any, message: Message, address: Any) -> None:
+    #: Replies sent so far, so a failure after a reply is not answered twice.
+    _repliesSent = 0
+
+    def _answerFailed(
+        self,
+        failure: Failure,
+        message: Message,
+        protocol: ServerProtocol,
+        address: Address,
+        sent: int,
+    ) -> None:
+        """
+        Something raised while answering ``message``: log it once and, unless
+        a reply already went out, answer SERVFAIL (a query never goes unanswered).
+        """
+        log.failure("Unexpected error answering {query}", failure, query=message.queries)
+        if self._repliesSent != sent:
+            return
+        try:
+            self.sendReply(protocol, self._responseFromMessage(message, C.ESERVER), address)
+        except Exception:
+            log.failure("Cannot send SERVFAIL for {query}", query=message.queries)
+
+    def _sendReply(self, protocol: ServerProtocol, message: Message, address: Address) -> None:
         if address is None:
-            protocol.writeMessage(message)
-            return
-        query = getattr(protocol, "_current", None)
-        if (
-            query is not None
-            and self.answerCache is not None
-            and message.auth
-            and message.rCode in (C.OK, C.ENAME)
-        ):
-            data = message.toStr()
-            protocol.transport.write(data, address)
-            self.answerCache.put(query, data)
-            return
-        protocol.writeMessage(message, address)
+            cast(DNSProtocol, protocol).writeMessage(message)
+        else:
+            cast(DNSDatagramProtocol, protocol).writeMessage(message, address)
 
     def _responseFromMessage(self, message: Message, rCode: int = C.OK, **kw: Any) -> Message:
         r = Message.__new__(Message)
@@ -175,16 +251,32 @@ class DNSServerFactory(protocol.ServerFactory):
             setattr(r, k, v)
         return r
 
-    def badMessageReceived(self, reply: Message, protocol: Any, address: Any) -> None:
+    def badMessageReceived(
+        self, reply: Message, protocol: ServerProtocol, address: Address
+    ) -> None:
         """Answer a query that could not be decoded (FORMERR, prepared by the protocol)."""
         self.sendReply(protocol, reply, address)
 
     # -- dispatch
 
-    def messageReceived(self, message: Message, proto: Any, address: Any = None) -> None:
-        """Answer one message received over UDP or TCP."""
+    def messageReceived(
+        self, message: Message, proto: ServerProtocol, address: Address = None
+    ) -> None:
+        """
+        Answer one message received over UDP or TCP.
+
+        Whatever a hook or resolver raises, the client gets an answer
+        (SERVFAIL) and the error is logged once.
+        """
         if message.answer:
             return
+        sent = self._repliesSent
+        try:
+            self._dispatch(message, proto, address)
+        except Exception:
+            self._answerFailed(Failure(), message, proto, address, sent)
+
+    def _dispatch(self, message: Message, proto: Any, address: Any) -> None:
         if self.verbose:
             log.info("Query {queries} from {address}", queries=message.queries, address=address)
         if not self.allowQuery(message, proto, address):
@@ -205,11 +297,11 @@ class DNSServerFactory(protocol.ServerFactory):
         else:
             self.handleOther(message, proto, address)
 
-    def allowQuery(self, message: Message, protocol: Any, address: Any) -> bool:
+    def allowQuery(self, message: Message, protocol: ServerProtocol, address: Address) -> bool:
         """:return: whether to answer; answers must hold exactly one question (RFC 9619)."""
         return len(message.queries) == 1
 
-    def allowTransfer(self, message: Message, protocol: Any) -> bool:
+    def allowTransfer(self, message: Message, protocol: ServerProtocol) -> bool:
         """
         :return: whether to send this TCP client a zone transfer. Every client
             may, as with Twisted; override (``protocol.transport.getPeer()``
@@ -217,7 +309,7 @@ class DNSServerFactory(protocol.ServerFactory):
         """
         return True
 
-    def handleQuery(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleQuery(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         """Look the question up and reply."""
         query = message.queries[0]
         if query.type in (C.AXFR, C.IXFR):
@@ -227,145 +319,24 @@ class DNSServerFactory(protocol.ServerFactory):
                 return
             self._transferZone(message, protocol)
             return
-        if self._synchronous:
-            self._answerNow(query, protocol, message, address)
-            return
-        d = self.resolver.query(query)
-        d.addCallbacks(
-            self.gotResolverResponse,
-            self.gotResolverError,
-            callbackArgs=(protocol, message, address),
-            errbackArgs=(protocol, message, address),
-        )
+        d = maybeDeferred(self.resolver.query, query)
+        d.addBoth(self._resolved, protocol, message, address)
 
-    @property
-    def _synchronous(self) -> bool:
-        """
-        Whether every resolver is a plain in-memory authority, so answers can
-        be looked up directly instead of through Deferreds (the same answers,
-        less overhead). Subclasses overriding the resolving hooks opt out.
-        """
-        cls = type(self)
-        if (
-            cls.gotResolverResponse is not DNSServerFactory.gotResolverResponse
-            or cls.gotResolverError is not DNSServerFactory.gotResolverError
-            or type(self.resolver) is not resolve.ResolverChain
-        ):
-            return False
-        resolvers = self.resolver.resolvers
-        return bool(resolvers) and all(
-            type(r).query is FileAuthority.query and type(r)._answer is FileAuthority._answer
-            for r in resolvers
-        )
-
-    #: The methods the UDP fast path stands in for: overriding any opts out of it.
-    _FAST_PATH_HOOKS = (
-        "messageReceived",
-        "allowQuery",
-        "handleQuery",
-        "sendReply",
-        "_sendReply",
-        "_responseFromMessage",
-        "_answerNow",
-    )
-
-    #: What :meth:`_fastPathAllowed` last decided, and the state it decided on.
-    _fastState: tuple[Any, ...] | None = None
-
-    def _fastPathAllowed(self) -> bool:
-        """
-        Whether :meth:`_fastUDPReply` gives exactly the answers the full path
-        would: no hook overridden (on the class or the instance), no logging
-        of queries, no cache to teach, only in-memory authorities.
-
-        The decision is remembered until the resolvers, ``verbose``,
-        ``cache`` or the instance's attributes change (a class patched after
-        it has answered queries is not noticed).
-        """
-        resolver = self.resolver
-        resolvers = getattr(resolver, "resolvers", None)
-        state = self._fastState
-        if (
-            state is not None
-            and state[0] is resolver
-            and state[1] == resolvers
-            and state[2] == self.verbose
-            and state[3] is self.cache
-            and state[4] == len(self.__dict__)
-        ):
-            return state[5]
-        cls = type(self)
-        ok = (
-            not self.verbose
-            and self.cache is None
-            and not any(hook in self.__dict__ for hook in self._FAST_PATH_HOOKS)
-            and all(
-                getattr(cls, hook) is getattr(DNSServerFactory, hook)
-                for hook in self._FAST_PATH_HOOKS
-            )
-            and self._synchronous
-        )
-        copied = list(resolvers) if resolvers is not None else None
-        self._fastState = None  # an instance attribute before len(__dict__) is taken
-        self._fastState = (resolver, copied, self.verbose, self.cache, len(self.__dict__), ok)
-        return ok
-
-    def _fastUDPReply(self, datagram: bytes, protocol: Any, address: Any) -> bool:
-        """
-        Answer a plain UDP query from the authorities' encoded answers.
-
-        Only a query :func:`~glisten.names._fastpath.parseQuery` recognises
-        (one question, at most an OPT record) whose answer fits the client's
-        size limit is answered here, with the octets the full path would
-        send; for everything else this returns ``False`` having sent nothing.
-
-        :return: whether the query was answered.
-        """
-        q = parseQuery(datagram)
-        if q is None or q[3] in _ZONE_TRANSFERS or not self._fastPathAllowed():
-            return False
-        key, qtype, qcls = q[2], q[3], q[4]
-        for r in self.resolver.resolvers:
-            if not hasattr(r, "soa"):
-                continue  # an authority with no zone loaded yet
-            w = r._wireAnswer(key, qcls, qtype)
-            if w is None:
-                continue
-            if w is SLOW:
-                return False
-            rCode, aa, counts, body = w
-            data = buildResponse(datagram, q, rCode, aa, int(self.canRecurse), counts, body)
-            if data is None:
-                return False
-            protocol.transport.write(data, address)
-            if self.answerCache is not None and aa:
-                self.answerCache.put(datagram, data)
-            return True
-        return False
-
-    def _answerNow(self, query: Query, protocol: Any, message: Message, address: Any) -> None:
-        """Do what the resolver chain would do, without Deferreds."""
-        for r in self.resolver.resolvers:
-            if not hasattr(r, "soa"):
-                continue
-            try:
-                result = r._answer(query.name, query.cls, query.type)
-            except error.AuthoritativeDomainError as e:
-                self.gotResolverError(Failure(e), protocol, message, address)
-                return
-            except error.DomainError:
-                continue
-            except Exception as e:
-                self.gotResolverError(Failure(e), protocol, message, address)
-                return
-            self.gotResolverResponse(result, protocol, message, address)
-            return
-        self.gotResolverError(
-            Failure(error.DomainError(query.name.name)), protocol, message, address
-        )
+    def _resolved(
+        self, result: Any, protocol: ServerProtocol, message: Message, address: Address
+    ) -> None:
+        """Hand the resolver's answer (or failure) to the Twisted hooks; never leave it unanswered."""
+        sent = self._repliesSent
+        try:
+            if isinstance(result, Failure):
+                self.gotResolverError(result, protocol, message, address)
+            else:
+                self.gotResolverResponse(result, protocol, message, address)
+        except Exception:
+            self._answerFailed(Failure(), message, protocol, address, sent)
 
     def gotResolverResponse(
-        self, response: Result, protocol: Any, message: Message, address: Any
+        self, response: Result, protocol: ServerProtocol, message: Message, address: Address
     ) -> None:
         """Reply with the resolver's (answers, authority, additional)."""
         ans, auth, add = response
@@ -384,7 +355,9 @@ class DNSServerFactory(protocol.ServerFactory):
         if self.cache is not None and not r.auth and (r.answers or r.authority):
             self.cache.cacheResult(message.queries[0], response)
 
-    def gotResolverError(self, failure: Any, protocol: Any, message: Message, address: Any) -> None:
+    def gotResolverError(
+        self, failure: Failure, protocol: ServerProtocol, message: Message, address: Address
+    ) -> None:
         """Reply with the response code the failure stands for."""
         e = failure.value
         r = self._responseFromMessage(message)
@@ -415,7 +388,7 @@ class DNSServerFactory(protocol.ServerFactory):
             r.rCode = C.ESERVER
         self.sendReply(protocol, r, address)
 
-    def _transferZone(self, message: Message, protocol: Any) -> None:
+    def _transferZone(self, message: Message, protocol: ServerProtocol) -> None:
         query = message.queries[0]
         if not self.allowTransfer(message, protocol):
             self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), None)
@@ -439,16 +412,19 @@ class DNSServerFactory(protocol.ServerFactory):
             for i in range(0, len(records), AXFR_RECORDS_PER_MESSAGE):
                 self._sendChunk(protocol, message, records[i : i + AXFR_RECORDS_PER_MESSAGE])
 
-        def failed(failure: Any) -> None:
+        def failed(failure: Failure) -> None:
             # Not our zone: refuse rather than claim it does not exist.
             r = self._responseFromMessage(message, C.EREFUSED)
             if isinstance(failure.value, NotImplementedError):
                 r.rCode = C.ENOTIMP
             self.sendReply(protocol, r, None)
 
-        d.addCallbacks(send, failed)
+        sent = self._repliesSent
+        d.addCallbacks(send, failed).addErrback(self._answerFailed, message, protocol, None, sent)
 
-    def _sendChunk(self, protocol: Any, message: Message, records: list[RRHeader]) -> None:
+    def _sendChunk(
+        self, protocol: ServerProtocol, message: Message, records: list[RRHeader]
+    ) -> None:
         r = self._responseFromMessage(message, auth=1)
         r.answers = records
         data = r._toWire(65535)
@@ -457,20 +433,23 @@ class DNSServerFactory(protocol.ServerFactory):
             self._sendChunk(protocol, message, records[:half])
             self._sendChunk(protocol, message, records[half:])
             return
-        protocol.transport.write(len(data).to_bytes(2, "big") + data)
+        self._repliesSent += 1
+        protocol.transport.write(frame(data))
 
-    def _notImplemented(self, message: Message, protocol: Any, address: Any) -> None:
+    def _notImplemented(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         self.sendReply(protocol, self._responseFromMessage(message, C.ENOTIMP), address)
 
-    def handleInverseQuery(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleInverseQuery(
+        self, message: Message, protocol: ServerProtocol, address: Address
+    ) -> None:
         """Inverse queries are obsolete (RFC 3425): NOTIMP."""
         self._notImplemented(message, protocol, address)
 
-    def handleStatus(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleStatus(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         """STATUS is not implemented: NOTIMP."""
         self._notImplemented(message, protocol, address)
 
-    def handleNotify(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleNotify(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         """
         A primary says a zone changed (RFC 1996): when the zone is one of our
         secondaries and the NOTIFY comes from its primary, acknowledge it and
@@ -478,6 +457,7 @@ class DNSServerFactory(protocol.ServerFactory):
         """
         from glisten.names.secondary import SecondaryAuthority
 
+        source: str | None
         if address is not None:
             source = address[0]
         else:
@@ -491,6 +471,6 @@ class DNSServerFactory(protocol.ServerFactory):
                     return
         self.sendReply(protocol, self._responseFromMessage(message, C.EREFUSED), address)
 
-    def handleOther(self, message: Message, protocol: Any, address: Any) -> None:
+    def handleOther(self, message: Message, protocol: ServerProtocol, address: Address) -> None:
         """Any other opcode: NOTIMP."""
         self._notImplemented(message, protocol, address)

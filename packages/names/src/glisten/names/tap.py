@@ -1,35 +1,55 @@
 """
 The ``glisten dns`` command: an authoritative, caching and/or recursive server.
 
-``glisten dns --listen 5353 --bindzone example.zone`` serves a zone over UDP
-and TCP on the same port; ``--recursive --cache`` forwards everything else
-to the servers of ``--resolv-conf`` and caches their answers.
+``glisten dns --listen tcp:5353 --bindzone example.zone`` serves a zone over
+UDP and TCP on the same address and port; ``--recursive --cache`` forwards
+everything else to the servers of ``--resolv-conf`` and caches their answers.
+``--listen`` takes endpoint strings like every plugin's (``tcp:`` and
+``tcp6:`` serve UDP too; ``unix:``, ``systemd:`` and the other stream types
+serve DNS over that stream only) and the older ``[HOST:]PORT``.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import re
+from typing import Any, Protocol
 
 from zope.interface import implementer
 
 from glisten.application import service
+from glisten.application.internet import StreamServerEndpointService
 from glisten.application.service import IServiceMaker
+from glisten.internet.defer import Deferred
+from glisten.internet.endpoints import serverFromString
 from glisten.internet.error import CannotListenError
 from glisten.internet.main import getReactor
-from glisten.names import _constants as C
 from glisten.names import authority, cache, client, hosts, secondary, server
 from glisten.names._protocol import DNSDatagramProtocol
+from glisten.names._wire import _constants as C
+from glisten.names.common import ClientReactor
+
+
+class _ServingReactor(ClientReactor, Protocol):
+    """What the ``dns`` plugin needs: a resolver's reactor that also listens on TCP."""
+
+    def listenTCP(self, *args: Any, **kwargs: Any) -> Any: ...
+
 
 __all__ = ["DNSListener", "DNSServiceMaker", "dnsPlugin", "parseListen", "parseSecondary"]
 
 
-def parseListen(value: str) -> tuple[str, int]:
-    """
-    Parse ``PORT``, ``HOST:PORT`` or ``[V6HOST]:PORT``.
+#: Endpoint types served over TCP and UDP on the same address.
+_DATAGRAM_TOO = ("tcp", "tcp6")
+#: Other stream endpoint types: DNS over that stream only.
+_STREAM_ONLY = ("unix", "ssl", "systemd", "stdio", "haproxy")
 
-    :raises argparse.ArgumentTypeError: for anything else.
-    """
+#: What ``--listen`` gives: ``(interface, port)`` for TCP and UDP, or an
+#: endpoint string for one stream endpoint.
+Listen = tuple[str, int] | str
+
+
+def _hostPort(value: str) -> tuple[str, int]:
     host = ""
     portText = value
     if value.startswith("["):
@@ -44,6 +64,41 @@ def parseListen(value: str) -> tuple[str, int]:
     return host, int(portText)
 
 
+def _tcpEndpoint(kind: str, rest: str) -> tuple[str, int]:
+    # Options start at a colon followed by NAME=, so an IPv6 interface needs
+    # no escaping (tcp:53:interface=::1); Twisted's escaped form works too.
+    fields = re.split(r"(?<!\\):(?=[A-Za-z]+=)", rest)
+    portText = fields[0]
+    interface = "::" if kind == "tcp6" else ""
+    for field in fields[1:]:
+        key, _, val = field.partition("=")
+        if key != "interface":
+            raise argparse.ArgumentTypeError(
+                f"{kind}: endpoint option {key!r} is not supported by glisten dns"
+            )
+        interface = val.replace("\\:", ":")
+    if not portText.isdigit() or not 0 <= int(portText) <= 65535:
+        raise argparse.ArgumentTypeError(f"bad port in {kind}:{rest!r}")
+    return interface, int(portText)
+
+
+def parseListen(value: str) -> Listen:
+    """
+    Parse ``--listen``: an endpoint string, or ``PORT``, ``HOST:PORT``, ``[V6HOST]:PORT``.
+
+    :return: ``(interface, port)`` to serve over TCP and UDP (``tcp:``,
+        ``tcp6:`` and the host-and-port forms), or the endpoint string of a
+        stream-only endpoint (``unix:``, ``systemd:``, ...).
+    :raises argparse.ArgumentTypeError: for anything else.
+    """
+    kind, sep, rest = value.partition(":")
+    if sep and kind.lower() in _DATAGRAM_TOO:
+        return _tcpEndpoint(kind.lower(), rest)
+    if sep and kind.lower() in _STREAM_ONLY:
+        return value
+    return _hostPort(value)
+
+
 def parseSecondary(value: str) -> tuple[str, int, str]:
     """
     Parse ``ADDR[:PORT]/DOMAIN`` (``[V6ADDR]:PORT/DOMAIN`` for IPv6 with a port).
@@ -54,10 +109,8 @@ def parseSecondary(value: str) -> tuple[str, int, str]:
     if not sep or not domain or not addr:
         raise argparse.ArgumentTypeError(f"--secondary wants ADDR/DOMAIN, got {value!r}")
     port = C.PORT
-    if addr.startswith("["):
-        host, port = parseListen(addr)
-    elif addr.count(":") == 1:
-        host, port = parseListen(addr)
+    if addr.startswith("[") or addr.count(":") == 1:
+        host, port = _hostPort(addr)
     else:
         host = addr
     return host, port, domain
@@ -72,7 +125,11 @@ class DNSListener(service.Service):
     """
 
     def __init__(
-        self, factory: server.DNSServerFactory, interface: str, port: int, reactor: Any = None
+        self,
+        factory: server.DNSServerFactory,
+        interface: str,
+        port: int,
+        reactor: _ServingReactor | None = None,
     ) -> None:
         self.factory = factory
         self.interface = interface
@@ -83,7 +140,7 @@ class DNSListener(service.Service):
 
     def startService(self) -> None:
         reactor = getReactor(self._reactor)
-        self.factory._reactor = reactor
+        self.factory._givenReactor = reactor
         # With port 0, the port TCP gets may be taken for UDP: try another.
         for attempt in range(1 if self.portNumber else 20):
             tcp = reactor.listenTCP(self.portNumber, self.factory, interface=self.interface)
@@ -101,7 +158,7 @@ class DNSListener(service.Service):
         self.port = port
         super().startService()
 
-    def stopService(self) -> Any:
+    def stopService(self) -> None:
         super().stopService()
         listening, self._listening = self._listening, []
         for p in listening:
@@ -121,8 +178,9 @@ class DNSServiceMaker:
             "--listen",
             action="append",
             type=parseListen,
-            metavar="[HOST:]PORT",
-            help="address to serve on, UDP and TCP (repeatable; default 53 on all addresses)",
+            metavar="ENDPOINT",
+            help="where to listen, as an endpoint string; tcp: and tcp6: serve UDP on the same "
+            "address too, [HOST:]PORT still works (repeatable; default tcp:53)",
         )
         parser.add_argument(
             "--bindzone",
@@ -165,7 +223,9 @@ class DNSServiceMaker:
             "--verbose", "-v", action="count", default=0, help="log queries (twice: and replies)"
         )
 
-    def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
+    def makeService(
+        self, options: argparse.Namespace, reactor: _ServingReactor | None = None
+    ) -> service.MultiService:
         """
         :raises authority.ZoneFileError: for a zone file that cannot be read.
         """
@@ -192,8 +252,12 @@ class DNSServiceMaker:
         factory = server.DNSServerFactory(
             authorities, caches, clients, options.verbose, reactor=reactor
         )
-        for host, port in options.listen or [("", C.PORT)]:
-            DNSListener(factory, host, port, reactor).setServiceParent(top)
+        for listen in options.listen or [("", C.PORT)]:
+            if isinstance(listen, str):
+                endpoint = serverFromString(getReactor(reactor), listen)
+                StreamServerEndpointService(endpoint, factory).setServiceParent(top)
+            else:
+                DNSListener(factory, listen[0], listen[1], reactor).setServiceParent(top)
         return top
 
 
@@ -205,7 +269,7 @@ class _SecondaryRunner(service.Service):
         super().startService()
         self.authority.startRefreshing()
 
-    def stopService(self) -> Any:
+    def stopService(self) -> Deferred[None] | None:
         self.authority.stopRefreshing()
         return super().stopService()
 

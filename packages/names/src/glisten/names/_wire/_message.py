@@ -7,9 +7,9 @@ from typing import IO, Any
 
 import attrs
 
-from glisten.names import _constants as C
-from glisten.names._name import DNSDecodeError, Name, Writer, _fileView, readName
-from glisten.names._records import RECORD_TYPES, IEncodableRecord, UnknownRecord
+from glisten.names._wire import _constants as C
+from glisten.names._wire._name import DNSDecodeError, Name, Writer, _fileView, readName
+from glisten.names._wire._records import RECORD_TYPES, IEncodableRecord, UnknownRecord
 
 __all__ = ["Message", "OPTHeader", "OPTVariableOption", "Query", "RRHeader"]
 

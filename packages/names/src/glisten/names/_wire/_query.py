@@ -1,11 +1,11 @@
-"""The server's fast path for the common UDP query: one question, nothing else but an OPT record.
+"""The common query shape: one question, nothing else but an OPT record.
 
 A stub resolver's query is almost always 12 octets of header, one
 uncompressed question and at most an EDNS(0) OPT record. :func:`parseQuery`
 recognises exactly that shape and returns ``None`` for anything else, so the
 caller hands the datagram to the full decoder (:meth:`Message.fromBytes`),
-which accepts or rejects it as before: the fast path never decides that a
-message is malformed, it only declines to handle it.
+which accepts or rejects it: this module never decides that a message is
+malformed, it only declines to handle it.
 
 :func:`encodeSections` encodes an authority's answer (answer, authority and
 additional sections) as it would follow a question for the given name at
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from glisten.names._message import _HEADER, _QFIXED, MAX_EDNS_OPTIONS, RRHeader
-from glisten.names._name import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, Writer
+from glisten.names._wire._message import _HEADER, _QFIXED, MAX_EDNS_OPTIONS, RRHeader
+from glisten.names._wire._name import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, Writer
 
 __all__ = ["SimpleQuery", "buildResponse", "encodeSections", "parseQuery"]
 
@@ -193,6 +193,7 @@ def buildResponse(
     ra: int,
     counts: tuple[int, int, int],
     body: bytes,
+    maxSize: int | None = None,
 ) -> bytes | None:
     """
     :param data: the query datagram (its id and question are copied).
@@ -202,14 +203,15 @@ def buildResponse(
     :param ra: the RA bit.
     :param counts: answer, authority and additional record counts of ``body``.
     :param body: the sections, from :func:`encodeSections`.
-    :return: the response, or ``None`` when it does not fit the client's
-        limit (the full path then truncates it at record boundaries).
+    :param maxSize: the size limit when not the client's UDP limit (TCP: 65535).
+    :return: the response, or ``None`` when it does not fit the limit (the
+        full path then truncates it at record boundaries).
     """
     flags, qend, _, _, _, limit, do = query
     size = qend + len(body)
     if do is not None:
         size += 11
-    if size > limit:
+    if size > (limit if maxSize is None else maxSize):
         return None
     an, ns, ar = counts
     header = _HEADER.pack(

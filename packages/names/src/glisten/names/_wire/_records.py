@@ -1,27 +1,29 @@
 """Resource record payloads (RDATA): one class per record type.
 
-Each class knows how to write itself to a :class:`~glisten.names._name.Writer`
+Each class knows how to write itself to a :class:`~glisten.names._wire._name.Writer`
 (``_write``) and how to read itself from a slice of a message (``_fromWire``),
 which must consume the RDATA exactly: an RDLENGTH that lies is an error.
 """
 
 from __future__ import annotations
 
+import builtins
 import socket
 import struct
 from collections.abc import Iterable
-from typing import IO, Any, ClassVar, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import attrs
 from zope.interface import implementer
 
-from glisten.names import _constants as C
-from glisten.names._name import DNSDecodeError, Name, Writer, _fileView, readName
+from glisten.names._wire import _constants as C
+from glisten.names._wire._name import DNSDecodeError, Name, Writer, _fileView, readName
 from glisten.names.interfaces import IRecord
 
 __all__ = [
     "IEncodableRecord",
     "Record_A",
+    "Record_A6",
     "Record_AAAA",
     "Record_AFSDB",
     "Record_CAA",
@@ -48,6 +50,7 @@ __all__ = [
     "Record_SVCB",
     "Record_TLSA",
     "Record_TXT",
+    "Record_WKS",
     "UnknownRecord",
     "str2time",
 ]
@@ -136,6 +139,23 @@ def _packIPv6(a: Any) -> bytes:
 
 def _interval(v: Any) -> int:
     return _u32(str2time(v))
+
+
+def _makeRecordClass(cls: Any = None, *, init: bool = True) -> Any:
+    """
+    The one attrs decorator of every record class: slotted, compared and
+    hashed by value, with the Twisted-style ``repr`` of :class:`IEncodableRecord`.
+    """
+    deco = attrs.define(
+        slots=True, eq=True, unsafe_hash=True, repr=False, init=init, weakref_slot=False
+    )
+    return deco if cls is None else deco(cls)
+
+
+if TYPE_CHECKING:  # the attrs mypy plugin knows attrs.define by name
+    from attrs import define as _record
+else:
+    _record = _makeRecordClass
 
 
 def _build(cls: type[_R], **fields: Any) -> _R:
@@ -243,7 +263,7 @@ class IEncodableRecord:
     __repr__ = __str__
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_A(IEncodableRecord):
     """An IPv4 address (RFC 1035 3.4.1); ``address`` holds the 4 packed octets."""
 
@@ -271,7 +291,7 @@ class Record_A(IEncodableRecord):
         return _build(cls, address=buf[off:end], ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_AAAA(IEncodableRecord):
     """An IPv6 address (RFC 3596); ``address`` holds the 16 packed octets."""
 
@@ -297,12 +317,16 @@ class Record_AAAA(IEncodableRecord):
         return _build(cls, address=buf[off:end], ttl=ttl)
 
 
+@_record
 class _NameRecord(IEncodableRecord):
-    """A record whose data is one domain name."""
+    """
+    A record whose data is one domain name: its ``name`` and ``ttl`` fields
+    are declared here once for NS, CNAME, PTR, MD, MF, MB, MG, MR and DNAME.
+    """
 
-    __slots__ = ()
     showAttributes = ("name",)
-    name: Name
+    name: Name = attrs.field(factory=Name, converter=_name)
+    ttl: int | None = attrs.field(default=None, converter=_ttl)
     #: Whether the name may be compressed (RFC 3597 section 4: only the old types).
     compress: ClassVar[bool] = True
 
@@ -316,95 +340,71 @@ class _NameRecord(IEncodableRecord):
         return _build(cls, name=name, ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_NS(_NameRecord):
     """An authoritative name server for the owner (RFC 1035)."""
 
     TYPE = C.NS
     fancybasename = "NS"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_CNAME(_NameRecord):
     """The canonical name of an alias (RFC 1035)."""
 
     TYPE = C.CNAME
     fancybasename = "CNAME"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_PTR(_NameRecord):
     """A pointer to another name, for reverse lookups (RFC 1035)."""
 
     TYPE = C.PTR
     fancybasename = "PTR"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_MD(_NameRecord):
     """A mail destination (obsolete, RFC 1035)."""
 
     TYPE = C.MD
     fancybasename = "MD"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_MF(_NameRecord):
     """A mail forwarder (obsolete, RFC 1035)."""
 
     TYPE = C.MF
     fancybasename = "MF"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_MB(_NameRecord):
     """A mailbox domain name (experimental, RFC 1035)."""
 
     TYPE = C.MB
     fancybasename = "MB"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_MG(_NameRecord):
     """A mail group member (experimental, RFC 1035)."""
 
     TYPE = C.MG
     fancybasename = "MG"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_MR(_NameRecord):
     """A mail rename domain name (experimental, RFC 1035)."""
 
     TYPE = C.MR
     fancybasename = "MR"
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_DNAME(_NameRecord):
     """Redirection of a whole subtree (RFC 6672); never compressed."""
 
@@ -412,11 +412,8 @@ class Record_DNAME(_NameRecord):
     fancybasename = "DNAME"
     compress = False
 
-    name: Name = attrs.field(factory=Name, converter=_name)
-    ttl: int | None = attrs.field(default=None, converter=_ttl)
 
-
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_SOA(IEncodableRecord):
     """The start of a zone of authority (RFC 1035 3.3.13)."""
 
@@ -460,7 +457,7 @@ class Record_SOA(IEncodableRecord):
         )
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_MX(IEncodableRecord):
     """A mail exchange (RFC 1035 3.3.9)."""
 
@@ -499,7 +496,7 @@ def _charStrings(value: Iterable[Any]) -> tuple[bytes, ...]:
     return out
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, init=False, weakref_slot=False)
+@_record(init=False)
 class Record_TXT(IEncodableRecord):
     """
     Text strings (RFC 1035 3.3.14): ``Record_TXT(b"one", b"two", ttl=60)``.
@@ -539,7 +536,7 @@ class Record_TXT(IEncodableRecord):
         return _build(cls, data=tuple(data), ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, init=False, weakref_slot=False)
+@_record(init=False)
 class Record_SPF(Record_TXT):
     """Sender Policy Framework text (RFC 4408); encoded like TXT."""
 
@@ -547,7 +544,7 @@ class Record_SPF(Record_TXT):
     fancybasename = "SPF"
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_HINFO(IEncodableRecord):
     """Host information: CPU and operating system (RFC 1035 3.3.2)."""
 
@@ -571,7 +568,7 @@ class Record_HINFO(IEncodableRecord):
         return _build(cls, cpu=cpu, os=os_, ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_MINFO(IEncodableRecord):
     """Mailbox information (experimental, RFC 1035 3.3.7)."""
 
@@ -595,7 +592,7 @@ class Record_MINFO(IEncodableRecord):
         return _build(cls, rmailbx=r, emailbx=e, ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_RP(IEncodableRecord):
     """A responsible person: a mailbox and a name holding TXT records (RFC 1183)."""
 
@@ -619,7 +616,7 @@ class Record_RP(IEncodableRecord):
         return _build(cls, mbox=m, txt=t, ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_AFSDB(IEncodableRecord):
     """An AFS database location (RFC 1183)."""
 
@@ -645,7 +642,7 @@ class Record_AFSDB(IEncodableRecord):
         return _build(cls, subtype=sub, hostname=h, ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_SRV(IEncodableRecord):
     """A service location (RFC 2782); the target is never compressed."""
 
@@ -673,7 +670,7 @@ class Record_SRV(IEncodableRecord):
         return _build(cls, priority=p, weight=wt, port=port, target=t, ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_NAPTR(IEncodableRecord):
     """A naming authority pointer (RFC 3403)."""
 
@@ -718,7 +715,7 @@ class Record_NAPTR(IEncodableRecord):
         )
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_SSHFP(IEncodableRecord):
     """An SSH host key fingerprint (RFC 4255)."""
 
@@ -751,7 +748,7 @@ class Record_SSHFP(IEncodableRecord):
         )
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_TLSA(IEncodableRecord):
     """
     A TLS certificate association (RFC 6698); ``data`` is the certificate
@@ -789,7 +786,7 @@ class Record_TLSA(IEncodableRecord):
         )
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_CAA(IEncodableRecord):
     """A certification authority authorization (RFC 8659)."""
 
@@ -835,7 +832,7 @@ def _svcParams(value: Any) -> tuple[tuple[int, bytes], ...]:
     return out
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_SVCB(IEncodableRecord):
     """
     A service binding (RFC 9460).
@@ -884,7 +881,7 @@ class Record_SVCB(IEncodableRecord):
         return _build(cls, priority=prio, target=target, params=tuple(params), ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class Record_HTTPS(Record_SVCB):
     """The HTTPS flavour of SVCB (RFC 9460 section 9)."""
 
@@ -904,7 +901,97 @@ SVC_PARAM_KEYS: dict[str, int] = {
 }
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
+class Record_A6(IEncodableRecord):
+    """
+    An IPv6 address in pieces (RFC 2874, experimental since RFC 6563):
+    the low ``128 - prefixLen`` bits in ``suffix``, the rest found at ``prefix``.
+    """
+
+    TYPE = C.A6
+    fancybasename = "A6"
+    showAttributes = ("prefixLen", "suffix", "prefix")
+
+    prefixLen: int = attrs.field(default=0, converter=_u8)
+    suffix: builtins.bytes = attrs.field(default=cast(builtins.bytes, "::"), converter=_packIPv6)
+    prefix: Name = attrs.field(factory=Name, converter=_name)
+    ttl: int | None = attrs.field(default=None, converter=_ttl)
+
+    def __attrs_post_init__(self) -> None:
+        if self.prefixLen > 128:
+            raise ValueError("A6 prefix length above 128")
+
+    @property
+    def bytes(self) -> int:
+        """Octets of ``suffix`` on the wire."""
+        return (128 - self.prefixLen + 7) // 8
+
+    def _show(self, attr: str) -> str:
+        if attr == "suffix":
+            return socket.inet_ntop(socket.AF_INET6, self.suffix)
+        return super()._show(attr)
+
+    def _write(self, w: Writer) -> None:
+        w.buf.append(self.prefixLen)
+        n = self.bytes
+        if n:
+            w.buf += self.suffix[16 - n :]
+        if self.prefixLen:
+            w.writeName(self.prefix.name, False)
+
+    @classmethod
+    def _fromWire(cls, buf: builtins.bytes, off: int, end: int, ttl: int | None) -> Record_A6:
+        if off >= end:
+            raise DNSDecodeError("A6 record empty")
+        plen = buf[off]
+        if plen > 128:
+            raise DNSDecodeError("A6 prefix length above 128")
+        n = (128 - plen + 7) // 8
+        off += 1
+        if off + n > end:
+            raise DNSDecodeError("A6 suffix runs past its record")
+        suffix = builtins.bytes(16 - n) + buf[off : off + n]
+        off += n
+        prefix = Name()
+        if plen:
+            prefix, off = _nameIn(buf, off, end)
+        _done(off, end)
+        return _build(cls, prefixLen=plen, suffix=suffix, prefix=prefix, ttl=ttl)
+
+
+@_record
+class Record_WKS(IEncodableRecord):
+    """Well-known services of a host (RFC 1035 3.4.2): address, protocol, port bitmap."""
+
+    TYPE = C.WKS
+    fancybasename = "WKS"
+    showAttributes = ("address", "protocol")
+
+    address: bytes = attrs.field(default=b"\0\0\0\0", converter=_packIPv4)
+    protocol: int = attrs.field(default=0, converter=_u8)
+    map: bytes = attrs.field(default=b"", converter=_b)
+    ttl: int | None = attrs.field(default=None, converter=_ttl)
+
+    def _show(self, attr: str) -> str:
+        if attr == "address":
+            return socket.inet_ntop(socket.AF_INET, self.address)
+        return super()._show(attr)
+
+    def _write(self, w: Writer) -> None:
+        w.buf += self.address
+        w.buf.append(self.protocol)
+        w.buf += self.map
+
+    @classmethod
+    def _fromWire(cls, buf: bytes, off: int, end: int, ttl: int | None) -> Record_WKS:
+        if end - off < 5:
+            raise DNSDecodeError("WKS record too short")
+        return _build(
+            cls, address=buf[off : off + 4], protocol=buf[off + 4], map=buf[off + 5 : end], ttl=ttl
+        )
+
+
+@_record
 class Record_NULL(IEncodableRecord):
     """Arbitrary data (RFC 1035 3.3.10)."""
 
@@ -923,7 +1010,7 @@ class Record_NULL(IEncodableRecord):
         return _build(cls, payload=buf[off:end], ttl=ttl)
 
 
-@attrs.define(slots=True, eq=True, unsafe_hash=True, repr=False, weakref_slot=False)
+@_record
 class UnknownRecord(IEncodableRecord):
     """
     Data of a record type glisten does not know, kept as opaque octets so it
@@ -983,5 +1070,7 @@ RECORD_TYPES: dict[int, type[IEncodableRecord]] = {
         Record_SVCB,
         Record_HTTPS,
         Record_NULL,
+        Record_A6,
+        Record_WKS,
     )
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from glisten.names.error import DNSFormatError
+from glisten.names._wire._errors import DNSFormatError
 
 __all__ = ["MAX_NAME_LENGTH", "DNSDecodeError", "Name", "Writer", "readName"]
 
