@@ -14,6 +14,12 @@ from glisten.web._h11._parse import CHUNK_SIZE, parseFieldBlock
 
 #: The longest chunk-size line (size and extensions) accepted.
 MAX_CHUNK_LINE = 4096
+#: Default budget of chunk-extension bytes for a whole body.
+MAX_EXTENSION_BYTES = 16384
+#: Default number of chunks accepted before the minimum average chunk size applies.
+FREE_CHUNKS = 1024
+#: Default minimum average chunk size (bytes) once a body has more than ``FREE_CHUNKS`` chunks.
+MIN_AVERAGE_CHUNK = 16
 
 
 class BodyReader:
@@ -73,21 +79,61 @@ class _Chunk(enum.Enum):
 class ChunkedReader(BodyReader):
     """A chunked body (RFC 9112 section 7.1), with trailers and limits.
 
+    One :meth:`feed` walks the buffer with an offset and copies each body byte once: the
+    chunk data found in one feed is delivered as a single :class:`Data` event, however many
+    chunks carried it. Re-slicing the buffer after every chunk made a read of many tiny
+    chunks cost quadratic time, which let one client stall the whole server.
+
     :param maxBody: Largest total of chunk data; past it the body is refused with 413.
     :param maxTrailerBytes: Largest trailer section; past it the message is refused with 431.
     :param maxTrailers: Most trailer fields; past it the message is refused with 431.
+    :param maxExtensionBytes: Most bytes of chunk extensions (everything after the size on
+        a chunk-size line) in the whole body; past it the body is refused with 400.
+        Extensions carry nothing glisten uses, so they get a small budget.
+    :param freeChunks: Chunks accepted before :attr:`minAverageChunk` applies.
+    :param minAverageChunk: Past ``freeChunks`` chunks, the average chunk must carry at
+        least this many bytes; a body made of tiny chunks costs the server far more than the
+        client and is refused with 413. ``0`` turns the check off.
     """
 
-    __slots__ = ("done", "_state", "_remaining", "_total", "_maxBody", "_maxTB", "_maxT")
+    __slots__ = (
+        "done",
+        "_state",
+        "_remaining",
+        "_total",
+        "_chunks",
+        "_extBytes",
+        "_scanned",
+        "_maxBody",
+        "_maxTB",
+        "_maxT",
+        "_maxExt",
+        "_freeChunks",
+        "_minAverage",
+    )
 
-    def __init__(self, maxBody: int, maxTrailerBytes: int = 8192, maxTrailers: int = 32) -> None:
+    def __init__(
+        self,
+        maxBody: int,
+        maxTrailerBytes: int = 8192,
+        maxTrailers: int = 32,
+        maxExtensionBytes: int = MAX_EXTENSION_BYTES,
+        freeChunks: int = FREE_CHUNKS,
+        minAverageChunk: int = MIN_AVERAGE_CHUNK,
+    ) -> None:
         self.done = False
         self._state = _Chunk.SIZE
         self._remaining = 0
         self._total = 0
+        self._chunks = 0
+        self._extBytes = 0
+        self._scanned = 0
         self._maxBody = maxBody
         self._maxTB = maxTrailerBytes
         self._maxT = maxTrailers
+        self._maxExt = maxExtensionBytes
+        self._freeChunks = freeChunks
+        self._minAverage = minAverageChunk
 
     def _fail(self, events: list[Event], status: int, message: str) -> bytes:
         self.done = True
@@ -95,67 +141,144 @@ class ChunkedReader(BodyReader):
         return b""
 
     def feed(self, buf: bytes, events: list[Event]) -> bytes:
-        while buf:
-            state = self._state
-            if state is _Chunk.DATA:
-                remaining = self._remaining
-                if len(buf) <= remaining:
-                    events.append(Data(buf))
-                    self._remaining = remaining - len(buf)
-                    if not self._remaining:
-                        self._state = _Chunk.DATA_END
-                    return b""
-                events.append(Data(buf[:remaining]))
-                buf = buf[remaining:]
-                self._remaining = 0
-                self._state = _Chunk.DATA_END
-            elif state is _Chunk.DATA_END:
-                if len(buf) < 2:
-                    if buf != b"\r":
-                        return self._fail(events, 400, "chunk data not followed by CRLF")
-                    return buf
-                if buf[:2] != b"\r\n":
-                    return self._fail(events, 400, "chunk data not followed by CRLF")
-                buf = buf[2:]
-                self._state = _Chunk.SIZE
-            elif state is _Chunk.SIZE:
-                end = buf.find(b"\r\n", 0, MAX_CHUNK_LINE + 2)
+        # ``pos`` walks the buffer; chunk data is remembered as spans (start, end, start,
+        # end, ...) and copied once at the end, as one piece. Counters live in locals while
+        # the loop runs: this is the hot path of a body made of tiny chunks.
+        n = len(buf)
+        pos = 0
+        spans: list[int] = []
+        span = spans.append
+        state = self._state
+        find = buf.find
+        match = _CHUNK_SIZE_MATCH
+        total = self._total
+        chunks = self._chunks
+        free = self._freeChunks
+        average = self._minAverage
+        maxBody = self._maxBody
+        error: tuple[int, str] | None = None
+        while pos < n:
+            if state is _SIZE:
+                end = find(b"\r\n", pos, pos + MAX_CHUNK_LINE + 2)
                 if end < 0:
-                    if len(buf) > MAX_CHUNK_LINE:
-                        return self._fail(events, 400, "chunk size line too long")
-                    if b"\n" in buf or b"\r" in buf[:-1]:
-                        return self._fail(events, 400, "bare CR or LF in chunk size line")
-                    return buf
-                m = CHUNK_SIZE.fullmatch(buf, 0, end)
+                    if n - pos > MAX_CHUNK_LINE:
+                        error = (400, "chunk size line too long")
+                    elif find(b"\n", pos) >= 0 or find(b"\r", pos, n - 1) >= 0:
+                        error = (400, "bare CR or LF in chunk size line")
+                    break
+                m = match(buf, pos, end)
                 if m is None:
-                    return self._fail(events, 400, "invalid chunk size line")
+                    error = (400, "invalid chunk size line")
+                    break
+                sizeEnd = m.end(1)
+                if sizeEnd != end:
+                    self._extBytes += end - sizeEnd
+                    if self._extBytes > self._maxExt:
+                        error = (400, "chunk extensions too long")
+                        break
                 size = int(m.group(1), 16)
-                buf = buf[end + 2 :]
+                pos = end + 2
                 if size == 0:
-                    self._state = _Chunk.TRAILERS
+                    state = _TRAILERS
+                    break
+                total += size
+                chunks += 1
+                if total > maxBody:
+                    error = (413, "chunked body too large")
+                    break
+                if chunks > free and average and total < chunks * average:
+                    error = (413, "chunks too small")
+                    break
+                if n - pos > size:
+                    # The whole chunk is here: take it and check its CRLF in one step.
+                    dataEnd = pos + size
+                    if buf[dataEnd : dataEnd + 2] != b"\r\n":
+                        if n - dataEnd == 1 and buf[dataEnd] == 13:
+                            span(pos)
+                            span(dataEnd)
+                            pos = dataEnd
+                            state = _DATA_END
+                            break
+                        span(pos)
+                        span(dataEnd)
+                        error = (400, _NO_CRLF)
+                        break
+                    span(pos)
+                    span(dataEnd)
+                    pos = dataEnd + 2
                     continue
-                self._total += size
-                if self._total > self._maxBody:
-                    return self._fail(events, 413, "chunked body too large")
                 self._remaining = size
-                self._state = _Chunk.DATA
+                state = _DATA
+            elif state is _DATA:
+                remaining = self._remaining
+                if n - pos <= remaining:
+                    span(pos)
+                    span(n)
+                    self._remaining = remaining - (n - pos)
+                    pos = n
+                    if not self._remaining:
+                        state = _DATA_END
+                    break
+                span(pos)
+                span(pos + remaining)
+                pos += remaining
+                self._remaining = 0
+                state = _DATA_END
+            elif state is _DATA_END:
+                if n - pos < 2:
+                    if buf[pos] != 13:  # CR
+                        error = (400, _NO_CRLF)
+                    break
+                if buf[pos] != 13 or buf[pos + 1] != 10:
+                    error = (400, _NO_CRLF)
+                    break
+                pos += 2
+                state = _SIZE
             else:
-                return self._trailers(buf, events)
-        return buf
+                break
+        self._state = state
+        self._total = total
+        self._chunks = chunks
+        if spans:
+            self._emit(events, spans, buf)
+        if error is not None:
+            return self._fail(events, *error)
+        if state is _TRAILERS:
+            return self._trailers(buf, pos, events)
+        if pos >= n:
+            return b""
+        return buf[pos:]
 
-    def _trailers(self, buf: bytes, events: list[Event]) -> bytes:
-        if buf[:2] == b"\r\n":
+    @staticmethod
+    def _emit(events: list[Event], spans: list[int], buf: bytes) -> None:
+        if len(spans) == 2:
+            start, end = spans
+            events.append(Data(buf if start == 0 and end == len(buf) else buf[start:end]))
+            return
+        # Pieces are appended one by one, so no list of temporary views builds up (a long
+        # list of them makes the garbage collector's passes grow with the feed).
+        view = memoryview(buf)
+        out = bytearray()
+        for i in range(0, len(spans), 2):
+            out += view[spans[i] : spans[i + 1]]
+        events.append(Data(bytes(out)))
+
+    def _trailers(self, buf: bytes, pos: int, events: list[Event]) -> bytes:
+        if buf[pos : pos + 2] == b"\r\n":
             self.done = True
             events.append(END_OF_MESSAGE)
-            return buf[2:]
-        end = buf.find(b"\r\n\r\n", 0, self._maxTB + 4)
+            return buf[pos + 2 :]
+        # Resume the search where the last feed stopped: a trailer section sent a byte at a
+        # time must not be rescanned from its start on every byte.
+        scanned = self._scanned
+        start = pos + scanned - 3 if scanned > 3 else pos
+        end = buf.find(b"\r\n\r\n", start, pos + self._maxTB + 4)
         if end < 0:
-            if len(buf) > self._maxTB:
+            if len(buf) - pos > self._maxTB:
                 return self._fail(events, 431, "trailer section too large")
-            if buf == b"\r":
-                return buf
-            return buf
-        block = buf[:end]
+            self._scanned = len(buf) - pos
+            return buf[pos:] if pos else buf
+        block = buf[pos:end]
         if block.count(b"\r\n") >= self._maxT:
             return self._fail(events, 431, "too many trailer fields")
         fields = parseFieldBlock(block)
@@ -164,6 +287,14 @@ class ChunkedReader(BodyReader):
         self.done = True
         events.append(EndOfMessage(fields))
         return buf[end + 4 :]
+
+
+_SIZE = _Chunk.SIZE
+_DATA = _Chunk.DATA
+_DATA_END = _Chunk.DATA_END
+_TRAILERS = _Chunk.TRAILERS
+_NO_CRLF = "chunk data not followed by CRLF"
+_CHUNK_SIZE_MATCH = CHUNK_SIZE.fullmatch
 
 
 class CloseDelimitedReader(BodyReader):

@@ -35,7 +35,8 @@ class ClientConnection:
         self.limits = limits
         self.response: Response | None = None
         self._method = b""
-        self._buf = b""
+        self._buf: bytes | bytearray = b""
+        self._scanned = 0
         self._reader: BodyReader | None = None
         self._sent = False
         self._done = False
@@ -67,15 +68,28 @@ class ClientConnection:
         events: list[Event] = []
         if self._done:
             return events
-        buf = self._buf + data
+        pending = self._buf
+        buf: bytes | bytearray
+        if not pending:
+            buf = data
+        elif pending.__class__ is bytearray:
+            # An incomplete head grows in place (see _readHead).
+            pending += data
+            buf = pending
+        else:
+            buf = pending + data
         while buf and not self._done:
             if self._reader is None:
                 rest = self._readHead(buf, events)
                 if rest is buf:
-                    break  # an incomplete head
+                    # An incomplete head: keep it in a bytearray that grows in place, so a
+                    # head sent a byte at a time costs linear, not quadratic, copying.
+                    if not isinstance(buf, bytearray):
+                        buf = bytearray(buf)
+                    break
                 buf = rest
             else:
-                buf = self._reader.feed(buf, events)
+                buf = self._reader.feed(bytes(buf) if isinstance(buf, bytearray) else buf, events)
                 if self._reader.done:
                     self._done = True
                 else:
@@ -97,14 +111,20 @@ class ClientConnection:
             events.append(ProtocolError(502, "connection closed before a response"))
         return events
 
-    def _readHead(self, buf: bytes, events: list[Event]) -> bytes:
+    def _readHead(self, buf: bytes | bytearray, events: list[Event]) -> bytes | bytearray:
         limits = self.limits
-        end = buf.find(b"\r\n\r\n", 0, limits.maxHeaderBytes + 4)
+        scanned = self._scanned
+        end = buf.find(b"\r\n\r\n", scanned - 3 if scanned > 3 else 0, limits.maxHeaderBytes + 4)
         if end < 0:
             if len(buf) > limits.maxHeaderBytes:
                 events.append(ProtocolError(502, "response head too large"))
                 return b""
+            # The next search resumes here rather than at the start.
+            self._scanned = len(buf)
             return buf
+        self._scanned = 0
+        if isinstance(buf, bytearray):
+            buf = bytes(buf)
         lineEnd = buf.find(b"\r\n", 0, end + 2)
         m = STATUS_LINE.fullmatch(buf, 0, lineEnd)
         if m is None or m.group(1) != b"1":
@@ -138,7 +158,13 @@ class ClientConnection:
             if cl is not None or not isChunkedOnly(te):
                 events.append(ProtocolError(502, "unsupported response framing"))
                 return b""
-            reader = ChunkedReader(limits.maxBody, limits.maxHeaderBytes, limits.maxHeaders)
+            reader = ChunkedReader(
+                limits.maxBody,
+                limits.maxHeaderBytes,
+                limits.maxHeaders,
+                limits.maxChunkExtensionBytes,
+                minAverageChunk=limits.minAverageChunkSize,
+            )
         elif cl is not None:
             length = parseContentLength(cl)
             if length is None:

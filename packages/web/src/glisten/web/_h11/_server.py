@@ -13,7 +13,13 @@ from typing import cast
 
 import attrs
 
-from glisten.web._h11._body import BodyReader, ChunkedReader, ContentLengthReader
+from glisten.web._h11._body import (
+    MAX_EXTENSION_BYTES,
+    MIN_AVERAGE_CHUNK,
+    BodyReader,
+    ChunkedReader,
+    ContentLengthReader,
+)
 from glisten.web._h11._events import (
     END_OF_MESSAGE,
     ConnectionClosed,
@@ -46,6 +52,10 @@ class Limits:
     :ivar maxHeaders: Most header fields; more is answered with 431.
     :ivar maxBody: Largest request body; larger is answered with 413.
     :ivar maxLeadingEmptyLines: Empty lines tolerated before a request line (RFC 9112 2.2).
+    :ivar maxChunkExtensionBytes: Most chunk-extension bytes in one chunked body; more is
+        answered with 400.
+    :ivar minAverageChunkSize: Once a chunked body has more than 1024 chunks, the smallest
+        average chunk size accepted; smaller is answered with 413 (``0``: no check).
     """
 
     maxRequestLine: int = 8192
@@ -53,6 +63,8 @@ class Limits:
     maxHeaders: int = 100
     maxBody: int = 64 * 1024 * 1024
     maxLeadingEmptyLines: int = 8
+    maxChunkExtensionBytes: int = MAX_EXTENSION_BYTES
+    minAverageChunkSize: int = MIN_AVERAGE_CHUNK
 
 
 DEFAULT_LIMITS = Limits()
@@ -183,7 +195,7 @@ class ServerConnection:
                 break
             if state.client is _IDLE:
                 # No complete head yet.
-                if buf and buf.__class__ is bytes:
+                if buf and buf.__class__ is not bytearray:
                     buf = bytearray(buf)
                 break
         self._buf = buf
@@ -351,7 +363,11 @@ class ServerConnection:
                 self._fail(events, ProtocolError(501, "unsupported Transfer-Encoding"))
                 return b""
             length = None
-            reader = ChunkedReader(limits.maxBody)
+            reader = ChunkedReader(
+                limits.maxBody,
+                maxExtensionBytes=limits.maxChunkExtensionBytes,
+                minAverageChunk=limits.minAverageChunkSize,
+            )
         elif cl is not None:
             length = parseContentLength(cl)
             if length is None:
