@@ -46,7 +46,7 @@ def chunkedBody(impl: str, size: int) -> float:
     units = size // len(UNIT)
     data = UNIT * units + b"0\r\n\r\n"
     if impl == "glisten":
-        from glisten.web._h11._body import ChunkedReader
+        from glisten.web._h11._readers import ChunkedReader
 
         def run() -> None:
             events: list[Any] = []

@@ -25,7 +25,7 @@ from glisten.web._h11 import (
     Request,
     ServerConnection,
 )
-from glisten.web._h11._body import ChunkedReader
+from glisten.web._h11._readers import ChunkedReader
 from glisten.web._ws import FrameDecoder, Message
 
 

@@ -22,6 +22,7 @@ from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.web import http, resource
+from glisten.web._accesslog import dateCache
 from glisten.web._version import __version__
 from glisten.web.error import UnsupportedMethod
 from glisten.web.http_headers import Headers
@@ -36,7 +37,7 @@ version = b"glisten-web/" + __version__.encode("ascii")
 supportedMethods = (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS")
 
 _log = Logger()
-_dateCache = http._dateCache
+_dateCache = dateCache
 
 
 class Request(http.Request):
@@ -64,8 +65,7 @@ class Request(http.Request):
         # _dateCache.get(), inlined: this runs for every request.
         now = int(time.time())
         if now != _dateCache.second:
-            _dateCache.second = now
-            _dateCache.value = http.datetimeToString(now)
+            _dateCache.refresh(now)
         raw[b"date"] = [_dateCache.value]
         self.site = site = self.channel.site
         path = self.path

@@ -52,6 +52,9 @@ class EventType(enum.Enum):
     DATA = "data"
     END = "end"
     CLOSED = "closed"
+    #: Server only: a minimal error response (a broken request, a timeout) ends the
+    #: connection before or instead of a response to a request.
+    ERROR = "error"
 
 
 S = State
@@ -73,6 +76,8 @@ TRANSITIONS: dict[tuple[Role, State, EventType], State] = {
     (Role.SERVER, S.IDLE, E.CLOSED): S.CLOSED,
     (Role.SERVER, S.DONE, E.CLOSED): S.CLOSED,
     (Role.SERVER, S.MUST_CLOSE, E.CLOSED): S.CLOSED,
+    (Role.SERVER, S.IDLE, E.ERROR): S.MUST_CLOSE,
+    (Role.SERVER, S.SEND_RESPONSE, E.ERROR): S.MUST_CLOSE,
 }
 
 
