@@ -52,6 +52,8 @@ _HEAD = 1  # part of a request head arrived (headerTimeout, not reset by traffic
 _BODY = 2  # a request body is arriving (timeOut, reset by traffic)
 _BUSY = 3  # the application answers (no timeout, unless a pull producer stalls)
 
+_newHeaders = object.__new__
+
 #: Seconds a timed-out connection gets to close cleanly before it is aborted.
 _ABORT_AFTER = 5.0
 
@@ -131,6 +133,8 @@ class HTTPChannel(_Protocol, TimeoutMixin):
             return
         if self._request is not None:
             self._checkPipelineBuffer()
+        elif self._phase == _IDLE and not codec.bufferedByteCount:
+            return  # answered and idle again, the common case: nothing changes
         self._updatePhase()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
@@ -236,8 +240,10 @@ class HTTPChannel(_Protocol, TimeoutMixin):
             if self.transport is not None:
                 self.transport.loseConnection()
             return
-        # The idle countdown starts when the response is done.
-        self.resetTimeout()
+        if not self._dispatching:
+            # The idle countdown starts when the response is done (inside _dispatch,
+            # dataReceived reset it a moment ago).
+            self.resetTimeout()
         if self._readingPaused:
             self._readingPaused = False
             self.transport.resumeProducing()
@@ -348,7 +354,8 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         request = self.requestFactory(self, False)
         # The head, handed to the new request: its fields (already validated and
         # lower-cased by the codec) and its body's announced length.
-        request.requestHeaders = Headers._fromParsed(head.headers)
+        request.requestHeaders = headers = _newHeaders(Headers)  # Headers._fromParsed, inlined
+        headers._raw = head.headers
         self._request = request
         self._head = head
         if head.contentLength != 0:

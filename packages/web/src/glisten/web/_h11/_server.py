@@ -44,10 +44,8 @@ from glisten.web._h11._writers import (
     CONTINUE,
     chunk,
     errorResponse,
-    headerLines,
-    joinHead,
     lastChunk,
-    statusLine,
+    responseHead,
 )
 
 
@@ -482,19 +480,18 @@ class ServerConnection:
         if status < 200 and status != 101:
             raise LocalProtocolError("use sendContinue for 100; other 1xx are not supported")
         self._responseStarted = True
-        parts = [statusLine(status, reason)]
-        headerLines(headers, parts)
+        extra: list[bytes] = []
         if status == 101:
             state.process(_SERVER, _EV_SWITCH)
             state.keepAlive = False
             self._framing = _Framing.NONE
         else:
-            # Appends the framing's own lines (Transfer-Encoding, Connection) to ``parts``.
-            self._framing = self._chooseFraming(status, headers, request, parts)
+            # Appends the framing's own lines (Transfer-Encoding, Connection) to ``extra``.
+            self._framing = self._chooseFraming(status, headers, request, extra)
             if not state.keepAlive and b"connection" not in headers:
-                parts.append(b"Connection: close")
+                extra.append(b"Connection: close")
             state.process(_SERVER, _EV_RESPONSE)
-        return joinHead(parts)
+        return responseHead(status, reason, headers, extra)
 
     def _chooseFraming(
         self, status: int, headers: RawHeaders, request: Request, extra: list[bytes]

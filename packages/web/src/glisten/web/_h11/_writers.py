@@ -37,16 +37,18 @@ def canonicalName(name: bytes) -> bytes:
     return canonical
 
 
-def statusLine(status: int, reason: bytes | None) -> bytes:
-    """``HTTP/1.1 200 OK`` (without CRLF); the standard phrase when ``reason`` is ``None``."""
+def responseHead(
+    status: int, reason: bytes | None, headers: RawHeaders, extra: list[bytes] | None
+) -> bytes:
+    """A response head: the status line (the standard phrase when ``reason`` is ``None``),
+    the header fields, then the codec's own ``extra`` lines (framing, connection options).
+    ``Transfer-Encoding`` from ``headers`` is left out: framing is the codec's choice, never
+    the application's."""
     if reason is None:
-        return _STATUS.get(status) or b"HTTP/1.1 %d %s" % (status, reasonPhrase(status))
-    return b"HTTP/1.1 %d %s" % (status, reason)
-
-
-def headerLines(headers: RawHeaders, parts: list[bytes]) -> None:
-    """Append ``Name: value`` lines (without CRLF) to ``parts``. ``Transfer-Encoding`` is left
-    out: framing is the codec's choice, never the application's."""
+        first = _STATUS.get(status) or b"HTTP/1.1 %d %s" % (status, reasonPhrase(status))
+    else:
+        first = b"HTTP/1.1 %d %s" % (status, reason)
+    parts = [first]
     append = parts.append
     for name, values in headers.items():
         prefix = _PREFIX.get(name)
@@ -58,11 +60,9 @@ def headerLines(headers: RawHeaders, parts: list[bytes]) -> None:
                 _PREFIX[name] = prefix
         for value in values:
             append(prefix + value)
-
-
-def joinHead(parts: list[bytes]) -> bytes:
-    """The head from its lines: each ends with CRLF, then the empty line."""
-    parts.append(b"\r\n")
+    if extra:
+        parts += extra
+    append(b"\r\n")
     return b"\r\n".join(parts)
 
 
