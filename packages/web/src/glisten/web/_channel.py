@@ -17,7 +17,7 @@ it); no timeout while the application answers a request otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 from zope.interface import implementer
@@ -37,6 +37,7 @@ from glisten.web.http_headers import Headers
 
 if TYPE_CHECKING:
     from glisten.web.http import HTTPFactory
+    from glisten.web.server import Site
 
 _log = Logger()
 
@@ -51,8 +52,6 @@ _IDLE = 0  # no request: waiting for the next one (timeOut)
 _HEAD = 1  # part of a request head arrived (headerTimeout, not reset by traffic)
 _BODY = 2  # a request body is arriving (timeOut, reset by traffic)
 _BUSY = 3  # the application answers (no timeout, unless a pull producer stalls)
-
-_newHeaders = object.__new__
 
 #: Seconds a timed-out connection gets to close cleanly before it is aborted.
 _ABORT_AFTER = 5.0
@@ -83,7 +82,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     headerTimeout: float = 30
     limits: _h11.Limits = _h11.DEFAULT_LIMITS
     maxPipelineBuffer = 65536
-    site: Any = None
+    site: Site | None = None
     factory: HTTPFactory | None = None
     _secure: bool | None = None
     _host: IAddress | None = None
@@ -354,8 +353,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         request = self.requestFactory(self, False)
         # The head, handed to the new request: its fields (already validated and
         # lower-cased by the codec) and its body's announced length.
-        request.requestHeaders = headers = _newHeaders(Headers)  # Headers._fromParsed, inlined
-        headers._raw = head.headers
+        request.requestHeaders._raw = head.headers
         self._request = request
         self._head = head
         if head.contentLength != 0:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, AnyStr
 from urllib.parse import parse_qs as _parse_qs
 from urllib.parse import urlsplit
 
@@ -258,10 +258,10 @@ class Request:
 
     # -- reading the request -----------------------------------------------------------------
 
-    def getHeader(self, key: Any) -> Any:
+    def getHeader(self, key: AnyStr) -> AnyStr | None:
         """The last value of a request header, or ``None``; ``str`` for a ``str`` key, as in
         Twisted."""
-        if key.__class__ is bytes:
+        if isinstance(key, bytes):
             values = self.requestHeaders._raw.get(key.lower())
             return values[-1] if values else None
         strValues = self.requestHeaders.getRawHeaders(key)

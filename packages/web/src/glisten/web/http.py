@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO
 
 import attrs
 
-from glisten.internet.interfaces import IAddress
+from glisten.internet.interfaces import IAddress, IReactorTime
 from glisten.internet.protocol import ServerFactory
 from glisten.logger import Logger, LogLevel, globalLogPublisher
 from glisten.web._accesslog import (
@@ -81,6 +81,7 @@ from glisten.web._codes import (
     UNSUPPORTED_MEDIA_TYPE,
 )
 from glisten.web._request import CACHED, Request
+from glisten.web.iweb import IRequest
 
 #: Where access-log lines go when no log file is set (one logger, not one per request).
 _accessLog = Logger(namespace="glisten.web.access", observer=globalLogPublisher)
@@ -99,15 +100,15 @@ class HTTPFactory(ServerFactory):
     :param reactor: The reactor for timeouts; the global one if ``None``.
     """
 
-    protocol: Any = HTTPChannel
+    protocol: Callable[[], HTTPChannel] = HTTPChannel
     logPath: str | None = None
 
     def __init__(
         self,
         logPath: str | None = None,
         timeout: float | None = 60,
-        logFormatter: Callable[[str, Request], str] | None = None,
-        reactor: Any = None,
+        logFormatter: Callable[[str, IRequest], str] | None = None,
+        reactor: IReactorTime | None = None,
     ) -> None:
         self.logPath = logPath
         self.timeOut = timeout

@@ -126,6 +126,23 @@ class IRequest(Interface):
         """The producer is done."""
 
 
+class _IRequestEncoder(Interface):
+    """Encodes one response's body (gzip, say)."""
+
+    def encode(data: bytes) -> bytes:
+        """Encode a piece of the body; may return ``b""`` while buffering."""
+
+    def finish() -> bytes:
+        """The rest of the encoded body."""
+
+
+class _IRequestEncoderFactory(Interface):
+    """Chooses an encoder for a request, or none."""
+
+    def encoderForRequest(request: IRequest) -> _IRequestEncoder | None:
+        """An encoder if the client accepts this encoding (it may set response headers)."""
+
+
 class IAccessLogFormatter(Interface):
     """A callable ``(timestamp, request) -> str`` that gives one access log line."""
 

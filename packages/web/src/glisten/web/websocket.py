@@ -18,8 +18,6 @@ are answered automatically; protocol errors close with the right code (1002, 100
 
 from __future__ import annotations
 
-from typing import Any
-
 from zope.interface import implementer
 
 from glisten.internet.interfaces import IAddress, IDelayedCall, IReactorTime, ITCPTransport
@@ -37,6 +35,7 @@ from glisten.web._ws import (
     acceptKey,
 )
 from glisten.web._ws._codec import validKey
+from glisten.web.iweb import IRequest
 from glisten.web.resource import IResource
 from glisten.web.server import NOT_DONE_YET
 
@@ -81,7 +80,7 @@ class WebSocketServerFactory:
     client gets 403).
     """
 
-    protocol: Any = WebSocketProtocol
+    protocol: type[WebSocketProtocol] = WebSocketProtocol
     #: Largest message accepted; larger closes the connection with 1009.
     maxMessageSize = 16 * 1024 * 1024
     #: Largest frame accepted.
@@ -90,15 +89,15 @@ class WebSocketServerFactory:
     subprotocols: tuple[str, ...] = ()
 
     @classmethod
-    def forProtocol(cls, protocol: Any) -> WebSocketServerFactory:
+    def forProtocol(cls, protocol: type[WebSocketProtocol]) -> WebSocketServerFactory:
         """A factory for ``protocol`` (a :class:`WebSocketProtocol` subclass)."""
         factory = cls()
         factory.protocol = protocol
         return factory
 
-    def buildProtocol(self, request: Any) -> WebSocketProtocol | None:
+    def buildProtocol(self, request: IRequest) -> WebSocketProtocol | None:
         """A protocol for this handshake request, or ``None`` to refuse it."""
-        return self.protocol()  # type: ignore[no-any-return,unused-ignore]
+        return self.protocol()
 
 
 class WebSocketTransport:
@@ -209,7 +208,7 @@ class WebSocketTransport:
             _log.failure("WebSocket protocol failed in connectionLost")
 
 
-def _headerTokens(request: Any, name: bytes) -> list[bytes]:
+def _headerTokens(request: IRequest, name: bytes) -> list[bytes]:
     return [
         t.strip().lower()
         for v in request.requestHeaders.getRawHeaders(name, [])
@@ -229,18 +228,20 @@ class WebSocketResource:
     def __init__(self, factory: WebSocketServerFactory) -> None:
         self._factory = factory
 
-    def getChildWithDefault(self, name: bytes, request: Any) -> Any:
+    def getChildWithDefault(self, name: bytes, request: IRequest) -> IResource:
         raise RuntimeError("a WebSocketResource has no children")
 
-    def putChild(self, path: bytes, child: Any) -> None:
+    def putChild(self, path: bytes, child: IResource) -> None:
         raise RuntimeError("a WebSocketResource has no children")
 
-    def _refuse(self, request: Any, code: int, message: bytes) -> bytes:
+    def _refuse(self, request: IRequest, code: int, message: bytes) -> bytes:
         request.setResponseCode(code)
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         return message
 
-    def render(self, request: Any) -> Any:
+    def render(self, request: IRequest) -> bytes | int:
+        if not isinstance(request, http.Request):
+            raise TypeError("a WebSocket handshake needs the connection of an http.Request")
         if request.method != b"GET" or request.clientproto != b"HTTP/1.1":
             request.setHeader(b"allow", b"GET")
             return self._refuse(request, http.NOT_ALLOWED, b"WebSocket handshakes use GET.\n")
