@@ -22,14 +22,16 @@ from glisten.web._h11._readers import (
     ContentLengthReader,
 )
 from glisten.web._h11._server import DEFAULT_LIMITS, Limits
-from glisten.web._h11._state import ConnectionState, EventType, Role, State
+from glisten.web._h11._state import (
+    _CLIENT,
+    _IDLE,
+    _SEND_BODY,
+    _SEND_RESPONSE,
+    _SERVER,
+    ConnectionState,
+    EventType,
+)
 from glisten.web._h11._writers import requestHead
-
-_CLIENT = Role.CLIENT
-_SERVER = Role.SERVER
-_IDLE = State.IDLE
-_SEND_RESPONSE = State.SEND_RESPONSE
-_SEND_BODY = State.SEND_BODY
 
 
 class ClientConnection:

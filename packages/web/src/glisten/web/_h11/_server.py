@@ -39,7 +39,26 @@ from glisten.web._h11._readers import (
     ChunkedReader,
     ContentLengthReader,
 )
-from glisten.web._h11._state import ConnectionState, EventType, Role, State
+from glisten.web._h11._state import (
+    _CLIENT,
+    _CLOSED,
+    _DONE,
+    _ERROR,
+    _EV_CLOSED,
+    _EV_END,
+    _EV_ERROR,
+    _EV_INFORMATIONAL,
+    _EV_REQUEST,
+    _EV_RESPONSE,
+    _EV_SWITCH,
+    _IDLE,
+    _MUST_CLOSE,
+    _SEND_BODY,
+    _SEND_RESPONSE,
+    _SERVER,
+    _SWITCHED_PROTOCOL,
+    ConnectionState,
+)
 from glisten.web._h11._writers import (
     CONTINUE,
     chunk,
@@ -75,27 +94,7 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-# Enum members looked up once: attribute access on an Enum class is slow.
-_IDLE = State.IDLE
-_SEND_RESPONSE = State.SEND_RESPONSE
-_SEND_BODY = State.SEND_BODY
-_DONE = State.DONE
-_MUST_CLOSE = State.MUST_CLOSE
-_CLOSED = State.CLOSED
-_ERROR = State.ERROR
-_SWITCHED_PROTOCOL = State.SWITCHED_PROTOCOL
-_EV_REQUEST = EventType.REQUEST
-_EV_INFORMATIONAL = EventType.INFORMATIONAL
-_EV_RESPONSE = EventType.RESPONSE
-_EV_SWITCH = EventType.SWITCH
-_EV_DATA = EventType.DATA
-_EV_END = EventType.END
-_EV_CLOSED = EventType.CLOSED
-_EV_ERROR = EventType.ERROR
-
 _NO_BODY_STATUS = frozenset({204, 304})
-_CLIENT = Role.CLIENT
-_SERVER = Role.SERVER
 
 
 class _Framing:

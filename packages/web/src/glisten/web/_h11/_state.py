@@ -91,6 +91,8 @@ for (_role, _state, _event), _new in TRANSITIONS.items():
 _CLIENT_NEXT = _NEXT[Role.CLIENT]
 _SERVER_NEXT = _NEXT[Role.SERVER]
 
+# Enum members looked up once, for this module and the codecs: attribute access on an Enum
+# class is slow, and these are used for every request.
 _IDLE = State.IDLE
 _SEND_RESPONSE = State.SEND_RESPONSE
 _SEND_BODY = State.SEND_BODY
@@ -100,7 +102,14 @@ _CLOSED = State.CLOSED
 _ERROR = State.ERROR
 _SWITCHED_PROTOCOL = State.SWITCHED_PROTOCOL
 _CLIENT = Role.CLIENT
+_SERVER = Role.SERVER
 _EV_REQUEST = EventType.REQUEST
+_EV_INFORMATIONAL = EventType.INFORMATIONAL
+_EV_RESPONSE = EventType.RESPONSE
+_EV_SWITCH = EventType.SWITCH
+_EV_END = EventType.END
+_EV_CLOSED = EventType.CLOSED
+_EV_ERROR = EventType.ERROR
 
 
 class ConnectionState:
