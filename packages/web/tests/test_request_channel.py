@@ -243,3 +243,32 @@ def test_httpChannelTakesHeaderPairs(connect: Any) -> None:
     out = connect(Pairs()).send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"X-A: 1\r\n" in out and out.endswith(b"\r\n\r\nok")
+
+
+def test_wsgiOverDummyChannel() -> None:
+    """A WSGI application answers a site request made over the double (a real reactor runs
+    the application's thread)."""
+    from glisten.internet.epollreactor import EPollReactor
+    from glisten.web.wsgi import WSGIResource
+
+    def app(environ: dict[str, Any], startResponse: Any) -> list[bytes]:
+        startResponse("201 Created", [("Content-Type", "text/plain")])
+        return [b"wsgi saw ", environ["PATH_INFO"].encode("ascii")]
+
+    reactor = EPollReactor()
+    channel = DummyChannel()
+    channel.site = server.Site(WSGIResource(reactor, None, app), reactor=reactor)
+    request = server.Request(channel, False)
+    request.requestHeaders.setRawHeaders(b"host", [b"h"])
+
+    def start() -> None:
+        request.notifyFinish().addBoth(lambda _: reactor.stop())
+        request.requestReceived(b"GET", b"/some/path", b"HTTP/1.1")
+
+    reactor.callWhenRunning(start)
+    reactor.callLater(10, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    out = written(channel)
+    assert out.startswith(b"HTTP/1.1 201 Created\r\n")
+    assert out.endswith(b"wsgi saw /some/path")
+    assert channel.done == [request]

@@ -115,8 +115,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
                 limits, maxHeaders=self.maxHeaders, maxHeaderBytes=self.totalHeadersSize
             )
         self._codec = _h11.ServerConnection(limits)
-        factory = self.factory
-        self.clock = getReactor(getattr(factory, "reactor", None))
+        if self.clock is None:
+            # TimeoutMixin's clock: the factory's reactor (a test may have set one already).
+            self.clock = getReactor(getattr(self.factory, "reactor", None))
         self._idleTimeout = self.timeOut
         self.setTimeout(self._idleTimeout)
 
@@ -441,7 +442,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
             transport.abortConnection()
         else:
             transport.loseConnection()
-        self.clock.callLater(_ABORT_AFTER, self._forceAbort)
+        self.callLater(_ABORT_AFTER, self._forceAbort)
 
     def _forceAbort(self) -> None:
         if not self._closed and self.transport is not None:
