@@ -1,29 +1,114 @@
-"""Interfaces of glisten.web, as in ``twisted.web.iweb`` (the server-side part)."""
+"""Interfaces of glisten.web, as in ``twisted.web.iweb`` (the server-side part).
+
+The attributes are declared with their types (for type checkers and readers); the methods
+carry full signatures, so code written against the interfaces is checked as strictly as code
+written against the classes.
+"""
 
 from __future__ import annotations
 
-from zope.interface import Attribute, Interface
+from typing import IO, TYPE_CHECKING, AnyStr
+
+from zope.interface import Interface
+
+if TYPE_CHECKING:
+    from glisten.internet.defer import Deferred
+    from glisten.internet.interfaces import IAddress, IProducer
+    from glisten.web.http_headers import Headers
 
 
 class IRequest(Interface):
-    """An HTTP request being answered (see :class:`glisten.web.http.Request`)."""
+    """An HTTP request being answered (see :class:`glisten.web.http.Request`).
 
-    method = Attribute("The request method, bytes.")
-    uri = Attribute("The full request target, bytes.")
-    path = Attribute("The path of the target, without the query, bytes.")
-    args = Attribute("Query (and form) arguments: dict of bytes to list of bytes.")
-    requestHeaders = Attribute("The request's Headers.")
-    responseHeaders = Attribute("The response's Headers.")
-    content = Attribute("A file-like object holding the request body.")
+    :ivar method: The request method, e.g. ``b"GET"``.
+    :ivar uri: The full request target, as sent.
+    :ivar path: The target's path, without the query.
+    :ivar args: Query (and form) arguments: name to values.
+    :ivar clientproto: ``b"HTTP/1.1"`` or ``b"HTTP/1.0"``.
+    :ivar code: The response status code.
+    :ivar code_message: The response reason phrase.
+    :ivar sentLength: Body bytes written so far.
+    :ivar requestHeaders: The request's headers.
+    :ivar responseHeaders: The response's headers.
+    :ivar content: The request body, a file-like object positioned at its start.
+    :ivar received_cookies: Cookies the client sent.
+    """
 
-    def getHeader(key: bytes) -> bytes | None:
-        """The last value of a request header, or None."""
+    method: bytes
+    uri: bytes
+    path: bytes
+    args: dict[bytes, list[bytes]]
+    clientproto: bytes
+    code: int
+    code_message: bytes
+    sentLength: int
+    requestHeaders: Headers
+    responseHeaders: Headers
+    content: IO[bytes]
+    received_cookies: dict[bytes, bytes]
 
-    def setHeader(name: bytes, value: bytes) -> None:
-        """Set a response header, replacing earlier values."""
+    def getHeader(key: AnyStr) -> AnyStr | None:
+        """The last value of a request header, or ``None`` (``str`` for a ``str`` name)."""
+
+    def getAllHeaders() -> dict[bytes, bytes]:
+        """Every request header with its last value (lower-cased names)."""
+
+    def getCookie(key: bytes) -> bytes | None:
+        """A cookie the client sent, or ``None``."""
+
+    def getRequestHostname() -> bytes:
+        """The host the client asked for, without the port."""
+
+    def getHost() -> IAddress | None:
+        """The local address the request arrived at."""
+
+    def setHost(host: bytes, port: int, ssl: bool = False) -> None:
+        """Make the request believe it arrived at ``host:port`` (behind a reverse proxy)."""
+
+    def getClientAddress() -> IAddress | None:
+        """The client's address."""
+
+    def getClientIP() -> str | None:
+        """The client's IP address, or ``None`` for non-IP connections."""
+
+    def getUser() -> bytes:
+        """The user name of HTTP Basic authentication, or ``b""``."""
+
+    def getPassword() -> bytes:
+        """The password of HTTP Basic authentication, or ``b""``."""
+
+    def isSecure() -> bool:
+        """Whether the request came over TLS (or :meth:`setHost` said so)."""
 
     def setResponseCode(code: int, message: bytes | None = None) -> None:
         """Set the response status."""
+
+    def setHeader(name: bytes | str, value: bytes | str) -> None:
+        """Set a response header, replacing earlier values."""
+
+    def addCookie(
+        k: bytes | str,
+        v: bytes | str,
+        expires: bytes | str | None = None,
+        domain: bytes | str | None = None,
+        path: bytes | str | None = None,
+        max_age: bytes | str | int | None = None,
+        comment: bytes | str | None = None,
+        secure: bool | None = None,
+        httpOnly: bool = False,
+        sameSite: str | None = None,
+    ) -> None:
+        """Add a ``Set-Cookie`` header."""
+
+    def redirect(url: bytes | str) -> None:
+        """Answer ``302 Found`` to ``url``."""
+
+    def setLastModified(when: float) -> object | None:
+        """Set ``Last-Modified``; :data:`~glisten.web.http.CACHED` if the client's copy is
+        current."""
+
+    def setETag(etag: bytes) -> object | None:
+        """Set ``ETag``; :data:`~glisten.web.http.CACHED` if the client's copy is current."""
 
     def write(data: bytes) -> None:
         """Write part of the response body (sending the head first)."""
@@ -31,9 +116,35 @@ class IRequest(Interface):
     def finish() -> None:
         """The response is complete."""
 
+    def notifyFinish() -> Deferred[None]:
+        """Fires when the response is finished, fails if the connection is lost first."""
+
+    def registerProducer(producer: IProducer, streaming: bool) -> None:
+        """Let ``producer`` write the body."""
+
+    def unregisterProducer() -> None:
+        """The producer is done."""
+
+
+class _IRequestEncoder(Interface):
+    """Encodes one response's body (gzip, say)."""
+
+    def encode(data: bytes) -> bytes:
+        """Encode a piece of the body; may return ``b""`` while buffering."""
+
+    def finish() -> bytes:
+        """The rest of the encoded body."""
+
+
+class _IRequestEncoderFactory(Interface):
+    """Chooses an encoder for a request, or none."""
+
+    def encoderForRequest(request: IRequest) -> _IRequestEncoder | None:
+        """An encoder if the client accepts this encoding (it may set response headers)."""
+
 
 class IAccessLogFormatter(Interface):
-    """A callable ``(timestamp: str, request) -> str`` that gives one access log line."""
+    """A callable ``(timestamp, request) -> str`` that gives one access log line."""
 
-    def __call__(timestamp: str, request: object) -> str:
+    def __call__(timestamp: str, request: IRequest) -> str:
         """Format one line."""

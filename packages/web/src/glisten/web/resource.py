@@ -8,39 +8,57 @@ until a leaf (or the end of the path), and the resource found renders the reques
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Union
 
-from zope.interface import Attribute, Interface, implementer
+from zope.interface import Interface, implementer
 
 from glisten.web import http
 from glisten.web.error import UnsupportedMethod
+from glisten.web.iweb import IRequest, _IRequestEncoder, _IRequestEncoderFactory
+
+if TYPE_CHECKING:
+    from glisten.internet.defer import Deferred
+    from glisten.web.server import Request as SiteRequest
+
+#: What a render method returns: the body, ``NOT_DONE_YET`` (an ``int``: the resource
+#: finishes the request itself), or, in glisten, a Deferred or coroutine giving either.
+RenderResult = Union[
+    bytes,
+    int,
+    "Deferred[bytes]",
+    "Deferred[int]",
+    Coroutine[object, object, bytes | int],
+]
 
 
 class IResource(Interface):
-    """A web resource."""
+    """A web resource.
 
-    isLeaf = Attribute("True if the resource consumes the rest of the path itself.")
+    :ivar isLeaf: True if the resource consumes the rest of the path itself.
+    """
 
-    def getChildWithDefault(name: bytes, request: Any) -> IResource:
+    isLeaf: bool
+
+    def getChildWithDefault(name: bytes, request: IRequest) -> IResource:
         """The child for one path segment (static children first)."""
 
     def putChild(path: bytes, child: IResource) -> None:
         """Add a static child."""
 
-    def render(request: Any) -> Any:
+    def render(request: IRequest) -> RenderResult:
         """Render: bytes, ``NOT_DONE_YET``, a Deferred, or a coroutine."""
 
 
 class _IEncodingResource(Interface):
     """A resource that can encode its responses (see :class:`EncodingResourceWrapper`)."""
 
-    def getEncoder(request: Any) -> Any:
+    def getEncoder(request: IRequest) -> _IRequestEncoder | None:
         """An encoder for the request, or ``None``."""
 
 
-def getChildForRequest(resource: IResource, request: Any) -> IResource:
+def getChildForRequest(resource: IResource, request: SiteRequest) -> IResource:
     """Walk ``request.postpath`` down from ``resource``, moving segments to ``prepath``."""
     postpath = request.postpath
     prepath = request.prepath
@@ -75,7 +93,7 @@ class Resource:
     """
 
     isLeaf: bool = False
-    server: Any = None
+    server: object = None
 
     def __init__(self) -> None:
         self.children: dict[bytes, IResource] = {}
@@ -92,14 +110,14 @@ class Resource:
     def delEntity(self, name: bytes) -> None:
         del self.children[name]
 
-    def getChild(self, path: bytes, request: Any) -> IResource:
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
         """A dynamic child; the default is a 404 page.
 
         :param path: The path segment (bytes, percent-decoded).
         """
         return NoResource("No such child resource.")
 
-    def getChildWithDefault(self, path: bytes, request: Any) -> IResource:
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
         """The static child ``path`` if there is one, else :meth:`getChild`."""
         child = self.children.get(path)
         if child is not None:
@@ -118,7 +136,7 @@ class Resource:
         if hasattr(child, "server"):
             child.server = self.server
 
-    def render(self, request: Any) -> Any:
+    def render(self, request: IRequest) -> RenderResult:
         """Call ``render_<METHOD>``.
 
         :raises UnsupportedMethod: There is none.
@@ -136,7 +154,7 @@ class Resource:
             raise UnsupportedMethod(allowed)
         return m(request)
 
-    def render_HEAD(self, request: Any) -> Any:
+    def render_HEAD(self, request: IRequest) -> RenderResult:
         """HEAD is GET without the body (the codec drops it)."""
         get = getattr(self, "render_GET", None)
         if get is None:
@@ -168,12 +186,12 @@ class ErrorPage(Resource):
         self.brief = brief
         self.detail = detail
 
-    def render(self, request: Any) -> bytes:
+    def render(self, request: IRequest) -> bytes:
         request.setResponseCode(self.code)
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
         return _errorBody(self.brief, self.detail, self.code)
 
-    def getChild(self, path: bytes, request: Any) -> IResource:
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
         return self
 
 
@@ -200,7 +218,7 @@ class EncodingResourceWrapper:
         :class:`glisten.web.server.GzipEncoderFactory`), tried in order.
     """
 
-    def __init__(self, original: IResource, encoders: Sequence[Any]) -> None:
+    def __init__(self, original: IResource, encoders: Sequence[_IRequestEncoderFactory]) -> None:
         self._original = original
         self._encoders = list(encoders)
 
@@ -208,16 +226,16 @@ class EncodingResourceWrapper:
     def isLeaf(self) -> bool:
         return bool(self._original.isLeaf)
 
-    def getChildWithDefault(self, name: bytes, request: Any) -> IResource:
+    def getChildWithDefault(self, name: bytes, request: IRequest) -> IResource:
         return self._original.getChildWithDefault(name, request)
 
     def putChild(self, path: bytes, child: IResource) -> None:
         self._original.putChild(path, child)
 
-    def render(self, request: Any) -> Any:
+    def render(self, request: IRequest) -> RenderResult:
         return self._original.render(request)
 
-    def getEncoder(self, request: Any) -> Any:
+    def getEncoder(self, request: IRequest) -> _IRequestEncoder | None:
         """The first encoder that accepts the request, or ``None``."""
         for factory in self._encoders:
             encoder = factory.encoderForRequest(request)

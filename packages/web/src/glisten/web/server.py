@@ -13,18 +13,25 @@ import inspect
 import secrets
 import time
 import zlib
+from collections.abc import Callable, Coroutine, Sequence
 from html import escape
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
+from zope.interface.interface import InterfaceClass
+
 from glisten.internet.defer import Deferred
+from glisten.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.web import http, resource
+from glisten.web._accesslog import dateCache
 from glisten.web._version import __version__
 from glisten.web.error import UnsupportedMethod
 from glisten.web.http_headers import Headers
+from glisten.web.iweb import IRequest, _IRequestEncoder
+from glisten.web.resource import IResource
 
 #: Returned by a render method that finishes the request later.
 NOT_DONE_YET = 1
@@ -36,7 +43,7 @@ version = b"glisten-web/" + __version__.encode("ascii")
 supportedMethods = (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS")
 
 _log = Logger()
-_dateCache = http._dateCache
+_dateCache = dateCache
 
 
 class Request(http.Request):
@@ -48,11 +55,11 @@ class Request(http.Request):
     :ivar sitepath: The prepath at the site's root.
     """
 
-    site: Any = None
+    site: Site | None = None
     sitepath: list[bytes]
     prepath: list[bytes]
     postpath: list[bytes]
-    _encoder: Any = None
+    _encoder: _IRequestEncoder | None = None
     _secureSession: Session | None = None
     _insecureSession: Session | None = None
     appRootURL: bytes | None = None
@@ -64,10 +71,11 @@ class Request(http.Request):
         # _dateCache.get(), inlined: this runs for every request.
         now = int(time.time())
         if now != _dateCache.second:
-            _dateCache.second = now
-            _dateCache.value = http.datetimeToString(now)
+            _dateCache.refresh(now)
         raw[b"date"] = [_dateCache.value]
         self.site = site = self.channel.site
+        if site is None:
+            raise RuntimeError("a server.Request needs a channel with a site")
         path = self.path
         self.prepath = []
         if b"%" in path:
@@ -84,7 +92,7 @@ class Request(http.Request):
         except BaseException:
             self.processingFailed(Failure())
 
-    def render(self, resrc: Any) -> None:
+    def render(self, resrc: IResource) -> None:
         """Render ``resrc`` and write what it returns."""
         try:
             body = resrc.render(self)
@@ -101,7 +109,7 @@ class Request(http.Request):
             return
         self._badBody(resrc, body)
 
-    def _badBody(self, resrc: Any, body: object) -> None:
+    def _badBody(self, resrc: IResource | None, body: object) -> None:
         detail = (
             f"Request did not return bytes. Resource: {resrc!r}. Value: {body!r}."
             if self.site is not None and self.site.displayTracebacks
@@ -113,7 +121,9 @@ class Request(http.Request):
         self.responseHeaders = Headers._fromParsed({})
         self._writeBody(page.render(self))
 
-    def _renderLater(self, body: Any) -> None:
+    def _renderLater(
+        self, body: Deferred[bytes] | Deferred[int] | Coroutine[object, object, bytes | int]
+    ) -> None:
         d: Deferred[Any] = body if isinstance(body, Deferred) else Deferred.fromCoroutine(body)
 
         def rendered(result: object) -> None:
@@ -134,7 +144,7 @@ class Request(http.Request):
         self.notifyFinish().addErrback(lost)
         d.addCallbacks(rendered, failed)
 
-    def _unsupported(self, allowedMethods: Any) -> None:
+    def _unsupported(self, allowedMethods: Sequence[bytes]) -> None:
         if self.method in supportedMethods:
             self.setResponseCode(http.NOT_ALLOWED)
             self.setHeader(b"allow", b", ".join(allowedMethods))
@@ -244,7 +254,19 @@ class Request(http.Request):
 
     # -- sessions ---------------------------------------------------------------------------
 
-    def getSession(self, sessionInterface: Any = None, forceNotSecure: bool = False) -> Any:
+    @overload
+    def getSession(
+        self, sessionInterface: None = None, forceNotSecure: bool = False
+    ) -> Session: ...
+
+    @overload
+    def getSession(
+        self, sessionInterface: InterfaceClass, forceNotSecure: bool = False
+    ) -> object: ...
+
+    def getSession(
+        self, sessionInterface: InterfaceClass | None = None, forceNotSecure: bool = False
+    ) -> object:
         """The client's session, made (and its cookie set) on first use.
 
         Over TLS the session cookie is ``Secure`` and separate from the plain-HTTP one, so a
@@ -253,6 +275,9 @@ class Request(http.Request):
 
         :param sessionInterface: If given, return the session's component for it.
         """
+        site = self.site
+        if site is None:
+            raise RuntimeError("sessions need a Site")
         secure = self.isSecure() and not forceNotSecure
         base = b"GLISTEN_SECURE_SESSION" if secure else b"GLISTEN_SESSION"
         cookieName = b"_".join([base, *getattr(self, "sitepath", [])])
@@ -261,11 +286,11 @@ class Request(http.Request):
             uid = self.getCookie(cookieName)
             if uid:
                 try:
-                    session = self.site.getSession(uid)
+                    session = site.getSession(uid)
                 except KeyError:
                     session = None
             if session is None:
-                session = self.site.makeSession()
+                session = site.makeSession()
                 self.addCookie(
                     cookieName, session.uid, path=b"/", secure=secure, httpOnly=True, sameSite="lax"
                 )
@@ -290,24 +315,24 @@ class Session:
 
     sessionTimeout: float = 900
 
-    def __init__(self, site: Site, uid: bytes, reactor: Any = None) -> None:
+    def __init__(self, site: Site, uid: bytes, reactor: IReactorTime | None = None) -> None:
         if reactor is None:
             reactor = site.reactor
         reactor = getReactor(reactor)
         self._reactor = reactor
         self.site = site
         self.uid = uid
-        self.expireCallbacks: list[Any] = []
+        self.expireCallbacks: list[Callable[[], object]] = []
         self.touch()
-        self.sessionNamespaces: dict[str, Any] = {}
-        self._components: dict[Any, Any] = {}
-        self._expireCall: Any = None
+        self.sessionNamespaces: dict[str, object] = {}
+        self._components: dict[InterfaceClass, object] = {}
+        self._expireCall: IDelayedCall | None = None
 
     def startCheckingExpiration(self) -> None:
         """Start the expiry timer."""
         self._expireCall = self._reactor.callLater(self.sessionTimeout, self.expire)
 
-    def notifyOnExpire(self, callback: Any) -> None:
+    def notifyOnExpire(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` when the session expires."""
         self.expireCallbacks.append(callback)
 
@@ -328,15 +353,15 @@ class Session:
         if call is not None and call.active():
             call.reset(self.sessionTimeout)
 
-    def getComponent(self, interface: Any, default: Any = None) -> Any:
+    def getComponent(self, interface: InterfaceClass, default: object = None) -> object:
         """The component stored for ``interface``, or ``default``."""
         return self._components.get(interface, default)
 
-    def setComponent(self, interface: Any, component: Any) -> None:
+    def setComponent(self, interface: InterfaceClass, component: object) -> None:
         """Store a component (per-session state) for ``interface``."""
         self._components[interface] = component
 
-    def removeComponent(self, interface: Any) -> None:
+    def removeComponent(self, interface: InterfaceClass) -> None:
         """Forget the component for ``interface``."""
         self._components.pop(interface, None)
 
@@ -350,12 +375,18 @@ class Site(http.HTTPFactory):
     """
 
     counter = 0
-    requestFactory: Any = Request
+    requestFactory: Callable[..., Request] = Request
     displayTracebacks = False
-    sessionFactory: Any = Session
+    sessionFactory: Callable[[Site, bytes], Session] = Session
     isLeaf = False
 
-    def __init__(self, resource: Any, requestFactory: Any = None, *args: Any, **kwargs: Any):
+    def __init__(
+        self,
+        resource: IResource,
+        requestFactory: Callable[..., Request] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.sessions: dict[bytes, Session] = {}
         self.resource = resource
@@ -379,23 +410,23 @@ class Site(http.HTTPFactory):
         """
         return self.sessions[uid]
 
-    def buildProtocol(self, addr: Any) -> http.HTTPChannel:
+    def buildProtocol(self, addr: IAddress | None) -> http.HTTPChannel:
         channel = super().buildProtocol(addr)
         channel.requestFactory = self.requestFactory
         channel.site = self
         return channel
 
-    def render(self, request: Any) -> int:
+    def render(self, request: Request) -> int:
         """Redirect to the same URL with a trailing slash."""
         request.redirect(request.prePathURL() + b"/")
         request.finish()
         return NOT_DONE_YET
 
-    def getChildWithDefault(self, pathEl: bytes, request: Any) -> Any:
+    def getChildWithDefault(self, pathEl: bytes, request: Request) -> IResource:
         request.site = self
         return self.resource.getChildWithDefault(pathEl, request)
 
-    def getResourceFor(self, request: Any) -> Any:
+    def getResourceFor(self, request: Request) -> IResource:
         """The resource that renders ``request``."""
         request.site = self
         request.sitepath = request.prepath[:]
@@ -405,7 +436,7 @@ class Site(http.HTTPFactory):
 class _GzipEncoder:
     """Compresses one response."""
 
-    def __init__(self, compressLevel: int, request: Any) -> None:
+    def __init__(self, compressLevel: int, request: IRequest) -> None:
         self._zlib = zlib.compressobj(compressLevel, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         self._request = request
 
@@ -425,7 +456,7 @@ class GzipEncoderFactory:
     def __init__(self, compressLevel: int = 9) -> None:
         self.compressLevel = compressLevel
 
-    def encoderForRequest(self, request: Any) -> _GzipEncoder | None:
+    def encoderForRequest(self, request: IRequest) -> _GzipEncoder | None:
         """An encoder if the client accepts gzip (and did not give it ``q=0``)."""
         accept = request.getHeader(b"accept-encoding") or b""
         for item in accept.split(b","):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from glisten.web import resource
+from glisten.web.iweb import IRequest
 
 
-def redirectTo(URL: bytes, request: Any) -> bytes:
+def redirectTo(URL: bytes, request: IRequest) -> bytes:
     """Redirect ``request`` to ``URL`` (302) and return a small HTML body linking to it.
 
     The URL is HTML-escaped in the body (Twisted CVE-2024-41810 put it there raw, letting a
@@ -38,8 +38,8 @@ class Redirect(resource.Resource):
         super().__init__()
         self.url = url
 
-    def render(self, request: Any) -> bytes:
+    def render(self, request: IRequest) -> bytes:
         return redirectTo(self.url, request)
 
-    def getChild(self, name: bytes, request: Any) -> resource.IResource:
+    def getChild(self, name: bytes, request: IRequest) -> resource.IResource:
         return self

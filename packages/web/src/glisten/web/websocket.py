@@ -18,27 +18,24 @@ are answered automatically; protocol errors close with the right code (1002, 100
 
 from __future__ import annotations
 
-from typing import Any
-
 from zope.interface import implementer
 
+from glisten.internet.interfaces import IAddress, IDelayedCall, IReactorTime, ITCPTransport
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.web import http
 from glisten.web._ws import (
-    Close,
     CloseCode,
-    FrameDecoder,
+    CloseState,
     Message,
-    Opcode,
-    Ping,
     Pong,
+    WebSocketConnection,
     WebSocketError,
     acceptKey,
-    encodeClose,
-    encodeFrame,
 )
 from glisten.web._ws._codec import validKey
+from glisten.web.iweb import IRequest
 from glisten.web.resource import IResource
 from glisten.web.server import NOT_DONE_YET
 
@@ -83,7 +80,7 @@ class WebSocketServerFactory:
     client gets 403).
     """
 
-    protocol: Any = WebSocketProtocol
+    protocol: type[WebSocketProtocol] = WebSocketProtocol
     #: Largest message accepted; larger closes the connection with 1009.
     maxMessageSize = 16 * 1024 * 1024
     #: Largest frame accepted.
@@ -92,127 +89,110 @@ class WebSocketServerFactory:
     subprotocols: tuple[str, ...] = ()
 
     @classmethod
-    def forProtocol(cls, protocol: Any) -> WebSocketServerFactory:
+    def forProtocol(cls, protocol: type[WebSocketProtocol]) -> WebSocketServerFactory:
         """A factory for ``protocol`` (a :class:`WebSocketProtocol` subclass)."""
         factory = cls()
         factory.protocol = protocol
         return factory
 
-    def buildProtocol(self, request: Any) -> WebSocketProtocol | None:
+    def buildProtocol(self, request: IRequest) -> WebSocketProtocol | None:
         """A protocol for this handshake request, or ``None`` to refuse it."""
-        return self.protocol()  # type: ignore[no-any-return,unused-ignore]
+        return self.protocol()
 
 
 class WebSocketTransport:
-    """One WebSocket connection, as the application protocol sees it.
+    """One WebSocket connection, as the application protocol sees it: the thin layer between
+    the sans-I/O :class:`~glisten.web._ws.WebSocketConnection` and the TCP transport.
 
-    :ivar closeCode: The close code once the connection closed (1006 if it dropped without
-        a closing handshake).
     :ivar subprotocol: The negotiated subprotocol, if any.
     """
 
     def __init__(
-        self, channel: http.HTTPChannel, protocol: WebSocketProtocol, decoder: FrameDecoder
+        self,
+        transport: ITCPTransport,
+        protocol: WebSocketProtocol,
+        connection: WebSocketConnection,
+        reactor: IReactorTime,
     ) -> None:
-        self._channel = channel
+        self._transport = transport
         self._protocol = protocol
-        self._decoder = decoder
-        self._sentClose = False
+        self._connection = connection
+        self._reactor = reactor
         self._gone = False
-        self._closeTimer: Any = None
-        self.closeCode: int | None = None
+        self._closeTimer: IDelayedCall | None = None
         self.subprotocol: str | None = None
+
+    @property
+    def closeCode(self) -> int | None:
+        """The close code once the connection is closing or closed (1006 if it dropped
+        without a closing handshake)."""
+        return self._connection.closeCode
 
     # -- sending -----------------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
-        transport = self._channel.transport
-        if not self._gone and transport is not None:
-            transport.write(data)
+        if data and not self._gone:
+            self._transport.write(data)
 
     def sendTextMessage(self, text: str) -> None:
         """Send a text message."""
-        if not self._sentClose:
-            self._write(encodeFrame(Opcode.TEXT, text.encode("utf-8")))
+        self._write(self._connection.sendText(text))
 
     def sendBytesMessage(self, data: bytes) -> None:
         """Send a binary message."""
-        if not self._sentClose:
-            self._write(encodeFrame(Opcode.BINARY, data))
+        self._write(self._connection.sendBytes(data))
 
     def ping(self, payload: bytes = b"") -> None:
         """Send a ping (payload at most 125 bytes); the pong arrives in ``pongReceived``.
 
         :raises ValueError: The payload is too long.
         """
-        if len(payload) > 125:
-            raise ValueError("ping payload longer than 125 bytes")
-        if not self._sentClose:
-            self._write(encodeFrame(Opcode.PING, payload))
+        self._write(self._connection.ping(payload))
 
     def loseConnection(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Start the closing handshake; the TCP connection closes once the client answers
         (or after :data:`CLOSE_TIMEOUT` seconds)."""
-        if self._sentClose or self._gone:
+        if self._gone:
             return
-        self._sentClose = True
-        self.closeCode = code
-        self._write(encodeClose(code, reason))
-        reactor = self._channel._reactor
-        if reactor is not None:
-            self._closeTimer = reactor.callLater(CLOSE_TIMEOUT, self._abort)
+        frame = self._connection.close(code, reason)
+        if frame:
+            self._write(frame)
+            self._closeTimer = self._reactor.callLater(CLOSE_TIMEOUT, self._abort)
 
     def _abort(self) -> None:
         self._closeTimer = None
-        transport = self._channel.transport
-        if not self._gone and transport is not None:
-            transport.abortConnection()
+        if not self._gone:
+            self._transport.abortConnection()
 
-    def getPeer(self) -> Any:
+    def getPeer(self) -> IAddress:
         """The client's address."""
-        return self._channel.transport.getPeer()
+        return self._transport.getPeer()
 
-    def getHost(self) -> Any:
+    def getHost(self) -> IAddress:
         """The server's address."""
-        return self._channel.transport.getHost()
+        return self._transport.getHost()
 
     # -- receiving ---------------------------------------------------------------------------
 
     def dataReceived(self, data: bytes) -> None:
         protocol = self._protocol
-        for event in self._decoder.receiveData(data):
+        connection = self._connection
+        for event in connection.receiveData(data):
             if isinstance(event, Message):
                 if isinstance(event.data, str):
                     protocol.textMessageReceived(event.data)
                 else:
                     protocol.bytesMessageReceived(event.data)
-            elif isinstance(event, Ping):
-                if not self._sentClose:
-                    self._write(encodeFrame(Opcode.PONG, event.payload))
             elif isinstance(event, Pong):
                 protocol.pongReceived(event.payload)
-            elif isinstance(event, Close):
-                self._peerClosed(event)
             elif isinstance(event, WebSocketError):
                 _log.debug("WebSocket protocol error: {message}", message=event.message)
-                if not self._sentClose:
-                    self._sentClose = True
-                    self.closeCode = event.code
-                    self._write(encodeClose(event.code))
-                self._channel.transport.loseConnection()
             if self._gone:
                 return
-
-    def _peerClosed(self, event: Close) -> None:
-        if not self._sentClose:
-            self._sentClose = True
-            self.closeCode = event.code
-            echo = None if event.code == CloseCode.NO_STATUS else event.code
-            self._write(encodeClose(echo))
-        elif self.closeCode is None:
-            self.closeCode = event.code
-        # RFC 6455 7.1.1: the server closes the TCP connection first.
-        self._channel.transport.loseConnection()
+        self._write(connection.bytesToSend())
+        if connection.state is CloseState.CLOSED:
+            # RFC 6455 7.1.1: the server closes the TCP connection first.
+            self._transport.loseConnection()
 
     def connectionLost(self, reason: Failure) -> None:
         if self._gone:
@@ -221,15 +201,14 @@ class WebSocketTransport:
         if self._closeTimer is not None and self._closeTimer.active():
             self._closeTimer.cancel()
         self._closeTimer = None
-        if not self._sentClose:
-            self.closeCode = CloseCode.ABNORMAL
+        self._connection.connectionLost()
         try:
             self._protocol.connectionLost(reason)
         except Exception:
             _log.failure("WebSocket protocol failed in connectionLost")
 
 
-def _headerTokens(request: Any, name: bytes) -> list[bytes]:
+def _headerTokens(request: IRequest, name: bytes) -> list[bytes]:
     return [
         t.strip().lower()
         for v in request.requestHeaders.getRawHeaders(name, [])
@@ -249,18 +228,20 @@ class WebSocketResource:
     def __init__(self, factory: WebSocketServerFactory) -> None:
         self._factory = factory
 
-    def getChildWithDefault(self, name: bytes, request: Any) -> Any:
+    def getChildWithDefault(self, name: bytes, request: IRequest) -> IResource:
         raise RuntimeError("a WebSocketResource has no children")
 
-    def putChild(self, path: bytes, child: Any) -> None:
+    def putChild(self, path: bytes, child: IResource) -> None:
         raise RuntimeError("a WebSocketResource has no children")
 
-    def _refuse(self, request: Any, code: int, message: bytes) -> bytes:
+    def _refuse(self, request: IRequest, code: int, message: bytes) -> bytes:
         request.setResponseCode(code)
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         return message
 
-    def render(self, request: Any) -> Any:
+    def render(self, request: IRequest) -> bytes | int:
+        if not isinstance(request, http.Request):
+            raise TypeError("a WebSocket handshake needs the connection of an http.Request")
         if request.method != b"GET" or request.clientproto != b"HTTP/1.1":
             request.setHeader(b"allow", b"GET")
             return self._refuse(request, http.NOT_ALLOWED, b"WebSocket handshakes use GET.\n")
@@ -279,8 +260,10 @@ class WebSocketResource:
             return self._refuse(request, http.FORBIDDEN, b"WebSocket refused.\n")
         factory = self._factory
         channel = request.channel
-        decoder = FrameDecoder(factory.maxFrameSize, factory.maxMessageSize)
-        transport = WebSocketTransport(channel, protocol, decoder)
+        connection = WebSocketConnection(factory.maxFrameSize, factory.maxMessageSize)
+        transport = WebSocketTransport(
+            request.transport, protocol, connection, getReactor(getattr(channel, "clock", None))
+        )
         offered = [
             t.decode("ascii", "replace") for t in _headerTokens(request, b"sec-websocket-protocol")
         ]
@@ -295,7 +278,7 @@ class WebSocketResource:
         request.responseHeaders.removeHeader(b"content-type")
         request.defaultContentType = None
         protocol.negotiationStarted(transport)
-        leftover = channel._switchProtocols(request, transport)
+        leftover = channel.switchProtocols(request, transport)
         protocol.negotiationFinished()
         if leftover:
             transport.dataReceived(leftover)

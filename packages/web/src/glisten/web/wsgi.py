@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from zope.interface import implementer
 
+from glisten.internet.interfaces import IReactorThreads
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
-from glisten.web import http
+from glisten.python.threadpool import ThreadPool
+from glisten.web import http, server
+from glisten.web.iweb import IRequest
 from glisten.web.resource import IResource
 from glisten.web.server import NOT_DONE_YET
 
@@ -52,7 +55,11 @@ class _WSGIResponse:
     """One application call for one request."""
 
     def __init__(
-        self, reactor: Any, threadpool: Any, application: Application, request: Any
+        self,
+        reactor: IReactorThreads,
+        threadpool: ThreadPool,
+        application: Application,
+        request: server.Request,
     ) -> None:
         self.reactor = reactor
         self.threadpool = threadpool
@@ -70,7 +77,7 @@ class _WSGIResponse:
         self.requestFinished = True
 
     @staticmethod
-    def _environ(request: Any) -> dict[str, Any]:
+    def _environ(request: server.Request) -> dict[str, Any]:
         scriptName = b"/" + b"/".join(request.prepath) if request.prepath else b""
         pathInfo = b"/" + b"/".join(request.postpath) if request.postpath else b""
         _, _, query = request.uri.partition(b"?")
@@ -217,21 +224,28 @@ class WSGIResource:
 
     isLeaf = True
 
-    def __init__(self, reactor: Any, threadpool: Any, application: Application) -> None:
+    def __init__(
+        self,
+        reactor: IReactorThreads | None,
+        threadpool: ThreadPool | None,
+        application: Application,
+    ) -> None:
         self._reactor = reactor
         self._threadpool = threadpool
         self._application = application
 
-    def render(self, request: Any) -> int:
+    def render(self, request: IRequest) -> int:
+        if not isinstance(request, server.Request):
+            raise TypeError("a WSGIResource renders site requests (glisten.web.server.Request)")
         reactor = getReactor(self._reactor)
         threadpool = self._threadpool
         if threadpool is None:
-            threadpool = reactor.getThreadPool()
+            threadpool = cast(ThreadPool, reactor.getThreadPool())
         _WSGIResponse(reactor, threadpool, self._application, request).start()
         return NOT_DONE_YET
 
-    def getChildWithDefault(self, name: bytes, request: Any) -> Any:
+    def getChildWithDefault(self, name: bytes, request: IRequest) -> IResource:
         raise RuntimeError("a WSGIResource has no children")
 
-    def putChild(self, path: bytes, child: Any) -> None:
+    def putChild(self, path: bytes, child: IResource) -> None:
         raise RuntimeError("a WSGIResource has no children")

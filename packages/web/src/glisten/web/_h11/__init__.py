@@ -16,9 +16,10 @@ from glisten.web._h11._events import (
     Request,
     Response,
 )
-from glisten.web._h11._server import DEFAULT_LIMITS, Limits, ServerConnection, canonicalName
+from glisten.web._h11._server import DEFAULT_LIMITS, Limits, ServerConnection
 from glisten.web._h11._state import State
 from glisten.web._h11._status import RESPONSES, reasonPhrase
+from glisten.web._h11._writers import canonicalName
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -13,7 +13,6 @@ from typing import cast
 
 import attrs
 
-from glisten.web._h11._body import BodyReader, ChunkedReader, ContentLengthReader
 from glisten.web._h11._events import (
     END_OF_MESSAGE,
     ConnectionClosed,
@@ -33,8 +32,40 @@ from glisten.web._h11._parse import (
     parseContentLength,
     parseFieldBlock,
 )
-from glisten.web._h11._state import ConnectionState, EventType, Role, State
-from glisten.web._h11._status import RESPONSES, reasonPhrase
+from glisten.web._h11._readers import (
+    MAX_EXTENSION_BYTES,
+    MIN_AVERAGE_CHUNK,
+    BodyReader,
+    ChunkedReader,
+    ContentLengthReader,
+)
+from glisten.web._h11._state import (
+    _CLIENT,
+    _CLOSED,
+    _DONE,
+    _ERROR,
+    _EV_CLOSED,
+    _EV_END,
+    _EV_ERROR,
+    _EV_INFORMATIONAL,
+    _EV_REQUEST,
+    _EV_RESPONSE,
+    _EV_SWITCH,
+    _IDLE,
+    _MUST_CLOSE,
+    _SEND_BODY,
+    _SEND_RESPONSE,
+    _SERVER,
+    _SWITCHED_PROTOCOL,
+    ConnectionState,
+)
+from glisten.web._h11._writers import (
+    CONTINUE,
+    chunk,
+    errorResponse,
+    lastChunk,
+    responseHead,
+)
 
 
 @attrs.frozen
@@ -46,6 +77,10 @@ class Limits:
     :ivar maxHeaders: Most header fields; more is answered with 431.
     :ivar maxBody: Largest request body; larger is answered with 413.
     :ivar maxLeadingEmptyLines: Empty lines tolerated before a request line (RFC 9112 2.2).
+    :ivar maxChunkExtensionBytes: Most chunk-extension bytes in one chunked body; more is
+        answered with 400.
+    :ivar minAverageChunkSize: Once a chunked body has more than 1024 chunks, the smallest
+        average chunk size accepted; smaller is answered with 413 (``0``: no check).
     """
 
     maxRequestLine: int = 8192
@@ -53,30 +88,13 @@ class Limits:
     maxHeaders: int = 100
     maxBody: int = 64 * 1024 * 1024
     maxLeadingEmptyLines: int = 8
+    maxChunkExtensionBytes: int = MAX_EXTENSION_BYTES
+    minAverageChunkSize: int = MIN_AVERAGE_CHUNK
 
 
 DEFAULT_LIMITS = Limits()
 
-# Enum members looked up once: attribute access on an Enum class is slow.
-_IDLE = State.IDLE
-_SEND_RESPONSE = State.SEND_RESPONSE
-_SEND_BODY = State.SEND_BODY
-_DONE = State.DONE
-_MUST_CLOSE = State.MUST_CLOSE
-_CLOSED = State.CLOSED
-_ERROR = State.ERROR
-_SWITCHED_PROTOCOL = State.SWITCHED_PROTOCOL
-_EV_REQUEST = EventType.REQUEST
-_EV_INFORMATIONAL = EventType.INFORMATIONAL
-_EV_RESPONSE = EventType.RESPONSE
-_EV_SWITCH = EventType.SWITCH
-_EV_DATA = EventType.DATA
-_EV_END = EventType.END
-_EV_CLOSED = EventType.CLOSED
-
 _NO_BODY_STATUS = frozenset({204, 304})
-_CLIENT = Role.CLIENT
-_SERVER = Role.SERVER
 
 
 class _Framing:
@@ -84,28 +102,6 @@ class _Framing:
     LENGTH = 1
     CHUNKED = 2
     CLOSE = 3
-
-
-_CANONICAL: dict[bytes, bytes] = {}
-#: ``b"content-type"`` -> ``b"Content-Type: "``; never holds transfer-encoding, which the
-#: codec writes itself.
-_PREFIX: dict[bytes, bytes] = {}
-#: Status lines without their CRLF, for the standard codes.
-_STATUS: dict[int, bytes] = {code: b"HTTP/1.1 %d %s" % (code, p) for code, p in RESPONSES.items()}
-
-
-def canonicalName(name: bytes) -> bytes:
-    """``content-type`` -> ``Content-Type``, cached: names repeat from response to response."""
-    canonical = _CANONICAL.get(name)
-    if canonical is None:
-        canonical = b"-".join(part.capitalize() for part in name.split(b"-"))
-        if name == b"www-authenticate":
-            canonical = b"WWW-Authenticate"
-        elif name == b"etag":
-            canonical = b"ETag"
-        if len(_CANONICAL) < 1000:
-            _CANONICAL[name] = canonical
-    return canonical
 
 
 class ServerConnection:
@@ -183,7 +179,7 @@ class ServerConnection:
                 break
             if state.client is _IDLE:
                 # No complete head yet.
-                if buf and buf.__class__ is bytes:
+                if buf and buf.__class__ is not bytearray:
                     buf = bytearray(buf)
                 break
         self._buf = buf
@@ -205,7 +201,7 @@ class ServerConnection:
             self._fail(events, ProtocolError(400, "connection closed inside a request head"))
             return events
         if state.client in (_IDLE, _DONE, _MUST_CLOSE):
-            state.client = _CLOSED
+            state.process(_CLIENT, _EV_CLOSED)
             self._buf = b""
             events.append(ConnectionClosed())
         return events
@@ -351,7 +347,11 @@ class ServerConnection:
                 self._fail(events, ProtocolError(501, "unsupported Transfer-Encoding"))
                 return b""
             length = None
-            reader = ChunkedReader(limits.maxBody)
+            reader = ChunkedReader(
+                limits.maxBody,
+                maxExtensionBytes=limits.maxChunkExtensionBytes,
+                minAverageChunk=limits.minAverageChunkSize,
+            )
         elif cl is not None:
             length = parseContentLength(cl)
             if length is None:
@@ -380,17 +380,59 @@ class ServerConnection:
         self.request = request
         self._continueSent = False
         self._responseStarted = False
-        # The table's (IDLE, REQUEST) and (SEND_BODY, END) transitions, taken directly: this
-        # runs for every request (test_state checks these against TRANSITIONS).
-        state.server = _SEND_RESPONSE
+        # The client's request obliges the server to answer (client SEND_BODY, server
+        # SEND_RESPONSE); a request without a body is also complete at once.
+        process = state.process
+        process(_CLIENT, _EV_REQUEST)
         events.append(request)
         if reader is None:
             events.append(END_OF_MESSAGE)
-            state.client = _DONE if state.keepAlive else _MUST_CLOSE
+            process(_CLIENT, _EV_END)
             return rest
-        state.client = _SEND_BODY
         self._reader = reader
         return rest
+
+    # -- public operations for the connection layer -------------------------------------
+
+    @property
+    def bufferedByteCount(self) -> int:
+        """How many received bytes wait in the codec (pipelined requests, or the start of the
+        next head): the connection layer pauses reading when they pile up."""
+        return len(self._buf)
+
+    @property
+    def readingHead(self) -> bool:
+        """Whether part of a request head has arrived and the rest is awaited (the time a
+        client may take for it is limited; see ``HTTPChannel.headerTimeout``)."""
+        state = self.state
+        return state.client is _IDLE and state.server is _IDLE and bool(self._buf)
+
+    @property
+    def readingBody(self) -> bool:
+        """Whether the client is still sending a request body."""
+        return self.state.client is _SEND_BODY
+
+    def nextEvents(self) -> list[Event]:
+        """Parse what is buffered: after a response finished, a pipelined request may be
+        complete already.
+
+        :return: The events, as :meth:`receiveData` gives them.
+        """
+        if not self._buf:
+            return []
+        return self.receiveData(b"")
+
+    def takeTrailingData(self) -> bytes:
+        """After a ``101`` response: the bytes received after the request, which belong to
+        the new protocol. The codec forgets them.
+
+        :raises LocalProtocolError: The connection did not switch protocols.
+        """
+        if self.state.server is not _SWITCHED_PROTOCOL:
+            raise LocalProtocolError("trailing data is taken only after a 101 response")
+        data = bytes(self._buf)
+        self._buf = b""
+        return data
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -415,7 +457,7 @@ class ServerConnection:
             return b""
         self._continueSent = True
         self.state.process(_SERVER, _EV_INFORMATIONAL)
-        return b"HTTP/1.1 100 Continue\r\n\r\n"
+        return CONTINUE
 
     def sendResponse(self, status: int, headers: RawHeaders, reason: bytes | None = None) -> bytes:
         """Serialize the response head and choose the body framing.
@@ -437,35 +479,18 @@ class ServerConnection:
         if status < 200 and status != 101:
             raise LocalProtocolError("use sendContinue for 100; other 1xx are not supported")
         self._responseStarted = True
-        # Lines are joined with CRLF at the end; each prefix ("Content-Type: ") is cached.
-        parts = [
-            _STATUS.get(status) or b"HTTP/1.1 %d %s" % (status, reasonPhrase(status))
-            if reason is None
-            else b"HTTP/1.1 %d %s" % (status, reason)
-        ]
-        append = parts.append
-        for name, values in headers.items():
-            prefix = _PREFIX.get(name)
-            if prefix is None:
-                if name == b"transfer-encoding":
-                    continue
-                prefix = canonicalName(name) + b": "
-                if len(_PREFIX) < 1000:
-                    _PREFIX[name] = prefix
-            for value in values:
-                append(prefix + value)
+        extra: list[bytes] = []
         if status == 101:
             state.process(_SERVER, _EV_SWITCH)
             state.keepAlive = False
             self._framing = _Framing.NONE
         else:
-            # Appends the framing's own lines (Transfer-Encoding, Connection) to ``parts``.
-            self._framing = self._chooseFraming(status, headers, request, parts)
+            # Appends the framing's own lines (Transfer-Encoding, Connection) to ``extra``.
+            self._framing = self._chooseFraming(status, headers, request, extra)
             if not state.keepAlive and b"connection" not in headers:
-                append(b"Connection: close")
-            state.server = _SEND_BODY  # (SEND_RESPONSE, RESPONSE), checked above
-        append(b"\r\n")
-        return b"\r\n".join(parts)
+                extra.append(b"Connection: close")
+            state.process(_SERVER, _EV_RESPONSE)
+        return responseHead(status, reason, headers, extra)
 
     def _chooseFraming(
         self, status: int, headers: RawHeaders, request: Request, extra: list[bytes]
@@ -516,9 +541,7 @@ class ServerConnection:
             self._remaining -= n
             return data
         if framing == _Framing.CHUNKED:
-            if not data:
-                return b""
-            return b"%x\r\n%s\r\n" % (len(data), data)
+            return chunk(data)
         if framing == _Framing.CLOSE:
             return data
         return b""
@@ -537,49 +560,35 @@ class ServerConnection:
         framing = self._framing
         out = b""
         if framing == _Framing.CHUNKED:
-            if trailers:
-                lines = [b"0\r\n"]
-                for name, values in trailers.items():
-                    for value in values:
-                        lines.append(b"%s: %s\r\n" % (canonicalName(name), value))
-                lines.append(b"\r\n")
-                out = b"".join(lines)
-            else:
-                out = b"0\r\n\r\n"
-        elif framing == _Framing.LENGTH and self._remaining:
-            state.keepAlive = False
-        elif framing == _Framing.CLOSE:
+            out = lastChunk(trailers)
+        elif framing == _Framing.LENGTH and self._remaining or framing == _Framing.CLOSE:
             state.keepAlive = False
         if state.client is not _DONE and state.client is not _MUST_CLOSE:
             # The client is still sending a body nobody will read: close rather than read
             # and discard an unknown amount.
             state.keepAlive = False
-        if state.keepAlive:
-            # (SEND_BODY, END) -> DONE, and with the client DONE too, the next cycle.
-            if state.client is _DONE:
-                state.client = state.server = _IDLE
-                self.request = None
-            else:
-                state.server = _DONE
-        else:
-            state.process(_SERVER, _EV_END)
+        state.process(_SERVER, _EV_END)
+        if not state.keepAlive:
             state.disableKeepAlive()
+        elif state.startNextCycleIfDone():
+            self.request = None
         return out
 
     def sendError(self, status: int) -> bytes:
         """A complete, minimal error response that also closes the connection.
 
-        For a :class:`ProtocolError` (when nothing was sent for the request yet): the body is
-        only the status line's text, never anything the client sent.
+        For a :class:`ProtocolError` or a timeout, when nothing was sent for the request yet:
+        the body is only the status line's text, never anything the client sent.
+
+        :return: The bytes to write; empty if a response was already started, which cannot
+            be replaced (the caller just closes the connection).
         """
-        self.state.disableKeepAlive()
-        self.state.server = _MUST_CLOSE
-        body = b"%d %s" % (status, reasonPhrase(status))
-        return (
-            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
-            % (status, reasonPhrase(status), len(body), body)
-        )
+        state = self.state
+        state.disableKeepAlive()
+        if state.server is not _IDLE and state.server is not _SEND_RESPONSE:
+            return b""
+        state.process(_SERVER, _EV_ERROR)
+        return errorResponse(status)
 
     @property
     def responseStarted(self) -> bool:

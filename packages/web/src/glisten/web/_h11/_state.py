@@ -52,6 +52,9 @@ class EventType(enum.Enum):
     DATA = "data"
     END = "end"
     CLOSED = "closed"
+    #: Server only: a minimal error response (a broken request, a timeout) ends the
+    #: connection before or instead of a response to a request.
+    ERROR = "error"
 
 
 S = State
@@ -73,9 +76,23 @@ TRANSITIONS: dict[tuple[Role, State, EventType], State] = {
     (Role.SERVER, S.IDLE, E.CLOSED): S.CLOSED,
     (Role.SERVER, S.DONE, E.CLOSED): S.CLOSED,
     (Role.SERVER, S.MUST_CLOSE, E.CLOSED): S.CLOSED,
+    (Role.SERVER, S.IDLE, E.ERROR): S.MUST_CLOSE,
+    (Role.SERVER, S.SEND_RESPONSE, E.ERROR): S.MUST_CLOSE,
 }
 
 
+#: The same table by role, then state, then event: the form :meth:`ConnectionState.process`
+#: reads, since looking up a tuple of three enum members costs several times more.
+_NEXT: dict[Role, dict[State, dict[EventType, State]]] = {
+    role: {state: {} for state in State} for role in Role
+}
+for (_role, _state, _event), _new in TRANSITIONS.items():
+    _NEXT[_role][_state][_event] = _new
+_CLIENT_NEXT = _NEXT[Role.CLIENT]
+_SERVER_NEXT = _NEXT[Role.SERVER]
+
+# Enum members looked up once, for this module and the codecs: attribute access on an Enum
+# class is slow, and these are used for every request.
 _IDLE = State.IDLE
 _SEND_RESPONSE = State.SEND_RESPONSE
 _SEND_BODY = State.SEND_BODY
@@ -85,7 +102,14 @@ _CLOSED = State.CLOSED
 _ERROR = State.ERROR
 _SWITCHED_PROTOCOL = State.SWITCHED_PROTOCOL
 _CLIENT = Role.CLIENT
+_SERVER = Role.SERVER
 _EV_REQUEST = EventType.REQUEST
+_EV_INFORMATIONAL = EventType.INFORMATIONAL
+_EV_RESPONSE = EventType.RESPONSE
+_EV_SWITCH = EventType.SWITCH
+_EV_END = EventType.END
+_EV_CLOSED = EventType.CLOSED
+_EV_ERROR = EventType.ERROR
 
 
 class ConnectionState:
@@ -109,7 +133,7 @@ class ConnectionState:
         :raises LocalProtocolError: The event is not allowed in the role's current state.
         """
         if role is _CLIENT:
-            new = TRANSITIONS.get((role, self.client, event))
+            new = _CLIENT_NEXT[self.client].get(event)
             if new is None:
                 raise LocalProtocolError(f"client cannot send {event.value} in {self.client}")
             self.client = new
@@ -117,7 +141,7 @@ class ConnectionState:
                 # A request obliges the server to answer it.
                 self.server = _SEND_RESPONSE
         else:
-            new = TRANSITIONS.get((role, self.server, event))
+            new = _SERVER_NEXT[self.server].get(event)
             if new is None:
                 raise LocalProtocolError(f"server cannot send {event.value} in {self.server}")
             self.server = new

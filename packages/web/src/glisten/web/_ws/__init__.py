@@ -14,15 +14,18 @@ from glisten.web._ws._codec import (
     encodeClose,
     encodeFrame,
 )
+from glisten.web._ws._connection import CloseState, WebSocketConnection
 
 __all__ = [
     "Close",
     "CloseCode",
+    "CloseState",
     "FrameDecoder",
     "Message",
     "Opcode",
     "Ping",
     "Pong",
+    "WebSocketConnection",
     "WebSocketError",
     "acceptKey",
     "encodeClose",

@@ -154,6 +154,11 @@ class FrameDecoder:
         self.maxFrameSize = maxFrameSize
         self.maxMessageSize = maxMessageSize
         self._buf = b""
+        # A frame that arrives in many reads: the pieces wait in a list until the frame is
+        # complete (``_need`` bytes), instead of re-joining the growing buffer on every read.
+        self._pieces: list[bytes] = []
+        self._piecesLen = 0
+        self._need = 0
         self._failed = False
         self._closed = False
         self._msgOpcode: int | None = None
@@ -171,7 +176,18 @@ class FrameDecoder:
         events: list[WSEvent] = []
         if self._failed or self._closed:
             return events
-        buf = self._buf + data if self._buf else data
+        if self._need:
+            if self._piecesLen + len(data) < self._need:
+                self._pieces.append(data)
+                self._piecesLen += len(data)
+                return events
+            self._pieces.append(data)
+            buf = b"".join(self._pieces)
+            self._pieces = []
+            self._piecesLen = 0
+            self._need = 0
+        else:
+            buf = self._buf + data if self._buf else data
         pos = 0
         end = len(buf)
         while end - pos >= 2:
@@ -201,7 +217,12 @@ class FrameDecoder:
             if error is not None:
                 return self._fail(events, *error)
             if end - pos - headerLen < length:
-                break
+                # Wait for the rest of this frame without copying what is here again.
+                self._need = headerLen + length
+                self._pieces = [buf[pos:] if pos else buf]
+                self._piecesLen = end - pos
+                self._buf = b""
+                return events
             mask = buf[pos + headerLen - 4 : pos + headerLen]
             start = pos + headerLen
             payload = unmask(buf[start : start + length], mask)

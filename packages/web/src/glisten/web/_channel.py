@@ -1,0 +1,449 @@
+"""The HTTP/1.1 connection: :class:`HTTPChannel`, as in ``twisted.web.http.HTTPChannel``.
+
+The channel is the only driver of its :class:`glisten.web._h11.ServerConnection` codec: it
+feeds it the transport's bytes, turns its events into calls on a :class:`Request`, and gives
+requests Twisted's channel surface (:meth:`~HTTPChannel.writeHeaders`,
+:meth:`~HTTPChannel.write`, :meth:`~HTTPChannel.requestDone`, ...), through which the codec
+frames each response.
+
+Timeouts go through :class:`glisten.protocols.policies.TimeoutMixin` (one timer per
+connection, reset on traffic) with a period that follows the connection's phase:
+:attr:`HTTPChannel.timeOut` while idle, while a request body arrives and while a pull producer
+(a static file) writes; :attr:`HTTPChannel.headerTimeout` from the first byte of a request
+head until the head is complete (traffic does not reset it: a slowloris client cannot stretch
+it); no timeout while the application answers a request otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+from zope.interface import implementer
+
+from glisten.internet import interfaces
+from glisten.internet.interfaces import IAddress, IProducer
+from glisten.internet.main import getReactor
+from glisten.internet.protocol import Protocol as _Protocol
+from glisten.internet.protocol import connectionDone
+from glisten.logger import Logger
+from glisten.protocols.policies import TimeoutMixin
+from glisten.python.failure import Failure
+from glisten.web import _h11
+from glisten.web._codes import REQUEST_TIMEOUT, SWITCHING
+from glisten.web._request import Request
+from glisten.web.http_headers import Headers
+
+if TYPE_CHECKING:
+    from glisten.web.http import HTTPFactory
+    from glisten.web.server import Site
+
+_log = Logger()
+
+# The codec's event classes, looked up once for the dispatch loop.
+_EV_REQUEST = _h11.Request
+_EV_END = _h11.EndOfMessage
+_EV_DATA = _h11.Data
+_EV_ERROR = _h11.ProtocolError
+
+# The connection's phases, which decide the timeout period.
+_IDLE = 0  # no request: waiting for the next one (timeOut)
+_HEAD = 1  # part of a request head arrived (headerTimeout, not reset by traffic)
+_BODY = 2  # a request body is arriving (timeOut, reset by traffic)
+_BUSY = 3  # the application answers (no timeout, unless a pull producer stalls)
+
+#: Seconds a timed-out connection gets to close cleanly before it is aborted.
+_ABORT_AFTER = 5.0
+
+
+class UpgradedProtocol(Protocol):
+    """What takes a connection over after ``101 Switching Protocols``."""
+
+    def dataReceived(self, data: bytes) -> None: ...
+
+    def connectionLost(self, reason: Failure) -> None: ...
+
+
+@implementer(interfaces.IPushProducer)
+class HTTPChannel(_Protocol, TimeoutMixin):
+    """One HTTP/1.1 connection: feeds the codec, makes :class:`Request` objects, writes their
+    responses in order, and enforces timeouts.
+
+    :ivar requestFactory: Makes a request: ``requestFactory(channel, queued)``.
+    :ivar timeOut: Seconds an idle connection (no request in progress) stays open.
+    :ivar headerTimeout: Seconds a client has to send a complete request head.
+    :ivar limits: The codec's request limits; set before the connection is made.
+    :ivar maxPipelineBuffer: Bytes of pipelined requests buffered before reading pauses.
+    """
+
+    requestFactory: Callable[..., Request] = Request
+    timeOut: float | None = 60
+    headerTimeout: float = 30
+    limits: _h11.Limits = _h11.DEFAULT_LIMITS
+    maxPipelineBuffer = 65536
+    site: Site | None = None
+    factory: HTTPFactory | None = None
+    _secure: bool | None = None
+    _host: IAddress | None = None
+    _peer: IAddress | None = None
+    _upgraded: UpgradedProtocol | None = None
+
+    #: Twisted's names for two of the limits; a subclass may override them.
+    maxHeaders: int = _h11.DEFAULT_LIMITS.maxHeaders
+    totalHeadersSize: int = _h11.DEFAULT_LIMITS.maxHeaderBytes
+
+    def __init__(self) -> None:
+        self._request: Request | None = None
+        self._head: _h11.Request | None = None
+        # The response head, held until the first piece of body (or the end) so that both
+        # leave in one transport write.
+        self._pendingHead = b""
+        self._dispatching = False
+        self._readingPaused = False
+        self._pullProducer = False
+        self._phase = _IDLE
+        self._idleTimeout: float | None = None
+        self._closed = False
+
+    # -- connection events -------------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        limits = self.limits
+        if self.maxHeaders != limits.maxHeaders or self.totalHeadersSize != limits.maxHeaderBytes:
+            limits = self.limits = attrs.evolve(
+                limits, maxHeaders=self.maxHeaders, maxHeaderBytes=self.totalHeadersSize
+            )
+        self._codec = _h11.ServerConnection(limits)
+        if self.clock is None:
+            # TimeoutMixin's clock: the factory's reactor (a test may have set one already).
+            self.clock = getReactor(getattr(self.factory, "reactor", None))
+        self._idleTimeout = self.timeOut
+        self.setTimeout(self._idleTimeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._phase != _HEAD:
+            # Traffic restarts the idle and body countdowns, never the head's.
+            self.resetTimeout()
+        codec = self._codec
+        events = codec.receiveData(data)
+        if events:
+            self._dispatch(events)
+        if self._closed or self._upgraded is not None:
+            return
+        if self._request is not None:
+            self._checkPipelineBuffer()
+        elif self._phase == _IDLE and not codec.bufferedByteCount:
+            return  # answered and idle again, the common case: nothing changes
+        self._updatePhase()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._closed = True
+        self.setTimeout(None)
+        if self._upgraded is not None:
+            self._upgraded.connectionLost(reason)
+            return
+        request = self._request
+        self._request = None
+        if request is not None and not request.finished:
+            request.connectionLost(reason)
+
+    # -- Twisted's channel surface, used by Request ----------------------------------------
+
+    def getPeer(self) -> IAddress | None:
+        """The client's address (cached: every request asks)."""
+        peer = self._peer
+        if peer is None and self.transport is not None:
+            peer = self._peer = self.transport.getPeer()
+        return peer
+
+    def getHost(self) -> IAddress | None:
+        """The server's address (cached: every request asks)."""
+        host = self._host
+        if host is None and self.transport is not None:
+            host = self._host = self.transport.getHost()
+        return host
+
+    def isSecure(self) -> bool:
+        """Whether the transport is TLS."""
+        secure = self._secure
+        if secure is None:
+            secure = self._secure = interfaces.ISSLTransport.providedBy(self.transport)
+        return secure
+
+    def writeHeaders(
+        self,
+        version: bytes,
+        code: bytes,
+        reason: bytes,
+        headers: Headers | Sequence[tuple[bytes, bytes]],
+    ) -> None:
+        """Send the response head of the current request.
+
+        The codec writes it (always as HTTP/1.1, whatever ``version`` says, since a server
+        answers with its own version) and chooses the body framing from it.
+
+        :param version: The request's version (``b"HTTP/1.1"``); not used.
+        :param code: The status code as digits, ``b"200"``.
+        :param reason: The reason phrase.
+        :param headers: The response headers (or name/value pairs, for old callers).
+        """
+        if not isinstance(headers, Headers):
+            pairs = headers
+            headers = Headers()
+            for name, value in pairs:
+                headers.addRawHeader(name, value)
+        status = int(code)
+        if status == SWITCHING:
+            self._switch(headers._raw, reason)
+            return
+        self._pendingHead = self._codec.sendResponse(status, headers._raw, reason)
+
+    def write(self, data: bytes) -> None:
+        """Send a piece of the current response's body, framed by the codec."""
+        if self._upgraded is not None:
+            return
+        out = self._codec.sendData(data)
+        pending = self._pendingHead
+        if pending:
+            self._pendingHead = b""
+            out = pending + out
+        if out:
+            transport = self.transport
+            if transport is not None:
+                transport.write(out)
+        if self._pullProducer:
+            # A pull producer writes whenever the client reads: progress.
+            self.resetTimeout()
+
+    def writeSequence(self, data: Sequence[bytes]) -> None:
+        """Send several pieces of the body."""
+        self.write(b"".join(data))
+
+    def requestDone(self, request: Request) -> None:
+        """``request``'s response is complete: finish it on the wire, log it, and read the
+        next request (or close the connection)."""
+        codec = self._codec
+        end = codec.sendEnd()
+        pending = self._pendingHead
+        if pending:
+            self._pendingHead = b""
+            end = pending + end
+        if end and self.transport is not None:
+            self.transport.write(end)
+        self._request = None
+        self._pullProducer = False
+        factory = self.factory
+        if factory is not None:
+            factory.log(request)
+        if not codec.keepAlive:
+            if self.transport is not None:
+                self.transport.loseConnection()
+            return
+        if not self._dispatching:
+            # The idle countdown starts when the response is done (inside _dispatch,
+            # dataReceived reset it a moment ago).
+            self.resetTimeout()
+        if self._readingPaused:
+            self._readingPaused = False
+            self.transport.resumeProducing()
+        if not self._dispatching:
+            # Called later than the request arrived (the application answered
+            # asynchronously): a pipelined request may be waiting in the codec. Inside
+            # _dispatch, its own loop picks that up instead.
+            events = codec.nextEvents()
+            if events:
+                self._dispatch(events)
+            if not self._closed and self._upgraded is None:
+                self._updatePhase()
+
+    def registerProducer(self, producer: IProducer, streaming: bool) -> None:
+        """Let ``producer`` write the current response's body, paced by the transport. A
+        pull producer that stops making progress for :attr:`timeOut` seconds (the client
+        stopped reading) closes the connection."""
+        self._pullProducer = not streaming
+        if not streaming:
+            self.setTimeout(self._idleTimeout)
+        if self.transport is not None:
+            self.transport.registerProducer(producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        """The producer is done."""
+        self._pullProducer = False
+        if self.transport is not None:
+            self.transport.unregisterProducer()
+
+    def loseConnection(self) -> None:
+        """Close the connection after what was written."""
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    # -- glisten additions -------------------------------------------------------------------
+
+    def switchProtocols(self, request: Request, protocol: UpgradedProtocol) -> bytes:
+        """Answer ``request`` with ``101 Switching Protocols`` (with the headers it has set)
+        and hand the connection to ``protocol``, which gets its later bytes and its loss.
+
+        :return: Bytes the client sent after the request: the start of ``protocol``'s stream.
+        """
+        self._upgradeTo = protocol
+        request.setResponseCode(SWITCHING)
+        # The request writes its head through writeHeaders, which switches (_switch).
+        request.write(b"")
+        request.finished = True
+        if self.factory is not None:
+            self.factory.log(request)
+        leftover, self._leftover = self._leftover, b""
+        return leftover
+
+    _upgradeTo: UpgradedProtocol | None = None
+    _leftover = b""
+
+    def _switch(self, headers: dict[bytes, list[bytes]], reason: bytes) -> None:
+        protocol = self._upgradeTo
+        if protocol is None:
+            raise _h11.LocalProtocolError("101 responses are sent by switchProtocols")
+        codec = self._codec
+        head = codec.sendResponse(SWITCHING, headers, reason)
+        if self.transport is not None:
+            self.transport.write(head)
+        self._leftover = codec.takeTrailingData()
+        self._request = None
+        self.setTimeout(None)
+        self._upgradeTo = None
+        self._upgraded = protocol
+        self.dataReceived = protocol.dataReceived  # type: ignore[method-assign]
+
+    # -- the codec's events ------------------------------------------------------------------
+
+    def _dispatch(self, events: list[_h11.Event]) -> None:
+        # A response the application finishes inside requestReceived lets the next
+        # pipelined request be parsed: this loop picks it up, rather than requestDone
+        # recursing into _dispatch once per pipelined request.
+        self._dispatching = True
+        codec = self._codec
+        try:
+            while events:
+                for event in events:
+                    cls = event.__class__
+                    if cls is _EV_REQUEST:
+                        self._startRequest(event)  # type: ignore[arg-type]
+                    elif cls is _EV_END:
+                        request = self._request
+                        head = self._head
+                        assert request is not None and head is not None
+                        self._head = None
+                        request.requestReceived(
+                            head.method,
+                            head.target,
+                            b"HTTP/1.1" if head.version == b"1.1" else b"HTTP/1.0",
+                        )
+                    elif cls is _EV_DATA:
+                        assert self._request is not None
+                        self._request.handleContentChunk(event.data)  # type: ignore[union-attr]
+                    elif cls is _EV_ERROR:
+                        self._protocolError(event)  # type: ignore[arg-type]
+                        return
+                if self._closed or self._upgraded is not None:
+                    return
+                events = codec.nextEvents() if self._request is None else []
+        finally:
+            self._dispatching = False
+
+    def _startRequest(self, head: _h11.Request) -> None:
+        request = self.requestFactory(self, False)
+        # The head, handed to the new request: its fields (already validated and
+        # lower-cased by the codec) and its body's announced length.
+        request.requestHeaders._raw = head.headers
+        self._request = request
+        self._head = head
+        if head.contentLength != 0:
+            request.gotLength(head.contentLength)
+            if head.expectContinue and self.transport is not None:
+                self.transport.write(self._codec.sendContinue())
+
+    def _protocolError(self, error: _h11.ProtocolError) -> None:
+        _log.debug(
+            "Bad HTTP request from {peer}: {message}",
+            peer=self.getPeer(),
+            message=error.message,
+        )
+        codec = self._codec
+        if self._request is not None and codec.responseStarted:
+            self.transport.abortConnection()
+            return
+        reply = codec.sendError(error.status)
+        if reply:
+            self.transport.write(reply)
+        self.transport.loseConnection()
+
+    def _checkPipelineBuffer(self) -> None:
+        if (
+            not self._readingPaused
+            and self._codec.bufferedByteCount > self.maxPipelineBuffer
+            and self.transport is not None
+        ):
+            self._readingPaused = True
+            self.transport.pauseProducing()
+
+    # -- IPushProducer, for callers that pause the whole connection -------------------------
+
+    def pauseProducing(self) -> None:
+        if self.transport is not None:
+            self.transport.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        if self.transport is not None:
+            self.transport.resumeProducing()
+
+    def stopProducing(self) -> None:
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    # -- timeouts ----------------------------------------------------------------------------
+
+    def _updatePhase(self) -> None:
+        codec = self._codec
+        if self._request is not None:
+            phase = _BODY if codec.readingBody else _BUSY
+        elif codec.readingHead:
+            phase = _HEAD
+        else:
+            phase = _IDLE
+        old = self._phase
+        if phase != old:
+            self._phase = phase
+            period = self.headerTimeout if phase == _HEAD else self._idleTimeout
+            if period != self.timeOut:
+                # Also restarts the countdown: the new phase's period runs from now.
+                self.setTimeout(period)
+            elif old == _HEAD:
+                # The head's countdown was not reset by traffic; the next phase's starts now.
+                self.resetTimeout()
+
+    def timeoutConnection(self) -> None:
+        """The phase's timeout passed: answer 408 to an unfinished head, abort a request in
+        progress, close an idle connection. A connection that does not close within a few
+        seconds (a client that stopped reading) is aborted."""
+        phase = self._phase
+        transport = self.transport
+        if transport is None or self._closed:
+            return
+        if phase == _BUSY and not self._pullProducer:
+            # The application is still answering; that has no time limit here.
+            self.setTimeout(self._idleTimeout)
+            return
+        if phase == _HEAD:
+            reply = self._codec.sendError(REQUEST_TIMEOUT)
+            if reply:
+                transport.write(reply)
+            transport.loseConnection()
+        elif self._request is not None:
+            transport.abortConnection()
+        else:
+            transport.loseConnection()
+        self.callLater(_ABORT_AFTER, self._forceAbort)
+
+    def _forceAbort(self) -> None:
+        if not self._closed and self.transport is not None:
+            self.transport.abortConnection()
