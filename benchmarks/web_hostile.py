@@ -24,22 +24,12 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from typing import Any
 
-from _harness import Case, _interpreter, main
+from _harness import Case, _interpreter, cpuRate, main
 
 SIZES = {"64 KiB": 64 * 1024, "256 KiB": 256 * 1024, "1 MiB": 1024 * 1024}
 UNIT = b"1\r\nx\r\n"
-
-
-def _cpuRate(units: int, run: Any) -> float:
-    best = 0.0
-    for _ in range(3):
-        start = time.process_time()
-        run()
-        best = max(best, units / max(time.process_time() - start, 1e-9))
-    return best
 
 
 def chunkedBody(impl: str, size: int) -> float:
@@ -62,7 +52,7 @@ def chunkedBody(impl: str, size: int) -> float:
             _ChunkedTransferDecoder(got.append, done.append).dataReceived(data)
             assert done
 
-    return _cpuRate(units, run)
+    return cpuRate(units, run)
 
 
 def headFields(impl: str, size: int) -> float:
@@ -75,7 +65,7 @@ def headFields(impl: str, size: int) -> float:
     def run() -> None:
         assert len(ServerConnection(limits).receiveData(head)) == 2
 
-    return _cpuRate(lines, run)
+    return cpuRate(lines, run)
 
 
 def websocketFrames(impl: str, size: int) -> float:
@@ -88,7 +78,7 @@ def websocketFrames(impl: str, size: int) -> float:
     def run() -> None:
         assert len(FrameDecoder().receiveData(data)) == units
 
-    return _cpuRate(units, run)
+    return cpuRate(units, run)
 
 
 def clientChunked(impl: str, size: int) -> float:
@@ -103,7 +93,7 @@ def clientChunked(impl: str, size: int) -> float:
         conn.sendRequest(b"GET", b"/", {b"host": [b"a"]})
         assert len(conn.receiveData(data)) == 3
 
-    return _cpuRate(units, run)
+    return cpuRate(units, run)
 
 
 def _cases() -> list[Case]:

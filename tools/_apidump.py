@@ -75,10 +75,26 @@ def _describe(prefix: str, name: str, obj: Any) -> str:
     return f"{prefix}{name} {kind}"
 
 
+def _isPrivateClass(cls: type) -> bool:
+    return cls.__name__.startswith("_") or any(c.startswith("_") for c in cls.__module__.split("."))
+
+
+def _ownMembers(cls: type) -> dict[str, Any]:
+    """The class's own attributes and those it inherits from private bases (a shared private
+    base is an implementation detail: its members are part of each public subclass)."""
+    members: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is cls or (klass is not object and _isPrivateClass(klass)):
+            members.update(vars(klass))
+    return members
+
+
 def _classMembers(prefix: str, cls: type) -> list[str]:
     lines = []
-    for name, value in sorted(vars(cls).items()):
+    for name, value in sorted(_ownMembers(cls).items()):
         if name.startswith("_") and name != "__init__":
+            continue
+        if name == "__init__" and value is object.__init__:
             continue
         if isinstance(value, (staticmethod, classmethod)):
             value = value.__func__
@@ -101,7 +117,7 @@ def _publicNames(module: Any) -> list[str]:
         return sorted(set(exported))
     names = []
     for name, value in vars(module).items():
-        if name.startswith("_") or inspect.ismodule(value):
+        if name.startswith("_") or inspect.ismodule(value) or name == "TYPE_CHECKING":
             continue
         owner = getattr(value, "__module__", None)
         if owner is None or owner == module.__name__:
@@ -136,9 +152,13 @@ def main(src: Path, parts: list[str]) -> list[str]:
                     continue
                 value = getattr(module, name)
                 lines.append(_describe(f"{moduleName}:", name, value))
-                if _isInterface(value) and value.__module__ == moduleName:
+                # Members are listed where a class is defined, or where a public module
+                # re-exports a class defined in a private one (its only public home).
+                home = getattr(value, "__module__", None) or ""
+                ownHere = home == moduleName or any(c.startswith("_") for c in home.split("."))
+                if _isInterface(value) and ownHere:
                     lines.extend(_interfaceMembers(f"{moduleName}:{name}.", value))
-                elif inspect.isclass(value) and value.__module__ == moduleName:
+                elif inspect.isclass(value) and ownHere:
                     lines.extend(_classMembers(f"{moduleName}:{name}.", value))
     return lines
 

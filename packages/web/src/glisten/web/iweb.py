@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import IO, TYPE_CHECKING, AnyStr
 
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
     from glisten.internet.defer import Deferred
@@ -35,16 +35,16 @@ class IRequest(Interface):
     """
 
     method: bytes
-    uri: bytes
-    path: bytes
-    args: dict[bytes, list[bytes]]
+    uri: bytes = Attribute("The full request target, as sent.")
+    path: bytes = Attribute("The target's path, without the query.")
+    args: dict[bytes, list[bytes]] = Attribute("Query (and form) arguments: name to values.")
     clientproto: bytes
     code: int
     code_message: bytes
     sentLength: int
-    requestHeaders: Headers
-    responseHeaders: Headers
-    content: IO[bytes]
+    requestHeaders: Headers = Attribute("The request's headers.")
+    responseHeaders: Headers = Attribute("The response's headers.")
+    content: IO[bytes] = Attribute("The request body, a file-like object positioned at its start.")
     received_cookies: dict[bytes, bytes]
 
     def getHeader(key: AnyStr) -> AnyStr | None:

@@ -12,7 +12,7 @@ from collections.abc import Coroutine, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Union
 
-from zope.interface import Interface, implementer
+from zope.interface import Attribute, Interface, implementer
 
 from glisten.web import http
 from glisten.web.error import UnsupportedMethod
@@ -39,7 +39,7 @@ class IResource(Interface):
     :ivar isLeaf: True if the resource consumes the rest of the path itself.
     """
 
-    isLeaf: bool
+    isLeaf: bool = Attribute("True if the resource consumes the rest of the path itself.")
 
     def getChildWithDefault(name: bytes, request: IRequest) -> IResource:
         """The child for one path segment (static children first)."""
