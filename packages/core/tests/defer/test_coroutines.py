@@ -667,3 +667,45 @@ def test_finishedCoroutineDeferredIsNotInACycle() -> None:
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_returnValue_ends_inlineCallbacks_with_warning() -> None:
+    import warnings
+
+    from glisten.internet import defer
+
+    @defer.inlineCallbacks
+    def legacy(x: int):  # type: ignore[no-untyped-def]
+        y = yield defer.succeed(x + 1)
+        defer.returnValue(y * 2)
+        raise AssertionError("not reached")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        d = legacy(1)
+    results: list[int] = []
+    d.addCallback(results.append)
+    assert results == [4]
+    assert [w.category for w in caught] == [DeprecationWarning]
+    assert "use a return statement" in str(caught[0].message)
+    assert caught[0].filename == __file__
+
+    # Also after waiting on a Deferred that fires later, and from a helper it calls.
+    waiter: defer.Deferred[int] = defer.Deferred()
+
+    def helper(v: int) -> None:
+        defer.returnValue(v)
+
+    @defer.inlineCallbacks
+    def later():  # type: ignore[no-untyped-def]
+        v = yield waiter
+        helper(v)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        d2 = later()
+        out: list[int] = []
+        d2.addCallback(out.append)
+        waiter.callback(9)
+    assert out == [9]
+    assert issubclass(defer._DefGen_Return, BaseException)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import traceback
 import types
+import warnings
 from collections.abc import Callable, Coroutine, Generator
 from contextvars import copy_context
 from functools import wraps
@@ -46,6 +47,7 @@ from typing import (
     Any,
     Concatenate,
     Generic,
+    NoReturn,
     ParamSpec,
     TypeVar,
     cast,
@@ -85,6 +87,7 @@ __all__ = [
     "maybeDeferred",
     "passthru",
     "race",
+    "returnValue",
     "setDebugging",
     "succeed",
 ]
@@ -876,6 +879,29 @@ _specialTypes.add(Deferred)
 _newDeferred = object.__new__
 
 
+class _DefGen_Return(BaseException):
+    """Raised by :func:`returnValue` to end an :func:`inlineCallbacks` generator with a value."""
+
+    def __init__(self, value: object) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+def returnValue(val: object) -> NoReturn:
+    """End the :func:`inlineCallbacks` generator calling it, firing its Deferred with ``val``.
+
+    Deprecated (as in Twisted): write ``return val`` in the generator instead. It is kept,
+    with a :class:`DeprecationWarning`, because most existing Twisted code uses it and a
+    port must run unchanged.
+    """
+    warnings.warn(
+        "glisten.internet.defer.returnValue is deprecated; use a return statement instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    raise _DefGen_Return(val)
+
+
 def _caught(e: BaseException) -> Failure:
     """The Failure for an exception a callback (or coroutine) raised."""
     if _debugging:
@@ -999,6 +1025,9 @@ class _CoroutineDeferred(Deferred[Any]):
                 except StopIteration as e:
                     outcome = e.value
                     break
+                except _DefGen_Return as e:
+                    outcome = e.value
+                    break
                 except BaseException as e:
                     outcome = _caught(e)
                     break
@@ -1084,6 +1113,8 @@ def _startCoroutine(coro: Any) -> Deferred[Any]:
         try:
             yielded = run(coro.send, None)
         except StopIteration as e:
+            outcome = e.value
+        except _DefGen_Return as e:
             outcome = e.value
         except BaseException as e:
             outcome = _caught(e)

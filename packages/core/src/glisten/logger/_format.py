@@ -89,11 +89,12 @@ def _render(
         spec = formatSpec or ""
         if "{" in spec:
             spec = _render(spec, mapping, flattened, None, depth + 1)
-        key = _fieldKey(fieldName, conversion, formatSpec or "")
+        spec0 = formatSpec or ""
+        key = _fieldKey(fieldName, conversion, spec0)
         if flattened is not None and key in flattened:
             text = str(flattened[key])
-        elif flattened is not None and _legacyKey(fieldName, conversion, formatSpec) in flattened:
-            text = str(flattened[_legacyKey(fieldName, conversion, formatSpec)])
+        elif flattened is not None and _legacyKey(fieldName, conversion, spec0) in flattened:
+            text = str(flattened[_legacyKey(fieldName, conversion, spec0)])
         else:
             value, _ = _formatter.get_field(fieldName, (), mapping)
             if record is not None:
@@ -129,8 +130,9 @@ def extractField(field: str, event: LogEvent) -> Any:
             parsed = list(_formatter.parse("{" + field + "}"))
         except ValueError as e:
             raise KeyError(field) from e
-        if len(parsed) == 1 and parsed[0][1] is not None:
-            _, fieldName, formatSpec, conversion = parsed[0]
+        fieldName = parsed[0][1] if len(parsed) == 1 else None
+        if fieldName is not None:
+            formatSpec = parsed[0][2]
             valueKey = _valueKey(fieldName, formatSpec or "")
             if valueKey in flattened:
                 return flattened[valueKey]
