@@ -184,7 +184,12 @@ def test_extractField() -> None:
     assert extractField("a.real", event) == 3
     assert extractField("b[0]", event) == "x"
     flattenEvent(event)
-    assert event["log_flattened"] == {"a.real!s:": "3", "a.real!:": 3, "b[0]!s:": "x", "b[0]!:": "x"}
+    assert event["log_flattened"] == {
+        "a.real!s:": "3",
+        "a.real!:": 3,
+        "b[0]!s:": "x",
+        "b[0]!:": "x",
+    }
     with pytest.raises(KeyError):
         extractField("missing", {"log_format": "{missing}"})
 
