@@ -197,3 +197,30 @@ def test_client_creator_real_connection(reactor: Any, wait: Any) -> None:
     assert isinstance(proto, AccumulatingProtocol) and proto.made == 1
     assert proto.data.startswith(b"BYE")
     assert isinstance(refusal, error.ConnectionRefusedError)
+
+
+def test_intn_recvd() -> None:
+    received: list[bytes] = []
+
+    class R(basic.Int16StringReceiver):
+        def stringReceived(self, string: bytes) -> None:
+            received.append(string)
+
+    r = R()
+    r.makeConnection(StringTransport())
+    r.dataReceived(b"\x00\x05ab")
+    assert r.recvd == b"\x00\x05ab"
+    r.dataReceived(b"c")
+    assert r.recvd == b"\x00\x05abc"
+    r.recvd = b""
+    r.dataReceived(b"\x00\x02hi\x00\x01")
+    assert received == [b"hi"] and r.recvd == b"\x00\x01"
+    r.recvd = b"\x00\x03xy"
+    r.dataReceived(b"z")
+    assert received == [b"hi", b"xyz"] and r.recvd == b""
+    # A large frame gathered in pieces is part of recvd too.
+    big = b"\x7f\xff" + b"q" * 40000
+    r.MAX_LENGTH = 1 << 16
+    r.dataReceived(big[:20000])
+    r.dataReceived(big[20000:30000])
+    assert r.recvd == big[:30000]
