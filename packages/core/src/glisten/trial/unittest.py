@@ -150,6 +150,8 @@ class SynchronousTestCase(unittest.TestCase):
         self._firstCleanupAdded = False
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            for args, kwargs in self.getSuppress():
+                warnings.filterwarnings(*args, **kwargs)  # type: ignore[arg-type]
             self._warnings: list[warnings.WarningMessage] = caught
             try:
                 outcome = super().run(result)
@@ -194,6 +196,15 @@ class SynchronousTestCase(unittest.TestCase):
         """The skip reason of this test (method or class attribute), if any."""
         method = getattr(self, self._testMethodName, None)
         return getattr(method, "skip", None) or getattr(self, "skip", None)
+
+    def getSuppress(self) -> list[tuple[tuple[str], dict[str, Any]]]:
+        """The warning filters of this test: the method's ``suppress`` attribute, else the
+        class's (a list made with :func:`glisten.trial.util.suppress`)."""
+        method = getattr(self, self._testMethodName, None)
+        value = getattr(method, "suppress", None)
+        if value is None:
+            value = getattr(self, "suppress", None)
+        return list(value or [])
 
     def getTodo(self) -> Todo | None:
         """The :class:`Todo` of this test (method or class attribute), if any."""
