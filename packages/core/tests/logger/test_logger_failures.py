@@ -175,6 +175,10 @@ def test_failuresHandled_and_failureHandler() -> None:
         pass
     assert len(events) == 2 and events[1]["log_level"] is LogLevel.error
     assert "ZeroDivisionError" in eventAsText(events[1])
+    # As Twisted's: KeyboardInterrupt is logged and swallowed too.
+    with handler:
+        raise KeyboardInterrupt()
+    assert len(events) == 3 and events[2]["log_failure"].check(KeyboardInterrupt)
 
 
 def test_extractField() -> None:
