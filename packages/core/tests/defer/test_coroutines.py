@@ -575,9 +575,14 @@ def test_fromFutureCancel() -> None:
         d = Deferred.fromFuture(future)
         d.cancel()
         assert future.cancelled()
-        assert d.result.check(CancelledError)
-        d.addErrback(lambda f: None)
+        # As in Twisted: the Deferred fails with what the Future reports, asyncio's
+        # CancelledError, once the loop has run the Future's callbacks.
+        outcome: list[Any] = []
+        d.addBoth(outcome.append)
+        assert outcome == []
         loop.run_until_complete(asyncio.sleep(0))
+        assert len(outcome) == 1 and outcome[0].check(asyncio.CancelledError)
+        assert not outcome[0].check(CancelledError)
     finally:
         loop.close()
 
@@ -709,3 +714,43 @@ def test_returnValue_ends_inlineCallbacks_with_warning() -> None:
         waiter.callback(9)
     assert out == [9]
     assert issubclass(defer._DefGen_Return, BaseException)
+
+
+def test_yield_from_deferred_in_inlineCallbacks() -> None:
+    from glisten.internet import defer
+
+    waiting: defer.Deferred[int] = defer.Deferred()
+
+    @defer.inlineCallbacks
+    def gen():  # type: ignore[no-untyped-def]
+        a = yield from defer.succeed(1)
+        b = yield from waiting
+        try:
+            yield from defer.fail(KeyError("k"))
+        except KeyError:
+            pass
+        return a + b
+
+    out: list[Any] = []
+    gen().addBoth(out.append)
+    assert out == []
+    waiting.callback(2)
+    assert out == [3]
+
+
+def test_deferred_debug_is_settable() -> None:
+    from glisten.internet import defer
+
+    assert defer.Deferred.debug is False
+    defer.Deferred.debug = True  # type: ignore[misc]
+    try:
+        assert defer.getDebugging() and defer.Deferred.debug
+        assert defer.Deferred().debug
+    finally:
+        defer.Deferred.debug = False  # type: ignore[misc]
+    assert not defer.getDebugging()
+    d: defer.Deferred[int] = defer.Deferred()
+    assert not d.debug
+    d.debug = True
+    assert d.debug and d._debugInfo is not None and d._debugInfo.creator
+    d.callback(1)

@@ -39,9 +39,15 @@ def test_unhandled_deferred_error_before_and_after_logging_begins() -> None:
         globalLogBeginner.beginLoggingTo([jsonFileLogObserver(out)], redirectStandardIO=False)
         lose()
         events = list(eventsFromJSONLogFile(io.StringIO(out.getvalue())))
-        reported = [e for e in events if e.get("log_format") == "Unhandled error in Deferred:"]
+        # Each report is two events, as in Twisted: the notice, then the failure.
+        reported = [
+            (e, events[i + 1])
+            for i, e in enumerate(events)
+            if e.get("log_format") == "Unhandled error in Deferred:"
+        ]
         # The one from before logging began is replayed, then the new one.
-        print(len(reported), reported[-1]["log_level"].name, reported[-1]["log_failure"]["type"])
+        notice, failure = reported[-1]
+        print(len(reported), notice["log_level"].name, failure["log_failure"]["type"])
         """
     )
     assert result.returncode == 0, result.stderr
