@@ -42,8 +42,10 @@ def test_named_any() -> None:
     with pytest.raises(reflect.InvalidName):
         reflect.namedAny("os..path")
     with pytest.raises(reflect.ModuleNotFound):
-        reflect.namedAny("no_such_module_xyz.thing")
+        reflect.namedAny("no_such_module_xyz")
     with pytest.raises(reflect.ObjectNotFound):
+        reflect.namedAny("no_such_module_xyz.thing")
+    with pytest.raises(AttributeError):
         reflect.namedAny("glisten.python.filepath.NoSuchThing")
     assert reflect.namedObject("glisten.python.filepath.FilePath") is FilePath
     assert reflect.namedModule("glisten.python.reflect") is reflect

@@ -15,8 +15,8 @@ from glisten.internet.defer import Deferred, succeed
 
 def test_dn_keywords() -> None:
     dn = ssl.DN(CN="example.com", O="Org")
-    assert dn.commonName == "example.com" and dn.CN == "example.com"
-    assert dn.organizationName == "Org" and dn.OU is None
+    assert dn.commonName == b"example.com" and dn.CN == b"example.com"
+    assert dn.organizationName == b"Org" and dn.OU is None
     assert ssl.DistinguishedName(commonName="x") == ssl.DN(CN="x")
     with pytest.raises(TypeError):
         ssl.DN(bogusName="x")
@@ -30,7 +30,7 @@ def caKey() -> ssl.KeyPair:
 def test_generate_sign_and_use(caKey: ssl.KeyPair) -> None:
     caDN = ssl.DN(CN="Test CA", O="glisten")
     caCert = caKey.selfSignedCert(1, CN="Test CA", O="glisten")
-    assert caCert.getSubject() == caCert.getIssuer() and caCert.getSubject().CN == "Test CA"
+    assert caCert.getSubject() == caCert.getIssuer() and caCert.getSubject().CN == b"Test CA"
 
     serverKey = ssl.KeyPair.generate(TYPE_EC)
     request = serverKey.certificateRequest(ssl.DN(CN="localhost"))
@@ -41,10 +41,10 @@ def test_generate_sign_and_use(caKey: ssl.KeyPair) -> None:
         return True
 
     der = caKey.signCertificateRequest(caDN, request, verify, 77, secondsToExpiry=3600)
-    assert seen[0].commonName == "localhost"
+    assert seen[0].commonName == b"localhost"
     serverCert = serverKey.newCertificate(der)
     assert serverCert.serialNumber() == 77
-    assert serverCert.getIssuer().commonName == "Test CA"
+    assert serverCert.getIssuer().commonName == b"Test CA"
     # The pair is usable for TLS: the key matches and verification against the CA works.
     options = serverCert.options()
     assert options.getContext() is not None

@@ -77,7 +77,7 @@ def _loadKey(pem: bytes) -> Any:
     return serialization.load_pem_private_key(pem, password=None)
 
 
-def buildName(pairs: tuple[tuple[str, str], ...]) -> Any:
+def buildName(pairs: tuple[tuple[str, Any], ...]) -> Any:
     """A ``cryptography`` X.509 name from ``(longName, value)`` pairs."""
     x509 = _crypto()
     from cryptography.x509.oid import ObjectIdentifier
@@ -88,7 +88,8 @@ def buildName(pairs: tuple[tuple[str, str], ...]) -> Any:
         oid = byName.get(name)
         if oid is None:
             raise ValueError(f"unknown distinguished name attribute {name!r}")
-        attributes.append(x509.NameAttribute(ObjectIdentifier(oid), value))
+        text = value.decode("utf-8") if isinstance(value, bytes) else value
+        attributes.append(x509.NameAttribute(ObjectIdentifier(oid), text))
     return x509.Name(attributes)
 
 
@@ -115,7 +116,7 @@ def _signingHash(key: Any, digestAlgorithm: str) -> Any:
     return _hash(digestAlgorithm)
 
 
-def makeRequest(keyPEM: bytes, pairs: tuple[tuple[str, str], ...], digestAlgorithm: str) -> bytes:
+def makeRequest(keyPEM: bytes, pairs: tuple[tuple[str, Any], ...], digestAlgorithm: str) -> bytes:
     """A certificate signing request (DER) for the key, with the subject ``pairs``."""
     x509 = _crypto()
     from cryptography.hazmat.primitives import serialization
@@ -148,7 +149,7 @@ def requestSubject(csr: Any) -> tuple[tuple[str, str], ...]:
 
 def signRequest(
     issuerKeyPEM: bytes,
-    issuerPairs: tuple[tuple[str, str], ...],
+    issuerPairs: tuple[tuple[str, Any], ...],
     csr: Any,
     serialNumber: int,
     secondsToExpiry: int,

@@ -197,7 +197,8 @@ def _memoryFile(data: bytes) -> Iterator[str]:
 class DistinguishedName:
     """
     An X.509 name: attribute access by long name (``commonName``) or OpenSSL short name
-    (``CN``), in the spirit of Twisted's ``DistinguishedName``.
+    (``CN``), as Twisted's ``DistinguishedName``. Values are ``bytes`` (UTF-8), as in
+    Twisted; ``str`` values given to the constructor are encoded.
     """
 
     _SHORT = {
@@ -210,7 +211,7 @@ class DistinguishedName:
         "emailAddress": "emailAddress",
     }
 
-    def __init__(self, pairs: Iterable[tuple[str, str]] = (), **kw: str) -> None:
+    def __init__(self, pairs: Iterable[tuple[str, str | bytes]] = (), **kw: str | bytes) -> None:
         """
         :param pairs: ``(name, value)`` pairs in certificate order.
         :param kw: attributes by long or short name, as Twisted's ``DN(CN="x", O="y")``.
@@ -219,9 +220,12 @@ class DistinguishedName:
         for name, _ in extra:
             if name not in _KNOWN_NAMES:
                 raise TypeError(f"unknown distinguished name attribute {name!r}")
-        self._pairs = tuple(pairs) + extra
+        self._pairs = tuple(
+            (name, value.encode("utf-8") if isinstance(value, str) else bytes(value))
+            for name, value in tuple(pairs) + extra
+        )
 
-    def __getattr__(self, name: str) -> str | None:
+    def __getattr__(self, name: str) -> bytes | None:
         name = self._SHORT.get(name, name)
         if name not in _KNOWN_NAMES and not any(key == name for key, _ in self._pairs):
             raise AttributeError(name)
@@ -230,7 +234,13 @@ class DistinguishedName:
                 return value
         return None
 
-    def items(self) -> tuple[tuple[str, str], ...]:
+    def __getitem__(self, name: str) -> bytes:
+        value = self.__getattr__(name) if name in _KNOWN_NAMES or name in self._SHORT else None
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def items(self) -> tuple[tuple[str, bytes], ...]:
         """
         :return: the attributes as ``(name, value)`` pairs in certificate order.
         """
@@ -248,7 +258,7 @@ class DistinguishedName:
         """
         :return: a readable multi-line rendering.
         """
-        return "\n".join(f"{k}: {v}" for k, v in self._pairs)
+        return "\n".join(f"{k}: {v.decode('utf-8', 'replace')}" for k, v in self._pairs)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self._pairs)

@@ -93,8 +93,9 @@ def namedAny(name: str) -> Any:
     """The object named by the dotted ``name``: a module, or any attribute below one.
 
     :raises InvalidName: ``name`` is empty or has empty segments.
-    :raises ModuleNotFound: no prefix of ``name`` is an importable module.
-    :raises ObjectNotFound: the module exists but an attribute along the way does not.
+    :raises ModuleNotFound: ``name`` is a single segment and no such module exists.
+    :raises ObjectNotFound: no prefix of a dotted ``name`` is a module.
+    :raises AttributeError: a module was found but an attribute below it does not exist.
     """
     if not name:
         raise InvalidName("Empty module name")
@@ -107,17 +108,18 @@ def namedAny(name: str) -> Any:
     moduleNames = names[:]
     while topLevel is None:
         if not moduleNames:
-            raise ModuleNotFound(f"No module named {names[0]!r}")
+            # As Twisted: a bare name is a missing module, a dotted one a missing object.
+            if len(names) == 1:
+                raise ModuleNotFound(f"No module named {name!r}")
+            raise ObjectNotFound(f"{name!r} does not name an object")
         trialName = ".".join(moduleNames)
         topLevel = _importAndCheckStack(trialName)
         if topLevel is None:
             moduleNames.pop()
     obj: Any = topLevel
     for n in names[len(moduleNames) :]:
-        try:
-            obj = getattr(obj, n)
-        except AttributeError:
-            raise ObjectNotFound(f"{name!r} does not name an object")
+        # A missing attribute of a module that exists is an AttributeError, as in Twisted.
+        obj = getattr(obj, n)
     return obj
 
 
