@@ -57,7 +57,14 @@ PACKAGES: dict[str, Package] = {
             frozenset(
                 {"internet", "application", "protocols", "logger", "python", "cred", "trial"}
             ),
-            frozenset({"zope.interface>=6.0", "attrs>=23.1", "idna>=3.4"}),
+            frozenset(
+                {
+                    "zope.interface>=6.0",
+                    "attrs>=23.1",
+                    "idna>=3.4",
+                    'cryptography>=42; extra == "tls"',
+                }
+            ),
         ),
         Package(
             "web", "glisten-web", frozenset({"web"}), frozenset({CORE, 'h2>=4.1; extra == "http2"'})
