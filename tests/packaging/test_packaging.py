@@ -254,6 +254,8 @@ def _testGroup(package: Package) -> list[str]:
     return list(config["dependency-groups"]["test"])
 
 
+# A package's whole suite runs inside this one test: the global per-test timeout is too short.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("folder", sorted(PACKAGES))
 def test_installedAloneAndTested(dist: Path, tmp_path: Path, folder: str) -> None:
     """Each package with only its declared dependencies imports, and its own suite passes."""
