@@ -22,12 +22,14 @@ __all__ = ["BY_DIST", "PACKAGES", "ROOT", "Package", "version"]
 #: What each wheel must declare, written out here so that a change to a pyproject.toml that
 #: nobody meant shows up as a failing test.
 REQUIRES: dict[str, frozenset[str]] = {
-    "core": frozenset({"zope.interface>=6.0", "attrs>=23.1", "idna>=3.4"}),
+    "core": frozenset(
+        {"zope.interface>=6.0", "attrs>=23.1", "idna>=3.4", 'cryptography>=42; extra == "tls"'}
+    ),
     "web": frozenset({"glisten-core>=0.2.0,<1", 'h2>=4.1; extra == "http2"'}),
     "conch": frozenset({"glisten-core>=0.1.0,<1", "cryptography>=42", "bcrypt>=4"}),
     "mail": frozenset({"glisten-core>=0.2.0,<1", "glisten-names>=0.1.0,<1"}),
     "names": frozenset({"glisten-core>=0.2.0,<1", "idna>=3.4"}),
-    "words": frozenset({"glisten-core>=0.1.0,<1"}),
+    "words": frozenset({"glisten-core>=0.2.0,<1"}),
     "pair": frozenset({"glisten-core>=0.1.0,<1"}),
 }
 

@@ -575,9 +575,14 @@ def test_fromFutureCancel() -> None:
         d = Deferred.fromFuture(future)
         d.cancel()
         assert future.cancelled()
-        assert d.result.check(CancelledError)
-        d.addErrback(lambda f: None)
+        # As in Twisted: the Deferred fails with what the Future reports, asyncio's
+        # CancelledError, once the loop has run the Future's callbacks.
+        outcome: list[Any] = []
+        d.addBoth(outcome.append)
+        assert outcome == []
         loop.run_until_complete(asyncio.sleep(0))
+        assert len(outcome) == 1 and outcome[0].check(asyncio.CancelledError)
+        assert not outcome[0].check(CancelledError)
     finally:
         loop.close()
 
@@ -667,3 +672,85 @@ def test_finishedCoroutineDeferredIsNotInACycle() -> None:
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_returnValue_ends_inlineCallbacks_with_warning() -> None:
+    import warnings
+
+    from glisten.internet import defer
+
+    @defer.inlineCallbacks
+    def legacy(x: int):  # type: ignore[no-untyped-def]
+        y = yield defer.succeed(x + 1)
+        defer.returnValue(y * 2)
+        raise AssertionError("not reached")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        d = legacy(1)
+    results: list[int] = []
+    d.addCallback(results.append)
+    assert results == [4]
+    assert [w.category for w in caught] == [DeprecationWarning]
+    assert "use a return statement" in str(caught[0].message)
+    assert caught[0].filename == __file__
+
+    # Also after waiting on a Deferred that fires later, and from a helper it calls.
+    waiter: defer.Deferred[int] = defer.Deferred()
+
+    def helper(v: int) -> None:
+        defer.returnValue(v)
+
+    @defer.inlineCallbacks
+    def later():  # type: ignore[no-untyped-def]
+        v = yield waiter
+        helper(v)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        d2 = later()
+        out: list[int] = []
+        d2.addCallback(out.append)
+        waiter.callback(9)
+    assert out == [9]
+    assert issubclass(defer._DefGen_Return, BaseException)
+
+
+def test_yield_from_deferred_in_inlineCallbacks() -> None:
+    from glisten.internet import defer
+
+    waiting: defer.Deferred[int] = defer.Deferred()
+
+    @defer.inlineCallbacks
+    def gen():  # type: ignore[no-untyped-def]
+        a = yield from defer.succeed(1)
+        b = yield from waiting
+        try:
+            yield from defer.fail(KeyError("k"))
+        except KeyError:
+            pass
+        return a + b
+
+    out: list[Any] = []
+    gen().addBoth(out.append)
+    assert out == []
+    waiting.callback(2)
+    assert out == [3]
+
+
+def test_deferred_debug_is_settable() -> None:
+    from glisten.internet import defer
+
+    assert defer.Deferred.debug is False
+    defer.Deferred.debug = True  # type: ignore[misc]
+    try:
+        assert defer.getDebugging() and defer.Deferred.debug
+        assert defer.Deferred().debug
+    finally:
+        defer.Deferred.debug = False  # type: ignore[misc]
+    assert not defer.getDebugging()
+    d: defer.Deferred[int] = defer.Deferred()
+    assert not d.debug
+    d.debug = True
+    assert d.debug and d._debugInfo is not None and d._debugInfo.creator
+    d.callback(1)

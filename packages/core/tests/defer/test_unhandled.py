@@ -13,7 +13,14 @@ from glisten.python.failure import Failure
 
 
 def _unhandled(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in events if "Unhandled error in Deferred" in str(e.get("log_format"))]
+    """The failure events of unhandled-error reports: as in Twisted, each report is two events,
+    the critical notice and then the failure."""
+    found = []
+    for i, e in enumerate(events):
+        if e.get("log_format") == "Unhandled error in Deferred:":
+            assert "log_failure" not in e and e["log_level"].name == "critical"
+            found.append(events[i + 1])
+    return found
 
 
 def test_garbageFailureIsLogged(logEvents: list[dict[str, Any]]) -> None:

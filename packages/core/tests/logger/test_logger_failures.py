@@ -175,6 +175,10 @@ def test_failuresHandled_and_failureHandler() -> None:
         pass
     assert len(events) == 2 and events[1]["log_level"] is LogLevel.error
     assert "ZeroDivisionError" in eventAsText(events[1])
+    # As Twisted's: KeyboardInterrupt is logged and swallowed too.
+    with handler:
+        raise KeyboardInterrupt()
+    assert len(events) == 3 and events[2]["log_failure"].check(KeyboardInterrupt)
 
 
 def test_extractField() -> None:
@@ -184,6 +188,64 @@ def test_extractField() -> None:
     assert extractField("a.real", event) == 3
     assert extractField("b[0]", event) == "x"
     flattenEvent(event)
-    assert event["log_flattened"] == {"a.real": "3", "b[0]": "x"}
+    assert event["log_flattened"] == {
+        "a.real!s:": "3",
+        "a.real!:": 3,
+        "b[0]!s:": "x",
+        "b[0]!:": "x",
+    }
     with pytest.raises(KeyError):
         extractField("missing", {"log_format": "{missing}"})
+
+
+def test_extractField_after_json_keeps_values(tmp_path: Any) -> None:
+    import io
+
+    from glisten.logger import (
+        Logger,
+        LogPublisher,
+        eventAsText,
+        eventsFromJSONLogFile,
+        extractField,
+        formatEvent,
+        jsonFileLogObserver,
+    )
+
+    class Source:
+        a = 3
+        b = 4
+
+        def __repr__(self) -> str:
+            return "<Source>"
+
+    out = io.StringIO()
+    publisher = LogPublisher(jsonFileLogObserver(out))
+    log = Logger(observer=publisher, source=Source())
+    log.info("a={log_source.a} b={log_source.b!r:>4} f={f()} name={name}", f=lambda: 7, name="n")
+    events = list(eventsFromJSONLogFile(io.StringIO(out.getvalue())))
+    assert len(events) == 1
+    event = events[0]
+    a = extractField("log_source.a", event)
+    b = extractField("log_source.b", event)
+    assert (a, b) == (3, 4) and a + b == 7
+    assert extractField("f()", event) == 7 and extractField("name", event) == "n"
+    assert formatEvent(event) == "a=3 b=   4 f=7 name=n"
+    assert "a=3 b=   4" in eventAsText(event)
+
+
+def test_json_circular_value_still_written() -> None:
+    from glisten.logger import eventAsJSON, eventFromJSON, formatEvent
+
+    loop: list[Any] = []
+    loop.append(loop)
+    event = {"log_format": "x={x}", "x": loop, "log_namespace": "n", "log_time": 0.0}
+    back = eventFromJSON(eventAsJSON(event))
+    assert formatEvent(back) == "x=[[...]]"
+
+
+def test_old_flattened_keys_still_render() -> None:
+    from glisten.logger import extractField, formatEvent
+
+    event = {"log_format": "{a} {b!r}", "log_flattened": {"a": "3", "b!r": "'x'"}}
+    assert formatEvent(event) == "3 'x'"
+    assert extractField("a", event) == "3"

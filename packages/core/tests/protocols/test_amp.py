@@ -523,12 +523,32 @@ def test_notConnected() -> None:
 
 def test_commandNames() -> None:
     class Named(amp.Command):
-        commandName = "other-name"
-        arguments = [("text", amp.Unicode())]
+        commandName = b"other-name"
+        arguments = [(b"text", amp.Unicode())]
 
     assert Named.commandName == b"other-name"
     assert Sum.commandName == b"Sum"
     assert Named.arguments[0][0] == b"text"
+    # As Twisted: names on the wire must be bytes, caught when the class is made.
+    with pytest.raises(TypeError, match="Command names must be byte strings"):
+
+        class BadName(amp.Command):
+            commandName = "other-name"  # type: ignore[assignment]
+
+    with pytest.raises(TypeError, match="Argument names must be byte strings"):
+
+        class BadArgument(amp.Command):
+            arguments = [("text", amp.Unicode())]
+
+    with pytest.raises(TypeError, match="Response names must be byte strings"):
+
+        class BadResponse(amp.Command):
+            response = [("text", amp.Unicode())]
+
+    with pytest.raises(TypeError, match="Error names must be byte strings"):
+
+        class BadError(amp.Command):
+            errors = {ValueError: "BAD"}  # type: ignore[dict-item]
 
 
 @settings(max_examples=200, deadline=None)

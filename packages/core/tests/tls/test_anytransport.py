@@ -113,7 +113,7 @@ class Client(Protocol):
     def __init__(self) -> None:
         self.received = b""
         self.reason: Any = None
-        self.peer: str | None = None
+        self.peer: bytes | None = None
 
     def connectionMade(self) -> None:
         self.transport.write(b"through the pipes")
@@ -143,7 +143,7 @@ def test_tlsOverProcessPipes(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -
     wait(proto.ended)
     assert proto.reason.check(error.ProcessDone), proto.err
     assert client.received == b"sepip eht hguorht"
-    assert client.peer == "localhost"
+    assert client.peer == b"localhost"
     assert client.reason.check(error.ConnectionDone)
     # The child saw our close_notify: a clean close on its side too.
     assert proto.err == b"child: ConnectionDone"

@@ -316,3 +316,71 @@ def test_opensslStartTLS(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> No
     wait(proto.ended)
     port.stopListening()
     assert b"250 secure NOOP None" in proto.out, proto.err
+
+
+def test_halfCloseAgainstSocat(reactor: Any, wait: Any, pki: Any, tmp_path: Any) -> None:
+    """
+    A request ended by close_notify (``loseWriteConnection``) is answered by socat, which only
+    runs its command's output back once it has seen the end of the input: the answer arrives
+    after the half-close, then socat's own close_notify closes the connection cleanly.
+    """
+    import socket
+
+    socat = _need("socat")
+    files = _files(tmp_path, pki)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        portNumber = s.getsockname()[1]
+    args = [
+        socat, "-d", "-d",
+        f"OPENSSL-LISTEN:{portNumber},bind=127.0.0.1,reuseaddr,cert={files['cert']},"
+        f"key={files['key']},verify=0",
+        "SYSTEM:tr a-z A-Z",
+    ]  # fmt: skip
+    listening: Deferred[None] = Deferred()
+
+    class Peer(Collect):
+        def errReceived(self, data: bytes) -> None:
+            super().errReceived(data)
+            if b"listening on" in self.err and not listening.called:
+                listening.callback(None)
+
+        def processEnded(self, reason: Any) -> None:
+            if not listening.called:
+                listening.errback(AssertionError(self.err.decode(errors="replace")))
+            super().processEnded(reason)
+
+    peer = Peer()
+
+    class HalfCloser(Protocol):
+        def __init__(self) -> None:
+            self.received = b""
+            self.done: Deferred[Any] = Deferred()
+
+        def connectionMade(self) -> None:
+            self.transport.write(b"hello half close\n")
+            self.transport.loseWriteConnection()
+
+        def dataReceived(self, data: bytes) -> None:
+            self.received += data
+
+        def connectionLost(self, reason: Any = None) -> None:
+            self.reason = reason
+            self.done.callback(None)
+
+    client = HalfCloser()
+    options = optionsForClientTLS("localhost", trustRoot=Certificate.loadPEM(pki.ca.certPEM))
+
+    async def scenario() -> Any:
+        spawnProcess(reactor, peer, socat, args, env=None)
+        await listening
+        reactor.connectSSL(
+            "127.0.0.1", portNumber, ClientFactory.forProtocol(lambda: client), options
+        )
+        await client.done
+        await peer.ended
+        return [client.reason]  # (a Failure returned as is would be raised)
+
+    (reason,) = wait(lambda: Deferred.fromCoroutine(scenario()))
+    assert client.received == b"HELLO HALF CLOSE\n", peer.err
+    assert reason.check(error.ConnectionDone), reason

@@ -89,7 +89,7 @@ def test_handshakeAndEcho(pki: Any, connect: Any, byteAtATime: bool) -> None:
     assert client.made == server.made == 1
     assert client.transport.TLSVersion == "TLSv1.3"
     peer = client.transport.getPeerCertificate()
-    assert peer is not None and peer.getSubject().commonName == "localhost"
+    assert peer is not None and peer.getSubject().commonName == b"localhost"
     assert server.transport.getPeerCertificate() is None
     assert interfaces.ISSLTransport.providedBy(client.transport)
     assert client.transport.getHandle().cipher()[1] == "TLSv1.3"
@@ -246,7 +246,7 @@ def test_clientCertificates(pki: Any, connect: Any, present: str) -> None:
     if present == "good":
         assert server.received() == b"who am I"
         peer = server.transport.getPeerCertificate()
-        assert peer.getSubject().commonName == "client one"
+        assert peer.getSubject().commonName == b"client one"
     else:
         assert server.received() == b""
         assert server.lost.check(ssl.SSLError)
@@ -280,7 +280,7 @@ def test_sniChoosesCertificate(pki: Any, connect: Any) -> None:
         client.transport.write(b"sni")
         pair.pump()
         assert server.received() == b"sni"
-        assert client.transport.getPeerCertificate().getSubject().commonName == cn
+        assert client.transport.getPeerCertificate().getSubject().commonName == cn.encode()
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

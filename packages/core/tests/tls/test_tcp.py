@@ -199,7 +199,7 @@ class StartTLSClient(Protocol):
         self.state = "plain"
         self.done: Deferred[Any] = Deferred()
         self.received = b""
-        self.peerCN: str | None = None
+        self.peerCN: bytes | None = None
 
     def dataReceived(self, data: bytes) -> None:
         if self.state == "plain":
@@ -248,7 +248,7 @@ def test_startTLS(reactor: Any, wait: Any, pki: Any) -> None:
     reactor.connectTCP("127.0.0.1", port.getHost().port, OneClient(client))
     wait(client.done)
     assert client.received == b"encrypted hello"
-    assert client.peerCN == "localhost"
+    assert client.peerCN == b"localhost"
     assert client.alpn == b"smtp"
     assert client.reason.check(error.ConnectionDone)
     port.stopListening()

@@ -365,6 +365,7 @@ def test_freshReactorEachTest() -> None:
 
     class Record(unittest.TestCase):
         __test__ = False  # run by the tests below, not collected
+        freshReactor = True
 
         def test_it(self) -> None:
             from glisten.internet import reactor
@@ -375,6 +376,38 @@ def test_freshReactorEachTest() -> None:
     runCase(Record, "test_it")
     assert len(reactors) == 2 and reactors[0] is not reactors[1]
     assert all(r._startedBefore for r in reactors)
+
+
+def test_globalReactorByDefault() -> None:
+    # As under trial: a module that imported the reactor at load time schedules on the
+    # reactor the tests run.
+    from glisten.internet import reactor as loadTimeReactor
+
+    seen = []
+
+    class Global(unittest.TestCase):
+        __test__ = False  # run by the tests below, not collected
+
+        def test_deferLater(self) -> defer.Deferred[None]:
+            return task.deferLater(loadTimeReactor, 0.01, seen.append, "ran")
+
+        def test_leftovers(self) -> None:
+            loadTimeReactor.callLater(100, lambda: None)
+            loadTimeReactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
+
+        def test_same(self) -> None:
+            from glisten.internet import reactor
+
+            seen.append(reactor is loadTimeReactor)
+
+    assert outcome(runCase(Global, "test_deferLater")) == "success"
+    assert seen == ["ran"]
+    result = runCase(Global, "test_leftovers")
+    assert outcome(result) == "error" and "DirtyReactorAggregateError" in text(result)
+    # The leftovers were cleaned: the next test on the same reactor passes.
+    assert not loadTimeReactor.getDelayedCalls()
+    assert outcome(runCase(Global, "test_deferLater")) == "success"
+    assert outcome(runCase(Global, "test_same")) == "success" and seen[-1] is True
 
 
 MODULE = """

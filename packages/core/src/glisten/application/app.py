@@ -7,10 +7,12 @@ with it.
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import IO, Any
 
 from glisten.internet.main import getReactor
 
+from . import reactors
 from .service import IService
 
 
@@ -30,4 +32,41 @@ def startApplication(application: Any, save: bool = False, reactor: Any = None) 
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
 
 
-__all__ = ["startApplication"]
+class ReactorSelectionMixin:
+    """Adds ``--reactor NAME`` (``-r``) and ``--help-reactors`` to a ``usage.Options``.
+
+    ``--reactor`` installs the named reactor at once (so later options can use it) and keeps
+    the name in ``self["reactor"]``.
+    """
+
+    messageOutput: IO[str] = sys.stdout
+    _getReactorTypes = staticmethod(reactors.getReactorTypes)
+
+    def opt_help_reactors(self) -> None:
+        """Display a list of possibly available reactor names."""
+        for r in self._getReactorTypes():
+            self.messageOutput.write(f"    {r.shortName:<10}{r.description}\n")
+        raise SystemExit(0)
+
+    def opt_reactor(self, shortName: str) -> None:
+        """Which reactor to use (see --help-reactors for a list of possibilities)."""
+        from glisten.python.usage import UsageError
+
+        try:
+            reactors.installReactor(shortName)
+        except reactors.NoSuchReactor:
+            raise UsageError(
+                f"The specified reactor does not exist: '{shortName}'.\n"
+                "See the list of available reactors with --help-reactors"
+            )
+        except Exception as e:
+            raise UsageError(
+                f"The specified reactor cannot be used, failed with error: {e}.\n"
+                "See the list of available reactors with --help-reactors"
+            )
+        self["reactor"] = shortName  # type: ignore[index]
+
+    opt_r = opt_reactor
+
+
+__all__ = ["ReactorSelectionMixin", "startApplication"]

@@ -2,7 +2,9 @@
 
 ``glisten [global options] PLUGIN [plugin options]``. Plugins are objects providing
 :class:`glisten.application.service.IServiceMaker`, published by any installed distribution in
-the entry-point group ``glisten.plugins`` under the name of their subcommand. Errors in what the
+the entry-point group ``glisten.plugins`` under the name of their subcommand, or (Twisted's
+way, for ported ``twistd`` plugins) by a ``glisten/plugins/`` module (see :mod:`glisten.plugin`).
+Errors in what the
 user typed are one line on standard error and exit status 2; a plugin that fails while building
 its service gives its message and exit status 1. No traceback reaches the user for either.
 """
@@ -14,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, NoReturn
+
+from ._dropins import DropinEntry, dropinServiceMakers, parseUsageOptions, usesUsageOptions
 
 PLUGIN_GROUP = "glisten.plugins"
 
@@ -47,14 +51,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _pluginEntryPoints() -> dict[str, EntryPoint]:
-    found: dict[str, EntryPoint] = {}
+def _pluginEntryPoints() -> dict[str, EntryPoint | DropinEntry]:
+    found: dict[str, EntryPoint | DropinEntry] = {}
     for ep in entry_points(group=PLUGIN_GROUP):
         found.setdefault(ep.name, ep)
+    # Twisted-style plugins in glisten/plugins/ modules; an entry point of the same name wins.
+    for name, dropin in dropinServiceMakers().items():
+        found.setdefault(name, dropin)
     return found
 
 
-def _describe(ep: EntryPoint) -> str:
+def _describe(ep: EntryPoint | DropinEntry) -> str:
     try:
         maker = ep.load()
     except Exception as e:  # a broken plugin must not hide the others from --help
@@ -127,9 +134,13 @@ def run(argv: Sequence[str]) -> int:
     except Exception as e:
         sys.stderr.write(f"glisten: plugin {name!r} cannot be loaded: {e}\n")
         return 1
-    pluginParser = _Parser(prog=f"glisten {name}", description=maker.description)
-    maker.addArguments(pluginParser)
-    pluginOptions = pluginParser.parse_args(options.pluginArgs)
+    pluginOptions: Any
+    if usesUsageOptions(maker):
+        pluginOptions = parseUsageOptions(maker, name, options.pluginArgs, UsageError)
+    else:
+        pluginParser = _Parser(prog=f"glisten {name}", description=maker.description)
+        maker.addArguments(pluginParser)
+        pluginOptions = pluginParser.parse_args(options.pluginArgs)
     if options.reactor is not None:
         # Before the plugin builds its service, as code it imports may reach for the reactor.
         from glisten.application.reactors import installReactor

@@ -1,5 +1,8 @@
 """
 Choosing and installing a reactor by name (``glisten --reactor NAME``).
+
+Besides glisten's own reactors, any plugin (see :mod:`glisten.plugin`) in ``glisten.plugins``
+providing :class:`IReactorInstaller` is offered, as in Twisted.
 """
 
 from __future__ import annotations
@@ -9,13 +12,32 @@ from collections.abc import Iterator
 from typing import Any
 
 import attrs
+from zope.interface import Attribute, Interface, implementer
+
+from glisten.plugin import IPlugin, getPlugins
 
 __all__ = [
+    "IReactorInstaller",
     "NoSuchReactor",
     "Reactor",
+    "getPlugins",
     "getReactorTypes",
     "installReactor",
 ]
+
+
+class IReactorInstaller(Interface):
+    """
+    A reactor that can be installed by name.
+    """
+
+    shortName = Attribute("The name used on the command line.")
+    description = Attribute("One line for ``--help-reactors``.")
+
+    def install() -> Any:
+        """
+        Install the reactor as the global one.
+        """
 
 
 class NoSuchReactor(KeyError):
@@ -24,6 +46,7 @@ class NoSuchReactor(KeyError):
     """
 
 
+@implementer(IPlugin, IReactorInstaller)
 @attrs.frozen
 class Reactor:
     """
@@ -59,11 +82,17 @@ _REACTORS = (
 )
 
 
-def getReactorTypes() -> Iterator[Reactor]:
+def getReactorTypes() -> Iterator[Any]:
     """
-    :return: the reactors that can be installed by name.
+    :return: the reactors that can be installed by name: glisten's own, then those that
+        ``glisten.plugins`` modules provide.
     """
-    return iter(_REACTORS)
+    yield from _REACTORS
+    names = {r.shortName for r in _REACTORS}
+    for plugin in getPlugins(IReactorInstaller):
+        if plugin.shortName not in names:
+            names.add(plugin.shortName)
+            yield plugin
 
 
 def installReactor(shortName: str) -> Any:
@@ -74,7 +103,7 @@ def installReactor(shortName: str) -> Any:
     :raises NoSuchReactor: for an unknown name.
     :raises glisten.internet.error.ReactorAlreadyInstalledError: if one is installed already.
     """
-    for r in _REACTORS:
+    for r in getReactorTypes():
         if r.shortName == shortName:
             return r.install()
     raise NoSuchReactor(shortName)

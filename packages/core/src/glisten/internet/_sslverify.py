@@ -36,10 +36,12 @@ if TYPE_CHECKING:
     from glisten.protocols.tls import TLSMemoryBIOProtocol
 
 __all__ = [
+    "VerifyError",
     "FILETYPE_ASN1",
     "FILETYPE_PEM",
     "Certificate",
     "CertificateOptions",
+    "CertificateRequest",
     "ClientTLSOptions",
     "DN",
     "DistinguishedName",
@@ -195,7 +197,8 @@ def _memoryFile(data: bytes) -> Iterator[str]:
 class DistinguishedName:
     """
     An X.509 name: attribute access by long name (``commonName``) or OpenSSL short name
-    (``CN``), in the spirit of Twisted's ``DistinguishedName``.
+    (``CN``), as Twisted's ``DistinguishedName``. Values are ``bytes`` (UTF-8), as in
+    Twisted; ``str`` values given to the constructor are encoded.
     """
 
     _SHORT = {
@@ -208,10 +211,21 @@ class DistinguishedName:
         "emailAddress": "emailAddress",
     }
 
-    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
-        self._pairs = tuple(pairs)
+    def __init__(self, pairs: Iterable[tuple[str, str | bytes]] = (), **kw: str | bytes) -> None:
+        """
+        :param pairs: ``(name, value)`` pairs in certificate order.
+        :param kw: attributes by long or short name, as Twisted's ``DN(CN="x", O="y")``.
+        """
+        extra = tuple((self._SHORT.get(k, k), v) for k, v in kw.items())
+        for name, _ in extra:
+            if name not in _KNOWN_NAMES:
+                raise TypeError(f"unknown distinguished name attribute {name!r}")
+        self._pairs = tuple(
+            (name, value.encode("utf-8") if isinstance(value, str) else bytes(value))
+            for name, value in tuple(pairs) + extra
+        )
 
-    def __getattr__(self, name: str) -> str | None:
+    def __getattr__(self, name: str) -> bytes | None:
         name = self._SHORT.get(name, name)
         if name not in _KNOWN_NAMES and not any(key == name for key, _ in self._pairs):
             raise AttributeError(name)
@@ -220,7 +234,13 @@ class DistinguishedName:
                 return value
         return None
 
-    def items(self) -> tuple[tuple[str, str], ...]:
+    def __getitem__(self, name: str) -> bytes:
+        value = self.__getattr__(name) if name in _KNOWN_NAMES or name in self._SHORT else None
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def items(self) -> tuple[tuple[str, bytes], ...]:
         """
         :return: the attributes as ``(name, value)`` pairs in certificate order.
         """
@@ -238,7 +258,7 @@ class DistinguishedName:
         """
         :return: a readable multi-line rendering.
         """
-        return "\n".join(f"{k}: {v}" for k, v in self._pairs)
+        return "\n".join(f"{k}: {v.decode('utf-8', 'replace')}" for k, v in self._pairs)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self._pairs)
@@ -407,12 +427,65 @@ class Certificate:
         return f"<{type(self).__name__} Subject={self.getSubject().commonName!r}>"
 
 
+class VerifyError(Exception):
+    """A certificate request was refused by the ``verifyDNCallback``."""
+
+
+class CertificateRequest:
+    """
+    A certificate signing request (PKCS#10), held as DER; parsing needs ``glisten-core[tls]``.
+    """
+
+    def __init__(self, original: bytes) -> None:
+        self.original = original
+
+    @classmethod
+    def load(cls, requestData: bytes, requestFormat: int = FILETYPE_ASN1) -> CertificateRequest:
+        """
+        :raises ValueError: the request is malformed or its signature does not verify.
+        """
+        from glisten.internet import _sslgen
+
+        csr = _sslgen.loadRequest(requestData, pem=requestFormat == FILETYPE_PEM)
+        from cryptography.hazmat.primitives import serialization
+
+        request = cls(bytes(csr.public_bytes(serialization.Encoding.DER)))
+        request._csr = csr
+        return request
+
+    def _parsed(self) -> Any:
+        csr = getattr(self, "_csr", None)
+        if csr is None:
+            from glisten.internet import _sslgen
+
+            csr = self._csr = _sslgen.loadRequest(self.original, pem=False)
+        return csr
+
+    def getSubject(self) -> DistinguishedName:
+        """
+        :return: the subject asked for.
+        """
+        from glisten.internet import _sslgen
+
+        return DistinguishedName(_sslgen.requestSubject(self._parsed()))
+
+    def dump(self, format: int = FILETYPE_ASN1) -> bytes:
+        """
+        :return: the request as DER (or PEM with :data:`FILETYPE_PEM`).
+        """
+        if format == FILETYPE_PEM:
+            return _toPEM("CERTIFICATE REQUEST", self.original)
+        return self.original
+
+
 class KeyPair:
     """
     A private key, held as PEM.
 
-    Key generation is not provided: core has no cryptography dependency. Generate keys with
-    ``openssl genpkey`` or the ``cryptography`` package and load them here.
+    Loading and serving need nothing beyond the standard library. Making keys, requests and
+    certificates (:meth:`generate`, :meth:`certificateRequest`, :meth:`signCertificateRequest`,
+    :meth:`selfSignedCert`) needs the ``cryptography`` package: ``pip install
+    'glisten-core[tls]'``; without it they raise an ImportError that says so.
 
     :ivar original: the PEM encoding.
     """
@@ -450,6 +523,96 @@ class KeyPair:
 
     def __repr__(self) -> str:
         return "<KeyPair>"
+
+    @classmethod
+    def generate(cls, kind: int = 6, size: int = 2048) -> KeyPair:
+        """
+        Make a new private key.
+
+        :param kind: ``TYPE_RSA`` (6, the default), ``TYPE_DSA`` (116) or ``TYPE_EC`` (408,
+            P-256) from :mod:`glisten.internet._sslgen`.
+        :param size: the key size in bits (RSA, DSA).
+        :raises ImportError: ``glisten-core[tls]`` (cryptography) is not installed.
+        """
+        from glisten.internet import _sslgen
+
+        return cls(_sslgen.generateKey(kind, size))
+
+    def certificateRequest(
+        self,
+        distinguishedName: DistinguishedName,
+        format: int = FILETYPE_ASN1,
+        digestAlgorithm: str = "sha256",
+    ) -> bytes:
+        """
+        A certificate signing request for this key.
+
+        :param distinguishedName: the subject to ask for.
+        :return: the request in ``format`` (DER by default).
+        """
+        from glisten.internet import _sslgen
+
+        der = _sslgen.makeRequest(self.original, distinguishedName.items(), digestAlgorithm)
+        return CertificateRequest(der).dump(format)
+
+    def signCertificateRequest(
+        self,
+        issuerDistinguishedName: DistinguishedName,
+        requestData: bytes,
+        verifyDNCallback: Any,
+        serialNumber: int,
+        requestFormat: int = FILETYPE_ASN1,
+        certificateFormat: int = FILETYPE_ASN1,
+        secondsToExpiry: int = 60 * 60 * 24 * 365,
+        digestAlgorithm: str = "sha256",
+    ) -> Any:
+        """
+        Issue a certificate for a request, signed with this key as ``issuerDistinguishedName``.
+
+        :param verifyDNCallback: called with the requested subject; a false answer (or a
+            Deferred firing with one) refuses the request with :class:`VerifyError`.
+        :return: the certificate in ``certificateFormat``, or a Deferred for it when
+            ``verifyDNCallback`` returned a Deferred.
+        :raises ValueError: the request is malformed or its signature does not verify.
+        """
+        from glisten.internet import _sslgen
+        from glisten.internet.defer import Deferred
+
+        request = CertificateRequest.load(requestData, requestFormat)
+        dn = request.getSubject()
+        answer = verifyDNCallback(dn)
+
+        def verified(ok: Any) -> bytes:
+            if not ok:
+                raise VerifyError(f"DN callback {verifyDNCallback!r} rejected request DN {dn!r}")
+            der = _sslgen.signRequest(
+                self.original,
+                issuerDistinguishedName.items(),
+                request._parsed(),
+                serialNumber,
+                secondsToExpiry,
+                digestAlgorithm,
+            )
+            return Certificate(der).dump(certificateFormat)
+
+        if isinstance(answer, Deferred):
+            return answer.addCallback(verified)
+        return verified(answer)
+
+    def newCertificate(self, newCertData: bytes, format: int = FILETYPE_ASN1) -> PrivateCertificate:
+        """
+        :return: the certificate ``newCertData`` (issued for this key) paired with this key.
+        """
+        return PrivateCertificate.load(newCertData, self, format)
+
+    def selfSignedCert(self, serialNumber: int, **kw: str) -> PrivateCertificate:
+        """
+        A certificate for this key signed by itself, its subject and issuer ``DN(**kw)``.
+        """
+        dn = DistinguishedName([(DistinguishedName._SHORT.get(k, k), v) for k, v in kw.items()])
+        request = self.certificateRequest(dn)
+        der = self.signCertificateRequest(dn, request, lambda _: True, serialNumber)
+        return self.newCertificate(der)
 
 
 class PrivateCertificate(Certificate):

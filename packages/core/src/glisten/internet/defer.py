@@ -30,14 +30,15 @@ Deliberate differences from Twisted, each fixing a trap:
   Deferred with that Deferred's result; Twisted raised an ``AssertionError`` inside its driver.
 - Cancelling a coroutine's Deferred from inside the coroutine itself cancels the next
   Deferred it waits on; Twisted failed with an ``AssertionError``.
-- Debugging is switched with :func:`setDebugging`; assigning ``Deferred.debug`` directly has no
-  effect. The callback list is private (Twisted deprecated ``Deferred.callbacks`` in 25.5).
+- Debugging is switched with :func:`setDebugging` or by assigning ``Deferred.debug``. The
+  callback list is private (Twisted deprecated ``Deferred.callbacks`` in 25.5).
 """
 
 from __future__ import annotations
 
 import traceback
 import types
+import warnings
 from collections.abc import Callable, Coroutine, Generator
 from contextvars import copy_context
 from functools import wraps
@@ -46,6 +47,7 @@ from typing import (
     Any,
     Concatenate,
     Generic,
+    NoReturn,
     ParamSpec,
     TypeVar,
     cast,
@@ -64,9 +66,11 @@ __all__ = [
     "FAILURE",
     "SUCCESS",
     "AlreadyCalledError",
+    "AlreadyTryingToLockError",
     "CancelledError",
     "DebugInfo",
     "Deferred",
+    "DeferredFilesystemLock",
     "DeferredList",
     "DeferredLock",
     "DeferredQueue",
@@ -78,13 +82,16 @@ __all__ = [
     "QueueUnderflow",
     "TimeoutError",
     "ensureDeferred",
+    "execute",
     "fail",
     "gatherResults",
     "getDebugging",
     "inlineCallbacks",
+    "logError",
     "maybeDeferred",
     "passthru",
     "race",
+    "returnValue",
     "setDebugging",
     "succeed",
 ]
@@ -118,14 +125,27 @@ def passthru(arg: _T) -> _T:
 
 
 def setDebugging(on: bool) -> None:
-    """Turn Deferred debugging on or off.
+    """Turn Deferred debugging on or off (``Deferred.debug = True`` does the same).
 
     With debugging on, every Deferred records the stack that created it and the stack that
     first fired it; both are shown in :class:`AlreadyCalledError` and in the "Unhandled error
     in Deferred" log message. It makes Deferreds several times slower.
     """
     global _debugging
-    _debugging = Deferred.debug = bool(on)
+    _debugging = bool(on)
+
+
+class _DeferredType(type):
+    """Makes ``Deferred.debug`` read and switch the global debugging flag, as assigning
+    Twisted's class attribute does."""
+
+    @property
+    def debug(cls) -> bool:
+        return _debugging
+
+    @debug.setter
+    def debug(cls, on: bool) -> None:
+        setDebugging(on)
 
 
 def getDebugging() -> bool:
@@ -141,6 +161,8 @@ _debugging = False
 # chainDeferred. Identity-compared, never called.
 _CONTINUE: Any = object()
 _CHAIN: Any = object()
+# What a cancelled fromFuture Deferred fires with while its Future reports its outcome.
+_WAIT_FOR_FUTURE: Any = object()
 # Marks a coroutine driver (:class:`_CoroutineDeferred`) waiting on this Deferred.
 _RESUME: Any = object()
 # Stored as the canceller of a Deferred cancelled without one.
@@ -198,24 +220,23 @@ class DebugInfo:
             log = _logger()
         except ImportError:  # pragma: no cover - only while the interpreter shuts down
             return
+        # Two events, as Twisted logs them: the notice, then the failure itself.
+        log.critical("Unhandled error in Deferred:", isError=True)
         if debugInfo:
-            log.failure(
-                "Unhandled error in Deferred:\n(debug: {debugInfo})",
-                failure=failure,
-                debugInfo=debugInfo,
-            )
+            log.failure("(debug: {debugInfo})", failure=failure, debugInfo=debugInfo)
         else:
-            log.failure("Unhandled error in Deferred:", failure=failure)
+            log.failure("", failure=failure)
 
 
-class Deferred(Generic[_T]):
+class Deferred(Generic[_T], metaclass=_DeferredType):
     """A result that will arrive later, and the callbacks waiting for it.
 
     :ivar called: ``False`` until :meth:`callback` or :meth:`errback` is called.
     :ivar paused: how many :meth:`pause` calls are not yet matched by :meth:`unpause` (plus
         one while waiting for a Deferred returned by a callback).
     :ivar result: the current result; absent until the Deferred fires.
-    :cvar debug: whether debugging is on; read it, but change it with :func:`setDebugging`.
+    :cvar debug: whether debugging is on; assigning it switches debugging (see
+        :func:`setDebugging`).
     """
 
     __slots__ = (
@@ -229,7 +250,18 @@ class Deferred(Generic[_T]):
         "result",
     )
 
-    debug = False
+    @property
+    def debug(self) -> bool:
+        """Whether debugging is on. Assigning true on one Deferred makes it keep a
+        :class:`DebugInfo` (the stack that first fires it is recorded while debugging is
+        on); assigning ``Deferred.debug`` switches debugging for all."""
+        return _debugging or self._debugInfo is not None
+
+    @debug.setter
+    def debug(self, on: bool) -> None:
+        if on and self._debugInfo is None:
+            info = self._debugInfo = DebugInfo()
+            info.creator = traceback.format_stack()[:-1]
 
     result: Any
     called: bool
@@ -807,6 +839,10 @@ class Deferred(Generic[_T]):
             raise failure.value.with_traceback(failure.tb)
         return result
 
+    #: ``yield from d`` in a generator driven by :func:`inlineCallbacks` (or a
+    #: generator-based coroutine) waits for ``d`` as ``await d`` does.
+    __iter__ = __await__
+
     @classmethod
     def fromCoroutine(cls, coro: Coroutine[Any, Any, _U] | Generator[Any, Any, _U]) -> Deferred[_U]:
         """Run ``coro`` (a coroutine, or a generator as with :func:`inlineCallbacks`) and
@@ -849,24 +885,43 @@ class Deferred(Generic[_T]):
     @classmethod
     def fromFuture(cls, future: Future[_U]) -> Deferred[_U]:
         """Return a Deferred that fires with the outcome of an :class:`asyncio.Future`
-        (wrap a coroutine with ``asyncio.ensure_future`` first). Cancelling the Deferred
-        cancels the Future and errbacks the Deferred with :class:`CancelledError` at once.
+        (wrap a coroutine with ``asyncio.ensure_future`` first).
+
+        Cancelling the Deferred cancels the Future, and the Deferred then fails with what the
+        Future ends with, as in Twisted: :class:`asyncio.CancelledError` once the loop has
+        run the cancellation (or the Future's result, if it was already done).
         """
+        cancelled: list[bool] = []
 
         def cancel(d: Deferred[Any]) -> None:
+            cancelled.append(True)
             future.cancel()
+            if not future.done() or future.cancelled():
+                # Wait for the Future to report its own outcome (see adapt).
+                d.callback(_WAIT_FOR_FUTURE)
 
         d: Deferred[_U] = Deferred(cancel)
+        waiting: list[Deferred[Any]] = []
+
+        def unwait(result: Any) -> Any:
+            if result is _WAIT_FOR_FUTURE:
+                later: Deferred[Any] = Deferred()
+                waiting.append(later)
+                return later
+            return result
+
+        d.addCallback(unwait)
 
         def adapt(f: Future[_U]) -> None:
-            if d.called:
+            target = waiting[0] if waiting else d
+            if target.called:
                 return
             try:
                 value = f.result()
             except BaseException as e:
-                d.errback(Failure(e))
+                target.errback(Failure(e))
             else:
-                d.callback(value)
+                target.callback(value)
 
         future.add_done_callback(adapt)
         return d
@@ -874,6 +929,29 @@ class Deferred(Generic[_T]):
 
 _specialTypes.add(Deferred)
 _newDeferred = object.__new__
+
+
+class _DefGen_Return(BaseException):
+    """Raised by :func:`returnValue` to end an :func:`inlineCallbacks` generator with a value."""
+
+    def __init__(self, value: object) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+def returnValue(val: object) -> NoReturn:
+    """End the :func:`inlineCallbacks` generator calling it, firing its Deferred with ``val``.
+
+    Deprecated (as in Twisted): write ``return val`` in the generator instead. It is kept,
+    with a :class:`DeprecationWarning`, because most existing Twisted code uses it and a
+    port must run unchanged.
+    """
+    warnings.warn(
+        "glisten.internet.defer.returnValue is deprecated; use a return statement instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    raise _DefGen_Return(val)
 
 
 def _caught(e: BaseException) -> Failure:
@@ -999,6 +1077,9 @@ class _CoroutineDeferred(Deferred[Any]):
                 except StopIteration as e:
                     outcome = e.value
                     break
+                except _DefGen_Return as e:
+                    outcome = e.value
+                    break
                 except BaseException as e:
                     outcome = _caught(e)
                     break
@@ -1084,6 +1165,8 @@ def _startCoroutine(coro: Any) -> Deferred[Any]:
         try:
             yielded = run(coro.send, None)
         except StopIteration as e:
+            outcome = e.value
+        except _DefGen_Return as e:
             outcome = e.value
         except BaseException as e:
             outcome = _caught(e)
@@ -1175,4 +1258,10 @@ from glisten.internet._deferhelpers import (  # noqa: E402 - they build on Defer
     QueueUnderflow,
     gatherResults,
     race,
+)
+from glisten.internet._deferlock import (  # noqa: E402 - they build on Deferred
+    AlreadyTryingToLockError,
+    DeferredFilesystemLock,
+    execute,
+    logError,
 )

@@ -450,6 +450,135 @@ class IResolverSimple(Interface):
         """
 
 
+class IResolver(IResolverSimple):
+    """
+    A DNS resolver (provided by ``glisten-names``; Twisted keeps the interface here).
+
+    Each ``lookup*`` method returns a Deferred firing with a tuple of three lists of resource
+    records (answers, authority, additional), or failing with a DNS error.
+    """
+
+    def query(query: Any, timeout: Any = None) -> object:
+        """
+        :return: a Deferred firing with the answer to a ``dns.Query``.
+        """
+
+    def lookupAddress(name: Any, timeout: Any = None) -> object:
+        """
+        Look up IPv4 address (A) records of ``name``.
+        """
+
+    def lookupAddress6(name: Any, timeout: Any = None) -> object:
+        """
+        Look up A6 records (obsolete) of ``name``.
+        """
+
+    def lookupIPV6Address(name: Any, timeout: Any = None) -> object:
+        """
+        Look up IPv6 address (AAAA) records of ``name``.
+        """
+
+    def lookupMailExchange(name: Any, timeout: Any = None) -> object:
+        """
+        Look up mail exchange (MX) records of ``name``.
+        """
+
+    def lookupNameservers(name: Any, timeout: Any = None) -> object:
+        """
+        Look up name server (NS) records of ``name``.
+        """
+
+    def lookupCanonicalName(name: Any, timeout: Any = None) -> object:
+        """
+        Look up canonical name (CNAME) records of ``name``.
+        """
+
+    def lookupMailBox(name: Any, timeout: Any = None) -> object:
+        """
+        Look up mailbox (MB) records of ``name``.
+        """
+
+    def lookupMailGroup(name: Any, timeout: Any = None) -> object:
+        """
+        Look up mail group (MG) records of ``name``.
+        """
+
+    def lookupMailRename(name: Any, timeout: Any = None) -> object:
+        """
+        Look up mail rename (MR) records of ``name``.
+        """
+
+    def lookupPointer(name: Any, timeout: Any = None) -> object:
+        """
+        Look up pointer (PTR) records of ``name``.
+        """
+
+    def lookupAuthority(name: Any, timeout: Any = None) -> object:
+        """
+        Look up start of authority (SOA) records of ``name``.
+        """
+
+    def lookupNull(name: Any, timeout: Any = None) -> object:
+        """
+        Look up NULL records of ``name``.
+        """
+
+    def lookupWellKnownServices(name: Any, timeout: Any = None) -> object:
+        """
+        Look up well known service (WKS) records of ``name``.
+        """
+
+    def lookupHostInfo(name: Any, timeout: Any = None) -> object:
+        """
+        Look up host information (HINFO) records of ``name``.
+        """
+
+    def lookupMailboxInfo(name: Any, timeout: Any = None) -> object:
+        """
+        Look up mailbox information (MINFO) records of ``name``.
+        """
+
+    def lookupText(name: Any, timeout: Any = None) -> object:
+        """
+        Look up text (TXT) records of ``name``.
+        """
+
+    def lookupResponsibility(name: Any, timeout: Any = None) -> object:
+        """
+        Look up responsible person (RP) records of ``name``.
+        """
+
+    def lookupAFSDatabase(name: Any, timeout: Any = None) -> object:
+        """
+        Look up AFS database (AFSDB) records of ``name``.
+        """
+
+    def lookupService(name: Any, timeout: Any = None) -> object:
+        """
+        Look up service (SRV) records of ``name``.
+        """
+
+    def lookupAllRecords(name: Any, timeout: Any = None) -> object:
+        """
+        Look up all records (ANY) of ``name``.
+        """
+
+    def lookupSenderPolicy(name: Any, timeout: Any = None) -> object:
+        """
+        Look up sender policy (SPF) records of ``name``.
+        """
+
+    def lookupNamingAuthorityPointer(name: Any, timeout: Any = None) -> object:
+        """
+        Look up naming authority pointer (NAPTR) records of ``name``.
+        """
+
+    def lookupZone(name: Any, timeout: Any = None) -> object:
+        """
+        Look up a zone transfer (AXFR) of ``name``.
+        """
+
+
 class IHostResolution(Interface):
     """
     One resolution in progress.

@@ -525,11 +525,139 @@ class ProcessProtocol(BaseProtocol):
         """
 
 
+@implementer(interfaces.IProtocol)
+class ConsumerToProtocolAdapter:
+    """
+    Present an IConsumer as a protocol: bytes received are written to the consumer.
+    """
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def dataReceived(self, data: bytes) -> None:
+        self.original.write(data)
+
+    def connectionLost(self, reason: Failure) -> None:
+        pass
+
+    def makeConnection(self, transport: Any) -> None:
+        pass
+
+    def connectionMade(self) -> None:
+        pass
+
+
+class _InstanceFactory(ClientFactory):
+    """
+    Hands out one already-built protocol, then fires a Deferred with it (or the failure).
+
+    The Deferred fires on the next reactor turn, after ``connectionMade`` has run, so its
+    callbacks see a connected protocol.
+    """
+
+    noisy = False
+    pending: Any = None
+
+    def __init__(self, reactor: Any, instance: Any, deferred: Any) -> None:
+        self.reactor = reactor
+        self.instance = instance
+        self.deferred = deferred
+
+    def __repr__(self) -> str:
+        return f"<ClientCreator factory: {self.instance!r}>"
+
+    def buildProtocol(self, addr: IAddress) -> Any:
+        self.pending = self.reactor.callLater(0, self._fire, self.deferred.callback, self.instance)
+        self.deferred = None
+        return self.instance
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        self.pending = self.reactor.callLater(0, self._fire, self.deferred.errback, reason)
+        self.deferred = None
+
+    def _fire(self, func: Any, value: Any) -> None:
+        self.pending = None
+        func(value)
+
+
+class ClientCreator:
+    """
+    Connect once and get the connected protocol instance from a Deferred.
+
+    ``ClientCreator(reactor, MyProtocol, *args, **kw).connectTCP(host, port)`` builds
+    ``MyProtocol(*args, **kw)`` and fires with it once connected (or fails with the
+    connection error). Cancelling the Deferred abandons the attempt. Endpoints
+    (``connectProtocol``) are the modern way; this is kept for the code that uses it.
+    """
+
+    def __init__(self, reactor: Any, protocolClass: Any, *args: Any, **kwargs: Any) -> None:
+        self.reactor = reactor
+        self.protocolClass = protocolClass
+        self.args = args
+        self.kwargs = kwargs
+
+    def _connect(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        from glisten.internet.defer import Deferred
+
+        def cancelConnect(deferred: Any) -> None:
+            connector.disconnect()
+            if factory.pending is not None:
+                factory.pending.cancel()
+                factory.pending = None
+
+        d: Deferred[Any] = Deferred(cancelConnect)
+        factory = _InstanceFactory(self.reactor, self.protocolClass(*self.args, **self.kwargs), d)
+        connector = method(*args, factory=factory, **kwargs)
+        return d
+
+    def connectTCP(self, host: str, port: int, timeout: float = 30, bindAddress: Any = None) -> Any:
+        """
+        Connect over TCP.
+
+        :return: a Deferred firing with the protocol instance.
+        """
+        return self._connect(
+            self.reactor.connectTCP, host, port, timeout=timeout, bindAddress=bindAddress
+        )
+
+    def connectUNIX(self, address: str, timeout: float = 30, checkPID: bool = False) -> Any:
+        """
+        Connect to a Unix socket.
+
+        :return: a Deferred firing with the protocol instance.
+        """
+        return self._connect(self.reactor.connectUNIX, address, timeout=timeout, checkPID=checkPID)
+
+    def connectSSL(
+        self,
+        host: str,
+        port: int,
+        contextFactory: Any,
+        timeout: float = 30,
+        bindAddress: Any = None,
+    ) -> Any:
+        """
+        Connect over TLS.
+
+        :return: a Deferred firing with the protocol instance.
+        """
+        return self._connect(
+            self.reactor.connectSSL,
+            host,
+            port,
+            contextFactory=contextFactory,
+            timeout=timeout,
+            bindAddress=bindAddress,
+        )
+
+
 __all__ = [
     "AbstractDatagramProtocol",
     "BaseProtocol",
+    "ClientCreator",
     "ClientFactory",
     "ConnectedDatagramProtocol",
+    "ConsumerToProtocolAdapter",
     "DatagramProtocol",
     "Factory",
     "FileWrapper",

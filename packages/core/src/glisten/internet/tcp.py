@@ -580,7 +580,16 @@ class Port(FileDescriptor):
         self._fd = -1
 
     def _finishStopping(self, reason: Failure) -> None:
-        self.connectionLost(reason)
+        try:
+            self.connectionLost(reason)
+        except BaseException:
+            # The factory's stopFactory raised: the port is closed all the same, and the
+            # stopListening Deferred reports the error (as in Twisted) instead of never firing.
+            d, self.deferred = self.deferred, None
+            if d is None:
+                raise
+            d.errback(Failure())
+            return
         d, self.deferred = self.deferred, None
         if d is not None:
             d.callback(None)

@@ -275,7 +275,15 @@ class Port:
         return d
 
     def _finishStopping(self) -> None:
-        self.connectionLost(Failure(error.ConnectionDone()))
+        try:
+            self.connectionLost(Failure(error.ConnectionDone()))
+        except BaseException:
+            # The protocol's stopProtocol raised: report it through the Deferred.
+            d, self.deferred = self.deferred, None
+            if d is None:
+                raise
+            d.errback(Failure())
+            return
         d, self.deferred = self.deferred, None
         if d is not None:
             d.callback(None)
@@ -298,13 +306,15 @@ class Port:
         self.disconnected = True
         self.reactor.removeReader(self)
         self._realPortNumber = None
-        self.protocol.doStop()
-        if self.socket is not None:
-            self.socket.close()
-        self.socket = None
-        self._fd = -1
-        self.connected = False
-        self.disconnecting = False
+        try:
+            self.protocol.doStop()
+        finally:
+            if self.socket is not None:
+                self.socket.close()
+            self.socket = None
+            self._fd = -1
+            self.connected = False
+            self.disconnecting = False
 
     def setLogStr(self) -> None:
         pass

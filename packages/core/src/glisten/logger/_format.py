@@ -4,9 +4,12 @@ Format strings use PEP 3101 syntax with the event's fields as keyword arguments,
 addition Twisted programs rely on: ``{name()}`` calls the field and formats the result, so an
 expensive value is only computed when an observer actually renders the event.
 
-An event that went through JSON carries ``log_flattened``: each format field already rendered
-to text, keyed by the field's full spelling (``"name!r:>10"``). Formatting prefers those, so a
-log read back from disk renders exactly as it was written.
+An event that went through JSON carries ``log_flattened``, which keeps two entries per format
+field, with Twisted's key spelling: the rendered text under ``"name!CONVERSION:SPEC"``
+(conversion ``s`` unless it was ``r``: ``"a!s:"``, ``"b!r:>10"``) and the value itself under
+``"name!:SPEC"`` (``"a!:"``). Formatting prefers the text, so a log read back from disk renders
+exactly as it was written; :func:`extractField` returns the value, so an analysis of a saved log
+gets the integer that was logged, not its text.
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ class _CallMapping(Mapping[str, Any]):
 
 
 def _fieldKey(fieldName: str, conversion: str | None, formatSpec: str) -> str:
+    """The ``log_flattened`` key of a field's rendered text (Twisted's spelling)."""
+    return f"{fieldName}!{conversion if conversion == 'r' else 's'}:{formatSpec}"
+
+
+def _valueKey(fieldName: str, formatSpec: str) -> str:
+    """The ``log_flattened`` key of a field's value (Twisted's spelling)."""
+    return f"{fieldName}!:{formatSpec}"
+
+
+def _legacyKey(fieldName: str, conversion: str | None, formatSpec: str) -> str:
+    """The text key written by glisten 0.1 (read back for old JSON logs)."""
     key = fieldName
     if conversion:
         key += "!" + conversion
@@ -55,13 +69,13 @@ def _render(
     formatString: str,
     mapping: Mapping[str, Any],
     flattened: Mapping[str, Any] | None,
-    record: dict[str, str] | None,
+    record: dict[str, Any] | None,
     depth: int = 0,
 ) -> str:
     """Format ``formatString`` against ``mapping``.
 
     :param flattened: pre-rendered fields (from JSON), used in preference to ``mapping``.
-    :param record: if given, every rendered field is stored here under its full key.
+    :param record: if given, every field's text and value are stored here (see the module).
     """
     if depth > 2:
         raise ValueError("format specification nested too deeply")
@@ -75,11 +89,16 @@ def _render(
         spec = formatSpec or ""
         if "{" in spec:
             spec = _render(spec, mapping, flattened, None, depth + 1)
-        key = _fieldKey(fieldName, conversion, formatSpec or "")
+        spec0 = formatSpec or ""
+        key = _fieldKey(fieldName, conversion, spec0)
         if flattened is not None and key in flattened:
             text = str(flattened[key])
+        elif flattened is not None and _legacyKey(fieldName, conversion, spec0) in flattened:
+            text = str(flattened[_legacyKey(fieldName, conversion, spec0)])
         else:
             value, _ = _formatter.get_field(fieldName, (), mapping)
+            if record is not None:
+                record[_valueKey(fieldName, formatSpec or "")] = value
             if conversion:
                 value = _formatter.convert_field(value, conversion)
             text = format(value, spec)
@@ -100,31 +119,50 @@ def formatWithCall(formatString: str, mapping: Mapping[str, Any]) -> str:
 def extractField(field: str, event: LogEvent) -> Any:
     """The value of one format field (``"a.b[0]"``, ``"f()"``) of ``event``.
 
-    For an event read back from JSON, the rendered text of the field is returned.
+    For an event read back from JSON, the value kept by :func:`flattenEvent` is returned (as
+    JSON stored it: numbers and strings come back as they were logged).
 
     :raises KeyError: if the field cannot be found.
     """
     flattened = event.get("log_flattened")
-    if isinstance(flattened, Mapping) and field in flattened:
-        return flattened[field]
+    if isinstance(flattened, Mapping):
+        try:
+            parsed = list(_formatter.parse("{" + field + "}"))
+        except ValueError as e:
+            raise KeyError(field) from e
+        fieldName = parsed[0][1] if len(parsed) == 1 else None
+        if fieldName is not None:
+            formatSpec = parsed[0][2]
+            valueKey = _valueKey(fieldName, formatSpec or "")
+            if valueKey in flattened:
+                return flattened[valueKey]
+            if not formatSpec:
+                # The field was logged with a format spec: its value is the same.
+                prefix = fieldName + "!:"
+                for key, value in flattened.items():
+                    if isinstance(key, str) and key.startswith(prefix):
+                        return value
     try:
         value, _ = _formatter.get_field(field, (), _CallMapping(event))
     except (KeyError, AttributeError, IndexError, TypeError, ValueError) as e:
+        if isinstance(flattened, Mapping) and field in flattened:
+            # A log written by glisten 0.1 kept only the text.
+            return flattened[field]
         raise KeyError(field) from e
     return value
 
 
 def flattenEvent(event: LogEvent) -> None:
-    """Render the fields named by ``event["log_format"]`` and keep them in ``log_flattened``.
+    """Keep the text and the value of each field of ``event["log_format"]`` in ``log_flattened``.
 
-    After this, the event can be serialized with its values turned into plain text without
-    losing what its message says. Formatting errors are ignored here; they surface when the
-    event is formatted.
+    After this, the event can be serialized without losing what its message says (the text)
+    or what it logged (the value, for :func:`extractField`). Formatting errors are ignored
+    here; they surface when the event is formatted.
     """
     fmt = event.get("log_format")
     if not isinstance(fmt, str):
         return
-    record: dict[str, str] = {}
+    record: dict[str, Any] = {}
     try:
         _render(fmt, _CallMapping(event), None, record)
     except Exception:

@@ -78,6 +78,10 @@ def eventAsJSON(event: LogEvent) -> str:
             for k in ("log_format", "log_flattened", "log_namespace", "log_time", "log_failure")
             if k in record
         }
+        flattened = safe.get("log_flattened")
+        if isinstance(flattened, dict):
+            # Keep the rendered texts; a value may be the circular part.
+            safe["log_flattened"] = {k: v for k, v in flattened.items() if isinstance(v, str)}
         if "log_level" in record:
             safe["log_level"] = record["log_level"]
         return json.dumps(safe, default=_default, skipkeys=True, ensure_ascii=False)

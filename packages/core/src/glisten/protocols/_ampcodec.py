@@ -146,6 +146,8 @@ class AmpBoxDecoder:
         self._buffer = b""
         self._box = AmpBox()
         self._boxBytes = 0
+        self._fed = b""
+        self._ends: list[int] = []
 
     def feed(self, data: bytes) -> list[AmpBox]:
         """Add ``data`` and return the boxes it completes.
@@ -161,11 +163,14 @@ class AmpBoxDecoder:
         boxBytes = self._boxBytes
         unpack = _LENGTH.unpack_from
         maxBoxSize = self.maxBoxSize
+        ends = self._ends = []
+        self._fed = buf
         while size - offset >= 2:
             keyLength = unpack(buf, offset)[0]
             if keyLength == 0:
                 offset += 2
                 boxes.append(box)
+                ends.append(offset)
                 box = AmpBox()
                 boxBytes = 0
                 continue
@@ -195,6 +200,11 @@ class AmpBoxDecoder:
         self._box = box
         self._boxBytes = boxBytes
         return boxes
+
+    def remainderAfter(self, index: int) -> bytes:
+        """The bytes of the last :meth:`feed` that follow its box number ``index`` (for a
+        protocol switch: they belong to the next protocol, not to AMP)."""
+        return self._fed[self._ends[index] :]
 
     def pending(self) -> bool:
         """Whether a box was started but not finished (the peer hung up mid-box)."""

@@ -30,12 +30,16 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import keyword
 import pathlib
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
+from zope.interface import Interface, implementer
+
 from glisten.internet import error as ierror
+from glisten.internet import interfaces as iinterfaces
 from glisten.internet.defer import Deferred, fail, maybeDeferred
 from glisten.internet.protocol import Protocol, connectionDone
 from glisten.logger import Logger
@@ -50,6 +54,7 @@ from glisten.protocols._ampcodec import (
     TooLong,
 )
 from glisten.python.failure import Failure
+from glisten.python.reflect import accumulateClassDict
 
 __all__ = [
     "ANSWER",
@@ -69,13 +74,19 @@ __all__ = [
     "Argument",
     "BadLocalReturn",
     "BinaryBoxProtocol",
+    "Box",
     "Boolean",
     "BoxDispatcher",
     "Command",
     "CommandLocator",
     "DateTime",
     "Decimal",
+    "Descriptor",
     "Float",
+    "IArgumentType",
+    "IBoxReceiver",
+    "IBoxSender",
+    "IResponderLocator",
     "IncompatibleVersions",
     "Integer",
     "InvalidSignature",
@@ -83,6 +94,7 @@ __all__ = [
     "MalformedAmpBox",
     "NoEmptyBoxes",
     "Path",
+    "ProtocolSwitchCommand",
     "ProtocolSwitched",
     "QuitBox",
     "RemoteAmpError",
@@ -184,10 +196,79 @@ class _ArgumentError(AmpError):
 def _name(name: bytes | str) -> tuple[bytes, str]:
     """Return a (wire, keyword) pair for an argument name given as bytes or str."""
     if isinstance(name, bytes):
-        return name, name.decode("ascii")
-    return name.encode("ascii"), name
+        return name, _wireNameToPythonIdentifier(name)
+    return name.encode("ascii"), _wireNameToPythonIdentifier(name.encode("ascii"))
 
 
+#: The names Twisted capitalizes (its list has Python 2's ``print`` and ``exec``); Python 3's
+#: own keywords are added, since they cannot be keyword arguments either.
+PYTHON_KEYWORDS = frozenset(
+    [
+        "and", "del", "for", "is", "raise", "assert", "elif", "from", "lambda", "return",
+        "break", "else", "global", "not", "try", "class", "except", "if", "or", "while",
+        "continue", "exec", "import", "pass", "yield", "def", "finally", "in", "print",
+        *keyword.kwlist,
+    ]
+)  # fmt: skip
+
+
+def _wireNameToPythonIdentifier(key: bytes) -> str:
+    """The keyword argument name for a wire name, as Twisted maps it: ``-`` becomes ``_``
+    and a Python keyword is capitalized (``print`` -> ``Print``)."""
+    name = key.decode("ascii").replace("-", "_")
+    if name in PYTHON_KEYWORDS:
+        return name.title()
+    return name
+
+
+class IArgumentType(Interface):
+    """Converts one command argument between a box and Python objects."""
+
+    def fromBox(name: bytes, strings: Any, objects: Any, proto: Any) -> None:
+        """Parse argument ``name`` from the box ``strings`` into the dict ``objects``."""
+
+    def toBox(name: bytes, strings: Any, objects: Any, proto: Any) -> None:
+        """Serialize argument ``name`` from ``objects`` into the box ``strings``."""
+
+
+class IBoxSender(Interface):
+    """Sends boxes (the protocol below a :class:`BoxDispatcher`)."""
+
+    def sendBox(box: AmpBox) -> None:
+        """Send ``box``.
+
+        :raises ProtocolSwitched: the connection no longer carries AMP.
+        """
+
+    def unhandledError(failure: Failure) -> None:
+        """An error nobody handled; the sender reports it and drops the connection."""
+
+
+class IBoxReceiver(Interface):
+    """Receives the boxes of one connection."""
+
+    def startReceivingBoxes(boxSender: IBoxSender) -> None:
+        """The connection is up; answers go out through ``boxSender``."""
+
+    def ampBoxReceived(box: AmpBox) -> None:
+        """A box arrived."""
+
+    def stopReceivingBoxes(reason: Failure) -> None:
+        """No more boxes will arrive, for ``reason``."""
+
+
+class IResponderLocator(Interface):
+    """Finds the function answering a command."""
+
+    def locateResponder(name: bytes) -> Any:
+        """The responder for the command ``name`` (taking and returning a box), or ``None``."""
+
+
+#: Twisted's other name of :class:`AmpBox`.
+Box = AmpBox
+
+
+@implementer(IArgumentType)
 class Argument:
     """Converts one command argument between Python objects and box values.
 
@@ -234,17 +315,17 @@ class Argument:
     ) -> None:
         """Parse argument ``name`` from the box ``strings`` into ``objects``."""
         st = self.retrieve(strings, name, proto)
-        keyword = name.decode("ascii")
+        pyName = _wireNameToPythonIdentifier(name)
         if self.optional and st is None:
-            objects[keyword] = None
+            objects[pyName] = None
         else:
-            objects[keyword] = self.fromStringProto(st, proto)
+            objects[pyName] = self.fromStringProto(st, proto)
 
     def toBox(
         self, name: bytes, strings: dict[bytes, bytes], objects: dict[str, Any], proto: Any
     ) -> None:
         """Serialize argument ``name`` from ``objects`` into the box ``strings``."""
-        obj = self.retrieve(objects, name.decode("ascii"), proto)
+        obj = self.retrieve(objects, _wireNameToPythonIdentifier(name), proto)
         if self.optional and obj is None:
             return
         strings[name] = self.toStringProto(obj, proto)
@@ -386,6 +467,17 @@ class Path(Unicode):
         return str(pathlib.Path(inObject)).encode("utf-8")
 
 
+class Descriptor(Integer):
+    """A file descriptor, passed over a Unix socket alongside the box (the box carries its
+    sequence number). The connection's transport must be a Unix stream socket."""
+
+    def fromStringProto(self, inString: bytes, proto: Any) -> int:
+        return int(proto._getDescriptor(int(inString)))
+
+    def toStringProto(self, inObject: Any, proto: Any) -> bytes:
+        return self.toString(proto._sendFileDescriptor(inObject))
+
+
 _H = struct.Struct("!H")
 
 
@@ -493,18 +585,30 @@ class _CommandMeta(type):
     """Fills in a command's name and its error tables."""
 
     def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
-        commandName = attrs.get("commandName")
-        if commandName is None:
+        if "commandName" not in attrs:
             attrs["commandName"] = name.encode("ascii")
-        elif isinstance(commandName, str):
-            attrs["commandName"] = commandName.encode("ascii")
-        for key in ("arguments", "response"):
-            if key in attrs:
-                attrs[key] = [(_name(n)[0], arg) for n, arg in attrs[key]]
+        for key in ("errors", "fatalErrors"):
+            if key in attrs and not isinstance(attrs[key], dict):
+                # Twisted accepts a list of (exception, code) pairs.
+                attrs[key] = dict(attrs[key])
         cls = super().__new__(mcs, name, bases, attrs)
-        allErrors: dict[type[BaseException], bytes] = {}
-        allErrors.update(getattr(cls, "errors", {}))
-        allErrors.update(getattr(cls, "fatalErrors", {}))
+        # As Twisted: names on the wire are bytes; a str is a mistake caught here, not at
+        # the first call.
+        if not isinstance(cls.commandName, bytes):  # type: ignore[attr-defined]
+            raise TypeError(f"Command names must be byte strings, got: {cls.commandName!r}")  # type: ignore[attr-defined]
+        for what, key in (("Argument", "arguments"), ("Response", "response")):
+            for argName, _ in getattr(cls, key, ()):
+                if not isinstance(argName, bytes):
+                    raise TypeError(f"{what} names must be byte strings, got: {argName!r}")
+        errors: dict[type[BaseException], bytes] = {}
+        fatalErrors: dict[type[BaseException], bytes] = {}
+        accumulateClassDict(cls, "errors", errors)
+        accumulateClassDict(cls, "fatalErrors", fatalErrors)
+        for table in (errors, fatalErrors):
+            for code in table.values():
+                if not isinstance(code, bytes):
+                    raise TypeError(f"Error names must be byte strings, got: {code!r}")
+        allErrors = {**errors, **fatalErrors}
         cls.allErrors = allErrors  # type: ignore[attr-defined]
         reverse: dict[bytes, type[BaseException]] = {v: k for k, v in allErrors.items()}
         cls.reverseErrors = reverse  # type: ignore[attr-defined]
@@ -536,14 +640,14 @@ class Command(metaclass=_CommandMeta):
 
     def __init__(self, **kw: Any) -> None:
         self.structured = kw
-        known = {name.decode("ascii") for name, _ in self.arguments}
+        known = {_wireNameToPythonIdentifier(name) for name, _ in self.arguments}
         unexpected = set(kw) - known
         if unexpected:
             raise InvalidSignature(f"unexpected arguments: {', '.join(sorted(unexpected))}")
         missing = [
-            name.decode("ascii")
+            _wireNameToPythonIdentifier(name)
             for name, argument in self.arguments
-            if not argument.optional and name.decode("ascii") not in kw
+            if not argument.optional and _wireNameToPythonIdentifier(name) not in kw
         ]
         if missing:
             raise InvalidSignature(f"missing arguments: {', '.join(missing)}")
@@ -645,7 +749,7 @@ class _LocalArgument(String):
     def toBox(
         self, name: bytes, strings: dict[bytes, bytes], objects: dict[str, Any], proto: Any
     ) -> None:
-        obj = self.retrieve(objects, name.decode("ascii"), proto)
+        obj = self.retrieve(objects, _wireNameToPythonIdentifier(name), proto)
         if obj is not None:
             dict.__setitem__(strings, name, obj)
 
@@ -712,9 +816,69 @@ class StartTLS(Command):
         return d.addCallback(actuallyStart)
 
 
+# ---------------------------------------------------------------------- protocol switch
+
+
+class _SwitchBox(AmpBox):
+    """The answer to a :class:`ProtocolSwitchCommand`: once sent, the connection carries
+    the inner protocol."""
+
+    __slots__ = ("innerProto",)
+
+    def __init__(self, innerProto: Any, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.innerProto = innerProto
+
+    def __repr__(self) -> str:
+        return f"_SwitchBox({self.innerProto!r}, **{dict.__repr__(self)})"
+
+    def _sendTo(self, proto: Any) -> None:
+        proto.sendBox(self)
+        proto._switchTo(self.innerProto)
+
+
+class ProtocolSwitchCommand(Command):
+    """A command after whose successful answer the connection stops carrying AMP.
+
+    The caller passes the factory of the protocol to switch to (``callRemote(Cmd,
+    factory, **args)``); its protocol gets the connection once the answer arrives. The
+    responder returns the protocol instance to switch to instead of a dict. AMP boxes sent
+    after the switch (or while it is pending) raise :class:`ProtocolSwitched`.
+    """
+
+    def __init__(self, _protoToSwitchToFactory: Any, **kw: Any) -> None:
+        self.protoToSwitchToFactory = _protoToSwitchToFactory
+        super().__init__(**kw)
+
+    @classmethod
+    def makeResponse(cls, innerProto: Any, proto: Any) -> AmpBox:
+        return _SwitchBox(innerProto)
+
+    def _doCommand(self, proto: Any) -> Deferred[Any] | None:
+        d = super()._doCommand(proto)
+        assert d is not None
+        proto._lockForSwitch()
+        factory = self.protoToSwitchToFactory
+
+        def switchNow(result: Any) -> Any:
+            inner = factory.buildProtocol(proto.transport.getPeer())
+            proto._switchTo(inner, factory)
+            return result
+
+        def handle(failure: Failure) -> Failure:
+            proto._unlockFromSwitch()
+            factory.clientConnectionFailed(
+                None, Failure(ierror.ConnectionLost("AMP protocol switch refused"))
+            )
+            return failure
+
+        return d.addCallbacks(switchNow, handle)
+
+
 # ------------------------------------------------------------------------------ locators
 
 
+@implementer(IResponderLocator)
 class CommandLocator:
     """Finds the responder for a command among methods decorated with
     ``@SomeCommand.responder``."""
@@ -787,6 +951,7 @@ class SimpleStringLocator:
 # ---------------------------------------------------------------------------- dispatcher
 
 
+@implementer(IBoxReceiver)
 class BoxDispatcher:
     """Sends commands and routes received boxes: answers and errors to the waiting calls,
     commands to the responders found by ``locator``.
@@ -966,6 +1131,7 @@ class BoxDispatcher:
 # ------------------------------------------------------------------------------ protocol
 
 
+@implementer(IBoxSender, iinterfaces.IFileDescriptorReceiver)
 class BinaryBoxProtocol(Protocol):
     """Parses boxes from the connection and hands them to ``boxReceiver``.
 
@@ -978,9 +1144,16 @@ class BinaryBoxProtocol(Protocol):
     _decoder: AmpBoxDecoder | None = None
     _startingTLSBuffer: list[AmpBox] | None = None
     hostCertificate: Any = None
+    #: The protocol the connection was switched to (see :class:`ProtocolSwitchCommand`).
+    innerProtocol: Any = None
+    innerProtocolClientFactory: Any = None
+    _locked = False
 
     def __init__(self, boxReceiver: Any) -> None:
         self.boxReceiver = boxReceiver
+        self._sendingDescriptorCounter = 0
+        self._receivingDescriptorCounter = 0
+        self._descriptors: dict[int, int] = {}
 
     def makeConnection(self, transport: Any) -> None:
         self._decoder = AmpBoxDecoder(self.maxBoxSize, self.maxKeys)
@@ -988,6 +1161,10 @@ class BinaryBoxProtocol(Protocol):
         Protocol.makeConnection(self, transport)
 
     def dataReceived(self, data: bytes) -> None:
+        inner = self.innerProtocol
+        if inner is not None:
+            inner.dataReceived(data)
+            return
         decoder = self._decoder
         if decoder is None or self.transport is None or self.transport.disconnecting:
             return
@@ -996,7 +1173,7 @@ class BinaryBoxProtocol(Protocol):
         except (AmpError, ValueError) as e:
             self._protocolError(e)
             return
-        for box in boxes:
+        for index, box in enumerate(boxes):
             if self._decoder is None or self.transport.disconnecting:
                 return
             try:
@@ -1004,6 +1181,56 @@ class BinaryBoxProtocol(Protocol):
             except AmpError as e:
                 self._protocolError(e)
                 return
+            inner = self.innerProtocol
+            if inner is not None:
+                # Switched: what followed this box belongs to the new protocol.
+                rest = decoder.remainderAfter(index)
+                self._decoder = None
+                if rest:
+                    inner.dataReceived(rest)
+                return
+
+    def _lockForSwitch(self) -> None:
+        """A protocol switch was asked for: no more boxes may be sent."""
+        if self._locked:
+            raise ProtocolSwitched("a protocol switch is already pending")
+        self._locked = True
+
+    def _unlockFromSwitch(self) -> None:
+        """The switch was refused: boxes may be sent again."""
+        if self.innerProtocol is not None:
+            raise ProtocolSwitched("Protocol already switched.  Cannot unlock.")
+        self._locked = False
+
+    def _switchTo(self, newProto: Any, clientFactory: Any = None) -> None:
+        """Hand the connection to ``newProto`` (bytes already received after the switch
+        box are given to it by :meth:`dataReceived`)."""
+        self._locked = True
+        self.innerProtocol = newProto
+        self.innerProtocolClientFactory = clientFactory
+        newProto.makeConnection(self.transport)
+
+    def fileDescriptorReceived(self, descriptor: int) -> None:
+        """A descriptor arrived (for a :class:`Descriptor` argument): keep it by number."""
+        self._descriptors[self._receivingDescriptorCounter] = descriptor
+        self._receivingDescriptorCounter += 1
+
+    def _getDescriptor(self, index: int) -> int:
+        """The descriptor a :class:`Descriptor` argument refers to.
+
+        :raises ValueError: no descriptor with that number arrived.
+        """
+        try:
+            return self._descriptors.pop(index)
+        except KeyError:
+            raise ValueError(f"no file descriptor number {index} was received") from None
+
+    def _sendFileDescriptor(self, descriptor: int) -> int:
+        """Send ``descriptor`` over the (Unix) transport; return its sequence number."""
+        self.transport.sendFileDescriptor(descriptor)
+        index = self._sendingDescriptorCounter
+        self._sendingDescriptorCounter += 1
+        return index
 
     def _protocolError(self, reason: BaseException) -> None:
         """The peer broke the protocol: drop the connection and fail waiting calls."""
@@ -1019,6 +1246,8 @@ class BinaryBoxProtocol(Protocol):
         """
         if self.transport is None:
             raise ProtocolSwitched("no transport to send boxes with")
+        if self._locked and not isinstance(box, _SwitchBox):
+            raise ProtocolSwitched("This connection has switched: no AMP traffic allowed.")
         if self._startingTLSBuffer is not None:
             self._startingTLSBuffer.append(box)
             return
@@ -1060,6 +1289,11 @@ class BinaryBoxProtocol(Protocol):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         Protocol.connectionLost(self, reason)
+        inner = self.innerProtocol
+        if inner is not None:
+            inner.connectionLost(reason)
+            if self.innerProtocolClientFactory is not None:
+                self.innerProtocolClientFactory.clientConnectionLost(None, reason)
         decoder, self._decoder = self._decoder, None
         if decoder is not None and decoder.pending():
             reason = Failure(ierror.ConnectionLost("Connection lost in the middle of a box"))

@@ -515,6 +515,28 @@ class IntNStringReceiver(Protocol, _PauseableMixin):
         if self._need != _DELIVERING and not self._broken:
             self._need = _NEVER if value else 0
 
+    @property
+    def recvd(self) -> bytes:
+        """The bytes received and not delivered yet (Twisted's buffer attribute).
+
+        Assigning replaces them: ``self.recvd = b""`` drops a partial frame, for instance.
+        Read or assigned from inside :meth:`stringReceived`, it covers only data received
+        during that call, not the rest of the chunk being delivered.
+        """
+        chunks = self._chunks
+        if chunks:
+            return b"".join(chunks) + self._rest
+        return self._rest
+
+    @recvd.setter
+    def recvd(self, value: bytes) -> None:
+        self._chunks = None
+        self._have = 0
+        self._bigNeed = 0
+        self._rest = bytes(value)
+        if self._need != _DELIVERING and not self._broken:
+            self._need = _NEVER if self._paused else 0
+
     def stringReceived(self, string: bytes) -> None:
         """Called with each complete string. Override this."""
         raise NotImplementedError

@@ -1,8 +1,9 @@
-"""Connect two protocols to each other in memory: :func:`loopbackAsync`.
+"""Connect two protocols to each other: in memory (:func:`loopbackAsync`) or over a real
+socket on this host (:func:`loopbackTCP`, :func:`loopbackUNIX`).
 
-Bytes written by one side are handed to the other side's ``dataReceived`` asynchronously (one
-reactor turn later), as a real connection would, until either side disconnects; both then see
-``connectionLost``.
+In memory, bytes written by one side are handed to the other side's ``dataReceived``
+asynchronously (one reactor turn later), as a real connection would, until either side
+disconnects; both then see ``connectionLost``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,18 @@ from zope.interface import implementer
 from glisten.internet import error, interfaces
 from glisten.internet.defer import Deferred, succeed
 from glisten.internet.main import getReactor
+from glisten.internet.protocol import ClientFactory, Factory, connectionDone
+from glisten.protocols.policies import ProtocolWrapper, WrappingFactory
 from glisten.python.failure import Failure
 
-__all__ = ["collapsingPumpPolicy", "identityPumpPolicy", "loopbackAsync"]
+__all__ = [
+    "LoopbackClientFactory",
+    "collapsingPumpPolicy",
+    "identityPumpPolicy",
+    "loopbackAsync",
+    "loopbackTCP",
+    "loopbackUNIX",
+]
 
 
 class _LoopbackQueue:
@@ -48,7 +58,10 @@ class _LoopbackQueue:
         return bool(self._queue) and self._queue[0] is None
 
 
+@implementer(interfaces.IAddress)
 class _LoopbackAddress:
+    """The address of either end of an in-memory connection."""
+
     def __repr__(self) -> str:
         return "<loopback>"
 
@@ -193,3 +206,103 @@ def _waitForWrites(
 
     written.addCallback(resume)
     return done
+
+
+class LoopbackClientFactory(ClientFactory):
+    """Connects one given protocol and fires :attr:`deferred` when its connection ends
+    (or errbacks it if the connection cannot be made)."""
+
+    noisy = False
+
+    def __init__(self, protocol: Any) -> None:
+        self.disconnected = 0
+        self.deferred: Deferred[None] = Deferred()
+        self.protocol = protocol
+
+    def buildProtocol(self, addr: Any) -> Any:
+        return self.protocol
+
+    def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
+        self.disconnected = 1
+        self.deferred.callback(None)
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        self.deferred.errback(reason)
+
+
+class _FireOnClose(ProtocolWrapper):
+    """Passes everything to the server protocol and fires :attr:`deferred` when it is lost."""
+
+    def __init__(self, factory: Any, protocol: Any) -> None:
+        super().__init__(factory, protocol)
+        self.deferred: Deferred[None] = Deferred()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        super().connectionLost(reason)
+        self.deferred.callback(None)
+
+
+def _loopbackOverSocket(
+    server: Any, client: Any, listen: Any, connect: Any, noisy: bool
+) -> Deferred[None]:
+    f = WrappingFactory(Factory())
+    serverWrapper = _FireOnClose(f, server)
+    f.noisy = noisy
+    f.buildProtocol = lambda addr: serverWrapper  # type: ignore[method-assign]
+    serverPort = listen(f)
+    clientF = LoopbackClientFactory(client)
+    clientF.noisy = noisy
+    connect(serverPort, clientF)
+    d = clientF.deferred
+    d.addCallback(lambda _: serverWrapper.deferred)
+    d.addCallback(lambda _: serverPort.stopListening())
+    return d
+
+
+def loopbackTCP(
+    server: Any, client: Any, port: int = 0, noisy: bool = True, reactor: Any = None
+) -> Deferred[None]:
+    """Connect ``server`` and ``client`` over a real TCP connection on 127.0.0.1.
+
+    :param port: the port to listen on (0: any free one).
+    :param reactor: the reactor to use (the global one by default).
+    :return: a Deferred that fires once both sides are disconnected and the port closed.
+    """
+    reactor = getReactor(reactor)
+    return _loopbackOverSocket(
+        server,
+        client,
+        lambda f: reactor.listenTCP(port, f, interface="127.0.0.1"),
+        lambda p, f: reactor.connectTCP("127.0.0.1", p.getHost().port, f),
+        noisy,
+    )
+
+
+def loopbackUNIX(
+    server: Any, client: Any, noisy: bool = True, reactor: Any = None
+) -> Deferred[None]:
+    """Connect ``server`` and ``client`` over a Unix socket in a fresh temporary directory.
+
+    :param reactor: the reactor to use (the global one by default).
+    :return: a Deferred that fires once both sides are disconnected and the socket closed.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    reactor = getReactor(reactor)
+    directory = tempfile.mkdtemp(prefix="glisten-loopback-")
+    path = os.path.join(directory, "sock")
+    d = _loopbackOverSocket(
+        server,
+        client,
+        lambda f: reactor.listenUNIX(path, f),
+        lambda p, f: reactor.connectUNIX(path, f),
+        noisy,
+    )
+
+    def cleanup(result: Any) -> Any:
+        shutil.rmtree(directory, ignore_errors=True)
+        return result
+
+    return d.addBoth(cleanup)

@@ -30,6 +30,8 @@ __all__ = [
     "TimeoutFactory",
     "TimeoutMixin",
     "TimeoutProtocol",
+    "TrafficLoggingFactory",
+    "TrafficLoggingProtocol",
     "WrappingFactory",
 ]
 
@@ -504,6 +506,92 @@ class TimeoutFactory(WrappingFactory):
     def callLater(self, period: float, func: Callable[..., Any]) -> Any:
         """Schedule ``func`` on :attr:`clock` (the global reactor by default)."""
         return _callLater(self.clock, period, func)
+
+
+class TrafficLoggingProtocol(ProtocolWrapper):
+    """Writes every byte received and sent, and each close, to a log file (for debugging).
+
+    Lines are ``C N: data`` (received), ``S N: data`` (sent), ``SV N: [...]`` (sent as a
+    sequence), ``S N: *`` (close requested), ``C N: reason`` (connection lost) and ``*``
+    (connected), with N the connection's number; data longer than ``lengthLimit`` is cut.
+    """
+
+    def __init__(
+        self,
+        factory: Any,
+        wrappedProtocol: Any,
+        logfile: Any,
+        lengthLimit: int | None = None,
+        number: int = 0,
+    ) -> None:
+        super().__init__(factory, wrappedProtocol)
+        self.logfile = logfile
+        self.lengthLimit = lengthLimit
+        self._number = number
+
+    def _log(self, line: str) -> None:
+        self.logfile.write(line + "\n")
+        self.logfile.flush()
+
+    def _mungeData(self, data: bytes) -> bytes:
+        if self.lengthLimit and len(data) > self.lengthLimit:
+            data = data[: self.lengthLimit - 12] + b"<... elided>"
+        return data
+
+    def connectionMade(self) -> None:
+        self._log("*")
+        super().connectionMade()
+
+    def dataReceived(self, data: bytes) -> None:
+        self._log(f"C {self._number}: {self._mungeData(data)!r}")
+        super().dataReceived(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._log(f"C {self._number}: {reason!r}")
+        super().connectionLost(reason)
+
+    def write(self, data: bytes) -> None:
+        self._log(f"S {self._number}: {self._mungeData(data)!r}")
+        super().write(data)
+
+    def writeSequence(self, iovec: Sequence[bytes]) -> None:
+        self._log(f"SV {self._number}: {[self._mungeData(d) for d in iovec]!r}")
+        super().writeSequence(iovec)
+
+    def loseConnection(self) -> None:
+        self._log(f"S {self._number}: *")
+        super().loseConnection()
+
+
+class TrafficLoggingFactory(WrappingFactory):
+    """Wraps each connection in a :class:`TrafficLoggingProtocol` writing to its own file,
+    ``logfilePrefix-1``, ``logfilePrefix-2``, ... (for debugging: it records everything)."""
+
+    protocol = TrafficLoggingProtocol
+    _counter = 0
+
+    def __init__(
+        self, wrappedFactory: Any, logfilePrefix: str, lengthLimit: int | None = None
+    ) -> None:
+        self.logfilePrefix = logfilePrefix
+        self.lengthLimit = lengthLimit
+        super().__init__(wrappedFactory)
+
+    def open(self, name: str) -> Any:
+        """Open the log file ``name`` for writing (override to log elsewhere)."""
+        return open(name, "w", encoding="utf-8")
+
+    def buildProtocol(self, addr: Any) -> Any:
+        self._counter += 1
+        wrapped = self.wrappedFactory.buildProtocol(addr)
+        if wrapped is None:
+            return None
+        logfile = self.open(f"{self.logfilePrefix}-{self._counter}")
+        return self.protocol(self, wrapped, logfile, self.lengthLimit, self._counter)
+
+    def resetCounter(self) -> None:
+        """Number the next connection 1 again."""
+        self._counter = 0
 
 
 class TimeoutMixin:

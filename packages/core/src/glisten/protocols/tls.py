@@ -10,7 +10,11 @@ and handed to the transport. The wrapper is the application's transport and prov
 
 Shutdown: ``loseConnection`` sends a TLS ``close_notify`` before closing the transport; a peer
 that closes the transport without one (a possible truncation attack) is reported to the
-application as :class:`glisten.internet.error.ConnectionLost`, never as a clean close. TLS
+application as :class:`glisten.internet.error.ConnectionLost`, never as a clean close.
+Half-close works as on TCP: ``loseWriteConnection`` sends ``close_notify`` (the end of this
+side's data) and keeps reading until the peer's ``close_notify``; an application protocol
+providing ``IHalfCloseableProtocol`` gets ``readConnectionLost`` when the peer's
+``close_notify`` arrives and may go on writing. TLS
 failures (verification, garbage instead of a handshake) reach ``connectionLost`` as the
 :class:`ssl.SSLError` itself, after the TLS alert has been sent.
 
@@ -145,6 +149,8 @@ class TLSMemoryBIOProtocol:
         self._lostTLSConnection = False  # loseConnection/abortConnection was called
         self._shutdownSent = False
         self._receivedCloseNotify = False
+        self._writeClosed = False  # loseWriteConnection was called
+        self._closeNotifyWanted = False  # ... and close_notify waits for the input to drain
         self._reason: BaseException | None = None
         self._timeoutCall: Any = None
         self._producer: _ProducerMembrane | None = None
@@ -216,6 +222,8 @@ class TLSMemoryBIOProtocol:
             if not incoming.pending and not pending():
                 # Nothing left to decrypt: skip the read that would raise SSLWantReadError.
                 break
+        if self._closeNotifyWanted and not self._lostTLSConnection:
+            self._sendWriteCloseNotify()
         if self.outgoingBIO.pending and self.transport is not None:
             self.transport.write(self._bioRead())
 
@@ -277,6 +285,10 @@ class TLSMemoryBIOProtocol:
         if self._lostTLSConnection and not self._shutdownSent and self.connected:
             self._shutdownTLS()
             return False
+        if self._writeClosed and not self._shutdownSent and self.connected:
+            self._closeNotifyWanted = True
+            if not self.incomingBIO.pending:
+                self._sendWriteCloseNotify()
         return self.connected == 1
 
     def _handshakeTimedOut(self) -> None:
@@ -317,8 +329,44 @@ class TLSMemoryBIOProtocol:
             transport.loseConnection()
 
     def _closeNotifyReceived(self) -> None:
+        if self._receivedCloseNotify:
+            return
         self._receivedCloseNotify = True
+        wrapped = self.wrappedProtocol
+        if not self._shutdownSent and interfaces.IHalfCloseableProtocol.providedBy(wrapped):
+            # The peer's data ended; ours may go on (TCP's half-close, at the TLS layer).
+            wrapped.readConnectionLost()
+            return
         self._shutdownTLS()
+
+    def _sendWriteCloseNotify(self) -> None:
+        """
+        End this side's data with close_notify but keep the transport open for reading.
+
+        Only called with no undecrypted input buffered: the second ``SSL_shutdown`` that
+        :meth:`ssl.SSLObject.unwrap` makes would consume (and reject) it.
+        """
+        self._closeNotifyWanted = False
+        if self._shutdownSent:
+            return
+        self._shutdownSent = True
+        tls = self._tls
+        if tls is not None:
+            try:
+                tls.unwrap()
+            except (_SSLError, OSError):
+                # SSLWantReadError: close_notify went out, the peer's has not come yet.
+                pass
+            self._flush()
+        if self._receivedCloseNotify:
+            # Both directions are done.
+            self._lostTLSConnection = True
+            self.disconnecting = True
+            self.transport.loseConnection()
+            return
+        wrapped = self.wrappedProtocol
+        if interfaces.IHalfCloseableProtocol.providedBy(wrapped):
+            wrapped.writeConnectionLost()
 
     def _shutdownTLS(self) -> None:
         """
@@ -350,7 +398,7 @@ class TLSMemoryBIOProtocol:
         """
         Encrypt and send ``data`` (buffered until the handshake completes).
         """
-        if self._lostTLSConnection or not data:
+        if self._lostTLSConnection or self._writeClosed or not data:
             return
         if not self._handshakeDone:
             self._appSendBuffer.append(bytes(data))
@@ -477,10 +525,20 @@ class TLSMemoryBIOProtocol:
 
     def loseWriteConnection(self) -> None:
         """
-        Half-closing a TLS stream is not supported: close_notify ends both directions for most
-        peers. This closes the whole connection cleanly.
+        Half-close: send close_notify after what was written so far, and keep reading.
+
+        Further writes are dropped. The connection closes when the peer's close_notify
+        arrives (or the application calls ``loseConnection``). Before the handshake has
+        completed, the close_notify is sent as soon as it does.
         """
-        self.loseConnection()
+        if self._lostTLSConnection or self._writeClosed or not self.connected:
+            return
+        self._writeClosed = True
+        if self._handshakeDone:
+            self._closeNotifyWanted = True
+            if not self.incomingBIO.pending and not self._tlsPending():
+                self._sendWriteCloseNotify()
+            # else: dataReceived sends it once the input buffered now is decrypted.
 
 
 def _contextCreator(contextFactory: Any, isClient: bool) -> Any:

@@ -17,15 +17,15 @@ from zope.interface import Interface
 
 from ..logger import (
     LogLevel,
-    LogPublisher,
     formatEvent,
     formatTime,
     globalLogBeginner,
     globalLogPublisher,
-    textFileLogObserver,
 )
+from ..logger import LogPublisher as _NewLogPublisher
 from ..logger._stdlib import fromStdlibLevel
 from .failure import Failure
+from .reflect import safe_str
 
 _T = TypeVar("_T")
 
@@ -89,11 +89,15 @@ def textFromEventDict(eventDict: EventDict) -> str | None:
     """The text of a legacy event: its message, failure, or ``format % eventDict``."""
     message = eventDict.get("message", ())
     if message:
-        return " ".join(str(m) for m in message)
+        return " ".join(safe_str(m) for m in message)
     if eventDict.get("isError") and "failure" in eventDict:
-        why = eventDict.get("why") or "Unhandled Error"
+        why = eventDict.get("why")
+        why = safe_str(why) if why else "Unhandled Error"
         failure = eventDict["failure"]
-        tb = failure.getTraceback() if hasattr(failure, "getTraceback") else str(failure)
+        try:
+            tb = failure.getTraceback()
+        except Exception as e:
+            tb = f"(unable to obtain traceback): {e}"
         return f"{why}\n{tb}"
     fmt = eventDict.get("format")
     if fmt is not None:
@@ -175,7 +179,7 @@ class LegacyLogObserverWrapper:
 class LogPublisherLegacy:
     """The legacy publisher: ``msg`` plus observer registration, backed by the new one."""
 
-    def __init__(self, publisher: LogPublisher) -> None:
+    def __init__(self, publisher: _NewLogPublisher) -> None:
         self._publisher = publisher
         self._wrappers: dict[Any, LegacyLogObserverWrapper] = {}
 
@@ -305,25 +309,75 @@ class PythonLoggingObserver:
         removeObserver(self.emit)
 
 
-def startLogging(file: IO[str], *a: Any, setStdout: bool = True, **kw: Any) -> Any:
-    """Begin logging to ``file`` (classic text lines); redirect stdio if ``setStdout``.
+def startLogging(
+    file: IO[str], *a: Any, setStdout: bool = True, **kw: Any
+) -> FileLogObserver | None:
+    """Begin logging to ``file`` in the classic ``TIME [SYSTEM] text`` form, as Twisted does:
+    the first line written is ``Log opened.``; with ``setStdout``, ``print`` output and
+    anything written to ``sys.stderr`` become log lines too.
 
-    :return: the observer that writes the file.
+    :return: the :class:`FileLogObserver` writing the file (``None`` if ``file`` is itself
+        a redirected standard stream, which would loop).
     """
-    observer = textFileLogObserver(file)
-    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=setStdout)
-    return observer
+    from ..logger._io import LoggingFile
+
+    if isinstance(file, LoggingFile):
+        return None
+    flo = FileLogObserver(file)
+    startLoggingWithObserver(flo.emit, setStdout)
+    return flo
 
 
 def startLoggingWithObserver(observer: LegacyObserver, setStdout: bool = True) -> None:
-    """Begin logging to a legacy observer; redirect stdio if ``setStdout``."""
+    """Begin logging to a legacy observer (redirecting stdio if ``setStdout``); logs
+    ``Log opened.`` first, as Twisted does."""
     globalLogBeginner.beginLoggingTo(
         [LegacyLogObserverWrapper(observer)], redirectStandardIO=setStdout
     )
+    msg("Log opened.")
+
+
+def discardLogs() -> None:
+    """Begin logging to nowhere (events are dropped)."""
+    globalLogBeginner.beginLoggingTo([lambda event: None], redirectStandardIO=False)
+
+
+class NullFile:
+    """A file that swallows what is written to it."""
+
+    softspace = 0
+
+    def read(self) -> str:
+        """Nothing."""
+        return ""
+
+    def write(self, bytes: str) -> None:
+        """Discard."""
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class Logger:
+    """The legacy base class whose ``logPrefix`` names the ``system`` of its events."""
+
+    def logPrefix(self) -> str:
+        """The system name for events logged on this object's behalf."""
+        return "-"
+
+
+LogPublisher = LogPublisherLegacy
 
 
 __all__ = [
     "FileLogObserver",
+    "LogPublisher",
+    "Logger",
+    "NullFile",
+    "discardLogs",
     "ILogContext",
     "ILogObserver",
     "LegacyLogObserverWrapper",

@@ -122,7 +122,7 @@ class ReactorDriver:
         self._savedModule = sys.modules.get("glisten.internet.reactor", _MISSING)
         self._savedAttr = package.__dict__.get("reactor", _MISSING)
         sys.modules["glisten.internet.reactor"] = self.reactor
-        package.reactor = self.reactor  # type: ignore[attr-defined]
+        package.reactor = self.reactor
         self._installed = True
 
     def uninstall(self) -> None:
@@ -138,7 +138,7 @@ class ReactorDriver:
         if self._savedAttr is _MISSING:
             package.__dict__.pop("reactor", None)
         else:
-            package.reactor = self._savedAttr  # type: ignore[attr-defined]
+            package.reactor = self._savedAttr
         self._installed = False
 
     # ------------------------------------------------------------------------- running

@@ -9,11 +9,13 @@ under pytest or ``python -m unittest``:
   :meth:`~SynchronousTestCase.mktemp`, :meth:`~SynchronousTestCase.patch`, ``skip``/``todo``
   attributes, ...). A test fails if it logged an error through ``glisten.logger`` that it did
   not flush.
-- :class:`TestCase`: also runs each test on a fresh reactor (kind from ``GLISTEN_REACTOR``,
-  default epoll), installed as the global reactor meanwhile. ``setUp``, the test, ``tearDown``
-  and cleanups may return Deferreds or be ``async def``; each is waited for, up to
-  :attr:`TestCase.timeout` seconds. A test fails if it leaves delayed calls pending or sockets
-  open.
+- :class:`TestCase`: also runs the global reactor, as trial does, so a test module that
+  imported ``reactor`` at load time schedules on the reactor that runs. ``setUp``, the test,
+  ``tearDown`` and cleanups may return Deferreds or be ``async def``; each is waited for, up
+  to :attr:`TestCase.timeout` seconds. A test fails if it leaves delayed calls pending or
+  sockets open (they are then cancelled and closed, so the next test starts clean). Setting
+  :attr:`TestCase.freshReactor` runs each test on a reactor of its own instead (kind from
+  ``GLISTEN_REACTOR``, default epoll), installed as the global reactor meanwhile.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from glisten.internet import defer
+from glisten.internet.main import getReactor
 from glisten.python.failure import Failure
 from glisten.trial._driver import LogCapture, ReactorDriver
 from glisten.trial.util import DEFAULT_TIMEOUT_DURATION, DirtyReactorAggregateError
@@ -148,6 +151,8 @@ class SynchronousTestCase(unittest.TestCase):
         self._firstCleanupAdded = False
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            for args, kwargs in self.getSuppress():
+                warnings.filterwarnings(*args, **kwargs)  # type: ignore[arg-type]
             self._warnings: list[warnings.WarningMessage] = caught
             try:
                 outcome = super().run(result)
@@ -192,6 +197,15 @@ class SynchronousTestCase(unittest.TestCase):
         """The skip reason of this test (method or class attribute), if any."""
         method = getattr(self, self._testMethodName, None)
         return getattr(method, "skip", None) or getattr(self, "skip", None)
+
+    def getSuppress(self) -> list[tuple[tuple[str], dict[str, Any]]]:
+        """The warning filters of this test: the method's ``suppress`` attribute, else the
+        class's (a list made with :func:`glisten.trial.util.suppress`)."""
+        method = getattr(self, self._testMethodName, None)
+        value = getattr(method, "suppress", None)
+        if value is None:
+            value = getattr(self, "suppress", None)
+        return list(value or [])
 
     def getTodo(self) -> Todo | None:
         """The :class:`Todo` of this test (method or class attribute), if any."""
@@ -407,7 +421,7 @@ class SynchronousTestCase(unittest.TestCase):
 
 
 class TestCase(SynchronousTestCase):
-    """A :class:`SynchronousTestCase` whose tests run on a fresh reactor.
+    """A :class:`SynchronousTestCase` whose tests run on the reactor.
 
     ``setUp``, the test, ``tearDown`` and cleanups may return Deferreds or be coroutines; they
     are run on the reactor until they finish. The test fails if it takes longer than
@@ -415,22 +429,42 @@ class TestCase(SynchronousTestCase):
     or sockets open (:class:`~glisten.trial.util.DirtyReactorAggregateError`).
 
     :cvar timeout: seconds each part may run (default 120).
+    :cvar freshReactor: run each test on a new reactor, installed as the global one while the
+        test runs, instead of the global reactor (class or method attribute). Tests then
+        cannot see one another's leftovers at all, but code that imported ``reactor`` before
+        the test started still holds the global one.
     """
 
     timeout: float = DEFAULT_TIMEOUT_DURATION
+    freshReactor: bool = False
 
     def run(self, result: Any = None) -> Any:
         self._driver: ReactorDriver | None = None
+        self._sharedReactor = False
         try:
             return super().run(result)
         finally:
             driver, self._driver = self._driver, None
             if driver is not None:
-                driver.finish(check=False)
+                if self._sharedReactor:
+                    _cleanSharedReactor(driver)
+                else:
+                    driver.finish(check=False)
+
+    def _wantsFreshReactor(self) -> bool:
+        method = getattr(self, self._testMethodName, None)
+        value = getattr(method, "freshReactor", None)
+        if value is None:
+            value = self.freshReactor
+        return bool(value)
 
     def _callSetUp(self) -> None:
-        self._driver = ReactorDriver()
-        self._driver.install()
+        if self._wantsFreshReactor():
+            self._driver = ReactorDriver()
+            self._driver.install()
+        else:
+            self._driver = ReactorDriver(getReactor())
+            self._sharedReactor = True
         super()._callSetUp()
 
     def getTimeout(self) -> float:
@@ -453,7 +487,11 @@ class TestCase(SynchronousTestCase):
         problems: list[BaseException] = []
         if driver is not None:
             try:
-                driver.finish(check=True)
+                if self._sharedReactor:
+                    driver.settle()
+                    _cleanSharedReactor(driver)
+                else:
+                    driver.finish(check=True)
             except DirtyReactorAggregateError as e:
                 problems.append(e)
         try:
@@ -464,3 +502,29 @@ class TestCase(SynchronousTestCase):
             raise problems[0]
         if problems:
             raise DirtyReactorAggregateError([str(p) for p in problems], [])
+
+
+def _cleanSharedReactor(driver: ReactorDriver) -> None:
+    """Cancel the delayed calls and close the descriptors a test left in the global reactor
+    (as trial's janitor does), so that the next test starts clean.
+
+    :raises DirtyReactorAggregateError: if there were any.
+    """
+    calls, _ = driver.dirt()
+    selectables = []
+    removeAll = getattr(driver.reactor, "removeAll", None)
+    for selectable in removeAll() if removeAll is not None else []:
+        selectables.append(repr(selectable))
+        if hasattr(selectable, "signalProcess"):
+            try:
+                selectable.signalProcess("KILL")
+            except Exception:
+                pass
+        sock = getattr(selectable, "socket", None)
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+    if calls or selectables:
+        raise DirtyReactorAggregateError(calls, selectables)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "DEFAULT_TIMEOUT_DURATION",
     "DirtyReactorAggregateError",
     "LoggedErrorsNotFlushed",
+    "suppress",
 ]
 
 #: Seconds a test may wait for its Deferred before it fails (trial's default).
@@ -58,3 +60,12 @@ class LoggedErrorsNotFlushed(AssertionError):
             getTraceback = getattr(failure, "getTraceback", None)
             parts.append(getTraceback() if getTraceback is not None else repr(failure))
         return "\n".join(parts)
+
+
+def suppress(action: str = "ignore", **kwarg: Any) -> tuple[tuple[str], dict[str, Any]]:
+    """A warning filter for a test's ``suppress`` attribute (a list of these).
+
+    ``test_old.suppress = [suppress(category=DeprecationWarning, message="x.*")]`` runs the
+    test with :func:`warnings.filterwarnings` applied with these arguments.
+    """
+    return ((action,), kwarg)

@@ -22,6 +22,7 @@ from glisten.cred.credentials import IUsernamePassword
 from glisten.cred.portal import IRealm
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred, fail, succeed
+from glisten.internet.main import getReactor
 from glisten.words import ewords, iwords
 from glisten.words._ircuser import IRCUser
 
@@ -384,10 +385,6 @@ class IRCFactory(protocol.ServerFactory):
 
     def clock(self) -> Any:
         """The reactor (the global one unless given)."""
-        if self.reactor is not None:
-            return self.reactor
-        from glisten.internet import reactor
-
-        return reactor
+        return getReactor(self.reactor)
 
     protocol = IRCUser

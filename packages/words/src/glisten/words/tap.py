@@ -27,20 +27,12 @@ from glisten.cred.checkers import (
 )
 from glisten.cred.portal import Portal
 from glisten.internet.defer import Deferred, fail, succeed
+from glisten.internet.main import getReactor
 from glisten.words import service
 
 __all__ = ["PasswordFileChecker", "WordsServiceMaker", "makeService", "serviceMaker"]
 
 _DUMMY = scryptHash(b"", salt=b"\x00" * 16)
-
-
-class _GlobalReactor:
-    """Stands for the global reactor until ``glisten`` has installed the one asked for."""
-
-    def __getattr__(self, name: str) -> Any:
-        from glisten.internet import reactor
-
-        return getattr(reactor, name)
 
 
 @implementer(ICredentialsChecker)
@@ -82,7 +74,8 @@ def makeService(options: argparse.Namespace, reactor: Any = None) -> MultiServic
     """
     from glisten.internet.endpoints import serverFromString
 
-    reactor = reactor if reactor is not None else _GlobalReactor()
+    # ``glisten`` has installed the reactor the user chose before calling this.
+    reactor = getReactor(reactor)
     realm = service.InMemoryWordsRealm(options.hostname or socket.gethostname())
     realm.createUserOnRequest = True
     checker: Any

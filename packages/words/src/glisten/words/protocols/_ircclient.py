@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol, connectionDone
 from glisten.logger import Logger
 from glisten.python.failure import Failure
@@ -159,11 +160,7 @@ class IRCClient(Protocol):
     # ------------------------------------------------------------------ transport plumbing
 
     def _clock(self) -> Any:
-        if self.reactor is not None:
-            return self.reactor
-        from glisten.internet import reactor
-
-        return reactor
+        return getReactor(self.reactor)
 
     def connectionMade(self) -> None:
         self._resetState()
