@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from glisten.conch.ssh._transport import _events as ev
-from glisten.conch.ssh._transport._limits import Algorithms
-from glisten.conch.ssh._transport._machine import SSHTransportMachine
+from glisten.conch.ssh._ssh import _events as ev
+from glisten.conch.ssh._ssh._limits import Algorithms
+from glisten.conch.ssh._ssh._machine import SSHTransportMachine
 from glisten.conch.ssh.keys import Key
 
 _HOST_KEYS: dict[str, Key] = {}

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from glisten.conch.ssh._transport import _events as ev
-from glisten.conch.ssh._transport._errors import (
+from glisten.conch.ssh._ssh import _events as ev
+from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_KEY_EXCHANGE_FAILED,
     DISCONNECT_PROTOCOL_ERROR,
     DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED,
     SSHProtocolError,
 )
-from glisten.conch.ssh._transport._limits import (
+from glisten.conch.ssh._ssh._limits import (
     DEFAULT_CIPHERS,
     DEFAULT_KEX,
     DEFAULT_MACS,
     Algorithms,
     Limits,
 )
-from glisten.conch.ssh._transport._machine import Phase, SSHTransportMachine
+from glisten.conch.ssh._ssh._machine import Phase, SSHTransportMachine
 
 from ._pairs import hostKey, machines, pump
 
@@ -194,7 +194,7 @@ def test_strictKexRefusesIgnoreBeforeKexInit() -> None:
     client, server = machines()
     data = client.dataToSend()
     versionEnd = data.index(b"\n") + 1
-    from glisten.conch.ssh._transport._packets import PacketWriter
+    from glisten.conch.ssh._ssh._packets import PacketWriter
 
     writer = PacketWriter()
     injected = writer.encode(b"\x02" + b"\x00\x00\x00\x00")
@@ -210,7 +210,7 @@ def test_strictKexRefusesServiceMessagesDuringKex() -> None:
     client, server = machines()
     data = client.dataToSend()
     server.receiveData(data)
-    from glisten.conch.ssh._transport._packets import PacketWriter
+    from glisten.conch.ssh._ssh._packets import PacketWriter
 
     writer = PacketWriter()
     writer.sequence = 2

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from glisten.conch.ssh._transport._errors import SSHProtocolError
-from glisten.conch.ssh._transport._wire import Reader, mpint, string
+from glisten.conch.ssh._ssh._errors import SSHProtocolError
+from glisten.conch.ssh._ssh._wire import Reader, mpint, string
 
 __all__ = [
     "BadFingerPrintFormat",
@@ -120,7 +120,8 @@ class Key:
         if keyType == "ed25519":
             return cls(ed25519.Ed25519PrivateKey.generate())
         if keyType in ("ecdsa", "ec"):
-            curve = {256: ec.SECP256R1, 384: ec.SECP384R1, 521: ec.SECP521R1}.get(bits or 256)
+            curves: dict[int, Any] = {256: ec.SECP256R1, 384: ec.SECP384R1, 521: ec.SECP521R1}
+            curve = curves.get(bits or 256)
             if curve is None:
                 raise BadKeyError("ECDSA keys are 256, 384 or 521 bits")
             return cls(ec.generate_private_key(curve()))

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
-from glisten.conch.ssh._transport._errors import (
+from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_MAC_ERROR,
     DISCONNECT_PROTOCOL_ERROR,
     SSHProtocolError,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import struct
 
-from glisten.conch.ssh._transport._errors import DecodeError
+from glisten.conch.ssh._ssh._errors import DecodeError
 
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")

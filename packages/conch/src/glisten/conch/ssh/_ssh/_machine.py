@@ -15,8 +15,8 @@ import enum
 import os
 from typing import Any
 
-from glisten.conch.ssh._transport import _events as ev
-from glisten.conch.ssh._transport._errors import (
+from glisten.conch.ssh._ssh import _events as ev
+from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_HOST_KEY_NOT_VERIFIABLE,
     DISCONNECT_KEY_EXCHANGE_FAILED,
     DISCONNECT_PROTOCOL_ERROR,
@@ -24,16 +24,16 @@ from glisten.conch.ssh._transport._errors import (
     DecodeError,
     SSHProtocolError,
 )
-from glisten.conch.ssh._transport._kex import KEX_METHODS, KexMethod, deriveKey
-from glisten.conch.ssh._transport._limits import Algorithms, Limits
-from glisten.conch.ssh._transport._packets import (
+from glisten.conch.ssh._ssh._kex import KEX_METHODS, KexMethod, deriveKey
+from glisten.conch.ssh._ssh._limits import Algorithms, Limits
+from glisten.conch.ssh._ssh._packets import (
     CIPHERS,
     MACS,
     DirectionKeys,
     PacketReader,
     PacketWriter,
 )
-from glisten.conch.ssh._transport._wire import Reader, boolean, mpint, nameList, string, uint32
+from glisten.conch.ssh._ssh._wire import Reader, boolean, mpint, nameList, string, uint32
 
 MSG_DISCONNECT = 1
 MSG_IGNORE = 2
@@ -224,6 +224,11 @@ class SSHTransportMachine:
                 + string(message.encode("utf-8"))
                 + string(b"")
             )
+
+    def sendUnimplemented(self) -> None:
+        """Tell the peer the last packet received was not understood."""
+        seq = (self._reader.sequence - 1) & 0xFFFFFFFF
+        self._sendRaw(bytes((MSG_UNIMPLEMENTED,)) + uint32(seq))
 
     def requestService(self, name: bytes) -> None:
         """Client: ask for a service (``ssh-userauth``, then the auth layer asks for more)."""

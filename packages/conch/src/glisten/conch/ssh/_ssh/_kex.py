@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from glisten.conch.ssh._transport._errors import DISCONNECT_KEY_EXCHANGE_FAILED, SSHProtocolError
-from glisten.conch.ssh._transport._wire import Reader, mpint, string
+from glisten.conch.ssh._ssh._errors import DISCONNECT_KEY_EXCHANGE_FAILED, SSHProtocolError
+from glisten.conch.ssh._ssh._wire import Reader, mpint, string
 
 _MODP_2048 = int(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74"
@@ -88,7 +87,7 @@ _MODP_8192 = int(
     16,
 )
 
-HashFunc = Callable[[bytes], Any]
+HashFunc = Any
 
 
 def _failed(message: str) -> SSHProtocolError:
