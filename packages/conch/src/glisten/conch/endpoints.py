@@ -33,7 +33,11 @@ from glisten.internet.error import ConnectionDone, ConnectionLost, ProcessTermin
 from glisten.internet.protocol import Factory, connectionDone
 from glisten.python.failure import Failure
 
-__all__ = ["SSHCommandClientEndpoint"]
+__all__ = ["AuthenticationFailed", "SSHCommandClientEndpoint"]
+
+
+class AuthenticationFailed(Exception):
+    """The server accepted none of the keys and passwords offered."""
 
 
 class _CommandChannel(SSHChannel):
@@ -63,6 +67,7 @@ class _CommandChannel(SSHChannel):
                 ready.callback(result)
 
     def channelOpen(self, specificData: bytes) -> None:
+        self._creator.failure = None
         d = self.conn.sendRequest(self, b"exec", common.NS(self._command), wantReply=True)
         d.addCallbacks(self._execOK, self._execFailed)
 
@@ -122,12 +127,22 @@ class _CommandConnection(SSHConnection):
 
 class _UserAuth(SSHUserAuthClient):
     def __init__(
-        self, user: bytes, instance: Any, keys: Sequence[Key], password: bytes | None
+        self,
+        creator: _Creator,
+        user: bytes,
+        instance: Any,
+        keys: Sequence[Key],
+        password: bytes | None,
     ) -> None:
         super().__init__(user, instance)
+        self._creator = creator
         self._keys = list(keys)
         self._password = password
         self._current: Key | None = None
+
+    def _tryNext(self, methods: list[bytes]) -> None:
+        self._creator.failure = Failure(AuthenticationFailed("no more authentication methods"))
+        super()._tryNext(methods)
 
     def getPublicKey(self) -> Key | None:
         if not self._keys:
@@ -155,7 +170,7 @@ class _CommandTransport(SSHClientTransport):
 
     def connectionSecure(self) -> None:
         c = self._creator
-        self.requestService(_UserAuth(c.username, _CommandConnection(c), c.keys, c.password))
+        self.requestService(_UserAuth(c, c.username, _CommandConnection(c), c.keys, c.password))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         super().connectionLost(reason)
@@ -178,6 +193,7 @@ class _Creator:
         self.ready: Deferred[Any] = Deferred()
         self.transport: _CommandTransport | None = None
         self.closeWhenDone = True
+        self.failure: Failure | None = None
 
     def verifyHostKey(self, transport: Any, blob: bytes) -> Deferred[Any]:
         key = Key.fromString(blob, "blob")
@@ -185,7 +201,13 @@ class _Creator:
             ip = transport.transport.getPeer().host.encode("ascii")
         except Exception:
             ip = b""
-        return self.knownHosts.verifyHostKey(self.ui, self.hostname, ip, key, self.port)
+        d: Deferred[Any] = self.knownHosts.verifyHostKey(self.ui, self.hostname, ip, key, self.port)
+
+        def remember(f: Failure) -> Failure:
+            self.failure = f
+            return f
+
+        return d.addErrback(remember)
 
     def connectionReady(self, conn: SSHConnection) -> None:
         channel = _CommandChannel(self, self.command, self.protocolFactory, self.ready)
@@ -197,11 +219,12 @@ class _Creator:
 
     def connectionLost(self, reason: Failure) -> None:
         if not self.ready.called:
-            self.ready.errback(
-                reason
-                if not reason.check(ConnectionDone)
-                else Failure(ConnectionLost("connection closed during setup"))
-            )
+            if self.failure is not None:
+                self.ready.errback(self.failure)
+            elif reason.check(ConnectionDone):
+                self.ready.errback(Failure(ConnectionLost("connection closed during setup")))
+            else:
+                self.ready.errback(reason)
 
 
 @implementer(interfaces.IStreamClientEndpoint)
