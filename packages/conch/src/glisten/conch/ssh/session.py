@@ -130,12 +130,13 @@ class SSHSession(channel.SSHChannel):
         if session is None or self.client is not None:
             return 0
         pp = SSHSessionProcessProtocol(self)
+        self.client = pp
         try:
             session.openShell(pp)
         except Exception:
+            self.client = None
             self._log.failure("error opening a shell", Failure())
             return 0
-        self.client = pp
         return 1
 
     def request_exec(self, data: bytes) -> int:
@@ -144,12 +145,13 @@ class SSHSession(channel.SSHChannel):
             return 0
         command, _ = common.getNS(data)
         pp = SSHSessionProcessProtocol(self)
+        self.client = pp
         try:
             session.execCommand(pp, command)
         except Exception:
+            self.client = None
             self._log.failure("error running a command", Failure())
             return 0
-        self.client = pp
         return 1
 
     def request_pty_req(self, data: bytes) -> int:
