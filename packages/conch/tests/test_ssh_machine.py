@@ -260,3 +260,81 @@ def test_badPadding() -> None:
     with pytest.raises(SSHProtocolError):
         # packet_length 12, padding length 11: no room for a message byte.
         server.receiveData(b"\x00\x00\x00\x0c\x0b" + b"\x00" * 11)
+
+
+# ----------------------------------------------------------------------------- fuzzing
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400), st.booleans())
+def test_randomBytesAfterVersion(data: bytes, asClient: bool) -> None:
+    """Whatever follows the version line, the machine only raises its own error."""
+    machine = (
+        SSHTransportMachine(True)
+        if asClient
+        else SSHTransportMachine(False, {b"ssh-ed25519": hostKey()})
+    )
+    machine.start()
+    try:
+        machine.receiveData(b"SSH-2.0-fuzz\r\n")
+        machine.receiveData(data)
+    except SSHProtocolError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_randomVersionLines(data: bytes) -> None:
+    machine = SSHTransportMachine(True)
+    try:
+        machine.receiveData(data)
+    except SSHProtocolError:
+        pass
+
+
+_RECORDED: dict[str, bytes] = {}
+
+
+def _clientHandshake() -> bytes:
+    """What a client sends for a whole handshake, recorded once against a real server."""
+    if "client" not in _RECORDED:
+        client, server = machines(clientAlgorithms=Algorithms(ciphers=(b"aes128-ctr",)))
+        sent = b""
+        for _ in range(10):
+            a, b = client.dataToSend(), server.dataToSend()
+            if not a and not b:
+                break
+            sent += a
+            server.receiveData(a)
+            for e in client.receiveData(b):
+                if isinstance(e, ev.HostKeyReceived):
+                    client.acceptHostKey()
+        _RECORDED["client"] = sent
+    return _RECORDED["client"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutatedHandshake(data: st.DataObject) -> None:
+    """A real client's handshake with bytes flipped, cut or repeated: only protocol errors."""
+    raw = bytearray(_clientHandshake())
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        action = data.draw(st.sampled_from(["flip", "cut", "dup"]))
+        if action == "flip":
+            raw[i] ^= data.draw(st.integers(1, 255))
+        elif action == "cut":
+            del raw[i : i + data.draw(st.integers(1, 16))]
+        else:
+            raw[i:i] = raw[i : i + data.draw(st.integers(1, 16))]
+        if not raw:
+            break
+    server = SSHTransportMachine(False, {b"ssh-ed25519": hostKey()})
+    server.start()
+    try:
+        server.receiveData(bytes(raw))
+    except SSHProtocolError:
+        pass
