@@ -18,6 +18,7 @@ from glisten.conch.ssh._ssh._errors import SSHProtocolError
 from glisten.conch.ssh._ssh._wire import Reader, boolean, string, uint32
 from glisten.conch.ssh.connection import EXTENDED_DATA_STDERR
 from glisten.internet import protocol
+from glisten.internet.error import ConnectionDone
 from glisten.python.failure import Failure
 
 __all__ = [
@@ -336,23 +337,44 @@ class _ProtocolInput:
 
 
 class _ProtocolWrapper(protocol.ProcessProtocol):
-    """A Protocol run as a session's process protocol."""
+    """
+    A Protocol standing where a session expects a process: what the client sends is written
+    to it (it becomes ``dataReceived``), and closing it ends the protocol.
+    """
 
     def __init__(self, proto: Any) -> None:
         self.proto = proto
 
-    def connectionMade(self) -> None:
-        self.proto.makeConnection(self.transport)
-
-    def outReceived(self, data: bytes) -> None:
+    def write(self, data: bytes) -> None:
         self.proto.dataReceived(data)
 
-    def processEnded(self, reason: Failure | None = None) -> None:
-        self.proto.connectionLost(reason)
+    def writeSequence(self, data: Any) -> None:
+        self.write(b"".join(data))
+
+    def closeStdin(self) -> None:
+        """The client sent EOF; a plain Protocol has no half-close, so nothing happens."""
+
+    def loseConnection(self) -> None:
+        proto, self.proto = self.proto, _Closed()
+        proto.connectionLost(Failure(ConnectionDone("session closed")))
+
+    def signalProcess(self, signalID: Any) -> None:
+        self.loseConnection()
+
+
+class _Closed:
+    def dataReceived(self, data: bytes) -> None:
+        pass
+
+    def connectionLost(self, reason: Any) -> None:
+        pass
 
 
 def wrapProtocol(proto: Any) -> Any:
-    """Run a :class:`~glisten.internet.protocol.Protocol` where a process protocol is wanted."""
+    """
+    Wrap a :class:`~glisten.internet.protocol.Protocol` so a session can use it as its process:
+    ``sessionProcessProtocol.makeConnection(wrapProtocol(proto))``.
+    """
     return _ProtocolWrapper(proto)
 
 

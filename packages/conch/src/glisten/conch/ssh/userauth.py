@@ -198,6 +198,7 @@ class SSHUserAuthClient(service.SSHService):
         self.authenticatedWith: list[bytes] = []
         self.triedPublicKeys: list[Key] = []
         self.lastAuth: bytes | None = None
+        self.lastPublicKey: Key | None = None
         self._lastKey: Key | None = None
         self._lastAlg: bytes = b""
 
@@ -239,12 +240,19 @@ class SSHUserAuthClient(service.SSHService):
         )
 
     def _tryPublicKey(self) -> bool:
-        key = self.getPublicKey()
-        if key is None:
+        offered = self.getPublicKey()
+        if offered is None:
             return False
-        if isinstance(key, bytes):
-            key = Key.fromString(key)
+        if isinstance(offered, bytes):
+            # Twisted clients may return a blob (or an OpenSSH public key line).
+            try:
+                key = Key.fromString(offered, "blob")
+            except BadKeyError:
+                key = Key.fromString(offered)
+        else:
+            key = offered
         self.triedPublicKeys.append(key)
+        self.lastPublicKey = key
         self._lastKey = key
         self._lastAlg = self._signatureAlgorithmFor(key)
         self.lastAuth = b"publickey"
