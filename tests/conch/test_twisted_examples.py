@@ -209,6 +209,11 @@ def test_simpleServerRefusesExec(simpleServer: dict[str, Any]) -> None:
 def _simpleClient(
     reactor: Any, keyPath: Path, results: dict[str, Any], done: defer.Deferred[Any]
 ) -> Any:
+    def finished() -> None:
+        # Twisted's example stops at the end of cat; here all three answers are awaited.
+        if {"true", "false", "cat"} <= set(results) and not done.called:
+            done.callback(None)
+
     class SimpleTransport(transport.SSHClientTransport):
         def verifyHostKey(self, hostKey: bytes, fingerprint: bytes) -> Any:
             results["fingerprint"] = fingerprint
@@ -244,6 +249,7 @@ def _simpleClient(
         def request_exit_status(self, data: bytes) -> int:
             results["true"] = struct.unpack(">L", data)[0]
             self.loseConnection()
+            finished()
             return 1
 
     class FalseChannel(channel.SSHChannel):
@@ -255,6 +261,7 @@ def _simpleClient(
         def request_exit_status(self, data: bytes) -> int:
             results["false"] = struct.unpack(">L", data)[0]
             self.loseConnection()
+            finished()
             return 1
 
     class CatChannel(channel.SSHChannel):
@@ -275,7 +282,7 @@ def _simpleClient(
         def closed(self) -> None:
             results["cat"] = self.data
             self.loseConnection()
-            done.callback(None)
+            finished()
 
     factory = ClientFactory.forProtocol(SimpleTransport)
     factory.reactor = reactor  # type: ignore[attr-defined]
@@ -290,7 +297,7 @@ def test_simpleClientAgainstSshd(opensshServer: dict[str, Any]) -> None:
     done: defer.Deferred[Any] = defer.Deferred()
     factory = _simpleClient(reactor, opensshServer["userKeys"]["ed25519"], results, done)
     reactor.connectTCP("127.0.0.1", opensshServer["port"], factory)
-    done.addBoth(lambda _: reactor.callLater(0.2, reactor.stop))
+    done.addBoth(lambda _: reactor.stop())
     timeout = reactor.callLater(30, reactor.stop)
     reactor.run()
     if timeout.active():

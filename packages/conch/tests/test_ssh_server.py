@@ -299,3 +299,37 @@ def test_byteAtATime(size: int) -> None:
         for i in range(0, len(toClient), size):
             loop.client.dataReceived(toClient[i : i + size])
     assert loop.client.conn.started
+
+
+def test_loginTimeout() -> None:
+    loop = Loop(AcceptingClient(useKey=False, password=None), makeFactory(Clock()))
+    loop.client.connectionSecure = lambda: None  # type: ignore[method-assign]
+    loop.pump()
+    assert not loop.serverTransport.disconnecting
+    loop.clock.advance(loop.server.loginTimeout)
+    assert loop.serverTransport.disconnecting
+
+
+def test_loginTimeoutCancelledOnceIn() -> None:
+    loop = loggedIn()
+    loop.clock.advance(loop.server.loginTimeout)
+    assert not loop.serverTransport.disconnecting
+
+
+def test_slowConsumerHoldsTheWindow() -> None:
+    """While the command's stdin is full, the window is not reopened: the client must wait."""
+    loop = loggedIn()
+    channel = ClientSession()
+    loop.client.conn.openChannel(channel)
+    loop.pump()
+    loop.client.conn.sendRequest(channel, b"exec", common.NS(b"cat"))
+    loop.pump()
+    serverChannel = loop.server.service.channels[0]
+    serverChannel.pauseProducing()
+    channel.write(b"y" * (serverChannel.localWindowSize + 5000))
+    loop.pump()
+    assert len(channel.received) == serverChannel.localWindowSize
+    assert channel.buf  # the rest waits on the client side
+    serverChannel.resumeProducing()
+    loop.pump()
+    assert len(channel.received) == serverChannel.localWindowSize + 5000

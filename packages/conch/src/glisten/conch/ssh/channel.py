@@ -196,3 +196,21 @@ class SSHChannel:
 
     def unregisterProducer(self) -> None:
         self._producer = None
+
+    # ------------------------------------------------------------------ IPushProducer (input)
+
+    _inputPaused = False
+
+    def pauseProducing(self) -> None:
+        """Whoever consumes our input is full: stop reopening the window, so the peer waits."""
+        self._inputPaused = True
+
+    def resumeProducing(self) -> None:
+        """The consumer drained: give the peer its window back."""
+        if self._inputPaused:
+            self._inputPaused = False
+            if self.conn is not None and self.id is not None and not self.localClosed:
+                self.conn._reopenWindow(self)
+
+    def stopProducing(self) -> None:
+        """The consumer is gone; further input is dropped by whoever handles it."""

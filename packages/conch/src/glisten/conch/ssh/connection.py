@@ -156,6 +156,8 @@ class SSHConnection(service.SSHService):
                     d.errback(error.ConchError("global request failed"))
 
     def _reopenWindow(self, channel: Any) -> None:
+        if getattr(channel, "_inputPaused", False) or channel.id not in self._machine.channels:
+            return
         packets = self._machine.consumed(channel.id)
         if packets:
             channel.localWindowLeft = self._machine.channels[channel.id].localWindowLeft

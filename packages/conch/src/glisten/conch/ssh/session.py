@@ -138,6 +138,7 @@ class SSHSession(channel.SSHChannel):
             self.client = None
             self._log.failure("error opening a shell", Failure())
             return 0
+        self._feedInput()
         return 1
 
     def request_exec(self, data: bytes) -> int:
@@ -153,7 +154,17 @@ class SSHSession(channel.SSHChannel):
             self.client = None
             self._log.failure("error running a command", Failure())
             return 0
+        self._feedInput()
         return 1
+
+    def _feedInput(self) -> None:
+        """Let the process's stdin pause us, so a slow reader slows the client down."""
+        register = getattr(getattr(self.client, "transport", None), "registerProducer", None)
+        if register is not None:
+            try:
+                register(self, True)
+            except Exception:
+                pass
 
     def request_pty_req(self, data: bytes) -> int:
         session = self._getSession()

@@ -303,6 +303,26 @@ class SSHServerTransport(SSHTransportBase):
 
     isClient = False
     supportedPublicKeySignatures: list[bytes] = list(DEFAULT_PUBLIC_KEY_ALGORITHMS)
+    #: Seconds a client has to log in (OpenSSH's LoginGraceTime); 0 for no limit.
+    loginTimeout = 120.0
+    avatar: Any = None
+    _loginCall: Any = None
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        if self.loginTimeout:
+            self._loginCall = self._reactor().callLater(self.loginTimeout, self._loginTimedOut)
+
+    def _loginTimedOut(self) -> None:
+        self._loginCall = None
+        if self.avatar is None:
+            self.sendDisconnect(DISCONNECT_BY_APPLICATION, b"login time exceeded")
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if self._loginCall is not None and self._loginCall.active():
+            self._loginCall.cancel()
+        self._loginCall = None
+        super().connectionLost(reason)
 
     def _makeMachine(self) -> SSHTransportMachine:
         privateKeys: dict[bytes, Key] = self.factory.getPrivateKeys()
