@@ -146,6 +146,7 @@ class SSHTransportMachine:
         self._started = False
         # key exchange state
         self._ourKexInit: bytes | None = None
+        self._ourLists: list[list[bytes]] = []
         self._peerKexInit: bytes | None = None
         self._kex: KexMethod | None = None
         self._kexCount = 0
@@ -276,23 +277,27 @@ class SSHTransportMachine:
         elif first:
             kex += [EXT_INFO_SERVER, STRICT_SERVER]
         a = self.algorithms
+        lists = [
+            kex,
+            list(self._offeredHostKeys),
+            list(a.ciphers),
+            list(a.ciphers),
+            list(a.macs),
+            list(a.macs),
+            list(a.compressions),
+            list(a.compressions),
+            [],
+            [],
+        ]
         payload = (
             bytes((MSG_KEXINIT,))
             + os.urandom(16)
-            + nameList(kex)
-            + nameList(list(self._offeredHostKeys))
-            + nameList(list(a.ciphers))
-            + nameList(list(a.ciphers))
-            + nameList(list(a.macs))
-            + nameList(list(a.macs))
-            + nameList(list(a.compressions))
-            + nameList(list(a.compressions))
-            + nameList([])
-            + nameList([])
+            + b"".join(nameList(names) for names in lists)
             + boolean(False)
             + uint32(0)
         )
         self._ourKexInit = payload
+        self._ourLists = lists
         self._sentNewKeys = False
         self._receivedNewKeys = False
         self._sendRaw(payload)
@@ -310,8 +315,7 @@ class SSHTransportMachine:
             self._sendKexInit()
         assert self._ourKexInit is not None
         self._peerKexInit = payload
-        ours = Reader(self._ourKexInit, 17)
-        mine = [ours.nameList() for _ in range(10)]
+        mine = self._ourLists
         client, server = (mine, lists) if self.isClient else (lists, mine)
         if self._kexCount == 0:
             if self.isClient:
