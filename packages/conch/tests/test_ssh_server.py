@@ -333,3 +333,23 @@ def test_slowConsumerHoldsTheWindow() -> None:
     serverChannel.resumeProducing()
     loop.pump()
     assert len(channel.received) == serverChannel.localWindowSize + 5000
+
+
+def test_secondServiceRequestRefused() -> None:
+    """Asking for ssh-userauth again would reset the attempt count: it ends the connection."""
+    loop = Loop(AcceptingClient(useKey=False, password=None), makeFactory(Clock()))
+    loop.client.connectionSecure = lambda: None  # type: ignore[method-assign]
+    loop.pump()
+    from glisten.conch.ssh import userauth
+
+    class Idle(userauth.SSHUserAuthClient):
+        def serviceStarted(self) -> None:
+            pass
+
+    loop.client.requestService(Idle(b"alice", loop.client.conn))
+    loop.pump()
+    assert not loop.serverTransport.disconnecting
+    loop.client._machine.requestService(b"ssh-userauth")
+    loop.client._flush()
+    loop.pump()
+    assert loop.serverTransport.disconnecting

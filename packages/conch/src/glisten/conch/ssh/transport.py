@@ -350,6 +350,10 @@ class SSHServerTransport(SSHTransportBase):
 
     def _handleSideEvent(self, event: Any) -> None:
         if isinstance(event, ev.ServiceRequested):
+            # One request per connection: a second ssh-userauth would reset the attempt count,
+            # and services after authentication are started by ssh-userauth itself.
+            if self.service is not None:
+                raise SSHProtocolError(DISCONNECT_SERVICE_NOT_AVAILABLE, "service already running")
             serviceClass = self.factory.getService(self, event.name)
             if serviceClass is None:
                 raise SSHProtocolError(DISCONNECT_SERVICE_NOT_AVAILABLE, "service not available")

@@ -24,7 +24,7 @@ class Limits:
     maxVersionLineLength: int = 255
     maxVersionLines: int = 64
     maxPacketSize: int = 256 * 1024
-    maxQueuedPackets: int = 4096
+    maxQueuedPackets: int = 65536
     rekeyBytes: int = 1 << 30
     rekeyInterval: float = 3600.0
 
