@@ -16,7 +16,7 @@ import struct
 from typing import Any
 
 import attrs
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.poly1305 import Poly1305
@@ -285,7 +285,7 @@ class PacketReader:
             polyKey = main.update(_ZEROS64)[:32]
             try:
                 Poly1305.verify_tag(polyKey, ct, tag)
-            except InvalidTag:
+            except (InvalidSignature, InvalidTag):
                 raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
             body = main.update(ct[4:])
         elif kind == "gcm":
