@@ -72,9 +72,12 @@ def glistenServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     userKey = sshKeygen(tmp / "id_ed25519", "ed25519")
     rsaKey = sshKeygen(tmp / "id_rsa", "rsa", 3072)
     ecKey = sshKeygen(tmp / "id_ecdsa", "ecdsa", 384)
+    forcedKey = sshKeygen(tmp / "id_forced", "ed25519")
     authorized = tmp / "authorized_keys"
     authorized.write_bytes(
         b"".join(Path(str(k) + ".pub").read_bytes() for k in (userKey, rsaKey, ecKey))
+        + b'command="echo forced:$SSH_ORIGINAL_COMMAND",no-pty '
+        + Path(str(forcedKey) + ".pub").read_bytes()
     )
     hostKeys = tmp / "hostkeys"
     port = freePort()
@@ -102,6 +105,7 @@ def glistenServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             "key": userKey,
             "rsaKey": rsaKey,
             "ecKey": ecKey,
+            "forcedKey": forcedKey,
             "hostKeys": hostKeys,
             "tmp": tmp,
             "log": tmp / "server.log",

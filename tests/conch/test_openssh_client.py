@@ -242,3 +242,13 @@ def test_badVersionGetsNoTraceback(glistenServer: dict[str, object]) -> None:
     assert data.startswith(b"SSH-2.0-glisten")
     log = Path(str(glistenServer["log"])).read_text()
     assert "Traceback" not in log
+
+
+def test_authorizedKeysOptions(glistenServer: dict[str, object]) -> None:
+    """A key with ``command=`` and ``no-pty``: the forced command runs, a terminal is refused
+    (which OpenSSH's client treats as fatal when it was asked for with ``-tt``)."""
+    result = ssh(glistenServer, "127.0.0.1", "ls /", key=glistenServer["forcedKey"])
+    assert result.stdout == b"forced:ls /\n"
+    result = ssh(glistenServer, "-tt", "127.0.0.1", "tty", key=glistenServer["forcedKey"])
+    assert b"PTY allocation request failed" in result.stderr
+    assert b"/dev/pts" not in result.stdout

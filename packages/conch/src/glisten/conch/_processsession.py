@@ -44,7 +44,7 @@ class ProcessAvatar(ConchUser):
     :param username: the name the client logged in with.
     :param reactor: the reactor to spawn processes with.
     :param command: a fixed command run instead of whatever the client asks for (the client's
-        command is passed in ``SSH_ORIGINAL_COMMAND``).
+        command is passed in ``SSH_ORIGINAL_COMMAND``); a key's ``command=`` option wins.
     :param envAllow: patterns (``LC_*``) of variables ``env`` requests may set.
     """
 
@@ -61,6 +61,13 @@ class ProcessAvatar(ConchUser):
         self.command = command
         self.envAllow = tuple(envAllow)
         self.channelLookup[b"session"] = SSHSession
+        #: Terminals refused (the key's ``no-pty`` or ``restrict`` option).
+        self.noPty = False
+        entry = getattr(username, "authorizedKey", None)
+        if entry is not None:
+            self.noPty = entry.noPty
+            if entry.command is not None:
+                self.command = entry.command.decode("utf-8", "replace")
 
 
 @implementer(ISession, ISessionSetEnv)
@@ -92,6 +99,8 @@ class ProcessSession:
         return shell if shell and os.path.exists(shell) else "/bin/sh"
 
     def getPty(self, term: bytes, windowSize: tuple[int, int, int, int], modes: Any) -> None:
+        if self.avatar.noPty:
+            raise ValueError("terminals are not allowed for this key")
         self.pty = (term, windowSize)
 
     def setEnv(self, name: bytes, value: bytes) -> None:

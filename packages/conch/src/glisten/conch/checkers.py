@@ -8,9 +8,12 @@ Credentials checkers for SSH: public keys against a key database.
   ``glisten ssh`` uses).
 - :class:`UNIXAuthorizedKeysFiles`: ``~/.ssh/authorized_keys`` of each UNIX user.
 
-``authorized_keys`` lines with options (``command=``, ``from=``, ``restrict``...) are skipped:
-glisten does not enforce those options yet, and granting such a key unrestricted access would
-be worse than refusing it.
+``authorized_keys`` options: ``restrict``, ``no-pty``, ``pty``, ``command="..."`` and the
+forwarding, agent and rc options (glisten forwards nothing anyway) are understood; the avatar ID
+of a key login is then an :class:`AuthorizedKeyID` carrying them, for the avatar to enforce
+(``glisten ssh`` does). Lines with any other option (``from=``, ``environment=``,
+``cert-authority``, ``principals=``, ``expiry-time=``, ``permitopen=``...) are skipped: granting
+such a key without its restriction would be worse than refusing it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from glisten.internet.defer import Deferred, fail, succeed
 from glisten.python.failure import Failure
 
 __all__ = [
+    "AuthorizedKey",
+    "AuthorizedKeyID",
     "AuthorizedKeysFileDB",
     "IAuthorizedKeysDB",
     "InMemorySSHKeyDB",
@@ -37,6 +42,7 @@ __all__ = [
     "SSHPublicKeyChecker",
     "UNIXAuthorizedKeysFiles",
     "readAuthorizedKeyFile",
+    "readAuthorizedKeys",
 ]
 
 _KEY_PREFIXES = (b"ssh-", b"ecdsa-sha2-")
@@ -72,23 +78,126 @@ class IAuthorizedKeysDB(Interface):
         """The keys that may log in as ``avatarId`` (empty for unknown users)."""
 
 
-def readAuthorizedKeyFile(
-    fileobj: Iterable[bytes], parseKey: Callable[[bytes], Key] = Key.fromString
-) -> Iterator[Key]:
+#: Options glisten honours (the forwarding ones trivially: it forwards nothing).
+_FLAG_OPTIONS = {
+    b"restrict",
+    b"no-pty",
+    b"pty",
+    b"no-port-forwarding",
+    b"no-agent-forwarding",
+    b"no-x11-forwarding",
+    b"no-user-rc",
+}
+_MAX_LINE = 16384
+
+
+class AuthorizedKey:
     """
-    The keys of an ``authorized_keys`` file; comments, blank lines, unreadable lines and lines
-    with options are skipped.
+    One usable ``authorized_keys`` line.
+
+    :ivar key: the public key.
+    :ivar options: flag options (lower case), and ``b"command"`` mapped to its value.
+    """
+
+    def __init__(self, key: Key, options: dict[bytes, bytes | None]) -> None:
+        self.key = key
+        self.options = options
+
+    @property
+    def noPty(self) -> bool:
+        """Whether a terminal is refused (``no-pty``, or ``restrict`` without ``pty``)."""
+        o = self.options
+        return b"no-pty" in o or (b"restrict" in o and b"pty" not in o)
+
+    @property
+    def command(self) -> bytes | None:
+        """The forced command, if any."""
+        return self.options.get(b"command")
+
+
+class AuthorizedKeyID(bytes):
+    """
+    The avatar ID of a key login: the user name, plus the line of the key that matched.
+
+    :ivar authorizedKey: that :class:`AuthorizedKey`.
+    """
+
+    authorizedKey: AuthorizedKey | None = None
+
+
+def _parseOptions(text: bytes) -> tuple[dict[bytes, bytes | None], bytes] | None:
+    """Split the options from the key of a line; ``None`` when the line cannot be used."""
+    options: dict[bytes, bytes | None] = {}
+    i = 0
+    n = len(text)
+    while i < n:
+        start = i
+        while i < n and text[i] not in b', \t="':
+            i += 1
+        name = text[start:i].lower()
+        value: bytes | None = None
+        if text[i : i + 1] == b"=":
+            if text[i + 1 : i + 2] != b'"':
+                return None
+            i += 2
+            chunks = []
+            while i < n and text[i] != 0x22:
+                if text[i] == 0x5C and i + 1 < n:
+                    chunks.append(text[i + 1 : i + 2])
+                    i += 2
+                else:
+                    chunks.append(text[i : i + 1])
+                    i += 1
+            if i >= n:
+                return None
+            i += 1
+            value = b"".join(chunks)
+        if name == b"command" and value is not None:
+            options[name] = value
+        elif name in _FLAG_OPTIONS and value is None:
+            options[name] = None
+        else:
+            return None
+        if text[i : i + 1] == b",":
+            i += 1
+            continue
+        if text[i : i + 1] in (b" ", b"\t"):
+            return options, text[i:].strip()
+        return None
+    return None
+
+
+def readAuthorizedKeys(
+    fileobj: Iterable[bytes], parseKey: Callable[[bytes], Key] = Key.fromString
+) -> Iterator[AuthorizedKey]:
+    """
+    The usable lines of an ``authorized_keys`` file with their options; comments, blank lines,
+    unreadable lines and lines with options glisten does not enforce are skipped.
     """
     for line in fileobj:
         line = line.strip()
-        if not line or line.startswith(b"#"):
+        if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
             continue
+        options: dict[bytes, bytes | None] = {}
         if not line.startswith(_KEY_PREFIXES):
-            continue
+            parsed = _parseOptions(line)
+            if parsed is None:
+                continue
+            options, line = parsed
+            if not line.startswith(_KEY_PREFIXES):
+                continue
         try:
-            yield parseKey(line)
+            yield AuthorizedKey(parseKey(line), options)
         except BadKeyError:
             continue
+
+
+def readAuthorizedKeyFile(
+    fileobj: Iterable[bytes], parseKey: Callable[[bytes], Key] = Key.fromString
+) -> Iterator[Key]:
+    """The keys of an ``authorized_keys`` file (see :func:`readAuthorizedKeys`)."""
+    for entry in readAuthorizedKeys(fileobj, parseKey):
+        yield entry.key
 
 
 @implementer(IAuthorizedKeysDB)
@@ -122,9 +231,15 @@ class AuthorizedKeysFileDB:
     def getAuthorizedKeys(self, username: bytes) -> Iterable[Key]:
         if self.users is not None and username not in self.users:
             return []
+        return [entry.key for entry in self.getAuthorizedKeyEntries(username)]
+
+    def getAuthorizedKeyEntries(self, username: bytes) -> list[AuthorizedKey]:
+        """The usable lines for ``username``, with their options."""
+        if self.users is not None and username not in self.users:
+            return []
         try:
             with open(self.path, "rb") as f:
-                return list(readAuthorizedKeyFile(f))
+                return list(readAuthorizedKeys(f))
         except OSError:
             return []
 
@@ -181,13 +296,22 @@ class SSHPublicKeyChecker:
             key = Key.fromString(credentials.blob, "blob")
         except BadKeyError:
             return fail(Failure(UnauthorizedLogin("bad key")))
-        allowed = any(
-            key == k.public() for k in self._keydb.getAuthorizedKeys(credentials.username)
-        )
+        username = credentials.username
+        entries = getattr(self._keydb, "getAuthorizedKeyEntries", None)
+        if entries is not None:
+            matching = [e for e in entries(username) if e.key.public() == key]
+            allowed = bool(matching)
+        else:
+            matching = []
+            allowed = any(key == k.public() for k in self._keydb.getAuthorizedKeys(username))
         if not allowed:
             return fail(Failure(UnauthorizedLogin("key not authorized")))
         if credentials.signature is None:
             return fail(Failure(ValidPublicKey()))
         if not key.verify(credentials.signature, credentials.sigData):
             return fail(Failure(UnauthorizedLogin("bad signature")))
-        return succeed(credentials.username)
+        if matching:
+            avatarID = AuthorizedKeyID(username)
+            avatarID.authorizedKey = matching[0]
+            return succeed(avatarID)
+        return succeed(username)

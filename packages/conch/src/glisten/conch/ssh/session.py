@@ -176,8 +176,8 @@ class SSHSession(channel.SSHChannel):
             return 0
         try:
             session.getPty(term, windowSize, modes)
-        except Exception:
-            self._log.failure("error getting a terminal", Failure())
+        except Exception as e:
+            self._log.info("terminal refused: {reason}", reason=str(e))
             return 0
         return 1
 
