@@ -107,3 +107,24 @@ def test_fileDBUsers(tmp_path: Path) -> None:
 def test_inMemory() -> None:
     checker = checkers.SSHPublicKeyChecker(checkers.InMemorySSHKeyDB({b"alice": [KEY]}))
     assert _result(checker.requestAvatarId(_creds(True))) == b"alice"
+
+
+def test_unixFiles(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "authorized_keys").write_bytes(b"restrict " + LINE + b"\n")
+    (home / ".ssh" / "authorized_keys2").write_bytes(OTHER.public().toString("openssh") + b"\n")
+
+    class Entry:
+        pw_dir = str(home)
+
+    class UserDB:
+        def getpwnam(self, name: str) -> Entry:
+            if name != "alice":
+                raise KeyError(name)
+            return Entry()
+
+    db = checkers.UNIXAuthorizedKeysFiles(UserDB())
+    assert db.getAuthorizedKeys(b"alice") == [KEY.public(), OTHER.public()]
+    assert db.getAuthorizedKeyEntries(b"alice")[0].noPty
+    assert db.getAuthorizedKeys(b"bob") == []

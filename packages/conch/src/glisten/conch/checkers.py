@@ -263,18 +263,22 @@ class UNIXAuthorizedKeysFiles:
         self._parseKey = parseKey
 
     def getAuthorizedKeys(self, username: bytes) -> Iterable[Key]:
+        return [entry.key for entry in self.getAuthorizedKeyEntries(username)]
+
+    def getAuthorizedKeyEntries(self, username: bytes) -> list[AuthorizedKey]:
+        """The usable lines of the user's files, with their options."""
         try:
             home = self._userdb.getpwnam(username.decode("utf-8")).pw_dir
         except (KeyError, UnicodeDecodeError):
             return []
-        keys: list[Key] = []
+        entries: list[AuthorizedKey] = []
         for name in ("authorized_keys", "authorized_keys2"):
             try:
                 with open(os.path.join(home, ".ssh", name), "rb") as f:
-                    keys.extend(readAuthorizedKeyFile(f, self._parseKey))
+                    entries.extend(readAuthorizedKeys(f, self._parseKey))
             except OSError:
                 continue
-        return keys
+        return entries
 
 
 @implementer(ICredentialsChecker)
