@@ -105,7 +105,7 @@ def test_unexpectedGlobalReply() -> None:
         ch.ConnectionMachine().receive(ch.MSG_REQUEST_SUCCESS, b"")
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=80, max_value=100), st.binary(max_size=64))
 def test_randomMessagesOnlyRaiseProtocolErrors(messageType: int, payload: bytes) -> None:
     a, b, aID, bID = _pair()

@@ -269,7 +269,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400), st.booleans())
 def test_randomBytesAfterVersion(data: bytes, asClient: bool) -> None:
     """Whatever follows the version line, the machine only raises its own error."""
@@ -286,7 +286,7 @@ def test_randomBytesAfterVersion(data: bytes, asClient: bool) -> None:
         pass
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.binary(max_size=300))
 def test_randomVersionLines(data: bytes) -> None:
     machine = SSHTransportMachine(True)
@@ -317,7 +317,7 @@ def _clientHandshake() -> bytes:
     return _RECORDED["client"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.data())
 def test_mutatedHandshake(data: st.DataObject) -> None:
     """A real client's handshake with bytes flipped, cut or repeated: only protocol errors."""
