@@ -1,0 +1,292 @@
+"""SSH over loopback TCP: glisten against Twisted Conch.
+
+Cases (client and server in one process, one event loop, the same program for both: glisten's
+API is Twisted's):
+
+- handshakes: connect, key exchange (curve25519-sha256, ssh-ed25519 host key), close (per s);
+- bulk: the server streams 32 KiB writes into one session channel as fast as the window lets
+  it, the client counts (MB/s), with ``aes128-ctr`` + ``hmac-sha2-256`` (a cipher both have)
+  and, glisten only (Twisted Conch has neither), ``chacha20-poly1305@openssh.com`` and
+  ``aes128-gcm@openssh.com``.
+
+asyncssh is not installed here, so it is not measured.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import time
+from typing import Any
+
+from _harness import Case, main, twistedPython
+
+DURATION = 2.0
+WINDOW = 0.25
+CHUNK = b"x" * 32768
+
+
+class _Windows:
+    """Counts operations; reports the best rate seen over any one window."""
+
+    def __init__(self) -> None:
+        self.start = self.windowStart = time.perf_counter()
+        self.count = 0.0
+        self.best = 0.0
+
+    def add(self, n: float = 1) -> bool:
+        self.count += n
+        now = time.perf_counter()
+        if now - self.windowStart >= WINDOW:
+            self.best = max(self.best, self.count / (now - self.windowStart))
+            self.windowStart = now
+            self.count = 0
+        return now - self.start >= DURATION
+
+
+def _modules(impl: str) -> dict[str, Any]:
+    root = "glisten" if impl == "glisten" else "twisted"
+    names = [
+        "conch.ssh.transport",
+        "conch.ssh.factory",
+        "conch.ssh.keys",
+        "conch.ssh.userauth",
+        "conch.ssh.connection",
+        "conch.ssh.channel",
+        "conch.ssh.common",
+        "conch.avatar",
+        "conch.checkers",
+        "cred.portal",
+        "internet.protocol",
+        "internet.defer",
+    ]
+    if impl == "glisten":
+        from glisten.internet.epollreactor import EPollReactor
+
+        reactor: Any = EPollReactor()
+    else:
+        from twisted.internet import epollreactor
+
+        epollreactor.install()
+        from twisted.internet import reactor  # type: ignore[no-redef]
+    mods = {n.rsplit(".", 1)[1]: importlib.import_module(f"{root}.{n}") for n in names}
+    mods["reactor"] = reactor
+    return mods
+
+
+def _run(impl: str, kind: str, cipher: bytes, mac: bytes = b"hmac-sha2-256") -> float:
+    m = _modules(impl)
+    reactor, keys, transport = m["reactor"], m["keys"], m["transport"]
+    from zope.interface import implementer
+
+    hostKey = keys.Key.fromString(_HOST_KEY)
+    userKey = keys.Key.fromString(_USER_KEY)
+    result: dict[str, float] = {}
+    w = _Windows()
+
+    def finish() -> None:
+        result["rate"] = w.best
+        reactor.stop()
+
+    class Source(m["channel"].SSHChannel):
+        name = b"session"
+
+        def channelOpen(self, data: bytes) -> None:
+            self._pump()
+
+        def _pump(self) -> None:
+            # Write while the window has room and nothing waits in the channel's buffer
+            # (Twisted's channel calls startWriting before it flushes its buffer).
+            while (
+                self.areWriting and not self.closing and not self.buf and self.remoteWindowLeft > 0
+            ):
+                self.write(CHUNK)
+
+        def startWriting(self) -> None:
+            self._pump()
+
+        def addWindowBytes(self, data: int) -> None:
+            super().addWindowBytes(data)
+            self._pump()
+
+    class Avatar(m["avatar"].ConchUser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.channelLookup[b"session"] = Source
+
+    @implementer(m["portal"].IRealm)
+    class Realm:
+        def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
+            return interfaces[0], Avatar(), lambda: None
+
+    class AllowKey:
+        def getAuthorizedKeys(self, username: bytes) -> Any:
+            return [userKey.public()]
+
+    portal = m["portal"].Portal(Realm())
+    portal.registerChecker(m["checkers"].SSHPublicKeyChecker(AllowKey()))
+
+    class ServerFactory(m["factory"].SSHFactory):
+        publicKeys = {b"ssh-ed25519": hostKey.public()}
+        privateKeys = {b"ssh-ed25519": hostKey}
+
+        def getPrimes(self) -> Any:
+            return None
+
+    ServerFactory.portal = portal
+    serverFactory = ServerFactory()
+    if impl == "glisten":
+        serverFactory.reactor = reactor
+    port = reactor.listenTCP(0, serverFactory, interface="127.0.0.1")
+
+    class Sink(m["channel"].SSHChannel):
+        name = b"session"
+
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, localWindow=2 * 1024 * 1024, localMaxPacket=32768, **kw)
+
+        def dataReceived(self, data: bytes) -> None:
+            if w.add(len(data) / 1e6):
+                self.conn.transport.loseConnection()
+                finish()
+
+    class Conn(m["connection"].SSHConnection):
+        def serviceStarted(self) -> None:
+            super().serviceStarted()
+            self.openChannel(Sink())
+
+    class Auth(m["userauth"].SSHUserAuthClient):
+        def getPublicKey(self) -> Any:
+            if self.lastPublicKey:
+                return None
+            return userKey.public()
+
+        def getPrivateKey(self) -> Any:
+            return m["defer"].succeed(userKey)
+
+        def getPassword(self, prompt: Any = None) -> Any:
+            return None
+
+    class Client(transport.SSHClientTransport):
+        supportedCiphers = [cipher]
+        supportedMACs = [mac]
+        supportedKeyExchanges = [b"curve25519-sha256"]
+        supportedPublicKeys = [b"ssh-ed25519"]
+
+        def verifyHostKey(self, hostKey: bytes, fingerprint: Any) -> Any:
+            return m["defer"].succeed(True)
+
+        def connectionSecure(self) -> None:
+            if kind == "handshake":
+                self.transport.loseConnection()
+                if w.add():
+                    finish()
+                else:
+                    connect()
+                return
+            self.requestService(Auth(b"bench", Conn()))
+
+    clientFactory = m["protocol"].ClientFactory.forProtocol(Client)
+    clientFactory.reactor = reactor
+
+    def connect() -> None:
+        reactor.connectTCP("127.0.0.1", port.getHost().port, clientFactory)
+
+    reactor.callWhenRunning(connect)
+    reactor.callLater(DURATION * 5 + 10, finish)
+    w.__init__()  # type: ignore[misc]
+    reactor.run(installSignalHandlers=False)
+    return result["rate"]
+
+
+_HOST_KEY = b""
+_USER_KEY = b""
+
+
+def _keys() -> None:
+    """Fixed keys for every worker (made once by the parent, passed through files)."""
+    global _HOST_KEY, _USER_KEY
+    import os
+    import tempfile
+
+    here = os.path.join(tempfile.gettempdir(), "glisten-ssh-bench")
+    os.makedirs(here, mode=0o700, exist_ok=True)
+    paths = [os.path.join(here, "host"), os.path.join(here, "user")]
+    for path in paths:
+        if not os.path.exists(path):
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path],
+                check=True,
+            )
+    with open(paths[0], "rb") as f:
+        _HOST_KEY = f.read()
+    with open(paths[1], "rb") as f:
+        _USER_KEY = f.read()
+
+
+def _case(kind: str, cipher: bytes, twisted: tuple[bytes, bytes] | None = None) -> Any:
+    """A case; ``twisted`` is the (cipher, MAC) Twisted uses instead, when it lacks ``cipher``."""
+
+    def run(impl: str, n: int) -> float:
+        _keys()
+        if impl == "twisted" and twisted is not None:
+            return _run(impl, kind, *twisted)
+        return _run(impl, kind, cipher)
+
+    return run
+
+
+def _ensureTwistedConch() -> None:
+    """The shared Twisted environment is made with TLS only; conch needs its extras."""
+    python = twistedPython()
+    probe = subprocess.run(
+        [python, "-c", "import twisted.conch.ssh.transport, bcrypt"], capture_output=True
+    )
+    if probe.returncode != 0:
+        subprocess.run([python, "-m", "pip", "install", "-q", "twisted[conch]"], check=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--worker"]:
+        _ensureTwistedConch()
+    both = ("glisten", "twisted")
+    main(
+        [
+            Case(
+                "SSH handshakes (curve25519, ed25519)",
+                _case("handshake", b"aes128-ctr"),
+                both,
+                True,
+            ),
+            Case(
+                "SSH bulk, aes128-ctr + hmac-sha2-256",
+                _case("bulk", b"aes128-ctr"),
+                both,
+                True,
+                " MB/s",
+            ),
+            Case(
+                "SSH bulk, each side's default cipher (glisten chacha20-poly1305,"
+                " twisted aes256-ctr + hmac-sha2-512)",
+                _case("bulk", b"chacha20-poly1305@openssh.com", (b"aes256-ctr", b"hmac-sha2-512")),
+                both,
+                True,
+                " MB/s",
+            ),
+            Case(
+                "SSH bulk, chacha20-poly1305",
+                _case("bulk", b"chacha20-poly1305@openssh.com"),
+                ("glisten",),
+                True,
+                " MB/s",
+            ),
+            Case(
+                "SSH bulk, aes128-gcm",
+                _case("bulk", b"aes128-gcm@openssh.com"),
+                ("glisten",),
+                True,
+                " MB/s",
+            ),
+        ]
+    )

@@ -1,0 +1,335 @@
+"""
+``SSHCommandClientEndpoint``: run a command on an SSH server and talk to it as a protocol.
+
+``SSHCommandClientEndpoint.newConnection(reactor, b"cat", b"user", b"host", keys=[key],
+knownHosts=KnownHostsFile.fromPath(path)).connect(factory)`` connects, checks the host key,
+logs in with the keys (then the password, when given), runs the command and fires with the
+protocol connected to the command's stdin and stdout. When the command ends the protocol's
+``connectionLost`` gets :class:`~glisten.internet.error.ConnectionDone` for exit status 0 and
+:class:`~glisten.internet.error.ProcessTerminated` otherwise. There is no agent support: keys
+are given as a list.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from zope.interface import implementer
+
+from glisten.conch.client.knownhosts import KnownHostsFile
+from glisten.conch.error import ConchError
+from glisten.conch.ssh import common
+from glisten.conch.ssh.channel import SSHChannel
+from glisten.conch.ssh.connection import SSHConnection
+from glisten.conch.ssh.keys import Key
+from glisten.conch.ssh.transport import SSHClientTransport
+from glisten.conch.ssh.userauth import SSHUserAuthClient
+from glisten.internet import interfaces
+from glisten.internet.defer import Deferred, fail, succeed
+from glisten.internet.endpoints import HostnameEndpoint
+from glisten.internet.error import ConnectionDone, ConnectionLost, ProcessTerminated
+from glisten.internet.protocol import Factory, connectionDone
+from glisten.python.failure import Failure
+
+__all__ = ["AuthenticationFailed", "SSHCommandClientEndpoint"]
+
+
+class AuthenticationFailed(Exception):
+    """The server accepted none of the keys and passwords offered."""
+
+
+class _CommandChannel(SSHChannel):
+    name = b"session"
+
+    def __init__(
+        self, creator: _Creator, command: bytes, protocolFactory: Any, ready: Deferred[Any]
+    ) -> None:
+        super().__init__()
+        self._creator = creator
+        self._command = command
+        self._protocolFactory = protocolFactory
+        self._ready = ready
+        self._protocol: Any = None
+        self._exitStatus: int | None = None
+        self._exitSignal: bytes | None = None
+
+    def openFailed(self, reason: Any) -> None:
+        self._fire(Failure(reason if isinstance(reason, Exception) else ConchError(reason)))
+
+    def _fire(self, result: Any) -> None:
+        ready, self._ready = self._ready, None  # type: ignore[assignment]
+        if ready is not None:
+            if isinstance(result, Failure):
+                ready.errback(result)
+            else:
+                ready.callback(result)
+
+    def channelOpen(self, specificData: bytes) -> None:
+        self._creator.failure = None
+        d = self.conn.sendRequest(self, b"exec", common.NS(self._command), wantReply=True)
+        d.addCallbacks(self._execOK, self._execFailed)
+
+    def _execFailed(self, reason: Failure) -> None:
+        self._fire(reason)
+        self.loseConnection()
+
+    def _execOK(self, _: Any) -> None:
+        self._protocol = self._protocolFactory.buildProtocol(_CommandAddress(self))
+        if self._protocol is None:
+            self._fire(Failure(ConchError("the factory made no protocol")))
+            self.loseConnection()
+            return
+        self._protocol.makeConnection(self)
+        self._fire(self._protocol)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._protocol is not None:
+            self._protocol.dataReceived(data)
+
+    def request_exit_status(self, data: bytes) -> int:
+        self._exitStatus = int.from_bytes(data[:4], "big")
+        return 1
+
+    def request_exit_signal(self, data: bytes) -> int:
+        self._exitSignal = common.getNS(data)[0]
+        return 1
+
+    def closed(self) -> None:
+        self._fire(Failure(ConnectionLost("the channel closed before the command started")))
+        if self._protocol is not None:
+            if self._exitSignal is not None:
+                reason = Failure(ProcessTerminated(None, 15, None))
+            elif self._exitStatus:
+                reason = Failure(ProcessTerminated(self._exitStatus, None, None))
+            else:
+                reason = Failure(ConnectionDone("command finished"))
+            protocol, self._protocol = self._protocol, None
+            protocol.connectionLost(reason)
+        self._creator.commandEnded()
+
+
+class _CommandAddress:
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+
+
+class _CommandConnection(SSHConnection):
+    def __init__(self, creator: _Creator) -> None:
+        super().__init__()
+        self._creator = creator
+
+    def serviceStarted(self) -> None:
+        super().serviceStarted()
+        self._creator.connectionReady(self)
+
+
+class _UserAuth(SSHUserAuthClient):
+    def __init__(
+        self,
+        creator: _Creator,
+        user: bytes,
+        instance: Any,
+        keys: Sequence[Key],
+        password: bytes | None,
+    ) -> None:
+        super().__init__(user, instance)
+        self._creator = creator
+        self._keys = list(keys)
+        self._password = password
+        self._current: Key | None = None
+
+    def _tryNext(self, methods: list[bytes]) -> None:
+        self._creator.failure = Failure(AuthenticationFailed("no more authentication methods"))
+        super()._tryNext(methods)
+
+    def getPublicKey(self) -> Key | None:
+        if not self._keys:
+            return None
+        self._current = self._keys.pop(0)
+        return self._current.public()
+
+    def getPrivateKey(self) -> Deferred[Key]:
+        if self._current is None:
+            return fail(Failure(ConchError("no key")))
+        return succeed(self._current)
+
+    def getPassword(self, prompt: bytes | None = None) -> Deferred[bytes] | None:
+        if self._password is None:
+            return None
+        password, self._password = self._password, None
+        return succeed(password)
+
+
+class _CommandTransport(SSHClientTransport):
+    _creator: _Creator
+
+    def verifyHostKey(self, hostKey: bytes, fingerprint: bytes) -> Any:
+        return self._creator.verifyHostKey(self, hostKey)
+
+    def connectionSecure(self) -> None:
+        c = self._creator
+        self.requestService(_UserAuth(c, c.username, _CommandConnection(c), c.keys, c.password))
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        super().connectionLost(reason)
+        self._creator.connectionLost(reason)
+
+
+class _Creator:
+    """Shared state of one connection attempt."""
+
+    def __init__(self, endpoint: SSHCommandClientEndpoint, protocolFactory: Any) -> None:
+        self.username = endpoint.username
+        self.hostname = endpoint.hostname
+        self.port = endpoint.port
+        self.keys = endpoint.keys
+        self.password = endpoint.password
+        self.knownHosts = endpoint.knownHosts
+        self.ui = endpoint.ui
+        self.command = endpoint.command
+        self.protocolFactory = protocolFactory
+        self.ready: Deferred[Any] = Deferred()
+        self.transport: _CommandTransport | None = None
+        self.closeWhenDone = True
+        self.failure: Failure | None = None
+
+    def verifyHostKey(self, transport: Any, blob: bytes) -> Deferred[Any]:
+        key = Key.fromString(blob, "blob")
+        try:
+            ip = transport.transport.getPeer().host.encode("ascii")
+        except Exception:
+            ip = b""
+        d: Deferred[Any] = self.knownHosts.verifyHostKey(self.ui, self.hostname, ip, key, self.port)
+
+        def remember(f: Failure) -> Failure:
+            self.failure = f
+            return f
+
+        return d.addErrback(remember)
+
+    def connectionReady(self, conn: SSHConnection) -> None:
+        channel = _CommandChannel(self, self.command, self.protocolFactory, self.ready)
+        conn.openChannel(channel)
+
+    def commandEnded(self) -> None:
+        if self.closeWhenDone and self.transport is not None:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure) -> None:
+        if not self.ready.called:
+            if self.failure is not None:
+                self.ready.errback(self.failure)
+            elif reason.check(ConnectionDone):
+                self.ready.errback(Failure(ConnectionLost("connection closed during setup")))
+            else:
+                self.ready.errback(reason)
+
+
+@implementer(interfaces.IStreamClientEndpoint)
+class SSHCommandClientEndpoint:
+    """Connects protocols to commands run over SSH."""
+
+    def __init__(self) -> None:
+        self.reactor: Any = None
+        self.command = b""
+        self.username = b""
+        self.hostname = b""
+        self.port = 22
+        self.keys: list[Key] = []
+        self.password: bytes | None = None
+        self.knownHosts: Any = None
+        self.ui: Any = None
+        self._connection: Any = None
+
+    @classmethod
+    def newConnection(
+        cls,
+        reactor: Any,
+        command: bytes | str,
+        username: bytes | str,
+        hostname: bytes | str,
+        port: int | None = None,
+        keys: Sequence[Key] | None = None,
+        password: bytes | str | None = None,
+        agentEndpoint: Any = None,
+        knownHosts: Any = None,
+        ui: Any = None,
+    ) -> SSHCommandClientEndpoint:
+        """
+        An endpoint that makes a new SSH connection for each :meth:`connect`.
+
+        :param keys: private keys to try, in order.
+        :param password: tried after the keys.
+        :param agentEndpoint: not supported (must be ``None``).
+        :param knownHosts: a :class:`KnownHostsFile`; ``~/.ssh/known_hosts`` by default.
+        :param ui: asked about unknown host keys (``prompt(text) -> Deferred[bool]``); without
+            one, unknown hosts are refused.
+        """
+        if agentEndpoint is not None:
+            raise ValueError("SSH agents are not supported; pass keys")
+        self = cls()
+        self.reactor = reactor
+        self.command = _b(command)
+        self.username = _b(username)
+        self.hostname = _b(hostname)
+        self.port = port or 22
+        self.keys = list(keys or [])
+        self.password = _b(password) if password is not None else None
+        if knownHosts is None:
+            knownHosts = KnownHostsFile.fromPath(os.path.expanduser("~/.ssh/known_hosts"))
+        self.knownHosts = knownHosts
+        self.ui = ui
+        return self
+
+    @classmethod
+    def existingConnection(cls, connection: Any, command: bytes | str) -> SSHCommandClientEndpoint:
+        """An endpoint running ``command`` on an open connection (its ``.conn``)."""
+        self = cls()
+        self.command = _b(command)
+        self._connection = connection
+        return self
+
+    def connect(self, protocolFactory: Any) -> Deferred[Any]:
+        """Run the command; fires with the connected protocol."""
+        creator = _Creator(self, protocolFactory)
+        if self._connection is not None:
+            creator.closeWhenDone = False
+            conn = getattr(self._connection, "conn", self._connection)
+            creator.connectionReady(conn)
+            return creator.ready
+
+        def build(addr: Any) -> Any:
+            transport = _CommandTransport()
+            transport._creator = creator
+            transport.factory = factory
+            creator.transport = transport
+            return transport
+
+        factory = Factory()
+        factory.buildProtocol = build  # type: ignore[method-assign]
+        factory.reactor = self.reactor  # type: ignore[attr-defined]
+        endpoint = HostnameEndpoint(self.reactor, self.hostname.decode("idna"), self.port)
+        d = endpoint.connect(factory)
+
+        def connected(transport: Any) -> Deferred[Any]:
+            creator.ready.addBoth(_attachConnection, transport)
+            return creator.ready
+
+        return d.addCallback(connected)
+
+
+def _attachConnection(result: Any, transport: Any) -> Any:
+    if isinstance(result, Failure):
+        if transport.transport is not None:
+            transport.transport.loseConnection()
+        return result
+    service = transport.service
+    if service is not None and hasattr(result, "transport"):
+        result.transport.conn = service
+    return result
+
+
+def _b(value: bytes | str) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value

@@ -1,0 +1,87 @@
+"""Limits and algorithm preferences of the SSH core."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Limits:
+    """
+    Bounds on what a peer may send, and when keys are renewed.
+
+    :ivar maxVersionLineLength: the longest identification line, CR LF included (RFC 4253
+        allows 255).
+    :ivar maxVersionLines: how many lines a server may send before its identification (a
+        client never may); Twisted accepted them without end (CVE-2022-21716).
+    :ivar maxPacketSize: the largest ``packet_length`` accepted (RFC 4253 asks for 35000 at
+        least; OpenSSH allows 256 KiB).
+    :ivar maxQueuedPackets: how many outgoing packets may wait for a key exchange to end.
+    :ivar rekeyBytes: renew keys after this many bytes in either direction.
+    :ivar rekeyInterval: renew keys after this many seconds (the adapter's clock).
+    """
+
+    maxVersionLineLength: int = 255
+    maxVersionLines: int = 64
+    maxPacketSize: int = 256 * 1024
+    maxQueuedPackets: int = 65536
+    rekeyBytes: int = 1 << 30
+    rekeyInterval: float = 3600.0
+
+
+DEFAULT_KEX = (
+    b"curve25519-sha256",
+    b"curve25519-sha256@libssh.org",
+    b"ecdh-sha2-nistp256",
+    b"ecdh-sha2-nistp384",
+    b"ecdh-sha2-nistp521",
+    b"diffie-hellman-group16-sha512",
+    b"diffie-hellman-group18-sha512",
+    b"diffie-hellman-group14-sha256",
+)
+DEFAULT_HOST_KEYS = (
+    b"ssh-ed25519",
+    b"ecdsa-sha2-nistp256",
+    b"ecdsa-sha2-nistp384",
+    b"ecdsa-sha2-nistp521",
+    b"rsa-sha2-512",
+    b"rsa-sha2-256",
+)
+DEFAULT_CIPHERS = (
+    b"chacha20-poly1305@openssh.com",
+    b"aes128-ctr",
+    b"aes192-ctr",
+    b"aes256-ctr",
+    b"aes128-gcm@openssh.com",
+    b"aes256-gcm@openssh.com",
+)
+DEFAULT_MACS = (
+    b"hmac-sha2-256-etm@openssh.com",
+    b"hmac-sha2-512-etm@openssh.com",
+    b"hmac-sha2-256",
+    b"hmac-sha2-512",
+)
+#: Public key signature algorithms accepted by default (``ssh-rsa``, SHA-1, is opt-in).
+DEFAULT_PUBLIC_KEY_ALGORITHMS = (
+    b"ssh-ed25519",
+    b"ecdsa-sha2-nistp256",
+    b"ecdsa-sha2-nistp384",
+    b"ecdsa-sha2-nistp521",
+    b"rsa-sha2-512",
+    b"rsa-sha2-256",
+)
+
+
+@attrs.frozen
+class Algorithms:
+    """
+    The algorithms offered, in order of preference.
+
+    Pass ``hostKeys=DEFAULT_HOST_KEYS + (b"ssh-rsa",)`` to opt in to SHA-1 RSA signatures.
+    """
+
+    kex: tuple[bytes, ...] = DEFAULT_KEX
+    hostKeys: tuple[bytes, ...] = DEFAULT_HOST_KEYS
+    ciphers: tuple[bytes, ...] = DEFAULT_CIPHERS
+    macs: tuple[bytes, ...] = DEFAULT_MACS
+    compressions: tuple[bytes, ...] = (b"none",)

@@ -1,0 +1,216 @@
+"""
+SSH channels: the base class with Twisted's API and flow control.
+
+Writes beyond the peer's window wait in the channel; while they wait, a registered producer is
+paused (and :meth:`SSHChannel.stopWriting` is called), so a slow peer slows the writer instead of
+filling memory. Received data beyond the window we gave is a protocol error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zope.interface import implementer
+
+from glisten.internet import interfaces
+from glisten.logger import Logger
+
+__all__ = ["SSHChannel"]
+
+
+@implementer(interfaces.ITransport, interfaces.IConsumer)
+class SSHChannel:
+    """
+    One channel of an SSH connection.
+
+    :cvar name: the channel type.
+    :ivar localWindowSize: the window we give the peer.
+    :ivar localMaxPacket: the largest data packet we accept.
+    :ivar remoteWindowLeft: how much we may still send.
+    :ivar remoteMaxPacket: the largest data packet the peer accepts.
+    :ivar conn: the :class:`~glisten.conch.ssh.connection.SSHConnection`.
+    :ivar avatar: the user, on the server side.
+    :ivar id: our channel number, once opened.
+    """
+
+    name: bytes = b""
+    _log = Logger()
+
+    def __init__(
+        self,
+        localWindow: int = 0,
+        localMaxPacket: int = 0,
+        remoteWindow: int = 0,
+        remoteMaxPacket: int = 0,
+        conn: Any = None,
+        data: Any = None,
+        avatar: Any = None,
+    ) -> None:
+        self.localWindowSize = localWindow or 131072
+        self.localWindowLeft = self.localWindowSize
+        self.localMaxPacket = localMaxPacket or 32768
+        self.remoteWindowLeft = remoteWindow
+        self.remoteMaxPacket = remoteMaxPacket
+        self.areWriting = True
+        self.data = data
+        self.avatar = avatar
+        self.conn = conn
+        self.specificData = b""
+        self.buf = bytearray()
+        self.extBuf: list[tuple[int, bytes]] = []
+        self.closing = False
+        self.localClosed = False
+        self.remoteClosed = False
+        self.id: int | None = None
+        self._producer: Any = None
+        self._whenFlushed: list[Any] = []
+
+    def __str__(self) -> str:
+        return f"<SSHChannel {self.name!r} ({self.id}) in window {self.localWindowLeft} out window {self.remoteWindowLeft}>"
+
+    def logPrefix(self) -> str:
+        return f"SSHChannel {self.name!r} ({self.id})"
+
+    # ------------------------------------------------------------------ events (override)
+
+    def channelOpen(self, specificData: bytes) -> None:
+        """The channel is open."""
+
+    def openFailed(self, reason: Any) -> None:
+        """The peer refused the channel."""
+        self._log.info("channel open failed: {reason}", reason=reason)
+
+    def requestReceived(self, requestType: bytes, data: bytes) -> Any:
+        """Dispatch to ``request_<type>`` (dashes as underscores); refused when missing."""
+        name = requestType.decode("ascii", "replace").replace("-", "_")
+        method = getattr(self, "request_" + name, None)
+        if method is None:
+            return 0
+        return method(data)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Data arrived."""
+
+    def extReceived(self, dataType: int, data: bytes) -> None:
+        """Extended data (``dataType`` 1 is stderr) arrived."""
+
+    def eofReceived(self) -> None:
+        """The peer will send no more data."""
+
+    def closeReceived(self) -> None:
+        """The peer closed the channel; by default close our side too."""
+        self.loseConnection()
+
+    def closed(self) -> None:
+        """Both sides closed the channel."""
+
+    def stopWriting(self) -> None:
+        """The peer's window is full: stop producing."""
+
+    def startWriting(self) -> None:
+        """The window opened again: go on producing."""
+
+    # ------------------------------------------------------------------ flow
+
+    def addWindowBytes(self, data: int) -> None:
+        """The peer gave ``data`` more bytes of window."""
+        self._flush()
+
+    def _flush(self) -> None:
+        conn = self.conn
+        if conn is None or self.localClosed or self.id is None:
+            return
+        if self.buf:
+            rest = conn._sendChannelData(self, bytes(self.buf), None)
+            self.buf = bytearray(rest)
+        while self.extBuf and not self.buf:
+            dataType, data = self.extBuf[0]
+            rest = conn._sendChannelData(self, data, dataType)
+            if rest:
+                self.extBuf[0] = (dataType, rest)
+                break
+            self.extBuf.pop(0)
+        pending = bool(self.buf or self.extBuf)
+        if pending and self.areWriting:
+            self.areWriting = False
+            if self._producer is not None:
+                self._producer.pauseProducing()
+            self.stopWriting()
+        elif not pending:
+            if not self.areWriting:
+                self.areWriting = True
+                if self._producer is not None:
+                    self._producer.resumeProducing()
+                self.startWriting()
+            callbacks, self._whenFlushed = self._whenFlushed, []
+            for callback in callbacks:
+                callback()
+            if self.closing and not self.localClosed:
+                conn.sendClose(self)
+
+    def whenFlushed(self, callback: Any) -> None:
+        """Call ``callback`` once everything written so far has been sent."""
+        if self.buf or self.extBuf:
+            self._whenFlushed.append(callback)
+        else:
+            callback()
+
+    # ------------------------------------------------------------------ ITransport
+
+    def write(self, data: bytes) -> None:
+        """Send data; what the window does not allow yet waits (and pauses the producer)."""
+        if self.closing or self.localClosed:
+            return
+        self.buf += data
+        self._flush()
+
+    def writeExtended(self, dataType: int, data: bytes) -> None:
+        """Send extended data (``dataType`` 1: stderr)."""
+        if self.closing or self.localClosed:
+            return
+        if self.extBuf and self.extBuf[-1][0] == dataType:
+            self.extBuf[-1] = (dataType, self.extBuf[-1][1] + data)
+        else:
+            self.extBuf.append((dataType, data))
+        self._flush()
+
+    def writeSequence(self, data: Any) -> None:
+        self.write(b"".join(data))
+
+    def loseConnection(self) -> None:
+        """Close once everything written has been sent."""
+        self.closing = True
+        if not self.buf and not self.extBuf and self.conn is not None and self.id is not None:
+            self.conn.sendClose(self)
+
+    def getPeer(self) -> Any:
+        return self.conn.transport.getPeer()
+
+    def getHost(self) -> Any:
+        return self.conn.transport.getHost()
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        self._producer = producer
+        if not self.areWriting:
+            producer.pauseProducing()
+
+    def unregisterProducer(self) -> None:
+        self._producer = None
+
+    # ------------------------------------------------------------------ IPushProducer (input)
+
+    _inputPaused = False
+
+    def pauseProducing(self) -> None:
+        """Whoever consumes our input is full: stop reopening the window, so the peer waits."""
+        self._inputPaused = True
+
+    def resumeProducing(self) -> None:
+        """The consumer drained: give the peer its window back."""
+        if self._inputPaused:
+            self._inputPaused = False
+            if self.conn is not None and self.id is not None and not self.localClosed:
+                self.conn._reopenWindow(self)
+
+    def stopProducing(self) -> None:
+        """The consumer is gone; further input is dropped by whoever handles it."""

@@ -1,0 +1,316 @@
+"""
+User authentication (RFC 4252): the server through ``glisten.cred``, and the client.
+
+The server offers ``publickey`` (with the query step) and ``password`` (when the portal has a
+checker for passwords), answers ``none`` with the list, counts failed attempts (disconnecting
+after :attr:`SSHUserAuthServer.attemptsBeforeDisconnect`) and waits
+:attr:`SSHUserAuthServer.passwordDelay` seconds before answering a failed password.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glisten.conch import error, interfaces
+from glisten.conch.checkers import SSHPrivateKey
+from glisten.conch.ssh import service
+from glisten.conch.ssh._ssh import _userauth as ua
+from glisten.conch.ssh._ssh._errors import (
+    DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
+    DISCONNECT_SERVICE_NOT_AVAILABLE,
+    SSHProtocolError,
+)
+from glisten.conch.ssh._ssh._limits import DEFAULT_PUBLIC_KEY_ALGORITHMS
+from glisten.conch.ssh.keys import BadKeyError, Key
+from glisten.cred import credentials
+from glisten.cred.error import UnauthorizedLogin
+from glisten.internet.defer import Deferred, maybeDeferred
+from glisten.python.failure import Failure
+
+__all__ = [
+    "MSG_USERAUTH_BANNER",
+    "MSG_USERAUTH_FAILURE",
+    "MSG_USERAUTH_PK_OK",
+    "MSG_USERAUTH_REQUEST",
+    "MSG_USERAUTH_SUCCESS",
+    "SSHUserAuthClient",
+    "SSHUserAuthServer",
+]
+
+MSG_USERAUTH_REQUEST = ua.MSG_USERAUTH_REQUEST
+MSG_USERAUTH_FAILURE = ua.MSG_USERAUTH_FAILURE
+MSG_USERAUTH_SUCCESS = ua.MSG_USERAUTH_SUCCESS
+MSG_USERAUTH_BANNER = ua.MSG_USERAUTH_BANNER
+MSG_USERAUTH_PK_OK = ua.MSG_USERAUTH_PK_OK
+
+
+class SSHUserAuthServer(service.SSHService):
+    """
+    The server side of ``ssh-userauth``.
+
+    :cvar attemptsBeforeDisconnect: failed attempts before DISCONNECT.
+    :cvar passwordDelay: seconds to wait before answering a failed password.
+    :cvar bannerText: shown to users before they log in, when set.
+    :cvar supportedPublicKeyAlgorithms: signature algorithms accepted (``ssh-rsa`` is opt-in).
+    """
+
+    name = b"ssh-userauth"
+    attemptsBeforeDisconnect = 20
+    passwordDelay = 1.0
+    bannerText: str | None = None
+    supportedPublicKeyAlgorithms: tuple[bytes, ...] = DEFAULT_PUBLIC_KEY_ALGORITHMS
+    interfaceToMethod = {
+        credentials.ISSHPrivateKey: b"publickey",
+        credentials.IUsernamePassword: b"password",
+    }
+    clock: Any = None
+
+    def serviceStarted(self) -> None:
+        self.portal = self.transport.factory.portal
+        self._machine = ua.UserAuthServerMachine(
+            self.transport.sessionID, self.attemptsBeforeDisconnect
+        )
+        self.supportedAuthentications: list[bytes] = []
+        for iface in self.portal.listCredentialsInterfaces():
+            method = self.interfaceToMethod.get(iface)
+            if method is not None and method not in self.supportedAuthentications:
+                self.supportedAuthentications.append(method)
+        if self.clock is None:
+            self.clock = self.transport._reactor()
+        self._pending: Any = None
+        if self.bannerText:
+            self.transport.sendPacket(*self._machine.banner(self.bannerText))
+
+    def serviceStopped(self) -> None:
+        pending, self._pending = getattr(self, "_pending", None), None
+        if pending is not None and pending.active():
+            pending.cancel()
+
+    def packetReceived(self, messageNum: int, packet: bytes) -> None:
+        request = self._machine.receive(messageNum, packet)
+        self.user = request.username
+        self.nextService = request.service
+        d = self.tryAuth(request)
+        d.addCallbacks(self._cbFinishedAuth, self._ebBadAuth, errbackArgs=(request,))
+
+    def tryAuth(self, request: ua.AuthRequest) -> Deferred[Any]:
+        """Log in through the portal with the credentials of ``request``."""
+        method = request.method
+        if method not in self.supportedAuthentications:
+            return _failed(error.ConchError("unsupported method"))
+        if method == b"password":
+            creds: Any = credentials.UsernamePassword(request.username, request.password or b"")
+        else:
+            assert request.algorithm is not None and request.blob is not None
+            if request.algorithm not in self.supportedPublicKeyAlgorithms:
+                return _failed(error.ConchError("signature algorithm not allowed"))
+            try:
+                key = Key.fromString(request.blob, "blob")
+            except BadKeyError:
+                return _failed(error.ConchError("bad public key"))
+            if request.algorithm not in key.supportedSignatureAlgorithms():
+                return _failed(error.ConchError("signature algorithm does not match the key"))
+            if request.signature is not None:
+                sigAlg = _signatureAlgorithm(request.signature)
+                if sigAlg != request.algorithm:
+                    return _failed(error.ConchError("signature algorithm mismatch"))
+            creds = SSHPrivateKey(
+                request.username,
+                request.algorithm,
+                request.blob,
+                request.signedData,
+                request.signature,
+            )
+        return self.portal.login(creds, None, interfaces.IConchUser)
+
+    def _cbFinishedAuth(self, result: Any) -> None:
+        iface, avatar, logout = result
+        serviceClass = self.transport.factory.services.get(self.nextService)
+        if serviceClass is None or self.nextService == self.name:
+            logout()
+            self.transport.sendDisconnect(DISCONNECT_SERVICE_NOT_AVAILABLE, b"unknown service")
+            return
+        self.transport.avatar = avatar
+        self.transport.logoutFunction = logout
+        self.transport.sendPacket(*self._machine.success())
+        self.transport.setService(serviceClass())
+
+    def _ebBadAuth(self, reason: Failure, request: ua.AuthRequest) -> None:
+        if reason.check(error.ValidPublicKey):
+            assert request.algorithm is not None and request.blob is not None
+            self.transport.sendPacket(*self._machine.publicKeyOK(request.algorithm, request.blob))
+            return
+        if reason.check(error.NotEnoughAuthentication):
+            self._sendFailure(partial=True, counts=False)
+            return
+        counts = request.method not in (b"none",) and not reason.check(error.IgnoreAuthentication)
+        if not reason.check(UnauthorizedLogin, error.ConchError, error.IgnoreAuthentication):
+            self._log.failure("error checking credentials", reason)
+        if request.method == b"password" and self.passwordDelay > 0:
+            self._pending = self.clock.callLater(
+                self.passwordDelay, self._sendFailure, False, counts
+            )
+            return
+        self._sendFailure(False, counts)
+
+    def _sendFailure(self, partial: bool = False, counts: bool = True) -> None:
+        self._pending = None
+        try:
+            packet = self._machine.failure(self.supportedAuthentications, partial, counts)
+        except SSHProtocolError as e:
+            self.transport.sendDisconnect(e.reasonCode, e.message.encode())
+            return
+        self.transport.sendPacket(*packet)
+
+
+def _failed(exc: Exception) -> Deferred[Any]:
+    from glisten.internet.defer import fail
+
+    return fail(Failure(exc))
+
+
+def _signatureAlgorithm(signature: bytes) -> bytes | None:
+    from glisten.conch.ssh._ssh._wire import Reader
+
+    try:
+        return Reader(signature).string()
+    except SSHProtocolError:
+        return None
+
+
+class SSHUserAuthClient(service.SSHService):
+    """
+    The client side of ``ssh-userauth``.
+
+    Override :meth:`getPublicKey`, :meth:`getPrivateKey` and :meth:`getPassword`; methods are
+    tried in :attr:`preferredOrder` among those the server allows.
+
+    :param user: the user name.
+    :param instance: the service to start once logged in (usually an SSHConnection).
+    """
+
+    name = b"ssh-userauth"
+    preferredOrder = [b"publickey", b"password"]
+
+    def __init__(self, user: bytes | str, instance: Any) -> None:
+        self.user = user.encode("utf-8") if isinstance(user, str) else user
+        self.instance = instance
+        self.authenticatedWith: list[bytes] = []
+        self.triedPublicKeys: list[Key] = []
+        self.lastAuth: bytes | None = None
+        self.lastPublicKey: Key | None = None
+        self._lastKey: Key | None = None
+        self._lastAlg: bytes = b""
+
+    def serviceStarted(self) -> None:
+        self.askForAuth(b"none", b"")
+
+    def askForAuth(self, kind: bytes, extraData: bytes) -> None:
+        """Send a USERAUTH_REQUEST of method ``kind``."""
+        self.lastAuth = kind
+        self.transport.sendPacket(*ua.encodeRequest(self.user, self.instance.name, kind, extraData))
+
+    def packetReceived(self, messageNum: int, packet: bytes) -> None:
+        if messageNum == ua.MSG_USERAUTH_SUCCESS:
+            self.transport.setService(self.instance)
+        elif messageNum == ua.MSG_USERAUTH_FAILURE:
+            methods, partial = ua.decodeFailure(packet)
+            if partial and self.lastAuth:
+                self.authenticatedWith.append(self.lastAuth)
+            self._tryNext(methods)
+        elif messageNum == ua.MSG_USERAUTH_PK_OK:
+            self._signAndSend()
+        elif messageNum == ua.MSG_USERAUTH_BANNER:
+            self.displayBanner(ua.decodeBanner(packet))
+        else:
+            raise SSHProtocolError(2, "unexpected authentication message")
+
+    def displayBanner(self, text: bytes) -> None:
+        """Show the server's banner; ignored by default (it is the peer's text)."""
+
+    def _tryNext(self, methods: list[bytes]) -> None:
+        for method in self.preferredOrder:
+            if method in methods and method not in self.authenticatedWith:
+                if method == b"publickey" and self._tryPublicKey():
+                    return
+                if method == b"password" and self._tryPassword():
+                    return
+        self.transport.sendDisconnect(
+            DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, b"no more authentication methods available"
+        )
+
+    def _tryPublicKey(self) -> bool:
+        offered = self.getPublicKey()
+        if offered is None:
+            return False
+        if isinstance(offered, bytes):
+            # Twisted clients may return a blob (or an OpenSSH public key line).
+            try:
+                key = Key.fromString(offered, "blob")
+            except BadKeyError:
+                key = Key.fromString(offered)
+        else:
+            key = offered
+        self.triedPublicKeys.append(key)
+        self.lastPublicKey = key
+        self._lastKey = key
+        self._lastAlg = self._signatureAlgorithmFor(key)
+        self.lastAuth = b"publickey"
+        self.askForAuth(b"publickey", ua.encodePublicKey(self._lastAlg, key.blob(), None))
+        return True
+
+    def _signatureAlgorithmFor(self, key: Key) -> bytes:
+        if key.type() != "RSA":
+            return key.sshType()
+        serverAlgs = getattr(self.transport, "peerExtensions", {}).get(b"server-sig-algs", b"")
+        allowed = serverAlgs.split(b",") if serverAlgs else []
+        for alg in (b"rsa-sha2-512", b"rsa-sha2-256"):
+            if not allowed or alg in allowed:
+                return alg
+        return b"rsa-sha2-256"
+
+    def _signAndSend(self) -> None:
+        key = self._lastKey
+        if key is None:
+            raise SSHProtocolError(2, "unexpected PK_OK")
+        blob = key.blob()
+        data = ua.publicKeySignedData(
+            self.transport.sessionID, self.user, self.instance.name, self._lastAlg, blob
+        )
+        d: Deferred[Any] = maybeDeferred(self.signData, key, data)
+
+        def send(signature: bytes) -> None:
+            self.askForAuth(b"publickey", ua.encodePublicKey(self._lastAlg, blob, signature))
+
+        d.addCallbacks(send, lambda f: self._tryNext([b"password"]))
+
+    def signData(self, publicKey: Key, signData: bytes) -> Deferred[bytes]:
+        """Sign with the private key of :meth:`getPrivateKey`."""
+        d: Deferred[Any] = maybeDeferred(self.getPrivateKey)
+        return d.addCallback(lambda key: key.sign(signData, self._lastAlg))
+
+    def _tryPassword(self) -> bool:
+        d = self.getPassword()
+        if d is None:
+            return False
+        self.lastAuth = b"password"
+
+        def send(password: bytes | str) -> None:
+            if isinstance(password, str):
+                password = password.encode("utf-8")
+            self.askForAuth(b"password", ua.encodePassword(password))
+
+        d.addCallbacks(send, lambda f: self._tryNext([]))
+        return True
+
+    def getPublicKey(self) -> Key | bytes | None:
+        """The next public key to try, or ``None``."""
+        return None
+
+    def getPrivateKey(self) -> Deferred[Key]:
+        """A Deferred firing with the private key of the last public key."""
+        return _failed(error.ConchError("no private key"))
+
+    def getPassword(self, prompt: bytes | None = None) -> Deferred[bytes] | None:
+        """A Deferred firing with the password, or ``None`` to skip passwords."""
+        return None

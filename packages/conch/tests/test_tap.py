@@ -1,0 +1,59 @@
+"""The ``glisten ssh`` plugin: host keys, options, the factory it builds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from glisten.conch import tap
+from glisten.conch.ssh.keys import Key
+from glisten.cred.checkers import scryptHash
+from glisten.cred.credentials import ISSHPrivateKey, IUsernamePassword
+
+
+def test_hostKeysMadeOnce(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    keys = tap.loadHostKeys(str(directory))
+    assert set(keys) == {b"ssh-ed25519", b"ecdsa-sha2-nistp256"}
+    for name in ("ssh_host_ed25519_key", "ssh_host_ecdsa_key"):
+        assert (directory / name).stat().st_mode & 0o777 == 0o600
+    assert tap.loadHostKeys(str(directory)) == keys
+    assert Key.fromFile(directory / "ssh_host_ed25519_key.pub") == keys[b"ssh-ed25519"].public()
+
+
+def _options(tmp_path: Path, *args: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    tap.serviceMaker.addArguments(parser)
+    return parser.parse_args(["--host-keys", str(tmp_path / "keys"), *args])
+
+
+def test_passwordsOffByDefault(tmp_path: Path) -> None:
+    (tmp_path / "ak").write_bytes(b"")
+    factory = tap.makeFactory(tap.loadHostKeys(str(tmp_path / "keys")), str(tmp_path / "ak"))
+    interfaces = factory.portal.listCredentialsInterfaces()
+    assert ISSHPrivateKey in interfaces
+    assert IUsernamePassword not in interfaces
+
+
+def test_passwordFileEnablesPasswords(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_bytes(b"alice:" + scryptHash(b"x", n=2**4) + b"\n")
+    factory = tap.makeFactory(
+        tap.loadHostKeys(str(tmp_path / "keys")), None, passwordFile=str(tmp_path / "pw")
+    )
+    assert IUsernamePassword in factory.portal.listCredentialsInterfaces()
+
+
+def test_needsSomeWayIn(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        tap.serviceMaker.makeService(_options(tmp_path))
+
+
+def test_makeService(tmp_path: Path) -> None:
+    (tmp_path / "ak").write_bytes(b"")
+    options = _options(
+        tmp_path, "--authorized-keys", str(tmp_path / "ak"), "--listen", "tcp:0:interface=127.0.0.1"
+    )
+    service = tap.serviceMaker.makeService(options, reactor=object())
+    assert len(list(service)) == 1

@@ -1,0 +1,169 @@
+"""Shared helpers for glisten-conch interop tests against OpenSSH."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+RUNNER = """
+import sys
+from importlib.metadata import EntryPoint
+from glisten.application import cli
+found = cli._pluginEntryPoints()
+if "ssh" not in found:
+    # An editable install made before glisten-conch declared its entry point.
+    found["ssh"] = EntryPoint("ssh", "glisten.conch.tap:serviceMaker", "glisten.plugins")
+    cli._pluginEntryPoints = lambda: found
+cli.main(["--reactor", "epoll", "ssh", *sys.argv[1:]])
+"""
+
+
+def requireBinary(name: str) -> str:
+    """The path of a peer binary; skip when missing locally, fail in CI."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required in CI but is not installed")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def freePort() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def waitForPort(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until something accepts on ``port`` (the server prints nothing we could wait on)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def sshKeygen(path: Path, kind: str, bits: int | None = None, passphrase: str = "") -> Path:
+    args = [requireBinary("ssh-keygen"), "-q", "-t", kind, "-N", passphrase, "-f", str(path)]
+    if bits:
+        args += ["-b", str(bits)]
+    subprocess.run(args, check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def glistenServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """``glisten ssh`` on a free port, with a user key made by ssh-keygen."""
+    requireBinary("ssh")
+    tmp = tmp_path_factory.mktemp("glisten-ssh")
+    userKey = sshKeygen(tmp / "id_ed25519", "ed25519")
+    rsaKey = sshKeygen(tmp / "id_rsa", "rsa", 3072)
+    ecKey = sshKeygen(tmp / "id_ecdsa", "ecdsa", 384)
+    forcedKey = sshKeygen(tmp / "id_forced", "ed25519")
+    authorized = tmp / "authorized_keys"
+    authorized.write_bytes(
+        b"".join(Path(str(k) + ".pub").read_bytes() for k in (userKey, rsaKey, ecKey))
+        + b'command="echo forced:$SSH_ORIGINAL_COMMAND",no-pty '
+        + Path(str(forcedKey) + ".pub").read_bytes()
+    )
+    hostKeys = tmp / "hostkeys"
+    port = freePort()
+    runner = tmp / "runner.py"
+    runner.write_text(RUNNER)
+    log = open(tmp / "server.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(runner),
+            "--listen",
+            f"tcp:{port}:interface=127.0.0.1",
+            "--host-keys",
+            str(hostKeys),
+            "--authorized-keys",
+            str(authorized),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        waitForPort(port, proc)
+        yield {
+            "port": port,
+            "key": userKey,
+            "rsaKey": rsaKey,
+            "ecKey": ecKey,
+            "forcedKey": forcedKey,
+            "hostKeys": hostKeys,
+            "tmp": tmp,
+            "log": tmp / "server.log",
+        }
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def opensshServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """OpenSSH ``sshd`` on a free port with a private config."""
+    sshd = requireBinary("sshd")
+    tmp = tmp_path_factory.mktemp("sshd")
+    hostKeys = [
+        sshKeygen(tmp / "host_ed25519", "ed25519"),
+        sshKeygen(tmp / "host_ecdsa", "ecdsa", 256),
+        sshKeygen(tmp / "host_rsa", "rsa", 2048),
+    ]
+    userKeys = {
+        "ed25519": sshKeygen(tmp / "user_ed25519", "ed25519"),
+        "rsa": sshKeygen(tmp / "user_rsa", "rsa", 2048),
+        "ecdsa": sshKeygen(tmp / "user_ecdsa", "ecdsa", 521, passphrase="secret words"),
+    }
+    (tmp / "authorized_keys").write_bytes(
+        b"".join(Path(str(k) + ".pub").read_bytes() for k in userKeys.values())
+    )
+    port = freePort()
+    config = tmp / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                "ListenAddress 127.0.0.1",
+                f"Port {port}",
+                *[f"HostKey {k}" for k in hostKeys],
+                f"PidFile {tmp / 'sshd.pid'}",
+                f"AuthorizedKeysFile {tmp / 'authorized_keys'}",
+                "StrictModes no",
+                "UsePAM no",
+                "PasswordAuthentication no",
+                "",
+            ]
+        )
+    )
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("sshd needs root in CI")
+        pytest.skip("sshd needs root")
+    os.makedirs("/run/sshd", exist_ok=True)
+    log = open(tmp / "sshd.log", "wb")
+    proc = subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        waitForPort(port, proc)
+        yield {"port": port, "userKeys": userKeys, "hostKeys": hostKeys, "tmp": tmp}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
