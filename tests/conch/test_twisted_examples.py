@@ -1,9 +1,6 @@
 """
 Programs shaped like Twisted Conch's documentation examples (sshsimpleserver, sshsimpleclient),
 with ``twisted`` renamed to ``glisten``, against OpenSSH.
-
-One difference remains: glisten core has no ``glisten.python.components`` yet, so the server
-registers its session adapter with ``glisten.conch._components.registerAdapter``.
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ from glisten.conch.ssh.transport import SSHServerTransport
 from glisten.cred import portal
 from glisten.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from glisten.internet import protocol, reactor
-from glisten.conch._components import registerAdapter
+from glisten.python.components import registerAdapter
 
 PORT, HOST_KEY, USER_KEY = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 

@@ -7,7 +7,6 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.conch import checkers
-from glisten.conch._components import registerAdapter
 from glisten.conch.avatar import ConchUser
 from glisten.conch.interfaces import IConchUser, ISession, ISessionSetEnv
 from glisten.conch.ssh import connection, factory, session, transport, userauth
@@ -18,6 +17,7 @@ from glisten.internet import defer
 from glisten.internet.error import ProcessDone, ProcessTerminated
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
+from glisten.python.components import registerAdapter
 from glisten.python.failure import Failure
 
 from ._pairs import hostKey

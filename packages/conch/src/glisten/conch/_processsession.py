@@ -18,10 +18,10 @@ from typing import Any
 
 from zope.interface import implementer
 
-from glisten.conch._components import registerAdapter
 from glisten.conch.avatar import ConchUser
 from glisten.conch.interfaces import ISession, ISessionSetEnv
 from glisten.conch.ssh.session import SSHSession
+from glisten.python.components import registerAdapter
 
 #: Environment variables a client may set by default (as OpenSSH's ``AcceptEnv LANG LC_*``).
 DEFAULT_ENV_ALLOW = ("LANG", "LC_*")

@@ -25,6 +25,7 @@ from glisten.conch.ssh.keys import Key
 from glisten.cred import credentials, error
 from glisten.cred.checkers import ScryptFilePasswordDB
 from glisten.cred.portal import IRealm, Portal
+from glisten.internet.main import getReactor
 
 __all__ = ["SSHServiceMaker", "loadHostKeys", "makeFactory", "serviceMaker"]
 
@@ -67,10 +68,7 @@ class _Realm:
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
         if IConchUser not in interfaces:
             raise error.UnhandledCredentials("no supported interface")
-        if self.reactor is None:
-            from glisten.internet import reactor
-
-            self.reactor = reactor
+        self.reactor = getReactor(self.reactor)
         avatar = ProcessAvatar(avatarId, self.reactor, self.command, self.envAllow)
         return IConchUser, avatar, lambda: None
 

@@ -46,6 +46,7 @@ from glisten.conch.ssh._ssh._machine import Phase, SSHTransportMachine
 from glisten.conch.ssh.keys import FingerprintFormats, Key
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred, maybeDeferred
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 
@@ -126,12 +127,7 @@ class SSHTransportBase(protocol.Protocol):
         raise NotImplementedError
 
     def _reactor(self) -> Any:
-        reactor = getattr(self.factory, "reactor", None)
-        if reactor is None:
-            from glisten.internet import reactor as globalReactor
-
-            reactor = globalReactor
-        return reactor
+        return getReactor(getattr(self.factory, "reactor", None))
 
     def logPrefix(self) -> str:
         return "SSHClientTransport" if self.isClient else "SSHServerTransport"
