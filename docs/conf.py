@@ -77,3 +77,29 @@ def writeApiPages() -> None:
 
 
 writeApiPages()
+
+
+# Each object is documented once, in the first public module that exports it, and objects
+# re-exported from outside glisten (``compat`` re-exports builtins) are not documented at all.
+_documented: dict[int, str] = {}
+
+
+def _skipForeignAndRepeated(
+    app: object, what: str, name: str, obj: object, skip: bool, options: object
+) -> bool | None:
+    if what != "module":
+        return None
+    home = getattr(obj, "__module__", None)
+    if isinstance(home, str) and not home.startswith("glisten"):
+        return True
+    if callable(obj) or isinstance(obj, type):
+        env = app.env  # type: ignore[attr-defined]
+        module = env.temp_data.get("autodoc:module") or env.ref_context.get("py:module")
+        first = _documented.setdefault(id(obj), f"{module}.{name}")
+        if first != f"{module}.{name}":
+            return True
+    return None
+
+
+def setup(app: object) -> None:
+    app.connect("autodoc-skip-member", _skipForeignAndRepeated)  # type: ignore[attr-defined]

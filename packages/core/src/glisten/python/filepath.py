@@ -3,12 +3,12 @@
 :class:`FilePath` follows Twisted's ``twisted.python.filepath.FilePath``: a path is an object
 with methods (``child``, ``parent``, ``getContent``, ``setContent``, ``walk``, ...) and every
 method that takes a name from somebody else checks that the result stays inside the tree it was
-derived from. ``..``, absolute names, names containing a separator where one is not allowed and
+derived from. ``..`` (a parent reference), absolute names, names containing a separator where one is not allowed and
 names containing NUL all raise :class:`InsecurePath`, for ``str`` and ``bytes`` paths alike.
 
 Differences from Twisted, on purpose: the "inside" check compares whole path segments (Twisted
 compared string prefixes, so ``/srv/www`` accepted ``/srv/wwwx``), ``globChildren`` refuses
-patterns that climb out of the directory, and ``setContent`` flushes and ``fsync``s the
+patterns that climb out of the directory, and ``setContent`` flushes and syncs (``fsync``) the
 temporary file before the atomic rename so a crash never leaves a truncated file behind.
 """
 
