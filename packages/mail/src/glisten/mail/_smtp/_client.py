@@ -33,6 +33,8 @@ from glisten.mail._smtp._reply import ReplyReader
 from glisten.mail._smtp._state import ClientState
 
 C = ClientState
+#: States in which replies wait: the application must act first.
+_WAITING = frozenset({C.IDLE, C.TLS_PENDING, C.SEND_DATA, C.CLOSED})
 
 
 def _line(*parts: bytes) -> bytes:
@@ -84,6 +86,9 @@ class ClientConnection:
         self.extensions: dict[str, bytes] = {}
         self.authenticated = False
         self._reader = ReplyReader(limits)
+        #: Replies not handled yet: the session waits for the application (for a message,
+        #: the TLS switch, or the message text) before it looks at the next one.
+        self._replies: deque[Reply] = deque()
         self._out: list[bytes] = []
         self._mech = ""
         self._authStep = 0
@@ -212,19 +217,23 @@ class ClientConnection:
     # -- replies --------------------------------------------------------------------------
 
     def receiveData(self, data: bytes) -> list[ClientEvent]:
-        """Add the server's bytes; return the events its complete replies cause."""
+        """Add the server's bytes; return the events its complete replies cause.
+
+        Handling stops at an event the application must act on (:class:`Ready`,
+        :class:`TLSRequested`, :class:`SendData`); call again with ``b""`` after acting.
+        """
         events: list[ClientEvent] = []
         if self.state is C.CLOSED:
             return events
-        try:
-            replies = self._reader.feed(data)
-        except SMTPProtocolError as e:
-            self._failSession("protocol", e.message, None, events)
-            return events
-        for reply in replies:
-            if self.state is C.CLOSED:
-                break
-            self._handle(reply, events)
+        if data:
+            try:
+                self._replies.extend(self._reader.feed(data))
+            except SMTPProtocolError as e:
+                self._failSession("protocol", e.message, None, events)
+                return events
+        replies = self._replies
+        while replies and self.state not in _WAITING:
+            self._handle(replies.popleft(), events)
         return events
 
     def _failSession(
