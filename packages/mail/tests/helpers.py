@@ -38,8 +38,8 @@ class RecordingMessage:
 class RecordingDelivery:
     """Accepts senders except ``bad@...``, recipients in ``domain`` except ``nobody``."""
 
-    def __init__(self, domain: bytes = b"example.com") -> None:
-        self.domain = domain
+    def __init__(self, *domains: bytes) -> None:
+        self.domains = domains or (b"example.com",)
         self.messages: list[bytes] = []
         self.recipients: list[str] = []
 
@@ -52,7 +52,7 @@ class RecordingDelivery:
         return origin
 
     def validateTo(self, user: smtp.User) -> Any:
-        if user.dest.domain != self.domain or user.dest.local == b"nobody":
+        if user.dest.domain not in self.domains or user.dest.local == b"nobody":
             raise smtp.SMTPBadRcpt(user)
         self.recipients.append(str(user.dest))
         return lambda: RecordingMessage(self.messages, user)

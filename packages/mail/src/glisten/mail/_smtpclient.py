@@ -217,7 +217,12 @@ class SMTPClient(Protocol, TimeoutMixin):
         text = event.reply.text
         if event.stage == "rcpt":
             text = b"No recipients accepted"
-        self.smtpTransferFailed(SMTPDeliveryError(event.reply.code, text, self.log.str(), results))
+        # A refused sender decides alone: the recipients' replies (503s when pipelined) say
+        # nothing about them.
+        addresses = results if event.stage == "rcpt" else None
+        self.smtpTransferFailed(
+            SMTPDeliveryError(event.reply.code, text, self.log.str(), addresses)
+        )
 
     def smtpTransferFailed(self, exc: SMTPClientError) -> None:
         """A transaction failed before the data (sender or every recipient refused);

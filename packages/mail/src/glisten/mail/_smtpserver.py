@@ -88,6 +88,9 @@ class SMTP(Protocol, TimeoutMixin):
         self._again = False
         self._disconnected = False
         self._transactionDelivery: Any = None
+        self._dataFailed: Failure | None = None
+        #: The ESMTP parameters of the current transaction's ``MAIL FROM``.
+        self.mailParams: Any = None
 
     # -- what subclasses customise -------------------------------------------------------
 
@@ -220,6 +223,7 @@ class SMTP(Protocol, TimeoutMixin):
         codec = self._codec
         assert codec is not None
         origin = Address(event.sender)
+        self.mailParams = event.params
         try:
             d = defer.maybeDeferred(self.validateFrom, self._helo, origin)
         except Exception:  # pragma: no cover - maybeDeferred catches
@@ -256,7 +260,7 @@ class SMTP(Protocol, TimeoutMixin):
     def _startData(self) -> None:
         self._messages = []
         self._partial = b""
-        self._dataFailed: Failure | None = None
+        self._dataFailed = None
         try:
             for _user, factory in self._users:
                 self._messages.append(factory())
