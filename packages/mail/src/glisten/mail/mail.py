@@ -100,6 +100,8 @@ class _DomainsChecker:
     def __init__(self, service: MailService) -> None:
         self.service = service
         self.byDomain: dict[bytes, list[Any]] = {}
+        #: Checkers for users of no particular domain (``glisten mail --auth``).
+        self.extra: list[Any] = []
 
     def requestAvatarId(self, creds: Any) -> defer.Deferred[Any]:
         local, at, domain = bytes(creds.username).rpartition(b"@")
@@ -108,6 +110,7 @@ class _DomainsChecker:
             creds = credentials.UsernamePassword(local, creds.password)
         else:
             candidates = [c for cs in self.byDomain.values() for c in cs]
+        candidates = candidates + self.extra
 
         def attempt(index: int) -> defer.Deferred[Any]:
             if index >= len(candidates):
@@ -155,6 +158,10 @@ class MailService(service.MultiService):
             delivery = ESMTPDomainDelivery(self, authenticatedUser=avatarId)
             return smtp.IMessageDelivery, delivery, lambda: None
         raise NotImplementedError("only IMessageDelivery avatars")
+
+    def addChecker(self, checker: Any) -> None:
+        """Let the users ``checker`` knows authenticate too (``--auth``)."""
+        self._checker.extra.append(checker)
 
     def setQueue(self, queue: Any) -> None:
         self.queue = queue
