@@ -196,6 +196,13 @@ class MailServiceMaker:
             help="how often the queue is looked at",
         )
         add(
+            "--relay-retry",
+            type=float,
+            default=60.0,
+            metavar="SECONDS",
+            help="the first retry delay; it doubles on each failure (up to 4 hours)",
+        )
+        add(
             "--insecure-auth",
             action="store_true",
             help="offer AUTH without TLS (passwords in clear text: tests only)",
@@ -250,6 +257,7 @@ class MailServiceMaker:
                 bounceTo=postmaster,
                 localDelivery=_localDelivery(service),
                 identity=hostname,
+                retryBase=options.relay_retry,
             )
             relaymanager.RelayStateHelper(manager, options.relay_interval).setServiceParent(service)
 
