@@ -14,6 +14,13 @@ EXPECTED = {
     "echo.py": "hello\nworld\n",
     "coroutines.py": "answer: 42\ngathered: [42, 7]\ntimed out, as asked\n",
     "web_hello.py": '200 /hello Hello, world!\n200 /files/web_hello.py """A web server',
+    "mail_server.py": "New message received:\nReceived: ConsoleMessageDelivery\nSubject: hello\n"
+    "\nHello, console!\naccepted by 1 recipient(s)\n",
+    "mail_client.py": "server got 'Tutorate!' for tutorial_recipient@example.net\nSent 1 messages\n"
+    "server got 'glisten is great!' for bob@example.com\n"
+    "server got 'glisten is great!' for charlie@example.com\nsendmail: 2 recipients accepted\n",
+    "mail_client_tls.py": "server: Subject: over TLS\nserver: \nserver: secret stuff\n"
+    "sent to 1 recipient(s)\n",
 }
 
 

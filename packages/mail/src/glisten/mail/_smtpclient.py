@@ -575,6 +575,9 @@ def sendmail(
         from glisten.internet import reactor as globalReactor
 
         reactor = globalReactor
+    if hasattr(msg, "as_bytes"):
+        # An email.message.Message, as Twisted's documentation passes.
+        msg = msg.as_bytes()
     if isinstance(msg, str):
         msg = msg.encode("utf-8")
     if isinstance(msg, bytes):
