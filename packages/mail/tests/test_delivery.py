@@ -112,10 +112,14 @@ def test_relayForTrustedNetworkAndAuthenticatedUsers(tmp_path: Path) -> None:
     svc = service(tmp_path, queue=True)
     out = session(
         svc,
-        b"EHLO c\r\nMAIL FROM:<x@y.org>\r\nRCPT TO:<v@elsewhere.org>\r\nDATA\r\nhi\r\n.\r\n",
+        b"EHLO c\r\nMAIL FROM:<x@y.org> RET=HDRS ENVID=q1\r\n"
+        b"RCPT TO:<v@elsewhere.org> NOTIFY=NEVER\r\nDATA\r\nhi\r\n.\r\n",
         peer="127.0.0.1",
     )
     assert codes(out)[-1] == 250 and len(svc.queue) == 1
+    env = svc.queue.getEnvelope(svc.queue.getWaiting()[0])
+    assert (env.sender, env.recipients) == ("x@y.org", ["v@elsewhere.org"])
+    assert (env.ret, env.envid, env.notify) == ("HDRS", "q1", ["NEVER"])
     svc.relayNetworks = [ipaddress.ip_network("192.0.2.0/24")]
     out = session(svc, b"EHLO c\r\nMAIL FROM:<x@y.org>\r\nRCPT TO:<v@elsewhere.org>\r\n")
     assert codes(out)[-1] == 250
@@ -372,3 +376,37 @@ class _NoConnect:
         assert host == "127.0.0.1" and port == 25
         assert isinstance(factory.file, io.BytesIO)
         return None
+
+
+def test_dsnHonoured(tmp_path: Path) -> None:
+    """NOTIFY=NEVER suppresses the bounce; RET, ENVID and NOTIFY travel to the next hop."""
+    reactor = makeReactor()
+    hop = RecordingDelivery(b"example.com")
+    seen: list[Any] = []
+    original = hop.validateTo
+
+    def validateTo(user: smtp.User) -> Any:
+        seen.append((user.protocol.mailParams, user.params))
+        return original(user)
+
+    hop.validateTo = validateTo  # type: ignore[method-assign]
+    port = _nextHop(reactor, hop)
+    q = relaymanager.Queue(str(tmp_path))
+    for rcpt, notify in (
+        ("x@example.com", ["FAILURE", "SUCCESS"]),
+        ("nobody@example.com", ["NEVER"]),
+    ):
+        m = q.createNewMessage("s@origin.org", [rcpt], ret="HDRS", envid="E+1", notify=notify)
+        m.lineReceived(b"Subject: dsn")
+        m.eomReceived()
+    manager = relaymanager.SmartHostSMTPRelayingManager(
+        q, reactor=reactor, smartHostAddr=("127.0.0.1", port.getHost().port)
+    )
+    try:
+        manager.checkState()
+        runUntil(reactor, manager.whenIdle())
+    finally:
+        port.stopListening()
+    assert q.getWaiting() == []  # delivered one, refused the other without a bounce
+    params = {str(p.notify and sorted(p.notify)): (m.ret, m.envid) for m, p in seen}
+    assert params == {"['FAILURE', 'SUCCESS']": ("HDRS", b"E+1"), "['NEVER']": ("HDRS", b"E+1")}

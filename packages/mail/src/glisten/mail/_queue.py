@@ -38,6 +38,7 @@ class Envelope:
     :ivar ret: DSN ``RET`` asked for, if any.
     :ivar envid: DSN ``ENVID``, if any.
     :ivar lastError: The last temporary failure, for the bounce.
+    :ivar notify: DSN ``NOTIFY`` of the recipients (empty: the default, failures only).
     """
 
     sender: str
@@ -48,6 +49,7 @@ class Envelope:
     ret: str | None = None
     envid: str | None = None
     lastError: str = ""
+    notify: list[str] = attrs.Factory(list)
 
     def dump(self) -> bytes:
         return json.dumps(attrs.asdict(self), sort_keys=True).encode("utf-8")

@@ -112,6 +112,11 @@ class SMTPClient(Protocol, TimeoutMixin):
     def sentMail(self, code: int, resp: bytes, numOk: int, addresses: Any, log: Any) -> None:
         """The current message was sent (or failed at the data stage)."""
 
+    def getDSNParameters(self) -> dict[str, Any]:
+        """:return: RFC 3461 parameters for the current message (``ret``, ``envid``,
+        ``notify``), sent when the server supports DSN; none by default."""
+        return {}
+
     def sendError(self, exc: Exception) -> None:
         """The session failed with ``exc``: close the connection."""
         if self.transport is not None:
@@ -246,11 +251,16 @@ class SMTPClient(Protocol, TimeoutMixin):
         if isinstance(self._file, io.BytesIO):
             data = self._file.getvalue()[self._file.tell() :]
             size = len(data)
+        dsn = self.getDSNParameters()
+        envid = dsn.get("envid")
         events = codec.sendMessage(
             _addr(sender),
             recipients,
             size=size,
             eightBit=bool(data) and not data.isascii() if data is not None else False,
+            ret=dsn.get("ret"),
+            envid=envid.encode("utf-8") if isinstance(envid, str) else envid,
+            notify=tuple(dsn.get("notify") or ()),
         )
         for event in events:
             self._handle(event)
@@ -384,6 +394,9 @@ class SenderMixin:
     def getMailData(self) -> Any:
         return self.factory.file
 
+    def getDSNParameters(self) -> dict[str, Any]:
+        return dict(getattr(self.factory, "dsn", None) or {})
+
     def sendError(self, exc: Exception) -> None:
         SMTPClient.sendError(self, exc)  # type: ignore[arg-type]
         self.factory._fail(exc)
@@ -434,6 +447,8 @@ class SMTPSenderFactory(ClientFactory):
 
     domain = DNSNAME
     protocol: Any = SMTPSender
+    #: RFC 3461 parameters for the message (``ret``, ``envid``, ``notify``), if any.
+    dsn: dict[str, Any] | None = None
 
     def __init__(
         self,

@@ -68,6 +68,8 @@ class DomainQueuer:
                 params["envid"] = (
                     mailParams.envid.decode("utf-8", "replace") if mailParams.envid else None
                 )
+            if user.params is not None and user.params.notify:
+                params["notify"] = sorted(user.params.notify)
             return lambda: self.startMessage(orig, str(user.dest), params)
         raise smtp.SMTPBadRcpt(user, 550, b"5.7.1 Relaying denied")
 

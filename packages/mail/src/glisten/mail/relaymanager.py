@@ -295,6 +295,7 @@ class SmartHostSMTPRelayingManager:
         )
         if self.identity:
             factory.domain = self.identity
+        factory.dsn = {"ret": envelope.ret, "envid": envelope.envid, "notify": envelope.notify}
         self.reactor.connectTCP(host, port, factory, timeout=30)
         return d
 
@@ -361,6 +362,10 @@ class SmartHostSMTPRelayingManager:
     ) -> None:
         if not envelope.sender:
             _log.warn("Dropped bounce {id}: {reason}", id=name, reason=reason)
+            return
+        if envelope.notify and "FAILURE" not in envelope.notify:
+            # RFC 3461: NOTIFY=NEVER (or only SUCCESS/DELAY) asks for no failure report.
+            _log.info("No bounce for {id}: NOTIFY={n}", id=name, n=",".join(envelope.notify))
             return
         with open(self.queue.getPath(name), "rb") as f:
             original = f.read()
