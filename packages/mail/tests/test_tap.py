@@ -82,3 +82,33 @@ def test_errors(tmp_path: Path) -> None:
         makeChecker("ldap:x")
     with pytest.raises(ValueError):
         makeChecker("memory:odd")
+
+
+def test_queuedMailForLocalDomainsIsDeliveredLocally(tmp_path: Path) -> None:
+    options = parse(
+        "-d",
+        f"example.com={tmp_path / 'ex'}",
+        "-u",
+        "alice=secret",
+        "-R",
+        str(tmp_path / "queue"),
+        "--no-smtp",
+    )
+    svc: Any = mailPlugin.makeService(options, MemoryReactor())
+    [helper] = [s for s in svc if isinstance(s, relaymanager.RelayStateHelper)]
+    manager = helper.manager
+    queue = svc.queue
+    m = queue.createNewMessage("", ["alice@example.com"])
+    m.lineReceived(b"Subject: local")
+    m.eomReceived()
+    # Unknown local user, from someone local: bounced back, and the bounce delivered.
+    m = queue.createNewMessage("alice@example.com", ["ghost@example.com"])
+    m.lineReceived(b"Subject: lost")
+    m.eomReceived()
+    manager.checkState()
+    manager.checkState()
+    assert queue.getWaiting() == [] and queue.getRelayed() == []
+    delivered = [p.read_bytes() for p in (tmp_path / "ex" / "alice" / "new").iterdir()]
+    assert len(delivered) == 2
+    assert any(b"Subject: local" in d for d in delivered)
+    assert any(b"ghost@example.com" in d and b"multipart/report" in d for d in delivered)

@@ -19,6 +19,7 @@ from glisten.logger import Logger
 from glisten.mail import smtp
 from glisten.mail._queue import Envelope, FileMessage, Queue
 from glisten.mail.bounce import generateBounce
+from glisten.python.failure import Failure
 
 _log = Logger(namespace="glisten.mail.relaymanager")
 
@@ -182,6 +183,9 @@ class SmartHostSMTPRelayingManager:
         for name in sorted(self.queue.getWaiting()):
             if self._active >= self.maxConnections:
                 break
+            if name not in self.queue.waiting:
+                # Taken (or finished) by a nested call while this loop ran.
+                continue
             envelope = self.queue.getEnvelope(name)
             if envelope.nextAttempt > now:
                 continue
@@ -217,15 +221,23 @@ class SmartHostSMTPRelayingManager:
     async def _deliver(self, name: str, envelope: Envelope) -> None:
         path = self.queue.getPath(name)
         if self.localDelivery is not None:
-            local = self.localDelivery(envelope, path)
-            if local is not None:
-                try:
+            try:
+                local = self.localDelivery(envelope, path)
+                if local is not None:
                     await local
-                except Exception as e:
-                    self._tempFail(name, envelope, f"local delivery failed: {e}")
+            except smtp.SMTPBadRcpt as e:
+                self._bounce(name, envelope, envelope.recipients, str(e), "5.1.1")
+                return
+            except Exception as e:
+                sub = getattr(e, "subFailure", None)
+                if isinstance(sub, Failure) and sub.check(smtp.SMTPBadRcpt):
+                    self._bounce(name, envelope, envelope.recipients, "no such user", "5.1.1")
                 else:
-                    _log.info("Delivered {id} locally", id=name)
-                    self.queue.done(name)
+                    self._tempFail(name, envelope, f"local delivery failed: {e}")
+                return
+            if local is not None:
+                _log.info("Delivered {id} locally", id=name)
+                self.queue.done(name)
                 return
         try:
             hosts = await self._hosts(envelope.domain)
@@ -393,6 +405,10 @@ class SmartHostSMTPRelayingManager:
         )
 
 
+#: Twisted's name for the ESMTP flavour: the manager always speaks ESMTP (with HELO fallback).
+SmartHostESMTPRelayingManager = SmartHostSMTPRelayingManager
+
+
 class RelayStateHelper(app_internet.TimerService):
     """Calls ``manager.checkState`` every ``interval`` seconds (Twisted's name)."""
 
@@ -409,6 +425,7 @@ __all__ = [
     "MXCalculator",
     "Queue",
     "RelayStateHelper",
+    "SmartHostESMTPRelayingManager",
     "SmartHostSMTPRelayingManager",
     "error",
 ]
