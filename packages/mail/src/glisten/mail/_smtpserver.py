@@ -3,6 +3,8 @@ from a transport to :class:`glisten.mail._smtp.ServerConnection`."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from glisten.cred.credentials import UsernamePassword
@@ -41,6 +43,8 @@ from glisten.protocols.policies import TimeoutMixin
 from glisten.python.failure import Failure
 
 _log = Logger(namespace="glisten.mail.smtp")
+#: Runs an iterator to its end in C (for calling ``lineReceived`` on every line).
+_consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
 
 
 def _asBytes(value: Any) -> bytes:
@@ -280,11 +284,12 @@ class SMTP(Protocol, TimeoutMixin):
     def _feedMessages(self, data: bytes) -> None:
         if self._dataFailed is not None:
             return
-        lines = (self._partial + data).split(b"\r\n")
+        lines = (self._partial + data if self._partial else data).split(b"\r\n")
         self._partial = lines.pop()
         try:
-            for line in lines:
-                self._lineToMessages(line)
+            # Each message gets every line (the loop runs in C); messages are independent.
+            for message in self._messages:
+                _consume(map(message.lineReceived, lines))
         except Exception:
             self._dataFailed = Failure()
             _log.failure("Error writing the message", self._dataFailed)

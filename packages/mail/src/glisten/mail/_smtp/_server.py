@@ -105,7 +105,6 @@ class ServerConnection:
         self._size = 0
         self._bad: str | None = None
         self._midLine = False
-        self._lineSoFar = 0
         self._usedBdat = False
         self._bdatLeft = 0
         self._bdatLast = False
@@ -320,7 +319,6 @@ class ServerConnection:
         self._size = 0
         self._bad = None
         self._midLine = False
-        self._lineSoFar = 0
         self._usedBdat = False
         self._bdatLeft = 0
         self._bdatLast = False
@@ -682,47 +680,60 @@ class ServerConnection:
 
     def _readData(self, buf: bytearray, pos: int, events: list[ServerEvent]) -> int:
         """Read DATA text: lines end with CRLF only; a leading dot is removed (RFC 5321
-        4.5.2); ``.`` alone ends the message. Bare CR and LF are refused (no SMTP smuggling)."""
-        out: list[bytes] = []
+        4.5.2); ``.`` alone ends the message. Bare CR and LF are refused (no SMTP smuggling).
+
+        Works on every complete line in the buffer at once (C-level ``find``, ``count`` and
+        ``replace``), and never looks at a byte twice but for the last few of a partial line:
+        what is left after a call is one partial line, starting at a line start.
+        """
         maxLine = self.limits.maxDataLine - 2
         n = len(buf)
-        while True:
-            end = buf.find(b"\r\n", max(pos, self._scan))
-            if end < 0:
-                partial = n - pos
-                if self._lineSoFar + partial > maxLine + 1:
-                    # Keep the last byte: it may be the CR of the CRLF.
-                    if self._bad is None:
-                        self._bad = "line"
-                    self._lineSoFar += partial - 1
-                    self._midLine = True
-                    pos = n - 1
-                self._scan = n - 1 if n - 1 > pos else pos
-                break
-            start = pos
-            pos = end + 2
-            self._scan = pos
-            lineLength = end - start
-            if not self._midLine and buf[start] == 0x2E:
-                if lineLength == 1:
-                    if out:
-                        events.append(MessageData(b"".join(out)))
-                    self._endOfMessage(events)
-                    return pos
-                start += 1
-                lineLength -= 1
-            self._midLine = False
-            if self._lineSoFar + lineLength > maxLine and self._bad is None:
+        if not self._midLine and buf.startswith(b".\r\n", pos):
+            self._scan = pos + 3
+            self._endOfMessage(events)
+            return pos + 3
+        scan = max(pos, self._scan)
+        terminator = buf.find(b"\r\n.\r\n", scan)
+        if terminator >= 0:
+            regionEnd = terminator + 2
+        else:
+            last = buf.rfind(b"\r\n", scan)
+            regionEnd = last + 2 if last >= 0 else pos
+        if regionEnd > pos:
+            self._dataRegion(bytes(buf[pos:regionEnd]), maxLine, events)
+        if terminator >= 0:
+            self._scan = terminator + 5
+            self._endOfMessage(events)
+            return terminator + 5
+        pos = regionEnd
+        if n - pos > maxLine + 1:
+            # An overlong line: drop it as it comes, but keep its last byte, which may be
+            # the CR of the CRLF that ends it.
+            if self._bad is None:
                 self._bad = "line"
-            self._lineSoFar = 0
-            line = bytes(buf[start : end + 2])
-            if (b"\n" in line[:-1] or b"\r" in line[:-2]) and self._bad is None:
-                self._bad = "bare"
-            if self._addData(len(line)):
-                out.append(line)
-        if out:
-            events.append(MessageData(b"".join(out)))
+            self._midLine = True
+            pos = n - 1
+        self._scan = max(pos, n - 4)
         return pos
+
+    def _dataRegion(self, region: bytes, maxLine: int, events: list[ServerEvent]) -> None:
+        """Check and unstuff complete lines (``region`` ends with CRLF)."""
+        midLine, self._midLine = self._midLine, False
+        if self._bad is not None or midLine:
+            return
+        lines = region.count(b"\r\n")
+        if region.count(b"\r") != lines or region.count(b"\n") != lines:
+            self._bad = "bare"
+            return
+        # A stuffed line may be one octet longer than the limit: its dot goes.
+        if len(region) > maxLine + 3 and max(map(len, region.split(b"\r\n"))) > maxLine + 1:
+            self._bad = "line"
+            return
+        if region[0] == 0x2E:
+            region = region[1:]
+        data = region.replace(b"\r\n.", b"\r\n")
+        if self._addData(len(data)):
+            events.append(MessageData(data))
 
     def _readChunk(self, buf: bytearray, pos: int, events: list[ServerEvent]) -> int:
         take = min(self._bdatLeft, len(buf) - pos)
