@@ -309,7 +309,6 @@ class SMTP(Protocol, TimeoutMixin):
             self._answered()
             return
         ds = [defer.maybeDeferred(m.eomReceived) for m in messages]
-        d = defer.DeferredList(ds, consumeErrors=True)
 
         def done(results: list[tuple[bool, Any]]) -> None:
             failures = [r for ok, r in results if not ok]
@@ -318,7 +317,14 @@ class SMTP(Protocol, TimeoutMixin):
                 return
             self._reject(failures[0], codec.rejectMessage)
 
-        d.addCallback(done).addBoth(lambda _: self._answered())
+        if len(ds) == 1:
+            # The common case, without a DeferredList.
+            d: defer.Deferred[Any] = ds[0].addCallbacks(
+                lambda _: done([(True, None)]), lambda f: done([(False, f)])
+            )
+        else:
+            d = defer.DeferredList(ds, consumeErrors=True).addCallback(done)
+        d.addBoth(lambda _: self._answered())
 
     def _abandonMessages(self) -> None:
         messages, self._messages = self._messages, []

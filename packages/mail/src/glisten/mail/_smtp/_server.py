@@ -41,6 +41,8 @@ from glisten.mail._smtp._reply import formatReply
 from glisten.mail._smtp._state import BLOCKED, ServerState
 
 S = ServerState
+#: Formatted replies by (code, text, enhanced code): most replies are the same few lines.
+_REPLIES: dict[tuple[int, bytes, bytes | None], bytes] = {}
 _NOTIFY = frozenset({"SUCCESS", "FAILURE", "DELAY"})
 _USERNAME_PROMPT = b"VXNlcm5hbWU6"
 _PASSWORD_PROMPT = b"UGFzc3dvcmQ6"
@@ -129,7 +131,13 @@ class ServerConnection:
         return out
 
     def _reply(self, code: int, text: bytes, enhanced: bytes | None = None) -> None:
-        self._out.append(formatReply(code, text, enhanced if self.extended else None))
+        key = (code, text, enhanced if self.extended else None)
+        line = _REPLIES.get(key)
+        if line is None:
+            line = formatReply(*key)
+            if len(_REPLIES) < 512:
+                _REPLIES[key] = line
+        self._out.append(line)
 
     def _error(self, code: int, text: bytes, enhanced: bytes, events: list[ServerEvent]) -> None:
         self._errors += 1
