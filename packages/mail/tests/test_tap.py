@@ -10,7 +10,7 @@ import pytest
 from zope.interface.verify import verifyObject
 
 from glisten.application.service import IServiceMaker
-from glisten.internet.testing import MemoryReactor
+from glisten.internet.testing import MemoryReactor, MemoryReactorClock
 from glisten.mail import mail, relaymanager
 from glisten.mail.tap import mailPlugin, makeChecker
 
@@ -53,6 +53,8 @@ def test_service(tmp_path: Path) -> None:
         "10.0.0.0/8",
         "-A",
         "memory:bob:pw",
+        "--tls-verify",
+        "Example.NET",
     )
     reactor = MemoryReactor()
     svc: Any = mailPlugin.makeService(options, reactor)
@@ -61,6 +63,8 @@ def test_service(tmp_path: Path) -> None:
     assert (tmp_path / "ex" / "passwords" / "alice").read_bytes().startswith(b"$scrypt$")
     assert isinstance(svc.queue, relaymanager.Queue)
     assert str(svc.relayNetworks[0]) == "10.0.0.0/8"
+    [helper] = [s for s in svc if isinstance(s, relaymanager.RelayStateHelper)]
+    assert helper.manager.tlsPolicy == {"example.net": "verify"}
     svc.startService()
     ports = sorted(p[0] for p in reactor.tcpServers)
     assert ports == [2525, 2587]
@@ -84,6 +88,17 @@ def test_errors(tmp_path: Path) -> None:
         makeChecker("memory:odd")
 
 
+def test_newQueueEntryStartsTheRelay(tmp_path: Path) -> None:
+    reactor = MemoryReactorClock()
+    svc: Any = mailPlugin.makeService(parse("-R", str(tmp_path / "q"), "--no-smtp"), reactor)
+    m = svc.queue.createNewMessage("a@b.c", ["x@y.z"])
+    m.lineReceived(b"hi")
+    assert reactor.getDelayedCalls() == []
+    m.eomReceived()
+    [call] = reactor.getDelayedCalls()
+    assert call.getTime() == reactor.seconds()
+
+
 def test_queuedMailForLocalDomainsIsDeliveredLocally(tmp_path: Path) -> None:
     options = parse(
         "-d",
@@ -94,7 +109,7 @@ def test_queuedMailForLocalDomainsIsDeliveredLocally(tmp_path: Path) -> None:
         str(tmp_path / "queue"),
         "--no-smtp",
     )
-    svc: Any = mailPlugin.makeService(options, MemoryReactor())
+    svc: Any = mailPlugin.makeService(options, MemoryReactorClock())
     [helper] = [s for s in svc if isinstance(s, relaymanager.RelayStateHelper)]
     manager = helper.manager
     queue = svc.queue

@@ -134,6 +134,9 @@ class Queue:
         self.waiting: dict[str, int] = {}
         self.relayed: dict[str, int] = {}
         self._envelopes: dict[str, Envelope] = {}
+        #: Called (without arguments) after each message is committed, so a relay manager
+        #: can start at once instead of at its next timer tick.
+        self.listeners: list[Any] = []
         self.readDirectory()
 
     def readDirectory(self) -> None:
@@ -169,6 +172,14 @@ class Queue:
         writeDurably(os.path.join(self.directory, name + "-H"), envelope.dump())
         self._envelopes[name] = envelope
         self.waiting[name] = 1
+        for listener in self.listeners:
+            # The message is safe already: a failing listener must not fail it.
+            try:
+                listener()
+            except Exception:
+                from glisten.logger import Logger
+
+                Logger(namespace="glisten.mail.relaymanager").failure("Queue listener failed")
 
     def getWaiting(self) -> list[str]:
         return list(self.waiting)

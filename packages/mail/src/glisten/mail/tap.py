@@ -196,6 +196,14 @@ class MailServiceMaker:
             help="how often the queue is looked at",
         )
         add(
+            "--tls-verify",
+            action="append",
+            default=[],
+            metavar="DOMAIN",
+            help="relay to DOMAIN only over STARTTLS with a certificate valid for the exchanger "
+            "(an MTA-STS-like policy; other domains get opportunistic TLS)",
+        )
+        add(
             "--relay-retry",
             type=float,
             default=60.0,
@@ -258,8 +266,10 @@ class MailServiceMaker:
                 localDelivery=_localDelivery(service),
                 identity=hostname,
                 retryBase=options.relay_retry,
+                tlsPolicy={d.lower(): "verify" for d in options.tls_verify},
             )
             relaymanager.RelayStateHelper(manager, options.relay_interval).setServiceParent(service)
+            queue.listeners.append(lambda: reactor.callLater(0, manager.checkState))
 
         def factory(submission: bool) -> Any:
             f: Any
