@@ -489,7 +489,7 @@ class ServerConnection:
         orcpt = None
         for key, value in params.items():
             if key == "NOTIFY" and value:
-                notify = frozenset(v.decode("ascii").upper() for v in value.split(b","))
+                notify = frozenset(v.decode("ascii", "replace").upper() for v in value.split(b","))
                 if not (notify == {"NEVER"} or notify <= _NOTIFY):
                     self._error(501, b"Bad NOTIFY value", b"5.5.4", events)
                     return
