@@ -184,6 +184,7 @@ def _server(impl: str, fsync: bool, perCPU: bool = False) -> float:
                     None,
                     os.path.join(folder, "tmp", name),
                     os.path.join(folder, "new", name),
+                    reactor,
                 )
             return FileMessage()
 

@@ -410,3 +410,17 @@ def test_dsnHonoured(tmp_path: Path) -> None:
     assert q.getWaiting() == []  # delivered one, refused the other without a bounce
     params = {str(p.notify and sorted(p.notify)): (m.ret, m.envid) for m, p in seen}
     assert params == {"['FAILURE', 'SUCCESS']": ("HDRS", b"E+1"), "['NEVER']": ("HDRS", b"E+1")}
+
+
+def test_maildirMessageCommitsInThreadPool(tmp_path: Path) -> None:
+    reactor = makeReactor()
+    box = tmp_path / "box"
+    maildir.initializeMaildir(str(box))
+    name = maildir._generateMaildirName()
+    m = maildir.MaildirMessage("u", None, str(box / "tmp" / name), str(box / "new" / name), reactor)
+    m.lineReceived(b"threaded")
+    d = m.eomReceived()
+    assert not d.called  # the commit runs in the reactor's thread pool
+    assert runUntil(reactor, d) == str(box / "new" / name).encode()
+    assert (box / "new" / name).read_bytes() == b"threaded\n"
+    reactor.getThreadPool().stop()

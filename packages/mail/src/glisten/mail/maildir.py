@@ -57,10 +57,14 @@ class MaildirMessage:
     :param fp: Unused (Twisted's signature); the file is opened here.
     :param name: Path of the temporary file.
     :param finalName: Path in ``new``.
+    :param reactor: With a reactor, the fsyncs and the rename run in its thread pool.
     """
 
-    def __init__(self, address: Any, fp: Any, name: str, finalName: str) -> None:
+    def __init__(
+        self, address: Any, fp: Any, name: str, finalName: str, reactor: Any = None
+    ) -> None:
         self.address = address
+        self._reactor = reactor
         self.name = name
         self.finalName = finalName
         self.size = 0
@@ -86,15 +90,35 @@ class MaildirMessage:
     def eomReceived(self) -> defer.Deferred[bytes]:
         try:
             self._drain()
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-            os.rename(self.name, self.finalName)
-            fsyncDirectory(os.path.dirname(self.finalName))
         except OSError:
             self.connectionLost()
             return defer.fail()
-        return defer.succeed(self.finalName.encode())
+        getThreadPool = getattr(self._reactor, "getThreadPool", None)
+        if getThreadPool is None:
+            try:
+                return defer.succeed(self._commit())
+            except OSError:
+                self.connectionLost()
+                return defer.fail()
+        # In a thread: the fsyncs of many messages then overlap instead of queueing up
+        # behind each other in the reactor thread.
+        from glisten.internet import threads
+
+        d = threads.deferToThreadPool(self._reactor, getThreadPool(), self._commit)
+
+        def failed(failure: Any) -> Any:
+            self.connectionLost()
+            return failure
+
+        return d.addErrback(failed)
+
+    def _commit(self) -> bytes:
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+        os.rename(self.name, self.finalName)
+        fsyncDirectory(os.path.dirname(self.finalName))
+        return self.finalName.encode()
 
     def connectionLost(self) -> None:
         if self._fd >= 0:
@@ -118,6 +142,8 @@ class AbstractMaildirDomain:
         self.root = root
         self.service = service
         self.alias: dict[str, Any] | None = None
+        #: With a reactor, messages are committed in its thread pool (see MaildirMessage).
+        self.reactor: Any = None
 
     def userDirectory(self, user: str) -> str | None:
         """:return: the maildir of ``user``, or ``None`` if there is no such user."""
@@ -146,7 +172,11 @@ class AbstractMaildirDomain:
             raise smtp.SMTPBadRcpt(user)
         name = _generateMaildirName()
         return MaildirMessage(
-            user, None, os.path.join(folder, "tmp", name), os.path.join(folder, "new", name)
+            user,
+            None,
+            os.path.join(folder, "tmp", name),
+            os.path.join(folder, "new", name),
+            self.reactor,
         )
 
     def willRelay(self, user: Any, protocol: Any) -> bool:

@@ -228,6 +228,7 @@ class MailServiceMaker:
                 lastDomain = maildir.MaildirDirdbmDomain(
                     service, path, postmaster=options.bounce_to_postmaster
                 )
+                lastDomain.reactor = reactor
                 service.addDomain(name, lastDomain)
             elif lastDomain is None:
                 raise ValueError(f"--{kind} must follow a --maildirdbmdomain")
