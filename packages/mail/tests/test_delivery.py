@@ -424,3 +424,16 @@ def test_maildirMessageCommitsInThreadPool(tmp_path: Path) -> None:
     assert runUntil(reactor, d) == str(box / "new" / name).encode()
     assert (box / "new" / name).read_bytes() == b"threaded\n"
     reactor.getThreadPool().stop()
+
+
+def test_queueCommitsInThreadPool(tmp_path: Path) -> None:
+    reactor = makeReactor()
+    q = relaymanager.Queue(str(tmp_path), reactor)
+    m = q.createNewMessage("a@b.org", ["x@example.net"])
+    m.lineReceived(b"threaded")
+    d = m.eomReceived()
+    assert not d.called and q.getWaiting() == []
+    name = runUntil(reactor, d)
+    assert q.getWaiting() == [name]
+    assert Path(q.getPath(name)).read_bytes() == b"threaded\r\n"
+    assert relaymanager.Queue(str(tmp_path)).getWaiting() == [name]

@@ -100,14 +100,40 @@ class FileMessage:
     def eomReceived(self) -> defer.Deferred[str]:
         try:
             self._drain()
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-            self.queue._commit(self.name, self._tmp, self.envelope)
         except OSError:
             self.connectionLost()
             return defer.fail()
-        return defer.succeed(self.name)
+        queue = self.queue
+        getThreadPool = getattr(queue.reactor, "getThreadPool", None)
+        if getThreadPool is None:
+            try:
+                self._makeDurable()
+            except OSError:
+                self.connectionLost()
+                return defer.fail()
+            queue._register(self.name, self.envelope)
+            return defer.succeed(self.name)
+        # The fsyncs run in the reactor's thread pool (several messages' overlap); the queue
+        # learns of the message back in the reactor thread.
+        from glisten.internet import threads
+
+        d = threads.deferToThreadPool(queue.reactor, getThreadPool(), self._makeDurable)
+
+        def registered(_: object) -> str:
+            queue._register(self.name, self.envelope)
+            return self.name
+
+        def failed(failure: Any) -> Any:
+            self.connectionLost()
+            return failure
+
+        return d.addCallbacks(registered, failed)
+
+    def _makeDurable(self) -> None:
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+        self.queue._makeDurable(self.name, self._tmp, self.envelope)
 
     def connectionLost(self) -> None:
         if self._fd >= 0:
@@ -122,14 +148,17 @@ class FileMessage:
 class Queue:
     """The relay queue in ``directory`` (Twisted's ``relaymanager.Queue``).
 
+    :param reactor: With a reactor, new messages are fsynced in its thread pool.
     :ivar waiting: Queue ids waiting for delivery.
     :ivar relayed: Queue ids being delivered now.
     """
 
     noisy = True
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, reactor: Any = None) -> None:
         self.directory = directory
+        #: With a reactor, messages are made durable in its thread pool.
+        self.reactor = reactor
         os.makedirs(directory, 0o700, exist_ok=True)
         self.waiting: dict[str, int] = {}
         self.relayed: dict[str, int] = {}
@@ -167,9 +196,18 @@ class Queue:
         return FileMessage(self, Envelope(sender, list(recipients or []), time.time(), **params))
 
     def _commit(self, name: str, tmpData: str, envelope: Envelope) -> None:
+        self._makeDurable(name, tmpData, envelope)
+        self._register(name, envelope)
+
+    def _makeDurable(self, name: str, tmpData: str, envelope: Envelope) -> None:
+        """Move the (fsynced) data into place and write the envelope durably; safe in any
+        thread: it touches only files."""
         data = os.path.join(self.directory, name + "-D")
         os.rename(tmpData, data)
         writeDurably(os.path.join(self.directory, name + "-H"), envelope.dump())
+
+    def _register(self, name: str, envelope: Envelope) -> None:
+        """The message is durable: make it wait for delivery (reactor thread only)."""
         self._envelopes[name] = envelope
         self.waiting[name] = 1
         for listener in self.listeners:

@@ -253,7 +253,7 @@ class MailServiceMaker:
             else None
         )
         if options.relay:
-            queue = relaymanager.Queue(options.relay)
+            queue = relaymanager.Queue(options.relay, reactor)
             service.setQueue(queue)
             postmaster = None
             if options.bounce_to_postmaster:
