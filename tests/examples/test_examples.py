@@ -17,6 +17,13 @@ EXPECTED = {
     "irc_logbot.py": "visitor got: visitor: I am a log bot\n[connected]\n[I have joined #glisten]\n"
     "<visitor> hello, bot\n* visitor waves\n<visitor> logbot: what are you?\n"
     "<logbot> visitor: I am a log bot\n",
+    "mail_server.py": "New message received:\nReceived: ConsoleMessageDelivery\nSubject: hello\n"
+    "\nHello, console!\naccepted by 1 recipient(s)\n",
+    "mail_client.py": "server got 'Tutorate!' for tutorial_recipient@example.net\nSent 1 messages\n"
+    "server got 'glisten is great!' for bob@example.com\n"
+    "server got 'glisten is great!' for charlie@example.com\nsendmail: 2 recipients accepted\n",
+    "mail_client_tls.py": "server: Subject: over TLS\nserver: \nserver: secret stuff\n"
+    "sent to 1 recipient(s)\n",
 }
 
 

@@ -1,4 +1,5 @@
-"""SMTP, POP3, IMAP4 and maildir for glisten."""
+"""SMTP for glisten: servers, clients, maildir delivery, aliases and a relay queue
+(:mod:`glisten.mail.smtp`, :mod:`glisten.mail.maildir`, :mod:`glisten.mail.relaymanager`)."""
 
 from glisten.mail._version import __version__
 

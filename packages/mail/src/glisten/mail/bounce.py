@@ -1,0 +1,94 @@
+"""Delivery status notifications (RFC 3464) for messages the relay could not deliver."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+from glisten.mail.smtp import DNSNAME, messageid, rfc822date
+
+#: How much of the original message a bounce quotes when only headers are asked for.
+BOUNCE_FORMAT = "multipart/report; report-type=delivery-status"
+
+
+def generateBounce(
+    message: bytes,
+    failedFrom: str,
+    failedTo: str | Sequence[str],
+    transcript: str = "",
+    *,
+    reportingMTA: bytes = DNSNAME,
+    ret: str | None = None,
+    envid: str | None = None,
+    status: str = "5.0.0",
+    arrival: float | None = None,
+) -> tuple[str, str, bytes]:
+    """Build a bounce for a message that could not be delivered.
+
+    :param message: The original message.
+    :param failedFrom: Its sender, to whom the bounce goes.
+    :param failedTo: The recipients it failed for.
+    :param transcript: The last error (the remote reply), for humans and the DSN.
+    :param ret: RFC 3461 ``RET``: ``"HDRS"`` quotes only the header.
+    :param status: The RFC 3463 status of the failure.
+    :return: ``(from, to, bounce message)``; ``from`` is empty: bounces have a null sender.
+    """
+    recipients = [failedTo] if isinstance(failedTo, str) else list(failedTo)
+    boundary = "glisten-%s" % os.urandom(8).hex()
+    mta = reportingMTA.decode("ascii", "replace")
+    diagnostic = " ".join(transcript.split())[:500]
+    lines = [
+        f"From: Mail Delivery Subsystem <MAILER-DAEMON@{mta}>",
+        f"To: {failedFrom}",
+        "Subject: Undelivered Mail Returned to Sender",
+        f"Date: {rfc822date().decode()}",
+        f"Message-ID: {messageid().decode()}",
+        "Auto-Submitted: auto-replied",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"',
+        "",
+        "This is a MIME-encapsulated message.",
+        "",
+        f"--{boundary}",
+        "Content-Type: text/plain; charset=us-ascii",
+        "",
+        "Your message could not be delivered to these recipients:",
+        "",
+    ]
+    lines += [f"  <{r}>" for r in recipients]
+    lines += [
+        "",
+        f"Reason: {diagnostic or 'delivery failed'}",
+        "",
+        f"--{boundary}",
+        "Content-Type: message/delivery-status",
+        "",
+        f"Reporting-MTA: dns; {mta}",
+    ]
+    if envid:
+        lines.append(f"Original-Envelope-Id: {envid}")
+    lines.append(
+        "Arrival-Date: " + rfc822date(time.localtime(arrival) if arrival else None).decode()
+    )
+    for r in recipients:
+        lines += ["", f"Final-Recipient: rfc822; {r}", "Action: failed", f"Status: {status}"]
+        if diagnostic:
+            lines.append(f"Diagnostic-Code: smtp; {diagnostic}")
+    headersOnly = ret == "HDRS"
+    original = message
+    if headersOnly:
+        end = message.find(b"\r\n\r\n")
+        original = message[: end + 2] if end >= 0 else message
+    lines += [
+        "",
+        f"--{boundary}",
+        "Content-Type: " + ("text/rfc822-headers" if headersOnly else "message/rfc822"),
+        "",
+    ]
+    head = "\r\n".join(lines).encode("utf-8") + b"\r\n"
+    tail = b"\r\n--" + boundary.encode() + b"--\r\n"
+    return "", failedFrom, head + original.rstrip(b"\r\n") + tail
+
+
+__all__ = ["BOUNCE_FORMAT", "generateBounce"]

@@ -1,0 +1,287 @@
+"""Delivery into maildir folders (the maildir spec: ``tmp`` -> ``new``), and the domain that
+keeps one maildir per user (``glisten mail --maildirdbmdomain``).
+
+This part is the writer; reading mailboxes (POP3, IMAP4) is not here yet.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import time
+from typing import Any
+
+from zope.interface import implementer
+
+from glisten.cred import checkers, credentials, error
+from glisten.internet import defer
+from glisten.mail import smtp
+from glisten.mail._fsync import fsyncDirectory
+from glisten.mail.mail import IAliasableDomain, IDomain
+
+_counter = itertools.count()
+
+
+def _hostname() -> str:
+    return socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+
+
+def _generateMaildirName() -> str:
+    """A unique file name per the maildir spec: ``seconds.M<usec>P<pid>Q<n>R<rand>.host``."""
+    now = time.time()
+    seconds = int(now)
+    micro = int((now - seconds) * 1_000_000)
+    rand = os.urandom(8).hex()
+    return f"{seconds}.M{micro}P{os.getpid()}Q{next(_counter)}R{rand}.{_hostname()}"
+
+
+def initializeMaildir(dir: str) -> None:
+    """Create ``dir`` with ``cur``, ``new``, ``tmp`` (and ``.Trash``) if missing."""
+    if not os.path.isdir(dir):
+        os.makedirs(dir, 0o700, exist_ok=True)
+    for sub in ("new", "cur", "tmp", ".Trash"):
+        os.makedirs(os.path.join(dir, sub), 0o700, exist_ok=True)
+    for sub in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(dir, ".Trash", sub), 0o700, exist_ok=True)
+
+
+@implementer(smtp.IMessage)
+class MaildirMessage:
+    """One message being written into a maildir.
+
+    Lines go to ``tmp/NAME``; at the end the file is fsynced, renamed into ``new/NAME`` and
+    ``new`` fsynced, so the 250 only goes out once the message survives a crash.
+
+    :param address: The recipient (for logs).
+    :param fp: Unused (Twisted's signature); the file is opened here.
+    :param name: Path of the temporary file.
+    :param finalName: Path in ``new``.
+    :param reactor: With a reactor, the fsyncs and the rename run in its thread pool.
+    """
+
+    def __init__(
+        self, address: Any, fp: Any, name: str, finalName: str, reactor: Any = None
+    ) -> None:
+        self.address = address
+        self._reactor = reactor
+        self.name = name
+        self.finalName = finalName
+        self.size = 0
+        self._fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._buf: list[bytes] = []
+        self._buffered = 0
+
+    def lineReceived(self, line: bytes) -> None:
+        self._buf.append(line)
+        self._buf.append(b"\n")
+        self._buffered += len(line) + 1
+        self.size += len(line) + 1
+        if self._buffered > 65536:
+            self._drain()
+
+    def _drain(self) -> None:
+        data = memoryview(b"".join(self._buf))
+        self._buf = []
+        self._buffered = 0
+        while data:
+            data = data[os.write(self._fd, data) :]
+
+    def eomReceived(self) -> defer.Deferred[bytes]:
+        try:
+            self._drain()
+        except OSError:
+            self.connectionLost()
+            return defer.fail()
+        getThreadPool = getattr(self._reactor, "getThreadPool", None)
+        if getThreadPool is None:
+            try:
+                return defer.succeed(self._commit())
+            except OSError:
+                self.connectionLost()
+                return defer.fail()
+        # In a thread: the fsyncs of many messages then overlap instead of queueing up
+        # behind each other in the reactor thread.
+        from glisten.internet import threads
+
+        d = threads.deferToThreadPool(self._reactor, getThreadPool(), self._commit)
+
+        def failed(failure: Any) -> Any:
+            self.connectionLost()
+            return failure
+
+        return d.addErrback(failed)
+
+    def _commit(self) -> bytes:
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+        os.rename(self.name, self.finalName)
+        fsyncDirectory(os.path.dirname(self.finalName))
+        return self.finalName.encode()
+
+    def connectionLost(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        try:
+            os.remove(self.name)
+        except FileNotFoundError:
+            pass
+
+
+@implementer(IAliasableDomain)
+class AbstractMaildirDomain:
+    """A domain whose users each have a maildir; subclasses say where
+    (:meth:`userDirectory`).
+
+    :ivar alias: Aliases of this domain's users (``{local part: alias}``), or ``None``.
+    """
+
+    def __init__(self, service: Any, root: str) -> None:
+        self.root = root
+        self.service = service
+        self.alias: dict[str, Any] | None = None
+        #: With a reactor, messages are committed in its thread pool (see MaildirMessage).
+        self.reactor: Any = None
+
+    def userDirectory(self, user: str) -> str | None:
+        """:return: the maildir of ``user``, or ``None`` if there is no such user."""
+        raise NotImplementedError
+
+    def setAliasGroup(self, alias: dict[str, Any]) -> None:
+        self.alias = alias
+
+    def exists(self, user: smtp.User, memo: Any = None) -> Any:
+        """:return: a callable making the :class:`MaildirMessage` for ``user``.
+
+        :raises smtp.SMTPBadRcpt: if there is no such user (nor alias).
+        """
+        local = _localName(user)
+        if self.userDirectory(local) is not None:
+            return lambda: self.startMessage(local)
+        if self.alias and local in self.alias:
+            target = self.alias[local]
+            return lambda: target.createMessageReceiver()
+        raise smtp.SMTPBadRcpt(user)
+
+    def startMessage(self, user: str) -> MaildirMessage:
+        """:return: a new message for ``user``'s maildir."""
+        folder = self.userDirectory(user)
+        if folder is None:
+            raise smtp.SMTPBadRcpt(user)
+        name = _generateMaildirName()
+        return MaildirMessage(
+            user,
+            None,
+            os.path.join(folder, "tmp", name),
+            os.path.join(folder, "new", name),
+            self.reactor,
+        )
+
+    def willRelay(self, user: Any, protocol: Any) -> bool:
+        return False
+
+    def addUser(self, user: str, password: str) -> None:
+        raise NotImplementedError
+
+    def getCredentialsCheckers(self) -> list[Any]:
+        raise NotImplementedError
+
+
+def _localName(user: smtp.User) -> str:
+    from glisten.mail._smtp import Mailbox
+
+    return Mailbox(user.dest.local, b"").unquotedLocal.decode("utf-8", "replace").lower()
+
+
+_DUMMY: list[bytes] = []
+
+
+def _dummyHash() -> bytes:
+    """A hash to check unknown users against, so they cost as much as known ones."""
+    if not _DUMMY:
+        _DUMMY.append(checkers.scryptHash(os.urandom(16)))
+    return _DUMMY[0]
+
+
+@implementer(checkers.ICredentialsChecker)
+class _HashedPasswordChecker:
+    """Checks passwords against the scrypt hashes of a :class:`MaildirDirdbmDomain`."""
+
+    credentialInterfaces = (credentials.IUsernamePassword,)
+
+    def __init__(self, domain: MaildirDirdbmDomain) -> None:
+        self.domain = domain
+
+    def requestAvatarId(self, creds: Any) -> defer.Deferred[Any]:
+        name = creds.username.decode("utf-8", "replace").lower()
+        local, _, domain = name.partition("@")
+        stored = self.domain._passwordHash(local)
+        ok = checkers.scryptVerify(creds.password, stored or _dummyHash())
+        if ok and stored is not None:
+            return defer.succeed(local.encode("utf-8"))
+        return defer.fail(error.UnauthorizedLogin("Invalid credentials"))
+
+
+class MaildirDirdbmDomain(AbstractMaildirDomain):
+    """A domain of users with maildirs under ``root`` and scrypt-hashed passwords in
+    ``root/passwords`` (one file per user, as Twisted's dirdbm: never clear text).
+
+    :param postmaster: Send mail for unknown users to ``postmaster``'s maildir.
+    """
+
+    def __init__(self, service: Any, root: str, postmaster: bool = False) -> None:
+        super().__init__(service, root)
+        os.makedirs(root, 0o700, exist_ok=True)
+        self.dbm = os.path.join(root, "passwords")
+        os.makedirs(self.dbm, 0o700, exist_ok=True)
+        self.postmaster = postmaster
+
+    def _valid(self, user: str) -> bool:
+        return bool(user) and "/" not in user and user not in (".", "..") and "\0" not in user
+
+    def _passwordHash(self, user: str) -> bytes | None:
+        if not self._valid(user):
+            return None
+        try:
+            with open(os.path.join(self.dbm, user), "rb") as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    def userDirectory(self, name: str) -> str | None:
+        """:return: the user's maildir (made on first use), or ``postmaster``'s if
+        configured, or ``None``."""
+        if self._valid(name) and os.path.exists(os.path.join(self.dbm, name)):
+            folder = os.path.join(self.root, name)
+            initializeMaildir(folder)
+            return folder
+        if self.postmaster:
+            folder = os.path.join(self.root, "postmaster")
+            initializeMaildir(folder)
+            return folder
+        return None
+
+    def addUser(self, user: str, password: str) -> None:
+        """Add ``user`` (stored with an scrypt hash of ``password``)."""
+        user = user.lower()
+        if not self._valid(user):
+            raise ValueError("invalid user name")
+        from glisten.mail._fsync import writeDurably
+
+        writeDurably(os.path.join(self.dbm, user), checkers.scryptHash(password))
+        initializeMaildir(os.path.join(self.root, user))
+
+    def getCredentialsCheckers(self) -> list[Any]:
+        return [_HashedPasswordChecker(self)]
+
+
+__all__ = [
+    "AbstractMaildirDomain",
+    "IDomain",
+    "MaildirDirdbmDomain",
+    "MaildirMessage",
+    "_generateMaildirName",
+    "initializeMaildir",
+]

@@ -1,0 +1,431 @@
+"""Relaying queued mail to other hosts (Twisted's ``twisted.mail.relaymanager``).
+
+:class:`Queue` keeps messages durably on disk; :class:`SmartHostSMTPRelayingManager` takes
+them out: through a smart host if one is set, else to the domain's mail exchangers found with
+:class:`MXCalculator` (glisten-names; with the RFC 5321 5.1 fallback to the domain's own
+address records, and RFC 7505 null MX as a permanent failure). Failed attempts are retried
+with exponential back-off; recipients refused for good, and messages still undelivered when
+they expire, go back to the sender as RFC 3464 bounces.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from glisten.application import internet as app_internet
+from glisten.internet import defer, error
+from glisten.logger import Logger
+from glisten.mail import smtp
+from glisten.mail._queue import Envelope, FileMessage, Queue
+from glisten.mail.bounce import generateBounce
+from glisten.python.failure import Failure
+
+_log = Logger(namespace="glisten.mail.relaymanager")
+
+
+class CanonicalNameLoop(Exception):
+    """CNAMEs pointed at each other while looking for mail exchangers."""
+
+
+class CanonicalNameChainTooLong(Exception):
+    """Too many CNAMEs while looking for mail exchangers."""
+
+
+class _PermanentFailure(Exception):
+    """Delivery to a domain can never work (no such domain, null MX)."""
+
+
+class MXCalculator:
+    """Finds the mail exchangers of a domain.
+
+    :param resolver: A glisten-names resolver (``lookupMailExchange``); the system's by
+        default.
+    :ivar timeOutBadMX: Seconds a host marked bad is skipped.
+    :ivar fallbackToDomain: With no MX records, use the domain itself (RFC 5321 5.1).
+    """
+
+    timeOutBadMX = 60 * 60
+    fallbackToDomain = True
+
+    def __init__(self, resolver: Any = None, clock: Any = None) -> None:
+        self._resolver = resolver
+        self.clock = clock
+        self.badMXs: dict[str, float] = {}
+
+    @property
+    def resolver(self) -> Any:
+        if self._resolver is None:
+            from glisten.names import client
+
+            self._resolver = client.createResolver()
+        return self._resolver
+
+    def _now(self) -> float:
+        return self.clock.seconds() if self.clock is not None else time.time()
+
+    def markBad(self, mx: str) -> None:
+        self.badMXs[str(mx)] = self._now() + self.timeOutBadMX
+
+    def markGood(self, mx: str) -> None:
+        self.badMXs.pop(str(mx), None)
+
+    async def getMXAll(self, domain: str) -> list[str]:
+        """:return: the exchangers of ``domain``, best first, bad ones last.
+
+        :raises _PermanentFailure: for a domain that does not exist or refuses mail.
+        """
+        from glisten.names import error as dnserror
+
+        if domain.startswith("["):
+            return [domain[1:-1].removeprefix("IPv6:").removeprefix("ipv6:")]
+        try:
+            answers, _auth, _add = await self.resolver.lookupMailExchange(domain)
+        except dnserror.DNSNameError:
+            raise _PermanentFailure(f"no such domain {domain}") from None
+        records = sorted(
+            (a.payload.preference, str(a.payload.name).rstrip("."))
+            for a in answers
+            if getattr(a.payload, "preference", None) is not None
+        )
+        if len(records) == 1 and records[0][1] in ("", "."):
+            raise _PermanentFailure(f"{domain} accepts no mail (null MX)")
+        hosts = [h for _p, h in records if h]
+        if not hosts:
+            if not self.fallbackToDomain:
+                raise _PermanentFailure(f"no MX for {domain}")
+            hosts = [domain]
+        now = self._now()
+        good = [h for h in hosts if self.badMXs.get(h, 0) <= now]
+        return good + [h for h in hosts if h not in good]
+
+    def getMX(self, domain: str, maximumCanonicalChainLength: int = 3) -> defer.Deferred[Any]:
+        """:return: a Deferred firing with the best exchanger's name."""
+        return defer.ensureDeferred(self.getMXAll(domain)).addCallback(lambda hosts: hosts[0])
+
+
+class SmartHostSMTPRelayingManager:
+    """Delivers the messages of a :class:`Queue`.
+
+    :param queue: The queue.
+    :param maxConnections: Deliveries at the same time.
+    :param maxMessagesPerConnection: Kept for Twisted's signature (one message per
+        connection here).
+    :param smartHostAddr: ``(host, port)`` to send everything to, else MX lookups.
+    :param reactor: The reactor (the global one by default).
+    :param resolver: A glisten-names resolver for MX lookups.
+    :param expiry: Seconds after which an undelivered message bounces.
+    :param retryBase: The first retry delay; each failure doubles it.
+    :param retryMax: The longest retry delay.
+    :param tlsPolicy: Domain -> ``"verify"`` to demand STARTTLS with a certificate valid for
+        the exchanger (an MTA-STS-like policy); other domains get opportunistic TLS.
+    :param port: The port of exchangers (25).
+    :param bounceTo: Send bounces here instead of to the sender (``--bounce-to-postmaster``).
+    :param localDelivery: ``callable(envelope, path) -> Deferred | None``; a non-``None``
+        result means the message's domain is local and was delivered by it.
+    """
+
+    PORT = 25
+
+    def __init__(
+        self,
+        queue: Queue,
+        maxConnections: int = 2,
+        maxMessagesPerConnection: int = 10,
+        *,
+        smartHostAddr: tuple[str, int] | None = None,
+        reactor: Any = None,
+        resolver: Any = None,
+        expiry: float = 5 * 86400,
+        retryBase: float = 60,
+        retryMax: float = 4 * 3600,
+        tlsPolicy: dict[str, str] | None = None,
+        port: int = PORT,
+        bounceTo: str | None = None,
+        localDelivery: Any = None,
+        identity: bytes | None = None,
+    ) -> None:
+        self.queue = queue
+        self.maxConnections = maxConnections
+        self.maxMessagesPerConnection = maxMessagesPerConnection
+        self.smartHostAddr = smartHostAddr
+        self._reactor = reactor
+        self.mxcalc = MXCalculator(resolver, clock=reactor)
+        self.expiry = expiry
+        self.retryBase = retryBase
+        self.retryMax = retryMax
+        self.tlsPolicy = tlsPolicy or {}
+        self.port = port
+        self.bounceTo = bounceTo
+        self.localDelivery = localDelivery
+        self.identity = identity
+        self._active = 0
+        self._idle: list[defer.Deferred[None]] = []
+
+    @property
+    def reactor(self) -> Any:
+        if self._reactor is None:
+            from glisten.internet import reactor
+
+            self._reactor = reactor
+        return self._reactor
+
+    def _now(self) -> float:
+        return float(self.reactor.seconds())
+
+    def retryDelay(self, attempts: int) -> float:
+        """:return: seconds to wait after the ``attempts``-th failure."""
+        return float(min(self.retryBase * 2 ** max(0, attempts - 1), self.retryMax))
+
+    def checkState(self) -> None:
+        """Start deliveries that are due, up to ``maxConnections`` at once."""
+        now = time.time()
+        for name in sorted(self.queue.getWaiting()):
+            if self._active >= self.maxConnections:
+                break
+            if name not in self.queue.waiting:
+                # Taken (or finished) by a nested call while this loop ran.
+                continue
+            envelope = self.queue.getEnvelope(name)
+            if envelope.nextAttempt > now:
+                continue
+            self.queue.setRelaying(name)
+            self._active += 1
+            d = defer.ensureDeferred(self._deliver(name, envelope))
+            d.addErrback(self._crashed, name)
+            d.addBoth(self._finished)
+
+    def _crashed(self, failure: Any, name: str) -> None:
+        _log.failure("Relaying {id} failed", failure, id=name)
+        if name in self.queue.relayed:
+            self.queue.setWaiting(name)
+
+    def _finished(self, _: Any) -> None:
+        self._active -= 1
+        self.checkState()
+        if not self._active:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+
+    def whenIdle(self) -> defer.Deferred[None]:
+        """:return: a Deferred firing when no delivery is running (for tests and shutdown)."""
+        if not self._active:
+            return defer.succeed(None)
+        d: defer.Deferred[None] = defer.Deferred()
+        self._idle.append(d)
+        return d
+
+    # -- one message ---------------------------------------------------------------------
+
+    async def _deliver(self, name: str, envelope: Envelope) -> None:
+        path = self.queue.getPath(name)
+        if self.localDelivery is not None:
+            try:
+                local = self.localDelivery(envelope, path)
+                if local is not None:
+                    await local
+            except smtp.SMTPBadRcpt as e:
+                self._bounce(name, envelope, envelope.recipients, str(e), "5.1.1")
+                return
+            except Exception as e:
+                sub = getattr(e, "subFailure", None)
+                if isinstance(sub, Failure) and sub.check(smtp.SMTPBadRcpt):
+                    self._bounce(name, envelope, envelope.recipients, "no such user", "5.1.1")
+                else:
+                    self._tempFail(name, envelope, f"local delivery failed: {e}")
+                return
+            if local is not None:
+                _log.info("Delivered {id} locally", id=name)
+                self.queue.done(name)
+                return
+        try:
+            hosts = await self._hosts(envelope.domain)
+        except _PermanentFailure as e:
+            self._bounce(name, envelope, envelope.recipients, str(e), "5.1.2")
+            return
+        except Exception as e:
+            self._tempFail(name, envelope, f"MX lookup failed: {type(e).__name__}")
+            return
+        lastError = "no exchanger answered"
+        for host, port in hosts:
+            try:
+                _numOk, results = await self._send(host, port, envelope, path)
+            except smtp.SMTPDeliveryError as e:
+                results = list(e.addresses or [])
+                if not results:
+                    # The sender was refused: it decides for every recipient.
+                    if e.code >= 500:
+                        self._bounce(name, envelope, envelope.recipients, str(e), "5.0.0")
+                        return
+                    lastError = str(e)
+                    if e.code == 421 or e.code < 0:
+                        continue
+                    break
+                if any(200 <= c < 300 for _a, c, _r in results):
+                    # Refused after the recipients were taken: the data's reply decides
+                    # for them.
+                    results = [
+                        (a, e.code, e.resp) if 200 <= c < 300 else (a, c, r) for a, c, r in results
+                    ]
+            except Exception as e:
+                self.mxcalc.markBad(host)
+                lastError = f"{host}: {type(e).__name__}: {e}"
+                continue
+            self.mxcalc.markGood(host)
+            self._settle(name, envelope, host, results)
+            return
+        self._tempFail(name, envelope, lastError)
+
+    async def _hosts(self, domain: str) -> list[tuple[str, int]]:
+        if self.smartHostAddr is not None:
+            return [self.smartHostAddr]
+        return [(h, self.port) for h in await self.mxcalc.getMXAll(domain)]
+
+    def _send(self, host: str, port: int, envelope: Envelope, path: str) -> defer.Deferred[Any]:
+        from glisten.internet import ssl
+
+        verify = self.tlsPolicy.get(envelope.domain) == "verify"
+        context = ssl.optionsForClientTLS(host) if verify else ssl.ClientContextFactory()
+        d: defer.Deferred[Any] = defer.Deferred()
+        with open(path, "rb") as f:
+            data = f.read()
+        import io
+
+        factory = smtp.ESMTPSenderFactory(
+            None,
+            None,
+            envelope.sender,
+            envelope.recipients,
+            io.BytesIO(data),
+            d,
+            retries=0,
+            timeout=300,
+            contextFactory=context,
+            requireAuthentication=False,
+            requireTransportSecurity=verify,
+        )
+        if self.identity:
+            factory.domain = self.identity
+        factory.dsn = {"ret": envelope.ret, "envid": envelope.envid, "notify": envelope.notify}
+        self.reactor.connectTCP(host, port, factory, timeout=30)
+        return d
+
+    def _settle(self, name: str, envelope: Envelope, host: str, results: list[Any]) -> None:
+        accepted = {
+            str(a.decode() if isinstance(a, bytes) else a) for a, c, _ in results if 200 <= c < 300
+        }
+        permanent = [
+            (a.decode() if isinstance(a, bytes) else str(a), c, r)
+            for a, c, r in results
+            if c >= 500
+        ]
+        temporary = [
+            (a.decode() if isinstance(a, bytes) else str(a), c, r)
+            for a, c, r in results
+            if 400 <= c < 500
+        ]
+        if not results:
+            accepted = set(envelope.recipients)
+        _log.info(
+            "Delivered {id} to {host} for {n} recipient(s)", id=name, host=host, n=len(accepted)
+        )
+        if permanent:
+            self._bounceOnly(
+                name,
+                envelope,
+                [a for a, _c, _r in permanent],
+                "; ".join(f"{c} {r!r}" for _a, c, r in permanent),
+            )
+        if temporary:
+            remaining = [a for a, _c, _r in temporary]
+            envelope.recipients = remaining
+            self._tempFail(name, envelope, "; ".join(f"{c} {r!r}" for _a, c, r in temporary))
+            return
+        self.queue.done(name)
+
+    def _tempFail(self, name: str, envelope: Envelope, reason: str) -> None:
+        envelope.attempts += 1
+        envelope.lastError = reason[:500]
+        if time.time() - envelope.created >= self.expiry:
+            self._bounce(
+                name,
+                envelope,
+                envelope.recipients,
+                f"gave up after {envelope.attempts} attempts: {reason}",
+                "4.4.7",
+            )
+            return
+        envelope.nextAttempt = time.time() + self.retryDelay(envelope.attempts)
+        self.queue.updateEnvelope(name, envelope)
+        self.queue.setWaiting(name)
+        _log.info(
+            "Deferred {id} (attempt {n}): {reason}", id=name, n=envelope.attempts, reason=reason
+        )
+
+    def _bounce(
+        self, name: str, envelope: Envelope, failed: list[str], reason: str, status: str
+    ) -> None:
+        self._bounceOnly(name, envelope, failed, reason, status)
+        self.queue.done(name)
+
+    def _bounceOnly(
+        self, name: str, envelope: Envelope, failed: list[str], reason: str, status: str = "5.0.0"
+    ) -> None:
+        if not envelope.sender:
+            _log.warn("Dropped bounce {id}: {reason}", id=name, reason=reason)
+            return
+        if envelope.notify and "FAILURE" not in envelope.notify:
+            # RFC 3461: NOTIFY=NEVER (or only SUCCESS/DELAY) asks for no failure report.
+            _log.info("No bounce for {id}: NOTIFY={n}", id=name, n=",".join(envelope.notify))
+            return
+        with open(self.queue.getPath(name), "rb") as f:
+            original = f.read()
+        to = self.bounceTo or envelope.sender
+        _from, _to, text = generateBounce(
+            original,
+            to,
+            failed,
+            reason,
+            ret=envelope.ret,
+            envid=envelope.envid,
+            status=status,
+            arrival=envelope.created,
+        )
+        message = self.queue.createNewMessage("", [to])
+        for line in text.split(b"\r\n"):
+            message.lineReceived(line)
+        message.eomReceived()
+        _log.info(
+            "Bounced {id} for {n} recipient(s) to {to} as {bounce}",
+            id=name,
+            n=len(failed),
+            to=to,
+            bounce=message.name,
+        )
+
+
+#: Twisted's name for the ESMTP flavour: the manager always speaks ESMTP (with HELO fallback).
+SmartHostESMTPRelayingManager = SmartHostSMTPRelayingManager
+
+
+class RelayStateHelper(app_internet.TimerService):
+    """Calls ``manager.checkState`` every ``interval`` seconds (Twisted's name)."""
+
+    def __init__(self, manager: SmartHostSMTPRelayingManager, interval: float) -> None:
+        super().__init__(interval, manager.checkState)
+        self.manager = manager
+
+
+__all__ = [
+    "CanonicalNameChainTooLong",
+    "CanonicalNameLoop",
+    "Envelope",
+    "FileMessage",
+    "MXCalculator",
+    "Queue",
+    "RelayStateHelper",
+    "SmartHostESMTPRelayingManager",
+    "SmartHostSMTPRelayingManager",
+    "error",
+]
