@@ -11,6 +11,7 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.internet import defer, error, interfaces
+from glisten.internet.main import getReactor
 from glisten.internet.protocol import ClientFactory, Protocol
 from glisten.mail._smtp import ClientConnection
 from glisten.mail._smtp._events import (
@@ -586,10 +587,7 @@ def sendmail(
 
     :param msg: The message: ``bytes``, ``str`` or a file-like object.
     """
-    if reactor is None:
-        from glisten.internet import reactor as globalReactor
-
-        reactor = globalReactor
+    reactor = getReactor(reactor)
     if hasattr(msg, "as_bytes"):
         # An email.message.Message, as Twisted's documentation passes.
         msg = msg.as_bytes()

@@ -11,6 +11,7 @@ from typing import Any
 from zope.interface import Interface, implementer
 
 from glisten.internet import defer, protocol
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.mail import smtp
 from glisten.python.failure import Failure
@@ -232,11 +233,7 @@ class MessageWrapper:
         self.lines.append(line)
 
     def eomReceived(self) -> defer.Deferred[Any]:
-        reactor = self._reactor
-        if reactor is None:
-            from glisten.internet import reactor as r
-
-            reactor = r
+        reactor = getReactor(self._reactor)
         done: defer.Deferred[int] = defer.Deferred()
         proto = _ProcessProtocol(done)
         try:

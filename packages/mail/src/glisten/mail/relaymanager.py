@@ -15,6 +15,7 @@ from typing import Any
 
 from glisten.application import internet as app_internet
 from glisten.internet import defer, error
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.mail import smtp
 from glisten.mail._queue import Envelope, FileMessage, Queue
@@ -164,10 +165,7 @@ class SmartHostSMTPRelayingManager:
 
     @property
     def reactor(self) -> Any:
-        if self._reactor is None:
-            from glisten.internet import reactor
-
-            self._reactor = reactor
+        self._reactor = getReactor(self._reactor)
         return self._reactor
 
     def _now(self) -> float:

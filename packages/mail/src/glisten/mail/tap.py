@@ -21,16 +21,8 @@ from glisten.application.internet import StreamServerEndpointService
 from glisten.application.service import IService, IServiceMaker
 from glisten.cred import checkers
 from glisten.internet import defer
+from glisten.internet.main import getReactor
 from glisten.mail import alias, mail, maildir, protocols, relaymanager, smtp
-
-
-class _GlobalReactor:
-    """Stands for the global reactor until ``glisten`` has installed the chosen one."""
-
-    def __getattr__(self, name: str) -> Any:
-        from glisten.internet import reactor
-
-        return getattr(reactor, name)
 
 
 class _Ordered(argparse.Action):
@@ -219,7 +211,8 @@ class MailServiceMaker:
 
     def makeService(self, options: argparse.Namespace, reactor: Any = None) -> IService:
         """:raises ValueError: for options that cannot work together."""
-        reactor = reactor if reactor is not None else _GlobalReactor()
+        # ``glisten`` has installed the reactor the user chose before calling this.
+        reactor = getReactor(reactor)
         service = mail.MailService()
         lastDomain: Any = None
         for kind, value in getattr(options, "ordered", None) or []:
