@@ -1,0 +1,325 @@
+"""Decoders: bytes in, one value from :mod:`._events` out, or a :class:`MalformedPacket`.
+
+Every length is checked before it is used, so truncated headers and lying length fields raise
+the codec's own error, never :class:`struct.error` or :class:`IndexError`. Each decoder reads
+its header once at a fixed offset; the only loops (VLAN tags, IPv6 extension headers) are
+bounded by :class:`Limits`.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from glisten.pair._wire._checksum import onesSum, pseudoHeaderSum
+from glisten.pair._wire._errors import (
+    ChecksumError,
+    LimitExceeded,
+    MalformedPacket,
+    TruncatedPacket,
+    UnsupportedPacket,
+)
+from glisten.pair._wire._events import (
+    ARPPacket,
+    EthernetFrame,
+    ICMPMessage,
+    IPv4Packet,
+    IPv6ExtensionHeader,
+    IPv6Packet,
+    UDPDatagram,
+    VLANTag,
+)
+from glisten.pair._wire._limits import DEFAULT_LIMITS, Limits
+
+_ETHERNET = struct.Struct("!6s6sH")
+_VLAN = struct.Struct("!HH")
+_ARP = struct.Struct("!HHBBH6s4s6s4s")
+_IPV4 = struct.Struct("!BBHHHBBH4s4s")
+_IPV6 = struct.Struct("!IHBB16s16s")
+_UDP = struct.Struct("!HHHH")
+_ICMP = struct.Struct("!BBH4s")
+
+_VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})
+_ntoa = socket.inet_ntoa
+
+
+def _ntop6(packed: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET6, packed)
+
+
+#: IPv6 extension headers that share the (next header, length in 8-octet units) layout.
+_IPV6_GENERIC_EXTENSIONS = frozenset({0, 43, 60, 135, 139, 140, 253, 254})
+_IPV6_FRAGMENT = 44
+_IPV6_AUTH = 51
+_IPV6_EXTENSIONS = _IPV6_GENERIC_EXTENSIONS | {_IPV6_FRAGMENT, _IPV6_AUTH}
+
+
+def _checkSize(data: bytes, limits: Limits, layer: str) -> None:
+    if len(data) > limits.maxFrameSize:
+        raise LimitExceeded(f"{layer}: {len(data)} bytes, more than {limits.maxFrameSize}")
+
+
+def decodeEthernet(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EthernetFrame:
+    """
+    :param data: one Ethernet II frame without the FCS (as a TAP device delivers it).
+    :return: the frame, its VLAN tags taken off.
+    :raises MalformedPacket: if it is shorter than its header or has too many VLAN tags.
+    """
+    _checkSize(data, limits, "Ethernet frame")
+    if len(data) < 14:
+        raise TruncatedPacket(f"Ethernet frame of {len(data)} bytes, shorter than its header")
+    dest, source, etherType = _ETHERNET.unpack_from(data)
+    offset = 14
+    tags: list[VLANTag] = []
+    while etherType in _VLAN_TPIDS:
+        if len(tags) >= limits.maxVLANTags:
+            raise LimitExceeded(f"Ethernet frame with more than {limits.maxVLANTags} VLAN tags")
+        if len(data) < offset + 4:
+            raise TruncatedPacket("Ethernet frame truncated inside a VLAN tag")
+        tci, inner = _VLAN.unpack_from(data, offset)
+        tags.append(VLANTag(tci & 0x0FFF, tci >> 13, bool(tci & 0x1000), etherType))
+        etherType = inner
+        offset += 4
+    return EthernetFrame(dest, source, etherType, data[offset:], tuple(tags))
+
+
+def decodeARP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ARPPacket:
+    """
+    :param data: an ARP packet (the payload of an Ethernet frame of type 0x0806).
+    :return: the packet, if it is IPv4 over Ethernet.
+    :raises MalformedPacket: if truncated or of another hardware or protocol type.
+    """
+    _checkSize(data, limits, "ARP packet")
+    if len(data) < 28:
+        raise TruncatedPacket(f"ARP packet of {len(data)} bytes, shorter than 28")
+    htype, ptype, hlen, plen, op, sha, spa, tha, tpa = _ARP.unpack_from(data)
+    if htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4:
+        raise UnsupportedPacket("ARP packet that is not IPv4 over Ethernet")
+    return ARPPacket(op, sha, _ntoa(spa), tha, _ntoa(tpa))
+
+
+def decodeIPv4(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = False) -> IPv4Packet:
+    """
+    :param data: an IPv4 packet; bytes past its total length (link padding) are ignored.
+    :param partial: the packet was cut short on capture: a total length past the end is then
+        allowed and the payload is what there is.
+    :return: the packet.
+    :raises MalformedPacket: if truncated, not version 4, lengths lie, or the header checksum
+        is wrong (when :attr:`Limits.verifyChecksums`).
+    """
+    _checkSize(data, limits, "IPv4 packet")
+    size = len(data)
+    if size < 20:
+        raise TruncatedPacket(f"IPv4 packet of {size} bytes, shorter than its header")
+    vihl, tos, total, ident, frag, ttl, proto, check, src, dst = _IPV4.unpack_from(data)
+    if vihl >> 4 != 4:
+        raise UnsupportedPacket(f"IP version {vihl >> 4} where 4 was expected")
+    ihl = (vihl & 0x0F) * 4
+    if ihl < 20:
+        raise MalformedPacket(f"IPv4 header length {ihl} is less than 20")
+    if ihl > size:
+        raise TruncatedPacket(f"IPv4 header of {ihl} bytes in a packet of {size}")
+    if total < ihl:
+        raise MalformedPacket(f"IPv4 total length {total} is less than its header ({ihl})")
+    if total > size:
+        if not partial:
+            raise TruncatedPacket(f"IPv4 total length {total} but only {size} bytes")
+        end = size
+    else:
+        end = total
+    if limits.verifyChecksums and onesSum(data[:ihl]) != 0xFFFF:
+        raise ChecksumError("IPv4 header checksum mismatch")
+    return IPv4Packet(
+        _ntoa(src),
+        _ntoa(dst),
+        proto,
+        data[ihl:end],
+        tos,
+        ttl,
+        ident,
+        bool(frag & 0x4000),
+        bool(frag & 0x2000),
+        frag & 0x1FFF,
+        data[20:ihl],
+        total,
+        check,
+    )
+
+
+def decodeIPv6(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = False) -> IPv6Packet:
+    """
+    Decode an IPv6 packet and walk its extension headers to the upper layer.
+
+    :param data: an IPv6 packet; bytes past its payload length are ignored.
+    :param partial: the packet was cut short on capture (see :func:`decodeIPv4`).
+    :return: the packet; ``protocol`` is the upper layer's number.
+    :raises MalformedPacket: if truncated, not version 6, lengths lie, a hop-by-hop header is
+        not first, or there are more extension headers than
+        :attr:`Limits.maxIPv6ExtensionHeaders`.
+    """
+    _checkSize(data, limits, "IPv6 packet")
+    size = len(data)
+    if size < 40:
+        raise TruncatedPacket(f"IPv6 packet of {size} bytes, shorter than its header")
+    first, plen, nxt, hlim, src, dst = _IPV6.unpack_from(data)
+    if first >> 28 != 6:
+        raise UnsupportedPacket(f"IP version {first >> 28} where 6 was expected")
+    end = 40 + plen
+    if end > size:
+        if not partial:
+            raise TruncatedPacket(f"IPv6 payload length {plen} but only {size - 40} bytes")
+        end = size
+    offset = 40
+    headers: list[IPv6ExtensionHeader] = []
+    fragId = fragOffset = 0
+    more = False
+    while nxt in _IPV6_EXTENSIONS:
+        if len(headers) >= limits.maxIPv6ExtensionHeaders:
+            raise LimitExceeded(
+                f"IPv6 packet with more than {limits.maxIPv6ExtensionHeaders} extension headers"
+            )
+        if nxt == 0 and headers:
+            raise MalformedPacket("IPv6 hop-by-hop options header that is not first")
+        if offset + 8 > end:
+            raise TruncatedPacket("IPv6 extension header past the end of the payload")
+        following = data[offset]
+        if nxt == _IPV6_FRAGMENT:
+            length = 8
+            word = (data[offset + 2] << 8) | data[offset + 3]
+            fragOffset = word >> 3
+            more = bool(word & 1)
+            fragId = int.from_bytes(data[offset + 4 : offset + 8], "big")
+        elif nxt == _IPV6_AUTH:
+            length = (data[offset + 1] + 2) * 4
+        else:
+            length = (data[offset + 1] + 1) * 8
+        if offset + length > end:
+            raise TruncatedPacket("IPv6 extension header past the end of the payload")
+        headers.append(IPv6ExtensionHeader(nxt, data[offset + 2 : offset + length]))
+        offset += length
+        nxt = following
+        if fragOffset:
+            # A later fragment: what follows is the middle of the upper layer's data.
+            break
+    return IPv6Packet(
+        _ntop6(src),
+        _ntop6(dst),
+        nxt,
+        data[offset:end],
+        (first >> 20) & 0xFF,
+        first & 0xFFFFF,
+        hlim,
+        tuple(headers),
+        fragId,
+        fragOffset,
+        more,
+        offset,
+    )
+
+
+def decodeIP(
+    data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = False
+) -> IPv4Packet | IPv6Packet:
+    """
+    :param data: an IPv4 or IPv6 packet (a TUN device without packet information).
+    :return: the packet, decoded by the version its first nibble names.
+    :raises MalformedPacket: see :func:`decodeIPv4` and :func:`decodeIPv6`.
+    """
+    if not data:
+        raise TruncatedPacket("empty IP packet")
+    version = data[0] >> 4
+    if version == 4:
+        return decodeIPv4(data, limits, partial)
+    if version == 6:
+        return decodeIPv6(data, limits, partial)
+    raise UnsupportedPacket(f"IP version {version}")
+
+
+def _addressesOf(source: str | None, dest: str | None) -> tuple[bytes, bytes] | None:
+    if source is None or dest is None:
+        return None
+    family = socket.AF_INET6 if ":" in source else socket.AF_INET
+    try:
+        return socket.inet_pton(family, source), socket.inet_pton(family, dest)
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def decodeUDP(
+    data: bytes,
+    source: str | None = None,
+    dest: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    partial: bool = False,
+) -> UDPDatagram:
+    """
+    :param data: a UDP datagram (an IP payload).
+    :param source: the IP source address; with ``dest``, the checksum is verified.
+    :param dest: the IP destination address.
+    :param partial: the datagram was cut short on capture: the length field may then point
+        past the end, and the checksum is not verified.
+    :return: the datagram, its payload cut at the length field.
+    :raises MalformedPacket: if truncated, the length field lies, or the checksum is wrong.
+    """
+    _checkSize(data, limits, "UDP datagram")
+    size = len(data)
+    if size < 8:
+        raise TruncatedPacket(f"UDP datagram of {size} bytes, shorter than its header")
+    sport, dport, length, check = _UDP.unpack_from(data)
+    if length < 8:
+        raise MalformedPacket(f"UDP length {length} is less than its header")
+    if length > size:
+        if not partial:
+            raise TruncatedPacket(f"UDP length {length} but only {size} bytes")
+        return UDPDatagram(sport, dport, data[8:], check)
+    if limits.verifyChecksums and not partial:
+        addresses = _addressesOf(source, dest)
+        if addresses is not None:
+            v6 = len(addresses[0]) == 16
+            if check == 0:
+                if v6:
+                    raise ChecksumError("UDP over IPv6 without a checksum")
+            else:
+                initial = pseudoHeaderSum(addresses[0], addresses[1], 17, length)
+                if onesSum(data[:length], initial) != 0xFFFF:
+                    raise ChecksumError("UDP checksum mismatch")
+    return UDPDatagram(sport, dport, data[8:length], check)
+
+
+def decodeICMP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ICMPMessage:
+    """
+    :param data: an ICMP message (the payload of an IPv4 packet of protocol 1).
+    :return: the message.
+    :raises MalformedPacket: if shorter than its header or the checksum is wrong.
+    """
+    _checkSize(data, limits, "ICMP message")
+    if len(data) < 8:
+        raise TruncatedPacket(f"ICMP message of {len(data)} bytes, shorter than its header")
+    if limits.verifyChecksums and onesSum(data) != 0xFFFF:
+        raise ChecksumError("ICMP checksum mismatch")
+    kind, code, check, rest = _ICMP.unpack_from(data)
+    return ICMPMessage(kind, code, rest, data[8:], check)
+
+
+def decodeICMPv6(
+    data: bytes, source: str, dest: str, limits: Limits = DEFAULT_LIMITS
+) -> ICMPMessage:
+    """
+    :param data: an ICMPv6 message (the upper-layer payload of an IPv6 packet, protocol 58).
+    :param source: the IPv6 source address (the checksum covers a pseudo-header).
+    :param dest: the IPv6 destination address.
+    :return: the message.
+    :raises MalformedPacket: if shorter than its header or the checksum is wrong.
+    """
+    _checkSize(data, limits, "ICMPv6 message")
+    if len(data) < 8:
+        raise TruncatedPacket(f"ICMPv6 message of {len(data)} bytes, shorter than its header")
+    if limits.verifyChecksums:
+        addresses = _addressesOf(source, dest)
+        if addresses is None or len(addresses[0]) != 16:
+            raise MalformedPacket("ICMPv6 needs IPv6 source and destination addresses")
+        initial = pseudoHeaderSum(addresses[0], addresses[1], 58, len(data))
+        if onesSum(data, initial) != 0xFFFF:
+            raise ChecksumError("ICMPv6 checksum mismatch")
+    kind, code, check, rest = _ICMP.unpack_from(data)
+    return ICMPMessage(kind, code, rest, data[8:], check)
