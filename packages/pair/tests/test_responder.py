@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glisten.internet.testing import MemoryReactorClock
 from glisten.pair import arp, icmp
@@ -283,3 +285,51 @@ def test_icmpProtocol() -> None:
     assert recorder.dropped == 2
     with pytest.raises(TypeError):
         recorder.addProto(1, recorder)
+
+
+@settings(max_examples=500)
+@given(
+    source=st.ip_addresses(v=4).map(str),
+    identifier=st.integers(0, 0xFFFF),
+    sequence=st.integers(0, 0xFFFF),
+    data=st.binary(max_size=80),
+    fragmentId=st.integers(0, 0xFFFF),
+    ttl=st.integers(1, 255),
+    tos=st.integers(0, 255),
+    dontFragment=st.booleans(),
+)
+def test_fastPathMatchesGeneralPath(
+    source: str,
+    identifier: int,
+    sequence: int,
+    data: bytes,
+    fragmentId: int,
+    ttl: int,
+    tos: int,
+    dontFragment: bool,
+) -> None:
+    """The echo fast path gives exactly the bytes the codec's general path builds."""
+    request = encodeICMP(ICMPMessage.echo(8, identifier, sequence, data))
+    packet = encodeIPv4(
+        IPv4Packet(
+            source,
+            "10.0.0.2",
+            1,
+            request,
+            tos=tos,
+            ttl=ttl,
+            fragmentId=fragmentId,
+            dontFragment=dontFragment,
+        )
+    )
+    r = responder()
+    assert r._answerEcho4(packet) is not None
+    reply = encodeICMP(ICMPMessage.echo(0, identifier, sequence, data))
+    expected = encodeIPv4(IPv4Packet("10.0.0.2", source, 1, reply, fragmentId=fragmentId))
+    assert r.answerPacket(packet) == expected
+    # And a corrupted request is left to the general path, which raises.
+    broken = bytearray(packet)
+    broken[-1 if data else 25] ^= 0x10
+    assert r._answerEcho4(bytes(broken)) is None
+    with pytest.raises(MalformedPacket):
+        r.answerPacket(bytes(broken))
