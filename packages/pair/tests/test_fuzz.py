@@ -168,12 +168,9 @@ def test_ipv6RoundTrip(
     packet = IPv6Packet(source, dest, proto, payload, tc, flow, 17, headers)
     data = encodeIPv6(packet)
     decoded = decodeIPv6(data)
-    assert (decoded.source, decoded.dest, decoded.trafficClass, decoded.flowLabel) == (
-        str(ipaddress.ip_address(source)),
-        str(ipaddress.ip_address(dest)),
-        tc,
-        flow,
-    )
+    assert ipaddress.ip_address(decoded.source) == ipaddress.ip_address(source)
+    assert ipaddress.ip_address(decoded.dest) == ipaddress.ip_address(dest)
+    assert (decoded.trafficClass, decoded.flowLabel) == (tc, flow)
     assert decoded.extensionHeaders == headers
     assert (decoded.protocol, decoded.payload) == (proto, payload)
     assert encodeIPv6(decoded) == data

@@ -383,10 +383,35 @@ class TuntapPort(abstract.FileDescriptor):
         Read packets until the device is empty or :attr:`maxThroughput` bytes were read, and
         hand each to the protocol; an exception from the protocol is logged, not raised.
         """
+        if self.packetInfo:
+            self._readWithInfo()
+            return
         read = 0
         sysRead = self._system.read
         fd = self._fileno
-        size = self.maxPacketSize + _PI_SIZE if self.packetInfo else self.maxPacketSize
+        size = self.maxPacketSize
+        received = self.protocol.datagramReceived
+        limit = self.maxThroughput
+        while read < limit:
+            try:
+                data = sysRead(fd, size)
+            except OSError as e:
+                if e.errno in _READ_AGAIN:
+                    return
+                raise
+            read += len(data)
+            try:
+                received(data, 0)
+            except Exception:
+                self._receiveFailed()
+            if self.disconnecting or self._fileno != fd:
+                return
+
+    def _readWithInfo(self) -> None:
+        read = 0
+        sysRead = self._system.read
+        fd = self._fileno
+        size = self.maxPacketSize + _PI_SIZE
         received = self.protocol.datagramReceived
         while read < self.maxThroughput:
             try:
@@ -396,21 +421,21 @@ class TuntapPort(abstract.FileDescriptor):
                     return
                 raise
             read += len(data)
-            partial = 0
-            if self.packetInfo:
-                if len(data) < _PI_SIZE:
-                    continue
-                partial = 1 if (data[0] << 8 | data[1]) & _TUN_PKT_STRIP else 0
-                data = data[_PI_SIZE:]
+            if len(data) < _PI_SIZE:
+                continue
+            partial = 1 if (data[0] << 8 | data[1]) & _TUN_PKT_STRIP else 0
             try:
-                received(data, partial=partial)
+                received(data[_PI_SIZE:], partial)
             except Exception:
-                _log.failure(
-                    "Unhandled exception from {cls}.datagramReceived",
-                    cls=self.protocol.__class__.__name__,
-                )
-            if not self.connected or self._fileno != fd:
+                self._receiveFailed()
+            if self.disconnecting or self._fileno != fd:
                 return
+
+    def _receiveFailed(self) -> None:
+        _log.failure(
+            "Unhandled exception from {cls}.datagramReceived",
+            cls=self.protocol.__class__.__name__,
+        )
 
     # ------------------------------------------------------------- writing
 

@@ -49,7 +49,8 @@ from glisten.pair._wire._writers import (
     encodeIPv6,
 )
 
-_IPV4 = struct.Struct("!BBHHHBBH4s4s")
+#: An IPv4 header without options and the first four bytes of an ICMP message.
+_ECHO = struct.Struct("!BBHHHBBHHHHHBBH")
 _SOLICITED_NODE_PREFIX = packAddress("ff02::1:ff00:0")[:13]
 
 
@@ -87,9 +88,12 @@ class EchoResponder:
         self.limits = limits
         self.answered = 0
         self._ipv6Packed = packAddress(ipv6) if ipv6 is not None else None
-        self._ipv4Packed = packAddress(ipv4) if ipv4 is not None else None
-        if self._ipv4Packed is not None and len(self._ipv4Packed) != 4:
-            raise ValueError(f"not an IPv4 address: {ipv4!r}")
+        self._ipv4Words: tuple[int, int] | None = None
+        if ipv4 is not None:
+            packed = packAddress(ipv4)
+            if len(packed) != 4:
+                raise ValueError(f"not an IPv4 address: {ipv4!r}")
+            self._ipv4Words = (packed[0] << 8 | packed[1], packed[2] << 8 | packed[3])
         if self._ipv6Packed is not None and len(self._ipv6Packed) != 16:
             raise ValueError(f"not an IPv6 address: {ipv6!r}")
 
@@ -152,52 +156,61 @@ class EchoResponder:
 
         :return: the reply, or ``None`` to take the general path.
         """
-        ours = self._ipv4Packed
         size = len(data)
+        if size < 28 or size > self.limits.maxFrameSize or self._ipv4Words is None:
+            return None
+        (vihl, _, total, ident, frag, _, proto, _, srcHi, srcLo, dstHi, dstLo, kind, code, check) = (
+            _ECHO.unpack_from(data)
+        )
         if (
-            ours is None
-            or size < 28
-            or data[0] != 0x45
-            or data[9] != IPPROTO_ICMP
-            or data[20] != ICMP_ECHO_REQUEST
-            or data[21]
-            or data[6] & 0x3F
-            or data[7]
-            or size > self.limits.maxFrameSize
-            or data[16:20] != ours
+            vihl != 0x45
+            or proto != IPPROTO_ICMP
+            or kind != ICMP_ECHO_REQUEST
+            or code
+            or frag & 0x3FFF
+            or (dstHi, dstLo) != self._ipv4Words
+            or total < 28
+            or total > size
         ):
             return None
-        total = (data[2] << 8) | data[3]
-        if total < 28 or total > size:
-            return None
-        message = data[20:total]
         if self.limits.verifyChecksums:
             # Neither the header (0x45...) nor an echo request (type 8) is all zeros, so a
             # right checksum is exactly a sum of 0 modulo 0xFFFF (see _checksum).
             if int.from_bytes(data[:20], "big") % 0xFFFF:
                 return None
-            if int.from_bytes(message if total & 1 == 0 else message + b"\x00", "big") % 0xFFFF:
+            message = data[20:total] if total & 1 == 0 else data[20:total] + b"\x00"
+            if int.from_bytes(message, "big") % 0xFFFF:
                 return None
         # RFC 1624: the type word drops by 0x0800, so the checksum grows by 0x0800.
-        check = ((data[22] << 8) | data[23]) + 0x0800
+        check += 0x0800
         check = (check & 0xFFFF) + (check >> 16)
-        body = message[4:]
-        if check == 0 or check == 0xFFFF:
+        body = data[24:total]
+        if check == 0xFFFF:
             # Two encodings of zero: take the one a full sum gives.
             check = internetChecksum(b"\x00\x00\x00\x00" + body)
-        reply = _IPV4.pack(0x45, 0, total, (data[4] << 8) | data[5], 0, 64, 1, 0, ours, data[12:16])
-        headerSum = int.from_bytes(reply, "big") % 0xFFFF
-        headerCheck = 0xFFFF - headerSum if headerSum else 0
+        # The reply header's words, summed without building it (0x4500: version, length and
+        # tos 0; 0x4001: ttl 64, protocol 1).
+        headerSum = (0x4500 + 0x4001 + total + ident + dstHi + dstLo + srcHi + srcLo) % 0xFFFF
         self.answered += 1
-        return b"".join(
-            (
-                reply[:10],
-                headerCheck.to_bytes(2, "big"),
-                reply[12:],
-                b"\x00\x00",
-                check.to_bytes(2, "big"),
-                body,
+        return (
+            _ECHO.pack(
+                0x45,
+                0,
+                total,
+                ident,
+                0,
+                64,
+                IPPROTO_ICMP,
+                0xFFFF - headerSum if headerSum else 0,
+                dstHi,
+                dstLo,
+                srcHi,
+                srcLo,
+                ICMP_ECHO_REPLY,
+                0,
+                check,
             )
+            + body
         )
 
     def _answerARP(self, data: bytes) -> bytes | None:
