@@ -8,6 +8,8 @@ filter out.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -158,3 +160,49 @@ def test_tunUdpAndPing(netns: str, glisten: list[Glisten]) -> None:
     assert all(s[4] in ("10.78.0.1", "fd78::1") for s in meaningful)
     (answered,) = [int(line.split()[1]) for line in lines if line.startswith("answered")]
     assert answered == 4
+
+
+def test_glistenPairCommand(netns: str) -> None:
+    """``glisten pair --tun`` answers ping until it is told to stop."""
+    requireBinary("ping")
+    proc = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            netns,
+            sys.executable,
+            "-c",
+            "from glisten.application.cli import main; main()",
+            "pair",
+            "--tun",
+            "--device",
+            "glcli0",
+            "--ipv4",
+            "10.80.0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "Service started" in line:
+                break
+        else:
+            raise AssertionError("glisten pair did not start:\n" + "".join(seen))
+        assert any("starting on glcli0" in line for line in seen)
+        inside(netns, "ip", "addr", "add", "10.80.0.1/24", "dev", "glcli0")
+        inside(netns, "ip", "link", "set", "glcli0", "up")
+        assert received(ping(netns, "10.80.0.2", 2)) == 2
+        proc.terminate()
+        rest = proc.communicate(timeout=20)[0]
+        assert proc.returncode == 0, rest
+        assert "Service stopped" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)

@@ -311,7 +311,7 @@ class TuntapPort(abstract.FileDescriptor):
         _log.info(
             "{protocol} starting on {interface}",
             protocol=self.protocol.__class__.__name__,
-            interface=self.interface,
+            interface=self.interface.decode("ascii", "replace"),
         )
         mode = self._mode if self.packetInfo else self._mode | TunnelFlags.IFF_NO_PI
         try:
@@ -354,7 +354,9 @@ class TuntapPort(abstract.FileDescriptor):
         """
         Close the device and stop the protocol.
         """
-        _log.info("(Tuntap {interface} Closed)", interface=self.interface)
+        _log.info(
+            "(Tuntap {interface} Closed)", interface=self.interface.decode("ascii", "replace")
+        )
         abstract.FileDescriptor.connectionLost(self, reason)  # type: ignore[arg-type]
         self.protocol.doStop()
         self.connected = 0

@@ -159,9 +159,23 @@ class EchoResponder:
         size = len(data)
         if size < 28 or size > self.limits.maxFrameSize or self._ipv4Words is None:
             return None
-        (vihl, _, total, ident, frag, _, proto, _, srcHi, srcLo, dstHi, dstLo, kind, code, check) = (
-            _ECHO.unpack_from(data)
-        )
+        (
+            vihl,
+            _,
+            total,
+            ident,
+            frag,
+            _,
+            proto,
+            _,
+            srcHi,
+            srcLo,
+            dstHi,
+            dstLo,
+            kind,
+            code,
+            check,
+        ) = _ECHO.unpack_from(data)
         if (
             vihl != 0x45
             or proto != IPPROTO_ICMP
