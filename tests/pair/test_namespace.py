@@ -206,3 +206,22 @@ def test_glistenPairCommand(netns: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate(timeout=10)
+
+
+def test_clearErrorWithoutCapNetAdmin(netns: str) -> None:
+    """Without CAP_NET_ADMIN, startListening says what is missing."""
+    capsh = requireBinary("capsh")
+    program = (
+        "from glisten.internet.testing import MemoryReactorClock\n"
+        "from glisten.pair.ip import IPProtocol\n"
+        "from glisten.pair.tuntap import TuntapPort\n"
+        "try:\n"
+        "    TuntapPort(b'glnocap0', IPProtocol(), reactor=MemoryReactorClock()).startListening()\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    script = f'{sys.executable} -c "{program}"'
+    result = inside(netns, capsh, "--drop=cap_net_admin", "--", "-c", script)
+    assert result.stdout.startswith("CannotListenError Couldn't listen on any:glnocap0:")
+    assert "needs CAP_NET_ADMIN" in result.stdout
+    assert "glnocap0" not in inside(netns, "ip", "link", "show").stdout

@@ -317,7 +317,8 @@ class TuntapPort(abstract.FileDescriptor):
         try:
             fileno, interface = self._openTunnel(self.interface, mode)
         except OSError as e:
-            raise error.CannotListenError(None, self.interface, e)  # type: ignore[arg-type]
+            name = self.interface.decode("ascii", "replace")
+            raise error.CannotListenError(None, name, e)  # type: ignore[arg-type]
         self.interface = interface
         self._fileno = fileno
         self.connected = 1
