@@ -10,36 +10,33 @@ its own so nothing leaves it::
     ip netns exec demo ip link set tap0 up
     ip netns exec demo ping -c 3 10.77.0.2      # ARP resolved, echo answered, by glisten
     ip netns exec demo ping -c 3 fd77::2        # neighbour discovery and ICMPv6 echo
-    ip netns del demo
+    kill %1; ip netns del demo
 
 The program prints ``ready <device> <hardware address>`` once the device exists, answers until
-its standard input closes (or Ctrl-C), then prints how many answers it sent.
+it gets SIGINT (Ctrl-C) or SIGTERM, then prints how many answers it sent.
 """
 
 from __future__ import annotations
 
 import sys
 
-from glisten.internet import defer, task
 from glisten.pair.responder import EthernetResponder
 from glisten.pair.tuntap import TuntapPort
 
 
-async def main(reactor: object, device: str, ipv4: str, ipv6: str | None = None) -> None:
+def main(device: str, ipv4: str, ipv6: str | None = None) -> None:
+    from glisten.internet import reactor
+
     responder = EthernetResponder(ipv4=ipv4, ipv6=ipv6)
     port = TuntapPort(device.encode(), responder, reactor=reactor)
     port.startListening()
     print("ready", port.getHost().name.decode(), responder.mac.hex(":"), flush=True)
-    finished: defer.Deferred[None] = defer.Deferred()
-    reactor.callInThread(  # type: ignore[attr-defined]
-        lambda: (sys.stdin.read(), reactor.callFromThread(finished.callback, None))  # type: ignore[attr-defined]
-    )
-    await finished
-    await port.stopListening()
+    reactor.addSystemEventTrigger("before", "shutdown", port.stopListening)
+    reactor.run()  # until SIGINT or SIGTERM
     print("answered", responder.responder.answered, flush=True)
 
 
 if __name__ == "__main__":
     if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor, *sys.argv[1:])))
+    main(*sys.argv[1:])

@@ -75,7 +75,7 @@ def inside(
 class Glisten:
     """
     A glisten program running inside a namespace; it prints ``ready ...`` once its device
-    exists and stops when its standard input closes.
+    exists and stops when its standard input closes or on SIGTERM.
     """
 
     def __init__(self, ns: str, argv: list[str]) -> None:
@@ -94,11 +94,14 @@ class Glisten:
             _, err = self.proc.communicate(timeout=10)
             raise AssertionError(f"the glisten side did not start: {self.ready} {err}")
 
-    def finish(self) -> list[str]:
+    def finish(self, signal: bool = False) -> list[str]:
         """
-        Close its standard input and return the lines it printed after ``ready``.
+        Close its standard input (or with ``signal``, send it SIGTERM) and return the lines it
+        printed after ``ready``.
         """
         try:
+            if signal:
+                self.proc.terminate()
             out, err = self.proc.communicate(input="", timeout=20)
         finally:
             if self.proc.poll() is None:

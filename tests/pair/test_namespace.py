@@ -109,7 +109,7 @@ def test_tapResponderAnswersArpAndPing(netns: str, glisten: list[Glisten]) -> No
     neighbours6 = inside(netns, "ip", "-6", "neigh", "show", "dev", device).stdout
     assert f"fd77::2 lladdr {mac}" in neighbours6
 
-    lines = program.finish()
+    lines = program.finish(signal=True)
     (answered,) = [int(line.split()[1]) for line in lines if line.startswith("answered")]
     # 3 + 3 echo replies, at least one ARP reply and one neighbour advertisement.
     assert answered >= 8
