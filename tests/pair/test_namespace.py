@@ -69,6 +69,67 @@ reactor.run(installSignalHandlers=False)
 print("answered", top.responder.answered, flush=True)
 """
 
+TAP_SERVER = r"""
+import sys
+from zope.interface import implementer
+from glisten.internet.epollreactor import EPollReactor
+from glisten.internet.protocol import DatagramProtocol
+from glisten.pair.ethernet import EthernetFrame, encodeEthernet
+from glisten.pair.ip import IPProtocol, IPv4Packet, IPv6Packet, encodeIPv4, encodeIPv6
+from glisten.pair.raw import IRawPacketProtocol
+from glisten.pair.rawudp import RawUDPProtocol, UDPDatagram, encodeUDP
+from glisten.pair.responder import EthernetResponder
+from glisten.pair.tuntap import TuntapPort
+
+V4, V6 = sys.argv[2], sys.argv[3]
+reactor = EPollReactor()
+peers = {}
+
+
+@implementer(IRawPacketProtocol)
+class RememberPeer:
+    # Between Ethernet and IP: remember the hardware address each packet came from.
+    def __init__(self, ip):
+        self.ip = ip
+
+    def addProto(self, num, proto):
+        self.ip.addProto(num, proto)
+
+    def datagramReceived(self, data, partial, dest, source, protocol):
+        self.last = source
+        self.ip.datagramReceived(data, partial, dest, source, protocol)
+
+
+class Echo(DatagramProtocol):
+    def datagramReceived(self, data, addr):
+        host, port = addr
+        print("udp", host, port, data.decode(errors="replace").strip(), flush=True)
+        v6 = ":" in host
+        ours = V6 if v6 else V4
+        body = encodeUDP(UDPDatagram(7, port, b"echo:" + data), ours, host)
+        if v6:
+            packet, kind = encodeIPv6(IPv6Packet(ours, host, 17, body)), 0x86DD
+        else:
+            packet, kind = encodeIPv4(IPv4Packet(ours, host, 17, body)), 0x0800
+        frame = EthernetFrame(link.last, top.mac, kind, packet)
+        tap.write(encodeEthernet(frame))
+
+
+top = EthernetResponder(V4, V6)
+ip = IPProtocol()
+udp = RawUDPProtocol()
+udp.addProto(7, Echo())
+ip.addProto(17, udp)
+link = RememberPeer(ip)
+top.addProto(0x0800, link)
+top.addProto(0x86DD, link)
+tap = TuntapPort(sys.argv[1].encode(), top, reactor=reactor)
+tap.startListening()
+print("ready", tap.getHost().name.decode(), top.mac.hex(":"), flush=True)
+reactor.callInThread(lambda: (sys.stdin.read(), reactor.callFromThread(reactor.stop)))
+reactor.run(installSignalHandlers=False)
+"""
+
 #: ICMPv6 types the kernel sends on its own when a device comes up.
 KERNEL_NOISE = {133, 135, 143}
 
@@ -225,3 +286,31 @@ def test_clearErrorWithoutCapNetAdmin(netns: str) -> None:
     assert result.stdout.startswith("CannotListenError Couldn't listen on any:glnocap0:")
     assert "needs CAP_NET_ADMIN" in result.stdout
     assert "glnocap0" not in inside(netns, "ip", "link", "show").stdout
+
+
+def test_tapUdpThroughTheEthernetStack(netns: str, glisten: list[Glisten]) -> None:
+    """socat's UDP goes Ethernet -> IP -> RawUDPProtocol on a TAP device and is answered."""
+    requireBinary("socat")
+    program = Glisten(netns, ["-c", TAP_SERVER, "gltap1", "10.82.0.2", "fd82::2"])
+    glisten.append(program)
+    device = program.ready[1]
+    inside(netns, "ip", "addr", "add", "10.82.0.1/24", "dev", device)
+    inside(netns, "ip", "-6", "addr", "add", "fd82::1/64", "dev", device, "nodad")
+    inside(netns, "ip", "link", "set", device, "up")
+    v4 = inside(
+        netns,
+        "sh",
+        "-c",
+        "printf 'over ethernet' | socat -t 3 -T 5 STDIO UDP4:10.82.0.2:7",
+        timeout=20,
+    )
+    assert v4.stdout == "echo:over ethernet"
+    v6 = inside(
+        netns, "sh", "-c", "printf 'over v6' | socat -t 3 -T 5 STDIO UDP6:[fd82::2]:7", timeout=20
+    )
+    assert v6.stdout == "echo:over v6"
+    lines = program.finish()
+    assert [line.split(maxsplit=3)[1::2] for line in lines if line.startswith("udp ")] == [
+        ["10.82.0.1", "over ethernet"],
+        ["fd82::1", "over v6"],
+    ]
