@@ -7,6 +7,7 @@ filter out.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -30,7 +31,12 @@ from glisten.pair.responder import IPResponder
 from glisten.pair.tuntap import TuntapPort
 
 V4, V6 = sys.argv[2], sys.argv[3]
-reactor = EPollReactor()
+if sys.argv[4] == "asyncio":
+    from glisten.internet.asyncioreactor import AsyncioSelectorReactor
+
+    reactor = AsyncioSelectorReactor()
+else:
+    reactor = EPollReactor()
 
 
 class Recording(IPResponder):
@@ -176,10 +182,11 @@ def test_tapResponderAnswersArpAndPing(netns: str, glisten: list[Glisten]) -> No
     assert answered >= 8
 
 
-def test_tunUdpAndPing(netns: str, glisten: list[Glisten]) -> None:
+@pytest.mark.parametrize("reactorName", ["epoll", "asyncio"])
+def test_tunUdpAndPing(netns: str, glisten: list[Glisten], reactorName: str) -> None:
     requireBinary("ping")
     requireBinary("socat")
-    program = Glisten(netns, ["-c", TUN_SERVER, "gltun0", "10.78.0.2", "fd78::2"])
+    program = Glisten(netns, ["-c", TUN_SERVER, "gltun0", "10.78.0.2", "fd78::2", reactorName])
     glisten.append(program)
     device = program.ready[1]
     inside(netns, "ip", "addr", "add", "10.78.0.1/24", "dev", device)
@@ -314,3 +321,22 @@ def test_tapUdpThroughTheEthernetStack(netns: str, glisten: list[Glisten]) -> No
         ["10.82.0.1", "over ethernet"],
         ["fd82::1", "over v6"],
     ]
+
+
+def test_clearErrorWithoutDevNetTun(netns: str) -> None:
+    """Without /dev/net/tun (hidden in a mount namespace of the test's own), the error says so."""
+    unshare = requireBinary("unshare")
+    program = (
+        "from glisten.internet.testing import MemoryReactorClock\n"
+        "from glisten.pair.ethernet import EthernetProtocol\n"
+        "from glisten.pair.tuntap import TuntapPort\n"
+        "try:\n"
+        "    TuntapPort(b'glnodev0', EthernetProtocol(), reactor=MemoryReactorClock()).startListening()\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    script = f'mount -t tmpfs none /dev/net && {sys.executable} -c "{program}"'
+    result = inside(netns, unshare, "--mount", "--propagation", "private", "sh", "-c", script)
+    assert result.stdout.startswith("CannotListenError Couldn't listen on any:glnodev0:")
+    assert "/dev/net/tun is missing" in result.stdout
+    assert os.path.exists("/dev/net/tun")  # only hidden from that one process
