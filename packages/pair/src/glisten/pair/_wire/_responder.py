@@ -8,6 +8,7 @@ sends unasked, such as IPv6 router solicitations and MLD reports, is ignored her
 from __future__ import annotations
 
 import os
+import socket
 import struct
 
 from glisten.pair._wire._checksum import internetChecksum, packAddress
@@ -94,6 +95,7 @@ class EchoResponder:
             if len(packed) != 4:
                 raise ValueError(f"not an IPv4 address: {ipv4!r}")
             self._ipv4Words = (packed[0] << 8 | packed[1], packed[2] << 8 | packed[3])
+            self.ipv4 = socket.inet_ntoa(packed)  # the form decoded packets compare equal to
         if self._ipv6Packed is not None and len(self._ipv6Packed) != 16:
             raise ValueError(f"not an IPv6 address: {ipv6!r}")
 
