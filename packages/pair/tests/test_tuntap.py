@@ -449,3 +449,24 @@ def test_sendAndReceiveUDP(setup: Any, packetInfo: bool) -> None:
         reply = _ethernet(b"\x02" * 6, b"\x04" * 6, 0x0800, reply)
     port.write(reply)
     assert system.receiveUDP(port.fileno(), "10.0.0.2", 12345).recv(100) == b"world"
+
+
+def test_stopListeningFromTheProtocolStopsTheReadLoop() -> None:
+    system = MemoryIOSystem()
+    system.registerSpecialDevice(Tunnel._DEVICE_NAME, Tunnel)
+    reactor = MemoryReactorClock()
+
+    class StopAfterOne(IPRecorder):
+        def datagramReceived(self, data: bytes, partial: int = 0, **kw: Any) -> None:
+            IPRecorder.datagramReceived(self, data, partial)
+            port.stopListening()
+
+    proto = StopAfterOne()
+    port = TuntapPort(b"tun0", proto, reactor=reactor, system=system)
+    port.startListening()
+    tunnel = system.getTunnel(port)
+    tunnel.readBuffer.extend([b"one", b"two"])
+    port.doRead()
+    assert proto.received == [(b"one", 0)]
+    reactor.advance(0)
+    assert port.fileno() == -1
