@@ -12,13 +12,19 @@ from glisten.internet.testing import MemoryReactorClock
 from glisten.pair import arp, icmp
 from glisten.pair._wire import (
     ARPPacket,
+    ChecksumError,
     EchoResponder,
     EthernetFrame,
     ICMPMessage,
     IPv4Packet,
     IPv6ExtensionHeader,
     IPv6Packet,
+    LimitExceeded,
+    Limits,
     MalformedPacket,
+    TruncatedPacket,
+    UDPDatagram,
+    UnsupportedPacket,
     decodeARP,
     decodeEthernet,
     decodeICMP,
@@ -31,6 +37,8 @@ from glisten.pair._wire import (
     encodeICMPv6,
     encodeIPv4,
     encodeIPv6,
+    encodeUDP,
+    internetChecksum,
 )
 from glisten.pair.ethernet import BROADCAST, EthernetProtocol
 from glisten.pair.ip import IPProtocol
@@ -287,29 +295,50 @@ def test_icmpProtocol() -> None:
         recorder.addProto(1, recorder)
 
 
+# ---------------------------------------------------------------- IPv4 echo: the one path
+
+
+def checkEchoReply(reply: bytes, source: str, rest: bytes, data: bytes, fragmentId: int) -> None:
+    """The reply is what RFC 792 asks for, both checksums verified by the decoders."""
+    packet = decodeIPv4(reply)
+    assert (packet.source, packet.dest, packet.protocol) == ("10.0.0.2", source, 1)
+    assert (packet.tos, packet.ttl, packet.fragmentId, packet.options) == (0, 64, fragmentId, b"")
+    assert not (packet.dontFragment or packet.moreFragments or packet.fragmentOffset)
+    assert packet.totalLength == len(reply)
+    message = decodeICMP(packet.payload)
+    assert (message.type, message.code, message.rest, message.data) == (0, 0, rest, data)
+
+
+options4 = st.binary(max_size=40).map(lambda b: b[: len(b) // 4 * 4])
+
+
 @settings(max_examples=500)
 @given(
     source=st.ip_addresses(v=4).map(str),
-    identifier=st.integers(0, 0xFFFF),
-    sequence=st.integers(0, 0xFFFF),
+    rest=st.binary(min_size=4, max_size=4),
     data=st.binary(max_size=80),
     fragmentId=st.integers(0, 0xFFFF),
     ttl=st.integers(1, 255),
     tos=st.integers(0, 255),
     dontFragment=st.booleans(),
+    options=options4,
+    padding=st.binary(max_size=6),
+    verify=st.booleans(),
 )
-def test_fastPathMatchesGeneralPath(
+def test_echo4Answered(
     source: str,
-    identifier: int,
-    sequence: int,
+    rest: bytes,
     data: bytes,
     fragmentId: int,
     ttl: int,
     tos: int,
     dontFragment: bool,
+    options: bytes,
+    padding: bytes,
+    verify: bool,
 ) -> None:
-    """The echo fast path gives exactly the bytes the codec's general path builds."""
-    request = encodeICMP(ICMPMessage.echo(8, identifier, sequence, data))
+    """Any echo request to us, options and link padding included, gets a correct reply."""
+    request = encodeICMP(ICMPMessage(8, 0, rest, data))
     packet = encodeIPv4(
         IPv4Packet(
             source,
@@ -320,16 +349,189 @@ def test_fastPathMatchesGeneralPath(
             ttl=ttl,
             fragmentId=fragmentId,
             dontFragment=dontFragment,
+            options=options,
         )
     )
+    r = EchoResponder("10.0.0.2", mac=OURS, limits=Limits(verifyChecksums=verify))
+    reply = r.answerPacket(packet + padding)
+    assert reply is not None
+    checkEchoReply(reply, source, rest, data, fragmentId)
+    assert r.answered == 1
+
+
+@settings(max_examples=300)
+@given(
+    rest=st.binary(min_size=4, max_size=4),
+    data=st.binary(max_size=40),
+    header=st.integers(0, 19),
+    check=st.integers(0, 0xFFFF),
+)
+def test_echo4UnverifiedWrongChecksum(rest: bytes, data: bytes, header: int, check: int) -> None:
+    """
+    With checksums not verified, a request whose checksums are wrong is still answered, and
+    the reply's checksums are right: they are worked out from the bytes, not the claims.
+    """
+    packet = bytearray(
+        encodeIPv4(IPv4Packet("10.0.0.1", "10.0.0.2", 1, encodeICMP(ICMPMessage(8, 0, rest, data))))
+    )
+    packet[22:24] = check.to_bytes(2, "big")
+    if header in (10, 11):
+        packet[header] ^= 0x5A
+    r = EchoResponder("10.0.0.2", limits=Limits(verifyChecksums=False))
+    reply = r.answerPacket(bytes(packet))
+    assert reply is not None
+    checkEchoReply(reply, "10.0.0.1", rest, data, 0)
+
+
+@pytest.mark.parametrize(
+    ("rest", "check"),
+    [
+        (bytes(4), b"\xff\xff"),
+        (b"\xff\xff\x00\x00", b"\x00\x00"),
+        (b"\x00\x01\x00\x02", b"\xff\xfc"),
+    ],
+    ids=["all-zero", "sum-0xffff", "plain"],
+)
+def test_echo4ReplyChecksumForm(rest: bytes, check: bytes) -> None:
+    """
+    Of the two forms of a zero checksum the reply has the one a full sum gives: 0xFFFF for
+    an all-zero message (Linux drops one with 0x0000), 0x0000 otherwise.
+    """
+    packet = encodeIPv4(IPv4Packet("10.0.0.1", "10.0.0.2", 1, encodeICMP(ICMPMessage(8, 0, rest))))
+    reply = responder().answerPacket(packet)
+    assert reply is not None
+    assert reply[20:] == b"\x00\x00" + check + rest
+    checkEchoReply(reply, "10.0.0.1", rest, b"", 0)
+
+
+def test_echo4Golden() -> None:
+    """
+    A request shaped like ping's (don't fragment, TTL 64, 32 bytes of data) and its reply,
+    byte for byte; the checksums were worked out apart from the codec, with RFC 1071's loop
+    over 16-bit words.
+    """
+    data = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    request = bytes.fromhex("4500003c1c46400040010a790a0000010a000002080006ad004f0003" + data)
+    reply = bytes.fromhex("4500003c1c46000040014a790a0000020a00000100000ead004f0003" + data)
+    assert responder().answerPacket(request) == reply
+
+
+def echo4WithOptions() -> bytes:
+    message = encodeICMP(ICMPMessage.echo(8, 0x77, 3, b"abcdefgh"))
+    options = b"\x01\x01\x01\x00"  # no-operation, no-operation, no-operation, end of list
+    return encodeIPv4(
+        IPv4Packet("10.0.0.1", "10.0.0.2", 1, message, fragmentId=99, options=options)
+    )
+
+
+@pytest.mark.parametrize("packet", [echo4(), echo4WithOptions()], ids=["plain", "options"])
+def test_echo4EveryPrefix(packet: bytes) -> None:
+    """Fed one byte more at a time, the request raises the codec's error until it is whole."""
+    for size in range(len(packet)):
+        with pytest.raises(TruncatedPacket):
+            responder().answerPacket(packet[:size])
+    reply = responder().answerPacket(packet)
+    assert reply is not None
+    checkEchoReply(reply, "10.0.0.1", b"\x00\x77\x00\x03", b"abcdefgh", 99)
+
+
+def setBytes(packet: bytes, offset: int, value: bytes, fixHeader: bool = True) -> bytes:
+    """:return: ``packet`` with ``value`` at ``offset``, its header checksum made right again."""
+    changed = bytearray(packet)
+    changed[offset : offset + len(value)] = value
+    if fixHeader:
+        ihl = (changed[0] & 0x0F) * 4
+        changed[10:12] = bytes(2)
+        changed[10:12] = internetChecksum(bytes(changed[:ihl])).to_bytes(2, "big")
+    return bytes(changed)
+
+
+def udp4() -> bytes:
+    datagram = encodeUDP(UDPDatagram(1, 2, b"x"), "10.0.0.1", "10.0.0.2")
+    return encodeIPv4(IPv4Packet("10.0.0.1", "10.0.0.2", 17, datagram))
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        udp4(),
+        setBytes(echo4(), 6, b"\x20\x00"),  # more fragments
+        setBytes(echo4(), 6, b"\x00\x01"),  # a later fragment
+        setBytes(echo4(), 21, b"\x01", fixHeader=False) + b"",  # echo with code 1
+    ],
+    ids=["udp", "first-fragment", "later-fragment", "code-1"],
+)
+def test_echo4NotAnswered(packet: bytes) -> None:
+    if packet[21]:
+        # Make the ICMP checksum right again for the changed code.
+        message = packet[20:22] + b"\x00\x00" + packet[24:]
+        packet = packet[:22] + internetChecksum(message).to_bytes(2, "big") + packet[24:]
     r = responder()
-    assert r._answerEcho4(packet) is not None
-    reply = encodeICMP(ICMPMessage.echo(0, identifier, sequence, data))
-    expected = encodeIPv4(IPv4Packet("10.0.0.2", source, 1, reply, fragmentId=fragmentId))
-    assert r.answerPacket(packet) == expected
-    # And a corrupted request is left to the general path, which raises.
-    broken = bytearray(packet)
-    broken[-1 if data else 25] ^= 0x10
-    assert r._answerEcho4(bytes(broken)) is None
-    with pytest.raises(MalformedPacket):
-        r.answerPacket(bytes(broken))
+    assert r.answerPacket(packet) is None
+    assert r.answered == 0
+
+
+def test_echo4WithoutIPv4Address() -> None:
+    assert EchoResponder(None, "fd00::2").answerPacket(echo4()) is None
+
+
+@pytest.mark.parametrize(
+    ("packet", "error"),
+    [
+        (b"", TruncatedPacket),
+        (setBytes(echo4(), 0, b"\x35"), UnsupportedPacket),  # version 3
+        (setBytes(echo4(), 0, b"\x44"), MalformedPacket),  # header length 16
+        (setBytes(echo4(), 2, b"\x00\x13"), MalformedPacket),  # total length below the header
+        (setBytes(echo4(), 2, b"\x00\x1b"), TruncatedPacket),  # ICMP message of 7 bytes
+        (setBytes(echo4(), 8, b"\x01", fixHeader=False), ChecksumError),  # header checksum
+        (setBytes(echo4(), 30, b"\x00"), ChecksumError),  # ICMP checksum
+        (echo4() + bytes(70000), LimitExceeded),
+    ],
+    ids=[
+        "empty",
+        "version",
+        "header-length",
+        "total-length",
+        "short-icmp",
+        "header-checksum",
+        "icmp-checksum",
+        "too-large",
+    ],
+)
+def test_echo4Malformed(packet: bytes, error: type[MalformedPacket]) -> None:
+    r = responder()
+    with pytest.raises(error):
+        r.answerPacket(packet)
+    assert r.answered == 0
+
+
+@st.composite
+def mutatedEcho4(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from([echo4(), echo4WithOptions(), echo4(kind=0)])))
+    for _ in range(draw(st.integers(1, 4))):
+        action = draw(st.integers(0, 2))
+        if action == 0 and data:
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        elif action == 1 and data:
+            del data[draw(st.integers(0, len(data) - 1)) :]
+        else:
+            data += draw(st.binary(min_size=1, max_size=8))
+    return bytes(data)
+
+
+@settings(max_examples=500)
+@given(data=st.one_of(mutatedEcho4(), st.binary(max_size=80)), verify=st.booleans())
+def test_echo4RandomAndMutated(data: bytes, verify: bool) -> None:
+    """
+    Random and mutated requests only ever raise the codec's error; whatever is answered is
+    a well-formed echo reply to the request's source (even when checksums are not verified).
+    """
+    r = EchoResponder("10.0.0.2", limits=Limits(verifyChecksums=verify))
+    try:
+        reply = r.answerPacket(data)
+    except MalformedPacket:
+        return
+    if reply is not None:
+        request = decodeIPv4(data, Limits(verifyChecksums=False))
+        message = decodeICMP(request.payload, Limits(verifyChecksums=False))
+        checkEchoReply(reply, request.source, message.rest, message.data, request.fragmentId)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from typing import Any
 
 from glisten.pair._wire._checksum import onesSum, pseudoHeaderSum
 from glisten.pair._wire._errors import (
@@ -98,20 +99,28 @@ def decodeARP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ARPPacket:
     return ARPPacket(op, sha, _ntoa(spa), tha, _ntoa(tpa))
 
 
-def decodeIPv4(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = False) -> IPv4Packet:
+def readIPv4Header(
+    data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = False
+) -> tuple[tuple[Any, ...], int, int]:
     """
-    :param data: an IPv4 packet; bytes past its total length (link padding) are ignored.
-    :param partial: the packet was cut short on capture: a total length past the end is then
-        allowed and the payload is what there is.
-    :return: the packet.
-    :raises MalformedPacket: if truncated, not version 4, lengths lie, or the header checksum
-        is wrong (when :attr:`Limits.verifyChecksums`).
+    Judge an IPv4 packet's header: the one place its size, version, lengths and checksum are
+    checked, for :func:`decodeIPv4` and for the echo responder, which answers from the raw
+    fields without building an :class:`IPv4Packet`.
+
+    :param data: an IPv4 packet (see :func:`decodeIPv4`).
+    :param partial: see :func:`decodeIPv4`.
+    :return: the fixed header's ten fields as unpacked (version and header length, type of
+        service, total length, identification, flags and fragment offset, TTL, protocol,
+        checksum, packed source and destination), the header's length, and where the payload
+        ends.
+    :raises MalformedPacket: see :func:`decodeIPv4`.
     """
     _checkSize(data, limits, "IPv4 packet")
     size = len(data)
     if size < 20:
         raise TruncatedPacket(f"IPv4 packet of {size} bytes, shorter than its header")
-    vihl, tos, total, ident, frag, ttl, proto, check, src, dst = _IPV4.unpack_from(data)
+    fields = _IPV4.unpack_from(data)
+    vihl = fields[0]
     if vihl >> 4 != 4:
         raise UnsupportedPacket(f"IP version {vihl >> 4} where 4 was expected")
     ihl = (vihl & 0x0F) * 4
@@ -119,6 +128,7 @@ def decodeIPv4(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = Fal
         raise MalformedPacket(f"IPv4 header length {ihl} is less than 20")
     if ihl > size:
         raise TruncatedPacket(f"IPv4 header of {ihl} bytes in a packet of {size}")
+    total = fields[2]
     if total < ihl:
         raise MalformedPacket(f"IPv4 total length {total} is less than its header ({ihl})")
     if total > size:
@@ -129,6 +139,20 @@ def decodeIPv4(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = Fal
         end = total
     if limits.verifyChecksums and onesSum(data[:ihl]) != 0xFFFF:
         raise ChecksumError("IPv4 header checksum mismatch")
+    return fields, ihl, end
+
+
+def decodeIPv4(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = False) -> IPv4Packet:
+    """
+    :param data: an IPv4 packet; bytes past its total length (link padding) are ignored.
+    :param partial: the packet was cut short on capture: a total length past the end is then
+        allowed and the payload is what there is.
+    :return: the packet.
+    :raises MalformedPacket: if truncated, not version 4, lengths lie, or the header checksum
+        is wrong (when :attr:`Limits.verifyChecksums`).
+    """
+    fields, ihl, end = readIPv4Header(data, limits, partial)
+    _, tos, total, ident, frag, ttl, proto, check, src, dst = fields
     return IPv4Packet(
         _ntoa(src),
         _ntoa(dst),
@@ -286,17 +310,33 @@ def decodeUDP(
     return UDPDatagram(sport, dport, data[8:length], check)
 
 
+def checkICMP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> int:
+    """
+    Judge an ICMP message's size and checksum: the one place they are checked, for
+    :func:`decodeICMP` and for the echo responder (which derives its reply's checksum from the
+    sum returned here instead of summing the reply again).
+
+    :param data: an ICMP message.
+    :return: the message's folded one's complement sum (see
+        :func:`~glisten.pair._wire._checksum.onesSum`); 0xFFFF when the checksum is right.
+    :raises MalformedPacket: see :func:`decodeICMP`.
+    """
+    _checkSize(data, limits, "ICMP message")
+    if len(data) < 8:
+        raise TruncatedPacket(f"ICMP message of {len(data)} bytes, shorter than its header")
+    total = onesSum(data)
+    if limits.verifyChecksums and total != 0xFFFF:
+        raise ChecksumError("ICMP checksum mismatch")
+    return total
+
+
 def decodeICMP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ICMPMessage:
     """
     :param data: an ICMP message (the payload of an IPv4 packet of protocol 1).
     :return: the message.
     :raises MalformedPacket: if shorter than its header or the checksum is wrong.
     """
-    _checkSize(data, limits, "ICMP message")
-    if len(data) < 8:
-        raise TruncatedPacket(f"ICMP message of {len(data)} bytes, shorter than its header")
-    if limits.verifyChecksums and onesSum(data) != 0xFFFF:
-        raise ChecksumError("ICMP checksum mismatch")
+    checkICMP(data, limits)
     kind, code, check, rest = _ICMP.unpack_from(data)
     return ICMPMessage(kind, code, rest, data[8:], check)
 
