@@ -35,10 +35,12 @@ from glisten.pair._wire._limits import DEFAULT_LIMITS, Limits
 _ETHERNET = struct.Struct("!6s6sH")
 _VLAN = struct.Struct("!HH")
 _ARP = struct.Struct("!HHBBH6s4s6s4s")
-_IPV4 = struct.Struct("!BBHHHBBH4s4s")
+#: The fixed IPv4 header, addresses as 32-bit numbers (cheaper to compare and sum than bytes).
+_IPV4 = struct.Struct("!BBHHHBBHII")
 _IPV6 = struct.Struct("!IHBB16s16s")
 _UDP = struct.Struct("!HHHH")
 _ICMP = struct.Struct("!BBH4s")
+_unpackIPv4 = _IPV4.unpack_from
 
 _VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})
 _ntoa = socket.inet_ntoa
@@ -111,15 +113,16 @@ def readIPv4Header(
     :param partial: see :func:`decodeIPv4`.
     :return: the fixed header's ten fields as unpacked (version and header length, type of
         service, total length, identification, flags and fragment offset, TTL, protocol,
-        checksum, packed source and destination), the header's length, and where the payload
-        ends.
+        checksum, source and destination as 32-bit numbers), the header's length, and where
+        the payload ends.
     :raises MalformedPacket: see :func:`decodeIPv4`.
     """
-    _checkSize(data, limits, "IPv4 packet")
     size = len(data)
+    if size > limits.maxFrameSize:
+        _checkSize(data, limits, "IPv4 packet")
     if size < 20:
         raise TruncatedPacket(f"IPv4 packet of {size} bytes, shorter than its header")
-    fields = _IPV4.unpack_from(data)
+    fields = _unpackIPv4(data)
     vihl = fields[0]
     if vihl >> 4 != 4:
         raise UnsupportedPacket(f"IP version {vihl >> 4} where 4 was expected")
@@ -137,7 +140,9 @@ def readIPv4Header(
         end = size
     else:
         end = total
-    if limits.verifyChecksums and onesSum(data[:ihl]) != 0xFFFF:
+    # The header is never all zeros (version 4), so it sums right exactly when it is 0 modulo
+    # 0xFFFF (see _checksum).
+    if limits.verifyChecksums and int.from_bytes(data[:ihl], "big") % 0xFFFF:
         raise ChecksumError("IPv4 header checksum mismatch")
     return fields, ihl, end
 
@@ -152,10 +157,10 @@ def decodeIPv4(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = Fal
         is wrong (when :attr:`Limits.verifyChecksums`).
     """
     fields, ihl, end = readIPv4Header(data, limits, partial)
-    _, tos, total, ident, frag, ttl, proto, check, src, dst = fields
+    _, tos, total, ident, frag, ttl, proto, check, _, _ = fields
     return IPv4Packet(
-        _ntoa(src),
-        _ntoa(dst),
+        _ntoa(data[12:16]),
+        _ntoa(data[16:20]),
         proto,
         data[ihl:end],
         tos,
@@ -317,15 +322,19 @@ def checkICMP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> int:
     sum returned here instead of summing the reply again).
 
     :param data: an ICMP message.
-    :return: the message's folded one's complement sum (see
-        :func:`~glisten.pair._wire._checksum.onesSum`); 0xFFFF when the checksum is right.
+    :return: the message's one's complement sum modulo 0xFFFF (0 when the checksum is right).
     :raises MalformedPacket: see :func:`decodeICMP`.
     """
-    _checkSize(data, limits, "ICMP message")
-    if len(data) < 8:
-        raise TruncatedPacket(f"ICMP message of {len(data)} bytes, shorter than its header")
-    total = onesSum(data)
-    if limits.verifyChecksums and total != 0xFFFF:
+    size = len(data)
+    if size > limits.maxFrameSize:
+        _checkSize(data, limits, "ICMP message")
+    if size < 8:
+        raise TruncatedPacket(f"ICMP message of {size} bytes, shorter than its header")
+    # An odd length is padded with a zero byte (RFC 1071): a shift, not a copy.
+    value = int.from_bytes(data, "big") << (size & 1) * 8
+    total = value % 0xFFFF
+    # An all-zero message sums to 0, not 0xFFFF, so its checksum (0) is wrong (see _checksum).
+    if limits.verifyChecksums and (total or not value):
         raise ChecksumError("ICMP checksum mismatch")
     return total
 

@@ -48,7 +48,7 @@ from glisten.pair._wire._writers import (
 )
 
 #: An IPv4 header without options and the first four bytes of an ICMP message.
-_ECHO_REPLY = struct.Struct("!BBHHHBBH4s4sBBH")
+_ECHO_REPLY = struct.Struct("!BBHHHBBHIIBBH")
 _SOLICITED_NODE_PREFIX = packAddress("ff02::1:ff00:0")[:13]
 
 
@@ -86,13 +86,13 @@ class EchoResponder:
         self.limits = limits
         self.answered = 0
         self._ipv6Packed = packAddress(ipv6) if ipv6 is not None else None
-        self._ipv4Packed = packAddress(ipv4) if ipv4 is not None else None
-        if self._ipv4Packed is not None:
-            if len(self._ipv4Packed) != 4:
+        self._ipv4Number: int | None = None  # as readIPv4Header gives addresses
+        if ipv4 is not None:
+            packed = packAddress(ipv4)
+            if len(packed) != 4:
                 raise ValueError(f"not an IPv4 address: {ipv4!r}")
-            self.ipv4 = socket.inet_ntoa(
-                self._ipv4Packed
-            )  # the form decoded packets compare equal to
+            self._ipv4Number = int.from_bytes(packed, "big")
+            self.ipv4 = socket.inet_ntoa(packed)  # the form decoded packets compare equal to
         if self._ipv6Packed is not None and len(self._ipv6Packed) != 16:
             raise ValueError(f"not an IPv6 address: {ipv6!r}")
 
@@ -144,8 +144,8 @@ class EchoResponder:
             (code 0) to this host's IPv4 address.
         """
         fields, ihl, end = readIPv4Header(data, self.limits)
-        ident, frag, proto, dest = fields[3], fields[4], fields[6], fields[9]
-        if proto != IPPROTO_ICMP or dest != self._ipv4Packed or frag & 0x3FFF:
+        ident, frag, proto, source, dest = fields[3], fields[4], fields[6], fields[8], fields[9]
+        if proto != IPPROTO_ICMP or dest != self._ipv4Number or frag & 0x3FFF:
             return None
         message = data[ihl:end]
         requestSum = checkICMP(message, self.limits)
@@ -156,15 +156,13 @@ class EchoResponder:
         # a 16-bit word counts the same at any even offset, so its sum follows from the
         # request's (RFC 1624's reasoning). That holds unverified too (Limits.verifyChecksums
         # off): the request's sum is of its bytes, not its claimed checksum.
-        replySum = (
-            requestSum - ICMP_ECHO_REQUEST * 0x100 - (message[2] << 8 | message[3])
-        ) % 0xFFFF
+        replySum = (requestSum - 0x0800 - (message[2] << 8 | message[3])) % 0xFFFF
         # A sum of 0 modulo 0xFFFF is 0xFFFF or (all zero bytes) 0: onesSum tells them apart.
         check = 0xFFFF - replySum if replySum else internetChecksum(body)
         length = 20 + len(message)
         # The reply header's words, summed without building it (0x4500: version, header
         # length and type of service 0; 0x4001: TTL 64, protocol 1; addresses in any order).
-        headerSum = (0x4500 + 0x4001 + length + ident + int.from_bytes(data[12:20], "big")) % 0xFFFF
+        headerSum = (0x4500 + 0x4001 + length + ident + source + dest) % 0xFFFF
         self.answered += 1
         return (
             _ECHO_REPLY.pack(
@@ -177,7 +175,7 @@ class EchoResponder:
                 IPPROTO_ICMP,
                 0xFFFF - headerSum if headerSum else 0,
                 dest,
-                fields[8],
+                source,
                 ICMP_ECHO_REPLY,
                 0,
                 check,
