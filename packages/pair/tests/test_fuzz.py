@@ -18,6 +18,7 @@ from glisten.pair._wire import (
     IPv4Packet,
     IPv6ExtensionHeader,
     IPv6Packet,
+    Limits,
     MalformedPacket,
     UDPDatagram,
     VLANTag,
@@ -89,8 +90,8 @@ def test_randomBytes(name: str, data: bytes) -> None:
 
 
 @st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
+def mutated(draw: st.DrawFn, seeds: list[bytes] = SEEDS) -> bytes:
+    data = bytearray(draw(st.sampled_from(seeds)))
     for _ in range(draw(st.integers(1, 6))):
         action = draw(st.integers(0, 2))
         if action == 0 and data:
@@ -121,6 +122,40 @@ def test_mutatedFrames(data: bytes, etherType: int) -> None:
         EchoResponder("10.0.0.2", "fd00::2").answerFrame(frame)
     except MalformedPacket:
         pass
+
+
+ECHO4_SEEDS = [
+    SEEDS[2],
+    encodeIPv4(
+        IPv4Packet(
+            "10.0.0.1",
+            "10.0.0.2",
+            1,
+            encodeICMP(ICMPMessage.echo(8, 7, 9, b"abcdefgh")),
+            options=b"\x01\x01\x01\x00",
+        )
+    ),
+]
+
+
+@settings(max_examples=500)
+@given(data=st.one_of(mutated(ECHO4_SEEDS), st.binary(max_size=80)), verify=st.booleans())
+def test_mutatedEcho4(data: bytes, verify: bool) -> None:
+    """
+    Mutated IPv4 echo requests (options too, checksums verified or not) only ever raise the
+    codec's error, and what is answered is an echo reply to the request's source whose
+    checksums are right.
+    """
+    try:
+        reply = EchoResponder("10.0.0.2", limits=Limits(verifyChecksums=verify)).answerPacket(data)
+    except MalformedPacket:
+        return
+    if reply is not None:
+        request = decodeIPv4(data, Limits(verifyChecksums=False))
+        packet = decodeIPv4(reply)
+        assert (packet.source, packet.dest) == ("10.0.0.2", request.source)
+        assert decodeICMP(packet.payload).type == 0
+        assert packet.payload[4:] == request.payload[4:]
 
 
 addresses4 = st.ip_addresses(v=4).map(str)

@@ -57,9 +57,19 @@ _IPV6_AUTH = 51
 _IPV6_EXTENSIONS = _IPV6_GENERIC_EXTENSIONS | {_IPV6_FRAGMENT, _IPV6_AUTH}
 
 
-def _checkSize(data: bytes, limits: Limits, layer: str) -> None:
-    if len(data) > limits.maxFrameSize:
-        raise LimitExceeded(f"{layer}: {len(data)} bytes, more than {limits.maxFrameSize}")
+def _sizeOf(data: bytes, limits: Limits, layer: str, header: int) -> int:
+    """
+    :param header: the smallest size ``layer`` can have.
+    :return: ``len(data)``.
+    :raises MalformedPacket: if ``data`` is larger than :attr:`Limits.maxFrameSize` or smaller
+        than ``header``.
+    """
+    size = len(data)
+    if size > limits.maxFrameSize:
+        raise LimitExceeded(f"{layer}: {size} bytes, more than {limits.maxFrameSize}")
+    if size < header:
+        raise TruncatedPacket(f"{layer} of {size} bytes, shorter than its header")
+    return size
 
 
 def decodeEthernet(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EthernetFrame:
@@ -68,9 +78,7 @@ def decodeEthernet(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EthernetFram
     :return: the frame, its VLAN tags taken off.
     :raises MalformedPacket: if it is shorter than its header or has too many VLAN tags.
     """
-    _checkSize(data, limits, "Ethernet frame")
-    if len(data) < 14:
-        raise TruncatedPacket(f"Ethernet frame of {len(data)} bytes, shorter than its header")
+    _sizeOf(data, limits, "Ethernet frame", 14)
     dest, source, etherType = _ETHERNET.unpack_from(data)
     offset = 14
     tags: list[VLANTag] = []
@@ -92,9 +100,7 @@ def decodeARP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ARPPacket:
     :return: the packet, if it is IPv4 over Ethernet.
     :raises MalformedPacket: if truncated or of another hardware or protocol type.
     """
-    _checkSize(data, limits, "ARP packet")
-    if len(data) < 28:
-        raise TruncatedPacket(f"ARP packet of {len(data)} bytes, shorter than 28")
+    _sizeOf(data, limits, "ARP packet", 28)
     htype, ptype, hlen, plen, op, sha, spa, tha, tpa = _ARP.unpack_from(data)
     if htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4:
         raise UnsupportedPacket("ARP packet that is not IPv4 over Ethernet")
@@ -117,11 +123,7 @@ def readIPv4Header(
         the payload ends.
     :raises MalformedPacket: see :func:`decodeIPv4`.
     """
-    size = len(data)
-    if size > limits.maxFrameSize:
-        _checkSize(data, limits, "IPv4 packet")
-    if size < 20:
-        raise TruncatedPacket(f"IPv4 packet of {size} bytes, shorter than its header")
+    size = _sizeOf(data, limits, "IPv4 packet", 20)
     fields = _unpackIPv4(data)
     vihl = fields[0]
     if vihl >> 4 != 4:
@@ -186,10 +188,7 @@ def decodeIPv6(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = Fal
         not first, or there are more extension headers than
         :attr:`Limits.maxIPv6ExtensionHeaders`.
     """
-    _checkSize(data, limits, "IPv6 packet")
-    size = len(data)
-    if size < 40:
-        raise TruncatedPacket(f"IPv6 packet of {size} bytes, shorter than its header")
+    size = _sizeOf(data, limits, "IPv6 packet", 40)
     first, plen, nxt, hlim, src, dst = _IPV6.unpack_from(data)
     if first >> 28 != 6:
         raise UnsupportedPacket(f"IP version {first >> 28} where 6 was expected")
@@ -290,10 +289,7 @@ def decodeUDP(
     :return: the datagram, its payload cut at the length field.
     :raises MalformedPacket: if truncated, the length field lies, or the checksum is wrong.
     """
-    _checkSize(data, limits, "UDP datagram")
-    size = len(data)
-    if size < 8:
-        raise TruncatedPacket(f"UDP datagram of {size} bytes, shorter than its header")
+    size = _sizeOf(data, limits, "UDP datagram", 8)
     sport, dport, length, check = _UDP.unpack_from(data)
     if length < 8:
         raise MalformedPacket(f"UDP length {length} is less than its header")
@@ -325,11 +321,7 @@ def checkICMP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> int:
     :return: the message's one's complement sum modulo 0xFFFF (0 when the checksum is right).
     :raises MalformedPacket: see :func:`decodeICMP`.
     """
-    size = len(data)
-    if size > limits.maxFrameSize:
-        _checkSize(data, limits, "ICMP message")
-    if size < 8:
-        raise TruncatedPacket(f"ICMP message of {size} bytes, shorter than its header")
+    size = _sizeOf(data, limits, "ICMP message", 8)
     # An odd length is padded with a zero byte (RFC 1071): a shift, not a copy.
     value = int.from_bytes(data, "big") << (size & 1) * 8
     total = value % 0xFFFF
@@ -360,9 +352,7 @@ def decodeICMPv6(
     :return: the message.
     :raises MalformedPacket: if shorter than its header or the checksum is wrong.
     """
-    _checkSize(data, limits, "ICMPv6 message")
-    if len(data) < 8:
-        raise TruncatedPacket(f"ICMPv6 message of {len(data)} bytes, shorter than its header")
+    _sizeOf(data, limits, "ICMPv6 message", 8)
     if limits.verifyChecksums:
         addresses = _addressesOf(source, dest)
         if addresses is None or len(addresses[0]) != 16:
