@@ -15,6 +15,7 @@ from zope.interface import implementer
 from glisten.internet import protocol
 from glisten.logger import Logger
 from glisten.pair import raw
+from glisten.pair._dropping import dropMalformed
 from glisten.pair._wire import ARPPacket, MalformedPacket, decodeARP, encodeARP
 from glisten.pair._wire._events import ARP_REPLY, ARP_REQUEST
 
@@ -57,8 +58,7 @@ class ARPProtocol(protocol.AbstractDatagramProtocol):
         try:
             packet = decodeARP(data)
         except MalformedPacket as e:
-            self.dropped += 1
-            _log.debug("Dropped an ARP packet: {reason}", reason=str(e))
+            dropMalformed(self, _log, "an ARP packet", e)
             return
         self.arpReceived(packet)
 

@@ -16,6 +16,7 @@ from zope.interface import Interface, implementer
 from glisten.internet import protocol
 from glisten.logger import Logger
 from glisten.pair import raw
+from glisten.pair._dropping import dropMalformed
 from glisten.pair._wire import (
     DEFAULT_LIMITS,
     EthernetFrame,
@@ -131,8 +132,7 @@ class EthernetProtocol(protocol.AbstractDatagramProtocol):
         try:
             frame = decodeEthernet(data, self.limits)
         except MalformedPacket as e:
-            self.dropped += 1
-            _log.debug("Dropped an Ethernet frame: {reason}", reason=str(e))
+            dropMalformed(self, _log, "an Ethernet frame", e)
             return
         protos = self.etherProtos.get(frame.etherType)
         if protos:

@@ -15,6 +15,7 @@ from zope.interface import implementer
 from glisten.internet import protocol
 from glisten.logger import Logger
 from glisten.pair import raw
+from glisten.pair._dropping import dropMalformed
 from glisten.pair._wire import (
     DEFAULT_LIMITS,
     ICMPMessage,
@@ -101,8 +102,7 @@ class ICMPProtocol(protocol.AbstractDatagramProtocol):
             else:
                 message = decodeICMP(data, self.limits)
         except MalformedPacket as e:
-            self.dropped += 1
-            _log.debug("Dropped an ICMP message: {reason}", reason=str(e))
+            dropMalformed(self, _log, "an ICMP message", e)
             return
         self.icmpReceived(message, source, dest, version)
 

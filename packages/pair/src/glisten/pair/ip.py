@@ -28,6 +28,7 @@ from zope.interface import implementer
 from glisten.internet import protocol
 from glisten.logger import Logger
 from glisten.pair import raw
+from glisten.pair._dropping import dropMalformed
 from glisten.pair._wire import (
     DEFAULT_LIMITS,
     IPv4Packet,
@@ -166,8 +167,7 @@ class IPProtocol(protocol.AbstractDatagramProtocol):
         try:
             header = IPHeader(data, self.limits, partial)
         except MalformedPacket as e:
-            self.dropped += 1
-            _log.debug("Dropped an IP packet: {reason}", reason=str(e))
+            dropMalformed(self, _log, "an IP packet", e)
             return
         protos = self.ipProtos.get(header.protocol)
         if not protos:

@@ -17,6 +17,7 @@ from zope.interface import implementer
 from glisten.internet import protocol
 from glisten.logger import Logger
 from glisten.pair import raw
+from glisten.pair._dropping import dropMalformed
 from glisten.pair._wire import (
     DEFAULT_LIMITS,
     Limits,
@@ -117,8 +118,7 @@ class RawUDPProtocol(protocol.AbstractDatagramProtocol):
                 bool(partial or more_fragments),
             )
         except MalformedPacket as e:
-            self.dropped += 1
-            _log.debug("Dropped a UDP datagram: {reason}", reason=str(e))
+            dropMalformed(self, _log, "a UDP datagram", e)
             return
         protos = self.udpProtos.get(datagram.destPort)
         if protos:

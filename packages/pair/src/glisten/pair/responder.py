@@ -11,7 +11,10 @@ write its answers to their transport.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from glisten.logger import Logger
+from glisten.pair._dropping import dropMalformed
 from glisten.pair._wire import DEFAULT_LIMITS, EchoResponder, Limits, MalformedPacket
 from glisten.pair.ethernet import EthernetProtocol
 from glisten.pair.ip import IPProtocol
@@ -19,6 +22,30 @@ from glisten.pair.ip import IPProtocol
 __all__ = ["EthernetResponder", "IPResponder"]
 
 _log = Logger()
+
+
+def _answer(
+    layer: EthernetProtocol | IPProtocol,
+    answer: Callable[[bytes], bytes | None],
+    data: bytes,
+    what: str,
+) -> bool:
+    """
+    Write the responder's answer to ``data``, or drop ``data`` if it is malformed.
+
+    :param answer: the responder's method for this layer.
+    :param what: the input, with its article, for the log line.
+    :return: whether ``data`` was dealt with; if not, the layer dispatches it as usual.
+    """
+    try:
+        reply = answer(data)
+    except MalformedPacket as e:
+        dropMalformed(layer, _log, what, e)
+        return True
+    if reply is None:
+        return False
+    layer.transport.write(reply)
+    return True
 
 
 class EthernetResponder(EthernetProtocol):
@@ -52,16 +79,8 @@ class EthernetResponder(EthernetProtocol):
         """
         Answer the frame if it asks for this host, else dispatch it to the added protocols.
         """
-        if not partial:
-            try:
-                answer = self.responder.answerFrame(data)
-            except MalformedPacket as e:
-                self.dropped += 1
-                _log.debug("Dropped a frame: {reason}", reason=str(e))
-                return
-            if answer is not None:
-                self.transport.write(answer)
-                return
+        if not partial and _answer(self, self.responder.answerFrame, data, "a frame"):
+            return
         EthernetProtocol.datagramReceived(self, data, partial)
 
 
@@ -92,14 +111,6 @@ class IPResponder(IPProtocol):
         """
         Answer the packet if it is an echo request for this host, else dispatch it.
         """
-        if not partial:
-            try:
-                answer = self.responder.answerPacket(data)
-            except MalformedPacket as e:
-                self.dropped += 1
-                _log.debug("Dropped a packet: {reason}", reason=str(e))
-                return
-            if answer is not None:
-                self.transport.write(answer)
-                return
+        if not partial and _answer(self, self.responder.answerPacket, data, "a packet"):
+            return
         IPProtocol.datagramReceived(self, data, partial, dest, source, protocol)

@@ -386,13 +386,11 @@ class TuntapPort(abstract.FileDescriptor):
         Read packets until the device is empty or :attr:`maxThroughput` bytes were read, and
         hand each to the protocol; an exception from the protocol is logged, not raised.
         """
-        if self.packetInfo:
-            self._readWithInfo()
-            return
+        info = self.packetInfo
         read = 0
         sysRead = self._system.read
         fd = self._fileno
-        size = self.maxPacketSize
+        size = self.maxPacketSize + (_PI_SIZE if info else 0)
         received = self.protocol.datagramReceived
         limit = self.maxThroughput
         while read < limit:
@@ -403,32 +401,14 @@ class TuntapPort(abstract.FileDescriptor):
                     return
                 raise
             read += len(data)
+            partial = 0
+            if info:
+                if len(data) < _PI_SIZE:
+                    continue
+                partial = 1 if (data[0] << 8 | data[1]) & _TUN_PKT_STRIP else 0
+                data = data[_PI_SIZE:]
             try:
-                received(data, 0)
-            except Exception:
-                self._receiveFailed()
-            if self.disconnecting or self._fileno != fd:
-                return
-
-    def _readWithInfo(self) -> None:
-        read = 0
-        sysRead = self._system.read
-        fd = self._fileno
-        size = self.maxPacketSize + _PI_SIZE
-        received = self.protocol.datagramReceived
-        while read < self.maxThroughput:
-            try:
-                data = sysRead(fd, size)
-            except OSError as e:
-                if e.errno in _READ_AGAIN:
-                    return
-                raise
-            read += len(data)
-            if len(data) < _PI_SIZE:
-                continue
-            partial = 1 if (data[0] << 8 | data[1]) & _TUN_PKT_STRIP else 0
-            try:
-                received(data[_PI_SIZE:], partial)
+                received(data, partial)
             except Exception:
                 self._receiveFailed()
             if self.disconnecting or self._fileno != fd:
