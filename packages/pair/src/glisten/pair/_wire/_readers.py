@@ -9,7 +9,6 @@ bounded by :class:`Limits`.
 from __future__ import annotations
 
 import socket
-import struct
 from typing import Any
 
 from glisten.pair._wire._checksum import onesSum, pseudoHeaderSum
@@ -30,17 +29,10 @@ from glisten.pair._wire._events import (
     UDPDatagram,
     VLANTag,
 )
+from glisten.pair._wire._layouts import ARP, ETHERNET, ICMP, IPV4, IPV6, UDP, VLAN
 from glisten.pair._wire._limits import DEFAULT_LIMITS, Limits
 
-_ETHERNET = struct.Struct("!6s6sH")
-_VLAN = struct.Struct("!HH")
-_ARP = struct.Struct("!HHBBH6s4s6s4s")
-#: The fixed IPv4 header, addresses as 32-bit numbers (cheaper to compare and sum than bytes).
-_IPV4 = struct.Struct("!BBHHHBBHII")
-_IPV6 = struct.Struct("!IHBB16s16s")
-_UDP = struct.Struct("!HHHH")
-_ICMP = struct.Struct("!BBH4s")
-_unpackIPv4 = _IPV4.unpack_from
+_unpackIPv4 = IPV4.unpack_from
 
 _VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})
 _ntoa = socket.inet_ntoa
@@ -79,7 +71,7 @@ def decodeEthernet(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EthernetFram
     :raises MalformedPacket: if it is shorter than its header or has too many VLAN tags.
     """
     _sizeOf(data, limits, "Ethernet frame", 14)
-    dest, source, etherType = _ETHERNET.unpack_from(data)
+    dest, source, etherType = ETHERNET.unpack_from(data)
     offset = 14
     tags: list[VLANTag] = []
     while etherType in _VLAN_TPIDS:
@@ -87,7 +79,7 @@ def decodeEthernet(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EthernetFram
             raise LimitExceeded(f"Ethernet frame with more than {limits.maxVLANTags} VLAN tags")
         if len(data) < offset + 4:
             raise TruncatedPacket("Ethernet frame truncated inside a VLAN tag")
-        tci, inner = _VLAN.unpack_from(data, offset)
+        tci, inner = VLAN.unpack_from(data, offset)
         tags.append(VLANTag(tci & 0x0FFF, tci >> 13, bool(tci & 0x1000), etherType))
         etherType = inner
         offset += 4
@@ -101,7 +93,7 @@ def decodeARP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ARPPacket:
     :raises MalformedPacket: if truncated or of another hardware or protocol type.
     """
     _sizeOf(data, limits, "ARP packet", 28)
-    htype, ptype, hlen, plen, op, sha, spa, tha, tpa = _ARP.unpack_from(data)
+    htype, ptype, hlen, plen, op, sha, spa, tha, tpa = ARP.unpack_from(data)
     if htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4:
         raise UnsupportedPacket("ARP packet that is not IPv4 over Ethernet")
     return ARPPacket(op, sha, _ntoa(spa), tha, _ntoa(tpa))
@@ -189,7 +181,7 @@ def decodeIPv6(data: bytes, limits: Limits = DEFAULT_LIMITS, partial: bool = Fal
         :attr:`Limits.maxIPv6ExtensionHeaders`.
     """
     size = _sizeOf(data, limits, "IPv6 packet", 40)
-    first, plen, nxt, hlim, src, dst = _IPV6.unpack_from(data)
+    first, plen, nxt, hlim, src, dst = IPV6.unpack_from(data)
     if first >> 28 != 6:
         raise UnsupportedPacket(f"IP version {first >> 28} where 6 was expected")
     end = 40 + plen
@@ -290,7 +282,7 @@ def decodeUDP(
     :raises MalformedPacket: if truncated, the length field lies, or the checksum is wrong.
     """
     size = _sizeOf(data, limits, "UDP datagram", 8)
-    sport, dport, length, check = _UDP.unpack_from(data)
+    sport, dport, length, check = UDP.unpack_from(data)
     if length < 8:
         raise MalformedPacket(f"UDP length {length} is less than its header")
     if length > size:
@@ -338,7 +330,7 @@ def decodeICMP(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ICMPMessage:
     :raises MalformedPacket: if shorter than its header or the checksum is wrong.
     """
     checkICMP(data, limits)
-    kind, code, check, rest = _ICMP.unpack_from(data)
+    kind, code, check, rest = ICMP.unpack_from(data)
     return ICMPMessage(kind, code, rest, data[8:], check)
 
 
@@ -360,5 +352,5 @@ def decodeICMPv6(
         initial = pseudoHeaderSum(addresses[0], addresses[1], 58, len(data))
         if onesSum(data, initial) != 0xFFFF:
             raise ChecksumError("ICMPv6 checksum mismatch")
-    kind, code, check, rest = _ICMP.unpack_from(data)
+    kind, code, check, rest = ICMP.unpack_from(data)
     return ICMPMessage(kind, code, rest, data[8:], check)

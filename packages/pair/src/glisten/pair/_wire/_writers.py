@@ -17,12 +17,7 @@ from glisten.pair._wire._events import (
     IPv6Packet,
     UDPDatagram,
 )
-
-_IPV4 = struct.Struct("!BBHHHBBH4s4s")
-_IPV6 = struct.Struct("!IHBB16s16s")
-_UDP = struct.Struct("!HHHH")
-_ICMP = struct.Struct("!BBH4s")
-_ARP = struct.Struct("!HHBBH6s4s6s4s")
+from glisten.pair._wire._layouts import ARP, ICMP, IPV4, IPV6, UDP, VLAN
 
 
 def _hardware(address: bytes, what: str) -> bytes:
@@ -47,7 +42,7 @@ def encodeEthernet(frame: EthernetFrame) -> bytes:
         if not 0 <= tag.vid < 4096 or not 0 <= tag.pcp < 8:
             raise ValueError("VLAN id or priority out of range")
         tci = (tag.pcp << 13) | (int(tag.dei) << 12) | tag.vid
-        parts.append(struct.pack("!HH", tag.tpid, tci))
+        parts.append(VLAN.pack(tag.tpid, tci))
     parts.append(struct.pack("!H", frame.etherType))
     parts.append(frame.payload)
     return b"".join(parts)
@@ -57,7 +52,7 @@ def encodeARP(packet: ARPPacket) -> bytes:
     """
     :return: the ARP packet (IPv4 over Ethernet).
     """
-    return _ARP.pack(
+    return ARP.pack(
         1,
         0x0800,
         6,
@@ -87,7 +82,7 @@ def encodeIPv4(packet: IPv4Packet) -> bytes:
         | (0x2000 if packet.moreFragments else 0)
         | packet.fragmentOffset
     )
-    header = _IPV4.pack(
+    header = IPV4.pack(
         0x40 | (ihl // 4),
         packet.tos,
         total,
@@ -96,8 +91,8 @@ def encodeIPv4(packet: IPv4Packet) -> bytes:
         packet.ttl,
         packet.protocol,
         0,
-        _packFamily(packet.source, 4),
-        _packFamily(packet.dest, 4),
+        int.from_bytes(_packFamily(packet.source, 4), "big"),
+        int.from_bytes(_packFamily(packet.dest, 4), "big"),
     )
     header += options
     check = internetChecksum(header)
@@ -129,7 +124,7 @@ def encodeIPv6(packet: IPv6Packet) -> bytes:
         raise ValueError("IPv6 payload of more than 65535 bytes")
     first = (6 << 28) | ((packet.trafficClass & 0xFF) << 20) | (packet.flowLabel & 0xFFFFF)
     return (
-        _IPV6.pack(
+        IPV6.pack(
             first,
             len(body),
             kinds[0],
@@ -151,7 +146,7 @@ def encodeUDP(datagram: UDPDatagram, source: str | None = None, dest: str | None
     length = 8 + len(datagram.payload)
     if length > 0xFFFF:
         raise ValueError(f"UDP datagram of {length} bytes, more than 65535")
-    header = _UDP.pack(datagram.sourcePort, datagram.destPort, length, 0)
+    header = UDP.pack(datagram.sourcePort, datagram.destPort, length, 0)
     if source is None or dest is None:
         return header + datagram.payload
     src = packAddress(source)
@@ -165,7 +160,7 @@ def encodeUDP(datagram: UDPDatagram, source: str | None = None, dest: str | None
 def _encodeICMP(message: ICMPMessage, initial: int) -> bytes:
     if len(message.rest) != 4:
         raise ValueError("ICMP rest of header must be 4 bytes")
-    body = _ICMP.pack(message.type, message.code, 0, message.rest) + message.data
+    body = ICMP.pack(message.type, message.code, 0, message.rest) + message.data
     check = internetChecksum(body, initial)
     return body[:2] + check.to_bytes(2, "big") + body[4:]
 
