@@ -3,6 +3,7 @@ the destination port, addProto checks), lengths and checksums checked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -128,29 +129,27 @@ def test_lyingLengthDropped() -> None:
     assert proto.dropped == 3
 
 
-def test_stackedOnIPv4WithChecksum() -> None:
+@pytest.mark.parametrize(
+    ("source", "dest", "encode"),
+    [
+        ("10.0.0.1", "10.0.0.2", lambda s, d, b: encodeIPv4(IPv4Packet(s, d, 17, b))),
+        ("fd00::1", "fd00::2", lambda s, d, b: encodeIPv6(IPv6Packet(s, d, 17, b))),
+    ],
+    ids=["ipv4", "ipv6"],
+)
+def test_stackedOnIPWithChecksum(
+    source: str, dest: str, encode: Callable[[str, str, bytes], bytes]
+) -> None:
     ipProto = IPProtocol()
     udpProto = RawUDPProtocol()
     p1 = Recorder()
     udpProto.addProto(53, p1)
     ipProto.addProto(17, udpProto)
-    body = encodeUDP(UDPDatagram(4000, 53, b"query"), "10.0.0.1", "10.0.0.2")
-    ipProto.datagramReceived(encodeIPv4(IPv4Packet("10.0.0.1", "10.0.0.2", 17, body)))
-    corrupt = body[:-1] + b"X"
-    ipProto.datagramReceived(encodeIPv4(IPv4Packet("10.0.0.1", "10.0.0.2", 17, corrupt)))
-    assert p1.received == [(b"query", ("10.0.0.1", 4000))]
+    body = encodeUDP(UDPDatagram(4000, 53, b"query"), source, dest)
+    ipProto.datagramReceived(encode(source, dest, body))
+    ipProto.datagramReceived(encode(source, dest, body[:-1] + b"X"))
+    assert p1.received == [(b"query", (source, 4000))]
     assert udpProto.dropped == 1
-
-
-def test_stackedOnIPv6() -> None:
-    ipProto = IPProtocol()
-    udpProto = RawUDPProtocol()
-    p1 = Recorder()
-    udpProto.addProto(53, p1)
-    ipProto.addProto(17, udpProto)
-    body = encodeUDP(UDPDatagram(4000, 53, b"query"), "fd00::1", "fd00::2")
-    ipProto.datagramReceived(encodeIPv6(IPv6Packet("fd00::1", "fd00::2", 17, body)))
-    assert p1.received == [(b"query", ("fd00::1", 4000))]
 
 
 def test_header() -> None:
