@@ -144,7 +144,7 @@ class EchoResponder:
             (code 0) to this host's IPv4 address.
         """
         fields, ihl, end = readIPv4Header(data, self.limits)
-        ident, frag, proto, source, dest = fields[3], fields[4], fields[6], fields[8], fields[9]
+        _, _, _, ident, frag, _, proto, _, source, dest = fields
         if proto != IPPROTO_ICMP or dest != self._ipv4Number or frag & 0x3FFF:
             return None
         message = data[ihl:end]
