@@ -33,6 +33,7 @@ KNOWN_PLUGINS: dict[str, str] = {
     "irc": "glisten-words",
     "xmpp": "glisten-words",
     "words": "glisten-words",
+    "pair": "glisten-pair",
 }
 
 REACTOR_NAMES = ("epoll", "poll", "select", "asyncio")
