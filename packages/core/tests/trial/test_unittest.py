@@ -408,6 +408,14 @@ def test_globalReactorByDefault() -> None:
     assert not loadTimeReactor.getDelayedCalls()
     assert outcome(runCase(Global, "test_deferLater")) == "success"
     assert outcome(runCase(Global, "test_same")) == "success" and seen[-1] is True
+    # What another (plain pytest) test left in the global reactor before this one started is
+    # neither blamed on it nor cancelled.
+    other = loadTimeReactor.callLater(100, lambda: None)
+    try:
+        assert outcome(runCase(Global, "test_same")) == "success"
+        assert other.active()
+    finally:
+        other.cancel()
 
 
 MODULE = """

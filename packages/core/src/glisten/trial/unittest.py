@@ -441,13 +441,14 @@ class TestCase(SynchronousTestCase):
     def run(self, result: Any = None) -> Any:
         self._driver: ReactorDriver | None = None
         self._sharedReactor = False
+        self._dirtBefore: tuple[set[Any], set[Any]] = (set(), set())
         try:
             return super().run(result)
         finally:
             driver, self._driver = self._driver, None
             if driver is not None:
                 if self._sharedReactor:
-                    _cleanSharedReactor(driver)
+                    _cleanSharedReactor(driver, self._dirtBefore)
                 else:
                     driver.finish(check=False)
 
@@ -465,6 +466,7 @@ class TestCase(SynchronousTestCase):
         else:
             self._driver = ReactorDriver(getReactor())
             self._sharedReactor = True
+            self._dirtBefore = _reactorDirt(self._driver.reactor)
         super()._callSetUp()
 
     def getTimeout(self) -> float:
@@ -489,7 +491,7 @@ class TestCase(SynchronousTestCase):
             try:
                 if self._sharedReactor:
                     driver.settle()
-                    _cleanSharedReactor(driver)
+                    _cleanSharedReactor(driver, self._dirtBefore)
                 else:
                     driver.finish(check=True)
             except DirtyReactorAggregateError as e:
@@ -504,17 +506,34 @@ class TestCase(SynchronousTestCase):
             raise DirtyReactorAggregateError([str(p) for p in problems], [])
 
 
-def _cleanSharedReactor(driver: ReactorDriver) -> None:
-    """Cancel the delayed calls and close the descriptors a test left in the global reactor
+def _reactorDirt(reactor: Any) -> tuple[set[Any], set[Any]]:
+    """The active delayed calls and the watched descriptors of ``reactor`` now."""
+    calls = {call for call in reactor.getDelayedCalls() if call.active()}
+    selectables = set(reactor.getReaders()) | set(reactor.getWriters())
+    return calls, selectables
+
+
+def _cleanSharedReactor(driver: ReactorDriver, before: tuple[set[Any], set[Any]]) -> None:
+    """Cancel the delayed calls and close the descriptors this test left in the global reactor
     (as trial's janitor does), so that the next test starts clean.
 
-    :raises DirtyReactorAggregateError: if there were any.
+    What was there already when the test started (``before``: left by a plain pytest test
+    that shares the process, say) is neither blamed on this test nor touched.
+
+    :raises DirtyReactorAggregateError: if the test left any.
     """
-    calls, _ = driver.dirt()
+    reactor = driver.reactor
+    callsBefore, selectablesBefore = before
+    nowCalls, nowSelectables = _reactorDirt(reactor)
+    calls = []
+    for call in nowCalls - callsBefore:
+        calls.append(repr(call))
+        call.cancel()
     selectables = []
-    removeAll = getattr(driver.reactor, "removeAll", None)
-    for selectable in removeAll() if removeAll is not None else []:
+    for selectable in nowSelectables - selectablesBefore:
         selectables.append(repr(selectable))
+        reactor.removeReader(selectable)
+        reactor.removeWriter(selectable)
         if hasattr(selectable, "signalProcess"):
             try:
                 selectable.signalProcess("KILL")
@@ -527,4 +546,4 @@ def _cleanSharedReactor(driver: ReactorDriver) -> None:
             except OSError:
                 pass
     if calls or selectables:
-        raise DirtyReactorAggregateError(calls, selectables)
+        raise DirtyReactorAggregateError(sorted(calls), sorted(selectables))

@@ -114,8 +114,11 @@ class SMTPClient(Protocol, TimeoutMixin):
         """The current message was sent (or failed at the data stage)."""
 
     def getDSNParameters(self) -> dict[str, Any]:
-        """:return: RFC 3461 parameters for the current message (``ret``, ``envid``,
-        ``notify``), sent when the server supports DSN; none by default."""
+        """The DSN parameters of the current message.
+
+        :return: RFC 3461 parameters (``ret``, ``envid``, ``notify``), sent when the server
+            supports DSN; none by default.
+        """
         return {}
 
     def sendError(self, exc: Exception) -> None:

@@ -145,7 +145,7 @@ class AddressAlias(AliasBase):
 
 @implementer(smtp.IMessage)
 class FileWrapper:
-    """Appends a message to a file (mbox style, with a ``From `` line) at its end."""
+    """Appends a message to a file (mbox style, after a ``From`` separator line) at its end."""
 
     def __init__(self, filename: str) -> None:
         self.finalname = filename

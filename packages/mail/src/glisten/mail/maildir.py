@@ -251,8 +251,11 @@ class MaildirDirdbmDomain(AbstractMaildirDomain):
             return None
 
     def userDirectory(self, name: str) -> str | None:
-        """:return: the user's maildir (made on first use), or ``postmaster``'s if
-        configured, or ``None``."""
+        """The user's maildir.
+
+        :return: the maildir (made on first use), or ``postmaster``'s if configured, or
+            ``None``.
+        """
         if self._valid(name) and os.path.exists(os.path.join(self.dbm, name)):
             folder = os.path.join(self.root, name)
             initializeMaildir(folder)
