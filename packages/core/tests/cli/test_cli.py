@@ -75,8 +75,10 @@ def test_missingProtocolPackageNamesIt(
     plugins: dict[str, FakeEntryPoint],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setattr(_installhint, "_coreInstalledFrom", lambda: None)
+    monkeypatch.chdir(tmp_path)
     assert runMain(["web", "--path", "."]) == 2
     err = capsys.readouterr().err
     assert err == 'glisten: no plugin "web"; it is in glisten-web: pip install glisten-web\n'
@@ -113,7 +115,29 @@ def test_installHintFromWheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         _installhint.installCommand("glisten-web") == f"pip install --find-links {dist} glisten-web"
     )
     # No wheel of it there: the index is the only hope.
-    assert _installhint.installCommand("glisten-conch") == "pip install glisten-conch"
+    assert _installhint.installCommand("glisten-conch", tmp_path) == "pip install glisten-conch"
+
+
+def test_installHintFromTheCurrentFolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Core found by name in ``--find-links dist`` leaves no install record: the hint looks
+    at the folder the user is in."""
+    monkeypatch.setattr(_installhint, "_coreInstalledFrom", lambda: None)
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "glisten_web-0.2.0-py3-none-any.whl").write_text("")
+    assert (
+        _installhint.installCommand("glisten-web", tmp_path)
+        == "pip install --find-links dist glisten-web"
+    )
+    _clone(tmp_path)
+    clone = tmp_path / "clone"
+    assert _installhint.installCommand("glisten-web", clone) == "pip install ./packages/web"
+    assert (
+        _installhint.installCommand("glisten-mail", clone)
+        == "pip install ./packages/names ./packages/mail"
+    )
+    assert _installhint.installCommand("glisten-web", tmp_path / "dist") == (
+        "pip install glisten-web"
+    )
 
 
 def test_installHintReadsCoresInstallRecord() -> None:

@@ -52,23 +52,44 @@ def _wheelIn(folder: Path, package: str) -> bool:
     return any(p.name.startswith(prefix) for p in folder.glob("*.whl"))
 
 
-def installCommand(package: str) -> str:
+def _fromFolders(packages: Path, package: str, shown: str) -> str | None:
+    """``pip install`` of the package's folder (and the glisten ones it needs) under
+    ``packages``, written with ``shown`` as that folder's name; None if one is missing."""
+    names = [*_NEEDS.get(package, []), package]
+    if not all((packages / _FOLDERS[n] / "pyproject.toml").is_file() for n in names):
+        return None
+    return "pip install " + " ".join(shlex.quote(f"{shown}/{_FOLDERS[n]}") for n in names)
+
+
+def installCommand(package: str, cwd: Path | None = None) -> str:
     """The command that installs ``package`` (``glisten-web``, say) in this situation.
 
     - glisten-core came from a clone's ``packages/core``: install the sibling folder
       (``pip install /clone/packages/web``);
     - it came from a wheel in a folder that also has the package's wheel: ``pip install
       --find-links /that/folder glisten-web``;
+    - pip records nothing when it found core by name (``--find-links dist``), so the current
+      folder is looked at: a ``dist/`` holding the package's wheel, or a clone;
     - otherwise (an index): ``pip install glisten-web``.
+
+    :param cwd: the folder the user is in (the current one by default).
     """
+    if package not in _FOLDERS:
+        return f"pip install {package}"
     source = _coreInstalledFrom()
-    if source is not None and package in _FOLDERS:
+    if source is not None:
         if source.is_dir() and source.name == "core" and source.parent.name == "packages":
-            folders = [source.parent / _FOLDERS[p] for p in [*_NEEDS.get(package, []), package]]
-            if all((f / "pyproject.toml").is_file() for f in folders):
-                return "pip install " + " ".join(shlex.quote(str(f)) for f in folders)
+            command = _fromFolders(source.parent, package, str(source.parent))
+            if command is not None:
+                return command
         elif source.suffix == ".whl" and _wheelIn(source.parent, package):
             return f"pip install --find-links {shlex.quote(str(source.parent))} {package}"
+    here = Path.cwd() if cwd is None else cwd
+    if (here / "dist").is_dir() and _wheelIn(here / "dist", package):
+        return f"pip install --find-links dist {package}"
+    command = _fromFolders(here / "packages", package, "./packages")
+    if command is not None:
+        return command
     return f"pip install {package}"
 
 
