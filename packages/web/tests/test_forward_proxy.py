@@ -284,3 +284,47 @@ def test_proxyClientTakesSingleHeaderValues() -> None:
     client.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Up: 1\r\n\r\nhi")
     assert father.finished and father.written == [b"hi"]
     assert father.responseHeaders.getRawHeaders(b"x-up") == [b"1"]
+
+
+# -- Twisted's proxy.py example, renamed, on the global reactor -------------------------------
+
+EXAMPLE = """
+import sys
+from glisten.internet import reactor
+from glisten.web import proxy, http
+
+
+class ProxyFactory(http.HTTPFactory):
+    def buildProtocol(self, addr):
+        return proxy.Proxy()
+
+
+port = reactor.listenTCP(0, ProxyFactory(), interface="127.0.0.1")
+print(port.getHost().port, flush=True)
+reactor.run()
+"""
+
+
+def test_twistedProxyExampleRuns() -> None:
+    """The example as Twisted ships it (port aside): it runs, and refuses loopback."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", EXAMPLE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            upstream = s.getsockname()[1]
+            status, _ = fetch(port, "GET", f"http://127.0.0.1:{upstream}/")
+        assert status == 403
+        status, _ = fetch(port, "CONNECT", "127.0.0.1:22")
+        assert status == 501
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
