@@ -247,6 +247,7 @@ def _testGroup(package: Package) -> list[str]:
     return list(config["dependency-groups"]["test"])
 
 
+@pytest.mark.timeout(900)  # a whole package's suite runs inside; 120 s is short on a busy machine
 @pytest.mark.parametrize("folder", sorted(PACKAGES))
 def test_installedAloneAndTested(dist: Path, tmp_path: Path, folder: str) -> None:
     """Each package with only its declared dependencies imports, and its own suite passes."""
