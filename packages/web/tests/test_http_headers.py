@@ -50,3 +50,28 @@ def test_invalidNames(name: bytes | str) -> None:
 def test_singleStringRefused() -> None:
     with pytest.raises(TypeError):
         Headers().setRawHeaders(b"x", b"value")  # type: ignore[arg-type]
+
+
+def test_reprAsTwisted() -> None:
+    """Twisted: ``Headers({b'Foo': [b'bar']})``, with the subclass's own name."""
+    from glisten.web.http_headers import Headers
+
+    assert repr(Headers({b"foo": [b"bar"]})) == "Headers({b'Foo': [b'bar']})"
+
+    class MyHeaders(Headers):
+        __slots__ = ()
+
+    assert repr(MyHeaders({b"x-thing": [b"1", b"2"]})) == "MyHeaders({b'X-Thing': [b'1', b'2']})"
+
+
+def test_invalidHeaderName() -> None:
+    import pytest
+
+    from glisten.web.http_headers import Headers, InvalidHeaderName
+
+    assert issubclass(InvalidHeaderName, ValueError)
+    for bad in (b"bad name", b"", "caf\xe9", b"a:b"):
+        with pytest.raises(InvalidHeaderName):
+            Headers().addRawHeader(bad, b"v")
+    with pytest.raises(InvalidHeaderName):
+        Headers({b"bad name": [b"v"]})

@@ -198,3 +198,137 @@ def test_slowReaderTimesOut(connect: Callable[..., Conn], root: Path) -> None:
     for _ in range(40):  # never reads
         stalled.clock.advance(5)
     assert stalled.transport.disconnecting
+
+
+# -- issue 12: safe defaults and minimal requests ---------------------------------------------
+
+
+@pytest.fixture
+def withHidden(root: Path) -> Path:
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_bytes(b"[remote]")
+    (root / ".env").write_bytes(b"SECRET=1")
+    (root / "sub" / ".htpasswd").write_bytes(b"user:hash")
+    (root / ".well-known").mkdir()
+    (root / ".well-known" / "acme").write_bytes(b"token")
+    (root / "upload").write_bytes(b"<script>alert(1)</script>")
+    return root
+
+
+@pytest.mark.parametrize("path", [b"/.git/config", b"/.git/", b"/.env", b"/sub/.htpasswd"])
+def test_hiddenIsNotFound(
+    connect: Callable[..., Conn], parse: Parse, withHidden: Path, path: bytes
+) -> None:
+    status, _, body = parse(connect(File(str(withHidden))).send(get(path)))
+    assert status == 404
+    assert b"SECRET" not in body and b"remote" not in body
+
+
+def test_hiddenLeftOutOfListings(
+    connect: Callable[..., Conn], parse: Parse, withHidden: Path
+) -> None:
+    status, _, body = parse(connect(File(str(withHidden))).send(get(b"/")))
+    assert status == 200
+    assert b".git" not in body and b".env" not in body
+    assert b".well-known/" in body and b"hello.txt" in body
+
+
+def test_wellKnownStaysPublic(connect: Callable[..., Conn], parse: Parse, withHidden: Path) -> None:
+    status, _, body = parse(connect(File(str(withHidden))).send(get(b"/.well-known/acme")))
+    assert (status, body) == (200, b"token")
+
+
+def test_allowHidden(connect: Callable[..., Conn], parse: Parse, withHidden: Path) -> None:
+    served = File(str(withHidden))
+    served.allowHidden = True
+    conn = connect(served)
+    status, _, body = parse(conn.send(get(b"/.env")))
+    assert (status, body) == (200, b"SECRET=1")
+    status, _, body = parse(conn.send(get(b"/sub/.htpasswd")))
+    assert status == 200
+    status, _, body = parse(conn.send(get(b"/")))
+    assert b".git/" in body
+
+
+def test_unknownTypeIsOctetStreamAndNosniff(
+    connect: Callable[..., Conn], parse: Parse, withHidden: Path
+) -> None:
+    """An uploaded file without an extension must not be served as a page (stored XSS)."""
+    status, headers, _ = parse(connect(File(str(withHidden))).send(get(b"/upload")))
+    assert status == 200
+    assert headers[b"content-type"] == b"application/octet-stream"
+    assert headers[b"x-content-type-options"] == b"nosniff"
+
+
+def test_listingIsNosniff(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
+    _, headers, _ = parse(connect(File(str(root))).send(get(b"/")))
+    assert headers[b"x-content-type-options"] == b"nosniff"
+
+
+def test_twistedDefaultTypeStillSelectable(
+    connect: Callable[..., Conn], parse: Parse, withHidden: Path
+) -> None:
+    _, headers, _ = parse(connect(File(str(withHidden), "text/html")).send(get(b"/upload")))
+    assert headers[b"content-type"] == b"text/html; charset=utf-8"
+
+
+def test_loadMimeTypesInit(tmp_path: Path) -> None:
+    """Twisted's ``loadMimeTypes(mimetype_locations, init=mimetypes.init)`` signature."""
+    import mimetypes
+
+    from glisten.web.static import loadMimeTypes
+
+    table = tmp_path / "mime.types"
+    table.write_text("application/x-glisten-test\tglistentest\n")
+    calls: list[object] = []
+
+    def init(files: object = None) -> None:
+        calls.append(files)
+        mimetypes.init(files)  # type: ignore[arg-type]
+
+    types = loadMimeTypes([str(table)], init=init)
+    assert calls == [[str(table)]]
+    assert types[".glistentest"] == "application/x-glisten-test"
+    assert types[".md"] == "text/markdown"  # glisten's additions still apply
+    assert loadMimeTypes(init=mimetypes.init)[".html"] == "text/html"
+
+
+class MinimalRequest:
+    """A request object with only what a resource's caller must give: no ``code``, no
+    ``path`` (Twisted's tests and programs build such objects)."""
+
+    def __init__(self, uri: bytes) -> None:
+        self.uri = uri
+        self.method = b"GET"
+        self.headers: dict[bytes, bytes] = {}
+        self.requestHeaders: dict[bytes, bytes] = {}
+        self.responseCode = 200
+        self.written: list[bytes] = []
+
+    def getHeader(self, name: bytes) -> bytes | None:
+        return self.requestHeaders.get(name.lower())
+
+    def setHeader(self, name: bytes, value: bytes) -> None:
+        self.headers[name.lower()] = value
+
+    def setResponseCode(self, code: int) -> None:
+        self.responseCode = code
+
+    def setETag(self, etag: bytes) -> None:
+        return None
+
+    def setLastModified(self, when: float) -> None:
+        return None
+
+
+def test_minimalRequestFile(root: Path) -> None:
+    request = MinimalRequest(b"/hello.txt")
+    request.requestHeaders[b"range"] = b"bytes=0-3"
+    body = File(str(root / "hello.txt")).render(request)
+    assert body == b"0123" and request.responseCode == 206
+
+
+def test_minimalRequestListing(root: Path) -> None:
+    request = MinimalRequest(b"/?x=1")
+    body = File(str(root)).directoryListing().render(request)
+    assert b"Directory listing for /</title>" in body

@@ -14,8 +14,9 @@ import pytest
 from zope.interface.verify import verifyObject
 
 from glisten.application.service import IServiceMaker, MultiService
+from glisten.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from glisten.web import static
-from glisten.web.tap import _AddHeadersResource, makeResource, serviceMaker
+from glisten.web.tap import _AddHeadersResource, makeResource, serviceMaker, serviceURL
 from glisten.web.wsgi import WSGIResource
 
 
@@ -37,6 +38,30 @@ def test_path(tmp_path: Path) -> None:
     )
     assert isinstance(root, static.File)
     assert root.indexNames[0] == "home.html" and root.defaultType == "text/plain"
+
+
+def test_safeDefaults(tmp_path: Path) -> None:
+    """Issue 12: unknown types are application/octet-stream, hidden files are 404."""
+    root = makeResource(parse("--path", str(tmp_path)))
+    assert isinstance(root, static.File)
+    assert root.defaultType == "application/octet-stream"
+    assert root.allowHidden is False
+    root = makeResource(parse("--path", str(tmp_path), "--allow-hidden"))
+    assert isinstance(root, static.File) and root.allowHidden is True
+
+
+@pytest.mark.parametrize(
+    ("address", "tls", "url"),
+    [
+        (IPv4Address("TCP", "0.0.0.0", 8097), False, "http://127.0.0.1:8097/"),
+        (IPv4Address("TCP", "10.1.2.3", 80), False, "http://10.1.2.3:80/"),
+        (IPv6Address("TCP", "::", 8443), True, "https://[::1]:8443/"),
+        (IPv6Address("TCP", "fe80::1", 8080), False, "http://[fe80::1]:8080/"),
+        (UNIXAddress(b"/run/web.sock"), False, "unix:/run/web.sock"),
+    ],
+)
+def test_serviceURL(address: object, tls: bool, url: str) -> None:
+    assert serviceURL(address, tls) == url
 
 
 def test_addHeader(tmp_path: Path) -> None:
@@ -106,7 +131,7 @@ cli.main(["--reactor", "epoll", "web", *sys.argv[1:]])
 
 def runWeb(*args: str) -> tuple[subprocess.Popen[str], int]:
     """Start the plugin as ``glisten web`` would, on a free port; return the process and the
-    port, read from its ``starting on`` log line."""
+    port, read from its ``serving ... on URL`` log line."""
     proc = subprocess.Popen(
         [sys.executable, "-c", RUNNER, *args],
         stdout=subprocess.PIPE,
@@ -116,7 +141,7 @@ def runWeb(*args: str) -> tuple[subprocess.Popen[str], int]:
     )
     assert proc.stdout is not None
     for line in proc.stdout:
-        m = re.search(r"starting on (\d+)", line)
+        m = re.search(r"serving .* on http://127\.0\.0\.1:(\d+)/$", line)
         if m:
             return proc, int(m.group(1))
     proc.wait()
@@ -144,6 +169,29 @@ def test_realRun(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert '"GET /a.txt HTTP/1.1" 200 7' in out  # the access log
+
+
+def test_realRunLogsTheURLAndHidesDotfiles(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("[core]")
+    (tmp_path / "notes").write_text("<b>hi</b>")
+    proc, port = runWeb("--path", str(tmp_path), "--listen", "tcp:0:interface=127.0.0.1")
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/.git/config")
+        r = conn.getresponse()
+        assert r.status == 404
+        r.read()
+        conn.request("GET", "/notes")
+        r = conn.getresponse()
+        assert r.getheader("Content-Type") == "application/octet-stream"
+        assert r.getheader("X-Content-Type-Options") == "nosniff"
+        r.read()
+        conn.close()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0
 
 
 def test_cliReportsBadOptions() -> None:

@@ -157,10 +157,11 @@ def test_service_that_fails_to_start() -> None:
 
 def test_listen_failure_is_a_start_failure(tmp_path: Path) -> None:
     process = spawn(["echo", f"unix:{tmp_path}/no/such/dir/echo.sock"], None)
-    status, _, err = finish(process)
+    status, out, err = finish(process)
     assert status == 1
-    assert err.startswith("glisten: the service failed to start: ")
+    assert err.startswith(f"glisten: cannot listen on unix:{tmp_path}/no/such/dir/echo.sock: ")
     assert err.count("\n") == 1
+    assert "Traceback" not in out
 
 
 def test_unopenable_log_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from glisten.application import cli
+from glisten.application import _installhint, cli
 
 
 class FakeEntryPoint:
@@ -71,11 +72,121 @@ def test_helpListsPluginsOneLineEach(
 
 
 def test_missingProtocolPackageNamesIt(
-    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]
+    plugins: dict[str, FakeEntryPoint],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    monkeypatch.setattr(_installhint, "_coreInstalledFrom", lambda: None)
+    monkeypatch.chdir(tmp_path)
     assert runMain(["web", "--path", "."]) == 2
     err = capsys.readouterr().err
     assert err == 'glisten: no plugin "web"; it is in glisten-web: pip install glisten-web\n'
+
+
+def _clone(tmp_path: Path) -> Path:
+    for folder in ("core", "web", "names", "mail"):
+        (tmp_path / "clone" / "packages" / folder).mkdir(parents=True)
+        (tmp_path / "clone" / "packages" / folder / "pyproject.toml").write_text("")
+    return tmp_path / "clone" / "packages"
+
+
+def test_installHintFromAClone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Core installed from a clone's packages/core: the hint installs the sibling folder,
+    since nothing is on an index yet (issue 12)."""
+    packages = _clone(tmp_path)
+    monkeypatch.setattr(_installhint, "_coreInstalledFrom", lambda: packages / "core")
+    assert _installhint.installCommand("glisten-web") == f"pip install {packages / 'web'}"
+    # glisten-mail needs glisten-names, which no index has either.
+    assert (
+        _installhint.installCommand("glisten-mail")
+        == f"pip install {packages / 'names'} {packages / 'mail'}"
+    )
+
+
+def test_installHintFromWheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    core = dist / "glisten_core-0.1.0-py3-none-any.whl"
+    core.write_text("")
+    (dist / "glisten_web-0.1.0-py3-none-any.whl").write_text("")
+    monkeypatch.setattr(_installhint, "_coreInstalledFrom", lambda: core)
+    assert (
+        _installhint.installCommand("glisten-web") == f"pip install --find-links {dist} glisten-web"
+    )
+    # No wheel of it there: the index is the only hope.
+    assert _installhint.installCommand("glisten-conch", tmp_path) == "pip install glisten-conch"
+
+
+def test_installHintFromTheCurrentFolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Core found by name in ``--find-links dist`` leaves no install record: the hint looks
+    at the folder the user is in."""
+    monkeypatch.setattr(_installhint, "_coreInstalledFrom", lambda: None)
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "glisten_web-0.2.0-py3-none-any.whl").write_text("")
+    assert (
+        _installhint.installCommand("glisten-web", tmp_path)
+        == "pip install --find-links dist glisten-web"
+    )
+    _clone(tmp_path)
+    clone = tmp_path / "clone"
+    assert _installhint.installCommand("glisten-web", clone) == "pip install ./packages/web"
+    assert (
+        _installhint.installCommand("glisten-mail", clone)
+        == "pip install ./packages/names ./packages/mail"
+    )
+    assert _installhint.installCommand("glisten-web", tmp_path / "dist") == (
+        "pip install glisten-web"
+    )
+
+
+def test_installHintReadsCoresInstallRecord() -> None:
+    """In this (workspace) environment core is installed from packages/core of this tree."""
+    root = Path(__file__).resolve().parents[4]
+    source = _installhint._coreInstalledFrom()
+    if source is None or source != root / "packages" / "core":
+        pytest.skip("glisten-core is not installed from this tree")
+    assert _installhint.installCommand("glisten-web") == f"pip install {root / 'packages' / 'web'}"
+
+
+def test_globalOptionsAfterThePluginName(
+    plugins: dict[str, FakeEntryPoint], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", Maker())
+    calls: list[dict[str, object]] = []
+    from glisten.application import runner
+
+    monkeypatch.setattr(runner, "runService", lambda service, **kw: calls.append(kw) or 0)
+    argv = ["--log-level", "warn", "greet", "--name", "x", "--log-level", "debug", "--pidfile=p"]
+    assert runMain(argv) == 0
+    assert calls[0]["logLevel"] == "debug" and calls[0]["pidFile"] == "p"
+
+
+def test_pluginKeepsItsOwnOptionOfAGlobalName(
+    plugins: dict[str, FakeEntryPoint], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class OwnLogFile(Maker):
+        def addArguments(self, parser: argparse.ArgumentParser) -> None:
+            parser.add_argument("--log-file")
+
+    maker = OwnLogFile()
+    plugins["greet"] = FakeEntryPoint("greet", maker)
+    calls: list[dict[str, object]] = []
+    from glisten.application import runner
+
+    monkeypatch.setattr(runner, "runService", lambda service, **kw: calls.append(kw) or 0)
+    assert runMain(["greet", "--log-file", "mine"]) == 0
+    assert maker.options is not None and maker.options.log_file == "mine"
+    assert calls[-1]["logFile"] is None
+
+
+def test_globalOptionAfterPluginMissingItsValue(
+    plugins: dict[str, FakeEntryPoint], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", Maker())
+    assert runMain(["greet", "--name", "x", "--log-level"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("glisten: ") and err.count("\n") == 1
 
 
 def test_unknownPlugin(

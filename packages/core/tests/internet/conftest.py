@@ -20,3 +20,8 @@ def anyReactor(request: pytest.FixtureRequest) -> Iterator[Any]:
     """
     r = makeReactor(request.param)
     yield r
+    # A loop the test left open (a crashed or never-run reactor) is closed now, not by the
+    # garbage collector, which may finalize its self-pipe socket before it and then complain.
+    loop = getattr(r, "_asyncioEventloop", None)
+    if loop is not None and not loop.is_running() and not loop.is_closed():
+        loop.close()

@@ -1,6 +1,8 @@
 """The ``glisten`` command: global options, plugin lookup, then the runner.
 
-``glisten [global options] PLUGIN [plugin options]``. Plugins are objects providing
+``glisten [global options] PLUGIN [plugin options]``; global options may also follow the
+plugin's name (``glisten web --path . --log-level debug``) unless the plugin has an option of
+that name. Plugins are objects providing
 :class:`glisten.application.service.IServiceMaker`, published by any installed distribution in
 the entry-point group ``glisten.plugins`` under the name of their subcommand, or (Twisted's
 way, for ported ``twistd`` plugins) by a ``glisten/plugins/`` module (see :mod:`glisten.plugin`).
@@ -84,6 +86,56 @@ def _helpText(parser: argparse.ArgumentParser) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The global options that take a value; these may also come after the plugin's name.
+_GLOBAL_VALUE_OPTIONS = ("--reactor", "--log-level", "--log-file", "--log-format", "--pidfile")
+
+
+def _addGlobalOptions(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """The options of ``glisten`` itself; ``defaults=False`` leaves unset ones out (None)."""
+
+    def d(value: str | None) -> str | None:
+        return value if defaults else None
+
+    parser.add_argument(
+        "--reactor", choices=REACTOR_NAMES, default=None, help="the event loop to run on"
+    )
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default=d("info"))
+    parser.add_argument("--log-file", default=None, help="log to this file ('-' for stdout)")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=None)
+    parser.add_argument("--pidfile", default=None, help="write the process id to this file")
+
+
+def _splitGlobalOptions(
+    args: list[str], pluginParser: argparse.ArgumentParser
+) -> tuple[list[str], list[str]]:
+    """Take the global options the user put after the plugin's name out of its arguments.
+
+    ``glisten web --path . --log-level debug`` means what ``glisten --log-level debug web
+    --path .`` does. An option the plugin defines itself stays the plugin's; ``--`` ends the
+    search.
+
+    :return: the plugin's arguments and the global ones.
+    """
+    pluginArgs: list[str] = []
+    globalArgs: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            pluginArgs.extend(args[i:])
+            break
+        name = arg.partition("=")[0]
+        if name in _GLOBAL_VALUE_OPTIONS and name not in pluginParser._option_string_actions:
+            globalArgs.append(arg)
+            if "=" not in arg and i + 1 < len(args):
+                globalArgs.append(args[i + 1])
+                i += 1
+        else:
+            pluginArgs.append(arg)
+        i += 1
+    return pluginArgs, globalArgs
+
+
 def _globalParser() -> _Parser:
     parser = _Parser(
         prog="glisten",
@@ -91,13 +143,7 @@ def _globalParser() -> _Parser:
         add_help=False,
     )
     parser.add_argument("-h", "--help", action="store_true", help="show this help and exit")
-    parser.add_argument(
-        "--reactor", choices=REACTOR_NAMES, default=None, help="the event loop to run on"
-    )
-    parser.add_argument("--log-level", choices=LOG_LEVELS, default="info")
-    parser.add_argument("--log-file", default=None, help="log to this file ('-' for stdout)")
-    parser.add_argument("--log-format", choices=LOG_FORMATS, default=None)
-    parser.add_argument("--pidfile", default=None, help="write the process id to this file")
+    _addGlobalOptions(parser)
     parser.add_argument("plugin", nargs="?", help="the plugin to run")
     parser.add_argument("pluginArgs", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
@@ -109,8 +155,10 @@ def _loadPlugin(name: str) -> Any:
     if ep is None:
         package = KNOWN_PLUGINS.get(name)
         if package is not None:
+            from ._installhint import installCommand
+
             raise UsageError(
-                f'glisten: no plugin "{name}"; it is in {package}: pip install {package}'
+                f'glisten: no plugin "{name}"; it is in {package}: {installCommand(package)}'
             )
         installed = ", ".join(sorted(plugins)) or "none"
         raise UsageError(f'glisten: no plugin "{name}"; installed plugins: {installed}')
@@ -137,11 +185,20 @@ def run(argv: Sequence[str]) -> int:
         return 1
     pluginOptions: Any
     if usesUsageOptions(maker):
+        # A ported twistd plugin parses its own command line (usage.Options): global options
+        # go before its name.
         pluginOptions = parseUsageOptions(maker, name, options.pluginArgs, UsageError)
     else:
         pluginParser = _Parser(prog=f"glisten {name}", description=maker.description)
         maker.addArguments(pluginParser)
-        pluginOptions = pluginParser.parse_args(options.pluginArgs)
+        pluginArgs, lateGlobals = _splitGlobalOptions(options.pluginArgs, pluginParser)
+        if lateGlobals:
+            lateParser = _Parser(prog="glisten", add_help=False)
+            _addGlobalOptions(lateParser, defaults=False)
+            for key, value in vars(lateParser.parse_args(lateGlobals)).items():
+                if value is not None:
+                    setattr(options, key, value)
+        pluginOptions = pluginParser.parse_args(pluginArgs)
     if options.reactor is not None:
         # Before the plugin builds its service, as code it imports may reach for the reactor.
         from glisten.application.reactors import installReactor

@@ -3,15 +3,20 @@
 :func:`runService` owns the process for the service's lifetime: it opens the log, installs
 the reactor, writes the pid file, starts the service, tells systemd when it is ready, runs
 until SIGINT/SIGTERM (or ``reactor.stop()``), stops the service, and returns the exit status.
+SIGHUP reopens the log file (for logrotate) and never ends the process. A port that cannot be
+bound is one line on standard error (``glisten: cannot listen on tcp:8080: address already in
+use``); its traceback is logged at debug level only.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from glisten.internet.main import getReactor
 from glisten.python._pid import pidIsRunning
@@ -79,13 +84,83 @@ def _streamIsJournal(stream: IO[str], environ: dict[str, str] | os._Environ[str]
         return False
 
 
+class _LogFile:
+    """A log file that :meth:`reopen` reopens under its path (after logrotate moved it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file = self._open()
+
+    def _open(self) -> IO[str]:
+        return open(self.path, "a", encoding="utf-8", buffering=1)
+
+    def write(self, text: str) -> int:
+        return self._file.write(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def reopen(self) -> None:
+        """Close the file and open its path again; keep the old one if that fails."""
+        try:
+            new = self._open()
+        except OSError as e:
+            _log.error("Cannot reopen log file {path}: {error}", path=self.path, error=e)
+            return
+        old, self._file = self._file, new
+        old.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def _openLog(logFile: str | None) -> IO[str]:
     if logFile is None or logFile == "-":
         return sys.stdout
     try:
-        return open(logFile, "a", encoding="utf-8", buffering=1)
+        return cast(IO[str], _LogFile(logFile))
     except OSError as e:
         raise RunnerError(f"glisten: cannot open log file {logFile!r}: {e.strerror or e}") from None
+
+
+def _startFailure(e: BaseException) -> str | None:
+    """One line for a start-up failure the user can fix without a traceback (a port that is
+    taken), or None for one that needs the traceback (a bug)."""
+    from ..internet.error import CannotListenError
+
+    if not isinstance(e, CannotListenError):
+        return None
+    reason: object = e.socketError
+    if isinstance(reason, OSError) and reason.strerror:
+        reason = reason.strerror[:1].lower() + reason.strerror[1:]
+    if isinstance(e.port, int):
+        where = f"tcp:{e.port}"
+        if e.interface:
+            where += f":interface={e.interface}"
+    else:
+        port = e.port
+        where = f"unix:{os.fsdecode(port) if isinstance(port, bytes) else port}"
+    return f"glisten: cannot listen on {where}: {reason}"
+
+
+def _onSighup(reactor: Any, stream: IO[str]) -> Callable[[int, Any], None]:
+    """A SIGHUP handler: reopen the log file (what logrotate expects), and never die of it."""
+
+    def reopen() -> None:
+        if isinstance(stream, _LogFile):
+            stream.reopen()
+            _log.info("SIGHUP: reopened the log file {path}", path=stream.path)
+        else:
+            _log.info("SIGHUP ignored")
+
+    def handler(signum: int, frame: Any) -> None:
+        # Only queue work: the handler may interrupt code that holds the log's locks.
+        reactor.callFromThread(reopen)
+
+    return handler
 
 
 def _makeObserver(
@@ -206,7 +281,7 @@ def runService(
         except RunnerError as e:
             errorStream.write(f"{e}\n")
             return 1
-        return _run(service, reactor, observer, errorStream)
+        return _run(service, reactor, observer, errorStream, stream)
     finally:
         if pidWritten and pidFile is not None:
             _removePidFile(pidFile)
@@ -219,6 +294,7 @@ def _run(
     reactor: Any,
     observer: Callable[[LogEvent], None],
     errorStream: IO[str],
+    stream: IO[str] | None = None,
 ) -> int:
     from .internet import StreamServerEndpointService
 
@@ -236,9 +312,17 @@ def _run(
             service.privilegedStartService()
             service.startService()
         except Exception as e:
-            _log.failure("Service {service} failed to start", service=service)
-            message = str(e) or type(e).__name__
-            errorStream.write(f"glisten: the service failed to start: {message}\n")
+            line = _startFailure(e)
+            if line is None:
+                _log.failure("Service {service} failed to start", service=service)
+                message = str(e) or type(e).__name__
+                line = f"glisten: the service failed to start: {message}"
+            else:
+                # The user's mistake, not a bug: the traceback only at --log-level debug.
+                _log.failure(
+                    "Service {service} failed to start", service=service, level=LogLevel.debug
+                )
+            errorStream.write(f"{line}\n")
             errorStream.flush()
             status[0] = 1
             reactor.stop()
@@ -255,7 +339,15 @@ def _run(
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", stop)
-    reactor.run()
+    previousHup: Any = None
+    onMainThread = threading.current_thread() is threading.main_thread()
+    if onMainThread and stream is not None:
+        previousHup = signal.signal(signal.SIGHUP, _onSighup(reactor, stream))
+    try:
+        reactor.run()
+    finally:
+        if previousHup is not None:
+            signal.signal(signal.SIGHUP, previousHup)
     if started[0]:
         _log.info("Service stopped")
     return status[0]

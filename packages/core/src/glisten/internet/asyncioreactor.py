@@ -6,6 +6,8 @@ A reactor running on an asyncio event loop (the standard one, uvloop, or any oth
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +37,7 @@ class AsyncioSelectorReactor(PosixReactorBase):
         self._writers: dict[int, Any] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timerTime: float | None = None
+        self._loopSignals: list[int] = []
         PosixReactorBase.__init__(self)
         self._timed.movedEarlier = self._timedCallAdded
 
@@ -172,6 +175,54 @@ class AsyncioSelectorReactor(PosixReactorBase):
             self.removeReader(s)
             self.removeWriter(s)
         return result
+
+    def _addInternalReader(self, reader: Any) -> None:
+        # The reactor's own descriptors stay out of the tables getReaders and removeAll see.
+        self._asyncioEventloop.add_reader(reader.fileno(), reader.doRead)
+
+    def _removeInternalReader(self, reader: Any) -> None:
+        try:
+            self._asyncioEventloop.remove_reader(reader.fileno())
+        except (OSError, ValueError):
+            pass
+
+    # ------------------------------------------------------------------ signals
+
+    def _handleSignals(self) -> None:
+        """
+        Stop on SIGINT/SIGTERM through the loop's own signal handling.
+
+        ``loop.add_signal_handler`` makes the loop's self-pipe the ``signal.set_wakeup_fd``
+        descriptor, so a signal wakes a blocked ``select`` (none is lost) and other asyncio code
+        in the process keeps its own signal handlers. A loop without it (not on the main
+        thread's Unix loop) falls back to the pipe every POSIX reactor uses.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = self._asyncioEventloop
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(signum)
+            try:
+                loop.add_signal_handler(signum, self._onSignal, signum, None)
+            except (NotImplementedError, RuntimeError, ValueError, OSError):
+                self._restoreSignals()
+                PosixReactorBase._handleSignals(self)
+                return
+            self._signalsSaved[signum] = previous
+            self._loopSignals.append(signum)
+
+    def _removeLoopSignals(self) -> None:
+        loop = self._asyncioEventloop
+        for signum in self._loopSignals:
+            try:
+                loop.remove_signal_handler(signum)
+            except (RuntimeError, ValueError, OSError):
+                pass
+        self._loopSignals.clear()
+
+    def _restoreSignals(self) -> None:
+        self._removeLoopSignals()
+        PosixReactorBase._restoreSignals(self)
 
     # ------------------------------------------------------------------ time and threads
 

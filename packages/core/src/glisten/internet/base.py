@@ -493,6 +493,7 @@ class ReactorBase:
         self.threadpoolShutdownID: object = None
         self._ioThread: threading.Thread | None = None
         self._signalsSaved: dict[int, Any] = {}
+        self._savedWakeupFd: int | None = None
         self._exitSignal: int | None = None
         from glisten.internet._resolver import (
             ComplexResolverSimplifier,
@@ -850,6 +851,38 @@ class ReactorBase:
                 self._signalsSaved[signum] = signal.signal(signum, self._onSignal)
             except (ValueError, OSError):
                 pass
+        if self._signalsSaved:
+            self._startSignalWakeup()
+
+    def _startSignalWakeup(self) -> None:
+        """
+        Make every signal wake a blocked wait, so none is lost.
+
+        Python runs a handler only between bytecodes of the main thread: a signal landing after
+        the loop's last check and before it blocks in ``epoll_wait`` would sit unhandled until
+        something else woke the loop (a second signal, say). With ``signal.set_wakeup_fd`` the
+        C-level handler also writes a byte to a pipe the wait watches, so the wait returns and
+        the Python handler runs.
+        """
+        fd = self._signalWakeupFd()
+        if fd is None:
+            return
+        try:
+            self._savedWakeupFd = signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            self._signalWakeupDone()
+
+    def _signalWakeupFd(self) -> int | None:
+        """
+        :return: a non-blocking descriptor whose readability wakes the wait, for signals; None
+            if this reactor has none.
+        """
+        return None
+
+    def _signalWakeupDone(self) -> None:
+        """
+        Release what :meth:`_signalWakeupFd` made.
+        """
 
     def _restoreSignals(self) -> None:
         for signum, handler in self._signalsSaved.items():
@@ -858,6 +891,13 @@ class ReactorBase:
             except (ValueError, OSError, TypeError):
                 pass
         self._signalsSaved.clear()
+        if self._savedWakeupFd is not None:
+            try:
+                signal.set_wakeup_fd(self._savedWakeupFd)
+            except (ValueError, OSError):
+                pass
+            self._savedWakeupFd = None
+            self._signalWakeupDone()
 
     def _onSignal(self, signum: int, frame: object) -> None:
         # Only queue work here: logging from a signal handler could deadlock on a lock the

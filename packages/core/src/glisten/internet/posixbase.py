@@ -47,15 +47,18 @@ def _closeFds(fds: set[int]) -> None:
 class _Waker:
     """
     An eventfd (or pipe) whose readability wakes the reactor from another thread.
+
+    :param pipe: use a pipe even where eventfd exists: ``signal.set_wakeup_fd`` writes single
+        bytes, which an eventfd refuses.
     """
 
     disconnected = 0
 
-    def __init__(self) -> None:
-        if hasattr(os, "eventfd"):
+    def __init__(self, pipe: bool = False) -> None:
+        if hasattr(os, "eventfd") and not pipe:
             self._r = self._w = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
             self._token = b"\x01\x00\x00\x00\x00\x00\x00\x00"
-        else:  # pragma: no cover - non-Linux
+        else:
             self._r, self._w = os.pipe()
             os.set_blocking(self._r, False)
             os.set_blocking(self._w, False)
@@ -66,6 +69,12 @@ class _Waker:
 
     def fileno(self) -> int:
         return -1 if self._closed else self._r
+
+    def writeFileno(self) -> int:
+        """
+        :return: the descriptor to write to (the same as :meth:`fileno` for an eventfd).
+        """
+        return self._w
 
     def logPrefix(self) -> str:
         return "-waker-"
@@ -119,6 +128,7 @@ class PosixReactorBase(ReactorBase):
     def __init__(self) -> None:
         ReactorBase.__init__(self)
         self.waker: _Waker | None = None
+        self._signalWaker: _Waker | None = None
 
     def _installWaker(self) -> None:
         self.waker = _Waker()
@@ -126,6 +136,24 @@ class PosixReactorBase(ReactorBase):
 
     def _addInternalReader(self, reader: Any) -> None:
         self.addReader(reader)
+
+    def _removeInternalReader(self, reader: Any) -> None:
+        self.removeReader(reader)
+
+    def _signalWakeupFd(self) -> int | None:
+        # A pipe of its own: the signal module writes the signal number, one byte, which the
+        # eventfd of the thread waker would refuse. Reading it only drains it: the Python
+        # handler does the work once the wait has returned.
+        if self._signalWaker is None:
+            self._signalWaker = _Waker(pipe=True)
+            self._addInternalReader(self._signalWaker)
+        return self._signalWaker.writeFileno()
+
+    def _signalWakeupDone(self) -> None:
+        waker, self._signalWaker = self._signalWaker, None
+        if waker is not None:
+            self._removeInternalReader(waker)
+            waker.close()
 
     def wakeUp(self) -> None:
         waker = self.waker
@@ -491,6 +519,11 @@ class _PollingReactor(PosixReactorBase):
     def _addInternalReader(self, reader: Any) -> None:
         self.addReader(reader)
         self._internal.add(reader.fileno())
+
+    def _removeInternalReader(self, reader: Any) -> None:
+        fd = reader.fileno()
+        self.removeReader(reader)
+        self._internal.discard(fd)
 
     def _setMask(self, fd: int, old: int, new: int) -> None:
         """

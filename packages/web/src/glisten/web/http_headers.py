@@ -4,7 +4,8 @@ Names are case-insensitive and kept lower-cased; each name maps to a list of val
 ``str`` names and values are accepted and encoded (names as ISO-8859-1, values as UTF-8), and
 a ``str`` name gets ``str`` values back. Like Twisted, CR and LF in names and values are
 replaced by spaces, so no caller can split a header into two (response splitting); unlike
-Twisted, a name that is not an RFC 9110 token is refused with :class:`ValueError`.
+Twisted before 24.7, a name that is not an RFC 9110 token is refused with
+:class:`InvalidHeaderName` (a :class:`ValueError`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ _NEWLINES = re.compile(rb"\r\n|\r|\n")
 _NAMES: dict[str | bytes, bytes] = {}
 
 
+class InvalidHeaderName(ValueError):
+    """A header name is not an RFC 9110 token (section 5.1), as in Twisted."""
+
+
 def _encodeName(name: str | bytes) -> bytes:
     encoded = _NAMES.get(name)
     if encoded is not None:
@@ -28,7 +33,7 @@ def _encodeName(name: str | bytes) -> bytes:
     raw = name.encode("iso-8859-1") if isinstance(name, str) else name
     raw = _NEWLINES.sub(b" ", raw).lower()
     if _TOKEN.fullmatch(raw) is None:
-        raise ValueError(f"invalid header name {name!r}")
+        raise InvalidHeaderName(name)
     if len(_NAMES) < 2000:
         _NAMES[name] = raw
     return raw
@@ -63,7 +68,9 @@ class Headers:
         return headers
 
     def __repr__(self) -> str:
-        return f"Headers({self._raw!r})"
+        # As Twisted shows them: the class's own name and canonically capitalized names.
+        canonical = {canonicalName(k): v for k, v in self._raw.items()}
+        return f"{type(self).__name__}({canonical!r})"
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
@@ -133,3 +140,6 @@ class Headers:
         """Every name (canonically capitalized) with its values."""
         for name, values in self._raw.items():
             yield canonicalName(name), values
+
+
+__all__ = ["Headers", "InvalidHeaderName"]

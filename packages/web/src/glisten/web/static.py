@@ -3,8 +3,18 @@
 Serves a folder and nothing outside it: path segments ``..``, ``.``, or with a slash, backslash
 or NUL are refused, and a symbolic link that resolves outside the served folder is answered
 like a missing file. Supports index files, MIME types, ``Range`` (single and multipart),
-``ETag``/``If-None-Match``, ``Last-Modified``/``If-Modified-Since`` and ``If-Range``. Unlike
-Twisted, ``.rpy`` scripts are never executed.
+``ETag``/``If-None-Match``, ``Last-Modified``/``If-Modified-Since`` and ``If-Range``.
+
+Where this differs from Twisted, on purpose:
+
+- ``.rpy`` scripts are never executed;
+- hidden files and folders (a name starting with ``.``: ``.git/``, ``.env``, ``.htpasswd``) are
+  404 and left out of listings unless :attr:`File.allowHidden` is set; ``.well-known/``
+  (RFC 8615, ACME challenges) stays public;
+- a file of unknown type is ``application/octet-stream``, not ``text/html``: an uploaded file
+  must not become a page of the site (stored XSS);
+- every file and listing is sent with ``X-Content-Type-Options: nosniff``, so browsers do not
+  second-guess the type.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ import mimetypes
 import os
 import secrets
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import IO, Any
 from urllib.parse import quote
@@ -31,17 +41,33 @@ _CHUNK = 65536
 #: More ranges than this in one request are ignored and the whole file is sent (a request for
 #: thousands of tiny ranges is a denial-of-service trick, not a download).
 _MAX_RANGES = 16
+#: The type of a file whose extension says nothing (Twisted: ``text/html``).
+DEFAULT_TYPE = "application/octet-stream"
+#: Dot-names public although hidden: RFC 8615's well-known URIs.
+_PUBLIC_HIDDEN = frozenset({".well-known"})
 
 
-def loadMimeTypes(mimetype_locations: Sequence[str] | None = None) -> dict[str, str]:
+def loadMimeTypes(
+    mimetype_locations: Sequence[str] | None = None, init: Callable[..., Any] | None = None
+) -> dict[str, str]:
     """Extension (with the dot, lower-case) -> MIME type, from the system's tables plus
-    glisten's additions."""
-    db = mimetypes.MimeTypes()
-    if mimetype_locations:
-        for location in mimetype_locations:
-            if os.path.exists(location):
-                db.read(location)
-    contentTypes = dict(db.types_map[True])
+    glisten's additions.
+
+    :param mimetype_locations: more ``mime.types`` files to read.
+    :param init: Twisted's hook, called as ``init(mimetype_locations)`` to fill
+        :data:`mimetypes.types_map` (``mimetypes.init`` by default); its result is read from
+        that global table. glisten's default reads the tables without touching the globals.
+    """
+    if init is not None:
+        init(list(mimetype_locations) if mimetype_locations is not None else None)
+        contentTypes = dict(mimetypes.types_map)
+    else:
+        db = mimetypes.MimeTypes()
+        if mimetype_locations:
+            for location in mimetype_locations:
+                if os.path.exists(location):
+                    db.read(location)
+        contentTypes = dict(db.types_map[True])
     contentTypes.update(
         {
             ".conf": "text/plain",
@@ -79,6 +105,10 @@ def getTypeAndEncoding(
     return types.get(ext, defaultType), encoding
 
 
+def _isHidden(name: str) -> bool:
+    return name.startswith(".") and name not in _PUBLIC_HIDDEN
+
+
 def _isSafeSegment(name: str) -> bool:
     return not (name in ("", ".", "..") or "/" in name or "\\" in name or "\x00" in name)
 
@@ -99,18 +129,22 @@ class File(resource.Resource):
     """A file, or a folder whose children are files.
 
     :param path: The file or folder.
-    :param defaultType: MIME type of files with an unknown extension.
+    :param defaultType: MIME type of files with an unknown extension (Twisted's default is
+        ``text/html``; glisten's is ``application/octet-stream``, see the module docstring).
     :param ignoredExts: Extensions tried when a child is missing (``/a`` finds ``a.html``).
     :param registry: Ignored; kept for Twisted compatibility.
     :param allowExt: Ignored; kept for Twisted compatibility.
     :ivar indexNames: Files served for the folder itself, in order.
     :ivar showListing: Whether folders without an index file are listed.
+    :ivar allowHidden: Whether names starting with ``.`` are served and listed (Twisted serves
+        them; glisten answers 404 unless this is set).
     """
 
     contentTypes: dict[str, str] = loadMimeTypes()
     contentEncodings: dict[str, str] = {".gz": "gzip", ".bz2": "bzip2", ".br": "br"}
     indexNames: list[str] = ["index", "index.html", "index.htm"]
     showListing = True
+    allowHidden = False
     childNotFound: resource.Resource = resource.NoResource("File not found.")
     forbidden: resource.Resource = resource.ForbiddenResource()
     type: str | None = None
@@ -119,7 +153,7 @@ class File(resource.Resource):
     def __init__(
         self,
         path: str | bytes | os.PathLike[str],
-        defaultType: str = "text/html",
+        defaultType: str = DEFAULT_TYPE,
         ignoredExts: Sequence[str] = (),
         registry: Any = None,
         allowExt: int = 0,
@@ -160,6 +194,7 @@ class File(resource.Resource):
         child.contentEncodings = self.contentEncodings
         child.indexNames = self.indexNames
         child.showListing = self.showListing
+        child.allowHidden = self.allowHidden
         child.headers = self.headers
         child._typeCache = self._typeCache
         return child
@@ -182,9 +217,11 @@ class File(resource.Resource):
 
     def directoryListing(self) -> DirectoryLister:
         """The listing of this folder."""
-        return DirectoryLister(
+        lister = DirectoryLister(
             self.path, None, self.contentTypes, self.contentEncodings, self.defaultType
         )
+        lister.showHidden = self.allowHidden
+        return lister
 
     def getChild(self, path: bytes, request: Any) -> resource.IResource:
         if not self._inside():
@@ -205,6 +242,8 @@ class File(resource.Resource):
             name = os.fsdecode(path)
         if not _isSafeSegment(name):
             return self.forbidden if name in (".", "..") else self.childNotFound
+        if not self.allowHidden and _isHidden(name):
+            return self.childNotFound
         childPath = os.path.join(self.path, name)
         st = _lstat(childPath)
         if st is None:
@@ -232,6 +271,7 @@ class File(resource.Resource):
 
     def render_GET(self, request: Any) -> Any:
         request.setHeader(b"accept-ranges", b"bytes")
+        request.setHeader(b"x-content-type-options", b"nosniff")
         for name, value in self.headers.items():
             request.setHeader(name, value)
         if not self._inside():
@@ -330,7 +370,8 @@ class File(resource.Resource):
         self, request: Any, size: int, etag: bytes, mtime: float
     ) -> list[tuple[int, int]] | str | None:
         header = request.getHeader(b"range")
-        if header is None or request.code != http.OK:
+        # A minimal request object (a test's) may have no ``code``: it is still 200 then.
+        if header is None or getattr(request, "code", http.OK) != http.OK:
             return None
         ifRange = request.getHeader(b"if-range")
         if ifRange is not None:
@@ -383,6 +424,15 @@ class File(resource.Resource):
 
     def __repr__(self) -> str:
         return f"<File {self.path!r}>"
+
+
+def _requestPath(request: Any) -> bytes:
+    """The request's path; a minimal request object may only have ``uri``."""
+    path = getattr(request, "path", None)
+    if isinstance(path, bytes):
+        return path
+    uri = getattr(request, "uri", b"/")
+    return uri.partition(b"?")[0] if isinstance(uri, bytes) else b"/"
 
 
 def _addSlash(request: Any) -> bytes:
@@ -454,9 +504,11 @@ class DirectoryLister(resource.Resource):
 
     :param pathname: The folder.
     :param dirs: Names to list (default: the folder's entries).
+    :ivar showHidden: Whether names starting with ``.`` are listed (see :attr:`File.allowHidden`).
     """
 
     isLeaf = True
+    showHidden = False
 
     def __init__(
         self,
@@ -464,7 +516,7 @@ class DirectoryLister(resource.Resource):
         dirs: list[str] | None = None,
         contentTypes: dict[str, str] | None = None,
         contentEncodings: dict[str, str] | None = None,
-        defaultType: str = "text/html",
+        defaultType: str = DEFAULT_TYPE,
     ) -> None:
         super().__init__()
         self.path = pathname
@@ -479,6 +531,8 @@ class DirectoryLister(resource.Resource):
         names = sorted(self.dirs if self.dirs is not None else os.listdir(self.path))
         dirs, files = [], []
         for name in names:
+            if not self.showHidden and _isHidden(name):
+                continue
             full = os.path.join(self.path, name)
             link = quote(name.encode("utf-8", "surrogateescape"))
             if os.path.isdir(full):
@@ -495,7 +549,7 @@ class DirectoryLister(resource.Resource):
         return dirs + files
 
     def render(self, request: Any) -> bytes:
-        title = "Directory listing for " + request.path.decode("utf-8", "replace")
+        title = "Directory listing for " + _requestPath(request).decode("utf-8", "replace")
         rows = []
         for i, (name, link, info, enc) in enumerate(self._entries()):
             rows.append(
@@ -515,6 +569,7 @@ class DirectoryLister(resource.Resource):
             % (escape(title), escape(title), "\n".join(rows))
         )
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        request.setHeader(b"x-content-type-options", b"nosniff")
         return page.encode("utf-8")
 
     def __repr__(self) -> str:

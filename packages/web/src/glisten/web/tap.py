@@ -3,6 +3,11 @@
 ``glisten web --path DIR`` serves a folder; ``--wsgi module.app`` a WSGI application;
 ``--class module.Resource`` a resource class. ``--listen`` takes endpoint strings (repeatable,
 default ``tcp:8080``), e.g. ``--listen ssl:8443:privateKey=key.pem:certKey=cert.pem``.
+
+Unlike ``twist web``, a folder is served without its hidden files and folders (``.git/``,
+``.env``: 404 unless ``--allow-hidden``), files of unknown type are
+``application/octet-stream`` (not ``text/html``), and once listening the command logs the URL
+it serves on (``serving /srv/www on http://127.0.0.1:8080/``).
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from zope.interface import implementer
 from glisten.application.internet import StreamServerEndpointService
 from glisten.application.service import IService, IServiceMaker, MultiService
 from glisten.internet.main import getReactor
+from glisten.logger import Logger
 from glisten.web import resource, server, static
 from glisten.web.wsgi import WSGIResource
+
+_log = Logger()
 
 
 class _AddHeadersResource(resource.Resource):
@@ -85,6 +93,7 @@ def makeResource(options: argparse.Namespace) -> Any:
             raise ValueError(f"--path: {options.path!r} does not exist")
         root = static.File(path, defaultType=options.mimeType)
         root.indexNames = [*(options.index or []), *static.File.indexNames]
+        root.allowHidden = bool(getattr(options, "allowHidden", False))
     elif options.wsgi:
         application = _namedAny(options.wsgi, "--wsgi")
         if not callable(application):
@@ -142,9 +151,15 @@ class WebServiceMaker:
         parser.add_argument(
             "--mime-type",
             dest="mimeType",
-            default="text/html",
+            default=static.DEFAULT_TYPE,
             metavar="TYPE",
-            help="MIME type of files with an unknown extension (default text/html)",
+            help=f"MIME type of files with an unknown extension (default {static.DEFAULT_TYPE})",
+        )
+        parser.add_argument(
+            "--allow-hidden",
+            dest="allowHidden",
+            action="store_true",
+            help="serve files and folders whose name starts with '.' (404 by default)",
         )
         parser.add_argument(
             "--display-tracebacks",
@@ -180,10 +195,65 @@ class WebServiceMaker:
                 raise ValueError("--max-request-body must not be negative")
             site.maxRequestBody = options.maxRequestBody
         service = MultiService()
+        what = _whatIsServed(options)
         for description in options.listen or ["tcp:8080"]:
             endpoint = serverFromString(reactor, description)
-            StreamServerEndpointService(endpoint, site).setServiceParent(service)
+            tls = description.split(":", 1)[0].lower() in ("ssl", "tls")
+            _AnnouncingService(endpoint, site, what, tls).setServiceParent(service)
         return service
+
+
+def _whatIsServed(options: argparse.Namespace) -> str:
+    if options.path:
+        return os.path.abspath(options.path)
+    if options.wsgi:
+        return f"WSGI application {options.wsgi}"
+    return str(options.resourceClass)
+
+
+def serviceURL(address: Any, tls: bool = False) -> str:
+    """Where a browser reaches a port bound to ``address`` (an ``IAddress``).
+
+    A wildcard address is shown as the loopback one: ``http://0.0.0.0:8080/`` is no place to
+    point a browser at.
+    """
+    host = getattr(address, "host", None)
+    port = getattr(address, "port", None)
+    if not isinstance(host, str) or not isinstance(port, int):
+        name = getattr(address, "name", None)
+        if isinstance(name, bytes):
+            name = os.fsdecode(name)
+        return f"unix:{name}" if name else str(address)
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{'https' if tls else 'http'}://{host}:{port}/"
+
+
+class _AnnouncingService(StreamServerEndpointService):
+    """Listens like its base class and, once listening, logs what it serves where."""
+
+    def __init__(self, endpoint: Any, factory: Any, what: str, tls: bool) -> None:
+        super().__init__(endpoint, factory)
+        self._what = what
+        self._tls = tls
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        if self._waitingForPort is not None:
+            self._waitingForPort.addCallback(self._announce)
+
+    def _announce(self, port: Any) -> Any:
+        if port is not None:
+            _log.info(
+                "serving {what} on {url}",
+                what=self._what,
+                url=serviceURL(port.getHost(), self._tls),
+            )
+        return port
 
 
 #: The object published in the ``glisten.plugins`` entry-point group as ``web``.

@@ -1,10 +1,16 @@
-"""Name-based virtual hosting, as in ``twisted.web.vhost``."""
+"""Name-based virtual hosting, as in ``twisted.web.vhost``: :class:`NameVirtualHost` and,
+behind a reverse proxy, :class:`VHostMonsterResource`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from glisten.internet.address import IPv4Address
 from glisten.web import resource
+
+#: A host name or IPv4 address, or a bracketed IPv6 address, with an optional port.
+_HOST_PORT = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::(\d{1,5}))?")
 
 
 def _hostName(host: bytes) -> bytes:
@@ -64,3 +70,59 @@ class NameVirtualHost(resource.Resource):
             request.postpath.insert(0, request.prepath.pop(-1))
             return found
         return found.getChildWithDefault(path, request)
+
+
+def _setHost(request: Any, host: bytes, port: int, ssl: bool) -> None:
+    """Twisted's ``Request.setHost``: make the request look as if it came to
+    ``host:port`` (over TLS if ``ssl``), so the URLs it builds point there."""
+    setHost = getattr(request, "setHost", None)
+    if setHost is not None:
+        setHost(host, port, ssl)
+        return
+    default = 443 if ssl else 80
+    hostHeader = host if port == default else b"%s:%d" % (host, port)
+    request.requestHeaders.setRawHeaders(b"host", [hostHeader])
+    request.host = IPv4Address("TCP", host.decode("ascii"), port)
+
+
+class VHostMonsterResource(resource.Resource):
+    """Lets a reverse proxy say, in the URL, which scheme and host the client used.
+
+    Put at ``/vhost``, a request for ``/vhost/https/example.com:8443/a/b`` is served as
+    ``/a/b`` from the site's root, with ``isSecure()`` true and ``example.com:8443`` as its
+    host, so redirects and ``prePathURL()`` give the URL the client sees. The scheme segment
+    is ``http`` or ``https``; anything else, or a malformed host, is 404. Without a port,
+    ``https`` means 443 (Twisted assumes 80 for both).
+    """
+
+    def getChild(self, path: bytes, request: Any) -> Any:
+        if path not in (b"http", b"https"):
+            return resource.NoResource()
+        return _VHostHost(path == b"https")
+
+
+class _VHostHost(resource.Resource):
+    """The host segment after the scheme: set it, then walk the rest from the site's root."""
+
+    def __init__(self, secure: bool) -> None:
+        super().__init__()
+        self.secure = secure
+
+    def getChild(self, path: bytes, request: Any) -> Any:
+        match = _HOST_PORT.fullmatch(path)
+        port = int(match.group(2)) if match and match.group(2) else (443 if self.secure else 80)
+        if match is None or not 0 < port < 65536:
+            return resource.NoResource()
+        secure = self.secure
+        request.isSecure = lambda: secure
+        _setHost(request, match.group(1).lower(), port, secure)
+        rawPath = request.path
+        _, sep, query = request.uri.partition(b"?")
+        # Everything up to and including the host segment is the monster's: the rest of the
+        # path is walked afresh from the site's root, and URLs built from it start there.
+        consumed = len(request.prepath)
+        remaining = b"/" + b"/".join(rawPath[1:].split(b"/")[consumed:])
+        del request.prepath[:]
+        request.path = remaining
+        request.uri = remaining + (b"?" + query if sep else b"")
+        return request.site.getResourceFor(request)
