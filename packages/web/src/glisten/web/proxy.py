@@ -305,14 +305,9 @@ class ProxyRequest(http.Request):
         self.reactor = reactor
 
     def _getReactor(self) -> Any:
-        reactor = self.reactor
-        if reactor is None:
-            reactor = getattr(self.channel, "_reactor", None)
-        if reactor is None:
-            from glisten.internet import reactor as globalReactor
-
-            reactor = globalReactor
-        return reactor
+        # The reactor the channel runs on (its ``clock``), so resolving and connecting happen
+        # on the reactor that serves this request.
+        return getReactor(self.reactor or getattr(self.channel, "clock", None))
 
     def addressAllowed(self, address: str) -> bool:
         """Whether the proxy may connect to ``address`` (an IP address literal)."""
