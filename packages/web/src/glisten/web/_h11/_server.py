@@ -51,6 +51,7 @@ from glisten.web._h11._state import (
     _EV_REQUEST,
     _EV_RESPONSE,
     _EV_SWITCH,
+    _EV_WHOLE_REQUEST,
     _IDLE,
     _MUST_CLOSE,
     _SEND_BODY,
@@ -380,15 +381,15 @@ class ServerConnection:
         self.request = request
         self._continueSent = False
         self._responseStarted = False
-        # The client's request obliges the server to answer (client SEND_BODY, server
-        # SEND_RESPONSE); a request without a body is also complete at once.
-        process = state.process
-        process(_CLIENT, _EV_REQUEST)
-        events.append(request)
+        # The client's request obliges the server to answer (server SEND_RESPONSE); a request
+        # without a body is complete at once (client DONE), in one step of the table.
         if reader is None:
+            state.process(_CLIENT, _EV_WHOLE_REQUEST)
+            events.append(request)
             events.append(END_OF_MESSAGE)
-            process(_CLIENT, _EV_END)
             return rest
+        state.process(_CLIENT, _EV_REQUEST)
+        events.append(request)
         self._reader = reader
         return rest
 
@@ -567,10 +568,9 @@ class ServerConnection:
             # The client is still sending a body nobody will read: close rather than read
             # and discard an unknown amount.
             state.keepAlive = False
+        # With the client DONE on a reusable connection, this step also starts the next cycle.
         state.process(_SERVER, _EV_END)
-        if not state.keepAlive:
-            state.disableKeepAlive()
-        elif state.startNextCycleIfDone():
+        if state.server is _IDLE:
             self.request = None
         return out
 

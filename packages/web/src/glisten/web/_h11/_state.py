@@ -2,8 +2,8 @@
 
 Each side of the connection (the client, who sends requests, and the server, who answers) has
 a state; an event a side sends moves that side along the table. A pair of ``DONE`` states with
-keep-alive starts the next request/response cycle; a side that may not be reused goes to
-``MUST_CLOSE``. Events not in the table are programming errors (:class:`LocalProtocolError`) when
+keep-alive starts the next request/response cycle in the same step that makes the pair; a side
+that may not be reused goes to ``MUST_CLOSE``. Events not in the table are programming errors (:class:`LocalProtocolError`) when
 the local side sends them; the codec answers a remote side's ones with a protocol error.
 """
 
@@ -46,6 +46,9 @@ class EventType(enum.Enum):
     __hash__ = object.__hash__
 
     REQUEST = "request"
+    #: A request head that is the whole request (no body follows): ``REQUEST`` and ``END``
+    #: in one step, since for most requests they always happen together.
+    WHOLE_REQUEST = "whole-request"
     INFORMATIONAL = "informational"
     RESPONSE = "response"
     SWITCH = "switch"
@@ -63,6 +66,7 @@ E = EventType
 #: (role, state, event) -> next state of that role.
 TRANSITIONS: dict[tuple[Role, State, EventType], State] = {
     (Role.CLIENT, S.IDLE, E.REQUEST): S.SEND_BODY,
+    (Role.CLIENT, S.IDLE, E.WHOLE_REQUEST): S.DONE,
     (Role.CLIENT, S.SEND_BODY, E.DATA): S.SEND_BODY,
     (Role.CLIENT, S.SEND_BODY, E.END): S.DONE,
     (Role.CLIENT, S.IDLE, E.CLOSED): S.CLOSED,
@@ -104,6 +108,7 @@ _SWITCHED_PROTOCOL = State.SWITCHED_PROTOCOL
 _CLIENT = Role.CLIENT
 _SERVER = Role.SERVER
 _EV_REQUEST = EventType.REQUEST
+_EV_WHOLE_REQUEST = EventType.WHOLE_REQUEST
 _EV_INFORMATIONAL = EventType.INFORMATIONAL
 _EV_RESPONSE = EventType.RESPONSE
 _EV_SWITCH = EventType.SWITCH
@@ -128,7 +133,8 @@ class ConnectionState:
         self.keepAlive = True
 
     def process(self, role: Role, event: EventType) -> None:
-        """Move ``role`` along the table for ``event``.
+        """Move ``role`` along the table for ``event``. The step that makes both sides
+        ``DONE`` on a reusable connection also starts the next cycle (both ``IDLE``).
 
         :raises LocalProtocolError: The event is not allowed in the role's current state.
         """
@@ -137,7 +143,7 @@ class ConnectionState:
             if new is None:
                 raise LocalProtocolError(f"client cannot send {event.value} in {self.client}")
             self.client = new
-            if event is _EV_REQUEST:
+            if event is _EV_REQUEST or event is _EV_WHOLE_REQUEST:
                 # A request obliges the server to answer it.
                 self.server = _SEND_RESPONSE
         else:
@@ -147,6 +153,9 @@ class ConnectionState:
             self.server = new
         if not self.keepAlive:
             self._settle()
+        elif new is _DONE and self.client is _DONE and self.server is _DONE:
+            self.client = _IDLE
+            self.server = _IDLE
 
     def disableKeepAlive(self) -> None:
         """This cycle is the connection's last."""
@@ -166,14 +175,3 @@ class ConnectionState:
                 self.client = _MUST_CLOSE
             if self.server is _DONE:
                 self.server = _MUST_CLOSE
-
-    def startNextCycleIfDone(self) -> bool:
-        """Reset both sides to ``IDLE`` when the cycle is over and the connection is reusable.
-
-        :return: Whether a new cycle started.
-        """
-        if self.client is _DONE and self.server is _DONE:
-            self.client = _IDLE
-            self.server = _IDLE
-            return True
-        return False
