@@ -445,35 +445,30 @@ class Request:
                 return CACHED
         return None
 
-    def _headerFields(self) -> dict[bytes, list[bytes]]:
-        raw = self.responseHeaders._raw
+    def _writeHeaders(self) -> None:
+        # The response head: the fields the request adds itself (Last-Modified, ETag, a
+        # default Content-Type, the cookies) go into responseHeaders, as in Twisted, so the
+        # channel sees one Headers.
+        self.startedWriting = True
+        responseHeaders = self.responseHeaders
+        raw = responseHeaders._raw
         code = self.code
         if self.lastModified is not None and b"last-modified" not in raw:
             raw[b"last-modified"] = [dateCache.httpDate(int(self.lastModified))]
         if self.etag is not None and b"etag" not in raw:
             raw[b"etag"] = [self.etag]
-        if (
-            self.defaultContentType is not None
-            and b"content-type" not in raw
-            and code not in NO_BODY_CODES
-        ):
+        noBody = code in NO_BODY_CODES
+        if self.defaultContentType is not None and b"content-type" not in raw and not noBody:
             raw[b"content-type"] = [self.defaultContentType]
         if self.cookies:
-            # Into the response headers, as Twisted does, so the channel sees one Headers.
             raw[b"set-cookie"] = raw.get(b"set-cookie", []) + self.cookies
-        return raw
-
-    def _writeHeaders(self) -> None:
-        self.startedWriting = True
-        code = self.code
-        self._headerFields()
-        if self.method == b"HEAD" or code in NO_BODY_CODES:
+        if noBody or self.method == b"HEAD":
             self._noBody = True
         self.channel.writeHeaders(
             self.clientproto,
             _CODES.get(code) or b"%d" % code,
             self.code_message,
-            self.responseHeaders,
+            responseHeaders,
         )
 
     def write(self, data: bytes) -> None:
