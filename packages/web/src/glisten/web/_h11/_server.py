@@ -480,26 +480,18 @@ class ServerConnection:
         if status < 200 and status != 101:
             raise LocalProtocolError("use sendContinue for 100; other 1xx are not supported")
         self._responseStarted = True
-        extra: list[bytes] = []
         if status == 101:
             state.process(_SERVER, _EV_SWITCH)
             state.keepAlive = False
             self._framing = _Framing.NONE
-        else:
-            # Appends the framing's own lines (Transfer-Encoding, Connection) to ``extra``.
-            self._framing = self._chooseFraming(status, headers, request, extra)
-            if not state.keepAlive and b"connection" not in headers:
-                extra.append(b"Connection: close")
-            state.process(_SERVER, _EV_RESPONSE)
-        return responseHead(status, reason, headers, extra)
-
-    def _chooseFraming(
-        self, status: int, headers: RawHeaders, request: Request, extra: list[bytes]
-    ) -> int:
-        state = self.state
+            return responseHead(status, reason, headers, None)
+        # The framing, and the lines it adds to the application's (Transfer-Encoding,
+        # Connection).
+        extra: list[bytes] = []
         conn = headers.get(b"connection")
         if conn is not None and any(b"close" in v.lower() for v in conn):
             state.disableKeepAlive()
+        version = request.version
         if request.method == b"HEAD" or status in _NO_BODY_STATUS:
             framing = _Framing.NONE
         else:
@@ -516,15 +508,20 @@ class ServerConnection:
             if length is not None:
                 framing = _Framing.LENGTH
                 self._remaining = length
-            elif request.version == b"1.1":
+            elif version == b"1.1":
                 framing = _Framing.CHUNKED
                 extra.append(b"Transfer-Encoding: chunked")
             else:
                 framing = _Framing.CLOSE
                 state.disableKeepAlive()
-        if request.version == b"1.0" and state.keepAlive and conn is None:
+        self._framing = framing
+        if not state.keepAlive:
+            if conn is None:
+                extra.append(b"Connection: close")
+        elif version == b"1.0" and conn is None:
             extra.append(b"Connection: keep-alive")
-        return framing
+        state.process(_SERVER, _EV_RESPONSE)
+        return responseHead(status, reason, headers, extra)
 
     def sendData(self, data: bytes) -> bytes:
         """Frame a piece of the response body.
