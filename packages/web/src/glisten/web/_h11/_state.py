@@ -115,6 +115,8 @@ _EV_SWITCH = EventType.SWITCH
 _EV_END = EventType.END
 _EV_CLOSED = EventType.CLOSED
 _EV_ERROR = EventType.ERROR
+#: The client events that oblige the server to answer.
+_OBLIGING = frozenset({_EV_REQUEST, _EV_WHOLE_REQUEST})
 
 
 class ConnectionState:
@@ -138,22 +140,21 @@ class ConnectionState:
 
         :raises LocalProtocolError: The event is not allowed in the role's current state.
         """
-        if role is _CLIENT:
-            new = _CLIENT_NEXT[self.client].get(event)
-            if new is None:
-                raise LocalProtocolError(f"client cannot send {event.value} in {self.client}")
-            self.client = new
-            if event is _EV_REQUEST or event is _EV_WHOLE_REQUEST:
-                # A request obliges the server to answer it.
-                self.server = _SEND_RESPONSE
-        else:
-            new = _SERVER_NEXT[self.server].get(event)
-            if new is None:
-                raise LocalProtocolError(f"server cannot send {event.value} in {self.server}")
-            self.server = new
+        try:
+            if role is _CLIENT:
+                new = self.client = _CLIENT_NEXT[self.client][event]
+                if event in _OBLIGING:
+                    # A request obliges the server to answer it.
+                    self.server = _SEND_RESPONSE
+            else:
+                new = self.server = _SERVER_NEXT[self.server][event]
+        except KeyError:
+            state = self.client if role is _CLIENT else self.server
+            raise LocalProtocolError(f"{role.value} cannot send {event.value} in {state}") from None
         if not self.keepAlive:
             self._settle()
-        elif new is _DONE and self.client is _DONE and self.server is _DONE:
+        elif new is _DONE and self.client is self.server:
+            # Both sides DONE on a reusable connection: the next cycle.
             self.client = _IDLE
             self.server = _IDLE
 
