@@ -98,11 +98,12 @@ DEFAULT_LIMITS = Limits()
 _NO_BODY_STATUS = frozenset({204, 304})
 
 
-class _Framing:
-    NONE = 0
-    LENGTH = 1
-    CHUNKED = 2
-    CLOSE = 3
+# How the response body is framed; module constants, read on every response (an attribute of
+# a class costs a lookup each time).
+_FRAME_NONE = 0
+_FRAME_LENGTH = 1
+_FRAME_CHUNKED = 2
+_FRAME_CLOSE = 3
 
 
 class ServerConnection:
@@ -120,7 +121,7 @@ class ServerConnection:
         self._buf: bytes | bytearray = b""
         self._scanned = 0
         self._reader: BodyReader | None = None
-        self._framing = _Framing.NONE
+        self._framing = _FRAME_NONE
         self._remaining = 0
         self._continueSent = False
         self._responseStarted = False
@@ -483,7 +484,7 @@ class ServerConnection:
         if status == 101:
             state.process(_SERVER, _EV_SWITCH)
             state.keepAlive = False
-            self._framing = _Framing.NONE
+            self._framing = _FRAME_NONE
             return responseHead(status, reason, headers, None)
         # The framing, and the lines it adds to the application's (Transfer-Encoding,
         # Connection).
@@ -493,7 +494,7 @@ class ServerConnection:
             state.disableKeepAlive()
         version = request.version
         if request.method == b"HEAD" or status in _NO_BODY_STATUS:
-            framing = _Framing.NONE
+            framing = _FRAME_NONE
         else:
             cl = headers.get(b"content-length")
             if cl is None:
@@ -506,13 +507,13 @@ class ServerConnection:
                 if length is None:
                     raise LocalProtocolError("invalid Content-Length in the response")
             if length is not None:
-                framing = _Framing.LENGTH
+                framing = _FRAME_LENGTH
                 self._remaining = length
             elif version == b"1.1":
-                framing = _Framing.CHUNKED
+                framing = _FRAME_CHUNKED
                 extra.append(b"Transfer-Encoding: chunked")
             else:
-                framing = _Framing.CLOSE
+                framing = _FRAME_CLOSE
                 state.disableKeepAlive()
         self._framing = framing
         if not state.keepAlive:
@@ -532,15 +533,15 @@ class ServerConnection:
         if self.state.server is not _SEND_BODY:
             raise LocalProtocolError("no response body is being sent")
         framing = self._framing
-        if framing == _Framing.LENGTH:
+        if framing == _FRAME_LENGTH:
             n = len(data)
             if n > self._remaining:
                 raise LocalProtocolError("body longer than Content-Length")
             self._remaining -= n
             return data
-        if framing == _Framing.CHUNKED:
+        if framing == _FRAME_CHUNKED:
             return chunk(data)
-        if framing == _Framing.CLOSE:
+        if framing == _FRAME_CLOSE:
             return data
         return b""
 
@@ -557,9 +558,9 @@ class ServerConnection:
             raise LocalProtocolError("no response body is being sent")
         framing = self._framing
         out = b""
-        if framing == _Framing.CHUNKED:
+        if framing == _FRAME_CHUNKED:
             out = lastChunk(trailers)
-        elif framing == _Framing.LENGTH and self._remaining or framing == _Framing.CLOSE:
+        elif framing == _FRAME_LENGTH and self._remaining or framing == _FRAME_CLOSE:
             state.keepAlive = False
         if state.client is not _DONE and state.client is not _MUST_CLOSE:
             # The client is still sending a body nobody will read: close rather than read
