@@ -87,7 +87,6 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     _secure: bool | None = None
     _host: IAddress | None = None
     _peer: IAddress | None = None
-    _upgraded: UpgradedProtocol | None = None
 
     #: Twisted's names for two of the limits; a subclass may override them.
     maxHeaders: int = _h11.DEFAULT_LIMITS.maxHeaders
@@ -105,6 +104,8 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         self._phase = _IDLE
         self._idleTimeout: float | None = None
         self._closed = False
+        # Read on every request: kept in the instance, where a lookup is quickest.
+        self._upgraded: UpgradedProtocol | None = None
 
     # -- connection events -------------------------------------------------------------------
 
