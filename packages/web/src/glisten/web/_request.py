@@ -143,6 +143,13 @@ class Request:
         responseHeaders = self.responseHeaders = _newHeaders(Headers)
         responseHeaders._raw = {}
         self.cookies: list[bytes] = []
+        # The response's progress, read several times per request: instance attributes,
+        # where a lookup is quickest (a class default costs a full lookup on every read).
+        self.finished = False
+        self.startedWriting = False
+        self.sentLength = 0
+        self._disconnected = False
+        self._noBody = False
         self.client: IAddress | None = channel.getPeer()
         self.host: IAddress | None = channel.getHost()
 
