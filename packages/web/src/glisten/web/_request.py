@@ -150,6 +150,10 @@ class Request:
         self.sentLength = 0
         self._disconnected = False
         self._noBody = False
+        self.etag = None
+        self.lastModified = None
+        self._content = None
+        self._finishNotifications = None
         self.client: IAddress | None = channel.getPeer()
         self.host: IAddress | None = channel.getHost()
 
