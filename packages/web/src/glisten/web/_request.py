@@ -154,6 +154,8 @@ class Request:
         self.lastModified = None
         self._content = None
         self._finishNotifications = None
+        # The status (a subclass may set another default) is read a few times per request.
+        self.code = self.code
         self.client: IAddress | None = channel.getPeer()
         self.host: IAddress | None = channel.getHost()
 
