@@ -471,8 +471,9 @@ class Request:
         if self.etag is not None and b"etag" not in raw:
             raw[b"etag"] = [self.etag]
         noBody = code in NO_BODY_CODES
-        if self.defaultContentType is not None and b"content-type" not in raw and not noBody:
-            raw[b"content-type"] = [self.defaultContentType]
+        contentType = self.defaultContentType
+        if contentType is not None and b"content-type" not in raw and not noBody:
+            raw[b"content-type"] = [contentType]
         if self.cookies:
             raw[b"set-cookie"] = raw.get(b"set-cookie", []) + self.cookies
         if noBody or self.method == b"HEAD":
