@@ -230,8 +230,11 @@ class _HeapDelayedCall(DelayedCall):
         if not secondsFromNow >= 0:  # also NaN; a non-number raises TypeError
             _validDelay(secondsFromNow)
         owner = self._owner
-        self.time = owner.seconds() + secondsFromNow
-        owner._reset(self)
+        self.time = time = owner.seconds() + secondsFromNow
+        if time < self._heapTime:
+            # Earlier than its heap entry; a later time (an idle timer reset on traffic, the
+            # common case) leaves the entry where it is, with no further call.
+            owner._reset(self)
 
     def delay(self, secondsLater: float) -> None:
         if self.cancelled:

@@ -615,8 +615,11 @@ class TimeoutMixin:
 
     def resetTimeout(self) -> None:
         """Restart the countdown (call on traffic)."""
-        if self.__timeoutCall is not None and self.timeOut is not None:
-            self.__timeoutCall.reset(self.timeOut)
+        call = self.__timeoutCall
+        if call is not None:
+            period = self.timeOut
+            if period is not None:
+                call.reset(period)
 
     def setTimeout(self, period: float | None) -> float | None:
         """Change the timeout (``None`` cancels it).

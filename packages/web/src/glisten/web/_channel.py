@@ -87,7 +87,6 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     _secure: bool | None = None
     _host: IAddress | None = None
     _peer: IAddress | None = None
-    _upgraded: UpgradedProtocol | None = None
 
     #: Twisted's names for two of the limits; a subclass may override them.
     maxHeaders: int = _h11.DEFAULT_LIMITS.maxHeaders
@@ -105,6 +104,8 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         self._phase = _IDLE
         self._idleTimeout: float | None = None
         self._closed = False
+        # Read on every request: kept in the instance, where a lookup is quickest.
+        self._upgraded: UpgradedProtocol | None = None
 
     # -- connection events -------------------------------------------------------------------
 
@@ -125,17 +126,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         if self._phase != _HEAD:
             # Traffic restarts the idle and body countdowns, never the head's.
             self.resetTimeout()
-        codec = self._codec
-        events = codec.receiveData(data)
-        if events:
-            self._dispatch(events)
-        if self._closed or self._upgraded is not None:
-            return
-        if self._request is not None:
-            self._checkPipelineBuffer()
-        elif self._phase == _IDLE and not codec.bufferedByteCount:
-            return  # answered and idle again, the common case: nothing changes
-        self._updatePhase()
+        self._dispatch(self._codec.receiveData(data))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._closed = True
@@ -236,7 +227,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         factory = self.factory
         if factory is not None:
             factory.log(request)
-        if not codec.keepAlive:
+        if not codec.state.keepAlive:
             if self.transport is not None:
                 self.transport.loseConnection()
             return
@@ -251,11 +242,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
             # Called later than the request arrived (the application answered
             # asynchronously): a pipelined request may be waiting in the codec. Inside
             # _dispatch, its own loop picks that up instead.
-            events = codec.nextEvents()
-            if events:
-                self._dispatch(events)
-            if not self._closed and self._upgraded is None:
-                self._updatePhase()
+            self._dispatch(codec.nextEvents())
 
     def registerProducer(self, producer: IProducer, streaming: bool) -> None:
         """Let ``producer`` write the current response's body, paced by the transport. A
@@ -317,6 +304,8 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     # -- the codec's events ------------------------------------------------------------------
 
     def _dispatch(self, events: list[_h11.Event]) -> None:
+        """Turn the codec's events into calls on the request, then settle the connection's
+        phase (and so its timeout) for what is left."""
         # A response the application finishes inside requestReceived lets the next
         # pipelined request be parsed: this loop picks it up, rather than requestDone
         # recursing into _dispatch once per pipelined request.
@@ -342,13 +331,26 @@ class HTTPChannel(_Protocol, TimeoutMixin):
                         assert self._request is not None
                         self._request.handleContentChunk(event.data)  # type: ignore[union-attr]
                     elif cls is _EV_ERROR:
+                        # Always the last event; the codec has dropped what was buffered.
                         self._protocolError(event)  # type: ignore[arg-type]
-                        return
                 if self._closed or self._upgraded is not None:
                     return
-                events = codec.nextEvents() if self._request is None else []
+                if self._request is not None:
+                    break
+                if not codec.bufferedByteCount:
+                    if self._phase == _IDLE:
+                        return  # answered and idle again, the common case: nothing changes
+                    break
+                events = codec.nextEvents()
         finally:
             self._dispatching = False
+        if self._closed or self._upgraded is not None:
+            return
+        if self._request is not None:
+            self._checkPipelineBuffer()
+        elif self._phase == _IDLE and not codec.bufferedByteCount:
+            return
+        self._updatePhase()
 
     def _startRequest(self, head: _h11.Request) -> None:
         request = self.requestFactory(self, False)

@@ -66,6 +66,8 @@ class Request(http.Request):
 
     def process(self) -> None:
         """Find the resource for the path and render it."""
+        # Read by every write and finish: an instance attribute, quickest to look up.
+        self._encoder = None
         raw = self.responseHeaders._raw
         raw[b"server"] = [version]
         # _dateCache.get(), inlined: this runs for every request.

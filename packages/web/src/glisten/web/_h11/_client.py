@@ -72,9 +72,8 @@ class ClientConnection:
         data = requestHead(method, target, headers)
         self._method = method
         state = self.state
-        state.process(_CLIENT, EventType.REQUEST)
         # The body, if any, is the caller's: the request is complete as far as the codec goes.
-        state.process(_CLIENT, EventType.END)
+        state.process(_CLIENT, EventType.WHOLE_REQUEST)
         return data
 
     def _failed(self, events: list[Event]) -> None:

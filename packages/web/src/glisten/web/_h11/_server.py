@@ -51,6 +51,7 @@ from glisten.web._h11._state import (
     _EV_REQUEST,
     _EV_RESPONSE,
     _EV_SWITCH,
+    _EV_WHOLE_REQUEST,
     _IDLE,
     _MUST_CLOSE,
     _SEND_BODY,
@@ -97,11 +98,12 @@ DEFAULT_LIMITS = Limits()
 _NO_BODY_STATUS = frozenset({204, 304})
 
 
-class _Framing:
-    NONE = 0
-    LENGTH = 1
-    CHUNKED = 2
-    CLOSE = 3
+# How the response body is framed; module constants, read on every response (an attribute of
+# a class costs a lookup each time).
+_FRAME_NONE = 0
+_FRAME_LENGTH = 1
+_FRAME_CHUNKED = 2
+_FRAME_CLOSE = 3
 
 
 class ServerConnection:
@@ -119,7 +121,7 @@ class ServerConnection:
         self._buf: bytes | bytearray = b""
         self._scanned = 0
         self._reader: BodyReader | None = None
-        self._framing = _Framing.NONE
+        self._framing = _FRAME_NONE
         self._remaining = 0
         self._continueSent = False
         self._responseStarted = False
@@ -380,15 +382,15 @@ class ServerConnection:
         self.request = request
         self._continueSent = False
         self._responseStarted = False
-        # The client's request obliges the server to answer (client SEND_BODY, server
-        # SEND_RESPONSE); a request without a body is also complete at once.
-        process = state.process
-        process(_CLIENT, _EV_REQUEST)
-        events.append(request)
+        # The client's request obliges the server to answer (server SEND_RESPONSE); a request
+        # without a body is complete at once (client DONE), in one step of the table.
         if reader is None:
+            state.process(_CLIENT, _EV_WHOLE_REQUEST)
+            events.append(request)
             events.append(END_OF_MESSAGE)
-            process(_CLIENT, _EV_END)
             return rest
+        state.process(_CLIENT, _EV_REQUEST)
+        events.append(request)
         self._reader = reader
         return rest
 
@@ -479,28 +481,20 @@ class ServerConnection:
         if status < 200 and status != 101:
             raise LocalProtocolError("use sendContinue for 100; other 1xx are not supported")
         self._responseStarted = True
-        extra: list[bytes] = []
         if status == 101:
             state.process(_SERVER, _EV_SWITCH)
             state.keepAlive = False
-            self._framing = _Framing.NONE
-        else:
-            # Appends the framing's own lines (Transfer-Encoding, Connection) to ``extra``.
-            self._framing = self._chooseFraming(status, headers, request, extra)
-            if not state.keepAlive and b"connection" not in headers:
-                extra.append(b"Connection: close")
-            state.process(_SERVER, _EV_RESPONSE)
-        return responseHead(status, reason, headers, extra)
-
-    def _chooseFraming(
-        self, status: int, headers: RawHeaders, request: Request, extra: list[bytes]
-    ) -> int:
-        state = self.state
+            self._framing = _FRAME_NONE
+            return responseHead(status, reason, headers, None)
+        # The framing, and the lines it adds to the application's (Transfer-Encoding,
+        # Connection).
+        extra: list[bytes] = []
         conn = headers.get(b"connection")
         if conn is not None and any(b"close" in v.lower() for v in conn):
             state.disableKeepAlive()
+        version = request.version
         if request.method == b"HEAD" or status in _NO_BODY_STATUS:
-            framing = _Framing.NONE
+            framing = _FRAME_NONE
         else:
             cl = headers.get(b"content-length")
             if cl is None:
@@ -513,17 +507,22 @@ class ServerConnection:
                 if length is None:
                     raise LocalProtocolError("invalid Content-Length in the response")
             if length is not None:
-                framing = _Framing.LENGTH
+                framing = _FRAME_LENGTH
                 self._remaining = length
-            elif request.version == b"1.1":
-                framing = _Framing.CHUNKED
+            elif version == b"1.1":
+                framing = _FRAME_CHUNKED
                 extra.append(b"Transfer-Encoding: chunked")
             else:
-                framing = _Framing.CLOSE
+                framing = _FRAME_CLOSE
                 state.disableKeepAlive()
-        if request.version == b"1.0" and state.keepAlive and conn is None:
+        self._framing = framing
+        if not state.keepAlive:
+            if conn is None:
+                extra.append(b"Connection: close")
+        elif version == b"1.0" and conn is None:
             extra.append(b"Connection: keep-alive")
-        return framing
+        state.process(_SERVER, _EV_RESPONSE)
+        return responseHead(status, reason, headers, extra)
 
     def sendData(self, data: bytes) -> bytes:
         """Frame a piece of the response body.
@@ -534,15 +533,15 @@ class ServerConnection:
         if self.state.server is not _SEND_BODY:
             raise LocalProtocolError("no response body is being sent")
         framing = self._framing
-        if framing == _Framing.LENGTH:
+        if framing == _FRAME_LENGTH:
             n = len(data)
             if n > self._remaining:
                 raise LocalProtocolError("body longer than Content-Length")
             self._remaining -= n
             return data
-        if framing == _Framing.CHUNKED:
+        if framing == _FRAME_CHUNKED:
             return chunk(data)
-        if framing == _Framing.CLOSE:
+        if framing == _FRAME_CLOSE:
             return data
         return b""
 
@@ -559,18 +558,17 @@ class ServerConnection:
             raise LocalProtocolError("no response body is being sent")
         framing = self._framing
         out = b""
-        if framing == _Framing.CHUNKED:
+        if framing == _FRAME_CHUNKED:
             out = lastChunk(trailers)
-        elif framing == _Framing.LENGTH and self._remaining or framing == _Framing.CLOSE:
+        elif framing == _FRAME_LENGTH and self._remaining or framing == _FRAME_CLOSE:
             state.keepAlive = False
         if state.client is not _DONE and state.client is not _MUST_CLOSE:
             # The client is still sending a body nobody will read: close rather than read
             # and discard an unknown amount.
             state.keepAlive = False
+        # With the client DONE on a reusable connection, this step also starts the next cycle.
         state.process(_SERVER, _EV_END)
-        if not state.keepAlive:
-            state.disableKeepAlive()
-        elif state.startNextCycleIfDone():
+        if state.server is _IDLE:
             self.request = None
         return out
 

@@ -2,8 +2,8 @@
 
 Each side of the connection (the client, who sends requests, and the server, who answers) has
 a state; an event a side sends moves that side along the table. A pair of ``DONE`` states with
-keep-alive starts the next request/response cycle; a side that may not be reused goes to
-``MUST_CLOSE``. Events not in the table are programming errors (:class:`LocalProtocolError`) when
+keep-alive starts the next request/response cycle in the same step that makes the pair; a side
+that may not be reused goes to ``MUST_CLOSE``. Events not in the table are programming errors (:class:`LocalProtocolError`) when
 the local side sends them; the codec answers a remote side's ones with a protocol error.
 """
 
@@ -46,6 +46,9 @@ class EventType(enum.Enum):
     __hash__ = object.__hash__
 
     REQUEST = "request"
+    #: A request head that is the whole request (no body follows): ``REQUEST`` and ``END``
+    #: in one step, since for most requests they always happen together.
+    WHOLE_REQUEST = "whole-request"
     INFORMATIONAL = "informational"
     RESPONSE = "response"
     SWITCH = "switch"
@@ -63,6 +66,7 @@ E = EventType
 #: (role, state, event) -> next state of that role.
 TRANSITIONS: dict[tuple[Role, State, EventType], State] = {
     (Role.CLIENT, S.IDLE, E.REQUEST): S.SEND_BODY,
+    (Role.CLIENT, S.IDLE, E.WHOLE_REQUEST): S.DONE,
     (Role.CLIENT, S.SEND_BODY, E.DATA): S.SEND_BODY,
     (Role.CLIENT, S.SEND_BODY, E.END): S.DONE,
     (Role.CLIENT, S.IDLE, E.CLOSED): S.CLOSED,
@@ -104,12 +108,15 @@ _SWITCHED_PROTOCOL = State.SWITCHED_PROTOCOL
 _CLIENT = Role.CLIENT
 _SERVER = Role.SERVER
 _EV_REQUEST = EventType.REQUEST
+_EV_WHOLE_REQUEST = EventType.WHOLE_REQUEST
 _EV_INFORMATIONAL = EventType.INFORMATIONAL
 _EV_RESPONSE = EventType.RESPONSE
 _EV_SWITCH = EventType.SWITCH
 _EV_END = EventType.END
 _EV_CLOSED = EventType.CLOSED
 _EV_ERROR = EventType.ERROR
+#: The client events that oblige the server to answer.
+_OBLIGING = frozenset({_EV_REQUEST, _EV_WHOLE_REQUEST})
 
 
 class ConnectionState:
@@ -128,25 +135,28 @@ class ConnectionState:
         self.keepAlive = True
 
     def process(self, role: Role, event: EventType) -> None:
-        """Move ``role`` along the table for ``event``.
+        """Move ``role`` along the table for ``event``. The step that makes both sides
+        ``DONE`` on a reusable connection also starts the next cycle (both ``IDLE``).
 
         :raises LocalProtocolError: The event is not allowed in the role's current state.
         """
-        if role is _CLIENT:
-            new = _CLIENT_NEXT[self.client].get(event)
-            if new is None:
-                raise LocalProtocolError(f"client cannot send {event.value} in {self.client}")
-            self.client = new
-            if event is _EV_REQUEST:
-                # A request obliges the server to answer it.
-                self.server = _SEND_RESPONSE
-        else:
-            new = _SERVER_NEXT[self.server].get(event)
-            if new is None:
-                raise LocalProtocolError(f"server cannot send {event.value} in {self.server}")
-            self.server = new
+        try:
+            if role is _CLIENT:
+                new = self.client = _CLIENT_NEXT[self.client][event]
+                if event in _OBLIGING:
+                    # A request obliges the server to answer it.
+                    self.server = _SEND_RESPONSE
+            else:
+                new = self.server = _SERVER_NEXT[self.server][event]
+        except KeyError:
+            state = self.client if role is _CLIENT else self.server
+            raise LocalProtocolError(f"{role.value} cannot send {event.value} in {state}") from None
         if not self.keepAlive:
             self._settle()
+        elif new is _DONE and self.client is self.server:
+            # Both sides DONE on a reusable connection: the next cycle.
+            self.client = _IDLE
+            self.server = _IDLE
 
     def disableKeepAlive(self) -> None:
         """This cycle is the connection's last."""
@@ -166,14 +176,3 @@ class ConnectionState:
                 self.client = _MUST_CLOSE
             if self.server is _DONE:
                 self.server = _MUST_CLOSE
-
-    def startNextCycleIfDone(self) -> bool:
-        """Reset both sides to ``IDLE`` when the cycle is over and the connection is reusable.
-
-        :return: Whether a new cycle started.
-        """
-        if self.client is _DONE and self.server is _DONE:
-            self.client = _IDLE
-            self.server = _IDLE
-            return True
-        return False

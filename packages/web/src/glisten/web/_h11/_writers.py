@@ -46,6 +46,8 @@ def responseHead(
     the application's."""
     if reason is None:
         first = _STATUS.get(status) or b"HTTP/1.1 %d %s" % (status, reasonPhrase(status))
+    elif reason == RESPONSES.get(status):
+        first = _STATUS[status]
     else:
         first = b"HTTP/1.1 %d %s" % (status, reason)
     parts = [first]
