@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .._peers import freePort, requireBinary, waitForPort
+
+# Re-exported: the test modules import them from here.
+__all__ = ["freePort", "requireBinary", "waitForPort"]
 
 RUNNER = """
 import sys
@@ -24,36 +26,6 @@ if "ssh" not in found:
     cli._pluginEntryPoints = lambda: found
 cli.main(["--reactor", "epoll", "ssh", *sys.argv[1:]])
 """
-
-
-def requireBinary(name: str) -> str:
-    """The path of a peer binary; skip when missing locally, fail in CI."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI but is not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def waitForPort(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Wait until something accepts on ``port`` (the server prints nothing we could wait on)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited early")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
 
 
 def sshKeygen(path: Path, kind: str, bits: int | None = None, passphrase: str = "") -> Path:

@@ -4,24 +4,16 @@ separate process on a free loopback port."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from .._peers import freePort, requireBinary, waitForPort
 
-def requireBinary(name: str) -> str:
-    """:return: the path of a peer binary; skip when missing locally, fail in CI."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI but is not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
+# Re-exported: the test modules import them from here.
+__all__ = ["freePort", "requireBinary", "waitForPort"]
 
 
 def requireModule(name: str) -> None:
@@ -32,28 +24,6 @@ def requireModule(name: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is required in CI but is not installed")
         pytest.skip(f"{name} is not installed")
-
-
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def waitForPort(
-    port: int, process: subprocess.Popen[bytes] | None = None, timeout: float = 20.0
-) -> None:
-    """Wait until something accepts connections on ``port`` (by connecting, not sleeping)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def makeCertificate(folder: Path) -> Path:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -14,35 +12,10 @@ from typing import Any
 
 import pytest
 
+from .._peers import freePort, requireBinary, waitForPort
 
-def requireBinary(name: str) -> str:
-    """:return: the path of a peer binary; skip when missing locally, fail in CI."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI but is not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def waitForPort(port: int, proc: subprocess.Popen[Any] | None = None, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"peer exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port}")
-
+# Re-exported: the test modules import them from here.
+__all__ = ["freePort", "requireBinary", "waitForPort"]
 
 NGIRCD_CONF = """\
 [Global]
