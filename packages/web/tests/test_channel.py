@@ -33,6 +33,7 @@ class Hold(Resource):
 
 def test_bodyTimeoutAbortsAStalledBody(connect: Callable[..., Conn], clock: Clock) -> None:
     conn = connect(Hold())
+    conn.channel.minBodyRate = 0  # the timeout alone
     conn.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello")
     clock.advance(59)
     assert not conn.transport.disconnecting
@@ -43,6 +44,7 @@ def test_bodyTimeoutAbortsAStalledBody(connect: Callable[..., Conn], clock: Cloc
 def test_bodyTrafficResetsTheTimeout(connect: Callable[..., Conn], clock: Clock) -> None:
     root = Hold()
     conn = connect(root)
+    conn.channel.minBodyRate = 0  # the timeout alone (the rate would cut this body)
     conn.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n")
     for _ in range(9):
         clock.advance(50)
@@ -152,3 +154,107 @@ def test_clientCodecFollowsTheTable() -> None:
     client.sendRequest(b"GET", b"/", {})
     assert isinstance(client.receiveEOF()[-1], _h11.ProtocolError)
     assert client.state.server is _h11.State.ERROR
+
+
+# -- the request body's minimum rate ----------------------------------------------------------
+
+_SLOW_HEAD = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n"
+
+
+def _trickle(conn: Conn, clock: Clock, seconds: int, perSecond: int) -> None:
+    """Send ``perSecond`` body bytes at the start of each of ``seconds`` seconds."""
+    for _ in range(seconds):
+        conn.channel.dataReceived(b"x" * perSecond)
+        clock.advance(1)
+        if conn.transport.disconnecting:
+            return
+
+
+def test_bodyBelowTheRateGets408(connect: Callable[..., Conn], clock: Clock) -> None:
+    """A body trickled a byte a second resets the body timeout forever; the rate stops it
+    when the window ends."""
+    root = Hold()
+    conn = connect(root)
+    conn.send(_SLOW_HEAD)
+    _trickle(conn, clock, 29, 1)
+    assert not conn.transport.disconnecting
+    _trickle(conn, clock, 1, 1)
+    assert conn.transport.disconnecting
+    assert conn.transport.value().startswith(b"HTTP/1.1 408 ")
+    assert conn.transport.producerState == "paused"
+    assert root.pending == []
+    # A client that does not close is aborted, as for the other timeouts.
+    clock.advance(6)
+    assert conn.transport.aborted
+
+
+@pytest.mark.parametrize("perSecond", [1024, 4096])
+def test_bodyAtOrAboveTheRateIsNotCut(
+    connect: Callable[..., Conn], clock: Clock, perSecond: int
+) -> None:
+    root = Hold()
+    conn = connect(root)
+    conn.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 409600\r\n\r\n")
+    _trickle(conn, clock, 400 * 1024 // perSecond, perSecond)
+    assert not conn.transport.disconnecting
+    assert len(root.pending) == 1
+    # The body is complete: the application's time is unlimited, the rate no longer checked.
+    clock.advance(300)
+    assert not conn.transport.disconnecting
+    assert len(clock.getDelayedCalls()) == 1  # TimeoutMixin's own timer, no rate check
+
+
+def test_slowBodyThatSpeedsUpInTime(connect: Callable[..., Conn], clock: Clock) -> None:
+    """The rate is an average from the body's start: a slow start made up before the window
+    ends is fine."""
+    root = Hold()
+    conn = connect(root)
+    conn.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n")
+    _trickle(conn, clock, 20, 10)
+    conn.channel.dataReceived(b"x" * 40000)
+    _trickle(conn, clock, 15, 10)
+    assert not conn.transport.disconnecting
+    conn.channel.dataReceived(b"x" * (100000 - 40000 - 350))
+    assert len(root.pending) == 1
+
+
+def test_bodyFallingBehindLaterIsCut(connect: Callable[..., Conn], clock: Clock) -> None:
+    """After the window the rate is checked again whenever the bytes so far would fall
+    behind: a burst buys time in proportion to its size, not forever."""
+    conn = connect(Hold())
+    conn.send(_SLOW_HEAD + b"x" * 40 * 1024)
+    _trickle(conn, clock, 39, 1)
+    assert not conn.transport.disconnecting
+    _trickle(conn, clock, 3, 1)
+    assert conn.transport.value().startswith(b"HTTP/1.1 408 ")
+
+
+def test_bodyRateZeroDisables(connect: Callable[..., Conn], clock: Clock) -> None:
+    site_conn = connect(Hold())
+    site_conn.site.minBodyRate = 0
+    conn = connect(Hold(), site=site_conn.site)
+    assert conn.channel.minBodyRate == 0
+    conn.send(_SLOW_HEAD)
+    _trickle(conn, clock, 300, 1)
+    assert not conn.transport.disconnecting
+
+
+def test_bodyRateSettingsThroughTheFactory(connect: Callable[..., Conn], clock: Clock) -> None:
+    site = connect(Hold()).site
+    site.minBodyRate = 100
+    site.bodyRateWindow = 5
+    conn = connect(Hold(), site=site)
+    assert (conn.channel.minBodyRate, conn.channel.bodyRateWindow) == (100, 5)
+    conn.send(_SLOW_HEAD)
+    _trickle(conn, clock, 4, 99)
+    assert not conn.transport.disconnecting
+    _trickle(conn, clock, 1, 99)
+    assert conn.transport.value().startswith(b"HTTP/1.1 408 ")
+
+
+def test_headersAreNotTheBody(connect: Callable[..., Conn], clock: Clock) -> None:
+    """No rate while idle or while a head arrives; the idle connection's timer alone runs."""
+    conn = connect(Hold())
+    conn.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    clock.advance(45)
+    assert not conn.transport.disconnecting

@@ -98,6 +98,7 @@ def test_wsgiAndClass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (("--path", ".", "--wsgi", "a.b"), "exactly one"),
         (("--path", ".", "--add-header", "novalue"), "Name: value"),
         (("--wsgi", "nodots"), "module.name"),
+        (("--path", ".", "--min-body-rate", "-1"), "must not be negative"),
     ],
 )
 def test_badOptions(args: tuple[str, ...], message: str) -> None:
@@ -113,6 +114,15 @@ def test_makeService(tmp_path: Path) -> None:
     assert len(list(service)) == 2
     with pytest.raises(ValueError):
         serviceMaker.makeService(parse("--path", str(tmp_path), "--listen", "bogus:1"))
+
+
+@pytest.mark.parametrize(("args", "rate"), [((), None), (("--min-body-rate", "0"), 0)])
+def test_minBodyRate(tmp_path: Path, args: tuple[str, ...], rate: float | None) -> None:
+    service = serviceMaker.makeService(parse("--path", str(tmp_path), *args))
+    site = next(iter(service)).factory  # type: ignore[attr-defined]
+    assert site.minBodyRate == rate
+    channel = site.buildProtocol(None)
+    assert channel.minBodyRate == (1024 if rate is None else rate)
 
 
 RUNNER = """

@@ -11,13 +11,17 @@ connection, reset on traffic) with a period that follows the connection's phase:
 :attr:`HTTPChannel.timeOut` while idle, while a request body arrives and while a pull producer
 (a static file) writes; :attr:`HTTPChannel.headerTimeout` from the first byte of a request
 head until the head is complete (traffic does not reset it: a slowloris client cannot stretch
-it); no timeout while the application answers a request otherwise.
+it); no timeout while the application answers a request otherwise. A request body must also
+average :attr:`HTTPChannel.minBodyRate` bytes a second from its start, checked once
+:attr:`HTTPChannel.bodyRateWindow` seconds have passed and then again whenever the bytes
+received so far would fall behind (a body trickled a byte at a time resets the timeout forever,
+but not this); a body too slow is answered 408 and the connection closed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 from zope.interface import implementer
@@ -56,6 +60,9 @@ _BUSY = 3  # the application answers (no timeout, unless a pull producer stalls)
 #: Seconds a timed-out connection gets to close cleanly before it is aborted.
 _ABORT_AFTER = 5.0
 
+#: The shortest wait between two checks of a request body's rate, in seconds.
+_RATE_RECHECK = 1.0
+
 
 class UpgradedProtocol(Protocol):
     """What takes a connection over after ``101 Switching Protocols``."""
@@ -73,6 +80,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     :ivar requestFactory: Makes a request: ``requestFactory(channel, queued)``.
     :ivar timeOut: Seconds an idle connection (no request in progress) stays open.
     :ivar headerTimeout: Seconds a client has to send a complete request head.
+    :ivar minBodyRate: Bytes a second a request body must average from its start (0: no
+        minimum); a slower body gets 408 and a closed connection.
+    :ivar bodyRateWindow: Seconds a request body has before its rate is first checked.
     :ivar limits: The codec's request limits; set before the connection is made.
     :ivar maxPipelineBuffer: Bytes of pipelined requests buffered before reading pauses.
     """
@@ -80,6 +90,8 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     requestFactory: Callable[..., Request] = Request
     timeOut: float | None = 60
     headerTimeout: float = 30
+    minBodyRate: float = 1024
+    bodyRateWindow: float = 30
     limits: _h11.Limits = _h11.DEFAULT_LIMITS
     maxPipelineBuffer = 65536
     site: Site | None = None
@@ -104,6 +116,10 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         self._phase = _IDLE
         self._idleTimeout: float | None = None
         self._closed = False
+        # The current request body's rate check: when it started, bytes since, the next look.
+        self._bodyStart = 0.0
+        self._bodyBytes = 0
+        self._rateCall: Any = None
         # Read on every request: kept in the instance, where a lookup is quickest.
         self._upgraded: UpgradedProtocol | None = None
 
@@ -131,6 +147,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._closed = True
         self.setTimeout(None)
+        self._stopBodyRate()
         if self._upgraded is not None:
             self._upgraded.connectionLost(reason)
             return
@@ -329,7 +346,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
                         )
                     elif cls is _EV_DATA:
                         assert self._request is not None
-                        self._request.handleContentChunk(event.data)  # type: ignore[union-attr]
+                        data = event.data  # type: ignore[union-attr]
+                        self._bodyBytes += len(data)
+                        self._request.handleContentChunk(data)
                     elif cls is _EV_ERROR:
                         # Always the last event; the codec has dropped what was buffered.
                         self._protocolError(event)  # type: ignore[arg-type]
@@ -359,6 +378,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         request.requestHeaders._raw = head.headers
         self._request = request
         self._head = head
+        self._bodyBytes = 0
         if head.contentLength != 0:
             request.gotLength(head.contentLength)
             if head.expectContinue and self.transport is not None:
@@ -415,6 +435,10 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         old = self._phase
         if phase != old:
             self._phase = phase
+            if phase == _BODY:
+                self._startBodyRate()
+            elif old == _BODY:
+                self._stopBodyRate()
             period = self.headerTimeout if phase == _HEAD else self._idleTimeout
             if period != self.timeOut:
                 # Also restarts the countdown: the new phase's period runs from now.
@@ -449,3 +473,50 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     def _forceAbort(self) -> None:
         if not self._closed and self.transport is not None:
             self.transport.abortConnection()
+
+    # -- the request body's minimum rate -----------------------------------------------------
+
+    def _startBodyRate(self) -> None:
+        """The body phase begins (the head arrived, the body has not all come): its bytes so
+        far count from now, and the first check is a window away."""
+        if self.minBodyRate > 0 and self.bodyRateWindow > 0:
+            self._bodyStart = self.clock.seconds()
+            self._rateCall = self.callLater(self.bodyRateWindow, self._checkBodyRate)
+
+    def _stopBodyRate(self) -> None:
+        call = self._rateCall
+        if call is not None:
+            self._rateCall = None
+            if call.active():
+                call.cancel()
+
+    def _checkBodyRate(self) -> None:
+        """Answer 408 to a body that averaged less than :attr:`minBodyRate` since it started;
+        otherwise look again when the bytes received so far would fall behind."""
+        self._rateCall = None
+        transport = self.transport
+        if self._phase != _BODY or self._closed or transport is None:
+            return
+        rate = self.minBodyRate
+        elapsed = self.clock.seconds() - self._bodyStart
+        received = self._bodyBytes
+        if received >= rate * elapsed:
+            wait = max(received / rate - elapsed, min(_RATE_RECHECK, self.bodyRateWindow))
+            self._rateCall = self.callLater(wait, self._checkBodyRate)
+            return
+        _log.debug(
+            "Request body from {peer} too slow: {received} bytes in {elapsed:.1f} s",
+            peer=self.getPeer(),
+            received=received,
+            elapsed=elapsed,
+        )
+        # Read no more of it: the request must not reach the application after its 408.
+        transport.pauseProducing()
+        self.setTimeout(None)
+        reply = self._codec.sendError(REQUEST_TIMEOUT)
+        if reply:
+            transport.write(reply)
+            transport.loseConnection()
+            self.callLater(_ABORT_AFTER, self._forceAbort)
+        else:
+            transport.abortConnection()

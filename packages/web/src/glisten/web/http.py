@@ -15,7 +15,9 @@ Where glisten differs from Twisted on purpose:
 - A request head must arrive within :attr:`HTTPChannel.headerTimeout` seconds (slowloris),
   idle keep-alive connections close after :attr:`HTTPChannel.timeOut` seconds, and so does a
   connection whose pull producer (a static file) makes no progress for that long because the
-  client stopped reading.
+  client stopped reading. A request body must average :attr:`HTTPChannel.minBodyRate` bytes
+  a second (1 KiB by default, over at least :attr:`HTTPChannel.bodyRateWindow` seconds) or get
+  408: a body trickled a byte at a time cannot hold a connection forever.
 """
 
 from __future__ import annotations
@@ -116,6 +118,10 @@ class HTTPFactory(ServerFactory):
         self.reactor = reactor
         self._logFile: IO[str] | None = None
         self.maxRequestBody: int | None = None
+        #: The connections' minimum request-body rate, bytes a second (0: none), and the
+        #: seconds before it is first checked; ``None`` keeps :class:`HTTPChannel`'s.
+        self.minBodyRate: float | None = None
+        self.bodyRateWindow: float | None = None
 
     def startFactory(self) -> None:
         if self.logPath:
@@ -130,6 +136,10 @@ class HTTPFactory(ServerFactory):
         channel: HTTPChannel = self.protocol()
         channel.factory = self
         channel.timeOut = self.timeOut
+        if self.minBodyRate is not None:
+            channel.minBodyRate = self.minBodyRate
+        if self.bodyRateWindow is not None:
+            channel.bodyRateWindow = self.bodyRateWindow
         if self.maxRequestBody is not None:
             # Before the connection is made: the channel builds its codec from its limits then.
             channel.limits = attrs.evolve(channel.limits, maxBody=self.maxRequestBody)

@@ -177,6 +177,14 @@ class WebServiceMaker:
             metavar="BYTES",
             help="largest request body accepted (default 64 MiB); larger gets 413",
         )
+        parser.add_argument(
+            "--min-body-rate",
+            dest="minBodyRate",
+            type=float,
+            metavar="BYTES_PER_SECOND",
+            help="a request body averaging less (over at least 30 s) gets 408"
+            " (default 1024; 0 turns it off)",
+        )
 
     def makeService(self, options: argparse.Namespace) -> IService:
         """Build the service: one listening port per ``--listen``.
@@ -194,6 +202,10 @@ class WebServiceMaker:
             if options.maxRequestBody < 0:
                 raise ValueError("--max-request-body must not be negative")
             site.maxRequestBody = options.maxRequestBody
+        if options.minBodyRate is not None:
+            if not options.minBodyRate >= 0:
+                raise ValueError("--min-body-rate must not be negative")
+            site.minBodyRate = options.minBodyRate
         service = MultiService()
         what = _whatIsServed(options)
         for description in options.listen or ["tcp:8080"]:
