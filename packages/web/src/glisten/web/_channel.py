@@ -505,10 +505,10 @@ class HTTPChannel(_Protocol, TimeoutMixin):
             self._rateCall = self.callLater(wait, self._checkBodyRate)
             return
         _log.debug(
-            "Request body from {peer} too slow: {received} bytes in {elapsed:.1f} s",
+            "Request body from {peer} too slow: {received} bytes in {elapsed} s",
             peer=self.getPeer(),
             received=received,
-            elapsed=elapsed,
+            elapsed=round(elapsed, 1),
         )
         # Read no more of it: the request must not reach the application after its 408.
         transport.pauseProducing()
