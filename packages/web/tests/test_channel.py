@@ -258,3 +258,15 @@ def test_headersAreNotTheBody(connect: Callable[..., Conn], clock: Clock) -> Non
     conn.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     clock.advance(45)
     assert not conn.transport.disconnecting
+
+
+def test_chunkedBodyBelowTheRateGets408(connect: Callable[..., Conn], clock: Clock) -> None:
+    """Chunk framing does not count: a chunk of one byte a second is one byte a second."""
+    root = Hold()
+    conn = connect(root)
+    conn.send(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
+    for _ in range(30):
+        conn.channel.dataReceived(b"1;ext=padding-padding\r\nx\r\n")
+        clock.advance(1)
+    assert conn.transport.value().startswith(b"HTTP/1.1 408 ")
+    assert root.pending == []

@@ -105,3 +105,29 @@ def test_slowlorisDoesNotBlockOthers(realReactor: Any, serveReal: Serve) -> None
         return status, body, closed
 
     assert serveReal(site, client) == (200, b"GET /normal", 500)
+
+
+def test_slowBodyGets408(realReactor: Any, serveReal: Serve) -> None:
+    """Over a real socket and clock: a body that falls below the minimum rate is answered 408
+    and closed once the window passes (long before the 60 s body timeout); a fast body on
+    another connection is served."""
+    site = server.Site(Echo(), reactor=realReactor)
+    site.minBodyRate = 1000
+    site.bodyRateWindow = 0.3
+
+    def client(port: int) -> tuple[bytes, int, bytes]:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            slow.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\nabc")
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("POST", "/", body=b"y" * 50000)
+            r = conn.getresponse()
+            status, body = r.status, r.read()
+            conn.close()
+            data = b""
+            while chunk := slow.recv(4096):  # EOF, or the socket's timeout raises
+                data += chunk
+        return data, status, body
+
+    data, status, body = serveReal(site, client)
+    assert data.startswith(b"HTTP/1.1 408 ")
+    assert (status, body) == (200, b"POST " + b"y" * 50000)
