@@ -270,3 +270,21 @@ def test_chunkedBodyBelowTheRateGets408(connect: Callable[..., Conn], clock: Clo
         clock.advance(1)
     assert conn.transport.value().startswith(b"HTTP/1.1 408 ")
     assert root.pending == []
+
+
+def test_timePausedByTheServerDoesNotCount(connect: Callable[..., Conn], clock: Clock) -> None:
+    """While the server itself stops reading (``HTTPChannel.pauseProducing``), the body's
+    clock stops too; it runs again on ``resumeProducing``."""
+    root = Hold()
+    conn = connect(root)
+    conn.send(_SLOW_HEAD + b"x" * 20 * 1024)
+    conn.channel.setTimeout(None)  # the rate alone, not the body timeout
+    clock.advance(10)
+    conn.channel.pauseProducing()
+    clock.advance(100)
+    assert not conn.transport.disconnecting
+    conn.channel.resumeProducing()
+    clock.advance(19)
+    assert not conn.transport.disconnecting
+    clock.advance(2)
+    assert conn.transport.value().startswith(b"HTTP/1.1 408 ")

@@ -15,7 +15,8 @@ it); no timeout while the application answers a request otherwise. A request bod
 average :attr:`HTTPChannel.minBodyRate` bytes a second from its start, checked once
 :attr:`HTTPChannel.bodyRateWindow` seconds have passed and then again whenever the bytes
 received so far would fall behind (a body trickled a byte at a time resets the timeout forever,
-but not this); a body too slow is answered 408 and the connection closed.
+but not this); a body too slow is answered 408 and the connection closed. Time during which the
+server itself paused reading (:meth:`HTTPChannel.pauseProducing`) does not count.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         self._bodyStart = 0.0
         self._bodyBytes = 0
         self._rateCall: Any = None
+        self._pausedAt: float | None = None
         # Read on every request: kept in the instance, where a lookup is quickest.
         self._upgraded: UpgradedProtocol | None = None
 
@@ -411,10 +413,17 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     # -- IPushProducer, for callers that pause the whole connection -------------------------
 
     def pauseProducing(self) -> None:
+        if self._rateCall is not None and self._pausedAt is None:
+            # The server stops reading: the body's rate does not count that time.
+            self._pausedAt = self.clock.seconds()
         if self.transport is not None:
             self.transport.pauseProducing()
 
     def resumeProducing(self) -> None:
+        pausedAt = self._pausedAt
+        if pausedAt is not None:
+            self._pausedAt = None
+            self._bodyStart += self.clock.seconds() - pausedAt
         if self.transport is not None:
             self.transport.resumeProducing()
 
@@ -484,6 +493,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
             self._rateCall = self.callLater(self.bodyRateWindow, self._checkBodyRate)
 
     def _stopBodyRate(self) -> None:
+        self._pausedAt = None
         call = self._rateCall
         if call is not None:
             self._rateCall = None
@@ -497,11 +507,20 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         transport = self.transport
         if self._phase != _BODY or self._closed or transport is None:
             return
+        recheck = min(_RATE_RECHECK, self.bodyRateWindow)
+        if self._pausedAt is not None:
+            # Paused by the server (pauseProducing): the client is not to blame.
+            self._rateCall = self.callLater(recheck, self._checkBodyRate)
+            return
         rate = self.minBodyRate
         elapsed = self.clock.seconds() - self._bodyStart
+        if elapsed < self.bodyRateWindow:
+            # Time spent paused moved the start: the client still gets a whole window.
+            self._rateCall = self.callLater(self.bodyRateWindow - elapsed, self._checkBodyRate)
+            return
         received = self._bodyBytes
         if received >= rate * elapsed:
-            wait = max(received / rate - elapsed, min(_RATE_RECHECK, self.bodyRateWindow))
+            wait = max(received / rate - elapsed, recheck)
             self._rateCall = self.callLater(wait, self._checkBodyRate)
             return
         _log.debug(
