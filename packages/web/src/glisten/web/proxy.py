@@ -309,6 +309,8 @@ class ProxyRequest(http.Request):
         anyone can reach would otherwise let them into the proxy host's own network (SSRF).
     :ivar allowedNetworks: Networks reachable even though not global (``[ip_network(
         "10.1.0.0/16")]``), for a proxy meant to reach some internal hosts.
+    :param reactor: Connects upstream (``connectTCP``) and resolves host names (``resolve``,
+        as every reactor provides); the channel's reactor if ``None``.
 
     ``CONNECT`` (tunnels) is answered ``501 Not Implemented``, as is any scheme without a
     factory; a target that is not an absolute URI gets ``400``. The host name is resolved once
