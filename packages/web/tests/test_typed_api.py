@@ -16,8 +16,8 @@ CONSUMER = """
 from __future__ import annotations
 
 from glisten.internet.defer import Deferred
-from glisten.internet.interfaces import IAddress
-from glisten.web import http, server, util
+from glisten.internet.interfaces import IAddress, IReactorTCP
+from glisten.web import http, proxy, server, static, tap, util, vhost
 from glisten.web.http_headers import Headers
 from glisten.web.iweb import IRequest
 from glisten.web.resource import IResource, Resource
@@ -70,17 +70,48 @@ def _request() -> IRequest:
     raise NotImplementedError
 
 
+def hosts(reactor: IReactorTCP) -> vhost.NameVirtualHost:
+    files = static.File("/srv/www", defaultType="text/plain", ignoredExts=[".html"])
+    files.allowHidden = False
+    listing: static.DirectoryLister = files.directoryListing()
+    page: bytes = listing.render(_request())
+    child: IResource = files.getChild(b"index.html", _request())
+    body: bytes = static.Data(b"ok", "text/plain").render_GET(_request())
+    upstream = proxy.ReverseProxyResource("127.0.0.1", 8080, b"/app", reactor)
+    deeper: proxy.ReverseProxyResource = upstream.getChild(b"x", _request())
+    pending: int = upstream.render(_request())
+    types: dict[str, str] = static.loadMimeTypes(["/etc/mime.types"])
+    virtual = vhost.NameVirtualHost()
+    virtual.addHost(b"files.example", files)
+    virtual.addHost(b"app.example", upstream)
+    virtual.default = static.Data(b"who?", "text/plain")
+    found: IResource | None = virtual.getStaticEntity(b"app.example")
+    url: str = tap.serviceURL(_address(), tls=True)
+    del page, child, body, deeper, pending, types, found, url
+    return virtual
+
+
+def _address() -> IAddress:
+    raise NotImplementedError
+
+
 def session(request: server.Request) -> bytes:
     return request.getSession().uid
 """
 
 MISTAKES = """
+from glisten.web import proxy, vhost
 from glisten.web.iweb import IRequest
 
 
 def wrong(request: IRequest) -> str:
     request.setResponseCode("200")
     return request.getHeader(b"host")
+
+
+def wrongHost() -> None:
+    vhost.NameVirtualHost().addHost(b"example.com", "not a resource")
+    proxy.ReverseProxyResource("example.com", 80, b"/", reactor="not a reactor")
 """
 
 CONFIG = """
@@ -112,3 +143,5 @@ def test_mistakesAreCaught(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert 'Argument 1 to "setResponseCode"' in result.stdout
     assert "Incompatible return value type" in result.stdout
+    assert 'Argument 2 to "addHost" of "NameVirtualHost"' in result.stdout
+    assert 'Argument "reactor" to "ReverseProxyResource"' in result.stdout

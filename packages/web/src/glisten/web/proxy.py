@@ -13,18 +13,29 @@ the upstream does not reach the client.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote_from_bytes, urlsplit, urlunsplit
 
+from glisten.internet.interfaces import IAddress, IConnector, IReactorTCP
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import ClientFactory, Protocol, connectionDone
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.web import _h11, http, resource
+from glisten.web.iweb import IRequest
 from glisten.web.server import NOT_DONE_YET
 
 _log = Logger()
+
+if TYPE_CHECKING:
+    from glisten.web.server import Request as SiteRequest
+
+#: What makes the client factory for one proxied request: called as
+#: ``(command, rest, version, headers, data, father)``, like :class:`ProxyClientFactory`.
+_FactoryMaker = Callable[
+    [bytes, bytes, bytes, dict[bytes, list[bytes]], bytes, http.Request], ClientFactory
+]
 
 _HOP_BY_HOP = frozenset(
     {
@@ -46,7 +57,7 @@ def _withoutHopByHop(fields: dict[bytes, list[bytes]]) -> dict[bytes, list[bytes
     return {k: list(v) for k, v in fields.items() if k not in _HOP_BY_HOP and k not in named}
 
 
-def _asBytes(value: Any) -> bytes:
+def _asBytes(value: object) -> bytes:
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):
@@ -56,7 +67,9 @@ def _asBytes(value: Any) -> bytes:
     raise TypeError(f"header values are bytes or str, not {type(value).__name__}")
 
 
-def _headerLists(headers: Mapping[Any, Any]) -> dict[bytes, list[bytes]]:
+def _headerLists(
+    headers: Mapping[bytes, object] | Mapping[str, object],
+) -> dict[bytes, list[bytes]]:
     """Header name -> list of values, from Twisted's ``{name: value}`` (what
     ``Request.getAllHeaders()`` gives) or from ``{name: [values]}``.
 
@@ -88,7 +101,7 @@ class ProxyClient(Protocol):
         version: bytes,
         headers: dict[bytes, list[bytes]],
         data: bytes,
-        father: Any,
+        father: http.Request,
     ) -> None:
         self.command = command
         self.rest = rest
@@ -174,11 +187,11 @@ class ProxyClient(Protocol):
                     self.transport.abortConnection()
 
 
-def _badGateway(request: Any) -> None:
+def _badGateway(request: http.Request) -> None:
     _errorPage(request, http.BAD_GATEWAY, b"Bad Gateway")
 
 
-def _errorPage(request: Any, code: int, title: bytes, detail: bytes = b"") -> None:
+def _errorPage(request: http.Request, code: int, title: bytes, detail: bytes = b"") -> None:
     """A small fixed page; ``detail`` is glisten's own text, never the client's bytes."""
     if request.finished or request._disconnected:
         return
@@ -207,17 +220,17 @@ class ProxyClientFactory(ClientFactory):
         version: bytes,
         headers: dict[bytes, list[bytes]],
         data: bytes,
-        father: Any,
+        father: http.Request,
     ) -> None:
         self.args = (command, rest, version, headers, data, father)
         self.father = father
 
-    def buildProtocol(self, addr: Any) -> ProxyClient:
+    def buildProtocol(self, addr: IAddress | None) -> ProxyClient:
         proto = self.protocol(*self.args)
         proto.factory = self
         return proto
 
-    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         _log.warn("Cannot reach upstream: {reason}", reason=reason.getErrorMessage())
         _badGateway(self.father)
 
@@ -231,16 +244,18 @@ class ReverseProxyResource(resource.Resource):
     :param reactor: For the upstream connections; the global reactor if ``None``.
     """
 
-    proxyClientFactoryClass: Any = ProxyClientFactory
+    proxyClientFactoryClass: _FactoryMaker = ProxyClientFactory
 
-    def __init__(self, host: str, port: int, path: bytes, reactor: Any = None) -> None:
+    def __init__(
+        self, host: str, port: int, path: bytes, reactor: IReactorTCP | None = None
+    ) -> None:
         super().__init__()
         self.host = host
         self.port = port
         self.path = path
         self.reactor = reactor
 
-    def getChild(self, path: bytes, request: Any) -> ReverseProxyResource:
+    def getChild(self, path: bytes, request: IRequest) -> ReverseProxyResource:
         return ReverseProxyResource(
             self.host,
             self.port,
@@ -248,8 +263,8 @@ class ReverseProxyResource(resource.Resource):
             self.reactor,
         )
 
-    def render(self, request: Any) -> int:
-        reactor = getReactor(self.reactor)
+    def render(self, request: IRequest) -> int:
+        reactor: IReactorTCP = getReactor(self.reactor)
         headers = _withoutHopByHop(request.requestHeaders._raw)
         originalHost = request.getHeader(b"host")
         headers[b"host"] = [
@@ -266,7 +281,13 @@ class ReverseProxyResource(resource.Resource):
         rest = (self.path or b"/") + (b"?" + query if sep else b"")
         request.content.seek(0)
         factory = self.proxyClientFactoryClass(
-            request.method, rest, request.clientproto, headers, request.content.read(), request
+            request.method,
+            rest,
+            request.clientproto,
+            headers,
+            request.content.read(),
+            # The resource walk (the only caller) passes a server.Request.
+            cast("SiteRequest", request),
         )
         reactor.connectTCP(self.host, self.port, factory, timeout=30)
         return NOT_DONE_YET
@@ -288,6 +309,8 @@ class ProxyRequest(http.Request):
         anyone can reach would otherwise let them into the proxy host's own network (SSRF).
     :ivar allowedNetworks: Networks reachable even though not global (``[ip_network(
         "10.1.0.0/16")]``), for a proxy meant to reach some internal hosts.
+    :param reactor: Connects upstream (``connectTCP``) and resolves host names (``resolve``,
+        as every reactor provides); the channel's reactor if ``None``.
 
     ``CONNECT`` (tunnels) is answered ``501 Not Implemented``, as is any scheme without a
     factory; a target that is not an absolute URI gets ``400``. The host name is resolved once
@@ -295,12 +318,14 @@ class ProxyRequest(http.Request):
     between check and use cannot slip a private address through.
     """
 
-    protocols: dict[bytes, Any] = {b"http": ProxyClientFactory}
+    protocols: dict[bytes, _FactoryMaker] = {b"http": ProxyClientFactory}
     ports: dict[bytes, int] = {b"http": 80}
     allowPrivateAddresses: bool = False
     allowedNetworks: Sequence[_Network] = ()
 
-    def __init__(self, channel: Any, queued: object = None, reactor: Any = None) -> None:
+    def __init__(
+        self, channel: http.HTTPChannel, queued: object = None, reactor: IReactorTCP | None = None
+    ) -> None:
         super().__init__(channel, queued)
         self.reactor = reactor
 

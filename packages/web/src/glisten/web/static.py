@@ -32,6 +32,8 @@ from zope.interface import implementer
 
 from glisten.internet import interfaces
 from glisten.web import http, resource
+from glisten.web.iweb import IRequest
+from glisten.web.resource import RenderResult
 from glisten.web.server import NOT_DONE_YET
 from glisten.web.util import redirectTo
 
@@ -48,7 +50,8 @@ _PUBLIC_HIDDEN = frozenset({".well-known"})
 
 
 def loadMimeTypes(
-    mimetype_locations: Sequence[str] | None = None, init: Callable[..., Any] | None = None
+    mimetype_locations: Sequence[str] | None = None,
+    init: Callable[[list[str] | None], object] | None = None,
 ) -> dict[str, str]:
     """Extension (with the dot, lower-case) -> MIME type, from the system's tables plus
     glisten's additions.
@@ -155,7 +158,7 @@ class File(resource.Resource):
         path: str | bytes | os.PathLike[str],
         defaultType: str = DEFAULT_TYPE,
         ignoredExts: Sequence[str] = (),
-        registry: Any = None,
+        registry: object = None,
         allowExt: int = 0,
     ) -> None:
         super().__init__()
@@ -223,7 +226,7 @@ class File(resource.Resource):
         lister.showHidden = self.allowHidden
         return lister
 
-    def getChild(self, path: bytes, request: Any) -> resource.IResource:
+    def getChild(self, path: bytes, request: IRequest) -> resource.IResource:
         if not self._inside():
             return self.childNotFound
         if path == b"":
@@ -269,7 +272,7 @@ class File(resource.Resource):
             os.path.basename(self.path), self.contentTypes, self.contentEncodings, self.defaultType
         )
 
-    def render_GET(self, request: Any) -> Any:
+    def render_GET(self, request: IRequest) -> RenderResult:
         request.setHeader(b"accept-ranges", b"bytes")
         request.setHeader(b"x-content-type-options", b"nosniff")
         for name, value in self.headers.items():
@@ -296,7 +299,7 @@ class File(resource.Resource):
 
     render_HEAD = render_GET
 
-    def _serve(self, request: Any, f: IO[bytes], st: os.stat_result) -> Any:
+    def _serve(self, request: IRequest, f: IO[bytes], st: os.stat_result) -> RenderResult:
         size = st.st_size
         etag = b'"%x-%x"' % (st.st_mtime_ns, size)
         if (
@@ -367,7 +370,7 @@ class File(resource.Resource):
         return NOT_DONE_YET
 
     def _ranges(
-        self, request: Any, size: int, etag: bytes, mtime: float
+        self, request: IRequest, size: int, etag: bytes, mtime: float
     ) -> list[tuple[int, int]] | str | None:
         header = request.getHeader(b"range")
         # A minimal request object (a test's) may have no ``code``: it is still 200 then.
@@ -417,7 +420,7 @@ class File(resource.Resource):
             return "unsatisfiable"
         return ranges
 
-    def render(self, request: Any) -> Any:
+    def render(self, request: IRequest) -> RenderResult:
         if request.method not in (b"GET", b"HEAD"):
             request.setHeader(b"allow", b"GET, HEAD")
         return super().render(request)
@@ -426,7 +429,7 @@ class File(resource.Resource):
         return f"<File {self.path!r}>"
 
 
-def _requestPath(request: Any) -> bytes:
+def _requestPath(request: object) -> bytes:
     """The request's path; a minimal request object may only have ``uri``."""
     path = getattr(request, "path", None)
     if isinstance(path, bytes):
@@ -435,7 +438,7 @@ def _requestPath(request: Any) -> bytes:
     return uri.partition(b"?")[0] if isinstance(uri, bytes) else b"/"
 
 
-def _addSlash(request: Any) -> bytes:
+def _addSlash(request: IRequest) -> bytes:
     url = request.uri
     path, sep, query = url.partition(b"?")
     return path + b"/" + sep + query
@@ -548,7 +551,7 @@ class DirectoryLister(resource.Resource):
                 files.append((name, link, f"{size} [{ctype}]", enc or ""))
         return dirs + files
 
-    def render(self, request: Any) -> bytes:
+    def render(self, request: IRequest) -> bytes:
         title = "Directory listing for " + _requestPath(request).decode("utf-8", "replace")
         rows = []
         for i, (name, link, info, enc) in enumerate(self._entries()):
@@ -596,7 +599,7 @@ class Data(resource.Resource):
         self.data = data
         self.type = type
 
-    def render_GET(self, request: Any) -> bytes:
+    def render_GET(self, request: IRequest) -> bytes:
         request.setHeader(b"content-type", self.type.encode("ascii"))
         request.setHeader(b"content-length", b"%d" % len(self.data))
         if request.method == b"HEAD":

@@ -22,9 +22,17 @@ from zope.interface import implementer
 
 from glisten.application.internet import StreamServerEndpointService
 from glisten.application.service import IService, IServiceMaker, MultiService
+from glisten.internet.interfaces import (
+    IAddress,
+    IListeningPort,
+    IProtocolFactory,
+    IStreamServerEndpoint,
+)
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.web import resource, server, static
+from glisten.web.iweb import IRequest
+from glisten.web.resource import IResource, RenderResult
 from glisten.web.wsgi import WSGIResource
 
 _log = Logger()
@@ -33,21 +41,21 @@ _log = Logger()
 class _AddHeadersResource(resource.Resource):
     """Adds fixed response headers to everything below it (``--add-header``)."""
 
-    def __init__(self, original: Any, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, original: IResource, headers: list[tuple[bytes, bytes]]) -> None:
         super().__init__()
         self._original = original
         self._headers = headers
         self.isLeaf = bool(original.isLeaf)
 
-    def _add(self, request: Any) -> None:
+    def _add(self, request: IRequest) -> None:
         for name, value in self._headers:
             request.responseHeaders.addRawHeader(name, value)
 
-    def getChildWithDefault(self, path: bytes, request: Any) -> Any:
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
         self._add(request)
         return self._original.getChildWithDefault(path, request)
 
-    def render(self, request: Any) -> Any:
+    def render(self, request: IRequest) -> RenderResult:
         self._add(request)
         return self._original.render(request)
 
@@ -77,7 +85,7 @@ def _parseHeader(text: str) -> tuple[bytes, bytes]:
     return name.strip().encode("latin-1"), value.strip().encode("latin-1")
 
 
-def makeResource(options: argparse.Namespace) -> Any:
+def makeResource(options: argparse.Namespace) -> IResource:
     """The root resource the options describe.
 
     :raises ValueError: The options do not name exactly one thing to serve, or it cannot be
@@ -86,14 +94,15 @@ def makeResource(options: argparse.Namespace) -> Any:
     chosen = [n for n in ("path", "wsgi", "resourceClass") if getattr(options, n, None)]
     if len(chosen) != 1:
         raise ValueError("give exactly one of --path, --wsgi or --class")
-    root: Any
+    root: IResource
     if options.path:
         path = os.path.abspath(options.path)
         if not os.path.exists(path):
             raise ValueError(f"--path: {options.path!r} does not exist")
-        root = static.File(path, defaultType=options.mimeType)
-        root.indexNames = [*(options.index or []), *static.File.indexNames]
-        root.allowHidden = bool(getattr(options, "allowHidden", False))
+        files = static.File(path, defaultType=options.mimeType)
+        files.indexNames = [*(options.index or []), *static.File.indexNames]
+        files.allowHidden = bool(getattr(options, "allowHidden", False))
+        root = files
     elif options.wsgi:
         application = _namedAny(options.wsgi, "--wsgi")
         if not callable(application):
@@ -223,7 +232,7 @@ def _whatIsServed(options: argparse.Namespace) -> str:
     return str(options.resourceClass)
 
 
-def serviceURL(address: Any, tls: bool = False) -> str:
+def serviceURL(address: IAddress, tls: bool = False) -> str:
     """Where a browser reaches a port bound to ``address`` (an ``IAddress``).
 
     A wildcard address is shown as the loopback one: ``http://0.0.0.0:8080/`` is no place to
@@ -248,7 +257,9 @@ def serviceURL(address: Any, tls: bool = False) -> str:
 class _AnnouncingService(StreamServerEndpointService):
     """Listens like its base class and, once listening, logs what it serves where."""
 
-    def __init__(self, endpoint: Any, factory: Any, what: str, tls: bool) -> None:
+    def __init__(
+        self, endpoint: IStreamServerEndpoint, factory: IProtocolFactory, what: str, tls: bool
+    ) -> None:
         super().__init__(endpoint, factory)
         self._what = what
         self._tls = tls
@@ -258,7 +269,7 @@ class _AnnouncingService(StreamServerEndpointService):
         if self._waitingForPort is not None:
             self._waitingForPort.addCallback(self._announce)
 
-    def _announce(self, port: Any) -> Any:
+    def _announce(self, port: IListeningPort | None) -> IListeningPort | None:
         if port is not None:
             _log.info(
                 "serving {what} on {url}",

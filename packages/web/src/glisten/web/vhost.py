@@ -4,10 +4,15 @@ behind a reverse proxy, :class:`VHostMonsterResource`."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from glisten.internet.address import IPv4Address
 from glisten.web import resource
+from glisten.web.iweb import IRequest
+from glisten.web.resource import IResource, RenderResult
+
+if TYPE_CHECKING:
+    from glisten.web.server import Request as SiteRequest
 
 #: A host name or IPv4 address, or a bracketed IPv6 address, with an optional port.
 _HOST_PORT = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::(\d{1,5}))?")
@@ -30,16 +35,16 @@ class NameVirtualHost(resource.Resource):
 
     def __init__(self) -> None:
         super().__init__()
-        self.hosts: dict[bytes, Any] = {}
-        self.default: Any = None
+        self.hosts: dict[bytes, IResource] = {}
+        self.default: IResource | None = None
 
-    def listStaticEntities(self) -> list[tuple[bytes, Any]]:
+    def listStaticEntities(self) -> list[tuple[bytes, IResource]]:
         return list(self.hosts.items())
 
-    def getStaticEntity(self, name: bytes) -> Any:
+    def getStaticEntity(self, name: bytes) -> IResource | None:
         return self.hosts.get(name)
 
-    def addHost(self, name: bytes, resrc: Any) -> None:
+    def addHost(self, name: bytes, resrc: IResource) -> None:
         """Serve ``resrc`` for host ``name``."""
         self.hosts[name.lower()] = resrc
 
@@ -47,7 +52,7 @@ class NameVirtualHost(resource.Resource):
         """Stop serving host ``name``."""
         del self.hosts[name.lower()]
 
-    def _getResourceForRequest(self, request: Any) -> Any:
+    def _getResourceForRequest(self, request: IRequest) -> IResource:
         host = request.getHeader(b"host")
         if host is None:
             return self.default or resource.NoResource()
@@ -61,12 +66,14 @@ class NameVirtualHost(resource.Resource):
             )
         return found
 
-    def render(self, request: Any) -> Any:
+    def render(self, request: IRequest) -> RenderResult:
         return self._getResourceForRequest(request).render(request)
 
-    def getChild(self, path: bytes, request: Any) -> Any:
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
         found = self._getResourceForRequest(request)
         if found.isLeaf:
+            # The resource walk (the only caller) passes a server.Request, which has the paths.
+            request = cast("SiteRequest", request)
             request.postpath.insert(0, request.prepath.pop(-1))
             return found
         return found.getChildWithDefault(path, request)
@@ -95,7 +102,7 @@ class VHostMonsterResource(resource.Resource):
     ``https`` means 443 (Twisted assumes 80 for both).
     """
 
-    def getChild(self, path: bytes, request: Any) -> Any:
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
         if path not in (b"http", b"https"):
             return resource.NoResource()
         return _VHostHost(path == b"https")
@@ -108,21 +115,23 @@ class _VHostHost(resource.Resource):
         super().__init__()
         self.secure = secure
 
-    def getChild(self, path: bytes, request: Any) -> Any:
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        # The resource walk (the only caller) passes a server.Request; it is rewritten in place.
+        siteRequest: Any = request
         match = _HOST_PORT.fullmatch(path)
         port = int(match.group(2)) if match and match.group(2) else (443 if self.secure else 80)
         if match is None or not 0 < port < 65536:
             return resource.NoResource()
         secure = self.secure
-        request.isSecure = lambda: secure
-        _setHost(request, match.group(1).lower(), port, secure)
-        rawPath = request.path
-        _, sep, query = request.uri.partition(b"?")
+        siteRequest.isSecure = lambda: secure
+        _setHost(siteRequest, match.group(1).lower(), port, secure)
+        rawPath = siteRequest.path
+        _, sep, query = siteRequest.uri.partition(b"?")
         # Everything up to and including the host segment is the monster's: the rest of the
         # path is walked afresh from the site's root, and URLs built from it start there.
-        consumed = len(request.prepath)
+        consumed = len(siteRequest.prepath)
         remaining = b"/" + b"/".join(rawPath[1:].split(b"/")[consumed:])
-        del request.prepath[:]
-        request.path = remaining
-        request.uri = remaining + (b"?" + query if sep else b"")
-        return request.site.getResourceFor(request)
+        del siteRequest.prepath[:]
+        siteRequest.path = remaining
+        siteRequest.uri = remaining + (b"?" + query if sep else b"")
+        return siteRequest.site.getResourceFor(siteRequest)
