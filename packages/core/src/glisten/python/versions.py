@@ -88,9 +88,7 @@ class Version:
         dev = float("inf") if self.dev is None else self.dev
         return (major, self.minor, self.micro, rc, post, dev)
 
-    def _check(self, other: object) -> Version:
-        if not isinstance(other, Version):
-            raise NotImplementedError
+    def _check(self, other: Version) -> Version:
         if self.package.lower() != other.package.lower():
             raise IncomparableVersions(f"{self.package!r} != {other.package!r}")
         return other

@@ -23,7 +23,7 @@ from zope.interface import implementer
 
 from glisten.internet import defer
 from glisten.mail import smtp
-from glisten.mail._fsync import fsyncDirectory, writeDurably
+from glisten.mail._fsync import DurableFile, fsyncDirectory, writeDurably
 
 
 @attrs.define
@@ -79,70 +79,26 @@ class FileMessage:
         self.queue = queue
         self.envelope = envelope
         self.name = _newId()
-        self._tmp = os.path.join(queue.directory, self.name + "-D.tmp")
-        self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._buf: list[bytes] = []
-        self._buffered = 0
+        self._file = DurableFile(
+            os.path.join(queue.directory, self.name + "-D.tmp"), b"\r\n", queue.reactor
+        )
 
     def lineReceived(self, line: bytes) -> None:
-        self._buf.append(line + b"\r\n")
-        self._buffered += len(line) + 2
-        if self._buffered > 65536:
-            self._drain()
-
-    def _drain(self) -> None:
-        data = memoryview(b"".join(self._buf))
-        self._buf = []
-        self._buffered = 0
-        while data:
-            data = data[os.write(self._fd, data) :]
+        self._file.writeLine(line)
 
     def eomReceived(self) -> defer.Deferred[str]:
-        try:
-            self._drain()
-        except OSError:
-            self.connectionLost()
-            return defer.fail()
         queue = self.queue
-        getThreadPool = getattr(queue.reactor, "getThreadPool", None)
-        if getThreadPool is None:
-            try:
-                self._makeDurable()
-            except OSError:
-                self.connectionLost()
-                return defer.fail()
-            queue._register(self.name, self.envelope)
-            return defer.succeed(self.name)
-        # The fsyncs run in the reactor's thread pool (several messages' overlap); the queue
-        # learns of the message back in the reactor thread.
-        from glisten.internet import threads
-
-        d = threads.deferToThreadPool(queue.reactor, getThreadPool(), self._makeDurable)
 
         def registered(_: object) -> str:
+            # Back in the reactor thread: only now does the queue learn of the message.
             queue._register(self.name, self.envelope)
             return self.name
 
-        def failed(failure: Any) -> Any:
-            self.connectionLost()
-            return failure
-
-        return d.addCallbacks(registered, failed)
-
-    def _makeDurable(self) -> None:
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = -1
-        self.queue._makeDurable(self.name, self._tmp, self.envelope)
+        d = self._file.commit(lambda: queue._makeDurable(self.name, self._file.path, self.envelope))
+        return d.addCallback(registered)
 
     def connectionLost(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        try:
-            os.remove(self._tmp)
-        except FileNotFoundError:
-            pass
+        self._file.discard()
 
 
 class Queue:

@@ -17,7 +17,7 @@ from zope.interface import implementer
 from glisten.cred import checkers, credentials, error
 from glisten.internet import defer
 from glisten.mail import smtp
-from glisten.mail._fsync import fsyncDirectory
+from glisten.mail._fsync import DurableFile, fsyncDirectory
 from glisten.mail.mail import IAliasableDomain, IDomain
 
 _counter = itertools.count()
@@ -64,70 +64,28 @@ class MaildirMessage:
         self, address: Any, fp: Any, name: str, finalName: str, reactor: Any = None
     ) -> None:
         self.address = address
-        self._reactor = reactor
         self.name = name
         self.finalName = finalName
-        self.size = 0
-        self._fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._buf: list[bytes] = []
-        self._buffered = 0
+        self._file = DurableFile(name, b"\n", reactor)
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        return self._file.size
 
     def lineReceived(self, line: bytes) -> None:
-        self._buf.append(line)
-        self._buf.append(b"\n")
-        self._buffered += len(line) + 1
-        self.size += len(line) + 1
-        if self._buffered > 65536:
-            self._drain()
-
-    def _drain(self) -> None:
-        data = memoryview(b"".join(self._buf))
-        self._buf = []
-        self._buffered = 0
-        while data:
-            data = data[os.write(self._fd, data) :]
+        self._file.writeLine(line)
 
     def eomReceived(self) -> defer.Deferred[bytes]:
-        try:
-            self._drain()
-        except OSError:
-            self.connectionLost()
-            return defer.fail()
-        getThreadPool = getattr(self._reactor, "getThreadPool", None)
-        if getThreadPool is None:
-            try:
-                return defer.succeed(self._commit())
-            except OSError:
-                self.connectionLost()
-                return defer.fail()
-        # In a thread: the fsyncs of many messages then overlap instead of queueing up
-        # behind each other in the reactor thread.
-        from glisten.internet import threads
+        return self._file.commit(self._deliver)
 
-        d = threads.deferToThreadPool(self._reactor, getThreadPool(), self._commit)
-
-        def failed(failure: Any) -> Any:
-            self.connectionLost()
-            return failure
-
-        return d.addErrback(failed)
-
-    def _commit(self) -> bytes:
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = -1
+    def _deliver(self) -> bytes:
         os.rename(self.name, self.finalName)
         fsyncDirectory(os.path.dirname(self.finalName))
         return self.finalName.encode()
 
     def connectionLost(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        try:
-            os.remove(self.name)
-        except FileNotFoundError:
-            pass
+        self._file.discard()
 
 
 @implementer(IAliasableDomain)

@@ -379,6 +379,29 @@ class ServerConnection:
             return True
         return False
 
+    def _pathAndParams(
+        self, arg: bytes, keyword: bytes, syntax: bytes, events: list[ServerEvent]
+    ) -> tuple[bytes, dict[str, bytes | None]] | None:
+        """Split ``FROM:<path> params`` or ``TO:<path> params`` (MAIL and RCPT share it).
+
+        :return: the path text and the parameters, or ``None`` once an error reply is queued.
+        """
+        split = None
+        if arg[: len(keyword)].upper() == keyword:
+            split = splitPathAndParams(arg[len(keyword) :])
+        if split is None:
+            self._error(501, syntax, b"5.5.4", events)
+            return None
+        pathText, paramText = split
+        if paramText and not self.extended:
+            self._error(555, b"Parameters need EHLO", b"5.5.4", events)
+            return None
+        params = parseParams(paramText)
+        if params is None:
+            self._error(501, b"Bad parameter syntax", b"5.5.4", events)
+            return None
+        return pathText, params
+
     def _mail(self, arg: bytes, events: list[ServerEvent]) -> None:
         if self._needGreeting(events):
             return
@@ -391,21 +414,10 @@ class ServerConnection:
         if self.requireAuth and self.authenticated is None:
             self._error(530, b"Authentication required", b"5.7.0", events)
             return
-        if arg[:5].upper() != b"FROM:":
-            self._error(501, b"Syntax: MAIL FROM:<address>", b"5.5.4", events)
+        parsed = self._pathAndParams(arg, b"FROM:", b"Syntax: MAIL FROM:<address>", events)
+        if parsed is None:
             return
-        split = splitPathAndParams(arg[5:])
-        if split is None:
-            self._error(501, b"Syntax: MAIL FROM:<address>", b"5.5.4", events)
-            return
-        pathText, paramText = split
-        if paramText and not self.extended:
-            self._error(555, b"Parameters need EHLO", b"5.5.4", events)
-            return
-        params = parseParams(paramText)
-        if params is None:
-            self._error(501, b"Bad parameter syntax", b"5.5.4", events)
-            return
+        pathText, params = parsed
         mailParams = self._mailParams(params, events)
         if mailParams is None:
             return
@@ -470,21 +482,10 @@ class ServerConnection:
         if self.state is not S.MAIL or self._usedBdat:
             self._error(503, b"Need MAIL before RCPT", b"5.5.1", events)
             return
-        if arg[:3].upper() != b"TO:":
-            self._error(501, b"Syntax: RCPT TO:<address>", b"5.5.4", events)
+        parsed = self._pathAndParams(arg, b"TO:", b"Syntax: RCPT TO:<address>", events)
+        if parsed is None:
             return
-        split = splitPathAndParams(arg[3:])
-        if split is None:
-            self._error(501, b"Syntax: RCPT TO:<address>", b"5.5.4", events)
-            return
-        pathText, paramText = split
-        if paramText and not self.extended:
-            self._error(555, b"Parameters need EHLO", b"5.5.4", events)
-            return
-        params = parseParams(paramText)
-        if params is None:
-            self._error(501, b"Bad parameter syntax", b"5.5.4", events)
-            return
+        pathText, params = parsed
         notify: frozenset[str] = frozenset()
         orcpt = None
         for key, value in params.items():
