@@ -17,13 +17,7 @@ __all__ = ["freePort", "requireBinary", "waitForPort"]
 
 RUNNER = """
 import sys
-from importlib.metadata import EntryPoint
 from glisten.application import cli
-found = cli._pluginEntryPoints()
-if "ssh" not in found:
-    # An editable install made before glisten-conch declared its entry point.
-    found["ssh"] = EntryPoint("ssh", "glisten.conch.tap:serviceMaker", "glisten.plugins")
-    cli._pluginEntryPoints = lambda: found
 cli.main(["--reactor", "epoll", "ssh", *sys.argv[1:]])
 """
 

@@ -21,13 +21,7 @@ pytestmark = pytest.mark.interop
 
 RUNNER = """
 import sys
-from importlib.metadata import EntryPoint
 from glisten.application import cli
-if "words" not in cli._pluginEntryPoints():
-    # An editable install made before glisten-words declared its entry point.
-    found = cli._pluginEntryPoints()
-    found["words"] = EntryPoint("words", "glisten.words.tap:serviceMaker", "glisten.plugins")
-    cli._pluginEntryPoints = lambda: found
 cli.main(["--reactor", "epoll", "words", *sys.argv[1:]])
 """
 
