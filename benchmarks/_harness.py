@@ -11,8 +11,9 @@ Output is one line per case::
 
     chain of 10 callbacks  glisten=812345/s  twisted=401234/s  ratio=2.02
 
-``ratio`` is glisten's rate divided by Twisted's (above 1 means glisten is faster); with an
-asyncio figure, ``asyncio_ratio`` is glisten's rate divided by asyncio's.
+``ratio`` is glisten's rate divided by Twisted's (above 1 means glisten is faster); with a
+figure for another implementation (asyncio, or a reference server such as nginx),
+``asyncio_ratio``/``nginx_ratio`` is glisten's rate divided by that one's.
 """
 
 from __future__ import annotations
@@ -176,9 +177,9 @@ def main(cases: Sequence[Case], argv: Sequence[str] | None = None) -> None:
         for impl, rate in rates.items():
             parts.append(f"{impl}=" + ("failed" if rate is None else _format(rate, case.unit)))
         mine = rates.get("glisten")
-        for other, label in (("twisted", "ratio"), ("asyncio", "asyncio_ratio")):
-            theirs = rates.get(other)
-            if mine and theirs:
+        for other, theirs in rates.items():
+            if other != "glisten" and mine and theirs:
+                label = "ratio" if other == "twisted" else f"{other}_ratio"
                 parts.append(f"{label}={mine / theirs:.2f}")
         print("  ".join(parts), flush=True)
 

@@ -446,6 +446,35 @@ def test_accessLogToLogger(connect: Callable[..., Conn]) -> None:
     assert '"GET /q HTTP/1.1" 200 8 "-" "curl"' in lines[0]
 
 
+def test_accessLogIsWrittenInBatches(
+    tmp_path: Any, connect: Callable[..., Conn], clock: Any
+) -> None:
+    """Lines wait at most a second (or until a batch is full), then go out in order."""
+    path = tmp_path / "access.log"
+    site = connect(Hello(), logPath=str(path)).site
+    site.startFactory()
+    conn = connect(Hello(), site=site)
+    for i in range(3):
+        conn.send(b"GET /%d HTTP/1.1\r\nHost: h\r\n\r\n" % i)
+    assert path.read_text() == ""
+    clock.advance(1)
+    assert [line.split('"')[3] for line in path.read_text().splitlines()] == [
+        "GET /0 HTTP/1.1",
+        "GET /1 HTTP/1.1",
+        "GET /2 HTTP/1.1",
+    ]
+    site._logFile.maxLines = 2
+    conn.send(b"GET /3 HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert path.read_text().count("\n") == 3
+    conn.send(b"GET /4 HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert path.read_text().count("\n") == 5
+    assert not [c for c in clock.getDelayedCalls() if "flush" in repr(c)]
+    conn.send(b"GET /5 HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert [c for c in clock.getDelayedCalls() if "flush" in repr(c)]
+    site.stopFactory()
+    assert path.read_text().splitlines()[-1].split('"')[3] == "GET /5 HTTP/1.1"
+
+
 def test_proxiedLogFormatter(connect: Callable[..., Conn], tmp_path: Any) -> None:
     path = tmp_path / "access.log"
     conn = connect(Hello(), logPath=str(path), logFormatter=http.proxiedLogFormatter)

@@ -99,6 +99,7 @@ def test_wsgiAndClass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (("--path", ".", "--add-header", "novalue"), "Name: value"),
         (("--wsgi", "nodots"), "module.name"),
         (("--path", ".", "--min-body-rate", "-1"), "must not be negative"),
+        (("--path", ".", "--access-log", "x", "--no-access-log"), "exclude each other"),
     ],
 )
 def test_badOptions(args: tuple[str, ...], message: str) -> None:
@@ -179,6 +180,30 @@ def test_realRun(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert '"GET /a.txt HTTP/1.1" 200 7' in out  # the access log
+
+
+@pytest.mark.parametrize("where", ["file", "none"])
+def test_realRunAccessLogOptions(tmp_path: Path, where: str) -> None:
+    """``--access-log FILE`` writes the line there (at the latest on exit), not to the log;
+    ``--no-access-log`` writes it nowhere."""
+    (tmp_path / "a.txt").write_text("content")
+    logPath = tmp_path / "access.log"
+    option = ["--access-log", str(logPath)] if where == "file" else ["--no-access-log"]
+    proc, port = runWeb("--path", str(tmp_path), "--listen", "tcp:0:interface=127.0.0.1", *option)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/a.txt")
+        assert conn.getresponse().read() == b"content"
+        conn.close()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "GET /a.txt" not in out
+    if where == "file":
+        assert '"GET /a.txt HTTP/1.1" 200 7' in logPath.read_text()
+    else:
+        assert not logPath.exists()
 
 
 def test_realRunLogsTheURLAndHidesDotfiles(tmp_path: Path) -> None:

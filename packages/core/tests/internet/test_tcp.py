@@ -519,6 +519,56 @@ def test_pullProducer(anyReactor: Any, runUntil: Any) -> None:
     assert bytes(client.data) == b"a" * 100_000 + b"b" * 100_000 + b"c"
 
 
+def test_sendfileAfterBufferedWrites(anyReactor: Any, runUntil: Any, tmp_path: Any) -> None:
+    """A pull producer sends a file with ``sendfile`` after a buffered head; the bytes arrive
+    in order, and a file that ends early raises EOFError instead of looping."""
+    r = anyReactor
+    body = bytes(range(256)) * 16384  # 4 MiB: more than the socket buffers take at once
+    path = tmp_path / "body"
+    path.write_bytes(body)
+    results: dict[str, Any] = {"calls": 0, "busy": 0}
+
+    class FilePull:
+        def __init__(self, transport: Any, f: Any) -> None:
+            self.transport = transport
+            self.file = f
+            self.offset = 0
+
+        def resumeProducing(self) -> None:
+            results["calls"] += 1
+            if self.offset == len(body):
+                try:
+                    self.transport.sendfile(self.file.fileno(), self.offset, 10)
+                except EOFError:
+                    results["eof"] = True
+                self.file.close()
+                self.transport.unregisterProducer()
+                self.transport.loseConnection()
+                return
+            sent = self.transport.sendfile(self.file.fileno(), self.offset, len(body))
+            assert sent is not None
+            results["busy"] += sent == 0
+            self.offset += sent
+
+        def stopProducing(self) -> None:
+            self.file.close()
+
+    class Sender(Protocol):
+        def connectionMade(self) -> None:
+            # Buffered before the file: the file must wait for it.
+            self.transport.write(b"head" * 100_000)
+            self.transport.registerProducer(FilePull(self.transport, open(path, "rb")), False)
+
+    port = r.listenTCP(0, Factory.forProtocol(Sender), interface="127.0.0.1")
+    client = Recorder()
+    r.connectTCP("127.0.0.1", port.getHost().port, ClientCatcher(client))
+    reason = runUntil(r, client.lost)
+    assert reason.check(error.ConnectionDone)
+    assert bytes(client.data) == b"head" * 100_000 + body
+    assert results.get("eof") is True
+    assert results["calls"] > 2
+
+
 def test_peerResetMidWrite(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     server = OneFactory(Recorder)

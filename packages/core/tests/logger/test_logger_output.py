@@ -240,3 +240,16 @@ def test_stdlib_observer_and_handler_without_loops() -> None:
     assert [formatEvent(e) for e in events] == ["from glisten 1", "from stdlib 2"]
     assert events[1]["log_level"] is LogLevel.error
     assert events[1]["log_namespace"] == "glisten-test-bridge"
+
+
+@pytest.mark.parametrize(
+    ("timeFormat", "distinct"), [("%Y-%m-%d %H:%M:%S", 2), ("%H:%M:%S.%f", 3), (None, 1)]
+)
+def test_text_file_time_rendered_once_a_second(timeFormat: str | None, distinct: int) -> None:
+    """The observer renders each second's time once, unless the format shows fractions."""
+    out = io.StringIO()
+    observer = textFileLogObserver(out, timeFormat=timeFormat)
+    for when in (1_000_000.25, 1_000_000.75, 1_000_001.5):
+        observer({"log_format": "x", "log_time": when, "log_system": "s"})
+    stamps = [line.split(" [s] ")[0] for line in out.getvalue().splitlines()]
+    assert len(stamps) == 3 and len(set(stamps)) == distinct

@@ -189,6 +189,8 @@ class StartTLSServer(Protocol):
             self.transport.write(b"go ahead\n")
             self.transport.startTLS(self.options)
             self.tls = True
+            # Bytes sent straight from a file would bypass the encryption.
+            self.sendfileAfterTLS = self.transport.sendfile(0, 0, 1)
             return
         self.transport.write(data)
 
@@ -251,6 +253,7 @@ def test_startTLS(reactor: Any, wait: Any, pki: Any) -> None:
     assert client.peerCN == b"localhost"
     assert client.alpn == b"smtp"
     assert client.reason.check(error.ConnectionDone)
+    assert servers[0].sendfileAfterTLS is None
     port.stopListening()
 
 

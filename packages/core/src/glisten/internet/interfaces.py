@@ -692,6 +692,26 @@ class IReadWriteDescriptor(IReadDescriptor, IWriteDescriptor):
     """
 
 
+class ISendfileTransport(Interface):
+    """
+    A transport that can send part of a file straight from the kernel (``sendfile(2)``), so
+    the bytes never pass through Python: what a static-file server wants for large files. A
+    glisten extension; Twisted has no equivalent. Plain TCP and Unix connections provide it.
+    """
+
+    def sendfile(fileno: int, offset: int, count: int) -> int | None:
+        """
+        Send up to ``count`` bytes of the open file ``fileno`` from ``offset``, after
+        everything written before and only once that has gone out.
+
+        :return: the bytes sent; 0 when the connection cannot take any now (a registered
+            pull producer is resumed when it can); ``None`` when this connection cannot send
+            from files (TLS was started on it, or the file cannot be sent that way): use
+            ``write``.
+        :raises EOFError: the file ends at or before ``offset`` (it shrank).
+        """
+
+
 class ISystemHandle(Interface):
     """
     An object wrapping an OS-level handle (a socket).

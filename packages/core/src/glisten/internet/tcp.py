@@ -33,6 +33,8 @@ _LOST_ERRNOS = frozenset(
     {errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN, errno.ETIMEDOUT, errno.ECONNABORTED}
 )
 _RETRY_WRITE_ERRNOS = frozenset({errno.EAGAIN, errno.EINTR, errno.ENOBUFS})
+#: What ``sendfile`` answers for a file or socket it cannot send from (use ``write`` then).
+_NO_SENDFILE_ERRNOS = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE})
 _ACCEPT_RETRY_ERRNOS = frozenset(
     {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINTR, errno.ENETDOWN, errno.EHOSTDOWN}
 )
@@ -52,7 +54,12 @@ def _connectionLostFor(e: OSError) -> error.ConnectionLost:
     return error.ConnectionLost(f"[Errno {e.errno}] {e.strerror}" if e.errno else str(e))
 
 
-@implementer(interfaces.ITCPTransport, interfaces.ITLSTransport, interfaces.ISystemHandle)
+@implementer(
+    interfaces.ITCPTransport,
+    interfaces.ITLSTransport,
+    interfaces.ISystemHandle,
+    interfaces.ISendfileTransport,
+)
 class Connection(FileDescriptor):
     """
     A connected TCP socket and its protocol.
@@ -177,6 +184,35 @@ class Connection(FileDescriptor):
             if e.errno in _RETRY_WRITE_ERRNOS:
                 return 0
             return _connectionLostFor(e)
+
+    def sendfile(self, fileno: int, offset: int, count: int) -> int | None:
+        """
+        Send part of a file with ``os.sendfile`` once nothing else is buffered (see
+        :class:`~glisten.internet.interfaces.ISendfileTransport`).
+        """
+        if getattr(self, "TLS", False):
+            return None
+        if not self.connected or self.disconnecting or self._writeDisconnected or count <= 0:
+            return 0
+        # Called again (through a pull producer's resumeProducing) when the socket can take
+        # more, or once what is buffered has gone out.
+        self.startWriting()
+        if self._wbuf or self._writeError is not None:
+            return 0
+        try:
+            sent = os.sendfile(self._fd, fileno, offset, count)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError as e:
+            if e.errno in _RETRY_WRITE_ERRNOS:
+                return 0
+            if e.errno in _NO_SENDFILE_ERRNOS:
+                return None
+            self._writeError = _connectionLostFor(e)
+            return 0
+        if not sent:
+            raise EOFError(f"the file ends before offset {offset}")
+        return sent
 
     # ------------------------------------------------------------- closing
 

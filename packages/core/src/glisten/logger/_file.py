@@ -39,8 +39,20 @@ def textFileLogObserver(
     :param timeFormat: :func:`time.strftime` format for the timestamp; ``None`` writes ``-``.
     """
 
+    # The rendered time of the last whole second: a busy server logs many events a second,
+    # and rendering a time costs more than the rest of a line.
+    wholeSeconds = timeFormat is not None and "%f" not in timeFormat
+    lastSecond: int | None = None
+    lastText = ""
+
     def _formatTime(when: float | None) -> str:
-        return formatTime(when, timeFormat)
+        nonlocal lastSecond, lastText
+        if when is None or not wholeSeconds:
+            return formatTime(when, timeFormat)
+        second = int(when)
+        if second != lastSecond:
+            lastSecond, lastText = second, formatTime(when, timeFormat)
+        return lastText
 
     def _format(event: LogEvent) -> str | None:
         return formatEventAsClassicLogText(event, formatTime=_formatTime)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from ._interfaces import LogEvent
@@ -24,6 +25,12 @@ from ._interfaces import LogEvent
 timeFormatRFC3339 = "%Y-%m-%dT%H:%M:%S%z"
 
 _formatter = string.Formatter()
+
+
+@lru_cache(maxsize=1024)
+def _parse(formatString: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
+    """The parsed pieces of a format string: a program has few, and logs them often."""
+    return tuple(_formatter.parse(formatString))
 
 
 class _CallMapping(Mapping[str, Any]):
@@ -80,7 +87,7 @@ def _render(
     if depth > 2:
         raise ValueError("format specification nested too deeply")
     out: list[str] = []
-    for literal, fieldName, formatSpec, conversion in _formatter.parse(formatString):
+    for literal, fieldName, formatSpec, conversion in _parse(formatString):
         out.append(literal)
         if fieldName is None:
             continue

@@ -1,8 +1,9 @@
 """Access-log lines (Combined Log Format) and the server's cached dates.
 
 There is one line formatter, :func:`_formatLine`: :func:`combinedLogFormatter` uses it on a
-request, and :class:`_AccessLine` on the few fields it copied from one when the line goes to
-the logging system (formatted only if an observer reads it). There is one date cache,
+request, and :class:`_AccessLine` on the few fields it copied from one, when the line goes to
+the logging system (formatted only if an observer reads it) or to a log file
+(:class:`AccessLogFile`, formatted when its batch is written). There is one date cache,
 :data:`dateCache`, for everything the server stamps with the current second (the ``Date``
 header and log timestamps) and for the ``Last-Modified`` dates of files.
 """
@@ -12,13 +13,16 @@ from __future__ import annotations
 import calendar
 import time
 from email.utils import formatdate, parsedate_tz
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from zope.interface import implementer
 
 from glisten.web.iweb import IAccessLogFormatter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from glisten.internet.interfaces import IDelayedCall, IReactorTime
     from glisten.web.iweb import IRequest
 
 
@@ -203,3 +207,59 @@ class _AccessLine:
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
+
+
+class AccessLogFile:
+    """An access log file written in batches, off the request path.
+
+    Each request only records the few fields of its line (or, with a custom formatter, the
+    line itself); the lines are formatted and written, in order and with one ``write`` and
+    ``flush``, :attr:`interval` seconds after the first of a batch or as soon as
+    :attr:`maxLines` are waiting. A crash loses at most the last batch; :meth:`close`
+    writes it.
+
+    :param path: The file to append to.
+    :param reactor: Schedules the batches.
+    :param formatter: Makes a line from a log timestamp and a request.
+    """
+
+    #: Seconds a line may wait before its batch is written.
+    interval = 1.0
+    #: Lines that make a batch be written at once.
+    maxLines = 1000
+
+    def __init__(
+        self, path: str, reactor: IReactorTime, formatter: Callable[[str, IRequest], str]
+    ) -> None:
+        self._file: IO[str] = open(path, "a", encoding="utf-8")
+        self._reactor = reactor
+        self._formatter = formatter
+        self._pending: list[Any] = []
+        self._call: IDelayedCall | None = None
+
+    def log(self, timestamp: str, request: IRequest) -> None:
+        """Record the line of a finished request."""
+        pending = self._pending
+        if self._formatter is combinedLogFormatter:
+            pending.append(_AccessLine(timestamp, request))
+        else:
+            pending.append(self._formatter(timestamp, request))
+        if len(pending) >= self.maxLines:
+            self.flush()
+        elif self._call is None:
+            self._call = self._reactor.callLater(self.interval, self.flush)
+
+    def flush(self) -> None:
+        """Write the waiting lines now."""
+        call, self._call = self._call, None
+        if call is not None and call.active():
+            call.cancel()
+        pending, self._pending = self._pending, []
+        if pending:
+            self._file.write("".join([f"{line}\n" for line in pending]))
+            self._file.flush()
+
+    def close(self) -> None:
+        """Write the waiting lines and close the file."""
+        self.flush()
+        self._file.close()

@@ -28,7 +28,7 @@ import attrs
 from zope.interface import implementer
 
 from glisten.internet import interfaces
-from glisten.internet.interfaces import IAddress, IProducer
+from glisten.internet.interfaces import IAddress, IProducer, ISendfileTransport
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol as _Protocol
 from glisten.internet.protocol import connectionDone
@@ -225,6 +225,25 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         if self._pullProducer:
             # A pull producer writes whenever the client reads: progress.
             self.resetTimeout()
+
+    def sendfile(self, fileno: int, offset: int, count: int) -> int | None:
+        """Send up to ``count`` bytes of the current response's body straight from a file,
+        when the transport can (plain TCP) and the body goes out unframed. The head must have
+        been written (:meth:`Request.sendfile` does).
+
+        :return: The bytes sent (0: not now; a registered pull producer is resumed later), or
+            ``None`` when this response cannot be sent that way: use :meth:`write`.
+        """
+        transport = self.transport
+        sender = ISendfileTransport(transport, None)
+        if sender is None or self._upgraded is not None or not self._codec.bodyIsUnframed:
+            return None
+        # The head went out with the request's first write.
+        sent = sender.sendfile(fileno, offset, count)
+        if sent:
+            self._codec.sentDataDirectly(sent)
+            self.resetTimeout()
+        return sent
 
     def writeSequence(self, data: Sequence[bytes]) -> None:
         """Send several pieces of the body."""

@@ -507,6 +507,33 @@ class Request:
             self.sentLength += len(data)
             self.channel.write(data)
 
+    def sendfile(self, fileno: int, offset: int, count: int) -> int | None:
+        """Write up to ``count`` bytes of the body straight from the open file ``fileno`` at
+        ``offset`` (``sendfile(2)``), for producers of large files; a glisten extension. The
+        first call sends the head.
+
+        :return: The bytes sent (0: the connection is busy; a registered pull producer is
+            resumed when it is not), or ``None`` when this connection cannot send from files
+            (TLS, a framed body, HTTP/2): use :meth:`write`.
+        :raises RuntimeError: The request is already finished.
+        :raises EOFError: The file ends before ``offset``.
+        """
+        if self.finished:
+            raise RuntimeError("Request.sendfile called after Request.finish")
+        if self._disconnected:
+            return 0
+        send = getattr(self.channel, "sendfile", None)
+        if send is None:
+            return None
+        if not self.startedWriting:
+            self.write(b"")
+        if self._noBody:
+            return None
+        sent: int | None = send(fileno, offset, count)
+        if sent:
+            self.sentLength += sent
+        return sent
+
     def writeSequence(self, data: list[bytes]) -> None:
         """Write several pieces of the body."""
         for piece in data:

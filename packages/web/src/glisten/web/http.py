@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import IO
 
 import attrs
 
 from glisten.internet.interfaces import IAddress, IReactorTime
+from glisten.internet.main import getReactor
 from glisten.internet.protocol import ServerFactory
 from glisten.logger import Logger, LogLevel, globalLogPublisher
 from glisten.web._accesslog import (
+    AccessLogFile,
     _AccessLine,
     combinedLogFormatter,
     dateCache,
@@ -95,7 +96,8 @@ _dateCache = dateCache
 class HTTPFactory(ServerFactory):
     """Makes :class:`HTTPChannel` connections and writes the access log.
 
-    :param logPath: A file to append access log lines to; ``None`` sends them to the
+    :param logPath: A file to append access log lines to (in batches, at most a second
+        late: see :class:`~glisten.web._accesslog.AccessLogFile`); ``None`` sends them to the
         ``glisten.logger`` system (level info).
     :param timeout: Idle timeout of connections, seconds (``None``: never).
     :param logFormatter: Makes a log line (default :func:`combinedLogFormatter`).
@@ -116,7 +118,7 @@ class HTTPFactory(ServerFactory):
         self.timeOut = timeout
         self._logFormatter = logFormatter or combinedLogFormatter
         self.reactor = reactor
-        self._logFile: IO[str] | None = None
+        self._logFile: AccessLogFile | None = None
         self.maxRequestBody: int | None = None
         #: The connections' minimum request-body rate, bytes a second (0: none), and the
         #: seconds before it is first checked; ``None`` keeps :class:`HTTPChannel`'s.
@@ -125,7 +127,9 @@ class HTTPFactory(ServerFactory):
 
     def startFactory(self) -> None:
         if self.logPath:
-            self._logFile = open(self.logPath, "a", encoding="utf-8")
+            self._logFile = AccessLogFile(
+                self.logPath, getReactor(self.reactor), self._logFormatter
+            )
 
     def stopFactory(self) -> None:
         if self._logFile is not None:
@@ -152,7 +156,7 @@ class HTTPFactory(ServerFactory):
     def log(self, request: Request) -> None:
         """Write the access log line for a finished request."""
         if self._logFile is not None:
-            self._logFile.write(self._logFormatter(self._logDateTime, request) + "\n")
+            self._logFile.log(self._logDateTime, request)
         elif self._logFormatter is combinedLogFormatter:
             # What _accessLog.info("{line}", line=...) sends, built directly: this runs for
             # every request, and the Logger's generic path costs more than the event itself.

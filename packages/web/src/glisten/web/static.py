@@ -32,13 +32,13 @@ from zope.interface import implementer
 
 from glisten.internet import interfaces
 from glisten.web import http, resource
+from glisten.web._filecache import FileCache, FileInfo
 from glisten.web.iweb import IRequest
 from glisten.web.resource import RenderResult
 from glisten.web.server import NOT_DONE_YET
 from glisten.web.util import redirectTo
 
-#: Files up to this size are read and sent in one write; larger ones stream.
-_SMALL = 65536
+#: Larger files stream in pieces of this size.
 _CHUNK = 65536
 #: More ranges than this in one request are ignored and the whole file is sent (a request for
 #: thousands of tiny ranges is a denial-of-service trick, not a download).
@@ -141,6 +141,9 @@ class File(resource.Resource):
     :ivar showListing: Whether folders without an index file are listed.
     :ivar allowHidden: Whether names starting with ``.`` are served and listed (Twisted serves
         them; glisten answers 404 unless this is set).
+    :ivar cacheTime: Seconds the description and contents of a small file are reused without
+        looking at the file again (set it before the first request; 0 looks every time). A
+        changed file is served at most this long after the change; Twisted looks every time.
     """
 
     contentTypes: dict[str, str] = loadMimeTypes()
@@ -148,6 +151,7 @@ class File(resource.Resource):
     indexNames: list[str] = ["index", "index.html", "index.htm"]
     showListing = True
     allowHidden = False
+    cacheTime = 1.0
     childNotFound: resource.Resource = resource.NoResource("File not found.")
     forbidden: resource.Resource = resource.ForbiddenResource()
     type: str | None = None
@@ -175,8 +179,8 @@ class File(resource.Resource):
         # Whether the path is known to resolve inside the root (checked once, not per use).
         self._verified: bool | None = None
         self.headers: dict[bytes, bytes] = {}
-        # File name -> (Content-Type, Content-Encoding) header values, shared with children.
-        self._typeCache: dict[str, tuple[bytes, bytes | None]] = {}
+        # What is known about served files; one per served root, shared with children.
+        self._fileCache: FileCache | None = None
 
     @property
     def _root(self) -> str:
@@ -185,6 +189,13 @@ class File(resource.Resource):
         if root is None:
             root = self._rootPath = os.path.realpath(self.path)
         return root
+
+    @property
+    def _cache(self) -> FileCache:
+        cache = self._fileCache
+        if cache is None:
+            cache = self._fileCache = FileCache(maxAge=self.cacheTime)
+        return cache
 
     # -- the tree ---------------------------------------------------------------------------
 
@@ -199,7 +210,7 @@ class File(resource.Resource):
         child.showListing = self.showListing
         child.allowHidden = self.allowHidden
         child.headers = self.headers
-        child._typeCache = self._typeCache
+        child._fileCache = self._cache
         return child
 
     def isdir(self) -> bool:
@@ -232,9 +243,12 @@ class File(resource.Resource):
         if path == b"":
             if not self.isdir():
                 return self.childNotFound
+            fresh = self._cache.fresh
             for name in self.indexNames:
                 candidate = os.path.join(self.path, name)
-                if os.path.isfile(candidate) and _within(candidate, self._root):
+                if fresh(candidate) is not None or (
+                    os.path.isfile(candidate) and _within(candidate, self._root)
+                ):
                     return self.createSimilarFile(candidate, verified=True)
             if self.showListing:
                 return self.directoryListing()
@@ -248,6 +262,9 @@ class File(resource.Resource):
         if not self.allowHidden and _isHidden(name):
             return self.childNotFound
         childPath = os.path.join(self.path, name)
+        if self._cache.fresh(childPath) is not None:
+            # Served a moment ago, so found inside the root then: no need to look again.
+            return self.createSimilarFile(childPath, verified=True)
         st = _lstat(childPath)
         if st is None:
             for ext in self.ignoredExts:
@@ -272,6 +289,13 @@ class File(resource.Resource):
             os.path.basename(self.path), self.contentTypes, self.contentEncodings, self.defaultType
         )
 
+    def _headerValues(self) -> tuple[bytes, bytes | None]:
+        """The ``Content-Type`` and ``Content-Encoding`` values of this file."""
+        ctype, encoding = self._typeAndEncoding()
+        if ctype.startswith("text/") and "charset" not in ctype:
+            ctype += "; charset=utf-8"
+        return ctype.encode("ascii"), encoding.encode("ascii") if encoding else None
+
     def render_GET(self, request: IRequest) -> RenderResult:
         request.setHeader(b"accept-ranges", b"bytes")
         request.setHeader(b"x-content-type-options", b"nosniff")
@@ -279,6 +303,9 @@ class File(resource.Resource):
             request.setHeader(name, value)
         if not self._inside():
             return self.childNotFound.render(request)
+        info = self._cache.fresh(self.path)
+        if info is not None:
+            return self._serve(request, info, None)
         try:
             f: IO[bytes] = open(self.path, "rb")
         except IsADirectoryError:
@@ -292,40 +319,38 @@ class File(resource.Resource):
             if not stat.S_ISREG(st.st_mode):
                 f.close()
                 return self.forbidden.render(request)
-            return self._serve(request, f, st)
+            info = self._cache.load(self.path, f, st, self._headerValues)
+            if info.body is not None:
+                f.close()
+                return self._serve(request, info, None)
+            return self._serve(request, info, f)
         except BaseException:
             f.close()
             raise
 
     render_HEAD = render_GET
 
-    def _serve(self, request: IRequest, f: IO[bytes], st: os.stat_result) -> RenderResult:
-        size = st.st_size
-        etag = b'"%x-%x"' % (st.st_mtime_ns, size)
+    def _serve(self, request: IRequest, info: FileInfo, f: IO[bytes] | None) -> RenderResult:
+        """Answer with the file ``info`` describes: from ``info.body`` if it holds the
+        contents, else from the open file ``f`` (which this closes or hands on)."""
+        size = info.size
         if (
-            request.setETag(etag) is http.CACHED
-            or request.setLastModified(st.st_mtime) is http.CACHED
+            request.setETag(info.etag) is http.CACHED
+            or request.setLastModified(info.mtime) is http.CACHED
         ):
-            f.close()
+            if f is not None:
+                f.close()
             return b""
-        name = os.path.basename(self.path)
-        cached = self._typeCache.get(name) if self.type is None else None
-        if cached is None:
-            ctype, encoding = self._typeAndEncoding()
-            if ctype.startswith("text/") and "charset" not in ctype:
-                ctype += "; charset=utf-8"
-            cached = (ctype.encode("ascii"), encoding.encode("ascii") if encoding else None)
-            if self.type is None and len(self._typeCache) < 4096:
-                self._typeCache[name] = cached
-        ctypeBytes, encodingBytes = cached
+        ctypeBytes = info.contentType
         request.setHeader(b"content-type", ctypeBytes)
-        if encodingBytes:
-            request.setHeader(b"content-encoding", encodingBytes)
+        if info.contentEncoding:
+            request.setHeader(b"content-encoding", info.contentEncoding)
         segments = [(b"", 0, size)]
         trailer = b""
-        ranges = self._ranges(request, size, etag, st.st_mtime)
+        ranges = self._ranges(request, size, info.etag, info.mtime)
         if ranges == "unsatisfiable":
-            f.close()
+            if f is not None:
+                f.close()
             request.setResponseCode(http.REQUESTED_RANGE_NOT_SATISFIABLE)
             request.setHeader(b"content-range", b"bytes */%d" % size)
             request.setHeader(b"content-type", b"text/plain; charset=utf-8")
@@ -352,20 +377,22 @@ class File(resource.Resource):
             trailer = b"\r\n--%s--\r\n" % boundary
         total = sum(len(h) + n for h, _, n in segments) + len(trailer)
         request.setHeader(b"content-length", b"%d" % total)
+        body = info.body
+        if body is not None:
+            if request.method == b"HEAD":
+                return b""
+            if ranges is None:
+                return body
+            return (
+                b"".join(
+                    [head + body[offset : offset + length] for head, offset, length in segments]
+                )
+                + trailer
+            )
+        assert f is not None
         if request.method == b"HEAD":
             f.close()
             return b""
-        if total <= _SMALL:
-            try:
-                parts = []
-                for head, offset, length in segments:
-                    f.seek(offset)
-                    parts.append(head)
-                    parts.append(f.read(length))
-                parts.append(trailer)
-            finally:
-                f.close()
-            return b"".join(parts)
         _FileProducer(request, f, segments, trailer).start()
         return NOT_DONE_YET
 
@@ -446,7 +473,8 @@ def _addSlash(request: IRequest) -> bytes:
 
 @implementer(interfaces.IPullProducer)
 class _FileProducer:
-    """Writes file segments in chunks as the transport asks for them."""
+    """Writes file segments as the connection asks for more: with ``sendfile`` where the
+    connection allows it (the bytes never enter Python), else in reads of :data:`_CHUNK`."""
 
     def __init__(
         self, request: Any, f: IO[bytes], segments: list[tuple[bytes, int, int]], trailer: bytes
@@ -455,7 +483,9 @@ class _FileProducer:
         self.file = f
         self.segments = list(segments)
         self.trailer = trailer
+        self._offset = 0
         self._remaining = 0
+        self._sendfile = True
         self._done = False
 
     def start(self) -> None:
@@ -470,20 +500,29 @@ class _FileProducer:
             if not self.segments:
                 self._finish()
                 return
-            head, offset, length = self.segments.pop(0)
-            self.file.seek(offset)
-            self._remaining = length
+            head, self._offset, self._remaining = self.segments.pop(0)
             if head:
                 request.write(head)
-        data = self.file.read(min(_CHUNK, self._remaining))
-        if not data:
+        fd = self.file.fileno()
+        try:
+            sent = None
+            if self._sendfile:
+                sent = request.sendfile(fd, self._offset, self._remaining)
+                self._sendfile = sent is not None
+            if sent is None:
+                data = os.pread(fd, min(_CHUNK, self._remaining), self._offset)
+                if not data:
+                    raise EOFError("the file shrank")
+                request.write(data)
+                sent = len(data)
+        except EOFError:
             # The file shrank under us: the promised length cannot be kept.
             self.stopProducing()
             request.unregisterProducer()
             request.loseConnection()
             return
-        self._remaining -= len(data)
-        request.write(data)
+        self._offset += sent
+        self._remaining -= sent
 
     def _finish(self) -> None:
         self._done = True

@@ -177,7 +177,17 @@ class WebServiceMaker:
             help="show tracebacks (escaped) in 500 pages",
         )
         parser.add_argument(
-            "--access-log", dest="accessLog", metavar="FILE", help="write the access log to FILE"
+            "--access-log",
+            dest="accessLog",
+            metavar="FILE",
+            help="write the access log (combined format) to FILE, in batches at most a second"
+            " late (default: to the log, with the other messages)",
+        )
+        parser.add_argument(
+            "--no-access-log",
+            dest="noAccessLog",
+            action="store_true",
+            help="keep no access log",
         )
         parser.add_argument(
             "--max-request-body",
@@ -205,7 +215,10 @@ class WebServiceMaker:
         root = makeResource(options)
         # ``glisten`` has installed the reactor the user chose before calling this.
         reactor = getReactor()
-        site = server.Site(root, logPath=options.accessLog, reactor=reactor)
+        if options.noAccessLog and options.accessLog:
+            raise ValueError("--access-log and --no-access-log exclude each other")
+        siteClass = _SiteWithoutAccessLog if options.noAccessLog else server.Site
+        site = siteClass(root, logPath=options.accessLog, reactor=reactor)
         site.displayTracebacks = bool(options.displayTracebacks)
         if options.maxRequestBody is not None:
             if options.maxRequestBody < 0:
@@ -222,6 +235,13 @@ class WebServiceMaker:
             tls = description.split(":", 1)[0].lower() in ("ssl", "tls")
             _AnnouncingService(endpoint, site, what, tls).setServiceParent(service)
         return service
+
+
+class _SiteWithoutAccessLog(server.Site):
+    """A site that logs no requests (``--no-access-log``)."""
+
+    def log(self, request: Any) -> None:
+        pass
 
 
 def _whatIsServed(options: argparse.Namespace) -> str:

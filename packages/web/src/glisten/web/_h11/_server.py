@@ -545,6 +545,25 @@ class ServerConnection:
             return data
         return b""
 
+    @property
+    def bodyIsUnframed(self) -> bool:
+        """Whether the response body now being sent goes out as it is (``Content-Length``
+        framing), so the caller may write it to the connection itself (``sendfile``) and
+        report it with :meth:`sentDataDirectly`."""
+        return self._framing == _FRAME_LENGTH and self.state.server is _SEND_BODY
+
+    def sentDataDirectly(self, n: int) -> None:
+        """Count ``n`` bytes of an unframed body that the caller wrote to the connection
+        itself (see :attr:`bodyIsUnframed`).
+
+        :raises LocalProtocolError: The body is framed, or ``n`` is more than remains.
+        """
+        if not self.bodyIsUnframed:
+            raise LocalProtocolError("only a Content-Length body can be sent directly")
+        if n > self._remaining:
+            raise LocalProtocolError("body longer than Content-Length")
+        self._remaining -= n
+
     def sendEnd(self, trailers: RawHeaders | None = None) -> bytes:
         """Finish the response body; starts the next cycle when the connection stays open.
 
