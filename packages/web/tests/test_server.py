@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from glisten.internet.defer import Deferred, succeed
+from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
+from glisten.python.failure import Failure
 from glisten.web import http, server, util, vhost
 from glisten.web.resource import EncodingResourceWrapper, Resource
 from glisten.web.server import NOT_DONE_YET, GzipEncoderFactory
@@ -415,6 +417,37 @@ def test_pipelineFloodPausesReading(connect: Callable[..., Conn]) -> None:
     pending[0].finish()
     assert conn.transport.producerState == "producing"
     assert len(pending) == 2
+
+
+def test_pipelinedRequestsYieldToOtherConnections(
+    connect: Callable[..., Conn], clock: Clock
+) -> None:
+    """One read full of pipelined requests is answered ``maxRequestsPerTurn`` at a time, with
+    reading paused and the rest left to a later turn of the reactor, so other connections get
+    theirs (issue 29). (The fake clock runs the following turns in one ``advance``; the
+    reactor runs one a turn.)"""
+    conn = connect(Hello())
+    per = conn.channel.maxRequestsPerTurn
+    out = conn.send(b"".join(GET % (b"/%d" % i) for i in range(3 * per + 10)))
+    assert out.count(b"HTTP/1.1 200") == per
+    assert conn.transport.producerState == "paused"
+    assert [c for c in clock.getDelayedCalls() if "_takeTurn" in repr(c)]
+    clock.advance(0)
+    assert conn.transport.value().count(b"HTTP/1.1 200") == 3 * per + 10
+    assert conn.transport.producerState == "producing"
+    assert all("_takeTurn" not in repr(c) for c in clock.getDelayedCalls())
+    # In order, nothing lost.
+    parts = conn.transport.value().split(b"hello /")[1:]
+    assert [int(part.split(b"HTTP/")[0]) for part in parts] == list(range(3 * per + 10))
+
+
+def test_yieldedTurnIsCancelledWhenTheConnectionCloses(
+    connect: Callable[..., Conn], clock: Clock
+) -> None:
+    conn = connect(Hello())
+    conn.send(b"".join(GET % b"/" for _ in range(conn.channel.maxRequestsPerTurn + 1)))
+    conn.channel.connectionLost(Failure(ConnectionDone()))
+    assert all("_takeTurn" not in repr(c) for c in clock.getDelayedCalls())
 
 
 def test_maxHeadersSubclass(clock: Clock) -> None:

@@ -99,6 +99,7 @@ def test_wsgiAndClass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (("--path", ".", "--add-header", "novalue"), "Name: value"),
         (("--wsgi", "nodots"), "module.name"),
         (("--path", ".", "--min-body-rate", "-1"), "must not be negative"),
+        (("--path", ".", "--body-rate-window", "0"), "must be positive"),
         (("--path", ".", "--access-log", "x", "--no-access-log"), "exclude each other"),
     ],
 )
@@ -117,13 +118,19 @@ def test_makeService(tmp_path: Path) -> None:
         serviceMaker.makeService(parse("--path", str(tmp_path), "--listen", "bogus:1"))
 
 
-@pytest.mark.parametrize(("args", "rate"), [((), None), (("--min-body-rate", "0"), 0)])
-def test_minBodyRate(tmp_path: Path, args: tuple[str, ...], rate: float | None) -> None:
+@pytest.mark.parametrize(
+    ("args", "rate", "window"),
+    [((), None, None), (("--min-body-rate", "0", "--body-rate-window", "5"), 0, 5)],
+)
+def test_minBodyRate(
+    tmp_path: Path, args: tuple[str, ...], rate: float | None, window: float | None
+) -> None:
     service = serviceMaker.makeService(parse("--path", str(tmp_path), *args))
     site = next(iter(service)).factory  # type: ignore[attr-defined]
-    assert site.minBodyRate == rate
+    assert (site.minBodyRate, site.bodyRateWindow) == (rate, window)
     channel = site.buildProtocol(None)
     assert channel.minBodyRate == (1024 if rate is None else rate)
+    assert channel.bodyRateWindow == (30 if window is None else window)
 
 
 RUNNER = """

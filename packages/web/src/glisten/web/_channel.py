@@ -86,6 +86,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     :ivar bodyRateWindow: Seconds a request body has before its rate is first checked.
     :ivar limits: The codec's request limits; set before the connection is made.
     :ivar maxPipelineBuffer: Bytes of pipelined requests buffered before reading pauses.
+    :ivar maxRequestsPerTurn: Pipelined requests answered in one go before the connection
+        yields to the others: reading pauses and the rest are answered on the reactor's next
+        turn, so one client's megabyte of pipelined requests cannot stall every other client.
     """
 
     requestFactory: Callable[..., Request] = Request
@@ -95,6 +98,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     bodyRateWindow: float = 30
     limits: _h11.Limits = _h11.DEFAULT_LIMITS
     maxPipelineBuffer = 65536
+    maxRequestsPerTurn = 64
     site: Site | None = None
     factory: HTTPFactory | None = None
     _secure: bool | None = None
@@ -113,6 +117,7 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         self._pendingHead = b""
         self._dispatching = False
         self._readingPaused = False
+        self._nextTurn: Any = None
         self._pullProducer = False
         self._phase = _IDLE
         self._idleTimeout: float | None = None
@@ -150,6 +155,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         self._closed = True
         self.setTimeout(None)
         self._stopBodyRate()
+        if self._nextTurn is not None:
+            self._nextTurn.cancel()
+            self._nextTurn = None
         if self._upgraded is not None:
             self._upgraded.connectionLost(reason)
             return
@@ -349,11 +357,13 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         # recursing into _dispatch once per pipelined request.
         self._dispatching = True
         codec = self._codec
+        started = 0
         try:
             while events:
                 for event in events:
                     cls = event.__class__
                     if cls is _EV_REQUEST:
+                        started += 1
                         self._startRequest(event)  # type: ignore[arg-type]
                     elif cls is _EV_END:
                         request = self._request
@@ -380,6 +390,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
                 if not codec.bufferedByteCount:
                     if self._phase == _IDLE:
                         return  # answered and idle again, the common case: nothing changes
+                    break
+                if started >= self.maxRequestsPerTurn:
+                    self._yieldTurn()
                     break
                 events = codec.nextEvents()
         finally:
@@ -419,6 +432,28 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         if reply:
             self.transport.write(reply)
         self.transport.loseConnection()
+
+    def _yieldTurn(self) -> None:
+        """Stop reading and answer the rest of the pipelined requests on the next turn."""
+        if not self._readingPaused and self.transport is not None:
+            self._readingPaused = True
+            self.transport.pauseProducing()
+        self._nextTurn = self.clock.callLater(0, self._takeTurn)
+
+    def _takeTurn(self) -> None:
+        self._nextTurn = None
+        if self._closed or self._upgraded is not None or self._request is not None:
+            # A request in progress picks up the rest when it is done.
+            return
+        self._dispatch(self._codec.nextEvents())
+        if (
+            self._readingPaused
+            and self._nextTurn is None
+            and self._codec.bufferedByteCount <= self.maxPipelineBuffer
+            and self.transport is not None
+        ):
+            self._readingPaused = False
+            self.transport.resumeProducing()
 
     def _checkPipelineBuffer(self) -> None:
         if (

@@ -201,8 +201,15 @@ class WebServiceMaker:
             dest="minBodyRate",
             type=float,
             metavar="BYTES_PER_SECOND",
-            help="a request body averaging less (over at least 30 s) gets 408"
-            " (default 1024; 0 turns it off)",
+            help="a request body averaging less (over at least --body-rate-window seconds)"
+            " gets 408 (default 1024; 0 turns it off)",
+        )
+        parser.add_argument(
+            "--body-rate-window",
+            dest="bodyRateWindow",
+            type=float,
+            metavar="SECONDS",
+            help="seconds a request body has before its rate is first checked (default 30)",
         )
 
     def makeService(self, options: argparse.Namespace) -> IService:
@@ -228,6 +235,10 @@ class WebServiceMaker:
             if not options.minBodyRate >= 0:
                 raise ValueError("--min-body-rate must not be negative")
             site.minBodyRate = options.minBodyRate
+        if options.bodyRateWindow is not None:
+            if not options.bodyRateWindow > 0:
+                raise ValueError("--body-rate-window must be positive")
+            site.bodyRateWindow = options.bodyRateWindow
         service = MultiService()
         what = _whatIsServed(options)
         for description in options.listen or ["tcp:8080"]:
