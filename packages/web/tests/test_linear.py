@@ -2,19 +2,19 @@
 
 Each parser is fed N bytes made of the smallest units its protocol allows (1-byte chunks,
 header lines, 1-byte WebSocket frames) through a buffer that counts the bytes it copies
-(slicing, concatenation) and scans (``find``). A parser that re-slices its buffer after every
+(slicing, concatenation) and scans (``find``): core's ``testing.CopyCounter``. A parser that re-slices its buffer after every
 unit copies about N**2 / (2 * unit) bytes; a linear one copies a small multiple of N.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Any, SupportsIndex
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from glisten.internet.testing import CopyCounter
 from glisten.web._h11 import (
     ClientConnection,
     Data,
@@ -28,49 +28,11 @@ from glisten.web._h11 import (
 from glisten.web._h11._readers import ChunkedReader
 from glisten.web._ws import FrameDecoder, Message
 
-
-class Work:
-    copied = 0
-    scanned = 0
-
-    @classmethod
-    def reset(cls) -> None:
-        cls.copied = cls.scanned = 0
+counter = CopyCounter()
 
 
-class CountingBytes(bytes):
-    """``bytes`` that records the bytes its slices and concatenations copy, and the span
-    each ``find`` searches; slices are counting too, so a chain of re-slicing is seen."""
-
-    def __getitem__(self, key: Any) -> Any:
-        result = bytes.__getitem__(self, key)
-        if isinstance(key, slice):
-            Work.copied += len(result)
-            return CountingBytes(result)
-        return result
-
-    def __add__(self, other: Any) -> CountingBytes:
-        Work.copied += len(self) + len(other)
-        return CountingBytes(bytes(self) + bytes(other))
-
-    def __radd__(self, other: Any) -> Any:
-        if isinstance(other, bytearray):
-            return NotImplemented  # ``bytearray += data`` grows in place: no copy to count
-        Work.copied += len(self) + len(other)
-        return CountingBytes(bytes(other) + bytes(self))
-
-    def find(  # type: ignore[override]
-        self,
-        sub: bytes | int,
-        start: SupportsIndex | None = None,
-        end: SupportsIndex | None = None,
-    ) -> int:
-        result = bytes.find(self, sub, start, end)
-        n = len(self)
-        s = 0 if start is None else max(0, min(int(start), n))
-        e = n if end is None else max(0, min(int(end), n))
-        Work.scanned += (result - s + 1) if result >= 0 else max(e - s, 0)
-        return result
+def CountingBytes(data: bytes) -> bytes:
+    return counter.wrap(data)
 
 
 def chunked(units: int) -> bytes:
@@ -86,13 +48,13 @@ def test_chunkedReaderLinear(size: int) -> None:
     body = chunked(size // 6)
     reader = ChunkedReader(len(body), minAverageChunk=0)
     events: list[Event] = []
-    Work.reset()
+    counter.reset()
     rest = reader.feed(CountingBytes(body), events)
     assert rest == b"" and reader.done
     # Every chunk of the feed arrives as one piece.
     assert events == [Data(b"x" * (size // 6)), EndOfMessage()]
-    assert Work.copied <= 2 * len(body)
-    assert Work.scanned <= 2 * len(body)
+    assert counter.copied <= 2 * len(body)
+    assert counter.scanned <= 2 * len(body)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -100,11 +62,11 @@ def test_serverChunkedRequestLinear(size: int) -> None:
     head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
     data = head + chunked(size // 6)
     conn = ServerConnection(NO_CHUNK_LIMIT)
-    Work.reset()
+    counter.reset()
     events = conn.receiveData(CountingBytes(data))
     assert isinstance(events[0], Request) and isinstance(events[-1], EndOfMessage)
-    assert Work.copied <= 3 * len(data)
-    assert Work.scanned <= 2 * len(data)
+    assert counter.copied <= 3 * len(data)
+    assert counter.scanned <= 2 * len(data)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -112,11 +74,11 @@ def test_serverHeadOfManyFieldsLinear(size: int) -> None:
     lines = size // 6
     head = b"GET / HTTP/1.1\r\nHost: a\r\n" + b"a:b\r\n" * lines + b"\r\n"
     conn = ServerConnection(Limits(maxHeaders=lines + 10, maxHeaderBytes=len(head) + 10))
-    Work.reset()
+    counter.reset()
     events = conn.receiveData(CountingBytes(head))
     assert isinstance(events[0], Request) and len(events[0].headers[b"a"]) == lines
-    assert Work.copied <= 3 * len(head)
-    assert Work.scanned <= 2 * len(head)
+    assert counter.copied <= 3 * len(head)
+    assert counter.scanned <= 2 * len(head)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -125,11 +87,11 @@ def test_clientChunkedResponseLinear(size: int) -> None:
     data = head + chunked(size // 6)
     conn = ClientConnection(NO_CHUNK_LIMIT)
     conn.sendRequest(b"GET", b"/", {b"host": [b"a"]})
-    Work.reset()
+    counter.reset()
     events = conn.receiveData(CountingBytes(data))
     assert isinstance(events[-1], EndOfMessage)
-    assert Work.copied <= 3 * len(data)
-    assert Work.scanned <= 2 * len(data)
+    assert counter.copied <= 3 * len(data)
+    assert counter.scanned <= 2 * len(data)
 
 
 def test_clientHeadByteAtATimeLinear() -> None:
@@ -137,11 +99,11 @@ def test_clientHeadByteAtATimeLinear() -> None:
     conn = ClientConnection(Limits(maxHeaders=3000))
     conn.sendRequest(b"GET", b"/", {b"host": [b"a"]})
     events: list[Event] = []
-    Work.reset()
+    counter.reset()
     for i in range(len(head)):
         events.extend(conn.receiveData(CountingBytes(head[i : i + 1])))
     assert isinstance(events[-1], EndOfMessage)
-    assert Work.copied <= 3 * len(head)
+    assert counter.copied <= 3 * len(head)
 
 
 def wsFrame(payload: bytes, opcode: int = 2) -> bytes:
@@ -162,10 +124,10 @@ def test_websocketSmallFramesLinear(size: int) -> None:
     frame = wsFrame(b"y")
     data = frame * (size // len(frame))
     decoder = FrameDecoder()
-    Work.reset()
+    counter.reset()
     events = decoder.receiveData(CountingBytes(data))
     assert events == [Message(b"y")] * (size // len(frame))
-    assert Work.copied <= 2 * len(data)
+    assert counter.copied <= 2 * len(data)
 
 
 def test_websocketBigFrameInPiecesLinear() -> None:
@@ -173,11 +135,11 @@ def test_websocketBigFrameInPiecesLinear() -> None:
     frame = wsFrame(b"z" * (1024 * 1024))
     decoder = FrameDecoder()
     events = []
-    Work.reset()
+    counter.reset()
     for i in range(0, len(frame), 4096):
         events.extend(decoder.receiveData(CountingBytes(frame[i : i + 4096])))
     assert events == [Message(b"z" * (1024 * 1024))]
-    assert Work.copied <= 3 * len(frame)
+    assert counter.copied <= 3 * len(frame)
 
 
 def test_tinyChunksRefusedByDefault() -> None:

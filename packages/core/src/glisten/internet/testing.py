@@ -10,6 +10,8 @@ The pieces follow Twisted's ``twisted.internet.testing`` and ``twisted.test.iosi
 - :class:`RaisingMemoryReactor` raises on every listen/connect call.
 - :func:`connectedServerAndClient` and :class:`IOPump` connect two protocols through memory and
   move bytes between them on :meth:`IOPump.pump`/:meth:`IOPump.flush`.
+- :class:`CopyCounter` (a glisten addition) counts the bytes a parser copies and scans, for
+  tests that fail when parsing becomes quadratic.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zope.interface import implementer
 
 from glisten.internet import error, interfaces
+from glisten.internet._copycount import CopyCounter
 from glisten.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from glisten.internet.defer import Deferred, succeed
 from glisten.internet.protocol import ClientFactory, Protocol, connectionDone
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccumulatingProtocol",
     "Clock",
+    "CopyCounter",
     "EventLoggingObserver",
     "FakeDatagramTransport",
     "FakeTransport",
