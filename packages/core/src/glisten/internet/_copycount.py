@@ -61,10 +61,10 @@ class _Counting(bytes):
             return NotImplemented  # ``bytearray += data`` grows in place: no copy to count
         return self._wrap(bytes(other) + bytes(self))
 
-    def split(self, sep: Any = None, maxsplit: SupportsIndex = -1) -> list[bytes]:  # type: ignore[override]
+    def split(self, sep: Any = None, maxsplit: SupportsIndex = -1) -> list[bytes]:
         return [self._wrap(part) for part in bytes.split(self, sep, maxsplit)]
 
-    def partition(self, sep: Any) -> tuple[bytes, bytes, bytes]:  # type: ignore[override]
+    def partition(self, sep: Any) -> tuple[bytes, bytes, bytes]:
         a, b, c = bytes.partition(self, sep)
         return self._wrap(a), b, self._wrap(c)
 
