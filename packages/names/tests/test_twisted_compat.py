@@ -257,3 +257,22 @@ class TestGetHostByName:
         r = self._resolver([dns.Record_TXT(b"x")])
         r.getHostByName("h.example").addErrback(lambda f: out.append(f.value))
         assert isinstance(out[0], error.DNSNameError)
+
+
+def test_resolversProvideCoresIResolver(tmp_path: Any) -> None:
+    """One ``IResolver``: Twisted programs import it from ``internet.interfaces``."""
+    from zope.interface.verify import verifyObject
+
+    from glisten.internet import interfaces
+    from glisten.names import interfaces as namesInterfaces
+
+    assert namesInterfaces.IResolver is interfaces.IResolver
+    hostsFile = tmp_path / "hosts"
+    hostsFile.write_text("127.0.0.1 localhost\n")
+    for resolver in (
+        client.Resolver(servers=[ADDR], reactor=Clock()),
+        cache.CacheResolver(reactor=Clock()),
+        hosts.Resolver(file=str(hostsFile)),
+        exampleAuthority(),
+    ):
+        assert verifyObject(interfaces.IResolver, resolver)

@@ -36,7 +36,7 @@ Timeout = Sequence[float] | float | None
 
 class QueryResolver(Protocol):
     """
-    The part of :class:`~glisten.names.interfaces.IResolver` a server or a
+    The part of :class:`~glisten.internet.interfaces.IResolver` a server or a
     chain uses (``query``), as a type a checker without the zope plugin
     understands: every resolver in glisten.names has it.
     """
