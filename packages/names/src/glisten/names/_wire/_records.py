@@ -17,8 +17,8 @@ import attrs
 from zope.interface import implementer
 
 from glisten.names._wire import _constants as C
+from glisten.names._wire._interfaces import IRecord
 from glisten.names._wire._name import DNSDecodeError, Name, Writer, _fileView, readName
-from glisten.names.interfaces import IRecord
 
 __all__ = [
     "IEncodableRecord",
