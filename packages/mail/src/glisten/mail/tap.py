@@ -19,7 +19,7 @@ from zope.interface import implementer
 
 from glisten.application.internet import StreamServerEndpointService
 from glisten.application.service import IService, IServiceMaker
-from glisten.cred import checkers
+from glisten.cred.strcred import makeChecker
 from glisten.internet import defer
 from glisten.internet.main import getReactor
 from glisten.mail import alias, mail, maildir, protocols, relaymanager, smtp
@@ -49,24 +49,6 @@ def _hostPort(text: str) -> tuple[str, int]:
     if not port.isdigit():
         raise argparse.ArgumentTypeError(f"bad port in {text!r}")
     return host.strip("[]"), int(port)
-
-
-def makeChecker(description: str) -> Any:
-    """``memory:USER:PASS[:USER:PASS...]`` or ``file:PATH`` (``user:$scrypt$...`` lines).
-
-    :raises ValueError: for anything else.
-    """
-    kind, _, rest = description.partition(":")
-    if kind == "memory":
-        parts = rest.split(":")
-        if len(parts) < 2 or len(parts) % 2:
-            raise ValueError("--auth memory: wants USER:PASS pairs")
-        return checkers.InMemoryUsernamePasswordDatabaseDontUse(
-            **dict(zip(parts[::2], parts[1::2], strict=True))
-        )
-    if kind == "file" and rest:
-        return checkers.ScryptFilePasswordDB(rest)
-    raise ValueError(f"unknown --auth checker {description!r} (memory:... or file:PATH)")
 
 
 def _localDelivery(service: mail.MailService) -> Any:
@@ -156,7 +138,8 @@ class MailServiceMaker:
             action="append",
             default=[],
             metavar="CHECKER",
-            help="who may authenticate: memory:USER:PASS or file:PATH (scrypt hashes)",
+            help="who may authenticate: memory:USER:PASS or file:PATH (scrypt hashes), or another"
+            " glisten.cred.strcred checker type",
         )
         add(
             "-R",
