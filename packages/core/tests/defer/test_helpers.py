@@ -175,6 +175,22 @@ def test_gatherResults() -> None:
     assert got == [[1, 2]]
 
 
+def test_nestedGatherResultsChains() -> None:
+    """Issue 13: gathers of gathers, and a callback that returns a gather, chain without
+    "a callback returned the Deferred it was added to"."""
+    inner: Deferred[int] = Deferred()
+    nested = _collect(gatherResults([gatherResults([inner, succeed(2)]), succeed(3)]))
+    inner.callback(1)
+    assert nested == [[[1, 2], 3]]
+    x: Deferred[int] = Deferred()
+    y: Deferred[int] = Deferred()
+    x.addCallback(lambda _: gatherResults([y]))
+    outer = _collect(gatherResults([x]))
+    x.callback(0)
+    y.callback(5)
+    assert outer == [[[5]]]
+
+
 def test_gatherResultsEmpty() -> None:
     assert gatherResults([]).result == []
 
