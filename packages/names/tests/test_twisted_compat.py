@@ -276,3 +276,40 @@ def test_resolversProvideCoresIResolver(tmp_path: Any) -> None:
         exampleAuthority(),
     ):
         assert verifyObject(interfaces.IResolver, resolver)
+
+
+def test_bootstrapWaitsForTheRootHints() -> None:
+    """root.bootstrap looks the root servers up, and questions asked meanwhile wait for the
+    hints instead of failing (no method is replaced on an instance to do it)."""
+    from glisten.names import root
+
+    pending: dict[str, defer.Deferred[str]] = {}
+
+    class Hosts(common.ResolverBase):
+        def getHostByName(self, name: Any, *args: Any, **kw: Any) -> Any:
+            pending[name] = defer.Deferred()
+            return pending[name]
+
+    asked: list[tuple[list[tuple[str, int]], list[Any]]] = []
+
+    class FakeClient:
+        def __init__(self, servers: list[tuple[str, int]], reactor: Any) -> None:
+            self.servers = servers
+
+        def queryUDP(self, queries: list[Any], timeout: Any) -> Any:
+            asked.append((self.servers, queries))
+            return defer.Deferred()
+
+    resolver = root.bootstrap(Hosts(), resolverFactory=FakeClient)
+    assert len(pending) == 13
+    answer = resolver.lookupAddress(b"example.com")
+    assert asked == [] and not answer.called
+    for i, name in enumerate(sorted(pending)):
+        if i == 0:
+            pending[name].errback(RuntimeError("one root server is not found"))
+        else:
+            pending[name].callback(f"192.0.2.{i}")
+    assert len(asked) == 1
+    servers, queries = asked[0]
+    assert servers[0][0].startswith("192.0.2.")
+    assert queries[0].name.name == b"example.com" and queries[0].type == dns.A

@@ -22,7 +22,7 @@ from glisten.names.common import ClientReactor, ResolverBase, Result, Timeout
 if TYPE_CHECKING:
     from glisten.names.client import Resolver as ClientResolver
 
-__all__ = ["Resolver", "bootstrap"]
+__all__ = ["DeferredResolver", "Resolver", "bootstrap"]
 
 
 def _address(rr: RRHeader) -> str | None:
@@ -167,34 +167,48 @@ class Resolver(ResolverBase):
         return d.addCallback(gotNS)
 
 
+class DeferredResolver(ResolverBase):
+    """
+    A resolver that is not ready yet: questions asked before ``resolverDeferred`` fires
+    wait for the resolver it fires with, then go to it (Twisted's ``root.DeferredResolver``).
+    """
+
+    def __init__(self, resolverDeferred: defer.Deferred[ResolverBase]) -> None:
+        super().__init__()
+        self._resolver: ResolverBase | None = None
+        self._waiting: list[defer.Deferred[ResolverBase]] = []
+        resolverDeferred.addCallback(self._gotResolver)
+
+    def _gotResolver(self, resolver: ResolverBase) -> ResolverBase:
+        self._resolver = resolver
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(resolver)
+        return resolver
+
+    def _lookup(self, name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
+        question = Query(name, type, cls)
+        if self._resolver is not None:
+            return self._resolver.query(question, timeout)
+        d: defer.Deferred[ResolverBase] = defer.Deferred()
+        self._waiting.append(d)
+        return d.addCallback(lambda resolver: resolver.query(question, timeout))
+
+
 def bootstrap(
     resolver: ResolverBase, resolverFactory: Callable[..., ClientResolver] | None = None
-) -> Resolver:
+) -> DeferredResolver:
     """
-    :return: a root :class:`Resolver` whose hints are the addresses of
-        a.root-servers.net ... m.root-servers.net looked up with ``resolver``
-        (lookups start when this is called; queries made before the hints are
-        known wait for them).
+    :return: a resolver that becomes a root :class:`Resolver` once the addresses of
+        a.root-servers.net ... m.root-servers.net are looked up with ``resolver`` (the
+        lookups start when this is called; questions asked before wait for them).
     """
     names = [f"{c}.root-servers.net" for c in "abcdefghijklm"]
-    root = Resolver([], resolverFactory=resolverFactory)
-    ready: defer.Deferred[None] = defer.Deferred()
 
-    def collect(results: list[tuple[bool, Any]]) -> None:
-        root.hints = [r for ok, r in results if ok]
-        ready.callback(None)
+    def rootResolver(results: list[tuple[bool, Any]]) -> ResolverBase:
+        return Resolver([r for ok, r in results if ok], resolverFactory=resolverFactory)
 
-    defer.DeferredList([resolver.getHostByName(n) for n in names], consumeErrors=True).addCallback(
-        collect
-    )
-    original = root._lookup
-
-    def waitingLookup(name: bytes, cls: int, type: int, timeout: Timeout) -> defer.Deferred[Result]:
-        if ready.called:
-            return original(name, cls, type, timeout)
-        d: defer.Deferred[None] = defer.Deferred()
-        ready.addCallback(lambda _: d.callback(None))
-        return d.addCallback(lambda _: original(name, cls, type, timeout))
-
-    root._lookup = waitingLookup  # type: ignore[method-assign]
-    return root
+    found = defer.DeferredList(
+        [resolver.getHostByName(n) for n in names], consumeErrors=True
+    ).addCallback(rootResolver)
+    return DeferredResolver(found)
