@@ -135,14 +135,7 @@ def test_minBodyRate(
 
 RUNNER = """
 import sys
-from importlib.metadata import EntryPoint
 from glisten.application import cli
-if "web" not in cli._pluginEntryPoints():
-    # An editable install made before glisten-web declared its entry point: register it here,
-    # so the test still goes through the real command line.
-    found = cli._pluginEntryPoints()
-    found["web"] = EntryPoint("web", "glisten.web.tap:serviceMaker", "glisten.plugins")
-    cli._pluginEntryPoints = lambda: found
 cli.main(["--reactor", "epoll", "web", *sys.argv[1:]])
 """
 
