@@ -1,0 +1,224 @@
+"""What a terminal sends: keys (ECMA-48/VT220/xterm encodings), pastes and reports."""
+
+from __future__ import annotations
+
+import enum
+
+from glisten.conch._vt._errors import TerminalProtocolError
+from glisten.conch._vt._events import CursorPosition, Keystroke, Paste, Unhandled
+from glisten.conch._vt._keys import ALT, CONTROL, SHIFT, keyConstant
+from glisten.conch._vt._limits import Limits
+from glisten.conch._vt._params import parseParameters
+
+__all__ = ["KeyboardParser"]
+
+Event = Keystroke | Paste | CursorPosition | Unhandled
+
+_ESC = 0x1B
+_PASTE_END = b"\x1b[201~"
+
+_LETTER_KEYS = {
+    ord("A"): keyConstant("UP_ARROW"),
+    ord("B"): keyConstant("DOWN_ARROW"),
+    ord("C"): keyConstant("RIGHT_ARROW"),
+    ord("D"): keyConstant("LEFT_ARROW"),
+    ord("E"): keyConstant("NUMPAD_MIDDLE"),
+    ord("F"): keyConstant("END"),
+    ord("H"): keyConstant("HOME"),
+    ord("P"): keyConstant("F1"),
+    ord("Q"): keyConstant("F2"),
+    ord("S"): keyConstant("F4"),
+}
+_SS3_KEYS = dict(_LETTER_KEYS)
+_SS3_KEYS[ord("R")] = keyConstant("F3")
+_TILDE_KEYS = {
+    1: keyConstant("HOME"),
+    2: keyConstant("INSERT"),
+    3: keyConstant("DELETE"),
+    4: keyConstant("END"),
+    5: keyConstant("PGUP"),
+    6: keyConstant("PGDN"),
+    7: keyConstant("HOME"),
+    8: keyConstant("END"),
+    11: keyConstant("F1"),
+    12: keyConstant("F2"),
+    13: keyConstant("F3"),
+    14: keyConstant("F4"),
+    15: keyConstant("F5"),
+    17: keyConstant("F6"),
+    18: keyConstant("F7"),
+    19: keyConstant("F8"),
+    20: keyConstant("F9"),
+    21: keyConstant("F10"),
+    23: keyConstant("F11"),
+    24: keyConstant("F12"),
+}
+
+
+def _modifier(code: int | None) -> bytes | None:
+    """xterm's ``1 + bits`` modifier parameter (shift 1, alt 2, control 4), strongest first."""
+    if code is None or code < 2:
+        return None
+    bits = code - 1
+    if bits & 4:
+        return CONTROL
+    if bits & 2:
+        return ALT
+    if bits & 1:
+        return SHIFT
+    return None
+
+
+class _State(enum.IntEnum):
+    DATA = 0
+    ESC = 1
+    CSI = 2
+    SS3 = 3
+    PASTE = 4
+    UTF8 = 5
+
+
+class KeyboardParser:
+    """
+    Turns a terminal's input into :class:`Keystroke`, :class:`Paste`, :class:`CursorPosition`
+    and :class:`Unhandled` events. A UTF-8 character is one keystroke; an ESC before a key
+    means Alt.
+
+    :ivar limits: bounds on sequences and pastes.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits if limits is not None else Limits()
+        self._state = _State.DATA
+        self._buf = bytearray()
+        self._need = 0
+        self._broken = False
+
+    def receiveData(self, data: bytes) -> list[Event]:
+        """
+        :return: the events ``data`` completes.
+        :raises TerminalProtocolError: a sequence or paste went over a limit; the parser
+            stays broken afterwards.
+        """
+        if self._broken:
+            raise TerminalProtocolError("terminal input parser already failed")
+        try:
+            return self._parse(data)
+        except TerminalProtocolError:
+            self._broken = True
+            raise
+
+    def _parse(self, data: bytes) -> list[Event]:
+        events: list[Event] = []
+        i, n = 0, len(data)
+        while i < n:
+            state = self._state
+            if state == _State.PASTE:
+                self._buf += data[i:]
+                i = n
+                end = self._buf.find(_PASTE_END)
+                if end < 0:
+                    if len(self._buf) > self.limits.maxPasteLength + len(_PASTE_END):
+                        raise TerminalProtocolError("bracketed paste too long")
+                    break
+                if end > self.limits.maxPasteLength:
+                    raise TerminalProtocolError("bracketed paste too long")
+                events.append(Paste(bytes(self._buf[:end])))
+                rest = bytes(self._buf[end + len(_PASTE_END) :])
+                self._buf.clear()
+                self._state = _State.DATA
+                data, i, n = rest, 0, len(rest)
+                continue
+            b = data[i]
+            i += 1
+            if state == _State.DATA:
+                if b == _ESC:
+                    self._state = _State.ESC
+                elif b < 0xC2 or b > 0xF4:
+                    events.append(Keystroke(bytes((b,))))
+                else:
+                    self._buf[:] = bytes((b,))
+                    self._need = 1 if b < 0xE0 else 2 if b < 0xF0 else 3
+                    self._state = _State.UTF8
+            elif state == _State.UTF8:
+                if 0x80 <= b < 0xC0:
+                    self._buf.append(b)
+                    self._need -= 1
+                    if self._need == 0:
+                        events.append(Keystroke(bytes(self._buf)))
+                        self._buf.clear()
+                        self._state = _State.DATA
+                else:
+                    # Not a continuation byte: the lead byte stands alone, b starts afresh.
+                    events.extend(Keystroke(bytes((x,))) for x in self._buf)
+                    self._buf.clear()
+                    self._state = _State.DATA
+                    i -= 1
+            elif state == _State.ESC:
+                if b == ord("["):
+                    self._buf.clear()
+                    self._state = _State.CSI
+                elif b == ord("O"):
+                    self._state = _State.SS3
+                else:
+                    self._state = _State.DATA
+                    events.append(Keystroke(bytes((b,)), ALT))
+            elif state == _State.SS3:
+                self._state = _State.DATA
+                key = _SS3_KEYS.get(b)
+                if key is None:
+                    events.append(Unhandled(b"\x1bO" + bytes((b,))))
+                else:
+                    events.append(Keystroke(key))
+            else:  # CSI
+                if 0x40 <= b <= 0x7E:
+                    body = bytes(self._buf)
+                    self._buf.clear()
+                    self._state = _State.DATA
+                    event = self._controlSequence(body, b)
+                    if event is not None:
+                        events.append(event)
+                elif 0x20 <= b <= 0x3F:
+                    if len(self._buf) >= self.limits.maxSequenceLength:
+                        raise TerminalProtocolError("control sequence too long")
+                    self._buf.append(b)
+                else:
+                    # A control character cancels the sequence (ECMA-48 leaves this open).
+                    sequence = b"\x1b[" + bytes(self._buf) + bytes((b,))
+                    self._buf.clear()
+                    self._state = _State.DATA
+                    events.append(Unhandled(sequence))
+        return events
+
+    def _controlSequence(self, body: bytes, final: int) -> Event | None:
+        sequence = b"\x1b[" + body + bytes((final,))
+        params = parseParameters(body, self.limits)
+        if params is None:
+            return Unhandled(sequence)
+        if final == ord("~"):
+            code = params[0] if params else None
+            if code == 200 and len(params) == 1:
+                self._state = _State.PASTE
+                return None
+            key = _TILDE_KEYS.get(code) if code is not None else None
+            if key is None or len(params) > 2:
+                return Unhandled(sequence)
+            return Keystroke(key, _modifier(params[1] if len(params) == 2 else None))
+        if final == ord("R") and len(params) == 2 and None not in params:
+            line, column = params
+            assert line is not None and column is not None
+            return CursorPosition(max(column - 1, 0), max(line - 1, 0))
+        if final == ord("Z") and not params:
+            return Keystroke(b"\t", SHIFT)
+        key = _LETTER_KEYS.get(final)
+        if key is None:
+            return Unhandled(sequence)
+        if not params:
+            return Keystroke(key)
+        if len(params) == 2 and params[0] in (None, 1):
+            return Keystroke(key, _modifier(params[1]))
+        return Unhandled(sequence)
+
+    def pending(self) -> bool:
+        """Whether a sequence, character or paste is half read (say, a lone ESC)."""
+        return self._state != _State.DATA
