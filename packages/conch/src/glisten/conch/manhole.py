@@ -19,6 +19,7 @@ import keyword
 import sys
 import tokenize
 import traceback
+from collections.abc import Generator
 from types import CodeType
 from typing import Any
 
@@ -95,7 +96,7 @@ class ManholeInterpreter(code.InteractiveInterpreter):
 
     def runcode(self, codeObject: CodeType) -> None:
         orighook, sys.displayhook = sys.displayhook, self.displayhook
-        origout, sys.stdout = sys.stdout, FileWrapper(self.handler)  # type: ignore[assignment]
+        origout, sys.stdout = sys.stdout, FileWrapper(self.handler)
         try:
             try:
                 result = eval(codeObject, self.locals)
@@ -114,17 +115,9 @@ class ManholeInterpreter(code.InteractiveInterpreter):
     def _await(self, coro: Any) -> None:
         n = self.numDeferreds
         self.numDeferreds += 1
-        hook = self.displayhook
 
-        async def run() -> None:
-            # The coroutine's expression statement calls sys.displayhook when it ends, which
-            # may be after runcode returned: install ours around each step.
-            old = sys.displayhook
-            sys.displayhook = hook
-            try:
-                await coro
-            finally:
-                sys.displayhook = old
+        async def run() -> Any:
+            return await _InShell(coro, self)
 
         d = defer.Deferred.fromCoroutine(run())
         if d.called:
@@ -176,6 +169,41 @@ class ManholeInterpreter(code.InteractiveInterpreter):
 
     def write(self, data: str, isAsync: bool | None = None, **kwargs: Any) -> None:
         self.handler.addOutput(data, isAsync)
+
+
+class _InShell:
+    """
+    Awaits a coroutine with the shell's ``sys.displayhook`` and ``sys.stdout`` installed
+    around each of its steps, so that what it prints or shows after a pause still reaches
+    the manhole, while other code in between sees the process's own.
+    """
+
+    def __init__(self, coro: Any, interpreter: ManholeInterpreter) -> None:
+        self.coro = coro
+        self.interpreter = interpreter
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        steps = self.coro.__await__()
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            oldHook, sys.displayhook = sys.displayhook, self.interpreter.displayhook
+            oldOut, sys.stdout = sys.stdout, FileWrapper(self.interpreter.handler)
+            try:
+                if error is not None:
+                    step = steps.throw(error)
+                else:
+                    step = steps.send(value)
+            except StopIteration as e:
+                return e.value
+            finally:
+                sys.displayhook = oldHook
+                sys.stdout = oldOut
+            try:
+                value = yield step
+                error = None
+            except BaseException as e:
+                value, error = None, e
 
 
 def _needsNewline(terminal: Any) -> bool:
