@@ -18,7 +18,6 @@ import io
 import keyword
 import sys
 import tokenize
-import traceback
 from collections.abc import Generator
 from types import CodeType
 from typing import Any
@@ -137,10 +136,7 @@ class ManholeInterpreter(code.InteractiveInterpreter):
         if failure.check(defer.CancelledError):
             self.write("Cancelled\n", True)
             return
-        lines = traceback.format_exception(
-            failure.type, failure.value, failure.getTracebackObject()
-        )
-        self.write("".join(lines), True)
+        self.write(failure.getTraceback(), True)
 
     def displayhook(self, obj: Any) -> None:
         self.locals["_"] = obj
