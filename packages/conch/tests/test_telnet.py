@@ -254,3 +254,36 @@ def test_bootstrapNegotiatesATerminal() -> None:
     assert inner.data == b"ls\n"
     tt.dataReceived(IAC + telnet.SB + telnet.NAWS + b"\x00" + IAC + telnet.SE)
     assert tr.disconnecting
+
+
+@implementer(IRealm)
+class TerminalRealm:
+    def __init__(self) -> None:
+        self.inner = Terminalish()
+
+    def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
+        return (
+            telnet.ITelnetProtocol,
+            telnet.TelnetBootstrapProtocol(lambda: self.inner),
+            lambda: None,
+        )
+
+
+def test_echoComesBackAfterLogin() -> None:
+    """The login turns ECHO off; the terminal behind it asks for it again once that is done."""
+    realm = TerminalRealm()
+    portal = Portal(realm, [InMemoryUsernamePasswordDatabaseDontUse(alice=b"secret")])
+    tt, tr = _connect(telnet.AuthenticatingTelnetProtocol(portal))
+    tt.dataReceived(b"alice\r\n")
+    tt.dataReceived(IAC + telnet.DO + telnet.ECHO)
+    tr.clear()
+    tt.dataReceived(b"secret\r\n")
+    assert IAC + telnet.WONT + telnet.ECHO in tr.value()
+    assert IAC + telnet.WILL + telnet.ECHO not in tr.value()
+    tr.clear()
+    tt.dataReceived(IAC + telnet.DONT + telnet.ECHO)
+    assert tr.value() == IAC + telnet.WILL + telnet.ECHO
+    tt.dataReceived(IAC + telnet.DO + telnet.ECHO)
+    assert tt.getOptionState(telnet.ECHO).us.state == "yes"
+    tt.dataReceived(b"x")
+    assert realm.inner.data == b"x"

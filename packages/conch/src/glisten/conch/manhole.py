@@ -266,6 +266,15 @@ class Manhole(recvline.HistoricRecvLine):
         for keyID, modifier in queued:
             self.keystrokeReceived(keyID, modifier)
 
+    def terminalSize(self, width: int, height: int) -> None:
+        self._log.info(
+            "manhole terminal of {peer} is {width}x{height}",
+            peer=self._peer(),
+            width=width,
+            height=height,
+        )
+        super().terminalSize(width, height)
+
     def handle_INT(self) -> None:
         """Control-C: drop the line (and a half-entered statement)."""
         self.terminal.nextLine()
@@ -382,6 +391,9 @@ def lastColorizedLine(source: bytes) -> bytes:
 
 class ColoredManhole(Manhole):
     """A :class:`Manhole` that colours the line being typed."""
+
+    def drawInputLine(self) -> None:
+        self.terminal.write(self.ps[self.pn] + lastColorizedLine(b"".join(self.lineBuffer)))
 
     def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:
         if self.mode == "insert":

@@ -166,6 +166,10 @@ def chainedProtocolFactory(namespace: dict[str, Any]) -> Callable[[], insults.Se
     return chainedProtocol
 
 
+def _text(avatarId: Any) -> str:
+    return avatarId.decode("utf-8", "replace") if isinstance(avatarId, bytes) else str(avatarId)
+
+
 @implementer(IRealm)
 class _TelnetRealm:
     """Logs Telnet users into a manhole terminal."""
@@ -178,7 +182,7 @@ class _TelnetRealm:
     ) -> tuple[Any, Any, Callable[[], None]]:
         if telnet.ITelnetProtocol not in interfaces:
             raise error.UnhandledCredentials("no supported interface")
-        _log.info("manhole login by {user}", user=avatarId)
+        _log.info("manhole login by {user}", user=_text(avatarId))
         return (
             telnet.ITelnetProtocol,
             telnet.TelnetBootstrapProtocol(

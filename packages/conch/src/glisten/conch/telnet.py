@@ -543,14 +543,37 @@ class TelnetBootstrapProtocol(TelnetProtocol, ProtocolTransportMixin):
         transport.negotiationMap[LINEMODE] = self.telnet_LINEMODE
         transport.negotiationMap[TTYPE] = self.telnet_TTYPE
         for opt in (LINEMODE, NAWS, SGA, TTYPE):
-            transport.do(opt).addErrback(_ignoreNegotiationFailure)
+            self._ask(transport.do, opt, "him")
         for opt in (ECHO, SGA):
-            transport.will(opt).addErrback(_ignoreNegotiationFailure)
+            self._ask(transport.will, opt, "us")
         self.protocol = self.protocolFactory(*self.protocolArgs, **self.protocolKwArgs)
         factory = getattr(self, "factory", None)
         if factory is not None:
             self.protocol.factory = factory
         self.protocol.makeConnection(self)
+
+    def _ask(
+        self, request: Callable[[bytes], defer.Deferred[bool]], option: bytes, side: str
+    ) -> None:
+        """
+        Request ``option``; when the option is still being negotiated (a login protocol
+        before us just turned ECHO off, say), ask again once that negotiation ends.
+        """
+
+        def retry(failure: Failure) -> None:
+            if failure.check(AlreadyNegotiating):
+                pending = getattr(self.transport.getOptionState(option), side).onResult
+                if pending is not None:
+
+                    def again(result: object) -> object:
+                        request(option).addErrback(_ignoreNegotiationFailure)
+                        return result
+
+                    pending.addBoth(again)
+                    return
+            _ignoreNegotiationFailure(failure)
+
+        request(option).addErrback(retry)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         proto, self.protocol = self.protocol, None
@@ -654,16 +677,17 @@ class AuthenticatingTelnetProtocol(StatefulTelnetProtocol):
         self.transport.write(b"Password: ")
         return "Password"
 
-    def telnet_Password(self, line: bytes) -> str:
+    def telnet_Password(self, line: bytes) -> None:
         username, password = self.username, line
         self.username = b""
         self.transport.write(b"\n")
         self.transport.wont(ECHO).addErrback(_ignoreNegotiationFailure)
+        self.state = "Discard"
         d = self.portal.login(
             credentials.UsernamePassword(username, password), None, ITelnetProtocol
         )
         d.addCallbacks(self._cbLogin, self._ebLogin)
-        return "Discard"
+        return None
 
     def _cbLogin(self, ial: tuple[Any, Any, Callable[[], None]]) -> None:
         interface, proto, logout = ial

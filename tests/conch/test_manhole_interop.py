@@ -1,0 +1,245 @@
+"""
+``glisten manhole`` driven the way a person uses it: inetutils ``telnet`` and OpenSSH
+``ssh -t`` in a tmux pane (``send-keys`` in, ``capture-pane`` out), and socat as a raw
+Telnet peer. What the test reads is what a person would see on the screen.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import freePort, requireBinary, sshKeygen, waitForPort
+
+pytestmark = pytest.mark.interop
+
+RUNNER = """
+import sys
+from glisten.application import cli
+cli.main(["--reactor", "epoll", "manhole", *sys.argv[1:]])
+"""
+
+
+def _waitFor(check: Callable[[], str], expected: str, timeout: float = 20.0) -> str:
+    """Read ``check()`` until it shows ``expected`` (the screen or a log changes on events)."""
+    deadline = time.monotonic() + timeout
+    seen = check()
+    while expected not in seen:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{expected!r} never appeared; last seen:\n{seen}")
+        time.sleep(0.05)
+        seen = check()
+    return seen
+
+
+@pytest.fixture(scope="module")
+def manholeServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    tmp = tmp_path_factory.mktemp("manhole")
+    from glisten.cred.checkers import scryptHash
+
+    (tmp / "passwd").write_bytes(b"admin:" + scryptHash(b"s3cret words") + b"\n")
+    userKey = sshKeygen(tmp / "id_ed25519", "ed25519")
+    (tmp / "authorized_keys").write_bytes(Path(str(userKey) + ".pub").read_bytes())
+    telnetPort, sshPort = freePort(), freePort()
+    (tmp / "runner.py").write_text(RUNNER)
+    log = open(tmp / "server.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(tmp / "runner.py"),
+            "--telnetPort",
+            f"tcp:{telnetPort}",
+            "--sshPort",
+            f"tcp:{sshPort}",
+            "--passwd",
+            str(tmp / "passwd"),
+            "--authorizedKeys",
+            str(tmp / "authorized_keys"),
+            "--sshKeyDir",
+            str(tmp / "hostkeys"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        waitForPort(telnetPort, proc)
+        waitForPort(sshPort, proc)
+        yield {
+            "telnetPort": telnetPort,
+            "sshPort": sshPort,
+            "key": userKey,
+            "log": tmp / "server.log",
+            "tmp": tmp,
+        }
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+class Pane:
+    """A tmux session on a private server socket running one command."""
+
+    def __init__(self, tmp: Path, name: str, command: list[str]) -> None:
+        self.tmux = requireBinary("tmux")
+        self.socket = str(tmp / f"tmux-{name}")
+        self._run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30", *command)
+
+    def _run(self, *args: str) -> str:
+        return subprocess.run(
+            [self.tmux, "-S", self.socket, *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    def keys(self, *keys: str) -> None:
+        self._run("send-keys", "-t", "t", *keys)
+
+    def type(self, text: str) -> None:
+        self._run("send-keys", "-t", "t", "-l", text)
+
+    def screen(self, escapes: bool = False) -> str:
+        return self._run("capture-pane", "-p", "-t", "t", *(["-e"] if escapes else []))
+
+    def waitFor(self, text: str, escapes: bool = False) -> str:
+        return _waitFor(lambda: self.screen(escapes), text)
+
+    def resize(self, width: int, height: int) -> None:
+        self._run("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
+
+    def close(self) -> None:
+        subprocess.run([self.tmux, "-S", self.socket, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def pane(tmp_path: Path) -> Iterator[Callable[[str, list[str]], Pane]]:
+    panes: list[Pane] = []
+
+    def make(name: str, command: list[str]) -> Pane:
+        p = Pane(tmp_path, name, command)
+        panes.append(p)
+        return p
+
+    yield make
+    for p in panes:
+        p.close()
+
+
+def _log(server: dict[str, object]) -> str:
+    return Path(str(server["log"])).read_text(errors="replace")
+
+
+def test_telnetClient(manholeServer: dict[str, object], pane: Callable[..., Pane]) -> None:
+    telnet = requireBinary("telnet")
+    p = pane("telnet", [telnet, "127.0.0.1", str(manholeServer["telnetPort"])])
+    p.waitFor("Username:")
+    p.type("admin")
+    p.keys("Enter")
+    p.waitFor("Password:")
+    p.type("s3cret words")
+    p.keys("Enter")
+    p.waitFor(">>>")
+    assert "s3cret" not in p.screen()  # the password was not echoed
+    p.type("1+1")
+    p.keys("Enter")
+    screen = p.waitFor("\n2\n")
+    assert ">>> 1+1" in screen
+    p.keys("Up")
+    _waitFor(lambda: p.screen().rstrip().splitlines()[-1], ">>> 1+1")
+    p.keys("Enter")
+    _waitFor(lambda: p.screen().count("\n2\n") and p.screen(), ">>> 1+1\n2\n>>> 1+1\n2")
+    # NAWS: the new size reaches the manhole (it logs it and redraws the prompt).
+    p.resize(120, 40)
+    _waitFor(lambda: _log(manholeServer), "is 120x40")
+    assert "manhole" in _log(manholeServer) and ": 1+1" in _log(manholeServer)
+
+
+def test_sshClient(manholeServer: dict[str, object], pane: Callable[..., Pane]) -> None:
+    ssh = requireBinary("ssh")
+    tmp = Path(str(manholeServer["tmp"]))
+    p = pane(
+        "ssh",
+        [
+            ssh,
+            "-t",
+            "-p",
+            str(manholeServer["sshPort"]),
+            "-i",
+            str(manholeServer["key"]),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            f"UserKnownHostsFile={tmp / 'known_hosts'}",
+            "admin@127.0.0.1",
+        ],
+    )
+    p.waitFor(">>>")
+    p.type("import os; os.getpid() > 0")
+    p.keys("Enter")
+    p.waitFor("True")
+    # Colour: the keyword was drawn green (SGR 32), as the terminal shows it.
+    assert "\x1b[32mimport" in p.screen(escapes=True)
+    p.type("[x * 2 for x in range(3)]")
+    p.keys("Enter")
+    p.waitFor("[0, 2, 4]")
+    p.keys("Up", "Up")
+    _waitFor(lambda: p.screen().rstrip().splitlines()[-1], ">>> import os; os.getpid() > 0")
+    p.keys("C-c")
+    p.resize(132, 43)
+    _waitFor(lambda: _log(manholeServer), "is 132x43")
+    p.type(
+        "await __import__('glisten.internet.task', fromlist=['x']).deferLater(__import__('glisten.internet.reactor', fromlist=['x']), 0.1, lambda: 'slept')"
+    )
+    p.keys("Enter")
+    p.waitFor("'slept'")
+    p.keys("C-d")
+    _waitFor(lambda: _log(manholeServer), "manhole session closed")
+
+
+def test_socatRawTelnet(manholeServer: dict[str, object]) -> None:
+    """socat answers no negotiation: the server must not wait for one, nor loop."""
+    socat = requireBinary("socat")
+    proc = subprocess.Popen(
+        [socat, "-", f"TCP:127.0.0.1:{manholeServer['telnetPort']}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(b"admin\r\ns3cret words\r\n6*7\r\n")
+        proc.stdin.flush()
+        seen = b""
+        deadline = time.monotonic() + 20
+        while b"42" not in seen and time.monotonic() < deadline:
+            chunk = proc.stdout.read1(4096)
+            if not chunk:
+                break
+            seen += chunk
+        assert b"42" in seen
+        assert b"\xff\xfb\x01" in seen  # IAC WILL ECHO before the password
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_refusesPublicAddressWithoutAuth(tmp_path: Path) -> None:
+    (tmp_path / "runner.py").write_text(RUNNER)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(tmp_path / "runner.py"),
+            "--telnetPort",
+            f"tcp:{freePort()}:interface=0.0.0.0",
+        ],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert b"without authentication" in result.stderr
