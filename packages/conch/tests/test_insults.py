@@ -338,7 +338,8 @@ def test_terminalBufferScrollsAndResizes() -> None:
 
 def test_characterAttributeToVT102() -> None:
     attr = helper.CharacterAttribute(bold=True, foreground=helper.GREEN)
-    assert attr.toVT102() == b"\x1b[0;1;32m"
+    assert attr.toVT102() == "\x1b[1;32m"
+    assert helper.CharacterAttribute().toVT102() == ""
     assert attr.wantOne(bold=True) is attr
     assert attr.wantOne(bold=False) == helper.CharacterAttribute(foreground=helper.GREEN)
 
@@ -352,3 +353,21 @@ def test_expectableBuffer() -> None:
     assert got == []
     buf.write(b" ready")
     assert got and b"ready" in got[0]
+
+
+def test_formattedText() -> None:
+    from glisten.conch.insults.text import assembleFormattedText
+    from glisten.conch.insults.text import attributes as A
+
+    assert assembleFormattedText("plain") == "plain"
+    assert assembleFormattedText(A.normal["a", A.bold["b", A.fg.red["c"]], "d"]) == (
+        "a\x1b[0;1mb\x1b[0;1;31mc\x1b[0md"
+    )
+    assert assembleFormattedText(A.bg.blue[A.underline["x"], A.normal["y"]]) == (
+        "\x1b[0;4;44mx\x1b[0my"
+    )
+    screen = Screen(KeyLog)
+    screen.server.write(assembleFormattedText(A.normal[A.reverseVideo["r"], "n"]))
+    screen.pump()
+    assert screen.buffer.getCharacter(0, 0)[1].reverseVideo
+    assert not screen.buffer.getCharacter(1, 0)[1].reverseVideo

@@ -98,22 +98,24 @@ class CharacterAttribute:
         setattr(c, name, value)
         return c
 
-    def toVT102(self) -> bytes:
-        """The SGR sequence that selects these attributes from a reset state."""
-        params = [b"0"]
+    def toVT102(self) -> str:
+        """The SGR sequence selecting these attributes (empty for the defaults), as Twisted's."""
+        params: list[int] = []
         if self.bold:
-            params.append(b"1")
+            params.append(insults.BOLD)
         if self.underline:
-            params.append(b"4")
+            params.append(insults.UNDERLINE)
         if self.blink:
-            params.append(b"5")
+            params.append(insults.BLINK)
         if self.reverseVideo:
-            params.append(b"7")
+            params.append(insults.REVERSE_VIDEO)
         if self.foreground != WHITE:
-            params.append(b"%d" % (FOREGROUND + self.foreground))
+            params.append(FOREGROUND + self.foreground)
         if self.background != BLACK:
-            params.append(b"%d" % (BACKGROUND + self.background))
-        return b"\x1b[" + b";".join(params) + b"m"
+            params.append(BACKGROUND + self.background)
+        if not params:
+            return ""
+        return "\x1b[" + ";".join(map(str, params)) + "m"
 
 
 @implementer(insults.ITerminalTransport)
