@@ -14,27 +14,20 @@ from pathlib import Path
 
 import pytest
 
+from . import _tmux
+from ._tmux import Pane, waitFor
 from .conftest import freePort, requireBinary, sshKeygen, waitForPort
 
 pytestmark = pytest.mark.interop
+
+#: The tmux pane fixture.
+pane = _tmux.pane
 
 RUNNER = """
 import sys
 from glisten.application import cli
 cli.main(["--reactor", "epoll", "manhole", *sys.argv[1:]])
 """
-
-
-def _waitFor(check: Callable[[], str], expected: str, timeout: float = 20.0) -> str:
-    """Read ``check()`` until it shows ``expected`` (the screen or a log changes on events)."""
-    deadline = time.monotonic() + timeout
-    seen = check()
-    while expected not in seen:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{expected!r} never appeared; last seen:\n{seen}")
-        time.sleep(0.05)
-        seen = check()
-    return seen
 
 
 @pytest.fixture(scope="module")
@@ -82,52 +75,6 @@ def manholeServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         log.close()
 
 
-class Pane:
-    """A tmux session on a private server socket running one command."""
-
-    def __init__(self, tmp: Path, name: str, command: list[str]) -> None:
-        self.tmux = requireBinary("tmux")
-        self.socket = str(tmp / f"tmux-{name}")
-        self._run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30", *command)
-
-    def _run(self, *args: str) -> str:
-        return subprocess.run(
-            [self.tmux, "-S", self.socket, *args], check=True, capture_output=True, text=True
-        ).stdout
-
-    def keys(self, *keys: str) -> None:
-        self._run("send-keys", "-t", "t", *keys)
-
-    def type(self, text: str) -> None:
-        self._run("send-keys", "-t", "t", "-l", text)
-
-    def screen(self, escapes: bool = False) -> str:
-        return self._run("capture-pane", "-p", "-t", "t", *(["-e"] if escapes else []))
-
-    def waitFor(self, text: str, escapes: bool = False) -> str:
-        return _waitFor(lambda: self.screen(escapes), text)
-
-    def resize(self, width: int, height: int) -> None:
-        self._run("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
-
-    def close(self) -> None:
-        subprocess.run([self.tmux, "-S", self.socket, "kill-server"], capture_output=True)
-
-
-@pytest.fixture
-def pane(tmp_path: Path) -> Iterator[Callable[[str, list[str]], Pane]]:
-    panes: list[Pane] = []
-
-    def make(name: str, command: list[str]) -> Pane:
-        p = Pane(tmp_path, name, command)
-        panes.append(p)
-        return p
-
-    yield make
-    for p in panes:
-        p.close()
-
-
 def _log(server: dict[str, object]) -> str:
     return Path(str(server["log"])).read_text(errors="replace")
 
@@ -148,12 +95,12 @@ def test_telnetClient(manholeServer: dict[str, object], pane: Callable[..., Pane
     screen = p.waitFor("\n2\n")
     assert ">>> 1+1" in screen
     p.keys("Up")
-    _waitFor(lambda: p.screen().rstrip().splitlines()[-1], ">>> 1+1")
+    waitFor(lambda: p.screen().rstrip().splitlines()[-1], ">>> 1+1")
     p.keys("Enter")
-    _waitFor(lambda: p.screen().count("\n2\n") and p.screen(), ">>> 1+1\n2\n>>> 1+1\n2")
+    waitFor(lambda: p.screen().count("\n2\n") and p.screen(), ">>> 1+1\n2\n>>> 1+1\n2")
     # NAWS: the new size reaches the manhole (it logs it and redraws the prompt).
     p.resize(120, 40)
-    _waitFor(lambda: _log(manholeServer), "is 120x40")
+    waitFor(lambda: _log(manholeServer), "is 120x40")
     assert "manhole" in _log(manholeServer) and ": 1+1" in _log(manholeServer)
 
 
@@ -190,17 +137,17 @@ def test_sshClient(manholeServer: dict[str, object], pane: Callable[..., Pane]) 
     p.keys("Enter")
     p.waitFor("[0, 2, 4]")
     p.keys("Up", "Up")
-    _waitFor(lambda: p.screen().rstrip().splitlines()[-1], ">>> import os; os.getpid() > 0")
+    waitFor(lambda: p.screen().rstrip().splitlines()[-1], ">>> import os; os.getpid() > 0")
     p.keys("C-c")
     p.resize(132, 43)
-    _waitFor(lambda: _log(manholeServer), "is 132x43")
+    waitFor(lambda: _log(manholeServer), "is 132x43")
     p.type(
         "await __import__('glisten.internet.task', fromlist=['x']).deferLater(__import__('glisten.internet.reactor', fromlist=['x']), 0.1, lambda: 'slept')"
     )
     p.keys("Enter")
     p.waitFor("'slept'")
     p.keys("C-d")
-    _waitFor(lambda: _log(manholeServer), "manhole session closed")
+    waitFor(lambda: _log(manholeServer), "manhole session closed")
 
 
 def test_socatRawTelnet(manholeServer: dict[str, object]) -> None:
