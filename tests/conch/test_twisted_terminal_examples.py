@@ -1,6 +1,6 @@
 """
 Programs shaped like Twisted Conch's terminal examples (telnet_echo.tac, demo_recvline.tac,
-demo_manhole.tac, demo_insults.tac) with ``twisted`` renamed to ``glisten``, run by
+demo_manhole.tac, demo_insults.tac, window.tac) with ``twisted`` renamed to ``glisten``, run by
 ``glisten app`` and used through inetutils ``telnet`` and OpenSSH ``ssh`` in tmux.
 The only change besides the imports: the fixed ports 6022/6023 are replaced by free ones.
 """
@@ -282,6 +282,142 @@ makeService(
 """
 )
 
+WINDOW = (
+    TERMINAL_IMPORTS
+    + """
+from glisten.conch.insults import window
+from glisten.internet import reactor, task
+
+
+class DrawableCanvas(window.Canvas):
+    x = 0
+    y = 0
+
+    def func_LEFT_ARROW(self, modifier):
+        self.x -= 1
+        self.repaint()
+
+    def func_RIGHT_ARROW(self, modifier):
+        self.x += 1
+        self.repaint()
+
+    def characterReceived(self, keyID, modifier):
+        self[self.x, self.y] = keyID
+        self.x += 1
+        self.repaint()
+
+    def keystrokeReceived(self, keyID, modifier):
+        if keyID == b"\\r" or keyID == b"\\v":
+            return
+        window.Canvas.keystrokeReceived(self, keyID, modifier)
+        if self.x >= self.width:
+            self.x = 0
+        elif self.x < 0:
+            self.x = self.width - 1
+        self.repaint()
+
+    def render(self, width, height, terminal):
+        window.Canvas.render(self, width, height, terminal)
+        if self.focused:
+            terminal.cursorPosition(self.x, self.y)
+            window.cursor(terminal, chr(self[self.x, self.y]))
+
+
+class ButtonDemo(insults.TerminalProtocol):
+    width = 80
+    height = 24
+
+    def _draw(self):
+        self.window.draw(self.width, self.height, self.terminal)
+
+    def _redraw(self):
+        self.window.filthy()
+        self._draw()
+
+    def _schedule(self, f):
+        reactor.callLater(0, f)
+
+    def connectionMade(self):
+        self.terminal.eraseDisplay()
+        self.terminal.resetPrivateModes([insults.privateModes.CURSOR_MODE])
+
+        self.window = window.TopWindow(self._draw, self._schedule)
+        self.output = window.TextOutput((15, 1))
+        self.input = window.TextInput(15, self._setText)
+        selections = [num.encode("utf-8") for num in map(str, range(100))]
+        self.select1 = window.Selection(selections, self._setText, 10)
+        self.button = window.Button(b"Clear", self._clear)
+        self.canvas = DrawableCanvas()
+
+        hbox = window.HBox()
+        hbox.addChild(self.input)
+        hbox.addChild(self.output)
+        hbox.addChild(window.Border(self.button))
+        hbox.addChild(window.Border(self.select1))
+
+        t1 = window.TextOutputArea(longLines=window.TextOutputArea.WRAP)
+        t2 = window.TextOutputArea(longLines=window.TextOutputArea.TRUNCATE)
+        t3 = window.TextOutputArea(longLines=window.TextOutputArea.TRUNCATE)
+        for _t in t1, t2, t3:
+            _t.setText(((b"This is a very long string.  " * 3) + b"\\n") * 3)
+
+        vp = window.Viewport(t3)
+        d = [1]
+
+        def spin():
+            vp.xOffset += d[0]
+            if vp.xOffset == 0 or vp.xOffset == 25:
+                d[0] *= -1
+
+        self.call = task.LoopingCall(spin)
+        self.call.start(0.25, now=False)
+        hbox.addChild(window.Border(vp))
+
+        texts = window.VBox()
+        texts.addChild(window.Border(t1))
+        texts.addChild(window.Border(t2))
+
+        areas = window.HBox()
+        areas.addChild(window.Border(self.canvas))
+        areas.addChild(texts)
+
+        vbox = window.VBox()
+        vbox.addChild(hbox)
+        vbox.addChild(areas)
+        self.window.addChild(vbox)
+        self.terminalSize(self.width, self.height)
+
+    def connectionLost(self, reason):
+        self.call.stop()
+        insults.TerminalProtocol.connectionLost(self, reason)
+
+    def terminalSize(self, width, height):
+        self.width = width
+        self.height = height
+        self.terminal.eraseDisplay()
+        self._redraw()
+
+    def keystrokeReceived(self, keyID, modifier):
+        self.window.keystrokeReceived(keyID, modifier)
+
+    def _clear(self):
+        self.canvas.clear()
+
+    def _setText(self, text):
+        self.input.setText(b"")
+        self.output.setText(text)
+"""
+    + MAKE_SERVICE
+    + """
+
+application = service.Application("Window Demo")
+
+makeService(
+    {"protocolFactory": ButtonDemo, "telnet": 6023, "ssh": 6022}
+).setServiceParent(application)
+"""
+)
+
 RUNNER = """
 import sys
 from glisten.application import cli
@@ -387,3 +523,19 @@ def test_demoInsults(
     port, _ = example("demo_insults.tac", DEMO_INSULTS)
     p = pane("insults", [requireBinary("telnet"), "127.0.0.1", str(port)])
     p.waitFor("o O O O o")
+
+
+def test_windowDemo(
+    example: Callable[[str, str], tuple[int, int]], pane: Callable[..., Pane]
+) -> None:
+    port, _ = example("window.tac", WINDOW)
+    p = pane("window", [requireBinary("telnet"), "127.0.0.1", str(port)])
+    p.waitFor("Clear")
+    p.waitFor("This is a very long")
+    p.type("abc")
+    p.keys("Enter")
+    waitFor(lambda: p.screen().splitlines()[0], "abc")
+    # Tab to the list, down twice, Return: its item becomes the output text.
+    p.keys("Tab", "Tab", "Down", "Down", "Enter")
+    waitFor(lambda: p.screen().splitlines()[0], "2")
+    assert "abc" not in p.screen().splitlines()[0]
