@@ -396,11 +396,7 @@ class ColoredManhole(Manhole):
         self.terminal.write(self.ps[self.pn] + lastColorizedLine(b"".join(self.lineBuffer)))
 
     def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:
-        if self.mode == "insert":
-            self.lineBuffer.insert(self.lineBufferIndex, ch)
-        else:
-            self.lineBuffer[self.lineBufferIndex : self.lineBufferIndex + 1] = [ch]
-        self.lineBufferIndex += 1
+        self._putCharacter(ch)
         if moreCharactersComing:
             return
         if ch == b" " and self.lineBufferIndex == len(self.lineBuffer):

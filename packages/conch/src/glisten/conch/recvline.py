@@ -117,12 +117,16 @@ class RecvLine(insults.TerminalProtocol):
 
     def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:
         """A printable character: put it into the line at the cursor."""
+        self._putCharacter(ch)
+        self.terminal.write(ch)
+
+    def _putCharacter(self, ch: bytes) -> None:
+        """Insert (or, in typeover mode, overwrite) at the cursor and step past it."""
         if self.mode == "insert":
             self.lineBuffer.insert(self.lineBufferIndex, ch)
         else:
             self.lineBuffer[self.lineBufferIndex : self.lineBufferIndex + 1] = [ch]
         self.lineBufferIndex += 1
-        self.terminal.write(ch)
 
     def handle_TAB(self) -> None:
         n = self.TABSTOP - (len(self.lineBuffer) % self.TABSTOP)

@@ -435,8 +435,36 @@ class ProtocolTransportMixin:
         return self.transport.getPeer()
 
 
+class _ForwardToProtocol:
+    """Hands option decisions and unhandled commands to ``self.protocol`` when there is one."""
+
+    protocol: Any = None
+
+    def enableLocal(self, option: bytes) -> bool:
+        return bool(self.protocol is not None and self.protocol.enableLocal(option))
+
+    def enableRemote(self, option: bytes) -> bool:
+        return bool(self.protocol is not None and self.protocol.enableRemote(option))
+
+    def disableLocal(self, option: bytes) -> None:
+        if self.protocol is not None:
+            self.protocol.disableLocal(option)
+
+    def disableRemote(self, option: bytes) -> None:
+        if self.protocol is not None:
+            self.protocol.disableRemote(option)
+
+    def unhandledSubnegotiation(self, command: bytes, data: list[bytes]) -> None:
+        if self.protocol is not None:
+            self.protocol.unhandledSubnegotiation(command, data)
+
+    def unhandledCommand(self, command: bytes, argument: bytes | None) -> None:
+        if self.protocol is not None:
+            self.protocol.unhandledCommand(command, argument)
+
+
 @implementer(ITelnetTransport)
-class TelnetTransport(Telnet, ProtocolTransportMixin):
+class TelnetTransport(_ForwardToProtocol, Telnet, ProtocolTransportMixin):
     """
     Telnet as the transport of an :class:`ITelnetProtocol`: application data goes to the
     protocol's ``dataReceived``, option decisions to its ``enableLocal``/``enableRemote``.
@@ -487,28 +515,6 @@ class TelnetTransport(Telnet, ProtocolTransportMixin):
 
     def unregisterProducer(self) -> None:
         self.transport.unregisterProducer()
-
-    def enableLocal(self, option: bytes) -> bool:
-        return bool(self.protocol is not None and self.protocol.enableLocal(option))
-
-    def enableRemote(self, option: bytes) -> bool:
-        return bool(self.protocol is not None and self.protocol.enableRemote(option))
-
-    def disableLocal(self, option: bytes) -> None:
-        if self.protocol is not None:
-            self.protocol.disableLocal(option)
-
-    def disableRemote(self, option: bytes) -> None:
-        if self.protocol is not None:
-            self.protocol.disableRemote(option)
-
-    def unhandledSubnegotiation(self, command: bytes, data: list[bytes]) -> None:
-        if self.protocol is not None:
-            self.protocol.unhandledSubnegotiation(command, data)
-
-    def unhandledCommand(self, command: bytes, argument: bytes | None) -> None:
-        if self.protocol is not None:
-            self.protocol.unhandledCommand(command, argument)
 
     def applicationDataReceived(self, data: bytes) -> None:
         if self.protocol is not None:
@@ -640,7 +646,7 @@ class StatefulTelnetProtocol(basic.LineReceiver, TelnetProtocol):
         pass
 
 
-class AuthenticatingTelnetProtocol(StatefulTelnetProtocol):
+class AuthenticatingTelnetProtocol(_ForwardToProtocol, StatefulTelnetProtocol):
     """
     Asks for a username and a password (the client's echo turned off for the password),
     logs in through ``portal`` for an :class:`ITelnetProtocol` avatar and hands the
@@ -710,27 +716,8 @@ class AuthenticatingTelnetProtocol(StatefulTelnetProtocol):
 
     def enableLocal(self, option: bytes) -> bool:
         if self.protocol is not None:
-            return bool(self.protocol.enableLocal(option))
+            return _ForwardToProtocol.enableLocal(self, option)
         return option == ECHO and self.state == "Password"
-
-    def enableRemote(self, option: bytes) -> bool:
-        return self.protocol is not None and bool(self.protocol.enableRemote(option))
-
-    def disableLocal(self, option: bytes) -> None:
-        if self.protocol is not None:
-            self.protocol.disableLocal(option)
-
-    def disableRemote(self, option: bytes) -> None:
-        if self.protocol is not None:
-            self.protocol.disableRemote(option)
-
-    def unhandledCommand(self, command: bytes, argument: bytes | None) -> None:
-        if self.protocol is not None:
-            self.protocol.unhandledCommand(command, argument)
-
-    def unhandledSubnegotiation(self, command: bytes, data: list[bytes]) -> None:
-        if self.protocol is not None:
-            self.protocol.unhandledSubnegotiation(command, data)
 
     def _ebLogin(self, failure: Failure) -> None:
         self.attempts += 1

@@ -126,14 +126,7 @@ class TelnetCodec:
 
         :raises NegotiationStateError: already on, or still negotiating.
         """
-        table = self._us if local else self._him
-        state = table[option]
-        if state == OptionState.YES:
-            raise NegotiationStateError(option, "enabled")
-        if state != OptionState.NO:
-            raise NegotiationStateError(option, "negotiating")
-        table[option] = OptionState.WANTYES
-        return bytes((IAC, WILL if local else DO, option))
+        return self._request(option, local, True)
 
     def requestDisable(self, option: int, local: bool) -> bytes:
         """
@@ -141,14 +134,20 @@ class TelnetCodec:
 
         :raises NegotiationStateError: already off, or still negotiating.
         """
+        return self._request(option, local, False)
+
+    def _request(self, option: int, local: bool, enable: bool) -> bytes:
         table = self._us if local else self._him
         state = table[option]
-        if state == OptionState.NO:
-            raise NegotiationStateError(option, "disabled")
-        if state != OptionState.YES:
+        done = OptionState.YES if enable else OptionState.NO
+        if state == done:
+            raise NegotiationStateError(option, "enabled" if enable else "disabled")
+        if state in (OptionState.WANTYES, OptionState.WANTNO):
             raise NegotiationStateError(option, "negotiating")
-        table[option] = OptionState.WANTNO
-        return bytes((IAC, WONT if local else DONT, option))
+        table[option] = OptionState.WANTYES if enable else OptionState.WANTNO
+        if local:
+            return bytes((IAC, WILL if enable else WONT, option))
+        return bytes((IAC, DO if enable else DONT, option))
 
     def answerOffer(self, accept: bool) -> None:
         """

@@ -8,7 +8,7 @@ from glisten.conch._vt._errors import TerminalProtocolError
 from glisten.conch._vt._events import CursorPosition, Keystroke, Paste, Unhandled
 from glisten.conch._vt._keys import ALT, CONTROL, SHIFT, keyConstant
 from glisten.conch._vt._limits import Limits
-from glisten.conch._vt._params import parseParameters
+from glisten.conch._vt._params import FINAL, MORE, csiByte, parseParameters
 
 __all__ = ["KeyboardParser"]
 
@@ -171,23 +171,19 @@ class KeyboardParser:
                 else:
                     events.append(Keystroke(key))
             else:  # CSI
-                if 0x40 <= b <= 0x7E:
-                    body = bytes(self._buf)
-                    self._buf.clear()
-                    self._state = _State.DATA
+                kind = csiByte(self._buf, b, self.limits)
+                if kind == MORE:
+                    continue
+                body = bytes(self._buf)
+                self._buf.clear()
+                self._state = _State.DATA
+                if kind == FINAL:
                     event = self._controlSequence(body, b)
                     if event is not None:
                         events.append(event)
-                elif 0x20 <= b <= 0x3F:
-                    if len(self._buf) >= self.limits.maxSequenceLength:
-                        raise TerminalProtocolError("control sequence too long")
-                    self._buf.append(b)
                 else:
                     # A control character cancels the sequence (ECMA-48 leaves this open).
-                    sequence = b"\x1b[" + bytes(self._buf) + bytes((b,))
-                    self._buf.clear()
-                    self._state = _State.DATA
-                    events.append(Unhandled(sequence))
+                    events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
         return events
 
     def _controlSequence(self, body: bytes, final: int) -> Event | None:

@@ -28,3 +28,24 @@ def parseParameters(body: bytes, limits: Limits) -> list[int | None] | None:
         else:
             return None
     return out
+
+
+#: What :func:`csiByte` says about a byte of a control sequence.
+FINAL, MORE, CANCEL = range(3)
+
+
+def csiByte(body: bytearray, b: int, limits: Limits) -> int:
+    """
+    Classify the next byte after ``CSI``: a final byte ends the sequence, a parameter or
+    intermediate byte is appended to ``body``, anything else cancels it.
+
+    :raises TerminalProtocolError: the body would go over ``limits.maxSequenceLength``.
+    """
+    if 0x40 <= b <= 0x7E:
+        return FINAL
+    if 0x20 <= b <= 0x3F:
+        if len(body) >= limits.maxSequenceLength:
+            raise TerminalProtocolError("control sequence too long")
+        body.append(b)
+        return MORE
+    return CANCEL

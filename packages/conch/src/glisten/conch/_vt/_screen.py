@@ -8,7 +8,7 @@ import enum
 from glisten.conch._vt._errors import TerminalProtocolError
 from glisten.conch._vt._events import Call, Text, Unhandled
 from glisten.conch._vt._limits import Limits
-from glisten.conch._vt._params import parseParameters
+from glisten.conch._vt._params import FINAL, MORE, csiByte, parseParameters
 
 __all__ = ["ScreenParser"]
 
@@ -156,20 +156,15 @@ class ScreenParser:
                 else:
                     events.append(Call(*found))
             else:  # CSI
-                if 0x40 <= b <= 0x7E:
+                kind = csiByte(self._buf, b, self.limits)
+                if kind != MORE:
                     body = bytes(self._buf)
                     self._buf.clear()
                     self._state = _State.DATA
-                    events.append(self._controlSequence(body, b))
-                elif 0x20 <= b <= 0x3F:
-                    if len(self._buf) >= self.limits.maxSequenceLength:
-                        raise TerminalProtocolError("control sequence too long")
-                    self._buf.append(b)
-                else:
-                    sequence = b"\x1b[" + bytes(self._buf) + bytes((b,))
-                    self._buf.clear()
-                    self._state = _State.DATA
-                    events.append(Unhandled(sequence))
+                    if kind == FINAL:
+                        events.append(self._controlSequence(body, b))
+                    else:
+                        events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
         flush()
         return events
 
