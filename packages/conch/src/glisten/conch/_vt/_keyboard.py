@@ -9,6 +9,7 @@ from glisten.conch._vt._events import CursorPosition, Keystroke, Paste, Unhandle
 from glisten.conch._vt._keys import ALT, CONTROL, SHIFT, keyConstant
 from glisten.conch._vt._limits import Limits
 from glisten.conch._vt._params import FINAL, MORE, csiByte, parseParameters
+from glisten.conch._vt._parser import StreamParser
 
 __all__ = ["KeyboardParser"]
 
@@ -78,7 +79,7 @@ class _State(enum.IntEnum):
     UTF8 = 5
 
 
-class KeyboardParser:
+class KeyboardParser(StreamParser[Event]):
     """
     Turns a terminal's input into :class:`Keystroke`, :class:`Paste`, :class:`CursorPosition`
     and :class:`Unhandled` events. A UTF-8 character is one keystroke; an ESC before a key
@@ -88,25 +89,9 @@ class KeyboardParser:
     """
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits if limits is not None else Limits()
+        super().__init__(limits)
         self._state = _State.DATA
-        self._buf = bytearray()
         self._need = 0
-        self._broken = False
-
-    def receiveData(self, data: bytes) -> list[Event]:
-        """
-        :return: the events ``data`` completes.
-        :raises TerminalProtocolError: a sequence or paste went over a limit; the parser
-            stays broken afterwards.
-        """
-        if self._broken:
-            raise TerminalProtocolError("terminal input parser already failed")
-        try:
-            return self._parse(data)
-        except TerminalProtocolError:
-            self._broken = True
-            raise
 
     def _parse(self, data: bytes) -> list[Event]:
         events: list[Event] = []

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import enum
 
-from glisten.conch._vt._errors import TerminalProtocolError
 from glisten.conch._vt._events import Call, Text, Unhandled
 from glisten.conch._vt._limits import Limits
 from glisten.conch._vt._params import FINAL, MORE, csiByte, parseParameters
+from glisten.conch._vt._parser import StreamParser
 
 __all__ = ["ScreenParser"]
 
@@ -75,7 +75,7 @@ def _first(params: list[int | None], default: int) -> int:
     return default if value is None else value
 
 
-class ScreenParser:
+class ScreenParser(StreamParser[Event]):
     """
     Reads a VT102 output stream. Text comes out in runs; each control function is a
     :class:`Call` (``Call("cursorPosition", (column, line))``, zero-based); sequences it does not
@@ -83,22 +83,8 @@ class ScreenParser:
     """
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits if limits is not None else Limits()
+        super().__init__(limits)
         self._state = _State.DATA
-        self._buf = bytearray()
-        self._broken = False
-
-    def receiveData(self, data: bytes) -> list[Event]:
-        """
-        :raises TerminalProtocolError: a control sequence went over a limit.
-        """
-        if self._broken:
-            raise TerminalProtocolError("terminal output parser already failed")
-        try:
-            return self._parse(data)
-        except TerminalProtocolError:
-            self._broken = True
-            raise
 
     def _parse(self, data: bytes) -> list[Event]:
         events: list[Event] = []
