@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 
-@attrs.define(slots=True)
+@attrs.frozen
 class Keystroke:
     """
     One key: ``keyID`` is the character's bytes (a whole UTF-8 character) or a function key

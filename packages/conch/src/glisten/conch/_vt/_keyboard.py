@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import enum
+import re
 
 from glisten.conch._vt._errors import TerminalProtocolError
 from glisten.conch._vt._events import CursorPosition, Keystroke, Paste, Unhandled
 from glisten.conch._vt._keys import ALT, CONTROL, SHIFT, keyConstant
 from glisten.conch._vt._limits import Limits
-from glisten.conch._vt._params import FINAL, MORE, csiByte, parseParameters
+from glisten.conch._vt._params import FINAL, MORE, csiScan, parseParameters
 from glisten.conch._vt._parser import StreamParser
 
 __all__ = ["KeyboardParser"]
@@ -16,6 +16,15 @@ __all__ = ["KeyboardParser"]
 Event = Keystroke | Paste | CursorPosition | Unhandled
 
 _ESC = 0x1B
+#: One keystroke object per single byte (they are immutable), so typing allocates nothing.
+_SINGLE = [Keystroke(bytes((b,))) for b in range(256)]
+#: A whole escape sequence, and the keystrokes of those already seen (bounded): typing arrows
+#: and function keys then costs one lookup instead of a walk through the state machine.
+_WHOLE = re.compile(rb"\x1b(?:\[[\x20-\x3f]{0,16}[\x40-\x7e]|O[\x20-\x7e])")
+_KNOWN: dict[bytes, Keystroke] = {}
+_MAX_KNOWN = 1024
+#: A run of bytes that are each a keystroke on their own: neither ESC nor UTF-8 lead bytes.
+_PLAIN = re.compile(rb"[\x00-\x1a\x1c-\xc1\xf5-\xff]+")
 _PASTE_END = b"\x1b[201~"
 
 _LETTER_KEYS = {
@@ -56,6 +65,12 @@ _TILDE_KEYS = {
 }
 
 
+def _known(sequence: bytes, key: Keystroke) -> Keystroke:
+    if len(_KNOWN) < _MAX_KNOWN:
+        _KNOWN[sequence] = key
+    return key
+
+
 def _modifier(code: int | None) -> bytes | None:
     """xterm's ``1 + bits`` modifier parameter (shift 1, alt 2, control 4), strongest first."""
     if code is None or code < 2:
@@ -70,13 +85,9 @@ def _modifier(code: int | None) -> bytes | None:
     return None
 
 
-class _State(enum.IntEnum):
-    DATA = 0
-    ESC = 1
-    CSI = 2
-    SS3 = 3
-    PASTE = 4
-    UTF8 = 5
+# Parser states (plain ints: they are compared for every byte).
+_DATA, _ESC_SEEN, _CSI, _SS3, _PASTE, _UTF8 = range(6)
+_BRACKET, _LETTER_O = ord("["), ord("O")
 
 
 class KeyboardParser(StreamParser[Event]):
@@ -90,7 +101,7 @@ class KeyboardParser(StreamParser[Event]):
 
     def __init__(self, limits: Limits | None = None) -> None:
         super().__init__(limits)
-        self._state = _State.DATA
+        self._state = _DATA
         self._need = 0
 
     def _parse(self, data: bytes) -> list[Event]:
@@ -98,7 +109,7 @@ class KeyboardParser(StreamParser[Event]):
         i, n = 0, len(data)
         while i < n:
             state = self._state
-            if state == _State.PASTE:
+            if state == _PASTE:
                 self._buf += data[i:]
                 i = n
                 end = self._buf.find(_PASTE_END)
@@ -111,64 +122,78 @@ class KeyboardParser(StreamParser[Event]):
                 events.append(Paste(bytes(self._buf[:end])))
                 rest = bytes(self._buf[end + len(_PASTE_END) :])
                 self._buf.clear()
-                self._state = _State.DATA
+                self._state = _DATA
                 data, i, n = rest, 0, len(rest)
+                continue
+            if state == _CSI:
+                i, kind = csiScan(self._buf, data, i, self.limits)
+                if kind == MORE:
+                    break
+                b = data[i]
+                i += 1
+                body = bytes(self._buf)
+                self._buf.clear()
+                self._state = _DATA
+                if kind == FINAL:
+                    event = self._controlSequence(body, b)
+                    if event is not None:
+                        events.append(event)
+                        if type(event) is Keystroke:
+                            _known(b"\x1b[" + body + bytes((b,)), event)
+                else:
+                    # A control character cancels the sequence (ECMA-48 leaves this open).
+                    events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
                 continue
             b = data[i]
             i += 1
-            if state == _State.DATA:
+            if state == _DATA:
                 if b == _ESC:
-                    self._state = _State.ESC
+                    whole = _WHOLE.match(data, i - 1)
+                    known = _KNOWN.get(whole.group()) if whole is not None else None
+                    if known is not None and whole is not None:
+                        events.append(known)
+                        i = whole.end()
+                    else:
+                        self._state = _ESC_SEEN
                 elif b < 0xC2 or b > 0xF4:
-                    events.append(Keystroke(bytes((b,))))
+                    plain = _PLAIN.match(data, i - 1)
+                    assert plain is not None
+                    events.extend(map(_SINGLE.__getitem__, data[i - 1 : plain.end()]))
+                    i = plain.end()
                 else:
                     self._buf[:] = bytes((b,))
                     self._need = 1 if b < 0xE0 else 2 if b < 0xF0 else 3
-                    self._state = _State.UTF8
-            elif state == _State.UTF8:
+                    self._state = _UTF8
+            elif state == _ESC_SEEN:
+                if b == _BRACKET:
+                    self._buf.clear()
+                    self._state = _CSI
+                elif b == _LETTER_O:
+                    self._state = _SS3
+                else:
+                    self._state = _DATA
+                    events.append(Keystroke(bytes((b,)), ALT))
+            elif state == _SS3:
+                self._state = _DATA
+                key = _SS3_KEYS.get(b)
+                if key is None:
+                    events.append(Unhandled(b"\x1bO" + bytes((b,))))
+                else:
+                    events.append(_known(b"\x1bO" + bytes((b,)), Keystroke(key)))
+            else:  # _UTF8
                 if 0x80 <= b < 0xC0:
                     self._buf.append(b)
                     self._need -= 1
                     if self._need == 0:
                         events.append(Keystroke(bytes(self._buf)))
                         self._buf.clear()
-                        self._state = _State.DATA
+                        self._state = _DATA
                 else:
                     # Not a continuation byte: the lead byte stands alone, b starts afresh.
-                    events.extend(Keystroke(bytes((x,))) for x in self._buf)
+                    events.extend(_SINGLE[x] for x in self._buf)
                     self._buf.clear()
-                    self._state = _State.DATA
+                    self._state = _DATA
                     i -= 1
-            elif state == _State.ESC:
-                if b == ord("["):
-                    self._buf.clear()
-                    self._state = _State.CSI
-                elif b == ord("O"):
-                    self._state = _State.SS3
-                else:
-                    self._state = _State.DATA
-                    events.append(Keystroke(bytes((b,)), ALT))
-            elif state == _State.SS3:
-                self._state = _State.DATA
-                key = _SS3_KEYS.get(b)
-                if key is None:
-                    events.append(Unhandled(b"\x1bO" + bytes((b,))))
-                else:
-                    events.append(Keystroke(key))
-            else:  # CSI
-                kind = csiByte(self._buf, b, self.limits)
-                if kind == MORE:
-                    continue
-                body = bytes(self._buf)
-                self._buf.clear()
-                self._state = _State.DATA
-                if kind == FINAL:
-                    event = self._controlSequence(body, b)
-                    if event is not None:
-                        events.append(event)
-                else:
-                    # A control character cancels the sequence (ECMA-48 leaves this open).
-                    events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
         return events
 
     def _controlSequence(self, body: bytes, final: int) -> Event | None:
@@ -179,7 +204,7 @@ class KeyboardParser(StreamParser[Event]):
         if final == ord("~"):
             code = params[0] if params else None
             if code == 200 and len(params) == 1:
-                self._state = _State.PASTE
+                self._state = _PASTE
                 return None
             key = _TILDE_KEYS.get(code) if code is not None else None
             if key is None or len(params) > 2:
@@ -202,4 +227,4 @@ class KeyboardParser(StreamParser[Event]):
 
     def pending(self) -> bool:
         """Whether a sequence, character or paste is half read (say, a lone ESC)."""
-        return self._state != _State.DATA
+        return self._state != _DATA

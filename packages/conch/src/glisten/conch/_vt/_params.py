@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from glisten.conch._vt._errors import TerminalProtocolError
 from glisten.conch._vt._limits import Limits
 
@@ -30,22 +32,27 @@ def parseParameters(body: bytes, limits: Limits) -> list[int | None] | None:
     return out
 
 
-#: What :func:`csiByte` says about a byte of a control sequence.
+#: What :func:`csiScan` found: the sequence goes on, ends with a final byte, or is cancelled.
 FINAL, MORE, CANCEL = range(3)
 
+_BODY = re.compile(rb"[\x20-\x3f]*")
 
-def csiByte(body: bytearray, b: int, limits: Limits) -> int:
-    """
-    Classify the next byte after ``CSI``: a final byte ends the sequence, a parameter or
-    intermediate byte is appended to ``body``, anything else cancels it.
 
-    :raises TerminalProtocolError: the body would go over ``limits.maxSequenceLength``.
+def csiScan(body: bytearray, data: bytes, i: int, limits: Limits) -> tuple[int, int]:
     """
-    if 0x40 <= b <= 0x7E:
-        return FINAL
-    if 0x20 <= b <= 0x3F:
-        if len(body) >= limits.maxSequenceLength:
-            raise TerminalProtocolError("control sequence too long")
-        body.append(b)
-        return MORE
-    return CANCEL
+    Read the parameter and intermediate bytes of a control sequence from ``data[i:]`` into
+    ``body``.
+
+    :return: the index of the first byte after them, and ``MORE`` when ``data`` ended there,
+        ``FINAL`` when a final byte stands there, ``CANCEL`` for anything else (a control
+        character ends the sequence unfinished).
+    :raises TerminalProtocolError: ``body`` would go over ``limits.maxSequenceLength``.
+    """
+    match = _BODY.match(data, i)
+    end = match.end() if match is not None else i
+    if len(body) + end - i > limits.maxSequenceLength:
+        raise TerminalProtocolError("control sequence too long")
+    body += data[i:end]
+    if end == len(data):
+        return end, MORE
+    return end, FINAL if 0x40 <= data[end] <= 0x7E else CANCEL

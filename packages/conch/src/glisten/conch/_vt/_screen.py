@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import enum
+import re
 
 from glisten.conch._vt._events import Call, Text, Unhandled
 from glisten.conch._vt._limits import Limits
-from glisten.conch._vt._params import FINAL, MORE, csiByte, parseParameters
+from glisten.conch._vt._params import FINAL, MORE, csiScan, parseParameters
 from glisten.conch._vt._parser import StreamParser
 
 __all__ = ["ScreenParser"]
@@ -61,13 +61,11 @@ _ERASE_LINE = {0: "eraseToLineEnd", 1: "eraseToLineBeginning", 2: "eraseLine"}
 _ERASE_DISPLAY = {0: "eraseToDisplayEnd", 1: "eraseToDisplayBeginning", 2: "eraseDisplay"}
 
 
-class _State(enum.IntEnum):
-    DATA = 0
-    ESC = 1
-    CSI = 2
-    G0 = 3
-    G1 = 4
-    HASH = 5
+# Parser states (plain ints: they are compared for every byte).
+_DATA, _ESC_SEEN, _CSI, _G0, _G1, _HASH = range(6)
+_INTRODUCERS = {ord("["): _CSI, ord("("): _G0, ord(")"): _G1, ord("#"): _HASH}
+#: A run of text: anything but ESC and the controls that are functions of their own.
+_TEXT = re.compile(rb"[^\x1b\x08\x0e\x0f]+")
 
 
 def _first(params: list[int | None], default: int) -> int:
@@ -84,74 +82,68 @@ class ScreenParser(StreamParser[Event]):
 
     def __init__(self, limits: Limits | None = None) -> None:
         super().__init__(limits)
-        self._state = _State.DATA
+        self._state = _DATA
 
     def _parse(self, data: bytes) -> list[Event]:
         events: list[Event] = []
-        text = bytearray()
-
-        def flush() -> None:
-            if text:
-                events.append(Text(bytes(text)))
-                text.clear()
-
-        for b in data:
+        i, n = 0, len(data)
+        while i < n:
             state = self._state
-            if state == _State.DATA:
+            if state == _CSI:
+                i, kind = csiScan(self._buf, data, i, self.limits)
+                if kind == MORE:
+                    break
+                b = data[i]
+                i += 1
+                body = bytes(self._buf)
+                self._buf.clear()
+                self._state = _DATA
+                if kind == FINAL:
+                    events.append(self._controlSequence(body, b))
+                else:
+                    events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
+                continue
+            if state == _DATA:
+                run = _TEXT.match(data, i)
+                if run is not None:
+                    events.append(Text(data[i : run.end()]))
+                    i = run.end()
+                    continue
+            b = data[i]
+            i += 1
+            if state == _DATA:
                 if b == _ESC:
-                    flush()
-                    self._state = _State.ESC
-                elif b in _CONTROLS:
-                    flush()
+                    self._state = _ESC_SEEN
+                else:
                     events.append(_CONTROLS[b])
-                else:
-                    text.append(b)
-            elif state == _State.ESC:
-                self._state = _State.DATA
-                if b == ord("["):
+            elif state == _ESC_SEEN:
+                introduced = _INTRODUCERS.get(b)
+                if introduced is not None:
+                    self._state = introduced
                     self._buf.clear()
-                    self._state = _State.CSI
-                elif b == ord("("):
-                    self._state = _State.G0
-                elif b == ord(")"):
-                    self._state = _State.G1
-                elif b == ord("#"):
-                    self._state = _State.HASH
-                elif b in _SHORTS:
-                    events.append(Call(_SHORTS[b]))
                 else:
-                    events.append(Unhandled(bytes((_ESC, b))))
-            elif state in (_State.G0, _State.G1):
-                self._state = _State.DATA
+                    self._state = _DATA
+                    if b in _SHORTS:
+                        events.append(Call(_SHORTS[b]))
+                    else:
+                        events.append(Unhandled(bytes((_ESC, b))))
+            elif state in (_G0, _G1):
+                self._state = _DATA
+                which = b"G0" if state == _G0 else b"G1"
                 charset = CHARSETS.get(b)
                 if charset is None:
                     events.append(
-                        Unhandled(b"\x1b" + (b"(" if state == _State.G0 else b")") + bytes((b,)))
+                        Unhandled(b"\x1b" + (b"(" if state == _G0 else b")") + bytes((b,)))
                     )
                 else:
-                    events.append(
-                        Call(
-                            "selectCharacterSet", (charset, b"G0" if state == _State.G0 else b"G1")
-                        )
-                    )
-            elif state == _State.HASH:
-                self._state = _State.DATA
+                    events.append(Call("selectCharacterSet", (charset, which)))
+            else:  # _HASH
+                self._state = _DATA
                 found = _HEIGHT_WIDTH.get(b)
                 if found is None:
                     events.append(Unhandled(b"\x1b#" + bytes((b,))))
                 else:
                     events.append(Call(*found))
-            else:  # CSI
-                kind = csiByte(self._buf, b, self.limits)
-                if kind != MORE:
-                    body = bytes(self._buf)
-                    self._buf.clear()
-                    self._state = _State.DATA
-                    if kind == FINAL:
-                        events.append(self._controlSequence(body, b))
-                    else:
-                        events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
-        flush()
         return events
 
     def _controlSequence(self, body: bytes, final: int) -> Event:

@@ -386,7 +386,7 @@ class ServerProtocol(protocol.Protocol):
             handler = self.terminalProtocol
             if handler is None:
                 return
-            if isinstance(event, Keystroke):
+            if type(event) is Keystroke:
                 handler.keystrokeReceived(event.keyID, event.modifier)
             elif isinstance(event, Paste):
                 paste = getattr(handler, "pasteReceived", None)
