@@ -190,3 +190,30 @@ def test_refusesPublicAddressWithoutAuth(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert b"without authentication" in result.stderr
+
+
+def test_unixSocketWithoutAuth(tmp_path: Path) -> None:
+    """No authentication is allowed only on a Unix socket, made private (0600)."""
+    socat = requireBinary("socat")
+    (tmp_path / "runner.py").write_text(RUNNER)
+    path = tmp_path / "manhole.sock"
+    log = open(tmp_path / "server.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, str(tmp_path / "runner.py"), "--telnetPort", f"unix:{path}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        waitFor(lambda: (tmp_path / "server.log").read_text(errors="replace"), "Service started")
+        assert path.stat().st_mode & 0o777 == 0o600
+        client = subprocess.run(
+            [socat, "-t", "5", "-", f"UNIX-CONNECT:{path}"],
+            input=b"6*7\r\n",
+            capture_output=True,
+            timeout=30,
+        )
+        assert b"42" in client.stdout
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()

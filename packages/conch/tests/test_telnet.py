@@ -11,6 +11,7 @@ from glisten.conch import telnet
 from glisten.conch._telnet import _constants as C
 from glisten.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from glisten.cred.portal import IRealm, Portal
+from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 
 IAC = bytes([C.IAC])
@@ -179,11 +180,36 @@ class Realm:
         return telnet.ITelnetProtocol, avatar, logout
 
 
-def _authenticating() -> tuple[Realm, telnet.TelnetTransport, StringTransport]:
+CLOCK = Clock()
+
+
+def _authenticating(clock: Clock = CLOCK) -> tuple[Realm, telnet.TelnetTransport, StringTransport]:
     realm = Realm()
     portal = Portal(realm, [InMemoryUsernamePasswordDatabaseDontUse(alice=b"secret")])
-    tt, tr = _connect(telnet.AuthenticatingTelnetProtocol(portal))
+    auth = telnet.AuthenticatingTelnetProtocol(portal)
+    auth.clock = clock
+    tt, tr = _connect(auth)
     return realm, tt, tr
+
+
+def test_loginTimeout() -> None:
+    clock = Clock()
+    realm, tt, tr = _authenticating(clock)
+    tt.dataReceived(b"alice\r\n")
+    clock.advance(119)
+    assert not tr.disconnecting
+    clock.advance(1)
+    assert tr.disconnecting and b"Login timed out" in tr.value()
+
+
+def test_noTimeoutOnceLoggedIn() -> None:
+    clock = Clock()
+    realm, tt, tr = _authenticating(clock)
+    tt.dataReceived(b"alice\r\nsecret\r\n")
+    assert realm.avatars
+    clock.advance(1000)
+    assert not tr.disconnecting
+    assert clock.getDelayedCalls() == []
 
 
 def test_authenticationSucceeds() -> None:
@@ -273,7 +299,9 @@ def test_echoComesBackAfterLogin() -> None:
     """The login turns ECHO off; the terminal behind it asks for it again once that is done."""
     realm = TerminalRealm()
     portal = Portal(realm, [InMemoryUsernamePasswordDatabaseDontUse(alice=b"secret")])
-    tt, tr = _connect(telnet.AuthenticatingTelnetProtocol(portal))
+    auth = telnet.AuthenticatingTelnetProtocol(portal)
+    auth.clock = Clock()
+    tt, tr = _connect(auth)
     tt.dataReceived(b"alice\r\n")
     tt.dataReceived(IAC + telnet.DO + telnet.ECHO)
     tr.clear()

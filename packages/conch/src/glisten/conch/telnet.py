@@ -39,6 +39,7 @@ from glisten.cred import credentials
 from glisten.internet import defer, interfaces, protocol
 from glisten.logger import Logger
 from glisten.protocols import basic
+from glisten.protocols.policies import TimeoutMixin
 from glisten.python.failure import Failure
 
 __all__ = [
@@ -646,16 +647,20 @@ class StatefulTelnetProtocol(basic.LineReceiver, TelnetProtocol):
         pass
 
 
-class AuthenticatingTelnetProtocol(_ForwardToProtocol, StatefulTelnetProtocol):
+class AuthenticatingTelnetProtocol(_ForwardToProtocol, StatefulTelnetProtocol, TimeoutMixin):
     """
     Asks for a username and a password (the client's echo turned off for the password),
     logs in through ``portal`` for an :class:`ITelnetProtocol` avatar and hands the
-    connection to it. After ``maxAttempts`` failures the connection is closed.
+    connection to it. After ``maxAttempts`` failures, or when nobody has logged in after
+    ``loginTimeout`` seconds (Twisted has no such limit), the connection is closed.
+
+    :ivar clock: the reactor the login timeout runs on (the global one when ``None``).
     """
 
     state = "User"
     protocol: Any = None
     maxAttempts = 3
+    loginTimeout: float | None = 120.0
 
     def __init__(self, portal: Any) -> None:
         self.portal = portal
@@ -665,8 +670,15 @@ class AuthenticatingTelnetProtocol(_ForwardToProtocol, StatefulTelnetProtocol):
 
     def connectionMade(self) -> None:
         self.transport.write(b"Username: ")
+        if self.loginTimeout is not None:
+            self.setTimeout(self.loginTimeout)
+
+    def timeoutConnection(self) -> None:
+        self.transport.write(b"\nLogin timed out\n")
+        self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        self.setTimeout(None)
         StatefulTelnetProtocol.connectionLost(self, reason)
         proto, self.protocol = self.protocol, None
         logout, self.logout = self.logout, None
@@ -697,6 +709,7 @@ class AuthenticatingTelnetProtocol(_ForwardToProtocol, StatefulTelnetProtocol):
 
     def _cbLogin(self, ial: tuple[Any, Any, Callable[[], None]]) -> None:
         interface, proto, logout = ial
+        self.setTimeout(None)
         self.protocol = proto
         self.logout = logout
         self.state = "Command"
