@@ -97,7 +97,7 @@ def test_telnetClient(manholeServer: dict[str, object], pane: Callable[..., Pane
     p.keys("Up")
     waitFor(lambda: p.screen().rstrip().splitlines()[-1], ">>> 1+1")
     p.keys("Enter")
-    waitFor(lambda: p.screen().count("\n2\n") and p.screen(), ">>> 1+1\n2\n>>> 1+1\n2")
+    p.waitFor(">>> 1+1\n2\n>>> 1+1\n2")
     # NAWS: the new size reaches the manhole (it logs it and redraws the prompt).
     p.resize(120, 40)
     waitFor(lambda: _log(manholeServer), "is 120x40")
@@ -141,11 +141,11 @@ def test_sshClient(manholeServer: dict[str, object], pane: Callable[..., Pane]) 
     p.keys("C-c")
     p.resize(132, 43)
     waitFor(lambda: _log(manholeServer), "is 132x43")
-    p.type(
-        "await __import__('glisten.internet.task', fromlist=['x']).deferLater(__import__('glisten.internet.reactor', fromlist=['x']), 0.1, lambda: 'slept')"
-    )
+    p.type("from glisten.internet import reactor, task")
     p.keys("Enter")
-    p.waitFor("'slept'")
+    p.type("await task.deferLater(reactor, 0.1, lambda: 'slept')")
+    p.keys("Enter")
+    p.waitFor("\n'slept'\n")
     p.keys("C-d")
     waitFor(lambda: _log(manholeServer), "manhole session closed")
 
