@@ -315,3 +315,26 @@ def test_echoComesBackAfterLogin() -> None:
     assert tt.getOptionState(telnet.ECHO).us.state == "yes"
     tt.dataReceived(b"x")
     assert realm.inner.data == b"x"
+
+
+def test_bootstrapKeepsTheEnvironment() -> None:
+    from glisten.conch._telnet import packNewEnvironIs
+
+    inner = Terminalish()
+    boot = telnet.TelnetBootstrapProtocol(lambda: inner)
+    tt, tr = _connect(boot)
+    assert IAC + telnet.DO + telnet.NEW_ENVIRON in tr.value()
+    tr.clear()
+    tt.dataReceived(IAC + telnet.WILL + telnet.NEW_ENVIRON)
+    assert tr.value() == IAC + telnet.SB + telnet.NEW_ENVIRON + b"\x01" + IAC + telnet.SE
+    payload = packNewEnvironIs({b"USER": b"alice", b"LANG": b"C"})
+    tt.dataReceived(IAC + telnet.SB + telnet.NEW_ENVIRON + payload + IAC + telnet.SE)
+    assert boot.environment == {b"USER": b"alice", b"LANG": b"C"}
+    # INFO updates; a variable without a value is removed; malformed payloads are ignored.
+    tt.dataReceived(IAC + telnet.SB + telnet.NEW_ENVIRON + b"\x02\x00LANG" + IAC + telnet.SE)
+    tt.dataReceived(IAC + telnet.SB + telnet.NEW_ENVIRON + b"\x09" + IAC + telnet.SE)
+    assert boot.environment == {b"USER": b"alice"}
+    boot.maxEnvironment = 2
+    many = packNewEnvironIs({b"A%d" % i: b"x" for i in range(10)})
+    tt.dataReceived(IAC + telnet.SB + telnet.NEW_ENVIRON + many + IAC + telnet.SE)
+    assert len(boot.environment) == 2

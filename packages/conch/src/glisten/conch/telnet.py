@@ -32,6 +32,7 @@ from glisten.conch._telnet import (
     TelnetProtocolError,
     _events,
     parseNAWS,
+    parseNewEnviron,
     parseTerminalType,
 )
 from glisten.conch._telnet import _constants as C
@@ -529,17 +530,22 @@ def _ignoreNegotiationFailure(failure: Failure) -> None:
 class TelnetBootstrapProtocol(TelnetProtocol, ProtocolTransportMixin):
     """
     Sets up a character-at-a-time terminal session over Telnet (server echo, SGA, LINEMODE
-    without local editing, window size and terminal type reports), then runs the protocol
+    without local editing, window size, terminal type and environment reports), then runs the protocol
     made by ``protocolFactory(*args, **kw)`` -- usually
     :class:`glisten.conch.insults.insults.ServerProtocol` -- on top.
 
     :ivar terminalType: what the client reported through TTYPE, or ``None``.
+    :ivar environment: variables the client reported through NEW-ENVIRON (``USER``...); the
+        client chooses what to send, so treat them as claims, not facts.
     """
 
     protocol: Any = None
     terminalType: str | None = None
+    #: The most NEW-ENVIRON variables kept.
+    maxEnvironment = 64
 
     def __init__(self, protocolFactory: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        self.environment: dict[bytes, bytes] = {}
         self.protocolFactory = protocolFactory
         self.protocolArgs = args
         self.protocolKwArgs = kw
@@ -549,7 +555,8 @@ class TelnetBootstrapProtocol(TelnetProtocol, ProtocolTransportMixin):
         transport.negotiationMap[NAWS] = self.telnet_NAWS
         transport.negotiationMap[LINEMODE] = self.telnet_LINEMODE
         transport.negotiationMap[TTYPE] = self.telnet_TTYPE
-        for opt in (LINEMODE, NAWS, SGA, TTYPE):
+        transport.negotiationMap[NEW_ENVIRON] = self.telnet_NEW_ENVIRON
+        for opt in (LINEMODE, NAWS, SGA, TTYPE, NEW_ENVIRON):
             self._ask(transport.do, opt, "him")
         for opt in (ECHO, SGA):
             self._ask(transport.will, opt, "us")
@@ -598,8 +605,8 @@ class TelnetBootstrapProtocol(TelnetProtocol, ProtocolTransportMixin):
         if option == LINEMODE:
             self.transport.requestNegotiation(LINEMODE, MODE + bytes([TRAPSIG]))
             return True
-        if option == TTYPE:
-            self.transport.requestNegotiation(TTYPE, bytes([C.SEND]))
+        if option in (TTYPE, NEW_ENVIRON):
+            self.transport.requestNegotiation(option, bytes([C.SEND]))
             return True
         return option in (NAWS, SGA)
 
@@ -619,6 +626,20 @@ class TelnetBootstrapProtocol(TelnetProtocol, ProtocolTransportMixin):
             self.terminalType = parseTerminalType(b"".join(data))
         except TelnetProtocolError:
             return
+
+    def telnet_NEW_ENVIRON(self, data: list[bytes]) -> None:
+        """The client's environment (``IS``/``INFO``): kept in :attr:`environment`."""
+        try:
+            verb, items = parseNewEnviron(b"".join(data))
+        except TelnetProtocolError:
+            return
+        if verb == C.SEND:
+            return
+        for _, name, value in items[: self.maxEnvironment - len(self.environment)]:
+            if value is None:
+                self.environment.pop(name, None)
+            else:
+                self.environment[name] = value
 
     def telnet_LINEMODE(self, data: list[bytes]) -> None:
         """LINEMODE replies (MODE acknowledgements, SLC tables) need no action: we edit."""
