@@ -18,11 +18,10 @@ Event = Keystroke | Paste | CursorPosition | Unhandled
 _ESC = 0x1B
 #: One keystroke object per single byte (they are immutable), so typing allocates nothing.
 _SINGLE = [Keystroke(bytes((b,))) for b in range(256)]
-#: A whole escape sequence, and the keystrokes of those already seen (bounded): typing arrows
-#: and function keys then costs one lookup instead of a walk through the state machine.
+#: A whole escape sequence; the usual key sequences (:data:`_KNOWN`, filled below by running
+#: them through the state machine once) then cost one lookup instead of a walk through it.
 _WHOLE = re.compile(rb"\x1b(?:\[[\x20-\x3f]{0,16}[\x40-\x7e]|O[\x20-\x7e])")
 _KNOWN: dict[bytes, Keystroke] = {}
-_MAX_KNOWN = 1024
 #: A run of bytes that are each a keystroke on their own: neither ESC nor UTF-8 lead bytes.
 _PLAIN = re.compile(rb"[\x00-\x1a\x1c-\xc1\xf5-\xff]+")
 _PASTE_END = b"\x1b[201~"
@@ -63,12 +62,6 @@ _TILDE_KEYS = {
     23: keyConstant("F11"),
     24: keyConstant("F12"),
 }
-
-
-def _known(sequence: bytes, key: Keystroke) -> Keystroke:
-    if len(_KNOWN) < _MAX_KNOWN:
-        _KNOWN[sequence] = key
-    return key
 
 
 def _modifier(code: int | None) -> bytes | None:
@@ -138,8 +131,6 @@ class KeyboardParser(StreamParser[Event]):
                     event = self._controlSequence(body, b)
                     if event is not None:
                         events.append(event)
-                        if type(event) is Keystroke:
-                            _known(b"\x1b[" + body + bytes((b,)), event)
                 else:
                     # A control character cancels the sequence (ECMA-48 leaves this open).
                     events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
@@ -179,7 +170,7 @@ class KeyboardParser(StreamParser[Event]):
                 if key is None:
                     events.append(Unhandled(b"\x1bO" + bytes((b,))))
                 else:
-                    events.append(_known(b"\x1bO" + bytes((b,)), Keystroke(key)))
+                    events.append(Keystroke(key))
             else:  # _UTF8
                 if 0x80 <= b < 0xC0:
                     self._buf.append(b)
@@ -228,3 +219,24 @@ class KeyboardParser(StreamParser[Event]):
     def pending(self) -> bool:
         """Whether a sequence, character or paste is half read (say, a lone ESC)."""
         return self._state != _DATA
+
+
+def _usualSequences() -> dict[bytes, Keystroke]:
+    """The keystrokes of the usual key sequences, with and without xterm modifiers."""
+    candidates = [b"\x1bO" + bytes((final,)) for final in _SS3_KEYS] + [b"\x1b[Z"]
+    for final in _LETTER_KEYS:
+        candidates.append(b"\x1b[" + bytes((final,)))
+        candidates += [b"\x1b[1;%d" % m + bytes((final,)) for m in range(2, 9)]
+    for code in _TILDE_KEYS:
+        candidates.append(b"\x1b[%d~" % code)
+        candidates += [b"\x1b[%d;%d~" % (code, m) for m in range(2, 9)]
+    parser = KeyboardParser()
+    known = {}
+    for sequence in candidates:
+        events = parser.receiveData(sequence)
+        if len(events) == 1 and type(events[0]) is Keystroke:
+            known[sequence] = events[0]
+    return known
+
+
+_KNOWN.update(_usualSequences())
