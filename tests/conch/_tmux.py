@@ -52,6 +52,13 @@ class Pane:
     def resize(self, width: int, height: int) -> None:
         self._run("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
 
+    def alive(self) -> bool:
+        """Whether the program still runs (tmux ends the session when it exits)."""
+        result = subprocess.run(
+            [self.tmux, "-S", self.socket, "has-session", "-t", "t"], capture_output=True
+        )
+        return result.returncode == 0
+
     def close(self) -> None:
         subprocess.run([self.tmux, "-S", self.socket, "kill-server"], capture_output=True)
 

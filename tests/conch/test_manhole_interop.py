@@ -217,3 +217,21 @@ def test_unixSocketWithoutAuth(tmp_path: Path) -> None:
         server.terminate()
         server.wait(10)
         log.close()
+
+
+def test_localConsole(pane: Callable[..., Pane], tmp_path: Path) -> None:
+    """``python -m glisten.conch.stdio``: a manhole on the terminal it runs in."""
+    p = pane("stdio", [sys.executable, "-m", "glisten.conch.stdio"])
+    p.waitFor(">>>")
+    p.type("6*7")
+    p.keys("Enter")
+    p.waitFor("\n42\n")
+    p.keys("Up")
+    waitFor(lambda: p.screen().rstrip().splitlines()[-1], ">>> 6*7")
+    # A resize reaches the program: it redraws its line at the top of a cleared screen.
+    p.resize(90, 20)
+    waitFor(lambda: p.screen().splitlines()[0] if p.screen().strip() else "", ">>> 6*7")
+    p.keys("C-c")
+    p.waitFor("KeyboardInterrupt")
+    p.keys("C-d")
+    waitFor(lambda: "" if p.alive() else "ended", "ended")
