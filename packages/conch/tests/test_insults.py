@@ -371,3 +371,60 @@ def test_formattedText() -> None:
     screen.pump()
     assert screen.buffer.getCharacter(0, 0)[1].reverseVideo
     assert not screen.buffer.getCharacter(1, 0)[1].reverseVideo
+
+
+_SCREEN_PIECES = st.sampled_from(
+    [
+        b"\x1b[",
+        b"\x1b",
+        b";",
+        b"?",
+        b"9999",
+        b"0",
+        b"3",
+        b"25",
+        b"A",
+        b"B",
+        b"C",
+        b"D",
+        b"H",
+        b"J",
+        b"K",
+        b"L",
+        b"M",
+        b"P",
+        b"@",
+        b"r",
+        b"m",
+        b"h",
+        b"l",
+        b"q",
+        b"n",
+        b"7",
+        b"8",
+        b"D",
+        b"E",
+        b"c",
+        b"\r",
+        b"\n",
+        b"\t",
+        b"\x08",
+        b"x" * 90,
+        "é".encode(),
+        b"\xff",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SCREEN_PIECES, max_size=80), st.integers(1, 100), st.integers(1, 40))
+def test_terminalBufferTakesAnyOutput(pieces: list[bytes], width: int, height: int) -> None:
+    """Whatever a program writes, the screen model stays inside its grid and never raises."""
+    screen = helper.TerminalBuffer()
+    client = insults.ClientProtocol(lambda: screen)
+    client.makeConnection(StringTransport())
+    screen.terminalSize(width, height)
+    client.dataReceived(b"".join(pieces))
+    assert len(screen.lines) == height
+    assert all(len(line) == width for line in screen.lines)
+    assert 0 <= screen.y < height and 0 <= screen.x <= width

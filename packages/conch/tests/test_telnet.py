@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zope.interface import implementer
 
 from glisten.conch import telnet
@@ -338,3 +340,18 @@ def test_bootstrapKeepsTheEnvironment() -> None:
     many = packNewEnvironIs({b"A%d" % i: b"x" for i in range(10)})
     tt.dataReceived(IAC + telnet.SB + telnet.NEW_ENVIRON + many + IAC + telnet.SE)
     assert len(boot.environment) == 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_terminalStackTakesAnyInput(data: bytes, byteAtATime: bool) -> None:
+    """Random bytes through Telnet, the VT102 parser and line editing: never an exception."""
+    from glisten.conch import recvline
+    from glisten.conch.insults import insults
+
+    tt, tr = _connect(
+        telnet.TelnetBootstrapProtocol(insults.ServerProtocol, recvline.HistoricRecvLine)
+    )
+    chunks = [data[i : i + 1] for i in range(len(data))] if byteAtATime else [data]
+    for chunk in chunks:
+        tt.dataReceived(chunk)
