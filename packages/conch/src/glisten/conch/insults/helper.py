@@ -157,7 +157,8 @@ class TerminalBuffer(protocol.Protocol):
     # -- state ---------------------------------------------------------------------------
 
     def _emptyLine(self, width: int) -> list[tuple[Any, CharacterAttribute]]:
-        return [(self.void, self._currentCharacterAttributes()) for _ in range(width)]
+        # Cells are replaced, never changed in place, so one attribute object serves the line.
+        return [(self.void, self._currentCharacterAttributes())] * max(width, 0)
 
     def _currentCharacterAttributes(self) -> CharacterAttribute:
         return CharacterAttribute(self.activeCharset, **self.graphicRendition)
@@ -193,7 +194,7 @@ class TerminalBuffer(protocol.Protocol):
         self.unhandled: list[bytes] = []
 
     def _emptyLineBlank(self) -> list[tuple[Any, CharacterAttribute]]:
-        return [(self.void, CharacterAttribute()) for _ in range(self.width)]
+        return [(self.void, CharacterAttribute())] * self.width
 
     def connectionMade(self) -> None:
         self.reset()
@@ -224,7 +225,8 @@ class TerminalBuffer(protocol.Protocol):
                 if self.modes.get(insults.modes.LNM):
                     self.x = 0
             elif char == "\t":
-                self.x = min([t for t in self.tabStops if t > self.x] or [self.width - 1])
+                stops = [t for t in self.tabStops if self.x < t < self.width]
+                self.x = min(stops) if stops else self.width - 1
             elif char == "\x07" or code < 0x20 or code == 0x7F:
                 continue
             else:
