@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from glisten.conch.insults import helper, insults, window
 
 S = insults.ServerProtocol
@@ -199,3 +202,47 @@ def test_lines() -> None:
     assert lines[2] == "  x   x  x"
     assert lines[3] == "  mqqqj"
     assert lines[5] == "qqqq"
+
+
+_KEYS = st.sampled_from(
+    [
+        b"a",
+        b"\r",
+        b"\t",
+        b"\x7f",
+        S.UP_ARROW,
+        S.DOWN_ARROW,
+        S.LEFT_ARROW,
+        S.RIGHT_ARROW,
+        S.PGUP,
+        S.PGDN,
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 100), st.integers(1, 40), st.lists(_KEYS, max_size=30))
+def test_anySizeAndKeys(width: int, height: int, keys: list[bytes]) -> None:
+    """Every widget draws at any size, however small, and takes any key, without raising."""
+    h = Harness(width, height)
+    row = window.HBox()
+    row.addChild(window.TextInput(5, lambda t: None))
+    row.addChild(window.Border(window.Selection([b"%d" % n for n in range(30)], lambda t: None, 4)))
+    area = window.TextOutputArea(longLines=window.TextOutputArea.WRAP)
+    area.setText(b"some words to wrap around\n" * 5)
+    row.addChild(window.ScrolledArea(area))
+    column = window.VBox()
+    column.addChild(row)
+    column.addChild(window.Border(window.Canvas()))
+    column.addChild(window.Button(b"Press", lambda: None))
+    packer = window.Packer()
+    packer.addChild(window.PasswordInput(3, lambda t: None))
+    packer.addChild(window.Viewport(window.TextOutput()))
+    column.addChild(packer)
+    h.top.addChild(column)
+    h.run()
+    h.keys(*keys)
+    h.top.filthy()
+    h.paint()
+    assert len(h.screen.lines) == height
+    assert all(len(line) == width for line in h.screen.lines)
