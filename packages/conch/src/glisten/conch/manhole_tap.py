@@ -60,9 +60,12 @@ def _defaultKeyDir() -> str:
 
 
 class Options(usage.Options):
-    """``glisten manhole``'s command line (``twist manhole``'s, plus ``--authorizedKeys``)."""
+    """The options of glisten manhole: those of twist manhole, plus --authorizedKeys."""
 
-    synopsis = "[--telnetPort ENDPOINT] [--sshPort ENDPOINT] [--passwd FILE] [--sshKeyDir DIR]"
+    synopsis = (
+        "Usage: glisten manhole [--telnetPort ENDPOINT] [--sshPort ENDPOINT] [--passwd FILE]"
+        " [--sshKeyDir DIR] [--authorizedKeys FILE]"
+    )
     optParameters = [
         ["telnetPort", "t", None, "endpoint for Telnet connections (tcp:PORT is on 127.0.0.1)"],
         ["sshPort", "s", None, "endpoint for SSH connections (tcp:PORT is on 127.0.0.1)"],
