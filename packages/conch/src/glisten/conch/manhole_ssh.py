@@ -20,6 +20,7 @@ from glisten.conch.interfaces import IConchUser, ISession
 from glisten.conch.ssh import factory, session
 from glisten.cred import error as credError
 from glisten.cred.portal import IRealm
+from glisten.logger import Logger
 from glisten.python import components
 
 __all__ = [
@@ -29,6 +30,13 @@ __all__ = [
     "TerminalSessionTransport",
     "TerminalUser",
 ]
+
+
+_log = Logger()
+
+
+def _text(avatarId: Any) -> str:
+    return avatarId.decode("utf-8", "replace") if isinstance(avatarId, bytes) else str(avatarId)
 
 
 class _Glue:
@@ -103,11 +111,19 @@ class TerminalSession(components.Adapter):
         self.height, self.width = windowSize[:2]
 
     def openShell(self, proto: Any) -> None:
+        user = IConchUser(self.original)
+        try:
+            peer = proto.session.getPeer()
+        except Exception:
+            peer = None
+        _log.info(
+            "terminal session for {user} from {peer}",
+            user=_text(getattr(user, "avatarId", None)),
+            peer=peer,
+        )
         self._proto = proto
         self.chainedProtocol = self.chainedProtocolFactory()
-        self.transportFactory(
-            proto, self.chainedProtocol, IConchUser(self.original), self.width, self.height
-        )
+        self.transportFactory(proto, self.chainedProtocol, user, self.width, self.height)
 
     def execCommand(self, proto: Any, cmd: bytes) -> None:
         raise ConchError("cannot run commands here")

@@ -33,6 +33,7 @@ from glisten.application import service, strports
 from glisten.conch import checkers as conchCheckers
 from glisten.conch import manhole, manhole_ssh, telnet
 from glisten.conch.insults import insults
+from glisten.conch.manhole_ssh import _text
 from glisten.conch.tap import loadHostKeys
 from glisten.cred import credentials, error
 from glisten.cred.checkers import ScryptFilePasswordDB, scryptHash, scryptVerify
@@ -167,10 +168,6 @@ def chainedProtocolFactory(namespace: dict[str, Any]) -> Callable[[], insults.Se
         return insults.ServerProtocol(manhole.ColoredManhole, namespace)
 
     return chainedProtocol
-
-
-def _text(avatarId: Any) -> str:
-    return avatarId.decode("utf-8", "replace") if isinstance(avatarId, bytes) else str(avatarId)
 
 
 @implementer(IRealm)

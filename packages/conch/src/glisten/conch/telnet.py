@@ -755,6 +755,12 @@ class AuthenticatingTelnetProtocol(_ForwardToProtocol, StatefulTelnetProtocol, T
 
     def _ebLogin(self, failure: Failure) -> None:
         self.attempts += 1
+        self._log.info(
+            "Telnet login failed from {peer} ({attempts} of {maxAttempts})",
+            peer=self.transport.getPeer(),
+            attempts=self.attempts,
+            maxAttempts=self.maxAttempts,
+        )
         self.transport.write(b"Authentication failed\n")
         if self.attempts >= self.maxAttempts:
             self.transport.loseConnection()
