@@ -8,7 +8,7 @@ from glisten.conch._vt._errors import TerminalProtocolError
 from glisten.conch._vt._events import CursorPosition, Keystroke, Paste, Unhandled
 from glisten.conch._vt._keys import ALT, CONTROL, SHIFT, keyConstant
 from glisten.conch._vt._limits import Limits
-from glisten.conch._vt._params import FINAL, MORE, csiScan, parseParameters
+from glisten.conch._vt._params import parseParameters
 from glisten.conch._vt._parser import StreamParser
 
 __all__ = ["KeyboardParser"]
@@ -119,21 +119,13 @@ class KeyboardParser(StreamParser[Event]):
                 data, i, n = rest, 0, len(rest)
                 continue
             if state == _CSI:
-                i, kind = csiScan(self._buf, data, i, self.limits)
-                if kind == MORE:
+                i, event, finished = self._csiStep(data, i)
+                if not finished:
                     break
-                b = data[i]
-                i += 1
-                body = bytes(self._buf)
-                self._buf.clear()
-                self._state = _DATA
-                if kind == FINAL:
-                    event = self._controlSequence(body, b)
-                    if event is not None:
-                        events.append(event)
-                else:
-                    # A control character cancels the sequence (ECMA-48 leaves this open).
-                    events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
+                if self._state == _CSI:
+                    self._state = _DATA
+                if event is not None:
+                    events.append(event)
                 continue
             b = data[i]
             i += 1

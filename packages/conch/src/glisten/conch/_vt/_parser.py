@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import abc
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from glisten.conch._vt._errors import TerminalProtocolError
+from glisten.conch._vt._events import Unhandled
 from glisten.conch._vt._limits import Limits
+from glisten.conch._vt._params import FINAL, MORE, csiScan
 
 E = TypeVar("E")
 
@@ -39,3 +41,26 @@ class StreamParser(abc.ABC, Generic[E]):
     @abc.abstractmethod
     def _parse(self, data: bytes) -> list[E]:
         """Parse ``data`` (the subclass's state machine)."""
+
+    @abc.abstractmethod
+    def _controlSequence(self, body: bytes, final: int) -> E | None:
+        """The event of a complete ``CSI body final`` sequence, if any."""
+
+    def _csiStep(self, data: bytes, i: int) -> tuple[int, E | None, bool]:
+        """
+        Go on reading a control sequence at ``data[i]``.
+
+        :return: the next index, the sequence's event, and whether the sequence ended (a
+            control character in its middle ends it as :class:`Unhandled`, ECMA-48 leaving
+            that case open).
+        """
+        i, kind = csiScan(self._buf, data, i, self.limits)
+        if kind == MORE:
+            return i, None, False
+        final = data[i]
+        body = bytes(self._buf)
+        self._buf.clear()
+        if kind == FINAL:
+            return i + 1, self._controlSequence(body, final), True
+        unhandled: Any = Unhandled(b"\x1b[" + body + bytes((final,)))
+        return i + 1, unhandled, True

@@ -7,7 +7,7 @@ import re
 
 from glisten.conch._vt._events import Call, Text, Unhandled
 from glisten.conch._vt._limits import Limits
-from glisten.conch._vt._params import FINAL, MORE, csiScan, parseParameters
+from glisten.conch._vt._params import parseParameters
 from glisten.conch._vt._parser import StreamParser
 
 __all__ = ["ScreenParser"]
@@ -90,18 +90,12 @@ class ScreenParser(StreamParser[Event]):
         while i < n:
             state = self._state
             if state == _CSI:
-                i, kind = csiScan(self._buf, data, i, self.limits)
-                if kind == MORE:
+                i, event, finished = self._csiStep(data, i)
+                if not finished:
                     break
-                b = data[i]
-                i += 1
-                body = bytes(self._buf)
-                self._buf.clear()
                 self._state = _DATA
-                if kind == FINAL:
-                    events.append(self._controlSequence(body, b))
-                else:
-                    events.append(Unhandled(b"\x1b[" + body + bytes((b,))))
+                if event is not None:
+                    events.append(event)
                 continue
             if state == _DATA:
                 run = _TEXT.match(data, i)
