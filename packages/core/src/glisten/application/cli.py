@@ -31,6 +31,7 @@ KNOWN_PLUGINS: dict[str, str] = {
     "ssh": "glisten-conch",
     "conch": "glisten-conch",
     "telnet": "glisten-conch",
+    "manhole": "glisten-conch",
     "mail": "glisten-mail",
     "irc": "glisten-words",
     "xmpp": "glisten-words",
