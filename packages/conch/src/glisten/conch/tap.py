@@ -5,6 +5,10 @@ The ``glisten ssh`` command: an SSH server that runs commands and shells as the 
 with the host keys of ``DIR`` (an Ed25519 and an ECDSA key are made there on first start, mode
 0600) and lets in the keys of ``FILE``. Passwords are off unless ``--password-file`` is given
 (``user:scrypt-hash`` lines made with :func:`glisten.cred.checkers.scryptHash`).
+
+``--sftp-root DIR`` turns the server into an SFTP-only server: every user gets the ``sftp``
+subsystem confined to ``DIR`` and nothing else (no shells, no commands, so no ``scp -O``),
+since a shell would make the confinement meaningless.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ from glisten.application import service, strports
 from glisten.application.service import IServiceMaker
 from glisten.conch import checkers
 from glisten.conch._processsession import DEFAULT_ENV_ALLOW, ProcessAvatar
+from glisten.conch.avatar import ConchUser
 from glisten.conch.interfaces import IConchUser
 from glisten.conch.ssh.factory import SSHFactory
+from glisten.conch.ssh.filetransfer import FileTransferServer, ISFTPServer
 from glisten.conch.ssh.keys import Key
+from glisten.conch.ssh.session import SSHSession
+from glisten.conch.unix import SFTPServerForUnixConchUser
 from glisten.cred import credentials, error
 from glisten.cred.checkers import ScryptFilePasswordDB
 from glisten.cred.portal import IRealm, Portal
 from glisten.internet.main import getReactor
+from glisten.python.components import registerAdapter
 
 __all__ = ["SSHServiceMaker", "loadHostKeys", "makeFactory", "serviceMaker"]
 
@@ -58,16 +67,39 @@ def loadHostKeys(directory: str) -> dict[bytes, Key]:
     return keys
 
 
+class _SFTPOnlyAvatar(ConchUser):
+    """A user of ``--sftp-root``: session channels serve only the confined ``sftp`` subsystem."""
+
+    def __init__(self, username: Any, sftpRoot: str) -> None:
+        super().__init__()
+        self.username = username
+        self.sftpRoot = sftpRoot
+        self.channelLookup[b"session"] = SSHSession
+        self.subsystemLookup[b"sftp"] = FileTransferServer
+
+
+registerAdapter(SFTPServerForUnixConchUser, _SFTPOnlyAvatar, ISFTPServer)
+
+
 @implementer(IRealm)
 class _Realm:
-    def __init__(self, reactor: Any, command: str | None, envAllow: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        command: str | None,
+        envAllow: tuple[str, ...],
+        sftpRoot: str | None = None,
+    ) -> None:
         self.reactor = reactor
         self.command = command
         self.envAllow = envAllow
+        self.sftpRoot = sftpRoot
 
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
         if IConchUser not in interfaces:
             raise error.UnhandledCredentials("no supported interface")
+        if self.sftpRoot is not None:
+            return IConchUser, _SFTPOnlyAvatar(avatarId, self.sftpRoot), lambda: None
         self.reactor = getReactor(self.reactor)
         avatar = ProcessAvatar(avatarId, self.reactor, self.command, self.envAllow)
         return IConchUser, avatar, lambda: None
@@ -80,9 +112,16 @@ def makeFactory(
     command: str | None = None,
     envAllow: tuple[str, ...] = DEFAULT_ENV_ALLOW,
     reactor: Any = None,
+    sftpRoot: str | None = None,
 ) -> SSHFactory:
-    """An :class:`SSHFactory` for the ``glisten ssh`` server."""
-    portal = Portal(_Realm(reactor, command, envAllow))
+    """
+    An :class:`SSHFactory` for the ``glisten ssh`` server.
+
+    :param sftpRoot: serve only SFTP, confined to this folder.
+    """
+    if sftpRoot is not None and not os.path.isdir(sftpRoot):
+        raise ValueError("the --sftp-root folder does not exist")
+    portal = Portal(_Realm(reactor, command, envAllow, sftpRoot))
     if authorizedKeys:
         portal.registerChecker(
             checkers.SSHPublicKeyChecker(checkers.AuthorizedKeysFileDB(authorizedKeys))
@@ -128,6 +167,12 @@ class SSHServiceMaker:
             help="environment variables clients may set (default LANG, LC_*)",
         )
 
+        parser.add_argument(
+            "--sftp-root",
+            metavar="DIR",
+            help="serve only SFTP, confined to DIR (no shells or commands)",
+        )
+
     def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
         if not options.authorized_keys and not options.password_file:
             raise ValueError("give --authorized-keys (or --password-file): nobody could log in")
@@ -138,6 +183,7 @@ class SSHServiceMaker:
             options.command,
             tuple(options.accept_env) if options.accept_env else DEFAULT_ENV_ALLOW,
             reactor,
+            getattr(options, "sftp_root", None),
         )
         top = service.MultiService()
         for description in options.listen or ["tcp:2222"]:

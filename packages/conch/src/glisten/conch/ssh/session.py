@@ -295,6 +295,20 @@ class SSHSessionProcessProtocol(protocol.ProcessProtocol):
     def getHost(self) -> Any:
         return self.session.getHost()
 
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Let a wrapped protocol (a subsystem) be paused while the channel's window is full."""
+        self.session.registerProducer(producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        self.session.unregisterProducer()
+
+    def pauseProducing(self) -> None:
+        """Let a wrapped protocol stop the client's input (the window stays closed)."""
+        self.session.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.session.resumeProducing()
+
     def processEnded(self, reason: Failure | None = None) -> None:
         session = self.session
         conn = session.conn
