@@ -341,19 +341,21 @@ class _ProtocolToProcess:
 
     def __init__(self, proto: Any, pp: SSHSessionProcessProtocol) -> None:
         self.proto = proto
-        self.transport = _ProtocolInput(proto)
+        self.transport = _ProtocolInput(proto, pp)
         self.pp = pp
 
 
 class _ProtocolInput:
-    def __init__(self, proto: Any) -> None:
+    def __init__(self, proto: Any, pp: SSHSessionProcessProtocol) -> None:
         self.proto = proto
+        self.pp = pp
 
     def write(self, data: bytes) -> None:
         self.proto.dataReceived(data)
 
     def closeStdin(self) -> None:
-        pass
+        """The client is done (as OpenSSH's sftp at exit): end like a process that exits 0."""
+        self.pp.processEnded(Failure(_Done()))
 
     def loseConnection(self) -> None:
         lost = self.proto.connectionLost
