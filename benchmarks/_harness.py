@@ -28,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TWISTED_VENV = HERE / ".venv-twisted"
-TWISTED_REQUIREMENTS = ["twisted[tls]", "uvloop"]
+TWISTED_REQUIREMENTS = ["twisted[tls]", "uvloop", "asyncssh", "paramiko"]
 
 #: How long one timed run of a case should last, in seconds.
 TARGET_SECONDS = 0.25
@@ -70,8 +70,13 @@ def twistedPython() -> str:
     return str(python)
 
 
+#: Implementations that run in the Twisted virtual environment (third-party peers installed
+#: there with Twisted, never into glisten's environment).
+VENV_IMPLS = ("twisted", "asyncssh", "paramiko")
+
+
 def _interpreter(impl: str) -> str:
-    return twistedPython() if impl == "twisted" else sys.executable
+    return twistedPython() if impl in VENV_IMPLS else sys.executable
 
 
 def _timeOne(case: Case, impl: str) -> float:
@@ -176,7 +181,12 @@ def main(cases: Sequence[Case], argv: Sequence[str] | None = None) -> None:
         for impl, rate in rates.items():
             parts.append(f"{impl}=" + ("failed" if rate is None else _format(rate, case.unit)))
         mine = rates.get("glisten")
-        for other, label in (("twisted", "ratio"), ("asyncio", "asyncio_ratio")):
+        for other, label in (
+            ("twisted", "ratio"),
+            ("asyncio", "asyncio_ratio"),
+            ("asyncssh", "asyncssh_ratio"),
+            ("paramiko", "paramiko_ratio"),
+        ):
             theirs = rates.get(other)
             if mine and theirs:
                 parts.append(f"{label}={mine / theirs:.2f}")

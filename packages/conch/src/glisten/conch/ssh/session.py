@@ -103,7 +103,13 @@ class SSHSession(channel.SSHChannel):
 
     name = b"session"
 
+    #: The window a session gives its peer: OpenSSH's 2 MiB, so bulk transfers (SFTP uploads)
+    #: are not held to one small window per round trip.
+    defaultWindow = 2 * 1024 * 1024
+
     def __init__(self, *args: Any, **kw: Any) -> None:
+        if not args:
+            kw.setdefault("localWindow", self.defaultWindow)
         super().__init__(*args, **kw)
         self.buf = bytearray()
         self.client: Any = None
