@@ -9,6 +9,11 @@ with the host keys of ``DIR`` (an Ed25519 and an ECDSA key are made there on fir
 ``--sftp-root DIR`` turns the server into an SFTP-only server: every user gets the ``sftp``
 subsystem confined to ``DIR`` and nothing else (no shells, no commands, so no ``scp -O``),
 since a shell would make the confinement meaningless.
+
+Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
+``--permit-listen HOST:PORT`` (``ssh -R``), ``--permit-streamlocal PATTERN`` (``ssh -L`` to a
+Unix socket), ``--allow-agent-forwarding`` (``ssh -A``); a key's ``no-port-forwarding``,
+``no-agent-forwarding`` or ``restrict`` option takes them away again.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from glisten.conch.avatar import ConchUser
 from glisten.conch.interfaces import IConchUser
 from glisten.conch.ssh.factory import SSHFactory
 from glisten.conch.ssh.filetransfer import FileTransferServer, ISFTPServer
+from glisten.conch.ssh.forwarding import ForwardingPolicy
 from glisten.conch.ssh.keys import Key
 from glisten.conch.ssh.session import SSHSession
 from glisten.conch.unix import SFTPServerForUnixConchUser
@@ -36,7 +42,13 @@ from glisten.cred.portal import IRealm, Portal
 from glisten.internet.main import getReactor
 from glisten.python.components import registerAdapter
 
-__all__ = ["SSHServiceMaker", "loadHostKeys", "makeFactory", "serviceMaker"]
+__all__ = [
+    "SSHServiceMaker",
+    "forwardingPolicyFromOptions",
+    "loadHostKeys",
+    "makeFactory",
+    "serviceMaker",
+]
 
 _HOST_KEY_FILES = (
     ("ssh_host_ed25519_key", "ed25519", None),
@@ -89,11 +101,13 @@ class _Realm:
         command: str | None,
         envAllow: tuple[str, ...],
         sftpRoot: str | None = None,
+        forwardingPolicy: ForwardingPolicy | None = None,
     ) -> None:
         self.reactor = reactor
         self.command = command
         self.envAllow = envAllow
         self.sftpRoot = sftpRoot
+        self.forwardingPolicy = forwardingPolicy or ForwardingPolicy()
 
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
         if IConchUser not in interfaces:
@@ -101,8 +115,10 @@ class _Realm:
         if self.sftpRoot is not None:
             return IConchUser, _SFTPOnlyAvatar(avatarId, self.sftpRoot), lambda: None
         self.reactor = getReactor(self.reactor)
-        avatar = ProcessAvatar(avatarId, self.reactor, self.command, self.envAllow)
-        return IConchUser, avatar, lambda: None
+        avatar = ProcessAvatar(
+            avatarId, self.reactor, self.command, self.envAllow, self.forwardingPolicy
+        )
+        return IConchUser, avatar, avatar.stopForwarding
 
 
 def makeFactory(
@@ -113,15 +129,17 @@ def makeFactory(
     envAllow: tuple[str, ...] = DEFAULT_ENV_ALLOW,
     reactor: Any = None,
     sftpRoot: str | None = None,
+    forwardingPolicy: ForwardingPolicy | None = None,
 ) -> SSHFactory:
     """
     An :class:`SSHFactory` for the ``glisten ssh`` server.
 
     :param sftpRoot: serve only SFTP, confined to this folder.
+    :param forwardingPolicy: the forwarding users may do (none by default).
     """
     if sftpRoot is not None and not os.path.isdir(sftpRoot):
         raise ValueError("the --sftp-root folder does not exist")
-    portal = Portal(_Realm(reactor, command, envAllow, sftpRoot))
+    portal = Portal(_Realm(reactor, command, envAllow, sftpRoot, forwardingPolicy))
     if authorizedKeys:
         portal.registerChecker(
             checkers.SSHPublicKeyChecker(checkers.AuthorizedKeysFileDB(authorizedKeys))
@@ -133,6 +151,23 @@ def makeFactory(
     factory.portal = portal
     factory.reactor = reactor
     return factory
+
+
+def _hostPort(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"not HOST:PORT: {text}")
+    return host.strip("[]") or "*", int(port)
+
+
+def forwardingPolicyFromOptions(options: argparse.Namespace) -> ForwardingPolicy:
+    """The :class:`ForwardingPolicy` the ``--permit-*`` options describe."""
+    return ForwardingPolicy(
+        connect=tuple(_hostPort(t) for t in getattr(options, "permit_open", None) or ()),
+        listen=tuple(_hostPort(t) for t in getattr(options, "permit_listen", None) or ()),
+        streamLocal=tuple(getattr(options, "permit_streamlocal", None) or ()),
+        agent=bool(getattr(options, "allow_agent_forwarding", False)),
+    )
 
 
 @implementer(IServiceMaker)
@@ -172,6 +207,29 @@ class SSHServiceMaker:
             metavar="DIR",
             help="serve only SFTP, confined to DIR (no shells or commands)",
         )
+        parser.add_argument(
+            "--permit-open",
+            action="append",
+            metavar="HOST:PORT",
+            help="allow ssh -L to this destination (* host, 0 port: any); none by default",
+        )
+        parser.add_argument(
+            "--permit-listen",
+            action="append",
+            metavar="HOST:PORT",
+            help="allow ssh -R to listen there (port 0: any above 1023); none by default",
+        )
+        parser.add_argument(
+            "--permit-streamlocal",
+            action="append",
+            metavar="PATTERN",
+            help="allow ssh -L to Unix sockets matching PATTERN; none by default",
+        )
+        parser.add_argument(
+            "--allow-agent-forwarding",
+            action="store_true",
+            help="allow ssh -A (off by default)",
+        )
 
     def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
         if not options.authorized_keys and not options.password_file:
@@ -184,6 +242,7 @@ class SSHServiceMaker:
             tuple(options.accept_env) if options.accept_env else DEFAULT_ENV_ALLOW,
             reactor,
             getattr(options, "sftp_root", None),
+            forwardingPolicyFromOptions(options),
         )
         top = service.MultiService()
         for description in options.listen or ["tcp:2222"]:

@@ -121,6 +121,22 @@ class SSHSession(channel.SSHChannel):
             self.session = ISession(self.avatar, None)
         return self.session
 
+    def requestReceived(self, requestType: bytes, data: bytes) -> Any:
+        if requestType == b"auth-agent-req@openssh.com":
+            return self.request_auth_agent_req(data)
+        return super().requestReceived(requestType, data)
+
+    def request_auth_agent_req(self, data: bytes) -> int:
+        """``ssh -A``: granted when the session has ``forwardAgent(channel)`` and it agrees."""
+        forward = getattr(self._getSession(), "forwardAgent", None)
+        if forward is None:
+            return 0
+        try:
+            return 1 if forward(self) else 0
+        except Exception:
+            self._log.failure("agent forwarding failed", Failure())
+            return 0
+
     def request_subsystem(self, data: bytes) -> int:
         subsystem, _ = common.getNS(data)
         lookup = getattr(self.avatar, "lookupSubsystem", None)
