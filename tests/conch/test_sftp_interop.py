@@ -269,3 +269,53 @@ def test_clientAgainstSshd(opensshServer: dict[str, Any], tmp_path: Path) -> Non
     assert limits["maxReadLength"] > 0
     assert real == remote + b"/d"
     assert missing == ft.FX_NO_SUCH_FILE
+
+
+# ---------------------------------------------------------------------- asyncssh's client
+
+
+def test_asyncsshClient(sftpServer: dict[str, Any], tmp_path: Path) -> None:
+    """asyncssh's SFTP client, a second implementation, against ``glisten ssh --sftp-root``."""
+    import asyncio
+
+    import asyncssh
+
+    root: Path = sftpServer["root"]
+    (tmp_path / "up.bin").write_bytes(PAYLOAD)
+
+    async def main() -> Any:
+        async with asyncssh.connect(
+            "127.0.0.1",
+            sftpServer["port"],
+            username="root",
+            client_keys=[str(sftpServer["key"])],
+            known_hosts=None,
+        ) as conn:
+            async with conn.start_sftp_client() as sftp:
+                await sftp.makedirs("/async/deep")
+                await sftp.put(str(tmp_path / "up.bin"), "/async/deep/file.bin")
+                await sftp.get("/async/deep/file.bin", str(tmp_path / "down.bin"))
+                await sftp.rename("/async/deep/file.bin", "/async/renamed.bin")
+                await sftp.symlink("renamed.bin", "/async/link")
+                link = await sftp.readlink("/async/link")
+                names = sorted(await sftp.listdir("/async"))
+                size = (await sftp.stat("/async/link")).size
+                vfs = await sftp.statvfs("/")
+                escaped = []
+                for path in ("/../secret.txt", "../../secret.txt", "/async/../../secret.txt"):
+                    try:
+                        await sftp.stat(path)
+                        escaped.append(path)
+                    except asyncssh.SFTPError:
+                        pass
+                await sftp.remove("/async/link")
+                return link, names, size, vfs, escaped
+
+    link, names, size, vfs, escaped = asyncio.run(main())
+    assert (tmp_path / "down.bin").read_bytes() == PAYLOAD
+    assert (root / "async" / "renamed.bin").read_bytes() == PAYLOAD
+    assert link == "renamed.bin"
+    assert names == [".", "..", "deep", "link", "renamed.bin"]
+    assert size == len(PAYLOAD)
+    assert vfs.bsize > 0
+    assert escaped == []

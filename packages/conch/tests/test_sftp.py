@@ -351,3 +351,25 @@ def test_connectionLostClosesHandlesAndFailsRequests(root: Path) -> None:
     lp.client.connectionLost(None)
     with pytest.raises(ConnectionLost):
         lp.run(d)
+
+
+@pytest.mark.parametrize(
+    "version, reversed_", [(b"SSH-2.0-OpenSSH_9.2", True), (b"SSH-2.0-AsyncSSH_2.24", False)]
+)
+def test_symlinkOrderFollowsThePeer(root: Path, version: bytes, reversed_: bool) -> None:
+    """OpenSSH sends SYMLINK's target first; the draft (asyncssh, Twisted) the link first."""
+    lp = loop(root)
+
+    class _SSH:
+        otherVersionString = version
+
+    class _Channel:
+        conn = type("Conn", (), {"transport": _SSH()})()
+
+    lp.serverTransport.session = _Channel()  # type: ignore[attr-defined]
+    first, second = b"/first", b"second-target"
+    lp.server.dataReceived(c.SFTPCodec(True).sendRequest(9, c.FXP_SYMLINK, (first, second)))
+    if reversed_:
+        assert os.readlink(root / "second-target") == "/first"
+    else:
+        assert os.readlink(root / "first") == "second-target"

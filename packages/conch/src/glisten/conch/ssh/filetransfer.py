@@ -8,8 +8,10 @@ requests the server answers OpenSSH's ``posix-rename``, ``statvfs``, ``fsync``, 
 and ``limits`` extensions when the file system provides them (see
 :class:`~glisten.conch.interfaces.ISFTPServer`).
 
-``SSH_FXP_SYMLINK`` carries its two paths in the order OpenSSH uses (target first, then the
-link), which every deployed client and server follows; the draft's order is the reverse.
+``SSH_FXP_SYMLINK``: OpenSSH (and paramiko) send the target first and the link second, the
+reverse of the draft. Like asyncssh, both sides here use OpenSSH's order when the peer's SSH
+version line names OpenSSH or paramiko, and the draft's order otherwise (asyncssh, Twisted,
+glisten itself).
 """
 
 from __future__ import annotations
@@ -145,6 +147,19 @@ def _status(exc: BaseException) -> tuple[int, str]:
         # strerror, never str(exc): that would hold the path the client sent.
         return FX_FAILURE, errno.errorcode.get(exc.errno, "failure")
     return FX_FAILURE, "failure"
+
+
+#: Peers (by SSH version line) that put the SYMLINK target first.
+_REVERSED_SYMLINK_PEERS = (b"OpenSSH", b"paramiko")
+
+
+def _reversedSymlink(transport: Any) -> bool:
+    """Whether the SSH peer under ``transport`` (a channel, or a session's process protocol)
+    sends SYMLINK's paths in OpenSSH's order."""
+    channel = getattr(transport, "session", transport)
+    sshTransport = getattr(getattr(channel, "conn", None), "transport", None)
+    version = getattr(sshTransport, "otherVersionString", None) or b""
+    return any(name in version for name in _REVERSED_SYMLINK_PEERS)
 
 
 def _then(result: Any, callback: Any) -> Any:
@@ -430,7 +445,8 @@ class FileTransferServer(protocol.Protocol):
     def _readlink(self, rid: int, path: bytes) -> Any:
         return _then(self.client.readLink(path), self._name(rid))
 
-    def _symlink(self, rid: int, target: bytes, link: bytes) -> Any:
+    def _symlink(self, rid: int, first: bytes, second: bytes) -> Any:
+        link, target = (second, first) if _reversedSymlink(self.transport) else (first, second)
         return _then(self.client.makeLink(link, target), self._ok(rid))
 
     def _extended(self, rid: int, name: bytes, data: bytes) -> Any:
@@ -686,8 +702,10 @@ class FileTransferClient(protocol.Protocol):
         return self._request(c.FXP_READLINK, path).addCallback(_names).addCallback(_firstName)
 
     def makeLink(self, linkPath: bytes, targetPath: bytes) -> Deferred[None]:
-        """Make a symbolic link at ``linkPath`` to ``targetPath`` (sent in OpenSSH's order)."""
-        return self._request(c.FXP_SYMLINK, targetPath, linkPath).addCallback(_onlyStatus)
+        """Make a symbolic link at ``linkPath`` to ``targetPath``."""
+        if _reversedSymlink(self.transport):
+            return self._request(c.FXP_SYMLINK, targetPath, linkPath).addCallback(_onlyStatus)
+        return self._request(c.FXP_SYMLINK, linkPath, targetPath).addCallback(_onlyStatus)
 
     def realPath(self, path: bytes) -> Deferred[bytes]:
         """The server's canonical absolute form of ``path``."""
