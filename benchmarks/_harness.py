@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TWISTED_VENV = HERE / ".venv-twisted"
-TWISTED_REQUIREMENTS = ["twisted[tls]", "uvloop"]
+TWISTED_REQUIREMENTS = ["twisted[tls]", "uvloop", "asyncssh", "paramiko"]
 
 #: How long one timed run of a case should last, in seconds.
 TARGET_SECONDS = 0.25
@@ -71,8 +71,13 @@ def twistedPython() -> str:
     return str(python)
 
 
+#: Implementations that run in the Twisted virtual environment (third-party peers installed
+#: there with Twisted, never into glisten's environment).
+VENV_IMPLS = ("twisted", "asyncssh", "paramiko")
+
+
 def _interpreter(impl: str) -> str:
-    return twistedPython() if impl == "twisted" else sys.executable
+    return twistedPython() if impl in VENV_IMPLS else sys.executable
 
 
 def _timeOne(case: Case, impl: str) -> float:

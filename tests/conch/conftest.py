@@ -113,6 +113,7 @@ def opensshServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
                 "StrictModes no",
                 "UsePAM no",
                 "PasswordAuthentication no",
+                "Subsystem sftp internal-sftp",
                 "",
             ]
         )

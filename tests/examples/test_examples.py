@@ -24,6 +24,8 @@ EXPECTED = {
     "server got 'glisten is great!' for charlie@example.com\nsendmail: 2 recipients accepted\n",
     "mail_client_tls.py": "server: Subject: over TLS\nserver: \nserver: secret stuff\n"
     "sent to 1 recipient(s)\n",
+    "sftp_memory.py": "listing: hello.txt, motd.txt\nread back: hello from sftp\n"
+    "mkdir refused: True\ndict holds: [b'hello.txt', b'motd.txt']\n",
 }
 
 

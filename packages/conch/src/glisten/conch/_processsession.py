@@ -20,6 +20,7 @@ from zope.interface import implementer
 
 from glisten.conch.avatar import ConchUser
 from glisten.conch.interfaces import ISession, ISessionSetEnv
+from glisten.conch.ssh.forwarding import AgentForwarding, ForwardingPolicy, ForwardingUser
 from glisten.conch.ssh.session import SSHSession
 from glisten.python.components import registerAdapter
 
@@ -37,7 +38,7 @@ def _allowed(name: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-class ProcessAvatar(ConchUser):
+class ProcessAvatar(ForwardingUser, ConchUser):
     """
     A user whose sessions run processes.
 
@@ -46,6 +47,8 @@ class ProcessAvatar(ConchUser):
     :param command: a fixed command run instead of whatever the client asks for (the client's
         command is passed in ``SSH_ORIGINAL_COMMAND``); a key's ``command=`` option wins.
     :param envAllow: patterns (``LC_*``) of variables ``env`` requests may set.
+    :param forwardingPolicy: the port, socket and agent forwarding allowed (none by default);
+        a key's ``no-port-forwarding``, ``no-agent-forwarding`` or ``restrict`` narrows it.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class ProcessAvatar(ConchUser):
         reactor: Any,
         command: str | None = None,
         envAllow: Iterable[str] = DEFAULT_ENV_ALLOW,
+        forwardingPolicy: ForwardingPolicy | None = None,
     ) -> None:
         super().__init__()
         self.username = username
@@ -61,6 +65,7 @@ class ProcessAvatar(ConchUser):
         self.command = command
         self.envAllow = tuple(envAllow)
         self.channelLookup[b"session"] = SSHSession
+        policy = forwardingPolicy or ForwardingPolicy()
         #: Terminals refused (the key's ``no-pty`` or ``restrict`` option).
         self.noPty = False
         entry = getattr(username, "authorizedKey", None)
@@ -68,6 +73,12 @@ class ProcessAvatar(ConchUser):
             self.noPty = entry.noPty
             if entry.command is not None:
                 self.command = entry.command.decode("utf-8", "replace")
+            if entry.noPortForwarding:
+                policy = ForwardingPolicy(agent=policy.agent)
+            if entry.noAgentForwarding:
+                policy = ForwardingPolicy(policy.connect, policy.listen, policy.streamLocal)
+        self.forwardingPolicy = policy
+        self.enableForwarding()
 
 
 @implementer(ISession, ISessionSetEnv)
@@ -79,6 +90,18 @@ class ProcessSession:
         self.pty: tuple[bytes, tuple[int, int, int, int]] | None = None
         self.env: dict[str, str] = {}
         self.process: Any = None
+        self.agentForwarding: AgentForwarding | None = None
+
+    def forwardAgent(self, channel: Any) -> bool:
+        """
+        ``auth-agent-req@openssh.com``: serve a socket for the commands to come, if the
+        policy allows it.
+        """
+        if not self.avatar.forwardingPolicy.agent or self.agentForwarding is not None:
+            return False
+        self.agentForwarding = AgentForwarding(channel.conn, self.avatar.reactor)
+        self.env["SSH_AUTH_SOCK"] = self.agentForwarding.path
+        return True
 
     def _baseEnv(self) -> dict[str, str]:
         entry = pwd.getpwuid(os.getuid())
@@ -161,6 +184,9 @@ class ProcessSession:
             self.process.closeStdin()
 
     def closed(self) -> None:
+        if self.agentForwarding is not None:
+            self.agentForwarding.stop()
+            self.agentForwarding = None
         if self.process is not None:
             try:
                 self.process.signalProcess("HUP")

@@ -8,8 +8,9 @@ Credentials checkers for SSH: public keys against a key database.
   ``glisten ssh`` uses).
 - :class:`UNIXAuthorizedKeysFiles`: ``~/.ssh/authorized_keys`` of each UNIX user.
 
-``authorized_keys`` options: ``restrict``, ``no-pty``, ``pty``, ``command="..."`` and the
-forwarding, agent and rc options (glisten forwards nothing anyway) are understood; the avatar ID
+``authorized_keys`` options: ``restrict``, ``no-pty``, ``pty``, ``command="..."``,
+``no-port-forwarding``, ``no-agent-forwarding`` and the X11 and rc ones (glisten does neither)
+are understood; the avatar ID
 of a key login is then an :class:`AuthorizedKeyID` carrying them, for the avatar to enforce
 (``glisten ssh`` does). Lines with any other option (``from=``, ``environment=``,
 ``cert-authority``, ``principals=``, ``expiry-time=``, ``permitopen=``...) are skipped: granting
@@ -78,7 +79,7 @@ class IAuthorizedKeysDB(Interface):
         """The keys that may log in as ``avatarId`` (empty for unknown users)."""
 
 
-#: Options glisten honours (the forwarding ones trivially: it forwards nothing).
+#: Options glisten honours.
 _FLAG_OPTIONS = {
     b"restrict",
     b"no-pty",
@@ -108,6 +109,16 @@ class AuthorizedKey:
         """Whether a terminal is refused (``no-pty``, or ``restrict`` without ``pty``)."""
         o = self.options
         return b"no-pty" in o or (b"restrict" in o and b"pty" not in o)
+
+    @property
+    def noPortForwarding(self) -> bool:
+        """Whether port forwarding is refused (``no-port-forwarding`` or ``restrict``)."""
+        return b"no-port-forwarding" in self.options or b"restrict" in self.options
+
+    @property
+    def noAgentForwarding(self) -> bool:
+        """Whether agent forwarding is refused (``no-agent-forwarding`` or ``restrict``)."""
+        return b"no-agent-forwarding" in self.options or b"restrict" in self.options
 
     @property
     def command(self) -> bytes | None:

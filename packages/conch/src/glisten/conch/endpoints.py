@@ -6,8 +6,9 @@ knownHosts=KnownHostsFile.fromPath(path)).connect(factory)`` connects, checks th
 logs in with the keys (then the password, when given), runs the command and fires with the
 protocol connected to the command's stdin and stdout. When the command ends the protocol's
 ``connectionLost`` gets :class:`~glisten.internet.error.ConnectionDone` for exit status 0 and
-:class:`~glisten.internet.error.ProcessTerminated` otherwise. There is no agent support: keys
-are given as a list.
+:class:`~glisten.internet.error.ProcessTerminated` otherwise. Keys come from ``keys`` and, with
+``agentEndpoint`` (for instance ``UNIXClientEndpoint(reactor, os.environ["SSH_AUTH_SOCK"])``),
+from a running SSH agent, which signs for them (agent keys are tried first, as OpenSSH does).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from zope.interface import implementer
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.error import ConchError
 from glisten.conch.ssh import common
+from glisten.conch.ssh.agent import SSHAgentClient, signatureFlags
 from glisten.conch.ssh.channel import SSHChannel
 from glisten.conch.ssh.connection import SSHConnection
 from glisten.conch.ssh.keys import Key
@@ -136,19 +138,32 @@ class _UserAuth(SSHUserAuthClient):
     ) -> None:
         super().__init__(user, instance)
         self._creator = creator
+        self._agentKeys = list(creator.agentKeys)
         self._keys = list(keys)
         self._password = password
         self._current: Key | None = None
+        self._fromAgent = False
 
     def _tryNext(self, methods: list[bytes]) -> None:
         self._creator.failure = Failure(AuthenticationFailed("no more authentication methods"))
         super()._tryNext(methods)
 
     def getPublicKey(self) -> Key | None:
+        if self._agentKeys:
+            self._current = self._agentKeys.pop(0)
+            self._fromAgent = True
+            return self._current
+        self._fromAgent = False
         if not self._keys:
             return None
         self._current = self._keys.pop(0)
         return self._current.public()
+
+    def signData(self, publicKey: Key, signData: bytes) -> Deferred[bytes]:
+        agent = self._creator.agent
+        if self._fromAgent and agent is not None:
+            return agent.signData(publicKey.blob(), signData, signatureFlags(self._lastAlg))
+        return super().signData(publicKey, signData)
 
     def getPrivateKey(self) -> Deferred[Key]:
         if self._current is None:
@@ -194,6 +209,31 @@ class _Creator:
         self.transport: _CommandTransport | None = None
         self.closeWhenDone = True
         self.failure: Failure | None = None
+        self.agent: SSHAgentClient | None = None
+        self.agentKeys: list[Key] = []
+
+    def connectAgent(self, agentEndpoint: Any) -> Deferred[None]:
+        """Connect to the agent and list its keys (unreadable keys are skipped)."""
+        d = agentEndpoint.connect(Factory.forProtocol(SSHAgentClient))
+
+        def connected(agent: SSHAgentClient) -> Deferred[None]:
+            self.agent = agent
+            return agent.requestIdentities().addCallback(listed)
+
+        def listed(identities: list[tuple[bytes, bytes]]) -> None:
+            for blob, _ in identities:
+                try:
+                    self.agentKeys.append(Key.fromString(blob, "blob"))
+                except Exception:
+                    continue
+
+        return d.addCallback(connected)
+
+    def closeAgent(self, result: Any = None) -> Any:
+        if self.agent is not None and self.agent.transport is not None:
+            self.agent.transport.loseConnection()
+        self.agent = None
+        return result
 
     def verifyHostKey(self, transport: Any, blob: bytes) -> Deferred[Any]:
         key = Key.fromString(blob, "blob")
@@ -241,6 +281,7 @@ class SSHCommandClientEndpoint:
         self.password: bytes | None = None
         self.knownHosts: Any = None
         self.ui: Any = None
+        self.agentEndpoint: Any = None
         self._connection: Any = None
 
     @classmethod
@@ -262,14 +303,14 @@ class SSHCommandClientEndpoint:
 
         :param keys: private keys to try, in order.
         :param password: tried after the keys.
-        :param agentEndpoint: not supported (must be ``None``).
+        :param agentEndpoint: an endpoint connecting to a running SSH agent, whose keys are
+            tried (and which signs for them) before ``keys``.
         :param knownHosts: a :class:`KnownHostsFile`; ``~/.ssh/known_hosts`` by default.
         :param ui: asked about unknown host keys (``prompt(text) -> Deferred[bool]``); without
             one, unknown hosts are refused.
         """
-        if agentEndpoint is not None:
-            raise ValueError("SSH agents are not supported; pass keys")
         self = cls()
+        self.agentEndpoint = agentEndpoint
         self.reactor = reactor
         self.command = _b(command)
         self.username = _b(username)
@@ -311,12 +352,19 @@ class SSHCommandClientEndpoint:
         factory.buildProtocol = build  # type: ignore[method-assign]
         factory.reactor = self.reactor  # type: ignore[attr-defined]
         endpoint = HostnameEndpoint(self.reactor, self.hostname.decode("idna"), self.port)
-        d = endpoint.connect(factory)
 
         def connected(transport: Any) -> Deferred[Any]:
             creator.ready.addBoth(_attachConnection, transport)
+            creator.ready.addBoth(creator.closeAgent)
             return creator.ready
 
+        if self.agentEndpoint is not None:
+            d = creator.connectAgent(self.agentEndpoint).addCallback(
+                lambda _: endpoint.connect(factory)
+            )
+            d.addErrback(creator.closeAgent)
+        else:
+            d = endpoint.connect(factory)
         return d.addCallback(connected)
 
 

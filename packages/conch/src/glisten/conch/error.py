@@ -9,6 +9,7 @@ __all__ = [
     "HostKeyChanged",
     "IgnoreAuthentication",
     "InvalidEntry",
+    "MissingKeyStoreError",
     "NotEnoughAuthentication",
     "UserRejectedKey",
     "ValidPublicKey",
@@ -67,3 +68,7 @@ class HostKeyChanged(UserRejectedKey):
 
 class InvalidEntry(Exception):
     """A known-hosts line could not be read."""
+
+
+class MissingKeyStoreError(Exception):
+    """An SSH agent server was asked for keys but its factory holds no ``keys``."""

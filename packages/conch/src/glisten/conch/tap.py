@@ -5,6 +5,15 @@ The ``glisten ssh`` command: an SSH server that runs commands and shells as the 
 with the host keys of ``DIR`` (an Ed25519 and an ECDSA key are made there on first start, mode
 0600) and lets in the keys of ``FILE``. Passwords are off unless ``--password-file`` is given
 (``user:scrypt-hash`` lines made with :func:`glisten.cred.checkers.scryptHash`).
+
+``--sftp-root DIR`` turns the server into an SFTP-only server: every user gets the ``sftp``
+subsystem confined to ``DIR`` and nothing else (no shells, no commands, so no ``scp -O``),
+since a shell would make the confinement meaningless.
+
+Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
+``--permit-listen HOST:PORT`` (``ssh -R``), ``--permit-streamlocal PATTERN`` (``ssh -L`` to a
+Unix socket), ``--allow-agent-forwarding`` (``ssh -A``); a key's ``no-port-forwarding``,
+``no-agent-forwarding`` or ``restrict`` option takes them away again.
 """
 
 from __future__ import annotations
@@ -19,15 +28,27 @@ from glisten.application import service, strports
 from glisten.application.service import IServiceMaker
 from glisten.conch import checkers
 from glisten.conch._processsession import DEFAULT_ENV_ALLOW, ProcessAvatar
+from glisten.conch.avatar import ConchUser
 from glisten.conch.interfaces import IConchUser
 from glisten.conch.ssh.factory import SSHFactory
+from glisten.conch.ssh.filetransfer import FileTransferServer, ISFTPServer
+from glisten.conch.ssh.forwarding import ForwardingPolicy
 from glisten.conch.ssh.keys import Key
+from glisten.conch.ssh.session import SSHSession
+from glisten.conch.unix import SFTPServerForUnixConchUser
 from glisten.cred import credentials, error
 from glisten.cred.checkers import ScryptFilePasswordDB
 from glisten.cred.portal import IRealm, Portal
 from glisten.internet.main import getReactor
+from glisten.python.components import registerAdapter
 
-__all__ = ["SSHServiceMaker", "loadHostKeys", "makeFactory", "serviceMaker"]
+__all__ = [
+    "SSHServiceMaker",
+    "forwardingPolicyFromOptions",
+    "loadHostKeys",
+    "makeFactory",
+    "serviceMaker",
+]
 
 _HOST_KEY_FILES = (
     ("ssh_host_ed25519_key", "ed25519", None),
@@ -58,19 +79,46 @@ def loadHostKeys(directory: str) -> dict[bytes, Key]:
     return keys
 
 
+class _SFTPOnlyAvatar(ConchUser):
+    """A user of ``--sftp-root``: session channels serve only the confined ``sftp`` subsystem."""
+
+    def __init__(self, username: Any, sftpRoot: str) -> None:
+        super().__init__()
+        self.username = username
+        self.sftpRoot = sftpRoot
+        self.channelLookup[b"session"] = SSHSession
+        self.subsystemLookup[b"sftp"] = FileTransferServer
+
+
+registerAdapter(SFTPServerForUnixConchUser, _SFTPOnlyAvatar, ISFTPServer)
+
+
 @implementer(IRealm)
 class _Realm:
-    def __init__(self, reactor: Any, command: str | None, envAllow: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        command: str | None,
+        envAllow: tuple[str, ...],
+        sftpRoot: str | None = None,
+        forwardingPolicy: ForwardingPolicy | None = None,
+    ) -> None:
         self.reactor = reactor
         self.command = command
         self.envAllow = envAllow
+        self.sftpRoot = sftpRoot
+        self.forwardingPolicy = forwardingPolicy or ForwardingPolicy()
 
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
         if IConchUser not in interfaces:
             raise error.UnhandledCredentials("no supported interface")
+        if self.sftpRoot is not None:
+            return IConchUser, _SFTPOnlyAvatar(avatarId, self.sftpRoot), lambda: None
         self.reactor = getReactor(self.reactor)
-        avatar = ProcessAvatar(avatarId, self.reactor, self.command, self.envAllow)
-        return IConchUser, avatar, lambda: None
+        avatar = ProcessAvatar(
+            avatarId, self.reactor, self.command, self.envAllow, self.forwardingPolicy
+        )
+        return IConchUser, avatar, avatar.stopForwarding
 
 
 def makeFactory(
@@ -80,9 +128,18 @@ def makeFactory(
     command: str | None = None,
     envAllow: tuple[str, ...] = DEFAULT_ENV_ALLOW,
     reactor: Any = None,
+    sftpRoot: str | None = None,
+    forwardingPolicy: ForwardingPolicy | None = None,
 ) -> SSHFactory:
-    """An :class:`SSHFactory` for the ``glisten ssh`` server."""
-    portal = Portal(_Realm(reactor, command, envAllow))
+    """
+    An :class:`SSHFactory` for the ``glisten ssh`` server.
+
+    :param sftpRoot: serve only SFTP, confined to this folder.
+    :param forwardingPolicy: the forwarding users may do (none by default).
+    """
+    if sftpRoot is not None and not os.path.isdir(sftpRoot):
+        raise ValueError("the --sftp-root folder does not exist")
+    portal = Portal(_Realm(reactor, command, envAllow, sftpRoot, forwardingPolicy))
     if authorizedKeys:
         portal.registerChecker(
             checkers.SSHPublicKeyChecker(checkers.AuthorizedKeysFileDB(authorizedKeys))
@@ -94,6 +151,23 @@ def makeFactory(
     factory.portal = portal
     factory.reactor = reactor
     return factory
+
+
+def _hostPort(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"not HOST:PORT: {text}")
+    return host.strip("[]") or "*", int(port)
+
+
+def forwardingPolicyFromOptions(options: argparse.Namespace) -> ForwardingPolicy:
+    """The :class:`ForwardingPolicy` the ``--permit-*`` options describe."""
+    return ForwardingPolicy(
+        connect=tuple(_hostPort(t) for t in getattr(options, "permit_open", None) or ()),
+        listen=tuple(_hostPort(t) for t in getattr(options, "permit_listen", None) or ()),
+        streamLocal=tuple(getattr(options, "permit_streamlocal", None) or ()),
+        agent=bool(getattr(options, "allow_agent_forwarding", False)),
+    )
 
 
 @implementer(IServiceMaker)
@@ -128,6 +202,35 @@ class SSHServiceMaker:
             help="environment variables clients may set (default LANG, LC_*)",
         )
 
+        parser.add_argument(
+            "--sftp-root",
+            metavar="DIR",
+            help="serve only SFTP, confined to DIR (no shells or commands)",
+        )
+        parser.add_argument(
+            "--permit-open",
+            action="append",
+            metavar="HOST:PORT",
+            help="allow ssh -L to this destination (* host, 0 port: any); none by default",
+        )
+        parser.add_argument(
+            "--permit-listen",
+            action="append",
+            metavar="HOST:PORT",
+            help="allow ssh -R to listen there (port 0: any above 1023); none by default",
+        )
+        parser.add_argument(
+            "--permit-streamlocal",
+            action="append",
+            metavar="PATTERN",
+            help="allow ssh -L to Unix sockets matching PATTERN; none by default",
+        )
+        parser.add_argument(
+            "--allow-agent-forwarding",
+            action="store_true",
+            help="allow ssh -A (off by default)",
+        )
+
     def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
         if not options.authorized_keys and not options.password_file:
             raise ValueError("give --authorized-keys (or --password-file): nobody could log in")
@@ -138,6 +241,8 @@ class SSHServiceMaker:
             options.command,
             tuple(options.accept_env) if options.accept_env else DEFAULT_ENV_ALLOW,
             reactor,
+            getattr(options, "sftp_root", None),
+            forwardingPolicyFromOptions(options),
         )
         top = service.MultiService()
         for description in options.listen or ["tcp:2222"]:

@@ -120,9 +120,12 @@ class SSHChannel:
         conn = self.conn
         if conn is None or self.localClosed or self.id is None:
             return
-        if self.buf:
-            rest = conn._sendChannelData(self, bytes(self.buf), None)
-            self.buf = bytearray(rest)
+        if self.buf and self.remoteWindowLeft > 0:
+            # Hand over only what the window takes: with megabytes waiting (many SFTP replies),
+            # copying the whole buffer on every window adjust would cost more than sending.
+            size = min(len(self.buf), self.remoteWindowLeft)
+            rest = conn._sendChannelData(self, bytes(self.buf[:size]), None)
+            del self.buf[: size - len(rest)]
         while self.extBuf and not self.buf:
             dataType, data = self.extBuf[0]
             rest = conn._sendChannelData(self, data, dataType)

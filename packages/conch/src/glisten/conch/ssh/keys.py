@@ -254,8 +254,96 @@ class Key:
 
     @classmethod
     def _fromPrivateBlob(cls, blob: bytes) -> Key:
-        """Read a private key in the form an OpenSSH agent uses (not supported for RSA CRT)."""
-        raise BadKeyError("private blobs are not supported")
+        """Read a private key in the form the SSH agent protocol uses (see :meth:`privateBlob`)."""
+        r = Reader(blob, maxString=4096)
+        key = cls.readPrivateBlob(r)
+        try:
+            r.done()
+        except SSHProtocolError:
+            raise BadKeyError("trailing bytes after the private key") from None
+        return key
+
+    @classmethod
+    def readPrivateBlob(cls, r: Reader) -> Key:
+        """
+        Read one private key in agent form from ``r``, leaving what follows it (the agent's
+        ``ADD_IDENTITY`` puts a comment there).
+
+        :raises BadKeyError: malformed, inconsistent or unsupported.
+        """
+        try:
+            kind = r.string()
+            key: Any
+            if kind == b"ssh-ed25519":
+                public, secret = r.string(), r.string()
+                if len(public) != 32 or len(secret) != 64 or secret[32:] != public:
+                    raise BadKeyError("bad Ed25519 private key")
+                key = ed25519.Ed25519PrivateKey.from_private_bytes(secret[:32])
+            elif kind in _CURVE_BY_SSH:
+                curveName = _CURVE_BY_SSH[kind]
+                if r.string() != _CURVES[curveName][1]:
+                    raise BadKeyError("ECDSA key curve mismatch")
+                point, d = r.string(), r.mpint()
+                curve = {"secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1}.get(
+                    curveName, ec.SECP521R1
+                )()
+                key = ec.derive_private_key(d, curve)
+                if (
+                    key.public_key().public_bytes(
+                        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+                    )
+                    != point
+                ):
+                    raise BadKeyError("ECDSA private and public parts differ")
+            elif kind == b"ssh-rsa":
+                n, e, d, iqmp, p, q = (r.mpint() for _ in range(6))
+                if p * q != n or not _MIN_RSA_BITS <= n.bit_length() <= _MAX_RSA_BITS:
+                    raise BadKeyError("bad RSA private key")
+                key = rsa.RSAPrivateNumbers(
+                    p,
+                    q,
+                    d,
+                    rsa.rsa_crt_dmp1(d, p),
+                    rsa.rsa_crt_dmq1(d, q),
+                    iqmp,
+                    rsa.RSAPublicNumbers(e, n),
+                ).private_key()
+            else:
+                raise BadKeyError("unsupported private key type")
+        except (SSHProtocolError, ValueError) as e:
+            if isinstance(e, BadKeyError):
+                raise
+            raise BadKeyError("malformed private key") from None
+        return cls(key)
+
+    def privateBlob(self) -> bytes:
+        """
+        The private key in the form the SSH agent protocol uses (draft-miller-ssh-agent
+        section 4.2.3): the type, then its public and private numbers.
+
+        :raises BadKeyError: this is a public key.
+        """
+        if self.isPublic():
+            raise BadKeyError("a public key has no private blob")
+        k: Any = self._keyObject
+        t = self.type()
+        if t == "Ed25519":
+            public = k.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+            secret = k.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+            return string(b"ssh-ed25519") + string(public) + string(secret + public)
+        if t == "EC":
+            return self.blob() + mpint(k.private_numbers().private_value)
+        n = k.private_numbers()
+        pub = n.public_numbers
+        return string(b"ssh-rsa") + b"".join(
+            mpint(v) for v in (pub.n, pub.e, n.d, n.iqmp, n.p, n.q)
+        )
 
     # ---------------------------------------------------------------- inspection
 

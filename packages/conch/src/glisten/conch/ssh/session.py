@@ -103,7 +103,13 @@ class SSHSession(channel.SSHChannel):
 
     name = b"session"
 
+    #: The window a session gives its peer: OpenSSH's 2 MiB, so bulk transfers (SFTP uploads)
+    #: are not held to one small window per round trip.
+    defaultWindow = 2 * 1024 * 1024
+
     def __init__(self, *args: Any, **kw: Any) -> None:
+        if not args:
+            kw.setdefault("localWindow", self.defaultWindow)
         super().__init__(*args, **kw)
         self.buf = bytearray()
         self.client: Any = None
@@ -114,6 +120,22 @@ class SSHSession(channel.SSHChannel):
         if self.session is None:
             self.session = ISession(self.avatar, None)
         return self.session
+
+    def requestReceived(self, requestType: bytes, data: bytes) -> Any:
+        if requestType == b"auth-agent-req@openssh.com":
+            return self.request_auth_agent_req(data)
+        return super().requestReceived(requestType, data)
+
+    def request_auth_agent_req(self, data: bytes) -> int:
+        """``ssh -A``: granted when the session has ``forwardAgent(channel)`` and it agrees."""
+        forward = getattr(self._getSession(), "forwardAgent", None)
+        if forward is None:
+            return 0
+        try:
+            return 1 if forward(self) else 0
+        except Exception:
+            self._log.failure("agent forwarding failed", Failure())
+            return 0
 
     def request_subsystem(self, data: bytes) -> int:
         subsystem, _ = common.getNS(data)
@@ -295,6 +317,20 @@ class SSHSessionProcessProtocol(protocol.ProcessProtocol):
     def getHost(self) -> Any:
         return self.session.getHost()
 
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Let a wrapped protocol (a subsystem) be paused while the channel's window is full."""
+        self.session.registerProducer(producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        self.session.unregisterProducer()
+
+    def pauseProducing(self) -> None:
+        """Let a wrapped protocol stop the client's input (the window stays closed)."""
+        self.session.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.session.resumeProducing()
+
     def processEnded(self, reason: Failure | None = None) -> None:
         session = self.session
         conn = session.conn
@@ -327,19 +363,21 @@ class _ProtocolToProcess:
 
     def __init__(self, proto: Any, pp: SSHSessionProcessProtocol) -> None:
         self.proto = proto
-        self.transport = _ProtocolInput(proto)
+        self.transport = _ProtocolInput(proto, pp)
         self.pp = pp
 
 
 class _ProtocolInput:
-    def __init__(self, proto: Any) -> None:
+    def __init__(self, proto: Any, pp: SSHSessionProcessProtocol) -> None:
         self.proto = proto
+        self.pp = pp
 
     def write(self, data: bytes) -> None:
         self.proto.dataReceived(data)
 
     def closeStdin(self) -> None:
-        pass
+        """The client is done (as OpenSSH's sftp at exit): end like a process that exits 0."""
+        self.pp.processEnded(Failure(_Done()))
 
     def loseConnection(self) -> None:
         lost = self.proto.connectionLost

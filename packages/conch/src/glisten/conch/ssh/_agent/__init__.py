@@ -1,0 +1,1 @@
+"""Sans-IO SSH agent protocol (draft-miller-ssh-agent): framing and message bodies."""

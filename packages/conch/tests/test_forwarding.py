@@ -1,0 +1,136 @@
+"""Forwarding: the policy, the wire formats, refusals, and the key options that narrow it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pytest
+
+from glisten.conch import tap
+from glisten.conch._processsession import ProcessAvatar
+from glisten.conch.checkers import AuthorizedKey, AuthorizedKeyID
+from glisten.conch.error import ConchError
+from glisten.conch.ssh import forwarding as fw
+from glisten.conch.ssh.connection import OPEN_ADMINISTRATIVELY_PROHIBITED
+from glisten.conch.ssh.keys import Key
+from glisten.internet.testing import MemoryReactor
+
+KEY = Key.generate("ed25519")
+
+
+def test_defaultPolicyAllowsNothing() -> None:
+    policy = fw.ForwardingPolicy()
+    assert not policy.allowConnect("127.0.0.1", 80)
+    assert not policy.allowListen("127.0.0.1", 0)
+    assert not policy.allowStreamLocal("/run/x.sock")
+    assert not policy.agent
+
+
+def test_policyMatching() -> None:
+    policy = fw.ForwardingPolicy(
+        connect=(("db", 5432), ("*", 443), ("web", 0)),
+        listen=(("127.0.0.1", 0), ("0.0.0.0", 8080)),
+        streamLocal=("/run/app/*.sock",),
+    )
+    assert policy.allowConnect("db", 5432) and not policy.allowConnect("db", 22)
+    assert policy.allowConnect("anything", 443)
+    assert policy.allowConnect("web", 1)
+    assert policy.allowListen("127.0.0.1", 0) and policy.allowListen("127.0.0.1", 2000)
+    assert not policy.allowListen("127.0.0.1", 80)
+    assert policy.allowListen("0.0.0.0", 8080) and not policy.allowListen("0.0.0.0", 8081)
+    assert policy.allowStreamLocal("/run/app/a.sock")
+    assert not policy.allowStreamLocal("/run/other.sock")
+
+
+def test_wireFormats() -> None:
+    data = fw.packOpen_direct_tcpip(("host", 22), ("1.2.3.4", 5555))
+    assert fw.unpackOpen_direct_tcpip(data) == (("host", 22), ("1.2.3.4", 5555))
+    assert fw.unpackGlobal_tcpip_forward(fw.packGlobal_tcpip_forward(("", 0))) == ("", 0)
+    with pytest.raises(ConchError):
+        fw.unpackOpen_direct_tcpip(data[:-1])
+    with pytest.raises(ConchError):
+        fw.unpackGlobal_tcpip_forward(b"\x00\x00\x00\x01x\x00\x01\x00\x00")
+
+
+class _Avatar(fw.ForwardingUser):
+    def __init__(self, policy: fw.ForwardingPolicy) -> None:
+        self.channelLookup: dict[bytes, Any] = {}
+        self.forwardingPolicy = policy
+        self.reactor = MemoryReactor()
+        self.conn = object()
+
+
+def test_directTcpipRefusedByDefault() -> None:
+    avatar = _Avatar(fw.ForwardingPolicy())
+    data = fw.packOpen_direct_tcpip(("127.0.0.1", 80), ("127.0.0.1", 1))
+    with pytest.raises(ConchError) as e:
+        fw.openConnectForwardingClient(1000, 1000, data, avatar)
+    assert e.value.value == OPEN_ADMINISTRATIVELY_PROHIBITED
+    allowed = _Avatar(fw.ForwardingPolicy(connect=(("127.0.0.1", 80),)))
+    channel = fw.openConnectForwardingClient(1000, 1000, data, allowed)
+    assert channel.hostport == ("127.0.0.1", 80)
+
+
+def test_streamLocalRefusedByDefault() -> None:
+    data = b"\x00\x00\x00\x0b/run/x.sock" + b"\x00" * 8
+    with pytest.raises(ConchError):
+        fw.openStreamLocalClient(1000, 1000, data, _Avatar(fw.ForwardingPolicy()))
+    allowed = _Avatar(fw.ForwardingPolicy(streamLocal=("/run/*",)))
+    assert fw.openStreamLocalClient(1000, 1000, data, allowed).hostport == "/run/x.sock"
+
+
+def test_remoteForwardListensOnlyWhenAllowed() -> None:
+    request = fw.packGlobal_tcpip_forward(("127.0.0.1", 0))
+    assert _Avatar(fw.ForwardingPolicy()).global_tcpip_forward(request) == 0
+    avatar = _Avatar(fw.ForwardingPolicy(listen=(("127.0.0.1", 0),)))
+    ok, port = avatar.global_tcpip_forward(request)
+    assert ok == 1 and len(avatar.reactor.tcpServers) == 1
+    assert avatar.reactor.tcpServers[0][3] == "127.0.0.1"
+    bound = int.from_bytes(port, "big")
+    cancel = fw.packGlobal_tcpip_forward(("127.0.0.1", bound))
+    assert avatar.global_cancel_tcpip_forward(cancel) == 1
+    assert avatar.global_cancel_tcpip_forward(cancel) == 0
+    avatar.global_tcpip_forward(request)
+    avatar.stopForwarding()
+    assert avatar._listeners() == {}
+
+
+def _avatarFor(options: dict[bytes, bytes | None], policy: fw.ForwardingPolicy) -> ProcessAvatar:
+    avatarId = AuthorizedKeyID(b"alice")
+    avatarId.authorizedKey = AuthorizedKey(KEY, options)
+    return ProcessAvatar(avatarId, MemoryReactor(), forwardingPolicy=policy)
+
+
+def test_keyOptionsNarrowThePolicy() -> None:
+    full = fw.ForwardingPolicy(connect=(("*", 0),), agent=True)
+    assert _avatarFor({}, full).forwardingPolicy == full
+    assert _avatarFor({b"no-port-forwarding": None}, full).forwardingPolicy == (
+        fw.ForwardingPolicy(agent=True)
+    )
+    assert not _avatarFor({b"no-agent-forwarding": None}, full).forwardingPolicy.agent
+    assert _avatarFor({b"restrict": None}, full).forwardingPolicy == fw.ForwardingPolicy()
+
+
+def test_tapOptions(tmp_path: Any) -> None:
+    parser = argparse.ArgumentParser()
+    tap.serviceMaker.addArguments(parser)
+    options = parser.parse_args(
+        [
+            *("--host-keys", str(tmp_path), "--permit-open", "db:5432"),
+            *("--permit-listen", "127.0.0.1:0", "--permit-open", "[::1]:80"),
+            *("--permit-streamlocal", "/run/*.sock", "--allow-agent-forwarding"),
+        ]
+    )
+    assert tap.forwardingPolicyFromOptions(options) == fw.ForwardingPolicy(
+        connect=(("db", 5432), ("::1", 80)),
+        listen=(("127.0.0.1", 0),),
+        streamLocal=("/run/*.sock",),
+        agent=True,
+    )
+    default = parser.parse_args(["--host-keys", str(tmp_path)])
+    assert tap.forwardingPolicyFromOptions(default) == fw.ForwardingPolicy()
+    with pytest.raises(ValueError):
+        tap.forwardingPolicyFromOptions(
+            parser.parse_args(["--host-keys", str(tmp_path), "--permit-open", "nope"])
+        )

@@ -1,0 +1,172 @@
+"""The SSH agent against OpenSSH: glisten's client against ``ssh-agent``, ``ssh-add`` and
+``ssh`` against glisten's agent, and logging in through an agent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glisten.conch.client.knownhosts import KnownHostsFile
+from glisten.conch.endpoints import SSHCommandClientEndpoint
+from glisten.conch.ssh import agent
+from glisten.conch.ssh._ssh._wire import Reader
+from glisten.conch.ssh.keys import Key
+from glisten.internet.endpoints import UNIXClientEndpoint
+from glisten.internet.protocol import Factory
+
+from .conftest import requireBinary, sshKeygen
+from .test_openssh_server import _Collect, _run, _YesUI
+
+pytestmark = pytest.mark.interop
+
+AGENT_SERVER = """
+import sys
+from glisten.conch.ssh.agent import SSHAgentServer
+from glisten.internet.epollreactor import EPollReactor
+from glisten.internet.protocol import Factory
+
+reactor = EPollReactor()
+factory = Factory.forProtocol(SSHAgentServer)
+factory.keys = {}
+reactor.listenUNIX(sys.argv[1], factory, mode=0o600)
+print("ready", flush=True)
+reactor.run()
+"""
+
+
+@pytest.fixture
+def sshAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """OpenSSH's ssh-agent in the foreground on a socket of its own."""
+    sock = tmp_path / "agent.sock"
+    proc = subprocess.Popen(
+        [requireBinary("ssh-agent"), "-D", "-a", str(sock)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("SSH_AUTH_SOCK=")
+    env = dict(os.environ, SSH_AUTH_SOCK=str(sock))
+    try:
+        yield {"sock": sock, "env": env}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def glistenAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    sock = tmp_path / "glisten-agent.sock"
+    script = tmp_path / "agent.py"
+    script.write_text(AGENT_SERVER)
+    proc = subprocess.Popen([sys.executable, str(script), str(sock)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    try:
+        yield {"sock": sock, "env": dict(os.environ, SSH_AUTH_SOCK=str(sock))}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_clientAgainstSshAgent(sshAgent: dict[str, Any], tmp_path: Path) -> None:
+    ed = sshKeygen(tmp_path / "ed", "ed25519")
+    rsa = sshKeygen(tmp_path / "rsa", "rsa", 2048)
+    for key in (ed, rsa):
+        subprocess.run(["ssh-add", "-q", str(key)], env=sshAgent["env"], check=True)
+    added = Key.generate("ecdsa", 256)
+
+    async def main(reactor: Any) -> Any:
+        endpoint = UNIXClientEndpoint(reactor, str(sshAgent["sock"]))
+        client = await endpoint.connect(Factory.forProtocol(agent.SSHAgentClient))
+        identities = await client.requestIdentities()
+        rsaKey = Key.fromFile(str(rsa) + ".pub")
+        sigs = {
+            alg: await client.signData(rsaKey.blob(), b"to sign", agent.signatureFlags(alg))
+            for alg in (b"rsa-sha2-256", b"rsa-sha2-512")
+        }
+        edSig = await client.signData(Key.fromFile(str(ed) + ".pub").blob(), b"to sign")
+        await client.addIdentity(added.privateBlob(), b"from glisten")
+        client.transport.loseConnection()
+        return identities, sigs, edSig
+
+    identities, sigs, edSig = _run(main)
+    blobs = [b for b, _ in identities]
+    assert Key.fromFile(str(ed) + ".pub").blob() in blobs
+    assert Key.fromFile(str(rsa) + ".pub").blob() in blobs
+    rsaKey = Key.fromFile(str(rsa) + ".pub")
+    for alg, sig in sigs.items():
+        assert Reader(sig).string() == alg
+        assert rsaKey.verify(sig, b"to sign")
+    assert Key.fromFile(str(ed) + ".pub").verify(edSig, b"to sign")
+    listed = subprocess.run(
+        ["ssh-add", "-l"], env=sshAgent["env"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "from glisten" in listed
+    assert added.fingerprint("sha256-base64") in listed
+
+
+def test_sshAddAndSshAgainstGlistenAgent(
+    glistenAgent: dict[str, Any], glistenServer: dict[str, Any]
+) -> None:
+    env = glistenAgent["env"]
+    assert glistenAgent["sock"].stat().st_mode & 0o777 == 0o600
+    for key in (glistenServer["rsaKey"], glistenServer["key"]):
+        subprocess.run(["ssh-add", "-q", str(key)], env=env, check=True)
+    listed = subprocess.run(["ssh-add", "-l"], env=env, capture_output=True, text=True).stdout
+    assert "(RSA)" in listed and "(ED25519)" in listed
+    # ssh logs in with the RSA key through glisten's agent (an rsa-sha2 signature).
+    subprocess.run(["ssh-add", "-q", "-d", str(glistenServer["key"])], env=env, check=True)
+    out = subprocess.run(
+        [
+            requireBinary("ssh"),
+            "-p",
+            str(glistenServer["port"]),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"IdentityAgent={glistenAgent['sock']}",
+            "-o",
+            "IdentityFile=none",
+            "root@127.0.0.1",
+            "echo via-agent",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout == "via-agent\n", out.stderr
+    subprocess.run(["ssh-add", "-D"], env=env, check=True, capture_output=True)
+    listed = subprocess.run(["ssh-add", "-l"], env=env, capture_output=True, text=True)
+    assert listed.returncode == 1
+
+
+def test_endpointLogsInThroughAnAgent(
+    sshAgent: dict[str, Any], glistenServer: dict[str, Any]
+) -> None:
+    subprocess.run(["ssh-add", "-q", str(glistenServer["rsaKey"])], env=sshAgent["env"], check=True)
+
+    async def main(reactor: Any) -> bytes:
+        endpoint = SSHCommandClientEndpoint.newConnection(
+            reactor,
+            b"echo agent-login",
+            b"root",
+            b"127.0.0.1",
+            glistenServer["port"],
+            agentEndpoint=UNIXClientEndpoint(reactor, str(sshAgent["sock"])),
+            knownHosts=KnownHostsFile(None),
+            ui=_YesUI(),
+        )
+        proto = await endpoint.connect(Factory.forProtocol(_Collect))
+        await proto.done
+        return proto.data
+
+    assert _run(main) == b"agent-login\n"
