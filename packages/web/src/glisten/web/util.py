@@ -1,11 +1,17 @@
-"""Small helpers for resources, as in ``twisted.web.util``."""
+"""Small helpers for resources, as in ``twisted.web.util``: redirects, a resource computed
+later, and failures rendered as HTML."""
 
 from __future__ import annotations
 
+import linecache
 from html import escape
+from typing import Any
 
+from glisten.internet.defer import Deferred
+from glisten.python.failure import Failure
 from glisten.web import resource
-from glisten.web.iweb import IRequest
+from glisten.web.iweb import IRequest, ITemplateLoader
+from glisten.web.template import Element, Tag, TagLoader, flattenString, renderer, tags
 
 
 def redirectTo(URL: bytes, request: IRequest) -> bytes:
@@ -43,3 +49,126 @@ class Redirect(resource.Resource):
 
     def getChild(self, name: bytes, request: IRequest) -> resource.IResource:
         return self
+
+
+class ParentRedirect(resource.Resource):
+    """Redirects every request to the parent folder of the requested URL (``/a/b/c`` to
+    ``/a/b/``)."""
+
+    isLeaf = True
+
+    def render(self, request: IRequest) -> bytes:
+        url = request.uri.split(b"?", 1)[0]
+        parent = url.rsplit(b"/", 1)[0] + b"/" if b"/" in url else b"/"
+        return redirectTo(parent or b"/", request)
+
+    def getChild(self, name: bytes, request: IRequest) -> resource.IResource:
+        return self
+
+
+class DeferredResource(resource.Resource):
+    """A resource that is known only later: a Deferred firing with it.
+
+    The request's remaining path is walked from the resource once it arrives, and the
+    resource found renders the request.
+
+    :param d: Fires with the :class:`~glisten.web.resource.IResource`.
+    """
+
+    isLeaf = True
+
+    def __init__(self, d: Deferred[resource.IResource]) -> None:
+        super().__init__()
+        self.d = d
+
+    def getChild(self, name: bytes, request: IRequest) -> resource.IResource:
+        return self
+
+    def render(self, request: IRequest) -> int:
+        from glisten.web.server import NOT_DONE_YET
+
+        self.d.addCallbacks(
+            self._cbChild, self._ebChild, callbackArgs=(request,), errbackArgs=(request,)
+        )
+        return NOT_DONE_YET
+
+    def _cbChild(self, child: resource.IResource, request: Any) -> resource.IResource:
+        request.render(resource.getChildForRequest(child, request))
+        return child
+
+    def _ebChild(self, reason: Failure, request: Any) -> Failure:
+        request.processingFailed(reason)
+        return reason
+
+
+def _frameLines(failure: Failure) -> list[tuple[str, str, int, str]]:
+    lines = []
+    for name, filename, lineNumber, _locals, _globals in failure.frames:
+        source = linecache.getline(filename, lineNumber).strip()
+        lines.append((name, filename, lineNumber, source))
+    return lines
+
+
+class FailureElement(Element):
+    """A failure as an HTML element: its type, value and traceback, all escaped.
+
+    Shown to clients only where the site's ``displayTracebacks`` allows it
+    (:func:`glisten.web.template.renderElement` checks).
+
+    :param failure: The failure.
+    :param loader: A template with the renderers ``type``, ``value`` and ``traceback``; the
+        default is a plain one.
+    """
+
+    def __init__(self, failure: Failure, loader: ITemplateLoader | None = None) -> None:
+        super().__init__(
+            loader
+            or TagLoader(
+                tags.div(style="font-size:small")(
+                    tags.p(tags.b(render="type"), ": ", tags.span(render="value")),
+                    tags.div(render="traceback"),
+                )
+            )
+        )
+        self.failure = failure
+
+    @renderer
+    def type(self, request: object, tag: Tag) -> Tag:
+        kind = self.failure.type
+        return tag(kind.__qualname__ if kind is not None else "")
+
+    @renderer
+    def value(self, request: object, tag: Tag) -> Tag:
+        return tag(str(self.failure.value))
+
+    @renderer
+    def traceback(self, request: object, tag: Tag) -> Tag:
+        items = []
+        for name, filename, lineNumber, source in _frameLines(self.failure):
+            items.append(
+                tags.div(
+                    tags.span(f'File "{filename}", line {lineNumber}, in {name}'),
+                    tags.pre(source) if source else "",
+                )
+            )
+        return tag(items)
+
+
+def formatFailure(myFailure: Failure) -> bytes:
+    """A failure (type, value, traceback) as escaped HTML, for a developer's eyes.
+
+    Callers decide whether a client may see it: :class:`glisten.web.server.Site` shows
+    tracebacks only with ``displayTracebacks``.
+
+    :raises TypeError: ``myFailure`` is not a :class:`~glisten.python.failure.Failure`.
+    """
+    if not isinstance(myFailure, Failure):
+        raise TypeError(f"formatFailure needs a Failure, not {type(myFailure).__name__}")
+    result: list[bytes | Failure] = []
+    flattenString(None, FailureElement(myFailure)).addBoth(result.append)
+    # Nothing in the element waits on a Deferred, so it has been flattened already.
+    out = result[0]
+    if isinstance(out, Failure):
+        out.raiseException()
+    assert isinstance(out, bytes)
+    return out

@@ -1,0 +1,349 @@
+"""The flattener: turns a template tree into bytes, escaping as it goes, and writes them out
+as they are produced.
+
+The tree is walked by nested generators that yield either bytes or a Deferred to wait on, so a
+page streams to the client while later parts are still being computed, and a slow Deferred
+holds up only what comes after it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import traceback
+from collections.abc import Callable, Generator, Iterator
+from types import GeneratorType
+from typing import Any, Union
+
+from glisten.internet.defer import Deferred
+from glisten.python.failure import Failure
+from glisten.web._template._stan import CDATA, CharRef, Comment, Tag, slot, voidElements
+from glisten.web.error import FlattenerError, UnfilledSlot, UnsupportedType
+from glisten.web.iweb import IRenderable
+
+#: Bytes gathered before they are handed to ``write``: big enough that a page is a few
+#: writes, small enough that the client sees the start of a slow page early.
+BUFFER_SIZE = 2**16
+
+#: What the walk yields: output, or a Deferred whose result is sent back into it.
+_Step = Union[bytes, "Deferred[Any]"]
+_Walk = Generator[_Step, Any, None]
+_Escaper = Callable[[bytes], bytes]
+
+#: Flattenable: ``str``, ``bytes``, :class:`Tag`, :class:`slot`, :class:`CDATA`,
+#: :class:`Comment`, :class:`CharRef`, lists, tuples, generators, Deferreds, coroutines and
+#: :class:`~glisten.web.iweb.IRenderable` providers, nested in any way.
+Flattenable = Any
+
+
+def escapeForContent(data: bytes) -> bytes:
+    """Escape text for element content: ``&``, ``<`` and ``>``."""
+    if b"&" in data:
+        data = data.replace(b"&", b"&amp;")
+    if b"<" in data:
+        data = data.replace(b"<", b"&lt;")
+    if b">" in data:
+        data = data.replace(b">", b"&gt;")
+    return data
+
+
+def attributeEscapingDoneOutside(data: bytes) -> bytes:
+    """Leave ``data`` as it is: used where an enclosing attribute escapes everything."""
+    return data
+
+
+def escapeForAttribute(data: bytes) -> bytes:
+    """Escape a double-quoted attribute value: ``&``, ``<``, ``>`` and ``"``."""
+    data = escapeForContent(data)
+    if b'"' in data:
+        data = data.replace(b'"', b"&quot;")
+    return data
+
+
+def escapedCDATA(data: str | bytes) -> bytes:
+    """A CDATA section's content, with ``]]>`` split across two sections."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return data.replace(b"]]>", b"]]]]><![CDATA[>")
+
+
+def escapedComment(data: str | bytes) -> bytes:
+    """A comment's content that cannot end the comment or open a nested one: ``--`` becomes
+    ``- -``, and a ``-`` or ``>`` at the edges gets a space."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    while b"--" in data:
+        data = data.replace(b"--", b"- -")
+    if data.startswith((b">", b"-")):
+        data = b" " + data
+    if data.endswith(b"-"):
+        data += b" "
+    return data
+
+
+#: Characters that may not appear in a tag or attribute name (the XML name rules, loosely):
+#: a name with one of them could break out of the markup.
+_BAD_NAME = frozenset(b" \t\r\n\f\"'<>/=&`\x00")
+
+
+def _checkName(name: bytes, what: str) -> bytes:
+    if not name or any(c in _BAD_NAME for c in name):
+        raise ValueError(f"invalid {what} name {name!r}")
+    return name
+
+
+def _asBytes(name: bytes | str) -> bytes:
+    return name.encode("utf-8") if isinstance(name, str) else name
+
+
+def _lookupSlot(name: str, slotData: list[dict[str, Any] | None]) -> tuple[bool, Any]:
+    for data in reversed(slotData):
+        if data is not None and name in data:
+            return True, data[name]
+    return False, None
+
+
+def _flattenElement(
+    request: object,
+    root: Flattenable,
+    textEscape: _Escaper,
+    markupEscape: _Escaper,
+    slotData: list[dict[str, Any] | None],
+    renderFactory: Any,
+) -> _Walk:
+    """Walk ``root``, yielding output bytes and Deferreds to wait on.
+
+    :param textEscape: Escapes text: content escaping in an element, attribute escaping in an
+        attribute value (then whatever the enclosing context needs).
+    :param markupEscape: Applied to markup written: the identity in a document, attribute
+        escaping inside an attribute value (a tag in an attribute becomes text there).
+    :param slotData: Slot values of the enclosing tags, innermost last.
+    :param renderFactory: The :class:`~glisten.web.iweb.IRenderable` whose renderers the tags
+        below use.
+    """
+    try:
+        if isinstance(root, str):
+            yield textEscape(root.encode("utf-8"))
+        elif isinstance(root, bytes):
+            yield textEscape(root)
+        elif isinstance(root, Tag):
+            yield from _flattenTag(request, root, textEscape, markupEscape, slotData, renderFactory)
+        elif isinstance(root, (list, tuple, GeneratorType, Iterator)):
+            for element in root:
+                yield from _flattenElement(
+                    request, element, textEscape, markupEscape, slotData, renderFactory
+                )
+        elif isinstance(root, slot):
+            found, value = _lookupSlot(root.name, slotData)
+            if not found:
+                if root.default is None:
+                    raise UnfilledSlot(root.name)
+                value = root.default
+            yield from _flattenElement(
+                request, value, textEscape, markupEscape, slotData, renderFactory
+            )
+        elif isinstance(root, CDATA):
+            yield markupEscape(b"<![CDATA[" + escapedCDATA(root.data) + b"]]>")
+        elif isinstance(root, Comment):
+            yield markupEscape(b"<!--" + escapedComment(root.data) + b"-->")
+        elif isinstance(root, CharRef):
+            if not isinstance(root.ordinal, int) or not 0 < root.ordinal <= sys.maxunicode:
+                raise ValueError(f"invalid character reference {root.ordinal!r}")
+            yield markupEscape(b"&#%d;" % root.ordinal)
+        elif isinstance(root, Deferred):
+            result = yield root
+            yield from _flattenElement(
+                request, result, textEscape, markupEscape, slotData, renderFactory
+            )
+        elif inspect.iscoroutine(root):
+            result = yield Deferred.fromCoroutine(root)
+            yield from _flattenElement(
+                request, result, textEscape, markupEscape, slotData, renderFactory
+            )
+        elif IRenderable.providedBy(root):
+            result = root.render(request)  # type: ignore[arg-type]
+            yield from _flattenElement(request, result, textEscape, markupEscape, slotData, root)
+        else:
+            raise UnsupportedType(root)
+    except FlattenerError as e:
+        e._roots.insert(0, root)
+        raise
+    except GeneratorExit:
+        raise
+    except Exception as e:
+        raise FlattenerError(e, [root], traceback.extract_tb(e.__traceback__)) from e
+
+
+def _flattenTag(
+    request: object,
+    root: Tag,
+    textEscape: _Escaper,
+    markupEscape: _Escaper,
+    slotData: list[dict[str, Any] | None],
+    renderFactory: Any,
+) -> _Walk:
+    if root.render:
+        if renderFactory is None:
+            raise ValueError(
+                f"tag {root.tagName!r} names renderer {root.render!r} outside any renderable"
+            )
+        method = renderFactory.lookupRenderMethod(root.render)
+        clone = root.clone(False)
+        clone.render = None
+        result = method(request, clone)
+        yield from _flattenElement(
+            request, result, textEscape, markupEscape, slotData, renderFactory
+        )
+        return
+    slotData = [*slotData, root.slotData] if root.slotData else slotData
+    name = _asBytes(root.tagName)
+    if not name:
+        for child in root.children:
+            yield from _flattenElement(
+                request, child, textEscape, markupEscape, slotData, renderFactory
+            )
+        return
+    _checkName(name, "tag")
+    yield markupEscape(b"<" + name)
+    # Inside a value, text and markup alike are escaped for the attribute and then for
+    # whatever encloses it; children's text is escaped as content, then likewise.
+    inDocument = markupEscape is attributeEscapingDoneOutside
+    inAttribute: _Escaper
+    childText: _Escaper
+    if inDocument:
+        inAttribute, childText = escapeForAttribute, escapeForContent
+    else:
+        inAttribute = lambda data: markupEscape(escapeForAttribute(data))  # noqa: E731
+        childText = lambda data: markupEscape(escapeForContent(data))  # noqa: E731
+    for key, value in root.attributes.items():
+        yield markupEscape(b" " + _checkName(_asBytes(key), "attribute") + b'="')
+        yield from _flattenElement(
+            request, value, inAttribute, inAttribute, slotData, renderFactory
+        )
+        yield markupEscape(b'"')
+    if not root.children and name.decode("ascii", "replace").lower() in voidElements:
+        yield markupEscape(b" />")
+        return
+    yield markupEscape(b">")
+    for child in root.children:
+        yield from _flattenElement(request, child, childText, markupEscape, slotData, renderFactory)
+    yield markupEscape(b"</" + name + b">")
+
+
+class _Driver:
+    """Runs one walk: buffers its output, waits on its Deferreds, reports the end."""
+
+    def __init__(self, walk: _Walk, write: Callable[[bytes], object]) -> None:
+        self._walk = walk
+        self._write = write
+        self._buffer: list[bytes] = []
+        self._size = 0
+        self._waitingOn: Deferred[Any] | None = None
+        # Set while a Deferred's result is awaited from outside the run loop.
+        self._suspended = False
+        self._outcome: tuple[object, Failure | None] | None = None
+        self.done: Deferred[None] = Deferred(self._cancel)
+
+    def _cancel(self, d: Deferred[None]) -> None:
+        # The Deferred being waited on fails with CancelledError, which ends the walk.
+        if self._waitingOn is not None:
+            self._waitingOn.cancel()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            data = b"".join(self._buffer)
+            self._buffer.clear()
+            self._size = 0
+            self._write(data)
+
+    def _resumed(self, result: object, reason: Failure | None) -> None:
+        self._waitingOn = None
+        if self._suspended:
+            self._suspended = False
+            self.run(result, reason)
+        else:
+            self._outcome = (result, reason)
+
+    def _failedWaiting(self, reason: Failure) -> None:
+        self._resumed(None, reason)
+
+    def run(self, sendValue: object, throwValue: Failure | None) -> None:
+        """Advance the walk until it waits on an unfired Deferred or ends."""
+        walk = self._walk
+        while True:
+            try:
+                if throwValue is not None:
+                    failure, throwValue = throwValue, None
+                    step = walk.throw(failure.value)
+                else:
+                    step = walk.send(sendValue)
+                sendValue = None
+                if isinstance(step, bytes):
+                    self._buffer.append(step)
+                    self._size += len(step)
+                    if self._size >= BUFFER_SIZE:
+                        self._flush()
+                    continue
+                self._flush()
+            except StopIteration:
+                try:
+                    self._flush()
+                except BaseException:
+                    self.done.errback(Failure())
+                else:
+                    self.done.callback(None)
+                return
+            except BaseException:
+                failure = Failure()
+                # What was rendered before the failure still goes out, so the page's end
+                # (an error notice, say) follows a coherent beginning.
+                try:
+                    self._flush()
+                except BaseException:
+                    pass
+                walk.close()
+                self.done.errback(failure)
+                return
+            # Wait on the Deferred; if it has already fired, carry on in this loop rather than
+            # recursing (a long list of fired Deferreds must not exhaust the stack).
+            self._outcome = None
+            self._waitingOn = step
+            step.addCallbacks(self._resumed, self._failedWaiting, callbackArgs=(None,))
+            if self._outcome is None:
+                self._suspended = True
+                return
+            sendValue, throwValue = self._outcome
+
+
+def flatten(request: object, root: Flattenable, write: Callable[[bytes], object]) -> Deferred[None]:
+    """Render ``root`` and pass the bytes to ``write`` as they are produced.
+
+    Output is gathered into pieces of up to :data:`BUFFER_SIZE` bytes, and written out
+    whenever the walk has to wait on a Deferred, so a client sees the page's beginning while
+    its end is still being computed.
+
+    :param request: Passed to renderers (may be ``None``).
+    :param root: The tree.
+    :param write: Called with each piece of output.
+    :return: A Deferred that fires with ``None`` when everything was written, or fails with
+        :class:`~glisten.web.error.FlattenerError`. Cancelling it cancels the Deferred the
+        walk is waiting on and stops the walk.
+    """
+    driver = _Driver(
+        _flattenElement(request, root, escapeForContent, attributeEscapingDoneOutside, [], None),
+        write,
+    )
+    driver.run(None, None)
+    return driver.done
+
+
+def flattenString(request: object, root: Flattenable) -> Deferred[bytes]:
+    """Render ``root`` to one bytes string.
+
+    :param request: Passed to renderers (may be ``None``).
+    :return: A Deferred firing with the bytes, or failing with
+        :class:`~glisten.web.error.FlattenerError`.
+    """
+    pieces: list[bytes] = []
+    d = flatten(request, root, pieces.append)
+    return d.addCallback(lambda _: b"".join(pieces))
