@@ -1,0 +1,110 @@
+"""glisten.web.util helpers, glisten.web.pages and glisten.web.html."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from glisten.internet.defer import Deferred
+from glisten.python.failure import Failure
+from glisten.web import html, pages, util
+from glisten.web.resource import Resource
+
+GET = b"GET %s HTTP/1.1\r\nHost: example.com\r\n\r\n"
+
+
+def dechunk(data: bytes) -> tuple[bytes, bytes]:
+    head, _, rest = data.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" not in head.lower():
+        return head, rest
+    body = b""
+    while rest:
+        size, _, rest = rest.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        body += rest[:n]
+        rest = rest[n + 2 :]
+    return head, body
+
+
+class Leaf(Resource):
+    isLeaf = True
+
+    def render_GET(self, request: Any) -> bytes:
+        return b"leaf:" + b"/".join(request.postpath)
+
+
+def test_redirectToEscapes(connect: Callable[..., Any]) -> None:
+    root = Resource()
+    root.putChild(b"r", util.Redirect(b'/x"><script>alert(1)</script>'))
+    head, body = dechunk(connect(root).send(GET % b"/r"))
+    assert head.startswith(b"HTTP/1.1 302")
+    assert b"<script>" not in body and b"&lt;script&gt;" in body
+    with pytest.raises(TypeError):
+        util.redirectTo("/str", None)  # type: ignore[arg-type]
+
+
+def test_parentRedirect(connect: Callable[..., Any]) -> None:
+    root = Resource()
+    root.putChild(b"a", util.ParentRedirect())
+    head, _ = dechunk(connect(root).send(GET % b"/a/b/c"))
+    assert head.startswith(b"HTTP/1.1 302")
+    assert b"location: /a/b/" in head.lower()
+
+
+def test_deferredResource(connect: Callable[..., Any]) -> None:
+    d: Deferred[Any] = Deferred()
+    root = Resource()
+    root.putChild(b"later", util.DeferredResource(d))
+    conn = connect(root)
+    assert conn.send(GET % b"/later/x/y") == b""
+    d.callback(Leaf())
+    head, body = dechunk(bytes(conn.transport.value()))
+    assert head.startswith(b"HTTP/1.1 200") and body == b"leaf:x/y"
+
+
+def test_deferredResourceFailure(connect: Callable[..., Any]) -> None:
+    d: Deferred[Any] = Deferred()
+    conn = connect(util.DeferredResource(d))
+    conn.send(GET % b"/")
+    d.errback(RuntimeError("hidden"))
+    head, body = dechunk(bytes(conn.transport.value()))
+    assert head.startswith(b"HTTP/1.1 500") and b"hidden" not in body
+
+
+def test_formatFailure() -> None:
+    try:
+        raise ValueError("<b>bad</b>")
+    except ValueError:
+        f = Failure()
+    out = util.formatFailure(f)
+    assert b"ValueError" in out and b"&lt;b&gt;bad&lt;/b&gt;" in out
+    assert b"test_util_pages.py" in out
+    with pytest.raises(TypeError):
+        util.formatFailure("no")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("page", "status", "text"),
+    [
+        (pages.notFound(), 404, b"No Such Resource"),
+        (pages.forbidden(), 403, b"Forbidden Resource"),
+        (pages.errorPage(418, "<teapot>", "short & stout"), 418, b"&lt;teapot&gt;"),
+    ],
+)
+def test_pages(page: Any, status: int, text: bytes, connect: Callable[..., Any]) -> None:
+    head, body = dechunk(connect(page).send(GET % b"/any/child"))
+    assert head.startswith(b"HTTP/1.1 %d" % status)
+    assert text in body and b"<teapot>" not in body
+
+
+def test_html() -> None:
+    assert html.escape("<a href='x'>&\"") == "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;"
+    assert html.PRE(b"<x>") == "<pre>&lt;x&gt;</pre>"
+    assert html.UL(["<i>"]) == "<ul>\n<li> &lt;i&gt; </li>\n</ul>\n"
+    links = html.linkList([("/a?b=1&c", "A<"), (" JavaScript:alert(1)", "x")])
+    assert '<a href="/a?b=1&amp;c">A&lt;</a>' in links
+    assert 'href="#"' in links and "alert" not in links
