@@ -169,3 +169,19 @@ class ITemplateLoader(Interface):
 
     def load() -> list[Any]:
         """The template's top-level nodes."""
+
+
+class ICredentialFactory(Interface):
+    """Turns one HTTP authentication scheme's ``Authorization`` header into credentials
+    (see :mod:`glisten.web.guard`)."""
+
+    scheme: bytes = Attribute("The scheme, lower case: b'basic', b'digest'.")
+
+    def getChallenge(request: IRequest) -> dict[str, bytes | str]:
+        """The parameters of the ``WWW-Authenticate`` challenge for ``request``."""
+
+    def decode(response: bytes, request: IRequest) -> Any:
+        """The credentials in ``response`` (the header after the scheme).
+
+        :raises glisten.cred.error.LoginFailed: They are malformed or stale.
+        """
