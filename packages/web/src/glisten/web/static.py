@@ -7,7 +7,8 @@ like a missing file. Supports index files, MIME types, ``Range`` (single and mul
 
 Where this differs from Twisted, on purpose:
 
-- ``.rpy`` scripts are never executed;
+- no file is ever executed unless :attr:`File.processors` says so (Twisted's ``twist web
+  --path`` runs ``.rpy`` scripts by default; here a processor must be configured);
 - hidden files and folders (a name starting with ``.``: ``.git/``, ``.env``, ``.htpasswd``) are
   404 and left out of listings unless :attr:`File.allowHidden` is set; ``.well-known/``
   (RFC 8615, ACME challenges) stays public;
@@ -32,6 +33,7 @@ from zope.interface import implementer
 
 from glisten.internet import interfaces
 from glisten.web import http, resource
+from glisten.web._registry import Registry
 from glisten.web.iweb import IRequest
 from glisten.web.resource import RenderResult
 from glisten.web.server import NOT_DONE_YET
@@ -135,12 +137,16 @@ class File(resource.Resource):
     :param defaultType: MIME type of files with an unknown extension (Twisted's default is
         ``text/html``; glisten's is ``application/octet-stream``, see the module docstring).
     :param ignoredExts: Extensions tried when a child is missing (``/a`` finds ``a.html``).
-    :param registry: Ignored; kept for Twisted compatibility.
+    :param registry: The :class:`Registry` handed to processors (a new one if ``None``);
+        shared with children.
     :param allowExt: Ignored; kept for Twisted compatibility.
     :ivar indexNames: Files served for the folder itself, in order.
     :ivar showListing: Whether folders without an index file are listed.
     :ivar allowHidden: Whether names starting with ``.`` are served and listed (Twisted serves
         them; glisten answers 404 unless this is set).
+    :ivar processors: File extension (``".rpy"``) to a callable ``(path, registry)`` giving
+        the resource that serves such files, e.g. :class:`glisten.web.script.ResourceScript`.
+        Empty by default: files are only ever sent, never run.
     """
 
     contentTypes: dict[str, str] = loadMimeTypes()
@@ -152,13 +158,14 @@ class File(resource.Resource):
     forbidden: resource.Resource = resource.ForbiddenResource()
     type: str | None = None
     encoding: str | None = None
+    processors: dict[str, Callable[[str, Registry], resource.IResource]] = {}
 
     def __init__(
         self,
         path: str | bytes | os.PathLike[str],
         defaultType: str = DEFAULT_TYPE,
         ignoredExts: Sequence[str] = (),
-        registry: object = None,
+        registry: Registry | None = None,
         allowExt: int = 0,
     ) -> None:
         super().__init__()
@@ -177,6 +184,7 @@ class File(resource.Resource):
         self.headers: dict[bytes, bytes] = {}
         # File name -> (Content-Type, Content-Encoding) header values, shared with children.
         self._typeCache: dict[str, tuple[bytes, bytes | None]] = {}
+        self.registry: Registry = Registry() if registry is None else registry
 
     @property
     def _root(self) -> str:
@@ -190,7 +198,7 @@ class File(resource.Resource):
 
     def createSimilarFile(self, path: str, verified: bool = False) -> File:
         """A child :class:`File` with the same settings (and the same served root)."""
-        child = self.__class__(path, self.defaultType, self.ignoredExts)
+        child = self.__class__(path, self.defaultType, self.ignoredExts, self.registry)
         child._rootPath = self._root
         child._verified = verified
         child.contentTypes = self.contentTypes
@@ -199,6 +207,7 @@ class File(resource.Resource):
         child.showListing = self.showListing
         child.allowHidden = self.allowHidden
         child.headers = self.headers
+        child.processors = self.processors
         child._typeCache = self._typeCache
         return child
 
@@ -235,7 +244,7 @@ class File(resource.Resource):
             for name in self.indexNames:
                 candidate = os.path.join(self.path, name)
                 if os.path.isfile(candidate) and _within(candidate, self._root):
-                    return self.createSimilarFile(candidate, verified=True)
+                    return self._childFor(candidate)
             if self.showListing:
                 return self.directoryListing()
             return self.forbidden
@@ -261,6 +270,14 @@ class File(resource.Resource):
         # symbolic link can lead out: resolve those (and only those) fully.
         if stat.S_ISLNK(st.st_mode) and not _within(childPath, self._root):
             return self.childNotFound
+        return self._childFor(childPath)
+
+    def _childFor(self, childPath: str) -> resource.IResource:
+        """The resource for a checked path inside the root: its processor's, or a file."""
+        if self.processors:
+            processor = self.processors.get(os.path.splitext(childPath)[1])
+            if processor is not None:
+                return processor(childPath, self.registry)
         return self.createSimilarFile(childPath, verified=True)
 
     # -- rendering --------------------------------------------------------------------------

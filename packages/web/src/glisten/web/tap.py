@@ -85,15 +85,27 @@ def _parseHeader(text: str) -> tuple[bytes, bytes]:
     return name.strip().encode("latin-1"), value.strip().encode("latin-1")
 
 
+def _parseProcessor(text: str) -> tuple[str, Any]:
+    ext, sep, name = text.partition("=")
+    if not sep or not ext.startswith(".") or not name:
+        raise ValueError(f"--processor needs '.ext=module.Callable', not {text!r}")
+    processor = _namedAny(name, "--processor")
+    if not callable(processor):
+        raise ValueError(f"--processor: {name!r} is not callable")
+    return ext, processor
+
+
 def makeResource(options: argparse.Namespace) -> IResource:
     """The root resource the options describe.
 
     :raises ValueError: The options do not name exactly one thing to serve, or it cannot be
         loaded.
     """
-    chosen = [n for n in ("path", "wsgi", "resourceClass") if getattr(options, n, None)]
+    chosen = [
+        n for n in ("path", "wsgi", "resourceClass", "resourceScript") if getattr(options, n, None)
+    ]
     if len(chosen) != 1:
-        raise ValueError("give exactly one of --path, --wsgi or --class")
+        raise ValueError("give exactly one of --path, --wsgi, --class or --resource-script")
     root: IResource
     if options.path:
         path = os.path.abspath(options.path)
@@ -102,7 +114,19 @@ def makeResource(options: argparse.Namespace) -> IResource:
         files = static.File(path, defaultType=options.mimeType)
         files.indexNames = [*(options.index or []), *static.File.indexNames]
         files.allowHidden = bool(getattr(options, "allowHidden", False))
+        for ext in getattr(options, "ignoreExt", None) or []:
+            files.ignoreExt(ext if ext.startswith(".") else "." + ext)
+        processors = dict(_parseProcessor(p) for p in getattr(options, "processor", None) or [])
+        if processors:
+            files.processors = processors
         root = files
+    elif getattr(options, "resourceScript", None):
+        from glisten.web.script import ResourceScriptWrapper
+
+        scriptPath = os.path.abspath(options.resourceScript)
+        if not os.path.isfile(scriptPath):
+            raise ValueError(f"--resource-script: {options.resourceScript!r} is not a file")
+        root = ResourceScriptWrapper(scriptPath)
     elif options.wsgi:
         application = _namedAny(options.wsgi, "--wsgi")
         if not callable(application):
@@ -145,6 +169,26 @@ class WebServiceMaker:
             help="serve an instance of a resource class",
         )
         parser.add_argument(
+            "--resource-script",
+            dest="resourceScript",
+            metavar="FILE.rpy",
+            help="serve the resource a .rpy script makes (run again when it changes)",
+        )
+        parser.add_argument(
+            "--processor",
+            action="append",
+            metavar=".EXT=MODULE.CALLABLE",
+            help="with --path, serve files ending in .EXT through a processor, e.g. "
+            ".rpy=glisten.web.script.ResourceScript (repeatable; none by default)",
+        )
+        parser.add_argument(
+            "--ignore-ext",
+            dest="ignoreExt",
+            action="append",
+            metavar=".EXT",
+            help="with --path, let /name find name.EXT (repeatable)",
+        )
+        parser.add_argument(
             "--index",
             action="append",
             metavar="NAME",
@@ -177,8 +221,21 @@ class WebServiceMaker:
             help="show tracebacks (escaped) in 500 pages",
         )
         parser.add_argument(
-            "--access-log", dest="accessLog", metavar="FILE", help="write the access log to FILE"
+            "--access-log",
+            "--logfile",
+            dest="accessLog",
+            metavar="FILE",
+            help="write the access log to FILE",
         )
+        parser.add_argument(
+            "--https",
+            dest="httpsPort",
+            type=int,
+            metavar="PORT",
+            help="also listen with TLS on PORT (needs --certificate and --privkey)",
+        )
+        parser.add_argument("--certificate", metavar="FILE", help="TLS certificate (PEM)")
+        parser.add_argument("--privkey", metavar="FILE", help="TLS private key (PEM)")
         parser.add_argument(
             "--max-request-body",
             dest="maxRequestBody",
@@ -217,14 +274,39 @@ class WebServiceMaker:
             site.minBodyRate = options.minBodyRate
         service = MultiService()
         what = _whatIsServed(options)
-        for description in options.listen or ["tcp:8080"]:
+        for description in _listenStrings(options):
             endpoint = serverFromString(reactor, description)
             tls = description.split(":", 1)[0].lower() in ("ssl", "tls")
             _AnnouncingService(endpoint, site, what, tls).setServiceParent(service)
         return service
 
 
+def _listenStrings(options: argparse.Namespace) -> list[str]:
+    """The endpoint strings: ``--listen`` (default ``tcp:8080``) plus the ``--https`` one."""
+    listen = list(options.listen or [])
+    httpsPort = getattr(options, "httpsPort", None)
+    if httpsPort is not None:
+        if not options.certificate or not options.privkey:
+            raise ValueError("--https needs --certificate and --privkey")
+        for path in (options.certificate, options.privkey):
+            if not os.path.isfile(path):
+                raise ValueError(f"TLS file {path!r} does not exist")
+
+        def quoted(path: str) -> str:
+            return os.path.abspath(path).replace("\\", "\\\\").replace(":", "\\:")
+
+        listen.append(
+            f"ssl:{httpsPort}:privateKey={quoted(options.privkey)}"
+            f":certKey={quoted(options.certificate)}"
+        )
+        if not options.listen:
+            listen.insert(0, "tcp:8080")
+    return listen or ["tcp:8080"]
+
+
 def _whatIsServed(options: argparse.Namespace) -> str:
+    if getattr(options, "resourceScript", None):
+        return os.path.abspath(options.resourceScript)
     if options.path:
         return os.path.abspath(options.path)
     if options.wsgi:
