@@ -125,8 +125,10 @@ def test_badNamesRefused() -> None:
 
 
 def test_commentCDATACharRef() -> None:
-    assert render(Comment("a -- b")) == b"<!--a - - b-->"
-    assert render(Comment("-->x")) == b"<!-- - ->x-->"
+    assert render(Comment("a -- b")) == b"<!--a -- b-->"
+    assert render(Comment("a --> b --!> c-")) == b"<!--a --&gt; b --!&gt; c- -->"
+    assert render(Comment("->x")) == b"<!-- ->x-->"
+    assert render(Comment(">x")) == b"<!-- >x-->"
     assert render(CDATA("a]]>b")) == b"<![CDATA[a]]]]><![CDATA[>b]]>"
     assert render(CharRef(0x263A)) == b"&#9786;"
     assert isinstance(failure(CharRef(-1))._exception, ValueError)

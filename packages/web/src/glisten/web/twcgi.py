@@ -113,7 +113,7 @@ class CGIScript(resource.Resource):
             remoteAddr=request.getClientIP(),
             secure=request.isSecure(),
             headers=request.getAllHeaders(),
-            contentLength=length if length or request.method in (b"POST", b"PUT") else None,
+            contentLength=length,
             serverSoftware=version.decode("ascii"),
         )
 

@@ -68,13 +68,13 @@ def escapedCDATA(data: str | bytes) -> bytes:
 
 
 def escapedComment(data: str | bytes) -> bytes:
-    """A comment's content that cannot end the comment or open a nested one: ``--`` becomes
-    ``- -``, and a ``-`` or ``>`` at the edges gets a space."""
+    """A comment's content that cannot end the comment early: ``-->`` and ``--!>`` get their
+    ``>`` escaped, a leading ``>`` or ``->`` (which HTML ends a comment on) gets a space
+    before it, and a trailing ``-`` a space after it (Twisted does the first and last)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    while b"--" in data:
-        data = data.replace(b"--", b"- -")
-    if data.startswith((b">", b"-")):
+    data = data.replace(b"-->", b"--&gt;").replace(b"--!>", b"--!&gt;")
+    if data.startswith((b">", b"->")):
         data = b" " + data
     if data.endswith(b"-"):
         data += b" "
