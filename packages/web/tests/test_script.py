@@ -14,6 +14,7 @@ import pytest
 from glisten.web import script, static
 from glisten.web.tap import _listenStrings, makeResource, serviceMaker
 
+Decode = Callable[[bytes], tuple[bytes, bytes]]
 GET = b"GET %s HTTP/1.1\r\nHost: example.com\r\n\r\n"
 
 RPY = """
@@ -43,21 +44,6 @@ resource = Page()
 """
 
 
-def body(response: bytes) -> bytes:
-    head, _, rest = response.partition(b"\r\n\r\n")
-    if b"transfer-encoding: chunked" in head.lower():
-        out = b""
-        while rest:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size, 16)
-            if not n:
-                break
-            out += rest[:n]
-            rest = rest[n + 2 :]
-        return out
-    return rest
-
-
 def status(response: bytes) -> int:
     return int(response.split(b" ", 2)[1])
 
@@ -73,46 +59,50 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_rpyNotRunWithoutProcessor(tmp_path: Path, connect: Callable[..., Any]) -> None:
+def test_rpyNotRunWithoutProcessor(
+    tmp_path: Path, connect: Callable[..., Any], decode: Decode
+) -> None:
     conn = connect(static.File(folder(tmp_path)))
     response = conn.send(GET % b"/page.rpy")
-    assert status(response) == 200 and body(response) == RPY.encode()
+    assert status(response) == 200 and decode(response)[1] == RPY.encode()
 
 
-def test_rpyProcessor(tmp_path: Path, connect: Callable[..., Any]) -> None:
+def test_rpyProcessor(tmp_path: Path, connect: Callable[..., Any], decode: Decode) -> None:
     files = static.File(folder(tmp_path))
     files.processors = {".rpy": script.ResourceScript, ".epy": script.PythonScript}
     conn = connect(files)
-    assert body(conn.send(GET % b"/page.rpy")) == b"rpy one at /page.rpy"
+    assert decode(conn.send(GET % b"/page.rpy"))[1] == b"rpy one at /page.rpy"
     # Not cached: an edit shows on the next request.
     (tmp_path / "page.rpy").write_text(RPY.replace('b"one"', 'b"two"'))
-    assert body(conn.send(GET % b"/page.rpy?x")) == b"rpy two at /page.rpy?x"
-    assert body(conn.send(GET % b"/plain.txt")) == b"text"
-    assert body(conn.send(GET % b"/hello.epy")) == b"epy /hello.epy"
+    assert decode(conn.send(GET % b"/page.rpy?x"))[1] == b"rpy two at /page.rpy?x"
+    assert decode(conn.send(GET % b"/plain.txt"))[1] == b"text"
+    assert decode(conn.send(GET % b"/hello.epy"))[1] == b"epy /hello.epy"
 
 
-def test_rpyCache(tmp_path: Path, connect: Callable[..., Any]) -> None:
+def test_rpyCache(tmp_path: Path, connect: Callable[..., Any], decode: Decode) -> None:
     files = static.File(folder(tmp_path))
     files.processors = {".rpy": script.ResourceScript}
     conn = connect(files)
-    first = body(conn.send(GET % b"/cached.rpy"))
-    assert first == body(conn.send(GET % b"/cached.rpy"))
+    first = decode(conn.send(GET % b"/cached.rpy"))[1]
+    assert first == decode(conn.send(GET % b"/cached.rpy"))[1]
     path = tmp_path / "cached.rpy"
     path.write_text(CACHED_RPY + "\n# changed\n")
     os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
-    assert body(conn.send(GET % b"/cached.rpy")) != first
+    assert decode(conn.send(GET % b"/cached.rpy"))[1] != first
 
 
-def test_rpyWithoutResource(tmp_path: Path, connect: Callable[..., Any]) -> None:
+def test_rpyWithoutResource(tmp_path: Path, connect: Callable[..., Any], decode: Decode) -> None:
     files = static.File(folder(tmp_path))
     files.processors = {".rpy": script.ResourceScript}
     conn = connect(files)
     response = conn.send(GET % b"/empty.rpy")
-    assert status(response) == 500 and b"resource" in body(response)
+    assert status(response) == 500 and b"resource" in decode(response)[1]
     assert status(conn.send(GET % b"/bad.rpy")) == 500
 
 
-def test_epyErrorHidesTraceback(tmp_path: Path, connect: Callable[..., Any]) -> None:
+def test_epyErrorHidesTraceback(
+    tmp_path: Path, connect: Callable[..., Any], decode: Decode
+) -> None:
     files = static.File(folder(tmp_path))
     files.processors = {".epy": script.PythonScript}
     conn = connect(files)
@@ -123,17 +113,19 @@ def test_epyErrorHidesTraceback(tmp_path: Path, connect: Callable[..., Any]) -> 
     assert b"epy secret" in response
 
 
-def test_resourceScriptWrapperAndDirectory(tmp_path: Path, connect: Callable[..., Any]) -> None:
+def test_resourceScriptWrapperAndDirectory(
+    tmp_path: Path, connect: Callable[..., Any], decode: Decode
+) -> None:
     folder(tmp_path)
     wrapper = script.ResourceScriptWrapper(str(tmp_path / "page.rpy"))
-    assert body(connect(wrapper).send(GET % b"/x")) == b"rpy one at /x"
+    assert decode(connect(wrapper).send(GET % b"/x"))[1] == b"rpy one at /x"
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "inner.rpy").write_text(RPY)
     directory = script.ResourceScriptDirectory(str(tmp_path))
     conn = connect(directory)
-    assert body(conn.send(GET % b"/page.rpy")) == b"rpy one at /page.rpy"
-    assert body(conn.send(GET % b"/sub/inner.rpy")) == b"rpy one at /sub/inner.rpy"
+    assert decode(conn.send(GET % b"/page.rpy"))[1] == b"rpy one at /page.rpy"
+    assert decode(conn.send(GET % b"/sub/inner.rpy"))[1] == b"rpy one at /sub/inner.rpy"
     assert status(conn.send(GET % b"/")) == 403
     assert status(conn.send(GET % b"/missing.rpy")) == 404
     assert status(conn.send(GET % b"/%2e%2e/etc")) == 404
@@ -159,18 +151,20 @@ def parse(*args: str) -> argparse.Namespace:
     return parser.parse_args(list(args))
 
 
-def test_tapResourceScript(tmp_path: Path, connect: Callable[..., Any]) -> None:
+def test_tapResourceScript(tmp_path: Path, connect: Callable[..., Any], decode: Decode) -> None:
     folder(tmp_path)
     root = makeResource(parse("--resource-script", str(tmp_path / "page.rpy")))
     assert isinstance(root, script.ResourceScriptWrapper)
-    assert body(connect(root).send(GET % b"/y")) == b"rpy one at /y"
+    assert decode(connect(root).send(GET % b"/y"))[1] == b"rpy one at /y"
     with pytest.raises(ValueError, match="not a file"):
         makeResource(parse("--resource-script", str(tmp_path / "nope.rpy")))
     with pytest.raises(ValueError, match="exactly one"):
         makeResource(parse("--resource-script", "x.rpy", "--path", str(tmp_path)))
 
 
-def test_tapProcessorAndIgnoreExt(tmp_path: Path, connect: Callable[..., Any]) -> None:
+def test_tapProcessorAndIgnoreExt(
+    tmp_path: Path, connect: Callable[..., Any], decode: Decode
+) -> None:
     folder(tmp_path)
     root = makeResource(
         parse(
@@ -183,7 +177,7 @@ def test_tapProcessorAndIgnoreExt(tmp_path: Path, connect: Callable[..., Any]) -
         )
     )
     conn = connect(root)
-    assert body(conn.send(GET % b"/page")) == b"rpy one at /page"
+    assert decode(conn.send(GET % b"/page"))[1] == b"rpy one at /page"
     with pytest.raises(ValueError, match="--processor"):
         makeResource(parse("--path", str(tmp_path), "--processor", "rpy"))
 

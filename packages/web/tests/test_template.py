@@ -38,6 +38,8 @@ from glisten.web.template import (
     tags,
 )
 
+Decode = Callable[[bytes], tuple[bytes, bytes]]
+
 T_NS = 'xmlns:t="http://twistedmatrix.com/ns/twisted.web.template/0.1"'
 
 HOSTILE = [
@@ -390,19 +392,6 @@ def test_writeFailureFailsTheFlatten() -> None:
 # -- renderElement through a Site -------------------------------------------------------------
 
 
-def dechunk(data: bytes) -> tuple[bytes, bytes]:
-    head, _, rest = data.partition(b"\r\n\r\n")
-    body = b""
-    while rest:
-        size, _, rest = rest.partition(b"\r\n")
-        n = int(size, 16)
-        if n == 0:
-            break
-        body += rest[:n]
-        rest = rest[n + 2 :]
-    return head, body
-
-
 class Page(Resource):
     isLeaf = True
 
@@ -417,9 +406,9 @@ class Page(Resource):
 GET = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"
 
 
-def test_renderElementOverSite(connect: Callable[..., Any]) -> None:
+def test_renderElementOverSite(connect: Callable[..., Any], decode: Decode) -> None:
     conn = connect(Page(Greeting("<Ann>")))
-    head, body = dechunk(conn.send(GET))
+    head, body = decode(conn.send(GET))
     assert b"content-type: text/html; charset=utf-8" in head.lower()
     assert body.startswith(b"<!DOCTYPE html>\n<html>")
     assert b"Hello, &lt;Ann&gt;!" in body
@@ -433,18 +422,18 @@ class Broken(Element):
         raise RuntimeError("secret detail")
 
 
-def test_renderFailureHidesTraceback(connect: Callable[..., Any]) -> None:
+def test_renderFailureHidesTraceback(connect: Callable[..., Any], decode: Decode) -> None:
     conn = connect(Page(Broken()))
-    head, body = dechunk(conn.send(GET))
+    head, body = decode(conn.send(GET))
     assert b"<p>before" in body
     assert b"An error occurred while rendering the response." in body
     assert b"secret detail" not in body and b"Traceback" not in body
 
 
-def test_renderFailureShowsTracebackWhenAsked(connect: Callable[..., Any]) -> None:
+def test_renderFailureShowsTracebackWhenAsked(connect: Callable[..., Any], decode: Decode) -> None:
     conn = connect(Page(Broken()))
     conn.site.displayTracebacks = True
-    head, body = dechunk(conn.send(GET))
+    head, body = decode(conn.send(GET))
     assert b"RuntimeError" in body and b"secret detail" in body
     assert b"test_template.py" in body
 

@@ -12,22 +12,8 @@ from glisten.python.failure import Failure
 from glisten.web import html, pages, util
 from glisten.web.resource import Resource
 
+Decode = Callable[[bytes], tuple[bytes, bytes]]
 GET = b"GET %s HTTP/1.1\r\nHost: example.com\r\n\r\n"
-
-
-def dechunk(data: bytes) -> tuple[bytes, bytes]:
-    head, _, rest = data.partition(b"\r\n\r\n")
-    if b"transfer-encoding: chunked" not in head.lower():
-        return head, rest
-    body = b""
-    while rest:
-        size, _, rest = rest.partition(b"\r\n")
-        n = int(size, 16)
-        if n == 0:
-            break
-        body += rest[:n]
-        rest = rest[n + 2 :]
-    return head, body
 
 
 class Leaf(Resource):
@@ -37,41 +23,41 @@ class Leaf(Resource):
         return b"leaf:" + b"/".join(request.postpath)
 
 
-def test_redirectToEscapes(connect: Callable[..., Any]) -> None:
+def test_redirectToEscapes(connect: Callable[..., Any], decode: Decode) -> None:
     root = Resource()
     root.putChild(b"r", util.Redirect(b'/x"><script>alert(1)</script>'))
-    head, body = dechunk(connect(root).send(GET % b"/r"))
+    head, body = decode(connect(root).send(GET % b"/r"))
     assert head.startswith(b"HTTP/1.1 302")
     assert b"<script>" not in body and b"&lt;script&gt;" in body
     with pytest.raises(TypeError):
         util.redirectTo("/str", None)  # type: ignore[arg-type]
 
 
-def test_parentRedirect(connect: Callable[..., Any]) -> None:
+def test_parentRedirect(connect: Callable[..., Any], decode: Decode) -> None:
     root = Resource()
     root.putChild(b"a", util.ParentRedirect())
-    head, _ = dechunk(connect(root).send(GET % b"/a/b/c"))
+    head, _ = decode(connect(root).send(GET % b"/a/b/c"))
     assert head.startswith(b"HTTP/1.1 302")
     assert b"location: /a/b/" in head.lower()
 
 
-def test_deferredResource(connect: Callable[..., Any]) -> None:
+def test_deferredResource(connect: Callable[..., Any], decode: Decode) -> None:
     d: Deferred[Any] = Deferred()
     root = Resource()
     root.putChild(b"later", util.DeferredResource(d))
     conn = connect(root)
     assert conn.send(GET % b"/later/x/y") == b""
     d.callback(Leaf())
-    head, body = dechunk(bytes(conn.transport.value()))
+    head, body = decode(bytes(conn.transport.value()))
     assert head.startswith(b"HTTP/1.1 200") and body == b"leaf:x/y"
 
 
-def test_deferredResourceFailure(connect: Callable[..., Any]) -> None:
+def test_deferredResourceFailure(connect: Callable[..., Any], decode: Decode) -> None:
     d: Deferred[Any] = Deferred()
     conn = connect(util.DeferredResource(d))
     conn.send(GET % b"/")
     d.errback(RuntimeError("hidden"))
-    head, body = dechunk(bytes(conn.transport.value()))
+    head, body = decode(bytes(conn.transport.value()))
     assert head.startswith(b"HTTP/1.1 500") and b"hidden" not in body
 
 
@@ -95,8 +81,10 @@ def test_formatFailure() -> None:
         (pages.errorPage(418, "<teapot>", "short & stout"), 418, b"&lt;teapot&gt;"),
     ],
 )
-def test_pages(page: Any, status: int, text: bytes, connect: Callable[..., Any]) -> None:
-    head, body = dechunk(connect(page).send(GET % b"/any/child"))
+def test_pages(
+    page: Any, status: int, text: bytes, connect: Callable[..., Any], decode: Decode
+) -> None:
+    head, body = decode(connect(page).send(GET % b"/any/child"))
     assert head.startswith(b"HTTP/1.1 %d" % status)
     assert text in body and b"<teapot>" not in body
 
