@@ -96,3 +96,13 @@ def test_html() -> None:
     links = html.linkList([("/a?b=1&c", "A<"), (" JavaScript:alert(1)", "x")])
     assert '<a href="/a?b=1&amp;c">A&lt;</a>' in links
     assert 'href="#"' in links and "alert" not in links
+
+
+def test_deferredResourceServesLaterRequestsToo(
+    connect: Callable[..., Any], decode: Decode
+) -> None:
+    d: Deferred[Any] = Deferred()
+    conn = connect(util.DeferredResource(d))
+    d.callback(Leaf())
+    assert decode(conn.send(GET % b"/a"))[1] == b"leaf:a"
+    assert decode(conn.send(GET % b"/b/c"))[1] == b"leaf:b/c"

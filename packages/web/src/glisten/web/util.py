@@ -8,10 +8,13 @@ from html import escape
 from typing import Any
 
 from glisten.internet.defer import Deferred
+from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.web import resource
 from glisten.web.iweb import IRequest, ITemplateLoader
 from glisten.web.template import Element, Tag, TagLoader, flattenString, renderer, tags
+
+_log = Logger()
 
 
 def redirectTo(URL: bytes, request: IRequest) -> bytes:
@@ -69,8 +72,9 @@ class ParentRedirect(resource.Resource):
 class DeferredResource(resource.Resource):
     """A resource that is known only later: a Deferred firing with it.
 
-    The request's remaining path is walked from the resource once it arrives, and the
-    resource found renders the request.
+    Requests that arrive before it fires wait; each is then walked from the resource (the
+    rest of its path) and rendered. If the Deferred fails, the failure is logged and every
+    request gets the site's 500 page.
 
     :param d: Fires with the :class:`~glisten.web.resource.IResource`.
     """
@@ -80,6 +84,25 @@ class DeferredResource(resource.Resource):
     def __init__(self, d: Deferred[resource.IResource]) -> None:
         super().__init__()
         self.d = d
+        self._outcome: tuple[resource.IResource | Failure] | None = None
+        self._waiting: list[Any] = []
+        d.addBoth(self._fired)
+
+    def _fired(self, result: resource.IResource | Failure) -> None:
+        self._outcome = (result,)
+        if isinstance(result, Failure):
+            _log.failure("DeferredResource's Deferred failed", failure=result)
+        waiting, self._waiting = self._waiting, []
+        for request in waiting:
+            self._answer(request, result)
+
+    def _answer(self, request: Any, result: resource.IResource | Failure) -> None:
+        if getattr(request, "_disconnected", False):
+            return
+        if isinstance(result, Failure):
+            request.processingFailed(result)
+        else:
+            request.render(resource.getChildForRequest(result, request))
 
     def getChild(self, name: bytes, request: IRequest) -> resource.IResource:
         return self
@@ -87,18 +110,11 @@ class DeferredResource(resource.Resource):
     def render(self, request: IRequest) -> int:
         from glisten.web.server import NOT_DONE_YET
 
-        self.d.addCallbacks(
-            self._cbChild, self._ebChild, callbackArgs=(request,), errbackArgs=(request,)
-        )
+        if self._outcome is None:
+            self._waiting.append(request)
+        else:
+            self._answer(request, self._outcome[0])
         return NOT_DONE_YET
-
-    def _cbChild(self, child: resource.IResource, request: Any) -> resource.IResource:
-        request.render(resource.getChildForRequest(child, request))
-        return child
-
-    def _ebChild(self, reason: Failure, request: Any) -> Failure:
-        request.processingFailed(reason)
-        return reason
 
 
 def _frameLines(failure: Failure) -> list[tuple[str, str, int, str]]:
