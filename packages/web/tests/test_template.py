@@ -445,3 +445,18 @@ def test_renderStopsWhenClientLeaves(connect: Callable[..., Any]) -> None:
     conn.send(GET)
     conn.channel.connectionLost(Failure(ConnectionError("gone")))
     assert cancelled == [True]
+
+
+def test_deepTreesDoNotExhaustTheStack() -> None:
+    tree: Any = "x"
+    for _ in range(5000):
+        tree = tags.div(tree)
+    out = render(tree)
+    assert out == b"<div>" * 5000 + b"x" + b"</div>" * 5000
+
+
+def test_errorRootsInDeepTree() -> None:
+    error = failure(tags.div(tags.p(tags.span(slot("gone")))))
+    roots = error._roots
+    assert [getattr(r, "tagName", None) for r in roots] == ["div", "p", "span", None]
+    assert isinstance(roots[-1], slot) and roots[-1].name == "gone"

@@ -25,8 +25,10 @@ from glisten.web.iweb import IRenderable
 #: writes, small enough that the client sees the start of a slow page early.
 BUFFER_SIZE = 2**16
 
-#: What the walk yields: output, or a Deferred whose result is sent back into it.
-_Step = Union[bytes, "Deferred[Any]"]
+#: What a walk yields: output, a Deferred whose result is sent back into it, or a walk of a
+#: part of the tree, run to its end before this one goes on (a stack in the driver, not
+#: nested generators, so a deep tree cannot exhaust Python's stack).
+_Step = Union[bytes, "Deferred[Any]", "Generator[Any, Any, None]"]
 _Walk = Generator[_Step, Any, None]
 _Escaper = Callable[[bytes], bytes]
 
@@ -127,10 +129,10 @@ def _flattenElement(
         elif isinstance(root, bytes):
             yield textEscape(root)
         elif isinstance(root, Tag):
-            yield from _flattenTag(request, root, textEscape, markupEscape, slotData, renderFactory)
+            yield _flattenTag(request, root, textEscape, markupEscape, slotData, renderFactory)
         elif isinstance(root, (list, tuple, GeneratorType, Iterator)):
             for element in root:
-                yield from _flattenElement(
+                yield _flattenElement(
                     request, element, textEscape, markupEscape, slotData, renderFactory
                 )
         elif isinstance(root, slot):
@@ -139,9 +141,7 @@ def _flattenElement(
                 if root.default is None:
                     raise UnfilledSlot(root.name)
                 value = root.default
-            yield from _flattenElement(
-                request, value, textEscape, markupEscape, slotData, renderFactory
-            )
+            yield _flattenElement(request, value, textEscape, markupEscape, slotData, renderFactory)
         elif isinstance(root, CDATA):
             yield markupEscape(b"<![CDATA[" + escapedCDATA(root.data) + b"]]>")
         elif isinstance(root, Comment):
@@ -152,17 +152,17 @@ def _flattenElement(
             yield markupEscape(b"&#%d;" % root.ordinal)
         elif isinstance(root, Deferred):
             result = yield root
-            yield from _flattenElement(
+            yield _flattenElement(
                 request, result, textEscape, markupEscape, slotData, renderFactory
             )
         elif inspect.iscoroutine(root):
             result = yield Deferred.fromCoroutine(root)
-            yield from _flattenElement(
+            yield _flattenElement(
                 request, result, textEscape, markupEscape, slotData, renderFactory
             )
         elif IRenderable.providedBy(root):
             result = root.render(request)  # type: ignore[arg-type]
-            yield from _flattenElement(request, result, textEscape, markupEscape, slotData, root)
+            yield _flattenElement(request, result, textEscape, markupEscape, slotData, root)
         else:
             raise UnsupportedType(root)
     except FlattenerError as e:
@@ -191,17 +191,13 @@ def _flattenTag(
         clone = root.clone(False)
         clone.render = None
         result = method(request, clone)
-        yield from _flattenElement(
-            request, result, textEscape, markupEscape, slotData, renderFactory
-        )
+        yield _flattenElement(request, result, textEscape, markupEscape, slotData, renderFactory)
         return
     slotData = [*slotData, root.slotData] if root.slotData else slotData
     name = _asBytes(root.tagName)
     if not name:
         for child in root.children:
-            yield from _flattenElement(
-                request, child, textEscape, markupEscape, slotData, renderFactory
-            )
+            yield _flattenElement(request, child, textEscape, markupEscape, slotData, renderFactory)
         return
     _checkName(name, "tag")
     yield markupEscape(b"<" + name)
@@ -217,16 +213,14 @@ def _flattenTag(
         childText = lambda data: markupEscape(escapeForContent(data))  # noqa: E731
     for key, value in root.attributes.items():
         yield markupEscape(b" " + _checkName(_asBytes(key), "attribute") + b'="')
-        yield from _flattenElement(
-            request, value, inAttribute, inAttribute, slotData, renderFactory
-        )
+        yield _flattenElement(request, value, inAttribute, inAttribute, slotData, renderFactory)
         yield markupEscape(b'"')
     if not root.children and name.decode("ascii", "replace").lower() in voidElements:
         yield markupEscape(b" />")
         return
     yield markupEscape(b">")
     for child in root.children:
-        yield from _flattenElement(request, child, childText, markupEscape, slotData, renderFactory)
+        yield _flattenElement(request, child, childText, markupEscape, slotData, renderFactory)
     yield markupEscape(b"</" + name + b">")
 
 
@@ -234,14 +228,14 @@ class _Driver:
     """Runs one walk: buffers its output, waits on its Deferreds, reports the end."""
 
     def __init__(self, walk: _Walk, write: Callable[[bytes], object]) -> None:
-        self._walk = walk
+        self._stack: list[_Walk] = [walk]
         self._write = write
         self._buffer: list[bytes] = []
         self._size = 0
         self._waitingOn: Deferred[Any] | None = None
         # Set while a Deferred's result is awaited from outside the run loop.
         self._suspended = False
-        self._outcome: tuple[object, Failure | None] | None = None
+        self._outcome: tuple[object, BaseException | None] | None = None
         self.done: Deferred[None] = Deferred(self._cancel)
 
     def _cancel(self, d: Deferred[None]) -> None:
@@ -258,51 +252,79 @@ class _Driver:
 
     def _resumed(self, result: object, reason: Failure | None) -> None:
         self._waitingOn = None
+        error = reason.value if reason is not None else None
         if self._suspended:
             self._suspended = False
-            self.run(result, reason)
+            self.run(result, error)
         else:
-            self._outcome = (result, reason)
+            self._outcome = (result, error)
 
     def _failedWaiting(self, reason: Failure) -> None:
         self._resumed(None, reason)
 
-    def run(self, sendValue: object, throwValue: Failure | None) -> None:
-        """Advance the walk until it waits on an unfired Deferred or ends."""
-        walk = self._walk
-        while True:
+    def _end(self, failure: Failure | None) -> None:
+        if failure is None:
             try:
-                if throwValue is not None:
-                    failure, throwValue = throwValue, None
-                    step = walk.throw(failure.value)
-                else:
-                    step = walk.send(sendValue)
-                sendValue = None
-                if isinstance(step, bytes):
-                    self._buffer.append(step)
-                    self._size += len(step)
-                    if self._size >= BUFFER_SIZE:
-                        self._flush()
-                    continue
                 self._flush()
-            except StopIteration:
-                try:
-                    self._flush()
-                except BaseException:
-                    self.done.errback(Failure())
-                else:
-                    self.done.callback(None)
-                return
             except BaseException:
                 failure = Failure()
-                # What was rendered before the failure still goes out, so the page's end
-                # (an error notice, say) follows a coherent beginning.
-                try:
-                    self._flush()
-                except BaseException:
-                    pass
-                walk.close()
-                self.done.errback(failure)
+        if failure is None:
+            self.done.callback(None)
+            return
+        # What was rendered before the failure still goes out, so the page's end (an error
+        # notice, say) follows a coherent beginning.
+        try:
+            self._flush()
+        except BaseException:
+            pass
+        while self._stack:
+            self._stack.pop().close()
+        self.done.errback(failure)
+
+    def run(self, sendValue: object, throwValue: BaseException | None) -> None:
+        """Advance the walk until it waits on an unfired Deferred or ends."""
+        stack = self._stack
+        while True:
+            walk = stack[-1]
+            try:
+                if throwValue is not None:
+                    error, throwValue = throwValue, None
+                    step = walk.throw(error)
+                else:
+                    step = walk.send(sendValue)
+            except StopIteration:
+                stack.pop()
+                sendValue = None
+                if not stack:
+                    self._end(None)
+                    return
+                continue
+            except BaseException as e:
+                stack.pop()
+                if not stack:
+                    self._end(Failure())
+                    return
+                # The enclosing walk adds its node to the error's roots.
+                throwValue = e
+                continue
+            sendValue = None
+            if isinstance(step, bytes):
+                self._buffer.append(step)
+                self._size += len(step)
+                if self._size >= BUFFER_SIZE:
+                    try:
+                        self._flush()
+                    except BaseException:
+                        self._end(Failure())
+                        return
+                continue
+            if not isinstance(step, Deferred):
+                stack.append(step)
+                continue
+            try:
+                self._flush()
+            except BaseException:
+                self._end(Failure())
                 return
             # Wait on the Deferred; if it has already fired, carry on in this loop rather than
             # recursing (a long list of fired Deferreds must not exhaust the stack).
