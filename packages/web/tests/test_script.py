@@ -201,3 +201,17 @@ def test_tapHttps(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="--certificate"):
         _listenStrings(parse("--path", ".", "--https", "8443"))
     assert parse("--logfile", "x.log").accessLog == "x.log"
+
+
+def test_tapRunScripts(tmp_path: Path) -> None:
+    from glisten.web.twcgi import CGIScript
+
+    root = makeResource(parse("--path", str(tmp_path), "--run-scripts"))
+    assert isinstance(root, static.File)
+    assert root.processors == {
+        ".rpy": script.ResourceScript,
+        ".epy": script.PythonScript,
+        ".cgi": CGIScript,
+    }
+    plain = makeResource(parse("--path", str(tmp_path)))
+    assert isinstance(plain, static.File) and plain.processors == {}

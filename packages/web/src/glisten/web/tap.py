@@ -116,7 +116,13 @@ def makeResource(options: argparse.Namespace) -> IResource:
         files.allowHidden = bool(getattr(options, "allowHidden", False))
         for ext in getattr(options, "ignoreExt", None) or []:
             files.ignoreExt(ext if ext.startswith(".") else "." + ext)
-        processors = dict(_parseProcessor(p) for p in getattr(options, "processor", None) or [])
+        processors: dict[str, Any] = {}
+        if getattr(options, "runScripts", False):
+            from glisten.web.script import PythonScript, ResourceScript
+            from glisten.web.twcgi import CGIScript
+
+            processors = {".rpy": ResourceScript, ".epy": PythonScript, ".cgi": CGIScript}
+        processors.update(_parseProcessor(p) for p in getattr(options, "processor", None) or [])
         if processors:
             files.processors = processors
         root = files
@@ -180,6 +186,13 @@ class WebServiceMaker:
             metavar=".EXT=MODULE.CALLABLE",
             help="with --path, serve files ending in .EXT through a processor, e.g. "
             ".rpy=glisten.web.script.ResourceScript (repeatable; none by default)",
+        )
+        parser.add_argument(
+            "--run-scripts",
+            dest="runScripts",
+            action="store_true",
+            help="with --path, run .rpy, .epy and .cgi files as twist web --path does"
+            " (off by default: anyone who can add a file could run code)",
         )
         parser.add_argument(
             "--ignore-ext",
