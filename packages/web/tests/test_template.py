@@ -120,6 +120,15 @@ def test_tagInsideAttributeIsText() -> None:
     assert ET.fromstring(out).attrib["alt"] == '<b>q"&lt;</b>'
 
 
+def test_tagWithAttributesInsideAttribute() -> None:
+    """Markup inside an attribute value is escaped once for each level it is nested in."""
+    inner = tags.a(href='x"<', title=["y&", slot("s")])("t<")
+    out = render(tags.img(alt=inner).fillSlots(s='"'))
+    assert (
+        ET.fromstring(out).attrib["alt"] == '<a href="x&quot;&lt;" title="y&amp;&quot;">t&lt;</a>'
+    )
+
+
 def test_badNamesRefused() -> None:
     assert isinstance(failure(Tag("a b"))._exception, ValueError)
     bad = Tag("p", attributes={'x" onload="y': "1"})
@@ -460,3 +469,49 @@ def test_errorRootsInDeepTree() -> None:
     roots = error._roots
     assert [getattr(r, "tagName", None) for r in roots] == ["div", "p", "span", None]
     assert isinstance(roots[-1], slot) and roots[-1].name == "gone"
+
+
+_NAMES = st.sampled_from(["div", "p", "span", "b"])
+_ATTRS = st.dictionaries(st.sampled_from(["title", "class", "data-x"]), _XML_TEXT, max_size=2)
+_TREES = st.recursive(
+    _XML_TEXT,
+    lambda children: st.tuples(_NAMES, _ATTRS, st.lists(children, max_size=3)),
+    max_leaves=12,
+)
+
+
+def _build(tree: Any) -> Any:
+    if isinstance(tree, str):
+        return tree
+    name, attrs, children = tree
+    return Tag(name, attributes=dict(attrs), children=[_build(c) for c in children])
+
+
+def _text(element: ET.Element) -> str:
+    return "".join(element.itertext())
+
+
+def _expectedText(tree: Any) -> str:
+    if isinstance(tree, str):
+        return tree
+    return "".join(_expectedText(c) for c in tree[2])
+
+
+def _check(element: ET.Element, tree: Any) -> None:
+    name, attrs, children = tree
+    assert element.tag == name
+    assert element.attrib == {k: v.replace("\t", " ").replace("\n", " ") for k, v in attrs.items()}
+    tagChildren = [c for c in children if not isinstance(c, str)]
+    assert len(list(element)) == len(tagChildren)
+    for sub, subTree in zip(element, tagChildren, strict=True):
+        _check(sub, subTree)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.tuples(_NAMES, _ATTRS, st.lists(_TREES, max_size=4)))
+def test_randomTreesRoundTrip(tree: Any) -> None:
+    """Random trees of tags, attributes and hostile text parse back to the same structure."""
+    out = render(_build(tree))
+    element = ET.fromstring(out)
+    _check(element, tree)
+    assert _text(element) == _expectedText(tree)

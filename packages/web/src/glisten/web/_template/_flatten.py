@@ -194,13 +194,15 @@ def _flattenTag(
         yield _flattenElement(request, result, textEscape, markupEscape, slotData, renderFactory)
         return
     slotData = [*slotData, root.slotData] if root.slotData else slotData
-    name = _asBytes(root.tagName)
-    if not name:
+    tagName = root.tagName
+    if not tagName:
         for child in root.children:
             yield _flattenElement(request, child, textEscape, markupEscape, slotData, renderFactory)
         return
-    _checkName(name, "tag")
-    yield markupEscape(b"<" + name)
+    checked = _tagNames.get(tagName)
+    if checked is None:
+        checked = _checkTagName(tagName)
+    name, isVoid = checked
     # Inside a value, text and markup alike are escaped for the attribute and then for
     # whatever encloses it; children's text is escaped as content, then likewise.
     inDocument = markupEscape is attributeEscapingDoneOutside
@@ -211,17 +213,59 @@ def _flattenTag(
     else:
         inAttribute = lambda data: markupEscape(escapeForAttribute(data))  # noqa: E731
         childText = lambda data: markupEscape(escapeForContent(data))  # noqa: E731
-    for key, value in root.attributes.items():
-        yield markupEscape(b" " + _checkName(_asBytes(key), "attribute") + b'="')
-        yield _flattenElement(request, value, inAttribute, inAttribute, slotData, renderFactory)
-        yield markupEscape(b'"')
-    if not root.children and name.decode("ascii", "replace").lower() in voidElements:
-        yield markupEscape(b" />")
+    if not root.attributes:
+        start = b"<" + name
+    else:
+        parts = [b"<", name]
+        for key, value in root.attributes.items():
+            attrName = _attributeNames.get(key) or _checkAttributeName(key)
+            # Plain strings (most values) are escaped here rather than in a walk of their own.
+            if value.__class__ is str:
+                parts += (b" ", attrName, b'="', escapeForAttribute(value.encode("utf-8")), b'"')
+                continue
+            parts += (b" ", attrName, b'="')
+            yield markupEscape(b"".join(parts))
+            parts = []
+            yield _flattenElement(request, value, inAttribute, inAttribute, slotData, renderFactory)
+            parts.append(b'"')
+        start = b"".join(parts)
+    children = root.children
+    if not children and isVoid:
+        yield markupEscape(start + b" />")
         return
-    yield markupEscape(b">")
-    for child in root.children:
-        yield _flattenElement(request, child, childText, markupEscape, slotData, renderFactory)
+    yield markupEscape(start + b">")
+    for child in children:
+        cls = child.__class__
+        if cls is str:
+            yield childText(child.encode("utf-8"))
+        elif cls is bytes:
+            yield childText(child)
+        else:
+            yield _flattenElement(request, child, childText, markupEscape, slotData, renderFactory)
     yield markupEscape(b"</" + name + b">")
+
+
+#: Tag names already checked: name -> (bytes, whether it is a void element).
+_tagNames: dict[bytes | str, tuple[bytes, bool]] = {}
+#: Attribute names already checked: name -> bytes.
+_attributeNames: dict[bytes | str, bytes] = {}
+#: How many names each cache keeps (names usually come from templates, a small set).
+_NAME_CACHE = 2048
+
+
+def _checkTagName(tagName: bytes | str) -> tuple[bytes, bool]:
+    name = _checkName(_asBytes(tagName), "tag")
+    checked = (name, name.decode("ascii", "replace").lower() in voidElements)
+    if len(_tagNames) < _NAME_CACHE:
+        _tagNames[tagName] = checked
+    return checked
+
+
+def _checkAttributeName(key: bytes | str) -> bytes:
+    name = _checkName(_asBytes(key), "attribute")
+    if len(_attributeNames) < _NAME_CACHE:
+        _attributeNames[key] = name
+    return name
 
 
 class _Driver:
