@@ -215,3 +215,47 @@ def test_tapRunScripts(tmp_path: Path) -> None:
     }
     plain = makeResource(parse("--path", str(tmp_path)))
     assert isinstance(plain, static.File) and plain.processors == {}
+
+
+PTL = """
+from quixote.ptl import ptl_html
+
+from glisten.web.resource import Resource
+
+
+@ptl_html
+def page(name):
+    F'<html><body><p class="greeting">Hello, {name}!</p></body></html>'
+
+
+class Page(Resource):
+    isLeaf = True
+
+    def render_GET(self, request):
+        name = request.args.get(b"name", [b"world"])[0].decode()
+        return str(page(name)).encode("utf-8")
+
+
+resource = Page()
+"""
+
+
+def test_resourceTemplate(tmp_path: Path, connect: Callable[..., Any], decode: Decode) -> None:
+    pytest.importorskip("quixote.ptl.ptl_compile")
+    (tmp_path / "hello.ptl").write_text(PTL)
+    files = static.File(str(tmp_path))
+    files.processors = {".ptl": script.ResourceTemplate}
+    conn = connect(files)
+    _, out = decode(conn.send(GET % b"/hello.ptl?name=%3Cb%3Eann%3C/b%3E"))
+    assert (
+        out == b'<html><body><p class="greeting">Hello, &lt;b&gt;ann&lt;/b&gt;!</p></body></html>'
+    )
+
+
+def test_resourceTemplateWithoutQuixote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "quixote.ptl.ptl_compile", None)
+    (tmp_path / "x.ptl").write_text(PTL)
+    with pytest.raises(ImportError, match="pip install quixote"):
+        script.ResourceTemplate(str(tmp_path / "x.ptl"), static.Registry())

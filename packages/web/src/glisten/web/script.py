@@ -14,6 +14,7 @@ such a file where it is served can run code on the server.
 
 from __future__ import annotations
 
+import importlib
 import os
 import traceback
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "ResourceScript",
     "ResourceScriptDirectory",
     "ResourceScriptWrapper",
+    "ResourceTemplate",
     "noRsrc",
 ]
 
@@ -81,6 +83,12 @@ def _runFile(path: str, namespace: dict[str, Any]) -> None:
     exec(compile(source, path, "exec"), namespace, namespace)
 
 
+def _scriptResource(path: str, rsrc: object) -> IResource:
+    if not resource.IResource.providedBy(rsrc):
+        raise TypeError(f"{path}: 'resource' is {type(rsrc).__name__}, not a resource")
+    return rsrc
+
+
 def ResourceScript(path: str, registry: Registry) -> IResource:
     """Run the ``.rpy`` file ``path`` and return the ``resource`` it sets.
 
@@ -103,12 +111,35 @@ def ResourceScript(path: str, registry: Registry) -> IResource:
     except AlreadyCached as cached:
         result: IResource = cached.args[0]
         return result
-    rsrc = namespace["resource"]
-    if not resource.IResource.providedBy(rsrc):
-        raise TypeError(f"{path}: 'resource' is {type(rsrc).__name__}, not a resource")
+    rsrc = _scriptResource(path, namespace["resource"])
     if scanner.doCache and rsrc is not noRsrc:
         registry.cachePath(path, rsrc)
     return rsrc
+
+
+def ResourceTemplate(path: str, registry: Registry) -> IResource:
+    """Run the Quixote PTL template module ``path`` (``.ptl``: Python whose ``@ptl_html``
+    functions build escaped HTML) and return the ``resource`` it sets. It runs on every
+    request, like an uncached ``.rpy`` script.
+
+    :param path: The template module.
+    :param registry: Shared with it as ``registry``.
+    :raises ImportError: Quixote is not installed (``pip install quixote``).
+    """
+    try:
+        compiler: Any = importlib.import_module("quixote.ptl.ptl_compile")
+    except ImportError:
+        raise ImportError("ResourceTemplate needs Quixote's PTL: pip install quixote") from None
+    namespace: dict[str, Any] = {
+        "__file__": path,
+        "__name__": "__ptl__",
+        "resource": noRsrc,
+        "registry": registry,
+    }
+    with open(path, "rb") as f:
+        code = compiler.compile_template(f, path)
+    exec(code, namespace, namespace)
+    return _scriptResource(path, namespace["resource"])
 
 
 class ResourceScriptWrapper(resource.Resource):
