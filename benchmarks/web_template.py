@@ -88,7 +88,7 @@ def stanTree(impl: str, n: int) -> None:
     tags = _template(impl).tags
     for _ in range(n):
         tree = tags.ul(
-            [tags.li(tags.a(href=f"/item?id={i}&x=\"y\"")(f"item <{i}>")) for i in range(50)]
+            [tags.li(tags.a(href=f'/item?id={i}&x="y"')(f"item <{i}>")) for i in range(50)]
         )
         _flatten(impl, tree)
 
