@@ -243,3 +243,53 @@ def test_cgiScriptAsProcessor(
     status, body = serveReal(files, client)
     assert status == 200 and json.loads(body)["env"]["SCRIPT_NAME"] == "/env.py"
     assert os.path.exists(cgi / "env.py")
+
+
+ENDLESS_SCRIPT = """#!/bin/sh
+printf 'Content-Type: text/plain\\r\\nX-Pid: %s\\r\\n\\r\\n' "$$"
+while true; do echo data; done
+"""
+
+
+def processGone(pid: int, deadline: float) -> bool:
+    """Whether ``pid`` has exited (or is a zombie) before ``deadline`` (monotonic)."""
+    import time
+
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_scriptKilledWhenClientLeaves(
+    tmp_path: Path, serveReal: Callable[..., Any], realReactor: Any
+) -> None:
+    import time
+
+    cgi = makeScripts(tmp_path)
+    endless = cgi / "endless.sh"
+    endless.write_text(ENDLESS_SCRIPT)
+    endless.chmod(0o755)
+    (cgi / "noexec.sh").write_text("#!/bin/sh\necho hi\n")
+
+    def client(port: int) -> tuple[int, bool]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        conn.request("GET", "/noexec.sh")
+        response = conn.getresponse()
+        noexec = response.status
+        response.read()
+        conn.request("GET", "/endless.sh")
+        response = conn.getresponse()
+        pid = int(response.getheader("X-Pid"))
+        assert response.read(100).startswith(b"data\n")
+        conn.close()
+        return noexec, processGone(pid, time.monotonic() + 15)
+
+    noexec, gone = serveReal(twcgi.CGIDirectory(str(cgi), reactor=realReactor), client)
+    assert noexec == 500
+    assert gone
