@@ -28,7 +28,15 @@ from glisten.python.failure import Failure
 from glisten.web._template._element import Element, renderer
 from glisten.web._template._flatten import Flattenable, flatten, flattenString
 from glisten.web._template._loaders import TEMPLATE_NAMESPACE, TagLoader, XMLFile, XMLString
-from glisten.web._template._stan import CDATA, CharRef, Comment, Tag, slot, tags
+from glisten.web._template._stan import (
+    CDATA,
+    VALID_HTML_TAG_NAMES,
+    CharRef,
+    Comment,
+    Tag,
+    slot,
+    tags,
+)
 from glisten.web.error import FlattenerError
 from glisten.web.iweb import IRenderable, IRequest, ITemplateLoader
 
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CDATA",
     "TEMPLATE_NAMESPACE",
+    "VALID_HTML_TAG_NAMES",
     "CharRef",
     "Comment",
     "Element",

@@ -215,7 +215,7 @@ class CharRef:
 
 
 #: The element names :data:`tags` knows (HTML5's, plus a few obsolete ones still seen).
-_HTML_TAGS = frozenset(
+VALID_HTML_TAG_NAMES = frozenset(
     """a abbr acronym address applet area article aside audio b base basefont bdi bdo big
     blockquote body br button canvas caption center cite code col colgroup data datalist dd
     del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer form
@@ -239,7 +239,7 @@ class _TagFactory:
         if tagName == "transparent":
             return Tag("")
         name = tagName.rstrip("_")
-        if name not in _HTML_TAGS:
+        if name not in VALID_HTML_TAG_NAMES:
             raise AttributeError(f"unknown tag {tagName!r}")
         return Tag(name)
 
