@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .._peers import requireBinary
+
 RUNNER = """
 import sys
 from glisten.application import cli
@@ -47,3 +49,18 @@ def glistenWeb(directory: Path, *options: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def curl(*args: str) -> str:
+    """Run curl (quiet, errors shown, 20 s at most) and return what it printed.
+
+    :raises AssertionError: curl failed.
+    """
+    result = subprocess.run(
+        [requireBinary("curl"), "-sS", "--max-time", "20", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from .._peers import requireBinary
-from ._glistenweb import glistenWeb
+from ._glistenweb import curl, glistenWeb
 
 pytestmark = pytest.mark.interop
 
@@ -39,17 +38,6 @@ cat
 REDIRECT_SCRIPT = """#!/bin/sh
 printf 'Location: /cgi-bin/env.sh\\n\\n'
 """
-
-
-def curl(*args: str) -> str:
-    result = subprocess.run(
-        [requireBinary("curl"), "-sS", "--max-time", "20", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.fixture

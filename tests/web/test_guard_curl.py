@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .._peers import requireBinary
-from ._glistenweb import glistenWeb
+from ._glistenweb import curl, glistenWeb
 
 pytestmark = pytest.mark.interop
 
@@ -64,14 +63,9 @@ def app(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-def curl(*args: str) -> tuple[str, str]:
-    result = subprocess.run(
-        [requireBinary("curl"), "-sS", "--max-time", "20", "-w", "\n%{http_code}", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    body, _, status = result.stdout.rpartition("\n")
+def curlStatus(*args: str) -> tuple[str, str]:
+    """The status code curl saw, and the body."""
+    body, _, status = curl("-w", "\n%{http_code}", *args).rpartition("\n")
     return status, body
 
 
@@ -82,11 +76,11 @@ def curl(*args: str) -> tuple[str, str]:
 def test_curlAuth(app: Path, cls: str, flag: str) -> None:
     requireBinary("curl")
     with glistenWeb(app, "--class", f"guardapp.{cls}") as url:
-        status, body = curl(flag, "-u", "alice:w0nderland", url + "/deep/path?q=1")
+        status, body = curlStatus(flag, "-u", "alice:w0nderland", url + "/deep/path?q=1")
         assert (status, body) == ("200", "secret for alice at /deep/path?q=1")
-        status, _ = curl(flag, "-u", "alice:wrong", url + "/deep/path")
+        status, _ = curlStatus(flag, "-u", "alice:wrong", url + "/deep/path")
         assert status == "401"
-        status, _ = curl(url + "/deep/path")
+        status, _ = curlStatus(url + "/deep/path")
         assert status == "401"
-        status, body = curl("--anyauth", "-u", "alice:w0nderland", url + "/x")
+        status, body = curlStatus("--anyauth", "-u", "alice:w0nderland", url + "/x")
         assert (status, body) == ("200", "secret for alice at /x")

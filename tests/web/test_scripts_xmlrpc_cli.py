@@ -3,14 +3,13 @@ an XML-RPC resource (``--class``) to Python's xmlrpc.client."""
 
 from __future__ import annotations
 
-import subprocess
 import xmlrpc.client
 from pathlib import Path
 
 import pytest
 
 from .._peers import requireBinary
-from ._glistenweb import glistenWeb
+from ._glistenweb import curl, glistenWeb
 
 pytestmark = pytest.mark.interop
 
@@ -45,17 +44,6 @@ class Root(xmlrpc.XMLRPC):
     def xmlrpc_fail(self):
         raise xmlrpc.Fault(42, "as asked")
 """
-
-
-def curl(*args: str) -> str:
-    result = subprocess.run(
-        [requireBinary("curl"), "-sS", "--max-time", "20", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_rpyThroughPath(tmp_path: Path) -> None:
