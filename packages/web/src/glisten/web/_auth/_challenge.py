@@ -8,12 +8,12 @@ never contains the client's bytes.
 
 from __future__ import annotations
 
+from glisten.web._h11._parse import TOKEN_CHARS as _TOKEN
+
 #: Longest credentials accepted, in bytes.
 MAX_HEADER = 8192
 #: Most parameters accepted in one header.
 MAX_PARAMS = 32
-
-_TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class AuthHeaderError(ValueError):
