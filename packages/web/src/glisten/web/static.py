@@ -33,7 +33,6 @@ from zope.interface import implementer
 
 from glisten.internet import interfaces
 from glisten.web import http, resource
-from glisten.web._registry import Registry
 from glisten.web.iweb import IRequest
 from glisten.web.resource import RenderResult
 from glisten.web.server import NOT_DONE_YET
@@ -140,13 +139,13 @@ class File(resource.Resource):
     :param registry: The :class:`Registry` handed to processors (a new one if ``None``);
         shared with children.
     :param allowExt: Ignored; kept for Twisted compatibility.
+    :ivar processors: File extension (``".rpy"``) to a callable ``(path, registry)`` giving
+        the resource that serves such files, e.g. :class:`glisten.web.script.ResourceScript`.
+        Empty by default: files are only ever sent, never run.
     :ivar indexNames: Files served for the folder itself, in order.
     :ivar showListing: Whether folders without an index file are listed.
     :ivar allowHidden: Whether names starting with ``.`` are served and listed (Twisted serves
         them; glisten answers 404 unless this is set).
-    :ivar processors: File extension (``".rpy"``) to a callable ``(path, registry)`` giving
-        the resource that serves such files, e.g. :class:`glisten.web.script.ResourceScript`.
-        Empty by default: files are only ever sent, never run.
     """
 
     contentTypes: dict[str, str] = loadMimeTypes()
@@ -178,13 +177,13 @@ class File(resource.Resource):
             self.path = os.path.abspath(text)
         self.defaultType = defaultType
         self.ignoredExts = list(ignoredExts)
+        self.registry: Registry = Registry() if registry is None else registry
         self._rootPath: str | None = None
         # Whether the path is known to resolve inside the root (checked once, not per use).
         self._verified: bool | None = None
         self.headers: dict[bytes, bytes] = {}
         # File name -> (Content-Type, Content-Encoding) header values, shared with children.
         self._typeCache: dict[str, tuple[bytes, bytes | None]] = {}
-        self.registry: Registry = Registry() if registry is None else registry
 
     @property
     def _root(self) -> str:
@@ -205,9 +204,9 @@ class File(resource.Resource):
         child.contentEncodings = self.contentEncodings
         child.indexNames = self.indexNames
         child.showListing = self.showListing
+        child.processors = self.processors
         child.allowHidden = self.allowHidden
         child.headers = self.headers
-        child.processors = self.processors
         child._typeCache = self._typeCache
         return child
 
@@ -236,6 +235,10 @@ class File(resource.Resource):
         return lister
 
     def getChild(self, path: bytes, request: IRequest) -> resource.IResource:
+        if path == b"" and self.processors:
+            index = self._processedIndex()
+            if index is not None:
+                return index
         if not self._inside():
             return self.childNotFound
         if path == b"":
@@ -244,7 +247,7 @@ class File(resource.Resource):
             for name in self.indexNames:
                 candidate = os.path.join(self.path, name)
                 if os.path.isfile(candidate) and _within(candidate, self._root):
-                    return self._childFor(candidate)
+                    return self.createSimilarFile(candidate, verified=True)
             if self.showListing:
                 return self.directoryListing()
             return self.forbidden
@@ -271,6 +274,18 @@ class File(resource.Resource):
         if stat.S_ISLNK(st.st_mode) and not _within(childPath, self._root):
             return self.childNotFound
         return self._childFor(childPath)
+
+    def _processedIndex(self) -> resource.IResource | None:
+        """The folder's index file through its processor (``index.rpy``), if the first index
+        file present has one."""
+        if not self._inside() or not self.isdir():
+            return None
+        for name in self.indexNames:
+            candidate = os.path.join(self.path, name)
+            if os.path.isfile(candidate) and _within(candidate, self._root):
+                processor = self.processors.get(os.path.splitext(candidate)[1])
+                return None if processor is None else processor(candidate, self.registry)
+        return None
 
     def _childFor(self, childPath: str) -> resource.IResource:
         """The resource for a checked path inside the root: its processor's, or a file."""
@@ -622,3 +637,7 @@ class Data(resource.Resource):
         if request.method == b"HEAD":
             return b""
         return self.data
+
+
+# Twisted's name for the store processors share: ``static.Registry``.
+from glisten.web._registry import Registry  # noqa: E402
