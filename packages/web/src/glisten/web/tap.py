@@ -234,11 +234,7 @@ class WebServiceMaker:
             help="show tracebacks (escaped) in 500 pages",
         )
         parser.add_argument(
-            "--access-log",
-            "--logfile",
-            dest="accessLog",
-            metavar="FILE",
-            help="write the access log to FILE",
+            "--access-log", dest="accessLog", metavar="FILE", help="write the access log to FILE"
         )
         parser.add_argument(
             "--https",
@@ -249,6 +245,9 @@ class WebServiceMaker:
         )
         parser.add_argument("--certificate", metavar="FILE", help="TLS certificate (PEM)")
         parser.add_argument("--privkey", metavar="FILE", help="TLS private key (PEM)")
+        parser.add_argument(
+            "--logfile", dest="accessLog", metavar="FILE", help="twist web's name for --access-log"
+        )
         parser.add_argument(
             "--max-request-body",
             dest="maxRequestBody",
@@ -294,6 +293,16 @@ class WebServiceMaker:
         return service
 
 
+def _whatIsServed(options: argparse.Namespace) -> str:
+    if getattr(options, "resourceScript", None):
+        return os.path.abspath(options.resourceScript)
+    if options.path:
+        return os.path.abspath(options.path)
+    if options.wsgi:
+        return f"WSGI application {options.wsgi}"
+    return str(options.resourceClass)
+
+
 def _listenStrings(options: argparse.Namespace) -> list[str]:
     """The endpoint strings: ``--listen`` (default ``tcp:8080``) plus the ``--https`` one."""
     listen = list(options.listen or [])
@@ -315,16 +324,6 @@ def _listenStrings(options: argparse.Namespace) -> list[str]:
         if not options.listen:
             listen.insert(0, "tcp:8080")
     return listen or ["tcp:8080"]
-
-
-def _whatIsServed(options: argparse.Namespace) -> str:
-    if getattr(options, "resourceScript", None):
-        return os.path.abspath(options.resourceScript)
-    if options.path:
-        return os.path.abspath(options.path)
-    if options.wsgi:
-        return f"WSGI application {options.wsgi}"
-    return str(options.resourceClass)
 
 
 def serviceURL(address: IAddress, tls: bool = False) -> str:
