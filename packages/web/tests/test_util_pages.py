@@ -106,3 +106,13 @@ def test_deferredResourceServesLaterRequestsToo(
     d.callback(Leaf())
     assert decode(conn.send(GET % b"/a"))[1] == b"leaf:a"
     assert decode(conn.send(GET % b"/b/c"))[1] == b"leaf:b/c"
+
+
+def test_childRedirector(connect: Callable[..., Any], decode: Decode) -> None:
+    root = Resource()
+    root.putChild(b"old", util.ChildRedirector(b"https://new.example/base"))
+    head, _ = decode(connect(root).send(GET % b"/old/a/b%20c"))
+    assert head.startswith(b"HTTP/1.1 302")
+    assert b"location: https://new.example/base/a/b%20c" in head.lower()
+    with pytest.raises(ValueError):
+        util.ChildRedirector(b"relative")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import linecache
 from html import escape
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 from glisten.internet.defer import Deferred
 from glisten.logger import Logger
@@ -52,6 +53,27 @@ class Redirect(resource.Resource):
 
     def getChild(self, name: bytes, request: IRequest) -> resource.IResource:
         return self
+
+
+class ChildRedirector(Redirect):
+    """Redirects a request for ``child/x/y`` below it to the same path below ``url``.
+
+    :param url: The base URL the children are found under.
+    """
+
+    isLeaf = False
+
+    def __init__(self, url: bytes) -> None:
+        if url.find(b"://") == -1 and not url.startswith(b"/"):
+            raise ValueError(
+                "It seems you've given me a redirect (%r) that is a child of myself! "
+                "That's not good, it'll cause an infinite redirect." % (url,)
+            )
+        super().__init__(url)
+
+    def getChild(self, name: bytes, request: IRequest) -> resource.IResource:
+        newUrl = self.url if self.url.endswith(b"/") else self.url + b"/"
+        return ChildRedirector(newUrl + quote_from_bytes(name, safe="").encode("ascii"))
 
 
 class ParentRedirect(resource.Resource):
