@@ -25,6 +25,11 @@ EXPECTED = {
         "200 /hello Hello from a Resource\n"
         "200 /app/some/where Hello from WSGI at /some/where\n"
     ),
+    "web_pages.py": (
+        '401 Digest realm="example.org"\n'
+        "200 <p>Hello, <b>alice</b>. You have\n&lt;3&gt; messages.</p>\n"
+        "add(2, 3) = 5\n"
+    ),
     "dns_server.py": "www.example.com -> 192.0.2.80\nwww.example.org -> 198.51.100.7\n",
     "testing.py": "...",
     "asyncio_interop.py": "from a Deferred\nfrom asyncio\n",

@@ -108,3 +108,24 @@ def serveReal(realReactor: Any) -> Callable[..., Any]:
         return runServer(site, realReactor, client)
 
     return serve
+
+
+def decodeResponse(data: bytes) -> tuple[bytes, bytes]:
+    """Split one response into its head and its body, decoding a chunked body."""
+    head, _, rest = data.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" not in head.lower():
+        return head, rest
+    body = b""
+    while rest:
+        size, _, rest = rest.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        body += rest[:n]
+        rest = rest[n + 2 :]
+    return head, body
+
+
+@pytest.fixture
+def decode() -> Callable[[bytes], tuple[bytes, bytes]]:
+    return decodeResponse

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from glisten.web._h11 import RESPONSES
 
@@ -45,3 +46,95 @@ class UnsupportedMethod(Exception):
 
 class UnexposedMethodError(Exception):
     """A method that is not exposed was asked for."""
+
+
+class UnfilledSlot(Exception):
+    """A template :class:`~glisten.web.template.slot` had no value and no default."""
+
+
+class UnsupportedType(Exception):
+    """The flattener met an object it cannot turn into bytes."""
+
+
+class MissingRenderMethod(Exception):
+    """A tag names a renderer its element does not have.
+
+    :ivar element: The element asked.
+    :ivar renderName: The renderer's name.
+    """
+
+    def __init__(self, element: object, renderName: str) -> None:
+        super().__init__(element, renderName)
+        self.element = element
+        self.renderName = renderName
+
+    def __str__(self) -> str:
+        return f"{self.element!r}: no renderer named {self.renderName!r}"
+
+
+class MissingTemplateLoader(Exception):
+    """An element was rendered without a ``loader``.
+
+    :ivar element: The element.
+    """
+
+    def __init__(self, element: object) -> None:
+        super().__init__(element)
+        self.element = element
+
+    def __str__(self) -> str:
+        return f"{self.element!r} has no template loader"
+
+
+class FlattenerError(Exception):
+    """Flattening a template tree failed.
+
+    :ivar exception: What was raised.
+    :ivar roots: The objects being flattened when it was raised, outermost first.
+    :ivar traceback: The frames, as :func:`traceback.extract_tb` gives them.
+    """
+
+    def __init__(self, exception: BaseException, roots: list[object], traceback: list[Any]) -> None:
+        super().__init__(exception, roots, traceback)
+        self._exception = exception
+        self._roots = roots
+        self._traceback = traceback
+
+    def _formatRoot(self, obj: object) -> str:
+        from glisten.web.template import Tag
+
+        if isinstance(obj, (bytes, str)):
+            text = repr(obj)
+            return text if len(text) <= 40 else text[:20] + "<...>" + text[-20:]
+        if isinstance(obj, Tag):
+            if obj.filename is None:
+                return (
+                    "Tag <"
+                    + (
+                        obj.tagName
+                        if isinstance(obj.tagName, str)
+                        else obj.tagName.decode("utf-8", "replace")
+                    )
+                    + ">"
+                )
+            return 'File "%s", line %d, column %d, in "%s"' % (
+                obj.filename,
+                obj.lineNumber or 0,
+                obj.columnNumber or 0,
+                obj.tagName
+                if isinstance(obj.tagName, str)
+                else obj.tagName.decode("utf-8", "replace"),
+            )
+        return repr(obj)
+
+    def __repr__(self) -> str:
+        lines = ["Exception while flattening:"]
+        lines.extend("  " + self._formatRoot(root) for root in self._roots)
+        for frame in self._traceback:
+            lines.append(f'  File "{frame[0]}", line {frame[1]}, in {frame[2]}')
+            if len(frame) > 3 and frame[3]:
+                lines.append(f"    {frame[3]}")
+        lines.append(f"{type(self._exception).__name__}: {self._exception}")
+        return "\n".join(lines) + "\n"
+
+    __str__ = __repr__

@@ -7,7 +7,7 @@ written against the classes.
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING, AnyStr
+from typing import IO, TYPE_CHECKING, Any, AnyStr
 
 from zope.interface import Attribute, Interface
 
@@ -148,3 +148,40 @@ class IAccessLogFormatter(Interface):
 
     def __call__(timestamp: str, request: IRequest) -> str:
         """Format one line."""
+
+
+class IRenderable(Interface):
+    """Something the template flattener renders: an :class:`~glisten.web.template.Element`,
+    say."""
+
+    def lookupRenderMethod(name: str) -> Any:
+        """The renderer called ``name``: ``(request, tag) -> flattenable``.
+
+        :raises glisten.web.error.MissingRenderMethod: There is none.
+        """
+
+    def render(request: IRequest | None) -> Any:
+        """The tree (tags, strings, Deferreds...) this object stands for."""
+
+
+class ITemplateLoader(Interface):
+    """Loads a template (an XML document, a tag) as a list of flattenable objects."""
+
+    def load() -> list[Any]:
+        """The template's top-level nodes."""
+
+
+class ICredentialFactory(Interface):
+    """Turns one HTTP authentication scheme's ``Authorization`` header into credentials
+    (see :mod:`glisten.web.guard`)."""
+
+    scheme: bytes = Attribute("The scheme, lower case: b'basic', b'digest'.")
+
+    def getChallenge(request: IRequest) -> dict[str, bytes | str]:
+        """The parameters of the ``WWW-Authenticate`` challenge for ``request``."""
+
+    def decode(response: bytes, request: IRequest) -> Any:
+        """The credentials in ``response`` (the header after the scheme).
+
+        :raises glisten.cred.error.LoginFailed: They are malformed or stale.
+        """

@@ -24,6 +24,7 @@ from glisten.internet.defer import Deferred
 from glisten.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
+from glisten.python.components import Componentized
 from glisten.python.failure import Failure
 from glisten.web import http, resource
 from glisten.web._accesslog import dateCache
@@ -306,9 +307,13 @@ class Request(http.Request):
         return session
 
 
-class Session:
+class Session(Componentized):
     """A server-side session, found again through a cookie; expires after
     :attr:`sessionTimeout` seconds without use.
+
+    Per-session state lives in components, as in Twisted: register an adapter from
+    ``Session`` to your interface and ``IFoo(session)`` makes it once per session and keeps it
+    (see :class:`~glisten.python.components.Componentized`).
 
     :param site: The site holding the session.
     :param uid: Its identifier (the cookie value).
@@ -318,6 +323,7 @@ class Session:
     sessionTimeout: float = 900
 
     def __init__(self, site: Site, uid: bytes, reactor: IReactorTime | None = None) -> None:
+        super().__init__()
         if reactor is None:
             reactor = site.reactor
         reactor = getReactor(reactor)
@@ -327,7 +333,6 @@ class Session:
         self.expireCallbacks: list[Callable[[], object]] = []
         self.touch()
         self.sessionNamespaces: dict[str, object] = {}
-        self._components: dict[InterfaceClass, object] = {}
         self._expireCall: IDelayedCall | None = None
 
     def startCheckingExpiration(self) -> None:
@@ -354,18 +359,6 @@ class Session:
         call = getattr(self, "_expireCall", None)
         if call is not None and call.active():
             call.reset(self.sessionTimeout)
-
-    def getComponent(self, interface: InterfaceClass, default: object = None) -> object:
-        """The component stored for ``interface``, or ``default``."""
-        return self._components.get(interface, default)
-
-    def setComponent(self, interface: InterfaceClass, component: object) -> None:
-        """Store a component (per-session state) for ``interface``."""
-        self._components[interface] = component
-
-    def removeComponent(self, interface: InterfaceClass) -> None:
-        """Forget the component for ``interface``."""
-        self._components.pop(interface, None)
 
 
 class Site(http.HTTPFactory):

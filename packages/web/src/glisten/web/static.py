@@ -7,7 +7,8 @@ like a missing file. Supports index files, MIME types, ``Range`` (single and mul
 
 Where this differs from Twisted, on purpose:
 
-- ``.rpy`` scripts are never executed;
+- no file is ever executed unless :attr:`File.processors` says so (Twisted's ``twist web
+  --path`` runs ``.rpy`` scripts by default; here a processor must be configured);
 - hidden files and folders (a name starting with ``.``: ``.git/``, ``.env``, ``.htpasswd``) are
   404 and left out of listings unless :attr:`File.allowHidden` is set; ``.well-known/``
   (RFC 8615, ACME challenges) stays public;
@@ -135,8 +136,12 @@ class File(resource.Resource):
     :param defaultType: MIME type of files with an unknown extension (Twisted's default is
         ``text/html``; glisten's is ``application/octet-stream``, see the module docstring).
     :param ignoredExts: Extensions tried when a child is missing (``/a`` finds ``a.html``).
-    :param registry: Ignored; kept for Twisted compatibility.
+    :param registry: The :class:`Registry` handed to processors (a new one if ``None``);
+        shared with children.
     :param allowExt: Ignored; kept for Twisted compatibility.
+    :ivar processors: File extension (``".rpy"``) to a callable ``(path, registry)`` giving
+        the resource that serves such files, e.g. :class:`glisten.web.script.ResourceScript`.
+        Empty by default: files are only ever sent, never run.
     :ivar indexNames: Files served for the folder itself, in order.
     :ivar showListing: Whether folders without an index file are listed.
     :ivar allowHidden: Whether names starting with ``.`` are served and listed (Twisted serves
@@ -156,13 +161,14 @@ class File(resource.Resource):
     forbidden: resource.Resource = resource.ForbiddenResource()
     type: str | None = None
     encoding: str | None = None
+    processors: dict[str, Callable[[str, Registry], resource.IResource]] = {}
 
     def __init__(
         self,
         path: str | bytes | os.PathLike[str],
         defaultType: str = DEFAULT_TYPE,
         ignoredExts: Sequence[str] = (),
-        registry: object = None,
+        registry: Registry | None = None,
         allowExt: int = 0,
     ) -> None:
         super().__init__()
@@ -175,6 +181,7 @@ class File(resource.Resource):
             self.path = os.path.abspath(text)
         self.defaultType = defaultType
         self.ignoredExts = list(ignoredExts)
+        self.registry: Registry = Registry() if registry is None else registry
         self._rootPath: str | None = None
         # Whether the path is known to resolve inside the root (checked once, not per use).
         self._verified: bool | None = None
@@ -201,13 +208,14 @@ class File(resource.Resource):
 
     def createSimilarFile(self, path: str, verified: bool = False) -> File:
         """A child :class:`File` with the same settings (and the same served root)."""
-        child = self.__class__(path, self.defaultType, self.ignoredExts)
+        child = self.__class__(path, self.defaultType, self.ignoredExts, self.registry)
         child._rootPath = self._root
         child._verified = verified
         child.contentTypes = self.contentTypes
         child.contentEncodings = self.contentEncodings
         child.indexNames = self.indexNames
         child.showListing = self.showListing
+        child.processors = self.processors
         child.allowHidden = self.allowHidden
         child.headers = self.headers
         child._fileCache = self._cache
@@ -238,6 +246,10 @@ class File(resource.Resource):
         return lister
 
     def getChild(self, path: bytes, request: IRequest) -> resource.IResource:
+        if path == b"" and self.processors:
+            index = self._processedIndex()
+            if index is not None:
+                return index
         if not self._inside():
             return self.childNotFound
         if path == b"":
@@ -278,6 +290,26 @@ class File(resource.Resource):
         # symbolic link can lead out: resolve those (and only those) fully.
         if stat.S_ISLNK(st.st_mode) and not _within(childPath, self._root):
             return self.childNotFound
+        return self._childFor(childPath)
+
+    def _processedIndex(self) -> resource.IResource | None:
+        """The folder's index file through its processor (``index.rpy``), if the first index
+        file present has one."""
+        if not self._inside() or not self.isdir():
+            return None
+        for name in self.indexNames:
+            candidate = os.path.join(self.path, name)
+            if os.path.isfile(candidate) and _within(candidate, self._root):
+                processor = self.processors.get(os.path.splitext(candidate)[1])
+                return None if processor is None else processor(candidate, self.registry)
+        return None
+
+    def _childFor(self, childPath: str) -> resource.IResource:
+        """The resource for a checked path inside the root: its processor's, or a file."""
+        if self.processors:
+            processor = self.processors.get(os.path.splitext(childPath)[1])
+            if processor is not None:
+                return processor(childPath, self.registry)
         return self.createSimilarFile(childPath, verified=True)
 
     # -- rendering --------------------------------------------------------------------------
@@ -644,3 +676,7 @@ class Data(resource.Resource):
         if request.method == b"HEAD":
             return b""
         return self.data
+
+
+# Twisted's name for the store processors share: ``static.Registry``.
+from glisten.web._registry import Registry  # noqa: E402

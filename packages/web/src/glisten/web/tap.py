@@ -85,15 +85,27 @@ def _parseHeader(text: str) -> tuple[bytes, bytes]:
     return name.strip().encode("latin-1"), value.strip().encode("latin-1")
 
 
+def _parseProcessor(text: str) -> tuple[str, Any]:
+    ext, sep, name = text.partition("=")
+    if not sep or not ext.startswith(".") or not name:
+        raise ValueError(f"--processor needs '.ext=module.Callable', not {text!r}")
+    processor = _namedAny(name, "--processor")
+    if not callable(processor):
+        raise ValueError(f"--processor: {name!r} is not callable")
+    return ext, processor
+
+
 def makeResource(options: argparse.Namespace) -> IResource:
     """The root resource the options describe.
 
     :raises ValueError: The options do not name exactly one thing to serve, or it cannot be
         loaded.
     """
-    chosen = [n for n in ("path", "wsgi", "resourceClass") if getattr(options, n, None)]
+    chosen = [
+        n for n in ("path", "wsgi", "resourceClass", "resourceScript") if getattr(options, n, None)
+    ]
     if len(chosen) != 1:
-        raise ValueError("give exactly one of --path, --wsgi or --class")
+        raise ValueError("give exactly one of --path, --wsgi, --class or --resource-script")
     root: IResource
     if options.path:
         path = os.path.abspath(options.path)
@@ -102,7 +114,25 @@ def makeResource(options: argparse.Namespace) -> IResource:
         files = static.File(path, defaultType=options.mimeType)
         files.indexNames = [*(options.index or []), *static.File.indexNames]
         files.allowHidden = bool(getattr(options, "allowHidden", False))
+        for ext in getattr(options, "ignoreExt", None) or []:
+            files.ignoreExt(ext if ext.startswith(".") else "." + ext)
+        processors: dict[str, Any] = {}
+        if getattr(options, "runScripts", False):
+            from glisten.web.script import PythonScript, ResourceScript
+            from glisten.web.twcgi import CGIScript
+
+            processors = {".rpy": ResourceScript, ".epy": PythonScript, ".cgi": CGIScript}
+        processors.update(_parseProcessor(p) for p in getattr(options, "processor", None) or [])
+        if processors:
+            files.processors = processors
         root = files
+    elif getattr(options, "resourceScript", None):
+        from glisten.web.script import ResourceScriptWrapper
+
+        scriptPath = os.path.abspath(options.resourceScript)
+        if not os.path.isfile(scriptPath):
+            raise ValueError(f"--resource-script: {options.resourceScript!r} is not a file")
+        root = ResourceScriptWrapper(scriptPath)
     elif options.wsgi:
         application = _namedAny(options.wsgi, "--wsgi")
         if not callable(application):
@@ -143,6 +173,33 @@ class WebServiceMaker:
             dest="resourceClass",
             metavar="MODULE.CLASS",
             help="serve an instance of a resource class",
+        )
+        parser.add_argument(
+            "--resource-script",
+            dest="resourceScript",
+            metavar="FILE.rpy",
+            help="serve the resource a .rpy script makes (run again when it changes)",
+        )
+        parser.add_argument(
+            "--processor",
+            action="append",
+            metavar=".EXT=MODULE.CALLABLE",
+            help="with --path, serve files ending in .EXT through a processor, e.g. "
+            ".rpy=glisten.web.script.ResourceScript (repeatable; none by default)",
+        )
+        parser.add_argument(
+            "--run-scripts",
+            dest="runScripts",
+            action="store_true",
+            help="with --path, run .rpy, .epy and .cgi files as twist web --path does"
+            " (off by default: anyone who can add a file could run code)",
+        )
+        parser.add_argument(
+            "--ignore-ext",
+            dest="ignoreExt",
+            action="append",
+            metavar=".EXT",
+            help="with --path, let /name find name.EXT (repeatable)",
         )
         parser.add_argument(
             "--index",
@@ -188,6 +245,18 @@ class WebServiceMaker:
             dest="noAccessLog",
             action="store_true",
             help="keep no access log",
+        )
+        parser.add_argument(
+            "--https",
+            dest="httpsPort",
+            type=int,
+            metavar="PORT",
+            help="also listen with TLS on PORT (needs --certificate and --privkey)",
+        )
+        parser.add_argument("--certificate", metavar="FILE", help="TLS certificate (PEM)")
+        parser.add_argument("--privkey", metavar="FILE", help="TLS private key (PEM)")
+        parser.add_argument(
+            "--logfile", dest="accessLog", metavar="FILE", help="twist web's name for --access-log"
         )
         parser.add_argument(
             "--max-request-body",
@@ -241,7 +310,7 @@ class WebServiceMaker:
             site.bodyRateWindow = options.bodyRateWindow
         service = MultiService()
         what = _whatIsServed(options)
-        for description in options.listen or ["tcp:8080"]:
+        for description in _listenStrings(options):
             endpoint = serverFromString(reactor, description)
             tls = description.split(":", 1)[0].lower() in ("ssl", "tls")
             _AnnouncingService(endpoint, site, what, tls).setServiceParent(service)
@@ -256,11 +325,36 @@ class _SiteWithoutAccessLog(server.Site):
 
 
 def _whatIsServed(options: argparse.Namespace) -> str:
+    if getattr(options, "resourceScript", None):
+        return os.path.abspath(options.resourceScript)
     if options.path:
         return os.path.abspath(options.path)
     if options.wsgi:
         return f"WSGI application {options.wsgi}"
     return str(options.resourceClass)
+
+
+def _listenStrings(options: argparse.Namespace) -> list[str]:
+    """The endpoint strings: ``--listen`` (default ``tcp:8080``) plus the ``--https`` one."""
+    listen = list(options.listen or [])
+    httpsPort = getattr(options, "httpsPort", None)
+    if httpsPort is not None:
+        if not options.certificate or not options.privkey:
+            raise ValueError("--https needs --certificate and --privkey")
+        for path in (options.certificate, options.privkey):
+            if not os.path.isfile(path):
+                raise ValueError(f"TLS file {path!r} does not exist")
+
+        def quoted(path: str) -> str:
+            return os.path.abspath(path).replace("\\", "\\\\").replace(":", "\\:")
+
+        listen.append(
+            f"ssl:{httpsPort}:privateKey={quoted(options.privkey)}"
+            f":certKey={quoted(options.certificate)}"
+        )
+        if not options.listen:
+            listen.insert(0, "tcp:8080")
+    return listen or ["tcp:8080"]
 
 
 def serviceURL(address: IAddress, tls: bool = False) -> str:

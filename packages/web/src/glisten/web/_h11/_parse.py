@@ -12,6 +12,10 @@ import re
 from glisten.web._h11._events import RawHeaders
 
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+#: The bytes a token (RFC 9110 section 5.6.2) is made of, for parsers that walk bytes.
+TOKEN_CHARS = frozenset(
+    b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 # HTAB, SP, VCHAR and obs-text; every other control byte (CR and LF included) is out.
 _VALUE = rb"[^\x00-\x08\x0a-\x1f\x7f]*"
 _LINE = _TOKEN + rb":" + _VALUE
