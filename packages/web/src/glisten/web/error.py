@@ -45,3 +45,57 @@ class UnsupportedMethod(Exception):
 
 class UnexposedMethodError(Exception):
     """A method that is not exposed was asked for."""
+
+
+class PartialDownloadError(Error):
+    """A response body ended with the connection, with nothing (a length, chunked framing)
+    proving it complete; :attr:`response` holds the bytes that arrived."""
+
+
+class PageRedirect(Error):
+    """A redirect the client did not follow (an unsafe method, say).
+
+    :ivar location: Where the server redirected to.
+    """
+
+    def __init__(
+        self,
+        code: int | bytes,
+        message: bytes | None = None,
+        response: bytes | None = None,
+        location: bytes | None = None,
+    ) -> None:
+        super().__init__(code, message, response)
+        self.location = location
+
+
+class InfiniteRedirection(Error):
+    """A chain of redirects longer than the client's limit.
+
+    :ivar location: The last location redirected to.
+    """
+
+    def __init__(
+        self,
+        code: int | bytes,
+        message: bytes | None = None,
+        response: bytes | None = None,
+        location: bytes | None = None,
+    ) -> None:
+        super().__init__(code, message, response)
+        self.location = location
+
+
+class RedirectWithNoLocation(Error):
+    """A redirect response without a ``Location`` header.
+
+    :ivar uri: The URI that answered with it.
+    """
+
+    def __init__(self, code: int | bytes, message: bytes | None, uri: bytes) -> None:
+        super().__init__(code, message)
+        self.uri = uri
+
+
+class SchemeNotSupported(Exception):
+    """The client cannot request URIs of this scheme."""
