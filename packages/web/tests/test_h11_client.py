@@ -76,7 +76,7 @@ def test_closeDelimitedAndHead(oneByte: bool) -> None:
 )
 def test_badResponses(data: bytes) -> None:
     events = run(data, False)
-    assert isinstance(events[-1], ProtocolError) and events[-1].status == 502
+    assert len(events) == 1 and isinstance(events[0], ProtocolError) and events[0].status == 502
 
 
 def test_truncated() -> None:

@@ -368,6 +368,10 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
     def _startBody(self, producer: IBodyProducer) -> None:
         writer = _BodyWriter(self)
         self._writer = writer
+        # The transport pauses the producer while its buffer is full: a large upload streams
+        # at the network's pace with flat memory.
+        self.transport.registerProducer(producer, True)
+        self._producerRegistered = True
         try:
             d = producer.startProducing(writer)
         except Exception:
@@ -388,9 +392,17 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         if framed:
             self.transport.write(framed)
 
+    def _unregisterProducer(self) -> None:
+        if self._producerRegistered:
+            self._producerRegistered = False
+            self.transport.unregisterProducer()
+
+    _producerRegistered = False
+
     def _bodyFinished(self, writer: _BodyWriter) -> None:
         writer.finished = True
         self._producerDone = None
+        self._unregisterProducer()
         if self._lost or not self._codec.sendingBody:
             return
         try:
@@ -403,6 +415,7 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
     def _bodyFailed(self, writer: _BodyWriter, reason: Failure) -> None:
         writer.finished = True
         self._producerDone = None
+        self._unregisterProducer()
         if self._lost:
             return
         self._codec.abandonRequest()
@@ -412,9 +425,13 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
             finished.errback(RequestGenerationFailed([reason]))
 
     def _cancel(self, d: Deferred[Response]) -> None:
-        # Cancelling before the response arrived: drop the connection; connectionLost fails
-        # the Deferred with ResponseNeverReceived([CancelledError]).
-        self._abortWith(Failure(CancelledError()))
+        # Cancelling before the response arrived drops the connection.
+        reason = Failure(CancelledError())
+        if self._finished is d:
+            self._finished = None
+        self._abortWith(reason)
+        if not d.called:
+            d.errback(ResponseNeverReceived([reason]))
 
     def _abortWith(self, reason: Failure) -> None:
         self._abortReason = reason
@@ -471,12 +488,14 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
     def _endOfBody(self, reason: Failure) -> None:
         response, self._response = self._response, None
         self._responseDone = True
-        if response is not None:
-            if self._paused:
-                self._paused = False
-                self.transport.resumeProducing()
-            response._bodyDataFinished(reason)
+        if self._paused and not self._lost:
+            self._paused = False
+            self.transport.resumeProducing()
+        # The connection goes back to the pool first, so that whatever the end of the body
+        # triggers (the next request, often) can use it.
         self._maybeQuiescent()
+        if response is not None:
+            response._bodyDataFinished(reason)
 
     def _maybeQuiescent(self) -> None:
         if self._codec.reusable and self._responseDone and not self._lost:
@@ -521,6 +540,7 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
             self._abortWith(Failure(ConnectionAborted()))
 
     def _stopProducer(self) -> None:
+        self._unregisterProducer()
         if self._producerDone is not None and self._request is not None:
             producer = self._request.bodyProducer
             self._producerDone = None

@@ -322,21 +322,14 @@ class ClientConnection:
             # Interim responses (100 Continue, 103 Early Hints) carry nothing to deliver.
             self.state.process(_SERVER, EventType.INFORMATIONAL)
             return rest
-        response = Response(status, m.group(4) or b"", version, headers)
-        self.response = response
-        events.append(response)
-        tokens = connectionTokens(headers)
-        if b"close" in tokens or (version == b"1.0" and b"keep-alive" not in tokens):
-            self.state.disableKeepAlive()
-        self.state.process(_SERVER, EventType.RESPONSE)
+        # The framing is checked before the head is handed out: a response that cannot be
+        # delimited is never seen as a response at all.
         te = headers.get(b"transfer-encoding")
         cl = headers.get(b"content-length")
-        reader: BodyReader
+        reader: BodyReader | None
         if self._method == b"HEAD" or status in (204, 304):
-            events.append(END_OF_MESSAGE)
-            self._ended()
-            return rest
-        if te is not None:
+            reader = None
+        elif te is not None:
             if cl is not None or not isChunkedOnly(te):
                 events.append(ProtocolError(502, "unsupported response framing"))
                 return b""
@@ -355,15 +348,25 @@ class ClientConnection:
             if length > limits.maxBody:
                 events.append(ProtocolError(502, "response body too large"))
                 return b""
-            if length == 0:
-                events.append(END_OF_MESSAGE)
-                self._ended()
-                return rest
-            reader = ContentLengthReader(length)
+            reader = ContentLengthReader(length) if length else None
         else:
-            # Read to close: the connection cannot carry another exchange.
-            self.state.disableKeepAlive()
             reader = CloseDelimitedReader()
+        response = Response(status, m.group(4) or b"", version, headers)
+        self.response = response
+        events.append(response)
+        tokens = connectionTokens(headers)
+        if (
+            b"close" in tokens
+            or (version == b"1.0" and b"keep-alive" not in tokens)
+            or reader.__class__ is CloseDelimitedReader
+        ):
+            # The server closes after this response (or delimits it by closing).
+            self.state.disableKeepAlive()
+        self.state.process(_SERVER, EventType.RESPONSE)
+        if reader is None:
+            events.append(END_OF_MESSAGE)
+            self._ended()
+            return rest
         self._reader = reader
         return rest
 

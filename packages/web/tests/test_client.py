@@ -1,0 +1,539 @@
+"""glisten.web.client against glisten's own server and scripted raw servers, on loopback
+sockets of a real reactor; timeouts and cancellation on memory transports with a fake clock."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Awaitable, Callable
+from http.cookiejar import CookieJar
+from typing import Any
+
+import pytest
+
+from glisten.internet import defer
+from glisten.internet.endpoints import TCP4ClientEndpoint
+from glisten.internet.protocol import Factory, Protocol
+from glisten.internet.task import Clock, Cooperator
+from glisten.internet.testing import StringTransport
+from glisten.python.failure import Failure
+from glisten.web import server
+from glisten.web._newclient import HTTP11ClientProtocol, Request
+from glisten.web.client import (
+    Agent,
+    BrowserLikeRedirectAgent,
+    ContentDecoderAgent,
+    CookieAgent,
+    DeflateDecoder,
+    FileBodyProducer,
+    GzipDecoder,
+    HTTPConnectionPool,
+    PartialDownloadError,
+    ProxyAgent,
+    RedirectAgent,
+    ResponseDone,
+    ResponseFailed,
+    ResponseNeverReceived,
+    SchemeNotSupported,
+    URI,
+    readBody,
+)
+from glisten.web.error import InfiniteRedirection, PageRedirect
+from glisten.web.http_headers import Headers
+from glisten.web.iweb import UNKNOWN_LENGTH
+from glisten.web.resource import Resource
+
+
+class App(Resource):
+    """Echoes what it got; ``/redirect?...`` and ``/cookie`` and ``/gzip`` do what they say."""
+
+    isLeaf = True
+
+    def render(self, request: Any) -> bytes:
+        path = request.path
+        if path == b"/port":
+            return b"%d" % request.getClientAddress().port
+        if path == b"/redirect":
+            target = request.args.get(b"to", [b"/target"])[0]
+            request.setResponseCode(int(request.args.get(b"code", [b"302"])[0]))
+            request.setHeader(b"location", target)
+            return b"moved"
+        if path == b"/loop":
+            request.setResponseCode(302)
+            request.setHeader(b"location", b"/loop")
+            return b""
+        if path == b"/cookie":
+            request.setHeader(b"set-cookie", b"session=abc; Path=/")
+            return b"set"
+        if path == b"/gzip":
+            request.setHeader(b"content-encoding", b"gzip")
+            return gzip.compress(b"hello gzip " * 1000)
+        if path == b"/deflate":
+            request.setHeader(b"content-encoding", b"deflate")
+            return zlib.compress(b"hello deflate")
+        if path == b"/stream":
+            for i in range(5):
+                request.write(b"piece%d;" % i)
+            request.finish()
+            return server.NOT_DONE_YET  # type: ignore[return-value]
+        body = request.content.read()
+        headers = b";".join(
+            b"%s=%s" % (k.lower(), v[0]) for k, v in sorted(request.requestHeaders.getAllRawHeaders())
+        )
+        return b"%s %s %d %s %s" % (
+            request.method,
+            request.uri,
+            len(body),
+            hashlib.sha256(body).hexdigest().encode(),
+            headers,
+        )
+
+
+Main = Callable[[Any, int], Awaitable[Any]]
+
+
+def run(main: Main, factory: Any = None) -> Any:
+    """Serve ``factory`` (glisten's Site with :class:`App` by default) on loopback and run
+    ``main(reactor, port)`` on the same real reactor."""
+    from glisten.internet.epollreactor import EPollReactor
+
+    reactor = EPollReactor()
+    if factory is None:
+        factory = server.Site(App(), reactor=reactor)
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    result: dict[str, Any] = {}
+
+    async def go() -> None:
+        try:
+            result["value"] = await main(reactor, port.getHost().port)
+        except BaseException as e:
+            result["error"] = e
+
+    def start() -> None:
+        d = defer.ensureDeferred(go())
+        d.addBoth(lambda _: reactor.callLater(0, reactor.stop))
+
+    # A guard against a hang in the code under test, not a wait for something.
+    guard = reactor.callLater(30, reactor.stop)
+    reactor.callWhenRunning(start)
+    reactor.run(installSignalHandlers=False)
+    if guard.active():
+        guard.cancel()
+    if "error" in result:
+        raise result["error"]
+    assert "value" in result, "the test timed out"
+    return result["value"]
+
+
+class Scripted(Protocol):
+    """Answers each request head with the next canned reply; ``None`` closes instead."""
+
+    def __init__(self, replies: list[bytes | None], log: list[bytes]) -> None:
+        self.replies = list(replies)
+        self.log = log
+        self.buf = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buf += data
+        while b"\r\n\r\n" in self.buf:
+            head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+            self.log.append(head)
+            reply = self.replies.pop(0) if self.replies else None
+            if reply is None:
+                self.transport.loseConnection()
+                return
+            self.transport.write(reply)
+            if reply.endswith(b"<close>"):
+                self.transport.loseConnection()
+
+
+def scripted(perConnection: list[list[bytes | None]], log: list[bytes]) -> Factory:
+    """A server whose n-th connection answers with ``perConnection[n]``."""
+    f = Factory()
+    scripts = list(perConnection)
+    f.buildProtocol = lambda addr: Scripted(scripts.pop(0) if scripts else [], log)  # type: ignore[method-assign]
+    return f
+
+
+def cooperator(reactor: Any) -> Cooperator:
+    """Runs body producers on the test's reactor."""
+    return Cooperator(scheduler=lambda f: reactor.callLater(0, f))
+
+
+def url(port: int, path: str = "/") -> bytes:
+    return f"http://127.0.0.1:{port}{path}".encode()
+
+
+def test_getAndReadBody() -> None:
+    async def main(reactor: Any, port: int) -> None:
+        agent = Agent(reactor)
+        response = await agent.request(b"GET", url(port, "/x?y=1"), Headers({b"X-A": [b"b"]}))
+        assert response.code == 200 and response.phrase == b"OK"
+        assert response.version == (b"HTTP", 1, 1)
+        body = await readBody(response)
+        assert body.startswith(b"GET /x?y=1 0 ")
+        assert b"host=127.0.0.1:%d" % port in body and b"x-a=b" in body
+        assert response.length == len(body)
+        response = await agent.request(b"HEAD", url(port))
+        assert await readBody(response) == b""
+        stream = await agent.request(b"GET", url(port, "/stream"))
+        assert stream.length is UNKNOWN_LENGTH
+        assert await readBody(stream) == b"piece0;piece1;piece2;piece3;piece4;"
+
+    run(main)
+
+
+def test_persistentPoolReusesAndQueues() -> None:
+    async def main(reactor: Any, port: int) -> None:
+        pool = HTTPConnectionPool(reactor)
+        agent = Agent(reactor, pool=pool)
+        ports = set()
+        for _ in range(3):
+            ports.add(await readBody(await agent.request(b"GET", url(port, "/port"))))
+        assert len(ports) == 1
+        # Twelve at once, at most two connections.
+        pool.maxPersistentPerHost = 2
+
+        async def one() -> bytes:
+            return await readBody(await agent.request(b"GET", url(port, "/port")))
+
+        results = await defer.gatherResults([defer.ensureDeferred(one()) for _ in range(12)])
+        assert len(results) == 12 and len(set(results)) <= 2
+        await pool.closeCachedConnections()
+
+    run(main)
+
+
+def test_uploads() -> None:
+    data = bytes(range(256)) * 20000  # 5 MB
+
+    class Unseekable(io.BytesIO):
+        def seek(self, *a: Any) -> int:
+            raise OSError("not seekable")
+
+    async def main(reactor: Any, port: int) -> None:
+        agent = Agent(reactor, pool=HTTPConnectionPool(reactor))
+        digest = hashlib.sha256(data).hexdigest().encode()
+        producer = FileBodyProducer(io.BytesIO(data), cooperator(reactor))
+        assert producer.length == len(data)
+        body = await readBody(await agent.request(b"POST", url(port), None, producer))
+        assert body.startswith(b"POST / %d %s" % (len(data), digest))
+        assert b"content-length=%d" % len(data) in body
+        producer = FileBodyProducer(Unseekable(data), cooperator(reactor))
+        assert producer.length is UNKNOWN_LENGTH
+        body = await readBody(await agent.request(b"PUT", url(port), None, producer))
+        assert body.startswith(b"PUT / %d %s" % (len(data), digest))
+        assert b"transfer-encoding=chunked" in body
+        body = await readBody(await agent.request(b"POST", url(port)))
+        assert b"content-length=0" in body
+
+    run(main)
+
+
+def test_redirects() -> None:
+    async def main(reactor: Any, port: int) -> None:
+        agent = RedirectAgent(Agent(reactor))
+        response = await agent.request(b"GET", url(port, "/redirect?to=/target"))
+        assert response.code == 200 and (await readBody(response)).startswith(b"GET /target ")
+        assert response.previousResponse is not None and response.previousResponse.code == 302
+        # 303 turns a POST into a GET.
+        response = await agent.request(
+            b"POST", url(port, "/redirect?code=303"), None, FileBodyProducer(io.BytesIO(b"x"), cooperator(reactor))
+        )
+        assert (await readBody(response)).startswith(b"GET /target 0 ")
+        # 307 for a POST is not followed: its body cannot be replayed.
+        with pytest.raises(ResponseFailed) as info:
+            await agent.request(b"POST", url(port, "/redirect?code=307"))
+        assert info.value.reasons[0].check(PageRedirect)
+        with pytest.raises(ResponseFailed) as info:
+            await RedirectAgent(Agent(reactor), redirectLimit=3).request(b"GET", url(port, "/loop"))
+        assert info.value.reasons[0].check(InfiniteRedirection)
+        # A browser-like agent turns a 302 POST into a GET.
+        browser = BrowserLikeRedirectAgent(Agent(reactor))
+        response = await browser.request(b"POST", url(port, "/redirect"))
+        assert (await readBody(response)).startswith(b"GET /target ")
+
+    run(main)
+
+
+def test_redirectDropsCredentialsAcrossOrigins() -> None:
+    async def main(reactor: Any, port: int) -> None:
+        other = reactor.listenTCP(0, server.Site(App(), reactor=reactor), interface="127.0.0.1")
+        otherURL = url(other.getHost().port, "/elsewhere").decode()
+        agent = RedirectAgent(Agent(reactor))
+        secret = Headers(
+            {
+                b"Authorization": [b"Basic c2VjcmV0"],
+                b"Cookie": [b"a=b"],
+                b"Proxy-Authorization": [b"x"],
+                b"X-Keep": [b"1"],
+            }
+        )
+        same = await readBody(await agent.request(b"GET", url(port, "/redirect"), secret))
+        assert b"authorization=Basic" in same and b"cookie=a=b" in same
+        target = f"/redirect?to={otherURL}"
+        body = await readBody(await agent.request(b"GET", url(port, target), secret))
+        assert body.startswith(b"GET /elsewhere ")
+        assert b"authorization" not in body and b"cookie" not in body
+        assert b"x-keep=1" in body
+        await other.stopListening()
+
+    run(main)
+
+
+def test_contentDecoding() -> None:
+    async def main(reactor: Any, port: int) -> None:
+        agent = ContentDecoderAgent(Agent(reactor), [(b"gzip", GzipDecoder), (b"deflate", DeflateDecoder)])
+        response = await agent.request(b"GET", url(port, "/gzip"))
+        assert response.headers.getRawHeaders(b"content-encoding") is None
+        assert await readBody(response) == b"hello gzip " * 1000
+        response = await agent.request(b"GET", url(port, "/deflate"))
+        assert await readBody(response) == b"hello deflate"
+        echo = await readBody(await agent.request(b"GET", url(port, "/")))
+        assert b"accept-encoding=gzip,deflate" in echo
+
+    run(main)
+
+
+def test_brokenGzipFails() -> None:
+    log: list[bytes] = []
+    bad = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 8\r\n\r\nnotgzip!"
+    truncated = gzip.compress(b"a" * 1000)[:-10]
+    cut = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(truncated),
+        truncated,
+    )
+
+    async def main(reactor: Any, port: int) -> None:
+        agent = ContentDecoderAgent(Agent(reactor), [(b"gzip", GzipDecoder)])
+        for _ in range(2):
+            with pytest.raises(ResponseFailed):
+                await readBody(await agent.request(b"GET", url(port)))
+
+    run(main, scripted([[bad], [cut]], log))
+
+
+def test_cookies() -> None:
+    async def main(reactor: Any, port: int) -> None:
+        jar = CookieJar()
+        agent = CookieAgent(Agent(reactor), jar)
+        await readBody(await agent.request(b"GET", url(port, "/cookie")))
+        assert [c.name for c in jar] == ["session"]
+        body = await readBody(await agent.request(b"GET", url(port, "/")))
+        assert b"cookie=session=abc" in body
+
+    run(main)
+
+
+def test_readToCloseIsPartial() -> None:
+    log: list[bytes] = []
+    reply = b"HTTP/1.0 200 OK\r\n\r\nuntil the end<close>"
+
+    async def main(reactor: Any, port: int) -> None:
+        response = await Agent(reactor).request(b"GET", url(port))
+        with pytest.raises(PartialDownloadError) as info:
+            await readBody(response)
+        assert info.value.response == b"until the end<close>"
+
+    run(main, scripted([[reply]], log))
+
+
+def test_badResponsesFail() -> None:
+    log: list[bytes] = []
+    lying = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nshort<close>"
+    hugeHead = b"HTTP/1.1 200 OK\r\n" + b"X-Big: " + b"a" * 70000 + b"\r\n\r\n"
+    both = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc"
+
+    async def main(reactor: Any, port: int) -> None:
+        agent = Agent(reactor)
+        response = await agent.request(b"GET", url(port))
+        with pytest.raises(ResponseFailed) as info:
+            await readBody(response)
+        assert not isinstance(info.value, PartialDownloadError)
+        for _ in range(2):
+            with pytest.raises(ResponseNeverReceived):
+                await agent.request(b"GET", url(port))
+
+    run(main, scripted([[lying], [hugeHead], [both]], log))
+
+
+def test_smuggledResponseEndsConnection() -> None:
+    log: list[bytes] = []
+    first = (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"
+    )
+    second = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhonest"
+
+    async def main(reactor: Any, port: int) -> None:
+        agent = Agent(reactor, pool=HTTPConnectionPool(reactor))
+        assert await readBody(await agent.request(b"GET", url(port))) == b"ok"
+        # The smuggled bytes never answer the next request: a new connection does.
+        assert await readBody(await agent.request(b"GET", url(port))) == b"honest"
+
+    run(main, scripted([[first], [second]], log))
+    assert len(log) == 2
+
+
+def test_retryOnStaleConnection() -> None:
+    log: list[bytes] = []
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    async def main(reactor: Any, port: int) -> list[bytes]:
+        pool = HTTPConnectionPool(reactor)
+        agent = Agent(reactor, pool=pool)
+        out = [await readBody(await agent.request(b"GET", url(port)))]
+        # The server drops the idle connection as the second request arrives: it is sent
+        # again on a new connection.
+        out.append(await readBody(await agent.request(b"GET", url(port))))
+        # A POST is not repeated.
+        with pytest.raises(ResponseNeverReceived):
+            await agent.request(b"POST", url(port))
+        await pool.closeCachedConnections()
+        return out
+
+    assert run(main, scripted([[ok, None], [ok, None]], log)) == [b"ok", b"ok"]
+
+
+def test_unsupportedScheme() -> None:
+    async def main(reactor: Any, port: int) -> None:
+        with pytest.raises(SchemeNotSupported):
+            await Agent(reactor).request(b"GET", b"ftp://example.com/")
+
+    run(main)
+
+
+def test_proxyAgentHTTP() -> None:
+    log: list[bytes] = []
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    async def main(reactor: Any, port: int) -> None:
+        agent = ProxyAgent(TCP4ClientEndpoint(reactor, "127.0.0.1", port), reactor)
+        response = await agent.request(b"GET", b"http://example.com/path?q")
+        assert await readBody(response) == b"ok"
+
+    run(main, scripted([[ok]], log))
+    assert log[0].startswith(b"GET http://example.com/path?q HTTP/1.1\r\n")
+    assert b"Host: example.com\r\n" in log[0]
+
+
+def test_uri() -> None:
+    uri = URI.fromBytes(b"https://user@[::1]:8443/a;p?q=1#frag")
+    assert (uri.scheme, uri.host, uri.port, uri.path, uri.params, uri.query, uri.fragment) == (
+        b"https",
+        b"::1",
+        8443,
+        b"/a",
+        b"p",
+        b"q=1",
+        b"frag",
+    )
+    assert uri.originForm == b"/a;p?q=1"
+    assert uri.toBytes() == b"https://user@[::1]:8443/a;p?q=1#frag"
+    assert URI.fromBytes(b"http://Example.COM").port == 80
+    assert URI.fromBytes(b"http://example.com").originForm == b"/"
+    for bad in [b"/relative", b"http://h:99999/", b"http://h:x/"]:
+        with pytest.raises(ValueError):
+            URI.fromBytes(bad)
+
+
+# -- memory transports and a fake clock -------------------------------------------------------
+
+
+def connected(timeout: float | None = None) -> tuple[HTTP11ClientProtocol, StringTransport, Clock]:
+    clock = Clock()
+    protocol = HTTP11ClientProtocol(timeout=timeout, clock=clock)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    return protocol, transport, clock
+
+
+def lose(protocol: HTTP11ClientProtocol, transport: StringTransport) -> None:
+    from glisten.internet.error import ConnectionLost
+
+    assert transport.disconnecting or getattr(transport, "aborted", False)
+    protocol.connectionLost(Failure(ConnectionLost()))
+
+
+def test_timeoutBeforeResponse() -> None:
+    protocol, transport, clock = connected(timeout=5)
+    d = protocol.request(Request(b"GET", b"/", Headers({b"host": [b"h"]})))
+    failures: list[Failure] = []
+    d.addErrback(failures.append)
+    clock.advance(4)
+    protocol.dataReceived(b"HTTP/1.1 200")  # traffic resets the countdown
+    clock.advance(4)
+    assert not failures
+    clock.advance(2)
+    lose(protocol, transport)
+    assert failures[0].check(ResponseNeverReceived)
+    assert failures[0].value.reasons[0].check(defer.TimeoutError)
+
+
+def test_idleBodyTimeout() -> None:
+    protocol, transport, clock = connected(timeout=5)
+    responses: list[Any] = []
+    protocol.request(Request(b"GET", b"/", Headers())).addCallback(responses.append)
+    protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    body = readBody(responses[0])
+    errors: list[Failure] = []
+    body.addErrback(errors.append)
+    clock.advance(6)
+    lose(protocol, transport)
+    assert errors[0].check(ResponseFailed)
+    assert errors[0].value.reasons[0].check(defer.TimeoutError)
+
+
+def test_cancelBeforeResponse() -> None:
+    protocol, transport, clock = connected()
+    d = protocol.request(Request(b"GET", b"/", Headers()))
+    failures: list[Failure] = []
+    d.addErrback(failures.append)
+    d.cancel()
+    lose(protocol, transport)
+    assert failures[0].check(ResponseNeverReceived)
+    assert failures[0].value.reasons[0].check(defer.CancelledError)
+
+
+def test_bodyBufferedUntilDelivered() -> None:
+    protocol, transport, clock = connected()
+    quiet: list[Any] = []
+    protocol._quiescentCallback = quiet.append
+    responses: list[Any] = []
+    protocol.request(Request(b"GET", b"/", Headers(), persistent=True)).addCallback(responses.append)
+    wire = transport.value()
+    assert wire == b"GET / HTTP/1.1\r\n\r\n"
+    protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel")
+    protocol.dataReceived(b"lo")
+    assert quiet == [protocol]  # the connection is free before the body was asked for
+
+    got: list[bytes] = []
+    reasons: list[Failure] = []
+
+    class Sink(Protocol):
+        def dataReceived(self, data: bytes) -> None:
+            got.append(data)
+
+        def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+            reasons.append(reason)
+
+    responses[0].deliverBody(Sink())
+    assert b"".join(got) == b"hello" and reasons[0].check(ResponseDone)
+    with pytest.raises(RuntimeError):
+        responses[0].deliverBody(Sink())
+
+
+def test_bytewiseResponse() -> None:
+    protocol, transport, clock = connected()
+    responses: list[Any] = []
+    protocol.request(Request(b"GET", b"/", Headers(), persistent=True)).addCallback(responses.append)
+    wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    bodies: list[bytes] = []
+    for i in range(len(wire)):
+        protocol.dataReceived(wire[i : i + 1])
+        if responses and i == wire.index(b"\r\n\r\n") + 3:
+            readBody(responses[0]).addCallback(bodies.append)
+    assert bodies == [b"abcde"]
+    assert protocol.state == "QUIESCENT"
