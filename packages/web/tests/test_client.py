@@ -22,6 +22,7 @@ from glisten.python.failure import Failure
 from glisten.web import server
 from glisten.web._newclient import HTTP11ClientProtocol, Request
 from glisten.web.client import (
+    URI,
     Agent,
     BrowserLikeRedirectAgent,
     ContentDecoderAgent,
@@ -37,7 +38,6 @@ from glisten.web.client import (
     ResponseFailed,
     ResponseNeverReceived,
     SchemeNotSupported,
-    URI,
     readBody,
 )
 from glisten.web.error import InfiniteRedirection, PageRedirect
@@ -80,7 +80,8 @@ class App(Resource):
             return server.NOT_DONE_YET  # type: ignore[return-value]
         body = request.content.read()
         headers = b";".join(
-            b"%s=%s" % (k.lower(), v[0]) for k, v in sorted(request.requestHeaders.getAllRawHeaders())
+            b"%s=%s" % (k.lower(), v[0])
+            for k, v in sorted(request.requestHeaders.getAllRawHeaders())
         )
         return b"%s %s %d %s %s" % (
             request.method,
@@ -240,7 +241,10 @@ def test_redirects() -> None:
         assert response.previousResponse is not None and response.previousResponse.code == 302
         # 303 turns a POST into a GET.
         response = await agent.request(
-            b"POST", url(port, "/redirect?code=303"), None, FileBodyProducer(io.BytesIO(b"x"), cooperator(reactor))
+            b"POST",
+            url(port, "/redirect?code=303"),
+            None,
+            FileBodyProducer(io.BytesIO(b"x"), cooperator(reactor)),
         )
         assert (await readBody(response)).startswith(b"GET /target 0 ")
         # 307 for a POST is not followed: its body cannot be replayed.
@@ -285,7 +289,9 @@ def test_redirectDropsCredentialsAcrossOrigins() -> None:
 
 def test_contentDecoding() -> None:
     async def main(reactor: Any, port: int) -> None:
-        agent = ContentDecoderAgent(Agent(reactor), [(b"gzip", GzipDecoder), (b"deflate", DeflateDecoder)])
+        agent = ContentDecoderAgent(
+            Agent(reactor), [(b"gzip", GzipDecoder), (b"deflate", DeflateDecoder)]
+        )
         response = await agent.request(b"GET", url(port, "/gzip"))
         assert response.headers.getRawHeaders(b"content-encoding") is None
         assert await readBody(response) == b"hello gzip " * 1000
@@ -502,7 +508,9 @@ def test_bodyBufferedUntilDelivered() -> None:
     quiet: list[Any] = []
     protocol._quiescentCallback = quiet.append
     responses: list[Any] = []
-    protocol.request(Request(b"GET", b"/", Headers(), persistent=True)).addCallback(responses.append)
+    protocol.request(Request(b"GET", b"/", Headers(), persistent=True)).addCallback(
+        responses.append
+    )
     wire = transport.value()
     assert wire == b"GET / HTTP/1.1\r\n\r\n"
     protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel")
@@ -528,7 +536,9 @@ def test_bodyBufferedUntilDelivered() -> None:
 def test_bytewiseResponse() -> None:
     protocol, transport, clock = connected()
     responses: list[Any] = []
-    protocol.request(Request(b"GET", b"/", Headers(), persistent=True)).addCallback(responses.append)
+    protocol.request(Request(b"GET", b"/", Headers(), persistent=True)).addCallback(
+        responses.append
+    )
     wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
     bodies: list[bytes] = []
     for i in range(len(wire)):

@@ -10,9 +10,9 @@ from glisten.web._h11 import (
     ClientConnection,
     ConnectionClosed,
     Data,
-    Limits,
     EndOfMessage,
     Event,
+    Limits,
     LocalProtocolError,
     ProtocolError,
     Response,
@@ -208,7 +208,9 @@ def test_limits() -> None:
 def test_switchingAndTunnel() -> None:
     c = ClientConnection()
     c.sendRequest(b"GET", b"/", {b"upgrade": [b"websocket"]})
-    events = c.receiveData(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x00")
+    events = c.receiveData(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x00"
+    )
     assert events[0].status == 101  # type: ignore[union-attr]
     assert c.trailingData == b"\x81\x00"
     c.receiveData(b"more")

@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 
 from zope.interface import implementer
 
-from glisten.internet.defer import Deferred
+from glisten.internet.defer import Deferred, succeed
 from glisten.internet.protocol import Protocol
 from glisten.python.failure import Failure
 from glisten.web._newclient import ResponseDone, ResponseFailed
@@ -105,7 +105,7 @@ class RedirectAgent:
 
     def _handleResponse(
         self, response: IResponse, method: bytes, uri: bytes, headers: Headers | None, count: int
-    ) -> IResponse | Deferred[IResponse]:
+    ) -> Deferred[IResponse]:
         code = response.code
         if code in self._redirectResponses:
             if method not in (b"GET", b"HEAD"):
@@ -115,7 +115,7 @@ class RedirectAgent:
             return self._handleRedirect(response, method, uri, headers, count)
         if code in self._seeOtherResponses:
             return self._handleRedirect(response, b"GET", uri, headers, count)
-        return response
+        return succeed(response)
 
 
 class BrowserLikeRedirectAgent(RedirectAgent):
@@ -229,7 +229,9 @@ class _RawOrZlibDeflate:
 
     def decompress(self, data: bytes, maxLength: int) -> bytes:
         if self._d is None:
-            zlibHeader = len(data) >= 2 and (data[0] & 0x0F) == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            zlibHeader = (
+                len(data) >= 2 and (data[0] & 0x0F) == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            )
             self._d = zlib.decompressobj(zlib.MAX_WBITS if zlibHeader else -zlib.MAX_WBITS)
         out: bytes = self._d.decompress(data, maxLength)
         self.unconsumed_tail = self._d.unconsumed_tail
@@ -306,7 +308,9 @@ class ContentDecoderAgent:
         decoder wraps an :class:`IResponse`.
     """
 
-    def __init__(self, agent: IAgent, decoders: Sequence[tuple[bytes, Callable[[IResponse], IResponse]]]):
+    def __init__(
+        self, agent: IAgent, decoders: Sequence[tuple[bytes, Callable[[IResponse], IResponse]]]
+    ):
         self._agent = agent
         self._decoders = dict(decoders)
         self._supported = b",".join(name for name, _ in decoders)

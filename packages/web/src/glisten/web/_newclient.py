@@ -344,7 +344,9 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         else:
             length = None if producer.length is UNKNOWN_LENGTH else int(producer.length)  # type: ignore[call-overload]
         try:
-            head = self._codec.sendRequest(request.method, request.uri, request._rawHeaders(), length)
+            head = self._codec.sendRequest(
+                request.method, request.uri, request._rawHeaders(), length
+            )
         except _h11.LocalProtocolError as e:
             return fail(RequestGenerationFailed([Failure(BadHeaders(str(e)))]))
         finished: Deferred[Response] = Deferred(self._cancel)
@@ -474,7 +476,11 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         )
         if self._request is not None and self._request.method != b"HEAD":
             cl = head.headers.get(b"content-length")
-            if cl is not None and b"transfer-encoding" not in head.headers and head.status not in (204, 304):
+            if (
+                cl is not None
+                and b"transfer-encoding" not in head.headers
+                and head.status not in (204, 304)
+            ):
                 response.length = int(cl[0].split(b",")[0])
             elif head.status in (204, 304):
                 response.length = 0
@@ -583,7 +589,7 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
                     self._endOfBody(Failure(PotentialDataLoss()))
                     break
                 if event.__class__ is _h11.ProtocolError:
-                    reasons.append(Failure(_ParseError(event.message)))  # type: ignore[union-attr]
+                    reasons.append(Failure(_ParseError(event.message)))
             else:
                 self._response = None
                 response._bodyDataFinished(Failure(ResponseFailed(reasons, response)))

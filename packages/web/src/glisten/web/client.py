@@ -250,7 +250,10 @@ class Agent:
 
     @classmethod
     def usingEndpointFactory(
-        cls, reactor: Any, endpointFactory: IAgentEndpointFactory, pool: HTTPConnectionPool | None = None
+        cls,
+        reactor: Any,
+        endpointFactory: IAgentEndpointFactory,
+        pool: HTTPConnectionPool | None = None,
     ) -> Agent:
         """An agent that connects through the endpoints ``endpointFactory`` makes (a UNIX
         socket, a SOCKS proxy, a test transport)."""
@@ -305,8 +308,11 @@ class Agent:
             persistent=self._pool.persistent,
             absoluteURI=parsedURI.toBytes(),
         )
-        d = self._pool.getConnection(key, endpoint)
-        result: Deferred[IResponse] = d.addCallback(lambda conn: conn.request(request))
+        def send(connection: Any) -> Deferred[Any]:
+            sent: Deferred[Any] = connection.request(request)
+            return sent
+
+        result: Deferred[IResponse] = self._pool.getConnection(key, endpoint).addCallback(send)
         return result
 
 
@@ -329,7 +335,7 @@ class _TunnelProtocol(Protocol):
         self._authority = authority
         self._creator = creator
         self._wrapped = wrapped
-        self._connected = connected
+        self._connected: Deferred[Any] | None = connected
         self._proxyHeaders = proxyHeaders
         self._tunnelled = False
 
@@ -460,7 +466,7 @@ class ProxyAgent:
                 headers = Headers() if headers is None else headers.copy()
                 for name, values in self._proxyHeaders.getAllRawHeaders():
                     headers.setRawHeaders(name, list(values))
-            key = ("http-proxy", self._proxyEndpoint)
+            key: tuple[Any, ...] = ("http-proxy", self._proxyEndpoint)
             return agent._requestWithEndpoint(
                 key, self._proxyEndpoint, method, parsed, headers, bodyProducer, parsed.toBytes()
             )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         IProtocol,
         IStreamClientEndpoint,
     )
+    from glisten.web.client import URI
     from glisten.web.http_headers import Headers
 
 
@@ -256,5 +257,5 @@ class IPolicyForHTTPS(Interface):
 class IAgentEndpointFactory(Interface):
     """Makes the endpoint an :class:`IAgent` connects through for a URI."""
 
-    def endpointForURI(uri: object) -> IStreamClientEndpoint:
+    def endpointForURI(uri: URI) -> IStreamClientEndpoint:
         """An endpoint that reaches ``uri``'s host (a ``glisten.web.client.URI``)."""
