@@ -283,7 +283,7 @@ def tinyproxy(tmp_path: Path) -> Iterator[int]:
     user = "User root\nGroup root\n" if os.geteuid() == 0 else ""
     conf.write_text(
         f"{user}Port {port}\nListen 127.0.0.1\nTimeout 60\nAllow 127.0.0.1\n"
-        f"MaxClients 100\nLogLevel Critical\nPidFile \"{tmp_path}/tinyproxy.pid\"\n"
+        f'MaxClients 100\nLogLevel Critical\nPidFile "{tmp_path}/tinyproxy.pid"\n'
         "DisableViaHeader Yes\n"
     )
     proc = subprocess.Popen(

@@ -59,7 +59,7 @@ def test_nginxKeepAliveAndLargeFile(nginx: Nginx) -> None:
         assert response.code == 404
         await readBody(response)
         response = await agent.request(b"HEAD", f"{base}/big.bin".encode())
-        assert response.headers.getRawHeaders(b"content-length") == [b"%d" % len(big)]
+        assert response.headers.getRawHeaders(b"content-length") is None  # as in Twisted
         assert await readBody(response) == b""
         await pool.closeCachedConnections()
 
@@ -117,7 +117,9 @@ def test_nginxRedirectAndCookies(nginx: Nginx) -> None:
 def test_tlsVerification(nginx: Nginx) -> None:
     async def main(reactor: Any) -> list[str]:
         agent = Agent(reactor, policy(nginx))
-        response = await agent.request(b"GET", f"https://localhost:{nginx.tlsPort}/hello.txt".encode())
+        response = await agent.request(
+            b"GET", f"https://localhost:{nginx.tlsPort}/hello.txt".encode()
+        )
         assert await readBody(response) == b"hello from nginx\n"
         failures = []
         for host, port in [
@@ -168,7 +170,9 @@ def test_proxyPlainAndTunnel(nginx: Nginx, tinyproxy: int) -> None:
         pool = HTTPConnectionPool(reactor)
         agent = ProxyAgent(endpoint, reactor, pool, contextFactory=policy(nginx))
         for _ in range(2):
-            response = await agent.request(b"GET", f"http://127.0.0.1:{nginx.port}/hello.txt".encode())
+            response = await agent.request(
+                b"GET", f"http://127.0.0.1:{nginx.port}/hello.txt".encode()
+            )
             assert await readBody(response) == b"hello from nginx\n"
         for _ in range(3):
             response = await agent.request(

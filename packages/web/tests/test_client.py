@@ -20,7 +20,7 @@ from glisten.internet.task import Clock, Cooperator
 from glisten.internet.testing import StringTransport
 from glisten.python.failure import Failure
 from glisten.web import server
-from glisten.web._newclient import HTTP11ClientProtocol, Request
+from glisten.web._newclient import RESPONSE_DONE, HTTP11ClientProtocol, Request
 from glisten.web.client import (
     URI,
     Agent,
@@ -524,7 +524,7 @@ def test_bodyBufferedUntilDelivered() -> None:
         def dataReceived(self, data: bytes) -> None:
             got.append(data)
 
-        def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+        def connectionLost(self, reason: Failure = RESPONSE_DONE) -> None:
             reasons.append(reason)
 
     responses[0].deliverBody(Sink())

@@ -14,7 +14,7 @@ from zope.interface import implementer
 from glisten.internet.defer import Deferred, succeed
 from glisten.internet.protocol import Protocol
 from glisten.python.failure import Failure
-from glisten.web._newclient import ResponseDone, ResponseFailed
+from glisten.web._newclient import RESPONSE_DONE, ResponseDone, ResponseFailed
 from glisten.web.error import InfiniteRedirection, PageRedirect, RedirectWithNoLocation
 from glisten.web.http_headers import Headers
 from glisten.web.iweb import UNKNOWN_LENGTH, IAgent, IBodyProducer, IResponse
@@ -168,7 +168,7 @@ class _DecodingProtocol(Protocol):
                 break
             out = d.decompress(tail, _DECODE_PIECE)
 
-    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+    def connectionLost(self, reason: Failure = RESPONSE_DONE) -> None:
         if self._failed:
             return
         if reason.check(ResponseDone):

@@ -31,6 +31,11 @@ class ResponseDone(Exception):
     """The whole response body was delivered (the reason ``connectionLost`` gets)."""
 
 
+#: The reason a body protocol's ``connectionLost`` gets when the body is complete.
+RESPONSE_DONE = Failure(ResponseDone("Response body fully received"))
+RESPONSE_DONE.cleanFailure()
+
+
 class PotentialDataLoss(Exception):
     """The body ended with the connection, without a length or chunked framing that proves
     it complete: it may have been cut short."""
@@ -123,6 +128,20 @@ class Request:
             raw[b"connection"] = [b"close"]
         return raw
 
+
+#: Response fields kept out of ``Response.headers``.
+_CONNECTION_CONTROL = frozenset(
+    {
+        b"content-length",
+        b"connection",
+        b"keep-alive",
+        b"te",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-connection",
+    }
+)
 
 #: Body bytes held for a response whose body nobody asked for yet, before reading pauses.
 _MAX_UNDELIVERED = 1 << 20
@@ -252,8 +271,29 @@ class Response:
             self._state = _DONE
             self._protocol.connectionLost(reason)
 
-    def __repr__(self) -> str:
-        return f"<Response {self.code} {self.phrase.decode('latin-1')!r}>"
+
+@implementer(IPushProducer)
+class _PausingProxy:
+    """Lets the transport pause and resume a body producer; a producer without one of the
+    methods (Twisted's examples leave ``resumeProducing`` out) is not asked."""
+
+    def __init__(self, producer: IBodyProducer) -> None:
+        self._producer = producer
+
+    def pauseProducing(self) -> None:
+        method = getattr(self._producer, "pauseProducing", None)
+        if method is not None:
+            method()
+
+    def resumeProducing(self) -> None:
+        method = getattr(self._producer, "resumeProducing", None)
+        if method is not None:
+            method()
+
+    def stopProducing(self) -> None:
+        method = getattr(self._producer, "stopProducing", None)
+        if method is not None:
+            method()
 
 
 @implementer(IConsumer)
@@ -372,7 +412,7 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         self._writer = writer
         # The transport pauses the producer while its buffer is full: a large upload streams
         # at the network's pace with flat memory.
-        self.transport.registerProducer(producer, True)
+        self.transport.registerProducer(_PausingProxy(producer), True)
         self._producerRegistered = True
         try:
             d = producer.startProducing(writer)
@@ -458,14 +498,19 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
             elif cls is _h11.Response:
                 self._gotResponse(event)  # type: ignore[arg-type]
             elif cls is _h11.EndOfMessage:
-                self._endOfBody(Failure(ResponseDone()))
+                self._endOfBody(RESPONSE_DONE)
             elif cls is _h11.ProtocolError:
                 self._protocolError(event.message)  # type: ignore[union-attr]
                 return
 
     def _gotResponse(self, head: _h11.Response) -> None:
         major, minor = (1, 0) if head.version == b"1.0" else (1, 1)
-        headers = Headers._fromParsed(head.headers)
+        # As in Twisted, the fields that control the connection and the framing are the
+        # connection's business, not the application's (``length`` says the size).
+        fields = head.headers
+        if not _CONNECTION_CONTROL.isdisjoint(fields):
+            fields = {k: v for k, v in fields.items() if k not in _CONNECTION_CONTROL}
+        headers = Headers._fromParsed(fields)
         response = Response(
             (b"HTTP", major, minor),
             head.status,

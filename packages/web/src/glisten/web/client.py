@@ -46,6 +46,7 @@ from glisten.web._clientwrappers import (
     RedirectAgent,
 )
 from glisten.web._newclient import (
+    RESPONSE_DONE,
     ConnectionAborted,
     PotentialDataLoss,
     Request,
@@ -308,6 +309,7 @@ class Agent:
             persistent=self._pool.persistent,
             absoluteURI=parsedURI.toBytes(),
         )
+
         def send(connection: Any) -> Deferred[Any]:
             sent: Deferred[Any] = connection.request(request)
             return sent
@@ -375,7 +377,7 @@ class _TunnelProtocol(Protocol):
         if d is not None:
             d.errback(error)
 
-    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+    def connectionLost(self, reason: Failure = RESPONSE_DONE) -> None:
         if self._tunnelled:
             self._wrapped.connectionLost(reason)
             return
@@ -568,7 +570,7 @@ class _ReadBodyProtocol(Protocol):
     def dataReceived(self, data: bytes) -> None:
         self.dataBuffer.append(data)
 
-    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:  # noqa: B008
+    def connectionLost(self, reason: Failure = RESPONSE_DONE) -> None:
         if self.deferred.called:
             return
         if reason.check(ResponseDone):
