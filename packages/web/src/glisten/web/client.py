@@ -247,6 +247,7 @@ class Agent:
     def _init(self, reactor: Any, endpointFactory: Any, pool: HTTPConnectionPool | None) -> None:
         self._reactor = reactor
         self._endpointFactory = endpointFactory
+        self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
         self._pool = pool if pool is not None else HTTPConnectionPool(reactor, persistent=False)
 
     @classmethod
@@ -278,10 +279,17 @@ class Agent:
         """
         try:
             parsed = URI.fromBytes(uri)
-            endpoint = self._endpointFactory.endpointForURI(parsed)
+            key = (parsed.scheme, parsed.host, parsed.port)
+            endpoint = self._endpoints.get(key)
+            if endpoint is None:
+                endpoint = self._endpointFactory.endpointForURI(parsed)
+                if isinstance(self._endpointFactory, _StandardEndpointFactory):
+                    # Its endpoints depend on the key alone: keep a few for reuse.
+                    if len(self._endpoints) >= 64:
+                        self._endpoints.clear()
+                    self._endpoints[key] = endpoint
         except Exception as e:
             return fail(e)
-        key = (parsed.scheme, parsed.host, parsed.port)
         return self._requestWithEndpoint(
             key, endpoint, method, parsed, headers, bodyProducer, parsed.originForm
         )

@@ -69,6 +69,7 @@ _BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})
 _FRAMING = (b"content-length", b"transfer-encoding")
 
 _CHUNKED = -1
+_NO_TOKENS: frozenset[bytes] = frozenset()
 
 
 class ClientConnection:
@@ -354,7 +355,7 @@ class ClientConnection:
         response = Response(status, m.group(4) or b"", version, headers)
         self.response = response
         events.append(response)
-        tokens = connectionTokens(headers)
+        tokens = connectionTokens(headers) if b"connection" in headers else _NO_TOKENS
         if (
             b"close" in tokens
             or (version == b"1.0" and b"keep-alive" not in tokens)
