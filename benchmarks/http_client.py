@@ -93,7 +93,9 @@ class _Meter:
         self.best = 0.0
         self.done = False
 
-    def schedule(self, callLater: Callable[[float, Callable[[], None]], Any], stop: Callable[[], None]) -> None:
+    def schedule(
+        self, callLater: Callable[[float, Callable[[], None]], Any], stop: Callable[[], None]
+    ) -> None:
         marks: list[tuple[int, float]] = []
 
         def mark(run: int) -> None:
@@ -122,8 +124,10 @@ def _twistedStyle(impl: str, conns: int, useTreq: bool, port: int) -> float:
         from twisted.internet import epollreactor
 
         epollreactor.install()
-        from twisted.internet import defer  # type: ignore[no-redef]
-        from twisted.internet import reactor  # type: ignore[no-redef]
+        from twisted.internet import (
+            defer,  # type: ignore[no-redef]
+            reactor,  # type: ignore[no-redef]
+        )
         from twisted.web.client import (  # type: ignore[no-redef]
             Agent,
             HTTPConnectionPool,

@@ -547,3 +547,84 @@ def test_bytewiseResponse() -> None:
             readBody(responses[0]).addCallback(bodies.append)
     assert bodies == [b"abcde"]
     assert protocol.state == "QUIESCENT"
+
+
+# -- the treq-like API ---------------------------------------------------------------------
+
+
+class Form(Resource):
+    """Echoes the parsed form and the raw body type."""
+
+    isLeaf = True
+
+    def render_POST(self, request: Any) -> bytes:
+        import json
+
+        ctype = request.getHeader(b"content-type") or b""
+        out: dict[str, Any] = {"type": ctype.decode().split(";")[0]}
+        out["args"] = {
+            k.decode(): [v.decode("latin-1") for v in vs] for k, vs in request.args.items()
+        }
+        out["body"] = request.content.read().decode("latin-1")
+        out["auth"] = (request.getUser().decode(), request.getPassword().decode())
+        out["cookie"] = (request.getHeader(b"cookie") or b"").decode()
+        request.setHeader(b"content-type", b"application/json; charset=utf-8")
+        return json.dumps(out).encode()
+
+    render_GET = render_POST
+    render_PUT = render_POST
+
+
+def test_httpClient() -> None:
+    from glisten.web.client import HTTPClient, collect
+
+    async def main(reactor: Any, port: int) -> None:
+        http = HTTPClient(reactor=reactor, cooperator=cooperator(reactor))
+        base = f"http://127.0.0.1:{port}/"
+        response = await http.get(base, params={"a": "1", "b": ["x", "y"]})
+        assert response.code == 200
+        got = await response.json()
+        assert got["args"] == {"a": ["1"], "b": ["x", "y"]}
+        assert await response.json() == got  # the body is kept
+        got = await (await http.post(base, data={"name": "v"})).json()
+        assert got["type"] == "application/x-www-form-urlencoded"
+        assert got["args"] == {"name": ["v"]}
+        got = await (await http.put(base, json={"k": [1, 2]})).json()
+        assert got["type"] == "application/json" and got["body"] == '{"k":[1,2]}'
+        got = await (await http.post(base, data=b"raw bytes")).json()
+        assert got["body"] == "raw bytes"
+        files = {"upload": ("a.txt", io.BytesIO(b"file contents"))}
+        got = await (await http.post(base, data={"field": "1"}, files=files)).json()
+        assert got["type"] == "multipart/form-data"
+        assert 'name="upload"; filename="a.txt"' in got["body"]
+        assert "file contents" in got["body"] and 'name="field"' in got["body"]
+        got = await (await http.get(base, auth=("user", "pw"), cookies={"c": "1"})).json()
+        assert got["auth"] == ["user", "pw"] and got["cookie"] == "c=1"
+        text = await (await http.get(base)).text()
+        assert text.startswith("{")
+        pieces: list[bytes] = []
+        await collect(await http.get(base), pieces.append)
+        assert b"".join(pieces).startswith(b"{")
+
+    run(main, server.Site(Form()))
+
+
+def test_httpClientRedirectsAndTimeout() -> None:
+    from glisten.web.client import HTTPClient
+
+    log: list[bytes] = []
+    redirect = b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n"
+    final = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone"
+
+    async def main(reactor: Any, port: int) -> None:
+        http = HTTPClient(reactor=reactor)
+        response = await http.get(url(port))
+        assert await response.content() == b"done"
+        assert [r.code for r in response.history()] == [302]
+        response = await http.get(url(port), allow_redirects=False)
+        assert response.code == 302
+        # The third connection never answers.
+        with pytest.raises(defer.TimeoutError):
+            await http.get(url(port, "/slow"), timeout=0.05)
+
+    run(main, scripted([[redirect, final], [redirect], [b""]], log))

@@ -490,18 +490,29 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         self._handle(self._codec.receiveData(data))
 
     def _handle(self, events: list[_h11.Event]) -> None:
-        for event in events:
-            cls = event.__class__
-            if cls is _h11.Data:
-                if self._response is not None:
-                    self._response._bodyDataReceived(event.data)  # type: ignore[union-attr]
-            elif cls is _h11.Response:
-                self._gotResponse(event)  # type: ignore[arg-type]
-            elif cls is _h11.EndOfMessage:
-                self._endOfBody(RESPONSE_DONE)
-            elif cls is _h11.ProtocolError:
-                self._protocolError(event.message)  # type: ignore[union-attr]
-                return
+        try:
+            for event in events:
+                cls = event.__class__
+                if cls is _h11.Data:
+                    if self._response is not None:
+                        self._response._bodyDataReceived(event.data)  # type: ignore[union-attr]
+                elif cls is _h11.Response:
+                    self._gotResponse(event)  # type: ignore[arg-type]
+                elif cls is _h11.EndOfMessage:
+                    self._endOfBody(RESPONSE_DONE)
+                elif cls is _h11.ProtocolError:
+                    self._protocolError(event.message)  # type: ignore[union-attr]
+                    return
+        finally:
+            # The response goes to the application once this read is processed: a body
+            # that ended in the same read has put the connection back in the pool, so what
+            # the application does next (follow a redirect) can reuse it.
+            ready = self._ready
+            if ready is not None:
+                self._ready = None
+                ready[0].callback(ready[1])
+
+    _ready: tuple[Deferred[Response], Response] | None = None
 
     def _gotResponse(self, head: _h11.Response) -> None:
         major, minor = (1, 0) if head.version == b"1.0" else (1, 1)
@@ -534,7 +545,7 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         self._response = response
         finished, self._finished = self._finished, None
         if finished is not None:
-            finished.callback(response)
+            self._ready = (finished, response)
 
     def _endOfBody(self, reason: Failure) -> None:
         response, self._response = self._response, None

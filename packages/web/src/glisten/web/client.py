@@ -19,6 +19,10 @@ Where glisten differs from Twisted on purpose:
   fails with :class:`ResponseFailed` and its connection is not reused.
 - Redirects across origins drop ``Authorization``, ``Cookie`` and ``Proxy-Authorization``
   (Twisted CVE-2022-21712).
+
+On top of Twisted's agents, :class:`HTTPClient` and the functions :func:`get`,
+:func:`post`, ... are a high-level API in the spirit of treq (see
+:mod:`glisten.web._httpclient`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,18 @@ from glisten.web._clientwrappers import (
     DeflateDecoder,
     GzipDecoder,
     RedirectAgent,
+)
+from glisten.web._httpclient import (
+    HTTPClient,
+    HTTPResponse,
+    collect,
+    delete,
+    get,
+    head,
+    patch,
+    post,
+    put,
+    request,
 )
 from glisten.web._newclient import (
     RESPONSE_DONE,
@@ -621,6 +637,8 @@ __all__ = [
     "CookieAgent",
     "DeflateDecoder",
     "GzipDecoder",
+    "HTTPClient",
+    "HTTPResponse",
     "ProxyAgent",
     "RedirectAgent",
     "TunnelError",
@@ -638,5 +656,13 @@ __all__ = [
     "SchemeNotSupported",
     "URI",
     "WrongBodyLength",
+    "collect",
+    "delete",
+    "get",
+    "head",
+    "patch",
+    "post",
+    "put",
     "readBody",
+    "request",
 ]
