@@ -45,7 +45,7 @@ from glisten.web._clientwrappers import (
     GzipDecoder,
     RedirectAgent,
 )
-from glisten.web._newclient import RESPONSE_DONE, PotentialDataLoss, ResponseDone
+from glisten.web._newclient import RESPONSE_DONE, PotentialDataLoss, ResponseDone, fileLength
 from glisten.web.http_headers import Headers
 from glisten.web.iweb import UNKNOWN_LENGTH, IAgent, IBodyProducer, IResponse
 
@@ -80,21 +80,13 @@ class _PartsProducer:
         self._parts = parts
         self._cooperate = cooperator.cooperate
         self._task: Any = None
-        length = 0
+        self.length: int | object = 0
         for part in parts:
-            if isinstance(part, bytes):
-                length += len(part)
-                continue
-            try:
-                here = part.tell()
-                part.seek(0, 2)
-                length += part.tell() - here
-                part.seek(here)
-            except (AttributeError, OSError, ValueError):
-                self.length: int | object = UNKNOWN_LENGTH
+            size = len(part) if isinstance(part, bytes) else fileLength(part)
+            if size is UNKNOWN_LENGTH:
+                self.length = UNKNOWN_LENGTH
                 break
-        else:
-            self.length = length
+            self.length = int(self.length) + int(size)  # type: ignore[call-overload]
 
     def _pieces(self, consumer: Any) -> Iterator[None]:
         for part in self._parts:

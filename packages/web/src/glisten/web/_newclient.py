@@ -210,6 +210,20 @@ class Response:
         self._heldBack = False
 
     @classmethod
+    def _fromHead(
+        cls, head: _h11.Response, transport: Any, request: IClientRequest | None = None
+    ) -> Response:
+        """A response for a head the codec parsed. As in Twisted, the fields that control
+        the connection and the framing stay out of ``headers`` (``length`` tells the size)."""
+        fields = head.headers
+        if not _CONNECTION_CONTROL.isdisjoint(fields):
+            fields = {k: v for k, v in fields.items() if k not in _CONNECTION_CONTROL}
+        version = (b"HTTP", 1, 0) if head.version == b"1.0" else (b"HTTP", 1, 1)
+        return cls(
+            version, head.status, head.reason, Headers._fromParsed(fields), transport, request
+        )
+
+    @classmethod
     def _construct(
         cls,
         version: tuple[bytes, int, int],
@@ -270,6 +284,19 @@ class Response:
         if self._state != _DONE:
             self._state = _DONE
             self._protocol.connectionLost(reason)
+
+
+def fileLength(fileObj: Any) -> int | object:
+    """The bytes left to read in ``fileObj`` (found by seeking), or :data:`UNKNOWN_LENGTH`
+    for a file that cannot seek (a pipe): its body is then sent chunked."""
+    try:
+        here = fileObj.tell()
+        fileObj.seek(0, 2)
+        end = fileObj.tell()
+        fileObj.seek(here, 0)
+    except (AttributeError, OSError, ValueError):
+        return UNKNOWN_LENGTH
+    return int(end - here)
 
 
 @implementer(IPushProducer)
@@ -515,21 +542,7 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
     _ready: tuple[Deferred[Response], Response] | None = None
 
     def _gotResponse(self, head: _h11.Response) -> None:
-        major, minor = (1, 0) if head.version == b"1.0" else (1, 1)
-        # As in Twisted, the fields that control the connection and the framing are the
-        # connection's business, not the application's (``length`` says the size).
-        fields = head.headers
-        if not _CONNECTION_CONTROL.isdisjoint(fields):
-            fields = {k: v for k, v in fields.items() if k not in _CONNECTION_CONTROL}
-        headers = Headers._fromParsed(fields)
-        response = Response(
-            (b"HTTP", major, minor),
-            head.status,
-            head.reason,
-            headers,
-            _BodyTransport(self),
-            self._request,
-        )
+        response = Response._fromHead(head, _BodyTransport(self), self._request)
         if self._request is not None and self._request.method != b"HEAD":
             cl = head.headers.get(b"content-length")
             if (

@@ -125,15 +125,7 @@ class _ClientHandshake(Protocol):
             head.status, head.headers, self._key, list(self._endpoint.subprotocols)
         )
         if problem is not None:
-            major, minor = (1, 0) if head.version == b"1.0" else (1, 1)
-            response = Response(
-                (b"HTTP", major, minor),
-                head.status,
-                head.reason,
-                Headers._fromParsed(head.headers),
-                None,
-            )
-            self._fail(ConnectionRejected(response, problem))
+            self._fail(ConnectionRejected(Response._fromHead(head, None), problem))
             return
         endpoint = self._endpoint
         connection = WebSocketConnection(

@@ -74,6 +74,7 @@ from glisten.web._newclient import (
     ResponseFailed,
     ResponseNeverReceived,
     WrongBodyLength,
+    fileLength,
 )
 from glisten.web.error import PartialDownloadError, SchemeNotSupported
 from glisten.web.http_headers import Headers
@@ -535,14 +536,7 @@ class FileBodyProducer:
         self._task: Any = None
 
     def _determineLength(self, fObj: IO[bytes]) -> int | object:
-        try:
-            here = fObj.tell()
-            fObj.seek(0, 2)
-            end = fObj.tell()
-            fObj.seek(here, 0)
-        except (AttributeError, OSError, ValueError):
-            return UNKNOWN_LENGTH
-        return end - here
+        return fileLength(fObj)
 
     def startProducing(self, consumer: Any) -> Deferred[None]:
         """Write the file to ``consumer``; fires when all of it was written."""

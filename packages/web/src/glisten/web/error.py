@@ -52,8 +52,8 @@ class PartialDownloadError(Error):
     proving it complete; :attr:`response` holds the bytes that arrived."""
 
 
-class PageRedirect(Error):
-    """A redirect the client did not follow (an unsafe method, say).
+class _LocatedError(Error):
+    """An error about a redirect, with where it pointed.
 
     :ivar location: Where the server redirected to.
     """
@@ -69,21 +69,12 @@ class PageRedirect(Error):
         self.location = location
 
 
-class InfiniteRedirection(Error):
-    """A chain of redirects longer than the client's limit.
+class PageRedirect(_LocatedError):
+    """A redirect the client did not follow (an unsafe method, say)."""
 
-    :ivar location: The last location redirected to.
-    """
 
-    def __init__(
-        self,
-        code: int | bytes,
-        message: bytes | None = None,
-        response: bytes | None = None,
-        location: bytes | None = None,
-    ) -> None:
-        super().__init__(code, message, response)
-        self.location = location
+class InfiniteRedirection(_LocatedError):
+    """A chain of redirects longer than the client's limit; ``location`` is the last."""
 
 
 class RedirectWithNoLocation(Error):
