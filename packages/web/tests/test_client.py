@@ -12,6 +12,9 @@ from http.cookiejar import CookieJar
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from zope.interface import implementer
 
 from glisten.internet import defer
 from glisten.internet.endpoints import TCP4ClientEndpoint
@@ -32,6 +35,7 @@ from glisten.web.client import (
     GzipDecoder,
     HTTPConnectionPool,
     PartialDownloadError,
+    PotentialDataLoss,
     ProxyAgent,
     RedirectAgent,
     ResponseDone,
@@ -42,7 +46,7 @@ from glisten.web.client import (
 )
 from glisten.web.error import InfiniteRedirection, PageRedirect
 from glisten.web.http_headers import Headers
-from glisten.web.iweb import UNKNOWN_LENGTH
+from glisten.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from glisten.web.resource import Resource
 
 
@@ -628,3 +632,100 @@ def test_httpClientRedirectsAndTimeout() -> None:
             await http.get(url(port, "/slow"), timeout=0.05)
 
     run(main, scripted([[redirect, final], [redirect], [b""]], log))
+
+
+# -- robustness ------------------------------------------------------------------------------
+
+
+VALID_RESPONSES = [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\n\r\nuntil close",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+]
+
+
+@st.composite
+def responses(draw: Any) -> bytes:
+    """Random bytes, or a valid response with random bytes put in or cut out somewhere."""
+    if draw(st.booleans()):
+        return bytes(draw(st.binary(max_size=400)))
+    data = bytearray(draw(st.sampled_from(VALID_RESPONSES)))
+    at = draw(st.integers(0, len(data)))
+    if draw(st.booleans()):
+        data[at:at] = draw(st.binary(max_size=12))
+    else:
+        del data[at : at + draw(st.integers(1, 6))]
+    return bytes(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(responses(), st.integers(min_value=1, max_value=50))
+def test_randomResponsesFailCleanly(data: bytes, step: int) -> None:
+    """Whatever a server sends, the request ends in a response or in ResponseFailed (or
+    ResponseNeverReceived), with the body's end reported exactly once: nothing else raises."""
+    protocol, transport, clock = connected(timeout=5)
+    outcomes: list[Any] = []
+    ends: list[Failure] = []
+
+    class Sink(Protocol):
+        def connectionLost(self, reason: Failure = RESPONSE_DONE) -> None:
+            ends.append(reason)
+
+    def got(response: Any) -> None:
+        outcomes.append(response)
+        response.deliverBody(Sink())
+
+    d = protocol.request(Request(b"GET", b"/", Headers(), persistent=True))
+    d.addCallbacks(got, outcomes.append)
+    for i in range(0, len(data), step):
+        if protocol._lost:
+            break
+        protocol.dataReceived(data[i : i + step])
+    if not protocol._lost:
+        from glisten.internet.error import ConnectionDone
+
+        protocol.connectionLost(Failure(ConnectionDone()))
+    assert len(outcomes) == 1
+    if isinstance(outcomes[0], Failure):
+        assert outcomes[0].check(ResponseNeverReceived)
+        assert not ends
+    else:
+        assert len(ends) == 1
+        assert ends[0].check(ResponseDone, ResponseFailed, PotentialDataLoss)
+
+
+def test_uploadFollowsTheTransportsPace() -> None:
+    """The body producer is registered with the transport, so a full socket buffer pauses it
+    (a large upload streams with flat memory)."""
+    protocol, transport, clock = connected()
+    events: list[str] = []
+
+    @implementer(IBodyProducer)
+    class Producer:
+        length = UNKNOWN_LENGTH
+
+        def startProducing(self, consumer: Any) -> defer.Deferred[None]:
+            self.consumer = consumer
+            self.done: defer.Deferred[None] = defer.Deferred()
+            return self.done
+
+        def pauseProducing(self) -> None:
+            events.append("pause")
+
+        def resumeProducing(self) -> None:
+            events.append("resume")
+
+        def stopProducing(self) -> None:
+            events.append("stop")
+
+    producer = Producer()
+    protocol.request(Request(b"PUT", b"/", Headers(), producer))
+    assert transport.producer is not None and transport.streaming
+    transport.producer.pauseProducing()
+    transport.producer.resumeProducing()
+    producer.consumer.write(b"abc")
+    producer.done.callback(None)
+    assert events == ["pause", "resume"]
+    assert transport.producer is None
+    assert transport.value().endswith(b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
