@@ -729,3 +729,28 @@ def test_uploadFollowsTheTransportsPace() -> None:
     assert events == ["pause", "resume"]
     assert transport.producer is None
     assert transport.value().endswith(b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+
+
+def test_fetchCommandPieces() -> None:
+    import argparse
+
+    from glisten.web._fetch import FetchServiceMaker, _Progress
+
+    stream = io.StringIO()
+    progress = _Progress(stream, 4_000_000)
+    progress.update(2_000_000)
+    progress.finish()
+    assert "[###############               ]  50%      2.0 MB" in stream.getvalue()
+    assert stream.getvalue().endswith("\n")
+    maker = FetchServiceMaker()
+    parser = argparse.ArgumentParser()
+    maker.addArguments(parser)
+    options = parser.parse_args(["-X", "PUT", "-H", "A: b", "-d", "x", "-L", "http://h/"])
+    assert (options.request, options.header, options.data, options.location) == (
+        "PUT",
+        ["A: b"],
+        "x",
+        True,
+    )
+    with pytest.raises(ValueError):
+        maker.makeService(parser.parse_args(["file:///etc/passwd"]))

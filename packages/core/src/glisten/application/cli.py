@@ -216,6 +216,11 @@ def run(argv: Sequence[str]) -> int:
 
     from glisten.application.runner import runService
 
+    extra: dict[str, Any] = {}
+    if getattr(maker, "resultOnStdout", False) and options.log_file is None:
+        # A plugin that is a command writing its result to standard output (``glisten
+        # fetch``) says so: its log goes to standard error instead.
+        extra["logStream"] = sys.stderr
     return runService(
         service,
         reactorName=options.reactor,
@@ -223,6 +228,7 @@ def run(argv: Sequence[str]) -> int:
         logFile=options.log_file,
         logFormat=options.log_format,
         pidFile=options.pidfile,
+        **extra,
     )
 
 
