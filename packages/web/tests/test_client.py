@@ -754,3 +754,56 @@ def test_fetchCommandPieces() -> None:
     )
     with pytest.raises(ValueError):
         maker.makeService(parser.parse_args(["file:///etc/passwd"]))
+
+
+def test_expectContinue() -> None:
+    """With ``Expect: 100-continue`` the body waits for ``100 Continue``; a final answer
+    instead means it is never sent; no answer within a second, and it goes anyway."""
+
+    def start() -> tuple[HTTP11ClientProtocol, StringTransport, Clock, list[Any]]:
+        protocol, transport, clock = connected()
+        responses: list[Any] = []
+        headers = Headers({b"expect": [b"100-continue"]})
+        body = _Bytes(b"payload")
+        protocol.request(Request(b"PUT", b"/", headers, body, persistent=True)).addBoth(
+            responses.append
+        )
+        assert transport.value().endswith(b"Content-Length: 7\r\n\r\n")
+        return protocol, transport, clock, responses
+
+    protocol, transport, clock, responses = start()
+    protocol.dataReceived(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert transport.value().endswith(b"\r\n\r\npayload")
+    protocol.dataReceived(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    assert responses[0].code == 201 and protocol.state == "QUIESCENT"
+
+    protocol, transport, clock, responses = start()
+    protocol.dataReceived(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
+    assert responses[0].code == 417
+    assert not transport.value().endswith(b"payload") and transport.disconnecting
+    clock.advance(2)
+    assert not transport.value().endswith(b"payload")
+
+    protocol, transport, clock, responses = start()
+    clock.advance(1)
+    assert transport.value().endswith(b"\r\n\r\npayload")
+
+
+@implementer(IBodyProducer)
+class _Bytes:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer: Any) -> defer.Deferred[None]:
+        consumer.write(self.data)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass

@@ -237,3 +237,18 @@ def test_mutatedResponsesNeverRaise(pieces: list[bytes], noise: bytes) -> None:
                 assert isinstance(event, (Response, Data, EndOfMessage, ProtocolError))
         for event in c.receiveEOF():
             assert isinstance(event, (ConnectionClosed, Data, EndOfMessage, ProtocolError))
+
+
+def test_expectingContinue() -> None:
+    c = ClientConnection()
+    c.sendRequest(b"PUT", b"/", {b"expect": [b"100-continue"]}, 3)
+    assert c.expectingContinue
+    c.receiveData(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert not c.expectingContinue
+    c = ClientConnection()
+    c.sendRequest(b"PUT", b"/", {b"expect": [b"100-continue"]}, 3)
+    c.receiveData(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
+    assert not c.expectingContinue and c.response is not None and not c.reusable
+    c = ClientConnection()
+    c.sendRequest(b"GET", b"/", {b"expect": [b"100-continue"]})
+    assert not c.expectingContinue  # no body, nothing to wait for

@@ -143,6 +143,10 @@ _CONNECTION_CONTROL = frozenset(
     }
 )
 
+#: Seconds a request with ``Expect: 100-continue`` waits for ``100 Continue`` before it sends
+#: its body anyway (RFC 9110 10.1.1: the server may not support expectations).
+CONTINUE_TIMEOUT = 1.0
+
 #: Body bytes held for a response whose body nobody asked for yet, before reading pauses.
 _MAX_UNDELIVERED = 1 << 20
 
@@ -421,10 +425,32 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         self.setTimeout(self._timeout)
         self.transport.write(head)
         if producer is not None and length != 0:
-            self._startBody(producer)
+            if self._codec.expectingContinue:
+                # Expect: 100-continue: the body waits for the server's go-ahead (or its
+                # refusal, which means the body is never sent), at most CONTINUE_TIMEOUT.
+                self._pendingBody = producer
+                self._continueTimer = self.callLater(CONTINUE_TIMEOUT, self._sendPendingBody)
+            else:
+                self._startBody(producer)
         elif producer is not None:
             self._writeEmptyBody(producer)
         return finished
+
+    _pendingBody: IBodyProducer | None = None
+    _continueTimer: Any = None
+
+    def _sendPendingBody(self) -> None:
+        producer, self._pendingBody = self._pendingBody, None
+        timer, self._continueTimer = self._continueTimer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+        if producer is None or self._lost:
+            return
+        if self._codec.response is not None:
+            # The final answer came first: the body is not wanted, and the connection, whose
+            # request is unfinished, closes once the response is read.
+            return
+        self._startBody(producer)
 
     def _writeEmptyBody(self, producer: IBodyProducer) -> None:
         # A zero-length producer still gets to run (it may check it was called).
@@ -514,6 +540,12 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         self._gotBytes = True
         if self._finished is not None or self._response is not None:
             self.resetTimeout()
+        if self._pendingBody is not None:
+            events = self._codec.receiveData(data)
+            if not self._codec.expectingContinue:
+                self._sendPendingBody()
+            self._handle(events)
+            return
         self._handle(self._codec.receiveData(data))
 
     def _handle(self, events: list[_h11.Event]) -> None:
@@ -645,6 +677,7 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._lost = True
+        self._sendPendingBody()
         self.setTimeout(None)
         cause = self._abortReason or reason
         events = [] if self._abortReason is not None else self._codec.receiveEOF()

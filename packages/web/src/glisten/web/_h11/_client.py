@@ -91,6 +91,9 @@ class ClientConnection:
         self.state = ConnectionState()
         self.response: Response | None = None
         self.trailingData = b""
+        #: The request asked ``Expect: 100-continue`` and no answer came yet: its sender may
+        #: wait (a while) before sending the body.
+        self.expectingContinue = False
         self._method = b""
         self._buf: bytes | bytearray = b""
         self._scanned = 0
@@ -143,6 +146,9 @@ class ClientConnection:
         self._method = method
         self.response = None
         self.trailingData = b""
+        self.expectingContinue = length != 0 and any(
+            v.strip().lower() == b"100-continue" for v in headers.get(b"expect", ())
+        )
         if length == 0:
             state.process(_CLIENT, _EV_WHOLE_REQUEST)
         else:
@@ -321,8 +327,11 @@ class ClientConnection:
             return rest
         if 100 <= status < 200:
             # Interim responses (100 Continue, 103 Early Hints) carry nothing to deliver.
+            if status == 100:
+                self.expectingContinue = False
             self.state.process(_SERVER, EventType.INFORMATIONAL)
             return rest
+        self.expectingContinue = False
         # The framing is checked before the head is handed out: a response that cannot be
         # delimited is never seen as a response at all.
         te = headers.get(b"transfer-encoding")
