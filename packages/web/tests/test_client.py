@@ -42,6 +42,7 @@ from glisten.web.client import (
     ResponseFailed,
     ResponseNeverReceived,
     SchemeNotSupported,
+    TunnelError,
     readBody,
 )
 from glisten.web.error import InfiniteRedirection, PageRedirect
@@ -807,3 +808,35 @@ class _Bytes:
 
     def stopProducing(self) -> None:
         pass
+
+
+def test_proxyRefusesTunnel() -> None:
+    log: list[bytes] = []
+    refused = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
+
+    async def main(reactor: Any, port: int) -> None:
+        agent = ProxyAgent(
+            TCP4ClientEndpoint(reactor, "127.0.0.1", port),
+            reactor,
+            proxyHeaders=Headers({b"Proxy-Authorization": [b"Basic eDp5"]}),
+        )
+        with pytest.raises(TunnelError) as info:
+            await agent.request(b"GET", b"https://example.com/")
+        assert info.value.code == 407
+
+    run(main, scripted([[refused]], log))
+    assert log[0].startswith(b"CONNECT example.com:443 HTTP/1.1\r\n")
+    assert b"Proxy-Authorization: Basic eDp5" in log[0]
+
+
+def test_cancelReadBody() -> None:
+    protocol, transport, clock = connected()
+    responses: list[Any] = []
+    protocol.request(Request(b"GET", b"/", Headers())).addCallback(responses.append)
+    protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+    body = readBody(responses[0])
+    errors: list[Failure] = []
+    body.addErrback(errors.append)
+    body.cancel()
+    lose(protocol, transport)
+    assert errors and errors[0].check(defer.CancelledError, ResponseFailed)

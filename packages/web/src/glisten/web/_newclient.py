@@ -383,11 +383,12 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         self.reused = False
         #: True once any byte of the current response arrived.
         self._gotBytes = False
+        self._closed: list[Deferred[None]] = []
 
     @property
     def state(self) -> str:
-        """``"QUIESCENT"`` (idle, reusable), ``"TRANSMITTING"``/``"WAITING"`` (busy) or
-        ``"CONNECTION_LOST"``."""
+        """``"QUIESCENT"`` (idle, reusable), ``"WAITING"`` (a request is under way) or
+        ``"CONNECTION_LOST"`` (closed, or closing once the current response is read)."""
         if self._lost:
             return "CONNECTION_LOST"
         if self._finished is not None or self._response is not None:
@@ -670,11 +671,6 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
             self.transport.abortConnection()
         return done
 
-    _closed: list[Deferred[None]]
-
-    def connectionMade(self) -> None:
-        self._closed = []
-
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._lost = True
         self._sendPendingBody()
@@ -698,7 +694,8 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         finished, self._finished = self._finished, None
         if finished is not None:
             finished.errback(ResponseNeverReceived([cause]))
-        for d in getattr(self, "_closed", []):
+        closed, self._closed = self._closed, []
+        for d in closed:
             d.callback(None)
         self._lostCallback(self)
 
