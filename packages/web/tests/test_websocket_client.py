@@ -308,3 +308,67 @@ def test_rejectedByWsproto() -> None:
 
     assert runReactor(main) == 403
     thread.join(10)
+
+
+def makeCertificate() -> tuple[bytes, bytes]:
+    """A certificate for ``localhost`` (its own authority) and its key, in PEM."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    keyPEM = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), keyPEM
+
+
+def test_wssVerifiesTheServer() -> None:
+    from glisten.internet.ssl import Certificate, PrivateCertificate
+    from glisten.web.client import BrowserLikePolicyForHTTPS
+
+    certPEM, keyPEM = makeCertificate()
+    root = Resource()
+    root.putChild(b"ws", WebSocketResource(WebSocketServerFactory.forProtocol(Echo)))
+
+    class Client(Recorder):
+        toSend = ["secure", "bye"]
+
+    def listen(reactor: Any) -> Any:
+        options = PrivateCertificate.loadPEM(certPEM + keyPEM).options()
+        site = server.Site(root, reactor=reactor)
+        return reactor.listenSSL(0, site, options, interface="127.0.0.1")
+
+    async def main(reactor: Any, port: Any) -> Any:
+        url = f"wss://localhost:{port.getHost().port}/ws"
+        policy = BrowserLikePolicyForHTTPS(Certificate.loadPEM(certPEM))
+        endpoint = WebSocketClientEndpoint.new(reactor, url, policy)
+        protocol = await endpoint.connect(WebSocketClientFactory.forProtocol(Client))
+        code = await protocol.closed
+        # Without the test authority, the platform's do not vouch for the server.
+        with pytest.raises(Exception) as info:
+            await WebSocketClientEndpoint.new(reactor, url).connect(WebSocketClientFactory())
+        return protocol.received, code, repr(info.value)
+
+    received, code, error = runReactor(main, listen)
+    assert received[:2] == ["secure", "bye"] and code == 1000
+    assert "certificate verify failed" in error
