@@ -259,10 +259,12 @@ def test_redirects() -> None:
         with pytest.raises(ResponseFailed) as info:
             await RedirectAgent(Agent(reactor), redirectLimit=3).request(b"GET", url(port, "/loop"))
         assert info.value.reasons[0].check(InfiniteRedirection)
-        # A browser-like agent turns a 302 POST into a GET.
+        # A browser-like agent turns a 302 POST into a GET, and keeps a HEAD a HEAD.
         browser = BrowserLikeRedirectAgent(Agent(reactor))
         response = await browser.request(b"POST", url(port, "/redirect"))
         assert (await readBody(response)).startswith(b"GET /target ")
+        response = await agent.request(b"HEAD", url(port, "/redirect?code=303"))
+        assert response.code == 200 and await readBody(response) == b""
 
     run(main)
 
@@ -840,3 +842,27 @@ def test_cancelReadBody() -> None:
     body.cancel()
     lose(protocol, transport)
     assert errors and errors[0].check(defer.CancelledError, ResponseFailed)
+
+
+def test_queuedRequestCancelled() -> None:
+    """A request waiting for a connection at the per-host limit can be cancelled; the queue
+    then moves on."""
+    log: list[bytes] = []
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    async def main(reactor: Any, port: int) -> None:
+        pool = HTTPConnectionPool(reactor)
+        pool.maxPersistentPerHost = 1
+        agent = Agent(reactor, pool=pool)
+        first = agent.request(b"GET", url(port, "/1"))
+        second = agent.request(b"GET", url(port, "/2"))
+        third = agent.request(b"GET", url(port, "/3"))
+        second.cancel()
+        with pytest.raises(defer.CancelledError):
+            await second
+        assert await readBody(await first) == b"ok"
+        assert await readBody(await third) == b"ok"
+        await pool.closeCachedConnections()
+
+    run(main, scripted([[ok, ok]], log))
+    assert [line.split(b" ")[1] for line in log] == [b"/1", b"/3"]

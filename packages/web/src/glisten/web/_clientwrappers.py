@@ -91,7 +91,7 @@ class RedirectAgent:
             if _origin(location) != _origin(uri):
                 for name in self._sensitive:
                     headers.removeHeader(name)
-            if method == b"GET":
+            if method in (b"GET", b"HEAD"):
                 for name in _BODY_HEADERS:
                     headers.removeHeader(name)
         d = self._agent.request(method, location, headers)
@@ -114,7 +114,9 @@ class RedirectAgent:
                 raise ResponseFailed([Failure(err)], response)  # type: ignore[arg-type]
             return self._handleRedirect(response, method, uri, headers, count)
         if code in self._seeOtherResponses:
-            return self._handleRedirect(response, b"GET", uri, headers, count)
+            # The new request is a GET (a HEAD stays a HEAD: it asks for no body anyway).
+            newMethod = b"HEAD" if method == b"HEAD" else b"GET"
+            return self._handleRedirect(response, newMethod, uri, headers, count)
         return succeed(response)
 
 
