@@ -121,9 +121,8 @@ class Request:
     absoluteURI: bytes | None = None
 
     def _rawHeaders(self) -> _h11.RawHeaders:
-        raw: _h11.RawHeaders = {}
-        for name, values in self.headers.getAllRawHeaders():
-            raw[name.lower()] = list(values)
+        # Headers keeps its fields by lower-cased name already; the codec only reads them.
+        raw: _h11.RawHeaders = dict(self.headers._raw)
         if not self.persistent:
             raw[b"connection"] = [b"close"]
         return raw

@@ -151,6 +151,14 @@ class URI:
         path, _, params = parts.path.partition(b";")
         return cls(scheme, netloc, host.lower(), port, path, params, parts.query, parts.fragment)
 
+    @property
+    def absoluteURI(self) -> bytes:
+        """:meth:`toBytes`, computed once (a URI is not changed after it is parsed)."""
+        cached: bytes | None = self.__dict__.get("_absolute")
+        if cached is None:
+            cached = self.__dict__["_absolute"] = self.toBytes()
+        return cached
+
     def toBytes(self) -> bytes:
         """The URI as bytes (without a fragment's ``#`` when there is none)."""
         out = b"%s://%s%s" % (self.scheme, self.netloc, self.originForm)
@@ -265,6 +273,7 @@ class Agent:
         self._reactor = reactor
         self._endpointFactory = endpointFactory
         self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
+        self._parsed: dict[bytes, URI] = {}
         self._pool = pool if pool is not None else HTTPConnectionPool(reactor, persistent=False)
 
     @classmethod
@@ -295,7 +304,13 @@ class Agent:
             connection.
         """
         try:
-            parsed = URI.fromBytes(uri)
+            parsed = self._parsed.get(uri)
+            if parsed is None:
+                parsed = URI.fromBytes(uri)
+                # The same URIs come back request after request: keep a few parsed.
+                if len(self._parsed) >= 256:
+                    self._parsed.clear()
+                self._parsed[uri] = parsed
             key = (parsed.scheme, parsed.host, parsed.port)
             endpoint = self._endpoints.get(key)
             if endpoint is None:
@@ -332,7 +347,7 @@ class Agent:
             headers,
             bodyProducer,
             persistent=self._pool.persistent,
-            absoluteURI=parsedURI.toBytes(),
+            absoluteURI=parsedURI.absoluteURI,
         )
 
         def send(connection: Any) -> Deferred[Any]:
