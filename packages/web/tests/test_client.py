@@ -866,3 +866,22 @@ def test_queuedRequestCancelled() -> None:
 
     run(main, scripted([[ok, ok]], log))
     assert [line.split(b" ")[1] for line in log] == [b"/1", b"/3"]
+
+
+def test_queueMovesOnWhenAConnectionCloses() -> None:
+    log: list[bytes] = []
+    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 7\r\n\r\n<close>"
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    async def main(reactor: Any, port: int) -> None:
+        pool = HTTPConnectionPool(reactor)
+        pool.maxPersistentPerHost = 1
+        agent = Agent(reactor, pool=pool)
+        first = agent.request(b"GET", url(port, "/1"))
+        second = agent.request(b"GET", url(port, "/2"))
+        assert await readBody(await first) == b"<close>"
+        assert await readBody(await second) == b"ok"
+        await pool.closeCachedConnections()
+
+    run(main, scripted([[closing], [ok]], log))
+    assert len(log) == 2
