@@ -885,3 +885,14 @@ def test_queueMovesOnWhenAConnectionCloses() -> None:
 
     run(main, scripted([[closing], [ok]], log))
     assert len(log) == 2
+
+
+def test_deflateEitherWay() -> None:
+    from glisten.web._clientwrappers import _RawOrZlibDeflate
+
+    text = b"deflate me " * 100
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    for compressed in (zlib.compress(text), raw.compress(text) + raw.flush()):
+        d = _RawOrZlibDeflate()
+        out = b"".join(d.decompress(compressed[i : i + 1], 1 << 16) for i in range(len(compressed)))
+        assert out + d.flush() == text and d.eof

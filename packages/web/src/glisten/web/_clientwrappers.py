@@ -229,11 +229,16 @@ class _RawOrZlibDeflate:
     def eof(self) -> bool:
         return bool(self._d is not None and self._d.eof)
 
+    _head = b""
+
     def decompress(self, data: bytes, maxLength: int) -> bytes:
         if self._d is None:
-            zlibHeader = (
-                len(data) >= 2 and (data[0] & 0x0F) == 8 and (data[0] << 8 | data[1]) % 31 == 0
-            )
+            data = self._head + data
+            if len(data) < 2:
+                # Two bytes tell a zlib header from raw deflate: wait for them.
+                self._head = data
+                return b""
+            zlibHeader = (data[0] & 0x0F) == 8 and (data[0] << 8 | data[1]) % 31 == 0
             self._d = zlib.decompressobj(zlib.MAX_WBITS if zlibHeader else -zlib.MAX_WBITS)
         out: bytes = self._d.decompress(data, maxLength)
         self.unconsumed_tail = self._d.unconsumed_tail

@@ -44,12 +44,19 @@ from glisten.web._clientwrappers import (
     DeflateDecoder,
     GzipDecoder,
     RedirectAgent,
+    _optionalDecoders,
 )
 from glisten.web._newclient import RESPONSE_DONE, PotentialDataLoss, ResponseDone, fileLength
 from glisten.web.http_headers import Headers
 from glisten.web.iweb import UNKNOWN_LENGTH, IAgent, IBodyProducer, IResponse
 
 _NOTHING = object()
+#: The codings the client asks for: gzip and deflate, and brotli and zstd when installed.
+_DECODERS: list[tuple[bytes, Any]] = [
+    (b"gzip", GzipDecoder),
+    (b"deflate", DeflateDecoder),
+    *_optionalDecoders(),
+]
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
 
@@ -374,7 +381,7 @@ class HTTPClient:
         agent: IAgent = CookieAgent(self._agent, self._cookiejar)
         if allow_redirects:
             agent = (BrowserLikeRedirectAgent if browser_like_redirects else RedirectAgent)(agent)
-        agent = ContentDecoderAgent(agent, [(b"gzip", GzipDecoder), (b"deflate", DeflateDecoder)])
+        agent = ContentDecoderAgent(agent, _DECODERS)
         d = agent.request(method, url, merged, bodyProducer)
         if timeout is not None:
             d = self._withTimeout(d, timeout)
