@@ -434,7 +434,8 @@ class TunnelError(Exception):
     """
 
     def __init__(self, code: int, phrase: bytes) -> None:
-        super().__init__(code, phrase)
+        # The message is the status alone: the phrase is the proxy's bytes.
+        super().__init__(f"the proxy answered {code}")
         self.code = code
         self.phrase = phrase
 
