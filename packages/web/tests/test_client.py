@@ -896,3 +896,23 @@ def test_deflateEitherWay() -> None:
         d = _RawOrZlibDeflate()
         out = b"".join(d.decompress(compressed[i : i + 1], 1 << 16) for i in range(len(compressed)))
         assert out + d.flush() == text and d.eof
+
+
+def test_hostnameCachingPolicy() -> None:
+    from glisten.web.client import HostnameCachingHTTPSPolicy
+
+    made: list[bytes] = []
+
+    class Counting:
+        def creatorForNetloc(self, hostname: bytes, port: int) -> object:
+            made.append(hostname)
+            return object()
+
+    policy = HostnameCachingHTTPSPolicy(Counting(), cacheSize=2)  # type: ignore[arg-type]
+    a = policy.creatorForNetloc(b"a", 443)
+    policy.creatorForNetloc(b"b", 443)
+    assert policy.creatorForNetloc(b"a", 443) is a  # kept, and now the most recent
+    policy.creatorForNetloc(b"c", 443)  # pushes out b, the least recently used
+    assert policy.creatorForNetloc(b"a", 443) is a
+    policy.creatorForNetloc(b"b", 443)
+    assert made == [b"a", b"b", b"c", b"b"]

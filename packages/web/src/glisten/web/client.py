@@ -213,6 +213,33 @@ class BrowserLikePolicyForHTTPS:
         return optionsForClientTLS(hostname.decode("ascii"), trustRoot=self._trustRoot)
 
 
+@implementer(IPolicyForHTTPS)
+class HostnameCachingHTTPSPolicy:
+    """Keeps the TLS settings another policy made for the most recently used hosts: building
+    them (a fresh ``SSLContext``) costs more than a small request.
+
+    :param policyforHTTPS: The policy whose answers are kept.
+    :param cacheSize: How many hosts are remembered.
+    """
+
+    def __init__(self, policyforHTTPS: IPolicyForHTTPS, cacheSize: int = 20) -> None:
+        self._policy = policyforHTTPS
+        self._cacheSize = cacheSize
+        self._cache: dict[tuple[bytes, int], Any] = {}
+
+    def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+        """The kept settings for ``hostname``, or new ones from the wrapped policy."""
+        key = (hostname, port)
+        creator = self._cache.pop(key, None)
+        if creator is None:
+            creator = self._policy.creatorForNetloc(hostname, port)
+            if len(self._cache) >= self._cacheSize:
+                # Forget the least recently used host (dicts keep insertion order).
+                del self._cache[next(iter(self._cache))]
+        self._cache[key] = creator
+        return creator
+
+
 @implementer(IAgentEndpointFactory)
 class _StandardEndpointFactory:
     """Endpoints for ``http`` and ``https`` URIs: a TCP connection to the host, wrapped in
@@ -654,6 +681,7 @@ __all__ = [
     "TunnelError",
     "FileBodyProducer",
     "HTTPConnectionPool",
+    "HostnameCachingHTTPSPolicy",
     "PartialDownloadError",
     "PotentialDataLoss",
     "RequestGenerationFailed",
