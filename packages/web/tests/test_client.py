@@ -916,3 +916,32 @@ def test_hostnameCachingPolicy() -> None:
     assert policy.creatorForNetloc(b"a", 443) is a
     policy.creatorForNetloc(b"b", 443)
     assert made == [b"a", b"b", b"c", b"b"]
+
+
+def test_lostWhileSendingTheBody() -> None:
+    from glisten.internet.error import ConnectionLost
+    from glisten.web.client import RequestTransmissionFailed
+
+    protocol, transport, clock = connected()
+
+    @implementer(IBodyProducer)
+    class Endless:
+        length = UNKNOWN_LENGTH
+
+        def startProducing(self, consumer: Any) -> defer.Deferred[None]:
+            consumer.write(b"some")
+            return defer.Deferred()
+
+        def pauseProducing(self) -> None:
+            pass
+
+        def resumeProducing(self) -> None:
+            pass
+
+        def stopProducing(self) -> None:
+            pass
+
+    failures: list[Failure] = []
+    protocol.request(Request(b"POST", b"/", Headers(), Endless())).addErrback(failures.append)
+    protocol.connectionLost(Failure(ConnectionLost()))
+    assert failures[0].check(RequestTransmissionFailed)

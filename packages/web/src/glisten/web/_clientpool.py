@@ -26,6 +26,7 @@ from glisten.web._newclient import (
     HTTP11ClientProtocol,
     Request,
     RequestNotSent,
+    RequestTransmissionFailed,
     Response,
     ResponseNeverReceived,
 )
@@ -56,7 +57,10 @@ class _PooledConnection:
             return d
 
         def retry(failure: Failure) -> Any:
-            if not failure.check(ResponseNeverReceived, RequestNotSent) or protocol._gotBytes:
+            if (
+                not failure.check(ResponseNeverReceived, RequestNotSent, RequestTransmissionFailed)
+                or protocol._gotBytes
+            ):
                 return failure
             if _cancelled(failure):
                 return failure

@@ -671,6 +671,8 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
         return done
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        writer = self._writer
+        transmitting = writer is not None and not writer.finished and self._codec.sendingBody
         self._lost = True
         self._sendPendingBody()
         self.setTimeout(None)
@@ -692,7 +694,11 @@ class HTTP11ClientProtocol(Protocol, TimeoutMixin):
                 response._bodyDataFinished(Failure(ResponseFailed(reasons, response)))
         finished, self._finished = self._finished, None
         if finished is not None:
-            finished.errback(ResponseNeverReceived([cause]))
+            if transmitting and self._abortReason is None:
+                # Lost while the body was still going out (as Twisted reports it).
+                finished.errback(RequestTransmissionFailed([cause]))
+            else:
+                finished.errback(ResponseNeverReceived([cause]))
         closed, self._closed = self._closed, []
         for d in closed:
             d.callback(None)
