@@ -310,43 +310,12 @@ def test_rejectedByWsproto() -> None:
     thread.join(10)
 
 
-def makeCertificate() -> tuple[bytes, bytes]:
-    """A certificate for ``localhost`` (its own authority) and its key, in PEM."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    keyPEM = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), keyPEM
-
-
 def test_wssVerifiesTheServer() -> None:
-    from glisten.internet.ssl import Certificate, PrivateCertificate
+    from glisten.internet.ssl import Certificate, KeyPair
     from glisten.web.client import BrowserLikePolicyForHTTPS
 
-    certPEM, keyPEM = makeCertificate()
+    certificate = KeyPair.generate(size=2048).selfSignedCert(1, commonName="localhost")
+    certPEM = certificate.dumpPEM()
     root = Resource()
     root.putChild(b"ws", WebSocketResource(WebSocketServerFactory.forProtocol(Echo)))
 
@@ -354,7 +323,7 @@ def test_wssVerifiesTheServer() -> None:
         toSend = ["secure", "bye"]
 
     def listen(reactor: Any) -> Any:
-        options = PrivateCertificate.loadPEM(certPEM + keyPEM).options()
+        options = certificate.options()
         site = server.Site(root, reactor=reactor)
         return reactor.listenSSL(0, site, options, interface="127.0.0.1")
 
