@@ -14,6 +14,8 @@ EXPECTED = {
     "echo.py": "hello\nworld\n",
     "coroutines.py": "answer: 42\ngathered: [42, 7]\ntimed out, as asked\n",
     "web_hello.py": '200 /hello Hello, world!\n200 /files/web_hello.py """A web server',
+    "web_client.py": "200 {\"greeting\": \"hello, agent\"}\n200 {'greeting': 'hello, treq-like'}\n"
+    "200 {'sum': 6}\n",
     "irc_logbot.py": "visitor got: visitor: I am a log bot\n[connected]\n[I have joined #glisten]\n"
     "<visitor> hello, bot\n* visitor waves\n<visitor> logbot: what are you?\n"
     "<logbot> visitor: I am a log bot\n",

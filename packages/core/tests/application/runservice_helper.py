@@ -3,12 +3,14 @@
 Usage: python runservice_helper.py KIND ARG [--log-format F] [--log-file P] [--pidfile P]
 KIND: ``echo ENDPOINT``, ``whoami ENDPOINT`` (tells clients their address), ``ordered -`` (two services that log when they stop) or
 ``failing -`` (a service whose start raises), ``preinstalled -`` (installs the default
-reactor while building the service).
+reactor while building the service), ``command STATUS`` (prints ``RESULT``, stops, exits with
+STATUS; ``--log-stderr`` sends the log to standard error).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -41,6 +43,20 @@ class WhoAmI(Protocol):
         self.transport.write(data)
 
 
+class Command(Service):
+    """A one-shot command: prints its result, sets its exit status and stops the reactor."""
+
+    def __init__(self, status: int) -> None:
+        self.exitStatus = status
+
+    def startService(self) -> None:
+        Service.startService(self)
+        from glisten.internet import reactor
+
+        os.write(1, b"RESULT\n")  # the real standard output: print() goes to the log
+        reactor.callLater(0, reactor.stop)
+
+
 class Failing(Service):
     def startService(self) -> None:
         raise RuntimeError("cannot start: the widget is missing")
@@ -59,6 +75,8 @@ def build(kind: str, arg: str) -> IService:
         Named("first").setServiceParent(parent)
         Named("second").setServiceParent(parent)
         return parent
+    if kind == "command":
+        return Command(int(arg))
     if kind == "failing":
         return Failing()
     if kind == "preinstalled":
@@ -78,6 +96,7 @@ def main() -> int:
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--pidfile", default=None)
     parser.add_argument("--reactor", default=None)
+    parser.add_argument("--log-stderr", action="store_true")
     options = parser.parse_args()
     return runService(
         build(options.kind, options.arg),
@@ -86,6 +105,7 @@ def main() -> int:
         logFile=options.log_file,
         logFormat=options.log_format,
         pidFile=options.pidfile,
+        logStream=sys.stderr if options.log_stderr else None,
     )
 
 

@@ -238,3 +238,14 @@ def test_reactor_installed_while_building_the_service(
     status, _, err = finish(other)
     assert status == 1
     assert err == "glisten: cannot install reactor 'poll': EPollReactor was installed already\n"
+
+
+def test_command_exit_status_and_log_on_stderr() -> None:
+    """A one-shot service stops the reactor itself; its exitStatus is the process's, and with
+    a log stream its result alone is on standard output."""
+    code, out, err = finish(spawn(["command", "3", "--log-stderr"], None))
+    assert code == 3
+    assert out == "RESULT\n"
+    assert "Service started" in err
+    code, out, err = finish(spawn(["command", "0"], None))
+    assert code == 0 and "RESULT" in out and "Service started" in out

@@ -276,3 +276,28 @@ def test_consoleScriptInstalled() -> None:
     result = subprocess.run([*script, "--nosuch"], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr == "glisten: unrecognized arguments: --nosuch\n"
+
+
+def test_commandPluginLogsToStderrQuietly(
+    plugins: dict[str, FakeEntryPoint], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin whose result is its standard output (``glisten fetch``) logs to standard
+    error, warnings only unless --log-level says otherwise."""
+    maker = Maker()
+    maker.resultOnStdout = True  # type: ignore[attr-defined]
+    plugins["greet"] = FakeEntryPoint("greet", maker)
+    calls: list[dict[str, object]] = []
+
+    def runService(service: object, **kw: object) -> int:
+        calls.append(kw)
+        return 0
+
+    from glisten.application import runner
+
+    monkeypatch.setattr(runner, "runService", runService)
+    assert runMain(["greet", "--name", "ann"]) == 0
+    assert calls[-1]["logStream"] is sys.stderr and calls[-1]["logLevel"] == "warn"
+    assert runMain(["greet", "--name", "ann", "--log-level", "debug"]) == 0
+    assert calls[-1]["logLevel"] == "debug"
+    assert runMain(["--log-file", "x.log", "greet", "--name", "ann"]) == 0
+    assert "logStream" not in calls[-1] and calls[-1]["logLevel"] == "warn"

@@ -217,13 +217,24 @@ def run(argv: Sequence[str]) -> int:
 
     from glisten.application.runner import runService
 
+    extra: dict[str, Any] = {}
+    logLevel = options.log_level
+    if getattr(maker, "resultOnStdout", False):
+        # A plugin that is a command writing its result to standard output (``glisten
+        # fetch``) says so: its log goes to standard error, and shows only warnings unless
+        # --log-level asks for more.
+        if options.log_file is None:
+            extra["logStream"] = sys.stderr
+        if not any(a == "--log-level" or a.startswith("--log-level=") for a in argv):
+            logLevel = "warn"
     return runService(
         service,
         reactorName=options.reactor,
-        logLevel=options.log_level,
+        logLevel=logLevel,
         logFile=options.log_file,
         logFormat=options.log_format,
         pidFile=options.pidfile,
+        **extra,
     )
 
 

@@ -249,6 +249,7 @@ def runService(
     logFile: str | None = None,
     logFormat: str | None = None,
     pidFile: str | None = None,
+    logStream: IO[str] | None = None,
 ) -> int:
     """Run ``service`` until the process is told to stop.
 
@@ -259,8 +260,12 @@ def runService(
     :param logFormat: ``text``, ``json`` or ``journal``; ``None`` picks ``journal`` when
         standard output is systemd's journal stream (``JOURNAL_STREAM``), else ``text``.
     :param pidFile: where to write the process id while running.
-    :return: 0 after a clean stop; 1 if the log, pid file or reactor cannot be set up or the
-        service fails to start (the reason is one line on standard error).
+    :param logStream: where log lines go instead of ``logFile`` (standard error, for a
+        command whose standard output is its result).
+    :return: 0 after a clean stop, or the service's ``exitStatus`` attribute if it has one
+        (a command that stops the reactor itself when done); 1 if the log, pid file or reactor
+        cannot be set up or the service fails to start (the reason is one line on standard
+        error).
     """
     errorStream = sys.stderr
     try:
@@ -272,7 +277,7 @@ def runService(
     pidWritten = False
     try:
         try:
-            stream = _openLog(logFile)
+            stream = logStream if logStream is not None else _openLog(logFile)
             observer = _makeObserver(stream, logFormat, logFile, level)
             if pidFile is not None:
                 _writePidFile(pidFile)
@@ -350,4 +355,4 @@ def _run(
             signal.signal(signal.SIGHUP, previousHup)
     if started[0]:
         _log.info("Service stopped")
-    return status[0]
+    return status[0] or int(getattr(service, "exitStatus", 0) or 0)

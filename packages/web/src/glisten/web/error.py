@@ -138,3 +138,48 @@ class FlattenerError(Exception):
         return "\n".join(lines) + "\n"
 
     __str__ = __repr__
+
+
+class PartialDownloadError(Error):
+    """A response body ended with the connection, with nothing (a length, chunked framing)
+    proving it complete; :attr:`response` holds the bytes that arrived."""
+
+
+class _LocatedError(Error):
+    """An error about a redirect, with where it pointed.
+
+    :ivar location: Where the server redirected to.
+    """
+
+    def __init__(
+        self,
+        code: int | bytes,
+        message: bytes | None = None,
+        response: bytes | None = None,
+        location: bytes | None = None,
+    ) -> None:
+        super().__init__(code, message, response)
+        self.location = location
+
+
+class PageRedirect(_LocatedError):
+    """A redirect the client did not follow (an unsafe method, say)."""
+
+
+class InfiniteRedirection(_LocatedError):
+    """A chain of redirects longer than the client's limit; ``location`` is the last."""
+
+
+class RedirectWithNoLocation(Error):
+    """A redirect response without a ``Location`` header.
+
+    :ivar uri: The URI that answered with it.
+    """
+
+    def __init__(self, code: int | bytes, message: bytes | None, uri: bytes) -> None:
+        super().__init__(code, message)
+        self.uri = uri
+
+
+class SchemeNotSupported(Exception):
+    """The client cannot request URIs of this scheme."""

@@ -83,6 +83,7 @@ from glisten.web._codes import (
     UNAUTHORIZED,
     UNSUPPORTED_MEDIA_TYPE,
 )
+from glisten.web._newclient import PotentialDataLoss
 from glisten.web._request import CACHED, Request
 from glisten.web.iweb import IRequest
 
@@ -184,6 +185,7 @@ __all__ = [
     "CACHED",
     "HTTPChannel",
     "HTTPFactory",
+    "PotentialDataLoss",
     "Request",
     "combinedLogFormatter",
     "datetimeToLogString",

@@ -1,4 +1,4 @@
-"""Interfaces of glisten.web, as in ``twisted.web.iweb`` (the server-side part).
+"""Interfaces of glisten.web, as in ``twisted.web.iweb``: the server side, then the client side.
 
 The attributes are declared with their types (for type checkers and readers); the methods
 carry full signatures, so code written against the interfaces is checked as strictly as code
@@ -11,9 +11,17 @@ from typing import IO, TYPE_CHECKING, Any, AnyStr
 
 from zope.interface import Attribute, Interface
 
+from glisten.internet.interfaces import IProducer
+
 if TYPE_CHECKING:
     from glisten.internet.defer import Deferred
-    from glisten.internet.interfaces import IAddress, IProducer
+    from glisten.internet.interfaces import (
+        IAddress,
+        IConsumer,
+        IProtocol,
+        IStreamClientEndpoint,
+    )
+    from glisten.web.client import URI
     from glisten.web.http_headers import Headers
 
 
@@ -185,3 +193,106 @@ class ICredentialFactory(Interface):
 
         :raises glisten.cred.error.LoginFailed: They are malformed or stale.
         """
+
+
+# -- the client side (as in ``twisted.web.iweb``) ---------------------------------------------
+
+
+class _UnknownLength:
+    """The type of :data:`UNKNOWN_LENGTH`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN_LENGTH"
+
+
+#: The ``length`` of a body whose size is not known in advance (sent chunked).
+UNKNOWN_LENGTH: object = _UnknownLength()
+
+
+class IBodyProducer(IProducer):
+    """Writes a request body to a consumer.
+
+    :ivar length: The body's size in bytes, or :data:`UNKNOWN_LENGTH` (then it is sent
+        with chunked coding).
+    """
+
+    length: int | object = Attribute("The body's size in bytes, or UNKNOWN_LENGTH.")
+
+    def startProducing(consumer: IConsumer) -> Deferred[None]:
+        """Start writing the body to ``consumer``; the result fires when it is all written
+        and fails if producing fails."""
+
+    def pauseProducing() -> None:
+        """Stop writing until :meth:`resumeProducing`."""
+
+    def resumeProducing() -> None:
+        """Continue writing."""
+
+
+class IClientRequest(Interface):
+    """A request a client sent.
+
+    :ivar method: The method.
+    :ivar absoluteURI: The full URI, or ``None`` if not known.
+    :ivar headers: The request's headers.
+    """
+
+    method: bytes
+    absoluteURI: bytes | None
+    headers: Headers
+
+
+class IResponse(Interface):
+    """A response a client received.
+
+    :ivar version: ``(b"HTTP", major, minor)``.
+    :ivar code: The status code.
+    :ivar phrase: The reason phrase.
+    :ivar headers: The response headers.
+    :ivar length: The body length, or :data:`UNKNOWN_LENGTH`.
+    :ivar request: The request it answers.
+    :ivar previousResponse: The response that redirected to this one, or ``None``.
+    """
+
+    version: tuple[bytes, int, int]
+    code: int
+    phrase: bytes
+    headers: Headers
+    length: int | object
+    request: IClientRequest | None
+    previousResponse: IResponse | None
+
+    def deliverBody(protocol: IProtocol) -> None:
+        """Send the body to ``protocol`` (``makeConnection``, ``dataReceived``,
+        ``connectionLost`` with ``ResponseDone`` when complete)."""
+
+    def setPreviousResponse(response: IResponse) -> None:
+        """Remember the response that redirected to this one."""
+
+
+class IAgent(Interface):
+    """Makes HTTP requests."""
+
+    def request(
+        method: bytes,
+        uri: bytes,
+        headers: Headers | None = None,
+        bodyProducer: IBodyProducer | None = None,
+    ) -> Deferred[IResponse]:
+        """Request ``uri``; the result fires with the response once its head arrived."""
+
+
+class IPolicyForHTTPS(Interface):
+    """Chooses the TLS settings for an ``https`` host."""
+
+    def creatorForNetloc(hostname: bytes, port: int) -> object:
+        """A client connection creator (``IOpenSSLClientConnectionCreator``) for the host."""
+
+
+class IAgentEndpointFactory(Interface):
+    """Makes the endpoint an :class:`IAgent` connects through for a URI."""
+
+    def endpointForURI(uri: URI) -> IStreamClientEndpoint:
+        """An endpoint that reaches ``uri``'s host (a ``glisten.web.client.URI``)."""

@@ -116,9 +116,11 @@ class ProxyClient(Protocol):
         for name in (b"proxy-connection", b"keep-alive"):
             headers.pop(name, None)
         headers[b"connection"] = [b"close"]
-        if self.data or self.command in (b"POST", b"PUT", b"PATCH"):
-            headers[b"content-length"] = [b"%d" % len(self.data)]
-        self.transport.write(self._codec.sendRequest(self.command, self.rest, headers) + self.data)
+        codec = self._codec
+        head = codec.sendRequest(self.command, self.rest, headers, len(self.data))
+        if self.data:
+            head += codec.sendData(self.data) + codec.sendEndOfMessage()
+        self.transport.write(head)
         self.father.notifyFinish().addErrback(self._clientGone)
 
     def _clientGone(self, reason: Failure) -> None:

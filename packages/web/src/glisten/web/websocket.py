@@ -1,4 +1,5 @@
-"""WebSocket servers (RFC 6455) as a resource: :class:`WebSocketResource`.
+"""WebSocket servers (RFC 6455) as a resource, :class:`WebSocketResource`, and clients,
+:class:`WebSocketClientEndpoint` (in :mod:`glisten.web._wsclient`).
 
 Put a :class:`WebSocketResource` in the resource tree; a request for it that is a valid
 WebSocket handshake is answered ``101 Switching Protocols`` and the connection then carries
@@ -285,8 +286,18 @@ class WebSocketResource:
         return NOT_DONE_YET
 
 
+# The client side lives in its own module, which builds on the classes above.
+from glisten.web._wsclient import (  # noqa: E402
+    ConnectionRejected,
+    WebSocketClientEndpoint,
+    WebSocketClientFactory,
+)
+
 __all__ = [
     "CloseCode",
+    "ConnectionRejected",
+    "WebSocketClientEndpoint",
+    "WebSocketClientFactory",
     "WebSocketProtocol",
     "WebSocketResource",
     "WebSocketServerFactory",

@@ -4,7 +4,7 @@ Bytes go in, events come out; responses go in, bytes come out. The connection la
 :mod:`glisten.web.http` adapts it to a transport.
 """
 
-from glisten.web._h11._client import ClientConnection
+from glisten.web._h11._client import CLIENT_LIMITS, ClientConnection
 from glisten.web._h11._events import (
     ConnectionClosed,
     Data,
@@ -22,6 +22,7 @@ from glisten.web._h11._status import RESPONSES, reasonPhrase
 from glisten.web._h11._writers import canonicalName
 
 __all__ = [
+    "CLIENT_LIMITS",
     "DEFAULT_LIMITS",
     "RESPONSES",
     "ClientConnection",

@@ -1,5 +1,5 @@
-"""A sans-I/O WebSocket (RFC 6455) codec, server side: handshake checks, frame decoding with
-limits, message reassembly, and frame encoding."""
+"""A sans-I/O WebSocket (RFC 6455) codec for servers and clients: handshake checks, frame
+decoding with limits, message reassembly, and frame encoding (masked for clients)."""
 
 from glisten.web._ws._codec import (
     Close,
@@ -11,6 +11,8 @@ from glisten.web._ws._codec import (
     Pong,
     WebSocketError,
     acceptKey,
+    checkServerHandshake,
+    clientKey,
     encodeClose,
     encodeFrame,
 )
@@ -28,6 +30,8 @@ __all__ = [
     "WebSocketConnection",
     "WebSocketError",
     "acceptKey",
+    "checkServerHandshake",
+    "clientKey",
     "encodeClose",
     "encodeFrame",
 ]

@@ -1,6 +1,8 @@
-"""WebSocket frames (RFC 6455 section 5): decoding client frames, encoding server frames.
+"""WebSocket frames (RFC 6455 section 5) for either side: a server decodes masked client frames
+and sends unmasked ones; a client masks what it sends and refuses masked frames.
 
-The decoder enforces what a server must: every client frame masked, no reserved bits (no
+The decoder enforces what RFC 6455 asks of the receiving side: client frames masked (server
+frames unmasked), no reserved bits (no
 extensions are negotiated), known opcodes, control frames short and unfragmented, continuation
 frames only inside a fragmented message, text that is valid UTF-8, close codes that may appear
 on the wire, and limits on frame and message sizes. A violation ends decoding with a
@@ -110,23 +112,27 @@ def unmask(data: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
-def encodeFrame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
-    """A server frame (unmasked)."""
+def encodeFrame(opcode: int, payload: bytes, fin: bool = True, mask: bytes | None = None) -> bytes:
+    """A frame: unmasked (a server's), or masked with the 4-byte ``mask`` (a client's, whose
+    key must be fresh and unpredictable for every frame, RFC 6455 5.3)."""
     first = (0x80 if fin else 0) | opcode
     n = len(payload)
+    masked = 0x80 if mask is not None else 0
     if n < 126:
-        header = struct.pack("!BB", first, n)
+        header = struct.pack("!BB", first, masked | n)
     elif n < 65536:
-        header = struct.pack("!BBH", first, 126, n)
+        header = struct.pack("!BBH", first, masked | 126, n)
     else:
-        header = struct.pack("!BBQ", first, 127, n)
+        header = struct.pack("!BBQ", first, masked | 127, n)
+    if mask is not None:
+        return header + mask + unmask(payload, mask)
     return header + payload
 
 
-def encodeClose(code: int | None, reason: str = "") -> bytes:
+def encodeClose(code: int | None, reason: str = "", mask: bytes | None = None) -> bytes:
     """A close frame; ``None`` sends no status code. The reason is cut to fit 123 bytes."""
     if code is None:
-        return encodeFrame(Opcode.CLOSE, b"")
+        return encodeFrame(Opcode.CLOSE, b"", mask=mask)
     raw = reason.encode("utf-8")[:123]
     while True:
         try:
@@ -134,7 +140,7 @@ def encodeClose(code: int | None, reason: str = "") -> bytes:
             break
         except UnicodeDecodeError:
             raw = raw[:-1]
-    return encodeFrame(Opcode.CLOSE, struct.pack("!H", code) + raw)
+    return encodeFrame(Opcode.CLOSE, struct.pack("!H", code) + raw, mask=mask)
 
 
 _DATA_OPCODES = (Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY)
@@ -142,17 +148,22 @@ _CONTROL_OPCODES = (Opcode.CLOSE, Opcode.PING, Opcode.PONG)
 
 
 class FrameDecoder:
-    """Decodes the frames a client sends into events.
+    """Decodes the frames the peer sends into events.
 
     :param maxFrameSize: Largest frame payload; larger closes with 1009.
     :param maxMessageSize: Largest reassembled message; larger closes with 1009.
+    :param client: Decode as a client: the server's frames must not be masked.
     """
 
     def __init__(
-        self, maxFrameSize: int = 16 * 1024 * 1024, maxMessageSize: int = 16 * 1024 * 1024
+        self,
+        maxFrameSize: int = 16 * 1024 * 1024,
+        maxMessageSize: int = 16 * 1024 * 1024,
+        client: bool = False,
     ):
         self.maxFrameSize = maxFrameSize
         self.maxMessageSize = maxMessageSize
+        self.client = client
         self._buf = b""
         # A frame that arrives in many reads: the pieces wait in a list until the frame is
         # complete (``_need`` bytes), instead of re-joining the growing buffer on every read.
@@ -223,9 +234,11 @@ class FrameDecoder:
                 self._piecesLen = end - pos
                 self._buf = b""
                 return events
-            mask = buf[pos + headerLen - 4 : pos + headerLen]
             start = pos + headerLen
-            payload = unmask(buf[start : start + length], mask)
+            if b1 & 0x80:
+                payload = unmask(buf[start : start + length], buf[start - 4 : start])
+            else:
+                payload = buf[start : start + length]
             pos = start + length
             if not self._frame(b0 & 0x80, b0 & 0x0F, payload, events):
                 self._buf = b""
@@ -242,7 +255,10 @@ class FrameDecoder:
     def _checkHeader(self, b0: int, b1: int, length: int) -> tuple[int, str] | None:
         if b0 & 0x70:
             return CloseCode.PROTOCOL_ERROR, "reserved bits set"
-        if not b1 & 0x80:
+        if self.client:
+            if b1 & 0x80:
+                return CloseCode.PROTOCOL_ERROR, "server frame masked"
+        elif not b1 & 0x80:
             return CloseCode.PROTOCOL_ERROR, "client frame not masked"
         opcode = b0 & 0x0F
         if opcode in _CONTROL_OPCODES:
@@ -321,3 +337,43 @@ class FrameDecoder:
             return False
         events.append(Close(code, reason))
         return False
+
+
+def clientKey(nonce: bytes) -> bytes:
+    """The ``Sec-WebSocket-Key`` for a 16-byte random ``nonce`` (RFC 6455 4.1)."""
+    if len(nonce) != 16:
+        raise ValueError("the nonce must be 16 bytes")
+    return base64.b64encode(nonce)
+
+
+def checkServerHandshake(
+    status: int, headers: dict[bytes, list[bytes]], key: bytes, offered: list[str]
+) -> tuple[str | None, str | None]:
+    """Check a server's answer to a client's opening handshake (RFC 6455 4.1, 4.2.2).
+
+    :param headers: The response's fields, names lower-cased.
+    :param key: The ``Sec-WebSocket-Key`` the client sent.
+    :param offered: The subprotocols the client offered.
+    :return: ``(subprotocol, None)`` when it is accepted, ``(None, reason)`` when not.
+    """
+    if status != 101:
+        return None, "the server did not switch protocols"
+
+    def tokens(name: bytes) -> list[bytes]:
+        return [t.strip().lower() for v in headers.get(name, []) for t in v.split(b",")]
+
+    if tokens(b"upgrade") != [b"websocket"]:
+        return None, "the server upgraded to something else than websocket"
+    if b"upgrade" not in tokens(b"connection"):
+        return None, "the server's Connection field lacks upgrade"
+    if headers.get(b"sec-websocket-accept") != [acceptKey(key)]:
+        return None, "the server's Sec-WebSocket-Accept does not match the key"
+    if headers.get(b"sec-websocket-extensions"):
+        return None, "the server chose an extension that was not offered"
+    chosen = headers.get(b"sec-websocket-protocol")
+    if not chosen:
+        return None, None
+    subprotocol = chosen[0].strip().decode("ascii", "replace")
+    if len(chosen) > 1 or subprotocol not in offered:
+        return None, "the server chose a subprotocol that was not offered"
+    return subprotocol, None

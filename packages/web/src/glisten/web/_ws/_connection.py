@@ -1,5 +1,5 @@
-"""One server-side WebSocket connection, sans I/O: frames in, events and bytes out, and the
-closing handshake (RFC 6455 section 7) as an explicit state.
+"""One WebSocket connection, sans I/O, server or client side: frames in, events and bytes out,
+and the closing handshake (RFC 6455 section 7) as an explicit state.
 
 The connection layer (:class:`glisten.web.websocket.WebSocketTransport`) writes what
 :meth:`WebSocketConnection.bytesToSend` gives, closes the TCP connection once
@@ -10,6 +10,7 @@ RFC 6455 7.1.1), and runs the timer that aborts a peer which never answers our c
 from __future__ import annotations
 
 import enum
+import os
 
 from glisten.web._ws._codec import (
     Close,
@@ -41,10 +42,12 @@ _CLOSED = CloseState.CLOSED
 
 
 class WebSocketConnection:
-    """A server's side of one WebSocket connection.
+    """One side of one WebSocket connection.
 
     :param maxFrameSize: Largest frame payload accepted.
     :param maxMessageSize: Largest reassembled message accepted.
+    :param client: The client's side: frames sent are masked with a fresh random key, frames
+        received must not be.
     :ivar state: The :class:`CloseState`.
     :ivar closeCode: How the connection ended (or is ending): the code we sent or received,
         :attr:`CloseCode.ABNORMAL` if it dropped without a closing handshake; ``None`` while
@@ -52,26 +55,37 @@ class WebSocketConnection:
     """
 
     def __init__(
-        self, maxFrameSize: int = 16 * 1024 * 1024, maxMessageSize: int = 16 * 1024 * 1024
+        self,
+        maxFrameSize: int = 16 * 1024 * 1024,
+        maxMessageSize: int = 16 * 1024 * 1024,
+        client: bool = False,
     ) -> None:
-        self._decoder = FrameDecoder(maxFrameSize, maxMessageSize)
+        self._decoder = FrameDecoder(maxFrameSize, maxMessageSize, client)
+        self._client = client
         self._out: list[bytes] = []
         self.state = _OPEN
         self.closeCode: int | None = None
 
     # -- sending -----------------------------------------------------------------------------
 
+    def _mask(self) -> bytes | None:
+        # RFC 6455 5.3: a fresh key from a strong source for every client frame.
+        return os.urandom(4) if self._client else None
+
+    def _frame(self, opcode: int, payload: bytes) -> bytes:
+        return encodeFrame(opcode, payload, mask=self._mask())
+
     def sendText(self, text: str) -> bytes:
         """A text message's frame; nothing once closing started."""
         if self.state is not _OPEN:
             return b""
-        return encodeFrame(Opcode.TEXT, text.encode("utf-8"))
+        return self._frame(Opcode.TEXT, text.encode("utf-8"))
 
     def sendBytes(self, data: bytes) -> bytes:
         """A binary message's frame; nothing once closing started."""
         if self.state is not _OPEN:
             return b""
-        return encodeFrame(Opcode.BINARY, data)
+        return self._frame(Opcode.BINARY, data)
 
     def ping(self, payload: bytes = b"") -> bytes:
         """A ping frame; nothing once closing started.
@@ -82,7 +96,7 @@ class WebSocketConnection:
             raise ValueError("ping payload longer than 125 bytes")
         if self.state is not _OPEN:
             return b""
-        return encodeFrame(Opcode.PING, payload)
+        return self._frame(Opcode.PING, payload)
 
     def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> bytes:
         """Start the closing handshake.
@@ -93,7 +107,7 @@ class WebSocketConnection:
             return b""
         self.state = _CLOSE_SENT
         self.closeCode = code
-        return encodeClose(code, reason)
+        return encodeClose(code, reason, self._mask())
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -111,13 +125,13 @@ class WebSocketConnection:
         for event in events:
             if isinstance(event, Ping):
                 if self.state is _OPEN:
-                    self._out.append(encodeFrame(Opcode.PONG, event.payload))
+                    self._out.append(self._frame(Opcode.PONG, event.payload))
             elif isinstance(event, Close):
                 self._peerClosed(event)
             elif isinstance(event, WebSocketError):
                 if self.state is _OPEN:
                     self.closeCode = event.code
-                    self._out.append(encodeClose(event.code))
+                    self._out.append(encodeClose(event.code, "", self._mask()))
                 self.state = _CLOSED
         return events
 
@@ -125,7 +139,7 @@ class WebSocketConnection:
         if self.state is _OPEN:
             self.closeCode = event.code
             echo = None if event.code == CloseCode.NO_STATUS else event.code
-            self._out.append(encodeClose(echo))
+            self._out.append(encodeClose(echo, "", self._mask()))
         elif self.closeCode is None:
             self.closeCode = event.code
         self.state = _CLOSED
