@@ -111,3 +111,30 @@ def test_serviceMakerIsAUsageOptionsPlugin() -> None:
     maker = manhole_tap.serviceMaker
     assert maker.tapname == "manhole" and maker.options is manhole_tap.Options
     assert not hasattr(maker, "addArguments")
+
+
+def test_oneLinerNamespaceReachesTheShell(tmp_path: Path) -> None:
+    """The documented one-liner: the application's objects are there at the prompt."""
+    from glisten.conch._telnet import Data, TelnetCodec
+    from glisten.conch.insults import helper, insults
+    from glisten.internet.testing import StringTransport
+
+    svc = manhole_tap.makeService(
+        {"telnetPort": "unix:" + str(tmp_path / "m.sock"), "namespace": {"app": 40}},
+        reactor=object(),
+    )
+    (listener,) = list(svc)
+    proto = listener.factory.buildProtocol(None)
+    out = StringTransport()
+    proto.makeConnection(out)
+    screen = helper.TerminalBuffer()
+    client = insults.ClientProtocol(lambda: screen)
+    client.makeConnection(StringTransport())
+    proto.dataReceived(b"app + 2\r\n")
+    telnetClient = TelnetCodec()
+    telnetClient.receiveData(out.value())
+    for event in iter(telnetClient.nextEvent, None):
+        if isinstance(event, Data):
+            # The codec gives NVT line ends as LF; a terminal gets them as CR LF.
+            client.dataReceived(event.data.replace(b"\n", b"\r\n"))
+    assert str(screen).split("\n")[:3] == [">>> app + 2", "42", ">>> "]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from glisten.conch import recvline
-from glisten.conch.insults import insults
+from glisten.conch.insults import helper, insults
 
 from ._terminal import Screen
 
@@ -84,3 +84,28 @@ def test_tabAndResize() -> None:
     screen.pump()
     assert screen.lines()[0] == ">>> ab  c"
     assert screen.program.width == 100
+
+
+class Recorded(recvline.LocalTerminalBufferMixin, Lines):
+    pass
+
+
+def test_localTerminalBuffer() -> None:
+    screen = Screen(Recorded)
+    screen.type(b"hello" + LEFT + b"X\r")
+    assert screen.program.received == [b"hellXo"]
+    assert str(screen.program).split("\n")[:2] == [">>> hellXo", "got hellXo"]
+    assert str(screen.program).split("\n")[:2] == screen.lines()[:2]
+
+
+def test_transportSequence() -> None:
+    one, two = helper.TerminalBuffer(), helper.TerminalBuffer()
+    both = recvline.TransportSequence(one, two)
+    both.write(b"abc")
+    both.cursorPosition(1, 2)
+    both.write(b"x")
+    assert bytes(one) == bytes(two) and bytes(one).split(b"\n")[2] == b" x"
+    assert both.reportCursorPosition() == (2, 2)
+    assert both.UP_ARROW == insults.ServerProtocol.UP_ARROW
+    with pytest.raises(ValueError):
+        recvline.TransportSequence()

@@ -14,10 +14,12 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-from glisten.conch.insults import insults
+from zope.interface import classImplements
+
+from glisten.conch.insults import helper, insults
 from glisten.logger import Logger
 
-__all__ = ["HistoricRecvLine", "RecvLine"]
+__all__ = ["HistoricRecvLine", "LocalTerminalBufferMixin", "RecvLine", "TransportSequence"]
 
 _PRINTABLE = frozenset(c.encode("ascii") for c in string.printable if c not in "\t\n\r\x0b\x0c")
 
@@ -240,3 +242,60 @@ class HistoricRecvLine(RecvLine):
             self._remember(b"".join(self.lineBuffer))
         self.historyPosition = len(self.historyLines)
         RecvLine.handle_RETURN(self)
+
+
+def _forward(name: str) -> Callable[..., Any]:
+    def forward(self: TransportSequence, *args: Any, **kwargs: Any) -> Any:
+        results = [getattr(transport, name)(*args, **kwargs) for transport in self.transports]
+        return results[0]
+
+    forward.__name__ = name
+    forward.__doc__ = f"Call ``{name}`` on every transport; the first one's result counts."
+    return forward
+
+
+class TransportSequence:
+    """
+    An :class:`~glisten.conch.insults.insults.ITerminalTransport` that does everything on
+    several terminals at once (say, the real one and a
+    :class:`~glisten.conch.insults.helper.TerminalBuffer` copy).
+
+    The key constants are :class:`~glisten.conch.insults.insults.ServerProtocol`'s, so line
+    editing on top of it recognises the keys that protocol reports.
+    """
+
+    TAB = insults.ServerProtocol.TAB
+    BACKSPACE = insults.ServerProtocol.BACKSPACE
+
+    def __init__(self, *transports: Any) -> None:
+        """:raises ValueError: no transport given."""
+        if not transports:
+            raise ValueError("TransportSequence needs at least one transport")
+        self.transports = transports
+
+
+for _name in insults.FUNCTION_KEYS:
+    setattr(TransportSequence, _name[1:-1].decode("ascii"), _name)
+for _name in sorted(insults.ITerminalTransport.names(all=True)):
+    setattr(TransportSequence, _name, _forward(_name))
+# Declared after the loop: the methods are made from the interface itself, which the type
+# checker's zope plugin cannot see.
+classImplements(TransportSequence, insults.ITerminalTransport)  # type: ignore[misc]
+
+
+class LocalTerminalBufferMixin:
+    """
+    Mix into a :class:`RecvLine` subclass (first) to keep what the terminal shows in
+    ``self.terminalCopy``, a :class:`~glisten.conch.insults.helper.TerminalBuffer`;
+    ``str(protocol)`` is that screen.
+    """
+
+    terminalCopy: helper.TerminalBuffer
+
+    def makeConnection(self, transport: Any) -> None:
+        self.terminalCopy = helper.TerminalBuffer()
+        self.terminalCopy.connectionMade()
+        super().makeConnection(TransportSequence(transport, self.terminalCopy))  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        return str(self.terminalCopy)
