@@ -27,8 +27,9 @@ from collections.abc import Callable
 from typing import IO
 
 import attrs
+from zope.interface import implementer
 
-from glisten.internet.interfaces import IAddress, IReactorTime
+from glisten.internet.interfaces import IAddress, IProtocolNegotiationFactory, IReactorTime
 from glisten.internet.protocol import ServerFactory
 from glisten.logger import Logger, LogLevel, globalLogPublisher
 from glisten.web._accesslog import (
@@ -40,7 +41,7 @@ from glisten.web._accesslog import (
     proxiedLogFormatter,
     stringToDatetime,
 )
-from glisten.web._channel import HTTPChannel
+from glisten.web._channel import HTTPChannel, http2Available
 from glisten.web._codes import (
     ACCEPTED,
     BAD_GATEWAY,
@@ -92,8 +93,14 @@ _INFO = LogLevel.info
 _dateCache = dateCache
 
 
+@implementer(IProtocolNegotiationFactory)
 class HTTPFactory(ServerFactory):
     """Makes :class:`HTTPChannel` connections and writes the access log.
+
+    HTTP/2 (with the ``http2`` extra) follows :attr:`http2`: ``None``, the default, offers it
+    to TLS clients through ALPN, as Twisted does; ``True`` also accepts it in clear text, from
+    clients that open with the HTTP/2 preface (prior knowledge) or ask for ``Upgrade: h2c``;
+    ``False`` never offers it. Either way the same requests and resources answer.
 
     :param logPath: A file to append access log lines to; ``None`` sends them to the
         ``glisten.logger`` system (level info).
@@ -104,6 +111,7 @@ class HTTPFactory(ServerFactory):
 
     protocol: Callable[[], HTTPChannel] = HTTPChannel
     logPath: str | None = None
+    http2: bool | None = None
 
     def __init__(
         self,
@@ -144,6 +152,13 @@ class HTTPFactory(ServerFactory):
             # Before the connection is made: the channel builds its codec from its limits then.
             channel.limits = attrs.evolve(channel.limits, maxBody=self.maxRequestBody)
         return channel
+
+    def acceptableProtocols(self) -> list[bytes]:
+        """What TLS offers through ALPN: ``h2`` first when HTTP/2 is on and the ``h2``
+        package is installed, then ``http/1.1``."""
+        if self.http2 is not False and http2Available():
+            return [b"h2", b"http/1.1"]
+        return [b"http/1.1"]
 
     @property
     def _logDateTime(self) -> str:
