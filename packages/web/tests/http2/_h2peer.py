@@ -48,7 +48,7 @@ class Peer:
 
     @property
     def closed(self) -> bool:
-        return bool(self.transport.disconnecting or self.transport.disconnected)
+        return bool(self.transport.disconnecting)
 
     def send(self, data: bytes) -> None:
         """Raw bytes to the server, then read what it answers."""
@@ -140,3 +140,17 @@ class Hello(Resource):
 
     def render_POST(self, request: Any) -> bytes:
         return b"got %d" % len(request.content.read())
+
+
+def parseFrames(data: bytes) -> list[Any]:
+    """Split server bytes into hyperframe frames (for what the h2 client cannot follow)."""
+    from hyperframe.frame import Frame
+
+    frames = []
+    while len(data) >= 9:
+        frame, length = Frame.parse_frame_header(memoryview(data[:9]))
+        frame.parse_body(memoryview(data[9 : 9 + length]))
+        frames.append(frame)
+        data = data[9 + length :]
+    assert not data, "a partial frame"
+    return frames

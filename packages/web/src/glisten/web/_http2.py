@@ -97,6 +97,7 @@ class H2Connection(Protocol, TimeoutMixin):
         self._upgradeRequest: tuple[bytes, bytes, dict[bytes, list[bytes]]] | None = None
         self._transportPaused = False
         self._pumping = False
+        self._batching = False
         self._closing = False
         self._closeStarted = False
         self._lost = False
@@ -157,6 +158,16 @@ class H2Connection(Protocol, TimeoutMixin):
         if codec is None or self._lost:
             return
         events = codec.receiveData(data, self.clock.seconds())
+        # Responses made while these events are handled leave together, after them.
+        self._batching = True
+        try:
+            self._handle(events)
+        finally:
+            self._batching = False
+        self._write()
+        self._maybeClose()
+
+    def _handle(self, events: list[_h2.Event]) -> None:
         for event in events:
             cls = event.__class__
             if cls is _EV_REQUEST:
@@ -180,8 +191,6 @@ class H2Connection(Protocol, TimeoutMixin):
                 self._goAway(event.errorCode)  # type: ignore[union-attr]
             elif cls is _EV_FAILED:
                 self._failed(event)  # type: ignore[arg-type]
-        self._write()
-        self._maybeClose()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._lost = True
@@ -225,6 +234,8 @@ class H2Connection(Protocol, TimeoutMixin):
 
     def _write(self) -> None:
         """Write what the codec has, then pace the streams' producers to what is left."""
+        if self._batching:
+            return
         self._flush()
         self._pace()
 
@@ -258,17 +269,19 @@ class H2Connection(Protocol, TimeoutMixin):
                         if full and not stream.producerPaused:
                             stream.producerPaused = True
                             producer.pauseProducing()
-                        elif not full and stream.producerPaused:
-                            stream.producerPaused = False
-                            producer.resumeProducing()
-                            self._flush()
-                    elif not full:
-                        # A pull producer writes when asked, as often as there is room.
-                        sent = stream.sentBytes
-                        producer.resumeProducing()
-                        self._flush()
-                        if stream.sentBytes != sent or stream.producer is None:
-                            again = True
+                            continue
+                        if full or not stream.producerPaused:
+                            continue
+                        stream.producerPaused = False
+                    elif full:
+                        continue
+                    # Room again: a paused push producer resumes, a pull producer writes
+                    # (as often as there is room); either may fill the stream again.
+                    sent = stream.sentBytes
+                    producer.resumeProducing()
+                    self._flush()
+                    if stream.sentBytes != sent or stream.producer is None:
+                        again = True
         finally:
             self._pumping = False
 
@@ -574,9 +587,24 @@ class H2Stream:
         if self._gone or self._done:
             return
         self.sentBytes += len(data)
-        self.connection._codecFor().sendData(self.streamId, data)
-        if not self.connection._pumping:
-            self.connection._write()
+        connection = self.connection
+        codec = connection._codecFor()
+        codec.sendData(self.streamId, data)
+        if not connection._pumping:
+            connection._write()
+        producer = self.producer
+        if (
+            producer is not None
+            and self.streaming
+            and (
+                connection._transportPaused
+                or codec.bufferedFor(self.streamId) >= codec.limits.streamBufferSize
+            )
+        ):
+            # As a transport does: a producer writing while the stream is full hears at
+            # once (again, if it resumed itself) that it must wait.
+            self.producerPaused = True
+            producer.pauseProducing()
 
     def writeSequence(self, data: Sequence[bytes]) -> None:
         self.write(b"".join(data))
