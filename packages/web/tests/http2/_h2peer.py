@@ -154,3 +154,75 @@ def parseFrames(data: bytes) -> list[Any]:
         data = data[9 + length :]
     assert not data, "a partial frame"
     return frames
+
+
+class RawPeer:
+    """Hand-made frames to a site's connection, for what a well-behaved client never sends.
+
+    :ivar frames: Every frame the server sent so far.
+    """
+
+    def __init__(self, site: server.Site, clock: Clock, preface: bool = True) -> None:
+        from hpack import Encoder
+
+        self.clock = clock
+        self.transport = StringTransport()
+        self.channel = site.buildProtocol(None)
+        self.channel.makeConnection(self.transport)
+        self.encoder = Encoder()
+        self.frames: list[Any] = []
+        if preface:
+            from hyperframe.frame import SettingsFrame
+
+            self.send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + SettingsFrame(0).serialize())
+            self.send(SettingsFrame(0, flags=["ACK"]).serialize())
+
+    def send(self, *data: Any) -> list[Any]:
+        """Frames (or bytes) to the server; returns the frames it answered with."""
+        for item in data:
+            raw = item if isinstance(item, bytes) else item.serialize()
+            if not self.closed:
+                self.channel.dataReceived(raw)
+        out = self.transport.value()
+        self.transport.clear()
+        new = parseFrames(out)
+        self.frames.extend(new)
+        return new
+
+    def headers(
+        self,
+        streamId: int,
+        path: bytes = b"/",
+        end: bool = True,
+        extra: Iterable[tuple[bytes, bytes]] = (),
+        method: bytes = b"GET",
+        fields: list[tuple[bytes, bytes]] | None = None,
+    ) -> Any:
+        from hyperframe.frame import HeadersFrame
+
+        if fields is None:
+            fields = [
+                (b":method", method),
+                (b":scheme", b"http"),
+                (b":path", path),
+                (b":authority", b"example.com"),
+                *extra,
+            ]
+        flags = ["END_HEADERS"] + (["END_STREAM"] if end else [])
+        return HeadersFrame(streamId, self.encoder.encode(fields), flags=flags)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.transport.disconnecting)
+
+    def goaway(self) -> Any:
+        for frame in self.frames:
+            if type(frame).__name__ == "GoAwayFrame":
+                return frame
+        return None
+
+    def resetCode(self, streamId: int) -> int | None:
+        for frame in self.frames:
+            if type(frame).__name__ == "RstStreamFrame" and frame.stream_id == streamId:
+                return int(frame.error_code)
+        return None
