@@ -48,6 +48,7 @@ INTERNAL_ERROR = h2.errors.ErrorCodes.INTERNAL_ERROR
 REFUSED_STREAM = h2.errors.ErrorCodes.REFUSED_STREAM
 CANCEL = h2.errors.ErrorCodes.CANCEL
 ENHANCE_YOUR_CALM = h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+COMPRESSION_ERROR = h2.errors.ErrorCodes.COMPRESSION_ERROR
 
 _SETTING = h2.settings.SettingCodes
 _DIGITS = re.compile(rb"[0-9]{1,18}")
@@ -64,10 +65,21 @@ def validUpgradeSettings(value: bytes) -> bool:
     if len(value) > 1024:
         return False
     try:
-        raw = base64.urlsafe_b64decode(value + b"=" * (-len(value) % 4))
+        raw = base64.b64decode(value + b"=" * (-len(value) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         return False
-    return len(raw) % 6 == 0
+    if len(raw) % 6:
+        return False
+    for i in range(0, len(raw), 6):
+        code = int.from_bytes(raw[i : i + 2], "big")
+        setting = int.from_bytes(raw[i + 2 : i + 6], "big")
+        if (
+            (code == _SETTING.ENABLE_PUSH and setting > 1)
+            or (code == _SETTING.INITIAL_WINDOW_SIZE and setting > 2**31 - 1)
+            or (code == _SETTING.MAX_FRAME_SIZE and not 16384 <= setting <= 16777215)
+        ):
+            return False
+    return True
 
 
 class _Rate:
@@ -132,6 +144,7 @@ class ServerConnection:
         self._goingAway = False
         self._lastStreamId = 0
         self._opened = 0
+        self._settingsSeen = False
         window = limits.floodWindow
         self._pings = _Rate(limits.maxPings, window)
         self._settings = _Rate(limits.maxSettings, window)
@@ -233,11 +246,28 @@ class ServerConnection:
                 # h2 queues a GOAWAY only for its protocol errors.
                 self._h2.close_connection(PROTOCOL_ERROR)
                 code = PROTOCOL_ERROR
+            elif isinstance(e.__cause__, HPACKError) and code == PROTOCOL_ERROR:
+                # A field block that does not decode is a COMPRESSION_ERROR (RFC 9113 4.3);
+                # h2 says PROTOCOL_ERROR in the GOAWAY it just queued (the last frame, with
+                # no debug data): its error code is corrected.
+                out = self._h2.data_to_send()
+                if len(out) >= 17 and out[-14] == 0x7:
+                    code = COMPRESSION_ERROR
+                    out = out[:-4] + int(code).to_bytes(4, "big")
+                self._out += out
             return [self._fail(int(code), _describe(e))]
         events: list[Event] = []
         skipPriority: object = None
         for ev in h2Events:
             cls = ev.__class__
+            if not self._settingsSeen:
+                if cls is not h2.events.RemoteSettingsChanged:
+                    # The client's preface ends with SETTINGS (RFC 9113 3.4).
+                    self._h2.close_connection(PROTOCOL_ERROR)
+                    events.append(self._fail(int(PROTOCOL_ERROR), "preface without SETTINGS"))
+                    break
+                self._settingsSeen = True
+                continue
             if cls is h2.events.RequestReceived:
                 skipPriority = ev.priority_updated  # type: ignore[attr-defined]
                 self._request(ev, events, now)  # type: ignore[arg-type]
