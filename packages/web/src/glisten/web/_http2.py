@@ -25,6 +25,7 @@ connection with GOAWAY.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ import attrs
 from zope.interface import implementer
 
 from glisten.internet import interfaces
+from glisten.internet.defer import Deferred, DeferredList
 from glisten.internet.error import ConnectionDone, ConnectionLost
 from glisten.internet.interfaces import IAddress, IProducer
 from glisten.internet.protocol import Protocol, connectionDone
@@ -65,6 +67,42 @@ _EV_RESET = _h2.StreamReset
 _EV_LARGE = _h2.BodyTooLarge
 _EV_GOAWAY = _h2.GoAwayReceived
 _EV_FAILED = _h2.ConnectionFailed
+
+#: The open HTTP/2 connections of each factory, for :func:`drainHTTP2`.
+_live: weakref.WeakKeyDictionary[Any, weakref.WeakSet[H2Connection]] = weakref.WeakKeyDictionary()
+
+
+def drainHTTP2(
+    factory: Any, clock: interfaces.IReactorTime, timeout: float = 30.0
+) -> Deferred[None]:
+    """Shut down ``factory``'s HTTP/2 connections gracefully: each gets GOAWAY, finishes the
+    streams it has and closes. For a server that is stopping, after it stopped listening.
+
+    :param factory: The site (or ``HTTPFactory``) whose connections to drain.
+    :param clock: Measures ``timeout``.
+    :param timeout: Seconds the open streams get; connections still open then are aborted.
+    :return: Fires once every connection has closed.
+    """
+    connections = list(_live.get(factory, ()))
+    if not connections:
+        d: Deferred[None] = Deferred()
+        d.callback(None)
+        return d
+    waits = [connection.whenClosed() for connection in connections]
+    for connection in connections:
+        connection.gracefulShutdown()
+
+    def abortRest() -> None:
+        for connection in connections:
+            connection._forceAbort()
+
+    call = clock.callLater(timeout, abortRest)
+
+    def done(_: object) -> None:
+        if call.active():
+            call.cancel()
+
+    return DeferredList(waits).addCallback(done)
 
 
 @implementer(interfaces.IPushProducer)
@@ -102,6 +140,7 @@ class H2Connection(Protocol, TimeoutMixin):
         self._closeStarted = False
         self._lost = False
         self._secure: bool | None = None
+        self._closedWaiters: list[Deferred[None]] = []
 
     @classmethod
     def fromChannel(cls, channel: Any) -> H2Connection:
@@ -140,6 +179,8 @@ class H2Connection(Protocol, TimeoutMixin):
 
             self.clock = getReactor(None)
         codec = self._codec = _h2.ServerConnection(self.limits)
+        if self.factory is not None:
+            _live.setdefault(self.factory, weakref.WeakSet()).add(self)
         self.transport.registerProducer(self, True)
         self.setTimeout(self.timeOut)
         if self._upgradeSettings is not None and self._upgradeRequest is not None:
@@ -195,6 +236,12 @@ class H2Connection(Protocol, TimeoutMixin):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._lost = True
         self.setTimeout(None)
+        live = _live.get(self.factory)
+        if live is not None:
+            live.discard(self)
+        waiters, self._closedWaiters = self._closedWaiters, []
+        for d in waiters:
+            d.callback(None)
         streams = list(self.streams.values())
         self.streams.clear()
         for stream in streams:
@@ -217,6 +264,15 @@ class H2Connection(Protocol, TimeoutMixin):
         if secure is None:
             secure = self._secure = interfaces.ISSLTransport.providedBy(self.transport)
         return secure
+
+    def whenClosed(self) -> Deferred[None]:
+        """Fires once the connection has closed."""
+        d: Deferred[None] = Deferred()
+        if self._lost:
+            d.callback(None)
+        else:
+            self._closedWaiters.append(d)
+        return d
 
     def gracefulShutdown(self) -> None:
         """Send GOAWAY: no new streams; the connection closes once the open ones finish."""

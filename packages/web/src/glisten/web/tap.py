@@ -31,6 +31,7 @@ from glisten.internet.interfaces import (
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.web import resource, server, static
+from glisten.web._channel import http2Available
 from glisten.web.iweb import IRequest
 from glisten.web.resource import IResource, RenderResult
 from glisten.web.wsgi import WSGIResource
@@ -187,6 +188,14 @@ class WebServiceMaker:
             help="largest request body accepted (default 64 MiB); larger gets 413",
         )
         parser.add_argument(
+            "--http2",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="serve HTTP/2: with --http2 also in clear text (prior knowledge and"
+            " Upgrade: h2c); by default only over TLS (ALPN), when glisten-web[http2] is"
+            " installed; --no-http2 never",
+        )
+        parser.add_argument(
             "--min-body-rate",
             dest="minBodyRate",
             type=float,
@@ -207,6 +216,10 @@ class WebServiceMaker:
         reactor = getReactor()
         site = server.Site(root, logPath=options.accessLog, reactor=reactor)
         site.displayTracebacks = bool(options.displayTracebacks)
+        http2 = getattr(options, "http2", None)
+        if http2 and not http2Available():
+            raise ValueError("--http2 needs the h2 package: install glisten-web[http2]")
+        site.http2 = http2
         if options.maxRequestBody is not None:
             if options.maxRequestBody < 0:
                 raise ValueError("--max-request-body must not be negative")
@@ -268,6 +281,16 @@ class _AnnouncingService(StreamServerEndpointService):
         super().privilegedStartService()
         if self._waitingForPort is not None:
             self._waitingForPort.addCallback(self._announce)
+
+    def stopService(self) -> Any:
+        """Stop listening, then let open HTTP/2 connections finish their streams (GOAWAY)."""
+        d = super().stopService()
+        factory = self.factory
+        if getattr(factory, "http2", False) is not False and http2Available():
+            from glisten.web._http2 import drainHTTP2
+
+            d.addCallback(lambda _: drainHTTP2(factory, getReactor()))
+        return d
 
     def _announce(self, port: IListeningPort | None) -> IListeningPort | None:
         if port is not None:
