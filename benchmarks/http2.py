@@ -43,8 +43,10 @@ def _serve(impl: str, tls: bool) -> float:
         from twisted.internet import epollreactor
 
         epollreactor.install()
-        from twisted.internet import reactor  # type: ignore[no-redef]
-        from twisted.internet import ssl  # type: ignore[no-redef]
+        from twisted.internet import (
+            reactor,  # type: ignore[no-redef]
+            ssl,  # type: ignore[no-redef]
+        )
         from twisted.web import resource, server  # type: ignore[no-redef]
 
     class Hello(resource.Resource):  # type: ignore[misc, name-defined]
