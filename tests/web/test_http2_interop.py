@@ -3,82 +3,27 @@ h2c), nghttp and h2load. The server is the ``glisten`` command, as a user runs i
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .._peers import requireBinary
-from .test_curl import APP, RUNNER, makeCertificate
+from .test_curl import WebServer, runWebServer
 
 pytestmark = pytest.mark.interop
 
 
-class Server:
-    def __init__(self, ports: list[int], cert: Path, files: Path) -> None:
-        self.http = f"http://127.0.0.1:{ports[0]}"
-        self.https = f"https://localhost:{ports[1]}"
-        self.cert = cert
-        self.files = files
-
-
 @pytest.fixture(scope="module")
-def h2server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def h2server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     """``glisten web --http2`` on a clear-text and a TLS port of 127.0.0.1."""
     pytest.importorskip("h2")
-    tmp = tmp_path_factory.mktemp("h2server")
-    files = tmp / "files"
-    files.mkdir()
-    (files / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
-    (tmp / "app.py").write_text(APP)
-    keyPath, certPath = makeCertificate(tmp)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            RUNNER,
-            "--class",
-            "app.Root",
-            "--http2",
-            "--listen",
-            "tcp:0:interface=127.0.0.1",
-            "--listen",
-            f"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}",
-        ],
-        cwd=tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "GLISTEN_TEST_FILES": str(files)},
-    )
-    assert proc.stdout is not None
-    ports: list[int] = []
-    for line in proc.stdout:
-        m = re.search(r"starting on (\d+)", line)
-        if m:
-            ports.append(int(m.group(1)))
-            if len(ports) == 2:
-                break
-    if len(ports) != 2:
-        proc.wait()
-        raise AssertionError("glisten web did not start")
-    # Keep reading its log (an access line per request), or the pipe fills and it blocks.
-    log: list[str] = []
-    reader = threading.Thread(target=lambda: log.extend(proc.stdout or ()), daemon=True)
-    reader.start()
-    try:
-        yield Server(ports, certPath, files)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        reader.join(timeout=10)
-        output = "".join(log)
-        assert "Traceback" not in output, output
+    with runWebServer(tmp_path_factory.mktemp("h2server"), "--http2") as server:
+        yield server
+    output = "".join(server.log)
+    assert "Traceback" not in output, output
 
 
 def curl(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -95,7 +40,7 @@ def _version(result: subprocess.CompletedProcess[bytes]) -> tuple[bytes, bytes]:
     return body, version
 
 
-def test_curlALPN(h2server: Server) -> None:
+def test_curlALPN(h2server: WebServer) -> None:
     r = curl(
         "--http2",
         "--cacert",
@@ -108,7 +53,7 @@ def test_curlALPN(h2server: Server) -> None:
     assert _version(r) == (b"GET HTTP/2 secure=1", b"2")
 
 
-def test_curlHTTP11OverTLSStillWorks(h2server: Server) -> None:
+def test_curlHTTP11OverTLSStillWorks(h2server: WebServer) -> None:
     r = curl(
         "--http1.1",
         "--cacert",
@@ -120,7 +65,7 @@ def test_curlHTTP11OverTLSStillWorks(h2server: Server) -> None:
     assert _version(r) == (b"GET HTTP/1.1 secure=1", b"1.1")
 
 
-def test_curlPriorKnowledge(h2server: Server) -> None:
+def test_curlPriorKnowledge(h2server: WebServer) -> None:
     # One URL per run: curl 7.88 fails to reuse a prior-knowledge connection (with any
     # server: nginx too).
     r = curl("--http2-prior-knowledge", "-w", "|v=%{http_version}", f"{h2server.http}/echo")
@@ -130,14 +75,14 @@ def test_curlPriorKnowledge(h2server: Server) -> None:
     assert r.stdout == b"part0;part1;part2;"
 
 
-def test_curlUpgrade(h2server: Server) -> None:
+def test_curlUpgrade(h2server: WebServer) -> None:
     r = curl("-v", "--http2", "-w", "|v=%{http_version}", f"{h2server.http}/echo")
     assert r.returncode == 0, r.stderr
     assert b"101 Switching Protocols" in r.stderr
     assert _version(r) == (b"GET HTTP/2 secure=0", b"2")
 
 
-def test_curlUpload(h2server: Server, tmp_path: Path) -> None:
+def test_curlUpload(h2server: WebServer, tmp_path: Path) -> None:
     body = tmp_path / "body"
     body.write_bytes(b"u" * 1_000_000)
     r = curl("--http2-prior-knowledge", "--data-binary", f"@{body}", f"{h2server.http}/echo")
@@ -145,7 +90,7 @@ def test_curlUpload(h2server: Server, tmp_path: Path) -> None:
     assert r.stdout.startswith(b"got 1000000 bytes: uuu")
 
 
-def test_curlBigFile(h2server: Server, tmp_path: Path) -> None:
+def test_curlBigFile(h2server: WebServer, tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = curl(
         "--http2", "--cacert", str(h2server.cert), "-o", str(out), f"{h2server.https}/files/big.bin"
@@ -154,7 +99,7 @@ def test_curlBigFile(h2server: Server, tmp_path: Path) -> None:
     assert out.read_bytes() == (h2server.files / "big.bin").read_bytes()
 
 
-def test_nghttp(h2server: Server) -> None:
+def test_nghttp(h2server: WebServer) -> None:
     nghttp = requireBinary("nghttp")
     for url in (h2server.http, h2server.https):
         r = subprocess.run(
@@ -168,7 +113,7 @@ def test_nghttp(h2server: Server) -> None:
         assert statuses.count(b"200") == 3, r.stdout
 
 
-def test_nghttpSmallWindow(h2server: Server, tmp_path: Path) -> None:
+def test_nghttpSmallWindow(h2server: WebServer, tmp_path: Path) -> None:
     """A client with a 16 KiB window (-w 14 -W 14) still gets a 3 MB file, in step."""
     out = tmp_path / "big"
     r = subprocess.run(
@@ -182,7 +127,7 @@ def test_nghttpSmallWindow(h2server: Server, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_h2load(h2server: Server, scheme: str) -> None:
+def test_h2load(h2server: WebServer, scheme: str) -> None:
     url = h2server.http if scheme == "http" else h2server.https
     r = subprocess.run(
         [requireBinary("h2load"), "-n", "400", "-c", "4", "-m", "20", f"{url}/echo"],

@@ -10,6 +10,7 @@ import h2.connection
 import h2.events
 from zope.interface import alsoProvides
 
+from glisten.internet.defer import Deferred
 from glisten.internet.interfaces import ISSLTransport
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
@@ -130,6 +131,21 @@ class Peer:
             for ev in self.events
             if isinstance(ev, h2.events.StreamReset)
         }
+
+
+class Later(Resource):
+    """Answers each GET with the Deferred it keeps in :attr:`pending`."""
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[Deferred[bytes]] = []
+
+    def render_GET(self, request: Any) -> Deferred[bytes]:
+        d: Deferred[bytes] = Deferred()
+        self.pending.append(d)
+        return d
 
 
 class Hello(Resource):

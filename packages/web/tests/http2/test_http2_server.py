@@ -15,7 +15,6 @@ import h2.settings
 import pytest
 from zope.interface import implementer
 
-from glisten.internet.defer import Deferred
 from glisten.internet.interfaces import IPushProducer
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
@@ -23,7 +22,7 @@ from glisten.web import server, static
 from glisten.web.resource import Resource
 from glisten.web.wsgi import WSGIResource
 
-from ._h2peer import Hello, Peer, parseFrames
+from ._h2peer import Hello, Later, Peer, parseFrames
 
 SETTINGS = h2.settings.SettingCodes
 
@@ -255,17 +254,9 @@ def test_requestSurface(h2peer: Any) -> None:
 
 
 def test_laterAnswersInAnyOrder(h2peer: Any) -> None:
-    pending: list[Any] = []
-
-    class Later(Resource):
-        isLeaf = True
-
-        def render_GET(self, request: Any) -> Deferred[bytes]:
-            d: Deferred[bytes] = Deferred()
-            pending.append(d)
-            return d
-
-    peer: Peer = h2peer(Later())
+    later = Later()
+    pending = later.pending
+    peer: Peer = h2peer(later)
     first, second = peer.request(b"/1"), peer.request(b"/2")
     assert len(pending) == 2
     pending[1].callback(b"two")
@@ -476,17 +467,9 @@ def test_transportBackPressure(clock: Clock) -> None:
 
 
 def test_gracefulShutdown(h2peer: Any) -> None:
-    pending: list[Any] = []
-
-    class Later(Resource):
-        isLeaf = True
-
-        def render_GET(self, request: Any) -> Deferred[bytes]:
-            d: Deferred[bytes] = Deferred()
-            pending.append(d)
-            return d
-
-    peer: Peer = h2peer(Later())
+    later = Later()
+    pending = later.pending
+    peer: Peer = h2peer(later)
     sid = peer.request(b"/")
     peer.channel._upgraded.gracefulShutdown()
     peer.read()
