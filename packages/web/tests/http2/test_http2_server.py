@@ -508,3 +508,19 @@ def test_applicationHasNoTimeLimit(h2peer: Any, clock: Clock) -> None:
     peer.request(b"/")
     clock.advance(600)
     assert not peer.closed
+
+
+def test_stalledRequestBodyTimesOut(h2peer: Any, clock: Clock) -> None:
+    """A request whose body stops coming (data dribble) does not hold the connection."""
+    peer: Peer = h2peer()
+    sid = peer.request(b"/", method=b"POST", headers=[(b"content-length", b"10")], end=False)
+    peer.client.send_data(sid, b"12345")
+    peer.flush()
+    clock.advance(59)
+    assert not peer.closed
+    peer.client.send_data(sid, b"6")  # traffic restarts the countdown
+    peer.flush()
+    clock.advance(59)
+    assert not peer.closed
+    clock.advance(2)
+    assert peer.closed

@@ -320,7 +320,7 @@ class H2Connection(Protocol, TimeoutMixin):
                     producer = stream.producer
                     if producer is None:
                         continue
-                    full = self._transportPaused or codec.bufferedFor(stream.streamId) >= limit
+                    full = self._transportPaused or codec.bufferedFor(stream.streamID) >= limit
                     if stream.streaming:
                         if full and not stream.producerPaused:
                             stream.producerPaused = True
@@ -368,7 +368,7 @@ class H2Connection(Protocol, TimeoutMixin):
         self._maybeClose()
 
     def _streamDone(self, stream: H2Stream) -> None:
-        self.streams.pop(stream.streamId, None)
+        self.streams.pop(stream.streamID, None)
         if not self.streams:
             # The idle countdown starts when the last response is done.
             self.resetTimeout()
@@ -428,19 +428,21 @@ class H2Connection(Protocol, TimeoutMixin):
     # -- timeouts ----------------------------------------------------------------------------
 
     def timeoutConnection(self) -> None:
-        """No progress for :attr:`timeOut` seconds: close an idle connection or one whose
-        responses wait on a shut window; leave one whose application is still answering."""
+        """No progress for :attr:`timeOut` seconds: close an idle connection, one whose
+        responses wait on a shut window and one whose requests wait for body bytes that do
+        not come; leave one whose application is still answering."""
         codec = self._codec
         if codec is None or self._lost or self._closing:
             return
-        if self.streams and not codec.blocked and not self._transportPaused:
+        waiting = any(stream.receiving for stream in self.streams.values())
+        if self.streams and not waiting and not codec.blocked and not self._transportPaused:
             # The application is answering; that has no time limit here.
             self.setTimeout(self.timeOut)
             return
         if self.streams:
-            _log.debug("HTTP/2 client {peer} stopped reading", peer=self.getPeer())
+            _log.debug("HTTP/2 client {peer} stalled", peer=self.getPeer())
         codec.startShutdown()
-        reason = Failure(ConnectionLost("the client stopped reading"))
+        reason = Failure(ConnectionLost("the client stalled"))
         for streamId in list(self.streams):
             codec.resetStream(streamId)
             self._streamGone(streamId, reason)
@@ -519,7 +521,7 @@ class H2Stream:
     transport (so ``request.transport.abortConnection()`` resets this stream, not the
     connection).
 
-    :ivar streamId: The stream's identifier.
+    :ivar streamID: The stream's identifier (Twisted's name).
     :ivar request: The request it carries.
     :ivar site: The connection's site.
     :ivar factory: The connection's factory.
@@ -534,7 +536,7 @@ class H2Stream:
         site: Site | None,
         factory: HTTPFactory | None,
     ) -> None:
-        self.streamId = streamId
+        self.streamID = streamId
         self.connection = connection
         self.site = site
         self.factory = factory
@@ -544,6 +546,8 @@ class H2Stream:
         self.streaming = False
         self.producerPaused = False
         self.sentBytes = 0
+        #: The request is still arriving (its body is not complete).
+        self.receiving = True
         self.method = b"GET"
         self.target = b"/"
         self._done = False
@@ -568,20 +572,23 @@ class H2Stream:
         if self._readPaused:
             self._unacknowledged += len(data)
         else:
-            self.connection._codecFor().acknowledgeData(self.streamId, len(data))
+            self.connection._codecFor().acknowledgeData(self.streamID, len(data))
 
     def bodyComplete(self) -> None:
         """The request is complete: run it."""
+        self.receiving = False
         self.requestReceived(self.method, self.target)
 
     def requestReceived(self, method: bytes, target: bytes) -> None:
+        """Run the request (its body, if any, is complete)."""
+        self.receiving = False
         self.request.requestReceived(method, target, b"HTTP/2")
 
     def bodyTooLarge(self) -> None:
         """Answer 413 without running the request."""
         codec = self.connection._codecFor()
-        codec.sendResponse(self.streamId, REQUEST_ENTITY_TOO_LARGE, [(b"content-length", b"0")])
-        codec.sendEnd(self.streamId)
+        codec.sendResponse(self.streamID, REQUEST_ENTITY_TOO_LARGE, [(b"content-length", b"0")])
+        codec.sendEnd(self.streamID)
         self._done = True
         self.connectionLost(Failure(ConnectionLost("request body too large")))
         self.connection._streamDone(self)
@@ -636,7 +643,7 @@ class H2Stream:
                 lower = name.lower()
                 if lower not in _CONNECTION_FIELDS:
                     pairs.append((lower, value))
-        self.connection._codecFor().sendResponse(self.streamId, int(code), pairs)
+        self.connection._codecFor().sendResponse(self.streamID, int(code), pairs)
 
     def write(self, data: bytes) -> None:
         """Send a piece of the response body (queued while the windows are shut)."""
@@ -645,7 +652,7 @@ class H2Stream:
         self.sentBytes += len(data)
         connection = self.connection
         codec = connection._codecFor()
-        codec.sendData(self.streamId, data)
+        codec.sendData(self.streamID, data)
         if not connection._pumping:
             connection._write()
         producer = self.producer
@@ -654,7 +661,7 @@ class H2Stream:
             and self.streaming
             and (
                 connection._transportPaused
-                or codec.bufferedFor(self.streamId) >= codec.limits.streamBufferSize
+                or codec.bufferedFor(self.streamID) >= codec.limits.streamBufferSize
             )
         ):
             # As a transport does: a producer writing while the stream is full hears at
@@ -670,7 +677,7 @@ class H2Stream:
         if self._gone or self._done:
             return
         self._done = True
-        self.connection._codecFor().sendEnd(self.streamId)
+        self.connection._codecFor().sendEnd(self.streamID)
         if self.factory is not None:
             self.factory.log(request)
         self.producer = None
@@ -700,7 +707,7 @@ class H2Stream:
         if self._gone:
             return
         self._done = True
-        self.connection._codecFor().resetStream(self.streamId, _h2.INTERNAL_ERROR)
+        self.connection._codecFor().resetStream(self.streamID, _h2.INTERNAL_ERROR)
         self.connectionLost(Failure(ConnectionLost("stream aborted")))
         self.connection._streamDone(self)
 
@@ -715,7 +722,7 @@ class H2Stream:
         self._readPaused = False
         pending, self._unacknowledged = self._unacknowledged, 0
         if pending and not self._gone:
-            self.connection._codecFor().acknowledgeData(self.streamId, pending)
+            self.connection._codecFor().acknowledgeData(self.streamID, pending)
             self.connection._write()
 
     def stopProducing(self) -> None:
