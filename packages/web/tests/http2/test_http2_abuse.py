@@ -245,3 +245,39 @@ def test_floodByteAtATime(clock: Clock, size: int) -> None:
     for i in range(0, len(data), size):
         peer.send(data[i : i + size])
     _assertEnded(peer, CALM)
+
+
+def test_resetChurnLeavesNothingBehind(clock: Clock) -> None:
+    """Streams opened and reset at an allowed rate, window after window: the connection
+    stays up and holds no state for them (memory stays flat)."""
+    import tracemalloc
+
+    class Slow(Hello):
+        def render_GET(self, request: Any) -> int:
+            return server.NOT_DONE_YET
+
+    peer = RawPeer(_site(clock, Slow()), clock)
+    connection = peer.channel._upgraded
+    streamId = 1
+
+    def churn(windows: int) -> None:
+        nonlocal streamId
+        for _ in range(windows):
+            for _ in range(Limits().maxResets // 2):
+                peer.send(peer.headers(streamId), RstStreamFrame(streamId, error_code=8))
+                streamId += 2
+            peer.frames.clear()
+            clock.advance(Limits().floodWindow)
+
+    churn(2)  # warm up: first-use allocations
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        churn(10)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert not peer.closed
+    assert not connection.streams and connection._codec.openStreams == 0
+    # 1000 streams came and went; what is left is h2's bounded record of closed streams.
+    assert grown < 300_000, grown

@@ -13,6 +13,8 @@ import h2.errors
 import h2.events
 import h2.settings
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from zope.interface import implementer
 
 from glisten.internet.interfaces import IPushProducer
@@ -523,4 +525,20 @@ def test_stalledRequestBodyTimesOut(h2peer: Any, clock: Clock) -> None:
     clock.advance(59)
     assert not peer.closed
     clock.advance(2)
+    assert peer.closed
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.binary(max_size=64), max_size=8))
+def test_randomFramesNeverRaise(chunks: list[bytes]) -> None:
+    """Whatever follows a valid opening, the connection answers or hangs up; nothing
+    escapes into the reactor."""
+    clock = Clock()
+    site = server.Site(Hello(), reactor=clock)
+    site.http2 = True
+    peer = Peer(site, clock)
+    peer.request(b"/")
+    for chunk in chunks:
+        peer.channel.dataReceived(chunk)
+    clock.advance(120)
     assert peer.closed
