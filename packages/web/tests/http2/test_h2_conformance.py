@@ -111,8 +111,19 @@ def test_4_2_frameTooLarge(peer: RawPeer) -> None:
     _streamError(peer, 1, E.FRAME_SIZE_ERROR)
 
 
-def test_4_3_badHeaderBlock(peer: RawPeer) -> None:
-    peer.send(HeadersFrame(1, b"\xff\xff\xff\xff", flags=["END_HEADERS", "END_STREAM"]))
+@pytest.mark.parametrize(
+    "block",
+    [
+        pytest.param(b"\xff\xff\xff\xff", id="truncated-integer"),
+        pytest.param(b"\xbf", id="index-beyond-tables"),
+        pytest.param(b"\x3f\xe2\x1f", id="table-size-over-setting"),
+        pytest.param(b"\x40\x81\xff\x01a", id="bad-huffman"),
+        pytest.param(b"\x40\x0a", id="string-past-block"),
+    ],
+)
+def test_4_3_badHeaderBlock(peer: RawPeer, block: bytes) -> None:
+    """HPACK decoding errors are COMPRESSION_ERROR (RFC 9113 4.3, RFC 7541)."""
+    peer.send(HeadersFrame(1, block, flags=["END_HEADERS", "END_STREAM"]))
     _connectionError(peer, E.COMPRESSION_ERROR)
 
 
