@@ -113,7 +113,8 @@ class H2Connection(Protocol, TimeoutMixin):
     :ivar factory: The factory that logs finished requests.
     :ivar requestFactory: Makes a request: ``requestFactory(stream, False)``.
     :ivar timeOut: Seconds without progress before the connection closes: idle (no open
-        streams), or with responses waiting for the client to open its window.
+        streams), with responses waiting for the client to open its window (or to read), or
+        with requests waiting for body bytes.
     :ivar limits: The codec's :class:`glisten.web._h2.Limits`.
     """
 
@@ -136,7 +137,6 @@ class H2Connection(Protocol, TimeoutMixin):
         self._transportPaused = False
         self._pumping = False
         self._batching = False
-        self._closing = False
         self._closeStarted = False
         self._lost = False
         self._secure: bool | None = None
@@ -377,7 +377,6 @@ class H2Connection(Protocol, TimeoutMixin):
 
     def _goAway(self, errorCode: int) -> None:
         """The client said goodbye: nothing more can be sent (h2 stops there)."""
-        self._closing = True
         reason = Failure(ConnectionDone("the client sent GOAWAY"))
         if errorCode:
             reason = Failure(ConnectionLost(f"the client sent GOAWAY with error {errorCode}"))
@@ -391,7 +390,6 @@ class H2Connection(Protocol, TimeoutMixin):
             peer=self.getPeer(),
             message=event.message,
         )
-        self._closing = True
         reason = Failure(ConnectionLost(event.message))
         for streamId in list(self.streams):
             self._streamGone(streamId, reason)
@@ -413,7 +411,6 @@ class H2Connection(Protocol, TimeoutMixin):
         if self._lost or self.transport is None or self._closeStarted:
             return
         self._closeStarted = True
-        self._closing = True
         self.setTimeout(None)
         out = self._codecFor().dataToSend(False)
         if out:
@@ -432,7 +429,7 @@ class H2Connection(Protocol, TimeoutMixin):
         responses wait on a shut window and one whose requests wait for body bytes that do
         not come; leave one whose application is still answering."""
         codec = self._codec
-        if codec is None or self._lost or self._closing:
+        if codec is None or self._lost or self._closeStarted:
             return
         waiting = any(stream.receiving for stream in self.streams.values())
         if self.streams and not waiting and not codec.blocked and not self._transportPaused:

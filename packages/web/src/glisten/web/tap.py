@@ -2,7 +2,10 @@
 
 ``glisten web --path DIR`` serves a folder; ``--wsgi module.app`` a WSGI application;
 ``--class module.Resource`` a resource class. ``--listen`` takes endpoint strings (repeatable,
-default ``tcp:8080``), e.g. ``--listen ssl:8443:privateKey=key.pem:certKey=cert.pem``.
+default ``tcp:8080``), e.g. ``--listen ssl:8443:privateKey=key.pem:certKey=cert.pem``. With the
+``http2`` extra, TLS ports offer HTTP/2 by ALPN; ``--http2`` also serves it in clear text
+(prior knowledge and ``Upgrade: h2c``), ``--no-http2`` never; when the service stops, HTTP/2
+connections get GOAWAY and finish their open streams.
 
 Unlike ``twist web``, a folder is served without its hidden files and folders (``.git/``,
 ``.env``: 404 unless ``--allow-hidden``), files of unknown type are
