@@ -18,7 +18,7 @@ from glisten.web import server
 from glisten.web._http2 import drainHTTP2
 from glisten.web.tap import serviceMaker
 
-from ._h2peer import Hello, Peer
+from ._h2peer import Hello, Later, Peer
 
 
 def _options(*args: str) -> argparse.Namespace:
@@ -113,3 +113,44 @@ def test_drainAbortsAfterTimeout(clock: Clock) -> None:
     assert not peer.closed
     clock.advance(5)
     assert peer.transport.aborted
+
+
+def test_serviceStopDrains(clock: Clock) -> None:
+    """Stopping the ``glisten web`` service stops listening, sends GOAWAY on HTTP/2
+    connections and waits for their open streams."""
+    from glisten.internet.defer import succeed
+    from glisten.web.tap import _AnnouncingService
+
+    later = Later()
+    site = server.Site(later, reactor=clock)
+    site.http2 = True
+
+    class Port:
+        stopped = False
+
+        def getHost(self) -> Any:
+            return None
+
+        def stopListening(self) -> None:
+            self.stopped = True
+
+    port = Port()
+
+    class Endpoint:
+        def listen(self, factory: Any) -> Any:
+            return succeed(port)
+
+    service = _AnnouncingService(Endpoint(), site, "test", False)  # type: ignore[arg-type]
+    service.startService()
+    peer = Peer(site, clock)
+    peer.request(b"/")
+    stopped: list[object] = []
+    service.stopService().addCallback(stopped.append)
+    assert port.stopped
+    peer.read()
+    assert peer.goaway() is not None and not peer.closed and stopped == []
+    later.pending[0].callback(b"done")
+    assert peer.closed
+    assert b"done" in peer.transport.value()
+    peer.channel.connectionLost(Failure(ConnectionDone()))
+    assert stopped == [None]
