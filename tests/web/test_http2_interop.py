@@ -19,7 +19,6 @@ pytestmark = pytest.mark.interop
 @pytest.fixture(scope="module")
 def h2server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     """``glisten web --http2`` on a clear-text and a TLS port of 127.0.0.1."""
-    pytest.importorskip("h2")
     with runWebServer(tmp_path_factory.mktemp("h2server"), "--http2") as server:
         yield server
     output = "".join(server.log)
