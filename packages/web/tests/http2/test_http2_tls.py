@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import ssl as stdlibSSL
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,32 +16,16 @@ from glisten.internet import ssl
 from glisten.internet.epollreactor import EPollReactor
 from glisten.web import server
 
+from ..conftest import runServer
 from ._h2peer import Hello
 
 
 def _serveTLS(site: server.Site, client: Callable[[int], Any]) -> Any:
-    """Serve ``site`` over TLS on a loopback port; run the blocking ``client(port)`` in a
-    thread; return what it returned."""
+    """Serve ``site`` over TLS (a throw-away certificate) and run ``client(port)``."""
     reactor = EPollReactor()
     site.reactor = reactor
-    key = ssl.KeyPair.generate()
-    options = key.selfSignedCert(1, CN="localhost").options()
-    port = reactor.listenSSL(0, site, options, interface="127.0.0.1")
-    result: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            result["value"] = client(port.getHost().port)
-        except BaseException as e:  # re-raised in the test's thread
-            result["error"] = e
-        finally:
-            reactor.callFromThread(reactor.stop)
-
-    reactor.callWhenRunning(threading.Thread(target=work, daemon=True).start)
-    reactor.run(installSignalHandlers=False)
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
+    options = ssl.KeyPair.generate().selfSignedCert(1, CN="localhost").options()
+    return runServer(site, reactor, client, tls=options)
 
 
 def _connect(port: int, protocols: list[str]) -> stdlibSSL.SSLSocket:

@@ -139,7 +139,6 @@ class H2Connection(Protocol, TimeoutMixin):
         self._batching = False
         self._closeStarted = False
         self._lost = False
-        self._secure: bool | None = None
         self._closedWaiters: list[Deferred[None]] = []
 
     @classmethod
@@ -260,10 +259,8 @@ class H2Connection(Protocol, TimeoutMixin):
         return address
 
     def isSecure(self) -> bool:
-        secure = self._secure
-        if secure is None:
-            secure = self._secure = interfaces.ISSLTransport.providedBy(self.transport)
-        return secure
+        """Whether the connection is TLS."""
+        return bool(interfaces.ISSLTransport.providedBy(self.transport))
 
     def whenClosed(self) -> Deferred[None]:
         """Fires once the connection has closed."""
