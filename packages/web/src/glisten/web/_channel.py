@@ -17,6 +17,12 @@ average :attr:`HTTPChannel.minBodyRate` bytes a second from its start, checked o
 received so far would fall behind (a body trickled a byte at a time resets the timeout forever,
 but not this); a body too slow is answered 408 and the connection closed. Time during which the
 server itself paused reading (:meth:`HTTPChannel.pauseProducing`) does not count.
+
+With HTTP/2 on (the factory's ``http2``, and the ``h2`` package installed) the channel hands
+the connection to :class:`glisten.web._http2.H2Connection` when TLS negotiated ``h2`` or the
+client opens with the HTTP/2 preface, and answers ``Upgrade: h2c`` with 101 before doing so;
+otherwise it stays HTTP/1.1 (it looks at the first bytes once per connection, never per
+request).
 """
 
 from __future__ import annotations
