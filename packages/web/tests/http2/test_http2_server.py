@@ -512,9 +512,12 @@ def test_applicationHasNoTimeLimit(h2peer: Any, clock: Clock) -> None:
     assert not peer.closed
 
 
-def test_stalledRequestBodyTimesOut(h2peer: Any, clock: Clock) -> None:
-    """A request whose body stops coming (data dribble) does not hold the connection."""
-    peer: Peer = h2peer()
+def test_stalledRequestBodyTimesOut(clock: Clock) -> None:
+    """A request whose body stops coming does not hold the connection."""
+    site = server.Site(Hello(), reactor=clock)
+    site.http2 = True
+    site.minBodyRate = 0  # the timeout alone, here
+    peer = Peer(site, clock)
     sid = peer.request(b"/", method=b"POST", headers=[(b"content-length", b"10")], end=False)
     peer.client.send_data(sid, b"12345")
     peer.flush()
@@ -542,3 +545,47 @@ def test_randomFramesNeverRaise(chunks: list[bytes]) -> None:
         peer.channel.dataReceived(chunk)
     clock.advance(120)
     assert peer.closed
+
+
+def _slowBodySite(clock: Clock) -> server.Site:
+    site = server.Site(Hello(), reactor=clock)
+    site.http2 = True
+    site.minBodyRate = 100
+    site.bodyRateWindow = 10
+    return site
+
+
+def test_requestBodyTooSlow(clock: Clock) -> None:
+    """A body trickled below the minimum rate (data dribble) is answered 408, and its
+    stream closed, however regularly its bytes come."""
+    peer = Peer(_slowBodySite(clock), clock)
+    slow = peer.request(b"/", method=b"POST", headers=[(b"content-length", b"100000")], end=False)
+    fast = peer.request(b"/", method=b"POST", headers=[(b"content-length", b"4000")], end=False)
+    for _ in range(9):
+        peer.client.send_data(slow, b"x")
+        peer.client.send_data(fast, b"y" * 200)
+        peer.flush()
+        clock.advance(1)
+    assert peer.response(slow)[0] == 0
+    clock.advance(1)
+    peer.read()
+    assert peer.response(slow)[:1] == (408,)
+    assert peer.response(slow)[3]
+    assert peer.response(fast)[0] == 0  # 200 bytes a second: still arriving, still welcome
+    peer.client.send_data(fast, b"y" * 2200, end_stream=True)
+    peer.flush()
+    assert peer.response(fast)[2] == b"got 4000"
+    assert not peer.closed
+
+
+def test_requestBodyRateOff(clock: Clock) -> None:
+    site = _slowBodySite(clock)
+    site.minBodyRate = 0
+    peer = Peer(site, clock)
+    sid = peer.request(b"/", method=b"POST", headers=[(b"content-length", b"2")], end=False)
+    peer.client.send_data(sid, b"x")
+    peer.flush()
+    clock.advance(50)
+    peer.client.send_data(sid, b"x", end_stream=True)
+    peer.flush()
+    assert peer.response(sid)[2] == b"got 2"

@@ -41,7 +41,7 @@ from glisten.logger import Logger
 from glisten.protocols.policies import TimeoutMixin
 from glisten.python.failure import Failure
 from glisten.web import _h2
-from glisten.web._codes import REQUEST_ENTITY_TOO_LARGE
+from glisten.web._codes import REQUEST_ENTITY_TOO_LARGE, REQUEST_TIMEOUT
 from glisten.web._request import Request
 from glisten.web.http_headers import Headers
 
@@ -115,6 +115,9 @@ class H2Connection(Protocol, TimeoutMixin):
     :ivar timeOut: Seconds without progress before the connection closes: idle (no open
         streams), with responses waiting for the client to open its window (or to read), or
         with requests waiting for body bytes.
+    :ivar minBodyRate: Bytes a second a request body must average from its start (0: no
+        minimum); a slower one is answered 408 and its stream closed.
+    :ivar bodyRateWindow: Seconds a request body has before its rate is first checked.
     :ivar limits: The codec's :class:`glisten.web._h2.Limits`.
     """
 
@@ -122,6 +125,8 @@ class H2Connection(Protocol, TimeoutMixin):
     factory: HTTPFactory | None = None
     requestFactory: Callable[..., Request] = Request
     timeOut: float | None = 60
+    minBodyRate: float = 1024
+    bodyRateWindow: float = 30
     limits: _h2.Limits = _h2.DEFAULT_LIMITS
 
     def __init__(self, reactor: interfaces.IReactorTime | None = None) -> None:
@@ -140,6 +145,7 @@ class H2Connection(Protocol, TimeoutMixin):
         self._closeStarted = False
         self._lost = False
         self._closedWaiters: list[Deferred[None]] = []
+        self._rateCall: Any = None
 
     @classmethod
     def fromChannel(cls, channel: Any) -> H2Connection:
@@ -150,6 +156,8 @@ class H2Connection(Protocol, TimeoutMixin):
         connection.factory = channel.factory
         connection.requestFactory = channel.requestFactory
         connection.timeOut = channel.timeOut
+        connection.minBodyRate = channel.minBodyRate
+        connection.bodyRateWindow = channel.bodyRateWindow
         maxBody = channel.limits.maxBody
         if maxBody != connection.limits.maxBody:
             connection.limits = attrs.evolve(connection.limits, maxBody=maxBody)
@@ -235,6 +243,9 @@ class H2Connection(Protocol, TimeoutMixin):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._lost = True
         self.setTimeout(None)
+        if self._rateCall is not None and self._rateCall.active():
+            self._rateCall.cancel()
+        self._rateCall = None
         live = _live.get(self.factory)
         if live is not None:
             live.discard(self)
@@ -346,12 +357,44 @@ class H2Connection(Protocol, TimeoutMixin):
         stream.method = event.method
         stream.target = event.path
         if not event.endStream:
+            stream.bodyStart = self.clock.seconds()
+            self._watchBodyRates()
             # A body follows: its announced length (None: unknown) lets the request choose
             # memory or a file for it.
             if event.contentLength != 0:
                 stream.request.gotLength(event.contentLength)
             if event.expectContinue:
                 self._codecFor().sendInformational(event.streamId, 100)
+
+    def _watchBodyRates(self) -> None:
+        """Check request bodies' rates a window from now, unless a check is due already."""
+        if self._rateCall is None and self.minBodyRate > 0 and self.bodyRateWindow > 0:
+            self._rateCall = self.callLater(self.bodyRateWindow, self._checkBodyRates)
+
+    def _checkBodyRates(self) -> None:
+        """Answer 408 to each request body that averaged less than :attr:`minBodyRate` bytes
+        a second since it started (one trickled a byte at a time holds a stream, and the
+        connection, forever otherwise)."""
+        self._rateCall = None
+        if self._lost or self._closeStarted:
+            return
+        now = self.clock.seconds()
+        rate, window = self.minBodyRate, self.bodyRateWindow
+        nextCheck: float | None = None
+        for stream in list(self.streams.values()):
+            if not stream.receiving or stream._readPaused:
+                continue
+            elapsed = now - stream.bodyStart
+            if elapsed >= window and stream.bodyBytes < rate * elapsed:
+                stream.refuse(REQUEST_TIMEOUT, "request body too slow")
+                continue
+            # When the bytes so far would fall behind, or the window ends, at least a
+            # second from now.
+            due = max(stream.bodyStart + max(window, stream.bodyBytes / rate), now + 1.0)
+            nextCheck = due if nextCheck is None else min(nextCheck, due)
+        self._write()
+        if nextCheck is not None:
+            self._rateCall = self.callLater(nextCheck - now, self._checkBodyRates)
 
     def _openStream(self, streamId: int, headers: dict[bytes, list[bytes]]) -> H2Stream:
         stream = H2Stream(streamId, self, headers, self.requestFactory, self.site, self.factory)
@@ -542,6 +585,9 @@ class H2Stream:
         self.sentBytes = 0
         #: The request is still arriving (its body is not complete).
         self.receiving = True
+        #: When its body started (the connection's clock) and how much of it came.
+        self.bodyStart = 0.0
+        self.bodyBytes = 0
         self.method = b"GET"
         self.target = b"/"
         self._done = False
@@ -562,6 +608,7 @@ class H2Stream:
     def receiveBody(self, data: bytes) -> None:
         """A piece of the request body: stored by the request, then acknowledged, which
         lets the client send more (unless :meth:`pauseProducing` holds the window shut)."""
+        self.bodyBytes += len(data)
         self.request.handleContentChunk(data)
         if self._readPaused:
             self._unacknowledged += len(data)
@@ -580,11 +627,17 @@ class H2Stream:
 
     def bodyTooLarge(self) -> None:
         """Answer 413 without running the request."""
+        self.refuse(REQUEST_ENTITY_TOO_LARGE, "request body too large")
+
+    def refuse(self, status: int, why: str) -> None:
+        """Answer ``status`` (with no body) without running the request, and tell the client
+        to stop sending it."""
         codec = self.connection._codecFor()
-        codec.sendResponse(self.streamID, REQUEST_ENTITY_TOO_LARGE, [(b"content-length", b"0")])
+        codec.sendResponse(self.streamID, status, [(b"content-length", b"0")])
         codec.sendEnd(self.streamID)
         self._done = True
-        self.connectionLost(Failure(ConnectionLost("request body too large")))
+        self.receiving = False
+        self.connectionLost(Failure(ConnectionLost(why)))
         self.connection._streamDone(self)
 
     def connectionLost(self, reason: Failure) -> None:
