@@ -137,6 +137,30 @@ def test_http11StillServedWhenCleartextOn(h2peer: Any) -> None:
     assert peer.transport.value().endswith(b"hello HTTP/1.1")
 
 
+@pytest.mark.parametrize("http2", [True, False])
+def test_bytesAfterTheDecisionThroughTheOldMethod(h2peer: Any, http2: bool) -> None:
+    """TLS delivers every record of one read through the method it looked up first: bytes
+    that arrive that way after the channel decided go to the protocol it decided for."""
+    peer: Peer = h2peer(preface=False)
+    first = peer.channel.dataReceived
+    if http2:
+        peer.client.initiate_connection()
+        preface = peer.client.data_to_send()
+        peer.client.send_headers(
+            1,
+            [(b":method", b"GET"), (b":path", b"/"), (b":scheme", b"https"), (b":authority", b"x")],
+            end_stream=True,
+        )
+        first(preface)
+        first(peer.client.data_to_send())
+        peer.read()
+        assert peer.response(1)[2] == b"hello HTTP/2"
+    else:
+        first(b"GET / HTTP/1.1\r\n")
+        first(b"Host: x\r\n\r\n")
+        assert peer.transport.value().endswith(b"hello HTTP/1.1")
+
+
 def test_prefaceByteAtATime(h2peer: Any) -> None:
     peer: Peer = h2peer(preface=False)
     peer.client.initiate_connection()

@@ -350,6 +350,14 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     def _sniffHTTP2(self, data: bytes) -> None:
         from glisten.web import _http2
 
+        # A transport may hold on to this bound method for the rest of a read (TLS delivers
+        # each decrypted record through it): once decided, bytes go where they belong.
+        if self._upgraded is not None:
+            self._upgraded.dataReceived(data)
+            return
+        if "dataReceived" not in self.__dict__:
+            HTTPChannel.dataReceived(self, data)
+            return
         data = self._sniffed + data
         negotiated = getattr(self.transport, "negotiatedProtocol", None)
         verdict = _http2.speaksHTTP2(data, negotiated)
