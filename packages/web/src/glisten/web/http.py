@@ -5,6 +5,9 @@ The API is ``twisted.web.http``'s; the wire format is handled by the strict sans
 :mod:`glisten.web._request`, the connection in :mod:`glisten.web._channel`, access-log lines
 and dates in :mod:`glisten.web._accesslog`, and the factory here.
 
+HTTP/2 (the ``http2`` extra) is served by :mod:`glisten.web._http2`, to which a channel hands
+its connection (see :attr:`HTTPFactory.http2`); requests cannot tell the difference.
+
 Where glisten differs from Twisted on purpose:
 
 - Requests are parsed one at a time: a pipelined request is read only once the response to the
