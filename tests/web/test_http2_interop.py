@@ -136,3 +136,18 @@ def test_h2load(h2server: WebServer, scheme: str) -> None:
     assert r.returncode == 0, r.stderr
     assert b"400 succeeded, 0 failed, 0 errored" in r.stdout, r.stdout
     assert b"Application protocol: h2" in r.stdout
+
+
+def test_nghttpUpgradeAndUpload(h2server: WebServer, tmp_path: Path) -> None:
+    """nghttp's ``Upgrade: h2c`` (-u), and a POST body over HTTP/2 (-d)."""
+    nghttp = requireBinary("nghttp")
+    r = subprocess.run([nghttp, "-u", f"{h2server.http}/echo"], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"GET HTTP/2 secure=0"
+    body = tmp_path / "body"
+    body.write_bytes(b"n" * 300_000)
+    r = subprocess.run(
+        [nghttp, "-d", str(body), f"{h2server.https}/echo"], capture_output=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b"got 300000 bytes: nnn")
