@@ -68,12 +68,18 @@ def parse() -> Callable[[bytes], tuple[int, dict[bytes, bytes], bytes]]:
     return parseResponse
 
 
-def runServer(site: server.Site, reactor: Any, client: Callable[[int], Any]) -> Any:
-    """Serve ``site`` on a loopback port of ``reactor`` and run the blocking ``client(port)``
-    in a thread; the reactor stops when the client returns. Returns what it returned."""
+def runServer(
+    site: server.Site, reactor: Any, client: Callable[[int], Any], tls: Any = None
+) -> Any:
+    """Serve ``site`` on a loopback port of ``reactor`` (over TLS with the ``tls`` options, if
+    given) and run the blocking ``client(port)`` in a thread; the reactor stops when the
+    client returns. Returns what it returned."""
     import threading
 
-    port = reactor.listenTCP(0, site, backlog=1024, interface="127.0.0.1")
+    if tls is not None:
+        port = reactor.listenSSL(0, site, tls, backlog=1024, interface="127.0.0.1")
+    else:
+        port = reactor.listenTCP(0, site, backlog=1024, interface="127.0.0.1")
     result: dict[str, Any] = {}
 
     def work() -> None:

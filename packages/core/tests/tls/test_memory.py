@@ -526,3 +526,36 @@ def test_mutatedServerFlight(pki: Any, connect: Any, data: Any) -> None:
     pair.client.connectionLost(_failure(error.ConnectionDone()))
     assert client.data == []
     assert client.lost.check(ssl.SSLError, error.ConnectionLost)
+
+
+@pytest.mark.parametrize(
+    ("clientOffers", "agreed"), [([b"http/1.1", b"h2"], b"h2"), ([b"http/1.1"], b"http/1.1")]
+)
+def test_serverFactoryChoosesAlpn(
+    pki: Any, connect: Any, clientOffers: list[bytes], agreed: bytes
+) -> None:
+    """A server's application factory that offers protocols (IProtocolNegotiationFactory, as
+    a web site offering h2) sets what ALPN offers, also with CertificateOptions, as in
+    Twisted; a client's connection creator keeps its own list."""
+    from zope.interface import implementer
+
+    from glisten.internet.interfaces import IProtocolNegotiationFactory
+
+    @implementer(IProtocolNegotiationFactory)
+    class Offering(Factory):
+        def acceptableProtocols(self) -> list[bytes]:
+            return [b"h2", b"http/1.1"]
+
+    server, client = Echo(), Recorder()
+    serverFactory = TLSMemoryBIOFactory(
+        _serverOptions(pki), False, Offering.forProtocol(lambda: server)
+    )
+    clientFactory = TLSMemoryBIOFactory(
+        _clientOptions(pki, acceptableProtocols=clientOffers),
+        True,
+        Offering.forProtocol(lambda: client),
+    )
+    pair = connect(clientFactory.buildProtocol(None), serverFactory.buildProtocol(None))
+    pair.pump()
+    assert server.transport.negotiatedProtocol == agreed
+    assert client.transport.negotiatedProtocol == agreed

@@ -601,16 +601,20 @@ class TLSMemoryBIOFactory:
         self.wrappedFactory = wrappedFactory
         self.handshakeTimeout = handshakeTimeout
         self._clockArg = clock
-        if (
-            wrappedFactory is not None
-            and interfaces.IProtocolNegotiationFactory.providedBy(wrappedFactory)
-            and not (
-                IOpenSSLClientConnectionCreator.providedBy(contextFactory)
-                or IOpenSSLServerConnectionCreator.providedBy(contextFactory)
-            )
+        if wrappedFactory is not None and interfaces.IProtocolNegotiationFactory.providedBy(
+            wrappedFactory
         ):
-            protocols = wrappedFactory.acceptableProtocols()
-            contextFactory.getContext().set_alpn_protocols([p.decode() for p in protocols])
+            creator = (
+                IOpenSSLClientConnectionCreator if isClient else IOpenSSLServerConnectionCreator
+            )
+            # A server's application factory decides what ALPN offers, as in Twisted (a web
+            # site offering h2 behind ssl:... endpoints); a client connection creator keeps
+            # its own list (it may be shared by connections to other services).
+            if not creator.providedBy(contextFactory) or (
+                not isClient and hasattr(contextFactory, "getContext")
+            ):
+                protocols = wrappedFactory.acceptableProtocols()
+                contextFactory.getContext().set_alpn_protocols([p.decode() for p in protocols])
 
     def _clock(self) -> Any:
         if self._clockArg is None:

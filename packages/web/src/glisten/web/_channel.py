@@ -17,10 +17,18 @@ average :attr:`HTTPChannel.minBodyRate` bytes a second from its start, checked o
 received so far would fall behind (a body trickled a byte at a time resets the timeout forever,
 but not this); a body too slow is answered 408 and the connection closed. Time during which the
 server itself paused reading (:meth:`HTTPChannel.pauseProducing`) does not count.
+
+With HTTP/2 on (the factory's ``http2``, and the ``h2`` package installed) the channel hands
+the connection to :class:`glisten.web._http2.H2Connection` when TLS negotiated ``h2`` or the
+client opens with the HTTP/2 preface, and answers ``Upgrade: h2c`` with 101 before doing so;
+otherwise it stays HTTP/1.1 (it looks at the first bytes once per connection, never per
+request).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -65,6 +73,12 @@ _ABORT_AFTER = 5.0
 _RATE_RECHECK = 1.0
 
 
+@functools.cache
+def http2Available() -> bool:
+    """Whether the ``h2`` package (the ``http2`` extra) is installed."""
+    return importlib.util.find_spec("h2") is not None
+
+
 class UpgradedProtocol(Protocol):
     """What takes a connection over after ``101 Switching Protocols``."""
 
@@ -103,6 +117,10 @@ class HTTPChannel(_Protocol, TimeoutMixin):
     factory: HTTPFactory | None = None
     _secure: bool | None = None
     _host: IAddress | None = None
+    # HTTP/2 in clear text (prior knowledge or Upgrade: h2c) is accepted; bytes held while
+    # telling an HTTP/2 preface from an HTTP/1.1 request.
+    _h2c = False
+    _sniffed = b""
     _peer: IAddress | None = None
 
     #: Twisted's names for two of the limits; a subclass may override them.
@@ -144,6 +162,13 @@ class HTTPChannel(_Protocol, TimeoutMixin):
             self.clock = getReactor(getattr(self.factory, "reactor", None))
         self._idleTimeout = self.timeOut
         self.setTimeout(self._idleTimeout)
+        mode = getattr(self.factory, "http2", False)
+        if mode is not False and http2Available():
+            secure = self.isSecure()
+            if secure or mode:
+                self._h2c = bool(mode) and not secure
+                # Until the first bytes tell which protocol the client speaks.
+                self.dataReceived = self._sniffHTTP2  # type: ignore[method-assign]
 
     def dataReceived(self, data: bytes) -> None:
         if self._phase != _HEAD:
@@ -347,6 +372,56 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         self._upgraded = protocol
         self.dataReceived = protocol.dataReceived  # type: ignore[method-assign]
 
+    # -- HTTP/2 (glisten.web._http2 takes the connection over) -----------------------------
+
+    def _sniffHTTP2(self, data: bytes) -> None:
+        from glisten.web import _http2
+
+        # A transport may hold on to this bound method for the rest of a read (TLS delivers
+        # each decrypted record through it): once decided, bytes go where they belong.
+        if self._upgraded is not None:
+            self._upgraded.dataReceived(data)
+            return
+        if "dataReceived" not in self.__dict__:
+            HTTPChannel.dataReceived(self, data)
+            return
+        data = self._sniffed + data
+        negotiated = getattr(self.transport, "negotiatedProtocol", None)
+        verdict = _http2.speaksHTTP2(data, negotiated)
+        if verdict is None:
+            self._sniffed = data
+            return
+        self._sniffed = b""
+        del self.dataReceived  # HTTP/1.1's own, from now on
+        if verdict:
+            self._handOver(_http2.H2Connection.fromChannel(self), data)
+        else:
+            self.dataReceived(data)
+
+    def _upgradeH2c(self, head: _h11.Request) -> bool:
+        """Answer an ``Upgrade: h2c`` request with 101 and serve it as HTTP/2 stream 1."""
+        from glisten.web import _http2
+
+        settings = _http2.upgradeSettings(head.headers)
+        if settings is None or head.contentLength != 0:
+            return False
+        protocol = _http2.H2Connection.fromChannel(self)
+        protocol.prepareUpgrade(settings, head.method, head.target, head.headers)
+        self._upgradeTo = protocol
+        self._switch({b"connection": [b"Upgrade"], b"upgrade": [b"h2c"]}, b"Switching Protocols")
+        leftover, self._leftover = self._leftover, b""
+        self._handOver(protocol, leftover)
+        return True
+
+    def _handOver(self, protocol: Any, data: bytes) -> None:
+        self.setTimeout(None)
+        self._request = None
+        self._upgraded = protocol
+        self.dataReceived = protocol.dataReceived  # type: ignore[method-assign]
+        protocol.makeConnection(self.transport)
+        if data:
+            protocol.dataReceived(data)
+
     # -- the codec's events ------------------------------------------------------------------
 
     def _dispatch(self, events: list[_h11.Event]) -> None:
@@ -370,6 +445,8 @@ class HTTPChannel(_Protocol, TimeoutMixin):
                         head = self._head
                         assert request is not None and head is not None
                         self._head = None
+                        if self._h2c and b"upgrade" in head.headers and self._upgradeH2c(head):
+                            return
                         request.requestReceived(
                             head.method,
                             head.target,

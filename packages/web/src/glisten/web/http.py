@@ -5,6 +5,9 @@ The API is ``twisted.web.http``'s; the wire format is handled by the strict sans
 :mod:`glisten.web._request`, the connection in :mod:`glisten.web._channel`, access-log lines
 and dates in :mod:`glisten.web._accesslog`, and the factory here.
 
+HTTP/2 (the ``http2`` extra) is served by :mod:`glisten.web._http2`, to which a channel hands
+its connection (see :attr:`HTTPFactory.http2`); requests cannot tell the difference.
+
 Where glisten differs from Twisted on purpose:
 
 - Requests are parsed one at a time: a pipelined request is read only once the response to the
@@ -26,8 +29,9 @@ import time
 from collections.abc import Callable
 
 import attrs
+from zope.interface import implementer
 
-from glisten.internet.interfaces import IAddress, IReactorTime
+from glisten.internet.interfaces import IAddress, IProtocolNegotiationFactory, IReactorTime
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import ServerFactory
 from glisten.logger import Logger, LogLevel, globalLogPublisher
@@ -41,7 +45,7 @@ from glisten.web._accesslog import (
     proxiedLogFormatter,
     stringToDatetime,
 )
-from glisten.web._channel import HTTPChannel
+from glisten.web._channel import HTTPChannel, http2Available
 from glisten.web._codes import (
     ACCEPTED,
     BAD_GATEWAY,
@@ -94,8 +98,14 @@ _INFO = LogLevel.info
 _dateCache = dateCache
 
 
+@implementer(IProtocolNegotiationFactory)
 class HTTPFactory(ServerFactory):
     """Makes :class:`HTTPChannel` connections and writes the access log.
+
+    HTTP/2 (with the ``http2`` extra) follows :attr:`http2`: ``None``, the default, offers it
+    to TLS clients through ALPN, as Twisted does; ``True`` also accepts it in clear text, from
+    clients that open with the HTTP/2 preface (prior knowledge) or ask for ``Upgrade: h2c``;
+    ``False`` never offers it. Either way the same requests and resources answer.
 
     :param logPath: A file to append access log lines to (in batches, at most a second
         late: see :class:`~glisten.web._accesslog.AccessLogFile`); ``None`` sends them to the
@@ -107,6 +117,7 @@ class HTTPFactory(ServerFactory):
 
     protocol: Callable[[], HTTPChannel] = HTTPChannel
     logPath: str | None = None
+    http2: bool | None = None
 
     def __init__(
         self,
@@ -149,6 +160,13 @@ class HTTPFactory(ServerFactory):
             # Before the connection is made: the channel builds its codec from its limits then.
             channel.limits = attrs.evolve(channel.limits, maxBody=self.maxRequestBody)
         return channel
+
+    def acceptableProtocols(self) -> list[bytes]:
+        """What TLS offers through ALPN: ``h2`` first when HTTP/2 is on and the ``h2``
+        package is installed, then ``http/1.1``."""
+        if self.http2 is not False and http2Available():
+            return [b"h2", b"http/1.1"]
+        return [b"http/1.1"]
 
     @property
     def _logDateTime(self) -> str:

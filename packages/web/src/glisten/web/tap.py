@@ -2,7 +2,10 @@
 
 ``glisten web --path DIR`` serves a folder; ``--wsgi module.app`` a WSGI application;
 ``--class module.Resource`` a resource class. ``--listen`` takes endpoint strings (repeatable,
-default ``tcp:8080``), e.g. ``--listen ssl:8443:privateKey=key.pem:certKey=cert.pem``.
+default ``tcp:8080``), e.g. ``--listen ssl:8443:privateKey=key.pem:certKey=cert.pem``. With the
+``http2`` extra, TLS ports offer HTTP/2 by ALPN; ``--http2`` also serves it in clear text
+(prior knowledge and ``Upgrade: h2c``), ``--no-http2`` never; when the service stops, HTTP/2
+connections get GOAWAY and finish their open streams.
 
 Unlike ``twist web``, a folder is served without its hidden files and folders (``.git/``,
 ``.env``: 404 unless ``--allow-hidden``), files of unknown type are
@@ -31,6 +34,7 @@ from glisten.internet.interfaces import (
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.web import resource, server, static
+from glisten.web._channel import http2Available
 from glisten.web.iweb import IRequest
 from glisten.web.resource import IResource, RenderResult
 from glisten.web.wsgi import WSGIResource
@@ -266,6 +270,14 @@ class WebServiceMaker:
             help="largest request body accepted (default 64 MiB); larger gets 413",
         )
         parser.add_argument(
+            "--http2",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="serve HTTP/2: with --http2 also in clear text (prior knowledge and"
+            " Upgrade: h2c); by default only over TLS (ALPN), when glisten-web[http2] is"
+            " installed; --no-http2 never",
+        )
+        parser.add_argument(
             "--min-body-rate",
             dest="minBodyRate",
             type=float,
@@ -296,6 +308,10 @@ class WebServiceMaker:
         siteClass = _SiteWithoutAccessLog if options.noAccessLog else server.Site
         site = siteClass(root, logPath=options.accessLog, reactor=reactor)
         site.displayTracebacks = bool(options.displayTracebacks)
+        http2 = getattr(options, "http2", None)
+        if http2 and not http2Available():
+            raise ValueError("--http2 needs the h2 package: install glisten-web[http2]")
+        site.http2 = http2
         if options.maxRequestBody is not None:
             if options.maxRequestBody < 0:
                 raise ValueError("--max-request-body must not be negative")
@@ -393,6 +409,16 @@ class _AnnouncingService(StreamServerEndpointService):
         super().privilegedStartService()
         if self._waitingForPort is not None:
             self._waitingForPort.addCallback(self._announce)
+
+    def stopService(self) -> Any:
+        """Stop listening, then let open HTTP/2 connections finish their streams (GOAWAY)."""
+        d = super().stopService()
+        factory = self.factory
+        if getattr(factory, "http2", False) is not False and http2Available():
+            from glisten.web._http2 import drainHTTP2
+
+            d.addCallback(lambda _: drainHTTP2(factory, getReactor()))
+        return d
 
     def _announce(self, port: IListeningPort | None) -> IListeningPort | None:
         if port is not None:
