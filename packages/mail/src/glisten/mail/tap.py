@@ -6,7 +6,9 @@ submission with AUTH and a relay queue, taking ``twist mail``'s options.
 receives mail for ``example.com`` into maildirs, lets ``alice`` submit mail for anywhere on
 587 after STARTTLS and AUTH, and relays it from the durable queue.
 
-POP3 (``--pop3``) comes with the POP3/IMAP4 part of glisten-mail, not here yet.
+``--pop3 tcp:110`` (or ``--pop3 ssl:995:privateKey=...`` for implicit TLS) lets the users
+of the ``--maildirdbmdomain`` domains read their maildirs over POP3 (``STLS`` with
+``--certificate``).
 """
 
 from __future__ import annotations
@@ -94,7 +96,9 @@ class MailServiceMaker:
     """The ``mail`` plugin of the ``glisten`` command."""
 
     tapname = "mail"
-    description = "An SMTP server: maildir domains, aliases, submission, a relay queue."
+    description = (
+        "An SMTP and POP3 server: maildir domains, aliases, submission, a relay queue."
+    )
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
         add = parser.add_argument
@@ -105,6 +109,13 @@ class MailServiceMaker:
             help="an SMTP endpoint to listen on (repeatable; default tcp:8025)",
         )
         add("--no-smtp", action="store_true", help="do not listen for SMTP")
+        add(
+            "--pop3",
+            action="append",
+            default=[],
+            metavar="ENDPOINT",
+            help="a POP3 endpoint to listen on (repeatable), e.g. tcp:110 or ssl:995:...",
+        )
         add(
             "--submission",
             action="append",
@@ -205,7 +216,8 @@ class MailServiceMaker:
         add(
             "--insecure-auth",
             action="store_true",
-            help="offer AUTH without TLS (passwords in clear text: tests only)",
+            help="offer SMTP AUTH and POP3 logins without TLS (passwords in clear text: "
+            "tests only)",
         )
         add("--max-message-size", type=int, default=None, metavar="BYTES")
 
@@ -287,6 +299,12 @@ class MailServiceMaker:
         for description in options.submission:
             StreamServerEndpointService(
                 serverFromString(reactor, description), factory(True)
+            ).setServiceParent(service)
+        for description in options.pop3:
+            pop3Factory = protocols.POP3Factory(service, context)
+            pop3Factory.authOverPlaintext = options.insecure_auth
+            StreamServerEndpointService(
+                serverFromString(reactor, description), pop3Factory
             ).setServiceParent(service)
         return service
 
