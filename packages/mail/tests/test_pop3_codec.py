@@ -31,8 +31,8 @@ from glisten.mail._pop3 import (
     Retrieve,
     ServerConnection,
     ServerState,
-    Stat,
     StartTLS,
+    Stat,
     stuff,
     topOf,
 )
@@ -64,7 +64,11 @@ def test_session_whole_and_byte_at_a_time(byteAtATime: bool) -> None:
     assert events == [LoginRequested(b"bob", b"two words", "USER")]
     out = codec.dataToSend()
     assert out.startswith(b"+OK Capability list follows\r\nTOP\r\nUIDL\r\n")
-    assert b"\r\nUSER\r\n" in out and b"PIPELINING" in out and out.endswith(b"+OK Password required\r\n")
+    assert (
+        b"\r\nUSER\r\n" in out
+        and b"PIPELINING" in out
+        and out.endswith(b"+OK Password required\r\n")
+    )
     codec.acceptLogin()
     assert codec.state is ServerState.TRANSACTION and codec.username == b"bob"
     pipelined = b"STAT\r\nLIST\r\nLIST 2\r\nUIDL 1\r\nRETR 1\r\nTOP 2 3\r\nDELE 1\r\nRSET\r\nNOOP\r\nQUIT\r\n"
@@ -162,7 +166,9 @@ def test_state_and_syntax_errors() -> None:
         b"-ERR Log in first\r\n-ERR USER first\r\n-ERR Unknown command or bad arguments\r\n"
     )
     codec = loggedIn()
-    bad = b"RETR\r\nRETR 0\r\nRETR x\r\nRETR 99999999999\r\nTOP 1\r\nLIST 1 2\r\nUSER x\r\nSTAT 1\r\n"
+    bad = (
+        b"RETR\r\nRETR 0\r\nRETR x\r\nRETR 99999999999\r\nTOP 1\r\nLIST 1 2\r\nUSER x\r\nSTAT 1\r\n"
+    )
     assert codec.receiveData(bad) == []
     assert codec.dataToSend().count(b"-ERR") == 8
     assert codec.receiveData(b"noop\r\ncapa\r\n") == []
@@ -282,9 +288,24 @@ def test_client_limits_and_garbage() -> None:
 # -- fuzzing ---------------------------------------------------------------------------
 
 _COMMANDS = [
-    b"USER bob\r\n", b"PASS pw\r\n", b"APOP bob 0123\r\n", b"AUTH PLAIN\r\n", b"AUTH CRAM-MD5\r\n",
-    b"STLS\r\n", b"CAPA\r\n", b"STAT\r\n", b"LIST\r\n", b"LIST 1\r\n", b"RETR 1\r\n",
-    b"TOP 1 2\r\n", b"DELE 1\r\n", b"UIDL\r\n", b"RSET\r\n", b"NOOP\r\n", b"QUIT\r\n", b"*\r\n",
+    b"USER bob\r\n",
+    b"PASS pw\r\n",
+    b"APOP bob 0123\r\n",
+    b"AUTH PLAIN\r\n",
+    b"AUTH CRAM-MD5\r\n",
+    b"STLS\r\n",
+    b"CAPA\r\n",
+    b"STAT\r\n",
+    b"LIST\r\n",
+    b"LIST 1\r\n",
+    b"RETR 1\r\n",
+    b"TOP 1 2\r\n",
+    b"DELE 1\r\n",
+    b"UIDL\r\n",
+    b"RSET\r\n",
+    b"NOOP\r\n",
+    b"QUIT\r\n",
+    b"*\r\n",
 ]
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.cred import checkers, credentials, error
-from glisten.internet import defer
 from glisten.cred import portal as cred_portal
+from glisten.internet import defer
 from glisten.mail import pop3, smtp
 from glisten.mail._fsync import DurableFile, fsyncDirectory
 from glisten.mail.mail import IAliasableDomain, IDomain

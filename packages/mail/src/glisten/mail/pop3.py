@@ -41,8 +41,8 @@ from glisten.mail._pop3 import (
     Reset,
     Retrieve,
     ServerConnection,
-    Stat,
     StartTLS,
+    Stat,
 )
 from glisten.mail._smtpcommon import CramMD5Credentials
 from glisten.protocols.policies import TimeoutMixin
@@ -71,7 +71,7 @@ class IMailbox(Interface):
 
     def getUidl(index: int) -> Any:
         """:return: the unique id of message ``index`` (bytes or str; stable across
-            sessions, RFC 1939 7)."""
+        sessions, RFC 1939 7)."""
 
     def deleteMessage(index: int) -> Any:
         """Mark message ``index`` deleted; it goes at :meth:`sync`."""

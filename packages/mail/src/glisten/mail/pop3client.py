@@ -303,7 +303,10 @@ class POP3Client(Protocol, TimeoutMixin):
         return self.apop(username, digest)
 
     def _plaintext(self, username: bytes, password: bytes) -> Any:
-        return self.user(username).addCallback(lambda _: self.password(password))
+        # Both queued at once, so commands issued meanwhile cannot come between them; a
+        # refused USER makes PASS fail too, which is what the caller sees.
+        self.user(username).addErrback(lambda _: None)
+        return self.password(password)
 
     def startTLS(self, contextFactory: Any = None) -> defer.Deferred[Any]:
         """``STLS``, then TLS on the transport; fires with the capabilities asked again.
@@ -314,8 +317,8 @@ class POP3Client(Protocol, TimeoutMixin):
         if contextFactory is None:
             from glisten.internet.ssl import optionsForClientTLS
 
-            host = self.hostname or getattr(self.transport.getPeer(), "host", "localhost")
-            contextFactory = optionsForClientTLS(host)
+            host = self.hostname or getattr(self.transport.getPeer(), "host", None)
+            contextFactory = optionsForClientTLS(str(host or "localhost"))
         if not interfaces.ITLSTransport.providedBy(self.transport):
             return defer.fail(TLSError("the transport cannot start TLS"))
 

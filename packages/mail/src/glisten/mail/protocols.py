@@ -171,8 +171,6 @@ class ESMTPFactory(SMTPFactory):
         return p
 
 
-
-
 class VirtualPOP3(pop3.POP3):
     """A POP3 server for the users of a :class:`~glisten.mail.mail.MailService`'s domains:
     ``user@domain`` logs in to ``domain``'s portal; a bare ``user`` is tried against each

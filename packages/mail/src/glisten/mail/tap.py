@@ -96,9 +96,7 @@ class MailServiceMaker:
     """The ``mail`` plugin of the ``glisten`` command."""
 
     tapname = "mail"
-    description = (
-        "An SMTP and POP3 server: maildir domains, aliases, submission, a relay queue."
-    )
+    description = "An SMTP and POP3 server: maildir domains, aliases, submission, a relay queue."
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
         add = parser.add_argument

@@ -23,8 +23,8 @@ from glisten.mail._pop3._events import (
     Response,
     Retrieve,
     ServerEvent,
-    Stat,
     StartTLS,
+    Stat,
 )
 from glisten.mail._pop3._limits import DEFAULT_LIMITS, Limits
 from glisten.mail._pop3._server import MECHANISMS, ServerConnection, ServerState

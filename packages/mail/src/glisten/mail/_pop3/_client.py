@@ -81,7 +81,9 @@ class ClientConnection:
         self._buf += data
         events: list[ClientEvent] = []
         while True:
-            limit = self.limits.maxDataLine if self._status is not None else self.limits.maxStatusLine
+            limit = (
+                self.limits.maxDataLine if self._status is not None else self.limits.maxStatusLine
+            )
             end = self._buf.find(b"\n", self._scan)
             if end < 0:
                 if len(self._buf) > limit:

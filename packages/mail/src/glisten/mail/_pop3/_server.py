@@ -25,11 +25,11 @@ from glisten.mail._pop3._events import (
     Reset,
     Retrieve,
     ServerEvent,
-    Stat,
     StartTLS,
+    Stat,
 )
 from glisten.mail._pop3._limits import DEFAULT_LIMITS, Limits
-from glisten.mail._pop3._text import stuff, topOf, toCRLF
+from glisten.mail._pop3._text import stuff, toCRLF, topOf
 from glisten.mail._smtp import _sasl
 
 #: SASL mechanisms the codec can run.
@@ -362,7 +362,9 @@ class ServerConnection:
             if verb == b"CAPA":
                 self._multiline(b"+OK Capability list follows", self.capabilities())
                 return None
-            return self._wait({b"STAT": Stat, b"RSET": Reset, b"QUIT": Quit}[verb]())
+            if verb == b"STAT":
+                return self._wait(Stat())
+            return self._wait(Reset() if verb == b"RSET" else Quit())
         if verb in (b"LIST", b"UIDL"):
             if len(args) > 1:
                 self._error(b"Too many arguments")
