@@ -1,7 +1,8 @@
 """Maildir folders (the maildir spec: ``tmp`` -> ``new`` -> ``cur``): delivery into them,
-reading them as POP3 mailboxes (:class:`MaildirMailbox`), and the domain that keeps one
+reading them as POP3 mailboxes (:class:`MaildirMailbox`) and IMAP4 accounts
+(:class:`MaildirAccount`, :class:`MaildirFolder`), and the domain that keeps one
 maildir per user (``glisten mail --maildirdbmdomain``), which is also the realm that logs
-POP3 users in to their maildir.
+POP3 and IMAP4 users in to their maildir.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from glisten.cred import portal as cred_portal
 from glisten.internet import defer
 from glisten.mail import pop3, smtp
 from glisten.mail._fsync import DurableFile, fsyncDirectory
+from glisten.mail._maildirfolder import MaildirAccount, MaildirFolder
 from glisten.mail.mail import IAliasableDomain, IDomain
 
 _counter = itertools.count()
@@ -299,7 +301,11 @@ class AbstractMaildirDomain:
             raise error.UnauthorizedLogin("no such user")
         if pop3.IMailbox in interfaces:
             return pop3.IMailbox, MaildirMailbox(folder), lambda: None
-        raise NotImplementedError("maildir avatars are pop3.IMailbox")
+        from glisten.mail import imap4
+
+        if imap4.IAccount in interfaces:
+            return imap4.IAccount, MaildirAccount(folder), lambda: None
+        raise NotImplementedError("maildir avatars are pop3.IMailbox or imap4.IAccount")
 
     def addUser(self, user: str, password: str) -> None:
         raise NotImplementedError
@@ -402,7 +408,9 @@ class MaildirDirdbmDomain(AbstractMaildirDomain):
 __all__ = [
     "AbstractMaildirDomain",
     "IDomain",
+    "MaildirAccount",
     "MaildirDirdbmDomain",
+    "MaildirFolder",
     "MaildirMailbox",
     "MaildirMessage",
     "StringListMailbox",

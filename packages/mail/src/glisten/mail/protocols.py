@@ -1,6 +1,6 @@
 """Protocols for a :class:`glisten.mail.mail.MailService` (Twisted's
 ``twisted.mail.protocols``): SMTP deliveries (local domains, relaying for trusted clients,
-``Received:`` headers) and POP3 for the users of the service's domains."""
+``Received:`` headers) and POP3 and IMAP4 for the users of the service's domains."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from glisten.cred import credentials
 from glisten.cred import error as cred_error
 from glisten.internet import defer
 from glisten.internet.protocol import ServerFactory
-from glisten.mail import pop3, relay, smtp
+from glisten.mail import imap4, pop3, relay, smtp
 from glisten.mail._smtp import Mailbox
 
 
@@ -171,6 +171,32 @@ class ESMTPFactory(SMTPFactory):
         return p
 
 
+def _portalsFor(service: Any, user: bytes) -> tuple[bytes, list[Any]]:
+    """``user@domain`` -> the local part and that domain's portal; a bare name -> every
+    domain's portal."""
+    portals = dict(service.portals) if service is not None else {}
+    local, at, domain = user.rpartition(b"@")
+    if at:
+        found = portals.get(domain.lower())
+        return local, [found] if found is not None else []
+    return user, list(portals.values())
+
+
+def _loginToPortals(
+    portals: list[Any], local: bytes, makeCredentials: Any, interface: Any
+) -> defer.Deferred[Any]:
+    """Log in to the first of ``portals`` that takes the credentials."""
+
+    def attempt(index: int) -> defer.Deferred[Any]:
+        if index >= len(portals):
+            return defer.fail(cred_error.UnauthorizedLogin("Invalid credentials"))
+        d = defer.maybeDeferred(portals[index].login, makeCredentials(local), None, interface)
+        d.addErrback(lambda f: f.trap(cred_error.UnauthorizedLogin) and attempt(index + 1))
+        return d
+
+    return attempt(0)
+
+
 class VirtualPOP3(pop3.POP3):
     """A POP3 server for the users of a :class:`~glisten.mail.mail.MailService`'s domains:
     ``user@domain`` logs in to ``domain``'s portal; a bare ``user`` is tried against each
@@ -197,25 +223,11 @@ class VirtualPOP3(pop3.POP3):
 
     def lookupDomain(self, user: bytes) -> tuple[bytes, list[Any]]:
         """:return: the local part and the portals to try it with (none: unknown domain)."""
-        portals = self._portals()
-        local, at, domain = user.rpartition(self.domainSpecifier)
-        if at:
-            found = portals.get(domain.lower())
-            return local, [found] if found is not None else []
-        return user, list(portals.values())
+        return _portalsFor(self.service, user.replace(self.domainSpecifier, b"@"))
 
     def _tryPortals(self, user: bytes, makeCredentials: Any) -> defer.Deferred[Any]:
         local, portals = self.lookupDomain(user)
-
-        def attempt(index: int) -> defer.Deferred[Any]:
-            if index >= len(portals):
-                return defer.fail(cred_error.UnauthorizedLogin("Invalid credentials"))
-            creds = makeCredentials(local)
-            d = defer.maybeDeferred(portals[index].login, creds, None, pop3.IMailbox)
-            d.addErrback(lambda f: f.trap(cred_error.UnauthorizedLogin) and attempt(index + 1))
-            return d
-
-        return attempt(0)
+        return _loginToPortals(portals, local, makeCredentials, pop3.IMailbox)
 
     def authenticateUserPASS(self, user: bytes, password: bytes) -> defer.Deferred[Any]:
         return self._tryPortals(user, lambda local: credentials.UsernamePassword(local, password))
@@ -259,14 +271,54 @@ class POP3Factory(ServerFactory):
         return b"glisten"
 
 
+class VirtualIMAP4(imap4.IMAP4Server):
+    """An IMAP4 server for the users of a mail service's domains (``user@domain``, or a
+    bare ``user`` tried against each domain)."""
+
+    service: Any = None
+
+    def authenticateLogin(self, user: bytes, password: bytes) -> defer.Deferred[Any]:
+        local, portals = _portalsFor(self.service, user)
+        return _loginToPortals(
+            portals,
+            local,
+            lambda name: credentials.UsernamePassword(name, password),
+            imap4.IAccount,
+        )
+
+
+class IMAP4Factory(ServerFactory):
+    """Builds :class:`VirtualIMAP4` connections for a mail service.
+
+    :param contextFactory: TLS server options; with them ``STARTTLS`` is offered.
+    :ivar authOverPlaintext: Accept passwords before TLS (tests only).
+    """
+
+    protocol = VirtualIMAP4
+    authOverPlaintext = False
+
+    def __init__(self, service: Any, contextFactory: Any = None) -> None:
+        self.service = service
+        self.contextFactory = contextFactory
+
+    def buildProtocol(self, addr: Any) -> Any:
+        p = self.protocol(contextFactory=self.contextFactory)
+        p.service = self.service
+        p.factory = self
+        p.authOverPlaintext = self.authOverPlaintext
+        return p
+
+
 __all__ = [
     "DomainDeliveryBase",
     "DomainESMTP",
     "DomainSMTP",
     "ESMTPDomainDelivery",
     "ESMTPFactory",
+    "IMAP4Factory",
     "POP3Factory",
     "SMTPDomainDelivery",
     "SMTPFactory",
+    "VirtualIMAP4",
     "VirtualPOP3",
 ]

@@ -8,7 +8,8 @@ receives mail for ``example.com`` into maildirs, lets ``alice`` submit mail for 
 
 ``--pop3 tcp:110`` (or ``--pop3 ssl:995:privateKey=...`` for implicit TLS) lets the users
 of the ``--maildirdbmdomain`` domains read their maildirs over POP3 (``STLS`` with
-``--certificate``).
+``--certificate``); ``--imap tcp:143`` (or ``ssl:993:...``) serves the same maildirs
+over IMAP4, with ``STARTTLS`` given ``--certificate``.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class MailServiceMaker:
     """The ``mail`` plugin of the ``glisten`` command."""
 
     tapname = "mail"
-    description = "An SMTP and POP3 server: maildir domains, aliases, submission, a relay queue."
+    description = "An SMTP, POP3 and IMAP4 server: maildir domains, aliases, submission, a relay queue."
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
         add = parser.add_argument
@@ -107,6 +108,13 @@ class MailServiceMaker:
             help="an SMTP endpoint to listen on (repeatable; default tcp:8025)",
         )
         add("--no-smtp", action="store_true", help="do not listen for SMTP")
+        add(
+            "--imap",
+            action="append",
+            default=[],
+            metavar="ENDPOINT",
+            help="an IMAP4 endpoint to listen on (repeatable), e.g. tcp:143 or ssl:993:...",
+        )
         add(
             "--pop3",
             action="append",
@@ -214,7 +222,7 @@ class MailServiceMaker:
         add(
             "--insecure-auth",
             action="store_true",
-            help="offer SMTP AUTH and POP3 logins without TLS (passwords in clear text: "
+            help="offer SMTP AUTH, POP3 and IMAP4 logins without TLS (passwords in clear text: "
             "tests only)",
         )
         add("--max-message-size", type=int, default=None, metavar="BYTES")
@@ -297,6 +305,12 @@ class MailServiceMaker:
         for description in options.submission:
             StreamServerEndpointService(
                 serverFromString(reactor, description), factory(True)
+            ).setServiceParent(service)
+        for description in options.imap:
+            imapFactory = protocols.IMAP4Factory(service, context)
+            imapFactory.authOverPlaintext = options.insecure_auth
+            StreamServerEndpointService(
+                serverFromString(reactor, description), imapFactory
             ).setServiceParent(service)
         for description in options.pop3:
             pop3Factory = protocols.POP3Factory(service, context)
