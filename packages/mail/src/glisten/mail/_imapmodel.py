@@ -172,17 +172,21 @@ class IAccount(Interface):
         """:return: ``(name, mailbox)`` pairs matching ``ref + wildcard``."""
 
 
+#: ``end`` not given (one number), as opposed to ``None`` (``*``).
+_SINGLE: Any = object()
+
+
 class MessageSet:
     """Message numbers or UIDs as ranges (Twisted's ``imap4.MessageSet``); ``None`` as an
     end stands for ``*``, resolved through :attr:`last`. Never expanded up front, so
     ``1:4294967295`` is as cheap as ``1``.
     """
 
-    def __init__(self, start: int | None = None, end: int | None = None) -> None:
+    def __init__(self, start: int | None = None, end: Any = _SINGLE) -> None:
         self.ranges: list[tuple[int | None, int | None]] = []
         self._last: int | None = None
         if start is not None:
-            self.add(start, end if end is not None else start)
+            self.add(start, end)
 
     @classmethod
     def fromRanges(cls, ranges: tuple[Range, ...]) -> MessageSet:
@@ -191,8 +195,9 @@ class MessageSet:
             result.ranges.append((r.low, r.high))
         return result
 
-    def add(self, start: int | None, end: int | None = None) -> None:
-        self.ranges.append((start, end if end is not None else start))
+    def add(self, start: int | None, end: Any = _SINGLE) -> None:
+        """Add ``start:end``; ``end`` left out adds ``start`` alone, ``None`` means ``*``."""
+        self.ranges.append((start, start if end is _SINGLE else end))
 
     @property
     def last(self) -> int | None:

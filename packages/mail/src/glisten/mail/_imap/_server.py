@@ -134,6 +134,7 @@ class ServerConnection:
         self._literalLeft = 0
         self._literals = 0
         self._skipLine = False
+        self._skipTag: bytes | None = None
         self._waiting: bytes | None = None
         self._idling: bytes | None = None
         self._sasl: bytes | None = None
@@ -223,6 +224,8 @@ class ServerConnection:
         if end < 0:
             if len(self._buf) > self.limits.maxLine:
                 # A line too long: drop it all, answer when its end comes.
+                if not self._skipLine:
+                    self._skipTag = self._tagOf(bytes(self._command) + bytes(self._buf[:80]))
                 self._skipLine = True
                 del self._buf[:]
             self._scan = len(self._buf)
@@ -231,8 +234,8 @@ class ServerConnection:
         del self._buf[: end + 1]
         self._scan = 0
         if self._skipLine or len(line) > self.limits.maxLine:
+            tag = self._skipTag if self._skipLine else self._tagOf(bytes(self._command) + line)
             self._skipLine = False
-            tag = self._tagOf(bytes(self._command) + line)
             self._reset()
             self._bad(tag, b"Line too long")
             return None
