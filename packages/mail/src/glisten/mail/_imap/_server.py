@@ -220,26 +220,28 @@ class ServerConnection:
         return events
 
     def _line(self) -> bytes | None:
-        end = self._buf.find(b"\n", self._scan)
-        if end < 0:
-            if len(self._buf) > self.limits.maxLine:
-                # A line too long: drop it all, answer when its end comes.
-                if not self._skipLine:
-                    self._skipTag = self._tagOf(bytes(self._command) + bytes(self._buf[:80]))
-                self._skipLine = True
-                del self._buf[:]
-            self._scan = len(self._buf)
-            return None
-        line = bytes(self._buf[: end + 1])
-        del self._buf[: end + 1]
-        self._scan = 0
-        if self._skipLine or len(line) > self.limits.maxLine:
+        while True:
+            end = self._buf.find(b"\n", self._scan)
+            if end < 0:
+                if len(self._buf) > self.limits.maxLine:
+                    # A line too long: drop it all, answer when its end comes.
+                    if not self._skipLine:
+                        self._skipTag = self._tagOf(bytes(self._command) + bytes(self._buf[:80]))
+                    self._skipLine = True
+                    del self._buf[:]
+                self._scan = len(self._buf)
+                return None
+            line = bytes(self._buf[: end + 1])
+            del self._buf[: end + 1]
+            self._scan = 0
+            if not self._skipLine and len(line) <= self.limits.maxLine:
+                return line
             tag = self._skipTag if self._skipLine else self._tagOf(bytes(self._command) + line)
             self._skipLine = False
             self._reset()
             self._bad(tag, b"Line too long")
-            return None
-        return line
+            if self._closing is not None:
+                return None
 
     def _reset(self) -> None:
         self._command = bytearray()
