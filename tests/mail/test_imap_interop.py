@@ -119,7 +119,10 @@ def test_imaplib_mailbox_commands(server: Server) -> None:
         assert data[0] == b"Work (MESSAGES 1 UIDNEXT 2 UNSEEN 1)"
         # APPEND with a literal, flags and a date; UIDPLUS answers APPENDUID.
         typ, data = client.append(
-            "Work", "(\\Seen)", imaplib.Time2Internaldate(1700000000), b"Subject: appended\r\n\r\nx\r\n"
+            "Work",
+            "(\\Seen)",
+            imaplib.Time2Internaldate(1700000000),
+            b"Subject: appended\r\n\r\nx\r\n",
         )
         assert typ == "OK" and b"APPENDUID" in data[0]
         typ, data = client._simple_command("MOVE", "1", "Work")  # type: ignore[attr-defined]
@@ -166,7 +169,9 @@ def test_thunderbird_like_session_with_idle(server: Server) -> None:
         typ, listing = client.list()
         assert len(listing) >= 21
         for i in range(20):
-            typ, data = client.status(f"Folder{i:02d}", "(MESSAGES UNSEEN RECENT UIDNEXT UIDVALIDITY)")
+            typ, data = client.status(
+                f"Folder{i:02d}", "(MESSAGES UNSEEN RECENT UIDNEXT UIDVALIDITY)"
+            )
             assert typ == "OK" and b"MESSAGES 0" in data[0]
         client.select("INBOX")
         typ, data = client.uid("FETCH", "1:*", "(FLAGS)")
@@ -198,7 +203,7 @@ def test_bad_input_gets_protocol_answers(server: Server) -> None:
         assert f.readline().startswith(b"a2 BAD")
         s.sendall(b"a3 NOOP " + b"x" * (1024 * 1024) + b"\r\n")
         assert f.readline() == b"a3 BAD Line too long\r\n"
-        s.sendall(b"a4 LIST \"\" " + b"*%" * 500 + b"x\r\n")
+        s.sendall(b'a4 LIST "" ' + b"*%" * 500 + b"x\r\n")
         assert f.readline().startswith(b"a4 BAD")
         for i in range(40):
             s.sendall(b"f%d NOOP\r\n" % i)

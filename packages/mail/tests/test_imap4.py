@@ -131,7 +131,9 @@ def test_maildir_account(tmp_path: Path) -> None:
     out = say(server, transport, b"a LOGIN bob pw\r\nb SELECT INBOX\r\n")
     assert b"* 1 EXISTS" in out and b"[UIDNEXT 2]" in out
     validity = out.split(b"[UIDVALIDITY ")[1].split(b"]")[0]
-    out = say(server, transport, b"c STORE 1 +FLAGS (\\Flagged \\Seen)\r\nd FETCH 1 (UID RFC822.SIZE)\r\n")
+    out = say(
+        server, transport, b"c STORE 1 +FLAGS (\\Flagged \\Seen)\r\nd FETCH 1 (UID RFC822.SIZE)\r\n"
+    )
     assert b"FLAGS (\\Flagged \\Seen)" in out and b"RFC822.SIZE %d" % len(MESSAGE) in out
     assert os.listdir(root / "cur") == ["100.a.host:2,FS"]
     # Traversal is impossible: names are checked.
@@ -195,7 +197,7 @@ def test_mail_service_imap(tmp_path: Path) -> None:
     server.failedLoginDelay = 0
     transport = StringTransport()
     server.makeConnection(transport)
-    out = say(server, transport, b"a LOGIN alice@example.com pw\r\nb LIST \"\" *\r\nc LOGIN x y\r\n")
+    out = say(server, transport, b'a LOGIN alice@example.com pw\r\nb LIST "" *\r\nc LOGIN x y\r\n')
     assert b"a OK" in out and b'* LIST (\\HasNoChildren) "." INBOX' in out and b"Trash" in out
     assert b"c BAD Command not valid in this state" in out
     server2 = factory.buildProtocol(None)

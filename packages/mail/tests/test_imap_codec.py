@@ -15,9 +15,9 @@ from glisten.mail._imap import (
     ConnectionClosing,
     Fetch,
     FetchAttribute,
-    IMAPParseError,
     Idle,
     IdleDone,
+    IMAPParseError,
     Limits,
     ListMailboxes,
     LocalProtocolError,
@@ -30,6 +30,7 @@ from glisten.mail._imap import (
     ServerConnection,
     ServerState,
     Store,
+    _message,
     astring,
     formatDateTime,
     parseDateTime,
@@ -38,7 +39,6 @@ from glisten.mail._imap import (
     parseSequenceSet,
     quote,
 )
-from glisten.mail._imap import _message
 
 
 def feed(codec: ServerConnection, data: bytes, byteAtATime: bool) -> list[object]:
@@ -127,10 +127,14 @@ def test_dates() -> None:
 
 
 def test_fetch_attributes() -> None:
-    token = Scanner(b"(UID BODY.PEEK[1.2.HEADER.FIELDS.NOT (To Cc)]<10.20> RFC822.SIZE)\r\n").token()
+    token = Scanner(
+        b"(UID BODY.PEEK[1.2.HEADER.FIELDS.NOT (To Cc)]<10.20> RFC822.SIZE)\r\n"
+    ).token()
     assert parseFetchAttributes(token) == [
         FetchAttribute("UID"),
-        FetchAttribute("BODY[]", Section((1, 2), "HEADER.FIELDS.NOT", (b"TO", b"CC")), True, (10, 20)),
+        FetchAttribute(
+            "BODY[]", Section((1, 2), "HEADER.FIELDS.NOT", (b"TO", b"CC")), True, (10, 20)
+        ),
         FetchAttribute("RFC822.SIZE"),
     ]
     assert [a.name for a in parseFetchAttributes(Atom(b"FAST"))] == [
@@ -144,7 +148,9 @@ def test_fetch_attributes() -> None:
 
 
 def test_search_keys() -> None:
-    tokens = Scanner(b" CHARSET UTF-8 NOT (OR SEEN KEYWORD $Junk) HEADER X-A b SINCE 1-Feb-2020\r\n").rest()
+    tokens = Scanner(
+        b" CHARSET UTF-8 NOT (OR SEEN KEYWORD $Junk) HEADER X-A b SINCE 1-Feb-2020\r\n"
+    ).rest()
     assert parseSearch(tokens, Limits()) == (
         "AND",
         (
@@ -163,7 +169,11 @@ def test_writers() -> None:
     assert quote(b"plain") == b'"plain"'
     assert quote(b'a"b') == b'"a\\"b"'
     assert quote(b"two\r\nlines") == b"{10}\r\ntwo\r\nlines"
-    assert astring(b"INBOX") == b"INBOX" and astring(b"a b") == b'"a b"' and astring(b"NIL") == b'"NIL"'
+    assert (
+        astring(b"INBOX") == b"INBOX"
+        and astring(b"a b") == b'"a b"'
+        and astring(b"NIL") == b'"NIL"'
+    )
 
 
 # -- the server state machine --------------------------------------------------------------
@@ -175,7 +185,9 @@ def test_session_whole_and_byte_at_a_time(byteAtATime: bool) -> None:
     assert codec.greeting().startswith(b"* OK [CAPABILITY IMAP4rev1 ")
     assert b"LOGINDISABLED" in codec.greeting()
     codec = ServerConnection(plaintextLogin=True)
-    events = feed(codec, b"a1 CAPABILITY\r\na2 LOGIN {3}\r\nbob \"p w\"\r\na3 SELECT INBOX\r\n", byteAtATime)
+    events = feed(
+        codec, b'a1 CAPABILITY\r\na2 LOGIN {3}\r\nbob "p w"\r\na3 SELECT INBOX\r\n', byteAtATime
+    )
     assert events == [Login(b"a2", b"bob", b"p w")]
     assert codec.dataToSend() == (
         b"* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN\r\n"
@@ -187,7 +199,7 @@ def test_session_whole_and_byte_at_a_time(byteAtATime: bool) -> None:
     assert codec.state is ServerState.SELECTED
     wire = (
         b"a4 UID FETCH 1:* (FLAGS)\r\n"
-        b"a5 APPEND INBOX (\\Seen) \"01-Jan-2020 00:00:00 +0000\" {5+}\r\nhello\r\n"
+        b'a5 APPEND INBOX (\\Seen) "01-Jan-2020 00:00:00 +0000" {5+}\r\nhello\r\n'
         b"a6 IDLE\r\nDONE\r\n"
         b"a7 STORE 2 -FLAGS.SILENT \\Deleted\r\n"
         b"a8 LOGOUT\r\n"
@@ -196,15 +208,21 @@ def test_session_whole_and_byte_at_a_time(byteAtATime: bool) -> None:
     assert events == [Fetch(b"a4", (Range(1, None),), (FetchAttribute("FLAGS"),), True)]
     codec.complete(b"a4")
     [append] = codec.receiveData(b"")
-    assert isinstance(append, Append) and append.message == b"hello" and append.flags == (b"\\Seen",)
+    assert (
+        isinstance(append, Append) and append.message == b"hello" and append.flags == (b"\\Seen",)
+    )
     codec.complete(b"a5")
     assert codec.receiveData(b"") == [Idle(b"a6"), IdleDone(b"a6")]
     codec.complete(b"a6", b"OK", b"IDLE terminated")
-    assert codec.receiveData(b"") == [Store(b"a7", (Range(2, 2),), "-", True, (b"\\Deleted",), False)]
+    assert codec.receiveData(b"") == [
+        Store(b"a7", (Range(2, 2),), "-", True, (b"\\Deleted",), False)
+    ]
     codec.complete(b"a7")
     assert codec.receiveData(b"") == [ConnectionClosing("LOGOUT")]
     out = codec.dataToSend()
-    assert b"+ idling\r\n" in out and out.endswith(b"* BYE Logging out\r\na8 OK LOGOUT completed\r\n")
+    assert b"+ idling\r\n" in out and out.endswith(
+        b"* BYE Logging out\r\na8 OK LOGOUT completed\r\n"
+    )
     # No continuation for a LITERAL+ (non-synchronising) literal.
     assert b"+ Ready" not in out
 
@@ -227,7 +245,9 @@ def test_login_disabled_without_tls() -> None:
     assert out.endswith(b"c OK Begin TLS negotiation now\r\n")
     codec.tlsStarted()  # "d LOGIN" came in clear text: dropped
     assert codec.receiveData(b"") == [] and codec.secure
-    assert codec.receiveData(b"e AUTHENTICATE PLAIN AGJvYgBwdw==\r\n") == [Login(b"e", b"bob", b"pw")]
+    assert codec.receiveData(b"e AUTHENTICATE PLAIN AGJvYgBwdw==\r\n") == [
+        Login(b"e", b"bob", b"pw")
+    ]
 
 
 def test_authenticate_plain_continuation() -> None:
@@ -268,7 +288,9 @@ def test_floods_before_login_end_with_bye() -> None:
 
 def test_too_many_errors() -> None:
     codec = ServerConnection(Limits(maxErrors=3))
-    assert codec.receiveData(b"a X\r\nb X\r\nc X\r\nd X\r\n") == [ConnectionClosing("too many errors")]
+    assert codec.receiveData(b"a X\r\nb X\r\nc X\r\nd X\r\n") == [
+        ConnectionClosing("too many errors")
+    ]
 
 
 def test_long_line() -> None:
@@ -283,7 +305,7 @@ def test_answers_must_match() -> None:
     codec = selected()
     with pytest.raises(LocalProtocolError):
         codec.complete(b"zz")
-    codec.receiveData(b"l LIST \"\" *\r\n")
+    codec.receiveData(b'l LIST "" *\r\n')
     with pytest.raises(LocalProtocolError):
         codec.complete(b"other")
     codec.complete(b"l")
@@ -318,7 +340,10 @@ RAW = (
 def test_sections() -> None:
     assert _message.section(RAW, Section()) == RAW
     assert _message.section(RAW, Section((1,))) == b"one"
-    assert _message.section(RAW, Section((1,), "MIME")) == b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    assert (
+        _message.section(RAW, Section((1,), "MIME"))
+        == b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    )
     assert _message.section(RAW, Section((2,), "HEADER")) == b"Subject: inner\r\n\r\n"
     assert _message.section(RAW, Section((2, 1))) == b"inner body"
     assert _message.section(RAW, Section((), "HEADER.FIELDS", (b"SUBJECT", b"TO"))) == (
@@ -343,10 +368,24 @@ def test_envelope_and_structure() -> None:
 # -- fuzzing ------------------------------------------------------------------------------
 
 _PIECES = [
-    b"a LOGIN bob pw\r\n", b"b SELECT INBOX\r\n", b"c FETCH 1:* (FLAGS BODY[])\r\n",
-    b"d UID STORE 1 +FLAGS (\\Seen)\r\n", b"e SEARCH OR 1 NOT SEEN\r\n", b"f APPEND x {3}\r\n",
-    b"g IDLE\r\n", b"DONE\r\n", b"h LIST \"\" *\r\n", b"{2+}\r\n", b"(((", b")", b'"', b"\\",
-    b"i AUTHENTICATE PLAIN\r\n", b"j STARTTLS\r\n", b"k UID MOVE 1:2 X\r\n", b"* \r\n",
+    b"a LOGIN bob pw\r\n",
+    b"b SELECT INBOX\r\n",
+    b"c FETCH 1:* (FLAGS BODY[])\r\n",
+    b"d UID STORE 1 +FLAGS (\\Seen)\r\n",
+    b"e SEARCH OR 1 NOT SEEN\r\n",
+    b"f APPEND x {3}\r\n",
+    b"g IDLE\r\n",
+    b"DONE\r\n",
+    b'h LIST "" *\r\n',
+    b"{2+}\r\n",
+    b"(((",
+    b")",
+    b'"',
+    b"\\",
+    b"i AUTHENTICATE PLAIN\r\n",
+    b"j STARTTLS\r\n",
+    b"k UID MOVE 1:2 X\r\n",
+    b"* \r\n",
 ]
 
 
@@ -365,7 +404,10 @@ def _answer(codec: ServerConnection, event: object) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.binary(max_size=60)), max_size=40), st.integers(1, 30))
+@given(
+    st.lists(st.one_of(st.sampled_from(_PIECES), st.binary(max_size=60)), max_size=40),
+    st.integers(1, 30),
+)
 def test_server_fuzz_only_protocol_answers(chunks: list[bytes], step: int) -> None:
     codec = ServerConnection(
         Limits(maxLine=200, maxLiteral=100, maxCommand=1000, maxPipelined=2000),

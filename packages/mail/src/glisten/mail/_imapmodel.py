@@ -11,10 +11,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from zope.interface import Attribute, Interface, implementer
+from zope.interface import Interface, implementer
 
-from glisten.mail._imap import Range, Section
-from glisten.mail._imap import _message
+from glisten.mail._imap import Range, Section, _message
 
 
 class MailboxException(Exception):
@@ -374,7 +373,9 @@ class MemoryMailbox:
     def fetch(self, messages: MessageSet, uid: bool) -> list[tuple[int, Any]]:
         return selectMessages(self.messages, messages, uid)
 
-    def store(self, messages: MessageSet, flags: Any, mode: int, uid: bool) -> dict[int, list[bytes]]:
+    def store(
+        self, messages: MessageSet, flags: Any, mode: int, uid: bool
+    ) -> dict[int, list[bytes]]:
         result = {}
         for number, m in selectMessages(self.messages, messages, uid):
             m.flags = changeFlags(m.flags, flags, mode)
@@ -393,9 +394,7 @@ def selectMessages(messages: list[Any], wanted: MessageSet, uid: bool) -> list[t
     wanted.last = messages[-1].getUID()
     ranges = wanted.resolved()
     return [
-        (n, m)
-        for n, m in enumerate(messages, 1)
-        if any(a <= m.getUID() <= b for a, b in ranges)
+        (n, m) for n, m in enumerate(messages, 1) if any(a <= m.getUID() <= b for a, b in ranges)
     ]
 
 

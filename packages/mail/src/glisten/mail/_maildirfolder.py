@@ -22,6 +22,7 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.mail._fsync import fsyncDirectory, writeDurably
+from glisten.mail._imap import Section, _message
 from glisten.mail._imapmodel import (
     IAccount,
     IllegalMailboxEncoding,
@@ -38,8 +39,6 @@ from glisten.mail._imapmodel import (
     statusOf,
     wildcardMatch,
 )
-from glisten.mail._imap import Section
-from glisten.mail._imap import _message
 from glisten.mail._pop3 import toCRLF
 
 #: Maildir info letters and the IMAP flags they stand for.
@@ -216,7 +215,9 @@ class MaildirFolder:
             if uid in byUID:
                 message = byUID[uid]
                 message.path = files[unique]
-                message.flags = _merge(message.flags, flagsFromName(os.path.basename(files[unique])))
+                message.flags = _merge(
+                    message.flags, flagsFromName(os.path.basename(files[unique]))
+                )
         added = sorted((uid, u) for u, uid in known.items() if uid > last)
         for uid, unique in added:
             self.messages.append(MaildirFolderMessage(self, uid, unique, files[unique]))
@@ -314,7 +315,9 @@ class MaildirFolder:
 
     def fetch(self, messages: MessageSet, uid: bool) -> list[tuple[int, Any]]:
         return [
-            (n, m) for n, m in selectMessages(self.messages, messages, uid) if os.path.exists(m.path) or self._relocate(m)
+            (n, m)
+            for n, m in selectMessages(self.messages, messages, uid)
+            if os.path.exists(m.path) or self._relocate(m)
         ]
 
     def _relocate(self, message: MaildirFolderMessage) -> bool:
@@ -324,7 +327,9 @@ class MaildirFolder:
         message.path = found
         return True
 
-    def store(self, messages: MessageSet, flags: Any, mode: int, uid: bool) -> dict[int, list[bytes]]:
+    def store(
+        self, messages: MessageSet, flags: Any, mode: int, uid: bool
+    ) -> dict[int, list[bytes]]:
         result = {}
         for number, m in selectMessages(self.messages, messages, uid):
             m.flags = changeFlags(m.flags, flags, mode)
@@ -412,8 +417,10 @@ class MaildirAccount:
     def _names(self) -> list[str]:
         names = ["INBOX"]
         for entry in sorted(os.listdir(self.root)):
-            if entry.startswith(".") and _validName(entry[1:]) and os.path.isdir(
-                os.path.join(self.root, entry, "cur")
+            if (
+                entry.startswith(".")
+                and _validName(entry[1:])
+                and os.path.isdir(os.path.join(self.root, entry, "cur"))
             ):
                 names.append(entry[1:])
         return names
@@ -471,7 +478,9 @@ class MaildirAccount:
         current = self._subscriptions()
         wanted = [n for n in current if n != name] + ([name] if on else [])
         if wanted != current:
-            writeDurably(os.path.join(self.root, "subscriptions"), "".join(n + "\n" for n in wanted).encode())
+            writeDurably(
+                os.path.join(self.root, "subscriptions"), "".join(n + "\n" for n in wanted).encode()
+            )
 
     def isSubscribed(self, name: str) -> bool:
         return name in self._subscriptions()

@@ -44,13 +44,13 @@ from glisten.mail._imap import (
     StartTLS,
     Status,
     Store,
+    _message,
     astring,
     formatDateTime,
     literal,
     nstring,
     parenthesised,
 )
-from glisten.mail._imap import _message
 from glisten.mail._imapmodel import (
     IAccount,
     IllegalMailboxEncoding,
@@ -221,7 +221,11 @@ class IMAP4Server(Protocol, TimeoutMixin):
                 codec.selectFailed(event.tag, text)
                 self._unselect()
             else:
-                code = b"TRYCREATE" if failure.check(NoSuchMailbox) and isinstance(event, (Append, Copy)) else None
+                code = (
+                    b"TRYCREATE"
+                    if failure.check(NoSuchMailbox) and isinstance(event, (Append, Copy))
+                    else None
+                )
                 codec.complete(event.tag, b"NO", text, code)
             return
         _log.failure("IMAP4 command failed", failure)
@@ -335,7 +339,7 @@ class IMAP4Server(Protocol, TimeoutMixin):
         handler = getattr(self, "_do_" + type(event).__name__)
         return handler(event)
 
-    def _do_Simple(self, event: Simple) -> None:
+    def _do_Simple(self, event: Simple) -> Any:
         codec = self._codec
         assert codec is not None
         if event.name in ("NOOP", "CHECK"):
@@ -432,7 +436,7 @@ class IMAP4Server(Protocol, TimeoutMixin):
             boxes = list(boxes)
             names = {name for name, _ in boxes}
             checks = []
-            for name, mbox in boxes:
+            for name, _ in boxes:
                 if event.subscribed:
                     checks.append(defer.maybeDeferred(self.account.isSubscribed, name))
                 else:

@@ -97,7 +97,9 @@ class MailServiceMaker:
     """The ``mail`` plugin of the ``glisten`` command."""
 
     tapname = "mail"
-    description = "An SMTP, POP3 and IMAP4 server: maildir domains, aliases, submission, a relay queue."
+    description = (
+        "An SMTP, POP3 and IMAP4 server: maildir domains, aliases, submission, a relay queue."
+    )
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
         add = parser.add_argument

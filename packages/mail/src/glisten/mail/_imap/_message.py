@@ -186,7 +186,10 @@ def _params(message: Message) -> bytes:
     for key, value in params[1:]:
         if isinstance(value, tuple):
             value = email.utils.collapse_rfc2231_value(value)
-        items += [quote(key.upper().encode("utf-8", "replace")), quote(str(value).encode("utf-8", "replace"))]
+        items += [
+            quote(key.upper().encode("utf-8", "replace")),
+            quote(str(value).encode("utf-8", "replace")),
+        ]
     return parenthesised(items) if items else b"NIL"
 
 

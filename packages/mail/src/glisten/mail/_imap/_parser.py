@@ -9,6 +9,7 @@ the time is linear in the command's size whatever the input.
 from __future__ import annotations
 
 import datetime
+
 import attrs
 
 from glisten.mail._imap._errors import IMAPParseError
@@ -23,10 +24,23 @@ class Atom(bytes):
 
 
 #: What a token may be: an atom, a string, or a list of tokens.
-Token = Atom | bytes | list  # type: ignore[type-arg]
+Token = Atom | bytes | list
 
 _ATOM_STOP = frozenset(b'(){ "') | frozenset(range(0x20)) | frozenset(range(0x7F, 0x100))
-_MONTHS = (b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN", b"JUL", b"AUG", b"SEP", b"OCT", b"NOV", b"DEC")
+_MONTHS = (
+    b"JAN",
+    b"FEB",
+    b"MAR",
+    b"APR",
+    b"MAY",
+    b"JUN",
+    b"JUL",
+    b"AUG",
+    b"SEP",
+    b"OCT",
+    b"NOV",
+    b"DEC",
+)
 
 
 def literalAt(line: bytes) -> tuple[int, bool] | None:
@@ -306,8 +320,9 @@ def parseDateTime(text: bytes) -> datetime.datetime:
     minutes = int(zone[1:3]) * 60 + int(zone[3:])
     offset = datetime.timedelta(minutes=-minutes if zone[:1] == b"-" else minutes)
     try:
+        hour, minute, second = (int(p) for p in hms)
         return datetime.datetime(
-            date.year, date.month, date.day, *map(int, hms), tzinfo=datetime.timezone(offset)
+            date.year, date.month, date.day, hour, minute, second, tzinfo=datetime.timezone(offset)
         )
     except ValueError:
         raise IMAPParseError("bad time") from None
@@ -316,7 +331,7 @@ def parseDateTime(text: bytes) -> datetime.datetime:
 def formatDateTime(when: datetime.datetime) -> bytes:
     """The ``date-time`` form of ``when`` (``INTERNALDATE``)."""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
+        when = when.replace(tzinfo=datetime.UTC)
     offset = when.utcoffset() or datetime.timedelta()
     minutes = int(offset.total_seconds()) // 60
     sign = b"+" if minutes >= 0 else b"-"

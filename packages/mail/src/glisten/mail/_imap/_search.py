@@ -87,10 +87,10 @@ class _Keys:
             flag, present = _FLAGS[word]
             return ("FLAG", flag, present)
         if word in ("KEYWORD", "UNKEYWORD"):
-            flag = self.next()
-            if not isinstance(flag, Atom):
+            keyword = self.next()
+            if not isinstance(keyword, Atom):
                 raise IMAPParseError("bad keyword")
-            return ("FLAG", flag.upper().decode("ascii", "replace"), word == "KEYWORD")
+            return ("FLAG", keyword.upper().decode("ascii", "replace"), word == "KEYWORD")
         if word in _HEADERS:
             return ("HEADER", word, self.string())
         if word == "HEADER":

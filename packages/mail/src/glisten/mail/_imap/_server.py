@@ -283,9 +283,9 @@ class ServerConnection:
             return self._saslLine(line)
         self._command += line
         if len(self._command) > self.limits.maxCommand:
-            tag = self._tagOf(bytes(self._command))
+            commandTag = self._tagOf(bytes(self._command))
             self._reset()
-            self._bad(tag, b"Command too long")
+            self._bad(commandTag, b"Command too long")
             return None
         text = line.rstrip(b"\r\n")
         try:
@@ -301,13 +301,13 @@ class ServerConnection:
                 or self._literals > self.limits.maxLiterals
             )
             if tooBig:
-                tag = self._tagOf(bytes(self._command))
+                literalTag = self._tagOf(bytes(self._command))
                 self._reset()
                 if not sync:
                     # The client sends it anyway: no way to skip it safely.
                     self._bye(b"Literal too large", "literal too large")
-                elif tag is not None:
-                    self._tagged(tag, b"NO", b"Literal too large", b"TOOBIG")
+                elif literalTag is not None:
+                    self._tagged(literalTag, b"NO", b"Literal too large", b"TOOBIG")
                 else:
                     self._bad(None, b"Literal too large")
                 return None
@@ -449,7 +449,9 @@ class ServerConnection:
             sc.end()
             if not isinstance(items, list) or not items:
                 raise IMAPParseError("bad STATUS items")
-            names = tuple(bytes(i).upper().decode("ascii", "replace") for i in items if isinstance(i, Atom))
+            names = tuple(
+                bytes(i).upper().decode("ascii", "replace") for i in items if isinstance(i, Atom)
+            )
             if len(names) != len(items) or not set(names) <= _STATUS_ITEMS:
                 raise IMAPParseError("bad STATUS items")
             return self._wait(Status(tag, mailbox, names))
@@ -498,7 +500,14 @@ class ServerConnection:
             if not all(isinstance(f, Atom) for f in flagList):
                 raise IMAPParseError("bad flags")
             return self._wait(
-                Store(tag, messages, mode, base.endswith(b".SILENT"), tuple(bytes(f) for f in flagList), uid)
+                Store(
+                    tag,
+                    messages,
+                    mode,
+                    base.endswith(b".SILENT"),
+                    tuple(bytes(f) for f in flagList),
+                    uid,
+                )
             )
         mailbox = sc.astring()
         sc.end()
@@ -553,7 +562,11 @@ class ServerConnection:
         self._idling = None
 
     def complete(
-        self, tag: bytes, status: bytes = b"OK", text: bytes = b"completed", code: bytes | None = None
+        self,
+        tag: bytes,
+        status: bytes = b"OK",
+        text: bytes = b"completed",
+        code: bytes | None = None,
     ) -> None:
         """Finish the command ``tag`` with ``OK``, ``NO`` or ``BAD``."""
         self._done(tag)

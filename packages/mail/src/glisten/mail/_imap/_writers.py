@@ -27,8 +27,10 @@ def nstring(data: bytes | None) -> bytes:
 
 def astring(data: bytes) -> bytes:
     """A mailbox name or similar: an atom when it is one, else a string."""
-    if data and data.upper() != b"NIL" and all(
-        0x20 < c < 0x7F and c not in b'(){ %*"\\]' for c in data
+    if (
+        data
+        and data.upper() != b"NIL"
+        and all(0x20 < c < 0x7F and c not in b'(){ %*"\\]' for c in data)
     ):
         return data
     return quote(data)
