@@ -236,6 +236,12 @@ class MessageSet:
             out.update(range(max(a, low), min(b, high) + 1))
         return sorted(out)
 
+    def __str__(self) -> str:
+        def one(n: int | None) -> str:
+            return "*" if n is None else str(n)
+
+        return ",".join(one(a) if a == b else f"{one(a)}:{one(b)}" for a, b in self.ranges)
+
     def __repr__(self) -> str:
         return f"MessageSet({self.ranges!r})"
 

@@ -51,6 +51,13 @@ from glisten.mail._imap import (
     nstring,
     parenthesised,
 )
+from glisten.mail._imapclient import (
+    IllegalServerResponse,
+    IMAP4Client,
+    IMAP4ClientError,
+    IMAP4Exception,
+    NoSupportedAuthentication,
+)
 from glisten.mail._imapmodel import (
     IAccount,
     IllegalMailboxEncoding,
@@ -719,6 +726,11 @@ def _fetchSection(a: FetchAttribute, raw: bytes) -> bytes:
 
 __all__ = [
     "IAccount",
+    "IMAP4Client",
+    "IMAP4ClientError",
+    "IMAP4Exception",
+    "IllegalServerResponse",
+    "NoSupportedAuthentication",
     "IMAP4Server",
     "IMailbox",
     "IMailboxInfo",
