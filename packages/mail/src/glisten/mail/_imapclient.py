@@ -13,6 +13,7 @@ offered and verifies the certificate, and refuses to send a password in clear te
 
 from __future__ import annotations
 
+import builtins
 from collections import deque
 from typing import Any
 
@@ -392,7 +393,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
     def close(self) -> defer.Deferred[Any]:
         return self._command(b"CLOSE")
 
-    def expunge(self) -> defer.Deferred[list[int]]:
+    def expunge(self) -> defer.Deferred[builtins.list[int]]:
         """``EXPUNGE``: fires with the message numbers the server reported removed."""
 
         def parse(untagged: list[Untagged], tagged: Tagged) -> list[int]:
@@ -400,7 +401,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
 
         return self._command(b"EXPUNGE", parse=parse)
 
-    def search(self, *queries: str, uid: int = 0) -> defer.Deferred[list[int]]:
+    def search(self, *queries: str, uid: int = 0) -> defer.Deferred[builtins.list[int]]:
         """``SEARCH`` with query text (as Twisted's ``Query`` makes): fires with numbers."""
         text = " ".join(queries).encode("utf-8")
         if b"\r" in text or b"\n" in text:
@@ -410,7 +411,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
             out: list[int] = []
             for u in untagged:
                 if u.name == b"SEARCH":
-                    out.extend(int(t) for t in u.tokens)
+                    out.extend(int(bytes(t)) for t in u.tokens if not isinstance(t, builtins.list))
             return out
 
         return self._command(*_uid(b"SEARCH", uid), Atom(text), parse=parse)
