@@ -629,9 +629,10 @@ def matches(query: Any, c: _Candidate, uid: int, last: tuple[int, int]) -> bool:
     if kind == "SMALLER":
         return int(c.message.getSize()) < query[1]
     if kind == "HEADER":
-        values = c.headers.get_all(query[1]) or []
-        needle = query[2].lower()
-        return any(needle in str(v).lower() for v in values) if values else False
+        needle = query[2].lower().encode("utf-8")
+        values = _message.headerValues(c.raw, query[1].encode("ascii", "replace"))
+        # An empty string matches every message that has the field (RFC 3501 6.4.4).
+        return any(needle in v.lower() for v in values)
     if kind in ("BODY", "TEXT"):
         needle = query[1].lower().encode("utf-8")
         haystack = c.raw if kind == "TEXT" else _message.split(c.raw)[1]

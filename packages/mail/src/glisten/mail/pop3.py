@@ -36,6 +36,7 @@ from glisten.mail._pop3 import (
     Limits,
     ListMessages,
     ListUIDs,
+    LocalProtocolError,
     LoginRequested,
     Quit,
     Reset,
@@ -325,9 +326,17 @@ class POP3(Protocol, TimeoutMixin):
         elif isinstance(event, (LoginRequested, APOPRequested, CramMD5Requested)):
             self._login(event)
         else:
-            d = defer.maybeDeferred(self._transaction, event)
-            d.addErrback(self._failed, event)
-            d.addCallback(self._answered)
+            # Mailboxes mostly answer at once: only go through Deferreds when one does not.
+            try:
+                result = self._transaction(event)
+            except Exception:
+                self._answered(self._failed(Failure(), event))
+                return
+            if isinstance(result, defer.Deferred):
+                result.addErrback(self._failed, event)
+                result.addCallback(self._answered)
+            else:
+                self._answered(result)
 
     # -- AUTHORIZATION -------------------------------------------------------------------
 
@@ -398,8 +407,10 @@ class POP3(Protocol, TimeoutMixin):
             return d.addCallback(self._uidOne, event.index)
         if isinstance(event, Retrieve):
             self._check(event.index)
-            d = defer.maybeDeferred(mbox.getMessage, event.index)
-            return d.addCallback(self._send)
+            fp = mbox.getMessage(event.index)
+            if isinstance(fp, defer.Deferred):
+                return fp.addCallback(self._send)
+            return self._send(fp)
         if isinstance(event, Delete):
             self._check(event.index)
             d = defer.maybeDeferred(mbox.deleteMessage, event.index)
@@ -474,13 +485,24 @@ class POP3(Protocol, TimeoutMixin):
     def _failed(self, failure: Failure, event: Any) -> list[Any]:
         assert self._codec is not None
         if failure.check(ValueError, IndexError, KeyError):
-            return self._codec.error(b"No such message")
-        if failure.check(POP3Error):
-            return self._codec.error(b"[SYS/TEMP] " + str(failure.value).encode("utf-8", "replace"))
-        _log.failure("POP3 mailbox failed", failure)
-        if isinstance(event, Quit):
-            return self._codec.error(b"[SYS/TEMP] Some deleted messages were not removed")
-        return self._codec.error(b"[SYS/TEMP] Mailbox error")
+            text = b"No such message"
+        elif failure.check(POP3Error):
+            text = b"[SYS/TEMP] " + str(failure.value).encode("utf-8", "replace")
+        else:
+            _log.failure("POP3 mailbox failed", failure)
+            if isinstance(event, Quit):
+                text = b"[SYS/TEMP] Some deleted messages were not removed"
+            else:
+                text = b"[SYS/TEMP] Mailbox error"
+        try:
+            return self._codec.error(text)
+        except LocalProtocolError:
+            # The failure came after the answer had begun: nothing sane to add; hang up.
+            _log.failure("POP3 failed after answering", failure)
+            self._flush()
+            self.transport.loseConnection()
+            self._disconnected = True
+            return []
 
 
 def _uid(value: Any) -> bytes:

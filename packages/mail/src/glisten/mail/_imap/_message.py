@@ -54,6 +54,27 @@ def headerFields(header: bytes, names: tuple[bytes, ...], negate: bool) -> bytes
     return b"".join(line + b"\r\n" for line in out) + b"\r\n"
 
 
+def headerValues(raw: bytes, name: bytes) -> list[bytes]:
+    """The values of header ``name`` (unfolded), found by scanning the header's lines:
+    cheaper than a full parse for SEARCH."""
+    header = split(raw)[0]
+    wanted = name.lower()
+    out: list[bytes] = []
+    current: list[bytes] | None = None
+    for line in header.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if current is not None:
+                current.append(line)
+            continue
+        if current is not None:
+            out.append(b" ".join(part.strip() for part in current))
+            current = None
+        key, colon, value = line.partition(b":")
+        if colon and key.strip().lower() == wanted:
+            current = [value]
+    return out
+
+
 def _parts(raw: bytes, message: Message) -> list[bytes]:
     """The raw parts of a multipart body (each with its own header)."""
     boundary = message.get_boundary()

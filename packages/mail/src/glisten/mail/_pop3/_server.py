@@ -29,7 +29,7 @@ from glisten.mail._pop3._events import (
     Stat,
 )
 from glisten.mail._pop3._limits import DEFAULT_LIMITS, Limits
-from glisten.mail._pop3._text import stuff, toCRLF, topOf
+from glisten.mail._pop3._text import stuffedPieces, toCRLF, topOf
 from glisten.mail._smtp import _sasl
 
 #: SASL mechanisms the codec can run.
@@ -467,7 +467,7 @@ class ServerConnection:
         if event.lines is not None:
             data = topOf(data, event.lines)
         self._out.append(b"+OK " + first + b"\r\n" if first else b"+OK\r\n")
-        self._out.append(stuff(data))
+        self._out.extend(stuffedPieces(data))
 
     def tlsStarted(self) -> None:
         """TLS is up after ``STLS``: the session starts over (RFC 2595 4), unauthenticated."""

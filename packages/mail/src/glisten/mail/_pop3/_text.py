@@ -6,7 +6,8 @@ from __future__ import annotations
 
 def toCRLF(data: bytes) -> bytes:
     """Line ends as CRLF, whatever the store used (maildir files use LF)."""
-    if b"\n" not in data:
+    lf = data.count(b"\n")
+    if not lf or lf == data.count(b"\r\n"):
         return data
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
@@ -26,13 +27,19 @@ def topOf(message: bytes, lines: int) -> bytes:
     return message[:cut]
 
 
+def stuffedPieces(data: bytes) -> list[bytes]:
+    """:func:`stuff` for text that already has CRLF line ends, as pieces to write (no copy
+    of the whole message when nothing needs stuffing)."""
+    if data.startswith(b"."):
+        data = b"." + data
+    if b"\r\n." in data:
+        data = data.replace(b"\r\n.", b"\r\n..")
+    if data and not data.endswith(b"\r\n"):
+        return [data, b"\r\n.\r\n"]
+    return [data, b".\r\n"]
+
+
 def stuff(message: bytes) -> bytes:
     """A multi-line body ready to send: CRLF line ends, lines starting with ``.`` doubled,
     the ``.`` terminator line appended. Linear in the message's size."""
-    data = toCRLF(message)
-    if data.startswith(b"."):
-        data = b"." + data
-    data = data.replace(b"\r\n.", b"\r\n..")
-    if data and not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
+    return b"".join(stuffedPieces(toCRLF(message)))
