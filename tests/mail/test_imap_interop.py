@@ -4,14 +4,16 @@ Thunderbird-like session and IDLE woken by a message delivered over SMTP."""
 from __future__ import annotations
 
 import imaplib
+import os
 import smtplib
 import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import freePort, makeCertificate, startMail, stop, waitForPort
+from .conftest import freePort, makeCertificate, requireBinary, startMail, stop, waitForPort
 
 pytestmark = pytest.mark.interop
 
@@ -22,6 +24,7 @@ class Server:
         self.smtp = smtp
         self.imap = imap
         self.imaps = imaps
+        self.cert = cert
         self.context = ssl.create_default_context(cafile=str(cert))
 
     def send(self, to: str, subject: str, body: str = "hello") -> None:
@@ -54,6 +57,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "dave=pw",
         "--user",
         "erin=pw",
+        "--user",
+        "frank=pw",
         "--smtp",
         f"tcp:{smtpPort}:interface=127.0.0.1",
         "--imap",
@@ -209,3 +214,52 @@ def test_bad_input_gets_protocol_answers(server: Server) -> None:
             s.sendall(b"f%d NOOP\r\n" % i)
         lines = [f.readline() for _ in range(4)]
         assert any(line.startswith(b"* BYE") for line in lines) or b"BYE" in f.read()
+
+
+def test_s_nail_reads_and_moves_mail(server: Server, tmp_path: Path) -> None:
+    """A batch mail client: s-nail lists the INBOX over IMAP (STARTTLS, verified) and
+    moves a message to a new folder."""
+    snail = requireBinary("s-nail")
+    server.send("frank@example.com", "batch one")
+    server.send("frank@example.com", "batch two")
+    url = f"imap://frank@localhost:{server.imap}"
+    env = dict(os.environ, HOME=str(tmp_path), MAILRC="/dev/null")
+    script = f"headers\nmove 1 +Archive\nfolder {url}/Archive\nheaders\nquit\n"
+    result = subprocess.run(
+        [
+            snail,
+            "-#",
+            "-n",
+            "-S",
+            "v15-compat",
+            "-S",
+            f"folder={url}",
+            "-S",
+            f"password-frank@localhost:{server.imap}=pw",
+            "-S",
+            "imap-auth=login",
+            "-S",
+            "imap-use-starttls",
+            "-S",
+            f"tls-ca-file={server.cert}",
+            "-S",
+            "tls-verify=strict",
+            "-f",
+            f"{url}/INBOX",
+        ],
+        input=script.encode(),
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    out = result.stdout.decode()
+    assert result.returncode == 0, (out, result.stderr)
+    assert out.count("batch one") == 2 and "batch two" in out
+    client = server.login("frank", "pw")
+    try:
+        assert client.select("INBOX")[1] == [b"1"]
+        assert client.select("Archive")[1] == [b"1"]
+        typ, data = client.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert data[0][1] == b"Subject: batch one\r\n\r\n"
+    finally:
+        client.logout()
