@@ -302,18 +302,16 @@ def messageHeaders(raw: bytes, negate: bool, names: tuple[bytes, ...]) -> dict[b
     return out
 
 
-@implementer(IMailbox)
-class MemoryMailbox:
-    """A mailbox in memory, with any flags and keywords."""
+class ListMailbox:
+    """What mailboxes keeping their messages in a list (``messages``, in UID order) share:
+    counts, UIDs, status, listeners."""
 
     delimiter = b"."
-
-    def __init__(self) -> None:
-        self.messages: list[MemoryMessage] = []
-        self.uidValidity = int(time.time())
-        self.uidNext = 1
-        self.listeners: list[Any] = []
-        self.writeable = True
+    messages: list[Any]
+    uidValidity: int
+    uidNext: int
+    writeable: bool
+    listeners: list[Any]
 
     def getFlags(self) -> list[bytes]:
         return [b"\\Answered", b"\\Flagged", b"\\Deleted", b"\\Seen", b"\\Draft"]
@@ -328,7 +326,7 @@ class MemoryMailbox:
         return self.uidNext
 
     def getUID(self, message: int) -> int:
-        return self.messages[message - 1].uid
+        return int(self.messages[message - 1].getUID())
 
     def getMessageCount(self) -> int:
         return len(self.messages)
@@ -337,7 +335,7 @@ class MemoryMailbox:
         return 0
 
     def getUnseenCount(self) -> int:
-        return sum(1 for m in self.messages if b"\\Seen" not in m.flags)
+        return sum(1 for m in self.messages if b"\\Seen" not in m.getFlags())
 
     def isWriteable(self) -> bool:
         return self.writeable
@@ -355,14 +353,33 @@ class MemoryMailbox:
         if listener in self.listeners:
             self.listeners.remove(listener)
 
+    def _announce(self) -> None:
+        """Tell listeners the message count changed."""
+        for listener in list(self.listeners):
+            listener.newMessages(len(self.messages), None)
+
+    def fetch(self, messages: MessageSet, uid: bool) -> list[tuple[int, Any]]:
+        return selectMessages(self.messages, messages, uid)
+
+
+@implementer(IMailbox)
+class MemoryMailbox(ListMailbox):
+    """A mailbox in memory, with any flags and keywords."""
+
+    def __init__(self) -> None:
+        self.messages: list[MemoryMessage] = []
+        self.uidValidity = int(time.time())
+        self.uidNext = 1
+        self.listeners: list[Any] = []
+        self.writeable = True
+
     def addMessage(self, message: Any, flags: Any = (), date: Any = None) -> int:
         raw = message.read()
         when = date.timestamp() if isinstance(date, datetime.datetime) else time.time()
         uid = self.uidNext
         self.uidNext += 1
         self.messages.append(MemoryMessage(raw, list(flags), when, uid))
-        for listener in list(self.listeners):
-            listener.newMessages(len(self.messages), None)
+        self._announce()
         return uid
 
     def expunge(self, uids: Any = None) -> list[int]:

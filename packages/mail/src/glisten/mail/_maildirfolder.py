@@ -29,6 +29,7 @@ from glisten.mail._imapmodel import (
     IMailbox,
     IMessage,
     IRawMessage,
+    ListMailbox,
     MailboxCollision,
     MailboxException,
     MessageSet,
@@ -36,7 +37,6 @@ from glisten.mail._imapmodel import (
     changeFlags,
     messageHeaders,
     selectMessages,
-    statusOf,
     wildcardMatch,
 )
 from glisten.mail._pop3 import toCRLF
@@ -144,7 +144,7 @@ class MaildirFolderMessage:
 
 
 @implementer(IMailbox)
-class MaildirFolder:
+class MaildirFolder(ListMailbox):
     """A maildir (or Maildir++ sub-folder) opened as an IMAP4 mailbox.
 
     Message numbers are this session's view: new messages are appended by
@@ -222,8 +222,7 @@ class MaildirFolder:
         for uid, unique in added:
             self.messages.append(MaildirFolderMessage(self, uid, unique, files[unique]))
         if added:
-            for listener in list(self.listeners):
-                listener.newMessages(len(self.messages), None)
+            self._announce()
 
     @staticmethod
     def _mtime(path: str) -> float:
@@ -255,43 +254,6 @@ class MaildirFolder:
     def getFlags(self) -> list[bytes]:
         return list(_LETTERS.values())
 
-    def getHierarchicalDelimiter(self) -> bytes:
-        return b"."
-
-    def getUIDValidity(self) -> int:
-        return self.uidValidity
-
-    def getUIDNext(self) -> int:
-        return self.uidNext
-
-    def getUID(self, message: int) -> int:
-        return self.messages[message - 1].uid
-
-    def getMessageCount(self) -> int:
-        return len(self.messages)
-
-    def getRecentCount(self) -> int:
-        return 0
-
-    def getUnseenCount(self) -> int:
-        return sum(1 for m in self.messages if b"\\Seen" not in m.flags)
-
-    def isWriteable(self) -> bool:
-        return self.writeable
-
-    def destroy(self) -> None:
-        self.messages = []
-
-    def requestStatus(self, names: list[str]) -> dict[str, int]:
-        return statusOf(self, names)
-
-    def addListener(self, listener: Any) -> None:
-        self.listeners.append(listener)
-
-    def removeListener(self, listener: Any) -> None:
-        if listener in self.listeners:
-            self.listeners.remove(listener)
-
     def addMessage(self, message: Any, flags: Any = (), date: Any = None) -> int:
         """Deliver safely (``tmp`` -> ``cur`` with the flags, fsynced) and :return: the
         new message's UID."""
@@ -314,6 +276,7 @@ class MaildirFolder:
         raise MailboxException("the message vanished while it was added")
 
     def fetch(self, messages: MessageSet, uid: bool) -> list[tuple[int, Any]]:
+        # Messages removed by another session are skipped.
         return [
             (n, m)
             for n, m in selectMessages(self.messages, messages, uid)

@@ -22,6 +22,7 @@ from glisten.internet import defer, interfaces
 from glisten.internet.protocol import Protocol
 from glisten.logger import Logger
 from glisten.mail import _imapmodel
+from glisten.mail._driver import CodecDriver
 from glisten.mail._imap import (
     DEFAULT_LIMITS,
     Append,
@@ -94,7 +95,7 @@ def _name(mailbox: bytes) -> str:
 
 
 @implementer(IMailboxListener)
-class IMAP4Server(Protocol, TimeoutMixin):
+class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
     """An IMAP4rev1 server connection.
 
     :ivar portal: A :class:`glisten.cred.portal.Portal` whose avatars are
@@ -162,32 +163,6 @@ class IMAP4Server(Protocol, TimeoutMixin):
     def timeoutConnection(self) -> None:
         self.transport.write(b"* BYE Autologout; idle for too long\r\n")
         self.transport.loseConnection()
-
-    def _process(self, data: bytes) -> None:
-        codec = self._codec
-        assert codec is not None
-        if self._busy:
-            self._again = True
-            return
-        self._busy = True
-        try:
-            events = codec.receiveData(data)
-            while True:
-                for event in events:
-                    self._handle(event)
-                if not self._again or self._disconnected:
-                    break
-                self._again = False
-                events = codec.receiveData(b"")
-        finally:
-            self._busy = False
-        self._flush()
-
-    def _flush(self) -> None:
-        if self._codec is not None and not self._disconnected:
-            out = self._codec.dataToSend()
-            if out:
-                self.transport.write(out)
 
     def _resume(self, _: Any = None) -> None:
         if not self._disconnected:

@@ -27,6 +27,7 @@ from glisten.cred import error as cred_error
 from glisten.internet import defer, interfaces
 from glisten.internet.protocol import Protocol
 from glisten.logger import Logger
+from glisten.mail._driver import CodecDriver
 from glisten.mail._pop3 import (
     DEFAULT_LIMITS,
     APOPRequested,
@@ -147,7 +148,7 @@ def _portalTakes(portal: Any, interface: Any) -> bool:
     return listing is not None and interface in listing()
 
 
-class POP3(Protocol, TimeoutMixin):
+class POP3(CodecDriver, Protocol, TimeoutMixin):
     """A POP3 server connection.
 
     Logins go to :attr:`portal` (avatars provide :class:`IMailbox`) through
@@ -277,32 +278,6 @@ class POP3(Protocol, TimeoutMixin):
         self.transport.loseConnection()
 
     # -- the codec's events --------------------------------------------------------------
-
-    def _process(self, data: bytes) -> None:
-        codec = self._codec
-        assert codec is not None
-        if self._busy:
-            self._again = True
-            return
-        self._busy = True
-        try:
-            events = codec.receiveData(data)
-            while True:
-                for event in events:
-                    self._handle(event)
-                if not self._again or self._disconnected:
-                    break
-                self._again = False
-                events = codec.receiveData(b"")
-        finally:
-            self._busy = False
-        self._flush()
-
-    def _flush(self) -> None:
-        if self._codec is not None and not self._disconnected:
-            out = self._codec.dataToSend()
-            if out:
-                self.transport.write(out)
 
     def _answered(self, closing: list[Any] | None = None) -> None:
         if self._disconnected:
