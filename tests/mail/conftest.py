@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,3 +173,21 @@ service stats {{
     def stop(self) -> None:
         stop(self.process)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def runClient(port: int, client: Any, session: Any) -> Any:
+    """Connect ``client`` (a glisten protocol) to ``port`` on 127.0.0.1 and run
+    ``await session(client, reactor)``, all in one reactor run (stopping the reactor would
+    drop the connection)."""
+    from glisten.internet import defer
+    from glisten.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+
+    from .test_client_interop import reactorAndRun
+
+    reactor, run = reactorAndRun()
+
+    async def main() -> Any:
+        await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
+        return await session(client, reactor)
+
+    return run(defer.ensureDeferred(main()), timeout=60)

@@ -8,28 +8,17 @@ from typing import Any
 
 import pytest
 
-from .conftest import Dovecot, freePort, startMail, stop, waitForPort
+from .conftest import Dovecot, freePort, runClient, startMail, stop, waitForPort
 
 pytestmark = pytest.mark.interop
 
 
-def connectAndRun(port: int, session: Any, client: Any = None) -> Any:
-    """Connect an IMAP4Client and run ``await session(client)`` in one reactor run."""
-    from glisten.internet import defer
-    from glisten.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+def connectAndRun(port: int, session: Any) -> Any:
     from glisten.mail.imap4 import IMAP4Client
 
-    from .test_client_interop import reactorAndRun
-
-    reactor, run = reactorAndRun()
-    client = client or IMAP4Client()
+    client = IMAP4Client()
     client.allowInsecureLogin = True  # Dovecot and the test server run without TLS here
-
-    async def main() -> Any:
-        await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
-        return await session(client, reactor)
-
-    return run(defer.ensureDeferred(main()), timeout=60)
+    return runClient(port, client, session)
 
 
 async def fullSession(client: Any, reactor: Any, user: bytes, password: bytes) -> None:

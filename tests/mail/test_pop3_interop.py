@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Dovecot, freePort, makeCertificate, startMail, stop, waitForPort
+from .conftest import Dovecot, freePort, makeCertificate, runClient, startMail, stop, waitForPort
 
 pytestmark = pytest.mark.interop
 
@@ -127,22 +127,9 @@ def test_poplib_bad_password_and_sasl_plain(server: Server) -> None:
 
 
 def connectAndRun(port: int, session: Any, client: Any = None) -> Any:
-    """Connect a POP3Client to ``port`` and run ``await session(client)`` in one reactor run
-    (stopping the reactor would drop the connection)."""
-    from glisten.internet import defer
-    from glisten.internet.endpoints import TCP4ClientEndpoint, connectProtocol
     from glisten.mail.pop3client import POP3Client
 
-    from .test_client_interop import reactorAndRun
-
-    reactor, run = reactorAndRun()
-    client = client or POP3Client()
-
-    async def main() -> Any:
-        await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
-        return await session(client)
-
-    return run(defer.ensureDeferred(main()), timeout=60)
+    return runClient(port, client or POP3Client(), lambda c, reactor: session(c))
 
 
 def test_glisten_client_stls_against_glisten_server(server: Server) -> None:

@@ -25,6 +25,8 @@ from glisten.mail._imap._client import (
     Untagged,
 )
 
+from .helpers import results as fired
+
 
 def test_commands_and_synchronising_literals() -> None:
     codec = ClientConnection()
@@ -119,12 +121,10 @@ class Realm:
 
 
 def results(d: Any) -> Any:
-    got: list[Any] = []
-    d.addBoth(got.append)
-    assert got, "the Deferred has not fired"
-    if hasattr(got[0], "raiseException"):
-        got[0].raiseException()
-    return got[0]
+    result = fired(d)
+    if hasattr(result, "raiseException"):
+        result.raiseException()
+    return result
 
 
 def test_client_against_server_in_memory() -> None:

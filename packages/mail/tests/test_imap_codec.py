@@ -40,14 +40,7 @@ from glisten.mail._imap import (
     quote,
 )
 
-
-def feed(codec: ServerConnection, data: bytes, byteAtATime: bool) -> list[object]:
-    if not byteAtATime:
-        return list(codec.receiveData(data))
-    events: list[object] = []
-    for i in range(len(data)):
-        events.extend(codec.receiveData(data[i : i + 1]))
-    return events
+from .helpers import feed
 
 
 def authenticated(**kw: object) -> ServerConnection:

@@ -19,6 +19,8 @@ from glisten.internet.testing import MemoryReactor, StringTransport, connectedSe
 from glisten.mail import mail, maildir, pop3, pop3client, protocols
 from glisten.mail.tap import mailPlugin
 
+from .helpers import results
+
 MESSAGES = [b"Subject: one\r\n\r\nfirst\r\n.dotted\r\n", b"Subject: two\n\nsecond\n"]
 
 
@@ -143,13 +145,6 @@ class Client(pop3client.POP3Client):
 
     def serverGreeting(self, greeting: bytes) -> None:
         self.greetings.append(greeting)
-
-
-def results(d: Any) -> Any:
-    got: list[Any] = []
-    d.addBoth(got.append)
-    assert got, "the Deferred has not fired"
-    return got[0]
 
 
 def connected() -> Any:

@@ -37,14 +37,7 @@ from glisten.mail._pop3 import (
     topOf,
 )
 
-
-def feed(codec: ServerConnection, data: bytes, byteAtATime: bool) -> list[object]:
-    if not byteAtATime:
-        return list(codec.receiveData(data))
-    events: list[object] = []
-    for i in range(len(data)):
-        events.extend(codec.receiveData(data[i : i + 1]))
-    return events
+from .helpers import feed
 
 
 def loggedIn(**kw: object) -> ServerConnection:

@@ -245,15 +245,14 @@ class VirtualPOP3(pop3.POP3):
         )
 
 
-class POP3Factory(ServerFactory):
-    """Builds :class:`VirtualPOP3` connections for a mail service (Twisted's name).
+class _MailboxFactory(ServerFactory):
+    """Builds connections that log a mail service's users in to their mailboxes.
 
     :param service: The :class:`~glisten.mail.mail.MailService`.
-    :param contextFactory: TLS server options; with them ``STLS`` is offered.
+    :param contextFactory: TLS server options; with them STLS/STARTTLS is offered.
     :ivar authOverPlaintext: Accept passwords before TLS (tests only).
     """
 
-    protocol = VirtualPOP3
     authOverPlaintext = False
 
     def __init__(self, service: Any, contextFactory: Any = None) -> None:
@@ -261,11 +260,17 @@ class POP3Factory(ServerFactory):
         self.contextFactory = contextFactory
 
     def buildProtocol(self, addr: Any) -> Any:
-        p = self.protocol(self.contextFactory)
+        p = self.protocol(contextFactory=self.contextFactory)
         p.service = self.service
         p.factory = self
         p.authOverPlaintext = self.authOverPlaintext
         return p
+
+
+class POP3Factory(_MailboxFactory):
+    """Builds :class:`VirtualPOP3` connections for a mail service (Twisted's name)."""
+
+    protocol = VirtualPOP3
 
     def cap_IMPLEMENTATION(self) -> bytes:
         return b"glisten"
@@ -287,26 +292,10 @@ class VirtualIMAP4(imap4.IMAP4Server):
         )
 
 
-class IMAP4Factory(ServerFactory):
-    """Builds :class:`VirtualIMAP4` connections for a mail service.
-
-    :param contextFactory: TLS server options; with them ``STARTTLS`` is offered.
-    :ivar authOverPlaintext: Accept passwords before TLS (tests only).
-    """
+class IMAP4Factory(_MailboxFactory):
+    """Builds :class:`VirtualIMAP4` connections for a mail service."""
 
     protocol = VirtualIMAP4
-    authOverPlaintext = False
-
-    def __init__(self, service: Any, contextFactory: Any = None) -> None:
-        self.service = service
-        self.contextFactory = contextFactory
-
-    def buildProtocol(self, addr: Any) -> Any:
-        p = self.protocol(contextFactory=self.contextFactory)
-        p.service = self.service
-        p.factory = self
-        p.authOverPlaintext = self.authOverPlaintext
-        return p
 
 
 __all__ = [
