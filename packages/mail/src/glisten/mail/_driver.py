@@ -19,6 +19,13 @@ class CodecDriver:
     _disconnected = False
     #: Acts on one event of the codec (each adapter defines it).
     _handle: Callable[[Any], None]
+    #: Restarts the idle timeout (``TimeoutMixin``).
+    resetTimeout: Callable[[], None]
+
+    def dataReceived(self, data: bytes) -> None:
+        """Traffic: restart the idle timeout and feed the codec."""
+        self.resetTimeout()
+        self._process(data)
 
     def _process(self, data: bytes) -> None:
         """Feed ``data`` and handle the events; an answer given while handling (a

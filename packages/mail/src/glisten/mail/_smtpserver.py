@@ -138,10 +138,6 @@ class SMTP(CodecDriver, Protocol, TimeoutMixin):
         self.transport.write(self._codec.greeting(self.greeting()))
         self.setTimeout(self.timeout)
 
-    def dataReceived(self, data: bytes) -> None:
-        self.resetTimeout()
-        self._process(data)
-
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
         self.setTimeout(None)

@@ -144,10 +144,6 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         self.transport.write(self._codec.greeting())
         self.setTimeout(self.timeOut)
 
-    def dataReceived(self, data: bytes) -> None:
-        self.resetTimeout()
-        self._process(data)
-
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
         self.setTimeout(None)

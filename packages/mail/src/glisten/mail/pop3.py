@@ -258,10 +258,6 @@ class POP3(CodecDriver, Protocol, TimeoutMixin):
         self.transport.write(self._codec.greeting())
         self.setTimeout(self.timeOut)
 
-    def dataReceived(self, data: bytes) -> None:
-        self.resetTimeout()
-        self._process(data)
-
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
         self.setTimeout(None)
