@@ -77,6 +77,20 @@ def test_wildcards_are_linear() -> None:
     assert not imap4.wildcardMatch("*" * 50 + "x", "a" * 5000, ".")
 
 
+def test_cram_md5_login_with_clear_text_checker() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    server, transport = connect(imap4.MemoryAccount())
+    out = say(server, transport, b"a CAPABILITY\r\nb AUTHENTICATE CRAM-MD5\r\n")
+    assert b"AUTH=CRAM-MD5" in out
+    challenge = base64.b64decode(out.splitlines()[-1][2:])
+    digest = hmac.new(b"pw", challenge, hashlib.md5).hexdigest().encode()
+    out = say(server, transport, base64.b64encode(b"bob " + digest) + b"\r\nc SELECT INBOX\r\n")
+    assert out.startswith(b"b OK [CAPABILITY") and b"c OK [READ-WRITE]" in out
+
+
 def test_failed_login_is_delayed() -> None:
     clock = Clock()
     server, transport = connect(imap4.MemoryAccount(), clock)

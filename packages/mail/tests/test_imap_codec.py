@@ -13,6 +13,7 @@ from glisten.mail._imap import (
     Append,
     Atom,
     ConnectionClosing,
+    CramLogin,
     Fetch,
     FetchAttribute,
     Idle,
@@ -250,6 +251,27 @@ def test_authenticate_plain_continuation() -> None:
     assert codec.receiveData(b"AGJvYgBwdw==\r\n") == [Login(b"a", b"bob", b"pw")]
     codec.rejectLogin(b"a")
     assert codec.dataToSend() == b"a NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+
+
+def test_authenticate_cram_md5() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    assert b"AUTH=CRAM-MD5" not in ServerConnection().greeting()
+    codec = ServerConnection(cramMD5=True)
+    assert b"AUTH=CRAM-MD5" in codec.greeting() and b"LOGINDISABLED" in codec.greeting()
+    assert codec.receiveData(b"a AUTHENTICATE CRAM-MD5\r\n") == []
+    challenge = base64.b64decode(codec.dataToSend()[2:-2])
+    digest = hmac.new(b"pw", challenge, hashlib.md5).hexdigest().encode()
+    [event] = codec.receiveData(base64.b64encode(b"bob " + digest) + b"\r\n")
+    assert event == CramLogin(b"a", b"bob", challenge, digest)
+    codec.acceptLogin(b"a")
+    codec = ServerConnection(cramMD5=True)
+    codec.receiveData(b"b AUTHENTICATE CRAM-MD5\r\n")
+    codec.dataToSend()
+    assert codec.receiveData(b"bm9wZQ==\r\n") == []
+    assert codec.dataToSend() == b"b BAD Malformed CRAM-MD5 response\r\n"
 
 
 def test_literal_limits() -> None:

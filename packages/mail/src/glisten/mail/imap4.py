@@ -3,7 +3,7 @@ adapter from a transport to the sans-I/O :class:`glisten.mail._imap.ServerConnec
 the account, mailbox and message interfaces it serves.
 
 Beyond Twisted: IDLE (RFC 2177), LITERAL+ (RFC 7888), UIDPLUS (RFC 4315), MOVE (RFC 6851),
-UNSELECT, ID and ENABLE. Deliberate differences: ``LOGIN`` and ``AUTHENTICATE PLAIN`` are
+UNSELECT, ID, ENABLE, AUTHENTICATE PLAIN and CRAM-MD5. Deliberate differences: ``LOGIN`` and ``AUTHENTICATE PLAIN`` are
 refused before TLS unless :attr:`IMAP4Server.authOverPlaintext` is set (RFC 3501
 ``LOGINDISABLED``), a failed login is answered after a delay, and LIST patterns are matched
 in polynomial time (Twisted's wildcard regex was a ReDoS, GHSA-8pqf-f4m5-798g).
@@ -28,6 +28,7 @@ from glisten.mail._imap import (
     Append,
     ConnectionClosing,
     Copy,
+    CramLogin,
     Expunge,
     Fetch,
     FetchAttribute,
@@ -140,6 +141,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             tlsAvailable=self.ctx is not None,
             secure=bool(interfaces.ISSLTransport.providedBy(self.transport)),
             plaintextLogin=self.authOverPlaintext,
+            cramMD5=self.offersCramMD5(),
         )
         self.transport.write(self._codec.greeting())
         self.setTimeout(self.timeOut)
@@ -176,7 +178,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             self.transport.startTLS(self.ctx)
             codec.tlsStarted()
             return
-        if isinstance(event, Login):
+        if isinstance(event, (Login, CramLogin)):
             self._login(event)
             return
         if isinstance(event, IdleDone):
@@ -222,8 +224,27 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         creds = credentials.UsernamePassword(user, password)
         return defer.maybeDeferred(self.portal.login, creds, None, IAccount)
 
-    def _login(self, event: Login) -> None:
-        d = self.authenticateLogin(event.username, event.password)
+    def offersCramMD5(self) -> bool:
+        """Whether to offer CRAM-MD5: only when the portal can check it (clear-text
+        passwords; never with scrypt-hashed maildir domains)."""
+        listing = getattr(self.portal, "listCredentialsInterfaces", None)
+        return listing is not None and credentials.IUsernameHashedPassword in listing()
+
+    def authenticateCramMD5(self, creds: Any) -> defer.Deferred[Any]:
+        """:return: a Deferred firing with ``(IAccount, account, logout)``."""
+        if self.portal is None:
+            return defer.fail(cred_error.UnauthorizedLogin())
+        return defer.maybeDeferred(self.portal.login, creds, None, IAccount)
+
+    def _login(self, event: Login | CramLogin) -> None:
+        if isinstance(event, CramLogin):
+            from glisten.mail._smtpcommon import CramMD5Credentials
+
+            d = self.authenticateCramMD5(
+                CramMD5Credentials(event.username, event.challenge, event.response)
+            )
+        else:
+            d = self.authenticateLogin(event.username, event.password)
 
         def ok(result: Any) -> None:
             _, account, logout = result

@@ -291,6 +291,21 @@ class VirtualIMAP4(imap4.IMAP4Server):
             imap4.IAccount,
         )
 
+    def offersCramMD5(self) -> bool:
+        portals = self.service.portals.values() if self.service is not None else []
+        return any(
+            credentials.IUsernameHashedPassword in p.listCredentialsInterfaces() for p in portals
+        )
+
+    def authenticateCramMD5(self, creds: Any) -> defer.Deferred[Any]:
+        local, portals = _portalsFor(self.service, creds.username)
+        return _loginToPortals(
+            portals,
+            local,
+            lambda name: smtp.CramMD5Credentials(name, creds.challenge, creds.response),
+            imap4.IAccount,
+        )
+
 
 class IMAP4Factory(_MailboxFactory):
     """Builds :class:`VirtualIMAP4` connections for a mail service."""

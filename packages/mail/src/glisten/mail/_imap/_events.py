@@ -25,6 +25,17 @@ class Login:
 
 
 @attrs.frozen
+class CramLogin:
+    """``AUTHENTICATE CRAM-MD5`` was answered: check ``response`` (hex HMAC-MD5 of
+    ``challenge``), then ``acceptLogin`` or ``rejectLogin``."""
+
+    tag: bytes
+    username: bytes
+    challenge: bytes
+    response: bytes
+
+
+@attrs.frozen
 class Select:
     """``SELECT`` (``readOnly`` false) or ``EXAMINE``: send the untagged state, then
     ``selected`` or ``selectFailed``."""
@@ -166,6 +177,7 @@ class ConnectionClosing:
 
 ServerEvent = (
     Login
+    | CramLogin
     | Select
     | MailboxCommand
     | Rename

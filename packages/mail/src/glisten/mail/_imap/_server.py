@@ -17,6 +17,7 @@ from glisten.mail._imap._events import (
     Append,
     ConnectionClosing,
     Copy,
+    CramLogin,
     Expunge,
     Fetch,
     Idle,
@@ -105,6 +106,8 @@ class ServerConnection:
     :param plaintextLogin: Allow ``LOGIN`` and ``AUTHENTICATE PLAIN`` before TLS (off:
         ``LOGINDISABLED``, RFC 3501 6.2.3).
     :param serverId: The ``ID`` fields this server gives (RFC 2971).
+    :param cramMD5: Offer ``AUTHENTICATE CRAM-MD5`` (RFC 2195), with or without TLS: the
+        password never crosses the wire, but checking it needs the clear-text password.
     :ivar state: The :class:`ServerState`.
     :ivar readOnly: The selected mailbox was opened with ``EXAMINE``.
     :ivar enabled: Extensions the client turned on with ``ENABLE``.
@@ -118,8 +121,12 @@ class ServerConnection:
         secure: bool = False,
         plaintextLogin: bool = False,
         serverId: tuple[tuple[bytes, bytes], ...] = ((b"name", b"glisten"),),
+        cramMD5: bool = False,
     ) -> None:
         self.limits = limits
+        self.cramMD5 = cramMD5
+        self._challenge = b""
+        self._saslMech = b""
         self.tlsAvailable = tlsAvailable
         self.secure = secure
         self.plaintextLogin = plaintextLogin
@@ -161,6 +168,8 @@ class ServerConnection:
         if self.state is S.NOT_AUTHENTICATED:
             if self.tlsAvailable and not self.secure:
                 caps.append(b"STARTTLS")
+            if self.cramMD5:
+                caps.append(b"AUTH=CRAM-MD5")
             caps.append(b"AUTH=PLAIN" if self.loginAllowed else b"LOGINDISABLED")
         else:
             caps += [b"NAMESPACE", b"UIDPLUS", b"MOVE", b"UNSELECT", b"CHILDREN"]
@@ -409,11 +418,18 @@ class ServerConnection:
                 sc.space()
                 initial = bytes(sc.atom())
             sc.end()
+            if mech == b"CRAM-MD5" and self.cramMD5 and initial is None:
+                self._sasl = tag
+                self._saslMech = mech
+                self._challenge = _sasl.cramChallenge(b"glisten")
+                self._out.append(b"+ " + _sasl.b64encode(self._challenge) + b"\r\n")
+                return None
             if mech != b"PLAIN" or not self.loginAllowed:
                 self._tagged(tag, b"NO", b"Unsupported mechanism", None)
                 return None
             if initial is None:
                 self._sasl = tag
+                self._saslMech = mech
                 self._out.append(b"+ \r\n")
                 return None
             return self._plain(tag, initial)
@@ -543,6 +559,13 @@ class ServerConnection:
         if text == b"*":
             self._bad(tag, b"Authentication cancelled")
             return None
+        if self._saslMech == b"CRAM-MD5":
+            decoded = _sasl.b64decode(text) or b""
+            name, space, digest = decoded.rpartition(b" ")
+            if not space or not name or len(digest) != 32:
+                self._bad(tag, b"Malformed CRAM-MD5 response")
+                return None
+            return self._wait(CramLogin(tag, name, self._challenge, digest))
         return self._plain(tag, text)
 
     def _plain(self, tag: bytes, data: bytes) -> ServerEvent | None:
