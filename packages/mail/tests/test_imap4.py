@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
@@ -234,3 +236,69 @@ def test_maildir_append_keeps_bytes(tmp_path: Path, name: str) -> None:
     assert uid == 1
     [(number, message)] = folder.fetch(imap4.MessageSet(1), True)
     assert message.getRawMessage() == MESSAGE and message.getFlags() == [b"\\Seen"]
+
+
+_COMMANDS = [
+    b"a LOGIN bob pw\r\n",
+    b"b SELECT INBOX\r\n",
+    b"c EXAMINE INBOX\r\n",
+    b"d FETCH 1:* (FLAGS UID ENVELOPE BODYSTRUCTURE BODY[1] BODY.PEEK[HEADER]<0.10>)\r\n",
+    b"e UID STORE 1:* +FLAGS (\\Deleted)\r\n",
+    b"f EXPUNGE\r\n",
+    b"g APPEND INBOX {5+}\r\nhello\r\n",
+    b'h LIST "" *\r\n',
+    b"i CREATE A.B\r\n",
+    b"j RENAME A C\r\n",
+    b"k DELETE C.B\r\n",
+    b"l UID MOVE 1:* C\r\n",
+    b"m SEARCH OR ALL TEXT x\r\n",
+    b"n STATUS INBOX (MESSAGES UNSEEN)\r\n",
+    b"o IDLE\r\n",
+    b"DONE\r\n",
+    b"p CLOSE\r\n",
+    b"q UNSELECT\r\n",
+    b"r COPY 2 INBOX\r\n",
+    b"s NOOP\r\n",
+    b't LSUB "" %\r\n',
+    b"u SUBSCRIBE INBOX\r\n",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(_COMMANDS), st.binary(max_size=30)), max_size=25),
+    st.booleans(),
+)
+def test_server_fuzz_never_raises(chunks: list[bytes], onMaildir: bool) -> None:
+    """Random sequences of commands (and bytes) against the whole server and an in-memory
+    or maildir account: only IMAP answers come out, never an exception."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        account: Any = imap4.MemoryAccount()
+        if onMaildir:
+            maildir.initializeMaildir(folder)
+            account = maildir.MaildirAccount(folder)
+        account.select("INBOX").addMessage(io.BytesIO(MESSAGE), [], None)
+        _fuzzServer(account, chunks)
+
+
+def _fuzzServer(account: Any, chunks: list[bytes]) -> None:
+    from glisten.internet.testing import EventLoggingObserver
+    from glisten.logger import globalLogPublisher
+
+    server, transport = connect(account)
+    server.failedLoginDelay = 0
+    observer = EventLoggingObserver()
+    globalLogPublisher.addObserver(observer)
+    try:
+        for chunk in chunks:
+            server.dataReceived(chunk)
+            if transport.disconnecting:
+                break
+        server.connectionLost(None)
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    # No failure was logged (a traceback would be one), and no command hit a server bug.
+    assert not [e for e in observer if e.get("log_failure") is not None]
+    assert b"SERVERBUG" not in transport.value()
