@@ -264,3 +264,18 @@ def test_s_nail_reads_and_moves_mail(server: Server, tmp_path: Path) -> None:
         assert data[0][1] == b"Subject: batch one\r\n\r\n"
     finally:
         client.logout()
+
+
+def test_imaplib_utf8_accept(server: Server) -> None:
+    client = server.login("dave", "pw")
+    try:
+        typ, data = client.enable("UTF8=ACCEPT")
+        assert typ == "OK" and client.utf8_enabled
+        assert client.create("Entwürfe")[0] == "OK"
+        typ, listing = client.list()
+        assert any("Entwürfe".encode() in line for line in listing)
+        typ, data = client.append("Entwürfe", None, None, "Subject: Grüße\r\n\r\nü\r\n".encode())
+        assert typ == "OK"
+        assert client.select("Entwürfe")[1] == [b"1"]
+    finally:
+        client.logout()

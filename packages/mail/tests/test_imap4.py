@@ -166,6 +166,21 @@ def test_maildir_account(tmp_path: Path) -> None:
     assert b"[UIDVALIDITY " + validity + b"]" in out and b"* SEARCH 2\r\n" in out
 
 
+def test_utf8_mailbox_names(tmp_path: Path) -> None:
+    root = tmp_path / "bob"
+    maildir.initializeMaildir(str(root))
+    server, transport = connect(maildir.MaildirAccount(str(root)))
+    out = say(server, transport, 'a LOGIN bob pw\r\nb CREATE "Entwürfe"\r\n'.encode())
+    assert b"b NO" in out  # 8-bit names need UTF8=ACCEPT
+    out = say(
+        server,
+        transport,
+        'c ENABLE UTF8=ACCEPT\r\nd CREATE "Entwürfe"\r\ne LIST "" *\r\n'.encode(),
+    )
+    assert b"d OK" in out and '"Entwürfe"'.encode() in out
+    assert (root / ".Entwürfe" / "cur").is_dir()
+
+
 def test_maildir_idle_sees_delivery_from_elsewhere(tmp_path: Path) -> None:
     root = tmp_path / "bob"
     maildir.initializeMaildir(str(root))

@@ -274,6 +274,18 @@ def test_authenticate_cram_md5() -> None:
     assert codec.dataToSend() == b"b BAD Malformed CRAM-MD5 response\r\n"
 
 
+def test_utf8_accept() -> None:
+    codec = authenticated()
+    assert codec.receiveData(b"a ENABLE UTF8=ACCEPT X-UNKNOWN\r\n") == []
+    assert codec.dataToSend() == b"* ENABLED UTF8=ACCEPT\r\na OK ENABLE completed\r\n"
+    [event] = codec.receiveData('b APPEND "Entwürfe" UTF8 (~{7+}\r\nS: ü\r\n)\r\n'.encode())
+    assert isinstance(event, Append) and event.message == "S: ü\r\n".encode()
+    assert event.mailbox == "Entwürfe".encode()
+    plain = authenticated()
+    plain.receiveData(b"c APPEND x UTF8 (~{1+}\r\nx)\r\n")
+    assert plain.dataToSend().startswith(b"c BAD")
+
+
 def test_literal_limits() -> None:
     codec = ServerConnection(Limits(maxLiteral=10), plaintextLogin=True)
     codec.receiveData(b"a LOGIN {11}\r\n")

@@ -346,8 +346,8 @@ def _merge(mine: list[bytes], onDisk: list[bytes]) -> list[bytes]:
 def _validName(name: str) -> bool:
     return (
         bool(name)
-        and len(name) <= 255
-        and all(0x20 <= ord(c) < 0x7F for c in name)
+        and len(name.encode("utf-8", "surrogatepass")) <= 250
+        and all(ord(c) >= 0x20 and ord(c) != 0x7F and not 0xD800 <= ord(c) <= 0xDFFF for c in name)
         and "/" not in name
         and not name.startswith(".")
         and not name.endswith(".")

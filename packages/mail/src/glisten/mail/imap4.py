@@ -86,12 +86,17 @@ _log = Logger(namespace="glisten.mail.imap4")
 _SEEN = b"\\Seen"
 
 
-def _name(mailbox: bytes) -> str:
-    """A mailbox name from the wire (7-bit modified UTF-7, RFC 3501 5.1.3)."""
+def _name(mailbox: bytes, utf8: bool = False) -> str:
+    """A mailbox name from the wire: 7-bit modified UTF-7 (RFC 3501 5.1.3), or UTF-8 once
+    the client enabled UTF8=ACCEPT (RFC 6855)."""
     try:
-        name = mailbox.decode("ascii")
+        name = mailbox.decode("utf-8" if utf8 else "ascii")
     except UnicodeDecodeError:
-        raise IllegalMailboxEncoding("mailbox names are 7-bit") from None
+        raise IllegalMailboxEncoding(
+            "mailbox names are 7-bit (or UTF-8 with UTF8=ACCEPT)"
+        ) from None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise IllegalMailboxEncoding("control characters in a mailbox name")
     return "INBOX" if name.upper() == "INBOX" else name
 
 
@@ -334,6 +339,10 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
 
     # -- commands ------------------------------------------------------------------------
 
+    def _mailboxName(self, mailbox: bytes) -> str:
+        assert self._codec is not None
+        return _name(mailbox, "UTF8=ACCEPT" in self._codec.enabled)
+
     def _command(self, event: Any) -> Any:
         handler = getattr(self, "_do_" + type(event).__name__)
         return handler(event)
@@ -364,7 +373,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
 
     def _do_Select(self, event: Select) -> Any:
         self._unselect()
-        name = _name(event.mailbox)
+        name = self._mailboxName(event.mailbox)
         d = defer.maybeDeferred(self.account.select, name, not event.readOnly)
 
         def opened(mbox: Any) -> None:
@@ -392,7 +401,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         return d.addCallback(opened)
 
     def _do_MailboxCommand(self, event: MailboxCommand) -> Any:
-        name = _name(event.mailbox)
+        name = self._mailboxName(event.mailbox)
         account = self.account
         if event.name == "CREATE":
             d = defer.maybeDeferred(account.create, name.rstrip("."))
@@ -415,7 +424,9 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         self._codec.complete(tag, b"OK", what.encode() + b" completed")
 
     def _do_Rename(self, event: Rename) -> Any:
-        d = defer.maybeDeferred(self.account.rename, _name(event.old), _name(event.new))
+        d = defer.maybeDeferred(
+            self.account.rename, self._mailboxName(event.old), self._mailboxName(event.new)
+        )
         return d.addCallback(lambda _: self._ok(event.tag, "RENAME"))
 
     def _do_ListMailboxes(self, event: ListMailboxes) -> Any:
@@ -458,7 +469,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
                         + b' "'
                         + delimiter
                         + b'" '
-                        + astring(name.encode("ascii", "replace"))
+                        + astring(name.encode("utf-8"), "UTF8=ACCEPT" in codec.enabled)
                     )
                 codec.complete(event.tag, b"OK", command + b" completed")
 
@@ -467,7 +478,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         return d.addCallback(listed)
 
     def _do_Status(self, event: Status) -> Any:
-        name = _name(event.mailbox)
+        name = self._mailboxName(event.mailbox)
         d = defer.maybeDeferred(self.account.select, name, False)
 
         def got(mbox: Any) -> Any:
@@ -482,13 +493,14 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             codec = self._codec
             assert codec is not None
             items = b" ".join(b"%s %d" % (k.encode(), v) for k, v in values.items())
-            codec.untagged(b"STATUS " + astring(name.encode()) + b" (" + items + b")")
+            utf8 = "UTF8=ACCEPT" in codec.enabled
+            codec.untagged(b"STATUS " + astring(name.encode(), utf8) + b" (" + items + b")")
             codec.complete(event.tag, b"OK", b"STATUS completed")
 
         return d.addCallback(got).addCallback(send)
 
     def _do_Append(self, event: Append) -> Any:
-        name = _name(event.mailbox)
+        name = self._mailboxName(event.mailbox)
         d = defer.maybeDeferred(self.account.select, name, True)
 
         def got(mbox: Any) -> Any:
@@ -620,7 +632,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         if event.move and (codec.readOnly or not self.mbox.isWriteable()):
             raise ReadOnlyMailbox("Mailbox is read-only")
         source = self.mbox
-        name = _name(event.mailbox)
+        name = self._mailboxName(event.mailbox)
         d = defer.maybeDeferred(self.account.select, name, True)
 
         def got(target: Any) -> Any:

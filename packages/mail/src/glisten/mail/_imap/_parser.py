@@ -26,7 +26,8 @@ class Atom(bytes):
 #: What a token may be: an atom, a string, or a list of tokens.
 Token = Atom | bytes | list
 
-_ATOM_STOP = frozenset(b'(){ "') | frozenset(range(0x20)) | frozenset(range(0x7F, 0x100))
+_ATOM_STOP_UTF8 = frozenset(b'(){ "') | frozenset(range(0x20)) | {0x7F}
+_ATOM_STOP = _ATOM_STOP_UTF8 | frozenset(range(0x80, 0x100))
 _MONTHS = (
     b"JAN",
     b"FEB",
@@ -71,13 +72,15 @@ class Scanner:
 
     :param data: The command: its lines with CRLFs, literals inline.
     :param limits: Nesting, token and literal limits.
+    :param utf8: Atoms may hold UTF-8 (the client enabled UTF8=ACCEPT, RFC 6855).
     """
 
-    def __init__(self, data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, data: bytes, limits: Limits = DEFAULT_LIMITS, utf8: bool = False) -> None:
         self.data = data
         self.pos = 0
         self.limits = limits
         self.tokens = 0
+        self._stop = _ATOM_STOP_UTF8 if utf8 else _ATOM_STOP
 
     def atEnd(self) -> bool:
         return self.data.startswith(b"\r\n", self.pos) or self.pos >= len(self.data)
@@ -116,7 +119,7 @@ class Scanner:
                     raise IMAPParseError("unbalanced brackets")
                 i += 1
                 continue
-            if c in _ATOM_STOP:
+            if c in self._stop:
                 break
             i += 1
         if i == start:

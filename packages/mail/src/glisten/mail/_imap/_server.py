@@ -172,7 +172,7 @@ class ServerConnection:
                 caps.append(b"AUTH=CRAM-MD5")
             caps.append(b"AUTH=PLAIN" if self.loginAllowed else b"LOGINDISABLED")
         else:
-            caps += [b"NAMESPACE", b"UIDPLUS", b"MOVE", b"UNSELECT", b"CHILDREN"]
+            caps += [b"NAMESPACE", b"UIDPLUS", b"MOVE", b"UNSELECT", b"CHILDREN", b"UTF8=ACCEPT"]
         return caps
 
     def untagged(self, data: bytes) -> None:
@@ -340,7 +340,7 @@ class ServerConnection:
             if self._unauthenticated > self.limits.maxUnauthenticated:
                 self._bye(b"Too many commands without logging in", "unauthenticated flood")
                 return None
-        scanner = Scanner(data, self.limits)
+        scanner = Scanner(data, self.limits, "UTF8=ACCEPT" in self.enabled)
         scanner.pos = len(tag) + 1
         try:
             name = scanner.atom().upper().decode("ascii")
@@ -389,8 +389,11 @@ class ServerConnection:
             words = sc.rest()
             if not words or not all(isinstance(w, Atom) for w in words):
                 raise IMAPParseError("ENABLE needs capabilities")
-            # Nothing this server knows changes behaviour when enabled.
-            self.untagged(b"ENABLED")
+            # RFC 5161: answer with the extensions known here and now enabled.
+            wanted = {bytes(w).upper() for w in words}
+            if b"UTF8=ACCEPT" in wanted:
+                self.enabled.add("UTF8=ACCEPT")
+            self.untagged(b"ENABLED UTF8=ACCEPT" if b"UTF8=ACCEPT" in wanted else b"ENABLED")
             self._tagged(tag, b"OK", b"ENABLE completed", None)
             return None
         if name == "STARTTLS":
@@ -545,9 +548,17 @@ class ServerConnection:
         if sc.peek() == 0x22:
             date = parseDateTime(sc.quoted())
             sc.space()
-        if sc.peek() != 0x7B:
+        if sc.peek() == 0x7B:
+            message = sc.literal()
+        elif "UTF8=ACCEPT" in self.enabled and sc.data.startswith(b"UTF8 (~{", sc.pos):
+            # RFC 6855 4: a message with UTF-8 headers comes as "UTF8 (~{N}...)".
+            sc.pos += len(b"UTF8 (~")
+            message = sc.literal()
+            if sc.peek() != 0x29:
+                raise IMAPParseError("expected a parenthesis")
+            sc.pos += 1
+        else:
             raise IMAPParseError("APPEND needs a literal")
-        message = sc.literal()
         sc.end()
         return self._wait(Append(tag, mailbox, flags, date, message))
 

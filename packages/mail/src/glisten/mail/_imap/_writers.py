@@ -12,11 +12,12 @@ def literal(data: bytes) -> bytes:
     return b"{%d}\r\n" % len(data) + data
 
 
-def quote(data: bytes) -> bytes:
-    """A string, quoted when it can be (short, no CR/LF/8-bit), else a literal."""
+def quote(data: bytes, utf8: bool = False) -> bytes:
+    """A string, quoted when it can be (short, no CR/LF, 8-bit only with ``utf8``: RFC 6855
+    allows UTF-8 in quoted strings once enabled), else a literal."""
     if len(data) < 1024 and not any(c in _QUOTABLE_STOP for c in data):
         return b'"' + data + b'"'
-    if len(data) < 1024 and not any(c in (13, 10, 0) or c >= 0x80 for c in data):
+    if len(data) < 1024 and not any(c in (13, 10, 0) or (c >= 0x80 and not utf8) for c in data):
         return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
     return literal(data)
 
@@ -25,7 +26,7 @@ def nstring(data: bytes | None) -> bytes:
     return b"NIL" if data is None else quote(data)
 
 
-def astring(data: bytes) -> bytes:
+def astring(data: bytes, utf8: bool = False) -> bytes:
     """A mailbox name or similar: an atom when it is one, else a string."""
     if (
         data
@@ -33,7 +34,7 @@ def astring(data: bytes) -> bytes:
         and all(0x20 < c < 0x7F and c not in b'(){ %*"\\]' for c in data)
     ):
         return data
-    return quote(data)
+    return quote(data, utf8)
 
 
 def parenthesised(items: Iterable[bytes]) -> bytes:
