@@ -120,6 +120,40 @@ def test_memory_session() -> None:
     assert b"k NO [TRYCREATE]" in out
 
 
+class DeferredMailbox(imap4.MemoryMailbox):
+    """A mailbox whose fetch and store answer through Deferreds (as a Twisted mailbox
+    backed by a database might)."""
+
+    def fetch(self, messages: Any, uid: bool) -> Any:
+        from glisten.internet.defer import succeed
+
+        return succeed(super().fetch(messages, uid))
+
+    def store(self, messages: Any, flags: Any, mode: int, uid: bool) -> Any:
+        from glisten.internet.defer import succeed
+
+        return succeed(super().store(messages, flags, mode, uid))
+
+
+def test_mailbox_answering_with_deferreds() -> None:
+    account = imap4.MemoryAccount()
+    account.mailboxFactory = DeferredMailbox
+    account.addMailbox("Deferred")
+    account.addMailbox("Other")
+    account.select("Deferred").addMessage(io.BytesIO(MESSAGE), [], None)
+    server, transport = connect(account)
+    out = say(
+        server,
+        transport,
+        b"a LOGIN bob pw\r\nb SELECT Deferred\r\nc FETCH 1 (FLAGS BODY[TEXT])\r\n"
+        b"d SEARCH SEEN\r\ne UID COPY 1 Other\r\nf STORE 1 +FLAGS (\\Deleted)\r\n"
+        b"g UID EXPUNGE 1\r\n",
+    )
+    assert b"* 1 FETCH (FLAGS (\\Seen) BODY[TEXT] {11}\r\nbody text\r\n)" in out
+    assert b"* SEARCH 1\r\nd OK" in out and b"e OK [COPYUID" in out
+    assert b"* 1 EXPUNGE\r\ng OK" in out and b"SERVERBUG" not in out
+
+
 def test_idle_pushes_new_messages() -> None:
     clock = Clock()
     account = imap4.MemoryAccount()

@@ -669,10 +669,10 @@ def matches(query: Any, c: _Candidate, uid: int, last: tuple[int, int]) -> bool:
     return False
 
 
-def search(mbox: Any, query: Any, uid: bool) -> list[int]:
-    """:return: the numbers (or UIDs) of the messages of ``mbox`` matching ``query``."""
-    everything = MessageSet(1, None)
-    pairs = list(mbox.fetch(everything, False))
+def search(pairs: Any, query: Any, uid: bool) -> list[int]:
+    """:return: the numbers (or UIDs) of the messages among ``(number, message)`` pairs
+    (a whole mailbox's, from ``fetch(1:*)``) that match ``query``."""
+    pairs = list(pairs)
     if not pairs:
         return []
     last = (pairs[-1][0], pairs[-1][1].getUID())

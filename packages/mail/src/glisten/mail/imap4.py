@@ -620,11 +620,15 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         return d.addCallback(stored)
 
     def _do_Search(self, event: Search) -> Any:
-        found = _imapmodel.search(self.mbox, event.query, event.uid)
-        codec = self._codec
-        assert codec is not None
-        codec.untagged(b"SEARCH" + b"".join(b" %d" % n for n in found))
-        codec.complete(event.tag, b"OK", b"SEARCH completed")
+        def answer(pairs: Any) -> None:
+            found = _imapmodel.search(pairs, event.query, event.uid)
+            codec = self._codec
+            assert codec is not None
+            codec.untagged(b"SEARCH" + b"".join(b" %d" % n for n in found))
+            codec.complete(event.tag, b"OK", b"SEARCH completed")
+
+        everything = MessageSet(1, None)
+        return defer.maybeDeferred(self.mbox.fetch, everything, False).addCallback(answer)
 
     def _do_Copy(self, event: Copy) -> Any:
         codec = self._codec
@@ -638,7 +642,11 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         def got(target: Any) -> Any:
             if target is None:
                 raise NoSuchMailbox("No such mailbox")
-            pairs = list(source.fetch(self._messages(event.messages, event.uid), event.uid))
+            messages = self._messages(event.messages, event.uid)
+            fetched = defer.maybeDeferred(source.fetch, messages, event.uid)
+            return fetched.addCallback(lambda pairs: copy(target, list(pairs)))
+
+        def copy(target: Any, pairs: list[Any]) -> Any:
             copies = []
             for _, message in pairs:
                 raw = rawMessage(message)
@@ -685,8 +693,9 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             d = defer.maybeDeferred(self.mbox.expunge)
         else:
             wanted = MessageSet.fromRanges(event.uids)
-            uids = {m.getUID() for _, m in self.mbox.fetch(wanted, True)}
-            d = defer.maybeDeferred(self.mbox.expunge, uids)
+            mbox = self.mbox
+            d = defer.maybeDeferred(mbox.fetch, wanted, True)
+            d.addCallback(lambda pairs: mbox.expunge({m.getUID() for _, m in pairs}))
         d.addCallback(self._expunged)
         return d.addCallback(lambda _: codec.complete(event.tag, b"OK", b"EXPUNGE completed"))
 
