@@ -176,7 +176,11 @@ def main(cases: Sequence[Case], argv: Sequence[str] | None = None) -> None:
         for impl, rate in rates.items():
             parts.append(f"{impl}=" + ("failed" if rate is None else _format(rate, case.unit)))
         mine = rates.get("glisten")
-        for other, label in (("twisted", "ratio"), ("asyncio", "asyncio_ratio")):
+        for other, label in (
+            ("twisted", "ratio"),
+            ("asyncio", "asyncio_ratio"),
+            ("dovecot", "dovecot_ratio"),
+        ):
             theirs = rates.get(other)
             if mine and theirs:
                 parts.append(f"{label}={mine / theirs:.2f}")
