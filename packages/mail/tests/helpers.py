@@ -119,3 +119,21 @@ def makeCertificate(folder: Path, name: str = "localhost") -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+def feed(codec: Any, data: bytes, byteAtATime: bool) -> list[object]:
+    """Give a sans-I/O codec ``data`` whole or one byte at a time; :return: the events."""
+    if not byteAtATime:
+        return list(codec.receiveData(data))
+    events: list[object] = []
+    for i in range(len(data)):
+        events.extend(codec.receiveData(data[i : i + 1]))
+    return events
+
+
+def results(d: Any) -> Any:
+    """The result of a Deferred that has fired (a Failure as it is)."""
+    got: list[Any] = []
+    d.addBoth(got.append)
+    assert got, "the Deferred has not fired"
+    return got[0]

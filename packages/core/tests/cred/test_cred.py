@@ -159,6 +159,28 @@ def test_portalLaterRegistrationWins() -> None:
     failure(p.login(credentials.UsernamePassword(b"x", b"1"), None, IAvatar))
 
 
+class IChallengeCredentials(credentials.IUsernameHashedPassword):
+    """A kind of hashed-password credentials (as CRAM-MD5's)."""
+
+
+@implementer(IChallengeCredentials)
+class ChallengeCredentials:
+    def __init__(self, username: bytes, password: bytes) -> None:
+        self.username = username
+        self._password = password
+
+    def checkPassword(self, password: bytes) -> bool:
+        return password == self._password
+
+
+def test_portalFindsCheckersForExtendedInterfaces() -> None:
+    """A checker registered for an interface also checks credentials whose interface
+    extends it, as Twisted's Portal does."""
+    p = portal.Portal(Realm(), [checkers.InMemoryUsernamePasswordDatabaseDontUse(x="1")])
+    assert result(p.login(ChallengeCredentials(b"x", b"1"), None, IAvatar))
+    failure(p.login(ChallengeCredentials(b"x", b"2"), None, IAvatar))
+
+
 # ---------------------------------------------------------------------------- FilePasswordDB
 
 

@@ -73,7 +73,9 @@ class Portal:
         :class:`~glisten.cred.error.UnhandledCredentials` if no checker accepts this kind of
         credentials.
         """
-        for credentialInterface in providedBy(credentials):
+        # Most specific first, then the interfaces they extend (a checker registered for
+        # IUsernameHashedPassword also checks CRAM-MD5 credentials).
+        for credentialInterface in providedBy(credentials).flattened():
             checker = self.checkers.get(credentialInterface)
             if checker is not None:
                 d: Deferred[Any] = maybeDeferred(checker.requestAvatarId, credentials)

@@ -11,6 +11,7 @@ from glisten.cred.credentials import UsernamePassword
 from glisten.internet import defer, interfaces
 from glisten.internet.protocol import Protocol, ServerFactory
 from glisten.logger import Logger
+from glisten.mail._driver import CodecDriver
 from glisten.mail._smtp import (
     DEFAULT_LIMITS,
     AuthRequested,
@@ -61,7 +62,7 @@ class PLAINCredentials(UsernamePassword):
     """Credentials from ``AUTH PLAIN`` (Twisted's name)."""
 
 
-class SMTP(Protocol, TimeoutMixin):
+class SMTP(CodecDriver, Protocol, TimeoutMixin):
     """An SMTP server connection (RFC 5321; ``EHLO`` is refused: see :class:`ESMTP`).
 
     Give it an :class:`IMessageDelivery` (``delivery``), an
@@ -137,10 +138,6 @@ class SMTP(Protocol, TimeoutMixin):
         self.transport.write(self._codec.greeting(self.greeting()))
         self.setTimeout(self.timeout)
 
-    def dataReceived(self, data: bytes) -> None:
-        self.resetTimeout()
-        self._process(data)
-
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
         self.setTimeout(None)
@@ -151,33 +148,6 @@ class SMTP(Protocol, TimeoutMixin):
         self.transport.loseConnection()
 
     # -- the codec's events --------------------------------------------------------------
-
-    def _process(self, data: bytes) -> None:
-        codec = self._codec
-        assert codec is not None
-        if self._busy:
-            # An answer arrived while we handle events: pick it up when we are done.
-            self._again = True
-            return
-        self._busy = True
-        try:
-            events = codec.receiveData(data)
-            while True:
-                for event in events:
-                    self._handle(event)
-                if not self._again or self._disconnected:
-                    break
-                self._again = False
-                events = codec.receiveData(b"")
-        finally:
-            self._busy = False
-        self._flush()
-
-    def _flush(self) -> None:
-        if self._codec is not None and not self._disconnected:
-            out = self._codec.dataToSend()
-            if out:
-                self.transport.write(out)
 
     def _answered(self) -> None:
         if not self._disconnected:

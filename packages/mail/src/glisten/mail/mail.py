@@ -127,7 +127,8 @@ class MailService(service.MultiService):
 
     :ivar domains: Domain name -> ``IDomain`` (refusing unknown domains by default).
     :ivar queue: The relay queue (:class:`glisten.mail.relaymanager.Queue`), if relaying.
-    :ivar portals: ``b""`` -> the portal for authenticated SMTP.
+    :ivar portals: Domain name -> the portal of its users' mailboxes (POP3, IMAP4), for
+        domains that are realms (maildir domains).
     :ivar smtpPortal: The :class:`glisten.cred.portal.Portal` for SMTP AUTH.
     """
 
@@ -148,7 +149,11 @@ class MailService(service.MultiService):
         ``user@name``, or ``user`` alone when only one domain knows them)."""
         self.domains[name] = domain
         key = DomainWithDefaultDict._key(name)
-        self._checker.byDomain[key] = list(domain.getCredentialsCheckers())
+        domainCheckers = list(domain.getCredentialsCheckers())
+        self._checker.byDomain[key] = domainCheckers
+        if cred_portal.IRealm.providedBy(domain):
+            # POP3 and IMAP log users in to their own domain's mailboxes.
+            self.portals[key] = cred_portal.Portal(domain, domainCheckers)
 
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
         """The realm of ``smtpPortal``: authenticated users get a delivery that may relay."""

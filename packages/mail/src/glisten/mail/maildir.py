@@ -1,7 +1,8 @@
-"""Delivery into maildir folders (the maildir spec: ``tmp`` -> ``new``), and the domain that
-keeps one maildir per user (``glisten mail --maildirdbmdomain``).
-
-This part is the writer; reading mailboxes (POP3, IMAP4) is not here yet.
+"""Maildir folders (the maildir spec: ``tmp`` -> ``new`` -> ``cur``): delivery into them,
+reading them as POP3 mailboxes (:class:`MaildirMailbox`) and IMAP4 accounts
+(:class:`MaildirAccount`, :class:`MaildirFolder`), and the domain that keeps one
+maildir per user (``glisten mail --maildirdbmdomain``), which is also the realm that logs
+POP3 and IMAP4 users in to their maildir.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.cred import checkers, credentials, error
+from glisten.cred import portal as cred_portal
 from glisten.internet import defer
-from glisten.mail import smtp
+from glisten.mail import pop3, smtp
 from glisten.mail._fsync import DurableFile, fsyncDirectory
+from glisten.mail._maildirfolder import MaildirAccount, MaildirFolder
 from glisten.mail.mail import IAliasableDomain, IDomain
 
 _counter = itertools.count()
@@ -88,7 +91,153 @@ class MaildirMessage:
         self._file.discard()
 
 
-@implementer(IAliasableDomain)
+def _uniqueName(filename: str) -> str:
+    """The part of a maildir file name that never changes (flags follow ``:2,``)."""
+    return filename.split(":", 1)[0]
+
+
+def _findMessage(folder: str, unique: str) -> str | None:
+    """:return: the current path of message ``unique`` in ``folder`` (another reader may
+    have moved it from ``new`` to ``cur`` or changed its flags), or ``None`` if it is gone."""
+    for sub in ("cur", "new"):
+        try:
+            names = os.listdir(os.path.join(folder, sub))
+        except FileNotFoundError:
+            continue
+        for name in names:
+            if name == unique or name.startswith(unique + ":"):
+                return os.path.join(folder, sub, name)
+    return None
+
+
+@implementer(pop3.IMailbox)
+class MaildirMailbox(pop3.Mailbox):
+    """A maildir read through POP3: the messages in ``new`` and ``cur`` when the session
+    starts, oldest first, numbered for the whole session (RFC 1939).
+
+    Deleted messages are removed at :meth:`sync`; a message another reader (IMAP, another
+    POP3 session) moved or removed meanwhile is looked up again, or skipped. Sizes are the
+    sizes on disk (line ends as stored), as Twisted reports them. Unique ids are the
+    maildir's unique names, so they survive flag changes and moves to ``cur``.
+
+    :param path: The maildir (with ``new``, ``cur`` and ``tmp``).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        entries: list[tuple[int, str, str, int]] = []
+        for sub in ("new", "cur"):
+            folder = os.path.join(path, sub)
+            try:
+                names = os.listdir(folder)
+            except FileNotFoundError:
+                continue
+            for name in names:
+                if name.startswith("."):
+                    continue
+                full = os.path.join(folder, name)
+                try:
+                    st = os.stat(full)
+                except FileNotFoundError:
+                    continue
+                entries.append((st.st_mtime_ns, name, full, st.st_size))
+        entries.sort()
+        self.list = [full for _, _, full, _ in entries]
+        self._sizes = [size for _, _, _, size in entries]
+        self._unique = [_uniqueName(name) for _, name, _, _ in entries]
+        self.deleted: set[int] = set()
+
+    def _index(self, index: int) -> int:
+        if not 0 <= index < len(self.list):
+            raise ValueError("no such message")
+        return index
+
+    def listMessages(self, index: int | None = None) -> Any:
+        if index is None:
+            return [0 if i in self.deleted else s for i, s in enumerate(self._sizes)]
+        index = self._index(index)
+        return 0 if index in self.deleted else self._sizes[index]
+
+    def getMessage(self, index: int) -> Any:
+        index = self._index(index)
+        try:
+            return open(self.list[index], "rb")
+        except FileNotFoundError:
+            found = _findMessage(self.path, self._unique[index])
+            if found is None:
+                raise ValueError("message removed by another session") from None
+            self.list[index] = found
+            return open(found, "rb")
+
+    def getUidl(self, index: int) -> bytes:
+        return self._unique[self._index(index)].encode("utf-8", "surrogateescape")
+
+    def deleteMessage(self, index: int) -> None:
+        self.deleted.add(self._index(index))
+
+    def undeleteMessages(self) -> None:
+        self.deleted.clear()
+
+    def sync(self) -> None:
+        """Remove the messages marked deleted (ones already gone are fine)."""
+        removed = False
+        for index in sorted(self.deleted):
+            path: str | None = self.list[index]
+            for _ in range(2):
+                if path is None:
+                    break
+                try:
+                    os.unlink(path)
+                    removed = True
+                    break
+                except FileNotFoundError:
+                    path = _findMessage(self.path, self._unique[index])
+        self.deleted.clear()
+        if removed:
+            for sub in ("new", "cur"):
+                fsyncDirectory(os.path.join(self.path, sub))
+
+
+@implementer(pop3.IMailbox)
+class StringListMailbox(pop3.Mailbox):
+    """A read-only mailbox of messages in memory (Twisted's, for tests and examples)."""
+
+    def __init__(self, msgs: list[bytes]) -> None:
+        self.msgs = list(msgs)
+        self.deleted: set[int] = set()
+
+    def _index(self, index: int) -> int:
+        if not 0 <= index < len(self.msgs):
+            raise ValueError("no such message")
+        return index
+
+    def listMessages(self, index: int | None = None) -> Any:
+        if index is None:
+            return [0 if i in self.deleted else len(m) for i, m in enumerate(self.msgs)]
+        index = self._index(index)
+        return 0 if index in self.deleted else len(self.msgs[index])
+
+    def getMessage(self, index: int) -> Any:
+        import io
+
+        return io.BytesIO(self.msgs[self._index(index)])
+
+    def getUidl(self, index: int) -> bytes:
+        import hashlib
+
+        return hashlib.sha1(self.msgs[self._index(index)]).hexdigest().encode("ascii")
+
+    def deleteMessage(self, index: int) -> None:
+        self.deleted.add(self._index(index))
+
+    def undeleteMessages(self) -> None:
+        self.deleted.clear()
+
+    def sync(self) -> None:
+        self.deleted.clear()
+
+
+@implementer(IAliasableDomain, cred_portal.IRealm)
 class AbstractMaildirDomain:
     """A domain whose users each have a maildir; subclasses say where
     (:meth:`userDirectory`).
@@ -139,6 +288,24 @@ class AbstractMaildirDomain:
 
     def willRelay(self, user: Any, protocol: Any) -> bool:
         return False
+
+    def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
+        """The realm of this domain's portal: a logged-in user gets their maildir.
+
+        :raises NotImplementedError: when no asked-for interface is one a maildir provides
+            (the realm contract).
+        """
+        name = avatarId.decode("utf-8") if isinstance(avatarId, bytes) else str(avatarId)
+        folder = self.userDirectory(name.lower())
+        if folder is None:
+            raise error.UnauthorizedLogin("no such user")
+        if pop3.IMailbox in interfaces:
+            return pop3.IMailbox, MaildirMailbox(folder), lambda: None
+        from glisten.mail import imap4
+
+        if imap4.IAccount in interfaces:
+            return imap4.IAccount, MaildirAccount(folder), lambda: None
+        raise NotImplementedError("maildir avatars are pop3.IMailbox or imap4.IAccount")
 
     def addUser(self, user: str, password: str) -> None:
         raise NotImplementedError
@@ -241,8 +408,12 @@ class MaildirDirdbmDomain(AbstractMaildirDomain):
 __all__ = [
     "AbstractMaildirDomain",
     "IDomain",
+    "MaildirAccount",
     "MaildirDirdbmDomain",
+    "MaildirFolder",
+    "MaildirMailbox",
     "MaildirMessage",
+    "StringListMailbox",
     "_generateMaildirName",
     "initializeMaildir",
 ]

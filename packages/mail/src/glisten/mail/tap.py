@@ -6,7 +6,10 @@ submission with AUTH and a relay queue, taking ``twist mail``'s options.
 receives mail for ``example.com`` into maildirs, lets ``alice`` submit mail for anywhere on
 587 after STARTTLS and AUTH, and relays it from the durable queue.
 
-POP3 (``--pop3``) comes with the POP3/IMAP4 part of glisten-mail, not here yet.
+``--pop3 tcp:110`` (or ``--pop3 ssl:995:privateKey=...`` for implicit TLS) lets the users
+of the ``--maildirdbmdomain`` domains read their maildirs over POP3 (``STLS`` with
+``--certificate``); ``--imap tcp:143`` (or ``ssl:993:...``) serves the same maildirs
+over IMAP4, with ``STARTTLS`` given ``--certificate``.
 """
 
 from __future__ import annotations
@@ -76,7 +79,9 @@ class MailServiceMaker:
     """The ``mail`` plugin of the ``glisten`` command."""
 
     tapname = "mail"
-    description = "An SMTP server: maildir domains, aliases, submission, a relay queue."
+    description = (
+        "An SMTP, POP3 and IMAP4 server: maildir domains, aliases, submission, a relay queue."
+    )
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
         add = parser.add_argument
@@ -87,6 +92,20 @@ class MailServiceMaker:
             help="an SMTP endpoint to listen on (repeatable; default tcp:8025)",
         )
         add("--no-smtp", action="store_true", help="do not listen for SMTP")
+        add(
+            "--imap",
+            action="append",
+            default=[],
+            metavar="ENDPOINT",
+            help="an IMAP4 endpoint to listen on (repeatable), e.g. tcp:143 or ssl:993:...",
+        )
+        add(
+            "--pop3",
+            action="append",
+            default=[],
+            metavar="ENDPOINT",
+            help="a POP3 endpoint to listen on (repeatable), e.g. tcp:110 or ssl:995:...",
+        )
         add(
             "--submission",
             action="append",
@@ -188,7 +207,8 @@ class MailServiceMaker:
         add(
             "--insecure-auth",
             action="store_true",
-            help="offer AUTH without TLS (passwords in clear text: tests only)",
+            help="offer SMTP AUTH, POP3 and IMAP4 logins without TLS (passwords in clear text: "
+            "tests only)",
         )
         add("--max-message-size", type=int, default=None, metavar="BYTES")
 
@@ -270,6 +290,18 @@ class MailServiceMaker:
         for description in options.submission:
             StreamServerEndpointService(
                 serverFromString(reactor, description), factory(True)
+            ).setServiceParent(service)
+        for description in options.imap:
+            imapFactory = protocols.IMAP4Factory(service, context)
+            imapFactory.authOverPlaintext = options.insecure_auth
+            StreamServerEndpointService(
+                serverFromString(reactor, description), imapFactory
+            ).setServiceParent(service)
+        for description in options.pop3:
+            pop3Factory = protocols.POP3Factory(service, context)
+            pop3Factory.authOverPlaintext = options.insecure_auth
+            StreamServerEndpointService(
+                serverFromString(reactor, description), pop3Factory
             ).setServiceParent(service)
         return service
 

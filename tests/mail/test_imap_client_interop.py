@@ -1,0 +1,128 @@
+"""glisten's IMAP4Client against Dovecot and against glisten's own IMAP4 server."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import Dovecot, freePort, runClient, startMail, stop, waitForPort
+
+pytestmark = pytest.mark.interop
+
+
+def connectAndRun(port: int, session: Any) -> Any:
+    from glisten.mail.imap4 import IMAP4Client
+
+    client = IMAP4Client()
+    client.allowInsecureLogin = True  # Dovecot and the test server run without TLS here
+    return runClient(port, client, session)
+
+
+async def fullSession(client: Any, reactor: Any, user: bytes, password: bytes) -> None:
+    from glisten.internet import defer
+    from glisten.mail.imap4 import IMAP4ClientError
+
+    caps = await client.getCapabilities()
+    assert "IMAP4REV1" in caps and "IDLE" in caps
+    await client.login(user, password)
+    await client.create("Archive")
+    boxes = await client.list("", "*")
+    assert {name for _, _, name in boxes} >= {"INBOX", "Archive"}
+    message = b"From: Ann <ann@example.org>\r\nSubject: hi there\r\n\r\nline one\r\n.line two\r\n"
+    await client.append("INBOX", io.BytesIO(message), ["\\Flagged"])
+    await client.append("INBOX", io.BytesIO(b"Subject: second\r\n\r\nx\r\n"))
+    info = await client.select("INBOX")
+    assert info["EXISTS"] == 2 and info["READ-WRITE"] and "UIDVALIDITY" in info
+    flags = await client.fetchFlags("1:*")
+    assert "\\Flagged" in flags[1]["FLAGS"] and "\\Flagged" not in flags[2]["FLAGS"]
+    uids = await client.fetchUID("1:*")
+    assert set(uids) == {1, 2}
+    whole = await client.fetchMessage("1")
+    assert whole[1]["RFC822"] == message
+    headers = await client.fetchSpecific(
+        "1", headerType="HEADER.FIELDS", headerArgs=["SUBJECT"], peek=True
+    )
+    assert headers[1]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: hi there\r\n\r\n"
+    envelope = await client.fetchEnvelope("1")
+    assert envelope[1]["ENVELOPE"][1] == b"hi there"
+    size = await client.fetchSize("1")
+    assert int(size[1]["RFC822.SIZE"]) == len(message)
+    assert await client.search("SUBJECT", "second") == [2]
+    assert await client.search("ALL", uid=1) == [int(uids[1]["UID"]), int(uids[2]["UID"])]
+    stored = await client.addFlags("2", ["\\Seen"], silent=0)
+    assert "\\Seen" in stored[2]["FLAGS"]
+    await client.copy("2", "Archive")
+    status = await client.status("Archive", "MESSAGES", "UIDNEXT")
+    assert status["MESSAGES"] == 1
+    await client.addFlags("1", ["\\Deleted"])
+    assert await client.expunge() == [1]
+    # IDLE: another session appends; this one hears EXISTS.
+    heard: defer.Deferred[int] = defer.Deferred()
+
+    def newMessages(exists: Any, recent: Any) -> None:
+        if exists is not None and not heard.called:
+            heard.callback(exists)
+
+    client.newMessages = newMessages
+    await client.idle()
+    return_ = heard
+    return await _appendElsewhere(reactor, client, return_, user, password, IMAP4ClientError)
+
+
+async def _appendElsewhere(
+    reactor: Any, client: Any, heard: Any, user: bytes, password: bytes, error: Any
+) -> None:
+    from glisten.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+    from glisten.mail.imap4 import IMAP4Client
+
+    other = IMAP4Client()
+    other.allowInsecureLogin = True
+    await connectProtocol(
+        TCP4ClientEndpoint(reactor, "127.0.0.1", client.transport.getPeer().port), other
+    )
+    await other.login(user, password)
+    await other.append("INBOX", io.BytesIO(b"Subject: during idle\r\n\r\nz\r\n"))
+    assert await heard == 2
+    await client.idleDone()
+    await other.logout()
+    try:
+        await client.select("Nope")
+    except error:
+        pass
+    else:
+        raise AssertionError("selecting a missing mailbox succeeded")
+    await client.logout()
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    d = Dovecot({"bob": "secret"})
+    yield d
+    d.stop()
+
+
+def test_imap4client_against_dovecot(dovecot: Dovecot) -> None:
+    connectAndRun(dovecot.imapPort, lambda c, r: fullSession(c, r, b"bob", b"secret"))
+
+
+def test_imap4client_against_glisten(tmp_path: Any) -> None:
+    port = freePort()
+    process = startMail(
+        tmp_path,
+        "--maildirdbmdomain",
+        f"example.com={tmp_path / 'example.com'}",
+        "--user",
+        "carol=pw",
+        "--no-smtp",
+        "--imap",
+        f"tcp:{port}:interface=127.0.0.1",
+        "--insecure-auth",
+    )
+    try:
+        waitForPort(port, process)
+        connectAndRun(port, lambda c, r: fullSession(c, r, b"carol@example.com", b"pw"))
+    finally:
+        stop(process)
