@@ -150,3 +150,98 @@ def waitUntil(predicate: Callable[[], Any], timeout: float = 15, what: str = "co
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+PROSODY_CONF = """\
+pidfile = "{dir}/prosody.pid"
+data_path = "{dir}/data"
+run_as_root = true
+daemonize = false
+interfaces = {{ "127.0.0.1" }}
+local_interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {c2s} }}
+component_ports = {{ {component} }}
+component_interface = "127.0.0.1"
+s2s_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+c2s_direct_tls_ports = {{ }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "time" }}
+modules_disabled = {{ "s2s"; "offline"; "c2s_direct_tls" }}
+authentication = "internal_hashed"
+c2s_require_encryption = true
+allow_registration = false
+log = {{ debug = "{dir}/prosody.log"; error = "*console" }}
+ssl = {{ certificate = "{dir}/server.pem"; key = "{dir}/server.key" }}
+VirtualHost "localhost"
+Component "component.localhost"
+    component_secret = "{secret}"
+"""
+
+PROSODY_COMPONENT_SECRET = "s3cret-component"
+
+
+class Prosody:
+    """A running Prosody on 127.0.0.1 for the ``localhost`` domain.
+
+    :ivar c2sPort: its client port (STARTTLS required, a certificate from ``caFile``'s CA).
+    :ivar componentPort: its XEP-0114 port (``component.localhost``).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.binary = requireBinary("prosody")
+        self.prosodyctl = requireBinary("prosodyctl")
+        self.roots = makeCertificates(folder)
+        self.caFile = folder / "ca.pem"
+        self.c2sPort = freePort()
+        self.componentPort = freePort()
+        (folder / "data").mkdir()
+        self.config = folder / "prosody.cfg.lua"
+        self.config.write_text(
+            PROSODY_CONF.format(
+                dir=folder,
+                c2s=self.c2sPort,
+                component=self.componentPort,
+                secret=PROSODY_COMPONENT_SECRET,
+            )
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def register(self, user: str, password: str) -> None:
+        subprocess.run(
+            [self.prosodyctl, "--config", str(self.config), "register", user, "localhost", password],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "-F", "--config", str(self.config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        waitForPort(self.c2sPort, self.proc)
+        waitForPort(self.componentPort, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stopProcess(self.proc)
+
+    def log(self) -> str:
+        path = self.folder / "prosody.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture
+def prosody(tmp_path: Path) -> Iterator[Prosody]:
+    """A Prosody with two accounts, ``alice``/``bob`` (passwords ``alice-pw``/``bob-pw``)."""
+    server = Prosody(tmp_path)
+    server.register("alice", "alice-pw")
+    server.register("bob", "bob-pw")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

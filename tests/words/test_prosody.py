@@ -1,0 +1,238 @@
+"""glisten's XMPP client against Prosody: SCRAM over STARTTLS verified against a test CA,
+messages and IQs with a second client written with slixmpp, refusals (wrong password, an
+untrusted certificate)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glisten.internet import ssl
+from glisten.python.failure import Failure
+from glisten.words.protocols.jabber import client, error, sasl, xmlstream
+from glisten.words.protocols.jabber.jid import JID
+from glisten.words.xish import domish, xpath
+
+from .conftest import Prosody, ReactorThread, waitUntil
+
+pytestmark = pytest.mark.interop
+
+
+class Session:
+    """One glisten client connection, driven from the test thread."""
+
+    def __init__(self, rt: ReactorThread) -> None:
+        self.rt = rt
+        self.xs: Any = None
+        self.failure: Failure | None = None
+        self.ended = False
+        self.received: list[domish.Element] = []
+        self.sasl: Any = None
+
+    def authenticated(self, xs: Any) -> None:
+        xs.addObserver("/message", self.received.append)
+        xs.addObserver("/iq[@type='get']/ping[@xmlns='urn:xmpp:ping']", self.pong)
+        self.xs = xs
+
+    def pong(self, iq: domish.Element) -> None:
+        self.xs.send(xmlstream.toResponse(iq, "result"))
+
+    def call(self, fn: Any, *args: Any) -> None:
+        self.rt.call(fn, *args)
+
+
+def tlsOptions(caFile: Path, host: str = "localhost") -> Any:
+    authority = ssl.Certificate.loadPEM(caFile.read_bytes())
+    return ssl.optionsForClientTLS(host, trustRoot=ssl.trustRootFromCertificates([authority]))
+
+
+def login(
+    rt: ReactorThread, server: Prosody, user: str, password: str, tls: Any = None
+) -> Session:
+    session = Session(rt)
+    account = JID(f"{user}@localhost/glisten")
+    factory = client.XMPPClientFactory(account, password, tls or tlsOptions(server.caFile))
+    factory.maxRetries = 0
+
+    def connected(xs: Any) -> None:
+        xs.reactor = rt.reactor
+        session.sasl = next(
+            i for i in xs.initializers if isinstance(i, sasl.SASLInitiatingInitializer)
+        )
+
+    def failed(f: Failure) -> None:
+        session.failure = f
+
+    def ended(reason: Any) -> None:
+        session.ended = True
+
+    factory.addBootstrap(xmlstream.STREAM_CONNECTED_EVENT, connected)
+    factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, session.authenticated)
+    factory.addBootstrap(xmlstream.INIT_FAILED_EVENT, failed)
+    factory.addBootstrap(xmlstream.STREAM_END_EVENT, ended)
+    rt.call(rt.reactor.connectTCP, "127.0.0.1", server.c2sPort, factory)
+    return session
+
+
+class SlixClient:
+    """A slixmpp client in its own thread and event loop."""
+
+    def __init__(self, server: Prosody, user: str, password: str) -> None:
+        import slixmpp
+
+        self.loop = asyncio.new_event_loop()
+        self.messages: list[tuple[str, str]] = []
+        self.ready = threading.Event()
+        asyncio.set_event_loop(self.loop)
+        xmpp = slixmpp.ClientXMPP(f"{user}@localhost/slix", password, loop=self.loop)
+        xmpp.ca_certs = str(server.caFile)
+        xmpp.enable_direct_tls = False
+        xmpp.enable_plaintext = False
+        xmpp.register_plugin("xep_0030")
+        xmpp.register_plugin("xep_0092", {"name": "slix-peer", "version": "1.0"})
+        xmpp.register_plugin("xep_0199")
+        xmpp.add_event_handler("session_start", self._started)
+        xmpp.add_event_handler("message", self._message)
+        self.xmpp = xmpp
+        self.port = server.c2sPort
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.xmpp.connect("127.0.0.1", self.port)
+        self.loop.run_forever()
+
+    async def _started(self, event: Any) -> None:
+        self.xmpp.send_presence()
+        self.ready.set()
+
+    def _message(self, msg: Any) -> None:
+        self.messages.append((str(msg["from"]), str(msg["body"])))
+        if str(msg["body"]) == "echo?":
+            msg.reply("echo!").send()
+
+    def run(self, coro: Any, timeout: float = 15) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.xmpp.disconnect)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def slix(prosody: Prosody) -> Iterator[SlixClient]:
+    peer = SlixClient(prosody, "bob", "bob-pw")
+    try:
+        assert peer.ready.wait(20), "slixmpp did not log in"
+        yield peer
+    finally:
+        peer.stop()
+
+
+def test_scram_over_verified_starttls(prosody: Prosody, reactorThread: ReactorThread) -> None:
+    session = login(reactorThread, prosody, "alice", "alice-pw")
+    waitUntil(lambda: session.xs or session.failure, what="login")
+    assert session.failure is None, session.failure
+    xs = session.xs
+    assert xs.transport.TLS
+    assert xs.authenticator.jid == JID("alice@localhost/glisten")
+    print("MECH", session.sasl.mechanism.name, [str(m) for m in xs.features.get(("urn:ietf:params:xml:ns:xmpp-sasl","mechanisms"), domish.Element((None,"x"))).elements()])
+    assert session.sasl.mechanism.name.startswith("SCRAM-SHA-")
+    # An IQ to the server: its answer fires the Deferred.
+    answers: list[Any] = []
+
+    def ping() -> None:
+        iq = xmlstream.IQ(xs, "get")
+        iq.addElement(("urn:xmpp:ping", "ping"))
+        iq.timeout = 10
+        iq.send("localhost").addBoth(answers.append)
+
+    reactorThread.call(ping)
+    waitUntil(lambda: answers, what="ping answer")
+    assert isinstance(answers[0], domish.Element) and answers[0]["type"] == "result"
+
+
+def test_messages_and_iqs_with_slixmpp(
+    prosody: Prosody, reactorThread: ReactorThread, slix: SlixClient
+) -> None:
+    session = login(reactorThread, prosody, "alice", "alice-pw")
+    waitUntil(lambda: session.xs or session.failure, what="login")
+    assert session.failure is None, session.failure
+    xs = session.xs
+
+    def sendMessage(to: str, body: str) -> None:
+        message = domish.Element((None, "message"))
+        message["to"] = to
+        message["type"] = "chat"
+        message.addElement("body", content=body)
+        xs.send(message)
+
+    reactorThread.call(sendMessage, "bob@localhost/slix", "echo?")
+    waitUntil(lambda: ("alice@localhost/glisten", "echo?") in slix.messages, what="bob got it")
+    waitUntil(
+        lambda: any(str(m.body) == "echo!" for m in session.received), what="alice got the echo"
+    )
+    reply = next(m for m in session.received if str(m.body) == "echo!")
+    assert reply["from"] == "bob@localhost/slix"
+
+    # glisten asks slixmpp for its software version (XEP-0092).
+    answers: list[Any] = []
+
+    def askVersion() -> None:
+        iq = xmlstream.IQ(xs, "get")
+        iq.addElement(("jabber:iq:version", "query"))
+        iq.timeout = 10
+        iq.send("bob@localhost/slix").addBoth(answers.append)
+
+    reactorThread.call(askVersion)
+    waitUntil(lambda: answers, what="version answer")
+    assert isinstance(answers[0], domish.Element), answers[0]
+    assert xpath.queryForString("/iq/query/name", answers[0]) == "slix-peer"
+
+    # An IQ slixmpp cannot answer comes back as a StanzaError.
+    errors: list[Any] = []
+
+    def askUnknown() -> None:
+        iq = xmlstream.IQ(xs, "get")
+        iq.addElement(("urn:example:unknown", "query"))
+        iq.timeout = 10
+        iq.send("bob@localhost/slix").addErrback(errors.append)
+
+    reactorThread.call(askUnknown)
+    waitUntil(lambda: errors, what="error answer")
+    assert isinstance(errors[0].value, error.StanzaError)
+    assert errors[0].value.condition in ("feature-not-implemented", "service-unavailable")
+
+    # slixmpp pings glisten (XEP-0199); glisten's observer answers.
+    rtt = slix.run(slix.xmpp.plugin["xep_0199"].ping("alice@localhost/glisten", timeout=10))
+    assert rtt >= 0
+
+
+def test_wrong_password_fails_authentication(
+    prosody: Prosody, reactorThread: ReactorThread
+) -> None:
+    session = login(reactorThread, prosody, "alice", "wrong")
+    waitUntil(lambda: session.xs or session.failure, what="login result")
+    assert session.xs is None
+    assert session.failure is not None
+    assert isinstance(session.failure.value, sasl.SASLAuthError)
+    assert session.failure.value.condition == "not-authorized"
+
+
+def test_untrusted_certificate_is_refused(
+    prosody: Prosody, reactorThread: ReactorThread, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from .conftest import makeCertificates
+
+    otherCA = tmp_path_factory.mktemp("otherca")
+    makeCertificates(otherCA)
+    session = login(reactorThread, prosody, "alice", "alice-pw", tlsOptions(otherCA / "ca.pem"))
+    waitUntil(lambda: session.ended or session.xs, what="the connection to end")
+    assert session.xs is None
