@@ -210,7 +210,15 @@ class Prosody:
 
     def register(self, user: str, password: str) -> None:
         subprocess.run(
-            [self.prosodyctl, "--config", str(self.config), "register", user, "localhost", password],
+            [
+                self.prosodyctl,
+                "--config",
+                str(self.config),
+                "register",
+                user,
+                "localhost",
+                password,
+            ],
             check=True,
             capture_output=True,
             timeout=60,

@@ -51,9 +51,7 @@ def tlsOptions(caFile: Path, host: str = "localhost") -> Any:
     return ssl.optionsForClientTLS(host, trustRoot=ssl.trustRootFromCertificates([authority]))
 
 
-def login(
-    rt: ReactorThread, server: Prosody, user: str, password: str, tls: Any = None
-) -> Session:
+def login(rt: ReactorThread, server: Prosody, user: str, password: str, tls: Any = None) -> Session:
     session = Session(rt)
     account = JID(f"{user}@localhost/glisten")
     factory = client.XMPPClientFactory(account, password, tls or tlsOptions(server.caFile))
@@ -143,7 +141,6 @@ def test_scram_over_verified_starttls(prosody: Prosody, reactorThread: ReactorTh
     xs = session.xs
     assert xs.transport.TLS
     assert xs.authenticator.jid == JID("alice@localhost/glisten")
-    print("MECH", session.sasl.mechanism.name, [str(m) for m in xs.features.get(("urn:ietf:params:xml:ns:xmpp-sasl","mechanisms"), domish.Element((None,"x"))).elements()])
     assert session.sasl.mechanism.name.startswith("SCRAM-SHA-")
     # An IQ to the server: its answer fires the Deferred.
     answers: list[Any] = []

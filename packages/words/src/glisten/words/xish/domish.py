@@ -15,8 +15,8 @@ from typing import Any
 from zope.interface import Attribute, Interface, classImplements
 
 from glisten.words.xish._xml import (
-    G_PREFIXES,
     DEFAULT_LIMITS,
+    G_PREFIXES,
     Element,
     ElementReceived,
     Limits,
@@ -58,7 +58,10 @@ class IElement(Interface):
     parent = Attribute("the parent element, or None")
 
     def toXml(
-        prefixes: Any = None, closeElement: Any = 1, defaultUri: Any = "", prefixesInScope: Any = None
+        prefixes: Any = None,
+        closeElement: Any = 1,
+        defaultUri: Any = "",
+        prefixesInScope: Any = None,
     ) -> str:
         """Serialise the element."""
 

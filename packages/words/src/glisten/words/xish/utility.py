@@ -89,13 +89,23 @@ class EventDispatcher:
         return xpath.internQuery(event), self._xpathObservers
 
     def addObserver(
-        self, event: Any, observerfn: Callable[..., Any], priority: int = 0, *args: Any, **kwargs: Any
+        self,
+        event: Any,
+        observerfn: Callable[..., Any],
+        priority: int = 0,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
         """Call ``observerfn(obj, *args, **kwargs)`` for each matching dispatch."""
         self._addObserver(False, event, observerfn, priority, *args, **kwargs)
 
     def addOnetimeObserver(
-        self, event: Any, observerfn: Callable[..., Any], priority: int = 0, *args: Any, **kwargs: Any
+        self,
+        event: Any,
+        observerfn: Callable[..., Any],
+        priority: int = 0,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
         """Like :meth:`addObserver`, for the first matching dispatch only."""
         self._addObserver(True, event, observerfn, priority, *args, **kwargs)

@@ -94,7 +94,7 @@ class _Parser:
                 self.take("[")
                 if self.peek()[0] == "num":
                     wanted = int(self.take()[1])
-                    step.predicates.append(lambda e, pos, wanted=wanted: pos == wanted)
+                    step.predicates.append(_position(wanted))
                 else:
                     step.predicates.append(self.expr())
                 self.take("]")
@@ -149,6 +149,10 @@ class _Parser:
             self.take(")")
             return _function(value, args)
         raise SyntaxError("invalid XPath: expected @name, 'text' or a function")
+
+
+def _position(wanted: int) -> _Term:
+    return lambda e, position: position == wanted
 
 
 def _function(name: str, args: list[_Term]) -> _Term:

@@ -109,9 +109,7 @@ def prepareResource(value: str) -> str:
     :raises PrecisError: it is empty, too long or holds a disallowed character.
     """
     if not value.isascii():
-        value = "".join(
-            " " if unicodedata.category(ch) == "Zs" else ch for ch in value
-        )
+        value = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in value)
         value = unicodedata.normalize("NFC", value)
     _checkLength(value, "resourcepart")
     for ch in value:

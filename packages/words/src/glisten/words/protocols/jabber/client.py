@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from glisten.internet import defer
-from glisten.words.protocols.jabber import error, jid as jidmod, sasl, xmlstream
+from glisten.words.protocols.jabber import error, sasl, xmlstream
+from glisten.words.protocols.jabber import jid as jidmod
 from glisten.words.xish import domish
 
 __all__ = [
@@ -131,9 +132,7 @@ class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
 
     namespace = "jabber:client"
 
-    def __init__(
-        self, jid: jidmod.JID, password: str, configurationForTLS: Any = None
-    ) -> None:
+    def __init__(self, jid: jidmod.JID, password: str, configurationForTLS: Any = None) -> None:
         xmlstream.ConnectAuthenticator.__init__(self, jid.host)
         self.jid = jid
         self.password = password

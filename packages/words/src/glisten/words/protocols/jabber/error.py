@@ -251,9 +251,7 @@ def exceptionFromStanza(stanza: domish.Element) -> StanzaError:
                 text = str(element) or text
         else:
             children.append(element)
-    exception = StanzaError(
-        condition or "undefined-condition", type, text, textLang, appCondition
-    )
+    exception = StanzaError(condition or "undefined-condition", type, text, textLang, appCondition)
     exception.children = children
     exception.stanza = stanza  # type: ignore[attr-defined]
     return exception

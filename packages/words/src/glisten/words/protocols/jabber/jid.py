@@ -50,9 +50,7 @@ def parse(jidstring: str) -> tuple[str | None, str, str | None]:
     return prep(user, host, resource)
 
 
-def prep(
-    user: str | None, host: str, resource: str | None
-) -> tuple[str | None, str, str | None]:
+def prep(user: str | None, host: str, resource: str | None) -> tuple[str | None, str, str | None]:
     """Prepare each part of a JID.
 
     :return: the canonical ``(user, host, resource)``.

@@ -91,10 +91,10 @@ class SASLInitiatingInitializer(xmlstream.BaseFeatureInitiatingInitializer):
     _deferred: defer.Deferred[Any] | None = None
 
     def _tlsBinding(self) -> tuple[bool, bytes | None]:
-        transport = self.xmlstream.transport
+        transport: Any = self.xmlstream.transport
         if not ISSLTransport.providedBy(transport):
             return False, None
-        certificate = transport.getPeerCertificate()
+        certificate: Any = transport.getPeerCertificate()
         if certificate is None:
             return True, None
         return True, sasl_mechanisms.tlsServerEndPoint(certificate.dump())
@@ -116,8 +116,7 @@ class SASLInitiatingInitializer(xmlstream.BaseFeatureInitiatingInitializer):
         overTLS, binding = self._tlsBinding()
         cbTypes = self.xmlstream.features.get((NS_SASL_CB, "sasl-channel-binding"))
         bindable = binding is not None and (
-            cbTypes is None
-            or any(e.getAttribute("type") == _BINDING for e in cbTypes.elements())
+            cbTypes is None or any(e.getAttribute("type") == _BINDING for e in cbTypes.elements())
         )
         for name, cls in (
             ("SCRAM-SHA-256", sasl_mechanisms.ScramSHA256),

@@ -80,9 +80,7 @@ class Plain:
         self.password = password or ""
 
     def getInitialResponse(self) -> bytes:
-        return b"\x00".join(
-            s.encode("utf-8") for s in (self.authzid, self.authcid, self.password)
-        )
+        return b"\x00".join(s.encode("utf-8") for s in (self.authzid, self.authcid, self.password))
 
     def getResponse(self, challenge: bytes) -> bytes | None:
         return None
@@ -259,7 +257,9 @@ class Scram:
             salt = base64.b64decode(attributes.get("s", ""), validate=True)
             iterations = int(attributes.get("i", ""))
         except ValueError:
-            raise SASLMechanismError("the server's SCRAM salt or iteration count is invalid") from None
+            raise SASLMechanismError(
+                "the server's SCRAM salt or iteration count is invalid"
+            ) from None
         if not salt or not 0 < iterations <= MAX_SCRAM_ITERATIONS:
             raise SASLMechanismError("the server's SCRAM salt or iteration count is invalid")
         binding = base64.b64encode(self._gs2 + self._cbData).decode("ascii")
@@ -269,7 +269,7 @@ class Scram:
         storedKey = hashlib.new(self.hashName, clientKey).digest()
         authMessage = self._firstBare + b"," + serverFirst + b"," + withoutProof
         signature = self._hmac(storedKey, authMessage)
-        proof = bytes(a ^ b for a, b in zip(clientKey, signature))
+        proof = bytes(a ^ b for a, b in zip(clientKey, signature, strict=True))
         self._serverSignature = self._hmac(self._hmac(salted, b"Server Key"), authMessage)
         return withoutProof + b",p=" + base64.b64encode(proof)
 

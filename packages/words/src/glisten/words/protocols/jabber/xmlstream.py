@@ -283,7 +283,9 @@ class TLSInitiatingInitializer(BaseFeatureInitiatingInitializer):
         self.xmlstream.removeObserver(f"/failure[@xmlns='{NS_XMPP_TLS}']", self.onFailure)
         ctx = self._configurationForTLS
         if ctx is None:
-            ctx = ssl.optionsForClientTLS(self.xmlstream.otherEntity.host)
+            other = self.xmlstream.otherEntity
+            assert other is not None, "the stream's domain is set before STARTTLS"
+            ctx = ssl.optionsForClientTLS(other.host)
         self.xmlstream.transport.startTLS(ctx)
         self.xmlstream.reset()
         self.xmlstream.sendHeader()
@@ -338,7 +340,7 @@ class XmlStream(xmlstream.XmlStream):
     def __init__(self, authenticator: Authenticator) -> None:
         xmlstream.XmlStream.__init__(self)
         self.prefixes: dict[str, str] = {NS_STREAMS: "stream"}
-        self.authenticator = authenticator
+        self.authenticator: Any = authenticator
         self.initializers: list[Any] = []
         self.features: dict[tuple[str | None, str], domish.Element] = {}
         authenticator.associateWithStream(self)
@@ -480,7 +482,7 @@ def upgradeWithIQResponseTracker(xs: Any) -> None:
     losing the connection fails those still waiting with ``ConnectionLost``."""
 
     def callback(iq: domish.Element) -> None:
-        if getattr(iq, "handled", False):
+        if iq.handled:
             return
         entry = xs.iqDeferreds.get(iq.getAttribute("id"))
         if entry is None:
@@ -564,4 +566,3 @@ class IQ(domish.Element):
             d.addBoth(cancelTimeout)
         xs.send(self)
         return d
-

@@ -79,6 +79,8 @@ class Element:
     """
 
     _idCounter = 0
+    #: Set by an observer that has dealt with this stanza (so others may leave it alone).
+    handled = False
 
     def __init__(
         self,
@@ -178,11 +180,14 @@ class Element:
         :return: the resulting text child.
         """
         children = self.children
-        if children and type(children[-1]) is str:
-            children[-1] = children[-1] + text  # type: ignore[operator]
-        else:
-            children.append(str(text))
-        return children[-1]  # type: ignore[return-value]
+        last = children[-1] if children else None
+        if type(last) is str:
+            merged = last + text
+            children[-1] = merged
+            return merged
+        text = str(text)
+        children.append(text)
+        return text
 
     def addElement(
         self,

@@ -107,7 +107,9 @@ class StreamParser:
             raise ParserError("elements are nested too deeply", ParserErrorKind.POLICY_VIOLATION)
         prefixes = self._prefixes
         if len(attrs) + len(prefixes) > limits.maxAttributes:
-            raise ParserError("an element has too many attributes", ParserErrorKind.POLICY_VIOLATION)
+            raise ParserError(
+                "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
+            )
         defaults = self._defaults
         if self._pendingDefault is not None:
             defaults.append(self._pendingDefault)
