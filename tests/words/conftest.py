@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import subprocess
 import threading
@@ -253,3 +255,83 @@ def prosody(tmp_path: Path) -> Iterator[Prosody]:
         yield server
     finally:
         server.stop()
+
+
+# Stopped slixmpp loops stay referenced: slixmpp's finalizers schedule calls on their loop,
+# which must not be closed by then.
+_STOPPED_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def stopSlixmpp(peer: Any) -> None:
+    """Disconnect a slixmpp peer running in its own thread, stop its loop and cancel what is
+    left on it, so nothing runs or complains after the test."""
+    peer.loop.call_soon_threadsafe(peer.xmpp.disconnect)
+    peer.loop.call_soon_threadsafe(peer.loop.stop)
+    peer.thread.join(10)
+    pending = asyncio.all_tasks(peer.loop)
+    for task in pending:
+        task.cancel()
+    peer.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    peer.xmpp = None
+    gc.collect()
+    _STOPPED_LOOPS.append(peer.loop)
+
+
+class SlixClient:
+    """A slixmpp client in its own thread and event loop."""
+
+    def __init__(self, server: Prosody, user: str, password: str) -> None:
+        import slixmpp
+
+        self.loop = asyncio.new_event_loop()
+        self.messages: list[tuple[str, str]] = []
+        self.ready = threading.Event()
+        asyncio.set_event_loop(self.loop)
+        xmpp = slixmpp.ClientXMPP(f"{user}@localhost/slix", password, loop=self.loop)
+        xmpp.ca_certs = str(server.caFile)
+        xmpp.enable_direct_tls = False
+        xmpp.enable_plaintext = False
+        xmpp.register_plugin("xep_0030")
+        xmpp.register_plugin("xep_0092", {"name": "slix-peer", "version": "1.0"})
+        xmpp.register_plugin("xep_0199")
+        xmpp.add_event_handler("session_start", self._started)
+        xmpp.add_event_handler("message", self._message)
+        self.xmpp = xmpp
+        self.port = server.c2sPort
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.xmpp.connect("127.0.0.1", self.port)
+        self.loop.run_forever()
+
+    async def _started(self, event: Any) -> None:
+        self.xmpp.send_presence()
+        self.ready.set()
+
+    def _message(self, msg: Any) -> None:
+        self.messages.append((str(msg["from"]), str(msg["body"])))
+        if str(msg["body"]) == "echo?":
+            msg.reply("echo!").send()
+
+    def sendMessage(self, to: str, body: str) -> None:
+        self.loop.call_soon_threadsafe(
+            lambda: self.xmpp.send_message(mto=to, mbody=body, mtype="chat")
+        )
+
+    def run(self, coro: Any, timeout: float = 15) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        stopSlixmpp(self)
+
+
+@pytest.fixture
+def slix(prosody: Prosody) -> Iterator[SlixClient]:
+    peer = SlixClient(prosody, "bob", "bob-pw")
+    try:
+        assert peer.ready.wait(20), "slixmpp did not log in"
+        yield peer
+    finally:
+        peer.stop()

@@ -4,9 +4,6 @@ untrusted certificate)."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ from glisten.words.protocols.jabber import client, error, sasl, xmlstream
 from glisten.words.protocols.jabber.jid import JID
 from glisten.words.xish import domish, xpath
 
-from .conftest import Prosody, ReactorThread, waitUntil
+from .conftest import Prosody, ReactorThread, SlixClient, waitUntil
 
 pytestmark = pytest.mark.interop
 
@@ -75,63 +72,6 @@ def login(rt: ReactorThread, server: Prosody, user: str, password: str, tls: Any
     factory.addBootstrap(xmlstream.STREAM_END_EVENT, ended)
     rt.call(rt.reactor.connectTCP, "127.0.0.1", server.c2sPort, factory)
     return session
-
-
-class SlixClient:
-    """A slixmpp client in its own thread and event loop."""
-
-    def __init__(self, server: Prosody, user: str, password: str) -> None:
-        import slixmpp
-
-        self.loop = asyncio.new_event_loop()
-        self.messages: list[tuple[str, str]] = []
-        self.ready = threading.Event()
-        asyncio.set_event_loop(self.loop)
-        xmpp = slixmpp.ClientXMPP(f"{user}@localhost/slix", password, loop=self.loop)
-        xmpp.ca_certs = str(server.caFile)
-        xmpp.enable_direct_tls = False
-        xmpp.enable_plaintext = False
-        xmpp.register_plugin("xep_0030")
-        xmpp.register_plugin("xep_0092", {"name": "slix-peer", "version": "1.0"})
-        xmpp.register_plugin("xep_0199")
-        xmpp.add_event_handler("session_start", self._started)
-        xmpp.add_event_handler("message", self._message)
-        self.xmpp = xmpp
-        self.port = server.c2sPort
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.xmpp.connect("127.0.0.1", self.port)
-        self.loop.run_forever()
-
-    async def _started(self, event: Any) -> None:
-        self.xmpp.send_presence()
-        self.ready.set()
-
-    def _message(self, msg: Any) -> None:
-        self.messages.append((str(msg["from"]), str(msg["body"])))
-        if str(msg["body"]) == "echo?":
-            msg.reply("echo!").send()
-
-    def run(self, coro: Any, timeout: float = 15) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.xmpp.disconnect)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-@pytest.fixture
-def slix(prosody: Prosody) -> Iterator[SlixClient]:
-    peer = SlixClient(prosody, "bob", "bob-pw")
-    try:
-        assert peer.ready.wait(20), "slixmpp did not log in"
-        yield peer
-    finally:
-        peer.stop()
 
 
 def test_scram_over_verified_starttls(prosody: Prosody, reactorThread: ReactorThread) -> None:

@@ -1,0 +1,203 @@
+"""XEP-0114 components: a glisten component on Prosody's component port, talking to a slixmpp
+client; a slixmpp component and a glisten component on ``glisten xmpp-router``, run as the
+command runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glisten.words.protocols.jabber import component, xmlstream
+from glisten.words.xish import domish, xpath
+
+from .conftest import (
+    PROSODY_COMPONENT_SECRET,
+    Prosody,
+    ReactorThread,
+    SlixClient,
+    freePort,
+    stopSlixmpp,
+    waitForPort,
+    waitUntil,
+)
+
+pytestmark = pytest.mark.interop
+
+RUNNER = """
+import sys
+from glisten.application import cli
+cli.main(["--reactor", "epoll", "xmpp-router", *sys.argv[1:]])
+"""
+
+
+class GlistenComponent:
+    """A glisten component that echoes messages, driven from the test thread."""
+
+    def __init__(self, rt: ReactorThread, domain: str, secret: str, port: int) -> None:
+        self.rt = rt
+        self.domain = domain
+        self.xs: Any = None
+        self.messages: list[domish.Element] = []
+        self.ended = False
+        factory = component.componentFactory(domain, secret)
+        factory.maxRetries = 0
+
+        def connected(xs: Any) -> None:
+            xs.reactor = rt.reactor
+
+        def ended(reason: Any) -> None:
+            self.ended = True
+
+        factory.addBootstrap(xmlstream.STREAM_CONNECTED_EVENT, connected)
+        factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, self.authenticated)
+        factory.addBootstrap(xmlstream.STREAM_END_EVENT, ended)
+        rt.call(rt.reactor.connectTCP, "127.0.0.1", port, factory)
+        waitUntil(lambda: self.xs or self.ended, what=f"{domain} to authenticate")
+        assert self.xs is not None, f"{domain} was refused"
+
+    def authenticated(self, xs: Any) -> None:
+        xs.addObserver("/message", self.onMessage)
+        self.xs = xs
+
+    def onMessage(self, message: domish.Element) -> None:
+        self.messages.append(message)
+        if str(message.body or "").startswith("echo?"):
+            reply = domish.Element((None, "message"))
+            reply["from"] = message["to"]
+            reply["to"] = message["from"]
+            reply["type"] = message.getAttribute("type", "normal")
+            reply.addElement("body", content="echo!")
+            self.xs.send(reply)
+
+    def send(self, to: str, body: str, sender: str) -> None:
+        message = domish.Element((None, "message"))
+        message["from"], message["to"] = sender, to
+        message.addElement("body", content=body)
+        self.rt.call(self.xs.send, message)
+
+    def ask(self, to: str, namespace: str) -> Any:
+        answers: list[Any] = []
+
+        def send() -> None:
+            iq = xmlstream.IQ(self.xs, "get")
+            iq["from"] = self.domain
+            iq.addElement((namespace, "query"))
+            iq.timeout = 10
+            iq.send(to).addBoth(answers.append)
+
+        self.rt.call(send)
+        waitUntil(lambda: answers, what=f"an answer from {to}")
+        return answers[0]
+
+
+def test_glisten_component_on_prosody(
+    prosody: Prosody, reactorThread: ReactorThread, slix: SlixClient
+) -> None:
+    comp = GlistenComponent(
+        reactorThread, "component.localhost", PROSODY_COMPONENT_SECRET, prosody.componentPort
+    )
+    slix.sendMessage("echo@component.localhost", "echo? from slix")
+    waitUntil(lambda: ("echo@component.localhost", "echo!") in slix.messages, what="the echo")
+    assert str(comp.messages[0]["from"]) == "bob@localhost/slix"
+    answer = comp.ask("bob@localhost/slix", "jabber:iq:version")
+    assert isinstance(answer, domish.Element), answer
+    assert xpath.queryForString("/iq/query/name", answer) == "slix-peer"
+
+
+def test_wrong_component_secret_is_refused_by_prosody(
+    prosody: Prosody, reactorThread: ReactorThread
+) -> None:
+    with pytest.raises(AssertionError, match="was refused"):
+        GlistenComponent(reactorThread, "component.localhost", "wrong", prosody.componentPort)
+
+
+class SlixComponent:
+    """A slixmpp component that echoes messages, in its own thread and event loop."""
+
+    def __init__(self, domain: str, secret: str, port: int) -> None:
+        import slixmpp
+
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.messages: list[tuple[str, str]] = []
+        asyncio.set_event_loop(self.loop)
+        xmpp = slixmpp.ComponentXMPP(domain, secret, "127.0.0.1", port)
+        xmpp.register_plugin("xep_0030")
+        xmpp.add_event_handler("session_start", lambda event: self.ready.set())
+        xmpp.add_event_handler("message", self._message)
+        self.xmpp = xmpp
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.xmpp.connect()
+        self.loop.run_forever()
+
+    def _message(self, msg: Any) -> None:
+        self.messages.append((str(msg["from"]), str(msg["body"])))
+        if str(msg["body"]).startswith("echo?"):
+            msg.reply("echo!").send()
+
+    def stop(self) -> None:
+        stopSlixmpp(self)
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> Iterator[int]:
+    port = freePort()
+    secret = tmp_path / "secret"
+    secret.write_text("router-secret\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-c", RUNNER,
+            "--port", f"tcp:{port}:interface=127.0.0.1", "--secret-file", str(secret),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        waitForPort(port, proc)
+    except Exception:
+        proc.kill()
+        raise RuntimeError(proc.communicate()[0].decode(errors="replace")) from None
+    yield port
+    proc.terminate()
+    out = proc.communicate(timeout=10)[0].decode(errors="replace")
+    assert "Traceback" not in out, out
+
+
+def test_slixmpp_component_through_glisten_router(
+    router: int, reactorThread: ReactorThread
+) -> None:
+    peer = SlixComponent("slix.example", "router-secret", router)
+    try:
+        assert peer.ready.wait(20), "slixmpp's component did not authenticate"
+        comp = GlistenComponent(reactorThread, "glisten.example", "router-secret", router)
+        comp.send("echo@slix.example", "echo? through the router", "bot@glisten.example")
+        waitUntil(lambda: comp.messages, what="the echo through the router")
+        echo = comp.messages[0]
+        assert (echo["from"], echo["to"], str(echo.body)) == (
+            "echo@slix.example",
+            "bot@glisten.example",
+            "echo!",
+        )
+        assert peer.messages == [("bot@glisten.example", "echo? through the router")]
+        answer = comp.ask("slix.example", "http://jabber.org/protocol/disco#info")
+        assert isinstance(answer, domish.Element), answer
+        assert answer["type"] == "result"
+    finally:
+        peer.stop()
+
+
+def test_router_refuses_a_wrong_secret(router: int, reactorThread: ReactorThread) -> None:
+    with pytest.raises(AssertionError, match="was refused"):
+        GlistenComponent(reactorThread, "glisten.example", "wrong", router)
