@@ -23,6 +23,8 @@ class _MethodWrapper:
         self.kwargs = kwargs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.args and not self.kwargs:
+            return self.method(*args, **kwargs)
         merged = dict(self.kwargs)
         merged.update(kwargs)
         return self.method(*(args + self.args), **merged)
@@ -158,7 +160,8 @@ class EventDispatcher:
                 observers = self._eventObservers
             else:
                 observers = self._xpathObservers
-            for priority in sorted(observers, reverse=True):
+            priorities = sorted(observers, reverse=True) if len(observers) > 1 else list(observers)
+            for priority in priorities:
                 for key, callbacks in list(observers[priority].items()):
                     if event is not None:
                         hit = key == event

@@ -36,12 +36,14 @@ _Term = Callable[[Element, int], Any]
 
 
 class _Step:
-    __slots__ = ("anyDepth", "name", "predicates")
+    __slots__ = ("anyDepth", "name", "predicates", "positional")
 
     def __init__(self, anyDepth: bool, name: str | None) -> None:
         self.anyDepth = anyDepth
         self.name = name
         self.predicates: list[_Term] = []
+        #: Whether a predicate needs the element's position among its siblings.
+        self.positional = False
 
     def accepts(self, element: Element, position: int) -> bool:
         if self.name is not None and element.name != self.name:
@@ -95,6 +97,7 @@ class _Parser:
                 if self.peek()[0] == "num":
                     wanted = int(self.take()[1])
                     step.predicates.append(_position(wanted))
+                    step.positional = True
                 else:
                     step.predicates.append(self.expr())
                 self.take("]")
@@ -181,57 +184,62 @@ class XPathQuery:
     def __init__(self, queryStr: str) -> None:
         self.queryStr = queryStr
         self._steps = _Parser(queryStr).steps()
+        self._last = len(self._steps) - 1
 
     def __repr__(self) -> str:
         return f"XPathQuery({self.queryStr!r})"
 
-    def _walk(self, element: Element, found: list[Element], stopAtFirst: bool) -> None:
-        steps = self._steps
-        last = len(steps) - 1
+    def _visit(self, node: Element, position: int, index: int, found: list[Element] | None) -> bool:
+        """Match ``node`` against step ``index`` and the rest of the query below it.
 
-        def visit(node: Element, position: int, index: int) -> bool:
-            """Match ``node`` against step ``index``; True when done (first match wanted)."""
-            if steps[index].accepts(node, position):
-                if index == last:
-                    if not any(f is node for f in found):
-                        found.append(node)
-                    if stopAtFirst:
-                        return True
-                else:
-                    nextStep = steps[index + 1]
-                    if descend(node, index + 1, nextStep.anyDepth):
-                        return True
+        :param found: collects every terminal match (None: stop at the first one).
+        :return: True when a match was found and the caller may stop.
+        """
+        step = self._steps[index]
+        if step.name is not None and node.name != step.name:
             return False
+        for predicate in step.predicates:
+            if not _truth(predicate(node, position)):
+                return False
+        if index == self._last:
+            if found is None:
+                return True
+            if not any(f is node for f in found):
+                found.append(node)
+            return False
+        return self._descend(node, index + 1, self._steps[index + 1].anyDepth, found)
 
-        def descend(node: Element, index: int, anyDepth: bool) -> bool:
-            name = steps[index].name
-            counts: dict[str | None, int] = {}
-            for child in node.children:
-                if not isinstance(child, Element):
-                    continue
-                key = child.name if name is not None else None
+    def _descend(
+        self, node: Element, index: int, anyDepth: bool, found: list[Element] | None
+    ) -> bool:
+        step = self._steps[index]
+        counts: dict[str | None, int] | None = {} if step.positional else None
+        for child in node.children:
+            if not isinstance(child, Element):
+                continue
+            position = 0
+            if counts is not None:
+                key = child.name if step.name is not None else None
                 counts[key] = position = counts.get(key, 0) + 1
-                if visit(child, position, index):
-                    return True
-                if anyDepth and descend(child, index, True):
-                    return True
-            return False
+            if self._visit(child, position, index, found):
+                return True
+            if anyDepth and self._descend(child, index, True, found):
+                return True
+        return False
 
-        if visit(element, 1, 0):
-            return
-        if steps[0].anyDepth:
-            descend(element, 0, True)
+    def _walk(self, element: Element, found: list[Element] | None) -> bool:
+        if self._visit(element, 1, 0, found):
+            return True
+        return self._steps[0].anyDepth and self._descend(element, 0, True, found)
 
     def matches(self, elem: Element) -> bool:
         """:return: whether the query selects anything in ``elem``."""
-        found: list[Element] = []
-        self._walk(elem, found, True)
-        return bool(found)
+        return self._walk(elem, None)
 
     def queryForNodes(self, elem: Element) -> list[Element] | None:
         """:return: the selected elements in document order, or None when there are none."""
         found: list[Element] = []
-        self._walk(elem, found, False)
+        self._walk(elem, found)
         return found or None
 
     def queryForStringList(self, elem: Element) -> list[str] | None:

@@ -26,10 +26,24 @@ __all__ = [
 #: Prefixes every serialisation knows: the ``xml`` prefix is bound by the XML specification.
 G_PREFIXES: dict[str, str] = {"http://www.w3.org/XML/1998/namespace": "xml"}
 
-_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_ATTR_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&apos;", '"': "&quot;"}
-)
+
+def _escapeText(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escapeAttribute(text: str) -> str:
+    text = _escapeText(text)
+    if "'" in text:
+        text = text.replace("'", "&apos;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    return text
 
 
 class SerializedXML(str):
@@ -45,7 +59,7 @@ def escapeToXml(text: str, isattrib: bool | int = 0) -> str:
     :param isattrib: also escape both quote characters.
     :return: the escaped text.
     """
-    return text.translate(_ATTR_ESCAPES if isattrib else _TEXT_ESCAPES)
+    return _escapeAttribute(text) if isattrib else _escapeText(text)
 
 
 def unescapeFromXml(text: str) -> str:
@@ -96,10 +110,10 @@ class Element:
         :param attribs: initial attributes.
         :param localPrefixes: prefixes to declare on this element.
         """
-        self.localPrefixes: dict[str, str] = localPrefixes or {}
-        self.uri: str | None = qname[0]
-        self.name: str = qname[1]
-        if defaultUri is None and self.uri not in self.localPrefixes.values():
+        self.localPrefixes: dict[str, str] = localPrefixes if localPrefixes else {}
+        self.uri: str | None
+        self.uri, self.name = qname
+        if defaultUri is None and (not localPrefixes or self.uri not in localPrefixes.values()):
             self.defaultUri: str | None = self.uri
         else:
             self.defaultUri = defaultUri
@@ -287,15 +301,14 @@ class _Serializer:
 
     def write(self, node: Element | str, closeElement: bool | int, parentDefault: str) -> None:
         out = self.out
-        if isinstance(node, SerializedXML):
-            out.append(node)
+        if not isinstance(node, Element):
+            out.append(node if isinstance(node, SerializedXML) else _escapeText(node))
             return
-        if isinstance(node, str):
-            out.append(node.translate(_TEXT_ESCAPES))
-            return
-        for p, u in node.localPrefixes.items():
-            self.prefixes[u] = p
-        scope = set(node.localPrefixes)
+        localPrefixes = node.localPrefixes
+        if localPrefixes:
+            for p, u in localPrefixes.items():
+                self.prefixes[u] = p
+        scope = set(localPrefixes)
         self.scopes.append(scope)
         default = node.defaultUri if node.defaultUri is not None else parentDefault
         uri = node.uri if node.uri is not None else default
@@ -305,21 +318,21 @@ class _Serializer:
         tag = f"{prefix}:{node.name}" if prefix else node.name
         out.append("<" + tag)
         if prefix and not self.declared(prefix):
-            out.append(f" xmlns:{prefix}='{escapeToXml(uri, 1)}'")
+            out.append(f" xmlns:{prefix}='{_escapeAttribute(uri)}'")
             scope.add(prefix)
         if default != parentDefault and (uri != default or not prefix):
-            out.append(f" xmlns='{escapeToXml(default, 1)}'")
-        for p, u in node.localPrefixes.items():
-            out.append(f" xmlns:{p}='{escapeToXml(u, 1)}'")
+            out.append(f" xmlns='{_escapeAttribute(default)}'")
+        for p, u in localPrefixes.items():
+            out.append(f" xmlns:{p}='{_escapeAttribute(u)}'")
         for key, value in node.attributes.items():
-            if isinstance(key, tuple):
+            if type(key) is tuple:
                 attrPrefix = self.prefixFor(key[0])
                 if not self.declared(attrPrefix):
-                    out.append(f" xmlns:{attrPrefix}='{escapeToXml(key[0], 1)}'")
+                    out.append(f" xmlns:{attrPrefix}='{_escapeAttribute(key[0])}'")
                     scope.add(attrPrefix)
-                out.append(f" {attrPrefix}:{key[1]}='{value.translate(_ATTR_ESCAPES)}'")
+                out.append(f" {attrPrefix}:{key[1]}='{_escapeAttribute(value)}'")
             else:
-                out.append(f" {key}='{value.translate(_ATTR_ESCAPES)}'")
+                out.append(f" {key}='{_escapeAttribute(value)}'")
         if not closeElement:
             out.append(">")
             return

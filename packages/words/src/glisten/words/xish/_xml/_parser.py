@@ -85,8 +85,11 @@ class StreamParser:
         self._depth = 0
         self._current: Element | None = None
         self._prefixes: dict[str, str] = {}
+        # The default namespace in scope, and the depth of the element that declared it.
         self._defaults: list[str] = [""]
-        self._declared: list[bool] = []
+        self._defaultDepths: list[int] = [0]
+        self._maxDepth = self.limits.maxDepth
+        self._maxAttributes = self.limits.maxAttributes
         self._pendingDefault: str | None = None
         self._fed = 0
         self._mark = 0
@@ -101,61 +104,56 @@ class StreamParser:
             self._prefixes[prefix] = uri or ""
 
     def _onStart(self, name: str, attrs: dict[str, str]) -> None:
-        limits = self.limits
         depth = self._depth = self._depth + 1
-        if depth > limits.maxDepth:
+        if depth > self._maxDepth:
             raise ParserError("elements are nested too deeply", ParserErrorKind.POLICY_VIOLATION)
         prefixes = self._prefixes
-        if len(attrs) + len(prefixes) > limits.maxAttributes:
+        if len(attrs) + len(prefixes) > self._maxAttributes:
             raise ParserError(
                 "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
             )
-        defaults = self._defaults
         if self._pendingDefault is not None:
-            defaults.append(self._pendingDefault)
-            self._declared.append(True)
+            self._defaults.append(self._pendingDefault)
+            self._defaultDepths.append(depth)
             self._pendingDefault = None
-        else:
-            self._declared.append(False)
         uri, _, local = name.rpartition(" ")
-        if attrs:
+        if attrs and " " in "".join(attrs):
             for key in [k for k in attrs if " " in k]:
                 attrUri, _, attrName = key.rpartition(" ")
                 attrs[(attrUri, attrName)] = attrs.pop(key)  # type: ignore[index]
-        element = Element((uri, local), defaults[-1], attrs, prefixes)
+        element = Element((uri, local), self._defaults[-1], attrs, prefixes or None)
         if prefixes:
             self._prefixes = {}
-        if depth == 1:
-            self._events.append(StreamStarted(element))
-            self._mark = self._parser.CurrentByteIndex
-            return
         if depth == 2:
             self._mark = self._parser.CurrentByteIndex
-        else:
+        elif depth > 2:
             parent = self._current
             element.parent = parent
             parent.children.append(element)  # type: ignore[union-attr]
+        else:
+            self._events.append(StreamStarted(element))
+            self._mark = self._parser.CurrentByteIndex
+            return
         self._current = element
 
     def _onEnd(self, name: str) -> None:
         depth = self._depth
         self._depth = depth - 1
-        if self._declared.pop():
+        if self._defaultDepths[-1] == depth:
+            self._defaultDepths.pop()
             self._defaults.pop()
-        if depth == 1:
-            self._ended = True
-            self._events.append(StreamEnded())
-            return
         element = self._current
-        assert element is not None
-        if depth == 2:
+        if depth > 2:
+            self._current = element.parent  # type: ignore[union-attr]
+        elif depth == 2:
             if self._parser.CurrentByteIndex - self._mark > self.limits.maxStanzaSize:
                 raise ParserError("a stanza is too large", ParserErrorKind.POLICY_VIOLATION)
             self._current = None
             self._mark = self._parser.CurrentByteIndex
-            self._events.append(ElementReceived(element))
+            self._events.append(ElementReceived(element))  # type: ignore[arg-type]
         else:
-            self._current = element.parent
+            self._ended = True
+            self._events.append(StreamEnded())
 
     def _onText(self, data: str) -> None:
         current = self._current
