@@ -6,6 +6,7 @@ import asyncio
 import gc
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -94,6 +95,40 @@ def startNgircd(tmp_path: Path, sslPort: int | None = None) -> tuple[subprocess.
         stopProcess(proc)
         raise
     return proc, port
+
+
+# Runs the glisten command as installed, on the epoll reactor: ``python -c RUNNER PLUGIN ARGS``.
+GLISTEN_RUNNER = """
+import sys
+from glisten.application import cli
+cli.main(["--reactor", "epoll", *sys.argv[1:]])
+"""
+
+
+def runGlisten(folder: Path, port: int, plugin: str, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``glisten PLUGIN ARGS`` in ``folder`` and wait until it listens on ``port``.
+
+    :raises RuntimeError: with the command's output, if it exits or never listens.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GLISTEN_RUNNER, plugin, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=folder,
+    )
+    try:
+        waitForPort(port, proc)
+    except Exception:
+        proc.kill()
+        raise RuntimeError(proc.communicate()[0].decode(errors="replace")) from None
+    return proc
+
+
+def stopGlisten(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a command started by :func:`runGlisten`; it must not have logged a traceback."""
+    proc.terminate()
+    out = proc.communicate(timeout=10)[0].decode(errors="replace")
+    assert "Traceback" not in out, out
 
 
 def stopProcess(proc: subprocess.Popen[Any]) -> None:

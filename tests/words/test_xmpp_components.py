@@ -5,8 +5,6 @@ command runs it."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,18 +21,13 @@ from .conftest import (
     ReactorThread,
     SlixClient,
     freePort,
+    runGlisten,
+    stopGlisten,
     stopSlixmpp,
-    waitForPort,
     waitUntil,
 )
 
 pytestmark = pytest.mark.interop
-
-RUNNER = """
-import sys
-from glisten.application import cli
-cli.main(["--reactor", "epoll", "xmpp-router", *sys.argv[1:]])
-"""
 
 
 class GlistenComponent:
@@ -155,24 +148,12 @@ def router(tmp_path: Path) -> Iterator[int]:
     port = freePort()
     secret = tmp_path / "secret"
     secret.write_text("router-secret\n")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-c", RUNNER,
-            "--port", f"tcp:{port}:interface=127.0.0.1", "--secret-file", str(secret),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
+    proc = runGlisten(
+        tmp_path, port, "xmpp-router",
+        "--port", f"tcp:{port}:interface=127.0.0.1", "--secret-file", str(secret),
     )  # fmt: skip
-    try:
-        waitForPort(port, proc)
-    except Exception:
-        proc.kill()
-        raise RuntimeError(proc.communicate()[0].decode(errors="replace")) from None
     yield port
-    proc.terminate()
-    out = proc.communicate(timeout=10)[0].decode(errors="replace")
-    assert "Traceback" not in out, out
+    stopGlisten(proc)
 
 
 def test_slixmpp_component_through_glisten_router(

@@ -25,7 +25,7 @@ SERVER_HEADER = (
     b"from='example.com' id='s1' version='1.0'>"
 )
 SKELETON_CERT = (
-    b"\x30\x11\x30\x00\x30\x0b\x06\x09" + bytes.fromhex("2a864886f70d01010b") + b"\x03\x01\x00"
+    b"\x30\x12\x30\x00\x30\x0b\x06\x09" + bytes.fromhex("2a864886f70d01010b") + b"\x03\x01\x00"
 )
 
 

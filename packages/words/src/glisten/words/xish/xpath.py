@@ -10,6 +10,7 @@ such child), ``and``, ``or``, parentheses and the functions ``text()``, ``not(x)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -252,19 +253,10 @@ class XPathQuery:
         return "".join(self.queryForStringList(elem) or ())
 
 
-_cache: dict[str, XPathQuery] = {}
-_CACHE_SIZE = 512
-
-
+@functools.lru_cache(maxsize=512)
 def internQuery(queryString: str) -> XPathQuery:
     """:return: the compiled query for ``queryString``, shared by callers (bounded cache)."""
-    query = _cache.get(queryString)
-    if query is None:
-        query = XPathQuery(queryString)
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.clear()
-        _cache[queryString] = query
-    return query
+    return XPathQuery(queryString)
 
 
 def matches(xpathstr: str, elem: Element) -> bool:

@@ -7,6 +7,7 @@ raises :class:`InvalidFormat` with a message that names the rule it broke.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from glisten.words.protocols.jabber._precis import (
@@ -67,22 +68,13 @@ def prep(user: str | None, host: str, resource: str | None) -> tuple[str | None,
     return user, host, resource
 
 
-_internJIDs: dict[str, JID] = {}
-_INTERN_SIZE = 4096
-
-
+@functools.lru_cache(maxsize=4096)
 def internJID(jidstring: str) -> JID:
     """:return: a shared :class:`JID` for ``jidstring`` (from a bounded cache).
 
     :raises InvalidFormat: the JID is not valid.
     """
-    found = _internJIDs.get(jidstring)
-    if found is None:
-        found = JID(jidstring)
-        if len(_internJIDs) >= _INTERN_SIZE:
-            _internJIDs.clear()
-        _internJIDs[jidstring] = found
-    return found
+    return JID(jidstring)
 
 
 class JID:

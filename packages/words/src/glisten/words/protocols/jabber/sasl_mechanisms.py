@@ -16,6 +16,7 @@ import secrets
 
 from zope.interface import Attribute, Interface, implementer
 
+from glisten.internet._sslder import signatureAlgorithm
 from glisten.words.protocols.jabber._precis import PrecisError, prepareResource
 
 __all__ = [
@@ -86,39 +87,6 @@ class Plain:
         return None
 
 
-def _decodeOID(raw: bytes) -> str:
-    parts: list[int] = []
-    value = 0
-    for byte in raw:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
-            value = 0
-    if not parts:
-        raise ValueError("empty OID")
-    first = parts[0]
-    head = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
-    return ".".join(str(p) for p in head + parts[1:])
-
-
-def _readTLV(data: bytes, offset: int) -> tuple[int, int, int]:
-    """:return: (tag, start of contents, end of contents) of the element at ``offset``."""
-    if offset + 2 > len(data):
-        raise ValueError("truncated DER")
-    tag = data[offset]
-    length = data[offset + 1]
-    offset += 2
-    if length & 0x80:
-        count = length & 0x7F
-        if count == 0 or count > 4 or offset + count > len(data):
-            raise ValueError("bad DER length")
-        length = int.from_bytes(data[offset : offset + count], "big")
-        offset += count
-    if offset + length > len(data):
-        raise ValueError("truncated DER")
-    return tag, offset, offset + length
-
-
 # Signature algorithms and the hash RFC 5929 section 4.1 says tls-server-end-point uses.
 _SIGNATURE_HASHES = {
     "1.2.840.113549.1.1.4": "sha256",  # md5WithRSAEncryption: MD5 is replaced by SHA-256
@@ -144,17 +112,7 @@ def tlsServerEndPoint(certificate: bytes) -> bytes | None:
         (RSASSA-PSS, EdDSA) or the certificate cannot be read.
     """
     try:
-        tag, start, end = _readTLV(certificate, 0)
-        if tag != 0x30:
-            return None
-        tag, tbsStart, tbsEnd = _readTLV(certificate, start)
-        tag, algStart, algEnd = _readTLV(certificate, tbsEnd)
-        if tag != 0x30:
-            return None
-        tag, oidStart, oidEnd = _readTLV(certificate, algStart)
-        if tag != 0x06:
-            return None
-        oid = _decodeOID(certificate[oidStart:oidEnd])
+        oid = signatureAlgorithm(certificate)
     except ValueError:
         return None
     hashName = _SIGNATURE_HASHES.get(oid)

@@ -345,9 +345,6 @@ class XmlStream(xmlstream.XmlStream):
         self.features: dict[tuple[str | None, str], domish.Element] = {}
         authenticator.associateWithStream(self)
 
-    def _callLater(self, delay: float, fn: Callable[..., Any], *args: Any) -> Any:
-        return getReactor(self.reactor).callLater(delay, fn, *args)
-
     def reset(self) -> None:
         """Expect a new stream from the peer (after STARTTLS or SASL success)."""
         self._headerSent = False
@@ -544,25 +541,21 @@ class IQ(domish.Element):
         xs = self._xmlstream
         if not ijabber.IIQResponseTracker.providedBy(xs):
             upgradeWithIQResponseTracker(xs)
-        d: defer.Deferred[domish.Element] = defer.Deferred()
         iqId = self["id"]
+
+        def forget(d: defer.Deferred[domish.Element]) -> None:
+            # Cancelled (by the timeout): stop waiting for the answer.
+            xs.iqDeferreds.pop(iqId, None)
+            xs._iqRecipients.pop(iqId, None)
+
+        def timedOut(result: Any, timeout: float) -> Failure:
+            return Failure(TimeoutError("IQ timed out"))
+
+        d: defer.Deferred[domish.Element] = defer.Deferred(forget)
         xs.iqDeferreds[iqId] = d
         xs._iqRecipients[iqId] = self.getAttribute("to")
         timeout = self.timeout if self.timeout is not None else xs.iqDefaultTimeout
         if timeout is not None:
-
-            def onTimeout() -> None:
-                xs.iqDeferreds.pop(iqId, None)
-                xs._iqRecipients.pop(iqId, None)
-                d.errback(TimeoutError("IQ timed out"))
-
-            call = xs._callLater(timeout, onTimeout)
-
-            def cancelTimeout(result: Any) -> Any:
-                if call.active():
-                    call.cancel()
-                return result
-
-            d.addBoth(cancelTimeout)
+            d.addTimeout(timeout, getReactor(getattr(xs, "reactor", None)), timedOut)
         xs.send(self)
         return d
