@@ -24,6 +24,8 @@ EXPECTED = {
     "server got 'glisten is great!' for charlie@example.com\nsendmail: 2 recipients accepted\n",
     "mail_client_tls.py": "server: Subject: over TLS\nserver: \nserver: secret stuff\n"
     "sent to 1 recipient(s)\n",
+    "xmpp_component.py": "version: glisten echo 1.0\n"
+    "echo.example.org said: echo: hello, components\n",
 }
 
 
