@@ -82,9 +82,15 @@ class ScramServer:
 
 
 class Harness:
-    def __init__(self, password: str = "secret", tls: bool = True) -> None:
+    def __init__(
+        self,
+        password: str = "secret",
+        tls: bool = True,
+        account: str = "juliet@example.com/balcony",
+    ) -> None:
         self.clock = Clock()
-        factory = client.XMPPClientFactory(JID("juliet@example.com/balcony"), password)
+        factory = client.XMPPClientFactory(JID(account), password)
+        self.manager = xmlstream.StreamManager(factory)
         self.events: list[Any] = []
         factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, lambda xs: self.events.append("authd"))
         factory.addBootstrap(xmlstream.INIT_FAILED_EVENT, self.events.append)
@@ -382,3 +388,49 @@ def test_wrong_root_element() -> None:
     h.sent()
     h.feed(b"<html xmlns='http://www.w3.org/1999/xhtml'>")
     assert h.transport.disconnecting
+
+
+class Recorder(xmlstream.XMPPHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def connectionMade(self) -> None:
+        self.calls.append("made")
+
+    def connectionInitialized(self) -> None:
+        self.calls.append("initialized")
+        self.send(domish.Element((None, "presence")))
+
+    def connectionLost(self, reason: Any) -> None:
+        super().connectionLost(reason)
+        self.calls.append("lost")
+
+
+def test_stream_manager_drives_handlers_and_queues() -> None:
+    h = Harness()
+    manager = h.manager
+    early = Recorder()
+    early.setHandlerParent(manager)
+    assert early.calls == ["made"] and early.xmlstream is h.xs
+    manager.send(domish.Element((None, "message")))  # queued until authenticated
+    startTLS(h)
+    offerMechanisms(h, "SCRAM-SHA-256")
+    scramLogin(h)
+    bindAndSession(h)
+    assert [e.name for e in h._parse()] == ["message", "presence"]
+    late = Recorder()
+    late.setHandlerParent(manager)
+    assert late.calls == ["made", "initialized"]
+    h.xs.connectionLost(Failure(ConnectionLost()))
+    assert early.calls[-1] == "lost" and late.calls[-1] == "lost"
+    late.disownHandlerParent(manager)
+    assert list(manager) == [early]
+
+
+def test_anonymous_login() -> None:
+    h = Harness(password="", account="example.com")
+    startTLS(h)
+    offerMechanisms(h, "SCRAM-SHA-1", "ANONYMOUS")
+    (auth,) = h._parse()
+    assert auth["mechanism"] == "ANONYMOUS" and str(auth) == ""

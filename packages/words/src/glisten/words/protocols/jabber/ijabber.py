@@ -6,7 +6,7 @@ from typing import Any
 
 from zope.interface import Attribute, Interface
 
-__all__ = ["IIQResponseTracker", "IInitializer", "IInitiatingInitializer"]
+__all__ = ["IIQResponseTracker", "IInitializer", "IInitiatingInitializer", "IXMPPHandler"]
 
 
 class IInitializer(Interface):
@@ -26,3 +26,28 @@ class IIQResponseTracker(Interface):
     """A stream that fires the Deferreds of IQ requests when their answers arrive."""
 
     iqDeferreds = Attribute("Deferreds waiting for answers, by IQ id")
+
+
+class IXMPPHandler(Interface):
+    """Part of an XMPP program that follows a stream's life."""
+
+    parent = Attribute("the collection the handler belongs to")
+    xmlstream = Attribute("the current stream, or None")
+
+    def setHandlerParent(parent: Any) -> None:
+        """Join a handler collection."""
+
+    def disownHandlerParent(parent: Any) -> None:
+        """Leave the handler collection."""
+
+    def makeConnection(xs: Any) -> None:
+        """A stream connected."""
+
+    def connectionMade() -> None:
+        """Called after makeConnection."""
+
+    def connectionInitialized() -> None:
+        """The stream is authenticated and ready."""
+
+    def connectionLost(reason: Any) -> None:
+        """The stream ended."""

@@ -11,15 +11,16 @@ the entity the request went to; unacceptable XML is answered with the matching s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from zope.interface import directlyProvides
+from zope.interface import directlyProvides, implementer
 
 from glisten.internet import defer
 from glisten.internet import error as ierror
 from glisten.internet.interfaces import ITLSTransport
 from glisten.internet.main import getReactor
+from glisten.python import log
 from glisten.python.failure import Failure
 from glisten.words.protocols.jabber import error, ijabber, jid
 from glisten.words.protocols.jabber.error import toResponse
@@ -56,6 +57,9 @@ __all__ = [
     "XmlStream",
     "XmlStreamFactory",
     "XmlStreamServerFactory",
+    "XMPPHandler",
+    "XMPPHandlerCollection",
+    "StreamManager",
     "hashPassword",
     "toResponse",
     "upgradeWithIQResponseTracker",
@@ -559,3 +563,126 @@ class IQ(domish.Element):
             d.addTimeout(timeout, getReactor(getattr(xs, "reactor", None)), timedOut)
         xs.send(self)
         return d
+
+
+@implementer(ijabber.IXMPPHandler)
+class XMPPHandler:
+    """A piece of an XMPP program (a protocol extension, a bot's brain) that lives in a
+    :class:`StreamManager` and follows its stream: connected, initialised, lost.
+
+    :ivar parent: the collection it belongs to.
+    :ivar xmlstream: the current stream, or None.
+    """
+
+    def __init__(self) -> None:
+        self.parent: Any = None
+        self.xmlstream: Any = None
+
+    def setHandlerParent(self, parent: Any) -> None:
+        """Join ``parent`` (a :class:`StreamManager`)."""
+        self.parent = parent
+        self.parent.addHandler(self)
+
+    def disownHandlerParent(self, parent: Any) -> None:
+        """Leave ``parent``."""
+        self.parent.removeHandler(self)
+        self.parent = None
+
+    def makeConnection(self, xs: Any) -> None:
+        """A stream connected."""
+        self.xmlstream = xs
+        self.connectionMade()
+
+    def connectionMade(self) -> None:
+        """Called when the stream connects (before authentication): add observers here."""
+
+    def connectionInitialized(self) -> None:
+        """Called when the stream is authenticated and ready for stanzas."""
+
+    def connectionLost(self, reason: Any) -> None:
+        """The stream ended."""
+        self.xmlstream = None
+
+    def send(self, obj: Any) -> None:
+        """Send through the parent (queued until the stream is ready)."""
+        self.parent.send(obj)
+
+
+class XMPPHandlerCollection:
+    """An ordered collection of :class:`XMPPHandler`."""
+
+    def __init__(self) -> None:
+        self.handlers: list[Any] = []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.handlers)
+
+    def addHandler(self, handler: Any) -> None:
+        """Add ``handler``."""
+        self.handlers.append(handler)
+
+    def removeHandler(self, handler: Any) -> None:
+        """Remove ``handler``."""
+        self.handlers.remove(handler)
+
+
+class StreamManager(XMPPHandlerCollection):
+    """Connects handlers to the streams a factory builds, and queues what they send until
+    the stream is authenticated.
+
+    :param factory: an XMPP stream factory (its bootstraps are used).
+    :ivar logTraffic: log every byte in and out.
+    """
+
+    logTraffic = False
+
+    def __init__(self, factory: Any) -> None:
+        XMPPHandlerCollection.__init__(self)
+        self.xmlstream: Any = None
+        self._initialized = False
+        self._packetQueue: list[Any] = []
+        factory.addBootstrap(STREAM_CONNECTED_EVENT, self._connected)
+        factory.addBootstrap(STREAM_AUTHD_EVENT, self._authd)
+        factory.addBootstrap(INIT_FAILED_EVENT, self.initializationFailed)
+        factory.addBootstrap(STREAM_END_EVENT, self._disconnected)
+        self.factory = factory
+
+    def addHandler(self, handler: Any) -> None:
+        """Add ``handler`` and bring it up to date with the current stream."""
+        XMPPHandlerCollection.addHandler(self, handler)
+        if self.xmlstream is not None:
+            handler.makeConnection(self.xmlstream)
+        if self._initialized:
+            handler.connectionInitialized()
+
+    def _connected(self, xs: Any) -> None:
+        if self.logTraffic:
+            xs.rawDataInFn = lambda data: log.msg(f"RECV: {data!r}")
+            xs.rawDataOutFn = lambda data: log.msg(f"SEND: {data!r}")
+        self.xmlstream = xs
+        for handler in list(self):
+            handler.makeConnection(xs)
+
+    def _authd(self, xs: Any) -> None:
+        queued, self._packetQueue = self._packetQueue, []
+        for obj in queued:
+            xs.send(obj)
+        self._initialized = True
+        for handler in list(self):
+            handler.connectionInitialized()
+
+    def initializationFailed(self, reason: Any) -> None:
+        """The stream could not be initialised; override to react."""
+
+    def _disconnected(self, reason: Any) -> None:
+        self.xmlstream = None
+        self._initialized = False
+        for handler in list(self):
+            handler.connectionLost(reason)
+
+    def send(self, obj: Any) -> None:
+        """Send now if the stream is ready, else when it is."""
+        if self._initialized:
+            self.xmlstream.send(obj)
+        else:
+            self._packetQueue.append(obj)
