@@ -434,3 +434,15 @@ def test_anonymous_login() -> None:
     offerMechanisms(h, "SCRAM-SHA-1", "ANONYMOUS")
     (auth,) = h._parse()
     assert auth["mechanism"] == "ANONYMOUS" and str(auth) == ""
+
+
+def test_certificate_name_is_the_configured_domain() -> None:
+    h = Harness()
+    h.sent()
+    h.feed(
+        SERVER_HEADER.replace(b"from='example.com'", b"from='evil.example'")
+        + b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+        b"</stream:features><proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    )
+    assert h.transport.tlsContext._hostname == "example.com"
+    assert h.xs.otherEntity == JID("example.com")

@@ -169,10 +169,13 @@ class ConnectAuthenticator(Authenticator):
         Authenticator.streamStarted(self, rootElement)
         xs = self.xmlstream
         xs.sid = rootElement.getAttribute("id")
+        # The peer's header may name itself ("from"), but the entity this side connected to
+        # stays the one it asked for: STARTTLS verifies the certificate against that name,
+        # so a peer cannot choose which name its certificate is checked against.
         sender = rootElement.getAttribute("from")
         if sender:
             try:
-                xs.otherEntity = jid.internJID(sender)
+                jid.internJID(sender)
             except jid.InvalidFormat:
                 xs.sendStreamError(error.StreamError("invalid-from"))
                 return
