@@ -9,11 +9,14 @@ import hmac
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zope.interface import alsoProvides, implementer
 
 from glisten.internet import interfaces
 from glisten.internet.error import ConnectionLost
 from glisten.internet.testing import Clock, StringTransport
+from glisten.python import log
 from glisten.python.failure import Failure
 from glisten.words.protocols.jabber import client, error, sasl, xmlstream
 from glisten.words.protocols.jabber.jid import JID
@@ -446,3 +449,25 @@ def test_certificate_name_is_the_configured_domain() -> None:
     )
     assert h.transport.tlsContext._hostname == "example.com"
     assert h.xs.otherEntity == JID("example.com")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=200), st.integers(1, 16))
+def test_random_bytes_after_login_never_raise(data: bytes, step: int) -> None:
+    errors: list[Any] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if event.get("isError"):
+            errors.append(event)
+
+    log.addObserver(observe)
+    try:
+        h = loggedIn()
+        for i in range(0, len(data), step):
+            h.feed(data[i : i + step])
+    finally:
+        log.removeObserver(observe)
+    assert errors == []
+    sent = h.sent()
+    # Either the input was acceptable, or the answer is a stream error and a close.
+    assert not sent or (sent.startswith(b"<stream:error>") and h.transport.disconnecting)
