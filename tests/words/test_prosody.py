@@ -30,8 +30,11 @@ class Session:
         self.ended = False
         self.received: list[domish.Element] = []
         self.sasl: Any = None
+        self.factory: Any = None
+        self.logins = 0
 
     def authenticated(self, xs: Any) -> None:
+        self.logins += 1
         xs.addObserver("/message", self.received.append)
         xs.addObserver("/iq[@type='get']/ping[@xmlns='urn:xmpp:ping']", self.pong)
         self.xs = xs
@@ -48,11 +51,24 @@ def tlsOptions(caFile: Path, host: str = "localhost") -> Any:
     return ssl.optionsForClientTLS(host, trustRoot=ssl.trustRootFromCertificates([authority]))
 
 
-def login(rt: ReactorThread, server: Prosody, user: str, password: str, tls: Any = None) -> Session:
+def login(
+    rt: ReactorThread,
+    server: Prosody,
+    user: str,
+    password: str,
+    tls: Any = None,
+    streamManagement: bool = False,
+) -> Session:
     session = Session(rt)
     account = JID(f"{user}@localhost/glisten")
-    factory = client.XMPPClientFactory(account, password, tls or tlsOptions(server.caFile))
-    factory.maxRetries = 0
+    factory = client.XMPPClientFactory(
+        account, password, tls or tlsOptions(server.caFile), streamManagement=streamManagement
+    )
+    # Reconnect once (to resume) with stream management; never otherwise.
+    factory.maxRetries = 1 if streamManagement else 0
+    factory.initialDelay = 0.05
+    factory.clock = rt.reactor
+    session.factory = factory
 
     def connected(xs: Any) -> None:
         xs.reactor = rt.reactor
@@ -173,3 +189,32 @@ def test_untrusted_certificate_is_refused(
     session = login(reactorThread, prosody, "alice", "alice-pw", tlsOptions(otherCA / "ca.pem"))
     waitUntil(lambda: session.ended or session.xs, what="the connection to end")
     assert session.xs is None
+
+
+def test_stream_management_resumes_after_a_dropped_connection(
+    prosody: Prosody, reactorThread: ReactorThread, slix: SlixClient
+) -> None:
+    session = login(reactorThread, prosody, "alice", "alice-pw", streamManagement=True)
+    waitUntil(lambda: session.xs or session.failure, what="login")
+    assert session.failure is None, session.failure
+    first = session.xs
+    state = first.authenticator.streamManagement
+    assert state.id is not None, "Prosody did not enable resumable stream management"
+    # Drop the connection under the stream; meanwhile bob sends a message.
+    reactorThread.call(first.transport.abortConnection)
+    waitUntil(lambda: first.transport.disconnected, what="the connection to drop")
+    slix.sendMessage("alice@localhost/glisten", "while you were away")
+    waitUntil(lambda: session.logins == 2, what="the session to resume")
+    assert session.xs is not first
+    assert session.xs.authenticator.resumed
+    waitUntil(
+        lambda: any(str(m.body) == "while you were away" for m in session.received),
+        what="the message held for the resumed session",
+    )
+    # What glisten sends on the resumed session arrives, and Prosody acknowledges it.
+    message = domish.Element((None, "message"))
+    message["to"], message["type"] = "bob@localhost/slix", "chat"
+    message.addElement("body", content="back again")
+    reactorThread.call(session.xs.send, message)
+    waitUntil(lambda: ("alice@localhost/glisten", "back again") in slix.messages, what="bob")
+    waitUntil(lambda: not state.unacknowledged, what="Prosody's acknowledgement")

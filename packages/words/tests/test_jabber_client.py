@@ -90,17 +90,25 @@ class Harness:
         password: str = "secret",
         tls: bool = True,
         account: str = "juliet@example.com/balcony",
+        streamManagement: bool = False,
     ) -> None:
         self.clock = Clock()
-        factory = client.XMPPClientFactory(JID(account), password)
+        factory = client.XMPPClientFactory(
+            JID(account), password, streamManagement=streamManagement
+        )
+        self.factory = factory
         self.manager = xmlstream.StreamManager(factory)
         self.events: list[Any] = []
         factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, lambda xs: self.events.append("authd"))
         factory.addBootstrap(xmlstream.INIT_FAILED_EVENT, self.events.append)
         factory.addBootstrap(xmlstream.STREAM_ERROR_EVENT, self.events.append)
-        self.xs = factory.buildProtocol(None)
+        self.tls = tls
+        self.connect()
+
+    def connect(self) -> None:
+        self.xs = self.factory.buildProtocol(None)
         self.xs.reactor = self.clock
-        self.transport = TLSStringTransport() if tls else StringTransport()
+        self.transport = TLSStringTransport() if self.tls else StringTransport()
         self.xs.makeConnection(self.transport)
 
     def sent(self) -> bytes:
@@ -157,11 +165,11 @@ def scramLogin(h: Harness, hashName: str = "sha256", mechanism: str | None = Non
     return server
 
 
-def bindAndSession(h: Harness) -> None:
+def bindAndSession(h: Harness, extra: bytes = b"") -> None:
     assert h.sent().startswith(b"<stream:stream ")
     h.feed(
         SERVER_HEADER + b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-        b"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>"
+        b"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>" + extra + b"</stream:features>"
     )
     (iq,) = h._parse()
     assert iq["type"] == "set" and str(iq.bind.resource) == "balcony"
@@ -471,3 +479,130 @@ def test_random_bytes_after_login_never_raise(data: bytes, step: int) -> None:
     sent = h.sent()
     # Either the input was acceptable, or the answer is a stream error and a close.
     assert not sent or (sent.startswith(b"<stream:error>") and h.transport.disconnecting)
+
+
+SM = b"<sm xmlns='urn:xmpp:sm:3'/>"
+NS_SM = b"urn:xmpp:sm:3"
+
+
+def managedLogin(h: Harness) -> None:
+    startTLS(h)
+    offerMechanisms(h, "SCRAM-SHA-256")
+    scramLogin(h)
+    bindAndSession(h, SM)
+    (enable,) = h._parse()
+    assert (enable.uri, enable.name, enable["resume"]) == ("urn:xmpp:sm:3", "enable", "true")
+    h.feed(b"<enabled xmlns='urn:xmpp:sm:3' id='S1' resume='true'/>")
+
+
+def chat(body: str) -> domish.Element:
+    message = domish.Element((None, "message"))
+    message["to"] = "romeo@example.net"
+    message.addElement("body", content=body)
+    return message
+
+
+class TestStreamManagement:
+    def test_acknowledgements(self) -> None:
+        h = Harness(streamManagement=True)
+        managedLogin(h)
+        assert h.events == ["authd"]
+        state = h.xs.authenticator.streamManagement
+        h.xs.send(chat("one"))
+        h.xs.send(chat("two"))
+        sent = h._parse()
+        # One request for acknowledgement at a time.
+        assert [e.name for e in sent] == ["message", "r", "message"]
+        assert len(state.unacknowledged) == 2
+        h.feed(b"<a xmlns='urn:xmpp:sm:3' h='1'/>")
+        assert [str(m.body) for m in state.unacknowledged] == ["two"]
+        assert [e.name for e in h._parse()] == ["r"]  # still one outstanding
+        h.feed(b"<a xmlns='urn:xmpp:sm:3' h='2'/>")
+        assert not state.unacknowledged and h._parse() == []
+        # Incoming stanzas are counted and acknowledged on request.
+        h.feed(b"<message from='romeo@example.net'/><presence/><r xmlns='urn:xmpp:sm:3'/>")
+        (answer,) = h._parse()
+        assert (answer.name, answer["h"]) == ("a", "2")
+
+    def test_bad_acknowledgement_ends_the_stream(self) -> None:
+        h = Harness(streamManagement=True)
+        managedLogin(h)
+        h.feed(b"<a xmlns='urn:xmpp:sm:3' h='5'/>")
+        assert h.sent().startswith(b"<stream:error><undefined-condition")
+        assert h.transport.disconnecting
+
+    def test_resume_after_reconnecting(self) -> None:
+        h = Harness(streamManagement=True)
+        managedLogin(h)
+        h.feed(b"<message from='romeo@example.net'/>")
+        h.xs.send(chat("lost?"))
+        h.xs.send(chat("delivered"))
+        h._parse()
+        h.feed(b"<a xmlns='urn:xmpp:sm:3' h='1'/>")
+        h.sent()
+        h.xs.connectionLost(Failure(ConnectionLost()))
+        h.connect()
+        startTLS(h)
+        offerMechanisms(h, "SCRAM-SHA-256")
+        scramLogin(h)
+        assert h.sent().startswith(b"<stream:stream ")
+        h.feed(
+            SERVER_HEADER
+            + b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+            + SM
+            + b"</stream:features>"
+        )
+        (resume,) = h._parse()
+        assert (resume.name, resume["previd"], resume["h"]) == ("resume", "S1", "1")
+        h.feed(b"<resumed xmlns='urn:xmpp:sm:3' previd='S1' h='1'/>")
+        resent = h._parse()
+        assert [(e.name, str(e.body or "")) for e in resent] == [
+            ("message", "delivered"),
+            ("r", ""),
+        ]
+        assert h.events == ["authd", "authd"]
+        assert h.xs.authenticator.resumed
+        assert h.xs.authenticator.jid == JID("juliet@example.com/balcony-42")
+
+    def test_resume_refused_binds_anew_and_resends(self) -> None:
+        h = Harness(streamManagement=True)
+        managedLogin(h)
+        h.xs.send(chat("pending"))
+        h.sent()
+        h.xs.connectionLost(Failure(ConnectionLost()))
+        h.connect()
+        startTLS(h)
+        offerMechanisms(h, "SCRAM-SHA-256")
+        scramLogin(h)
+        assert h.sent().startswith(b"<stream:stream ")
+        h.feed(
+            SERVER_HEADER
+            + b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+            + SM
+            + b"</stream:features>"
+        )
+        (resume,) = h._parse()
+        h.feed(b"<failed xmlns='urn:xmpp:sm:3'><item-not-found "
+               b"xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")  # fmt: skip
+        (iq,) = h._parse()
+        assert iq.bind is not None
+        h.feed(
+            b"<iq type='result' id='%s'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+            b"<jid>juliet@example.com/balcony-43</jid></bind></iq>" % iq["id"].encode()
+        )
+        (enable,) = h._parse()
+        assert enable.name == "enable"
+        h.feed(b"<enabled xmlns='urn:xmpp:sm:3' id='S2' resume='true'/>")
+        assert [e.name for e in h._parse()] == ["message", "r"]
+        assert not h.xs.authenticator.resumed
+        assert h.xs.authenticator.streamManagement.id == "S2"
+
+    def test_server_without_stream_management(self) -> None:
+        h = Harness(streamManagement=True)
+        startTLS(h)
+        offerMechanisms(h, "SCRAM-SHA-256")
+        scramLogin(h)
+        bindAndSession(h)
+        assert h.events == ["authd"]
+        h.xs.send(chat("plain"))
+        assert [e.name for e in h._parse()] == ["message"]

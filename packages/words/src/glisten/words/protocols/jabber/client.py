@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glisten.internet import defer
-from glisten.words.protocols.jabber import error, sasl, xmlstream
+from glisten.words.protocols.jabber import error, sasl, sm, xmlstream
 from glisten.words.protocols.jabber import jid as jidmod
 from glisten.words.xish import domish
 
@@ -122,21 +122,32 @@ class SessionInitializer(xmlstream.BaseFeatureInitiatingInitializer):
 
 class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
     """Logs a client in: version check, STARTTLS (required and verified by default), SASL,
-    resource binding, session.
+    resource binding, session, and optionally stream management.
 
     :param jid: the account's JID (with the resource to ask for, if any).
     :param password: the password.
     :param configurationForTLS: client TLS options; by default the platform's trust roots
         and the JID's domain as the name to verify.
+    :param streamManagement: enable stream management (XEP-0198) and resume the session
+        when the factory reconnects (see :mod:`glisten.words.protocols.jabber.sm`).
+    :ivar resumed: whether the current stream resumed the previous session.
     """
 
     namespace = "jabber:client"
 
-    def __init__(self, jid: jidmod.JID, password: str, configurationForTLS: Any = None) -> None:
+    def __init__(
+        self,
+        jid: jidmod.JID,
+        password: str,
+        configurationForTLS: Any = None,
+        streamManagement: bool = False,
+    ) -> None:
         xmlstream.ConnectAuthenticator.__init__(self, jid.host)
         self.jid = jid
         self.password = password
         self._configurationForTLS = configurationForTLS
+        self.resumed = False
+        self.streamManagement = sm.StreamManagementState() if streamManagement else None
 
     def associateWithStream(self, xs: xmlstream.XmlStream) -> None:
         xmlstream.ConnectAuthenticator.associateWithStream(self, xs)
@@ -149,15 +160,23 @@ class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
             BindInitializer(xs, required=True),
             SessionInitializer(xs, required=False),
         ]
+        state = self.streamManagement
+        if state is not None:
+            xs.initializers.insert(3, sm.ResumeInitializer(xs, state))
+            xs.initializers.append(sm.StreamManagementInitializer(xs, state))
 
 
 def XMPPClientFactory(
-    jid: jidmod.JID, password: str, configurationForTLS: Any = None
+    jid: jidmod.JID,
+    password: str,
+    configurationForTLS: Any = None,
+    streamManagement: bool = False,
 ) -> xmlstream.XmlStreamFactory:
     """:return: a client stream factory that logs ``jid`` in with ``password``.
 
     :param configurationForTLS: client TLS options for STARTTLS (by default: verify the
         server against the platform's trust roots and the JID's domain).
+    :param streamManagement: use XEP-0198 acknowledgements and session resumption.
     """
-    authenticator = XMPPAuthenticator(jid, password, configurationForTLS)
+    authenticator = XMPPAuthenticator(jid, password, configurationForTLS, streamManagement)
     return xmlstream.XmlStreamFactory(authenticator)

@@ -72,6 +72,9 @@ NS_STREAMS = "http://etherx.jabber.org/streams"
 NS_XMPP_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
 
 
+_STANZA_NAMES = frozenset({"message", "presence", "iq"})
+
+
 class _ResetType:
     def __repr__(self) -> str:
         return "Reset"
@@ -350,6 +353,7 @@ class XmlStream(xmlstream.XmlStream):
         self.authenticator: Any = authenticator
         self.initializers: list[Any] = []
         self.features: dict[tuple[str | None, str], domish.Element] = {}
+        self.sentStanzaObservers: list[Callable[[domish.Element], object]] = []
         authenticator.associateWithStream(self)
 
     def reset(self) -> None:
@@ -400,14 +404,22 @@ class XmlStream(xmlstream.XmlStream):
             self.transport.loseConnection()
 
     def send(self, obj: Any) -> None:
-        """Send an element (serialised in the stream's namespaces), text or bytes."""
+        """Send an element (serialised in the stream's namespaces), text or bytes; each
+        ``message``, ``presence`` or ``iq`` element is also passed to the callables in
+        :attr:`sentStanzaObservers` (stream management counts them)."""
+        stanza = None
         if isinstance(obj, domish.Element):
+            if self.sentStanzaObservers and obj.name in _STANZA_NAMES:
+                stanza = obj
             obj = obj.toXml(
                 prefixes=self.prefixes,
                 defaultUri=self.namespace or "",
                 prefixesInScope=list(self.prefixes.values()),
             )
         xmlstream.XmlStream.send(self, obj)
+        if stanza is not None:
+            for observer in list(self.sentStanzaObservers):
+                observer(stanza)
 
     def connectionMade(self) -> None:
         xmlstream.XmlStream.connectionMade(self)
