@@ -46,6 +46,21 @@ class Session:
         self.rt.call(fn, *args)
 
 
+def ask(rt: ReactorThread, xs: Any, to: str, payload: tuple[str, str]) -> Any:
+    """Send an IQ get with ``payload`` from the reactor thread; return its Deferred's result."""
+    answers: list[Any] = []
+
+    def send() -> None:
+        iq = xmlstream.IQ(xs, "get")
+        iq.addElement(payload)
+        iq.timeout = 10
+        iq.send(to).addBoth(answers.append)
+
+    rt.call(send)
+    waitUntil(lambda: answers, what=f"the answer from {to}")
+    return answers[0]
+
+
 def tlsOptions(caFile: Path, host: str = "localhost") -> Any:
     authority = ssl.Certificate.loadPEM(caFile.read_bytes())
     return ssl.optionsForClientTLS(host, trustRoot=ssl.trustRootFromCertificates([authority]))
@@ -99,17 +114,8 @@ def test_scram_over_verified_starttls(prosody: Prosody, reactorThread: ReactorTh
     assert xs.authenticator.jid == JID("alice@localhost/glisten")
     assert session.sasl.mechanism.name.startswith("SCRAM-SHA-")
     # An IQ to the server: its answer fires the Deferred.
-    answers: list[Any] = []
-
-    def ping() -> None:
-        iq = xmlstream.IQ(xs, "get")
-        iq.addElement(("urn:xmpp:ping", "ping"))
-        iq.timeout = 10
-        iq.send("localhost").addBoth(answers.append)
-
-    reactorThread.call(ping)
-    waitUntil(lambda: answers, what="ping answer")
-    assert isinstance(answers[0], domish.Element) and answers[0]["type"] == "result"
+    answer = ask(reactorThread, xs, "localhost", ("urn:xmpp:ping", "ping"))
+    assert isinstance(answer, domish.Element) and answer["type"] == "result"
 
 
 def test_messages_and_iqs_with_slixmpp(
@@ -136,32 +142,14 @@ def test_messages_and_iqs_with_slixmpp(
     assert reply["from"] == "bob@localhost/slix"
 
     # glisten asks slixmpp for its software version (XEP-0092).
-    answers: list[Any] = []
-
-    def askVersion() -> None:
-        iq = xmlstream.IQ(xs, "get")
-        iq.addElement(("jabber:iq:version", "query"))
-        iq.timeout = 10
-        iq.send("bob@localhost/slix").addBoth(answers.append)
-
-    reactorThread.call(askVersion)
-    waitUntil(lambda: answers, what="version answer")
-    assert isinstance(answers[0], domish.Element), answers[0]
-    assert xpath.queryForString("/iq/query/name", answers[0]) == "slix-peer"
+    answer = ask(reactorThread, xs, "bob@localhost/slix", ("jabber:iq:version", "query"))
+    assert isinstance(answer, domish.Element), answer
+    assert xpath.queryForString("/iq/query/name", answer) == "slix-peer"
 
     # An IQ slixmpp cannot answer comes back as a StanzaError.
-    errors: list[Any] = []
-
-    def askUnknown() -> None:
-        iq = xmlstream.IQ(xs, "get")
-        iq.addElement(("urn:example:unknown", "query"))
-        iq.timeout = 10
-        iq.send("bob@localhost/slix").addErrback(errors.append)
-
-    reactorThread.call(askUnknown)
-    waitUntil(lambda: errors, what="error answer")
-    assert isinstance(errors[0].value, error.StanzaError)
-    assert errors[0].value.condition in ("feature-not-implemented", "service-unavailable")
+    failure = ask(reactorThread, xs, "bob@localhost/slix", ("urn:example:unknown", "query"))
+    assert isinstance(failure.value, error.StanzaError)
+    assert failure.value.condition in ("feature-not-implemented", "service-unavailable")
 
     # slixmpp pings glisten (XEP-0199); glisten's observer answers.
     rtt = slix.run(slix.xmpp.plugin["xep_0199"].ping("alice@localhost/glisten", timeout=10))

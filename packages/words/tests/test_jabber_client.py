@@ -502,6 +502,25 @@ def chat(body: str) -> domish.Element:
     return message
 
 
+def reconnect(h: Harness) -> domish.Element:
+    """Drop the connection, connect again, log in; :return: what the client sends after
+    the new stream's features (a resume request)."""
+    h.xs.connectionLost(Failure(ConnectionLost()))
+    h.connect()
+    startTLS(h)
+    offerMechanisms(h, "SCRAM-SHA-256")
+    scramLogin(h)
+    assert h.sent().startswith(b"<stream:stream ")
+    h.feed(
+        SERVER_HEADER
+        + b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+        + SM
+        + b"</stream:features>"
+    )
+    (resume,) = h._parse()
+    return resume
+
+
 class TestStreamManagement:
     def test_acknowledgements(self) -> None:
         h = Harness(streamManagement=True)
@@ -540,19 +559,7 @@ class TestStreamManagement:
         h._parse()
         h.feed(b"<a xmlns='urn:xmpp:sm:3' h='1'/>")
         h.sent()
-        h.xs.connectionLost(Failure(ConnectionLost()))
-        h.connect()
-        startTLS(h)
-        offerMechanisms(h, "SCRAM-SHA-256")
-        scramLogin(h)
-        assert h.sent().startswith(b"<stream:stream ")
-        h.feed(
-            SERVER_HEADER
-            + b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-            + SM
-            + b"</stream:features>"
-        )
-        (resume,) = h._parse()
+        resume = reconnect(h)
         assert (resume.name, resume["previd"], resume["h"]) == ("resume", "S1", "1")
         h.feed(b"<resumed xmlns='urn:xmpp:sm:3' previd='S1' h='1'/>")
         resent = h._parse()
@@ -569,19 +576,7 @@ class TestStreamManagement:
         managedLogin(h)
         h.xs.send(chat("pending"))
         h.sent()
-        h.xs.connectionLost(Failure(ConnectionLost()))
-        h.connect()
-        startTLS(h)
-        offerMechanisms(h, "SCRAM-SHA-256")
-        scramLogin(h)
-        assert h.sent().startswith(b"<stream:stream ")
-        h.feed(
-            SERVER_HEADER
-            + b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-            + SM
-            + b"</stream:features>"
-        )
-        (resume,) = h._parse()
+        assert reconnect(h).name == "resume"
         h.feed(b"<failed xmlns='urn:xmpp:sm:3'><item-not-found "
                b"xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")  # fmt: skip
         (iq,) = h._parse()

@@ -154,24 +154,29 @@ def test_second_component_for_a_domain_is_refused(router: Any) -> None:
     assert r.routes["a.example"] is first.xs
 
 
-def test_wrong_namespace_and_missing_to(router: Any) -> None:
+@pytest.mark.parametrize(
+    ("header", "condition"),
+    [
+        (
+            b"<stream:stream xmlns='jabber:client' "
+            b"xmlns:stream='http://etherx.jabber.org/streams' to='a.example'>",
+            b"<invalid-namespace",
+        ),
+        (
+            b"<stream:stream xmlns='jabber:component:accept' "
+            b"xmlns:stream='http://etherx.jabber.org/streams'>",
+            b"<improper-addressing",
+        ),
+    ],
+)
+def test_bad_stream_headers(router: Any, header: bytes, condition: bytes) -> None:
     r, factory = router
     xs = factory.buildProtocol(None)
     transport = StringTransport()
     xs.makeConnection(transport)
-    xs.dataReceived(
-        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
-        b"to='a.example'>"
-    )
-    assert b"<invalid-namespace" in transport.value()
-    xs = factory.buildProtocol(None)
-    transport = StringTransport()
-    xs.makeConnection(transport)
-    xs.dataReceived(
-        b"<stream:stream xmlns='jabber:component:accept' "
-        b"xmlns:stream='http://etherx.jabber.org/streams'>"
-    )
-    assert b"<improper-addressing" in transport.value()
+    xs.dataReceived(header)
+    assert condition in transport.value()
+    assert transport.disconnecting
 
 
 def parse(*args: str) -> argparse.Namespace:
