@@ -5,6 +5,7 @@ command runs it."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,7 +145,13 @@ class SlixComponent:
 
 
 @pytest.fixture
-def router(tmp_path: Path) -> Iterator[int]:
+def router(routerProcess: tuple[int, int]) -> int:
+    return routerProcess[0]
+
+
+@pytest.fixture
+def routerProcess(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """``glisten xmpp-router`` run as the command runs; yields (port, pid)."""
     port = freePort()
     secret = tmp_path / "secret"
     secret.write_text("router-secret\n")
@@ -152,7 +159,7 @@ def router(tmp_path: Path) -> Iterator[int]:
         tmp_path, port, "xmpp-router",
         "--port", f"tcp:{port}:interface=127.0.0.1", "--secret-file", str(secret),
     )  # fmt: skip
-    yield port
+    yield port, proc.pid
     stopGlisten(proc)
 
 
@@ -182,3 +189,62 @@ def test_slixmpp_component_through_glisten_router(
 def test_router_refuses_a_wrong_secret(router: int, reactorThread: ReactorThread) -> None:
     with pytest.raises(AssertionError, match="was refused"):
         GlistenComponent(reactorThread, "glisten.example", "wrong", router)
+
+
+COMPONENT_HEADER = (
+    b"<stream:stream xmlns='jabber:component:accept' "
+    b"xmlns:stream='http://etherx.jabber.org/streams' to='bad.example'>"
+)
+HOSTILE = {
+    "billion laughs": (
+        b"<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 "
+        b"'&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>]>" + COMPONENT_HEADER + b"&lol2;",
+        b"restricted-xml",
+    ),
+    "external entity": (
+        b"<!DOCTYPE s [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>" + COMPONENT_HEADER,
+        b"restricted-xml",
+    ),
+    "deep nesting": (COMPONENT_HEADER + b"<a>" * 100_000, b"policy-violation"),
+    "invalid UTF-8": (COMPONENT_HEADER + b"<handshake>\xff\xfe</handshake>", b"not-well-formed"),
+    "10 MB stanza": (COMPONENT_HEADER + b"<handshake>" + b"x" * 10_000_000, b"policy-violation"),
+}
+
+
+def rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def sendHostile(port: int, data: bytes) -> bytes:
+    """Send ``data`` (as much as the peer reads before closing); :return: all it answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+        try:
+            for i in range(0, len(data), 65536):
+                s.sendall(data[i : i + 65536])
+        except OSError:
+            pass  # the router closed the connection early, as it should
+        received = b""
+        try:
+            while chunk := s.recv(65536):
+                received += chunk
+        except OSError:
+            pass
+    return received
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_router_answers_hostile_input_with_a_stream_error(
+    routerProcess: tuple[int, int], name: str
+) -> None:
+    port, pid = routerProcess
+    data, condition = HOSTILE[name]
+    before = rss(pid)
+    answer = sendHostile(port, data)
+    assert b"<stream:error><" + condition in answer
+    assert answer.endswith(b"</stream:stream>")
+    assert b"passwd" not in answer and b"lol" not in answer
+    assert rss(pid) - before < 32 * 1024 * 1024
