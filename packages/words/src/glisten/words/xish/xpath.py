@@ -186,6 +186,8 @@ class XPathQuery:
         self.queryStr = queryStr
         self._steps = _Parser(queryStr).steps()
         self._last = len(self._steps) - 1
+        first = self._steps[0]
+        self._rootName = None if first.anyDepth else first.name
 
     def __repr__(self) -> str:
         return f"XPathQuery({self.queryStr!r})"
@@ -235,6 +237,8 @@ class XPathQuery:
 
     def matches(self, elem: Element) -> bool:
         """:return: whether the query selects anything in ``elem``."""
+        if self._rootName is not None and elem.name != self._rootName:
+            return False  # the common case for an observer: not its kind of stanza
         return self._walk(elem, None)
 
     def queryForNodes(self, elem: Element) -> list[Element] | None:
