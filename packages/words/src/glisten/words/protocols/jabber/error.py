@@ -233,8 +233,10 @@ def exceptionFromStreamError(element: domish.Element) -> StreamError:
 
 
 def exceptionFromStanza(stanza: domish.Element) -> StanzaError:
-    """:return: the :class:`StanzaError` a received error stanza describes (legacy codes
-    included), with ``children`` the stanza's other children."""
+    """Read the error a received error stanza carries (legacy codes included).
+
+    :return: the :class:`StanzaError`, with ``children`` the stanza's other children.
+    """
     children: list[Any] = []
     condition = text = textLang = appCondition = type = code = None
     for element in stanza.elements():
