@@ -28,6 +28,8 @@ EXPECTED = {
     "sent to 1 recipient(s)\n",
     "sftp_memory.py": "listing: hello.txt, motd.txt\nread back: hello from sftp\n"
     "mkdir refused: True\ndict holds: [b'hello.txt', b'motd.txt']\n",
+    "xmpp_component.py": "version: glisten echo 1.0\n"
+    "echo.example.org said: echo: hello, components\n",
 }
 
 

@@ -29,7 +29,7 @@ REQUIRES: dict[str, frozenset[str]] = {
     "conch": frozenset({"glisten-core>=0.2.0,<1", "cryptography>=42", "bcrypt>=4"}),
     "mail": frozenset({"glisten-core>=0.2.0,<1", "glisten-names>=0.1.0,<1"}),
     "names": frozenset({"glisten-core>=0.2.0,<1", "idna>=3.4"}),
-    "words": frozenset({"glisten-core>=0.2.0,<1"}),
+    "words": frozenset({"glisten-core>=0.2.0,<1", "idna>=3.4"}),
     "pair": frozenset({"glisten-core>=0.1.0,<1"}),
 }
 

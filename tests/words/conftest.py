@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -94,6 +97,40 @@ def startNgircd(tmp_path: Path, sslPort: int | None = None) -> tuple[subprocess.
     return proc, port
 
 
+# Runs the glisten command as installed, on the epoll reactor: ``python -c RUNNER PLUGIN ARGS``.
+GLISTEN_RUNNER = """
+import sys
+from glisten.application import cli
+cli.main(["--reactor", "epoll", *sys.argv[1:]])
+"""
+
+
+def runGlisten(folder: Path, port: int, plugin: str, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``glisten PLUGIN ARGS`` in ``folder`` and wait until it listens on ``port``.
+
+    :raises RuntimeError: with the command's output, if it exits or never listens.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GLISTEN_RUNNER, plugin, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=folder,
+    )
+    try:
+        waitForPort(port, proc)
+    except Exception:
+        proc.kill()
+        raise RuntimeError(proc.communicate()[0].decode(errors="replace")) from None
+    return proc
+
+
+def stopGlisten(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a command started by :func:`runGlisten`; it must not have logged a traceback."""
+    proc.terminate()
+    out = proc.communicate(timeout=10)[0].decode(errors="replace")
+    assert "Traceback" not in out, out
+
+
 def stopProcess(proc: subprocess.Popen[Any]) -> None:
     proc.terminate()
     try:
@@ -150,3 +187,186 @@ def waitUntil(predicate: Callable[[], Any], timeout: float = 15, what: str = "co
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+PROSODY_CONF = """\
+pidfile = "{dir}/prosody.pid"
+data_path = "{dir}/data"
+run_as_root = true
+daemonize = false
+interfaces = {{ "127.0.0.1" }}
+local_interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {c2s} }}
+component_ports = {{ {component} }}
+component_interface = "127.0.0.1"
+s2s_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+c2s_direct_tls_ports = {{ }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "time"; "smacks" }}
+modules_disabled = {{ "s2s"; "offline"; "c2s_direct_tls" }}
+authentication = "internal_hashed"
+c2s_require_encryption = true
+allow_registration = false
+log = {{ debug = "{dir}/prosody.log"; error = "*console" }}
+ssl = {{ certificate = "{dir}/server.pem"; key = "{dir}/server.key" }}
+VirtualHost "localhost"
+Component "component.localhost"
+    component_secret = "{secret}"
+"""
+
+PROSODY_COMPONENT_SECRET = "s3cret-component"
+
+
+class Prosody:
+    """A running Prosody on 127.0.0.1 for the ``localhost`` domain.
+
+    :ivar c2sPort: its client port (STARTTLS required, a certificate from ``caFile``'s CA).
+    :ivar componentPort: its XEP-0114 port (``component.localhost``).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.binary = requireBinary("prosody")
+        self.prosodyctl = requireBinary("prosodyctl")
+        self.roots = makeCertificates(folder)
+        self.caFile = folder / "ca.pem"
+        self.c2sPort = freePort()
+        self.componentPort = freePort()
+        (folder / "data").mkdir()
+        self.config = folder / "prosody.cfg.lua"
+        self.config.write_text(
+            PROSODY_CONF.format(
+                dir=folder,
+                c2s=self.c2sPort,
+                component=self.componentPort,
+                secret=PROSODY_COMPONENT_SECRET,
+            )
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def register(self, user: str, password: str) -> None:
+        subprocess.run(
+            [
+                self.prosodyctl,
+                "--config",
+                str(self.config),
+                "register",
+                user,
+                "localhost",
+                password,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "-F", "--config", str(self.config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        waitForPort(self.c2sPort, self.proc)
+        waitForPort(self.componentPort, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stopProcess(self.proc)
+
+    def log(self) -> str:
+        path = self.folder / "prosody.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture
+def prosody(tmp_path: Path) -> Iterator[Prosody]:
+    """A Prosody with two accounts, ``alice``/``bob`` (passwords ``alice-pw``/``bob-pw``)."""
+    server = Prosody(tmp_path)
+    server.register("alice", "alice-pw")
+    server.register("bob", "bob-pw")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# Stopped slixmpp loops stay referenced: slixmpp's finalizers schedule calls on their loop,
+# which must not be closed by then.
+_STOPPED_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def stopSlixmpp(peer: Any) -> None:
+    """Disconnect a slixmpp peer running in its own thread, stop its loop and cancel what is
+    left on it, so nothing runs or complains after the test."""
+    peer.loop.call_soon_threadsafe(peer.xmpp.disconnect)
+    peer.loop.call_soon_threadsafe(peer.loop.stop)
+    peer.thread.join(10)
+    pending = asyncio.all_tasks(peer.loop)
+    for task in pending:
+        task.cancel()
+    peer.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    peer.xmpp = None
+    gc.collect()
+    _STOPPED_LOOPS.append(peer.loop)
+
+
+class SlixClient:
+    """A slixmpp client in its own thread and event loop."""
+
+    def __init__(self, server: Prosody, user: str, password: str) -> None:
+        import slixmpp
+
+        self.loop = asyncio.new_event_loop()
+        self.messages: list[tuple[str, str]] = []
+        self.ready = threading.Event()
+        asyncio.set_event_loop(self.loop)
+        xmpp = slixmpp.ClientXMPP(f"{user}@localhost/slix", password, loop=self.loop)
+        xmpp.ca_certs = str(server.caFile)
+        xmpp.enable_direct_tls = False
+        xmpp.enable_plaintext = False
+        xmpp.register_plugin("xep_0030")
+        xmpp.register_plugin("xep_0092", {"name": "slix-peer", "version": "1.0"})
+        xmpp.register_plugin("xep_0199")
+        xmpp.add_event_handler("session_start", self._started)
+        xmpp.add_event_handler("message", self._message)
+        self.xmpp = xmpp
+        self.port = server.c2sPort
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.xmpp.connect("127.0.0.1", self.port)
+        self.loop.run_forever()
+
+    async def _started(self, event: Any) -> None:
+        self.xmpp.send_presence()
+        self.ready.set()
+
+    def _message(self, msg: Any) -> None:
+        self.messages.append((str(msg["from"]), str(msg["body"])))
+        if str(msg["body"]) == "echo?":
+            msg.reply("echo!").send()
+
+    def sendMessage(self, to: str, body: str) -> None:
+        self.loop.call_soon_threadsafe(
+            lambda: self.xmpp.send_message(mto=to, mbody=body, mtype="chat")
+        )
+
+    def run(self, coro: Any, timeout: float = 15) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        stopSlixmpp(self)
+
+
+@pytest.fixture
+def slix(prosody: Prosody) -> Iterator[SlixClient]:
+    peer = SlixClient(prosody, "bob", "bob-pw")
+    try:
+        assert peer.ready.wait(20), "slixmpp did not log in"
+        yield peer
+    finally:
+        peer.stop()

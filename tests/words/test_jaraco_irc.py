@@ -5,7 +5,6 @@ PLAIN, CAP."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,35 +12,19 @@ from typing import Any
 
 import pytest
 
-from .conftest import freePort, waitForPort
+from .conftest import freePort, runGlisten, stopGlisten
 
 irc_client = pytest.importorskip("irc.client")
 
 pytestmark = pytest.mark.interop
 
-RUNNER = """
-import sys
-from glisten.application import cli
-cli.main(["--reactor", "epoll", "words", *sys.argv[1:]])
-"""
-
 
 def startServer(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
     port = freePort()
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-c", RUNNER,
-            "--irc-port", f"tcp:{port}:interface=127.0.0.1", "--hostname", "glisten.test", *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
+    proc = runGlisten(
+        tmp_path, port, "words",
+        "--irc-port", f"tcp:{port}:interface=127.0.0.1", "--hostname", "glisten.test", *args,
     )  # fmt: skip
-    try:
-        waitForPort(port, proc)
-    except Exception:
-        proc.kill()
-        raise RuntimeError(proc.communicate()[0].decode(errors="replace")) from None
     return proc, port
 
 
@@ -49,9 +32,7 @@ def startServer(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], in
 def server(tmp_path: Path) -> Iterator[int]:
     proc, port = startServer(tmp_path)
     yield port
-    proc.terminate()
-    out = proc.communicate(timeout=10)[0].decode(errors="replace")
-    assert "Traceback" not in out, out
+    stopGlisten(proc)
 
 
 class Peer:

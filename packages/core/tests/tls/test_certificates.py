@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glisten.internet._sslder import parseCertificate
+from glisten.internet._sslder import parseCertificate, signatureAlgorithm
 from glisten.internet.ssl import (
     FILETYPE_ASN1,
     FILETYPE_PEM,
@@ -147,6 +147,25 @@ def test_derParserMatchesCryptography(pki: Any) -> None:
         )
         assert fields.notAfter == ref.not_valid_after_utc
         assert fields.notBefore.tzinfo is datetime.UTC
+
+
+def test_signatureAlgorithmMatchesCryptography(pki: Any) -> None:
+    for issued in (pki.ca, pki.server, pki.client):
+        ref = x509.load_pem_x509_certificate(issued.certPEM)
+        der = ref.public_bytes(Encoding.DER)
+        assert signatureAlgorithm(der) == ref.signature_algorithm_oid.dotted_string
+        for i in range(0, len(der), 7):
+            with pytest.raises(ValueError):
+                signatureAlgorithm(der[:i])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_signatureAlgorithmRandomInput(data: bytes) -> None:
+    try:
+        signatureAlgorithm(data)
+    except ValueError:
+        pass
 
 
 def test_derParserEveryTruncation(pki: Any) -> None:

@@ -14,7 +14,7 @@ import datetime
 
 import attrs
 
-__all__ = ["NAME_OIDS", "TBSFields", "parseCertificate"]
+__all__ = ["NAME_OIDS", "TBSFields", "parseCertificate", "signatureAlgorithm"]
 
 #: Short names (as used by OpenSSL and Twisted's DistinguishedName) of the RFC 5280 name OIDs.
 NAME_OIDS: dict[str, str] = {
@@ -194,3 +194,25 @@ def parseCertificate(der: bytes) -> TBSFields:
         notBefore=_decodeTime(validity[0][0], der[validity[0][1] : validity[0][2]]),
         notAfter=_decodeTime(validity[1][0], der[validity[1][1] : validity[1][2]]),
     )
+
+
+def signatureAlgorithm(der: bytes) -> str:
+    """
+    The OID of a certificate's signature algorithm (``signatureAlgorithm``, RFC 5280 section
+    4.1.1.2), for channel bindings that hash the certificate with it (RFC 5929).
+
+    :param der: one DER-encoded X.509 certificate.
+    :return: the dotted OID, e.g. ``"1.2.840.113549.1.1.11"`` (sha256WithRSAEncryption).
+    :raises ValueError: if ``der`` is not a well-formed certificate.
+    """
+    tag, start, end = _readTLV(der, 0, len(der))
+    if tag != _SEQUENCE:
+        raise ValueError("certificate is not a DER SEQUENCE")
+    parts = _children(der, start, end)
+    if len(parts) != 3 or parts[1][0] != _SEQUENCE:
+        raise ValueError("certificate has no signature algorithm")
+    _, algStart, algEnd = parts[1]
+    tag, oidStart, oidEnd = _readTLV(der, algStart, algEnd)
+    if tag != _OID:
+        raise ValueError("signature algorithm is not an OID")
+    return _decodeOID(der[oidStart:oidEnd])

@@ -1,0 +1,362 @@
+"""The element tree of ``glisten.words.xish.domish`` and its serialiser.
+
+An :class:`Element` has a qualified name ``(uri, name)``, a default namespace for its children,
+attributes (plain names or ``(uri, name)`` tuples), children (elements and text) and the prefixes
+it declares itself. Serialising follows Twisted's rules: an element in its parent's default
+namespace is written without a prefix, a change of default namespace is written as ``xmlns``,
+a namespace the caller maps to a prefix (or an attribute's namespace) is written with that prefix
+(``xn0``, ``xn1``... when none is given), and attributes use single quotes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = [
+    "G_PREFIXES",
+    "Element",
+    "SerializedXML",
+    "escapeToXml",
+    "serialize",
+    "unescapeFromXml",
+]
+
+#: Prefixes every serialisation knows: the ``xml`` prefix is bound by the XML specification.
+G_PREFIXES: dict[str, str] = {"http://www.w3.org/XML/1998/namespace": "xml"}
+
+
+def _escapeText(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escapeAttribute(text: str) -> str:
+    text = _escapeText(text)
+    if "'" in text:
+        text = text.replace("'", "&apos;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    return text
+
+
+class SerializedXML(str):
+    """Text that is already XML: serialised as it is, never escaped."""
+
+    __slots__ = ()
+
+
+def escapeToXml(text: str, isattrib: bool | int = 0) -> str:
+    """Escape text for XML character data, or for a quoted attribute value.
+
+    :param text: the text.
+    :param isattrib: also escape both quote characters.
+    :return: the escaped text.
+    """
+    return _escapeAttribute(text) if isattrib else _escapeText(text)
+
+
+def unescapeFromXml(text: str) -> str:
+    """Undo :func:`escapeToXml` (the five predefined entities only).
+
+    :param text: escaped text.
+    :return: the text.
+    """
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&apos;", "'")
+        .replace("&quot;", '"')
+        .replace("&amp;", "&")
+    )
+
+
+class Element:
+    """An XML element (Twisted's ``domish.Element``).
+
+    A missing attribute of the Python object that names a child element returns that child
+    (``message.body``), or None when there is none. ``element["to"]`` reads an XML attribute.
+
+    :ivar uri: the element's namespace (None: its parent's default namespace).
+    :ivar name: the local name.
+    :ivar defaultUri: the default namespace for children (None: inherited when serialising).
+    :ivar attributes: attribute values by name, or by ``(uri, name)`` for qualified attributes.
+    :ivar children: child elements and text, in order.
+    :ivar parent: the element this one was added to, or None.
+    :ivar localPrefixes: prefixes this element declares, prefix to namespace.
+    """
+
+    _idCounter = 0
+    #: Set by an observer that has dealt with this stanza (so others may leave it alone).
+    handled = False
+
+    def __init__(
+        self,
+        qname: tuple[str | None, str],
+        defaultUri: str | None = None,
+        attribs: dict[Any, str] | None = None,
+        localPrefixes: dict[str, str] | None = None,
+    ) -> None:
+        """
+        :param qname: ``(namespace, name)``.
+        :param defaultUri: the default namespace for children; by default the element's own
+            namespace, unless that namespace is bound to one of ``localPrefixes``.
+        :param attribs: initial attributes.
+        :param localPrefixes: prefixes to declare on this element.
+        """
+        self.localPrefixes: dict[str, str] = localPrefixes if localPrefixes else {}
+        self.uri: str | None
+        self.uri, self.name = qname
+        if defaultUri is None and (not localPrefixes or self.uri not in localPrefixes.values()):
+            self.defaultUri: str | None = self.uri
+        else:
+            self.defaultUri = defaultUri
+        self.attributes: dict[Any, str] = attribs or {}
+        self.children: list[Element | str] = []
+        self.parent: Element | None = None
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        for child in self.__dict__.get("children", ()):
+            if isinstance(child, Element) and child.name == key:
+                return child
+        return None
+
+    @staticmethod
+    def _dqa(attr: Any) -> Any:
+        # A qualified name without a namespace is just the name.
+        if isinstance(attr, tuple) and not attr[0]:
+            return attr[1]
+        return attr
+
+    def __getitem__(self, key: Any) -> str:
+        return self.attributes[self._dqa(key)]
+
+    def __setitem__(self, key: Any, value: str) -> None:
+        self.attributes[self._dqa(key)] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self.attributes[self._dqa(key)]
+
+    def __str__(self) -> str:
+        """:return: the first text child, or ``""``."""
+        for child in self.children:
+            if isinstance(child, str):
+                return str(child)
+        return ""
+
+    def __bytes__(self) -> bytes:
+        return str(self).encode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"<Element {self.name!r} in {self.uri!r}>"
+
+    def getAttribute(self, attribname: Any, default: str | None = None) -> str | None:
+        """:return: the attribute's value, or ``default`` when it is absent."""
+        return self.attributes.get(self._dqa(attribname), default)
+
+    def hasAttribute(self, attrib: Any) -> bool:
+        """:return: whether the attribute is present."""
+        return self._dqa(attrib) in self.attributes
+
+    def compareAttribute(self, attrib: Any, value: str) -> bool:
+        """:return: whether the attribute is present and equals ``value``."""
+        return self.attributes.get(self._dqa(attrib)) == value
+
+    def swapAttributeValues(self, left: Any, right: Any) -> None:
+        """Exchange two attributes' values (``to`` and ``from`` when answering a stanza)."""
+        left, right = self._dqa(left), self._dqa(right)
+        self.attributes[left], self.attributes[right] = (
+            self.attributes[right],
+            self.attributes[left],
+        )
+
+    def addChild(self, node: Any) -> Any:
+        """Append an element or text; an element's ``parent`` becomes this element.
+
+        :return: ``node``.
+        """
+        if isinstance(node, Element):
+            node.parent = self
+        self.children.append(node)
+        return node
+
+    def addContent(self, text: str) -> str:
+        """Append text, merged with a text child just before it.
+
+        :return: the resulting text child.
+        """
+        children = self.children
+        last = children[-1] if children else None
+        if type(last) is str:
+            merged = last + text
+            children[-1] = merged
+            return merged
+        text = str(text)
+        children.append(text)
+        return text
+
+    def addElement(
+        self,
+        name: str | tuple[str | None, str],
+        defaultUri: str | None = None,
+        content: str | None = None,
+    ) -> Element:
+        """Create a child element and append it.
+
+        :param name: a local name (in this element's default namespace) or ``(uri, name)``.
+        :param defaultUri: the child's default namespace.
+        :param content: text for the child.
+        :return: the child.
+        """
+        if isinstance(name, tuple):
+            if defaultUri is None:
+                defaultUri = name[0]
+            child = Element(name, defaultUri)
+        else:
+            if defaultUri is None:
+                defaultUri = self.defaultUri
+            child = Element((defaultUri, name), defaultUri)
+        self.addChild(child)
+        if content:
+            child.addContent(content)
+        return child
+
+    def addRawXml(self, rawxmlstring: str) -> None:
+        """Append XML text that is written out as it is (the caller vouches that it is XML)."""
+        self.children.append(SerializedXML(rawxmlstring))
+
+    def addUniqueId(self) -> None:
+        """Set an ``id`` attribute that no other element of this process has. It is not
+        guessable, so a peer cannot answer a request it has not seen."""
+        Element._idCounter += 1
+        self.attributes["id"] = f"H_{Element._idCounter}_{secrets.token_hex(4)}"
+
+    def elements(self, uri: str | None = None, name: str | None = None) -> Iterator[Element]:
+        """Iterate over child elements, all of them or those with a qualified name.
+
+        :param uri: the namespace to match (with ``name``).
+        :param name: the local name to match; None for every child element.
+        """
+        for child in self.children:
+            if isinstance(child, Element) and (
+                name is None or (child.name == name and child.uri == uri)
+            ):
+                yield child
+
+    def firstChildElement(self) -> Element | None:
+        """:return: the first child element, or None."""
+        for child in self.children:
+            if isinstance(child, Element):
+                return child
+        return None
+
+    def toXml(
+        self,
+        prefixes: dict[str, str] | None = None,
+        closeElement: bool | int = 1,
+        defaultUri: str = "",
+        prefixesInScope: list[Any] | None = None,
+    ) -> str:
+        """Serialise this element.
+
+        :param prefixes: namespace to prefix, for namespaces to write with a prefix.
+        :param closeElement: 0 to write only the start tag (a stream header).
+        :param defaultUri: the default namespace already in effect around the element.
+        :param prefixesInScope: prefixes already declared around the element (strings).
+        :return: the XML text.
+        """
+        return serialize(self, prefixes, closeElement, defaultUri, prefixesInScope)
+
+
+class _Serializer:
+    """One serialisation: the prefixes known so far and the prefixes declared per level."""
+
+    __slots__ = ("out", "prefixes", "scopes", "counter")
+
+    def __init__(self, prefixes: dict[str, str] | None, prefixesInScope: list[Any] | None):
+        self.out: list[str] = []
+        self.prefixes = dict(prefixes or {})
+        self.prefixes.update(G_PREFIXES)
+        # Prefixes the caller has already declared around the element (a stream's ``stream``).
+        self.scopes: list[set[str]] = [set(G_PREFIXES.values()), set(prefixesInScope or ())]
+        self.counter = 0
+
+    def prefixFor(self, uri: str) -> str:
+        prefix = self.prefixes.get(uri)
+        if prefix is None:
+            prefix = self.prefixes[uri] = f"xn{self.counter}"
+            self.counter += 1
+        return prefix
+
+    def declared(self, prefix: str) -> bool:
+        return any(prefix in scope for scope in self.scopes)
+
+    def write(self, node: Element | str, closeElement: bool | int, parentDefault: str) -> None:
+        out = self.out
+        if not isinstance(node, Element):
+            out.append(node if isinstance(node, SerializedXML) else _escapeText(node))
+            return
+        localPrefixes = node.localPrefixes
+        if localPrefixes:
+            for p, u in localPrefixes.items():
+                self.prefixes[u] = p
+        scope = set(localPrefixes)
+        self.scopes.append(scope)
+        default = node.defaultUri if node.defaultUri is not None else parentDefault
+        uri = node.uri if node.uri is not None else default
+        prefix = None
+        if uri != default or uri in self.prefixes:
+            prefix = self.prefixFor(uri)
+        tag = f"{prefix}:{node.name}" if prefix else node.name
+        out.append("<" + tag)
+        if prefix and not self.declared(prefix):
+            out.append(f" xmlns:{prefix}='{_escapeAttribute(uri)}'")
+            scope.add(prefix)
+        if default != parentDefault and (uri != default or not prefix):
+            out.append(f" xmlns='{_escapeAttribute(default)}'")
+        for p, u in localPrefixes.items():
+            out.append(f" xmlns:{p}='{_escapeAttribute(u)}'")
+        for key, value in node.attributes.items():
+            if type(key) is tuple:
+                attrPrefix = self.prefixFor(key[0])
+                if not self.declared(attrPrefix):
+                    out.append(f" xmlns:{attrPrefix}='{_escapeAttribute(key[0])}'")
+                    scope.add(attrPrefix)
+                out.append(f" {attrPrefix}:{key[1]}='{_escapeAttribute(value)}'")
+            else:
+                out.append(f" {key}='{_escapeAttribute(value)}'")
+        if not closeElement:
+            out.append(">")
+            return
+        if node.children:
+            out.append(">")
+            for child in node.children:
+                self.write(child, 1, default)
+            out.append(f"</{tag}>")
+        else:
+            out.append("/>")
+        self.scopes.pop()
+
+
+def serialize(
+    element: Element | str,
+    prefixes: dict[str, str] | None = None,
+    closeElement: bool | int = 1,
+    defaultUri: str = "",
+    prefixesInScope: list[Any] | None = None,
+) -> str:
+    """Serialise an element or text; see :meth:`Element.toXml`.
+
+    :return: the XML text.
+    """
+    serializer = _Serializer(prefixes, prefixesInScope)
+    serializer.write(element, closeElement, defaultUri)
+    return "".join(serializer.out)

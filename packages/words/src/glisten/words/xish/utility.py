@@ -1,0 +1,194 @@
+"""Twisted's ``xish.utility``: callback lists and the :class:`EventDispatcher` behind XML
+streams, where observers wait for named events or for elements an XPath query matches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from glisten.python import log
+from glisten.words.xish import xpath
+
+__all__ = ["CallbackList", "EventDispatcher", "XmlPipe"]
+
+
+class _MethodWrapper:
+    """A callable with extra arguments appended to each call."""
+
+    __slots__ = ("method", "args", "kwargs")
+
+    def __init__(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.method = method
+        self.args = args
+        self.kwargs = kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.args and not self.kwargs:
+            return self.method(*args, **kwargs)
+        merged = dict(self.kwargs)
+        merged.update(kwargs)
+        return self.method(*(args + self.args), **merged)
+
+
+class CallbackList:
+    """Callables called in the order they were added; one callable is kept once."""
+
+    def __init__(self) -> None:
+        self.callbacks: dict[Any, tuple[_MethodWrapper, bool]] = {}
+
+    def addCallback(
+        self, onetime: bool, method: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> None:
+        """Add ``method`` (again: ignored), called with the event and ``args``/``kwargs``.
+
+        :param onetime: remove it after its first call.
+        """
+        if method not in self.callbacks:
+            self.callbacks[method] = (_MethodWrapper(method, *args, **kwargs), onetime)
+
+    def removeCallback(self, method: Callable[..., Any]) -> None:
+        """Remove ``method`` if present."""
+        self.callbacks.pop(method, None)
+
+    def callback(self, *args: Any, **kwargs: Any) -> None:
+        """Call every callable; a callable that raises is logged and the others still run."""
+        for key, (wrapper, onetime) in list(self.callbacks.items()):
+            try:
+                wrapper(*args, **kwargs)
+            except BaseException:
+                log.err(None, "Error in an XML stream observer")
+            if onetime:
+                self.callbacks.pop(key, None)
+
+    def isEmpty(self) -> bool:
+        """:return: whether no callable is left."""
+        return not self.callbacks
+
+
+class EventDispatcher:
+    """Dispatches objects to observers by priority (higher first).
+
+    An observer's event is a string starting with the prefix (``//event/...``: a named event,
+    dispatched with :meth:`dispatch`'s ``event`` argument), an XPath string or an
+    :class:`~glisten.words.xish.xpath.XPathQuery` (matched against dispatched elements).
+    Observers added or removed while a dispatch runs take effect when it ends.
+
+    :param eventprefix: what starts a named event.
+    """
+
+    def __init__(self, eventprefix: str = "//event/") -> None:
+        self.prefix = eventprefix
+        self._eventObservers: dict[int, dict[Any, CallbackList]] = {}
+        self._xpathObservers: dict[int, dict[Any, CallbackList]] = {}
+        self._dispatchDepth = 0
+        self._updateQueue: list[Callable[[], None]] = []
+
+    def _observersFor(self, event: Any) -> tuple[Any, dict[int, dict[Any, CallbackList]]]:
+        if isinstance(event, xpath.XPathQuery):
+            return event, self._xpathObservers
+        if isinstance(event, str) and event.startswith(self.prefix):
+            return event, self._eventObservers
+        return xpath.internQuery(event), self._xpathObservers
+
+    def addObserver(
+        self,
+        event: Any,
+        observerfn: Callable[..., Any],
+        priority: int = 0,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Call ``observerfn(obj, *args, **kwargs)`` for each matching dispatch."""
+        self._addObserver(False, event, observerfn, priority, *args, **kwargs)
+
+    def addOnetimeObserver(
+        self,
+        event: Any,
+        observerfn: Callable[..., Any],
+        priority: int = 0,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Like :meth:`addObserver`, for the first matching dispatch only."""
+        self._addObserver(True, event, observerfn, priority, *args, **kwargs)
+
+    def _addObserver(
+        self,
+        onetime: bool,
+        event: Any,
+        observerfn: Callable[..., Any],
+        priority: int,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        if self._dispatchDepth > 0:
+            self._updateQueue.append(
+                lambda: self._addObserver(onetime, event, observerfn, priority, *args, **kwargs)
+            )
+            return
+        key, observers = self._observersFor(event)
+        byEvent = observers.setdefault(priority, {})
+        if key not in byEvent:
+            byEvent[key] = CallbackList()
+        byEvent[key].addCallback(onetime, observerfn, *args, **kwargs)
+
+    def removeObserver(self, event: Any, observerfn: Callable[..., Any]) -> None:
+        """Stop calling ``observerfn`` for ``event`` (at every priority)."""
+        if self._dispatchDepth > 0:
+            self._updateQueue.append(lambda: self.removeObserver(event, observerfn))
+            return
+        key, observers = self._observersFor(event)
+        for priority in list(observers):
+            byEvent = observers[priority]
+            if key in byEvent:
+                byEvent[key].removeCallback(observerfn)
+                if byEvent[key].isEmpty():
+                    del byEvent[key]
+            if not byEvent:
+                del observers[priority]
+
+    def dispatch(self, obj: Any, event: Any = None) -> bool:
+        """Call the observers of a named ``event``, or, without one, those whose query
+        matches the element ``obj``.
+
+        :return: whether any observer was called.
+        """
+        found = False
+        self._dispatchDepth += 1
+        try:
+            if event is not None:
+                observers = self._eventObservers
+            else:
+                observers = self._xpathObservers
+            priorities = sorted(observers, reverse=True) if len(observers) > 1 else list(observers)
+            for priority in priorities:
+                for key, callbacks in list(observers[priority].items()):
+                    if event is not None:
+                        hit = key == event
+                    else:
+                        hit = key.matches(obj)
+                    if hit:
+                        callbacks.callback(obj)
+                        found = True
+                        if callbacks.isEmpty():
+                            observers[priority].pop(key, None)
+                if not observers[priority]:
+                    del observers[priority]
+        finally:
+            self._dispatchDepth -= 1
+        if self._dispatchDepth == 0 and self._updateQueue:
+            queue, self._updateQueue = self._updateQueue, []
+            for update in queue:
+                update()
+        return found
+
+
+class XmlPipe:
+    """Two connected dispatchers for tests: what one side sends, the other side's observers
+    receive (``pipe.source.send(element)`` dispatches on ``pipe.sink``)."""
+
+    def __init__(self) -> None:
+        self.source = EventDispatcher()
+        self.sink = EventDispatcher()
+        self.source.send = lambda obj: self.sink.dispatch(obj)  # type: ignore[attr-defined]
+        self.sink.send = lambda obj: self.source.dispatch(obj)  # type: ignore[attr-defined]

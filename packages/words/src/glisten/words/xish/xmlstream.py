@@ -1,0 +1,190 @@
+"""Twisted's ``xish.xmlstream``: a Protocol that parses an XML stream into element events and
+dispatches them to observers (see :class:`~glisten.words.xish.utility.EventDispatcher`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from glisten.internet import protocol
+from glisten.python.failure import Failure
+from glisten.words.xish import domish, utility
+
+__all__ = [
+    "STREAM_CONNECTED_EVENT",
+    "STREAM_END_EVENT",
+    "STREAM_ERROR_EVENT",
+    "STREAM_START_EVENT",
+    "BootstrapMixin",
+    "XmlStream",
+    "XmlStreamFactory",
+    "XmlStreamFactoryMixin",
+    "XmlStreamServerFactory",
+]
+
+STREAM_CONNECTED_EVENT = "//event/stream/connected"
+STREAM_START_EVENT = "//event/stream/start"
+STREAM_END_EVENT = "//event/stream/end"
+STREAM_ERROR_EVENT = "//event/stream/error"
+
+
+class XmlStream(protocol.Protocol, utility.EventDispatcher):
+    """An XML stream over a transport.
+
+    Dispatches :data:`STREAM_CONNECTED_EVENT` (with the stream) on connection,
+    :data:`STREAM_START_EVENT` when the peer's root element opens, each child of the root as
+    an element, :data:`STREAM_ERROR_EVENT` (with a :class:`Failure`) when the input cannot
+    be parsed (the connection is then closed) and :data:`STREAM_END_EVENT` (with the reason)
+    when the connection is lost.
+
+    :ivar stream: the element stream parser, None when not connected.
+    :ivar rawDataInFn: called with every received chunk, for logging (or None).
+    :ivar rawDataOutFn: called with every sent chunk, for logging (or None).
+    """
+
+    #: The parser's bounds; a subclass or instance may set others.
+    limits = domish.DEFAULT_LIMITS
+
+    def __init__(self) -> None:
+        utility.EventDispatcher.__init__(self)
+        self.stream: domish.ExpatElementStream | None = None
+        self.rawDataOutFn: Callable[[bytes], object] | None = None
+        self.rawDataInFn: Callable[[bytes], object] | None = None
+
+    def _initializeStream(self) -> None:
+        """Start a new parser, for a new stream (on connection or a stream restart)."""
+        stream = domish.elementStream(self.limits)
+        stream.DocumentStartEvent = self.onDocumentStart
+        stream.ElementEvent = self.onElement
+        stream.DocumentEndEvent = self.onDocumentEnd
+        self.stream = stream
+
+    def connectionMade(self) -> None:
+        self._initializeStream()
+        self.dispatch(self, STREAM_CONNECTED_EVENT)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.rawDataInFn is not None:
+            self.rawDataInFn(data)
+        stream = self.stream
+        if stream is None:
+            return
+        try:
+            stream.parse(data)
+        except domish.ParserError as e:
+            self.stream = None
+            self.onParserError(e)
+
+    def onParserError(self, error: domish.ParserError) -> None:
+        """The peer sent unacceptable XML: report it and close the connection."""
+        self.dispatch(Failure(error), STREAM_ERROR_EVENT)
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
+        self.dispatch(reason, STREAM_END_EVENT)
+        self.stream = None
+
+    def onDocumentStart(self, rootElement: domish.Element) -> None:
+        """The peer's root element opened."""
+        self.dispatch(self, STREAM_START_EVENT)
+
+    def onElement(self, element: domish.Element) -> None:
+        """A child of the root arrived: dispatch it to the XPath observers."""
+        self.dispatch(element)
+
+    def onDocumentEnd(self) -> None:
+        """The peer closed its root element: close the connection."""
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def setDispatchFn(self, fn: Callable[[domish.Element], object]) -> None:
+        """Send parsed elements to ``fn`` instead of :meth:`onElement`."""
+        if self.stream is not None:
+            self.stream.ElementEvent = fn
+
+    def resetDispatchFn(self) -> None:
+        """Undo :meth:`setDispatchFn`."""
+        if self.stream is not None:
+            self.stream.ElementEvent = self.onElement
+
+    def send(self, obj: Any) -> None:
+        """Send an element (serialised), text or bytes.
+
+        :param obj: a :class:`~glisten.words.xish.domish.Element`, ``str`` or ``bytes``.
+        """
+        if domish.IElement.providedBy(obj):
+            obj = obj.toXml()
+        if isinstance(obj, str):
+            obj = obj.encode("utf-8")
+        if self.rawDataOutFn is not None:
+            self.rawDataOutFn(obj)
+        if self.transport is not None:
+            self.transport.write(obj)
+
+
+class BootstrapMixin:
+    """Keeps observers ("bootstraps") to install on each new stream."""
+
+    def __init__(self) -> None:
+        self.bootstraps: list[tuple[str, Callable[..., Any]]] = []
+
+    def installBootstraps(self, dispatcher: utility.EventDispatcher) -> None:
+        """Add every bootstrap as an observer of ``dispatcher``."""
+        for event, fn in self.bootstraps:
+            dispatcher.addObserver(event, fn)
+
+    def addBootstrap(self, event: str, fn: Callable[..., Any]) -> None:
+        """Observe ``event`` on every stream this factory builds."""
+        self.bootstraps.append((event, fn))
+
+    def removeBootstrap(self, event: str, fn: Callable[..., Any]) -> None:
+        """Stop observing ``event`` on new streams."""
+        self.bootstraps.remove((event, fn))
+
+
+class XmlStreamFactoryMixin(BootstrapMixin):
+    """Builds an :class:`XmlStream` (``protocol``, called with ``args``/``kwargs``) and
+    installs the bootstraps on it."""
+
+    protocol: Any = XmlStream
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        BootstrapMixin.__init__(self)
+        self.args = args
+        self.kwargs = kwargs
+
+    def buildProtocol(self, addr: Any) -> Any:
+        xs = self.protocol(*self.args, **self.kwargs)
+        xs.factory = self
+        self.installBootstraps(xs)
+        return xs
+
+
+class XmlStreamFactory(XmlStreamFactoryMixin, protocol.ReconnectingClientFactory):
+    """A reconnecting client factory for XML streams; a successful stream start resets the
+    reconnection delay."""
+
+    def buildProtocol(self, addr: Any) -> Any:
+        self.resetDelay()
+        return XmlStreamFactoryMixin.buildProtocol(self, addr)
+
+
+class XmlStreamServerFactory(BootstrapMixin, protocol.ServerFactory):
+    """A server factory for XML streams.
+
+    :param authenticatorFactory: called with no arguments for each connection; its result is
+        passed to ``protocol``.
+    """
+
+    protocol: Any = XmlStream
+
+    def __init__(self, authenticatorFactory: Callable[[], Any]) -> None:
+        BootstrapMixin.__init__(self)
+        self.authenticatorFactory = authenticatorFactory
+
+    def buildProtocol(self, addr: Any) -> Any:
+        xs = self.protocol(self.authenticatorFactory())
+        xs.factory = self
+        self.installBootstraps(xs)
+        return xs

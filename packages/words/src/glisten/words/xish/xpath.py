@@ -1,0 +1,283 @@
+"""Twisted's XPath subset for matching and querying :class:`~glisten.words.xish.domish.Element`.
+
+A query is a chain of steps, ``/name`` (a child; the first step matches the element itself) or
+``//name`` (any descendant), ``*`` for any name, each with optional predicates in brackets:
+``[@attr]`` (present), ``[@attr='v']``, ``[@attr!='v']``, ``[text()='v']``, ``[2]`` (the second
+such child), ``and``, ``or``, parentheses and the functions ``text()``, ``not(x)``,
+``contains(a, b)`` and ``starts-with(a, b)``. ``@xmlns`` is the element's namespace. Examples:
+``/message[@type='chat']/body``, ``/iq[@type='get']/query[@xmlns='jabber:iq:version']``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from glisten.words.xish.domish import Element
+
+__all__ = [
+    "XPathQuery",
+    "internQuery",
+    "matches",
+    "queryForNodes",
+    "queryForString",
+    "queryForStringList",
+]
+
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<sep>//|/)|(?P<str>'[^']*'|"[^"]*")|(?P<num>\d+)|(?P<op>!=|=|\[|\]|\(|\)|,|@|\*)
+    |(?P<name>[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?))""",
+    re.VERBOSE,
+)
+
+# A predicate term: called with (element, position among its matching siblings).
+_Term = Callable[[Element, int], Any]
+
+
+class _Step:
+    __slots__ = ("anyDepth", "name", "predicates", "positional")
+
+    def __init__(self, anyDepth: bool, name: str | None) -> None:
+        self.anyDepth = anyDepth
+        self.name = name
+        self.predicates: list[_Term] = []
+        #: Whether a predicate needs the element's position among its siblings.
+        self.positional = False
+
+    def accepts(self, element: Element, position: int) -> bool:
+        if self.name is not None and element.name != self.name:
+            return False
+        return all(_truth(p(element, position)) for p in self.predicates)
+
+
+def _truth(value: Any) -> bool:
+    return value is not None and value is not False
+
+
+class _Parser:
+    """Recursive descent over the tokens of one query."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                raise SyntaxError(f"invalid XPath at offset {pos}")
+            kind = m.lastgroup or ""
+            self.tokens.append((kind, m.group(kind)))
+            pos = m.end()
+        self.index = 0
+
+    def peek(self) -> tuple[str, str]:
+        return self.tokens[self.index] if self.index < len(self.tokens) else ("end", "")
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token[0] == "end" or (value is not None and token[1] != value):
+            raise SyntaxError(f"invalid XPath: expected {value or 'more'} at token {self.index}")
+        self.index += 1
+        return token
+
+    def steps(self) -> list[_Step]:
+        steps = []
+        while self.peek()[0] == "sep":
+            sep = self.take()[1]
+            kind, value = self.take()
+            if value == "*":
+                step = _Step(sep == "//", None)
+            elif kind == "name":
+                step = _Step(sep == "//", value)
+            else:
+                raise SyntaxError("invalid XPath: a step needs a name or *")
+            while self.peek()[1] == "[":
+                self.take("[")
+                if self.peek()[0] == "num":
+                    wanted = int(self.take()[1])
+                    step.predicates.append(_position(wanted))
+                    step.positional = True
+                else:
+                    step.predicates.append(self.expr())
+                self.take("]")
+            steps.append(step)
+        if not steps or self.peek()[0] != "end":
+            raise SyntaxError("invalid XPath: expected /name steps")
+        return steps
+
+    def expr(self) -> _Term:
+        left = self.factor()
+        while self.peek() in (("name", "and"), ("name", "or")):
+            op = self.take()[1]
+            right = self.factor()
+            if op == "and":
+                left = (lambda a, b: lambda e, p: _truth(a(e, p)) and _truth(b(e, p)))(left, right)
+            else:
+                left = (lambda a, b: lambda e, p: _truth(a(e, p)) or _truth(b(e, p)))(left, right)
+        return left
+
+    def factor(self) -> _Term:
+        if self.peek()[1] == "(":
+            self.take("(")
+            inner = self.expr()
+            self.take(")")
+            return inner
+        left = self.value()
+        if self.peek()[1] in ("=", "!="):
+            op = self.take()[1]
+            right = self.value()
+            if op == "=":
+                return lambda e, p: (a := left(e, p)) is not None and a == right(e, p)
+            return lambda e, p: (a := left(e, p)) is not None and a != right(e, p)
+        return left
+
+    def value(self) -> _Term:
+        kind, value = self.take()
+        if value == "@":
+            name = self.take()[1]
+            if name == "xmlns":
+                return lambda e, p: e.uri
+            return lambda e, p: e.attributes.get(name)
+        if kind == "str":
+            literal = value[1:-1]
+            return lambda e, p: literal
+        if kind == "name" and self.peek()[1] == "(":
+            self.take("(")
+            args: list[_Term] = []
+            while self.peek()[1] != ")":
+                args.append(self.expr())
+                if self.peek()[1] == ",":
+                    self.take(",")
+            self.take(")")
+            return _function(value, args)
+        raise SyntaxError("invalid XPath: expected @name, 'text' or a function")
+
+
+def _position(wanted: int) -> _Term:
+    return lambda e, position: position == wanted
+
+
+def _function(name: str, args: list[_Term]) -> _Term:
+    if name == "text" and not args:
+        return lambda e, p: str(e)
+    if name == "not" and len(args) == 1:
+        (arg,) = args
+        return lambda e, p: not _truth(arg(e, p))
+    if name in ("contains", "starts-with") and len(args) == 2:
+        a, b = args
+        if name == "contains":
+            return lambda e, p: (x := a(e, p)) is not None and (y := b(e, p)) is not None and y in x
+        return lambda e, p: (
+            (x := a(e, p)) is not None and (y := b(e, p)) is not None and x.startswith(y)
+        )
+    raise SyntaxError(f"invalid XPath: unknown function {name}() or wrong arguments")
+
+
+class XPathQuery:
+    """A compiled query.
+
+    :param queryStr: the query text.
+    :raises SyntaxError: the query is not in the supported subset.
+    """
+
+    def __init__(self, queryStr: str) -> None:
+        self.queryStr = queryStr
+        self._steps = _Parser(queryStr).steps()
+        self._last = len(self._steps) - 1
+        first = self._steps[0]
+        self._rootName = None if first.anyDepth else first.name
+
+    def __repr__(self) -> str:
+        return f"XPathQuery({self.queryStr!r})"
+
+    def _visit(self, node: Element, position: int, index: int, found: list[Element] | None) -> bool:
+        """Match ``node`` against step ``index`` and the rest of the query below it.
+
+        :param found: collects every terminal match (None: stop at the first one).
+        :return: True when a match was found and the caller may stop.
+        """
+        step = self._steps[index]
+        if step.name is not None and node.name != step.name:
+            return False
+        for predicate in step.predicates:
+            if not _truth(predicate(node, position)):
+                return False
+        if index == self._last:
+            if found is None:
+                return True
+            if not any(f is node for f in found):
+                found.append(node)
+            return False
+        return self._descend(node, index + 1, self._steps[index + 1].anyDepth, found)
+
+    def _descend(
+        self, node: Element, index: int, anyDepth: bool, found: list[Element] | None
+    ) -> bool:
+        step = self._steps[index]
+        counts: dict[str | None, int] | None = {} if step.positional else None
+        for child in node.children:
+            if not isinstance(child, Element):
+                continue
+            position = 0
+            if counts is not None:
+                key = child.name if step.name is not None else None
+                counts[key] = position = counts.get(key, 0) + 1
+            if self._visit(child, position, index, found):
+                return True
+            if anyDepth and self._descend(child, index, True, found):
+                return True
+        return False
+
+    def _walk(self, element: Element, found: list[Element] | None) -> bool:
+        if self._visit(element, 1, 0, found):
+            return True
+        return self._steps[0].anyDepth and self._descend(element, 0, True, found)
+
+    def matches(self, elem: Element) -> bool:
+        """:return: whether the query selects anything in ``elem``."""
+        if self._rootName is not None and elem.name != self._rootName:
+            return False  # the common case for an observer: not its kind of stanza
+        return self._walk(elem, None)
+
+    def queryForNodes(self, elem: Element) -> list[Element] | None:
+        """:return: the selected elements in document order, or None when there are none."""
+        found: list[Element] = []
+        self._walk(elem, found)
+        return found or None
+
+    def queryForStringList(self, elem: Element) -> list[str] | None:
+        """:return: the text of each selected element, or None when there are none."""
+        nodes = self.queryForNodes(elem)
+        return [str(n) for n in nodes] if nodes else None
+
+    def queryForString(self, elem: Element) -> str:
+        """:return: the text of the selected elements, joined (``""`` when none)."""
+        return "".join(self.queryForStringList(elem) or ())
+
+
+@functools.lru_cache(maxsize=512)
+def internQuery(queryString: str) -> XPathQuery:
+    """:return: the compiled query for ``queryString``, shared by callers (bounded cache)."""
+    return XPathQuery(queryString)
+
+
+def matches(xpathstr: str, elem: Element) -> bool:
+    """:return: whether ``xpathstr`` selects anything in ``elem``."""
+    return internQuery(xpathstr).matches(elem)
+
+
+def queryForStringList(xpathstr: str, elem: Element) -> list[str] | None:
+    """:return: the text of each element ``xpathstr`` selects, or None."""
+    return internQuery(xpathstr).queryForStringList(elem)
+
+
+def queryForString(xpathstr: str, elem: Element) -> str:
+    """:return: the text of the elements ``xpathstr`` selects, joined."""
+    return internQuery(xpathstr).queryForString(elem)
+
+
+def queryForNodes(xpathstr: str, elem: Element) -> list[Element] | None:
+    """:return: the elements ``xpathstr`` selects, or None."""
+    return internQuery(xpathstr).queryForNodes(elem)

@@ -1,0 +1,144 @@
+"""xpath queries and the EventDispatcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from glisten.words.xish import domish, utility, xpath
+
+MESSAGE = domish.parseText(
+    "<message xmlns='jabber:client' type='chat' to='a@b'>"
+    "<body>hello</body><body xml:lang='fr'>salut</body>"
+    "<x xmlns='urn:x'><item n='1'>one</item><item n='2'>two</item></x></message>"
+)
+IQ = domish.parseText(
+    "<iq xmlns='jabber:client' type='get' id='7'><query xmlns='jabber:iq:version'/></iq>"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("/message", True),
+        ("/iq", False),
+        ("/*", True),
+        ("/message[@type='chat']", True),
+        ("/message[@type='normal']", False),
+        ("/message[@type!='normal']", True),
+        ("/message[@type]", True),
+        ("/message[@id]", False),
+        ("/message[not(@id)]", True),
+        ("/message/body", True),
+        ("/message/subject", False),
+        ("/message[@type='chat' and @to='a@b']/body", True),
+        ("/message[@type='x' or @to='a@b']", True),
+        ("/message[(@type='x' or @to='y') and @to]", False),
+        ("/message/x[@xmlns='urn:x']", True),
+        ("/message/x[@xmlns='urn:y']", False),
+        ("//item", True),
+        ("//item[@n='2']", True),
+        ("//item[@n='3']", False),
+        ("/message//item[text()='two']", True),
+        ("/message/x/item[2]", True),
+        ("/message/x/item[3]", False),
+        ("/message/body[contains(text(), 'ell')]", True),
+        ("/message/body[starts-with(text(), 'sal')]", True),
+        ('/message[@type="chat"]', True),
+    ],
+)
+def test_matches(query: str, expected: bool) -> None:
+    assert xpath.matches(query, MESSAGE) is expected
+
+
+def test_queries() -> None:
+    assert xpath.queryForString("/message/body", MESSAGE) == "hellosalut"
+    assert xpath.queryForStringList("/message/x/item", MESSAGE) == ["one", "two"]
+    nodes = xpath.queryForNodes("//item[@n='1']", MESSAGE)
+    assert nodes is not None and [n["n"] for n in nodes] == ["1"]
+    assert xpath.queryForNodes("/message/nothing", MESSAGE) is None
+    query = xpath.XPathQuery("/iq[@type='get']/query[@xmlns='jabber:iq:version']")
+    assert query.matches(IQ) and not query.matches(MESSAGE)
+    assert xpath.internQuery("/iq") is xpath.internQuery("/iq")
+
+
+@pytest.mark.parametrize("bad", ["", "message", "/", "/a[", "/a[@]", "/a[foo()]", "/a]", "/a[1"])
+def test_invalid_queries(bad: str) -> None:
+    with pytest.raises(SyntaxError):
+        xpath.XPathQuery(bad)
+
+
+class TestEventDispatcher:
+    def test_priorities_and_onetime(self) -> None:
+        dispatcher = utility.EventDispatcher()
+        calls: list[Any] = []
+        dispatcher.addObserver("/message", lambda e: calls.append("low"), -1)
+        dispatcher.addObserver("/message", lambda e: calls.append("high"), 5)
+        dispatcher.addOnetimeObserver("/message/body", lambda e, tag: calls.append(tag), 0, "once")
+        assert dispatcher.dispatch(MESSAGE)
+        assert dispatcher.dispatch(MESSAGE)
+        assert calls == ["high", "once", "low", "high", "low"]
+        assert not dispatcher.dispatch(IQ)
+
+    def test_named_events_and_removal(self) -> None:
+        dispatcher = utility.EventDispatcher()
+        calls: list[Any] = []
+
+        def observer(obj: Any) -> None:
+            calls.append(obj)
+
+        dispatcher.addObserver("//event/test", observer)
+        assert dispatcher.dispatch(1, "//event/test")
+        assert not dispatcher.dispatch(2, "//event/other")
+        dispatcher.removeObserver("//event/test", observer)
+        assert not dispatcher.dispatch(3, "//event/test")
+        assert calls == [1]
+
+    def test_changes_during_dispatch_apply_afterwards(self) -> None:
+        dispatcher = utility.EventDispatcher()
+        calls: list[str] = []
+
+        def first(e: Any) -> None:
+            calls.append("first")
+            dispatcher.addObserver("/message", lambda e: calls.append("added"))
+            dispatcher.removeObserver("/message", second)
+
+        def second(e: Any) -> None:
+            calls.append("second")
+
+        dispatcher.addObserver("/message", first, 1)
+        dispatcher.addObserver("/message", second)
+        dispatcher.dispatch(MESSAGE)
+        assert calls == ["first", "second"]
+        calls.clear()
+        dispatcher.removeObserver("/message", first)
+        dispatcher.dispatch(MESSAGE)
+        assert calls == ["added"]
+
+    def test_failing_observer_is_logged_and_others_run(self) -> None:
+        dispatcher = utility.EventDispatcher()
+        calls: list[str] = []
+
+        def broken(e: Any) -> None:
+            raise RuntimeError("boom")
+
+        dispatcher.addObserver("/message", broken, 1)
+        dispatcher.addObserver("/message", lambda e: calls.append("ran"))
+        assert dispatcher.dispatch(MESSAGE)
+        assert calls == ["ran"]
+
+    def test_xpath_query_objects(self) -> None:
+        dispatcher = utility.EventDispatcher()
+        calls: list[Any] = []
+        query = xpath.XPathQuery("/iq")
+        dispatcher.addObserver(query, calls.append)
+        dispatcher.dispatch(IQ)
+        assert calls == [IQ]
+
+    def test_xml_pipe(self) -> None:
+        pipe = utility.XmlPipe()
+        got: list[Any] = []
+        pipe.sink.addObserver("/message", got.append)
+        pipe.source.send(MESSAGE)  # type: ignore[attr-defined]
+        assert got == [MESSAGE]
