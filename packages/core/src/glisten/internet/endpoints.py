@@ -1378,8 +1378,14 @@ def serverFromString(reactor: Any, description: str) -> Any:
     ``stdio:``, ``haproxy:ANY-SERVER-DESCRIPTION`` (connections start with a PROXY header),
     and any type from a ``glisten.endpoints`` plugin.
 
+    In a ``glisten --workers`` worker, the endpoint listens on the socket the supervisor bound
+    for the same description (see :mod:`glisten.internet._inherited`).
+
     :raises ValueError: if the description is malformed; the message names the bad field.
     """
+    from ._inherited import adopting
+
+    reactor = adopting(reactor)
     kind, fields = _describe(description)
     if kind == "haproxy":
         _, inner = _splitPrefix(description)
