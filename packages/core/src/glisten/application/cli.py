@@ -289,8 +289,8 @@ def _supervise(
     grace: float,
 ) -> int:
     """Run ``glisten --workers N``: bind the plugin's endpoints, then supervise the workers."""
-    from .service import IShareableServiceMaker
     from ._workers import Supervisor, WorkersError, bindShared, parseWorkerCount, workerCommand
+    from .service import IShareableServiceMaker
 
     try:
         count = parseWorkerCount(options.workers)

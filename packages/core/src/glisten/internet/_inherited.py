@@ -131,7 +131,7 @@ class BindingReactor:
             sock.close()
             from .error import CannotListenError
 
-            raise CannotListenError(None, path, e) from None
+            raise CannotListenError("", path, e) from None
         self.sockets[key] = sock
         return sock
 

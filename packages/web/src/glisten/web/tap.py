@@ -75,7 +75,7 @@ class _HealthResource(resource.Resource):
     def render(self, request: IRequest) -> RenderResult:
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         request.setHeader(b"cache-control", b"no-store")
-        site = getattr(request.channel, "factory", None)
+        site = getattr(getattr(request, "channel", None), "factory", None)
         if site is not None and site.draining:
             request.setResponseCode(http.SERVICE_UNAVAILABLE)
             return b"draining\n"
