@@ -12,7 +12,14 @@ from zope.interface import implementer
 from glisten.application import cli, runner
 from glisten.application.service import IShareableServiceMaker
 
-from .test_cli import FakeEntryPoint, Maker, plugins, runMain  # noqa: F401 (a fixture)
+from .test_cli import FakeEntryPoint, Maker, runMain
+
+
+@pytest.fixture
+def plugins(monkeypatch: pytest.MonkeyPatch) -> dict[str, FakeEntryPoint]:
+    found: dict[str, FakeEntryPoint] = {}
+    monkeypatch.setattr(cli, "_pluginEntryPoints", lambda: found)
+    return found
 
 
 @implementer(IShareableServiceMaker)
