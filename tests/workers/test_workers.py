@@ -11,6 +11,7 @@ import signal
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -286,3 +287,26 @@ def test_unix_socket_survives_a_reload(runGlisten: Run, site: Path, tmp_path: Pa
         assert client.recv(65536).startswith(b"HTTP/1.1 200 ")
     assert g.stop() == 0
     assert not path.exists()
+
+
+def test_workers_do_not_outlive_a_killed_supervisor(runGlisten: Run, site: Path) -> None:
+    g, port = _startWeb(runGlisten, site)
+    pids = list(_workerPids(g).values())
+    g.proc.kill()
+    g.proc.wait(30)
+    # Each worker drains and exits on its own (they are not our children: poll /proc).
+    g.waitFor(r"\[worker 1 glisten\.application\._workers#warn\] The supervisor is gone")
+    g.waitFor(r"\[worker 2 glisten\.application\._workers#warn\] The supervisor is gone")
+    for pid in pids:
+        deadline = time.monotonic() + 60
+        while os.path.exists(f"/proc/{pid}") and _isRunning(pid):
+            assert time.monotonic() < deadline, f"worker {pid} outlived its supervisor"
+            time.sleep(0.05)
+
+
+def _isRunning(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -161,20 +161,38 @@ def test_enter_worker() -> None:
     with socket.socket() as sock:
         os.set_inheritable(sock.fileno(), True)
         entry = {"key": ["tcp", "", 80], "fd": sock.fileno(), "family": int(sock.family)}
+        readEnd, writeEnd = os.pipe()
+        os.set_inheritable(readEnd, True)
         environ = {
             _workers.WORKER_ID_ENV: "3",
             _inherited.SHARED_SOCKETS_ENV: json.dumps([entry]),
+            _workers.LIFELINE_ENV: str(readEnd),
             "LISTEN_FDS": "1",
             "LISTEN_PID": "1",
         }
-        assert enterWorker(environ) == 3
+        assert enterWorker(environ) == _workers.WorkerEnvironment(3, readEnd)
         # Taken out, so that a program the worker runs does not believe it is one.
-        assert _workers.WORKER_ID_ENV not in environ
-        assert _inherited.SHARED_SOCKETS_ENV not in environ
+        assert set(environ) == {"LISTEN_FDS", "LISTEN_PID"}
         assert environ["LISTEN_PID"] == str(os.getpid())
         assert not os.get_inheritable(sock.fileno())
+        assert not os.get_inheritable(readEnd)
+        os.close(readEnd)
+        os.close(writeEnd)
     with pytest.raises(WorkersError, match="bad worker environment"):
         enterWorker({_workers.WORKER_ID_ENV: "x"})
+
+
+def test_worker_stops_when_the_supervisor_is_gone() -> None:
+    from glisten.internet.selectreactor import SelectReactor
+
+    reactor = SelectReactor()
+    readEnd, writeEnd = os.pipe()
+    _workers.watchSupervisor(reactor, readEnd)
+    reactor.callWhenRunning(os.close, writeEnd)  # the supervisor dies
+    timeout = reactor.callLater(30, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert timeout.active(), "stopped by the closed pipe, not the timeout"
+    timeout.cancel()
 
 
 def test_worker_log_lines_carry_the_id() -> None:
@@ -275,6 +293,8 @@ def test_start_ready_and_what_the_workers_get(binder: _inherited.BindingReactor)
     assert reactor.spawned[1]["env"][_workers.WORKER_ID_ENV] == "2"
     assert json.loads(first["env"][_inherited.SHARED_SOCKETS_ENV])[0]["fd"] == fd
     assert first["childFDs"][fd] == fd
+    lifeline = int(first["env"][_workers.LIFELINE_ENV])
+    assert first["childFDs"][lifeline] == "w"
     _ready(reactor, 0)
     assert not ready and "READY=1" not in "".join(told)
     _ready(reactor, 1)

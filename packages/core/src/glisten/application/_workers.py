@@ -33,6 +33,8 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from ..internet import _inherited
 from ..internet._systemd import ListenFDs, notify
 from ..internet.defer import Deferred, DeferredList, succeed
@@ -46,6 +48,9 @@ _log = Logger()
 
 #: The environment variable naming a worker's id (and telling the command it is a worker).
 WORKER_ID_ENV = "GLISTEN_WORKER_ID"
+#: The environment variable naming the worker's end of a pipe from the supervisor: nothing is
+#: ever written to it; end of file means the supervisor is gone and the worker should stop.
+LIFELINE_ENV = "GLISTEN_SUPERVISOR_FD"
 
 #: The first pause before restarting a worker that died, and the longest.
 FIRST_BACKOFF = 0.5
@@ -369,6 +374,9 @@ class Supervisor(Service):
         passed = ListenFDs.fromEnvironment()
         for fd in passed.descriptors:
             childFDs[fd] = fd
+        lifeline = max(childFDs) + 1
+        childFDs[lifeline] = "w"
+        env[LIFELINE_ENV] = str(lifeline)
         try:
             worker.process = self.reactor.spawnProcess(
                 _WorkerProtocol(worker),
@@ -468,14 +476,26 @@ def _follow(d: Deferred[None]) -> Deferred[None]:
     return out
 
 
-def enterWorker(environ: os._Environ[str] | dict[str, str]) -> int | None:
+@attrs.frozen
+class WorkerEnvironment:
+    """What the supervisor told a worker.
+
+    :ivar workerId: the number its log lines carry.
+    :ivar lifeline: the descriptor to give :func:`watchSupervisor` (``None``: none passed).
+    """
+
+    workerId: int
+    lifeline: int | None
+
+
+def enterWorker(environ: os._Environ[str] | dict[str, str]) -> WorkerEnvironment | None:
     """Set this process up as a worker if the supervisor started it.
 
-    Takes the shared-socket table and the worker id out of the environment (so a program the
-    worker starts does not take them for its own), marks the shared descriptors
-    close-on-exec, and makes systemd's passed sockets (if any) this process's.
+    Takes the supervisor's variables out of the environment (so a program the worker starts
+    does not take them for its own), marks the inherited descriptors close-on-exec, and makes
+    systemd's passed sockets (if any) this process's.
 
-    :return: the worker id, or ``None`` when this process is not a worker.
+    :return: what the supervisor passed, or ``None`` when this process is not a worker.
     :raises WorkersError: if the supervisor's variables are malformed.
     """
     raw = environ.pop(WORKER_ID_ENV, None)
@@ -484,16 +504,36 @@ def enterWorker(environ: os._Environ[str] | dict[str, str]) -> int | None:
     try:
         workerId = int(raw)
         table = _inherited.adoptFromEnvironment(environ)
+        lifeline = environ.pop(LIFELINE_ENV, None)
+        lifelineFD = None if lifeline is None else int(lifeline)
     except ValueError as e:
         raise WorkersError(f"glisten: bad worker environment: {e}") from None
     environ.pop(_inherited.SHARED_SOCKETS_ENV, None)
     for fd, _family in table.values():
         os.set_inheritable(fd, False)
+    if lifelineFD is not None:
+        os.set_inheritable(lifelineFD, False)
     if environ.get("LISTEN_FDS"):
         # systemd checks LISTEN_PID so that children do not take the sockets by mistake; the
         # supervisor passed them on on purpose.
         environ["LISTEN_PID"] = str(os.getpid())
-    return workerId
+    return WorkerEnvironment(workerId, lifelineFD)
+
+
+def watchSupervisor(reactor: Any, lifeline: int) -> None:
+    """Once ``reactor`` runs, stop it (gracefully: the service drains) when the supervisor's
+    pipe ``lifeline`` closes, so that no worker outlives a supervisor killed with SIGKILL."""
+    from ..internet.process import FDReader
+
+    def gone(reason: Failure) -> None:
+        _log.warn("The supervisor is gone: stopping")
+        if reactor.running:
+            reactor.stop()
+
+    def watch() -> None:
+        FDReader(reactor, lifeline, lambda data: None, gone).startReading()
+
+    reactor.callWhenRunning(watch)
 
 
 def workerCommand(argv: Sequence[str]) -> list[str]:

@@ -243,11 +243,11 @@ def run(argv: Sequence[str]) -> int:
     from ._workers import WorkersError, enterWorker
 
     try:
-        workerId = enterWorker(os.environ)
+        worker = enterWorker(os.environ)
     except WorkersError as e:
         sys.stderr.write(f"{e}\n")
         return 1
-    if options.workers is not None and workerId is None:
+    if options.workers is not None and worker is None:
         return _supervise(name, maker, pluginOptions, pluginArgs, options, grace)
     if options.reuse_port:
         raise UsageError("glisten: --reuse-port needs --workers")
@@ -268,6 +268,16 @@ def run(argv: Sequence[str]) -> int:
 
     from glisten.application.runner import runService
 
+    workerId = None
+    if worker is not None:
+        workerId = worker.workerId
+        if worker.lifeline is not None:
+            from glisten.internet.main import getReactor
+
+            from ._workers import watchSupervisor
+
+            # The reactor the runner runs: installed by now (above, or the default).
+            watchSupervisor(getReactor(), worker.lifeline)
     return runService(
         service,
         reactorName=options.reactor,
