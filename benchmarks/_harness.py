@@ -28,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TWISTED_VENV = HERE / ".venv-twisted"
-TWISTED_REQUIREMENTS = ["twisted[tls]", "uvloop"]
+TWISTED_REQUIREMENTS = ["twisted[tls]", "uvloop", "aiohttp", "gunicorn"]
 
 #: How long one timed run of a case should last, in seconds.
 TARGET_SECONDS = 0.25
