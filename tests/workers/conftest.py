@@ -25,12 +25,18 @@ class Glisten:
     :ivar lines: every line written so far (standard output and error together).
     """
 
-    def __init__(self, args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        launcher: Sequence[str] = (),
+    ) -> None:
         self.args = list(args)
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "glisten.application.cli", *self.args],
+            [*launcher, sys.executable, "-m", "glisten.application.cli", *self.args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -98,12 +104,12 @@ class Glisten:
 
 @pytest.fixture
 def runGlisten(tmp_path: Path) -> Iterator[Callable[..., Glisten]]:
-    """``runGlisten(*args, env=None)`` starts ``glisten ARGS`` in ``tmp_path``; whatever is
-    still running at the end of the test is killed."""
+    """``runGlisten(*args, env=None, launcher=())`` starts ``[LAUNCHER...] glisten ARGS`` in
+    ``tmp_path``; whatever is still running at the end of the test is killed."""
     started: list[Glisten] = []
 
-    def run(*args: str, env: dict[str, str] | None = None) -> Glisten:
-        g = Glisten(args, tmp_path, env)
+    def run(*args: str, env: dict[str, str] | None = None, launcher: Sequence[str] = ()) -> Glisten:
+        g = Glisten(args, tmp_path, env, launcher)
         started.append(g)
         return g
 

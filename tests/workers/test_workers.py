@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Glisten, freePort, waitForPort
+from .conftest import Glisten, freePort, requireBinary, waitForPort
 
 pytestmark = pytest.mark.interop
 
@@ -310,3 +310,24 @@ def _isRunning(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_workers_take_systemds_socket(runGlisten: Run, site: Path) -> None:
+    activate = requireBinary("systemd-socket-activate")
+    port = freePort()
+    g = runGlisten(
+        "--workers", "2", "web", "--path", str(site),
+        "--listen", "systemd:domain=INET:name=web",
+        launcher=[activate, "-l", f"127.0.0.1:{port}", "--fdname=web"],
+    )  # fmt: skip
+    g.waitFor(rf"Listening on 127\.0\.0\.1:{port}")
+    # systemd-socket-activate starts glisten on the first connection, which waits meanwhile.
+    assert _get(port) == (200, b"hello\n", None)
+    g.waitFor(r"2 workers ready")
+    g.waitFor(r"\[worker 1 glisten\.web\.tap#info\] serving .* on http://127\.0\.0\.1:")
+    g.waitFor(r"\[worker 2 glisten\.web\.tap#info\] serving .* on http://127\.0\.0\.1:")
+    mark = g.mark()
+    g.signal(signal.SIGHUP)
+    g.waitFor(r"reloaded: draining 2 old workers", after=mark)
+    assert _get(port) == (200, b"hello\n", None)
+    assert g.stop() == 0
