@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ import pytest
 
 from .._peers import freePort, requireBinary, waitForPort
 
-__all__ = ["Glisten", "freePort", "requireBinary", "waitForPort"]
+__all__ = ["Glisten", "Load", "freePort", "requireBinary", "waitForPort"]
 
 
 class Glisten:
@@ -100,6 +101,68 @@ class Glisten:
         except ProcessLookupError:
             pass
         self.proc.wait(10)
+
+
+class Load:
+    """Clients asking for a page in a loop, each on a new connection, until told to stop.
+
+    :param fetch: one request: its status and body.
+    :param expected: the status and body every request must get.
+    :ivar failures: what went wrong (an exception, or another answer), in order.
+    """
+
+    def __init__(
+        self, fetch: Callable[[], tuple[int, bytes]], expected: tuple[int, bytes], clients: int = 2
+    ) -> None:
+        self.ok = 0
+        self.failures: list[str] = []
+        self._fetch = fetch
+        self._expected = expected
+        self._stop = threading.Event()
+        self._progress = threading.Condition()
+        self._threads = [threading.Thread(target=self._run) for _ in range(clients)]
+        for t in self._threads:
+            t.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                got = self._fetch()
+                failure = None if got == self._expected else f"{got[0]} {got[1]!r}"
+            except (OSError, http.client.HTTPException) as e:
+                failure = repr(e)
+            with self._progress:
+                if failure is None:
+                    self.ok += 1
+                else:
+                    self.failures.append(failure)
+                self._progress.notify_all()
+
+    def waitForMore(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until ``count`` more requests have succeeded."""
+        with self._progress:
+            target = self.ok + count
+            assert self._progress.wait_for(lambda: self.ok >= target, timeout), self.failures
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+
+
+@pytest.fixture
+def load() -> Iterator[Callable[..., Load]]:
+    """``load(fetch, expected)`` starts a :class:`Load`; it is stopped at the end of the test."""
+    running: list[Load] = []
+
+    def start(fetch: Callable[[], tuple[int, bytes]], expected: tuple[int, bytes]) -> Load:
+        each = Load(fetch, expected)
+        running.append(each)
+        return each
+
+    yield start
+    for each in running:
+        each.stop()
 
 
 @pytest.fixture

@@ -11,14 +11,13 @@ import re
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import Glisten, freePort, requireBinary, waitForPort
+from .conftest import Glisten, Load, freePort, requireBinary, waitForPort
 
 pytestmark = pytest.mark.interop
 
@@ -89,44 +88,6 @@ def _get(port: int) -> tuple[int, bytes]:
         conn.close()
 
 
-class _Load:
-    """Clients asking HAProxy for ``/`` in a loop until told to stop."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.ok = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._lock = threading.Condition()
-        self._threads = [threading.Thread(target=self._run) for _ in range(2)]
-        for t in self._threads:
-            t.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                status, body = _get(self.port)
-                failure = None if (status, body) == (200, b"hello\n") else f"{status} {body!r}"
-            except (OSError, http.client.HTTPException) as e:
-                failure = repr(e)
-            with self._lock:
-                if failure is None:
-                    self.ok += 1
-                else:
-                    self.failures.append(failure)
-                self._lock.notify_all()
-
-    def waitForMore(self, count: int) -> None:
-        with self._lock:
-            target = self.ok + count
-            assert self._lock.wait_for(lambda: self.ok >= target, 60), self.failures
-
-    def stop(self) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(60)
-
-
 @pytest.fixture
 def haproxy(tmp_path: Path) -> Iterator[Callable[[int, int], tuple[int, Path]]]:
     binary = requireBinary("haproxy")
@@ -171,7 +132,10 @@ def _web(run: Run, site: Path, port: int, log: Path) -> Glisten:
 
 
 def test_behind_haproxy(
-    runGlisten: Run, haproxy: Callable[[int, int], tuple[int, Path]], tmp_path: Path
+    runGlisten: Run,
+    haproxy: Callable[[int, int], tuple[int, Path]],
+    load: Callable[..., Load],
+    tmp_path: Path,
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()
@@ -190,23 +154,23 @@ def test_behind_haproxy(
     requests = [line for line in lines if '"GET / HTTP/1.1"' in line]
     assert requests and all(line.startswith(f'"{CLIENT}" ') for line in requests), lines
 
-    load = _Load(front)
+    clients = load(lambda: _get(front), (200, b"hello\n"))
     try:
-        load.waitForMore(30)
+        clients.waitForMore(30)
         # Instance a stops: its health check answers 503 while it still serves...
         webs["a"].signal(signal.SIGTERM)
         row = _waitStatus(stats, "a", "DOWN")
         assert webs["a"].proc.poll() is None, "marked down only once it had stopped"
         assert row["check_code"] == "503"
-        load.waitForMore(30)
+        clients.waitForMore(30)
         assert webs["a"].stop() == 0
         # ...and comes back.
         webs["a"] = _web(runGlisten, site, ports["a"], logs["a"])
         _waitStatus(stats, "a", "UP")
         served = len(re.findall(r'"GET / ', logs["a"].read_text()))
-        load.waitForMore(60)
+        clients.waitForMore(60)
         assert len(re.findall(r'"GET / ', logs["a"].read_text())) > served
     finally:
-        load.stop()
-    assert load.failures == []
-    assert load.ok > 100
+        clients.stop()
+    assert clients.failures == []
+    assert clients.ok > 100

@@ -10,14 +10,13 @@ import os
 import signal
 import socket
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .conftest import Glisten, freePort, requireBinary, waitForPort
+from .conftest import Glisten, Load, freePort, requireBinary, waitForPort
 
 pytestmark = pytest.mark.interop
 
@@ -105,59 +104,12 @@ def test_a_dead_worker_is_restarted(runGlisten: Run, site: Path) -> None:
     assert g.stop() == 0
 
 
-class _Load:
-    """Clients asking for ``/`` on a new connection each time, until told to stop."""
-
-    def __init__(self, port: int, clients: int = 2) -> None:
-        self.port = port
-        self.ok = 0
-        self.failures: list[str] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._progress = threading.Condition(self._lock)
-        self._threads = [threading.Thread(target=self._run) for _ in range(clients)]
-        for t in self._threads:
-            t.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                status, body, _ = _get(self.port)
-                outcome = None if (status, body) == (200, b"hello\n") else f"{status} {body!r}"
-            except (OSError, http.client.HTTPException) as e:
-                outcome = repr(e)
-            with self._lock:
-                if outcome is None:
-                    self.ok += 1
-                else:
-                    self.failures.append(outcome)
-                self._progress.notify_all()
-
-    def waitForMore(self, count: int, timeout: float = 60.0) -> None:
-        """Wait until ``count`` more requests have succeeded."""
-        with self._lock:
-            target = self.ok + count
-            assert self._progress.wait_for(lambda: self.ok >= target, timeout), self.failures
-
-    def stop(self) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(60)
-
-
-@pytest.fixture
-def load() -> Iterator[list[_Load]]:
-    running: list[_Load] = []
-    yield running
-    for each in running:
-        each.stop()
-
-
-def test_rolling_reload_loses_no_request(runGlisten: Run, site: Path, load: list[_Load]) -> None:
+def test_rolling_reload_loses_no_request(
+    runGlisten: Run, site: Path, load: Callable[..., Load]
+) -> None:
     g, port = _startWeb(runGlisten, site)
     old = _workerPids(g)
-    clients = _Load(port)
-    load.append(clients)
+    clients = load(lambda: _get(port)[:2], (200, b"hello\n"))
     clients.waitForMore(50)
     mark = g.mark()
     g.signal(signal.SIGHUP)

@@ -381,6 +381,13 @@ def test_failed_reload_keeps_the_old_workers(binder: _inherited.BindingReactor) 
     assert reactor.processes[0].signals == [] and reactor.processes[1].signals == []
     assert reactor.processes[2].signals == [signal.SIGTERM]
     assert told[-1] == "READY=1\nSTATUS=2 workers running"
+    reactor.processes[2].exit(0)
+    # An old worker that dies now is restarted as before.
+    reactor.processes[0].exit(None, signal.SIGSEGV)
+    (call,) = reactor.getDelayedCalls()
+    reactor.advance(call.getTime())
+    assert len(reactor.processes) == 5
+    assert reactor.spawned[-1]["env"][_workers.WORKER_ID_ENV] == "1"
 
 
 def test_stop_drains_and_kills_the_stragglers(binder: _inherited.BindingReactor) -> None:

@@ -340,6 +340,8 @@ class Supervisor(Service):
             _log.error("reload failed: a new worker did not start; the old workers go on")
             for w in new:
                 w.terminate(self.grace)
+            # The old workers are the current ones again (restarted if they die).
+            self.generation -= 1
 
         def done(result: object) -> None:
             self._reloading = False
