@@ -59,7 +59,7 @@ def test_worker_count() -> None:
 def test_bind_shared_tcp_and_unix(tmp_path: Path) -> None:
     path = str(tmp_path / "s.sock")
     binder = bindShared(
-        None, ["tcp:0:interface=127.0.0.1", f"unix:{path}", r"haproxy:tcp6:0:interface=\:\:1"]
+        ["tcp:0:interface=127.0.0.1", f"unix:{path}", r"haproxy:tcp6:0:interface=\:\:1"]
     )
     try:
         keys = set(binder.sockets)
@@ -83,17 +83,18 @@ def test_bind_shared_failures() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(WorkersError, match=f"cannot listen on tcp:{port}.*address already"):
-            bindShared(None, ["tcp:0:interface=127.0.0.1", f"tcp:{port}:interface=127.0.0.1"])
+            bindShared(["tcp:0:interface=127.0.0.1", f"tcp:{port}:interface=127.0.0.1"])
     with pytest.raises(WorkersError, match="stdio"):
-        bindShared(None, ["stdio:"])
+        bindShared(["stdio:"])
     with pytest.raises(WorkersError, match="unknown endpoint type"):
-        bindShared(None, ["nonsense:1"])
+        bindShared(["nonsense:1"])
     # systemd's sockets are passed on, not bound.
-    assert bindShared(None, ["systemd:domain=INET:index=0"]).sockets == {}
+    assert bindShared(["systemd:domain=INET:index=0"]).sockets == {}
+    assert bindShared(["haproxy:systemd:domain=INET:name=web"]).sockets == {}
 
 
 def test_reuse_port_only_reserves() -> None:
-    binder = bindShared(None, ["tcp:0:interface=127.0.0.1"], reusePort=True)
+    binder = bindShared(["tcp:0:interface=127.0.0.1"], reusePort=True)
     try:
         held = binder.sockets[("tcp", "127.0.0.1", 0)]
         assert held.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
@@ -111,7 +112,7 @@ def test_reuse_port_only_reserves() -> None:
 
 def test_worker_adopts_declared_endpoints(tmp_path: Path) -> None:
     path = str(tmp_path / "s.sock")
-    binder = bindShared(None, ["tcp:0:interface=127.0.0.1", f"unix:{path}"])
+    binder = bindShared(["tcp:0:interface=127.0.0.1", f"unix:{path}"])
     try:
         environ = {_inherited.SHARED_SOCKETS_ENV: _inherited.encodeTable(binder.table())}
         _inherited.adoptFromEnvironment(environ)
@@ -138,7 +139,7 @@ def test_worker_adopts_tls_endpoint(tmp_path: Path, issueCertificate: Any) -> No
     issued, _, _ = issueCertificate("localhost", ["localhost"], ca=True)
     key, cert = issued.writeTo(tmp_path, "localhost")
     description = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
-    binder = bindShared(None, [description])
+    binder = bindShared([description])
     try:
         _inherited.adoptFromEnvironment(
             {_inherited.SHARED_SOCKETS_ENV: _inherited.encodeTable(binder.table())}
@@ -264,7 +265,7 @@ def _ready(reactor: _Reactor, index: int) -> None:
 
 @pytest.fixture
 def binder() -> Iterator[_inherited.BindingReactor]:
-    b = bindShared(None, ["tcp:0:interface=127.0.0.1"])
+    b = bindShared(["tcp:0:interface=127.0.0.1"])
     yield b
     b.close()
 

@@ -81,27 +81,33 @@ def parseWorkerCount(text: str, cpuCount: Callable[[], int | None] = os.cpu_coun
     return count
 
 
-def bindShared(
-    reactor: Any, descriptions: Sequence[str], reusePort: bool = False
-) -> _inherited.BindingReactor:
-    """Bind every endpoint string in ``descriptions`` once.
+def _innermostKind(description: str) -> str:
+    """The endpoint type under any ``haproxy:`` wrappers (``haproxy:systemd:...``: systemd)."""
+    kind, _, rest = description.partition(":")
+    while kind.lower() == "haproxy" and rest:
+        kind, _, rest = rest.partition(":")
+    return kind.lower()
 
-    :param reactor: only for parsing (``serverFromString`` needs one); nothing listens on it.
-    :raises WorkersError: if an endpoint cannot be parsed or bound.
+
+def bindShared(descriptions: Sequence[str], reusePort: bool = False) -> _inherited.BindingReactor:
+    """Bind every endpoint string in ``descriptions`` once (systemd's sockets are passed on
+    as systemd passed them, so those are left alone).
+
+    :raises WorkersError: if an endpoint cannot be parsed or bound, or is not a listening
+        socket (``stdio:``).
     """
     from ..internet.endpoints import serverFromString
     from ..internet.protocol import Factory
 
     binder = _inherited.BindingReactor(reusePort=reusePort)
     for description in descriptions:
-        if description.split(":", 1)[0].lower() in ("systemd", "stdio"):
-            # systemd's sockets pass through as they came; stdio is not a listening socket.
-            if description.split(":", 1)[0].lower() == "stdio":
-                binder.close()
-                raise WorkersError("glisten: a stdio: endpoint cannot be shared by workers")
+        kind = _innermostKind(description)
+        if kind == "systemd":
             continue
         failures: list[Failure] = []
         try:
+            if kind == "stdio":
+                raise ValueError("a stdio: endpoint cannot be shared by workers")
             endpoint = serverFromString(binder, description)
             endpoint.listen(Factory()).addErrback(failures.append)
         except ValueError as e:

@@ -329,7 +329,7 @@ def _supervise(
             argv += [option, value]
     argv += [name, *pluginArgs]
     try:
-        binder = bindShared(None, descriptions, reusePort=bool(options.reuse_port))
+        binder = bindShared(descriptions, reusePort=bool(options.reuse_port))
     except WorkersError as e:
         sys.stderr.write(f"{e}\n")
         return 1
