@@ -408,3 +408,40 @@ def test_stop_drains_and_kills_the_stragglers(binder: _inherited.BindingReactor)
     assert len(stopped) == 1
     assert binder.sockets == {}
     assert reactor.getDelayedCalls() == []
+
+
+def test_datagram_descriptions() -> None:
+    assert _inherited.parseDatagramDescription("udp:53") == (53, "")
+    assert _inherited.parseDatagramDescription(r"udp:53:interface=\:\:1") == (53, "::1")
+    for bad in ("udp:", "udp:x", "udp:70000", "tcp:53", "udp:53:backlog=5"):
+        with pytest.raises(ValueError):
+            _inherited.parseDatagramDescription(bad)
+
+
+def test_udp_port_shared_next_to_tcp() -> None:
+    # Port 0: UDP takes the port TCP was given (a DNS server's pair), keyed by that port,
+    # which the worker asks for once it has adopted TCP.
+    binder = bindShared(["tcp:0:interface=127.0.0.1", "udp:0:interface=127.0.0.1"])
+    try:
+        port = binder.sockets[("tcp", "127.0.0.1", 0)].getsockname()[1]
+        udp = binder.sockets[("udp", "127.0.0.1", port)]
+        assert udp.type == socket.SOCK_DGRAM and udp.getsockname()[1] == port
+        _inherited.adoptFromEnvironment(
+            {_inherited.SHARED_SOCKETS_ENV: _inherited.encodeTable(binder.table())}
+        )
+        from glisten.internet.endpoints import inheritingReactor
+
+        reactor = MemoryReactorClock()
+        adopting = inheritingReactor(reactor)
+        adopting.listenTCP(0, Factory(), interface="127.0.0.1")
+        adopting.listenUDP(port, object(), interface="127.0.0.1")
+        adopting.listenUDP(port + 1, object(), interface="127.0.0.1")
+        assert [fd for fd, *_ in reactor.adoptedDatagramPorts] == [udp.fileno()]
+        assert [p[0] for p in reactor.udpServers] == [port + 1]
+        # Outside a worker, the reactor itself.
+        _inherited.forgetInherited()
+        assert inheritingReactor(reactor) is reactor
+    finally:
+        binder.close()
+    with pytest.raises(WorkersError, match="not a datagram port"):
+        bindShared(["udp:x"])

@@ -38,6 +38,7 @@ import attrs
 from ..internet import _inherited
 from ..internet._systemd import ListenFDs, notify
 from ..internet.defer import Deferred, DeferredList, succeed
+from ..internet.error import CannotListenError
 from ..internet.main import getReactor
 from ..internet.protocol import DatagramProtocol, ProcessProtocol
 from ..logger import Logger
@@ -90,37 +91,50 @@ def _innermostKind(description: str) -> str:
 
 
 def bindShared(descriptions: Sequence[str], reusePort: bool = False) -> _inherited.BindingReactor:
-    """Bind every endpoint string in ``descriptions`` once (systemd's sockets are passed on
-    as systemd passed them, so those are left alone).
+    """Bind every endpoint string in ``descriptions`` once: stream endpoints as
+    :func:`~glisten.internet.endpoints.serverFromString` reads them, datagram ports as
+    ``udp:PORT[:interface=HOST]``. systemd's sockets are passed on as systemd passed them.
 
     :raises WorkersError: if an endpoint cannot be parsed or bound, or is not a listening
         socket (``stdio:``).
     """
+    binder = _inherited.BindingReactor(reusePort=reusePort)
+    for description in descriptions:
+        try:
+            _bindOne(binder, description)
+        except WorkersError:
+            binder.close()
+            raise
+    return binder
+
+
+def _bindOne(binder: _inherited.BindingReactor, description: str) -> None:
     from ..internet.endpoints import serverFromString
     from ..internet.protocol import Factory
 
-    binder = _inherited.BindingReactor(reusePort=reusePort)
-    for description in descriptions:
-        kind = _innermostKind(description)
-        if kind == "systemd":
-            continue
-        failures: list[Failure] = []
-        try:
-            if kind == "stdio":
-                raise ValueError("a stdio: endpoint cannot be shared by workers")
-            endpoint = serverFromString(binder, description)
-            endpoint.listen(Factory()).addErrback(failures.append)
-        except ValueError as e:
-            binder.close()
-            raise WorkersError(f"glisten: {e}") from None
-        if failures:
-            binder.close()
-            reason = failures[0].value
-            detail = getattr(reason, "socketError", None) or reason
-            if isinstance(detail, OSError) and detail.strerror:
-                detail = detail.strerror[:1].lower() + detail.strerror[1:]
-            raise WorkersError(f"glisten: cannot listen on {description}: {detail}")
-    return binder
+    kind = _innermostKind(description)
+    if kind == "systemd":
+        return
+    failures: list[Failure] = []
+    try:
+        if kind == "stdio":
+            raise ValueError("a stdio: endpoint cannot be shared by workers")
+        if kind == "udp":
+            port, interface = _inherited.parseDatagramDescription(description)
+            try:
+                binder.listenUDP(port, None, interface)
+            except CannotListenError:
+                failures.append(Failure())
+        else:
+            serverFromString(binder, description).listen(Factory()).addErrback(failures.append)
+    except ValueError as e:
+        raise WorkersError(f"glisten: {e}") from None
+    if failures:
+        reason = failures[0].value
+        detail = getattr(reason, "socketError", None) or reason
+        if isinstance(detail, OSError) and detail.strerror:
+            detail = detail.strerror[:1].lower() + detail.strerror[1:]
+        raise WorkersError(f"glisten: cannot listen on {description}: {detail}")
 
 
 class _NotifyProtocol(DatagramProtocol):

@@ -46,10 +46,13 @@ class IShareableServiceMaker(IServiceMaker):
 
     The contract between the ``glisten`` supervisor and the plugin: the supervisor asks for
     the endpoint strings the service will listen on and binds each once (TCP, TLS, Unix,
-    ``haproxy:`` around those; ``systemd:`` sockets are passed through as they came). Each
-    worker then runs the plugin as usual; whenever ``makeService`` builds one of those strings
-    with :func:`glisten.internet.endpoints.serverFromString`, the endpoint listens on the
-    supervisor's socket instead of binding its own. A plugin that does not provide this
+    ``haproxy:`` around those, and datagram ports written ``udp:PORT[:interface=HOST]``;
+    ``systemd:`` sockets are passed through as they came). Each worker then runs the plugin
+    as usual; whenever ``makeService`` builds one of those strings with
+    :func:`glisten.internet.endpoints.serverFromString`, the endpoint listens on the
+    supervisor's socket instead of binding its own (a service that calls the reactor's
+    ``listenTCP``/``listenUDP`` itself listens through
+    :func:`glisten.internet.endpoints.inheritingReactor`). A plugin that does not provide this
     interface runs with one worker only.
 
     Only declare it for a service whose state is per connection or kept outside the process

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,30 @@ def _tcpKey(port: int, interface: str) -> Key:
 
 def _unixKey(address: str) -> Key:
     return ("unix", os.fsdecode(address))
+
+
+def _udpKey(port: int, interface: str) -> Key:
+    return ("udp", interface, port)
+
+
+def parseDatagramDescription(description: str) -> tuple[int, str]:
+    """Read ``udp:PORT[:interface=HOST]``, the form in which a shareable plugin declares a
+    datagram port (``\\:`` escapes a colon in an IPv6 address, as in endpoint strings).
+
+    :return: the port and the interface (``""``: every IPv4 address).
+    :raises ValueError: for anything else.
+    """
+    kind, _, rest = description.partition(":")
+    fields = [f.replace("\\:", ":") for f in re.split(r"(?<!\\):", rest)]
+    if kind.lower() != "udp" or not fields[0].isdigit() or int(fields[0]) > 65535:
+        raise ValueError(f"not a datagram port description (udp:PORT): {description!r}")
+    interface = ""
+    for field in fields[1:]:
+        name, sep, value = field.partition("=")
+        if name != "interface" or not sep:
+            raise ValueError(f"udp endpoint: unknown field {name!r} in {description!r}")
+        interface = value
+    return int(fields[0]), interface
 
 
 class BindingReactor:
@@ -70,14 +95,36 @@ class BindingReactor:
         when ``key`` asked for 0)."""
         self.sockets[key] = self._bind(port, str(key[1]), listen=backlog)
 
-    def _bind(self, port: int, interface: str, listen: int | None) -> socket.socket:
+    def listenUDP(
+        self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
+    ) -> Any:
+        """Bind a datagram socket. With port 0 next to a TCP socket of the same interface
+        that also asked for 0, take that socket's port (a DNS server's TCP and UDP pair), and
+        keep it under the real port: the worker asks for UDP on the port TCP gave it."""
+        if port == 0:
+            tcp = self.sockets.get(_tcpKey(0, interface))
+            if tcp is not None:
+                port = tcp.getsockname()[1]
+        key = _udpKey(port, interface)
+        existing = self.sockets.get(key)
+        if existing is not None:
+            return existing
+        sock = self._bind(port, interface, listen=None, kind=socket.SOCK_DGRAM)
+        if port == 0:
+            key = _udpKey(0, interface)
+        self.sockets[key] = sock
+        return sock
+
+    def _bind(
+        self, port: int, interface: str, listen: int | None, kind: int = socket.SOCK_STREAM
+    ) -> socket.socket:
         host = interface or "0.0.0.0"
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        info = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        info = socket.getaddrinfo(host, port, family, kind)[0]
+        sock = socket.socket(family, kind)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if self.reusePort:
+            if self.reusePort and kind == socket.SOCK_STREAM:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind(info[4])
             if listen is not None:
@@ -196,6 +243,8 @@ def adoptFromEnvironment(environ: Mapping[str, str]) -> dict[Key, tuple[int, int
             key: Key
             if kind == "tcp":
                 key = _tcpKey(int(rest[1]), str(rest[0]))
+            elif kind == "udp":
+                key = _udpKey(int(rest[1]), str(rest[0]))
             elif kind == "unix":
                 key = _unixKey(str(rest[0]))
             else:
@@ -260,6 +309,16 @@ class AdoptingReactor:
             )
         tlsFactory = TLSMemoryBIOFactory(contextFactory, False, factory)
         return self._reactor.adoptStreamPort(found[0], found[1], tlsFactory)
+
+    def listenUDP(
+        self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
+    ) -> Any:
+        found = self._inherited.get(_udpKey(port, interface))
+        if found is None:
+            return self._reactor.listenUDP(
+                port, protocol, interface=interface, maxPacketSize=maxPacketSize
+            )
+        return self._reactor.adoptDatagramPort(found[0], found[1], protocol, maxPacketSize)
 
     def listenUNIX(
         self, address: str, factory: Any, backlog: int = 50, mode: int = 0o666, wantPID: int = 0
