@@ -125,14 +125,19 @@ def test_rolling_reload_loses_no_request(
     assert g.stop() == 0
 
 
-def test_sigterm_finishes_the_request_in_flight(runGlisten: Run, site: Path) -> None:
-    g, port = _startWeb(runGlisten, site, workers="1")
-    # A request whose body is still to come: in flight when SIGTERM arrives.
+def _inFlight(port: int) -> socket.socket:
+    """A request whose body is still to come, accepted by the (only) worker."""
     slow = socket.create_connection(("127.0.0.1", port), timeout=30)
     slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n")
     # One worker accepts in order: once a later connection is answered, the slow one was
     # accepted before it.
     assert _get(port)[0] == 200
+    return slow
+
+
+def test_sigterm_finishes_the_request_in_flight(runGlisten: Run, site: Path) -> None:
+    g, port = _startWeb(runGlisten, site, workers="1")
+    slow = _inFlight(port)
     mark = g.mark()
     g.signal(signal.SIGTERM)
     g.waitFor(r"\[worker 1 glisten\.internet\.tcp#info\] \(TCP Port \d+ Closed\)", after=mark)
@@ -150,9 +155,7 @@ def test_sigterm_finishes_the_request_in_flight(runGlisten: Run, site: Path) -> 
 
 def test_sigterm_gives_up_after_the_grace_period(runGlisten: Run, site: Path) -> None:
     g, port = _startWeb(runGlisten, site, "--grace", "0.5", workers="1")
-    stuck = socket.create_connection(("127.0.0.1", port), timeout=30)
-    stuck.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n")
-    assert _get(port)[0] == 200
+    stuck = _inFlight(port)
     mark = g.mark()
     g.signal(signal.SIGTERM)
     g.waitFor(r"Grace period of 0\.5 s over", after=mark)
