@@ -38,7 +38,7 @@ import attrs
 from ..internet import _inherited
 from ..internet._systemd import ListenFDs, notify
 from ..internet.defer import Deferred, DeferredList, succeed
-from ..internet.error import CannotListenError
+from ..internet.error import CannotListenError, ProcessExitedAlready
 from ..internet.main import getReactor
 from ..internet.protocol import DatagramProtocol, ProcessProtocol
 from ..logger import Logger
@@ -199,7 +199,7 @@ class _Worker:
             return
         try:
             self.process.signalProcess(signum)
-        except Exception:  # it is gone already; processEnded follows
+        except ProcessExitedAlready:  # processEnded follows
             pass
 
     def terminate(self, grace: float) -> Deferred[None]:
