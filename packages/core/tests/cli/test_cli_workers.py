@@ -36,9 +36,20 @@ def test_unshareable_plugin_refuses_workers(
     plugins["greet"] = FakeEntryPoint("greet", Maker())
     assert runMain(["--workers", "2", "greet", "--name", "ann"]) == 2
     assert capsys.readouterr().err == (
-        "glisten: plugin 'greet' cannot run in several processes (--workers): "
+        "glisten: plugin 'greet' cannot run in several processes (--workers 2): "
         "it does not declare its listening endpoints as shareable\n"
     )
+
+
+def test_one_worker_of_an_unshareable_plugin_is_this_process(
+    plugins: dict[str, FakeEntryPoint], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugins["greet"] = FakeEntryPoint("greet", Maker())
+    calls: list[Any] = []
+    monkeypatch.setattr(runner, "runService", lambda service, **kw: calls.append(service) or 0)
+    assert runMain(["--workers", "1", "greet", "--name", "ann"]) == 0
+    assert calls == ["the service"]
+    assert runMain(["--workers", "1", "--reuse-port", "greet", "--name", "ann"]) == 2
 
 
 def test_options_unfit_to_share(

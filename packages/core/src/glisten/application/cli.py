@@ -248,9 +248,19 @@ def run(argv: Sequence[str]) -> int:
         sys.stderr.write(f"{e}\n")
         return 1
     if options.workers is not None and worker is None:
-        return _supervise(name, maker, pluginOptions, pluginArgs, options, grace)
+        from ._workers import parseWorkerCount
+        from .service import IShareableServiceMaker
+
+        try:
+            count = parseWorkerCount(options.workers)
+        except ValueError as e:
+            raise UsageError(f"glisten: {e}") from None
+        if count > 1 or IShareableServiceMaker.providedBy(maker):
+            return _supervise(name, maker, pluginOptions, pluginArgs, options, grace, count)
+        # One worker of a plugin that cannot be shared: this process, as without --workers
+        # (a supervised one would overlap with its successor during a reload).
     if options.reuse_port:
-        raise UsageError("glisten: --reuse-port needs --workers")
+        raise UsageError("glisten: --reuse-port needs --workers and a plugin that can share")
     if options.reactor is not None:
         # Before the plugin builds its service, as code it imports may reach for the reactor.
         from glisten.application.reactors import installReactor
@@ -297,18 +307,15 @@ def _supervise(
     pluginArgs: list[str],
     options: argparse.Namespace,
     grace: float,
+    count: int,
 ) -> int:
     """Run ``glisten --workers N``: bind the plugin's endpoints, then supervise the workers."""
-    from ._workers import Supervisor, WorkersError, bindShared, parseWorkerCount, workerCommand
+    from ._workers import Supervisor, WorkersError, bindShared, workerCommand
     from .service import IShareableServiceMaker
 
-    try:
-        count = parseWorkerCount(options.workers)
-    except ValueError as e:
-        raise UsageError(f"glisten: {e}") from None
     if not IShareableServiceMaker.providedBy(maker):
         raise UsageError(
-            f"glisten: plugin {name!r} cannot run in several processes (--workers): "
+            f"glisten: plugin {name!r} cannot run in several processes (--workers {count}): "
             "it does not declare its listening endpoints as shareable"
         )
     try:
