@@ -205,7 +205,7 @@ def test_an_unshareable_plugin_refuses_several_workers(runGlisten: Run) -> None:
     pytest.importorskip("glisten.words")
     g = runGlisten("--workers", "2", "irc")
     assert g.proc.wait(60) == 2
-    g.waitFor(r"plugin 'irc' cannot run in several processes \(--workers\)")
+    g.waitFor(r"plugin 'irc' cannot run in several processes \(--workers 2\)")
 
 
 def test_dns_workers_answer_over_udp_and_tcp(runGlisten: Run, tmp_path: Path) -> None:
