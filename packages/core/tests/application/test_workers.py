@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,38 @@ def test_worker_adopts_declared_endpoints(tmp_path: Path) -> None:
         assert [s[0] for s in reactor.tcpServers] == [0]
     finally:
         binder.close()
+
+
+class _PortsReactor(MemoryReactorClock):
+    """Keeps the ports it adopts, with the attribute a real port has."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ports: list[Any] = []
+
+    def adoptStreamPort(self, fileDescriptor: int, addressFamily: Any, factory: Any) -> Any:
+        super().adoptStreamPort(fileDescriptor, addressFamily, factory)
+        port = types.SimpleNamespace(acceptsPerRead=None)
+        self.ports.append(port)
+        return port
+
+
+def test_shared_socket_accepts_one_connection_per_wake_up() -> None:
+    # Otherwise the worker that wakes first takes a whole burst of connections.
+    shared = bindShared(["tcp:0:interface=127.0.0.1"])
+    own = _inherited.BindingReactor(reusePort=True)
+    own.bindTCP(("tcp", "127.0.0.2", 0), 0, 50)
+    try:
+        table = shared.table() + own.table()
+        assert [e["shared"] for e in table] == [True, False]
+        _inherited.adoptFromEnvironment({_inherited.SHARED_SOCKETS_ENV: json.dumps(table)})
+        reactor = _PortsReactor()
+        serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(Factory())
+        serverFromString(reactor, "tcp:0:interface=127.0.0.2").listen(Factory())
+        assert [p.acceptsPerRead for p in reactor.ports] == [1, None]
+    finally:
+        shared.close()
+        own.close()
 
 
 def test_worker_adopts_tls_endpoint(tmp_path: Path, issueCertificate: Any) -> None:

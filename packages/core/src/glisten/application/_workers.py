@@ -38,7 +38,7 @@ import attrs
 from ..internet import _inherited
 from ..internet._systemd import ListenFDs, notify
 from ..internet.defer import Deferred, DeferredList, succeed
-from ..internet.error import CannotListenError, ProcessExitedAlready
+from ..internet.error import CannotListenError, ConnectionDone, ProcessExitedAlready
 from ..internet.main import getReactor
 from ..internet.protocol import DatagramProtocol, ProcessProtocol
 from ..logger import Logger
@@ -531,7 +531,7 @@ def enterWorker(environ: os._Environ[str] | dict[str, str]) -> WorkerEnvironment
     except ValueError as e:
         raise WorkersError(f"glisten: bad worker environment: {e}") from None
     environ.pop(_inherited.SHARED_SOCKETS_ENV, None)
-    for fd, _family in table.values():
+    for fd, _family, _shared in table.values():
         os.set_inheritable(fd, False)
     if lifelineFD is not None:
         os.set_inheritable(lifelineFD, False)
@@ -548,6 +548,8 @@ def watchSupervisor(reactor: Any, lifeline: int) -> None:
     from ..internet.process import FDReader
 
     def gone(reason: Failure) -> None:
+        if not reason.check(ConnectionDone):
+            return  # the reactor is shutting down and closing everything
         _log.warn("The supervisor is gone: stopping")
         if reactor.running:
             reactor.stop()

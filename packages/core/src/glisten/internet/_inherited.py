@@ -26,9 +26,9 @@ SHARED_SOCKETS_ENV = "GLISTEN_SHARED_SOCKETS"
 
 Key = tuple[str, str, int] | tuple[str, str]
 
-#: This process's inherited sockets, ``key -> (descriptor, address family)``; empty outside a
-#: worker.
-_table: dict[Key, tuple[int, int]] = {}
+#: This process's inherited sockets, ``key -> (descriptor, address family, shared)``, where
+#: ``shared`` says that other workers accept from the same socket; empty outside a worker.
+_table: dict[Key, tuple[int, int, bool]] = {}
 
 
 def _tcpKey(port: int, interface: str) -> Key:
@@ -190,7 +190,13 @@ class BindingReactor:
         :param exceptTCP: leave the TCP sockets out (they only reserve the address).
         """
         return [
-            {"key": list(key), "fd": sock.fileno(), "family": int(sock.family)}
+            {
+                "key": list(key),
+                "fd": sock.fileno(),
+                "family": int(sock.family),
+                # A worker's own SO_REUSEPORT socket is not shared.
+                "shared": not (self.reusePort and key[0] == "tcp"),
+            }
             for key, sock in self.sockets.items()
             if not (exceptTCP and key[0] == "tcp")
         ]
@@ -226,7 +232,7 @@ def encodeTable(entries: list[dict[str, Any]]) -> str:
     return json.dumps(entries, separators=(",", ":"))
 
 
-def adoptFromEnvironment(environ: Mapping[str, str]) -> dict[Key, tuple[int, int]]:
+def adoptFromEnvironment(environ: Mapping[str, str]) -> dict[Key, tuple[int, int, bool]]:
     """Read a worker's shared-socket table into this process's.
 
     :return: the table read.
@@ -237,7 +243,7 @@ def adoptFromEnvironment(environ: Mapping[str, str]) -> dict[Key, tuple[int, int
         return {}
     try:
         entries = json.loads(raw)
-        table: dict[Key, tuple[int, int]] = {}
+        table: dict[Key, tuple[int, int, bool]] = {}
         for entry in entries:
             kind, *rest = entry["key"]
             key: Key
@@ -249,7 +255,7 @@ def adoptFromEnvironment(environ: Mapping[str, str]) -> dict[Key, tuple[int, int
                 key = _unixKey(str(rest[0]))
             else:
                 raise ValueError(kind)
-            table[key] = (int(entry["fd"]), int(entry["family"]))
+            table[key] = (int(entry["fd"]), int(entry["family"]), bool(entry.get("shared", True)))
     except (ValueError, KeyError, TypeError, IndexError):
         raise ValueError(f"malformed {SHARED_SOCKETS_ENV}") from None
     _table.clear()
@@ -268,9 +274,15 @@ class AdoptingReactor:
     Every other attribute is the wrapped reactor's.
     """
 
-    def __init__(self, reactor: Any, table: Mapping[Key, tuple[int, int]]) -> None:
+    def __init__(self, reactor: Any, table: Mapping[Key, tuple[int, int, bool]]) -> None:
         self._reactor = reactor
         self._inherited = table
+
+    def _adopt(self, found: tuple[int, int, bool], factory: Any) -> Any:
+        port = self._reactor.adoptStreamPort(found[0], found[1], factory)
+        if found[2] and hasattr(port, "acceptsPerRead"):
+            port.acceptsPerRead = 1
+        return port
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reactor, name)
@@ -282,7 +294,7 @@ class AdoptingReactor:
         found = self._inherited.get(_tcpKey(port, interface))
         if found is None:
             return self._reactor.listenTCP(port, factory, backlog=backlog, interface=interface)
-        return self._reactor.adoptStreamPort(found[0], found[1], factory)
+        return self._adopt(found, factory)
 
     def listenSSL(
         self,
@@ -307,8 +319,7 @@ class AdoptingReactor:
                 backlog=backlog,
                 interface=interface,
             )
-        tlsFactory = TLSMemoryBIOFactory(contextFactory, False, factory)
-        return self._reactor.adoptStreamPort(found[0], found[1], tlsFactory)
+        return self._adopt(found, TLSMemoryBIOFactory(contextFactory, False, factory))
 
     def listenUDP(
         self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
@@ -328,7 +339,7 @@ class AdoptingReactor:
             return self._reactor.listenUNIX(
                 address, factory, backlog=backlog, mode=mode, wantPID=wantPID
             )
-        return self._reactor.adoptStreamPort(found[0], found[1], factory)
+        return self._adopt(found, factory)
 
 
 def adopting(reactor: Any) -> Any:
