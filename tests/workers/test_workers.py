@@ -244,6 +244,29 @@ def test_dns_workers_answer_over_udp_and_tcp(runGlisten: Run, tmp_path: Path) ->
     assert g.stop() == 0
 
 
+def test_mail_workers_deliver_into_one_maildir(runGlisten: Run, tmp_path: Path) -> None:
+    pytest.importorskip("glisten.mail")
+    import smtplib
+
+    port = freePort()
+    domain = tmp_path / "example.com"
+    common = ("mail", "--maildirdbmdomain", f"example.com={domain}", "--user", "alice=s3cret")
+    g = runGlisten(
+        "--workers", "2", *common, "--smtp", f"tcp:{port}:interface=127.0.0.1"
+    )  # fmt: skip
+    g.waitFor(r"2 workers ready")
+    for n in range(6):
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.sendmail("x@example.org", ["alice@example.com"], f"Subject: {n}\r\n\r\nhi")
+    delivered = sorted(p.read_bytes() for p in (domain / "alice" / "new").iterdir())
+    assert len(delivered) == 6
+    assert g.stop() == 0
+    # A relaying server has one queue: it says so.
+    relaying = runGlisten("--workers", "2", *common, "--relay", str(tmp_path / "queue"))
+    assert relaying.proc.wait(60) == 2
+    relaying.waitFor(r"glisten mail: cannot run with --workers: --relay keeps one queue")
+
+
 def test_the_port_is_taken(runGlisten: Run, site: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
