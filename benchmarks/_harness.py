@@ -29,7 +29,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TWISTED_VENV = HERE / ".venv-twisted"
-TWISTED_REQUIREMENTS = ["twisted[tls,http2]", "uvloop", "asyncssh", "paramiko", "treq"]
+TWISTED_REQUIREMENTS = [
+    "twisted[tls,http2]",
+    "uvloop",
+    "asyncssh",
+    "paramiko",
+    "treq",
+    "aiohttp",
+    "gunicorn",
+]
 
 #: How long one timed run of a case should last, in seconds.
 TARGET_SECONDS = 0.25

@@ -57,3 +57,19 @@ def test_makeService(tmp_path: Path) -> None:
     )
     service = tap.serviceMaker.makeService(options, reactor=object())
     assert len(list(service)) == 1
+
+
+def test_sharedByWorkersOnceTheHostKeysExist(tmp_path: Path) -> None:
+    from zope.interface.verify import verifyObject
+
+    from glisten.application.service import IShareableServiceMaker
+
+    assert verifyObject(IShareableServiceMaker, tap.serviceMaker)
+    options = _options(tmp_path, "--authorized-keys", "ak")
+    with pytest.raises(ValueError, match="run 'glisten ssh' once without --workers"):
+        tap.serviceMaker.listeningEndpoints(options)
+    assert not (tmp_path / "keys").exists()
+    tap.loadHostKeys(str(tmp_path / "keys"))
+    assert tap.serviceMaker.listeningEndpoints(options) == ["tcp:2222"]
+    options = _options(tmp_path, "--listen", "tcp:22", "--listen", "unix:/s")
+    assert tap.serviceMaker.listeningEndpoints(options) == ["tcp:22", "unix:/s"]

@@ -127,3 +127,17 @@ def test_queuedMailForLocalDomainsIsDeliveredLocally(tmp_path: Path) -> None:
     assert len(delivered) == 2
     assert any(b"Subject: local" in d for d in delivered)
     assert any(b"ghost@example.com" in d and b"multipart/report" in d for d in delivered)
+
+
+def test_sharedByWorkersUnlessItRelays(tmp_path: Path) -> None:
+    from glisten.application.service import IShareableServiceMaker
+
+    assert verifyObject(IShareableServiceMaker, mailPlugin)
+    assert mailPlugin.listeningEndpoints(parse()) == ["tcp:8025"]
+    options = parse("--smtp", "tcp:25", "--submission", "tcp:587")
+    assert mailPlugin.listeningEndpoints(options) == ["tcp:25", "tcp:587"]
+    assert mailPlugin.listeningEndpoints(parse("--no-smtp", "--submission", "tcp:587")) == [
+        "tcp:587"
+    ]
+    with pytest.raises(ValueError, match="--relay keeps one queue"):
+        mailPlugin.listeningEndpoints(parse("--relay", str(tmp_path)))

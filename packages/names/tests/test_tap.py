@@ -183,3 +183,29 @@ def test_helpStyle() -> None:
         assert action.help and action.help[0].islower() and not action.help.endswith(".")
     listen = next(a for a in parser._actions if "--listen" in a.option_strings)
     assert listen.metavar == "ENDPOINT" and "default tcp:53" in (listen.help or "")
+
+
+def test_sharedByWorkers() -> None:
+    from zope.interface.verify import verifyObject
+
+    from glisten.application.service import IShareableServiceMaker
+
+    maker = tap.DNSServiceMaker()
+    assert verifyObject(IShareableServiceMaker, maker)
+    parser = argparse.ArgumentParser()
+    maker.addArguments(parser)
+    endpoints = maker.listeningEndpoints(
+        parser.parse_args(
+            ["--listen", "tcp:5353", "--listen", "tcp6:53:interface=::1", "--listen", "unix:/s"]
+        )
+    )
+    assert endpoints == [
+        "tcp:5353",
+        "udp:5353",
+        r"tcp6:53:interface=\:\:1",
+        r"udp:53:interface=\:\:1",
+        "unix:/s",
+    ]
+    assert maker.listeningEndpoints(parser.parse_args([])) == ["tcp:53", "udp:53"]
+    with pytest.raises(ValueError, match="--secondary"):
+        maker.listeningEndpoints(parser.parse_args(["--secondary", "127.0.0.1/example.com"]))

@@ -265,6 +265,8 @@ def test_serviceHandedToRunnerWithGlobalOptions(
                 "logFile": None,
                 "logFormat": "json",
                 "pidFile": None,
+                "grace": 30.0,
+                "workerId": None,
             },
         )
     ]

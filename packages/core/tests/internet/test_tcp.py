@@ -685,3 +685,32 @@ def test_connectTimeout(anyReactor: Any, runUntil: Any) -> None:
             s.close()
         full.close()
     assert reason.check(error.TimeoutError)
+
+
+def test_acceptsPerReadFixesTheAccepts(anyReactor: Any) -> None:
+    """``acceptsPerRead`` (processes sharing one socket, ``glisten --workers``) caps what one
+    readiness accepts; ``None`` accepts all that is waiting."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(10)
+    accepted: list[object] = []
+
+    class Counting(Factory):
+        def buildProtocol(self, addr: Any) -> Any:
+            accepted.append(addr)
+            return None
+
+    port = anyReactor.adoptStreamPort(listener.fileno(), socket.AF_INET, Counting())
+    listener.close()
+    clients = [socket.create_connection(("127.0.0.1", port.getHost().port)) for _ in range(3)]
+    try:
+        port.acceptsPerRead = 1
+        port.doRead()
+        assert len(accepted) == 1
+        port.acceptsPerRead = None
+        port.doRead()
+        assert len(accepted) == 3
+    finally:
+        for c in clients:
+            c.close()
+        port.stopListening()

@@ -371,6 +371,22 @@ def test_adoptStreamPortAndConnection(anyReactor: Any, runUntil: Any) -> None:
         r.adoptStreamPort(0, socket.AF_PACKET, Factory.forProtocol(Echo))
 
 
+def test_adoptedUnixPortLeavesItsFile(anyReactor: Any, runUntil: Any, tmp_path: Path) -> None:
+    """The socket file of an adopted Unix port is its binder's (systemd, a ``glisten
+    --workers`` supervisor whose other workers still listen): stopping leaves it."""
+    path = tmp_path / "adopted.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(5)
+    port = anyReactor.adoptStreamPort(listener.fileno(), socket.AF_UNIX, Factory.forProtocol(Echo))
+    assert os.fsdecode(port.getHost().name) == str(path)
+    runUntil(anyReactor, port.stopListening())
+    assert path.exists()
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(path))  # the binder's copy still listens
+    listener.close()
+
+
 def test_adoptDatagramPort(anyReactor: Any, runUntil: Any) -> None:
     r = anyReactor
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -25,7 +25,7 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.application import service, strports
-from glisten.application.service import IServiceMaker
+from glisten.application.service import IShareableServiceMaker
 from glisten.conch import checkers
 from glisten.conch._processsession import DEFAULT_ENV_ALLOW, ProcessAvatar
 from glisten.conch.avatar import ConchUser
@@ -170,9 +170,13 @@ def forwardingPolicyFromOptions(options: argparse.Namespace) -> ForwardingPolicy
     )
 
 
-@implementer(IServiceMaker)
+#: Where ``glisten ssh`` listens when not told.
+DEFAULT_LISTEN = "tcp:2222"
+
+
+@implementer(IShareableServiceMaker)
 class SSHServiceMaker:
-    """The ``ssh`` plugin of the ``glisten`` command."""
+    """The ``ssh`` plugin of the ``glisten`` command (runs with ``glisten --workers N``)."""
 
     tapname = "ssh"
     description = "An SSH server running commands and shells as this user."
@@ -231,6 +235,24 @@ class SSHServiceMaker:
             help="allow ssh -A (off by default)",
         )
 
+    def listeningEndpoints(self, options: argparse.Namespace) -> list[str]:
+        """The ``--listen`` endpoints (``tcp:2222`` if none), for ``glisten --workers``.
+
+        :raises ValueError: when the host keys do not exist yet: each worker would make its
+            own, and clients would see the host key change from one connection to the next.
+        """
+        missing = [
+            name
+            for name, _, _ in _HOST_KEY_FILES
+            if not os.path.exists(os.path.join(options.host_keys, name))
+        ]
+        if missing:
+            raise ValueError(
+                f"the host keys are not in {options.host_keys!r} yet ({', '.join(missing)}); "
+                "run 'glisten ssh' once without --workers to make them"
+            )
+        return list(options.listen or [DEFAULT_LISTEN])
+
     def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
         if not options.authorized_keys and not options.password_file:
             raise ValueError("give --authorized-keys (or --password-file): nobody could log in")
@@ -245,7 +267,7 @@ class SSHServiceMaker:
             forwardingPolicyFromOptions(options),
         )
         top = service.MultiService()
-        for description in options.listen or ["tcp:2222"]:
+        for description in options.listen or [DEFAULT_LISTEN]:
             strports.service(description, factory, reactor=reactor).setServiceParent(top)
         return top
 

@@ -14,6 +14,7 @@ its service gives its message and exit status 1. No traceback reaches the user f
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
@@ -88,7 +89,20 @@ def _helpText(parser: argparse.ArgumentParser) -> str:
 
 
 #: The global options that take a value; these may also come after the plugin's name.
-_GLOBAL_VALUE_OPTIONS = ("--reactor", "--log-level", "--log-file", "--log-format", "--pidfile")
+_GLOBAL_VALUE_OPTIONS = (
+    "--reactor",
+    "--log-level",
+    "--log-file",
+    "--log-format",
+    "--pidfile",
+    "--workers",
+    "--grace",
+)
+#: The global options that take no value; these may also come after the plugin's name.
+_GLOBAL_FLAGS = ("--reuse-port",)
+
+#: Seconds a stopping service has to finish what is in flight, unless ``--grace`` says.
+DEFAULT_GRACE = 30.0
 
 
 def _addGlobalOptions(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
@@ -104,6 +118,27 @@ def _addGlobalOptions(parser: argparse.ArgumentParser, defaults: bool = True) ->
     parser.add_argument("--log-file", default=None, help="log to this file ('-' for stdout)")
     parser.add_argument("--log-format", choices=LOG_FORMATS, default=None)
     parser.add_argument("--pidfile", default=None, help="write the process id to this file")
+    parser.add_argument(
+        "--workers",
+        default=None,
+        metavar="N",
+        help="run N worker processes sharing the listening sockets ('auto': one per CPU); "
+        "SIGHUP reloads them one generation at a time",
+    )
+    parser.add_argument(
+        "--reuse-port",
+        dest="reuse_port",
+        action="store_true",
+        default=None,
+        help="with --workers: one SO_REUSEPORT socket per worker (Linux) instead of one shared",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"time to finish in-flight work when stopping (default {DEFAULT_GRACE:g})",
+    )
 
 
 def _splitGlobalOptions(
@@ -126,7 +161,9 @@ def _splitGlobalOptions(
             pluginArgs.extend(args[i:])
             break
         name = arg.partition("=")[0]
-        if name in _GLOBAL_VALUE_OPTIONS and name not in pluginParser._option_string_actions:
+        if name in _GLOBAL_FLAGS and name not in pluginParser._option_string_actions:
+            globalArgs.append(arg)
+        elif name in _GLOBAL_VALUE_OPTIONS and name not in pluginParser._option_string_actions:
             globalArgs.append(arg)
             if "=" not in arg and i + 1 < len(args):
                 globalArgs.append(args[i + 1])
@@ -185,6 +222,7 @@ def run(argv: Sequence[str]) -> int:
         sys.stderr.write(f"glisten: plugin {name!r} cannot be loaded: {e}\n")
         return 1
     pluginOptions: Any
+    pluginArgs: list[str] = list(options.pluginArgs)
     if usesUsageOptions(maker):
         # A ported twistd plugin parses its own command line (usage.Options): global options
         # go before its name.
@@ -200,6 +238,30 @@ def run(argv: Sequence[str]) -> int:
                 if value is not None:
                     setattr(options, key, value)
         pluginOptions = pluginParser.parse_args(pluginArgs)
+    grace = DEFAULT_GRACE if options.grace is None else options.grace
+    if not grace >= 0:
+        raise UsageError("glisten: --grace must not be negative")
+    from ._workers import WorkersError, enterWorker
+
+    try:
+        worker = enterWorker(os.environ)
+    except WorkersError as e:
+        sys.stderr.write(f"{e}\n")
+        return 1
+    if options.workers is not None and worker is None:
+        from ._workers import parseWorkerCount
+        from .service import IShareableServiceMaker
+
+        try:
+            count = parseWorkerCount(options.workers)
+        except ValueError as e:
+            raise UsageError(f"glisten: {e}") from None
+        if count > 1 or IShareableServiceMaker.providedBy(maker):
+            return _supervise(name, maker, pluginOptions, pluginArgs, options, grace, count)
+        # One worker of a plugin that cannot be shared: this process, as without --workers
+        # (a supervised one would overlap with its successor during a reload).
+    if options.reuse_port:
+        raise UsageError("glisten: --reuse-port needs --workers and a plugin that can share")
     if options.reactor is not None:
         # Before the plugin builds its service, as code it imports may reach for the reactor.
         from glisten.application.reactors import installReactor
@@ -227,15 +289,85 @@ def run(argv: Sequence[str]) -> int:
             extra["logStream"] = sys.stderr
         if not any(a == "--log-level" or a.startswith("--log-level=") for a in argv):
             logLevel = "warn"
+    workerId = None
+    if worker is not None:
+        workerId = worker.workerId
+        if worker.lifeline is not None:
+            from glisten.internet.main import getReactor
+
+            from ._workers import watchSupervisor
+
+            # The reactor the runner runs: installed by now (above, or the default).
+            watchSupervisor(getReactor(), worker.lifeline)
     return runService(
         service,
         reactorName=options.reactor,
         logLevel=logLevel,
         logFile=options.log_file,
         logFormat=options.log_format,
-        pidFile=options.pidfile,
+        pidFile=None if workerId is not None else options.pidfile,
+        grace=grace,
+        workerId=workerId,
         **extra,
     )
+
+
+def _supervise(
+    name: str,
+    maker: Any,
+    pluginOptions: Any,
+    pluginArgs: list[str],
+    options: argparse.Namespace,
+    grace: float,
+    count: int,
+) -> int:
+    """Run ``glisten --workers N``: bind the plugin's endpoints, then supervise the workers."""
+    from ._workers import Supervisor, WorkersError, bindShared, workerCommand
+    from .service import IShareableServiceMaker
+
+    if not IShareableServiceMaker.providedBy(maker):
+        raise UsageError(
+            f"glisten: plugin {name!r} cannot run in several processes (--workers {count}): "
+            "it does not declare its listening endpoints as shareable"
+        )
+    try:
+        descriptions = list(maker.listeningEndpoints(pluginOptions))
+    except ValueError as e:
+        raise UsageError(f"glisten {name}: cannot run with --workers: {e}") from None
+    if options.reuse_port and not sys.platform.startswith("linux"):
+        raise UsageError("glisten: --reuse-port spreads connections on Linux only")
+    argv: list[str] = []
+    for option, value in (
+        ("--reactor", options.reactor),
+        ("--log-level", options.log_level),
+        ("--log-file", options.log_file),
+        ("--log-format", options.log_format),
+        ("--grace", repr(grace)),
+    ):
+        if value is not None:
+            argv += [option, value]
+    argv += [name, *pluginArgs]
+    try:
+        binder = bindShared(descriptions, reusePort=bool(options.reuse_port))
+    except WorkersError as e:
+        sys.stderr.write(f"{e}\n")
+        return 1
+    from glisten.application.runner import runService
+
+    supervisor = Supervisor(None, count, workerCommand(argv), os.environ, binder, grace)
+    try:
+        return runService(
+            supervisor,
+            reactorName=options.reactor,
+            logLevel=options.log_level,
+            logFile=options.log_file,
+            logFormat=options.log_format,
+            pidFile=options.pidfile,
+            ready=supervisor.whenReady,
+            onHangup=supervisor.reload,
+        )
+    finally:
+        binder.close()
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -248,3 +380,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         status = 130
     sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

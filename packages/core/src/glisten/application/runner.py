@@ -22,6 +22,8 @@ from glisten.internet.main import getReactor
 from glisten.python._pid import pidIsRunning
 
 from ..internet._systemd import notify
+from ..internet.defer import Deferred
+from ..internet.defer import TimeoutError as _GraceOver
 from ..logger import (
     FilteringLogObserver,
     InvalidLogLevelError,
@@ -33,8 +35,9 @@ from ..logger import (
     textFileLogObserver,
 )
 from ..logger._file import FileLogObserver
-from ..logger._format import eventAsText
+from ..logger._format import _systemOf, eventAsText
 from ..logger._interfaces import LogEvent
+from ..python.failure import Failure
 from .service import IService, IServiceCollection
 
 _log = Logger()
@@ -146,15 +149,20 @@ def _startFailure(e: BaseException) -> str | None:
     return f"glisten: cannot listen on {where}: {reason}"
 
 
-def _onSighup(reactor: Any, stream: IO[str]) -> Callable[[int, Any], None]:
-    """A SIGHUP handler: reopen the log file (what logrotate expects), and never die of it."""
+def _onSighup(
+    reactor: Any, stream: IO[str], then: Callable[[], object] | None = None
+) -> Callable[[int, Any], None]:
+    """A SIGHUP handler: reopen the log file (what logrotate expects), call ``then``, and
+    never die of it."""
 
     def reopen() -> None:
         if isinstance(stream, _LogFile):
             stream.reopen()
             _log.info("SIGHUP: reopened the log file {path}", path=stream.path)
-        else:
+        elif then is None:
             _log.info("SIGHUP ignored")
+        if then is not None:
+            then()
 
     def handler(signum: int, frame: Any) -> None:
         # Only queue work: the handler may interrupt code that holds the log's locks.
@@ -178,6 +186,22 @@ def _makeObserver(
     else:
         raise RunnerError(f"glisten: unknown log format {logFormat!r}")
     return FilteringLogObserver(observer, [LogLevelFilterPredicate(defaultLogLevel=level)])
+
+
+def _workerObserver(
+    observer: Callable[[LogEvent], None], workerId: int
+) -> Callable[[LogEvent], None]:
+    """``observer``, with each event saying which worker logged it (a copy: other observers
+    see the event as it was)."""
+    tag = f"worker {workerId}"
+
+    def tagged(event: LogEvent) -> None:
+        event = dict(event)
+        event["log_worker"] = workerId
+        event["log_system"] = f"{tag} {_systemOf(event)}"
+        observer(event)
+
+    return tagged
 
 
 def _installReactor(reactorName: str | None) -> Any:
@@ -250,6 +274,10 @@ def runService(
     logFormat: str | None = None,
     pidFile: str | None = None,
     logStream: IO[str] | None = None,
+    grace: float | None = None,
+    workerId: int | None = None,
+    ready: Callable[[], Deferred[None]] | None = None,
+    onHangup: Callable[[], object] | None = None,
 ) -> int:
     """Run ``service`` until the process is told to stop.
 
@@ -262,6 +290,13 @@ def runService(
     :param pidFile: where to write the process id while running.
     :param logStream: where log lines go instead of ``logFile`` (standard error, for a
         command whose standard output is its result).
+    :param grace: seconds the service's ``stopService`` Deferred (draining connections, say)
+        may take before the process stops anyway; ``None`` waits for it.
+    :param workerId: this process is worker number ``workerId`` of ``glisten --workers``:
+        its log lines say so (``[worker 2 ...]`` in text, ``log_worker`` in JSON).
+    :param ready: called once the service started; systemd hears ``READY=1`` when its
+        Deferred fires instead of at once (a failure ends the run with status 1).
+    :param onHangup: called on SIGHUP, after the log file was reopened.
     :return: 0 after a clean stop, or the service's ``exitStatus`` attribute if it has one
         (a command that stops the reactor itself when done); 1 if the log, pid file or reactor
         cannot be set up or the service fails to start (the reason is one line on standard
@@ -279,6 +314,8 @@ def runService(
         try:
             stream = logStream if logStream is not None else _openLog(logFile)
             observer = _makeObserver(stream, logFormat, logFile, level)
+            if workerId is not None:
+                observer = _workerObserver(observer, workerId)
             if pidFile is not None:
                 _writePidFile(pidFile)
                 pidWritten = True
@@ -286,7 +323,16 @@ def runService(
         except RunnerError as e:
             errorStream.write(f"{e}\n")
             return 1
-        return _run(service, reactor, observer, errorStream, stream)
+        return _run(
+            service,
+            reactor,
+            observer,
+            errorStream,
+            stream,
+            grace=grace,
+            ready=ready,
+            onHangup=onHangup,
+        )
     finally:
         if pidWritten and pidFile is not None:
             _removePidFile(pidFile)
@@ -300,6 +346,9 @@ def _run(
     observer: Callable[[LogEvent], None],
     errorStream: IO[str],
     stream: IO[str] | None = None,
+    grace: float | None = None,
+    ready: Callable[[], Deferred[None]] | None = None,
+    onHangup: Callable[[], object] | None = None,
 ) -> int:
     from .internet import StreamServerEndpointService
 
@@ -333,21 +382,40 @@ def _run(
             reactor.stop()
             return
         started[0] = True
-        notify("READY=1")
         _log.info("Service started: {service}", service=service)
+        if ready is None:
+            notify("READY=1")
+            return
+
+        def notReady(failure: Failure) -> None:
+            errorStream.write(f"{failure.getErrorMessage()}\n")
+            errorStream.flush()
+            status[0] = 1
+            if reactor.running:
+                reactor.stop()
+
+        ready().addCallbacks(lambda _: None, notReady)
 
     def stop() -> Any:
         notify("STOPPING=1")
-        if service.running:
-            return service.stopService()
-        return None
+        if not service.running:
+            return None
+        stopping = service.stopService()
+        if grace is None or not isinstance(stopping, Deferred):
+            return stopping
+
+        def tooLong(failure: Failure) -> None:
+            failure.trap(_GraceOver)
+            _log.warn("Grace period of {grace} s over: stopping anyway", grace=grace)
+
+        return stopping.addTimeout(grace, reactor).addErrback(tooLong)
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", stop)
     previousHup: Any = None
     onMainThread = threading.current_thread() is threading.main_thread()
     if onMainThread and stream is not None:
-        previousHup = signal.signal(signal.SIGHUP, _onSighup(reactor, stream))
+        previousHup = signal.signal(signal.SIGHUP, _onSighup(reactor, stream, onHangup))
     try:
         reactor.run()
     finally:

@@ -9,7 +9,7 @@ database pool, say). Twisted stops all children at once; the ordered stop is del
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zope.interface import Attribute, Interface, implementer
@@ -38,6 +38,33 @@ class IServiceMaker(Interface):
         """Build the service to run from the parsed ``options``.
 
         :raises Exception: with a message for the user if the options cannot work.
+        """
+
+
+class IShareableServiceMaker(IServiceMaker):
+    """A plugin whose service may run in several worker processes (``glisten --workers N``).
+
+    The contract between the ``glisten`` supervisor and the plugin: the supervisor asks for
+    the endpoint strings the service will listen on and binds each once (TCP, TLS, Unix,
+    ``haproxy:`` around those, and datagram ports written ``udp:PORT[:interface=HOST]``;
+    ``systemd:`` sockets are passed through as they came). Each worker then runs the plugin
+    as usual; whenever ``makeService`` builds one of those strings with
+    :func:`glisten.internet.endpoints.serverFromString`, the endpoint listens on the
+    supervisor's socket instead of binding its own (a service that calls the reactor's
+    ``listenTCP``/``listenUDP`` itself listens through
+    :func:`glisten.internet.endpoints.inheritingReactor`). A plugin that does not provide this
+    interface runs with one worker only.
+
+    Only declare it for a service whose state is per connection or kept outside the process
+    (files, a database): each worker has its own memory.
+    """
+
+    def listeningEndpoints(options: argparse.Namespace) -> Sequence[str]:
+        """The endpoint strings the service built from ``options`` listens on, exactly as
+        ``makeService`` passes them to ``serverFromString`` (defaults included).
+
+        :raises ValueError: with a message for the user, when these options make the service
+            unfit to share (a single writer of a file, say).
         """
 
 
@@ -252,6 +279,7 @@ __all__ = [
     "IService",
     "IServiceCollection",
     "IServiceMaker",
+    "IShareableServiceMaker",
     "MultiService",
     "Process",
     "Service",

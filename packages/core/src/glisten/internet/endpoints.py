@@ -1368,6 +1368,19 @@ def _describe(description: object) -> tuple[str, list[tuple[str, str | None]]]:
     return kind.lower(), fields[1:]
 
 
+def inheritingReactor(reactor: Any) -> Any:
+    """The reactor to listen with: ``reactor`` itself, except in a ``glisten --workers``
+    worker, where its ``listenTCP``, ``listenSSL``, ``listenUNIX`` and ``listenUDP`` take the
+    socket the supervisor bound for the same address instead of binding one.
+
+    :func:`serverFromString` uses it; a service that listens with the reactor's own methods
+    calls it (``glisten dns``, whose TCP and UDP ports go together). Not in Twisted.
+    """
+    from ._inherited import adopting
+
+    return adopting(reactor)
+
+
 def serverFromString(reactor: Any, description: str) -> Any:
     """Build a server endpoint from a description such as ``tcp:8080:interface=127.0.0.1``.
 
@@ -1378,8 +1391,12 @@ def serverFromString(reactor: Any, description: str) -> Any:
     ``stdio:``, ``haproxy:ANY-SERVER-DESCRIPTION`` (connections start with a PROXY header),
     and any type from a ``glisten.endpoints`` plugin.
 
+    In a ``glisten --workers`` worker, the endpoint listens on the socket the supervisor bound
+    for the same description (see :mod:`glisten.internet._inherited`).
+
     :raises ValueError: if the description is malformed; the message names the bad field.
     """
+    reactor = inheritingReactor(reactor)
     kind, fields = _describe(description)
     if kind == "haproxy":
         _, inner = _splitPrefix(description)
@@ -1437,6 +1454,7 @@ def clientFromString(reactor: Any, description: str) -> Any:
 
 
 __all__ = [
+    "inheritingReactor",
     "AdoptedStreamServerEndpoint",
     "HostnameEndpoint",
     "ProcessEndpoint",

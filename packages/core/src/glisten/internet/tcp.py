@@ -410,6 +410,11 @@ class Port(FileDescriptor):
     _realPortNumber: int | None = None
     # Accept up to this many connections per readiness notification.
     numberAccepts = 100
+    #: A fixed number of connections to accept per readiness notification instead (``None``:
+    #: adapt ``numberAccepts``). Processes that accept from one shared socket (``glisten
+    #: --workers``) take 1, so that the one that wakes first cannot take a whole burst and
+    #: the least busy one gets the most.
+    acceptsPerRead: int | None = None
     _resourceBackoff = 0.0
     _preexistingSocket: Any = None
     _resourceErrorLogged = False
@@ -523,7 +528,8 @@ class Port(FileDescriptor):
         factory = self.factory
         transport = self.transport
         reactor = self.reactor
-        for i in range(self.numberAccepts):
+        fixed = self.acceptsPerRead
+        for i in range(self.numberAccepts if fixed is None else fixed):
             if self.disconnecting:
                 return None
             try:

@@ -175,6 +175,8 @@ class Port(tcp.Port):
     socketType = socket.SOCK_STREAM
     transport = Server
     lockFile: _LockFile | None = None
+    #: Whether closing removes the socket file (not for an adopted socket).
+    _ownsPath = True
 
     def __init__(
         self,
@@ -201,6 +203,9 @@ class Port(tcp.Port):
         name = skt.getsockname()
         self = cls(name if isinstance(name, str) else os.fsdecode(name), factory, reactor=reactor)
         self._preexistingSocket = skt
+        # The socket file belongs to whoever bound it (systemd, a supervisor whose other
+        # workers still listen on it): closing this copy must leave the file in place.
+        self._ownsPath = False
         return self
 
     def __repr__(self) -> str:
@@ -305,7 +310,7 @@ class Port(tcp.Port):
     def connectionLost(self, reason: Failure) -> None:
         if self.disconnected:
             return
-        if _inFilesystemNamespace(self.port):
+        if self._ownsPath and _inFilesystemNamespace(self.port):
             try:
                 os.unlink(self.port)
             except OSError:

@@ -21,7 +21,7 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.application.internet import StreamServerEndpointService
-from glisten.application.service import IService, IServiceMaker
+from glisten.application.service import IService, IShareableServiceMaker
 from glisten.cred.strcred import makeChecker
 from glisten.internet import defer
 from glisten.internet.main import getReactor
@@ -74,9 +74,10 @@ def _localDelivery(service: mail.MailService) -> Any:
     return deliver
 
 
-@implementer(IServiceMaker)
+@implementer(IShareableServiceMaker)
 class MailServiceMaker:
-    """The ``mail`` plugin of the ``glisten`` command."""
+    """The ``mail`` plugin of the ``glisten`` command (runs with ``glisten --workers N`` when
+    it only delivers into maildirs, which several processes can write at once)."""
 
     tapname = "mail"
     description = (
@@ -212,6 +213,19 @@ class MailServiceMaker:
         )
         add("--max-message-size", type=int, default=None, metavar="BYTES")
 
+    def listeningEndpoints(self, options: argparse.Namespace) -> list[str]:
+        """The SMTP and submission endpoints, for ``glisten --workers``.
+
+        :raises ValueError: with ``--relay``: the queue has one relaying manager, which
+            several processes would run at once.
+        """
+        if options.relay:
+            raise ValueError(
+                "--relay keeps one queue with one relaying manager; "
+                "run a relaying glisten mail in one process"
+            )
+        return _smtpEndpoints(options) + list(options.submission)
+
     def makeService(self, options: argparse.Namespace, reactor: Any = None) -> IService:
         """:raises ValueError: for options that cannot work together."""
         # ``glisten`` has installed the reactor the user chose before calling this.
@@ -282,8 +296,7 @@ class MailServiceMaker:
 
         from glisten.internet.endpoints import serverFromString
 
-        endpoints = [] if options.no_smtp else (options.smtp or ["tcp:8025"])
-        for description in endpoints:
+        for description in _smtpEndpoints(options):
             StreamServerEndpointService(
                 serverFromString(reactor, description), factory(False)
             ).setServiceParent(service)
@@ -304,6 +317,10 @@ class MailServiceMaker:
                 serverFromString(reactor, description), pop3Factory
             ).setServiceParent(service)
         return service
+
+
+def _smtpEndpoints(options: argparse.Namespace) -> list[str]:
+    return [] if options.no_smtp else list(options.smtp or ["tcp:8025"])
 
 
 #: The object the ``glisten.plugins`` entry point ``mail`` names.

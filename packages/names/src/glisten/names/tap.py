@@ -19,9 +19,9 @@ from zope.interface import implementer
 
 from glisten.application import service
 from glisten.application.internet import StreamServerEndpointService
-from glisten.application.service import IServiceMaker
+from glisten.application.service import IShareableServiceMaker
 from glisten.internet.defer import Deferred
-from glisten.internet.endpoints import serverFromString
+from glisten.internet.endpoints import inheritingReactor, serverFromString
 from glisten.internet.error import CannotListenError
 from glisten.internet.main import getReactor
 from glisten.names import authority, cache, client, hosts, secondary, server
@@ -141,6 +141,9 @@ class DNSListener(service.Service):
     def startService(self) -> None:
         reactor = getReactor(self._reactor)
         self.factory._givenReactor = reactor
+        # In a ``glisten --workers`` worker: the ports the supervisor bound (see
+        # DNSServiceMaker.listeningEndpoints).
+        reactor = inheritingReactor(reactor)
         # With port 0, the port TCP gets may be taken for UDP: try another.
         for attempt in range(1 if self.portNumber else 20):
             tcp = reactor.listenTCP(self.portNumber, self.factory, interface=self.interface)
@@ -166,9 +169,13 @@ class DNSListener(service.Service):
         return None
 
 
-@implementer(IServiceMaker)
+def _escaped(interface: str) -> str:
+    return interface.replace(":", "\\:")
+
+
+@implementer(IShareableServiceMaker)
 class DNSServiceMaker:
-    """The ``dns`` plugin of the ``glisten`` command."""
+    """The ``dns`` plugin of the ``glisten`` command (runs with ``glisten --workers N``)."""
 
     tapname = "dns"
     description = "A DNS server: authoritative zones, secondary zones, cache, recursion."
@@ -222,6 +229,29 @@ class DNSServiceMaker:
         parser.add_argument(
             "--verbose", "-v", action="count", default=0, help="log queries (twice: and replies)"
         )
+
+    def listeningEndpoints(self, options: argparse.Namespace) -> list[str]:
+        """What ``glisten --workers`` binds once: each ``--listen`` stream endpoint, and for a
+        TCP address its UDP port too (``udp:PORT``).
+
+        :raises ValueError: with ``--secondary``: every worker would transfer the zones
+            and keep its own copy.
+        """
+        if options.secondary:
+            raise ValueError(
+                "--secondary keeps the transferred zones in the process's memory; "
+                "run a secondary server in one process"
+            )
+        found: list[str] = []
+        for listen in options.listen or [("", C.PORT)]:
+            if isinstance(listen, str):
+                found.append(listen)
+                continue
+            interface, port = listen
+            where = f"{port}:interface={_escaped(interface)}" if interface else str(port)
+            found.append(f"{'tcp6' if ':' in interface else 'tcp'}:{where}")
+            found.append(f"udp:{where}")
+        return found
 
     def makeService(
         self, options: argparse.Namespace, reactor: _ServingReactor | None = None

@@ -213,8 +213,8 @@ class AccessLogFile:
     """An access log file written in batches, off the request path.
 
     Each request only records the few fields of its line (or, with a custom formatter, the
-    line itself); the lines are formatted and written, in order and with one ``write`` and
-    ``flush``, :attr:`interval` seconds after the first of a batch or as soon as
+    line itself); the lines are formatted and written, in order and with one ``write`` to the
+    unbuffered file, :attr:`interval` seconds after the first of a batch or as soon as
     :attr:`maxLines` are waiting. A crash loses at most the last batch; :meth:`close`
     writes it.
 
@@ -231,7 +231,9 @@ class AccessLogFile:
     def __init__(
         self, path: str, reactor: IReactorTime, formatter: Callable[[str, IRequest], str]
     ) -> None:
-        self._file: IO[str] = open(path, "a", encoding="utf-8")
+        # Unbuffered, appending: each batch is one write of whole lines, so several processes
+        # (``glisten --workers``) can append to one file without splitting each other's lines.
+        self._file: IO[bytes] = open(path, "ab", buffering=0)
         self._reactor = reactor
         self._formatter = formatter
         self._pending: list[Any] = []
@@ -256,8 +258,12 @@ class AccessLogFile:
             call.cancel()
         pending, self._pending = self._pending, []
         if pending:
-            self._file.write("".join([f"{line}\n" for line in pending]))
-            self._file.flush()
+            data = memoryview("".join([f"{line}\n" for line in pending]).encode("utf-8"))
+            while data:
+                written = self._file.write(data)
+                if not written:
+                    raise OSError("the access log file took no bytes")
+                data = data[written:]
 
     def close(self) -> None:
         """Write the waiting lines and close the file."""

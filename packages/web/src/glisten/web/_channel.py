@@ -147,6 +147,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         self._pausedAt: float | None = None
         # Read on every request: kept in the instance, where a lookup is quickest.
         self._upgraded: UpgradedProtocol | None = None
+        # Whether a response was completed here (an idle connection that served one is a
+        # keep-alive connection a drain may close; a fresh one may have a request on its way).
+        self._servedOne = False
 
     # -- connection events -------------------------------------------------------------------
 
@@ -169,6 +172,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
                 self._h2c = bool(mode) and not secure
                 # Until the first bytes tell which protocol the client speaks.
                 self.dataReceived = self._sniffHTTP2  # type: ignore[method-assign]
+        factory = self.factory
+        if factory is not None:
+            factory._channelOpened(self)
 
     def dataReceived(self, data: bytes) -> None:
         if self._phase != _HEAD:
@@ -183,6 +189,9 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         if self._nextTurn is not None:
             self._nextTurn.cancel()
             self._nextTurn = None
+        factory = self.factory
+        if factory is not None:
+            factory._channelClosed(self)
         if self._upgraded is not None:
             self._upgraded.connectionLost(reason)
             return
@@ -240,6 +249,10 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         if status == SWITCHING:
             self._switch(headers._raw, reason)
             return
+        factory = self.factory
+        if factory is not None and factory.draining:
+            # The codec then says "Connection: close", and requestDone closes.
+            self._codec.state.disableKeepAlive()
         self._pendingHead = self._codec.sendResponse(status, headers._raw, reason)
 
     def write(self, data: bytes) -> None:
@@ -298,7 +311,8 @@ class HTTPChannel(_Protocol, TimeoutMixin):
         factory = self.factory
         if factory is not None:
             factory.log(request)
-        if not codec.state.keepAlive:
+        self._servedOne = True
+        if not codec.state.keepAlive or (factory is not None and factory.draining):
             if self.transport is not None:
                 self.transport.loseConnection()
             return
@@ -563,6 +577,13 @@ class HTTPChannel(_Protocol, TimeoutMixin):
             self.transport.loseConnection()
 
     # -- timeouts ----------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """The factory is draining: close now if idle after a response; otherwise the
+        current (or next) response is this connection's last."""
+        if self._request is None and self._phase == _IDLE and self._servedOne:
+            if self.transport is not None and not self._closed:
+                self.transport.loseConnection()
 
     def _updatePhase(self) -> None:
         codec = self._codec

@@ -31,6 +31,7 @@ from collections.abc import Callable
 import attrs
 from zope.interface import implementer
 
+from glisten.internet.defer import Deferred, succeed
 from glisten.internet.interfaces import IAddress, IProtocolNegotiationFactory, IReactorTime
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import ServerFactory
@@ -118,6 +119,9 @@ class HTTPFactory(ServerFactory):
     protocol: Callable[[], HTTPChannel] = HTTPChannel
     logPath: str | None = None
     http2: bool | None = None
+    #: Whether the factory is winding down (see :meth:`drain`): every response then closes
+    #: its connection, and a health check (``glisten web --health``) answers 503.
+    draining = False
 
     def __init__(
         self,
@@ -136,6 +140,8 @@ class HTTPFactory(ServerFactory):
         #: seconds before it is first checked; ``None`` keeps :class:`HTTPChannel`'s.
         self.minBodyRate: float | None = None
         self.bodyRateWindow: float | None = None
+        self._channels: set[HTTPChannel] = set()
+        self._drained: list[Deferred[None]] = []
 
     def startFactory(self) -> None:
         if self.logPath:
@@ -147,6 +153,36 @@ class HTTPFactory(ServerFactory):
         if self._logFile is not None:
             self._logFile.close()
             self._logFile = None
+
+    def drain(self) -> Deferred[None]:
+        """Wind down for a graceful stop: finish what the connections are doing, then close.
+
+        From now on each response says ``Connection: close`` and closes its connection; an
+        idle keep-alive connection closes at once; a new connection that has not sent its
+        request yet may still send it. Stop listening first, or new connections keep coming.
+        (Not in Twisted, whose server drops its connections when the reactor stops.)
+
+        :return: fires once no connection is left open; cancelling it only stops waiting.
+        """
+        self.draining = True
+        for channel in list(self._channels):
+            channel._drain()
+        if not self._channels:
+            return succeed(None)
+        waiting: Deferred[None] = Deferred(lambda d: self._drained.remove(d))
+        self._drained.append(waiting)
+        return waiting
+
+    def _channelOpened(self, channel: HTTPChannel) -> None:
+        self._channels.add(channel)
+
+    def _channelClosed(self, channel: HTTPChannel) -> None:
+        channels = self._channels
+        channels.discard(channel)
+        if not channels and self._drained:
+            drained, self._drained = self._drained, []
+            for d in drained:
+                d.callback(None)
 
     def buildProtocol(self, addr: IAddress | None) -> HTTPChannel:
         channel: HTTPChannel = self.protocol()

@@ -11,6 +11,12 @@ Unlike ``twist web``, a folder is served without its hidden files and folders (`
 ``.env``: 404 unless ``--allow-hidden``), files of unknown type are
 ``application/octet-stream`` (not ``text/html``), and once listening the command logs the URL
 it serves on (``serving /srv/www on http://127.0.0.1:8080/``).
+
+Made to run behind a load balancer and as ``glisten --workers N web``: ``--health PATH``
+answers 200 there, and 503 once the server is stopping; on SIGTERM the server keeps serving
+for ``--drain-delay`` seconds (so the balancer's health check sees the 503 and sends no more),
+then stops listening, finishes the requests in flight (each response closing its connection)
+and exits.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.application.internet import StreamServerEndpointService
-from glisten.application.service import IService, IServiceMaker, MultiService
+from glisten.application.service import IService, IShareableServiceMaker, MultiService
+from glisten.internet.defer import Deferred
 from glisten.internet.interfaces import (
     IAddress,
     IListeningPort,
@@ -33,7 +40,7 @@ from glisten.internet.interfaces import (
 )
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
-from glisten.web import resource, server, static
+from glisten.web import http, resource, server, static
 from glisten.web._channel import http2Available
 from glisten.web.iweb import IRequest
 from glisten.web.resource import IResource, RenderResult
@@ -61,6 +68,43 @@ class _AddHeadersResource(resource.Resource):
 
     def render(self, request: IRequest) -> RenderResult:
         self._add(request)
+        return self._original.render(request)
+
+
+class _HealthResource(resource.Resource):
+    """Answers a load balancer's health check: 200 while serving, 503 while draining."""
+
+    isLeaf = True
+
+    def render(self, request: IRequest) -> RenderResult:
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        site = getattr(getattr(request, "channel", None), "factory", None)
+        if site is not None and site.draining:
+            request.setResponseCode(http.SERVICE_UNAVAILABLE)
+            return b"draining\n"
+        return b"ok\n"
+
+
+class _HealthCheckedResource(resource.Resource):
+    """``original``, except at the health path (``--health``), before any other resource
+    (so neither a folder nor an application can shadow it)."""
+
+    def __init__(self, original: IResource, path: bytes) -> None:
+        super().__init__()
+        self._original = original
+        self._path = path
+        self._health = _HealthResource()
+        self.isLeaf = bool(original.isLeaf)
+
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
+        if request.path == self._path:
+            return self._health
+        return self._original.getChildWithDefault(path, request)
+
+    def render(self, request: IRequest) -> RenderResult:
+        if request.path == self._path:
+            return self._health.render(request)
         return self._original.render(request)
 
 
@@ -153,12 +197,21 @@ def makeResource(options: argparse.Namespace) -> IResource:
     headers = [_parseHeader(h) for h in options.addHeader or []]
     if headers:
         root = _AddHeadersResource(root, headers)
+    health = getattr(options, "health", None)
+    if health:
+        if not health.startswith("/") or "?" in health or "#" in health:
+            raise ValueError(f"--health needs a path such as /healthz, not {health!r}")
+        root = _HealthCheckedResource(root, health.encode("utf-8"))
     return root
 
 
-@implementer(IServiceMaker)
+#: Where ``glisten web`` listens when not told.
+DEFAULT_LISTEN = "tcp:8080"
+
+
+@implementer(IShareableServiceMaker)
 class WebServiceMaker:
-    """The ``web`` plugin of the ``glisten`` command."""
+    """The ``web`` plugin of the ``glisten`` command (runs with ``glisten --workers N``)."""
 
     tapname = "web"
     description = "Serve a folder, a WSGI application or a resource over HTTP(S)."
@@ -292,6 +345,25 @@ class WebServiceMaker:
             metavar="SECONDS",
             help="seconds a request body has before its rate is first checked (default 30)",
         )
+        parser.add_argument(
+            "--health",
+            metavar="PATH",
+            help="answer a load balancer's health check at PATH: 200, or 503 while stopping",
+        )
+        parser.add_argument(
+            "--drain-delay",
+            dest="drainDelay",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="when stopping, go on serving (health 503) this long before closing the "
+            "listening sockets, for a load balancer to notice (default 0)",
+        )
+
+    def listeningEndpoints(self, options: argparse.Namespace) -> list[str]:
+        """The ``--listen`` endpoints (``tcp:8080`` if none) and the ``--https`` one: what
+        ``glisten --workers`` binds once and shares."""
+        return _listenStrings(options)
 
     def makeService(self, options: argparse.Namespace) -> IService:
         """Build the service: one listening port per ``--listen``.
@@ -324,9 +396,12 @@ class WebServiceMaker:
             if not options.bodyRateWindow > 0:
                 raise ValueError("--body-rate-window must be positive")
             site.bodyRateWindow = options.bodyRateWindow
-        service = MultiService()
+        drainDelay = getattr(options, "drainDelay", 0.0) or 0.0
+        if not drainDelay >= 0:
+            raise ValueError("--drain-delay must not be negative")
+        service = _DrainingService(site, drainDelay, reactor)
         what = _whatIsServed(options)
-        for description in _listenStrings(options):
+        for description in self.listeningEndpoints(options):
             endpoint = serverFromString(reactor, description)
             tls = description.split(":", 1)[0].lower() in ("ssl", "tls")
             _AnnouncingService(endpoint, site, what, tls).setServiceParent(service)
@@ -369,8 +444,8 @@ def _listenStrings(options: argparse.Namespace) -> list[str]:
             f":certKey={quoted(options.certificate)}"
         )
         if not options.listen:
-            listen.insert(0, "tcp:8080")
-    return listen or ["tcp:8080"]
+            listen.insert(0, DEFAULT_LISTEN)
+    return listen or [DEFAULT_LISTEN]
 
 
 def serviceURL(address: IAddress, tls: bool = False) -> str:
@@ -393,6 +468,31 @@ def serviceURL(address: IAddress, tls: bool = False) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{'https' if tls else 'http'}://{host}:{port}/"
+
+
+class _DrainingService(MultiService):
+    """The listening ports, stopped gracefully: mark the site draining (health checks fail,
+    responses close their connections), wait ``delay`` seconds, stop listening, then wait
+    for the open connections to finish (the runner's ``--grace`` bounds that)."""
+
+    def __init__(self, site: server.Site, delay: float, reactor: Any) -> None:
+        super().__init__()
+        self._site = site
+        self._delay = delay
+        self._reactor = reactor
+
+    def stopService(self) -> Deferred[None]:
+        from glisten.internet.task import deferLater
+
+        self._site.draining = True
+        if self._delay > 0:
+            _log.info("draining: serving {delay} s more before closing", delay=self._delay)
+            waited: Deferred[Any] = deferLater(self._reactor, self._delay, lambda: None)
+        else:
+            waited = Deferred()
+            waited.callback(None)
+        stopping = waited.addCallback(lambda _: super(_DrainingService, self).stopService())
+        return stopping.addCallback(lambda _: self._site.drain())
 
 
 class _AnnouncingService(StreamServerEndpointService):
