@@ -12,7 +12,7 @@ import pytest
 
 from glisten.conch.ssh.keys import Key
 
-from .conftest import requireBinary, sshKeygen
+from .conftest import Tmux, requireBinary, sshKeygen
 
 pytestmark = pytest.mark.interop
 
@@ -57,38 +57,19 @@ def test_weReadAndReencryptSshKeygenKeys(tmp_path: Path) -> None:
 
 
 def test_passphrasePromptsOnATerminal(tmp_path: Path) -> None:
-    tmux = requireBinary("tmux")
-    sock = str(tmp_path / "tmux.sock")
     key = tmp_path / "key"
-    command = " ".join([*CKEYGEN, "-t", "ed25519", "-f", str(key)])
-    subprocess.run(
-        [tmux, "-S", sock, "new-session", "-d", "-x", "100", "-y", "20", command], check=True
-    )
+    terminal = Tmux(tmp_path / "tmux.sock", " ".join([*CKEYGEN, "-t", "ed25519", "-f", str(key)]))
     try:
-
-        def screen() -> str:
-            return subprocess.run(
-                [tmux, "-S", sock, "capture-pane", "-p"], capture_output=True, text=True
-            ).stdout
-
-        def waitFor(text: str) -> None:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if text in screen():
-                    return
-                time.sleep(0.1)
-            raise AssertionError(f"{text!r} not on screen:\n{screen()}")
-
-        waitFor("Enter new passphrase")
-        subprocess.run([tmux, "-S", sock, "send-keys", "typed words", "Enter"], check=True)
-        waitFor("Enter same passphrase again")
-        subprocess.run([tmux, "-S", sock, "send-keys", "typed words", "Enter"], check=True)
+        terminal.waitFor("Enter new passphrase")
+        terminal.type("typed words")
+        terminal.waitFor("Enter same passphrase again")
+        terminal.type("typed words")
         # The process ends and takes the tmux session with it; the key file tells the rest.
         deadline = time.monotonic() + 30
         while not Path(str(key) + ".pub").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        subprocess.run([tmux, "-S", sock, "kill-server"], capture_output=True)
+        terminal.kill()
     assert Key.fromFile(str(key), passphrase="typed words").public() == Key.fromFile(
         str(key) + ".pub"
     )
