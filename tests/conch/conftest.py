@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from .._peers import freePort, requireBinary, waitForPort
 
 # Re-exported: the test modules import them from here.
-__all__ = ["Tmux", "freePort", "requireBinary", "waitForPort"]
+__all__ = ["freePort", "requireBinary", "waitForPort"]
 
 RUNNER = """
 import sys
@@ -135,42 +134,3 @@ def opensshServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         proc.terminate()
         proc.wait(10)
         log.close()
-
-
-class Tmux:
-    """A terminal for a command: tmux runs it, tests type into it and read its screen."""
-
-    def __init__(self, socketPath: Path, command: str, width: int = 90, height: int = 25) -> None:
-        self.tmux = requireBinary("tmux")
-        self.socket = str(socketPath)
-        subprocess.run(
-            [self.tmux, "-S", self.socket, "new-session", "-d", "-x", str(width), "-y"]
-            + [str(height), command],
-            check=True,
-        )
-
-    def screen(self) -> str:
-        return subprocess.run(
-            [self.tmux, "-S", self.socket, "capture-pane", "-p"], capture_output=True, text=True
-        ).stdout
-
-    def waitFor(self, text: str, timeout: float = 20) -> None:
-        """Wait until ``text`` shows on the screen (the terminal's output is the event)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.screen():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} not on screen:\n{self.screen()}")
-
-    def type(self, text: str) -> None:
-        subprocess.run([self.tmux, "-S", self.socket, "send-keys", text, "Enter"], check=True)
-
-    def resize(self, width: int, height: int) -> None:
-        subprocess.run(
-            [self.tmux, "-S", self.socket, "resize-window", "-x", str(width), "-y", str(height)],
-            check=True,
-        )
-
-    def kill(self) -> None:
-        subprocess.run([self.tmux, "-S", self.socket, "kill-server"], capture_output=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from glisten.conch.ssh.keys import Key
 
-from .conftest import Tmux, requireBinary, sshKeygen
+from ._tmux import Pane, waitFor
+from .conftest import requireBinary, sshKeygen
 
 pytestmark = pytest.mark.interop
 
@@ -58,18 +58,18 @@ def test_weReadAndReencryptSshKeygenKeys(tmp_path: Path) -> None:
 
 def test_passphrasePromptsOnATerminal(tmp_path: Path) -> None:
     key = tmp_path / "key"
-    terminal = Tmux(tmp_path / "tmux.sock", " ".join([*CKEYGEN, "-t", "ed25519", "-f", str(key)]))
+    terminal = Pane(tmp_path, "ckeygen", [*CKEYGEN, "-t", "ed25519", "-f", str(key)])
     try:
         terminal.waitFor("Enter new passphrase")
         terminal.type("typed words")
+        terminal.keys("Enter")
         terminal.waitFor("Enter same passphrase again")
         terminal.type("typed words")
-        # The process ends and takes the tmux session with it; the key file tells the rest.
-        deadline = time.monotonic() + 30
-        while not Path(str(key) + ".pub").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        terminal.keys("Enter")
+        # tmux ends the session when ckeygen exits.
+        waitFor(lambda: "running" if terminal.alive() else "exited", "exited")
     finally:
-        terminal.kill()
+        terminal.close()
     assert Key.fromFile(str(key), passphrase="typed words").public() == Key.fromFile(
         str(key) + ".pub"
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Tmux, requireBinary
+from .conftest import requireBinary
 
 pytestmark = pytest.mark.interop
 
@@ -167,6 +167,8 @@ def test_ptyExec(glistenServer: dict[str, object]) -> None:
 
 def test_shellWithPtyThroughTmux(glistenServer: dict[str, object], tmp_path: Path) -> None:
     """An interactive shell on a real terminal: tmux types, the shell answers, resizes work."""
+    tmux = requireBinary("tmux")
+    socketPath = str(tmp_path / "tmux.sock")
     sshCommand = " ".join(
         [
             requireBinary("ssh"),
@@ -178,18 +180,40 @@ def test_shellWithPtyThroughTmux(glistenServer: dict[str, object], tmp_path: Pat
             "-o LogLevel=ERROR -tt 127.0.0.1",
         ]
     )
-    terminal = Tmux(tmp_path / "tmux.sock", sshCommand, 90, 25)
+    subprocess.run(
+        [tmux, "-S", socketPath, "new-session", "-d", "-x", "90", "-y", "25", sshCommand],
+        check=True,
+    )
     try:
-        terminal.type("echo marker-$((6*7))")
-        terminal.waitFor("marker-42")
-        terminal.type("stty size")
-        terminal.waitFor("25 90")
-        terminal.resize(100, 30)
+
+        def screen() -> str:
+            return subprocess.run(
+                [tmux, "-S", socketPath, "capture-pane", "-p"], capture_output=True, text=True
+            ).stdout
+
+        def waitFor(text: str) -> None:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if text in screen():
+                    return
+                time.sleep(0.1)
+            raise AssertionError(f"{text!r} not on screen:\n{screen()}")
+
+        def type_(text: str) -> None:
+            subprocess.run([tmux, "-S", socketPath, "send-keys", text, "Enter"], check=True)
+
+        type_("echo marker-$((6*7))")
+        waitFor("marker-42")
+        type_("stty size")
+        waitFor("25 90")
+        subprocess.run(
+            [tmux, "-S", socketPath, "resize-window", "-x", "100", "-y", "30"], check=True
+        )
         time.sleep(0.5)
-        terminal.type("stty size")
-        terminal.waitFor("30 100")
+        type_("stty size")
+        waitFor("30 100")
     finally:
-        terminal.kill()
+        subprocess.run([tmux, "-S", socketPath, "kill-server"], capture_output=True)
 
 
 def test_hostKeysMadeWithPrivateMode(glistenServer: dict[str, object]) -> None:
