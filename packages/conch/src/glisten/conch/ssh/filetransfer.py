@@ -454,7 +454,7 @@ class FileTransferServer(protocol.Protocol):
         if known is None:
             extended = getattr(self.client, "extendedRequest", None)
             if extended is None:
-                raise NotImplementedError
+                raise SFTPError(FX_OP_UNSUPPORTED, "operation not supported")
             return _then(extended(name, data), lambda r: self._codec.sendExtendedReply(rid, r))
         r = Reader(data, maxString=self.limits.maxPathLength)
         try:
@@ -470,7 +470,7 @@ class FileTransferServer(protocol.Protocol):
             if name == b"fsync@openssh.com":
                 fsync = getattr(self._file(r.string()), "fsync", None)
                 if fsync is None:
-                    raise NotImplementedError
+                    raise SFTPError(FX_OP_UNSUPPORTED, "operation not supported")
                 return _then(fsync(), self._ok(rid))
             if name == b"statvfs@openssh.com":
                 path = r.string()
@@ -483,7 +483,7 @@ class FileTransferServer(protocol.Protocol):
             return self._codec.sendStatus(rid, FX_BAD_MESSAGE, b"bad message")
         method = getattr(self.client, known[1] or "", None)
         if method is None:
-            raise NotImplementedError
+            raise SFTPError(FX_OP_UNSUPPORTED, "operation not supported")
         return _then(method(old, new), self._ok(rid))
 
     _handlers: dict[int, Any] = {
