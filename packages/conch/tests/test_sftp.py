@@ -471,3 +471,42 @@ def test_randomRequestsNeverEscapeOrCrash(draw: st.DataObject) -> None:
         lp.server.connectionLost(None)
         assert sorted(p.name for p in top.iterdir()) == ["outside", "root"]
         assert (top / "outside").read_bytes() == b"x"
+
+
+def test_directoryEntriesMayBeDeferreds() -> None:
+    """A listing fetched from elsewhere: the iterator gives Deferreds, as Twisted allows."""
+    from glisten.internet.defer import Deferred
+
+    waiting: list[Deferred[Any]] = []
+
+    class Listing:
+        def __init__(self) -> None:
+            self.entries = iter([(b"a", b"a", {}), "later", (b"c", b"c", {"size": 3})])
+
+        def __iter__(self) -> Any:
+            return self
+
+        def __next__(self) -> Any:
+            item = next(self.entries)
+            if item == "later":
+                d: Deferred[Any] = Deferred()
+                waiting.append(d)
+                return d
+            return item
+
+        def close(self) -> None:
+            pass
+
+    class FileSystem:
+        def openDirectory(self, path: bytes) -> Listing:
+            return Listing()
+
+    lp = SFTPLoop(FileSystem())
+    directory = lp.run(lp.client.openDirectory(b"/"))
+    result = directory.read()
+    lp.pump()
+    assert not result.called and len(waiting) == 1
+    waiting[0].callback((b"b", b"b", {}))
+    assert [n for n, _, _ in lp.run(result)] == [b"a", b"b", b"c"]
+    with pytest.raises(EOFError):
+        lp.run(directory.read())

@@ -415,8 +415,16 @@ class FileTransferServer(protocol.Protocol):
         entry = self.openDirs.get(handle)
         if entry is None:
             raise SFTPError(FX_FAILURE, "invalid handle")
-        names = []
-        for item in entry[1]:
+        return self._scan(rid, entry[1], [])
+
+    def _scan(self, rid: int, entries: Any, names: list[Any]) -> Any:
+        """
+        Up to a batch of entries; as in Twisted, the iterator may give Deferreds of entries
+        (a listing fetched from elsewhere), and the reply waits for them.
+        """
+        for item in entries:
+            if isinstance(item, Deferred):
+                return item.addCallback(lambda found: self._scan(rid, entries, [*names, found]))
             names.append(item)
             if len(names) >= _READDIR_BATCH:
                 break
