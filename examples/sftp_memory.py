@@ -123,24 +123,24 @@ class MemoryFileSystem:
     def realPath(self, path: bytes) -> bytes:
         return b"/" + path.rsplit(b"/", 1)[-1].lstrip(b".")
 
-    # No folders and no links in this file system: the client gets FX_OP_UNSUPPORTED.
+    # No folders, attributes or links in this file system.
     def makeDirectory(self, path: bytes, attrs: dict[str, Any]) -> None:
-        raise NotImplementedError
+        raise ft.SFTPError(ft.FX_OP_UNSUPPORTED, "not in a flat dict")
 
     def removeDirectory(self, path: bytes) -> None:
-        raise NotImplementedError
+        raise ft.SFTPError(ft.FX_OP_UNSUPPORTED, "not in a flat dict")
 
     def setAttrs(self, path: bytes, attrs: dict[str, Any]) -> None:
-        raise NotImplementedError
+        raise ft.SFTPError(ft.FX_OP_UNSUPPORTED, "not in a flat dict")
 
     def readLink(self, path: bytes) -> bytes:
-        raise NotImplementedError
+        raise ft.SFTPError(ft.FX_OP_UNSUPPORTED, "not in a flat dict")
 
     def makeLink(self, linkPath: bytes, targetPath: bytes) -> None:
-        raise NotImplementedError
+        raise ft.SFTPError(ft.FX_OP_UNSUPPORTED, "not in a flat dict")
 
     def extendedRequest(self, extendedName: bytes, extendedData: bytes) -> bytes:
-        raise NotImplementedError
+        raise ft.SFTPError(ft.FX_OP_UNSUPPORTED, "not in a flat dict")
 
 
 FILES: dict[bytes, bytearray] = {b"motd.txt": bytearray(b"files in a dict\n")}

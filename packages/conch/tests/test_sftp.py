@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import struct
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from glisten.conch.ssh import filetransfer as ft
 from glisten.conch.ssh._sftp import _codec as c
@@ -373,3 +376,137 @@ def test_symlinkOrderFollowsThePeer(root: Path, version: bytes, reversed_: bool)
         assert os.readlink(root / "second-target") == "/first"
     else:
         assert os.readlink(root / "first") == "second-target"
+
+
+# ---------------------------------------------------------------------- flow control, fuzzing
+
+
+class _SlowFileSystem:
+    """Answers realPath with Deferreds fired by the test."""
+
+    def __init__(self) -> None:
+        self.waiting: list[Any] = []
+
+    def gotVersion(self, otherVersion: int, extData: dict[bytes, bytes]) -> dict[bytes, bytes]:
+        return {}
+
+    def realPath(self, path: bytes) -> Any:
+        from glisten.internet.defer import Deferred
+
+        d: Deferred[bytes] = Deferred()
+        self.waiting.append(d)
+        return d
+
+
+class _PausableTransport:
+    """A StringTransport stand-in that records input pauses, as a session's transport does."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.paused = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+
+
+def test_slowFileSystemPausesTheClient() -> None:
+    fs = _SlowFileSystem()
+    lp = SFTPLoop(fs, limits=ft.Limits(maxPendingRequests=4))
+    transport = _PausableTransport(lp.serverTransport)
+    lp.server.transport = transport
+    ds = [lp.client.realPath(b"/x") for _ in range(5)]
+    lp.pump()
+    assert len(fs.waiting) == 5 and transport.paused
+    for d in fs.waiting:
+        d.callback(b"/x")
+    assert not transport.paused
+    lp.pump()
+    assert all(d.called for d in ds)
+
+
+def test_fullChannelPausesInput(root: Path) -> None:
+    lp = loop(root)
+    transport = _PausableTransport(lp.serverTransport)
+    lp.server.transport = transport
+    lp.server.pauseProducing()
+    assert transport.paused
+    lp.server.resumeProducing()
+    assert not transport.paused
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_randomRequestsNeverEscapeOrCrash(draw: st.DataObject) -> None:
+    """Mutated request streams against the confined file system: replies or a clean close."""
+    client = c.SFTPCodec(True)
+    stream = bytearray()
+    for i, (kind, args) in enumerate(
+        [
+            (c.FXP_OPEN, (b"/f", ft.FXF_WRITE | ft.FXF_CREAT, {})),
+            (c.FXP_WRITE, (b"1", 0, b"data")),
+            (c.FXP_READ, (b"1", 0, 0xFFFFFFFF)),
+            (c.FXP_OPENDIR, (b"/..",)),
+            (c.FXP_READDIR, (b"2",)),
+            (c.FXP_SYMLINK, (b"../../x", b"/l")),
+            (c.FXP_RENAME, (b"/f", b"/../g")),
+            (c.FXP_SETSTAT, (b"/l", {"permissions": 0o777})),
+            (c.FXP_EXTENDED, (b"hardlink@openssh.com", b"\x00\x00\x00\x02/g\x00\x00\x00\x02/h")),
+        ]
+    ):
+        stream += client.sendRequest(i, kind, args)
+    for _ in range(draw.draw(st.integers(0, 6))):
+        stream[draw.draw(st.integers(0, len(stream) - 1))] = draw.draw(st.integers(0, 255))
+    with tempfile.TemporaryDirectory() as name:
+        top = Path(name)
+        (top / "root").mkdir()
+        (top / "outside").write_bytes(b"x")
+        lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(top / "root")))
+        lp.server.dataReceived(bytes(stream))
+        lp.server.connectionLost(None)
+        assert sorted(p.name for p in top.iterdir()) == ["outside", "root"]
+        assert (top / "outside").read_bytes() == b"x"
+
+
+def test_directoryEntriesMayBeDeferreds() -> None:
+    """A listing fetched from elsewhere: the iterator gives Deferreds, as Twisted allows."""
+    from glisten.internet.defer import Deferred
+
+    waiting: list[Deferred[Any]] = []
+
+    class Listing:
+        def __init__(self) -> None:
+            self.entries = iter([(b"a", b"a", {}), "later", (b"c", b"c", {"size": 3})])
+
+        def __iter__(self) -> Any:
+            return self
+
+        def __next__(self) -> Any:
+            item = next(self.entries)
+            if item == "later":
+                d: Deferred[Any] = Deferred()
+                waiting.append(d)
+                return d
+            return item
+
+        def close(self) -> None:
+            pass
+
+    class FileSystem:
+        def openDirectory(self, path: bytes) -> Listing:
+            return Listing()
+
+    lp = SFTPLoop(FileSystem())
+    directory = lp.run(lp.client.openDirectory(b"/"))
+    result = directory.read()
+    lp.pump()
+    assert not result.called and len(waiting) == 1
+    waiting[0].callback((b"b", b"b", {}))
+    assert [n for n, _, _ in lp.run(result)] == [b"a", b"b", b"c"]
+    with pytest.raises(EOFError):
+        lp.run(directory.read())

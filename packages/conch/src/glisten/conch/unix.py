@@ -25,6 +25,7 @@ from glisten.conch.ls import lsLine
 from glisten.conch.ssh.filetransfer import (
     FX_BAD_MESSAGE,
     FX_FAILURE,
+    FX_OP_UNSUPPORTED,
     FXF_APPEND,
     FXF_CREAT,
     FXF_EXCL,
@@ -277,7 +278,7 @@ class SFTPServerForUnixConchUser:
             return place.path
 
     def extendedRequest(self, extendedName: bytes, extendedData: bytes) -> bytes:
-        raise NotImplementedError("no further extensions")
+        raise SFTPError(FX_OP_UNSUPPORTED, "unsupported extension")
 
 
 @implementer(ISFTPFile)

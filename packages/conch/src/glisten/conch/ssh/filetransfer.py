@@ -415,8 +415,16 @@ class FileTransferServer(protocol.Protocol):
         entry = self.openDirs.get(handle)
         if entry is None:
             raise SFTPError(FX_FAILURE, "invalid handle")
-        names = []
-        for item in entry[1]:
+        return self._scan(rid, entry[1], [])
+
+    def _scan(self, rid: int, entries: Any, names: list[Any]) -> Any:
+        """
+        Up to a batch of entries; as in Twisted, the iterator may give Deferreds of entries
+        (a listing fetched from elsewhere), and the reply waits for them.
+        """
+        for item in entries:
+            if isinstance(item, Deferred):
+                return item.addCallback(lambda found: self._scan(rid, entries, [*names, found]))
             names.append(item)
             if len(names) >= _READDIR_BATCH:
                 break
@@ -454,7 +462,7 @@ class FileTransferServer(protocol.Protocol):
         if known is None:
             extended = getattr(self.client, "extendedRequest", None)
             if extended is None:
-                raise NotImplementedError
+                raise SFTPError(FX_OP_UNSUPPORTED, "operation not supported")
             return _then(extended(name, data), lambda r: self._codec.sendExtendedReply(rid, r))
         r = Reader(data, maxString=self.limits.maxPathLength)
         try:
@@ -470,7 +478,7 @@ class FileTransferServer(protocol.Protocol):
             if name == b"fsync@openssh.com":
                 fsync = getattr(self._file(r.string()), "fsync", None)
                 if fsync is None:
-                    raise NotImplementedError
+                    raise SFTPError(FX_OP_UNSUPPORTED, "operation not supported")
                 return _then(fsync(), self._ok(rid))
             if name == b"statvfs@openssh.com":
                 path = r.string()
@@ -483,7 +491,7 @@ class FileTransferServer(protocol.Protocol):
             return self._codec.sendStatus(rid, FX_BAD_MESSAGE, b"bad message")
         method = getattr(self.client, known[1] or "", None)
         if method is None:
-            raise NotImplementedError
+            raise SFTPError(FX_OP_UNSUPPORTED, "operation not supported")
         return _then(method(old, new), self._ok(rid))
 
     _handlers: dict[int, Any] = {

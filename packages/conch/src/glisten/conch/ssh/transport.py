@@ -139,6 +139,14 @@ class SSHTransportBase(protocol.Protocol):
         return self.transport.getHost()
 
     def connectionMade(self) -> None:
+        # Packets leave whole, so Nagle's algorithm only delays the small ones (SFTP status
+        # replies, window adjusts) behind a delayed ACK: a bulk upload ran at half speed.
+        setNoDelay = getattr(self.transport, "setTcpNoDelay", None)
+        if setNoDelay is not None:
+            try:
+                setNoDelay(True)
+            except OSError:
+                pass
         self._machine = self._makeMachine()
         self._machine.start()
         self._flush()

@@ -1,0 +1,1 @@
+"""Command-line tools of glisten-conch (Twisted's ``twisted.conch.scripts``)."""

@@ -1,0 +1,69 @@
+"""The ``ckeygen`` tool: make, show, fingerprint, re-encrypt and convert keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from glisten.conch.scripts.ckeygen import run
+from glisten.conch.ssh.keys import EncryptedKeyError, Key
+
+
+@pytest.mark.parametrize("kind, bits", [("ed25519", None), ("ecdsa", 384), ("rsa", 2048)])
+def test_generate(
+    tmp_path: Path, kind: str, bits: int | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "key"
+    args = ["-t", kind, "-f", str(path), "-N", "", "-C", "me@host"]
+    if bits:
+        args += ["-b", str(bits)]
+    assert run(args) == 0
+    key = Key.fromFile(str(path))
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (path.parent / "key.pub").read_bytes().endswith(b" me@host\n")
+    assert Key.fromFile(str(path) + ".pub") == key.public()
+    assert "SHA256:" + key.fingerprint("sha256-base64") in capsys.readouterr().out
+    # Never overwrites.
+    assert run(args) == 1
+
+
+def test_badSizes(tmp_path: Path) -> None:
+    assert run(["-t", "ecdsa", "-b", "200", "-f", str(tmp_path / "k"), "-N", ""]) == 1
+    assert run(["-t", "rsa", "-b", "1024", "-f", str(tmp_path / "k"), "-N", ""]) == 1
+
+
+def test_passphraseChangeShowAndFingerprint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(tmp_path / "key")
+    assert run(["-t", "ed25519", "-f", path, "-N", "first", "-q"]) == 0
+    with pytest.raises(EncryptedKeyError):
+        Key.fromFile(path)
+    assert run(["-p", "-f", path, "-P", "wrong", "-N", "second"]) == 1
+    assert run(["-p", "-f", path, "-P", "first", "-N", "second", "-q"]) == 0
+    key = Key.fromFile(path, passphrase="second")
+    capsys.readouterr()
+    assert run(["-y", "-f", path, "-P", "second"]) == 0
+    assert capsys.readouterr().out.encode() == key.public().toString("openssh") + b"\n"
+    assert run(["-l", "-f", path, "-o", "md5-hex"]) == 0
+    assert key.fingerprint("md5-hex") in capsys.readouterr().out
+    assert run(["-e", "-f", path, "-P", "second"]) == 0
+    assert "BEGIN SSH2 PUBLIC KEY" in capsys.readouterr().out
+
+
+def test_convert(tmp_path: Path) -> None:
+    path = str(tmp_path / "key")
+    assert run(["-t", "ecdsa", "-b", "256", "-f", path, "-N", "pw", "-q"]) == 0
+    key = Key.fromFile(path, passphrase="pw")
+    assert run(["--convert", "PEM", "-f", path, "-P", "pw", "-q"]) == 0
+    assert Path(path).read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert Key.fromFile(path, passphrase="pw") == key
+    assert run(["--convert", "v1", "-f", path, "-P", "pw", "-q"]) == 0
+    assert Path(path).read_bytes().startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert Key.fromFile(path, passphrase="pw") == key
+
+
+def test_needsSomethingToDo(tmp_path: Path) -> None:
+    assert run([]) == 1
+    assert run(["-f", str(tmp_path / "missing"), "-y", "-P", ""]) == 1
