@@ -131,6 +131,15 @@ def _web(run: Run, site: Path, port: int, log: Path) -> Glisten:
     return g
 
 
+def _waitForLog(condition: Callable[[], bool], timeout: float = 30) -> None:
+    """Wait until the access logs show what ``condition`` looks for: they are written in
+    batches, at most a second after the requests."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the access log did not show the requests"
+        time.sleep(0.05)
+
+
 def test_behind_haproxy(
     runGlisten: Run,
     haproxy: Callable[[int, int], tuple[int, Path]],
@@ -150,9 +159,13 @@ def test_behind_haproxy(
     # The client's address, not HAProxy's, reaches the access log.
     for _ in range(4):
         assert _get(front) == (200, b"hello\n")
-    lines = logs["a"].read_text().splitlines() + logs["b"].read_text().splitlines()
-    requests = [line for line in lines if '"GET / HTTP/1.1"' in line]
-    assert requests and all(line.startswith(f'"{CLIENT}" ') for line in requests), lines
+
+    def requests() -> list[str]:
+        lines = logs["a"].read_text().splitlines() + logs["b"].read_text().splitlines()
+        return [line for line in lines if '"GET / HTTP/1.1"' in line]
+
+    _waitForLog(lambda: len(requests()) >= 4)
+    assert all(line.startswith(f'"{CLIENT}" ') for line in requests()), requests()
 
     clients = load(lambda: _get(front), (200, b"hello\n"))
     try:
@@ -169,7 +182,7 @@ def test_behind_haproxy(
         _waitStatus(stats, "a", "UP")
         served = len(re.findall(r'"GET / ', logs["a"].read_text()))
         clients.waitForMore(60)
-        assert len(re.findall(r'"GET / ', logs["a"].read_text())) > served
+        _waitForLog(lambda: len(re.findall(r'"GET / ', logs["a"].read_text())) > served)
     finally:
         clients.stop()
     assert clients.failures == []

@@ -196,7 +196,7 @@ def test_a_worker_that_cannot_start_ends_the_supervisor(runGlisten: Run, site: P
     port = freePort()
     g = runGlisten("--workers", "2", "web", "--listen", f"tcp:{port}:interface=127.0.0.1")
     assert g.proc.wait(60) == 1
-    g.waitFor(r"give exactly one of --path, --wsgi or --class")
+    g.waitFor(r"give exactly one of --path, --wsgi, --class or --resource-script")
     g.waitFor(r"a worker failed to start")
 
 
