@@ -14,6 +14,7 @@ from typing import Any
 
 from zope.interface import implementer
 
+from glisten.internet._sslder import signatureAlgorithm
 from glisten.internet._sslverify import (
     DN,
     FILETYPE_ASN1,
@@ -58,6 +59,7 @@ __all__ = [
     "IOpenSSLServerConnectionCreator",
     "IOpenSSLTrustRoot",
     "KeyPair",
+    "signatureAlgorithm",
     "OpenSSLAcceptableCiphers",
     "OpenSSLCertificateAuthorities",
     "OpenSSLDefaultPaths",

@@ -16,7 +16,7 @@ import secrets
 
 from zope.interface import Attribute, Interface, implementer
 
-from glisten.internet._sslder import signatureAlgorithm
+from glisten.internet.ssl import signatureAlgorithm
 from glisten.words.protocols.jabber._precis import PrecisError, prepareResource
 
 __all__ = [
