@@ -83,9 +83,9 @@ def _pairs(params: Params) -> list[tuple[str, str]]:
 class _PartsProducer:
     """A body made of byte strings and files, read a piece at a time (multipart uploads)."""
 
-    def __init__(self, parts: list[bytes | IO[bytes]], cooperator: Any = task) -> None:
+    def __init__(self, parts: list[bytes | IO[bytes]], cooperator: Any = None) -> None:
         self._parts = parts
-        self._cooperate = cooperator.cooperate
+        self._cooperate = (task if cooperator is None else cooperator).cooperate
         self._task: Any = None
         self.length: int | object = 0
         for part in parts:
@@ -291,7 +291,7 @@ class HTTPClient:
         agent: IAgent | None = None,
         reactor: Any = None,
         cookiejar: CookieJar | None = None,
-        cooperator: Any = task,
+        cooperator: Any = None,
     ) -> None:
         self._reactor = getReactor(reactor)
         if agent is None:

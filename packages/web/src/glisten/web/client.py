@@ -567,13 +567,14 @@ class FileBodyProducer:
     large upload streams without being held in memory.
 
     :param inputFile: A binary file; its length is found by seeking when it can be.
-    :param cooperator: What schedules the reads (``glisten.internet.task`` by default).
+    :param cooperator: What schedules the reads: anything with a ``cooperate`` method
+        (``None``: :mod:`glisten.internet.task`, its global cooperator).
     :param readSize: Bytes per read.
     """
 
-    def __init__(self, inputFile: IO[bytes], cooperator: Any = task, readSize: int = 2**16) -> None:
+    def __init__(self, inputFile: IO[bytes], cooperator: Any = None, readSize: int = 2**16) -> None:
         self._inputFile = inputFile
-        self._cooperate = cooperator.cooperate
+        self._cooperate = (task if cooperator is None else cooperator).cooperate
         self._readSize = readSize
         self.length: int | object = self._determineLength(inputFile)
         self._task: Any = None
