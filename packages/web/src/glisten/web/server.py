@@ -24,6 +24,7 @@ from glisten.internet.defer import Deferred
 from glisten.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
+from glisten.python import urlpath
 from glisten.python.components import Componentized
 from glisten.python.failure import Failure
 from glisten.web import http, resource
@@ -246,6 +247,11 @@ class Request(http.Request):
     def prePathURL(self) -> bytes:
         """The absolute URL of the resource being rendered."""
         return self._prePathURL(self.prepath)
+
+    def URLPath(self) -> urlpath.URLPath:
+        """The URL of the resource being rendered, as a :class:`URLPath` to build links
+        from (``request.URLPath().child(b"edit")``, ``.sibling``, ``.parent``)."""
+        return urlpath.URLPath.fromBytes(self.prePathURL())
 
     def rememberRootURL(self) -> None:
         """Remember the current prepath as the application's root."""
