@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 from collections.abc import Callable
@@ -15,18 +14,16 @@ import pytest
 from glisten.web._filecache import FileCache
 from glisten.web.server import _acceptsCoding
 from glisten.web.static import File
-from glisten.web.tap import makeResource, serviceMaker
+from glisten.web.tap import makeResource
+
+from .test_static import get
+from .test_tap import parse as parseOptions
 
 Conn = Any
 Parse = Callable[[bytes], tuple[int, dict[bytes, bytes], bytes]]
 
 TEXT = b"console.log('hello');\n" * 50
 GZ = gzip.compress(TEXT, mtime=0)
-
-
-def get(path: bytes, *headers: bytes, method: bytes = b"GET") -> bytes:
-    extra = b"".join(h + b"\r\n" for h in headers)
-    return b"%s %s HTTP/1.1\r\nHost: h\r\n%s\r\n" % (method, path, extra)
 
 
 @pytest.fixture
@@ -216,12 +213,6 @@ def test_anyExtension(connect: Callable[..., Conn], parse: Parse, tmp_path: Path
     assert parse(conn.send(get(b"/.secret")))[0] == 404
     assert parse(conn.send(get(b"/missing")))[0] == 404
     assert parse(conn.send(get(b"/rep")))[0] == 404
-
-
-def parseOptions(*args: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    serviceMaker.addArguments(parser)
-    return parser.parse_args(list(args))
 
 
 def test_webOptions(connect: Callable[..., Conn], parse: Parse, root: Path) -> None:
