@@ -396,38 +396,50 @@ class File(resource.Resource):
     def _precompressedSibling(self, request: IRequest) -> File | None:
         """The ``.br`` or ``.gz`` sibling to send for this request, if any; says
         ``Vary: Accept-Encoding`` when one exists."""
+        cache = self._cache
+        path = self.path
+        # Most files have no sibling: that is known from the cache without a system call.
+        present = [
+            (coding, path + ext, accepted)
+            for coding, ext, accepted in _PRECOMPRESSED
+            if cache.fresh(path + ext) is not None or self._siblingExists(path + ext)
+        ]
+        if not present:
+            return None
         ctype, encoding = self._typeAndEncoding()
         if encoding is not None:
             return None  # Already an encoded file: send it as it is.
-        accept = request.getHeader(b"accept-encoding")
-        ranged = request.getHeader(b"range") is not None
-        cache = self._cache
-        found = None
-        for coding, ext, accepted in _PRECOMPRESSED:
-            candidate = self.path + ext
-            if cache.fresh(candidate) is None:
-                if cache.absent(candidate):
-                    continue
-                st = _lstat(candidate)
-                if st is None or not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
-                    cache.noteAbsent(candidate)
-                    continue
-                if stat.S_ISLNK(st.st_mode) and (
-                    not _within(candidate, self._root) or not os.path.isfile(candidate)
-                ):
-                    cache.noteAbsent(candidate)
-                    continue
-            request.setHeader(b"vary", b"Accept-Encoding")
-            if not ranged and _acceptsCoding(accept, *accepted):
-                found = candidate, coding
-                break
-        if found is None:
+        request.setHeader(b"vary", b"Accept-Encoding")
+        if request.getHeader(b"range") is not None:
             return None
-        sibling = self.createSimilarFile(found[0], verified=True)
-        sibling.precompressed = False
-        # The original's type, whatever the sibling's name would say.
-        sibling.type, sibling.encoding = ctype, found[1]
-        return sibling
+        accept = request.getHeader(b"accept-encoding")
+        for coding, sibling, accepted in present:
+            if _acceptsCoding(accept, *accepted):
+                child = self.createSimilarFile(sibling, verified=True)
+                child.precompressed = False
+                # The original's type, whatever the sibling's name would say.
+                child.type, child.encoding = ctype, coding
+                return child
+        return None
+
+    def _siblingExists(self, sibling: str) -> bool:
+        """Whether ``sibling`` is a regular file inside the root (a missing one is
+        remembered for :attr:`cacheTime`)."""
+        cache = self._cache
+        if cache.absent(sibling):
+            return False
+        st = _lstat(sibling)
+        if st is not None and stat.S_ISREG(st.st_mode):
+            return True
+        if (
+            st is not None
+            and stat.S_ISLNK(st.st_mode)
+            and _within(sibling, self._root)
+            and os.path.isfile(sibling)
+        ):
+            return True
+        cache.noteAbsent(sibling)
+        return False
 
     def _serve(self, request: IRequest, info: FileInfo, f: IO[bytes] | None) -> RenderResult:
         """Answer with the file ``info`` describes: from ``info.body`` if it holds the
