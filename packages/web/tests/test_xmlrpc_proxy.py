@@ -346,3 +346,31 @@ def test_parseResponseFuzz(data: bytes) -> None:
         parseResponse(data, 64)
     except (xmlrpc.client.ResponseError, Fault):
         pass
+
+
+def test_bodyReaderWholeAndByteAtATime() -> None:
+    from glisten.internet.testing import StringTransport
+    from glisten.python.failure import Failure
+    from glisten.web._newclient import ResponseDone
+    from glisten.web.xmlrpc import _BodyReader
+
+    data = xmlrpc.client.dumps(([1, "two", {"three": 3.0}],), methodresponse=True).encode()
+    for pieces in ([data], [data[i : i + 1] for i in range(len(data))]):
+        got: defer.Deferred[bytes] = defer.Deferred()
+        reader = _BodyReader(len(data), got)
+        reader.makeConnection(StringTransport())
+        for piece in pieces:
+            reader.dataReceived(piece)
+        reader.connectionLost(Failure(ResponseDone()))
+        assert parseResponse(got.result, 64) == [1, "two", {"three": 3.0}]
+    # One byte over the limit: the body stops there and the call fails.
+    tooMuch: defer.Deferred[bytes] = defer.Deferred()
+    transport = StringTransport()
+    reader = _BodyReader(len(data) - 1, tooMuch)
+    reader.makeConnection(transport)
+    for i in range(len(data)):
+        reader.dataReceived(data[i : i + 1])
+    assert transport.producerState == "stopped"
+    failures: list[Any] = []
+    tooMuch.addErrback(failures.append)
+    assert failures[0].check(xmlrpc.client.ResponseError)
