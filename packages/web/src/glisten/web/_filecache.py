@@ -98,6 +98,9 @@ class FileCache:
         self.clock = clock if clock is not None else _monotonic
         self._entries: dict[str, FileInfo] = {}
         self._bytes = 0
+        # Paths recently found missing (pre-compressed siblings that are not there), with
+        # when they were looked for.
+        self._absent: dict[str, float] = {}
 
     def fresh(self, path: str) -> FileInfo | None:
         """The entry of ``path`` if it was checked less than ``maxAge`` seconds ago."""
@@ -105,6 +108,20 @@ class FileCache:
         if info is not None and self.clock() - info.checked < self.maxAge:
             return info
         return None
+
+    def absent(self, path: str) -> bool:
+        """Whether ``path`` was found missing less than ``maxAge`` seconds ago."""
+        when = self._absent.get(path)
+        return when is not None and self.clock() - when < self.maxAge
+
+    def noteAbsent(self, path: str) -> None:
+        """Remember that ``path`` is missing (for ``maxAge`` seconds)."""
+        if self.maxAge <= 0:
+            return
+        absent = self._absent
+        if len(absent) >= self.maxEntries:
+            absent.clear()
+        absent[path] = self.clock()
 
     def load(
         self,

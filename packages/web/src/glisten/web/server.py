@@ -24,6 +24,7 @@ from glisten.internet.defer import Deferred
 from glisten.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
+from glisten.python import urlpath
 from glisten.python.components import Componentized
 from glisten.python.failure import Failure
 from glisten.web import http, resource
@@ -247,6 +248,11 @@ class Request(http.Request):
         """The absolute URL of the resource being rendered."""
         return self._prePathURL(self.prepath)
 
+    def URLPath(self) -> urlpath.URLPath:
+        """The URL of the resource being rendered, as a :class:`URLPath` to build links
+        from (``request.URLPath().child(b"edit")``, ``.sibling``, ``.parent``)."""
+        return urlpath.URLPath.fromBytes(self.prePathURL())
+
     def rememberRootURL(self) -> None:
         """Remember the current prepath as the application's root."""
         self.appRootURL = self._prePathURL(self.prepath[:-1] if self.prepath else [])
@@ -453,14 +459,35 @@ class GzipEncoderFactory:
 
     def encoderForRequest(self, request: IRequest) -> _GzipEncoder | None:
         """An encoder if the client accepts gzip (and did not give it ``q=0``)."""
-        accept = request.getHeader(b"accept-encoding") or b""
-        for item in accept.split(b","):
-            coding, _, params = item.strip().partition(b";")
-            if coding.strip().lower() in (b"gzip", b"x-gzip"):
-                q = params.strip().lower()
-                if q.startswith(b"q=") and q[2:].strip() in (b"0", b"0.0", b"0.00", b"0.000"):
-                    return None
-                request.responseHeaders.setRawHeaders(b"content-encoding", [b"gzip"])
-                request.responseHeaders.addRawHeader(b"vary", b"accept-encoding")
-                return _GzipEncoder(self.compressLevel, request)
+        if _acceptsCoding(request.getHeader(b"accept-encoding"), b"gzip", b"x-gzip"):
+            request.responseHeaders.setRawHeaders(b"content-encoding", [b"gzip"])
+            request.responseHeaders.addRawHeader(b"vary", b"accept-encoding")
+            return _GzipEncoder(self.compressLevel, request)
         return None
+
+
+def _acceptsCoding(accept: bytes | None, *codings: bytes) -> bool:
+    """Whether an ``Accept-Encoding`` value accepts one of ``codings`` (lower case): named
+    with a weight above 0, or left to a ``*`` that is (RFC 9110, 12.5.3).
+
+    :param accept: The header's value, or ``None`` when the request has none.
+    """
+    if not accept:
+        return False
+    star = False
+    for item in accept.split(b","):
+        coding, _, params = item.strip().partition(b";")
+        coding = coding.strip().lower()
+        weight = 1.0
+        for param in params.split(b";"):
+            name, _, value = param.strip().partition(b"=")
+            if name.strip().lower() == b"q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        if coding in codings:
+            return weight > 0
+        if coding == b"*":
+            star = weight > 0
+    return star

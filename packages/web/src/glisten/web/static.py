@@ -36,7 +36,7 @@ from glisten.web import http, resource
 from glisten.web._filecache import FileCache, FileInfo
 from glisten.web.iweb import IRequest
 from glisten.web.resource import RenderResult
-from glisten.web.server import NOT_DONE_YET
+from glisten.web.server import NOT_DONE_YET, _acceptsCoding
 from glisten.web.util import redirectTo
 
 #: Larger files stream in pieces of this size.
@@ -129,13 +129,18 @@ def _within(path: str, root: str) -> bool:
     return real == root or real.startswith(root if root.endswith(os.sep) else root + os.sep)
 
 
+#: Pre-compressed siblings, the preferred first: extension and the codings that accept it.
+_PRECOMPRESSED = (("br", ".br", (b"br",)), ("gzip", ".gz", (b"gzip", b"x-gzip")))
+
+
 class File(resource.Resource):
     """A file, or a folder whose children are files.
 
     :param path: The file or folder.
     :param defaultType: MIME type of files with an unknown extension (Twisted's default is
         ``text/html``; glisten's is ``application/octet-stream``, see the module docstring).
-    :param ignoredExts: Extensions tried when a child is missing (``/a`` finds ``a.html``).
+    :param ignoredExts: Extensions tried when a child is missing (``/a`` finds ``a.html``);
+        ``"*"`` stands for any extension.
     :param registry: The :class:`Registry` handed to processors (a new one if ``None``);
         shared with children.
     :param allowExt: Ignored; kept for Twisted compatibility.
@@ -146,6 +151,11 @@ class File(resource.Resource):
     :ivar showListing: Whether folders without an index file are listed.
     :ivar allowHidden: Whether names starting with ``.`` are served and listed (Twisted serves
         them; glisten answers 404 unless this is set).
+    :ivar precompressed: Whether a ``.br`` or ``.gz`` file next to the requested one
+        (``app.js.br``, ``app.js.gz``) is served instead, with ``Content-Encoding``, to clients
+        whose ``Accept-Encoding`` takes it (brotli first); never for ``Range`` requests.
+        Responses for a file that has such a sibling say ``Vary: Accept-Encoding``. Off by
+        default (Twisted has no such thing); ``glisten web`` turns it on.
     :ivar cacheTime: Seconds the description and contents of a small file are reused without
         looking at the file again (set it before the first request; 0 looks every time). A
         changed file is served at most this long after the change; Twisted looks every time.
@@ -157,6 +167,7 @@ class File(resource.Resource):
     showListing = True
     allowHidden = False
     cacheTime = 1.0
+    precompressed = False
     childNotFound: resource.Resource = resource.NoResource("File not found.")
     forbidden: resource.Resource = resource.ForbiddenResource()
     type: str | None = None
@@ -217,6 +228,7 @@ class File(resource.Resource):
         child.showListing = self.showListing
         child.processors = self.processors
         child.allowHidden = self.allowHidden
+        child.precompressed = self.precompressed
         child.headers = self.headers
         child._fileCache = self._cache
         return child
@@ -234,7 +246,8 @@ class File(resource.Resource):
         return os.path.exists(self.path) and self._inside()
 
     def ignoreExt(self, ext: str) -> None:
-        """Also try ``ext`` when a child is missing."""
+        """Also try ``ext`` when a child is missing (``"*"``: any extension, as Twisted's
+        ``--allow_ignore_ext``)."""
         self.ignoredExts.append(ext)
 
     def directoryListing(self) -> DirectoryLister:
@@ -280,9 +293,10 @@ class File(resource.Resource):
         st = _lstat(childPath)
         if st is None:
             for ext in self.ignoredExts:
-                st = _lstat(childPath + ext)
-                if st is not None:
-                    childPath = childPath + ext
+                other = self._anyExtension(name) if ext == "*" else childPath + ext
+                st = None if other is None else _lstat(other)
+                if st is not None and other is not None:
+                    childPath = other
                     break
             else:
                 return self.childNotFound
@@ -291,6 +305,19 @@ class File(resource.Resource):
         if stat.S_ISLNK(st.st_mode) and not _within(childPath, self._root):
             return self.childNotFound
         return self._childFor(childPath)
+
+    def _anyExtension(self, name: str) -> str | None:
+        """The first file of this folder (by name) called ``name.<something>``: what
+        ``ignoreExt("*")`` finds."""
+        prefix = name + "."
+        try:
+            names = sorted(n for n in os.listdir(self.path) if n.startswith(prefix))
+        except OSError:
+            return None
+        for candidate in names:
+            if _isSafeSegment(candidate) and (self.allowHidden or not _isHidden(candidate)):
+                return os.path.join(self.path, candidate)
+        return None
 
     def _processedIndex(self) -> resource.IResource | None:
         """The folder's index file through its processor (``index.rpy``), if the first index
@@ -335,6 +362,10 @@ class File(resource.Resource):
             request.setHeader(name, value)
         if not self._inside():
             return self.childNotFound.render(request)
+        if self.precompressed:
+            sibling = self._precompressedSibling(request)
+            if sibling is not None:
+                return sibling.render_GET(request)
         info = self._cache.fresh(self.path)
         if info is not None:
             return self._serve(request, info, None)
@@ -361,6 +392,54 @@ class File(resource.Resource):
             raise
 
     render_HEAD = render_GET
+
+    def _precompressedSibling(self, request: IRequest) -> File | None:
+        """The ``.br`` or ``.gz`` sibling to send for this request, if any; says
+        ``Vary: Accept-Encoding`` when one exists."""
+        cache = self._cache
+        path = self.path
+        # Most files have no sibling: that is known from the cache without a system call.
+        present = [
+            (coding, path + ext, accepted)
+            for coding, ext, accepted in _PRECOMPRESSED
+            if cache.fresh(path + ext) is not None or self._siblingExists(path + ext)
+        ]
+        if not present:
+            return None
+        ctype, encoding = self._typeAndEncoding()
+        if encoding is not None:
+            return None  # Already an encoded file: send it as it is.
+        request.setHeader(b"vary", b"Accept-Encoding")
+        if request.getHeader(b"range") is not None:
+            return None
+        accept = request.getHeader(b"accept-encoding")
+        for coding, sibling, accepted in present:
+            if _acceptsCoding(accept, *accepted):
+                child = self.createSimilarFile(sibling, verified=True)
+                child.precompressed = False
+                # The original's type, whatever the sibling's name would say.
+                child.type, child.encoding = ctype, coding
+                return child
+        return None
+
+    def _siblingExists(self, sibling: str) -> bool:
+        """Whether ``sibling`` is a regular file inside the root (a missing one is
+        remembered for :attr:`cacheTime`)."""
+        cache = self._cache
+        if cache.absent(sibling):
+            return False
+        st = _lstat(sibling)
+        if st is not None and stat.S_ISREG(st.st_mode):
+            return True
+        if (
+            st is not None
+            and stat.S_ISLNK(st.st_mode)
+            and _within(sibling, self._root)
+            and os.path.isfile(sibling)
+        ):
+            return True
+        cache.noteAbsent(sibling)
+        return False
 
     def _serve(self, request: IRequest, info: FileInfo, f: IO[bytes] | None) -> RenderResult:
         """Answer with the file ``info`` describes: from ``info.body`` if it holds the

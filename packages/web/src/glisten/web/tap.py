@@ -164,6 +164,14 @@ def makeResource(options: argparse.Namespace) -> IResource:
         files.allowHidden = bool(getattr(options, "allowHidden", False))
         for ext in getattr(options, "ignoreExt", None) or []:
             files.ignoreExt(ext if ext.startswith(".") else "." + ext)
+        if getattr(options, "allowIgnoreExt", False):
+            files.ignoreExt("*")
+        files.precompressed = not getattr(options, "noPrecompressed", False)
+        cacheControl = getattr(options, "cacheControl", None)
+        if cacheControl is not None:
+            if "\r" in cacheControl or "\n" in cacheControl or not cacheControl.strip():
+                raise ValueError("--cache-control needs a value on one line")
+            files.headers[b"cache-control"] = cacheControl.strip().encode("latin-1")
         processors: dict[str, Any] = {}
         if getattr(options, "runScripts", False):
             from glisten.web.script import PythonScript, ResourceScript
@@ -174,6 +182,8 @@ def makeResource(options: argparse.Namespace) -> IResource:
         if processors:
             files.processors = processors
         root = files
+    elif getattr(options, "cacheControl", None) is not None:
+        raise ValueError("--cache-control goes with --path (use --add-header otherwise)")
     elif getattr(options, "resourceScript", None):
         from glisten.web.script import ResourceScriptWrapper
 
@@ -257,6 +267,25 @@ class WebServiceMaker:
             action="append",
             metavar=".EXT",
             help="with --path, let /name find name.EXT (repeatable)",
+        )
+        parser.add_argument(
+            "--allow-ignore-ext",
+            dest="allowIgnoreExt",
+            action="store_true",
+            help="with --path, let /name find name.ANYTHING (the first such file by name)",
+        )
+        parser.add_argument(
+            "--cache-control",
+            dest="cacheControl",
+            metavar="VALUE",
+            help='with --path, send "Cache-Control: VALUE" with files, e.g. "max-age=3600"',
+        )
+        parser.add_argument(
+            "--no-precompressed",
+            dest="noPrecompressed",
+            action="store_true",
+            help="with --path, do not send NAME.br or NAME.gz (with Content-Encoding) for NAME"
+            " to clients that accept them",
         )
         parser.add_argument(
             "--index",
