@@ -305,4 +305,3 @@ def test_responseFailsWhenTheConnectionDrops() -> None:
         return True
 
     assert run(main, root)
-

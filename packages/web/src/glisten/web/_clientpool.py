@@ -289,8 +289,9 @@ class HTTPConnectionPool:
             active.discard(protocol)
         self._wakeWaiter(key)
 
-    def _putConnection(self, key: Hashable, protocol: HTTP11ClientProtocol) -> None:
-        """A connection came free: give it to the next waiter or keep it idle."""
+    def _putConnection(self, key: Hashable, protocol: Any) -> None:
+        """A connection came free: give it to the next waiter or keep it idle (an HTTP/2
+        one only once none of its streams is open)."""
         if getattr(protocol, "multiplexed", False):
             self._serveWaiters(key, protocol)
             if protocol.openStreams or protocol in self._connections.get(key, ()):

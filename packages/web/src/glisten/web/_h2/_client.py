@@ -151,7 +151,7 @@ class ClientConnection:
         h2conn.initiate_connection()
         limits = self.limits
         h2conn.update_settings(
-            {  # type: ignore[arg-type]
+            {
                 _SETTING.ENABLE_PUSH: 0,
                 _SETTING.MAX_HEADER_LIST_SIZE: limits.maxHeaderListSize,
                 _SETTING.MAX_FRAME_SIZE: limits.maxFrameSize,
@@ -318,7 +318,7 @@ class ClientConnection:
         for piece in pieces:
             if piece.__class__ is ServerGoAway:
                 self._goingAway = True
-                events.append(piece)  # type: ignore[arg-type]
+                events.append(piece)
             else:
                 self._receive(piece, now, events)  # type: ignore[arg-type]
             if self._failed:
