@@ -305,3 +305,41 @@ def test_responseFailsWhenTheConnectionDrops() -> None:
         return True
 
     assert run(main, root)
+
+
+def test_withoutH2NothingIsOffered() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules['h2'] = None\n"
+        "from glisten.web.client import Agent, HTTPConnectionPool\n"
+        "from glisten.internet.testing import MemoryReactor\n"
+        "reactor = MemoryReactor()\n"
+        "agent = Agent(reactor, pool=HTTPConnectionPool(reactor))\n"
+        "assert not agent._endpointFactory.offerHTTP2\n"
+        "assert not agent._pool._negotiates((b'https', b'h', 443))\n"
+        "assert 'glisten.web._http2client' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert out.stdout.strip() == b"ok", out.stderr
+
+
+def test_aCustomPolicyGetsHTTP11() -> None:
+    """A policy of the application's own offers no ALPN (it is not asked to): the server
+    answers HTTP/1.1 although it could speak HTTP/2."""
+
+    class Policy:
+        def __init__(self) -> None:
+            self._inner = BrowserLikePolicyForHTTPS(Certificate.loadPEM(_CERTIFICATE.dumpPEM()))
+
+        def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+            return self._inner.creatorForNetloc(hostname, port)
+
+    async def main(reactor: Any, agentFor: Any, base: str, site: Any) -> Any:
+        agent = Agent(reactor, contextFactory=Policy(), pool=HTTPConnectionPool(reactor))  # type: ignore[arg-type]
+        response = await agent.request(b"GET", f"{base}/conn".encode())
+        return response.version, await readBody(response)
+
+    assert run(main, Root()) == ((b"HTTP", 1, 1), b"HTTP/1.1")
