@@ -16,7 +16,6 @@ from glisten.internet.ssl import Certificate, KeyPair
 from glisten.internet.task import Cooperator
 from glisten.web import server
 from glisten.web._http2 import drainHTTP2
-from glisten.web._http2client import StreamResetError
 from glisten.web.client import (
     Agent,
     BrowserLikePolicyForHTTPS,
@@ -24,6 +23,7 @@ from glisten.web.client import (
     HTTPClient,
     HTTPConnectionPool,
     ResponseNeverReceived,
+    StreamResetError,
     readBody,
 )
 from glisten.web.resource import Resource

@@ -48,6 +48,7 @@ from glisten.web._newclient import (
     Response,
     ResponseFailed,
     ResponseNeverReceived,
+    StreamResetError,
     WrongBodyLength,
     _PausingProxy,
 )
@@ -63,18 +64,6 @@ _VERSION = (b"HTTP", 2, 0)
 _HOP_FIELDS = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"host"}
 )
-
-
-class StreamResetError(Exception):
-    """The server reset the request's stream (RST_STREAM).
-
-    :ivar errorCode: Its error code (``REFUSED_STREAM``, 7: the request was not processed
-        and may be sent again).
-    """
-
-    def __init__(self, errorCode: int) -> None:
-        super().__init__(f"the server reset the stream (error {errorCode})")
-        self.errorCode = errorCode
 
 
 class _Stream:

@@ -76,6 +76,7 @@ from glisten.web._newclient import (
     ResponseDone,
     ResponseFailed,
     ResponseNeverReceived,
+    StreamResetError,
     WrongBodyLength,
     fileLength,
 )
@@ -730,6 +731,7 @@ __all__ = [
     "ResponseFailed",
     "ResponseNeverReceived",
     "SchemeNotSupported",
+    "StreamResetError",
     "URI",
     "WrongBodyLength",
     "collect",
