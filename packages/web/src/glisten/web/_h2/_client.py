@@ -33,6 +33,7 @@ from glisten.web._h2._events import (
     StreamReset,
 )
 from glisten.web._h2._limits import CLIENT_LIMITS, Limits
+from glisten.web._h2._sending import releaseQueued
 from glisten.web._h2._server import (
     _DIGITS,
     _INPUT_ERRORS,
@@ -66,12 +67,12 @@ class NoStreamAvailable(Exception):
 class _Outbound:
     """Request body bytes of one stream, waiting for window."""
 
-    __slots__ = ("buffered", "end", "pending")
+    __slots__ = ("buffered", "endAfter", "pending")
 
     def __init__(self) -> None:
         self.pending: deque[bytes] = deque()
         self.buffered = 0
-        self.end = False
+        self.endAfter = False
 
 
 class ClientConnection:
@@ -210,7 +211,7 @@ class ClientConnection:
     def sendData(self, streamId: int, data: bytes) -> None:
         """Queue request body bytes of ``streamId`` (dropped once the stream is gone)."""
         out = self._outbound.get(streamId)
-        if out is None or out.end or not data:
+        if out is None or out.endAfter or not data:
             return
         if not out.buffered:
             self._ready.append(streamId)
@@ -220,9 +221,9 @@ class ClientConnection:
     def sendEnd(self, streamId: int) -> None:
         """End the request body of ``streamId`` once its queued bytes have gone."""
         out = self._outbound.get(streamId)
-        if out is None or out.end:
+        if out is None or out.endAfter:
             return
-        out.end = True
+        out.endAfter = True
         if not out.buffered:
             del self._outbound[streamId]
             if not self._failed:
@@ -264,31 +265,10 @@ class ClientConnection:
 
     def _release(self) -> None:
         """Move queued body bytes into DATA frames, one frame per stream in turn."""
-        h2conn = self._h2
-        ready = self._ready
-        frameSize = h2conn.max_outbound_frame_size
-        stalled = 0
-        while ready and stalled < len(ready) and h2conn.outbound_flow_control_window > 0:
-            streamId = ready.popleft()
-            out = self._outbound[streamId]
-            room = min(h2conn.local_flow_control_window(streamId), frameSize)
-            if room <= 0:
-                # This stream's own window is shut: the others may still send.
-                ready.append(streamId)
-                stalled += 1
-                continue
-            stalled = 0
-            chunk = out.pending.popleft()
-            if len(chunk) > room:
-                out.pending.appendleft(chunk[room:])
-                chunk = chunk[:room]
-            out.buffered -= len(chunk)
-            last = out.end and not out.buffered
-            h2conn.send_data(streamId, chunk, end_stream=last)
-            if out.buffered:
-                ready.append(streamId)
-            elif last:
-                del self._outbound[streamId]
+        releaseQueued(self._h2, self._ready, self._outbound, self._released)
+
+    def _released(self, streamId: int, out: _Outbound) -> None:
+        del self._outbound[streamId]
 
     def _forget(self, streamId: int) -> None:
         self._open.discard(streamId)

@@ -38,6 +38,7 @@ from glisten.web._h2._events import (
     StreamReset,
 )
 from glisten.web._h2._limits import DEFAULT_LIMITS, Limits
+from glisten.web._h2._sending import releaseQueued
 
 #: The client connection preface (RFC 9113 3.4).
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -519,30 +520,7 @@ class ServerConnection:
 
     def _release(self) -> None:
         """Move queued bytes into frames, a frame per stream in turn, while windows allow."""
-        h2conn = self._h2
-        ready = self._ready
-        frameSize = h2conn.max_outbound_frame_size
-        while ready and h2conn.outbound_flow_control_window > 0:
-            streamId = ready.popleft()
-            stream = self._streams[streamId]
-            window = min(h2conn.local_flow_control_window(streamId), frameSize)
-            if window <= 0:
-                # This stream's own window is shut; others may still send.
-                ready.append(streamId)
-                if all(h2conn.local_flow_control_window(s) <= 0 for s in ready):
-                    return
-                continue
-            chunk = stream.pending.popleft()
-            if len(chunk) > window:
-                stream.pending.appendleft(chunk[window:])
-                chunk = chunk[:window]
-            stream.buffered -= len(chunk)
-            last = not stream.buffered and stream.endAfter
-            h2conn.send_data(streamId, chunk, end_stream=last)
-            if stream.buffered:
-                ready.append(streamId)
-            elif last:
-                self._finish(streamId, stream)
+        releaseQueued(self._h2, self._ready, self._streams, self._finish)
 
     def _finish(self, streamId: int, stream: _Stream) -> None:
         stream.localDone = True
