@@ -70,6 +70,9 @@ def test_largeDownloadAndUpload(nginx: Nginx) -> None:
         response = await agent.request(b"GET", f"{base}/big.bin".encode())
         assert response.version == (b"HTTP", 2, 0) and response.length == len(big)
         body = await readBody(response)
+        # nginx announces the length of a body HEAD does not carry.
+        head = await agent.request(b"HEAD", f"{base}/big.bin".encode())
+        assert head.length == 0 and await readBody(head) == b""
         coop = Cooperator(scheduler=lambda f: reactor.callLater(0, f))
         upload = FileBodyProducer(io.BytesIO(big), cooperator=coop)
         put = await agent.request(b"PUT", f"{base}/upload/copy.bin".encode(), bodyProducer=upload)

@@ -526,6 +526,13 @@ class H2ClientProtocol(Protocol, TimeoutMixin):
     # -- closing -----------------------------------------------------------------------------
 
     def timeoutConnection(self) -> None:
+        """No byte from the server for ``timeout`` seconds while responses are due: they
+        fail and the connection is dropped; unless every open stream is a response body the
+        application holds back (the silence is its own)."""
+        streams = self._streams.values()
+        if streams and all(s.response is not None and s.readPaused for s in streams):
+            self.setTimeout(self._timeout)
+            return
         self._abortReason = Failure(TimeoutError("no data from the server in time"))
         self.transport.abortConnection()
 
