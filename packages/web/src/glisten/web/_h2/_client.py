@@ -156,6 +156,9 @@ class ClientConnection:
                 _SETTING.ENABLE_PUSH: 0,
                 _SETTING.MAX_HEADER_LIST_SIZE: limits.maxHeaderListSize,
                 _SETTING.MAX_FRAME_SIZE: limits.maxFrameSize,
+                # The server applies it on receipt, before any response (its ACK comes
+                # first on the wire, so h2 has applied it too when the bytes arrive).
+                _SETTING.INITIAL_WINDOW_SIZE: limits.initialWindowSize,
             }
         )
         extra = limits.connectionWindowSize - 65535
@@ -200,10 +203,6 @@ class ClientConnection:
         except h2.exceptions.ProtocolError as e:
             raise ValueError(f"request head refused ({type(e).__name__})") from None
         self._open.add(streamId)
-        extra = self.limits.initialWindowSize - 65535
-        if extra > 0:
-            # The response may use a larger window than SETTINGS' default gives it.
-            h2conn.increment_flow_control_window(extra, streamId)
         if not endStream:
             self._outbound[streamId] = _Outbound()
         return streamId
