@@ -205,6 +205,10 @@ http {{
             dav_methods PUT;
             create_full_put_path on;
         }}
+        location /small/ {{
+            dav_methods PUT;
+            client_max_body_size 1k;
+        }}
     }}
 }}
 """

@@ -104,3 +104,28 @@ def test_goAwayAfterKeepaliveRequests(nginx: Nginx) -> None:
     seen = runClient(main)
     assert len(set(seen)) == 3
     assert seen.count(seen[0]) == nginx.h2MaxRequests
+
+
+def test_earlyAnswerToALargeUpload(nginx: Nginx) -> None:
+    """nginx refuses a body over its limit before reading it (413, then RST_STREAM): the
+    upload stops, the answer arrives, and the connection carries the next request."""
+    big = (nginx.www / "big.bin").read_bytes()
+
+    async def main(reactor: Any) -> Any:
+        pool = HTTPConnectionPool(reactor)
+        agent = agentFor(reactor, nginx, pool)
+        base = f"https://localhost:{nginx.h2Port}"
+        coop = Cooperator(scheduler=lambda f: reactor.callLater(0, f))
+        upload = FileBodyProducer(io.BytesIO(big), cooperator=coop)
+        refused = await agent.request(b"PUT", f"{base}/small/x.bin".encode(), bodyProducer=upload)
+        await readBody(refused)
+        after = await agent.request(b"GET", f"{base}/hello.txt".encode())
+        body = await readBody(after)
+        await pool.closeCachedConnections()
+        return refused, after, body
+
+    refused, after, body = runClient(main)
+    assert refused.code == 413 and body == b"hello from nginx\n"
+    assert refused.version == after.version == (b"HTTP", 2, 0)
+    same = refused.headers.getRawHeaders(b"x-connection")
+    assert same == after.headers.getRawHeaders(b"x-connection")
