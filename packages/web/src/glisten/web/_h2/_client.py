@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from collections import deque
 
-import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
@@ -22,6 +20,7 @@ import h2.settings
 from hpack.exceptions import HPACKError
 from hyperframe.exceptions import HyperframeError
 
+from glisten.web._h2._base import CodecBase
 from glisten.web._h2._events import (
     ClientEvent,
     ConnectionFailed,
@@ -40,7 +39,6 @@ from glisten.web._h2._server import (
     CANCEL,
     ENHANCE_YOUR_CALM,
     PROTOCOL_ERROR,
-    _Rate,
 )
 
 _SETTING = h2.settings.SettingCodes
@@ -75,7 +73,7 @@ class _Outbound:
         self.endAfter = False
 
 
-class ClientConnection:
+class ClientConnection(CodecBase):
     """One HTTP/2 connection, client side.
 
     Requests open streams (:meth:`sendRequest`); their bodies go through :meth:`sendData`,
@@ -89,42 +87,17 @@ class ClientConnection:
     """
 
     def __init__(self, limits: Limits = CLIENT_LIMITS) -> None:
-        self.limits = limits
-        config = h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_inbound_headers=True,
-            normalize_inbound_headers=True,
-            validate_outbound_headers=True,
-            normalize_outbound_headers=True,
-        )
-        self._h2 = h2.connection.H2Connection(config)
+        super().__init__(limits, clientSide=True)
         #: Streams whose response is not complete, and those with body bytes queued.
         self._open: set[int] = set()
         self._outbound: dict[int, _Outbound] = {}
         self._ready: deque[int] = deque()
-        self._failed = False
-        self._goingAway = False
-        window = limits.floodWindow
-        self._pings = _Rate(limits.maxPings, window)
-        self._settings = _Rate(limits.maxSettings, window)
-        self._empty = _Rate(limits.maxEmptyFrames, window)
         #: Frame boundaries of what the server sent: bytes of the current frame still to
         #: come, and the start of a frame whose header (or GOAWAY) is incomplete.
         self._skip = 0
         self._carry = b""
 
     # -- state -------------------------------------------------------------------------------
-
-    @property
-    def failed(self) -> bool:
-        """Whether the connection ended with an error (nothing more is read)."""
-        return self._failed
-
-    @property
-    def goingAway(self) -> bool:
-        """Whether GOAWAY was sent or received: no new streams may be opened."""
-        return self._goingAway
 
     @property
     def openStreams(self) -> int:

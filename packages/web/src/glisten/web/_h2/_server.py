@@ -16,8 +16,6 @@ import binascii
 import re
 from collections import deque
 
-import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
@@ -26,6 +24,7 @@ from hpack.exceptions import HPACKError
 from hyperframe.exceptions import HyperframeError
 from hyperframe.frame import GoAwayFrame
 
+from glisten.web._h2._base import CodecBase, _Rate
 from glisten.web._h2._events import (
     BodyTooLarge,
     ConnectionFailed,
@@ -83,25 +82,6 @@ def validUpgradeSettings(value: bytes) -> bool:
     return True
 
 
-class _Rate:
-    """Counts one kind of frame over a window of the caller's clock."""
-
-    __slots__ = ("count", "limit", "start", "window")
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self.count = 0
-        self.start = 0.0
-
-    def exceeded(self, now: float) -> bool:
-        if now - self.start >= self.window:
-            self.start = now
-            self.count = 0
-        self.count += 1
-        return self.count > self.limit
-
-
 class _Stream:
     """The codec's record of one request stream."""
 
@@ -117,7 +97,7 @@ class _Stream:
         self.received = 0
 
 
-class ServerConnection:
+class ServerConnection(CodecBase):
     """One HTTP/2 connection, server side.
 
     Response bytes given to :meth:`sendData` wait in the stream's queue until both flow
@@ -128,41 +108,16 @@ class ServerConnection:
     """
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        self.limits = limits
-        config = h2.config.H2Configuration(
-            client_side=False,
-            header_encoding=None,
-            validate_inbound_headers=True,
-            normalize_inbound_headers=True,
-            validate_outbound_headers=True,
-            normalize_outbound_headers=True,
-        )
-        self._h2 = h2.connection.H2Connection(config)
+        super().__init__(limits, clientSide=False)
         self._streams: dict[int, _Stream] = {}
         self._ready: deque[int] = deque()
         self._out = bytearray()
-        self._failed = False
-        self._goingAway = False
         self._lastStreamId = 0
         self._opened = 0
         self._settingsSeen = False
-        window = limits.floodWindow
-        self._pings = _Rate(limits.maxPings, window)
-        self._settings = _Rate(limits.maxSettings, window)
-        self._empty = _Rate(limits.maxEmptyFrames, window)
-        self._resets = _Rate(limits.maxResets, window)
+        self._resets = _Rate(limits.maxResets, limits.floodWindow)
 
     # -- state -------------------------------------------------------------------------------
-
-    @property
-    def failed(self) -> bool:
-        """Whether the codec ended the connection with an error (nothing more is read)."""
-        return self._failed
-
-    @property
-    def goingAway(self) -> bool:
-        """Whether a GOAWAY was sent or received: no new streams are served."""
-        return self._goingAway
 
     @property
     def openStreams(self) -> int:
