@@ -343,3 +343,21 @@ def test_aCustomPolicyGetsHTTP11() -> None:
         return response.version, await readBody(response)
 
     assert run(main, Root()) == ((b"HTTP", 1, 1), b"HTTP/1.1")
+
+
+def test_moreRequestsThanTheServersStreamLimit() -> None:
+    """150 requests at once against a server allowing 100 streams: none is refused; the
+    rest wait for a stream or go on a second connection (maxPersistentPerHost 2)."""
+    root = Root()
+
+    async def main(reactor: Any, agentFor: Any, base: str, site: Any) -> Any:
+        pool = HTTPConnectionPool(reactor)
+        agent = agentFor(pool)
+        uri = f"{base}/conn".encode()
+        responses = await defer.gatherResults([agent.request(b"GET", uri) for _ in range(150)])
+        bodies = await defer.gatherResults([readBody(r) for r in responses])
+        await pool.closeCachedConnections()
+        return set(bodies)
+
+    assert run(main, root) == {b"HTTP/2"}
+    assert len(root.connections) == 150 and len(set(map(id, root.connections))) <= 2

@@ -337,3 +337,16 @@ def test_randomServerBytesOnlyGiveProtocolEvents(data: bytes, cut: int) -> None:
                 | _h2.ConnectionFailed,
             )
         fresh.dataToSend()
+
+
+def test_atMost100StreamsBeforeTheServersSettings() -> None:
+    client = _h2.ClientConnection()
+    client.initiate()
+    for _ in range(100):
+        get(client)
+    assert not client.canOpenStream
+    with pytest.raises(_h2.NoStreamAvailable):
+        get(client)
+    # The server's SETTINGS (no limit of its own) lift it.
+    client.receiveData(SettingsFrame(0).serialize())
+    assert client.canOpenStream

@@ -228,6 +228,9 @@ class HTTPConnectionPool:
                 if getattr(p, "multiplexed", False):
                     self._multiplexed.setdefault(key, []).append(p)
                     self._http11.discard(key)
+                    # Its own request usually serves the waiters; should it have been
+                    # cancelled meanwhile, they are served on the next turn anyway.
+                    self._reactor.callLater(0, self._serveWaiters, key, p)
                 elif negotiates:
                     # HTTP/1.1 after all: the requests that waited get connections of
                     # their own (up to the limit).

@@ -48,6 +48,7 @@ _FRAME_ERRORS = (HPACKError, HyperframeError)
 #: What a field may not hold on any HTTP version (RFC 9110 5.5, RFC 9113 8.2.1).
 _FORBIDDEN = re.compile(rb"[\r\n\x00]")
 _GOAWAY = 0x7
+_ASSUMED_CONCURRENCY = 100
 
 
 FRAME_SIZE_ERROR = h2.errors.ErrorCodes.FRAME_SIZE_ERROR
@@ -96,6 +97,7 @@ class ClientConnection(CodecBase):
         #: come, and the start of a frame whose header (or GOAWAY) is incomplete.
         self._skip = 0
         self._carry = b""
+        self._settingsSeen = False
 
     # -- state -------------------------------------------------------------------------------
 
@@ -107,7 +109,12 @@ class ClientConnection(CodecBase):
     @property
     def canOpenStream(self) -> bool:
         """Whether :meth:`sendRequest` would open a stream now."""
-        if self._goingAway or len(self._open) >= self._h2.remote_settings.max_concurrent_streams:
+        limit = self._h2.remote_settings.max_concurrent_streams
+        if not self._settingsSeen:
+            # Until the server says, no more than the 100 RFC 9113 6.5.2 recommends it
+            # allow at least (h2 assumes no limit).
+            limit = min(limit, _ASSUMED_CONCURRENCY)
+        if self._goingAway or len(self._open) >= limit:
             return False
         return (self._h2.highest_outbound_stream_id or 0) + 2 <= _MAX_STREAM_ID
 
@@ -358,6 +365,7 @@ class ClientConnection(CodecBase):
                 if self._pings.exceeded(now):
                     events.append(self._calm("ping flood"))
             elif cls is h2.events.RemoteSettingsChanged:
+                self._settingsSeen = True
                 if self._settings.exceeded(now):
                     events.append(self._calm("settings flood"))
             elif cls is h2.events.PriorityUpdated or cls is h2.events.UnknownFrameReceived:
