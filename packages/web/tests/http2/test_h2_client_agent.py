@@ -361,3 +361,20 @@ def test_moreRequestsThanTheServersStreamLimit() -> None:
 
     assert run(main, root) == {b"HTTP/2"}
     assert len(root.connections) == 150 and len(set(map(id, root.connections))) <= 2
+
+
+def test_hostnameCachingPolicyOffersH2Too() -> None:
+    from glisten.web.client import HostnameCachingHTTPSPolicy
+
+    async def main(reactor: Any, agentFor: Any, base: str, site: Any) -> Any:
+        inner = BrowserLikePolicyForHTTPS(Certificate.loadPEM(_CERTIFICATE.dumpPEM()))
+        policy = HostnameCachingHTTPSPolicy(inner)
+        agent = Agent(reactor, contextFactory=policy, pool=HTTPConnectionPool(reactor))
+        versions = []
+        for _ in range(2):
+            response = await agent.request(b"GET", f"{base}/conn".encode())
+            versions.append((response.version, await readBody(response)))
+        return versions, len(policy._cache)
+
+    versions, cached = run(main, Root())
+    assert versions == [((b"HTTP", 2, 0), b"HTTP/2")] * 2 and cached == 1
