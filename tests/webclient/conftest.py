@@ -193,6 +193,23 @@ http {{
         ssl_certificate_key {selfSigned[1]};
         root {dir}/www;
     }}
+    server {{
+        listen 127.0.0.1:{h2Port} ssl http2;
+        ssl_certificate {valid[0]};
+        ssl_certificate_key {valid[1]};
+        root {dir}/www;
+        keepalive_requests {h2MaxRequests};
+        client_max_body_size 100m;
+        add_header X-Connection $connection always;
+        location /upload/ {{
+            dav_methods PUT;
+            create_full_put_path on;
+        }}
+        location /small/ {{
+            dav_methods PUT;
+            client_max_body_size 1k;
+        }}
+    }}
 }}
 """
 
@@ -200,7 +217,8 @@ http {{
 @attrs.define
 class Nginx:
     """A running nginx: ``port`` plain, ``tlsPort`` (valid certificate for ``localhost``),
-    ``expiredPort``, ``selfPort``; files under ``www``."""
+    ``expiredPort``, ``selfPort``, ``h2Port`` (``tlsPort`` with HTTP/2, which ends a
+    connection with GOAWAY after ``h2MaxRequests`` streams); files under ``www``."""
 
     port: int
     tlsPort: int
@@ -208,6 +226,12 @@ class Nginx:
     selfPort: int
     www: Path
     certificates: Certificates
+    h2Port: int = 0
+    h2MaxRequests: int = 30
+
+
+#: Streams nginx's HTTP/2 listener serves on one connection before its GOAWAY.
+H2_MAX_REQUESTS = Nginx.__attrs_attrs__.h2MaxRequests.default
 
 
 @pytest.fixture
@@ -223,7 +247,7 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
     tmp_path.chmod(0o755)
     www.chmod(0o777)
     (www / "upload").chmod(0o777)
-    ports = [freePort() for _ in range(4)]
+    ports = [freePort() for _ in range(5)]
     conf = tmp_path / "nginx.conf"
     conf.write_text(
         NGINX_CONF.format(
@@ -233,6 +257,8 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
             tlsPort=ports[1],
             expiredPort=ports[2],
             selfPort=ports[3],
+            h2Port=ports[4],
+            h2MaxRequests=H2_MAX_REQUESTS,
             valid=certs.valid,
             expired=certs.expired,
             selfSigned=certs.selfSigned,
@@ -246,7 +272,7 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
     try:
         for port in ports:
             waitForPort(port, proc)
-        yield Nginx(*ports, www, certs)
+        yield Nginx(*ports[:4], www, certs, ports[4])
     finally:
         proc.terminate()
         proc.wait(10)

@@ -7,12 +7,16 @@ to one key: further requests wait in line for a connection to come free, so a bu
 requests cannot open an unbounded number of sockets to one server.
 
 The pool only relies on a connection's ``request``, ``abort`` and ``state`` and on the
-quiescent callback it gives the factory: that is the seam an HTTP/2 connection (one
-connection, many concurrent requests) fits into.
+quiescent callback it gives the factory. When the ``h2`` package is installed, an ``https``
+origin's connections offer HTTP/2 by ALPN (:mod:`glisten.web._http2client`); one the server
+takes up is ``multiplexed``: the pool hands it to every request for its origin while it has
+streams to spare, and requests that arrive while the first connection to an ``https`` origin
+is being opened wait for it rather than opening more.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Hashable
 from typing import Any
@@ -22,6 +26,7 @@ from glisten.internet.endpoints import connectProtocol
 from glisten.internet.main import getReactor
 from glisten.python.failure import Failure
 from glisten.web import _h11
+from glisten.web._channel import http2Available
 from glisten.web._newclient import (
     HTTP11ClientProtocol,
     Request,
@@ -53,6 +58,9 @@ class _PooledConnection:
         wasReused = protocol.reused
         d = protocol.request(request)
         pool = self._pool
+        if getattr(protocol, "multiplexed", False):
+            # A stream is under way: the requests waiting for this origin can share it.
+            pool._serveWaiters(self._key, protocol)
         if not (wasReused and pool.retryAutomatically and _mayRetry(request)):
             return d
 
@@ -68,6 +76,16 @@ class _PooledConnection:
             return fresh.addCallback(lambda conn: conn.request(request))
 
         return d.addErrback(retry)
+
+
+@functools.cache
+def _negotiator() -> Any:
+    """The factory of connections that offer HTTP/2, or ``None`` without ``h2``."""
+    if not http2Available():
+        return None
+    from glisten.web._http2client import negotiatingProtocol
+
+    return negotiatingProtocol
 
 
 def _cancelled(failure: Failure) -> bool:
@@ -117,6 +135,20 @@ class HTTPConnectionPool:
         self._pending: dict[Hashable, int] = {}
         self._waiting: dict[Hashable, deque[tuple[Deferred[Any], Any]]] = {}
         self._endpoints: dict[Hashable, Any] = {}
+        #: HTTP/2 connections by key, which take many requests at once; and the keys
+        #: whose server answered with HTTP/1.1 (their first connections do not wait).
+        self._multiplexed: dict[Hashable, list[Any]] = {}
+        self._http11: set[Hashable] = set()
+
+    def _negotiates(self, key: Hashable) -> bool:
+        """Whether connections for ``key`` offer HTTP/2: an ``https`` key of an
+        :class:`~glisten.web.client.Agent`, the default factory, and ``h2`` installed."""
+        return (
+            type(self)._factory is HTTP11ClientProtocol
+            and isinstance(key, tuple)
+            and key[:1] == (b"https",)
+            and _negotiator() is not None
+        )
 
     def _endpointFor(self, key: Hashable) -> Any:
         return self._endpoints[key]
@@ -137,6 +169,11 @@ class HTTPConnectionPool:
         self._endpoints[key] = endpoint
         if not self.persistent:
             return self._newConnection(key, endpoint)
+        for protocol in self._multiplexed.get(key, ()):
+            if protocol.state == "QUIESCENT":
+                self._removeConnection(key, protocol)
+                self._active.setdefault(key, set()).add(protocol)
+                return succeed(_PooledConnection(self, key, protocol))
         idle = self._connections.get(key)
         while idle:
             protocol = idle.pop()
@@ -144,7 +181,10 @@ class HTTPConnectionPool:
             if protocol.state == "QUIESCENT":
                 self._active.setdefault(key, set()).add(protocol)
                 return succeed(_PooledConnection(self, key, protocol))
-        if self._count(key) >= self.maxPersistentPerHost:
+        if self._count(key) >= self.maxPersistentPerHost or (
+            # The connection being opened may well speak HTTP/2 and carry this one too.
+            self._pending.get(key) and key not in self._http11 and self._negotiates(key)
+        ):
             waiter: Deferred[_PooledConnection] = Deferred(lambda d: self._dropWaiter(key, d))
             self._waiting.setdefault(key, deque()).append((waiter, endpoint))
             return waiter
@@ -167,7 +207,11 @@ class HTTPConnectionPool:
             else:
                 protocol.transport.loseConnection()
 
-        protocol = self._factory(
+        factory: Any = self._factory
+        negotiates = self._negotiates(key)
+        if negotiates:
+            factory = _negotiator()
+        protocol = factory(
             quiescent,
             timeout=self.timeout,
             limits=self.limits,
@@ -177,10 +221,21 @@ class HTTPConnectionPool:
         if persistent:
             self._pending[key] = self._pending.get(key, 0) + 1
 
-        def connected(p: HTTP11ClientProtocol) -> _PooledConnection:
+        def connected(p: Any) -> _PooledConnection:
             if persistent:
                 self._pending[key] -= 1
                 self._active.setdefault(key, set()).add(p)
+                if getattr(p, "multiplexed", False):
+                    self._multiplexed.setdefault(key, []).append(p)
+                    self._http11.discard(key)
+                    # Its own request usually serves the waiters; should it have been
+                    # cancelled meanwhile, they are served on the next turn anyway.
+                    self._reactor.callLater(0, self._serveWaiters, key, p)
+                elif negotiates:
+                    # HTTP/1.1 after all: the requests that waited get connections of
+                    # their own (up to the limit).
+                    self._http11.add(key)
+                    self._wakeWaiter(key)
             return _PooledConnection(self, key, p)
 
         def failed(reason: Failure) -> Failure:
@@ -189,16 +244,45 @@ class HTTPConnectionPool:
                 self._wakeWaiter(key)
             return reason
 
-        return connectProtocol(endpoint, protocol).addCallbacks(connected, failed)
+        d = connectProtocol(endpoint, protocol)
+        if negotiates:
+            # Which protocol TLS chose is known once the handshake is done.
+            d.addCallback(lambda negotiator: negotiator.ready)
+        return d.addCallbacks(connected, failed)
 
     def _wakeWaiter(self, key: Hashable) -> None:
-        """Room was made under the limit for ``key``: open a connection for a waiter."""
+        """Room was made under the limit for ``key``: open connections for waiters."""
         queue = self._waiting.get(key)
-        if queue and self._count(key) < self.maxPersistentPerHost:
+        while queue and self._count(key) < self.maxPersistentPerHost:
             waiter, endpoint = queue.popleft()
-            self._newConnection(key, endpoint).chainDeferred(waiter)
+            if not waiter.called:
+                self._newConnection(key, endpoint).chainDeferred(waiter)
+
+    def _serveWaiters(self, key: Hashable, protocol: Any) -> None:
+        """Give requests waiting for ``key`` to the multiplexed ``protocol`` while it has
+        streams to spare."""
+        if self._serving:
+            # Called again by a waiter's request, which this loop is serving.
+            return
+        self._serving = True
+        try:
+            queue = self._waiting.get(key)
+            while queue and protocol.state == "QUIESCENT":
+                waiter, _ = queue.popleft()
+                if not waiter.called:
+                    # The waiter's request opens its stream right away.
+                    waiter.callback(_PooledConnection(self, key, protocol))
+        finally:
+            self._serving = False
+
+    _serving = False
 
     def _lost(self, key: Hashable, protocol: HTTP11ClientProtocol) -> None:
+        multiplexed = self._multiplexed.get(key)
+        if multiplexed is not None and protocol in multiplexed:
+            multiplexed.remove(protocol)
+            if not multiplexed:
+                del self._multiplexed[key]
         idle = self._connections.get(key)
         if idle is not None and protocol in idle:
             # An idle connection the server closed.
@@ -208,8 +292,13 @@ class HTTPConnectionPool:
             active.discard(protocol)
         self._wakeWaiter(key)
 
-    def _putConnection(self, key: Hashable, protocol: HTTP11ClientProtocol) -> None:
-        """A connection came free: give it to the next waiter or keep it idle."""
+    def _putConnection(self, key: Hashable, protocol: Any) -> None:
+        """A connection came free: give it to the next waiter or keep it idle (an HTTP/2
+        one only once none of its streams is open)."""
+        if getattr(protocol, "multiplexed", False):
+            self._serveWaiters(key, protocol)
+            if protocol.openStreams or protocol in self._connections.get(key, ()):
+                return
         queue = self._waiting.get(key)
         while queue:
             waiter, _ = queue.popleft()

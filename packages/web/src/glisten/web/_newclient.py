@@ -96,6 +96,18 @@ class ExcessWrite(Exception):
     """A body producer wrote after it said it was done."""
 
 
+class StreamResetError(Exception):
+    """The server reset the request's HTTP/2 stream (RST_STREAM).
+
+    :ivar errorCode: Its error code (``REFUSED_STREAM``, 7: the request was not processed
+        and may be sent again).
+    """
+
+    def __init__(self, errorCode: int) -> None:
+        super().__init__(f"the server reset the stream (error {errorCode})")
+        self.errorCode = errorCode
+
+
 class BadHeaders(Exception):
     """Request headers hold something the wire cannot carry (CR or LF in a value)."""
 

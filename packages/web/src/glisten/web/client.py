@@ -17,6 +17,9 @@ Where glisten differs from Twisted on purpose:
 - Responses are parsed strictly (``glisten.web._h11``): a response that lies about its
   length, carries both framings, sends bytes after its end or a head larger than the limits
   fails with :class:`ResponseFailed` and its connection is not reused.
+- With the ``h2`` package installed (``glisten-web[http2]``), ``https`` requests use
+  HTTP/2 when the server selects it by ALPN, many requests to one origin sharing a
+  connection (Twisted's agent speaks HTTP/1.1 only).
 - Redirects across origins drop ``Authorization``, ``Cookie`` and ``Proxy-Authorization``
   (Twisted CVE-2022-21712).
 
@@ -73,6 +76,7 @@ from glisten.web._newclient import (
     ResponseDone,
     ResponseFailed,
     ResponseNeverReceived,
+    StreamResetError,
     WrongBodyLength,
     fileLength,
 )
@@ -212,6 +216,13 @@ class BrowserLikePolicyForHTTPS:
         """TLS options for ``hostname``, which the certificate must name."""
         return optionsForClientTLS(hostname.decode("ascii"), trustRoot=self._trustRoot)
 
+    def _creatorForProtocols(self, hostname: bytes, port: int, protocols: list[bytes]) -> Any:
+        """:meth:`creatorForNetloc`, also offering ``protocols`` by ALPN (an agent able to
+        speak HTTP/2 offers ``h2``; a policy without this method is not asked to)."""
+        return optionsForClientTLS(
+            hostname.decode("ascii"), trustRoot=self._trustRoot, acceptableProtocols=protocols
+        )
+
 
 @implementer(IPolicyForHTTPS)
 class HostnameCachingHTTPSPolicy:
@@ -225,7 +236,7 @@ class HostnameCachingHTTPSPolicy:
     def __init__(self, policyforHTTPS: IPolicyForHTTPS, cacheSize: int = 20) -> None:
         self._policy = policyforHTTPS
         self._cacheSize = cacheSize
-        self._cache: dict[tuple[bytes, int], Any] = {}
+        self._cache: dict[tuple[Any, ...], Any] = {}
 
     def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
         """The kept settings for ``hostname``, or new ones from the wrapped policy."""
@@ -235,6 +246,21 @@ class HostnameCachingHTTPSPolicy:
             creator = self._policy.creatorForNetloc(hostname, port)
             if len(self._cache) >= self._cacheSize:
                 # Forget the least recently used host (dicts keep insertion order).
+                del self._cache[next(iter(self._cache))]
+        self._cache[key] = creator
+        return creator
+
+    def _creatorForProtocols(self, hostname: bytes, port: int, protocols: list[bytes]) -> Any:
+        """As :meth:`creatorForNetloc`, offering ``protocols`` by ALPN when the wrapped
+        policy can (see :meth:`BrowserLikePolicyForHTTPS._creatorForProtocols`)."""
+        inner = getattr(self._policy, "_creatorForProtocols", None)
+        if inner is None:
+            return self.creatorForNetloc(hostname, port)
+        key = (hostname, port, *protocols)
+        creator = self._cache.pop(key, None)
+        if creator is None:
+            creator = inner(hostname, port, protocols)
+            if len(self._cache) >= self._cacheSize:
                 del self._cache[next(iter(self._cache))]
         self._cache[key] = creator
         return creator
@@ -254,6 +280,9 @@ class _StandardEndpointFactory:
     ) -> None:
         self._reactor = reactor
         self._policy = contextFactory
+        #: Whether ``https`` connections offer ``h2`` by ALPN: set by the agent when its
+        #: pool can speak HTTP/2 on them.
+        self.offerHTTP2 = False
         self._kwargs: dict[str, Any] = {}
         if connectTimeout is not None:
             self._kwargs["timeout"] = connectTimeout
@@ -266,13 +295,21 @@ class _StandardEndpointFactory:
         if uri.scheme == b"http":
             return endpoint
         if uri.scheme == b"https":
-            return wrapClientTLS(self._policy.creatorForNetloc(uri.host, uri.port), endpoint)
+            withProtocols = getattr(self._policy, "_creatorForProtocols", None)
+            if self.offerHTTP2 and withProtocols is not None:
+                creator = withProtocols(uri.host, uri.port, [b"h2", b"http/1.1"])
+            else:
+                creator = self._policy.creatorForNetloc(uri.host, uri.port)
+            return wrapClientTLS(creator, endpoint)
         raise SchemeNotSupported(f"unsupported scheme: {uri.scheme!r}")
 
 
 @implementer(IAgent)
 class Agent:
-    """Makes HTTP/1.1 requests over connections from a pool.
+    """Makes HTTP requests over connections from a pool: HTTP/1.1, or HTTP/2 when the
+    ``h2`` package is installed (``glisten-web[http2]``) and an ``https`` server selects it by
+    ALPN. Over HTTP/2, a persistent pool sends concurrent requests to one origin as streams
+    of one connection.
 
     :param reactor: The reactor (the global one when ``None``).
     :param contextFactory: The TLS policy for ``https`` (verifying by default).
@@ -302,6 +339,8 @@ class Agent:
         self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
         self._parsed: dict[bytes, URI] = {}
         self._pool = pool if pool is not None else HTTPConnectionPool(reactor, persistent=False)
+        if isinstance(endpointFactory, _StandardEndpointFactory):
+            endpointFactory.offerHTTP2 = self._pool._negotiates((b"https",))
 
     @classmethod
     def usingEndpointFactory(
@@ -693,6 +732,7 @@ __all__ = [
     "ResponseFailed",
     "ResponseNeverReceived",
     "SchemeNotSupported",
+    "StreamResetError",
     "URI",
     "WrongBodyLength",
     "collect",

@@ -1,8 +1,10 @@
-"""A sans-I/O HTTP/2 server codec (RFC 9113) over the ``h2`` package, with the limits a
-server exposed to the Internet needs.
+"""Sans-I/O HTTP/2 codecs (RFC 9113) over the ``h2`` package: a server with the limits a
+server exposed to the Internet needs, and a client.
 
-Bytes go in, events come out; responses go in, bytes come out. :mod:`glisten.web._http2`
-adapts it to a transport and to :class:`glisten.web.http.Request`. Importing this package
+Bytes go in, events come out; responses (or requests) go in, bytes come out.
+:mod:`glisten.web._http2` adapts the server to a transport and to
+:class:`glisten.web.http.Request`, :mod:`glisten.web._http2client` the client to the
+agent's connection pool. Importing this package
 needs ``h2``: ``pip install 'glisten-web[http2]'``.
 """
 
@@ -11,18 +13,22 @@ try:
 except ImportError as e:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("HTTP/2 needs the h2 package: install glisten-web[http2]") from e
 
+from glisten.web._h2._client import ClientConnection, NoStreamAvailable
 from glisten.web._h2._events import (
     BodyTooLarge,
+    ClientEvent,
     ConnectionFailed,
     DataReceived,
     Event,
     GoAwayReceived,
     RawHeaders,
     RequestReceived,
+    ResponseReceived,
+    ServerGoAway,
     StreamEnded,
     StreamReset,
 )
-from glisten.web._h2._limits import DEFAULT_LIMITS, Limits
+from glisten.web._h2._limits import CLIENT_LIMITS, DEFAULT_LIMITS, Limits
 from glisten.web._h2._server import (
     CANCEL,
     ENHANCE_YOUR_CALM,
@@ -37,6 +43,7 @@ from glisten.web._h2._server import (
 
 __all__ = [
     "CANCEL",
+    "CLIENT_LIMITS",
     "DEFAULT_LIMITS",
     "ENHANCE_YOUR_CALM",
     "INTERNAL_ERROR",
@@ -45,14 +52,19 @@ __all__ = [
     "PROTOCOL_ERROR",
     "REFUSED_STREAM",
     "BodyTooLarge",
+    "ClientConnection",
+    "ClientEvent",
     "ConnectionFailed",
     "DataReceived",
     "Event",
     "GoAwayReceived",
     "Limits",
+    "NoStreamAvailable",
     "RawHeaders",
     "RequestReceived",
+    "ResponseReceived",
     "ServerConnection",
+    "ServerGoAway",
     "StreamEnded",
     "StreamReset",
     "validUpgradeSettings",

@@ -111,3 +111,39 @@ Event = (
     | GoAwayReceived
     | ConnectionFailed
 )
+
+
+@attrs.define(slots=True)
+class ResponseReceived:
+    """A response's final header block arrived (client side; ``1xx`` heads are not events).
+
+    :ivar streamId: The stream.
+    :ivar status: ``:status``.
+    :ivar headers: The regular fields.
+    :ivar contentLength: The announced body length, or ``None``.
+    :ivar endStream: The response has no body (a :class:`StreamEnded` follows).
+    """
+
+    streamId: int
+    status: int
+    headers: RawHeaders
+    contentLength: int | None = None
+    endStream: bool = False
+
+
+@attrs.define(slots=True)
+class ServerGoAway:
+    """The server sent GOAWAY (client side): streams above ``lastStreamId`` were not
+    processed and may be retried elsewhere (RFC 9113 6.8); no new stream may be opened.
+
+    :ivar errorCode: Its error code (``0``: a graceful shutdown).
+    :ivar lastStreamId: The highest stream the server may have processed.
+    """
+
+    errorCode: int
+    lastStreamId: int
+
+
+ClientEvent = (
+    ResponseReceived | DataReceived | StreamEnded | StreamReset | ServerGoAway | ConnectionFailed
+)

@@ -61,3 +61,9 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+CLIENT_LIMITS = Limits(initialWindowSize=1 << 20, connectionWindowSize=1 << 24)
+"""A client connection's limits: of the fields, it uses the frame and header list sizes and
+the windows it advertises (large, so a response streams at the network's pace; a reader that
+stops taking bytes still holds back the server) and the flood rates it tolerates from a
+server. The stream counts and ``maxBody`` are a server's."""

@@ -16,8 +16,6 @@ import binascii
 import re
 from collections import deque
 
-import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
@@ -26,6 +24,7 @@ from hpack.exceptions import HPACKError
 from hyperframe.exceptions import HyperframeError
 from hyperframe.frame import GoAwayFrame
 
+from glisten.web._h2._base import CodecBase, _Rate
 from glisten.web._h2._events import (
     BodyTooLarge,
     ConnectionFailed,
@@ -38,6 +37,7 @@ from glisten.web._h2._events import (
     StreamReset,
 )
 from glisten.web._h2._limits import DEFAULT_LIMITS, Limits
+from glisten.web._h2._sending import releaseQueued
 
 #: The client connection preface (RFC 9113 3.4).
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -82,25 +82,6 @@ def validUpgradeSettings(value: bytes) -> bool:
     return True
 
 
-class _Rate:
-    """Counts one kind of frame over a window of the caller's clock."""
-
-    __slots__ = ("count", "limit", "start", "window")
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self.count = 0
-        self.start = 0.0
-
-    def exceeded(self, now: float) -> bool:
-        if now - self.start >= self.window:
-            self.start = now
-            self.count = 0
-        self.count += 1
-        return self.count > self.limit
-
-
 class _Stream:
     """The codec's record of one request stream."""
 
@@ -116,7 +97,7 @@ class _Stream:
         self.received = 0
 
 
-class ServerConnection:
+class ServerConnection(CodecBase):
     """One HTTP/2 connection, server side.
 
     Response bytes given to :meth:`sendData` wait in the stream's queue until both flow
@@ -127,41 +108,16 @@ class ServerConnection:
     """
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        self.limits = limits
-        config = h2.config.H2Configuration(
-            client_side=False,
-            header_encoding=None,
-            validate_inbound_headers=True,
-            normalize_inbound_headers=True,
-            validate_outbound_headers=True,
-            normalize_outbound_headers=True,
-        )
-        self._h2 = h2.connection.H2Connection(config)
+        super().__init__(limits, clientSide=False)
         self._streams: dict[int, _Stream] = {}
         self._ready: deque[int] = deque()
         self._out = bytearray()
-        self._failed = False
-        self._goingAway = False
         self._lastStreamId = 0
         self._opened = 0
         self._settingsSeen = False
-        window = limits.floodWindow
-        self._pings = _Rate(limits.maxPings, window)
-        self._settings = _Rate(limits.maxSettings, window)
-        self._empty = _Rate(limits.maxEmptyFrames, window)
-        self._resets = _Rate(limits.maxResets, window)
+        self._resets = _Rate(limits.maxResets, limits.floodWindow)
 
     # -- state -------------------------------------------------------------------------------
-
-    @property
-    def failed(self) -> bool:
-        """Whether the codec ended the connection with an error (nothing more is read)."""
-        return self._failed
-
-    @property
-    def goingAway(self) -> bool:
-        """Whether a GOAWAY was sent or received: no new streams are served."""
-        return self._goingAway
 
     @property
     def openStreams(self) -> int:
@@ -519,30 +475,7 @@ class ServerConnection:
 
     def _release(self) -> None:
         """Move queued bytes into frames, a frame per stream in turn, while windows allow."""
-        h2conn = self._h2
-        ready = self._ready
-        frameSize = h2conn.max_outbound_frame_size
-        while ready and h2conn.outbound_flow_control_window > 0:
-            streamId = ready.popleft()
-            stream = self._streams[streamId]
-            window = min(h2conn.local_flow_control_window(streamId), frameSize)
-            if window <= 0:
-                # This stream's own window is shut; others may still send.
-                ready.append(streamId)
-                if all(h2conn.local_flow_control_window(s) <= 0 for s in ready):
-                    return
-                continue
-            chunk = stream.pending.popleft()
-            if len(chunk) > window:
-                stream.pending.appendleft(chunk[window:])
-                chunk = chunk[:window]
-            stream.buffered -= len(chunk)
-            last = not stream.buffered and stream.endAfter
-            h2conn.send_data(streamId, chunk, end_stream=last)
-            if stream.buffered:
-                ready.append(streamId)
-            elif last:
-                self._finish(streamId, stream)
+        releaseQueued(self._h2, self._ready, self._streams, self._finish)
 
     def _finish(self, streamId: int, stream: _Stream) -> None:
         stream.localDone = True
