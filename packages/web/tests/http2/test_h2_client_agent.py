@@ -272,6 +272,20 @@ def test_serverWithoutHTTP2FallsBackToHTTP11() -> None:
     assert 1 <= len(set(map(id, root.connections))) <= 2
 
 
+def test_poolWithHTTP2OffSpeaksHTTP11() -> None:
+    """``HTTPConnectionPool.http2 = False`` keeps HTTP/1.1 although both sides have HTTP/2."""
+
+    async def main(reactor: Any, agentFor: Any, base: str, site: Any) -> Any:
+        pool = HTTPConnectionPool(reactor)
+        pool.http2 = False
+        response = await agentFor(pool).request(b"GET", f"{base}/conn".encode())
+        body = await readBody(response)
+        await pool.closeCachedConnections()
+        return response.version, body
+
+    assert run(main, Root()) == ((b"HTTP", 1, 1), b"HTTP/1.1")
+
+
 def test_nonPersistentAgentSpeaksHTTP2Too() -> None:
     async def main(reactor: Any, agentFor: Any, base: str, site: Any) -> Any:
         response = await agentFor().request(b"GET", f"{base}/conn".encode())
