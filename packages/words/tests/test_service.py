@@ -487,3 +487,94 @@ def test_nickOfAUserWhoLeftIsFree(server: Server) -> None:
     a.send("NICK bob")
     assert a.lines() == [":alice!~alice@127.0.0.1 NICK bob"]
     assert server.realm.users["bob"] is a.proto.avatar
+
+
+class FakeCertificate:
+    def __init__(self, der: bytes) -> None:
+        self.der = der
+
+    def digest(self, method: str = "sha256") -> bytes:
+        import hashlib
+
+        h = hashlib.new(method, self.der).hexdigest().upper()
+        return ":".join(h[i : i + 2] for i in range(0, len(h), 2)).encode()
+
+
+class TLSStringTransport(StringTransport):
+    certificate: Any = None
+
+    def getPeerCertificate(self) -> Any:
+        return self.certificate
+
+
+def externalServer(fingerprints: dict[str, str], passwords: bool = True) -> Server:
+    checkers: list[Any] = [service.CertificateFingerprintChecker(fingerprints)]
+    if passwords:
+        checkers.append(InMemoryUsernamePasswordDatabaseDontUse(alice=b"wonderland"))
+    server = Server()
+    server.portal = Portal(server.realm, checkers)
+    server.factory.portal = server.portal
+    return server
+
+
+def tlsConnect(server: Server, certificate: Any) -> Client:
+    proto = server.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5555))
+    transport = TLSStringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5555))
+    transport.certificate = certificate
+    proto.makeConnection(transport)
+    return Client(proto, transport)
+
+
+def test_saslExternalWithAClientCertificate() -> None:
+    cert = FakeCertificate(b"alice's certificate")
+    fingerprint = cert.digest().decode()  # colon-separated upper case: normalised
+    server = externalServer({fingerprint: "alice"})
+    assert service.certificateFingerprint(cert) == fingerprint.replace(":", "").lower()
+    c = tlsConnect(server, cert)
+    c.send("CAP LS 302")
+    assert c.lines()[0].endswith(" sasl=PLAIN,EXTERNAL")
+    c.send("CAP REQ :sasl", "NICK someone", "USER a 0 * :A")
+    c.lines()
+    c.send("AUTHENTICATE EXTERNAL")
+    assert c.lines() == ["AUTHENTICATE +"]
+    c.send("AUTHENTICATE +")
+    assert c.lines() == [
+        ":irc.test 900 someone someone!~a@127.0.0.1 alice :You are now logged in as alice",
+        ":irc.test 903 someone :SASL authentication successful",
+    ]
+    c.send("CAP END")
+    assert c.lines()[0].startswith(":irc.test 001 alice ")
+
+    # An authzid naming the certificate's own account is fine; another account is not.
+    ok = tlsConnect(externalServer({fingerprint: "alice"}), cert)
+    ok.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL")
+    ok.send("AUTHENTICATE " + base64.b64encode(b"alice").decode())
+    assert ok.lines()[-1] == ":irc.test 903 * :SASL authentication successful"
+    other = tlsConnect(server, cert)
+    other.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL")
+    other.send("AUTHENTICATE " + base64.b64encode(b"bob").decode())
+    assert other.lines()[-1] == ":irc.test 904 * :SASL authentication failed"
+
+
+def test_saslExternalRefusals() -> None:
+    server = externalServer({"ab:cd": "alice"})
+    stranger = tlsConnect(server, FakeCertificate(b"unknown"))
+    stranger.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL", "AUTHENTICATE +")
+    assert stranger.lines()[-1] == ":irc.test 904 * :SASL authentication failed"
+    garbled = tlsConnect(server, FakeCertificate(b"unknown"))
+    garbled.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL", "AUTHENTICATE !!!")
+    assert garbled.lines()[-1] == ":irc.test 904 * :SASL authentication failed"
+    # Without a certificate EXTERNAL is neither offered nor accepted.
+    plain = tlsConnect(server, None)
+    plain.send("CAP LS 302")
+    assert plain.lines()[0].endswith(" sasl=PLAIN")
+    plain.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL")
+    assert plain.lines()[-2:] == [
+        ":irc.test 908 * PLAIN :are available SASL mechanisms",
+        ":irc.test 904 * :SASL authentication failed",
+    ]
+    # A server that only checks certificates offers sasl only to connections with one.
+    certOnly = externalServer({"ab:cd": "alice"}, passwords=False)
+    bare = certOnly.connect()
+    bare.send("CAP LS 302")
+    assert "sasl" not in bare.lines()[0]

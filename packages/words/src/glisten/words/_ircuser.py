@@ -27,6 +27,7 @@ from glisten.internet.interfaces import IPushProducer
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.words import ewords, iwords
+from glisten.words._certauth import ClientCertificate
 from glisten.words._version import __version__
 from glisten.words.protocols._irc import (
     BadLine,
@@ -279,13 +280,15 @@ class IRCUser(IRC):
     def irc_CAP(self, prefix: str, params: list[str]) -> None:
         sub = params[0].upper() if params else ""
         offered = list(_CAPS)
-        if self._saslAvailable():
+        mechanisms = self._saslMechanisms()
+        if mechanisms:
             offered.append("sasl")
         if sub == "LS":
             if self.avatar is None:
                 self._capNegotiating = True
             values = [
-                ("sasl=PLAIN" if c == "sasl" and params[1:2] == ["302"] else c) for c in offered
+                (f"sasl={','.join(mechanisms)}" if c == "sasl" and params[1:2] == ["302"] else c)
+                for c in offered
             ]
             self.sendCommand("CAP", [self._target(), "LS", " ".join(values)], self.hostname)
         elif sub == "LIST":
@@ -313,13 +316,23 @@ class IRCUser(IRC):
         else:
             self._numeric("410", sub or "*", "Invalid CAP command")
 
-    def _saslAvailable(self) -> bool:
+    def _peerCertificate(self) -> Any:
+        getPeerCertificate = getattr(self.transport, "getPeerCertificate", None)
+        return getPeerCertificate() if getPeerCertificate is not None else None
+
+    def _saslMechanisms(self) -> list[str]:
+        """PLAIN when the portal checks passwords; EXTERNAL when it checks client certificates
+        and this connection presented one (verified by the TLS layer)."""
         portal = self.factory.portal
         if portal is None:
-            return False
+            return []
         from glisten.cred.credentials import IUsernamePassword
 
-        return IUsernamePassword in portal.listCredentialsInterfaces()
+        interfaces = portal.listCredentialsInterfaces()
+        mechanisms = ["PLAIN"] if IUsernamePassword in interfaces else []
+        if iwords.IClientCertificate in interfaces and self._peerCertificate() is not None:
+            mechanisms.append("EXTERNAL")
+        return mechanisms
 
     def irc_AUTHENTICATE(self, prefix: str, params: list[str]) -> None:
         if "sasl" not in self.capabilities:
@@ -334,11 +347,12 @@ class IRCUser(IRC):
             self._numeric("906", "SASL authentication aborted")
             return
         if self._saslMech is None:
-            if arg.upper() != "PLAIN":
-                self._numeric("908", "PLAIN", "are available SASL mechanisms")
+            mechanisms = self._saslMechanisms()
+            if arg.upper() not in mechanisms:
+                self._numeric("908", ",".join(mechanisms), "are available SASL mechanisms")
                 self._numeric("904", "SASL authentication failed")
                 return
-            self._saslMech = "PLAIN"
+            self._saslMech = arg.upper()
             self.sendCommand("AUTHENTICATE", ["+"])
             return
         if arg != "+":
@@ -349,7 +363,11 @@ class IRCUser(IRC):
             return
         if len(arg) == 400:
             return  # more to come
-        encoded, self._saslBuffer, self._saslMech = "".join(self._saslBuffer), [], None
+        encoded, self._saslBuffer = "".join(self._saslBuffer), []
+        mechanism, self._saslMech = self._saslMech, None
+        if mechanism == "EXTERNAL":
+            self._saslExternal(encoded)
+            return
         try:
             _authzid, authcid, passwd = base64.b64decode(encoded, validate=True).split(b"\x00")
             name = authcid.decode("utf-8")
@@ -357,6 +375,21 @@ class IRCUser(IRC):
             self._numeric("904", "SASL authentication failed")
             return
         d = self.factory.portal.login(UsernamePassword(name, passwd), self, iwords.IUser)
+        d.addCallbacks(self._saslLoggedIn, self._saslFailed)
+
+    def _saslExternal(self, encoded: str) -> None:
+        """EXTERNAL (RFC 4422 appendix A): the client certificate is the credential; the
+        message is only an optional authorization identity."""
+        try:
+            authzid = base64.b64decode(encoded, validate=True).decode("utf-8") or None
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            self._numeric("904", "SASL authentication failed")
+            return
+        certificate = self._peerCertificate()
+        if certificate is None:
+            self._numeric("904", "SASL authentication failed")
+            return
+        d = self.factory.portal.login(ClientCertificate(certificate, authzid), self, iwords.IUser)
         d.addCallbacks(self._saslLoggedIn, self._saslFailed)
 
     def _saslLoggedIn(self, result: tuple[Any, User, Any]) -> None:

@@ -24,9 +24,16 @@ from glisten.internet import protocol
 from glisten.internet.defer import Deferred, fail, succeed
 from glisten.internet.main import getReactor
 from glisten.words import ewords, iwords
+from glisten.words._certauth import (
+    CertificateFingerprintChecker,
+    ClientCertificate,
+    certificateFingerprint,
+)
 from glisten.words._ircuser import IRCUser
 
 __all__ = [
+    "CertificateFingerprintChecker",
+    "ClientCertificate",
     "Group",
     "IRCFactory",
     "IRCUser",
@@ -34,6 +41,7 @@ __all__ = [
     "OpenRegistrationChecker",
     "User",
     "WordsRealm",
+    "certificateFingerprint",
 ]
 
 
