@@ -32,11 +32,13 @@ from glisten.words._version import __version__
 from glisten.words.protocols._irc import (
     BadLine,
     BadLineKind,
+    IRCBadMessage,
     IRCBadModes,
     IRCLocalError,
     serializeMessage,
 )
 from glisten.words.protocols._irc._flood import FloodGuard
+from glisten.words.protocols._irc._masks import normalizeMask
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._ircserver import IRC
 
@@ -89,6 +91,7 @@ class IRCUser(IRC):
     _loggingIn = False
     _logout: Any = None
     _saslMech: str | None = None
+    _operFailures = 0
     _saslAccount: Any = None
     _paused = False
     _queuedWhilePaused = 0
@@ -497,7 +500,7 @@ class IRCUser(IRC):
         self._numeric("003", f"This server was created {self.factory.created}")
         self.sendCommand(
             "004",
-            [self._target(), server, f"glisten-words-{__version__}", "i", "klmnotv", "klov"],
+            [self._target(), server, f"glisten-words-{__version__}", "io", "bklmnotv", "bklov"],
             self.hostname,
         )
         tokens = [
@@ -510,6 +513,7 @@ class IRCUser(IRC):
             f"TOPICLEN={TOPICLEN}",
             f"CHANLIMIT=#:{self.factory.maxChannels}",
             "MODES=6",
+            f"MAXLIST=b:{self.factory.maxBans}",
             f"NETWORK={self.factory.network}",
         ]
         self._numeric("005", *tokens, "are supported by this server")
@@ -683,6 +687,9 @@ class IRCUser(IRC):
         if group.limit is not None and len(group.users) >= group.limit:
             self._numeric("471", name, "Cannot join channel (+l)")
             return
+        if group.isBanned(avatar.hostmask):
+            self._numeric("474", name, "Cannot join channel (+b)")
+            return
         if created or not group.users:
             group.ops.add(avatar)
         avatar.join(group)
@@ -741,8 +748,11 @@ class IRCUser(IRC):
                     self._numeric("401", target[:CHANNELLEN], "No such nick/channel")
                 return
             member = avatar in group.users.values()
-            if ("n" in group.modes and not member) or (
-                "m" in group.modes and avatar not in group.ops and avatar not in group.voiced
+            privileged = avatar in group.ops or avatar in group.voiced
+            if (
+                ("n" in group.modes and not member)
+                or ("m" in group.modes and not privileged)
+                or (not privileged and group.isBanned(avatar.hostmask))
             ):
                 if not quiet:
                     self._numeric("404", target, "Cannot send to channel")
@@ -853,7 +863,7 @@ class IRCUser(IRC):
             getattr(mind, "realname", "") or user.name,
             self.hostname or "server",
             f"glisten-words {self.factory.network}",
-            False,
+            user.operator,
             int(time.time() - user.lastMessage),
             user.signOn,
             [g.prefixFor(user) + "#" + g.name for g in user.groups],
@@ -903,10 +913,10 @@ class IRCUser(IRC):
         if group is None:
             self._numeric("403", params[0][:CHANNELLEN], "No such channel")
             return
-        if avatar not in group.users.values():
+        if avatar not in group.users.values() and not avatar.operator:
             self._numeric("442", params[0], "You're not on that channel")
             return
-        if avatar not in group.ops:
+        if avatar not in group.ops and not avatar.operator:
             self._numeric("482", params[0], "You're not channel operator")
             return
         reason = params[2][:TOPICLEN] if len(params) > 2 else avatar.name
@@ -935,7 +945,8 @@ class IRCUser(IRC):
             self._numeric("502", "Cannot change mode for other users")
             return
         if not args:
-            self._numeric("221", "+i" if self.invisible else "+")
+            modes = ("i" if self.invisible else "") + ("o" if avatar.operator else "")
+            self._numeric("221", "+" + modes)
             return
         try:
             added, removed = parseModes(args[0], [])
@@ -944,19 +955,76 @@ class IRCUser(IRC):
             return
         change = ""
         for mode, _ in added:
+            if mode == "o":
+                continue  # only OPER makes an operator
             if mode != "i":
                 self._numeric("501", "Unknown MODE flag")
             elif not self.invisible:
                 self.invisible = avatar.invisible = True
-                change = "+i"
+                change += "+i"
         for mode, _ in removed:
-            if mode != "i":
+            if mode == "o":
+                if avatar.operator:
+                    avatar.operator = False
+                    change += "-o"
+            elif mode != "i":
                 self._numeric("501", "Unknown MODE flag")
             elif self.invisible:
                 self.invisible = avatar.invisible = False
-                change = "-i"
+                change += "-i"
         if change:
-            self._send("MODE", [avatar.name, change], avatar.hostmask)
+            self._send("MODE", [avatar.name, change.replace("-i-o", "-io")], avatar.hostmask)
+
+    # ------------------------------------------------------------------ IRC operators
+
+    def irc_OPER(self, prefix: str, params: list[str]) -> None:
+        """``OPER name password``: checked by the factory's ``operatorChecker``."""
+        avatar = self.avatar
+        assert avatar is not None
+        if len(params) < 2:
+            self._numeric("461", "OPER", "Not enough parameters")
+            return
+        checker = self.factory.operatorChecker
+        if checker is None:
+            self._numeric("491", "No O-lines for your host")
+            return
+        creds = UsernamePassword(params[0].encode("utf-8"), params[1].encode("utf-8"))
+        checker.requestAvatarId(creds).addCallbacks(
+            lambda _: self._becameOperator(avatar), lambda _: self._operFailed()
+        )
+
+    def _becameOperator(self, avatar: User) -> None:
+        if self._closing or avatar.mind is not self:
+            return
+        self._numeric("381", "You are now an IRC operator")
+        if not avatar.operator:
+            avatar.operator = True
+            self._send("MODE", [avatar.name, "+o"], avatar.hostmask)
+
+    def _operFailed(self) -> None:
+        if self._closing:
+            return
+        self._numeric("464", "Password incorrect")
+        self._operFailures += 1
+        if self._operFailures >= 3:
+            self._close("Too many OPER failures")
+
+    def irc_KILL(self, prefix: str, params: list[str]) -> None:
+        """``KILL nick reason``: an operator disconnects a user."""
+        avatar = self.avatar
+        assert avatar is not None
+        if not avatar.operator:
+            self._numeric("481", "Permission Denied- You're not an IRC operator")
+            return
+        if len(params) < 2 or not params[1]:
+            self._numeric("461", "KILL", "Not enough parameters")
+            return
+        target = self.realm.users.get(params[0].lower())
+        mind = target.mind if target is not None else None
+        if mind is None or not hasattr(mind, "_close"):
+            self._numeric("401", params[0][:NICKLEN], "No such nick/channel")
+            return
+        mind._close(f"Killed ({avatar.name} ({params[1][:TOPICLEN]}))")
 
     def _channelMode(self, channel: str, args: list[str]) -> None:
         avatar = self.avatar
@@ -979,9 +1047,11 @@ class IRCUser(IRC):
             self._numeric("329", channel, str(int(group.created)))
             return
         if args[0].lstrip("+") == "b" and len(args) == 1:
+            for mask, setBy, setAt in group.bans:
+                self._numeric("367", channel, mask, setBy, str(setAt))
             self._numeric("368", channel, "End of channel ban list")
             return
-        if avatar not in group.ops:
+        if avatar not in group.ops and not avatar.operator:
             self._numeric("482", channel, "You're not channel operator")
             return
         modeString = args[0] if args[0][:1] in "+-" else "+" + args[0]
@@ -993,6 +1063,11 @@ class IRCUser(IRC):
         applied: list[tuple[str, str, str | None]] = []
         for sign, changes in (("+", added), ("-", removed)):
             for mode, arg in changes[:6]:
+                if mode == "b":
+                    try:
+                        arg = normalizeMask(arg or "")
+                    except IRCBadMessage:
+                        continue
                 if self._applyMode(group, channel, sign == "+", mode, arg):
                     applied.append((sign, mode, arg))
         if not applied:
@@ -1048,6 +1123,19 @@ class IRCUser(IRC):
                 group.limit = None
             return True
         if mode == "b":
-            return False  # bans are not kept
+            assert arg is not None
+            present = [b for b in group.bans if b[0] == arg]
+            if not on:
+                for ban in present:
+                    group.bans.remove(ban)
+                return bool(present)
+            if present:
+                return False
+            if len(group.bans) >= self.factory.maxBans:
+                self._numeric("478", channel, arg, "Channel ban list is full")
+                return False
+            assert self.avatar is not None
+            group.bans.append((arg, self.avatar.hostmask, int(time.time())))
+            return True
         self._numeric("472", mode, "is unknown mode char to me")
         return False
