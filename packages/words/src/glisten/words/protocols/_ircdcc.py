@@ -215,49 +215,50 @@ class DccSendProtocol(Protocol):
             factory.sendFinished(self)
 
 
-class _ListenOnce:
-    """What a DCC offer's listening side shares: accept a single connection, stop listening
+class _DccOffer:
+    """What both offering factories share: listen for a single connection, stop listening
     when it comes or after ``timeout`` seconds, and fail ``deferred`` on the timeout."""
 
-    port: Any = None
+    _port: Any = None
     _timer: Any = None
-    accepted = False
+    _accepted = False
+    deferred: Deferred[Any]
 
-    def __init__(self) -> None:
-        self.deferred: Deferred[Any] = Deferred()
-
-    def listen(self, reactor: Any, factory: Any, interface: str, timeout: float) -> int:
-        """Listen on a free port of ``interface``.
+    def listen(self, reactor: Any, interface: str, timeout: float) -> int:
+        """Listen on a free port of ``interface`` for the peer.
 
         :return: the port number to offer.
         """
-        self.port = reactor.listenTCP(0, factory, backlog=1, interface=interface)
+        self._port = reactor.listenTCP(0, self, backlog=1, interface=interface)
         self._timer = reactor.callLater(timeout, self._expired)
-        return int(self.port.getHost().port)
+        return int(self._port.getHost().port)
 
-    def accept(self) -> bool:
+    def _listening(self) -> bool:
+        return self._port is not None
+
+    def _accept(self) -> bool:
         """Called for each incoming connection; True only for the first."""
-        if self.accepted:
+        if self._accepted:
             return False
-        self.accepted = True
+        self._accepted = True
         self._stop()
         return True
 
     def _stop(self) -> None:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
-        if self.port is not None:
-            self.port.stopListening()
-            self.port = None
+        if self._port is not None:
+            self._port.stopListening()
+            self._port = None
 
     def _expired(self) -> None:
         self._stop()
-        if not self.accepted:
-            self.accepted = True
+        if not self._accepted:
+            self._accepted = True
             self.deferred.errback(TimeoutError("nobody accepted the DCC offer"))
 
 
-class DccSendFactory(Factory):
+class DccSendFactory(_DccOffer, Factory):
     """Builds the one :class:`DccSendProtocol` for a file offered with DCC SEND.
 
     :ivar deferred: fires with the bytes sent once the receiver acknowledged them all, or
@@ -269,15 +270,10 @@ class DccSendFactory(Factory):
 
     def __init__(self, file: IO[bytes]) -> None:
         self.file = file
-        self._once = _ListenOnce()
-        self.deferred: Deferred[int] = self._once.deferred
-
-    def listen(self, reactor: Any, interface: str, timeout: float) -> int:
-        """Listen for the receiver; :return: the port to offer."""
-        return self._once.listen(reactor, self, interface, timeout)
+        self.deferred: Deferred[int] = Deferred()
 
     def buildProtocol(self, addr: Any) -> DccSendProtocol | None:
-        if not self._once.accept():
+        if not self._accept():
             return None
         proto = self.protocol(self.file)
         proto.factory = self
@@ -346,7 +342,7 @@ class DccChat(Protocol):
         self.transport.write(data + self.delimiter)
 
 
-class DccChatFactory(ClientFactory):
+class DccChatFactory(_DccOffer, ClientFactory):
     """Builds a :class:`DccChat` for ``client``: connect it to an offer's address, or listen
     with :meth:`IRCClient.dccChat`.
 
@@ -359,16 +355,10 @@ class DccChatFactory(ClientFactory):
     def __init__(self, client: Any, queryData: Any = None) -> None:
         self.client = client
         self.queryData = queryData
-        self._once = _ListenOnce()
-        self.deferred: Deferred[DccChat] = self._once.deferred
-
-    def listen(self, reactor: Any, interface: str, timeout: float) -> int:
-        """Listen for the peer; :return: the port to offer."""
-        return self._once.listen(reactor, self, interface, timeout)
+        self.deferred: Deferred[DccChat] = Deferred()
 
     def buildProtocol(self, addr: Any) -> DccChat | None:
-        listening = self._once.port is not None
-        if listening and not self._once.accept():
+        if self._listening() and not self._accept():
             return None
         proto = self.protocol(self.client, self.queryData)
         proto.factory = self
@@ -376,5 +366,5 @@ class DccChatFactory(ClientFactory):
 
     def chatStarted(self, chat: DccChat) -> None:
         """Called by the chat once connected: fire ``deferred`` if this side was listening."""
-        if self._once.accepted and not self.deferred.called:
+        if self._accepted and not self.deferred.called:
             self.deferred.callback(chat)
