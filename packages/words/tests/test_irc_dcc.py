@@ -398,3 +398,19 @@ async def test_sendAndChatOverLoopback(reactor: Any, tmp_path: Path) -> None:
     aliceChat.transport.loseConnection()
     await aliceClosed
     await bobClosed
+
+
+def test_offersNeedAnIPAddress(tmp_path: Path) -> None:
+    from glisten.internet.address import UNIXAddress
+
+    class UnixTransport(StringTransport):
+        def getHost(self) -> Any:
+            return UNIXAddress("/tmp/irc.sock")
+
+    alice = Recorder("alice")
+    alice.makeConnection(UnixTransport())
+    with pytest.raises(irc.IRCLocalError):
+        alice.dccChat("bob")
+    alice.dccAddress = "irc.example"
+    with pytest.raises(irc.IRCBadMessage):
+        alice.dccSend("bob", io.BytesIO(b"x"))

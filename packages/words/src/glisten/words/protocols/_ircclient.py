@@ -36,6 +36,7 @@ from glisten.words.protocols._irc import (
     ClientCapabilities,
     IRCBadMessage,
     IRCBadModes,
+    IRCLocalError,
     Limits,
     LineDecoder,
     Message,
@@ -919,9 +920,11 @@ class IRCClient(Protocol):
         DccChatFactory(self, (user, channel, data)))``)."""
 
     def _dccInterface(self) -> str:
-        interface = self.dccAddress or str(self.transport.getHost().host)
+        interface = self.dccAddress or getattr(self.transport.getHost(), "host", None)
+        if not interface:
+            raise IRCLocalError("DCC needs an IP address: set dccAddress")
         dccDescribeAddress(interface)  # an IP address, or IRCBadMessage before listening
-        return interface
+        return str(interface)
 
     def dccSend(self, user: str, file: str | IO[bytes]) -> Deferred[int]:
         """Offer ``file`` (a path or an open binary file) to ``user`` with DCC SEND.
@@ -938,7 +941,11 @@ class IRCClient(Protocol):
         name = str(getattr(file, "name", None) or f"file@{id(file)}")
         size = fileSize(file)
         factory = DccSendFactory(file)
-        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        try:
+            port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        except BaseException:
+            file.close()
+            raise
         offer = formatDccSend(name, interface, port, -1 if size is None else size)
         self.ctcpMakeQuery(_nick(user), [("DCC", "SEND " + offer)])
         return factory.deferred
