@@ -122,8 +122,8 @@ def test_clientDispatchesDccSend() -> None:
     assert offers == [("bob!u@h", "127.0.0.1", 4000, "file.txt", 10, "file.txt 2130706433 4000 10")]
     t.clear()
     c.dataReceived(b":bob!u@h PRIVMSG me :\x01DCC SEND broken\x01\r\n")
-    c.dataReceived(b":bob!u@h PRIVMSG me :\x01DCC RESUME f 1 2\x01\r\n")
-    assert t.value() == b"NOTICE bob :\x01ERRMSG DCC RESUME :Unknown DCC type\x01\r\n"
+    c.dataReceived(b":bob!u@h PRIVMSG me :\x01DCC XMIT f 1 2\x01\r\n")
+    assert t.value() == b"NOTICE bob :\x01ERRMSG DCC XMIT :Unknown DCC type\x01\r\n"
 
 
 # ----------------------------------------------------------------- offers, acks, chat lines
@@ -283,6 +283,9 @@ class Recorder(irc.IRCClient):
     def dccDoChat(self, *args: Any) -> None:
         self.offers.append(("CHAT", *args))
 
+    def dccDoAcceptResume(self, *args: Any) -> None:
+        self.offers.append(("ACCEPT", *args))
+
 
 def connected(nick: str) -> tuple[Recorder, StringTransport]:
     client = Recorder(nick)
@@ -414,3 +417,68 @@ def test_offersNeedAnIPAddress(tmp_path: Path) -> None:
     alice.dccAddress = "irc.example"
     with pytest.raises(irc.IRCBadMessage):
         alice.dccSend("bob", io.BytesIO(b"x"))
+
+
+def test_parseDccResume() -> None:
+    assert irc.parseDccResume('"my file.txt" 4000 1024') == ("my file.txt", 4000, 1024)
+    assert irc.parseDccResume("f.bin 1 0") == ("f.bin", 1, 0)
+    for bad in ("", "f.bin 1", "f.bin x 2", "f.bin 0 2", 'f.bin" 1 2', "f 70000 1"):
+        with pytest.raises(irc.IRCBadMessage):
+            irc.parseDccResume(bad)
+
+
+@given(st.text(max_size=60))
+def test_parseDccResumeOnlyRaisesItsError(data: str) -> None:
+    try:
+        irc.parseDccResume(data)
+    except irc.IRCBadMessage:
+        pass
+
+
+def test_resumeRequestsForUnknownOffersAreIgnored() -> None:
+    alice, transport = connected("alice")
+    alice.dataReceived(b":bob!u@h PRIVMSG alice :\x01DCC RESUME f.bin 4000 10\x01\r\n")
+    assert transport.value() == b""
+
+
+async def test_resumeOverLoopback(reactor: Any, tmp_path: Path) -> None:
+    """The receiver has the first part of the file, asks to resume; the sender seeks."""
+    alice, aliceIRC = connected("alice")
+    bob, bobIRC = connected("bob")
+    for client in (alice, bob):
+        client.reactor = reactor
+        client.dccAddress = "127.0.0.1"
+    data = os.urandom(3000)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "big file.bin").write_bytes(data)
+    (tmp_path / "in" / "big file.bin").write_bytes(data[:1000])
+
+    sent = alice.dccSend("bob", str(tmp_path / "big file.bin"))
+    offerTo(aliceIRC, bob)
+    (_, _, address, port, name, size, _) = bob.offers.pop()
+    bob.dccResume("alice", name, port, 1000)
+    assert (
+        bobIRC.value()
+        == f'PRIVMSG alice :\x01DCC RESUME "big file.bin" {port} 1000\x01\r\n'.encode()
+    )
+    alice.dataReceived(b":bob!b@127.0.0.1 " + bobIRC.value())
+    bobIRC.clear()
+    offerTo(aliceIRC, bob)  # the ACCEPT
+    assert bob.offers.pop() == ("ACCEPT", "alice!a@127.0.0.1", "big file.bin", port, 1000)
+    received = irc.DccFileReceive(name, size, destDir=str(tmp_path / "in"), resumeOffset=1000)
+    done: Deferred[None] = Deferred()
+    lost = received.connectionLost
+
+    def connectionLost(reason: Any = None) -> None:
+        lost(reason)
+        done.callback(None)
+
+    received.connectionLost = connectionLost  # type: ignore[method-assign]
+    reactor.connectTCP(address, port, ClientFactory.forProtocol(lambda: received))  # type: ignore[arg-type]
+    assert await sent == 3000
+    await done
+    assert received.error is None
+    assert (tmp_path / "in" / "big file.bin").read_bytes() == data
+    # The offer is gone: a late RESUME for it is ignored.
+    alice.dataReceived(f":bob!b@h PRIVMSG alice :\x01DCC RESUME x {port} 5\x01\r\n".encode())
+    assert aliceIRC.value() == b""

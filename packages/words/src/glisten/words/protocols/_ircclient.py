@@ -52,7 +52,9 @@ from glisten.words.protocols._irc._dcc import (
     dccDescribeAddress,
     formatDccSend,
     parseDccChat,
+    parseDccResume,
     parseDccSend,
+    quoteFileName,
 )
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
@@ -155,6 +157,7 @@ class IRCClient(Protocol):
         self._resetState()
 
     def _resetState(self) -> None:
+        self._dccOffers: dict[int, DccSendFactory] = {}
         self.supported = ServerSupportedFeatures()
         self.tags = {}
         self.currentMessage = None
@@ -947,8 +950,49 @@ class IRCClient(Protocol):
             file.close()
             raise
         offer = formatDccSend(name, interface, port, -1 if size is None else size)
+        self._dccOffers[port] = factory
+
+        def forget(result: Any) -> Any:
+            self._dccOffers.pop(port, None)
+            return result
+
+        factory.deferred.addBoth(forget)
         self.ctcpMakeQuery(_nick(user), [("DCC", "SEND " + offer)])
         return factory.deferred
+
+    def dcc_RESUME(self, user: str, channel: str, data: str) -> None:
+        """Parse a DCC RESUME request and pass it to :meth:`dccDoResume`."""
+        fileName, port, position = parseDccResume(data)
+        self.dccDoResume(user, fileName, port, position)
+
+    def dccDoResume(self, user: str, file: str, port: int, resumePos: int) -> None:
+        """A receiver asks to resume one of our :meth:`dccSend` offers at ``resumePos``:
+        accepted (``DCC ACCEPT``) when ``port`` is an offer still waiting for its connection
+        and the file is that long; anything else is ignored."""
+        factory = self._dccOffers.get(port)
+        if factory is not None and factory.resume(resumePos):
+            self.dccAcceptResume(_nick(user), file, port, resumePos)
+
+    def dccResume(self, user: str, fileName: str, port: int, resumePos: int) -> None:
+        """Ask the sender of an offer to resume it at ``resumePos`` (``DCC RESUME``)."""
+        self.ctcpMakeQuery(
+            _nick(user), [("DCC", f"RESUME {quoteFileName(fileName)} {port} {resumePos}")]
+        )
+
+    def dccAcceptResume(self, user: str, fileName: str, port: int, resumePos: int) -> None:
+        """Agree to resume a transfer at ``resumePos`` (``DCC ACCEPT``)."""
+        self.ctcpMakeQuery(
+            _nick(user), [("DCC", f"ACCEPT {quoteFileName(fileName)} {port} {resumePos}")]
+        )
+
+    def dcc_ACCEPT(self, user: str, channel: str, data: str) -> None:
+        """Parse a DCC ACCEPT answer and pass it to :meth:`dccDoAcceptResume`."""
+        fileName, port, position = parseDccResume(data)
+        self.dccDoAcceptResume(user, fileName, port, position)
+
+    def dccDoAcceptResume(self, user: str, file: str, port: int, resumePos: int) -> None:
+        """The sender agreed to resume at ``resumePos``; ignored unless overridden (connect a
+        :class:`DccFileReceive` made with ``resumeOffset=resumePos``)."""
 
     def dccChat(self, user: str) -> Deferred[Any]:
         """Offer ``user`` a DCC CHAT (beyond Twisted, which only parses offers).

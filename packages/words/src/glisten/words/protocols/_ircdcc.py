@@ -271,11 +271,33 @@ class DccSendFactory(_DccOffer, Factory):
     def __init__(self, file: IO[bytes]) -> None:
         self.file = file
         self.deferred: Deferred[int] = Deferred()
+        self.resumePosition = 0
+
+    def resume(self, position: int) -> bool:
+        """Start the transfer at ``position`` instead (a receiver's ``DCC RESUME``), if no
+        connection was accepted yet and the file can seek there.
+
+        :return: whether it will.
+        """
+        if self._accepted or position < 0:
+            return False
+        try:
+            start = self.file.tell()
+            end = self.file.seek(0, 2)
+            if start + position > end:
+                self.file.seek(start)
+                return False
+            self.file.seek(start + position)
+        except (AttributeError, OSError, ValueError):
+            return False
+        self.resumePosition = position
+        return True
 
     def buildProtocol(self, addr: Any) -> DccSendProtocol | None:
         if not self._accept():
             return None
         proto = self.protocol(self.file)
+        proto.bytesSent = self.resumePosition
         proto.factory = self
         return proto
 

@@ -13,8 +13,8 @@ Differences from Twisted, on purpose:
 - DCC: receiving files (``dcc_SEND``, ``dccDoSend``, :class:`DccFileReceive`) with the
   offered name reduced to a safe base name inside the download folder; sending them
   (:meth:`IRCClient.dccSend`, which Twisted leaves unfinished) and chats (``dcc_CHAT``,
-  ``dccDoChat``, :meth:`IRCClient.dccChat`, :class:`DccChat`). Offers received are never
-  acted on by default. RESUME/ACCEPT are not provided.
+  ``dccDoChat``, :meth:`IRCClient.dccChat`, :class:`DccChat`), and RESUME/ACCEPT for
+  offers made with ``dccSend``. Offers received are never acted on by default.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from glisten.words.protocols._irc._dcc import (
     dccParseAddress,
     formatDccSend,
     parseDccChat,
+    parseDccResume,
     parseDccSend,
     safeFileName,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "fileSize",
     "formatDccSend",
     "parseDccChat",
+    "parseDccResume",
     "parseDccSend",
     "safeFileName",
     "ctcpExtract",

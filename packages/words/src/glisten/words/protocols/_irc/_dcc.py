@@ -21,7 +21,9 @@ __all__ = [
     "dccParseAddress",
     "formatDccSend",
     "parseDccChat",
+    "parseDccResume",
     "parseDccSend",
+    "quoteFileName",
     "safeFileName",
 ]
 
@@ -108,6 +110,13 @@ def dccDescribeAddress(address: str) -> str:
     return str(int(ip)) if ip.version == 4 else str(ip)
 
 
+def quoteFileName(name: str) -> str:
+    """A file name as DCC offers and requests carry it: double-quoted when it holds spaces
+    (double quotes inside become single ones)."""
+    name = name.replace('"', "'")
+    return f'"{name}"' if " " in name else name
+
+
 def formatDccSend(fileName: str, address: str, port: int, size: int) -> str:
     """The arguments of a ``DCC SEND`` offer (after ``SEND``).
 
@@ -116,9 +125,7 @@ def formatDccSend(fileName: str, address: str, port: int, size: int) -> str:
 
     :raises IRCBadMessage: nothing usable is left of the name, or the port is out of range.
     """
-    name = safeFileName(fileName).replace('"', "'")
-    if " " in name:
-        name = f'"{name}"'
+    name = quoteFileName(safeFileName(fileName))
     if not 0 < port < 65536:
         raise IRCBadMessage("DCC port out of range")
     offer = f"{name} {dccDescribeAddress(address)} {port}"
@@ -188,3 +195,21 @@ class DccChatDecoder:
                 raise IRCBadMessage("DCC CHAT line too long")
             out.append(line.decode("utf-8", "replace"))
         return out
+
+
+def parseDccResume(data: str) -> tuple[str, int, int]:
+    """Parse the arguments of ``DCC RESUME`` or ``DCC ACCEPT``: ``filename port position``.
+
+    :return: ``(filename, port, position)``.
+    :raises IRCBadMessage: the request is malformed.
+    """
+    try:
+        words = shlex.split(data)
+    except ValueError:
+        raise IRCBadMessage("malformed DCC RESUME quoting") from None
+    if len(words) < 3 or not words[-2].isdigit() or not words[-1].isdigit():
+        raise IRCBadMessage("DCC RESUME needs a file name, a port and a position")
+    port = int(words[-2])
+    if not 0 < port < 65536:
+        raise IRCBadMessage("malformed DCC port")
+    return " ".join(words[:-2]), port, int(words[-1])
