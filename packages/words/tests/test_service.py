@@ -609,10 +609,18 @@ def test_bans(server: Server) -> None:
     c = server.connect("carol")
     c.send("JOIN #room")
     assert c.lines() == [":irc.test 474 carol #room :Cannot join channel (+b)"]
+    # A banned member cannot escape the ban by changing nick, nor take a banned nick.
+    b.send("NICK bobby")
+    assert b.lines() == [":irc.test 435 bob bobby #room :Cannot change nickname while banned"]
     b.send("MODE #room -b *!*@127.0.0.1")
     assert b.lines() == [":irc.test 482 bob #room :You're not channel operator"]
     a.send("MODE #room -b *!*@127.0.0.1", "MODE #room -b nobody")
     assert a.lines() == [":alice!~alice@127.0.0.1 MODE #room -b *!*@127.0.0.1"]
+    b.lines()
+    b.send("NICK mallory")
+    assert b.lines() == [":irc.test 435 bob mallory #room :Cannot change nickname while banned"]
+    b.send("NICK bobby")
+    assert b.lines() == [":bob!~bob@127.0.0.1 NICK bobby"]
     c.send("JOIN #room")
     assert c.lines()[0] == ":carol!~carol@127.0.0.1 JOIN #room"
 

@@ -623,6 +623,11 @@ class IRCUser(IRC):
                 return
             # A user who has left: the name is free again.
             self.realm.users.pop(nick.lower(), None)
+        newMask = f"{nick}!{avatar.hostmask.split('!', 1)[-1]}"
+        for group in avatar.groups:
+            if avatar not in group.ops and avatar not in group.voiced and group.isBanned(newMask):
+                self._numeric("435", nick, "#" + group.name, "Cannot change nickname while banned")
+                return
         oldMask = avatar.hostmask
         self.realm.renameUser(avatar, nick)
         self.nickname = nick
