@@ -10,55 +10,33 @@ from typing import Any
 
 import pytest
 
-from glisten.internet.protocol import ClientFactory
-
 from .conftest import ReactorThread, requireBinary, waitUntil
+from .test_irssi import startIrssi
 from .test_jaraco_irc import startServer
-from .test_ngircd import DccRecorder
+from .test_ngircd import DccRecorder, connect
 
 pytestmark = pytest.mark.interop
 
-CONFIG = """\
-servers = (
-  {{ address = "127.0.0.1"; chatnet = "glisten"; port = "{port}"; autoconnect = "yes";
-     use_tls = "no"; }}
-);
-chatnets = {{ glisten = {{ type = "IRC"; }}; }};
-channels = ( {{ name = "#dcc"; chatnet = "glisten"; autojoin = "yes"; }} );
-settings = {{
-  core = {{ real_name = "Irssi Test"; user_name = "irssi"; nick = "irssiuser"; }};
+DCC_SETTINGS = """\
   "irc/dcc" = {{
     dcc_autoget = "yes";
     dcc_autochat_masks = "*!*@*";
     dcc_download_path = "{home}/downloads";
   }};
-}};
 """
 
 
 def test_irssiFetchesAFileAndChats(tmp_path: Path, reactorThread: ReactorThread) -> None:
-    irssi = requireBinary("irssi")
-    tmux = requireBinary("tmux")
+    requireBinary("irssi")
     rt = reactorThread
     proc, port = startServer(tmp_path)
-    home = tmp_path / "irssi"
-    (home / "downloads").mkdir(parents=True)
-    (home / "config").write_text(CONFIG.format(port=port, home=home))
-    session = f"glisten-irssi-dcc-{port}"
-    subprocess.run(
-        [tmux, "new-session", "-d", "-s", session, "-x", "200", "-y", "50",
-         f"TERM=screen {irssi} --home={home}"],
-        check=True,
-    )  # fmt: skip
+    home, session, tmux = startIrssi(tmp_path, port, "#dcc", DCC_SETTINGS)
+    (home / "downloads").mkdir()
     try:
         bot = DccRecorder("glistenbot")
         bot.folder = str(tmp_path / "inbox")
         (tmp_path / "inbox").mkdir()
-        bot.reactor = rt.reactor
-        factory = ClientFactory()
-        factory.protocol = lambda: bot  # type: ignore[assignment]
-        rt.call(rt.reactor.connectTCP, "127.0.0.1", port, factory)
-        waitUntil(lambda: ("signedOn", "glistenbot") in bot.events, what="the bot signed on")
+        connect(rt, port, "glistenbot", bot)
         rt.call(bot.join, "#dcc")
         waitUntil(
             lambda: any(e[:2] == ("userJoined", "irssiuser") for e in bot.events),

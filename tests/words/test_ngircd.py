@@ -64,8 +64,9 @@ class Recorder(irc.IRCClient):
         self._record("caps", sorted(capabilities))
 
 
-def connect(rt: ReactorThread, port: int, nick: str) -> Recorder:
-    client = Recorder(nick)
+def connect(rt: ReactorThread, port: int, nick: str, client: Recorder | None = None) -> Recorder:
+    """Connect ``client`` (a new :class:`Recorder` by default) and wait until it signed on."""
+    client = client if client is not None else Recorder(nick)
     client.reactor = rt.reactor
     factory = ClientFactory()
     factory.protocol = lambda: client  # type: ignore[assignment]
@@ -189,11 +190,7 @@ def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: P
     receiver = DccRecorder("receiver")
     receiver.folder = str(tmp_path / "in")
     (tmp_path / "in").mkdir()
-    receiver.reactor = rt.reactor
-    factory = ClientFactory()
-    factory.protocol = lambda: receiver  # type: ignore[assignment]
-    rt.call(rt.reactor.connectTCP, "127.0.0.1", ngircd, factory)
-    waitUntil(lambda: ("signedOn", "receiver") in receiver.events, what="receiver signed on")
+    connect(rt, ngircd, "receiver", receiver)
 
     payload = bytes(range(256)) * 40
     (tmp_path / "notes.bin").write_bytes(payload)

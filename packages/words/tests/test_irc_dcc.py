@@ -342,6 +342,23 @@ async def test_offerTimesOut(reactor: Any, tmp_path: Path) -> None:
         await d
 
 
+def fetch(
+    reactor: Any, address: str, port: int, name: str, size: int, folder: str, **kw: Any
+) -> tuple[irc.DccFileReceive, Deferred[None]]:
+    """Connect a :class:`DccFileReceive` to an offer; the Deferred fires once it is done."""
+    received = irc.DccFileReceive(name, size, destDir=folder, **kw)
+    done: Deferred[None] = Deferred()
+    lost = received.connectionLost
+
+    def connectionLost(reason: Any = None) -> None:
+        lost(reason)
+        done.callback(None)
+
+    received.connectionLost = connectionLost  # type: ignore[method-assign]
+    reactor.connectTCP(address, port, ClientFactory.forProtocol(lambda: received))  # type: ignore[arg-type]
+    return received, done
+
+
 def offerTo(sender: StringTransport, receiver: Recorder) -> None:
     line = sender.value()
     sender.clear()
@@ -364,17 +381,7 @@ async def test_sendAndChatOverLoopback(reactor: Any, tmp_path: Path) -> None:
     offerTo(aliceIRC, bob)
     (kind, user, address, port, name, size, _) = bob.offers.pop()
     assert (kind, name, size) == ("SEND", "report.bin", 5000)
-    received = irc.DccFileReceive(name, size, destDir=str(tmp_path / "in"))
-    done: Deferred[None] = Deferred()
-    lost = received.connectionLost
-
-    def connectionLost(reason: Any = None) -> None:
-        lost(reason)
-        done.callback(None)
-
-    received.connectionLost = connectionLost  # type: ignore[method-assign]
-    factory = ClientFactory.forProtocol(lambda: received)  # type: ignore[arg-type]
-    reactor.connectTCP(address, port, factory)
+    received, done = fetch(reactor, address, port, name, size, str(tmp_path / "in"))
     assert await sent == 5000
     await done
     assert (tmp_path / "in" / "report.bin").read_bytes() == data
@@ -465,16 +472,9 @@ async def test_resumeOverLoopback(reactor: Any, tmp_path: Path) -> None:
     bobIRC.clear()
     offerTo(aliceIRC, bob)  # the ACCEPT
     assert bob.offers.pop() == ("ACCEPT", "alice!a@127.0.0.1", "big file.bin", port, 1000)
-    received = irc.DccFileReceive(name, size, destDir=str(tmp_path / "in"), resumeOffset=1000)
-    done: Deferred[None] = Deferred()
-    lost = received.connectionLost
-
-    def connectionLost(reason: Any = None) -> None:
-        lost(reason)
-        done.callback(None)
-
-    received.connectionLost = connectionLost  # type: ignore[method-assign]
-    reactor.connectTCP(address, port, ClientFactory.forProtocol(lambda: received))  # type: ignore[arg-type]
+    received, done = fetch(
+        reactor, address, port, name, size, str(tmp_path / "in"), resumeOffset=1000
+    )
     assert await sent == 3000
     await done
     assert received.error is None
