@@ -359,6 +359,16 @@ def fetch(
     return received, done
 
 
+def loopbackPair(reactor: Any) -> tuple[Recorder, StringTransport, Recorder, StringTransport]:
+    """alice and bob, each with its IRC connection, making DCC offers on 127.0.0.1."""
+    alice, aliceIRC = connected("alice")
+    bob, bobIRC = connected("bob")
+    for client in (alice, bob):
+        client.reactor = reactor
+        client.dccAddress = "127.0.0.1"
+    return alice, aliceIRC, bob, bobIRC
+
+
 def offerTo(sender: StringTransport, receiver: Recorder) -> None:
     line = sender.value()
     sender.clear()
@@ -367,11 +377,7 @@ def offerTo(sender: StringTransport, receiver: Recorder) -> None:
 
 async def test_sendAndChatOverLoopback(reactor: Any, tmp_path: Path) -> None:
     """A file goes from one client to another over a real DCC connection, then a chat."""
-    alice, aliceIRC = connected("alice")
-    bob, _ = connected("bob")
-    for client in (alice, bob):
-        client.reactor = reactor
-        client.dccAddress = "127.0.0.1"
+    alice, aliceIRC, bob, _ = loopbackPair(reactor)
     data = os.urandom(5000)
     (tmp_path / "out").mkdir()
     (tmp_path / "in").mkdir()
@@ -450,11 +456,7 @@ def test_resumeRequestsForUnknownOffersAreIgnored() -> None:
 
 async def test_resumeOverLoopback(reactor: Any, tmp_path: Path) -> None:
     """The receiver has the first part of the file, asks to resume; the sender seeks."""
-    alice, aliceIRC = connected("alice")
-    bob, bobIRC = connected("bob")
-    for client in (alice, bob):
-        client.reactor = reactor
-        client.dccAddress = "127.0.0.1"
+    alice, aliceIRC, bob, bobIRC = loopbackPair(reactor)
     data = os.urandom(3000)
     (tmp_path / "in").mkdir()
     (tmp_path / "big file.bin").write_bytes(data)
