@@ -465,6 +465,9 @@ async def test_resumeOverLoopback(reactor: Any, tmp_path: Path) -> None:
     sent = alice.dccSend("bob", str(tmp_path / "big file.bin"))
     offerTo(aliceIRC, bob)
     (_, _, address, port, name, size, _) = bob.offers.pop()
+    # Only the user the file was offered to may ask to resume it.
+    alice.dataReceived(f":eve!e@h PRIVMSG alice :\x01DCC RESUME x {port} 5\x01\r\n".encode())
+    assert aliceIRC.value() == b""
     bob.dccResume("alice", name, port, 1000)
     assert (
         bobIRC.value()

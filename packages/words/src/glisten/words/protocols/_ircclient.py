@@ -157,7 +157,7 @@ class IRCClient(Protocol):
         self._resetState()
 
     def _resetState(self) -> None:
-        self._dccOffers: dict[int, DccSendFactory] = {}
+        self._dccOffers: dict[int, tuple[str, DccSendFactory]] = {}
         self.supported = ServerSupportedFeatures()
         self.tags = {}
         self.currentMessage = None
@@ -950,7 +950,7 @@ class IRCClient(Protocol):
             file.close()
             raise
         offer = formatDccSend(name, interface, port, -1 if size is None else size)
-        self._dccOffers[port] = factory
+        self._dccOffers[port] = (_nick(user).lower(), factory)
 
         def forget(result: Any) -> Any:
             self._dccOffers.pop(port, None)
@@ -967,10 +967,12 @@ class IRCClient(Protocol):
 
     def dccDoResume(self, user: str, file: str, port: int, resumePos: int) -> None:
         """A receiver asks to resume one of our :meth:`dccSend` offers at ``resumePos``:
-        accepted (``DCC ACCEPT``) when ``port`` is an offer still waiting for its connection
-        and the file is that long; anything else is ignored."""
-        factory = self._dccOffers.get(port)
-        if factory is not None and factory.resume(resumePos):
+        accepted (``DCC ACCEPT``) when ``port`` is an offer made to ``user`` still waiting
+        for its connection and the file is that long; anything else is ignored."""
+        nick, factory = self._dccOffers.get(port, ("", None))
+        if factory is None or nick != _nick(user).lower():
+            return
+        if factory.resume(resumePos):
             self.dccAcceptResume(_nick(user), file, port, resumePos)
 
     def dccResume(self, user: str, fileName: str, port: int, resumePos: int) -> None:
