@@ -1,9 +1,10 @@
 """The IRC front end of the chat service: one :class:`IRCUser` per client connection.
 
-It registers the client (``CAP``, ``PASS``, ``NICK``, ``USER``, SASL PLAIN through the portal),
-then turns IRC commands into operations on the realm's :class:`~glisten.words.service.User`
+It registers the client (``CAP``, ``PASS``, ``NICK``, ``USER``, SASL PLAIN or EXTERNAL with a
+verified TLS client certificate, through the portal), then turns IRC commands into operations on the realm's :class:`~glisten.words.service.User`
 and :class:`~glisten.words.service.Group` objects, and is the ``mind`` through which the
-service tells the client what happens.
+service tells the client what happens. Channel bans (``+b``) and IRC operators (``OPER``,
+checked by the factory's ``operatorChecker``; ``KILL``) are kept here too.
 
 Protection: a per-connection command budget (``Excess Flood``), a cap on channels per user,
 idle and registration timeouts with PING, and a bound on what is queued for a client that does
