@@ -21,27 +21,41 @@ servers = (
      use_tls = "no"; }}
 );
 chatnets = {{ glisten = {{ type = "IRC"; }}; }};
-channels = ( {{ name = "#irssi"; chatnet = "glisten"; autojoin = "yes"; }} );
+channels = ( {{ name = "{channel}"; chatnet = "glisten"; autojoin = "yes"; }} );
 settings = {{
   core = {{ real_name = "Irssi Test"; user_name = "irssi"; nick = "irssiuser"; }};
   "fe-common/core" = {{ autolog = "yes"; autolog_path = "{home}/logs/$0.log"; }};
-}};
+{extra}}};
 """
 
 
-def test_irssiChatsWithALibraryClient(tmp_path: Path) -> None:
+def startIrssi(tmp_path: Path, port: int, channel: str, extra: str = "") -> tuple[Path, str, str]:
+    """Start irssi in a detached tmux session, as ``irssiuser``, joining ``channel`` on the
+    server at ``port``; ``extra`` adds settings sections.
+
+    :return: irssi's home folder, the tmux session name and the tmux binary (kill the session
+        with ``tmux kill-session -t SESSION``).
+    """
     irssi = requireBinary("irssi")
     tmux = requireBinary("tmux")
-    proc, port = startServer(tmp_path)
     home = tmp_path / "irssi"
     home.mkdir()
-    (home / "config").write_text(CONFIG.format(port=port, home=home))
+    (home / "config").write_text(
+        CONFIG.format(port=port, home=home, channel=channel, extra=extra.format(home=home))
+    )
     session = f"glisten-irssi-{port}"
     subprocess.run(
         [tmux, "new-session", "-d", "-s", session, "-x", "200", "-y", "50",
          f"TERM=screen {irssi} --home={home}"],
         check=True,
     )  # fmt: skip
+    return home, session, tmux
+
+
+def test_irssiChatsWithALibraryClient(tmp_path: Path) -> None:
+    requireBinary("irssi")
+    proc, port = startServer(tmp_path)
+    home, session, tmux = startIrssi(tmp_path, port, "#irssi")
     try:
         reactor = irc_client.Reactor()
         peer = Peer(reactor, port, "libclient")

@@ -156,3 +156,35 @@ def test_capabilityNegotiation(server: int) -> None:
     peer.conn.cap("LS", "302")
     got = pump(reactor, lambda: peer.saw("cap"))
     assert "server-time" in " ".join(got.arguments)
+
+
+def test_bansAndOperators(tmp_path: Path) -> None:
+    """Bans keep a user out; an operator from ``--oper-passwd`` kills a user."""
+    (tmp_path / "opers").write_text("root:sesame\n")
+    proc, port = startServer(tmp_path, "--oper-passwd", str(tmp_path / "opers"))
+    try:
+        reactor = irc_client.Reactor()
+        alice = Peer(reactor, port, "alice")
+        bob = Peer(reactor, port, "bob")
+        pump(reactor, lambda: alice.saw("welcome") and bob.saw("welcome"))
+        alice.conn.join("#room")
+        pump(reactor, lambda: alice.saw("endofnames"))
+        alice.conn.mode("#room", "+b bob")
+        pump(reactor, lambda: alice.saw("mode", lambda e: "bob!*@*" in e.arguments))
+        alice.conn.mode("#room", "b")
+        got = pump(reactor, lambda: alice.saw("banlist"))
+        assert got.arguments[:2] == ["#room", "bob!*@*"]
+        bob.conn.join("#room")
+        pump(reactor, lambda: bob.saw("bannedfromchan"))
+
+        bob.conn.oper("root", "guess")
+        pump(reactor, lambda: bob.saw("passwdmismatch"))
+        alice.conn.oper("root", "sesame")
+        pump(reactor, lambda: alice.saw("youreoper"))
+        alice.conn.send_raw("KILL bob :enough")
+        got = pump(reactor, lambda: bob.saw("error"))
+        assert "Killed (alice (enough))" in got.target
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0].decode(errors="replace")
+    assert "Traceback" not in out, out

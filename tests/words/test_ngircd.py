@@ -64,8 +64,9 @@ class Recorder(irc.IRCClient):
         self._record("caps", sorted(capabilities))
 
 
-def connect(rt: ReactorThread, port: int, nick: str) -> Recorder:
-    client = Recorder(nick)
+def connect(rt: ReactorThread, port: int, nick: str, client: Recorder | None = None) -> Recorder:
+    """Connect ``client`` (a new :class:`Recorder` by default) and wait until it signed on."""
+    client = client if client is not None else Recorder(nick)
     client.reactor = rt.reactor
     factory = ClientFactory()
     factory.protocol = lambda: client  # type: ignore[assignment]
@@ -156,3 +157,57 @@ def test_tlsEndpointVerifiesTheServer(tmp_path: Path, reactorThread: ReactorThre
         assert ("signedOn", "nobody") not in untrusted.events
     finally:
         stopProcess(proc)
+
+
+class DccRecorder(Recorder):
+    """Accepts every DCC SEND offer into ``folder`` and every DCC CHAT offer."""
+
+    folder = "."
+
+    def dccDoSend(
+        self, user: str, address: str, port: int, fileName: str, size: int, data: str
+    ) -> None:
+        receiver = irc.DccFileReceive(fileName, size, destDir=self.folder)
+        events = self.events
+        lost = receiver.connectionLost
+
+        def connectionLost(reason: Any = None) -> None:
+            lost(reason)
+            events.append(("received", receiver.filename, receiver.bytesReceived, receiver.error))
+
+        receiver.connectionLost = connectionLost  # type: ignore[method-assign]
+        factory = ClientFactory.forProtocol(lambda: receiver)  # type: ignore[arg-type]
+        self.reactor.connectTCP(address, port, factory)
+
+    def dccDoChat(self, user: str, channel: str, address: str, port: int, data: str) -> None:
+        self.reactor.connectTCP(address, port, irc.DccChatFactory(self, (user, channel, data)))
+
+
+def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: Path) -> None:
+    """Offers travel as CTCP through ngircd; files and chat lines go over direct connections."""
+    rt = reactorThread
+    sender = connect(rt, ngircd, "sender")
+    receiver = DccRecorder("receiver")
+    receiver.folder = str(tmp_path / "in")
+    (tmp_path / "in").mkdir()
+    connect(rt, ngircd, "receiver", receiver)
+
+    payload = bytes(range(256)) * 40
+    (tmp_path / "notes.bin").write_bytes(payload)
+    results: list[Any] = []
+    rt.call(lambda: sender.dccSend("receiver", str(tmp_path / "notes.bin")).addBoth(results.append))
+    waitUntil(lambda: results, what="the file to be sent")
+    assert results == [len(payload)]
+    waitUntil(lambda: any(e[0] == "received" for e in receiver.events), what="the receiver done")
+    assert ("received", "notes.bin", len(payload), None) in receiver.events
+    assert (tmp_path / "in" / "notes.bin").read_bytes() == payload
+
+    chats: list[Any] = []
+    rt.call(lambda: sender.dccChat("receiver").addBoth(chats.append))
+    waitUntil(lambda: chats, what="the chat to connect")
+    rt.call(chats[0].sendLine, "over DCC")
+    waitUntil(
+        lambda: any(e[0] == "privmsg" and e[3] == "over DCC" for e in receiver.events),
+        what="the chat line",
+    )
+    rt.call(chats[0].transport.loseConnection)

@@ -487,3 +487,237 @@ def test_nickOfAUserWhoLeftIsFree(server: Server) -> None:
     a.send("NICK bob")
     assert a.lines() == [":alice!~alice@127.0.0.1 NICK bob"]
     assert server.realm.users["bob"] is a.proto.avatar
+
+
+class FakeCertificate:
+    def __init__(self, der: bytes) -> None:
+        self.der = der
+
+    def digest(self, method: str = "sha256") -> bytes:
+        import hashlib
+
+        h = hashlib.new(method, self.der).hexdigest().upper()
+        return ":".join(h[i : i + 2] for i in range(0, len(h), 2)).encode()
+
+
+class TLSStringTransport(StringTransport):
+    certificate: Any = None
+
+    def getPeerCertificate(self) -> Any:
+        return self.certificate
+
+
+def externalServer(fingerprints: dict[str, str], passwords: bool = True) -> Server:
+    checkers: list[Any] = [service.CertificateFingerprintChecker(fingerprints)]
+    if passwords:
+        checkers.append(InMemoryUsernamePasswordDatabaseDontUse(alice=b"wonderland"))
+    server = Server()
+    server.portal = Portal(server.realm, checkers)
+    server.factory.portal = server.portal
+    return server
+
+
+def tlsConnect(server: Server, certificate: Any) -> Client:
+    proto = server.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5555))
+    transport = TLSStringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5555))
+    transport.certificate = certificate
+    proto.makeConnection(transport)
+    return Client(proto, transport)
+
+
+def test_saslExternalWithAClientCertificate() -> None:
+    cert = FakeCertificate(b"alice's certificate")
+    fingerprint = cert.digest().decode()  # colon-separated upper case: normalised
+    server = externalServer({fingerprint: "alice"})
+    assert service.certificateFingerprint(cert) == fingerprint.replace(":", "").lower()
+    c = tlsConnect(server, cert)
+    c.send("CAP LS 302")
+    assert c.lines()[0].endswith(" sasl=PLAIN,EXTERNAL")
+    c.send("CAP REQ :sasl", "NICK someone", "USER a 0 * :A")
+    c.lines()
+    c.send("AUTHENTICATE EXTERNAL")
+    assert c.lines() == ["AUTHENTICATE +"]
+    c.send("AUTHENTICATE +")
+    assert c.lines() == [
+        ":irc.test 900 someone someone!~a@127.0.0.1 alice :You are now logged in as alice",
+        ":irc.test 903 someone :SASL authentication successful",
+    ]
+    c.send("CAP END")
+    assert c.lines()[0].startswith(":irc.test 001 alice ")
+
+    # An authzid naming the certificate's own account is fine; another account is not.
+    ok = tlsConnect(externalServer({fingerprint: "alice"}), cert)
+    ok.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL")
+    ok.send("AUTHENTICATE " + base64.b64encode(b"alice").decode())
+    assert ok.lines()[-1] == ":irc.test 903 * :SASL authentication successful"
+    other = tlsConnect(server, cert)
+    other.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL")
+    other.send("AUTHENTICATE " + base64.b64encode(b"bob").decode())
+    assert other.lines()[-1] == ":irc.test 904 * :SASL authentication failed"
+
+
+def test_saslExternalRefusals() -> None:
+    server = externalServer({"ab:cd": "alice"})
+    stranger = tlsConnect(server, FakeCertificate(b"unknown"))
+    stranger.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL", "AUTHENTICATE +")
+    assert stranger.lines()[-1] == ":irc.test 904 * :SASL authentication failed"
+    garbled = tlsConnect(server, FakeCertificate(b"unknown"))
+    garbled.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL", "AUTHENTICATE !!!")
+    assert garbled.lines()[-1] == ":irc.test 904 * :SASL authentication failed"
+    # Without a certificate EXTERNAL is neither offered nor accepted.
+    plain = tlsConnect(server, None)
+    plain.send("CAP LS 302")
+    assert plain.lines()[0].endswith(" sasl=PLAIN")
+    plain.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL")
+    assert plain.lines()[-2:] == [
+        ":irc.test 908 * PLAIN :are available SASL mechanisms",
+        ":irc.test 904 * :SASL authentication failed",
+    ]
+    # A server that only checks certificates offers sasl only to connections with one.
+    certOnly = externalServer({"ab:cd": "alice"}, passwords=False)
+    bare = certOnly.connect()
+    bare.send("CAP LS 302")
+    assert "sasl" not in bare.lines()[0]
+
+
+def test_bans(server: Server) -> None:
+    a = server.connect("alice")
+    b = server.connect("bob")
+    a.send("JOIN #room")
+    b.send("JOIN #room")
+    a.lines()
+    b.lines()
+    a.send("MODE #room +b *!*@127.0.0.1", "MODE #room +b Mallory", "MODE #room +b *!*@127.0.0.1")
+    lines = a.lines()
+    assert lines == [
+        ":alice!~alice@127.0.0.1 MODE #room +b *!*@127.0.0.1",
+        ":alice!~alice@127.0.0.1 MODE #room +b mallory!*@*",
+    ]
+    assert b.lines() == lines
+    a.send("MODE #room b")
+    listed = a.lines()
+    assert [line.split()[3:6] for line in listed[:2]] == [
+        ["#room", "*!*@127.0.0.1", "alice!~alice@127.0.0.1"],
+        ["#room", "mallory!*@*", "alice!~alice@127.0.0.1"],
+    ]
+    assert listed[2] == ":irc.test 368 alice #room :End of channel ban list"
+    # A banned member may not speak (unless voiced or an operator); a banned user may not join.
+    b.send("PRIVMSG #room :hello?")
+    assert b.lines() == [":irc.test 404 bob #room :Cannot send to channel"]
+    a.send("PRIVMSG #room :ops still talk")
+    assert b.lines()[-1].endswith("PRIVMSG #room :ops still talk")
+    c = server.connect("carol")
+    c.send("JOIN #room")
+    assert c.lines() == [":irc.test 474 carol #room :Cannot join channel (+b)"]
+    # A banned member cannot escape the ban by changing nick, nor take a banned nick.
+    b.send("NICK bobby")
+    assert b.lines() == [":irc.test 435 bob bobby #room :Cannot change nickname while banned"]
+    b.send("MODE #room -b *!*@127.0.0.1")
+    assert b.lines() == [":irc.test 482 bob #room :You're not channel operator"]
+    a.send("MODE #room -b *!*@127.0.0.1", "MODE #room -b nobody")
+    assert a.lines() == [":alice!~alice@127.0.0.1 MODE #room -b *!*@127.0.0.1"]
+    b.lines()
+    b.send("NICK mallory")
+    assert b.lines() == [":irc.test 435 bob mallory #room :Cannot change nickname while banned"]
+    b.send("NICK bobby")
+    assert b.lines() == [":bob!~bob@127.0.0.1 NICK bobby"]
+    c.send("JOIN #room")
+    assert c.lines()[0] == ":carol!~carol@127.0.0.1 JOIN #room"
+
+
+def test_banListLimitsAndBadMasks(server: Server) -> None:
+    server.factory.maxBans = 2
+    a = server.connect("alice")
+    a.send("JOIN #room")
+    a.lines()
+    a.send("MODE #room +bbb x y z")
+    assert a.lines() == [
+        ":irc.test 478 alice #room z!*@* :Channel ban list is full",
+        ":alice!~alice@127.0.0.1 MODE #room +bb x!*@* y!*@*",
+    ]
+    a.send("MODE #room +b " + "a" * 200, "MODE #room +b a!b!c")
+    assert a.lines() == []
+
+
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_maskMatchingAgreesWithFnmatch(mask: str, hostmask: str) -> None:
+    import fnmatch
+
+    from glisten.words.protocols._irc._masks import matchMask
+
+    mask = mask.lower().replace("[", "").replace("]", "")
+    assert matchMask(mask, hostmask) == fnmatch.fnmatchcase(hostmask.lower(), mask)
+
+
+def test_maskMatchingIsNotExponential() -> None:
+    from glisten.words.protocols._irc._masks import matchMask, normalizeMask
+
+    mask = normalizeMask("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b")
+    assert not matchMask(mask, "a" * 100 + "!u@h")
+
+
+def operServer() -> Server:
+    from glisten.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+
+    server = Server()
+    server.factory.operatorChecker = InMemoryUsernamePasswordDatabaseDontUse(root=b"sesame")
+    return server
+
+
+def test_operators() -> None:
+    server = operServer()
+    a = server.connect("alice")
+    b = server.connect("bob")
+    b.send("JOIN #room")
+    b.send("MODE #room +t")
+    b.lines()
+    a.send("KILL bob :go away")
+    assert a.lines() == [":irc.test 481 alice :Permission Denied- You're not an IRC operator"]
+    a.send("MODE alice +o", "MODE alice")
+    assert a.lines() == [":irc.test 221 alice +"]
+    a.send("OPER root wrong")
+    assert a.lines() == [":irc.test 464 alice :Password incorrect"]
+    a.send("OPER root sesame", "MODE alice")
+    assert a.lines() == [
+        ":irc.test 381 alice :You are now an IRC operator",
+        ":alice!~alice@127.0.0.1 MODE alice +o",
+        ":irc.test 221 alice +o",
+    ]
+    b.send("WHOIS alice")
+    assert ":irc.test 313 bob alice :is an IRC operator" in b.lines()
+    # An operator may change modes and kick in a channel it does not hold ops in.
+    a.send("MODE #room +m")
+    assert b.lines() == [":alice!~alice@127.0.0.1 MODE #room +m"]
+    a.send("KILL bob :go away")
+    assert b.lines() == ["ERROR :Closing Link: 127.0.0.1 (Killed (alice (go away)))"]
+    assert b.closed
+    a.send("KILL ghost :x")
+    assert a.lines() == [":irc.test 401 alice ghost :No such nick/channel"]
+    a.send("MODE alice -o", "KILL carol :x")
+    assert a.lines() == [
+        ":alice!~alice@127.0.0.1 MODE alice -o",
+        ":irc.test 481 alice :Permission Denied- You're not an IRC operator",
+    ]
+
+
+def test_operRefusals(server: Server) -> None:
+    a = server.connect("alice")
+    a.send("OPER root sesame")
+    assert a.lines() == [":irc.test 491 alice :No O-lines for your host"]
+    guesser = operServer().connect("guesser")
+    guesser.send("OPER root a", "OPER root b", "OPER root c")
+    assert guesser.lines()[-1] == "ERROR :Closing Link: 127.0.0.1 (Too many OPER failures)"
+    assert guesser.closed
+
+
+@given(st.text(max_size=150))
+def test_normalizeMaskOnlyRaisesItsError(mask: str) -> None:
+    from glisten.words.protocols._irc._masks import matchMask, normalizeMask
+    from glisten.words.protocols.irc import IRCBadMessage
+
+    try:
+        full = normalizeMask(mask)
+    except IRCBadMessage:
+        return
+    assert full.count("!") == 1 and full.count("@") == 1
+    assert matchMask(full, full.replace("*", "x").replace("?", "y")) is True

@@ -67,3 +67,17 @@ def test_badFiles(tmp_path: Path) -> None:
         tap.makeService(parse("--passwd", str(tmp_path / "missing")), MemoryReactor())
     with pytest.raises(ValueError, match="--motd"):
         tap.makeService(parse("--motd", str(tmp_path / "missing")), MemoryReactor())
+
+
+def test_operatorPasswords(tmp_path: Path) -> None:
+    opers = tmp_path / "opers"
+    opers.write_text(f"root:{scryptHash('sesame', n=2**4).decode()}\n")
+    svc = tap.makeService(parse("--oper-passwd", str(opers)), MemoryReactor())
+    checker = svc.factory.operatorChecker  # type: ignore[attr-defined]
+    assert outcome(checker.requestAvatarId(UsernamePassword(b"root", b"sesame"))) == "root"
+    assert outcome(checker.requestAvatarId(UsernamePassword(b"root", b"x"))).check(
+        UnauthorizedLogin
+    )
+    assert tap.makeService(parse(), MemoryReactor()).factory.operatorChecker is None  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="--oper-passwd"):
+        tap.makeService(parse("--oper-passwd", str(tmp_path / "missing")), MemoryReactor())

@@ -1,9 +1,10 @@
 """The IRC front end of the chat service: one :class:`IRCUser` per client connection.
 
-It registers the client (``CAP``, ``PASS``, ``NICK``, ``USER``, SASL PLAIN through the portal),
-then turns IRC commands into operations on the realm's :class:`~glisten.words.service.User`
+It registers the client (``CAP``, ``PASS``, ``NICK``, ``USER``, SASL PLAIN or EXTERNAL with a
+verified TLS client certificate, through the portal), then turns IRC commands into operations on the realm's :class:`~glisten.words.service.User`
 and :class:`~glisten.words.service.Group` objects, and is the ``mind`` through which the
-service tells the client what happens.
+service tells the client what happens. Channel bans (``+b``) and IRC operators (``OPER``,
+checked by the factory's ``operatorChecker``; ``KILL``) are kept here too.
 
 Protection: a per-connection command budget (``Excess Flood``), a cap on channels per user,
 idle and registration timeouts with PING, and a bound on what is queued for a client that does
@@ -27,15 +28,18 @@ from glisten.internet.interfaces import IPushProducer
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 from glisten.words import ewords, iwords
+from glisten.words._certauth import ClientCertificate
 from glisten.words._version import __version__
 from glisten.words.protocols._irc import (
     BadLine,
     BadLineKind,
+    IRCBadMessage,
     IRCBadModes,
     IRCLocalError,
     serializeMessage,
 )
 from glisten.words.protocols._irc._flood import FloodGuard
+from glisten.words.protocols._irc._masks import normalizeMask
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._ircserver import IRC
 
@@ -88,6 +92,7 @@ class IRCUser(IRC):
     _loggingIn = False
     _logout: Any = None
     _saslMech: str | None = None
+    _operFailures = 0
     _saslAccount: Any = None
     _paused = False
     _queuedWhilePaused = 0
@@ -279,13 +284,15 @@ class IRCUser(IRC):
     def irc_CAP(self, prefix: str, params: list[str]) -> None:
         sub = params[0].upper() if params else ""
         offered = list(_CAPS)
-        if self._saslAvailable():
+        mechanisms = self._saslMechanisms()
+        if mechanisms:
             offered.append("sasl")
         if sub == "LS":
             if self.avatar is None:
                 self._capNegotiating = True
             values = [
-                ("sasl=PLAIN" if c == "sasl" and params[1:2] == ["302"] else c) for c in offered
+                (f"sasl={','.join(mechanisms)}" if c == "sasl" and params[1:2] == ["302"] else c)
+                for c in offered
             ]
             self.sendCommand("CAP", [self._target(), "LS", " ".join(values)], self.hostname)
         elif sub == "LIST":
@@ -313,13 +320,23 @@ class IRCUser(IRC):
         else:
             self._numeric("410", sub or "*", "Invalid CAP command")
 
-    def _saslAvailable(self) -> bool:
+    def _peerCertificate(self) -> Any:
+        getPeerCertificate = getattr(self.transport, "getPeerCertificate", None)
+        return getPeerCertificate() if getPeerCertificate is not None else None
+
+    def _saslMechanisms(self) -> list[str]:
+        """PLAIN when the portal checks passwords; EXTERNAL when it checks client certificates
+        and this connection presented one (verified by the TLS layer)."""
         portal = self.factory.portal
         if portal is None:
-            return False
+            return []
         from glisten.cred.credentials import IUsernamePassword
 
-        return IUsernamePassword in portal.listCredentialsInterfaces()
+        interfaces = portal.listCredentialsInterfaces()
+        mechanisms = ["PLAIN"] if IUsernamePassword in interfaces else []
+        if iwords.IClientCertificate in interfaces and self._peerCertificate() is not None:
+            mechanisms.append("EXTERNAL")
+        return mechanisms
 
     def irc_AUTHENTICATE(self, prefix: str, params: list[str]) -> None:
         if "sasl" not in self.capabilities:
@@ -334,11 +351,12 @@ class IRCUser(IRC):
             self._numeric("906", "SASL authentication aborted")
             return
         if self._saslMech is None:
-            if arg.upper() != "PLAIN":
-                self._numeric("908", "PLAIN", "are available SASL mechanisms")
+            mechanisms = self._saslMechanisms()
+            if arg.upper() not in mechanisms:
+                self._numeric("908", ",".join(mechanisms), "are available SASL mechanisms")
                 self._numeric("904", "SASL authentication failed")
                 return
-            self._saslMech = "PLAIN"
+            self._saslMech = arg.upper()
             self.sendCommand("AUTHENTICATE", ["+"])
             return
         if arg != "+":
@@ -349,7 +367,11 @@ class IRCUser(IRC):
             return
         if len(arg) == 400:
             return  # more to come
-        encoded, self._saslBuffer, self._saslMech = "".join(self._saslBuffer), [], None
+        encoded, self._saslBuffer = "".join(self._saslBuffer), []
+        mechanism, self._saslMech = self._saslMech, None
+        if mechanism == "EXTERNAL":
+            self._saslExternal(encoded)
+            return
         try:
             _authzid, authcid, passwd = base64.b64decode(encoded, validate=True).split(b"\x00")
             name = authcid.decode("utf-8")
@@ -357,6 +379,21 @@ class IRCUser(IRC):
             self._numeric("904", "SASL authentication failed")
             return
         d = self.factory.portal.login(UsernamePassword(name, passwd), self, iwords.IUser)
+        d.addCallbacks(self._saslLoggedIn, self._saslFailed)
+
+    def _saslExternal(self, encoded: str) -> None:
+        """EXTERNAL (RFC 4422 appendix A): the client certificate is the credential; the
+        message is only an optional authorization identity."""
+        try:
+            authzid = base64.b64decode(encoded, validate=True).decode("utf-8") or None
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            self._numeric("904", "SASL authentication failed")
+            return
+        certificate = self._peerCertificate()
+        if certificate is None:
+            self._numeric("904", "SASL authentication failed")
+            return
+        d = self.factory.portal.login(ClientCertificate(certificate, authzid), self, iwords.IUser)
         d.addCallbacks(self._saslLoggedIn, self._saslFailed)
 
     def _saslLoggedIn(self, result: tuple[Any, User, Any]) -> None:
@@ -464,7 +501,7 @@ class IRCUser(IRC):
         self._numeric("003", f"This server was created {self.factory.created}")
         self.sendCommand(
             "004",
-            [self._target(), server, f"glisten-words-{__version__}", "i", "klmnotv", "klov"],
+            [self._target(), server, f"glisten-words-{__version__}", "io", "bklmnotv", "bklov"],
             self.hostname,
         )
         tokens = [
@@ -477,6 +514,7 @@ class IRCUser(IRC):
             f"TOPICLEN={TOPICLEN}",
             f"CHANLIMIT=#:{self.factory.maxChannels}",
             "MODES=6",
+            f"MAXLIST=b:{self.factory.maxBans}",
             f"NETWORK={self.factory.network}",
         ]
         self._numeric("005", *tokens, "are supported by this server")
@@ -586,6 +624,11 @@ class IRCUser(IRC):
                 return
             # A user who has left: the name is free again.
             self.realm.users.pop(nick.lower(), None)
+        newMask = f"{nick}!{avatar.hostmask.split('!', 1)[-1]}"
+        for group in avatar.groups:
+            if avatar not in group.ops and avatar not in group.voiced and group.isBanned(newMask):
+                self._numeric("435", nick, "#" + group.name, "Cannot change nickname while banned")
+                return
         oldMask = avatar.hostmask
         self.realm.renameUser(avatar, nick)
         self.nickname = nick
@@ -650,6 +693,9 @@ class IRCUser(IRC):
         if group.limit is not None and len(group.users) >= group.limit:
             self._numeric("471", name, "Cannot join channel (+l)")
             return
+        if group.isBanned(avatar.hostmask):
+            self._numeric("474", name, "Cannot join channel (+b)")
+            return
         if created or not group.users:
             group.ops.add(avatar)
         avatar.join(group)
@@ -708,8 +754,11 @@ class IRCUser(IRC):
                     self._numeric("401", target[:CHANNELLEN], "No such nick/channel")
                 return
             member = avatar in group.users.values()
-            if ("n" in group.modes and not member) or (
-                "m" in group.modes and avatar not in group.ops and avatar not in group.voiced
+            privileged = avatar in group.ops or avatar in group.voiced
+            if (
+                ("n" in group.modes and not member)
+                or ("m" in group.modes and not privileged)
+                or (not privileged and group.isBanned(avatar.hostmask))
             ):
                 if not quiet:
                     self._numeric("404", target, "Cannot send to channel")
@@ -820,7 +869,7 @@ class IRCUser(IRC):
             getattr(mind, "realname", "") or user.name,
             self.hostname or "server",
             f"glisten-words {self.factory.network}",
-            False,
+            user.operator,
             int(time.time() - user.lastMessage),
             user.signOn,
             [g.prefixFor(user) + "#" + g.name for g in user.groups],
@@ -870,10 +919,10 @@ class IRCUser(IRC):
         if group is None:
             self._numeric("403", params[0][:CHANNELLEN], "No such channel")
             return
-        if avatar not in group.users.values():
+        if avatar not in group.users.values() and not avatar.operator:
             self._numeric("442", params[0], "You're not on that channel")
             return
-        if avatar not in group.ops:
+        if avatar not in group.ops and not avatar.operator:
             self._numeric("482", params[0], "You're not channel operator")
             return
         reason = params[2][:TOPICLEN] if len(params) > 2 else avatar.name
@@ -902,7 +951,8 @@ class IRCUser(IRC):
             self._numeric("502", "Cannot change mode for other users")
             return
         if not args:
-            self._numeric("221", "+i" if self.invisible else "+")
+            modes = ("i" if self.invisible else "") + ("o" if avatar.operator else "")
+            self._numeric("221", "+" + modes)
             return
         try:
             added, removed = parseModes(args[0], [])
@@ -911,19 +961,76 @@ class IRCUser(IRC):
             return
         change = ""
         for mode, _ in added:
+            if mode == "o":
+                continue  # only OPER makes an operator
             if mode != "i":
                 self._numeric("501", "Unknown MODE flag")
             elif not self.invisible:
                 self.invisible = avatar.invisible = True
-                change = "+i"
+                change += "+i"
         for mode, _ in removed:
-            if mode != "i":
+            if mode == "o":
+                if avatar.operator:
+                    avatar.operator = False
+                    change += "-o"
+            elif mode != "i":
                 self._numeric("501", "Unknown MODE flag")
             elif self.invisible:
                 self.invisible = avatar.invisible = False
-                change = "-i"
+                change += "-i"
         if change:
-            self._send("MODE", [avatar.name, change], avatar.hostmask)
+            self._send("MODE", [avatar.name, change.replace("-i-o", "-io")], avatar.hostmask)
+
+    # ------------------------------------------------------------------ IRC operators
+
+    def irc_OPER(self, prefix: str, params: list[str]) -> None:
+        """``OPER name password``: checked by the factory's ``operatorChecker``."""
+        avatar = self.avatar
+        assert avatar is not None
+        if len(params) < 2:
+            self._numeric("461", "OPER", "Not enough parameters")
+            return
+        checker = self.factory.operatorChecker
+        if checker is None:
+            self._numeric("491", "No O-lines for your host")
+            return
+        creds = UsernamePassword(params[0].encode("utf-8"), params[1].encode("utf-8"))
+        checker.requestAvatarId(creds).addCallbacks(
+            lambda _: self._becameOperator(avatar), lambda _: self._operFailed()
+        )
+
+    def _becameOperator(self, avatar: User) -> None:
+        if self._closing or avatar.mind is not self:
+            return
+        self._numeric("381", "You are now an IRC operator")
+        if not avatar.operator:
+            avatar.operator = True
+            self._send("MODE", [avatar.name, "+o"], avatar.hostmask)
+
+    def _operFailed(self) -> None:
+        if self._closing:
+            return
+        self._numeric("464", "Password incorrect")
+        self._operFailures += 1
+        if self._operFailures >= 3:
+            self._close("Too many OPER failures")
+
+    def irc_KILL(self, prefix: str, params: list[str]) -> None:
+        """``KILL nick reason``: an operator disconnects a user."""
+        avatar = self.avatar
+        assert avatar is not None
+        if not avatar.operator:
+            self._numeric("481", "Permission Denied- You're not an IRC operator")
+            return
+        if len(params) < 2 or not params[1]:
+            self._numeric("461", "KILL", "Not enough parameters")
+            return
+        target = self.realm.users.get(params[0].lower())
+        mind = target.mind if target is not None else None
+        if mind is None or not hasattr(mind, "_close"):
+            self._numeric("401", params[0][:NICKLEN], "No such nick/channel")
+            return
+        mind._close(f"Killed ({avatar.name} ({params[1][:TOPICLEN]}))")
 
     def _channelMode(self, channel: str, args: list[str]) -> None:
         avatar = self.avatar
@@ -946,9 +1053,11 @@ class IRCUser(IRC):
             self._numeric("329", channel, str(int(group.created)))
             return
         if args[0].lstrip("+") == "b" and len(args) == 1:
+            for mask, setBy, setAt in group.bans:
+                self._numeric("367", channel, mask, setBy, str(setAt))
             self._numeric("368", channel, "End of channel ban list")
             return
-        if avatar not in group.ops:
+        if avatar not in group.ops and not avatar.operator:
             self._numeric("482", channel, "You're not channel operator")
             return
         modeString = args[0] if args[0][:1] in "+-" else "+" + args[0]
@@ -960,6 +1069,11 @@ class IRCUser(IRC):
         applied: list[tuple[str, str, str | None]] = []
         for sign, changes in (("+", added), ("-", removed)):
             for mode, arg in changes[:6]:
+                if mode == "b":
+                    try:
+                        arg = normalizeMask(arg or "")
+                    except IRCBadMessage:
+                        continue
                 if self._applyMode(group, channel, sign == "+", mode, arg):
                     applied.append((sign, mode, arg))
         if not applied:
@@ -1015,6 +1129,19 @@ class IRCUser(IRC):
                 group.limit = None
             return True
         if mode == "b":
-            return False  # bans are not kept
+            assert arg is not None
+            present = [b for b in group.bans if b[0] == arg]
+            if not on:
+                for ban in present:
+                    group.bans.remove(ban)
+                return bool(present)
+            if present:
+                return False
+            if len(group.bans) >= self.factory.maxBans:
+                self._numeric("478", channel, arg, "Channel ban list is full")
+                return False
+            assert self.avatar is not None
+            group.bans.append((arg, self.avatar.hostmask, int(time.time())))
+            return True
         self._numeric("472", mode, "is unknown mode char to me")
         return False

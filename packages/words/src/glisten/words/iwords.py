@@ -4,7 +4,28 @@ from __future__ import annotations
 
 from zope.interface import Attribute, Interface
 
-__all__ = ["IChatClient", "IChatService", "IGroup", "IProtocolPlugin", "IUser"]
+from glisten.cred.credentials import ICredentials
+
+__all__ = [
+    "IChatClient",
+    "IChatService",
+    "IClientCertificate",
+    "IGroup",
+    "IProtocolPlugin",
+    "IUser",
+]
+
+
+class IClientCertificate(ICredentials):
+    """The TLS client certificate a connection presented (SASL EXTERNAL, beyond Twisted).
+
+    The TLS layer has already verified it against the server's certificate authorities; a
+    checker decides which account, if any, it stands for.
+    """
+
+    certificate = Attribute("The peer's certificate (a glisten.internet.ssl.Certificate).")
+    fingerprint = Attribute("Its SHA-256 fingerprint: lower-case hex, no colons.")
+    authzid = Attribute("The account the client asked for, or None to take the default.")
 
 
 class IGroup(Interface):

@@ -24,9 +24,17 @@ from glisten.internet import protocol
 from glisten.internet.defer import Deferred, fail, succeed
 from glisten.internet.main import getReactor
 from glisten.words import ewords, iwords
+from glisten.words._certauth import (
+    CertificateFingerprintChecker,
+    ClientCertificate,
+    certificateFingerprint,
+)
 from glisten.words._ircuser import IRCUser
+from glisten.words.protocols._irc._masks import matchMask
 
 __all__ = [
+    "CertificateFingerprintChecker",
+    "ClientCertificate",
     "Group",
     "IRCFactory",
     "IRCUser",
@@ -34,6 +42,7 @@ __all__ = [
     "OpenRegistrationChecker",
     "User",
     "WordsRealm",
+    "certificateFingerprint",
 ]
 
 
@@ -53,6 +62,8 @@ class Group:
     :ivar ops: members with ``+o``.
     :ivar voiced: members with ``+v``.
     :ivar transient: created on request: removed from the realm when the last member leaves.
+    :ivar bans: ``(mask, setBy, setAt)`` of the ``+b`` list; masks are normalised
+        ``nick!user@host`` with wildcards.
     """
 
     def __init__(self, name: str) -> None:
@@ -67,6 +78,11 @@ class Group:
         self.created = time.time()
         self.transient = False
         self.realm: WordsRealm | None = None
+        self.bans: list[tuple[str, str, int]] = []
+
+    def isBanned(self, hostmask: str) -> bool:
+        """Whether a ``nick!user@host`` matches one of the ``+b`` masks."""
+        return any(matchMask(mask, hostmask) for mask, _, _ in self.bans)
 
     def __repr__(self) -> str:
         return f"<Group #{self.name}>"
@@ -140,10 +156,12 @@ class User:
 
     :ivar account: the name it authenticated as (for the IRCv3 ``account-tag``), if any.
     :ivar hostmask: ``nick!user@host`` while connected over IRC.
+    :ivar operator: whether the user is an IRC operator (after ``OPER``).
     """
 
     realm: WordsRealm | None = None
     mind: Any = None
+    operator = False
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -376,6 +394,11 @@ class IRCFactory(protocol.ServerFactory):
     floodRate = 4.0
     nickChangeAllowed = True
     network = "glisten"
+    #: Checks ``OPER name password`` (an ``IUsernamePassword`` checker, such as
+    #: ``glisten.words.tap.PasswordFileChecker``); None: nobody can become an IRC operator.
+    operatorChecker: Any = None
+    #: Masks a channel's ``+b`` list may hold.
+    maxBans = 50
 
     def __init__(self, realm: Any, portal: Any, reactor: Any = None) -> None:
         self.realm = realm

@@ -4,7 +4,9 @@
 nickname unless ``--passwd FILE`` is given, whose ``name:password`` lines (passwords in clear
 or as ``$scrypt$...`` hashes from :func:`glisten.cred.checkers.scryptHash`) are then the only
 accounts, used as nicknames (server password or SASL PLAIN). With ``--group``, only those
-channels exist; without, joining a channel creates it.
+channels exist; without, joining a channel creates it. ``--oper-passwd FILE`` (the same
+format) names the IRC operators (``OPER name password``: ``KILL``, channel modes and kicks in
+any channel).
 """
 
 from __future__ import annotations
@@ -90,6 +92,13 @@ def makeService(options: argparse.Namespace, reactor: Any = None) -> MultiServic
     portal = Portal(realm, [checker])
     factory = service.IRCFactory(realm, portal, reactor=reactor)
     factory.nickChangeAllowed = not options.passwd
+    operPasswd = options.oper_passwd
+    if operPasswd:
+        try:
+            open(operPasswd, "rb").close()
+        except OSError as e:
+            raise ValueError(f"--oper-passwd: cannot read {operPasswd!r}: {e.strerror}") from None
+        factory.operatorChecker = PasswordFileChecker(operPasswd)
     if options.motd:
         try:
             with open(options.motd, encoding="utf-8", errors="replace") as f:
@@ -134,6 +143,12 @@ class WordsServiceMaker:
             metavar="FILE",
             help="name:password accounts (clear or $scrypt$ hashes); without it anyone may "
             "register a free nick",
+        )
+        parser.add_argument(
+            "--oper-passwd",
+            metavar="FILE",
+            help="name:password lines (clear or $scrypt$ hashes) for OPER; without it there "
+            "are no IRC operators",
         )
         parser.add_argument("--hostname", metavar="NAME", help="the server name (default: host)")
         parser.add_argument("--motd", metavar="FILE", help="the message of the day")

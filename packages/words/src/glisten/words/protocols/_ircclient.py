@@ -18,8 +18,9 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
+from glisten.internet.defer import Deferred
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol, connectionDone
 from glisten.logger import Logger
@@ -35,6 +36,7 @@ from glisten.words.protocols._irc import (
     ClientCapabilities,
     IRCBadMessage,
     IRCBadModes,
+    IRCLocalError,
     Limits,
     LineDecoder,
     Message,
@@ -46,10 +48,18 @@ from glisten.words.protocols._irc import (
     splitUTF8,
 )
 from glisten.words.protocols._irc._ctcp import X_DELIM, ctcpExtract, ctcpStringify
-from glisten.words.protocols._irc._dcc import parseDccSend
+from glisten.words.protocols._irc._dcc import (
+    dccDescribeAddress,
+    formatDccSend,
+    parseDccChat,
+    parseDccResume,
+    parseDccSend,
+    quoteFileName,
+)
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic
+from glisten.words.protocols._ircdcc import DccChatFactory, DccSendFactory, fileSize
 
 __all__ = ["CHANNEL_PREFIXES", "IRCClient", "IRCPasswordMismatch"]
 
@@ -125,6 +135,11 @@ class IRCClient(Protocol):
     limits = Limits()
     reactor: Any = None
     dcc_destdir = "."
+    #: The address DCC offers name (default: this end of the IRC connection); set it when
+    #: peers must reach this host at another address.
+    dccAddress: str | None = None
+    #: Seconds a DCC offer waits for the peer to connect.
+    dccTimeout = 120.0
 
     _registered = False
     _attemptedNick = ""
@@ -142,6 +157,7 @@ class IRCClient(Protocol):
         self._resetState()
 
     def _resetState(self) -> None:
+        self._dccOffers: dict[int, tuple[str, DccSendFactory]] = {}
         self.supported = ServerSupportedFeatures()
         self.tags = {}
         self.currentMessage = None
@@ -895,6 +911,104 @@ class IRCClient(Protocol):
     ) -> None:
         """A DCC SEND offer; ignored unless overridden (connect a :class:`DccFileReceive`
         with ``reactor.connectTCP(address, port, factory)`` to accept it)."""
+
+    def dcc_CHAT(self, user: str, channel: str, data: str) -> None:
+        """Parse a DCC CHAT offer and pass it to :meth:`dccDoChat`."""
+        address, port = parseDccChat(data)
+        self.dccDoChat(user, channel, address, port, data)
+
+    def dccDoChat(self, user: str, channel: str, address: str, port: int, data: str) -> None:
+        """A DCC CHAT offer; ignored unless overridden, since it names an address a stranger
+        chose (accept it with ``reactor.connectTCP(address, port,
+        DccChatFactory(self, (user, channel, data)))``)."""
+
+    def _dccInterface(self) -> str:
+        interface = self.dccAddress or getattr(self.transport.getHost(), "host", None)
+        if not interface:
+            raise IRCLocalError("DCC needs an IP address: set dccAddress")
+        dccDescribeAddress(interface)  # an IP address, or IRCBadMessage before listening
+        return str(interface)
+
+    def dccSend(self, user: str, file: str | IO[bytes]) -> Deferred[int]:
+        """Offer ``file`` (a path or an open binary file) to ``user`` with DCC SEND.
+
+        Listens on a free port of this end of the IRC connection (or ``dccAddress``) for one
+        connection, for at most ``dccTimeout`` seconds; only the file's base name is offered.
+        Twisted's ``dccSend`` stops short of sending anything.
+
+        :return: fires with the bytes sent once the receiver acknowledged them all.
+        """
+        interface = self._dccInterface()
+        if isinstance(file, str):
+            file = open(file, "rb")  # the protocol closes it when done
+        name = str(getattr(file, "name", None) or f"file@{id(file)}")
+        size = fileSize(file)
+        factory = DccSendFactory(file)
+        try:
+            port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        except BaseException:
+            file.close()
+            raise
+        offer = formatDccSend(name, interface, port, -1 if size is None else size)
+        self._dccOffers[port] = (_nick(user).lower(), factory)
+
+        def forget(result: Any) -> Any:
+            self._dccOffers.pop(port, None)
+            return result
+
+        factory.deferred.addBoth(forget)
+        self.ctcpMakeQuery(_nick(user), [("DCC", "SEND " + offer)])
+        return factory.deferred
+
+    def dcc_RESUME(self, user: str, channel: str, data: str) -> None:
+        """Parse a DCC RESUME request and pass it to :meth:`dccDoResume`."""
+        fileName, port, position = parseDccResume(data)
+        self.dccDoResume(user, fileName, port, position)
+
+    def dccDoResume(self, user: str, file: str, port: int, resumePos: int) -> None:
+        """A receiver asks to resume one of our :meth:`dccSend` offers at ``resumePos``:
+        accepted (``DCC ACCEPT``) when ``port`` is an offer made to ``user`` still waiting
+        for its connection and the file is that long; anything else is ignored."""
+        nick, factory = self._dccOffers.get(port, ("", None))
+        if factory is None or nick != _nick(user).lower():
+            return
+        if factory.resume(resumePos):
+            self.dccAcceptResume(_nick(user), file, port, resumePos)
+
+    def dccResume(self, user: str, fileName: str, port: int, resumePos: int) -> None:
+        """Ask the sender of an offer to resume it at ``resumePos`` (``DCC RESUME``)."""
+        self.ctcpMakeQuery(
+            _nick(user), [("DCC", f"RESUME {quoteFileName(fileName)} {port} {resumePos}")]
+        )
+
+    def dccAcceptResume(self, user: str, fileName: str, port: int, resumePos: int) -> None:
+        """Agree to resume a transfer at ``resumePos`` (``DCC ACCEPT``)."""
+        self.ctcpMakeQuery(
+            _nick(user), [("DCC", f"ACCEPT {quoteFileName(fileName)} {port} {resumePos}")]
+        )
+
+    def dcc_ACCEPT(self, user: str, channel: str, data: str) -> None:
+        """Parse a DCC ACCEPT answer and pass it to :meth:`dccDoAcceptResume`."""
+        fileName, port, position = parseDccResume(data)
+        self.dccDoAcceptResume(user, fileName, port, position)
+
+    def dccDoAcceptResume(self, user: str, file: str, port: int, resumePos: int) -> None:
+        """The sender agreed to resume at ``resumePos``; ignored unless overridden (connect a
+        :class:`DccFileReceive` made with ``resumeOffset=resumePos``)."""
+
+    def dccChat(self, user: str) -> Deferred[Any]:
+        """Offer ``user`` a DCC CHAT (beyond Twisted, which only parses offers).
+
+        :return: fires with the connected :class:`DccChat` once the peer connects, or fails
+            with ``TimeoutError`` after ``dccTimeout`` seconds.
+        """
+        factory = DccChatFactory(self, (user, None, None))
+        interface = self._dccInterface()
+        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        self.ctcpMakeQuery(
+            _nick(user), [("DCC", f"CHAT chat {dccDescribeAddress(interface)} {port}")]
+        )
+        return factory.deferred
 
     def ctcpReply(self, user: str, channel: str, messages: list[tuple[str, str | None]]) -> None:
         """Dispatch CTCP replies to ``ctcpReply_<TAG>``."""

@@ -1,22 +1,36 @@
-"""Receiving files offered with DCC SEND, guarded: :class:`DccFileReceive`.
+"""DCC connections: receiving files (:class:`DccFileReceive`), sending them
+(:class:`DccSendProtocol`, :class:`DccSendFactory`) and chats (:class:`DccChat`).
 
 The receiver writes only inside its folder (the offered name is reduced to a safe base name,
 the file is created without following symbolic links and, unless asked, never over an existing
-file), stops at the announced size, and acknowledges bytes as the DCC protocol asks.
+file), stops at the announced size, and acknowledges bytes as the DCC protocol asks. The sender
+offers only a file's base name and waits for each block's acknowledgement; a chat refuses
+over-long lines. A listening side accepts one connection and stops listening after a timeout.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from typing import Any
+from typing import IO, Any
 
-from glisten.internet.protocol import Protocol, connectionDone
+from glisten.internet.defer import Deferred
+from glisten.internet.error import ConnectionLost, TimeoutError
+from glisten.internet.protocol import ClientFactory, Factory, Protocol, connectionDone
 from glisten.logger import Logger
 from glisten.python.failure import Failure
-from glisten.words.protocols._irc._dcc import safeFileName
+from glisten.words.protocols._irc._dcc import DccAckDecoder, DccChatDecoder, safeFileName
+from glisten.words.protocols._irc._errors import IRCBadMessage, IRCLocalError
 
-__all__ = ["DccFileReceive", "DccFileReceiveBasic"]
+__all__ = [
+    "DccChat",
+    "DccChatFactory",
+    "DccFileReceive",
+    "DccFileReceiveBasic",
+    "DccSendFactory",
+    "DccSendProtocol",
+    "fileSize",
+]
 
 _log = Logger()
 
@@ -130,3 +144,249 @@ class DccFileReceive(DccFileReceiveBasic):
 
     def __str__(self) -> str:
         return f"<DCC file {self.filename} {self.bytesReceived}/{self.fileSize}>"
+
+
+def fileSize(file: Any) -> int | None:
+    """The bytes left to read in an open file, or None when that cannot be told."""
+    try:
+        return max(os.fstat(file.fileno()).st_size - file.tell(), 0)
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        here = file.tell()
+        file.seek(0, os.SEEK_END)
+        end = file.tell()
+        file.seek(here)
+        return int(end - here)
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class DccSendProtocol(Protocol):
+    """Sends a file to a DCC receiver, one block per acknowledgement, and closes the connection
+    once everything sent was acknowledged.
+
+    :param file: an open binary file, read from where it stands.
+    :ivar blocksize: bytes sent before waiting for the receiver's acknowledgement.
+    """
+
+    blocksize = 1024
+    connected = False
+    completed = False
+    bytesSent = 0
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+        self._acks = DccAckDecoder()
+
+    def connectionMade(self) -> None:
+        self.connected = True
+        self.sendBlock()
+
+    def sendBlock(self) -> None:
+        """Send the next block, or finish when the file is exhausted."""
+        block = self.file.read(self.blocksize)
+        if block:
+            self.bytesSent += len(block)
+            self.transport.write(block)
+        else:
+            self.completed = True
+            self.transport.loseConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.completed:
+            return
+        try:
+            acks = self._acks.receiveData(data, self.bytesSent)
+        except IRCBadMessage:
+            _log.warn("DCC: the receiver acknowledged bytes never sent")
+            self.transport.abortConnection()
+            return
+        if acks and acks[-1] == self.bytesSent & 0xFFFFFFFF:
+            self.sendBlock()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.connected = False
+        close = getattr(self.file, "close", None)
+        if close is not None:
+            close()
+        factory = getattr(self, "factory", None)
+        if isinstance(factory, DccSendFactory):
+            factory.sendFinished(self)
+
+
+class _DccOffer:
+    """What both offering factories share: listen for a single connection, stop listening
+    when it comes or after ``timeout`` seconds, and fail ``deferred`` on the timeout."""
+
+    _port: Any = None
+    _timer: Any = None
+    _accepted = False
+    deferred: Deferred[Any]
+
+    def listen(self, reactor: Any, interface: str, timeout: float) -> int:
+        """Listen on a free port of ``interface`` for the peer.
+
+        :return: the port number to offer.
+        """
+        self._port = reactor.listenTCP(0, self, backlog=1, interface=interface)
+        self._timer = reactor.callLater(timeout, self._expired)
+        return int(self._port.getHost().port)
+
+    def _listening(self) -> bool:
+        return self._port is not None
+
+    def _accept(self) -> bool:
+        """Called for each incoming connection; True only for the first."""
+        if self._accepted:
+            return False
+        self._accepted = True
+        self._stop()
+        return True
+
+    def _stop(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        if self._port is not None:
+            self._port.stopListening()
+            self._port = None
+
+    def _expired(self) -> None:
+        self._stop()
+        if not self._accepted:
+            self._accepted = True
+            self.deferred.errback(TimeoutError("nobody accepted the DCC offer"))
+
+
+class DccSendFactory(_DccOffer, Factory):
+    """Builds the one :class:`DccSendProtocol` for a file offered with DCC SEND.
+
+    :ivar deferred: fires with the bytes sent once the receiver acknowledged them all, or
+        fails (:class:`~glisten.internet.error.ConnectionLost` when the connection ends first,
+        :class:`~glisten.internet.error.TimeoutError` when nobody connects in time).
+    """
+
+    protocol = DccSendProtocol
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+        self.deferred: Deferred[int] = Deferred()
+        self.resumePosition = 0
+
+    def resume(self, position: int) -> bool:
+        """Start the transfer at ``position`` instead (a receiver's ``DCC RESUME``), if no
+        connection was accepted yet and the file can seek there.
+
+        :return: whether it will.
+        """
+        if self._accepted or position < 0:
+            return False
+        try:
+            start = self.file.tell()
+            end = self.file.seek(0, 2)
+            if start + position > end:
+                self.file.seek(start)
+                return False
+            self.file.seek(start + position)
+        except (AttributeError, OSError, ValueError):
+            return False
+        self.resumePosition = position
+        return True
+
+    def buildProtocol(self, addr: Any) -> DccSendProtocol | None:
+        if not self._accept():
+            return None
+        proto = self.protocol(self.file)
+        proto.bytesSent = self.resumePosition
+        proto.factory = self
+        return proto
+
+    def sendFinished(self, proto: DccSendProtocol) -> None:
+        """Called by the protocol when its connection ends: fire or fail ``deferred``."""
+        if proto.completed:
+            self.deferred.callback(proto.bytesSent)
+        else:
+            self.deferred.errback(ConnectionLost("the DCC SEND ended before the whole file"))
+
+
+class DccChat(Protocol):
+    """A DCC CHAT connection: lines both ways (``sendLine``, ``lineReceived``).
+
+    :param client: the :class:`IRCClient` the chat belongs to (received lines go to its
+        ``privmsg`` by default), or None.
+    :param queryData: the offer's ``(user, channel, data)``; ``remoteParty`` is the user.
+    :ivar maxLineLength: the longest line accepted, in bytes; a longer one closes the chat.
+    """
+
+    delimiter = b"\r\n"
+    maxLineLength = 4096
+    remoteParty: str | None = None
+
+    def __init__(self, client: Any, queryData: Any = None) -> None:
+        self.client = client
+        self.queryData = queryData
+        if queryData:
+            self.remoteParty = queryData[0]
+        self._decoder = DccChatDecoder(self.maxLineLength)
+        self._closed = False
+
+    def connectionMade(self) -> None:
+        factory = getattr(self, "factory", None)
+        if isinstance(factory, DccChatFactory):
+            factory.chatStarted(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            lines = self._decoder.receiveData(data)
+        except IRCBadMessage:
+            self._closed = True
+            _log.info("DCC CHAT: closing, the peer sent an over-long line")
+            self.transport.loseConnection()
+            return
+        for line in lines:
+            self.lineReceived(line)
+
+    def lineReceived(self, line: str) -> None:
+        """A line from the peer; passed to the client's ``privmsg`` as from ``remoteParty``."""
+        if self.client is not None:
+            self.client.privmsg(self.remoteParty or "", self.client.nickname, line)
+
+    def sendLine(self, line: str | bytes) -> None:
+        """Send one line.
+
+        :raises IRCLocalError: it holds a CR, LF or NUL, or is longer than ``maxLineLength``.
+        """
+        data = line.encode("utf-8") if isinstance(line, str) else line
+        if b"\r" in data or b"\n" in data or b"\0" in data or len(data) > self.maxLineLength:
+            raise IRCLocalError("a DCC CHAT line cannot hold CR, LF or NUL, or be that long")
+        self.transport.write(data + self.delimiter)
+
+
+class DccChatFactory(_DccOffer, ClientFactory):
+    """Builds a :class:`DccChat` for ``client``: connect it to an offer's address, or listen
+    with :meth:`IRCClient.dccChat`.
+
+    :ivar deferred: fires with the connected :class:`DccChat` (when listening), or fails with
+        :class:`~glisten.internet.error.TimeoutError` when nobody connects in time.
+    """
+
+    protocol = DccChat
+
+    def __init__(self, client: Any, queryData: Any = None) -> None:
+        self.client = client
+        self.queryData = queryData
+        self.deferred: Deferred[DccChat] = Deferred()
+
+    def buildProtocol(self, addr: Any) -> DccChat | None:
+        if self._listening() and not self._accept():
+            return None
+        proto = self.protocol(self.client, self.queryData)
+        proto.factory = self
+        return proto
+
+    def chatStarted(self, chat: DccChat) -> None:
+        """Called by the chat once connected: fire ``deferred`` if this side was listening."""
+        if self._accepted and not self.deferred.called:
+            self.deferred.callback(chat)

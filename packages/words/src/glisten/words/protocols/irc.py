@@ -10,9 +10,11 @@ Differences from Twisted, on purpose:
   IRCv3 tags), malformed tags, prefixes and commands are refused, not passed on.
 - :meth:`IRCClient.msg` splits at UTF-8 byte boundaries, never inside a character.
 - IRCv3 capability negotiation, SASL, message tags and batches are supported.
-- DCC: only receiving files (``dcc_SEND``, ``dccDoSend``, :class:`DccFileReceive`), with the
-  offered name reduced to a safe base name inside the download folder; DCC CHAT, sending and
-  RESUME/ACCEPT are not provided.
+- DCC: receiving files (``dcc_SEND``, ``dccDoSend``, :class:`DccFileReceive`) with the
+  offered name reduced to a safe base name inside the download folder; sending them
+  (:meth:`IRCClient.dccSend`, which Twisted leaves unfinished) and chats (``dcc_CHAT``,
+  ``dccDoChat``, :meth:`IRCClient.dccChat`, :class:`DccChat`), and RESUME/ACCEPT for
+  offers made with ``dccSend``. Offers received are never acted on by default.
 """
 
 from __future__ import annotations
@@ -44,7 +46,15 @@ from glisten.words.protocols._irc._ctcp import (
     lowDequote,
     lowQuote,
 )
-from glisten.words.protocols._irc._dcc import dccParseAddress, parseDccSend, safeFileName
+from glisten.words.protocols._irc._dcc import (
+    dccDescribeAddress,
+    dccParseAddress,
+    formatDccSend,
+    parseDccChat,
+    parseDccResume,
+    parseDccSend,
+    safeFileName,
+)
 from glisten.words.protocols._irc._formatting import (
     assembleFormattedText,
     attributes,
@@ -55,7 +65,15 @@ from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic, symbolic_to_numeric
 from glisten.words.protocols._ircclient import CHANNEL_PREFIXES, IRCClient, IRCPasswordMismatch
-from glisten.words.protocols._ircdcc import DccFileReceive, DccFileReceiveBasic
+from glisten.words.protocols._ircdcc import (
+    DccChat,
+    DccChatFactory,
+    DccFileReceive,
+    DccFileReceiveBasic,
+    DccSendFactory,
+    DccSendProtocol,
+    fileSize,
+)
 from glisten.words.protocols._ircserver import IRC
 
 NL = "\n"
@@ -79,8 +97,12 @@ __all__ = [
     "BadLine",
     "BadLineKind",
     "ClientCapabilities",
+    "DccChat",
+    "DccChatFactory",
     "DccFileReceive",
     "DccFileReceiveBasic",
+    "DccSendFactory",
+    "DccSendProtocol",
     "IRCBadMessage",
     "IRCBadModes",
     "IRCClient",
@@ -93,7 +115,12 @@ __all__ = [
     "assembleFormattedText",
     "attributes",
     "ctcpDequote",
+    "dccDescribeAddress",
     "dccParseAddress",
+    "fileSize",
+    "formatDccSend",
+    "parseDccChat",
+    "parseDccResume",
     "parseDccSend",
     "safeFileName",
     "ctcpExtract",

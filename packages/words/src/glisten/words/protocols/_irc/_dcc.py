@@ -1,4 +1,5 @@
-"""DCC offers (CTCP ``DCC SEND``): parsing and the file names they may write, without I/O.
+"""DCC (CTCP ``DCC SEND`` and ``DCC CHAT``) without I/O: parsing and writing offers, the file
+names they may write, the acknowledgements of a file transfer and the lines of a chat.
 
 A DCC offer names a file chosen by a stranger; :func:`safeFileName` keeps only a plain base
 name, so an offer can never write outside the download folder (Twisted's receiver joins the
@@ -9,12 +10,25 @@ from __future__ import annotations
 
 import ipaddress
 import shlex
+import struct
 
 from glisten.words.protocols._irc._errors import IRCBadMessage
 
-__all__ = ["dccParseAddress", "parseDccSend", "safeFileName"]
+__all__ = [
+    "DccAckDecoder",
+    "DccChatDecoder",
+    "dccDescribeAddress",
+    "dccParseAddress",
+    "formatDccSend",
+    "parseDccChat",
+    "parseDccResume",
+    "parseDccSend",
+    "quoteFileName",
+    "safeFileName",
+]
 
 _MAX_NAME = 200
+_ACK = struct.Struct("!I")
 
 
 def dccParseAddress(address: str) -> str:
@@ -67,3 +81,135 @@ def safeFileName(name: str) -> str:
     if not base:
         raise IRCBadMessage("unusable DCC file name")
     return base[:_MAX_NAME]
+
+
+def parseDccChat(data: str) -> tuple[str, int]:
+    """Parse the arguments of ``DCC CHAT``: ``chat address port``.
+
+    :return: ``(address, port)``.
+    :raises IRCBadMessage: the offer is malformed.
+    """
+    words = data.split()
+    if len(words) < 3 or words[0].lower() != "chat":
+        raise IRCBadMessage("DCC CHAT needs 'chat', an address and a port")
+    address = dccParseAddress(words[1])
+    if not words[2].isdigit() or not 0 < int(words[2]) < 65536:
+        raise IRCBadMessage("malformed DCC port")
+    return address, int(words[2])
+
+
+def dccDescribeAddress(address: str) -> str:
+    """An address as DCC offers carry it: IPv4 as a 32-bit integer, IPv6 as its literal.
+
+    :raises IRCBadMessage: ``address`` is not an IP address.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise IRCBadMessage("not an IP address") from None
+    return str(int(ip)) if ip.version == 4 else str(ip)
+
+
+def quoteFileName(name: str) -> str:
+    """A file name as DCC offers and requests carry it: double-quoted when it holds spaces
+    (double quotes inside become single ones)."""
+    name = name.replace('"', "'")
+    return f'"{name}"' if " " in name else name
+
+
+def formatDccSend(fileName: str, address: str, port: int, size: int) -> str:
+    """The arguments of a ``DCC SEND`` offer (after ``SEND``).
+
+    Only the base name of ``fileName`` is offered (never the sender's folders); a name with
+    spaces is put in double quotes, as clients expect.
+
+    :raises IRCBadMessage: nothing usable is left of the name, or the port is out of range.
+    """
+    name = quoteFileName(safeFileName(fileName))
+    if not 0 < port < 65536:
+        raise IRCBadMessage("DCC port out of range")
+    offer = f"{name} {dccDescribeAddress(address)} {port}"
+    return offer if size < 0 else f"{offer} {size}"
+
+
+class DccAckDecoder:
+    """Reads a DCC SEND receiver's acknowledgements: 4-byte big-endian counts of the bytes it
+    has received, modulo 2**32.
+
+    :ivar acknowledged: the last count received.
+    """
+
+    __slots__ = ("_buffer", "acknowledged")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self.acknowledged = 0
+
+    def receiveData(self, data: bytes, sent: int) -> list[int]:
+        """Feed received bytes; ``sent`` is how many file bytes were sent so far.
+
+        :return: the complete acknowledgements in ``data``.
+        :raises IRCBadMessage: the peer acknowledges bytes that were never sent.
+        """
+        buffer = self._buffer + data
+        whole = len(buffer) - len(buffer) % 4
+        self._buffer = buffer[whole:]
+        acks = [a for (a,) in _ACK.iter_unpack(buffer[:whole])]
+        for ack in acks:
+            # The count wraps at 4 GiB; it must never pass what was sent since the last wrap.
+            if (sent - ack) % (1 << 32) > min(sent, (1 << 32) - 1):
+                raise IRCBadMessage("DCC acknowledgement of bytes never sent")
+            self.acknowledged = ack
+        return acks
+
+
+class DccChatDecoder:
+    """Splits a DCC CHAT stream into lines (LF, or CR LF), decoded as UTF-8 with bad bytes
+    replaced.
+
+    :param maxLineLength: the longest line in bytes; a longer one raises (and is not buffered).
+    """
+
+    __slots__ = ("_buffer", "maxLineLength")
+
+    def __init__(self, maxLineLength: int = 4096) -> None:
+        self.maxLineLength = maxLineLength
+        self._buffer = b""
+
+    def receiveData(self, data: bytes) -> list[str]:
+        """Feed received bytes.
+
+        :return: the complete lines in ``data``, without their line endings.
+        :raises IRCBadMessage: a line is longer than ``maxLineLength``.
+        """
+        *lines, rest = (self._buffer + data).split(b"\n")
+        if len(rest) > self.maxLineLength:
+            self._buffer = b""
+            raise IRCBadMessage("DCC CHAT line too long")
+        self._buffer = rest
+        out = []
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if len(line) > self.maxLineLength:
+                raise IRCBadMessage("DCC CHAT line too long")
+            out.append(line.decode("utf-8", "replace"))
+        return out
+
+
+def parseDccResume(data: str) -> tuple[str, int, int]:
+    """Parse the arguments of ``DCC RESUME`` or ``DCC ACCEPT``: ``filename port position``.
+
+    :return: ``(filename, port, position)``.
+    :raises IRCBadMessage: the request is malformed.
+    """
+    try:
+        words = shlex.split(data)
+    except ValueError:
+        raise IRCBadMessage("malformed DCC RESUME quoting") from None
+    if len(words) < 3 or not words[-2].isdigit() or not words[-1].isdigit():
+        raise IRCBadMessage("DCC RESUME needs a file name, a port and a position")
+    port = int(words[-2])
+    if not 0 < port < 65536:
+        raise IRCBadMessage("malformed DCC port")
+    return " ".join(words[:-2]), port, int(words[-1])

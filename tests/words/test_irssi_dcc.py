@@ -1,0 +1,91 @@
+"""DCC between glisten's IRCClient and irssi (headless, in tmux), through ``glisten words``:
+irssi fetches a file glisten offers with DCC SEND, chats over a DCC CHAT glisten offers, and
+sends a file glisten receives."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ReactorThread, requireBinary, waitUntil
+from .test_irssi import startIrssi
+from .test_jaraco_irc import startServer
+from .test_ngircd import DccRecorder, connect
+
+pytestmark = pytest.mark.interop
+
+DCC_SETTINGS = """\
+  "irc/dcc" = {{
+    dcc_autoget = "yes";
+    dcc_autochat_masks = "*!*@*";
+    dcc_download_path = "{home}/downloads";
+  }};
+"""
+
+
+def test_irssiFetchesAFileAndChats(tmp_path: Path, reactorThread: ReactorThread) -> None:
+    requireBinary("irssi")
+    rt = reactorThread
+    proc, port = startServer(tmp_path)
+    home, session, tmux = startIrssi(tmp_path, port, "#dcc", DCC_SETTINGS)
+    (home / "downloads").mkdir()
+    try:
+        bot = DccRecorder("glistenbot")
+        bot.folder = str(tmp_path / "inbox")
+        (tmp_path / "inbox").mkdir()
+        connect(rt, port, "glistenbot", bot)
+        rt.call(bot.join, "#dcc")
+        waitUntil(
+            lambda: any(e[:2] == ("userJoined", "irssiuser") for e in bot.events),
+            timeout=30,
+            what="irssi to join",
+        )
+
+        payload = bytes(range(256)) * 64 + b"tail"
+        (tmp_path / "report.bin").write_bytes(payload)
+        sent: list[Any] = []
+        rt.call(lambda: bot.dccSend("irssiuser", str(tmp_path / "report.bin")).addBoth(sent.append))
+        waitUntil(lambda: sent, timeout=30, what="irssi to fetch the file")
+        assert sent == [len(payload)]
+        target = home / "downloads" / "report.bin"
+        waitUntil(
+            lambda: target.exists() and target.stat().st_size == len(payload),
+            what="the downloaded file",
+        )
+        assert target.read_bytes() == payload
+
+        chats: list[Any] = []
+        rt.call(lambda: bot.dccChat("irssiuser").addBoth(chats.append))
+        waitUntil(lambda: chats, timeout=30, what="irssi to accept the chat")
+        chat = chats[0]
+        subprocess.run(
+            [tmux, "send-keys", "-t", session, "/msg =glistenbot hello over dcc", "Enter"],
+            check=True,
+        )
+        waitUntil(
+            lambda: any(e[0] == "privmsg" and e[3] == "hello over dcc" for e in bot.events),
+            timeout=20,
+            what="irssi's chat line",
+        )
+        rt.call(chat.transport.loseConnection)
+
+        # And the other way: irssi offers a file, the bot (DccFileReceive) takes it.
+        upload = home / "upload.txt"
+        upload.write_bytes(b"from irssi\n" * 500)
+        subprocess.run(
+            [tmux, "send-keys", "-t", session, f"/dcc send glistenbot {upload}", "Enter"],
+            check=True,
+        )
+        waitUntil(
+            lambda: any(e[0] == "received" for e in bot.events), timeout=30, what="the upload"
+        )
+        assert ("received", "upload.txt", 5500, None) in bot.events
+        assert (tmp_path / "inbox" / "upload.txt").read_bytes() == upload.read_bytes()
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0].decode(errors="replace")
+    assert "Traceback" not in out, out

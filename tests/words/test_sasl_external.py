@@ -1,0 +1,112 @@
+"""SASL EXTERNAL on glisten's IRC server over real TLS: a client certificate signed by the
+server's CA (made with openssl) logs its holder in; glisten's IRCClient is the peer."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glisten.cred.portal import Portal
+from glisten.internet.protocol import ClientFactory
+from glisten.internet.ssl import (
+    Certificate,
+    CertificateOptions,
+    KeyPair,
+    PrivateCertificate,
+    optionsForClientTLS,
+)
+from glisten.words import service
+from glisten.words.protocols import irc
+
+from .conftest import ReactorThread, makeCertificates, requireBinary, waitUntil
+
+pytestmark = pytest.mark.interop
+
+
+def makeClientCertificate(folder: Path, name: str) -> PrivateCertificate:
+    """A client certificate for ``name`` signed by the CA ``makeCertificates`` left there."""
+    openssl = requireBinary("openssl")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True, cwd=folder)
+
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+        f"{name}.csr", "-subj", f"/CN={name}")  # fmt: skip
+    run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", f"{name}.pem", "-days", "2")  # fmt: skip
+    return PrivateCertificate.loadPEM(
+        (folder / f"{name}.pem").read_bytes() + (folder / f"{name}.key").read_bytes()
+    )
+
+
+class Bot(irc.IRCClient):
+    heartbeatInterval = None
+    saslMechanism = "EXTERNAL"
+
+    def __init__(self, nickname: str) -> None:
+        super().__init__()
+        self.nickname = nickname
+        self.events: list[Any] = []
+
+    def signedOn(self) -> None:
+        self.events.append(("signedOn", self.nickname))
+
+    def saslSucceeded(self, account: str | None) -> None:
+        self.events.append(("sasl-ok", account))
+
+    def saslFailed(self, numeric: str) -> None:
+        self.events.append(("sasl-failed", numeric))
+
+    def connectionLost(self, reason: Any = None) -> None:
+        super().connectionLost(reason)
+        self.events.append("lost")
+
+
+def test_saslExternalOverTLS(tmp_path: Path, reactorThread: ReactorThread) -> None:
+    rt = reactorThread
+    makeCertificates(tmp_path)
+    ca = Certificate.loadPEM((tmp_path / "ca.pem").read_bytes())
+    alice = makeClientCertificate(tmp_path, "alice")
+    mallory = makeClientCertificate(tmp_path, "mallory")
+
+    realm = service.InMemoryWordsRealm("irc.test")
+    checker = service.CertificateFingerprintChecker(
+        {service.certificateFingerprint(alice): "alice"}
+    )
+    factory = service.IRCFactory(realm, Portal(realm, [checker]), reactor=rt.reactor)
+    serverOptions = CertificateOptions(
+        privateKey=KeyPair.load((tmp_path / "server.key").read_bytes()),
+        certificate=Certificate.loadPEM((tmp_path / "server.pem").read_bytes()),
+        verify=True,
+        caCerts=[ca],
+        requireCertificate=False,
+    )
+    ports: list[Any] = []
+    rt.call(
+        lambda: ports.append(rt.reactor.listenSSL(0, factory, serverOptions, interface="127.0.0.1"))
+    )
+    port = waitUntil(lambda: ports, what="the server to listen")[0].getHost().port
+
+    def connect(nick: str, cert: PrivateCertificate | None) -> Bot:
+        bot = Bot(nick)
+        bot.reactor = rt.reactor
+        options = optionsForClientTLS("localhost", ca, cert)
+        rt.call(
+            rt.reactor.connectSSL,
+            "127.0.0.1",
+            port,
+            ClientFactory.forProtocol(lambda: bot),
+            options,
+        )
+        return bot
+
+    good = connect("someone", alice)
+    waitUntil(lambda: ("signedOn", "alice") in good.events, what="alice signed on by certificate")
+    assert ("sasl-ok", "alice") in good.events
+    bad = connect("mallory", mallory)
+    waitUntil(lambda: ("sasl-failed", "904") in bad.events, what="mallory refused")
+    assert not any(e[0] == "signedOn" for e in bad.events if isinstance(e, tuple))
+    rt.call(ports[0].stopListening)
