@@ -212,7 +212,8 @@ def test_utf8_mailbox_names(tmp_path: Path) -> None:
         'c ENABLE UTF8=ACCEPT\r\nd CREATE "Entwürfe"\r\ne LIST "" *\r\n'.encode(),
     )
     assert b"d OK" in out and '"Entwürfe"'.encode() in out
-    assert (root / ".Entwürfe" / "cur").is_dir()
+    # Stored as Maildir++ does: the modified UTF-7 spelling.
+    assert (root / ".Entw&APw-rfe" / "cur").is_dir()
 
 
 def test_maildir_idle_sees_delivery_from_elsewhere(tmp_path: Path) -> None:

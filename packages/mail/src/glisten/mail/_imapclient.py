@@ -19,7 +19,15 @@ from typing import Any
 
 from glisten.internet import defer, error, interfaces
 from glisten.internet.protocol import Protocol
-from glisten.mail._imap import DEFAULT_LIMITS, Atom, IMAPParseError, Limits
+from glisten.mail._imap import (
+    DEFAULT_LIMITS,
+    Atom,
+    IMAPParseError,
+    Limits,
+    MailboxNameError,
+    decodeMailboxName,
+    encodeMailboxName,
+)
 from glisten.mail._imap._client import (
     ClientConnection,
     Continuation,
@@ -47,6 +55,21 @@ class IMAP4ClientError(IMAP4Exception):
 
 class NoSupportedAuthentication(IMAP4Exception):
     """No login method allowed here (no TLS, and ``allowInsecureLogin`` is off)."""
+
+
+def _mailbox(name: str) -> bytes:
+    """A mailbox name as sent: modified UTF-7 (RFC 3501 5.1.3)."""
+    return encodeMailboxName(name)
+
+
+def _fromWire(box: Any) -> str:
+    """A mailbox name from a response: modified UTF-7, or the UTF-8 a server that ignores
+    RFC 3501 5.1.3 may send."""
+    raw = bytes(box)
+    try:
+        return decodeMailboxName(raw)
+    except MailboxNameError:
+        return raw.decode("utf-8", "replace")
 
 
 def _str(value: Any) -> Any:
@@ -312,7 +335,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
             result["READ-WRITE"] = code == b"READ-WRITE"
             return result
 
-        return self._command(name, mailbox.encode("utf-8"), parse=parse)
+        return self._command(name, _mailbox(mailbox), parse=parse)
 
     def select(self, mailbox: str) -> defer.Deferred[dict[str, Any]]:
         """``SELECT``: fires with ``EXISTS``, ``RECENT``, ``FLAGS``, ``UIDVALIDITY``,
@@ -323,19 +346,19 @@ class IMAP4Client(Protocol, TimeoutMixin):
         return self._select(b"EXAMINE", mailbox)
 
     def create(self, name: str) -> defer.Deferred[Any]:
-        return self._command(b"CREATE", name.encode("utf-8"))
+        return self._command(b"CREATE", _mailbox(name))
 
     def delete(self, name: str) -> defer.Deferred[Any]:
-        return self._command(b"DELETE", name.encode("utf-8"))
+        return self._command(b"DELETE", _mailbox(name))
 
     def rename(self, oldname: str, newname: str) -> defer.Deferred[Any]:
-        return self._command(b"RENAME", oldname.encode("utf-8"), newname.encode("utf-8"))
+        return self._command(b"RENAME", _mailbox(oldname), _mailbox(newname))
 
     def subscribe(self, name: str) -> defer.Deferred[Any]:
-        return self._command(b"SUBSCRIBE", name.encode("utf-8"))
+        return self._command(b"SUBSCRIBE", _mailbox(name))
 
     def unsubscribe(self, name: str) -> defer.Deferred[Any]:
-        return self._command(b"UNSUBSCRIBE", name.encode("utf-8"))
+        return self._command(b"UNSUBSCRIBE", _mailbox(name))
 
     def _list(self, name: bytes, reference: str, wildcard: str) -> defer.Deferred[Any]:
         def parse(untagged: list[Untagged], tagged: Tagged) -> list[tuple[Any, ...]]:
@@ -343,11 +366,11 @@ class IMAP4Client(Protocol, TimeoutMixin):
             for u in untagged:
                 if u.name == name and len(u.tokens) == 3:
                     flags, delimiter, box = u.tokens
-                    out.append((tuple(_str(flags)), _str(delimiter), _str(box)))
+                    out.append((tuple(_str(flags)), _str(delimiter), _fromWire(box)))
             return out
 
         return self._command(
-            name, reference.encode("utf-8"), Atom(wildcard.encode("ascii")), parse=parse
+            name, _mailbox(reference), Atom(encodeMailboxName(wildcard)), parse=parse
         )
 
     def list(self, reference: str, wildcard: str) -> defer.Deferred[Any]:
@@ -371,14 +394,14 @@ class IMAP4Client(Protocol, TimeoutMixin):
             return {}
 
         items = Atom(b"(" + " ".join(names).encode("ascii") + b")")
-        return self._command(b"STATUS", mailbox.encode("utf-8"), items, parse=parse)
+        return self._command(b"STATUS", _mailbox(mailbox), items, parse=parse)
 
     def append(
         self, mailbox: str, message: Any, flags: Any = (), date: Any = None
     ) -> defer.Deferred[Any]:
         """``APPEND`` a message (a binary file or bytes)."""
         data = message if isinstance(message, bytes) else message.read()
-        args: list[Any] = [mailbox.encode("utf-8")]
+        args: list[Any] = [_mailbox(mailbox)]
         args.append(Atom(b"(" + b" ".join(_flag(f) for f in flags) + b")"))
         if date is not None:
             args.append(
@@ -514,7 +537,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
         return self._store(messages, b"-FLAGS", flags, silent, uid)
 
     def copy(self, messages: Any, mailbox: str, uid: int = 0) -> defer.Deferred[Any]:
-        return self._command(*_uid(b"COPY", uid), _set(messages), mailbox.encode("utf-8"))
+        return self._command(*_uid(b"COPY", uid), _set(messages), _mailbox(mailbox))
 
     def idle(self) -> defer.Deferred[None]:
         """``IDLE`` (RFC 2177): fires once the server accepted it; updates then arrive

@@ -22,7 +22,13 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.mail._fsync import fsyncDirectory, writeDurably
-from glisten.mail._imap import Section, _message
+from glisten.mail._imap import (
+    MailboxNameError,
+    Section,
+    _message,
+    decodeMailboxName,
+    encodeMailboxName,
+)
 from glisten.mail._imapmodel import (
     IAccount,
     IllegalMailboxEncoding,
@@ -346,13 +352,23 @@ def _merge(mine: list[bytes], onDisk: list[bytes]) -> list[bytes]:
 def _validName(name: str) -> bool:
     return (
         bool(name)
-        and len(name.encode("utf-8", "surrogatepass")) <= 250
         and all(ord(c) >= 0x20 and ord(c) != 0x7F and not 0xD800 <= ord(c) <= 0xDFFF for c in name)
+        and len(encodeMailboxName(name)) <= 250
         and "/" not in name
         and not name.startswith(".")
         and not name.endswith(".")
         and ".." not in name
     )
+
+
+def _fromDisk(entry: str) -> str | None:
+    """The mailbox name a Maildir++ folder name (modified UTF-7, as Courier and Dovecot
+    write them) spells, or ``None`` for a name that is not one."""
+    try:
+        name = decodeMailboxName(entry.encode("ascii"))
+    except (UnicodeEncodeError, MailboxNameError):
+        return None
+    return name if _validName(name) else None
 
 
 @implementer(IAccount)
@@ -372,7 +388,7 @@ class MaildirAccount:
             return self.root
         if not _validName(name):
             raise IllegalMailboxEncoding("Invalid mailbox name")
-        return os.path.join(self.root, "." + name)
+        return os.path.join(self.root, "." + encodeMailboxName(name).decode("ascii"))
 
     def _exists(self, name: str) -> bool:
         return os.path.isdir(os.path.join(self._path(name), "cur"))
@@ -380,12 +396,9 @@ class MaildirAccount:
     def _names(self) -> list[str]:
         names = ["INBOX"]
         for entry in sorted(os.listdir(self.root)):
-            if (
-                entry.startswith(".")
-                and _validName(entry[1:])
-                and os.path.isdir(os.path.join(self.root, entry, "cur"))
-            ):
-                names.append(entry[1:])
+            name = _fromDisk(entry[1:]) if entry.startswith(".") else None
+            if name is not None and os.path.isdir(os.path.join(self.root, entry, "cur")):
+                names.append(name)
         return names
 
     def addMailbox(self, name: str, mbox: Any = None) -> Any:
@@ -433,16 +446,19 @@ class MaildirAccount:
     def _subscriptions(self) -> list[str]:
         try:
             with open(os.path.join(self.root, "subscriptions"), encoding="ascii") as f:
-                return [line for line in f.read().splitlines() if line]
+                lines = f.read().splitlines()
         except (FileNotFoundError, UnicodeDecodeError):
             return []
+        names = (_fromDisk(line) for line in lines if line)
+        return [name for name in names if name is not None]
 
     def _setSubscribed(self, name: str, on: bool) -> None:
         current = self._subscriptions()
         wanted = [n for n in current if n != name] + ([name] if on else [])
         if wanted != current:
             writeDurably(
-                os.path.join(self.root, "subscriptions"), "".join(n + "\n" for n in wanted).encode()
+                os.path.join(self.root, "subscriptions"),
+                b"".join(encodeMailboxName(n) + b"\n" for n in wanted),
             )
 
     def isSubscribed(self, name: str) -> bool:

@@ -11,6 +11,7 @@ in polynomial time (Twisted's wildcard regex was a ReDoS, GHSA-8pqf-f4m5-798g).
 
 from __future__ import annotations
 
+import codecs
 import io
 from typing import Any
 
@@ -45,9 +46,12 @@ from glisten.mail._imap import (
     Simple,
     StartTLS,
     Status,
+    MailboxNameError,
     Store,
     _message,
     astring,
+    decodeMailboxName,
+    encodeMailboxName,
     formatDateTime,
     literal,
     nstring,
@@ -90,14 +94,59 @@ def _name(mailbox: bytes, utf8: bool = False) -> str:
     """A mailbox name from the wire: 7-bit modified UTF-7 (RFC 3501 5.1.3), or UTF-8 once
     the client enabled UTF8=ACCEPT (RFC 6855)."""
     try:
-        name = mailbox.decode("utf-8" if utf8 else "ascii")
-    except UnicodeDecodeError:
+        name = mailbox.decode("utf-8") if utf8 else decodeMailboxName(mailbox)
+    except (UnicodeDecodeError, MailboxNameError):
         raise IllegalMailboxEncoding(
-            "mailbox names are 7-bit (or UTF-8 with UTF8=ACCEPT)"
+            "mailbox names are modified UTF-7 (or UTF-8 with UTF8=ACCEPT)"
         ) from None
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
         raise IllegalMailboxEncoding("control characters in a mailbox name")
     return "INBOX" if name.upper() == "INBOX" else name
+
+
+def _wireName(name: str, utf8: bool = False) -> bytes:
+    """A mailbox name for a response: modified UTF-7, or UTF-8 after UTF8=ACCEPT."""
+    return astring(name.encode("utf-8") if utf8 else encodeMailboxName(name), utf8)
+
+
+def encoder(s: str, errors: str | None = None) -> tuple[bytes, int]:
+    """Twisted's ``imap4-utf-7`` encoder: :return: ``s`` in modified UTF-7 and the number
+    of characters consumed."""
+    try:
+        return encodeMailboxName(s), len(s)
+    except MailboxNameError as e:
+        raise UnicodeEncodeError("imap4-utf-7", s, 0, len(s), str(e)) from None
+
+
+def decoder(s: bytes, errors: str | None = None) -> tuple[str, int]:
+    """Twisted's ``imap4-utf-7`` decoder: :return: the name modified UTF-7 ``s`` spells and
+    the number of octets consumed."""
+    data = bytes(s)
+    try:
+        return decodeMailboxName(data), len(data)
+    except MailboxNameError as e:
+        raise UnicodeDecodeError("imap4-utf-7", data, 0, len(data), str(e)) from None
+
+
+class IMAP4UTF7Codec(codecs.Codec):
+    """The ``imap4-utf-7`` codec, so ``name.encode("imap4-utf-7")`` works as with Twisted."""
+
+    def encode(self, input: str, errors: str = "strict") -> tuple[bytes, int]:
+        return encoder(input, errors)
+
+    def decode(self, input: bytes, errors: str = "strict") -> tuple[str, int]:  # type: ignore[override]
+        return decoder(input, errors)
+
+
+def imap4_utf_7(name: str) -> codecs.CodecInfo | None:
+    """The codec search function registered for ``imap4-utf-7``."""
+    if name.replace("-", "_") != "imap4_utf_7":
+        return None
+    codec = IMAP4UTF7Codec()
+    return codecs.CodecInfo(codec.encode, codec.decode, name="imap4-utf-7")
+
+
+codecs.register(imap4_utf_7)
 
 
 @implementer(IMailboxListener)
@@ -433,8 +482,14 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         codec = self._codec
         assert codec is not None
         command = b"LSUB" if event.subscribed else b"LIST"
-        reference = event.reference.decode("ascii", "replace")
-        pattern = event.pattern.decode("ascii", "replace")
+        utf8 = "UTF8=ACCEPT" in codec.enabled
+        try:
+            reference, pattern = (
+                raw.decode("utf-8") if utf8 else decodeMailboxName(raw)
+                for raw in (event.reference, event.pattern)
+            )
+        except (UnicodeDecodeError, MailboxNameError):
+            raise IllegalMailboxEncoding("mailbox patterns are modified UTF-7") from None
         if not pattern:
             # RFC 3501 6.3.8: the delimiter and the root.
             codec.untagged(command + b' (\\Noselect) "." ""')
@@ -469,7 +524,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
                         + b' "'
                         + delimiter
                         + b'" '
-                        + astring(name.encode("utf-8"), "UTF8=ACCEPT" in codec.enabled)
+                        + _wireName(name, "UTF8=ACCEPT" in codec.enabled)
                     )
                 codec.complete(event.tag, b"OK", command + b" completed")
 
@@ -493,8 +548,8 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             codec = self._codec
             assert codec is not None
             items = b" ".join(b"%s %d" % (k.encode(), v) for k, v in values.items())
-            utf8 = "UTF8=ACCEPT" in codec.enabled
-            codec.untagged(b"STATUS " + astring(name.encode(), utf8) + b" (" + items + b")")
+            wire = _wireName(name, "UTF8=ACCEPT" in codec.enabled)
+            codec.untagged(b"STATUS " + wire + b" (" + items + b")")
             codec.complete(event.tag, b"OK", b"STATUS completed")
 
         return d.addCallback(got).addCallback(send)
@@ -745,6 +800,7 @@ __all__ = [
     "IllegalServerResponse",
     "NoSupportedAuthentication",
     "IMAP4Server",
+    "IMAP4UTF7Codec",
     "IMailbox",
     "IMailboxInfo",
     "IMailboxListener",
@@ -759,5 +815,8 @@ __all__ = [
     "MessageSet",
     "NoSuchMailbox",
     "ReadOnlyMailbox",
+    "decoder",
+    "encoder",
+    "imap4_utf_7",
     "wildcardMatch",
 ]

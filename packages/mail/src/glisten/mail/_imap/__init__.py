@@ -42,6 +42,7 @@ from glisten.mail._imap._parser import (
 )
 from glisten.mail._imap._search import parseSearch
 from glisten.mail._imap._server import ServerConnection, ServerState
+from glisten.mail._imap._utf7 import MailboxNameError, decodeMailboxName, encodeMailboxName
 from glisten.mail._imap._writers import astring, literal, nstring, parenthesised, quote
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "IdleDone",
     "Limits",
     "ListMailboxes",
+    "MailboxNameError",
     "LocalProtocolError",
     "Login",
     "MailboxCommand",
@@ -76,6 +78,8 @@ __all__ = [
     "Status",
     "Store",
     "astring",
+    "decodeMailboxName",
+    "encodeMailboxName",
     "formatDateTime",
     "literal",
     "nstring",
