@@ -126,3 +126,56 @@ def test_imap4client_against_glisten(tmp_path: Any) -> None:
         connectAndRun(port, lambda c, r: fullSession(c, r, b"carol@example.com", b"pw"))
     finally:
         stop(process)
+
+
+async def nonAsciiFolders(client: Any, reactor: Any, user: bytes, password: bytes) -> None:
+    await client.login(user, password)
+    await client.create("Éléments envoyés")
+    await client.create("Entwürfe.日本語")
+    await client.create("R&D")
+    names = {name for _, _, name in await client.list("", "*")}
+    assert names >= {"INBOX", "Éléments envoyés", "Entwürfe", "Entwürfe.日本語", "R&D"}
+    assert {name for _, _, name in await client.list("", "Entw%")} == {"Entwürfe"}
+    await client.append("Entwürfe.日本語", io.BytesIO(b"Subject: x\r\n\r\ny\r\n"))
+    assert (await client.status("Entwürfe.日本語", "MESSAGES"))["MESSAGES"] == 1
+    assert (await client.select("Entwürfe.日本語"))["EXISTS"] == 1
+    await client.copy("1", "Éléments envoyés")
+    await client.rename("R&D", "Réseau")
+    await client.subscribe("Réseau")
+    assert {name for _, _, name in await client.lsub("", "*")} == {"Réseau"}
+    assert (await client.examine("Éléments envoyés"))["EXISTS"] == 1
+    await client.logout()
+
+
+def test_non_ascii_folders_against_dovecot(dovecot: Dovecot) -> None:
+    from glisten.mail.maildir import MaildirAccount
+
+    connectAndRun(dovecot.imapPort, lambda c, r: nonAsciiFolders(c, r, b"bob", b"secret"))
+    # Dovecot's Maildir++ folders carry the modified UTF-7 names glisten's maildir uses,
+    # so glisten serves the same maildir under the same names.
+    home = dovecot.folder / "mail" / "bob"
+    assert (home / ".&AMk-l&AOk-ments envoy&AOk-s" / "cur").is_dir()
+    assert (home / ".Entw&APw-rfe.&ZeVnLIqe-" / "cur").is_dir()
+    names = {name for name, _ in MaildirAccount(str(home)).listMailboxes("", "*")}
+    assert names >= {"INBOX", "Éléments envoyés", "Entwürfe.日本語", "Réseau"}
+
+
+def test_non_ascii_folders_against_glisten(tmp_path: Any) -> None:
+    port = freePort()
+    process = startMail(
+        tmp_path,
+        "--maildirdbmdomain",
+        f"example.com={tmp_path / 'example.com'}",
+        "--user",
+        "carol=pw",
+        "--no-smtp",
+        "--imap",
+        f"tcp:{port}:interface=127.0.0.1",
+        "--insecure-auth",
+    )
+    try:
+        waitForPort(port, process)
+        connectAndRun(port, lambda c, r: nonAsciiFolders(c, r, b"carol@example.com", b"pw"))
+    finally:
+        stop(process)
+    assert (tmp_path / "example.com" / "carol" / ".&AMk-l&AOk-ments envoy&AOk-s" / "cur").is_dir()

@@ -57,6 +57,7 @@ _LETTERS = {
 }
 _FLAGS = {flag.lower(): letter for letter, flag in _LETTERS.items()}
 _UIDLIST = "glisten-uidlist"
+_RECENT = b"\\Recent"
 
 
 def flagsFromName(name: str) -> list[bytes]:
@@ -114,6 +115,8 @@ class MaildirFolderMessage:
         return self.uid
 
     def getFlags(self) -> list[bytes]:
+        if self.uid in self.folder.recent:
+            return [*self.flags, _RECENT]
         return list(self.flags)
 
     def getInternalDate(self) -> bytes:
@@ -157,6 +160,12 @@ class MaildirFolder(ListMailbox):
     :meth:`refresh`; messages removed by others stay numbered until this session's next
     ``EXPUNGE`` (and are skipped by ``FETCH``).
 
+    ``\\Recent`` (RFC 3501 2.3.2): the UID list records the first UID no session has
+    seen yet. The first read-write session that selects the folder (one with a listener)
+    claims the messages from there on: they are recent in it and in no other session.
+    Read-only sessions (``EXAMINE``, ``STATUS``) see the unclaimed ones as recent and
+    claim nothing.
+
     :param path: The maildir.
     :param writeable: Opened with ``SELECT`` rather than ``EXAMINE``.
     """
@@ -168,6 +177,9 @@ class MaildirFolder(ListMailbox):
         self.messages: list[MaildirFolderMessage] = []
         self.uidValidity = 0
         self.uidNext = 1
+        #: UIDs recent in this session.
+        self.recent: set[int] = set()
+        self._claimed: set[int] = set()
         self.refresh()
 
     # -- the UID list ------------------------------------------------------------------
@@ -193,10 +205,11 @@ class MaildirFolder(ListMailbox):
         with _locked(self.path):
             files = self._scan()
             listPath = os.path.join(self.path, _UIDLIST)
-            validity, nextUID, uids = self._readList(listPath)
+            validity, nextUID, firstRecent, uids = self._readList(listPath)
             changed = validity == 0
             if validity == 0:
                 validity = int(time.time())
+                firstRecent = 1
             known = {u: uid for uid, u in uids}
             fresh = sorted(
                 (u for u in files if u not in known),
@@ -209,8 +222,17 @@ class MaildirFolder(ListMailbox):
             if any(u not in files for u in known):
                 known = {u: uid for u, uid in known.items() if u in files}
                 changed = True
+            unclaimed = {uid for uid in known.values() if uid >= firstRecent}
+            if self.writeable and self.listeners:
+                self._claimed |= unclaimed
+                self.recent = self._claimed
+                if firstRecent != nextUID:
+                    firstRecent = nextUID
+                    changed = True
+            else:
+                self.recent = unclaimed
             if changed:
-                lines = [f"1 {validity} {nextUID}"]
+                lines = [f"1 {validity} {nextUID} {firstRecent}"]
                 lines += [f"{uid} {u}" for u, uid in sorted(known.items(), key=lambda kv: kv[1])]
                 writeDurably(listPath, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
         self.uidValidity = validity
@@ -228,7 +250,7 @@ class MaildirFolder(ListMailbox):
         for uid, unique in added:
             self.messages.append(MaildirFolderMessage(self, uid, unique, files[unique]))
         if added:
-            self._announce()
+            self._announce(self.getRecentCount())
 
     @staticmethod
     def _mtime(path: str) -> float:
@@ -238,27 +260,40 @@ class MaildirFolder(ListMailbox):
             return 0.0
 
     @staticmethod
-    def _readList(path: str) -> tuple[int, int, list[tuple[int, str]]]:
+    def _readList(path: str) -> tuple[int, int, int, list[tuple[int, str]]]:
+        """:return: UIDVALIDITY, the next UID, the first UID no session claimed as recent
+        and the ``(uid, unique name)`` pairs."""
         try:
             with open(path, encoding="utf-8", errors="surrogateescape") as f:
                 lines = f.read().splitlines()
         except FileNotFoundError:
-            return 0, 1, []
+            return 0, 1, 1, []
         try:
-            _, validity, nextUID = lines[0].split()
+            header = lines[0].split()
+            _, validity, nextUID = header[:3]
+            # Lists written before \\Recent was kept have three fields: nothing is recent.
+            firstRecent = int(header[3]) if len(header) > 3 else int(nextUID)
             uids = []
             for line in lines[1:]:
                 uid, unique = line.split(" ", 1)
                 uids.append((int(uid), unique))
-            return int(validity), int(nextUID), uids
+            return int(validity), int(nextUID), firstRecent, uids
         except (IndexError, ValueError):
             # A damaged list: start over with a new UIDVALIDITY, as RFC 3501 2.3.1.1 asks.
-            return 0, 1, []
+            return 0, 1, 1, []
 
     # -- IMailbox --------------------------------------------------------------------------
 
     def getFlags(self) -> list[bytes]:
         return list(_LETTERS.values())
+
+    def getRecentCount(self) -> int:
+        return sum(1 for m in self.messages if m.uid in self.recent)
+
+    def addListener(self, listener: Any) -> None:
+        """A session selected the folder: from now on it claims new messages as recent."""
+        super().addListener(listener)
+        self.refresh()
 
     def addMessage(self, message: Any, flags: Any = (), date: Any = None) -> int:
         """Deliver safely (``tmp`` -> ``cur`` with the flags, fsynced) and :return: the
@@ -300,10 +335,12 @@ class MaildirFolder(ListMailbox):
         self, messages: MessageSet, flags: Any, mode: int, uid: bool
     ) -> dict[int, list[bytes]]:
         result = {}
+        # \\Recent is the server's to set (RFC 3501 2.3.2), never a client's.
+        flags = [f for f in flags if bytes(f).lower() != _RECENT.lower()]
         for number, m in selectMessages(self.messages, messages, uid):
             m.flags = changeFlags(m.flags, flags, mode)
             self._rename(m)
-            result[number] = list(m.flags)
+            result[number] = m.getFlags()
         return result
 
     def _rename(self, m: MaildirFolderMessage) -> None:

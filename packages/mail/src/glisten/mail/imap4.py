@@ -118,7 +118,7 @@ def encoder(s: str, errors: str | None = None) -> tuple[bytes, int]:
         raise UnicodeEncodeError("imap4-utf-7", s, 0, len(s), str(e)) from None
 
 
-def decoder(s: bytes, errors: str | None = None) -> tuple[str, int]:
+def decoder(s: Any, errors: str | None = None) -> tuple[str, int]:
     """Twisted's ``imap4-utf-7`` decoder: :return: the name modified UTF-7 ``s`` spells and
     the number of octets consumed."""
     data = bytes(s)
@@ -128,22 +128,11 @@ def decoder(s: bytes, errors: str | None = None) -> tuple[str, int]:
         raise UnicodeDecodeError("imap4-utf-7", data, 0, len(data), str(e)) from None
 
 
-class IMAP4UTF7Codec(codecs.Codec):
-    """The ``imap4-utf-7`` codec, so ``name.encode("imap4-utf-7")`` works as with Twisted."""
-
-    def encode(self, input: str, errors: str = "strict") -> tuple[bytes, int]:
-        return encoder(input, errors)
-
-    def decode(self, input: bytes, errors: str = "strict") -> tuple[str, int]:  # type: ignore[override]
-        return decoder(input, errors)
-
-
 def imap4_utf_7(name: str) -> codecs.CodecInfo | None:
     """The codec search function registered for ``imap4-utf-7``."""
     if name.replace("-", "_") != "imap4_utf_7":
         return None
-    codec = IMAP4UTF7Codec()
-    return codecs.CodecInfo(codec.encode, codec.decode, name="imap4-utf-7")
+    return codecs.CodecInfo(encoder, decoder, name="imap4-utf-7")
 
 
 codecs.register(imap4_utf_7)
@@ -434,6 +423,10 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             refresh = getattr(mbox, "refresh", None)
             if refresh is not None:
                 refresh()
+            self._exists = mbox.getMessageCount()
+            # Listening first: a maildir folder then claims its new messages as \Recent
+            # for this session before the counts below are taken.
+            mbox.addListener(self)
             readOnly = event.readOnly or not mbox.isWriteable()
             flags = list(mbox.getFlags())
             self._exists = mbox.getMessageCount()
@@ -444,7 +437,6 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             codec.untagged(b"OK [UIDNEXT %d] Predicted next UID" % mbox.getUIDNext())
             permanent = [] if readOnly else flags
             codec.untagged(b"OK [PERMANENTFLAGS " + parenthesised(permanent) + b"] Limited")
-            mbox.addListener(self)
             codec.selected(event.tag, readOnly)
 
         return d.addCallback(opened)
@@ -800,7 +792,6 @@ __all__ = [
     "IllegalServerResponse",
     "NoSupportedAuthentication",
     "IMAP4Server",
-    "IMAP4UTF7Codec",
     "IMailbox",
     "IMailboxInfo",
     "IMailboxListener",
