@@ -179,3 +179,23 @@ def test_non_ascii_folders_against_glisten(tmp_path: Any) -> None:
     finally:
         stop(process)
     assert (tmp_path / "example.com" / "carol" / ".&AMk-l&AOk-ments envoy&AOk-s" / "cur").is_dir()
+
+
+async def setKeywords(client: Any, reactor: Any) -> None:
+    await client.login(b"bob", b"secret")
+    await client.append("INBOX", io.BytesIO(b"Subject: k\r\n\r\nz\r\n"))
+    await client.select("INBOX")
+    stored = await client.addFlags("1", ["$Forwarded", "Junk", "\\Seen"], silent=0)
+    assert {"$Forwarded", "Junk", "\\Seen"} <= set(stored[1]["FLAGS"])
+    await client.logout()
+
+
+def test_keywords_set_by_dovecot_read_by_glisten(dovecot: Dovecot) -> None:
+    from glisten.mail.imap4 import MessageSet
+    from glisten.mail.maildir import MaildirFolder
+
+    connectAndRun(dovecot.imapPort, setKeywords)
+    # Dovecot names its keyword letters in dovecot-keywords; glisten reads the same file.
+    folder = MaildirFolder(str(dovecot.folder / "mail" / "bob"), writeable=False)
+    [(_, message)] = folder.fetch(MessageSet(1), False)
+    assert {b"$Forwarded", b"Junk", b"\\Seen"} <= set(message.getFlags())

@@ -60,18 +60,50 @@ _UIDLIST = "glisten-uidlist"
 _RECENT = b"\\Recent"
 
 
-def flagsFromName(name: str) -> list[bytes]:
-    """The flags in a maildir file name's ``:2,`` info."""
+_KEYWORDS = "dovecot-keywords"
+_KEYWORD_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def flagsFromName(name: str, keywords: dict[str, bytes] | None = None) -> list[bytes]:
+    """The flags in a maildir file name's ``:2,`` info: system flags in capitals, the
+    folder's keywords (``letter -> keyword``) in small letters."""
     _, sep, info = name.partition(":2,")
     if not sep:
         return []
-    return [_LETTERS[c] for c in sorted(set(info)) if c in _LETTERS]
+    letters = sorted(set(info))
+    out = [_LETTERS[c] for c in letters if c in _LETTERS]
+    if keywords:
+        out += [keywords[c] for c in letters if c in keywords]
+    return out
 
 
-def nameWithFlags(unique: str, flags: list[bytes]) -> str:
-    """The file name of message ``unique`` carrying ``flags`` (system flags only)."""
-    letters = sorted({_FLAGS[f.lower()] for f in flags if f.lower() in _FLAGS})
-    return unique + ":2," + "".join(letters)
+def nameWithFlags(unique: str, flags: list[bytes], letters: dict[bytes, str] | None = None) -> str:
+    """The file name of message ``unique`` carrying ``flags``: system flags, and the
+    keywords that ``letters`` (lower-case keyword -> letter) gives a letter."""
+    known = {**_FLAGS, **(letters or {})}
+    chosen = sorted({known[f.lower()] for f in flags if f.lower() in known})
+    return unique + ":2," + "".join(chosen)
+
+
+def _readKeywords(path: str) -> dict[str, bytes]:
+    """A folder's keyword letters from ``dovecot-keywords`` (``N keyword`` lines, N from 0
+    for ``a``), the file Dovecot keeps, so both servers agree on what a letter means."""
+    try:
+        with open(os.path.join(path, _KEYWORDS), "rb") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return {}
+    found: dict[str, bytes] = {}
+    for line in lines:
+        number, _, keyword = line.partition(b" ")
+        if (
+            number.isdigit()
+            and int(number) < len(_KEYWORD_LETTERS)
+            and keyword
+            and all(0x21 <= c < 0x7F and c not in b'(){%*"\\]' for c in keyword)
+        ):
+            found[_KEYWORD_LETTERS[int(number)]] = keyword
+    return found
 
 
 @contextmanager
@@ -93,7 +125,7 @@ class MaildirFolderMessage:
         self.uid = uid
         self.unique = unique
         self.path = path
-        self.flags = flagsFromName(os.path.basename(path))
+        self.flags = flagsFromName(os.path.basename(path), folder.keywords)
         self._size: int | None = None
 
     def getRawMessage(self) -> bytes:
@@ -180,6 +212,8 @@ class MaildirFolder(ListMailbox):
         #: UIDs recent in this session.
         self.recent: set[int] = set()
         self._claimed: set[int] = set()
+        #: Keyword letters (``a``-``z``) and the keywords they stand for.
+        self.keywords: dict[str, bytes] = {}
         self.refresh()
 
     # -- the UID list ------------------------------------------------------------------
@@ -203,6 +237,7 @@ class MaildirFolder(ListMailbox):
     def refresh(self) -> None:
         """Look at the folder again: give UIDs to new messages (and tell listeners)."""
         with _locked(self.path):
+            self.keywords = _readKeywords(self.path)
             files = self._scan()
             listPath = os.path.join(self.path, _UIDLIST)
             validity, nextUID, firstRecent, uids = self._readList(listPath)
@@ -244,7 +279,9 @@ class MaildirFolder(ListMailbox):
                 message = byUID[uid]
                 message.path = files[unique]
                 message.flags = _merge(
-                    message.flags, flagsFromName(os.path.basename(files[unique]))
+                    message.flags,
+                    flagsFromName(os.path.basename(files[unique]), self.keywords),
+                    self._storable(),
                 )
         added = sorted((uid, u) for u, uid in known.items() if uid > last)
         for uid, unique in added:
@@ -285,7 +322,42 @@ class MaildirFolder(ListMailbox):
     # -- IMailbox --------------------------------------------------------------------------
 
     def getFlags(self) -> list[bytes]:
-        return list(_LETTERS.values())
+        return [*_LETTERS.values(), *(self.keywords[c] for c in sorted(self.keywords))]
+
+    def getPermanentFlags(self) -> list[bytes]:
+        """The flags kept across sessions; ``\\*`` while keyword letters are free."""
+        room = [b"\\*"] if len(self.keywords) < len(_KEYWORD_LETTERS) else []
+        return self.getFlags() + room
+
+    def _storable(self) -> dict[bytes, str]:
+        """Lower-case keyword -> its letter."""
+        return {keyword.lower(): letter for letter, keyword in self.keywords.items()}
+
+    def _letters(self, flags: list[bytes]) -> dict[bytes, str]:
+        """Give the keywords among ``flags`` letters (while any are free, in
+        ``dovecot-keywords`` under the folder lock) and :return: :meth:`_storable`."""
+        system = set(_FLAGS) | {_RECENT.lower()}
+        wanted = [f for f in flags if f.lower() not in system and not f.startswith(b"\\")]
+        if all(f.lower() in self._storable() for f in wanted):
+            return self._storable()
+        with _locked(self.path):
+            self.keywords = _readKeywords(self.path)
+            storable = self._storable()
+            free = [c for c in _KEYWORD_LETTERS if c not in self.keywords]
+            added = False
+            for keyword in wanted:
+                if keyword.lower() not in storable and free:
+                    letter = free.pop(0)
+                    self.keywords[letter] = keyword
+                    storable[keyword.lower()] = letter
+                    added = True
+            if added:
+                lines = (
+                    b"%d %s\n" % (_KEYWORD_LETTERS.index(c), self.keywords[c])
+                    for c in sorted(self.keywords)
+                )
+                writeDurably(os.path.join(self.path, _KEYWORDS), b"".join(lines))
+        return storable
 
     def getRecentCount(self) -> int:
         return sum(1 for m in self.messages if m.uid in self.recent)
@@ -307,7 +379,8 @@ class MaildirFolder(ListMailbox):
         if isinstance(date, datetime.datetime):
             stamp = date.timestamp()
             os.utime(tmp, (stamp, stamp))
-        final = os.path.join(self.path, "cur", nameWithFlags(unique, [bytes(f) for f in flags]))
+        given = [bytes(f) for f in flags]
+        final = os.path.join(self.path, "cur", nameWithFlags(unique, given, self._letters(given)))
         os.rename(tmp, final)
         fsyncDirectory(os.path.join(self.path, "cur"))
         self.refresh()
@@ -336,15 +409,19 @@ class MaildirFolder(ListMailbox):
     ) -> dict[int, list[bytes]]:
         result = {}
         # \\Recent is the server's to set (RFC 3501 2.3.2), never a client's.
-        flags = [f for f in flags if bytes(f).lower() != _RECENT.lower()]
+        flags = [bytes(f) for f in flags if bytes(f).lower() != _RECENT.lower()]
+        self._letters(flags)
         for number, m in selectMessages(self.messages, messages, uid):
             m.flags = changeFlags(m.flags, flags, mode)
             self._rename(m)
+            # As stored: system flags first, keywords spelled as the folder first saw them.
+            onDisk = flagsFromName(os.path.basename(m.path), self.keywords)
+            m.flags = _merge(m.flags, onDisk, self._storable())
             result[number] = m.getFlags()
         return result
 
     def _rename(self, m: MaildirFolderMessage) -> None:
-        target = os.path.join(self.path, "cur", nameWithFlags(m.unique, m.flags))
+        target = os.path.join(self.path, "cur", nameWithFlags(m.unique, m.flags, self._storable()))
         if target == m.path:
             return
         for _ in range(2):
@@ -380,10 +457,11 @@ class MaildirFolder(ListMailbox):
         return removed
 
 
-def _merge(mine: list[bytes], onDisk: list[bytes]) -> list[bytes]:
-    """The flags on disk, plus this session's keywords (which maildir cannot store)."""
+def _merge(mine: list[bytes], onDisk: list[bytes], storable: dict[bytes, str]) -> list[bytes]:
+    """The flags on disk, plus this session's keywords that have no letter (beyond the
+    26 a folder can store)."""
     system = {f.lower() for f in _LETTERS.values()}
-    return onDisk + [f for f in mine if f.lower() not in system]
+    return onDisk + [f for f in mine if f.lower() not in system and f.lower() not in storable]
 
 
 def _validName(name: str) -> bool:

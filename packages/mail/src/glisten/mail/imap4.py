@@ -435,7 +435,9 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             codec.untagged(b"%d RECENT" % mbox.getRecentCount())
             codec.untagged(b"OK [UIDVALIDITY %d] UIDs valid" % mbox.getUIDValidity())
             codec.untagged(b"OK [UIDNEXT %d] Predicted next UID" % mbox.getUIDNext())
-            permanent = [] if readOnly else flags
+            # A mailbox that keeps keywords says which (and ``\\*``) itself.
+            permanentFlags = getattr(mbox, "getPermanentFlags", mbox.getFlags)
+            permanent = [] if readOnly else list(permanentFlags())
             codec.untagged(b"OK [PERMANENTFLAGS " + parenthesised(permanent) + b"] Limited")
             codec.selected(event.tag, readOnly)
 
