@@ -318,3 +318,22 @@ def test_imaplib_modified_utf7_folders(server: Server) -> None:
         assert client.select("Entwürfe.日本語") == ("OK", [b"1"])
     finally:
         client.logout()
+
+
+def test_multiappend(server: Server) -> None:
+    # imaplib has no MULTIAPPEND; the command goes out as a client would send it (LITERAL+).
+    client = server.login("gina", "pw")
+    try:
+        assert b"MULTIAPPEND" in client.capability()[1][0].split()
+        assert client.create("Batch")[0] == "OK"
+        tag = client._new_tag()  # type: ignore[attr-defined]
+        client.send(
+            tag + b" APPEND Batch (\\Seen) {12+}\r\nSubject: 1\r\n {12+}\r\nSubject: 2\r\n\r\n"
+        )
+        line = client.readline()
+        assert line.startswith(tag + b" OK [APPENDUID ") and b" 1,2] " in line
+        assert client.select("Batch") == ("OK", [b"2"])
+        typ, data = client.search(None, "SEEN")
+        assert data == [b"1"]
+    finally:
+        client.logout()

@@ -552,25 +552,53 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         name = self._mailboxName(event.mailbox)
         d = defer.maybeDeferred(self.account.select, name, True)
 
-        def got(mbox: Any) -> Any:
+        async def add(mbox: Any) -> tuple[Any, list[Any]]:
             if mbox is None:
                 raise NoSuchMailbox("No such mailbox")
-            added = defer.maybeDeferred(
-                mbox.addMessage, io.BytesIO(event.message), list(event.flags), event.date
-            )
-            return added.addCallback(lambda uid: (mbox, uid))
+            uids: list[Any] = []
+            try:
+                for m in event.messages:
+                    uids.append(
+                        await defer.maybeDeferred(
+                            mbox.addMessage, io.BytesIO(m.message), list(m.flags), m.date
+                        )
+                    )
+            except Exception:
+                # MULTIAPPEND (RFC 3502) is all or nothing: take back what was added.
+                await self._removeAppended(mbox, uids)
+                raise
+            return mbox, uids
 
         def done(result: Any) -> None:
-            mbox, uid = result
+            mbox, uids = result
             assert self._codec is not None
             code = None
-            if isinstance(uid, int) and uid > 0:
-                code = b"APPENDUID %d %d" % (mbox.getUIDValidity(), uid)
+            if uids and all(isinstance(uid, int) and uid > 0 for uid in uids):
+                code = b"APPENDUID %d %s" % (
+                    mbox.getUIDValidity(),
+                    b",".join(b"%d" % uid for uid in uids),
+                )
             if mbox is self.mbox:
                 self.newMessages(mbox.getMessageCount(), None)
             self._codec.complete(event.tag, b"OK", b"APPEND completed", code)
 
-        return d.addCallback(got).addCallback(done)
+        return d.addCallback(lambda mbox: defer.ensureDeferred(add(mbox))).addCallback(done)
+
+    async def _removeAppended(self, mbox: Any, uids: list[Any]) -> None:
+        """Expunge the messages of a failed MULTIAPPEND that were added (by UID)."""
+        added = {uid for uid in uids if isinstance(uid, int) and uid > 0}
+        if not added:
+            return
+        marks = MessageSet()
+        for uid in sorted(added):
+            marks.add(uid)
+        try:
+            await defer.maybeDeferred(mbox.store, marks, [b"\\Deleted"], 1, True)
+            removed = await defer.maybeDeferred(mbox.expunge, added)
+            if mbox is self.mbox:
+                self._expunged(removed)
+        except Exception:
+            _log.failure("IMAP4 could not take back a failed APPEND")
 
     def _messages(self, ranges: Any, uid: bool) -> MessageSet:
         return MessageSet.fromRanges(ranges)

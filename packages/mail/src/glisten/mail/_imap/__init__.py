@@ -8,6 +8,7 @@ Nothing here imports the reactor or any other part of glisten's core.
 from glisten.mail._imap._errors import IMAPParseError, LocalProtocolError
 from glisten.mail._imap._events import (
     Append,
+    AppendedMessage,
     ConnectionClosing,
     Copy,
     CramLogin,
@@ -48,6 +49,7 @@ from glisten.mail._imap._writers import astring, literal, nstring, parenthesised
 __all__ = [
     "DEFAULT_LIMITS",
     "Append",
+    "AppendedMessage",
     "Atom",
     "ConnectionClosing",
     "Copy",
