@@ -183,3 +183,52 @@ def test_client_refuses_plaintext_login() -> None:
     with pytest.raises(imap4.NoSupportedAuthentication):
         results(d)
     assert transport.value() == b""
+
+
+def _pair() -> tuple[Any, Any, Any]:
+    realm = Realm()
+    p = portal.Portal(realm, [checkers.InMemoryUsernamePasswordDatabaseDontUse(bob=b"pw")])
+
+    def makeServer() -> imap4.IMAP4Server:
+        server = imap4.IMAP4Server()
+        server.portal = p
+        server.authOverPlaintext = True
+        server.clock = Clock()
+        return server
+
+    client, server, pump = connectedServerAndClient(makeServer, imap4.IMAP4Client)
+    return client, server, pump
+
+
+@pytest.mark.parametrize(
+    ("authenticator", "insecure"),
+    [(imap4.CramMD5ClientAuthenticator, False), (imap4.PLAINAuthenticator, True)],
+)
+def test_authenticate_with_registered_mechanisms(authenticator: Any, insecure: bool) -> None:
+    client, server, pump = _pair()
+    client.allowInsecureLogin = insecure
+    client.registerAuthenticator(imap4.LOGINAuthenticator(b"bob"))  # the server lacks it
+    client.registerAuthenticator(authenticator(b"bob"))
+    d = client.authenticate(b"pw")
+    pump.flush()
+    assert b"Logged in" in bytes(results(d))
+    d = client.select("INBOX")
+    pump.flush()
+    assert results(d)["READ-WRITE"]
+
+
+def test_authenticate_failures() -> None:
+    client, server, pump = _pair()
+    # PLAIN would reveal the password without TLS: not used.
+    client.registerAuthenticator(imap4.PLAINAuthenticator(b"bob"))
+    d = client.authenticate(b"pw")
+    pump.flush()
+    with pytest.raises(imap4.NoSupportedAuthentication):
+        results(d)
+    client.registerAuthenticator(imap4.CramMD5ClientAuthenticator(b"bob"))
+    d = client.authenticate(b"wrong")
+    pump.flush()
+    server.clock.advance(server.failedLoginDelay)  # a failed login is answered late
+    pump.flush()
+    with pytest.raises(imap4.IMAP4ClientError):
+        results(d)

@@ -13,6 +13,8 @@ offered and verifies the certificate, and refuses to send a password in clear te
 
 from __future__ import annotations
 
+import base64
+import binascii
 import builtins
 from collections import deque
 from typing import Any
@@ -94,6 +96,8 @@ class _Command:
         self.parse = parse
         self.untagged: list[Untagged] = []
         self.deferred: defer.Deferred[Any] = defer.Deferred()
+        #: Called with each continuation request's text (a SASL exchange).
+        self.onContinue: Any = None
 
 
 class IMAP4Client(Protocol, TimeoutMixin):
@@ -118,6 +122,8 @@ class IMAP4Client(Protocol, TimeoutMixin):
         self._current: _Command | None = None
         self._capCache: dict[str, Any] | None = None
         self._dead: Failure | None = None
+        #: SASL mechanism name (upper case) -> client authenticator, in registration order.
+        self.authenticators: dict[bytes, Any] = {}
         self._idleStarted: defer.Deferred[None] | None = None
         self._idleFinished: defer.Deferred[Any] | None = None
 
@@ -189,6 +195,10 @@ class IMAP4Client(Protocol, TimeoutMixin):
                 )
             self._send()
         elif isinstance(event, Continuation):
+            if self._current is not None and self._current.onContinue is not None:
+                self._current.onContinue(event.text)
+                self._flush()
+                return
             started, self._idleStarted = self._idleStarted, None
             if started is not None and self._current is not None and self._current.name == b"IDLE":
                 started.callback(None)
@@ -311,6 +321,57 @@ class IMAP4Client(Protocol, TimeoutMixin):
             raise NoSupportedAuthentication("no TLS, and allowInsecureLogin is off")
 
         return self.getCapabilities().addCallback(chosen)
+
+    def registerAuthenticator(self, auth: Any) -> None:
+        """Offer a SASL mechanism to :meth:`authenticate` (an object with ``getName()`` and
+        ``challengeResponse(secret, challenge)``, as :class:`PLAINAuthenticator`)."""
+        self.authenticators[auth.getName().upper()] = auth
+
+    def authenticate(self, secret: bytes) -> defer.Deferred[Any]:
+        """``AUTHENTICATE`` with the first registered mechanism the server offers (after
+        STARTTLS when offered); PLAIN and LOGIN, which reveal ``secret``, only over TLS or
+        with :attr:`allowInsecureLogin`.
+
+        :raise NoSupportedAuthentication: (in the Deferred) when no mechanism fits.
+        """
+
+        def chosen(caps: dict[str, Any]) -> Any:
+            if (
+                not self._secure()
+                and "STARTTLS" in caps
+                and interfaces.ITLSTransport.providedBy(self.transport)
+            ):
+                return self.startTLS().addCallback(chosen)
+            offered = [m.encode("ascii").upper() for m in caps.get("AUTH") or []]
+            for name, auth in self.authenticators.items():
+                revealing = name in (b"PLAIN", b"LOGIN")
+                if name in offered and (
+                    not revealing or self._secure() or self.allowInsecureLogin
+                ):
+                    return self._authenticate(name, auth, secret)
+            raise NoSupportedAuthentication("no registered mechanism the server offers")
+
+        return self.getCapabilities().addCallback(chosen)
+
+    def _authenticate(self, name: bytes, auth: Any, secret: bytes) -> defer.Deferred[Any]:
+        self._capCache = None
+        command = _Command(b"AUTHENTICATE", (Atom(name),), lambda untagged, tagged: tagged.text)
+
+        def respond(text: bytes) -> None:
+            try:
+                challenge = base64.b64decode(text.strip(), validate=True)
+                answer = base64.b64encode(auth.challengeResponse(secret, challenge))
+            except (ValueError, binascii.Error):
+                # A challenge that is not base64: cancel the exchange (RFC 3501 6.2.2).
+                answer = b"*"
+            self._codec.sendLine(answer)
+
+        command.onContinue = respond
+        if self._dead is not None:
+            return defer.fail(self._dead)
+        self._queue.append(command)
+        self._send()
+        return command.deferred
 
     def _login(self, username: bytes, password: bytes) -> defer.Deferred[Any]:
         self._capCache = None

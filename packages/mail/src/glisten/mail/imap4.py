@@ -83,6 +83,11 @@ from glisten.mail._imapmodel import (
     rawMessage,
     wildcardMatch,
 )
+from glisten.mail._smtpclient import (
+    CramMD5ClientAuthenticator,
+    LOGINAuthenticator,
+    PLAINAuthenticator,
+)
 from glisten.protocols.policies import TimeoutMixin
 from glisten.python.failure import Failure
 
@@ -815,12 +820,15 @@ def _fetchSection(a: FetchAttribute, raw: bytes) -> bytes:
 
 
 __all__ = [
+    "CramMD5ClientAuthenticator",
     "IAccount",
     "IMAP4Client",
     "IMAP4ClientError",
     "IMAP4Exception",
     "IllegalServerResponse",
+    "LOGINAuthenticator",
     "NoSupportedAuthentication",
+    "PLAINAuthenticator",
     "IMAP4Server",
     "IMailbox",
     "IMailboxInfo",
