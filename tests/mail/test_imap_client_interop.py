@@ -45,7 +45,10 @@ async def fullSession(client: Any, reactor: Any, user: bytes, password: bytes) -
     headers = await client.fetchSpecific(
         "1", headerType="HEADER.FIELDS", headerArgs=["SUBJECT"], peek=True
     )
-    assert headers[1]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: hi there\r\n\r\n"
+    # Twisted's shape: a flat list per message, text as str.
+    assert headers[1] == [["BODY", ["HEADER.FIELDS", ["SUBJECT"]], "Subject: hi there\r\n\r\n"]]
+    partial = await client.fetchSpecific("1", headerType="TEXT", peek=True, offset=0, length=4)
+    assert partial[1] == [["BODY", ["TEXT"], "<0>", "line"]]
     envelope = await client.fetchEnvelope("1")
     assert envelope[1]["ENVELOPE"][1] == b"hi there"
     size = await client.fetchSize("1")

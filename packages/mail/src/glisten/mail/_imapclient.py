@@ -27,6 +27,7 @@ from glisten.mail._imap import (
     IMAPParseError,
     Limits,
     MailboxNameError,
+    Scanner,
     decodeMailboxName,
     encodeMailboxName,
 )
@@ -345,9 +346,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
             offered = [m.encode("ascii").upper() for m in caps.get("AUTH") or []]
             for name, auth in self.authenticators.items():
                 revealing = name in (b"PLAIN", b"LOGIN")
-                if name in offered and (
-                    not revealing or self._secure() or self.allowInsecureLogin
-                ):
+                if name in offered and (not revealing or self._secure() or self.allowInsecureLogin):
                     return self._authenticate(name, auth, secret)
             raise NoSupportedAuthentication("no registered mechanism the server offers")
 
@@ -557,8 +556,10 @@ class IMAP4Client(Protocol, TimeoutMixin):
         offset: int | None = None,
         length: int | None = None,
     ) -> defer.Deferred[dict[int, Any]]:
-        """``BODY[section]<offset.length>``: results are keyed by the section as the server
-        names it (``BODY[HEADER]``)."""
+        """``BODY[section]<offset.length>``: fires, as Twisted's does, with ``{number:
+        [[item, value, ...]]}`` where a section reads ``"BODY", ["HEADER.FIELDS",
+        ["SUBJECT"]], ["<0>",] text`` and all text is ``str`` (octets decoded as
+        Latin-1, so none are lost)."""
         section = ""
         if headerNumber is not None:
             numbers = headerNumber if isinstance(headerNumber, (list, tuple)) else [headerNumber]
@@ -570,7 +571,18 @@ class IMAP4Client(Protocol, TimeoutMixin):
         item = ("BODY.PEEK[" if peek else "BODY[") + section + "]"
         if offset is not None:
             item += "<%d.%d>" % (offset, length if length is not None else 2**31 - 1)
-        return self._fetch(messages, uid, item.encode("ascii"))
+
+        def parse(untagged: list[Untagged], tagged: Tagged) -> dict[int, Any]:
+            out: dict[int, Any] = {}
+            for u in untagged:
+                if u.name == b"FETCH" and u.number is not None and u.tokens:
+                    flat = out.setdefault(u.number, [[]])[0]
+                    flat.extend(_unstructured(u.tokens[0]))
+            return out
+
+        return self._command(
+            *_uid(b"FETCH", uid), _set(messages), Atom(item.encode("ascii")), parse=parse
+        )
 
     def _store(self, messages: Any, item: bytes, flags: Any, silent: Any, uid: Any) -> Any:
         if silent:
@@ -641,6 +653,33 @@ def _flag(flag: Any) -> bytes:
 
 def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
+def _native(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_native(v) for v in value]
+    return None if value is None else bytes(value).decode("latin-1")
+
+
+def _unstructured(items: Any) -> list[Any]:
+    """FETCH data the way Twisted's unstructured results have it: ``BODY[section]<n>``
+    becomes ``"BODY", [section tokens], "<n>"``."""
+    if not isinstance(items, list):
+        raise ValueError("FETCH data is a list")
+    out: list[Any] = []
+    for i in range(0, len(items) - 1, 2):
+        name, value = bytes(items[i]), items[i + 1]
+        head, bracket, rest = name.partition(b"[")
+        if bracket and b"]" in rest:
+            section, _, origin = rest.rpartition(b"]")
+            scanner = Scanner(b"(" + section + b")\r\n")
+            out += [head.decode("latin-1"), _native(scanner.token())]
+            if origin:
+                out.append(origin.decode("latin-1"))
+        else:
+            out.append(name.decode("latin-1"))
+        out.append(_native(value))
+    return out
 
 
 def _fetchItems(tokens: list[Any]) -> dict[str, Any]:
