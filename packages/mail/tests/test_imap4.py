@@ -299,6 +299,7 @@ _COMMANDS = [
     b"e UID STORE 1:* +FLAGS (\\Deleted)\r\n",
     b"f EXPUNGE\r\n",
     b"g APPEND INBOX {5+}\r\nhello\r\n",
+    b"g2 APPEND Caf&AOk- (kw) {1+}\r\na {2+}\r\nbc\r\n",
     b'h LIST "" *\r\n',
     b"i CREATE A.B\r\n",
     b"j RENAME A C\r\n",

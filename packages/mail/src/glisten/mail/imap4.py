@@ -3,7 +3,7 @@ adapter from a transport to the sans-I/O :class:`glisten.mail._imap.ServerConnec
 the account, mailbox and message interfaces it serves.
 
 Beyond Twisted: IDLE (RFC 2177), LITERAL+ (RFC 7888), UIDPLUS (RFC 4315), MOVE (RFC 6851),
-UNSELECT, ID, ENABLE, AUTHENTICATE PLAIN and CRAM-MD5. Deliberate differences: ``LOGIN`` and ``AUTHENTICATE PLAIN`` are
+UNSELECT, ID, ENABLE, MULTIAPPEND (RFC 3502), AUTHENTICATE PLAIN and CRAM-MD5. Deliberate differences: ``LOGIN`` and ``AUTHENTICATE PLAIN`` are
 refused before TLS unless :attr:`IMAP4Server.authOverPlaintext` is set (RFC 3501
 ``LOGINDISABLED``), a failed login is answered after a delay, and LIST patterns are matched
 in polynomial time (Twisted's wildcard regex was a ReDoS, GHSA-8pqf-f4m5-798g).
