@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -111,12 +112,15 @@ def test_imap4client_against_dovecot(dovecot: Dovecot) -> None:
     connectAndRun(dovecot.imapPort, lambda c, r: fullSession(c, r, b"bob", b"secret"))
 
 
-def test_imap4client_against_glisten(tmp_path: Any) -> None:
+@contextmanager
+def glistenIMAP(folder: Any) -> Iterator[int]:
+    """``glisten mail --imap`` for ``carol@example.com`` (password ``pw``): :return: its
+    port."""
     port = freePort()
     process = startMail(
-        tmp_path,
+        folder,
         "--maildirdbmdomain",
-        f"example.com={tmp_path / 'example.com'}",
+        f"example.com={folder / 'example.com'}",
         "--user",
         "carol=pw",
         "--no-smtp",
@@ -126,9 +130,14 @@ def test_imap4client_against_glisten(tmp_path: Any) -> None:
     )
     try:
         waitForPort(port, process)
-        connectAndRun(port, lambda c, r: fullSession(c, r, b"carol@example.com", b"pw"))
+        yield port
     finally:
         stop(process)
+
+
+def test_imap4client_against_glisten(tmp_path: Any) -> None:
+    with glistenIMAP(tmp_path) as port:
+        connectAndRun(port, lambda c, r: fullSession(c, r, b"carol@example.com", b"pw"))
 
 
 async def nonAsciiFolders(client: Any, reactor: Any, user: bytes, password: bytes) -> None:
@@ -164,23 +173,8 @@ def test_non_ascii_folders_against_dovecot(dovecot: Dovecot) -> None:
 
 
 def test_non_ascii_folders_against_glisten(tmp_path: Any) -> None:
-    port = freePort()
-    process = startMail(
-        tmp_path,
-        "--maildirdbmdomain",
-        f"example.com={tmp_path / 'example.com'}",
-        "--user",
-        "carol=pw",
-        "--no-smtp",
-        "--imap",
-        f"tcp:{port}:interface=127.0.0.1",
-        "--insecure-auth",
-    )
-    try:
-        waitForPort(port, process)
+    with glistenIMAP(tmp_path) as port:
         connectAndRun(port, lambda c, r: nonAsciiFolders(c, r, b"carol@example.com", b"pw"))
-    finally:
-        stop(process)
     assert (tmp_path / "example.com" / "carol" / ".&AMk-l&AOk-ments envoy&AOk-s" / "cur").is_dir()
 
 

@@ -127,8 +127,14 @@ def results(d: Any) -> Any:
     return result
 
 
-def test_client_against_server_in_memory() -> None:
+def inMemoryPair(account: Any = None) -> tuple[Any, Any, Any, Realm]:
+    """An IMAP4Client (insecure login allowed) talking to an IMAP4Server in memory.
+
+    :return: the client, the server, the pump and the realm.
+    """
     realm = Realm()
+    if account is not None:
+        realm.account = account
     p = portal.Portal(realm, [checkers.InMemoryUsernamePasswordDatabaseDontUse(bob=b"pw")])
 
     def makeServer() -> imap4.IMAP4Server:
@@ -144,6 +150,11 @@ def test_client_against_server_in_memory() -> None:
         return client
 
     client, server, pump = connectedServerAndClient(makeServer, makeClient)
+    return client, server, pump, realm
+
+
+def test_client_against_server_in_memory() -> None:
+    client, server, pump, realm = inMemoryPair()
 
     def run(d: Any) -> Any:
         pump.flush()
@@ -185,27 +196,12 @@ def test_client_refuses_plaintext_login() -> None:
     assert transport.value() == b""
 
 
-def _pair() -> tuple[Any, Any, Any]:
-    realm = Realm()
-    p = portal.Portal(realm, [checkers.InMemoryUsernamePasswordDatabaseDontUse(bob=b"pw")])
-
-    def makeServer() -> imap4.IMAP4Server:
-        server = imap4.IMAP4Server()
-        server.portal = p
-        server.authOverPlaintext = True
-        server.clock = Clock()
-        return server
-
-    client, server, pump = connectedServerAndClient(makeServer, imap4.IMAP4Client)
-    return client, server, pump
-
-
 @pytest.mark.parametrize(
     ("authenticator", "insecure"),
     [(imap4.CramMD5ClientAuthenticator, False), (imap4.PLAINAuthenticator, True)],
 )
 def test_authenticate_with_registered_mechanisms(authenticator: Any, insecure: bool) -> None:
-    client, server, pump = _pair()
+    client, server, pump, _ = inMemoryPair()
     client.allowInsecureLogin = insecure
     client.registerAuthenticator(imap4.LOGINAuthenticator(b"bob"))  # the server lacks it
     client.registerAuthenticator(authenticator(b"bob"))
@@ -218,7 +214,8 @@ def test_authenticate_with_registered_mechanisms(authenticator: Any, insecure: b
 
 
 def test_authenticate_failures() -> None:
-    client, server, pump = _pair()
+    client, server, pump, _ = inMemoryPair()
+    client.allowInsecureLogin = False
     # PLAIN would reveal the password without TLS: not used.
     client.registerAuthenticator(imap4.PLAINAuthenticator(b"bob"))
     d = client.authenticate(b"pw")

@@ -12,14 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glisten.cred import checkers, portal
-from glisten.internet.task import Clock
-from glisten.internet.testing import connectedServerAndClient
 from glisten.mail import imap4, maildir
 from glisten.mail._imap import MailboxNameError, decodeMailboxName, encodeMailboxName
 
-from .test_imap4 import Realm, connect, say
-from .test_imap_client import results
+from .test_imap4 import connect, say
+from .test_imap_client import inMemoryPair, results
 
 # RFC 3501 5.1.3's example, and names mail clients create.
 VECTORS = [
@@ -174,21 +171,7 @@ def test_memory_account_names_are_decoded() -> None:
 
 def test_client_names_non_ascii_folders() -> None:
     account = imap4.MemoryAccount()
-    p = portal.Portal(Realm(account), [checkers.InMemoryUsernamePasswordDatabaseDontUse(bob=b"pw")])
-
-    def makeServer() -> imap4.IMAP4Server:
-        server = imap4.IMAP4Server()
-        server.portal = p
-        server.authOverPlaintext = True
-        server.clock = Clock()
-        return server
-
-    def makeClient() -> imap4.IMAP4Client:
-        client = imap4.IMAP4Client()
-        client.allowInsecureLogin = True
-        return client
-
-    client, server, pump = connectedServerAndClient(makeServer, makeClient)
+    client, server, pump, _ = inMemoryPair(account)
 
     def run(d: Any) -> Any:
         pump.flush()
