@@ -196,3 +196,32 @@ def test_keywords_set_by_dovecot_read_by_glisten(dovecot: Dovecot) -> None:
     folder = MaildirFolder(str(dovecot.folder / "mail" / "bob"), writeable=False)
     [(_, message)] = folder.fetch(MessageSet(1), False)
     assert {b"$Forwarded", b"Junk", b"\\Seen"} <= set(message.getFlags())
+
+
+def test_keywords_and_folders_made_by_glisten_read_by_dovecot(dovecot: Dovecot) -> None:
+    import imaplib
+    import os
+
+    from glisten.mail.maildir import MaildirAccount, MaildirFolder
+
+    home = dovecot.folder / "mail" / "bob"
+    folder = MaildirFolder(str(home))
+    folder.addMessage(io.BytesIO(b"Subject: k\r\n\r\nz\r\n"), [b"\\Flagged", b"Junk", b"$Label1"])
+    MaildirAccount(str(home)).create("Entwürfe")
+    # Dovecot reads the maildir as nobody.
+    for parent, dirs, files in os.walk(home):
+        for name in dirs + files:
+            os.chmod(os.path.join(parent, name), 0o777)
+    client = imaplib.IMAP4("127.0.0.1", dovecot.imapPort, timeout=30)
+    try:
+        client.login("bob", "secret")
+        client.select("INBOX")
+        typ, data = client.fetch("1", "(FLAGS)")
+        assert typ == "OK"
+        flags = data[0].split(b"FLAGS (")[1].split(b")")[0].split()
+        assert {b"\\Flagged", b"Junk", b"$Label1"} <= set(flags)
+        # A folder glisten made is Dovecot's folder of the same name.
+        typ, listing = client.list('""', "*")
+        assert any(line.endswith(b'"." Entw&APw-rfe') for line in listing), listing
+    finally:
+        client.logout()
