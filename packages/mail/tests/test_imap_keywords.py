@@ -87,3 +87,14 @@ def test_damaged_keyword_file(tmp_path: Path) -> None:
     assert folder.keywords == {"a": b"Good", "b": b"Fine"}
     [(_, message)] = folder.fetch(imap4.MessageSet(1), False)
     assert message.getFlags()[:2] == [b"Good", b"Fine"]
+
+
+def test_keywords_the_file_cannot_hold_stay_in_the_session(tmp_path: Path) -> None:
+    root = tmp_path / "bob"
+    maildir.initializeMaildir(str(root))
+    folder = maildir.MaildirFolder(str(root))
+    folder.addMessage(io.BytesIO(b"Subject: x\r\n\r\n"), [], None)
+    result = folder.store(imap4.MessageSet(1), ["Grüße".encode(), b"Ok"], 1, False)
+    assert "Grüße".encode() in result[1] and b"Ok" in result[1]
+    assert folder.keywords == {"a": b"Ok"}
+    assert (root / "dovecot-keywords").read_bytes() == b"0 Ok\n"

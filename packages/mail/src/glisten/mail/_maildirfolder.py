@@ -96,14 +96,14 @@ def _readKeywords(path: str) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     for line in lines:
         number, _, keyword = line.partition(b" ")
-        if (
-            number.isdigit()
-            and int(number) < len(_KEYWORD_LETTERS)
-            and keyword
-            and all(0x21 <= c < 0x7F and c not in b'(){%*"\\]' for c in keyword)
-        ):
+        if number.isdigit() and int(number) < len(_KEYWORD_LETTERS) and _validKeyword(keyword):
             found[_KEYWORD_LETTERS[int(number)]] = keyword
     return found
+
+
+def _validKeyword(keyword: bytes) -> bool:
+    """An IMAP keyword that ``dovecot-keywords`` can hold (an atom, 7-bit)."""
+    return bool(keyword) and all(0x21 <= c < 0x7F and c not in b'(){%*"\\]' for c in keyword)
 
 
 @contextmanager
@@ -337,7 +337,11 @@ class MaildirFolder(ListMailbox):
         """Give the keywords among ``flags`` letters (while any are free, in
         ``dovecot-keywords`` under the folder lock) and :return: :meth:`_storable`."""
         system = set(_FLAGS) | {_RECENT.lower()}
-        wanted = [f for f in flags if f.lower() not in system and not f.startswith(b"\\")]
+        wanted = [
+            f
+            for f in flags
+            if f.lower() not in system and not f.startswith(b"\\") and _validKeyword(f)
+        ]
         if all(f.lower() in self._storable() for f in wanted):
             return self._storable()
         with _locked(self.path):
