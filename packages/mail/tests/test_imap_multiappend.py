@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from glisten.mail import imap4, maildir
-from glisten.mail._imap import Append, AppendedMessage, ServerConnection
+from glisten.mail._imap import Append, AppendedMessage, Limits, ServerConnection
 
 from .test_imap4 import connect, say
 
@@ -108,3 +108,16 @@ def test_server_appends_none_when_one_fails() -> None:
     assert out.endswith(b"x NO Mailbox full\r\n") and box.messages == []
     out = say(server, transport, b"c APPEND Sent {2+}\r\nok\r\n")
     assert b"c OK [APPENDUID " in out and len(box.messages) == 1
+
+
+def test_message_count_is_limited() -> None:
+    codec = ServerConnection(Limits(maxLiterals=3), plaintextLogin=True)
+    codec.receiveData(b"a LOGIN bob pw\r\n")
+    codec.acceptLogin(b"a")
+    codec.dataToSend()
+    many = b"x APPEND Sent" + b" {1+}\r\na" * 4 + b"\r\n"
+    # Non-synchronising literals over the limit cannot be skipped safely: the session ends.
+    assert [type(e).__name__ for e in codec.receiveData(many)] == ["ConnectionClosing"]
+    assert codec.dataToSend().startswith(b"* BYE")
+    codec = _loggedIn()
+    assert codec.receiveData(b"y APPEND Sent" + b" {1+}\r\na" * 3 + b"\r\n") != []
