@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -45,7 +46,10 @@ async def fullSession(client: Any, reactor: Any, user: bytes, password: bytes) -
     headers = await client.fetchSpecific(
         "1", headerType="HEADER.FIELDS", headerArgs=["SUBJECT"], peek=True
     )
-    assert headers[1]["BODY[HEADER.FIELDS (SUBJECT)]"] == b"Subject: hi there\r\n\r\n"
+    # Twisted's shape: a flat list per message, text as str.
+    assert headers[1] == [["BODY", ["HEADER.FIELDS", ["SUBJECT"]], "Subject: hi there\r\n\r\n"]]
+    partial = await client.fetchSpecific("1", headerType="TEXT", peek=True, offset=0, length=4)
+    assert partial[1] == [["BODY", ["TEXT"], "<0>", "line"]]
     envelope = await client.fetchEnvelope("1")
     assert envelope[1]["ENVELOPE"][1] == b"hi there"
     size = await client.fetchSize("1")
@@ -108,12 +112,15 @@ def test_imap4client_against_dovecot(dovecot: Dovecot) -> None:
     connectAndRun(dovecot.imapPort, lambda c, r: fullSession(c, r, b"bob", b"secret"))
 
 
-def test_imap4client_against_glisten(tmp_path: Any) -> None:
+@contextmanager
+def glistenIMAP(folder: Any) -> Iterator[int]:
+    """``glisten mail --imap`` for ``carol@example.com`` (password ``pw``): :return: its
+    port."""
     port = freePort()
     process = startMail(
-        tmp_path,
+        folder,
         "--maildirdbmdomain",
-        f"example.com={tmp_path / 'example.com'}",
+        f"example.com={folder / 'example.com'}",
         "--user",
         "carol=pw",
         "--no-smtp",
@@ -123,6 +130,98 @@ def test_imap4client_against_glisten(tmp_path: Any) -> None:
     )
     try:
         waitForPort(port, process)
-        connectAndRun(port, lambda c, r: fullSession(c, r, b"carol@example.com", b"pw"))
+        yield port
     finally:
         stop(process)
+
+
+def test_imap4client_against_glisten(tmp_path: Any) -> None:
+    with glistenIMAP(tmp_path) as port:
+        connectAndRun(port, lambda c, r: fullSession(c, r, b"carol@example.com", b"pw"))
+
+
+async def nonAsciiFolders(client: Any, reactor: Any, user: bytes, password: bytes) -> None:
+    await client.login(user, password)
+    await client.create("Éléments envoyés")
+    await client.create("Entwürfe.日本語")
+    await client.create("R&D")
+    names = {name for _, _, name in await client.list("", "*")}
+    assert names >= {"INBOX", "Éléments envoyés", "Entwürfe", "Entwürfe.日本語", "R&D"}
+    assert {name for _, _, name in await client.list("", "Entw%")} == {"Entwürfe"}
+    await client.append("Entwürfe.日本語", io.BytesIO(b"Subject: x\r\n\r\ny\r\n"))
+    assert (await client.status("Entwürfe.日本語", "MESSAGES"))["MESSAGES"] == 1
+    assert (await client.select("Entwürfe.日本語"))["EXISTS"] == 1
+    await client.copy("1", "Éléments envoyés")
+    await client.rename("R&D", "Réseau")
+    await client.subscribe("Réseau")
+    assert {name for _, _, name in await client.lsub("", "*")} == {"Réseau"}
+    assert (await client.examine("Éléments envoyés"))["EXISTS"] == 1
+    await client.logout()
+
+
+def test_non_ascii_folders_against_dovecot(dovecot: Dovecot) -> None:
+    from glisten.mail.maildir import MaildirAccount
+
+    connectAndRun(dovecot.imapPort, lambda c, r: nonAsciiFolders(c, r, b"bob", b"secret"))
+    # Dovecot's Maildir++ folders carry the modified UTF-7 names glisten's maildir uses,
+    # so glisten serves the same maildir under the same names.
+    home = dovecot.folder / "mail" / "bob"
+    assert (home / ".&AMk-l&AOk-ments envoy&AOk-s" / "cur").is_dir()
+    assert (home / ".Entw&APw-rfe.&ZeVnLIqe-" / "cur").is_dir()
+    names = {name for name, _ in MaildirAccount(str(home)).listMailboxes("", "*")}
+    assert names >= {"INBOX", "Éléments envoyés", "Entwürfe.日本語", "Réseau"}
+
+
+def test_non_ascii_folders_against_glisten(tmp_path: Any) -> None:
+    with glistenIMAP(tmp_path) as port:
+        connectAndRun(port, lambda c, r: nonAsciiFolders(c, r, b"carol@example.com", b"pw"))
+    assert (tmp_path / "example.com" / "carol" / ".&AMk-l&AOk-ments envoy&AOk-s" / "cur").is_dir()
+
+
+async def setKeywords(client: Any, reactor: Any) -> None:
+    await client.login(b"bob", b"secret")
+    await client.append("INBOX", io.BytesIO(b"Subject: k\r\n\r\nz\r\n"))
+    await client.select("INBOX")
+    stored = await client.addFlags("1", ["$Forwarded", "Junk", "\\Seen"], silent=0)
+    assert {"$Forwarded", "Junk", "\\Seen"} <= set(stored[1]["FLAGS"])
+    await client.logout()
+
+
+def test_keywords_set_by_dovecot_read_by_glisten(dovecot: Dovecot) -> None:
+    from glisten.mail.imap4 import MessageSet
+    from glisten.mail.maildir import MaildirFolder
+
+    connectAndRun(dovecot.imapPort, setKeywords)
+    # Dovecot names its keyword letters in dovecot-keywords; glisten reads the same file.
+    folder = MaildirFolder(str(dovecot.folder / "mail" / "bob"), writeable=False)
+    [(_, message)] = folder.fetch(MessageSet(1), False)
+    assert {b"$Forwarded", b"Junk", b"\\Seen"} <= set(message.getFlags())
+
+
+def test_keywords_and_folders_made_by_glisten_read_by_dovecot(dovecot: Dovecot) -> None:
+    import imaplib
+    import os
+
+    from glisten.mail.maildir import MaildirAccount, MaildirFolder
+
+    home = dovecot.folder / "mail" / "bob"
+    folder = MaildirFolder(str(home))
+    folder.addMessage(io.BytesIO(b"Subject: k\r\n\r\nz\r\n"), [b"\\Flagged", b"Junk", b"$Label1"])
+    MaildirAccount(str(home)).create("Entwürfe")
+    # Dovecot reads the maildir as nobody.
+    for parent, dirs, files in os.walk(home):
+        for name in dirs + files:
+            os.chmod(os.path.join(parent, name), 0o777)
+    client = imaplib.IMAP4("127.0.0.1", dovecot.imapPort, timeout=30)
+    try:
+        client.login("bob", "secret")
+        client.select("INBOX")
+        typ, data = client.fetch("1", "(FLAGS)")
+        assert typ == "OK"
+        flags = data[0].split(b"FLAGS (")[1].split(b")")[0].split()
+        assert {b"\\Flagged", b"Junk", b"$Label1"} <= set(flags)
+        # A folder glisten made is Dovecot's folder of the same name.
+        typ, listing = client.list('""', "*")
+        assert any(line.endswith(b'"." Entw&APw-rfe') for line in listing), listing
+    finally:
+        client.logout()

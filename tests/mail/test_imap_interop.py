@@ -59,6 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "erin=pw",
         "--user",
         "frank=pw",
+        "--user",
+        "gina=pw",
         "--smtp",
         f"tcp:{smtpPort}:interface=127.0.0.1",
         "--imap",
@@ -188,6 +190,8 @@ def test_thunderbird_like_session_with_idle(server: Server) -> None:
         server.send("erin@example.com", "during idle")
         line = client.readline()
         assert line == b"* 1 EXISTS\r\n"
+        # This session saw the message first: it is \\Recent here (as with Dovecot).
+        assert client.readline() == b"* 1 RECENT\r\n"
         client.send(b"DONE\r\n")
         assert client.readline().startswith(tag + b" OK")
         typ, data = client.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
@@ -277,5 +281,59 @@ def test_imaplib_utf8_accept(server: Server) -> None:
         typ, data = client.append("Entwürfe", None, None, "Subject: Grüße\r\n\r\nü\r\n".encode())
         assert typ == "OK"
         assert client.select("Entwürfe")[1] == [b"1"]
+    finally:
+        client.logout()
+
+
+def test_imaplib_modified_utf7_folders(server: Server) -> None:
+    # imaplib sends names as given: a 7-bit client spells them in modified UTF-7.
+    client = server.login("gina", "pw")
+    try:
+        assert client.create("Entw&APw-rfe.&ZeVnLIqe-")[0] == "OK"
+        assert client.create('"R&-D"')[0] == "OK"
+        assert client.create("&AGE-")[0] == "NO"  # not the canonical spelling of "a"
+        typ, listing = client.list('""', "*")
+        assert typ == "OK"
+        assert b'(\\HasChildren) "." Entw&APw-rfe' in listing
+        assert b'(\\HasNoChildren) "." Entw&APw-rfe.&ZeVnLIqe-' in listing
+        assert b'(\\HasNoChildren) "." R&-D' in listing
+        assert client.list('""', "Entw&APw-*")[1][0].endswith(b"Entw&APw-rfe")
+        message = b"Subject: hi\r\n\r\nbody\r\n"
+        assert client.append("Entw&APw-rfe.&ZeVnLIqe-", None, None, message)[0] == "OK"
+        assert client.select("Entw&APw-rfe.&ZeVnLIqe-") == ("OK", [b"1"])
+        assert client.subscribe('"R&-D"')[0] == "OK"
+        assert client.lsub('""', "*")[1] == [b'(\\HasNoChildren) "." R&-D']
+        assert client.status("Entw&APw-rfe", "(MESSAGES)")[1] == [b"Entw&APw-rfe (MESSAGES 0)"]
+    finally:
+        client.logout()
+    # Stored as Maildir++ folders named in modified UTF-7, as Dovecot and Courier do.
+    home = server.folder / "example.com" / "gina"
+    assert (home / ".Entw&APw-rfe.&ZeVnLIqe-" / "cur").is_dir() and (home / ".R&-D").is_dir()
+    # A UTF-8 client sees the same folders under their UTF-8 names.
+    client = server.login("gina", "pw")
+    try:
+        client.enable("UTF8=ACCEPT")
+        typ, listing = client.list()
+        assert any(line.endswith('"Entwürfe.日本語"'.encode()) for line in listing)
+        assert client.select("Entwürfe.日本語") == ("OK", [b"1"])
+    finally:
+        client.logout()
+
+
+def test_multiappend(server: Server) -> None:
+    # imaplib has no MULTIAPPEND; the command goes out as a client would send it (LITERAL+).
+    client = server.login("gina", "pw")
+    try:
+        assert b"MULTIAPPEND" in client.capability()[1][0].split()
+        assert client.create("Batch")[0] == "OK"
+        tag = client._new_tag()  # type: ignore[attr-defined]
+        client.send(
+            tag + b" APPEND Batch (\\Seen) {12+}\r\nSubject: 1\r\n {12+}\r\nSubject: 2\r\n\r\n"
+        )
+        line = client.readline()
+        assert line.startswith(tag + b" OK [APPENDUID ") and b" 1,2] " in line
+        assert client.select("Batch") == ("OK", [b"2"])
+        typ, data = client.search(None, "SEEN")
+        assert data == [b"1"]
     finally:
         client.logout()

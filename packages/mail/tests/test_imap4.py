@@ -184,7 +184,7 @@ def test_maildir_account(tmp_path: Path) -> None:
     out = say(
         server, transport, b"c STORE 1 +FLAGS (\\Flagged \\Seen)\r\nd FETCH 1 (UID RFC822.SIZE)\r\n"
     )
-    assert b"FLAGS (\\Flagged \\Seen)" in out and b"RFC822.SIZE %d" % len(MESSAGE) in out
+    assert b"FLAGS (\\Flagged \\Seen \\Recent)" in out and b"RFC822.SIZE %d" % len(MESSAGE) in out
     assert os.listdir(root / "cur") == ["100.a.host:2,FS"]
     # Traversal is impossible: names are checked.
     out = say(server, transport, b'e CREATE "../escape"\r\nf CREATE Sent\r\n')
@@ -212,7 +212,8 @@ def test_utf8_mailbox_names(tmp_path: Path) -> None:
         'c ENABLE UTF8=ACCEPT\r\nd CREATE "Entwürfe"\r\ne LIST "" *\r\n'.encode(),
     )
     assert b"d OK" in out and '"Entwürfe"'.encode() in out
-    assert (root / ".Entwürfe" / "cur").is_dir()
+    # Stored as Maildir++ does: the modified UTF-7 spelling.
+    assert (root / ".Entw&APw-rfe" / "cur").is_dir()
 
 
 def test_maildir_idle_sees_delivery_from_elsewhere(tmp_path: Path) -> None:
@@ -224,7 +225,8 @@ def test_maildir_idle_sees_delivery_from_elsewhere(tmp_path: Path) -> None:
     transport.clear()
     deliverTo(root, "300.c.host", b"Subject: new\n\nx\n")
     clock.advance(server.idlePollInterval)
-    assert transport.value() == b"* 1 EXISTS\r\n"
+    # The message is recent in this session (the one that saw it first).
+    assert transport.value() == b"* 1 EXISTS\r\n* 1 RECENT\r\n"
     say(server, transport, b"DONE\r\n")
     server.connectionLost(None)
     assert not clock.getDelayedCalls()
@@ -284,7 +286,9 @@ def test_maildir_append_keeps_bytes(tmp_path: Path, name: str) -> None:
     uid = folder.addMessage(io.BytesIO(MESSAGE), [b"\\Seen"], None)
     assert uid == 1
     [(number, message)] = folder.fetch(imap4.MessageSet(1), True)
-    assert message.getRawMessage() == MESSAGE and message.getFlags() == [b"\\Seen"]
+    # No session has seen the message yet: it is \\Recent.
+    assert message.getRawMessage() == MESSAGE
+    assert message.getFlags() == [b"\\Seen", b"\\Recent"]
 
 
 _COMMANDS = [
@@ -295,6 +299,7 @@ _COMMANDS = [
     b"e UID STORE 1:* +FLAGS (\\Deleted)\r\n",
     b"f EXPUNGE\r\n",
     b"g APPEND INBOX {5+}\r\nhello\r\n",
+    b"g2 APPEND Caf&AOk- (kw) {1+}\r\na {2+}\r\nbc\r\n",
     b'h LIST "" *\r\n',
     b"i CREATE A.B\r\n",
     b"j RENAME A C\r\n",

@@ -127,8 +127,14 @@ def results(d: Any) -> Any:
     return result
 
 
-def test_client_against_server_in_memory() -> None:
+def inMemoryPair(account: Any = None) -> tuple[Any, Any, Any, Realm]:
+    """An IMAP4Client (insecure login allowed) talking to an IMAP4Server in memory.
+
+    :return: the client, the server, the pump and the realm.
+    """
     realm = Realm()
+    if account is not None:
+        realm.account = account
     p = portal.Portal(realm, [checkers.InMemoryUsernamePasswordDatabaseDontUse(bob=b"pw")])
 
     def makeServer() -> imap4.IMAP4Server:
@@ -144,6 +150,11 @@ def test_client_against_server_in_memory() -> None:
         return client
 
     client, server, pump = connectedServerAndClient(makeServer, makeClient)
+    return client, server, pump, realm
+
+
+def test_client_against_server_in_memory() -> None:
+    client, server, pump, realm = inMemoryPair()
 
     def run(d: Any) -> Any:
         pump.flush()
@@ -183,3 +194,38 @@ def test_client_refuses_plaintext_login() -> None:
     with pytest.raises(imap4.NoSupportedAuthentication):
         results(d)
     assert transport.value() == b""
+
+
+@pytest.mark.parametrize(
+    ("authenticator", "insecure"),
+    [(imap4.CramMD5ClientAuthenticator, False), (imap4.PLAINAuthenticator, True)],
+)
+def test_authenticate_with_registered_mechanisms(authenticator: Any, insecure: bool) -> None:
+    client, server, pump, _ = inMemoryPair()
+    client.allowInsecureLogin = insecure
+    client.registerAuthenticator(imap4.LOGINAuthenticator(b"bob"))  # the server lacks it
+    client.registerAuthenticator(authenticator(b"bob"))
+    d = client.authenticate(b"pw")
+    pump.flush()
+    assert b"Logged in" in bytes(results(d))
+    d = client.select("INBOX")
+    pump.flush()
+    assert results(d)["READ-WRITE"]
+
+
+def test_authenticate_failures() -> None:
+    client, server, pump, _ = inMemoryPair()
+    client.allowInsecureLogin = False
+    # PLAIN would reveal the password without TLS: not used.
+    client.registerAuthenticator(imap4.PLAINAuthenticator(b"bob"))
+    d = client.authenticate(b"pw")
+    pump.flush()
+    with pytest.raises(imap4.NoSupportedAuthentication):
+        results(d)
+    client.registerAuthenticator(imap4.CramMD5ClientAuthenticator(b"bob"))
+    d = client.authenticate(b"wrong")
+    pump.flush()
+    server.clock.advance(server.failedLoginDelay)  # a failed login is answered late
+    pump.flush()
+    with pytest.raises(imap4.IMAP4ClientError):
+        results(d)

@@ -83,9 +83,9 @@ def test_session_over_a_string_transport() -> None:
         b"TOP 2 0\r\nDELE 1\r\nRETR 1\r\nLIST 1\r\nSTAT\r\nRSET\r\nDELE 2\r\nRETR 9\r\n"
     )
     assert transport.value() == (
-        b"+OK\r\nSubject: two\r\n\r\n.\r\n+OK message 1 deleted\r\n-ERR No such message\r\n"
-        b"-ERR No such message\r\n+OK 1 %d\r\n+OK\r\n+OK message 2 deleted\r\n"
-        b"-ERR No such message\r\n" % len(MESSAGES[1])
+        b"+OK\r\nSubject: two\r\n\r\n.\r\n+OK message 1 deleted\r\n-ERR Bad message number argument\r\n"
+        b"-ERR Bad message number argument\r\n+OK 1 %d\r\n+OK\r\n+OK message 2 deleted\r\n"
+        b"-ERR Bad message number argument\r\n" % len(MESSAGES[1])
     )
     transport.clear()
     server.dataReceived(b"QUIT\r\n")

@@ -13,13 +13,24 @@ offered and verifies the certificate, and refuses to send a password in clear te
 
 from __future__ import annotations
 
+import base64
+import binascii
 import builtins
 from collections import deque
 from typing import Any
 
 from glisten.internet import defer, error, interfaces
 from glisten.internet.protocol import Protocol
-from glisten.mail._imap import DEFAULT_LIMITS, Atom, IMAPParseError, Limits
+from glisten.mail._imap import (
+    DEFAULT_LIMITS,
+    Atom,
+    IMAPParseError,
+    Limits,
+    MailboxNameError,
+    Scanner,
+    decodeMailboxName,
+    encodeMailboxName,
+)
 from glisten.mail._imap._client import (
     ClientConnection,
     Continuation,
@@ -49,6 +60,21 @@ class NoSupportedAuthentication(IMAP4Exception):
     """No login method allowed here (no TLS, and ``allowInsecureLogin`` is off)."""
 
 
+def _mailbox(name: str) -> bytes:
+    """A mailbox name as sent: modified UTF-7 (RFC 3501 5.1.3)."""
+    return encodeMailboxName(name)
+
+
+def _fromWire(box: Any) -> str:
+    """A mailbox name from a response: modified UTF-7, or the UTF-8 a server that ignores
+    RFC 3501 5.1.3 may send."""
+    raw = bytes(box)
+    try:
+        return decodeMailboxName(raw)
+    except MailboxNameError:
+        return raw.decode("utf-8", "replace")
+
+
 def _str(value: Any) -> Any:
     if isinstance(value, list):
         return [_str(v) for v in value]
@@ -71,6 +97,8 @@ class _Command:
         self.parse = parse
         self.untagged: list[Untagged] = []
         self.deferred: defer.Deferred[Any] = defer.Deferred()
+        #: Called with each continuation request's text (a SASL exchange).
+        self.onContinue: Any = None
 
 
 class IMAP4Client(Protocol, TimeoutMixin):
@@ -95,6 +123,8 @@ class IMAP4Client(Protocol, TimeoutMixin):
         self._current: _Command | None = None
         self._capCache: dict[str, Any] | None = None
         self._dead: Failure | None = None
+        #: SASL mechanism name (upper case) -> client authenticator, in registration order.
+        self.authenticators: dict[bytes, Any] = {}
         self._idleStarted: defer.Deferred[None] | None = None
         self._idleFinished: defer.Deferred[Any] | None = None
 
@@ -166,6 +196,10 @@ class IMAP4Client(Protocol, TimeoutMixin):
                 )
             self._send()
         elif isinstance(event, Continuation):
+            if self._current is not None and self._current.onContinue is not None:
+                self._current.onContinue(event.text)
+                self._flush()
+                return
             started, self._idleStarted = self._idleStarted, None
             if started is not None and self._current is not None and self._current.name == b"IDLE":
                 started.callback(None)
@@ -289,6 +323,55 @@ class IMAP4Client(Protocol, TimeoutMixin):
 
         return self.getCapabilities().addCallback(chosen)
 
+    def registerAuthenticator(self, auth: Any) -> None:
+        """Offer a SASL mechanism to :meth:`authenticate` (an object with ``getName()`` and
+        ``challengeResponse(secret, challenge)``, as :class:`PLAINAuthenticator`)."""
+        self.authenticators[auth.getName().upper()] = auth
+
+    def authenticate(self, secret: bytes) -> defer.Deferred[Any]:
+        """``AUTHENTICATE`` with the first registered mechanism the server offers (after
+        STARTTLS when offered); PLAIN and LOGIN, which reveal ``secret``, only over TLS or
+        with :attr:`allowInsecureLogin`.
+
+        :raise NoSupportedAuthentication: (in the Deferred) when no mechanism fits.
+        """
+
+        def chosen(caps: dict[str, Any]) -> Any:
+            if (
+                not self._secure()
+                and "STARTTLS" in caps
+                and interfaces.ITLSTransport.providedBy(self.transport)
+            ):
+                return self.startTLS().addCallback(chosen)
+            offered = [m.encode("ascii").upper() for m in caps.get("AUTH") or []]
+            for name, auth in self.authenticators.items():
+                revealing = name in (b"PLAIN", b"LOGIN")
+                if name in offered and (not revealing or self._secure() or self.allowInsecureLogin):
+                    return self._authenticate(name, auth, secret)
+            raise NoSupportedAuthentication("no registered mechanism the server offers")
+
+        return self.getCapabilities().addCallback(chosen)
+
+    def _authenticate(self, name: bytes, auth: Any, secret: bytes) -> defer.Deferred[Any]:
+        self._capCache = None
+        command = _Command(b"AUTHENTICATE", (Atom(name),), lambda untagged, tagged: tagged.text)
+
+        def respond(text: bytes) -> None:
+            try:
+                challenge = base64.b64decode(text.strip(), validate=True)
+                answer = base64.b64encode(auth.challengeResponse(secret, challenge))
+            except (ValueError, binascii.Error):
+                # A challenge that is not base64: cancel the exchange (RFC 3501 6.2.2).
+                answer = b"*"
+            self._codec.sendLine(answer)
+
+        command.onContinue = respond
+        if self._dead is not None:
+            return defer.fail(self._dead)
+        self._queue.append(command)
+        self._send()
+        return command.deferred
+
     def _login(self, username: bytes, password: bytes) -> defer.Deferred[Any]:
         self._capCache = None
         return self._command(b"LOGIN", username, password)
@@ -312,7 +395,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
             result["READ-WRITE"] = code == b"READ-WRITE"
             return result
 
-        return self._command(name, mailbox.encode("utf-8"), parse=parse)
+        return self._command(name, _mailbox(mailbox), parse=parse)
 
     def select(self, mailbox: str) -> defer.Deferred[dict[str, Any]]:
         """``SELECT``: fires with ``EXISTS``, ``RECENT``, ``FLAGS``, ``UIDVALIDITY``,
@@ -323,19 +406,19 @@ class IMAP4Client(Protocol, TimeoutMixin):
         return self._select(b"EXAMINE", mailbox)
 
     def create(self, name: str) -> defer.Deferred[Any]:
-        return self._command(b"CREATE", name.encode("utf-8"))
+        return self._command(b"CREATE", _mailbox(name))
 
     def delete(self, name: str) -> defer.Deferred[Any]:
-        return self._command(b"DELETE", name.encode("utf-8"))
+        return self._command(b"DELETE", _mailbox(name))
 
     def rename(self, oldname: str, newname: str) -> defer.Deferred[Any]:
-        return self._command(b"RENAME", oldname.encode("utf-8"), newname.encode("utf-8"))
+        return self._command(b"RENAME", _mailbox(oldname), _mailbox(newname))
 
     def subscribe(self, name: str) -> defer.Deferred[Any]:
-        return self._command(b"SUBSCRIBE", name.encode("utf-8"))
+        return self._command(b"SUBSCRIBE", _mailbox(name))
 
     def unsubscribe(self, name: str) -> defer.Deferred[Any]:
-        return self._command(b"UNSUBSCRIBE", name.encode("utf-8"))
+        return self._command(b"UNSUBSCRIBE", _mailbox(name))
 
     def _list(self, name: bytes, reference: str, wildcard: str) -> defer.Deferred[Any]:
         def parse(untagged: list[Untagged], tagged: Tagged) -> list[tuple[Any, ...]]:
@@ -343,11 +426,11 @@ class IMAP4Client(Protocol, TimeoutMixin):
             for u in untagged:
                 if u.name == name and len(u.tokens) == 3:
                     flags, delimiter, box = u.tokens
-                    out.append((tuple(_str(flags)), _str(delimiter), _str(box)))
+                    out.append((tuple(_str(flags)), _str(delimiter), _fromWire(box)))
             return out
 
         return self._command(
-            name, reference.encode("utf-8"), Atom(wildcard.encode("ascii")), parse=parse
+            name, _mailbox(reference), Atom(encodeMailboxName(wildcard)), parse=parse
         )
 
     def list(self, reference: str, wildcard: str) -> defer.Deferred[Any]:
@@ -371,14 +454,14 @@ class IMAP4Client(Protocol, TimeoutMixin):
             return {}
 
         items = Atom(b"(" + " ".join(names).encode("ascii") + b")")
-        return self._command(b"STATUS", mailbox.encode("utf-8"), items, parse=parse)
+        return self._command(b"STATUS", _mailbox(mailbox), items, parse=parse)
 
     def append(
         self, mailbox: str, message: Any, flags: Any = (), date: Any = None
     ) -> defer.Deferred[Any]:
         """``APPEND`` a message (a binary file or bytes)."""
         data = message if isinstance(message, bytes) else message.read()
-        args: list[Any] = [mailbox.encode("utf-8")]
+        args: list[Any] = [_mailbox(mailbox)]
         args.append(Atom(b"(" + b" ".join(_flag(f) for f in flags) + b")"))
         if date is not None:
             args.append(
@@ -473,8 +556,10 @@ class IMAP4Client(Protocol, TimeoutMixin):
         offset: int | None = None,
         length: int | None = None,
     ) -> defer.Deferred[dict[int, Any]]:
-        """``BODY[section]<offset.length>``: results are keyed by the section as the server
-        names it (``BODY[HEADER]``)."""
+        """``BODY[section]<offset.length>``: fires, as Twisted's does, with ``{number:
+        [[item, value, ...]]}`` where a section reads ``"BODY", ["HEADER.FIELDS",
+        ["SUBJECT"]], ["<0>",] text`` and all text is ``str`` (octets decoded as
+        Latin-1, so none are lost)."""
         section = ""
         if headerNumber is not None:
             numbers = headerNumber if isinstance(headerNumber, (list, tuple)) else [headerNumber]
@@ -486,7 +571,18 @@ class IMAP4Client(Protocol, TimeoutMixin):
         item = ("BODY.PEEK[" if peek else "BODY[") + section + "]"
         if offset is not None:
             item += "<%d.%d>" % (offset, length if length is not None else 2**31 - 1)
-        return self._fetch(messages, uid, item.encode("ascii"))
+
+        def parse(untagged: list[Untagged], tagged: Tagged) -> dict[int, Any]:
+            out: dict[int, Any] = {}
+            for u in untagged:
+                if u.name == b"FETCH" and u.number is not None and u.tokens:
+                    flat = out.setdefault(u.number, [[]])[0]
+                    flat.extend(_unstructured(u.tokens[0]))
+            return out
+
+        return self._command(
+            *_uid(b"FETCH", uid), _set(messages), Atom(item.encode("ascii")), parse=parse
+        )
 
     def _store(self, messages: Any, item: bytes, flags: Any, silent: Any, uid: Any) -> Any:
         if silent:
@@ -514,7 +610,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
         return self._store(messages, b"-FLAGS", flags, silent, uid)
 
     def copy(self, messages: Any, mailbox: str, uid: int = 0) -> defer.Deferred[Any]:
-        return self._command(*_uid(b"COPY", uid), _set(messages), mailbox.encode("utf-8"))
+        return self._command(*_uid(b"COPY", uid), _set(messages), _mailbox(mailbox))
 
     def idle(self) -> defer.Deferred[None]:
         """``IDLE`` (RFC 2177): fires once the server accepted it; updates then arrive
@@ -557,6 +653,33 @@ def _flag(flag: Any) -> bytes:
 
 def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
+def _native(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_native(v) for v in value]
+    return None if value is None else bytes(value).decode("latin-1")
+
+
+def _unstructured(items: Any) -> list[Any]:
+    """FETCH data the way Twisted's unstructured results have it: ``BODY[section]<n>``
+    becomes ``"BODY", [section tokens], "<n>"``."""
+    if not isinstance(items, list):
+        raise ValueError("FETCH data is a list")
+    out: list[Any] = []
+    for i in range(0, len(items) - 1, 2):
+        name, value = bytes(items[i]), items[i + 1]
+        head, bracket, rest = name.partition(b"[")
+        if bracket and b"]" in rest:
+            section, _, origin = rest.rpartition(b"]")
+            scanner = Scanner(b"(" + section + b")\r\n")
+            out += [head.decode("latin-1"), _native(scanner.token())]
+            if origin:
+                out.append(origin.decode("latin-1"))
+        else:
+            out.append(name.decode("latin-1"))
+        out.append(_native(value))
+    return out
 
 
 def _fetchItems(tokens: list[Any]) -> dict[str, Any]:

@@ -353,10 +353,10 @@ class ListMailbox:
         if listener in self.listeners:
             self.listeners.remove(listener)
 
-    def _announce(self) -> None:
-        """Tell listeners the message count changed."""
+    def _announce(self, recent: int | None = None) -> None:
+        """Tell listeners the message count (and the recent count, if known) changed."""
         for listener in list(self.listeners):
-            listener.newMessages(len(self.messages), None)
+            listener.newMessages(len(self.messages), recent)
 
     def fetch(self, messages: MessageSet, uid: bool) -> list[tuple[int, Any]]:
         return selectMessages(self.messages, messages, uid)

@@ -22,7 +22,13 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.mail._fsync import fsyncDirectory, writeDurably
-from glisten.mail._imap import Section, _message
+from glisten.mail._imap import (
+    MailboxNameError,
+    Section,
+    _message,
+    decodeMailboxName,
+    encodeMailboxName,
+)
 from glisten.mail._imapmodel import (
     IAccount,
     IllegalMailboxEncoding,
@@ -51,20 +57,53 @@ _LETTERS = {
 }
 _FLAGS = {flag.lower(): letter for letter, flag in _LETTERS.items()}
 _UIDLIST = "glisten-uidlist"
+_RECENT = b"\\Recent"
 
 
-def flagsFromName(name: str) -> list[bytes]:
-    """The flags in a maildir file name's ``:2,`` info."""
+_KEYWORDS = "dovecot-keywords"
+_KEYWORD_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def flagsFromName(name: str, keywords: dict[str, bytes] | None = None) -> list[bytes]:
+    """The flags in a maildir file name's ``:2,`` info: system flags in capitals, the
+    folder's keywords (``letter -> keyword``) in small letters."""
     _, sep, info = name.partition(":2,")
     if not sep:
         return []
-    return [_LETTERS[c] for c in sorted(set(info)) if c in _LETTERS]
+    letters = sorted(set(info))
+    out = [_LETTERS[c] for c in letters if c in _LETTERS]
+    if keywords:
+        out += [keywords[c] for c in letters if c in keywords]
+    return out
 
 
-def nameWithFlags(unique: str, flags: list[bytes]) -> str:
-    """The file name of message ``unique`` carrying ``flags`` (system flags only)."""
-    letters = sorted({_FLAGS[f.lower()] for f in flags if f.lower() in _FLAGS})
-    return unique + ":2," + "".join(letters)
+def nameWithFlags(unique: str, flags: list[bytes], letters: dict[bytes, str] | None = None) -> str:
+    """The file name of message ``unique`` carrying ``flags``: system flags, and the
+    keywords that ``letters`` (lower-case keyword -> letter) gives a letter."""
+    known = {**_FLAGS, **(letters or {})}
+    chosen = sorted({known[f.lower()] for f in flags if f.lower() in known})
+    return unique + ":2," + "".join(chosen)
+
+
+def _readKeywords(path: str) -> dict[str, bytes]:
+    """A folder's keyword letters from ``dovecot-keywords`` (``N keyword`` lines, N from 0
+    for ``a``), the file Dovecot keeps, so both servers agree on what a letter means."""
+    try:
+        with open(os.path.join(path, _KEYWORDS), "rb") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return {}
+    found: dict[str, bytes] = {}
+    for line in lines:
+        number, _, keyword = line.partition(b" ")
+        if number.isdigit() and int(number) < len(_KEYWORD_LETTERS) and _validKeyword(keyword):
+            found[_KEYWORD_LETTERS[int(number)]] = keyword
+    return found
+
+
+def _validKeyword(keyword: bytes) -> bool:
+    """An IMAP keyword that ``dovecot-keywords`` can hold (an atom, 7-bit)."""
+    return bool(keyword) and all(0x21 <= c < 0x7F and c not in b'(){%*"\\]' for c in keyword)
 
 
 @contextmanager
@@ -86,7 +125,7 @@ class MaildirFolderMessage:
         self.uid = uid
         self.unique = unique
         self.path = path
-        self.flags = flagsFromName(os.path.basename(path))
+        self.flags = flagsFromName(os.path.basename(path), folder.keywords)
         self._size: int | None = None
 
     def getRawMessage(self) -> bytes:
@@ -108,6 +147,8 @@ class MaildirFolderMessage:
         return self.uid
 
     def getFlags(self) -> list[bytes]:
+        if self.uid in self.folder.recent:
+            return [*self.flags, _RECENT]
         return list(self.flags)
 
     def getInternalDate(self) -> bytes:
@@ -151,6 +192,12 @@ class MaildirFolder(ListMailbox):
     :meth:`refresh`; messages removed by others stay numbered until this session's next
     ``EXPUNGE`` (and are skipped by ``FETCH``).
 
+    ``\\Recent`` (RFC 3501 2.3.2): the UID list records the first UID no session has
+    seen yet. The first read-write session that selects the folder (one with a listener)
+    claims the messages from there on: they are recent in it and in no other session.
+    Read-only sessions (``EXAMINE``, ``STATUS``) see the unclaimed ones as recent and
+    claim nothing.
+
     :param path: The maildir.
     :param writeable: Opened with ``SELECT`` rather than ``EXAMINE``.
     """
@@ -162,6 +209,11 @@ class MaildirFolder(ListMailbox):
         self.messages: list[MaildirFolderMessage] = []
         self.uidValidity = 0
         self.uidNext = 1
+        #: UIDs recent in this session.
+        self.recent: set[int] = set()
+        self._claimed: set[int] = set()
+        #: Keyword letters (``a``-``z``) and the keywords they stand for.
+        self.keywords: dict[str, bytes] = {}
         self.refresh()
 
     # -- the UID list ------------------------------------------------------------------
@@ -185,12 +237,14 @@ class MaildirFolder(ListMailbox):
     def refresh(self) -> None:
         """Look at the folder again: give UIDs to new messages (and tell listeners)."""
         with _locked(self.path):
+            self.keywords = _readKeywords(self.path)
             files = self._scan()
             listPath = os.path.join(self.path, _UIDLIST)
-            validity, nextUID, uids = self._readList(listPath)
+            validity, nextUID, firstRecent, uids = self._readList(listPath)
             changed = validity == 0
             if validity == 0:
                 validity = int(time.time())
+                firstRecent = 1
             known = {u: uid for uid, u in uids}
             fresh = sorted(
                 (u for u in files if u not in known),
@@ -203,8 +257,17 @@ class MaildirFolder(ListMailbox):
             if any(u not in files for u in known):
                 known = {u: uid for u, uid in known.items() if u in files}
                 changed = True
+            unclaimed = {uid for uid in known.values() if uid >= firstRecent}
+            if self.writeable and self.listeners:
+                self._claimed |= unclaimed
+                self.recent = self._claimed
+                if firstRecent != nextUID:
+                    firstRecent = nextUID
+                    changed = True
+            else:
+                self.recent = unclaimed
             if changed:
-                lines = [f"1 {validity} {nextUID}"]
+                lines = [f"1 {validity} {nextUID} {firstRecent}"]
                 lines += [f"{uid} {u}" for u, uid in sorted(known.items(), key=lambda kv: kv[1])]
                 writeDurably(listPath, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
         self.uidValidity = validity
@@ -216,13 +279,15 @@ class MaildirFolder(ListMailbox):
                 message = byUID[uid]
                 message.path = files[unique]
                 message.flags = _merge(
-                    message.flags, flagsFromName(os.path.basename(files[unique]))
+                    message.flags,
+                    flagsFromName(os.path.basename(files[unique]), self.keywords),
+                    self._storable(),
                 )
         added = sorted((uid, u) for u, uid in known.items() if uid > last)
         for uid, unique in added:
             self.messages.append(MaildirFolderMessage(self, uid, unique, files[unique]))
         if added:
-            self._announce()
+            self._announce(self.getRecentCount())
 
     @staticmethod
     def _mtime(path: str) -> float:
@@ -232,27 +297,79 @@ class MaildirFolder(ListMailbox):
             return 0.0
 
     @staticmethod
-    def _readList(path: str) -> tuple[int, int, list[tuple[int, str]]]:
+    def _readList(path: str) -> tuple[int, int, int, list[tuple[int, str]]]:
+        """:return: UIDVALIDITY, the next UID, the first UID no session claimed as recent
+        and the ``(uid, unique name)`` pairs."""
         try:
             with open(path, encoding="utf-8", errors="surrogateescape") as f:
                 lines = f.read().splitlines()
         except FileNotFoundError:
-            return 0, 1, []
+            return 0, 1, 1, []
         try:
-            _, validity, nextUID = lines[0].split()
+            header = lines[0].split()
+            _, validity, nextUID = header[:3]
+            # Lists written before \\Recent was kept have three fields: nothing is recent.
+            firstRecent = int(header[3]) if len(header) > 3 else int(nextUID)
             uids = []
             for line in lines[1:]:
                 uid, unique = line.split(" ", 1)
                 uids.append((int(uid), unique))
-            return int(validity), int(nextUID), uids
+            return int(validity), int(nextUID), firstRecent, uids
         except (IndexError, ValueError):
             # A damaged list: start over with a new UIDVALIDITY, as RFC 3501 2.3.1.1 asks.
-            return 0, 1, []
+            return 0, 1, 1, []
 
     # -- IMailbox --------------------------------------------------------------------------
 
     def getFlags(self) -> list[bytes]:
-        return list(_LETTERS.values())
+        return [*_LETTERS.values(), *(self.keywords[c] for c in sorted(self.keywords))]
+
+    def getPermanentFlags(self) -> list[bytes]:
+        """The flags kept across sessions; ``\\*`` while keyword letters are free."""
+        room = [b"\\*"] if len(self.keywords) < len(_KEYWORD_LETTERS) else []
+        return self.getFlags() + room
+
+    def _storable(self) -> dict[bytes, str]:
+        """Lower-case keyword -> its letter."""
+        return {keyword.lower(): letter for letter, keyword in self.keywords.items()}
+
+    def _letters(self, flags: list[bytes]) -> dict[bytes, str]:
+        """Give the keywords among ``flags`` letters (while any are free, in
+        ``dovecot-keywords`` under the folder lock) and :return: :meth:`_storable`."""
+        system = set(_FLAGS) | {_RECENT.lower()}
+        wanted = [
+            f
+            for f in flags
+            if f.lower() not in system and not f.startswith(b"\\") and _validKeyword(f)
+        ]
+        if all(f.lower() in self._storable() for f in wanted):
+            return self._storable()
+        with _locked(self.path):
+            self.keywords = _readKeywords(self.path)
+            storable = self._storable()
+            free = [c for c in _KEYWORD_LETTERS if c not in self.keywords]
+            added = False
+            for keyword in wanted:
+                if keyword.lower() not in storable and free:
+                    letter = free.pop(0)
+                    self.keywords[letter] = keyword
+                    storable[keyword.lower()] = letter
+                    added = True
+            if added:
+                lines = (
+                    b"%d %s\n" % (_KEYWORD_LETTERS.index(c), self.keywords[c])
+                    for c in sorted(self.keywords)
+                )
+                writeDurably(os.path.join(self.path, _KEYWORDS), b"".join(lines))
+        return storable
+
+    def getRecentCount(self) -> int:
+        return sum(1 for m in self.messages if m.uid in self.recent)
+
+    def addListener(self, listener: Any) -> None:
+        """A session selected the folder: from now on it claims new messages as recent."""
+        super().addListener(listener)
+        self.refresh()
 
     def addMessage(self, message: Any, flags: Any = (), date: Any = None) -> int:
         """Deliver safely (``tmp`` -> ``cur`` with the flags, fsynced) and :return: the
@@ -266,7 +383,8 @@ class MaildirFolder(ListMailbox):
         if isinstance(date, datetime.datetime):
             stamp = date.timestamp()
             os.utime(tmp, (stamp, stamp))
-        final = os.path.join(self.path, "cur", nameWithFlags(unique, [bytes(f) for f in flags]))
+        given = [bytes(f) for f in flags]
+        final = os.path.join(self.path, "cur", nameWithFlags(unique, given, self._letters(given)))
         os.rename(tmp, final)
         fsyncDirectory(os.path.join(self.path, "cur"))
         self.refresh()
@@ -294,14 +412,20 @@ class MaildirFolder(ListMailbox):
         self, messages: MessageSet, flags: Any, mode: int, uid: bool
     ) -> dict[int, list[bytes]]:
         result = {}
+        # \\Recent is the server's to set (RFC 3501 2.3.2), never a client's.
+        flags = [bytes(f) for f in flags if bytes(f).lower() != _RECENT.lower()]
+        self._letters(flags)
         for number, m in selectMessages(self.messages, messages, uid):
             m.flags = changeFlags(m.flags, flags, mode)
             self._rename(m)
-            result[number] = list(m.flags)
+            # As stored: system flags first, keywords spelled as the folder first saw them.
+            onDisk = flagsFromName(os.path.basename(m.path), self.keywords)
+            m.flags = _merge(m.flags, onDisk, self._storable())
+            result[number] = m.getFlags()
         return result
 
     def _rename(self, m: MaildirFolderMessage) -> None:
-        target = os.path.join(self.path, "cur", nameWithFlags(m.unique, m.flags))
+        target = os.path.join(self.path, "cur", nameWithFlags(m.unique, m.flags, self._storable()))
         if target == m.path:
             return
         for _ in range(2):
@@ -337,22 +461,33 @@ class MaildirFolder(ListMailbox):
         return removed
 
 
-def _merge(mine: list[bytes], onDisk: list[bytes]) -> list[bytes]:
-    """The flags on disk, plus this session's keywords (which maildir cannot store)."""
+def _merge(mine: list[bytes], onDisk: list[bytes], storable: dict[bytes, str]) -> list[bytes]:
+    """The flags on disk, plus this session's keywords that have no letter (beyond the
+    26 a folder can store)."""
     system = {f.lower() for f in _LETTERS.values()}
-    return onDisk + [f for f in mine if f.lower() not in system]
+    return onDisk + [f for f in mine if f.lower() not in system and f.lower() not in storable]
 
 
 def _validName(name: str) -> bool:
     return (
         bool(name)
-        and len(name.encode("utf-8", "surrogatepass")) <= 250
         and all(ord(c) >= 0x20 and ord(c) != 0x7F and not 0xD800 <= ord(c) <= 0xDFFF for c in name)
+        and len(encodeMailboxName(name)) <= 250
         and "/" not in name
         and not name.startswith(".")
         and not name.endswith(".")
         and ".." not in name
     )
+
+
+def _fromDisk(entry: str) -> str | None:
+    """The mailbox name a Maildir++ folder name (modified UTF-7, as Courier and Dovecot
+    write them) spells, or ``None`` for a name that is not one."""
+    try:
+        name = decodeMailboxName(entry.encode("ascii"))
+    except (UnicodeEncodeError, MailboxNameError):
+        return None
+    return name if _validName(name) else None
 
 
 @implementer(IAccount)
@@ -372,7 +507,7 @@ class MaildirAccount:
             return self.root
         if not _validName(name):
             raise IllegalMailboxEncoding("Invalid mailbox name")
-        return os.path.join(self.root, "." + name)
+        return os.path.join(self.root, "." + encodeMailboxName(name).decode("ascii"))
 
     def _exists(self, name: str) -> bool:
         return os.path.isdir(os.path.join(self._path(name), "cur"))
@@ -380,12 +515,9 @@ class MaildirAccount:
     def _names(self) -> list[str]:
         names = ["INBOX"]
         for entry in sorted(os.listdir(self.root)):
-            if (
-                entry.startswith(".")
-                and _validName(entry[1:])
-                and os.path.isdir(os.path.join(self.root, entry, "cur"))
-            ):
-                names.append(entry[1:])
+            name = _fromDisk(entry[1:]) if entry.startswith(".") else None
+            if name is not None and os.path.isdir(os.path.join(self.root, entry, "cur")):
+                names.append(name)
         return names
 
     def addMailbox(self, name: str, mbox: Any = None) -> Any:
@@ -433,16 +565,19 @@ class MaildirAccount:
     def _subscriptions(self) -> list[str]:
         try:
             with open(os.path.join(self.root, "subscriptions"), encoding="ascii") as f:
-                return [line for line in f.read().splitlines() if line]
+                lines = f.read().splitlines()
         except (FileNotFoundError, UnicodeDecodeError):
             return []
+        names = (_fromDisk(line) for line in lines if line)
+        return [name for name in names if name is not None]
 
     def _setSubscribed(self, name: str, on: bool) -> None:
         current = self._subscriptions()
         wanted = [n for n in current if n != name] + ([name] if on else [])
         if wanted != current:
             writeDurably(
-                os.path.join(self.root, "subscriptions"), "".join(n + "\n" for n in wanted).encode()
+                os.path.join(self.root, "subscriptions"),
+                b"".join(encodeMailboxName(n) + b"\n" for n in wanted),
             )
 
     def isSubscribed(self, name: str) -> bool:

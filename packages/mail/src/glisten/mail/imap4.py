@@ -3,7 +3,7 @@ adapter from a transport to the sans-I/O :class:`glisten.mail._imap.ServerConnec
 the account, mailbox and message interfaces it serves.
 
 Beyond Twisted: IDLE (RFC 2177), LITERAL+ (RFC 7888), UIDPLUS (RFC 4315), MOVE (RFC 6851),
-UNSELECT, ID, ENABLE, AUTHENTICATE PLAIN and CRAM-MD5. Deliberate differences: ``LOGIN`` and ``AUTHENTICATE PLAIN`` are
+UNSELECT, ID, ENABLE, MULTIAPPEND (RFC 3502), AUTHENTICATE PLAIN and CRAM-MD5. Deliberate differences: ``LOGIN`` and ``AUTHENTICATE PLAIN`` are
 refused before TLS unless :attr:`IMAP4Server.authOverPlaintext` is set (RFC 3501
 ``LOGINDISABLED``), a failed login is answered after a delay, and LIST patterns are matched
 in polynomial time (Twisted's wildcard regex was a ReDoS, GHSA-8pqf-f4m5-798g).
@@ -11,6 +11,7 @@ in polynomial time (Twisted's wildcard regex was a ReDoS, GHSA-8pqf-f4m5-798g).
 
 from __future__ import annotations
 
+import codecs
 import io
 from typing import Any
 
@@ -38,6 +39,7 @@ from glisten.mail._imap import (
     ListMailboxes,
     Login,
     MailboxCommand,
+    MailboxNameError,
     Rename,
     Search,
     Select,
@@ -48,6 +50,8 @@ from glisten.mail._imap import (
     Store,
     _message,
     astring,
+    decodeMailboxName,
+    encodeMailboxName,
     formatDateTime,
     literal,
     nstring,
@@ -79,6 +83,11 @@ from glisten.mail._imapmodel import (
     rawMessage,
     wildcardMatch,
 )
+from glisten.mail._smtpclient import (
+    CramMD5ClientAuthenticator,
+    LOGINAuthenticator,
+    PLAINAuthenticator,
+)
 from glisten.protocols.policies import TimeoutMixin
 from glisten.python.failure import Failure
 
@@ -90,14 +99,48 @@ def _name(mailbox: bytes, utf8: bool = False) -> str:
     """A mailbox name from the wire: 7-bit modified UTF-7 (RFC 3501 5.1.3), or UTF-8 once
     the client enabled UTF8=ACCEPT (RFC 6855)."""
     try:
-        name = mailbox.decode("utf-8" if utf8 else "ascii")
-    except UnicodeDecodeError:
+        name = mailbox.decode("utf-8") if utf8 else decodeMailboxName(mailbox)
+    except (UnicodeDecodeError, MailboxNameError):
         raise IllegalMailboxEncoding(
-            "mailbox names are 7-bit (or UTF-8 with UTF8=ACCEPT)"
+            "mailbox names are modified UTF-7 (or UTF-8 with UTF8=ACCEPT)"
         ) from None
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
         raise IllegalMailboxEncoding("control characters in a mailbox name")
     return "INBOX" if name.upper() == "INBOX" else name
+
+
+def _wireName(name: str, utf8: bool = False) -> bytes:
+    """A mailbox name for a response: modified UTF-7, or UTF-8 after UTF8=ACCEPT."""
+    return astring(name.encode("utf-8") if utf8 else encodeMailboxName(name), utf8)
+
+
+def encoder(s: str, errors: str | None = None) -> tuple[bytes, int]:
+    """Twisted's ``imap4-utf-7`` encoder: :return: ``s`` in modified UTF-7 and the number
+    of characters consumed."""
+    try:
+        return encodeMailboxName(s), len(s)
+    except MailboxNameError as e:
+        raise UnicodeEncodeError("imap4-utf-7", s, 0, len(s), str(e)) from None
+
+
+def decoder(s: Any, errors: str | None = None) -> tuple[str, int]:
+    """Twisted's ``imap4-utf-7`` decoder: :return: the name modified UTF-7 ``s`` spells and
+    the number of octets consumed."""
+    data = bytes(s)
+    try:
+        return decodeMailboxName(data), len(data)
+    except MailboxNameError as e:
+        raise UnicodeDecodeError("imap4-utf-7", data, 0, len(data), str(e)) from None
+
+
+def imap4_utf_7(name: str) -> codecs.CodecInfo | None:
+    """The codec search function registered for ``imap4-utf-7``."""
+    if name.replace("-", "_") != "imap4_utf_7":
+        return None
+    return codecs.CodecInfo(encoder, decoder, name="imap4-utf-7")
+
+
+codecs.register(imap4_utf_7)
 
 
 @implementer(IMailboxListener)
@@ -385,6 +428,10 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             refresh = getattr(mbox, "refresh", None)
             if refresh is not None:
                 refresh()
+            self._exists = mbox.getMessageCount()
+            # Listening first: a maildir folder then claims its new messages as \Recent
+            # for this session before the counts below are taken.
+            mbox.addListener(self)
             readOnly = event.readOnly or not mbox.isWriteable()
             flags = list(mbox.getFlags())
             self._exists = mbox.getMessageCount()
@@ -393,9 +440,10 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             codec.untagged(b"%d RECENT" % mbox.getRecentCount())
             codec.untagged(b"OK [UIDVALIDITY %d] UIDs valid" % mbox.getUIDValidity())
             codec.untagged(b"OK [UIDNEXT %d] Predicted next UID" % mbox.getUIDNext())
-            permanent = [] if readOnly else flags
+            # A mailbox that keeps keywords says which (and ``\\*``) itself.
+            permanentFlags = getattr(mbox, "getPermanentFlags", mbox.getFlags)
+            permanent = [] if readOnly else list(permanentFlags())
             codec.untagged(b"OK [PERMANENTFLAGS " + parenthesised(permanent) + b"] Limited")
-            mbox.addListener(self)
             codec.selected(event.tag, readOnly)
 
         return d.addCallback(opened)
@@ -433,8 +481,14 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         codec = self._codec
         assert codec is not None
         command = b"LSUB" if event.subscribed else b"LIST"
-        reference = event.reference.decode("ascii", "replace")
-        pattern = event.pattern.decode("ascii", "replace")
+        utf8 = "UTF8=ACCEPT" in codec.enabled
+        try:
+            reference, pattern = (
+                raw.decode("utf-8") if utf8 else decodeMailboxName(raw)
+                for raw in (event.reference, event.pattern)
+            )
+        except (UnicodeDecodeError, MailboxNameError):
+            raise IllegalMailboxEncoding("mailbox patterns are modified UTF-7") from None
         if not pattern:
             # RFC 3501 6.3.8: the delimiter and the root.
             codec.untagged(command + b' (\\Noselect) "." ""')
@@ -469,7 +523,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
                         + b' "'
                         + delimiter
                         + b'" '
-                        + astring(name.encode("utf-8"), "UTF8=ACCEPT" in codec.enabled)
+                        + _wireName(name, "UTF8=ACCEPT" in codec.enabled)
                     )
                 codec.complete(event.tag, b"OK", command + b" completed")
 
@@ -493,8 +547,8 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
             codec = self._codec
             assert codec is not None
             items = b" ".join(b"%s %d" % (k.encode(), v) for k, v in values.items())
-            utf8 = "UTF8=ACCEPT" in codec.enabled
-            codec.untagged(b"STATUS " + astring(name.encode(), utf8) + b" (" + items + b")")
+            wire = _wireName(name, "UTF8=ACCEPT" in codec.enabled)
+            codec.untagged(b"STATUS " + wire + b" (" + items + b")")
             codec.complete(event.tag, b"OK", b"STATUS completed")
 
         return d.addCallback(got).addCallback(send)
@@ -503,25 +557,53 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         name = self._mailboxName(event.mailbox)
         d = defer.maybeDeferred(self.account.select, name, True)
 
-        def got(mbox: Any) -> Any:
+        async def add(mbox: Any) -> tuple[Any, list[Any]]:
             if mbox is None:
                 raise NoSuchMailbox("No such mailbox")
-            added = defer.maybeDeferred(
-                mbox.addMessage, io.BytesIO(event.message), list(event.flags), event.date
-            )
-            return added.addCallback(lambda uid: (mbox, uid))
+            uids: list[Any] = []
+            try:
+                for m in event.messages:
+                    uids.append(
+                        await defer.maybeDeferred(
+                            mbox.addMessage, io.BytesIO(m.message), list(m.flags), m.date
+                        )
+                    )
+            except Exception:
+                # MULTIAPPEND (RFC 3502) is all or nothing: take back what was added.
+                await self._removeAppended(mbox, uids)
+                raise
+            return mbox, uids
 
         def done(result: Any) -> None:
-            mbox, uid = result
+            mbox, uids = result
             assert self._codec is not None
             code = None
-            if isinstance(uid, int) and uid > 0:
-                code = b"APPENDUID %d %d" % (mbox.getUIDValidity(), uid)
+            if uids and all(isinstance(uid, int) and uid > 0 for uid in uids):
+                code = b"APPENDUID %d %s" % (
+                    mbox.getUIDValidity(),
+                    b",".join(b"%d" % uid for uid in uids),
+                )
             if mbox is self.mbox:
                 self.newMessages(mbox.getMessageCount(), None)
             self._codec.complete(event.tag, b"OK", b"APPEND completed", code)
 
-        return d.addCallback(got).addCallback(done)
+        return d.addCallback(lambda mbox: defer.ensureDeferred(add(mbox))).addCallback(done)
+
+    async def _removeAppended(self, mbox: Any, uids: list[Any]) -> None:
+        """Expunge the messages of a failed MULTIAPPEND that were added (by UID)."""
+        added = {uid for uid in uids if isinstance(uid, int) and uid > 0}
+        if not added:
+            return
+        marks = MessageSet()
+        for uid in sorted(added):
+            marks.add(uid)
+        try:
+            await defer.maybeDeferred(mbox.store, marks, [b"\\Deleted"], 1, True)
+            removed = await defer.maybeDeferred(mbox.expunge, added)
+            if mbox is self.mbox:
+                self._expunged(removed)
+        except Exception:
+            _log.failure("IMAP4 could not take back a failed APPEND")
 
     def _messages(self, ranges: Any, uid: bool) -> MessageSet:
         return MessageSet.fromRanges(ranges)
@@ -738,12 +820,15 @@ def _fetchSection(a: FetchAttribute, raw: bytes) -> bytes:
 
 
 __all__ = [
+    "CramMD5ClientAuthenticator",
     "IAccount",
     "IMAP4Client",
     "IMAP4ClientError",
     "IMAP4Exception",
     "IllegalServerResponse",
+    "LOGINAuthenticator",
     "NoSupportedAuthentication",
+    "PLAINAuthenticator",
     "IMAP4Server",
     "IMailbox",
     "IMailboxInfo",
@@ -759,5 +844,8 @@ __all__ = [
     "MessageSet",
     "NoSuchMailbox",
     "ReadOnlyMailbox",
+    "decoder",
+    "encoder",
+    "imap4_utf_7",
     "wildcardMatch",
 ]

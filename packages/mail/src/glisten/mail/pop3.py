@@ -456,7 +456,7 @@ class POP3(CodecDriver, Protocol, TimeoutMixin):
     def _failed(self, failure: Failure, event: Any) -> list[Any]:
         assert self._codec is not None
         if failure.check(ValueError, IndexError, KeyError):
-            text = b"No such message"
+            text = b"Bad message number argument"  # Twisted's words
         elif failure.check(POP3Error):
             text = b"[SYS/TEMP] " + str(failure.value).encode("utf-8", "replace")
         else:
@@ -493,8 +493,12 @@ from glisten.mail.pop3client import (  # noqa: E402  (Twisted re-exports the cli
     ServerErrorResponse,
 )
 
+#: Twisted's name for the POP3 client in this module.
+AdvancedPOP3Client = POP3Client
+
 __all__ = [
     "APOPCredentials",
+    "AdvancedPOP3Client",
     "IMailbox",
     "IServerFactory",
     "InsecureAuthenticationDisallowed",

@@ -8,6 +8,7 @@ Nothing here imports the reactor or any other part of glisten's core.
 from glisten.mail._imap._errors import IMAPParseError, LocalProtocolError
 from glisten.mail._imap._events import (
     Append,
+    AppendedMessage,
     ConnectionClosing,
     Copy,
     CramLogin,
@@ -42,11 +43,13 @@ from glisten.mail._imap._parser import (
 )
 from glisten.mail._imap._search import parseSearch
 from glisten.mail._imap._server import ServerConnection, ServerState
+from glisten.mail._imap._utf7 import MailboxNameError, decodeMailboxName, encodeMailboxName
 from glisten.mail._imap._writers import astring, literal, nstring, parenthesised, quote
 
 __all__ = [
     "DEFAULT_LIMITS",
     "Append",
+    "AppendedMessage",
     "Atom",
     "ConnectionClosing",
     "Copy",
@@ -59,6 +62,7 @@ __all__ = [
     "IdleDone",
     "Limits",
     "ListMailboxes",
+    "MailboxNameError",
     "LocalProtocolError",
     "Login",
     "MailboxCommand",
@@ -76,6 +80,8 @@ __all__ = [
     "Status",
     "Store",
     "astring",
+    "decodeMailboxName",
+    "encodeMailboxName",
     "formatDateTime",
     "literal",
     "nstring",

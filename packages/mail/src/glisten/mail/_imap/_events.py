@@ -82,12 +82,30 @@ class Status:
 
 
 @attrs.frozen
+class AppendedMessage:
+    """One message of an ``APPEND``: its flags, optional internal date and octets."""
+
+    flags: tuple[bytes, ...]
+    date: datetime.datetime | None
+    message: bytes
+
+
+@attrs.frozen
 class Append:
+    """``APPEND``; ``more`` holds the further messages of a MULTIAPPEND (RFC 3502), which
+    are added all or none."""
+
     tag: bytes
     mailbox: bytes
     flags: tuple[bytes, ...]
     date: datetime.datetime | None
     message: bytes
+    more: tuple[AppendedMessage, ...] = ()
+
+    @property
+    def messages(self) -> tuple[AppendedMessage, ...]:
+        """Every message, the first one included, in order."""
+        return (AppendedMessage(self.flags, self.date, self.message), *self.more)
 
 
 @attrs.frozen

@@ -13,7 +13,7 @@ class Limits:
     :ivar maxLine: Longest line of a command (the text between literals), CRLF included.
     :ivar maxLiteral: Largest literal (an ``APPEND``ed message).
     :ivar maxCommand: Most bytes in one command, literals included.
-    :ivar maxLiterals: Most literals in one command.
+    :ivar maxLiterals: Most literals in one command (so most messages in a MULTIAPPEND).
     :ivar maxDepth: Deepest nesting of parenthesised lists.
     :ivar maxTokens: Most tokens (atoms, strings, lists) in one command.
     :ivar maxSetRanges: Most ranges in one sequence set.

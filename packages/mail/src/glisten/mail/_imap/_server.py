@@ -15,6 +15,7 @@ import enum
 from glisten.mail._imap._errors import IMAPParseError, LocalProtocolError
 from glisten.mail._imap._events import (
     Append,
+    AppendedMessage,
     ConnectionClosing,
     Copy,
     CramLogin,
@@ -173,6 +174,7 @@ class ServerConnection:
             caps.append(b"AUTH=PLAIN" if self.loginAllowed else b"LOGINDISABLED")
         else:
             caps += [b"NAMESPACE", b"UIDPLUS", b"MOVE", b"UNSELECT", b"CHILDREN", b"UTF8=ACCEPT"]
+            caps.append(b"MULTIAPPEND")
         return caps
 
     def untagged(self, data: bytes) -> None:
@@ -535,6 +537,16 @@ class ServerConnection:
     def _append(self, tag: bytes, sc: Scanner) -> ServerEvent:
         sc.space()
         mailbox = sc.astring()
+        messages = [self._appendedMessage(sc)]
+        # MULTIAPPEND (RFC 3502): more messages follow, each after a space.
+        while not sc.atEnd():
+            messages.append(self._appendedMessage(sc))
+        sc.end()
+        first, *more = messages
+        return self._wait(Append(tag, mailbox, first.flags, first.date, first.message, tuple(more)))
+
+    def _appendedMessage(self, sc: Scanner) -> AppendedMessage:
+        """`` [flags] [date] literal`` of an ``APPEND``."""
         sc.space()
         flags: tuple[bytes, ...] = ()
         date = None
@@ -559,8 +571,7 @@ class ServerConnection:
             sc.pos += 1
         else:
             raise IMAPParseError("APPEND needs a literal")
-        sc.end()
-        return self._wait(Append(tag, mailbox, flags, date, message))
+        return AppendedMessage(flags, date, message)
 
     def _saslLine(self, line: bytes) -> ServerEvent | None:
         tag = self._sasl
