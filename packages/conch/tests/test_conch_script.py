@@ -57,7 +57,7 @@ def test_options() -> None:
     assert (o.local_forward, o.remote_forward) == (["1:h:2"], ["3:h:4"])
     # Options after the host belong to the command.
     assert (o.host, o.command) == ("host", ["ls", "-l", "/tmp"])
-    assert _options("-A", "-a", "h").forward_agent is False
+    assert _options("-a", "h").noagent is True
 
 
 def test_makeServiceUserAtHost(tmp_path: Any) -> None:
@@ -180,7 +180,7 @@ def test_sessionRequests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSH_AUTH_SOCK", "/agent")
     monkeypatch.setenv("TERM", "xterm-256color")
     service, stderr = _service("-t", "-A", "-R", "0:h:80", "h")
-    monkeypatch.setattr(service, "geometry", lambda: (40, 132, 0, 0))
+    monkeypatch.setattr(service, "_geometry", lambda: (40, 132, 0, 0))
     channel = conch._Session(service, _Creator(), b"", None, Deferred())
     conn = _FakeConn()
     channel.conn = conn
@@ -217,7 +217,7 @@ def test_forwardedChannels() -> None:
     from glisten.conch.ssh.forwarding import packOpen_forwarded_tcpip
 
     service, _ = _service("-R", "9000:target:80", "h")
-    service.connected(_FakeConn())
+    service._connected(_FakeConn())
     channel = service._openForwarded(1000, 100, packOpen_forwarded_tcpip(("x", 9000), ("a", 1)))
     assert channel.hostport == ("target", 80)
     assert service._openForwarded(1000, 100, packOpen_forwarded_tcpip(("x", 22), ("a", 1))) is None
@@ -236,7 +236,7 @@ def test_exitStatus(reason: Exception, status: int) -> None:
     service, _ = _service("h")
     stopped: list[bool] = []
     service._stop = lambda: stopped.append(True)  # type: ignore[method-assign]
-    service.sessionEnded(Failure(reason))
+    service._sessionEnded(Failure(reason))
     assert (service.exitStatus, stopped) == (status, [True])
 
 
@@ -254,3 +254,12 @@ def test_connectionFailed(error: Exception, message: str) -> None:
     service._failed(Failure(error))
     assert service.exitStatus == 255
     assert message in stderr.getvalue()
+
+
+def test_noAgent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-a`` keeps a running agent out: nothing forwarded even with ``-A``."""
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/agent")
+    assert _service("-A", "h")[0].forwardAgent is True
+    assert _service("-A", "-a", "h")[0].forwardAgent is False
+    monkeypatch.delenv("SSH_AUTH_SOCK")
+    assert _service("-A", "h")[0].forwardAgent is False

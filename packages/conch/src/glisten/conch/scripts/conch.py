@@ -150,7 +150,7 @@ class _Session(_CommandChannel):
         self._creator.failure = None
         service = self._service
         conn = self.conn
-        service.connected(conn)
+        service._connected(conn)
         if service.forwardAgent:
             conn.sendRequest(self, b"auth-agent-req@openssh.com", b"")
         if service.usePty:
@@ -158,20 +158,17 @@ class _Session(_CommandChannel):
             d = conn.sendRequest(
                 self,
                 b"pty-req",
-                packRequest_pty_req(term, service.geometry(), b"\x00"),
+                packRequest_pty_req(term, service._geometry(), b"\x00"),
                 wantReply=True,
             )
-            d.addErrback(service.ptyRefused)
+            d.addErrback(service._ptyRefused)
         if self._command:
             super().channelOpen(specificData)
         else:
             self._startCommand(b"shell", b"")
 
     def extReceived(self, dataType: int, data: bytes) -> None:
-        self._service.writeError(data)
-
-    def eofReceived(self) -> None:
-        self._service.remoteEOF()
+        self._service._writeError(data)
 
 
 @implementer(interfaces.IHalfCloseableProtocol)
@@ -182,16 +179,16 @@ class _LocalInput(protocol.Protocol):
         self._service = service
 
     def dataReceived(self, data: bytes) -> None:
-        self._service.sendInput(data)
+        self._service._sendInput(data)
 
     def readConnectionLost(self) -> None:
-        self._service.inputEnded()
+        self._service._inputEnded()
 
     def writeConnectionLost(self) -> None:
         """Nothing reads our output any more; the session goes on until it ends."""
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
-        self._service.localClosed()
+        self._service._localClosed()
 
 
 class _RemoteOutput(protocol.Protocol):
@@ -201,10 +198,10 @@ class _RemoteOutput(protocol.Protocol):
         self._service = service
 
     def dataReceived(self, data: bytes) -> None:
-        self._service.writeOutput(data)
+        self._service._writeOutput(data)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
-        self._service.sessionEnded(reason)
+        self._service._sessionEnded(reason)
 
 
 class ConchService(Service):
@@ -233,7 +230,9 @@ class ConchService(Service):
         self._stdin = stdin
         self._stdout = stdout
         self._stderr = stderr if stderr is not None else sys.stderr
-        self.forwardAgent = bool(options.forward_agent and os.environ.get("SSH_AUTH_SOCK"))
+        self.forwardAgent = bool(
+            options.forward_agent and not options.noagent and os.environ.get("SSH_AUTH_SOCK")
+        )
         self.usePty = _wantPty(options, stdin)
         self._savedTerminal: Any = None
         self._previousWinch: Any = None
@@ -251,7 +250,7 @@ class ConchService(Service):
         o = self.options
         agentEndpoint = None
         sock = os.environ.get("SSH_AUTH_SOCK")
-        if sock and not o.no_agent:
+        if sock and not o.noagent:
             agentEndpoint = UNIXClientEndpoint(self._reactor, sock)
         endpoint = SSHCommandClientEndpoint.newConnection(
             self._reactor,
@@ -318,7 +317,7 @@ class ConchService(Service):
 
     # ---------------------------------------------------------------- the session
 
-    def connected(self, conn: Any) -> None:
+    def _connected(self, conn: Any) -> None:
         """Logged in: start the forwardings."""
         o = self.options
         for spec in o.local_forward:
@@ -371,12 +370,12 @@ class ConchService(Service):
             os.environ["SSH_AUTH_SOCK"], remoteWindow=window, remoteMaxPacket=maxPacket
         )
 
-    def geometry(self) -> tuple[int, int, int, int]:
+    def _geometry(self) -> tuple[int, int, int, int]:
         """``(rows, columns, 0, 0)`` of the local terminal."""
         columns, rows = _windowSize(self._stdout)
         return rows, columns, 0, 0
 
-    def ptyRefused(self, failure: Failure) -> None:
+    def _ptyRefused(self, failure: Failure) -> None:
         """The session goes on without a terminal, as with ``ssh``."""
         self._stderr.write("PTY allocation request failed\r\n")
         self._stderr.flush()
@@ -423,25 +422,25 @@ class ConchService(Service):
         channel = self._channel
         if channel is not None and channel.conn is not None and not channel.localClosed:
             channel.conn.sendRequest(
-                channel, b"window-change", packRequest_window_change(self.geometry())
+                channel, b"window-change", packRequest_window_change(self._geometry())
             )
 
-    def sendInput(self, data: bytes) -> None:
+    def _sendInput(self, data: bytes) -> None:
         if self._channel is not None:
             self._channel.write(data)
 
-    def inputEnded(self) -> None:
+    def _inputEnded(self) -> None:
         channel = self._channel
         if channel is not None and channel.conn is not None and not channel.localClosed:
             channel.conn.sendEOF(channel)
 
-    def writeOutput(self, data: bytes) -> None:
+    def _writeOutput(self, data: bytes) -> None:
         if self._local is not None:
             self._local.write(data)
         else:
             os.write(self._stdout, data)
 
-    def writeError(self, data: bytes) -> None:
+    def _writeError(self, data: bytes) -> None:
         self._stderr.flush()
         buffer = getattr(self._stderr, "buffer", None)
         if buffer is not None:
@@ -451,20 +450,17 @@ class ConchService(Service):
             self._stderr.write(data.decode("utf-8", "replace"))
             self._stderr.flush()
 
-    def remoteEOF(self) -> None:
-        """The command will write no more; its exit status follows with the close."""
-
-    def sessionEnded(self, reason: Failure) -> None:
+    def _sessionEnded(self, reason: Failure) -> None:
         if reason.check(ConnectionDone):
             status = 0
-        elif reason.check(ProcessTerminated):
+        elif isinstance(reason.value, ProcessTerminated):
             code = reason.value.exitCode
             status = CONNECTION_FAILED if code is None else int(code)
         else:
             status = CONNECTION_FAILED
         self._finish(status)
 
-    def localClosed(self) -> None:
+    def _localClosed(self) -> None:
         self._local = None
         self._restoreBlocking()
         if self._ended:
@@ -531,15 +527,8 @@ class ConchServiceMaker:
         parser.add_argument(
             "-a",
             "--noagent",
-            dest="forward_agent",
-            action="store_false",
-            help="do not forward the agent (default)",
-        )
-        parser.add_argument(
-            "--no-agent",
-            dest="no_agent",
             action="store_true",
-            help="do not log in with the keys of a running agent",
+            help="do not use a running agent at all (neither to log in nor forwarded)",
         )
         parser.add_argument(
             "-L",
