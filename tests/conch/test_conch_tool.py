@@ -253,3 +253,78 @@ def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: A
         capture_output=True,
     )
     assert found.returncode == 0
+
+
+def _cftp(server: dict[str, Any], tmp: Path, batch: str, *args: str) -> Any:
+    known = _knownHosts(tmp / "known_hosts", server)
+    (tmp / "batch").write_text(batch)
+    command = [
+        *GLISTEN,
+        "cftp",
+        "-p",
+        str(server["port"]),
+        "-i",
+        str(server["userKeys"]["ed25519"]),
+        "--known-hosts",
+        str(known),
+        "-b",
+        str(tmp / "batch"),
+        *args,
+        "127.0.0.1",
+    ]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        env=_env(tmp),
+        timeout=120,
+        start_new_session=True,
+        cwd=tmp,
+        text=True,
+    )
+
+
+def test_cftpBatch(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    """put, get, ls, cd, mkdir, rename, rm, rmdir through sshd's internal-sftp."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    data = os.urandom(3 * 1024 * 1024 + 12345)
+    (tmp_path / "up.bin").write_bytes(data)
+    batch = f"""
+# a comment
+cd {remote}
+mkdir d
+cd d
+pwd
+put up.bin
+put up.bin "second copy.bin"
+ls
+ls -l
+get up.bin down.bin
+rename "second copy.bin" renamed.bin
+-rm nothing-here
+rm up.bin
+cd ..
+"""
+    result = _cftp(opensshServer, tmp_path, batch, "-R", "16", "-B", "20000")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "down.bin").read_bytes() == data
+    assert (remote / "d" / "renamed.bin").read_bytes() == data
+    assert sorted(os.listdir(remote / "d")) == ["renamed.bin"]
+    out = result.stdout
+    assert f"Remote working directory: {remote / 'd'}" in out
+    listing = out.split("cftp> ls\n", 1)[1].split("cftp> ls -l\n")[0]
+    assert listing.split("\n")[:2] == ["second copy.bin", "up.bin"]
+    assert f"{len(data)}" in out.split("cftp> ls -l\n", 1)[1]
+    assert "cftp> -rm nothing-here" in out
+    assert "rm: " in result.stderr  # the tolerated failure is still reported
+
+
+def test_cftpBatchStopsAtFailure(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    batch = f"cd {remote}\nmkdir a\nrmdir not-there\nmkdir b\n"
+    result = _cftp(opensshServer, tmp_path, batch)
+    assert result.returncode == 1
+    assert "rmdir: " in result.stderr
+    assert sorted(os.listdir(remote)) == ["a"]
+    assert "mkdir b" not in result.stdout

@@ -247,21 +247,13 @@ class ConchService(Service):
 
     def startService(self) -> None:
         super().startService()
-        o = self.options
-        agentEndpoint = None
-        sock = os.environ.get("SSH_AUTH_SOCK")
-        if sock and not o.noagent:
-            agentEndpoint = UNIXClientEndpoint(self._reactor, sock)
-        endpoint = SSHCommandClientEndpoint.newConnection(
+        endpoint = _endpoint(
             self._reactor,
-            " ".join(o.command).encode("utf-8"),
-            o.user,
-            o.host,
-            o.port,
-            keys=self.keys,
-            agentEndpoint=agentEndpoint,
-            knownHosts=self.knownHosts,
-            ui=_TerminalUI(self._stderr),
+            self.options,
+            " ".join(self.options.command),
+            self.keys,
+            self.knownHosts,
+            self._stderr,
         )
         endpoint._channelClass = lambda *args: _Session(self, *args)
         endpoint._channelOpeners[b"forwarded-tcpip"] = self._openForwarded
@@ -296,21 +288,7 @@ class ConchService(Service):
 
     def _failed(self, failure: Failure) -> None:
         self._restoreTerminal()
-        error = failure.value
-        if isinstance(error, HostKeyChanged):
-            self._stderr.write(
-                "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n"
-                f"The {self.options.host} host key differs from the one in "
-                f"{error.path}:{error.lineno}; someone could be intercepting the connection.\n"
-                "Host key verification failed.\n"
-            )
-        elif isinstance(error, UserRejectedKey):
-            self._stderr.write("Host key verification failed.\n")
-        else:
-            reasons = getattr(error, "reasons", None)
-            cause = reasons[0].value if reasons else error
-            self._stderr.write(f"glisten conch: {cause}\n")
-        self._stderr.flush()
+        _reportFailure(failure, self.options.host, "glisten conch", self._stderr)
         self._ended = True
         self.exitStatus = CONNECTION_FAILED
         self._stop()
@@ -467,6 +445,88 @@ class ConchService(Service):
             self._stop()
 
 
+def _endpoint(
+    reactor: Any,
+    options: argparse.Namespace,
+    command: str,
+    keys: list[Key],
+    knownHosts: KnownHostsFile,
+    stderr: IO[str],
+) -> SSHCommandClientEndpoint:
+    """The endpoint for the options of :func:`_addConnectionArguments` (the agent unless ``-a``)."""
+    agentEndpoint = None
+    sock = os.environ.get("SSH_AUTH_SOCK")
+    if sock and not options.noagent:
+        agentEndpoint = UNIXClientEndpoint(reactor, sock)
+    return SSHCommandClientEndpoint.newConnection(
+        reactor,
+        command.encode("utf-8"),
+        options.user,
+        options.host,
+        options.port,
+        keys=keys,
+        agentEndpoint=agentEndpoint,
+        knownHosts=knownHosts,
+        ui=_TerminalUI(stderr),
+    )
+
+
+def _reportFailure(failure: Failure, host: str, program: str, stderr: IO[str]) -> None:
+    """One message for a connection that failed, as ``ssh`` words the host key ones."""
+    error = failure.value
+    if isinstance(error, HostKeyChanged):
+        stderr.write(
+            "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n"
+            f"The {host} host key differs from the one in {error.path}:{error.lineno}; "
+            "someone could be intercepting the connection.\n"
+            "Host key verification failed.\n"
+        )
+    elif isinstance(error, UserRejectedKey):
+        stderr.write("Host key verification failed.\n")
+    else:
+        reasons = getattr(error, "reasons", None)
+        cause = reasons[0].value if reasons else error
+        stderr.write(f"{program}: {cause}\n")
+    stderr.flush()
+
+
+def _addConnectionArguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``conch`` and ``cftp`` share: who to log in as, where, with which keys."""
+    parser.add_argument("-l", "--user", help="log in as USER")
+    parser.add_argument("-p", "--port", type=int, default=22, help="the server's port")
+    parser.add_argument(
+        "-i",
+        "--identity",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a private key file (repeatable)",
+    )
+    parser.add_argument(
+        "-a",
+        "--noagent",
+        action="store_true",
+        help="do not use a running agent at all (neither to log in nor forwarded)",
+    )
+    parser.add_argument(
+        "--known-hosts",
+        metavar="FILE",
+        default=os.path.expanduser("~/.ssh/known_hosts"),
+        help="the known hosts file (default ~/.ssh/known_hosts)",
+    )
+
+
+def _prepareConnection(options: argparse.Namespace) -> tuple[list[Key], KnownHostsFile]:
+    """Split ``USER@HOST``, default the user, read the keys and the known hosts."""
+    user, at, host = options.host.rpartition("@")
+    if at:
+        options.host = host
+        options.user = options.user or user
+    if not options.user:
+        options.user = getpass.getuser()
+    return _loadKeys(options), KnownHostsFile.fromPath(options.known_hosts)
+
+
 def _wantPty(options: argparse.Namespace, stdin: int) -> bool:
     if options.no_tty:
         return False
@@ -475,7 +535,7 @@ def _wantPty(options: argparse.Namespace, stdin: int) -> bool:
     return not options.command and os.isatty(stdin)
 
 
-def _loadKeys(options: argparse.Namespace, stderr: IO[str]) -> list[Key]:
+def _loadKeys(options: argparse.Namespace) -> list[Key]:
     """The ``-i`` keys (asking for passphrases), else the default keys that need none."""
     keys: list[Key] = []
     if options.identity:
@@ -511,24 +571,9 @@ class ConchServiceMaker:
     resultOnStdout = True
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("-l", "--user", help="log in as USER")
-        parser.add_argument("-p", "--port", type=int, default=22, help="the server's port")
-        parser.add_argument(
-            "-i",
-            "--identity",
-            action="append",
-            default=[],
-            metavar="KEY",
-            help="a private key file (repeatable)",
-        )
+        _addConnectionArguments(parser)
         parser.add_argument(
             "-A", "--forward-agent", action="store_true", help="forward the SSH agent"
-        )
-        parser.add_argument(
-            "-a",
-            "--noagent",
-            action="store_true",
-            help="do not use a running agent at all (neither to log in nor forwarded)",
         )
         parser.add_argument(
             "-L",
@@ -550,26 +595,14 @@ class ConchServiceMaker:
         )
         parser.add_argument("-t", "--tty", action="store_true", help="ask for a PTY")
         parser.add_argument("-T", "--notty", dest="no_tty", action="store_true", help="no PTY")
-        parser.add_argument(
-            "--known-hosts",
-            metavar="FILE",
-            default=os.path.expanduser("~/.ssh/known_hosts"),
-            help="the known hosts file (default ~/.ssh/known_hosts)",
-        )
         parser.add_argument("host", help="[USER@]HOST")
         parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run")
 
     def makeService(self, options: argparse.Namespace) -> IService:
-        user, at, host = options.host.rpartition("@")
-        if at:
-            options.host = host
-            options.user = options.user or user
-        if not options.user:
-            options.user = getpass.getuser()
         for spec in options.local_forward + options.remote_forward:
             parseForward(spec)
-        keys = _loadKeys(options, sys.stderr)
-        return ConchService(options, keys, KnownHostsFile.fromPath(options.known_hosts))
+        keys, knownHosts = _prepareConnection(options)
+        return ConchService(options, keys, knownHosts)
 
 
 #: The object published in the ``glisten.plugins`` entry-point group as ``conch``.

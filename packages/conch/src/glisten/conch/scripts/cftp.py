@@ -1,0 +1,435 @@
+"""
+``glisten cftp``: SFTP in batch mode, with Twisted ``cftp``'s options.
+
+``glisten cftp -b FILE [-l USER] [-p PORT] [-i KEY]... [-a] [--known-hosts FILE]
+[-B BUFFERSIZE] [-R REQUESTS] [USER@]HOST`` runs the commands of ``FILE`` (``-`` for standard
+input), one a line, over the server's ``sftp`` subsystem: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
+``ls [-l] [PATH]``, ``get REMOTE [LOCAL]``, ``put LOCAL [REMOTE]``, ``mkdir``, ``rmdir``,
+``rm``, ``rename OLD NEW``, ``exit``. Blank lines and ``#`` comments are skipped. As with
+``sftp -b``, the first command that fails ends the run with exit status 1, unless the line
+starts with ``-``. Transfers keep ``-R`` requests of ``-B`` bytes in flight. Host keys, keys
+and agents are handled as by ``glisten conch``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import posixpath
+import shlex
+import stat
+import sys
+from typing import IO, Any
+
+from zope.interface import implementer
+
+from glisten.application.service import IService, IServiceMaker, Service
+from glisten.conch.client.knownhosts import KnownHostsFile
+from glisten.conch.endpoints import _CommandChannel
+from glisten.conch.scripts.conch import (
+    CONNECTION_FAILED,
+    _addConnectionArguments,
+    _endpoint,
+    _prepareConnection,
+    _reportFailure,
+)
+from glisten.conch.ssh import common
+from glisten.conch.ssh.filetransfer import (
+    FXF_CREAT,
+    FXF_READ,
+    FXF_TRUNC,
+    FXF_WRITE,
+    ClientFile,
+    FileTransferClient,
+    SFTPError,
+)
+from glisten.conch.ssh.keys import Key
+from glisten.internet.defer import Deferred, DeferredList, FirstError, ensureDeferred
+from glisten.internet.main import getReactor
+from glisten.internet.protocol import Factory
+from glisten.python.failure import Failure
+
+__all__ = ["CftpService", "cftpPlugin"]
+
+
+class CommandError(Exception):
+    """A batch command that cannot be run as written (a message for the user)."""
+
+
+class _Client(FileTransferClient):
+    """The SFTP client; its end (the channel closed) ends the run."""
+
+    onLost: Any = None
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        super().connectionLost(reason)
+        if self.onLost is not None:
+            self.onLost()
+
+
+class _SFTPSession(_CommandChannel):
+    """A session channel for the ``sftp`` subsystem, with a window for many reads in flight."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.localWindowSize = self.localWindowLeft = 4 * 1024 * 1024
+
+    def channelOpen(self, specificData: bytes) -> None:
+        self._creator.failure = None
+        self._startCommand(b"subsystem", common.NS(b"sftp"))
+
+
+def readBatch(lines: list[str]) -> list[tuple[bool, list[str], str]]:
+    """
+    The commands of a batch file.
+
+    :return: ``(failure allowed, words, the line as written)`` for each command.
+    :raises CommandError: a line that cannot be split into words.
+    """
+    commands = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        tolerant = line.startswith("-")
+        try:
+            words = shlex.split(line[1:] if tolerant else line)
+        except ValueError as e:
+            raise CommandError(f"line {number}: {e}") from None
+        if words:
+            commands.append((tolerant, words, line))
+    return commands
+
+
+class CftpService(Service):
+    """
+    One ``glisten cftp -b`` run.
+
+    :ivar exitStatus: 0 when every command worked, 1 when one failed, 255 when the connection
+        failed.
+    """
+
+    exitStatus = 0
+
+    def __init__(
+        self,
+        options: argparse.Namespace,
+        commands: list[tuple[bool, list[str], str]],
+        keys: list[Key],
+        knownHosts: KnownHostsFile,
+        reactor: Any = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.options = options
+        self.commands = commands
+        self.keys = keys
+        self.knownHosts = knownHosts
+        self._reactor = getReactor(reactor)
+        self._stdout = stdout if stdout is not None else sys.stdout
+        self._stderr = stderr if stderr is not None else sys.stderr
+        self.client: FileTransferClient | None = None
+        self.cwd = b"."
+
+    def startService(self) -> None:
+        super().startService()
+        endpoint = _endpoint(
+            self._reactor, self.options, "", self.keys, self.knownHosts, self._stderr
+        )
+        endpoint._channelClass = _SFTPSession
+        d = endpoint.connect(Factory.forProtocol(self._makeClient))
+        d.addCallbacks(self._connected, self._failed)
+
+    def _makeClient(self) -> _Client:
+        client = _Client()
+        client.onLost = self._stop
+        return client
+
+    def _failed(self, failure: Failure) -> None:
+        _reportFailure(failure, self.options.host, "glisten cftp", self._stderr)
+        self.exitStatus = CONNECTION_FAILED
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._reactor.running:
+            self._reactor.stop()
+
+    def _connected(self, client: FileTransferClient) -> None:
+        self.client = client
+        d = ensureDeferred(self._runAll(client))
+        d.addErrback(self._broken)
+        d.addBoth(lambda _: self._close())
+
+    def _broken(self, failure: Failure) -> None:
+        self._stderr.write(f"glisten cftp: {failure.getErrorMessage()}\n")
+        self.exitStatus = 1
+
+    def _close(self) -> None:
+        client = self.client
+        if client is not None and client.transport is not None:
+            # The channel's end (``_Client.connectionLost``) stops the reactor.
+            client.transport.loseConnection()
+        else:
+            self._stop()
+
+    def stopService(self) -> Any:
+        self._stdout.flush()
+        return super().stopService()
+
+    async def _runAll(self, client: FileTransferClient) -> None:
+        await client.whenReady()
+        self.cwd = await client.realPath(b".")
+        for tolerant, words, line in self.commands:
+            self._stdout.write(f"cftp> {line}\n")
+            self._stdout.flush()
+            if words[0] in ("exit", "quit", "bye"):
+                return
+            try:
+                await self.runCommand(words)
+            except (SFTPError, CommandError, OSError, EOFError) as e:
+                self._stderr.write(f"{words[0]}: {_describe(e)}\n")
+                self._stderr.flush()
+                if not tolerant:
+                    self.exitStatus = 1
+                    return
+
+    # ---------------------------------------------------------------- commands
+
+    def _remote(self, path: str) -> bytes:
+        return posixpath.normpath(posixpath.join(self.cwd, os.fsencode(path)))
+
+    async def runCommand(self, words: list[str]) -> None:
+        """Run one command (``words[0]`` is its name)."""
+        name, args = words[0], words[1:]
+        handler = getattr(self, "cmd_" + name, None)
+        if handler is None:
+            raise CommandError(f"unknown command {name!r}")
+        await handler(args)
+
+    def _arguments(self, args: list[str], least: int, most: int, usage: str) -> list[str]:
+        if not least <= len(args) <= most:
+            raise CommandError(f"usage: {usage}")
+        return args
+
+    async def cmd_cd(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "cd DIRECTORY")
+        assert self.client is not None
+        target = await self.client.realPath(self._remote(path))
+        attrs = await self.client.getAttrs(target, followLinks=True)
+        if not stat.S_ISDIR(attrs.get("permissions", 0)):
+            raise CommandError(f"{path}: not a directory")
+        self.cwd = target
+
+    async def cmd_pwd(self, args: list[str]) -> None:
+        self._arguments(args, 0, 0, "pwd")
+        self._stdout.write(f"Remote working directory: {os.fsdecode(self.cwd)}\n")
+
+    async def cmd_lcd(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "lcd DIRECTORY")
+        os.chdir(path)
+
+    async def cmd_lpwd(self, args: list[str]) -> None:
+        self._arguments(args, 0, 0, "lpwd")
+        self._stdout.write(f"Local working directory: {os.getcwd()}\n")
+
+    async def cmd_ls(self, args: list[str]) -> None:
+        long = bool(args) and args[0] == "-l"
+        (path,) = self._arguments(args[1:] if long else args, 0, 1, "ls [-l] [PATH]") or ["."]
+        assert self.client is not None
+        directory = await self.client.openDirectory(self._remote(path))
+        entries: list[tuple[bytes, bytes, dict[str, Any]]] = []
+        try:
+            while True:
+                try:
+                    entries.extend(await directory.read())
+                except EOFError:
+                    break
+        finally:
+            await directory.close()
+        for filename, longname, _ in sorted(entries):
+            if filename.startswith(b"."):
+                continue
+            shown = longname if long else filename
+            self._stdout.write(shown.decode("utf-8", "replace") + "\n")
+
+    async def cmd_mkdir(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "mkdir DIRECTORY")
+        assert self.client is not None
+        await self.client.makeDirectory(self._remote(path))
+
+    async def cmd_rmdir(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "rmdir DIRECTORY")
+        assert self.client is not None
+        await self.client.removeDirectory(self._remote(path))
+
+    async def cmd_rm(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "rm FILE")
+        assert self.client is not None
+        await self.client.removeFile(self._remote(path))
+
+    async def cmd_rename(self, args: list[str]) -> None:
+        old, new = self._arguments(args, 2, 2, "rename OLD NEW")
+        assert self.client is not None
+        await self.client.renameFile(self._remote(old), self._remote(new))
+
+    async def cmd_get(self, args: list[str]) -> None:
+        paths = self._arguments(args, 1, 2, "get REMOTE [LOCAL]")
+        remote = self._remote(paths[0])
+        local = paths[1] if len(paths) > 1 else posixpath.basename(paths[0])
+        assert self.client is not None
+        f = await self.client.openFile(remote, FXF_READ)
+        try:
+            fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                await _download(f, fd, self.options.buffersize, self.options.requests)
+            finally:
+                os.close(fd)
+        finally:
+            await f.close()
+        self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}\n")
+
+    async def cmd_put(self, args: list[str]) -> None:
+        paths = self._arguments(args, 1, 2, "put LOCAL [REMOTE]")
+        local = paths[0]
+        remote = self._remote(paths[1] if len(paths) > 1 else os.path.basename(local))
+        assert self.client is not None
+        with open(local, "rb") as source:
+            mode = os.fstat(source.fileno()).st_mode & 0o777
+            f = await self.client.openFile(
+                remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": mode}
+            )
+            try:
+                await _upload(f, source, self.options.buffersize, self.options.requests)
+            finally:
+                await f.close()
+        self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}\n")
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, SFTPError):
+        return error.message or str(error)
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return str(error) or type(error).__name__
+
+
+async def _download(f: ClientFile, fd: int, size: int, inFlight: int) -> None:
+    """
+    Read the file with up to ``inFlight`` requests of ``size`` bytes outstanding; a short read
+    asks again for the rest of its piece, and the first end of file stops new requests.
+    """
+    nextOffset = 0
+    end: int | None = None
+    done: Deferred[None] = Deferred()
+    pending: list[Deferred[Any]] = []
+    failures: list[Failure] = []
+
+    def issue(offset: int, length: int) -> None:
+        d: Deferred[Any] = f.readChunk(offset, length)
+        pending.append(d)
+        d.addCallbacks(got, failed, callbackArgs=(offset, length), errbackArgs=(offset,))
+        d.addBoth(finished, d)
+
+    def finished(_: Any, d: Deferred[Any]) -> None:
+        pending.remove(d)
+        refill()
+
+    def got(data: bytes, offset: int, length: int) -> None:
+        os.pwrite(fd, data, offset)
+        if data and len(data) < length and (end is None or offset + len(data) < end):
+            issue(offset + len(data), length - len(data))
+
+    def failed(failure: Failure, offset: int) -> None:
+        nonlocal end
+        if failure.check(EOFError):
+            end = offset if end is None else min(end, offset)
+        else:
+            failures.append(failure)
+
+    def refill() -> None:
+        nonlocal nextOffset
+        while not failures and end is None and len(pending) < inFlight:
+            issue(nextOffset, size)
+            nextOffset += size
+        if not pending and not done.called:
+            if failures:
+                done.errback(failures[0])
+            else:
+                done.callback(None)
+
+    refill()
+    await done
+
+
+async def _upload(f: ClientFile, source: IO[bytes], size: int, inFlight: int) -> None:
+    """Write ``source`` with up to ``inFlight`` writes of ``size`` bytes outstanding."""
+    offset = 0
+    window: list[Deferred[Any]] = []
+    while chunk := source.read(size):
+        window.append(f.writeChunk(offset, chunk))
+        offset += len(chunk)
+        if len(window) >= inFlight:
+            await window.pop(0)
+    if window:
+
+        def firstFailure(failure: Failure) -> Failure:
+            first: FirstError = failure.value  # type: ignore[assignment]
+            return first.subFailure
+
+        await DeferredList(window, fireOnOneErrback=True, consumeErrors=True).addErrback(
+            firstFailure
+        )
+
+
+@implementer(IServiceMaker)
+class CftpServiceMaker:
+    """``glisten cftp``: SFTP file transfers in batch mode."""
+
+    tapname = "cftp"
+    description = "Transfer files over SFTP, commands from a batch file (Twisted's cftp)."
+    options = None
+    #: Its output is the command's result: the log goes to standard error.
+    resultOnStdout = True
+
+    def addArguments(self, parser: argparse.ArgumentParser) -> None:
+        _addConnectionArguments(parser)
+        parser.add_argument(
+            "-b",
+            "--batchfile",
+            required=True,
+            metavar="FILE",
+            help="the commands to run ('-' for standard input)",
+        )
+        parser.add_argument(
+            "-B",
+            "--buffersize",
+            type=int,
+            default=32768,
+            help="bytes per read or write request (default 32768)",
+        )
+        parser.add_argument(
+            "-R",
+            "--requests",
+            type=int,
+            default=64,
+            help="requests in flight during a transfer (default 64)",
+        )
+        parser.add_argument("host", help="[USER@]HOST")
+
+    def makeService(self, options: argparse.Namespace) -> IService:
+        if not 1 <= options.buffersize <= 256 * 1024:
+            raise ValueError("--buffersize must be between 1 and 262144")
+        if not 1 <= options.requests <= 1024:
+            raise ValueError("--requests must be between 1 and 1024")
+        if options.batchfile == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            with open(options.batchfile, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        commands = readBatch(lines)
+        keys, knownHosts = _prepareConnection(options)
+        return CftpService(options, commands, keys, knownHosts)
+
+
+#: The object published in the ``glisten.plugins`` entry-point group as ``cftp``.
+cftpPlugin = CftpServiceMaker()
