@@ -20,12 +20,13 @@ from . import _tmux
 from ._tmux import Pane, waitFor
 from .conftest import freePort, requireBinary, sshKeygen, waitForPort
 from .test_agent_interop import sshAgent
+from .test_sftp_interop import sftpServer
 
 pytestmark = pytest.mark.interop
 
-#: The tmux pane fixture and the ssh-agent fixture.
+#: The tmux pane fixture; the ssh-agent and ``glisten ssh --sftp-root`` fixtures.
 pane = _tmux.pane
-__all__ = ["pane", "sshAgent"]
+__all__ = ["pane", "sftpServer", "sshAgent"]
 
 GLISTEN = [sys.executable, "-c", "import sys; from glisten.application import cli; cli.main()"]
 
@@ -283,15 +284,36 @@ def _cftp(server: dict[str, Any], tmp: Path, batch: str, *args: str) -> Any:
     )
 
 
-def test_cftpBatch(opensshServer: dict[str, Any], tmp_path: Path) -> None:
-    """put, get, ls, cd, mkdir, rename, rm, rmdir through sshd's internal-sftp."""
-    remote = tmp_path / "remote"
+@pytest.fixture(params=["sshd", "glisten"])
+def sftpTarget(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[dict[str, Any], str, Path]:
+    """
+    A server, the remote folder for a test's files, and where that folder is on disk: sshd's
+    internal-sftp, and ``glisten ssh --sftp-root`` (whose root is ``/`` for the client).
+    """
+    if request.param == "sshd":
+        server = request.getfixturevalue("opensshServer")
+        remote = tmp_path / "remote"
+        remote.mkdir()
+        return server, str(remote), remote
+    glisten = request.getfixturevalue("sftpServer")
+    server = {
+        "port": glisten["port"],
+        "userKeys": {"ed25519": glisten["key"]},
+        "hostKeys": [p.with_suffix("") for p in (glisten["tmp"] / "hostkeys").glob("*.pub")],
+    }
+    remote = glisten["root"] / tmp_path.name
     remote.mkdir()
+    return server, "/" + tmp_path.name, remote
+
+
+def test_cftpBatch(sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path) -> None:
+    """put, get, ls, cd, mkdir, rename, rm, rmdir through sshd and ``glisten ssh``."""
+    server, remotePath, remote = sftpTarget
     data = os.urandom(3 * 1024 * 1024 + 12345)
     (tmp_path / "up.bin").write_bytes(data)
     batch = f"""
 # a comment
-cd {remote}
+cd {remotePath}
 mkdir d
 cd d
 pwd
@@ -305,13 +327,13 @@ rename "second copy.bin" renamed.bin
 rm up.bin
 cd ..
 """
-    result = _cftp(opensshServer, tmp_path, batch, "-R", "16", "-B", "20000")
+    result = _cftp(server, tmp_path, batch, "-R", "16", "-B", "20000")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "down.bin").read_bytes() == data
     assert (remote / "d" / "renamed.bin").read_bytes() == data
     assert sorted(os.listdir(remote / "d")) == ["renamed.bin"]
     out = result.stdout
-    assert f"Remote working directory: {remote / 'd'}" in out
+    assert f"Remote working directory: {remotePath}/d" in out
     listing = out.split("cftp> ls\n", 1)[1].split("cftp> ls -l\n")[0]
     assert listing.split("\n")[:2] == ["second copy.bin", "up.bin"]
     assert f"{len(data)}" in out.split("cftp> ls -l\n", 1)[1]
