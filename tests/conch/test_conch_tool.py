@@ -81,7 +81,7 @@ def test_commandStatusAndStreams(opensshServer: dict[str, Any], tmp_path: Path) 
 
 def test_inputAndEndOfInput(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     """Standard input reaches the command, and its end is the command's end of input."""
-    data = b"".join(b"line %d\n" % i for i in range(20000))
+    data = os.urandom(8 * 1024 * 1024 + 7)
     result = _run(
         _conch(opensshServer, tmp_path, "-l", "root", "127.0.0.1", "cat"),
         _env(tmp_path),

@@ -370,6 +370,10 @@ class ConchService(Service):
         self._local = StandardIO(
             _LocalInput(self), os.dup(self._stdin), os.dup(self._stdout), self._reactor
         )
+        # Flow control both ways: a slow standard output holds the channel's window closed,
+        # a full window stops reading standard input.
+        self._local.registerProducer(self._channel, True)
+        self._channel.registerProducer(self._local, True)
 
     def _rawTerminal(self) -> None:
         try:
