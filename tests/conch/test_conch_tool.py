@@ -256,10 +256,9 @@ def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: A
     assert found.returncode == 0
 
 
-def _cftp(server: dict[str, Any], tmp: Path, batch: str, *args: str) -> Any:
+def _cftpCommand(server: dict[str, Any], tmp: Path, *args: str) -> list[str]:
     known = _knownHosts(tmp / "known_hosts", server)
-    (tmp / "batch").write_text(batch)
-    command = [
+    return [
         *GLISTEN,
         "cftp",
         "-p",
@@ -268,13 +267,15 @@ def _cftp(server: dict[str, Any], tmp: Path, batch: str, *args: str) -> Any:
         str(server["userKeys"]["ed25519"]),
         "--known-hosts",
         str(known),
-        "-b",
-        str(tmp / "batch"),
         *args,
         "127.0.0.1",
     ]
+
+
+def _cftp(server: dict[str, Any], tmp: Path, batch: str, *args: str) -> Any:
+    (tmp / "batch").write_text(batch)
     return subprocess.run(
-        command,
+        _cftpCommand(server, tmp, "-b", str(tmp / "batch"), *args),
         capture_output=True,
         env=_env(tmp),
         timeout=120,
@@ -350,3 +351,55 @@ def test_cftpBatchStopsAtFailure(opensshServer: dict[str, Any], tmp_path: Path) 
     assert "rmdir: " in result.stderr
     assert sorted(os.listdir(remote)) == ["a"]
     assert "mkdir b" not in result.stdout
+
+
+def test_cftpCommandsFromPipe(sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path) -> None:
+    """Without ``-b``: commands read as typed; a failure is reported and the session goes on."""
+    server, remotePath, remote = sftpTarget
+    (remote / "there.txt").write_bytes(b"hello")
+    result = subprocess.run(
+        _cftpCommand(server, tmp_path),
+        input=f"cd {remotePath}\nrm missing\nget there.txt\nmkdir made\nls\n",
+        capture_output=True,
+        env=_env(tmp_path),
+        timeout=60,
+        start_new_session=True,
+        cwd=tmp_path,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rm: " in result.stderr
+    assert (tmp_path / "there.txt").read_bytes() == b"hello"
+    assert (remote / "made").is_dir()
+    assert "made\nthere.txt\n" in result.stdout
+    assert result.stdout.count("cftp> ") == 6
+
+
+def test_cftpInteractive(
+    sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path, pane: Any
+) -> None:
+    """At the prompt on a terminal: commands, an error that does not end it, ``exit``."""
+    server, remotePath, remote = sftpTarget
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path).items())
+    command = shlex.join(_cftpCommand(server, tmp_path))
+    script = f"cd {tmp_path}; env -i {env} {command}; echo status=$?; exec cat"
+    p: Pane = pane("cftp", ["sh", "-c", script])
+    p.waitFor("cftp>")
+    p.type(f"cd {remotePath}")
+    p.keys("Enter")
+    p.type("rmdir nothing")
+    p.keys("Enter")
+    p.waitFor("rmdir: ")
+    p.type("mkdir typed")
+    p.keys("Enter")
+    p.type("ls")
+    p.keys("Enter")
+    p.waitFor("\ntyped")
+    p.type("exit")
+    p.keys("Enter")
+    p.waitFor("status=0")
+    assert (remote / "typed").is_dir()
+    # The terminal is blocking again for cat.
+    p.type("still-here")
+    p.keys("Enter")
+    waitFor(lambda: str(p.screen().count("still-here")), "2")

@@ -13,6 +13,7 @@ import pytest
 
 from glisten.conch.scripts import cftp
 from glisten.conch.ssh.filetransfer import FX_FAILURE, SFTPError
+from glisten.conch.ssh.keys import Key
 from glisten.internet.defer import Deferred, ensureDeferred, fail, succeed
 from glisten.python.failure import Failure
 
@@ -38,8 +39,18 @@ def _options(*argv: str) -> argparse.Namespace:
 def test_options(tmp_path: Path) -> None:
     batch = tmp_path / "batch"
     batch.write_text("ls\n")
-    o = _options("-b", str(batch), "--known-hosts", str(tmp_path / "kh"), "-i", "k", "u@h")
-    assert (o.buffersize, o.requests, o.identity) == (32768, 64, ["k"])
+    key = tmp_path / "k"
+    key.write_bytes(Key.generate("ed25519").toString("openssh"))
+    o = _options("-b", str(batch), "--known-hosts", str(tmp_path / "kh"), "-i", str(key), "u@h")
+    assert (o.buffersize, o.requests, o.identity) == (32768, 64, [str(key)])
+    service = cftp.cftpPlugin.makeService(o)
+    assert isinstance(service, cftp.CftpService)
+    assert service.commands == [(False, ["ls"], "ls")]
+    assert (o.user, o.host) == ("u", "h")
+    # Without -b the commands are typed.
+    o = _options("--known-hosts", str(tmp_path / "kh"), "h")
+    service = cftp.cftpPlugin.makeService(o)
+    assert isinstance(service, cftp.CftpService) and service.commands is None
     for bad in (["-B", "0"], ["-R", "5000"]):
         o = _options("-b", str(batch), *bad, "h")
         with pytest.raises(ValueError):

@@ -1,9 +1,10 @@
 """
-``glisten cftp``: SFTP in batch mode, with Twisted ``cftp``'s options.
+``glisten cftp``: SFTP from the command line, with Twisted ``cftp``'s options.
 
-``glisten cftp -b FILE [-l USER] [-p PORT] [-i KEY]... [-a] [--known-hosts FILE]
-[-B BUFFERSIZE] [-R REQUESTS] [USER@]HOST`` runs the commands of ``FILE`` (``-`` for standard
-input), one a line, over the server's ``sftp`` subsystem: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
+``glisten cftp [-b FILE] [-l USER] [-p PORT] [-i KEY]... [-a] [--known-hosts FILE]
+[-B BUFFERSIZE] [-R REQUESTS] [USER@]HOST`` runs commands, one a line, over the server's
+``sftp`` subsystem: typed at a ``cftp>`` prompt (failures are reported and the session goes
+on), or with ``-b`` from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
 ``ls [-l] [PATH]``, ``get REMOTE [LOCAL]``, ``put LOCAL [REMOTE]``, ``mkdir``, ``rmdir``,
 ``rm``, ``rename OLD NEW``, ``exit``. Blank lines and ``#`` comments are skipped. As with
 ``sftp -b``, the first command that fails ends the run with exit status 1, unless the line
@@ -19,6 +20,7 @@ import posixpath
 import shlex
 import stat
 import sys
+from collections.abc import Callable
 from typing import IO, Any
 
 from zope.interface import implementer
@@ -32,6 +34,7 @@ from glisten.conch.scripts.conch import (
     _endpoint,
     _prepareConnection,
     _reportFailure,
+    _standardIO,
 )
 from glisten.conch.ssh import common
 from glisten.conch.ssh.filetransfer import (
@@ -44,9 +47,17 @@ from glisten.conch.ssh.filetransfer import (
     SFTPError,
 )
 from glisten.conch.ssh.keys import Key
-from glisten.internet.defer import Deferred, DeferredList, FirstError, ensureDeferred
+from glisten.internet.defer import (
+    Deferred,
+    DeferredList,
+    DeferredQueue,
+    FirstError,
+    ensureDeferred,
+)
+from glisten.internet.interfaces import IHalfCloseableProtocol
 from glisten.internet.main import getReactor
-from glisten.internet.protocol import Factory
+from glisten.internet.protocol import Factory, connectionDone
+from glisten.protocols.basic import LineOnlyReceiver
 from glisten.python.failure import Failure
 
 __all__ = ["CftpService", "cftpPlugin"]
@@ -77,6 +88,47 @@ class _SFTPSession(_CommandChannel):
     def channelOpen(self, specificData: bytes) -> None:
         self._creator.failure = None
         self._startCommand(b"subsystem", common.NS(b"sftp"))
+
+
+@implementer(IHalfCloseableProtocol)
+class _Lines(LineOnlyReceiver):
+    """Typed commands into a queue (``None`` at the end of input); the output goes out."""
+
+    delimiter = b"\n"
+
+    def __init__(self, queue: DeferredQueue[str | None], onEnd: Callable[[], None]) -> None:
+        self._queue = queue
+        self._onEnd = onEnd
+
+    def lineReceived(self, line: bytes) -> None:
+        self._queue.put(line.decode("utf-8", "replace"))
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._queue.put("")
+
+    def readConnectionLost(self) -> None:
+        self._queue.put(None)
+
+    def writeConnectionLost(self) -> None:
+        """Nobody reads the output; the commands go on."""
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._queue.put(None)
+        self._onEnd()
+
+
+class _TextOut:
+    """Text written to a transport (standard output in interactive mode)."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+
+    def write(self, text: str) -> int:
+        self._transport.write(text.encode("utf-8", "replace"))
+        return len(text)
+
+    def flush(self) -> None:
+        """Written as soon as the descriptor takes it."""
 
 
 def readBatch(lines: list[str]) -> list[tuple[bool, list[str], str]]:
@@ -114,7 +166,7 @@ class CftpService(Service):
     def __init__(
         self,
         options: argparse.Namespace,
-        commands: list[tuple[bool, list[str], str]],
+        commands: list[tuple[bool, list[str], str]] | None,
         keys: list[Key],
         knownHosts: KnownHostsFile,
         reactor: Any = None,
@@ -130,6 +182,10 @@ class CftpService(Service):
         self._stderr = stderr if stderr is not None else sys.stderr
         self.client: FileTransferClient | None = None
         self.cwd = b"."
+        self._local: Any = None
+        self._restoreBlocking: Any = None
+        # What must end before the reactor stops: the SFTP channel, standard output.
+        self._open: set[str] = set()
 
     def startService(self) -> None:
         super().startService()
@@ -142,8 +198,14 @@ class CftpService(Service):
 
     def _makeClient(self) -> _Client:
         client = _Client()
-        client.onLost = self._stop
+        client.onLost = lambda: self._ended("client")
+        self._open.add("client")
         return client
+
+    def _ended(self, what: str) -> None:
+        self._open.discard(what)
+        if not self._open:
+            self._stop()
 
     def _failed(self, failure: Failure) -> None:
         _reportFailure(failure, self.options.host, "glisten cftp", self._stderr)
@@ -156,7 +218,15 @@ class CftpService(Service):
 
     def _connected(self, client: FileTransferClient) -> None:
         self.client = client
-        d = ensureDeferred(self._runAll(client))
+        if self.commands is None:
+            lines: DeferredQueue[str | None] = DeferredQueue()
+            protocol = _Lines(lines, self._localEnded)
+            self._local, self._restoreBlocking = _standardIO(protocol, 0, 1, self._reactor)
+            self._open.add("local")
+            self._stdout = _TextOut(self._local)
+            d = ensureDeferred(self._runInteractive(client, lines))
+        else:
+            d = ensureDeferred(self._runAll(client, self.commands))
         d.addErrback(self._broken)
         d.addBoth(lambda _: self._close())
 
@@ -164,7 +234,15 @@ class CftpService(Service):
         self._stderr.write(f"glisten cftp: {failure.getErrorMessage()}\n")
         self.exitStatus = 1
 
+    def _localEnded(self) -> None:
+        if self._restoreBlocking is not None:
+            self._restoreBlocking()
+        self._ended("local")
+
     def _close(self) -> None:
+        if self._local is not None:
+            # Out with what is written, then the standard descriptors close.
+            self._local.loseConnection()
         client = self.client
         if client is not None and client.transport is not None:
             # The channel's end (``_Client.connectionLost``) stops the reactor.
@@ -176,22 +254,50 @@ class CftpService(Service):
         self._stdout.flush()
         return super().stopService()
 
-    async def _runAll(self, client: FileTransferClient) -> None:
+    async def _runAll(
+        self, client: FileTransferClient, commands: list[tuple[bool, list[str], str]]
+    ) -> None:
         await client.whenReady()
         self.cwd = await client.realPath(b".")
-        for tolerant, words, line in self.commands:
+        for tolerant, words, line in commands:
             self._stdout.write(f"cftp> {line}\n")
             self._stdout.flush()
             if words[0] in ("exit", "quit", "bye"):
                 return
+            if not await self._runOne(words) and not tolerant:
+                self.exitStatus = 1
+                return
+
+    async def _runInteractive(
+        self, client: FileTransferClient, lines: DeferredQueue[str | None]
+    ) -> None:
+        await client.whenReady()
+        self.cwd = await client.realPath(b".")
+        while True:
+            self._stdout.write("cftp> ")
+            line = await lines.get()
+            if line is None:
+                self._stdout.write("\n")
+                return
             try:
-                await self.runCommand(words)
-            except (SFTPError, CommandError, OSError, EOFError) as e:
-                self._stderr.write(f"{words[0]}: {_describe(e)}\n")
-                self._stderr.flush()
-                if not tolerant:
-                    self.exitStatus = 1
+                commands = readBatch([line])
+            except CommandError as e:
+                self._stderr.write(f"{e}\n")
+                continue
+            for _, words, _ in commands:
+                if words[0] in ("exit", "quit", "bye"):
                     return
+                await self._runOne(words)
+
+    async def _runOne(self, words: list[str]) -> bool:
+        """Run a command; a failure is one line on standard error. :return: it worked."""
+        try:
+            await self.runCommand(words)
+        except (SFTPError, CommandError, OSError, EOFError) as e:
+            self._stderr.write(f"{words[0]}: {_describe(e)}\n")
+            self._stderr.flush()
+            return False
+        return True
 
     # ---------------------------------------------------------------- commands
 
@@ -383,10 +489,10 @@ async def _upload(f: ClientFile, source: IO[bytes], size: int, inFlight: int) ->
 
 @implementer(IServiceMaker)
 class CftpServiceMaker:
-    """``glisten cftp``: SFTP file transfers in batch mode."""
+    """``glisten cftp``: SFTP file transfers, typed or from a batch file."""
 
     tapname = "cftp"
-    description = "Transfer files over SFTP, commands from a batch file (Twisted's cftp)."
+    description = "Transfer files over SFTP, interactively or in batch mode (Twisted's cftp)."
     options = None
     #: Its output is the command's result: the log goes to standard error.
     resultOnStdout = True
@@ -396,9 +502,8 @@ class CftpServiceMaker:
         parser.add_argument(
             "-b",
             "--batchfile",
-            required=True,
             metavar="FILE",
-            help="the commands to run ('-' for standard input)",
+            help="run the commands of FILE ('-' for standard input) and stop at a failure",
         )
         parser.add_argument(
             "-B",
@@ -421,12 +526,12 @@ class CftpServiceMaker:
             raise ValueError("--buffersize must be between 1 and 262144")
         if not 1 <= options.requests <= 1024:
             raise ValueError("--requests must be between 1 and 1024")
+        commands = None
         if options.batchfile == "-":
-            lines = sys.stdin.read().splitlines()
-        else:
+            commands = readBatch(sys.stdin.read().splitlines())
+        elif options.batchfile is not None:
             with open(options.batchfile, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        commands = readBatch(lines)
+                commands = readBatch(f.read().splitlines())
         keys, knownHosts = _prepareConnection(options)
         return CftpService(options, commands, keys, knownHosts)
 

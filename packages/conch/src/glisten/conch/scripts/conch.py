@@ -241,7 +241,7 @@ class ConchService(Service):
         self._listeners: list[Any] = []
         self._remoteForwards: dict[int, tuple[str, int]] = {}
         self._ended = False
-        self._blocking: dict[int, bool] = {}
+        self._restoreBlocking: Callable[[], None] = lambda: None
 
     # ---------------------------------------------------------------- start and stop
 
@@ -364,11 +364,8 @@ class ConchService(Service):
             return
         if self.usePty:
             self._rawTerminal()
-        # StandardIO makes them non-blocking and closes them at the end: it gets copies, and
-        # the originals are made blocking again for the shell we return to.
-        self._blocking = {fd: os.get_blocking(fd) for fd in {self._stdin, self._stdout}}
-        self._local = StandardIO(
-            _LocalInput(self), os.dup(self._stdin), os.dup(self._stdout), self._reactor
+        self._local, self._restoreBlocking = _standardIO(
+            _LocalInput(self), self._stdin, self._stdout, self._reactor
         )
         # Flow control both ways: a slow standard output holds the channel's window closed,
         # a full window stops reading standard input.
@@ -385,14 +382,6 @@ class ConchService(Service):
         self._previousWinch = signal.signal(
             signal.SIGWINCH, lambda signum, frame: self._reactor.callFromThread(self._resized)
         )
-
-    def _restoreBlocking(self) -> None:
-        blocking, self._blocking = self._blocking, {}
-        for fd, wasBlocking in blocking.items():
-            try:
-                os.set_blocking(fd, wasBlocking)
-            except OSError:
-                pass
 
     def _restoreTerminal(self) -> None:
         if self._savedTerminal is not None:
@@ -447,6 +436,27 @@ class ConchService(Service):
         self._restoreBlocking()
         if self._ended:
             self._stop()
+
+
+def _standardIO(
+    proto: Any, stdin: int, stdout: int, reactor: Any
+) -> tuple[StandardIO, Callable[[], None]]:
+    """
+    ``StandardIO`` on copies of ``stdin`` and ``stdout`` (it makes them non-blocking and closes
+    them at the end), and a function making the originals blocking again, as the shell we
+    return to expects them.
+    """
+    blocking = {fd: os.get_blocking(fd) for fd in {stdin, stdout}}
+    local = StandardIO(proto, os.dup(stdin), os.dup(stdout), reactor)
+
+    def restore() -> None:
+        for fd, wasBlocking in blocking.items():
+            try:
+                os.set_blocking(fd, wasBlocking)
+            except OSError:
+                pass
+
+    return local, restore
 
 
 def _endpoint(
