@@ -394,11 +394,18 @@ def test_cftpInteractive(
     p.keys("Enter")
     p.type("ls")
     p.keys("Enter")
-    p.waitFor("\ntyped")
+    # Typed ahead, a command may share a line with the prompt: count the name instead.
+    waitFor(lambda: str(p.screen().count("typed") >= 2), "True")
+    # Transfers show a progress bar on a terminal.
+    (tmp_path / "local.bin").write_bytes(os.urandom(2_000_000))
+    p.type("put local.bin typed/local.bin")
+    p.keys("Enter")
+    p.waitFor("Uploaded local.bin")
+    assert "100%" in p.screen()
     p.type("exit")
     p.keys("Enter")
     p.waitFor("status=0")
-    assert (remote / "typed").is_dir()
+    assert (remote / "typed" / "local.bin").read_bytes() == (tmp_path / "local.bin").read_bytes()
     # The terminal is blocking again for cat.
     p.type("still-here")
     p.keys("Enter")

@@ -139,3 +139,35 @@ def test_upload() -> None:
     result = []
     ensureDeferred(cftp._upload(f, io.BytesIO(data), 1000, 8)).addBoth(result.append)  # type: ignore[arg-type]
     assert isinstance(result[0], Failure) and result[0].check(SFTPError)
+
+
+def test_progress() -> None:
+    """Redrawn at most ten times a second; the last line shows the whole transfer."""
+    now = [100.0]
+    stream = io.StringIO()
+    progress = cftp._Progress(stream, "big.bin", 4_000_000, lambda: now[0])
+    for _ in range(40):
+        now[0] += 0.01
+        progress.update(100_000)
+    assert stream.getvalue().count("\r") == 4
+    progress.finish()
+    last = stream.getvalue().rsplit("\r", 1)[1]
+    assert last.startswith("big.bin") and "100%" in last and "4.0 MB" in last
+    assert last.endswith("MB/s\n")
+
+
+def test_transfersReportProgress(tmp_path: Path) -> None:
+    data = os.urandom(5000)
+    seen: list[int] = []
+    fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
+    try:
+        f = _File(data, 700)
+        d = ensureDeferred(cftp._download(f, fd, 1000, 3, seen.append))  # type: ignore[arg-type]
+        while not d.called:
+            f.answerAll()
+    finally:
+        os.close(fd)
+    assert sum(seen) == len(data)
+    seen.clear()
+    ensureDeferred(cftp._upload(_File(b"", 0), io.BytesIO(data), 1000, 2, seen.append))  # type: ignore[arg-type]
+    assert seen == [1000] * 5

@@ -131,6 +131,43 @@ class _TextOut:
         """Written as soon as the descriptor takes it."""
 
 
+class _Progress:
+    """
+    One line on a terminal, redrawn at most ten times a second: the file, the share done, the
+    bytes and the rate.
+    """
+
+    def __init__(
+        self, stream: IO[str], name: str, total: int | None, clock: Callable[[], float]
+    ) -> None:
+        self._stream = stream
+        self._name = name
+        self._total = total
+        self._clock = clock
+        self._start = self._last = clock()
+        self.done = 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = self._clock()
+        if now - self._last >= 0.1:
+            self._last = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        rate = self.done / max(now - self._start, 1e-3)
+        share = f"{self.done / self._total:4.0%}" if self._total else "    "
+        self._stream.write(
+            f"\r{self._name[-30:]:<30} {share} {self.done / 1e6:9.1f} MB {rate / 1e6:7.1f} MB/s"
+        )
+        self._stream.flush()
+
+    def finish(self) -> None:
+        self._draw(self._clock())
+        self._stream.write("\n")
+        self._stream.flush()
+
+
 def readBatch(lines: list[str]) -> list[tuple[bool, list[str], str]]:
     """
     The commands of a batch file.
@@ -378,6 +415,12 @@ class CftpService(Service):
         assert self.client is not None
         await self.client.renameFile(self._remote(old), self._remote(new))
 
+    def _progress(self, name: str, total: int | None) -> Any:
+        """A progress bar on standard error when it is a terminal; nothing otherwise."""
+        if not self._stderr.isatty():
+            return _NoProgress()
+        return _Progress(self._stderr, name, total, self._reactor.seconds)
+
     async def cmd_get(self, args: list[str]) -> None:
         paths = self._arguments(args, 1, 2, "get REMOTE [LOCAL]")
         remote = self._remote(paths[0])
@@ -385,13 +428,17 @@ class CftpService(Service):
         assert self.client is not None
         f = await self.client.openFile(remote, FXF_READ)
         try:
+            progress = self._progress(paths[0], (await f.getAttrs()).get("size"))
             fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                await _download(f, fd, self.options.buffersize, self.options.requests)
+                await _download(
+                    f, fd, self.options.buffersize, self.options.requests, progress.update
+                )
             finally:
                 os.close(fd)
         finally:
             await f.close()
+        progress.finish()
         self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}\n")
 
     async def cmd_put(self, args: list[str]) -> None:
@@ -404,10 +451,14 @@ class CftpService(Service):
             f = await self.client.openFile(
                 remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": mode}
             )
+            progress = self._progress(local, os.fstat(source.fileno()).st_size)
             try:
-                await _upload(f, source, self.options.buffersize, self.options.requests)
+                await _upload(
+                    f, source, self.options.buffersize, self.options.requests, progress.update
+                )
             finally:
                 await f.close()
+        progress.finish()
         self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}\n")
 
 
@@ -419,10 +470,26 @@ def _describe(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-async def _download(f: ClientFile, fd: int, size: int, inFlight: int) -> None:
+class _NoProgress:
+    def update(self, n: int) -> None:
+        """Not on a terminal: nothing to show."""
+
+    def finish(self) -> None:
+        """Not on a terminal: nothing to show."""
+
+
+async def _download(
+    f: ClientFile,
+    fd: int,
+    size: int,
+    inFlight: int,
+    onData: Callable[[int], None] = lambda n: None,
+) -> None:
     """
     Read the file with up to ``inFlight`` requests of ``size`` bytes outstanding; a short read
     asks again for the rest of its piece, and the first end of file stops new requests.
+
+    :param onData: called with the size of each piece written.
     """
     nextOffset = 0
     end: int | None = None
@@ -442,6 +509,7 @@ async def _download(f: ClientFile, fd: int, size: int, inFlight: int) -> None:
 
     def got(data: bytes, offset: int, length: int) -> None:
         os.pwrite(fd, data, offset)
+        onData(len(data))
         if data and len(data) < length and (end is None or offset + len(data) < end):
             issue(offset + len(data), length - len(data))
 
@@ -467,12 +535,28 @@ async def _download(f: ClientFile, fd: int, size: int, inFlight: int) -> None:
     await done
 
 
-async def _upload(f: ClientFile, source: IO[bytes], size: int, inFlight: int) -> None:
-    """Write ``source`` with up to ``inFlight`` writes of ``size`` bytes outstanding."""
+def _acknowledged(result: None, onData: Callable[[int], None], n: int) -> None:
+    onData(n)
+
+
+async def _upload(
+    f: ClientFile,
+    source: IO[bytes],
+    size: int,
+    inFlight: int,
+    onData: Callable[[int], None] = lambda n: None,
+) -> None:
+    """
+    Write ``source`` with up to ``inFlight`` writes of ``size`` bytes outstanding.
+
+    :param onData: called with the size of each piece the server acknowledged.
+    """
     offset = 0
     window: list[Deferred[Any]] = []
     while chunk := source.read(size):
-        window.append(f.writeChunk(offset, chunk))
+        d: Deferred[Any] = f.writeChunk(offset, chunk)
+        d.addCallback(_acknowledged, onData, len(chunk))
+        window.append(d)
         offset += len(chunk)
         if len(window) >= inFlight:
             await window.pop(0)
