@@ -190,6 +190,31 @@ def test_portForwarding(
             proc.wait()
 
 
+def test_forwardingOnly(opensshServer: dict[str, Any], tmp_path: Path, echoServer: int) -> None:
+    """``-N -L``: no command, the forwarding works until the process is told to stop."""
+    port = freePort()
+    command = _conch(opensshServer, tmp_path, "-N", "-L", f"{port}:127.0.0.1:{echoServer}")
+    proc = subprocess.Popen(
+        [*command, "127.0.0.1"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path),
+        start_new_session=True,
+    )
+    try:
+        waitForPort(port, proc)
+        _echoThrough(port)
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+        assert out == b""
+        assert proc.returncode == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_agentLoginAndForwarding(
     opensshServer: dict[str, Any], tmp_path: Path, sshAgent: dict[str, Any]
 ) -> None:

@@ -251,9 +251,18 @@ def test_exitStatus(reason: Exception, status: int) -> None:
 def test_connectionFailed(error: Exception, message: str) -> None:
     service, stderr = _service("h")
     service._stop = lambda: None  # type: ignore[method-assign]
+    service.running = True
     service._failed(Failure(error))
     assert service.exitStatus == 255
     assert message in stderr.getvalue()
+
+
+def test_connectionClosedWhileStopping() -> None:
+    """Told to stop (SIGTERM, the end of ``-N``): the connection's end is not reported."""
+    service, stderr = _service("h")
+    service.running = False
+    service._failed(Failure(ConnectionLost("closed")))
+    assert (service.exitStatus, stderr.getvalue()) == (0, "")
 
 
 def test_noAgent(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -263,3 +272,18 @@ def test_noAgent(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _service("-A", "-a", "h")[0].forwardAgent is False
     monkeypatch.delenv("SSH_AUTH_SOCK")
     assert _service("-A", "h")[0].forwardAgent is False
+
+
+def test_noCommand(tmp_path: Any) -> None:
+    """``-N``: the forwardings start, and nothing is asked of the session channel."""
+    service, _ = _service("-N", "-t", "-R", "9000:h:80", "h")
+    assert service.usePty is False
+    channel = conch._Session(service, _Creator(), b"", None, Deferred())
+    conn = _FakeConn()
+    channel.conn = conn
+    channel.channelOpen(b"")
+    assert conn.requests == []
+    assert [g[0] for g in conn.globals] == [b"tcpip-forward"]
+    o = _options("--known-hosts", str(tmp_path / "kh"), "-N", "h", "ls")
+    with pytest.raises(ValueError, match="-N"):
+        conch.conchPlugin.makeService(o)

@@ -151,6 +151,9 @@ class _Session(_CommandChannel):
         service = self._service
         conn = self.conn
         service._connected(conn)
+        if service.options.no_command:
+            # -N: the channel stays idle, carrying the forwardings' lifetime, until it closes.
+            return
         if service.forwardAgent:
             conn.sendRequest(self, b"auth-agent-req@openssh.com", b"")
         if service.usePty:
@@ -288,6 +291,9 @@ class ConchService(Service):
 
     def _failed(self, failure: Failure) -> None:
         self._restoreTerminal()
+        if not self.running:
+            # Told to stop (a signal, -N's end): the connection closing is no failure.
+            return
         _reportFailure(failure, self.options.host, "glisten conch", self._stderr)
         self._ended = True
         self.exitStatus = CONNECTION_FAILED
@@ -542,7 +548,7 @@ def _prepareConnection(options: argparse.Namespace) -> tuple[list[Key], KnownHos
 
 
 def _wantPty(options: argparse.Namespace, stdin: int) -> bool:
-    if options.no_tty:
+    if options.no_tty or options.no_command:
         return False
     if options.tty:
         return True
@@ -607,6 +613,13 @@ class ConchServiceMaker:
             metavar="[BIND:]PORT:HOST:HOSTPORT",
             help="forward a port of the server to HOST:HOSTPORT from here",
         )
+        parser.add_argument(
+            "-N",
+            "--nocommand",
+            dest="no_command",
+            action="store_true",
+            help="run no command or shell: only forward ports, until interrupted",
+        )
         parser.add_argument("-t", "--tty", action="store_true", help="ask for a PTY")
         parser.add_argument("-T", "--notty", dest="no_tty", action="store_true", help="no PTY")
         parser.add_argument("host", help="[USER@]HOST")
@@ -615,6 +628,8 @@ class ConchServiceMaker:
     def makeService(self, options: argparse.Namespace) -> IService:
         for spec in options.local_forward + options.remote_forward:
             parseForward(spec)
+        if options.no_command and options.command:
+            raise ValueError("-N runs no command")
         keys, knownHosts = _prepareConnection(options)
         return ConchService(options, keys, knownHosts)
 
