@@ -120,6 +120,21 @@ def test_promptOnTerminal(typed: str, accepted: bool) -> None:
     assert ("Please type 'yes' or 'no'" in shown) is typed.startswith("maybe")
 
 
+def test_promptInterrupted() -> None:
+    """Control-C at the question is a no (and the previous SIGINT handler comes back)."""
+    import signal
+
+    def interrupted() -> str:
+        raise KeyboardInterrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    terminal = _Terminal("yes\n")
+    terminal.readline = interrupted  # type: ignore[method-assign]
+    assert conch._TerminalUI(io.StringIO(), lambda: terminal).prompt("Sure? ") is False
+    assert terminal.getvalue() == "Sure? \n"
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def test_promptWithoutTerminal() -> None:
     def noTerminal() -> Any:
         raise OSError(6, "No such device or address")

@@ -122,18 +122,27 @@ class _TerminalUI:
             self._stderr.write(text.rsplit("\n", 1)[0] + "\n")
             self._stderr.write("No terminal to ask on: the host key is not accepted.\n")
             return False
-        with terminal:
-            terminal.write(text)
-            terminal.flush()
-            while True:
-                answer = terminal.readline()
-                if not answer:
-                    return False
-                answer = answer.strip().lower()
-                if answer in ("yes", "no"):
-                    return answer == "yes"
-                terminal.write("Please type 'yes' or 'no': ")
+        # The reactor waits for the answer; Control-C must still end the question (as no).
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            with terminal:
+                terminal.write(text)
                 terminal.flush()
+                while True:
+                    try:
+                        answer = terminal.readline()
+                    except KeyboardInterrupt:
+                        terminal.write("\n")
+                        return False
+                    if not answer:
+                        return False
+                    answer = answer.strip().lower()
+                    if answer in ("yes", "no"):
+                        return answer == "yes"
+                    terminal.write("Please type 'yes' or 'no': ")
+                    terminal.flush()
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def warn(self, text: str) -> None:
         self._stderr.write(text + "\n")
