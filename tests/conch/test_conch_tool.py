@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,25 @@ def _echoThrough(port: int) -> bytes:
     return payload
 
 
+@contextmanager
+def _started(command: list[str], tmp: Path, stdin: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``glisten conch`` running in the background (killed if a test leaves it running)."""
+    proc = subprocess.Popen(
+        command,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp),
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.mark.parametrize("flag", ["-L", "-R"])
 def test_portForwarding(
     opensshServer: dict[str, Any], tmp_path: Path, echoServer: int, flag: str
@@ -169,50 +189,26 @@ def test_portForwarding(
     command = _conch(
         opensshServer, tmp_path, flag, f"{port}:127.0.0.1:{echoServer}", "127.0.0.1", "cat"
     )
-    proc = subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(tmp_path),
-        start_new_session=True,
-    )
-    try:
+    with _started(command, tmp_path, subprocess.PIPE) as proc:
         waitForPort(port, proc)
         _echoThrough(port)
         _echoThrough(port)
         out, err = proc.communicate(b"done\n", timeout=30)
         assert proc.returncode == 0, err
         assert out == b"done\n"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_forwardingOnly(opensshServer: dict[str, Any], tmp_path: Path, echoServer: int) -> None:
     """``-N -L``: no command, the forwarding works until the process is told to stop."""
     port = freePort()
     command = _conch(opensshServer, tmp_path, "-N", "-L", f"{port}:127.0.0.1:{echoServer}")
-    proc = subprocess.Popen(
-        [*command, "127.0.0.1"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(tmp_path),
-        start_new_session=True,
-    )
-    try:
+    with _started([*command, "127.0.0.1"], tmp_path, subprocess.DEVNULL) as proc:
         waitForPort(port, proc)
         _echoThrough(port)
         proc.terminate()
         out, err = proc.communicate(timeout=30)
         assert out == b""
         assert proc.returncode == 0, err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_agentLoginAndForwarding(
