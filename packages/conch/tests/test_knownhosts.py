@@ -47,6 +47,18 @@ def test_plainEntries(tmp_path: Path) -> None:
     assert not kh.hasHostKey(b"example.com", OTHER)
 
 
+def test_plainEntryWithPort(tmp_path: Path) -> None:
+    """``[host]:port`` names are matched literally: brackets are not a character class."""
+    path = tmp_path / "known_hosts"
+    path.write_bytes(_line(b"[127.0.0.1]:2222,[*.example.com]:22?2", KEY) + b"\n")
+    kh = KnownHostsFile.fromPath(path)
+    assert kh.hasHostKey(b"[127.0.0.1]:2222", KEY)
+    assert kh.hasHostKey(b"[www.example.com]:2202", KEY)
+    assert not kh.hasHostKey(b"1:2222", KEY)
+    assert not kh.hasHostKey(b"[127.0.0.1]:2223", KEY)
+    assert _result(kh.verifyHostKey(None, b"127.0.0.1", b"127.0.0.1", KEY, 2222)) is True
+
+
 def test_changedKey(tmp_path: Path) -> None:
     path = tmp_path / "known_hosts"
     path.write_bytes(_line(b"example.com", KEY) + b"\n")

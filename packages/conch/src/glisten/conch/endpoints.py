@@ -70,7 +70,10 @@ class _CommandChannel(SSHChannel):
 
     def channelOpen(self, specificData: bytes) -> None:
         self._creator.failure = None
-        d = self.conn.sendRequest(self, b"exec", common.NS(self._command), wantReply=True)
+        self._startCommand(b"exec", common.NS(self._command))
+
+    def _startCommand(self, requestType: bytes, data: bytes) -> None:
+        d = self.conn.sendRequest(self, requestType, data, wantReply=True)
         d.addCallbacks(self._execOK, self._execFailed)
 
     def _execFailed(self, reason: Failure) -> None:
@@ -125,6 +128,13 @@ class _CommandConnection(SSHConnection):
     def serviceStarted(self) -> None:
         super().serviceStarted()
         self._creator.connectionReady(self)
+
+    def getChannel(self, channelType: bytes, windowSize: int, maxPacket: int, data: bytes) -> Any:
+        # Channels the server opens (forwarded ports, agent requests) only when asked for.
+        opener = self._creator.channelOpeners.get(channelType)
+        if opener is None:
+            return super().getChannel(channelType, windowSize, maxPacket, data)
+        return opener(windowSize, maxPacket, data)
 
 
 class _UserAuth(SSHUserAuthClient):
@@ -211,6 +221,8 @@ class _Creator:
         self.failure: Failure | None = None
         self.agent: SSHAgentClient | None = None
         self.agentKeys: list[Key] = []
+        self.channelClass: Any = endpoint._channelClass
+        self.channelOpeners: dict[bytes, Any] = endpoint._channelOpeners
 
     def connectAgent(self, agentEndpoint: Any) -> Deferred[None]:
         """Connect to the agent and list its keys (unreadable keys are skipped)."""
@@ -250,7 +262,7 @@ class _Creator:
         return d.addErrback(remember)
 
     def connectionReady(self, conn: SSHConnection) -> None:
-        channel = _CommandChannel(self, self.command, self.protocolFactory, self.ready)
+        channel = self.channelClass(self, self.command, self.protocolFactory, self.ready)
         conn.openChannel(channel)
 
     def commandEnded(self) -> None:
@@ -283,6 +295,10 @@ class SSHCommandClientEndpoint:
         self.ui: Any = None
         self.agentEndpoint: Any = None
         self._connection: Any = None
+        # For the ``conch`` tool: the session channel's class (terminals, shells) and the
+        # channel types the server may open (``forwarded-tcpip``, agent channels).
+        self._channelClass: Any = _CommandChannel
+        self._channelOpeners: dict[bytes, Any] = {}
 
     @classmethod
     def newConnection(

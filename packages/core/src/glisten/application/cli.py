@@ -31,6 +31,7 @@ KNOWN_PLUGINS: dict[str, str] = {
     "dns": "glisten-names",
     "ssh": "glisten-conch",
     "conch": "glisten-conch",
+    "cftp": "glisten-conch",
     "telnet": "glisten-conch",
     "manhole": "glisten-conch",
     "mail": "glisten-mail",

@@ -87,9 +87,9 @@ class PlainEntry(_BaseEntry):
             negated = pattern.startswith(b"!")
             if negated:
                 pattern = pattern[1:]
-            if fnmatch.fnmatchcase(
-                hostname.lower().decode("latin-1"), pattern.lower().decode("latin-1")
-            ):
+            # Only ``*`` and ``?`` are wildcards (``[host]:port`` is no character class).
+            glob = pattern.lower().decode("latin-1").replace("[", "[[]")
+            if fnmatch.fnmatchcase(hostname.lower().decode("latin-1"), glob):
                 if negated:
                     return False
                 matched = True

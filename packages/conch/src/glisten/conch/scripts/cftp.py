@@ -1,0 +1,624 @@
+"""
+``glisten cftp``: SFTP from the command line, with Twisted ``cftp``'s options.
+
+``glisten cftp [-b FILE] [-l USER] [-p PORT] [-i KEY]... [-a] [--known-hosts FILE]
+[-B BUFFERSIZE] [-R REQUESTS] [USER@]HOST`` runs commands, one a line, over the server's
+``sftp`` subsystem: typed at a ``cftp>`` prompt (failures are reported and the session goes
+on), or with ``-b`` from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
+``ls [-l] [PATH]``, ``get REMOTE [LOCAL]``, ``put LOCAL [REMOTE]``, ``mkdir``, ``rmdir``,
+``rm``, ``rename OLD NEW``, ``exit``. Blank lines and ``#`` comments are skipped. As with
+``sftp -b``, the first command that fails ends the run with exit status 1, unless the line
+starts with ``-``. Transfers keep ``-R`` requests of ``-B`` bytes in flight. Host keys, keys
+and agents are handled as by ``glisten conch``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import posixpath
+import shlex
+import stat
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+from zope.interface import implementer
+
+from glisten.application.service import IService, IServiceMaker, Service
+from glisten.conch.client.knownhosts import KnownHostsFile
+from glisten.conch.endpoints import _CommandChannel
+from glisten.conch.scripts.conch import (
+    CONNECTION_FAILED,
+    _addConnectionArguments,
+    _endpoint,
+    _prepareConnection,
+    _reportFailure,
+    _standardIO,
+)
+from glisten.conch.ssh import common
+from glisten.conch.ssh.filetransfer import (
+    FXF_CREAT,
+    FXF_READ,
+    FXF_TRUNC,
+    FXF_WRITE,
+    ClientFile,
+    FileTransferClient,
+    SFTPError,
+)
+from glisten.conch.ssh.keys import Key
+from glisten.internet.defer import (
+    Deferred,
+    DeferredList,
+    DeferredQueue,
+    FirstError,
+    ensureDeferred,
+)
+from glisten.internet.interfaces import IHalfCloseableProtocol
+from glisten.internet.main import getReactor
+from glisten.internet.protocol import Factory, connectionDone
+from glisten.protocols.basic import LineOnlyReceiver
+from glisten.python.failure import Failure
+
+__all__ = ["CftpService", "cftpPlugin"]
+
+
+class CommandError(Exception):
+    """A batch command that cannot be run as written (a message for the user)."""
+
+
+class _Client(FileTransferClient):
+    """The SFTP client; its end (the channel closed) ends the run."""
+
+    onLost: Any = None
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        super().connectionLost(reason)
+        if self.onLost is not None:
+            self.onLost()
+
+
+class _SFTPSession(_CommandChannel):
+    """A session channel for the ``sftp`` subsystem, with a window for many reads in flight."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.localWindowSize = self.localWindowLeft = 4 * 1024 * 1024
+
+    def channelOpen(self, specificData: bytes) -> None:
+        self._creator.failure = None
+        self._startCommand(b"subsystem", common.NS(b"sftp"))
+
+
+@implementer(IHalfCloseableProtocol)
+class _Lines(LineOnlyReceiver):
+    """Typed commands into a queue (``None`` at the end of input); the output goes out."""
+
+    delimiter = b"\n"
+
+    def __init__(self, queue: DeferredQueue[str | None], onEnd: Callable[[], None]) -> None:
+        self._queue = queue
+        self._onEnd = onEnd
+
+    def lineReceived(self, line: bytes) -> None:
+        self._queue.put(line.decode("utf-8", "replace"))
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._queue.put("")
+
+    def readConnectionLost(self) -> None:
+        self._queue.put(None)
+
+    def writeConnectionLost(self) -> None:
+        """Nobody reads the output; the commands go on."""
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._queue.put(None)
+        self._onEnd()
+
+
+class _TextOut:
+    """Text written to a transport (standard output in interactive mode)."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+
+    def write(self, text: str) -> int:
+        self._transport.write(text.encode("utf-8", "replace"))
+        return len(text)
+
+    def flush(self) -> None:
+        """Written as soon as the descriptor takes it."""
+
+
+class _Progress:
+    """
+    One line on a terminal, redrawn at most ten times a second: the file, the share done, the
+    bytes and the rate.
+    """
+
+    def __init__(
+        self, stream: IO[str], name: str, total: int | None, clock: Callable[[], float]
+    ) -> None:
+        self._stream = stream
+        self._name = name
+        self._total = total
+        self._clock = clock
+        self._start = self._last = clock()
+        self.done = 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = self._clock()
+        if now - self._last >= 0.1:
+            self._last = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        rate = self.done / max(now - self._start, 1e-3)
+        share = f"{self.done / self._total:4.0%}" if self._total else "    "
+        self._stream.write(
+            f"\r{self._name[-30:]:<30} {share} {self.done / 1e6:9.1f} MB {rate / 1e6:7.1f} MB/s"
+        )
+        self._stream.flush()
+
+    def finish(self) -> None:
+        self._draw(self._clock())
+        self._stream.write("\n")
+        self._stream.flush()
+
+
+def readBatch(lines: list[str]) -> list[tuple[bool, list[str], str]]:
+    """
+    The commands of a batch file.
+
+    :return: ``(failure allowed, words, the line as written)`` for each command.
+    :raises CommandError: a line that cannot be split into words.
+    """
+    commands = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        tolerant = line.startswith("-")
+        try:
+            words = shlex.split(line[1:] if tolerant else line)
+        except ValueError as e:
+            raise CommandError(f"line {number}: {e}") from None
+        if words:
+            commands.append((tolerant, words, line))
+    return commands
+
+
+class CftpService(Service):
+    """
+    One ``glisten cftp -b`` run.
+
+    :ivar exitStatus: 0 when every command worked, 1 when one failed, 255 when the connection
+        failed.
+    """
+
+    exitStatus = 0
+
+    def __init__(
+        self,
+        options: argparse.Namespace,
+        commands: list[tuple[bool, list[str], str]] | None,
+        keys: list[Key],
+        knownHosts: KnownHostsFile,
+        reactor: Any = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.options = options
+        self.commands = commands
+        self.keys = keys
+        self.knownHosts = knownHosts
+        self._reactor = getReactor(reactor)
+        self._stdout = stdout if stdout is not None else sys.stdout
+        self._stderr = stderr if stderr is not None else sys.stderr
+        self.client: FileTransferClient | None = None
+        self.cwd = b"."
+        self._local: Any = None
+        self._restoreBlocking: Any = None
+        # What must end before the reactor stops: the SFTP channel, standard output.
+        self._open: set[str] = set()
+
+    def startService(self) -> None:
+        super().startService()
+        endpoint = _endpoint(
+            self._reactor, self.options, "", self.keys, self.knownHosts, self._stderr
+        )
+        endpoint._channelClass = _SFTPSession
+        d = endpoint.connect(Factory.forProtocol(self._makeClient))
+        d.addCallbacks(self._connected, self._failed)
+
+    def _makeClient(self) -> _Client:
+        client = _Client()
+        client.onLost = lambda: self._ended("client")
+        self._open.add("client")
+        return client
+
+    def _ended(self, what: str) -> None:
+        self._open.discard(what)
+        if not self._open:
+            self._stop()
+
+    def _failed(self, failure: Failure) -> None:
+        _reportFailure(failure, self.options.host, "glisten cftp", self._stderr)
+        self.exitStatus = CONNECTION_FAILED
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._reactor.running:
+            self._reactor.stop()
+
+    def _connected(self, client: FileTransferClient) -> None:
+        self.client = client
+        if self.commands is None:
+            lines: DeferredQueue[str | None] = DeferredQueue()
+            protocol = _Lines(lines, self._localEnded)
+            self._local, self._restoreBlocking = _standardIO(protocol, 0, 1, self._reactor)
+            self._open.add("local")
+            self._stdout = _TextOut(self._local)
+            d = ensureDeferred(self._runInteractive(client, lines))
+        else:
+            d = ensureDeferred(self._runAll(client, self.commands))
+        d.addErrback(self._broken)
+        d.addBoth(lambda _: self._close())
+
+    def _broken(self, failure: Failure) -> None:
+        self._stderr.write(f"glisten cftp: {failure.getErrorMessage()}\n")
+        self.exitStatus = 1
+
+    def _localEnded(self) -> None:
+        if self._restoreBlocking is not None:
+            self._restoreBlocking()
+        self._ended("local")
+
+    def _close(self) -> None:
+        if self._local is not None:
+            # Out with what is written, then the standard descriptors close.
+            self._local.loseConnection()
+        client = self.client
+        if client is not None and client.transport is not None:
+            # The channel's end (``_Client.connectionLost``) stops the reactor.
+            client.transport.loseConnection()
+        else:
+            self._stop()
+
+    def stopService(self) -> Any:
+        self._stdout.flush()
+        return super().stopService()
+
+    async def _runAll(
+        self, client: FileTransferClient, commands: list[tuple[bool, list[str], str]]
+    ) -> None:
+        await client.whenReady()
+        self.cwd = await client.realPath(b".")
+        for tolerant, words, line in commands:
+            self._stdout.write(f"cftp> {line}\n")
+            self._stdout.flush()
+            if words[0] in ("exit", "quit", "bye"):
+                return
+            if not await self._runOne(words) and not tolerant:
+                self.exitStatus = 1
+                return
+
+    async def _runInteractive(
+        self, client: FileTransferClient, lines: DeferredQueue[str | None]
+    ) -> None:
+        await client.whenReady()
+        self.cwd = await client.realPath(b".")
+        while True:
+            self._stdout.write("cftp> ")
+            line = await lines.get()
+            if line is None:
+                self._stdout.write("\n")
+                return
+            try:
+                commands = readBatch([line])
+            except CommandError as e:
+                self._stderr.write(f"{e}\n")
+                continue
+            for _, words, _ in commands:
+                if words[0] in ("exit", "quit", "bye"):
+                    return
+                await self._runOne(words)
+
+    async def _runOne(self, words: list[str]) -> bool:
+        """Run a command; a failure is one line on standard error. :return: it worked."""
+        try:
+            await self.runCommand(words)
+        except (SFTPError, CommandError, OSError, EOFError) as e:
+            self._stderr.write(f"{words[0]}: {_describe(e)}\n")
+            self._stderr.flush()
+            return False
+        return True
+
+    # ---------------------------------------------------------------- commands
+
+    def _remote(self, path: str) -> bytes:
+        return posixpath.normpath(posixpath.join(self.cwd, os.fsencode(path)))
+
+    async def runCommand(self, words: list[str]) -> None:
+        """Run one command (``words[0]`` is its name)."""
+        name, args = words[0], words[1:]
+        handler = getattr(self, "cmd_" + name, None)
+        if handler is None:
+            raise CommandError(f"unknown command {name!r}")
+        await handler(args)
+
+    def _arguments(self, args: list[str], least: int, most: int, usage: str) -> list[str]:
+        if not least <= len(args) <= most:
+            raise CommandError(f"usage: {usage}")
+        return args
+
+    async def cmd_cd(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "cd DIRECTORY")
+        assert self.client is not None
+        target = await self.client.realPath(self._remote(path))
+        attrs = await self.client.getAttrs(target, followLinks=True)
+        if not stat.S_ISDIR(attrs.get("permissions", 0)):
+            raise CommandError(f"{path}: not a directory")
+        self.cwd = target
+
+    async def cmd_pwd(self, args: list[str]) -> None:
+        self._arguments(args, 0, 0, "pwd")
+        self._stdout.write(f"Remote working directory: {os.fsdecode(self.cwd)}\n")
+
+    async def cmd_lcd(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "lcd DIRECTORY")
+        os.chdir(path)
+
+    async def cmd_lpwd(self, args: list[str]) -> None:
+        self._arguments(args, 0, 0, "lpwd")
+        self._stdout.write(f"Local working directory: {os.getcwd()}\n")
+
+    async def cmd_ls(self, args: list[str]) -> None:
+        long = bool(args) and args[0] == "-l"
+        (path,) = self._arguments(args[1:] if long else args, 0, 1, "ls [-l] [PATH]") or ["."]
+        assert self.client is not None
+        directory = await self.client.openDirectory(self._remote(path))
+        entries: list[tuple[bytes, bytes, dict[str, Any]]] = []
+        try:
+            while True:
+                try:
+                    entries.extend(await directory.read())
+                except EOFError:
+                    break
+        finally:
+            await directory.close()
+        for filename, longname, _ in sorted(entries):
+            if filename.startswith(b"."):
+                continue
+            shown = longname if long else filename
+            self._stdout.write(shown.decode("utf-8", "replace") + "\n")
+
+    async def cmd_mkdir(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "mkdir DIRECTORY")
+        assert self.client is not None
+        await self.client.makeDirectory(self._remote(path))
+
+    async def cmd_rmdir(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "rmdir DIRECTORY")
+        assert self.client is not None
+        await self.client.removeDirectory(self._remote(path))
+
+    async def cmd_rm(self, args: list[str]) -> None:
+        (path,) = self._arguments(args, 1, 1, "rm FILE")
+        assert self.client is not None
+        await self.client.removeFile(self._remote(path))
+
+    async def cmd_rename(self, args: list[str]) -> None:
+        old, new = self._arguments(args, 2, 2, "rename OLD NEW")
+        assert self.client is not None
+        await self.client.renameFile(self._remote(old), self._remote(new))
+
+    def _progress(self, name: str, total: int | None) -> Any:
+        """A progress bar on standard error when it is a terminal; nothing otherwise."""
+        if not self._stderr.isatty():
+            return _NoProgress()
+        return _Progress(self._stderr, name, total, self._reactor.seconds)
+
+    async def cmd_get(self, args: list[str]) -> None:
+        paths = self._arguments(args, 1, 2, "get REMOTE [LOCAL]")
+        remote = self._remote(paths[0])
+        local = paths[1] if len(paths) > 1 else posixpath.basename(paths[0])
+        assert self.client is not None
+        f = await self.client.openFile(remote, FXF_READ)
+        try:
+            progress = self._progress(paths[0], (await f.getAttrs()).get("size"))
+            fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                await _download(
+                    f, fd, self.options.buffersize, self.options.requests, progress.update
+                )
+            finally:
+                os.close(fd)
+        finally:
+            await f.close()
+        progress.finish()
+        self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}\n")
+
+    async def cmd_put(self, args: list[str]) -> None:
+        paths = self._arguments(args, 1, 2, "put LOCAL [REMOTE]")
+        local = paths[0]
+        remote = self._remote(paths[1] if len(paths) > 1 else os.path.basename(local))
+        assert self.client is not None
+        with open(local, "rb") as source:
+            mode = os.fstat(source.fileno()).st_mode & 0o777
+            f = await self.client.openFile(
+                remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": mode}
+            )
+            progress = self._progress(local, os.fstat(source.fileno()).st_size)
+            try:
+                await _upload(
+                    f, source, self.options.buffersize, self.options.requests, progress.update
+                )
+            finally:
+                await f.close()
+        progress.finish()
+        self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}\n")
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, SFTPError):
+        return error.message or str(error)
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return str(error) or type(error).__name__
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        """Not on a terminal: nothing to show."""
+
+    def finish(self) -> None:
+        """Not on a terminal: nothing to show."""
+
+
+async def _download(
+    f: ClientFile,
+    fd: int,
+    size: int,
+    inFlight: int,
+    onData: Callable[[int], None] = lambda n: None,
+) -> None:
+    """
+    Read the file with up to ``inFlight`` requests of ``size`` bytes outstanding; a short read
+    asks again for the rest of its piece, and the first end of file stops new requests.
+
+    :param onData: called with the size of each piece written.
+    """
+    nextOffset = 0
+    end: int | None = None
+    done: Deferred[None] = Deferred()
+    pending: list[Deferred[Any]] = []
+    failures: list[Failure] = []
+
+    def issue(offset: int, length: int) -> None:
+        d: Deferred[Any] = f.readChunk(offset, length)
+        pending.append(d)
+        d.addCallbacks(got, failed, callbackArgs=(offset, length), errbackArgs=(offset,))
+        d.addBoth(finished, d)
+
+    def finished(_: Any, d: Deferred[Any]) -> None:
+        pending.remove(d)
+        refill()
+
+    def got(data: bytes, offset: int, length: int) -> None:
+        os.pwrite(fd, data, offset)
+        onData(len(data))
+        if data and len(data) < length and (end is None or offset + len(data) < end):
+            issue(offset + len(data), length - len(data))
+
+    def failed(failure: Failure, offset: int) -> None:
+        nonlocal end
+        if failure.check(EOFError):
+            end = offset if end is None else min(end, offset)
+        else:
+            failures.append(failure)
+
+    def refill() -> None:
+        nonlocal nextOffset
+        while not failures and end is None and len(pending) < inFlight:
+            issue(nextOffset, size)
+            nextOffset += size
+        if not pending and not done.called:
+            if failures:
+                done.errback(failures[0])
+            else:
+                done.callback(None)
+
+    refill()
+    await done
+
+
+def _acknowledged(result: None, onData: Callable[[int], None], n: int) -> None:
+    onData(n)
+
+
+async def _upload(
+    f: ClientFile,
+    source: IO[bytes],
+    size: int,
+    inFlight: int,
+    onData: Callable[[int], None] = lambda n: None,
+) -> None:
+    """
+    Write ``source`` with up to ``inFlight`` writes of ``size`` bytes outstanding.
+
+    :param onData: called with the size of each piece the server acknowledged.
+    """
+    offset = 0
+    window: list[Deferred[Any]] = []
+    while chunk := source.read(size):
+        d: Deferred[Any] = f.writeChunk(offset, chunk)
+        d.addCallback(_acknowledged, onData, len(chunk))
+        window.append(d)
+        offset += len(chunk)
+        if len(window) >= inFlight:
+            await window.pop(0)
+    if window:
+
+        def firstFailure(failure: Failure) -> Failure:
+            first: FirstError = failure.value  # type: ignore[assignment]
+            return first.subFailure
+
+        await DeferredList(window, fireOnOneErrback=True, consumeErrors=True).addErrback(
+            firstFailure
+        )
+
+
+@implementer(IServiceMaker)
+class CftpServiceMaker:
+    """``glisten cftp``: SFTP file transfers, typed or from a batch file."""
+
+    tapname = "cftp"
+    description = "Transfer files over SFTP, interactively or in batch mode (Twisted's cftp)."
+    options = None
+    #: Its output is the command's result: the log goes to standard error.
+    resultOnStdout = True
+
+    def addArguments(self, parser: argparse.ArgumentParser) -> None:
+        _addConnectionArguments(parser)
+        parser.add_argument(
+            "-b",
+            "--batchfile",
+            metavar="FILE",
+            help="run the commands of FILE ('-' for standard input) and stop at a failure",
+        )
+        parser.add_argument(
+            "-B",
+            "--buffersize",
+            type=int,
+            default=32768,
+            help="bytes per read or write request (default 32768)",
+        )
+        parser.add_argument(
+            "-R",
+            "--requests",
+            type=int,
+            default=64,
+            help="requests in flight during a transfer (default 64)",
+        )
+        parser.add_argument("host", help="[USER@]HOST")
+
+    def makeService(self, options: argparse.Namespace) -> IService:
+        if not 1 <= options.buffersize <= 256 * 1024:
+            raise ValueError("--buffersize must be between 1 and 262144")
+        if not 1 <= options.requests <= 1024:
+            raise ValueError("--requests must be between 1 and 1024")
+        commands = None
+        if options.batchfile == "-":
+            commands = readBatch(sys.stdin.read().splitlines())
+        elif options.batchfile is not None:
+            with open(options.batchfile, encoding="utf-8") as f:
+                commands = readBatch(f.read().splitlines())
+        keys, knownHosts = _prepareConnection(options)
+        return CftpService(options, commands, keys, knownHosts)
+
+
+#: The object published in the ``glisten.plugins`` entry-point group as ``cftp``.
+cftpPlugin = CftpServiceMaker()

@@ -1,0 +1,647 @@
+"""
+``glisten conch``: an SSH client with Twisted ``conch``'s options.
+
+``glisten conch [-l USER] [-p PORT] [-i KEY]... [-A] [-L [BIND:]PORT:HOST:HOSTPORT]...
+[-R [BIND:]PORT:HOST:HOSTPORT]... [-t | -T] [--known-hosts FILE] [USER@]HOST [COMMAND...]``
+
+- With a ``COMMAND`` it runs it and exits with its exit status (255 when the connection
+  failed, as ``ssh``); standard input, output and error are passed through.
+- Without one it opens a shell; on a terminal with a PTY: the local terminal is in raw mode
+  for the session (restored on exit) and window size changes are sent to the server.
+- The host key is checked against ``~/.ssh/known_hosts`` (or ``--known-hosts``): a changed key
+  is refused; an unknown one is shown and accepted only when the user types ``yes`` on the
+  terminal (and then recorded, hashed); without a terminal unknown hosts are refused.
+- Keys: ``-i`` files (a passphrase is asked for on the terminal), else ``~/.ssh/id_ed25519``,
+  ``id_ecdsa``, ``id_rsa`` when not encrypted; a running agent's keys (``SSH_AUTH_SOCK``) are
+  tried first. ``-A`` forwards the agent to the server.
+- ``-L`` listens locally (127.0.0.1 unless ``BIND`` is given) and forwards connections through
+  the server to ``HOST:HOSTPORT``; ``-R`` asks the server to listen and forwards its
+  connections to ``HOST:HOSTPORT`` from here. Forwardings last as long as the session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import io
+import os
+import signal
+import sys
+import termios
+import tty
+from collections.abc import Callable
+from typing import IO, Any
+
+from zope.interface import implementer
+
+from glisten.application.service import IService, IServiceMaker, Service
+from glisten.conch.client.knownhosts import KnownHostsFile
+from glisten.conch.endpoints import SSHCommandClientEndpoint, _CommandChannel
+from glisten.conch.error import HostKeyChanged, UserRejectedKey
+from glisten.conch.ssh.forwarding import (
+    SSHConnectForwardingChannel,
+    SSHListenClientForwardingChannel,
+    SSHListenForwardingFactory,
+    packGlobal_tcpip_forward,
+    unpackOpen_forwarded_tcpip,
+)
+from glisten.conch.ssh.keys import BadKeyError, EncryptedKeyError, Key
+from glisten.conch.ssh.session import packRequest_pty_req, packRequest_window_change
+from glisten.conch.stdio import _windowSize
+from glisten.internet import interfaces, protocol
+from glisten.internet.endpoints import UNIXClientEndpoint
+from glisten.internet.error import ConnectionDone, ProcessTerminated
+from glisten.internet.main import getReactor
+from glisten.internet.stdio import StandardIO
+from glisten.python.failure import Failure
+
+__all__ = ["ConchService", "conchPlugin", "parseForward"]
+
+#: ``ssh``'s exit status when the connection itself failed.
+CONNECTION_FAILED = 255
+
+_DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
+
+
+def parseForward(spec: str) -> tuple[str | None, int, str, int]:
+    """
+    Read an ``-L``/``-R`` argument: ``[BIND:]PORT:HOST:HOSTPORT`` (IPv6 hosts in brackets).
+
+    :return: ``(bind address or None, port, host, host port)``.
+    :raises ValueError: not of that form.
+    """
+    parts: list[str] = []
+    rest = spec
+    while rest:
+        if rest.startswith("["):
+            end = rest.find("]")
+            if end < 0:
+                raise ValueError(f"bad forwarding specification {spec!r}")
+            parts.append(rest[1:end])
+            rest = rest[end + 1 :]
+            if rest and not rest.startswith(":"):
+                raise ValueError(f"bad forwarding specification {spec!r}")
+            rest = rest[1:]
+        else:
+            part, _, rest = rest.partition(":")
+            parts.append(part)
+    if len(parts) == 3:
+        parts.insert(0, "")
+    if len(parts) != 4 or not parts[2]:
+        raise ValueError(f"bad forwarding specification {spec!r} (use [BIND:]PORT:HOST:PORT)")
+    bind, port, host, hostport = parts
+    try:
+        ports = int(port), int(hostport)
+    except ValueError:
+        raise ValueError(f"bad port in forwarding specification {spec!r}") from None
+    if not all(0 <= p <= 65535 for p in ports) or ports[1] == 0:
+        raise ValueError(f"bad port in forwarding specification {spec!r}")
+    return (bind or None), ports[0], host, ports[1]
+
+
+def _openTerminal() -> IO[str]:
+    """The controlling terminal, for reading and writing (it cannot seek: no ``open("r+")``)."""
+    fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    return io.TextIOWrapper(io.FileIO(fd, "r+"), encoding="utf-8", write_through=True)
+
+
+class _TerminalUI:
+    """
+    Asks about unknown host keys on the controlling terminal (``/dev/tty``, as ``ssh`` does,
+    so piped standard input is left alone); no terminal means no.
+    """
+
+    def __init__(self, stderr: IO[str], openTerminal: Callable[[], Any] | None = None) -> None:
+        self._stderr = stderr
+        self._open = openTerminal or _openTerminal
+
+    def prompt(self, text: str) -> bool:
+        try:
+            terminal = self._open()
+        except OSError:
+            self._stderr.write(text.rsplit("\n", 1)[0] + "\n")
+            self._stderr.write("No terminal to ask on: the host key is not accepted.\n")
+            return False
+        # The reactor waits for the answer; Control-C must still end the question (as no).
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            with terminal:
+                terminal.write(text)
+                terminal.flush()
+                while True:
+                    try:
+                        answer = terminal.readline()
+                    except KeyboardInterrupt:
+                        terminal.write("\n")
+                        return False
+                    if not answer:
+                        return False
+                    answer = answer.strip().lower()
+                    if answer in ("yes", "no"):
+                        return answer == "yes"
+                    terminal.write("Please type 'yes' or 'no': ")
+                    terminal.flush()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def warn(self, text: str) -> None:
+        self._stderr.write(text + "\n")
+
+
+class _Session(_CommandChannel):
+    """The session channel: PTY, agent forwarding, then the command or a shell."""
+
+    def __init__(self, service: ConchService, *args: Any) -> None:
+        super().__init__(*args)
+        self._service = service
+
+    def channelOpen(self, specificData: bytes) -> None:
+        self._creator.failure = None
+        service = self._service
+        conn = self.conn
+        service._connected(conn)
+        if service.options.no_command:
+            # -N: the channel stays idle, carrying the forwardings' lifetime, until it closes.
+            return
+        if service.forwardAgent:
+            conn.sendRequest(self, b"auth-agent-req@openssh.com", b"")
+        if service.usePty:
+            term = os.environ.get("TERM", "vt100").encode("ascii", "replace")
+            d = conn.sendRequest(
+                self,
+                b"pty-req",
+                packRequest_pty_req(term, service._geometry(), b"\x00"),
+                wantReply=True,
+            )
+            d.addErrback(service._ptyRefused)
+        if self._command:
+            super().channelOpen(specificData)
+        else:
+            self._startCommand(b"shell", b"")
+
+    def extReceived(self, dataType: int, data: bytes) -> None:
+        self._service._writeError(data)
+
+
+@implementer(interfaces.IHalfCloseableProtocol)
+class _LocalInput(protocol.Protocol):
+    """Standard input and output: input goes to the session, the session's output comes out."""
+
+    def __init__(self, service: ConchService) -> None:
+        self._service = service
+
+    def dataReceived(self, data: bytes) -> None:
+        self._service._sendInput(data)
+
+    def readConnectionLost(self) -> None:
+        self._service._inputEnded()
+
+    def writeConnectionLost(self) -> None:
+        """Nothing reads our output any more; the session goes on until it ends."""
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        self._service._localClosed()
+
+
+class _RemoteOutput(protocol.Protocol):
+    """The session's protocol: its output goes to standard output."""
+
+    def __init__(self, service: ConchService) -> None:
+        self._service = service
+
+    def dataReceived(self, data: bytes) -> None:
+        self._service._writeOutput(data)
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        self._service._sessionEnded(reason)
+
+
+class ConchService(Service):
+    """
+    One ``glisten conch`` run: connect, run the session, stop the reactor.
+
+    :ivar exitStatus: the remote command's exit status (255 when the connection failed).
+    """
+
+    exitStatus = 0
+
+    def __init__(
+        self,
+        options: argparse.Namespace,
+        keys: list[Key],
+        knownHosts: KnownHostsFile,
+        reactor: Any = None,
+        stdin: int = 0,
+        stdout: int = 1,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.options = options
+        self.keys = keys
+        self.knownHosts = knownHosts
+        self._reactor = getReactor(reactor)
+        self._stdin = stdin
+        self._stdout = stdout
+        self._stderr = stderr if stderr is not None else sys.stderr
+        self.forwardAgent = bool(
+            options.forward_agent and not options.noagent and os.environ.get("SSH_AUTH_SOCK")
+        )
+        self.usePty = _wantPty(options, stdin)
+        self._savedTerminal: Any = None
+        self._previousWinch: Any = None
+        self._channel: Any = None
+        self._local: StandardIO | None = None
+        self._listeners: list[Any] = []
+        self._remoteForwards: dict[int, tuple[str, int]] = {}
+        self._ended = False
+        self._restoreBlocking: Callable[[], None] = lambda: None
+
+    # ---------------------------------------------------------------- start and stop
+
+    def startService(self) -> None:
+        super().startService()
+        endpoint = _endpoint(
+            self._reactor,
+            self.options,
+            " ".join(self.options.command),
+            self.keys,
+            self.knownHosts,
+            self._stderr,
+        )
+        endpoint._channelClass = lambda *args: _Session(self, *args)
+        endpoint._channelOpeners[b"forwarded-tcpip"] = self._openForwarded
+        if self.forwardAgent:
+            endpoint._channelOpeners[b"auth-agent@openssh.com"] = self._openAgent
+        d = endpoint.connect(protocol.Factory.forProtocol(lambda: _RemoteOutput(self)))
+        d.addCallbacks(self._sessionStarted, self._failed)
+
+    def stopService(self) -> Any:
+        self._restoreTerminal()
+        self._restoreBlocking()
+        for listener in self._listeners:
+            listener.stopListening()
+        self._listeners = []
+        return super().stopService()
+
+    def _finish(self, status: int) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self.exitStatus = status
+        self._restoreTerminal()
+        if self._local is not None:
+            # Stop reading and write out what is buffered; the reactor stops after.
+            self._local.loseConnection()
+        else:
+            self._stop()
+
+    def _stop(self) -> None:
+        if self._reactor.running:
+            self._reactor.stop()
+
+    def _failed(self, failure: Failure) -> None:
+        self._restoreTerminal()
+        if not self.running:
+            # Told to stop (a signal, -N's end): the connection closing is no failure.
+            return
+        _reportFailure(failure, self.options.host, "glisten conch", self._stderr)
+        self._ended = True
+        self.exitStatus = CONNECTION_FAILED
+        self._stop()
+
+    # ---------------------------------------------------------------- the session
+
+    def _connected(self, conn: Any) -> None:
+        """Logged in: start the forwardings."""
+        o = self.options
+        for spec in o.local_forward:
+            bind, port, host, hostport = parseForward(spec)
+            factory = SSHListenForwardingFactory(
+                conn, (host, hostport), SSHListenClientForwardingChannel
+            )
+            try:
+                listener = self._reactor.listenTCP(port, factory, interface=bind or "127.0.0.1")
+            except Exception as e:
+                self._stderr.write(f"glisten conch: cannot listen on port {port}: {e}\n")
+                continue
+            self._listeners.append(listener)
+        for spec in o.remote_forward:
+            bind, port, host, hostport = parseForward(spec)
+            self._remoteForwards[port] = (host, hostport)
+            d = conn.sendGlobalRequest(
+                b"tcpip-forward",
+                packGlobal_tcpip_forward((bind or "localhost", port)),
+                wantReply=True,
+            )
+            d.addCallbacks(
+                self._remoteForwardAnswered,
+                self._remoteForwardRefused,
+                callbackArgs=(port,),
+                errbackArgs=(port,),
+            )
+
+    def _remoteForwardAnswered(self, data: bytes, port: int) -> None:
+        if port == 0 and len(data) >= 4:
+            bound = int.from_bytes(data[:4], "big")
+            self._remoteForwards[bound] = self._remoteForwards.pop(0)
+            self._stderr.write(f"Allocated port {bound} for remote forward\n")
+            self._stderr.flush()
+
+    def _remoteForwardRefused(self, failure: Failure, port: int) -> None:
+        self._remoteForwards.pop(port, None)
+        self._stderr.write(f"Warning: remote port forwarding failed for listen port {port}\n")
+        self._stderr.flush()
+
+    def _openForwarded(self, window: int, maxPacket: int, data: bytes) -> Any:
+        (_, port), _ = unpackOpen_forwarded_tcpip(data)
+        target = self._remoteForwards.get(port)
+        if target is None:
+            return None
+        return SSHConnectForwardingChannel(target, remoteWindow=window, remoteMaxPacket=maxPacket)
+
+    def _openAgent(self, window: int, maxPacket: int, data: bytes) -> Any:
+        return SSHConnectForwardingChannel(
+            os.environ["SSH_AUTH_SOCK"], remoteWindow=window, remoteMaxPacket=maxPacket
+        )
+
+    def _geometry(self) -> tuple[int, int, int, int]:
+        """``(rows, columns, 0, 0)`` of the local terminal."""
+        columns, rows = _windowSize(self._stdout)
+        return rows, columns, 0, 0
+
+    def _ptyRefused(self, failure: Failure) -> None:
+        """The session goes on without a terminal, as with ``ssh``."""
+        self._stderr.write("PTY allocation request failed\r\n")
+        self._stderr.flush()
+
+    def _sessionStarted(self, remote: _RemoteOutput) -> None:
+        self._channel = remote.transport
+        if self._ended:
+            return
+        if self.usePty:
+            self._rawTerminal()
+        self._local, self._restoreBlocking = _standardIO(
+            _LocalInput(self), self._stdin, self._stdout, self._reactor
+        )
+        # Flow control both ways: a slow standard output holds the channel's window closed,
+        # a full window stops reading standard input.
+        self._local.registerProducer(self._channel, True)
+        self._channel.registerProducer(self._local, True)
+
+    def _rawTerminal(self) -> None:
+        try:
+            self._savedTerminal = termios.tcgetattr(self._stdin)
+        except termios.error:
+            return
+        # Keep what was typed ahead (the default would flush it).
+        tty.setraw(self._stdin, termios.TCSADRAIN)
+        self._previousWinch = signal.signal(
+            signal.SIGWINCH, lambda signum, frame: self._reactor.callFromThread(self._resized)
+        )
+
+    def _restoreTerminal(self) -> None:
+        if self._savedTerminal is not None:
+            saved, self._savedTerminal = self._savedTerminal, None
+            termios.tcsetattr(self._stdin, termios.TCSADRAIN, saved)
+            signal.signal(signal.SIGWINCH, self._previousWinch)
+
+    def _resized(self) -> None:
+        channel = self._channel
+        if channel is not None and channel.conn is not None and not channel.localClosed:
+            channel.conn.sendRequest(
+                channel, b"window-change", packRequest_window_change(self._geometry())
+            )
+
+    def _sendInput(self, data: bytes) -> None:
+        if self._channel is not None:
+            self._channel.write(data)
+
+    def _inputEnded(self) -> None:
+        channel = self._channel
+        if channel is not None and channel.conn is not None and not channel.localClosed:
+            channel.conn.sendEOF(channel)
+
+    def _writeOutput(self, data: bytes) -> None:
+        if self._local is not None:
+            self._local.write(data)
+        else:
+            os.write(self._stdout, data)
+
+    def _writeError(self, data: bytes) -> None:
+        self._stderr.flush()
+        buffer = getattr(self._stderr, "buffer", None)
+        if buffer is not None:
+            buffer.write(data)
+            buffer.flush()
+        else:
+            self._stderr.write(data.decode("utf-8", "replace"))
+            self._stderr.flush()
+
+    def _sessionEnded(self, reason: Failure) -> None:
+        if reason.check(ConnectionDone):
+            status = 0
+        elif isinstance(reason.value, ProcessTerminated):
+            code = reason.value.exitCode
+            status = CONNECTION_FAILED if code is None else int(code)
+        else:
+            status = CONNECTION_FAILED
+        self._finish(status)
+
+    def _localClosed(self) -> None:
+        self._local = None
+        self._restoreBlocking()
+        if self._ended:
+            self._stop()
+
+
+def _standardIO(
+    proto: Any, stdin: int, stdout: int, reactor: Any
+) -> tuple[StandardIO, Callable[[], None]]:
+    """
+    ``StandardIO`` on copies of ``stdin`` and ``stdout`` (it makes them non-blocking and closes
+    them at the end), and a function making the originals blocking again, as the shell we
+    return to expects them.
+    """
+    blocking = {fd: os.get_blocking(fd) for fd in {stdin, stdout}}
+    local = StandardIO(proto, os.dup(stdin), os.dup(stdout), reactor)
+
+    def restore() -> None:
+        for fd, wasBlocking in blocking.items():
+            try:
+                os.set_blocking(fd, wasBlocking)
+            except OSError:
+                pass
+
+    return local, restore
+
+
+def _endpoint(
+    reactor: Any,
+    options: argparse.Namespace,
+    command: str,
+    keys: list[Key],
+    knownHosts: KnownHostsFile,
+    stderr: IO[str],
+) -> SSHCommandClientEndpoint:
+    """The endpoint for the options of :func:`_addConnectionArguments` (the agent unless ``-a``)."""
+    agentEndpoint = None
+    sock = os.environ.get("SSH_AUTH_SOCK")
+    if sock and not options.noagent:
+        agentEndpoint = UNIXClientEndpoint(reactor, sock)
+    return SSHCommandClientEndpoint.newConnection(
+        reactor,
+        command.encode("utf-8"),
+        options.user,
+        options.host,
+        options.port,
+        keys=keys,
+        agentEndpoint=agentEndpoint,
+        knownHosts=knownHosts,
+        ui=_TerminalUI(stderr),
+    )
+
+
+def _reportFailure(failure: Failure, host: str, program: str, stderr: IO[str]) -> None:
+    """One message for a connection that failed, as ``ssh`` words the host key ones."""
+    error = failure.value
+    if isinstance(error, HostKeyChanged):
+        stderr.write(
+            "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n"
+            f"The {host} host key differs from the one in {error.path}:{error.lineno}; "
+            "someone could be intercepting the connection.\n"
+            "Host key verification failed.\n"
+        )
+    elif isinstance(error, UserRejectedKey):
+        stderr.write("Host key verification failed.\n")
+    else:
+        reasons = getattr(error, "reasons", None)
+        cause = reasons[0].value if reasons else error
+        stderr.write(f"{program}: {cause}\n")
+    stderr.flush()
+
+
+def _addConnectionArguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``conch`` and ``cftp`` share: who to log in as, where, with which keys."""
+    parser.add_argument("-l", "--user", help="log in as USER")
+    parser.add_argument("-p", "--port", type=int, default=22, help="the server's port")
+    parser.add_argument(
+        "-i",
+        "--identity",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a private key file (repeatable)",
+    )
+    parser.add_argument(
+        "-a",
+        "--noagent",
+        action="store_true",
+        help="do not use a running agent at all (neither to log in nor forwarded)",
+    )
+    parser.add_argument(
+        "--known-hosts",
+        metavar="FILE",
+        default=os.path.expanduser("~/.ssh/known_hosts"),
+        help="the known hosts file (default ~/.ssh/known_hosts)",
+    )
+
+
+def _prepareConnection(options: argparse.Namespace) -> tuple[list[Key], KnownHostsFile]:
+    """Split ``USER@HOST``, default the user, read the keys and the known hosts."""
+    user, at, host = options.host.rpartition("@")
+    if at:
+        options.host = host
+        options.user = options.user or user
+    if not options.user:
+        options.user = getpass.getuser()
+    return _loadKeys(options), KnownHostsFile.fromPath(options.known_hosts)
+
+
+def _wantPty(options: argparse.Namespace, stdin: int) -> bool:
+    if options.no_tty or options.no_command:
+        return False
+    if options.tty:
+        return True
+    return not options.command and os.isatty(stdin)
+
+
+def _loadKeys(options: argparse.Namespace) -> list[Key]:
+    """The ``-i`` keys (asking for passphrases), else the default keys that need none."""
+    keys: list[Key] = []
+    if options.identity:
+        for path in options.identity:
+            try:
+                keys.append(Key.fromFile(path))
+            except EncryptedKeyError:
+                passphrase = getpass.getpass(f"Enter passphrase for key '{path}': ")
+                try:
+                    keys.append(Key.fromFile(path, passphrase=passphrase.encode("utf-8")))
+                except BadKeyError as e:
+                    raise ValueError(f"cannot read key {path}: {e}") from None
+            except (OSError, BadKeyError) as e:
+                raise ValueError(f"cannot read key {path}: {e}") from None
+        return keys
+    home = os.path.expanduser("~/.ssh")
+    for name in _DEFAULT_KEYS:
+        try:
+            keys.append(Key.fromFile(os.path.join(home, name)))
+        except (OSError, BadKeyError):
+            continue
+    return keys
+
+
+@implementer(IServiceMaker)
+class ConchServiceMaker:
+    """``glisten conch``: an SSH client."""
+
+    tapname = "conch"
+    description = "Run a command or a shell over SSH (Twisted's conch)."
+    options = None
+    #: The remote output is the command's result: the log goes to standard error.
+    resultOnStdout = True
+
+    def addArguments(self, parser: argparse.ArgumentParser) -> None:
+        _addConnectionArguments(parser)
+        parser.add_argument(
+            "-A", "--forward-agent", action="store_true", help="forward the SSH agent"
+        )
+        parser.add_argument(
+            "-L",
+            "--localforward",
+            dest="local_forward",
+            action="append",
+            default=[],
+            metavar="[BIND:]PORT:HOST:HOSTPORT",
+            help="forward a local port to HOST:HOSTPORT through the server",
+        )
+        parser.add_argument(
+            "-R",
+            "--remoteforward",
+            dest="remote_forward",
+            action="append",
+            default=[],
+            metavar="[BIND:]PORT:HOST:HOSTPORT",
+            help="forward a port of the server to HOST:HOSTPORT from here",
+        )
+        parser.add_argument(
+            "-N",
+            "--nocommand",
+            dest="no_command",
+            action="store_true",
+            help="run no command or shell: only forward ports, until interrupted",
+        )
+        parser.add_argument("-t", "--tty", action="store_true", help="ask for a PTY")
+        parser.add_argument("-T", "--notty", dest="no_tty", action="store_true", help="no PTY")
+        parser.add_argument("host", help="[USER@]HOST")
+        parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run")
+
+    def makeService(self, options: argparse.Namespace) -> IService:
+        for spec in options.local_forward + options.remote_forward:
+            parseForward(spec)
+        if options.no_command and options.command:
+            raise ValueError("-N runs no command")
+        keys, knownHosts = _prepareConnection(options)
+        return ConchService(options, keys, knownHosts)
+
+
+#: The object published in the ``glisten.plugins`` entry-point group as ``conch``.
+conchPlugin = ConchServiceMaker()

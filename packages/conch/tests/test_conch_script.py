@@ -1,0 +1,304 @@
+"""The ``glisten conch`` tool's parts: options, forwarding specifications, the host key prompt,
+the session channel's requests and the exit status. The tool against ``sshd`` is tested in
+``tests/conch/test_conch_tool.py``."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+from typing import Any
+
+import pytest
+
+from glisten.conch.client.knownhosts import KnownHostsFile
+from glisten.conch.error import ConchError, HostKeyChanged, UserRejectedKey
+from glisten.conch.scripts import conch
+from glisten.conch.ssh import common
+from glisten.conch.ssh.session import parseRequest_pty_req
+from glisten.internet.defer import Deferred, succeed
+from glisten.internet.error import ConnectionDone, ConnectionLost, ProcessTerminated
+from glisten.python.failure import Failure
+
+
+def _options(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    conch.conchPlugin.addArguments(parser)
+    return parser.parse_args(list(argv))
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("8080:web:80", (None, 8080, "web", 80)),
+        ("0.0.0.0:8080:web:80", ("0.0.0.0", 8080, "web", 80)),
+        ("[::1]:8080:[2001:db8::1]:443", ("::1", 8080, "2001:db8::1", 443)),
+        ("0:localhost:22", (None, 0, "localhost", 22)),
+    ],
+)
+def test_parseForward(spec: str, expected: tuple[Any, ...]) -> None:
+    assert conch.parseForward(spec) == expected
+
+
+@pytest.mark.parametrize(
+    "spec", ["", "8080", "8080:web", "a:web:80", "8080:web:x", "8080:web:0", "70000:h:1", "[::1"]
+)
+def test_parseForwardRefuses(spec: str) -> None:
+    with pytest.raises(ValueError):
+        conch.parseForward(spec)
+
+
+def test_options() -> None:
+    o = _options(
+        "-l", "me", "-p", "2222", "-i", "k1", "-i", "k2", "-A", "-L", "1:h:2", "-R", "3:h:4",
+        "host", "ls", "-l", "/tmp",
+    )  # fmt: skip
+    assert (o.user, o.port, o.identity, o.forward_agent) == ("me", 2222, ["k1", "k2"], True)
+    assert (o.local_forward, o.remote_forward) == (["1:h:2"], ["3:h:4"])
+    # Options after the host belong to the command.
+    assert (o.host, o.command) == ("host", ["ls", "-l", "/tmp"])
+    assert _options("-a", "h").noagent is True
+
+
+def test_makeServiceUserAtHost(tmp_path: Any) -> None:
+    o = _options("--known-hosts", str(tmp_path / "kh"), "-i", "/nonexistent/key", "me@there")
+    with pytest.raises(ValueError, match="cannot read key"):
+        conch.conchPlugin.makeService(o)
+    assert (o.user, o.host) == ("me", "there")
+    o = _options("-l", "first", "--known-hosts", str(tmp_path / "kh"), "-L", "x:y:z", "h")
+    with pytest.raises(ValueError, match="bad port"):
+        conch.conchPlugin.makeService(o)
+
+
+def test_makeServiceReadsKeys(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from glisten.conch.ssh.keys import Key
+
+    key = Key.generate("ed25519")
+    path = tmp_path / "id"
+    path.write_bytes(key.toString("openssh", passphrase=b"pw"))
+    monkeypatch.setattr(conch.getpass, "getpass", lambda prompt: "pw")
+    o = _options("--known-hosts", str(tmp_path / "kh"), "-i", str(path), "u@h", "true")
+    service = conch.conchPlugin.makeService(o)
+    assert isinstance(service, conch.ConchService)
+    assert [k.public() for k in service.keys] == [key.public()]
+    monkeypatch.setattr(conch.getpass, "getpass", lambda prompt: "wrong")
+    with pytest.raises(ValueError, match="cannot read key"):
+        conch.conchPlugin.makeService(o)
+
+
+class _Terminal:
+    """``/dev/tty``: what is typed is read, what is written is shown."""
+
+    def __init__(self, typed: str) -> None:
+        self._typed = io.StringIO(typed)
+        self._shown = io.StringIO()
+        self.readline = self._typed.readline
+        self.write = self._shown.write
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> str:
+        return self._shown.getvalue()
+
+    def __enter__(self) -> _Terminal:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("typed", "accepted"), [("yes\n", True), ("no\n", False), ("maybe\nYES\n", True), ("", False)]
+)
+def test_promptOnTerminal(typed: str, accepted: bool) -> None:
+    terminal = _Terminal(typed)
+    ui = conch._TerminalUI(io.StringIO(), lambda: terminal)
+    assert ui.prompt("Are you sure (yes/no)? ") is accepted
+    shown = terminal.getvalue()
+    assert "Are you sure" in shown
+    assert ("Please type 'yes' or 'no'" in shown) is typed.startswith("maybe")
+
+
+def test_promptInterrupted() -> None:
+    """Control-C at the question is a no (and the previous SIGINT handler comes back)."""
+    import signal
+
+    def interrupted() -> str:
+        raise KeyboardInterrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    terminal = _Terminal("yes\n")
+    terminal.readline = interrupted  # type: ignore[method-assign]
+    assert conch._TerminalUI(io.StringIO(), lambda: terminal).prompt("Sure? ") is False
+    assert terminal.getvalue() == "Sure? \n"
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_promptWithoutTerminal() -> None:
+    def noTerminal() -> Any:
+        raise OSError(6, "No such device or address")
+
+    stderr = io.StringIO()
+    ui = conch._TerminalUI(stderr, noTerminal)
+    assert ui.prompt("The authenticity...\nfingerprint SHA256:x.\nAre you sure? ") is False
+    assert "No terminal" in stderr.getvalue()
+    assert "fingerprint SHA256:x." in stderr.getvalue()
+
+
+def test_pty() -> None:
+    r, w = os.pipe()
+    try:
+        assert conch._wantPty(_options("h"), r) is False  # not a terminal
+        assert conch._wantPty(_options("-t", "h", "ls"), r) is True
+        assert conch._wantPty(_options("-T", "-t", "h"), r) is False
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+class _FakeConn:
+    def __init__(self) -> None:
+        self.requests: list[tuple[bytes, bytes, bool]] = []
+        self.globals: list[tuple[bytes, bytes]] = []
+        self.answers: dict[bytes, Deferred[Any]] = {}
+
+    def sendRequest(
+        self, channel: Any, requestType: bytes, data: bytes, wantReply: bool = False
+    ) -> Deferred[Any] | None:
+        self.requests.append((requestType, data, wantReply))
+        if not wantReply:
+            return None
+        d: Deferred[Any] = Deferred()
+        self.answers[requestType] = d
+        return d
+
+    def sendGlobalRequest(self, request: bytes, data: bytes, wantReply: bool = False) -> Any:
+        self.globals.append((request, data))
+        return succeed(b"")
+
+
+class _Creator:
+    failure = None
+
+
+def _service(*argv: str, stdin: int = 0) -> tuple[conch.ConchService, io.StringIO]:
+    stderr = io.StringIO()
+    service = conch.ConchService(
+        _options(*argv), [], KnownHostsFile(None), reactor=object(), stdin=stdin, stderr=stderr
+    )
+    return service, stderr
+
+
+def test_sessionRequests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PTY of the terminal's size and agent forwarding come before the shell."""
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/agent")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    service, stderr = _service("-t", "-A", "-R", "0:h:80", "h")
+    monkeypatch.setattr(service, "_geometry", lambda: (40, 132, 0, 0))
+    channel = conch._Session(service, _Creator(), b"", None, Deferred())
+    conn = _FakeConn()
+    channel.conn = conn
+    channel.channelOpen(b"")
+    assert [(t, want) for t, _, want in conn.requests] == [
+        (b"auth-agent-req@openssh.com", False),
+        (b"pty-req", True),
+        (b"shell", True),
+    ]
+    term, geometry, _ = parseRequest_pty_req(conn.requests[1][1])
+    assert (term, geometry) == (b"xterm-256color", (40, 132, 0, 0))
+    assert conn.globals[0][0] == b"tcpip-forward"
+    conn.answers[b"pty-req"].callback(b"")
+    assert stderr.getvalue() == ""
+    conn.answers[b"pty-req"] = Deferred()
+    channel.channelOpen(b"")
+    conn.answers[b"pty-req"].errback(ConchError("refused"))
+    assert "PTY allocation request failed" in stderr.getvalue()
+
+
+def test_sessionCommand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command is run with ``exec``; no agent is forwarded without ``-A``."""
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/agent")
+    service, _ = _service("h", "ls")
+    channel = conch._Session(service, _Creator(), b"ls -l", None, Deferred())
+    conn = _FakeConn()
+    channel.conn = conn
+    channel.channelOpen(b"")
+    assert conn.requests == [(b"exec", common.NS(b"ls -l"), True)]
+
+
+def test_forwardedChannels() -> None:
+    """Only the ports asked for with ``-R`` may be opened by the server."""
+    from glisten.conch.ssh.forwarding import packOpen_forwarded_tcpip
+
+    service, _ = _service("-R", "9000:target:80", "h")
+    service._connected(_FakeConn())
+    channel = service._openForwarded(1000, 100, packOpen_forwarded_tcpip(("x", 9000), ("a", 1)))
+    assert channel.hostport == ("target", 80)
+    assert service._openForwarded(1000, 100, packOpen_forwarded_tcpip(("x", 22), ("a", 1))) is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [
+        (ConnectionDone(), 0),
+        (ProcessTerminated(7, None, None), 7),
+        (ProcessTerminated(None, 15, None), 255),
+        (ConnectionLost(), 255),
+    ],
+)
+def test_exitStatus(reason: Exception, status: int) -> None:
+    service, _ = _service("h")
+    stopped: list[bool] = []
+    service._stop = lambda: stopped.append(True)  # type: ignore[method-assign]
+    service._sessionEnded(Failure(reason))
+    assert (service.exitStatus, stopped) == (status, [True])
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (HostKeyChanged(None, "/kh", 3), "REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        (UserRejectedKey("no"), "Host key verification failed"),
+        (ConnectionLost("gone"), "gone"),
+    ],
+)
+def test_connectionFailed(error: Exception, message: str) -> None:
+    service, stderr = _service("h")
+    service._stop = lambda: None  # type: ignore[method-assign]
+    service.running = True
+    service._failed(Failure(error))
+    assert service.exitStatus == 255
+    assert message in stderr.getvalue()
+
+
+def test_connectionClosedWhileStopping() -> None:
+    """Told to stop (SIGTERM, the end of ``-N``): the connection's end is not reported."""
+    service, stderr = _service("h")
+    service.running = False
+    service._failed(Failure(ConnectionLost("closed")))
+    assert (service.exitStatus, stderr.getvalue()) == (0, "")
+
+
+def test_noAgent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-a`` keeps a running agent out: nothing forwarded even with ``-A``."""
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/agent")
+    assert _service("-A", "h")[0].forwardAgent is True
+    assert _service("-A", "-a", "h")[0].forwardAgent is False
+    monkeypatch.delenv("SSH_AUTH_SOCK")
+    assert _service("-A", "h")[0].forwardAgent is False
+
+
+def test_noCommand(tmp_path: Any) -> None:
+    """``-N``: the forwardings start, and nothing is asked of the session channel."""
+    service, _ = _service("-N", "-t", "-R", "9000:h:80", "h")
+    assert service.usePty is False
+    channel = conch._Session(service, _Creator(), b"", None, Deferred())
+    conn = _FakeConn()
+    channel.conn = conn
+    channel.channelOpen(b"")
+    assert conn.requests == []
+    assert [g[0] for g in conn.globals] == [b"tcpip-forward"]
+    o = _options("--known-hosts", str(tmp_path / "kh"), "-N", "h", "ls")
+    with pytest.raises(ValueError, match="-N"):
+        conch.conchPlugin.makeService(o)

@@ -1,0 +1,433 @@
+"""``glisten conch`` against OpenSSH's ``sshd``: commands and exit statuses, known hosts,
+port forwarding, the agent, and an interactive shell in a tmux pane."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import _tmux
+from ._tmux import Pane, waitFor
+from .conftest import freePort, requireBinary, sshKeygen, waitForPort
+from .test_agent_interop import sshAgent
+from .test_sftp_interop import sftpServer
+
+pytestmark = pytest.mark.interop
+
+#: The tmux pane fixture; the ssh-agent and ``glisten ssh --sftp-root`` fixtures.
+pane = _tmux.pane
+__all__ = ["pane", "sftpServer", "sshAgent"]
+
+GLISTEN = [sys.executable, "-c", "import sys; from glisten.application import cli; cli.main()"]
+
+
+def _knownHosts(path: Path, server: dict[str, Any]) -> Path:
+    lines = [
+        f"[127.0.0.1]:{server['port']} " + Path(str(k) + ".pub").read_text().split(" #")[0]
+        for k in server["hostKeys"]
+    ]
+    path.write_text("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+    return path
+
+
+def _env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    env["HOME"] = str(tmp)
+    env.update(extra)
+    return env
+
+
+def _conch(server: dict[str, Any], tmp: Path, *args: str, key: str = "ed25519") -> list[str]:
+    known = _knownHosts(tmp / "known_hosts", server)
+    identity = ["-i", str(server["userKeys"][key])] if key else []
+    return [
+        *GLISTEN,
+        "conch",
+        "-p",
+        str(server["port"]),
+        *identity,
+        "--known-hosts",
+        str(known),
+        *args,
+    ]
+
+
+def _run(command: list[str], env: dict[str, str], stdin: bytes = b"") -> Any:
+    return subprocess.run(
+        command, input=stdin, capture_output=True, env=env, timeout=60, start_new_session=True
+    )
+
+
+def test_commandStatusAndStreams(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    """Output and error come out separately, and the exit status is the command's."""
+    result = _run(
+        _conch(opensshServer, tmp_path, "127.0.0.1", "echo out; echo err >&2; exit 3"),
+        _env(tmp_path),
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == b"out\n"
+    assert b"err\n" in result.stderr
+
+
+def test_inputAndEndOfInput(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    """Standard input reaches the command, and its end is the command's end of input."""
+    data = os.urandom(8 * 1024 * 1024 + 7)
+    result = _run(
+        _conch(opensshServer, tmp_path, "-l", "root", "127.0.0.1", "cat"),
+        _env(tmp_path),
+        stdin=data,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == data
+
+
+def test_userAtHost(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    result = _run(_conch(opensshServer, tmp_path, "root@127.0.0.1", "id", "-un"), _env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"root\n"
+
+
+def test_unknownHostRefusedWithoutTerminal(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    """No terminal to ask on: an unknown host is refused, with ssh's exit status 255."""
+    command = _conch(opensshServer, tmp_path, "127.0.0.1", "echo hi")
+    (tmp_path / "known_hosts").write_text("")
+    command[command.index("--known-hosts") + 1] = str(tmp_path / "empty_known_hosts")
+    result = _run(command, _env(tmp_path))
+    assert result.returncode == 255
+    assert b"Host key verification failed" in result.stderr
+    assert result.stdout == b""
+    assert not (tmp_path / "empty_known_hosts").exists()
+
+
+def test_changedHostKeyRefused(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    """Another key on record for the host: refused with a warning naming the file and line."""
+    fakes = [
+        sshKeygen(tmp_path / "fake_ed25519", "ed25519"),
+        sshKeygen(tmp_path / "fake_ecdsa", "ecdsa", 256),
+        sshKeygen(tmp_path / "fake_rsa", "rsa", 2048),
+    ]
+    known = tmp_path / "changed_known_hosts"
+    _knownHosts(known, {"port": opensshServer["port"], "hostKeys": fakes})
+    before = known.read_bytes()
+    command = _conch(opensshServer, tmp_path, "127.0.0.1", "echo hi")
+    command[command.index("--known-hosts") + 1] = str(known)
+    result = _run(command, _env(tmp_path))
+    assert result.returncode == 255
+    assert b"REMOTE HOST IDENTIFICATION HAS CHANGED" in result.stderr
+    assert str(known).encode() in result.stderr
+    assert result.stdout == b""
+    assert known.read_bytes() == before
+
+
+class _Echo(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        while data := self.request.recv(65536):
+            self.request.sendall(data)
+
+
+@pytest.fixture
+def echoServer() -> Iterator[int]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _echoThrough(port: int) -> bytes:
+    payload = os.urandom(200000)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        received = bytearray()
+        while chunk := s.recv(65536):
+            received += chunk
+    assert bytes(received) == payload
+    return payload
+
+
+@contextmanager
+def _started(command: list[str], tmp: Path, stdin: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``glisten conch`` running in the background (killed if a test leaves it running)."""
+    proc = subprocess.Popen(
+        command,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp),
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("flag", ["-L", "-R"])
+def test_portForwarding(
+    opensshServer: dict[str, Any], tmp_path: Path, echoServer: int, flag: str
+) -> None:
+    """``-L``: a local port reaches the echo server through sshd; ``-R``: sshd's port does."""
+    port = freePort()
+    command = _conch(
+        opensshServer, tmp_path, flag, f"{port}:127.0.0.1:{echoServer}", "127.0.0.1", "cat"
+    )
+    with _started(command, tmp_path, subprocess.PIPE) as proc:
+        waitForPort(port, proc)
+        _echoThrough(port)
+        _echoThrough(port)
+        out, err = proc.communicate(b"done\n", timeout=30)
+        assert proc.returncode == 0, err
+        assert out == b"done\n"
+
+
+def test_forwardingOnly(opensshServer: dict[str, Any], tmp_path: Path, echoServer: int) -> None:
+    """``-N -L``: no command, the forwarding works until the process is told to stop."""
+    port = freePort()
+    command = _conch(opensshServer, tmp_path, "-N", "-L", f"{port}:127.0.0.1:{echoServer}")
+    with _started([*command, "127.0.0.1"], tmp_path, subprocess.DEVNULL) as proc:
+        waitForPort(port, proc)
+        _echoThrough(port)
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+        assert out == b""
+        assert proc.returncode == 0, err
+
+
+def test_agentLoginAndForwarding(
+    opensshServer: dict[str, Any], tmp_path: Path, sshAgent: dict[str, Any]
+) -> None:
+    """No ``-i``: the agent's key logs in; ``-A`` lets the remote ``ssh-add`` list it."""
+    key = opensshServer["userKeys"]["ed25519"]
+    subprocess.run(["ssh-add", "-q", str(key)], env=sshAgent["env"], check=True)
+    listed = subprocess.run(
+        ["ssh-add", "-l"], env=sshAgent["env"], check=True, capture_output=True
+    ).stdout
+    fingerprint = listed.split()[1]
+    env = _env(tmp_path, SSH_AUTH_SOCK=str(sshAgent["sock"]))
+    command = _conch(opensshServer, tmp_path, "-A", "127.0.0.1", "ssh-add -l", key="")
+    result = _run(command, env)
+    assert result.returncode == 0, result.stderr
+    assert fingerprint in result.stdout
+    # Without -A the server gets no agent.
+    command = _conch(opensshServer, tmp_path, "127.0.0.1", "ssh-add -l", key="")
+    result = _run(command, env)
+    assert result.returncode == 2, result.stderr
+    assert fingerprint not in result.stdout
+
+
+def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
+    """
+    Under a terminal: the first-use prompt (answered yes, the key recorded), a shell on a PTY
+    of the terminal's size, a resize reaching it, the exit status, and the terminal restored.
+    """
+    known = tmp_path / "tty_known_hosts"
+    command = _conch(opensshServer, tmp_path, "127.0.0.1")
+    command[command.index("--known-hosts") + 1] = str(known)
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
+    script = (
+        f"stty -g > {tmp_path / 'before'}; env -i {env} {shlex.join(command)}; "
+        f"echo status=$?; stty -g > {tmp_path / 'after'}; echo restored; exec cat"
+    )
+    p: Pane = pane("conch", ["sh", "-c", script])
+    p.waitFor("Are you sure you want to continue connecting (yes/no)?")
+    p.type("yes")
+    p.keys("Enter")
+    p.type("echo product=$((6*7)); stty size")
+    p.keys("Enter")
+    p.waitFor("product=42")
+    p.waitFor("30 100")
+    p.resize(90, 20)
+    p.type("stty size")
+    p.keys("Enter")
+    p.waitFor("20 90")
+    p.type("exit 5")
+    p.keys("Enter")
+    p.waitFor("restored")
+    assert "status=5" in p.screen()
+    assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
+    # The terminal is blocking again: cat reads it (a non-blocking one makes it fail).
+    p.type("still-here")
+    p.keys("Enter")
+    waitFor(lambda: str(p.screen().count("still-here")), "2")
+    assert p.alive()
+    assert known.read_text().count("\n") >= 1
+    requireBinary("ssh-keygen")
+    found = subprocess.run(
+        ["ssh-keygen", "-F", f"[127.0.0.1]:{opensshServer['port']}", "-f", str(known)],
+        capture_output=True,
+    )
+    assert found.returncode == 0
+
+
+def _cftpCommand(server: dict[str, Any], tmp: Path, *args: str) -> list[str]:
+    known = _knownHosts(tmp / "known_hosts", server)
+    return [
+        *GLISTEN,
+        "cftp",
+        "-p",
+        str(server["port"]),
+        "-i",
+        str(server["userKeys"]["ed25519"]),
+        "--known-hosts",
+        str(known),
+        *args,
+        "127.0.0.1",
+    ]
+
+
+def _cftp(server: dict[str, Any], tmp: Path, batch: str, *args: str) -> Any:
+    (tmp / "batch").write_text(batch)
+    return subprocess.run(
+        _cftpCommand(server, tmp, "-b", str(tmp / "batch"), *args),
+        capture_output=True,
+        env=_env(tmp),
+        timeout=120,
+        start_new_session=True,
+        cwd=tmp,
+        text=True,
+    )
+
+
+@pytest.fixture(params=["sshd", "glisten"])
+def sftpTarget(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[dict[str, Any], str, Path]:
+    """
+    A server, the remote folder for a test's files, and where that folder is on disk: sshd's
+    internal-sftp, and ``glisten ssh --sftp-root`` (whose root is ``/`` for the client).
+    """
+    if request.param == "sshd":
+        server = request.getfixturevalue("opensshServer")
+        remote = tmp_path / "remote"
+        remote.mkdir()
+        return server, str(remote), remote
+    glisten = request.getfixturevalue("sftpServer")
+    server = {
+        "port": glisten["port"],
+        "userKeys": {"ed25519": glisten["key"]},
+        "hostKeys": [p.with_suffix("") for p in (glisten["tmp"] / "hostkeys").glob("*.pub")],
+    }
+    remote = glisten["root"] / tmp_path.name
+    remote.mkdir()
+    return server, "/" + tmp_path.name, remote
+
+
+def test_cftpBatch(sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path) -> None:
+    """put, get, ls, cd, mkdir, rename, rm, rmdir through sshd and ``glisten ssh``."""
+    server, remotePath, remote = sftpTarget
+    data = os.urandom(3 * 1024 * 1024 + 12345)
+    (tmp_path / "up.bin").write_bytes(data)
+    batch = f"""
+# a comment
+cd {remotePath}
+mkdir d
+cd d
+pwd
+put up.bin
+put up.bin "second copy.bin"
+ls
+ls -l
+get up.bin down.bin
+rename "second copy.bin" renamed.bin
+-rm nothing-here
+rm up.bin
+cd ..
+"""
+    result = _cftp(server, tmp_path, batch, "-R", "16", "-B", "20000")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "down.bin").read_bytes() == data
+    assert (remote / "d" / "renamed.bin").read_bytes() == data
+    assert sorted(os.listdir(remote / "d")) == ["renamed.bin"]
+    out = result.stdout
+    assert f"Remote working directory: {remotePath}/d" in out
+    listing = out.split("cftp> ls\n", 1)[1].split("cftp> ls -l\n")[0]
+    assert listing.split("\n")[:2] == ["second copy.bin", "up.bin"]
+    assert f"{len(data)}" in out.split("cftp> ls -l\n", 1)[1]
+    assert "cftp> -rm nothing-here" in out
+    assert "rm: " in result.stderr  # the tolerated failure is still reported
+
+
+def test_cftpBatchStopsAtFailure(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    batch = f"cd {remote}\nmkdir a\nrmdir not-there\nmkdir b\n"
+    result = _cftp(opensshServer, tmp_path, batch)
+    assert result.returncode == 1
+    assert "rmdir: " in result.stderr
+    assert sorted(os.listdir(remote)) == ["a"]
+    assert "mkdir b" not in result.stdout
+
+
+def test_cftpCommandsFromPipe(sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path) -> None:
+    """Without ``-b``: commands read as typed; a failure is reported and the session goes on."""
+    server, remotePath, remote = sftpTarget
+    (remote / "there.txt").write_bytes(b"hello")
+    result = subprocess.run(
+        _cftpCommand(server, tmp_path),
+        input=f"cd {remotePath}\nrm missing\nget there.txt\nmkdir made\nls\n",
+        capture_output=True,
+        env=_env(tmp_path),
+        timeout=60,
+        start_new_session=True,
+        cwd=tmp_path,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rm: " in result.stderr
+    assert (tmp_path / "there.txt").read_bytes() == b"hello"
+    assert (remote / "made").is_dir()
+    assert "made\nthere.txt\n" in result.stdout
+    assert result.stdout.count("cftp> ") == 6
+
+
+def test_cftpInteractive(
+    sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path, pane: Any
+) -> None:
+    """At the prompt on a terminal: commands, an error that does not end it, ``exit``."""
+    server, remotePath, remote = sftpTarget
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path).items())
+    command = shlex.join(_cftpCommand(server, tmp_path))
+    script = f"cd {tmp_path}; env -i {env} {command}; echo status=$?; exec cat"
+    p: Pane = pane("cftp", ["sh", "-c", script])
+    p.waitFor("cftp>")
+    p.type(f"cd {remotePath}")
+    p.keys("Enter")
+    p.type("rmdir nothing")
+    p.keys("Enter")
+    p.waitFor("rmdir: ")
+    p.type("mkdir typed")
+    p.keys("Enter")
+    p.type("ls")
+    p.keys("Enter")
+    # Typed ahead, a command may share a line with the prompt: count the name instead.
+    waitFor(lambda: str(p.screen().count("typed") >= 2), "True")
+    # Transfers show a progress bar on a terminal.
+    (tmp_path / "local.bin").write_bytes(os.urandom(2_000_000))
+    p.type("put local.bin typed/local.bin")
+    p.keys("Enter")
+    p.waitFor("Uploaded local.bin")
+    assert "100%" in p.screen()
+    p.type("exit")
+    p.keys("Enter")
+    p.waitFor("status=0")
+    assert (remote / "typed" / "local.bin").read_bytes() == (tmp_path / "local.bin").read_bytes()
+    # The terminal is blocking again for cat.
+    p.type("still-here")
+    p.keys("Enter")
+    waitFor(lambda: str(p.screen().count("still-here")), "2")
