@@ -7,9 +7,9 @@ import os
 import socket
 import socketserver
 import subprocess
-import time
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
