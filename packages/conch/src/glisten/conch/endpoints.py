@@ -141,6 +141,7 @@ class _UserAuth(SSHUserAuthClient):
         self._agentKeys = list(creator.agentKeys)
         self._keys = list(keys)
         self._password = password
+        self._answerPassword = password
         self._current: Key | None = None
         self._fromAgent = False
 
@@ -175,6 +176,16 @@ class _UserAuth(SSHUserAuthClient):
             return None
         password, self._password = self._password, None
         return succeed(password)
+
+    def getGenericAnswers(
+        self, name: bytes, instruction: bytes, prompts: list[tuple[bytes, bool]]
+    ) -> Deferred[list[bytes]] | None:
+        # A server that asks for passwords only through keyboard-interactive (sshd with PAM)
+        # gets the password once, for a round with a single hidden prompt.
+        if self._answerPassword is None or len(prompts) != 1 or prompts[0][1]:
+            return None
+        password, self._answerPassword = self._answerPassword, None
+        return succeed([password])
 
 
 class _CommandTransport(SSHClientTransport):
