@@ -3,7 +3,8 @@
 
 ``SSHCommandClientEndpoint.newConnection(reactor, b"cat", b"user", b"host", keys=[key],
 knownHosts=KnownHostsFile.fromPath(path)).connect(factory)`` connects, checks the host key,
-logs in with the keys (then the password, when given), runs the command and fires with the
+logs in with the keys (then the password, when given, by ``password`` or as the answer to a
+single hidden ``keyboard-interactive`` prompt), runs the command and fires with the
 protocol connected to the command's stdin and stdout. When the command ends the protocol's
 ``connectionLost`` gets :class:`~glisten.internet.error.ConnectionDone` for exit status 0 and
 :class:`~glisten.internet.error.ProcessTerminated` otherwise. Keys come from ``keys`` and, with

@@ -263,7 +263,9 @@ class SSHUserAuthClient(service.SSHService):
             self._tryNext(methods)
         elif messageNum == ua.MSG_USERAUTH_PK_OK and self.lastAuth == b"publickey":
             self._signAndSend()
-        elif messageNum == ua.MSG_USERAUTH_INFO_REQUEST and self.lastAuth == b"keyboard-interactive":
+        elif (
+            messageNum == ua.MSG_USERAUTH_INFO_REQUEST and self.lastAuth == b"keyboard-interactive"
+        ):
             self._answerInfoRequest(ua.decodeInfoRequest(packet))
         elif messageNum == ua.MSG_USERAUTH_BANNER:
             self.displayBanner(ua.decodeBanner(packet))

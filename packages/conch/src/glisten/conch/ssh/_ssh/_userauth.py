@@ -231,9 +231,7 @@ class UserAuthServerMachine:
                 )
         return MSG_USERAUTH_FAILURE, string(b",".join(methods)) + boolean(partial)
 
-    def infoRequest(
-        self, name: str, instruction: str, prompts: list[tuple[str, bool]]
-    ) -> Packet:
+    def infoRequest(self, name: str, instruction: str, prompts: list[tuple[str, bool]]) -> Packet:
         """
         Ask the client of the keyboard-interactive request in flight to answer ``prompts``.
 
