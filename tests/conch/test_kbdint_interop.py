@@ -14,7 +14,7 @@ import pytest
 
 from glisten.cred.checkers import scryptHash
 
-from .conftest import RUNNER, freePort, requireBinary, waitForPort
+from .conftest import freePort, glistenSsh, requireBinary, waitForPort
 
 pytestmark = pytest.mark.interop
 
@@ -24,36 +24,12 @@ PASSWORD = "correct horse"
 @pytest.fixture(scope="module")
 def passwordServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """``glisten ssh`` with a password file for the current user and no keys."""
-    requireBinary("ssh")
     tmp = tmp_path_factory.mktemp("glisten-ssh-kbdint")
     user = getpass.getuser()
     passwords = tmp / "passwords"
     passwords.write_bytes(user.encode() + b":" + scryptHash(PASSWORD) + b"\n")
-    port = freePort()
-    runner = tmp / "runner.py"
-    runner.write_text(RUNNER)
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(runner),
-            "--listen",
-            f"tcp:{port}:interface=127.0.0.1",
-            "--host-keys",
-            str(tmp / "hostkeys"),
-            "--password-file",
-            str(passwords),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        waitForPort(port, proc)
+    with glistenSsh(tmp, "--password-file", str(passwords)) as port:
         yield {"port": port, "tmp": tmp, "user": user, "log": tmp / "server.log"}
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 def sshWithAskpass(

@@ -147,6 +147,7 @@ class SSHUserAuthServer(service.SSHService):
                 request.blob,
                 request.signedData,
                 request.signature,
+                self._peerAddress(),
             )
         return self.portal.login(creds, None, interfaces.IConchUser)
 
@@ -163,6 +164,12 @@ class SSHUserAuthServer(service.SSHService):
             return self.portal.login(creds, None, interfaces.IConchUser)
 
         return self._answers.addCallback(login)
+
+    def _peerAddress(self) -> str | None:
+        """The client's IP address (for ``from=`` options), when the connection has one."""
+        peer = getattr(self.transport.transport, "getPeer", lambda: None)()
+        host = getattr(peer, "host", None)
+        return host if isinstance(host, str) else None
 
     def _cbFinishedAuth(self, result: Any) -> None:
         iface, avatar, logout = result
