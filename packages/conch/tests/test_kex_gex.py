@@ -67,11 +67,50 @@ def test_rekeyInANewGroup() -> None:
 
 
 def test_chooseGroup() -> None:
-    assert chooseGroup(2048, 3072, 8192) == GEX_GROUPS[3072]
-    assert chooseGroup(2048, 5000, 8192) == GEX_GROUPS[6144]
-    assert chooseGroup(2048, 8192, 4096) == GEX_GROUPS[4096]  # the largest below preferred
+    assert chooseGroup(2048, 3072, 8192) == (2, GEX_GROUPS[3072])
+    assert chooseGroup(2048, 5000, 8192) == (2, GEX_GROUPS[6144])
+    assert chooseGroup(2048, 8192, 4096) == (2, GEX_GROUPS[4096])  # the largest below preferred
     assert chooseGroup(1024, 1024, 1536) is None
     assert chooseGroup(8193, 9000, 16384) is None
+
+
+def test_chooseGroupFromGivenGroups() -> None:
+    groups = {2048: [(5, GEX_GROUPS[2048])], 4096: [], 8192: [(2, GEX_GROUPS[8192])]}
+    assert chooseGroup(2048, 3072, 8192, groups) == (2, GEX_GROUPS[8192])  # 4096 has none
+    assert chooseGroup(2048, 2048, 4096, groups) == (5, GEX_GROUPS[2048])
+
+
+def test_factoryPrimesAreUsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Twisted-style ``SSHFactory.getPrimes`` replaces the built-in groups."""
+    chosen: list[tuple[int, int]] = []
+    setGroup = DHGroupExchangeSHA256._setGroup
+
+    def spy(self: DHGroupExchangeSHA256, prime: int, generator: int) -> None:
+        chosen.append((generator, prime))
+        setGroup(self, prime, generator)
+
+    monkeypatch.setattr(DHGroupExchangeSHA256, "_setGroup", spy)
+    from glisten.conch.ssh import transport
+    from glisten.internet.task import Clock
+
+    from ._loop import AcceptingClient, Loop, makeFactory
+
+    f = makeFactory(Clock())
+    f.getPrimes = lambda: {4096: [(5, GEX_GROUPS[4096])]}  # type: ignore[method-assign]
+
+    class GexClient(AcceptingClient):
+        supportedKeyExchanges = [GEX]
+
+    class GexServer(transport.SSHServerTransport):
+        supportedKeyExchanges = [GEX]
+
+    f.protocol = GexServer
+    loop = Loop(GexClient(), f)
+    loop.pump()
+    assert loop.client.conn.started
+    assert loop.server._machine.kexAlg == GEX
+    # The server picked it, and the client took it.
+    assert chosen == [(5, GEX_GROUPS[4096])] * 2
 
 
 def test_groupsAreSafePrimes() -> None:

@@ -376,6 +376,7 @@ class SSHServerTransport(SSHTransportBase):
             algorithms=algorithms,
             limits=self.limits,
             serverSigAlgs=tuple(self.supportedPublicKeySignatures),
+            gexGroups=self.factory.getPrimes() or None,
         )
 
     def _handleSideEvent(self, event: Any) -> None:

@@ -300,18 +300,28 @@ GEX_GROUPS: dict[int, int] = {
 }
 
 
-def chooseGroup(minBits: int, preferredBits: int, maxBits: int) -> int | None:
+#: Groups by size in bits, each a list of ``(generator, prime)`` (Twisted's ``getPrimes`` shape).
+Groups = dict[int, list[tuple[int, int]]]
+
+
+def chooseGroup(
+    minBits: int, preferredBits: int, maxBits: int, groups: Groups | None = None
+) -> tuple[int, int] | None:
     """
-    The group for a client's bounds: the smallest at least ``preferredBits``, else the largest
-    below it, among the groups within ``[minBits, maxBits]``; ``None`` when none fits.
+    The ``(generator, prime)`` for a client's bounds: of the smallest size at least
+    ``preferredBits``, else of the largest below it, among the sizes within
+    ``[minBits, maxBits]`` (a random one when a size has several); ``None`` when none fits.
+
+    :param groups: the groups to choose from; RFC 3526's (:data:`GEX_GROUPS`) by default.
     """
-    fitting = sorted(bits for bits in GEX_GROUPS if minBits <= bits <= maxBits)
+    if groups is None:
+        groups = {bits: [(2, prime)] for bits, prime in GEX_GROUPS.items()}
+    fitting = sorted(bits for bits, found in groups.items() if found and minBits <= bits <= maxBits)
     if not fitting:
         return None
-    for bits in fitting:
-        if bits >= preferredBits:
-            return GEX_GROUPS[bits]
-    return GEX_GROUPS[fitting[-1]]
+    bigEnough = [bits for bits in fitting if bits >= preferredBits]
+    bits = bigEnough[0] if bigEnough else fitting[-1]
+    return secrets.choice(groups[bits])
 
 
 class DHGroupExchangeSHA256(_DH):
@@ -355,12 +365,15 @@ class DHGroupExchangeSHA256(_DH):
             raise _failed("bad group generator")
         self._setGroup(prime, generator)
 
-    def readRequest(self, reader: Reader, minBits: int, maxBits: int) -> bytes:
+    def readRequest(
+        self, reader: Reader, minBits: int, maxBits: int, groups: Groups | None = None
+    ) -> bytes:
         """
         Server: read KEX_DH_GEX_REQUEST and pick a group within both sides' bounds.
 
         :param minBits: the smallest group this server offers.
         :param maxBits: the largest group this server offers.
+        :param groups: the groups offered (see :func:`chooseGroup`).
         :return: the body of KEX_DH_GEX_GROUP.
         :raises SSHProtocolError: malformed or inconsistent bounds, or no group fits them.
         """
@@ -371,11 +384,12 @@ class DHGroupExchangeSHA256(_DH):
         if not clientMin <= preferred <= clientMax:
             raise _failed("inconsistent group size bounds")
         self._bounds = uint32(clientMin) + uint32(preferred) + uint32(clientMax)
-        prime = chooseGroup(max(clientMin, minBits), preferred, min(clientMax, maxBits))
-        if prime is None:
+        chosen = chooseGroup(max(clientMin, minBits), preferred, min(clientMax, maxBits), groups)
+        if chosen is None:
             raise _failed("no group within the requested bounds")
-        self._setGroup(prime, 2)
-        return mpint(prime) + mpint(2)
+        generator, prime = chosen
+        self._setGroup(prime, generator)
+        return mpint(prime) + mpint(generator)
 
     def _setGroup(self, prime: int, generator: int) -> None:
         self.prime = prime

@@ -27,6 +27,7 @@ from glisten.conch.ssh._ssh._errors import (
 from glisten.conch.ssh._ssh._kex import (
     KEX_METHODS,
     DHGroupExchangeSHA256,
+    Groups,
     KexMethod,
     deriveKey,
 )
@@ -104,6 +105,8 @@ class SSHTransportMachine:
     :param serverSigAlgs: server only: the ``server-sig-algs`` announced through ``ext-info``.
     :param keyParser: turns a host key blob into a key object with ``verify`` and ``sshType``
         (client only; :meth:`glisten.conch.ssh.keys.Key._fromBlob` by default).
+    :param gexGroups: server only: the group exchange groups (size in bits to
+        ``(generator, prime)`` pairs); RFC 3526's by default.
     """
 
     def __init__(
@@ -115,6 +118,7 @@ class SSHTransportMachine:
         limits: Limits | None = None,
         serverSigAlgs: tuple[bytes, ...] = (),
         keyParser: Any = None,
+        gexGroups: Groups | None = None,
     ) -> None:
         self.isClient = isClient
         self.hostKeys = dict(hostKeys or {})
@@ -129,6 +133,7 @@ class SSHTransportMachine:
             self._offeredHostKeys = self.algorithms.hostKeys
         self.limits = limits or Limits()
         self.serverSigAlgs = serverSigAlgs
+        self.gexGroups = gexGroups
         if keyParser is None:
             from glisten.conch.ssh.keys import Key
 
@@ -445,7 +450,9 @@ class SSHTransportMachine:
         """RFC 4419's messages: request and group, then the exchange in that group."""
         if msg == MSG_KEX_DH_GEX_REQUEST and not self.isClient:
             limits = self.limits
-            body = kex.readRequest(Reader(payload, 1), limits.gexMinBits, limits.gexMaxBits)
+            body = kex.readRequest(
+                Reader(payload, 1), limits.gexMinBits, limits.gexMaxBits, self.gexGroups
+            )
             self._sendRaw(bytes((MSG_KEX_DH_GEX_GROUP,)) + body)
             return []
         if msg == MSG_KEX_DH_GEX_GROUP and self.isClient:
