@@ -76,3 +76,20 @@ def test_tooLarge(tmp_path: Path) -> None:
 @given(st.lists(st.binary(max_size=120), max_size=5))
 def test_randomLinesNeverRaise(lines: list[bytes]) -> None:
     assert isinstance(primes.parseModuliLines(lines), dict)
+
+
+def test_glistenSshModuliOption(tmp_path: Path) -> None:
+    from glisten.conch import tap
+
+    from ._pairs import hostKey
+
+    path = tmp_path / "moduli"
+    path.write_bytes(_line(3072) + b"\n")
+    factory = tap.makeFactory({b"ssh-ed25519": hostKey()}, None, moduli=str(path))
+    assert factory.getPrimes() == {3072: [(2, GEX_GROUPS[3072])]}
+    assert tap.makeFactory({b"ssh-ed25519": hostKey()}, None).getPrimes() is None
+    path.write_bytes(b"# nothing\n")
+    with pytest.raises(ValueError):
+        tap.makeFactory({b"ssh-ed25519": hostKey()}, None, moduli=str(path))
+    with pytest.raises(ValueError):
+        tap.makeFactory({b"ssh-ed25519": hostKey()}, None, moduli=str(tmp_path / "missing"))
