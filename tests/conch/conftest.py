@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,29 @@ def sshKeygen(path: Path, kind: str, bits: int | None = None, passphrase: str = 
         args += ["-b", str(bits)]
     subprocess.run(args, check=True)
     return path
+
+
+@contextmanager
+def glistenSsh(tmp: Path, *args: str) -> Iterator[int]:
+    """Run ``glisten ssh --listen <free port> --host-keys tmp/hostkeys ARGS``; yield the port."""
+    requireBinary("ssh")
+    port = freePort()
+    runner = tmp / "runner.py"
+    runner.write_text(RUNNER)
+    listen = f"tcp:{port}:interface=127.0.0.1"
+    with open(tmp / "server.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(runner), "--listen", listen, "--host-keys", str(tmp / "hostkeys")]
+            + list(args),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            waitForPort(port, proc)
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
 
 @pytest.fixture(scope="module")

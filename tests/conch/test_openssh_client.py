@@ -74,6 +74,7 @@ def test_stdinRoundTrip(glistenServer: dict[str, object], tmp_path: Path) -> Non
         "KexAlgorithms=diffie-hellman-group14-sha256",
         "KexAlgorithms=diffie-hellman-group16-sha512",
         "KexAlgorithms=diffie-hellman-group18-sha512",
+        "KexAlgorithms=diffie-hellman-group-exchange-sha256",
         "HostKeyAlgorithms=ssh-ed25519",
         "HostKeyAlgorithms=ecdsa-sha2-nistp256",
     ],

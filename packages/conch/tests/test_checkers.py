@@ -54,8 +54,10 @@ def test_supportedOptions(options: bytes, noPty: bool, command: bytes | None) ->
 @pytest.mark.parametrize(
     "options",
     [
-        b'from="192.0.2.1"',
-        b'environment="A=b"',
+        b'environment="noequals"',
+        b'environment="=value"',
+        b'environment="BAD NAME=1"',
+        b"from",
         b"cert-authority",
         b'principals="x"',
         b'command="unterminated',

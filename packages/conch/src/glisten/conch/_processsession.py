@@ -46,7 +46,8 @@ class ProcessAvatar(ForwardingUser, ConchUser):
     :param reactor: the reactor to spawn processes with.
     :param command: a fixed command run instead of whatever the client asks for (the client's
         command is passed in ``SSH_ORIGINAL_COMMAND``); a key's ``command=`` option wins.
-    :param envAllow: patterns (``LC_*``) of variables ``env`` requests may set.
+    :param envAllow: patterns (``LC_*``) of variables ``env`` requests and the key's
+        ``environment=`` options may set.
     :param forwardingPolicy: the port, socket and agent forwarding allowed (none by default);
         a key's ``no-port-forwarding``, ``no-agent-forwarding`` or ``restrict`` narrows it.
     """
@@ -68,9 +69,15 @@ class ProcessAvatar(ForwardingUser, ConchUser):
         policy = forwardingPolicy or ForwardingPolicy()
         #: Terminals refused (the key's ``no-pty`` or ``restrict`` option).
         self.noPty = False
+        #: The key's ``environment=`` variables that the allow-list admits.
+        self.keyEnvironment: dict[str, str] = {}
         entry = getattr(username, "authorizedKey", None)
         if entry is not None:
             self.noPty = entry.noPty
+            for name, value in entry.environment:
+                text = name.decode("ascii")
+                if _allowed(text, self.envAllow) and b"\x00" not in value:
+                    self.keyEnvironment[text] = value.decode("utf-8", "replace")
             if entry.command is not None:
                 self.command = entry.command.decode("utf-8", "replace")
             if entry.noPortForwarding:
@@ -115,6 +122,8 @@ class ProcessSession:
         if self.pty is not None:
             env["TERM"] = self.pty[0].decode("ascii", "replace")
         env.update(self.env)
+        # The key's own variables (set by whoever wrote authorized_keys) win over the client's.
+        env.update(self.avatar.keyEnvironment)
         return env
 
     def _shell(self) -> str:

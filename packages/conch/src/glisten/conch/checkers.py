@@ -9,17 +9,23 @@ Credentials checkers for SSH: public keys against a key database.
 - :class:`UNIXAuthorizedKeysFiles`: ``~/.ssh/authorized_keys`` of each UNIX user.
 
 ``authorized_keys`` options: ``restrict``, ``no-pty``, ``pty``, ``command="..."``,
-``no-port-forwarding``, ``no-agent-forwarding`` and the X11 and rc ones (glisten does neither)
-are understood; the avatar ID
-of a key login is then an :class:`AuthorizedKeyID` carrying them, for the avatar to enforce
-(``glisten ssh`` does). Lines with any other option (``from=``, ``environment=``,
-``cert-authority``, ``principals=``, ``expiry-time=``, ``permitopen=``...) are skipped: granting
-such a key without its restriction would be worse than refusing it.
+``environment="NAME=value"``, ``no-port-forwarding``, ``no-agent-forwarding`` and the X11 and
+rc ones (glisten does neither) are understood; the avatar ID of a key login is then an
+:class:`AuthorizedKeyID` carrying them, for the avatar to enforce (``glisten ssh`` does, and
+sets ``environment=`` variables only when its ``env`` allow-list admits the name).
+``from="pattern-list"`` is checked here, against the client's address that the credentials
+carry (OpenSSH's rules: ``*`` and ``?`` wildcards, ``address/bits`` networks, ``!`` negation
+that wins over any match); a key with ``from=`` never matches credentials without an address.
+Lines with any other option (``cert-authority``, ``principals=``, ``expiry-time=``,
+``permitopen=``...) are skipped: granting such a key without its restriction would be worse
+than refusing it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -42,6 +48,7 @@ __all__ = [
     "SSHPrivateKey",
     "SSHPublicKeyChecker",
     "UNIXAuthorizedKeysFiles",
+    "matchAddressPatterns",
     "readAuthorizedKeyFile",
     "readAuthorizedKeys",
 ]
@@ -55,6 +62,7 @@ class SSHPrivateKey:
     Proof of a private key: what a ``publickey`` request carries.
 
     :ivar signature: ``None`` for the query step (would this key do?).
+    :ivar address: the client's IP address, for ``authorized_keys`` ``from=`` options.
     """
 
     def __init__(
@@ -64,7 +72,9 @@ class SSHPrivateKey:
         blob: bytes,
         sigData: bytes | None,
         signature: bytes | None,
+        address: str | None = None,
     ) -> None:
+        self.address = address
         self.username = username
         self.algName = algName
         self.blob = blob
@@ -90,6 +100,8 @@ _FLAG_OPTIONS = {
     b"no-user-rc",
 }
 _MAX_LINE = 16384
+_MAX_ENVIRONMENT = 64
+_ENV_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class AuthorizedKey:
@@ -97,12 +109,30 @@ class AuthorizedKey:
     One usable ``authorized_keys`` line.
 
     :ivar key: the public key.
-    :ivar options: flag options (lower case), and ``b"command"`` mapped to its value.
+    :ivar options: flag options (lower case), and ``b"command"`` and ``b"from"`` mapped to
+        their values.
+    :ivar environment: the ``environment=`` options, as ``(name, value)`` in file order.
     """
 
-    def __init__(self, key: Key, options: dict[bytes, bytes | None]) -> None:
+    def __init__(
+        self,
+        key: Key,
+        options: dict[bytes, bytes | None],
+        environment: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         self.key = key
         self.options = options
+        self.environment = list(environment or [])
+
+    def allowsAddress(self, address: str | None) -> bool:
+        """
+        Whether a client at ``address`` may use this key: always without ``from=``; with it,
+        only a known address that the pattern list admits.
+        """
+        patterns = self.options.get(b"from")
+        if patterns is None:
+            return True
+        return address is not None and matchAddressPatterns(patterns, address)
 
     @property
     def noPty(self) -> bool:
@@ -136,9 +166,57 @@ class AuthorizedKeyID(bytes):
     authorizedKey: AuthorizedKey | None = None
 
 
-def _parseOptions(text: bytes) -> tuple[dict[bytes, bytes | None], bytes] | None:
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """OpenSSH's wildcards: ``*`` any run, ``?`` one character, case-insensitive."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body + r"\Z", re.IGNORECASE | re.DOTALL)
+
+
+def matchAddressPatterns(patterns: bytes, address: str) -> bool:
+    """
+    Whether ``address`` passes a ``from=`` pattern list, by OpenSSH's rules.
+
+    The list is comma-separated; each entry is a wildcard pattern (``192.168.*``), an
+    ``address/bits`` network (``10.0.0.0/8``, host bits must be zero), or either negated with
+    ``!``. A matching negated entry refuses whatever else matches; otherwise one matching entry
+    admits. A malformed network refuses the whole list, as OpenSSH does.
+
+    :param patterns: the option's value.
+    :param address: the client's IP address (an IPv4-mapped IPv6 address counts as IPv4).
+    """
+    try:
+        text = patterns.decode("ascii")
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    matched = False
+    for entry in text.split(","):
+        negated = entry.startswith("!")
+        pattern = entry[1:] if negated else entry
+        if not pattern:
+            return False
+        if "/" in pattern:
+            try:
+                network = ipaddress.ip_network(pattern, strict=True)
+            except ValueError:
+                return False
+            hit = ip.version == network.version and ip in network
+        else:
+            hit = _wildcard(pattern).match(str(ip)) is not None
+        if hit and negated:
+            return False
+        matched = matched or hit
+    return matched
+
+
+def _parseOptions(
+    text: bytes,
+) -> tuple[dict[bytes, bytes | None], bytes, list[tuple[bytes, bytes]]] | None:
     """Split the options from the key of a line; ``None`` when the line cannot be used."""
     options: dict[bytes, bytes | None] = {}
+    environment: list[tuple[bytes, bytes]] = []
     i = 0
     n = len(text)
     while i < n:
@@ -163,8 +241,15 @@ def _parseOptions(text: bytes) -> tuple[dict[bytes, bytes | None], bytes] | None
                 return None
             i += 1
             value = b"".join(chunks)
-        if name == b"command" and value is not None:
+        if name in (b"command", b"from") and value is not None:
             options[name] = value
+        elif name == b"environment" and value is not None:
+            envName, equals, envValue = value.partition(b"=")
+            if not equals or not _ENV_NAME.match(envName):
+                return None
+            if len(environment) >= _MAX_ENVIRONMENT:
+                return None
+            environment.append((envName, envValue))
         elif name in _FLAG_OPTIONS and value is None:
             options[name] = None
         else:
@@ -173,7 +258,7 @@ def _parseOptions(text: bytes) -> tuple[dict[bytes, bytes | None], bytes] | None
             i += 1
             continue
         if text[i : i + 1] in (b" ", b"\t"):
-            return options, text[i:].strip()
+            return options, text[i:].strip(), environment
         return None
     return None
 
@@ -190,15 +275,16 @@ def readAuthorizedKeys(
         if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
             continue
         options: dict[bytes, bytes | None] = {}
+        environment: list[tuple[bytes, bytes]] = []
         if not line.startswith(_KEY_PREFIXES):
             parsed = _parseOptions(line)
             if parsed is None:
                 continue
-            options, line = parsed
+            options, line, environment = parsed
             if not line.startswith(_KEY_PREFIXES):
                 continue
         try:
-            yield AuthorizedKey(parseKey(line), options)
+            yield AuthorizedKey(parseKey(line), options, environment)
         except BadKeyError:
             continue
 
@@ -314,7 +400,10 @@ class SSHPublicKeyChecker:
         username = credentials.username
         entries = getattr(self._keydb, "getAuthorizedKeyEntries", None)
         if entries is not None:
-            matching = [e for e in entries(username) if e.key.public() == key]
+            address = getattr(credentials, "address", None)
+            matching = [
+                e for e in entries(username) if e.key.public() == key and e.allowsAddress(address)
+            ]
             allowed = bool(matching)
         else:
             matching = []

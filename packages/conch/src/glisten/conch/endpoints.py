@@ -3,7 +3,8 @@
 
 ``SSHCommandClientEndpoint.newConnection(reactor, b"cat", b"user", b"host", keys=[key],
 knownHosts=KnownHostsFile.fromPath(path)).connect(factory)`` connects, checks the host key,
-logs in with the keys (then the password, when given), runs the command and fires with the
+logs in with the keys (then the password, when given, by ``password`` or as the answer to a
+single hidden ``keyboard-interactive`` prompt), runs the command and fires with the
 protocol connected to the command's stdin and stdout. When the command ends the protocol's
 ``connectionLost`` gets :class:`~glisten.internet.error.ConnectionDone` for exit status 0 and
 :class:`~glisten.internet.error.ProcessTerminated` otherwise. Keys come from ``keys`` and, with
@@ -151,6 +152,7 @@ class _UserAuth(SSHUserAuthClient):
         self._agentKeys = list(creator.agentKeys)
         self._keys = list(keys)
         self._password = password
+        self._answerPassword = password
         self._current: Key | None = None
         self._fromAgent = False
 
@@ -185,6 +187,16 @@ class _UserAuth(SSHUserAuthClient):
             return None
         password, self._password = self._password, None
         return succeed(password)
+
+    def getGenericAnswers(
+        self, name: bytes, instruction: bytes, prompts: list[tuple[bytes, bool]]
+    ) -> Deferred[list[bytes]] | None:
+        # A server that asks for passwords only through keyboard-interactive (sshd with PAM)
+        # gets the password once, for a round with a single hidden prompt.
+        if self._answerPassword is None or len(prompts) != 1 or prompts[0][1]:
+            return None
+        password, self._answerPassword = self._answerPassword, None
+        return succeed([password])
 
 
 class _CommandTransport(SSHClientTransport):

@@ -4,7 +4,9 @@ The ``glisten ssh`` command: an SSH server that runs commands and shells as the 
 ``glisten ssh --listen tcp:2222 --host-keys DIR --authorized-keys FILE`` serves SSH on port 2222
 with the host keys of ``DIR`` (an Ed25519 and an ECDSA key are made there on first start, mode
 0600) and lets in the keys of ``FILE``. Passwords are off unless ``--password-file`` is given
-(``user:scrypt-hash`` lines made with :func:`glisten.cred.checkers.scryptHash`).
+(``user:scrypt-hash`` lines made with :func:`glisten.cred.checkers.scryptHash`); they are
+then asked for by ``password`` and ``keyboard-interactive``. ``--moduli FILE`` (OpenSSH's
+``/etc/ssh/moduli``) gives the group exchange its groups instead of RFC 3526's.
 
 ``--sftp-root DIR`` turns the server into an SFTP-only server: every user gets the ``sftp``
 subsystem confined to ``DIR`` and nothing else (no shells, no commands, so no ``scp -O``),
@@ -30,6 +32,7 @@ from glisten.conch import checkers
 from glisten.conch._processsession import DEFAULT_ENV_ALLOW, ProcessAvatar
 from glisten.conch.avatar import ConchUser
 from glisten.conch.interfaces import IConchUser
+from glisten.conch.openssh_compat.primes import parseModuliFile
 from glisten.conch.ssh.factory import SSHFactory
 from glisten.conch.ssh.filetransfer import FileTransferServer, ISFTPServer
 from glisten.conch.ssh.forwarding import ForwardingPolicy
@@ -130,12 +133,15 @@ def makeFactory(
     reactor: Any = None,
     sftpRoot: str | None = None,
     forwardingPolicy: ForwardingPolicy | None = None,
+    moduli: str | None = None,
 ) -> SSHFactory:
     """
     An :class:`SSHFactory` for the ``glisten ssh`` server.
 
     :param sftpRoot: serve only SFTP, confined to this folder.
     :param forwardingPolicy: the forwarding users may do (none by default).
+    :param moduli: an OpenSSH ``moduli`` file with the group exchange's groups.
+    :raises ValueError: the SFTP root does not exist, or the moduli file is unusable.
     """
     if sftpRoot is not None and not os.path.isdir(sftpRoot):
         raise ValueError("the --sftp-root folder does not exist")
@@ -146,11 +152,29 @@ def makeFactory(
         )
     if passwordFile:
         portal.registerChecker(ScryptFilePasswordDB(passwordFile), credentials.IUsernamePassword)
-    factory = SSHFactory()
+    factory = SSHFactory() if moduli is None else _ModuliFactory(_readModuli(moduli))
     factory.privateKeys = hostKeys
     factory.portal = portal
     factory.reactor = reactor
     return factory
+
+
+class _ModuliFactory(SSHFactory):
+    def __init__(self, primes: dict[int, list[tuple[int, int]]]) -> None:
+        self._primes = primes
+
+    def getPrimes(self) -> dict[int, list[tuple[int, int]]] | None:
+        return self._primes
+
+
+def _readModuli(path: str) -> dict[int, list[tuple[int, int]]]:
+    try:
+        primes = parseModuliFile(path)
+    except OSError as e:
+        raise ValueError(f"cannot read the moduli file: {e.strerror}") from None
+    if not primes:
+        raise ValueError("the moduli file has no usable group")
+    return primes
 
 
 def _hostPort(text: str) -> tuple[str, int]:
@@ -198,6 +222,11 @@ class SSHServiceMaker:
         )
         parser.add_argument(
             "--command", metavar="CMD", help="run this instead of what clients ask for"
+        )
+        parser.add_argument(
+            "--moduli",
+            metavar="FILE",
+            help="group exchange groups from an OpenSSH moduli file (default: RFC 3526's)",
         )
         parser.add_argument(
             "--accept-env",
@@ -265,6 +294,7 @@ class SSHServiceMaker:
             reactor,
             getattr(options, "sftp_root", None),
             forwardingPolicyFromOptions(options),
+            getattr(options, "moduli", None),
         )
         top = service.MultiService()
         for description in options.listen or [DEFAULT_LISTEN]:

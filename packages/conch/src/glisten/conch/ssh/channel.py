@@ -1,9 +1,12 @@
 """
 SSH channels: the base class with Twisted's API and flow control.
 
-Writes beyond the peer's window wait in the channel; while they wait, a registered producer is
-paused (and :meth:`SSHChannel.stopWriting` is called), so a slow peer slows the writer instead of
-filling memory. Received data beyond the window we gave is a protocol error.
+Writes beyond the peer's window (or written while the connection's own transport is full) wait
+in the channel. When more than :attr:`SSHChannel.bufferHighWater` bytes wait, a registered
+producer is paused (and :meth:`SSHChannel.stopWriting` is called); it resumes (and
+:meth:`SSHChannel.startWriting` is called) once no more than :attr:`SSHChannel.bufferLowWater`
+wait. A slow peer thus slows the writer instead of filling memory. Received data beyond the
+window we gave is a protocol error.
 """
 
 from __future__ import annotations
@@ -31,9 +34,13 @@ class SSHChannel:
     :ivar conn: the :class:`~glisten.conch.ssh.connection.SSHConnection`.
     :ivar avatar: the user, on the server side.
     :ivar id: our channel number, once opened.
+    :cvar bufferHighWater: bytes waiting to be sent above which the writer is paused.
+    :cvar bufferLowWater: bytes waiting at or below which a paused writer resumes.
     """
 
     name: bytes = b""
+    bufferHighWater = 65536
+    bufferLowWater = 16384
     _log = Logger()
 
     def __init__(
@@ -133,18 +140,18 @@ class SSHChannel:
                 self.extBuf[0] = (dataType, rest)
                 break
             self.extBuf.pop(0)
-        pending = bool(self.buf or self.extBuf)
-        if pending and self.areWriting:
+        pending = len(self.buf) + sum(len(data) for _, data in self.extBuf)
+        if pending > self.bufferHighWater and self.areWriting:
             self.areWriting = False
             if self._producer is not None:
                 self._producer.pauseProducing()
             self.stopWriting()
-        elif not pending:
-            if not self.areWriting:
-                self.areWriting = True
-                if self._producer is not None:
-                    self._producer.resumeProducing()
-                self.startWriting()
+        elif pending <= self.bufferLowWater and not self.areWriting:
+            self.areWriting = True
+            if self._producer is not None:
+                self._producer.resumeProducing()
+            self.startWriting()
+        if not pending:
             callbacks, self._whenFlushed = self._whenFlushed, []
             for callback in callbacks:
                 callback()
@@ -161,7 +168,10 @@ class SSHChannel:
     # ------------------------------------------------------------------ ITransport
 
     def write(self, data: bytes) -> None:
-        """Send data; what the window does not allow yet waits (and pauses the producer)."""
+        """
+        Send data; what the window does not allow yet waits (past :attr:`bufferHighWater`, the
+        producer is paused).
+        """
         if self.closing or self.localClosed:
             return
         self.buf += data

@@ -283,12 +283,22 @@ class SSHConnection(service.SSHService):
         return None
 
     def _sendChannelData(self, channel: Any, data: bytes, dataType: int | None) -> bytes:
+        if getattr(self.transport, "writePaused", False):
+            # The network is not taking data: it waits in the channel, which pauses its writer.
+            return data
         packets, rest = self._machine.sendData(channel.id, data, dataType)
         self._send(packets)
         state = self._machine.channels.get(channel.id)
         if state is not None:
             channel.remoteWindowLeft = state.remoteWindowLeft
         return rest
+
+    def transportResumed(self) -> None:
+        """The transport takes data again: send what the channels hold (within their windows)."""
+        for channel in list(self.channels.values()):
+            if getattr(self.transport, "writePaused", False):
+                return
+            channel._flush()
 
     def sendData(self, channel: Any, data: bytes) -> None:
         """Send data on ``channel`` (through its flow control)."""

@@ -51,8 +51,12 @@ class SSHFactory(protocol.Factory):
         """Host private keys by type."""
         return self.privateKeys
 
-    def getPrimes(self) -> None:
-        """Group exchange moduli; glisten does not offer group exchange, so none."""
+    def getPrimes(self) -> dict[int, list[tuple[int, int]]] | None:
+        """
+        Groups for ``diffie-hellman-group-exchange-sha256``: size in bits to a list of
+        ``(generator, prime)``, as Twisted's. ``None`` (the default) offers RFC 3526's
+        2048- to 8192-bit groups.
+        """
         return None
 
     def getService(self, transport: Any, service: bytes) -> Any:

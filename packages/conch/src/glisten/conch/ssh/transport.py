@@ -151,6 +151,32 @@ class SSHTransportBase(protocol.Protocol):
         self._machine.start()
         self._flush()
         self._scheduleRekey()
+        # Channel data stops while the network transport's buffer is full (see writePaused).
+        register = getattr(self.transport, "registerProducer", None)
+        if register is not None:
+            try:
+                register(self, True)
+            except RuntimeError:
+                pass  # someone else produces into that transport: no pausing then
+
+    #: Whether the network transport asked us to stop (its write buffer passed its mark):
+    #: channels then keep their data, pausing their writers at their high-water mark.
+    writePaused = False
+
+    def pauseProducing(self) -> None:
+        """The network transport is full: hold channel data back."""
+        self.writePaused = True
+
+    def resumeProducing(self) -> None:
+        """The network transport drained: let the service send what it holds."""
+        self.writePaused = False
+        resumed = getattr(self.service, "transportResumed", None)
+        if resumed is not None:
+            resumed()
+
+    def stopProducing(self) -> None:
+        """The network transport is going away; nothing more will be sent."""
+        self.writePaused = True
 
     def _scheduleRekey(self) -> None:
         interval = self.limits.rekeyInterval
@@ -350,6 +376,7 @@ class SSHServerTransport(SSHTransportBase):
             algorithms=algorithms,
             limits=self.limits,
             serverSigAlgs=tuple(self.supportedPublicKeySignatures),
+            gexGroups=self.factory.getPrimes() or None,
         )
 
     def _handleSideEvent(self, event: Any) -> None:

@@ -1,10 +1,14 @@
 """
 User authentication (RFC 4252): the server through ``glisten.cred``, and the client.
 
-The server offers ``publickey`` (with the query step) and ``password`` (when the portal has a
-checker for passwords), answers ``none`` with the list, counts failed attempts (disconnecting
-after :attr:`SSHUserAuthServer.attemptsBeforeDisconnect`) and waits
+The server offers ``publickey`` (with the query step), and ``password`` and
+``keyboard-interactive`` (RFC 4256: one password prompt) when the portal has a checker for
+passwords; it answers ``none`` with the list, counts failed attempts (disconnecting after
+:attr:`SSHUserAuthServer.attemptsBeforeDisconnect`) and waits
 :attr:`SSHUserAuthServer.passwordDelay` seconds before answering a failed password.
+
+The client tries ``publickey``, ``password`` then ``keyboard-interactive``, answering prompts
+through :meth:`SSHUserAuthClient.getGenericAnswers`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from glisten.python.failure import Failure
 __all__ = [
     "MSG_USERAUTH_BANNER",
     "MSG_USERAUTH_FAILURE",
+    "MSG_USERAUTH_INFO_REQUEST",
+    "MSG_USERAUTH_INFO_RESPONSE",
     "MSG_USERAUTH_PK_OK",
     "MSG_USERAUTH_REQUEST",
     "MSG_USERAUTH_SUCCESS",
@@ -42,6 +48,8 @@ MSG_USERAUTH_FAILURE = ua.MSG_USERAUTH_FAILURE
 MSG_USERAUTH_SUCCESS = ua.MSG_USERAUTH_SUCCESS
 MSG_USERAUTH_BANNER = ua.MSG_USERAUTH_BANNER
 MSG_USERAUTH_PK_OK = ua.MSG_USERAUTH_PK_OK
+MSG_USERAUTH_INFO_REQUEST = ua.MSG_USERAUTH_INFO_REQUEST
+MSG_USERAUTH_INFO_RESPONSE = ua.MSG_USERAUTH_INFO_RESPONSE
 
 
 class SSHUserAuthServer(service.SSHService):
@@ -52,6 +60,8 @@ class SSHUserAuthServer(service.SSHService):
     :cvar passwordDelay: seconds to wait before answering a failed password.
     :cvar bannerText: shown to users before they log in, when set.
     :cvar supportedPublicKeyAlgorithms: signature algorithms accepted (``ssh-rsa`` is opt-in).
+    :cvar keyboardInteractivePrompt: the prompt ``keyboard-interactive`` shows for the
+        password (checked as ``IUsernamePassword``); ``None`` turns the method off.
     """
 
     name = b"ssh-userauth"
@@ -64,6 +74,7 @@ class SSHUserAuthServer(service.SSHService):
         credentials.IUsernamePassword: b"password",
     }
     clock: Any = None
+    keyboardInteractivePrompt: str | None = "Password: "
 
     def serviceStarted(self) -> None:
         self.portal = self.transport.factory.portal
@@ -75,6 +86,9 @@ class SSHUserAuthServer(service.SSHService):
             method = self.interfaceToMethod.get(iface)
             if method is not None and method not in self.supportedAuthentications:
                 self.supportedAuthentications.append(method)
+        if b"password" in self.supportedAuthentications and self.keyboardInteractivePrompt:
+            self.supportedAuthentications.append(b"keyboard-interactive")
+        self._answers: Deferred[list[bytes]] | None = None
         if self.clock is None:
             self.clock = self.transport._reactor()
         self._pending: Any = None
@@ -87,7 +101,18 @@ class SSHUserAuthServer(service.SSHService):
             pending.cancel()
 
     def packetReceived(self, messageNum: int, packet: bytes) -> None:
-        request = self._machine.receive(messageNum, packet)
+        try:
+            request = self._machine.receive(messageNum, packet)
+        except SSHProtocolError:
+            self._answers = None
+            raise
+        if isinstance(request, ua.InfoResponse):
+            answers, self._answers = self._answers, None
+            assert answers is not None
+            answers.callback(request.responses)
+            return
+        # A new request abandons a keyboard-interactive exchange; its Deferred never fires.
+        self._answers = None
         self.user = request.username
         self.nextService = request.service
         d = self.tryAuth(request)
@@ -100,6 +125,8 @@ class SSHUserAuthServer(service.SSHService):
             return _failed(error.ConchError("unsupported method"))
         if method == b"password":
             creds: Any = credentials.UsernamePassword(request.username, request.password or b"")
+        elif method == b"keyboard-interactive":
+            return self._keyboardInteractive(request)
         else:
             assert request.algorithm is not None and request.blob is not None
             if request.algorithm not in self.supportedPublicKeyAlgorithms:
@@ -120,8 +147,29 @@ class SSHUserAuthServer(service.SSHService):
                 request.blob,
                 request.signedData,
                 request.signature,
+                self._peerAddress(),
             )
         return self.portal.login(creds, None, interfaces.IConchUser)
+
+    def _keyboardInteractive(self, request: ua.AuthRequest) -> Deferred[Any]:
+        """Ask for the password in one INFO_REQUEST, then log in with the answer."""
+        assert self.keyboardInteractivePrompt is not None
+        self._answers = Deferred()
+        self.transport.sendPacket(
+            *self._machine.infoRequest("", "", [(self.keyboardInteractivePrompt, False)])
+        )
+
+        def login(responses: list[bytes]) -> Deferred[Any]:
+            creds = credentials.UsernamePassword(request.username, responses[0])
+            return self.portal.login(creds, None, interfaces.IConchUser)
+
+        return self._answers.addCallback(login)
+
+    def _peerAddress(self) -> str | None:
+        """The client's IP address (for ``from=`` options), when the connection has one."""
+        peer = getattr(self.transport.transport, "getPeer", lambda: None)()
+        host = getattr(peer, "host", None)
+        return host if isinstance(host, str) else None
 
     def _cbFinishedAuth(self, result: Any) -> None:
         iface, avatar, logout = result
@@ -146,7 +194,7 @@ class SSHUserAuthServer(service.SSHService):
         counts = request.method not in (b"none",) and not reason.check(error.IgnoreAuthentication)
         if not reason.check(UnauthorizedLogin, error.ConchError, error.IgnoreAuthentication):
             self._log.failure("error checking credentials", reason)
-        if request.method == b"password" and self.passwordDelay > 0:
+        if request.method in (b"password", b"keyboard-interactive") and self.passwordDelay > 0:
             self._pending = self.clock.callLater(
                 self.passwordDelay, self._sendFailure, False, counts
             )
@@ -182,15 +230,16 @@ class SSHUserAuthClient(service.SSHService):
     """
     The client side of ``ssh-userauth``.
 
-    Override :meth:`getPublicKey`, :meth:`getPrivateKey` and :meth:`getPassword`; methods are
-    tried in :attr:`preferredOrder` among those the server allows.
+    Override :meth:`getPublicKey`, :meth:`getPrivateKey`, :meth:`getPassword` and
+    :meth:`getGenericAnswers`; methods are tried in :attr:`preferredOrder` among those the
+    server allows.
 
     :param user: the user name.
     :param instance: the service to start once logged in (usually an SSHConnection).
     """
 
     name = b"ssh-userauth"
-    preferredOrder = [b"publickey", b"password"]
+    preferredOrder = [b"publickey", b"password", b"keyboard-interactive"]
 
     def __init__(self, user: bytes | str, instance: Any) -> None:
         self.user = user.encode("utf-8") if isinstance(user, str) else user
@@ -201,6 +250,7 @@ class SSHUserAuthClient(service.SSHService):
         self.lastPublicKey: Key | None = None
         self._lastKey: Key | None = None
         self._lastAlg: bytes = b""
+        self._noMoreAnswers = False
 
     def serviceStarted(self) -> None:
         self.askForAuth(b"none", b"")
@@ -218,8 +268,12 @@ class SSHUserAuthClient(service.SSHService):
             if partial and self.lastAuth:
                 self.authenticatedWith.append(self.lastAuth)
             self._tryNext(methods)
-        elif messageNum == ua.MSG_USERAUTH_PK_OK:
+        elif messageNum == ua.MSG_USERAUTH_PK_OK and self.lastAuth == b"publickey":
             self._signAndSend()
+        elif (
+            messageNum == ua.MSG_USERAUTH_INFO_REQUEST and self.lastAuth == b"keyboard-interactive"
+        ):
+            self._answerInfoRequest(ua.decodeInfoRequest(packet))
         elif messageNum == ua.MSG_USERAUTH_BANNER:
             self.displayBanner(ua.decodeBanner(packet))
         else:
@@ -234,6 +288,9 @@ class SSHUserAuthClient(service.SSHService):
                 if method == b"publickey" and self._tryPublicKey():
                     return
                 if method == b"password" and self._tryPassword():
+                    return
+                if method == b"keyboard-interactive" and not self._noMoreAnswers:
+                    self.askForAuth(method, ua.encodeKeyboardInteractive())
                     return
         self.transport.sendDisconnect(
             DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, b"no more authentication methods available"
@@ -302,6 +359,44 @@ class SSHUserAuthClient(service.SSHService):
 
         d.addCallbacks(send, lambda f: self._tryNext([]))
         return True
+
+    def _answerInfoRequest(self, request: ua.InfoRequest) -> None:
+        if not request.prompts:
+            # Servers may send an empty round (an instruction, or a last step): answer it.
+            self.transport.sendPacket(*ua.encodeInfoResponse([]))
+            return
+        d = self.getGenericAnswers(request.name, request.instruction, request.prompts)
+        if d is None:
+            self._giveUpKeyboardInteractive()
+            return
+
+        def send(answers: list[bytes | str]) -> None:
+            encoded = [a.encode("utf-8") if isinstance(a, str) else a for a in answers]
+            if len(encoded) != len(request.prompts):
+                self._giveUpKeyboardInteractive()
+                return
+            self.transport.sendPacket(*ua.encodeInfoResponse(encoded))
+
+        d.addCallbacks(send, lambda f: self._giveUpKeyboardInteractive())
+
+    def _giveUpKeyboardInteractive(self) -> None:
+        # A new request abandons the exchange; the server's answer lists what is left to try.
+        self._noMoreAnswers = True
+        self.askForAuth(b"none", b"")
+
+    def getGenericAnswers(
+        self, name: bytes, instruction: bytes, prompts: list[tuple[bytes, bool]]
+    ) -> Deferred[list[bytes]] | None:
+        """
+        Answer a ``keyboard-interactive`` round (RFC 4256).
+
+        :param name: the server's title for the round (the peer's text: show, never interpret).
+        :param instruction: the server's instructions (likewise).
+        :param prompts: ``(prompt, echo)`` pairs; ``echo`` false means a secret.
+        :return: a Deferred firing with one answer per prompt, or ``None`` to stop using
+            ``keyboard-interactive`` on this connection (the default).
+        """
+        return None
 
     def getPublicKey(self) -> Key | bytes | None:
         """The next public key to try, or ``None``."""

@@ -19,6 +19,10 @@ class Limits:
     :ivar maxQueuedPackets: how many outgoing packets may wait for a key exchange to end.
     :ivar rekeyBytes: renew keys after this many bytes in either direction.
     :ivar rekeyInterval: renew keys after this many seconds (the adapter's clock).
+    :ivar gexMinBits: group exchange: the smallest group accepted (client) or offered (server).
+    :ivar gexPreferredBits: group exchange: the size a client asks for.
+    :ivar gexMaxBits: group exchange: the largest group asked for or offered (larger groups
+        cost the server more for every handshake).
     """
 
     maxVersionLineLength: int = 255
@@ -27,6 +31,9 @@ class Limits:
     maxQueuedPackets: int = 65536
     rekeyBytes: int = 1 << 30
     rekeyInterval: float = 3600.0
+    gexMinBits: int = 2048
+    gexPreferredBits: int = 3072
+    gexMaxBits: int = 8192
 
 
 DEFAULT_KEX = (
@@ -35,6 +42,7 @@ DEFAULT_KEX = (
     b"ecdh-sha2-nistp256",
     b"ecdh-sha2-nistp384",
     b"ecdh-sha2-nistp521",
+    b"diffie-hellman-group-exchange-sha256",
     b"diffie-hellman-group16-sha512",
     b"diffie-hellman-group18-sha512",
     b"diffie-hellman-group14-sha256",

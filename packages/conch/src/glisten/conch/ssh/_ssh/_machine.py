@@ -24,7 +24,13 @@ from glisten.conch.ssh._ssh._errors import (
     DecodeError,
     SSHProtocolError,
 )
-from glisten.conch.ssh._ssh._kex import KEX_METHODS, KexMethod, deriveKey
+from glisten.conch.ssh._ssh._kex import (
+    KEX_METHODS,
+    DHGroupExchangeSHA256,
+    Groups,
+    KexMethod,
+    deriveKey,
+)
 from glisten.conch.ssh._ssh._limits import Algorithms, Limits
 from glisten.conch.ssh._ssh._packets import (
     CIPHERS,
@@ -46,6 +52,10 @@ MSG_KEXINIT = 20
 MSG_NEWKEYS = 21
 MSG_KEX_INIT = 30
 MSG_KEX_REPLY = 31
+MSG_KEX_DH_GEX_GROUP = 31
+MSG_KEX_DH_GEX_INIT = 32
+MSG_KEX_DH_GEX_REPLY = 33
+MSG_KEX_DH_GEX_REQUEST = 34
 
 STRICT_CLIENT = b"kex-strict-c-v00@openssh.com"
 STRICT_SERVER = b"kex-strict-s-v00@openssh.com"
@@ -95,6 +105,8 @@ class SSHTransportMachine:
     :param serverSigAlgs: server only: the ``server-sig-algs`` announced through ``ext-info``.
     :param keyParser: turns a host key blob into a key object with ``verify`` and ``sshType``
         (client only; :meth:`glisten.conch.ssh.keys.Key._fromBlob` by default).
+    :param gexGroups: server only: the group exchange groups (size in bits to
+        ``(generator, prime)`` pairs); RFC 3526's by default.
     """
 
     def __init__(
@@ -106,6 +118,7 @@ class SSHTransportMachine:
         limits: Limits | None = None,
         serverSigAlgs: tuple[bytes, ...] = (),
         keyParser: Any = None,
+        gexGroups: Groups | None = None,
     ) -> None:
         self.isClient = isClient
         self.hostKeys = dict(hostKeys or {})
@@ -120,6 +133,7 @@ class SSHTransportMachine:
             self._offeredHostKeys = self.algorithms.hostKeys
         self.limits = limits or Limits()
         self.serverSigAlgs = serverSigAlgs
+        self.gexGroups = gexGroups
         if keyParser is None:
             from glisten.conch.ssh.keys import Key
 
@@ -353,7 +367,11 @@ class SSHTransportMachine:
             self._nextOut = (s2c, s2cMac)
             self._nextIn = (c2s, c2sMac)
         self._kex = KEX_METHODS[kexAlg]()
-        if self.isClient:
+        if self.isClient and isinstance(self._kex, DHGroupExchangeSHA256):
+            limits = self.limits
+            body = self._kex.request(limits.gexMinBits, limits.gexPreferredBits, limits.gexMaxBits)
+            self._sendRaw(bytes((MSG_KEX_DH_GEX_REQUEST,)) + body)
+        elif self.isClient:
             self._sendRaw(bytes((MSG_KEX_INIT,)) + self._kex.localField)
 
     def _negotiateMAC(
@@ -380,6 +398,7 @@ class SSHTransportMachine:
             + string(ic)
             + string(is_)
             + string(hostKeyBlob)
+            + self._kex.hashPrefix
             + clientField
             + serverField
             + mpint(k)
@@ -408,7 +427,7 @@ class SSHTransportMachine:
         ours, theirs = (b"A?C?E", b"B?D?F") if self.isClient else (b"B?D?F", b"A?C?E")
         self._pendingKeys = (make(self._nextOut, ours), make(self._nextIn, theirs))
 
-    def _handleKexInitMessage(self, payload: bytes) -> None:
+    def _handleKexInitMessage(self, payload: bytes, replyType: int = MSG_KEX_REPLY) -> None:
         """Server: the client's ephemeral key."""
         if self.isClient or self._kex is None or self._pendingKeys is not None:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "unexpected key exchange message")
@@ -422,8 +441,30 @@ class SSHTransportMachine:
         h = self._exchangeHash(blob, clientField, serverField, k)
         sig = hostKey.sign(h, self.hostKeyAlg)
         self._deriveKeys(k, h)
-        self._sendRaw(bytes((MSG_KEX_REPLY,)) + string(blob) + serverField + string(sig))
+        self._sendRaw(bytes((replyType,)) + string(blob) + serverField + string(sig))
         self._sendNewKeys()
+
+    def _handleGroupExchange(
+        self, msg: int, payload: bytes, kex: DHGroupExchangeSHA256
+    ) -> list[Any]:
+        """RFC 4419's messages: request and group, then the exchange in that group."""
+        if msg == MSG_KEX_DH_GEX_REQUEST and not self.isClient:
+            limits = self.limits
+            body = kex.readRequest(
+                Reader(payload, 1), limits.gexMinBits, limits.gexMaxBits, self.gexGroups
+            )
+            self._sendRaw(bytes((MSG_KEX_DH_GEX_GROUP,)) + body)
+            return []
+        if msg == MSG_KEX_DH_GEX_GROUP and self.isClient:
+            kex.readGroup(Reader(payload, 1))
+            self._sendRaw(bytes((MSG_KEX_DH_GEX_INIT,)) + kex.localField)
+            return []
+        if msg == MSG_KEX_DH_GEX_INIT and not self.isClient and kex.prime:
+            self._handleKexInitMessage(payload, MSG_KEX_DH_GEX_REPLY)
+            return []
+        if msg == MSG_KEX_DH_GEX_REPLY and self.isClient and kex.prime:
+            return self._handleKexReply(payload)
+        raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "unexpected key exchange message")
 
     def _handleKexReply(self, payload: bytes) -> list[Any]:
         """Client: the server's ephemeral key, host key and signature."""
@@ -631,6 +672,8 @@ class SSHTransportMachine:
             if self._ignoreNextKexPacket:
                 self._ignoreNextKexPacket = False
                 return []
+            if isinstance(self._kex, DHGroupExchangeSHA256):
+                return self._handleGroupExchange(msg, payload, self._kex)
             if msg == MSG_KEX_INIT:
                 self._handleKexInitMessage(payload)
                 return []

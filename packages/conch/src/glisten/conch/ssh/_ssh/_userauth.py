@@ -15,7 +15,7 @@ from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_PROTOCOL_ERROR,
     SSHProtocolError,
 )
-from glisten.conch.ssh._ssh._wire import Reader, boolean, string
+from glisten.conch.ssh._ssh._wire import Reader, boolean, string, uint32
 
 MSG_USERAUTH_REQUEST = 50
 MSG_USERAUTH_FAILURE = 51
@@ -23,6 +23,11 @@ MSG_USERAUTH_SUCCESS = 52
 MSG_USERAUTH_BANNER = 53
 MSG_USERAUTH_PK_OK = 60
 MSG_USERAUTH_PASSWD_CHANGEREQ = 60
+MSG_USERAUTH_INFO_REQUEST = 60
+MSG_USERAUTH_INFO_RESPONSE = 61
+
+#: The most prompts one keyboard-interactive round may carry (RFC 4256 sets no bound).
+MAX_PROMPTS = 32
 
 Packet = tuple[int, bytes]
 
@@ -48,6 +53,31 @@ class AuthRequest:
     blob: bytes | None = None
     signature: bytes | None = None
     signedData: bytes | None = None
+    submethods: bytes | None = None
+
+
+@attrs.define(slots=True)
+class InfoResponse:
+    """
+    The client's answers to a keyboard-interactive INFO_REQUEST (RFC 4256 section 3.4).
+
+    :ivar responses: one answer per prompt, in order (UTF-8 by the RFC; not checked here).
+    """
+
+    responses: list[bytes]
+
+
+@attrs.define(slots=True, frozen=True)
+class InfoRequest:
+    """
+    A keyboard-interactive INFO_REQUEST as the client receives it (all the peer's text).
+
+    :ivar prompts: ``(prompt, echo)`` pairs: ``echo`` is false for secrets.
+    """
+
+    name: bytes
+    instruction: bytes
+    prompts: list[tuple[bytes, bool]]
 
 
 def publicKeySignedData(
@@ -76,6 +106,36 @@ def encodePassword(password: bytes) -> bytes:
     return boolean(False) + string(password)
 
 
+def encodeKeyboardInteractive(submethods: bytes = b"") -> bytes:
+    """The method-specific part of a ``keyboard-interactive`` request (RFC 4256 section 3.1)."""
+    return string(b"") + string(submethods)
+
+
+def encodeInfoResponse(responses: list[bytes]) -> Packet:
+    """A USERAUTH_INFO_RESPONSE (client): one answer per prompt."""
+    return MSG_USERAUTH_INFO_RESPONSE, uint32(len(responses)) + b"".join(
+        string(r) for r in responses
+    )
+
+
+def decodeInfoRequest(payload: bytes) -> InfoRequest:
+    """
+    Client: decode a USERAUTH_INFO_REQUEST.
+
+    :raises SSHProtocolError: malformed, or more than :data:`MAX_PROMPTS` prompts.
+    """
+    r = Reader(payload, maxString=65536)
+    name = r.string()
+    instruction = r.string()
+    r.string()  # language tag (deprecated by RFC 4256)
+    count = r.uint32()
+    if count > MAX_PROMPTS:
+        raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "too many prompts")
+    prompts = [(r.string(), r.boolean()) for _ in range(count)]
+    r.done()
+    return InfoRequest(name, instruction, prompts)
+
+
 def encodePublicKey(algorithm: bytes, blob: bytes, signature: bytes | None) -> bytes:
     """The method-specific part of a ``publickey`` request (a query without signature)."""
     data = boolean(signature is not None) + string(algorithm) + string(blob)
@@ -98,15 +158,34 @@ class UserAuthServerMachine:
         self.failures = 0
         self.inFlight = False
         self.done = False
+        self.expectedResponses: int | None = None
 
-    def receive(self, messageType: int, payload: bytes) -> AuthRequest:
+    def receive(self, messageType: int, payload: bytes) -> AuthRequest | InfoResponse:
         """
-        Decode a client message.
+        Decode a client message: a request, or the answers to :meth:`infoRequest`.
 
-        :raises SSHProtocolError: not a request, malformed, or sent while another is pending.
+        A new request while answers are awaited abandons the keyboard-interactive exchange,
+        which counts as a failed attempt (so abandoning cannot dodge the attempt limit).
+
+        :raises SSHProtocolError: not a request, malformed, answers nobody asked for or with
+            the wrong count, a request sent while another is pending, or the attempt limit.
         """
-        if messageType != MSG_USERAUTH_REQUEST or self.done:
+        if self.done:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "unexpected authentication message")
+        if messageType == MSG_USERAUTH_INFO_RESPONSE and self.expectedResponses is not None:
+            r = Reader(payload, maxString=65536)
+            count = r.uint32()
+            if count != self.expectedResponses:
+                raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "wrong number of responses")
+            responses = [r.string() for _ in range(count)]
+            r.done()
+            self.expectedResponses = None
+            return InfoResponse(responses)
+        if messageType != MSG_USERAUTH_REQUEST:
+            raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "unexpected authentication message")
+        if self.expectedResponses is not None:
+            self.expectedResponses = None
+            self.failure([], counts=True)
         if self.inFlight:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "authentication request while busy")
         r = Reader(payload, maxString=65536)
@@ -129,6 +208,10 @@ class UserAuthServerMachine:
                     self.sessionID, username, service, request.algorithm, request.blob
                 )
             r.done()
+        elif method == b"keyboard-interactive":
+            r.string()  # language tag (deprecated by RFC 4256)
+            request.submethods = r.string()
+            r.done()
         self.inFlight = True
         return request
 
@@ -147,6 +230,21 @@ class UserAuthServerMachine:
                     DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, "too many authentication failures"
                 )
         return MSG_USERAUTH_FAILURE, string(b",".join(methods)) + boolean(partial)
+
+    def infoRequest(self, name: str, instruction: str, prompts: list[tuple[str, bool]]) -> Packet:
+        """
+        Ask the client of the keyboard-interactive request in flight to answer ``prompts``.
+
+        :param prompts: ``(prompt, echo)`` pairs; ``echo`` false hides the answer as it is typed.
+        """
+        if not self.inFlight or len(prompts) > MAX_PROMPTS:
+            raise ValueError("no request in flight, or too many prompts")
+        self.expectedResponses = len(prompts)
+        body = string(name.encode("utf-8")) + string(instruction.encode("utf-8")) + string(b"")
+        body += uint32(len(prompts))
+        for prompt, echo in prompts:
+            body += string(prompt.encode("utf-8")) + boolean(echo)
+        return MSG_USERAUTH_INFO_REQUEST, body
 
     def publicKeyOK(self, algorithm: bytes, blob: bytes) -> Packet:
         """Answer a key query: this key would do."""
@@ -179,9 +277,14 @@ def decodeBanner(payload: bytes) -> bytes:
 
 __all__ = [
     "AuthRequest",
+    "InfoRequest",
+    "InfoResponse",
     "UserAuthServerMachine",
     "decodeBanner",
     "decodeFailure",
+    "decodeInfoRequest",
+    "encodeInfoResponse",
+    "encodeKeyboardInteractive",
     "encodePassword",
     "encodePublicKey",
     "encodeRequest",
