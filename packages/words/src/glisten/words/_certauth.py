@@ -59,8 +59,11 @@ class CertificateFingerprintChecker:
         self.fingerprints = {_normalFingerprint(f): name for f, name in fingerprints.items()}
 
     def requestAvatarId(self, credentials: Any) -> Deferred[Any]:
-        """:return: the account of the certificate; fails with ``UnauthorizedLogin`` for an
-        unknown certificate or an ``authzid`` naming another account."""
+        """The account whose certificate the client showed.
+
+        :return: a Deferred firing with the account name; it fails with ``UnauthorizedLogin``
+            for an unknown certificate or an ``authzid`` naming another account.
+        """
         name = self.fingerprints.get(credentials.fingerprint)
         if name is None or credentials.authzid not in (None, "", name):
             return fail(UnauthorizedLogin())
