@@ -3,6 +3,8 @@ site (guides plus the API reference from every package's docstrings) builds with
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 EXAMPLES = DOCS / "examples"
 
 EXPECTED = {
@@ -33,7 +36,27 @@ EXPECTED = {
     "dns_server.py": "www.example.com -> 192.0.2.80\nwww.example.org -> 198.51.100.7\n",
     "testing.py": "...",
     "asyncio_interop.py": "from a Deferred\nfrom asyncio\n",
+    "ssh.py": "add 2 3 = 5\nmul 6 7 = 42\ndivide 1 0: exit status 2\n",
+    "smtp.py": (
+        "accepted for 1 recipient(s)\nrefused: 550\n"
+        "in alice's maildir: 'lunch?' from bob@example.com\n"
+    ),
+    "workers.py": (
+        "2 workers ready\nGET 200 hello from a worker\nreloaded; GET 200 hello from a worker\n"
+        "stopped with status 0\n"
+    ),
+    "websockets.py": (
+        "alice heard: bob is here\nalice heard: hello, bob\n"
+        "bob heard: bob is here / hello, bob\nmembers left: 0\n"
+    ),
+    "tun.py": (
+        "ready glisten0\nping: answers received: 2\nudp: echo: hello\n"
+        "echo requests answered: 2\n"
+    ),
 }
+
+#: Programs that need root and a network namespace of their own (the test makes one).
+IN_NAMESPACE = {"tun.py"}
 
 
 def test_everyHowtoProgramIsChecked() -> None:
@@ -42,15 +65,65 @@ def test_everyHowtoProgramIsChecked() -> None:
     assert {Path(name).stem for name in EXPECTED} <= pages
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_everyIncludedProgramRunsInATest() -> None:
+    """A page may show a program from ``examples/`` (run by tests/examples) or
+    ``docs/examples/`` (run here); nothing else, so no page shows code that no test runs."""
+    checkedExamples = (ROOT / "tests" / "examples" / "test_examples.py").read_text()
+    for page in (DOCS / "howto").glob("*.rst"):
+        for included in re.findall(r"literalinclude:: (\S+\.py)", page.read_text()):
+            path = (page.parent / included).resolve()
+            assert path.exists(), (page.name, included)
+            if path.parent == EXAMPLES:
+                assert path.name in EXPECTED, (page.name, included)
+            else:
+                assert path.parent == ROOT / "examples", (page.name, included)
+                assert f'"{path.name}"' in checkedExamples, (page.name, included)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.interop) if n in IN_NAMESPACE else n
+        for n in sorted(EXPECTED)
+    ],
+)
 def test_howtoProgram(name: str) -> None:
     if name == "tls.py" and shutil.which("openssl") is None:
         pytest.skip("the TLS howto makes its certificates with the openssl command")
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=120
-    )
+    command = [sys.executable, str(EXAMPLES / name)]
+    if name in IN_NAMESPACE:
+        result = _inNamespace(command)
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(EXPECTED[name])
+
+
+def _unavailable(reason: str) -> None:
+    """As tests/pair does: skip here, but fail in CI, where root and namespaces exist."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; the namespace howtos must run in CI")
+    pytest.skip(reason)
+
+
+def _inNamespace(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in a fresh network namespace (only ``lo``), deleted afterwards."""
+    ip = shutil.which("ip") or shutil.which("ip", path="/usr/sbin:/sbin")
+    if os.geteuid() != 0 or ip is None or not os.path.exists("/dev/net/tun"):
+        _unavailable("this howto needs root, the ip command and /dev/net/tun")
+    assert ip is not None
+    if shutil.which("ping") is None:
+        _unavailable("this howto runs ping")
+    name = f"glisten-docs-{os.getpid()}-{os.urandom(3).hex()}"
+    made = subprocess.run([ip, "netns", "add", name], capture_output=True, text=True)
+    if made.returncode != 0:
+        _unavailable(f"ip netns add failed: {made.stderr.strip()}")
+    try:
+        return subprocess.run(
+            [ip, "netns", "exec", name, *command], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        subprocess.run([ip, "netns", "del", name], capture_output=True)
 
 
 @pytest.mark.timeout(600)
