@@ -154,7 +154,13 @@ async def main(reactor: Any) -> None:
     knownHosts.addHostKey(b"[127.0.0.1]:%d" % portNumber, hostKey.public())
     for command in ("add 2 3", "mul 6 7", "divide 1 0"):
         endpoint = SSHCommandClientEndpoint.newConnection(
-            reactor, command, "alice", "127.0.0.1", portNumber, keys=[userKey], knownHosts=knownHosts
+            reactor,
+            command,
+            "alice",
+            "127.0.0.1",
+            portNumber,
+            keys=[userKey],
+            knownHosts=knownHosts,
         )
         output = await endpoint.connect(protocol.Factory.forProtocol(Output))
         try:

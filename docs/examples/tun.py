@@ -24,8 +24,8 @@ from typing import Any
 
 from glisten.internet import defer, protocol, task, utils
 from glisten.pair.ip import IPv4Packet, encodeIPv4
-from glisten.pair.responder import IPResponder
 from glisten.pair.rawudp import RawUDPProtocol, UDPDatagram, encodeUDP
+from glisten.pair.responder import IPResponder
 from glisten.pair.tuntap import TuntapPort
 
 OURS, KERNEL = "10.77.0.2", "10.77.0.1"

@@ -50,8 +50,7 @@ EXPECTED = {
         "bob heard: bob is here / hello, bob\nmembers left: 0\n"
     ),
     "tun.py": (
-        "ready glisten0\nping: answers received: 2\nudp: echo: hello\n"
-        "echo requests answered: 2\n"
+        "ready glisten0\nping: answers received: 2\nudp: echo: hello\necho requests answered: 2\n"
     ),
 }
 
