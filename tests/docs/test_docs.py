@@ -148,3 +148,13 @@ def test_docsBuildWithoutWarnings(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-5000:]
     assert (tmp_path / "html" / "api" / "glisten.internet.defer.html").exists()
+
+
+def test_everyPackageReadmeLinksToItsDocs() -> None:
+    for readme in sorted((ROOT / "packages").glob("*/README.md")):
+        text = readme.read_text()
+        links = re.findall(r"\]\((\.\./\.\./docs/[^)]+)\)", text)
+        assert links, f"{readme} links to no page of the documentation"
+        for link in links:
+            assert (readme.parent / link).resolve().exists(), (readme, link)
+        assert f"api/glisten-{readme.parent.name}.html" in text, readme
