@@ -71,13 +71,13 @@ class CalculatorSession:
 
     def openShell(self, proto: Any) -> None:
         shell = Calculator()
-        shell.makeConnection(proto)
+        shell.makeConnection(session.wrapProcessProtocol(proto))
         proto.makeConnection(session.wrapProtocol(shell))
 
     def execCommand(self, proto: Any, command: bytes) -> None:
         shell = Calculator()
         shell.prompt = b""
-        shell.makeConnection(proto)
+        shell.makeConnection(session.wrapProcessProtocol(proto))
         proto.makeConnection(session.wrapProtocol(shell))
         # Answer on the next turn of the reactor: the server accepts the request first.
         self.avatar.reactor.callLater(0, self._answer, shell, proto, command)
