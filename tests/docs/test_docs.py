@@ -147,7 +147,12 @@ def test_docsBuildWithoutWarnings(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr[-5000:]
-    assert (tmp_path / "html" / "api" / "glisten.internet.defer.html").exists()
+    api = tmp_path / "html" / "api"
+    assert (api / "glisten.internet.defer.html").exists()
+    # Interfaces, which autodoc skips, are documented too (conf.interfacesOf).
+    assert 'id="glisten.internet.interfaces.IReactorTCP.listenTCP"' in (
+        api / "glisten.internet.interfaces.html"
+    ).read_text()
 
 
 def test_everyPackageReadmeLinksToItsDocs() -> None:
