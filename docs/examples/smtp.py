@@ -34,25 +34,21 @@ async def main(reactor: Any) -> None:
     message["To"] = "alice@example.org"
     message["Subject"] = "lunch?"
     message.set_content("Noon at the usual place.\n")
-    numOk, results = await smtp.sendmail(
-        "127.0.0.1",
-        "bob@example.com",
-        ["alice@example.org"],
-        message,
-        port=port.getHost().port,
-        reactor=reactor,
-    )
-    print(f"accepted for {numOk} recipient(s)")
 
-    try:
-        await smtp.sendmail(
+    async def send(recipient: str) -> int:
+        numOk, _ = await smtp.sendmail(
             "127.0.0.1",
             "bob@example.com",
-            ["nobody@example.org"],
+            [recipient],
             message,
             port=port.getHost().port,
             reactor=reactor,
         )
+        return int(numOk)
+
+    print(f"accepted for {await send('alice@example.org')} recipient(s)")
+    try:
+        await send("nobody@example.org")
     except smtp.SMTPDeliveryError as e:
         print(f"refused: {e.code}")
 
