@@ -150,9 +150,10 @@ def test_docsBuildWithoutWarnings(tmp_path: Path) -> None:
     api = tmp_path / "html" / "api"
     assert (api / "glisten.internet.defer.html").exists()
     # Interfaces, which autodoc skips, are documented too (conf.interfacesOf).
-    assert 'id="glisten.internet.interfaces.IReactorTCP.listenTCP"' in (
-        api / "glisten.internet.interfaces.html"
-    ).read_text()
+    assert (
+        'id="glisten.internet.interfaces.IReactorTCP.listenTCP"'
+        in (api / "glisten.internet.interfaces.html").read_text()
+    )
 
 
 def test_everyPackageReadmeLinksToItsDocs() -> None:
@@ -163,3 +164,68 @@ def test_everyPackageReadmeLinksToItsDocs() -> None:
         for link in links:
             assert (readme.parent / link).resolve().exists(), (readme, link)
         assert f"api/glisten-{readme.parent.name}.html" in text, readme
+
+
+#: Serves the SSH howto's realm on a free port; prints the port once listening.
+SSH_SERVER = r"""
+import importlib.util, sys
+from glisten.conch.checkers import InMemorySSHKeyDB, SSHPublicKeyChecker
+from glisten.conch.ssh.factory import SSHFactory
+from glisten.conch.ssh.keys import Key
+from glisten.cred.portal import Portal
+from glisten.internet import reactor
+
+spec = importlib.util.spec_from_file_location("howto", sys.argv[1])
+howto = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(howto)
+userKey = Key.fromFile(sys.argv[2])
+portal = Portal(howto.Realm(reactor))
+portal.registerChecker(SSHPublicKeyChecker(InMemorySSHKeyDB({b"alice": [userKey.public()]})))
+server = SSHFactory()
+server.privateKeys = {b"ssh-ed25519": Key.generate("ed25519")}
+server.portal = portal
+print(reactor.listenTCP(0, server, interface="127.0.0.1").getHost().port, flush=True)
+reactor.run()
+"""
+
+
+@pytest.mark.interop
+def test_sshHowtoShellWithOpenSSH(tmp_path: Path) -> None:
+    """The howto says its shell works from ``ssh``: OpenSSH's client, without a terminal."""
+    from .conftest import requireBinary
+
+    ssh = requireBinary("ssh")
+    keygen = requireBinary("ssh-keygen")
+    key = tmp_path / "id"
+    subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SSH_SERVER, str(EXAMPLES / "ssh.py"), str(key)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().strip()
+        assert port.isdigit(), server.stderr.read() if server.stderr else port
+        command = [ssh, "-T", "-i", str(key), "-p", port, "-o", "BatchMode=yes"]
+        command += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        command += ["-o", "LogLevel=error", "alice@127.0.0.1"]
+        shell = subprocess.run(
+            command,
+            input="add 1 2\nmul 3 4\nfoo\nquit\nadd 9 9\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (shell.returncode, shell.stdout) == (
+            0,
+            "calc> 3\ncalc> 12\ncalc> usage: add|mul NUMBER... or quit\ncalc> ",
+        ), shell.stderr
+        failed = subprocess.run(
+            [*command, "divide", "1"], capture_output=True, text=True, timeout=60
+        )
+        assert failed.returncode == 2
+    finally:
+        server.kill()
+        server.communicate(timeout=10)
