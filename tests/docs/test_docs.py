@@ -3,6 +3,8 @@ site (guides plus the API reference from every package's docstrings) builds with
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 EXAMPLES = DOCS / "examples"
 
 EXPECTED = {
@@ -33,7 +36,26 @@ EXPECTED = {
     "dns_server.py": "www.example.com -> 192.0.2.80\nwww.example.org -> 198.51.100.7\n",
     "testing.py": "...",
     "asyncio_interop.py": "from a Deferred\nfrom asyncio\n",
+    "ssh.py": "add 2 3 = 5\nmul 6 7 = 42\ndivide 1 0: exit status 2\n",
+    "smtp.py": (
+        "accepted for 1 recipient(s)\nrefused: 550\n"
+        "in alice's maildir: 'lunch?' from bob@example.com\n"
+    ),
+    "workers.py": (
+        "2 workers ready\nGET 200 hello from a worker\nreloaded; GET 200 hello from a worker\n"
+        "stopped with status 0\n"
+    ),
+    "websockets.py": (
+        "alice heard: bob is here\nalice heard: hello, bob\n"
+        "bob heard: bob is here / hello, bob\nmembers left: 0\n"
+    ),
+    "tun.py": (
+        "ready glisten0\nping: answers received: 2\nudp: echo: hello\necho requests answered: 2\n"
+    ),
 }
+
+#: Programs that need root and a network namespace of their own (the test makes one).
+IN_NAMESPACE = {"tun.py"}
 
 
 def test_everyHowtoProgramIsChecked() -> None:
@@ -42,15 +64,65 @@ def test_everyHowtoProgramIsChecked() -> None:
     assert {Path(name).stem for name in EXPECTED} <= pages
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_everyIncludedProgramRunsInATest() -> None:
+    """A page may show a program from ``examples/`` (run by tests/examples) or
+    ``docs/examples/`` (run here); nothing else, so no page shows code that no test runs."""
+    checkedExamples = (ROOT / "tests" / "examples" / "test_examples.py").read_text()
+    for page in (DOCS / "howto").glob("*.rst"):
+        for included in re.findall(r"literalinclude:: (\S+\.py)", page.read_text()):
+            path = (page.parent / included).resolve()
+            assert path.exists(), (page.name, included)
+            if path.parent == EXAMPLES:
+                assert path.name in EXPECTED, (page.name, included)
+            else:
+                assert path.parent == ROOT / "examples", (page.name, included)
+                assert f'"{path.name}"' in checkedExamples, (page.name, included)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.interop) if n in IN_NAMESPACE else n
+        for n in sorted(EXPECTED)
+    ],
+)
 def test_howtoProgram(name: str) -> None:
     if name == "tls.py" and shutil.which("openssl") is None:
         pytest.skip("the TLS howto makes its certificates with the openssl command")
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=120
-    )
+    command = [sys.executable, str(EXAMPLES / name)]
+    if name in IN_NAMESPACE:
+        result = _inNamespace(command)
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(EXPECTED[name])
+
+
+def _unavailable(reason: str) -> None:
+    """As tests/pair does: skip here, but fail in CI, where root and namespaces exist."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; the namespace howtos must run in CI")
+    pytest.skip(reason)
+
+
+def _inNamespace(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in a fresh network namespace (only ``lo``), deleted afterwards."""
+    ip = shutil.which("ip") or shutil.which("ip", path="/usr/sbin:/sbin")
+    if os.geteuid() != 0 or ip is None or not os.path.exists("/dev/net/tun"):
+        _unavailable("this howto needs root, the ip command and /dev/net/tun")
+    assert ip is not None
+    if shutil.which("ping") is None:
+        _unavailable("this howto runs ping")
+    name = f"glisten-docs-{os.getpid()}-{os.urandom(3).hex()}"
+    made = subprocess.run([ip, "netns", "add", name], capture_output=True, text=True)
+    if made.returncode != 0:
+        _unavailable(f"ip netns add failed: {made.stderr.strip()}")
+    try:
+        return subprocess.run(
+            [ip, "netns", "exec", name, *command], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        subprocess.run([ip, "netns", "del", name], capture_output=True)
 
 
 @pytest.mark.timeout(600)
@@ -75,4 +147,85 @@ def test_docsBuildWithoutWarnings(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr[-5000:]
-    assert (tmp_path / "html" / "api" / "glisten.internet.defer.html").exists()
+    api = tmp_path / "html" / "api"
+    assert (api / "glisten.internet.defer.html").exists()
+    # Interfaces, which autodoc skips, are documented too (conf.interfacesOf).
+    assert (
+        'id="glisten.internet.interfaces.IReactorTCP.listenTCP"'
+        in (api / "glisten.internet.interfaces.html").read_text()
+    )
+
+
+def test_everyPackageReadmeLinksToItsDocs() -> None:
+    for readme in sorted((ROOT / "packages").glob("*/README.md")):
+        text = readme.read_text()
+        links = re.findall(r"\]\((\.\./\.\./docs/[^)]+)\)", text)
+        assert links, f"{readme} links to no page of the documentation"
+        for link in links:
+            assert (readme.parent / link).resolve().exists(), (readme, link)
+        assert f"api/glisten-{readme.parent.name}.html" in text, readme
+
+
+#: Serves the SSH howto's realm on a free port; prints the port once listening.
+SSH_SERVER = r"""
+import importlib.util, sys
+from glisten.conch.checkers import InMemorySSHKeyDB, SSHPublicKeyChecker
+from glisten.conch.ssh.factory import SSHFactory
+from glisten.conch.ssh.keys import Key
+from glisten.cred.portal import Portal
+from glisten.internet import reactor
+
+spec = importlib.util.spec_from_file_location("howto", sys.argv[1])
+howto = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(howto)
+userKey = Key.fromFile(sys.argv[2])
+portal = Portal(howto.Realm(reactor))
+portal.registerChecker(SSHPublicKeyChecker(InMemorySSHKeyDB({b"alice": [userKey.public()]})))
+server = SSHFactory()
+server.privateKeys = {b"ssh-ed25519": Key.generate("ed25519")}
+server.portal = portal
+print(reactor.listenTCP(0, server, interface="127.0.0.1").getHost().port, flush=True)
+reactor.run()
+"""
+
+
+@pytest.mark.interop
+def test_sshHowtoShellWithOpenSSH(tmp_path: Path) -> None:
+    """The howto says its shell works from ``ssh``: OpenSSH's client, without a terminal."""
+    from .conftest import requireBinary
+
+    ssh = requireBinary("ssh")
+    keygen = requireBinary("ssh-keygen")
+    key = tmp_path / "id"
+    subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SSH_SERVER, str(EXAMPLES / "ssh.py"), str(key)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().strip()
+        assert port.isdigit(), server.stderr.read() if server.stderr else port
+        command = [ssh, "-T", "-i", str(key), "-p", port, "-o", "BatchMode=yes"]
+        command += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        command += ["-o", "LogLevel=error", "alice@127.0.0.1"]
+        shell = subprocess.run(
+            command,
+            input="add 1 2\nmul 3 4\nfoo\nquit\nadd 9 9\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (shell.returncode, shell.stdout) == (
+            0,
+            "calc> 3\ncalc> 12\ncalc> usage: add|mul NUMBER... or quit\ncalc> ",
+        ), shell.stderr
+        failed = subprocess.run(
+            [*command, "divide", "1"], capture_output=True, text=True, timeout=60
+        )
+        assert failed.returncode == 2
+    finally:
+        server.kill()
+        server.communicate(timeout=10)

@@ -9,9 +9,9 @@ A child's pipes are plain file descriptors registered with the reactor through
 :func:`reapAllProcesses`. No zombie is left behind either way.
 
 An executable that cannot be run (missing, not executable, bad working directory) is reported
-to ``processEnded`` as :class:`ProcessExecError`, a :class:`~glisten.internet.error.
-ProcessTerminated` with exit code 127 carrying the ``OSError``, instead of Twisted's traceback
-on the child's stderr.
+to ``processEnded`` as :class:`ProcessExecError`, a
+:class:`~glisten.internet.error.ProcessTerminated` with exit code 127 carrying the ``OSError``,
+instead of Twisted's traceback on the child's stderr.
 """
 
 from __future__ import annotations

@@ -72,8 +72,10 @@ class IMailbox(Interface):
         """:return: a binary file-like object with message ``index``."""
 
     def getUidl(index: int) -> Any:
-        """:return: the unique id of message ``index`` (bytes or str; stable across
-        sessions, RFC 1939 7)."""
+        """
+        :return: the unique id of message ``index`` (bytes or str; stable across
+            sessions, RFC 1939 7).
+        """
 
     def deleteMessage(index: int) -> Any:
         """Mark message ``index`` deleted; it goes at :meth:`sync`."""

@@ -428,7 +428,13 @@ def wrapProtocol(proto: Any) -> Any:
 
 
 class _ProcessProtocolTransport:
-    """A session's process protocol seen as the transport of a plain protocol."""
+    """A session's process protocol seen as the transport of a plain protocol.
+
+    :ivar disconnecting: Whether the protocol ended the session (``LineReceiver`` stops
+        delivering lines once it is true, as on a TCP transport).
+    """
+
+    disconnecting = False
 
     def __init__(self, pp: Any) -> None:
         self.pp = pp
@@ -440,6 +446,7 @@ class _ProcessProtocolTransport:
         self.write(b"".join(data))
 
     def loseConnection(self) -> None:
+        self.disconnecting = True
         self.pp.processEnded(Failure(_Done()))
 
     def getPeer(self) -> Any:
