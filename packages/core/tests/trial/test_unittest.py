@@ -417,6 +417,27 @@ def test_globalReactorByDefault() -> None:
     finally:
         other.cancel()
 
+    # Nor what such a leftover schedules when it comes due while this test runs the reactor
+    # (a connection's idle timeout that schedules its abort).
+    class Stale:
+        def __init__(self) -> None:
+            self.abort: Any = None
+
+        def timedOut(self) -> None:
+            self.abort = loadTimeReactor.callLater(100, self.forceAbort)
+
+        def forceAbort(self) -> None:
+            pass
+
+    stale = Stale()
+    loadTimeReactor.callLater(0, stale.timedOut)
+    try:
+        assert outcome(runCase(Global, "test_deferLater")) == "success"
+        assert stale.abort is not None and stale.abort.active()
+    finally:
+        if stale.abort is not None:
+            stale.abort.cancel()
+
 
 MODULE = """
 from glisten.internet import task

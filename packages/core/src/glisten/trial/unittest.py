@@ -513,20 +513,31 @@ def _reactorDirt(reactor: Any) -> tuple[set[Any], set[Any]]:
     return calls, selectables
 
 
+def _owner(call: Any) -> object | None:
+    """The object whose method a delayed call will call, if it calls a method."""
+    return getattr(call.func, "__self__", None)
+
+
 def _cleanSharedReactor(driver: ReactorDriver, before: tuple[set[Any], set[Any]]) -> None:
     """Cancel the delayed calls and close the descriptors this test left in the global reactor
     (as trial's janitor does), so that the next test starts clean.
 
     What was there already when the test started (``before``: left by a plain pytest test
-    that shares the process, say) is neither blamed on this test nor touched.
+    that shares the process, say) is neither blamed on this test nor touched; nor is what that
+    leftover scheduled when it fired while this test ran the reactor (a call of a method of the
+    same object: an idle timeout that schedules its abort, say).
 
     :raises DirtyReactorAggregateError: if the test left any.
     """
     reactor = driver.reactor
     callsBefore, selectablesBefore = before
     nowCalls, nowSelectables = _reactorDirt(reactor)
+    earlierOwners = {id(owner) for owner in map(_owner, callsBefore) if owner is not None}
     calls = []
     for call in nowCalls - callsBefore:
+        owner = _owner(call)
+        if owner is not None and id(owner) in earlierOwners:
+            continue
         calls.append(repr(call))
         call.cancel()
     selectables = []
