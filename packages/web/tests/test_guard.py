@@ -203,7 +203,9 @@ def test_digestRejects(change: str, connect: Callable[..., Any]) -> None:
     elif change == "uri":
         uri = b"/other"
     elif change == "opaque":
-        challenge[b"opaque"] = challenge[b"opaque"][:-1] + b"0"
+        opaque = challenge[b"opaque"]
+        # A different last character (one that is already "0" would change nothing).
+        challenge[b"opaque"] = opaque[:-1] + (b"1" if opaque.endswith(b"0") else b"0")
     elif change == "nonce":
         challenge[b"nonce"] = b"f" * 32
     elif change == "realm":
