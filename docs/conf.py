@@ -37,13 +37,36 @@ autodoc_typehints = "none"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 # Cross-references are checked (nitpicky) for glisten's own public names: a reference that
 # spells out ``glisten.`` must resolve, to the page where the object is documented even when
-# the docstring names a module that only re-exports it (see ``_resolveReexport``). Not checked:
-# names outside glisten (the standard library, zope.interface, cryptography: no intersphinx
-# inventory offline), short names (``Failure``, ``bytes``) that the docstrings use as prose, and
-# private names (``_h11``, ``_Base``) that the reference deliberately leaves out.
+# the docstring names a module that only re-exports it (see ``_resolveReexport``). References
+# into the standard library are checked too, against the inventory of Python's documentation
+# read from a local file (Debian's python3-doc; the links point at docs.python.org): a
+# reference that spells out a standard module (``socket.socket``, ``ssl.SSLContext``) must
+# exist there. Without that file the standard library goes unchecked, and says so. Not checked:
+# other projects (zope.interface, cryptography: no inventory offline), short names
+# (``Failure``, ``bytes``) that the docstrings use as prose, and private names (``_h11``,
+# ``_Base``) that the reference deliberately leaves out.
+PYTHON_INVENTORY = Path(f"/usr/share/doc/python3.{sys.version_info.minor}/html/objects.inv")
+
+
+def _standardModules(inventory: Path) -> list[str]:
+    """The top-level module names the inventory documents (``socket``, ``os``, ...)."""
+    from sphinx.util.inventory import InventoryFile
+
+    with inventory.open("rb") as f:
+        data = InventoryFile.load(f, "", lambda base, uri: uri)
+    return sorted({name.split(".")[0] for name in data.get("py:module", {})})
+
+
 nitpicky = True
+if PYTHON_INVENTORY.exists():
+    extensions.append("sphinx.ext.intersphinx")
+    intersphinx_mapping = {"python": ("https://docs.python.org/3", str(PYTHON_INVENTORY))}
+    _checked = "|".join(["glisten", *_standardModules(PYTHON_INVENTORY)])
+else:
+    print(f"note: {PYTHON_INVENTORY} is missing; standard-library references are not checked")
+    _checked = "glisten"
 nitpick_ignore_regex = [
-    (r"py:.*", r"(?!glisten\.).*"),
+    (r"py:.*", rf"(?!(?:{_checked})\.).*"),
     (r"py:.*", r"glisten\.(.*\.)?_.*"),
 ]
 # Public names the reference cannot show: an undocumented class attribute, a class exported
@@ -54,6 +77,8 @@ nitpick_ignore = [
     ("py:attr", "glisten.web.static.File.processors"),
     ("py:class", "glisten.web.static.Registry"),
     ("py:data", "glisten.web.template.tags"),
+    # Python documents this exception only in the prose of the argparse page.
+    ("py:exc", "argparse.ArgumentTypeError"),
 ]
 
 # Importing this one module installs a reactor; it is documented by hand in the guide.
@@ -232,6 +257,16 @@ def _resolveReexport(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     return None
 
 
+def _publicStandardBases(app: Any, name: str, obj: Any, options: Any, bases: list[Any]) -> None:
+    """Name a standard-library base by where Python documents it: ``unittest.case.TestCase``
+    is documented (and in the inventory) as ``unittest.TestCase``."""
+    for index, base in enumerate(bases):
+        module = getattr(base, "__module__", "")
+        if module.startswith("unittest."):
+            bases[index] = f":py:class:`unittest.{base.__qualname__}`"
+
+
 def setup(app: Any) -> None:
     app.connect("autodoc-skip-member", _skipForeignAndRepeated)
+    app.connect("autodoc-process-bases", _publicStandardBases)
     app.connect("missing-reference", _resolveReexport)

@@ -1,10 +1,15 @@
-"""A host made of Python on a TUN device: the kernel pings it and talks UDP to it.
+"""A host made of Python on a TUN device, then one on a TAP device: the kernel pings them and
+talks UDP to the first.
 
 ``TuntapPort`` opens a TUN device (``glisten0``): the packets the kernel routes to it arrive
 as IP packets, and what the program writes to it the kernel receives as if from a network.
 ``IPResponder`` answers ping for 10.77.0.2; an echo service on UDP port 7 is a plain
 ``DatagramProtocol`` under ``RawUDPProtocol``. The same program then acts as the other side: it
 runs ``ping`` and sends a datagram through an ordinary UDP socket.
+
+The TAP device (``glisten1``) carries Ethernet frames instead: ``EthernetResponder`` answers
+ARP and IPv6 neighbour discovery with its own hardware address, so the kernel learns that
+address and pings 10.78.0.2 and fd78::2 through it.
 
 Creating a TUN device and giving it an address needs root, and must not touch the machine's
 own network: run it inside a network namespace of its own, which it checks::
@@ -25,10 +30,11 @@ from typing import Any
 from glisten.internet import defer, protocol, task, utils
 from glisten.pair.ip import IPv4Packet, encodeIPv4
 from glisten.pair.rawudp import RawUDPProtocol, UDPDatagram, encodeUDP
-from glisten.pair.responder import IPResponder
+from glisten.pair.responder import EthernetResponder, IPResponder
 from glisten.pair.tuntap import TuntapPort
 
 OURS, KERNEL = "10.77.0.2", "10.77.0.1"
+TAP_V4, TAP_V6 = "10.78.0.2", "fd78::2"
 
 
 class Echo(protocol.DatagramProtocol):
@@ -61,7 +67,18 @@ async def run(reactor: Any, command: str, *args: str) -> str:
     return out.decode()
 
 
+async def ping(reactor: Any, address: str) -> str:
+    summary = await run(reactor, "ping", "-c", "2", "-i", "0.2", "-W", "5", address)
+    received = re.search(r"(\d+) received", summary)
+    return received.group(1) if received else "none"
+
+
 async def main(reactor: Any) -> None:
+    await tun(reactor)
+    await tap(reactor)
+
+
+async def tun(reactor: Any) -> None:
     host = IPResponder(ipv4=OURS)
     echo, udp = Echo(), RawUDPProtocol()
     udp.addProto(7, echo)
@@ -73,9 +90,7 @@ async def main(reactor: Any) -> None:
     await run(reactor, "ip", "addr", "add", f"{KERNEL}/24", "dev", "glisten0")
     await run(reactor, "ip", "link", "set", "glisten0", "up")
 
-    summary = await run(reactor, "ping", "-c", "2", "-i", "0.2", "-W", "5", OURS)
-    received = re.search(r"(\d+) received", summary)
-    print("ping: answers received:", received.group(1) if received else "none")
+    print("ping: answers received:", await ping(reactor, OURS))
 
     client = Client()
     clientPort = reactor.listenUDP(0, client, interface=KERNEL)
@@ -86,6 +101,22 @@ async def main(reactor: Any) -> None:
     await clientPort.stopListening()
     await device.stopListening()
     print("echo requests answered:", host.responder.answered)
+
+
+async def tap(reactor: Any) -> None:
+    host = EthernetResponder(ipv4=TAP_V4, ipv6=TAP_V6)
+    device = TuntapPort(b"glisten1", host, reactor=reactor)
+    device.startListening()
+    print("ready", device.getHost().name.decode())
+    await run(reactor, "ip", "addr", "add", "10.78.0.1/24", "dev", "glisten1")
+    await run(reactor, "ip", "addr", "add", "fd78::1/64", "dev", "glisten1", "nodad")
+    await run(reactor, "ip", "link", "set", "glisten1", "up")
+    print("ping over ARP: answers received:", await ping(reactor, TAP_V4))
+    print("ping over NDP: answers received:", await ping(reactor, TAP_V6))
+    neighbours = await run(reactor, "ip", "neigh", "show", "dev", "glisten1")
+    learned = host.mac.hex(":") in neighbours
+    print("the kernel learned our hardware address:", learned)
+    await device.stopListening()
 
 
 def inOwnNamespace() -> bool:

@@ -41,6 +41,10 @@ EXPECTED = {
         "accepted for 1 recipient(s)\nrefused: 550\n"
         "in alice's maildir: 'lunch?' from bob@example.com\n"
     ),
+    "mailbox.py": (
+        "pop3: 2 messages\npop3: first is 'lunch?'\nimap: INBOX has 1 message(s)\n"
+        "imap: 1 is 'the report'\nimap: 1 is seen: True\n"
+    ),
     "workers.py": (
         "2 workers ready\nGET 200 hello from a worker\nreloaded; GET 200 hello from a worker\n"
         "stopped with status 0\n"
@@ -51,6 +55,8 @@ EXPECTED = {
     ),
     "tun.py": (
         "ready glisten0\nping: answers received: 2\nudp: echo: hello\necho requests answered: 2\n"
+        "ready glisten1\nping over ARP: answers received: 2\nping over NDP: answers received: 2\n"
+        "the kernel learned our hardware address: True\n"
     ),
 }
 
@@ -149,6 +155,15 @@ def test_docsBuildWithoutWarnings(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-5000:]
     api = tmp_path / "html" / "api"
     assert (api / "glisten.internet.defer.html").exists()
+    # Standard-library references are checked against Python's inventory, which CI installs.
+    inventory = Path(f"/usr/share/doc/python3.{sys.version_info.minor}/html/objects.inv")
+    if os.environ.get("CI") == "true":
+        assert inventory.exists(), "CI installs python3-doc for the docs build"
+    if inventory.exists():
+        assert (
+            "https://docs.python.org/3/library/unittest.html#unittest.TestCase"
+            in (api / "glisten.trial.unittest.html").read_text()
+        )
     # Interfaces, which autodoc skips, are documented too (conf.interfacesOf).
     assert (
         'id="glisten.internet.interfaces.IReactorTCP.listenTCP"'
