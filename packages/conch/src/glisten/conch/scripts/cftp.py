@@ -617,6 +617,9 @@ class CftpServiceMaker:
             with open(options.batchfile, encoding="utf-8") as f:
                 commands = readBatch(f.read().splitlines())
         keys, knownHosts = _prepareConnection(options)
+        if commands is not None:
+            # As sftp -b: no questions (passwords, unknown host keys) in batch mode.
+            options.batch_mode = True
         return CftpService(options, commands, keys, knownHosts)
 
 
