@@ -365,6 +365,53 @@ cd ..
     assert "rm: " in result.stderr  # the tolerated failure is still reported
 
 
+def test_cftpWildcardsRecursiveAndMore(
+    sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path
+) -> None:
+    """Wildcards, get -r / put -r, chmod, ln, ln -s and df through sshd and ``glisten ssh``."""
+    server, remotePath, remote = sftpTarget
+    (remote / "one.txt").write_bytes(b"1")
+    (remote / "two.txt").write_bytes(b"22")
+    (remote / "skip.bin").write_bytes(b"x")
+    (remote / "tree" / "sub").mkdir(parents=True)
+    (remote / "tree" / "sub" / "deep.txt").write_bytes(b"deep")
+    upload = tmp_path / "upload"
+    (upload / "nested").mkdir(parents=True)
+    (upload / "nested" / "n.dat").write_bytes(os.urandom(100000))
+    (tmp_path / "a.log").write_bytes(b"a")
+    (tmp_path / "b.log").write_bytes(b"b")
+    (tmp_path / "got").mkdir()
+    batch = f"""
+cd {remotePath}
+ls *.txt
+get *.txt got
+get -r tree got/tree
+put -r upload
+put *.log tree
+chmod 640 *.txt
+ln -s one.txt soft
+ln two.txt hard
+rm *.bin
+df
+df -h
+"""
+    result = _cftp(server, tmp_path, batch)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("cftp> ls *.txt\n", 1)[1].startswith("one.txt\ntwo.txt\n")
+    assert (tmp_path / "got" / "one.txt").read_bytes() == b"1"
+    assert (tmp_path / "got" / "two.txt").read_bytes() == b"22"
+    assert (tmp_path / "got" / "tree" / "sub" / "deep.txt").read_bytes() == b"deep"
+    assert (remote / "upload" / "nested" / "n.dat").read_bytes() == (
+        upload / "nested" / "n.dat"
+    ).read_bytes()
+    assert (remote / "tree" / "a.log").read_bytes() == b"a"
+    assert (remote / "one.txt").stat().st_mode & 0o777 == 0o640
+    assert os.readlink(remote / "soft") == "one.txt"
+    assert (remote / "hard").stat().st_ino == (remote / "two.txt").stat().st_ino
+    assert not (remote / "skip.bin").exists()
+    assert "%Capacity" in result.stdout.split("cftp> df\n", 1)[1]
+
+
 def test_cftpBatchStopsAtFailure(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     remote = tmp_path / "remote"
     remote.mkdir()
