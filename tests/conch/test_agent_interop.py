@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,19 +58,26 @@ def sshAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
         proc.wait(10)
 
 
-@pytest.fixture
-def glistenAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    sock = tmp_path / "glisten-agent.sock"
-    script = tmp_path / "agent.py"
-    script.write_text(AGENT_SERVER)
-    proc = subprocess.Popen([sys.executable, str(script), str(sock)], stdout=subprocess.PIPE)
+@contextmanager
+def _agentProcess(tmp_path: Path, source: str, sock: Path, *args: str) -> Iterator[None]:
+    """Run an agent script (``source``) listening on ``sock`` until the block ends."""
+    script = tmp_path / f"{sock.stem}.py"
+    script.write_text(source)
+    proc = subprocess.Popen([sys.executable, str(script), str(sock), *args], stdout=subprocess.PIPE)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == b"ready"
     try:
-        yield {"sock": sock, "env": dict(os.environ, SSH_AUTH_SOCK=str(sock))}
+        yield
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def glistenAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    sock = tmp_path / "glisten-agent.sock"
+    with _agentProcess(tmp_path, AGENT_SERVER, sock):
+        yield {"sock": sock, "env": dict(os.environ, SSH_AUTH_SOCK=str(sock))}
 
 
 def test_clientAgainstSshAgent(sshAgent: dict[str, Any], tmp_path: Path) -> None:
@@ -194,45 +202,21 @@ reactor.run()
 def confirmingAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
     sock = tmp_path / "confirming.sock"
     allow = tmp_path / "allow"
-    script = tmp_path / "agent.py"
-    script.write_text(CONFIRMING_AGENT)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(sock), str(allow)], stdout=subprocess.PIPE
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == b"ready"
     askpass = tmp_path / "askpass"
     askpass.write_text('#!/bin/sh\ncat "$(dirname "$0")/passphrase"\n')
     askpass.chmod(0o700)
     env = dict(
         os.environ, SSH_AUTH_SOCK=str(sock), SSH_ASKPASS=str(askpass), SSH_ASKPASS_REQUIRE="force"
     )
-    try:
+    with _agentProcess(tmp_path, CONFIRMING_AGENT, sock, str(allow)):
         yield {"sock": sock, "env": env, "allow": allow, "passphrase": tmp_path / "passphrase"}
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _sshVia(agentSock: Path, server: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            requireBinary("ssh"),
-            "-p",
-            str(server["port"]),
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            f"IdentityAgent={agentSock}",
-            "-o",
-            "IdentityFile=none",
-            "root@127.0.0.1",
-            "echo via-agent",
-        ],
+        [requireBinary("ssh"), "-p", str(server["port"]), "-o", f"IdentityAgent={agentSock}"]
+        + ["-o", "IdentityFile=none", "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes"]
+        + ["-o", "UserKnownHostsFile=/dev/null", "root@127.0.0.1", "echo via-agent"],
         capture_output=True,
         text=True,
         timeout=60,
