@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from glisten.conch.ssh.scp import SCPOnlySession, SCPProcess, parseSCPCommand
 from glisten.conch.unix import SFTPServerForUnixConchUser
@@ -480,3 +482,40 @@ def test_sessionRefusesTheRest(root: Path) -> None:
     assert (root / "s").read_bytes() == b"S"
     session.windowChanged((1, 2, 3, 4))
     session.closed()
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from([b"scp -t /", b"scp -r -p -t /", b"scp -r -f /", b"scp -f hello.txt"]),
+    st.lists(
+        st.one_of(
+            st.binary(max_size=40),
+            st.sampled_from(
+                [b"\x00", b"C0644 3 f\n", b"D0755 0 d\n", b"E\n", b"T1 0 1 0\n", b"abc"]
+            ),
+        ),
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_randomInputNeverBreaksTheServer(
+    tmp_path_factory: pytest.TempPathFactory, command: bytes, chunks: list[bytes], eof: bool
+) -> None:
+    """Whatever the client sends: records, refusals or a protocol error; never an internal
+    error, and nothing written outside the root."""
+    base = tmp_path_factory.mktemp("random")
+    root = base / "root"
+    root.mkdir()
+    (root / "hello.txt").write_bytes(b"hello")
+    process, pp = run(root, command)
+    for chunk in chunks:
+        process.write(chunk)
+    if eof:
+        process.closeStdin()
+    assert b"internal error" not in pp.out
+    assert sorted(p.name for p in base.iterdir()) == ["root"]
