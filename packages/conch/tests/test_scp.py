@@ -333,7 +333,7 @@ def test_downloadCannotLeaveRoot(root: Path, path: bytes) -> None:
     process, pp = run(root, b"scp -f " + path)
     process.write(b"\x00")
     out = pp.take()
-    assert out.startswith(b"\x01scp: ") and out.endswith(b": no such file\n")
+    assert out.startswith(b"\x01scp: ") and out.endswith(b": No such file or directory\n")
     assert pp.exitCode == 1
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import getopt
+import os
 import shlex
 import stat
 from collections import deque
@@ -121,6 +122,8 @@ def _display(path: bytes) -> str:
 
 def _reason(exc: BaseException) -> str:
     """Why a file system call failed, in our words (never the path the client sent)."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os.strerror(exc.errno)
     return _status(exc)[1]
 
 
