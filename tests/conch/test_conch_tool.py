@@ -381,8 +381,12 @@ def test_cftpWildcardsRecursiveAndMore(
     (tmp_path / "a.log").write_bytes(b"a")
     (tmp_path / "b.log").write_bytes(b"b")
     (tmp_path / "got").mkdir()
+    os.utime(tmp_path / "a.log", (1000000000, 1000000002))
+    os.utime(remote / "one.txt", (1000000000, 1000000003))
     batch = f"""
 cd {remotePath}
+put -p a.log kept.log
+get -p one.txt kept.txt
 ls *.txt
 get *.txt got
 get -r tree got/tree
@@ -410,6 +414,8 @@ df -h
     assert (remote / "hard").stat().st_ino == (remote / "two.txt").stat().st_ino
     assert not (remote / "skip.bin").exists()
     assert "%Capacity" in result.stdout.split("cftp> df\n", 1)[1]
+    assert int((remote / "kept.log").stat().st_mtime) == 1000000002
+    assert int((tmp_path / "kept.txt").stat().st_mtime) == 1000000003
 
 
 def test_cftpBatchStopsAtFailure(opensshServer: dict[str, Any], tmp_path: Path) -> None:

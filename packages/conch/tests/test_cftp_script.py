@@ -333,3 +333,29 @@ def test_serverNamesNeverLeaveTheLocalFolder(tree: tuple[Path, Path]) -> None:
     assert (local / "copy" / "inner.txt").exists()
     assert not (local / "escaped").exists()
     assert shell("ls dir") == "inner.txt\nlink\nsub\n"
+
+
+def test_preserve(tree: tuple[Path, Path]) -> None:
+    """``-p`` keeps modes and times both ways; flags combine (``-rp``)."""
+    root, local = tree
+    os.chmod(root / "dir" / "inner.txt", 0o604)
+    os.utime(root / "dir" / "inner.txt", (1300000000, 1200000000))
+    os.utime(root / "dir", (1300000000, 1100000000))
+    shell = _Shell(root)
+    shell(f"get -rp dir {local / 'kept'}")
+    assert (local / "kept" / "inner.txt").stat().st_mode & 0o777 == 0o604
+    assert int((local / "kept" / "inner.txt").stat().st_mtime) == 1200000000
+    assert int((local / "kept").stat().st_mtime) == 1100000000
+    shell(f"get dir/inner.txt {local / 'plain'}")
+    assert int((local / "plain").stat().st_mtime) != 1200000000
+    (local / "up.txt").write_bytes(b"up")
+    os.chmod(local / "up.txt", 0o640)
+    os.utime(local / "up.txt", (1000000000, 1000000001))
+    shell(f"put -p {local / 'up.txt'} up.txt")
+    assert (root / "up.txt").stat().st_mode & 0o777 == 0o640
+    assert int((root / "up.txt").stat().st_mtime) == 1000000001
+    shell(f"put -r -p {local / 'kept'} again")
+    assert int((root / "again").stat().st_mtime) == 1100000000
+    assert int((root / "again" / "inner.txt").stat().st_mtime) == 1200000000
+    with pytest.raises(cftp.CommandError, match="usage"):
+        shell("get -x a.txt")

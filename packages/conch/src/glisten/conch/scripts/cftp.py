@@ -5,7 +5,8 @@
 [-B BUFFERSIZE] [-R REQUESTS] [USER@]HOST`` runs commands, one a line, over the server's
 ``sftp`` subsystem: typed at a ``cftp>`` prompt (failures are reported and the session goes
 on), or with ``-b`` from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
-``ls [-l] [PATH]``, ``get [-r] REMOTE [LOCAL]``, ``put [-r] LOCAL [REMOTE]``, ``mkdir``,
+``ls [-l] [PATH]``, ``get [-r] [-p] REMOTE [LOCAL]``, ``put [-r] [-p] LOCAL [REMOTE]``
+(``-p`` keeps modes and times), ``mkdir``,
 ``rmdir``, ``rm``, ``rename OLD NEW``, ``chmod MODE PATH``, ``ln [-s] OLD NEW``,
 ``df [-h | -i] [PATH]``, ``exit``. ``*``, ``?`` and ``[...]`` in the paths of ``ls``, ``get``,
 ``put``, ``rm`` and ``chmod`` name every match (names from the server that are not one path
@@ -539,9 +540,24 @@ class CftpService(Service):
             return _NoProgress()
         return _Progress(self._stderr, name, total, self._reactor.seconds)
 
+    @staticmethod
+    def _flags(args: list[str], allowed: str, usage: str) -> tuple[set[str], list[str]]:
+        """Split leading ``-rp``-style flags (up to ``--``) from the other arguments."""
+        flags: set[str] = set()
+        while args and args[0].startswith("-") and len(args[0]) > 1:
+            word, args = args[0], args[1:]
+            if word == "--":
+                break
+            if any(letter not in allowed for letter in word[1:]):
+                raise CommandError(f"usage: {usage}")
+            flags.update(word[1:])
+        return flags, args
+
     async def cmd_get(self, args: list[str]) -> None:
-        recursive = bool(args) and args[0] == "-r"
-        paths = self._arguments(args[1:] if recursive else args, 1, 2, "get [-r] REMOTE [LOCAL]")
+        usage = "get [-r] [-p] REMOTE [LOCAL]"
+        flags, args = self._flags(args, "rp", usage)
+        paths = self._arguments(args, 1, 2, usage)
+        preserve = "p" in flags
         matches = await self._glob(paths[0])
         local = paths[1] if len(paths) > 1 else None
         intoFolder = len(matches) > 1 or local is None or os.path.isdir(local)
@@ -551,22 +567,25 @@ class CftpService(Service):
             name = os.fsdecode(posixpath.basename(remote.rstrip(b"/")))
             target = os.path.join(local or ".", name) if intoFolder else str(local)
             if await self._isRemoteDirectory(remote):
-                if not recursive:
+                if "r" not in flags:
                     raise CommandError(f"{os.fsdecode(remote)}: a directory (use get -r)")
-                await self._getDirectory(remote, target, 0)
+                await self._getDirectory(remote, target, 0, preserve)
             else:
-                await self._getFile(remote, target)
+                await self._getFile(remote, target, preserve)
 
-    async def _getFile(self, remote: bytes, local: str) -> None:
+    async def _getFile(self, remote: bytes, local: str, preserve: bool = False) -> None:
         assert self.client is not None
         f = await self.client.openFile(remote, FXF_READ)
         try:
-            progress = self._progress(os.fsdecode(remote), (await f.getAttrs()).get("size"))
+            attrs = await f.getAttrs()
+            progress = self._progress(os.fsdecode(remote), attrs.get("size"))
             fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
                 await _download(
                     f, fd, self.options.buffersize, self.options.requests, progress.update
                 )
+                if preserve:
+                    _preserveLocally(fd, attrs)
             finally:
                 os.close(fd)
         finally:
@@ -574,7 +593,9 @@ class CftpService(Service):
         progress.finish()
         self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}\n")
 
-    async def _getDirectory(self, remote: bytes, local: str, depth: int) -> None:
+    async def _getDirectory(
+        self, remote: bytes, local: str, depth: int, preserve: bool = False
+    ) -> None:
         """Copy a remote folder; links and other special files are skipped, as by sftp."""
         if depth >= _MAX_DEPTH:
             raise CommandError(f"{os.fsdecode(remote)}: folders nested too deep")
@@ -584,15 +605,25 @@ class CftpService(Service):
             child = posixpath.join(remote, name)
             target = os.path.join(local, os.fsdecode(name))
             if stat.S_ISDIR(mode):
-                await self._getDirectory(child, target, depth + 1)
+                await self._getDirectory(child, target, depth + 1, preserve)
             elif stat.S_ISREG(mode):
-                await self._getFile(child, target)
+                await self._getFile(child, target, preserve)
             else:
                 self._stderr.write(f"Skipping non-regular file {os.fsdecode(child)}\n")
+        if preserve:
+            assert self.client is not None
+            folderAttrs = await self.client.getAttrs(remote, followLinks=True)
+            fd = os.open(local, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                _preserveLocally(fd, folderAttrs)
+            finally:
+                os.close(fd)
 
     async def cmd_put(self, args: list[str]) -> None:
-        recursive = bool(args) and args[0] == "-r"
-        paths = self._arguments(args[1:] if recursive else args, 1, 2, "put [-r] LOCAL [REMOTE]")
+        usage = "put [-r] [-p] LOCAL [REMOTE]"
+        flags, args = self._flags(args, "rp", usage)
+        paths = self._arguments(args, 1, 2, usage)
+        preserve = "p" in flags
         matches = sorted(glob.glob(paths[0])) if glob.has_magic(paths[0]) else [paths[0]]
         if not matches:
             raise CommandError(f"{paths[0]}: no match")
@@ -604,30 +635,34 @@ class CftpService(Service):
             name = os.path.basename(os.path.normpath(local))
             target = posixpath.join(remote, os.fsencode(name)) if intoFolder else remote
             if os.path.isdir(local):
-                if not recursive:
+                if "r" not in flags:
                     raise CommandError(f"{local}: a directory (use put -r)")
-                await self._putDirectory(local, target, 0)
+                await self._putDirectory(local, target, 0, preserve)
             else:
-                await self._putFile(local, target)
+                await self._putFile(local, target, preserve)
 
-    async def _putFile(self, local: str, remote: bytes) -> None:
+    async def _putFile(self, local: str, remote: bytes, preserve: bool = False) -> None:
         assert self.client is not None
         with open(local, "rb") as source:
-            mode = os.fstat(source.fileno()).st_mode & 0o777
+            st = os.fstat(source.fileno())
             f = await self.client.openFile(
-                remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": mode}
+                remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": st.st_mode & 0o777}
             )
-            progress = self._progress(local, os.fstat(source.fileno()).st_size)
+            progress = self._progress(local, st.st_size)
             try:
                 await _upload(
                     f, source, self.options.buffersize, self.options.requests, progress.update
                 )
+                if preserve:
+                    await f.setAttrs(_preservedAttrs(st))
             finally:
                 await f.close()
         progress.finish()
         self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}\n")
 
-    async def _putDirectory(self, local: str, remote: bytes, depth: int) -> None:
+    async def _putDirectory(
+        self, local: str, remote: bytes, depth: int, preserve: bool = False
+    ) -> None:
         """Copy a local folder; links and other special files are skipped, as by sftp."""
         if depth >= _MAX_DEPTH:
             raise CommandError(f"{local}: folders nested too deep")
@@ -639,11 +674,30 @@ class CftpService(Service):
             mode = os.lstat(path).st_mode
             target = posixpath.join(remote, os.fsencode(name))
             if stat.S_ISDIR(mode):
-                await self._putDirectory(path, target, depth + 1)
+                await self._putDirectory(path, target, depth + 1, preserve)
             elif stat.S_ISREG(mode):
-                await self._putFile(path, target)
+                await self._putFile(path, target, preserve)
             else:
                 self._stderr.write(f"Skipping non-regular file {path}\n")
+        if preserve:
+            await self.client.setAttrs(remote, _preservedAttrs(os.stat(local)))
+
+
+def _preservedAttrs(st: os.stat_result) -> dict[str, Any]:
+    """What ``put -p`` keeps: the mode and the times."""
+    return {
+        "permissions": st.st_mode & 0o7777,
+        "atime": int(st.st_atime),
+        "mtime": int(st.st_mtime),
+    }
+
+
+def _preserveLocally(fd: int, attrs: dict[str, Any]) -> None:
+    """What ``get -p`` keeps: the remote mode and times, when the server gave them."""
+    if "permissions" in attrs:
+        os.chmod(fd, attrs["permissions"] & 0o7777)
+    if "atime" in attrs and "mtime" in attrs:
+        os.utime(fd, (attrs["atime"], attrs["mtime"]))
 
 
 #: How deep ``get -r``/``put -r`` go.
