@@ -519,3 +519,20 @@ def test_randomInputNeverBreaksTheServer(
         process.closeStdin()
     assert b"internal error" not in pp.out
     assert sorted(p.name for p in base.iterdir()) == ["root"]
+
+
+def test_closedWhileWaitingForTheChannel(root: Path) -> None:
+    """The session closing while a download waits for window ends the run (the file closed)."""
+    (root / "big").write_bytes(os.urandom(100000))
+    parsed = parseSCPCommand(b"scp -f big")
+    assert parsed is not None
+    pp = FullChannel()
+    process = SCPProcess(SFTPServerForUnixConchUser(None, str(root)), parsed, pp)
+    done: list[int] = []
+    process.start().addCallback(done.append)
+    process.write(b"\x00")
+    process.write(b"\x00")
+    assert len(pp.take()) > 0 and not done
+    process.loseConnection()
+    assert done == [1]
+    assert pp.ended is None

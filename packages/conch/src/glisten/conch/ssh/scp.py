@@ -42,7 +42,7 @@ from glisten.conch.ssh._scp._events import (
     Warning,
 )
 from glisten.conch.ssh._scp._limits import Limits
-from glisten.conch.ssh.filetransfer import FXF_CREAT, FXF_READ, FXF_TRUNC, FXF_WRITE, _status
+from glisten.conch.ssh.filetransfer import FXF_CREAT, FXF_READ, FXF_TRUNC, FXF_WRITE, SFTPError
 from glisten.internet.defer import Deferred
 from glisten.internet.error import ProcessDone, ProcessTerminated
 from glisten.logger import Logger
@@ -122,9 +122,11 @@ def _display(path: bytes) -> str:
 
 def _reason(exc: BaseException) -> str:
     """Why a file system call failed, in our words (never the path the client sent)."""
+    if isinstance(exc, SFTPError):
+        return exc.message or "failure"
     if isinstance(exc, OSError) and exc.errno is not None:
         return os.strerror(exc.errno)
-    return _status(exc)[1]
+    return "failure"
 
 
 def _join(folder: bytes, name: bytes) -> bytes:
@@ -208,10 +210,13 @@ class SCPProcess:
         self._push(events)
 
     def loseConnection(self) -> None:
-        """The session is gone: stop where we are."""
+        """The session is gone: stop where we are (open files are closed)."""
         self._inputClosed = True
         self._ended = True
         self._wake()
+        resumed, self._resumed = self._resumed, None
+        if resumed is not None:
+            resumed.callback(None)
 
     def signalProcess(self, signalID: Any) -> None:
         self.loseConnection()
