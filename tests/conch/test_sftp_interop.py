@@ -386,3 +386,45 @@ def test_asyncsshClient(sftpServer: dict[str, Any], tmp_path: Path) -> None:
     assert size == len(PAYLOAD)
     assert vfs.bsize > 0
     assert escaped == []
+
+
+def test_asyncsshScp(sftpServer: dict[str, Any], tmp_path: Path) -> None:
+    """asyncssh's scp (the legacy protocol: remote ``scp -t``/``scp -f``), a second
+    implementation, against ``glisten ssh --sftp-root``."""
+    import asyncio
+
+    import asyncssh
+
+    root: Path = sftpServer["root"]
+    tree = tmp_path / "atree"
+    (tree / "in").mkdir(parents=True)
+    (tree / "big.bin").write_bytes(PAYLOAD)
+    (tree / "in" / "small.txt").write_bytes(b"small")
+    os.utime(tree / "in" / "small.txt", (1500000000, 1400000000))
+
+    async def main() -> list[str]:
+        async with asyncssh.connect(
+            "127.0.0.1",
+            sftpServer["port"],
+            username="root",
+            client_keys=[str(sftpServer["key"])],
+            known_hosts=None,
+        ) as conn:
+            await asyncssh.scp(str(tree), (conn, "/"), recurse=True, preserve=True)
+            await asyncssh.scp((conn, "/atree"), str(tmp_path / "back"), recurse=True)
+            await asyncssh.scp((conn, "/atree/big.bin"), str(tmp_path / "big.bin"))
+            refused = []
+            for path in ("../secret.txt", "/../secret.txt", "/atree/../../secret.txt"):
+                try:
+                    await asyncssh.scp((conn, path), str(tmp_path / "stolen"))
+                except asyncssh.SFTPError as e:
+                    refused.append(str(e.reason))
+            return refused
+
+    refused = asyncio.run(main())
+    assert (root / "atree" / "big.bin").read_bytes() == PAYLOAD
+    assert int((root / "atree" / "in" / "small.txt").stat().st_mtime) == 1400000000
+    assert (tmp_path / "back" / "in" / "small.txt").read_bytes() == b"small"
+    assert (tmp_path / "big.bin").read_bytes() == PAYLOAD
+    assert len(refused) == 3 and all("No such file" in r for r in refused)
+    assert not (tmp_path / "stolen").exists()
