@@ -30,6 +30,12 @@ def test_readBatch() -> None:
         cftp.readBatch(["ls", "put 'unclosed"])
 
 
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ~/.ssh/config (nor keys) of the machine running the tests applies."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 def _options(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     cftp.cftpPlugin.addArguments(parser)

@@ -21,6 +21,12 @@ from glisten.internet.error import ConnectionDone, ConnectionLost, ProcessTermin
 from glisten.python.failure import Failure
 
 
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ~/.ssh/config (nor keys) of the machine running the tests applies."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 def _options(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     conch.conchPlugin.addArguments(parser)
