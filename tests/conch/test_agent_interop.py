@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,19 +58,26 @@ def sshAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
         proc.wait(10)
 
 
-@pytest.fixture
-def glistenAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    sock = tmp_path / "glisten-agent.sock"
-    script = tmp_path / "agent.py"
-    script.write_text(AGENT_SERVER)
-    proc = subprocess.Popen([sys.executable, str(script), str(sock)], stdout=subprocess.PIPE)
+@contextmanager
+def _agentProcess(tmp_path: Path, source: str, sock: Path, *args: str) -> Iterator[None]:
+    """Run an agent script (``source``) listening on ``sock`` until the block ends."""
+    script = tmp_path / f"{sock.stem}.py"
+    script.write_text(source)
+    proc = subprocess.Popen([sys.executable, str(script), str(sock), *args], stdout=subprocess.PIPE)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == b"ready"
     try:
-        yield {"sock": sock, "env": dict(os.environ, SSH_AUTH_SOCK=str(sock))}
+        yield
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def glistenAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    sock = tmp_path / "glisten-agent.sock"
+    with _agentProcess(tmp_path, AGENT_SERVER, sock):
+        yield {"sock": sock, "env": dict(os.environ, SSH_AUTH_SOCK=str(sock))}
 
 
 def test_clientAgainstSshAgent(sshAgent: dict[str, Any], tmp_path: Path) -> None:
@@ -170,3 +178,97 @@ def test_endpointLogsInThroughAnAgent(
         return proto.data
 
     assert _run(main) == b"agent-login\n"
+
+
+CONFIRMING_AGENT = """
+import os, sys
+from glisten.conch.ssh.agent import SSHAgentServer
+from glisten.internet.epollreactor import EPollReactor
+from glisten.internet.protocol import Factory
+
+reactor = EPollReactor()
+factory = Factory.forProtocol(SSHAgentServer)
+factory.keys = {}
+factory.reactor = reactor
+# Signatures of ssh-add -c keys are allowed while this file exists.
+factory.confirmSignature = lambda key, comment: os.path.exists(sys.argv[2])
+reactor.listenUNIX(sys.argv[1], factory, mode=0o600)
+print("ready", flush=True)
+reactor.run()
+"""
+
+
+@pytest.fixture
+def confirmingAgent(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    sock = tmp_path / "confirming.sock"
+    allow = tmp_path / "allow"
+    askpass = tmp_path / "askpass"
+    askpass.write_text('#!/bin/sh\ncat "$(dirname "$0")/passphrase"\n')
+    askpass.chmod(0o700)
+    env = dict(
+        os.environ, SSH_AUTH_SOCK=str(sock), SSH_ASKPASS=str(askpass), SSH_ASKPASS_REQUIRE="force"
+    )
+    with _agentProcess(tmp_path, CONFIRMING_AGENT, sock, str(allow)):
+        yield {"sock": sock, "env": env, "allow": allow, "passphrase": tmp_path / "passphrase"}
+
+
+def _sshVia(agentSock: Path, server: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [requireBinary("ssh"), "-p", str(server["port"]), "-o", f"IdentityAgent={agentSock}"]
+        + ["-o", "IdentityFile=none", "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes"]
+        + ["-o", "UserKnownHostsFile=/dev/null", "root@127.0.0.1", "echo via-agent"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _sshAdd(agentInfo: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [requireBinary("ssh-add"), *args],
+        env=agentInfo["env"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_sshAddConfirmAndLifetime(
+    confirmingAgent: dict[str, Any], glistenServer: dict[str, Any]
+) -> None:
+    """``ssh-add -c``: the key signs only when the confirmation says yes; ``-t``: accepted."""
+    added = _sshAdd(confirmingAgent, "-c", str(glistenServer["key"]))
+    assert added.returncode == 0, added.stderr
+    assert "confirm each use" in added.stderr
+    timed = _sshAdd(confirmingAgent, "-t", "3600", str(glistenServer["ecKey"]))
+    assert timed.returncode == 0 and "Lifetime set to 3600 seconds" in timed.stderr
+    listed = _sshAdd(confirmingAgent, "-l").stdout
+    assert "(ED25519)" in listed and "(ECDSA)" in listed
+    # The confirmation says no: the ED25519 key cannot sign, and the ECDSA key is removed so
+    # that it does not log in instead.
+    assert _sshAdd(confirmingAgent, "-d", str(glistenServer["ecKey"])).returncode == 0
+    refused = _sshVia(confirmingAgent["sock"], glistenServer)
+    assert refused.returncode != 0 and "via-agent" not in refused.stdout
+    confirmingAgent["allow"].write_text("")
+    allowed = _sshVia(confirmingAgent["sock"], glistenServer)
+    assert allowed.stdout == "via-agent\n", allowed.stderr
+
+
+def test_sshAddLockAndUnlock(
+    confirmingAgent: dict[str, Any], glistenServer: dict[str, Any]
+) -> None:
+    assert _sshAdd(confirmingAgent, str(glistenServer["key"])).returncode == 0
+    confirmingAgent["passphrase"].write_text("open sesame\n")
+    locked = _sshAdd(confirmingAgent, "-x")
+    assert locked.returncode == 0, locked.stderr
+    assert _sshAdd(confirmingAgent, "-l").returncode == 1
+    assert _sshVia(confirmingAgent["sock"], glistenServer).returncode != 0
+    confirmingAgent["passphrase"].write_text("open sesamE\n")
+    assert _sshAdd(confirmingAgent, "-X").returncode != 0
+    confirmingAgent["passphrase"].write_text("open sesame\n")
+    unlocked = _sshAdd(confirmingAgent, "-X")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert "(ED25519)" in _sshAdd(confirmingAgent, "-l").stdout
+    assert _sshVia(confirmingAgent["sock"], glistenServer).stdout == "via-agent\n"

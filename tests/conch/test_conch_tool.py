@@ -3,6 +3,7 @@ port forwarding, the agent, and an interactive shell in a tmux pane."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import shlex
 import socket
@@ -21,13 +22,14 @@ from . import _tmux
 from ._tmux import Pane, waitFor
 from .conftest import freePort, requireBinary, sshKeygen, waitForPort
 from .test_agent_interop import sshAgent
+from .test_kbdint_interop import PASSWORD, passwordServer
 from .test_sftp_interop import sftpServer
 
 pytestmark = pytest.mark.interop
 
 #: The tmux pane fixture; the ssh-agent and ``glisten ssh --sftp-root`` fixtures.
 pane = _tmux.pane
-__all__ = ["pane", "sftpServer", "sshAgent"]
+__all__ = ["pane", "passwordServer", "sftpServer", "sshAgent"]
 
 GLISTEN = [sys.executable, "-c", "import sys; from glisten.application import cli; cli.main()"]
 
@@ -363,6 +365,59 @@ cd ..
     assert "rm: " in result.stderr  # the tolerated failure is still reported
 
 
+def test_cftpWildcardsRecursiveAndMore(
+    sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path
+) -> None:
+    """Wildcards, get -r / put -r, chmod, ln, ln -s and df through sshd and ``glisten ssh``."""
+    server, remotePath, remote = sftpTarget
+    (remote / "one.txt").write_bytes(b"1")
+    (remote / "two.txt").write_bytes(b"22")
+    (remote / "skip.bin").write_bytes(b"x")
+    (remote / "tree" / "sub").mkdir(parents=True)
+    (remote / "tree" / "sub" / "deep.txt").write_bytes(b"deep")
+    upload = tmp_path / "upload"
+    (upload / "nested").mkdir(parents=True)
+    (upload / "nested" / "n.dat").write_bytes(os.urandom(100000))
+    (tmp_path / "a.log").write_bytes(b"a")
+    (tmp_path / "b.log").write_bytes(b"b")
+    (tmp_path / "got").mkdir()
+    os.utime(tmp_path / "a.log", (1000000000, 1000000002))
+    os.utime(remote / "one.txt", (1000000000, 1000000003))
+    batch = f"""
+cd {remotePath}
+put -p a.log kept.log
+get -p one.txt kept.txt
+ls *.txt
+get *.txt got
+get -r tree got/tree
+put -r upload
+put *.log tree
+chmod 640 *.txt
+ln -s one.txt soft
+ln two.txt hard
+rm *.bin
+df
+df -h
+"""
+    result = _cftp(server, tmp_path, batch)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("cftp> ls *.txt\n", 1)[1].startswith("one.txt\ntwo.txt\n")
+    assert (tmp_path / "got" / "one.txt").read_bytes() == b"1"
+    assert (tmp_path / "got" / "two.txt").read_bytes() == b"22"
+    assert (tmp_path / "got" / "tree" / "sub" / "deep.txt").read_bytes() == b"deep"
+    assert (remote / "upload" / "nested" / "n.dat").read_bytes() == (
+        upload / "nested" / "n.dat"
+    ).read_bytes()
+    assert (remote / "tree" / "a.log").read_bytes() == b"a"
+    assert (remote / "one.txt").stat().st_mode & 0o777 == 0o640
+    assert os.readlink(remote / "soft") == "one.txt"
+    assert (remote / "hard").stat().st_ino == (remote / "two.txt").stat().st_ino
+    assert not (remote / "skip.bin").exists()
+    assert "%Capacity" in result.stdout.split("cftp> df\n", 1)[1]
+    assert int((remote / "kept.log").stat().st_mtime) == 1000000002
+    assert int((tmp_path / "kept.txt").stat().st_mtime) == 1000000003
+
+
 def test_cftpBatchStopsAtFailure(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     remote = tmp_path / "remote"
     remote.mkdir()
@@ -431,3 +486,84 @@ def test_cftpInteractive(
     p.type("still-here")
     p.keys("Enter")
     waitFor(lambda: str(p.screen().count("still-here")), "2")
+
+
+# ---------------------------------------------------------------------- ssh_config, passwords
+
+
+def test_configFile(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    """``-F``: an alias with HostName, Port, User, IdentityFile, UserKnownHostsFile and
+    ``StrictHostKeyChecking accept-new`` (the unknown key recorded without a question)."""
+    known = tmp_path / "config_known_hosts"
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        "Host other\n"
+        "  Port 1\n"
+        "Host alias\n"
+        "  HostName 127.0.0.1\n"
+        f"  Port {opensshServer['port']}\n"
+        f"  User {getpass.getuser()}\n"
+        f"  IdentityFile {opensshServer['userKeys']['ed25519']}\n"
+        f"  UserKnownHostsFile {known}\n"
+        "  StrictHostKeyChecking accept-new\n"
+    )
+    env = _env(tmp_path)
+    first = _run([*GLISTEN, "conch", "-a", "-F", str(config), "alias", "echo configured"], env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == b"configured\n"
+    assert b"Accepted and recorded" in first.stderr
+    found = subprocess.run(
+        [requireBinary("ssh-keygen"), "-F", f"[127.0.0.1]:{opensshServer['port']}", "-f", known],
+        capture_output=True,
+    )
+    assert found.returncode == 0
+    # Known now: no message the second time.
+    again = _run([*GLISTEN, "conch", "-a", "-F", str(config), "alias", "echo again"], env)
+    assert (again.returncode, again.stdout, again.stderr) == (0, b"again\n", b"")
+    # -o wins over the file: StrictHostKeyChecking=yes with an empty known hosts file.
+    strict = _run(
+        [*GLISTEN, "conch", "-a", "-F", str(config), "-o", "StrictHostKeyChecking=yes"]
+        + ["-o", f"UserKnownHostsFile={tmp_path / 'empty'}", "alias", "echo no"],
+        env,
+    )
+    assert strict.returncode == 255
+    assert b"not accepted without asking" in strict.stderr
+    assert strict.stdout == b""
+
+
+def test_passwordAndKeyboardInteractiveOnTerminal(
+    passwordServer: dict[str, Any], tmp_path: Path, pane: Any
+) -> None:
+    """No keys: the password is asked for on the terminal (three times, as ssh), then the
+    server's keyboard-interactive prompt is shown and answered."""
+    known = tmp_path / "pw_known_hosts"
+    command = [
+        *GLISTEN,
+        "conch",
+        "-a",
+        "-F",
+        "none",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "--known-hosts",
+        str(known),
+        "-p",
+        str(passwordServer["port"]),
+        f"{passwordServer['user']}@127.0.0.1",
+        "echo logged-$((20+3))",
+    ]
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
+    script = f"env -i {env} {shlex.join(command)}; echo status=$?; exec cat"
+    p: Pane = pane("password", ["sh", "-c", script])
+    for attempt in range(1, 4):
+        waitFor(lambda: str(p.screen().count("@127.0.0.1's password:")), str(attempt))
+        p.type("wrong password")
+        p.keys("Enter")
+    p.waitFor("Password:")
+    # Not echoed.
+    p.type(PASSWORD)
+    p.keys("Enter")
+    p.waitFor("status=")
+    screen = p.screen()
+    assert "logged-23" in screen and "status=0" in screen
+    assert PASSWORD not in screen and "wrong password" not in screen

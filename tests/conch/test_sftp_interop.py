@@ -160,33 +160,100 @@ def test_sftpSymlinkEscape(sftpServer: dict[str, Any], tmp_path: Path) -> None:
     assert not any("secret.txt" in line for line in listed)
 
 
-def test_scp(sftpServer: dict[str, Any], tmp_path: Path) -> None:
-    """OpenSSH 9's scp speaks SFTP; the legacy protocol (``scp -O``) runs a command, refused."""
+def _scp(server: dict[str, Any], *args: str) -> subprocess.CompletedProcess[bytes]:
     scp = requireBinary("scp")
+    return subprocess.run(
+        [scp, "-P", str(server["port"]), *_options(server), *args],
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def test_scp(sftpServer: dict[str, Any], tmp_path: Path) -> None:
+    """OpenSSH 9's scp speaks SFTP."""
     root: Path = sftpServer["root"]
     (tmp_path / "scp.bin").write_bytes(PAYLOAD[:100000])
-    base = [scp, "-P", str(sftpServer["port"]), *_options(sftpServer)]
-    up = subprocess.run(
-        [*base, str(tmp_path / "scp.bin"), "root@127.0.0.1:/scp.bin"],
-        capture_output=True,
-        timeout=60,
-    )
+    up = _scp(sftpServer, str(tmp_path / "scp.bin"), "root@127.0.0.1:/scp.bin")
     assert up.returncode == 0, up.stderr
     assert (root / "scp.bin").read_bytes() == PAYLOAD[:100000]
-    down = subprocess.run(
-        [*base, "root@127.0.0.1:/scp.bin", str(tmp_path / "back.bin")],
-        capture_output=True,
-        timeout=60,
-    )
+    down = _scp(sftpServer, "root@127.0.0.1:/scp.bin", str(tmp_path / "back.bin"))
     assert down.returncode == 0, down.stderr
     assert (tmp_path / "back.bin").read_bytes() == PAYLOAD[:100000]
-    legacy = subprocess.run(
-        [*base, "-O", str(tmp_path / "scp.bin"), "root@127.0.0.1:/legacy.bin"],
+
+
+def test_scpLegacyFile(sftpServer: dict[str, Any], tmp_path: Path) -> None:
+    """``scp -O`` (a remote ``scp -t``/``scp -f``) both ways, served in-process."""
+    root: Path = sftpServer["root"]
+    (tmp_path / "legacy.bin").write_bytes(PAYLOAD)
+    up = _scp(sftpServer, "-O", str(tmp_path / "legacy.bin"), "root@127.0.0.1:legacy.bin")
+    assert up.returncode == 0, up.stderr
+    assert (root / "legacy.bin").read_bytes() == PAYLOAD
+    down = _scp(sftpServer, "-O", "root@127.0.0.1:/legacy.bin", str(tmp_path / "back.bin"))
+    assert down.returncode == 0, down.stderr
+    assert (tmp_path / "back.bin").read_bytes() == PAYLOAD
+
+
+def test_scpLegacyRecursive(sftpServer: dict[str, Any], tmp_path: Path) -> None:
+    root: Path = sftpServer["root"]
+    tree = tmp_path / "tree"
+    (tree / "inner").mkdir(parents=True)
+    (tree / "a.txt").write_bytes(b"alpha")
+    (tree / "inner" / "b.bin").write_bytes(PAYLOAD[:70000])
+    os.chmod(tree / "a.txt", 0o604)
+    os.utime(tree / "a.txt", (1500000000, 1400000000))
+    up = _scp(sftpServer, "-O", "-r", "-p", str(tree), "root@127.0.0.1:/")
+    assert up.returncode == 0, up.stderr
+    assert (root / "tree" / "a.txt").read_bytes() == b"alpha"
+    assert (root / "tree" / "a.txt").stat().st_mode & 0o777 == 0o604
+    assert int((root / "tree" / "a.txt").stat().st_mtime) == 1400000000
+    assert (root / "tree" / "inner" / "b.bin").read_bytes() == PAYLOAD[:70000]
+    down = _scp(sftpServer, "-O", "-r", "-p", "root@127.0.0.1:/tree", str(tmp_path / "back"))
+    assert down.returncode == 0, down.stderr
+    assert (tmp_path / "back" / "a.txt").read_bytes() == b"alpha"
+    assert int((tmp_path / "back" / "a.txt").stat().st_mtime) == 1400000000
+    assert (tmp_path / "back" / "inner" / "b.bin").read_bytes() == PAYLOAD[:70000]
+    (tmp_path / "globbed").mkdir()
+    glob = _scp(sftpServer, "-O", "root@127.0.0.1:/tree/*.txt", str(tmp_path / "globbed"))
+    assert glob.returncode == 0, glob.stderr
+    assert os.listdir(tmp_path / "globbed") == ["a.txt"]
+
+
+@pytest.mark.parametrize(
+    "remote", ["../secret.txt", "/../secret.txt", "tree/../../secret.txt", "/etc/passwd"]
+)
+def test_scpLegacyCannotReadOutside(
+    sftpServer: dict[str, Any], tmp_path: Path, remote: str
+) -> None:
+    result = _scp(sftpServer, "-O", f"root@127.0.0.1:{remote}", str(tmp_path / "got"))
+    assert result.returncode != 0
+    assert not (tmp_path / "got").exists()
+
+
+def test_scpLegacyConfined(sftpServer: dict[str, Any], tmp_path: Path) -> None:
+    """Uploads by ``..`` and absolute paths land inside the root; links are followed as in a
+    chroot; nothing but scp runs."""
+    root: Path = sftpServer["root"]
+    tmp: Path = sftpServer["tmp"]
+    (tmp_path / "f").write_bytes(b"dropped")
+    up = _scp(sftpServer, "-O", str(tmp_path / "f"), "root@127.0.0.1:../../dropped-scp")
+    assert up.returncode == 0, up.stderr
+    assert (root / "dropped-scp").read_bytes() == b"dropped"
+    assert not (root.parent / "dropped-scp").exists()
+    os.symlink(str(tmp), root / "planted-scp")
+    down = _scp(sftpServer, "-O", "root@127.0.0.1:planted-scp/secret.txt", str(tmp_path / "s"))
+    assert down.returncode != 0
+    assert not (tmp_path / "s").exists()
+    up = _scp(sftpServer, "-O", str(tmp_path / "f"), "root@127.0.0.1:planted-scp/secret.txt")
+    assert up.returncode != 0
+    assert (tmp / "secret.txt").read_bytes() == b"outside the root"
+    shell = subprocess.run(
+        [requireBinary("ssh"), "-p", str(sftpServer["port"]), *_options(sftpServer)]
+        + ["root@127.0.0.1", "cat /etc/passwd"],
         capture_output=True,
         timeout=60,
     )
-    assert legacy.returncode != 0
-    assert not (root / "legacy.bin").exists()
+    assert shell.returncode != 0
+    assert b"root:" not in shell.stdout
 
 
 # ---------------------------------------------------------------------- client against sshd
@@ -319,3 +386,45 @@ def test_asyncsshClient(sftpServer: dict[str, Any], tmp_path: Path) -> None:
     assert size == len(PAYLOAD)
     assert vfs.bsize > 0
     assert escaped == []
+
+
+def test_asyncsshScp(sftpServer: dict[str, Any], tmp_path: Path) -> None:
+    """asyncssh's scp (the legacy protocol: remote ``scp -t``/``scp -f``), a second
+    implementation, against ``glisten ssh --sftp-root``."""
+    import asyncio
+
+    import asyncssh
+
+    root: Path = sftpServer["root"]
+    tree = tmp_path / "atree"
+    (tree / "in").mkdir(parents=True)
+    (tree / "big.bin").write_bytes(PAYLOAD)
+    (tree / "in" / "small.txt").write_bytes(b"small")
+    os.utime(tree / "in" / "small.txt", (1500000000, 1400000000))
+
+    async def main() -> list[str]:
+        async with asyncssh.connect(
+            "127.0.0.1",
+            sftpServer["port"],
+            username="root",
+            client_keys=[str(sftpServer["key"])],
+            known_hosts=None,
+        ) as conn:
+            await asyncssh.scp(str(tree), (conn, "/"), recurse=True, preserve=True)
+            await asyncssh.scp((conn, "/atree"), str(tmp_path / "back"), recurse=True)
+            await asyncssh.scp((conn, "/atree/big.bin"), str(tmp_path / "big.bin"))
+            refused = []
+            for path in ("../secret.txt", "/../secret.txt", "/atree/../../secret.txt"):
+                try:
+                    await asyncssh.scp((conn, path), str(tmp_path / "stolen"))
+                except asyncssh.SFTPError as e:
+                    refused.append(str(e.reason))
+            return refused
+
+    refused = asyncio.run(main())
+    assert (root / "atree" / "big.bin").read_bytes() == PAYLOAD
+    assert int((root / "atree" / "in" / "small.txt").stat().st_mtime) == 1400000000
+    assert (tmp_path / "back" / "in" / "small.txt").read_bytes() == b"small"
+    assert (tmp_path / "big.bin").read_bytes() == PAYLOAD
+    assert len(refused) == 3 and all("No such file" in r for r in refused)
+    assert not (tmp_path / "stolen").exists()

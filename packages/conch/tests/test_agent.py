@@ -115,11 +115,20 @@ def test_pipelinedRequests() -> None:
     assert all(key.verify(s, bytes([i])) for i, s in enumerate(sigs))
 
 
-def test_serverRefusesConstrainedKeysAndBadKeys() -> None:
+def test_serverRefusesMalformedConstraintsAndBadKeys() -> None:
     lp = AgentLoop()
     key = KEYS["ed25519"]
-    with pytest.raises(ConchError):
-        lp.run(lp.client.sendRequest(25, key.privateBlob() + b"\x00\x00\x00\x00\x01"))
+    empty = b"\x00\x00\x00\x00"
+    for constraints in (
+        b"\x01",  # a lifetime without its seconds
+        b"\x02\x02",  # confirm twice
+        b"\x01\x00\x00\x00\x05\x01\x00\x00\x00\x05",
+        b"\x03",
+        # An extension (restrict-destination-v00@openssh.com): a limit we cannot keep.
+        b"\xff\x00\x00\x00\x26restrict-destination-v00@openssh.com",
+    ):
+        with pytest.raises(ConchError):
+            lp.run(lp.client.sendRequest(25, key.privateBlob() + empty + constraints))
     with pytest.raises(ConchError):
         lp.run(lp.client.addIdentity(b"\x00\x00\x00\x03bad"))
     with pytest.raises(ConchError):
@@ -198,3 +207,156 @@ def test_randomBytesOnlyRaiseTheProtocolError(data: bytes) -> None:
 def test_randomAgentInputNeverCrashesTheServer(data: bytes) -> None:
     lp = AgentLoop()
     lp.server.dataReceived(data)
+
+
+# ---------------------------------------------------------------------- constraints and locking
+
+
+def test_lifetimeEndsOnTheReactorClock() -> None:
+    from glisten.internet.testing import Clock
+
+    lp = AgentLoop()
+    clock = Clock()
+    lp.factory.reactor = clock  # type: ignore[attr-defined]
+    ed, ec = KEYS["ed25519"], KEYS["ecdsa"]
+    lp.run(lp.client.addIdentity(ed.privateBlob(), b"short", lifetime=10))
+    lp.run(lp.client.addIdentity(ec.privateBlob(), b"longer", lifetime=20))
+    clock.advance(9)
+    assert len(lp.run(lp.client.requestIdentities())) == 2
+    assert ed.verify(lp.run(lp.client.signData(ed.blob(), b"x")), b"x")
+    clock.advance(1)
+    assert lp.run(lp.client.requestIdentities()) == [(ec.blob(), b"longer")]
+    with pytest.raises(ConchError):
+        lp.run(lp.client.signData(ed.blob(), b"x"))
+    # Adding the key again without a lifetime keeps it.
+    lp.run(lp.client.addIdentity(ec.privateBlob(), b"kept"))
+    clock.advance(100)
+    assert lp.run(lp.client.requestIdentities()) == [(ec.blob(), b"kept")]
+    assert clock.getDelayedCalls() == []
+    lp.run(lp.client.addIdentity(ed.privateBlob(), lifetime=5))
+    lp.run(lp.client.removeAllIdentities())
+    assert clock.getDelayedCalls() == []
+    assert lp.factory.keyConstraints == {}  # type: ignore[attr-defined]
+
+
+def test_confirmRefusesByDefault() -> None:
+    lp = AgentLoop()
+    key = KEYS["ed25519"]
+    lp.run(lp.client.addIdentity(key.privateBlob(), b"ask", confirm=True))
+    assert lp.run(lp.client.requestIdentities()) == [(key.blob(), b"ask")]
+    with pytest.raises(ConchError):
+        lp.run(lp.client.signData(key.blob(), b"x"))
+
+
+def test_confirmCallback() -> None:
+    lp = AgentLoop()
+    key, other = KEYS["ed25519"], KEYS["ecdsa"]
+    asked: list[tuple[Key, bytes]] = []
+    answers: list[defer.Deferred[bool]] = []
+
+    def confirm(k: Key, comment: bytes) -> defer.Deferred[bool]:
+        asked.append((k, comment))
+        d: defer.Deferred[bool] = defer.Deferred()
+        answers.append(d)
+        return d
+
+    lp.factory.confirmSignature = confirm  # type: ignore[attr-defined]
+    lp.run(lp.client.addIdentity(key.privateBlob(), b"ask", confirm=True))
+    lp.run(lp.client.addIdentity(other.privateBlob(), b"free"))
+    # The second request waits behind the confirmation: answers stay in order.
+    signed = lp.client.signData(key.blob(), b"x")
+    listed = lp.client.requestIdentities()
+    results: list[Any] = []
+    signed.addBoth(results.append)
+    listed.addBoth(results.append)
+    lp.run(defer.succeed(None))
+    assert asked == [(key, b"ask")] and results == []
+    answers.pop().callback(True)
+    lp.run(defer.succeed(None))
+    assert key.verify(results[0], b"x")
+    assert len(results[1]) == 2
+    # No, an error, or the key removed while asking: refused.
+    for answer in (False, ValueError("askpass crashed"), "removed"):
+        d = lp.client.signData(key.blob(), b"y")
+        lp.run(defer.succeed(None))
+        if answer == "removed":
+            lp.factory.keys.pop(key.blob())
+            answers.pop().callback(True)
+        elif isinstance(answer, Exception):
+            answers.pop().errback(answer)
+        else:
+            answers.pop().callback(answer)
+        with pytest.raises(ConchError):
+            lp.run(d)
+    # Keys without the constraint sign without asking.
+    assert other.verify(lp.run(lp.client.signData(other.blob(), b"z")), b"z")
+    assert len(asked) == 4
+
+
+def test_confirmPlainCallback() -> None:
+    lp = AgentLoop()
+    key = KEYS["ed25519"]
+    lp.factory.confirmSignature = lambda k, c: True  # type: ignore[attr-defined]
+    lp.run(lp.client.addIdentity(key.privateBlob(), confirm=True, lifetime=60))
+    assert key.verify(lp.run(lp.client.signData(key.blob(), b"x")), b"x")
+
+    def broken(k: Key, c: bytes) -> bool:
+        raise RuntimeError("no terminal")
+
+    lp.factory.confirmSignature = broken  # type: ignore[attr-defined]
+    with pytest.raises(ConchError):
+        lp.run(lp.client.signData(key.blob(), b"x"))
+
+
+def test_tooManyRequestsWhileConfirming() -> None:
+    lp = AgentLoop()
+    key = KEYS["ed25519"]
+    lp.factory.confirmSignature = lambda k, c: defer.Deferred()  # type: ignore[attr-defined]
+    lp.run(lp.client.addIdentity(key.privateBlob(), confirm=True))
+    lp.st.clear()
+    sign = AgentCodec.packSignRequest(key.blob(), b"x", 0)
+    lp.server.dataReceived(AgentCodec.send(agent.SSH_AGENTC_SIGN_REQUEST, sign))
+    lp.server.dataReceived(AgentCodec.send(agent.SSH_AGENTC_REQUEST_IDENTITIES) * 60)
+    assert lp.st.value() == b"" and not lp.st.disconnecting
+    lp.server.dataReceived(AgentCodec.send(agent.SSH_AGENTC_REQUEST_IDENTITIES) * 10)
+    assert lp.st.disconnecting
+
+
+def test_lockAndUnlock() -> None:
+    lp = AgentLoop()
+    key = KEYS["ed25519"]
+    lp.run(lp.client.addIdentity(key.privateBlob(), b"k"))
+    with pytest.raises(ConchError):
+        lp.run(lp.client.unlock(b"not locked"))
+    lp.run(lp.client.lock(b"sesame"))
+    stored = lp.factory.lockHash  # type: ignore[attr-defined]
+    assert stored.startswith(b"$scrypt$") and b"sesame" not in stored
+    assert lp.run(lp.client.requestIdentities()) == []
+    for d in (
+        lambda: lp.client.signData(key.blob(), b"x"),
+        lambda: lp.client.addIdentity(KEYS["ecdsa"].privateBlob()),
+        lambda: lp.client.removeAllIdentities(),
+        lambda: lp.client.lock(b"again"),
+        lambda: lp.client.unlock(b"sesamE"),
+        lambda: lp.client.unlock(b""),
+    ):
+        with pytest.raises(ConchError):
+            lp.run(d())
+    lp.run(lp.client.unlock(b"sesame"))
+    assert lp.run(lp.client.requestIdentities()) == [(key.blob(), b"k")]
+    assert key.verify(lp.run(lp.client.signData(key.blob(), b"x")), b"x")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40))
+def test_randomConstraintsOnlyRaiseValueError(data: bytes) -> None:
+    try:
+        AgentCodec.parseConstraints(Reader(data))
+    except ValueError:
+        pass
+
+
+def test_constraintsRoundTrip() -> None:
+    for confirm, lifetime in ((True, None), (False, 7), (True, 0xFFFFFFFF)):
+        packed = AgentCodec.packConstraints(confirm, lifetime)
+        assert AgentCodec.parseConstraints(Reader(packed)) == (confirm, lifetime)

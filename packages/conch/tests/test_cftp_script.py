@@ -30,6 +30,12 @@ def test_readBatch() -> None:
         cftp.readBatch(["ls", "put 'unclosed"])
 
 
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ~/.ssh/config (nor keys) of the machine running the tests applies."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 def _options(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     cftp.cftpPlugin.addArguments(parser)
@@ -171,3 +177,191 @@ def test_transfersReportProgress(tmp_path: Path) -> None:
     seen.clear()
     ensureDeferred(cftp._upload(_File(b"", 0), io.BytesIO(data), 1000, 2, seen.append))  # type: ignore[arg-type]
     assert seen == [1000] * 5
+
+
+# ---------------------------------------------------------------------- commands in memory
+
+
+class _Shell:
+    """A CftpService whose client talks to a confined file system in memory."""
+
+    def __init__(self, root: Path, fileSystem: Any = None) -> None:
+        from glisten.conch.unix import SFTPServerForUnixConchUser
+
+        from ._sftploop import SFTPLoop
+
+        self.loop = SFTPLoop(fileSystem or SFTPServerForUnixConchUser(None, str(root)))
+        options = _options("-b", "-", "h")
+        self.stdout, self.stderr = io.StringIO(), io.StringIO()
+        self.service = cftp.CftpService(
+            options,
+            [],
+            [],
+            None,
+            stdout=self.stdout,
+            stderr=self.stderr,  # type: ignore[arg-type]
+        )
+        self.service.client = self.loop.client
+        self.service.cwd = b"/"
+
+    def __call__(self, line: str) -> str:
+        self.stdout.seek(0)
+        self.stdout.truncate()
+        words = cftp.readBatch([line])[0][1]
+        self.loop.run(ensureDeferred(self.service.runCommand(words)))
+        return self.stdout.getvalue()
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> tuple[Path, Path]:
+    root = tmp_path / "root"
+    (root / "dir" / "sub").mkdir(parents=True)
+    (root / "a.txt").write_bytes(b"a")
+    (root / "b.txt").write_bytes(b"bb")
+    (root / "c.bin").write_bytes(b"ccc")
+    (root / ".hidden.txt").write_bytes(b"h")
+    (root / "dir" / "inner.txt").write_bytes(b"inner")
+    (root / "dir" / "sub" / "deep.txt").write_bytes(b"deep")
+    os.symlink("a.txt", root / "dir" / "link")
+    local = tmp_path / "local"
+    local.mkdir()
+    return root, local
+
+
+def test_lsWildcards(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    shell = _Shell(root)
+    assert shell("ls *.txt") == "a.txt\nb.txt\n"
+    assert shell("ls .*.txt") == ".hidden.txt\n"
+    assert shell("ls d*/*.txt") == "inner.txt\n"
+    assert "inner.txt" in shell("ls -l dir/i*")
+    assert shell("ls") == "a.txt\nb.txt\nc.bin\ndir\n"
+    with pytest.raises(cftp.CommandError, match="no match"):
+        shell("ls *.none")
+
+
+def test_getWildcardsAndRecursive(tree: tuple[Path, Path]) -> None:
+    root, local = tree
+    shell = _Shell(root)
+    out = shell(f"get *.txt {local}")
+    assert (local / "a.txt").read_bytes() == b"a" and (local / "b.txt").read_bytes() == b"bb"
+    assert not (local / ".hidden.txt").exists() and "Fetched /a.txt" in out
+    with pytest.raises(cftp.CommandError, match="not a directory"):
+        shell(f"get *.txt {local / 'a.txt'}")
+    with pytest.raises(cftp.CommandError, match="use get -r"):
+        shell(f"get dir {local / 'copy'}")
+    shell(f"get -r dir {local / 'copy'}")
+    assert (local / "copy" / "inner.txt").read_bytes() == b"inner"
+    assert (local / "copy" / "sub" / "deep.txt").read_bytes() == b"deep"
+    assert not (local / "copy" / "link").exists()
+    assert "Skipping non-regular file /dir/link" in shell.stderr.getvalue()
+    shell(f"get c.bin {local / 'renamed'}")
+    assert (local / "renamed").read_bytes() == b"ccc"
+
+
+def test_putWildcardsAndRecursive(tree: tuple[Path, Path]) -> None:
+    root, local = tree
+    (local / "x.log").write_bytes(b"x")
+    (local / "y.log").write_bytes(b"yy")
+    (local / "up" / "nested").mkdir(parents=True)
+    (local / "up" / "nested" / "n.txt").write_bytes(b"n")
+    os.symlink("/etc/passwd", local / "up" / "escape")
+    shell = _Shell(root)
+    shell(f"put {local}/*.log dir")
+    assert (root / "dir" / "x.log").read_bytes() == b"x"
+    assert (root / "dir" / "y.log").read_bytes() == b"yy"
+    with pytest.raises(cftp.CommandError, match="use put -r"):
+        shell(f"put {local / 'up'}")
+    shell(f"put -r {local / 'up'}")
+    assert (root / "up" / "nested" / "n.txt").read_bytes() == b"n"
+    assert not (root / "up" / "escape").exists()
+    # Again: the folders exist already.
+    shell(f"put -r {local / 'up'} up")
+    assert (root / "up" / "up" / "nested" / "n.txt").read_bytes() == b"n"
+    with pytest.raises(cftp.CommandError, match="not a directory"):
+        shell(f"put {local}/*.log a.txt")
+    with pytest.raises(cftp.CommandError, match="no match"):
+        shell(f"put {local}/*.none")
+
+
+def test_rmChmodLnDf(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    shell = _Shell(root)
+    assert shell("chmod 600 *.txt") == "Changing mode on /a.txt\nChanging mode on /b.txt\n"
+    assert (root / "a.txt").stat().st_mode & 0o777 == 0o600
+    for bad in ("chmod 9 a.txt", "chmod 17777 a.txt", "chmod rw a.txt"):
+        with pytest.raises(cftp.CommandError, match="octal"):
+            shell(bad)
+    shell("ln -s a.txt dir/soft")
+    assert os.readlink(root / "dir" / "soft") == "a.txt"
+    shell("ln b.txt hard")
+    assert (root / "hard").stat().st_ino == (root / "b.txt").stat().st_ino
+    shell("rm *.txt")
+    assert not (root / "a.txt").exists() and not (root / "b.txt").exists()
+    assert (root / ".hidden.txt").exists() and (root / "c.bin").exists()
+    out = shell("df")
+    header, values = out.splitlines()
+    assert header.split() == ["Size", "Used", "Avail", "(root)", "%Capacity"]
+    assert len(values.split()) == 5 and values.split()[0].isdigit()
+    assert shell("df -h /dir").splitlines()[1].split()[0][-1] in "BKMGTP"
+    assert shell("df -i").splitlines()[0].split()[0] == "Inodes"
+    with pytest.raises(cftp.CommandError, match="usage"):
+        shell("df -h -i")
+
+
+def test_serverNamesNeverLeaveTheLocalFolder(tree: tuple[Path, Path]) -> None:
+    """A server listing ``../x`` or ``a/b`` in a folder gets those names ignored."""
+    from glisten.conch.unix import SFTPServerForUnixConchUser
+
+    root, local = tree
+
+    class Listing:
+        def __init__(self, entries: list[Any]) -> None:
+            self.entries = iter(entries)
+
+        def __iter__(self) -> Any:
+            return self.entries
+
+        def close(self) -> None:
+            pass
+
+    class Lying(SFTPServerForUnixConchUser):
+        def openDirectory(self, path: bytes) -> Any:
+            directory = super().openDirectory(path)
+            real = list(directory)
+            directory.close()
+            attrs = real[-1][2]
+            lies = [(b"../escaped", b"x", attrs), (b"a/b", b"x", attrs), (b"..", b"", attrs)]
+            return Listing([*real, *lies])
+
+    shell = _Shell(root, Lying(None, str(root)))
+    shell(f"get -r dir {local / 'copy'}")
+    assert (local / "copy" / "inner.txt").exists()
+    assert not (local / "escaped").exists()
+    assert shell("ls dir") == "inner.txt\nlink\nsub\n"
+
+
+def test_preserve(tree: tuple[Path, Path]) -> None:
+    """``-p`` keeps modes and times both ways; flags combine (``-rp``)."""
+    root, local = tree
+    os.chmod(root / "dir" / "inner.txt", 0o604)
+    os.utime(root / "dir" / "inner.txt", (1300000000, 1200000000))
+    os.utime(root / "dir", (1300000000, 1100000000))
+    shell = _Shell(root)
+    shell(f"get -rp dir {local / 'kept'}")
+    assert (local / "kept" / "inner.txt").stat().st_mode & 0o777 == 0o604
+    assert int((local / "kept" / "inner.txt").stat().st_mtime) == 1200000000
+    assert int((local / "kept").stat().st_mtime) == 1100000000
+    shell(f"get dir/inner.txt {local / 'plain'}")
+    assert int((local / "plain").stat().st_mtime) != 1200000000
+    (local / "up.txt").write_bytes(b"up")
+    os.chmod(local / "up.txt", 0o640)
+    os.utime(local / "up.txt", (1000000000, 1000000001))
+    shell(f"put -p {local / 'up.txt'} up.txt")
+    assert (root / "up.txt").stat().st_mode & 0o777 == 0o640
+    assert int((root / "up.txt").stat().st_mtime) == 1000000001
+    shell(f"put -r -p {local / 'kept'} again")
+    assert int((root / "again").stat().st_mtime) == 1100000000
+    assert int((root / "again" / "inner.txt").stat().st_mtime) == 1200000000
+    with pytest.raises(cftp.CommandError, match="usage"):
+        shell("get -x a.txt")

@@ -21,6 +21,12 @@ from glisten.internet.error import ConnectionDone, ConnectionLost, ProcessTermin
 from glisten.python.failure import Failure
 
 
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ~/.ssh/config (nor keys) of the machine running the tests applies."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 def _options(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     conch.conchPlugin.addArguments(parser)
@@ -302,3 +308,181 @@ def test_noCommand(tmp_path: Any) -> None:
     o = _options("--known-hosts", str(tmp_path / "kh"), "-N", "h", "ls")
     with pytest.raises(ValueError, match="-N"):
         conch.conchPlugin.makeService(o)
+
+
+# ---------------------------------------------------------------------- ssh_config and -o
+
+
+def test_configFileAndOptions(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from glisten.conch.ssh.keys import Key
+
+    key = Key.generate("ed25519")
+    (tmp_path / "id_config").write_bytes(key.toString("openssh"))
+    config = tmp_path / "config"
+    config.write_text(
+        "Host alias\n"
+        "  HostName 127.0.0.9\n"
+        "  Port 2200\n"
+        "  User configured\n"
+        f"  IdentityFile {tmp_path}/id_config\n"
+        f"  IdentityFile {tmp_path}/missing\n"
+        f"  UserKnownHostsFile {tmp_path}/kh_%h\n"
+        "  StrictHostKeyChecking accept-new\n"
+    )
+    o = _options("-F", str(config), "alias", "true")
+    service = conch.conchPlugin.makeService(o)
+    assert (o.host, o.port, o.user) == ("127.0.0.9", 2200, "configured")
+    assert [k.public() for k in service.keys] == [key.public()]  # type: ignore[attr-defined]
+    assert service.knownHosts.savePath == f"{tmp_path}/kh_127.0.0.9"  # type: ignore[attr-defined]
+    assert o.strict_host_key_checking == "accept-new"
+    # The command line wins over -o, which wins over the file.
+    o = _options("-F", str(config), "-o", "Port=1", "-o", "User=other", "-p", "3", "alias", "x")
+    conch.conchPlugin.makeService(o)
+    assert (o.port, o.user) == (3, "other")
+    o = _options("-F", str(config), "-o", "StrictHostKeyChecking=yes", "me@alias", "x")
+    conch.conchPlugin.makeService(o)
+    assert (o.user, o.strict_host_key_checking) == ("me", "yes")
+    # -F none reads nothing; without -F, ~/.ssh/config is read.
+    o = _options("-F", "none", "--known-hosts", str(tmp_path / "kh"), "alias", "x")
+    conch.conchPlugin.makeService(o)
+    assert (o.host, o.port) == ("alias", 22)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text("Host alias\n  Port 4\n")
+    o = _options("alias", "x")
+    conch.conchPlugin.makeService(o)
+    assert o.port == 4
+    with pytest.raises(ValueError, match="configuration file"):
+        conch.conchPlugin.makeService(_options("-F", str(tmp_path / "nope"), "alias"))
+    with pytest.raises(ValueError, match="bad port"):
+        conch.conchPlugin.makeService(_options("-o", "Port=x", "alias"))
+
+
+@pytest.mark.parametrize(
+    ("strict", "batch", "accepted", "message"),
+    [
+        ("accept-new", False, True, "Accepted and recorded"),
+        ("no", False, True, "Accepted and recorded"),
+        ("yes", False, False, "not accepted without asking"),
+        ("ask", True, False, "not accepted without asking"),
+    ],
+)
+def test_hostKeyPolicy(strict: str, batch: bool, accepted: bool, message: str) -> None:
+    def noTerminal() -> Any:
+        raise AssertionError("no question is asked")
+
+    stderr = io.StringIO()
+    ui = conch._TerminalUI(stderr, noTerminal, strictHostKeyChecking=strict, batchMode=batch)
+    assert ui.prompt("The authenticity...\nfingerprint SHA256:x.\nAre you sure? ") is accepted
+    assert message in stderr.getvalue()
+    assert "SHA256:x" in stderr.getvalue()
+
+
+def test_askPassword() -> None:
+    terminal = _Terminal("secret\n")
+    ui = conch._TerminalUI(io.StringIO(), lambda: terminal)
+    assert ui.askPassword("me@h's password: ") == b"secret"
+    assert terminal.getvalue() == "me@h's password: \n"
+    assert conch._TerminalUI(io.StringIO(), lambda: _Terminal("")).askPassword("p: ") is None
+    assert (
+        conch._TerminalUI(io.StringIO(), lambda: terminal, batchMode=True).askPassword("p: ")
+        is None
+    )
+
+    def noTerminal() -> Any:
+        raise OSError(6, "No such device or address")
+
+    assert conch._TerminalUI(io.StringIO(), noTerminal).askPassword("p: ") is None
+
+
+def test_askPasswordTurnsEchoOff() -> None:
+    """On a real terminal (a pseudo-terminal here) the answer is not echoed."""
+    import pty
+    import termios
+
+    main, secondary = pty.openpty()
+    states: list[bool] = []
+
+    class Terminal(_Terminal):
+        def fileno(self) -> int:
+            return secondary
+
+    def readline() -> str:
+        states.append(bool(termios.tcgetattr(secondary)[3] & termios.ECHO))
+        return "pw\n"
+
+    terminal = Terminal("")
+    terminal.readline = readline  # type: ignore[method-assign]
+    try:
+        ui = conch._TerminalUI(io.StringIO(), lambda: terminal)
+        assert ui.askPassword("p: ") == b"pw"
+        assert states == [False]
+        assert termios.tcgetattr(secondary)[3] & termios.ECHO
+    finally:
+        os.close(main)
+        os.close(secondary)
+
+
+def test_askAnswers() -> None:
+    terminal = _Terminal("visible\nhidden\n")
+    ui = conch._TerminalUI(io.StringIO(), lambda: terminal)
+    answers = ui.askAnswers(
+        b"Two \x1b[31mfactors", b"Answer both.\n", [(b"Name: ", True), (b"Code: ", False)]
+    )
+    assert answers == [b"visible", b"hidden"]
+    shown = terminal.getvalue()
+    assert shown == "Two ?[31mfactors\nAnswer both.\nName: Code: \n"
+    assert ui.askAnswers(b"", b"", [(b"a", True), (b"b", True)]) is None
+
+
+class _AuthCreator:
+    def __init__(self, ui: Any) -> None:
+        self.ui = ui
+        self.hostname = b"example"
+        self.agentKeys: list[Any] = []
+
+
+def test_endpointAsksTheUI() -> None:
+    from glisten.conch.endpoints import _UserAuth
+
+    asked: list[Any] = []
+
+    class UI:
+        def askPassword(self, prompt: str) -> bytes:
+            asked.append(prompt)
+            return b"typed"
+
+        def askAnswers(self, name: bytes, instruction: bytes, prompts: Any) -> Deferred[Any]:
+            asked.append(prompts)
+            return succeed([b"answer"] * len(prompts))
+
+    auth = _UserAuth(_AuthCreator(UI()), b"me", None, [], None)  # type: ignore[arg-type]
+    results: list[Any] = []
+    for _ in range(4):
+        d = auth.getPassword()
+        results.append(None if d is None else d.result)
+    assert results == [b"typed"] * 3 + [None]
+    assert asked == ["me@example's password: "] * 3
+    d = auth.getGenericAnswers(b"", b"", [(b"Code: ", True), (b"PIN: ", False)])
+    assert d is not None and d.result == [b"answer", b"answer"]
+    # A given password is used once before anything is asked.
+    auth = _UserAuth(_AuthCreator(UI()), b"me", None, [], b"given")  # type: ignore[arg-type]
+    d = auth.getGenericAnswers(b"", b"", [(b"Password: ", False)])
+    assert d is not None and d.result == [b"given"]
+    # A UI without the methods, or without an answer: nothing to send.
+    assert _UserAuth(_AuthCreator(object()), b"me", None, [], None).getPassword() is None  # type: ignore[arg-type]
+
+    class Silent:
+        def askPassword(self, prompt: str) -> None:
+            return None
+
+        def askAnswers(self, *args: Any) -> Deferred[Any]:
+            return succeed(None)
+
+    auth = _UserAuth(_AuthCreator(Silent()), b"me", None, [], None)  # type: ignore[arg-type]
+    assert auth.getPassword() is None
+    failed: list[Any] = []
+    d = auth.getGenericAnswers(b"", b"", [(b"x", True)])
+    assert d is not None
+    d.addErrback(failed.append)
+    assert failed and failed[0].check(ConchError)

@@ -153,6 +153,7 @@ class _UserAuth(SSHUserAuthClient):
         self._keys = list(keys)
         self._password = password
         self._answerPassword = password
+        self._passwordsAsked = 0
         self._current: Key | None = None
         self._fromAgent = False
 
@@ -183,20 +184,48 @@ class _UserAuth(SSHUserAuthClient):
         return succeed(self._current)
 
     def getPassword(self, prompt: bytes | None = None) -> Deferred[bytes] | None:
-        if self._password is None:
+        if self._password is not None:
+            password, self._password = self._password, None
+            return succeed(password)
+        ask = getattr(self._creator.ui, "askPassword", None)
+        if ask is None or self._passwordsAsked >= MAX_PASSWORD_PROMPTS:
             return None
-        password, self._password = self._password, None
-        return succeed(password)
+        self._passwordsAsked += 1
+        host = self._creator.hostname.decode("utf-8", "replace")
+        user = self.user.decode("utf-8", "replace")
+        return _answered(ask(f"{user}@{host}'s password: "))
 
     def getGenericAnswers(
         self, name: bytes, instruction: bytes, prompts: list[tuple[bytes, bool]]
     ) -> Deferred[list[bytes]] | None:
         # A server that asks for passwords only through keyboard-interactive (sshd with PAM)
         # gets the password once, for a round with a single hidden prompt.
-        if self._answerPassword is None or len(prompts) != 1 or prompts[0][1]:
+        if self._answerPassword is not None and len(prompts) == 1 and not prompts[0][1]:
+            password, self._answerPassword = self._answerPassword, None
+            return succeed([password])
+        ask = getattr(self._creator.ui, "askAnswers", None)
+        if ask is None:
             return None
-        password, self._answerPassword = self._answerPassword, None
-        return succeed([password])
+        return _answered(ask(name, instruction, prompts))
+
+
+#: Passwords asked of a UI per connection (OpenSSH's ``NumberOfPasswordPrompts``).
+MAX_PASSWORD_PROMPTS = 3
+
+
+def _answered(result: Any) -> Deferred[Any] | None:
+    """A UI's answer (a value, a Deferred, or ``None`` for no answer) as a Deferred or None."""
+    if result is None:
+        return None
+    if isinstance(result, Deferred):
+        return result.addCallback(_required)
+    return succeed(result)
+
+
+def _required(result: Any) -> Any:
+    if result is None:
+        raise ConchError("no answer")
+    return result
 
 
 class _CommandTransport(SSHClientTransport):
@@ -335,7 +364,9 @@ class SSHCommandClientEndpoint:
             tried (and which signs for them) before ``keys``.
         :param knownHosts: a :class:`KnownHostsFile`; ``~/.ssh/known_hosts`` by default.
         :param ui: asked about unknown host keys (``prompt(text) -> Deferred[bool]``); without
-            one, unknown hosts are refused.
+            one, unknown hosts are refused. When it has them, ``askPassword(prompt)`` (up to
+            three times) and ``askAnswers(name, instruction, prompts)`` (keyboard-interactive
+            rounds) give passwords and answers (values, Deferreds, or ``None`` for none).
         """
         self = cls()
         self.agentEndpoint = agentEndpoint

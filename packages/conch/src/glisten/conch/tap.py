@@ -8,9 +8,10 @@ with the host keys of ``DIR`` (an Ed25519 and an ECDSA key are made there on fir
 then asked for by ``password`` and ``keyboard-interactive``. ``--moduli FILE`` (OpenSSH's
 ``/etc/ssh/moduli``) gives the group exchange its groups instead of RFC 3526's.
 
-``--sftp-root DIR`` turns the server into an SFTP-only server: every user gets the ``sftp``
-subsystem confined to ``DIR`` and nothing else (no shells, no commands, so no ``scp -O``),
-since a shell would make the confinement meaningless.
+``--sftp-root DIR`` turns the server into a file-transfer-only server: every user gets the
+``sftp`` subsystem and the legacy ``scp -t``/``scp -f`` commands (``scp -O``), both confined to
+``DIR``, and nothing else (no shells, no other commands), since a shell would make the
+confinement meaningless.
 
 Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
 ``--permit-listen HOST:PORT`` (``ssh -R``), ``--permit-streamlocal PATTERN`` (``ssh -L`` to a
@@ -31,12 +32,13 @@ from glisten.application.service import IShareableServiceMaker
 from glisten.conch import checkers
 from glisten.conch._processsession import DEFAULT_ENV_ALLOW, ProcessAvatar
 from glisten.conch.avatar import ConchUser
-from glisten.conch.interfaces import IConchUser
+from glisten.conch.interfaces import IConchUser, ISession
 from glisten.conch.openssh_compat.primes import parseModuliFile
 from glisten.conch.ssh.factory import SSHFactory
 from glisten.conch.ssh.filetransfer import FileTransferServer, ISFTPServer
 from glisten.conch.ssh.forwarding import ForwardingPolicy
 from glisten.conch.ssh.keys import Key
+from glisten.conch.ssh.scp import SCPOnlySession
 from glisten.conch.ssh.session import SSHSession
 from glisten.conch.unix import SFTPServerForUnixConchUser
 from glisten.cred import credentials, error
@@ -83,7 +85,8 @@ def loadHostKeys(directory: str) -> dict[bytes, Key]:
 
 
 class _SFTPOnlyAvatar(ConchUser):
-    """A user of ``--sftp-root``: session channels serve only the confined ``sftp`` subsystem."""
+    """A user of ``--sftp-root``: session channels serve only the confined ``sftp`` subsystem
+    and ``scp -t``/``scp -f`` over the same confined file system."""
 
     def __init__(self, username: Any, sftpRoot: str) -> None:
         super().__init__()
@@ -94,6 +97,7 @@ class _SFTPOnlyAvatar(ConchUser):
 
 
 registerAdapter(SFTPServerForUnixConchUser, _SFTPOnlyAvatar, ISFTPServer)
+registerAdapter(SCPOnlySession, _SFTPOnlyAvatar, ISession)
 
 
 @implementer(IRealm)
@@ -238,7 +242,7 @@ class SSHServiceMaker:
         parser.add_argument(
             "--sftp-root",
             metavar="DIR",
-            help="serve only SFTP, confined to DIR (no shells or commands)",
+            help="serve only SFTP and scp, confined to DIR (no shells or other commands)",
         )
         parser.add_argument(
             "--permit-open",

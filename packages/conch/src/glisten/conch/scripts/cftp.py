@@ -5,8 +5,12 @@
 [-B BUFFERSIZE] [-R REQUESTS] [USER@]HOST`` runs commands, one a line, over the server's
 ``sftp`` subsystem: typed at a ``cftp>`` prompt (failures are reported and the session goes
 on), or with ``-b`` from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
-``ls [-l] [PATH]``, ``get REMOTE [LOCAL]``, ``put LOCAL [REMOTE]``, ``mkdir``, ``rmdir``,
-``rm``, ``rename OLD NEW``, ``exit``. Blank lines and ``#`` comments are skipped. As with
+``ls [-l] [PATH]``, ``get [-r] [-p] REMOTE [LOCAL]``, ``put [-r] [-p] LOCAL [REMOTE]``
+(``-p`` keeps modes and times), ``mkdir``,
+``rmdir``, ``rm``, ``rename OLD NEW``, ``chmod MODE PATH``, ``ln [-s] OLD NEW``,
+``df [-h | -i] [PATH]``, ``exit``. ``*``, ``?`` and ``[...]`` in the paths of ``ls``, ``get``,
+``put``, ``rm`` and ``chmod`` name every match (names from the server that are not one path
+component are never used). Blank lines and ``#`` comments are skipped. As with
 ``sftp -b``, the first command that fails ends the run with exit status 1, unless the line
 starts with ``-``. Transfers keep ``-R`` requests of ``-B`` bytes in flight. Host keys, keys
 and agents are handled as by ``glisten conch``.
@@ -15,6 +19,8 @@ and agents are handled as by ``glisten conch``.
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import glob
 import os
 import posixpath
 import shlex
@@ -375,11 +381,13 @@ class CftpService(Service):
         self._arguments(args, 0, 0, "lpwd")
         self._stdout.write(f"Local working directory: {os.getcwd()}\n")
 
-    async def cmd_ls(self, args: list[str]) -> None:
-        long = bool(args) and args[0] == "-l"
-        (path,) = self._arguments(args[1:] if long else args, 0, 1, "ls [-l] [PATH]") or ["."]
+    async def _list(self, path: bytes) -> list[tuple[bytes, bytes, dict[str, Any]]]:
+        """
+        A remote folder's entries, without ``.``, ``..`` and names that are not one path
+        component (a server could send ``../x``: such names are never used locally).
+        """
         assert self.client is not None
-        directory = await self.client.openDirectory(self._remote(path))
+        directory = await self.client.openDirectory(path)
         entries: list[tuple[bytes, bytes, dict[str, Any]]] = []
         try:
             while True:
@@ -389,11 +397,71 @@ class CftpService(Service):
                     break
         finally:
             await directory.close()
-        for filename, longname, _ in sorted(entries):
-            if filename.startswith(b"."):
+        return sorted(e for e in entries if _safeName(e[0]))
+
+    async def _glob(self, pattern: str) -> list[bytes]:
+        """
+        The remote paths ``pattern`` names: itself when it has no wildcards, else every match
+        of its ``*``, ``?`` and ``[...]`` components (hidden names only for patterns starting
+        with a dot).
+
+        :raises CommandError: nothing matches.
+        """
+        path = self._remote(pattern)
+        if not _hasWildcards(path):
+            return [path]
+        found = [b"/" if path.startswith(b"/") else b""]
+        for part in path.split(b"/"):
+            if not part:
                 continue
-            shown = longname if long else filename
-            self._stdout.write(shown.decode("utf-8", "replace") + "\n")
+            if not _hasWildcards(part):
+                found = [posixpath.join(p, part) for p in found]
+                continue
+            matches = []
+            for prefix in found:
+                try:
+                    entries = await self._list(prefix or b".")
+                except SFTPError:
+                    continue
+                for name, _, _ in entries:
+                    if fnmatch.fnmatchcase(name, part) and (
+                        not name.startswith(b".") or part.startswith(b".")
+                    ):
+                        matches.append(posixpath.join(prefix, name))
+            found = matches
+        if not found:
+            raise CommandError(f"{pattern}: no match")
+        return sorted(found)
+
+    async def _isRemoteDirectory(self, path: bytes) -> bool:
+        assert self.client is not None
+        try:
+            attrs = await self.client.getAttrs(path, followLinks=True)
+        except SFTPError:
+            return False
+        return stat.S_ISDIR(attrs.get("permissions", 0))
+
+    async def cmd_ls(self, args: list[str]) -> None:
+        long = bool(args) and args[0] == "-l"
+        (path,) = self._arguments(args[1:] if long else args, 0, 1, "ls [-l] [PATH]") or ["."]
+        remote = self._remote(path)
+        folder, name = posixpath.split(remote)
+        if _hasWildcards(name):
+            # List the folders (themselves perhaps patterns) and keep the matching names.
+            shown = []
+            for parent in await self._glob(os.fsdecode(folder or b".")):
+                for entry in await self._list(parent):
+                    if fnmatch.fnmatchcase(entry[0], name) and (
+                        not entry[0].startswith(b".") or name.startswith(b".")
+                    ):
+                        shown.append(entry)
+            if not shown:
+                raise CommandError(f"{path}: no match")
+        else:
+            shown = [e for e in await self._list(remote) if not e[0].startswith(b".")]
+        for filename, longname, _ in shown:
+            text = longname if long else filename
+            self._stdout.write(text.decode("utf-8", "replace") + "\n")
 
     async def cmd_mkdir(self, args: list[str]) -> None:
         (path,) = self._arguments(args, 1, 1, "mkdir DIRECTORY")
@@ -408,7 +476,58 @@ class CftpService(Service):
     async def cmd_rm(self, args: list[str]) -> None:
         (path,) = self._arguments(args, 1, 1, "rm FILE")
         assert self.client is not None
-        await self.client.removeFile(self._remote(path))
+        for match in await self._glob(path):
+            await self.client.removeFile(match)
+            if match != self._remote(path):
+                self._stdout.write(f"Removing {os.fsdecode(match)}\n")
+
+    async def cmd_chmod(self, args: list[str]) -> None:
+        mode, path = self._arguments(args, 2, 2, "chmod MODE PATH")
+        try:
+            permissions = int(mode, 8)
+        except ValueError:
+            raise CommandError(f"{mode}: not an octal mode") from None
+        if not 0 <= permissions <= 0o7777:
+            raise CommandError(f"{mode}: not an octal mode")
+        assert self.client is not None
+        for match in await self._glob(path):
+            self._stdout.write(f"Changing mode on {os.fsdecode(match)}\n")
+            await self.client.setAttrs(match, {"permissions": permissions})
+
+    async def cmd_ln(self, args: list[str]) -> None:
+        symbolic = bool(args) and args[0] == "-s"
+        old, new = self._arguments(args[1:] if symbolic else args, 2, 2, "ln [-s] OLD NEW")
+        assert self.client is not None
+        if symbolic:
+            # The target is kept as written: a relative link stays relative.
+            await self.client.makeLink(self._remote(new), os.fsencode(old))
+        else:
+            await self.client.makeHardLink(self._remote(old), self._remote(new))
+
+    async def cmd_df(self, args: list[str]) -> None:
+        flags = {a for a in args if a.startswith("-")}
+        paths = [a for a in args if not a.startswith("-")]
+        if not flags <= {"-h", "-i"} or len(flags) > 1 or len(paths) > 1:
+            raise CommandError("usage: df [-h | -i] [PATH]")
+        assert self.client is not None
+        v = await self.client.statVFS(self._remote(paths[0]) if paths else self.cwd)
+        if "-i" in flags:
+            total, free, avail = v["f_files"], v["f_ffree"], v["f_favail"]
+            header = ("Inodes", "Used", "Avail", "(root)")
+        else:
+            unit = v["f_frsize"] or v["f_bsize"]
+            total, free, avail = (v[k] * unit for k in ("f_blocks", "f_bfree", "f_bavail"))
+            header = ("Size", "Used", "Avail", "(root)")
+        used = total - free
+        capacity = f"{100 * used // total}%" if total else "0%"
+        self._stdout.write("%12s %12s %12s %12s %s\n" % (*header, "%Capacity"))
+        if "-h" in flags:
+            numbers = [_human(n) for n in (total, used, avail, free)]
+        elif "-i" in flags:
+            numbers = [str(n) for n in (total, used, avail, free)]
+        else:
+            numbers = [str(n // 1024) for n in (total, used, avail, free)]
+        self._stdout.write("%12s %12s %12s %12s %9s\n" % (*numbers, capacity))
 
     async def cmd_rename(self, args: list[str]) -> None:
         old, new = self._arguments(args, 2, 2, "rename OLD NEW")
@@ -421,19 +540,52 @@ class CftpService(Service):
             return _NoProgress()
         return _Progress(self._stderr, name, total, self._reactor.seconds)
 
+    @staticmethod
+    def _flags(args: list[str], allowed: str, usage: str) -> tuple[set[str], list[str]]:
+        """Split leading ``-rp``-style flags (up to ``--``) from the other arguments."""
+        flags: set[str] = set()
+        while args and args[0].startswith("-") and len(args[0]) > 1:
+            word, args = args[0], args[1:]
+            if word == "--":
+                break
+            if any(letter not in allowed for letter in word[1:]):
+                raise CommandError(f"usage: {usage}")
+            flags.update(word[1:])
+        return flags, args
+
     async def cmd_get(self, args: list[str]) -> None:
-        paths = self._arguments(args, 1, 2, "get REMOTE [LOCAL]")
-        remote = self._remote(paths[0])
-        local = paths[1] if len(paths) > 1 else posixpath.basename(paths[0])
+        usage = "get [-r] [-p] REMOTE [LOCAL]"
+        flags, args = self._flags(args, "rp", usage)
+        paths = self._arguments(args, 1, 2, usage)
+        preserve = "p" in flags
+        matches = await self._glob(paths[0])
+        local = paths[1] if len(paths) > 1 else None
+        intoFolder = len(matches) > 1 or local is None or os.path.isdir(local)
+        if len(matches) > 1 and local is not None and not os.path.isdir(local):
+            raise CommandError(f"{local}: not a directory (several files match)")
+        for remote in matches:
+            name = os.fsdecode(posixpath.basename(remote.rstrip(b"/")))
+            target = os.path.join(local or ".", name) if intoFolder else str(local)
+            if await self._isRemoteDirectory(remote):
+                if "r" not in flags:
+                    raise CommandError(f"{os.fsdecode(remote)}: a directory (use get -r)")
+                await self._getDirectory(remote, target, 0, preserve)
+            else:
+                await self._getFile(remote, target, preserve)
+
+    async def _getFile(self, remote: bytes, local: str, preserve: bool = False) -> None:
         assert self.client is not None
         f = await self.client.openFile(remote, FXF_READ)
         try:
-            progress = self._progress(paths[0], (await f.getAttrs()).get("size"))
+            attrs = await f.getAttrs()
+            progress = self._progress(os.fsdecode(remote), attrs.get("size"))
             fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
                 await _download(
                     f, fd, self.options.buffersize, self.options.requests, progress.update
                 )
+                if preserve:
+                    _preserveLocally(fd, attrs)
             finally:
                 os.close(fd)
         finally:
@@ -441,25 +593,134 @@ class CftpService(Service):
         progress.finish()
         self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}\n")
 
+    async def _getDirectory(
+        self, remote: bytes, local: str, depth: int, preserve: bool = False
+    ) -> None:
+        """Copy a remote folder; links and other special files are skipped, as by sftp."""
+        if depth >= _MAX_DEPTH:
+            raise CommandError(f"{os.fsdecode(remote)}: folders nested too deep")
+        os.makedirs(local, exist_ok=True)
+        for name, _, attrs in await self._list(remote):
+            mode = attrs.get("permissions", 0)
+            child = posixpath.join(remote, name)
+            target = os.path.join(local, os.fsdecode(name))
+            if stat.S_ISDIR(mode):
+                await self._getDirectory(child, target, depth + 1, preserve)
+            elif stat.S_ISREG(mode):
+                await self._getFile(child, target, preserve)
+            else:
+                self._stderr.write(f"Skipping non-regular file {os.fsdecode(child)}\n")
+        if preserve:
+            assert self.client is not None
+            folderAttrs = await self.client.getAttrs(remote, followLinks=True)
+            fd = os.open(local, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                _preserveLocally(fd, folderAttrs)
+            finally:
+                os.close(fd)
+
     async def cmd_put(self, args: list[str]) -> None:
-        paths = self._arguments(args, 1, 2, "put LOCAL [REMOTE]")
-        local = paths[0]
-        remote = self._remote(paths[1] if len(paths) > 1 else os.path.basename(local))
+        usage = "put [-r] [-p] LOCAL [REMOTE]"
+        flags, args = self._flags(args, "rp", usage)
+        paths = self._arguments(args, 1, 2, usage)
+        preserve = "p" in flags
+        matches = sorted(glob.glob(paths[0])) if glob.has_magic(paths[0]) else [paths[0]]
+        if not matches:
+            raise CommandError(f"{paths[0]}: no match")
+        remote = self._remote(paths[1]) if len(paths) > 1 else self.cwd
+        intoFolder = len(matches) > 1 or len(paths) == 1 or await self._isRemoteDirectory(remote)
+        if len(matches) > 1 and not await self._isRemoteDirectory(remote):
+            raise CommandError(f"{paths[1]}: not a directory (several files match)")
+        for local in matches:
+            name = os.path.basename(os.path.normpath(local))
+            target = posixpath.join(remote, os.fsencode(name)) if intoFolder else remote
+            if os.path.isdir(local):
+                if "r" not in flags:
+                    raise CommandError(f"{local}: a directory (use put -r)")
+                await self._putDirectory(local, target, 0, preserve)
+            else:
+                await self._putFile(local, target, preserve)
+
+    async def _putFile(self, local: str, remote: bytes, preserve: bool = False) -> None:
         assert self.client is not None
         with open(local, "rb") as source:
-            mode = os.fstat(source.fileno()).st_mode & 0o777
+            st = os.fstat(source.fileno())
             f = await self.client.openFile(
-                remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": mode}
+                remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": st.st_mode & 0o777}
             )
-            progress = self._progress(local, os.fstat(source.fileno()).st_size)
+            progress = self._progress(local, st.st_size)
             try:
                 await _upload(
                     f, source, self.options.buffersize, self.options.requests, progress.update
                 )
+                if preserve:
+                    await f.setAttrs(_preservedAttrs(st))
             finally:
                 await f.close()
         progress.finish()
         self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}\n")
+
+    async def _putDirectory(
+        self, local: str, remote: bytes, depth: int, preserve: bool = False
+    ) -> None:
+        """Copy a local folder; links and other special files are skipped, as by sftp."""
+        if depth >= _MAX_DEPTH:
+            raise CommandError(f"{local}: folders nested too deep")
+        assert self.client is not None
+        if not await self._isRemoteDirectory(remote):
+            await self.client.makeDirectory(remote, {"permissions": os.stat(local).st_mode & 0o777})
+        for name in sorted(os.listdir(local)):
+            path = os.path.join(local, name)
+            mode = os.lstat(path).st_mode
+            target = posixpath.join(remote, os.fsencode(name))
+            if stat.S_ISDIR(mode):
+                await self._putDirectory(path, target, depth + 1, preserve)
+            elif stat.S_ISREG(mode):
+                await self._putFile(path, target, preserve)
+            else:
+                self._stderr.write(f"Skipping non-regular file {path}\n")
+        if preserve:
+            await self.client.setAttrs(remote, _preservedAttrs(os.stat(local)))
+
+
+def _preservedAttrs(st: os.stat_result) -> dict[str, Any]:
+    """What ``put -p`` keeps: the mode and the times."""
+    return {
+        "permissions": st.st_mode & 0o7777,
+        "atime": int(st.st_atime),
+        "mtime": int(st.st_mtime),
+    }
+
+
+def _preserveLocally(fd: int, attrs: dict[str, Any]) -> None:
+    """What ``get -p`` keeps: the remote mode and times, when the server gave them."""
+    if "permissions" in attrs:
+        os.chmod(fd, attrs["permissions"] & 0o7777)
+    if "atime" in attrs and "mtime" in attrs:
+        os.utime(fd, (attrs["atime"], attrs["mtime"]))
+
+
+#: How deep ``get -r``/``put -r`` go.
+_MAX_DEPTH = 64
+
+
+def _hasWildcards(path: bytes) -> bool:
+    return any(c in path for c in b"*?[")
+
+
+def _safeName(name: bytes) -> bool:
+    """Whether a name from the server is one path component we may use locally."""
+    return bool(name) and name not in (b".", b"..") and b"/" not in name and b"\x00" not in name
+
+
+def _human(n: int) -> str:
+    """A size in 1024-based units with one letter, as ``df -h``."""
+    value = float(n)
+    for unit in ("B", "K", "M", "G", "T", "P"):
+        if value < 1024 or unit == "P":
+            return f"{value:.0f}{unit}" if unit == "B" or value >= 10 else f"{value:.1f}{unit}"
+        value /= 1024
+    return str(n)
 
 
 def _describe(error: BaseException) -> str:
@@ -617,6 +878,9 @@ class CftpServiceMaker:
             with open(options.batchfile, encoding="utf-8") as f:
                 commands = readBatch(f.read().splitlines())
         keys, knownHosts = _prepareConnection(options)
+        if commands is not None:
+            # As sftp -b: no questions (passwords, unknown host keys) in batch mode.
+            options.batch_mode = True
         return CftpService(options, commands, keys, knownHosts)
 
 

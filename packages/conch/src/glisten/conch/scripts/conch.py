@@ -2,7 +2,8 @@
 ``glisten conch``: an SSH client with Twisted ``conch``'s options.
 
 ``glisten conch [-l USER] [-p PORT] [-i KEY]... [-A] [-L [BIND:]PORT:HOST:HOSTPORT]...
-[-R [BIND:]PORT:HOST:HOSTPORT]... [-t | -T] [--known-hosts FILE] [USER@]HOST [COMMAND...]``
+[-R [BIND:]PORT:HOST:HOSTPORT]... [-t | -T] [--known-hosts FILE] [-o KEYWORD=VALUE]...
+[-F FILE] [USER@]HOST [COMMAND...]``
 
 - With a ``COMMAND`` it runs it and exits with its exit status (255 when the connection
   failed, as ``ssh``); standard input, output and error are passed through.
@@ -13,7 +14,11 @@
   terminal (and then recorded, hashed); without a terminal unknown hosts are refused.
 - Keys: ``-i`` files (a passphrase is asked for on the terminal), else ``~/.ssh/id_ed25519``,
   ``id_ecdsa``, ``id_rsa`` when not encrypted; a running agent's keys (``SSH_AUTH_SOCK``) are
-  tried first. ``-A`` forwards the agent to the server.
+  tried first. ``-A`` forwards the agent to the server. When they fail, the password (and
+  keyboard-interactive answers) are asked for on the terminal.
+- ``~/.ssh/config`` (or ``-F FILE``) and ``-o`` options: the subset that
+  :mod:`glisten.conch.client.sshconfig` reads (``HostName``, ``Port``, ``User``,
+  ``IdentityFile``, ``UserKnownHostsFile``, ``StrictHostKeyChecking``, ``BatchMode``).
 - ``-L`` listens locally (127.0.0.1 unless ``BIND`` is given) and forwards connections through
   the server to ``HOST:HOSTPORT``; ``-R`` asks the server to listen and forwards its
   connections to ``HOST:HOSTPORT`` from here. Forwardings last as long as the session.
@@ -36,6 +41,7 @@ from zope.interface import implementer
 
 from glisten.application.service import IService, IServiceMaker, Service
 from glisten.conch.client.knownhosts import KnownHostsFile
+from glisten.conch.client.sshconfig import SSHConfig
 from glisten.conch.endpoints import SSHCommandClientEndpoint, _CommandChannel
 from glisten.conch.error import HostKeyChanged, UserRejectedKey
 from glisten.conch.ssh.forwarding import (
@@ -111,15 +117,32 @@ class _TerminalUI:
     so piped standard input is left alone); no terminal means no.
     """
 
-    def __init__(self, stderr: IO[str], openTerminal: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        stderr: IO[str],
+        openTerminal: Callable[[], Any] | None = None,
+        strictHostKeyChecking: str = "ask",
+        batchMode: bool = False,
+    ) -> None:
         self._stderr = stderr
         self._open = openTerminal or _openTerminal
+        self._strict = strictHostKeyChecking
+        self._batch = batchMode
 
     def prompt(self, text: str) -> bool:
+        shown = text.rsplit("\n", 1)[0] + "\n"
+        if self._strict in ("accept-new", "no"):
+            self._stderr.write(shown)
+            self._stderr.write("Accepted and recorded (StrictHostKeyChecking=accept-new).\n")
+            return True
+        if self._strict == "yes" or self._batch:
+            self._stderr.write(shown)
+            self._stderr.write("The host key is not known: not accepted without asking.\n")
+            return False
         try:
             terminal = self._open()
         except OSError:
-            self._stderr.write(text.rsplit("\n", 1)[0] + "\n")
+            self._stderr.write(shown)
             self._stderr.write("No terminal to ask on: the host key is not accepted.\n")
             return False
         # The reactor waits for the answer; Control-C must still end the question (as no).
@@ -146,6 +169,80 @@ class _TerminalUI:
 
     def warn(self, text: str) -> None:
         self._stderr.write(text + "\n")
+
+    def askPassword(self, prompt: str) -> bytes | None:
+        """A password typed on the terminal (not echoed); ``None`` without a terminal."""
+        answers = self._ask([(prompt, False)])
+        return None if answers is None else answers[0]
+
+    def askAnswers(
+        self, name: bytes, instruction: bytes, prompts: list[tuple[bytes, bool]]
+    ) -> list[bytes] | None:
+        """
+        Answers to a keyboard-interactive round, typed on the terminal. The server's texts are
+        shown with their control characters replaced, so they cannot drive the terminal.
+        """
+        header = tuple(_printable(t) for t in (name, instruction) if t)
+        return self._ask([(_printable(p), echo) for p, echo in prompts], header)
+
+    def _ask(
+        self, prompts: list[tuple[str, bool]], header: tuple[str, ...] = ()
+    ) -> list[bytes] | None:
+        if self._batch:
+            return None
+        try:
+            terminal = self._open()
+        except OSError:
+            return None
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            with terminal:
+                for line in header:
+                    terminal.write(line + "\n")
+                answers = []
+                for text, echo in prompts:
+                    answer = _readLine(terminal, text, echo)
+                    if answer is None:
+                        return None
+                    answers.append(answer.encode("utf-8"))
+                return answers
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _printable(text: bytes) -> str:
+    """The peer's text with control characters (escape sequences) shown as ``?``."""
+    decoded = text.decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c == "\n" else "?" for c in decoded).rstrip("\n")
+
+
+def _readLine(terminal: Any, prompt: str, echo: bool) -> str | None:
+    """One line from the terminal, not echoed unless ``echo``; ``None`` at EOF or Control-C."""
+    terminal.write(prompt)
+    terminal.flush()
+    saved = None
+    if not echo:
+        try:
+            fd = terminal.fileno()
+            saved = termios.tcgetattr(fd)
+            quiet = termios.tcgetattr(fd)
+            quiet[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+        except (AttributeError, OSError, ValueError, termios.error, io.UnsupportedOperation):
+            saved = None
+    try:
+        line = terminal.readline()
+    except KeyboardInterrupt:
+        line = ""
+    finally:
+        if saved is not None:
+            termios.tcsetattr(terminal.fileno(), termios.TCSAFLUSH, saved)
+        if not echo:
+            terminal.write("\n")
+            terminal.flush()
+    if not line:
+        return None
+    return line.rstrip("\r\n")
 
 
 class _Session(_CommandChannel):
@@ -496,7 +593,11 @@ def _endpoint(
         keys=keys,
         agentEndpoint=agentEndpoint,
         knownHosts=knownHosts,
-        ui=_TerminalUI(stderr),
+        ui=_TerminalUI(
+            stderr,
+            strictHostKeyChecking=getattr(options, "strict_host_key_checking", None) or "ask",
+            batchMode=bool(getattr(options, "batch_mode", False)),
+        ),
     )
 
 
@@ -522,7 +623,7 @@ def _reportFailure(failure: Failure, host: str, program: str, stderr: IO[str]) -
 def _addConnectionArguments(parser: argparse.ArgumentParser) -> None:
     """The options ``conch`` and ``cftp`` share: who to log in as, where, with which keys."""
     parser.add_argument("-l", "--user", help="log in as USER")
-    parser.add_argument("-p", "--port", type=int, default=22, help="the server's port")
+    parser.add_argument("-p", "--port", type=int, help="the server's port (default 22)")
     parser.add_argument(
         "-i",
         "--identity",
@@ -540,20 +641,65 @@ def _addConnectionArguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--known-hosts",
         metavar="FILE",
-        default=os.path.expanduser("~/.ssh/known_hosts"),
-        help="the known hosts file (default ~/.ssh/known_hosts)",
+        help="the known hosts file (default: UserKnownHostsFile, else ~/.ssh/known_hosts)",
+    )
+    parser.add_argument(
+        "-o",
+        dest="ssh_options",
+        action="append",
+        default=[],
+        metavar="KEYWORD=VALUE",
+        help="an ssh_config setting (HostName, Port, User, IdentityFile, UserKnownHostsFile, "
+        "StrictHostKeyChecking, BatchMode); wins over the configuration file",
+    )
+    parser.add_argument(
+        "-F",
+        dest="config_file",
+        metavar="FILE",
+        help="the ssh_config file to read (default ~/.ssh/config; 'none' for none)",
     )
 
 
+def _readConfig(options: argparse.Namespace) -> SSHConfig:
+    """The ``-o`` options, then the ``-F`` file (or ``~/.ssh/config``)."""
+    path = getattr(options, "config_file", None)
+    if path is None:
+        config = SSHConfig.fromPath(os.path.expanduser("~/.ssh/config"))
+    elif path == "none":
+        config = SSHConfig()
+    else:
+        if not os.path.exists(path):
+            raise ValueError(f"cannot read the configuration file {path}")
+        config = SSHConfig.fromPath(path)
+    for option in reversed(getattr(options, "ssh_options", None) or []):
+        config.addOption(option)
+    return config
+
+
 def _prepareConnection(options: argparse.Namespace) -> tuple[list[Key], KnownHostsFile]:
-    """Split ``USER@HOST``, default the user, read the keys and the known hosts."""
+    """
+    Split ``USER@HOST``, apply the configuration (command-line options win, then ``-o``,
+    then the file), default the user and port, read the keys and the known hosts.
+    """
     user, at, host = options.host.rpartition("@")
     if at:
         options.host = host
         options.user = options.user or user
-    if not options.user:
-        options.user = getpass.getuser()
-    return _loadKeys(options), KnownHostsFile.fromPath(options.known_hosts)
+    config = _readConfig(options)
+    for warning in config.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    settings = config.lookup(options.host, options.user, options.port)
+    options.host = settings.hostName or options.host
+    options.port = options.port or settings.port or 22
+    options.user = options.user or settings.user or getpass.getuser()
+    options.config_identities = list(settings.identityFiles)
+    options.strict_host_key_checking = settings.strictHostKeyChecking or "ask"
+    options.batch_mode = bool(settings.batchMode)
+    knownHosts = options.known_hosts
+    if knownHosts is None:
+        files = settings.userKnownHostsFiles or (os.path.expanduser("~/.ssh/known_hosts"),)
+        knownHosts = files[0]
+    return _loadKeys(options), KnownHostsFile.fromPath(knownHosts)
 
 
 def _wantPty(options: argparse.Namespace, stdin: int) -> bool:
@@ -565,20 +711,18 @@ def _wantPty(options: argparse.Namespace, stdin: int) -> bool:
 
 
 def _loadKeys(options: argparse.Namespace) -> list[Key]:
-    """The ``-i`` keys (asking for passphrases), else the default keys that need none."""
+    """
+    The ``-i`` keys, then the configuration's ``IdentityFile`` keys (missing ones skipped),
+    asking for passphrases; without either, the default keys that need none.
+    """
     keys: list[Key] = []
-    if options.identity:
+    configured = getattr(options, "config_identities", None) or []
+    if options.identity or configured:
         for path in options.identity:
-            try:
-                keys.append(Key.fromFile(path))
-            except EncryptedKeyError:
-                passphrase = getpass.getpass(f"Enter passphrase for key '{path}': ")
-                try:
-                    keys.append(Key.fromFile(path, passphrase=passphrase.encode("utf-8")))
-                except BadKeyError as e:
-                    raise ValueError(f"cannot read key {path}: {e}") from None
-            except (OSError, BadKeyError) as e:
-                raise ValueError(f"cannot read key {path}: {e}") from None
+            keys.append(_loadKey(path))
+        for path in configured:
+            if os.path.exists(path) and path not in options.identity:
+                keys.append(_loadKey(path))
         return keys
     home = os.path.expanduser("~/.ssh")
     for name in _DEFAULT_KEYS:
@@ -587,6 +731,20 @@ def _loadKeys(options: argparse.Namespace) -> list[Key]:
         except (OSError, BadKeyError):
             continue
     return keys
+
+
+def _loadKey(path: str) -> Key:
+    """A private key file, asking for its passphrase on the terminal when it has one."""
+    try:
+        return Key.fromFile(path)
+    except EncryptedKeyError:
+        passphrase = getpass.getpass(f"Enter passphrase for key '{path}': ")
+        try:
+            return Key.fromFile(path, passphrase=passphrase.encode("utf-8"))
+        except BadKeyError as e:
+            raise ValueError(f"cannot read key {path}: {e}") from None
+    except (OSError, BadKeyError) as e:
+        raise ValueError(f"cannot read key {path}: {e}") from None
 
 
 @implementer(IServiceMaker)

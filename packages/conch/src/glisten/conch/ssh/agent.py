@@ -3,13 +3,18 @@ The SSH agent protocol (draft-miller-ssh-agent, what ``ssh-agent`` speaks):
 :class:`SSHAgentClient` lists keys and has them sign, :class:`SSHAgentServer` is an agent over
 a key store (its factory's ``keys``).
 
-Both are thin adapters over ``glisten.conch.ssh._agent``. The server refuses constrained keys
-(``ssh-add -c``/``-t``: it could not honour the constraints) and extension requests.
+Both are thin adapters over ``glisten.conch.ssh._agent``. The server keeps ``ssh-add -t``
+lifetimes on the reactor's clock, asks before a ``ssh-add -c`` key signs (no by default),
+locks with a passphrase (``ssh-add -x``/``-X``), and refuses extension constraints and
+requests and smartcards.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
+
+import attrs
 
 from glisten.conch.error import ConchError, MissingKeyStoreError
 from glisten.conch.ssh._agent._codec import (
@@ -19,11 +24,14 @@ from glisten.conch.ssh._agent._codec import (
     SSH_AGENT_RSA_SHA2_512,
     SSH_AGENT_SIGN_RESPONSE,
     SSH_AGENT_SUCCESS,
+    SSH_AGENTC_ADD_ID_CONSTRAINED,
     SSH_AGENTC_ADD_IDENTITY,
+    SSH_AGENTC_LOCK,
     SSH_AGENTC_REMOVE_ALL_IDENTITIES,
     SSH_AGENTC_REMOVE_IDENTITY,
     SSH_AGENTC_REQUEST_IDENTITIES,
     SSH_AGENTC_SIGN_REQUEST,
+    SSH_AGENTC_UNLOCK,
     AgentCodec,
     AgentProtocolError,
     Limits,
@@ -31,14 +39,20 @@ from glisten.conch.ssh._agent._codec import (
 from glisten.conch.ssh._ssh._errors import DecodeError
 from glisten.conch.ssh._ssh._wire import Reader, string
 from glisten.conch.ssh.keys import BadKeyError, Key
+from glisten.cred.checkers import scryptHash, scryptVerify
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred
 from glisten.internet.error import ConnectionLost
+from glisten.internet.interfaces import IDelayedCall
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 
 __all__ = [
     "SSH_AGENTC_ADD_IDENTITY",
+    "SSH_AGENTC_ADD_ID_CONSTRAINED",
+    "SSH_AGENTC_LOCK",
+    "SSH_AGENTC_UNLOCK",
     "SSH_AGENTC_REMOVE_ALL_IDENTITIES",
     "SSH_AGENTC_REMOVE_IDENTITY",
     "SSH_AGENTC_REQUEST_IDENTITIES",
@@ -49,6 +63,7 @@ __all__ = [
     "SSH_AGENT_RSA_SHA2_512",
     "SSH_AGENT_SIGN_RESPONSE",
     "SSH_AGENT_SUCCESS",
+    "KeyConstraints",
     "Limits",
     "SSHAgentClient",
     "SSHAgentServer",
@@ -150,9 +165,36 @@ class SSHAgentClient(protocol.Protocol):
         d.addCallback(self._expect(SSH_AGENT_SIGN_RESPONSE))
         return d.addCallback(self._parse(self._codec.parseString))
 
-    def addIdentity(self, blob: bytes, comment: bytes = b"") -> Deferred[None]:
-        """Give the agent a key: ``blob`` is :meth:`Key.privateBlob`."""
-        d = self.sendRequest(SSH_AGENTC_ADD_IDENTITY, blob + string(comment))
+    def addIdentity(
+        self,
+        blob: bytes,
+        comment: bytes = b"",
+        confirm: bool = False,
+        lifetime: int | None = None,
+    ) -> Deferred[None]:
+        """
+        Give the agent a key: ``blob`` is :meth:`Key.privateBlob`.
+
+        :param confirm: the agent must ask before each signature (``ssh-add -c``).
+        :param lifetime: seconds after which the agent forgets the key (``ssh-add -t``).
+        """
+        if confirm or lifetime is not None:
+            constraints = AgentCodec.packConstraints(confirm, lifetime)
+            d = self.sendRequest(
+                SSH_AGENTC_ADD_ID_CONSTRAINED, blob + string(comment) + constraints
+            )
+        else:
+            d = self.sendRequest(SSH_AGENTC_ADD_IDENTITY, blob + string(comment))
+        return d.addCallback(self._expect(SSH_AGENT_SUCCESS)).addCallback(lambda _: None)
+
+    def lock(self, passphrase: bytes) -> Deferred[None]:
+        """Lock the agent (``ssh-add -x``): no keys are listed or used until :meth:`unlock`."""
+        d = self.sendRequest(SSH_AGENTC_LOCK, string(passphrase))
+        return d.addCallback(self._expect(SSH_AGENT_SUCCESS)).addCallback(lambda _: None)
+
+    def unlock(self, passphrase: bytes) -> Deferred[None]:
+        """Unlock the agent (``ssh-add -X``); a wrong passphrase fails with ConchError."""
+        d = self.sendRequest(SSH_AGENTC_UNLOCK, string(passphrase))
         return d.addCallback(self._expect(SSH_AGENT_SUCCESS)).addCallback(lambda _: None)
 
     def removeIdentity(self, blob: bytes) -> Deferred[None]:
@@ -166,16 +208,41 @@ class SSHAgentClient(protocol.Protocol):
         return d.addCallback(self._expect(SSH_AGENT_SUCCESS)).addCallback(lambda _: None)
 
 
+@attrs.frozen
+class KeyConstraints:
+    """
+    What ``ssh-add -c``/``-t`` asked of a key held by :class:`SSHAgentServer`.
+
+    :ivar confirm: every signature needs :meth:`SSHAgentServer.confirmSignature`'s yes.
+    :ivar expiry: the reactor's call that removes the key when its lifetime ends.
+    """
+
+    confirm: bool = False
+    expiry: IDelayedCall | None = None
+
+
 class SSHAgentServer(protocol.Protocol):
     """
     An agent over ``self.factory.keys``: public key blob to ``(Key, comment)``, as in
-    Twisted.
+    Twisted. Other attributes of the factory, set on first use when missing, hold what all
+    connections share:
+
+    - ``keyConstraints``: blob to :class:`KeyConstraints` for constrained keys;
+    - ``lockHash``: the scrypt hash of the passphrase the agent is locked with, or ``None``;
+    - ``reactor`` (optional): the clock that ends key lifetimes;
+    - ``confirmSignature`` (optional): ``(key, comment) -> bool`` or a ``Deferred``, asked
+      before a confirm-constrained key signs; without it such keys never sign.
+
+    A locked agent lists no keys and refuses everything but ``UNLOCK`` (the passphrase is
+    stored hashed and compared in constant time).
     """
 
     _log = Logger()
 
     def __init__(self, limits: Limits | None = None) -> None:
         self._codec = AgentCodec(limits)
+        self._queue: deque[Any] = deque()
+        self._busy = False
 
     def _keys(self) -> dict[bytes, tuple[Key, bytes]]:
         keys = getattr(getattr(self, "factory", None), "keys", None)
@@ -183,57 +250,181 @@ class SSHAgentServer(protocol.Protocol):
             raise MissingKeyStoreError("the agent's factory has no keys")
         return keys
 
+    def _shared(self, name: str, default: Any) -> Any:
+        """An attribute of the factory shared by every connection (made when missing)."""
+        factory = self.factory
+        if not hasattr(factory, name):
+            setattr(factory, name, default)
+        return getattr(factory, name)
+
+    def _constraints(self) -> dict[bytes, KeyConstraints]:
+        constraints: dict[bytes, KeyConstraints] = self._shared("keyConstraints", {})
+        return constraints
+
+    def confirmSignature(self, key: Key, comment: bytes) -> bool | Deferred[bool]:
+        """
+        Whether a key added with ``ssh-add -c`` may sign now: the factory's
+        ``confirmSignature`` decides; without one the answer is no.
+        """
+        confirm = getattr(getattr(self, "factory", None), "confirmSignature", None)
+        if confirm is None:
+            return False
+        result: bool | Deferred[bool] = confirm(key, comment)
+        return result
+
     def dataReceived(self, data: bytes) -> None:
         try:
-            for message in self._codec.receiveData(data):
-                self.transport.write(self._handle(message.kind, message.body))
+            messages = self._codec.receiveData(data)
+            if len(self._queue) + len(messages) > self._codec.limits.maxPending:
+                raise AgentProtocolError("too many requests waiting")
         except AgentProtocolError as e:
-            self._log.info("agent protocol error: {error}", error=str(e))
-            self.transport.loseConnection()
+            self._protocolError(e)
+            return
+        self._queue.extend(messages)
+        self._work()
 
-    def _handle(self, kind: int, body: bytes) -> bytes:
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self._queue.clear()
+
+    def _protocolError(self, e: AgentProtocolError) -> None:
+        self._log.info("agent protocol error: {error}", error=str(e))
+        self._queue.clear()
+        self.transport.loseConnection()
+
+    def _work(self) -> None:
+        """Answer the waiting requests in order; a confirmation holds the ones after it."""
+        while self._queue and not self._busy:
+            message = self._queue.popleft()
+            try:
+                answer = self._handle(message.kind, message.body)
+            except AgentProtocolError as e:
+                self._protocolError(e)
+                return
+            if isinstance(answer, Deferred):
+                self._busy = True
+                answer.addErrback(self._confirmFailed)
+                answer.addCallback(self._answered)
+                return
+            self.transport.write(answer)
+
+    def _confirmFailed(self, failure: Failure) -> bytes:
+        self._log.failure("confirming a signature failed", failure)
+        return AgentCodec.send(SSH_AGENT_FAILURE)
+
+    def _answered(self, answer: bytes) -> None:
+        self._busy = False
+        if self.transport is not None and not getattr(self.transport, "disconnected", False):
+            self.transport.write(answer)
+        self._work()
+
+    def _handle(self, kind: int, body: bytes) -> bytes | Deferred[bytes]:
         keys = self._keys()
+        lockHash = self._shared("lockHash", None)
+        if lockHash is not None:
+            if kind == SSH_AGENTC_UNLOCK:
+                passphrase = self._codec.parseString(body)
+                if not scryptVerify(passphrase, lockHash):
+                    return AgentCodec.send(SSH_AGENT_FAILURE)
+                self.factory.lockHash = None
+                return AgentCodec.send(SSH_AGENT_SUCCESS)
+            if kind == SSH_AGENTC_REQUEST_IDENTITIES:
+                return AgentCodec.send(SSH_AGENT_IDENTITIES_ANSWER, AgentCodec.packIdentities([]))
+            return AgentCodec.send(SSH_AGENT_FAILURE)
         if kind == SSH_AGENTC_REQUEST_IDENTITIES:
             identities = [(blob, comment) for blob, (_, comment) in keys.items()]
             return AgentCodec.send(
                 SSH_AGENT_IDENTITIES_ANSWER, AgentCodec.packIdentities(identities)
             )
         if kind == SSH_AGENTC_SIGN_REQUEST:
-            blob, data, flags = self._codec.parseSignRequest(body)
-            entry = keys.get(blob)
-            if entry is None:
-                return AgentCodec.send(SSH_AGENT_FAILURE)
-            key = entry[0]
-            algorithm = None
-            if key.type() == "RSA":
-                if flags & SSH_AGENT_RSA_SHA2_512:
-                    algorithm = b"rsa-sha2-512"
-                elif flags & SSH_AGENT_RSA_SHA2_256:
-                    algorithm = b"rsa-sha2-256"
-                else:
-                    algorithm = b"ssh-rsa"
-            signature = key.sign(data, algorithm)
-            return AgentCodec.send(SSH_AGENT_SIGN_RESPONSE, string(signature))
-        if kind == SSH_AGENTC_ADD_IDENTITY:
-            r = Reader(body, maxString=self._codec.limits.maxMessageLength)
-            try:
-                key = Key.readPrivateBlob(r)
-                comment = r.string()
-                r.done()
-            except (BadKeyError, DecodeError):
-                return AgentCodec.send(SSH_AGENT_FAILURE)
-            if key.blob() not in keys and len(keys) >= self._codec.limits.maxKeys:
-                return AgentCodec.send(SSH_AGENT_FAILURE)
-            keys[key.blob()] = (key, comment)
-            return AgentCodec.send(SSH_AGENT_SUCCESS)
+            return self._sign(keys, body)
+        if kind in (SSH_AGENTC_ADD_IDENTITY, SSH_AGENTC_ADD_ID_CONSTRAINED):
+            return self._add(keys, body, kind == SSH_AGENTC_ADD_ID_CONSTRAINED)
         if kind == SSH_AGENTC_REMOVE_IDENTITY:
             blob = self._codec.parseString(body)
             if keys.pop(blob, None) is None:
                 return AgentCodec.send(SSH_AGENT_FAILURE)
+            self._dropConstraints(blob)
             return AgentCodec.send(SSH_AGENT_SUCCESS)
         if kind == SSH_AGENTC_REMOVE_ALL_IDENTITIES:
+            for blob in list(keys):
+                self._dropConstraints(blob)
             keys.clear()
             return AgentCodec.send(SSH_AGENT_SUCCESS)
-        # Constrained keys (ADD_ID_CONSTRAINED: their limits could not be kept), extensions,
-        # smartcards and locking are refused.
+        if kind == SSH_AGENTC_LOCK:
+            passphrase = self._codec.parseString(body)
+            self.factory.lockHash = scryptHash(passphrase)
+            return AgentCodec.send(SSH_AGENT_SUCCESS)
+        # Unlocking an agent that is not locked, extensions and smartcards are refused.
         return AgentCodec.send(SSH_AGENT_FAILURE)
+
+    def _sign(self, keys: dict[bytes, tuple[Key, bytes]], body: bytes) -> bytes | Deferred[bytes]:
+        blob, data, flags = self._codec.parseSignRequest(body)
+        entry = keys.get(blob)
+        if entry is None:
+            return AgentCodec.send(SSH_AGENT_FAILURE)
+        key, comment = entry
+        algorithm = None
+        if key.type() == "RSA":
+            if flags & SSH_AGENT_RSA_SHA2_512:
+                algorithm = b"rsa-sha2-512"
+            elif flags & SSH_AGENT_RSA_SHA2_256:
+                algorithm = b"rsa-sha2-256"
+            else:
+                algorithm = b"ssh-rsa"
+
+        def sign(allowed: bool) -> bytes:
+            # The key may have been removed while the user was asked.
+            if allowed is not True or keys.get(blob) is not entry:
+                return AgentCodec.send(SSH_AGENT_FAILURE)
+            return AgentCodec.send(SSH_AGENT_SIGN_RESPONSE, string(key.sign(data, algorithm)))
+
+        constraints = self._constraints().get(blob)
+        if constraints is None or not constraints.confirm:
+            return sign(True)
+        try:
+            allowed = self.confirmSignature(key, comment)
+        except Exception:
+            self._log.failure("confirming a signature failed", Failure())
+            return AgentCodec.send(SSH_AGENT_FAILURE)
+        if isinstance(allowed, Deferred):
+            return allowed.addCallback(sign)
+        return sign(allowed)
+
+    def _add(self, keys: dict[bytes, tuple[Key, bytes]], body: bytes, constrained: bool) -> bytes:
+        r = Reader(body, maxString=self._codec.limits.maxMessageLength)
+        try:
+            key = Key.readPrivateBlob(r)
+            comment = r.string()
+            if constrained:
+                confirm, lifetime = AgentCodec.parseConstraints(r)
+            else:
+                confirm, lifetime = False, None
+            r.done()
+        except (BadKeyError, DecodeError, ValueError):
+            return AgentCodec.send(SSH_AGENT_FAILURE)
+        blob = key.blob()
+        if blob not in keys and len(keys) >= self._codec.limits.maxKeys:
+            return AgentCodec.send(SSH_AGENT_FAILURE)
+        self._dropConstraints(blob)
+        keys[blob] = (key, comment)
+        if confirm or lifetime is not None:
+            expiry = None
+            if lifetime is not None:
+                reactor = getReactor(getattr(self.factory, "reactor", None))
+                entry = keys[blob]
+                expiry = reactor.callLater(lifetime, self._expire, keys, blob, entry)
+            self._constraints()[blob] = KeyConstraints(confirm, expiry)
+        return AgentCodec.send(SSH_AGENT_SUCCESS)
+
+    def _expire(
+        self, keys: dict[bytes, tuple[Key, bytes]], blob: bytes, entry: tuple[Key, bytes]
+    ) -> None:
+        if keys.get(blob) is entry:
+            del keys[blob]
+            self._constraints().pop(blob, None)
+
+    def _dropConstraints(self, blob: bytes) -> None:
+        constraints = self._constraints().pop(blob, None)
+        if constraints is not None and constraints.expiry is not None:
+            if constraints.expiry.active():
+                constraints.expiry.cancel()

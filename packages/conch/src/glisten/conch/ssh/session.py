@@ -253,7 +253,8 @@ class SSHSession(channel.SSHChannel):
                 write(data)
 
     def eofReceived(self) -> None:
-        if self.session is not None:
+        # A subsystem gets the EOF even when an ``env`` request made a session object first.
+        if self.session is not None and not isinstance(self.client, _ProtocolToProcess):
             self.session.eofReceived()
         elif self.client is not None and self.client.transport is not None:
             self.client.transport.closeStdin()
@@ -261,7 +262,9 @@ class SSHSession(channel.SSHChannel):
     def closed(self) -> None:
         if self.session is not None:
             self.session.closed()
-        elif self.client is not None and self.client.transport is not None:
+        if (self.session is None or isinstance(self.client, _ProtocolToProcess)) and (
+            self.client is not None and self.client.transport is not None
+        ):
             self.client.transport.loseConnection()
 
     def stopWriting(self) -> None:

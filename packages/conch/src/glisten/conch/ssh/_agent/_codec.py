@@ -26,8 +26,14 @@ SSH_AGENT_SIGN_RESPONSE = 14
 SSH_AGENTC_ADD_IDENTITY = 17
 SSH_AGENTC_REMOVE_IDENTITY = 18
 SSH_AGENTC_REMOVE_ALL_IDENTITIES = 19
+SSH_AGENTC_LOCK = 22
+SSH_AGENTC_UNLOCK = 23
 SSH_AGENTC_ADD_ID_CONSTRAINED = 25
 SSH_AGENTC_EXTENSION = 27
+
+SSH_AGENT_CONSTRAIN_LIFETIME = 1
+SSH_AGENT_CONSTRAIN_CONFIRM = 2
+SSH_AGENT_CONSTRAIN_EXTENSION = 255
 
 SSH_AGENT_RSA_SHA2_256 = 2
 SSH_AGENT_RSA_SHA2_512 = 4
@@ -44,10 +50,12 @@ class Limits:
     """
     :ivar maxMessageLength: the largest message accepted (OpenSSH's agent allows 256 KiB).
     :ivar maxKeys: identities in one answer, and keys an agent holds.
+    :ivar maxPending: requests an agent holds while it waits for a confirmation.
     """
 
     maxMessageLength: int = 256 * 1024
     maxKeys: int = 1024
+    maxPending: int = 64
 
 
 @attrs.define(slots=True)
@@ -132,6 +140,39 @@ class AgentCodec:
     def packSignRequest(blob: bytes, data: bytes, flags: int) -> bytes:
         """The body of a ``SIGN_REQUEST``."""
         return string(blob) + string(data) + uint32(flags)
+
+    @staticmethod
+    def parseConstraints(r: Reader) -> tuple[bool, int | None]:
+        """
+        The constraints ending an ``ADD_ID_CONSTRAINED``: ``(confirm, lifetime seconds)``.
+
+        :raises ValueError: a constraint we cannot keep (an extension), one given twice, or a
+            malformed list; the key must then be refused.
+        """
+        confirm = False
+        lifetime: int | None = None
+        try:
+            while r.remaining():
+                kind = r.byte()
+                if kind == SSH_AGENT_CONSTRAIN_LIFETIME and lifetime is None:
+                    lifetime = r.uint32()
+                elif kind == SSH_AGENT_CONSTRAIN_CONFIRM and not confirm:
+                    confirm = True
+                else:
+                    raise ValueError("unsupported or repeated key constraint")
+        except DecodeError:
+            raise ValueError("malformed key constraints") from None
+        return confirm, lifetime
+
+    @staticmethod
+    def packConstraints(confirm: bool, lifetime: int | None) -> bytes:
+        """The constraints of an ``ADD_ID_CONSTRAINED``."""
+        out = b""
+        if lifetime is not None:
+            out += bytes([SSH_AGENT_CONSTRAIN_LIFETIME]) + uint32(lifetime)
+        if confirm:
+            out += bytes([SSH_AGENT_CONSTRAIN_CONFIRM])
+        return out
 
     def parseString(self, body: bytes) -> bytes:
         """A body that is one ``string`` (``SIGN_RESPONSE``, ``REMOVE_IDENTITY``)."""
