@@ -11,6 +11,8 @@ from glisten.mail.smtp import DNSNAME, messageid, rfc822date
 #: How much of the original message a bounce quotes when only headers are asked for.
 BOUNCE_FORMAT = "multipart/report; report-type=delivery-status"
 
+_FAILED_SUBJECT = "Undelivered Mail Returned to Sender"
+
 
 def generateBounce(
     message: bytes,
@@ -23,8 +25,11 @@ def generateBounce(
     envid: str | None = None,
     status: str = "5.0.0",
     arrival: float | None = None,
+    action: str = "failed",
+    retryUntil: float | None = None,
 ) -> tuple[str, str, bytes]:
-    """Build a bounce for a message that could not be delivered.
+    """Build a bounce for a message that could not be delivered, or (``action="delayed"``) a
+    notice that it has not been delivered yet.
 
     :param message: The original message.
     :param failedFrom: Its sender, to whom the bounce goes.
@@ -32,8 +37,15 @@ def generateBounce(
     :param transcript: The last error (the remote reply), for humans and the DSN.
     :param ret: RFC 3461 ``RET``: ``"HDRS"`` quotes only the header.
     :param status: The RFC 3463 status of the failure.
+    :param action: The RFC 3464 ``Action``: ``"failed"`` or ``"delayed"``. A delay notice
+        quotes only the original header, whatever ``ret`` says (RFC 3461 4.3: no failure, no
+        content).
+    :param retryUntil: For a delay notice, when the relay gives up (``Will-Retry-Until``).
     :return: ``(from, to, bounce message)``; ``from`` is empty: bounces have a null sender.
     """
+    if action not in ("failed", "delayed"):
+        raise ValueError(f"unknown DSN action {action!r}")
+    delayed = action == "delayed"
     recipients = [failedTo] if isinstance(failedTo, str) else list(failedTo)
     boundary = "glisten-%s" % os.urandom(8).hex()
     mta = reportingMTA.decode("ascii", "replace")
@@ -41,7 +53,7 @@ def generateBounce(
     lines = [
         f"From: Mail Delivery Subsystem <MAILER-DAEMON@{mta}>",
         f"To: {failedFrom}",
-        "Subject: Undelivered Mail Returned to Sender",
+        "Subject: " + ("Delayed Mail (still being retried)" if delayed else _FAILED_SUBJECT),
         f"Date: {rfc822date().decode()}",
         f"Message-ID: {messageid().decode()}",
         "Auto-Submitted: auto-replied",
@@ -53,7 +65,12 @@ def generateBounce(
         f"--{boundary}",
         "Content-Type: text/plain; charset=us-ascii",
         "",
-        "Your message could not be delivered to these recipients:",
+        (
+            "Your message has not been delivered yet to these recipients; delivery is still"
+            " being retried, nothing needs to be done:"
+            if delayed
+            else "Your message could not be delivered to these recipients:"
+        ),
         "",
     ]
     lines += [f"  <{r}>" for r in recipients]
@@ -72,10 +89,12 @@ def generateBounce(
         "Arrival-Date: " + rfc822date(time.localtime(arrival) if arrival else None).decode()
     )
     for r in recipients:
-        lines += ["", f"Final-Recipient: rfc822; {r}", "Action: failed", f"Status: {status}"]
+        lines += ["", f"Final-Recipient: rfc822; {r}", f"Action: {action}", f"Status: {status}"]
         if diagnostic:
             lines.append(f"Diagnostic-Code: smtp; {diagnostic}")
-    headersOnly = ret == "HDRS"
+        if delayed and retryUntil is not None:
+            lines.append("Will-Retry-Until: " + rfc822date(time.localtime(retryUntil)).decode())
+    headersOnly = ret == "HDRS" or delayed
     original = message
     if headersOnly:
         end = message.find(b"\r\n\r\n")
