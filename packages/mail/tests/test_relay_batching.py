@@ -329,3 +329,66 @@ def test_generateDelayNotice() -> None:
     assert b"Action: delayed" in text and b"secret body" not in text
     with pytest.raises(ValueError):
         bounce.generateBounce(b"", "s@o.org", "x@a.example", action="relayed")
+
+
+# -- one queue entry per domain and transaction --------------------------------------------
+
+
+def test_recipientsOfOneDomainShareAQueueEntry(tmp_path: Path) -> None:
+    """A transaction for two recipients in one domain, one in another and one in the first
+    domain with other DSN parameters is queued as three entries; the next transaction on the
+    same connection starts new ones."""
+    from .test_delivery import codes, service, session
+
+    svc = service(tmp_path, queue=True)
+    out = session(
+        svc,
+        b"EHLO c\r\nMAIL FROM:<s@origin.org>\r\n"
+        b"RCPT TO:<a@far.example>\r\nRCPT TO:<b@FAR.example>\r\nRCPT TO:<c@other.example>\r\n"
+        b"RCPT TO:<d@far.example> NOTIFY=NEVER\r\nRCPT TO:<e@far.example>\r\n"
+        b"DATA\r\nSubject: shared\r\n\r\nonce\r\n.\r\n"
+        b"MAIL FROM:<s@origin.org>\r\nRCPT TO:<f@far.example>\r\nDATA\r\nnext\r\n.\r\n",
+        peer="127.0.0.1",
+    )
+    assert all(c < 400 for c in codes(out)) and codes(out).count(354) == 2
+    q = svc.queue
+    entries = sorted(
+        (q.getEnvelope(n).recipients, q.getEnvelope(n).notify, Path(q.getPath(n)).read_bytes())
+        for n in q.getWaiting()
+    )
+    assert [(r, n) for r, n, _t in entries] == [
+        (["a@far.example", "b@FAR.example", "e@far.example"], []),
+        (["c@other.example"], []),
+        (["d@far.example"], ["NEVER"]),
+        (["f@far.example"], []),
+    ]
+    assert entries[0][2].endswith(b"Subject: shared\r\n\r\nonce\r\n")
+    assert entries[0][2].count(b"once") == 1 and entries[3][2].endswith(b"next\r\n")
+
+
+def test_sharedEntryFailsForEveryRecipient(tmp_path: Path) -> None:
+    """When the shared entry cannot be written, every recipient's answer says so."""
+    from glisten.mail import relay
+
+    class Broken:
+        envelope = relaymanager.Envelope("s@o.org", ["a@x.example"], 0.0)
+
+        def lineReceived(self, line: bytes) -> None:
+            pass
+
+        def eomReceived(self) -> Any:
+            return defer.fail(OSError("disk full"))
+
+        def connectionLost(self) -> None:
+            pass
+
+    shared = relay._Shared(Broken(), Broken.envelope)
+    shared.add("b@x.example")
+    other = relay._SharedRecipient(shared)
+    errors: list[Any] = []
+    shared.eomReceived().addErrback(errors.append)
+    other.eomReceived().addErrback(errors.append)
+    late = relay._SharedRecipient(shared)
+    late.eomReceived().addErrback(errors.append)
+    assert [e.check(OSError) for e in errors] == [OSError] * 3
+    assert Broken.envelope.recipients == ["a@x.example", "b@x.example"]
