@@ -160,7 +160,7 @@ def test_unansweredMessagesOfABatchAreRetried(tmp_path: Path) -> None:
         assert sorted(q.getWaiting()) == names[1:]
         for name in names[1:]:
             envelope = q.getEnvelope(name)
-            assert envelope.attempts == 1 and "Connection lost" in envelope.lastError
+            assert envelope.attempts == 1 and "ConnectionLost" in envelope.lastError
             envelope.nextAttempt = 0
         await relay(manager)
 

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from glisten.internet import defer
+from glisten.internet.error import ConnectionDone
 from glisten.internet.protocol import ClientFactory
 from glisten.mail._smtpclient import ESMTPClient
 from glisten.mail._smtpcommon import SUCCESS, SMTPClientError, SMTPDeliveryError
@@ -121,6 +122,9 @@ class BatchSender(ESMTPClient):
         super().sendError(exc)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        if self._error is None and reason is not None and not reason.check(ConnectionDone):
+            # Say why (a TLS handshake or certificate failure, say), not just "lost".
+            self._error = reason.value
         super().connectionLost(reason)
         if not self._done.called:
             self._done.callback(BatchResult(self._outcomes, self._error))
