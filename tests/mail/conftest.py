@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from .._peers import freePort, requireBinary, waitForPort
+from .._peers import freePort, requireBinary, waitForPort, waitUntil
 
 # Re-exported: the test modules import them from here.
-__all__ = ["freePort", "requireBinary", "waitForPort"]
+__all__ = ["freePort", "requireBinary", "waitForPort", "waitUntil"]
 
 
 def requireModule(name: str) -> None:

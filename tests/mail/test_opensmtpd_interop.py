@@ -26,30 +26,26 @@ import shutil
 import smtplib
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import freePort, makeCertificate, requireBinary, startMail, stop, waitForPort
+from .conftest import (
+    freePort,
+    makeCertificate,
+    requireBinary,
+    startMail,
+    stop,
+    waitForPort,
+    waitUntil,
+)
 
 pytestmark = pytest.mark.interop
 
 LOCK = Path(tempfile.gettempdir()) / "glisten-opensmtpd.lock"
 RECIPIENTS = ("x@remote.test", "y@remote.test", "z@remote.test")
-
-
-def waitUntil(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Poll ``check`` until it returns something true (files written by another process)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class OpenSMTPD:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import freePort, makeCertificate, startMail, stop, waitForPort
+from .conftest import freePort, makeCertificate, startMail, stop, waitForPort, waitUntil
 from .test_client_interop import startSink
-from .test_opensmtpd_interop import waitUntil
 
 pytestmark = pytest.mark.interop
 

@@ -370,17 +370,10 @@ def test_sharedEntryFailsForEveryRecipient(tmp_path: Path) -> None:
     """When the shared entry cannot be written, every recipient's answer says so."""
     from glisten.mail import relay
 
-    class Broken:
+    from .test_smtp import FailingMessage
+
+    class Broken(FailingMessage):
         envelope = relaymanager.Envelope("s@o.org", ["a@x.example"], 0.0)
-
-        def lineReceived(self, line: bytes) -> None:
-            pass
-
-        def eomReceived(self) -> Any:
-            return defer.fail(OSError("disk full"))
-
-        def connectionLost(self) -> None:
-            pass
 
     shared = relay._Shared(Broken(), Broken.envelope)
     shared.add("b@x.example")
