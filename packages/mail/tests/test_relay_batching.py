@@ -385,3 +385,25 @@ def test_sharedEntryFailsForEveryRecipient(tmp_path: Path) -> None:
     late.eomReceived().addErrback(errors.append)
     assert [e.check(OSError) for e in errors] == [OSError] * 3
     assert Broken.envelope.recipients == ["a@x.example", "b@x.example"]
+
+
+def test_delayNoticeWhileWaitingForTheNextAttempt(tmp_path: Path) -> None:
+    """With back-off the next attempt may be hours away: the notice does not wait for it."""
+    reactor = makeReactor()
+    q = relaymanager.Queue(str(tmp_path))
+    name = queueMessage(q, "s@origin.org", ["x@down.example"], "late")
+    manager = downManager(q, reactor)
+    run(reactor, relay(manager))
+    envelope = q.getEnvelope(name)
+    assert envelope.attempts == 1 and envelope.nextAttempt > time.time() + 30
+    envelope.created -= 3601
+    manager.checkState()
+    assert envelope.attempts == 1 and q.getRelayed() == []
+    [text] = notices(q)
+    assert b"Action: delayed" in text
+    assert relaymanager.Queue(str(tmp_path)).getEnvelope(name).delayNotified
+    manager.checkState()  # (which starts sending the notice itself)
+    assert [q.getEnvelope(n).sender for n in q.getWaiting() + q.getRelayed()] == [
+        "s@origin.org",
+        "",
+    ]

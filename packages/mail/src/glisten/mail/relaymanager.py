@@ -128,7 +128,8 @@ class SmartHostSMTPRelayingManager:
     :param identity: The name to give in ``EHLO``.
     :param delayWarning: Seconds a message may wait in the queue before its sender is told
         it is delayed (RFC 3464 ``Action: delayed``; at most once per recipient per period,
-        checked after each failed attempt); ``None`` or ``0``: never.
+        checked after each failed attempt and at each :meth:`checkState`); ``None`` or
+        ``0``: never.
     """
 
     PORT = 25
@@ -194,6 +195,9 @@ class SmartHostSMTPRelayingManager:
             envelope = self.queue.getEnvelope(name)
             if envelope.nextAttempt <= now:
                 byDomain.setdefault(envelope.domain, []).append(name)
+            elif self._noticeDelay(name, envelope, envelope.lastError):
+                # Late while it waits for its next attempt (hours away, with back-off).
+                self.queue.updateEnvelope(name, envelope)
         size = max(1, self.maxMessagesPerConnection)
         for domain, names in byDomain.items():
             for start in range(0, len(names), size):
@@ -407,16 +411,19 @@ class SmartHostSMTPRelayingManager:
             "Deferred {id} (attempt {n}): {reason}", id=name, n=envelope.attempts, reason=reason
         )
 
-    def _noticeDelay(self, name: str, envelope: Envelope, reason: str) -> None:
+    def _noticeDelay(self, name: str, envelope: Envelope, reason: str) -> bool:
         """Tell the sender the message is late (RFC 3464 ``Action: delayed``), once per
         recipient per ``delayWarning`` period, for recipients whose ``NOTIFY`` includes
         ``DELAY`` (or who gave no ``NOTIFY``: RFC 3461 4.1 lets that mean FAILURE,DELAY).
-        The caller stores the envelope, and with it when each recipient was told."""
+        The caller stores the envelope, and with it when each recipient was told.
+
+        :return: whether a notice was queued.
+        """
         period = self.delayWarning
         if not period or not envelope.sender:
-            return
+            return False
         if envelope.notify and "DELAY" not in envelope.notify:
-            return
+            return False
         now = time.time()
         due = [
             r
@@ -424,7 +431,7 @@ class SmartHostSMTPRelayingManager:
             if now - envelope.delayNotified.get(r, envelope.created) >= period
         ]
         if not due:
-            return
+            return False
         notice = self._report(
             name,
             envelope,
@@ -442,6 +449,7 @@ class SmartHostSMTPRelayingManager:
             n=len(due),
             notice=notice,
         )
+        return True
 
     def _bounce(
         self, name: str, envelope: Envelope, failed: list[str], reason: str, status: str
