@@ -87,7 +87,15 @@ async def relay(manager: relaymanager.SmartHostSMTPRelayingManager) -> None:
 
 def run(reactor: Any, scenario: Any) -> None:
     """Run the coroutine ``scenario`` in one run of ``reactor`` (which cannot restart)."""
-    runUntil(reactor, defer.ensureDeferred(scenario))
+    d = defer.ensureDeferred(scenario)
+    if d.called:
+        # Done without any I/O: no reactor run needed (nor stoppable).
+        failures: list[Any] = []
+        d.addErrback(failures.append)
+        if failures:
+            failures[0].raiseException()
+        return
+    runUntil(reactor, d)
 
 
 def test_messagesForOneDomainShareConnections(tmp_path: Path) -> None:
@@ -407,3 +415,40 @@ def test_delayNoticeWhileWaitingForTheNextAttempt(tmp_path: Path) -> None:
         "s@origin.org",
         "",
     ]
+
+
+def test_unreadableMessageDoesNotStopItsBatch(tmp_path: Path) -> None:
+    reactor = makeReactor()
+    hop = Hop(reactor)
+    q = relaymanager.Queue(str(tmp_path))
+    names = [queueMessage(q, "s@origin.org", [f"r{i}@example.com"], f"m{i}") for i in range(3)]
+    Path(q.getPath(names[1])).rename(tmp_path / "elsewhere")
+    manager = relaymanager.SmartHostSMTPRelayingManager(
+        q, 1, 10, reactor=reactor, smartHostAddr=hop.address
+    )
+    try:
+        run(reactor, relay(manager))
+    finally:
+        hop.port.stopListening()
+    assert [rcpts for _c, rcpts, _t in hop.received] == [["r0@example.com"], ["r2@example.com"]]
+    assert hop.connections == 1
+    assert q.getWaiting() == [names[1]]
+    assert "cannot read" in q.getEnvelope(names[1]).lastError
+
+
+def test_sendThatCannotStartIsATemporaryFailure(tmp_path: Path) -> None:
+    reactor = makeReactor()
+    q = relaymanager.Queue(str(tmp_path))
+    name = queueMessage(q, "s@origin.org", ["r@example.com"], "m")
+    manager = relaymanager.SmartHostSMTPRelayingManager(
+        q, reactor=reactor, smartHostAddr=("127.0.0.1", 1)
+    )
+
+    def broken(*args: Any) -> Any:
+        raise ValueError("no such thing")
+
+    manager._send = broken  # type: ignore[method-assign]
+    run(reactor, relay(manager))
+    envelope = q.getEnvelope(name)
+    assert q.getWaiting() == [name] and envelope.attempts == 1
+    assert "ValueError: no such thing" in envelope.lastError

@@ -79,23 +79,32 @@ class BatchSender(ESMTPClient):
         self._done = done
         self._outcomes: dict[str, Outcome] = {}
         self._error: BaseException | None = None
+        self._data = b""
 
     def getMailFrom(self) -> Any:
-        if self._next >= len(self._batch):
-            self._current = None
-            return None
-        self._current = self._batch[self._next]
-        self._next += 1
-        return self._current.sender
+        while self._next < len(self._batch):
+            self._current = current = self._batch[self._next]
+            self._next += 1
+            try:
+                with open(current.path, "rb") as f:
+                    self._data = f.read()
+            except OSError as e:
+                # Not this one (it is retried later), but the others still go.
+                self._outcomes[current.name] = SMTPDeliveryError(
+                    -1, f"cannot read the queued message: {e.strerror}".encode()
+                )
+                continue
+            return current.sender
+        self._current = None
+        return None
 
     def getMailTo(self) -> Any:
         assert self._current is not None
         return self._current.recipients
 
     def getMailData(self) -> Any:
-        assert self._current is not None
-        with open(self._current.path, "rb") as f:
-            return io.BytesIO(f.read())
+        data, self._data = self._data, b""
+        return io.BytesIO(data)
 
     def getDSNParameters(self) -> dict[str, Any]:
         assert self._current is not None

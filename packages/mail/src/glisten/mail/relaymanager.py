@@ -258,7 +258,13 @@ class SmartHostSMTPRelayingManager:
             return
         lastError = "no exchanger answered"
         for host, port in hosts:
-            result = await self._send(host, port, domain, remaining)
+            try:
+                result = await self._send(host, port, domain, remaining)
+            except Exception as e:
+                # Could not even start (a bad host name for TLS, say): the next one may do.
+                self.mxcalc.markBad(host)
+                lastError = f"{host}: {type(e).__name__}: {e}"
+                continue
             if result.outcomes:
                 self.mxcalc.markGood(host)
             unanswered = []
