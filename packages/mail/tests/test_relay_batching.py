@@ -452,3 +452,26 @@ def test_sendThatCannotStartIsATemporaryFailure(tmp_path: Path) -> None:
     envelope = q.getEnvelope(name)
     assert q.getWaiting() == [name] and envelope.attempts == 1
     assert "ValueError: no such thing" in envelope.lastError
+
+
+def test_aCrashBacksOff(tmp_path: Path) -> None:
+    """A bug in settling a batch defers its messages like a failed attempt (no tight loop)."""
+    reactor = makeReactor()
+    hop = Hop(reactor)
+    q = relaymanager.Queue(str(tmp_path))
+    name = queueMessage(q, "s@origin.org", ["r@example.com"], "m")
+    manager = relaymanager.SmartHostSMTPRelayingManager(
+        q, reactor=reactor, smartHostAddr=hop.address
+    )
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("bug")
+
+    manager._settleOutcome = broken  # type: ignore[method-assign]
+    try:
+        run(reactor, relay(manager))
+    finally:
+        hop.port.stopListening()
+    envelope = q.getEnvelope(name)
+    assert q.getWaiting() == [name] and envelope.attempts == 1
+    assert envelope.nextAttempt > time.time() + 30 and hop.connections == 1

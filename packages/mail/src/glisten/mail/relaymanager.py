@@ -217,8 +217,15 @@ class SmartHostSMTPRelayingManager:
     def _crashed(self, failure: Any, names: list[str]) -> None:
         for name in names:
             _log.failure("Relaying {id} failed", failure, id=name)
-            if name in self.queue.relayed:
-                self.queue.setWaiting(name)
+            if name not in self.queue.relayed:
+                continue
+            try:
+                # Counted as an attempt, so a bug that always strikes backs off too.
+                self._tempFail(name, self.queue.getEnvelope(name), "internal error")
+            except Exception:
+                _log.failure("Deferring {id} failed", id=name)
+                if name in self.queue.relayed:
+                    self.queue.setWaiting(name)
 
     def _finished(self, _: Any) -> None:
         self._active -= 1
