@@ -19,7 +19,13 @@ from .helpers import RecordingDelivery, RecordingMessage, makeReactor, runUntil
 class Hop:
     """A next hop that remembers which connection carried which message."""
 
-    def __init__(self, reactor: Any, dropOnMessage: int | None = None) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        dropOnMessage: int | None = None,
+        esmtp: bool = True,
+        domains: tuple[bytes, ...] = (b"example.com",),
+    ) -> None:
         self.connections = 0
         #: (connection number, recipients, text) per message taken.
         self.received: list[tuple[int, list[str], bytes]] = []
@@ -28,7 +34,7 @@ class Hop:
 
         class Delivery(RecordingDelivery):
             def __init__(self, connection: int) -> None:
-                super().__init__(b"example.com")
+                super().__init__(*domains)
                 self.connection = connection
                 self.pending: list[str] = []
 
@@ -57,7 +63,7 @@ class Hop:
         class Factory(smtp.SMTPFactory):
             def buildProtocol(self, addr: Any) -> Any:
                 hop.connections += 1
-                p = smtp.ESMTP()
+                p = smtp.ESMTP() if esmtp else smtp.SMTP()
                 p.delivery = Delivery(hop.connections)
                 p.host = b"nexthop"
                 p.factory = self
@@ -336,7 +342,7 @@ def test_generateDelayNotice() -> None:
     assert to == "s@origin.org"
     assert b"Action: delayed" in text and b"secret body" not in text
     with pytest.raises(ValueError):
-        bounce.generateBounce(b"", "s@o.org", "x@a.example", action="relayed")
+        bounce.generateBounce(b"", "s@o.org", "x@a.example", action="bogus")
 
 
 # -- one queue entry per domain and transaction --------------------------------------------
@@ -475,3 +481,42 @@ def test_aCrashBacksOff(tmp_path: Path) -> None:
     envelope = q.getEnvelope(name)
     assert q.getWaiting() == [name] and envelope.attempts == 1
     assert envelope.nextAttempt > time.time() + 30 and hop.connections == 1
+
+
+@pytest.mark.parametrize(
+    ("notify", "esmtp", "told"),
+    [
+        (["SUCCESS"], False, True),
+        (["FAILURE", "SUCCESS"], False, True),
+        (["SUCCESS"], True, False),  # the next hop has DSN: NOTIFY travels on instead
+        (["FAILURE"], False, False),
+        ([], False, False),
+    ],
+)
+def test_relayedNotice(tmp_path: Path, notify: list[str], esmtp: bool, told: bool) -> None:
+    """NOTIFY=SUCCESS, and the next hop knows no DSN: the sender hears it was relayed."""
+    reactor = makeReactor()
+    hop = Hop(reactor, esmtp=esmtp, domains=(b"example.com", b"origin.org"))
+    q = relaymanager.Queue(str(tmp_path))
+    queueMessage(q, "s@origin.org", ["r@example.com", "nobody@example.com"], "m", notify=notify)
+    manager = relaymanager.SmartHostSMTPRelayingManager(
+        q, reactor=reactor, smartHostAddr=hop.address
+    )
+    manager.checkState()
+    try:
+        runUntil(reactor, manager.whenIdle())
+    finally:
+        hop.port.stopListening()
+    # Notices go back to the sender through the same hop: "relayed" for r@, and the bounce
+    # for nobody@ unless NOTIFY leaves out FAILURE.
+    bounced = not notify or "FAILURE" in notify
+    assert [rcpts for _c, rcpts, _t in hop.received] == [["r@example.com"]] + [["s@origin.org"]] * (
+        told + bounced
+    )
+    relayed = [t for _c, _r, t in hop.received if b"Action: relayed" in t]
+    assert len(relayed) == (1 if told else 0) and len(q) == 0
+    if told:
+        [text] = relayed
+        assert b"Final-Recipient: rfc822; r@example.com" in text
+        assert b"nobody@example.com" not in text.split(b"text/rfc822-headers")[0]
+        assert b"Status: 2.0.0" in text and b"body of m" not in text

@@ -52,10 +52,12 @@ class BatchResult:
 
     :ivar outcomes: Queue id -> :data:`Outcome`, for the messages the server answered.
     :ivar error: Why the session ended early (``None`` when it ended with ``QUIT``).
+    :ivar dsn: The server announced DSN (RFC 3461): it reports on the messages itself.
     """
 
     outcomes: dict[str, Outcome]
     error: BaseException | None
+    dsn: bool = False
 
 
 class BatchSender(ESMTPClient):
@@ -80,6 +82,7 @@ class BatchSender(ESMTPClient):
         self._outcomes: dict[str, Outcome] = {}
         self._error: BaseException | None = None
         self._data = b""
+        self._dsn = False
 
     def getMailFrom(self) -> Any:
         while self._next < len(self._batch):
@@ -112,6 +115,8 @@ class BatchSender(ESMTPClient):
 
     def sentMail(self, code: int, resp: bytes, numOk: int, addresses: Any, log: Any) -> None:
         assert self._current is not None
+        codec = self._codec
+        self._dsn = codec is not None and "DSN" in codec.extensions
         if code in SUCCESS:
             self._outcomes[self._current.name] = list(addresses)
         else:
@@ -136,7 +141,7 @@ class BatchSender(ESMTPClient):
             self._error = reason.value
         super().connectionLost(reason)
         if not self._done.called:
-            self._done.callback(BatchResult(self._outcomes, self._error))
+            self._done.callback(BatchResult(self._outcomes, self._error, self._dsn))
 
 
 class BatchSenderFactory(ClientFactory):

@@ -280,7 +280,7 @@ class SmartHostSMTPRelayingManager:
                 if outcome is None:
                     unanswered.append((name, envelope))
                 else:
-                    self._settleOutcome(name, envelope, host, outcome)
+                    self._settleOutcome(name, envelope, host, outcome, result.dsn)
             remaining = unanswered
             if not remaining:
                 return
@@ -351,7 +351,9 @@ class SmartHostSMTPRelayingManager:
         self.reactor.connectTCP(host, port, factory, timeout=30)
         return factory.deferred
 
-    def _settleOutcome(self, name: str, envelope: Envelope, host: str, outcome: Outcome) -> None:
+    def _settleOutcome(
+        self, name: str, envelope: Envelope, host: str, outcome: Outcome, dsn: bool = True
+    ) -> None:
         if isinstance(outcome, smtp.SMTPDeliveryError):
             results = list(outcome.addresses or [])
             if not results:
@@ -369,9 +371,11 @@ class SmartHostSMTPRelayingManager:
                 ]
         else:
             results = outcome
-        self._settle(name, envelope, host, results)
+        self._settle(name, envelope, host, results, dsn)
 
-    def _settle(self, name: str, envelope: Envelope, host: str, results: list[Any]) -> None:
+    def _settle(
+        self, name: str, envelope: Envelope, host: str, results: list[Any], dsn: bool = True
+    ) -> None:
         accepted = {
             str(a.decode() if isinstance(a, bytes) else a) for a, c, _ in results if 200 <= c < 300
         }
@@ -390,6 +394,13 @@ class SmartHostSMTPRelayingManager:
         _log.info(
             "Delivered {id} to {host} for {n} recipient(s)", id=name, host=host, n=len(accepted)
         )
+        if accepted and not dsn and "SUCCESS" in envelope.notify and envelope.sender:
+            # RFC 3461 5.2.2: the next hop will not report success, so say it was relayed.
+            relayed = [r for r in envelope.recipients if r in accepted]
+            notice = self._report(
+                name, envelope, relayed, f"relayed to {host}", "2.0.0", action="relayed"
+            )
+            _log.info("Told the sender {id} was relayed, as {notice}", id=name, notice=notice)
         if permanent:
             self._bounceOnly(
                 name,
