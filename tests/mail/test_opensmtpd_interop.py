@@ -102,6 +102,11 @@ match from any for domain "origin.test" action "glisten"
         try:
             waitForPort(self.port, self.process)
             waitForPort(self.tlsPort, self.process)
+        except AssertionError as e:
+            # Say why (another smtpd holding /run/smtpd.sock, say).
+            log = self.logText()[-2000:]
+            self.stop()
+            raise AssertionError(f"{e}; smtpd said:\n{log}") from None
         except BaseException:
             self.stop()
             raise
