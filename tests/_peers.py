@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -47,3 +48,18 @@ def waitForPort(
         except OSError:
             time.sleep(0.05)
     raise AssertionError(f"nothing listens on port {port}")
+
+
+def waitUntil(check: Callable[[], Any], what: str = "a condition", timeout: float = 60.0) -> Any:
+    """Poll ``check`` until it returns something true (state another process or thread
+    fills in: files, logs); return that.
+
+    :raises AssertionError: naming ``what`` when ``timeout`` passes first.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

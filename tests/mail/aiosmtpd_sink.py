@@ -36,6 +36,8 @@ class Recorder:
                     "mail_options": envelope.mail_options,
                     "tls": session.ssl is not None,
                     "auth": session.authenticated,
+                    # Which connection carried it (the client's address and port).
+                    "peer": list(session.peer),
                 },
                 f,
             )

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from .._peers import freePort, requireBinary, waitForPort
+from .._peers import freePort, requireBinary, waitForPort, waitUntil
 
 # Re-exported: the test modules import them from here.
-__all__ = ["freePort", "requireBinary", "waitForPort"]
+__all__ = ["freePort", "requireBinary", "waitForPort", "waitUntil"]
 
 
 def requireModule(name: str) -> None:
@@ -29,19 +29,22 @@ def requireModule(name: str) -> None:
         pytest.skip(f"{name} is not installed")
 
 
-def makeCertificate(folder: Path) -> Path:
-    """A self-signed certificate and key for localhost in one PEM file."""
+def makeCertificate(folder: Path, rsa: bool = False) -> Path:
+    """A self-signed certificate and key for localhost in one PEM file (and apart, as
+    ``cert.pem`` and ``key.pem``).
+
+    :param rsa: An RSA key instead of an EC one (for peers that cannot use EC keys).
+    """
     openssl = requireBinary("openssl")
     cert, key = folder / "cert.pem", folder / "key.pem"
+    keyType = ["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
     subprocess.run(
         [
             openssl,
             "req",
             "-x509",
             "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
+            *keyType,
             "-nodes",
             "-days",
             "2",

@@ -75,6 +75,21 @@ def test_service(tmp_path: Path) -> None:
     svc.stopService()
 
 
+def test_relayBatchAndDelayWarning(tmp_path: Path) -> None:
+    def manager(*args: str) -> Any:
+        svc: Any = mailPlugin.makeService(
+            parse("-R", str(tmp_path / "q"), "--no-smtp", *args), MemoryReactor()
+        )
+        [helper] = [s for s in svc if isinstance(s, relaymanager.RelayStateHelper)]
+        return helper.manager
+
+    default = manager()
+    assert (default.delayWarning, default.maxMessagesPerConnection) == (4 * 3600, 10)
+    changed = manager("--delay-warning", "600", "--relay-batch", "3")
+    assert (changed.delayWarning, changed.maxMessagesPerConnection) == (600, 3)
+    assert manager("--delay-warning", "0").delayWarning is None
+
+
 def test_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="must follow"):
         mailPlugin.makeService(parse("-u", "a=b"), MemoryReactor())

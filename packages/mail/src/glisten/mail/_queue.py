@@ -39,6 +39,8 @@ class Envelope:
     :ivar envid: DSN ``ENVID``, if any.
     :ivar lastError: The last temporary failure, for the bounce.
     :ivar notify: DSN ``NOTIFY`` of the recipients (empty: the default, failures only).
+    :ivar delayNotified: Recipient -> when the sender was last told it is delayed (RFC 3464
+        ``Action: delayed``), kept so a restart does not repeat the notice.
     """
 
     sender: str
@@ -50,6 +52,7 @@ class Envelope:
     envid: str | None = None
     lastError: str = ""
     notify: list[str] = attrs.Factory(list)
+    delayNotified: dict[str, float] = attrs.Factory(dict)
 
     def dump(self) -> bytes:
         return json.dumps(attrs.asdict(self), sort_keys=True).encode("utf-8")

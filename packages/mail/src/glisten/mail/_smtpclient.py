@@ -272,15 +272,23 @@ class SMTPClient(Protocol, TimeoutMixin):
     def _sendData(self) -> None:
         codec = self._codec
         assert codec is not None
+        if isinstance(self._file, io.BytesIO):
+            # In memory already: one write for the text and its end (one system call).
+            data = self._file.read()
+            self.transport.write(codec.sendData(data) + codec.endData())
+            return
         read = self._file.read
+        pending = b""
         while True:
             chunk = read(_CHUNK)
             if not chunk:
                 break
             if isinstance(chunk, str):
                 chunk = chunk.encode("utf-8")
-            self.transport.write(codec.sendData(chunk))
-        self.transport.write(codec.endData())
+            if pending:
+                self.transport.write(pending)
+            pending = codec.sendData(chunk)
+        self.transport.write(pending + codec.endData())
 
 
 class ESMTPClient(SMTPClient):

@@ -11,6 +11,24 @@ from glisten.mail.smtp import DNSNAME, messageid, rfc822date
 #: How much of the original message a bounce quotes when only headers are asked for.
 BOUNCE_FORMAT = "multipart/report; report-type=delivery-status"
 
+#: Subject and explanation per RFC 3464 action.
+_TEXTS = {
+    "failed": (
+        "Undelivered Mail Returned to Sender",
+        "Your message could not be delivered to these recipients:",
+    ),
+    "delayed": (
+        "Delayed Mail (still being retried)",
+        "Your message has not been delivered yet to these recipients; delivery is still being"
+        " retried, nothing needs to be done:",
+    ),
+    "relayed": (
+        "Relayed Mail (no further notices)",
+        "Your message was passed on for these recipients to a server that sends no delivery"
+        " notifications; you will hear nothing more about it:",
+    ),
+}
+
 
 def generateBounce(
     message: bytes,
@@ -23,8 +41,12 @@ def generateBounce(
     envid: str | None = None,
     status: str = "5.0.0",
     arrival: float | None = None,
+    action: str = "failed",
+    retryUntil: float | None = None,
 ) -> tuple[str, str, bytes]:
-    """Build a bounce for a message that could not be delivered.
+    """Build a bounce for a message that could not be delivered, or a notice that it has not
+    been delivered yet (``action="delayed"``) or was passed to a server that will not report
+    on it (``action="relayed"``).
 
     :param message: The original message.
     :param failedFrom: Its sender, to whom the bounce goes.
@@ -32,8 +54,16 @@ def generateBounce(
     :param transcript: The last error (the remote reply), for humans and the DSN.
     :param ret: RFC 3461 ``RET``: ``"HDRS"`` quotes only the header.
     :param status: The RFC 3463 status of the failure.
+    :param action: The RFC 3464 ``Action``: ``"failed"``, ``"delayed"`` or ``"relayed"``.
+        Only a failure quotes the whole message when ``ret`` asks for it (RFC 3461 4.3);
+        the others quote the header.
+    :param retryUntil: For a delay notice, when the relay gives up (``Will-Retry-Until``).
     :return: ``(from, to, bounce message)``; ``from`` is empty: bounces have a null sender.
     """
+    if action not in _TEXTS:
+        raise ValueError(f"unknown DSN action {action!r}")
+    delayed = action == "delayed"
+    subject, explanation = _TEXTS[action]
     recipients = [failedTo] if isinstance(failedTo, str) else list(failedTo)
     boundary = "glisten-%s" % os.urandom(8).hex()
     mta = reportingMTA.decode("ascii", "replace")
@@ -41,7 +71,7 @@ def generateBounce(
     lines = [
         f"From: Mail Delivery Subsystem <MAILER-DAEMON@{mta}>",
         f"To: {failedFrom}",
-        "Subject: Undelivered Mail Returned to Sender",
+        "Subject: " + subject,
         f"Date: {rfc822date().decode()}",
         f"Message-ID: {messageid().decode()}",
         "Auto-Submitted: auto-replied",
@@ -53,7 +83,7 @@ def generateBounce(
         f"--{boundary}",
         "Content-Type: text/plain; charset=us-ascii",
         "",
-        "Your message could not be delivered to these recipients:",
+        explanation,
         "",
     ]
     lines += [f"  <{r}>" for r in recipients]
@@ -72,10 +102,12 @@ def generateBounce(
         "Arrival-Date: " + rfc822date(time.localtime(arrival) if arrival else None).decode()
     )
     for r in recipients:
-        lines += ["", f"Final-Recipient: rfc822; {r}", "Action: failed", f"Status: {status}"]
+        lines += ["", f"Final-Recipient: rfc822; {r}", f"Action: {action}", f"Status: {status}"]
         if diagnostic:
             lines.append(f"Diagnostic-Code: smtp; {diagnostic}")
-    headersOnly = ret == "HDRS"
+        if delayed and retryUntil is not None:
+            lines.append("Will-Retry-Until: " + rfc822date(time.localtime(retryUntil)).decode())
+    headersOnly = ret == "HDRS" or action != "failed"
     original = message
     if headersOnly:
         end = message.find(b"\r\n\r\n")

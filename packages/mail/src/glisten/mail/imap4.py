@@ -88,6 +88,9 @@ from glisten.mail._smtpclient import (
     LOGINAuthenticator,
     PLAINAuthenticator,
 )
+
+# Twisted's SMTP examples import the server-side SASL credentials from imap4.
+from glisten.mail._smtpserver import LOGINCredentials, PLAINCredentials
 from glisten.protocols.policies import TimeoutMixin
 from glisten.python.failure import Failure
 
@@ -827,8 +830,10 @@ __all__ = [
     "IMAP4Exception",
     "IllegalServerResponse",
     "LOGINAuthenticator",
+    "LOGINCredentials",
     "NoSupportedAuthentication",
     "PLAINAuthenticator",
+    "PLAINCredentials",
     "IMAP4Server",
     "IMailbox",
     "IMailboxInfo",

@@ -19,6 +19,7 @@ from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.mail import smtp
 from glisten.mail._queue import Envelope, FileMessage, Queue
+from glisten.mail._relayclient import BatchResult, BatchSenderFactory, Outcome, Outgoing
 from glisten.mail.bounce import generateBounce
 from glisten.python.failure import Failure
 
@@ -110,8 +111,8 @@ class SmartHostSMTPRelayingManager:
 
     :param queue: The queue.
     :param maxConnections: Deliveries at the same time.
-    :param maxMessagesPerConnection: Kept for Twisted's signature (one message per
-        connection here).
+    :param maxMessagesPerConnection: Due messages for one domain sent over one connection,
+        one transaction each.
     :param smartHostAddr: ``(host, port)`` to send everything to, else MX lookups.
     :param reactor: The reactor (the global one by default).
     :param resolver: A glisten-names resolver for MX lookups.
@@ -124,6 +125,11 @@ class SmartHostSMTPRelayingManager:
     :param bounceTo: Send bounces here instead of to the sender (``--bounce-to-postmaster``).
     :param localDelivery: ``callable(envelope, path) -> Deferred | None``; a non-``None``
         result means the message's domain is local and was delivered by it.
+    :param identity: The name to give in ``EHLO``.
+    :param delayWarning: Seconds a message may wait in the queue before its sender is told
+        it is delayed (RFC 3464 ``Action: delayed``; at most once per recipient per period,
+        checked after each failed attempt and at each :meth:`checkState`); ``None`` or
+        ``0``: never.
     """
 
     PORT = 25
@@ -145,6 +151,7 @@ class SmartHostSMTPRelayingManager:
         bounceTo: str | None = None,
         localDelivery: Any = None,
         identity: bytes | None = None,
+        delayWarning: float | None = 4 * 3600,
     ) -> None:
         self.queue = queue
         self.maxConnections = maxConnections
@@ -160,6 +167,7 @@ class SmartHostSMTPRelayingManager:
         self.bounceTo = bounceTo
         self.localDelivery = localDelivery
         self.identity = identity
+        self.delayWarning = delayWarning
         self._active = 0
         self._idle: list[defer.Deferred[None]] = []
 
@@ -176,27 +184,48 @@ class SmartHostSMTPRelayingManager:
         return float(min(self.retryBase * 2 ** max(0, attempts - 1), self.retryMax))
 
     def checkState(self) -> None:
-        """Start deliveries that are due, up to ``maxConnections`` at once."""
-        now = time.time()
-        for name in sorted(self.queue.getWaiting()):
-            if self._active >= self.maxConnections:
-                break
-            if name not in self.queue.waiting:
-                # Taken (or finished) by a nested call while this loop ran.
-                continue
-            envelope = self.queue.getEnvelope(name)
-            if envelope.nextAttempt > now:
-                continue
-            self.queue.setRelaying(name)
-            self._active += 1
-            d = defer.ensureDeferred(self._deliver(name, envelope))
-            d.addErrback(self._crashed, name)
-            d.addBoth(self._finished)
+        """Start deliveries that are due, up to ``maxConnections`` at once.
 
-    def _crashed(self, failure: Any, name: str) -> None:
-        _log.failure("Relaying {id} failed", failure, id=name)
-        if name in self.queue.relayed:
-            self.queue.setWaiting(name)
+        Due messages for one domain go out together: up to ``maxMessagesPerConnection`` of
+        them over one connection.
+        """
+        now = time.time()
+        byDomain: dict[str, list[str]] = {}
+        for name in sorted(self.queue.getWaiting()):
+            envelope = self.queue.getEnvelope(name)
+            if envelope.nextAttempt <= now:
+                byDomain.setdefault(envelope.domain, []).append(name)
+            elif self._noticeDelay(name, envelope, envelope.lastError):
+                # Late while it waits for its next attempt (hours away, with back-off).
+                self.queue.updateEnvelope(name, envelope)
+        size = max(1, self.maxMessagesPerConnection)
+        for domain, names in byDomain.items():
+            for start in range(0, len(names), size):
+                if self._active >= self.maxConnections:
+                    return
+                # Some may be taken (or finished) by a nested call while this loop ran.
+                batch = [n for n in names[start : start + size] if n in self.queue.waiting]
+                if not batch:
+                    continue
+                for name in batch:
+                    self.queue.setRelaying(name)
+                self._active += 1
+                d = defer.ensureDeferred(self._deliverBatch(domain, batch))
+                d.addErrback(self._crashed, batch)
+                d.addBoth(self._finished)
+
+    def _crashed(self, failure: Any, names: list[str]) -> None:
+        for name in names:
+            _log.failure("Relaying {id} failed", failure, id=name)
+            if name not in self.queue.relayed:
+                continue
+            try:
+                # Counted as an attempt, so a bug that always strikes backs off too.
+                self._tempFail(name, self.queue.getEnvelope(name), "internal error")
+            except Exception:
+                _log.failure("Deferring {id} failed", id=name)
+                if name in self.queue.relayed:
+                    self.queue.setWaiting(name)
 
     def _finished(self, _: Any) -> None:
         self._active -= 1
@@ -214,102 +243,139 @@ class SmartHostSMTPRelayingManager:
         self._idle.append(d)
         return d
 
-    # -- one message ---------------------------------------------------------------------
+    # -- one batch: messages for one domain ---------------------------------------------
 
-    async def _deliver(self, name: str, envelope: Envelope) -> None:
-        path = self.queue.getPath(name)
-        if self.localDelivery is not None:
-            try:
-                local = self.localDelivery(envelope, path)
-                if local is not None:
-                    await local
-            except smtp.SMTPBadRcpt as e:
-                self._bounce(name, envelope, envelope.recipients, str(e), "5.1.1")
-                return
-            except Exception as e:
-                sub = getattr(e, "subFailure", None)
-                if isinstance(sub, Failure) and sub.check(smtp.SMTPBadRcpt):
-                    self._bounce(name, envelope, envelope.recipients, "no such user", "5.1.1")
-                else:
-                    self._tempFail(name, envelope, f"local delivery failed: {e}")
-                return
-            if local is not None:
-                _log.info("Delivered {id} locally", id=name)
-                self.queue.done(name)
-                return
+    async def _deliverBatch(self, domain: str, names: list[str]) -> None:
+        remaining: list[tuple[str, Envelope]] = []
+        for name in names:
+            envelope = self.queue.getEnvelope(name)
+            if not await self._deliverLocally(name, envelope):
+                remaining.append((name, envelope))
+        if not remaining:
+            return
         try:
-            hosts = await self._hosts(envelope.domain)
+            hosts = await self._hosts(domain)
         except _PermanentFailure as e:
-            self._bounce(name, envelope, envelope.recipients, str(e), "5.1.2")
+            for name, envelope in remaining:
+                self._bounce(name, envelope, envelope.recipients, str(e), "5.1.2")
             return
         except Exception as e:
-            self._tempFail(name, envelope, f"MX lookup failed: {type(e).__name__}")
+            for name, envelope in remaining:
+                self._tempFail(name, envelope, f"MX lookup failed: {type(e).__name__}")
             return
         lastError = "no exchanger answered"
         for host, port in hosts:
             try:
-                _numOk, results = await self._send(host, port, envelope, path)
-            except smtp.SMTPDeliveryError as e:
-                results = list(e.addresses or [])
-                if not results:
-                    # The sender was refused: it decides for every recipient.
-                    if e.code >= 500:
-                        self._bounce(name, envelope, envelope.recipients, str(e), "5.0.0")
-                        return
-                    lastError = str(e)
-                    if e.code == 421 or e.code < 0:
-                        continue
-                    break
-                if any(200 <= c < 300 for _a, c, _r in results):
-                    # Refused after the recipients were taken: the data's reply decides
-                    # for them.
-                    results = [
-                        (a, e.code, e.resp) if 200 <= c < 300 else (a, c, r) for a, c, r in results
-                    ]
+                result = await self._send(host, port, domain, remaining)
             except Exception as e:
+                # Could not even start (a bad host name for TLS, say): the next one may do.
                 self.mxcalc.markBad(host)
                 lastError = f"{host}: {type(e).__name__}: {e}"
                 continue
-            self.mxcalc.markGood(host)
-            self._settle(name, envelope, host, results)
-            return
-        self._tempFail(name, envelope, lastError)
+            if result.outcomes:
+                self.mxcalc.markGood(host)
+            unanswered = []
+            for name, envelope in remaining:
+                outcome = result.outcomes.get(name)
+                if outcome is None:
+                    unanswered.append((name, envelope))
+                else:
+                    self._settleOutcome(name, envelope, host, outcome, result.dsn)
+            remaining = unanswered
+            if not remaining:
+                return
+            # The session ended before these were answered: the next exchanger may do better.
+            error = result.error
+            if error is None:
+                lastError = f"{host}: the session ended before the message was answered"
+            else:
+                if not result.outcomes:
+                    self.mxcalc.markBad(host)
+                lastError = f"{host}: {type(error).__name__}: {error}"
+        for name, envelope in remaining:
+            self._tempFail(name, envelope, lastError)
+
+    async def _deliverLocally(self, name: str, envelope: Envelope) -> bool:
+        """:return: whether the message was local (delivered, bounced or deferred here)."""
+        if self.localDelivery is None:
+            return False
+        path = self.queue.getPath(name)
+        try:
+            local = self.localDelivery(envelope, path)
+            if local is None:
+                return False
+            await local
+        except smtp.SMTPBadRcpt as e:
+            self._bounce(name, envelope, envelope.recipients, str(e), "5.1.1")
+            return True
+        except Exception as e:
+            sub = getattr(e, "subFailure", None)
+            if isinstance(sub, Failure) and sub.check(smtp.SMTPBadRcpt):
+                self._bounce(name, envelope, envelope.recipients, "no such user", "5.1.1")
+            else:
+                self._tempFail(name, envelope, f"local delivery failed: {e}")
+            return True
+        _log.info("Delivered {id} locally", id=name)
+        self.queue.done(name)
+        return True
 
     async def _hosts(self, domain: str) -> list[tuple[str, int]]:
         if self.smartHostAddr is not None:
             return [self.smartHostAddr]
         return [(h, self.port) for h in await self.mxcalc.getMXAll(domain)]
 
-    def _send(self, host: str, port: int, envelope: Envelope, path: str) -> defer.Deferred[Any]:
+    def _send(
+        self, host: str, port: int, domain: str, messages: list[tuple[str, Envelope]]
+    ) -> defer.Deferred[BatchResult]:
+        """Send ``messages`` over one connection to ``host``.
+
+        :return: a Deferred firing with the session's :class:`BatchResult` (never failing).
+        """
         from glisten.internet import ssl
 
-        verify = self.tlsPolicy.get(envelope.domain) == "verify"
+        verify = self.tlsPolicy.get(domain) == "verify"
         context = ssl.optionsForClientTLS(host) if verify else ssl.ClientContextFactory()
-        d: defer.Deferred[Any] = defer.Deferred()
-        with open(path, "rb") as f:
-            data = f.read()
-        import io
-
-        factory = smtp.ESMTPSenderFactory(
-            None,
-            None,
-            envelope.sender,
-            envelope.recipients,
-            io.BytesIO(data),
-            d,
-            retries=0,
-            timeout=300,
-            contextFactory=context,
-            requireAuthentication=False,
-            requireTransportSecurity=verify,
+        batch = [
+            Outgoing(
+                name,
+                envelope.sender,
+                list(envelope.recipients),
+                self.queue.getPath(name),
+                {"ret": envelope.ret, "envid": envelope.envid, "notify": envelope.notify},
+            )
+            for name, envelope in messages
+        ]
+        factory = BatchSenderFactory(
+            batch, context, self.identity, requireTransportSecurity=verify, timeout=300
         )
-        if self.identity:
-            factory.domain = self.identity
-        factory.dsn = {"ret": envelope.ret, "envid": envelope.envid, "notify": envelope.notify}
         self.reactor.connectTCP(host, port, factory, timeout=30)
-        return d
+        return factory.deferred
 
-    def _settle(self, name: str, envelope: Envelope, host: str, results: list[Any]) -> None:
+    def _settleOutcome(
+        self, name: str, envelope: Envelope, host: str, outcome: Outcome, dsn: bool = True
+    ) -> None:
+        if isinstance(outcome, smtp.SMTPDeliveryError):
+            results = list(outcome.addresses or [])
+            if not results:
+                # The sender (or the message) was refused: that decides for every recipient.
+                if outcome.code >= 500:
+                    self._bounce(name, envelope, envelope.recipients, str(outcome), "5.0.0")
+                else:
+                    self._tempFail(name, envelope, f"{host}: {outcome}")
+                return
+            if any(200 <= c < 300 for _a, c, _r in results):
+                # Refused after the recipients were taken: the data's reply decides for them.
+                results = [
+                    (a, outcome.code, outcome.resp) if 200 <= c < 300 else (a, c, r)
+                    for a, c, r in results
+                ]
+        else:
+            results = outcome
+        self._settle(name, envelope, host, results, dsn)
+
+    def _settle(
+        self, name: str, envelope: Envelope, host: str, results: list[Any], dsn: bool = True
+    ) -> None:
         accepted = {
             str(a.decode() if isinstance(a, bytes) else a) for a, c, _ in results if 200 <= c < 300
         }
@@ -328,6 +394,13 @@ class SmartHostSMTPRelayingManager:
         _log.info(
             "Delivered {id} to {host} for {n} recipient(s)", id=name, host=host, n=len(accepted)
         )
+        if accepted and not dsn and "SUCCESS" in envelope.notify and envelope.sender:
+            # RFC 3461 5.2.2: the next hop will not report success, so say it was relayed.
+            relayed = [r for r in envelope.recipients if r in accepted]
+            notice = self._report(
+                name, envelope, relayed, f"relayed to {host}", "2.0.0", action="relayed"
+            )
+            _log.info("Told the sender {id} was relayed, as {notice}", id=name, notice=notice)
         if permanent:
             self._bounceOnly(
                 name,
@@ -355,11 +428,52 @@ class SmartHostSMTPRelayingManager:
             )
             return
         envelope.nextAttempt = time.time() + self.retryDelay(envelope.attempts)
+        self._noticeDelay(name, envelope, reason)
         self.queue.updateEnvelope(name, envelope)
         self.queue.setWaiting(name)
         _log.info(
             "Deferred {id} (attempt {n}): {reason}", id=name, n=envelope.attempts, reason=reason
         )
+
+    def _noticeDelay(self, name: str, envelope: Envelope, reason: str) -> bool:
+        """Tell the sender the message is late (RFC 3464 ``Action: delayed``), once per
+        recipient per ``delayWarning`` period, for recipients whose ``NOTIFY`` includes
+        ``DELAY`` (or who gave no ``NOTIFY``: RFC 3461 4.1 lets that mean FAILURE,DELAY).
+        The caller stores the envelope, and with it when each recipient was told.
+
+        :return: whether a notice was queued.
+        """
+        period = self.delayWarning
+        if not period or not envelope.sender:
+            return False
+        if envelope.notify and "DELAY" not in envelope.notify:
+            return False
+        now = time.time()
+        due = [
+            r
+            for r in envelope.recipients
+            if now - envelope.delayNotified.get(r, envelope.created) >= period
+        ]
+        if not due:
+            return False
+        notice = self._report(
+            name,
+            envelope,
+            due,
+            f"still trying after {envelope.attempts} attempt(s): {reason}",
+            "4.0.0",
+            action="delayed",
+        )
+        for r in due:
+            envelope.delayNotified[r] = now
+        _log.info(
+            "Told {to} that {id} is delayed for {n} recipient(s), as {notice}",
+            to=self.bounceTo or envelope.sender,
+            id=name,
+            n=len(due),
+            notice=notice,
+        )
+        return True
 
     def _bounce(
         self, name: str, envelope: Envelope, failed: list[str], reason: str, status: str
@@ -377,30 +491,48 @@ class SmartHostSMTPRelayingManager:
             # RFC 3461: NOTIFY=NEVER (or only SUCCESS/DELAY) asks for no failure report.
             _log.info("No bounce for {id}: NOTIFY={n}", id=name, n=",".join(envelope.notify))
             return
+        bounce = self._report(name, envelope, failed, reason, status)
+        _log.info(
+            "Bounced {id} for {n} recipient(s) to {to} as {bounce}",
+            id=name,
+            n=len(failed),
+            to=self.bounceTo or envelope.sender,
+            bounce=bounce,
+        )
+
+    def _report(
+        self,
+        name: str,
+        envelope: Envelope,
+        recipients: list[str],
+        reason: str,
+        status: str,
+        action: str = "failed",
+    ) -> str:
+        """Queue an RFC 3464 report about ``recipients`` of message ``name`` for its sender.
+
+        :return: the report's queue id.
+        """
         with open(self.queue.getPath(name), "rb") as f:
             original = f.read()
         to = self.bounceTo or envelope.sender
         _from, _to, text = generateBounce(
             original,
             to,
-            failed,
+            recipients,
             reason,
             ret=envelope.ret,
             envid=envelope.envid,
             status=status,
             arrival=envelope.created,
+            action=action,
+            retryUntil=envelope.created + self.expiry,
         )
         message = self.queue.createNewMessage("", [to])
         for line in text.split(b"\r\n"):
             message.lineReceived(line)
         message.eomReceived()
-        _log.info(
-            "Bounced {id} for {n} recipient(s) to {to} as {bounce}",
-            id=name,
-            n=len(failed),
-            to=to,
-            bounce=message.name,
-        )
+        return message.name
 
 
 #: Twisted's name for the ESMTP flavour: the manager always speaks ESMTP (with HELO fallback).

@@ -206,6 +206,21 @@ class MailServiceMaker:
             help="the first retry delay; it doubles on each failure (up to 4 hours)",
         )
         add(
+            "--delay-warning",
+            type=float,
+            default=4 * 3600.0,
+            metavar="SECONDS",
+            help="tell the sender when a message waits this long in the relay queue (DSN "
+            "'delayed', repeated at most once per period; unless NOTIFY leaves out DELAY; 0: never)",
+        )
+        add(
+            "--relay-batch",
+            type=int,
+            default=10,
+            metavar="N",
+            help="send up to N queued messages for one domain over one connection",
+        )
+        add(
             "--insecure-auth",
             action="store_true",
             help="offer SMTP AUTH, POP3 and IMAP4 logins without TLS (passwords in clear text: "
@@ -277,6 +292,8 @@ class MailServiceMaker:
                 localDelivery=_localDelivery(service),
                 identity=hostname,
                 retryBase=options.relay_retry,
+                delayWarning=options.delay_warning or None,
+                maxMessagesPerConnection=max(1, options.relay_batch),
                 tlsPolicy={d.lower(): "verify" for d in options.tls_verify},
             )
             relaymanager.RelayStateHelper(manager, options.relay_interval).setServiceParent(service)

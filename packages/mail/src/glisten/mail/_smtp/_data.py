@@ -30,21 +30,13 @@ class DotStuffer:
                 return b""
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = data.split(b"\n")
-        out = []
-        atStart = self._atLineStart
-        last = len(lines) - 1
-        for i, line in enumerate(lines):
-            if atStart and line.startswith(b"."):
-                out.append(b".")
-            out.append(line)
-            if i != last:
-                out.append(b"\r\n")
-                atStart = True
-            else:
-                atStart = not line and atStart
-        self._atLineStart = atStart
-        return b"".join(out)
+        # Whole-buffer replaces (in C) rather than a loop over lines: a dot after a line
+        # break gets a second one, then every LF becomes CRLF.
+        out = data.replace(b"\n.", b"\n..")
+        if self._atLineStart and out[:1] == b".":
+            out = b"." + out
+        self._atLineStart = data[-1:] == b"\n"
+        return out.replace(b"\n", b"\r\n")
 
     def end(self) -> bytes:
         """:return: what finishes the text: a last line break if needed, then ``.CRLF``."""
