@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import freePort, makeCertificate, requireBinary, startMail, stop, waitForPort
+from .conftest import (
+    freePort,
+    makeCertificate,
+    requireBinary,
+    startMail,
+    stop,
+    waitForPort,
+    waitUntil,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -224,6 +232,7 @@ def test_swaks8BitMime(server: Server) -> None:
 
 
 def test_swaksRelayDenied(server: Server) -> None:
+    before = server.queued()
     for rcpt in (
         "victim@elsewhere.org",
         "victim%elsewhere.org@example.com",
@@ -234,7 +243,7 @@ def test_swaksRelayDenied(server: Server) -> None:
             "--port", str(server.smtp), "--to", rcpt, "--from", "x@y.org", "--quit-after", "RCPT"
         )
         assert r.returncode != 0, (rcpt, r.stdout)
-    assert server.queued() == []
+    assert set(server.queued()) <= set(before)
 
 
 def test_swaksTooBig(server: Server, tmp_path: Path) -> None:
@@ -273,7 +282,13 @@ def test_smtplibStartTLSLoginAndRelay(server: Server) -> None:
         c.login("bob", "hunter2")
         refused = c.sendmail("bob@example.com", ["far@away.example"], b"Subject: relay\r\n\r\nx")
         assert refused == {}
-    assert len(server.queued()) == 1
+    # Queued for relaying. The relay tries at once, and where this machine's resolver answers
+    # at once that away.example does not exist, the entry is already gone, bounced to bob.
+    log = server.folder / "glisten.log"
+    waitUntil(
+        lambda: len(server.queued()) == 1 or "Bounced" in log.read_text(),
+        "the relayed message in the queue, or its bounce in the log",
+    )
 
 
 def test_smtplibUTF8(server: Server) -> None:
