@@ -39,6 +39,7 @@ __all__ = [
     "XMPPAuthenticator",
     "XMPPClientConnector",
     "XMPPClientFactory",
+    "orderServers",
 ]
 
 NS_XMPP_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
