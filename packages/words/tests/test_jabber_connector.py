@@ -83,18 +83,19 @@ def refuse(reactor: MemoryReactor) -> None:
     factory.clientConnectionFailed(reactor.connectors[-1], Failure(error.ConnectionRefusedError()))
 
 
-def test_srv_records_in_priority_order_and_the_next_on_failure() -> None:
+def connectTo(*records: RR) -> tuple[MemoryReactor, Resolver, RecordingFactory, Any]:
+    """Connect to example.org, whose SRV records are ``records``."""
     reactor = MemoryReactor()
-    resolver = Resolver(
-        {
-            "_xmpp-client._tcp.example.org": [
-                srv(20, 0, 5299, "backup.example.org."),
-                srv(10, 0, 5222, "xmpp.example.org."),
-            ]
-        }
-    )
+    resolver = Resolver({"_xmpp-client._tcp.example.org": list(records)})
     factory = RecordingFactory()
     connector = client.XMPPClientConnector(reactor, "example.org", factory, resolver)
+    return reactor, resolver, factory, connector
+
+
+def test_srv_records_in_priority_order_and_the_next_on_failure() -> None:
+    reactor, resolver, factory, connector = connectTo(
+        srv(20, 0, 5299, "backup.example.org."), srv(10, 0, 5222, "xmpp.example.org.")
+    )
     verifyObject(IConnector, connector)
     connector.connect()
     assert resolver.asked == ["_xmpp-client._tcp.example.org"]
@@ -141,17 +142,9 @@ def test_a_dot_target_means_no_service() -> None:
 
 
 def test_every_server_refused_reports_one_failure() -> None:
-    reactor = MemoryReactor()
-    resolver = Resolver(
-        {
-            "_xmpp-client._tcp.example.org": [
-                srv(1, 0, 1, "a.example.org"),
-                srv(2, 0, 2, "b.example.org"),
-            ]
-        }
+    reactor, resolver, factory, connector = connectTo(
+        srv(1, 0, 1, "a.example.org"), srv(2, 0, 2, "b.example.org")
     )
-    factory = RecordingFactory()
-    connector = client.XMPPClientConnector(reactor, "example.org", factory, resolver)
     connector.connect()
     refuse(reactor)
     refuse(reactor)

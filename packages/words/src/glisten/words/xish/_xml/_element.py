@@ -38,12 +38,7 @@ def _escapeText(text: str) -> str:
 
 
 def _escapeAttribute(text: str) -> str:
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
+    text = _escapeText(text)
     if "'" in text:
         text = text.replace("'", "&apos;")
     if '"' in text:
