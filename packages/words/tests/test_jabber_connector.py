@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from zope.interface.verify import verifyObject
 
 from glisten.internet import defer, error
@@ -202,3 +204,23 @@ def test_weights_are_honoured_statistically() -> None:
         client.orderServers([(0, 1, "rare", 1), (0, 99, "common", 2)])[0][0] for _ in range(400)
     ]
     assert firsts.count("common") > 300
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 65535),
+            st.integers(0, 65535),
+            st.sampled_from("abcdef"),
+            st.integers(1, 65535),
+        ),
+        max_size=12,
+    )
+)
+def test_order_is_a_permutation_by_priority(records: list[tuple[int, int, str, int]]) -> None:
+    ordered = client.orderServers(records)
+    assert sorted(ordered) == sorted((r[2], r[3]) for r in records)
+    priorities = {(r[2], r[3]): r[0] for r in records}
+    # Equal (target, port) pairs may carry different priorities; compare the multiset order.
+    if len(priorities) == len(records):
+        assert [priorities[o] for o in ordered] == sorted(r[0] for r in records)
