@@ -13,7 +13,7 @@ from glisten.internet.error import ConnectionDone
 from glisten.internet.testing import MemoryReactor, MemoryReactorClock, StringTransport
 from glisten.python.failure import Failure
 from glisten.words import xmpproutertap
-from glisten.words.protocols.jabber import component, xmlstream
+from glisten.words.protocols.jabber import component, jstrports, xmlstream
 from glisten.words.xish import domish
 
 HEADER = (
@@ -121,10 +121,23 @@ def test_service_manager_addresses(strport: str, expected: tuple[str, str]) -> N
         assert reactor.unixClients[0][0] == expected[1]
 
 
-@pytest.mark.parametrize("strport", ["tcp:5347", "tcp:host:port", "ssl:h:1", "unix:", "5347"])
+@pytest.mark.parametrize(
+    "strport", ["tcp:5347", "tcp:host:port", "tcp:h:0", "tcp:h:70000", "ssl:h:1", "unix:", "5347"]
+)
 def test_service_manager_bad_addresses(strport: str) -> None:
     with pytest.raises(ValueError):
         component.buildServiceManager("c.example.com", "s", strport)
+
+
+def test_jstrports() -> None:
+    factory = object()
+    assert jstrports.parse("tcp:example.com:5347", factory) == (
+        "TCP",
+        (("example.com", 5347, factory), {}),
+    )
+    assert jstrports.parse("unix:/run/x", factory) == ("UNIX", (("/run/x", factory), {}))
+    service = jstrports.client("tcp:127.0.0.1:5347", factory)
+    assert service.args == ("127.0.0.1", 5347, factory)  # type: ignore[attr-defined]
 
 
 def test_hash_password() -> None:

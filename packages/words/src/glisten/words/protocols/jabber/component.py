@@ -22,10 +22,9 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.application import service
-from glisten.application.internet import TCPClient, UNIXClient
 from glisten.internet import defer
 from glisten.python import log
-from glisten.words.protocols.jabber import error, ijabber, jid, xmlstream
+from glisten.words.protocols.jabber import error, ijabber, jid, jstrports, xmlstream
 from glisten.words.xish import domish
 
 __all__ = [
@@ -142,25 +141,15 @@ def buildServiceManager(
 ) -> ServiceManager:
     """Twisted's helper: a :class:`ServiceManager` whose component connects to ``strport``.
 
-    :param strport: ``tcp:HOST:PORT`` or ``unix:PATH`` (Twisted's ``jstrports`` forms).
+    :param strport: ``tcp:HOST:PORT`` or ``unix:PATH`` (see :mod:`glisten.words.protocols.jabber.jstrports`).
     :param reactor: the reactor (None: the global one, looked up when the service starts).
     :raises ValueError: ``strport`` is neither form.
     """
-    kind, _, rest = strport.partition(":")
     manager = ServiceManager(jid, password)
     factory = manager.getFactory()
+    connection = jstrports.client(strport, factory, reactor)
     if reactor is not None:
         factory.clock = reactor  # reconnection delays on the same reactor
-    connection: service.Service
-    if kind == "tcp":
-        host, _, port = rest.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError("a component address is tcp:HOST:PORT or unix:PATH")
-        connection = TCPClient(host.strip("[]"), int(port), factory, reactor=reactor)
-    elif kind == "unix" and rest:
-        connection = UNIXClient(rest, factory, reactor=reactor)
-    else:
-        raise ValueError("a component address is tcp:HOST:PORT or unix:PATH")
     connection.setServiceParent(manager)
     return manager
 
