@@ -121,10 +121,12 @@ class TestEventDispatcher:
         # spent inside the nested dispatch while the outer one is still walking the observers.
         dispatcher = utility.EventDispatcher()
         calls: list[str] = []
+        found: list[bool] = []
 
         def outer(e: Any) -> None:
             calls.append("outer")
-            dispatcher.dispatch(IQ)
+            found.append(dispatcher.dispatch(IQ))
+            found.append(dispatcher.dispatch(IQ))  # the one-time observer is spent
 
         dispatcher.addObserver("/message", outer, 1)
         dispatcher.addOnetimeObserver("/iq", lambda e: calls.append("once"))
@@ -132,6 +134,7 @@ class TestEventDispatcher:
         assert dispatcher.dispatch(MESSAGE)
         assert dispatcher.dispatch(MESSAGE)
         assert calls == ["outer", "once", "after", "outer", "after"]
+        assert found == [True, False, False, False]
         assert not dispatcher.dispatch(IQ)
 
     def test_observers_of_any_name_keep_their_order(self) -> None:

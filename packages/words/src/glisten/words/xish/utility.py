@@ -182,6 +182,8 @@ class EventDispatcher:
                 else:
                     candidates = self._candidates(priority, obj.name)
                 for key, callbacks in candidates:
+                    if not callbacks.callbacks:
+                        continue  # spent one-time observers, removed when the dispatch ends
                     if event is None and not key.matches(obj):
                         continue
                     callbacks.callback(obj)
