@@ -132,6 +132,16 @@ def test_without_a_resolver_no_lookup() -> None:
     assert attempts(reactor) == [("xn--bcher-kva.example", 15222)]
 
 
+@pytest.mark.parametrize("domain, host", [("[::1]", "::1"), ("192.0.2.7", "192.0.2.7")])
+def test_an_address_as_domain_is_not_looked_up(domain: str, host: str) -> None:
+    reactor = MemoryReactor()
+    resolver = Resolver({})
+    connector = client.XMPPClientConnector(reactor, domain, RecordingFactory(), resolver)
+    connector.connect()
+    assert resolver.asked == []
+    assert attempts(reactor) == [(host, 5222)]
+
+
 def test_a_dot_target_means_no_service() -> None:
     reactor = MemoryReactor()
     resolver = Resolver({"_xmpp-client._tcp.example.com": [srv(0, 0, 0, ".")]})

@@ -11,6 +11,7 @@ for failures.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -290,7 +291,16 @@ class XMPPClientConnector:
         self._destination: tuple[str, int] | None = None
         self._factoryStarted = False
 
+    def _isAddress(self) -> bool:
+        try:
+            ipaddress.ip_address(self.domain.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            return False
+        return True
+
     def _asciiDomain(self) -> str:
+        if self._isAddress():
+            return self.domain.removeprefix("[").removesuffix("]")
         try:
             return idna.encode(self.domain, uts46=True).decode("ascii")
         except idna.IDNAError:
@@ -308,7 +318,8 @@ class XMPPClientConnector:
         if self.servers:
             self._tryNext()
             return
-        if self.resolver is None:
+        if self.resolver is None or self._isAddress():
+            # An IP address as domain has no SRV records: connect to it (RFC 6120 3.2.1).
             self._gotServers([(self._asciiDomain(), self.defaultPort)])
             return
         name = f"_{self.service}._{self.protocol}.{self._asciiDomain()}"
