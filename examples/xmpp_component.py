@@ -6,6 +6,10 @@ Run: ``hatch run python examples/xmpp_component.py``. A router listens on a free
 port; an echo component (``echo.example.org``) and a bot component (``bot.example.org``)
 connect with the shared secret; the bot asks the echo component for its software version and
 sends it a message; the echo component answers both; the program prints what the bot got.
+
+With a port number as argument, the components connect to a router that already listens there
+on 127.0.0.1, such as ``glisten xmpp-router --port tcp:5347:interface=127.0.0.1 --secret
+example-secret``, and no router is started.
 """
 
 from __future__ import annotations
@@ -49,12 +53,16 @@ def connect(reactor: Any, port: int, domain: str) -> defer.Deferred[Any]:
     return authenticated
 
 
-async def main(reactor: Any) -> None:
-    router = component.Router()
-    listening = reactor.listenTCP(
-        0, component.XMPPComponentServerFactory(router, SECRET), interface="127.0.0.1"
-    )
-    port = listening.getHost().port
+async def main(reactor: Any, routerPort: str | None = None) -> None:
+    listening = None
+    if routerPort is None:
+        router = component.Router()
+        listening = reactor.listenTCP(
+            0, component.XMPPComponentServerFactory(router, SECRET), interface="127.0.0.1"
+        )
+        port = listening.getHost().port
+    else:
+        port = int(routerPort)
 
     echo = await connect(reactor, port, "echo.example.org")
     echoComponent(echo)
@@ -80,8 +88,11 @@ async def main(reactor: Any) -> None:
 
     echo.transport.loseConnection()
     bot.transport.loseConnection()
-    await listening.stopListening()
+    if listening is not None:
+        await listening.stopListening()
 
 
 if __name__ == "__main__":
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
+    import sys
+
+    task.react(lambda reactor, *argv: defer.ensureDeferred(main(reactor, *argv)), sys.argv[1:])

@@ -105,6 +105,50 @@ def test_glisten_component_on_prosody(
     assert xpath.queryForString("/iq/query/name", answer) == "slix-peer"
 
 
+class EchoService(component.Service):
+    """Twisted's way to write a component: a Service under a ServiceManager."""
+
+    def __init__(self) -> None:
+        self.connected = 0
+
+    def componentConnected(self, xs: Any) -> None:
+        self.connected += 1
+        xs.addObserver("/message/body", self.onMessage)
+
+    def onMessage(self, message: domish.Element) -> None:
+        reply = domish.Element((None, "message"))
+        reply["from"], reply["to"] = message["to"], message["from"]
+        reply["type"] = message.getAttribute("type", "normal")
+        reply.addElement("body", content=f"service echo: {message.body}")
+        self.send(reply)
+
+
+def test_service_manager_component_on_prosody(
+    prosody: Prosody, reactorThread: ReactorThread, slix: SlixClient
+) -> None:
+    rt = reactorThread
+    manager = component.buildServiceManager(
+        "component.localhost",
+        PROSODY_COMPONENT_SECRET,
+        f"tcp:127.0.0.1:{prosody.componentPort}",
+        reactor=rt.reactor,
+    )
+    echo = EchoService()
+    echo.setServiceParent(manager)
+    rt.call(manager.startService)
+    try:
+        waitUntil(lambda: echo.connected, what="the component to connect")
+        slix.sendMessage("someone@component.localhost", "hi")
+        waitUntil(
+            lambda: ("someone@component.localhost", "service echo: hi") in slix.messages,
+            what="the service's echo",
+        )
+    finally:
+        stopped: list[Any] = []
+        rt.call(lambda: stopped.append(manager.stopService()))
+        waitUntil(lambda: stopped, what="the manager to stop")
+
+
 def test_wrong_component_secret_is_refused_by_prosody(
     prosody: Prosody, reactorThread: ReactorThread
 ) -> None:

@@ -18,7 +18,7 @@ from glisten.internet.error import ConnectionLost
 from glisten.internet.testing import Clock, StringTransport
 from glisten.python import log
 from glisten.python.failure import Failure
-from glisten.words.protocols.jabber import client, error, sasl, xmlstream
+from glisten.words.protocols.jabber import client, error, sasl, sasl_mechanisms, xmlstream
 from glisten.words.protocols.jabber.jid import JID
 from glisten.words.xish import domish
 
@@ -601,3 +601,69 @@ class TestStreamManagement:
         assert h.events == ["authd"]
         h.xs.send(chat("plain"))
         assert [e.name for e in h._parse()] == ["message"]
+
+
+def test_digest_md5_is_off_by_default() -> None:
+    h = Harness()
+    startTLS(h)
+    offerMechanisms(h, "DIGEST-MD5")
+    (failure,) = h.events
+    assert isinstance(failure.value, sasl.SASLNoAcceptableMechanism)
+
+
+def test_digest_md5_when_allowed_after_scram(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sasl.SASLInitiatingInitializer, "allowDigestMD5", True)
+    h = Harness()
+    startTLS(h)
+    offerMechanisms(h, "PLAIN", "DIGEST-MD5", "SCRAM-SHA-1")
+    (auth,) = h._parse()
+    assert auth["mechanism"] == "SCRAM-SHA-1"
+
+    h = Harness()
+    startTLS(h)
+    offerMechanisms(h, "PLAIN", "DIGEST-MD5")
+    (auth,) = h._parse()
+    assert auth["mechanism"] == "DIGEST-MD5" and not str(auth).strip("=")
+    challenge = b'realm="example.com",nonce="abc",qop="auth",charset=utf-8,algorithm=md5-sess'
+    h.feed(
+        b"<challenge xmlns='%s'>%s</challenge>" % (NS_SASL.encode(), base64.b64encode(challenge))
+    )
+    (response,) = h._parse()
+    fields = dict(
+        part.split("=", 1) for part in base64.b64decode(str(response)).decode().split(",")
+    )
+    assert fields["username"] == '"juliet"' and fields["digest-uri"] == '"xmpp/example.com"'
+    # The server's side of RFC 2831, computed here independently.
+    cnonce = fields["cnonce"].strip('"')
+    a1 = hashlib.md5(b"juliet:example.com:secret").digest() + f":abc:{cnonce}".encode()
+
+    def kd(a2: str) -> str:
+        ha1, ha2 = hashlib.md5(a1).hexdigest(), hashlib.md5(a2.encode()).hexdigest()
+        return hashlib.md5(f"{ha1}:abc:00000001:{cnonce}:auth:{ha2}".encode()).hexdigest()
+
+    assert fields["response"] == kd("AUTHENTICATE:xmpp/example.com")
+    rspauth = b"rspauth=" + kd(":xmpp/example.com").encode()
+    h.feed(b"<challenge xmlns='%s'>%s</challenge>" % (NS_SASL.encode(), base64.b64encode(rspauth)))
+    assert h._parse()[0].name == "response"
+    h.feed(b"<success xmlns='%s'/>" % NS_SASL.encode())
+    bindAndSession(h)
+    assert h.events == ["authd"]
+
+
+def test_digest_md5_wrong_rspauth_aborts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sasl.SASLInitiatingInitializer, "allowDigestMD5", True)
+    h = Harness()
+    startTLS(h)
+    offerMechanisms(h, "DIGEST-MD5")
+    h._parse()
+    challenge = b'nonce="abc",qop="auth",algorithm=md5-sess'
+    h.feed(
+        b"<challenge xmlns='%s'>%s</challenge>" % (NS_SASL.encode(), base64.b64encode(challenge))
+    )
+    h._parse()
+    h.feed(
+        b"<success xmlns='%s'>%s</success>" % (NS_SASL.encode(), base64.b64encode(b"rspauth=00"))
+    )
+    assert h.transport.disconnecting
+    (failure,) = h.events
+    assert isinstance(failure.value, sasl_mechanisms.SASLMechanismError)

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from glisten.internet.testing import MemoryReactor, StringTransport
+from glisten.internet.error import ConnectionDone
+from glisten.internet.testing import MemoryReactor, MemoryReactorClock, StringTransport
 from glisten.python.failure import Failure
 from glisten.words import xmpproutertap
-from glisten.words.protocols.jabber import component, xmlstream
+from glisten.words.protocols.jabber import component, jstrports, xmlstream
 from glisten.words.xish import domish
 
 HEADER = (
@@ -41,6 +42,102 @@ def test_component_connects_with_handshake() -> None:
     xs.dataReceived(b"<handshake/>")
     assert events == ["authd"]
     assert xs.thisEntity.host == "comp.example.com"
+
+
+class Part(component.Service):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def transportConnected(self, xs: Any) -> None:
+        self.events.append("transport")
+
+    def componentConnected(self, xs: Any) -> None:
+        self.events.append("connected")
+        self.send("<presence/>")
+
+    def componentDisconnected(self) -> None:
+        self.events.append("disconnected")
+
+
+def serve(reactor: Any) -> tuple[Any, StringTransport]:
+    """Accept the manager's latest connection attempt as a server would."""
+    host, port, factory, *_ = reactor.tcpClients[-1]
+    xs = factory.buildProtocol(None)
+    transport = StringTransport()
+    xs.makeConnection(transport)
+    xs.dataReceived(
+        b"<stream:stream xmlns='jabber:component:accept' "
+        b"xmlns:stream='http://etherx.jabber.org/streams' from='comp.example.com' id='1'>"
+    )
+    return xs, transport
+
+
+def test_service_manager_runs_its_services() -> None:
+    reactor = MemoryReactorClock()
+    manager = component.buildServiceManager(
+        "comp.example.com", "secret", "tcp:127.0.0.1:5347", reactor=reactor
+    )
+    part = Part()
+    part.setServiceParent(manager)
+    manager.send("<message to='x@example.com'/>")  # before the connection: queued
+    manager.startService()
+    assert reactor.tcpClients[0][:2] == ("127.0.0.1", 5347)
+    xs, transport = serve(reactor)
+    assert part.events == ["transport"]
+    assert transport.value().endswith(b"</handshake>")  # nothing else before the handshake
+    transport.clear()
+    xs.dataReceived(b"<handshake/>")
+    assert part.events == ["transport", "connected"]
+    assert transport.value() == b"<message to='x@example.com'/><presence/>"
+    assert manager.xmlstream is xs
+    xs.connectionLost(Failure(ConnectionDone()))
+    assert part.events[-1] == "disconnected" and manager.xmlstream is None
+    # The factory reconnects; stopping the manager stops that.
+    connector = reactor.connectors[-1]
+    attempts = connector.connectionAttempts
+    manager.getFactory().clientConnectionLost(connector, Failure(ConnectionDone()))
+    reactor.advance(120)
+    assert connector.connectionAttempts == attempts + 1
+    manager.stopService()
+    manager.getFactory().clientConnectionLost(connector, Failure(ConnectionDone()))
+    reactor.advance(120)
+    assert connector.connectionAttempts == attempts + 1
+    assert not reactor.getDelayedCalls()
+
+
+@pytest.mark.parametrize(
+    "strport, expected",
+    [
+        ("tcp:[::1]:5347", ("connectTCP", "::1")),
+        ("unix:/run/router.sock", ("connectUNIX", "/run/router.sock")),
+    ],
+)
+def test_service_manager_addresses(strport: str, expected: tuple[str, str]) -> None:
+    reactor = MemoryReactor()
+    component.buildServiceManager("c.example.com", "s", strport, reactor=reactor).startService()
+    if expected[0] == "connectTCP":
+        assert reactor.tcpClients[0][0] == expected[1]
+    else:
+        assert reactor.unixClients[0][0] == expected[1]
+
+
+@pytest.mark.parametrize(
+    "strport", ["tcp:5347", "tcp:host:port", "tcp:h:0", "tcp:h:70000", "ssl:h:1", "unix:", "5347"]
+)
+def test_service_manager_bad_addresses(strport: str) -> None:
+    with pytest.raises(ValueError):
+        component.buildServiceManager("c.example.com", "s", strport)
+
+
+def test_jstrports() -> None:
+    factory = object()
+    assert jstrports.parse("tcp:example.com:5347", factory) == (
+        "TCP",
+        (("example.com", 5347, factory), {}),
+    )
+    assert jstrports.parse("unix:/run/x", factory) == ("UNIX", (("/run/x", factory), {}))
+    service = jstrports.client("tcp:127.0.0.1:5347", factory)
+    assert service.args == ("127.0.0.1", 5347, factory)  # type: ignore[attr-defined]
 
 
 def test_hash_password() -> None:

@@ -236,3 +236,99 @@ class TestMechanisms:
             return
         # Only a server that knows the password gets here; random bytes never do.
         pytest.fail("random server messages were accepted")
+
+
+class TestDigestMD5:
+    # RFC 2831 section 4: the example exchange (an IMAP login; the same computation as XMPP's).
+    CHALLENGE = (
+        b'realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",'
+        b"algorithm=md5-sess,charset=utf-8"
+    )
+
+    def mechanism(self) -> sasl_mechanisms.DigestMD5:
+        return sasl_mechanisms.DigestMD5(
+            "imap", "elwood.innosoft.com", None, "chris", "secret", cnonce="OA6MHXh6VqTrRk"
+        )
+
+    def test_rfc2831_example(self) -> None:
+        m = self.mechanism()
+        assert m.getInitialResponse() is None
+        response = m.getResponse(self.CHALLENGE)
+        assert response == (
+            b'username="chris",realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",'
+            b'cnonce="OA6MHXh6VqTrRk",nc=00000001,qop=auth,'
+            b'digest-uri="imap/elwood.innosoft.com",response=d388dad90d4bbd760a152321f2143af7,'
+            b"charset=utf-8"
+        )
+        assert m.getResponse(b"rspauth=ea40f60335c427b5527b84dbabcdfffd") == b""
+        m.verifySuccess(None)  # already proven by the last challenge
+
+    def test_rspauth_with_success(self) -> None:
+        m = self.mechanism()
+        m.getResponse(self.CHALLENGE)
+        m.verifySuccess(b"rspauth=ea40f60335c427b5527b84dbabcdfffd")
+
+    @pytest.mark.parametrize("final", [None, b"", b"rspauth=00000000000000000000000000000000"])
+    def test_server_must_prove_the_password(self, final: bytes | None) -> None:
+        m = self.mechanism()
+        m.getResponse(self.CHALLENGE)
+        with pytest.raises(sasl_mechanisms.SASLMechanismError):
+            m.verifySuccess(final)
+
+    def test_without_charset_the_password_is_latin1(self) -> None:
+        m = sasl_mechanisms.DigestMD5("xmpp", "example.com", None, "jürgen", "pässword", "c")
+        response = m.getResponse(b'nonce="n",qop="auth",algorithm=md5-sess')
+        assert b'username="j\xfcrgen"' in response and b"charset" not in response
+        assert b'realm="example.com"' in response and b'digest-uri="xmpp/example.com"' in response
+        with pytest.raises(sasl_mechanisms.SASLMechanismError):
+            sasl_mechanisms.DigestMD5("xmpp", "example.com", None, "☃", "x").getResponse(
+                b'nonce="n",algorithm=md5-sess'
+            )
+
+    def test_quoted_values_and_escapes(self) -> None:
+        m = sasl_mechanisms.DigestMD5("xmpp", "h", "svc", 'a"b', "pw", cnonce="c")
+        response = m.getResponse(
+            b'realm="r\\"1", nonce="n,1" ,qop="auth,auth-int",algorithm=md5-sess'
+        )
+        assert b'username="a\\"b",realm="r\\"1",nonce="n,1"' in response
+        assert b'digest-uri="xmpp/h/svc"' in response
+
+    @pytest.mark.parametrize(
+        "challenge",
+        [
+            b'realm="x"',  # no nonce
+            b'nonce="a",nonce="b",algorithm=md5-sess',
+            b'nonce="a",qop="auth-conf",algorithm=md5-sess',
+            b'nonce="a"',  # no algorithm
+            b'nonce="unterminated,algorithm=md5-sess',
+            b"nonce",
+            b"\xff\xfe",
+            b",".join([b"x=1"] * 40),
+        ],
+    )
+    def test_bad_challenges(self, challenge: bytes) -> None:
+        with pytest.raises(sasl_mechanisms.SASLMechanismError) as e:
+            self.mechanism().getResponse(challenge)
+        assert "nonce=" not in str(e.value)
+
+    def test_second_challenge_without_rspauth(self) -> None:
+        m = self.mechanism()
+        m.getResponse(self.CHALLENGE)
+        with pytest.raises(sasl_mechanisms.SASLMechanismError):
+            m.getResponse(self.CHALLENGE)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.binary(max_size=200), st.binary(max_size=80))
+    def test_random_challenges_raise_only_mechanism_errors(
+        self, first: bytes, second: bytes
+    ) -> None:
+        m = self.mechanism()
+        for data in (first, self.CHALLENGE + first, second):
+            try:
+                m.getResponse(data)
+            except sasl_mechanisms.SASLMechanismError:
+                pass
+        try:
+            m.verifySuccess(second)
+        except sasl_mechanisms.SASLMechanismError:
+            pass

@@ -186,6 +186,34 @@ class TestParser:
             stream.parse(STREAM[i : i + 7])
         assert seen == ["start:stream", "message", "iq", "features", "end"]
 
+    def test_many_element_names(self) -> None:
+        # More distinct names than the parser keeps split, in two namespaces and as
+        # prefixed names: every element still gets its own namespace and name.
+        stanza = (
+            b"<message>"
+            + b"".join(
+                b"<n%d xmlns='urn:a'/><n%d xmlns='urn:b'/><p:n%d xmlns:p='urn:c'/>" % (i, i, i)
+                for i in range(400)
+            )
+            + b"</message>"
+        )
+        (event,) = collect(HEADER + stanza)[1:]
+        children = event.element.children  # type: ignore[attr-defined]
+        assert [(c.uri, c.name) for c in children[-3:]] == [
+            ("urn:a", "n399"),
+            ("urn:b", "n399"),
+            ("urn:c", "n399"),
+        ]
+        assert len(children) == 1200 and children[-1].localPrefixes == {"p": "urn:c"}
+        assert children[-1].defaultUri == "jabber:client"
+
+    def test_too_many_namespace_declarations(self) -> None:
+        parser = StreamParser(Limits(maxAttributes=4))
+        declarations = b" ".join(b"xmlns:p%d='urn:%d'" % (i, i) for i in range(5))
+        with pytest.raises(ParserError) as e:
+            parser.receiveData(HEADER + b"<message " + declarations + b"/>")
+        assert e.value.kind is ParserErrorKind.POLICY_VIOLATION
+
     def test_reset_starts_a_new_stream(self) -> None:
         parser = StreamParser()
         parser.receiveData(HEADER)

@@ -116,6 +116,54 @@ class TestEventDispatcher:
         dispatcher.dispatch(MESSAGE)
         assert calls == ["added"]
 
+    def test_onetime_observer_spent_during_a_nested_dispatch(self) -> None:
+        # A callback that dispatches again on the same dispatcher: the one-time observer is
+        # spent inside the nested dispatch while the outer one is still walking the observers.
+        dispatcher = utility.EventDispatcher()
+        calls: list[str] = []
+        found: list[bool] = []
+
+        def outer(e: Any) -> None:
+            calls.append("outer")
+            found.append(dispatcher.dispatch(IQ))
+            found.append(dispatcher.dispatch(IQ))  # the one-time observer is spent
+
+        dispatcher.addObserver("/message", outer, 1)
+        dispatcher.addOnetimeObserver("/iq", lambda e: calls.append("once"))
+        dispatcher.addObserver("/message", lambda e: calls.append("after"))
+        assert dispatcher.dispatch(MESSAGE)
+        assert dispatcher.dispatch(MESSAGE)
+        assert calls == ["outer", "once", "after", "outer", "after"]
+        assert found == [True, False, False, False]
+        assert not dispatcher.dispatch(IQ)
+
+    def test_observers_of_any_name_keep_their_order(self) -> None:
+        # Queries for one stanza name, for any name (``*``, ``//``) and for other names are
+        # mixed; each element reaches the matching ones in the order they were added, also
+        # after observers change between dispatches.
+        dispatcher = utility.EventDispatcher()
+        calls: list[str] = []
+        dispatcher.addObserver("/*", lambda e: calls.append("any"))
+        dispatcher.addObserver("/message", lambda e: calls.append("message"))
+        dispatcher.addObserver("//body", lambda e: calls.append("body"))
+        dispatcher.addObserver("/iq", lambda e: calls.append("iq"))
+        dispatcher.dispatch(MESSAGE)
+        dispatcher.dispatch(IQ)
+        assert calls == ["any", "message", "body", "any", "iq"]
+        calls.clear()
+        dispatcher.addObserver("/message[@type='chat']", lambda e: calls.append("chat"))
+        dispatcher.dispatch(MESSAGE)
+        assert calls == ["any", "message", "body", "chat"]
+
+    def test_many_stanza_names_are_dispatched(self) -> None:
+        dispatcher = utility.EventDispatcher()
+        calls: list[str] = []
+        dispatcher.addObserver("/*", lambda e: calls.append(e.name))
+        names = [f"n{i}" for i in range(200)]
+        for name in names:
+            dispatcher.dispatch(domish.Element(("jabber:client", name)))
+        assert calls == names
+
     def test_failing_observer_is_logged_and_others_run(self) -> None:
         dispatcher = utility.EventDispatcher()
         calls: list[str] = []

@@ -3,6 +3,7 @@ streams, where observers wait for named events or for elements an XPath query ma
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,9 @@ class CallbackList:
     """Callables called in the order they were added; one callable is kept once."""
 
     def __init__(self) -> None:
-        self.callbacks: dict[Any, tuple[_MethodWrapper, bool]] = {}
+        # A callable added without extra arguments is kept as it is (no wrapper to call
+        # through on every event).
+        self.callbacks: dict[Any, tuple[Callable[..., Any], bool]] = {}
 
     def addCallback(
         self, onetime: bool, method: Callable[..., Any], *args: Any, **kwargs: Any
@@ -44,7 +47,8 @@ class CallbackList:
         :param onetime: remove it after its first call.
         """
         if method not in self.callbacks:
-            self.callbacks[method] = (_MethodWrapper(method, *args, **kwargs), onetime)
+            wrapper = _MethodWrapper(method, *args, **kwargs) if args or kwargs else method
+            self.callbacks[method] = (wrapper, onetime)
 
     def removeCallback(self, method: Callable[..., Any]) -> None:
         """Remove ``method`` if present."""
@@ -52,7 +56,7 @@ class CallbackList:
 
     def callback(self, *args: Any, **kwargs: Any) -> None:
         """Call every callable; a callable that raises is logged and the others still run."""
-        for key, (wrapper, onetime) in list(self.callbacks.items()):
+        for key, (wrapper, onetime) in tuple(self.callbacks.items()):
             try:
                 wrapper(*args, **kwargs)
             except BaseException:
@@ -82,6 +86,10 @@ class EventDispatcher:
         self._xpathObservers: dict[int, dict[Any, CallbackList]] = {}
         self._dispatchDepth = 0
         self._updateQueue: list[Callable[[], None]] = []
+        # Per priority and element name, the XPath observers that may match an element of
+        # that name, in order; rebuilt lazily after observers change. Most queries name the
+        # stanza they want, so an element is tried only against its own kind's queries.
+        self._byName: dict[int, dict[str, tuple[tuple[Any, CallbackList], ...]]] = {}
 
     def _observersFor(self, event: Any) -> tuple[Any, dict[int, dict[Any, CallbackList]]]:
         if isinstance(event, xpath.XPathQuery):
@@ -127,6 +135,7 @@ class EventDispatcher:
             )
             return
         key, observers = self._observersFor(event)
+        self._byName.clear()
         byEvent = observers.setdefault(priority, {})
         if key not in byEvent:
             byEvent[key] = CallbackList()
@@ -138,6 +147,7 @@ class EventDispatcher:
             self._updateQueue.append(lambda: self.removeObserver(event, observerfn))
             return
         key, observers = self._observersFor(event)
+        self._byName.clear()
         for priority in list(observers):
             byEvent = observers[priority]
             if key in byEvent:
@@ -160,20 +170,28 @@ class EventDispatcher:
                 observers = self._eventObservers
             else:
                 observers = self._xpathObservers
-            priorities = sorted(observers, reverse=True) if len(observers) > 1 else list(observers)
+            priorities = sorted(observers, reverse=True) if len(observers) > 1 else tuple(observers)
             for priority in priorities:
-                for key, callbacks in list(observers[priority].items()):
-                    if event is not None:
-                        hit = key == event
-                    else:
-                        hit = key.matches(obj)
-                    if hit:
-                        callbacks.callback(obj)
-                        found = True
-                        if callbacks.isEmpty():
-                            observers[priority].pop(key, None)
-                if not observers[priority]:
-                    del observers[priority]
+                # Changes to the observers (additions, removals, spent one-time observers)
+                # wait until the outermost dispatch ends, so this dictionary does not change
+                # while it is walked, even by a dispatch that a callback starts.
+                if event is not None:
+                    # A named event's observers are found by the event's name.
+                    callbacks = observers[priority].get(event)
+                    candidates: Any = () if callbacks is None else ((event, callbacks),)
+                else:
+                    candidates = self._candidates(priority, obj.name)
+                for key, callbacks in candidates:
+                    if not callbacks.callbacks:
+                        continue  # spent one-time observers, removed when the dispatch ends
+                    if event is None and not key.matches(obj):
+                        continue
+                    callbacks.callback(obj)
+                    found = True
+                    if not callbacks.callbacks:
+                        self._updateQueue.append(
+                            functools.partial(self._dropSpent, observers, priority, key)
+                        )
         finally:
             self._dispatchDepth -= 1
         if self._dispatchDepth == 0 and self._updateQueue:
@@ -181,6 +199,34 @@ class EventDispatcher:
             for update in queue:
                 update()
         return found
+
+    def _candidates(self, priority: int, name: str) -> tuple[tuple[Any, CallbackList], ...]:
+        """:return: the XPath observers at ``priority`` whose query may match an element
+        called ``name``: those naming it or no name, in the order they were added."""
+        byName = self._byName.get(priority)
+        if byName is None:
+            byName = self._byName[priority] = {}
+        found = byName.get(name)
+        if found is None:
+            found = tuple(
+                (query, callbacks)
+                for query, callbacks in self._xpathObservers[priority].items()
+                if xpath.rootNameOf(query) in (None, name)
+            )
+            if len(byName) >= 64:
+                byName.clear()  # a peer inventing stanza names gets no unbounded cache
+            byName[name] = found
+        return found
+
+    def _dropSpent(
+        self, observers: dict[int, dict[Any, CallbackList]], priority: int, key: Any
+    ) -> None:
+        byEvent = observers.get(priority)
+        if byEvent is not None and key in byEvent and byEvent[key].isEmpty():
+            self._byName.clear()
+            del byEvent[key]
+            if not byEvent:
+                del observers[priority]
 
 
 class XmlPipe:

@@ -71,6 +71,9 @@ class _Parser:
             self.tokens.append((kind, m.group(kind)))
             pos = m.end()
         self.index = 0
+        # Terms that read an attribute (its name) and literal strings (their text).
+        self._attributes: dict[_Term, str] = {}
+        self._literals: dict[_Term, str] = {}
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.index] if self.index < len(self.tokens) else ("end", "")
@@ -128,6 +131,12 @@ class _Parser:
         if self.peek()[1] in ("=", "!="):
             op = self.take()[1]
             right = self.value()
+            name, literal = self._attributes.get(left), self._literals.get(right)
+            if name is not None and literal is not None:
+                # ``[@a='v']``, the predicate of most observers, in one step.
+                if op == "=":
+                    return lambda e, p: e.attributes.get(name) == literal
+                return lambda e, p: (a := e.attributes.get(name)) is not None and a != literal
             if op == "=":
                 return lambda e, p: (a := left(e, p)) is not None and a == right(e, p)
             return lambda e, p: (a := left(e, p)) is not None and a != right(e, p)
@@ -139,10 +148,14 @@ class _Parser:
             name = self.take()[1]
             if name == "xmlns":
                 return lambda e, p: e.uri
-            return lambda e, p: e.attributes.get(name)
+            term: _Term = lambda e, p: e.attributes.get(name)  # noqa: E731
+            self._attributes[term] = name
+            return term
         if kind == "str":
             literal = value[1:-1]
-            return lambda e, p: literal
+            term = lambda e, p: literal  # noqa: E731
+            self._literals[term] = literal
+            return term
         if kind == "name" and self.peek()[1] == "(":
             self.take("(")
             args: list[_Term] = []
@@ -255,6 +268,12 @@ class XPathQuery:
     def queryForString(self, elem: Element) -> str:
         """:return: the text of the selected elements, joined (``""`` when none)."""
         return "".join(self.queryForStringList(elem) or ())
+
+
+def rootNameOf(query: XPathQuery) -> str | None:
+    """:return: the name an element must have for ``query`` to match it, or None when the
+    query's first step is ``*`` or ``//`` (lets a dispatcher skip queries for other names)."""
+    return query._rootName
 
 
 @functools.lru_cache(maxsize=512)

@@ -2,17 +2,30 @@
 authenticator runs STARTTLS (required, verifying the server), SASL, resource binding and,
 when the server still asks for it, session establishment.
 
-Connect it to the server's client port yourself (``connectTCP(host, 5222, factory)`` or an
-endpoint); DNS SRV lookups are not done here. Observe ``xmlstream.STREAM_AUTHD_EVENT`` to
-start sending stanzas and ``xmlstream.INIT_FAILED_EVENT`` for failures.
+Connect it with :class:`XMPPClientConnector` (the domain's ``_xmpp-client._tcp`` SRV
+records through a resolver you pass, else the domain on port 5222), or to a known server
+yourself (``connectTCP(host, 5222, factory)`` or an endpoint). Observe
+``xmlstream.STREAM_AUTHD_EVENT`` to start sending stanzas and ``xmlstream.INIT_FAILED_EVENT``
+for failures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ipaddress
+import random
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import idna
+from zope.interface import implementer
+
 from glisten.internet import defer
+from glisten.internet import error as ierror
+from glisten.internet.address import HostnameAddress
+from glisten.internet.interfaces import IConnector
+from glisten.internet.main import getReactor
+from glisten.internet.protocol import ClientFactory
+from glisten.python.failure import Failure
 from glisten.words.protocols.jabber import error, sasl, sm, xmlstream
 from glisten.words.protocols.jabber import jid as jidmod
 from glisten.words.xish import domish
@@ -25,7 +38,9 @@ __all__ = [
     "IQ",
     "SessionInitializer",
     "XMPPAuthenticator",
+    "XMPPClientConnector",
     "XMPPClientFactory",
+    "orderServers",
 ]
 
 NS_XMPP_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
@@ -180,3 +195,225 @@ def XMPPClientFactory(
     """
     authenticator = XMPPAuthenticator(jid, password, configurationForTLS, streamManagement)
     return xmlstream.XmlStreamFactory(authenticator)
+
+
+#: The DNS type code of SRV records (RFC 2782).
+_SRV = 33
+
+
+def orderServers(records: Sequence[tuple[int, int, str, int]]) -> list[tuple[str, int]]:
+    """Order SRV records as RFC 2782 says a client tries them: lowest priority first, and
+    within a priority a random order in which each record's chance to come next is
+    proportional to its weight (records of weight 0 get a small chance).
+
+    :param records: ``(priority, weight, target, port)`` tuples.
+    :return: ``(target, port)`` in the order to try.
+    """
+    ordered: list[tuple[str, int]] = []
+    for priority in sorted({r[0] for r in records}):
+        # Weight 0 first, as RFC 2782 asks, then weighted draws without replacement.
+        group = sorted((r for r in records if r[0] == priority), key=lambda r: r[1] != 0)
+        while group:
+            total = sum(r[1] for r in group)
+            threshold = random.randint(0, total)
+            index = 0
+            running = group[0][1]
+            while running < threshold:
+                index += 1
+                running += group[index][1]
+            record = group.pop(index)
+            ordered.append((record[2], record[3]))
+    return ordered
+
+
+class _AttemptFactory(ClientFactory):
+    """Stands between one TCP attempt and the :class:`XMPPClientConnector` that made it, so
+    that the XMPP factory only ever sees the connector (and reconnects through it)."""
+
+    def __init__(self, connector: XMPPClientConnector) -> None:
+        self.connector = connector
+
+    def buildProtocol(self, addr: Any) -> Any:
+        return self.connector._connected(addr)
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        self.connector._attemptFailed(reason)
+
+    def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
+        self.connector._lost(reason)
+
+
+@implementer(IConnector)
+class XMPPClientConnector:
+    """Connects an XMPP client factory to the server of a domain, found as RFC 6120 section
+    3.2 says: the ``_xmpp-client._tcp`` SRV records of the domain, tried in RFC 2782 order
+    until one accepts the connection; without records (or without a resolver) the domain
+    itself on ``defaultPort``. A single record whose target is ``.`` means the domain offers
+    no XMPP service: the connection fails with a :class:`~glisten.internet.error.DNSLookupError`.
+
+    The factory sees this object as its connector, so a reconnecting factory looks the
+    records up again for each new attempt. TLS is verified against the domain, not against
+    the SRV target (RFC 6125), which is what :func:`XMPPClientFactory` does.
+
+    :param reactor: the reactor (None: the global one, looked up when connecting).
+    :param domain: the domain, usually ``jid.host``.
+    :param factory: a client factory, usually from :func:`XMPPClientFactory`.
+    :param resolver: an :class:`~glisten.internet.interfaces.IResolver` for the SRV lookup
+        (``glisten.names.client.createResolver()``, say); None skips it. glisten-words does
+        not depend on glisten-names, so it does not pick one itself.
+    :param defaultPort: the port when there are no SRV records.
+    :param timeout: seconds each TCP attempt may take.
+    """
+
+    service = "xmpp-client"
+    protocol = "tcp"
+
+    def __init__(
+        self,
+        reactor: Any,
+        domain: str,
+        factory: ClientFactory,
+        resolver: Any = None,
+        defaultPort: int = 5222,
+        timeout: float = 30,
+    ) -> None:
+        self.reactor = reactor
+        self.domain = domain
+        self.factory = factory
+        self.resolver = resolver
+        self.defaultPort = defaultPort
+        self.timeout = timeout
+        #: The servers still to try in this round, None before the lookup.
+        self.servers: list[tuple[str, int]] | None = None
+        self.state = "disconnected"
+        self._attempt: Any = None
+        self._lookup: defer.Deferred[Any] | None = None
+        self._destination: tuple[str, int] | None = None
+        self._factoryStarted = False
+
+    def _isAddress(self) -> bool:
+        try:
+            ipaddress.ip_address(self.domain.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            return False
+        return True
+
+    def _asciiDomain(self) -> str:
+        if self._isAddress():
+            return self.domain.removeprefix("[").removesuffix("]")
+        try:
+            return idna.encode(self.domain, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            return self.domain
+
+    def connect(self) -> None:
+        """Look the servers up (when needed) and connect to the first that answers."""
+        if self.state != "disconnected":
+            raise RuntimeError("already connecting or connected")
+        self.state = "connecting"
+        if not self._factoryStarted:
+            self.factory.doStart()
+            self._factoryStarted = True
+        self.factory.startedConnecting(self)
+        if self.servers:
+            self._tryNext()
+            return
+        if self.resolver is None or self._isAddress():
+            # An IP address as domain has no SRV records: connect to it (RFC 6120 3.2.1).
+            self._gotServers([(self._asciiDomain(), self.defaultPort)])
+            return
+        name = f"_{self.service}._{self.protocol}.{self._asciiDomain()}"
+        lookup = self._lookup = defer.maybeDeferred(self.resolver.lookupService, name)
+        lookup.addCallbacks(self._answered, self._unanswered)
+        lookup.addErrback(self._failed)
+
+    def _answered(self, result: Any) -> None:
+        self._lookup = None
+        answers = result[0] if isinstance(result, tuple) else result
+        records = []
+        for rr in answers:
+            if getattr(rr, "type", None) != _SRV:
+                continue
+            srv = rr.payload
+            target = getattr(srv.target, "name", srv.target)
+            if isinstance(target, bytes):
+                target = target.decode("ascii", "replace")
+            records.append((srv.priority, srv.weight, target.rstrip("."), srv.port))
+        if len(records) == 1 and not records[0][2]:
+            raise ierror.DNSLookupError(
+                f"{self.domain} says it offers no {self.service} service (SRV target '.')"
+            )
+        if not records:
+            self._gotServers([(self._asciiDomain(), self.defaultPort)])
+        else:
+            self._gotServers(orderServers(records))
+
+    def _unanswered(self, reason: Failure) -> None:
+        # No records (or no answer): RFC 6120 section 3.2.2, fall back to the domain itself.
+        self._lookup = None
+        if reason.check(defer.CancelledError):
+            raise ierror.UserError()  # stopConnecting() during the lookup
+        self._gotServers([(self._asciiDomain(), self.defaultPort)])
+
+    def _gotServers(self, servers: list[tuple[str, int]]) -> None:
+        if self.state != "connecting":
+            return
+        self.servers = servers
+        self._tryNext()
+
+    def _tryNext(self) -> None:
+        assert self.servers
+        host, port = self._destination = self.servers.pop(0)
+        reactor = getReactor(self.reactor)
+        self._attempt = reactor.connectTCP(host, port, _AttemptFactory(self), self.timeout)
+
+    def _connected(self, addr: Any) -> Any:
+        self.state = "connected"
+        self.servers = None
+        return self.factory.buildProtocol(addr)
+
+    def _attemptFailed(self, reason: Failure) -> None:
+        self._attempt = None
+        if self.state == "connecting" and self.servers:
+            self._tryNext()
+            return
+        self._failed(reason)
+
+    def _failed(self, reason: Failure) -> None:
+        self.servers = None
+        self.state = "disconnected"
+        self.factory.clientConnectionFailed(self, reason)
+        self._stopFactory()
+
+    def _lost(self, reason: Failure) -> None:
+        self._attempt = None
+        self.state = "disconnected"
+        self.factory.clientConnectionLost(self, reason)
+        self._stopFactory()
+
+    def _stopFactory(self) -> None:
+        if self.state == "disconnected" and self._factoryStarted:
+            self._factoryStarted = False
+            self.factory.doStop()
+
+    def stopConnecting(self) -> None:
+        """Abandon the lookup or the connection attempt in progress."""
+        if self.state != "connecting":
+            raise ierror.NotConnectingError()
+        self.servers = []
+        if self._lookup is not None:
+            self._lookup.cancel()  # reported to the factory as a UserError
+        elif self._attempt is not None:
+            self._attempt.stopConnecting()
+
+    def disconnect(self) -> None:
+        """Close the connection, or stop connecting."""
+        if self.state == "connecting":
+            self.stopConnecting()
+        elif self.state == "connected" and self._attempt is not None:
+            self._attempt.disconnect()
+
+    def getDestination(self) -> HostnameAddress:
+        """:return: the server being (or last) connected to, before its name is resolved."""
+        host, port = self._destination or (self._asciiDomain(), self.defaultPort)
+        return HostnameAddress(host.encode("ascii", "replace"), port)

@@ -3,6 +3,10 @@ server (:func:`componentFactory`), and the server side: authenticating component
 (:class:`ListenComponentAuthenticator`) and routing stanzas between them (:class:`Router`,
 :class:`XMPPComponentServerFactory`, behind ``glisten xmpp-router``).
 
+A component program in Twisted's style builds a :class:`ServiceManager` with
+:func:`buildServiceManager` and adds :class:`Service` children that hear when the component
+connects and send through it.
+
 Beyond Twisted: the handshake is compared in constant time, each stream gets an unguessable
 stream id, a component may only send stanzas ``from`` its own domain (``invalid-from``
 otherwise), and a second component for a domain that is already connected is refused
@@ -15,9 +19,12 @@ import hmac
 import secrets
 from typing import Any
 
+from zope.interface import implementer
+
+from glisten.application import service
 from glisten.internet import defer
 from glisten.python import log
-from glisten.words.protocols.jabber import error, jid, xmlstream
+from glisten.words.protocols.jabber import error, ijabber, jid, jstrports, xmlstream
 from glisten.words.xish import domish
 
 __all__ = [
@@ -26,7 +33,10 @@ __all__ = [
     "ConnectComponentAuthenticator",
     "ListenComponentAuthenticator",
     "Router",
+    "Service",
+    "ServiceManager",
     "XMPPComponentServerFactory",
+    "buildServiceManager",
     "componentFactory",
 ]
 
@@ -40,6 +50,108 @@ def componentFactory(componentid: str, password: str) -> xmlstream.XmlStreamFact
     :param password: the secret shared with the server.
     """
     return xmlstream.XmlStreamFactory(ConnectComponentAuthenticator(componentid, password))
+
+
+@implementer(ijabber.IService)
+class Service(service.Service):
+    """A part of a component (Twisted's ``component.Service``): set it as a child of a
+    :class:`ServiceManager`, override the ``component*`` methods, send with :meth:`send`."""
+
+    def componentConnected(self, xs: xmlstream.XmlStream) -> None:
+        """The component is authenticated; add observers to ``xs`` here."""
+
+    def componentDisconnected(self) -> None:
+        """The stream ended; observers added to the old stream are gone with it."""
+
+    def transportConnected(self, xs: xmlstream.XmlStream) -> None:
+        """The connection is made, before the handshake."""
+
+    def send(self, obj: Any) -> None:
+        """Send through the manager (queued while the component is not connected)."""
+        self.parent.send(obj)
+
+
+class ServiceManager(service.MultiService):
+    """Runs a component: connects it with :func:`componentFactory` (reconnecting when the
+    connection drops) and tells each :class:`~glisten.words.protocols.jabber.ijabber.IService`
+    child when the component connects and disconnects.
+
+    Unlike Twisted's, what :meth:`send` gets before the handshake succeeds is queued (the
+    server would refuse it), and stopping the service stops the reconnection attempts.
+
+    :param jid: the component's domain.
+    :param password: the secret shared with the server.
+    :ivar xmlstream: the authenticated stream, or None.
+    """
+
+    def __init__(self, jid: str, password: str) -> None:
+        service.MultiService.__init__(self)
+        self.jabberId = jid
+        self.xmlstream: xmlstream.XmlStream | None = None
+        self._packetQueue: list[Any] = []
+        self._xsFactory = componentFactory(jid, password)
+        self._xsFactory.addBootstrap(xmlstream.STREAM_CONNECTED_EVENT, self._connected)
+        self._xsFactory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, self._authd)
+        self._xsFactory.addBootstrap(xmlstream.STREAM_END_EVENT, self._disconnected)
+        self.addBootstrap = self._xsFactory.addBootstrap
+        self.removeBootstrap = self._xsFactory.removeBootstrap
+
+    def getFactory(self) -> xmlstream.XmlStreamFactory:
+        """:return: the component's (reconnecting) stream factory, to connect it yourself."""
+        return self._xsFactory
+
+    def startService(self) -> None:
+        self._xsFactory.continueTrying = True
+        service.MultiService.startService(self)
+
+    def stopService(self) -> Any:
+        self._xsFactory.stopTrying()
+        return service.MultiService.stopService(self)
+
+    def _children(self) -> list[Any]:
+        return [child for child in self if ijabber.IService.providedBy(child)]
+
+    def _connected(self, xs: xmlstream.XmlStream) -> None:
+        for child in self._children():
+            child.transportConnected(xs)
+
+    def _authd(self, xs: xmlstream.XmlStream) -> None:
+        self.xmlstream = xs
+        queued, self._packetQueue = self._packetQueue, []
+        for packet in queued:
+            xs.send(packet)
+        for child in self._children():
+            child.componentConnected(xs)
+
+    def _disconnected(self, reason: Any) -> None:
+        self.xmlstream = None
+        for child in self._children():
+            child.componentDisconnected()
+
+    def send(self, obj: Any) -> None:
+        """Send an element (or text) now, or once the component is connected."""
+        if self.xmlstream is not None:
+            self.xmlstream.send(obj)
+        else:
+            self._packetQueue.append(obj)
+
+
+def buildServiceManager(
+    jid: str, password: str, strport: str, reactor: Any = None
+) -> ServiceManager:
+    """Twisted's helper: a :class:`ServiceManager` whose component connects to ``strport``.
+
+    :param strport: ``tcp:HOST:PORT`` or ``unix:PATH`` (see :mod:`glisten.words.protocols.jabber.jstrports`).
+    :param reactor: the reactor (None: the global one, looked up when the service starts).
+    :raises ValueError: ``strport`` is neither form.
+    """
+    manager = ServiceManager(jid, password)
+    factory = manager.getFactory()
+    connection = jstrports.client(strport, factory, reactor)
+    if reactor is not None:
+        factory.clock = reactor  # reconnection delays on the same reactor
+    connection.setServiceParent(manager)
+    return manager
 
 
 class ComponentInitiatingInitializer:

@@ -6,7 +6,13 @@ from typing import Any
 
 from zope.interface import Attribute, Interface
 
-__all__ = ["IIQResponseTracker", "IInitializer", "IInitiatingInitializer", "IXMPPHandler"]
+__all__ = [
+    "IIQResponseTracker",
+    "IInitializer",
+    "IInitiatingInitializer",
+    "IService",
+    "IXMPPHandler",
+]
 
 
 class IInitializer(Interface):
@@ -51,3 +57,16 @@ class IXMPPHandler(Interface):
 
     def connectionLost(reason: Any) -> None:
         """The stream ended."""
+
+
+class IService(Interface):
+    """A part of an external component, under a ``component.ServiceManager``."""
+
+    def componentConnected(xs: Any) -> None:
+        """The component is connected and authenticated: observe and send on ``xs``."""
+
+    def componentDisconnected() -> None:
+        """The component's stream ended (the manager reconnects)."""
+
+    def transportConnected(xs: Any) -> None:
+        """The connection is made, before authentication (to log raw traffic, say)."""

@@ -2,7 +2,8 @@
 
 The initializer picks the strongest mechanism both sides have: SCRAM-SHA-256-PLUS and
 SCRAM-SHA-1-PLUS (bound to the TLS server certificate, ``tls-server-end-point``), then
-SCRAM-SHA-256, SCRAM-SHA-1, and PLAIN only over TLS; ANONYMOUS when the JID has no user.
+SCRAM-SHA-256, SCRAM-SHA-1, DIGEST-MD5 only when asked for (``allowDigestMD5``), and PLAIN
+only over TLS; ANONYMOUS when the JID has no user.
 A SCRAM server that cannot prove it knows the password fails the authentication and the
 connection is closed.
 """
@@ -84,10 +85,13 @@ class SASLInitiatingInitializer(xmlstream.BaseFeatureInitiatingInitializer):
     """Authenticates with the stream authenticator's ``jid`` and ``password``.
 
     :ivar allowPlaintextPassword: allow PLAIN without TLS (never do this outside tests).
+    :ivar allowDigestMD5: use DIGEST-MD5 (RFC 6331: Historic) when the server offers no SCRAM,
+        for old servers; off by default, unlike Twisted, where it was the first choice.
     """
 
     feature = (NS_XMPP_SASL, "mechanisms")
     allowPlaintextPassword = False
+    allowDigestMD5 = False
     _deferred: defer.Deferred[Any] | None = None
 
     def _tlsBinding(self) -> tuple[bool, bytes | None]:
@@ -137,6 +141,9 @@ class SASLInitiatingInitializer(xmlstream.BaseFeatureInitiatingInitializer):
                     None, jid.user, password, bindingSupported=binding is not None and not anyPlus
                 )
                 return
+        if self.allowDigestMD5 and "DIGEST-MD5" in offered:
+            self.mechanism = sasl_mechanisms.DigestMD5("xmpp", jid.host, None, jid.user, password)
+            return
         if "PLAIN" in offered and (overTLS or self.allowPlaintextPassword):
             self.mechanism = sasl_mechanisms.Plain(None, jid.user, password)
             return

@@ -3,8 +3,10 @@ SCRAM-SHA-256 (RFC 5802, RFC 7677) with optional ``tls-server-end-point`` channe
 (RFC 5929) as the ``-PLUS`` variants. Each is pure: bytes of the server's challenges in,
 responses out; no I/O.
 
-DIGEST-MD5 (Twisted's default) is not provided: RFC 6331 moved it to Historic, and SCRAM
-replaces it.
+DIGEST-MD5 (RFC 2831, Twisted's default) is here for servers that offer nothing better; RFC
+6331 moved it to Historic, so the initializer uses it only when asked to
+(``SASLInitiatingInitializer.allowDigestMD5``), and after SCRAM. Unlike Twisted's, it checks
+the server's ``rspauth`` (the server's proof that it knows the password).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from glisten.words.protocols.jabber._precis import PrecisError, prepareResource
 
 __all__ = [
     "Anonymous",
+    "DigestMD5",
     "ISASLMechanism",
     "Plain",
     "SASLMechanismError",
@@ -266,3 +269,162 @@ class ScramSHA256(Scram):
 
     def __init__(self, authzid: str | None, authcid: str, password: str, **kwargs: object):
         Scram.__init__(self, "sha256", authzid, authcid, password, **kwargs)  # type: ignore[arg-type]
+
+
+#: Bounds on a DIGEST-MD5 challenge: its directives and the length of each value.
+_MAX_DIGEST_DIRECTIVES = 32
+_MAX_DIGEST_VALUE = 1024
+
+
+def _parseDirectives(challenge: bytes) -> dict[str, list[str]]:
+    """Parse RFC 2831 ``name=value`` / ``name="quoted\\ value"`` directives separated by
+    commas (and optional white space); a name may repeat (``realm``)."""
+    try:
+        text = challenge.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SASLMechanismError("the server's DIGEST-MD5 challenge is not UTF-8") from None
+    directives: dict[str, list[str]] = {}
+    pos, end, count = 0, len(text), 0
+    while pos < end:
+        while pos < end and text[pos] in " \t,":
+            pos += 1
+        if pos == end:
+            break
+        eq = text.find("=", pos)
+        if eq < 0:
+            raise SASLMechanismError("the server's DIGEST-MD5 challenge is malformed")
+        name = text[pos:eq].strip().lower()
+        pos = eq + 1
+        if pos < end and text[pos] == '"':
+            pos += 1
+            value: list[str] = []
+            while True:
+                if pos >= end:
+                    raise SASLMechanismError("the server's DIGEST-MD5 challenge is malformed")
+                char = text[pos]
+                if char == "\\" and pos + 1 < end:
+                    value.append(text[pos + 1])
+                    pos += 2
+                elif char == '"':
+                    pos += 1
+                    break
+                else:
+                    value.append(char)
+                    pos += 1
+            item = "".join(value)
+        else:
+            comma = text.find(",", pos)
+            comma = end if comma < 0 else comma
+            item = text[pos:comma].strip()
+            pos = comma
+        count += 1
+        if not name or count > _MAX_DIGEST_DIRECTIVES or len(item) > _MAX_DIGEST_VALUE:
+            raise SASLMechanismError("the server's DIGEST-MD5 challenge is malformed")
+        directives.setdefault(name, []).append(item)
+    return directives
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@implementer(ISASLMechanism)
+class DigestMD5:
+    """DIGEST-MD5 (RFC 2831) with ``qop=auth``: the password never crosses the wire, but the
+    server must keep it (or an MD5 of it) in a form that logs anyone in, which is why RFC 6331
+    retired it. Twisted's signature.
+
+    :param serv_type: the service, ``xmpp``.
+    :param host: the server's host name, for ``digest-uri``.
+    :param serv_name: the service name when it differs from ``host`` (None: the same).
+    :param username: the user name (the JID's localpart).
+    :param password: the password.
+    :param cnonce: the client nonce (random by default; tests set it).
+    """
+
+    name = "DIGEST-MD5"
+
+    def __init__(
+        self,
+        serv_type: str,
+        host: str,
+        serv_name: str | None,
+        username: str,
+        password: str,
+        cnonce: str | None = None,
+    ) -> None:
+        self.defaultRealm = host
+        self.digestURI = f"{serv_type}/{host}"
+        if serv_name is not None and serv_name != host:
+            self.digestURI += f"/{serv_name}"
+        self.username = username
+        self.password = password
+        self._cnonce = cnonce or secrets.token_hex(16)
+        self._expected: bytes | None = None
+        self._verified = False
+
+    def getInitialResponse(self) -> None:
+        return None
+
+    def _hex(self, a1: bytes, nonce: str, qop: str, a2: str) -> bytes:
+        ha1 = hashlib.md5(a1).hexdigest()
+        ha2 = hashlib.md5(a2.encode("utf-8")).hexdigest()
+        kd = f"{ha1}:{nonce}:00000001:{self._cnonce}:{qop}:{ha2}"
+        return hashlib.md5(kd.encode("utf-8")).hexdigest().encode("ascii")
+
+    def getResponse(self, challenge: bytes) -> bytes:
+        directives = _parseDirectives(challenge)
+        if "rspauth" in directives:
+            self.verifySuccess(challenge)
+            return b""
+        if self._expected is not None:
+            raise SASLMechanismError("unexpected DIGEST-MD5 challenge")
+        nonce = directives.get("nonce", [""])
+        if len(nonce) != 1 or not nonce[0]:
+            raise SASLMechanismError("the server's DIGEST-MD5 challenge has no single nonce")
+        qops = {q.strip() for v in directives.get("qop", ["auth"]) for q in v.split(",")}
+        if "auth" not in qops:
+            raise SASLMechanismError("the server offers no DIGEST-MD5 quality of protection")
+        if directives.get("algorithm") != ["md5-sess"]:
+            raise SASLMechanismError("the server's DIGEST-MD5 algorithm is not md5-sess")
+        realm = directives.get("realm", [self.defaultRealm])[0]
+        utf8 = directives.get("charset") == ["utf-8"]
+        encoding = "utf-8" if utf8 else "iso-8859-1"
+        try:
+            secret = f"{self.username}:{realm}:{self.password}".encode(encoding)
+        except UnicodeEncodeError:
+            raise SASLMechanismError(
+                "the credentials need UTF-8, which the server does not offer"
+            ) from None
+        a1 = hashlib.md5(secret).digest() + f":{nonce[0]}:{self._cnonce}".encode()
+        response = self._hex(a1, nonce[0], "auth", f"AUTHENTICATE:{self.digestURI}")
+        self._expected = self._hex(a1, nonce[0], "auth", f":{self.digestURI}")
+        parts = [
+            f"username={_quote(self.username)}",
+            f"realm={_quote(realm)}",
+            f"nonce={_quote(nonce[0])}",
+            f"cnonce={_quote(self._cnonce)}",
+            "nc=00000001",
+            "qop=auth",
+            f"digest-uri={_quote(self.digestURI)}",
+            "response=" + response.decode("ascii"),
+        ]
+        if utf8:
+            parts.append("charset=utf-8")
+        return ",".join(parts).encode(encoding)
+
+    def verifySuccess(self, data: bytes | None) -> None:
+        """Check the server's ``rspauth`` (sent as a last challenge or with ``<success/>``).
+
+        :raises SASLMechanismError: it is missing or wrong.
+        """
+        if self._verified and not data:
+            return
+        if self._expected is None or not data:
+            raise SASLMechanismError("the server did not prove it knows the password")
+        rspauth = _parseDirectives(data).get("rspauth", [""])
+        if len(rspauth) != 1 or not hmac.compare_digest(
+            rspauth[0].encode("utf-8", "replace"), self._expected
+        ):
+            raise SASLMechanismError("the server's DIGEST-MD5 rspauth is wrong")
+        self._verified = True

@@ -273,20 +273,31 @@ class Element:
         :param prefixesInScope: prefixes already declared around the element (strings).
         :return: the XML text.
         """
-        return serialize(self, prefixes, closeElement, defaultUri, prefixesInScope)
+        out: list[str] = []
+        _Serializer(prefixes, prefixesInScope).write(self, closeElement, defaultUri, out)
+        return "".join(out)
 
 
 class _Serializer:
-    """One serialisation: the prefixes known so far and the prefixes declared per level."""
+    """One serialisation: the prefixes known so far and the prefixes declared around the
+    element being written (a stack: each element removes what it declared when it closes).
 
-    __slots__ = ("out", "prefixes", "scopes", "counter")
+    Serialising is on the path of every stanza sent, so the common case (no prefixes, plain
+    attributes, text) takes no detours: one list of pieces, joined once.
+    """
+
+    __slots__ = ("prefixes", "declared", "counter")
 
     def __init__(self, prefixes: dict[str, str] | None, prefixesInScope: list[Any] | None):
-        self.out: list[str] = []
-        self.prefixes = dict(prefixes or {})
-        self.prefixes.update(G_PREFIXES)
+        if prefixes:
+            self.prefixes = dict(prefixes)
+            self.prefixes.update(G_PREFIXES)
+        else:
+            self.prefixes = G_PREFIXES.copy()
         # Prefixes the caller has already declared around the element (a stream's ``stream``).
-        self.scopes: list[set[str]] = [set(G_PREFIXES.values()), set(prefixesInScope or ())]
+        self.declared: list[str] = list(G_PREFIXES.values())
+        if prefixesInScope:
+            self.declared.extend(prefixesInScope)
         self.counter = 0
 
     def prefixFor(self, uri: str) -> str:
@@ -296,54 +307,71 @@ class _Serializer:
             self.counter += 1
         return prefix
 
-    def declared(self, prefix: str) -> bool:
-        return any(prefix in scope for scope in self.scopes)
-
-    def write(self, node: Element | str, closeElement: bool | int, parentDefault: str) -> None:
-        out = self.out
-        if not isinstance(node, Element):
-            out.append(node if isinstance(node, SerializedXML) else _escapeText(node))
-            return
+    def write(
+        self, node: Element, closeElement: bool | int, parentDefault: str, out: list[str]
+    ) -> None:
+        declared = self.declared
+        mark = len(declared)
         localPrefixes = node.localPrefixes
         if localPrefixes:
             for p, u in localPrefixes.items():
                 self.prefixes[u] = p
-        scope = set(localPrefixes)
-        self.scopes.append(scope)
-        default = node.defaultUri if node.defaultUri is not None else parentDefault
-        uri = node.uri if node.uri is not None else default
-        prefix = None
+            declared.extend(localPrefixes)
+        default = node.defaultUri
+        if default is None:
+            default = parentDefault
+        uri = node.uri
+        if uri is None:
+            uri = default
         if uri != default or uri in self.prefixes:
             prefix = self.prefixFor(uri)
-        tag = f"{prefix}:{node.name}" if prefix else node.name
-        out.append("<" + tag)
-        if prefix and not self.declared(prefix):
-            out.append(f" xmlns:{prefix}='{_escapeAttribute(uri)}'")
-            scope.add(prefix)
-        if default != parentDefault and (uri != default or not prefix):
-            out.append(f" xmlns='{_escapeAttribute(default)}'")
-        for p, u in localPrefixes.items():
-            out.append(f" xmlns:{p}='{_escapeAttribute(u)}'")
-        for key, value in node.attributes.items():
-            if type(key) is tuple:
-                attrPrefix = self.prefixFor(key[0])
-                if not self.declared(attrPrefix):
-                    out.append(f" xmlns:{attrPrefix}='{_escapeAttribute(key[0])}'")
-                    scope.add(attrPrefix)
-                out.append(f" {attrPrefix}:{key[1]}='{_escapeAttribute(value)}'")
+            tag = f"{prefix}:{node.name}" if prefix else node.name
+            out.append("<" + tag)
+            if prefix and prefix not in declared:
+                out.append(f" xmlns:{prefix}='{_escapeAttribute(uri)}'")
+                declared.append(prefix)
+            if default != parentDefault and (uri != default or not prefix):
+                out.append(f" xmlns='{_escapeAttribute(default)}'")
+        else:
+            tag = node.name
+            if default != parentDefault:
+                out.append(f"<{tag} xmlns='{_escapeAttribute(default)}'")
             else:
-                out.append(f" {key}='{_escapeAttribute(value)}'")
+                out.append("<" + tag)
+        if localPrefixes:
+            for p, u in localPrefixes.items():
+                out.append(f" xmlns:{p}='{_escapeAttribute(u)}'")
+        for key, value in node.attributes.items():
+            if type(key) is str:
+                if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+                    value = _escapeAttribute(value)
+                out.append(f" {key}='{value}'")
+            else:
+                attrPrefix = self.prefixFor(key[0])
+                if attrPrefix not in declared:
+                    out.append(f" xmlns:{attrPrefix}='{_escapeAttribute(key[0])}'")
+                    declared.append(attrPrefix)
+                out.append(f" {attrPrefix}:{key[1]}='{_escapeAttribute(value)}'")
         if not closeElement:
             out.append(">")
             return
-        if node.children:
+        children = node.children
+        if children:
             out.append(">")
-            for child in node.children:
-                self.write(child, 1, default)
+            for child in children:
+                if isinstance(child, Element):
+                    self.write(child, 1, default, out)
+                elif type(child) is SerializedXML:
+                    out.append(child)
+                elif "&" in child or "<" in child or ">" in child:
+                    out.append(_escapeText(child))
+                else:
+                    out.append(child)
             out.append(f"</{tag}>")
         else:
             out.append("/>")
-        self.scopes.pop()
+        if len(declared) > mark:
+            del declared[mark:]
 
 
 def serialize(
@@ -357,6 +385,8 @@ def serialize(
 
     :return: the XML text.
     """
-    serializer = _Serializer(prefixes, prefixesInScope)
-    serializer.write(element, closeElement, defaultUri)
-    return "".join(serializer.out)
+    if not isinstance(element, Element):
+        return element if isinstance(element, SerializedXML) else _escapeText(element)
+    out: list[str] = []
+    _Serializer(prefixes, prefixesInScope).write(element, closeElement, defaultUri, out)
+    return "".join(out)

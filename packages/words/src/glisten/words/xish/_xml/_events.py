@@ -18,9 +18,10 @@ class StreamStarted:
     root: Element
 
 
-@attrs.define(slots=True, frozen=True)
+@attrs.define(slots=True)
 class ElementReceived:
-    """A complete child of the root (a stanza) arrived.
+    """A complete child of the root (a stanza) arrived. (Not frozen: one is made per stanza,
+    and a frozen class's constructor costs twice as much.)
 
     :ivar element: the element, detached (its ``parent`` is None).
     """

@@ -21,6 +21,9 @@ __all__ = ["StreamParser"]
 
 # Bytes handed to expat at once, so that size limits are checked while a large input is parsed.
 _SLICE = 65536
+# Distinct element names whose split form one stream keeps (a peer that invents names gets no
+# more than this many kept).
+_QNAME_CACHE = 256
 
 
 def _refuse(what: str) -> NoReturn:
@@ -69,10 +72,6 @@ class StreamParser:
         parser.buffer_text = True
         parser.buffer_size = _SLICE
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-        parser.StartElementHandler = self._onStart
-        parser.EndElementHandler = self._onEnd
-        parser.CharacterDataHandler = self._onText
-        parser.StartNamespaceDeclHandler = self._onNamespace
         parser.StartDoctypeDeclHandler = _refuseDoctype
         parser.EntityDeclHandler = _refuseEntity
         parser.UnparsedEntityDeclHandler = _refuseEntity
@@ -82,88 +81,117 @@ class StreamParser:
         parser.CommentHandler = _refuseComment
         self._parser = parser
         self._events: list[Event] = []
-        self._depth = 0
-        self._current: Element | None = None
-        self._prefixes: dict[str, str] = {}
-        # The default namespace in scope, and the depth of the element that declared it.
-        self._defaults: list[str] = [""]
-        self._defaultDepths: list[int] = [0]
-        self._maxDepth = self.limits.maxDepth
-        self._maxAttributes = self.limits.maxAttributes
-        self._pendingDefault: str | None = None
         self._fed = 0
         self._mark = 0
         self._ended = False
+        self._installHandlers(parser, self._events)
 
-    # -- expat callbacks -------------------------------------------------------------------
+    def _installHandlers(self, parser: Any, events: list[Event]) -> None:
+        # The element callbacks run for every element: they keep their state in closure
+        # variables (cheaper than attributes of self) and build elements without detours.
+        emit = events.append
+        maxDepth = self.limits.maxDepth
+        maxAttributes = self.limits.maxAttributes
+        maxStanzaSize = self.limits.maxStanzaSize
+        depth = 0
+        current: Element | None = None
+        prefixes: dict[str, str] = {}
+        # The default namespace in scope, and the depth of the element that declared it.
+        defaults: list[str] = [""]
+        defaultDepths: list[int] = [0]
+        pendingDefault: str | None = None
+        # Element names seen on this stream, split: a stream repeats a few dozen names.
+        qnames: dict[str, tuple[str, str]] = {}
 
-    def _onNamespace(self, prefix: str | None, uri: str | None) -> None:
-        if prefix is None:
-            self._pendingDefault = uri or ""
-        else:
-            self._prefixes[prefix] = uri or ""
+        def onNamespace(prefix: str | None, uri: str | None) -> None:
+            nonlocal pendingDefault
+            if prefix is None:
+                pendingDefault = uri or ""
+            else:
+                prefixes[prefix] = uri or ""
 
-    def _onStart(self, name: str, attrs: dict[str, str]) -> None:
-        depth = self._depth = self._depth + 1
-        if depth > self._maxDepth:
-            raise ParserError("elements are nested too deeply", ParserErrorKind.POLICY_VIOLATION)
-        prefixes = self._prefixes
-        if len(attrs) + len(prefixes) > self._maxAttributes:
-            raise ParserError(
-                "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
-            )
-        if self._pendingDefault is not None:
-            self._defaults.append(self._pendingDefault)
-            self._defaultDepths.append(depth)
-            self._pendingDefault = None
-        uri, _, local = name.rpartition(" ")
-        if attrs and " " in "".join(attrs):
-            for key in [k for k in attrs if " " in k]:
-                attrUri, _, attrName = key.rpartition(" ")
-                attrs[(attrUri, attrName)] = attrs.pop(key)  # type: ignore[index]
-        element = Element((uri, local), self._defaults[-1], attrs, prefixes or None)
-        if prefixes:
-            self._prefixes = {}
-        if depth == 2:
-            self._mark = self._parser.CurrentByteIndex
-        elif depth > 2:
-            parent = self._current
-            element.parent = parent
-            parent.children.append(element)  # type: ignore[union-attr]
-        else:
-            self._events.append(StreamStarted(element))
-            self._mark = self._parser.CurrentByteIndex
-            return
-        self._current = element
+        def onStart(name: str, attrs: dict[str, str]) -> None:
+            nonlocal depth, current, prefixes, pendingDefault
+            depth += 1
+            if depth > maxDepth:
+                raise ParserError(
+                    "elements are nested too deeply", ParserErrorKind.POLICY_VIOLATION
+                )
+            if pendingDefault is not None:
+                defaults.append(pendingDefault)
+                defaultDepths.append(depth)
+                pendingDefault = None
+            qname = qnames.get(name)
+            if qname is None:
+                uri, _, local = name.rpartition(" ")
+                qname = (uri, local)
+                if len(qnames) < _QNAME_CACHE:
+                    qnames[name] = qname
+            if attrs:
+                if len(attrs) + len(prefixes) > maxAttributes:
+                    raise ParserError(
+                        "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
+                    )
+                if " " in "".join(attrs):
+                    for key in [k for k in attrs if " " in k]:
+                        attrUri, _, attrName = key.rpartition(" ")
+                        attrs[(attrUri, attrName)] = attrs.pop(key)  # type: ignore[index]
+            if prefixes:
+                if len(prefixes) > maxAttributes:
+                    raise ParserError(
+                        "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
+                    )
+                element = Element(qname, defaults[-1], attrs, prefixes)
+                prefixes = {}
+            else:
+                element = Element(qname, defaults[-1], attrs)
+            if depth > 2:
+                element.parent = current
+                current.children.append(element)  # type: ignore[union-attr]
+                current = element
+            elif depth == 2:
+                self._mark = parser.CurrentByteIndex
+                current = element
+            else:
+                emit(StreamStarted(element))
+                self._mark = parser.CurrentByteIndex
 
-    def _onEnd(self, name: str) -> None:
-        depth = self._depth
-        self._depth = depth - 1
-        if self._defaultDepths[-1] == depth:
-            self._defaultDepths.pop()
-            self._defaults.pop()
-        element = self._current
-        if depth > 2:
-            self._current = element.parent  # type: ignore[union-attr]
-        elif depth == 2:
-            if self._parser.CurrentByteIndex - self._mark > self.limits.maxStanzaSize:
-                raise ParserError("a stanza is too large", ParserErrorKind.POLICY_VIOLATION)
-            self._current = None
-            self._mark = self._parser.CurrentByteIndex
-            self._events.append(ElementReceived(element))  # type: ignore[arg-type]
-        else:
-            self._ended = True
-            self._events.append(StreamEnded())
+        def onEnd(name: str) -> None:
+            nonlocal depth, current
+            ending = depth
+            depth = ending - 1
+            if defaultDepths[-1] == ending:
+                defaultDepths.pop()
+                defaults.pop()
+            if ending > 2:
+                current = current.parent  # type: ignore[union-attr]
+            elif ending == 2:
+                if parser.CurrentByteIndex - self._mark > maxStanzaSize:
+                    raise ParserError("a stanza is too large", ParserErrorKind.POLICY_VIOLATION)
+                emit(ElementReceived(current))  # type: ignore[arg-type]
+                current = None
+                self._mark = parser.CurrentByteIndex
+            else:
+                self._ended = True
+                emit(StreamEnded())
 
-    def _onText(self, data: str) -> None:
-        current = self._current
-        if current is not None:
-            current.addContent(data)
-        elif self._depth == 1:
-            if not data.isspace():
-                raise ParserError("text between stanzas", ParserErrorKind.NOT_WELL_FORMED)
-            # Whitespace keepalives are progress, not a growing unfinished tag.
-            self._mark = self._parser.CurrentByteIndex
+        def onText(data: str) -> None:
+            if current is not None:
+                children = current.children
+                if children and type(children[-1]) is str:
+                    children[-1] += data
+                else:
+                    children.append(data)
+            elif depth == 1:
+                if not data.isspace():
+                    raise ParserError("text between stanzas", ParserErrorKind.NOT_WELL_FORMED)
+                # Whitespace keepalives are progress, not a growing unfinished tag.
+                self._mark = parser.CurrentByteIndex
+
+        parser.StartElementHandler = onStart
+        parser.EndElementHandler = onEnd
+        parser.CharacterDataHandler = onText
+        parser.StartNamespaceDeclHandler = onNamespace
 
     # -- public ----------------------------------------------------------------------------
 
@@ -187,7 +215,8 @@ class StreamParser:
                 ParserErrorKind.NOT_WELL_FORMED,
             )
             raise self._failed from None
-        events, self._events = self._events, []
+        events = self._events[:]
+        self._events.clear()
         return events
 
     def _feed(self, data: bytes) -> None:
