@@ -68,6 +68,7 @@ def test_stdinRoundTrip(glistenServer: dict[str, object], tmp_path: Path) -> Non
         "Ciphers=aes256-ctr",
         "KexAlgorithms=curve25519-sha256",
         "KexAlgorithms=curve25519-sha256@libssh.org",
+        "KexAlgorithms=sntrup761x25519-sha512@openssh.com",
         "KexAlgorithms=ecdh-sha2-nistp256",
         "KexAlgorithms=ecdh-sha2-nistp384",
         "KexAlgorithms=ecdh-sha2-nistp521",
