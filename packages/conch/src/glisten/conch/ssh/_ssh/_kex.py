@@ -225,7 +225,7 @@ class Sntrup761X25519(KexMethod):
         self._field = b""
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def localField(self) -> bytes:
         """Client: ``string(KEM public key || X25519)``; server: ``string(ciphertext || X25519)``."""
         if not self._field:
@@ -487,7 +487,12 @@ KEX_METHODS: dict[bytes, type[KexMethod]] = {
 
 
 def deriveKey(
-    hashFunc: HashFunc, secret: bytes, exchangeHash: bytes, letter: bytes, sessionID: bytes, size: int
+    hashFunc: HashFunc,
+    secret: bytes,
+    exchangeHash: bytes,
+    letter: bytes,
+    sessionID: bytes,
+    size: int,
 ) -> bytes:
     """
     Derive ``size`` bytes of key material (RFC 4253 section 7.2).

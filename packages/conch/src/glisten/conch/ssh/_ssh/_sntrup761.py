@@ -9,7 +9,7 @@ recomputes the ciphertext so that a forged one yields an unrelated (implicitly r
 Byte encodings and hashes are those of the reference implementation (and of OpenSSH), so keys
 and ciphertexts interoperate.
 
-Polynomial products use Kronecker substitution: the coefficients are packed into 64-bit
+Polynomial products use Kronecker substitution: the coefficients are packed into 16- or 32-bit
 fields of one Python integer, the integers are multiplied (CPython's Karatsuba), and the
 fields are unpacked through :mod:`array`. Inversion (key generation only) is an extended
 Euclidean algorithm over coefficient lists.
@@ -49,8 +49,6 @@ SHARED_KEY_SIZE = 32
 
 RandomBytes = Callable[[int], bytes]
 
-_SLOT = 64
-_LOW_MASK = (1 << (_SLOT * P)) - 1
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
@@ -61,34 +59,75 @@ class SntrupError(ValueError):
 # ---------------------------------------------------------------------- arithmetic
 
 
-def _pack(coefficients: Sequence[int]) -> int:
-    """Coefficients (each ``0 <= c < 2**64``) as one integer, 64 bits per coefficient."""
-    packed = array("Q", coefficients)
-    if _BIG_ENDIAN:  # pragma: no cover - the CI machines are little-endian
-        packed.byteswap()
-    return int.from_bytes(packed.tobytes(), "little")
+def _typecode(size: int) -> str:
+    return next(code for code in "HILQ" if array(code).itemsize == size)
 
 
-def _unpack(value: int, count: int) -> array[int]:
-    fields = array("Q")
-    fields.frombytes(value.to_bytes(count * 8, "little"))
-    if _BIG_ENDIAN:  # pragma: no cover
-        fields.byteswap()
-    return fields
-
-
-def _multiply(a: int, b: int, modulus: int) -> list[int]:
+class _Slots:
     """
-    The product of two packed polynomials (coefficients in ``[0, modulus)``) modulo
-    ``x^p - x - 1`` and ``modulus``.
-
-    With ``modulus <= q`` a product coefficient is below ``p * q**2 < 2**34``, and the
-    reduction (``x^p = x + 1``) adds at most two more, so the 64-bit fields never carry.
+    Kronecker substitution with signed coefficients in ``bits``-bit fields: a polynomial
+    ``sum c_i x^i`` is the integer ``sum c_i 2^(bits*i)``, so one integer product multiplies
+    two polynomials as long as every product coefficient stays within the field's signed
+    range. Unpacking adds half the field to each coefficient so that the fields are the
+    integer's plain base-``2^bits`` digits, which :mod:`array` splits at C speed.
     """
-    product = a * b
-    high = product >> (_SLOT * P)
-    folded = (product & _LOW_MASK) + high + (high << _SLOT)
-    return [c % modulus for c in _unpack(folded, P)]
+
+    __slots__ = ("bits", "half", "lowMask", "offset", "typecode")
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+        self.typecode = _typecode(bits // 8)
+        self.half = 1 << (bits - 1)
+        self.lowMask = (1 << (bits * P)) - 1
+        self.offset = self.half * (self.lowMask // ((1 << bits) - 1))
+
+    def pack(self, coefficients: Sequence[int]) -> int:
+        """Coefficients with ``|c| < 2**(bits-1)``, low degree first."""
+        fields = array(self.typecode, [c + self.half for c in coefficients])
+        if _BIG_ENDIAN:  # pragma: no cover - the CI machines are little-endian
+            fields.byteswap()
+        return int.from_bytes(fields.tobytes(), "little") - self.offset
+
+    def multiply(self, a: int, b: int) -> array[int]:
+        """
+        The product of two packed polynomials modulo ``x^p - x - 1``, as fields that still
+        hold the coefficients plus half the field.
+        """
+        shift = self.bits * P
+        product = a * b
+        low = product & self.lowMask
+        if low >> (shift - 1):
+            low -= 1 << shift
+        high = (product - low) >> shift
+        # x^p = x + 1: the high half is added at degrees 0 and 1 up.
+        folded = low + high + (high << self.bits) + self.offset
+        fields = array(self.typecode)
+        fields.frombytes(folded.to_bytes(shift // 8, "little"))
+        if _BIG_ENDIAN:  # pragma: no cover
+            fields.byteswap()
+        return fields
+
+
+# A product of a polynomial modulo q (centered, |c| <= 2295) and a small one (|c| <= 1) has
+# coefficients below 761 * 2295, three times that after the reduction: 32-bit fields. Two
+# small polynomials (modulo 3) need 16 bits.
+_WIDE = _Slots(32)
+_NARROW = _Slots(16)
+
+
+def _multiplyModQ(a: Sequence[int], small: Sequence[int]) -> list[int]:
+    """``a * small`` modulo ``x^p - x - 1`` and ``q`` (``a`` in ``[0, q)``, ``small`` in
+    -1, 0, 1), in ``[0, q)``."""
+    half = _WIDE.half
+    fields = _WIDE.multiply(_WIDE.pack([_centered(c) for c in a]), _WIDE.pack(small))
+    return [(c - half) % Q for c in fields]
+
+
+def _multiplyMod3(a: Sequence[int], b: Sequence[int]) -> list[int]:
+    """``a * b`` modulo ``x^p - x - 1`` and 3, for coefficients -1, 0, 1; same range out."""
+    half = _NARROW.half
+    fields = _NARROW.multiply(_NARROW.pack(a), _NARROW.pack(b))
+    return [(c - half + 1) % 3 - 1 for c in fields]
 
 
 def _trim(poly: list[int]) -> list[int]:
@@ -97,39 +136,108 @@ def _trim(poly: list[int]) -> list[int]:
     return poly
 
 
-def _invert(a: Sequence[int], modulus: int) -> list[int] | None:
+def _invertModQ(a: Sequence[int]) -> list[int]:
     """
-    The inverse of ``a`` modulo ``x^p - x - 1`` and the prime ``modulus`` by the extended
-    Euclidean algorithm, or ``None`` when there is none (possible modulo 3 only: the
-    polynomial is irreducible modulo ``q``).
+    The inverse of ``a`` (not zero) modulo ``x^p - x - 1`` and ``q`` by the extended
+    Euclidean algorithm; it exists because that polynomial is irreducible modulo ``q``.
+
+    Each division's quotient is worked out on the leading coefficients first; the usual
+    one, of degree 1, is then applied to the remainder and to the Bezout coefficient in one
+    pass each.
     """
-    m = modulus
+    m = Q
     r0 = [m - 1, m - 1] + [0] * (P - 2) + [1]
     r1 = _trim([c % m for c in a])
     t0: list[int] = []
     t1 = [1]
     while len(r1) > 1:
         inverse = pow(r1[-1], -1, m)
-        size = len(r1)
-        quotient = [0] * (len(r0) - size + 1)
-        while len(r0) >= size:
-            k = len(r0) - size
-            c = r0[-1] * inverse % m
-            quotient[k] = c
-            r0[k:] = [(x - c * y) % m for x, y in zip(r0[k:], r1, strict=True)]
-            _trim(r0)
-        newT = t0 + [0] * max(0, len(quotient) + len(t1) - 1 - len(t0))
-        for k, c in enumerate(quotient):
-            if c:
-                end = k + len(t1)
-                newT[k:end] = [(x - c * y) % m for x, y in zip(newT[k:end], t1, strict=True)]
+        if len(r0) - len(r1) == 1:
+            c1 = r0[-1] * inverse % m
+            c0 = (r0[-2] - c1 * r1[-2]) * inverse % m
+            # r0 - (c1 x + c0) r1, whose top two coefficients vanish.
+            shifted = [0, *r1]
+            r0 = _trim(
+                [
+                    (x - c1 * y1 - c0 * y0) % m
+                    for x, y1, y0 in zip(r0[:-2], shifted, r1, strict=False)
+                ]
+            )
+            tx = [0, *t1]
+            width = max(len(t0), len(tx))
+            t0 = t0 + [0] * (width - len(t0))
+            t1Padded = t1 + [0] * (width - len(t1))
+            tx += [0] * (width - len(tx))
+            newT = [(x - c1 * y1 - c0 * y0) % m for x, y1, y0 in zip(t0, tx, t1Padded, strict=True)]
+        else:
+            size = len(r1)
+            quotient = [0] * (len(r0) - size + 1)
+            while len(r0) >= size:
+                k = len(r0) - size
+                c = r0[-1] * inverse % m
+                quotient[k] = c
+                r0[k:] = [(x - c * y) % m for x, y in zip(r0[k:], r1, strict=True)]
+                _trim(r0)
+            newT = t0 + [0] * max(0, len(quotient) + len(t1) - 1 - len(t0))
+            for k, c in enumerate(quotient):
+                if c:
+                    end = k + len(t1)
+                    newT[k:end] = [(x - c * y) % m for x, y in zip(newT[k:end], t1, strict=True)]
         r0, r1 = r1, r0
         t0, t1 = t1, _trim(newT)
-    if not r1:
-        return None
     scale = pow(r1[0], -1, m)
     result = [c * scale % m for c in t1]
     return result + [0] * (P - len(result))
+
+
+# Polynomials modulo 3, bit-sliced: a pair of integers whose bit i says the coefficient of
+# x^i is 1 (first) or -1 (second). Sums are a handful of bitwise operations on ~761 bits.
+_F3 = tuple[int, int]
+
+
+def _add3(a: _F3, b: _F3) -> _F3:
+    ap, am = a
+    bp, bm = b
+    aZero = ~(ap | am)
+    bZero = ~(bp | bm)
+    return (ap & bZero) | (bp & aZero) | (am & bm), (am & bZero) | (bm & aZero) | (ap & bp)
+
+
+def _invertMod3(a: Sequence[int]) -> list[int] | None:
+    """
+    The inverse of ``a`` (coefficients -1, 0, 1) modulo ``x^p - x - 1`` and 3 by the
+    extended Euclidean algorithm on bit-sliced polynomials, or ``None`` when there is none.
+    Every non-zero coefficient is its own inverse modulo 3.
+    """
+    r0: _F3 = (1 << P, 0b11)  # x^p - x - 1
+    r1: _F3 = (
+        sum(1 << i for i, c in enumerate(a) if c == 1),
+        sum(1 << i for i, c in enumerate(a) if c == -1),
+    )
+    t0: _F3 = (0, 0)
+    t1: _F3 = (1, 0)
+    while True:
+        degree1 = (r1[0] | r1[1]).bit_length() - 1
+        if degree1 <= 0:
+            break
+        negative1 = not (r1[0] >> degree1) & 1
+        while True:
+            degree0 = (r0[0] | r0[1]).bit_length() - 1
+            if degree0 < degree1:
+                break
+            k = degree0 - degree1
+            # Subtract c x^k r1 with c = lead(r0) / lead(r1): add it negated.
+            negate = bool((r0[0] >> degree0) & 1) != negative1
+            plus, minus = (r1[1], r1[0]) if negate else r1
+            r0 = _add3(r0, (plus << k, minus << k))
+            plus, minus = (t1[1], t1[0]) if negate else t1
+            t0 = _add3(t0, (plus << k, minus << k))
+        r0, r1 = r1, r0
+        t0, t1 = t1, t0
+    if degree1 < 0:
+        return None
+    plus, minus = t1 if r1[0] else (t1[1], t1[0])
+    return [((plus >> i) & 1) - ((minus >> i) & 1) for i in range(P)]
 
 
 def _centered(value: int) -> int:
@@ -310,14 +418,10 @@ def _session(prefix: int, encodedR: bytes, ciphertext: bytes) -> bytes:
 # ---------------------------------------------------------------------- the KEM
 
 
-def _asModQ(small: Sequence[int]) -> int:
-    return _pack([c % Q for c in small])
-
-
 def _hide(r: list[int], publicKey: bytes, cache: bytes) -> tuple[bytes, bytes]:
     """The ciphertext for ``r`` and ``r``'s encoding."""
     h = _decodeRq(publicKey)
-    hr = _multiply(_pack(h), _asModQ(r), Q)
+    hr = _multiplyModQ(h, r)
     rounded = [(c - _mod3(_centered(c))) % Q for c in hr]
     encodedR = _encodeSmall(r)
     return _encodeRounded(rounded) + _confirm(encodedR, cache), encodedR
@@ -334,18 +438,15 @@ def generateKeyPair(randomBytes: RandomBytes = os.urandom) -> tuple[bytes, bytes
     """
     while True:
         g = _randomSmall(randomBytes)
-        gInverse = _invert(g, 3)
+        gInverse = _invertMod3(g)
         if gInverse is not None:
             break
     f = _randomShort(randomBytes)
-    threeFInverse = _invert([3 * c for c in f], Q)
-    assert threeFInverse is not None  # x^p - x - 1 is irreducible modulo q
-    h = _multiply(_pack(threeFInverse), _asModQ(g), Q)
+    h = _multiplyModQ(_invertModQ([3 * c for c in f]), g)
     publicKey = _encodeRq(h)
-    gInverseSmall = [c - 3 if c == 2 else c for c in gInverse]
     secretKey = (
         _encodeSmall(f)
-        + _encodeSmall(gInverseSmall)
+        + _encodeSmall(gInverse)
         + publicKey
         + randomBytes(SMALL_SIZE)
         + _hash(4, publicKey)
@@ -386,10 +487,9 @@ def decapsulate(ciphertext: bytes, secretKey: bytes) -> bytes:
     cache = secretKey[-32:]
 
     c = _decodeRounded(ciphertext[:ROUNDED_SIZE])
-    cf = _multiply(_pack(c), _asModQ(f), Q)
-    e = [_mod3(_centered(3 * x % Q)) % 3 for x in cf]
-    ev = _multiply(_pack(e), _pack([x % 3 for x in gInverse]), 3)
-    r = [x - 3 if x == 2 else x for x in ev]
+    cf = _multiplyModQ(c, f)
+    e = [_mod3(_centered(3 * x % Q)) for x in cf]
+    r = _multiplyMod3(e, gInverse)
     if sum(1 for x in r if x) != W:
         r = [1] * W + [0] * (P - W)
     expected, encodedR = _hide(r, publicKey, cache)
