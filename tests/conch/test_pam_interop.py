@@ -103,39 +103,29 @@ def _ssh(server: dict[str, object], name: str) -> Pane:
     return Pane(Path(str(server["tmp"])), name, ["sh", "-c", f"{command}; echo exit=$?; read x"])
 
 
+def _answer(pane: Pane, password: str, code: str, pin: str) -> str:
+    """Answer the three prompts as they come; the screen once ssh has exited."""
+    for prompt, answer in (("Password:", password), ("Code:", code), ("PIN:", pin)):
+        pane.waitFor(prompt)
+        pane.type(answer)
+        pane.keys("Enter")
+    return pane.waitFor("exit=")
+
+
 def test_twoRoundsThroughATerminal(pamServer: dict[str, object]) -> None:
     pane = _ssh(pamServer, "good")
-    screen = pane.waitFor("Password:")
-    assert "Two factors today." in screen
-    pane.type("sekrit")
-    pane.keys("Enter")
-    pane.waitFor("Code:")
-    pane.type("123456")
-    pane.keys("Enter")
-    screen = pane.waitFor("PIN:")
-    # The code prompt echoes; the password does not.
-    assert "123456" in screen and "sekrit" not in screen
-    pane.type("4321")
-    pane.keys("Enter")
-    screen = pane.waitFor("exit=")
+    assert "Two factors today." in pane.waitFor("Password:")
+    screen = _answer(pane, "sekrit", "123456", "4321")
     assert "pam-42" in screen and "exit=0" in screen
-    assert "4321" not in screen
+    # The code prompt echoes; the password and the PIN do not.
+    assert "123456" in screen and "sekrit" not in screen and "4321" not in screen
     pane.keys("Enter")
     assert "b'sekrit', b'123456', b'4321'" in Path(str(pamServer["answers"])).read_text()
 
 
 def test_wrongPINRefused(pamServer: dict[str, object]) -> None:
     pane = _ssh(pamServer, "bad")
-    pane.waitFor("Password:")
-    pane.type("sekrit")
-    pane.keys("Enter")
-    pane.waitFor("Code:")
-    pane.type("123456")
-    pane.keys("Enter")
-    pane.waitFor("PIN:")
-    pane.type("0000")
-    pane.keys("Enter")
-    screen = pane.waitFor("exit=")
+    screen = _answer(pane, "sekrit", "123456", "0000")
     assert "Permission denied" in screen and "exit=255" in screen
     assert "pam-42" not in screen
     pane.keys("Enter")

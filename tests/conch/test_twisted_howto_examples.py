@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 from .conftest import freePort, requireBinary, sshKeygen, waitForPort
+from .test_kbdint_interop import sshWithAskpass
+from .test_openssh_client import ssh
 
 pytestmark = pytest.mark.interop
 
@@ -231,7 +233,7 @@ class HowtoRealm:
 
 @implementer(session.ISession)
 class HowtoSession:
-    """``whoami``, ``add N N...`` and ``fail``; no shells, no terminals."""
+    """``whoami``, ``echo WORDS`` and ``add N N...``; no shells, no terminals."""
 
     def __init__(self, avatar):
         self.avatar = avatar
@@ -246,6 +248,9 @@ class HowtoSession:
         words = command.split()
         if words == [b"whoami"]:
             protocol.outReceived(self.avatar.username + b"\n")
+            protocol.processEnded(Failure(ProcessDone(0)))
+        elif words[:1] == [b"echo"]:
+            protocol.outReceived(b" ".join(words[1:]) + b"\n")
             protocol.processEnded(Failure(ProcessDone(0)))
         elif words[:1] == [b"add"]:
             total = sum(int(w) for w in words[1:])
@@ -303,7 +308,9 @@ def _clientFolder(tmp: Path, opensshServer: dict[str, Any]) -> Path:
     return folder
 
 
-def _runClient(folder: Path, program: str, opensshServer: dict[str, Any]) -> str:
+def _runClient(
+    folder: Path, program: str, opensshServer: dict[str, Any], check: bool = True
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [
             sys.executable,
@@ -325,13 +332,14 @@ def _runClient(folder: Path, program: str, opensshServer: dict[str, Any]) -> str
         text=True,
         timeout=60,
     )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def test_echoclientSsh(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     folder = _clientFolder(tmp_path, opensshServer)
-    out = _runClient(folder, "echoclient_ssh.py", opensshServer)
+    out = _runClient(folder, "echoclient_ssh.py", opensshServer).stdout
     # cat may give a word back in pieces; together they are the three words, in order.
     echoed = "".join(
         ast.literal_eval(line.split(":", 1)[1].strip()).decode()
@@ -343,32 +351,14 @@ def test_echoclientSsh(opensshServer: dict[str, Any], tmp_path: Path) -> None:
 
 def test_echoclientSharedSsh(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     folder = _clientFolder(tmp_path, opensshServer)
-    out = _runClient(folder, "echoclient_shared_ssh.py", opensshServer)
+    out = _runClient(folder, "echoclient_shared_ssh.py", opensshServer).stdout
     assert sorted(out.splitlines()) == [f"Got some data: b'{i}\\n'" for i in range(5)]
 
 
 def test_echoclientRefusesUnknownHost(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     folder = _clientFolder(tmp_path, opensshServer)
     (folder / "known_hosts").write_text("")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "echoclient_ssh.py",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(opensshServer["port"]),
-            "--identity",
-            str(opensshServer["userKeys"]["ed25519"]),
-            "--knownhosts",
-            str(folder / "known_hosts"),
-            "--no-agent",
-        ],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _runClient(folder, "echoclient_ssh.py", opensshServer, check=False)
     assert result.returncode != 0
     assert "Server says" not in result.stdout
 
@@ -390,81 +380,40 @@ def howtoServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     )
     try:
         waitForPort(port, proc)
-        yield {"port": port, "userKey": userKey, "tmp": tmp}
+        yield {
+            "port": port,
+            "key": userKey,
+            "strangerKey": sshKeygen(tmp / "stranger", "ed25519"),
+            "tmp": tmp,
+            "user": "alice",
+        }
     finally:
         proc.terminate()
         proc.wait(10)
         log.close()
 
 
-def _ssh(
-    server: dict[str, Any], *args: str, key: bool = True, options: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [
-            requireBinary("ssh"),
-            *options,
-            "-p",
-            str(server["port"]),
-            *(["-i", str(server["userKey"])] if key else []),
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "alice@127.0.0.1",
-            *args,
-        ],
-        capture_output=True,
-        timeout=30,
-    )
-
-
 def test_howtoServerRunsCommands(howtoServer: dict[str, Any]) -> None:
-    assert _ssh(howtoServer, "whoami").stdout == b"alice\n"
-    assert _ssh(howtoServer, "add 2 3 37").stdout == b"42\n"
-    failed = _ssh(howtoServer, "rm -rf /")
+    assert ssh(howtoServer, "alice@127.0.0.1", "whoami").stdout == b"alice\n"
+    assert ssh(howtoServer, "alice@127.0.0.1", "add 2 3 37").stdout == b"42\n"
+    failed = ssh(howtoServer, "alice@127.0.0.1", "rm -rf /")
     assert failed.returncode == 3 and failed.stderr == b"unknown command\n"
 
 
 def test_howtoServerPassword(howtoServer: dict[str, Any]) -> None:
-    """The password (here through SSH_ASKPASS, as a person would type it)."""
-    askpass = Path(howtoServer["tmp"]) / "askpass.sh"
-    askpass.write_text('#!/bin/sh\necho "rabbit hole"\n')
-    askpass.chmod(0o700)
-    result = subprocess.run(
-        [
-            requireBinary("ssh"),
-            "-p",
-            str(howtoServer["port"]),
-            "-o",
-            "PreferredAuthentications=password",
-            "-o",
-            "PubkeyAuthentication=no",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "alice@127.0.0.1",
-            "whoami",
-        ],
-        env={"SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=30,
-    )
-    assert result.stdout == b"alice\n", result.stderr
+    """The password, given through SSH_ASKPASS as a person would type it."""
+    result, asked = sshWithAskpass(howtoServer, "rabbit hole", "password")
+    assert result.stdout == b"kbd-ok\n", result.stderr
+    result, asked = sshWithAskpass(howtoServer, "rabbit hole", "keyboard-interactive")
+    assert result.stdout == b"kbd-ok\n", result.stderr
+    assert asked[-1].endswith("Password: ")
 
 
 def test_howtoServerRefusesShellsAndStrangers(howtoServer: dict[str, Any]) -> None:
-    shell = _ssh(howtoServer, options=("-T",))
+    shell = ssh(howtoServer, "-T", "alice@127.0.0.1")
     assert shell.returncode != 0 and shell.stdout == b""
-    assert _ssh(howtoServer, "whoami", key=False).returncode == 255
+    stranger = ssh(howtoServer, "alice@127.0.0.1", "whoami", key=howtoServer["strangerKey"])
+    assert stranger.returncode == 255
     # The session's refusal is logged (as Twisted logs it), and the server carries on.
     assert b"error opening a shell" in (Path(howtoServer["tmp"]) / "server.log").read_bytes()
-    assert _ssh(howtoServer, "whoami").stdout == b"alice\n"
+    assert ssh(howtoServer, "alice@127.0.0.1", "whoami").stdout == b"alice\n"
