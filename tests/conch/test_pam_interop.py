@@ -7,15 +7,13 @@ round, then a PIN in a second round.
 from __future__ import annotations
 
 import getpass
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ._tmux import Pane
-from .conftest import freePort, requireBinary, waitForPort
+from .conftest import pythonServer, requireBinary
 
 pytestmark = pytest.mark.interop
 
@@ -63,23 +61,9 @@ reactor.run()
 @pytest.fixture(scope="module")
 def pamServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     tmp = tmp_path_factory.mktemp("glisten-pam")
-    script = tmp / "server.py"
-    script.write_text(SERVER)
-    port = freePort()
     answers = tmp / "answers.log"
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(port), str(answers)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        waitForPort(port, proc)
+    with pythonServer(tmp, "server.py", SERVER, str(answers)) as port:
         yield {"port": port, "tmp": tmp, "answers": answers, "log": tmp / "server.log"}
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 def _ssh(server: dict[str, object], name: str) -> Pane:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import freePort, requireBinary, sshKeygen, waitForPort
+from .conftest import pythonServer, requireBinary, sshKeygen
 from .test_kbdint_interop import sshWithAskpass
 from .test_openssh_client import ssh
 
@@ -369,17 +369,9 @@ def howtoServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     tmp = tmp_path_factory.mktemp("howto-server")
     hostKey = sshKeygen(tmp / "host_ed25519", "ed25519")
     userKey = sshKeygen(tmp / "user", "ed25519")
-    script = tmp / "sshserver_howto.py"
-    script.write_text(SSH_SERVER_HOWTO)
-    port = freePort()
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(port), str(hostKey), str(userKey)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        waitForPort(port, proc)
+    with pythonServer(
+        tmp, "sshserver_howto.py", SSH_SERVER_HOWTO, str(hostKey), str(userKey)
+    ) as port:
         yield {
             "port": port,
             "key": userKey,
@@ -387,10 +379,6 @@ def howtoServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             "tmp": tmp,
             "user": "alice",
         }
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 def test_howtoServerRunsCommands(howtoServer: dict[str, Any]) -> None:

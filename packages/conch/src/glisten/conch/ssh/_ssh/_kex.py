@@ -144,6 +144,24 @@ def _failed(message: str) -> SSHProtocolError:
     return SSHProtocolError(DISCONNECT_KEY_EXCHANGE_FAILED, message)
 
 
+def _x25519Exchange(private: x25519.X25519PrivateKey, peer: bytes) -> bytes:
+    """
+    The raw X25519 secret with the peer's 32-byte value.
+
+    :raises SSHProtocolError: a value of the wrong size, or one giving the all-zero secret
+        (a low-order point).
+    """
+    if len(peer) != 32:
+        raise _failed("bad curve25519 public value")
+    try:
+        shared = private.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
+    except ValueError:
+        raise _failed("bad curve25519 public value") from None
+    if shared == b"\x00" * 32:
+        raise _failed("bad curve25519 public value")
+    return shared
+
+
 class KexMethod:
     """
     One side of one key exchange.
@@ -190,14 +208,7 @@ class Curve25519(KexMethod):
 
     def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
         peer = reader.string()
-        if len(peer) != 32:
-            raise _failed("bad curve25519 public value")
-        try:
-            shared = self._private.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
-        except ValueError:
-            raise _failed("bad curve25519 public value") from None
-        if shared == b"\x00" * 32:
-            raise _failed("bad curve25519 public value")
+        shared = _x25519Exchange(self._private, peer)
         return string(peer), mpint(int.from_bytes(shared, "big"))
 
 
@@ -237,15 +248,6 @@ class Sntrup761X25519(KexMethod):
     def localField(self, value: bytes) -> None:
         self._field = value
 
-    def _x25519Secret(self, peer: bytes) -> bytes:
-        try:
-            shared = self._x25519.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
-        except ValueError:
-            raise _failed("bad curve25519 public value") from None
-        if shared == b"\x00" * 32:
-            raise _failed("bad curve25519 public value")
-        return shared
-
     def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
         blob = reader.string()
         if self._secretKey is None:
@@ -253,13 +255,13 @@ class Sntrup761X25519(KexMethod):
             if len(blob) != _sntrup761.PUBLIC_KEY_SIZE + 32:
                 raise _failed("bad sntrup761x25519 client value")
             ciphertext, kemKey = _sntrup761.encapsulate(blob[: _sntrup761.PUBLIC_KEY_SIZE])
-            shared = self._x25519Secret(blob[_sntrup761.PUBLIC_KEY_SIZE :])
+            shared = _x25519Exchange(self._x25519, blob[_sntrup761.PUBLIC_KEY_SIZE :])
             self._field = string(ciphertext + self._x25519Public)
         else:
             if len(blob) != _sntrup761.CIPHERTEXT_SIZE + 32:
                 raise _failed("bad sntrup761x25519 server value")
             kemKey = _sntrup761.decapsulate(blob[: _sntrup761.CIPHERTEXT_SIZE], self._secretKey)
-            shared = self._x25519Secret(blob[_sntrup761.CIPHERTEXT_SIZE :])
+            shared = _x25519Exchange(self._x25519, blob[_sntrup761.CIPHERTEXT_SIZE :])
         return string(blob), string(hashlib.sha512(kemKey + shared).digest())
 
 
