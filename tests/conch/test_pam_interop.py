@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,123 @@ def test_wrongPINRefused(pamServer: dict[str, object]) -> None:
     assert "pam-42" not in screen
     pane.keys("Enter")
     assert b"Traceback" not in Path(str(pamServer["log"])).read_bytes()
+
+
+# --------------------------------------- glisten's client answering asyncssh's two rounds
+
+ASYNCSSH_SERVER = """
+import asyncio, sys
+import asyncssh
+
+class Server(asyncssh.SSHServer):
+    def begin_auth(self, username):
+        self.round = 0
+        return True
+
+    def password_auth_supported(self):
+        return False
+
+    def public_key_auth_supported(self):
+        return False
+
+    def kbdint_auth_supported(self):
+        return True
+
+    def get_kbdint_challenge(self, username, lang, submethods):
+        return "Login", "Round one", "", [("Password: ", False), ("Code: ", True)]
+
+    def validate_kbdint_response(self, username, responses):
+        self.round += 1
+        if self.round == 1 and list(responses) == ["sekrit", "123456"]:
+            return "", "Round two", "", [("PIN: ", False)]
+        return self.round == 2 and list(responses) == ["4321"]
+
+async def handle(process):
+    process.stdout.write("in as " + process.get_extra_info("username") + "\\n")
+    process.exit(0)
+
+async def main():
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    await asyncssh.create_server(
+        Server, "127.0.0.1", int(sys.argv[1]), server_host_keys=[key], process_factory=handle
+    )
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def _loginWithAnswers(port: int, answers: dict[bytes, bytes]) -> dict[str, Any]:
+    """
+    Log in with a client whose ``getGenericAnswers`` answers from ``answers``, and gives up
+    (returns ``None``) when asked the first round again, as a person would after a failure.
+    """
+    from glisten.conch.ssh import connection, transport, userauth
+    from glisten.internet import defer
+    from glisten.internet.epollreactor import EPollReactor
+    from glisten.internet.protocol import ClientFactory
+
+    reactor = EPollReactor()
+    seen: dict[str, Any] = {"rounds": [], "connected": False, "lost": False}
+
+    class Transport(transport.SSHClientTransport):
+        def verifyHostKey(self, hostKey: bytes, fingerprint: bytes) -> Any:
+            return defer.succeed(True)
+
+        def connectionSecure(self) -> None:
+            self.requestService(Answering(b"alice", Connection()))
+
+        def connectionLost(self, reason: Any = None) -> None:
+            super().connectionLost(reason)
+            seen["lost"] = True
+            reactor.stop()
+
+    class Answering(userauth.SSHUserAuthClient):
+        def getGenericAnswers(
+            self, name: bytes, instruction: bytes, prompts: list[tuple[bytes, bool]]
+        ) -> defer.Deferred[list[bytes]] | None:
+            if seen["rounds"] and prompts == seen["rounds"][0][2]:
+                return None
+            seen["rounds"].append((name, instruction, prompts))
+            return defer.succeed([answers[prompt] for prompt, _ in prompts])
+
+    class Connection(connection.SSHConnection):
+        def serviceStarted(self) -> None:
+            seen["connected"] = True
+            self.transport.loseConnection()
+
+    factory = ClientFactory.forProtocol(Transport)
+    factory.reactor = reactor  # type: ignore[attr-defined]
+    reactor.connectTCP("127.0.0.1", port, factory)
+    timeout = reactor.callLater(30, reactor.stop)
+    reactor.run()
+    if timeout.active():
+        timeout.cancel()
+    return seen
+
+
+@pytest.fixture(scope="module")
+def asyncsshTwoRounds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    tmp = tmp_path_factory.mktemp("asyncssh-two-rounds")
+    with pythonServer(tmp, "server.py", ASYNCSSH_SERVER) as port:
+        yield port
+
+
+def test_clientAnswersTwoRounds(asyncsshTwoRounds: int) -> None:
+    seen = _loginWithAnswers(
+        asyncsshTwoRounds, {b"Password: ": b"sekrit", b"Code: ": b"123456", b"PIN: ": b"4321"}
+    )
+    assert seen["rounds"] == [
+        (b"Login", b"Round one", [(b"Password: ", False), (b"Code: ", True)]),
+        (b"", b"Round two", [(b"PIN: ", False)]),
+    ]
+    assert seen["connected"]
+
+
+def test_clientWrongSecondRound(asyncsshTwoRounds: int) -> None:
+    seen = _loginWithAnswers(
+        asyncsshTwoRounds, {b"Password: ": b"sekrit", b"Code: ": b"123456", b"PIN: ": b"0"}
+    )
+    assert len(seen["rounds"]) == 2
+    # Refused, the client stops asking and gives up: no methods left, it disconnects.
+    assert seen["lost"] and not seen["connected"]
