@@ -113,6 +113,13 @@ def test_strictKexAndServerSigAlgs(glistenServer: dict[str, object]) -> None:
     assert b"server-sig-algs=<ssh-ed25519," in result.stderr
 
 
+def test_postQuantumKexByDefault(glistenServer: dict[str, object]) -> None:
+    """OpenSSH 9 prefers sntrup761x25519; a default glisten server offers it."""
+    result = ssh(glistenServer, "-v", "127.0.0.1", "echo ok")
+    assert result.stdout == b"ok\n", result.stderr
+    assert b"kex: algorithm: sntrup761x25519-sha512@openssh.com" in result.stderr
+
+
 def test_unknownKeyRefused(glistenServer: dict[str, object], tmp_path: Path) -> None:
     from .conftest import sshKeygen
 
