@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import struct
 import sys
 from array import array
 from collections.abc import Callable, Sequence
@@ -383,9 +384,9 @@ def _decodeRounded(data: bytes) -> list[int]:
 # ---------------------------------------------------------------------- randomness
 
 
-def _random32(randomBytes: RandomBytes, count: int) -> list[int]:
-    data = randomBytes(4 * count)
-    return [int.from_bytes(data[i : i + 4], "little") for i in range(0, 4 * count, 4)]
+def _random32(randomBytes: RandomBytes, count: int) -> tuple[int, ...]:
+    """``count`` random 32-bit numbers (little-endian words of ``randomBytes``)."""
+    return struct.unpack(f"<{count}I", randomBytes(4 * count))
 
 
 def _randomSmall(randomBytes: RandomBytes) -> list[int]:
