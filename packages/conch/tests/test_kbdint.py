@@ -343,3 +343,29 @@ def test_pamAbandonedRoundIsNeverAnswered() -> None:
     assert len(loop.client.auth.rounds) == 1
     assert checker.answers == []
     assert not loop.client.conn.started
+
+
+@implementer(ICredentialsChecker)
+class NoticeFirstChecker:
+    """A round with only a message (no prompts), then the password."""
+
+    credentialInterfaces = (pam.IPluggableAuthenticationModules,)
+
+    async def _check(self, creds: Any) -> bytes:
+        notice = await creds.pamConversion([("Authorized use only.", pam.PAM_ERROR_MSG)])
+        assert notice == [(b"", 0)]
+        ((password, _),) = await creds.pamConversion([("Password: ", pam.PAM_PROMPT_ECHO_OFF)])
+        if password != b"sekrit":
+            raise UnauthorizedLogin("wrong password")
+        return bytes(creds.username)
+
+    def requestAvatarId(self, creds: Any) -> defer.Deferred[bytes]:
+        return defer.Deferred.fromCoroutine(self._check(creds))
+
+
+def test_pamRoundWithoutPrompts() -> None:
+    """A round of messages only is answered by the client itself (nothing to ask)."""
+    loop = Loop(KbdClient([[b"sekrit"]]), _pamFactory(NoticeFirstChecker()))
+    loop.pump()
+    assert loop.client.auth.rounds == [(b"", b"", [(b"Password: ", False)])]
+    assert loop.client.conn.started
