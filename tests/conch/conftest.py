@@ -54,6 +54,27 @@ def glistenSsh(tmp: Path, *args: str) -> Iterator[int]:
             proc.wait(10)
 
 
+@contextmanager
+def pythonServer(tmp: Path, name: str, source: str, *args: str) -> Iterator[int]:
+    """
+    Run the program ``source`` (saved as ``tmp/name``) with a free port as its first argument
+    and ``args`` after it, its output in ``tmp/server.log``; yield the port once it listens.
+    """
+    script = tmp / name
+    script.write_text(source)
+    port = freePort()
+    with open(tmp / "server.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(port), *args], stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            waitForPort(port, proc)
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 @pytest.fixture(scope="module")
 def glistenServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """``glisten ssh`` on a free port, with a user key made by ssh-keygen."""

@@ -68,6 +68,8 @@ def test_stdinRoundTrip(glistenServer: dict[str, object], tmp_path: Path) -> Non
         "Ciphers=aes256-ctr",
         "KexAlgorithms=curve25519-sha256",
         "KexAlgorithms=curve25519-sha256@libssh.org",
+        "KexAlgorithms=sntrup761x25519-sha512@openssh.com",
+        "KexAlgorithms=sntrup761x25519-sha512",
         "KexAlgorithms=ecdh-sha2-nistp256",
         "KexAlgorithms=ecdh-sha2-nistp384",
         "KexAlgorithms=ecdh-sha2-nistp521",
@@ -110,6 +112,14 @@ def test_strictKexAndServerSigAlgs(glistenServer: dict[str, object]) -> None:
     result = ssh(glistenServer, "-vvv", "127.0.0.1", "true")
     assert b"will use strict KEX ordering" in result.stderr
     assert b"server-sig-algs=<ssh-ed25519," in result.stderr
+
+
+def test_postQuantumKexByDefault(glistenServer: dict[str, object]) -> None:
+    """OpenSSH 9 prefers sntrup761x25519; a default glisten server offers it (both names)."""
+    result = ssh(glistenServer, "-vvv", "127.0.0.1", "echo ok")
+    assert result.stdout == b"ok\n", result.stderr
+    # Debian's 9.2 also knows (and prefers) OpenSSH 9.9's name without @openssh.com.
+    assert b"kex: algorithm: sntrup761x25519-sha512" in result.stderr
 
 
 def test_unknownKeyRefused(glistenServer: dict[str, object], tmp_path: Path) -> None:

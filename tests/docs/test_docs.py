@@ -37,6 +37,9 @@ EXPECTED = {
     "testing.py": "...",
     "asyncio_interop.py": "from a Deferred\nfrom asyncio\n",
     "ssh.py": "add 2 3 = 5\nmul 6 7 = 42\ndivide 1 0: exit status 2\n",
+    "ssh_conversation.py": (
+        "Two factors today.\nPassword: (hidden)\nCode: (shown)\nPIN: (hidden)\nlogged in\n"
+    ),
     "smtp.py": (
         "accepted for 1 recipient(s)\nrefused: 550\n"
         "in alice's maildir: 'lunch?' from bob@example.com\n"

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from zope.interface import implementer
 
+from glisten.conch import pam
 from glisten.conch.ssh import userauth
 from glisten.conch.ssh._ssh import _userauth as ua
 from glisten.conch.ssh._ssh._errors import (
@@ -16,6 +18,8 @@ from glisten.conch.ssh._ssh._errors import (
     SSHProtocolError,
 )
 from glisten.conch.ssh._ssh._wire import string, uint32
+from glisten.cred.checkers import ICredentialsChecker
+from glisten.cred.error import UnauthorizedLogin
 from glisten.internet import defer
 from glisten.internet.task import Clock
 
@@ -212,3 +216,156 @@ def test_wrongCountFromClientDisconnects() -> None:
     loop.pump()
     assert loop.serverTransport.disconnecting
     assert not loop.client.conn.started
+
+
+# ---------------------------------------------- PAM-style conversations driven by the checker
+
+
+@implementer(ICredentialsChecker)
+class TwoFactorChecker:
+    """
+    Asks, in a first round, for a password (hidden) and a code (shown) after a notice, then
+    in a second round for a PIN; lets ``alice`` in with the right three answers.
+    """
+
+    credentialInterfaces = (pam.IPluggableAuthenticationModules,)
+
+    def __init__(self, rounds: int = 2) -> None:
+        self.rounds = rounds
+        self.answers: list[list[tuple[bytes, int]]] = []
+
+    async def _check(self, creds: Any) -> bytes:
+        first = await creds.pamConversion(
+            [
+                ("Two factors today.", pam.PAM_TEXT_INFO),
+                ("Password: ", pam.PAM_PROMPT_ECHO_OFF),
+                (b"Code: ", pam.PAM_PROMPT_ECHO_ON),
+            ]
+        )
+        self.answers.append(first)
+        expected = [(b"", 0), (b"sekrit", 0), (b"123456", 0)]
+        if self.rounds > 1:
+            second = await creds.pamConversion([("PIN: ", pam.PAM_PROMPT_ECHO_OFF)])
+            self.answers.append(second)
+            ok = first == expected and second == [(b"4321", 0)]
+        else:
+            ok = first == expected
+        if not ok or creds.username != b"alice":
+            raise UnauthorizedLogin("wrong answers")
+        return bytes(creds.username)
+
+    def requestAvatarId(self, creds: Any) -> defer.Deferred[bytes]:
+        return defer.Deferred.fromCoroutine(self._check(creds))
+
+
+def _pamFactory(checker: Any) -> Any:
+    f = makeFactory(Clock(), passwords=False)
+    f.portal.registerChecker(checker)
+    return f
+
+
+def test_pamConversationOverTwoRounds() -> None:
+    checker = TwoFactorChecker()
+    loop = Loop(KbdClient([[b"sekrit", b"123456"], [b"4321"]]), _pamFactory(checker))
+    loop.pump()
+    assert loop.client.auth.rounds == [
+        (b"", b"Two factors today.", [(b"Password: ", False), (b"Code: ", True)]),
+        (b"", b"", [(b"PIN: ", False)]),
+    ]
+    assert loop.client.conn.started
+    assert loop.server.avatar.username == b"alice"
+    assert checker.answers[1] == [(b"4321", 0)]
+
+
+def test_pamConversationWrongAnswerFailsAfterTheDelay() -> None:
+    checker = TwoFactorChecker()
+    loop = Loop(
+        KbdClient([[b"sekrit", b"123456"], [b"0000"], [b"sekrit", b"123456"], [b"4321"]]),
+        _pamFactory(checker),
+    )
+    loop.pump()
+    assert not loop.client.conn.started
+    loop.clock.advance(1.0)
+    loop.pump()
+    assert loop.client.conn.started
+    assert len(loop.client.auth.rounds) == 4
+
+
+def test_pamReplacesThePasswordPrompt() -> None:
+    """With both checkers, keyboard-interactive is the conversation (offered once)."""
+    f = makeFactory(Clock())
+    f.portal.registerChecker(TwoFactorChecker(rounds=1))
+    loop = Loop(KbdClient([[b"sekrit", b"123456"]]), f)
+    loop.pump()
+    assert loop.client.conn.started
+    assert loop.client.auth.rounds[0][2] == [(b"Password: ", False), (b"Code: ", True)]
+
+
+def test_pamOfferedWithoutPasswordChecker() -> None:
+    loop = Loop(KbdClient([[b"sekrit", b"123456"], [b"4321"]]), _pamFactory(TwoFactorChecker()))
+    loop.pump()
+    assert loop.client.conn.started
+
+
+@implementer(ICredentialsChecker)
+class BadKindChecker:
+    credentialInterfaces = (pam.IPluggableAuthenticationModules,)
+
+    def __init__(self, items: list[tuple[str, int]]) -> None:
+        self.items = items
+        self.errors: list[str] = []
+
+    def requestAvatarId(self, creds: Any) -> defer.Deferred[bytes]:
+        def failed(reason: Any) -> Any:
+            self.errors.append(reason.getErrorMessage())
+            return reason
+
+        return creds.pamConversion(self.items).addErrback(failed)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [[("What? ", 9)], [("x", pam.PAM_PROMPT_ECHO_OFF)] * (ua.MAX_PROMPTS + 1)],
+)
+def test_pamConversationRefusesWhatItCannotAsk(items: list[tuple[str, int]]) -> None:
+    checker = BadKindChecker(items)
+    loop = Loop(KbdClient([[b"x"]] * 3), _pamFactory(checker))
+    loop.pump()
+    assert checker.errors and not loop.client.conn.started
+    assert loop.client.auth.rounds == []
+
+
+def test_pamAbandonedRoundIsNeverAnswered() -> None:
+    """A client that gives up mid-conversation gets a failure; the checker waits forever."""
+    checker = TwoFactorChecker()
+    loop = Loop(KbdClient([None]), _pamFactory(checker))
+    loop.pump()
+    assert len(loop.client.auth.rounds) == 1
+    assert checker.answers == []
+    assert not loop.client.conn.started
+
+
+@implementer(ICredentialsChecker)
+class NoticeFirstChecker:
+    """A round with only a message (no prompts), then the password."""
+
+    credentialInterfaces = (pam.IPluggableAuthenticationModules,)
+
+    async def _check(self, creds: Any) -> bytes:
+        notice = await creds.pamConversion([("Authorized use only.", pam.PAM_ERROR_MSG)])
+        assert notice == [(b"", 0)]
+        ((password, _),) = await creds.pamConversion([("Password: ", pam.PAM_PROMPT_ECHO_OFF)])
+        if password != b"sekrit":
+            raise UnauthorizedLogin("wrong password")
+        return bytes(creds.username)
+
+    def requestAvatarId(self, creds: Any) -> defer.Deferred[bytes]:
+        return defer.Deferred.fromCoroutine(self._check(creds))
+
+
+def test_pamRoundWithoutPrompts() -> None:
+    """A round of messages only is answered by the client itself (nothing to ask)."""
+    loop = Loop(KbdClient([[b"sekrit"]]), _pamFactory(NoticeFirstChecker()))
+    loop.pump()
+    assert loop.client.auth.rounds == [(b"", b"", [(b"Password: ", False)])]
+    assert loop.client.conn.started

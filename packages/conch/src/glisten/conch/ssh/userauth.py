@@ -1,9 +1,11 @@
 """
 User authentication (RFC 4252): the server through ``glisten.cred``, and the client.
 
-The server offers ``publickey`` (with the query step), and ``password`` and
+The server offers ``publickey`` (with the query step), ``password`` and
 ``keyboard-interactive`` (RFC 4256: one password prompt) when the portal has a checker for
-passwords; it answers ``none`` with the list, counts failed attempts (disconnecting after
+passwords, and ``keyboard-interactive`` driven by the checker (any number of rounds and
+prompts, through :class:`glisten.conch.pam.PluggableAuthenticationModules` credentials) when
+it has one for :class:`glisten.conch.pam.IPluggableAuthenticationModules`; it answers ``none`` with the list, counts failed attempts (disconnecting after
 :attr:`SSHUserAuthServer.attemptsBeforeDisconnect`) and waits
 :attr:`SSHUserAuthServer.passwordDelay` seconds before answering a failed password.
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glisten.conch import error, interfaces
+from glisten.conch import error, interfaces, pam
 from glisten.conch.checkers import SSHPrivateKey
 from glisten.conch.ssh import service
 from glisten.conch.ssh._ssh import _userauth as ua
@@ -72,6 +74,7 @@ class SSHUserAuthServer(service.SSHService):
     interfaceToMethod = {
         credentials.ISSHPrivateKey: b"publickey",
         credentials.IUsernamePassword: b"password",
+        pam.IPluggableAuthenticationModules: b"keyboard-interactive",
     }
     clock: Any = None
     keyboardInteractivePrompt: str | None = "Password: "
@@ -86,8 +89,14 @@ class SSHUserAuthServer(service.SSHService):
             method = self.interfaceToMethod.get(iface)
             if method is not None and method not in self.supportedAuthentications:
                 self.supportedAuthentications.append(method)
-        if b"password" in self.supportedAuthentications and self.keyboardInteractivePrompt:
-            self.supportedAuthentications.append(b"keyboard-interactive")
+        kbdInt = b"keyboard-interactive"
+        if (
+            b"password" in self.supportedAuthentications
+            and self.keyboardInteractivePrompt
+            and kbdInt not in self.supportedAuthentications
+        ):
+            self.supportedAuthentications.append(kbdInt)
+        self._pamRequest: ua.AuthRequest | None = None
         self._answers: Deferred[list[bytes]] | None = None
         if self.clock is None:
             self.clock = self.transport._reactor()
@@ -113,6 +122,7 @@ class SSHUserAuthServer(service.SSHService):
             return
         # A new request abandons a keyboard-interactive exchange; its Deferred never fires.
         self._answers = None
+        self._pamRequest = None
         self.user = request.username
         self.nextService = request.service
         d = self.tryAuth(request)
@@ -152,7 +162,16 @@ class SSHUserAuthServer(service.SSHService):
         return self.portal.login(creds, None, interfaces.IConchUser)
 
     def _keyboardInteractive(self, request: ua.AuthRequest) -> Deferred[Any]:
-        """Ask for the password in one INFO_REQUEST, then log in with the answer."""
+        """
+        With a checker for PAM-style credentials, let it converse; otherwise ask for the
+        password in one INFO_REQUEST, then log in with the answer.
+        """
+        if pam.IPluggableAuthenticationModules in self.portal.listCredentialsInterfaces():
+            self._pamRequest = request
+            creds = pam.PluggableAuthenticationModules(
+                request.username, lambda items: self._pamConversation(request, items)
+            )
+            return self.portal.login(creds, None, interfaces.IConchUser)
         assert self.keyboardInteractivePrompt is not None
         self._answers = Deferred()
         self.transport.sendPacket(
@@ -164,6 +183,51 @@ class SSHUserAuthServer(service.SSHService):
             return self.portal.login(creds, None, interfaces.IConchUser)
 
         return self._answers.addCallback(login)
+
+    def _pamConversation(
+        self, request: ua.AuthRequest, items: Any
+    ) -> Deferred[list[tuple[bytes, int]]]:
+        """
+        One round of a checker's conversation: its prompts as one INFO_REQUEST, its
+        information and error messages as the round's instruction.
+        """
+        if self._pamRequest is not request:
+            # The client abandoned this login for another request; it is answered no more.
+            return Deferred()
+        if self._answers is not None:
+            return _failed(error.ConchError("a conversation round is already waiting"))
+        prompts: list[tuple[str, bool]] = []
+        messages: list[str] = []
+        kinds: list[int] = []
+        for message, kind in items:
+            text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+            if kind in (pam.PAM_PROMPT_ECHO_OFF, pam.PAM_PROMPT_ECHO_ON):
+                prompts.append((text, kind == pam.PAM_PROMPT_ECHO_ON))
+            elif kind in (pam.PAM_TEXT_INFO, pam.PAM_ERROR_MSG):
+                messages.append(text)
+            else:
+                return _failed(error.ConchError("unknown PAM message kind"))
+            kinds.append(kind)
+        try:
+            packet = self._machine.infoRequest("", "\n".join(messages), prompts)
+        except ValueError:
+            return _failed(error.ConchError("too many prompts, or no login to ask for"))
+        self._answers = Deferred()
+        self.transport.sendPacket(*packet)
+
+        def pair(responses: list[bytes]) -> list[tuple[bytes, int]]:
+            answers = iter(responses)
+            return [
+                (
+                    next(answers)
+                    if kind in (pam.PAM_PROMPT_ECHO_OFF, pam.PAM_PROMPT_ECHO_ON)
+                    else b"",
+                    0,
+                )
+                for kind in kinds
+            ]
+
+        return self._answers.addCallback(pair)
 
     def _peerAddress(self) -> str | None:
         """The client's IP address (for ``from=`` options), when the connection has one."""

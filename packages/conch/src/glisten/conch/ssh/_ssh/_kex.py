@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
+from glisten.conch.ssh._ssh import _sntrup761
 from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_KEY_EXCHANGE_FAILED,
     DISCONNECT_PROTOCOL_ERROR,
@@ -143,6 +144,24 @@ def _failed(message: str) -> SSHProtocolError:
     return SSHProtocolError(DISCONNECT_KEY_EXCHANGE_FAILED, message)
 
 
+def _x25519Exchange(private: x25519.X25519PrivateKey, peer: bytes) -> bytes:
+    """
+    The raw X25519 secret with the peer's 32-byte value.
+
+    :raises SSHProtocolError: a value of the wrong size, or one giving the all-zero secret
+        (a low-order point).
+    """
+    if len(peer) != 32:
+        raise _failed("bad curve25519 public value")
+    try:
+        shared = private.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
+    except ValueError:
+        raise _failed("bad curve25519 public value") from None
+    if shared == b"\x00" * 32:
+        raise _failed("bad curve25519 public value")
+    return shared
+
+
 class KexMethod:
     """
     One side of one key exchange.
@@ -161,11 +180,13 @@ class KexMethod:
         self.localField = b""
         self.hashPrefix = b""
 
-    def readPeer(self, reader: Reader) -> tuple[bytes, int]:
+    def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
         """
         Read the peer's field.
 
-        :return: the field as encoded on the wire (for the exchange hash) and the secret ``K``.
+        :return: the field as encoded on the wire (for the exchange hash) and the secret ``K``
+            as encoded for the exchange hash and key derivation (an ``mpint``, except for
+            the hybrid post-quantum method, whose ``K`` is a ``string``).
         :raises SSHProtocolError: the peer's value is invalid.
         """
         raise NotImplementedError
@@ -185,17 +206,63 @@ class Curve25519(KexMethod):
         )
         self.localField = string(raw)
 
-    def readPeer(self, reader: Reader) -> tuple[bytes, int]:
+    def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
         peer = reader.string()
-        if len(peer) != 32:
-            raise _failed("bad curve25519 public value")
-        try:
-            shared = self._private.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
-        except ValueError:
-            raise _failed("bad curve25519 public value") from None
-        if shared == b"\x00" * 32:
-            raise _failed("bad curve25519 public value")
-        return string(peer), int.from_bytes(shared, "big")
+        shared = _x25519Exchange(self._private, peer)
+        return string(peer), mpint(int.from_bytes(shared, "big"))
+
+
+class Sntrup761X25519(KexMethod):
+    """
+    ``sntrup761x25519-sha512@openssh.com`` (also named ``sntrup761x25519-sha512``): the
+    Streamlined NTRU Prime 761 KEM (:mod:`._sntrup761`) and X25519 together, so the keys stay
+    secret unless both are broken. The client sends its KEM public key and X25519 value; the
+    server answers with a ciphertext for a fresh KEM key and its own X25519 value. ``K`` is
+    the SHA-512 of the KEM key and the raw X25519 secret, encoded as a ``string``.
+
+    The client's KEM key pair (the costly part, tens of milliseconds in pure Python) is
+    made only when its field is first needed, so a server never makes one.
+    """
+
+    name = b"sntrup761x25519-sha512@openssh.com"
+    hashFunc = hashlib.sha512
+
+    def __init__(self) -> None:
+        self._x25519 = x25519.X25519PrivateKey.generate()
+        self._x25519Public = self._x25519.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self._secretKey: bytes | None = None
+        self._field = b""
+        super().__init__()
+
+    @property
+    def localField(self) -> bytes:
+        """Client: ``string(KEM public key || X25519)``; server: ``string(ciphertext || X25519)``."""
+        if not self._field:
+            publicKey, self._secretKey = _sntrup761.generateKeyPair()
+            self._field = string(publicKey + self._x25519Public)
+        return self._field
+
+    @localField.setter
+    def localField(self, value: bytes) -> None:
+        self._field = value
+
+    def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
+        blob = reader.string()
+        if self._secretKey is None:
+            # Server: the client's public values.
+            if len(blob) != _sntrup761.PUBLIC_KEY_SIZE + 32:
+                raise _failed("bad sntrup761x25519 client value")
+            ciphertext, kemKey = _sntrup761.encapsulate(blob[: _sntrup761.PUBLIC_KEY_SIZE])
+            shared = _x25519Exchange(self._x25519, blob[_sntrup761.PUBLIC_KEY_SIZE :])
+            self._field = string(ciphertext + self._x25519Public)
+        else:
+            if len(blob) != _sntrup761.CIPHERTEXT_SIZE + 32:
+                raise _failed("bad sntrup761x25519 server value")
+            kemKey = _sntrup761.decapsulate(blob[: _sntrup761.CIPHERTEXT_SIZE], self._secretKey)
+            shared = _x25519Exchange(self._x25519, blob[_sntrup761.CIPHERTEXT_SIZE :])
+        return string(blob), string(hashlib.sha512(kemKey + shared).digest())
 
 
 class _ECDH(KexMethod):
@@ -209,14 +276,14 @@ class _ECDH(KexMethod):
         )
         self.localField = string(point)
 
-    def readPeer(self, reader: Reader) -> tuple[bytes, int]:
+    def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
         point = reader.string()
         try:
             peer = ec.EllipticCurvePublicKey.from_encoded_point(self.curve(), point)
             shared = self._private.exchange(ec.ECDH(), peer)
         except ValueError:
             raise _failed("bad ECDH public value") from None
-        return string(point), int.from_bytes(shared, "big")
+        return string(point), mpint(int.from_bytes(shared, "big"))
 
 
 class ECDHNistP256(_ECDH):
@@ -256,11 +323,11 @@ class _DH(KexMethod):
         self._x = secrets.randbits(self.exponentBits) | (1 << (self.exponentBits - 1))
         self.localField = mpint(pow(self.generator, self._x, self.prime))
 
-    def readPeer(self, reader: Reader) -> tuple[bytes, int]:
+    def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
         peer = reader.mpint()
         if not 1 < peer < self.prime - 1:
             raise _failed("bad Diffie-Hellman public value")
-        return mpint(peer), pow(peer, self._x, self.prime)
+        return mpint(peer), mpint(pow(peer, self._x, self.prime))
 
 
 class DHGroup14SHA256(_DH):
@@ -397,14 +464,18 @@ class DHGroupExchangeSHA256(_DH):
         self.hashPrefix = self._bounds + mpint(prime) + mpint(generator)
         self._makeExponent()
 
-    def readPeer(self, reader: Reader) -> tuple[bytes, int]:
+    def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
         if not self.prime:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "key exchange message out of order")
         return super().readPeer(reader)
 
 
-#: Every key exchange method by name; ``curve25519-sha256@libssh.org`` is the older alias.
+#: Every key exchange method by name; ``curve25519-sha256@libssh.org`` is the older alias of
+#: ``curve25519-sha256``, ``sntrup761x25519-sha512`` the newer name (OpenSSH 9.9) of
+#: ``sntrup761x25519-sha512@openssh.com``.
 KEX_METHODS: dict[bytes, type[KexMethod]] = {
+    b"sntrup761x25519-sha512@openssh.com": Sntrup761X25519,
+    b"sntrup761x25519-sha512": Sntrup761X25519,
     b"curve25519-sha256": Curve25519,
     b"curve25519-sha256@libssh.org": Curve25519,
     b"ecdh-sha2-nistp256": ECDHNistP256,
@@ -418,14 +489,20 @@ KEX_METHODS: dict[bytes, type[KexMethod]] = {
 
 
 def deriveKey(
-    hashFunc: HashFunc, secret: int, exchangeHash: bytes, letter: bytes, sessionID: bytes, size: int
+    hashFunc: HashFunc,
+    secret: bytes,
+    exchangeHash: bytes,
+    letter: bytes,
+    sessionID: bytes,
+    size: int,
 ) -> bytes:
     """
     Derive ``size`` bytes of key material (RFC 4253 section 7.2).
 
+    :param secret: ``K`` as encoded on the wire (see :meth:`KexMethod.readPeer`).
     :param letter: ``b"A"`` to ``b"F"``.
     """
-    k = mpint(secret)
+    k = secret
     out = hashFunc(k + exchangeHash + letter + sessionID).digest()
     while len(out) < size:
         out += hashFunc(k + exchangeHash + out).digest()

@@ -39,7 +39,7 @@ from glisten.conch.ssh._ssh._packets import (
     PacketReader,
     PacketWriter,
 )
-from glisten.conch.ssh._ssh._wire import Reader, boolean, mpint, nameList, string, uint32
+from glisten.conch.ssh._ssh._wire import Reader, boolean, nameList, string, uint32
 
 MSG_DISCONNECT = 1
 MSG_IGNORE = 2
@@ -384,7 +384,7 @@ class SSHTransportMachine:
     # ------------------------------------------------------------------ exchange
 
     def _exchangeHash(
-        self, hostKeyBlob: bytes, clientField: bytes, serverField: bytes, k: int
+        self, hostKeyBlob: bytes, clientField: bytes, serverField: bytes, k: bytes
     ) -> bytes:
         assert self._kex is not None and self._ourKexInit is not None
         assert self._peerKexInit is not None and self.peerVersion is not None
@@ -401,11 +401,11 @@ class SSHTransportMachine:
             + self._kex.hashPrefix
             + clientField
             + serverField
-            + mpint(k)
+            + k
         )
         return bytes(self._kex.hashFunc(data).digest())
 
-    def _deriveKeys(self, k: int, h: bytes) -> None:
+    def _deriveKeys(self, k: bytes, h: bytes) -> None:
         assert self._kex is not None
         if self.sessionID is None:
             self.sessionID = h
