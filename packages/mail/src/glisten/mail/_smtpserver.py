@@ -140,6 +140,7 @@ class SMTP(CodecDriver, Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
+        self._stopTurns()
         self.setTimeout(None)
         self._abandonMessages()
 

@@ -196,6 +196,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
+        self._stopTurns()
         self.setTimeout(None)
         self._stopIdle()
         self._unselect()

@@ -262,6 +262,7 @@ class POP3(CodecDriver, Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
+        self._stopTurns()
         self.setTimeout(None)
         logout, self._logout = self._logout, None
         if logout is not None:

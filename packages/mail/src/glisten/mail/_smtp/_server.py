@@ -64,7 +64,12 @@ class ServerConnection:
     :ivar state: The :class:`ServerState`.
     :ivar extended: The client said ``EHLO``.
     :ivar authenticated: The username of a successful ``AUTH``, else ``None``.
+    :ivar budget: Command lines :meth:`receiveData` may still parse before it stops and keeps
+        the rest buffered (``None``: no bound). An adapter sets it once per turn of its event
+        loop, so one client's megabyte of pipelined commands cannot stall the others.
     """
+
+    budget: int | None = None
 
     def __init__(
         self,
@@ -253,7 +258,7 @@ class ServerConnection:
         if data:
             buf += data
         pos = 0
-        while self.state not in BLOCKED and pos < len(buf):
+        while self.state not in BLOCKED and pos < len(buf) and self.budget != 0:
             state = self.state
             if state is S.DATA:
                 pos = self._readData(buf, pos, events)
@@ -285,6 +290,8 @@ class ServerConnection:
                     continue
                 if line.endswith(b"\r"):
                     line = line[:-1]
+                if self.budget is not None:
+                    self.budget -= 1
                 if state is S.AUTH:
                     self._saslLine(line, events)
                 else:

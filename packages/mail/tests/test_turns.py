@@ -1,0 +1,145 @@
+"""One read of pipelined commands is parsed ``maxCommandsPerTurn`` at a time by the SMTP,
+POP3 and IMAP4 servers: reading pauses and the rest waits for the reactor's next turn, so one
+client cannot stall the others (issue 29). The fake clock runs every following turn in one
+``advance(0)``; a real reactor runs one a turn, between its other connections' reads."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from glisten.cred import checkers, portal
+from glisten.internet.error import ConnectionDone
+from glisten.internet.task import Clock
+from glisten.internet.testing import StringTransport
+from glisten.mail import imap4, pop3, smtp
+from glisten.python.failure import Failure
+
+from .helpers import RecordingDelivery
+from .test_imap4 import Realm as IMAPRealm
+from .test_pop3 import makeServer as makePOP3Server
+
+COMMANDS = 10_000
+
+
+def turnsPending(clock: Clock) -> list[Any]:
+    return [call for call in clock.getDelayedCalls() if "_takeTurn" in repr(call)]
+
+
+def smtpServer() -> tuple[smtp.ESMTP, StringTransport, Clock]:
+    server = smtp.ESMTP()
+    server.host = b"mx.example.com"
+    server.delivery = RecordingDelivery()
+    clock = Clock()
+    server.clock = clock
+    transport = StringTransport()
+    server.makeConnection(transport)
+    server.dataReceived(b"EHLO client\r\n")
+    transport.clear()
+    return server, transport, clock
+
+
+def smtpCodes(data: bytes) -> list[int]:
+    return [int(line[:3]) for line in data.split(b"\r\n") if line[3:4] == b" "]
+
+
+#: A transaction the application answers (MAIL, RCPT through the delivery), then RSET.
+SMTP_ROUND = b"MAIL FROM:<a@b.org>\r\nRCPT TO:<nobody@example.com>\r\nRSET\r\nNOOP\r\n"
+SMTP_CODES = [250, 550, 250, 250]
+
+
+def test_smtpPipelineIsAnsweredATurnAtATime() -> None:
+    server, transport, clock = smtpServer()
+    per = server.maxCommandsPerTurn
+    server.dataReceived(SMTP_ROUND * (COMMANDS // 4))
+    assert len(smtpCodes(transport.value())) == per
+    assert transport.producerState == "paused"
+    assert len(turnsPending(clock)) == 1
+    clock.advance(0)
+    assert smtpCodes(transport.value()) == SMTP_CODES * (COMMANDS // 4)
+    assert transport.producerState == "producing"
+    assert not turnsPending(clock)
+
+
+def test_smtpLostConnectionLeavesNoTurn() -> None:
+    server, transport, clock = smtpServer()
+    server.dataReceived(SMTP_ROUND * (COMMANDS // 4))
+    server.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(clock)
+    clock.advance(0)
+    assert len(smtpCodes(transport.value())) == server.maxCommandsPerTurn
+
+
+def test_smtpTrickledCommandsGetAFreshBudget() -> None:
+    """Commands that come a few per read are never held back: each read is a new turn."""
+    server, transport, clock = smtpServer()
+    for _ in range(3 * server.maxCommandsPerTurn):
+        server.dataReceived(b"NOOP\r\n")
+    assert len(smtpCodes(transport.value())) == 3 * server.maxCommandsPerTurn
+    assert transport.producerState == "producing"
+    assert not turnsPending(clock)
+
+
+def test_pop3PipelineIsAnsweredATurnAtATime() -> None:
+    clock = Clock()
+    server, transport, _ = makePOP3Server(clock)
+    server.dataReceived(b"USER bob\r\nPASS secret\r\n")
+    transport.clear()
+    per = server.maxCommandsPerTurn
+    # STAT's answer differs from NOOP's: the replies show the commands' order.
+    server.dataReceived(b"NOOP\r\nSTAT\r\n" * (COMMANDS // 2))
+    replies = transport.value().split(b"\r\n")[:-1]
+    assert len(replies) == per
+    assert transport.producerState == "paused"
+    clock.advance(0)
+    replies = transport.value().split(b"\r\n")[:-1]
+    assert replies == [b"+OK", replies[1]] * (COMMANDS // 2)
+    assert replies[1].startswith(b"+OK 2 ")
+    assert transport.producerState == "producing"
+    assert not turnsPending(clock)
+
+
+def test_pop3LostConnectionLeavesNoTurn() -> None:
+    clock = Clock()
+    server, transport, _ = makePOP3Server(clock)
+    server.dataReceived(b"CAPA\r\n" * COMMANDS)
+    assert transport.producerState == "paused"
+    server.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(clock)
+
+
+def imapServer() -> tuple[imap4.IMAP4Server, StringTransport, Clock]:
+    server = imap4.IMAP4Server()
+    server.portal = portal.Portal(
+        IMAPRealm(imap4.MemoryAccount()),
+        [checkers.InMemoryUsernamePasswordDatabaseDontUse(bob=b"pw")],
+    )
+    server.authOverPlaintext = True
+    clock = Clock()
+    server.clock = clock
+    transport = StringTransport()
+    server.makeConnection(transport)
+    server.dataReceived(b"l LOGIN bob pw\r\n")
+    assert b"l OK " in transport.value()
+    transport.clear()
+    return server, transport, clock
+
+
+def test_imapPipelineIsAnsweredATurnAtATime() -> None:
+    server, transport, clock = imapServer()
+    per = server.maxCommandsPerTurn
+    server.dataReceived(b"".join(b"a%d NOOP\r\n" % i for i in range(COMMANDS)))
+    assert transport.value().count(b" OK ") == per
+    assert transport.producerState == "paused"
+    clock.advance(0)
+    tags = re.findall(rb"^a(\d+) OK ", transport.value(), re.M)
+    assert [int(tag) for tag in tags] == list(range(COMMANDS))
+    assert transport.producerState == "producing"
+    assert not turnsPending(clock)
+
+
+def test_imapLostConnectionLeavesNoTurn() -> None:
+    server, transport, clock = imapServer()
+    server.dataReceived(b"".join(b"a%d NOOP\r\n" % i for i in range(COMMANDS)))
+    server.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(clock)
