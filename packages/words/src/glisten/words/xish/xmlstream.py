@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from glisten.internet import protocol
+from glisten.internet.main import getReactor
 from glisten.python.failure import Failure
+from glisten.words._pacing import InputPacer
 from glisten.words.xish import domish, utility
 
 __all__ = [
@@ -40,10 +42,19 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
     :ivar stream: the element stream parser, None when not connected.
     :ivar rawDataInFn: called with every received chunk, for logging (or None).
     :ivar rawDataOutFn: called with every sent chunk, for logging (or None).
+    :ivar maxBytesPerTurn: bytes parsed (and their elements dispatched) in one go before the
+        connection yields to the others: reading pauses and the rest waits for the reactor's
+        next turn, so a megabyte of tiny stanzas in one read cannot stall every other
+        connection (issue 29). Input still waiting when the stream restarts (STARTTLS, SASL)
+        is dropped: what was sent before the restart must not be read after it.
+    :ivar reactor: the reactor that runs those later turns (None: the global one).
     """
 
     #: The parser's bounds; a subclass or instance may set others.
     limits = domish.DEFAULT_LIMITS
+    maxBytesPerTurn = 4096
+    reactor: Any = None
+    _pacer: InputPacer[object] | None = None
 
     def __init__(self) -> None:
         utility.EventDispatcher.__init__(self)
@@ -58,6 +69,8 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
         stream.ElementEvent = self.onElement
         stream.DocumentEndEvent = self.onDocumentEnd
         self.stream = stream
+        if self._pacer is not None:
+            self._pacer.discard()
 
     def connectionMade(self) -> None:
         self._initializeStream()
@@ -66,14 +79,31 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
     def dataReceived(self, data: bytes) -> None:
         if self.rawDataInFn is not None:
             self.rawDataInFn(data)
-        stream = self.stream
-        if stream is None:
+        if self.stream is None:
             return
-        try:
-            stream.parse(data)
-        except domish.ParserError as e:
-            self.stream = None
-            self.onParserError(e)
+        pacer = self._pacer
+        if pacer is None:
+            pacer = self._pacer = InputPacer(
+                self._parse,
+                _noEvent,
+                self.transport,
+                lambda: getReactor(self.reactor),
+                maxBytes=self.maxBytesPerTurn,
+            )
+        pacer.dataReceived(data)
+
+    def _parse(self, data: bytes) -> tuple[()]:
+        """Parse one slice of input; the parser dispatches its elements itself."""
+        stream = self.stream
+        if stream is not None:
+            try:
+                stream.parse(data)
+            except domish.ParserError as e:
+                self.stream = None
+                if self._pacer is not None:
+                    self._pacer.discard()
+                self.onParserError(e)
+        return ()
 
     def onParserError(self, error: domish.ParserError) -> None:
         """The peer sent unacceptable XML: report it and close the connection."""
@@ -82,6 +112,8 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
             self.transport.loseConnection()
 
     def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
+        if self._pacer is not None:
+            self._pacer.stop()
         self.dispatch(reason, STREAM_END_EVENT)
         self.stream = None
 
@@ -121,6 +153,10 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
             self.rawDataOutFn(obj)
         if self.transport is not None:
             self.transport.write(obj)
+
+
+def _noEvent(event: object) -> None:
+    return None
 
 
 class BootstrapMixin:
