@@ -78,8 +78,9 @@ STANZAS = b"<root>" + b"".join(b"<a n='%d'/>" % i for i in range(COMMANDS))
 def test_xmlStanzasAreDispatchedATurnAtATime() -> None:
     stream, transport, clock, seen = xmlStream()
     stream.dataReceived(STANZAS)
-    # At most the byte budget's worth of the smallest stanzas before the reactor turns.
-    assert 0 < len(seen) <= stream.maxBytesPerTurn // len(b"<a n='1'/>")
+    # At most the budget, give or take the elements of one slice, before the reactor turns.
+    assert stream.maxElementsPerTurn <= len(seen)
+    assert len(seen) < stream.maxElementsPerTurn + xmlstream._PARSE_SLICE // len(b"<a n='1'/>")
     assert transport.producerState == "paused"
     clock.advance(0)
     assert seen == [str(i) for i in range(COMMANDS)]
@@ -102,7 +103,7 @@ def test_xmlRestartDropsInputFromBeforeIt() -> None:
     part of the new stream."""
     stream, transport, clock, seen = xmlStream()
     stream.addObserver("/restart", lambda element: stream._initializeStream())
-    stream.dataReceived(b"<root><restart/>" + b" " * 8192 + b"<root><a n='x'/>")
+    stream.dataReceived(b"<root><restart/>" + b" " * 100_000 + b"<root><a n='x'/>")
     clock.advance(0)
     assert seen == []
     stream.dataReceived(b"<root><a n='y'/>")
