@@ -201,9 +201,9 @@ def _factory(name: str, lifted: bool, reactor: Any, tmp: str) -> Any:
         smtpFactory.protocol = smtp.ESMTP
         return smtpFactory
     if name.startswith("POP3"):
+        from glisten.internet.protocol import ServerFactory
         from glisten.mail import maildir, pop3
         from glisten.mail._driver import CodecDriver
-        from glisten.internet.protocol import ServerFactory
 
         if lifted:
             CodecDriver.maxCommandsPerTurn = LIFTED
@@ -258,9 +258,7 @@ def _factory(name: str, lifted: bool, reactor: Any, tmp: str) -> Any:
         zone = os.path.join(tmp, "example.com.zone")
         with open(zone, "w") as f:
             f.write(ZONE)
-        return server.DNSServerFactory(
-            authorities=[authority.BindAuthority(zone)], reactor=reactor
-        )
+        return server.DNSServerFactory(authorities=[authority.BindAuthority(zone)], reactor=reactor)
     from glisten.internet.protocol import ServerFactory
     from glisten.words.xish import xmlstream
 
@@ -282,7 +280,6 @@ def _factory(name: str, lifted: bool, reactor: Any, tmp: str) -> Any:
 
 def _serve(name: str, lifted: bool) -> dict[str, Any]:
     from glisten.internet.epollreactor import EPollReactor
-
     from glisten.internet.main import installReactor
 
     reactor = EPollReactor()

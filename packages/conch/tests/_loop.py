@@ -197,7 +197,6 @@ class Loop:
             if toClient and not self.clientTransport.disconnecting:
                 self.client.dataReceived(toClient)
 
-
     def _turnsDue(self) -> bool:
         now = self.clock.seconds()
         return any(call.getTime() <= now for call in self.clock.getDelayedCalls())

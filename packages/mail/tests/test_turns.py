@@ -12,7 +12,7 @@ from glisten.cred import checkers, portal
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
-from glisten.mail import imap4, pop3, smtp
+from glisten.mail import imap4, smtp
 from glisten.python.failure import Failure
 
 from .helpers import RecordingDelivery

@@ -175,9 +175,7 @@ class ServerConnection:
             return []
         self._buf += data
         events: list[ServerEvent] = []
-        while (
-            self._waiting is None and self.state is not ServerState.CLOSED and self.budget != 0
-        ):
+        while self._waiting is None and self.state is not ServerState.CLOSED and self.budget != 0:
             line = self._nextLine()
             if line is not None:
                 if self.budget is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol
 from glisten.logger import Logger
+from glisten.python.failure import Failure
 from glisten.words._pacing import InputPacer
 from glisten.words.protocols._irc import (
     BadLine,
@@ -142,7 +143,8 @@ class IRC(Protocol):
 
     def _lineEvent(self, event: Message | BadLine) -> None:
         if self.transport is None or self._closing:
-            self._pacer.discard()
+            if self._pacer is not None:
+                self._pacer.discard()
         elif isinstance(event, BadLine):
             self.badLineReceived(event)
         else:
@@ -152,7 +154,8 @@ class IRC(Protocol):
         """:return: the reactor that runs the next turn of pipelined input."""
         return getReactor(None)
 
-    def connectionLost(self, reason: Any = None) -> None:
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        """Drop the pipelined input that still waits for a turn."""
         pacer = getattr(self, "_pacer", None)
         if pacer is not None:
             pacer.stop()
