@@ -8,10 +8,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from glisten.cred import checkers, portal
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
+from glisten.mail import _smtp as _smtp_codec
 from glisten.mail import imap4, smtp
 from glisten.python.failure import Failure
 
@@ -143,3 +147,41 @@ def test_imapLostConnectionLeavesNoTurn() -> None:
     server.dataReceived(b"".join(b"a%d NOOP\r\n" % i for i in range(COMMANDS)))
     server.connectionLost(Failure(ConnectionDone()))
     assert not turnsPending(clock)
+
+
+_ALONE = [b"NOOP", b"RSET", b"HELO a.example", b"EHLO b.example", b"NOOP x", b"XYZZY", b""]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(_ALONE), min_size=1, max_size=40),
+    st.integers(1, 8),
+    st.integers(1, 50),
+)
+def test_smtpCodecBudgetChangesNothingButPace(
+    commands: list[bytes], budget: int, chunk: int
+) -> None:
+    """With a budget, the codec answers the same, in the same order, only over more calls;
+    fed whole or in pieces, it never parses more than the budget in one call."""
+    data = b"".join(c + b"\r\n" for c in commands)
+    whole = _smtp_codec.ServerConnection(b"mx.example")
+    whole.receiveData(data)
+    expected = whole.dataToSend()
+
+    paced = _smtp_codec.ServerConnection(b"mx.example")
+    out = b""
+    for start in range(0, len(data), chunk):
+        paced.budget = budget
+        paced.receiveData(data[start : start + chunk])
+        reply = paced.dataToSend()
+        assert len(smtpCodes(reply)) <= budget
+        out += reply
+    while True:
+        paced.budget = budget
+        paced.receiveData(b"")
+        reply = paced.dataToSend()
+        if not reply:
+            break
+        assert len(smtpCodes(reply)) <= budget
+        out += reply
+    assert out == expected
