@@ -1,15 +1,19 @@
-"""One read of many small SSH packets is handled ``maxPacketsPerTurn`` at a time: reading
-pauses and the rest wait for the reactor's next turn, so one peer cannot stall the others
-(issue 29). The fake clock runs every following turn in one ``advance(0)``."""
+"""One read of many small SSH packets is handled ``maxPacketsPerTurn`` at a time, and one
+channel packet of many SFTP requests ``maxRequestsPerTurn`` at a time: input pauses and the
+rest wait for the reactor's next turn, so one peer cannot stall the others (issue 29). The
+fake clock runs every following turn in one ``advance(0)``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from glisten.conch.unix import SFTPServerForUnixConchUser
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.python.failure import Failure
 
+from ._sftploop import SFTPLoop
 from .test_ssh_server import loggedIn
 
 REQUESTS = 10_000
@@ -50,3 +54,36 @@ def test_lostConnectionLeavesNoTurn() -> None:
     assert turnsPending(loop.clock)
     loop.server.connectionLost(Failure(ConnectionDone()))
     assert not turnsPending(loop.clock)
+
+
+def test_sftpRequestsInOnePacketAreHandledATurnAtATime(tmp_path: Path) -> None:
+    """One channel packet may hold thousands of small SFTP requests: 64 are answered per
+    turn, the channel's input paused meanwhile (its window stays closed)."""
+    (tmp_path / "f").write_bytes(b"x")
+    lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(tmp_path)))
+    answered: list[int] = []
+    for i in range(REQUESTS):
+        lp.client.realPath(b"/f" if i % 2 else b"/").addCallback(
+            lambda path, i=i: answered.append(i) if path == (b"/f" if i % 2 else b"/") else None
+        )
+    lp.server.dataReceived(lp.clientTransport.value())
+    lp.clientTransport.clear()
+    lp.client.dataReceived(lp.serverTransport.value())
+    lp.serverTransport.clear()
+    assert len(answered) == lp.server.maxRequestsPerTurn
+    assert lp.serverTransport.producerState == "paused"
+    assert len(turnsPending(lp.clock)) == 1
+    lp.pump()
+    assert answered == list(range(REQUESTS))
+    assert lp.serverTransport.producerState == "producing"
+    assert not turnsPending(lp.clock)
+
+
+def test_sftpLostConnectionLeavesNoTurn(tmp_path: Path) -> None:
+    lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(tmp_path)))
+    for _ in range(REQUESTS):
+        lp.client.realPath(b"/")
+    lp.server.dataReceived(lp.clientTransport.value())
+    assert turnsPending(lp.clock)
+    lp.server.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(lp.clock)
