@@ -6,8 +6,10 @@ client cannot stall the others (issue 29). The fake clock runs every following t
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +21,7 @@ from glisten.mail import _smtp as _smtp_codec
 from glisten.mail import imap4, smtp
 from glisten.python.failure import Failure
 
-from .helpers import RecordingDelivery
+from .helpers import RecordingDelivery, makeCertificate, makeReactor, runUntil
 from .test_imap4 import Realm as IMAPRealm
 from .test_pop3 import makeServer as makePOP3Server
 
@@ -185,3 +187,65 @@ def test_smtpCodecBudgetChangesNothingButPace(
         assert len(smtpCodes(reply)) <= budget
         out += reply
     assert out == expected
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_imapPipelineOverARealConnection(tmp_path: Path, tls: bool) -> None:
+    """Over loopback, in clear and under TLS (whose transport pauses and resumes around
+    records it has already decrypted), every one of 10,000 pipelined commands of one write
+    is answered, in order."""
+    from glisten.internet import defer, protocol, ssl
+
+    reactor = makeReactor()
+    account = imap4.MemoryAccount()
+
+    class Server(imap4.IMAP4Server):
+        authOverPlaintext = True
+
+    Server.portal = portal.Portal(
+        IMAPRealm(account), [checkers.InMemoryUsernamePasswordDatabaseDontUse(bob=b"pw")]
+    )
+    Server.clock = reactor
+    factory = protocol.ServerFactory.forProtocol(Server)
+    last = b"a%d OK" % (COMMANDS - 1)
+    done: defer.Deferred[bytes] = defer.Deferred()
+
+    class Client(protocol.Protocol):
+        received = b""
+
+        def connectionMade(self) -> None:
+            pipeline = b"".join(b"a%d NOOP\r\n" % i for i in range(COMMANDS))
+            self.transport.write(b"l LOGIN bob pw\r\n" + pipeline)
+
+        def dataReceived(self, data: bytes) -> None:
+            self.received += data
+            if last in self.received[-len(data) - len(last) :] and not done.called:
+                done.callback(self.received)
+                self.transport.loseConnection()
+
+    if tls:
+        cert, key = makeCertificate(tmp_path)
+        port = reactor.listenSSL(
+            0,
+            factory,
+            ssl.DefaultOpenSSLContextFactory(str(key), str(cert)),
+            interface="127.0.0.1",
+        )
+        trust = ssl.Certificate.loadPEM(cert.read_bytes())
+        reactor.connectSSL(
+            "127.0.0.1",
+            port.getHost().port,
+            protocol.ClientFactory.forProtocol(Client),
+            ssl.optionsForClientTLS("localhost", trustRoot=trust),
+        )
+    else:
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        reactor.connectTCP(
+            "127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Client)
+        )
+    try:
+        received = runUntil(reactor, done)
+    finally:
+        port.stopListening()
+    tags = re.findall(rb"^a(\d+) OK ", received, re.M)
+    assert [int(tag) for tag in tags] == list(range(COMMANDS))

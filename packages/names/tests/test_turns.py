@@ -13,7 +13,7 @@ from glisten.names import dns
 from glisten.names._wire._framing import LengthPrefixed, frame
 from glisten.python.failure import Failure
 
-from .helpers import query
+from .helpers import exampleAuthority, makeReactor, query, runUntil
 from .test_server import _frames, _tcp
 
 QUERIES = 10_000
@@ -72,3 +72,34 @@ def test_framerLimit() -> None:
     assert framer.feed(b"") == [b"\x02", b"\x03", b"\x04"]
     assert framer.feed(struct.pack("!H", 3) + b"ab") == []
     assert not framer.complete
+
+
+def test_pipelinedQueriesOverARealConnection() -> None:
+    """Over loopback, every one of 10,000 queries written at once is answered (the reactor
+    pauses and resumes the connection between turns), and no answer is lost."""
+    from glisten.internet import defer, protocol
+    from glisten.names import server
+
+    reactor = makeReactor()
+    factory = server.DNSServerFactory(authorities=[exampleAuthority()], reactor=reactor)
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    done: defer.Deferred[list[int]] = defer.Deferred()
+
+    class Client(protocol.Protocol):
+        def connectionMade(self) -> None:
+            self.framer = LengthPrefixed()
+            self.ids: list[int] = []
+            self.transport.write(pipelined())
+
+        def dataReceived(self, data: bytes) -> None:
+            self.ids += [dns.Message.fromBytes(raw).id for raw in self.framer.feed(data)]
+            if len(self.ids) == QUERIES and not done.called:
+                done.callback(self.ids)
+                self.transport.loseConnection()
+
+    reactor.connectTCP("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Client))
+    try:
+        ids = runUntil(reactor, done, timeout=60)
+    finally:
+        port.stopListening()
+    assert sorted(ids) == list(range(QUERIES))
