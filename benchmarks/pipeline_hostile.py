@@ -46,14 +46,14 @@ def readUntil(s, marker, data=b""):
         data = (data[-len(marker):] if len(data) > 65536 else data) + got
     return data[data.index(marker) + len(marker):]
 
-def connect(who):
+def connect(who, login="login"):
     s = socket.create_connection(("127.0.0.1", port))
     rest = b""
     if spec["greeting"]:
         rest = readUntil(s, b("greeting"))
-    if spec["login"]:
-        s.sendall(b("login", who=who))
-        rest = readUntil(s, b("loginDone"), rest)
+    if spec[login]:
+        s.sendall(b(login, who=who))
+        rest = readUntil(s, b(login + "Done"), rest)
     return s, rest
 
 def attacker():
@@ -78,7 +78,7 @@ def attacker():
     done.set()
 
 def fetcher():
-    s, rest = connect("other")
+    s, rest = connect("other", "probeLogin" if "probeLogin" in spec else "login")
     probe = b("probe"); marker = b("probeMarker")
     worst = 0.0
     count = 0
@@ -129,6 +129,18 @@ def _specs() -> dict[str, dict[str, Any]]:
             unit="NOOP" + crlf,
             end="QUIT" + crlf,
             endMarker="221 ",
+            probe="NOOP" + crlf,
+            probeMarker="250 ",
+        ),
+        "SMTP DATA of 1-character lines": dict(
+            greeting="220 ",
+            login="EHLO {who}\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n",
+            loginDone="354 ",
+            unit="x" + crlf,
+            end="." + crlf,
+            endMarker="Message accepted",
+            probeLogin="EHLO {who}" + crlf,
+            probeLoginDone="250 ",
             probe="NOOP" + crlf,
             probeMarker="250 ",
         ),
@@ -197,8 +209,38 @@ def _factory(name: str, lifted: bool, reactor: Any, tmp: str) -> Any:
 
         if lifted:
             CodecDriver.maxCommandsPerTurn = LIFTED
+
+        @implementer(smtp.IMessage)
+        class Discard:
+            def lineReceived(self, line: bytes) -> None:
+                pass
+
+            def eomReceived(self) -> Any:
+                from glisten.internet.defer import succeed
+
+                return succeed(None)
+
+            def connectionLost(self) -> None:
+                pass
+
+        @implementer(smtp.IMessageDelivery)
+        class Anyone:
+            def receivedHeader(self, helo: Any, origin: Any, recipients: Any) -> bytes:
+                return b"Received: by bench"
+
+            def validateFrom(self, helo: Any, origin: Any) -> Any:
+                return origin
+
+            def validateTo(self, user: Any) -> Any:
+                return Discard
+
+        class ESMTP(smtp.ESMTP):
+            def __init__(self) -> None:
+                super().__init__()
+                self.delivery = Anyone()
+
         smtpFactory = smtp.SMTPFactory()
-        smtpFactory.protocol = smtp.ESMTP
+        smtpFactory.protocol = ESMTP
         return smtpFactory
     if name.startswith("POP3"):
         from glisten.internet.protocol import ServerFactory

@@ -18,10 +18,11 @@ from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 from glisten.mail import _smtp as _smtp_codec
+from glisten.mail._smtp._server import DATA_UNIT
 from glisten.mail import imap4, smtp
 from glisten.python.failure import Failure
 
-from .helpers import RecordingDelivery, makeCertificate, makeReactor, runUntil
+from .helpers import RecordingDelivery, RecordingMessage, makeCertificate, makeReactor, runUntil
 from .test_imap4 import Realm as IMAPRealm
 from .test_pop3 import makeServer as makePOP3Server
 
@@ -152,41 +153,88 @@ def test_imapLostConnectionLeavesNoTurn() -> None:
 
 
 _ALONE = [b"NOOP", b"RSET", b"HELO a.example", b"EHLO b.example", b"NOOP x", b"XYZZY", b""]
+_BODY = st.lists(st.sampled_from([b"", b"x", b".", b"..", b".x", b"a" * 300]), max_size=30)
 
 
-@settings(max_examples=60, deadline=None)
+def _paced(data: bytes, budget: int | None, chunk: int) -> tuple[bytes, bytes]:
+    """Run a session through the SMTP codec, answering what the application must, with
+    ``budget`` per call (``None``: none); :return: the replies and the message text."""
+    codec = _smtp_codec.ServerConnection(b"mx.example")
+    out = b""
+    text = b""
+
+    def answer(events: list[Any]) -> None:
+        nonlocal text
+        for event in events:
+            if isinstance(event, _smtp_codec.MailFrom):
+                codec.acceptMail()
+            elif isinstance(event, _smtp_codec.RcptTo):
+                codec.acceptRecipient()
+            elif isinstance(event, _smtp_codec.MessageData):
+                text += event.data
+            elif isinstance(event, _smtp_codec.MessageComplete):
+                codec.acceptMessage()
+
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)] + [b""] * len(data)
+    for piece in pieces:
+        codec.budget = budget
+        answer(codec.receiveData(piece))
+        reply = codec.dataToSend()
+        if budget is not None:
+            assert len(smtpCodes(reply)) <= budget
+        out += reply
+    return out, text
+
+
+@settings(max_examples=80, deadline=None)
 @given(
-    st.lists(st.sampled_from(_ALONE), min_size=1, max_size=40),
+    st.lists(st.sampled_from(_ALONE), min_size=1, max_size=30),
+    _BODY,
     st.integers(1, 8),
-    st.integers(1, 50),
+    st.integers(1, 700),
 )
 def test_smtpCodecBudgetChangesNothingButPace(
-    commands: list[bytes], budget: int, chunk: int
+    commands: list[bytes], body: list[bytes], budget: int, chunk: int
 ) -> None:
-    """With a budget, the codec answers the same, in the same order, only over more calls;
-    fed whole or in pieces, it never parses more than the budget in one call."""
+    """With a budget, the codec answers the same, in the same order, and passes on the same
+    message text, only over more calls; fed whole or in pieces, it never answers more than
+    the budget in one call."""
     data = b"".join(c + b"\r\n" for c in commands)
-    whole = _smtp_codec.ServerConnection(b"mx.example")
-    whole.receiveData(data)
-    expected = whole.dataToSend()
+    data += b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+    data += b"".join(line + b"\r\n" for line in body) + b".\r\nNOOP\r\n"
+    assert _paced(data, budget, chunk) == _paced(data, None, len(data))
 
-    paced = _smtp_codec.ServerConnection(b"mx.example")
-    out = b""
-    for start in range(0, len(data), chunk):
-        paced.budget = budget
-        paced.receiveData(data[start : start + chunk])
-        reply = paced.dataToSend()
-        assert len(smtpCodes(reply)) <= budget
-        out += reply
-    while True:
-        paced.budget = budget
-        paced.receiveData(b"")
-        reply = paced.dataToSend()
-        if not reply:
-            break
-        assert len(smtpCodes(reply)) <= budget
-        out += reply
-    assert out == expected
+
+def test_smtpMessageTextIsPacedToo() -> None:
+    """A megabyte of one-character lines after DATA reaches the message a slice per budget
+    unit, the rest on later turns, all of it in the end."""
+    made: list[RecordingMessage] = []
+
+    class Delivery(RecordingDelivery):
+        def validateTo(self, user: smtp.User) -> Any:
+            super().validateTo(user)
+
+            def message() -> RecordingMessage:
+                made.append(RecordingMessage(self.messages, user))
+                return made[-1]
+
+            return message
+
+    server, transport, clock = smtpServer()
+    server.delivery = Delivery()
+    lines = 300_000  # under maxPipelined, which holds while MAIL and RCPT wait
+    server.dataReceived(
+        b"MAIL FROM:<a@b.org>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n"
+        + b"x\r\n" * lines
+        + b".\r\nNOOP\r\n"
+    )
+    (message,) = made
+    assert 0 < len(message.lines) <= server.maxCommandsPerTurn * DATA_UNIT // 3
+    assert transport.producerState == "paused"
+    clock.advance(0)
+    assert message.lines == [b"Received: from client by test"] + [b"x"] * lines
+    assert smtpCodes(transport.value()) == [250, 250, 354, 250, 250]
+    assert transport.producerState == "producing"
 
 
 @pytest.mark.parametrize("tls", [False, True])
