@@ -18,8 +18,8 @@ from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 from glisten.mail import _smtp as _smtp_codec
-from glisten.mail._smtp._server import DATA_UNIT
 from glisten.mail import imap4, smtp
+from glisten.mail._smtp._server import DATA_UNIT
 from glisten.python.failure import Failure
 
 from .helpers import RecordingDelivery, RecordingMessage, makeCertificate, makeReactor, runUntil
