@@ -9,10 +9,13 @@ percentile) latency and how long the flood took, with the per-turn budget lifted
 read is answered before anyone else is served) and with glisten's defaults (``after``: 64
 commands or stanzas per reactor turn).
 
+For SSH, both clients are glisten's SSH client, logged in with a password: the flooder
+sends 1 MiB of empty ``SSH_MSG_IGNORE`` packets then a global request, the other times one
+global request after another.
+
 ``python benchmarks/pipeline_hostile.py [NAME...]`` runs the servers whose name contains one
 of the words. There is no Twisted column: its servers have no such budget (they answer a
-read whole), which is what ``before`` shows for glisten. SSH is measured in-process by the
-unit tests only (a client pipelining raw packets needs a key exchange first).
+read whole), which is what ``before`` shows for glisten.
 """
 
 from __future__ import annotations
@@ -100,6 +103,103 @@ print(json.dumps(result))
 """
 
 
+# SSH needs a key exchange and a login first: each client is glisten's own SSH client, in a
+# process of its own (so that the flooder's encryption does not delay the prober's clock).
+_SSH_CLIENT = r"""
+import json, os, sys, time
+from glisten.conch.ssh import connection, transport, userauth
+from glisten.internet import defer, protocol
+from glisten.internet.epollreactor import EPollReactor
+
+port, role, flood, doneFile = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+reactor = EPollReactor()
+result = {}
+
+class Conn(connection.SSHConnection):
+    def serviceStarted(self):
+        super().serviceStarted()
+        if role == "flooder":
+            print("ready", flush=True)
+            start = time.perf_counter()
+            # An empty IGNORE is a 32-byte packet once encrypted (chacha20-poly1305).
+            for _ in range(flood // 32):
+                self.transport.sendIgnore(b"")
+            d = self.sendGlobalRequest(b"ping", b"end", wantReply=True)
+            d.addCallback(lambda _: result.update(flood_s=time.perf_counter() - start))
+            d.addBoth(lambda _: reactor.stop())
+        else:
+            self.times = []
+            print("ready", flush=True)
+            self.probe()
+
+    def probe(self):
+        if os.path.exists(doneFile):
+            self.times.sort()
+            result.update(
+                worst_latency_ms=self.times[-1] * 1000,
+                p99_latency_ms=self.times[int(len(self.times) * 0.99)] * 1000,
+                probes=len(self.times),
+            )
+            reactor.stop()
+            return
+        start = time.perf_counter()
+
+        def answered(_):
+            self.times.append(time.perf_counter() - start)
+            self.probe()
+
+        self.sendGlobalRequest(b"ping", b"p", wantReply=True).addCallback(answered)
+
+class Auth(userauth.SSHUserAuthClient):
+    def getPassword(self, prompt=None):
+        return defer.succeed(b"pw")
+
+    def getPublicKey(self):
+        return None
+
+class Client(transport.SSHClientTransport):
+    def verifyHostKey(self, hostKey, fingerprint):
+        return defer.succeed(True)
+
+    def connectionSecure(self):
+        self.requestService(Auth(b"bob", Conn()))
+
+factory = protocol.ClientFactory.forProtocol(Client)
+factory.reactor = reactor
+reactor.connectTCP("127.0.0.1", port, factory)
+reactor.run(installSignalHandlers=False)
+print(json.dumps(result), flush=True)
+"""
+
+
+def _sshClients(port: int) -> dict[str, Any]:
+    """Start the prober, then the flooder; stop the prober once the flood is answered."""
+    with tempfile.TemporaryDirectory() as tmp:
+        doneFile = os.path.join(tmp, "done")
+
+        def start(role: str) -> subprocess.Popen[str]:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _SSH_CLIENT, str(port), role, str(FLOOD), doneFile],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError(proc.communicate(timeout=60)[1][-800:])
+            return proc
+
+        prober = start("prober")
+        flooder = start("flooder")
+        out: dict[str, Any] = {}
+        try:
+            out.update(json.loads(flooder.communicate(timeout=600)[0].strip().splitlines()[-1]))
+        finally:
+            open(doneFile, "w").close()
+            out.update(json.loads(prober.communicate(timeout=60)[0].strip().splitlines()[-1]))
+        return out
+
+
 def _dnsQuery(id: int) -> str:
     from glisten.names import dns
 
@@ -184,6 +284,7 @@ def _specs() -> dict[str, dict[str, Any]]:
             probe=_dnsQuery(0x7777),
             probeMarker="\x77\x77",
         ),
+        "SSH IGNORE packets": {},
         "XML stream stanzas": dict(
             greeting="",
             login="<s>",
@@ -301,6 +402,32 @@ def _factory(name: str, lifted: bool, reactor: Any, tmp: str) -> Any:
         with open(zone, "w") as f:
             f.write(ZONE)
         return server.DNSServerFactory(authorities=[authority.BindAuthority(zone)], reactor=reactor)
+    if name.startswith("SSH"):
+        from glisten.conch.avatar import ConchUser
+        from glisten.conch.ssh import factory, keys, transport
+
+        if lifted:
+            transport.SSHTransportBase.maxPacketsPerTurn = LIFTED
+
+        class Avatar(ConchUser):
+            def global_ping(self, data: bytes) -> Any:
+                return True, data
+
+        @implementer(portal.IRealm)
+        class Users:
+            def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
+                return interfaces[0], Avatar(), lambda: None
+
+        hostKey = keys.Key.generate("ed25519")
+
+        class SSHFactory(factory.SSHFactory):
+            publicKeys = {b"ssh-ed25519": hostKey.public()}
+            privateKeys = {b"ssh-ed25519": hostKey}
+
+        SSHFactory.portal = portal.Portal(Users(), [users])
+        sshFactory = SSHFactory()
+        sshFactory.reactor = reactor
+        return sshFactory
     from glisten.internet.protocol import ServerFactory
     from glisten.words.xish import xmlstream
 
@@ -334,6 +461,13 @@ def _serve(name: str, lifted: bool) -> dict[str, Any]:
         spec = dict(_specs()[name], flood=FLOOD)
 
         def clients() -> None:
+            if name.startswith("SSH"):
+                try:
+                    out.update(_sshClients(port.getHost().port))
+                except Exception as e:  # reported in the output, not raised in a thread
+                    out["error"] = repr(e)
+                reactor.callFromThread(reactor.stop)
+                return
             proc = subprocess.run(
                 [sys.executable, "-c", _CLIENTS, str(port.getHost().port), json.dumps(spec)],
                 capture_output=True,
