@@ -8,11 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from glisten.conch.unix import SFTPServerForUnixConchUser
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.python.failure import Failure
 
+from ._pairs import machines, pump
 from ._sftploop import SFTPLoop
 from .test_ssh_server import loggedIn
 
@@ -87,3 +91,25 @@ def test_sftpLostConnectionLeavesNoTurn(tmp_path: Path) -> None:
     assert turnsPending(lp.clock)
     lp.server.connectionLost(Failure(ConnectionDone()))
     assert not turnsPending(lp.clock)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 9), st.integers(1, 400))
+def test_machineBudgetChangesNothingButPace(count: int, budget: int, chunk: int) -> None:
+    """With a budget, the transport machine reads the same packets in the same order, only
+    over more calls, never more than the budget in one; fed whole or in pieces."""
+    client, server = machines()
+    pump(client, server)
+    client.setService(b"ssh-connection")
+    server.setService(b"ssh-connection")
+    for i in range(count):
+        client.sendPacket(80, b"g%d" % i)
+    data = client.dataToSend()
+    events: list[Any] = []
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    for piece in pieces + [b""] * count:
+        server.budget = budget
+        got = server.receiveData(piece)
+        assert len(got) <= budget
+        events += got
+    assert [(e.messageType, e.payload) for e in events] == [(80, b"g%d" % i) for i in range(count)]

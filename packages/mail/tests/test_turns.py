@@ -17,6 +17,7 @@ from glisten.cred import checkers, portal
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
+from glisten.mail import _pop3 as _pop3_codec
 from glisten.mail import _smtp as _smtp_codec
 from glisten.mail import imap4, smtp
 from glisten.mail._smtp._server import DATA_UNIT
@@ -297,3 +298,33 @@ def test_imapPipelineOverARealConnection(tmp_path: Path, tls: bool) -> None:
         port.stopListening()
     tags = re.findall(rb"^a(\d+) OK ", received, re.M)
     assert [int(tag) for tag in tags] == list(range(COMMANDS))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"CAPA", b"USER bob", b"XYZZY", b"capa"]), max_size=40),
+    st.integers(1, 8),
+    st.integers(1, 50),
+)
+def test_pop3CodecBudgetChangesNothingButPace(
+    commands: list[bytes], budget: int, chunk: int
+) -> None:
+    """The POP3 codec with a budget answers the same, in the same order, over more calls."""
+
+    def run(budget: int | None, chunk: int) -> list[bytes]:
+        codec = _pop3_codec.ServerConnection(plaintextLogin=True)
+        data = b"".join(c + b"\r\n" for c in commands)
+        replies: list[bytes] = []
+        pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)] + [b""] * len(data)
+        for piece in pieces:
+            codec.budget = budget
+            codec.receiveData(piece)
+            out = codec.dataToSend()
+            if budget is not None:
+                # Each command has one status line (CAPA's list follows its own).
+                lines = out.split(b"\r\n")
+                assert sum(line.startswith((b"+OK", b"-ERR")) for line in lines) <= budget
+            replies.append(out)
+        return [b"".join(replies)]
+
+    assert run(budget, chunk) == run(None, 1 << 20)
