@@ -6,6 +6,7 @@ from typing import Any
 
 from glisten.conch.ssh.filetransfer import FileTransferClient, FileTransferServer
 from glisten.internet import defer
+from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 
 
@@ -15,6 +16,8 @@ class SFTPLoop:
     def __init__(self, fileSystem: Any, **serverKw: Any) -> None:
         self.server = FileTransferServer(**serverKw)
         self.server.client = fileSystem
+        self.clock = Clock()
+        self.server.reactor = self.clock
         self.client = FileTransferClient()
         self.serverTransport = StringTransport()
         self.clientTransport = StringTransport()
@@ -27,7 +30,12 @@ class SFTPLoop:
             toServer = self.clientTransport.value()
             toClient = self.serverTransport.value()
             if not toServer and not toClient:
-                return
+                # The server leaves the rest of a long read to a later turn of the reactor.
+                now = self.clock.seconds()
+                if not any(call.getTime() <= now for call in self.clock.getDelayedCalls()):
+                    return
+                self.clock.advance(0)
+                continue
             self.clientTransport.clear()
             self.serverTransport.clear()
             if toServer and not self.serverTransport.disconnecting:

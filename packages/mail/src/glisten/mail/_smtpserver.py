@@ -72,6 +72,8 @@ class SMTP(CodecDriver, Protocol, TimeoutMixin):
     :ivar host: The name in the greeting (bytes).
     :ivar timeout: Seconds of silence before the connection is dropped.
     :ivar limits: The :class:`glisten.mail._smtp.Limits` of every session.
+    :ivar maxCommandsPerTurn: Pipelined commands answered per turn of the reactor (64); the
+        rest of a read wait, reading paused, so one client cannot stall the others.
     """
 
     timeout: float | None = 600
@@ -140,6 +142,7 @@ class SMTP(CodecDriver, Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
+        self._stopTurns()
         self.setTimeout(None)
         self._abandonMessages()
 

@@ -161,6 +161,8 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
         minutes).
     :ivar account: The logged-in user's :class:`IAccount`.
     :ivar mbox: The selected :class:`IMailbox`.
+    :ivar maxCommandsPerTurn: Pipelined commands answered per turn of the reactor (64); the
+        rest of a read wait, reading paused, so one client cannot stall the others.
     """
 
     timeOut: float | None = 30 * 60
@@ -199,6 +201,7 @@ class IMAP4Server(CodecDriver, Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
+        self._stopTurns()
         self.setTimeout(None)
         self._stopIdle()
         self._unselect()

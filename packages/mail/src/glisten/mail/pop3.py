@@ -162,6 +162,8 @@ class POP3(CodecDriver, Protocol, TimeoutMixin):
     :ivar authOverPlaintext: Accept passwords before TLS (tests, or a trusted network).
     :ivar failedLoginDelay: Seconds before a failed login is answered (slows guessing).
     :ivar limits: The :class:`glisten.mail._pop3.Limits` of each session.
+    :ivar maxCommandsPerTurn: Pipelined commands answered per turn of the reactor (64); the
+        rest of a read wait, reading paused, so one client cannot stall the others.
     :ivar timeOut: Seconds of silence before the connection is dropped (RFC 1939: 600 at
         least is recommended for an authenticated session; Twisted uses 300).
     :ivar mbox: The logged-in user's mailbox.
@@ -262,6 +264,7 @@ class POP3(CodecDriver, Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._disconnected = True
+        self._stopTurns()
         self.setTimeout(None)
         logout, self._logout = self._logout, None
         if logout is not None:

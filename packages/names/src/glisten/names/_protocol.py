@@ -256,6 +256,12 @@ class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
     """
 
     idleTimeout = TCP_IDLE_TIMEOUT
+    #: Messages of one read handled in one go before the connection yields to the others:
+    #: reading pauses and the rest wait for the reactor's next turn, so one client's
+    #: megabyte of pipelined queries cannot stall every other client (issue 29).
+    maxMessagesPerTurn = 64
+    _nextTurn: Any = None
+    _readingPaused = False
 
     def __init__(self, controller: DNSController, reactor: TimeReactor | None = None) -> None:
         super().__init__(controller, reactor)
@@ -291,6 +297,9 @@ class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.setTimeout(None)
+        call, self._nextTurn = self._nextTurn, None
+        if call is not None and call.active():
+            call.cancel()
         lost = getattr(self.controller, "connectionLost", None)
         if lost is not None:
             lost(self)
@@ -302,8 +311,29 @@ class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
         self.transport.write(frame(message._toWire(65535)))
 
     def dataReceived(self, data: bytes) -> None:
+        if self._nextTurn is not None:
+            # Messages wait for the next turn already: these go behind them.
+            self._framer.feed(data, 0)
+            return
+        self._messagesReceived(self._framer.feed(data, self.maxMessagesPerTurn))
+        if self.transport is not None and self._framer.complete:
+            if not self._readingPaused:
+                self._readingPaused = True
+                self.transport.pauseProducing()
+            self._nextTurn = self.callLater(0, self._takeTurn)
+
+    def _takeTurn(self) -> None:
+        self._nextTurn = None
+        if self.transport is None:
+            return
+        self.dataReceived(b"")
+        if self._readingPaused and self._nextTurn is None and self.transport is not None:
+            self._readingPaused = False
+            self.transport.resumeProducing()
+
+    def _messagesReceived(self, messages: list[bytes]) -> None:
         zones = self._zones
-        for raw in self._framer.feed(data):
+        for raw in messages:
             if self.transport is None:
                 return
             self.resetTimeout()
@@ -325,7 +355,9 @@ class DNSProtocol(DNSMixin, TimeoutMixin, protocol.Protocol):
                 if reply is not None and handler is not None:
                     handler(reply, self, None)
                     continue
-                # A stream we cannot parse cannot be trusted to stay framed.
+                # A stream we cannot parse cannot be trusted to stay framed: nothing more
+                # of it is read.
+                self._framer = LengthPrefixed()
                 self.transport.loseConnection()
                 return
             if m.answer:

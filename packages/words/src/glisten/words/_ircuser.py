@@ -130,6 +130,7 @@ class IRCUser(IRC):
         self._idleCall = clock.callLater(self.factory.registrationTimeout, self._checkIdle)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        super().connectionLost(reason)
         self._closing = True
         if self._idleCall is not None and self._idleCall.active():
             self._idleCall.cancel()
@@ -141,6 +142,9 @@ class IRCUser(IRC):
                 self._logout()
             avatar.mind = None
         self.avatar = None
+
+    def _reactor(self) -> Any:
+        return self.factory.clock()
 
     def _close(self, reason: str, abort: bool = False) -> None:
         """Say ERROR and close (once)."""

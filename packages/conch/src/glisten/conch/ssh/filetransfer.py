@@ -45,6 +45,7 @@ from glisten.conch.ssh.channel import SSHChannel
 from glisten.internet import interfaces, protocol
 from glisten.internet.defer import Deferred
 from glisten.internet.error import ConnectionDone, ConnectionLost
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 
@@ -180,12 +181,23 @@ class FileTransferServer(protocol.Protocol):
     too many requests wait for the file system, or the client is not reading replies, the
     channel stops opening its window, so the client waits.
 
+    One channel packet may hold thousands of small requests: at most
+    :attr:`maxRequestsPerTurn` of them are handled in one go; the rest wait, the channel's
+    input paused, for the reactor's next turn, so one client cannot stall the others.
+
     :param data: the subsystem request's data (unused, as in Twisted).
     :param avatar: the user, adapted to :class:`ISFTPServer`.
     :param limits: bounds on what the client may ask.
+    :ivar maxRequestsPerTurn: requests handled per turn of the reactor.
+    :ivar reactor: the reactor that runs the later turns (``None``: the avatar's
+        ``reactor``, else the global one).
     """
 
     _log = Logger()
+    maxRequestsPerTurn = 64
+    reactor: Any = None
+    _nextTurn: Any = None
+    _turnPaused = False
 
     def __init__(self, data: bytes | None = None, avatar: Any = None, limits: Limits | None = None):
         self.avatar = avatar
@@ -209,8 +221,12 @@ class FileTransferServer(protocol.Protocol):
             register(self, True)
 
     def dataReceived(self, data: bytes) -> None:
+        codec = self._codec
+        if self._nextTurn is None:
+            # A new turn (not one cut short and waiting for the next): a fresh budget.
+            codec.budget = self.maxRequestsPerTurn
         try:
-            events = self._codec.receiveData(data)
+            events = codec.receiveData(data)
         except SFTPProtocolError as e:
             self._log.info("SFTP protocol error: {error}", error=str(e))
             self.transport.loseConnection()
@@ -219,9 +235,26 @@ class FileTransferServer(protocol.Protocol):
             if self._lost:
                 return
             self._dispatch(event)
+        if codec.budget == 0 and self._nextTurn is None and not self._lost:
+            self._turnPaused = True
+            self._updateInput()
+            reactor = self.reactor or getattr(self.avatar, "reactor", None)
+            self._nextTurn = getReactor(reactor).callLater(0, self._takeTurn)
+
+    def _takeTurn(self) -> None:
+        self._nextTurn = None
+        if self._lost:
+            return
+        self.dataReceived(b"")
+        if self._nextTurn is None:
+            self._turnPaused = False
+            self._updateInput()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._lost = True
+        turn, self._nextTurn = self._nextTurn, None
+        if turn is not None and turn.active():
+            turn.cancel()
         files, self.openFiles = self.openFiles, {}
         dirs, self.openDirs = self.openDirs, {}
         for f in files.values():
@@ -254,7 +287,11 @@ class FileTransferServer(protocol.Protocol):
         """The channel is going away."""
 
     def _updateInput(self) -> None:
-        paused = self._writesPaused or self._pending >= self.limits.maxPendingRequests
+        paused = (
+            self._writesPaused
+            or self._turnPaused
+            or self._pending >= self.limits.maxPendingRequests
+        )
         if paused == self._inputPaused:
             return
         self._inputPaused = paused

@@ -109,6 +109,12 @@ class SSHTransportBase(protocol.Protocol):
     _machine: SSHTransportMachine
     _rekeyCall: Any = None
     _log = Logger()
+    #: Packets of one read handled in one go before the connection yields to the others:
+    #: reading pauses and the rest wait for the reactor's next turn, so one peer's megabyte
+    #: of small packets cannot stall every other connection (issue 29).
+    maxPacketsPerTurn = 64
+    _nextTurn: Any = None
+    _readingPaused = False
 
     @property
     def sessionID(self) -> bytes | None:
@@ -195,11 +201,41 @@ class SSHTransportBase(protocol.Protocol):
             self.transport.write(data)
 
     def dataReceived(self, data: bytes) -> None:
+        self._startTurn()
         try:
             self._handleEvents(self._machine.receiveData(data))
         except SSHProtocolError as e:
             self._protocolError(e)
         self._flush()
+        self._endTurn()
+
+    def _startTurn(self) -> None:
+        if self._nextTurn is None:
+            # A new turn (not one cut short and waiting for the next): a fresh budget.
+            self._machine.budget = self.maxPacketsPerTurn
+
+    def _endTurn(self) -> None:
+        """The budget is spent with packets maybe left: read them on the next turn."""
+        machine = self._machine
+        if (
+            machine.budget == 0
+            and self._nextTurn is None
+            and machine.phase is not Phase.CLOSED
+            and self.transport is not None
+        ):
+            if not self._readingPaused:
+                self._readingPaused = True
+                self.transport.pauseProducing()
+            self._nextTurn = self._reactor().callLater(0, self._takeTurn)
+
+    def _takeTurn(self) -> None:
+        self._nextTurn = None
+        if self.transport is None or self._machine.phase is Phase.CLOSED:
+            return
+        self.dataReceived(b"")
+        if self._nextTurn is None and self._readingPaused and self.transport is not None:
+            self._readingPaused = False
+            self.transport.resumeProducing()
 
     def _protocolError(self, e: SSHProtocolError) -> None:
         self._log.info(
@@ -313,6 +349,9 @@ class SSHTransportBase(protocol.Protocol):
         if self._rekeyCall is not None and self._rekeyCall.active():
             self._rekeyCall.cancel()
         self._rekeyCall = None
+        turn, self._nextTurn = self._nextTurn, None
+        if turn is not None and turn.active():
+            turn.cancel()
         if self.service is not None:
             service, self.service = self.service, None
             service.serviceStopped()
@@ -429,11 +468,13 @@ class SSHClientTransport(SSHTransportBase):
     def _hostKeyAccepted(self, _: Any) -> None:
         if self._machine.phase is Phase.CLOSED:
             return
+        self._startTurn()
         try:
             self._handleEvents(self._machine.acceptHostKey())
         except SSHProtocolError as e:
             self._protocolError(e)
         self._flush()
+        self._endTurn()
 
     def _hostKeyRefused(self, reason: Failure) -> None:
         self._log.info("host key rejected: {reason}", reason=reason.getErrorMessage())

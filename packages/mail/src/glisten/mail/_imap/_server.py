@@ -112,7 +112,12 @@ class ServerConnection:
     :ivar state: The :class:`ServerState`.
     :ivar readOnly: The selected mailbox was opened with ``EXAMINE``.
     :ivar enabled: Extensions the client turned on with ``ENABLE``.
+    :ivar budget: Command lines :meth:`receiveData` may still parse before it stops and keeps
+        the rest buffered (``None``: no bound). An adapter sets it once per turn of its event
+        loop, so one client's megabyte of pipelined commands cannot stall the others.
     """
+
+    budget: int | None = None
 
     def __init__(
         self,
@@ -199,7 +204,7 @@ class ServerConnection:
             return []
         self._buf += data
         events: list[ServerEvent] = []
-        while self._waiting is None or self._idling is not None:
+        while (self._waiting is None or self._idling is not None) and self.budget != 0:
             if self.state is S.LOGOUT:
                 break
             if self._literalLeft:
@@ -213,6 +218,8 @@ class ServerConnection:
             line = self._line()
             if line is None:
                 break
+            if self.budget is not None:
+                self.budget -= 1
             event = self._lineReceived(line)
             if event is not None:
                 events.append(event)

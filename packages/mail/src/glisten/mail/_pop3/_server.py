@@ -69,7 +69,12 @@ class ServerConnection:
     :param expire: Text of the ``EXPIRE`` capability (RFC 2449 6.7), or ``None``.
     :ivar state: The :class:`ServerState`.
     :ivar username: The name of a successful login, else ``None``.
+    :ivar budget: Command lines :meth:`receiveData` may still parse before it stops and keeps
+        the rest buffered (``None``: no bound). An adapter sets it once per turn of its event
+        loop, so one client's megabyte of pipelined commands cannot stall the others.
     """
+
+    budget: int | None = None
 
     def __init__(
         self,
@@ -170,9 +175,11 @@ class ServerConnection:
             return []
         self._buf += data
         events: list[ServerEvent] = []
-        while self._waiting is None and self.state is not ServerState.CLOSED:
+        while self._waiting is None and self.state is not ServerState.CLOSED and self.budget != 0:
             line = self._nextLine()
             if line is not None:
+                if self.budget is not None:
+                    self.budget -= 1
                 event = self._line(line)
                 if event is not None:
                     events.append(event)
@@ -181,6 +188,7 @@ class ServerConnection:
                 break
         if (
             self.state is not ServerState.CLOSED
+            and self.budget != 0
             and len(self._buf) > self.limits.maxPipelined + self.limits.maxAuthLine
         ):
             self._close(b"-ERR too much input at once", "input flood")

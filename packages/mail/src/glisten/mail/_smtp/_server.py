@@ -41,6 +41,8 @@ from glisten.mail._smtp._reply import formatReply
 from glisten.mail._smtp._state import BLOCKED, ServerState
 
 S = ServerState
+#: Bytes of message text (DATA or BDAT) that cost one unit of a ``budget``.
+DATA_UNIT = 4096
 #: Formatted replies by (code, text, enhanced code): most replies are the same few lines.
 _REPLIES: dict[tuple[int, bytes, bytes | None], bytes] = {}
 _NOTIFY = frozenset({"SUCCESS", "FAILURE", "DELAY"})
@@ -64,7 +66,12 @@ class ServerConnection:
     :ivar state: The :class:`ServerState`.
     :ivar extended: The client said ``EHLO``.
     :ivar authenticated: The username of a successful ``AUTH``, else ``None``.
+    :ivar budget: Command lines :meth:`receiveData` may still parse before it stops and keeps
+        the rest buffered (``None``: no bound). An adapter sets it once per turn of its event
+        loop, so one client's megabyte of pipelined commands cannot stall the others.
     """
+
+    budget: int | None = None
 
     def __init__(
         self,
@@ -253,15 +260,20 @@ class ServerConnection:
         if data:
             buf += data
         pos = 0
-        while self.state not in BLOCKED and pos < len(buf):
+        while self.state not in BLOCKED and pos < len(buf) and self.budget != 0:
             state = self.state
-            if state is S.DATA:
-                pos = self._readData(buf, pos, events)
-                if self.state is S.DATA:
-                    break
-            elif state is S.BDAT:
-                pos = self._readChunk(buf, pos, events)
-                if self.state is S.BDAT:
+            if state is S.DATA or state is S.BDAT:
+                # Message text costs one unit of the budget per DATA_UNIT bytes (or two
+                # longest lines, so that a slice always holds a whole line).
+                stop = len(buf)
+                if self.budget is not None:
+                    self.budget -= 1
+                    stop = min(stop, pos + max(DATA_UNIT, 2 * self.limits.maxDataLine))
+                if state is S.DATA:
+                    pos = self._readData(buf, pos, events, stop)
+                else:
+                    pos = self._readChunk(buf, pos, events, stop)
+                if self.state is state and stop == len(buf):
                     break
             else:
                 limit = self.limits.maxAuthLine if state is S.AUTH else self.limits.maxCommandLine
@@ -285,6 +297,8 @@ class ServerConnection:
                     continue
                 if line.endswith(b"\r"):
                     line = line[:-1]
+                if self.budget is not None:
+                    self.budget -= 1
                 if state is S.AUTH:
                     self._saslLine(line, events)
                 else:
@@ -687,26 +701,25 @@ class ServerConnection:
             self._bad = "size"
         return self._bad is None
 
-    def _readData(self, buf: bytearray, pos: int, events: list[ServerEvent]) -> int:
+    def _readData(self, buf: bytearray, pos: int, events: list[ServerEvent], n: int) -> int:
         """Read DATA text: lines end with CRLF only; a leading dot is removed (RFC 5321
         4.5.2); ``.`` alone ends the message. Bare CR and LF are refused (no SMTP smuggling).
 
-        Works on every complete line in the buffer at once (C-level ``find``, ``count`` and
-        ``replace``), and never looks at a byte twice but for the last few of a partial line:
-        what is left after a call is one partial line, starting at a line start.
+        Works on every complete line of ``buf[pos:n]`` at once (C-level ``find``, ``count``
+        and ``replace``), and never looks at a byte twice but for the last few of a partial
+        line: what is left after a call is one partial line, starting at a line start.
         """
         maxLine = self.limits.maxDataLine - 2
-        n = len(buf)
         if not self._midLine and buf.startswith(b".\r\n", pos):
             self._scan = pos + 3
             self._endOfMessage(events)
             return pos + 3
         scan = max(pos, self._scan)
-        terminator = buf.find(b"\r\n.\r\n", scan)
+        terminator = buf.find(b"\r\n.\r\n", scan, n)
         if terminator >= 0:
             regionEnd = terminator + 2
         else:
-            last = buf.rfind(b"\r\n", scan)
+            last = buf.rfind(b"\r\n", scan, n)
             regionEnd = last + 2 if last >= 0 else pos
         if regionEnd > pos:
             self._dataRegion(bytes(buf[pos:regionEnd]), maxLine, events)
@@ -744,8 +757,8 @@ class ServerConnection:
         if self._addData(len(data)):
             events.append(MessageData(data))
 
-    def _readChunk(self, buf: bytearray, pos: int, events: list[ServerEvent]) -> int:
-        take = min(self._bdatLeft, len(buf) - pos)
+    def _readChunk(self, buf: bytearray, pos: int, events: list[ServerEvent], n: int) -> int:
+        take = min(self._bdatLeft, n - pos)
         if take and not self._bdatRefused and self._addData(take):
             events.append(MessageData(bytes(buf[pos : pos + take])))
         self._bdatLeft -= take

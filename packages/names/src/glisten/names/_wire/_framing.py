@@ -28,14 +28,21 @@ class LengthPrefixed:
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def feed(self, data: bytes) -> list[bytes]:
-        """:return: the messages ``data`` completes, in order (without prefixes)."""
+    def feed(self, data: bytes, limit: int | None = None) -> list[bytes]:
+        """
+        :param limit: Hand back at most this many messages; the others stay buffered for a
+            later call (``feed(b"")``), so one read of many small messages can be answered a
+            few at a time.
+        :return: the messages ``data`` completes, in order (without prefixes).
+        """
         buf = self._buf
         buf += data
         n = len(buf)
         off = 0
-        out = []
-        while n - off >= 2:
+        out: list[bytes] = []
+        if limit is None:
+            limit = n
+        while n - off >= 2 and len(out) < limit:
             end = off + 2 + ((buf[off] << 8) | buf[off + 1])
             if end > n:
                 break
@@ -44,6 +51,12 @@ class LengthPrefixed:
         if off:
             del buf[:off]
         return out
+
+    @property
+    def complete(self) -> bool:
+        """A whole message is buffered (left by a ``limit``)."""
+        buf = self._buf
+        return len(buf) >= 2 and len(buf) >= 2 + ((buf[0] << 8) | buf[1])
 
     @property
     def pending(self) -> int:

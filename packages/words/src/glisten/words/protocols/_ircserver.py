@@ -12,8 +12,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol
 from glisten.logger import Logger
+from glisten.python.failure import Failure
+from glisten.words._pacing import InputPacer
 from glisten.words.protocols._irc import (
     BadLine,
     BadLineKind,
@@ -50,11 +53,17 @@ class IRC(Protocol):
 
     :ivar hostname: the server name used as the prefix of replies.
     :ivar limits: what a client may send per line.
+    :ivar maxMessagesPerTurn: messages answered in one go before the connection yields to
+        the others: reading pauses and the rest waits for the reactor's next turn, so one
+        client's megabyte of pipelined lines cannot stall every other client (issue 29).
+    :ivar maxBytesPerTurn: bytes parsed in one go, for the same reason.
     """
 
     hostname: str | None = None
     encoding: str | None = None
     limits = Limits()
+    maxMessagesPerTurn = 64
+    maxBytesPerTurn = 16384
 
     #: The tags of the message being dispatched.
     tags: dict[str, str] = {}
@@ -63,6 +72,7 @@ class IRC(Protocol):
     def connectionMade(self) -> None:
         self.channels: list[str] = []
         self._decoder = LineDecoder(self.limits)
+        self._pacer: InputPacer[Message | BadLine] | None = None
         self._closing = False
         if self.hostname is None:
             self.hostname = socket.getfqdn()
@@ -116,16 +126,39 @@ class IRC(Protocol):
         )
 
     def dataReceived(self, data: bytes) -> None:
-        decoder = getattr(self, "_decoder", None)
-        if decoder is None:
-            decoder = self._decoder = LineDecoder(self.limits)
-        for event in decoder.receiveData(data):
-            if self.transport is None or self._closing:
-                return
-            if isinstance(event, BadLine):
-                self.badLineReceived(event)
-                continue
+        pacer = getattr(self, "_pacer", None)
+        if pacer is None:
+            decoder = getattr(self, "_decoder", None)
+            if decoder is None:
+                decoder = self._decoder = LineDecoder(self.limits)
+            pacer = self._pacer = InputPacer(
+                decoder.receiveData,
+                self._lineEvent,
+                self.transport,
+                self._reactor,
+                maxEvents=self.maxMessagesPerTurn,
+                maxBytes=self.maxBytesPerTurn,
+            )
+        pacer.dataReceived(data)
+
+    def _lineEvent(self, event: Message | BadLine) -> None:
+        if self.transport is None or self._closing:
+            if self._pacer is not None:
+                self._pacer.discard()
+        elif isinstance(event, BadLine):
+            self.badLineReceived(event)
+        else:
             self.messageReceived(event)
+
+    def _reactor(self) -> Any:
+        """:return: the reactor that runs the next turn of pipelined input."""
+        return getReactor(None)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        """Drop the pipelined input that still waits for a turn."""
+        pacer = getattr(self, "_pacer", None)
+        if pacer is not None:
+            pacer.stop()
 
     def badLineReceived(self, bad: BadLine) -> None:
         """A line was refused: too long (``417``), or a NUL or malformed line (closed)."""

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from glisten.internet import protocol
+from glisten.internet.main import getReactor
 from glisten.python.failure import Failure
+from glisten.words._pacing import InputPacer
 from glisten.words.xish import domish, utility
 
 __all__ = [
@@ -26,6 +28,9 @@ STREAM_CONNECTED_EVENT = "//event/stream/connected"
 STREAM_START_EVENT = "//event/stream/start"
 STREAM_END_EVENT = "//event/stream/end"
 STREAM_ERROR_EVENT = "//event/stream/error"
+#: Bytes handed to the parser at a time, so that a turn's element budget is kept to within
+#: one slice's worth of elements.
+_PARSE_SLICE = 512
 
 
 class XmlStream(protocol.Protocol, utility.EventDispatcher):
@@ -40,10 +45,22 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
     :ivar stream: the element stream parser, None when not connected.
     :ivar rawDataInFn: called with every received chunk, for logging (or None).
     :ivar rawDataOutFn: called with every sent chunk, for logging (or None).
+    :ivar maxElementsPerTurn: elements dispatched in one go (give or take those of one
+        slice of 512 bytes) before the connection yields to the others:
+        reading pauses and the rest waits for the reactor's next turn, so a megabyte of tiny
+        stanzas in one read cannot stall every other connection (issue 29). Input still
+        waiting when the stream restarts (STARTTLS, SASL) is dropped: what was sent before
+        the restart must not be read after it.
+    :ivar maxBytesPerTurn: bytes parsed in one go, for the same reason (a big stanza).
+    :ivar reactor: the reactor that runs those later turns (None: the global one).
     """
 
     #: The parser's bounds; a subclass or instance may set others.
     limits = domish.DEFAULT_LIMITS
+    maxElementsPerTurn = 64
+    maxBytesPerTurn = 65536
+    reactor: Any = None
+    _pacer: InputPacer[int] | None = None
 
     def __init__(self) -> None:
         utility.EventDispatcher.__init__(self)
@@ -58,6 +75,8 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
         stream.ElementEvent = self.onElement
         stream.DocumentEndEvent = self.onDocumentEnd
         self.stream = stream
+        if self._pacer is not None:
+            self._pacer.discard()
 
     def connectionMade(self) -> None:
         self._initializeStream()
@@ -66,14 +85,50 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
     def dataReceived(self, data: bytes) -> None:
         if self.rawDataInFn is not None:
             self.rawDataInFn(data)
+        if self.stream is None:
+            return
+        pacer = self._pacer
+        if pacer is None:
+            pacer = self._pacer = InputPacer(
+                self._parse,
+                _noEvent,
+                self.transport,
+                lambda: getReactor(self.reactor),
+                maxEvents=self.maxElementsPerTurn,
+                maxBytes=self.maxBytesPerTurn,
+                sliceSize=_PARSE_SLICE,
+            )
+        pacer.dataReceived(data)
+
+    def _parse(self, data: bytes) -> range:
+        """Parse one slice of input; the parser dispatches its elements itself.
+
+        :return: one (empty) event per element dispatched, for the pacer to count.
+        """
         stream = self.stream
         if stream is None:
-            return
+            return range(0)
+        target = stream.ElementEvent
+        count = 0
+
+        def counted(element: domish.Element) -> None:
+            nonlocal count
+            count += 1
+            target(element)
+
+        stream.ElementEvent = counted
         try:
             stream.parse(data)
         except domish.ParserError as e:
             self.stream = None
+            if self._pacer is not None:
+                self._pacer.discard()
             self.onParserError(e)
+        finally:
+            # Unless a handler chose another target meanwhile (setDispatchFn).
+            if stream.ElementEvent is counted:
+                stream.ElementEvent = target
+        return range(count)
 
     def onParserError(self, error: domish.ParserError) -> None:
         """The peer sent unacceptable XML: report it and close the connection."""
@@ -82,6 +137,8 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
             self.transport.loseConnection()
 
     def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
+        if self._pacer is not None:
+            self._pacer.stop()
         self.dispatch(reason, STREAM_END_EVENT)
         self.stream = None
 
@@ -121,6 +178,10 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
             self.rawDataOutFn(obj)
         if self.transport is not None:
             self.transport.write(obj)
+
+
+def _noEvent(event: int) -> None:
+    return None
 
 
 class BootstrapMixin:

@@ -168,15 +168,18 @@ class SFTPCodec:
     :param client: ``True`` on the client (reads replies), ``False`` on the server (reads
         requests).
     :param limits: what the peer may send.
+    :ivar budget: packets :meth:`receiveData` may still read before it stops and keeps the
+        rest buffered (``None``: no bound); an adapter sets it once per turn of its event loop.
     """
 
-    __slots__ = ("_buffer", "_client", "_started", "limits")
+    __slots__ = ("_buffer", "_client", "_started", "budget", "limits")
 
     def __init__(self, client: bool, limits: Limits | None = None) -> None:
         self._client = client
         self.limits = limits or Limits()
         self._buffer = bytearray()
         self._started = False
+        self.budget: int | None = None
 
     # ------------------------------------------------------------------ receiving
 
@@ -193,7 +196,7 @@ class SFTPCodec:
         offset = 0
         end = len(buf)
         maxLength = self.limits.maxPacketLength
-        while end - offset >= 4:
+        while end - offset >= 4 and self.budget != 0:
             (length,) = _U32.unpack_from(buf, offset)
             if length == 0 or length > maxLength:
                 del buf[:]
@@ -202,6 +205,8 @@ class SFTPCodec:
                 break
             packet = bytes(buf[offset + 4 : offset + 4 + length])
             offset += 4 + length
+            if self.budget is not None:
+                self.budget -= 1
             events.append(self._packet(packet))
         if offset:
             del buf[:offset]

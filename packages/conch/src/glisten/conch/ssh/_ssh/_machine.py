@@ -107,7 +107,12 @@ class SSHTransportMachine:
         (client only; :meth:`glisten.conch.ssh.keys.Key._fromBlob` by default).
     :param gexGroups: server only: the group exchange groups (size in bits to
         ``(generator, prime)`` pairs); RFC 3526's by default.
+    :ivar budget: packets :meth:`receiveData` may still read before it stops and keeps the
+        rest buffered (``None``: no bound). An adapter sets it once per turn of its event
+        loop, so one peer's megabyte of small packets cannot stall other connections.
     """
+
+    budget: int | None = None
 
     def __init__(
         self,
@@ -587,10 +592,12 @@ class SSHTransportMachine:
         elif data:
             self._reader.feed(data)
         reader = self._reader
-        while self.phase is not Phase.CLOSED and not self._awaitingHostKey:
+        while self.phase is not Phase.CLOSED and not self._awaitingHostKey and self.budget != 0:
             payload = reader.next()
             if payload is None:
                 break
+            if self.budget is not None:
+                self.budget -= 1
             events.extend(self._dispatch(payload))
         self._maybeRekey()
         return events

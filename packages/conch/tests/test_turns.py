@@ -1,0 +1,115 @@
+"""One read of many small SSH packets is handled ``maxPacketsPerTurn`` at a time, and one
+channel packet of many SFTP requests ``maxRequestsPerTurn`` at a time: input pauses and the
+rest wait for the reactor's next turn, so one peer cannot stall the others (issue 29). The
+fake clock runs every following turn in one ``advance(0)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glisten.conch.unix import SFTPServerForUnixConchUser
+from glisten.internet.error import ConnectionDone
+from glisten.internet.task import Clock
+from glisten.python.failure import Failure
+
+from ._pairs import machines, pump
+from ._sftploop import SFTPLoop
+from .test_ssh_server import loggedIn
+
+REQUESTS = 10_000
+
+
+def turnsPending(clock: Clock) -> list[Any]:
+    return [call for call in clock.getDelayedCalls() if "_takeTurn" in repr(call)]
+
+
+def test_pipelinedPacketsAreHandledATurnAtATime() -> None:
+    loop = loggedIn()
+    results: list[bytes] = []
+    for i in range(REQUESTS):
+        d = loop.client.conn.sendGlobalRequest(b"test-global", b"%d" % i, wantReply=True)
+        d.addCallback(results.append)
+    toServer = loop.clientTransport.value()
+    loop.clientTransport.clear()
+    per = loop.server.maxPacketsPerTurn
+    loop.server.dataReceived(toServer)
+    loop.client.dataReceived(loop.serverTransport.value())
+    loop.serverTransport.clear()
+    assert len(results) == per
+    assert loop.serverTransport.producerState == "paused"
+    assert len(turnsPending(loop.clock)) == 2  # the server's, and the client's (budget spent)
+    while turnsPending(loop.clock) or loop.serverTransport.value():
+        loop.clock.advance(0)
+        loop.pump()
+    assert results == [b"answer:%d" % i for i in range(REQUESTS)]
+    assert loop.serverTransport.producerState == "producing"
+    assert loop.clientTransport.producerState == "producing"
+
+
+def test_lostConnectionLeavesNoTurn() -> None:
+    loop = loggedIn()
+    for i in range(REQUESTS):
+        loop.client.conn.sendGlobalRequest(b"test-global", b"%d" % i, wantReply=True)
+    loop.server.dataReceived(loop.clientTransport.value())
+    assert turnsPending(loop.clock)
+    loop.server.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(loop.clock)
+
+
+def test_sftpRequestsInOnePacketAreHandledATurnAtATime(tmp_path: Path) -> None:
+    """One channel packet may hold thousands of small SFTP requests: 64 are answered per
+    turn, the channel's input paused meanwhile (its window stays closed)."""
+    (tmp_path / "f").write_bytes(b"x")
+    lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(tmp_path)))
+    answered: list[int] = []
+    for i in range(REQUESTS):
+        lp.client.realPath(b"/f" if i % 2 else b"/").addCallback(
+            lambda path, i=i: answered.append(i) if path == (b"/f" if i % 2 else b"/") else None
+        )
+    lp.server.dataReceived(lp.clientTransport.value())
+    lp.clientTransport.clear()
+    lp.client.dataReceived(lp.serverTransport.value())
+    lp.serverTransport.clear()
+    assert len(answered) == lp.server.maxRequestsPerTurn
+    assert lp.serverTransport.producerState == "paused"
+    assert len(turnsPending(lp.clock)) == 1
+    lp.pump()
+    assert answered == list(range(REQUESTS))
+    assert lp.serverTransport.producerState == "producing"
+    assert not turnsPending(lp.clock)
+
+
+def test_sftpLostConnectionLeavesNoTurn(tmp_path: Path) -> None:
+    lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(tmp_path)))
+    for _ in range(REQUESTS):
+        lp.client.realPath(b"/")
+    lp.server.dataReceived(lp.clientTransport.value())
+    assert turnsPending(lp.clock)
+    lp.server.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(lp.clock)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 9), st.integers(1, 400))
+def test_machineBudgetChangesNothingButPace(count: int, budget: int, chunk: int) -> None:
+    """With a budget, the transport machine reads the same packets in the same order, only
+    over more calls, never more than the budget in one; fed whole or in pieces."""
+    client, server = machines()
+    pump(client, server)
+    client.setService(b"ssh-connection")
+    server.setService(b"ssh-connection")
+    for i in range(count):
+        client.sendPacket(80, b"g%d" % i)
+    data = client.dataToSend()
+    events: list[Any] = []
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    for piece in pieces + [b""] * count:
+        server.budget = budget
+        got = server.receiveData(piece)
+        assert len(got) <= budget
+        events += got
+    assert [(e.messageType, e.payload) for e in events] == [(80, b"g%d" % i) for i in range(count)]
