@@ -173,6 +173,14 @@ class Certificate:
     blob: bytes
     signed: bytes
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Certificate):
+            return NotImplemented
+        return self.blob == other.blob
+
+    def __hash__(self) -> int:
+        return hash(self.blob)
+
     def criticalOption(self, name: bytes) -> bytes | None:
         """
         A critical option's value (``b"force-command"`` gives the command; a flag gives
