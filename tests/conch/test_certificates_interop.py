@@ -1,0 +1,417 @@
+"""OpenSSH certificates against OpenSSH: ``ssh-keygen -s`` certificates read and verified by
+glisten (and glisten's read by ``ssh-keygen -L``), ``ssh`` logging into ``glisten ssh`` with a
+user certificate and checking its host certificate, and glisten's client endpoint logging into
+``sshd`` with a user certificate and checking sshd's host certificate."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glisten.conch.client.knownhosts import KnownHostsFile
+from glisten.conch.endpoints import AuthenticationFailed, SSHCommandClientEndpoint
+from glisten.conch.error import UserRejectedKey
+from glisten.conch.ssh.keys import CERT_HOST, CERT_USER, Key
+from glisten.internet.protocol import Factory
+
+from .conftest import freePort, glistenSsh, requireBinary, sshKeygen, waitForPort
+from .test_openssh_server import _Collect, _run
+
+pytestmark = pytest.mark.interop
+
+
+def _sign(tmp: Path, ca: Path, key: Path, *args: str, name: str | None = None) -> tuple[Path, Key]:
+    """``ssh-keygen -s CA ARGS KEY.pub``; the certificate file and the key glisten reads."""
+    pub = Path(str(key) + ".pub")
+    if name is not None:
+        copy = tmp / f"{name}.pub"
+        copy.write_bytes(pub.read_bytes())
+        pub = copy
+    subprocess.run(
+        [requireBinary("ssh-keygen"), "-q", "-s", str(ca), *args, str(pub)],
+        check=True,
+        capture_output=True,
+    )
+    certPath = Path(str(pub)[: -len(".pub")] + "-cert.pub")
+    return certPath, Key.fromFile(certPath)
+
+
+@pytest.mark.parametrize(
+    "caKind,caBits,caArgs",
+    [
+        ("ed25519", None, []),
+        ("ecdsa", 384, []),
+        ("rsa", 2048, []),
+        ("rsa", 2048, ["-t", "rsa-sha2-256"]),
+    ],
+)
+@pytest.mark.parametrize(
+    "keyKind,keyBits",
+    [("ed25519", None), ("ecdsa", 256), ("ecdsa", 384), ("ecdsa", 521), ("rsa", 2048)],
+)
+def test_sshKeygenCertificatesVerify(
+    tmp_path: Path,
+    caKind: str,
+    caBits: int | None,
+    caArgs: list[str],
+    keyKind: str,
+    keyBits: int | None,
+) -> None:
+    ca = sshKeygen(tmp_path / "ca", caKind, caBits)
+    key = sshKeygen(tmp_path / "key", keyKind, keyBits)
+    userPath, user = _sign(
+        tmp_path,
+        ca,
+        key,
+        *caArgs,
+        "-I",
+        "user@example",
+        "-n",
+        "alice,deploy",
+        "-V",
+        "-5m:+1h",
+        "-z",
+        "42",
+        "-O",
+        "force-command=uptime",
+        "-O",
+        "source-address=127.0.0.0/8,::1",
+        "-O",
+        "no-port-forwarding",
+    )
+    cert = user.certificate
+    assert cert is not None
+    assert cert.type == CERT_USER and cert.keyId == b"user@example" and cert.serial == 42
+    assert cert.principals == (b"alice", b"deploy")
+    assert cert.key == Key.fromFile(Path(str(key) + ".pub"))
+    assert cert.signatureKey == Key.fromFile(Path(str(ca) + ".pub"))
+    assert cert.criticalOption(b"force-command") == b"uptime"
+    assert cert.criticalOption(b"source-address") == b"127.0.0.0/8,::1"
+    assert b"permit-pty" in cert.extensions and b"permit-port-forwarding" not in cert.extensions
+    cert.checkAuthority(CERT_USER, b"alice")
+    # The public line glisten writes is the one ssh-keygen wrote (without its comment).
+    written = userPath.read_bytes().split()
+    assert user.toString("openssh").split() == written[:2]
+    assert base64.b64decode(written[1]) == user.blob()
+    _, host = _sign(tmp_path, ca, key, *caArgs, "-h", "-I", "host", "-n", "h.example", name="h")
+    assert host.certificate is not None and host.certificate.type == CERT_HOST
+    host.certificate.checkAuthority(CERT_HOST, b"h.example")
+    caAlgorithm = cert.signature[4 : 4 + int.from_bytes(cert.signature[:4], "big")]
+    expected = {"ed25519": b"ssh-ed25519", "ecdsa": b"ecdsa-sha2-nistp384"}.get(caKind)
+    assert caAlgorithm == (expected or (b"rsa-sha2-256" if caArgs else b"rsa-sha2-512"))
+
+
+@pytest.mark.parametrize("caKind,caBits", [("ed25519", None), ("rsa", 3072)])
+def test_byteExactReissue(tmp_path: Path, caKind: str, caBits: int | None) -> None:
+    """Deterministic CA signatures: the same fields signed by glisten give ssh-keygen's bytes."""
+    ca = sshKeygen(tmp_path / "ca", caKind, caBits)
+    key = sshKeygen(tmp_path / "key", "ecdsa", 256)
+    _, theirs = _sign(
+        tmp_path,
+        ca,
+        key,
+        "-I",
+        "id",
+        "-n",
+        "a,b",
+        "-V",
+        "20300101:20310101",
+        "-z",
+        "9",
+        "-O",
+        "clear",
+        "-O",
+        "permit-pty",
+        "-O",
+        "force-command=/bin/true",
+        "-O",
+        "critical:verify-required",
+    )
+    c = theirs.certificate
+    assert c is not None
+    ours = Key.fromFile(ca).signCertificate(
+        c.key,
+        c.type,
+        c.keyId,
+        c.principals,
+        c.validAfter,
+        c.validBefore,
+        {name: c.criticalOption(name) or b"" for name in c.criticalOptions},
+        {name: b"" for name in c.extensions},
+        c.serial,
+        c.nonce,
+    )
+    assert ours.blob() == theirs.blob()
+
+
+def test_sshKeygenReadsOurCertificates(tmp_path: Path) -> None:
+    ca = Key.generate("ecdsa", 384)
+    key = Key.generate("ed25519")
+    cert = ca.signCertificate(
+        key,
+        CERT_USER,
+        "glisten-made",
+        [b"alice", b"bob"],
+        validAfter=1_900_000_000,
+        validBefore=2_000_000_000,
+        criticalOptions={"force-command": "echo hi", "source-address": "10.0.0.0/8"},
+        extensions={"permit-pty": ""},
+        serial=77,
+    )
+    path = tmp_path / "id-cert.pub"
+    path.write_bytes(cert.toString("openssh") + b"\n")
+    out = subprocess.run(
+        [requireBinary("ssh-keygen"), "-L", "-f", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "ssh-ed25519-cert-v01@openssh.com user certificate" in out
+    assert 'Key ID: "glisten-made"' in out
+    assert "Serial: 77" in out
+    assert "force-command echo hi" in out
+    assert "source-address 10.0.0.0/8" in out
+    assert "permit-pty" in out and "permit-port-forwarding" not in out
+    assert "alice" in out and "bob" in out
+
+
+# ---------------------------------------------------------------- ssh -> glisten ssh
+
+
+def _ssh(port: int, key: Path, *args: str, knownHosts: Path | None = None) -> Any:
+    hostChecking = (
+        ["-o", f"UserKnownHostsFile={knownHosts}", "-o", "StrictHostKeyChecking=yes"]
+        if knownHosts is not None
+        else ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"]
+    )
+    return subprocess.run(
+        [
+            requireBinary("ssh"),
+            "-p",
+            str(port),
+            "-i",
+            str(key),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "LogLevel=ERROR",
+            *hostChecking,
+            *args,
+        ],
+        capture_output=True,
+        timeout=30,
+    )
+
+
+@pytest.fixture(scope="module")
+def certServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("glisten-ssh-certs")
+    lineCA = sshKeygen(tmp / "line_ca", "ed25519")
+    trustedCA = sshKeygen(tmp / "trusted_ca", "ecdsa", 256)
+    hostCA = sshKeygen(tmp / "host_ca", "rsa", 2048)
+    (tmp / "authorized_keys").write_bytes(
+        b'cert-authority,principals="deploy" ' + Path(str(lineCA) + ".pub").read_bytes()
+    )
+    (tmp / "trusted").write_bytes(Path(str(trustedCA) + ".pub").read_bytes())
+    # Host keys first (glisten ssh makes them), then their certificate.
+    hostKeys = tmp / "hostkeys"
+    from glisten.conch.tap import loadHostKeys
+
+    loadHostKeys(str(hostKeys))
+    hostCert, _ = _sign(
+        tmp, hostCA, hostKeys / "ssh_host_ed25519_key", "-h", "-I", "host", "-n", "127.0.0.1"
+    )
+    args = ["--authorized-keys", str(tmp / "authorized_keys")]
+    args += ["--trusted-user-ca-keys", str(tmp / "trusted")]
+    args += ["--host-certificate", str(hostCert)]
+    with glistenSsh(tmp, *args) as port:
+        yield {
+            "port": port,
+            "tmp": tmp,
+            "lineCA": lineCA,
+            "trustedCA": trustedCA,
+            "hostCA": hostCA,
+            "log": tmp / "server.log",
+        }
+
+
+def _userCert(server: dict[str, Any], ca: str, name: str, *args: str) -> Path:
+    key = sshKeygen(server["tmp"] / name, "ed25519")
+    _sign(server["tmp"], server[ca], key, "-I", name, *args)
+    return key
+
+
+@pytest.mark.parametrize(
+    "ca,principals,user,validity,ok",
+    [
+        ("lineCA", "deploy", "anyone", "+1h", True),
+        ("lineCA", "alice", "alice", "+1h", False),  # principals= wants deploy
+        ("lineCA", "deploy", "anyone", "20200101:20200102", False),
+        ("trustedCA", "alice", "alice", "+1h", True),
+        ("trustedCA", "alice", "bob", "+1h", False),
+        ("trustedCA", "alice", "alice", "20200101:20200102", False),
+    ],
+)
+def test_sshLogsInWithUserCertificates(
+    certServer: dict[str, Any], ca: str, principals: str, user: str, validity: str, ok: bool
+) -> None:
+    name = f"u_{ca}_{principals}_{user}_{validity.replace(':', '_').replace('+', 'p')}"
+    key = _userCert(certServer, ca, name, "-n", principals, "-V", validity)
+    result = _ssh(certServer["port"], key, "-l", user, "127.0.0.1", "echo in")
+    if ok:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"in\n"
+    else:
+        assert result.returncode == 255
+        assert b"Permission denied" in result.stderr
+    assert b"Traceback" not in Path(certServer["log"]).read_bytes()
+
+
+def test_certificateForceCommandAndSourceAddress(certServer: dict[str, Any]) -> None:
+    forced = _userCert(
+        certServer, "trustedCA", "forced", "-n", "alice", "-O", "force-command=echo forced"
+    )
+    result = _ssh(certServer["port"], forced, "-l", "alice", "127.0.0.1", "echo mine")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"forced\n"
+    elsewhere = _userCert(
+        certServer, "trustedCA", "elsewhere", "-n", "alice", "-O", "source-address=10.0.0.0/8"
+    )
+    result = _ssh(certServer["port"], elsewhere, "-l", "alice", "127.0.0.1", "echo no")
+    assert result.returncode == 255
+    here = _userCert(
+        certServer, "trustedCA", "here", "-n", "alice", "-O", "source-address=127.0.0.0/8"
+    )
+    result = _ssh(certServer["port"], here, "-l", "alice", "127.0.0.1", "echo yes")
+    assert result.returncode == 0, result.stderr
+
+
+def test_sshChecksGlistensHostCertificate(certServer: dict[str, Any]) -> None:
+    key = _userCert(certServer, "trustedCA", "hostcheck", "-n", "alice")
+    knownHosts = certServer["tmp"] / "known_hosts_ca"
+    knownHosts.write_bytes(
+        b"@cert-authority [127.0.0.1]:%d " % certServer["port"]
+        + Path(str(certServer["hostCA"]) + ".pub").read_bytes()
+    )
+    result = _ssh(
+        certServer["port"], key, "-l", "alice", "127.0.0.1", "echo ok", knownHosts=knownHosts
+    )
+    assert result.returncode == 0, result.stderr
+    # Another CA: ssh refuses the host (no plain key on record either).
+    wrong = certServer["tmp"] / "known_hosts_wrong"
+    wrong.write_bytes(b"@cert-authority * " + Path(str(certServer["lineCA"]) + ".pub").read_bytes())
+    result = _ssh(certServer["port"], key, "-l", "alice", "127.0.0.1", "echo ok", knownHosts=wrong)
+    assert result.returncode == 255
+    assert b"Host key verification failed" in result.stderr
+
+
+# ---------------------------------------------------------------- glisten client -> sshd
+
+
+@pytest.fixture(scope="module")
+def certSshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    sshd = requireBinary("sshd")
+    tmp = tmp_path_factory.mktemp("sshd-certs")
+    userCA = sshKeygen(tmp / "user_ca", "ed25519")
+    hostCA = sshKeygen(tmp / "host_ca", "ecdsa", 384)
+    hostKey = sshKeygen(tmp / "host_ed25519", "ed25519")
+    hostCert, _ = _sign(tmp, hostCA, hostKey, "-h", "-I", "sshd", "-n", "127.0.0.1")
+    port = freePort()
+    config = tmp / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                "ListenAddress 127.0.0.1",
+                f"Port {port}",
+                f"HostKey {hostKey}",
+                f"HostCertificate {hostCert}",
+                f"TrustedUserCAKeys {userCA}.pub",
+                f"PidFile {tmp / 'sshd.pid'}",
+                "AuthorizedKeysFile none",
+                "StrictModes no",
+                "UsePAM no",
+                "PasswordAuthentication no",
+                "",
+            ]
+        )
+    )
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("sshd needs root in CI")
+        pytest.skip("sshd needs root")
+    os.makedirs("/run/sshd", exist_ok=True)
+    with open(tmp / "sshd.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sshd, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            waitForPort(port, proc)
+            yield {"port": port, "tmp": tmp, "userCA": userCA, "hostCA": hostCA}
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def _endpointRun(server: dict[str, Any], key: Key, knownHosts: KnownHostsFile) -> bytes:
+    async def main(reactor: Any) -> bytes:
+        endpoint = SSHCommandClientEndpoint.newConnection(
+            reactor,
+            b"echo certified",
+            b"root",
+            b"127.0.0.1",
+            server["port"],
+            keys=[key],
+            knownHosts=knownHosts,
+        )
+        proto = await endpoint.connect(Factory.forProtocol(_Collect))
+        await proto.done
+        return proto.data
+
+    result: bytes = _run(main)
+    return result
+
+
+def _caKnownHosts(server: dict[str, Any], ca: Path) -> KnownHostsFile:
+    path = server["tmp"] / f"known_hosts_{ca.name}"
+    path.write_bytes(
+        b"@cert-authority [127.0.0.1]:%d " % server["port"] + Path(str(ca) + ".pub").read_bytes()
+    )
+    return KnownHostsFile.fromPath(path)
+
+
+@pytest.mark.parametrize("kind,bits", [("ed25519", None), ("rsa", 2048), ("ecdsa", 256)])
+def test_endpointLogsIntoSshdWithCertificates(
+    certSshd: dict[str, Any], kind: str, bits: int | None
+) -> None:
+    keyPath = sshKeygen(certSshd["tmp"] / f"user_{kind}", kind, bits)
+    certPath, _ = _sign(certSshd["tmp"], certSshd["userCA"], keyPath, "-I", "k", "-n", "root")
+    key = Key.fromFile(keyPath).withCertificate(Key.fromFile(certPath))
+    knownHosts = _caKnownHosts(certSshd, certSshd["hostCA"])
+    assert _endpointRun(certSshd, key, knownHosts) == b"certified\n"
+
+
+def test_endpointRefusals(certSshd: dict[str, Any]) -> None:
+    tmp = certSshd["tmp"]
+    keyPath = sshKeygen(tmp / "user_refused", "ed25519")
+    knownHosts = _caKnownHosts(certSshd, certSshd["hostCA"])
+    for name, args in [
+        ("expired", ["-V", "20200101:20200102", "-n", "root"]),
+        ("wrongname", ["-n", "alice"]),
+    ]:
+        certPath, _ = _sign(tmp, certSshd["userCA"], keyPath, "-I", name, *args, name=name)
+        key = Key.fromFile(keyPath).withCertificate(Key.fromFile(certPath))
+        with pytest.raises(AuthenticationFailed):
+            _endpointRun(certSshd, key, knownHosts)
+    # sshd's host certificate is signed by another CA than the one on record: refused.
+    good, _ = _sign(tmp, certSshd["userCA"], keyPath, "-I", "ok", "-n", "root", name="ok")
+    key = Key.fromFile(keyPath).withCertificate(Key.fromFile(good))
+    with pytest.raises(UserRejectedKey):
+        _endpointRun(certSshd, key, _caKnownHosts(certSshd, certSshd["userCA"]))
