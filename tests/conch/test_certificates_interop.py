@@ -415,3 +415,16 @@ def test_endpointRefusals(certSshd: dict[str, Any]) -> None:
     key = Key.fromFile(keyPath).withCertificate(Key.fromFile(good))
     with pytest.raises(UserRejectedKey):
         _endpointRun(certSshd, key, _caKnownHosts(certSshd, certSshd["userCA"]))
+
+
+def test_ckeygenCertificateLogsIntoSshd(certSshd: dict[str, Any]) -> None:
+    """``glisten-ckeygen -s`` issues a certificate sshd's TrustedUserCAKeys accepts."""
+    from glisten.conch.scripts.ckeygen import run
+
+    tmp = certSshd["tmp"]
+    keyPath = sshKeygen(tmp / "user_ckeygen", "ecdsa", 384)
+    argv = ["-s", str(certSshd["userCA"]), "-I", "ck", "-n", "root", "-V", "-1m:+1h", "-q"]
+    assert run([*argv, str(keyPath) + ".pub"]) == 0
+    key = Key.fromFile(keyPath).withCertificate(Key.fromFile(str(keyPath) + "-cert.pub"))
+    knownHosts = _caKnownHosts(certSshd, certSshd["hostCA"])
+    assert _endpointRun(certSshd, key, knownHosts) == b"certified\n"
