@@ -71,6 +71,7 @@ __all__ = [
     "TrustedUserCAKeysFile",
     "UNIXAuthorizedKeysFiles",
     "matchAddressPatterns",
+    "parseExpiryTime",
     "readAuthorizedKeyFile",
     "readAuthorizedKeys",
 ]

@@ -36,8 +36,10 @@ from glisten.conch.ssh._ssh._errors import SSHProtocolError
 from glisten.conch.ssh._ssh._wire import Reader, mpint, string
 
 __all__ = [
+    "CA_SIGNATURE_ALGORITHMS",
     "CERT_HOST",
     "CERT_USER",
+    "DEFAULT_USER_EXTENSIONS",
     "BadFingerPrintFormat",
     "BadKeyError",
     "BadSignatureAlgorithmError",
@@ -47,6 +49,7 @@ __all__ = [
     "EncryptedKeyError",
     "FingerprintFormats",
     "Key",
+    "sourceAddressAllows",
 ]
 
 CERT_USER = _cert.CERT_USER
