@@ -6,7 +6,6 @@ user certificate and checking its host certificate, and glisten's client endpoin
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from glisten.conch.error import UserRejectedKey
 from glisten.conch.ssh.keys import CERT_HOST, CERT_USER, Key
 from glisten.internet.protocol import Factory
 
-from .conftest import freePort, glistenSsh, requireBinary, sshKeygen, waitForPort
+from .conftest import glistenSsh, requireBinary, runSshd, sshKeygen
 from .test_openssh_server import _Collect, _run
 
 pytestmark = pytest.mark.interop
@@ -318,46 +317,21 @@ def test_sshChecksGlistensHostCertificate(certServer: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def certSshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    sshd = requireBinary("sshd")
+    requireBinary("sshd")
     tmp = tmp_path_factory.mktemp("sshd-certs")
     userCA = sshKeygen(tmp / "user_ca", "ed25519")
     hostCA = sshKeygen(tmp / "host_ca", "ecdsa", 384)
     hostKey = sshKeygen(tmp / "host_ed25519", "ed25519")
     hostCert, _ = _sign(tmp, hostCA, hostKey, "-h", "-I", "sshd", "-n", "127.0.0.1")
-    port = freePort()
-    config = tmp / "sshd_config"
-    config.write_text(
-        "\n".join(
-            [
-                "ListenAddress 127.0.0.1",
-                f"Port {port}",
-                f"HostKey {hostKey}",
-                f"HostCertificate {hostCert}",
-                f"TrustedUserCAKeys {userCA}.pub",
-                f"PidFile {tmp / 'sshd.pid'}",
-                "AuthorizedKeysFile none",
-                "StrictModes no",
-                "UsePAM no",
-                "PasswordAuthentication no",
-                "",
-            ]
-        )
-    )
-    if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("sshd needs root in CI")
-        pytest.skip("sshd needs root")
-    os.makedirs("/run/sshd", exist_ok=True)
-    with open(tmp / "sshd.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sshd, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            waitForPort(port, proc)
-            yield {"port": port, "tmp": tmp, "userCA": userCA, "hostCA": hostCA}
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with runSshd(
+        tmp,
+        f"HostKey {hostKey}",
+        f"HostCertificate {hostCert}",
+        f"TrustedUserCAKeys {userCA}.pub",
+        "AuthorizedKeysFile none",
+        "PasswordAuthentication no",
+    ) as port:
+        yield {"port": port, "tmp": tmp, "userCA": userCA, "hostCA": hostCA}
 
 
 def _endpointRun(server: dict[str, Any], key: Key, knownHosts: KnownHostsFile) -> bytes:

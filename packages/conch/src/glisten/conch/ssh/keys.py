@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from glisten.conch.ssh._ssh import _certificates as _cert
 from glisten.conch.ssh._ssh._errors import SSHProtocolError
+from glisten.conch.ssh._ssh._limits import DEFAULT_PUBLIC_KEY_ALGORITHMS
 from glisten.conch.ssh._ssh._wire import Reader, mpint, string
 
 __all__ = [
@@ -113,14 +114,7 @@ def _asBytes(value: bytes | str | None) -> bytes | None:
 
 #: Signature algorithms a CA may sign certificates with (OpenSSH's default
 #: ``CASignatureAlgorithms``: no SHA-1 ``ssh-rsa``).
-CA_SIGNATURE_ALGORITHMS = (
-    b"ssh-ed25519",
-    b"ecdsa-sha2-nistp256",
-    b"ecdsa-sha2-nistp384",
-    b"ecdsa-sha2-nistp521",
-    b"rsa-sha2-512",
-    b"rsa-sha2-256",
-)
+CA_SIGNATURE_ALGORITHMS = DEFAULT_PUBLIC_KEY_ALGORITHMS
 
 
 def _optionValue(data: bytes) -> bytes:
