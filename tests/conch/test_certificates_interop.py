@@ -402,3 +402,39 @@ def test_ckeygenCertificateLogsIntoSshd(certSshd: dict[str, Any]) -> None:
     key = Key.fromFile(keyPath).withCertificate(Key.fromFile(str(keyPath) + "-cert.pub"))
     knownHosts = _caKnownHosts(certSshd, certSshd["hostCA"])
     assert _endpointRun(certSshd, key, knownHosts) == b"certified\n"
+
+
+def test_conchToolUsesTheCertificateBesideTheKey(certSshd: dict[str, Any]) -> None:
+    """``glisten conch -i KEY`` offers ``KEY-cert.pub`` too, as ``ssh -i`` does."""
+    import sys
+
+    tmp = certSshd["tmp"]
+    keyPath = sshKeygen(tmp / "user_conch", "ed25519")
+    knownHosts = tmp / "known_hosts_conch"
+    knownHosts.write_bytes(
+        b"@cert-authority [127.0.0.1]:%d " % certSshd["port"]
+        + Path(str(certSshd["hostCA"]) + ".pub").read_bytes()
+    )
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from glisten.application import cli; cli.main()",
+        "conch",
+        "-a",
+        "-p",
+        str(certSshd["port"]),
+        "-i",
+        str(keyPath),
+        "--known-hosts",
+        str(knownHosts),
+        "root@127.0.0.1",
+        "echo via-cert",
+    ]
+    # Without the certificate sshd (no authorized_keys) refuses the key...
+    refused = subprocess.run(command, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert refused.returncode == 255
+    # ...and with it beside the key, the login works.
+    _sign(tmp, certSshd["userCA"], keyPath, "-I", "conch", "-n", "root")
+    result = subprocess.run(command, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"via-cert\n"

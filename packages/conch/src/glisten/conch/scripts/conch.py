@@ -579,14 +579,29 @@ def _loadKeys(options: argparse.Namespace) -> list[Key]:
                     raise ValueError(f"cannot read key {path}: {e}") from None
             except (OSError, BadKeyError) as e:
                 raise ValueError(f"cannot read key {path}: {e}") from None
-        return keys
+        return [
+            k
+            for path, key in zip(options.identity, keys, strict=True)
+            for k in _withCertificate(path, key)
+        ]
     home = os.path.expanduser("~/.ssh")
     for name in _DEFAULT_KEYS:
         try:
-            keys.append(Key.fromFile(os.path.join(home, name)))
+            keys.extend(
+                _withCertificate(os.path.join(home, name), Key.fromFile(os.path.join(home, name)))
+            )
         except (OSError, BadKeyError):
             continue
     return keys
+
+
+def _withCertificate(path: str, key: Key) -> list[Key]:
+    """``key``, after itself with ``PATH-cert.pub`` when that certificate lies beside it (as
+    ``ssh -i`` tries the certificate first)."""
+    try:
+        return [key.withCertificate(Key.fromFile(path + "-cert.pub")), key]
+    except (OSError, BadKeyError):
+        return [key]
 
 
 @implementer(IServiceMaker)
