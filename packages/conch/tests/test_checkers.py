@@ -235,7 +235,12 @@ def test_trustedUserCAKeys(tmp_path: Path) -> None:
     cas = tmp_path / "cas"
     cas.write_bytes(b"# CAs\n" + CA_LINE + b"\n")
     checker = _checker(tmp_path, b"", checkers.TrustedUserCAKeysFile(cas))
-    assert _result(checker.requestAvatarId(_certCreds(_cert()))) == b"alice"
+    from glisten.logger import capturedLogs, formatEvent
+
+    with capturedLogs() as events:
+        assert _result(checker.requestAvatarId(_certCreds(_cert(keyId=b"k\x1b")))) == b"alice"
+    (text,) = [formatEvent(e) for e in events if "certificate login" in formatEvent(e)]
+    assert "b'k\\x1b'" in text and CA.fingerprint("sha256-base64") in text
     for bad in ({"principals": [b"bob"]}, {"principals": []}, {"validBefore": int(NOW)}):
         assert _result(checker.requestAvatarId(_certCreds(_cert(**bad)))).check(UnauthorizedLogin)
     other = checkers.SSHPublicKeyChecker(checkers.InMemorySSHKeyDB({}), [OTHER.public()])

@@ -58,6 +58,7 @@ from glisten.cred import credentials as _credentials
 from glisten.cred.checkers import ICredentialsChecker
 from glisten.cred.error import UnauthorizedLogin
 from glisten.internet.defer import Deferred, fail, succeed
+from glisten.logger import Logger
 from glisten.python.failure import Failure
 
 __all__ = [
@@ -593,6 +594,7 @@ class SSHPublicKeyChecker:
     """
 
     credentialInterfaces = (_credentials.ISSHPrivateKey,)
+    _log = Logger()
 
     def __init__(
         self, keydb: Any, trustedUserCAKeys: Any = None, clock: Callable[[], float] = time.time
@@ -656,6 +658,16 @@ class SSHPublicKeyChecker:
                 return fail(Failure(ValidPublicKey()))
             if not key.verify(credentials.signature, credentials.sigData):
                 return fail(Failure(UnauthorizedLogin("bad signature")))
+            cert = key.certificate
+            # What OpenSSH logs too: which certificate, from which CA (the key ID is the
+            # CA's text, shown escaped).
+            self._log.info(
+                "certificate login for {user}: key ID {keyId} serial {serial} CA SHA256:{ca}",
+                user=credentials.username.decode("utf-8", "backslashreplace"),
+                keyId=repr(cert.keyId),
+                serial=cert.serial,
+                ca=cert.signatureKey.fingerprint("sha256-base64"),
+            )
             return succeed(certID)
         username = credentials.username
         entries = getattr(self._keydb, "getAuthorizedKeyEntries", None)

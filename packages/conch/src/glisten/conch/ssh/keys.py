@@ -777,7 +777,9 @@ class Key:
 
     def __repr__(self) -> str:
         kind = "Public" if self.isPublic() else "Private"
-        return f"<{self.type()} {kind} Key ({self.size()} bits) SHA256:{self.fingerprint('sha256-base64')}>"
+        cert = " with certificate" if self.certificate is not None else ""
+        fingerprint = self.fingerprint("sha256-base64")
+        return f"<{self.type()} {kind} Key ({self.size()} bits){cert} SHA256:{fingerprint}>"
 
     # ---------------------------------------------------------------- output
 
