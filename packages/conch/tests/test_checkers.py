@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glisten.conch import checkers
 from glisten.conch.error import ValidPublicKey
@@ -290,3 +292,21 @@ def test_permitOpenLines() -> None:
     assert entry.allowConnect("::1", 9) and not entry.allowConnect("b", 1)
     (plain,) = _entries(LINE + b"\n")
     assert plain.permitOpen is None and plain.allowConnect("anything", 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"expiry-time", b"permitopen", b"principals", b"cert-authority"]),
+            st.binary(max_size=24).filter(lambda b: b'"' not in b and b"\\" not in b),
+        ),
+        max_size=4,
+    )
+)
+def test_randomCertificateOptionValuesNeverRaise(options: list[tuple[bytes, bytes]]) -> None:
+    text = b",".join(name + b'="' + value + b'"' for name, value in options)
+    for entry in _entries(text + b" " + LINE + b"\n"):
+        entry.isExpired(NOW)
+        entry.allowConnect("h", 1)
+        assert entry.principals is None or isinstance(entry.principals, list)

@@ -282,9 +282,9 @@ def parseExpiryTime(value: bytes) -> float | None:
     text = digits.decode("ascii") + "000000"[: 14 - len(digits)]
     try:
         parsed = time.strptime(text, "%Y%m%d%H%M%S")
-    except ValueError:
+        return float(calendar.timegm(parsed) if utc else time.mktime(parsed))
+    except (ValueError, OverflowError):
         return None
-    return float(calendar.timegm(parsed) if utc else time.mktime(parsed))
 
 
 def _parsePermitOpen(value: bytes) -> tuple[str, int] | None:
