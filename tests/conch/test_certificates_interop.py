@@ -6,7 +6,9 @@ user certificate and checking its host certificate, and glisten's client endpoin
 from __future__ import annotations
 
 import base64
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,14 @@ from glisten.conch.error import UserRejectedKey
 from glisten.conch.ssh.keys import CERT_HOST, CERT_USER, Key
 from glisten.internet.protocol import Factory
 
-from .conftest import glistenSsh, requireBinary, runSshd, sshKeygen
+from .conftest import freePort, glistenSsh, requireBinary, runSshd, sshKeygen, waitForPort
+from .test_forwarding_interop import _Echo, _roundTrip, _TCPEcho, echo
 from .test_openssh_server import _Collect, _run
 
 pytestmark = pytest.mark.interop
+
+#: The echo server fixture of the forwarding tests.
+__all__ = ["echo"]
 
 
 def _sign(tmp: Path, ca: Path, key: Path, *args: str, name: str | None = None) -> tuple[Path, Key]:
@@ -438,3 +444,75 @@ def test_conchToolUsesTheCertificateBesideTheKey(certSshd: dict[str, Any]) -> No
     result = subprocess.run(command, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"via-cert\n"
+
+
+# ---------------------------------------------------------------- permitopen and certificates
+
+
+@pytest.fixture(scope="module")
+def permitServer(
+    tmp_path_factory: pytest.TempPathFactory, echo: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """``glisten ssh`` allowing ``-L`` anywhere; keys and certificates narrow it."""
+    tmp = tmp_path_factory.mktemp("glisten-ssh-permitopen")
+    limited = sshKeygen(tmp / "id_limited", "ed25519")
+    ca = sshKeygen(tmp / "ca", "ed25519")
+    (tmp / "authorized_keys").write_bytes(
+        b'permitopen="127.0.0.1:%d" ' % echo["port"]
+        + Path(str(limited) + ".pub").read_bytes()
+        + b"cert-authority "
+        + Path(str(ca) + ".pub").read_bytes()
+    )
+    args = ["--authorized-keys", str(tmp / "authorized_keys"), "--permit-open", "*:0"]
+    with glistenSsh(tmp, *args) as port:
+        yield {"port": port, "tmp": tmp, "limited": limited, "ca": ca}
+
+
+def _forwarded(server: dict[str, Any], key: Path, destination: int) -> bytes:
+    local = freePort()
+    proc = subprocess.Popen(
+        [
+            requireBinary("ssh"),
+            "-N",
+            "-L",
+            f"127.0.0.1:{local}:127.0.0.1:{destination}",
+            *("-p", str(server["port"]), "-i", str(key), "-o", "IdentitiesOnly=yes"),
+            *("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"),
+            *("-o", "BatchMode=yes", "-o", "LogLevel=ERROR"),
+            "root@127.0.0.1",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        waitForPort(local, proc)
+        return _roundTrip(lambda: socket.create_connection(("127.0.0.1", local)), b"ping")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_permitOpenLimitsLocalForwards(permitServer: dict[str, Any], echo: dict[str, Any]) -> None:
+    assert _forwarded(permitServer, permitServer["limited"], echo["port"]) == b"ping"
+    # The server allows any destination, the key only the echo server.
+    with _TCPEcho(("127.0.0.1", 0), _Echo) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        try:
+            assert _forwarded(permitServer, permitServer["limited"], other.server_address[1]) == b""
+        finally:
+            other.shutdown()
+
+
+def test_certificateExtensionsGovernForwarding(
+    permitServer: dict[str, Any], echo: dict[str, Any]
+) -> None:
+    tmp = permitServer["tmp"]
+    allowed = sshKeygen(tmp / "id_cert_fwd", "ed25519")
+    _sign(tmp, permitServer["ca"], allowed, "-I", "fwd", "-n", "root")
+    assert _forwarded(permitServer, allowed, echo["port"]) == b"ping"
+    denied = sshKeygen(tmp / "id_cert_nofwd", "ed25519")
+    _sign(tmp, permitServer["ca"], denied, "-I", "nofwd", "-n", "root", "-O", "no-port-forwarding")
+    assert _forwarded(permitServer, denied, echo["port"]) == b""
