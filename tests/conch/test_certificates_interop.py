@@ -231,12 +231,11 @@ def certServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     from glisten.conch.tap import loadHostKeys
 
     loadHostKeys(str(hostKeys))
-    hostCert, _ = _sign(
-        tmp, hostCA, hostKeys / "ssh_host_ed25519_key", "-h", "-I", "host", "-n", "127.0.0.1"
-    )
     args = ["--authorized-keys", str(tmp / "authorized_keys")]
     args += ["--trusted-user-ca-keys", str(tmp / "trusted")]
-    args += ["--host-certificate", str(hostCert)]
+    for name in ("ssh_host_ed25519_key", "ssh_host_ecdsa_key"):
+        hostCert, _ = _sign(tmp, hostCA, hostKeys / name, "-h", "-I", "host", "-n", "127.0.0.1")
+        args += ["--host-certificate", str(hostCert)]
     with glistenSsh(tmp, *args) as port:
         yield {
             "port": port,
@@ -299,15 +298,27 @@ def test_certificateForceCommandAndSourceAddress(certServer: dict[str, Any]) -> 
     assert result.returncode == 0, result.stderr
 
 
-def test_sshChecksGlistensHostCertificate(certServer: dict[str, Any]) -> None:
-    key = _userCert(certServer, "trustedCA", "hostcheck", "-n", "alice")
+@pytest.mark.parametrize(
+    "algorithm",
+    ["ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com", "default"],
+)
+def test_sshChecksGlistensHostCertificate(certServer: dict[str, Any], algorithm: str) -> None:
+    key = _userCert(certServer, "trustedCA", f"hostcheck-{algorithm}", "-n", "alice")
     knownHosts = certServer["tmp"] / "known_hosts_ca"
     knownHosts.write_bytes(
         b"@cert-authority [127.0.0.1]:%d " % certServer["port"]
         + Path(str(certServer["hostCA"]) + ".pub").read_bytes()
     )
+    forced = [] if algorithm == "default" else ["-o", f"HostKeyAlgorithms={algorithm}"]
     result = _ssh(
-        certServer["port"], key, "-l", "alice", "127.0.0.1", "echo ok", knownHosts=knownHosts
+        certServer["port"],
+        key,
+        *forced,
+        "-l",
+        "alice",
+        "127.0.0.1",
+        "echo ok",
+        knownHosts=knownHosts,
     )
     assert result.returncode == 0, result.stderr
     # Another CA: ssh refuses the host (no plain key on record either).
@@ -327,12 +338,14 @@ def certSshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     tmp = tmp_path_factory.mktemp("sshd-certs")
     userCA = sshKeygen(tmp / "user_ca", "ed25519")
     hostCA = sshKeygen(tmp / "host_ca", "ecdsa", 384)
-    hostKey = sshKeygen(tmp / "host_ed25519", "ed25519")
-    hostCert, _ = _sign(tmp, hostCA, hostKey, "-h", "-I", "sshd", "-n", "127.0.0.1")
+    hostLines = []
+    for kind, bits in (("ed25519", None), ("ecdsa", 521), ("rsa", 2048)):
+        hostKey = sshKeygen(tmp / f"host_{kind}", kind, bits)
+        hostCert, _ = _sign(tmp, hostCA, hostKey, "-h", "-I", "sshd", "-n", "127.0.0.1")
+        hostLines += [f"HostKey {hostKey}", f"HostCertificate {hostCert}"]
     with runSshd(
         tmp,
-        f"HostKey {hostKey}",
-        f"HostCertificate {hostCert}",
+        *hostLines,
         f"TrustedUserCAKeys {userCA}.pub",
         "AuthorizedKeysFile none",
         "PasswordAuthentication no",
@@ -372,6 +385,25 @@ def test_endpointLogsIntoSshdWithCertificates(
     certSshd: dict[str, Any], kind: str, bits: int | None
 ) -> None:
     keyPath = sshKeygen(certSshd["tmp"] / f"user_{kind}", kind, bits)
+    certPath, _ = _sign(certSshd["tmp"], certSshd["userCA"], keyPath, "-I", "k", "-n", "root")
+    key = Key.fromFile(keyPath).withCertificate(Key.fromFile(certPath))
+    knownHosts = _caKnownHosts(certSshd, certSshd["hostCA"])
+    assert _endpointRun(certSshd, key, knownHosts) == b"certified\n"
+
+
+@pytest.mark.parametrize(
+    "plain", ["ssh-ed25519", "ecdsa-sha2-nistp521", "rsa-sha2-256", "rsa-sha2-512"]
+)
+def test_endpointChecksEachHostCertificateAlgorithm(
+    certSshd: dict[str, Any], plain: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With only a CA on record (and no UI), only a verified host certificate gets in."""
+    from glisten.conch.ssh.transport import SSHClientTransport
+
+    monkeypatch.setattr(SSHClientTransport, "supportedPublicKeys", [plain.encode()])
+    keyPath = certSshd["tmp"] / "user_ed25519"
+    if not keyPath.exists():
+        sshKeygen(keyPath, "ed25519")
     certPath, _ = _sign(certSshd["tmp"], certSshd["userCA"], keyPath, "-I", "k", "-n", "root")
     key = Key.fromFile(keyPath).withCertificate(Key.fromFile(certPath))
     knownHosts = _caKnownHosts(certSshd, certSshd["hostCA"])
