@@ -245,6 +245,9 @@ def test_trustedUserCAKeys(tmp_path: Path) -> None:
     assert "b'k\\x1b'" in text and CA.fingerprint("sha256-base64") in text
     for bad in ({"principals": [b"bob"]}, {"principals": []}, {"validBefore": int(NOW)}):
         assert _result(checker.requestAvatarId(_certCreds(_cert(**bad)))).check(UnauthorizedLogin)
+    with capturedLogs() as events:
+        _result(checker.requestAvatarId(_certCreds(_cert(validBefore=int(NOW)))))
+    assert any("certificate refused: certificate expired" in formatEvent(e) for e in events)
     other = checkers.SSHPublicKeyChecker(checkers.InMemorySSHKeyDB({}), [OTHER.public()])
     assert _result(other.requestAvatarId(_certCreds(_cert()))).check(UnauthorizedLogin)
 

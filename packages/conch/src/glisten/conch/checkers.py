@@ -611,8 +611,8 @@ class SSHPublicKeyChecker:
         return list(getCAKeys() if getCAKeys is not None else trusted)
 
     def _certificateLogin(self, key: Key, credentials: Any) -> AuthorizedKeyID | None:
-        """The avatar ID a certificate earns, or ``None`` (the reasons are logged by nobody:
-        they would tell a prober which part of a forged certificate to fix)."""
+        """The avatar ID a certificate earns, or ``None`` (why is logged for the
+        administrator, never told to the client)."""
         cert = key.certificate
         assert cert is not None
         username = credentials.username
@@ -634,11 +634,14 @@ class SSHPublicKeyChecker:
                 candidates.append((line, username, False))
         if any(ca == cert.signatureKey for ca in self._caKeys()):
             candidates.append((None, username, True))
+        if not candidates:
+            self._log.info("certificate refused: no trusted CA for it")
         for line, principal, required in candidates:
             try:
                 cert.checkAuthority(CERT_USER, principal, now, requirePrincipal=required)
                 entry = _certificateEntry(key, address, line)
-            except BadCertificateError:
+            except BadCertificateError as e:
+                self._log.info("certificate refused: {reason}", reason=str(e))
                 continue
             avatarID = AuthorizedKeyID(username)
             avatarID.authorizedKey = entry
