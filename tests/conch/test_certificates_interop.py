@@ -233,6 +233,9 @@ def certServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     loadHostKeys(str(hostKeys))
     args = ["--authorized-keys", str(tmp / "authorized_keys")]
     args += ["--trusted-user-ca-keys", str(tmp / "trusted")]
+    revokedKey = sshKeygen(tmp / "revoked_user", "ed25519")
+    (tmp / "revoked").write_bytes(Path(str(revokedKey) + ".pub").read_bytes())
+    args += ["--revoked-keys", str(tmp / "revoked")]
     for name in ("ssh_host_ed25519_key", "ssh_host_ecdsa_key"):
         hostCert, _ = _sign(tmp, hostCA, hostKeys / name, "-h", "-I", "host", "-n", "127.0.0.1")
         args += ["--host-certificate", str(hostCert)]
@@ -243,6 +246,7 @@ def certServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             "lineCA": lineCA,
             "trustedCA": trustedCA,
             "hostCA": hostCA,
+            "revokedKey": revokedKey,
             "log": tmp / "server.log",
         }
 
@@ -548,3 +552,11 @@ def test_certificateExtensionsGovernForwarding(
     denied = sshKeygen(tmp / "id_cert_nofwd", "ed25519")
     _sign(tmp, permitServer["ca"], denied, "-I", "nofwd", "-n", "root", "-O", "no-port-forwarding")
     assert _forwarded(permitServer, denied, echo["port"]) == b""
+
+
+def test_revokedKeysCertificateRefused(certServer: dict[str, Any]) -> None:
+    key = certServer["revokedKey"]
+    _sign(certServer["tmp"], certServer["trustedCA"], key, "-I", "revoked", "-n", "alice")
+    result = _ssh(certServer["port"], key, "-l", "alice", "127.0.0.1", "echo no")
+    assert result.returncode == 255
+    assert b"Permission denied" in result.stderr

@@ -313,3 +313,31 @@ def test_randomCertificateOptionValuesNeverRaise(options: list[tuple[bytes, byte
         entry.isExpired(NOW)
         entry.allowConnect("h", 1)
         assert entry.principals is None or isinstance(entry.principals, list)
+
+
+def test_revokedKeys(tmp_path: Path) -> None:
+    revoked = tmp_path / "revoked"
+    lines = CA_LINE + b"\n" + LINE + b"\n"
+    checker = checkers.SSHPublicKeyChecker(
+        checkers.InMemorySSHKeyDB({b"alice": [KEY.public(), OTHER.public()]}),
+        [CA.public()],
+        clock=lambda: NOW,
+        revokedKeys=checkers.PublicKeysFile(revoked),
+    )
+    other = _creds(True, OTHER)
+    other.username = b"alice"
+    cert = _cert()
+    for text, keyOK, otherOK, certOK in [
+        (b"# nothing revoked\n", True, True, True),
+        (LINE + b"\n", False, True, False),  # the key, and so its certificates
+        (CA_LINE + b"\n", True, True, False),  # the CA's certificates
+        (cert.public().toString("openssh") + b"\n", True, True, False),  # that certificate
+        (lines, False, True, False),
+    ]:
+        revoked.write_bytes(text)
+        for creds, ok in [(_creds(True), keyOK), (other, otherOK), (_certCreds(cert), certOK)]:
+            result = _result(checker.requestAvatarId(creds))
+            assert (result == b"alice") is ok, (text, creds.algName)
+    # An unreadable list refuses every key, as OpenSSH does.
+    revoked.unlink()
+    assert _result(checker.requestAvatarId(other)).check(UnauthorizedLogin)

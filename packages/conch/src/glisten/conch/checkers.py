@@ -68,6 +68,7 @@ __all__ = [
     "IAuthorizedKeysDB",
     "InMemorySSHKeyDB",
     "SSHPrivateKey",
+    "PublicKeysFile",
     "SSHPublicKeyChecker",
     "TrustedUserCAKeysFile",
     "UNIXAuthorizedKeysFiles",
@@ -503,36 +504,57 @@ class UNIXAuthorizedKeysFiles:
         return entries
 
 
-class TrustedUserCAKeysFile:
+class PublicKeysFile:
     """
-    OpenSSH's ``TrustedUserCAKeys`` file: public keys of CAs whose user certificates are
-    accepted for any user the certificate names; read on every login.
+    A file of public keys (and certificates), one a line, read on every use: OpenSSH's
+    ``TrustedUserCAKeys`` and ``RevokedKeys`` (its plain list form) files.
 
-    :param path: one public key a line (``#`` comments and blank lines ignored).
+    :param path: ``#`` comments and blank lines are ignored, unreadable lines skipped.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
 
-    def getCAKeys(self) -> list[Key]:
-        """The CA keys (unreadable lines and certificates skipped)."""
-        try:
-            with open(self.path, "rb") as f:
-                lines = f.readlines()
-        except OSError:
-            return []
+    def getKeys(self) -> list[Key]:
+        """
+        The keys of the file.
+
+        :raises OSError: the file cannot be read.
+        """
+        with open(self.path, "rb") as f:
+            lines = f.readlines()
         keys = []
         for line in lines:
             line = line.strip()
             if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
                 continue
             try:
-                key = Key.fromString(line)
+                keys.append(Key.fromString(line).public())
             except BadKeyError:
                 continue
-            if key.certificate is None:
-                keys.append(key.public())
         return keys
+
+
+class TrustedUserCAKeysFile(PublicKeysFile):
+    """
+    OpenSSH's ``TrustedUserCAKeys`` file: public keys of CAs whose user certificates are
+    accepted for any user the certificate names.
+    """
+
+    def getCAKeys(self) -> list[Key]:
+        """The CA keys (none when the file cannot be read; certificates are no CA keys)."""
+        try:
+            return [key for key in self.getKeys() if key.certificate is None]
+        except OSError:
+            return []
+
+
+def _isRevoked(key: Key, revoked: list[Key]) -> bool:
+    """Whether ``key``, its certified key or its CA is listed in ``revoked``."""
+    if key in revoked:
+        return True
+    cert = key.certificate
+    return cert is not None and (cert.key in revoked or cert.signatureKey in revoked)
 
 
 def _certificateEntry(key: Key, address: str | None, line: AuthorizedKey | None) -> AuthorizedKey:
@@ -591,17 +613,38 @@ class SSHPublicKeyChecker:
         of :class:`~glisten.conch.ssh.keys.Key` or a :class:`TrustedUserCAKeysFile`.
     :param clock: gives the time that certificate validity and ``expiry-time`` are checked
         against (:func:`time.time` by default).
+    :param revokedKeys: keys refused whatever else allows them (OpenSSH's ``RevokedKeys`` in
+        its list form), with the certificates of those keys and those their CA signed: a list
+        of :class:`~glisten.conch.ssh.keys.Key` or a :class:`PublicKeysFile`; when the file
+        cannot be read, every key is refused (as OpenSSH does).
     """
 
     credentialInterfaces = (_credentials.ISSHPrivateKey,)
     _log = Logger()
 
     def __init__(
-        self, keydb: Any, trustedUserCAKeys: Any = None, clock: Callable[[], float] = time.time
+        self,
+        keydb: Any,
+        trustedUserCAKeys: Any = None,
+        clock: Callable[[], float] = time.time,
+        revokedKeys: Any = None,
     ) -> None:
         self._keydb = keydb
         self._trustedUserCAKeys = trustedUserCAKeys
         self._clock = clock
+        self._revokedKeys = revokedKeys
+
+    def _revoked(self, key: Key) -> bool:
+        revoked = self._revokedKeys
+        if revoked is None:
+            return False
+        getKeys = getattr(revoked, "getKeys", None)
+        try:
+            listed = list(getKeys() if getKeys is not None else revoked)
+        except OSError:
+            self._log.warn("revoked keys file unreadable: refusing every key")
+            return True
+        return _isRevoked(key, listed)
 
     def _caKeys(self) -> list[Key]:
         trusted = self._trustedUserCAKeys
@@ -653,6 +696,9 @@ class SSHPublicKeyChecker:
             key = Key.fromString(credentials.blob, "blob")
         except BadKeyError:
             return fail(Failure(UnauthorizedLogin("bad key")))
+        if self._revoked(key):
+            self._log.info("revoked key refused: SHA256:{fp}", fp=key.fingerprint("sha256-base64"))
+            return fail(Failure(UnauthorizedLogin("key revoked")))
         if key.certificate is not None:
             certID = self._certificateLogin(key, credentials)
             if certID is None:

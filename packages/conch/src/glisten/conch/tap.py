@@ -15,7 +15,8 @@ since a shell would make the confinement meaningless.
 OpenSSH certificates: ``--trusted-user-ca-keys FILE`` (OpenSSH's ``TrustedUserCAKeys``)
 admits user certificates signed by the CAs of ``FILE`` for the users the certificate names;
 ``cert-authority`` lines of ``--authorized-keys`` do the same for that file's users.
-``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
+``--revoked-keys FILE`` (OpenSSH's ``RevokedKeys``, list form) refuses the keys listed, their
+certificates and the certificates of listed CAs. ``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
 for the host key it certifies, under the ``*-cert-v01@openssh.com`` algorithms.
 
 Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
@@ -167,6 +168,7 @@ def makeFactory(
     forwardingPolicy: ForwardingPolicy | None = None,
     moduli: str | None = None,
     trustedUserCAKeys: str | None = None,
+    revokedKeys: str | None = None,
 ) -> SSHFactory:
     """
     An :class:`SSHFactory` for the ``glisten ssh`` server.
@@ -176,6 +178,8 @@ def makeFactory(
     :param moduli: an OpenSSH ``moduli`` file with the group exchange's groups.
     :param trustedUserCAKeys: a file of CA keys whose user certificates are accepted for
         the users they name.
+    :param revokedKeys: a file of public keys refused, with their certificates and the
+        certificates of CAs listed (every key is refused when it cannot be read).
     :raises ValueError: the SFTP root does not exist, or the moduli file is unusable.
     """
     if sftpRoot is not None and not os.path.isdir(sftpRoot):
@@ -188,6 +192,7 @@ def makeFactory(
                 if authorizedKeys
                 else checkers.InMemorySSHKeyDB({}),
                 checkers.TrustedUserCAKeysFile(trustedUserCAKeys) if trustedUserCAKeys else None,
+                revokedKeys=checkers.PublicKeysFile(revokedKeys) if revokedKeys else None,
             )
         )
     if passwordFile:
@@ -259,6 +264,11 @@ class SSHServiceMaker:
             "--trusted-user-ca-keys",
             metavar="FILE",
             help="accept user certificates of these CAs for the users they name",
+        )
+        parser.add_argument(
+            "--revoked-keys",
+            metavar="FILE",
+            help="refuse these public keys, their certificates and those of listed CAs",
         )
         parser.add_argument(
             "--host-certificate",
@@ -350,6 +360,7 @@ class SSHServiceMaker:
             forwardingPolicyFromOptions(options),
             getattr(options, "moduli", None),
             trusted,
+            getattr(options, "revoked_keys", None),
         )
         top = service.MultiService()
         for description in options.listen or [DEFAULT_LISTEN]:
