@@ -560,3 +560,74 @@ def test_revokedKeysCertificateRefused(certServer: dict[str, Any]) -> None:
     result = _ssh(certServer["port"], key, "-l", "alice", "127.0.0.1", "echo no")
     assert result.returncode == 255
     assert b"Permission denied" in result.stderr
+
+
+# ---------------------------------------------------------------- asyncssh, a third implementation
+
+ASYNCSSH_CLIENT = """
+import asyncio, sys
+import asyncssh
+
+async def main():
+    port, key, cert, knownHosts = sys.argv[1:5]
+    async with asyncssh.connect(
+        "127.0.0.1", int(port), username="alice",
+        client_keys=[(key, cert)], known_hosts=knownHosts,
+    ) as conn:
+        result = await conn.run("echo asyncssh-" + conn.get_extra_info("username"))
+        sys.stdout.write(result.stdout)
+
+asyncio.run(main())
+"""
+
+
+def test_asyncsshWithGlistenIssuedCertificates(tmp_path: Path) -> None:
+    """asyncssh accepts glisten's host certificate through ``@cert-authority`` and logs in with
+    a user certificate glisten issued: both signed by ``Key.signCertificate``."""
+    import sys
+
+    userCA, hostCA = Key.generate("ecdsa", 256), Key.generate("ed25519")
+    (tmp_path / "trusted").write_bytes(userCA.public().toString("openssh") + b"\n")
+    from glisten.conch.tap import loadHostKeys
+
+    hostKey = loadHostKeys(str(tmp_path / "hostkeys"))[b"ssh-ed25519"]
+    hostCert = hostCA.signCertificate(hostKey, CERT_HOST, "host", [b"127.0.0.1"])
+    (tmp_path / "host-cert.pub").write_bytes(hostCert.toString("openssh") + b"\n")
+    user = Key.generate("rsa", 2048)
+    (tmp_path / "id").write_bytes(user.toString("openssh"))
+    (tmp_path / "id").chmod(0o600)
+    userCert = userCA.signCertificate(user, CERT_USER, "alice-rsa", [b"alice"])
+    (tmp_path / "id-cert.pub").write_bytes(userCert.toString("openssh") + b"\n")
+    (tmp_path / "client.py").write_text(ASYNCSSH_CLIENT)
+    args = ["--trusted-user-ca-keys", str(tmp_path / "trusted")]
+    args += ["--host-certificate", str(tmp_path / "host-cert.pub")]
+    with glistenSsh(tmp_path, *args) as port:
+        known = tmp_path / "known_hosts"
+        known.write_bytes(
+            b"@cert-authority [127.0.0.1]:%d " % port + hostCA.public().toString("openssh")
+        )
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(tmp_path / "client.py"),
+                str(port),
+                str(tmp_path / "id"),
+                str(tmp_path / "id-cert.pub"),
+                str(known),
+            ],
+            capture_output=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout == b"asyncssh-alice\n"
+        # The same client with a CA nobody trusts for host certificates is refused.
+        known.write_bytes(
+            b"@cert-authority [127.0.0.1]:%d " % port + userCA.public().toString("openssh")
+        )
+        refused = subprocess.run(
+            [sys.executable, str(tmp_path / "client.py"), str(port), str(tmp_path / "id")]
+            + [str(tmp_path / "id-cert.pub"), str(known)],
+            capture_output=True,
+            timeout=60,
+        )
+        assert refused.returncode != 0
