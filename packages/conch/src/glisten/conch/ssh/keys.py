@@ -41,6 +41,7 @@ __all__ = [
     "CERT_HOST",
     "CERT_USER",
     "DEFAULT_USER_EXTENSIONS",
+    "FOREVER",
     "BadFingerPrintFormat",
     "BadKeyError",
     "BadSignatureAlgorithmError",
@@ -55,6 +56,8 @@ __all__ = [
 
 CERT_USER = _cert.CERT_USER
 CERT_HOST = _cert.CERT_HOST
+#: ``validBefore`` of a certificate that never expires.
+FOREVER = _cert.FOREVER
 CertificateLimits = _cert.CertificateLimits
 
 _PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
