@@ -37,6 +37,9 @@ EXPECTED = {
     "testing.py": "...",
     "asyncio_interop.py": "from a Deferred\nfrom asyncio\n",
     "ssh.py": "add 2 3 = 5\nmul 6 7 = 42\ndivide 1 0: exit status 2\n",
+    "ssh_certificates.py": (
+        "alice logged in with certificate 'alice@laptop' (serial 7)\nexpired certificate: refused\n"
+    ),
     "smtp.py": (
         "accepted for 1 recipient(s)\nrefused: 550\n"
         "in alice's maildir: 'lunch?' from bob@example.com\n"
