@@ -22,13 +22,14 @@ from glisten.conch.ssh.keys import CERT_HOST, CERT_USER, Key
 from glisten.internet.protocol import Factory
 
 from .conftest import freePort, glistenSsh, requireBinary, runSshd, sshKeygen, waitForPort
+from .test_agent_interop import sshAgent
 from .test_forwarding_interop import _Echo, _roundTrip, _TCPEcho, echo
 from .test_openssh_server import _Collect, _run
 
 pytestmark = pytest.mark.interop
 
-#: The echo server fixture of the forwarding tests.
-__all__ = ["echo"]
+#: The echo server fixture of the forwarding tests, the ssh-agent one of the agent tests.
+__all__ = ["echo", "sshAgent"]
 
 
 def _sign(tmp: Path, ca: Path, key: Path, *args: str, name: str | None = None) -> tuple[Path, Key]:
@@ -631,3 +632,39 @@ def test_asyncsshWithGlistenIssuedCertificates(tmp_path: Path) -> None:
             timeout=60,
         )
         assert refused.returncode != 0
+
+
+@pytest.mark.parametrize("kind,bits", [("rsa", 2048), ("ed25519", None)])
+def test_endpointUsesAnAgentsCertificate(
+    certSshd: dict[str, Any], sshAgent: dict[str, Any], kind: str, bits: int | None
+) -> None:
+    """ssh-add loads KEY-cert.pub with KEY; the endpoint offers the agent's certificate and
+    the agent signs (for RSA with the SHA-2 flag of the certificate's algorithm)."""
+    from glisten.internet.endpoints import UNIXClientEndpoint
+
+    tmp = certSshd["tmp"]
+    keyPath = sshKeygen(tmp / f"agent_{kind}", kind, bits)
+    _sign(tmp, certSshd["userCA"], keyPath, "-I", "agent", "-n", "root")
+    subprocess.run(
+        [requireBinary("ssh-add"), str(keyPath)],
+        env=sshAgent["env"],
+        check=True,
+        capture_output=True,
+    )
+    knownHosts = _caKnownHosts(certSshd, certSshd["hostCA"])
+
+    async def main(reactor: Any) -> bytes:
+        endpoint = SSHCommandClientEndpoint.newConnection(
+            reactor,
+            b"echo from-agent",
+            b"root",
+            b"127.0.0.1",
+            certSshd["port"],
+            agentEndpoint=UNIXClientEndpoint(reactor, str(sshAgent["sock"])),
+            knownHosts=knownHosts,
+        )
+        proto = await endpoint.connect(Factory.forProtocol(_Collect))
+        await proto.done
+        return proto.data
+
+    assert _run(main) == b"from-agent\n"

@@ -28,7 +28,7 @@ from zope.interface import implementer
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.error import ConchError
 from glisten.conch.ssh import common
-from glisten.conch.ssh._ssh._certificates import CERT_ALGORITHM_FOR
+from glisten.conch.ssh._ssh._certificates import CERT_ALGORITHM_FOR, plainAlgorithm
 from glisten.conch.ssh.agent import SSHAgentClient, signatureFlags
 from glisten.conch.ssh.channel import SSHChannel
 from glisten.conch.ssh.connection import SSHConnection
@@ -180,7 +180,9 @@ class _UserAuth(SSHUserAuthClient):
     def signData(self, publicKey: Key, signData: bytes) -> Deferred[bytes]:
         agent = self._creator.agent
         if self._fromAgent and agent is not None:
-            return agent.signData(publicKey.blob(), signData, signatureFlags(self._lastAlg))
+            return agent.signData(
+                publicKey.blob(), signData, signatureFlags(plainAlgorithm(self._lastAlg))
+            )
         return super().signData(publicKey, signData)
 
     def getPrivateKey(self) -> Deferred[Key]:
