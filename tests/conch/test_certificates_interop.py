@@ -668,3 +668,24 @@ def test_endpointUsesAnAgentsCertificate(
         return proto.data
 
     assert _run(main) == b"from-agent\n"
+
+
+def test_sshWithOnlyThePlainHostKeyOnRecord(certServer: dict[str, Any]) -> None:
+    """OpenSSH asks for host certificates first; with no CA on record it checks the certified
+    key as a plain key, so serving a certificate does not lock out existing clients."""
+    key = _userCert(certServer, "trustedCA", "plainhost", "-n", "alice")
+    hostKey = Path(certServer["tmp"] / "hostkeys" / "ssh_host_ed25519_key.pub").read_bytes()
+    knownHosts = certServer["tmp"] / "known_hosts_plain"
+    knownHosts.write_bytes(b"[127.0.0.1]:%d " % certServer["port"] + hostKey)
+    result = _ssh(
+        certServer["port"],
+        key,
+        "-o",
+        "HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com,ssh-ed25519",
+        "-l",
+        "alice",
+        "127.0.0.1",
+        "echo ok",
+        knownHosts=knownHosts,
+    )
+    assert result.returncode == 0, result.stderr
