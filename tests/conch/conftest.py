@@ -130,7 +130,7 @@ def glistenServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 @pytest.fixture(scope="module")
 def opensshServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """OpenSSH ``sshd`` on a free port with a private config."""
-    sshd = requireBinary("sshd")
+    requireBinary("sshd")
     tmp = tmp_path_factory.mktemp("sshd")
     hostKeys = [
         sshKeygen(tmp / "host_ed25519", "ed25519"),
@@ -145,37 +145,39 @@ def opensshServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     (tmp / "authorized_keys").write_bytes(
         b"".join(Path(str(k) + ".pub").read_bytes() for k in userKeys.values())
     )
+    with runSshd(
+        tmp,
+        *[f"HostKey {k}" for k in hostKeys],
+        f"AuthorizedKeysFile {tmp / 'authorized_keys'}",
+        "PasswordAuthentication no",
+        "Subsystem sftp internal-sftp",
+    ) as port:
+        yield {"port": port, "userKeys": userKeys, "hostKeys": hostKeys, "tmp": tmp}
+
+
+@contextmanager
+def runSshd(tmp: Path, *config: str) -> Iterator[int]:
+    """
+    Run OpenSSH ``sshd`` on a free loopback port with ``config`` lines (plus the listening
+    address, port, pid file, ``StrictModes no`` and ``UsePAM no``); yield the port.
+    """
+    sshd = requireBinary("sshd")
     port = freePort()
-    config = tmp / "sshd_config"
-    config.write_text(
-        "\n".join(
-            [
-                "ListenAddress 127.0.0.1",
-                f"Port {port}",
-                *[f"HostKey {k}" for k in hostKeys],
-                f"PidFile {tmp / 'sshd.pid'}",
-                f"AuthorizedKeysFile {tmp / 'authorized_keys'}",
-                "StrictModes no",
-                "UsePAM no",
-                "PasswordAuthentication no",
-                "Subsystem sftp internal-sftp",
-                "",
-            ]
-        )
-    )
+    path = tmp / "sshd_config"
+    lines = ["ListenAddress 127.0.0.1", f"Port {port}", f"PidFile {tmp / 'sshd.pid'}"]
+    path.write_text("\n".join([*lines, "StrictModes no", "UsePAM no", *config, ""]))
     if os.geteuid() != 0:
         if os.environ.get("CI") == "true":
             pytest.fail("sshd needs root in CI")
         pytest.skip("sshd needs root")
     os.makedirs("/run/sshd", exist_ok=True)
-    log = open(tmp / "sshd.log", "wb")
-    proc = subprocess.Popen(
-        [sshd, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        waitForPort(port, proc)
-        yield {"port": port, "userKeys": userKeys, "hostKeys": hostKeys, "tmp": tmp}
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    with open(tmp / "sshd.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sshd, "-D", "-e", "-f", str(path)], stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            waitForPort(port, proc)
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(10)

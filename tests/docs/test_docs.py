@@ -40,6 +40,9 @@ EXPECTED = {
     "ssh_conversation.py": (
         "Two factors today.\nPassword: (hidden)\nCode: (shown)\nPIN: (hidden)\nlogged in\n"
     ),
+    "ssh_certificates.py": (
+        "alice logged in with certificate 'alice@laptop' (serial 7)\nexpired certificate: refused\n"
+    ),
     "smtp.py": (
         "accepted for 1 recipient(s)\nrefused: 550\n"
         "in alice's maildir: 'lunch?' from bob@example.com\n"

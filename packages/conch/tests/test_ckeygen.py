@@ -67,3 +67,46 @@ def test_convert(tmp_path: Path) -> None:
 def test_needsSomethingToDo(tmp_path: Path) -> None:
     assert run([]) == 1
     assert run(["-f", str(tmp_path / "missing"), "-y", "-P", ""]) == 1
+
+
+def test_signCertificates(tmp_path: Path) -> None:
+    import time
+
+    from glisten.conch.ssh.keys import CERT_HOST, CERT_USER
+
+    ca = tmp_path / "ca"
+    assert run(["-t", "ed25519", "-f", str(ca), "-N", "", "-q"]) == 0
+    for name in ("user", "host"):
+        assert run(["-t", "ecdsa", "-f", str(tmp_path / name), "-N", "", "-q"]) == 0
+    before = int(time.time())
+    args = ["-s", str(ca), "-I", "alice@corp", "-n", "alice,ops", "-V", "-5m:+1h", "-z", "3"]
+    args += ["-O", "no-pty", "-O", "force-command=uptime", "-O", "extension:x@corp=v", "-q"]
+    assert run([*args, str(tmp_path / "user.pub")]) == 0
+    cert = Key.fromFile(str(tmp_path / "user-cert.pub")).certificate
+    assert cert is not None
+    assert (cert.type, cert.keyId, cert.principals, cert.serial) == (
+        CERT_USER,
+        b"alice@corp",
+        (b"alice", b"ops"),
+        3,
+    )
+    assert before - 301 <= cert.validAfter <= before - 299
+    assert before + 3599 <= cert.validBefore <= int(time.time()) + 3600
+    assert cert.criticalOption(b"force-command") == b"uptime"
+    assert b"permit-pty" not in cert.extensions and b"permit-port-forwarding" in cert.extensions
+    assert cert.extensions[b"x@corp"] == b"\x00\x00\x00\x01v"
+    assert cert.signatureKey == Key.fromFile(str(ca) + ".pub")
+    cert.checkAuthority(CERT_USER, b"alice")
+    hostArgs = ["-s", str(ca), "-I", "h", "-h", "-n", "h.example", "-V", "20300101:20310101Z"]
+    assert run([*hostArgs, "-q", str(tmp_path / "host.pub")]) == 0
+    host = Key.fromFile(str(tmp_path / "host-cert.pub")).certificate
+    assert host is not None and host.type == CERT_HOST and host.extensions == {}
+    assert host.validBefore - host.validAfter >= 365 * 86400
+    bad = [
+        ["-s", str(ca), str(tmp_path / "user.pub")],  # no -I
+        ["-s", str(ca), "-I", "x", "-O", "bogus", str(tmp_path / "user.pub")],
+        ["-s", str(ca), "-I", "x", "-V", "yesterday", str(tmp_path / "user.pub")],
+        ["-s", str(ca), "-I", "x", str(tmp_path / "missing.pub")],
+    ]
+    for argv in bad:
+        assert run(argv) == 1

@@ -134,3 +134,26 @@ def test_tapOptions(tmp_path: Any) -> None:
         tap.forwardingPolicyFromOptions(
             parser.parse_args(["--host-keys", str(tmp_path), "--permit-open", "nope"])
         )
+
+
+def test_eofBeforeTheConnectionIsMadeIsPassedOn() -> None:
+    """Data and EOF that arrive while the outgoing connection is being made reach it, in
+    order, once it is made (the EOF used to be lost, so a peer waiting for it hung)."""
+    from glisten.internet.testing import StringTransport
+
+    class HalfClosing(StringTransport):
+        halfClosed = False
+
+        def loseWriteConnection(self) -> None:
+            self.halfClosed = True
+
+    channel = fw.SSHConnectForwardingChannel(("127.0.0.1", 1))
+    channel.dataReceived(b"ping")
+    channel.eofReceived()
+    client = fw.SSHForwardingClient(channel)
+    channel.client = client
+    transport = HalfClosing()
+    client.transport = transport
+    channel._attached()
+    assert transport.value() == b"ping"
+    assert transport.halfClosed

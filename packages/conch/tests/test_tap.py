@@ -73,3 +73,31 @@ def test_sharedByWorkersOnceTheHostKeysExist(tmp_path: Path) -> None:
     assert tap.serviceMaker.listeningEndpoints(options) == ["tcp:2222"]
     options = _options(tmp_path, "--listen", "tcp:22", "--listen", "unix:/s")
     assert tap.serviceMaker.listeningEndpoints(options) == ["tcp:22", "unix:/s"]
+
+
+def test_certificateOptions(tmp_path: Path) -> None:
+    from glisten.conch.ssh.keys import CERT_HOST
+
+    ca = Key.generate("ed25519")
+    (tmp_path / "cas").write_bytes(ca.public().toString("openssh") + b"\n")
+    hostKeys = tap.loadHostKeys(str(tmp_path / "keys"))
+    cert = ca.signCertificate(hostKeys[b"ssh-ed25519"], CERT_HOST, "h", [b"localhost"])
+    (tmp_path / "host-cert.pub").write_bytes(cert.toString("openssh"))
+    options = _options(
+        tmp_path,
+        "--trusted-user-ca-keys",
+        str(tmp_path / "cas"),
+        "--host-certificate",
+        str(tmp_path / "host-cert.pub"),
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+    )
+    # A trusted CA is a way in by itself.
+    service = tap.serviceMaker.makeService(options, reactor=object())
+    factory = list(service)[0].factory
+    assert ISSHPrivateKey in factory.portal.listCredentialsInterfaces()
+    served = factory.privateKeys[b"ssh-ed25519-cert-v01@openssh.com"]
+    assert served.certificate == cert.certificate and not served.isPublic()
+    options.host_certificate = [str(tmp_path / "missing")]
+    with pytest.raises(ValueError, match="host certificate"):
+        tap.serviceMaker.makeService(options, reactor=object())

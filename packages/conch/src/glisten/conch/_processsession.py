@@ -16,6 +16,7 @@ import termios
 from collections.abc import Iterable
 from typing import Any
 
+import attrs
 from zope.interface import implementer
 
 from glisten.conch.avatar import ConchUser
@@ -38,6 +39,16 @@ def _allowed(name: str, patterns: Iterable[str]) -> bool:
     return False
 
 
+@attrs.frozen
+class _KeyLimitedPolicy(ForwardingPolicy):
+    """The server's policy, with ``direct-tcpip`` also limited by a key's ``permitopen=``."""
+
+    entry: Any = None
+
+    def allowConnect(self, host: str, port: int) -> bool:
+        return super().allowConnect(host, port) and self.entry.allowConnect(host, port)
+
+
 class ProcessAvatar(ForwardingUser, ConchUser):
     """
     A user whose sessions run processes.
@@ -49,7 +60,8 @@ class ProcessAvatar(ForwardingUser, ConchUser):
     :param envAllow: patterns (``LC_*``) of variables ``env`` requests and the key's
         ``environment=`` options may set.
     :param forwardingPolicy: the port, socket and agent forwarding allowed (none by default);
-        a key's ``no-port-forwarding``, ``no-agent-forwarding`` or ``restrict`` narrows it.
+        a key's ``no-port-forwarding``, ``no-agent-forwarding``, ``restrict`` or
+        ``permitopen=`` (or a certificate without the ``permit-*`` extensions) narrows it.
     """
 
     def __init__(
@@ -84,6 +96,10 @@ class ProcessAvatar(ForwardingUser, ConchUser):
                 policy = ForwardingPolicy(agent=policy.agent)
             if entry.noAgentForwarding:
                 policy = ForwardingPolicy(policy.connect, policy.listen, policy.streamLocal)
+            if getattr(entry, "permitOpen", None) is not None:
+                policy = _KeyLimitedPolicy(
+                    policy.connect, policy.listen, policy.streamLocal, policy.agent, entry
+                )
         self.forwardingPolicy = policy
         self.enableForwarding()
 

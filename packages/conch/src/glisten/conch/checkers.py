@@ -16,27 +16,49 @@ sets ``environment=`` variables only when its ``env`` allow-list admits the name
 ``from="pattern-list"`` is checked here, against the client's address that the credentials
 carry (OpenSSH's rules: ``*`` and ``?`` wildcards, ``address/bits`` networks, ``!`` negation
 that wins over any match); a key with ``from=`` never matches credentials without an address.
-Lines with any other option (``cert-authority``, ``principals=``, ``expiry-time=``,
-``permitopen=``...) are skipped: granting such a key without its restriction would be worse
-than refusing it.
+``expiry-time="YYYYMMDD[HHMM[SS]][Z]"`` ends a line's validity (local time unless ``Z``);
+``permitopen="host:port"`` limits ``direct-tcpip`` destinations (for the avatar to enforce).
+
+OpenSSH user certificates: a ``cert-authority`` line trusts its key as a CA for that user
+(the certificate must list the user name, or with ``principals="a,b"`` one of those names; a
+certificate without principals is valid for any name, as in OpenSSH), and the
+``trustedUserCAKeys`` of :class:`SSHPublicKeyChecker` (OpenSSH's ``TrustedUserCAKeys``) trust
+CAs for every user whose name the certificate lists. Either way the certificate must be a user
+certificate in its validity window with a good CA signature; its critical options
+``force-command`` and ``source-address`` are enforced and any other critical option refuses
+the login; its missing ``permit-pty``, ``permit-port-forwarding`` and
+``permit-agent-forwarding`` extensions take those away. A certificate never matches a plain
+key line, and a ``cert-authority`` line never admits its key as a plain key.
+
+Lines with any other option (``permitlisten=``, ``tunnel=``...) are skipped: granting such a key
+without its restriction would be worse than refusing it.
 """
 
 from __future__ import annotations
 
+import calendar
 import ipaddress
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from zope.interface import Interface, implementer
 
 from glisten.conch.error import ValidPublicKey
-from glisten.conch.ssh.keys import BadKeyError, Key
+from glisten.conch.ssh.keys import (
+    CERT_USER,
+    BadCertificateError,
+    BadKeyError,
+    Key,
+    sourceAddressAllows,
+)
 from glisten.cred import credentials as _credentials
 from glisten.cred.checkers import ICredentialsChecker
 from glisten.cred.error import UnauthorizedLogin
 from glisten.internet.defer import Deferred, fail, succeed
+from glisten.logger import Logger
 from glisten.python.failure import Failure
 
 __all__ = [
@@ -46,9 +68,12 @@ __all__ = [
     "IAuthorizedKeysDB",
     "InMemorySSHKeyDB",
     "SSHPrivateKey",
+    "PublicKeysFile",
     "SSHPublicKeyChecker",
+    "TrustedUserCAKeysFile",
     "UNIXAuthorizedKeysFiles",
     "matchAddressPatterns",
+    "parseExpiryTime",
     "readAuthorizedKeyFile",
     "readAuthorizedKeys",
 ]
@@ -98,7 +123,10 @@ _FLAG_OPTIONS = {
     b"no-agent-forwarding",
     b"no-x11-forwarding",
     b"no-user-rc",
+    b"cert-authority",
 }
+_VALUE_OPTIONS = (b"command", b"from", b"principals", b"expiry-time")
+_MAX_PERMITOPEN = 64
 _MAX_LINE = 16384
 _MAX_ENVIRONMENT = 64
 _ENV_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -112,6 +140,9 @@ class AuthorizedKey:
     :ivar options: flag options (lower case), and ``b"command"`` and ``b"from"`` mapped to
         their values.
     :ivar environment: the ``environment=`` options, as ``(name, value)`` in file order.
+    :ivar permitOpen: the ``permitopen=`` destinations as ``(host, port)`` (port ``0`` for
+        ``*``); ``None`` when the line has none (no limit beyond the server's).
+    :ivar certificate: for the entry of a certificate login, the client's certificate.
     """
 
     def __init__(
@@ -119,10 +150,39 @@ class AuthorizedKey:
         key: Key,
         options: dict[bytes, bytes | None],
         environment: list[tuple[bytes, bytes]] | None = None,
+        permitOpen: list[tuple[str, int]] | None = None,
     ) -> None:
         self.key = key
         self.options = options
         self.environment = list(environment or [])
+        self.permitOpen = None if permitOpen is None else list(permitOpen)
+        self.certificate: Any = None
+
+    @property
+    def certAuthority(self) -> bool:
+        """Whether the line trusts its key as a CA of user certificates (``cert-authority``)."""
+        return b"cert-authority" in self.options
+
+    @property
+    def principals(self) -> list[bytes] | None:
+        """The ``principals=`` names, or ``None`` without the option."""
+        value = self.options.get(b"principals")
+        return None if value is None else value.split(b",")
+
+    def isExpired(self, when: float | None = None) -> bool:
+        """Whether the line's ``expiry-time=`` has passed (never without the option)."""
+        value = self.options.get(b"expiry-time")
+        if value is None:
+            return False
+        expiry = parseExpiryTime(value)
+        now = time.time() if when is None else when
+        return expiry is None or now >= expiry
+
+    def allowConnect(self, host: str, port: int) -> bool:
+        """Whether ``permitopen=`` (if any) admits a ``direct-tcpip`` to ``host:port``."""
+        if self.permitOpen is None:
+            return True
+        return any(h in ("*", host) and p in (0, port) for h, p in self.permitOpen)
 
     def allowsAddress(self, address: str | None) -> bool:
         """
@@ -211,12 +271,51 @@ def matchAddressPatterns(patterns: bytes, address: str) -> bool:
     return matched
 
 
-def _parseOptions(
-    text: bytes,
-) -> tuple[dict[bytes, bytes | None], bytes, list[tuple[bytes, bytes]]] | None:
+def parseExpiryTime(value: bytes) -> float | None:
+    """
+    An ``expiry-time=`` value (``YYYYMMDD``, ``YYYYMMDDHHMM`` or ``YYYYMMDDHHMMSS``, local
+    time, or UTC with a ``Z`` suffix) as seconds since the epoch; ``None`` when malformed.
+    """
+    utc = value.endswith((b"Z", b"z"))
+    digits = value[:-1] if utc else value
+    if len(digits) not in (8, 12, 14) or not digits.isdigit():
+        return None
+    text = digits.decode("ascii") + "000000"[: 14 - len(digits)]
+    try:
+        parsed = time.strptime(text, "%Y%m%d%H%M%S")
+        return float(calendar.timegm(parsed) if utc else time.mktime(parsed))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parsePermitOpen(value: bytes) -> tuple[str, int] | None:
+    """A ``permitopen=`` value: ``host:port``, ``[v6]:port``; ``*`` for either; else ``None``."""
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host:
+        return None
+    if port == "*":
+        return host, 0
+    if not port.isdigit() or not 0 < int(port) <= 65535:
+        return None
+    return host, int(port)
+
+
+_ParsedOptions = tuple[
+    dict[bytes, bytes | None], bytes, list[tuple[bytes, bytes]], list[tuple[str, int]] | None
+]
+
+
+def _parseOptions(text: bytes) -> _ParsedOptions | None:
     """Split the options from the key of a line; ``None`` when the line cannot be used."""
     options: dict[bytes, bytes | None] = {}
     environment: list[tuple[bytes, bytes]] = []
+    permitOpen: list[tuple[str, int]] | None = None
     i = 0
     n = len(text)
     while i < n:
@@ -241,8 +340,18 @@ def _parseOptions(
                 return None
             i += 1
             value = b"".join(chunks)
-        if name in (b"command", b"from") and value is not None:
+        if name in _VALUE_OPTIONS and value is not None:
+            if name == b"expiry-time" and parseExpiryTime(value) is None:
+                return None
             options[name] = value
+        elif name == b"permitopen" and value is not None:
+            destination = _parsePermitOpen(value)
+            if destination is None:
+                return None
+            permitOpen = permitOpen or []
+            if len(permitOpen) >= _MAX_PERMITOPEN:
+                return None
+            permitOpen.append(destination)
         elif name == b"environment" and value is not None:
             envName, equals, envValue = value.partition(b"=")
             if not equals or not _ENV_NAME.match(envName):
@@ -258,7 +367,7 @@ def _parseOptions(
             i += 1
             continue
         if text[i : i + 1] in (b" ", b"\t"):
-            return options, text[i:].strip(), environment
+            return options, text[i:].strip(), environment, permitOpen
         return None
     return None
 
@@ -276,25 +385,34 @@ def readAuthorizedKeys(
             continue
         options: dict[bytes, bytes | None] = {}
         environment: list[tuple[bytes, bytes]] = []
+        permitOpen: list[tuple[str, int]] | None = None
         if not line.startswith(_KEY_PREFIXES):
             parsed = _parseOptions(line)
             if parsed is None:
                 continue
-            options, line, environment = parsed
+            options, line, environment, permitOpen = parsed
             if not line.startswith(_KEY_PREFIXES):
                 continue
         try:
-            yield AuthorizedKey(parseKey(line), options, environment)
+            key = parseKey(line)
         except BadKeyError:
             continue
+        if key.certificate is not None:
+            # A certificate is no key to trust by itself.
+            continue
+        yield AuthorizedKey(key, options, environment, permitOpen)
 
 
 def readAuthorizedKeyFile(
     fileobj: Iterable[bytes], parseKey: Callable[[bytes], Key] = Key.fromString
 ) -> Iterator[Key]:
-    """The keys of an ``authorized_keys`` file (see :func:`readAuthorizedKeys`)."""
+    """
+    The keys of an ``authorized_keys`` file (see :func:`readAuthorizedKeys`), without
+    ``cert-authority`` lines (a CA key is not a login key) and expired lines.
+    """
     for entry in readAuthorizedKeys(fileobj, parseKey):
-        yield entry.key
+        if not entry.certAuthority and not entry.isExpired():
+            yield entry.key
 
 
 @implementer(IAuthorizedKeysDB)
@@ -328,7 +446,11 @@ class AuthorizedKeysFileDB:
     def getAuthorizedKeys(self, username: bytes) -> Iterable[Key]:
         if self.users is not None and username not in self.users:
             return []
-        return [entry.key for entry in self.getAuthorizedKeyEntries(username)]
+        return [
+            entry.key
+            for entry in self.getAuthorizedKeyEntries(username)
+            if not entry.certAuthority and not entry.isExpired()
+        ]
 
     def getAuthorizedKeyEntries(self, username: bytes) -> list[AuthorizedKey]:
         """The usable lines for ``username``, with their options."""
@@ -360,7 +482,11 @@ class UNIXAuthorizedKeysFiles:
         self._parseKey = parseKey
 
     def getAuthorizedKeys(self, username: bytes) -> Iterable[Key]:
-        return [entry.key for entry in self.getAuthorizedKeyEntries(username)]
+        return [
+            entry.key
+            for entry in self.getAuthorizedKeyEntries(username)
+            if not entry.certAuthority and not entry.isExpired()
+        ]
 
     def getAuthorizedKeyEntries(self, username: bytes) -> list[AuthorizedKey]:
         """The usable lines of the user's files, with their options."""
@@ -378,31 +504,232 @@ class UNIXAuthorizedKeysFiles:
         return entries
 
 
+class PublicKeysFile:
+    """
+    A file of public keys (and certificates), one a line, read on every use: OpenSSH's
+    ``TrustedUserCAKeys`` and ``RevokedKeys`` (its plain list form) files.
+
+    :param path: ``#`` comments and blank lines are ignored, unreadable lines skipped.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+
+    def getKeys(self) -> list[Key]:
+        """
+        The keys of the file.
+
+        :raises OSError: the file cannot be read.
+        """
+        with open(self.path, "rb") as f:
+            lines = f.readlines()
+        keys = []
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
+                continue
+            try:
+                keys.append(Key.fromString(line).public())
+            except BadKeyError:
+                continue
+        return keys
+
+
+class TrustedUserCAKeysFile(PublicKeysFile):
+    """
+    OpenSSH's ``TrustedUserCAKeys`` file: public keys of CAs whose user certificates are
+    accepted for any user the certificate names.
+    """
+
+    def getCAKeys(self) -> list[Key]:
+        """The CA keys (none when the file cannot be read; certificates are no CA keys)."""
+        try:
+            return [key for key in self.getKeys() if key.certificate is None]
+        except OSError:
+            return []
+
+
+def _isRevoked(key: Key, revoked: list[Key]) -> bool:
+    """Whether ``key``, its certified key or its CA is listed in ``revoked``."""
+    if key in revoked:
+        return True
+    cert = key.certificate
+    return cert is not None and (cert.key in revoked or cert.signatureKey in revoked)
+
+
+def _certificateEntry(key: Key, address: str | None, line: AuthorizedKey | None) -> AuthorizedKey:
+    """
+    The entry a certificate login gets: the line's options (a ``cert-authority`` line, or none
+    for a trusted CA) narrowed by the certificate.
+
+    :raises BadCertificateError: the certificate's options refuse the login.
+    """
+    cert = key.certificate
+    assert cert is not None
+    options: dict[bytes, bytes | None] = dict(line.options) if line is not None else {}
+    for name in cert.criticalOptions:
+        value = cert.criticalOption(name)
+        assert value is not None
+        if name == b"force-command":
+            if options.get(b"command") not in (None, value):
+                raise BadCertificateError("certificate and key force different commands")
+            options[b"command"] = value
+        elif name == b"source-address":
+            if not sourceAddressAllows(value, address):
+                raise BadCertificateError("source address not allowed by the certificate")
+        else:
+            # Includes verify-required: no security-key algorithm here can satisfy it.
+            raise BadCertificateError("unsupported critical certificate option")
+    for extension, flag in (
+        (b"permit-pty", b"no-pty"),
+        (b"permit-port-forwarding", b"no-port-forwarding"),
+        (b"permit-agent-forwarding", b"no-agent-forwarding"),
+        (b"permit-X11-forwarding", b"no-x11-forwarding"),
+        (b"permit-user-rc", b"no-user-rc"),
+    ):
+        if extension not in cert.extensions:
+            options[flag] = None
+    entry = AuthorizedKey(
+        key,
+        options,
+        line.environment if line is not None else [],
+        line.permitOpen if line is not None else None,
+    )
+    entry.certificate = cert
+    return entry
+
+
 @implementer(ICredentialsChecker)
 class SSHPublicKeyChecker:
     """
-    Checks SSH public key credentials against a key database.
+    Checks SSH public key credentials against a key database, and OpenSSH user certificates
+    against its ``cert-authority`` lines and trusted CA keys.
 
     A query (no signature) for an allowed key fails with
     :class:`~glisten.conch.error.ValidPublicKey`, which makes the server answer PK_OK.
+
+    :param keydb: an :class:`IAuthorizedKeysDB`.
+    :param trustedUserCAKeys: CA keys trusted for every user (``TrustedUserCAKeys``): a list
+        of :class:`~glisten.conch.ssh.keys.Key` or a :class:`TrustedUserCAKeysFile`.
+    :param clock: gives the time that certificate validity and ``expiry-time`` are checked
+        against (:func:`time.time` by default).
+    :param revokedKeys: keys refused whatever else allows them (OpenSSH's ``RevokedKeys`` in
+        its list form), with the certificates of those keys and those their CA signed: a list
+        of :class:`~glisten.conch.ssh.keys.Key` or a :class:`PublicKeysFile`; when the file
+        cannot be read, every key is refused (as OpenSSH does).
     """
 
     credentialInterfaces = (_credentials.ISSHPrivateKey,)
+    _log = Logger()
 
-    def __init__(self, keydb: Any) -> None:
+    def __init__(
+        self,
+        keydb: Any,
+        trustedUserCAKeys: Any = None,
+        clock: Callable[[], float] = time.time,
+        revokedKeys: Any = None,
+    ) -> None:
         self._keydb = keydb
+        self._trustedUserCAKeys = trustedUserCAKeys
+        self._clock = clock
+        self._revokedKeys = revokedKeys
+
+    def _revoked(self, key: Key) -> bool:
+        revoked = self._revokedKeys
+        if revoked is None:
+            return False
+        getKeys = getattr(revoked, "getKeys", None)
+        try:
+            listed = list(getKeys() if getKeys is not None else revoked)
+        except OSError:
+            self._log.warn("revoked keys file unreadable: refusing every key")
+            return True
+        return _isRevoked(key, listed)
+
+    def _caKeys(self) -> list[Key]:
+        trusted = self._trustedUserCAKeys
+        if trusted is None:
+            return []
+        getCAKeys = getattr(trusted, "getCAKeys", None)
+        return list(getCAKeys() if getCAKeys is not None else trusted)
+
+    def _certificateLogin(self, key: Key, credentials: Any) -> AuthorizedKeyID | None:
+        """The avatar ID a certificate earns, or ``None`` (why is logged for the
+        administrator, never told to the client)."""
+        cert = key.certificate
+        assert cert is not None
+        username = credentials.username
+        address = getattr(credentials, "address", None)
+        now = self._clock()
+        candidates: list[tuple[AuthorizedKey | None, bytes | None, bool]] = []
+        entries = getattr(self._keydb, "getAuthorizedKeyEntries", None)
+        for line in entries(username) if entries is not None else []:
+            if not line.certAuthority or line.key.public() != cert.signatureKey:
+                continue
+            if not line.allowsAddress(address) or line.isExpired(now):
+                continue
+            names = line.principals
+            if names is not None:
+                if not any(n in cert.principals for n in names):
+                    continue
+                candidates.append((line, None, False))
+            else:
+                candidates.append((line, username, False))
+        if any(ca == cert.signatureKey for ca in self._caKeys()):
+            candidates.append((None, username, True))
+        if not candidates:
+            self._log.info("certificate refused: no trusted CA for it")
+        for line, principal, required in candidates:
+            try:
+                cert.checkAuthority(CERT_USER, principal, now, requirePrincipal=required)
+                entry = _certificateEntry(key, address, line)
+            except BadCertificateError as e:
+                self._log.info("certificate refused: {reason}", reason=str(e))
+                continue
+            avatarID = AuthorizedKeyID(username)
+            avatarID.authorizedKey = entry
+            return avatarID
+        return None
 
     def requestAvatarId(self, credentials: Any) -> Deferred[Any]:
         try:
             key = Key.fromString(credentials.blob, "blob")
         except BadKeyError:
             return fail(Failure(UnauthorizedLogin("bad key")))
+        if self._revoked(key):
+            self._log.info("revoked key refused: SHA256:{fp}", fp=key.fingerprint("sha256-base64"))
+            return fail(Failure(UnauthorizedLogin("key revoked")))
+        if key.certificate is not None:
+            certID = self._certificateLogin(key, credentials)
+            if certID is None:
+                return fail(Failure(UnauthorizedLogin("certificate not accepted")))
+            if credentials.signature is None:
+                return fail(Failure(ValidPublicKey()))
+            if not key.verify(credentials.signature, credentials.sigData):
+                return fail(Failure(UnauthorizedLogin("bad signature")))
+            cert = key.certificate
+            # What OpenSSH logs too: which certificate, from which CA (the key ID is the
+            # CA's text, shown escaped).
+            self._log.info(
+                "certificate login for {user}: key ID {keyId} serial {serial} CA SHA256:{ca}",
+                user=credentials.username.decode("utf-8", "backslashreplace"),
+                keyId=repr(cert.keyId),
+                serial=cert.serial,
+                ca=cert.signatureKey.fingerprint("sha256-base64"),
+            )
+            return succeed(certID)
         username = credentials.username
         entries = getattr(self._keydb, "getAuthorizedKeyEntries", None)
         if entries is not None:
             address = getattr(credentials, "address", None)
+            now = self._clock()
             matching = [
-                e for e in entries(username) if e.key.public() == key and e.allowsAddress(address)
+                e
+                for e in entries(username)
+                if e.key.public() == key
+                and not e.certAuthority
+                and not e.isExpired(now)
+                and e.allowsAddress(address)
             ]
             allowed = bool(matching)
         else:

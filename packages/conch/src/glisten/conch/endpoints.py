@@ -10,6 +10,11 @@ protocol connected to the command's stdin and stdout. When the command ends the 
 :class:`~glisten.internet.error.ProcessTerminated` otherwise. Keys come from ``keys`` and, with
 ``agentEndpoint`` (for instance ``UNIXClientEndpoint(reactor, os.environ["SSH_AUTH_SOCK"])``),
 from a running SSH agent, which signs for them (agent keys are tried first, as OpenSSH does).
+
+OpenSSH certificates: a key given as ``key.withCertificate(Key.fromFile("id-cert.pub"))``
+logs in with its user certificate (pass the plain key too for servers that want the key
+itself, as ``ssh -i`` tries both). When ``knownHosts`` has ``@cert-authority`` lines for the
+host, host certificates are asked for first and checked against them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from zope.interface import implementer
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.error import ConchError
 from glisten.conch.ssh import common
+from glisten.conch.ssh._ssh._certificates import CERT_ALGORITHM_FOR, plainAlgorithm
 from glisten.conch.ssh.agent import SSHAgentClient, signatureFlags
 from glisten.conch.ssh.channel import SSHChannel
 from glisten.conch.ssh.connection import SSHConnection
@@ -175,7 +181,9 @@ class _UserAuth(SSHUserAuthClient):
     def signData(self, publicKey: Key, signData: bytes) -> Deferred[bytes]:
         agent = self._creator.agent
         if self._fromAgent and agent is not None:
-            return agent.signData(publicKey.blob(), signData, signatureFlags(self._lastAlg))
+            return agent.signData(
+                publicKey.blob(), signData, signatureFlags(plainAlgorithm(self._lastAlg))
+            )
         return super().signData(publicKey, signData)
 
     def getPrivateKey(self) -> Deferred[Key]:
@@ -287,6 +295,20 @@ class _Creator:
             self.agent.transport.loseConnection()
         self.agent = None
         return result
+
+    def hostKeyAlgorithms(self) -> list[bytes]:
+        """
+        The host key algorithms to offer: certificate algorithms first when ``knownHosts``
+        has a CA for this host (as OpenSSH orders them), else the plain ones.
+        """
+        plain = list(SSHClientTransport.supportedPublicKeys)
+        cas = getattr(self.knownHosts, "certificateAuthorities", None)
+        host = self.hostname
+        if self.port != 22:
+            host = b"[" + host + b"]:" + str(self.port).encode("ascii")
+        if cas is None or not cas(host):
+            return plain
+        return [CERT_ALGORITHM_FOR[a] for a in plain if a in CERT_ALGORITHM_FOR] + plain
 
     def verifyHostKey(self, transport: Any, blob: bytes) -> Deferred[Any]:
         key = Key.fromString(blob, "blob")
@@ -403,6 +425,7 @@ class SSHCommandClientEndpoint:
         def build(addr: Any) -> Any:
             transport = _CommandTransport()
             transport._creator = creator
+            transport.supportedPublicKeys = creator.hostKeyAlgorithms()
             transport.factory = factory
             creator.transport = transport
             return transport

@@ -13,6 +13,13 @@ then asked for by ``password`` and ``keyboard-interactive``. ``--moduli FILE`` (
 ``DIR``, and nothing else (no shells, no other commands), since a shell would make the
 confinement meaningless.
 
+OpenSSH certificates: ``--trusted-user-ca-keys FILE`` (OpenSSH's ``TrustedUserCAKeys``)
+admits user certificates signed by the CAs of ``FILE`` for the users the certificate names;
+``cert-authority`` lines of ``--authorized-keys`` do the same for that file's users.
+``--revoked-keys FILE`` (OpenSSH's ``RevokedKeys``, list form) refuses the keys listed, their
+certificates and the certificates of listed CAs. ``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
+for the host key it certifies, under the ``*-cert-v01@openssh.com`` algorithms.
+
 Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
 ``--permit-listen HOST:PORT`` (``ssh -R``), ``--permit-streamlocal PATTERN`` (``ssh -L`` to a
 Unix socket), ``--allow-agent-forwarding`` (``ssh -A``); a key's ``no-port-forwarding``,
@@ -37,7 +44,7 @@ from glisten.conch.openssh_compat.primes import parseModuliFile
 from glisten.conch.ssh.factory import SSHFactory
 from glisten.conch.ssh.filetransfer import FileTransferServer, ISFTPServer
 from glisten.conch.ssh.forwarding import ForwardingPolicy
-from glisten.conch.ssh.keys import Key
+from glisten.conch.ssh.keys import CERT_HOST, BadKeyError, Key
 from glisten.conch.ssh.scp import SCPOnlySession
 from glisten.conch.ssh.session import SSHSession
 from glisten.conch.unix import SFTPServerForUnixConchUser
@@ -50,6 +57,7 @@ from glisten.python.components import registerAdapter
 __all__ = [
     "SSHServiceMaker",
     "forwardingPolicyFromOptions",
+    "addHostCertificates",
     "loadHostKeys",
     "makeFactory",
     "serviceMaker",
@@ -81,6 +89,31 @@ def loadHostKeys(directory: str) -> dict[bytes, Key]:
         if name.startswith("ssh_host_") and name.endswith("_key"):
             key = Key.fromFile(os.path.join(directory, name))
             keys.setdefault(key.sshType(), key)
+    return keys
+
+
+def addHostCertificates(hostKeys: dict[bytes, Key], paths: list[str]) -> dict[bytes, Key]:
+    """
+    ``hostKeys`` plus, under their certificate types, the host keys the host certificates of
+    ``paths`` certify.
+
+    :raises ValueError: a file is unreadable, not a host certificate, or certifies none of
+        the host keys.
+    """
+    keys = dict(hostKeys)
+    for path in paths:
+        try:
+            cert = Key.fromFile(path)
+        except (OSError, BadKeyError):
+            raise ValueError(f"cannot read the host certificate {path!r}") from None
+        if cert.certificate is None or cert.certificate.type != CERT_HOST:
+            raise ValueError(f"{path!r} is not a host certificate")
+        for key in hostKeys.values():
+            if key.certificate is None and key.public() == cert.certificate.key:
+                keys[cert.sshType()] = key.withCertificate(cert)
+                break
+        else:
+            raise ValueError(f"the host certificate {path!r} is for none of the host keys")
     return keys
 
 
@@ -138,6 +171,8 @@ def makeFactory(
     sftpRoot: str | None = None,
     forwardingPolicy: ForwardingPolicy | None = None,
     moduli: str | None = None,
+    trustedUserCAKeys: str | None = None,
+    revokedKeys: str | None = None,
 ) -> SSHFactory:
     """
     An :class:`SSHFactory` for the ``glisten ssh`` server.
@@ -145,14 +180,24 @@ def makeFactory(
     :param sftpRoot: serve only SFTP, confined to this folder.
     :param forwardingPolicy: the forwarding users may do (none by default).
     :param moduli: an OpenSSH ``moduli`` file with the group exchange's groups.
+    :param trustedUserCAKeys: a file of CA keys whose user certificates are accepted for
+        the users they name.
+    :param revokedKeys: a file of public keys refused, with their certificates and the
+        certificates of CAs listed (every key is refused when it cannot be read).
     :raises ValueError: the SFTP root does not exist, or the moduli file is unusable.
     """
     if sftpRoot is not None and not os.path.isdir(sftpRoot):
         raise ValueError("the --sftp-root folder does not exist")
     portal = Portal(_Realm(reactor, command, envAllow, sftpRoot, forwardingPolicy))
-    if authorizedKeys:
+    if authorizedKeys or trustedUserCAKeys:
         portal.registerChecker(
-            checkers.SSHPublicKeyChecker(checkers.AuthorizedKeysFileDB(authorizedKeys))
+            checkers.SSHPublicKeyChecker(
+                checkers.AuthorizedKeysFileDB(authorizedKeys)
+                if authorizedKeys
+                else checkers.InMemorySSHKeyDB({}),
+                checkers.TrustedUserCAKeysFile(trustedUserCAKeys) if trustedUserCAKeys else None,
+                revokedKeys=checkers.PublicKeysFile(revokedKeys) if revokedKeys else None,
+            )
         )
     if passwordFile:
         portal.registerChecker(ScryptFilePasswordDB(passwordFile), credentials.IUsernamePassword)
@@ -218,6 +263,22 @@ class SSHServiceMaker:
         )
         parser.add_argument(
             "--authorized-keys", metavar="FILE", help="authorized_keys file for every user"
+        )
+        parser.add_argument(
+            "--trusted-user-ca-keys",
+            metavar="FILE",
+            help="accept user certificates of these CAs for the users they name",
+        )
+        parser.add_argument(
+            "--revoked-keys",
+            metavar="FILE",
+            help="refuse these public keys, their certificates and those of listed CAs",
+        )
+        parser.add_argument(
+            "--host-certificate",
+            action="append",
+            metavar="FILE",
+            help="serve this host certificate (ssh-keygen -s CA -h) with its host key",
         )
         parser.add_argument(
             "--password-file",
@@ -287,10 +348,13 @@ class SSHServiceMaker:
         return list(options.listen or [DEFAULT_LISTEN])
 
     def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
-        if not options.authorized_keys and not options.password_file:
+        trusted = getattr(options, "trusted_user_ca_keys", None)
+        if not options.authorized_keys and not options.password_file and not trusted:
             raise ValueError("give --authorized-keys (or --password-file): nobody could log in")
         factory = makeFactory(
-            loadHostKeys(options.host_keys),
+            addHostCertificates(
+                loadHostKeys(options.host_keys), getattr(options, "host_certificate", None) or []
+            ),
             options.authorized_keys,
             options.password_file,
             options.command,
@@ -299,6 +363,8 @@ class SSHServiceMaker:
             getattr(options, "sftp_root", None),
             forwardingPolicyFromOptions(options),
             getattr(options, "moduli", None),
+            trusted,
+            getattr(options, "revoked_keys", None),
         )
         top = service.MultiService()
         for description in options.listen or [DEFAULT_LISTEN]:

@@ -6,6 +6,12 @@ markers, and host key verification without a console.
 :class:`~glisten.conch.error.HostKeyChanged` for a different key on record or a revoked key,
 and for an unknown host asks ``ui.prompt(text)`` (a Deferred of a bool) when a UI is given;
 without one, unknown hosts are refused.
+
+A host certificate is accepted when an ``@cert-authority`` line whose host patterns match the
+host holds the certificate's CA key, and the certificate is a host certificate, names the host
+among its principals (or names none), is in its validity window, carries no critical option
+and has a good CA signature. ``@revoked`` lines revoke the certified key and CA keys alike.
+Otherwise, as OpenSSH does, the certified key is checked as a plain host key.
 """
 
 from __future__ import annotations
@@ -21,7 +27,13 @@ from zope.interface import implementer
 
 from glisten.conch.error import HostKeyChanged, InvalidEntry, UserRejectedKey
 from glisten.conch.interfaces import IKnownHostEntry
-from glisten.conch.ssh.keys import BadKeyError, FingerprintFormats, Key
+from glisten.conch.ssh.keys import (
+    CERT_HOST,
+    BadCertificateError,
+    BadKeyError,
+    FingerprintFormats,
+    Key,
+)
 from glisten.internet.defer import Deferred, fail, maybeDeferred, succeed
 from glisten.python.failure import Failure
 
@@ -211,15 +223,56 @@ class KnownHostsFile:
         yield from self._entries
         yield from self._added
 
+    def _checkRevoked(self, key: Key) -> None:
+        for lineno, entry in enumerate(self.iterentries(), 1):
+            if entry.marker == b"@revoked" and entry.matchesKey(key):
+                raise HostKeyChanged(entry, self._savePath, lineno)
+
+    def certificateAuthorities(self, hostname: bytes) -> list[Key]:
+        """
+        The CA keys of the ``@cert-authority`` lines matching ``hostname`` (``host`` or
+        ``[host]:port``), whose host certificates are trusted for it.
+        """
+        return [
+            entry.publicKey
+            for entry in self.iterentries()
+            if entry.marker == b"@cert-authority" and entry.matchesHost(hostname)
+        ]
+
+    def hasHostCertificate(self, hostname: bytes, certificate: Key, principal: bytes) -> bool:
+        """
+        Whether a host certificate is trusted for ``hostname`` through an ``@cert-authority``
+        line (see the module's description).
+
+        :param principal: the host name the certificate must list (without a port).
+        :raises HostKeyChanged: the certified key or the CA key is revoked.
+        """
+        cert = certificate.certificate
+        if cert is None:
+            return False
+        self._checkRevoked(cert.key)
+        self._checkRevoked(cert.signatureKey)
+        if cert.signatureKey not in self.certificateAuthorities(hostname):
+            return False
+        if cert.criticalOptions:
+            return False
+        try:
+            cert.checkAuthority(CERT_HOST, principal.lower())
+        except BadCertificateError:
+            return False
+        return True
+
     def hasHostKey(self, hostname: bytes, key: Key) -> bool:
         """
         Whether ``key`` is on record for ``hostname``.
 
         :raises HostKeyChanged: another key of the same type is on record, or the key is revoked.
         """
-        for lineno, entry in enumerate(self.iterentries(), 1):
-            if entry.marker == b"@revoked" and entry.matchesKey(key):
-                raise HostKeyChanged(entry, self._savePath, lineno)
+        if key.certificate is not None:
+            # Plain lines hold plain keys: a certificate's key is looked up as itself.
+            self._checkRevoked(key.certificate.signatureKey)
+            key = key.withoutCertificate()
+        self._checkRevoked(key)
         found = False
         for lineno, entry in enumerate(self.iterentries(), 1):
             if entry.marker is not None or isinstance(entry, UnparsedEntry):
@@ -271,6 +324,12 @@ class KnownHostsFile:
         host = _hostPattern(hostname, port)
         address = _hostPattern(ip, port)
         try:
+            if key.certificate is not None:
+                if self.hasHostCertificate(host, key, hostname):
+                    return succeed(True)
+                # No CA vouches for it: check the certified key as a plain host key.
+                self._checkRevoked(key.certificate.signatureKey)
+                key = key.withoutCertificate()
             if self.hasHostKey(host, key):
                 if ip and ip != hostname and not self.hasHostKey(address, key):
                     self.addHostKey(address, key)

@@ -9,6 +9,11 @@
 - ``ckeygen -e -f FILE``: the public key in RFC 4716 form (``ssh-keygen -e``).
 - ``ckeygen --convert PEM|v1 -f FILE``: rewrite a private key as PEM (PKCS#8) or OpenSSH's
   own format, keeping its passphrase.
+- ``ckeygen -s CA -I ID [-h] [-n PRINCIPALS] [-V VALIDITY] [-z SERIAL] [-O OPTION]... KEY.pub``:
+  issue OpenSSH certificates (``KEY-cert.pub``), as ``ssh-keygen -s``: ``-h`` for a host
+  certificate; ``-V`` as ``+1h``, ``-5m:+52w``, ``20300101:20310101`` or ``always:forever``;
+  ``-O clear``, ``no-pty`` (and the other ``no-*``/``permit-*``), ``force-command=CMD``,
+  ``source-address=CIDRS``, ``verify-required``, ``critical:NAME[=V]``, ``extension:NAME[=V]``.
 
 Passphrases not given on the command line are asked for on the terminal.
 """
@@ -18,10 +23,21 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import sys
+import time
 from collections.abc import Sequence
 
-from glisten.conch.ssh.keys import BadKeyError, EncryptedKeyError, FingerprintFormats, Key
+from glisten.conch.checkers import parseExpiryTime
+from glisten.conch.ssh.keys import (
+    CERT_HOST,
+    CERT_USER,
+    DEFAULT_USER_EXTENSIONS,
+    BadKeyError,
+    EncryptedKeyError,
+    FingerprintFormats,
+    Key,
+)
 
 __all__ = ["run"]
 
@@ -29,7 +45,10 @@ _TYPES = {"ed25519": (None,), "ecdsa": (256, 384, 521), "rsa": None}
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ckeygen", description="Make and manage SSH keys.")
+    p = argparse.ArgumentParser(
+        prog="ckeygen", description="Make and manage SSH keys.", add_help=False
+    )
+    p.add_argument("--help", action="help", help="show this help and exit")
     p.add_argument("-t", "--type", choices=sorted(_TYPES), help="make a key of this type")
     p.add_argument("-b", "--bits", type=int, help="key size (ecdsa 256/384/521, rsa >= 2048)")
     p.add_argument("-f", "--filename", help="the private key file")
@@ -52,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("-e", "--export", action="store_true", help="public key as RFC 4716")
     group.add_argument("--convert", choices=["PEM", "v1"], help="rewrite the private key")
     p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-s", "--sign", metavar="CA", help="issue certificates with this CA key")
+    p.add_argument("-I", "--identity", help="the certificate's key ID")
+    p.add_argument("-n", "--principals", help="comma-separated user or host names")
+    p.add_argument("-h", "--host", action="store_true", help="a host certificate")
+    p.add_argument("-V", "--validity", default="always:forever", help="validity interval")
+    p.add_argument("-z", "--serial", type=int, default=0, help="serial number")
+    p.add_argument("-O", dest="certOptions", action="append", default=[], help="option")
+    p.add_argument("keys", nargs="*", metavar="KEY.pub", help="public keys to certify (-s)")
     return p
 
 
@@ -126,7 +153,101 @@ def _generate(options: argparse.Namespace) -> None:
         print(_fingerprintLine(key, comment or path, options.format))
 
 
+#: ``-O`` names of the standard extensions (OpenSSH spells X11 in capitals).
+_PERMITS = {
+    "permit-x11-forwarding": "permit-X11-forwarding",
+    "permit-agent-forwarding": "permit-agent-forwarding",
+    "permit-port-forwarding": "permit-port-forwarding",
+    "permit-pty": "permit-pty",
+    "permit-user-rc": "permit-user-rc",
+}
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _timeSpec(text: str, now: float, forever: bool) -> int:
+    """One end of ``-V``: ``+1h``/``-5m`` from now, an absolute date, ``always``/``forever``."""
+    if text == ("forever" if forever else "always"):
+        return (1 << 64) - 1 if forever else 0
+    relative = re.fullmatch(r"([+-])(\d+)([smhdw]?)", text)
+    if relative:
+        sign = 1 if relative.group(1) == "+" else -1
+        return max(0, int(now + sign * int(relative.group(2)) * _UNITS[relative.group(3)]))
+    absolute = parseExpiryTime(text.encode("ascii", "replace"))
+    if absolute is None:
+        raise _Failed(f"bad validity time: {text}")
+    return int(absolute)
+
+
+def _validity(text: str, now: float) -> tuple[int, int]:
+    """``-V`` as OpenSSH reads it: ``FROM:TO``, or only ``TO`` (valid from now)."""
+    start, sep, end = text.partition(":")
+    if not sep:
+        return int(now), _timeSpec(text, now, True)
+    return _timeSpec(start, now, False), _timeSpec(end, now, True)
+
+
+def _certificateOptions(
+    specs: list[str], host: bool
+) -> tuple[dict[bytes | str, bytes | str], dict[bytes | str, bytes | str]]:
+    critical: dict[bytes | str, bytes | str] = {}
+    # Names as bytes throughout, so -O permit-pty after the defaults is not a second entry.
+    extensions: dict[bytes | str, bytes | str] = {} if host else dict(DEFAULT_USER_EXTENSIONS)
+    for spec in specs:
+        name, _, value = spec.partition("=")
+        lower = name.lower()
+        if lower == "clear":
+            extensions.clear()
+        elif lower in ("force-command", "source-address") and value:
+            critical[lower.encode()] = value.encode()
+        elif lower == "verify-required":
+            critical[b"verify-required"] = b""
+        elif lower in _PERMITS:
+            extensions[_PERMITS[lower].encode()] = b""
+        elif lower.startswith("no-") and "permit-" + lower[3:] in _PERMITS:
+            extensions.pop(_PERMITS["permit-" + lower[3:]].encode(), None)
+        elif lower.startswith("critical:") and len(name) > 9:
+            critical[name[9:].encode()] = value.encode()
+        elif lower.startswith("extension:") and len(name) > 10:
+            extensions[name[10:].encode()] = value.encode()
+        else:
+            raise _Failed(f"unknown certificate option: {spec}")
+    return critical, extensions
+
+
+def _signCertificates(options: argparse.Namespace) -> None:
+    if not options.identity or not options.keys:
+        raise _Failed("give -I ID and the public keys to certify")
+    ca, _ = _load(options.sign, options.passphrase)
+    validAfter, validBefore = _validity(options.validity, time.time())
+    critical, extensions = _certificateOptions(options.certOptions, options.host)
+    principals = [p for p in (options.principals or "").split(",") if p]
+    for path in options.keys:
+        try:
+            key = Key.fromFile(path)
+        except (OSError, BadKeyError) as e:
+            raise _Failed(f"cannot read {path}: {e}") from None
+        cert = ca.signCertificate(
+            key,
+            CERT_HOST if options.host else CERT_USER,
+            options.identity,
+            principals,
+            validAfter,
+            validBefore,
+            critical,
+            extensions,
+            options.serial,
+        )
+        base = path[: -len(".pub")] if path.endswith(".pub") else path
+        with open(base + "-cert.pub", "wb") as f:
+            f.write(cert.toString("openssh", comment=os.path.basename(path)) + b"\n")
+        if not options.quiet:
+            print(f"Signed {'host' if options.host else 'user'} key {base}-cert.pub")
+
+
 def _main(options: argparse.Namespace) -> None:
+    if options.sign is not None:
+        _signCertificates(options)
+        return
     if options.type is not None:
         _generate(options)
         return
@@ -161,7 +282,13 @@ def _main(options: argparse.Namespace) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run ``ckeygen``; return the exit status."""
-    options = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    # ``-V -5m:+1h`` (as ssh-keygen takes it): argparse would read the value as an option.
+    args: list[str] = []
+    while given:
+        arg = given.pop(0)
+        args.append("-V" + given.pop(0) if arg == "-V" and given else arg)
+    options = _parser().parse_args(args)
     try:
         _main(options)
     except _Failed as e:

@@ -719,15 +719,17 @@ def _loadKeys(options: argparse.Namespace) -> list[Key]:
     configured = getattr(options, "config_identities", None) or []
     if options.identity or configured:
         for path in options.identity:
-            keys.append(_loadKey(path))
+            keys.extend(_withCertificate(path, _loadKey(path)))
         for path in configured:
             if os.path.exists(path) and path not in options.identity:
-                keys.append(_loadKey(path))
+                keys.extend(_withCertificate(path, _loadKey(path)))
         return keys
     home = os.path.expanduser("~/.ssh")
     for name in _DEFAULT_KEYS:
         try:
-            keys.append(Key.fromFile(os.path.join(home, name)))
+            keys.extend(
+                _withCertificate(os.path.join(home, name), Key.fromFile(os.path.join(home, name)))
+            )
         except (OSError, BadKeyError):
             continue
     return keys
@@ -745,6 +747,15 @@ def _loadKey(path: str) -> Key:
             raise ValueError(f"cannot read key {path}: {e}") from None
     except (OSError, BadKeyError) as e:
         raise ValueError(f"cannot read key {path}: {e}") from None
+
+
+def _withCertificate(path: str, key: Key) -> list[Key]:
+    """``key``, after itself with ``PATH-cert.pub`` when that certificate lies beside it (as
+    ``ssh -i`` tries the certificate first)."""
+    try:
+        return [key.withCertificate(Key.fromFile(path + "-cert.pub")), key]
+    except (OSError, BadKeyError):
+        return [key]
 
 
 @implementer(IServiceMaker)

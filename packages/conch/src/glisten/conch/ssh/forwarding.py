@@ -194,6 +194,7 @@ class _PipeChannel(SSHChannel):
         super().__init__(*args, **kw)
         self.client: SSHForwardingClient | None = None
         self._pending: list[bytes] = []
+        self._pendingEOF = False
 
     def dataReceived(self, data: bytes) -> None:
         transport = getattr(self.client, "transport", None)
@@ -208,10 +209,16 @@ class _PipeChannel(SSHChannel):
             pending, self._pending = self._pending, []
             for data in pending:
                 transport.write(data)
+            if self._pendingEOF:
+                self._pendingEOF = False
+                self.eofReceived()
 
     def eofReceived(self) -> None:
         transport = getattr(self.client, "transport", None)
-        if transport is not None and hasattr(transport, "loseWriteConnection"):
+        if transport is None:
+            # The peer's EOF came before our connection was made: pass it on once it is.
+            self._pendingEOF = True
+        elif hasattr(transport, "loseWriteConnection"):
             transport.loseWriteConnection()
 
     def closed(self) -> None:

@@ -16,9 +16,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import os
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -27,17 +31,34 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from glisten.conch.ssh._ssh import _certificates as _cert
 from glisten.conch.ssh._ssh._errors import SSHProtocolError
+from glisten.conch.ssh._ssh._limits import DEFAULT_PUBLIC_KEY_ALGORITHMS
 from glisten.conch.ssh._ssh._wire import Reader, mpint, string
 
 __all__ = [
+    "CA_SIGNATURE_ALGORITHMS",
+    "CERT_HOST",
+    "CERT_USER",
+    "DEFAULT_USER_EXTENSIONS",
+    "FOREVER",
     "BadFingerPrintFormat",
     "BadKeyError",
     "BadSignatureAlgorithmError",
+    "BadCertificateError",
+    "Certificate",
+    "CertificateLimits",
     "EncryptedKeyError",
     "FingerprintFormats",
     "Key",
+    "sourceAddressAllows",
 ]
+
+CERT_USER = _cert.CERT_USER
+CERT_HOST = _cert.CERT_HOST
+#: ``validBefore`` of a certificate that never expires.
+FOREVER = _cert.FOREVER
+CertificateLimits = _cert.CertificateLimits
 
 _PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 _PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -73,6 +94,14 @@ class BadSignatureAlgorithmError(Exception):
     """A signature algorithm this key cannot make was asked for."""
 
 
+class BadCertificateError(Exception):
+    """
+    A certificate does not grant what is asked: wrong type, expired, not yet valid, the
+    principal is not listed, or the CA's signature is bad. The message is ours (never the
+    certificate's bytes), so it is safe to log.
+    """
+
+
 class FingerprintFormats:
     """The fingerprint formats :meth:`Key.fingerprint` knows."""
 
@@ -86,13 +115,186 @@ def _asBytes(value: bytes | str | None) -> bytes | None:
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
+#: Signature algorithms a CA may sign certificates with (OpenSSH's default
+#: ``CASignatureAlgorithms``: no SHA-1 ``ssh-rsa``).
+CA_SIGNATURE_ALGORITHMS = DEFAULT_PUBLIC_KEY_ALGORITHMS
+
+
+def _optionValue(data: bytes) -> bytes:
+    """The value inside a certificate option's data field (empty for a flag)."""
+    if not data:
+        return b""
+    r = Reader(data, maxString=len(data))
+    try:
+        value = r.string()
+        r.done()
+    except SSHProtocolError:
+        raise BadCertificateError("malformed certificate option") from None
+    return value
+
+
+@attrs.frozen(eq=False)
+class Certificate:
+    """
+    An OpenSSH certificate (``*-cert-v01@openssh.com``): a key, signed by a CA with the
+    names and the time window it is good for.
+
+    :ivar key: the certified public key (a plain :class:`Key`).
+    :ivar nonce: random bytes the CA chose.
+    :ivar serial: the CA's serial number.
+    :ivar type: :data:`CERT_USER` or :data:`CERT_HOST`.
+    :ivar keyId: the CA's free-form identifier (logged by servers).
+    :ivar principals: user names (user certificates) or host names (host certificates) the
+        certificate is valid for; empty means any.
+    :ivar validAfter: seconds since the epoch; valid from then...
+    :ivar validBefore: ...until just before this (:data:`FOREVER` never expires).
+    :ivar criticalOptions: name to raw data field (see :meth:`criticalOption`); a verifier
+        must refuse a certificate with one it does not know.
+    :ivar extensions: name to raw data field (``permit-pty``...), ignored when unknown.
+    :ivar signatureKey: the CA's public key.
+    :ivar signature: the CA's signature blob.
+    :ivar blob: the whole certificate blob (the SSH "public key" a certificate key sends).
+    :ivar signed: the part of ``blob`` the signature covers.
+    """
+
+    key: Key
+    nonce: bytes
+    serial: int
+    type: int
+    keyId: bytes
+    principals: tuple[bytes, ...]
+    validAfter: int
+    validBefore: int
+    criticalOptions: Mapping[bytes, bytes]
+    extensions: Mapping[bytes, bytes]
+    reserved: bytes
+    signatureKey: Key
+    signature: bytes
+    blob: bytes
+    signed: bytes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Certificate):
+            return NotImplemented
+        return self.blob == other.blob
+
+    def __hash__(self) -> int:
+        return hash(self.blob)
+
+    def criticalOption(self, name: bytes) -> bytes | None:
+        """
+        A critical option's value (``b"force-command"`` gives the command; a flag gives
+        ``b""``), or ``None`` when the certificate does not carry it.
+
+        :raises BadCertificateError: the option's data is malformed.
+        """
+        data = self.criticalOptions.get(name)
+        return None if data is None else _optionValue(data)
+
+    def verifySignature(self) -> bool:
+        """Whether the CA's signature over the certificate is good (SHA-1 RSA is refused)."""
+        try:
+            algorithm = Reader(self.signature, maxString=4096).string()
+        except SSHProtocolError:
+            return False
+        if algorithm not in CA_SIGNATURE_ALGORITHMS:
+            return False
+        return self.signatureKey.verify(self.signature, self.signed)
+
+    def isValidAt(self, when: float) -> bool:
+        """Whether ``when`` (seconds since the epoch) is inside the validity window."""
+        return self.validAfter <= when < self.validBefore
+
+    def checkAuthority(
+        self,
+        certType: int,
+        principal: bytes | None = None,
+        when: float | None = None,
+        requirePrincipal: bool = False,
+    ) -> None:
+        """
+        Check the certificate as OpenSSH does before trusting its CA: the type, the CA's
+        signature, the validity window, and the principal.
+
+        :param certType: :data:`CERT_USER` or :data:`CERT_HOST`, what the caller needs.
+        :param principal: a name that must be among :attr:`principals` (when the list is not
+            empty); ``None`` skips the check (the caller matched principals itself).
+        :param when: the time to check against; now when ``None``.
+        :param requirePrincipal: refuse a certificate with no principals (which would
+            otherwise be valid for any name).
+        :raises BadCertificateError: with the reason.
+        """
+        if self.type != certType:
+            raise BadCertificateError("wrong certificate type")
+        if not self.verifySignature():
+            raise BadCertificateError("bad certificate signature")
+        now = time.time() if when is None else when
+        if now < self.validAfter:
+            raise BadCertificateError("certificate not yet valid")
+        if now >= self.validBefore:
+            raise BadCertificateError("certificate expired")
+        if not self.principals:
+            if requirePrincipal:
+                raise BadCertificateError("certificate lacks principals")
+        elif principal is not None and principal not in self.principals:
+            raise BadCertificateError("name not listed as a principal")
+
+
+def _optionPairs(options: Mapping[bytes | str, bytes | str] | None) -> list[tuple[bytes, bytes]]:
+    """Certificate options from ``name: value`` (values wrapped in a string; flags empty)."""
+    pairs: list[tuple[bytes, bytes]] = []
+    for name, value in (options or {}).items():
+        raw = _asBytes(value) or b""
+        pairs.append((_asBytes(name) or b"", string(raw) if raw else b""))
+    return pairs
+
+
+_ISSUING = _cert.CertificateLimits(1 << 24, 1 << 16, 1 << 16, 1 << 16, 1 << 16, 1 << 16)
+
+#: The extensions ``ssh-keygen -s`` puts in a user certificate unless told otherwise.
+DEFAULT_USER_EXTENSIONS: dict[bytes | str, bytes | str] = {
+    b"permit-X11-forwarding": b"",
+    b"permit-agent-forwarding": b"",
+    b"permit-port-forwarding": b"",
+    b"permit-pty": b"",
+    b"permit-user-rc": b"",
+}
+
+
+def sourceAddressAllows(value: bytes, address: str | None) -> bool:
+    """
+    Whether a ``source-address`` critical option (a comma-separated list of addresses and
+    ``address/bits`` networks) admits ``address``; an unknown address or a malformed list is
+    refused.
+    """
+    if address is None:
+        return False
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+        entries = value.decode("ascii").split(",")
+        networks = [ipaddress.ip_network(e.strip(), strict=False) for e in entries]
+    except (UnicodeDecodeError, ValueError):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == n.version and ip in n for n in networks)
+
+
 class Key:
     """
     A public or private SSH key.
 
+    A key read from an OpenSSH certificate (or given one by :meth:`withCertificate`) carries
+    it in :attr:`certificate`: its :meth:`blob`, :meth:`sshType` and signature algorithms are
+    then the certificate's, while :meth:`fingerprint`, :meth:`type` and :meth:`data` describe
+    the key itself.
+
     :param keyObject: a ``cryptography`` Ed25519, EC or RSA key, public or private.
     :raises BadKeyError: for any other kind of key (DSA included) or an unusable size.
+    :ivar certificate: the key's :class:`Certificate`, or ``None``.
     """
+
+    certificate: Certificate | None = None
 
     def __init__(self, keyObject: Any) -> None:
         if isinstance(keyObject, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
@@ -218,10 +420,12 @@ class Key:
 
     @classmethod
     def _fromBlob(cls, blob: bytes) -> Key:
-        """Read an SSH public key blob (RFC 4253 section 6.6)."""
+        """Read an SSH public key blob (RFC 4253 section 6.6), or a certificate blob."""
         try:
             r = Reader(blob, maxString=4096)
             kind = r.string()
+            if kind in _cert.CERT_KEY_TYPES:
+                return cls._fromCertificateBlob(blob)
             key: Any
             if kind == b"ssh-ed25519":
                 raw = r.string()
@@ -251,6 +455,122 @@ class Key:
                 raise
             raise BadKeyError("malformed public key blob") from None
         return cls(key)
+
+    @classmethod
+    def _fromCertificateBlob(
+        cls, blob: bytes, limits: _cert.CertificateLimits | None = None
+    ) -> Key:
+        """
+        Read an OpenSSH certificate blob into a public key carrying its :class:`Certificate`.
+        The CA's signature is not checked here (see :meth:`Certificate.checkAuthority`).
+
+        :raises BadKeyError: malformed, past ``limits``, or signed by a certificate.
+        """
+        try:
+            fields = _cert.decodeCertificate(blob, limits or _cert.CertificateLimits())
+        except SSHProtocolError:
+            raise BadKeyError("malformed certificate") from None
+        key = cls._fromBlob(fields.publicKey)
+        if key.certificate is not None:
+            raise BadKeyError("malformed certificate")
+        signatureKey = cls._fromBlob(fields.signatureKey)
+        if signatureKey.certificate is not None:
+            raise BadKeyError("a certificate cannot be a certificate authority")
+        key.certificate = Certificate(
+            key=cls(key._keyObject),
+            nonce=fields.nonce,
+            serial=fields.serial,
+            type=fields.type,
+            keyId=fields.keyId,
+            principals=fields.principals,
+            validAfter=fields.validAfter,
+            validBefore=fields.validBefore,
+            criticalOptions=dict(fields.criticalOptions),
+            extensions=dict(fields.extensions),
+            reserved=fields.reserved,
+            signatureKey=signatureKey,
+            signature=fields.signature,
+            blob=bytes(blob),
+            signed=fields.signed,
+        )
+        return key
+
+    def withCertificate(self, certificate: Key | Certificate) -> Key:
+        """
+        This key (public or private) with a certificate attached: what ``ssh -i key`` uses
+        when ``key-cert.pub`` lies beside it.
+
+        :param certificate: a certificate key (as :meth:`fromString` reads ``*-cert.pub``) or
+            a :class:`Certificate`.
+        :raises BadKeyError: the certificate is for another key.
+        """
+        cert = certificate.certificate if isinstance(certificate, Key) else certificate
+        if cert is None:
+            raise BadKeyError("not a certificate")
+        if cert.key._plainBlob() != self._plainBlob():
+            raise BadKeyError("the certificate is for another key")
+        key = Key(self._keyObject)
+        key.certificate = cert
+        return key
+
+    def withoutCertificate(self) -> Key:
+        """This key without its certificate."""
+        return self if self.certificate is None else Key(self._keyObject)
+
+    def signCertificate(
+        self,
+        publicKey: Key,
+        certType: int,
+        keyId: bytes | str,
+        principals: Iterable[bytes | str] = (),
+        validAfter: int = 0,
+        validBefore: int = _cert.FOREVER,
+        criticalOptions: Mapping[bytes | str, bytes | str] | None = None,
+        extensions: Mapping[bytes | str, bytes | str] | None = None,
+        serial: int = 0,
+        nonce: bytes | None = None,
+        signatureType: bytes | None = None,
+    ) -> Key:
+        """
+        Issue a certificate for ``publicKey`` with this (CA) private key, as ``ssh-keygen -s``
+        does.
+
+        :param certType: :data:`CERT_USER` or :data:`CERT_HOST`.
+        :param principals: user or host names; none means any.
+        :param criticalOptions: ``{b"force-command": b"uptime", b"source-address":
+            b"10.0.0.0/8", b"verify-required": b""}`` (values as plain text, flags empty).
+        :param extensions: ``{b"permit-pty": b""}``...; for a user certificate ``None`` means
+            :data:`DEFAULT_USER_EXTENSIONS` (as ``ssh-keygen``), for a host one no extension.
+        :param nonce: 32 random bytes when ``None``.
+        :param signatureType: the CA's signature algorithm (``rsa-sha2-512`` for RSA CAs by
+            default, as ``ssh-keygen``).
+        :return: the public key with its new certificate.
+        """
+        if self.isPublic() or self.certificate is not None:
+            raise BadKeyError("a certificate is signed with a plain private key")
+        if certType not in (CERT_USER, CERT_HOST):
+            raise BadKeyError("unknown certificate type")
+        plain = publicKey.public().withoutCertificate()
+        if extensions is None and certType == CERT_USER:
+            extensions = dict(DEFAULT_USER_EXTENSIONS.items())
+        if signatureType is None and self.type() == "RSA":
+            signatureType = b"rsa-sha2-512"
+        body = _cert.encodeCertificateBody(
+            _cert.CERT_TYPE_FOR_KEY[plain.sshType()],
+            os.urandom(32) if nonce is None else nonce,
+            plain.blob(),
+            serial,
+            certType,
+            _asBytes(keyId) or b"",
+            tuple(_asBytes(p) or b"" for p in principals),
+            validAfter,
+            validBefore,
+            _optionPairs(criticalOptions),
+            _optionPairs(extensions),
+            self.public().blob(),
+        )
+        # What the caller asked for is issued even past the limits readers apply.
+        return Key._fromCertificateBlob(body + string(self.sign(body, signatureType)), _ISSUING)
 
     @classmethod
     def _fromPrivateBlob(cls, blob: bytes) -> Key:
@@ -338,7 +658,7 @@ class Key:
             )
             return string(b"ssh-ed25519") + string(public) + string(secret + public)
         if t == "EC":
-            return self.blob() + mpint(k.private_numbers().private_value)
+            return self._plainBlob() + mpint(k.private_numbers().private_value)
         n = k.private_numbers()
         pub = n.public_numbers
         return string(b"ssh-rsa") + b"".join(
@@ -358,7 +678,9 @@ class Key:
         """The public half of this key."""
         if self.isPublic():
             return self
-        return Key(self._keyObject.public_key())
+        key = Key(self._keyObject.public_key())
+        key.certificate = self.certificate
+        return key
 
     def _public(self) -> Any:
         return self._keyObject if self.isPublic() else self._keyObject.public_key()
@@ -373,7 +695,16 @@ class Key:
         return "RSA"
 
     def sshType(self) -> bytes:
-        """The key's SSH type name (``b"ssh-ed25519"``, ``b"ecdsa-sha2-nistp256"``, ...)."""
+        """
+        The key's SSH type name (``b"ssh-ed25519"``, ``b"ecdsa-sha2-nistp256"``, ...; the
+        certificate type, such as ``b"ssh-ed25519-cert-v01@openssh.com"``, for a certificate).
+        """
+        plain = self._plainType()
+        if self.certificate is not None:
+            return _cert.CERT_TYPE_FOR_KEY[plain]
+        return plain
+
+    def _plainType(self) -> bytes:
         t = self.type()
         if t == "Ed25519":
             return b"ssh-ed25519"
@@ -388,13 +719,27 @@ class Key:
         return int(self._keyObject.key_size)
 
     def supportedSignatureAlgorithms(self) -> list[bytes]:
-        """The signature algorithms this key can make, best first (``ssh-rsa`` last)."""
+        """
+        The signature algorithms this key can make, best first (``ssh-rsa`` last); for a
+        certificate their certificate forms (``rsa-sha2-512-cert-v01@openssh.com``...).
+        """
+        plain = self._plainSignatureAlgorithms()
+        if self.certificate is not None:
+            return [_cert.CERT_ALGORITHM_FOR[a] for a in plain]
+        return plain
+
+    def _plainSignatureAlgorithms(self) -> list[bytes]:
         if self.type() == "RSA":
             return [b"rsa-sha2-512", b"rsa-sha2-256", b"ssh-rsa"]
-        return [self.sshType()]
+        return [self._plainType()]
 
     def blob(self) -> bytes:
-        """The SSH public key blob."""
+        """The SSH public key blob (the certificate blob for a certificate)."""
+        if self.certificate is not None:
+            return self.certificate.blob
+        return self._plainBlob()
+
+    def _plainBlob(self) -> bytes:
         pub = self._public()
         t = self.type()
         if t == "Ed25519":
@@ -415,12 +760,14 @@ class Key:
 
         :param format: :attr:`FingerprintFormats.MD5_HEX` (``aa:bb:...``, Twisted's default) or
             :attr:`FingerprintFormats.SHA256_BASE64` (what OpenSSH shows, without ``SHA256:``).
+            A certificate's fingerprint is its key's, as with ``ssh-keygen -l``.
         """
+        blob = self._plainBlob()
         if format == FingerprintFormats.SHA256_BASE64:
-            digest = hashlib.sha256(self.blob()).digest()
+            digest = hashlib.sha256(blob).digest()
             return base64.b64encode(digest).decode("ascii").rstrip("=")
         if format == FingerprintFormats.MD5_HEX:
-            return ":".join("%02x" % b for b in hashlib.md5(self.blob()).digest())
+            return ":".join("%02x" % b for b in hashlib.md5(blob).digest())
         raise BadFingerPrintFormat(f"unsupported fingerprint format: {format}")
 
     def __eq__(self, other: object) -> bool:
@@ -433,7 +780,9 @@ class Key:
 
     def __repr__(self) -> str:
         kind = "Public" if self.isPublic() else "Private"
-        return f"<{self.type()} {kind} Key ({self.size()} bits) SHA256:{self.fingerprint('sha256-base64')}>"
+        cert = " with certificate" if self.certificate is not None else ""
+        fingerprint = self.fingerprint("sha256-base64")
+        return f"<{self.type()} {kind} Key ({self.size()} bits){cert} SHA256:{fingerprint}>"
 
     # ---------------------------------------------------------------- output
 
@@ -502,7 +851,9 @@ class Key:
         """
         Sign ``data``.
 
-        :param signatureType: the algorithm; for RSA ``b"rsa-sha2-256"`` by default.
+        :param signatureType: the algorithm; for RSA ``b"rsa-sha2-256"`` by default. A
+            certificate algorithm (``rsa-sha2-256-cert-v01@openssh.com``) makes the signature
+            of its plain algorithm, which is what the SSH protocol sends with certificates.
         :return: an SSH signature blob (``string(algorithm) string(signature)``).
         :raises BadSignatureAlgorithmError: the key cannot make ``signatureType``.
         """
@@ -510,8 +861,10 @@ class Key:
             raise BadKeyError("a public key cannot sign")
         t = self.type()
         if signatureType is None:
-            signatureType = b"rsa-sha2-256" if t == "RSA" else self.sshType()
-        if signatureType not in self.supportedSignatureAlgorithms():
+            signatureType = b"rsa-sha2-256" if t == "RSA" else self._plainType()
+        elif self.certificate is not None:
+            signatureType = _cert.CERT_SIGNATURE_ALGORITHMS.get(signatureType, b"")
+        if signatureType not in self._plainSignatureAlgorithms():
             raise BadSignatureAlgorithmError("this key cannot make that signature")
         k: Any = self._keyObject
         if t == "Ed25519":
@@ -525,7 +878,8 @@ class Key:
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """
-        Check an SSH signature blob over ``data`` made by this key.
+        Check an SSH signature blob over ``data`` made by this key (for a certificate, by
+        its key; the blob names the plain algorithm).
 
         :return: whether it is valid; malformed signatures are simply invalid.
         """
@@ -536,7 +890,7 @@ class Key:
             r.done()
         except SSHProtocolError:
             return False
-        if alg not in self.supportedSignatureAlgorithms():
+        if alg not in self._plainSignatureAlgorithms():
             return False
         pub: Any = self._public()
         t = self.type()

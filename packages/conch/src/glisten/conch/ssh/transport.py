@@ -15,6 +15,7 @@ from typing import Any
 
 from glisten.conch._version import __version__
 from glisten.conch.ssh._ssh import _events as ev
+from glisten.conch.ssh._ssh._certificates import CERT_ALGORITHM_FOR
 from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_AUTH_CANCELLED_BY_USER,
     DISCONNECT_BY_APPLICATION,
@@ -397,9 +398,18 @@ class SSHServerTransport(SSHTransportBase):
         privateKeys: dict[bytes, Key] = self.factory.getPrivateKeys()
         byAlg: dict[bytes, Key] = {}
         for keyType, key in privateKeys.items():
+            if key.certificate is not None:
+                # A host certificate (under its certificate type): its certificate algorithms.
+                for alg in key.supportedSignatureAlgorithms():
+                    byAlg[alg] = key
+                continue
             for alg in _SIG_ALGS_BY_KEY_TYPE.get(keyType, [keyType]):
                 byAlg[alg] = key
         offered = [a for a in self.supportedPublicKeys if a in byAlg]
+        # Certificate algorithms first, as OpenSSH; each only when its plain one is offered.
+        offered = [
+            CERT_ALGORITHM_FOR[a] for a in offered if CERT_ALGORITHM_FOR.get(a) in byAlg
+        ] + offered
         algorithms = self._algorithms()
         algorithms = Algorithms(
             algorithms.kex,

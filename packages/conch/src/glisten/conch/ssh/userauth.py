@@ -21,6 +21,7 @@ from glisten.conch import error, interfaces, pam
 from glisten.conch.checkers import SSHPrivateKey
 from glisten.conch.ssh import service
 from glisten.conch.ssh._ssh import _userauth as ua
+from glisten.conch.ssh._ssh._certificates import CERT_ALGORITHM_FOR, plainAlgorithm
 from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
     DISCONNECT_SERVICE_NOT_AVAILABLE,
@@ -139,7 +140,8 @@ class SSHUserAuthServer(service.SSHService):
             return self._keyboardInteractive(request)
         else:
             assert request.algorithm is not None and request.blob is not None
-            if request.algorithm not in self.supportedPublicKeyAlgorithms:
+            # A certificate algorithm is allowed when its plain algorithm is.
+            if plainAlgorithm(request.algorithm) not in self.supportedPublicKeyAlgorithms:
                 return _failed(error.ConchError("signature algorithm not allowed"))
             try:
                 key = Key.fromString(request.blob, "blob")
@@ -149,7 +151,7 @@ class SSHUserAuthServer(service.SSHService):
                 return _failed(error.ConchError("signature algorithm does not match the key"))
             if request.signature is not None:
                 sigAlg = _signatureAlgorithm(request.signature)
-                if sigAlg != request.algorithm:
+                if sigAlg != plainAlgorithm(request.algorithm):
                     return _failed(error.ConchError("signature algorithm mismatch"))
             creds = SSHPrivateKey(
                 request.username,
@@ -385,10 +387,13 @@ class SSHUserAuthClient(service.SSHService):
             return key.sshType()
         serverAlgs = getattr(self.transport, "peerExtensions", {}).get(b"server-sig-algs", b"")
         allowed = serverAlgs.split(b",") if serverAlgs else []
+        chosen = b"rsa-sha2-256"
         for alg in (b"rsa-sha2-512", b"rsa-sha2-256"):
             if not allowed or alg in allowed:
-                return alg
-        return b"rsa-sha2-256"
+                chosen = alg
+                break
+        # A certificate is offered under the certificate form of the same algorithm.
+        return CERT_ALGORITHM_FOR[chosen] if key.certificate is not None else chosen
 
     def _signAndSend(self) -> None:
         key = self._lastKey

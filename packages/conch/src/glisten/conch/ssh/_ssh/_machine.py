@@ -16,6 +16,11 @@ import os
 from typing import Any
 
 from glisten.conch.ssh._ssh import _events as ev
+from glisten.conch.ssh._ssh._certificates import (
+    CERT_SIGNATURE_ALGORITHMS,
+    CERT_TYPE_FOR_KEY,
+    plainAlgorithm,
+)
 from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_HOST_KEY_NOT_VERIFIABLE,
     DISCONNECT_KEY_EXCHANGE_FAILED,
@@ -76,6 +81,9 @@ class Phase(enum.Enum):
 
 
 def _keyTypeFor(algorithm: bytes) -> bytes:
+    plain = CERT_SIGNATURE_ALGORITHMS.get(algorithm)
+    if plain is not None:
+        return CERT_TYPE_FOR_KEY[_keyTypeFor(plain)]
     return b"ssh-rsa" if algorithm in _RSA_SIGS else algorithm
 
 
@@ -494,7 +502,8 @@ class SSHTransportMachine:
         except DecodeError:
             sigAlg = b""
         h = self._exchangeHash(blob, self._kex.localField, serverField, k)
-        if sigAlg != self.hostKeyAlg or not key.verify(sig, h):
+        # A host certificate's signature names the plain algorithm.
+        if sigAlg != plainAlgorithm(self.hostKeyAlg) or not key.verify(sig, h):
             raise SSHProtocolError(DISCONNECT_KEY_EXCHANGE_FAILED, "bad host key signature")
         self._deriveKeys(k, h)
         if self._kexCount > 0 and self._hostKeyData is not None and self._hostKeyData[0] != blob:
