@@ -9,6 +9,12 @@ Beyond Twisted, it negotiates IRCv3 capabilities (``server-time``, ``message-tag
 ``labeled-response`` on request) and SASL PLAIN or EXTERNAL. While a callback runs,
 :attr:`IRCClient.tags` holds the tags of the message being handled, so Twisted's callback
 signatures stay unchanged.
+
+Batches and labelled replies (IRCv3 ``batch``, ``labeled-response``): every message is still
+dispatched to its usual callback, with :attr:`IRCClient.currentBatch` naming the batch it
+belongs to; in addition :meth:`IRCClient.batchReceived` gets each complete batch with its
+messages, and :meth:`IRCClient.labeledResponse` gets the whole reply to a command sent with
+:meth:`IRCClient.sendLabeled`.
 """
 
 from __future__ import annotations
@@ -47,6 +53,14 @@ from glisten.words.protocols._irc import (
     serializeMessage,
     splitUTF8,
 )
+from glisten.words.protocols._irc._batch import (
+    Batch,
+    BatchClosed,
+    BatchEvent,
+    BatchOpened,
+    BatchTracker,
+    LabeledReply,
+)
 from glisten.words.protocols._irc._ctcp import X_DELIM, ctcpExtract, ctcpStringify
 from glisten.words.protocols._irc._dcc import (
     dccDescribeAddress,
@@ -61,7 +75,7 @@ from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic
 from glisten.words.protocols._ircdcc import DccChatFactory, DccSendFactory, fileSize
 
-__all__ = ["CHANNEL_PREFIXES", "IRCClient", "IRCPasswordMismatch"]
+__all__ = ["CHANNEL_PREFIXES", "Batch", "IRCClient", "IRCPasswordMismatch"]
 
 #: Characters that start a channel name (RFC 2812).
 CHANNEL_PREFIXES = "&#!+"
@@ -98,6 +112,7 @@ class IRCClient(Protocol):
     :ivar saslUsername: the SASL account (defaults to the nickname).
     :ivar saslPassword: the SASL PLAIN password.
     :ivar tags: the tags of the message being dispatched (empty outside a callback).
+    :ivar currentBatch: the :class:`Batch` the message being dispatched belongs to, if any.
     :ivar reactor: the clock for ``lineRate`` and the heartbeat; the global reactor if
         ``None``.
     """
@@ -148,6 +163,7 @@ class IRCClient(Protocol):
     #: ``__init__`` does not call this one (fine with Twisted) still works.
     tags: dict[str, str] = {}
     currentMessage: Message | None = None
+    currentBatch: Batch | None = None
     capabilities: ClientCapabilities | None = None
     _queueCall: Any = None
     _heartbeat: Any = None
@@ -168,7 +184,8 @@ class IRCClient(Protocol):
         self._decoder = LineDecoder(self.limits)
         self._pings: dict[tuple[str, str], float] = {}
         self._ctcpReplies: deque[float] = deque()
-        self._batches: dict[str, tuple[str, list[str]]] = {}
+        self._batches = BatchTracker()
+        self.currentBatch = None
         self._labels = itertools.count(1)
         self._ownPrefix = None
         self._registered = False
@@ -213,15 +230,34 @@ class IRCClient(Protocol):
         if command[0] <= "9":
             command = numeric_to_symbolic.get(command, command)
         tags = message.tags
+        batchEvents: list[BatchEvent] = []
         if tags:
             self.tags = tags
+            self.currentBatch = self._batches.batchOf(message)
+            batchEvents = self._batches.receive(message)
+        elif command == "BATCH":
+            batchEvents = self._batches.receive(message)
         self.currentMessage = message
         try:
             self.handleCommand(command, message.prefix or "", message.params)
         finally:
             if tags:
                 self.tags = {}
+                self.currentBatch = None
             self.currentMessage = None
+        for event in batchEvents:
+            self._batchEvent(event)
+
+    def _batchEvent(self, event: BatchEvent) -> None:
+        if type(event) is BatchOpened:
+            batch = event.batch
+            self.batchStarted(batch.reference, batch.batchType, batch.parameters)
+        elif type(event) is BatchClosed:
+            batch = event.batch
+            self.batchEnded(batch.reference, batch.batchType, batch.parameters)
+            self.batchReceived(batch)
+        elif type(event) is LabeledReply:
+            self.labeledResponse(event.label, event.messages)
 
     def lineReceived(self, line: bytes | str) -> None:
         """Handle one line (without line ending), as Twisted's line-based client does."""
@@ -268,12 +304,15 @@ class IRCClient(Protocol):
         self._enqueue(serializeMessage(command, list(parameters), prefix, tags, trailing=trailing))
 
     def sendLabeled(self, command: str, parameters: Sequence[str]) -> str:
-        """Send a command with a ``label`` tag (IRCv3 labeled-response); replies carry the
-        same label in :attr:`tags`.
+        """Send a command with a ``label`` tag (IRCv3 labeled-response).
+
+        The reply is dispatched as usual, and then passed whole to :meth:`labeledResponse`
+        with the label returned here (when the server has enabled ``labeled-response``).
 
         :return: the label.
         """
         label = "g%d" % next(self._labels)
+        self._batches.labelSent(label)
         self.sendCommand(command, parameters, tags={"label": label})
         return label
 
@@ -529,6 +568,24 @@ class IRCClient(Protocol):
 
     def batchEnded(self, reference: str, batchType: str, params: list[str]) -> None:
         """A ``BATCH`` closed."""
+
+    def batchReceived(self, batch: Batch) -> None:
+        """A complete batch, after its messages went to their usual callbacks.
+
+        ``batch.messages`` holds them (those of nested batches too, whose own
+        :meth:`batchReceived` came first), unless ``batch.truncated`` says the client stopped
+        keeping them (at most 16 batches are open and 2,000 messages held at once, so a server
+        cannot make the client buffer without end). Override it to handle a
+        ``chathistory`` or ``netsplit`` batch as a whole.
+        """
+
+    def labeledResponse(self, label: str, messages: list[Message]) -> None:
+        """The complete reply to the command :meth:`sendLabeled` sent with ``label``.
+
+        :param messages: the reply's messages in order (already dispatched to their
+            callbacks): one message, the contents of the labelled batch, or none when the
+            server only acknowledged the command (``ACK``).
+        """
 
     # ------------------------------------------------------------------ heartbeat
 
@@ -827,16 +884,8 @@ class IRCClient(Protocol):
             self._ownPrefix = self._ownPrefix.rsplit("@", 1)[0] + "@" + params[1]
 
     def irc_BATCH(self, prefix: str, params: list[str]) -> None:
-        ref = params[0]
-        if ref.startswith("+") and len(ref) > 1:
-            if len(self._batches) >= 64:
-                return  # a server opening batches without end gets no more memory
-            batchType = params[1] if len(params) > 1 else ""
-            self._batches[ref[1:]] = (batchType, params[2:])
-            self.batchStarted(ref[1:], batchType, params[2:])
-        elif ref.startswith("-") and ref[1:] in self._batches:
-            batchType, args = self._batches.pop(ref[1:])
-            self.batchEnded(ref[1:], batchType, args)
+        """``BATCH`` lines; :meth:`messageReceived` tracks them and calls
+        :meth:`batchStarted`, :meth:`batchEnded` and :meth:`batchReceived`."""
 
     # ------------------------------------------------------------------ CTCP
 

@@ -64,7 +64,12 @@ from glisten.words.protocols._irc._formatting import (
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic, symbolic_to_numeric
-from glisten.words.protocols._ircclient import CHANNEL_PREFIXES, IRCClient, IRCPasswordMismatch
+from glisten.words.protocols._ircclient import (
+    CHANNEL_PREFIXES,
+    Batch,
+    IRCClient,
+    IRCPasswordMismatch,
+)
 from glisten.words.protocols._ircdcc import (
     DccChat,
     DccChatFactory,
@@ -96,6 +101,7 @@ __all__ = [
     "X_QUOTE",
     "BadLine",
     "BadLineKind",
+    "Batch",
     "ClientCapabilities",
     "DccChat",
     "DccChatFactory",
