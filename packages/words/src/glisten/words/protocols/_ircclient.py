@@ -87,6 +87,11 @@ class IRCPasswordMismatch(Exception):
     """The server refused the connection password (ERR_PASSWDMISMATCH)."""
 
 
+#: ``irc_<command>`` method names by command, so dispatch does not build the name each time
+#: (bounded: commands are whatever the server sends).
+_HANDLER_NAMES: dict[str, str] = {}
+
+
 def _nick(prefix: str | None) -> str:
     return (prefix or "").split("!", 1)[0]
 
@@ -230,7 +235,7 @@ class IRCClient(Protocol):
         if command[0] <= "9":
             command = numeric_to_symbolic.get(command, command)
         tags = message.tags
-        batchEvents: list[BatchEvent] = []
+        batchEvents: Sequence[BatchEvent] = ()
         if tags:
             self.tags = tags
             self.currentBatch = self._batches.batchOf(message)
@@ -245,8 +250,8 @@ class IRCClient(Protocol):
                 self.tags = {}
                 self.currentBatch = None
             self.currentMessage = None
-        for event in batchEvents:
-            self._batchEvent(event)
+        for batchEvent in batchEvents:
+            self._batchEvent(batchEvent)
 
     def _batchEvent(self, event: BatchEvent) -> None:
         if type(event) is BatchOpened:
@@ -267,7 +272,12 @@ class IRCClient(Protocol):
 
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
         """Call ``irc_<command>`` or :meth:`irc_unknown`."""
-        method = getattr(self, "irc_" + command, None)
+        name = _HANDLER_NAMES.get(command)
+        if name is None:
+            name = "irc_" + command
+            if len(_HANDLER_NAMES) < 1024:
+                _HANDLER_NAMES[command] = name
+        method = getattr(self, name, None)
         try:
             if method is not None:
                 method(prefix, params)
