@@ -1,6 +1,6 @@
 """DCC between glisten's IRCClient and irssi (headless, in tmux), through ``glisten words``:
 irssi fetches a file glisten offers with DCC SEND, chats over a DCC CHAT glisten offers, and
-sends a file glisten receives."""
+sends files glisten receives, actively and passively (glisten listens)."""
 
 from __future__ import annotations
 
@@ -84,6 +84,23 @@ def test_irssiFetchesAFileAndChats(tmp_path: Path, reactorThread: ReactorThread)
         )
         assert ("received", "upload.txt", 5500, None) in bot.events
         assert (tmp_path / "inbox" / "upload.txt").read_bytes() == upload.read_bytes()
+
+        # Passive (reverse) DCC: irssi does not listen; the bot listens and irssi connects.
+        passive = home / "passive.bin"
+        passive.write_bytes(bytes(range(256)) * 30)
+        subprocess.run(
+            [tmux, "send-keys", "-t", session, f"/dcc send -passive glistenbot {passive}", "Enter"],
+            check=True,
+        )
+        waitUntil(
+            lambda: any(
+                e[0].startswith(("received passively", "passive failed")) for e in bot.events
+            ),
+            timeout=30,
+            what="the passive upload",
+        )
+        assert ("received passively", "passive.bin", 7680) in bot.events
+        assert (tmp_path / "inbox" / "passive.bin").read_bytes() == passive.read_bytes()
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
         proc.terminate()

@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, NamedTuple
 
 from glisten.internet.defer import Deferred
 from glisten.internet.main import getReactor
@@ -66,6 +66,8 @@ from glisten.words.protocols._irc._dcc import (
     dccDescribeAddress,
     formatDccSend,
     parseDccChat,
+    parseDccPassiveResume,
+    parseDccPassiveSend,
     parseDccResume,
     parseDccSend,
     quoteFileName,
@@ -73,7 +75,13 @@ from glisten.words.protocols._irc._dcc import (
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic
-from glisten.words.protocols._ircdcc import DccChatFactory, DccSendFactory, fileSize
+from glisten.words.protocols._ircdcc import (
+    DccChatFactory,
+    DccFileReceive,
+    DccFileReceiveFactory,
+    DccSendFactory,
+    fileSize,
+)
 
 __all__ = ["CHANNEL_PREFIXES", "Batch", "IRCClient", "IRCPasswordMismatch"]
 
@@ -90,6 +98,17 @@ class IRCPasswordMismatch(Exception):
 #: ``irc_<command>`` method names by command, so dispatch does not build the name each time
 #: (bounded: commands are whatever the server sends).
 _HANDLER_NAMES: dict[str, str] = {}
+
+
+class _PassiveResume(NamedTuple):
+    """A passive offer we asked to resume, waiting for the sender's ``DCC ACCEPT``."""
+
+    nick: str
+    fileName: str
+    size: int
+    position: int
+    factory: DccFileReceiveFactory
+    timer: Any
 
 
 def _nick(prefix: str | None) -> str:
@@ -179,6 +198,7 @@ class IRCClient(Protocol):
 
     def _resetState(self) -> None:
         self._dccOffers: dict[int, tuple[str, DccSendFactory]] = {}
+        self._dccPassiveResumes: dict[str, _PassiveResume] = {}
         self.supported = ServerSupportedFeatures()
         self.tags = {}
         self.currentMessage = None
@@ -961,7 +981,13 @@ class IRCClient(Protocol):
             _log.info("IRC: ignored a malformed DCC {dcctype} offer", dcctype=dcctype.upper())
 
     def dcc_SEND(self, user: str, channel: str, data: str) -> None:
-        """Parse a DCC SEND offer and pass it to :meth:`dccDoSend`."""
+        """Parse a DCC SEND offer and pass it to :meth:`dccDoSend`, or a passive one (port 0
+        and a token) to :meth:`dccDoPassiveSend`."""
+        passive = parseDccPassiveSend(data)
+        if passive is not None:
+            fileName, fileSize, token = passive
+            self.dccDoPassiveSend(user, fileName, fileSize, token, data)
+            return
         filename, address, port, size = parseDccSend(data)
         self.dccDoSend(user, address, port, filename, size, data)
 
@@ -970,6 +996,76 @@ class IRCClient(Protocol):
     ) -> None:
         """A DCC SEND offer; ignored unless overridden (connect a :class:`DccFileReceive`
         with ``reactor.connectTCP(address, port, factory)`` to accept it)."""
+
+    def dccDoPassiveSend(self, user: str, fileName: str, size: int, token: str, data: str) -> None:
+        """A passive (reverse) DCC SEND offer: a sender that cannot listen asks us to.
+        Ignored unless overridden (take it with :meth:`dccAcceptPassiveSend`)."""
+
+    def dccAcceptPassiveSend(
+        self, user: str, fileName: str, size: int, token: str, receiver: DccFileReceive
+    ) -> Deferred[DccFileReceive]:
+        """Take a passive DCC SEND offer into ``receiver`` (beyond Twisted).
+
+        Listens on a free port of this end of the IRC connection (or :attr:`dccAddress`) for
+        one connection, for at most :attr:`dccTimeout` seconds, and tells the sender where
+        (``DCC SEND`` with the offer's token). With ``receiver.resumeOffset`` set, it first
+        asks to resume there (``DCC RESUME name 0 position token``) and listens only once
+        the same user accepts that position for that token. ``receiver`` guards the file as
+        for active offers (safe name inside its folder, announced size).
+
+        :return: fires with ``receiver`` once the whole file arrived (see
+            :class:`DccFileReceiveFactory` for the failures).
+        """
+        nick = _nick(user)
+        interface = self._dccInterface()
+        factory = DccFileReceiveFactory(receiver)
+        position = receiver.resumeOffset
+        if not position:
+            self._dccListenPassive(nick, interface, fileName, size, token, factory)
+            return factory.deferred
+        previous = self._dccPassiveResumes.pop(token, None)
+        if previous is not None:
+            previous.timer.cancel()
+            previous.factory.expire("replaced by another request for the same offer")
+        timer = self._clock().callLater(self.dccTimeout, self._dccPassiveResumeExpired, token)
+        self._dccPassiveResumes[token] = _PassiveResume(
+            nick.lower(), fileName, size, position, factory, timer
+        )
+        self.ctcpMakeQuery(
+            nick, [("DCC", f"RESUME {quoteFileName(fileName)} 0 {position} {token}")]
+        )
+        return factory.deferred
+
+    def _dccListenPassive(
+        self,
+        nick: str,
+        interface: str,
+        fileName: str,
+        size: int,
+        token: str,
+        factory: DccFileReceiveFactory,
+    ) -> None:
+        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        address = dccDescribeAddress(interface)
+        reply = f"SEND {quoteFileName(fileName)} {address} {port} {size} {token}"
+        self.ctcpMakeQuery(nick, [("DCC", reply)])
+
+    def _dccPassiveResumeExpired(self, token: str) -> None:
+        pending = self._dccPassiveResumes.pop(token, None)
+        if pending is not None:
+            pending.factory.expire("the sender did not accept the DCC RESUME")
+
+    def _dccPassiveAccepted(self, user: str, position: int, token: str) -> None:
+        """A ``DCC ACCEPT`` for a passive resume: listen, if it answers our request."""
+        pending = self._dccPassiveResumes.get(token)
+        if pending is None or pending.nick != _nick(user).lower() or pending.position != position:
+            return
+        del self._dccPassiveResumes[token]
+        pending.timer.cancel()
+        interface = self._dccInterface()
+        self._dccListenPassive(
+            _nick(user), interface, pending.fileName, pending.size, token, pending.factory
+        )
 
     def dcc_CHAT(self, user: str, channel: str, data: str) -> None:
         """Parse a DCC CHAT offer and pass it to :meth:`dccDoChat`."""
@@ -1047,7 +1143,13 @@ class IRCClient(Protocol):
         )
 
     def dcc_ACCEPT(self, user: str, channel: str, data: str) -> None:
-        """Parse a DCC ACCEPT answer and pass it to :meth:`dccDoAcceptResume`."""
+        """Parse a DCC ACCEPT answer and pass it to :meth:`dccDoAcceptResume`; the passive
+        form answers :meth:`dccAcceptPassiveSend`'s request to resume and is handled there."""
+        passive = parseDccPassiveResume(data)
+        if passive is not None:
+            _, position, token = passive
+            self._dccPassiveAccepted(user, position, token)
+            return
         fileName, port, position = parseDccResume(data)
         self.dccDoAcceptResume(user, fileName, port, position)
 

@@ -1,4 +1,5 @@
-"""DCC connections: receiving files (:class:`DccFileReceive`), sending them
+"""DCC connections: receiving files (:class:`DccFileReceive`, and
+:class:`DccFileReceiveFactory` for passive offers, where the receiver listens), sending them
 (:class:`DccSendProtocol`, :class:`DccSendFactory`) and chats (:class:`DccChat`).
 
 The receiver writes only inside its folder (the offered name is reduced to a safe base name,
@@ -27,6 +28,7 @@ __all__ = [
     "DccChatFactory",
     "DccFileReceive",
     "DccFileReceiveBasic",
+    "DccFileReceiveFactory",
     "DccSendFactory",
     "DccSendProtocol",
     "fileSize",
@@ -141,6 +143,9 @@ class DccFileReceive(DccFileReceiveBasic):
             self.file = None
         if self.error is None and 0 <= self.fileSize != self.bytesReceived:
             self.error = "incomplete"
+        factory = getattr(self, "factory", None)
+        if isinstance(factory, DccFileReceiveFactory):
+            factory.receiveFinished(self)
 
     def __str__(self) -> str:
         return f"<DCC file {self.filename} {self.bytesReceived}/{self.fileSize}>"
@@ -307,6 +312,42 @@ class DccSendFactory(_DccOffer, Factory):
             self.deferred.callback(proto.bytesSent)
         else:
             self.deferred.errback(ConnectionLost("the DCC SEND ended before the whole file"))
+
+
+class DccFileReceiveFactory(_DccOffer, Factory):
+    """Takes the one connection of a passive (reverse) DCC SEND's sender, for ``receiver``.
+
+    :param receiver: the :class:`DccFileReceive` that writes the file.
+    :ivar deferred: fires with ``receiver`` once the whole file arrived; fails with
+        :class:`~glisten.internet.error.ConnectionLost` when the connection ends first or the
+        receiver refused the file (its ``error`` says why), and with
+        :class:`~glisten.internet.error.TimeoutError` when the sender does not come in time.
+    """
+
+    def __init__(self, receiver: DccFileReceive) -> None:
+        self.receiver = receiver
+        self.deferred: Deferred[DccFileReceive] = Deferred()
+
+    def buildProtocol(self, addr: Any) -> DccFileReceive | None:
+        if not self._accept():
+            return None
+        self.receiver.factory = self
+        return self.receiver
+
+    def expire(self, why: str) -> None:
+        """Give up before listening (the sender never agreed to resume)."""
+        if not self._accepted:
+            self._accepted = True
+            self.deferred.errback(TimeoutError(why))
+
+    def receiveFinished(self, receiver: DccFileReceive) -> None:
+        """Called by the receiver when its connection ends: fire or fail ``deferred``."""
+        if self.deferred.called:
+            return
+        if receiver.error is None:
+            self.deferred.callback(receiver)
+        else:
+            self.deferred.errback(ConnectionLost(f"the DCC SEND failed: {receiver.error}"))
 
 
 class DccChat(Protocol):
