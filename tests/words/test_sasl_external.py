@@ -73,6 +73,18 @@ class Bot(irc.IRCClient):
         self.events.append("lost")
 
 
+def connectBot(
+    rt: ReactorThread, port: int, ca: Certificate, nick: str, cert: PrivateCertificate | None
+) -> Bot:
+    """Connect a :class:`Bot` over TLS (trusting ``ca``, presenting ``cert``)."""
+    bot = Bot(nick)
+    bot.reactor = rt.reactor
+    factory = ClientFactory.forProtocol(lambda: bot)
+    options = optionsForClientTLS("localhost", ca, cert)
+    rt.call(rt.reactor.connectSSL, "127.0.0.1", port, factory, options)
+    return bot
+
+
 def test_saslExternalOverTLS(tmp_path: Path, reactorThread: ReactorThread) -> None:
     rt = reactorThread
     makeCertificates(tmp_path)
@@ -98,23 +110,10 @@ def test_saslExternalOverTLS(tmp_path: Path, reactorThread: ReactorThread) -> No
     )
     port = waitUntil(lambda: ports, what="the server to listen")[0].getHost().port
 
-    def connect(nick: str, cert: PrivateCertificate | None) -> Bot:
-        bot = Bot(nick)
-        bot.reactor = rt.reactor
-        options = optionsForClientTLS("localhost", ca, cert)
-        rt.call(
-            rt.reactor.connectSSL,
-            "127.0.0.1",
-            port,
-            ClientFactory.forProtocol(lambda: bot),
-            options,
-        )
-        return bot
-
-    good = connect("someone", alice)
+    good = connectBot(rt, port, ca, "someone", alice)
     waitUntil(lambda: ("signedOn", "alice") in good.events, what="alice signed on by certificate")
     assert ("sasl-ok", "alice") in good.events
-    bad = connect("mallory", mallory)
+    bad = connectBot(rt, port, ca, "mallory", mallory)
     waitUntil(lambda: ("sasl-failed", "904") in bad.events, what="mallory refused")
     assert not any(e[0] == "signedOn" for e in bad.events if isinstance(e, tuple))
     rt.call(ports[0].stopListening)
@@ -141,22 +140,13 @@ def test_glistenWordsCommandSaslExternal(tmp_path: Path, reactorThread: ReactorT
         "--hostname", "irc.test",
     )  # fmt: skip
     try:
-
-        def connect(nick: str, cert: PrivateCertificate | None) -> Bot:
-            bot = Bot(nick)
-            bot.reactor = rt.reactor
-            factory = ClientFactory.forProtocol(lambda: bot)
-            options = optionsForClientTLS("localhost", ca, cert)
-            rt.call(rt.reactor.connectSSL, "127.0.0.1", tlsPort, factory, options)
-            return bot
-
-        good = connect("someone", alice)
+        good = connectBot(rt, tlsPort, ca, "someone", alice)
         waitUntil(lambda: ("signedOn", "alice") in good.events, what="alice signed on")
         assert ("sasl-ok", "alice") in good.events
-        bad = connect("mallory", mallory)
+        bad = connectBot(rt, tlsPort, ca, "mallory", mallory)
         waitUntil(lambda: ("sasl-failed", "904") in bad.events, what="mallory refused")
         # Without a certificate, EXTERNAL is not even offered.
-        none = connect("nobody", None)
+        none = connectBot(rt, tlsPort, ca, "nobody", None)
         waitUntil(lambda: ("sasl-failed", "") in none.events, what="no EXTERNAL offered")
         for bot in (good, bad, none):
             rt.call(bot.quit, "bye")

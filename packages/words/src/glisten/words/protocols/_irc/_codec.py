@@ -125,41 +125,35 @@ def parseLine(line: bytes, limits: Limits = DEFAULT_LIMITS) -> Event:
 def _parseChecked(line: bytes, limits: Limits) -> Event:
     """:func:`parseLine` for a line known to hold no NUL."""
     if line.isascii():
-        return _parseAscii(line.decode("ascii"), limits)
+        return _parseDecoded(line.decode("ascii"), limits, None)
+    try:
+        text, encoding = line.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        # Not UTF-8: an older client's Latin-1, which maps every byte.
+        text, encoding = line.decode("latin-1"), "latin-1"
+    return _parseDecoded(text, limits, encoding)
+
+
+def _parseDecoded(text: str, limits: Limits, encoding: str | None) -> Event:
+    """Parse a decoded line; the limits count the bytes of ``encoding`` (``None`` for ASCII,
+    one byte a character)."""
     tags: dict[str, str] = {}
-    if line[:1] == b"@":
-        end = line.find(b" ")
+    if text[:1] == "@":
+        end = text.find(" ")
         if end < 0:
             return _malformed("tags without a message")
-        if end + 1 > limits.maxTagsLength:
+        size = end if encoding is None else len(text[:end].encode(encoding))
+        if size + 1 > limits.maxTagsLength:
             return BadLine(BadLineKind.TAGS_TOO_LONG, "message tags too long")
-        parsed = parseTags(decodeText(line[1:end]))
+        parsed = parseTags(text[1:end])
         if parsed is None:
             return _malformed("malformed message tag")
         tags = parsed
-        line = line[end + 1 :]
-    if len(line) + 2 > limits.maxBodyLength:
+        text = text[end + 1 :]
+    size = len(text) if encoding is None else len(text.encode(encoding))
+    if size + 2 > limits.maxBodyLength:
         return BadLine(BadLineKind.TOO_LONG, "line too long")
-    return _parseText(decodeText(line), tags, limits.maxParams)
-
-
-def _parseAscii(line: str, limits: Limits) -> Event:
-    """:func:`parseLine` for a line of ASCII characters (so one byte each) without NUL."""
-    tags: dict[str, str] = {}
-    if line[:1] == "@":
-        end = line.find(" ")
-        if end < 0:
-            return _malformed("tags without a message")
-        if end + 1 > limits.maxTagsLength:
-            return BadLine(BadLineKind.TAGS_TOO_LONG, "message tags too long")
-        parsed = parseTags(line[1:end])
-        if parsed is None:
-            return _malformed("malformed message tag")
-        tags = parsed
-        line = line[end + 1 :]
-    if len(line) + 2 > limits.maxBodyLength:
-        return BadLine(BadLineKind.TOO_LONG, "line too long")
-    return _parseText(line, tags, limits.maxParams)
+    return _parseText(text, tags, limits.maxParams)
 
 
 #: Commands seen, mapped to their upper-cased form: one dictionary look-up validates and
@@ -268,7 +262,7 @@ def _parseAsciiLines(lines: list[str], limits: Limits, events: list[Event]) -> N
 
     The shape of nearly every line a server sends, ``:prefix COMMAND middle... :trailing``
     with single spaces and no tags, is parsed here without a further call; any other line
-    goes to :func:`_parseAscii`.
+    goes to :func:`_parseDecoded`.
     """
     bodyMax = limits.maxBodyLength - 2
     maxWords = limits.maxParams + 1  # the prefix, the command and up to 14 middle ones
@@ -288,7 +282,7 @@ def _parseAsciiLines(lines: list[str], limits: Limits, events: list[Event]) -> N
                         params.append(trailing)
                     append(Message(command, params, words[0][1:], {}))
                     continue
-        append(_parseAscii(line, limits))
+        append(_parseDecoded(line, limits, None))
 
 
 class LineDecoder:
