@@ -55,6 +55,8 @@ INSPIRCD_CONF = """\
 <module name="services_account">
 <module name="sasl">
 <module name="spanningtree">
+<module name="chanhistory">
+<chanhistory maxlines="50" notice="no" bots="yes">
 <sasl target="{services}">
 <link name="{services}" ipaddr="127.0.0.1" port="{linkPort}" allowmask="127.0.0.0/8"
       sendpass="{password}" recvpass="{password}">

@@ -1,6 +1,7 @@
 """glisten's IRCClient against InspIRCd 3: registration, channels and messages; IRCv3
 capability negotiation, SASL PLAIN and EXTERNAL (a TLS client certificate), server-time,
-account-tag, echo-message, batch and labeled-response reaching the callbacks."""
+account-tag, echo-message, batch (labeled-response and chathistory) and labeled-response
+reaching the callbacks."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ class Client(irc.IRCClient):
     def privmsg(self, user: str, channel: str, message: str) -> None:
         self.events.append(("privmsg", user.split("!")[0], channel, message))
         self.events.append(("privmsg-tags", message, dict(self.tags), self.serverTime()))
+        if self.currentBatch is not None:
+            self.events.append(("in-batch", message, self.currentBatch.batchType))
 
     def capabilitiesAcknowledged(self, capabilities: list[str]) -> None:
         self.events.append(("acknowledged", sorted(capabilities)))
@@ -213,3 +216,40 @@ def test_saslExternalWithClientCertificate(
     signedOn(stranger)
     assert ("sasl-failed", "904") in stranger.events
     assert inspircd.services.attempts == [("EXTERNAL", "carol"), ("EXTERNAL", None)]
+
+
+def test_chathistoryBatch(inspircd: InspIRCd, reactorThread: ReactorThread) -> None:
+    """A channel with history (mode ``+H``) replays it to a joining client as a
+    ``chathistory`` batch: each line reaches ``privmsg`` inside the batch, with its original
+    time, and ``batchReceived`` gets them together."""
+    rt = reactorThread
+    alice = connect(
+        rt, inspircd.port, Client("alice", wantedCapabilities=(*IRCV3, "labeled-response"))
+    )
+    signedOn(alice)
+    rt.call(alice.join, "#history")
+    waitUntil(lambda: ("joined", "#history") in alice.events, what="alice joined")
+    rt.call(alice.mode, "#history", True, "H", None, None, "10:1d")
+    for text in ("first", "second"):
+        rt.call(alice.say, "#history", text)
+    # A labelled PING answered means the server has handled everything sent before it.
+    labels: list[str] = []
+    rt.call(lambda: labels.append(alice.sendLabeled("PING", ["sync"])))
+    waitUntil(lambda: labels, what="the PING sent")
+    assert [m.command for m in labeled(alice, labels[0])] == ["PONG"]
+
+    carol = connect(rt, inspircd.port, Client("carol"))
+    signedOn(carol)
+    rt.call(carol.join, "#history")
+    waitUntil(
+        lambda: any(e[0] == "batch" and e[1] == "chathistory" for e in carol.events),
+        what="the history batch",
+    )
+    assert ("batch", "chathistory", ["PRIVMSG", "PRIVMSG"]) in carol.events
+    assert [e[1:] for e in carol.events if e[0] == "in-batch"] == [
+        ("first", "chathistory"),
+        ("second", "chathistory"),
+    ]
+    assert ("privmsg", "alice", "#history", "second") in carol.events
+    replayed = [e for e in carol.events if e[0] == "privmsg-tags"]
+    assert all(e[3] is not None and "batch" in e[2] for e in replayed)
