@@ -647,3 +647,20 @@ def test_passiveResumeTimesOut(tmp_path: Path) -> None:
     bob.dataReceived(b":alice!a@h PRIVMSG bob :\x01DCC ACCEPT f.bin 0 10 5\x01\r\n")
     assert bobIRC.value() == b""
     assert not clock.getDelayedCalls()
+
+
+def test_passiveResumeReplacedOrEndedWithTheConnection(tmp_path: Path) -> None:
+    from glisten.internet.task import Clock
+
+    bob, _ = connected("bob")
+    bob.reactor = clock = Clock()
+    bob.dccAddress = "127.0.0.1"
+    receiver = irc.DccFileReceive("f.bin", 30, destDir=str(tmp_path), resumeOffset=10)
+    failures: list[Any] = []
+    bob.dccAcceptPassiveSend("alice", "f.bin", 30, "5", receiver).addErrback(failures.append)
+    # A second request for the same offer replaces the first.
+    bob.dccAcceptPassiveSend("alice", "f.bin", 30, "5", receiver).addErrback(failures.append)
+    assert len(failures) == 1 and failures[0].check(irc.IRCLocalError)
+    bob.connectionLost()
+    assert len(failures) == 2 and failures[1].check(ConnectionLost)
+    assert not clock.getDelayedCalls()

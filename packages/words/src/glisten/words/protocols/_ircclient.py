@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import IO, Any, ClassVar, NamedTuple
 
 from glisten.internet.defer import Deferred
+from glisten.internet.error import ConnectionLost, TimeoutError
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol, connectionDone
 from glisten.logger import Logger
@@ -227,6 +228,10 @@ class IRCClient(Protocol):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.stopHeartbeat()
+        pending, self._dccPassiveResumes = self._dccPassiveResumes, {}
+        for resume in pending.values():
+            resume.timer.cancel()
+            resume.factory.abandon(ConnectionLost("the IRC connection closed first"))
         if self._queueCall is not None and self._queueCall.active():
             self._queueCall.cancel()
         self._queueCall = None
@@ -1026,7 +1031,7 @@ class IRCClient(Protocol):
         previous = self._dccPassiveResumes.pop(token, None)
         if previous is not None:
             previous.timer.cancel()
-            previous.factory.expire("replaced by another request for the same offer")
+            previous.factory.abandon(IRCLocalError("replaced by another resume request"))
         timer = self._clock().callLater(self.dccTimeout, self._dccPassiveResumeExpired, token)
         self._dccPassiveResumes[token] = _PassiveResume(
             nick.lower(), fileName, size, position, factory, timer
@@ -1053,7 +1058,7 @@ class IRCClient(Protocol):
     def _dccPassiveResumeExpired(self, token: str) -> None:
         pending = self._dccPassiveResumes.pop(token, None)
         if pending is not None:
-            pending.factory.expire("the sender did not accept the DCC RESUME")
+            pending.factory.abandon(TimeoutError("the sender did not accept the DCC RESUME"))
 
     def _dccPassiveAccepted(self, user: str, position: int, token: str) -> None:
         """A ``DCC ACCEPT`` for a passive resume: listen, if it answers our request."""

@@ -334,11 +334,12 @@ class DccFileReceiveFactory(_DccOffer, Factory):
         self.receiver.factory = self
         return self.receiver
 
-    def expire(self, why: str) -> None:
-        """Give up before listening (the sender never agreed to resume)."""
+    def abandon(self, reason: Exception) -> None:
+        """Give up before listening (the sender never agreed to resume): fail ``deferred``
+        with ``reason``."""
         if not self._accepted:
             self._accepted = True
-            self.deferred.errback(TimeoutError(why))
+            self.deferred.errback(reason)
 
     def receiveFinished(self, receiver: DccFileReceive) -> None:
         """Called by the receiver when its connection ends: fire or fail ``deferred``."""
