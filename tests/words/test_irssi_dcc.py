@@ -1,6 +1,6 @@
 """DCC between glisten's IRCClient and irssi (headless, in tmux), through ``glisten words``:
 irssi fetches a file glisten offers with DCC SEND, chats over a DCC CHAT glisten offers, and
-sends files glisten receives, actively and passively (glisten listens)."""
+sends files glisten receives, actively and passively (glisten listens, and resumes)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ DCC_SETTINGS = """\
     dcc_download_path = "{home}/downloads";
   }};
 """
+
+
+def passiveResults(bot: DccRecorder) -> int:
+    """How many passive offers the bot finished taking, or failed to."""
+    return sum(e[0] in ("received passively", "passive failed") for e in bot.events)
 
 
 def test_irssiFetchesAFileAndChats(tmp_path: Path, reactorThread: ReactorThread) -> None:
@@ -92,15 +97,22 @@ def test_irssiFetchesAFileAndChats(tmp_path: Path, reactorThread: ReactorThread)
             [tmux, "send-keys", "-t", session, f"/dcc send -passive glistenbot {passive}", "Enter"],
             check=True,
         )
-        waitUntil(
-            lambda: any(
-                e[0].startswith(("received passively", "passive failed")) for e in bot.events
-            ),
-            timeout=30,
-            what="the passive upload",
-        )
+        waitUntil(lambda: passiveResults(bot) >= 1, timeout=30, what="the passive upload")
         assert ("received passively", "passive.bin", 7680) in bot.events
         assert (tmp_path / "inbox" / "passive.bin").read_bytes() == passive.read_bytes()
+
+        # Resumed: the bot has the first 3000 bytes, asks irssi to RESUME (port 0 and the
+        # token), irssi ACCEPTs, the bot listens and irssi sends the rest.
+        resumed = home / "resumed.bin"
+        resumed.write_bytes(bytes(range(255, -1, -1)) * 40)
+        (tmp_path / "inbox" / "resumed.bin").write_bytes(resumed.read_bytes()[:3000])
+        subprocess.run(
+            [tmux, "send-keys", "-t", session, f"/dcc send -passive glistenbot {resumed}", "Enter"],
+            check=True,
+        )
+        waitUntil(lambda: passiveResults(bot) >= 2, timeout=30, what="the resumed upload")
+        assert ("received passively", "resumed.bin", 10240) in bot.events
+        assert (tmp_path / "inbox" / "resumed.bin").read_bytes() == resumed.read_bytes()
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
         proc.terminate()
