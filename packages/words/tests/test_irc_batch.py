@@ -234,3 +234,69 @@ def test_clientDeliversBatchesAndLabeledReplies() -> None:
             ("privmsg", "live", None),
         ]
         assert client.currentBatch is None and client.tags == {}
+
+
+_pieces = st.builds(
+    lambda tags, prefix, command, params: f"{tags}{prefix}{command}{params}",
+    st.sampled_from(["", "@batch=a ", "@batch=b;label=g1 ", "@label=g2 ", "@time=x;account= "]),
+    st.sampled_from(["", ":srv ", ":bob!u@h ", ":me!u@h "]),
+    st.sampled_from(
+        [
+            "BATCH",
+            "PRIVMSG",
+            "NOTICE",
+            "JOIN",
+            "PART",
+            "KICK",
+            "MODE",
+            "NICK",
+            "TOPIC",
+            "QUIT",
+            "CAP",
+            "AUTHENTICATE",
+            "ACK",
+            "PING",
+            "001",
+            "005",
+            "311",
+            "332",
+            "353",
+            "433",
+            "903",
+        ]
+    ),  # fmt: skip
+    st.lists(
+        st.sampled_from(
+            [
+                " +a",
+                " -a",
+                " +b chathistory",
+                " -b",
+                " me",
+                " #c",
+                " * LS",
+                " +o",
+                " :",
+                " :hi",
+                " :\x01DCC SEND f 1 0 5 t\x01",
+                " :\x01DCC ACCEPT f 0 1 t\x01",
+                " :\x01VERSION\x01",
+                " :\x01DCC RESUME f 0 2 t\x01",
+                " 10:1d",
+                " x=y",
+            ]
+        ),  # fmt: skip
+        max_size=4,
+    ).map("".join),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_pieces, max_size=40))
+def test_randomServerLinesNeverRaise(lines: list[str]) -> None:
+    """Whatever a server sends (batches opened and closed in any order, labels, CTCP, DCC),
+    the client's callbacks run and nothing escapes ``dataReceived``."""
+    client, transport = connected()
+    client.sendLabeled("PING", ["x"])
+    client.dataReceived("".join(line + "\r\n" for line in lines).encode())
+    assert client.currentBatch is None and client.tags == {}
