@@ -91,28 +91,24 @@ def test_irssiFetchesAFileAndChats(tmp_path: Path, reactorThread: ReactorThread)
         assert (tmp_path / "inbox" / "upload.txt").read_bytes() == upload.read_bytes()
 
         # Passive (reverse) DCC: irssi does not listen; the bot listens and irssi connects.
-        passive = home / "passive.bin"
-        passive.write_bytes(bytes(range(256)) * 30)
-        subprocess.run(
-            [tmux, "send-keys", "-t", session, f"/dcc send -passive glistenbot {passive}", "Enter"],
-            check=True,
-        )
-        waitUntil(lambda: passiveResults(bot) >= 1, timeout=30, what="the passive upload")
-        assert ("received passively", "passive.bin", 7680) in bot.events
-        assert (tmp_path / "inbox" / "passive.bin").read_bytes() == passive.read_bytes()
-
-        # Resumed: the bot has the first 3000 bytes, asks irssi to RESUME (port 0 and the
-        # token), irssi ACCEPTs, the bot listens and irssi sends the rest.
-        resumed = home / "resumed.bin"
-        resumed.write_bytes(bytes(range(255, -1, -1)) * 40)
-        (tmp_path / "inbox" / "resumed.bin").write_bytes(resumed.read_bytes()[:3000])
-        subprocess.run(
-            [tmux, "send-keys", "-t", session, f"/dcc send -passive glistenbot {resumed}", "Enter"],
-            check=True,
-        )
-        waitUntil(lambda: passiveResults(bot) >= 2, timeout=30, what="the resumed upload")
-        assert ("received passively", "resumed.bin", 10240) in bot.events
-        assert (tmp_path / "inbox" / "resumed.bin").read_bytes() == resumed.read_bytes()
+        # Then resumed: the bot has the first 3000 bytes, asks irssi to RESUME (port 0 and
+        # the token), irssi ACCEPTs, the bot listens and irssi sends the rest.
+        for count, (name, content, have) in enumerate(
+            [
+                ("passive.bin", bytes(range(256)) * 30, 0),
+                ("resumed.bin", bytes(range(255, -1, -1)) * 40, 3000),
+            ],
+            1,
+        ):
+            offered = home / name
+            offered.write_bytes(content)
+            if have:
+                (tmp_path / "inbox" / name).write_bytes(content[:have])
+            command = f"/dcc send -passive glistenbot {offered}"
+            subprocess.run([tmux, "send-keys", "-t", session, command, "Enter"], check=True)
+            waitUntil(lambda: passiveResults(bot) >= count, timeout=30, what=f"{name} sent")  # noqa: B023
+            assert ("received passively", name, len(content)) in bot.events
+            assert (tmp_path / "inbox" / name).read_bytes() == content
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
         proc.terminate()

@@ -99,6 +99,18 @@ def test_receiveRefusesExistingFilesAndSymlinks(tmp_path: Path) -> None:
     assert target.read_bytes() == b"secret"
 
 
+def test_receiveClosesOnceComplete(tmp_path: Path) -> None:
+    proto = irc.DccFileReceive("f.bin", 6, destDir=str(tmp_path))
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    proto.dataReceived(b"abc")
+    assert not transport.disconnecting
+    proto.dataReceived(b"def")
+    assert transport.disconnecting and transport.value() == struct.pack("!II", 3, 6)
+    proto.connectionLost()
+    assert proto.error is None and (tmp_path / "f.bin").read_bytes() == b"abcdef"
+
+
 def test_receiveStopsAtTheAnnouncedSize(tmp_path: Path) -> None:
     proto, transport = receive(tmp_path, "f.bin", b"x" * 10, size=4)
     assert proto.error == "more data than announced"

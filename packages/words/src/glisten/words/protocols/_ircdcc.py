@@ -4,7 +4,8 @@
 
 The receiver writes only inside its folder (the offered name is reduced to a safe base name,
 the file is created without following symbolic links and, unless asked, never over an existing
-file), stops at the announced size, and acknowledges bytes as the DCC protocol asks. The sender
+file), stops at the announced size, acknowledges bytes as the DCC protocol asks, and closes
+the connection once the announced size arrived. The sender
 offers only a file's base name and waits for each block's acknowledgement; a chat refuses
 over-long lines. A listening side accepts one connection and stops listening after a timeout.
 """
@@ -136,6 +137,13 @@ class DccFileReceive(DccFileReceiveBasic):
             return
         self.file.write(data)
         super().dataReceived(data)
+        if self.bytesReceived == self.fileSize:
+            # All announced bytes are here and acknowledged: close, rather than leave it to a
+            # sender that may have missed the moment (irssi waits for one more ack when the
+            # last one overtakes its end of file).
+            self.file.close()
+            self.file = None
+            self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self.file is not None:
