@@ -1,6 +1,6 @@
 """DCC between glisten's IRCClient and irssi (headless, in tmux), through ``glisten words``:
 irssi fetches a file glisten offers with DCC SEND, chats over a DCC CHAT glisten offers, and
-sends a file glisten receives."""
+sends files glisten receives, actively and passively (glisten listens, and resumes)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ DCC_SETTINGS = """\
     dcc_download_path = "{home}/downloads";
   }};
 """
+
+
+def passiveResults(bot: DccRecorder) -> int:
+    """How many passive offers the bot finished taking, or failed to."""
+    return sum(e[0] in ("received passively", "passive failed") for e in bot.events)
 
 
 def test_irssiFetchesAFileAndChats(tmp_path: Path, reactorThread: ReactorThread) -> None:
@@ -84,6 +89,26 @@ def test_irssiFetchesAFileAndChats(tmp_path: Path, reactorThread: ReactorThread)
         )
         assert ("received", "upload.txt", 5500, None) in bot.events
         assert (tmp_path / "inbox" / "upload.txt").read_bytes() == upload.read_bytes()
+
+        # Passive (reverse) DCC: irssi does not listen; the bot listens and irssi connects.
+        # Then resumed: the bot has the first 3000 bytes, asks irssi to RESUME (port 0 and
+        # the token), irssi ACCEPTs, the bot listens and irssi sends the rest.
+        for count, (name, content, have) in enumerate(
+            [
+                ("passive.bin", bytes(range(256)) * 30, 0),
+                ("resumed.bin", bytes(range(255, -1, -1)) * 40, 3000),
+            ],
+            1,
+        ):
+            offered = home / name
+            offered.write_bytes(content)
+            if have:
+                (tmp_path / "inbox" / name).write_bytes(content[:have])
+            command = f"/dcc send -passive glistenbot {offered}"
+            subprocess.run([tmux, "send-keys", "-t", session, command, "Enter"], check=True)
+            waitUntil(lambda: passiveResults(bot) >= count, timeout=30, what=f"{name} sent")  # noqa: B023
+            assert ("received passively", name, len(content)) in bot.events
+            assert (tmp_path / "inbox" / name).read_bytes() == content
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
         proc.terminate()

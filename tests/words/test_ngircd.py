@@ -160,7 +160,8 @@ def test_tlsEndpointVerifiesTheServer(tmp_path: Path, reactorThread: ReactorThre
 
 
 class DccRecorder(Recorder):
-    """Accepts every DCC SEND offer into ``folder`` and every DCC CHAT offer."""
+    """Accepts every DCC SEND offer (passive ones too, resumed when part of the file is in
+    ``folder``) into ``folder`` and every DCC CHAT offer."""
 
     folder = "."
 
@@ -181,6 +182,18 @@ class DccRecorder(Recorder):
 
     def dccDoChat(self, user: str, channel: str, address: str, port: int, data: str) -> None:
         self.reactor.connectTCP(address, port, irc.DccChatFactory(self, (user, channel, data)))
+
+    def dccDoPassiveSend(self, user: str, fileName: str, size: int, token: str, data: str) -> None:
+        # The first part of the file already here: ask to resume after it.
+        partial = Path(self.folder) / irc.safeFileName(fileName)
+        offset = partial.stat().st_size if partial.exists() else 0
+        receiver = irc.DccFileReceive(fileName, size, destDir=self.folder, resumeOffset=offset)
+        done = self.dccAcceptPassiveSend(user, fileName, size, token, receiver)
+        events = self.events
+        done.addCallbacks(
+            lambda r: events.append(("received passively", r.filename, r.bytesReceived)),
+            lambda f: events.append(("passive failed", f.getErrorMessage())),
+        )
 
 
 def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: Path) -> None:

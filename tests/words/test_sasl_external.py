@@ -21,7 +21,15 @@ from glisten.internet.ssl import (
 from glisten.words import service
 from glisten.words.protocols import irc
 
-from .conftest import ReactorThread, makeCertificates, requireBinary, waitUntil
+from .conftest import (
+    ReactorThread,
+    freePort,
+    makeCertificates,
+    requireBinary,
+    runGlisten,
+    stopGlisten,
+    waitUntil,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -65,6 +73,18 @@ class Bot(irc.IRCClient):
         self.events.append("lost")
 
 
+def connectBot(
+    rt: ReactorThread, port: int, ca: Certificate, nick: str, cert: PrivateCertificate | None
+) -> Bot:
+    """Connect a :class:`Bot` over TLS (trusting ``ca``, presenting ``cert``)."""
+    bot = Bot(nick)
+    bot.reactor = rt.reactor
+    factory = ClientFactory.forProtocol(lambda: bot)
+    options = optionsForClientTLS("localhost", ca, cert)
+    rt.call(rt.reactor.connectSSL, "127.0.0.1", port, factory, options)
+    return bot
+
+
 def test_saslExternalOverTLS(tmp_path: Path, reactorThread: ReactorThread) -> None:
     rt = reactorThread
     makeCertificates(tmp_path)
@@ -90,23 +110,45 @@ def test_saslExternalOverTLS(tmp_path: Path, reactorThread: ReactorThread) -> No
     )
     port = waitUntil(lambda: ports, what="the server to listen")[0].getHost().port
 
-    def connect(nick: str, cert: PrivateCertificate | None) -> Bot:
-        bot = Bot(nick)
-        bot.reactor = rt.reactor
-        options = optionsForClientTLS("localhost", ca, cert)
-        rt.call(
-            rt.reactor.connectSSL,
-            "127.0.0.1",
-            port,
-            ClientFactory.forProtocol(lambda: bot),
-            options,
-        )
-        return bot
-
-    good = connect("someone", alice)
+    good = connectBot(rt, port, ca, "someone", alice)
     waitUntil(lambda: ("signedOn", "alice") in good.events, what="alice signed on by certificate")
     assert ("sasl-ok", "alice") in good.events
-    bad = connect("mallory", mallory)
+    bad = connectBot(rt, port, ca, "mallory", mallory)
     waitUntil(lambda: ("sasl-failed", "904") in bad.events, what="mallory refused")
     assert not any(e[0] == "signedOn" for e in bad.events if isinstance(e, tuple))
     rt.call(ports[0].stopListening)
+
+
+def test_glistenWordsCommandSaslExternal(tmp_path: Path, reactorThread: ReactorThread) -> None:
+    """``glisten words --irc-tls-port ... --client-ca ... --certfp ...`` logs certificate
+    holders in with SASL EXTERNAL; the server runs as the installed command."""
+    rt = reactorThread
+    makeCertificates(tmp_path)
+    ca = Certificate.loadPEM((tmp_path / "ca.pem").read_bytes())
+    (tmp_path / "server-both.pem").write_bytes(
+        (tmp_path / "server.pem").read_bytes() + (tmp_path / "server.key").read_bytes()
+    )
+    alice = makeClientCertificate(tmp_path, "alice")
+    mallory = makeClientCertificate(tmp_path, "mallory")
+    (tmp_path / "certfp").write_text(f"alice:{service.certificateFingerprint(alice)}\n")
+    tlsPort = freePort()
+    proc = runGlisten(
+        tmp_path, tlsPort, "words",
+        "--irc-port", f"tcp:{freePort()}:interface=127.0.0.1",
+        "--irc-tls-port", f"tcp:{tlsPort}:interface=127.0.0.1",
+        "--certificate", "server-both.pem", "--client-ca", "ca.pem", "--certfp", "certfp",
+        "--hostname", "irc.test",
+    )  # fmt: skip
+    try:
+        good = connectBot(rt, tlsPort, ca, "someone", alice)
+        waitUntil(lambda: ("signedOn", "alice") in good.events, what="alice signed on")
+        assert ("sasl-ok", "alice") in good.events
+        bad = connectBot(rt, tlsPort, ca, "mallory", mallory)
+        waitUntil(lambda: ("sasl-failed", "904") in bad.events, what="mallory refused")
+        # Without a certificate, EXTERNAL is not even offered.
+        none = connectBot(rt, tlsPort, ca, "nobody", None)
+        waitUntil(lambda: ("sasl-failed", "") in none.events, what="no EXTERNAL offered")
+        for bot in (good, bad, none):
+            rt.call(bot.quit, "bye")
+    finally:
+        stopGlisten(proc)

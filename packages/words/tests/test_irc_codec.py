@@ -278,3 +278,26 @@ def test_serializeRefusesNulInTags() -> None:
         serializeMessage("TAGMSG", ["#c"], tags={"+a": "x\x00"})
     with pytest.raises(IRCLocalError):
         serializeMessage("TAGMSG", ["#c"], tags={"bad key": "x"})
+
+
+_tricky = st.one_of(
+    st.text(alphabet="ab1 :@!=;#\\\x01é", max_size=40),
+    # Lines of words, up to past the 15-parameter rule.
+    st.lists(
+        st.sampled_from(["", ":a", "a", "PRIVMSG", "001", "1x", ":x y", "@a=b", "é", "a:b"]),
+        max_size=20,
+    ).map(" ".join),
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(_tricky, min_size=1, max_size=6))
+def test_fastPathAgreesWithTheGeneralParser(lines: list[str]) -> None:
+    """A chunk of ASCII lines takes the decoder's short way; each line on its own takes
+    :func:`parseLine`'s general one (and a non-ASCII chunk the byte-wise one): same events."""
+    encoded = [line.encode("utf-8") for line in lines]
+    data = b"".join(line + b"\r\n" for line in encoded)
+    expected = [parseLine(line) for line in encoded if line]
+    assert LineDecoder().receiveData(data) == expected
+    byteWise = LineDecoder()
+    assert [e for i in range(len(data)) for e in byteWise.receiveData(data[i : i + 1])] == expected

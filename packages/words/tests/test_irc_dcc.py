@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from glisten.internet.defer import Deferred
-from glisten.internet.error import TimeoutError
+from glisten.internet.error import ConnectionLost, TimeoutError
 from glisten.internet.protocol import ClientFactory
 from glisten.internet.testing import StringTransport
 from glisten.words.protocols import irc
@@ -97,6 +97,18 @@ def test_receiveRefusesExistingFilesAndSymlinks(tmp_path: Path) -> None:
     p.makeConnection(StringTransport())
     p.dataReceived(b"x")
     assert target.read_bytes() == b"secret"
+
+
+def test_receiveClosesOnceComplete(tmp_path: Path) -> None:
+    proto = irc.DccFileReceive("f.bin", 6, destDir=str(tmp_path))
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    proto.dataReceived(b"abc")
+    assert not transport.disconnecting
+    proto.dataReceived(b"def")
+    assert transport.disconnecting and transport.value() == struct.pack("!II", 3, 6)
+    proto.connectionLost()
+    assert proto.error is None and (tmp_path / "f.bin").read_bytes() == b"abcdef"
 
 
 def test_receiveStopsAtTheAnnouncedSize(tmp_path: Path) -> None:
@@ -487,3 +499,180 @@ async def test_resumeOverLoopback(reactor: Any, tmp_path: Path) -> None:
     # The offer is gone: a late RESUME for it is ignored.
     alice.dataReceived(f":bob!b@h PRIVMSG alice :\x01DCC RESUME x {port} 5\x01\r\n".encode())
     assert aliceIRC.value() == b""
+
+
+def test_parseDccPassiveSend() -> None:
+    assert irc.parseDccPassiveSend("f.bin 2130706433 0 100 42") == ("f.bin", 100, "42")
+    assert irc.parseDccPassiveSend('"my file.txt" 0 0 5 t1') == ("my file.txt", 5, "t1")
+    assert irc.parseDccPassiveSend("f.bin 2130706433 5000 100") is None  # active
+    assert irc.parseDccPassiveSend("f.bin 2130706433 5000 100 42") is None  # active, token
+    for bad in ("f 1 0 100", "f 1 0 x 42", "f 1 0 5 to-ken", "f host 0 5 42", "f 1 0 ² 4"):
+        with pytest.raises(irc.IRCBadMessage):
+            irc.parseDccPassiveSend(bad)
+    with pytest.raises(irc.IRCBadMessage):
+        irc.parseDccSend("f.bin 2130706433 0 100 42")  # never taken as an active offer
+
+
+def test_parseDccPassiveResume() -> None:
+    assert irc.parseDccPassiveResume("f.bin 0 100 42") == ("f.bin", 100, "42")
+    assert irc.parseDccPassiveResume('"my file.txt" 0 5 t') == ("my file.txt", 5, "t")
+    assert irc.parseDccPassiveResume("f.bin 4000 100") is None
+    for bad in ("f 0 x 42", "f 0 5 t-k", "f 0 5 " + "t" * 40):
+        with pytest.raises(irc.IRCBadMessage):
+            irc.parseDccPassiveResume(bad)
+
+
+@given(st.text(alphabet='f0123456789²" t-', max_size=30) | st.text(max_size=40))
+def test_passiveParsersOnlyRaiseTheirError(data: str) -> None:
+    for parse in (irc.parseDccPassiveSend, irc.parseDccPassiveResume, irc.parseDccSend):
+        try:
+            parse(data)
+        except irc.IRCBadMessage:
+            pass
+
+
+class PassiveRecorder(Recorder):
+    def dccDoPassiveSend(self, *args: Any) -> None:
+        self.offers.append(("PASSIVE", *args))
+
+
+def passiveOffer(client: irc.IRCClient, sender: str, args: str) -> None:
+    client.dataReceived(f":{sender} PRIVMSG bob :\x01DCC SEND {args}\x01\r\n".encode())
+
+
+def test_passiveOffersAreIgnoredByDefault() -> None:
+    plain, transport = connected("bob")
+    passiveOffer(plain, "alice!a@h", "f.bin 2130706433 0 100 42")
+    passiveOffer(plain, "alice!a@h", "f.bin 2130706433 0 100 bad-token")
+    assert transport.value() == b""
+    bob = PassiveRecorder("bob")
+    bob.makeConnection(StringTransport())
+    passiveOffer(bob, "alice!a@h", '"a b.bin" 2130706433 0 100 42')
+    assert bob.offers == [
+        ("PASSIVE", "alice!a@h", "a b.bin", 100, "42", '"a b.bin" 2130706433 0 100 42')
+    ]
+
+
+def sendTo(reactor: Any, port: int, file: Any, position: int = 0) -> Deferred[None]:
+    """Be the passive sender: connect to the receiver's port and send ``file`` (whose first
+    ``position`` bytes the receiver has).
+
+    :return: fires once the sender's connection is closed.
+    """
+    closed: Deferred[None] = Deferred()
+
+    class Sender(irc.DccSendProtocol):
+        bytesSent = position
+
+        def connectionLost(self, reason: Any = None) -> None:
+            super().connectionLost(reason)
+            closed.callback(None)
+
+    reactor.connectTCP("127.0.0.1", port, ClientFactory.forProtocol(lambda: Sender(file)))  # type: ignore[arg-type]
+    return closed
+
+
+def replyPort(bobIRC: StringTransport, expected: str) -> int:
+    """The port of bob's ``DCC SEND`` answer to a passive offer, checking the rest."""
+    line = bobIRC.value().decode()
+    bobIRC.clear()
+    prefix = "PRIVMSG alice :\x01DCC SEND "
+    assert line.startswith(prefix) and line.endswith("\x01\r\n"), line
+    name, address, port, size = irc.parseDccSend(line[len(prefix) : -3])
+    assert f"{irc_dcc.quoteFileName(name)} {size} {line[:-3].rsplit(' ', 1)[1]}" == expected
+    assert address == "127.0.0.1"
+    return port
+
+
+async def test_passiveSendOverLoopback(reactor: Any, tmp_path: Path) -> None:
+    """A sender that cannot listen offers a file; the receiver listens and gets it."""
+    bob, bobIRC = connected("bob")
+    bob.reactor = reactor
+    bob.dccAddress = "127.0.0.1"
+    data = os.urandom(5000)
+    (tmp_path / "in").mkdir()
+    receiver = irc.DccFileReceive("../report.bin", 5000, destDir=str(tmp_path / "in"))
+    received = bob.dccAcceptPassiveSend("alice!a@h", "../report.bin", 5000, "77", receiver)
+    port = replyPort(bobIRC, "../report.bin 5000 77")
+    sent = sendTo(reactor, port, io.BytesIO(data))
+    assert await received is receiver
+    await sent
+    assert (tmp_path / "in" / "report.bin").read_bytes() == data
+    assert not (tmp_path / "report.bin").exists()
+
+
+async def test_passiveSendRefusesMoreThanAnnounced(reactor: Any, tmp_path: Path) -> None:
+    bob, bobIRC = connected("bob")
+    bob.reactor = reactor
+    bob.dccAddress = "127.0.0.1"
+    receiver = irc.DccFileReceive("f.bin", 10, destDir=str(tmp_path))
+    received = bob.dccAcceptPassiveSend("alice", "f.bin", 10, "1", receiver)
+    sent = sendTo(reactor, replyPort(bobIRC, "f.bin 10 1"), io.BytesIO(b"x" * 5000))
+    with pytest.raises(ConnectionLost):
+        await received
+    await sent
+    assert receiver.error == "more data than announced"
+
+
+async def test_passiveResumeOverLoopback(reactor: Any, tmp_path: Path) -> None:
+    """Resuming a passive offer: RESUME with port 0 and the token, then, once the same
+    sender accepts that position, the usual answer and connection."""
+    bob, bobIRC = connected("bob")
+    bob.reactor = reactor
+    bob.dccAddress = "127.0.0.1"
+    data = os.urandom(3000)
+    (tmp_path / "big file.bin").write_bytes(data[:1000])
+    receiver = irc.DccFileReceive("big file.bin", 3000, destDir=str(tmp_path), resumeOffset=1000)
+    received = bob.dccAcceptPassiveSend("alice!a@h", "big file.bin", 3000, "9", receiver)
+    assert bobIRC.value() == b'PRIVMSG alice :\x01DCC RESUME "big file.bin" 0 1000 9\x01\r\n'
+    bobIRC.clear()
+    for sender, args in [
+        ("eve!e@h", '"big file.bin" 0 1000 9'),  # someone else
+        ("alice!a@h", '"big file.bin" 0 999 9'),  # another position
+        ("alice!a@h", '"big file.bin" 0 1000 8'),  # another token
+    ]:
+        bob.dataReceived(f":{sender} PRIVMSG bob :\x01DCC ACCEPT {args}\x01\r\n".encode())
+        assert bobIRC.value() == b""
+    bob.dataReceived(b':alice!a@h PRIVMSG bob :\x01DCC ACCEPT "big file.bin" 0 1000 9\x01\r\n')
+    port = replyPort(bobIRC, '"big file.bin" 3000 9')
+    source = io.BytesIO(data)
+    source.seek(1000)
+    sent = sendTo(reactor, port, source, 1000)
+    assert await received is receiver
+    await sent
+    assert (tmp_path / "big file.bin").read_bytes() == data
+
+
+def test_passiveResumeTimesOut(tmp_path: Path) -> None:
+    from glisten.internet.task import Clock
+
+    bob, bobIRC = connected("bob")
+    bob.reactor = clock = Clock()
+    bob.dccAddress = "127.0.0.1"
+    receiver = irc.DccFileReceive("f.bin", 30, destDir=str(tmp_path), resumeOffset=10)
+    received = bob.dccAcceptPassiveSend("alice", "f.bin", 30, "5", receiver)
+    failures: list[Any] = []
+    received.addErrback(failures.append)
+    bobIRC.clear()
+    clock.advance(bob.dccTimeout)
+    assert failures and failures[0].check(TimeoutError)
+    bob.dataReceived(b":alice!a@h PRIVMSG bob :\x01DCC ACCEPT f.bin 0 10 5\x01\r\n")
+    assert bobIRC.value() == b""
+    assert not clock.getDelayedCalls()
+
+
+def test_passiveResumeReplacedOrEndedWithTheConnection(tmp_path: Path) -> None:
+    from glisten.internet.task import Clock
+
+    bob, _ = connected("bob")
+    bob.reactor = clock = Clock()
+    bob.dccAddress = "127.0.0.1"
+    receiver = irc.DccFileReceive("f.bin", 30, destDir=str(tmp_path), resumeOffset=10)
+    failures: list[Any] = []
+    bob.dccAcceptPassiveSend("alice", "f.bin", 30, "5", receiver).addErrback(failures.append)
+    # A second request for the same offer replaces the first.
+    bob.dccAcceptPassiveSend("alice", "f.bin", 30, "5", receiver).addErrback(failures.append)
+    assert len(failures) == 1 and failures[0].check(irc.IRCLocalError)
+    bob.connectionLost()
+    assert len(failures) == 2 and failures[1].check(ConnectionLost)
+    assert not clock.getDelayedCalls()

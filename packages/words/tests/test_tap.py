@@ -81,3 +81,76 @@ def test_operatorPasswords(tmp_path: Path) -> None:
     assert tap.makeService(parse(), MemoryReactor()).factory.operatorChecker is None  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="--oper-passwd"):
         tap.makeService(parse("--oper-passwd", str(tmp_path / "missing")), MemoryReactor())
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, str]:
+    """A server PEM (certificate and key) and a CA PEM file; the CA's fingerprint."""
+    from glisten.internet.ssl import KeyPair
+
+    server = KeyPair.generate(size=2048).selfSignedCert(1, commonName="localhost")
+    ca = KeyPair.generate(size=2048).selfSignedCert(2, commonName="test CA")
+    serverFile, caFile = folder / "server.pem", folder / "ca.pem"
+    serverFile.write_bytes(server.dumpPEM())
+    caFile.write_bytes(ca.dumpPEM() + server.dumpPEM())  # two certificates (and keys)
+    return serverFile, caFile, ca.digest("sha256").decode()
+
+
+def test_saslExternalOptions(tmp_path: Path) -> None:
+    from glisten.protocols.tls import TLSMemoryBIOFactory
+    from glisten.words import iwords
+
+    serverFile, caFile, fingerprint = _certificates(tmp_path)
+    certfp = tmp_path / "certfp"
+    certfp.write_text(f"# account:fingerprint\n\ncarol:{fingerprint}\ndave:{'ab' * 32}\n")
+    reactor = MemoryReactor()
+    options = parse(
+        "--irc-port", "tcp:0", "--irc-tls-port", "tcp:0", "--certificate", str(serverFile),
+        "--client-ca", str(caFile), "--certfp", str(certfp),
+    )  # fmt: skip
+    svc = tap.makeService(options, reactor)
+    svc.startService()
+    assert len(reactor.tcpServers) == 2
+    tlsFactory = reactor.tcpServers[1][1]
+    assert isinstance(tlsFactory, TLSMemoryBIOFactory)
+    assert tlsFactory.wrappedFactory is svc.factory  # type: ignore[attr-defined]
+    tlsOptions = tlsFactory.contextFactory
+    assert tlsOptions.verify and not tlsOptions.requireCertificate
+    assert len(tap._readAuthorities(str(caFile))) == 2
+    checkers = svc.factory.portal.checkers  # type: ignore[attr-defined]
+    checker = checkers[iwords.IClientCertificate]
+    assert checker.fingerprints == {
+        fingerprint.replace(":", "").lower(): "carol",
+        "ab" * 32: "dave",
+    }
+    svc.stopService()
+
+
+def test_saslExternalOptionsRefused(tmp_path: Path) -> None:
+    serverFile, caFile, fingerprint = _certificates(tmp_path)
+    certfp = tmp_path / "certfp"
+    certfp.write_text(f"carol:{fingerprint}\n")
+    bad = tmp_path / "bad"
+    bad.write_text("carol:not-a-fingerprint\n")
+    tls = ("--irc-tls-port", "tcp:0", "--certificate", str(serverFile))
+    cases = [
+        (("--certfp", str(certfp), "--client-ca", str(caFile)), "need --irc-tls-port"),
+        (("--irc-tls-port", "tcp:0"), "needs --certificate"),
+        ((*tls, "--certfp", str(certfp)), "go together"),
+        ((*tls, "--client-ca", str(caFile)), "go together"),
+        ((*tls, "--certfp", str(bad), "--client-ca", str(caFile)), "line 1 of"),
+        ((*tls, "--certfp", str(certfp), "--client-ca", str(bad)), "no certificate"),
+        ((*tls, "--certfp", str(tmp_path / "missing"), "--client-ca", str(caFile)), "--certfp"),
+        (("--irc-tls-port", "tcp:0", "--certificate", str(bad)), "--certificate"),
+    ]
+    for args, message in cases:
+        with pytest.raises(ValueError, match=message):
+            tap.makeService(parse(*args), MemoryReactor())
+
+
+def test_tlsWithoutClientCertificates(tmp_path: Path) -> None:
+    serverFile, _, _ = _certificates(tmp_path)
+    reactor = MemoryReactor()
+    options = parse("--irc-tls-port", "tcp:0", "--certificate", str(serverFile))
+    tap.makeService(options, reactor).startService()
+    assert len(reactor.tcpServers) == 2  # the default tcp:6667 and the TLS one
+    assert not reactor.tcpServers[1][1].contextFactory.verify

@@ -9,6 +9,12 @@ Beyond Twisted, it negotiates IRCv3 capabilities (``server-time``, ``message-tag
 ``labeled-response`` on request) and SASL PLAIN or EXTERNAL. While a callback runs,
 :attr:`IRCClient.tags` holds the tags of the message being handled, so Twisted's callback
 signatures stay unchanged.
+
+Batches and labelled replies (IRCv3 ``batch``, ``labeled-response``): every message is still
+dispatched to its usual callback, with :attr:`IRCClient.currentBatch` naming the batch it
+belongs to; in addition :meth:`IRCClient.batchReceived` gets each complete batch with its
+messages, and :meth:`IRCClient.labeledResponse` gets the whole reply to a command sent with
+:meth:`IRCClient.sendLabeled`.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, NamedTuple
 
 from glisten.internet.defer import Deferred
+from glisten.internet.error import ConnectionLost, TimeoutError
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol, connectionDone
 from glisten.logger import Logger
@@ -47,11 +54,21 @@ from glisten.words.protocols._irc import (
     serializeMessage,
     splitUTF8,
 )
+from glisten.words.protocols._irc._batch import (
+    Batch,
+    BatchClosed,
+    BatchEvent,
+    BatchOpened,
+    BatchTracker,
+    LabeledReply,
+)
 from glisten.words.protocols._irc._ctcp import X_DELIM, ctcpExtract, ctcpStringify
 from glisten.words.protocols._irc._dcc import (
     dccDescribeAddress,
     formatDccSend,
     parseDccChat,
+    parseDccPassiveResume,
+    parseDccPassiveSend,
     parseDccResume,
     parseDccSend,
     quoteFileName,
@@ -59,9 +76,15 @@ from glisten.words.protocols._irc._dcc import (
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic
-from glisten.words.protocols._ircdcc import DccChatFactory, DccSendFactory, fileSize
+from glisten.words.protocols._ircdcc import (
+    DccChatFactory,
+    DccFileReceive,
+    DccFileReceiveFactory,
+    DccSendFactory,
+    fileSize,
+)
 
-__all__ = ["CHANNEL_PREFIXES", "IRCClient", "IRCPasswordMismatch"]
+__all__ = ["CHANNEL_PREFIXES", "Batch", "IRCClient", "IRCPasswordMismatch"]
 
 #: Characters that start a channel name (RFC 2812).
 CHANNEL_PREFIXES = "&#!+"
@@ -71,6 +94,22 @@ _log = Logger()
 
 class IRCPasswordMismatch(Exception):
     """The server refused the connection password (ERR_PASSWDMISMATCH)."""
+
+
+#: ``irc_<command>`` method names by command, so dispatch does not build the name each time
+#: (bounded: commands are whatever the server sends).
+_HANDLER_NAMES: dict[str, str] = {}
+
+
+class _PassiveResume(NamedTuple):
+    """A passive offer we asked to resume, waiting for the sender's ``DCC ACCEPT``."""
+
+    nick: str
+    fileName: str
+    size: int
+    position: int
+    factory: DccFileReceiveFactory
+    timer: Any
 
 
 def _nick(prefix: str | None) -> str:
@@ -98,6 +137,7 @@ class IRCClient(Protocol):
     :ivar saslUsername: the SASL account (defaults to the nickname).
     :ivar saslPassword: the SASL PLAIN password.
     :ivar tags: the tags of the message being dispatched (empty outside a callback).
+    :ivar currentBatch: the :class:`Batch` the message being dispatched belongs to, if any.
     :ivar reactor: the clock for ``lineRate`` and the heartbeat; the global reactor if
         ``None``.
     """
@@ -148,6 +188,7 @@ class IRCClient(Protocol):
     #: ``__init__`` does not call this one (fine with Twisted) still works.
     tags: dict[str, str] = {}
     currentMessage: Message | None = None
+    currentBatch: Batch | None = None
     capabilities: ClientCapabilities | None = None
     _queueCall: Any = None
     _heartbeat: Any = None
@@ -158,6 +199,7 @@ class IRCClient(Protocol):
 
     def _resetState(self) -> None:
         self._dccOffers: dict[int, tuple[str, DccSendFactory]] = {}
+        self._dccPassiveResumes: dict[str, _PassiveResume] = {}
         self.supported = ServerSupportedFeatures()
         self.tags = {}
         self.currentMessage = None
@@ -168,7 +210,8 @@ class IRCClient(Protocol):
         self._decoder = LineDecoder(self.limits)
         self._pings: dict[tuple[str, str], float] = {}
         self._ctcpReplies: deque[float] = deque()
-        self._batches: dict[str, tuple[str, list[str]]] = {}
+        self._batches = BatchTracker()
+        self.currentBatch = None
         self._labels = itertools.count(1)
         self._ownPrefix = None
         self._registered = False
@@ -185,6 +228,10 @@ class IRCClient(Protocol):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.stopHeartbeat()
+        pending, self._dccPassiveResumes = self._dccPassiveResumes, {}
+        for resume in pending.values():
+            resume.timer.cancel()
+            resume.factory.abandon(ConnectionLost("the IRC connection closed first"))
         if self._queueCall is not None and self._queueCall.active():
             self._queueCall.cancel()
         self._queueCall = None
@@ -213,15 +260,34 @@ class IRCClient(Protocol):
         if command[0] <= "9":
             command = numeric_to_symbolic.get(command, command)
         tags = message.tags
+        batchEvents: Sequence[BatchEvent] = ()
         if tags:
             self.tags = tags
+            self.currentBatch = self._batches.batchOf(message)
+            batchEvents = self._batches.receive(message)
+        elif command == "BATCH":
+            batchEvents = self._batches.receive(message)
         self.currentMessage = message
         try:
             self.handleCommand(command, message.prefix or "", message.params)
         finally:
             if tags:
                 self.tags = {}
+                self.currentBatch = None
             self.currentMessage = None
+        for batchEvent in batchEvents:
+            self._batchEvent(batchEvent)
+
+    def _batchEvent(self, event: BatchEvent) -> None:
+        if type(event) is BatchOpened:
+            batch = event.batch
+            self.batchStarted(batch.reference, batch.batchType, batch.parameters)
+        elif type(event) is BatchClosed:
+            batch = event.batch
+            self.batchEnded(batch.reference, batch.batchType, batch.parameters)
+            self.batchReceived(batch)
+        elif type(event) is LabeledReply:
+            self.labeledResponse(event.label, event.messages)
 
     def lineReceived(self, line: bytes | str) -> None:
         """Handle one line (without line ending), as Twisted's line-based client does."""
@@ -231,7 +297,12 @@ class IRCClient(Protocol):
 
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
         """Call ``irc_<command>`` or :meth:`irc_unknown`."""
-        method = getattr(self, "irc_" + command, None)
+        name = _HANDLER_NAMES.get(command)
+        if name is None:
+            name = "irc_" + command
+            if len(_HANDLER_NAMES) < 1024:
+                _HANDLER_NAMES[command] = name
+        method = getattr(self, name, None)
         try:
             if method is not None:
                 method(prefix, params)
@@ -268,12 +339,15 @@ class IRCClient(Protocol):
         self._enqueue(serializeMessage(command, list(parameters), prefix, tags, trailing=trailing))
 
     def sendLabeled(self, command: str, parameters: Sequence[str]) -> str:
-        """Send a command with a ``label`` tag (IRCv3 labeled-response); replies carry the
-        same label in :attr:`tags`.
+        """Send a command with a ``label`` tag (IRCv3 labeled-response).
+
+        The reply is dispatched as usual, and then passed whole to :meth:`labeledResponse`
+        with the label returned here (when the server has enabled ``labeled-response``).
 
         :return: the label.
         """
         label = "g%d" % next(self._labels)
+        self._batches.labelSent(label)
         self.sendCommand(command, parameters, tags={"label": label})
         return label
 
@@ -529,6 +603,24 @@ class IRCClient(Protocol):
 
     def batchEnded(self, reference: str, batchType: str, params: list[str]) -> None:
         """A ``BATCH`` closed."""
+
+    def batchReceived(self, batch: Batch) -> None:
+        """A complete batch, after its messages went to their usual callbacks.
+
+        ``batch.messages`` holds them (those of nested batches too, whose own
+        :meth:`batchReceived` came first), unless ``batch.truncated`` says the client stopped
+        keeping them (at most 16 batches are open and 2,000 messages held at once, so a server
+        cannot make the client buffer without end). Override it to handle a
+        ``chathistory`` or ``netsplit`` batch as a whole.
+        """
+
+    def labeledResponse(self, label: str, messages: list[Message]) -> None:
+        """The complete reply to the command :meth:`sendLabeled` sent with ``label``.
+
+        :param messages: the reply's messages in order (already dispatched to their
+            callbacks): one message, the contents of the labelled batch, or none when the
+            server only acknowledged the command (``ACK``).
+        """
 
     # ------------------------------------------------------------------ heartbeat
 
@@ -827,16 +919,8 @@ class IRCClient(Protocol):
             self._ownPrefix = self._ownPrefix.rsplit("@", 1)[0] + "@" + params[1]
 
     def irc_BATCH(self, prefix: str, params: list[str]) -> None:
-        ref = params[0]
-        if ref.startswith("+") and len(ref) > 1:
-            if len(self._batches) >= 64:
-                return  # a server opening batches without end gets no more memory
-            batchType = params[1] if len(params) > 1 else ""
-            self._batches[ref[1:]] = (batchType, params[2:])
-            self.batchStarted(ref[1:], batchType, params[2:])
-        elif ref.startswith("-") and ref[1:] in self._batches:
-            batchType, args = self._batches.pop(ref[1:])
-            self.batchEnded(ref[1:], batchType, args)
+        """``BATCH`` lines; :meth:`messageReceived` tracks them and calls
+        :meth:`batchStarted`, :meth:`batchEnded` and :meth:`batchReceived`."""
 
     # ------------------------------------------------------------------ CTCP
 
@@ -902,7 +986,13 @@ class IRCClient(Protocol):
             _log.info("IRC: ignored a malformed DCC {dcctype} offer", dcctype=dcctype.upper())
 
     def dcc_SEND(self, user: str, channel: str, data: str) -> None:
-        """Parse a DCC SEND offer and pass it to :meth:`dccDoSend`."""
+        """Parse a DCC SEND offer and pass it to :meth:`dccDoSend`, or a passive one (port 0
+        and a token) to :meth:`dccDoPassiveSend`."""
+        passive = parseDccPassiveSend(data)
+        if passive is not None:
+            fileName, fileSize, token = passive
+            self.dccDoPassiveSend(user, fileName, fileSize, token, data)
+            return
         filename, address, port, size = parseDccSend(data)
         self.dccDoSend(user, address, port, filename, size, data)
 
@@ -911,6 +1001,76 @@ class IRCClient(Protocol):
     ) -> None:
         """A DCC SEND offer; ignored unless overridden (connect a :class:`DccFileReceive`
         with ``reactor.connectTCP(address, port, factory)`` to accept it)."""
+
+    def dccDoPassiveSend(self, user: str, fileName: str, size: int, token: str, data: str) -> None:
+        """A passive (reverse) DCC SEND offer: a sender that cannot listen asks us to.
+        Ignored unless overridden (take it with :meth:`dccAcceptPassiveSend`)."""
+
+    def dccAcceptPassiveSend(
+        self, user: str, fileName: str, size: int, token: str, receiver: DccFileReceive
+    ) -> Deferred[DccFileReceive]:
+        """Take a passive DCC SEND offer into ``receiver`` (beyond Twisted).
+
+        Listens on a free port of this end of the IRC connection (or :attr:`dccAddress`) for
+        one connection, for at most :attr:`dccTimeout` seconds, and tells the sender where
+        (``DCC SEND`` with the offer's token). With ``receiver.resumeOffset`` set, it first
+        asks to resume there (``DCC RESUME name 0 position token``) and listens only once
+        the same user accepts that position for that token. ``receiver`` guards the file as
+        for active offers (safe name inside its folder, announced size).
+
+        :return: fires with ``receiver`` once the whole file arrived (see
+            :class:`DccFileReceiveFactory` for the failures).
+        """
+        nick = _nick(user)
+        interface = self._dccInterface()
+        factory = DccFileReceiveFactory(receiver)
+        position = receiver.resumeOffset
+        if not position:
+            self._dccListenPassive(nick, interface, fileName, size, token, factory)
+            return factory.deferred
+        previous = self._dccPassiveResumes.pop(token, None)
+        if previous is not None:
+            previous.timer.cancel()
+            previous.factory.abandon(IRCLocalError("replaced by another resume request"))
+        timer = self._clock().callLater(self.dccTimeout, self._dccPassiveResumeExpired, token)
+        self._dccPassiveResumes[token] = _PassiveResume(
+            nick.lower(), fileName, size, position, factory, timer
+        )
+        self.ctcpMakeQuery(
+            nick, [("DCC", f"RESUME {quoteFileName(fileName)} 0 {position} {token}")]
+        )
+        return factory.deferred
+
+    def _dccListenPassive(
+        self,
+        nick: str,
+        interface: str,
+        fileName: str,
+        size: int,
+        token: str,
+        factory: DccFileReceiveFactory,
+    ) -> None:
+        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        address = dccDescribeAddress(interface)
+        reply = f"SEND {quoteFileName(fileName)} {address} {port} {size} {token}"
+        self.ctcpMakeQuery(nick, [("DCC", reply)])
+
+    def _dccPassiveResumeExpired(self, token: str) -> None:
+        pending = self._dccPassiveResumes.pop(token, None)
+        if pending is not None:
+            pending.factory.abandon(TimeoutError("the sender did not accept the DCC RESUME"))
+
+    def _dccPassiveAccepted(self, user: str, position: int, token: str) -> None:
+        """A ``DCC ACCEPT`` for a passive resume: listen, if it answers our request."""
+        pending = self._dccPassiveResumes.get(token)
+        if pending is None or pending.nick != _nick(user).lower() or pending.position != position:
+            return
+        del self._dccPassiveResumes[token]
+        pending.timer.cancel()
+        interface = self._dccInterface()
+        self._dccListenPassive(
+            _nick(user), interface, pending.fileName, pending.size, token, pending.factory
+        )
 
     def dcc_CHAT(self, user: str, channel: str, data: str) -> None:
         """Parse a DCC CHAT offer and pass it to :meth:`dccDoChat`."""
@@ -988,7 +1148,13 @@ class IRCClient(Protocol):
         )
 
     def dcc_ACCEPT(self, user: str, channel: str, data: str) -> None:
-        """Parse a DCC ACCEPT answer and pass it to :meth:`dccDoAcceptResume`."""
+        """Parse a DCC ACCEPT answer and pass it to :meth:`dccDoAcceptResume`; the passive
+        form answers :meth:`dccAcceptPassiveSend`'s request to resume and is handled there."""
+        passive = parseDccPassiveResume(data)
+        if passive is not None:
+            _, position, token = passive
+            self._dccPassiveAccepted(user, position, token)
+            return
         fileName, port, position = parseDccResume(data)
         self.dccDoAcceptResume(user, fileName, port, position)
 

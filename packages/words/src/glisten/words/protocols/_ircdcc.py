@@ -1,9 +1,11 @@
-"""DCC connections: receiving files (:class:`DccFileReceive`), sending them
+"""DCC connections: receiving files (:class:`DccFileReceive`, and
+:class:`DccFileReceiveFactory` for passive offers, where the receiver listens), sending them
 (:class:`DccSendProtocol`, :class:`DccSendFactory`) and chats (:class:`DccChat`).
 
 The receiver writes only inside its folder (the offered name is reduced to a safe base name,
 the file is created without following symbolic links and, unless asked, never over an existing
-file), stops at the announced size, and acknowledges bytes as the DCC protocol asks. The sender
+file), stops at the announced size, acknowledges bytes as the DCC protocol asks, and closes
+the connection once the announced size arrived. The sender
 offers only a file's base name and waits for each block's acknowledgement; a chat refuses
 over-long lines. A listening side accepts one connection and stops listening after a timeout.
 """
@@ -27,6 +29,7 @@ __all__ = [
     "DccChatFactory",
     "DccFileReceive",
     "DccFileReceiveBasic",
+    "DccFileReceiveFactory",
     "DccSendFactory",
     "DccSendProtocol",
     "fileSize",
@@ -134,6 +137,13 @@ class DccFileReceive(DccFileReceiveBasic):
             return
         self.file.write(data)
         super().dataReceived(data)
+        if self.bytesReceived == self.fileSize:
+            # All announced bytes are here and acknowledged: close, rather than leave it to a
+            # sender that may have missed the moment (irssi waits for one more ack when the
+            # last one overtakes its end of file).
+            self.file.close()
+            self.file = None
+            self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self.file is not None:
@@ -141,6 +151,9 @@ class DccFileReceive(DccFileReceiveBasic):
             self.file = None
         if self.error is None and 0 <= self.fileSize != self.bytesReceived:
             self.error = "incomplete"
+        factory = getattr(self, "factory", None)
+        if isinstance(factory, DccFileReceiveFactory):
+            factory.receiveFinished(self)
 
     def __str__(self) -> str:
         return f"<DCC file {self.filename} {self.bytesReceived}/{self.fileSize}>"
@@ -307,6 +320,43 @@ class DccSendFactory(_DccOffer, Factory):
             self.deferred.callback(proto.bytesSent)
         else:
             self.deferred.errback(ConnectionLost("the DCC SEND ended before the whole file"))
+
+
+class DccFileReceiveFactory(_DccOffer, Factory):
+    """Takes the one connection of a passive (reverse) DCC SEND's sender, for ``receiver``.
+
+    :param receiver: the :class:`DccFileReceive` that writes the file.
+    :ivar deferred: fires with ``receiver`` once the whole file arrived; fails with
+        :class:`~glisten.internet.error.ConnectionLost` when the connection ends first or the
+        receiver refused the file (its ``error`` says why), and with
+        :class:`~glisten.internet.error.TimeoutError` when the sender does not come in time.
+    """
+
+    def __init__(self, receiver: DccFileReceive) -> None:
+        self.receiver = receiver
+        self.deferred: Deferred[DccFileReceive] = Deferred()
+
+    def buildProtocol(self, addr: Any) -> DccFileReceive | None:
+        if not self._accept():
+            return None
+        self.receiver.factory = self
+        return self.receiver
+
+    def abandon(self, reason: Exception) -> None:
+        """Give up before listening (the sender never agreed to resume): fail ``deferred``
+        with ``reason``."""
+        if not self._accepted:
+            self._accepted = True
+            self.deferred.errback(reason)
+
+    def receiveFinished(self, receiver: DccFileReceive) -> None:
+        """Called by the receiver when its connection ends: fire or fail ``deferred``."""
+        if self.deferred.called:
+            return
+        if receiver.error is None:
+            self.deferred.callback(receiver)
+        else:
+            self.deferred.errback(ConnectionLost(f"the DCC SEND failed: {receiver.error}"))
 
 
 class DccChat(Protocol):

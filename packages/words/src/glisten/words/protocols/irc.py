@@ -51,6 +51,8 @@ from glisten.words.protocols._irc._dcc import (
     dccParseAddress,
     formatDccSend,
     parseDccChat,
+    parseDccPassiveResume,
+    parseDccPassiveSend,
     parseDccResume,
     parseDccSend,
     safeFileName,
@@ -64,12 +66,18 @@ from glisten.words.protocols._irc._formatting import (
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
 from glisten.words.protocols._irc._numerics import numeric_to_symbolic, symbolic_to_numeric
-from glisten.words.protocols._ircclient import CHANNEL_PREFIXES, IRCClient, IRCPasswordMismatch
+from glisten.words.protocols._ircclient import (
+    CHANNEL_PREFIXES,
+    Batch,
+    IRCClient,
+    IRCPasswordMismatch,
+)
 from glisten.words.protocols._ircdcc import (
     DccChat,
     DccChatFactory,
     DccFileReceive,
     DccFileReceiveBasic,
+    DccFileReceiveFactory,
     DccSendFactory,
     DccSendProtocol,
     fileSize,
@@ -96,11 +104,13 @@ __all__ = [
     "X_QUOTE",
     "BadLine",
     "BadLineKind",
+    "Batch",
     "ClientCapabilities",
     "DccChat",
     "DccChatFactory",
     "DccFileReceive",
     "DccFileReceiveBasic",
+    "DccFileReceiveFactory",
     "DccSendFactory",
     "DccSendProtocol",
     "IRCBadMessage",
@@ -120,6 +130,8 @@ __all__ = [
     "fileSize",
     "formatDccSend",
     "parseDccChat",
+    "parseDccPassiveResume",
+    "parseDccPassiveSend",
     "parseDccResume",
     "parseDccSend",
     "safeFileName",

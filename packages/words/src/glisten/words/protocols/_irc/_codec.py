@@ -124,48 +124,80 @@ def parseLine(line: bytes, limits: Limits = DEFAULT_LIMITS) -> Event:
 
 def _parseChecked(line: bytes, limits: Limits) -> Event:
     """:func:`parseLine` for a line known to hold no NUL."""
+    if line.isascii():
+        return _parseDecoded(line.decode("ascii"), limits, None)
+    try:
+        text, encoding = line.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        # Not UTF-8: an older client's Latin-1, which maps every byte.
+        text, encoding = line.decode("latin-1"), "latin-1"
+    return _parseDecoded(text, limits, encoding)
+
+
+def _parseDecoded(text: str, limits: Limits, encoding: str | None) -> Event:
+    """Parse a decoded line; the limits count the bytes of ``encoding`` (``None`` for ASCII,
+    one byte a character)."""
     tags: dict[str, str] = {}
-    if line[:1] == b"@":
-        end = line.find(b" ")
+    if text[:1] == "@":
+        end = text.find(" ")
         if end < 0:
             return _malformed("tags without a message")
-        if end + 1 > limits.maxTagsLength:
+        size = end if encoding is None else len(text[:end].encode(encoding))
+        if size + 1 > limits.maxTagsLength:
             return BadLine(BadLineKind.TAGS_TOO_LONG, "message tags too long")
-        parsed = parseTags(decodeText(line[1:end]))
+        parsed = parseTags(text[1:end])
         if parsed is None:
             return _malformed("malformed message tag")
         tags = parsed
-        line = line[end + 1 :]
-    if len(line) + 2 > limits.maxBodyLength:
+        text = text[end + 1 :]
+    size = len(text) if encoding is None else len(text.encode(encoding))
+    if size + 2 > limits.maxBodyLength:
         return BadLine(BadLineKind.TOO_LONG, "line too long")
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
-        text = line.decode("latin-1")
-    # The common shape, inline: ":prefix COMMAND middle... :trailing".
+    return _parseText(text, tags, limits.maxParams)
+
+
+#: Commands seen, mapped to their upper-cased form: one dictionary look-up validates and
+#: normalises the command of most lines. Bounded, so odd commands cannot grow it.
+_COMMANDS: dict[str, str] = {}
+_MAX_COMMANDS = 512
+
+
+def _command(word: str) -> str | None:
+    """``word`` upper-cased if it is a command (letters) or a numeric (three digits)."""
+    known = _COMMANDS.get(word)
+    if known is not None:
+        return known
+    if not (word.isascii() and (word.isalpha() or (len(word) == 3 and word.isdigit()))):
+        return None
+    command = word.upper()
+    if len(_COMMANDS) < _MAX_COMMANDS:
+        _COMMANDS[word] = command
+    return command
+
+
+def _parseText(text: str, tags: dict[str, str], maxParams: int) -> Event:
+    """Parse a decoded line body; the common shape (``:prefix COMMAND middle... :trailing``,
+    single spaces) takes the short way, anything else :func:`_parseBody`."""
     prefix: str | None = None
-    if text[:1] == ":":
-        prefix, sep, text = text.partition(" ")
-        prefix = prefix[1:]
-        if not sep or not prefix or text[:1] in (" ", ":"):
-            return _parseBody(":" + prefix + sep + text, tags, limits.maxParams)
-    elif text[:1] == " ":
-        return _parseBody(text, tags, limits.maxParams)
-    head, sep, trailing = text.partition(" :")
+    body = text
+    first = text[:1]
+    if first == ":":
+        space = text.find(" ")
+        if space < 2 or text[space + 1 : space + 2] in ("", " ", ":"):
+            return _parseBody(text, tags, maxParams)
+        prefix = text[1:space]
+        body = text[space + 1 :]
+    elif first == " ":
+        return _parseBody(text, tags, maxParams)
+    head, sep, trailing = body.partition(" :")
     words = head.split(" ")
-    command = words[0]
-    if (
-        not command
-        or "" in words
-        or len(words) > limits.maxParams
-        or not command.isascii()
-        or not (command.isalpha() or (len(command) == 3 and command.isdigit()))
-    ):
-        return _parseBody(text if prefix is None else f":{prefix} {text}", tags, limits.maxParams)
+    command = _COMMANDS.get(words[0]) or _command(words[0])
+    if command is None or len(words) > maxParams or "" in words:
+        return _parseBody(text, tags, maxParams)
     del words[0]
     if sep:
         words.append(trailing)
-    return Message(command.upper(), words, prefix, tags)
+    return Message(command, words, prefix, tags)
 
 
 def _parseBody(text: str, tags: dict[str, str], maxParams: int) -> Event:
@@ -188,23 +220,23 @@ def _parseBody(text: str, tags: dict[str, str], maxParams: int) -> Event:
     )
     if not words or not words[0]:
         return _malformed("no command")
-    command = words[0]
-    if not (command.isascii() and (command.isalpha() or (len(command) == 3 and command.isdigit()))):
+    command = _command(words[0])
+    if command is None:
         return _malformed("malformed command")
     if len(words) > maxParams:
-        return _parseParamsSlowly(text, command, prefix, tags, maxParams)
+        return _parseParamsSlowly(text, words[0], command, prefix, tags, maxParams)
     params = words[1:]
     if sep:
         params.append(trailing)
-    return Message(command.upper(), params, prefix, tags)
+    return Message(command, params, prefix, tags)
 
 
 def _parseParamsSlowly(
-    text: str, command: str, prefix: str | None, tags: dict[str, str], maxParams: int
+    text: str, word: str, command: str, prefix: str | None, tags: dict[str, str], maxParams: int
 ) -> Event:
     """RFC 2812's rule for more than 14 middle parameters: the rest of the line is the last."""
     n = len(text)
-    i = text.find(command) + len(command)
+    i = text.find(word) + len(word)
     params: list[str] = []
     while True:
         while i < n and text[i] == " ":
@@ -222,7 +254,35 @@ def _parseParamsSlowly(
             sp = n
         params.append(text[i:sp])
         i = sp
-    return Message(command.upper(), params, prefix, tags)
+    return Message(command, params, prefix, tags)
+
+
+def _parseAsciiLines(lines: list[str], limits: Limits, events: list[Event]) -> None:
+    """Parse ASCII lines without NUL into ``events``, skipping empty ones.
+
+    The shape of nearly every line a server sends, ``:prefix COMMAND middle... :trailing``
+    with single spaces and no tags, is parsed here without a further call; any other line
+    goes to :func:`_parseDecoded`.
+    """
+    bodyMax = limits.maxBodyLength - 2
+    maxWords = limits.maxParams + 1  # the prefix, the command and up to 14 middle ones
+    commands = _COMMANDS
+    append = events.append
+    for line in lines:
+        if not line:
+            continue
+        if line[0] == ":" and len(line) <= bodyMax:
+            head, sep, trailing = line.partition(" :")
+            words = head.split(" ")
+            if 1 < len(words[0]) and 2 <= len(words) <= maxWords and "" not in words:
+                command = commands.get(words[1])
+                if command is not None:
+                    params = words[2:]
+                    if sep:
+                        params.append(trailing)
+                    append(Message(command, params, words[0][1:], {}))
+                    continue
+        append(_parseDecoded(line, limits, None))
 
 
 class LineDecoder:
@@ -257,16 +317,21 @@ class LineDecoder:
                 buf += data
                 data = bytes(buf)
                 buf.clear()
-            # Every line ending becomes LF (CRLF gives an empty line, which is skipped).
-            lines = data.replace(b"\r", b"\n").split(b"\n")
-            rest = lines.pop()
-            limits = self.limits
-            # One NUL search per chunk instead of one per line.
-            parse = parseLine if b"\x00" in data else _parseChecked
-            for line in lines:
-                if line:
-                    events.append(parse(line, limits))
-            buf += rest
+            # One NUL search and one ASCII check per chunk instead of one per line.
+            nul = b"\x00" in data
+            if not nul and data.isascii():
+                lines = data.decode("ascii").replace("\r", "\n").split("\n")
+                buf += lines.pop().encode("ascii")
+                _parseAsciiLines(lines, self.limits, events)
+            else:
+                # Every line ending becomes LF (CRLF gives an empty line, which is skipped).
+                blines = data.replace(b"\r", b"\n").split(b"\n")
+                buf += blines.pop()
+                limits = self.limits
+                parse = parseLine if nul else _parseChecked
+                for line in blines:
+                    if line:
+                        events.append(parse(line, limits))
             self._tagEnd = -1
             self._tagScan = 0
         over = self._overLimit()

@@ -21,6 +21,8 @@ __all__ = [
     "dccParseAddress",
     "formatDccSend",
     "parseDccChat",
+    "parseDccPassiveResume",
+    "parseDccPassiveSend",
     "parseDccResume",
     "parseDccSend",
     "quoteFileName",
@@ -28,7 +30,13 @@ __all__ = [
 ]
 
 _MAX_NAME = 200
+_MAX_TOKEN = 32
 _ACK = struct.Struct("!I")
+
+
+def _isNumber(text: str) -> bool:
+    """Only ASCII digits (``str.isdigit`` also takes superscripts, which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 def dccParseAddress(address: str) -> str:
@@ -58,11 +66,11 @@ def parseDccSend(data: str) -> tuple[str, str, int, int]:
         raise IRCBadMessage("DCC SEND needs a file name, an address and a port")
     filename, address, portText = words[:3]
     address = dccParseAddress(address)
-    if not portText.isdigit() or not 0 < int(portText) < 65536:
+    if not _isNumber(portText) or not 0 < int(portText) < 65536:
         raise IRCBadMessage("malformed DCC port")
     size = -1
     if len(words) > 3:
-        if not words[3].isdigit():
+        if not _isNumber(words[3]):
             raise IRCBadMessage("malformed DCC file size")
         size = int(words[3])
     return filename, address, int(portText), size
@@ -93,7 +101,7 @@ def parseDccChat(data: str) -> tuple[str, int]:
     if len(words) < 3 or words[0].lower() != "chat":
         raise IRCBadMessage("DCC CHAT needs 'chat', an address and a port")
     address = dccParseAddress(words[1])
-    if not words[2].isdigit() or not 0 < int(words[2]) < 65536:
+    if not _isNumber(words[2]) or not 0 < int(words[2]) < 65536:
         raise IRCBadMessage("malformed DCC port")
     return address, int(words[2])
 
@@ -207,9 +215,55 @@ def parseDccResume(data: str) -> tuple[str, int, int]:
         words = shlex.split(data)
     except ValueError:
         raise IRCBadMessage("malformed DCC RESUME quoting") from None
-    if len(words) < 3 or not words[-2].isdigit() or not words[-1].isdigit():
+    if len(words) < 3 or not _isNumber(words[-2]) or not _isNumber(words[-1]):
         raise IRCBadMessage("DCC RESUME needs a file name, a port and a position")
     port = int(words[-2])
     if not 0 < port < 65536:
         raise IRCBadMessage("malformed DCC port")
     return " ".join(words[:-2]), port, int(words[-1])
+
+
+def _checkToken(token: str) -> str:
+    if not (token.isascii() and token.isalnum() and len(token) <= _MAX_TOKEN):
+        raise IRCBadMessage("malformed passive DCC token")
+    return token
+
+
+def parseDccPassiveSend(data: str) -> tuple[str, int, str] | None:
+    """Parse a passive (reverse) ``DCC SEND``: ``filename address 0 size token``, from a
+    sender that cannot listen and asks the receiver to.
+
+    :return: ``(filename, size, token)``, or None for an ordinary (active) offer.
+    :raises IRCBadMessage: a passive offer that is malformed.
+    """
+    try:
+        words = shlex.split(data)
+    except ValueError:
+        raise IRCBadMessage("malformed DCC SEND quoting") from None
+    if len(words) < 3 or words[2] != "0":
+        return None
+    if len(words) != 5:
+        raise IRCBadMessage("a passive DCC SEND needs a size and a token")
+    filename, address, _, size, token = words
+    dccParseAddress(address)
+    if not _isNumber(size):
+        raise IRCBadMessage("malformed DCC file size")
+    return filename, int(size), _checkToken(token)
+
+
+def parseDccPassiveResume(data: str) -> tuple[str, int, str] | None:
+    """Parse a passive ``DCC RESUME`` or ``DCC ACCEPT``: ``filename 0 position token``.
+
+    :return: ``(filename, position, token)``, or None for the active form (a real port and
+        no token: :func:`parseDccResume`).
+    :raises IRCBadMessage: a passive request that is malformed.
+    """
+    try:
+        words = shlex.split(data)
+    except ValueError:
+        raise IRCBadMessage("malformed DCC RESUME quoting") from None
+    if len(words) < 4 or words[-3] != "0":
+        return None
+    if not _isNumber(words[-2]):
+        raise IRCBadMessage("malformed DCC resume position")
+    return " ".join(words[:-3]), int(words[-2]), _checkToken(words[-1])
