@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from glisten.internet.defer import Deferred
@@ -165,6 +165,7 @@ def test_formatDccSendOffersOnlyTheBaseName() -> None:
     st.integers(1, 65535),
     st.integers(-1, 1 << 40),
 )
+@example("''", 1, 0)  # quote characters alone: quoted, or the receiver reads an empty name
 def test_formatParseRoundTrip(name: str, port: int, size: int) -> None:
     try:
         offer = irc.formatDccSend(name, "10.1.2.3", port, size)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from glisten.words.protocols import irc
@@ -80,6 +80,7 @@ def test_unknownAttribute() -> None:
 
 
 @given(st.text(alphabet="ab 0,12\x02\x03\x0f\x16\x1d\x1e\x1f\x11\x04f", max_size=40))
+@example("\x030\x1f,0")  # text ",0" right after a foreground colour: not a background
 def test_formattingRoundTrip(text: str) -> None:
     parsed = irc.parseFormattedText(text)
     assembled = irc.assembleFormattedText(parsed)

@@ -119,10 +119,11 @@ def dccDescribeAddress(address: str) -> str:
 
 
 def quoteFileName(name: str) -> str:
-    """A file name as DCC offers and requests carry it: double-quoted when it holds spaces
-    (double quotes inside become single ones)."""
+    """A file name as DCC offers and requests carry it: double-quoted when it holds spaces or
+    characters a receiver's shell-like split would take as quoting (double quotes inside
+    become single ones)."""
     name = name.replace('"', "'")
-    return f'"{name}"' if " " in name else name
+    return f'"{name}"' if any(c in name for c in " '\\") else name
 
 
 def formatDccSend(fileName: str, address: str, port: int, size: int) -> str:

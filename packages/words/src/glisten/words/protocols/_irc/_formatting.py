@@ -210,6 +210,10 @@ def _flatten(node: Any, state: _State, out: list[tuple[_State, str]]) -> None:
         _flatten(child, state, out)
 
 
+_COMMA_DIGIT = re.compile(",[0-9]")
+_ENDS_IN_FOREGROUND = re.compile("\x03[0-9]{2}$")
+
+
 def _codesFor(state: _State) -> str:
     toggles, fg, bg = state
     codes = [code for name, code in _TOGGLES.items() if name in toggles]
@@ -247,6 +251,10 @@ def assembleFormattedText(formatted: Any) -> str:
                 if (fg, bg) != (cfg, cbg):
                     out.append(_codesFor((frozenset(), fg, bg)))
             current = state
+            if _COMMA_DIGIT.match(text) and _ENDS_IN_FOREGROUND.search(out[-1]):
+                # "\x0304" + ",5..." would read as a background colour: two bold toggles
+                # (no visible change) keep the comma and digit as text.
+                out.append(BOLD + BOLD)
         out.append(text)
     if current != _DEFAULT:
         out.append(OFF)
