@@ -26,7 +26,7 @@ REQUIRES: dict[str, frozenset[str]] = {
         {"zope.interface>=6.0", "attrs>=23.1", "idna>=3.4", 'cryptography>=42; extra == "tls"'}
     ),
     "web": frozenset({"glisten-core>=0.2.0,<1", 'h2>=4.1; extra == "http2"'}),
-    "conch": frozenset({"glisten-core>=0.2.0,<1", "cryptography>=42", "bcrypt>=4"}),
+    "conch": frozenset({"glisten-core>=0.2.1,<1", "cryptography>=42", "bcrypt>=4"}),
     "mail": frozenset({"glisten-core>=0.2.0,<1", "glisten-names>=0.1.0,<1"}),
     "names": frozenset({"glisten-core>=0.2.0,<1", "idna>=3.4"}),
     "words": frozenset({"glisten-core>=0.2.0,<1", "idna>=3.4"}),

@@ -7,8 +7,9 @@ needs (one call per round of questions) and decides from the answers. The SSH se
 each call into one ``USERAUTH_INFO_REQUEST``: prompts of kind :data:`PAM_PROMPT_ECHO_OFF`
 are hidden as they are typed, :data:`PAM_PROMPT_ECHO_ON` ones are shown, and
 :data:`PAM_TEXT_INFO` / :data:`PAM_ERROR_MSG` messages become the round's instruction text.
-The names are Twisted's (``twisted.cred.credentials``); no PAM library is involved, so a
-checker can ask for a password and a one-time code, or anything else, in pure Python::
+The credentials live where Twisted has them, in :mod:`glisten.cred.credentials`, and are
+re-exported here beside the kinds; no PAM library is involved, so a checker can ask for a
+password and a one-time code, or anything else, in pure Python::
 
     @implementer(ICredentialsChecker)
     class PasswordAndCode:
@@ -26,13 +27,11 @@ checker can ask for a password and a one-time code, or anything else, in pure Py
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
-from zope.interface import Attribute, implementer
-
-from glisten.cred.credentials import ICredentials
-from glisten.internet.defer import Deferred
+from glisten.cred.credentials import (
+    IPluggableAuthenticationModules,
+    PAMConversation,
+    PluggableAuthenticationModules,
+)
 
 __all__ = [
     "PAM_ERROR_MSG",
@@ -40,6 +39,7 @@ __all__ = [
     "PAM_PROMPT_ECHO_ON",
     "PAM_TEXT_INFO",
     "IPluggableAuthenticationModules",
+    "PAMConversation",
     "PluggableAuthenticationModules",
 ]
 
@@ -51,38 +51,3 @@ PAM_PROMPT_ECHO_ON = 2
 PAM_ERROR_MSG = 3
 #: An informational message to show; it takes no answer.
 PAM_TEXT_INFO = 4
-
-#: ``pamConversion``: ``(message, kind)`` items in, a Deferred of one ``(answer, 0)`` per item
-#: out (``b""`` for the messages that take no answer).
-PAMConversation = Callable[[Sequence[tuple[bytes | str, int]]], Deferred[list[tuple[bytes, int]]]]
-
-
-class IPluggableAuthenticationModules(ICredentials):
-    """
-    A user name and a way to ask the user questions.
-
-    :ivar username: the user logging in.
-    :ivar pamConversion: a :data:`PAMConversation`; it fails with
-        :class:`glisten.conch.error.ConchError` when the client cannot be asked (an unknown
-        kind, too many prompts, a round already waiting).
-    """
-
-    username = Attribute("The user name, as bytes.")
-    pamConversion = Attribute("Callable asking (message, kind) items; Deferred of answers.")
-
-
-@implementer(IPluggableAuthenticationModules)
-class PluggableAuthenticationModules:
-    """
-    The credentials of a ``keyboard-interactive`` login whose checker asks the questions.
-
-    :param username: the user name (``str`` is encoded as UTF-8).
-    :param pamConversion: see :class:`IPluggableAuthenticationModules`.
-    """
-
-    def __init__(self, username: bytes | str, pamConversion: PAMConversation | Any) -> None:
-        self.username = username.encode("utf-8") if isinstance(username, str) else username
-        self.pamConversion = pamConversion
-
-    def __repr__(self) -> str:
-        return f"<PluggableAuthenticationModules username={self.username!r}>"

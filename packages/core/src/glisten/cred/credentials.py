@@ -7,17 +7,23 @@ where two values differ, so a client cannot find a password byte by byte by timi
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from zope.interface import Attribute, Interface, implementer
+
+if TYPE_CHECKING:
+    from glisten.internet.defer import Deferred
 
 __all__ = [
     "Anonymous",
     "IAnonymous",
     "ICredentials",
+    "IPluggableAuthenticationModules",
     "ISSHPrivateKey",
     "IUsernameHashedPassword",
     "IUsernamePassword",
+    "PluggableAuthenticationModules",
     "UsernameHashedPassword",
     "UsernamePassword",
 ]
@@ -122,3 +128,42 @@ class Anonymous:
 
     def __hash__(self) -> int:
         return hash(Anonymous)
+
+
+#: ``pamConversion``: ``(message, kind)`` items in, a Deferred of one ``(answer, 0)`` per item
+#: out (``b""`` for the messages that take no answer). The kinds are the PAM conversation
+#: kinds (prompt without echo 1, prompt with echo 2, error message 3, information 4;
+#: ``glisten.conch.pam`` names them).
+PAMConversation = Callable[[Sequence[tuple[bytes | str, int]]], "Deferred[list[tuple[bytes, int]]]"]
+
+
+class IPluggableAuthenticationModules(ICredentials):
+    """
+    A user name and a way to ask the user questions: the checker drives the conversation
+    (a password, then a one-time code, ...), as PAM modules do; no PAM library is involved.
+
+    :ivar username: the user logging in.
+    :ivar pamConversion: a :data:`PAMConversation`; it fails when the user cannot be asked
+        (an unknown kind, too many prompts, a round already waiting).
+    """
+
+    username = Attribute("The user name, as bytes.")
+    pamConversion = Attribute("Callable asking (message, kind) items; Deferred of answers.")
+
+
+@implementer(IPluggableAuthenticationModules)
+class PluggableAuthenticationModules:
+    """
+    The credentials of a login whose checker asks the questions (SSH's
+    ``keyboard-interactive``).
+
+    :param username: the user name (``str`` is encoded as UTF-8).
+    :param pamConversion: see :class:`IPluggableAuthenticationModules`.
+    """
+
+    def __init__(self, username: bytes | str, pamConversion: PAMConversation | Any) -> None:
+        self.username = _asBytes(username)
+        self.pamConversion = pamConversion
+
+    def __repr__(self) -> str:
+        return f"<PluggableAuthenticationModules username={self.username!r}>"

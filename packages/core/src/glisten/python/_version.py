@@ -1,3 +1,3 @@
 """The version of glisten-core; hatchling reads it when building the wheel."""
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"
