@@ -123,16 +123,25 @@ class SSHChannel:
         """The peer gave ``data`` more bytes of window."""
         self._flush()
 
-    def _flush(self) -> None:
+    def _flush(self, data: bytes = b"") -> None:
+        """Send what waits (and then ``data``) as far as the window allows; flow control."""
         conn = self.conn
         if conn is None or self.localClosed or self.id is None:
+            self.buf += data
             return
-        if self.buf and self.remoteWindowLeft > 0:
-            # Hand over only what the window takes: with megabytes waiting (many SFTP replies),
-            # copying the whole buffer on every window adjust would cost more than sending.
-            size = min(len(self.buf), self.remoteWindowLeft)
-            rest = conn._sendChannelData(self, bytes(self.buf[:size]), None)
-            del self.buf[: size - len(rest)]
+        if data and not self.buf and self.remoteWindowLeft > 0:
+            # Nothing waits: the data goes out as it is, and only what the window does not
+            # take is copied into the buffer.
+            self.buf += conn._sendChannelData(self, data, None)
+        else:
+            self.buf += data
+            if self.buf and self.remoteWindowLeft > 0:
+                # Hand over only what the window takes: with megabytes waiting (many SFTP
+                # replies), copying the whole buffer on every window adjust would cost more
+                # than sending.
+                size = min(len(self.buf), self.remoteWindowLeft)
+                rest = conn._sendChannelData(self, self.buf[:size], None)
+                del self.buf[: size - len(rest)]
         while self.extBuf and not self.buf:
             dataType, data = self.extBuf[0]
             rest = conn._sendChannelData(self, data, dataType)
@@ -174,8 +183,7 @@ class SSHChannel:
         """
         if self.closing or self.localClosed:
             return
-        self.buf += data
-        self._flush()
+        self._flush(data)
 
     def writeExtended(self, dataType: int, data: bytes) -> None:
         """Send extended data (``dataType`` 1: stderr)."""
