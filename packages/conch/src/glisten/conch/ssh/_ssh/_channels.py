@@ -216,11 +216,12 @@ class ConnectionMachine:
         return MSG_CHANNEL_OPEN_FAILURE, payload
 
     def sendData(
-        self, localID: int, data: bytes, dataType: int | None = None
-    ) -> tuple[list[Packet], bytes]:
+        self, localID: int, data: bytes | memoryview, dataType: int | None = None
+    ) -> tuple[list[Packet], bytes | memoryview]:
         """
         Send as much of ``data`` as the peer's window and packet size allow.
 
+        :param data: bytes, or a view of them (then slicing it copies nothing).
         :return: the packets and what is left for when the window opens.
         """
         state = self._channel(localID)
