@@ -167,8 +167,9 @@ def _chachaContext(key: bytes) -> Any:
     return Cipher(algorithms.ChaCha20(key, _ZEROS8 * 2), None).encryptor()
 
 
-#: The padding bytes of many packets, taken from one ``os.urandom`` call at a time.
-_PAD_POOL = 4096
+#: The padding bytes of many packets, taken from one ``os.urandom`` call at a time (small:
+#: ``os.urandom`` costs about 8 ns a byte, and a handshake sends only a few packets).
+_PAD_POOL = 256
 
 
 class PacketWriter:
