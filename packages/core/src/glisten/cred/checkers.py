@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -296,7 +297,11 @@ def scryptVerify(password: bytes | str, stored: bytes) -> bool:
     return hmac.compare_digest(computed, digest)
 
 
-_DUMMY_HASH = scryptHash(b"", n=SCRYPT_N, salt=b"\x00" * 16)
+@functools.cache
+def _dummyHash() -> bytes:
+    # Made on first use: scrypt costs tens of milliseconds, which every program importing
+    # this module (an SSH client, say) would otherwise pay at start.
+    return scryptHash(b"", n=SCRYPT_N, salt=b"\x00" * 16)
 
 
 @implementer(ICredentialsChecker)
@@ -328,7 +333,7 @@ class ScryptFilePasswordDB(FilePasswordDB):
         try:
             username, stored = self.getUser(_asBytes(credentials.username))
         except KeyError:
-            scryptVerify(password, _DUMMY_HASH)
+            scryptVerify(password, _dummyHash())
             return _unauthorized()
         except error.UnauthorizedLogin as e:
             return fail(Failure(e))

@@ -11,6 +11,7 @@ window we gave is a protocol error.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from zope.interface import implementer
@@ -63,7 +64,10 @@ class SSHChannel:
         self.avatar = avatar
         self.conn = conn
         self.specificData = b""
-        self.buf = bytearray()
+        # What waits for the window: the written pieces as they came (no bytearray that
+        # megabytes of SFTP replies would be appended to and cut from the front of).
+        self._queue: deque[bytes | memoryview] = deque()
+        self._queued = 0
         self.extBuf: list[tuple[int, bytes]] = []
         self.closing = False
         self.localClosed = False
@@ -123,24 +127,60 @@ class SSHChannel:
         """The peer gave ``data`` more bytes of window."""
         self._flush()
 
-    def _flush(self) -> None:
+    @property
+    def buf(self) -> bytes:
+        """What waits to be sent (a copy; Twisted's attribute)."""
+        return b"".join(self._queue)
+
+    @buf.setter
+    def buf(self, value: bytes) -> None:
+        self._queue.clear()
+        self._queued = len(value)
+        if value:
+            self._queue.append(bytes(value))
+
+    def _flush(self, data: bytes = b"") -> None:
+        """Send what waits (and then ``data``) as far as the window allows; flow control."""
+        queue = self._queue
+        if data:
+            queue.append(data)
+            self._queued += len(data)
         conn = self.conn
         if conn is None or self.localClosed or self.id is None:
             return
-        if self.buf and self.remoteWindowLeft > 0:
-            # Hand over only what the window takes: with megabytes waiting (many SFTP replies),
-            # copying the whole buffer on every window adjust would cost more than sending.
-            size = min(len(self.buf), self.remoteWindowLeft)
-            rest = conn._sendChannelData(self, bytes(self.buf[:size]), None)
-            del self.buf[: size - len(rest)]
-        while self.extBuf and not self.buf:
+        # While the network transport is full nothing is handed over: the data waits here
+        # and the writer is paused past the high mark.
+        canSend = self.remoteWindowLeft > 0 and not conn._writePaused()
+        maxPacket = self.remoteMaxPacket
+        while queue and canSend:
+            piece = queue.popleft()
+            size = len(piece)
+            if queue and size + len(queue[0]) <= maxPacket:
+                # Small pieces (status replies, keystrokes) share a packet.
+                parts = [piece]
+                while queue and size + len(queue[0]) <= maxPacket:
+                    parts.append(queue.popleft())
+                    size += len(parts[-1])
+                piece = b"".join(parts)
+            elif size > maxPacket and type(piece) is bytes:
+                # Cut into packets through a view: no slice is copied, nor what is left.
+                piece = memoryview(piece)
+            rest = conn._sendChannelData(self, piece, None)
+            self._queued -= size - len(rest)
+            if rest:
+                queue.appendleft(rest)
+                break
+            canSend = self.remoteWindowLeft > 0 and not conn._writePaused()
+        while self.extBuf and not queue and canSend:
             dataType, data = self.extBuf[0]
             rest = conn._sendChannelData(self, data, dataType)
             if rest:
                 self.extBuf[0] = (dataType, rest)
                 break
             self.extBuf.pop(0)
-        pending = len(self.buf) + sum(len(data) for _, data in self.extBuf)
+        pending = self._queued
+        if self.extBuf:
+            pending += sum(len(data) for _, data in self.extBuf)
         if pending > self.bufferHighWater and self.areWriting:
             self.areWriting = False
             if self._producer is not None:
@@ -160,7 +200,7 @@ class SSHChannel:
 
     def whenFlushed(self, callback: Any) -> None:
         """Call ``callback`` once everything written so far has been sent."""
-        if self.buf or self.extBuf:
+        if self._queue or self.extBuf:
             self._whenFlushed.append(callback)
         else:
             callback()
@@ -174,8 +214,8 @@ class SSHChannel:
         """
         if self.closing or self.localClosed:
             return
-        self.buf += data
-        self._flush()
+        # Kept without a copy (a view of it if the window takes part): bytes do not change.
+        self._flush(data if type(data) is bytes else bytes(data))
 
     def writeExtended(self, dataType: int, data: bytes) -> None:
         """Send extended data (``dataType`` 1: stderr)."""
@@ -193,7 +233,7 @@ class SSHChannel:
     def loseConnection(self) -> None:
         """Close once everything written has been sent."""
         self.closing = True
-        if not self.buf and not self.extBuf and self.conn is not None and self.id is not None:
+        if not self._queue and not self.extBuf and self.conn is not None and self.id is not None:
             self.conn.sendClose(self)
 
     def getPeer(self) -> Any:

@@ -282,8 +282,14 @@ class SSHConnection(service.SSHService):
             return d
         return None
 
-    def _sendChannelData(self, channel: Any, data: bytes, dataType: int | None) -> bytes:
-        if getattr(self.transport, "writePaused", False):
+    def _writePaused(self) -> bool:
+        """Whether the network transport asked for no more data for now."""
+        return bool(getattr(self.transport, "writePaused", False))
+
+    def _sendChannelData(
+        self, channel: Any, data: bytes | memoryview, dataType: int | None
+    ) -> bytes | memoryview:
+        if self._writePaused():
             # The network is not taking data: it waits in the channel, which pauses its writer.
             return data
         packets, rest = self._machine.sendData(channel.id, data, dataType)

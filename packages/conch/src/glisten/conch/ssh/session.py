@@ -111,7 +111,6 @@ class SSHSession(channel.SSHChannel):
         if not args:
             kw.setdefault("localWindow", self.defaultWindow)
         super().__init__(*args, **kw)
-        self.buf = bytearray()
         self.client: Any = None
         self.session: Any = None
         self._earlyData: list[bytes] = []

@@ -201,13 +201,22 @@ class SSHTransportBase(protocol.Protocol):
         if data and self.transport is not None:
             self.transport.write(data)
 
+    #: Whether :meth:`dataReceived` runs: packets sent meanwhile (replies, the data a window
+    #: adjust lets out) are written together when it returns, in one write, or once
+    #: :attr:`coalesceBytes` wait (so the network transport's flow control still applies).
+    _receiving = False
+    coalesceBytes = 262144
+
     def dataReceived(self, data: bytes) -> None:
         self._startTurn()
+        self._receiving = True
         try:
             self._handleEvents(self._machine.receiveData(data))
         except SSHProtocolError as e:
             self._protocolError(e)
-        self._flush()
+        finally:
+            self._receiving = False
+            self._flush()
         self._endTurn()
 
     def _startTurn(self) -> None:
@@ -286,7 +295,8 @@ class SSHTransportBase(protocol.Protocol):
             self._machine.sendPacket(messageType, payload)
         except SSHProtocolError as e:
             self._protocolError(e)
-        self._flush()
+        if not self._receiving or self._machine.pendingBytes() >= self.coalesceBytes:
+            self._flush()
 
     def sendUnimplemented(self) -> None:
         """Tell the peer the last packet was not understood."""

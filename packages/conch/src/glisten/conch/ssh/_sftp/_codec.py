@@ -98,6 +98,7 @@ REQUEST_FIELDS: dict[int, str] = {
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _HEAD = struct.Struct(">IBI")
+_DATA_HEAD = struct.Struct(">IBII")
 
 
 def packAttributes(attrs: Attributes) -> bytes:
@@ -203,7 +204,9 @@ class SFTPCodec:
                 raise SFTPProtocolError("bad packet length")
             if end - offset - 4 < length:
                 break
-            packet = bytes(buf[offset + 4 : offset + 4 + length])
+            # One copy out of the buffer (slicing a bytearray and then making bytes is two).
+            with memoryview(buf) as view:
+                packet = view[offset + 4 : offset + 4 + length].tobytes()
             offset += 4 + length
             if self.budget is not None:
                 self.budget -= 1
@@ -325,7 +328,7 @@ class SFTPCodec:
 
     def sendData(self, requestId: int, data: bytes) -> bytes:
         """A ``DATA`` reply."""
-        return _HEAD.pack(len(data) + 9, FXP_DATA, requestId) + _U32.pack(len(data)) + data
+        return _DATA_HEAD.pack(len(data) + 9, FXP_DATA, requestId, len(data)) + data
 
     def sendName(self, requestId: int, names: list[tuple[bytes, bytes, Attributes]]) -> bytes:
         """A ``NAME`` reply of ``(filename, longname, attributes)`` entries."""

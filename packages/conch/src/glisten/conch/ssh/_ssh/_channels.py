@@ -10,6 +10,7 @@ more open channels than allowed, each with an :class:`SSHProtocolError`.
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import attrs
@@ -38,6 +39,8 @@ OPEN_UNKNOWN_CHANNEL_TYPE = 3
 OPEN_RESOURCE_SHORTAGE = 4
 
 _MAX_WINDOW = 0xFFFFFFFF
+_U32x2 = struct.Struct(">II")
+_U32x3 = struct.Struct(">III")
 Packet = tuple[int, bytes]
 
 
@@ -213,11 +216,12 @@ class ConnectionMachine:
         return MSG_CHANNEL_OPEN_FAILURE, payload
 
     def sendData(
-        self, localID: int, data: bytes, dataType: int | None = None
-    ) -> tuple[list[Packet], bytes]:
+        self, localID: int, data: bytes | memoryview, dataType: int | None = None
+    ) -> tuple[list[Packet], bytes | memoryview]:
         """
         Send as much of ``data`` as the peer's window and packet size allow.
 
+        :param data: bytes, or a view of them (then slicing it copies nothing).
         :return: the packets and what is left for when the window opens.
         """
         state = self._channel(localID)
@@ -228,21 +232,23 @@ class ConnectionMachine:
         limit = state.remoteMaxPacket - (8 if dataType is not None else 0)
         if limit <= 0:
             return [], data
-        while offset < len(data) and state.remoteWindowLeft > 0:
-            size = min(len(data) - offset, state.remoteWindowLeft, limit)
-            chunk = data[offset : offset + size]
+        total = len(data)
+        while offset < total and state.remoteWindowLeft > 0:
+            size = min(total - offset, state.remoteWindowLeft, limit)
+            # A whole buffer is not sliced (slicing copies): the payload is built in one go.
+            chunk = data if size == total else data[offset : offset + size]
             offset += size
             state.remoteWindowLeft -= size
             if dataType is None:
-                packets.append((MSG_CHANNEL_DATA, uint32(state.remoteID) + string(chunk)))
+                packets.append((MSG_CHANNEL_DATA, _U32x2.pack(state.remoteID, size) + chunk))
             else:
                 packets.append(
                     (
                         MSG_CHANNEL_EXTENDED_DATA,
-                        uint32(state.remoteID) + uint32(dataType) + string(chunk),
+                        _U32x3.pack(state.remoteID, dataType, size) + chunk,
                     )
                 )
-        return packets, data[offset:]
+        return packets, (data[offset:] if offset else data)
 
     def adjustWindow(self, localID: int, bytesToAdd: int) -> list[Packet]:
         """Give the peer more window."""
@@ -317,12 +323,23 @@ class ConnectionMachine:
 
         :raises SSHProtocolError: an unknown channel, a window overrun, a malformed message.
         """
-        r = Reader(payload, maxString=1 << 24)
         if messageType == MSG_CHANNEL_DATA or messageType == MSG_CHANNEL_EXTENDED_DATA:
-            state = self._channel(r.uint32())
-            dataType = r.uint32() if messageType == MSG_CHANNEL_EXTENDED_DATA else None
-            data = r.string()
-            r.done()
+            # The most frequent message: its fixed header read in one unpack.
+            if messageType == MSG_CHANNEL_DATA:
+                start = 8
+                if len(payload) < start:
+                    raise _error("truncated channel data")
+                localID, size = _U32x2.unpack_from(payload)
+                dataType = None
+            else:
+                start = 12
+                if len(payload) < start:
+                    raise _error("truncated channel data")
+                localID, dataType, size = _U32x3.unpack_from(payload)
+            if len(payload) != start + size:
+                raise _error("bad channel data length")
+            state = self._channel(localID)
+            data = payload[start:]
             if not state.open or state.eofReceived or state.closeReceived:
                 raise _error("data on a channel that is not open")
             if len(data) > state.localWindowLeft:
@@ -335,6 +352,7 @@ class ConnectionMachine:
             if dataType is None:
                 return [ChannelData(state.localID, data)]
             return [ChannelExtendedData(state.localID, dataType, data)]
+        r = Reader(payload, maxString=1 << 24)
         if messageType == MSG_CHANNEL_WINDOW_ADJUST:
             state = self._channel(r.uint32())
             add = r.uint32()

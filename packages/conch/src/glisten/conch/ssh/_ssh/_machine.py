@@ -69,6 +69,7 @@ EXT_INFO_SERVER = b"ext-info-s"
 _MARKERS = {STRICT_CLIENT, STRICT_SERVER, EXT_INFO_CLIENT, EXT_INFO_SERVER}
 
 _RSA_SIGS = {b"rsa-sha2-256", b"rsa-sha2-512", b"ssh-rsa"}
+_BYTES = [bytes((i,)) for i in range(256)]
 
 
 class Phase(enum.Enum):
@@ -166,6 +167,7 @@ class SSHTransportMachine:
         self.service: bytes | None = None
         self._requestedService: bytes | None = None
         self._out: list[bytes] = []
+        self._taken = 0
         self._reader = PacketReader(self.limits.maxPacketSize)
         self._writer = PacketWriter()
         self._versionBuffer = bytearray()
@@ -192,10 +194,15 @@ class SSHTransportMachine:
         """Return and forget everything waiting to be written."""
         out = b"".join(self._out)
         self._out.clear()
+        self._taken = self._writer.bytesEncoded
         return out
 
+    def pendingBytes(self) -> int:
+        """How many bytes of packets wait in :meth:`dataToSend`."""
+        return self._writer.bytesEncoded - self._taken
+
     def _sendRaw(self, payload: bytes) -> None:
-        self._out.append(self._writer.encode(payload))
+        self._writer.encodeInto(self._out, (payload,))
 
     def _kexRunning(self) -> bool:
         return self._ourKexInit is not None
@@ -206,16 +213,20 @@ class SSHTransportMachine:
 
         :raises SSHProtocolError: too many packets are held back.
         """
-        if self.phase is Phase.CLOSED:
+        phase = self.phase
+        if phase is Phase.CLOSED:
             return
-        data = bytes((messageType,)) + payload
-        if self._kexRunning() or self.phase is not Phase.OPEN:
+        if self._ourKexInit is not None or phase is not Phase.OPEN:
             if len(self._queued) >= self.limits.maxQueuedPackets:
                 raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "too many packets held back")
-            self._queued.append(data)
+            self._queued.append(_BYTES[messageType] + payload)
             return
-        self._sendRaw(data)
-        self._maybeRekey()
+        # The message number goes in as its own piece: the payload is not copied to prefix it.
+        writer = self._writer
+        writer.encodeInto(self._out, (_BYTES[messageType], payload))
+        limit = self.limits.rekeyBytes
+        if writer.bytesSent > limit or self._reader.bytesReceived > limit:
+            self._sendKexInit()
 
     def start(self) -> None:
         """Send our identification line and first KEXINIT."""
@@ -650,6 +661,18 @@ class SSHTransportMachine:
         if not payload:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "empty packet")
         msg = payload[0]
+        if msg >= 50:
+            # Service messages (nearly every packet) are tested first. They are refused until
+            # the first key exchange is done and between the peer's KEXINIT and its NEWKEYS.
+            if self._peerKexInit is not None or self._kexCount == 0:
+                raise SSHProtocolError(
+                    DISCONNECT_PROTOCOL_ERROR, "message not allowed during key exchange"
+                )
+            if self.service is None:
+                raise SSHProtocolError(
+                    DISCONNECT_PROTOCOL_ERROR, "message before a service started"
+                )
+            return [ev.PacketReceived(msg, payload[1:])]
         first = self._firstPacket
         self._firstPacket = False
         initialKex = self._kexCount == 0
@@ -717,12 +740,6 @@ class SSHTransportMachine:
             return [ev.ServiceAccepted(name)]
         if msg == MSG_EXT_INFO:
             return [ev.ExtInfoReceived(self._readExtInfo(payload))]
-        if msg >= 50:
-            if self.service is None:
-                raise SSHProtocolError(
-                    DISCONNECT_PROTOCOL_ERROR, "message before a service started"
-                )
-            return [ev.PacketReceived(msg, payload[1:])]
         self._sendRaw(
             bytes((MSG_UNIMPLEMENTED,)) + uint32((self._reader.sequence - 1) & 0xFFFFFFFF)
         )

@@ -28,7 +28,10 @@ from glisten.conch.ssh._ssh._errors import (
 )
 
 _U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+_ZEROS8 = b"\x00" * 8
 _ZEROS64 = b"\x00" * 64
+_BYTES = [bytes((i,)) for i in range(256)]
 
 
 @attrs.frozen
@@ -84,7 +87,13 @@ class DirectionKeys:
 
 
 class _Cipher:
-    """The cipher state of one direction; ``none`` when constructed without keys."""
+    """
+    The cipher state of one direction; ``none`` when constructed without keys.
+
+    Every per-packet object is made here once: ChaCha20 contexts get a new nonce per packet
+    (``reset_nonce``), since making a cipher context cost more than encrypting a 32 KiB
+    packet.
+    """
 
     def __init__(self, keys: DirectionKeys | None, encrypt: bool) -> None:
         self.kind = "none"
@@ -93,6 +102,9 @@ class _Cipher:
         self.etm = False
         self.macHash = ""
         self.macKey = b""
+        #: Bytes of the packet outside the padding's alignment: the length field counts
+        #: unless the cipher leaves it out (AEAD and EtM).
+        self.overhead = 5
         if keys is None:
             return
         spec = CIPHERS[keys.cipherName]
@@ -113,9 +125,11 @@ class _Cipher:
             self._counter = int.from_bytes(keys.iv[4:12], "big")
             self.tagSize = 16
         else:
-            self._mainKey = keys.key[:32]
-            self._headerKey = keys.key[32:64]
+            self._header = _chachaContext(keys.key[32:64])
+            self._main = _chachaContext(keys.key[:32])
             self.tagSize = 16
+        if self.lengthOutsidePadding:
+            self.overhead = 1
 
     @property
     def lengthOutsidePadding(self) -> bool:
@@ -127,13 +141,33 @@ class _Cipher:
         self._counter += 1
         return nonce
 
+    def chachaHeader(self, seq: int) -> Any:
+        """The stream that encrypts packet ``seq``'s length field."""
+        header = self._header
+        header.reset_nonce(_ZEROS8 + _U64.pack(seq))
+        return header
 
-def _chachaIV(counter: int, seq: int) -> bytes:
-    return counter.to_bytes(8, "little") + seq.to_bytes(8, "big")
+    def chachaMain(self, seq: int) -> tuple[Any, bytes]:
+        """The stream of packet ``seq``'s body, past that packet's Poly1305 key (returned)."""
+        main = self._main
+        main.reset_nonce(_ZEROS8 + _U64.pack(seq))
+        return main, main.update(_ZEROS64)[:32]
+
+    def mac(self, seq: int, parts: tuple[bytes | memoryview, ...]) -> bytes:
+        """The MAC of packet ``seq`` over ``parts`` (one call: cheaper than a keyed HMAC
+        object's updates for the many small packets, and a join costs a big one little)."""
+        return hmac.digest(self.macKey, b"".join((_U32.pack(seq), *parts)), self.macHash)
 
 
-def _chachaStream(key: bytes, seq: int) -> Any:
-    return Cipher(algorithms.ChaCha20(key, _chachaIV(0, seq)), None).encryptor()
+def _chachaContext(key: bytes) -> Any:
+    # The 16-byte nonce is OpenSSH's: a 64-bit block counter (little-endian) then the 64-bit
+    # sequence number (big-endian); encryption and decryption are the same keystream XOR.
+    return Cipher(algorithms.ChaCha20(key, _ZEROS8 * 2), None).encryptor()
+
+
+#: The padding bytes of many packets, taken from one ``os.urandom`` call at a time (small:
+#: ``os.urandom`` costs about 8 ns a byte, and a handshake sends only a few packets).
+_PAD_POOL = 256
 
 
 class PacketWriter:
@@ -142,12 +176,16 @@ class PacketWriter:
 
     :ivar sequence: the sequence number of the next packet.
     :ivar bytesSent: bytes written under the current keys (for rekeying).
+    :ivar bytesEncoded: bytes encoded in all (never reset).
     """
 
     def __init__(self) -> None:
         self.sequence = 0
         self.bytesSent = 0
+        self.bytesEncoded = 0
         self._c = _Cipher(None, True)
+        self._random = b""
+        self._randomOffset = 0
 
     def setKeys(self, keys: DirectionKeys) -> None:
         """Switch to new keys (after sending NEWKEYS)."""
@@ -156,36 +194,65 @@ class PacketWriter:
 
     def encode(self, payload: bytes) -> bytes:
         """Frame, encrypt and MAC one payload."""
+        out: list[bytes] = []
+        self.encodeInto(out, (payload,))
+        return b"".join(out)
+
+    def encodeInto(self, out: list[bytes], pieces: tuple[bytes, ...]) -> None:
+        """
+        Frame, encrypt and MAC the payload made of ``pieces``, appending the packet's bytes
+        to ``out``: the pieces are never joined in plaintext (one join of ``out`` makes the
+        write), so a 32 KiB data message is copied once, by the cipher.
+        """
         c = self._c
+        size = sum(map(len, pieces))
         block = c.blockSize
-        overhead = 1 if c.lengthOutsidePadding else 5
-        padLen = block - ((len(payload) + overhead) % block)
+        padLen = block - ((size + c.overhead) % block)
         if padLen < 4:
             padLen += block
-        packetLen = 1 + len(payload) + padLen
-        body = bytes((padLen,)) + payload + os.urandom(padLen)
+        packetLen = 1 + size + padLen
+        lenField = _U32.pack(packetLen)
+        padByte = _BYTES[padLen]
+        offset = self._randomOffset
+        if offset + padLen > len(self._random):
+            self._random = os.urandom(_PAD_POOL)
+            offset = 0
+        self._randomOffset = offset + padLen
+        padding = self._random[offset : offset + padLen]
         seq = self.sequence
         self.sequence = (seq + 1) & 0xFFFFFFFF
-        lenField = _U32.pack(packetLen)
         kind = c.kind
         if kind == "none":
-            out = lenField + body
+            out.append(lenField + padByte)
+            out.extend(pieces)
+            out.append(padding)
         elif kind == "chacha":
-            encLen = _chachaStream(c._headerKey, seq).update(lenField)
-            main = _chachaStream(c._mainKey, seq)
-            polyKey = main.update(_ZEROS64)[:32]
-            ct = encLen + main.update(body)
-            out = ct + Poly1305.generate_tag(polyKey, ct)
+            main, polyKey = c.chachaMain(seq)
+            parts = [c.chachaHeader(seq).update(lenField), main.update(padByte)]
+            for piece in pieces:
+                parts.append(main.update(piece))
+            parts.append(main.update(padding))
+            ct = b"".join(parts)
+            out.append(ct)
+            out.append(Poly1305.generate_tag(polyKey, ct))
         elif kind == "gcm":
-            out = lenField + c._gcm.encrypt(c.nextGCMNonce(), body, lenField)
-        elif c.etm:
-            ct = lenField + c._stream.update(body)
-            out = ct + hmac.digest(c.macKey, _U32.pack(seq) + ct, c.macHash)
+            body = b"".join((padByte, *pieces, padding))
+            out.append(lenField)
+            out.append(c._gcm.encrypt(c.nextGCMNonce(), body, lenField))
         else:
-            plain = lenField + body
-            out = c._stream.update(plain) + hmac.digest(c.macKey, _U32.pack(seq) + plain, c.macHash)
-        self.bytesSent += len(out)
-        return out
+            stream = c._stream
+            if c.etm:
+                encrypted = stream.update(b"".join((padByte, *pieces, padding)))
+                out.append(lenField)
+                out.append(encrypted)
+                out.append(c.mac(seq, (lenField, encrypted)))
+            else:
+                plain = b"".join((lenField, padByte, *pieces, padding))
+                out.append(stream.update(plain))
+                out.append(c.mac(seq, (plain,)))
+        written = 4 + packetLen + c.tagSize
+        self.bytesSent += written
+        self.bytesEncoded += written
 
 
 class PacketReader:
@@ -244,28 +311,30 @@ class PacketReader:
         """
         Read the next packet's payload, or ``None`` when more bytes are needed.
 
+        Ciphertext is read through a view of the buffer and only the payload is decrypted
+        into new bytes (a stream cipher's padding is skipped), so a data packet is not copied.
+
         :raises SSHProtocolError: bad length, bad padding or a failed MAC.
         """
         c = self._c
         buf = self._buffer
         off = self._offset
         avail = len(buf) - off
+        kind = c.kind
         if self._length < 0:
-            if c.kind == "ctr" and not c.etm:
+            if kind == "ctr" and not c.etm:
                 if avail < c.blockSize:
                     return None
-                first = c._stream.update(bytes(buf[off : off + c.blockSize]))
+                first = c._stream.update(buf[off : off + c.blockSize])
                 length = _U32.unpack_from(first)[0]
                 self._checkLength(length, length + 4)
                 self._firstBlock = first
             else:
                 if avail < 4:
                     return None
-                if c.kind == "chacha":
-                    seq = self.sequence
-                    length = _U32.unpack(
-                        _chachaStream(c._headerKey, seq).update(bytes(buf[off : off + 4]))
-                    )[0]
+                if kind == "chacha":
+                    field = c.chachaHeader(self.sequence).update(buf[off : off + 4])
+                    length = _U32.unpack(field)[0]
                 else:
                     length = _U32.unpack_from(buf, off)[0]
                 self._checkLength(length, length if c.lengthOutsidePadding else length + 4)
@@ -275,48 +344,59 @@ class PacketReader:
         if avail < total:
             return None
         seq = self.sequence
-        kind = c.kind
-        if kind == "none":
-            body = bytes(buf[off + 4 : off + 4 + length])
-        elif kind == "chacha":
-            ct = bytes(buf[off : off + 4 + length])
-            tag = bytes(buf[off + 4 + length : off + total])
-            main = _chachaStream(c._mainKey, seq)
-            polyKey = main.update(_ZEROS64)[:32]
-            try:
-                Poly1305.verify_tag(polyKey, ct, tag)
-            except (InvalidSignature, InvalidTag):
-                raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
-            body = main.update(ct[4:])
-        elif kind == "gcm":
-            lenField = bytes(buf[off : off + 4])
-            try:
-                body = c._gcm.decrypt(c.nextGCMNonce(), bytes(buf[off + 4 : off + total]), lenField)
-            except InvalidTag:
-                raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
-        elif c.etm:
-            ct = bytes(buf[off : off + 4 + length])
-            tag = bytes(buf[off + 4 + length : off + total])
-            expected = hmac.digest(c.macKey, _U32.pack(seq) + ct, c.macHash)
-            if not hmac.compare_digest(expected, tag):
-                raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
-            body = c._stream.update(ct[4:])
-        else:
-            first = self._firstBlock
-            assert first is not None
-            rest = c._stream.update(bytes(buf[off + c.blockSize : off + 4 + length]))
-            plain = first + rest
-            tag = bytes(buf[off + 4 + length : off + total])
-            expected = hmac.digest(c.macKey, _U32.pack(seq) + plain, c.macHash)
-            if not hmac.compare_digest(expected, tag):
-                raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
-            body = plain[4:]
-            self._firstBlock = None
+        end = off + 4 + length
+        # Views of the buffer are only ever temporaries, so none outlives this call (a live
+        # one would forbid the buffer to grow).
+        with memoryview(buf) as view:
+            if kind == "none":
+                padLen = self._checkPadding(buf[off + 4], length)
+                payload = bytes(view[off + 5 : end - padLen])
+            elif kind == "chacha":
+                main, polyKey = c.chachaMain(seq)
+                try:
+                    Poly1305.verify_tag(polyKey, view[off:end], bytes(view[end : off + total]))
+                except (InvalidSignature, InvalidTag):
+                    raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
+                padLen = self._checkPadding(main.update(view[off + 4 : off + 5])[0], length)
+                payload = main.update(view[off + 5 : end - padLen])
+            elif kind == "gcm":
+                try:
+                    body = c._gcm.decrypt(
+                        c.nextGCMNonce(), view[off + 4 : off + total], view[off : off + 4]
+                    )
+                except InvalidTag:
+                    raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
+                padLen = self._checkPadding(body[0], length)
+                payload = body[1 : length - padLen]
+            elif c.etm:
+                if not hmac.compare_digest(c.mac(seq, (view[off:end],)), view[end : off + total]):
+                    raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
+                stream = c._stream
+                padLen = self._checkPadding(stream.update(view[off + 4 : off + 5])[0], length)
+                payload = stream.update(view[off + 5 : end - padLen])
+                stream.update(view[end - padLen : end])
+            else:
+                first = self._firstBlock
+                assert first is not None
+                rest = c._stream.update(view[off + c.blockSize : end])
+                if not hmac.compare_digest(c.mac(seq, (first, rest)), view[end : off + total]):
+                    raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
+                self._firstBlock = None
+                padLen = self._checkPadding(first[4], length)
+                # The payload starts in the first block (after length and padding length).
+                head = first[5:]
+                if len(head) >= length - 1 - padLen:
+                    payload = head[: length - 1 - padLen]
+                else:
+                    payload = head + rest[: length - 1 - padLen - len(head)]
         self._offset = off + total
         self._length = -1
         self.sequence = (seq + 1) & 0xFFFFFFFF
         self.bytesReceived += total
-        padLen = body[0]
+        return payload
+
+    @staticmethod
+    def _checkPadding(padLen: int, length: int) -> int:
         if padLen < 4 or padLen >= length:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "bad padding length")
-        return body[1 : length - padLen]
+        return padLen

@@ -1,0 +1,108 @@
+"""What a channel's send queue and the transport's write coalescing do to the packets sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glisten.conch.ssh.connection import MSG_CHANNEL_DATA
+from glisten.internet.task import Clock
+
+from ._loop import AcceptingClient, ClientSession, Loop, makeFactory
+
+
+def _open(window: int, maxPacket: int = 4000) -> tuple[Loop, ClientSession, Any]:
+    loop = Loop(AcceptingClient(), makeFactory(Clock()))
+    loop.pump()
+    client = ClientSession(localWindow=window, localMaxPacket=maxPacket)
+    loop.client.conn.openChannel(client)
+    loop.pump()
+    return loop, client, loop.server.service.channels[0]
+
+
+def _spyPackets(transport: Any) -> list[tuple[int, int]]:
+    """Record (message number, payload length) of every packet ``transport`` sends."""
+    sent: list[tuple[int, int]] = []
+    original = transport.sendPacket
+
+    def sendPacket(messageType: int, payload: bytes) -> None:
+        sent.append((messageType, len(payload)))
+        original(messageType, payload)
+
+    transport.sendPacket = sendPacket
+    return sent
+
+
+def test_smallWritesShareAPacket() -> None:
+    """Small writes that waited for the window leave together, in one data packet."""
+    loop, client, server = _open(window=1000)
+    server.write(b"a" * 1000)  # takes the whole window
+    for i in range(20):
+        server.write(bytes([65 + i]) * 50)
+    assert len(server.buf) == 1000
+    sent = _spyPackets(loop.server)
+    loop.pump()
+    assert client.received == b"a" * 1000 + b"".join(bytes([65 + i]) * 50 for i in range(20))
+    data = [size for kind, size in sent if kind == MSG_CHANNEL_DATA]
+    assert data == [8 + 1000]
+    assert server.buf == b""
+
+
+def test_bigWriteAcrossManyWindows() -> None:
+    """A write far larger than the window arrives whole and in order, window after window."""
+    loop, client, server = _open(window=10000)
+    payload = bytes(range(256)) * 1000
+    server.write(b"head")
+    server.write(payload)
+    server.write(b"tail")
+    loop.pump(1000)
+    assert client.received == b"head" + payload + b"tail"
+    assert server.buf == b""
+
+
+def test_bufAttribute() -> None:
+    """``buf`` (Twisted's attribute) shows what waits; assigning it replaces the backlog."""
+    loop, client, server = _open(window=100)
+    server.write(b"x" * 150)
+    server.write(b"y" * 10)
+    assert server.buf == b"x" * 50 + b"y" * 10
+    server.buf = b"z" * 5
+    assert server.buf == b"z" * 5
+    loop.pump()
+    assert client.received == b"x" * 100 + b"z" * 5
+
+
+def test_packetsWhileReceivingLeaveInOneWrite() -> None:
+    """
+    What a received packet makes the server send (here: five data packets written by the
+    channel when data arrives) reaches the network transport in one write.
+    """
+    loop, client, server = _open(window=2**20)
+    writes: list[int] = []
+    original = loop.serverTransport.write
+
+    def write(data: bytes) -> None:
+        writes.append(len(data))
+        original(data)
+
+    loop.serverTransport.write = write  # type: ignore[method-assign]
+    server.dataReceived = lambda data: [server.write(b"r" * 3000) for _ in range(5)]
+    client.write(b"go")
+    loop.pump()
+    assert client.received == b"r" * 15000
+    assert len(writes) == 1
+
+    # Past coalesceBytes the packets go out at once: the network transport's flow control
+    # (its producer pause) still sees them.
+    writes.clear()
+    loop.server.coalesceBytes = 1
+    client.write(b"go")
+    loop.pump()
+    assert len(writes) == 5
+
+
+def test_writesOutsideReceivingAreImmediate() -> None:
+    """A write made outside ``dataReceived`` (a timer, a producer) is sent at once."""
+    loop, client, server = _open(window=2**20)
+    loop.serverTransport.clear()
+    server.write(b"now")
+    assert loop.serverTransport.value()
