@@ -30,13 +30,19 @@ the login; its missing ``permit-pty``, ``permit-port-forwarding`` and
 ``permit-agent-forwarding`` extensions take those away. A certificate never matches a plain
 key line, and a ``cert-authority`` line never admits its key as a plain key.
 
-Lines with any other option (``permitlisten=``, ``tunnel=``...) are skipped: granting such a key
-without its restriction would be worse than refusing it.
+``permitlisten="[host:]port"`` limits ``tcpip-forward`` (``ssh -R``) the same way.
+Lines with any other option (``tunnel=``, ``no-touch-required``...) are skipped: granting such a
+key without its restriction would be worse than refusing it.
+
+UNIX passwords: :class:`UNIXPasswordDatabase` checks ``password`` (and ``keyboard-interactive``)
+logins against the hashes of ``/etc/shadow`` (or ``/etc/passwd``), verified by
+:func:`verifyCryptedPassword` through the system's libcrypt: no :mod:`crypt`, :mod:`spwd` or PAM.
 """
 
 from __future__ import annotations
 
 import calendar
+import hmac
 import ipaddress
 import os
 import re
@@ -46,6 +52,8 @@ from typing import Any
 
 from zope.interface import Interface, implementer
 
+from glisten.conch import _crypt
+from glisten.conch._crypt import CryptUnavailable
 from glisten.conch.error import ValidPublicKey
 from glisten.conch.ssh.keys import (
     CERT_USER,
@@ -65,6 +73,7 @@ __all__ = [
     "AuthorizedKey",
     "AuthorizedKeyID",
     "AuthorizedKeysFileDB",
+    "CryptUnavailable",
     "IAuthorizedKeysDB",
     "InMemorySSHKeyDB",
     "SSHPrivateKey",
@@ -72,10 +81,12 @@ __all__ = [
     "SSHPublicKeyChecker",
     "TrustedUserCAKeysFile",
     "UNIXAuthorizedKeysFiles",
+    "UNIXPasswordDatabase",
     "matchAddressPatterns",
     "parseExpiryTime",
     "readAuthorizedKeyFile",
     "readAuthorizedKeys",
+    "verifyCryptedPassword",
 ]
 
 _KEY_PREFIXES = (b"ssh-", b"ecdsa-sha2-")
@@ -746,3 +757,178 @@ class SSHPublicKeyChecker:
             avatarID.authorizedKey = matching[0]
             return succeed(avatarID)
         return succeed(username)
+
+
+# ---------------------------------------------------------------------- UNIX passwords
+
+
+def _asBytes(value: str | bytes) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def _usableHash(crypted: bytes) -> bool:
+    """Whether a password field can match any password: empty fields (no password), ``!``
+    (locked, also ``!!`` and ``!$6$...`` from ``passwd -l``) and ``*`` (no login) cannot."""
+    return bool(crypted) and not crypted.startswith((b"!", b"*"))
+
+
+def verifyCryptedPassword(crypted: str | bytes, pw: str | bytes) -> bool:
+    """
+    Whether ``pw`` is the password of the hash ``crypted`` (a ``/etc/shadow`` field:
+    yescrypt ``$y$``, sha512crypt ``$6$``, sha256crypt ``$5$``, bcrypt ``$2b$``, md5crypt
+    ``$1$``, or any other method the system's libcrypt knows).
+
+    The hash is made by libcrypt through :mod:`ctypes` and compared in constant time. Empty,
+    locked (``!``) and disabled (``*``) fields never match, nor does a password with a NUL
+    byte (C would check only what comes before it).
+
+    :param crypted: the stored hash (``str`` is encoded as UTF-8).
+    :param pw: the password offered.
+    :raises CryptUnavailable: the system has no libcrypt.
+    """
+    stored = _asBytes(crypted)
+    if not _usableHash(stored):
+        return False
+    result = _crypt.libcrypt().crypt(_asBytes(pw), stored)
+    return result is not None and hmac.compare_digest(result, stored)
+
+
+_MAX_DB_LINE = 4096
+
+
+def _readDatabaseLine(path: str, name: bytes) -> list[bytes] | None:
+    """
+    The fields of ``name``'s line of a ``passwd``-format file (``name:field:...``), or
+    ``None`` when it has none; over-long lines are skipped (and NIS ``+``/``-`` lines never
+    match, as user names starting so are refused before).
+
+    :raises OSError: the file cannot be read.
+    """
+    prefix = name + b":"
+    with open(path, "rb") as f:
+        for line in f:
+            if len(line) > _MAX_DB_LINE or not line.startswith(prefix):
+                continue
+            return line.rstrip(b"\r\n").split(b":")
+    return None
+
+
+def _accountExpired(fields: list[bytes], now: float) -> bool:
+    """Whether a shadow line's account expiry date (days since 1970, field 8) has come."""
+    if len(fields) < 8 or not fields[7].isdigit():
+        return False
+    expire = int(fields[7])
+    return expire > 0 and now // 86400 >= expire
+
+
+#: User names looked up: no separators, blanks or NIS ``+``/``-`` markers.
+_VALID_USER = re.compile(rb"[^-+:\x00-\x20\x7f/][^:\x00-\x20\x7f/]{0,255}\Z")
+
+
+@implementer(ICredentialsChecker)
+class UNIXPasswordDatabase:
+    """
+    Checks user names and passwords against the UNIX password database, the way ``sshd``
+    does without PAM: the user's ``shadow`` entry when the shadow file is readable and lists
+    the user, else the ``passwd`` entry. The hash is checked by :func:`verifyCryptedPassword`
+    (the system's libcrypt; neither :mod:`crypt` nor :mod:`spwd`, both gone from Python
+    3.13, nor PAM). Locked (``!``), disabled (``*``) and empty entries and accounts past
+    their shadow expiry date are refused; password ageing (a password that must be changed)
+    is not looked at.
+
+    Unknown, refused and locked users cost one hash with a dummy setting, so the time a
+    failure takes does not tell whether the user exists. The hash is computed in the calling
+    thread (yescrypt takes tens of milliseconds).
+
+    :param getByNameFunctions: as in Twisted, functions tried in order, each given the user
+        name (``str``) and returning a ``passwd``- or ``spwd``-like sequence whose item ``1``
+        is the hash, or raising :class:`KeyError`; the default reads ``shadowFile`` and
+        ``passwdFile``.
+    :param shadowFile: the shadow file (read on every login).
+    :param passwdFile: the passwd file, for users the shadow file does not list.
+    :param users: the only user names (``bytes``) admitted; ``None`` admits any user the
+        files know. A server that runs every session as its own user should admit only that
+        user, or any local user's password would give that user's rights.
+    :param clock: the time, for shadow expiry dates.
+    :raises CryptUnavailable: the system has no libcrypt (checked at once, so a server
+        configured for UNIX passwords fails when it starts, not at the first login).
+    """
+
+    credentialInterfaces = (_credentials.IUsernamePassword,)
+    _log = Logger()
+
+    def __init__(
+        self,
+        getByNameFunctions: Iterable[Callable[[str], Any]] | None = None,
+        *,
+        shadowFile: str | os.PathLike[str] = "/etc/shadow",
+        passwdFile: str | os.PathLike[str] = "/etc/passwd",
+        users: Iterable[bytes] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._crypt = _crypt.libcrypt()
+        self.shadowFile = os.fspath(shadowFile)
+        self.passwdFile = os.fspath(passwdFile)
+        self.users = None if users is None else set(users)
+        self._clock = clock
+        self._getByNameFunctions = (
+            [self._localEntry] if getByNameFunctions is None else list(getByNameFunctions)
+        )
+        self._dummySetting = self._crypt.gensalt() or b"$6$rounds=5000$glistendummysalt"
+
+    def _localEntry(self, username: str) -> tuple[str, bytes]:
+        """``(name, hash)`` from the shadow file if it lists the user, else the passwd file.
+
+        :raises KeyError: neither does.
+        """
+        name = username.encode("utf-8")
+        try:
+            fields = _readDatabaseLine(self.shadowFile, name)
+        except OSError:
+            fields = None
+        if fields is not None and len(fields) >= 2:
+            if _accountExpired(fields, self._clock()):
+                self._log.info("UNIX password login refused: account {user} expired", user=username)
+                return username, b"!"
+            return username, fields[1]
+        try:
+            fields = _readDatabaseLine(self.passwdFile, name)
+        except OSError:
+            fields = None
+        if fields is None or len(fields) < 2:
+            raise KeyError(username)
+        return username, fields[1]
+
+    def _entries(self, username: bytes) -> Iterator[Any]:
+        """The entries the lookup functions have for an admitted, well-formed user name."""
+        if not _VALID_USER.match(username):
+            return
+        if self.users is not None and username not in self.users:
+            return
+        try:
+            name = username.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        for getByName in self._getByNameFunctions:
+            try:
+                entry = getByName(name)
+            except KeyError:
+                continue
+            if entry is not None:
+                yield entry
+
+    def requestAvatarId(self, credentials: Any) -> Deferred[Any]:
+        username = _asBytes(credentials.username)
+        password = _asBytes(credentials.password)
+        hashed = False
+        for entry in self._entries(username):
+            crypted = _asBytes(entry[1])
+            if not _usableHash(crypted):
+                continue
+            hashed = True
+            if verifyCryptedPassword(crypted, password):
+                return succeed(username)
+        if not hashed:
+            # As long as a real check, whatever the reason for refusing.
+            self._crypt.crypt(password, self._dummySetting)
+        return fail(Failure(UnauthorizedLogin("unable to verify password")))
