@@ -8,7 +8,8 @@ Credentials checkers for SSH: public keys against a key database.
   ``glisten ssh`` uses).
 - :class:`UNIXAuthorizedKeysFiles`: ``~/.ssh/authorized_keys`` of each UNIX user.
 
-``authorized_keys`` options: ``restrict``, ``no-pty``, ``pty``, ``command="..."``,
+``authorized_keys`` options: ``restrict`` (and ``pty``, ``port-forwarding``,
+``agent-forwarding`` after it), ``no-pty``, ``command="..."``,
 ``environment="NAME=value"``, ``no-port-forwarding``, ``no-agent-forwarding`` and the X11 and
 rc ones (glisten does neither) are understood; the avatar ID of a key login is then an
 :class:`AuthorizedKeyID` carrying them, for the avatar to enforce (``glisten ssh`` does, and
@@ -17,7 +18,8 @@ sets ``environment=`` variables only when its ``env`` allow-list admits the name
 carry (OpenSSH's rules: ``*`` and ``?`` wildcards, ``address/bits`` networks, ``!`` negation
 that wins over any match); a key with ``from=`` never matches credentials without an address.
 ``expiry-time="YYYYMMDD[HHMM[SS]][Z]"`` ends a line's validity (local time unless ``Z``);
-``permitopen="host:port"`` limits ``direct-tcpip`` destinations (for the avatar to enforce).
+``permitopen="host:port"`` limits ``direct-tcpip`` destinations and ``permitlisten="[host:]port"``
+the addresses ``tcpip-forward`` may listen on (for the avatar to enforce).
 
 OpenSSH user certificates: a ``cert-authority`` line trusts its key as a CA for that user
 (the certificate must list the user name, or with ``principals="a,b"`` one of those names; a
@@ -30,7 +32,6 @@ the login; its missing ``permit-pty``, ``permit-port-forwarding`` and
 ``permit-agent-forwarding`` extensions take those away. A certificate never matches a plain
 key line, and a ``cert-authority`` line never admits its key as a plain key.
 
-``permitlisten="[host:]port"`` limits ``tcpip-forward`` (``ssh -R``) the same way.
 Lines with any other option (``tunnel=``, ``no-touch-required``...) are skipped: granting such a
 key without its restriction would be worse than refusing it.
 
@@ -135,6 +136,11 @@ _FLAG_OPTIONS = {
     b"no-x11-forwarding",
     b"no-user-rc",
     b"cert-authority",
+    # After ``restrict``, these give back what it took (X11 and rc files glisten never does).
+    b"port-forwarding",
+    b"agent-forwarding",
+    b"x11-forwarding",
+    b"user-rc",
 }
 _VALUE_OPTIONS = (b"command", b"from", b"principals", b"expiry-time")
 _MAX_PERMITOPEN = 64
@@ -153,6 +159,9 @@ class AuthorizedKey:
     :ivar environment: the ``environment=`` options, as ``(name, value)`` in file order.
     :ivar permitOpen: the ``permitopen=`` destinations as ``(host, port)`` (port ``0`` for
         ``*``); ``None`` when the line has none (no limit beyond the server's).
+    :ivar permitListen: the ``permitlisten=`` addresses ``ssh -R`` may listen on, as
+        ``(host pattern, port)`` (port ``0`` for ``*``, host ``*`` when the option gives
+        none); ``None`` when the line has none.
     :ivar certificate: for the entry of a certificate login, the client's certificate.
     """
 
@@ -162,11 +171,13 @@ class AuthorizedKey:
         options: dict[bytes, bytes | None],
         environment: list[tuple[bytes, bytes]] | None = None,
         permitOpen: list[tuple[str, int]] | None = None,
+        permitListen: list[tuple[str, int]] | None = None,
     ) -> None:
         self.key = key
         self.options = options
         self.environment = list(environment or [])
         self.permitOpen = None if permitOpen is None else list(permitOpen)
+        self.permitListen = None if permitListen is None else list(permitListen)
         self.certificate: Any = None
 
     @property
@@ -195,6 +206,18 @@ class AuthorizedKey:
             return True
         return any(h in ("*", host) and p in (0, port) for h, p in self.permitOpen)
 
+    def allowListen(self, host: str, port: int) -> bool:
+        """
+        Whether ``permitlisten=`` (if any) admits a ``tcpip-forward`` on ``host:port``: the
+        host as the client sent it (``ssh -R`` without an address sends ``localhost``)
+        against the option's wildcard pattern, the port exactly unless the option has ``*``.
+        """
+        if self.permitListen is None:
+            return True
+        return any(
+            _wildcard(h).match(host) is not None and p in (0, port) for h, p in self.permitListen
+        )
+
     def allowsAddress(self, address: str | None) -> bool:
         """
         Whether a client at ``address`` may use this key: always without ``from=``; with it,
@@ -213,13 +236,17 @@ class AuthorizedKey:
 
     @property
     def noPortForwarding(self) -> bool:
-        """Whether port forwarding is refused (``no-port-forwarding`` or ``restrict``)."""
-        return b"no-port-forwarding" in self.options or b"restrict" in self.options
+        """Whether port forwarding is refused (``no-port-forwarding``, or ``restrict`` without
+        ``port-forwarding``)."""
+        o = self.options
+        return b"no-port-forwarding" in o or (b"restrict" in o and b"port-forwarding" not in o)
 
     @property
     def noAgentForwarding(self) -> bool:
-        """Whether agent forwarding is refused (``no-agent-forwarding`` or ``restrict``)."""
-        return b"no-agent-forwarding" in self.options or b"restrict" in self.options
+        """Whether agent forwarding is refused (``no-agent-forwarding``, or ``restrict``
+        without ``agent-forwarding``)."""
+        o = self.options
+        return b"no-agent-forwarding" in o or (b"restrict" in o and b"agent-forwarding" not in o)
 
     @property
     def command(self) -> bytes | None:
@@ -299,6 +326,14 @@ def parseExpiryTime(value: bytes) -> float | None:
         return None
 
 
+def _parsePermitListen(value: bytes) -> tuple[str, int] | None:
+    """A ``permitlisten=`` value: ``[host:]port`` (``[v6]:port``), ``*`` for the port; a
+    missing host matches any, as OpenSSH reads a bare port; else ``None``."""
+    if b":" not in value:
+        value = b"*:" + value
+    return _parsePermitOpen(value)
+
+
 def _parsePermitOpen(value: bytes) -> tuple[str, int] | None:
     """A ``permitopen=`` value: ``host:port``, ``[v6]:port``; ``*`` for either; else ``None``."""
     try:
@@ -318,7 +353,11 @@ def _parsePermitOpen(value: bytes) -> tuple[str, int] | None:
 
 
 _ParsedOptions = tuple[
-    dict[bytes, bytes | None], bytes, list[tuple[bytes, bytes]], list[tuple[str, int]] | None
+    dict[bytes, bytes | None],
+    bytes,
+    list[tuple[bytes, bytes]],
+    list[tuple[str, int]] | None,
+    list[tuple[str, int]] | None,
 ]
 
 
@@ -327,6 +366,7 @@ def _parseOptions(text: bytes) -> _ParsedOptions | None:
     options: dict[bytes, bytes | None] = {}
     environment: list[tuple[bytes, bytes]] = []
     permitOpen: list[tuple[str, int]] | None = None
+    permitListen: list[tuple[str, int]] | None = None
     i = 0
     n = len(text)
     while i < n:
@@ -363,6 +403,14 @@ def _parseOptions(text: bytes) -> _ParsedOptions | None:
             if len(permitOpen) >= _MAX_PERMITOPEN:
                 return None
             permitOpen.append(destination)
+        elif name == b"permitlisten" and value is not None:
+            address = _parsePermitListen(value)
+            if address is None:
+                return None
+            permitListen = permitListen or []
+            if len(permitListen) >= _MAX_PERMITOPEN:
+                return None
+            permitListen.append(address)
         elif name == b"environment" and value is not None:
             envName, equals, envValue = value.partition(b"=")
             if not equals or not _ENV_NAME.match(envName):
@@ -378,7 +426,7 @@ def _parseOptions(text: bytes) -> _ParsedOptions | None:
             i += 1
             continue
         if text[i : i + 1] in (b" ", b"\t"):
-            return options, text[i:].strip(), environment, permitOpen
+            return options, text[i:].strip(), environment, permitOpen, permitListen
         return None
     return None
 
@@ -397,11 +445,12 @@ def readAuthorizedKeys(
         options: dict[bytes, bytes | None] = {}
         environment: list[tuple[bytes, bytes]] = []
         permitOpen: list[tuple[str, int]] | None = None
+        permitListen: list[tuple[str, int]] | None = None
         if not line.startswith(_KEY_PREFIXES):
             parsed = _parseOptions(line)
             if parsed is None:
                 continue
-            options, line, environment, permitOpen = parsed
+            options, line, environment, permitOpen, permitListen = parsed
             if not line.startswith(_KEY_PREFIXES):
                 continue
         try:
@@ -411,7 +460,7 @@ def readAuthorizedKeys(
         if key.certificate is not None:
             # A certificate is no key to trust by itself.
             continue
-        yield AuthorizedKey(key, options, environment, permitOpen)
+        yield AuthorizedKey(key, options, environment, permitOpen, permitListen)
 
 
 def readAuthorizedKeyFile(
@@ -605,6 +654,7 @@ def _certificateEntry(key: Key, address: str | None, line: AuthorizedKey | None)
         options,
         line.environment if line is not None else [],
         line.permitOpen if line is not None else None,
+        line.permitListen if line is not None else None,
     )
     entry.certificate = cert
     return entry
