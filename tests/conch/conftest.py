@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,17 @@ import sys
 from glisten.application import cli
 cli.main(["--reactor", "epoll", "ssh", *sys.argv[1:]])
 """
+
+
+def stopProcess(proc: subprocess.Popen[Any]) -> None:
+    """Stop a peer (``ssh -N`` and the like): SIGTERM, then SIGKILL if a loaded machine keeps
+    it from acting on that in time (what was tested is the peer's work, not its shutdown)."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 def sshKeygen(path: Path, kind: str, bits: int | None = None, passphrase: str = "") -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import freePort, glistenSsh, sshKeygen, waitForPort
+from .conftest import freePort, glistenSsh, sshKeygen, stopProcess, waitForPort
 from .test_forwarding_interop import _roundTrip, _ssh, echo
 
 pytestmark = pytest.mark.interop
@@ -47,12 +47,7 @@ def test_listensWhereTheKeyAllows(listenServer: dict[str, Any], echo: dict[str, 
         connect = lambda: socket.create_connection(("127.0.0.1", allowed))  # noqa: E731
         assert _roundTrip(connect, payload) == payload
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stopProcess(proc)
 
 
 @pytest.mark.parametrize("bind", ["127.0.0.1:{other}", "127.0.0.1:0", "localhost:{allowed}"])
