@@ -11,7 +11,7 @@ import pytest
 
 from glisten.internet import defer
 
-from .conftest import pythonServer
+from .conftest import ASYNCSSH_SERVE, pythonServer
 from .test_openssh_server import _Collect, _run, _YesUI
 
 pytestmark = pytest.mark.interop
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.interop
 OLD = "expired-pw"
 NEW = "fresh-pw-2026"
 
-ASYNCSSH_SERVER = """
+ASYNCSSH_SERVER = (
+    """
 import asyncio, sys
 import asyncssh
 
@@ -53,15 +54,9 @@ async def handle(process):
     process.stdout.write("changed:" + ",".join(changed) + "\\n")
     process.exit(0)
 
-async def main():
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    await asyncssh.create_server(
-        Server, "127.0.0.1", int(sys.argv[1]), server_host_keys=[key], process_factory=handle
-    )
-    await asyncio.Event().wait()
-
-asyncio.run(main())
 """
+    + ASYNCSSH_SERVE
+)
 
 
 @pytest.fixture
