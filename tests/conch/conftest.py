@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,31 @@ import sys
 from glisten.application import cli
 cli.main(["--reactor", "epoll", "ssh", *sys.argv[1:]])
 """
+
+
+#: The end of an asyncssh server script (``pythonServer``): serves its ``Server`` class on the
+#: port of ``sys.argv[1]`` with a new Ed25519 host key, sessions handled by its ``handle``.
+ASYNCSSH_SERVE = """
+async def main():
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    await asyncssh.create_server(
+        Server, "127.0.0.1", int(sys.argv[1]), server_host_keys=[key], process_factory=handle
+    )
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def stopProcess(proc: subprocess.Popen[Any]) -> None:
+    """Stop a peer (``ssh -N`` and the like): SIGTERM, then SIGKILL if a loaded machine keeps
+    it from acting on that in time (what was tested is the peer's work, not its shutdown)."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 def sshKeygen(path: Path, kind: str, bits: int | None = None, passphrase: str = "") -> Path:

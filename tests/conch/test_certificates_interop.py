@@ -21,7 +21,15 @@ from glisten.conch.error import UserRejectedKey
 from glisten.conch.ssh.keys import CERT_HOST, CERT_USER, Key
 from glisten.internet.protocol import Factory
 
-from .conftest import freePort, glistenSsh, requireBinary, runSshd, sshKeygen, waitForPort
+from .conftest import (
+    freePort,
+    glistenSsh,
+    requireBinary,
+    runSshd,
+    sshKeygen,
+    stopProcess,
+    waitForPort,
+)
 from .test_agent_interop import sshAgent
 from .test_forwarding_interop import _Echo, _roundTrip, _TCPEcho, echo
 from .test_openssh_server import _Collect, _run
@@ -524,12 +532,7 @@ def _forwarded(server: dict[str, Any], key: Path, destination: int) -> bytes:
         waitForPort(local, proc)
         return _roundTrip(lambda: socket.create_connection(("127.0.0.1", local)), b"ping")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stopProcess(proc)
 
 
 def test_permitOpenLimitsLocalForwards(permitServer: dict[str, Any], echo: dict[str, Any]) -> None:

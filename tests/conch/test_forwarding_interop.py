@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import RUNNER, freePort, requireBinary, sshKeygen, waitForPort
+from .conftest import RUNNER, freePort, requireBinary, sshKeygen, stopProcess, waitForPort
 
 pytestmark = pytest.mark.interop
 
@@ -133,14 +133,7 @@ def tunnel(forwardingServer: dict[str, Any]) -> Iterator[Any]:
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            # A loaded machine can keep ssh from acting on SIGTERM in time; the forwarding
-            # was tested, ssh's own shutdown is not.
-            proc.kill()
-            proc.wait(10)
+        stopProcess(proc)
 
 
 def test_localForward(tunnel: Any, echo: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from glisten.cred.checkers import scryptHash
 
-from .conftest import freePort, glistenSsh, requireBinary, waitForPort
+from .conftest import ASYNCSSH_SERVE, freePort, glistenSsh, requireBinary, waitForPort
 
 pytestmark = pytest.mark.interop
 
@@ -98,7 +98,8 @@ def test_passwordMethodStillWorks(passwordServer: dict[str, object]) -> None:
 
 # ------------------------------------------- glisten's client endpoint against asyncssh's server
 
-ASYNCSSH_SERVER = """
+ASYNCSSH_SERVER = (
+    """
 import asyncio, sys
 import asyncssh
 
@@ -125,15 +126,9 @@ async def handle(process):
     process.stdout.write("kbd:" + process.command + "\\n")
     process.exit(0)
 
-async def main():
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    await asyncssh.create_server(
-        Server, "127.0.0.1", int(sys.argv[1]), server_host_keys=[key], process_factory=handle
-    )
-    await asyncio.Event().wait()
-
-asyncio.run(main())
 """
+    + ASYNCSSH_SERVE
+)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ._tmux import Pane
-from .conftest import pythonServer, requireBinary
+from .conftest import ASYNCSSH_SERVE, pythonServer, requireBinary
 
 pytestmark = pytest.mark.interop
 
@@ -119,7 +119,8 @@ def test_wrongPINRefused(pamServer: dict[str, object]) -> None:
 
 # --------------------------------------- glisten's client answering asyncssh's two rounds
 
-ASYNCSSH_SERVER = """
+ASYNCSSH_SERVER = (
+    """
 import asyncio, sys
 import asyncssh
 
@@ -150,15 +151,9 @@ async def handle(process):
     process.stdout.write("in as " + process.get_extra_info("username") + "\\n")
     process.exit(0)
 
-async def main():
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    await asyncssh.create_server(
-        Server, "127.0.0.1", int(sys.argv[1]), server_host_keys=[key], process_factory=handle
-    )
-    await asyncio.Event().wait()
-
-asyncio.run(main())
 """
+    + ASYNCSSH_SERVE
+)
 
 
 def _loginWithAnswers(port: int, answers: dict[bytes, bytes]) -> dict[str, Any]:

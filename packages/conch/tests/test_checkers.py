@@ -62,7 +62,9 @@ def test_supportedOptions(options: bytes, noPty: bool, command: bytes | None) ->
         b'environment="=value"',
         b'environment="BAD NAME=1"',
         b"from",
-        b'permitlisten="1"',
+        b'permitlisten="host:99999"',
+        b'permitlisten="host:"',
+        b'permitlisten="[::1]"',
         b'tunnel="0"',
         b'expiry-time="2026"',
         b'command="unterminated',
@@ -301,7 +303,9 @@ def test_permitOpenLines() -> None:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from([b"expiry-time", b"permitopen", b"principals", b"cert-authority"]),
+            st.sampled_from(
+                [b"expiry-time", b"permitopen", b"permitlisten", b"principals", b"cert-authority"]
+            ),
             st.binary(max_size=24).filter(lambda b: b'"' not in b and b"\\" not in b),
         ),
         max_size=4,
@@ -312,6 +316,7 @@ def test_randomCertificateOptionValuesNeverRaise(options: list[tuple[bytes, byte
     for entry in _entries(text + b" " + LINE + b"\n"):
         entry.isExpired(NOW)
         entry.allowConnect("h", 1)
+        entry.allowListen("h", 1)
         assert entry.principals is None or isinstance(entry.principals, list)
 
 

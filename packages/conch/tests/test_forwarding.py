@@ -157,3 +157,82 @@ def test_eofBeforeTheConnectionIsMadeIsPassedOn() -> None:
     channel._attached()
     assert transport.value() == b"ping"
     assert transport.halfClosed
+
+
+# ------------------------------------------------------------- authorized_keys permitlisten=
+
+
+def _line(options: bytes) -> AuthorizedKey:
+    from glisten.conch.checkers import readAuthorizedKeys
+
+    (entry,) = readAuthorizedKeys([options + b" " + KEY.public().toString("openssh")])
+    return entry
+
+
+@pytest.mark.parametrize(
+    "option,expected",
+    [
+        (b'permitlisten="8080"', [("*", 8080)]),
+        (b'permitlisten="localhost:8080"', [("localhost", 8080)]),
+        (b'permitlisten="127.0.0.1:*"', [("127.0.0.1", 0)]),
+        (b'permitlisten="[::1]:2222"', [("::1", 2222)]),
+        (b'permitlisten="*:*"', [("*", 0)]),
+        (
+            b'permitlisten="10.0.0.*:7000",permitlisten="localhost:7001"',
+            [("10.0.0.*", 7000), ("localhost", 7001)],
+        ),
+    ],
+)
+def test_permitListenParsed(option: bytes, expected: list[tuple[str, int]]) -> None:
+    assert _line(option).permitListen == expected
+
+
+def test_permitListenMatching() -> None:
+    entry = _line(b'permitlisten="localhost:8080",permitlisten="10.0.0.*:*"')
+    assert entry.allowListen("localhost", 8080)
+    assert entry.allowListen("LOCALHOST", 8080)
+    assert not entry.allowListen("localhost", 8081)
+    assert not entry.allowListen("localhost", 0)
+    assert not entry.allowListen("0.0.0.0", 8080)
+    assert not entry.allowListen("", 8080)
+    assert entry.allowListen("10.0.0.7", 9000) and entry.allowListen("10.0.0.7", 0)
+    assert not entry.allowListen("10.0.1.7", 9000)
+    bare = _line(b'permitlisten="8080"')
+    assert bare.allowListen("localhost", 8080) and bare.allowListen("0.0.0.0", 8080)
+    assert not bare.allowListen("localhost", 8081)
+    plain = _line(b"no-pty")
+    assert plain.permitListen is None and plain.allowListen("anywhere", 1)
+
+
+def test_permitListenNarrowsTheServersPolicy() -> None:
+    avatarId = AuthorizedKeyID(b"alice")
+    avatarId.authorizedKey = _line(b'permitlisten="localhost:8080"')
+    server = fw.ForwardingPolicy(connect=(("*", 0),), listen=(("*", 0),))
+    avatar = ProcessAvatar(avatarId, MemoryReactor(), forwardingPolicy=server)
+    assert avatar.forwardingPolicy.allowListen("localhost", 8080)
+    assert not avatar.forwardingPolicy.allowListen("localhost", 8081)
+    assert not avatar.forwardingPolicy.allowListen("0.0.0.0", 8080)
+    # permitopen= is not touched by permitlisten=.
+    assert avatar.forwardingPolicy.allowConnect("db", 5432)
+    refused = fw.packGlobal_tcpip_forward(("localhost", 8081))
+    assert avatar.global_tcpip_forward(refused) == 0
+    assert avatar.global_tcpip_forward(fw.packGlobal_tcpip_forward(("localhost", 8080))) == 1
+    assert [s[0] for s in avatar.reactor.tcpServers] == [8080]
+    # The key cannot widen what the server allows.
+    narrow = ProcessAvatar(avatarId, MemoryReactor(), forwardingPolicy=fw.ForwardingPolicy())
+    assert not narrow.forwardingPolicy.allowListen("localhost", 8080)
+
+
+def test_restrictThenPortForwarding() -> None:
+    full = fw.ForwardingPolicy(connect=(("*", 0),), listen=(("*", 0),), agent=True)
+    entry = _line(b'restrict,port-forwarding,permitlisten="localhost:8080"')
+    avatarId = AuthorizedKeyID(b"alice")
+    avatarId.authorizedKey = entry
+    policy = ProcessAvatar(avatarId, MemoryReactor(), forwardingPolicy=full).forwardingPolicy
+    assert policy.allowListen("localhost", 8080) and policy.allowConnect("db", 1)
+    assert not policy.agent
+    assert entry.noPty
+    agentOnly = _line(b"restrict,agent-forwarding")
+    assert agentOnly.noPortForwarding and not agentOnly.noAgentForwarding
+    both = _line(b"no-port-forwarding,port-forwarding")
+    assert both.noPortForwarding

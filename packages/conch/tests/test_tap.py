@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,51 @@ def test_certificateOptions(tmp_path: Path) -> None:
     options.host_certificate = [str(tmp_path / "missing")]
     with pytest.raises(ValueError, match="host certificate"):
         tap.serviceMaker.makeService(options, reactor=object())
+
+
+def test_unixPasswordsOnlyForTheServersUser(tmp_path: Path) -> None:
+    import getpass
+
+    from glisten.conch import checkers
+    from glisten.cred.credentials import UsernamePassword
+    from glisten.python.failure import Failure
+
+    me = getpass.getuser()
+    shadow = tmp_path / "shadow"
+    md5 = "$1$saltsalt$ZliGyAN3DciDHEkDboonh/"  # "hunter2"
+    shadow.write_text(f"{me}:{md5}:19000::::::\nsomeoneelse:{md5}:19000::::::\n")
+    options = _options(
+        tmp_path,
+        "--unix-passwords",
+        "--shadow-file",
+        str(shadow),
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+    )
+    service = tap.serviceMaker.makeService(options, reactor=object())
+    listener: Any = list(service)[0]
+    checker = listener.factory.portal.checkers[IUsernamePassword]
+    assert isinstance(checker, checkers.UNIXPasswordDatabase)
+    results: list[object] = []
+    for user in (me, "someoneelse"):
+        checker.requestAvatarId(UsernamePassword(user, "hunter2")).addBoth(results.append)
+    assert results[0] == me.encode()
+    assert isinstance(results[1], Failure)
+
+
+def test_unixPasswordsOffByDefault(tmp_path: Path) -> None:
+    options = _options(tmp_path, "--authorized-keys", str(tmp_path / "ak"))
+    assert not options.unix_passwords
+    with pytest.raises(ValueError, match="--unix-passwords"):
+        tap.serviceMaker.makeService(_options(tmp_path))
+
+
+def test_unixPasswordsAndPasswordFileExclusive(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_bytes(b"")
+    with pytest.raises(ValueError, match="not both"):
+        tap.makeFactory(
+            tap.loadHostKeys(str(tmp_path / "keys")),
+            None,
+            passwordFile=str(tmp_path / "pw"),
+            unixPasswords=True,
+        )

@@ -41,12 +41,16 @@ def _allowed(name: str, patterns: Iterable[str]) -> bool:
 
 @attrs.frozen
 class _KeyLimitedPolicy(ForwardingPolicy):
-    """The server's policy, with ``direct-tcpip`` also limited by a key's ``permitopen=``."""
+    """The server's policy, with ``direct-tcpip`` also limited by a key's ``permitopen=`` and
+    ``tcpip-forward`` by its ``permitlisten=``."""
 
     entry: Any = None
 
     def allowConnect(self, host: str, port: int) -> bool:
         return super().allowConnect(host, port) and self.entry.allowConnect(host, port)
+
+    def allowListen(self, host: str, port: int) -> bool:
+        return super().allowListen(host, port) and self.entry.allowListen(host, port)
 
 
 class ProcessAvatar(ForwardingUser, ConchUser):
@@ -60,8 +64,8 @@ class ProcessAvatar(ForwardingUser, ConchUser):
     :param envAllow: patterns (``LC_*``) of variables ``env`` requests and the key's
         ``environment=`` options may set.
     :param forwardingPolicy: the port, socket and agent forwarding allowed (none by default);
-        a key's ``no-port-forwarding``, ``no-agent-forwarding``, ``restrict`` or
-        ``permitopen=`` (or a certificate without the ``permit-*`` extensions) narrows it.
+        a key's ``no-port-forwarding``, ``no-agent-forwarding``, ``restrict``, ``permitopen=``
+        or ``permitlisten=`` (or a certificate without the ``permit-*`` extensions) narrows it.
     """
 
     def __init__(
@@ -96,7 +100,10 @@ class ProcessAvatar(ForwardingUser, ConchUser):
                 policy = ForwardingPolicy(agent=policy.agent)
             if entry.noAgentForwarding:
                 policy = ForwardingPolicy(policy.connect, policy.listen, policy.streamLocal)
-            if getattr(entry, "permitOpen", None) is not None:
+            if (
+                getattr(entry, "permitOpen", None) is not None
+                or getattr(entry, "permitListen", None) is not None
+            ):
                 policy = _KeyLimitedPolicy(
                     policy.connect, policy.listen, policy.streamLocal, policy.agent, entry
                 )

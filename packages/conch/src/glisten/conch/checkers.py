@@ -8,7 +8,8 @@ Credentials checkers for SSH: public keys against a key database.
   ``glisten ssh`` uses).
 - :class:`UNIXAuthorizedKeysFiles`: ``~/.ssh/authorized_keys`` of each UNIX user.
 
-``authorized_keys`` options: ``restrict``, ``no-pty``, ``pty``, ``command="..."``,
+``authorized_keys`` options: ``restrict`` (and ``pty``, ``port-forwarding``,
+``agent-forwarding`` after it), ``no-pty``, ``command="..."``,
 ``environment="NAME=value"``, ``no-port-forwarding``, ``no-agent-forwarding`` and the X11 and
 rc ones (glisten does neither) are understood; the avatar ID of a key login is then an
 :class:`AuthorizedKeyID` carrying them, for the avatar to enforce (``glisten ssh`` does, and
@@ -17,7 +18,8 @@ sets ``environment=`` variables only when its ``env`` allow-list admits the name
 carry (OpenSSH's rules: ``*`` and ``?`` wildcards, ``address/bits`` networks, ``!`` negation
 that wins over any match); a key with ``from=`` never matches credentials without an address.
 ``expiry-time="YYYYMMDD[HHMM[SS]][Z]"`` ends a line's validity (local time unless ``Z``);
-``permitopen="host:port"`` limits ``direct-tcpip`` destinations (for the avatar to enforce).
+``permitopen="host:port"`` limits ``direct-tcpip`` destinations and ``permitlisten="[host:]port"``
+the addresses ``tcpip-forward`` may listen on (for the avatar to enforce).
 
 OpenSSH user certificates: a ``cert-authority`` line trusts its key as a CA for that user
 (the certificate must list the user name, or with ``principals="a,b"`` one of those names; a
@@ -30,13 +32,18 @@ the login; its missing ``permit-pty``, ``permit-port-forwarding`` and
 ``permit-agent-forwarding`` extensions take those away. A certificate never matches a plain
 key line, and a ``cert-authority`` line never admits its key as a plain key.
 
-Lines with any other option (``permitlisten=``, ``tunnel=``...) are skipped: granting such a key
-without its restriction would be worse than refusing it.
+Lines with any other option (``tunnel=``, ``no-touch-required``...) are skipped: granting such a
+key without its restriction would be worse than refusing it.
+
+UNIX passwords: :class:`UNIXPasswordDatabase` checks ``password`` (and ``keyboard-interactive``)
+logins against the hashes of ``/etc/shadow`` (or ``/etc/passwd``), verified by
+:func:`verifyCryptedPassword` through the system's libcrypt: no :mod:`crypt`, :mod:`spwd` or PAM.
 """
 
 from __future__ import annotations
 
 import calendar
+import hmac
 import ipaddress
 import os
 import re
@@ -46,6 +53,8 @@ from typing import Any
 
 from zope.interface import Interface, implementer
 
+from glisten.conch import _crypt
+from glisten.conch._crypt import CryptUnavailable
 from glisten.conch.error import ValidPublicKey
 from glisten.conch.ssh.keys import (
     CERT_USER,
@@ -65,6 +74,7 @@ __all__ = [
     "AuthorizedKey",
     "AuthorizedKeyID",
     "AuthorizedKeysFileDB",
+    "CryptUnavailable",
     "IAuthorizedKeysDB",
     "InMemorySSHKeyDB",
     "SSHPrivateKey",
@@ -72,10 +82,12 @@ __all__ = [
     "SSHPublicKeyChecker",
     "TrustedUserCAKeysFile",
     "UNIXAuthorizedKeysFiles",
+    "UNIXPasswordDatabase",
     "matchAddressPatterns",
     "parseExpiryTime",
     "readAuthorizedKeyFile",
     "readAuthorizedKeys",
+    "verifyCryptedPassword",
 ]
 
 _KEY_PREFIXES = (b"ssh-", b"ecdsa-sha2-")
@@ -124,6 +136,11 @@ _FLAG_OPTIONS = {
     b"no-x11-forwarding",
     b"no-user-rc",
     b"cert-authority",
+    # After ``restrict``, these give back what it took (X11 and rc files glisten never does).
+    b"port-forwarding",
+    b"agent-forwarding",
+    b"x11-forwarding",
+    b"user-rc",
 }
 _VALUE_OPTIONS = (b"command", b"from", b"principals", b"expiry-time")
 _MAX_PERMITOPEN = 64
@@ -142,6 +159,9 @@ class AuthorizedKey:
     :ivar environment: the ``environment=`` options, as ``(name, value)`` in file order.
     :ivar permitOpen: the ``permitopen=`` destinations as ``(host, port)`` (port ``0`` for
         ``*``); ``None`` when the line has none (no limit beyond the server's).
+    :ivar permitListen: the ``permitlisten=`` addresses ``ssh -R`` may listen on, as
+        ``(host pattern, port)`` (port ``0`` for ``*``, host ``*`` when the option gives
+        none); ``None`` when the line has none.
     :ivar certificate: for the entry of a certificate login, the client's certificate.
     """
 
@@ -151,11 +171,13 @@ class AuthorizedKey:
         options: dict[bytes, bytes | None],
         environment: list[tuple[bytes, bytes]] | None = None,
         permitOpen: list[tuple[str, int]] | None = None,
+        permitListen: list[tuple[str, int]] | None = None,
     ) -> None:
         self.key = key
         self.options = options
         self.environment = list(environment or [])
         self.permitOpen = None if permitOpen is None else list(permitOpen)
+        self.permitListen = None if permitListen is None else list(permitListen)
         self.certificate: Any = None
 
     @property
@@ -184,6 +206,18 @@ class AuthorizedKey:
             return True
         return any(h in ("*", host) and p in (0, port) for h, p in self.permitOpen)
 
+    def allowListen(self, host: str, port: int) -> bool:
+        """
+        Whether ``permitlisten=`` (if any) admits a ``tcpip-forward`` on ``host:port``: the
+        host as the client sent it (``ssh -R`` without an address sends ``localhost``)
+        against the option's wildcard pattern, the port exactly unless the option has ``*``.
+        """
+        if self.permitListen is None:
+            return True
+        return any(
+            _wildcard(h).match(host) is not None and p in (0, port) for h, p in self.permitListen
+        )
+
     def allowsAddress(self, address: str | None) -> bool:
         """
         Whether a client at ``address`` may use this key: always without ``from=``; with it,
@@ -202,13 +236,17 @@ class AuthorizedKey:
 
     @property
     def noPortForwarding(self) -> bool:
-        """Whether port forwarding is refused (``no-port-forwarding`` or ``restrict``)."""
-        return b"no-port-forwarding" in self.options or b"restrict" in self.options
+        """Whether port forwarding is refused (``no-port-forwarding``, or ``restrict`` without
+        ``port-forwarding``)."""
+        o = self.options
+        return b"no-port-forwarding" in o or (b"restrict" in o and b"port-forwarding" not in o)
 
     @property
     def noAgentForwarding(self) -> bool:
-        """Whether agent forwarding is refused (``no-agent-forwarding`` or ``restrict``)."""
-        return b"no-agent-forwarding" in self.options or b"restrict" in self.options
+        """Whether agent forwarding is refused (``no-agent-forwarding``, or ``restrict``
+        without ``agent-forwarding``)."""
+        o = self.options
+        return b"no-agent-forwarding" in o or (b"restrict" in o and b"agent-forwarding" not in o)
 
     @property
     def command(self) -> bytes | None:
@@ -288,6 +326,14 @@ def parseExpiryTime(value: bytes) -> float | None:
         return None
 
 
+def _parsePermitListen(value: bytes) -> tuple[str, int] | None:
+    """A ``permitlisten=`` value: ``[host:]port`` (``[v6]:port``), ``*`` for the port; a
+    missing host matches any, as OpenSSH reads a bare port; else ``None``."""
+    if b":" not in value:
+        value = b"*:" + value
+    return _parsePermitOpen(value)
+
+
 def _parsePermitOpen(value: bytes) -> tuple[str, int] | None:
     """A ``permitopen=`` value: ``host:port``, ``[v6]:port``; ``*`` for either; else ``None``."""
     try:
@@ -307,7 +353,11 @@ def _parsePermitOpen(value: bytes) -> tuple[str, int] | None:
 
 
 _ParsedOptions = tuple[
-    dict[bytes, bytes | None], bytes, list[tuple[bytes, bytes]], list[tuple[str, int]] | None
+    dict[bytes, bytes | None],
+    bytes,
+    list[tuple[bytes, bytes]],
+    list[tuple[str, int]] | None,
+    list[tuple[str, int]] | None,
 ]
 
 
@@ -316,6 +366,7 @@ def _parseOptions(text: bytes) -> _ParsedOptions | None:
     options: dict[bytes, bytes | None] = {}
     environment: list[tuple[bytes, bytes]] = []
     permitOpen: list[tuple[str, int]] | None = None
+    permitListen: list[tuple[str, int]] | None = None
     i = 0
     n = len(text)
     while i < n:
@@ -352,6 +403,14 @@ def _parseOptions(text: bytes) -> _ParsedOptions | None:
             if len(permitOpen) >= _MAX_PERMITOPEN:
                 return None
             permitOpen.append(destination)
+        elif name == b"permitlisten" and value is not None:
+            address = _parsePermitListen(value)
+            if address is None:
+                return None
+            permitListen = permitListen or []
+            if len(permitListen) >= _MAX_PERMITOPEN:
+                return None
+            permitListen.append(address)
         elif name == b"environment" and value is not None:
             envName, equals, envValue = value.partition(b"=")
             if not equals or not _ENV_NAME.match(envName):
@@ -367,7 +426,7 @@ def _parseOptions(text: bytes) -> _ParsedOptions | None:
             i += 1
             continue
         if text[i : i + 1] in (b" ", b"\t"):
-            return options, text[i:].strip(), environment, permitOpen
+            return options, text[i:].strip(), environment, permitOpen, permitListen
         return None
     return None
 
@@ -386,11 +445,12 @@ def readAuthorizedKeys(
         options: dict[bytes, bytes | None] = {}
         environment: list[tuple[bytes, bytes]] = []
         permitOpen: list[tuple[str, int]] | None = None
+        permitListen: list[tuple[str, int]] | None = None
         if not line.startswith(_KEY_PREFIXES):
             parsed = _parseOptions(line)
             if parsed is None:
                 continue
-            options, line, environment, permitOpen = parsed
+            options, line, environment, permitOpen, permitListen = parsed
             if not line.startswith(_KEY_PREFIXES):
                 continue
         try:
@@ -400,7 +460,7 @@ def readAuthorizedKeys(
         if key.certificate is not None:
             # A certificate is no key to trust by itself.
             continue
-        yield AuthorizedKey(key, options, environment, permitOpen)
+        yield AuthorizedKey(key, options, environment, permitOpen, permitListen)
 
 
 def readAuthorizedKeyFile(
@@ -594,6 +654,7 @@ def _certificateEntry(key: Key, address: str | None, line: AuthorizedKey | None)
         options,
         line.environment if line is not None else [],
         line.permitOpen if line is not None else None,
+        line.permitListen if line is not None else None,
     )
     entry.certificate = cert
     return entry
@@ -746,3 +807,178 @@ class SSHPublicKeyChecker:
             avatarID.authorizedKey = matching[0]
             return succeed(avatarID)
         return succeed(username)
+
+
+# ---------------------------------------------------------------------- UNIX passwords
+
+
+def _asBytes(value: str | bytes) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def _usableHash(crypted: bytes) -> bool:
+    """Whether a password field can match any password: empty fields (no password), ``!``
+    (locked, also ``!!`` and ``!$6$...`` from ``passwd -l``) and ``*`` (no login) cannot."""
+    return bool(crypted) and not crypted.startswith((b"!", b"*"))
+
+
+def verifyCryptedPassword(crypted: str | bytes, pw: str | bytes) -> bool:
+    """
+    Whether ``pw`` is the password of the hash ``crypted`` (a ``/etc/shadow`` field:
+    yescrypt ``$y$``, sha512crypt ``$6$``, sha256crypt ``$5$``, bcrypt ``$2b$``, md5crypt
+    ``$1$``, or any other method the system's libcrypt knows).
+
+    The hash is made by libcrypt through :mod:`ctypes` and compared in constant time. Empty,
+    locked (``!``) and disabled (``*``) fields never match, nor does a password with a NUL
+    byte (C would check only what comes before it).
+
+    :param crypted: the stored hash (``str`` is encoded as UTF-8).
+    :param pw: the password offered.
+    :raises CryptUnavailable: the system has no libcrypt.
+    """
+    stored = _asBytes(crypted)
+    if not _usableHash(stored):
+        return False
+    result = _crypt.libcrypt().crypt(_asBytes(pw), stored)
+    return result is not None and hmac.compare_digest(result, stored)
+
+
+_MAX_DB_LINE = 4096
+
+
+def _readDatabaseLine(path: str, name: bytes) -> list[bytes] | None:
+    """
+    The fields of ``name``'s line of a ``passwd``-format file (``name:field:...``), or
+    ``None`` when it has none; over-long lines are skipped (and NIS ``+``/``-`` lines never
+    match, as user names starting so are refused before).
+
+    :raises OSError: the file cannot be read.
+    """
+    prefix = name + b":"
+    with open(path, "rb") as f:
+        for line in f:
+            if len(line) > _MAX_DB_LINE or not line.startswith(prefix):
+                continue
+            return line.rstrip(b"\r\n").split(b":")
+    return None
+
+
+def _accountExpired(fields: list[bytes], now: float) -> bool:
+    """Whether a shadow line's account expiry date (days since 1970, field 8) has come."""
+    if len(fields) < 8 or not fields[7].isdigit():
+        return False
+    expire = int(fields[7])
+    return expire > 0 and now // 86400 >= expire
+
+
+#: User names looked up: no separators, blanks or NIS ``+``/``-`` markers.
+_VALID_USER = re.compile(rb"[^-+:\x00-\x20\x7f/][^:\x00-\x20\x7f/]{0,255}\Z")
+
+
+@implementer(ICredentialsChecker)
+class UNIXPasswordDatabase:
+    """
+    Checks user names and passwords against the UNIX password database, the way ``sshd``
+    does without PAM: the user's ``shadow`` entry when the shadow file is readable and lists
+    the user, else the ``passwd`` entry. The hash is checked by :func:`verifyCryptedPassword`
+    (the system's libcrypt; neither :mod:`crypt` nor :mod:`spwd`, both gone from Python
+    3.13, nor PAM). Locked (``!``), disabled (``*``) and empty entries and accounts past
+    their shadow expiry date are refused; password ageing (a password that must be changed)
+    is not looked at.
+
+    Unknown, refused and locked users cost one hash with a dummy setting, so the time a
+    failure takes does not tell whether the user exists. The hash is computed in the calling
+    thread (yescrypt takes tens of milliseconds).
+
+    :param getByNameFunctions: as in Twisted, functions tried in order, each given the user
+        name (``str``) and returning a ``passwd``- or ``spwd``-like sequence whose item ``1``
+        is the hash, or raising :class:`KeyError`; the default reads ``shadowFile`` and
+        ``passwdFile``.
+    :param shadowFile: the shadow file (read on every login).
+    :param passwdFile: the passwd file, for users the shadow file does not list.
+    :param users: the only user names (``bytes``) admitted; ``None`` admits any user the
+        files know. A server that runs every session as its own user should admit only that
+        user, or any local user's password would give that user's rights.
+    :param clock: the time, for shadow expiry dates.
+    :raises CryptUnavailable: the system has no libcrypt (checked at once, so a server
+        configured for UNIX passwords fails when it starts, not at the first login).
+    """
+
+    credentialInterfaces = (_credentials.IUsernamePassword,)
+    _log = Logger()
+
+    def __init__(
+        self,
+        getByNameFunctions: Iterable[Callable[[str], Any]] | None = None,
+        *,
+        shadowFile: str | os.PathLike[str] = "/etc/shadow",
+        passwdFile: str | os.PathLike[str] = "/etc/passwd",
+        users: Iterable[bytes] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._crypt = _crypt.libcrypt()
+        self.shadowFile = os.fspath(shadowFile)
+        self.passwdFile = os.fspath(passwdFile)
+        self.users = None if users is None else set(users)
+        self._clock = clock
+        self._getByNameFunctions = (
+            [self._localEntry] if getByNameFunctions is None else list(getByNameFunctions)
+        )
+        self._dummySetting = self._crypt.gensalt() or b"$6$rounds=5000$glistendummysalt"
+
+    def _localEntry(self, username: str) -> tuple[str, bytes]:
+        """``(name, hash)`` from the shadow file if it lists the user, else the passwd file.
+
+        :raises KeyError: neither does.
+        """
+        name = username.encode("utf-8")
+        try:
+            fields = _readDatabaseLine(self.shadowFile, name)
+        except OSError:
+            fields = None
+        if fields is not None and len(fields) >= 2:
+            if _accountExpired(fields, self._clock()):
+                self._log.info("UNIX password login refused: account {user} expired", user=username)
+                return username, b"!"
+            return username, fields[1]
+        try:
+            fields = _readDatabaseLine(self.passwdFile, name)
+        except OSError:
+            fields = None
+        if fields is None or len(fields) < 2:
+            raise KeyError(username)
+        return username, fields[1]
+
+    def _entries(self, username: bytes) -> Iterator[Any]:
+        """The entries the lookup functions have for an admitted, well-formed user name."""
+        if not _VALID_USER.match(username):
+            return
+        if self.users is not None and username not in self.users:
+            return
+        try:
+            name = username.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        for getByName in self._getByNameFunctions:
+            try:
+                entry = getByName(name)
+            except KeyError:
+                continue
+            if entry is not None:
+                yield entry
+
+    def requestAvatarId(self, credentials: Any) -> Deferred[Any]:
+        username = _asBytes(credentials.username)
+        password = _asBytes(credentials.password)
+        hashed = False
+        for entry in self._entries(username):
+            crypted = _asBytes(entry[1])
+            if not _usableHash(crypted):
+                continue
+            hashed = True
+            if verifyCryptedPassword(crypted, password):
+                return succeed(username)
+        if not hashed:
+            # As long as a real check, whatever the reason for refusing.
+            self._crypt.crypt(password, self._dummySetting)
+        return fail(Failure(UnauthorizedLogin("unable to verify password")))

@@ -192,10 +192,16 @@ class _UserAuth(SSHUserAuthClient):
         return succeed(self._current)
 
     def getPassword(self, prompt: bytes | None = None) -> Deferred[bytes] | None:
+        ask = getattr(self._creator.ui, "askPassword", None)
+        if prompt is not None:
+            # The server wants a new password (the old one expired): only a person can say.
+            if ask is None:
+                return None
+            text = "".join(c if c.isprintable() else "?" for c in prompt.decode("utf-8", "replace"))
+            return _answered(ask(f"Password change requested: {text}\nNew password: "))
         if self._password is not None:
             password, self._password = self._password, None
             return succeed(password)
-        ask = getattr(self._creator.ui, "askPassword", None)
         if ask is None or self._passwordsAsked >= MAX_PASSWORD_PROMPTS:
             return None
         self._passwordsAsked += 1
@@ -387,7 +393,8 @@ class SSHCommandClientEndpoint:
         :param knownHosts: a :class:`KnownHostsFile`; ``~/.ssh/known_hosts`` by default.
         :param ui: asked about unknown host keys (``prompt(text) -> Deferred[bool]``); without
             one, unknown hosts are refused. When it has them, ``askPassword(prompt)`` (up to
-            three times) and ``askAnswers(name, instruction, prompts)`` (keyboard-interactive
+            three times, and for the new password when the server says the password has
+            expired) and ``askAnswers(name, instruction, prompts)`` (keyboard-interactive
             rounds) give passwords and answers (values, Deferreds, or ``None`` for none).
         """
         self = cls()

@@ -5,7 +5,11 @@ The ``glisten ssh`` command: an SSH server that runs commands and shells as the 
 with the host keys of ``DIR`` (an Ed25519 and an ECDSA key are made there on first start, mode
 0600) and lets in the keys of ``FILE``. Passwords are off unless ``--password-file`` is given
 (``user:scrypt-hash`` lines made with :func:`glisten.cred.checkers.scryptHash`); they are
-then asked for by ``password`` and ``keyboard-interactive``. ``--moduli FILE`` (OpenSSH's
+then asked for by ``password`` and ``keyboard-interactive``. ``--unix-passwords`` instead
+checks the password of the UNIX user the server runs as (the only user it admits, since every
+session runs as that user) against ``/etc/shadow`` (``--shadow-file FILE`` names another
+file), through the system's libcrypt. Passwords are only ever asked for once the transport is
+encrypted. ``--moduli FILE`` (OpenSSH's
 ``/etc/ssh/moduli``) gives the group exchange its groups instead of RFC 3526's.
 
 ``--sftp-root DIR`` turns the server into a file-transfer-only server: every user gets the
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
 from typing import Any
 
 from zope.interface import implementer
@@ -173,6 +178,8 @@ def makeFactory(
     moduli: str | None = None,
     trustedUserCAKeys: str | None = None,
     revokedKeys: str | None = None,
+    unixPasswords: bool = False,
+    shadowFile: str = "/etc/shadow",
 ) -> SSHFactory:
     """
     An :class:`SSHFactory` for the ``glisten ssh`` server.
@@ -184,8 +191,15 @@ def makeFactory(
         the users they name.
     :param revokedKeys: a file of public keys refused, with their certificates and the
         certificates of CAs listed (every key is refused when it cannot be read).
-    :raises ValueError: the SFTP root does not exist, or the moduli file is unusable.
+    :param unixPasswords: check passwords of the server's own UNIX user (the only user then
+        admitted by password) against ``shadowFile`` (``/etc/passwd`` for a user it does not
+        list).
+    :raises ValueError: the SFTP root does not exist, the moduli file is unusable, or both
+        a password file and UNIX passwords are asked for.
+    :raises glisten.conch.checkers.CryptUnavailable: UNIX passwords without a libcrypt.
     """
+    if passwordFile and unixPasswords:
+        raise ValueError("give --password-file or --unix-passwords, not both")
     if sftpRoot is not None and not os.path.isdir(sftpRoot):
         raise ValueError("the --sftp-root folder does not exist")
     portal = Portal(_Realm(reactor, command, envAllow, sftpRoot, forwardingPolicy))
@@ -201,6 +215,13 @@ def makeFactory(
         )
     if passwordFile:
         portal.registerChecker(ScryptFilePasswordDB(passwordFile), credentials.IUsernamePassword)
+    if unixPasswords:
+        portal.registerChecker(
+            checkers.UNIXPasswordDatabase(
+                shadowFile=shadowFile, users=[pwd.getpwuid(os.getuid()).pw_name.encode("utf-8")]
+            ),
+            credentials.IUsernamePassword,
+        )
     factory = SSHFactory() if moduli is None else _ModuliFactory(_readModuli(moduli))
     factory.privateKeys = hostKeys
     factory.portal = portal
@@ -286,6 +307,17 @@ class SSHServiceMaker:
             help="enable passwords: user:scrypt-hash lines (off by default)",
         )
         parser.add_argument(
+            "--unix-passwords",
+            action="store_true",
+            help="enable the password of the server's own UNIX user (/etc/shadow; off by default)",
+        )
+        parser.add_argument(
+            "--shadow-file",
+            metavar="FILE",
+            default="/etc/shadow",
+            help="with --unix-passwords: read password hashes from FILE (default /etc/shadow)",
+        )
+        parser.add_argument(
             "--command", metavar="CMD", help="run this instead of what clients ask for"
         )
         parser.add_argument(
@@ -349,8 +381,11 @@ class SSHServiceMaker:
 
     def makeService(self, options: argparse.Namespace, reactor: Any = None) -> service.MultiService:
         trusted = getattr(options, "trusted_user_ca_keys", None)
-        if not options.authorized_keys and not options.password_file and not trusted:
-            raise ValueError("give --authorized-keys (or --password-file): nobody could log in")
+        unixPasswords = bool(getattr(options, "unix_passwords", False))
+        if not (options.authorized_keys or options.password_file or trusted or unixPasswords):
+            raise ValueError(
+                "give --authorized-keys (or --password-file, --unix-passwords): nobody could log in"
+            )
         factory = makeFactory(
             addHostCertificates(
                 loadHostKeys(options.host_keys), getattr(options, "host_certificate", None) or []
@@ -365,6 +400,8 @@ class SSHServiceMaker:
             getattr(options, "moduli", None),
             trusted,
             getattr(options, "revoked_keys", None),
+            unixPasswords,
+            getattr(options, "shadow_file", None) or "/etc/shadow",
         )
         top = service.MultiService()
         for description in options.listen or [DEFAULT_LISTEN]:

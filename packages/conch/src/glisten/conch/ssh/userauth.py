@@ -10,7 +10,8 @@ it has one for :class:`glisten.conch.pam.IPluggableAuthenticationModules`; it an
 :attr:`SSHUserAuthServer.passwordDelay` seconds before answering a failed password.
 
 The client tries ``publickey``, ``password`` then ``keyboard-interactive``, answering prompts
-through :meth:`SSHUserAuthClient.getGenericAnswers`.
+through :meth:`SSHUserAuthClient.getGenericAnswers` and a server's request for a new password
+(PASSWD_CHANGEREQ) through :meth:`SSHUserAuthClient.getPassword` with the server's prompt.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "MSG_USERAUTH_FAILURE",
     "MSG_USERAUTH_INFO_REQUEST",
     "MSG_USERAUTH_INFO_RESPONSE",
+    "MSG_USERAUTH_PASSWD_CHANGEREQ",
     "MSG_USERAUTH_PK_OK",
     "MSG_USERAUTH_REQUEST",
     "MSG_USERAUTH_SUCCESS",
@@ -51,6 +53,7 @@ MSG_USERAUTH_FAILURE = ua.MSG_USERAUTH_FAILURE
 MSG_USERAUTH_SUCCESS = ua.MSG_USERAUTH_SUCCESS
 MSG_USERAUTH_BANNER = ua.MSG_USERAUTH_BANNER
 MSG_USERAUTH_PK_OK = ua.MSG_USERAUTH_PK_OK
+MSG_USERAUTH_PASSWD_CHANGEREQ = ua.MSG_USERAUTH_PASSWD_CHANGEREQ
 MSG_USERAUTH_INFO_REQUEST = ua.MSG_USERAUTH_INFO_REQUEST
 MSG_USERAUTH_INFO_RESPONSE = ua.MSG_USERAUTH_INFO_RESPONSE
 
@@ -317,6 +320,10 @@ class SSHUserAuthClient(service.SSHService):
         self._lastKey: Key | None = None
         self._lastAlg: bytes = b""
         self._noMoreAnswers = False
+        # The password of the pending ``password`` request: the old one of a change request.
+        self._sentPassword: bytes | None = None
+        self._changeRequests = 0
+        self._noMorePasswords = False
 
     def serviceStarted(self) -> None:
         self.askForAuth(b"none", b"")
@@ -328,8 +335,10 @@ class SSHUserAuthClient(service.SSHService):
 
     def packetReceived(self, messageNum: int, packet: bytes) -> None:
         if messageNum == ua.MSG_USERAUTH_SUCCESS:
+            self._sentPassword = None
             self.transport.setService(self.instance)
         elif messageNum == ua.MSG_USERAUTH_FAILURE:
+            self._sentPassword = None
             methods, partial = ua.decodeFailure(packet)
             if partial and self.lastAuth:
                 self.authenticatedWith.append(self.lastAuth)
@@ -340,6 +349,12 @@ class SSHUserAuthClient(service.SSHService):
             messageNum == ua.MSG_USERAUTH_INFO_REQUEST and self.lastAuth == b"keyboard-interactive"
         ):
             self._answerInfoRequest(ua.decodeInfoRequest(packet))
+        elif (
+            messageNum == ua.MSG_USERAUTH_PASSWD_CHANGEREQ
+            and self.lastAuth == b"password"
+            and self._sentPassword is not None
+        ):
+            self._changePassword(ua.decodePasswordChangeRequest(packet))
         elif messageNum == ua.MSG_USERAUTH_BANNER:
             self.displayBanner(ua.decodeBanner(packet))
         else:
@@ -353,7 +368,7 @@ class SSHUserAuthClient(service.SSHService):
             if method in methods and method not in self.authenticatedWith:
                 if method == b"publickey" and self._tryPublicKey():
                     return
-                if method == b"password" and self._tryPassword():
+                if method == b"password" and not self._noMorePasswords and self._tryPassword():
                     return
                 if method == b"keyboard-interactive" and not self._noMoreAnswers:
                     self.askForAuth(method, ua.encodeKeyboardInteractive())
@@ -424,10 +439,47 @@ class SSHUserAuthClient(service.SSHService):
         def send(password: bytes | str) -> None:
             if isinstance(password, str):
                 password = password.encode("utf-8")
+            self._sentPassword = password
+            self._changeRequests = 0
             self.askForAuth(b"password", ua.encodePassword(password))
 
         d.addCallbacks(send, lambda f: self._tryNext([]))
         return True
+
+    #: Change requests answered for one password before giving the method up (a server may
+    #: ask again when it refuses the new password).
+    maxPasswordChangeRequests = 3
+
+    def _changePassword(self, prompt: bytes) -> None:
+        """
+        PASSWD_CHANGEREQ (RFC 4252 section 8): the password was right but has expired. The new
+        one comes from :meth:`getPassword`, given the server's prompt; the old one is the
+        password just sent (Twisted asks for it again with ``b"Old Password: "``; glisten
+        does not make the user type it twice).
+        """
+        old = self._sentPassword
+        assert old is not None
+        self._changeRequests += 1
+        d = None
+        if self._changeRequests <= self.maxPasswordChangeRequests:
+            d = self.getPassword(prompt)
+        if d is None:
+            self._giveUpPassword()
+            return
+
+        def send(new: bytes | str) -> None:
+            if isinstance(new, str):
+                new = new.encode("utf-8")
+            self.lastAuth = b"password"
+            self.askForAuth(b"password", ua.encodePasswordChange(old, new))
+
+        d.addCallbacks(send, lambda f: self._giveUpPassword())
+
+    def _giveUpPassword(self) -> None:
+        # Without a new password the old one cannot log in: try the other methods left.
+        self._sentPassword = None
+        self._noMorePasswords = True
+        self.askForAuth(b"none", b"")
 
     def _answerInfoRequest(self, request: ua.InfoRequest) -> None:
         if not request.prompts:
@@ -476,5 +528,11 @@ class SSHUserAuthClient(service.SSHService):
         return _failed(error.ConchError("no private key"))
 
     def getPassword(self, prompt: bytes | None = None) -> Deferred[bytes] | None:
-        """A Deferred firing with the password, or ``None`` to skip passwords."""
+        """
+        A Deferred firing with the password, or ``None`` to skip passwords.
+
+        :param prompt: ``None`` for a login; the server's prompt (its text: show it with
+            control characters replaced, never interpret it) when it asks for a new password
+            because the one sent has expired. ``None`` returned then gives the password up.
+        """
         return None

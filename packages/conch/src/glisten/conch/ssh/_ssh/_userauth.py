@@ -106,6 +106,26 @@ def encodePassword(password: bytes) -> bytes:
     return boolean(False) + string(password)
 
 
+def encodePasswordChange(old: bytes, new: bytes) -> bytes:
+    """The method-specific part of a ``password`` request that changes the password (RFC 4252
+    section 8), the answer to a PASSWD_CHANGEREQ."""
+    return boolean(True) + string(old) + string(new)
+
+
+def decodePasswordChangeRequest(payload: bytes) -> bytes:
+    """
+    Client: decode a USERAUTH_PASSWD_CHANGEREQ; the server's prompt (its text: show it,
+    never interpret it). The language tag is read and dropped.
+
+    :raises SSHProtocolError: malformed.
+    """
+    r = Reader(payload, maxString=65536)
+    prompt = r.string()
+    r.string()
+    r.done()
+    return prompt
+
+
 def encodeKeyboardInteractive(submethods: bytes = b"") -> bytes:
     """The method-specific part of a ``keyboard-interactive`` request (RFC 4256 section 3.1)."""
     return string(b"") + string(submethods)
