@@ -86,7 +86,12 @@ class ClientConnection:
 
     :param limits: What the client accepts from the server (line, literal, nesting).
     :param tagPrefix: The letters of this client's tags.
+    :ivar budget: Response lines :meth:`receiveData` may still read before it stops and
+        keeps the rest buffered (``None``: no bound); the adapter sets it for each turn of the
+        reactor, so a flood of untagged responses is read a bounded part at a time.
     """
+
+    budget: int | None = None
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS, tagPrefix: bytes = b"G") -> None:
         self.limits = limits
@@ -154,7 +159,7 @@ class ClientConnection:
         """:raises IMAPParseError: for responses IMAP does not allow or over the limits."""
         self._buf += data
         events: list[ClientEvent] = []
-        while True:
+        while self.budget != 0:
             if self._literalLeft:
                 take = min(self._literalLeft, len(self._buf))
                 self._response += self._buf[:take]
@@ -173,6 +178,8 @@ class ClientConnection:
             self._scan = 0
             if len(line) > self.limits.maxLine:
                 raise IMAPParseError("response line too long")
+            if self.budget is not None:
+                self.budget -= 1
             self._response += line
             found = literalAt(line.rstrip(b"\r\n"))
             if found is not None and not self._response.startswith(b"+ "):
@@ -189,6 +196,7 @@ class ClientConnection:
             event = self._parse(response)
             if event is not None:
                 events.append(event)
+        return events
 
     def _parse(self, data: bytes) -> ClientEvent | None:
         line = data.rstrip(b"\r\n")

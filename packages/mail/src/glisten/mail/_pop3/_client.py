@@ -19,6 +19,11 @@ _CHALLENGE = re.compile(rb"<[^<>\s]{1,250}>")
 #: Commands whose ``+OK`` carries lines (``LIST``/``UIDL`` only without an argument).
 _MULTILINE = frozenset({b"CAPA", b"RETR", b"TOP"})
 _GREETING, _SINGLE, _MULTI, _AUTH = range(4)
+#: Bytes of a multi-line answer that cost one unit of a ``budget``.
+TEXT_UNIT = 4096
+#: What a line of a multi-line answer costs at least, in bytes: a flood of empty lines is
+#: paced as well as one of long ones.
+_LINE_COST = 64
 
 
 class ClientConnection:
@@ -26,7 +31,13 @@ class ClientConnection:
 
     :param limits: What the client accepts from the server.
     :ivar greeted: The greeting has arrived.
+    :ivar budget: Units :meth:`receiveData` may still read before it stops and keeps the rest
+        buffered (``None``: no bound): a status line costs one, a multi-line answer one per
+        :data:`TEXT_UNIT` bytes (a line at least ``_LINE_COST``). The adapter sets it for
+        each turn of the reactor.
     """
+
+    budget: int | None = None
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
@@ -38,6 +49,7 @@ class ClientConnection:
         self._status: bytes | None = None
         self._lines: list[bytes] = []
         self._size = 0
+        self._textCost = 0
 
     def send(self, command: bytes, *args: bytes) -> bytes:
         """:return: the bytes of ``command`` with ``args``, whose answer is now expected.
@@ -80,7 +92,7 @@ class ClientConnection:
         """
         self._buf += data
         events: list[ClientEvent] = []
-        while True:
+        while self.budget != 0:
             limit = (
                 self.limits.maxDataLine if self._status is not None else self.limits.maxStatusLine
             )
@@ -97,9 +109,23 @@ class ClientConnection:
             self._scan = 0
             if line.endswith(b"\r"):
                 line = line[:-1]
+            if self.budget is not None:
+                self._charge(end + 1)
             event = self._line(line)
             if event is not None:
                 events.append(event)
+        return events
+
+    def _charge(self, size: int) -> None:
+        """Take what the line of ``size`` bytes costs from the budget."""
+        assert self.budget is not None
+        if self._status is None:
+            self.budget -= 1
+            return
+        self._textCost += max(size, _LINE_COST)
+        if self._textCost >= TEXT_UNIT:
+            self._textCost = 0
+            self.budget -= 1
 
     def _line(self, line: bytes) -> ClientEvent | None:
         if self._status is not None:
