@@ -76,7 +76,7 @@ def test_sftpRequestsInOnePacketAreHandledATurnAtATime(tmp_path: Path) -> None:
     lp.serverTransport.clear()
     assert len(answered) == lp.server.maxRequestsPerTurn
     assert lp.serverTransport.producerState == "paused"
-    assert len(turnsPending(lp.clock)) == 1
+    assert len(turnsPending(lp.clock)) == 2  # the server's, and the client's (budget spent)
     lp.pump()
     assert answered == list(range(REQUESTS))
     assert lp.serverTransport.producerState == "producing"
@@ -91,6 +91,47 @@ def test_sftpLostConnectionLeavesNoTurn(tmp_path: Path) -> None:
     assert turnsPending(lp.clock)
     lp.server.connectionLost(Failure(ConnectionDone()))
     assert not turnsPending(lp.clock)
+
+
+def _repliesInOnePacket(lp: SFTPLoop, count: int) -> tuple[list[int], bytes]:
+    """``count`` requests answered by the server and every reply read back in one piece, as
+    a server would send them in one channel packet."""
+    answered: list[int] = []
+    for i in range(count):
+        d = lp.client.realPath(b"/").addCallback(lambda path, i=i: answered.append(i))
+        d.addErrback(lambda failure: None)
+    lp.server.maxRequestsPerTurn = count + 1
+    lp.server.dataReceived(lp.clientTransport.value())
+    lp.clientTransport.clear()
+    replies = lp.serverTransport.value()
+    lp.serverTransport.clear()
+    return answered, replies
+
+
+def test_sftpRepliesInOnePacketAreHandledATurnAtATime(tmp_path: Path) -> None:
+    """The client, too: a server's thousands of replies in one channel packet are handled
+    64 per turn, the channel's input paused meanwhile."""
+    lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(tmp_path)))
+    answered, replies = _repliesInOnePacket(lp, REQUESTS)
+    lp.client.dataReceived(replies)
+    assert len(answered) == lp.client.maxRepliesPerTurn
+    assert lp.clientTransport.producerState == "paused"
+    assert len(turnsPending(lp.clock)) == 1
+    lp.clock.advance(0)
+    assert answered == list(range(REQUESTS))
+    assert lp.clientTransport.producerState == "producing"
+    assert not turnsPending(lp.clock)
+
+
+def test_sftpClientLostConnectionLeavesNoTurn(tmp_path: Path) -> None:
+    lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(tmp_path)))
+    answered, replies = _repliesInOnePacket(lp, REQUESTS)
+    lp.client.dataReceived(replies)
+    assert turnsPending(lp.clock)
+    lp.client.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(lp.clock)
+    lp.clock.advance(0)
+    assert len(answered) == lp.client.maxRepliesPerTurn
 
 
 @settings(max_examples=40, deadline=None)
