@@ -13,7 +13,11 @@ For SSH, both clients are glisten's SSH client, logged in with a password: the f
 sends 1 MiB of empty ``SSH_MSG_IGNORE`` packets then a global request, the other times one
 global request after another.
 
-``python benchmarks/pipeline_hostile.py [NAME...]`` runs the servers whose name contains one
+One client case turns the roles round: glisten's ``IRCClient`` is connected to a hostile
+server that sends 1 MiB of ``PING`` lines in one go, while an outside client times a tiny
+echo service on the same reactor (``IRC client PING flood``).
+
+``python benchmarks/pipeline_hostile.py [NAME...]`` runs the cases whose name contains one
 of the words. There is no Twisted column: its servers have no such budget (they answer a
 read whole), which is what ``before`` shows for glisten.
 """
@@ -172,6 +176,99 @@ print(json.dumps(result), flush=True)
 """
 
 
+# The client case: a hostile IRC server floods glisten's IRCClient with PINGs while a prober
+# times the echo service that runs on the client's reactor.
+_HOSTILE_SERVER = r"""
+import json, socket, sys, threading, time
+probePort, flood = int(sys.argv[1]), int(sys.argv[2])
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+conn, _ = listener.accept()
+result = {}
+done = threading.Event()
+
+def fetcher():
+    s = socket.create_connection(("127.0.0.1", probePort))
+    times = []
+    while not done.is_set():
+        start = time.perf_counter()
+        s.sendall(b"p\r\n")
+        data = b""
+        while b"pr\r\n" not in data:
+            got = s.recv(4096)
+            if not got:
+                raise ConnectionError("the echo service closed")
+            data += got
+        times.append(time.perf_counter() - start)
+    times.sort()
+    result["worst_latency_ms"] = times[-1] * 1000
+    result["p99_latency_ms"] = times[int(len(times) * 0.99)] * 1000
+    result["probes"] = len(times)
+
+f = threading.Thread(target=fetcher)
+f.start()
+time.sleep(0.2)
+unit = b"PING :x\r\n"
+start = time.perf_counter()
+sender = threading.Thread(target=conn.sendall, args=(unit * (flood // len(unit)) + b"PING :zzend\r\n",))
+sender.start()
+data = b""
+while b"zzend\r\n" not in data:
+    got = conn.recv(65536)
+    if not got:
+        result["error"] = "the client closed"
+        break
+    data = data[-16:] + got
+result["flood_s"] = time.perf_counter() - start
+sender.join()
+done.set()
+f.join()
+print(json.dumps(result), flush=True)
+"""
+
+
+def _ircClientCase(reactor: Any, lifted: bool, out: dict[str, Any]) -> None:
+    """Listen with the echo service, start the hostile server, connect an IRCClient to it."""
+    from glisten.internet.protocol import ClientFactory, ServerFactory
+    from glisten.protocols.basic import LineReceiver
+    from glisten.words.protocols import irc
+
+    class Echo(LineReceiver):
+        def lineReceived(self, line: bytes) -> None:
+            self.sendLine(line + b"r")
+
+    class Client(irc.IRCClient):
+        performLogin = 0
+        heartbeatInterval = None
+
+    Client.reactor = reactor
+    if lifted:
+        Client.maxMessagesPerTurn = LIFTED
+        Client.maxBytesPerTurn = LIFTED
+    echo = reactor.listenTCP(0, ServerFactory.forProtocol(Echo), interface="127.0.0.1")
+
+    def run() -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _HOSTILE_SERVER, str(echo.getHost().port), str(FLOOD)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        reactor.callFromThread(
+            reactor.connectTCP, "127.0.0.1", port, ClientFactory.forProtocol(Client)
+        )
+        stdout, stderr = proc.communicate(timeout=600)
+        try:
+            out.update(json.loads(stdout.strip().splitlines()[-1]))
+        except (IndexError, ValueError):
+            out["error"] = stderr[-800:]
+        reactor.callFromThread(reactor.stop)
+
+    reactor.callWhenRunning(threading.Thread(target=run, daemon=True).start)
+
+
 def _sshClients(port: int) -> dict[str, Any]:
     """Start the prober, then the flooder; stop the prober once the flood is answered."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -295,6 +392,7 @@ def _specs() -> dict[str, dict[str, Any]]:
             probe="<p/>",
             probeMarker="<pr/>",
         ),
+        "IRC client PING flood": {},
     }
 
 
@@ -455,6 +553,10 @@ def _serve(name: str, lifted: bool) -> dict[str, Any]:
     # The global reactor is the one protocols without a reactor of their own look up.
     installReactor(reactor)
     out: dict[str, Any] = {}
+    if name == "IRC client PING flood":
+        _ircClientCase(reactor, lifted, out)
+        reactor.run(installSignalHandlers=False)
+        return out
     with tempfile.TemporaryDirectory() as tmp:
         factory = _factory(name, lifted, reactor, tmp)
         port = reactor.listenTCP(0, factory, interface="127.0.0.1")
