@@ -36,8 +36,9 @@ from typing import Any
 FLOOD = 1024 * 1024
 LIFTED = 10**9
 
-# Each client speaks raw bytes over a socket: JSON carries them as latin-1 text.
-_CLIENTS = r"""
+# Each client speaks raw bytes over a socket: JSON carries them as latin-1 text. The prober
+# (``fetcher``) times one probe after another on a connection of its own until ``done``.
+_PROBER = r"""
 import json, socket, sys, threading, time
 port = int(sys.argv[1]); spec = json.loads(sys.argv[2])
 b = lambda key, **kw: spec[key].format(**kw).encode("latin-1")
@@ -63,6 +64,24 @@ def connect(who, login="login"):
         rest = readUntil(s, b(login + "Done"), rest)
     return s, rest
 
+def fetcher():
+    s, rest = connect("other", "probeLogin" if "probeLogin" in spec else "login")
+    probe = b("probe"); marker = b("probeMarker")
+    times = []
+    while not done.is_set():
+        start = time.perf_counter()
+        s.sendall(probe)
+        rest = readUntil(s, marker, b"")
+        times.append(time.perf_counter() - start)
+    times.sort()
+    result["worst_latency_ms"] = times[-1] * 1000
+    result["p99_latency_ms"] = times[int(len(times) * 0.99)] * 1000
+    result["probes"] = len(times)
+"""
+
+_CLIENTS = (
+    _PROBER
+    + r"""
 def attacker():
     s, rest = connect("flooder")
     unit = b("unit")
@@ -84,20 +103,6 @@ def attacker():
         result["error"] = box["error"]
     done.set()
 
-def fetcher():
-    s, rest = connect("other", "probeLogin" if "probeLogin" in spec else "login")
-    probe = b("probe"); marker = b("probeMarker")
-    times = []
-    while not done.is_set():
-        start = time.perf_counter()
-        s.sendall(probe)
-        rest = readUntil(s, marker, b"")
-        times.append(time.perf_counter() - start)
-    times.sort()
-    result["worst_latency_ms"] = times[-1] * 1000
-    result["p99_latency_ms"] = times[int(len(times) * 0.99)] * 1000
-    result["probes"] = len(times)
-
 f = threading.Thread(target=fetcher)
 f.start()
 time.sleep(0.2)
@@ -105,6 +110,7 @@ attacker()
 f.join()
 print(json.dumps(result))
 """
+)
 
 
 # SSH needs a key exchange and a login first: each client is glisten's own SSH client, in a
@@ -178,53 +184,31 @@ print(json.dumps(result), flush=True)
 
 # The client case: a hostile IRC server floods glisten's IRCClient with PINGs while a prober
 # times the echo service that runs on the client's reactor.
-_HOSTILE_SERVER = r"""
-import json, socket, sys, threading, time
-probePort, flood = int(sys.argv[1]), int(sys.argv[2])
+_HOSTILE_SERVER = (
+    _PROBER
+    + r"""
 listener = socket.create_server(("127.0.0.1", 0))
 print(listener.getsockname()[1], flush=True)
 conn, _ = listener.accept()
-result = {}
-done = threading.Event()
-
-def fetcher():
-    s = socket.create_connection(("127.0.0.1", probePort))
-    times = []
-    while not done.is_set():
-        start = time.perf_counter()
-        s.sendall(b"p\r\n")
-        data = b""
-        while b"pr\r\n" not in data:
-            got = s.recv(4096)
-            if not got:
-                raise ConnectionError("the echo service closed")
-            data += got
-        times.append(time.perf_counter() - start)
-    times.sort()
-    result["worst_latency_ms"] = times[-1] * 1000
-    result["p99_latency_ms"] = times[int(len(times) * 0.99)] * 1000
-    result["probes"] = len(times)
-
 f = threading.Thread(target=fetcher)
 f.start()
 time.sleep(0.2)
 unit = b"PING :x\r\n"
+flood = unit * (spec["flood"] // len(unit)) + b"PING :zzend\r\n"
 start = time.perf_counter()
-sender = threading.Thread(target=conn.sendall, args=(unit * (flood // len(unit)) + b"PING :zzend\r\n",))
+sender = threading.Thread(target=conn.sendall, args=(flood,))
 sender.start()
-data = b""
-while b"zzend\r\n" not in data:
-    got = conn.recv(65536)
-    if not got:
-        result["error"] = "the client closed"
-        break
-    data = data[-16:] + got
+try:
+    readUntil(conn, b"zzend\r\n")
+except OSError as e:
+    result["error"] = repr(e)
 result["flood_s"] = time.perf_counter() - start
 sender.join()
 done.set()
 f.join()
 print(json.dumps(result), flush=True)
 """
+)
 
 
 def _ircClientCase(reactor: Any, lifted: bool, out: dict[str, Any]) -> None:
@@ -248,8 +232,9 @@ def _ircClientCase(reactor: Any, lifted: bool, out: dict[str, Any]) -> None:
     echo = reactor.listenTCP(0, ServerFactory.forProtocol(Echo), interface="127.0.0.1")
 
     def run() -> None:
+        spec = dict(greeting="", login="", probe="p\r\n", probeMarker="pr\r\n", flood=FLOOD)
         proc = subprocess.Popen(
-            [sys.executable, "-c", _HOSTILE_SERVER, str(echo.getHost().port), str(FLOOD)],
+            [sys.executable, "-c", _HOSTILE_SERVER, str(echo.getHost().port), json.dumps(spec)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
