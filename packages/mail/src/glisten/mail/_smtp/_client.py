@@ -118,9 +118,15 @@ class ClientConnection:
     # -- the application's calls ----------------------------------------------------------
 
     def tlsStarted(self) -> None:
-        """The transport now speaks TLS: say ``EHLO`` again (RFC 3207 4.2)."""
+        """The transport now speaks TLS: say ``EHLO`` again (RFC 3207 4.2).
+
+        Replies the server sent in clear text after its ``220`` are dropped: a man in the
+        middle could have put them there to pose as the answer to the new ``EHLO`` (the
+        client side of CVE-2011-0411)."""
         if self.state is not C.TLS_PENDING:
             raise LocalProtocolError("no STARTTLS is pending")
+        self._replies.clear()
+        self._reader = ReplyReader(self.limits)
         self.secure = True
         self.extensions = {}
         self.state = C.EHLO
