@@ -333,7 +333,7 @@ class Telnet(protocol.Protocol):
         while self.transport is not None:
             if budget == 0:
                 self._turnPaused = True
-                self.transport.pauseProducing()
+                self._pauseInput("pauseProducing")
                 self._nextTurn = getReactor(self.reactor).callLater(0, self._takeTurn)
                 return
             try:
@@ -354,8 +354,13 @@ class Telnet(protocol.Protocol):
         self._readEvents()
         if self._nextTurn is None and self._turnPaused:
             self._turnPaused = False
-            if self.transport is not None:
-                self.transport.resumeProducing()
+            self._pauseInput("resumeProducing")
+
+    def _pauseInput(self, method: str) -> None:
+        """Pause or resume reading (a transport without flow control has none)."""
+        call = getattr(self.transport, method, None)
+        if call is not None:
+            call()
 
     def _handle(self, event: object) -> None:
         if isinstance(event, Data):

@@ -1,7 +1,7 @@
 """What the SMTP, POP3 and IMAP4 protocols share: feeding a sans-I/O codec and
 running its events, with answers that may come later (Deferreds) or at once (re-entrantly,
-from inside an event handler), a bounded number of commands per turn of the reactor (servers for a client's pipelined commands, clients for a server's
-replies)."""
+from inside an event handler), a bounded number of commands per turn of the reactor (on
+servers a client's pipelined commands, on clients a server's replies)."""
 
 from __future__ import annotations
 
