@@ -7,11 +7,13 @@ stalling the process's other connections. The fake clock runs every following tu
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from glisten.cred import checkers, portal
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
@@ -20,7 +22,9 @@ from glisten.mail._imap._client import ClientConnection as IMAPClientCodec
 from glisten.mail._pop3._client import ClientConnection as POP3ClientCodec
 from glisten.python.failure import Failure
 
+from .helpers import makeCertificate, makeReactor, runUntil
 from .helpers import results as fired
+from .test_imap4 import Realm as IMAPRealm
 
 UNITS = 10_000
 
@@ -309,3 +313,48 @@ def test_pop3CodecBudgetChangesNothingButPace(lines: list[bytes], budget: int, c
         return events
 
     assert run(budget, chunk) == run(None, 1 << 20)
+
+
+def test_imapClientStartsTLSAndReadsAFloodOverARealConnection(tmp_path: Path) -> None:
+    """Over loopback: ``login`` goes through STARTTLS (what the codec drops after its ``OK``
+    is nothing a real server sends), then the 10,000 untagged responses of one ``FETCH``
+    reach the client whole and in order, paced on the real reactor, under TLS."""
+    from glisten.internet import defer, protocol, ssl
+
+    reactor = makeReactor()
+    account = imap4.MemoryAccount()
+    inbox = account.mailboxes["INBOX"]
+    for _ in range(UNITS):
+        inbox.addMessage(io.BytesIO(b"Subject: x\r\n\r\nx\r\n"), (b"\\Seen",))
+    cert, key = makeCertificate(tmp_path)
+
+    class Server(imap4.IMAP4Server):
+        pass
+
+    Server.portal = portal.Portal(
+        IMAPRealm(account), [checkers.InMemoryUsernamePasswordDatabaseDontUse(bob=b"pw")]
+    )
+    Server.clock = reactor
+    Server.ctx = ssl.DefaultOpenSSLContextFactory(str(key), str(cert))
+    trust = ssl.Certificate.loadPEM(cert.read_bytes())
+    done: defer.Deferred[Any] = defer.Deferred()
+
+    class Client(Watcher):
+        def serverGreeting(self, caps: Any) -> None:
+            context = ssl.optionsForClientTLS("localhost", trustRoot=trust)
+            d = self.startTLS(context).addCallback(lambda _: self.login(b"bob", b"pw"))
+            d.addCallback(lambda _: self.select("INBOX"))
+            d.addCallback(lambda _: self.fetchFlags("1:*"))
+            d.addCallback(lambda flags: (self, flags)).chainDeferred(done)
+
+    Client.clock = reactor
+    port = reactor.listenTCP(0, protocol.ServerFactory.forProtocol(Server), interface="127.0.0.1")
+    reactor.connectTCP("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Client))
+    try:
+        client, flags = runUntil(reactor, done)
+    finally:
+        port.stopListening()
+    assert client.startedTLS
+    assert sorted(flags) == list(range(1, UNITS + 1))
+    assert all(flags[n]["FLAGS"] == ["\\Seen"] for n in flags)
+    client.transport.loseConnection()

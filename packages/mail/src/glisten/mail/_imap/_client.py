@@ -107,6 +107,10 @@ class ClientConnection:
         self._response = bytearray()
         self._literalLeft = 0
         self.greeted = False
+        #: The tag of a ``STARTTLS`` waiting for its answer; once it is ``OK``, what follows
+        #: in clear text is dropped.
+        self._tlsTag: bytes | None = None
+        self._tlsNext = False
 
     def dataToSend(self) -> bytes:
         out = b"".join(self._out)
@@ -122,6 +126,8 @@ class ClientConnection:
         if not name or any(c in b' \r\n(){"' for c in name):
             raise LocalProtocolError("bad command name")
         tag = next(self._tags)
+        if name.upper() == b"STARTTLS":
+            self._tlsTag = tag
         pieces: list[list[bytes]] = [[tag + b" " + name]]
         for arg in args:
             if isinstance(arg, Literal):
@@ -196,6 +202,13 @@ class ClientConnection:
             event = self._parse(response)
             if event is not None:
                 events.append(event)
+            if self._tlsNext:
+                # TLS starts now: bytes behind the answer came in clear text, where a man in
+                # the middle may have put them (the client side of CVE-2011-0411).
+                self._tlsNext = False
+                del self._buf[:]
+                self._scan = 0
+                return events
         return events
 
     def _parse(self, data: bytes) -> ClientEvent | None:
@@ -212,6 +225,9 @@ class ClientConnection:
         status, _, text = rest.partition(b" ")
         if not tag or status.upper() not in (b"OK", b"NO", b"BAD"):
             raise IMAPParseError("not an IMAP response")
+        if tag == self._tlsTag:
+            self._tlsTag = None
+            self._tlsNext = status.upper() == b"OK"
         if tag == self._blockedBy:
             # The server refused a literal: the rest of that command is never sent.
             self._blockedBy = None

@@ -18,7 +18,7 @@ from glisten.mail._pop3._limits import DEFAULT_LIMITS, Limits
 _CHALLENGE = re.compile(rb"<[^<>\s]{1,250}>")
 #: Commands whose ``+OK`` carries lines (``LIST``/``UIDL`` only without an argument).
 _MULTILINE = frozenset({b"CAPA", b"RETR", b"TOP"})
-_GREETING, _SINGLE, _MULTI, _AUTH = range(4)
+_GREETING, _SINGLE, _MULTI, _AUTH, _STLS = range(5)
 #: Bytes of a multi-line answer that cost one unit of a ``budget``.
 TEXT_UNIT = 4096
 #: What a line of a multi-line answer costs at least, in bytes: a flood of empty lines is
@@ -50,6 +50,8 @@ class ClientConnection:
         self._lines: list[bytes] = []
         self._size = 0
         self._textCost = 0
+        #: ``STLS`` was accepted: what follows its answer in clear text is dropped.
+        self._tlsNext = False
 
     def send(self, command: bytes, *args: bytes) -> bytes:
         """:return: the bytes of ``command`` with ``args``, whose answer is now expected.
@@ -64,6 +66,8 @@ class ClientConnection:
                 raise LocalProtocolError("bad argument")
         if verb == b"AUTH":
             kind = _AUTH
+        elif verb == b"STLS":
+            kind = _STLS
         elif verb in _MULTILINE or (verb in (b"LIST", b"UIDL") and not args):
             kind = _MULTI
         else:
@@ -114,6 +118,13 @@ class ClientConnection:
             event = self._line(line)
             if event is not None:
                 events.append(event)
+            if self._tlsNext:
+                # TLS starts now: bytes behind the answer came in clear text, where a man in
+                # the middle may have put them (the client side of CVE-2011-0411).
+                self._tlsNext = False
+                del self._buf[:]
+                self._scan = 0
+                return events
         return events
 
     def _charge(self, size: int) -> None:
@@ -161,4 +172,6 @@ class ClientConnection:
         if ok and kind == _MULTI:
             self._status = text
             return None
+        if ok and kind == _STLS:
+            self._tlsNext = True
         return Response(ok, text, None)
