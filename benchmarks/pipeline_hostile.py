@@ -13,7 +13,11 @@ For SSH, both clients are glisten's SSH client, logged in with a password: the f
 sends 1 MiB of empty ``SSH_MSG_IGNORE`` packets then a global request, the other times one
 global request after another.
 
-``python benchmarks/pipeline_hostile.py [NAME...]`` runs the servers whose name contains one
+One client case turns the roles round: glisten's ``IRCClient`` is connected to a hostile
+server that sends 1 MiB of ``PING`` lines in one go, while an outside client times a tiny
+echo service on the same reactor (``IRC client PING flood``).
+
+``python benchmarks/pipeline_hostile.py [NAME...]`` runs the cases whose name contains one
 of the words. There is no Twisted column: its servers have no such budget (they answer a
 read whole), which is what ``before`` shows for glisten.
 """
@@ -32,8 +36,9 @@ from typing import Any
 FLOOD = 1024 * 1024
 LIFTED = 10**9
 
-# Each client speaks raw bytes over a socket: JSON carries them as latin-1 text.
-_CLIENTS = r"""
+# Each client speaks raw bytes over a socket: JSON carries them as latin-1 text. The prober
+# (``fetcher``) times one probe after another on a connection of its own until ``done``.
+_PROBER = r"""
 import json, socket, sys, threading, time
 port = int(sys.argv[1]); spec = json.loads(sys.argv[2])
 b = lambda key, **kw: spec[key].format(**kw).encode("latin-1")
@@ -59,6 +64,24 @@ def connect(who, login="login"):
         rest = readUntil(s, b(login + "Done"), rest)
     return s, rest
 
+def fetcher():
+    s, rest = connect("other", "probeLogin" if "probeLogin" in spec else "login")
+    probe = b("probe"); marker = b("probeMarker")
+    times = []
+    while not done.is_set():
+        start = time.perf_counter()
+        s.sendall(probe)
+        rest = readUntil(s, marker, b"")
+        times.append(time.perf_counter() - start)
+    times.sort()
+    result["worst_latency_ms"] = times[-1] * 1000
+    result["p99_latency_ms"] = times[int(len(times) * 0.99)] * 1000
+    result["probes"] = len(times)
+"""
+
+_CLIENTS = (
+    _PROBER
+    + r"""
 def attacker():
     s, rest = connect("flooder")
     unit = b("unit")
@@ -80,20 +103,6 @@ def attacker():
         result["error"] = box["error"]
     done.set()
 
-def fetcher():
-    s, rest = connect("other", "probeLogin" if "probeLogin" in spec else "login")
-    probe = b("probe"); marker = b("probeMarker")
-    times = []
-    while not done.is_set():
-        start = time.perf_counter()
-        s.sendall(probe)
-        rest = readUntil(s, marker, b"")
-        times.append(time.perf_counter() - start)
-    times.sort()
-    result["worst_latency_ms"] = times[-1] * 1000
-    result["p99_latency_ms"] = times[int(len(times) * 0.99)] * 1000
-    result["probes"] = len(times)
-
 f = threading.Thread(target=fetcher)
 f.start()
 time.sleep(0.2)
@@ -101,6 +110,7 @@ attacker()
 f.join()
 print(json.dumps(result))
 """
+)
 
 
 # SSH needs a key exchange and a login first: each client is glisten's own SSH client, in a
@@ -170,6 +180,78 @@ reactor.connectTCP("127.0.0.1", port, factory)
 reactor.run(installSignalHandlers=False)
 print(json.dumps(result), flush=True)
 """
+
+
+# The client case: a hostile IRC server floods glisten's IRCClient with PINGs while a prober
+# times the echo service that runs on the client's reactor.
+_HOSTILE_SERVER = (
+    _PROBER
+    + r"""
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+conn, _ = listener.accept()
+f = threading.Thread(target=fetcher)
+f.start()
+time.sleep(0.2)
+unit = b"PING :x\r\n"
+flood = unit * (spec["flood"] // len(unit)) + b"PING :zzend\r\n"
+start = time.perf_counter()
+sender = threading.Thread(target=conn.sendall, args=(flood,))
+sender.start()
+try:
+    readUntil(conn, b"zzend\r\n")
+except OSError as e:
+    result["error"] = repr(e)
+result["flood_s"] = time.perf_counter() - start
+sender.join()
+done.set()
+f.join()
+print(json.dumps(result), flush=True)
+"""
+)
+
+
+def _ircClientCase(reactor: Any, lifted: bool, out: dict[str, Any]) -> None:
+    """Listen with the echo service, start the hostile server, connect an IRCClient to it."""
+    from glisten.internet.protocol import ClientFactory, ServerFactory
+    from glisten.protocols.basic import LineReceiver
+    from glisten.words.protocols import irc
+
+    class Echo(LineReceiver):
+        def lineReceived(self, line: bytes) -> None:
+            self.sendLine(line + b"r")
+
+    class Client(irc.IRCClient):
+        performLogin = 0
+        heartbeatInterval = None
+
+    Client.reactor = reactor
+    if lifted:
+        Client.maxMessagesPerTurn = LIFTED
+        Client.maxBytesPerTurn = LIFTED
+    echo = reactor.listenTCP(0, ServerFactory.forProtocol(Echo), interface="127.0.0.1")
+
+    def run() -> None:
+        spec = dict(greeting="", login="", probe="p\r\n", probeMarker="pr\r\n", flood=FLOOD)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _HOSTILE_SERVER, str(echo.getHost().port), json.dumps(spec)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        reactor.callFromThread(
+            reactor.connectTCP, "127.0.0.1", port, ClientFactory.forProtocol(Client)
+        )
+        stdout, stderr = proc.communicate(timeout=600)
+        try:
+            out.update(json.loads(stdout.strip().splitlines()[-1]))
+        except (IndexError, ValueError):
+            out["error"] = stderr[-800:]
+        reactor.callFromThread(reactor.stop)
+
+    reactor.callWhenRunning(threading.Thread(target=run, daemon=True).start)
 
 
 def _sshClients(port: int) -> dict[str, Any]:
@@ -295,6 +377,7 @@ def _specs() -> dict[str, dict[str, Any]]:
             probe="<p/>",
             probeMarker="<pr/>",
         ),
+        "IRC client PING flood": {},
     }
 
 
@@ -455,6 +538,10 @@ def _serve(name: str, lifted: bool) -> dict[str, Any]:
     # The global reactor is the one protocols without a reactor of their own look up.
     installReactor(reactor)
     out: dict[str, Any] = {}
+    if name == "IRC client PING flood":
+        _ircClientCase(reactor, lifted, out)
+        reactor.run(installSignalHandlers=False)
+        return out
     with tempfile.TemporaryDirectory() as tmp:
         factory = _factory(name, lifted, reactor, tmp)
         port = reactor.listenTCP(0, factory, interface="127.0.0.1")

@@ -19,6 +19,7 @@ class SFTPLoop:
         self.clock = Clock()
         self.server.reactor = self.clock
         self.client = FileTransferClient()
+        self.client.reactor = self.clock
         self.serverTransport = StringTransport()
         self.clientTransport = StringTransport()
         self.server.makeConnection(self.serverTransport)

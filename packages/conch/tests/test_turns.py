@@ -11,14 +11,18 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from glisten.conch import telnet
+from glisten.conch._telnet import _constants as C
 from glisten.conch.unix import SFTPServerForUnixConchUser
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
+from glisten.internet.testing import StringTransport
 from glisten.python.failure import Failure
 
 from ._pairs import machines, pump
 from ._sftploop import SFTPLoop
 from .test_ssh_server import loggedIn
+from .test_telnet import Recorder
 
 REQUESTS = 10_000
 
@@ -76,7 +80,7 @@ def test_sftpRequestsInOnePacketAreHandledATurnAtATime(tmp_path: Path) -> None:
     lp.serverTransport.clear()
     assert len(answered) == lp.server.maxRequestsPerTurn
     assert lp.serverTransport.producerState == "paused"
-    assert len(turnsPending(lp.clock)) == 1
+    assert len(turnsPending(lp.clock)) == 2  # the server's, and the client's (budget spent)
     lp.pump()
     assert answered == list(range(REQUESTS))
     assert lp.serverTransport.producerState == "producing"
@@ -91,6 +95,47 @@ def test_sftpLostConnectionLeavesNoTurn(tmp_path: Path) -> None:
     assert turnsPending(lp.clock)
     lp.server.connectionLost(Failure(ConnectionDone()))
     assert not turnsPending(lp.clock)
+
+
+def _repliesInOnePacket(lp: SFTPLoop, count: int) -> tuple[list[int], bytes]:
+    """``count`` requests answered by the server and every reply read back in one piece, as
+    a server would send them in one channel packet."""
+    answered: list[int] = []
+    for i in range(count):
+        d = lp.client.realPath(b"/").addCallback(lambda path, i=i: answered.append(i))
+        d.addErrback(lambda failure: None)
+    lp.server.maxRequestsPerTurn = count + 1
+    lp.server.dataReceived(lp.clientTransport.value())
+    lp.clientTransport.clear()
+    replies = lp.serverTransport.value()
+    lp.serverTransport.clear()
+    return answered, replies
+
+
+def test_sftpRepliesInOnePacketAreHandledATurnAtATime(tmp_path: Path) -> None:
+    """The client, too: a server's thousands of replies in one channel packet are handled
+    64 per turn, the channel's input paused meanwhile."""
+    lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(tmp_path)))
+    answered, replies = _repliesInOnePacket(lp, REQUESTS)
+    lp.client.dataReceived(replies)
+    assert len(answered) == lp.client.maxRepliesPerTurn
+    assert lp.clientTransport.producerState == "paused"
+    assert len(turnsPending(lp.clock)) == 1
+    lp.clock.advance(0)
+    assert answered == list(range(REQUESTS))
+    assert lp.clientTransport.producerState == "producing"
+    assert not turnsPending(lp.clock)
+
+
+def test_sftpClientLostConnectionLeavesNoTurn(tmp_path: Path) -> None:
+    lp = SFTPLoop(SFTPServerForUnixConchUser(None, str(tmp_path)))
+    answered, replies = _repliesInOnePacket(lp, REQUESTS)
+    lp.client.dataReceived(replies)
+    assert turnsPending(lp.clock)
+    lp.client.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(lp.clock)
+    lp.clock.advance(0)
+    assert len(answered) == lp.client.maxRepliesPerTurn
 
 
 @settings(max_examples=40, deadline=None)
@@ -113,3 +158,76 @@ def test_machineBudgetChangesNothingButPace(count: int, budget: int, chunk: int)
         assert len(got) <= budget
         events += got
     assert [(e.messageType, e.payload) for e in events] == [(80, b"g%d" % i) for i in range(count)]
+
+
+# -- Telnet (either side): a flood of commands in one read ----------------------------------
+
+GA = bytes([C.IAC, C.GA])
+
+
+def _telnet(maxEvents: int = 64) -> tuple[Recorder, telnet.TelnetTransport, StringTransport, Clock]:
+    proto = Recorder()
+    tt = telnet.TelnetTransport(lambda: proto)
+    clock = Clock()
+    tt.reactor = clock
+    tt.maxEventsPerTurn = maxEvents
+    tr = StringTransport()
+    tt.makeConnection(tr)
+    return proto, tt, tr, clock
+
+
+def test_telnetCommandFloodIsHandledATurnAtATime() -> None:
+    proto, tt, tr, clock = _telnet()
+    tt.dataReceived(b"".join(b"%d," % i + GA for i in range(REQUESTS)))
+    assert len(proto.data) + len(proto.events) == tt.maxEventsPerTurn
+    assert tr.producerState == "paused"
+    # What arrives meanwhile waits behind what came first.
+    tt.dataReceived(b"end")
+    assert len(proto.data) + len(proto.events) == tt.maxEventsPerTurn
+    assert len(turnsPending(clock)) == 1
+    clock.advance(0)
+    assert b"".join(proto.data) == b"".join(b"%d," % i for i in range(REQUESTS)) + b"end"
+    assert proto.events == [("command", telnet.GA)] * REQUESTS
+    assert tr.producerState == "producing"
+    assert not turnsPending(clock)
+
+
+def test_telnetLostConnectionLeavesNoTurn() -> None:
+    proto, tt, tr, clock = _telnet()
+    tt.dataReceived(GA * REQUESTS)
+    assert turnsPending(clock)
+    tt.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(clock)
+    clock.advance(0)
+    assert len(proto.events) == tt.maxEventsPerTurn
+
+
+_TELNET_UNITS = [
+    b"text",
+    b"a\r\nb",
+    GA,
+    bytes([C.IAC, C.IAC]),
+    bytes([C.IAC, C.WILL, C.ECHO]),
+    bytes([C.IAC, C.DO, C.SGA]),
+    bytes([C.IAC, C.SB, C.NAWS, 0, 80, 0, 24, C.IAC, C.SE]),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(_TELNET_UNITS), max_size=40), st.integers(1, 6), st.integers(1, 30))
+def test_telnetPaceChangesNothingElse(units: list[bytes], maxEvents: int, chunk: int) -> None:
+    """Whatever the bound and however the bytes arrive, the protocol above sees the same
+    data and the same events in the same order, and the peer gets the same answers."""
+
+    def run(maxEvents: int, chunk: int) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
+        proto, tt, tr, clock = _telnet(maxEvents)
+        data = b"".join(units)
+        for i in range(0, len(data), chunk):
+            tt.dataReceived(data[i : i + chunk])
+            if i // chunk % 3 == 2:
+                clock.advance(0)
+        clock.advance(0)
+        assert not turnsPending(clock)
+        return b"".join(proto.data), proto.events, tr.value()
+
+    assert run(maxEvents, chunk) == run(1 << 20, 1 << 20)

@@ -61,6 +61,29 @@ def test_literal_plus_needs_no_wait() -> None:
     assert codec.dataToSend() == b'G0001 LOGIN "a b" {4+}\r\np\r\nw\r\n'
 
 
+def test_clear_text_after_starttls_is_dropped() -> None:
+    """What follows the ``OK`` to ``STARTTLS`` in the same clear-text read is dropped: a man
+    in the middle could pose it as the server's answer over TLS."""
+    codec = ClientConnection()
+    codec.receiveData(b"* OK hi\r\n")
+    tag = codec.sendCommand(b"STARTTLS")
+    events = codec.receiveData(tag + b" OK go\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n* 9")
+    assert events == [Tagged(tag, b"OK", None, b"go")]
+    codec.sendCommand(b"CAPABILITY")
+    assert codec.receiveData(b"* CAPABILITY IMAP4rev1\r\n") == [
+        Untagged(b"CAPABILITY", None, [b"IMAP4rev1"])
+    ]
+
+
+def test_refused_starttls_drops_nothing() -> None:
+    codec = ClientConnection()
+    codec.receiveData(b"* OK hi\r\n")
+    tag = codec.sendCommand(b"STARTTLS")
+    events = codec.receiveData(tag + b" BAD no\r\n* 3 EXI")
+    assert events == [Tagged(tag, b"BAD", None, b"no")]
+    assert codec.receiveData(b"STS\r\n") == [Untagged(b"EXISTS", 3, [])]
+
+
 @pytest.mark.parametrize("byteAtATime", [False, True])
 def test_untagged_responses(byteAtATime: bool) -> None:
     wire = (

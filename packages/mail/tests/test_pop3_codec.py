@@ -248,6 +248,27 @@ def test_client_responses(byteAtATime: bool) -> None:
     assert codec.pending == 0
 
 
+def test_client_drops_clear_text_after_stls() -> None:
+    """Whatever follows an accepted ``STLS`` in the same clear-text read is dropped: a man
+    in the middle could pose it as the answer to the next command."""
+    codec = ClientConnection()
+    codec.receiveData(b"+OK hi\r\n")
+    codec.send(b"STLS")
+    assert codec.receiveData(b"+OK begin\r\n+OK injected\r\n+OK inj") == [Response(True, b"begin")]
+    codec.send(b"NOOP")
+    assert codec.receiveData(b"+OK over TLS\r\n") == [Response(True, b"over TLS")]
+
+
+def test_client_keeps_reading_after_refused_stls() -> None:
+    """After ``-ERR`` the session goes on in clear text: nothing is dropped."""
+    codec = ClientConnection()
+    codec.receiveData(b"+OK hi\r\n")
+    codec.send(b"STLS")
+    assert codec.receiveData(b"-ERR no\r\n+OK") == [Response(False, b"no")]
+    codec.send(b"NOOP")
+    assert codec.receiveData(b" fine\r\n") == [Response(True, b"fine")]
+
+
 def test_client_auth_continuation() -> None:
     codec = ClientConnection()
     codec.receiveData(b"+OK hi\r\n")

@@ -155,6 +155,22 @@ def test_startTLSAndAuth() -> None:
     assert types(c.receiveData(b"235 ok\r\n")) == [Ready] and c.authenticated
 
 
+@pytest.mark.parametrize("partial", [b"", b"250-hal"])
+def test_clearTextAfterStartTLSIsDropped(partial: bytes) -> None:
+    """Replies (or part of one) sent in clear text behind ``220`` never count as the answer
+    to the ``EHLO`` said over TLS: a man in the middle could have put them there."""
+    c = ClientConnection(b"me", tlsAvailable=True)
+    c.receiveData(b"220 mx\r\n250-mx\r\n250 STARTTLS\r\n")
+    c.dataToSend()
+    events = c.receiveData(b"220 go\r\n250-evil\r\n250 AUTH PLAIN\r\n" + partial)
+    assert types(events) == [TLSRequested]
+    c.tlsStarted()
+    assert c.dataToSend() == b"EHLO me\r\n"
+    assert c.receiveData(b"") == []
+    events = c.receiveData(b"250-mx\r\n250 SIZE 100\r\n")
+    assert types(events) == [Ready] and c.extensions == {"SIZE": b"100"}
+
+
 def test_requireTLSFails() -> None:
     c = ClientConnection(b"me", tlsAvailable=True, requireTLS=True)
     events = c.receiveData(b"220 mx\r\n250 mx\r\n")

@@ -7,11 +7,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 from glisten.python.failure import Failure
 from glisten.words._pacing import InputPacer
+from glisten.words.protocols import irc
 from glisten.words.xish import xmlstream
 
 from .test_service import Server
@@ -132,3 +136,109 @@ def test_pacerSlicesBytesAndEvents() -> None:
     assert handled == list(range(100))
     assert not pacer.pending
     assert transport.producerState == "producing"
+
+
+# -- the IRC client: a server's flood is paced the same way ---------------------------------
+
+
+class Listener(irc.IRCClient):
+    """Records the messages it was sent; answers PINGs as any client does."""
+
+    nickname = "me"
+    performLogin = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: list[str] = []
+
+    def privmsg(self, user: str, channel: str, message: str) -> None:
+        self.said.append(message)
+
+
+def ircClient() -> tuple[Listener, StringTransport, Clock]:
+    client = Listener()
+    clock = Clock()
+    client.reactor = clock
+    transport = StringTransport()
+    client.makeConnection(transport)
+    return client, transport, clock
+
+
+def test_ircClientAnswersAPingFloodATurnAtATime() -> None:
+    client, transport, clock = ircClient()
+    per = client.maxMessagesPerTurn
+    client.dataReceived(b"".join(b"PING :t%d\r\n" % i for i in range(COMMANDS)))
+    assert transport.value().count(b"PONG") == per
+    assert transport.producerState == "paused"
+    assert len(turnsPending(clock)) == 1
+    clock.advance(0)
+    tokens = transport.value().decode().split("\r\n")[:-1]
+    assert tokens == [f"PONG t{i}" for i in range(COMMANDS)]
+    assert transport.producerState == "producing"
+    assert not turnsPending(clock)
+
+
+def test_ircClientPrivmsgFloodInOrder() -> None:
+    client, transport, clock = ircClient()
+    flood = b"".join(b":x!y@z PRIVMSG me :m%d\r\n" % i for i in range(COMMANDS))
+    client.dataReceived(flood)
+    assert len(client.said) == client.maxMessagesPerTurn
+    # More arriving meanwhile waits behind what was read before.
+    client.dataReceived(b":x!y@z PRIVMSG me :last\r\n")
+    assert len(client.said) == client.maxMessagesPerTurn
+    clock.advance(0)
+    assert client.said == [f"m{i}" for i in range(COMMANDS)] + ["last"]
+
+
+def test_ircClientLostConnectionLeavesNoTurn() -> None:
+    client, transport, clock = ircClient()
+    client.dataReceived(b":x!y@z PRIVMSG me :hi\r\n" * COMMANDS)
+    assert turnsPending(clock)
+    client.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(clock)
+    clock.advance(0)
+    assert len(client.said) == client.maxMessagesPerTurn
+
+
+_IRC_LINES = [
+    b":x!y@z PRIVMSG me :hello\r\n",
+    b":x!y@z PRIVMSG #c :\x01ACTION waves\x01\r\n",
+    b"PING :abc\r\n",
+    b":srv 001 me :Welcome\r\n",
+    b":x!y@z NOTICE me :n\r\n",
+    b"@time=2024-01-01T00:00:00.000Z :x!y@z PRIVMSG me :tagged\r\n",
+    b":x!y@z PRIVMSG me :" + b"w" * 600 + b"\r\n",
+    b"\x00bad\r\n",
+    b"\n",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(_IRC_LINES), max_size=40),
+    st.integers(1, 8),
+    st.integers(1, 200),
+    st.integers(1, 64),
+)
+def test_ircClientPaceChangesNothingElse(
+    lines: list[bytes], maxEvents: int, maxBytes: int, chunk: int
+) -> None:
+    """Whatever the budget and however the bytes arrive, the client acts on the same
+    messages in the same order and writes the same answers as without a bound."""
+
+    def run(maxEvents: int, maxBytes: int, chunk: int) -> tuple[list[str], bytes]:
+        client, transport, clock = ircClient()
+        client.heartbeatInterval = None
+        client.maxMessagesPerTurn = maxEvents
+        client.maxBytesPerTurn = maxBytes
+        data = b"".join(lines)
+        for i in range(0, len(data), chunk):
+            client.dataReceived(data[i : i + chunk])
+            if i // chunk % 3 == 2:
+                # Some reads arrive while earlier input still waits for its turn.
+                clock.advance(0)
+        clock.advance(0)
+        assert not turnsPending(clock)
+        return client.said, transport.value()
+
+    assert run(maxEvents, maxBytes, chunk) == run(1 << 20, 1 << 30, 1 << 30)

@@ -38,6 +38,7 @@ from glisten.conch._telnet import (
 from glisten.conch._telnet import _constants as C
 from glisten.cred import credentials
 from glisten.internet import defer, interfaces, protocol
+from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.protocols import basic
 from glisten.protocols.policies import TimeoutMixin
@@ -243,10 +244,18 @@ class Telnet(protocol.Protocol):
     and negotiates options through :meth:`enableLocal`/:meth:`enableRemote`.
 
     :ivar limits: bounds applied to the peer (see :class:`glisten.conch._telnet.Limits`).
+    :ivar maxEventsPerTurn: commands, negotiations and runs of data handled per turn of the
+        reactor: the rest of a read (a flood of ``IAC NOP`` or option offers) waits, reading
+        paused, for the next turn, so one peer cannot stall the other connections.
+    :ivar reactor: the reactor that runs the later turns (``None``: the global one).
     """
 
     _log = Logger()
     limits: Limits | None = None
+    maxEventsPerTurn = 64
+    reactor: Any = None
+    _nextTurn: Any = None
+    _turnPaused = False
 
     def __init__(self) -> None:
         self._codec = TelnetCodec(self.limits)
@@ -312,9 +321,21 @@ class Telnet(protocol.Protocol):
     # -- receiving ---------------------------------------------------------------------
 
     def dataReceived(self, data: bytes) -> None:
+        self._codec.receiveData(data)
+        if self._nextTurn is None:
+            self._readEvents()
+
+    def _readEvents(self) -> None:
+        """Handle the codec's events, up to :attr:`maxEventsPerTurn`; past that, pause reading
+        and leave the rest to the reactor's next turn."""
         codec = self._codec
-        codec.receiveData(data)
+        budget = self.maxEventsPerTurn
         while self.transport is not None:
+            if budget == 0:
+                self._turnPaused = True
+                self._pauseInput("pauseProducing")
+                self._nextTurn = getReactor(self.reactor).callLater(0, self._takeTurn)
+                return
             try:
                 event = codec.nextEvent()
             except TelnetProtocolError as e:
@@ -324,8 +345,22 @@ class Telnet(protocol.Protocol):
                 return
             if event is None:
                 return
+            budget -= 1
             self._handle(event)
             self._flush()
+
+    def _takeTurn(self) -> None:
+        self._nextTurn = None
+        self._readEvents()
+        if self._nextTurn is None and self._turnPaused:
+            self._turnPaused = False
+            self._pauseInput("resumeProducing")
+
+    def _pauseInput(self, method: str) -> None:
+        """Pause or resume reading (a transport without flow control has none)."""
+        call = getattr(self.transport, method, None)
+        if call is not None:
+            call()
 
     def _handle(self, event: object) -> None:
         if isinstance(event, Data):
@@ -370,6 +405,9 @@ class Telnet(protocol.Protocol):
             d.callback(result)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        turn, self._nextTurn = self._nextTurn, None
+        if turn is not None and turn.active():
+            turn.cancel()
         pending, self._pending = self._pending, {}
         for d in pending.values():
             d.errback(reason if reason is not None else Failure(TelnetError("connection lost")))

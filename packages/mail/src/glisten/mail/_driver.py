@@ -1,6 +1,7 @@
-"""What the SMTP, POP3 and IMAP4 server protocols share: feeding a sans-I/O codec and
+"""What the SMTP, POP3 and IMAP4 protocols share: feeding a sans-I/O codec and
 running its events, with answers that may come later (Deferreds) or at once (re-entrantly,
-from inside an event handler), a bounded number of commands per turn of the reactor."""
+from inside an event handler), a bounded number of commands per turn of the reactor (on
+servers a client's pipelined commands, on clients a server's replies)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ class CodecDriver:
     resetTimeout: Callable[[], None]
     #: Schedules a call on the protocol's reactor (``TimeoutMixin``).
     callLater: Callable[[float, Callable[[], None]], Any]
+    #: What the codec raises for a peer that broke the protocol (the client codecs raise;
+    #: the server codecs answer with errors instead).
+    _codecErrors: tuple[type[Exception], ...] = ()
+
+    def _codecFailed(self, error: Exception) -> None:
+        """The codec raised one of :attr:`_codecErrors`: the connection cannot go on (the
+        adapter fails what waits and disconnects)."""
+        self.transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         """Traffic: restart the idle timeout and feed the codec."""
@@ -61,6 +70,10 @@ class CodecDriver:
                     break
                 self._again = False
                 events = codec.receiveData(b"")
+        except self._codecErrors as e:
+            self._again = False
+            self._codecFailed(e)
+            return
         finally:
             self._busy = False
         self._flush()

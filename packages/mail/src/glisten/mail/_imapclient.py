@@ -21,6 +21,7 @@ from typing import Any
 
 from glisten.internet import defer, error, interfaces
 from glisten.internet.protocol import Protocol
+from glisten.mail._driver import CodecDriver
 from glisten.mail._imap import (
     DEFAULT_LIMITS,
     Atom,
@@ -101,13 +102,16 @@ class _Command:
         self.onContinue: Any = None
 
 
-class IMAP4Client(Protocol, TimeoutMixin):
+class IMAP4Client(CodecDriver, Protocol, TimeoutMixin):
     """An IMAP4rev1 client connection.
 
     :ivar allowInsecureLogin: Send the password over a connection without TLS.
     :ivar hostname: The name the server's certificate must carry for STARTTLS (default:
         the peer's address).
     :ivar timeout: Seconds to wait for an answer (``0``: forever).
+    :ivar maxCommandsPerTurn: Response lines read per turn of the reactor (64); the rest of a
+        read waits, reading paused, for the next turn, so a server's flood of untagged
+        responses cannot stall the process's other connections.
     """
 
     allowInsecureLogin = False
@@ -134,20 +138,16 @@ class IMAP4Client(Protocol, TimeoutMixin):
         if self.timeout:
             self.setTimeout(self.timeout)
 
-    def dataReceived(self, data: bytes) -> None:
-        self.resetTimeout()
-        try:
-            events = self._codec.receiveData(data)
-        except IMAPParseError as e:
-            self._fail(Failure(IllegalServerResponse(str(e))))
-            self.transport.loseConnection()
-            return
-        for event in events:
-            self._event(event)
-        self._flush()
+    _codecErrors = (IMAPParseError,)
+
+    def _codecFailed(self, error: Exception) -> None:
+        self._fail(Failure(IllegalServerResponse(str(error))))
+        self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.setTimeout(None)
+        self._disconnected = True
+        self._stopTurns()
         self._fail(reason or Failure(error.ConnectionDone()))
 
     def timeoutConnection(self) -> None:
@@ -163,12 +163,7 @@ class IMAP4Client(Protocol, TimeoutMixin):
         for command in pending:
             command.deferred.errback(failure)
 
-    def _flush(self) -> None:
-        out = self._codec.dataToSend()
-        if out:
-            self.transport.write(out)
-
-    def _event(self, event: Any) -> None:
+    def _handle(self, event: Any) -> None:
         if isinstance(event, Greeting):
             caps = None
             if event.code is not None and event.code.upper().startswith(b"CAPABILITY "):

@@ -13,6 +13,7 @@ from zope.interface import implementer
 from glisten.internet import defer, error, interfaces
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import ClientFactory, Protocol
+from glisten.mail._driver import CodecDriver
 from glisten.mail._smtp import ClientConnection
 from glisten.mail._smtp._events import (
     Closed,
@@ -74,7 +75,7 @@ class _Log:
         self.lines = []
 
 
-class SMTPClient(Protocol, TimeoutMixin):
+class SMTPClient(CodecDriver, Protocol, TimeoutMixin):
     """Sends mail over one connection: subclasses provide the transactions.
 
     Override :meth:`getMailFrom` (``None`` ends the session), :meth:`getMailTo`,
@@ -82,6 +83,9 @@ class SMTPClient(Protocol, TimeoutMixin):
 
     :param identity: The name to give in ``HELO``/``EHLO``.
     :ivar timeout: Seconds to wait for the server before giving up.
+    :ivar maxCommandsPerTurn: Server replies acted on per turn of the reactor (64); the rest
+        of a read wait, reading paused, for the next turn, so a server's flood of replies
+        cannot stall the process's other connections.
     """
 
     timeout: float | None = 300
@@ -138,17 +142,9 @@ class SMTPClient(Protocol, TimeoutMixin):
         self.setTimeout(self.timeout)
 
     def dataReceived(self, data: bytes) -> None:
-        self.resetTimeout()
-        assert self._codec is not None
         for line in data.splitlines()[-self.log.size :]:
             self.log.append(b"<<< " + line)
-        codec = self._codec
-        events = codec.receiveData(data)
-        while events:
-            for event in events:
-                self._handle(event)
-            events = codec.receiveData(b"")
-        self._flush()
+        super().dataReceived(data)
 
     def timeoutConnection(self) -> None:
         self.sendError(
@@ -157,6 +153,8 @@ class SMTPClient(Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.setTimeout(None)
+        self._disconnected = True
+        self._stopTurns()
         codec = self._codec
         if codec is not None and codec.state.value not in ("closed", "quit"):
             self._codec = None
@@ -181,10 +179,12 @@ class SMTPClient(Protocol, TimeoutMixin):
         assert codec is not None
         if isinstance(event, Ready):
             self._nextMessage()
+            self._acted()
         elif isinstance(event, RecipientResult):
             self._results.append((event.recipient, event.reply.code, event.reply.text))
         elif isinstance(event, SendData):
             self._sendData()
+            self._acted()
         elif isinstance(event, MessageSent):
             self.sentMail(
                 event.reply.code, event.reply.text, len(event.accepted), self._results, self.log
@@ -196,10 +196,17 @@ class SMTPClient(Protocol, TimeoutMixin):
             self._flush()
             self.transport.startTLS(self.context)
             codec.tlsStarted()
+            self._acted()
         elif isinstance(event, SessionFailed):
             self.sendError(self._sessionError(event))
         elif isinstance(event, Closed):
             self.transport.loseConnection()
+
+    def _acted(self) -> None:
+        """The application answered what the codec waited for: it may read on (in this
+        turn's loop when called while events are handled)."""
+        if self._codec is not None and not self._disconnected:
+            self._process(b"")
 
     context: Any = None
 
@@ -272,6 +279,8 @@ class SMTPClient(Protocol, TimeoutMixin):
     def _sendData(self) -> None:
         codec = self._codec
         assert codec is not None
+        # Commands still owed go first (replies read ahead in one turn may have queued some).
+        self._flush()
         if isinstance(self._file, io.BytesIO):
             # In memory already: one write for the text and its end (one system call).
             data = self._file.read()

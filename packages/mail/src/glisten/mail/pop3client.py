@@ -18,6 +18,7 @@ from typing import Any
 
 from glisten.internet import defer, error, interfaces
 from glisten.internet.protocol import Protocol
+from glisten.mail._driver import CodecDriver
 from glisten.mail._pop3 import (
     DEFAULT_LIMITS,
     ClientConnection,
@@ -61,7 +62,7 @@ class TLSNotSupportedError(POP3ClientError):
     """The server does not offer ``STLS``."""
 
 
-class POP3Client(Protocol, TimeoutMixin):
+class POP3Client(CodecDriver, Protocol, TimeoutMixin):
     """A POP3 client connection.
 
     :ivar allowInsecureLogin: Send passwords in the clear when neither TLS nor APOP is
@@ -72,6 +73,9 @@ class POP3Client(Protocol, TimeoutMixin):
     :ivar startedTLS: ``STLS`` succeeded on this connection.
     :ivar hostname: The name the server's certificate must carry for :meth:`startTLS`
         (default: the peer's address).
+    :ivar maxCommandsPerTurn: Answers (and 4 KiB pieces of multi-line answers) read per turn
+        of the reactor (64); the rest of a read waits, reading paused, for the next turn, so a
+        server's flood cannot stall the process's other connections.
     """
 
     allowInsecureLogin = False
@@ -97,35 +101,38 @@ class POP3Client(Protocol, TimeoutMixin):
         if self.timeout:
             self.setTimeout(self.timeout)
 
-    def dataReceived(self, data: bytes) -> None:
-        self.resetTimeout()
-        try:
-            events = self._codec.receiveData(data)
-        except POP3ProtocolError as e:
-            self._fail(Failure(LineTooLong(str(e))))
-            self.transport.loseConnection()
-            return
-        for event in events:
-            if isinstance(event, Greeting):
-                self.serverChallenge = event.challenge
-                self.serverGreeting(event.text)
-            elif isinstance(event, Response):
-                d, parse, _ = self._waiting.popleft()
-                if event.ok:
-                    try:
-                        result = parse(event)
-                    except (ValueError, IndexError) as e:
-                        d.errback(Failure(ServerErrorResponse(str(e).encode())))
-                    else:
-                        d.callback(result)
+    _codecErrors = (POP3ProtocolError,)
+
+    def _codecFailed(self, error: Exception) -> None:
+        self._fail(Failure(LineTooLong(str(error))))
+        self.transport.loseConnection()
+
+    def _handle(self, event: Any) -> None:
+        if isinstance(event, Greeting):
+            self.serverChallenge = event.challenge
+            self.serverGreeting(event.text)
+        elif isinstance(event, Response):
+            d, parse, _ = self._waiting.popleft()
+            if event.ok:
+                try:
+                    result = parse(event)
+                except (ValueError, IndexError) as e:
+                    d.errback(Failure(ServerErrorResponse(str(e).encode())))
                 else:
-                    d.errback(Failure(ServerErrorResponse(event.text)))
+                    d.callback(result)
+            else:
+                d.errback(Failure(ServerErrorResponse(event.text)))
+
+    def _flush(self) -> None:
+        """After the events of a read: send the commands that may go now."""
         self._pump()
         if not self._waiting and not self._queue:
             self.setTimeout(None)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.setTimeout(None)
+        self._disconnected = True
+        self._stopTurns()
         self._fail(reason or Failure(error.ConnectionDone()))
 
     def timeoutConnection(self) -> None:

@@ -613,12 +613,21 @@ class FileTransferClient(protocol.Protocol):
     Deferred; any number may be in flight (requests made before the server's ``VERSION`` wait
     for it). Failures are :class:`SFTPError`, ``EOFError`` at the end of a file or directory.
 
+    One channel packet may hold thousands of small replies: at most
+    :attr:`maxRepliesPerTurn` of them are handled in one go; the rest wait, the channel's
+    input paused, for the reactor's next turn, so one server cannot stall the process.
+
     :param extData: extensions to announce in ``INIT``.
     :ivar version: the server's protocol version, once known.
     :ivar serverExtensions: the extensions the server announced.
+    :ivar maxRepliesPerTurn: replies handled per turn of the reactor.
+    :ivar reactor: the reactor that runs the later turns (``None``: the global one).
     """
 
     _log = Logger()
+    maxRepliesPerTurn = 64
+    reactor: Any = None
+    _nextTurn: Any = None
 
     def __init__(self, extData: dict[bytes, bytes] | None = None, limits: Limits | None = None):
         self.extData = dict(extData or {})
@@ -651,8 +660,12 @@ class FileTransferClient(protocol.Protocol):
         return d
 
     def dataReceived(self, data: bytes) -> None:
+        codec = self._codec
+        if self._nextTurn is None:
+            # A new turn (not one cut short and waiting for the next): a fresh budget.
+            codec.budget = self.maxRepliesPerTurn
         try:
-            events = self._codec.receiveData(data)
+            events = codec.receiveData(data)
             for event in events:
                 if isinstance(event, Version):
                     self._gotVersion(event)
@@ -665,6 +678,24 @@ class FileTransferClient(protocol.Protocol):
             self._log.info("SFTP protocol error: {error}", error=str(e))
             self._failAll(Failure(SFTPError(FX_BAD_MESSAGE, str(e))))
             self.transport.loseConnection()
+            return
+        if codec.budget == 0 and self._nextTurn is None and self._failure is None:
+            self._pauseInput("pauseProducing")
+            self._nextTurn = getReactor(self.reactor).callLater(0, self._takeTurn)
+
+    def _takeTurn(self) -> None:
+        self._nextTurn = None
+        if self._failure is not None:
+            return
+        self.dataReceived(b"")
+        if self._nextTurn is None:
+            self._pauseInput("resumeProducing")
+
+    def _pauseInput(self, method: str) -> None:
+        """Pause or resume the channel's input (a transport without flow control has none)."""
+        call = getattr(self.transport, method, None)
+        if call is not None:
+            call()
 
     def _gotVersion(self, event: Version) -> None:
         self.version = event.version
@@ -678,6 +709,9 @@ class FileTransferClient(protocol.Protocol):
             d.callback(self)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        turn, self._nextTurn = self._nextTurn, None
+        if turn is not None and turn.active():
+            turn.cancel()
         self._failAll(Failure(ConnectionLost("the SFTP session ended")))
 
     def _failAll(self, failure: Failure) -> None:

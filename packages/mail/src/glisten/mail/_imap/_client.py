@@ -86,7 +86,12 @@ class ClientConnection:
 
     :param limits: What the client accepts from the server (line, literal, nesting).
     :param tagPrefix: The letters of this client's tags.
+    :ivar budget: Response lines :meth:`receiveData` may still read before it stops and
+        keeps the rest buffered (``None``: no bound); the adapter sets it for each turn of the
+        reactor, so a flood of untagged responses is read a bounded part at a time.
     """
+
+    budget: int | None = None
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS, tagPrefix: bytes = b"G") -> None:
         self.limits = limits
@@ -102,6 +107,10 @@ class ClientConnection:
         self._response = bytearray()
         self._literalLeft = 0
         self.greeted = False
+        #: The tag of a ``STARTTLS`` waiting for its answer; once it is ``OK``, what follows
+        #: in clear text is dropped.
+        self._tlsTag: bytes | None = None
+        self._tlsNext = False
 
     def dataToSend(self) -> bytes:
         out = b"".join(self._out)
@@ -117,6 +126,8 @@ class ClientConnection:
         if not name or any(c in b' \r\n(){"' for c in name):
             raise LocalProtocolError("bad command name")
         tag = next(self._tags)
+        if name.upper() == b"STARTTLS":
+            self._tlsTag = tag
         pieces: list[list[bytes]] = [[tag + b" " + name]]
         for arg in args:
             if isinstance(arg, Literal):
@@ -154,7 +165,7 @@ class ClientConnection:
         """:raises IMAPParseError: for responses IMAP does not allow or over the limits."""
         self._buf += data
         events: list[ClientEvent] = []
-        while True:
+        while self.budget != 0:
             if self._literalLeft:
                 take = min(self._literalLeft, len(self._buf))
                 self._response += self._buf[:take]
@@ -173,6 +184,8 @@ class ClientConnection:
             self._scan = 0
             if len(line) > self.limits.maxLine:
                 raise IMAPParseError("response line too long")
+            if self.budget is not None:
+                self.budget -= 1
             self._response += line
             found = literalAt(line.rstrip(b"\r\n"))
             if found is not None and not self._response.startswith(b"+ "):
@@ -189,6 +202,14 @@ class ClientConnection:
             event = self._parse(response)
             if event is not None:
                 events.append(event)
+            if self._tlsNext:
+                # TLS starts now: bytes behind the answer came in clear text, where a man in
+                # the middle may have put them (the client side of CVE-2011-0411).
+                self._tlsNext = False
+                del self._buf[:]
+                self._scan = 0
+                return events
+        return events
 
     def _parse(self, data: bytes) -> ClientEvent | None:
         line = data.rstrip(b"\r\n")
@@ -204,6 +225,9 @@ class ClientConnection:
         status, _, text = rest.partition(b" ")
         if not tag or status.upper() not in (b"OK", b"NO", b"BAD"):
             raise IMAPParseError("not an IMAP response")
+        if tag == self._tlsTag:
+            self._tlsTag = None
+            self._tlsNext = status.upper() == b"OK"
         if tag == self._blockedBy:
             # The server refused a literal: the rest of that command is never sent.
             self._blockedBy = None

@@ -18,7 +18,12 @@ from glisten.mail._pop3._limits import DEFAULT_LIMITS, Limits
 _CHALLENGE = re.compile(rb"<[^<>\s]{1,250}>")
 #: Commands whose ``+OK`` carries lines (``LIST``/``UIDL`` only without an argument).
 _MULTILINE = frozenset({b"CAPA", b"RETR", b"TOP"})
-_GREETING, _SINGLE, _MULTI, _AUTH = range(4)
+_GREETING, _SINGLE, _MULTI, _AUTH, _STLS = range(5)
+#: Bytes of a multi-line answer that cost one unit of a ``budget``.
+TEXT_UNIT = 4096
+#: What a line of a multi-line answer costs at least, in bytes: a flood of empty lines is
+#: paced as well as one of long ones.
+_LINE_COST = 64
 
 
 class ClientConnection:
@@ -26,7 +31,13 @@ class ClientConnection:
 
     :param limits: What the client accepts from the server.
     :ivar greeted: The greeting has arrived.
+    :ivar budget: Units :meth:`receiveData` may still read before it stops and keeps the rest
+        buffered (``None``: no bound): a status line costs one, a multi-line answer one per
+        :data:`TEXT_UNIT` bytes (a line at least ``_LINE_COST``). The adapter sets it for
+        each turn of the reactor.
     """
+
+    budget: int | None = None
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
@@ -38,6 +49,9 @@ class ClientConnection:
         self._status: bytes | None = None
         self._lines: list[bytes] = []
         self._size = 0
+        self._textCost = 0
+        #: ``STLS`` was accepted: what follows its answer in clear text is dropped.
+        self._tlsNext = False
 
     def send(self, command: bytes, *args: bytes) -> bytes:
         """:return: the bytes of ``command`` with ``args``, whose answer is now expected.
@@ -52,6 +66,8 @@ class ClientConnection:
                 raise LocalProtocolError("bad argument")
         if verb == b"AUTH":
             kind = _AUTH
+        elif verb == b"STLS":
+            kind = _STLS
         elif verb in _MULTILINE or (verb in (b"LIST", b"UIDL") and not args):
             kind = _MULTI
         else:
@@ -80,7 +96,7 @@ class ClientConnection:
         """
         self._buf += data
         events: list[ClientEvent] = []
-        while True:
+        while self.budget != 0:
             limit = (
                 self.limits.maxDataLine if self._status is not None else self.limits.maxStatusLine
             )
@@ -97,9 +113,30 @@ class ClientConnection:
             self._scan = 0
             if line.endswith(b"\r"):
                 line = line[:-1]
+            if self.budget is not None:
+                self._charge(end + 1)
             event = self._line(line)
             if event is not None:
                 events.append(event)
+            if self._tlsNext:
+                # TLS starts now: bytes behind the answer came in clear text, where a man in
+                # the middle may have put them (the client side of CVE-2011-0411).
+                self._tlsNext = False
+                del self._buf[:]
+                self._scan = 0
+                return events
+        return events
+
+    def _charge(self, size: int) -> None:
+        """Take what the line of ``size`` bytes costs from the budget."""
+        assert self.budget is not None
+        if self._status is None:
+            self.budget -= 1
+            return
+        self._textCost += max(size, _LINE_COST)
+        if self._textCost >= TEXT_UNIT:
+            self._textCost = 0
+            self.budget -= 1
 
     def _line(self, line: bytes) -> ClientEvent | None:
         if self._status is not None:
@@ -135,4 +172,6 @@ class ClientConnection:
         if ok and kind == _MULTI:
             self._status = text
             return None
+        if ok and kind == _STLS:
+            self._tlsNext = True
         return Response(ok, text, None)

@@ -56,7 +56,12 @@ class ClientConnection:
     :param requireAuth: Fail the session rather than send without authenticating.
     :param authWithoutTLS: Allow PLAIN and LOGIN (which show the password) without TLS.
     :ivar extensions: The server's ``EHLO`` keywords and their parameters.
+    :ivar budget: Replies :meth:`receiveData` may still act on before it stops and keeps the
+        rest for a later call (``None``: no bound); the adapter sets it for each turn of
+        the reactor, so a server's flood of replies is worked through a bounded part at a time.
     """
+
+    budget: int | None = None
 
     def __init__(
         self,
@@ -113,9 +118,15 @@ class ClientConnection:
     # -- the application's calls ----------------------------------------------------------
 
     def tlsStarted(self) -> None:
-        """The transport now speaks TLS: say ``EHLO`` again (RFC 3207 4.2)."""
+        """The transport now speaks TLS: say ``EHLO`` again (RFC 3207 4.2).
+
+        Replies the server sent in clear text after its ``220`` are dropped: a man in the
+        middle could have put them there to pose as the answer to the new ``EHLO`` (the
+        client side of CVE-2011-0411)."""
         if self.state is not C.TLS_PENDING:
             raise LocalProtocolError("no STARTTLS is pending")
+        self._replies.clear()
+        self._reader = ReplyReader(self.limits)
         self.secure = True
         self.extensions = {}
         self.state = C.EHLO
@@ -220,7 +231,8 @@ class ClientConnection:
         """Add the server's bytes; return the events its complete replies cause.
 
         Handling stops at an event the application must act on (:class:`Ready`,
-        :class:`TLSRequested`, :class:`SendData`); call again with ``b""`` after acting.
+        :class:`TLSRequested`, :class:`SendData`) or when :attr:`budget` is spent; call again
+        with ``b""`` after acting (or with a new budget).
         """
         events: list[ClientEvent] = []
         if self.state is C.CLOSED:
@@ -232,7 +244,9 @@ class ClientConnection:
                 self._failSession("protocol", e.message, None, events)
                 return events
         replies = self._replies
-        while replies and self.state not in _WAITING:
+        while replies and self.state not in _WAITING and self.budget != 0:
+            if self.budget is not None:
+                self.budget -= 1
             self._handle(replies.popleft(), events)
         return events
 

@@ -32,6 +32,7 @@ from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol, connectionDone
 from glisten.logger import Logger
 from glisten.python.failure import Failure
+from glisten.words._pacing import InputPacer
 from glisten.words.protocols._irc import (
     BadLine,
     CapabilitiesAcknowledged,
@@ -138,8 +139,12 @@ class IRCClient(Protocol):
     :ivar saslPassword: the SASL PLAIN password.
     :ivar tags: the tags of the message being dispatched (empty outside a callback).
     :ivar currentBatch: the :class:`Batch` the message being dispatched belongs to, if any.
-    :ivar reactor: the clock for ``lineRate`` and the heartbeat; the global reactor if
-        ``None``.
+    :ivar reactor: the clock for ``lineRate``, the heartbeat and the turns of paced input;
+        the global reactor if ``None``.
+    :ivar maxMessagesPerTurn: messages handled in one go before the connection yields to
+        the others: reading pauses and the rest waits for the reactor's next turn, so a
+        server's megabyte of ``PING``/``PRIVMSG`` lines cannot stall the process (issue 29).
+    :ivar maxBytesPerTurn: bytes parsed in one go, for the same reason.
     """
 
     nickname = "irc"
@@ -174,6 +179,8 @@ class IRCClient(Protocol):
     ctcpReplyWindow = 10.0
     limits = Limits()
     reactor: Any = None
+    maxMessagesPerTurn = 64
+    maxBytesPerTurn = 16384
     dcc_destdir = "."
     #: The address DCC offers name (default: this end of the IRC connection); set it when
     #: peers must reach this host at another address.
@@ -192,6 +199,7 @@ class IRCClient(Protocol):
     capabilities: ClientCapabilities | None = None
     _queueCall: Any = None
     _heartbeat: Any = None
+    _pacer: InputPacer[Message | BadLine] | None = None
     _ownPrefix: str | None = None
 
     def __init__(self) -> None:
@@ -208,6 +216,7 @@ class IRCClient(Protocol):
         self._queueCall = None
         self._heartbeat = None
         self._decoder = LineDecoder(self.limits)
+        self._pacer = None
         self._pings: dict[tuple[str, str], float] = {}
         self._ctcpReplies: deque[float] = deque()
         self._batches = BatchTracker()
@@ -236,16 +245,30 @@ class IRCClient(Protocol):
             self._queueCall.cancel()
         self._queueCall = None
         self._queue.clear()
+        if self._pacer is not None:
+            self._pacer.stop()
 
     def dataReceived(self, data: bytes) -> None:
-        received = self.messageReceived
-        for event in self._decoder.receiveData(data):
-            if type(event) is BadLine:
-                _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
-                continue
-            received(event)  # type: ignore[arg-type]
-            if self.transport is None:
-                return
+        pacer = self._pacer
+        if pacer is None:
+            pacer = self._pacer = InputPacer(
+                self._decoder.receiveData,
+                self._lineEvent,
+                self.transport,
+                self._clock,
+                maxEvents=self.maxMessagesPerTurn,
+                maxBytes=self.maxBytesPerTurn,
+            )
+        pacer.dataReceived(data)
+
+    def _lineEvent(self, event: Message | BadLine) -> None:
+        if type(event) is BadLine:
+            _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
+        else:
+            self.messageReceived(event)  # type: ignore[arg-type]
+        if self.transport is None and self._pacer is not None:
+            # A handler dropped the transport (as Twisted's clients may): read no further.
+            self._pacer.discard()
 
     def messageReceived(self, message: Message) -> None:
         """Dispatch one parsed message (capability negotiation first, then ``irc_*``)."""
