@@ -162,9 +162,7 @@ class NotifyOnDelivery:
         d = defer.maybeDeferred(self.submit, to, text)
 
         def stored(_: object) -> Any:
-            _log.info(
-                "Told {to} that mail for {rcpt} was delivered", to=to, rcpt=request.recipient
-            )
+            _log.info("Told {to} that mail for {rcpt} was delivered", to=to, rcpt=request.recipient)
             return result
 
         def failed(failure: Any) -> Any:

@@ -114,9 +114,9 @@ def generateBounce(
     )
     for r in recipients:
         lines.append("")
-        original = (originalRecipients or {}).get(r)
-        if original:
-            lines.append("Original-Recipient: " + " ".join(original.split()))
+        orcpt = (originalRecipients or {}).get(r)
+        if orcpt:
+            lines.append("Original-Recipient: " + " ".join(orcpt.split()))
         lines += [f"Final-Recipient: rfc822; {r}", f"Action: {action}", f"Status: {status}"]
         if diagnostic:
             lines.append(f"Diagnostic-Code: smtp; {diagnostic}")
