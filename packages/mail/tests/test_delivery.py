@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zope.interface import implementer
 
 from glisten.internet import defer
+from glisten.internet.interfaces import IHostnameResolver
 from glisten.internet.testing import StringTransport
 from glisten.mail import alias, bounce, mail, maildir, protocols, relaymanager, smtp
 from glisten.mail._queue import Envelope
@@ -326,6 +328,55 @@ def test_relayManagerDeliversAndBounces(tmp_path: Path) -> None:
     [dsn] = [m for m in hop.messages if b"multipart/report" in m]
     assert b"Final-Recipient: rfc822; nobody@example.com" in dsn
     assert hop.recipients[-1] == "sender@origin.org"
+
+
+@implementer(IHostnameResolver)
+class _OnlyIPv6Resolver:
+    """A name resolver that knows only an IPv6 address (an AAAA record) for every name."""
+
+    def resolveHostName(
+        self, receiver: Any, hostName: str, portNumber: int = 0, *args: Any, **kw: Any
+    ) -> Any:
+        from glisten.internet.address import IPv6Address
+
+        receiver.resolutionBegan(None)
+        receiver.addressResolved(IPv6Address("TCP", "::1", portNumber))
+        receiver.resolutionComplete()
+        return None
+
+
+def test_relayManagerReachesAnExchangerOnlyOverIPv6(tmp_path: Path) -> None:
+    """The exchanger's addresses come from a resolver that also gives AAAA records: an
+    exchanger with only an IPv6 address gets the mail (RFC 5321 5.1)."""
+    reactor = makeReactor()
+    reactor.installNameResolver(_OnlyIPv6Resolver())
+    hop = RecordingDelivery(b"example.com")
+
+    class Factory(smtp.SMTPFactory):
+        def buildProtocol(self, addr: Any) -> Any:
+            p = smtp.ESMTP()
+            p.delivery = hop
+            p.host = b"nexthop"
+            return p
+
+    port = reactor.listenTCP(0, Factory(), interface="::1")
+    q = relaymanager.Queue(str(tmp_path))
+    m = q.createNewMessage("sender@origin.org", ["x@example.com"])
+    m.lineReceived(b"Subject: over IPv6")
+    m.eomReceived()
+    manager = relaymanager.SmartHostSMTPRelayingManager(
+        q,
+        reactor=reactor,
+        resolver=FakeResolver({"example.com": [(10, "mx6.example.com")]}),
+        port=port.getHost().port,
+    )
+    try:
+        manager.checkState()
+        runUntil(reactor, manager.whenIdle())
+    finally:
+        port.stopListening()
+    assert q.getWaiting() == [] and os.listdir(tmp_path) == []
+    assert any(b"Subject: over IPv6" in message for message in hop.messages)
 
 
 def test_relayManagerRetriesWithBackoffThenExpires(tmp_path: Path) -> None:
