@@ -11,7 +11,7 @@ import pytest
 from glisten.internet import defer
 from glisten.internet.address import IPv4Address
 from glisten.internet.testing import StringTransport
-from glisten.mail import _delivered, mail, maildir, protocols, relaymanager
+from glisten.mail import _delivered, bounce, mail, maildir, protocols, relaymanager
 
 
 def codes(data: bytes) -> list[int]:
@@ -215,3 +215,21 @@ def test_headerKeptForTheNoticeIsBounded(tmp_path: Path) -> None:
     assert len(text) < _delivered.MAX_HEADER_BYTES + 4096
     assert b"X-Filler-00000" in text and b"X-Filler-01999" not in text
     assert b"body" not in text.split(b"text/rfc822-headers")[1]
+
+
+@pytest.mark.parametrize("action", ["failed", "delayed", "relayed", "delivered"])
+def test_noticeFieldsStayOnTheirLine(action: str) -> None:
+    """ENVID and ORCPT come from the client: whatever a caller passes, they cannot start
+    header fields or MIME parts of their own in a notice."""
+    _from, _to, text = bounce.generateBounce(
+        b"Subject: x\r\n\r\nbody\r\n",
+        "s@origin.org",
+        "alice@example.com",
+        envid="e1\r\nBcc: victim@example.net",
+        originalRecipients={"alice@example.com": "rfc822; a\r\n\r\n--boundary"},
+        action=action,
+    )
+    lines = text.split(b"\r\n")
+    assert b"Original-Envelope-Id: e1 Bcc: victim@example.net" in lines
+    assert b"Original-Recipient: rfc822; a --boundary" in lines
+    assert not any(line.startswith((b"Bcc:", b"--boundary")) for line in lines)

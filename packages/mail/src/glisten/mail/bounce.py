@@ -108,7 +108,8 @@ def generateBounce(
         f"Reporting-MTA: dns; {mta}",
     ]
     if envid:
-        lines.append(f"Original-Envelope-Id: {envid}")
+        # Folded onto one line whatever the caller passes: no field of a client's making.
+        lines.append("Original-Envelope-Id: " + " ".join(envid.split()))
     lines.append(
         "Arrival-Date: " + rfc822date(time.localtime(arrival) if arrival else None).decode()
     )
