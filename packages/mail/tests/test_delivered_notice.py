@@ -1,4 +1,4 @@
-"""Success notices for mail stored in local maildirs (RFC 3461 6.2.7.2, ``NOTIFY=SUCCESS``:
+"""Success notices for mail stored in local maildirs (RFC 3461 5.2.3, ``NOTIFY=SUCCESS``:
 the final MTA sends RFC 3464 ``Action: delivered``), once per recipient, never unasked."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def test_onlyTheAskingRecipientIsReported(tmp_path: Path) -> None:
 
 
 def test_noNoticeAboutANotice(tmp_path: Path) -> None:
-    """A null reverse path gets no notice (RFC 3461 6.2), whatever NOTIFY says."""
+    """A null reverse path gets no notice (notices go out with one, RFC 3461 6.1), whatever NOTIFY says."""
     svc = service(tmp_path)
     out = session(svc, b"<>", [b"<alice@example.com> NOTIFY=SUCCESS"], BODY)
     assert codes(out) == [220, 250, 250, 250, 354, 250]

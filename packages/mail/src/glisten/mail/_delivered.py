@@ -1,4 +1,4 @@
-"""Success notices for final delivery (RFC 3461 section 6.2.7.2, RFC 3464 ``Action:
+"""Success notices for final delivery (RFC 3461 5.2.3, RFC 3464 ``Action:
 delivered``): a recipient whose ``RCPT TO`` carried ``NOTIFY=SUCCESS`` and whose message
 this server stored in a local mailbox hears about it once, from this server, which is the
 last one to handle it."""
@@ -45,7 +45,8 @@ class SuccessRequest:
 def successRequested(user: smtp.User) -> SuccessRequest | None:
     """:return: the notice ``user`` asked for with ``NOTIFY=SUCCESS``, or ``None`` when it
     asked for none (no ``NOTIFY``, ``NOTIFY=NEVER``, only ``FAILURE``/``DELAY``) or the
-    message has a null reverse path (RFC 3461 6.2: never notify about a notice)."""
+    message has a null reverse path (as notices have, RFC 3461 6.1: no notice about a
+    notice)."""
     params = user.params
     if params is None or "SUCCESS" not in params.notify:
         return None
