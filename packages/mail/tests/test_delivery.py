@@ -290,7 +290,7 @@ def test_mxCalculator() -> None:
     assert defer.ensureDeferred(calc.getMXAll("[192.0.2.1]")).result == ["192.0.2.1"]
 
 
-def _nextHop(reactor: Any, delivery: Any) -> Any:
+def _nextHop(reactor: Any, delivery: Any, interface: str = "127.0.0.1") -> Any:
     class Factory(smtp.SMTPFactory):
         def buildProtocol(self, addr: Any) -> Any:
             p = smtp.ESMTP()
@@ -298,7 +298,7 @@ def _nextHop(reactor: Any, delivery: Any) -> Any:
             p.host = b"nexthop"
             return p
 
-    return reactor.listenTCP(0, Factory(), interface="127.0.0.1")
+    return reactor.listenTCP(0, Factory(), interface=interface)
 
 
 def test_relayManagerDeliversAndBounces(tmp_path: Path) -> None:
@@ -351,15 +351,7 @@ def test_relayManagerReachesAnExchangerOnlyOverIPv6(tmp_path: Path) -> None:
     reactor = makeReactor()
     reactor.installNameResolver(_OnlyIPv6Resolver())
     hop = RecordingDelivery(b"example.com")
-
-    class Factory(smtp.SMTPFactory):
-        def buildProtocol(self, addr: Any) -> Any:
-            p = smtp.ESMTP()
-            p.delivery = hop
-            p.host = b"nexthop"
-            return p
-
-    port = reactor.listenTCP(0, Factory(), interface="::1")
+    port = _nextHop(reactor, hop, interface="::1")
     q = relaymanager.Queue(str(tmp_path))
     m = q.createNewMessage("sender@origin.org", ["x@example.com"])
     m.lineReceived(b"Subject: over IPv6")
