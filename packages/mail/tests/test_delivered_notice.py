@@ -3,10 +3,13 @@ the final MTA sends RFC 3464 ``Action: delivered``), once per recipient, never u
 
 from __future__ import annotations
 
+import email
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glisten.internet import defer
 from glisten.internet.address import IPv4Address
@@ -233,3 +236,48 @@ def test_noticeFieldsStayOnTheirLine(action: str) -> None:
     assert b"Original-Envelope-Id: e1 Bcc: victim@example.net" in lines
     assert b"Original-Recipient: rfc822; a --boundary" in lines
     assert not any(line.startswith((b"Bcc:", b"--boundary")) for line in lines)
+
+
+_line = st.binary(max_size=120).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
+
+
+@settings(max_examples=150, deadline=None)
+@given(header=st.lists(_line.filter(bool), max_size=20), body=st.lists(_line, max_size=10))
+def test_anyMessageMakesAWellFormedNoticeWithoutItsBody(
+    header: list[bytes], body: list[bytes]
+) -> None:
+    """Whatever the header holds, the notice is one multipart/report with the three parts
+    RFC 3464 asks for, and nothing after the header's end is in it."""
+    request = _delivered.SuccessRequest("s@origin.org", "alice@example.com")
+    sent: list[bytes] = []
+
+    class Stored:
+        def lineReceived(self, line: bytes) -> None:
+            pass
+
+        def eomReceived(self) -> defer.Deferred[Any]:
+            return defer.succeed(None)
+
+        def connectionLost(self) -> None:
+            pass
+
+    def submit(to: str, text: bytes) -> defer.Deferred[Any]:
+        sent.append(text)
+        return defer.succeed(None)
+
+    message = _delivered.NotifyOnDelivery(Stored(), request, submit)
+    marker = b"BODY-MARKER-7f3a"
+    for line in [*header, b"", marker, *body]:
+        message.lineReceived(line)
+    message.eomReceived()
+    [text] = sent
+    assert marker not in text
+    parsed = email.message_from_bytes(text)
+    assert parsed.get_content_type() == "multipart/report"
+    parts = parsed.get_payload()
+    assert [p.get_content_type() for p in parts] == [
+        "text/plain",
+        "message/delivery-status",
+        "text/rfc822-headers",
+    ]
+    assert b"\r\nAction: delivered\r\n" in text
