@@ -162,58 +162,53 @@ def test_aNoticeThatCannotBeStoredDoesNotRefuseTheMessage(tmp_path: Path) -> Non
     assert len(stored(svc, tmp_path, "alice")) == 1
 
 
-def test_aFailedDeliverySendsNoNotice(tmp_path: Path) -> None:
+class Stored:
+    """An ``IMessage`` that records its lines and stores (or fails with ``error``)."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.lines: list[bytes] = []
+        self.error = error
+
+    def lineReceived(self, line: bytes) -> None:
+        self.lines.append(line)
+
+    def eomReceived(self) -> defer.Deferred[Any]:
+        return defer.fail(self.error) if self.error else defer.succeed(b"stored")
+
+    def connectionLost(self) -> None:
+        pass
+
+
+def recordingNotice(message: Any) -> tuple[_delivered.NotifyOnDelivery, list[bytes]]:
+    """:return: a notifying wrapper of ``message`` and the list of notices it submits."""
     request = _delivered.SuccessRequest("s@origin.org", "alice@example.com")
-    sent: list[tuple[str, bytes]] = []
-
-    class Failing:
-        def lineReceived(self, line: bytes) -> None:
-            pass
-
-        def eomReceived(self) -> defer.Deferred[Any]:
-            return defer.fail(OSError("no space"))
-
-        def connectionLost(self) -> None:
-            pass
+    sent: list[bytes] = []
 
     def submit(to: str, text: bytes) -> defer.Deferred[Any]:
-        sent.append((to, text))
+        assert to == "s@origin.org"
+        sent.append(text)
         return defer.succeed(None)
 
-    message = _delivered.NotifyOnDelivery(Failing(), request, submit)
+    return _delivered.NotifyOnDelivery(message, request, submit), sent
+
+
+def test_aFailedDeliverySendsNoNotice(tmp_path: Path) -> None:
+    message, sent = recordingNotice(Stored(OSError("no space")))
     message.lineReceived(b"Subject: x")
-    d = message.eomReceived()
     failures: list[Any] = []
-    d.addErrback(failures.append)
+    message.eomReceived().addErrback(failures.append)
     assert len(failures) == 1 and failures[0].check(OSError)
     assert sent == []
 
 
 def test_headerKeptForTheNoticeIsBounded(tmp_path: Path) -> None:
-    request = _delivered.SuccessRequest("s@origin.org", "alice@example.com")
-    sent: list[bytes] = []
-    lines: list[bytes] = []
-
-    class Recorder:
-        def lineReceived(self, line: bytes) -> None:
-            lines.append(line)
-
-        def eomReceived(self) -> defer.Deferred[Any]:
-            return defer.succeed(b"stored")
-
-        def connectionLost(self) -> None:
-            pass
-
-    def submit(to: str, text: bytes) -> defer.Deferred[Any]:
-        sent.append(text)
-        return defer.succeed(None)
-
-    message = _delivered.NotifyOnDelivery(Recorder(), request, submit)
+    stored = Stored()
+    message, sent = recordingNotice(stored)
     header = [b"X-Filler-%05d: %s" % (i, b"y" * 90) for i in range(2000)]
     for line in [*header, b"", b"body"]:
         message.lineReceived(line)
     assert message.eomReceived().result == b"stored"
-    assert lines == [*header, b"", b"body"]  # the stored copy is whole
+    assert stored.lines == [*header, b"", b"body"]  # the stored copy is whole
     [text] = sent
     assert len(text) < _delivered.MAX_HEADER_BYTES + 4096
     assert b"X-Filler-00000" in text and b"X-Filler-01999" not in text
@@ -248,24 +243,7 @@ def test_anyMessageMakesAWellFormedNoticeWithoutItsBody(
 ) -> None:
     """Whatever the header holds, the notice is one multipart/report with the three parts
     RFC 3464 asks for, and nothing after the header's end is in it."""
-    request = _delivered.SuccessRequest("s@origin.org", "alice@example.com")
-    sent: list[bytes] = []
-
-    class Stored:
-        def lineReceived(self, line: bytes) -> None:
-            pass
-
-        def eomReceived(self) -> defer.Deferred[Any]:
-            return defer.succeed(None)
-
-        def connectionLost(self) -> None:
-            pass
-
-    def submit(to: str, text: bytes) -> defer.Deferred[Any]:
-        sent.append(text)
-        return defer.succeed(None)
-
-    message = _delivered.NotifyOnDelivery(Stored(), request, submit)
+    message, sent = recordingNotice(Stored())
     marker = b"BODY-MARKER-7f3a"
     for line in [*header, b"", marker, *body]:
         message.lineReceived(line)

@@ -301,6 +301,18 @@ def _nextHop(reactor: Any, delivery: Any, interface: str = "127.0.0.1") -> Any:
     return reactor.listenTCP(0, Factory(), interface=interface)
 
 
+def _relayAll(reactor: Any, queue: Any, port: Any, resolver: Any) -> None:
+    """Relay everything in ``queue`` to exchangers on ``port``, then close ``port``."""
+    manager = relaymanager.SmartHostSMTPRelayingManager(
+        queue, reactor=reactor, resolver=resolver, port=port.getHost().port
+    )
+    try:
+        manager.checkState()
+        runUntil(reactor, manager.whenIdle())
+    finally:
+        port.stopListening()
+
+
 def test_relayManagerDeliversAndBounces(tmp_path: Path) -> None:
     reactor = makeReactor()
     hop = RecordingDelivery(b"example.com", b"origin.org")
@@ -311,17 +323,7 @@ def test_relayManagerDeliversAndBounces(tmp_path: Path) -> None:
         m.lineReceived(b"Subject: relayed")
         m.eomReceived()
     mx = [(10, "127.0.0.1")]
-    manager = relaymanager.SmartHostSMTPRelayingManager(
-        q,
-        reactor=reactor,
-        resolver=FakeResolver({"example.com": mx, "origin.org": mx}),
-        port=port.getHost().port,
-    )
-    try:
-        manager.checkState()
-        runUntil(reactor, manager.whenIdle())
-    finally:
-        port.stopListening()
+    _relayAll(reactor, q, port, FakeResolver({"example.com": mx, "origin.org": mx}))
     assert q.getWaiting() == [] and os.listdir(tmp_path) == []
     assert b"Received: from " + smtp.DNSNAME + b" by test\nSubject: relayed" in hop.messages
     # The refused recipient bounced back to the sender, as a DSN from the null sender.
@@ -356,17 +358,7 @@ def test_relayManagerReachesAnExchangerOnlyOverIPv6(tmp_path: Path) -> None:
     m = q.createNewMessage("sender@origin.org", ["x@example.com"])
     m.lineReceived(b"Subject: over IPv6")
     m.eomReceived()
-    manager = relaymanager.SmartHostSMTPRelayingManager(
-        q,
-        reactor=reactor,
-        resolver=FakeResolver({"example.com": [(10, "mx6.example.com")]}),
-        port=port.getHost().port,
-    )
-    try:
-        manager.checkState()
-        runUntil(reactor, manager.whenIdle())
-    finally:
-        port.stopListening()
+    _relayAll(reactor, q, port, FakeResolver({"example.com": [(10, "mx6.example.com")]}))
     assert q.getWaiting() == [] and os.listdir(tmp_path) == []
     assert any(b"Subject: over IPv6" in message for message in hop.messages)
 
