@@ -327,6 +327,33 @@ def test_smtplibDSNAndPipelinedErrors(server: Server) -> None:
         assert c.docmd("BDAT", "x")[0] == 501
 
 
+def test_smtplibDeliveredNotice(server: Server) -> None:
+    """NOTIFY=SUCCESS for a maildir recipient: the sender (here local, so the notice comes
+    back through the relay queue into its maildir) hears once per recipient that asked."""
+    before = server.messages("bob")
+    with smtplib.SMTP("127.0.0.1", server.smtp, timeout=20) as c:
+        c.ehlo()
+        assert c.mail("bob@example.com", ["ENVID=notice+2B1"])[0] == 250
+        assert c.rcpt("alice@example.com", ["NOTIFY=SUCCESS,FAILURE"])[0] == 250
+        assert c.rcpt("bob@example.com", ["NOTIFY=FAILURE"])[0] == 250
+        assert c.data(b"Subject: tell me\r\n\r\nprivate text")[0] == 250
+    notices = waitUntil(
+        lambda: [m for m in server.arrivedSince(before, "bob") if b"multipart/report" in m],
+        "the delivered notice in bob's maildir",
+    )
+    assert len(notices) == 1
+    [notice] = notices
+    parsed = email.message_from_bytes(notice)
+    assert parsed["Subject"] == "Successful Mail Delivery Report"
+    assert parsed.get_content_type() == "multipart/report"
+    [status] = [p for p in parsed.walk() if p.get_content_type() == "message/delivery-status"]
+    fields = status.as_string()
+    assert "Action: delivered" in fields and "Original-Envelope-Id: notice+1" in fields
+    assert "Final-Recipient: rfc822; alice@example.com" in fields
+    assert "bob@example.com" not in fields.split("Arrival-Date")[1]
+    assert b"Subject: tell me" in notice and b"private text" not in notice
+
+
 def _raw(port: int, data: bytes, replies: int) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
         s.sendall(data)

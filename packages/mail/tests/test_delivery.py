@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zope.interface import implementer
 
 from glisten.internet import defer
+from glisten.internet.interfaces import IHostnameResolver
 from glisten.internet.testing import StringTransport
 from glisten.mail import alias, bounce, mail, maildir, protocols, relaymanager, smtp
 from glisten.mail._queue import Envelope
@@ -288,7 +290,7 @@ def test_mxCalculator() -> None:
     assert defer.ensureDeferred(calc.getMXAll("[192.0.2.1]")).result == ["192.0.2.1"]
 
 
-def _nextHop(reactor: Any, delivery: Any) -> Any:
+def _nextHop(reactor: Any, delivery: Any, interface: str = "127.0.0.1") -> Any:
     class Factory(smtp.SMTPFactory):
         def buildProtocol(self, addr: Any) -> Any:
             p = smtp.ESMTP()
@@ -296,7 +298,19 @@ def _nextHop(reactor: Any, delivery: Any) -> Any:
             p.host = b"nexthop"
             return p
 
-    return reactor.listenTCP(0, Factory(), interface="127.0.0.1")
+    return reactor.listenTCP(0, Factory(), interface=interface)
+
+
+def _relayAll(reactor: Any, queue: Any, port: Any, resolver: Any) -> None:
+    """Relay everything in ``queue`` to exchangers on ``port``, then close ``port``."""
+    manager = relaymanager.SmartHostSMTPRelayingManager(
+        queue, reactor=reactor, resolver=resolver, port=port.getHost().port
+    )
+    try:
+        manager.checkState()
+        runUntil(reactor, manager.whenIdle())
+    finally:
+        port.stopListening()
 
 
 def test_relayManagerDeliversAndBounces(tmp_path: Path) -> None:
@@ -309,23 +323,44 @@ def test_relayManagerDeliversAndBounces(tmp_path: Path) -> None:
         m.lineReceived(b"Subject: relayed")
         m.eomReceived()
     mx = [(10, "127.0.0.1")]
-    manager = relaymanager.SmartHostSMTPRelayingManager(
-        q,
-        reactor=reactor,
-        resolver=FakeResolver({"example.com": mx, "origin.org": mx}),
-        port=port.getHost().port,
-    )
-    try:
-        manager.checkState()
-        runUntil(reactor, manager.whenIdle())
-    finally:
-        port.stopListening()
+    _relayAll(reactor, q, port, FakeResolver({"example.com": mx, "origin.org": mx}))
     assert q.getWaiting() == [] and os.listdir(tmp_path) == []
     assert b"Received: from " + smtp.DNSNAME + b" by test\nSubject: relayed" in hop.messages
     # The refused recipient bounced back to the sender, as a DSN from the null sender.
     [dsn] = [m for m in hop.messages if b"multipart/report" in m]
     assert b"Final-Recipient: rfc822; nobody@example.com" in dsn
     assert hop.recipients[-1] == "sender@origin.org"
+
+
+@implementer(IHostnameResolver)
+class _OnlyIPv6Resolver:
+    """A name resolver that knows only an IPv6 address (an AAAA record) for every name."""
+
+    def resolveHostName(
+        self, receiver: Any, hostName: str, portNumber: int = 0, *args: Any, **kw: Any
+    ) -> Any:
+        from glisten.internet.address import IPv6Address
+
+        receiver.resolutionBegan(None)
+        receiver.addressResolved(IPv6Address("TCP", "::1", portNumber))
+        receiver.resolutionComplete()
+        return None
+
+
+def test_relayManagerReachesAnExchangerOnlyOverIPv6(tmp_path: Path) -> None:
+    """The exchanger's addresses come from a resolver that also gives AAAA records: an
+    exchanger with only an IPv6 address gets the mail (RFC 5321 5.1)."""
+    reactor = makeReactor()
+    reactor.installNameResolver(_OnlyIPv6Resolver())
+    hop = RecordingDelivery(b"example.com")
+    port = _nextHop(reactor, hop, interface="::1")
+    q = relaymanager.Queue(str(tmp_path))
+    m = q.createNewMessage("sender@origin.org", ["x@example.com"])
+    m.lineReceived(b"Subject: over IPv6")
+    m.eomReceived()
+    _relayAll(reactor, q, port, FakeResolver({"example.com": [(10, "mx6.example.com")]}))
+    assert q.getWaiting() == [] and os.listdir(tmp_path) == []
+    assert any(b"Subject: over IPv6" in message for message in hop.messages)
 
 
 def test_relayManagerRetriesWithBackoffThenExpires(tmp_path: Path) -> None:

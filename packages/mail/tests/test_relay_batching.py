@@ -520,3 +520,18 @@ def test_relayedNotice(tmp_path: Path, notify: list[str], esmtp: bool, told: boo
         assert b"Final-Recipient: rfc822; r@example.com" in text
         assert b"nobody@example.com" not in text.split(b"text/rfc822-headers")[0]
         assert b"Status: 2.0.0" in text and b"body of m" not in text
+
+
+def test_oneSessionPerBatch() -> None:
+    """A second connection for the same batch (two addresses of an exchanger that both
+    connected in one turn of a happy-eyeballs race) gets no session: it would send the
+    batch again, and its end would answer for the session that does the work."""
+    from glisten.mail._relayclient import BatchSenderFactory, Outgoing
+
+    factory = BatchSenderFactory(
+        [Outgoing("id1", "s@origin.org", ["x@example.com"], "/nonexistent", {})], None, b"me"
+    )
+    first = factory.buildProtocol(None)
+    assert first is not None
+    assert factory.buildProtocol(None) is None
+    assert not factory.deferred.called

@@ -180,6 +180,10 @@ def test_sequenceAndSyntax(line: bytes, code: int) -> None:
         (b"MAIL FROM:<\xc3\xa9@b.c>", 553),
         (b"MAIL FROM:<\xc3\xa9@b.c> SMTPUTF8", 250),
         (b"MAIL FROM:<> RET=HDRS ENVID=abc+2B", 250),
+        # Decoded ENVID is copied into DSN header fields: no CR, LF or other control.
+        (b"MAIL FROM:<> ENVID=a+0D+0ABcc:+20x@evil.example", 501),
+        (b"MAIL FROM:<> ENVID=a+00b", 501),
+        (b"MAIL FROM:<> ENVID=a+C3+A9", 501),
         (b'MAIL FROM:<"a b>c"@b.c>', 250),
         (b"MAIL FROM: <a@[192.0.2.1]>", 250),
         (b"MAIL FROM:<a@[IPv6:::1]>", 250),
@@ -190,6 +194,21 @@ def test_sequenceAndSyntax(line: bytes, code: int) -> None:
 def test_mailSyntax(cmd: bytes, code: int) -> None:
     d = server()
     d.feed(b"EHLO c\r\n" + cmd + b"\r\n")
+    assert d.codes()[-1] == code
+
+
+@pytest.mark.parametrize(
+    "orcpt,code",
+    [
+        (b"rfc822;a+40b.example", 250),
+        (b"utf-8;+C3+A9+40b.example", 250),
+        (b"rfc822;a+0D+0AX-Injected:+20yes", 501),
+        (b"rfc822;a+09b", 501),
+    ],
+)
+def test_orcptWithoutControlCharacters(orcpt: bytes, code: int) -> None:
+    d = server()
+    d.feed(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<c@example.com> ORCPT=" + orcpt + b"\r\n")
     assert d.codes()[-1] == code
 
 

@@ -165,8 +165,16 @@ class BatchSenderFactory(ClientFactory):
         self.requireTransportSecurity = requireTransportSecurity
         self.timeout = timeout
         self.deferred: defer.Deferred[BatchResult] = defer.Deferred()
+        self._built = False
 
-    def buildProtocol(self, addr: Any) -> BatchSender:
+    def buildProtocol(self, addr: Any) -> BatchSender | None:
+        """:return: the batch's one session; ``None`` (the connection is closed) for any
+        later connection, such as a second address of a ``HostnameEndpoint`` race that
+        connected in the same turn: two sessions would send the batch twice and the
+        loser's end would answer for the winner."""
+        if self._built:
+            return None
+        self._built = True
         p = BatchSender(self.batch, self.deferred, self.contextFactory, self.identity)
         p.requireTransportSecurity = self.requireTransportSecurity
         p.timeout = self.timeout

@@ -1,10 +1,12 @@
-"""Delivery status notifications (RFC 3464) for messages the relay could not deliver."""
+"""Delivery status notifications (RFC 3464): bounces for messages that could not be
+delivered, and the notices a sender may ask for (RFC 3461 ``NOTIFY``): delayed, relayed,
+delivered."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from glisten.mail.smtp import DNSNAME, messageid, rfc822date
 
@@ -27,6 +29,10 @@ _TEXTS = {
         "Your message was passed on for these recipients to a server that sends no delivery"
         " notifications; you will hear nothing more about it:",
     ),
+    "delivered": (
+        "Successful Mail Delivery Report",
+        "Your message was delivered to the mailboxes of these recipients:",
+    ),
 }
 
 
@@ -43,10 +49,12 @@ def generateBounce(
     arrival: float | None = None,
     action: str = "failed",
     retryUntil: float | None = None,
+    originalRecipients: Mapping[str, str] | None = None,
 ) -> tuple[str, str, bytes]:
     """Build a bounce for a message that could not be delivered, or a notice that it has not
-    been delivered yet (``action="delayed"``) or was passed to a server that will not report
-    on it (``action="relayed"``).
+    been delivered yet (``action="delayed"``), was passed to a server that will not report
+    on it (``action="relayed"``) or was stored in its recipients' mailboxes
+    (``action="delivered"``).
 
     :param message: The original message.
     :param failedFrom: Its sender, to whom the bounce goes.
@@ -54,10 +62,13 @@ def generateBounce(
     :param transcript: The last error (the remote reply), for humans and the DSN.
     :param ret: RFC 3461 ``RET``: ``"HDRS"`` quotes only the header.
     :param status: The RFC 3463 status of the failure.
-    :param action: The RFC 3464 ``Action``: ``"failed"``, ``"delayed"`` or ``"relayed"``.
+    :param action: The RFC 3464 ``Action``: ``"failed"``, ``"delayed"``, ``"relayed"`` or
+        ``"delivered"``.
         Only a failure quotes the whole message when ``ret`` asks for it (RFC 3461 4.3);
         the others quote the header.
     :param retryUntil: For a delay notice, when the relay gives up (``Will-Retry-Until``).
+    :param originalRecipients: Recipient -> its ``ORCPT`` (``"rfc822; address"``), which
+        RFC 3464 2.3.1 wants repeated as ``Original-Recipient`` when the client gave it.
     :return: ``(from, to, bounce message)``; ``from`` is empty: bounces have a null sender.
     """
     if action not in _TEXTS:
@@ -87,9 +98,9 @@ def generateBounce(
         "",
     ]
     lines += [f"  <{r}>" for r in recipients]
+    if diagnostic or action == "failed":
+        lines += ["", f"Reason: {diagnostic or 'delivery failed'}"]
     lines += [
-        "",
-        f"Reason: {diagnostic or 'delivery failed'}",
         "",
         f"--{boundary}",
         "Content-Type: message/delivery-status",
@@ -97,12 +108,17 @@ def generateBounce(
         f"Reporting-MTA: dns; {mta}",
     ]
     if envid:
-        lines.append(f"Original-Envelope-Id: {envid}")
+        # Folded onto one line whatever the caller passes: no field of a client's making.
+        lines.append("Original-Envelope-Id: " + " ".join(envid.split()))
     lines.append(
         "Arrival-Date: " + rfc822date(time.localtime(arrival) if arrival else None).decode()
     )
     for r in recipients:
-        lines += ["", f"Final-Recipient: rfc822; {r}", f"Action: {action}", f"Status: {status}"]
+        lines.append("")
+        orcpt = (originalRecipients or {}).get(r)
+        if orcpt:
+            lines.append("Original-Recipient: " + " ".join(orcpt.split()))
+        lines += [f"Final-Recipient: rfc822; {r}", f"Action: {action}", f"Status: {status}"]
         if diagnostic:
             lines.append(f"Diagnostic-Code: smtp; {diagnostic}")
         if delayed and retryUntil is not None:

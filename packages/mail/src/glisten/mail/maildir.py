@@ -19,6 +19,7 @@ from glisten.cred import checkers, credentials, error
 from glisten.cred import portal as cred_portal
 from glisten.internet import defer
 from glisten.mail import pop3, smtp
+from glisten.mail._delivered import NotifyOnDelivery, submitNotice, successRequested
 from glisten.mail._fsync import DurableFile, fsyncDirectory
 from glisten.mail._maildirfolder import MaildirAccount, MaildirFolder
 from glisten.mail.mail import IAliasableDomain, IDomain
@@ -260,13 +261,25 @@ class AbstractMaildirDomain:
         self.alias = alias
 
     def exists(self, user: smtp.User, memo: Any = None) -> Any:
-        """:return: a callable making the :class:`MaildirMessage` for ``user``.
+        """:return: a callable making the :class:`MaildirMessage` for ``user``; when
+            ``user`` asked for ``NOTIFY=SUCCESS``, the message queues an RFC 3464 ``Action:
+            delivered`` notice for the sender once it is stored.
 
         :raises smtp.SMTPBadRcpt: if there is no such user (nor alias).
         """
         local = _localName(user)
         if self.userDirectory(local) is not None:
-            return lambda: self.startMessage(local)
+            request = successRequested(user)
+            if request is None:
+                return lambda: self.startMessage(local)
+            service = self.service
+            reporter = getattr(user.protocol, "host", None) or smtp.DNSNAME
+            return lambda: NotifyOnDelivery(
+                self.startMessage(local),
+                request,
+                lambda to, text: submitNotice(service, to, text),
+                reporter,
+            )
         if self.alias and local in self.alias:
             target = self.alias[local]
             return lambda: target.createMessageReceiver()

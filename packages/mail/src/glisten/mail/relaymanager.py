@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from glisten.application import internet as app_internet
-from glisten.internet import defer, error
+from glisten.internet import defer, endpoints, error
 from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.mail import smtp
@@ -348,7 +348,12 @@ class SmartHostSMTPRelayingManager:
         factory = BatchSenderFactory(
             batch, context, self.identity, requireTransportSecurity=verify, timeout=300
         )
-        self.reactor.connectTCP(host, port, factory, timeout=30)
+        # Every address of the exchanger, IPv6 and IPv4 (RFC 5321 5.1: try them all), not
+        # only the first IPv4 one a plain connectTCP would resolve.
+        endpoint = endpoints.HostnameEndpoint(self.reactor, host, port, timeout=30)
+        endpoint.connect(factory).addErrback(
+            lambda failure: factory.clientConnectionFailed(None, failure)
+        )
         return factory.deferred
 
     def _settleOutcome(

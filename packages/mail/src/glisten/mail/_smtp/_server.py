@@ -46,6 +46,15 @@ DATA_UNIT = 4096
 #: Formatted replies by (code, text, enhanced code): most replies are the same few lines.
 _REPLIES: dict[tuple[int, bytes, bytes | None], bytes] = {}
 _NOTIFY = frozenset({"SUCCESS", "FAILURE", "DELAY"})
+
+
+def _printable(value: bytes, utf8: bool = False) -> bool:
+    """:return: whether ``value`` has no control characters (and, unless ``utf8``, only
+    US-ASCII): decoded DSN parameters end up in notices' header fields, where a CR or LF
+    would let a client write fields of its own."""
+    return all(32 <= c < 127 or (utf8 and c >= 128) for c in value)
+
+
 _USERNAME_PROMPT = b"VXNlcm5hbWU6"
 _PASSWORD_PROMPT = b"UGFzc3dvcmQ6"
 
@@ -477,7 +486,8 @@ class ServerConnection:
                 ret = upper.decode("ascii")
             elif key == "ENVID":
                 envid = decodeXtext(value or b"")
-                if not envid or len(envid) > 100:
+                # RFC 3461 4.4: printable US-ASCII once decoded (it is copied into DSNs).
+                if not envid or len(envid) > 100 or not _printable(envid):
                     self._error(501, b"Bad ENVID value", b"5.5.4", events)
                     return None
             elif key == "AUTH":
@@ -511,7 +521,13 @@ class ServerConnection:
             elif key == "ORCPT" and value:
                 kind, semi, raw = value.partition(b";")
                 decoded = decodeXtext(raw)
-                if not semi or not kind or not kind.isascii() or not decoded:
+                if (
+                    not semi
+                    or not kind
+                    or not kind.isascii()
+                    or not decoded
+                    or not _printable(kind + decoded, utf8=True)
+                ):
                     self._error(501, b"Bad ORCPT value", b"5.5.4", events)
                     return
                 orcpt = (kind.decode("ascii").lower(), decoded)
