@@ -59,6 +59,23 @@ EXPECTED = {
         "alice heard: bob is here\nalice heard: hello, bob\n"
         "bob heard: bob is here / hello, bob\nmembers left: 0\n"
     ),
+    "irc_server.py": (
+        "alice sees the topic of #lobby: Welcome to the lobby\n"
+        "bob sees the topic of #lobby: Welcome to the lobby\n"
+        "alice heard <bob> hello, alice\n"
+        "bob heard <alice> hi bob, just between us\n"
+        "bob cannot join #random: no such channel\n"
+        "a wrong password: refused\n"
+    ),
+    "manhole.py": (
+        "bob got: Hello, bob!\n"
+        ">>> greeter.served\n1\n"
+        ">>> greeter.greeting = 'Welcome'\n"
+        ">>> from glisten.internet import reactor, task\n"
+        ">>> await task.deferLater(reactor, 0.1, lambda: 'waited for a Deferred')\n"
+        "'waited for a Deferred'\n"
+        "carol got: Welcome, carol!\n"
+    ),
     "tun.py": (
         "ready glisten0\nping: answers received: 2\nudp: echo: hello\necho requests answered: 2\n"
         "ready glisten1\nping over ARP: answers received: 2\nping over NDP: answers received: 2\n"
