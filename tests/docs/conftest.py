@@ -1,7 +1,8 @@
-"""Peers for the howto tests (OpenSSH for the SSH howto's shell)."""
+"""Peers for the howto tests (OpenSSH for the SSH howto's shell) and free ports for the
+servers the command-line howtos start."""
 
 from __future__ import annotations
 
-from .._peers import requireBinary
+from .._peers import freePort, requireBinary, waitForPort
 
-__all__ = ["requireBinary"]
+__all__ = ["freePort", "requireBinary", "waitForPort"]
