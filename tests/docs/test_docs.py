@@ -209,6 +209,23 @@ def test_everyPackageReadmeLinksToItsDocs() -> None:
         assert f"api/glisten-{readme.parent.name}.html" in text, readme
 
 
+def test_everyPackageReadmeLinksEveryHowtoOfThePackage() -> None:
+    """A howto belongs to each protocol package its programs import (core when they import
+    none), and that package's README lists it, so a reader of the README finds every task."""
+    packages = {p.name for p in (ROOT / "packages").iterdir() if (p / "README.md").exists()}
+    for page in sorted((DOCS / "howto").glob("*.rst")):
+        if page.stem == "index":
+            continue
+        owners: set[str] = set()
+        for included in re.findall(r"literalinclude:: (\S+\.py)", page.read_text()):
+            source = (page.parent / included).resolve().read_text()
+            owners |= set(re.findall(r"(?:from|import) glisten\.(\w+)", source)) & packages
+        owners = owners or {"core"}
+        for owner in sorted(owners):
+            readme = ROOT / "packages" / owner / "README.md"
+            assert f"(../../docs/howto/{page.name})" in readme.read_text(), (readme, page.name)
+
+
 #: Serves the SSH howto's realm on a free port; prints the port once listening.
 SSH_SERVER = r"""
 import importlib.util, sys
