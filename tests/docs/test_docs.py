@@ -252,12 +252,10 @@ reactor.run()
 @pytest.mark.interop
 def test_sshHowtoShellWithOpenSSH(tmp_path: Path) -> None:
     """The howto says its shell works from ``ssh``: OpenSSH's client, without a terminal."""
-    from .conftest import requireBinary
+    from .conftest import requireBinary, sshUserKey
 
     ssh = requireBinary("ssh")
-    keygen = requireBinary("ssh-keygen")
-    key = tmp_path / "id"
-    subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    key = sshUserKey(tmp_path / "id")
     server = subprocess.Popen(
         [sys.executable, "-c", SSH_SERVER, str(EXAMPLES / "ssh.py"), str(key)],
         stdout=subprocess.PIPE,

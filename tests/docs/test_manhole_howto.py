@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import freePort, requireBinary, waitForPort
+from .conftest import freePort, requireBinary, sshUserKey, waitForPort
 
 #: The page's snippet in a program of its own: ``argv`` gives the port, the authorized keys
 #: file and the host key folder.
@@ -35,9 +35,7 @@ reactor.run()
 @pytest.mark.interop
 def test_sshManholeSnippetWithOpenSSH(tmp_path: Path) -> None:
     ssh = requireBinary("ssh")
-    keygen = requireBinary("ssh-keygen")
-    key = tmp_path / "id_ed25519"
-    subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    key = sshUserKey(tmp_path / "id_ed25519")
     authorizedKeys = tmp_path / "authorized_keys"
     authorizedKeys.write_bytes((tmp_path / "id_ed25519.pub").read_bytes())
     port = freePort()
