@@ -59,6 +59,23 @@ EXPECTED = {
         "alice heard: bob is here\nalice heard: hello, bob\n"
         "bob heard: bob is here / hello, bob\nmembers left: 0\n"
     ),
+    "irc_server.py": (
+        "alice sees the topic of #lobby: Welcome to the lobby\n"
+        "bob sees the topic of #lobby: Welcome to the lobby\n"
+        "alice heard <bob> hello, alice\n"
+        "bob heard <alice> hi bob, just between us\n"
+        "bob cannot join #random: no such channel\n"
+        "a wrong password: refused\n"
+    ),
+    "manhole.py": (
+        "bob got: Hello, bob!\n"
+        ">>> greeter.served\n1\n"
+        ">>> greeter.greeting = 'Welcome'\n"
+        ">>> from glisten.internet import reactor, task\n"
+        ">>> await task.deferLater(reactor, 0.1, lambda: 'waited for a Deferred')\n"
+        "'waited for a Deferred'\n"
+        "carol got: Welcome, carol!\n"
+    ),
     "tun.py": (
         "ready glisten0\nping: answers received: 2\nudp: echo: hello\necho requests answered: 2\n"
         "ready glisten1\nping over ARP: answers received: 2\nping over NDP: answers received: 2\n"
@@ -192,6 +209,23 @@ def test_everyPackageReadmeLinksToItsDocs() -> None:
         assert f"api/glisten-{readme.parent.name}.html" in text, readme
 
 
+def test_everyPackageReadmeLinksEveryHowtoOfThePackage() -> None:
+    """A howto belongs to each protocol package its programs import (core when they import
+    none), and that package's README lists it, so a reader of the README finds every task."""
+    packages = {p.name for p in (ROOT / "packages").iterdir() if (p / "README.md").exists()}
+    for page in sorted((DOCS / "howto").glob("*.rst")):
+        if page.stem == "index":
+            continue
+        owners: set[str] = set()
+        for included in re.findall(r"literalinclude:: (\S+\.py)", page.read_text()):
+            source = (page.parent / included).resolve().read_text()
+            owners |= set(re.findall(r"(?:from|import) glisten\.(\w+)", source)) & packages
+        owners = owners or {"core"}
+        for owner in sorted(owners):
+            readme = ROOT / "packages" / owner / "README.md"
+            assert f"(../../docs/howto/{page.name})" in readme.read_text(), (readme, page.name)
+
+
 #: Serves the SSH howto's realm on a free port; prints the port once listening.
 SSH_SERVER = r"""
 import importlib.util, sys
@@ -218,12 +252,10 @@ reactor.run()
 @pytest.mark.interop
 def test_sshHowtoShellWithOpenSSH(tmp_path: Path) -> None:
     """The howto says its shell works from ``ssh``: OpenSSH's client, without a terminal."""
-    from .conftest import requireBinary
+    from .conftest import requireBinary, sshUserKey
 
     ssh = requireBinary("ssh")
-    keygen = requireBinary("ssh-keygen")
-    key = tmp_path / "id"
-    subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    key = sshUserKey(tmp_path / "id")
     server = subprocess.Popen(
         [sys.executable, "-c", SSH_SERVER, str(EXAMPLES / "ssh.py"), str(key)],
         stdout=subprocess.PIPE,
