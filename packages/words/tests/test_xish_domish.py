@@ -207,6 +207,45 @@ class TestParser:
         assert len(children) == 1200 and children[-1].localPrefixes == {"p": "urn:c"}
         assert children[-1].defaultUri == "jabber:client"
 
+    @pytest.mark.parametrize("byteAtATime", [False, True])
+    def test_default_namespace_scopes(self, byteAtATime: bool) -> None:
+        # The default namespace is inherited from the parent unless an element declares one,
+        # prefixed or not, and a declaration ends with its element.
+        stanza = (
+            b"<iq><p:a xmlns:p='urn:p'><b/><p:c xmlns='urn:d'><e/></p:c><f/></p:a>"
+            b"<g xmlns=''><h/></g><i/></iq>"
+        )
+        (event,) = collect(HEADER + stanza, byteAtATime)[1:]
+        iq = event.element  # type: ignore[attr-defined]
+        found = {}
+        pending = [iq]
+        while pending:
+            element = pending.pop()
+            found[element.name] = (element.uri, element.defaultUri)
+            pending.extend(element.elements())
+        assert found == {
+            "iq": ("jabber:client", "jabber:client"),
+            "a": ("urn:p", "jabber:client"),
+            "b": ("jabber:client", "jabber:client"),
+            "c": ("urn:p", "urn:d"),
+            "e": ("urn:d", "urn:d"),
+            "f": ("jabber:client", "jabber:client"),
+            "g": ("", ""),
+            "h": ("", ""),
+            "i": ("jabber:client", "jabber:client"),
+        }
+        again = domish.parseText(iq.toXml())
+        assert again.toXml() == iq.toXml()
+
+    def test_parsed_elements_are_whole_elements(self) -> None:
+        # The parser builds elements without Element.__init__: they must carry exactly the
+        # attributes a constructed element has, so every Element method works on them.
+        message = collect(STREAM)[1].element  # type: ignore[attr-defined]
+        built = domish.Element(("jabber:client", "message"))
+        assert list(vars(message)) == list(vars(built))
+        assert list(vars(message.body)) == list(vars(built))
+        assert message.body.parent is message and message.body.localPrefixes == {}
+
     def test_too_many_namespace_declarations(self) -> None:
         parser = StreamParser(Limits(maxAttributes=4))
         declarations = b" ".join(b"xmlns:p%d='urn:%d'" % (i, i) for i in range(5))

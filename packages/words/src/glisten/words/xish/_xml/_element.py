@@ -38,11 +38,13 @@ def _escapeText(text: str) -> str:
 
 
 def _escapeAttribute(text: str) -> str:
-    text = _escapeText(text)
-    if "'" in text:
-        text = text.replace("'", "&apos;")
-    if '"' in text:
-        text = text.replace('"', "&quot;")
+    # Namespaces and most values need nothing: one pass of checks, then the text escaper.
+    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
+        text = _escapeText(text)
+        if "'" in text:
+            text = text.replace("'", "&apos;")
+        if '"' in text:
+            text = text.replace('"', "&quot;")
     return text
 
 
@@ -289,21 +291,24 @@ class _Serializer:
     __slots__ = ("prefixes", "declared", "counter")
 
     def __init__(self, prefixes: dict[str, str] | None, prefixesInScope: list[Any] | None):
-        if prefixes:
-            self.prefixes = dict(prefixes)
-            self.prefixes.update(G_PREFIXES)
-        else:
-            self.prefixes = G_PREFIXES.copy()
+        # G_PREFIXES itself until this serialisation adds a prefix (most never do): see _own.
+        self.prefixes = {**prefixes, **G_PREFIXES} if prefixes else G_PREFIXES
         # Prefixes the caller has already declared around the element (a stream's ``stream``).
         self.declared: list[str] = list(G_PREFIXES.values())
         if prefixesInScope:
             self.declared.extend(prefixesInScope)
         self.counter = 0
 
+    def _own(self) -> dict[str, str]:
+        # The prefixes, copied before this serialisation's first change to them.
+        if self.prefixes is G_PREFIXES:
+            self.prefixes = G_PREFIXES.copy()
+        return self.prefixes
+
     def prefixFor(self, uri: str) -> str:
         prefix = self.prefixes.get(uri)
         if prefix is None:
-            prefix = self.prefixes[uri] = f"xn{self.counter}"
+            prefix = self._own()[uri] = f"xn{self.counter}"
             self.counter += 1
         return prefix
 
@@ -314,8 +319,9 @@ class _Serializer:
         mark = len(declared)
         localPrefixes = node.localPrefixes
         if localPrefixes:
+            prefixes = self._own()
             for p, u in localPrefixes.items():
-                self.prefixes[u] = p
+                prefixes[u] = p
             declared.extend(localPrefixes)
         default = node.defaultUri
         if default is None:

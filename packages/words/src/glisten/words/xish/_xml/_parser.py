@@ -50,6 +50,14 @@ def _refuseExternal(*args: Any) -> NoReturn:
     _refuse("an external entity")
 
 
+def _attributeName(key: str) -> str | tuple[str, str]:
+    # expat writes a namespaced attribute's name as "uri name"; domish keys it (uri, name).
+    if " " in key:
+        uri, _, name = key.rpartition(" ")
+        return (uri, name)
+    return key
+
+
 class StreamParser:
     """Parses one XML stream: the root element opens it, each child of the root is delivered
     whole as a stanza, the root's end tag ends it.
@@ -93,13 +101,17 @@ class StreamParser:
         maxDepth = self.limits.maxDepth
         maxAttributes = self.limits.maxAttributes
         maxStanzaSize = self.limits.maxStanzaSize
+        new = object.__new__
         depth = 0
+        # The element being built (None outside a stanza): its parent is the one to go back to.
         current: Element | None = None
+        # Declarations expat reported for the element about to start.
         prefixes: dict[str, str] = {}
-        # The default namespace in scope, and the depth of the element that declared it.
-        defaults: list[str] = [""]
-        defaultDepths: list[int] = [0]
         pendingDefault: str | None = None
+        # A default namespace is inherited from the parent unless the element declares one,
+        # so each element's defaultUri is the default in scope: no stack of declarations.
+        # Stanzas are detached from the root, so the root's default is kept here.
+        rootDefault = ""
         # Element names seen on this stream, split: a stream repeats a few dozen names.
         qnames: dict[str, tuple[str, str]] = {}
 
@@ -110,49 +122,65 @@ class StreamParser:
             else:
                 prefixes[prefix] = uri or ""
 
-        def onStart(name: str, attrs: dict[str, str]) -> None:
-            nonlocal depth, current, prefixes, pendingDefault
+        def onStart(name: str, attrs: dict[Any, str]) -> None:
+            nonlocal depth, current, prefixes, pendingDefault, rootDefault
             depth += 1
             if depth > maxDepth:
                 raise ParserError(
                     "elements are nested too deeply", ParserErrorKind.POLICY_VIOLATION
                 )
-            if pendingDefault is not None:
-                defaults.append(pendingDefault)
-                defaultDepths.append(depth)
-                pendingDefault = None
             qname = qnames.get(name)
             if qname is None:
                 uri, _, local = name.rpartition(" ")
                 qname = (uri, local)
                 if len(qnames) < _QNAME_CACHE:
                     qnames[name] = qname
-            if attrs:
-                if len(attrs) + len(prefixes) > maxAttributes:
-                    raise ParserError(
-                        "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
-                    )
-                if " " in "".join(attrs):
-                    for key in [k for k in attrs if " " in k]:
-                        attrUri, _, attrName = key.rpartition(" ")
-                        attrs[(attrUri, attrName)] = attrs.pop(key)  # type: ignore[index]
+            # Element.__init__'s attributes, in its order, set directly: its arguments'
+            # defaulting is for callers, and the parser already has each value final.
+            element: Element = new(Element)
             if prefixes:
-                if len(prefixes) > maxAttributes:
-                    raise ParserError(
-                        "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
-                    )
-                element = Element(qname, defaults[-1], attrs, prefixes)
+                declared = len(prefixes)
+                element.localPrefixes = prefixes
                 prefixes = {}
             else:
-                element = Element(qname, defaults[-1], attrs)
-            if depth > 2:
+                declared = 0
+                element.localPrefixes = {}
+            element.uri, element.name = qname
+            if pendingDefault is not None:
+                element.defaultUri = pendingDefault
+                pendingDefault = None
+            elif current is not None:
+                element.defaultUri = current.defaultUri
+            elif depth == 2:
+                element.defaultUri = rootDefault
+            else:
+                element.defaultUri = ""
+            if attrs:
+                if len(attrs) + declared > maxAttributes:
+                    raise ParserError(
+                        "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
+                    )
+                for key in attrs:
+                    if " " in key:
+                        attrs = {_attributeName(k): v for k, v in attrs.items()}
+                        break
+            elif declared > maxAttributes:
+                raise ParserError(
+                    "an element has too many attributes", ParserErrorKind.POLICY_VIOLATION
+                )
+            element.attributes = attrs
+            element.children = []
+            if current is not None:
                 element.parent = current
-                current.children.append(element)  # type: ignore[union-attr]
+                current.children.append(element)
                 current = element
             elif depth == 2:
+                element.parent = None
                 self._mark = parser.CurrentByteIndex
                 current = element
             else:
+                element.parent = None
+                rootDefault = element.defaultUri  # type: ignore[assignment]
                 emit(StreamStarted(element))
                 self._mark = parser.CurrentByteIndex
 
@@ -160,9 +188,6 @@ class StreamParser:
             nonlocal depth, current
             ending = depth
             depth = ending - 1
-            if defaultDepths[-1] == ending:
-                defaultDepths.pop()
-                defaults.pop()
             if ending > 2:
                 current = current.parent  # type: ignore[union-attr]
             elif ending == 2:
