@@ -12,7 +12,9 @@ messages are allowed, and sequence numbers restart at every NEWKEYS.
 from __future__ import annotations
 
 import enum
+import functools
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from glisten.conch.ssh._ssh import _events as ev
@@ -88,7 +90,7 @@ def _keyTypeFor(algorithm: bytes) -> bytes:
     return b"ssh-rsa" if algorithm in _RSA_SIGS else algorithm
 
 
-def negotiate(client: list[bytes], server: list[bytes], what: str) -> bytes:
+def negotiate(client: Sequence[bytes], server: Sequence[bytes], what: str) -> bytes:
     """
     The first of the client's algorithms the server also offers (RFC 4253 section 7.1).
 
@@ -99,6 +101,27 @@ def negotiate(client: list[bytes], server: list[bytes], what: str) -> bytes:
         if name in offered and name not in _MARKERS:
             return name
     raise SSHProtocolError(DISCONNECT_KEY_EXCHANGE_FAILED, f"no matching {what} algorithm")
+
+
+_KEXINIT_BYTE = bytes((MSG_KEXINIT,))
+
+
+@functools.lru_cache(maxsize=64)
+def _kexInitLists(
+    kex: tuple[bytes, ...],
+    hostKeys: tuple[bytes, ...],
+    ciphers: tuple[bytes, ...],
+    macs: tuple[bytes, ...],
+    compressions: tuple[bytes, ...],
+) -> tuple[tuple[tuple[bytes, ...], ...], bytes]:
+    """
+    The ten name-lists of a KEXINIT and their encoding after the cookie (with the
+    ``first_kex_packet_follows`` flag and the reserved field): every connection of a
+    server offers the same lists, so they are encoded once, not once per handshake.
+    """
+    lists = (kex, hostKeys, ciphers, ciphers, macs, macs, compressions, compressions, (), ())
+    encoded = b"".join(nameList(names) for names in lists) + boolean(False) + uint32(0)
+    return lists, encoded
 
 
 class SSHTransportMachine:
@@ -175,7 +198,7 @@ class SSHTransportMachine:
         self._started = False
         # key exchange state
         self._ourKexInit: bytes | None = None
-        self._ourLists: list[list[bytes]] = []
+        self._ourLists: tuple[tuple[bytes, ...], ...] = ()
         self._peerKexInit: bytes | None = None
         self._kex: KexMethod | None = None
         self._kexCount = 0
@@ -307,33 +330,22 @@ class SSHTransportMachine:
     # ------------------------------------------------------------------ KEXINIT
 
     def _sendKexInit(self) -> None:
-        kex = list(self.algorithms.kex)
-        first = self._kexCount == 0
-        if self.isClient:
-            if first:
-                kex += [EXT_INFO_CLIENT, STRICT_CLIENT]
-        elif first:
-            kex += [EXT_INFO_SERVER, STRICT_SERVER]
         a = self.algorithms
-        lists = [
-            kex,
-            list(self._offeredHostKeys),
-            list(a.ciphers),
-            list(a.ciphers),
-            list(a.macs),
-            list(a.macs),
-            list(a.compressions),
-            list(a.compressions),
-            [],
-            [],
-        ]
-        payload = (
-            bytes((MSG_KEXINIT,))
-            + os.urandom(16)
-            + b"".join(nameList(names) for names in lists)
-            + boolean(False)
-            + uint32(0)
+        markers: tuple[bytes, ...] = ()
+        if self._kexCount == 0:
+            markers = (
+                (EXT_INFO_CLIENT, STRICT_CLIENT)
+                if self.isClient
+                else (EXT_INFO_SERVER, STRICT_SERVER)
+            )
+        lists, encoded = _kexInitLists(
+            tuple(a.kex) + markers,
+            tuple(self._offeredHostKeys),
+            tuple(a.ciphers),
+            tuple(a.macs),
+            tuple(a.compressions),
         )
+        payload = _KEXINIT_BYTE + os.urandom(16) + encoded
         self._ourKexInit = payload
         self._ourLists = lists
         self._sentNewKeys = False
@@ -353,7 +365,7 @@ class SSHTransportMachine:
             self._sendKexInit()
         assert self._ourKexInit is not None
         self._peerKexInit = payload
-        mine = self._ourLists
+        mine: Sequence[Sequence[bytes]] = self._ourLists
         client, server = (mine, lists) if self.isClient else (lists, mine)
         if self._kexCount == 0:
             if self.isClient:
@@ -399,7 +411,7 @@ class SSHTransportMachine:
             self._sendRaw(bytes((MSG_KEX_INIT,)) + self._kex.localField)
 
     def _negotiateMAC(
-        self, cipher: bytes, client: list[bytes], server: list[bytes]
+        self, cipher: bytes, client: Sequence[bytes], server: Sequence[bytes]
     ) -> bytes | None:
         if CIPHERS[cipher].kind in ("gcm", "chacha"):
             return None
@@ -460,7 +472,7 @@ class SSHTransportMachine:
         r.done()
         assert self.hostKeyAlg is not None
         hostKey = self.hostKeys[self.hostKeyAlg]
-        blob = hostKey.public().blob()
+        blob = hostKey.blob()
         serverField = self._kex.localField
         h = self._exchangeHash(blob, clientField, serverField, k)
         sig = hostKey.sign(h, self.hostKeyAlg)
