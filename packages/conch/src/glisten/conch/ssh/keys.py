@@ -780,7 +780,7 @@ class Key:
             digest = hashlib.sha256(blob).digest()
             return base64.b64encode(digest).decode("ascii").rstrip("=")
         if format == FingerprintFormats.MD5_HEX:
-            return ":".join("%02x" % b for b in hashlib.md5(blob).digest())
+            return hashlib.md5(blob).digest().hex(":")
         raise BadFingerPrintFormat(f"unsupported fingerprint format: {format}")
 
     def __eq__(self, other: object) -> bool:

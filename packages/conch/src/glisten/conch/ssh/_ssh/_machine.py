@@ -357,7 +357,7 @@ class SSHTransportMachine:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "KEXINIT during key exchange")
         r = Reader(payload, 1)
         r.raw(16)
-        lists = [r.nameList() for _ in range(10)]
+        lists = r.nameLists(10)
         follows = r.boolean()
         r.uint32()
         r.done()
