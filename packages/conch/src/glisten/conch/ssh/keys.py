@@ -299,21 +299,22 @@ class Key:
     def __init__(self, keyObject: Any) -> None:
         # The kind is found once here: the isinstance checks against cryptography's abstract
         # classes cost a microsecond each, and a handshake asks a key's type several times.
-        if isinstance(keyObject, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
-            self._type = "Ed25519"
+        if isinstance(keyObject, ed25519.Ed25519PublicKey):
+            self._type, self._isPublic = "Ed25519", True
+        elif isinstance(keyObject, ed25519.Ed25519PrivateKey):
+            self._type, self._isPublic = "Ed25519", False
         elif isinstance(keyObject, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
             if keyObject.curve.name not in _CURVES:
                 raise BadKeyError("unsupported elliptic curve")
             self._type = "EC"
+            self._isPublic = isinstance(keyObject, ec.EllipticCurvePublicKey)
         elif isinstance(keyObject, rsa.RSAPrivateKey | rsa.RSAPublicKey):
             if not _MIN_RSA_BITS <= keyObject.key_size <= _MAX_RSA_BITS:
                 raise BadKeyError("RSA key size out of range")
             self._type = "RSA"
+            self._isPublic = isinstance(keyObject, rsa.RSAPublicKey)
         else:
             raise BadKeyError("unsupported key type")
-        self._isPublic = not isinstance(
-            keyObject, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-        )
         self._keyObject = keyObject
         self._publicObject: Any = keyObject if self._isPublic else None
         self._plainBlobBytes: bytes | None = None
