@@ -144,7 +144,55 @@ class SSHTransportMachine:
         loop, so one peer's megabyte of small packets cannot stall other connections.
     """
 
-    budget: int | None = None
+    # Slotted: a connection's machine is made per handshake, and some forty attributes in
+    # a dict cost its growth and lookups.
+    __slots__ = (
+        "_awaitingHostKey",
+        "_firstPacket",
+        "_hostKeyData",
+        "_ignoreNextKexPacket",
+        "_kex",
+        "_kexCount",
+        "_keyParser",
+        "_nextIn",
+        "_nextOut",
+        "_offeredHostKeys",
+        "_ourKexInit",
+        "_ourLists",
+        "_out",
+        "_peerKexInit",
+        "_pendingKeys",
+        "_queued",
+        "_reader",
+        "_receivedNewKeys",
+        "_requestedService",
+        "_sentNewKeys",
+        "_started",
+        "_taken",
+        "_versionBuffer",
+        "_versionLines",
+        "_writer",
+        "algorithms",
+        "budget",
+        "gexGroups",
+        "hostKeyAlg",
+        "hostKeys",
+        "incomingCipher",
+        "incomingMAC",
+        "isClient",
+        "kexAlg",
+        "limits",
+        "ourVersion",
+        "outgoingCipher",
+        "outgoingMAC",
+        "peerExtInfo",
+        "peerVersion",
+        "phase",
+        "serverSigAlgs",
+        "service",
+        "sessionID",
+        "strictKex",
+    )
 
     def __init__(
         self,
@@ -157,6 +205,7 @@ class SSHTransportMachine:
         keyParser: Any = None,
         gexGroups: Groups | None = None,
     ) -> None:
+        self.budget: int | None = None
         self.isClient = isClient
         self.hostKeys = dict(hostKeys or {})
         self.ourVersion = version
