@@ -477,16 +477,25 @@ class SSHTransportMachine:
             vc, vs, ic, is_ = self.ourVersion, self.peerVersion, self._ourKexInit, self._peerKexInit
         else:
             vc, vs, ic, is_ = self.peerVersion, self.ourVersion, self._peerKexInit, self._ourKexInit
-        data = (
-            string(vc)
-            + string(vs)
-            + string(ic)
-            + string(is_)
-            + string(hostKeyBlob)
-            + self._kex.hashPrefix
-            + clientField
-            + serverField
-            + k
+        # One join: the two KEXINITs are most of these bytes, and a chain of ``+`` copied
+        # them once per term.
+        data = b"".join(
+            (
+                uint32(len(vc)),
+                vc,
+                uint32(len(vs)),
+                vs,
+                uint32(len(ic)),
+                ic,
+                uint32(len(is_)),
+                is_,
+                uint32(len(hostKeyBlob)),
+                hostKeyBlob,
+                self._kex.hashPrefix,
+                clientField,
+                serverField,
+                k,
+            )
         )
         return bytes(self._kex.hashFunc(data).digest())
 
