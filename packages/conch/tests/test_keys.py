@@ -91,6 +91,18 @@ def test_fingerprints(key: Key) -> None:
         key.fingerprint("sha1")
 
 
+def test_privateAndPublicHalvesAgree(key: Key) -> None:
+    """A private key answers as its public half does (type, blob: remembered once made),
+    and the public half made again from the blob is equal."""
+    public = key.public()
+    assert not key.isPublic() and public.isPublic()
+    assert key.type() == public.type()
+    assert key.blob() == public.blob() == key.blob()
+    assert key.sshType() == public.sshType()
+    assert Key._fromBlob(key.blob()) == public
+    assert key.public().blob() == public.blob()
+
+
 def test_signVerify(key: Key) -> None:
     data = b"some data"
     for alg in key.supportedSignatureAlgorithms():

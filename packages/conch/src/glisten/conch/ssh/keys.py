@@ -297,15 +297,27 @@ class Key:
     certificate: Certificate | None = None
 
     def __init__(self, keyObject: Any) -> None:
-        if isinstance(keyObject, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        # The kind is found once here: the isinstance checks against cryptography's abstract
+        # classes cost a microsecond each, and a handshake asks a key's type several times.
+        if isinstance(keyObject, ed25519.Ed25519PublicKey):
+            self._type, self._isPublic = "Ed25519", True
+        elif isinstance(keyObject, ed25519.Ed25519PrivateKey):
+            self._type, self._isPublic = "Ed25519", False
+        elif isinstance(keyObject, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
             if keyObject.curve.name not in _CURVES:
                 raise BadKeyError("unsupported elliptic curve")
+            self._type = "EC"
+            self._isPublic = isinstance(keyObject, ec.EllipticCurvePublicKey)
         elif isinstance(keyObject, rsa.RSAPrivateKey | rsa.RSAPublicKey):
             if not _MIN_RSA_BITS <= keyObject.key_size <= _MAX_RSA_BITS:
                 raise BadKeyError("RSA key size out of range")
-        elif not isinstance(keyObject, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+            self._type = "RSA"
+            self._isPublic = isinstance(keyObject, rsa.RSAPublicKey)
+        else:
             raise BadKeyError("unsupported key type")
         self._keyObject = keyObject
+        self._publicObject: Any = keyObject if self._isPublic else None
+        self._plainBlobBytes: bytes | None = None
 
     # ---------------------------------------------------------------- construction
 
@@ -669,10 +681,7 @@ class Key:
 
     def isPublic(self) -> bool:
         """Whether this is only a public key."""
-        return not isinstance(
-            self._keyObject,
-            ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
-        )
+        return self._isPublic
 
     def public(self) -> Key:
         """The public half of this key."""
@@ -683,16 +692,14 @@ class Key:
         return key
 
     def _public(self) -> Any:
-        return self._keyObject if self.isPublic() else self._keyObject.public_key()
+        pub = self._publicObject
+        if pub is None:
+            pub = self._publicObject = self._keyObject.public_key()
+        return pub
 
     def type(self) -> str:
         """``"Ed25519"``, ``"EC"`` or ``"RSA"``."""
-        k = self._keyObject
-        if isinstance(k, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
-            return "Ed25519"
-        if isinstance(k, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-            return "EC"
-        return "RSA"
+        return self._type
 
     def sshType(self) -> bytes:
         """
@@ -740,8 +747,15 @@ class Key:
         return self._plainBlob()
 
     def _plainBlob(self) -> bytes:
+        # Made once: a server sends its host key's blob and hashes it in every handshake.
+        blob = self._plainBlobBytes
+        if blob is None:
+            blob = self._plainBlobBytes = self._makePlainBlob()
+        return blob
+
+    def _makePlainBlob(self) -> bytes:
         pub = self._public()
-        t = self.type()
+        t = self._type
         if t == "Ed25519":
             raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             return string(b"ssh-ed25519") + string(raw)
@@ -767,7 +781,7 @@ class Key:
             digest = hashlib.sha256(blob).digest()
             return base64.b64encode(digest).decode("ascii").rstrip("=")
         if format == FingerprintFormats.MD5_HEX:
-            return ":".join("%02x" % b for b in hashlib.md5(blob).digest())
+            return hashlib.md5(blob).digest().hex(":")
         raise BadFingerPrintFormat(f"unsupported fingerprint format: {format}")
 
     def __eq__(self, other: object) -> bool:

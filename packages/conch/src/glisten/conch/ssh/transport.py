@@ -420,13 +420,12 @@ class SSHServerTransport(SSHTransportBase):
         offered = [
             CERT_ALGORITHM_FOR[a] for a in offered if CERT_ALGORITHM_FOR.get(a) in byAlg
         ] + offered
-        algorithms = self._algorithms()
         algorithms = Algorithms(
-            algorithms.kex,
+            tuple(self.supportedKeyExchanges),
             tuple(offered),
-            algorithms.ciphers,
-            algorithms.macs,
-            algorithms.compressions,
+            tuple(self.supportedCiphers),
+            tuple(self.supportedMACs),
+            tuple(self.supportedCompressions),
         )
         return SSHTransportMachine(
             False,

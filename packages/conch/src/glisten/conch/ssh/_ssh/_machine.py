@@ -12,7 +12,9 @@ messages are allowed, and sequence numbers restart at every NEWKEYS.
 from __future__ import annotations
 
 import enum
+import functools
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from glisten.conch.ssh._ssh import _events as ev
@@ -88,7 +90,7 @@ def _keyTypeFor(algorithm: bytes) -> bytes:
     return b"ssh-rsa" if algorithm in _RSA_SIGS else algorithm
 
 
-def negotiate(client: list[bytes], server: list[bytes], what: str) -> bytes:
+def negotiate(client: Sequence[bytes], server: Sequence[bytes], what: str) -> bytes:
     """
     The first of the client's algorithms the server also offers (RFC 4253 section 7.1).
 
@@ -99,6 +101,27 @@ def negotiate(client: list[bytes], server: list[bytes], what: str) -> bytes:
         if name in offered and name not in _MARKERS:
             return name
     raise SSHProtocolError(DISCONNECT_KEY_EXCHANGE_FAILED, f"no matching {what} algorithm")
+
+
+_KEXINIT_BYTE = bytes((MSG_KEXINIT,))
+
+
+@functools.lru_cache(maxsize=64)
+def _kexInitLists(
+    kex: tuple[bytes, ...],
+    hostKeys: tuple[bytes, ...],
+    ciphers: tuple[bytes, ...],
+    macs: tuple[bytes, ...],
+    compressions: tuple[bytes, ...],
+) -> tuple[tuple[tuple[bytes, ...], ...], bytes]:
+    """
+    The ten name-lists of a KEXINIT and their encoding after the cookie (with the
+    ``first_kex_packet_follows`` flag and the reserved field): every connection of a
+    server offers the same lists, so they are encoded once, not once per handshake.
+    """
+    lists = (kex, hostKeys, ciphers, ciphers, macs, macs, compressions, compressions, (), ())
+    encoded = b"".join(nameList(names) for names in lists) + boolean(False) + uint32(0)
+    return lists, encoded
 
 
 class SSHTransportMachine:
@@ -121,7 +144,55 @@ class SSHTransportMachine:
         loop, so one peer's megabyte of small packets cannot stall other connections.
     """
 
-    budget: int | None = None
+    # Slotted: a connection's machine is made per handshake, and some forty attributes in
+    # a dict cost its growth and lookups.
+    __slots__ = (
+        "_awaitingHostKey",
+        "_firstPacket",
+        "_hostKeyData",
+        "_ignoreNextKexPacket",
+        "_kex",
+        "_kexCount",
+        "_keyParser",
+        "_nextIn",
+        "_nextOut",
+        "_offeredHostKeys",
+        "_ourKexInit",
+        "_ourLists",
+        "_out",
+        "_peerKexInit",
+        "_pendingKeys",
+        "_queued",
+        "_reader",
+        "_receivedNewKeys",
+        "_requestedService",
+        "_sentNewKeys",
+        "_started",
+        "_taken",
+        "_versionBuffer",
+        "_versionLines",
+        "_writer",
+        "algorithms",
+        "budget",
+        "gexGroups",
+        "hostKeyAlg",
+        "hostKeys",
+        "incomingCipher",
+        "incomingMAC",
+        "isClient",
+        "kexAlg",
+        "limits",
+        "ourVersion",
+        "outgoingCipher",
+        "outgoingMAC",
+        "peerExtInfo",
+        "peerVersion",
+        "phase",
+        "serverSigAlgs",
+        "service",
+        "sessionID",
+        "strictKex",
+    )
 
     def __init__(
         self,
@@ -134,6 +205,7 @@ class SSHTransportMachine:
         keyParser: Any = None,
         gexGroups: Groups | None = None,
     ) -> None:
+        self.budget: int | None = None
         self.isClient = isClient
         self.hostKeys = dict(hostKeys or {})
         self.ourVersion = version
@@ -175,7 +247,7 @@ class SSHTransportMachine:
         self._started = False
         # key exchange state
         self._ourKexInit: bytes | None = None
-        self._ourLists: list[list[bytes]] = []
+        self._ourLists: tuple[tuple[bytes, ...], ...] = ()
         self._peerKexInit: bytes | None = None
         self._kex: KexMethod | None = None
         self._kexCount = 0
@@ -307,33 +379,22 @@ class SSHTransportMachine:
     # ------------------------------------------------------------------ KEXINIT
 
     def _sendKexInit(self) -> None:
-        kex = list(self.algorithms.kex)
-        first = self._kexCount == 0
-        if self.isClient:
-            if first:
-                kex += [EXT_INFO_CLIENT, STRICT_CLIENT]
-        elif first:
-            kex += [EXT_INFO_SERVER, STRICT_SERVER]
         a = self.algorithms
-        lists = [
-            kex,
-            list(self._offeredHostKeys),
-            list(a.ciphers),
-            list(a.ciphers),
-            list(a.macs),
-            list(a.macs),
-            list(a.compressions),
-            list(a.compressions),
-            [],
-            [],
-        ]
-        payload = (
-            bytes((MSG_KEXINIT,))
-            + os.urandom(16)
-            + b"".join(nameList(names) for names in lists)
-            + boolean(False)
-            + uint32(0)
+        markers: tuple[bytes, ...] = ()
+        if self._kexCount == 0:
+            markers = (
+                (EXT_INFO_CLIENT, STRICT_CLIENT)
+                if self.isClient
+                else (EXT_INFO_SERVER, STRICT_SERVER)
+            )
+        lists, encoded = _kexInitLists(
+            tuple(a.kex) + markers,
+            tuple(self._offeredHostKeys),
+            tuple(a.ciphers),
+            tuple(a.macs),
+            tuple(a.compressions),
         )
+        payload = _KEXINIT_BYTE + os.urandom(16) + encoded
         self._ourKexInit = payload
         self._ourLists = lists
         self._sentNewKeys = False
@@ -345,7 +406,7 @@ class SSHTransportMachine:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "KEXINIT during key exchange")
         r = Reader(payload, 1)
         r.raw(16)
-        lists = [r.nameList() for _ in range(10)]
+        lists = r.nameLists(10)
         follows = r.boolean()
         r.uint32()
         r.done()
@@ -353,7 +414,7 @@ class SSHTransportMachine:
             self._sendKexInit()
         assert self._ourKexInit is not None
         self._peerKexInit = payload
-        mine = self._ourLists
+        mine: Sequence[Sequence[bytes]] = self._ourLists
         client, server = (mine, lists) if self.isClient else (lists, mine)
         if self._kexCount == 0:
             if self.isClient:
@@ -399,7 +460,7 @@ class SSHTransportMachine:
             self._sendRaw(bytes((MSG_KEX_INIT,)) + self._kex.localField)
 
     def _negotiateMAC(
-        self, cipher: bytes, client: list[bytes], server: list[bytes]
+        self, cipher: bytes, client: Sequence[bytes], server: Sequence[bytes]
     ) -> bytes | None:
         if CIPHERS[cipher].kind in ("gcm", "chacha"):
             return None
@@ -416,16 +477,25 @@ class SSHTransportMachine:
             vc, vs, ic, is_ = self.ourVersion, self.peerVersion, self._ourKexInit, self._peerKexInit
         else:
             vc, vs, ic, is_ = self.peerVersion, self.ourVersion, self._peerKexInit, self._ourKexInit
-        data = (
-            string(vc)
-            + string(vs)
-            + string(ic)
-            + string(is_)
-            + string(hostKeyBlob)
-            + self._kex.hashPrefix
-            + clientField
-            + serverField
-            + k
+        # One join: the two KEXINITs are most of these bytes, and a chain of ``+`` copied
+        # them once per term.
+        data = b"".join(
+            (
+                uint32(len(vc)),
+                vc,
+                uint32(len(vs)),
+                vs,
+                uint32(len(ic)),
+                ic,
+                uint32(len(is_)),
+                is_,
+                uint32(len(hostKeyBlob)),
+                hostKeyBlob,
+                self._kex.hashPrefix,
+                clientField,
+                serverField,
+                k,
+            )
         )
         return bytes(self._kex.hashFunc(data).digest())
 
@@ -460,7 +530,7 @@ class SSHTransportMachine:
         r.done()
         assert self.hostKeyAlg is not None
         hostKey = self.hostKeys[self.hostKeyAlg]
-        blob = hostKey.public().blob()
+        blob = hostKey.blob()
         serverField = self._kex.localField
         h = self._exchangeHash(blob, clientField, serverField, k)
         sig = hostKey.sign(h, self.hostKeyAlg)
