@@ -14,6 +14,7 @@ control sequences, and SI/SO written as the real 0x0F/0x0E bytes.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,6 +33,7 @@ from glisten.conch._vt import (
     Unhandled,
     keyConstant,
 )
+from glisten.conch._turns import Turns, pauseInput
 from glisten.internet import defer, protocol
 from glisten.internet import interfaces as iinternet
 from glisten.logger import Logger
@@ -320,12 +322,20 @@ class ServerProtocol(protocol.Protocol):
     The program's end of a terminal: parses keys for ``terminalProtocol`` (made by
     ``protocolFactory(*a, **kw)`` on connection) and implements :class:`ITerminalTransport`
     by writing VT102 control functions. ``\\n`` written is sent as CR LF.
+
+    :ivar maxKeystrokesPerTurn: keystrokes (a paste, a cursor report or an unhandled
+        sequence counts as one) handed to ``terminalProtocol`` per turn of the reactor: the
+        rest of a read waits, the transport's input paused, for the next turn, so one
+        client's flood cannot stall the other connections.
+    :ivar reactor: the reactor that runs the later turns (``None``: the global one).
     """
 
     _log = Logger()
     protocolFactory: Callable[..., Any] | None = None
     terminalProtocol: Any = None
     factory: Any = None
+    maxKeystrokesPerTurn = 64
+    reactor: Any = None
     TAB = b"\t"
     BACKSPACE = b"\x7f"
     lastWrite = b""
@@ -363,6 +373,8 @@ class ServerProtocol(protocol.Protocol):
         self.protocolArgs = a
         self.protocolKwArgs = kw
         self._parser = KeyboardParser()
+        self._events: deque[Any] = deque()
+        self._turns = Turns(self._handleEvents, self._pauseInput)
         self._cursorReports: list[defer.Deferred[tuple[int, int]]] = []
         self.termSize = Vector(80, 24)
         self.cursorPos = Vector(0, 0)
@@ -382,10 +394,25 @@ class ServerProtocol(protocol.Protocol):
             self._log.info("closing a terminal: {reason}", reason=str(e))
             self.transport.loseConnection()
             return
-        for event in events:
+        self._events.extend(events)
+        if not self._turns.waiting:
+            self._handleEvents()
+
+    def _handleEvents(self) -> None:
+        """Hand queued keys to the terminal protocol, up to :attr:`maxKeystrokesPerTurn`;
+        past that, pause the input and leave the rest to the reactor's next turn."""
+        events = self._events
+        budget = self.maxKeystrokesPerTurn
+        while events:
             handler = self.terminalProtocol
             if handler is None:
+                events.clear()
                 return
+            if budget == 0:
+                self._turns.later(self.reactor)
+                return
+            budget -= 1
+            event = events.popleft()
             if type(event) is Keystroke:
                 handler.keystrokeReceived(event.keyID, event.modifier)
             elif isinstance(event, Paste):
@@ -404,6 +431,9 @@ class ServerProtocol(protocol.Protocol):
                     )
             elif isinstance(event, Unhandled):
                 self.unhandledControlSequence(event.sequence)
+
+    def _pauseInput(self, paused: bool) -> None:
+        pauseInput(self.transport, paused)
 
     def unhandledControlSequence(self, seq: bytes) -> None:
         if self.terminalProtocol is not None:
@@ -433,6 +463,8 @@ class ServerProtocol(protocol.Protocol):
         return self.transport.getPeer()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        self._turns.cancel()
+        self._events.clear()
         reports, self._cursorReports = self._cursorReports, []
         for d in reports:
             d.errback(reason if reason is not None else Failure(ConnectionError("terminal gone")))
@@ -616,12 +648,18 @@ class ClientProtocol(protocol.Protocol):
     The terminal's end: parses what a program writes and calls the matching
     :class:`ITerminalTransport` methods of ``terminal`` (made by ``terminalFactory(*a, **kw)``
     on connection). Writing to this protocol sends keys to the program.
+
+    :ivar maxEventsPerTurn: runs of text and control functions applied to ``terminal`` per
+        turn of the reactor; the rest of a read waits, the input paused, for the next turn.
+    :ivar reactor: the reactor that runs the later turns (``None``: the global one).
     """
 
     _log = Logger()
     terminalFactory: Callable[..., Any] | None = None
     terminal: Any = None
     factory: Any = None
+    maxEventsPerTurn = 64
+    reactor: Any = None
 
     def __init__(self, terminalFactory: Callable[..., Any] | None = None, *a: Any, **kw: Any):
         if terminalFactory is not None:
@@ -629,6 +667,8 @@ class ClientProtocol(protocol.Protocol):
         self.terminalArgs = a
         self.terminalKwArgs = kw
         self._parser = ScreenParser()
+        self._events: deque[Any] = deque()
+        self._turns = Turns(self._handleEvents, self._pauseInput)
 
     def connectionMade(self) -> None:
         if self.terminalFactory is not None:
@@ -637,6 +677,8 @@ class ClientProtocol(protocol.Protocol):
             self.terminal.makeConnection(self)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        self._turns.cancel()
+        self._events.clear()
         terminal, self.terminal = self.terminal, None
         if terminal is not None:
             terminal.connectionLost(reason)
@@ -652,10 +694,25 @@ class ClientProtocol(protocol.Protocol):
             self._log.info("closing a terminal client: {reason}", reason=str(e))
             self.transport.loseConnection()
             return
-        for event in events:
+        self._events.extend(events)
+        if not self._turns.waiting:
+            self._handleEvents()
+
+    def _handleEvents(self) -> None:
+        """Apply queued text and control functions to the terminal, up to
+        :attr:`maxEventsPerTurn`; past that, pause the input until the reactor's next turn."""
+        events = self._events
+        budget = self.maxEventsPerTurn
+        while events:
             terminal = self.terminal
             if terminal is None:
+                events.clear()
                 return
+            if budget == 0:
+                self._turns.later(self.reactor)
+                return
+            budget -= 1
+            event = events.popleft()
             if isinstance(event, Text):
                 terminal.write(event.data)
             elif isinstance(event, Call):
@@ -665,6 +722,9 @@ class ClientProtocol(protocol.Protocol):
                     getattr(terminal, event.name)(*event.args)
             elif isinstance(event, Unhandled):
                 terminal.unhandledControlSequence(event.sequence)
+
+    def _pauseInput(self, paused: bool) -> None:
+        pauseInput(self.transport, paused)
 
     def _report(self, position: Any) -> None:
         def send(pos: tuple[int, int]) -> None:
