@@ -20,6 +20,7 @@ from typing import Any
 
 from zope.interface import Interface, implementer
 
+from glisten.conch._turns import Turns, pauseInput
 from glisten.conch._vt import (
     FUNCTION_KEYS,
     Call,
@@ -33,7 +34,6 @@ from glisten.conch._vt import (
     Unhandled,
     keyConstant,
 )
-from glisten.conch._turns import Turns, pauseInput
 from glisten.internet import defer, protocol
 from glisten.internet import interfaces as iinternet
 from glisten.logger import Logger
