@@ -8,18 +8,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glisten.conch import telnet
+from glisten.conch import checkers, manhole_ssh, telnet
 from glisten.conch._telnet import _constants as C
+from glisten.conch.insults import helper, insults
+from glisten.conch.ssh import session
 from glisten.conch.unix import SFTPServerForUnixConchUser
+from glisten.cred.portal import Portal
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 from glisten.python.failure import Failure
 
-from ._pairs import machines, pump
+from ._loop import USER_KEY, AcceptingClient, ClientSession, Loop
+from ._pairs import hostKey, machines, pump
 from ._sftploop import SFTPLoop
 from .test_ssh_server import loggedIn
 from .test_telnet import Recorder
@@ -231,3 +236,184 @@ def test_telnetPaceChangesNothingElse(units: list[bytes], maxEvents: int, chunk:
         return b"".join(proto.data), proto.events, tr.value()
 
     assert run(maxEvents, chunk) == run(1 << 20, 1 << 20)
+
+
+# -- insults: a flood of keystrokes or control functions in one read -------------------------
+
+
+class Keys(insults.TerminalProtocol):
+    """Records every keystroke (its key ID) a ServerProtocol hands on."""
+
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+
+    def keystrokeReceived(self, keyID: bytes, modifier: bytes | None) -> None:
+        self.keys.append(keyID)
+
+
+#: 10,000 keystrokes, printable characters and arrow keys, in the order typed.
+KEYS = [b"%d" % (i % 10) if i % 3 else b"\x1b[A" for i in range(REQUESTS)]
+
+
+def _typed() -> list[bytes]:
+    return [insults.ServerProtocol.UP_ARROW if k == b"\x1b[A" else k for k in KEYS]
+
+
+def _terminal(maxKeys: int = 64) -> tuple[Keys, insults.ServerProtocol, StringTransport, Clock]:
+    keys = Keys()
+    server = insults.ServerProtocol(lambda: keys)
+    server.reactor = clock = Clock()
+    server.maxKeystrokesPerTurn = maxKeys
+    tr = StringTransport()
+    server.makeConnection(tr)
+    return keys, server, tr, clock
+
+
+def test_insultsKeystrokeFloodIsHandledATurnAtATime() -> None:
+    keys, server, tr, clock = _terminal()
+    server.dataReceived(b"".join(KEYS))
+    assert len(keys.keys) == server.maxKeystrokesPerTurn
+    assert tr.producerState == "paused"
+    # Keys arriving meanwhile wait behind the ones typed first.
+    server.dataReceived(b"!")
+    assert len(keys.keys) == server.maxKeystrokesPerTurn
+    assert len(turnsPending(clock)) == 1
+    clock.advance(0)
+    assert keys.keys == _typed() + [b"!"]
+    assert tr.producerState == "producing"
+    assert not turnsPending(clock)
+
+
+def test_insultsLostConnectionLeavesNoTurn() -> None:
+    keys, server, tr, clock = _terminal()
+    server.dataReceived(b"".join(KEYS))
+    assert turnsPending(clock)
+    server.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(clock)
+    clock.advance(0)
+    assert len(keys.keys) == server.maxKeystrokesPerTurn
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"a", b"\xc3\xa9", b"\x1b[A", b"\x1b[1;5C", b"\r", b"\x1bOP"])),
+    st.integers(1, 6),
+    st.integers(1, 30),
+)
+def test_insultsPaceChangesNothingElse(units: list[bytes], maxKeys: int, chunk: int) -> None:
+    """Whatever the bound and however the bytes arrive, the terminal protocol gets the same
+    keys in the same order."""
+
+    def run(maxKeys: int, chunk: int) -> list[bytes]:
+        keys, server, tr, clock = _terminal(maxKeys)
+        data = b"".join(units)
+        for i in range(0, len(data), chunk):
+            server.dataReceived(data[i : i + chunk])
+            if i // chunk % 3 == 2:
+                clock.advance(0)
+        clock.advance(0)
+        assert not turnsPending(clock)
+        assert tr.producerState == "producing"
+        return keys.keys
+
+    assert run(maxKeys, chunk) == run(1 << 20, 1 << 20)
+
+
+class Moves(helper.TerminalBuffer):
+    """A screen that also counts the cursor moves applied to it."""
+
+    moves = 0
+
+    def cursorForward(self, n: int = 1) -> None:
+        self.moves += 1
+        super().cursorForward(n)
+
+
+def test_insultsControlFunctionFloodIsHandledATurnAtATime() -> None:
+    """The terminal's side, too: a program's 10,000 control functions in one read are
+    applied 64 per turn, the input paused meanwhile."""
+    screen = Moves()
+    client = insults.ClientProtocol(lambda: screen)
+    client.reactor = clock = Clock()
+    tr = StringTransport()
+    client.makeConnection(tr)
+    client.dataReceived(b"\x1b[C" * REQUESTS)
+    assert screen.moves == client.maxEventsPerTurn
+    assert tr.producerState == "paused"
+    clock.advance(0)
+    assert screen.moves == REQUESTS
+    assert tr.producerState == "producing"
+    client.dataReceived(b"\x1b[C" * REQUESTS)
+    client.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(clock)
+
+
+def test_insultsOverTelnetPausesTheConnection() -> None:
+    """Over Telnet the pause reaches the TCP transport, and what Telnet already read waits
+    in Telnet until the terminal takes input again."""
+    keys = Keys()
+    clock = Clock()
+
+    def terminal() -> insults.ServerProtocol:
+        server = insults.ServerProtocol(lambda: keys)
+        server.reactor = clock
+        return server
+
+    tt = telnet.TelnetTransport(telnet.TelnetBootstrapProtocol, terminal)
+    tt.reactor = clock
+    tr = StringTransport()
+    tt.makeConnection(tr)
+    tt.dataReceived(b"".join(KEYS))
+    assert len(keys.keys) == 64
+    assert tr.producerState == "paused"
+    tt.dataReceived(b"!" + GA + b"?")
+    assert len(keys.keys) == 64
+    clock.advance(0)
+    assert keys.keys == _typed() + [b"!", b"?"]
+    assert tr.producerState == "producing"
+    assert not turnsPending(clock)
+    tt.dataReceived(b"".join(KEYS))
+    tt.connectionLost(Failure(ConnectionDone()))
+    assert not turnsPending(clock)
+
+
+def test_insultsOverSSHKeepsTheWindowClosed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over SSH the pause keeps the session channel's window closed (the client waits) until
+    the terminal has handled the flood; then the window opens again."""
+    # A window the flood mostly spends, so the server owes an adjustment at once.
+    monkeypatch.setattr(session.SSHSession, "defaultWindow", len(b"".join(KEYS)) + 1000)
+    keys = Keys()
+    realm = manhole_ssh.TerminalRealm()
+    portal = Portal(realm)
+    portal.registerChecker(
+        checkers.SSHPublicKeyChecker(checkers.InMemorySSHKeyDB({b"alice": [USER_KEY.public()]}))
+    )
+    f = manhole_ssh.ConchFactory(portal)
+    f.privateKeys = {b"ssh-ed25519": hostKey()}
+    f.reactor = Clock()
+
+    def terminal() -> insults.ServerProtocol:
+        server = insults.ServerProtocol(lambda: keys)
+        server.reactor = f.reactor
+        return server
+
+    realm.chainedProtocolFactory = terminal
+    loop = Loop(AcceptingClient(), f)
+    loop.pump()
+    channel = ClientSession()
+    loop.client.conn.openChannel(channel)
+    loop.pump()
+    loop.client.conn.sendRequest(channel, b"shell", b"", wantReply=True)
+    loop.pump()
+    window = channel.remoteWindowLeft
+    loop.client.conn.sendData(channel, b"".join(KEYS))
+    loop.server.dataReceived(loop.clientTransport.value())
+    loop.clientTransport.clear()
+    assert len(keys.keys) == 64
+    loop.client.dataReceived(loop.serverTransport.value())
+    loop.serverTransport.clear()
+    assert channel.remoteWindowLeft == window - len(b"".join(KEYS))  # no adjustment yet
+    loop.pump()
+    assert keys.keys == _typed()
+    assert channel.remoteWindowLeft == window
+    assert not turnsPending(loop.clock)

@@ -39,6 +39,7 @@ from glisten.conch._telnet import _constants as C
 from glisten.conch._turns import Turns, pauseInput
 from glisten.cred import credentials
 from glisten.internet import defer, interfaces, protocol
+from glisten.internet.error import ConnectionDone, ConnectionLost
 from glisten.logger import Logger
 from glisten.protocols import basic
 from glisten.protocols.policies import TimeoutMixin
@@ -588,7 +589,8 @@ class TelnetTransport(_ForwardToProtocol, Telnet, ProtocolTransportMixin):
 
 
 def _ignoreNegotiationFailure(failure: Failure) -> None:
-    failure.trap(NegotiationError, TelnetError)
+    # A refused option, or a peer gone before it answered: neither is worth a traceback.
+    failure.trap(NegotiationError, TelnetError, ConnectionDone, ConnectionLost)
 
 
 class TelnetBootstrapProtocol(TelnetProtocol, ProtocolTransportMixin):
