@@ -402,17 +402,13 @@ class ServerProtocol(protocol.Protocol):
         """Hand queued keys to the terminal protocol, up to :attr:`maxKeystrokesPerTurn`;
         past that, pause the input and leave the rest to the reactor's next turn."""
         events = self._events
-        budget = self.maxKeystrokesPerTurn
-        while events:
+        popleft = events.popleft
+        for _ in range(min(len(events), self.maxKeystrokesPerTurn)):
             handler = self.terminalProtocol
             if handler is None:
                 events.clear()
                 return
-            if budget == 0:
-                self._turns.later(self.reactor)
-                return
-            budget -= 1
-            event = events.popleft()
+            event = popleft()
             if type(event) is Keystroke:
                 handler.keystrokeReceived(event.keyID, event.modifier)
             elif isinstance(event, Paste):
@@ -431,6 +427,11 @@ class ServerProtocol(protocol.Protocol):
                     )
             elif isinstance(event, Unhandled):
                 self.unhandledControlSequence(event.sequence)
+        if events:
+            if self.terminalProtocol is None:
+                events.clear()
+            else:
+                self._turns.later(self.reactor)
 
     def _pauseInput(self, paused: bool) -> None:
         pauseInput(self.transport, paused)
