@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from glisten.conch import checkers, manhole_ssh, telnet
 from glisten.conch._telnet import _constants as C
+from glisten.conch._vt import KeyboardParser
 from glisten.conch.insults import helper, insults
 from glisten.conch.ssh import session
 from glisten.conch.unix import SFTPServerForUnixConchUser
@@ -292,6 +293,27 @@ def test_insultsLostConnectionLeavesNoTurn() -> None:
     assert not turnsPending(clock)
     clock.advance(0)
     assert len(keys.keys) == server.maxKeystrokesPerTurn
+
+
+def test_insultsParsesABoundedSliceATurn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing is paced too: a 256 KiB read of keystrokes is parsed a slice at a time, as
+    the keys are handed on, not all in the turn that read it."""
+    parsed: list[int] = []
+    receiveData = KeyboardParser.receiveData
+
+    def counting(self: KeyboardParser, data: bytes) -> list[Any]:
+        parsed.append(len(data))
+        return receiveData(self, data)
+
+    monkeypatch.setattr(KeyboardParser, "receiveData", counting)
+    keys, server, tr, clock = _terminal()
+    server.dataReceived(b"a" * (256 * 1024))
+    assert sum(parsed) <= 4096
+    assert len(keys.keys) == 64
+    clock.advance(0)
+    assert len(keys.keys) == 256 * 1024
+    assert sum(parsed) == 256 * 1024
+    assert tr.producerState == "producing"
 
 
 @settings(max_examples=60, deadline=None)

@@ -310,6 +310,56 @@ class Vector:
         self.y = y
 
 
+class _Unread:
+    """
+    What one end of a terminal has read but not yet handed on: bytes not parsed yet and
+    events not delivered yet. Bytes are parsed a slice at a time, as events are wanted, so
+    a turn that wants ``count`` events parses at most ``count`` slices (one, unless the slices
+    hold a long paste or long sequences), however much was read.
+
+    :param parser: the stream parser for this direction.
+    """
+
+    __slots__ = ("_bytes", "_events", "_parser")
+
+    #: Bytes parsed at a time.
+    chunk = 4096
+
+    def __init__(self, parser: KeyboardParser | ScreenParser) -> None:
+        self._parser = parser
+        self._bytes = bytearray()
+        self._events: deque[Any] = deque()
+
+    def __bool__(self) -> bool:
+        return bool(self._events or self._bytes)
+
+    def add(self, data: bytes) -> None:
+        self._bytes += data
+
+    def take(self, count: int) -> list[Any]:
+        """Up to ``count`` events, in order.
+
+        :raises TerminalProtocolError: the bytes broke the parser's limits.
+        """
+        events, unparsed = self._events, self._bytes
+        for _ in range(count):
+            if len(events) >= count or not unparsed:
+                break
+            piece = bytes(unparsed[: self.chunk])
+            del unparsed[: self.chunk]
+            events.extend(self._parser.receiveData(piece))
+        if len(events) <= count:
+            batch = list(events)
+            events.clear()
+            return batch
+        popleft = events.popleft
+        return [popleft() for _ in range(count)]
+
+    def clear(self) -> None:
+        self._bytes.clear()
+        self._events.clear()
+
+
 def _newlines(data: bytes) -> bytes:
     if b"\n" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -372,8 +422,7 @@ class ServerProtocol(protocol.Protocol):
             self.protocolFactory = protocolFactory
         self.protocolArgs = a
         self.protocolKwArgs = kw
-        self._parser = KeyboardParser()
-        self._events: deque[Any] = deque()
+        self._unread = _Unread(KeyboardParser())
         self._turns = Turns(self._handleEvents, self._pauseInput)
         self._cursorReports: list[defer.Deferred[tuple[int, int]]] = []
         self.termSize = Vector(80, 24)
@@ -388,27 +437,25 @@ class ServerProtocol(protocol.Protocol):
             self.terminalProtocol.makeConnection(self)
 
     def dataReceived(self, data: bytes) -> None:
-        try:
-            events = self._parser.receiveData(data)
-        except TerminalProtocolError as e:
-            self._log.info("closing a terminal: {reason}", reason=str(e))
-            self.transport.loseConnection()
-            return
-        self._events.extend(events)
+        self._unread.add(data)
         if not self._turns.waiting:
             self._handleEvents()
 
     def _handleEvents(self) -> None:
-        """Hand queued keys to the terminal protocol, up to :attr:`maxKeystrokesPerTurn`;
+        """Hand the keys read to the terminal protocol, up to :attr:`maxKeystrokesPerTurn`;
         past that, pause the input and leave the rest to the reactor's next turn."""
-        events = self._events
-        popleft = events.popleft
-        for _ in range(min(len(events), self.maxKeystrokesPerTurn)):
+        unread = self._unread
+        try:
+            events = unread.take(self.maxKeystrokesPerTurn)
+        except TerminalProtocolError as e:
+            self._log.info("closing a terminal: {reason}", reason=str(e))
+            unread.clear()
+            self.transport.loseConnection()
+            return
+        for event in events:
             handler = self.terminalProtocol
             if handler is None:
-                events.clear()
-                return
-            event = popleft()
+                break
             if type(event) is Keystroke:
                 handler.keystrokeReceived(event.keyID, event.modifier)
             elif isinstance(event, Paste):
@@ -427,9 +474,9 @@ class ServerProtocol(protocol.Protocol):
                     )
             elif isinstance(event, Unhandled):
                 self.unhandledControlSequence(event.sequence)
-        if events:
+        if unread:
             if self.terminalProtocol is None:
-                events.clear()
+                unread.clear()
             else:
                 self._turns.later(self.reactor)
 
@@ -465,7 +512,7 @@ class ServerProtocol(protocol.Protocol):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._turns.cancel()
-        self._events.clear()
+        self._unread.clear()
         reports, self._cursorReports = self._cursorReports, []
         for d in reports:
             d.errback(reason if reason is not None else Failure(ConnectionError("terminal gone")))
@@ -667,8 +714,7 @@ class ClientProtocol(protocol.Protocol):
             self.terminalFactory = terminalFactory
         self.terminalArgs = a
         self.terminalKwArgs = kw
-        self._parser = ScreenParser()
-        self._events: deque[Any] = deque()
+        self._unread = _Unread(ScreenParser())
         self._turns = Turns(self._handleEvents, self._pauseInput)
 
     def connectionMade(self) -> None:
@@ -679,7 +725,7 @@ class ClientProtocol(protocol.Protocol):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._turns.cancel()
-        self._events.clear()
+        self._unread.clear()
         terminal, self.terminal = self.terminal, None
         if terminal is not None:
             terminal.connectionLost(reason)
@@ -689,31 +735,25 @@ class ClientProtocol(protocol.Protocol):
         self.transport.write(data)
 
     def dataReceived(self, data: bytes) -> None:
-        try:
-            events = self._parser.receiveData(data)
-        except TerminalProtocolError as e:
-            self._log.info("closing a terminal client: {reason}", reason=str(e))
-            self.transport.loseConnection()
-            return
-        self._events.extend(events)
+        self._unread.add(data)
         if not self._turns.waiting:
             self._handleEvents()
 
     def _handleEvents(self) -> None:
-        """Apply queued text and control functions to the terminal, up to
+        """Apply the text and control functions read to the terminal, up to
         :attr:`maxEventsPerTurn`; past that, pause the input until the reactor's next turn."""
-        events = self._events
-        budget = self.maxEventsPerTurn
-        while events:
+        unread = self._unread
+        try:
+            events = unread.take(self.maxEventsPerTurn)
+        except TerminalProtocolError as e:
+            self._log.info("closing a terminal client: {reason}", reason=str(e))
+            unread.clear()
+            self.transport.loseConnection()
+            return
+        for event in events:
             terminal = self.terminal
             if terminal is None:
-                events.clear()
-                return
-            if budget == 0:
-                self._turns.later(self.reactor)
-                return
-            budget -= 1
-            event = events.popleft()
+                break
             if isinstance(event, Text):
                 terminal.write(event.data)
             elif isinstance(event, Call):
@@ -723,6 +763,11 @@ class ClientProtocol(protocol.Protocol):
                     getattr(terminal, event.name)(*event.args)
             elif isinstance(event, Unhandled):
                 terminal.unhandledControlSequence(event.sequence)
+        if unread:
+            if self.terminal is None:
+                unread.clear()
+            else:
+                self._turns.later(self.reactor)
 
     def _pauseInput(self, paused: bool) -> None:
         pauseInput(self.transport, paused)
