@@ -320,33 +320,38 @@ class _Unread:
     :param parser: the stream parser for this direction.
     """
 
-    __slots__ = ("_bytes", "_events", "_parser")
+    __slots__ = ("_at", "_bytes", "_events", "_parser")
 
     #: Bytes parsed at a time.
     chunk = 4096
 
     def __init__(self, parser: KeyboardParser | ScreenParser) -> None:
         self._parser = parser
-        self._bytes = bytearray()
+        self._bytes = b""
+        self._at = 0
         self._events: deque[Any] = deque()
 
     def __bool__(self) -> bool:
-        return bool(self._events or self._bytes)
+        return bool(self._events) or self._at < len(self._bytes)
 
     def add(self, data: bytes) -> None:
-        self._bytes += data
+        # Bytes arrive here while earlier ones wait only when the input was paused too late
+        # to stop them, so joining them copies little.
+        self._bytes = self._bytes[self._at :] + data
+        self._at = 0
 
     def take(self, count: int) -> list[Any]:
         """Up to ``count`` events, in order.
 
         :raises TerminalProtocolError: the bytes broke the parser's limits.
         """
-        events, unparsed = self._events, self._bytes
+        events, data, at = self._events, self._bytes, self._at
         for _ in range(count):
-            if len(events) >= count or not unparsed:
+            if len(events) >= count or at >= len(data):
                 break
-            piece = bytes(unparsed[: self.chunk])
-            del unparsed[: self.chunk]
+            piece = data[at : at + self.chunk]
+            at += len(piece)
+            self._at = at
             events.extend(self._parser.receiveData(piece))
         if len(events) <= count:
             batch = list(events)
@@ -356,7 +361,8 @@ class _Unread:
         return [popleft() for _ in range(count)]
 
     def clear(self) -> None:
-        self._bytes.clear()
+        self._bytes = b""
+        self._at = 0
         self._events.clear()
 
 
