@@ -366,6 +366,53 @@ class _Unread:
         self._events.clear()
 
 
+class _PacedTerminal(protocol.Protocol):
+    """
+    Reading paced over turns, for both ends of a terminal: each turn takes at most
+    ``_budget()`` events from what was read and gives them to ``_deliver``, which says whether
+    the other side is still there; the rest waits, the input paused, for the next turn.
+    """
+
+    _log = Logger()
+    reactor: Any = None
+    _deliver: Callable[[list[Any]], bool]
+    _budget: Callable[[], int]
+    #: What the log calls this end when its input breaks the parser.
+    _end = "terminal"
+
+    def _startReading(self, parser: KeyboardParser | ScreenParser) -> None:
+        self._unread = _Unread(parser)
+        self._turns = Turns(self._handleEvents, self._pauseInput)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._unread.add(data)
+        if not self._turns.waiting:
+            self._handleEvents()
+
+    def _handleEvents(self) -> None:
+        unread = self._unread
+        try:
+            events = unread.take(self._budget())
+        except TerminalProtocolError as e:
+            self._log.info("closing a {end}: {reason}", end=self._end, reason=str(e))
+            unread.clear()
+            self.transport.loseConnection()
+            return
+        connected = self._deliver(events)
+        if unread:
+            if connected:
+                self._turns.later(self.reactor)
+            else:
+                unread.clear()
+
+    def _pauseInput(self, paused: bool) -> None:
+        pauseInput(self.transport, paused)
+
+    def _stopReading(self) -> None:
+        self._turns.cancel()
+        self._unread.clear()
+
+
 def _newlines(data: bytes) -> bytes:
     if b"\n" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -373,7 +420,7 @@ def _newlines(data: bytes) -> bytes:
 
 
 @implementer(ITerminalTransport)
-class ServerProtocol(protocol.Protocol):
+class ServerProtocol(_PacedTerminal):
     """
     The program's end of a terminal: parses keys for ``terminalProtocol`` (made by
     ``protocolFactory(*a, **kw)`` on connection) and implements :class:`ITerminalTransport`
@@ -428,8 +475,7 @@ class ServerProtocol(protocol.Protocol):
             self.protocolFactory = protocolFactory
         self.protocolArgs = a
         self.protocolKwArgs = kw
-        self._unread = _Unread(KeyboardParser())
-        self._turns = Turns(self._handleEvents, self._pauseInput)
+        self._startReading(KeyboardParser())
         self._cursorReports: list[defer.Deferred[tuple[int, int]]] = []
         self.termSize = Vector(80, 24)
         self.cursorPos = Vector(0, 0)
@@ -442,26 +488,15 @@ class ServerProtocol(protocol.Protocol):
                 self.terminalProtocol.factory = self.factory
             self.terminalProtocol.makeConnection(self)
 
-    def dataReceived(self, data: bytes) -> None:
-        self._unread.add(data)
-        if not self._turns.waiting:
-            self._handleEvents()
+    def _budget(self) -> int:
+        return self.maxKeystrokesPerTurn
 
-    def _handleEvents(self) -> None:
-        """Hand the keys read to the terminal protocol, up to :attr:`maxKeystrokesPerTurn`;
-        past that, pause the input and leave the rest to the reactor's next turn."""
-        unread = self._unread
-        try:
-            events = unread.take(self.maxKeystrokesPerTurn)
-        except TerminalProtocolError as e:
-            self._log.info("closing a terminal: {reason}", reason=str(e))
-            unread.clear()
-            self.transport.loseConnection()
-            return
+    def _deliver(self, events: list[Any]) -> bool:
+        """Hand keys to the terminal protocol; ``False`` once it is gone."""
         for event in events:
             handler = self.terminalProtocol
             if handler is None:
-                break
+                return False
             if type(event) is Keystroke:
                 handler.keystrokeReceived(event.keyID, event.modifier)
             elif isinstance(event, Paste):
@@ -480,14 +515,7 @@ class ServerProtocol(protocol.Protocol):
                     )
             elif isinstance(event, Unhandled):
                 self.unhandledControlSequence(event.sequence)
-        if unread:
-            if self.terminalProtocol is None:
-                unread.clear()
-            else:
-                self._turns.later(self.reactor)
-
-    def _pauseInput(self, paused: bool) -> None:
-        pauseInput(self.transport, paused)
+        return self.terminalProtocol is not None
 
     def unhandledControlSequence(self, seq: bytes) -> None:
         if self.terminalProtocol is not None:
@@ -517,8 +545,7 @@ class ServerProtocol(protocol.Protocol):
         return self.transport.getPeer()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
-        self._turns.cancel()
-        self._unread.clear()
+        self._stopReading()
         reports, self._cursorReports = self._cursorReports, []
         for d in reports:
             d.errback(reason if reason is not None else Failure(ConnectionError("terminal gone")))
@@ -697,7 +724,7 @@ class ServerProtocol(protocol.Protocol):
         self._raw(b"\x1bc")
 
 
-class ClientProtocol(protocol.Protocol):
+class ClientProtocol(_PacedTerminal):
     """
     The terminal's end: parses what a program writes and calls the matching
     :class:`ITerminalTransport` methods of ``terminal`` (made by ``terminalFactory(*a, **kw)``
@@ -708,7 +735,7 @@ class ClientProtocol(protocol.Protocol):
     :ivar reactor: the reactor that runs the later turns (``None``: the global one).
     """
 
-    _log = Logger()
+    _end = "terminal client"
     terminalFactory: Callable[..., Any] | None = None
     terminal: Any = None
     factory: Any = None
@@ -720,8 +747,7 @@ class ClientProtocol(protocol.Protocol):
             self.terminalFactory = terminalFactory
         self.terminalArgs = a
         self.terminalKwArgs = kw
-        self._unread = _Unread(ScreenParser())
-        self._turns = Turns(self._handleEvents, self._pauseInput)
+        self._startReading(ScreenParser())
 
     def connectionMade(self) -> None:
         if self.terminalFactory is not None:
@@ -730,8 +756,7 @@ class ClientProtocol(protocol.Protocol):
             self.terminal.makeConnection(self)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
-        self._turns.cancel()
-        self._unread.clear()
+        self._stopReading()
         terminal, self.terminal = self.terminal, None
         if terminal is not None:
             terminal.connectionLost(reason)
@@ -740,26 +765,15 @@ class ClientProtocol(protocol.Protocol):
         """Send keys to the program."""
         self.transport.write(data)
 
-    def dataReceived(self, data: bytes) -> None:
-        self._unread.add(data)
-        if not self._turns.waiting:
-            self._handleEvents()
+    def _budget(self) -> int:
+        return self.maxEventsPerTurn
 
-    def _handleEvents(self) -> None:
-        """Apply the text and control functions read to the terminal, up to
-        :attr:`maxEventsPerTurn`; past that, pause the input until the reactor's next turn."""
-        unread = self._unread
-        try:
-            events = unread.take(self.maxEventsPerTurn)
-        except TerminalProtocolError as e:
-            self._log.info("closing a terminal client: {reason}", reason=str(e))
-            unread.clear()
-            self.transport.loseConnection()
-            return
+    def _deliver(self, events: list[Any]) -> bool:
+        """Apply text and control functions to the terminal; ``False`` once it is gone."""
         for event in events:
             terminal = self.terminal
             if terminal is None:
-                break
+                return False
             if isinstance(event, Text):
                 terminal.write(event.data)
             elif isinstance(event, Call):
@@ -769,14 +783,7 @@ class ClientProtocol(protocol.Protocol):
                     getattr(terminal, event.name)(*event.args)
             elif isinstance(event, Unhandled):
                 terminal.unhandledControlSequence(event.sequence)
-        if unread:
-            if self.terminal is None:
-                unread.clear()
-            else:
-                self._turns.later(self.reactor)
-
-    def _pauseInput(self, paused: bool) -> None:
-        pauseInput(self.transport, paused)
+        return self.terminal is not None
 
     def _report(self, position: Any) -> None:
         def send(pos: tuple[int, int]) -> None:
