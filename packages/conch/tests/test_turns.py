@@ -12,21 +12,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glisten.conch import checkers, manhole_ssh, telnet
+from glisten.conch import telnet
 from glisten.conch._telnet import _constants as C
 from glisten.conch._vt import KeyboardParser
 from glisten.conch.insults import helper, insults
 from glisten.conch.ssh import session
 from glisten.conch.unix import SFTPServerForUnixConchUser
-from glisten.cred.portal import Portal
 from glisten.internet.error import ConnectionDone
 from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 from glisten.python.failure import Failure
 
-from ._loop import USER_KEY, AcceptingClient, ClientSession, Loop
-from ._pairs import hostKey, machines, pump
+from ._loop import AcceptingClient, ClientSession, Loop
+from ._pairs import machines, pump
 from ._sftploop import SFTPLoop
+from .test_manhole_ssh import _factory as manholeFactory
 from .test_ssh_server import loggedIn
 from .test_telnet import Recorder
 
@@ -35,6 +35,17 @@ REQUESTS = 10_000
 
 def turnsPending(clock: Clock) -> list[Any]:
     return [call for call in clock.getDelayedCalls() if "_takeTurn" in repr(call)]
+
+
+def feedInPieces(proto: Any, clock: Clock, data: bytes, chunk: int) -> None:
+    """Feed ``data`` in ``chunk``-byte reads, some of them arriving before the turns left
+    by the previous ones ran, then run every turn."""
+    for i in range(0, len(data), chunk):
+        proto.dataReceived(data[i : i + chunk])
+        if i // chunk % 3 == 2:
+            clock.advance(0)
+    clock.advance(0)
+    assert not turnsPending(clock)
 
 
 def test_pipelinedPacketsAreHandledATurnAtATime() -> None:
@@ -227,13 +238,7 @@ def test_telnetPaceChangesNothingElse(units: list[bytes], maxEvents: int, chunk:
 
     def run(maxEvents: int, chunk: int) -> tuple[bytes, list[tuple[str, bytes]], bytes]:
         proto, tt, tr, clock = _telnet(maxEvents)
-        data = b"".join(units)
-        for i in range(0, len(data), chunk):
-            tt.dataReceived(data[i : i + chunk])
-            if i // chunk % 3 == 2:
-                clock.advance(0)
-        clock.advance(0)
-        assert not turnsPending(clock)
+        feedInPieces(tt, clock, b"".join(units), chunk)
         return b"".join(proto.data), proto.events, tr.value()
 
     assert run(maxEvents, chunk) == run(1 << 20, 1 << 20)
@@ -328,13 +333,7 @@ def test_insultsPaceChangesNothingElse(units: list[bytes], maxKeys: int, chunk: 
 
     def run(maxKeys: int, chunk: int) -> list[bytes]:
         keys, server, tr, clock = _terminal(maxKeys)
-        data = b"".join(units)
-        for i in range(0, len(data), chunk):
-            server.dataReceived(data[i : i + chunk])
-            if i // chunk % 3 == 2:
-                clock.advance(0)
-        clock.advance(0)
-        assert not turnsPending(clock)
+        feedInPieces(server, clock, b"".join(units), chunk)
         assert tr.producerState == "producing"
         return keys.keys
 
@@ -405,21 +404,14 @@ def test_insultsOverSSHKeepsTheWindowClosed(monkeypatch: pytest.MonkeyPatch) -> 
     # A window the flood mostly spends, so the server owes an adjustment at once.
     monkeypatch.setattr(session.SSHSession, "defaultWindow", len(b"".join(KEYS)) + 1000)
     keys = Keys()
-    realm = manhole_ssh.TerminalRealm()
-    portal = Portal(realm)
-    portal.registerChecker(
-        checkers.SSHPublicKeyChecker(checkers.InMemorySSHKeyDB({b"alice": [USER_KEY.public()]}))
-    )
-    f = manhole_ssh.ConchFactory(portal)
-    f.privateKeys = {b"ssh-ed25519": hostKey()}
-    f.reactor = Clock()
+    f = manholeFactory({})
 
     def terminal() -> insults.ServerProtocol:
         server = insults.ServerProtocol(lambda: keys)
         server.reactor = f.reactor
         return server
 
-    realm.chainedProtocolFactory = terminal
+    f.portal.realm.chainedProtocolFactory = terminal
     loop = Loop(AcceptingClient(), f)
     loop.pump()
     channel = ClientSession()
