@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from glisten.conch.insults import helper, insults
+from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 
 
@@ -13,10 +14,14 @@ class Screen:
 
     def __init__(self, factory: Any, *args: Any) -> None:
         self.buffer = helper.TerminalBuffer()
+        # Both ends pace their input over turns of this clock; pump() runs every turn.
+        self.clock = Clock()
         self.client = insults.ClientProtocol(lambda: self.buffer)
+        self.client.reactor = self.clock
         self.clientTransport = StringTransport()
         self.client.makeConnection(self.clientTransport)
         self.server = insults.ServerProtocol(factory, *args)
+        self.server.reactor = self.clock
         self.serverTransport = StringTransport()
         self.server.makeConnection(self.serverTransport)
         self.pump()
@@ -32,7 +37,10 @@ class Screen:
             keys = self.clientTransport.value()
             self.clientTransport.clear()
             if not out and not keys:
-                return
+                if not self.clock.getDelayedCalls():
+                    return
+                self.clock.advance(0)
+                continue
             if out:
                 self.client.dataReceived(out)
             if keys:

@@ -21,6 +21,7 @@ from glisten.conch._vt import (
     Unhandled,
 )
 from glisten.conch.insults import helper, insults
+from glisten.internet.task import Clock
 from glisten.internet.testing import StringTransport
 
 from ._terminal import Screen
@@ -422,9 +423,11 @@ def test_terminalBufferTakesAnyOutput(pieces: list[bytes], width: int, height: i
     """Whatever a program writes, the screen model stays inside its grid and never raises."""
     screen = helper.TerminalBuffer()
     client = insults.ClientProtocol(lambda: screen)
+    client.reactor = clock = Clock()
     client.makeConnection(StringTransport())
     screen.terminalSize(width, height)
     client.dataReceived(b"".join(pieces))
+    clock.advance(0)
     assert len(screen.lines) == height
     assert all(len(line) == width for line in screen.lines)
     assert 0 <= screen.y < height and 0 <= screen.x <= width

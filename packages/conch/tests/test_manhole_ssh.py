@@ -43,11 +43,13 @@ class Terminal(ClientSession):
         super().__init__(**kw)
         self.screen = helper.TerminalBuffer()
         self.vt = insults.ClientProtocol(lambda: self.screen)
+        self.vt.reactor = self.clock = Clock()
         self.vt.makeConnection(StringTransport())
 
     def dataReceived(self, data: bytes) -> None:
         super().dataReceived(data)
         self.vt.dataReceived(data)
+        self.clock.advance(0)
 
 
 def _shell(loop: Loop) -> Terminal:

@@ -11,6 +11,7 @@ from glisten.conch import manhole_tap
 from glisten.cred.checkers import scryptHash
 from glisten.cred.credentials import UsernamePassword
 from glisten.cred.error import UnauthorizedLogin
+from glisten.internet.task import Clock
 from glisten.python import usage
 
 
@@ -129,6 +130,7 @@ def test_oneLinerNamespaceReachesTheShell(tmp_path: Path) -> None:
     proto.makeConnection(out)
     screen = helper.TerminalBuffer()
     client = insults.ClientProtocol(lambda: screen)
+    client.reactor = clock = Clock()
     client.makeConnection(StringTransport())
     proto.dataReceived(b"app + 2\r\n")
     telnetClient = TelnetCodec()
@@ -137,4 +139,5 @@ def test_oneLinerNamespaceReachesTheShell(tmp_path: Path) -> None:
         if isinstance(event, Data):
             # The codec gives NVT line ends as LF; a terminal gets them as CR LF.
             client.dataReceived(event.data.replace(b"\n", b"\r\n"))
+    clock.advance(0)
     assert str(screen).split("\n")[:3] == [">>> app + 2", "42", ">>> "]

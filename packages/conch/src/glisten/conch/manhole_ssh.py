@@ -14,6 +14,7 @@ from typing import Any
 from zope.interface import implementer
 
 from glisten.conch import avatar
+from glisten.conch._turns import pauseInput
 from glisten.conch.error import ConchError
 from glisten.conch.insults import insults
 from glisten.conch.interfaces import IConchUser, ISession
@@ -83,6 +84,9 @@ class TerminalSessionTransport:
             _Glue(
                 write=proto.write,
                 loseConnection=proto.loseConnection,
+                # The terminal pauses its input by keeping the channel's window closed.
+                pauseProducing=lambda: pauseInput(proto, True),
+                resumeProducing=lambda: pauseInput(proto, False),
                 getPeer=peer,
                 getHost=host,
                 name="terminal",

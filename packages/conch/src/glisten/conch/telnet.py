@@ -36,9 +36,10 @@ from glisten.conch._telnet import (
     parseTerminalType,
 )
 from glisten.conch._telnet import _constants as C
+from glisten.conch._turns import Turns, pauseInput
 from glisten.cred import credentials
 from glisten.internet import defer, interfaces, protocol
-from glisten.internet.main import getReactor
+from glisten.internet.error import ConnectionDone, ConnectionLost
 from glisten.logger import Logger
 from glisten.protocols import basic
 from glisten.protocols.policies import TimeoutMixin
@@ -254,11 +255,12 @@ class Telnet(protocol.Protocol):
     limits: Limits | None = None
     maxEventsPerTurn = 64
     reactor: Any = None
-    _nextTurn: Any = None
-    _turnPaused = False
+    _heldAbove = False
+    _readingPaused = False
 
     def __init__(self) -> None:
         self._codec = TelnetCodec(self.limits)
+        self._turns = Turns(self._readEvents, self._updateReading)
         self._pending: dict[tuple[int, bool], defer.Deferred[bool]] = {}
         self.commandMap: dict[bytes, Callable[[bytes | None], Any]] = {}
         self.negotiationMap: dict[bytes, Callable[[list[bytes]], Any]] = {}
@@ -322,19 +324,18 @@ class Telnet(protocol.Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self._codec.receiveData(data)
-        if self._nextTurn is None:
+        if not self._turns.waiting:
             self._readEvents()
 
     def _readEvents(self) -> None:
         """Handle the codec's events, up to :attr:`maxEventsPerTurn`; past that, pause reading
-        and leave the rest to the reactor's next turn."""
+        and leave the rest to the reactor's next turn. While the protocol above has paused
+        its input, events wait in the codec."""
         codec = self._codec
         budget = self.maxEventsPerTurn
-        while self.transport is not None:
+        while self.transport is not None and not self._heldAbove:
             if budget == 0:
-                self._turnPaused = True
-                self._pauseInput("pauseProducing")
-                self._nextTurn = getReactor(self.reactor).callLater(0, self._takeTurn)
+                self._turns.later(self.reactor)
                 return
             try:
                 event = codec.nextEvent()
@@ -349,18 +350,24 @@ class Telnet(protocol.Protocol):
             self._handle(event)
             self._flush()
 
-    def _takeTurn(self) -> None:
-        self._nextTurn = None
-        self._readEvents()
-        if self._nextTurn is None and self._turnPaused:
-            self._turnPaused = False
-            self._pauseInput("resumeProducing")
+    def _holdInput(self, held: bool) -> None:
+        """The protocol above pauses (``True``) or resumes its input: reading stops while
+        it is paused; on resuming, what the codec holds is handled on the next turn."""
+        self._heldAbove = held
+        if held or self.transport is None or self._turns.waiting:
+            self._updateReading()
+        else:
+            self._turns.later(self.reactor)
 
-    def _pauseInput(self, method: str) -> None:
-        """Pause or resume reading (a transport without flow control has none)."""
-        call = getattr(self.transport, method, None)
-        if call is not None:
-            call()
+    def _updateReading(self, turnPaused: bool = False) -> None:
+        """Pause reading while a later turn waits or the protocol above is paused.
+
+        :param turnPaused: what :class:`Turns` reports (it is also in ``self._turns``).
+        """
+        paused = self._turns.paused or self._heldAbove
+        if paused != self._readingPaused:
+            self._readingPaused = paused
+            pauseInput(self.transport, paused)
 
     def _handle(self, event: object) -> None:
         if isinstance(event, Data):
@@ -405,9 +412,7 @@ class Telnet(protocol.Protocol):
             d.callback(result)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
-        turn, self._nextTurn = self._nextTurn, None
-        if turn is not None and turn.active():
-            turn.cancel()
+        self._turns.cancel()
         pending, self._pending = self._pending, {}
         for d in pending.values():
             d.errback(reason if reason is not None else Failure(TelnetError("connection lost")))
@@ -473,6 +478,16 @@ class ProtocolTransportMixin:
 
     def getPeer(self) -> Any:
         return self.transport.getPeer()
+
+    def pauseProducing(self) -> None:
+        """Let the protocol above pause its input (the Telnet connection's reading)."""
+        pauseInput(self.transport, True)
+
+    def resumeProducing(self) -> None:
+        pauseInput(self.transport, False)
+
+    def stopProducing(self) -> None:
+        self.loseConnection()
 
 
 class _ForwardToProtocol:
@@ -556,13 +571,26 @@ class TelnetTransport(_ForwardToProtocol, Telnet, ProtocolTransportMixin):
     def unregisterProducer(self) -> None:
         self.transport.unregisterProducer()
 
+    def pauseProducing(self) -> None:
+        """The protocol above is busy: stop reading and hold what is already read."""
+        self._holdInput(True)
+
+    def resumeProducing(self) -> None:
+        """The protocol above takes input again: what was held comes on the next turn."""
+        self._holdInput(False)
+
+    def stopProducing(self) -> None:
+        """The protocol above wants no more input: end the connection."""
+        self.loseConnection()
+
     def applicationDataReceived(self, data: bytes) -> None:
         if self.protocol is not None:
             self.protocol.dataReceived(data)
 
 
 def _ignoreNegotiationFailure(failure: Failure) -> None:
-    failure.trap(NegotiationError, TelnetError)
+    # A refused option, or a peer gone before it answered: neither is worth a traceback.
+    failure.trap(NegotiationError, TelnetError, ConnectionDone, ConnectionLost)
 
 
 class TelnetBootstrapProtocol(TelnetProtocol, ProtocolTransportMixin):

@@ -14,11 +14,13 @@ control sequences, and SI/SO written as the real 0x0F/0x0E bytes.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from zope.interface import Interface, implementer
 
+from glisten.conch._turns import Turns, pauseInput
 from glisten.conch._vt import (
     FUNCTION_KEYS,
     Call,
@@ -308,6 +310,109 @@ class Vector:
         self.y = y
 
 
+class _Unread:
+    """
+    What one end of a terminal has read but not yet handed on: bytes not parsed yet and
+    events not delivered yet. Bytes are parsed a slice at a time, as events are wanted, so
+    a turn that wants ``count`` events parses at most ``count`` slices (one, unless the slices
+    hold a long paste or long sequences), however much was read.
+
+    :param parser: the stream parser for this direction.
+    """
+
+    __slots__ = ("_at", "_bytes", "_events", "_parser")
+
+    #: Bytes parsed at a time.
+    chunk = 4096
+
+    def __init__(self, parser: KeyboardParser | ScreenParser) -> None:
+        self._parser = parser
+        self._bytes = b""
+        self._at = 0
+        self._events: deque[Any] = deque()
+
+    def __bool__(self) -> bool:
+        return bool(self._events) or self._at < len(self._bytes)
+
+    def add(self, data: bytes) -> None:
+        # Bytes arrive here while earlier ones wait only when the input was paused too late
+        # to stop them, so joining them copies little.
+        self._bytes = self._bytes[self._at :] + data
+        self._at = 0
+
+    def take(self, count: int) -> list[Any]:
+        """Up to ``count`` events, in order.
+
+        :raises TerminalProtocolError: the bytes broke the parser's limits.
+        """
+        events, data, at = self._events, self._bytes, self._at
+        for _ in range(count):
+            if len(events) >= count or at >= len(data):
+                break
+            piece = data[at : at + self.chunk]
+            at += len(piece)
+            self._at = at
+            events.extend(self._parser.receiveData(piece))
+        if len(events) <= count:
+            batch = list(events)
+            events.clear()
+            return batch
+        popleft = events.popleft
+        return [popleft() for _ in range(count)]
+
+    def clear(self) -> None:
+        self._bytes = b""
+        self._at = 0
+        self._events.clear()
+
+
+class _PacedTerminal(protocol.Protocol):
+    """
+    Reading paced over turns, for both ends of a terminal: each turn takes at most
+    ``_budget()`` events from what was read and gives them to ``_deliver``, which says whether
+    the other side is still there; the rest waits, the input paused, for the next turn.
+    """
+
+    _log = Logger()
+    reactor: Any = None
+    _deliver: Callable[[list[Any]], bool]
+    _budget: Callable[[], int]
+    #: What the log calls this end when its input breaks the parser.
+    _end = "terminal"
+
+    def _startReading(self, parser: KeyboardParser | ScreenParser) -> None:
+        self._unread = _Unread(parser)
+        self._turns = Turns(self._handleEvents, self._pauseInput)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._unread.add(data)
+        if not self._turns.waiting:
+            self._handleEvents()
+
+    def _handleEvents(self) -> None:
+        unread = self._unread
+        try:
+            events = unread.take(self._budget())
+        except TerminalProtocolError as e:
+            self._log.info("closing a {end}: {reason}", end=self._end, reason=str(e))
+            unread.clear()
+            self.transport.loseConnection()
+            return
+        connected = self._deliver(events)
+        if unread:
+            if connected:
+                self._turns.later(self.reactor)
+            else:
+                unread.clear()
+
+    def _pauseInput(self, paused: bool) -> None:
+        pauseInput(self.transport, paused)
+
+    def _stopReading(self) -> None:
+        self._turns.cancel()
+        self._unread.clear()
+
+
 def _newlines(data: bytes) -> bytes:
     if b"\n" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -315,17 +420,25 @@ def _newlines(data: bytes) -> bytes:
 
 
 @implementer(ITerminalTransport)
-class ServerProtocol(protocol.Protocol):
+class ServerProtocol(_PacedTerminal):
     """
     The program's end of a terminal: parses keys for ``terminalProtocol`` (made by
     ``protocolFactory(*a, **kw)`` on connection) and implements :class:`ITerminalTransport`
     by writing VT102 control functions. ``\\n`` written is sent as CR LF.
+
+    :ivar maxKeystrokesPerTurn: keystrokes (a paste, a cursor report or an unhandled
+        sequence counts as one) handed to ``terminalProtocol`` per turn of the reactor: the
+        rest of a read waits, the transport's input paused, for the next turn, so one
+        client's flood cannot stall the other connections.
+    :ivar reactor: the reactor that runs the later turns (``None``: the global one).
     """
 
     _log = Logger()
     protocolFactory: Callable[..., Any] | None = None
     terminalProtocol: Any = None
     factory: Any = None
+    maxKeystrokesPerTurn = 64
+    reactor: Any = None
     TAB = b"\t"
     BACKSPACE = b"\x7f"
     lastWrite = b""
@@ -362,7 +475,7 @@ class ServerProtocol(protocol.Protocol):
             self.protocolFactory = protocolFactory
         self.protocolArgs = a
         self.protocolKwArgs = kw
-        self._parser = KeyboardParser()
+        self._startReading(KeyboardParser())
         self._cursorReports: list[defer.Deferred[tuple[int, int]]] = []
         self.termSize = Vector(80, 24)
         self.cursorPos = Vector(0, 0)
@@ -375,17 +488,15 @@ class ServerProtocol(protocol.Protocol):
                 self.terminalProtocol.factory = self.factory
             self.terminalProtocol.makeConnection(self)
 
-    def dataReceived(self, data: bytes) -> None:
-        try:
-            events = self._parser.receiveData(data)
-        except TerminalProtocolError as e:
-            self._log.info("closing a terminal: {reason}", reason=str(e))
-            self.transport.loseConnection()
-            return
+    def _budget(self) -> int:
+        return self.maxKeystrokesPerTurn
+
+    def _deliver(self, events: list[Any]) -> bool:
+        """Hand keys to the terminal protocol; ``False`` once it is gone."""
         for event in events:
             handler = self.terminalProtocol
             if handler is None:
-                return
+                return False
             if type(event) is Keystroke:
                 handler.keystrokeReceived(event.keyID, event.modifier)
             elif isinstance(event, Paste):
@@ -404,6 +515,7 @@ class ServerProtocol(protocol.Protocol):
                     )
             elif isinstance(event, Unhandled):
                 self.unhandledControlSequence(event.sequence)
+        return self.terminalProtocol is not None
 
     def unhandledControlSequence(self, seq: bytes) -> None:
         if self.terminalProtocol is not None:
@@ -433,6 +545,7 @@ class ServerProtocol(protocol.Protocol):
         return self.transport.getPeer()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        self._stopReading()
         reports, self._cursorReports = self._cursorReports, []
         for d in reports:
             d.errback(reason if reason is not None else Failure(ConnectionError("terminal gone")))
@@ -611,24 +724,30 @@ class ServerProtocol(protocol.Protocol):
         self._raw(b"\x1bc")
 
 
-class ClientProtocol(protocol.Protocol):
+class ClientProtocol(_PacedTerminal):
     """
     The terminal's end: parses what a program writes and calls the matching
     :class:`ITerminalTransport` methods of ``terminal`` (made by ``terminalFactory(*a, **kw)``
     on connection). Writing to this protocol sends keys to the program.
+
+    :ivar maxEventsPerTurn: runs of text and control functions applied to ``terminal`` per
+        turn of the reactor; the rest of a read waits, the input paused, for the next turn.
+    :ivar reactor: the reactor that runs the later turns (``None``: the global one).
     """
 
-    _log = Logger()
+    _end = "terminal client"
     terminalFactory: Callable[..., Any] | None = None
     terminal: Any = None
     factory: Any = None
+    maxEventsPerTurn = 64
+    reactor: Any = None
 
     def __init__(self, terminalFactory: Callable[..., Any] | None = None, *a: Any, **kw: Any):
         if terminalFactory is not None:
             self.terminalFactory = terminalFactory
         self.terminalArgs = a
         self.terminalKwArgs = kw
-        self._parser = ScreenParser()
+        self._startReading(ScreenParser())
 
     def connectionMade(self) -> None:
         if self.terminalFactory is not None:
@@ -637,6 +756,7 @@ class ClientProtocol(protocol.Protocol):
             self.terminal.makeConnection(self)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
+        self._stopReading()
         terminal, self.terminal = self.terminal, None
         if terminal is not None:
             terminal.connectionLost(reason)
@@ -645,17 +765,15 @@ class ClientProtocol(protocol.Protocol):
         """Send keys to the program."""
         self.transport.write(data)
 
-    def dataReceived(self, data: bytes) -> None:
-        try:
-            events = self._parser.receiveData(data)
-        except TerminalProtocolError as e:
-            self._log.info("closing a terminal client: {reason}", reason=str(e))
-            self.transport.loseConnection()
-            return
+    def _budget(self) -> int:
+        return self.maxEventsPerTurn
+
+    def _deliver(self, events: list[Any]) -> bool:
+        """Apply text and control functions to the terminal; ``False`` once it is gone."""
         for event in events:
             terminal = self.terminal
             if terminal is None:
-                return
+                return False
             if isinstance(event, Text):
                 terminal.write(event.data)
             elif isinstance(event, Call):
@@ -665,6 +783,7 @@ class ClientProtocol(protocol.Protocol):
                     getattr(terminal, event.name)(*event.args)
             elif isinstance(event, Unhandled):
                 terminal.unhandledControlSequence(event.sequence)
+        return self.terminal is not None
 
     def _report(self, position: Any) -> None:
         def send(pos: tuple[int, int]) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from zope.interface import implementer
 
+from glisten.conch._turns import Turns, pauseInput
 from glisten.conch.interfaces import ISFTPFile, ISFTPServer
 from glisten.conch.ssh._sftp import _codec as c
 from glisten.conch.ssh._sftp._errors import SFTPProtocolError
@@ -45,7 +46,6 @@ from glisten.conch.ssh.channel import SSHChannel
 from glisten.internet import interfaces, protocol
 from glisten.internet.defer import Deferred
 from glisten.internet.error import ConnectionDone, ConnectionLost
-from glisten.internet.main import getReactor
 from glisten.logger import Logger
 from glisten.python.failure import Failure
 
@@ -196,8 +196,6 @@ class FileTransferServer(protocol.Protocol):
     _log = Logger()
     maxRequestsPerTurn = 64
     reactor: Any = None
-    _nextTurn: Any = None
-    _turnPaused = False
 
     def __init__(self, data: bytes | None = None, avatar: Any = None, limits: Limits | None = None):
         self.avatar = avatar
@@ -212,6 +210,7 @@ class FileTransferServer(protocol.Protocol):
         self._writesPaused = False
         self._inputPaused = False
         self._lost = False
+        self._turns = Turns(self._readMore, self._turnPaused)
 
     # ------------------------------------------------------------------ protocol
 
@@ -222,7 +221,7 @@ class FileTransferServer(protocol.Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         codec = self._codec
-        if self._nextTurn is None:
+        if not self._turns.waiting:
             # A new turn (not one cut short and waiting for the next): a fresh budget.
             codec.budget = self.maxRequestsPerTurn
         try:
@@ -235,26 +234,19 @@ class FileTransferServer(protocol.Protocol):
             if self._lost:
                 return
             self._dispatch(event)
-        if codec.budget == 0 and self._nextTurn is None and not self._lost:
-            self._turnPaused = True
-            self._updateInput()
-            reactor = self.reactor or getattr(self.avatar, "reactor", None)
-            self._nextTurn = getReactor(reactor).callLater(0, self._takeTurn)
+        if codec.budget == 0 and not self._lost:
+            self._turns.later(self.reactor or getattr(self.avatar, "reactor", None))
 
-    def _takeTurn(self) -> None:
-        self._nextTurn = None
-        if self._lost:
-            return
+    def _readMore(self) -> None:
+        """The next turn: requests the codec holds, within a fresh budget."""
         self.dataReceived(b"")
-        if self._nextTurn is None:
-            self._turnPaused = False
-            self._updateInput()
+
+    def _turnPaused(self, paused: bool) -> None:
+        self._updateInput()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._lost = True
-        turn, self._nextTurn = self._nextTurn, None
-        if turn is not None and turn.active():
-            turn.cancel()
+        self._turns.cancel()
         files, self.openFiles = self.openFiles, {}
         dirs, self.openDirs = self.openDirs, {}
         for f in files.values():
@@ -289,7 +281,7 @@ class FileTransferServer(protocol.Protocol):
     def _updateInput(self) -> None:
         paused = (
             self._writesPaused
-            or self._turnPaused
+            or self._turns.paused
             or self._pending >= self.limits.maxPendingRequests
         )
         if paused == self._inputPaused:
@@ -627,11 +619,11 @@ class FileTransferClient(protocol.Protocol):
     _log = Logger()
     maxRepliesPerTurn = 64
     reactor: Any = None
-    _nextTurn: Any = None
 
     def __init__(self, extData: dict[bytes, bytes] | None = None, limits: Limits | None = None):
         self.extData = dict(extData or {})
         self._codec = c.SFTPCodec(True, limits)
+        self._turns = Turns(self._readMore, self._pauseInput)
         self.counter = 0
         self.openRequests: dict[int, Deferred[Any]] = {}
         self._queued: list[bytes] | None = []
@@ -661,7 +653,7 @@ class FileTransferClient(protocol.Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         codec = self._codec
-        if self._nextTurn is None:
+        if not self._turns.waiting:
             # A new turn (not one cut short and waiting for the next): a fresh budget.
             codec.budget = self.maxRepliesPerTurn
         try:
@@ -679,23 +671,16 @@ class FileTransferClient(protocol.Protocol):
             self._failAll(Failure(SFTPError(FX_BAD_MESSAGE, str(e))))
             self.transport.loseConnection()
             return
-        if codec.budget == 0 and self._nextTurn is None and self._failure is None:
-            self._pauseInput("pauseProducing")
-            self._nextTurn = getReactor(self.reactor).callLater(0, self._takeTurn)
+        if codec.budget == 0 and self._failure is None:
+            self._turns.later(self.reactor)
 
-    def _takeTurn(self) -> None:
-        self._nextTurn = None
-        if self._failure is not None:
-            return
-        self.dataReceived(b"")
-        if self._nextTurn is None:
-            self._pauseInput("resumeProducing")
+    def _readMore(self) -> None:
+        """The next turn: replies the codec holds, within a fresh budget."""
+        if self._failure is None:
+            self.dataReceived(b"")
 
-    def _pauseInput(self, method: str) -> None:
-        """Pause or resume the channel's input (a transport without flow control has none)."""
-        call = getattr(self.transport, method, None)
-        if call is not None:
-            call()
+    def _pauseInput(self, paused: bool) -> None:
+        pauseInput(self.transport, paused)
 
     def _gotVersion(self, event: Version) -> None:
         self.version = event.version
@@ -709,9 +694,7 @@ class FileTransferClient(protocol.Protocol):
             d.callback(self)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
-        turn, self._nextTurn = self._nextTurn, None
-        if turn is not None and turn.active():
-            turn.cancel()
+        self._turns.cancel()
         self._failAll(Failure(ConnectionLost("the SFTP session ended")))
 
     def _failAll(self, failure: Failure) -> None:

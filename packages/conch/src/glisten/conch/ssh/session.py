@@ -12,6 +12,7 @@ import signal
 import struct
 from typing import Any
 
+from glisten.conch._turns import pauseInput
 from glisten.conch.interfaces import ISession, ISessionSetEnv
 from glisten.conch.ssh import channel, common
 from glisten.conch.ssh._ssh._errors import SSHProtocolError
@@ -456,6 +457,13 @@ class _ProcessProtocolTransport:
 
     def getHost(self) -> Any:
         return self.pp.getHost()
+
+    def pauseProducing(self) -> None:
+        """The protocol is busy: the session stops reopening its window, so the client waits."""
+        pauseInput(self.pp, True)
+
+    def resumeProducing(self) -> None:
+        pauseInput(self.pp, False)
 
 
 class _Done(Exception):
