@@ -945,3 +945,18 @@ def test_lostWhileSendingTheBody() -> None:
     protocol.request(Request(b"POST", b"/", Headers(), Endless())).addErrback(failures.append)
     protocol.connectionLost(Failure(ConnectionLost()))
     assert failures[0].check(RequestTransmissionFailed)
+
+
+def test_httpClientTimeoutWhileConnecting() -> None:
+    """A timeout that expires before the connection is made fails with TimeoutError too (the
+    endpoint reports its cancellation as ConnectingCancelledError)."""
+    from glisten.internet.testing import MemoryReactorClock
+    from glisten.web.client import HTTPClient
+
+    reactor = MemoryReactorClock()
+    d = defer.ensureDeferred(HTTPClient(reactor=reactor).get("http://127.0.0.1:8080/", timeout=5))
+    assert len(reactor.tcpClients) == 1 and not d.called  # still connecting
+    reactor.advance(5)
+    failure = d.result
+    d.addErrback(lambda _: None)
+    assert isinstance(failure, Failure) and failure.check(defer.TimeoutError), failure

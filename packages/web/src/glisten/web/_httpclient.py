@@ -33,6 +33,7 @@ from zope.interface import implementer
 
 from glisten.internet import task
 from glisten.internet.defer import CancelledError, Deferred, TimeoutError
+from glisten.internet.error import ConnectingCancelledError
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import Protocol
 from glisten.python.failure import Failure
@@ -400,8 +401,11 @@ class HTTPClient:
             if call.active():
                 call.cancel()
             if timedOut and isinstance(result, Failure):
+                # Cancelled while connecting, the endpoint's ConnectingCancelledError (not a
+                # CancelledError, as in Twisted) is our timeout all the same.
+                cancelled = (CancelledError, ConnectingCancelledError)
                 reasons = getattr(result.value, "reasons", [])
-                if result.check(CancelledError) or any(r.check(CancelledError) for r in reasons):
+                if result.check(*cancelled) or any(r.check(*cancelled) for r in reasons):
                     return Failure(TimeoutError(f"no response within {timeout} seconds"))
             return result
 
