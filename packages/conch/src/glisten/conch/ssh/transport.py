@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from glisten.conch._turns import Turns, pauseInput
 from glisten.conch._version import __version__
 from glisten.conch.ssh._ssh import _events as ev
 from glisten.conch.ssh._ssh._certificates import CERT_ALGORITHM_FOR
@@ -114,8 +115,7 @@ class SSHTransportBase(protocol.Protocol):
     #: reading pauses and the rest wait for the reactor's next turn, so one peer's megabyte
     #: of small packets cannot stall every other connection (issue 29).
     maxPacketsPerTurn = 64
-    _nextTurn: Any = None
-    _readingPaused = False
+    _turns: Turns | None = None
 
     @property
     def sessionID(self) -> bytes | None:
@@ -220,32 +220,26 @@ class SSHTransportBase(protocol.Protocol):
         self._endTurn()
 
     def _startTurn(self) -> None:
-        if self._nextTurn is None:
+        if self._turns is None or not self._turns.waiting:
             # A new turn (not one cut short and waiting for the next): a fresh budget.
             self._machine.budget = self.maxPacketsPerTurn
 
     def _endTurn(self) -> None:
         """The budget is spent with packets maybe left: read them on the next turn."""
         machine = self._machine
-        if (
-            machine.budget == 0
-            and self._nextTurn is None
-            and machine.phase is not Phase.CLOSED
-            and self.transport is not None
-        ):
-            if not self._readingPaused:
-                self._readingPaused = True
-                self.transport.pauseProducing()
-            self._nextTurn = self._reactor().callLater(0, self._takeTurn)
+        if machine.budget == 0 and machine.phase is not Phase.CLOSED and self.transport is not None:
+            if self._turns is None:
+                self._turns = Turns(self._takeTurn, self._pauseReading)
+            self._turns.later(self._reactor())
 
     def _takeTurn(self) -> None:
-        self._nextTurn = None
-        if self.transport is None or self._machine.phase is Phase.CLOSED:
-            return
-        self.dataReceived(b"")
-        if self._nextTurn is None and self._readingPaused and self.transport is not None:
-            self._readingPaused = False
-            self.transport.resumeProducing()
+        if self.transport is not None and self._machine.phase is not Phase.CLOSED:
+            self.dataReceived(b"")
+
+    def _pauseReading(self, paused: bool) -> None:
+        # A closed session's reading stays paused: it is being torn down.
+        if paused or self._machine.phase is not Phase.CLOSED:
+            pauseInput(self.transport, paused)
 
     def _protocolError(self, e: SSHProtocolError) -> None:
         self._log.info(
@@ -360,9 +354,8 @@ class SSHTransportBase(protocol.Protocol):
         if self._rekeyCall is not None and self._rekeyCall.active():
             self._rekeyCall.cancel()
         self._rekeyCall = None
-        turn, self._nextTurn = self._nextTurn, None
-        if turn is not None and turn.active():
-            turn.cancel()
+        if self._turns is not None:
+            self._turns.cancel()
         if self.service is not None:
             service, self.service = self.service, None
             service.serviceStopped()
