@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from glisten.conch.ssh._ssh import _sntrup761 as sntrup
 from glisten.conch.ssh._ssh._errors import DISCONNECT_KEY_EXCHANGE_FAILED, SSHProtocolError
 from glisten.conch.ssh._ssh._kex import KEX_METHODS, Sntrup761X25519
-from glisten.conch.ssh._ssh._limits import Algorithms
+from glisten.conch.ssh._ssh._limits import DEFAULT_KEX, Algorithms
 from glisten.conch.ssh._ssh._machine import Phase
 from glisten.conch.ssh._ssh._wire import Reader, string
 
@@ -313,7 +313,8 @@ def test_handshake(name: bytes, byteAtATime: bool) -> None:
 def test_serverOffersItAfterCurve25519() -> None:
     """
     A default server meets an OpenSSH-like client that prefers it; a default glisten client
-    picks curve25519 (its key generation is the costly half).
+    picks ML-KEM where it is available, else curve25519 (sntrup761's key generation is the
+    costly half).
     """
     openssh = Algorithms(kex=(b"sntrup761x25519-sha512@openssh.com", b"curve25519-sha256"))
     client, server = machines(clientAlgorithms=openssh)
@@ -321,7 +322,8 @@ def test_serverOffersItAfterCurve25519() -> None:
     assert server.kexAlg == b"sntrup761x25519-sha512@openssh.com"
     client, server = machines()
     pump(client, server)
-    assert server.kexAlg == b"curve25519-sha256"
+    assert server.kexAlg == DEFAULT_KEX[0]
+    assert DEFAULT_KEX[0] in (b"mlkem768x25519-sha256", b"curve25519-sha256")
 
 
 def test_rekeyWithIt() -> None:

@@ -40,7 +40,7 @@ def test_handshakeDefaults() -> None:
     assert client.strictKex and server.strictKex
     assert client.sessionID == server.sessionID is not None
     assert clientEvents[3].extensions == {b"server-sig-algs": b"ssh-ed25519"}
-    assert client.kexAlg == b"curve25519-sha256"
+    assert client.kexAlg == DEFAULT_KEX[0]  # mlkem768x25519 where available, else curve25519
     assert client.outgoingCipher == b"chacha20-poly1305@openssh.com"
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from glisten.conch.ssh._ssh import _sntrup761
+from glisten.conch.ssh._ssh import _mlkem, _sntrup761
 from glisten.conch.ssh._ssh._errors import (
     DISCONNECT_KEY_EXCHANGE_FAILED,
     DISCONNECT_PROTOCOL_ERROR,
@@ -212,27 +212,32 @@ class Curve25519(KexMethod):
         return string(peer), mpint(int.from_bytes(shared, "big"))
 
 
-class Sntrup761X25519(KexMethod):
+class _HybridX25519(KexMethod):
     """
-    ``sntrup761x25519-sha512@openssh.com`` (also named ``sntrup761x25519-sha512``): the
-    Streamlined NTRU Prime 761 KEM (:mod:`._sntrup761`) and X25519 together, so the keys stay
-    secret unless both are broken. The client sends its KEM public key and X25519 value; the
-    server answers with a ciphertext for a fresh KEM key and its own X25519 value. ``K`` is
-    the SHA-512 of the KEM key and the raw X25519 secret, encoded as a ``string``.
+    A post-quantum KEM and X25519 together, so the keys stay secret unless both are broken.
+    The client sends ``string(KEM public key || X25519 value)``; the server answers
+    ``string(ciphertext || X25519 value)`` with a ciphertext for a fresh KEM key. ``K`` is the
+    hash (the method's own) of the KEM key and the raw X25519 secret, encoded as a ``string``.
+    Each side checks the exact size of the peer's value.
 
-    The client's KEM key pair (the costly part, tens of milliseconds in pure Python) is
-    made only when its field is first needed, so a server never makes one.
+    The client's KEM key pair is made only when its field is first needed, so a server never
+    makes one.
+
+    :cvar kem: the KEM: a module with ``PUBLIC_KEY_SIZE``, ``CIPHERTEXT_SIZE``,
+        ``generateKeyPair()``, ``encapsulate(publicKey)`` and ``decapsulate(ciphertext, secret)``
+        raising a ``ValueError`` for values it refuses.
+    :cvar label: the method's short name for error messages.
     """
 
-    name = b"sntrup761x25519-sha512@openssh.com"
-    hashFunc = hashlib.sha512
+    kem: Any = None
+    label = ""
 
     def __init__(self) -> None:
         self._x25519 = x25519.X25519PrivateKey.generate()
         self._x25519Public = self._x25519.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        self._secretKey: bytes | None = None
+        self._secretKey: Any = None
         self._field = b""
         super().__init__()
 
@@ -240,7 +245,7 @@ class Sntrup761X25519(KexMethod):
     def localField(self) -> bytes:
         """Client: ``string(KEM public key || X25519)``; server: ``string(ciphertext || X25519)``."""
         if not self._field:
-            publicKey, self._secretKey = _sntrup761.generateKeyPair()
+            publicKey, self._secretKey = self.kem.generateKeyPair()
             self._field = string(publicKey + self._x25519Public)
         return self._field
 
@@ -250,19 +255,51 @@ class Sntrup761X25519(KexMethod):
 
     def readPeer(self, reader: Reader) -> tuple[bytes, bytes]:
         blob = reader.string()
-        if self._secretKey is None:
-            # Server: the client's public values.
-            if len(blob) != _sntrup761.PUBLIC_KEY_SIZE + 32:
-                raise _failed("bad sntrup761x25519 client value")
-            ciphertext, kemKey = _sntrup761.encapsulate(blob[: _sntrup761.PUBLIC_KEY_SIZE])
-            shared = _x25519Exchange(self._x25519, blob[_sntrup761.PUBLIC_KEY_SIZE :])
-            self._field = string(ciphertext + self._x25519Public)
-        else:
-            if len(blob) != _sntrup761.CIPHERTEXT_SIZE + 32:
-                raise _failed("bad sntrup761x25519 server value")
-            kemKey = _sntrup761.decapsulate(blob[: _sntrup761.CIPHERTEXT_SIZE], self._secretKey)
-            shared = _x25519Exchange(self._x25519, blob[_sntrup761.CIPHERTEXT_SIZE :])
-        return string(blob), string(hashlib.sha512(kemKey + shared).digest())
+        kem = self.kem
+        try:
+            if self._secretKey is None:
+                # Server: the client's public values.
+                if len(blob) != kem.PUBLIC_KEY_SIZE + 32:
+                    raise _failed(f"bad {self.label} client value")
+                ciphertext, kemKey = kem.encapsulate(blob[: kem.PUBLIC_KEY_SIZE])
+                shared = _x25519Exchange(self._x25519, blob[kem.PUBLIC_KEY_SIZE :])
+                self._field = string(ciphertext + self._x25519Public)
+            else:
+                if len(blob) != kem.CIPHERTEXT_SIZE + 32:
+                    raise _failed(f"bad {self.label} server value")
+                kemKey = kem.decapsulate(blob[: kem.CIPHERTEXT_SIZE], self._secretKey)
+                shared = _x25519Exchange(self._x25519, blob[kem.CIPHERTEXT_SIZE :])
+        except SSHProtocolError:
+            raise
+        except ValueError:
+            raise _failed(f"bad {self.label} value") from None
+        return string(blob), string(self.hashFunc(kemKey + shared).digest())
+
+
+class Sntrup761X25519(_HybridX25519):
+    """
+    ``sntrup761x25519-sha512@openssh.com`` (also named ``sntrup761x25519-sha512``): the
+    Streamlined NTRU Prime 761 KEM (:mod:`._sntrup761`, pure Python: the client's key pair
+    costs tens of milliseconds) with X25519; ``K`` is a SHA-512 hash.
+    """
+
+    name = b"sntrup761x25519-sha512@openssh.com"
+    hashFunc = hashlib.sha512
+    kem = _sntrup761
+    label = "sntrup761x25519"
+
+
+class MLKEM768X25519(_HybridX25519):
+    """
+    ``mlkem768x25519-sha256`` (draft-ietf-sshm-mlkem-hybrid-kex, OpenSSH 9.9; OpenSSH 10's
+    first choice): ML-KEM-768 (:mod:`._mlkem`, through ``cryptography``) with X25519; ``K``
+    is a SHA-256 hash. Offered only where :data:`._mlkem.AVAILABLE`.
+    """
+
+    name = b"mlkem768x25519-sha256"
+    hashFunc = hashlib.sha256
+    kem = _mlkem
+    label = "mlkem768x25519"
 
 
 class _ECDH(KexMethod):
@@ -472,7 +509,8 @@ class DHGroupExchangeSHA256(_DH):
 
 #: Every key exchange method by name; ``curve25519-sha256@libssh.org`` is the older alias of
 #: ``curve25519-sha256``, ``sntrup761x25519-sha512`` the newer name (OpenSSH 9.9) of
-#: ``sntrup761x25519-sha512@openssh.com``.
+#: ``sntrup761x25519-sha512@openssh.com``. ``mlkem768x25519-sha256`` only where
+#: ``cryptography`` has ML-KEM (:data:`._mlkem.AVAILABLE`).
 KEX_METHODS: dict[bytes, type[KexMethod]] = {
     b"sntrup761x25519-sha512@openssh.com": Sntrup761X25519,
     b"sntrup761x25519-sha512": Sntrup761X25519,
@@ -486,6 +524,8 @@ KEX_METHODS: dict[bytes, type[KexMethod]] = {
     b"diffie-hellman-group18-sha512": DHGroup18SHA512,
     b"diffie-hellman-group-exchange-sha256": DHGroupExchangeSHA256,
 }
+if _mlkem.AVAILABLE:
+    KEX_METHODS[MLKEM768X25519.name] = MLKEM768X25519
 
 
 def deriveKey(

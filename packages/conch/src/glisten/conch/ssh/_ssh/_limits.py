@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from glisten.conch.ssh._ssh import _mlkem
+
 
 @attrs.frozen
 class Limits:
@@ -36,12 +38,15 @@ class Limits:
     gexMaxBits: int = 8192
 
 
-#: Key exchange methods by preference. The hybrid post-quantum ``sntrup761x25519`` comes after
-#: curve25519: a client's order decides, so OpenSSH clients (which list it first) get it from
-#: a glisten server, whose share of it (an encapsulation) costs about 2 ms of CPU, while a
-#: glisten client keeps curve25519 unless told otherwise, since its share (a key generation
-#: in pure Python) costs about 70 ms. ``sntrup761x25519-sha512`` is OpenSSH 9.9's name for it.
-DEFAULT_KEX = (
+#: Key exchange methods by preference. The hybrid post-quantum ``mlkem768x25519-sha256`` comes
+#: first, as in OpenSSH 10, where ``cryptography`` has ML-KEM (:data:`._mlkem.AVAILABLE`): it
+#: adds about 0.2 ms of CPU to an in-memory handshake (both sides) over curve25519's 0.5 ms.
+#: ``sntrup761x25519`` comes after curve25519: a client's order decides, so OpenSSH 9 clients
+#: (which list it first) get it from a glisten server, whose share of it (an encapsulation)
+#: costs about 2 ms of CPU, while a glisten client keeps curve25519 unless told otherwise,
+#: since its share (a key generation in pure Python) costs about 70 ms.
+#: ``sntrup761x25519-sha512`` is OpenSSH 9.9's name for it.
+DEFAULT_KEX = (b"mlkem768x25519-sha256",) * _mlkem.AVAILABLE + (
     b"curve25519-sha256",
     b"curve25519-sha256@libssh.org",
     b"sntrup761x25519-sha512@openssh.com",

@@ -388,7 +388,8 @@ class SSHTransportMachine:
                 else (EXT_INFO_SERVER, STRICT_SERVER)
             )
         lists, encoded = _kexInitLists(
-            tuple(a.kex) + markers,
+            # Methods this build cannot run (ML-KEM without it in cryptography) are not offered.
+            tuple(name for name in a.kex if name in KEX_METHODS) + markers,
             tuple(self._offeredHostKeys),
             tuple(a.ciphers),
             tuple(a.macs),

@@ -1,0 +1,277 @@
+"""
+``mlkem768x25519-sha256`` (draft-ietf-sshm-mlkem-hybrid-kex): ML-KEM-768 through
+``cryptography`` with X25519.
+
+The independent checks are ``K`` recomputed here from ``cryptography``'s primitives as the
+draft defines it, and the handshakes against asyncssh in both directions
+(``tests/conch/test_mlkem_interop.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import x25519
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glisten.conch.ssh._ssh import _mlkem
+from glisten.conch.ssh._ssh._errors import DISCONNECT_KEY_EXCHANGE_FAILED, SSHProtocolError
+from glisten.conch.ssh._ssh._kex import KEX_METHODS, MLKEM768X25519
+from glisten.conch.ssh._ssh._limits import DEFAULT_KEX, Algorithms
+from glisten.conch.ssh._ssh._machine import Phase
+from glisten.conch.ssh._ssh._wire import Reader, string
+
+from ._pairs import machines, pump
+
+NAME = b"mlkem768x25519-sha256"
+
+
+def test_unknownMethodsAreNotOffered() -> None:
+    """
+    A name this build cannot run (as ``mlkem768x25519-sha256`` where ``cryptography`` lacks
+    ML-KEM) is left out of the KEXINIT, so a peer that prefers it gets the next method
+    instead of a failed exchange. Runs with or without ML-KEM.
+    """
+    algorithms = Algorithms(kex=(b"unknown-kex@example.com", b"curve25519-sha256"))
+    client, server = machines(serverAlgorithms=algorithms, clientAlgorithms=algorithms)
+    pump(client, server)
+    assert client.kexAlg == server.kexAlg == b"curve25519-sha256"
+    assert client.phase is server.phase is Phase.OPEN
+
+
+def test_offeredExactlyWhenAvailable() -> None:
+    assert (NAME in DEFAULT_KEX) is _mlkem.AVAILABLE
+    assert (NAME in KEX_METHODS) is _mlkem.AVAILABLE
+
+
+def _mlkemModule() -> bool:
+    try:
+        from cryptography.hazmat.primitives.asymmetric import mlkem  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_availableWithCryptographysMLKEM() -> None:
+    """Where ``cryptography`` has the module (47 and later, with OpenSSL 3.5 as its wheels
+    bundle), the method is available: the probe does not wrongly turn it off."""
+    if not _mlkemModule():
+        assert not _mlkem.AVAILABLE
+        return
+    assert _mlkem.AVAILABLE
+
+
+needsMLKEM = pytest.mark.skipif(
+    not _mlkem.AVAILABLE,
+    reason="this cryptography (older than 47, or without OpenSSL 3.5) has no ML-KEM",
+)
+
+
+@needsMLKEM
+def test_firstByDefault() -> None:
+    assert DEFAULT_KEX[0] == NAME
+    client, server = machines()
+    pump(client, server)
+    assert client.kexAlg == server.kexAlg == NAME
+
+
+@needsMLKEM
+def test_kemRoundTrip() -> None:
+    publicKey, privateKey = _mlkem.generateKeyPair()
+    assert len(publicKey) == _mlkem.PUBLIC_KEY_SIZE == 1184
+    ciphertext, key = _mlkem.encapsulate(publicKey)
+    assert len(ciphertext) == _mlkem.CIPHERTEXT_SIZE == 1088
+    assert len(key) == _mlkem.SHARED_KEY_SIZE
+    assert _mlkem.decapsulate(ciphertext, privateKey) == key
+    # Implicit rejection: another ciphertext gives another key, not an error.
+    tampered = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+    assert _mlkem.decapsulate(tampered, privateKey) != key
+
+
+@needsMLKEM
+@pytest.mark.parametrize("size", [0, 1183, 1185, 1216])
+def test_publicKeyOfTheWrongSize(size: int) -> None:
+    with pytest.raises(_mlkem.MLKEMError):
+        _mlkem.encapsulate(b"\x00" * size)
+
+
+@needsMLKEM
+def test_publicKeyOutOfRange() -> None:
+    """FIPS 203's modulus check: 12-bit coefficients of 0xfff (above q = 3329) are refused."""
+    with pytest.raises(_mlkem.MLKEMError):
+        _mlkem.encapsulate(b"\xff" * 1184)
+
+
+@needsMLKEM
+@pytest.mark.parametrize("size", [0, 1087, 1089])
+def test_ciphertextOfTheWrongSize(size: int) -> None:
+    _, privateKey = _mlkem.generateKeyPair()
+    with pytest.raises(_mlkem.MLKEMError):
+        _mlkem.decapsulate(b"\x00" * size, privateKey)
+
+
+def _raw(key: x25519.X25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+@needsMLKEM
+def test_sharedSecretAsTheDraftDefinesIt() -> None:
+    """
+    A client made here from ``cryptography``'s primitives: C_INIT = ML-KEM public key ||
+    X25519 value; the server's S_REPLY = ciphertext || X25519 value; K = SHA-256(ML-KEM key ||
+    X25519 secret) encoded as a string; both fields hashed as strings.
+    """
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+
+    kemKey = mlkem.MLKEM768PrivateKey.generate()
+    ours = x25519.X25519PrivateKey.generate()
+    clientInit = kemKey.public_key().public_bytes_raw() + _raw(ours)
+    assert len(clientInit) == 1216
+    server = MLKEM768X25519()
+    wire, secret = server.readPeer(Reader(string(clientInit)))
+    assert wire == string(clientInit)
+    reply = Reader(server.localField).string()
+    assert len(reply) == 1120
+    kemShared = kemKey.decapsulate(reply[:1088])
+    x25519Shared = ours.exchange(x25519.X25519PublicKey.from_public_bytes(reply[1088:]))
+    assert secret == string(hashlib.sha256(kemShared + x25519Shared).digest())
+    assert server.hashFunc is hashlib.sha256
+
+
+@needsMLKEM
+def test_kexMethodsAgree() -> None:
+    client, server = MLKEM768X25519(), MLKEM768X25519()
+    clientField = client.localField
+    assert len(clientField) == 4 + 1184 + 32
+    _, serverSecret = server.readPeer(Reader(clientField))
+    _, clientSecret = client.readPeer(Reader(server.localField))
+    assert clientSecret == serverSecret
+    assert len(clientSecret) == 4 + 32
+
+
+@needsMLKEM
+@pytest.mark.parametrize("size", [0, 32, 1184, 1215, 1217, 1120])
+def test_serverRefusesClientValueOfTheWrongSize(size: int) -> None:
+    with pytest.raises(SSHProtocolError) as e:
+        MLKEM768X25519().readPeer(Reader(string(b"\x01" * size)))
+    assert e.value.reasonCode == DISCONNECT_KEY_EXCHANGE_FAILED
+    assert "\\x01" not in str(e.value)
+
+
+@needsMLKEM
+def test_serverRefusesAnInvalidKEMKey() -> None:
+    client = MLKEM768X25519()
+    x25519Value = Reader(client.localField).string()[1184:]
+    with pytest.raises(SSHProtocolError) as e:
+        MLKEM768X25519().readPeer(Reader(string(b"\xff" * 1184 + x25519Value)))
+    assert e.value.reasonCode == DISCONNECT_KEY_EXCHANGE_FAILED
+
+
+@needsMLKEM
+@pytest.mark.parametrize("size", [0, 1088, 1119, 1121, 1216])
+def test_clientRefusesServerValueOfTheWrongSize(size: int) -> None:
+    client = MLKEM768X25519()
+    client.localField  # noqa: B018 - makes the client's key pair
+    with pytest.raises(SSHProtocolError) as e:
+        client.readPeer(Reader(string(b"\x01" * size)))
+    assert e.value.reasonCode == DISCONNECT_KEY_EXCHANGE_FAILED
+
+
+@needsMLKEM
+def test_zeroX25519ValueRefused() -> None:
+    """An all-zero X25519 share (a low-order point) fails, as in OpenSSH."""
+    publicKey = Reader(MLKEM768X25519().localField).string()[:1184]
+    with pytest.raises(SSHProtocolError) as e:
+        MLKEM768X25519().readPeer(Reader(string(publicKey + b"\x00" * 32)))
+    assert e.value.reasonCode == DISCONNECT_KEY_EXCHANGE_FAILED
+    client = MLKEM768X25519()
+    client.localField  # noqa: B018
+    with pytest.raises(SSHProtocolError):
+        client.readPeer(Reader(string(b"\x02" * 1088 + b"\x00" * 32)))
+
+
+@needsMLKEM
+@settings(max_examples=50, deadline=None)
+@given(st.one_of(st.binary(max_size=1300), st.binary(min_size=1216, max_size=1216)))
+def test_serverRandomInputOnlyProtocolErrors(data: bytes) -> None:
+    try:
+        MLKEM768X25519().readPeer(Reader(string(data)))
+    except SSHProtocolError as e:
+        assert e.reasonCode == DISCONNECT_KEY_EXCHANGE_FAILED
+
+
+_clients: list[MLKEM768X25519] = []
+
+
+def _clientMethod() -> MLKEM768X25519:
+    if not _clients:
+        _clients.append(MLKEM768X25519())
+        _clients[0].localField  # noqa: B018
+    return _clients[0]
+
+
+@needsMLKEM
+@settings(max_examples=50, deadline=None)
+@given(st.one_of(st.binary(max_size=1300), st.binary(min_size=1120, max_size=1120)))
+def test_clientReplyParserOnlyProtocolErrors(data: bytes) -> None:
+    """Any server reply, random or of the right size, is a key exchange failure or a key."""
+    try:
+        _, secret = _clientMethod().readPeer(Reader(string(data)))
+    except SSHProtocolError as e:
+        assert e.reasonCode == DISCONNECT_KEY_EXCHANGE_FAILED
+    else:
+        assert len(data) == 1120 and len(secret) == 36
+
+
+@needsMLKEM
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=64))
+def test_truncatedFieldIsAProtocolError(data: bytes) -> None:
+    """A field whose length prefix runs past the packet is refused by the reader too."""
+    try:
+        MLKEM768X25519().readPeer(Reader(data))
+    except SSHProtocolError:
+        pass
+
+
+@needsMLKEM
+@pytest.mark.parametrize("byteAtATime", [False, True])
+@pytest.mark.parametrize("clientFirst", [True, False])
+def test_handshake(byteAtATime: bool, clientFirst: bool) -> None:
+    """Whichever side lists it, both agree on it when both offer it."""
+    only = Algorithms(kex=(NAME,))
+    both = Algorithms(kex=(b"curve25519-sha256", NAME))
+    clientAlgs, serverAlgs = (only, both) if clientFirst else (both, only)
+    client, server = machines(serverAlgorithms=serverAlgs, clientAlgorithms=clientAlgs)
+    clientEvents, serverEvents = pump(client, server, byteAtATime=byteAtATime)
+    assert client.kexAlg == server.kexAlg == NAME
+    assert client.phase is server.phase is Phase.OPEN
+    assert client.sessionID == server.sessionID is not None
+    assert "KeysReady" in [type(e).__name__ for e in serverEvents]
+    assert "KeysReady" in [type(e).__name__ for e in clientEvents]
+
+
+@needsMLKEM
+def test_fallsBackToCurve25519() -> None:
+    """A default glisten client meets a server without ML-KEM (such as OpenSSH 9.2)."""
+    old = Algorithms(kex=tuple(n for n in DEFAULT_KEX if n != NAME))
+    client, server = machines(serverAlgorithms=old)
+    pump(client, server)
+    assert server.kexAlg == b"curve25519-sha256"
+
+
+@needsMLKEM
+def test_rekeyWithIt() -> None:
+    algorithms = Algorithms(kex=(NAME,))
+    client, server = machines(serverAlgorithms=algorithms, clientAlgorithms=algorithms)
+    pump(client, server)
+    server.setService(b"test")
+    sessionID = client.sessionID
+    client.startRekey()
+    client.sendPacket(91, b"after")
+    _, serverEvents = pump(client, server)
+    assert serverEvents[-1] == type(serverEvents[-1])(91, b"after")
+    assert client.sessionID == sessionID
