@@ -32,8 +32,13 @@ the login; its missing ``permit-pty``, ``permit-port-forwarding`` and
 ``permit-agent-forwarding`` extensions take those away. A certificate never matches a plain
 key line, and a ``cert-authority`` line never admits its key as a plain key.
 
-Lines with any other option (``tunnel=``, ``no-touch-required``...) are skipped: granting such a
-key without its restriction would be worse than refusing it.
+Security keys (``sk-ssh-ed25519@openssh.com``, ``sk-ecdsa-sha2-nistp256@openssh.com``) must
+sign with the user's touch unless their line has ``no-touch-required`` (for a certificate, the
+certificate must carry that extension too), and with the user verified by the authenticator when
+the line or the certificate has ``verify-required`` (which refuses every other kind of key).
+
+Lines with any other option (``tunnel=``...) are skipped: granting such a key without its
+restriction would be worse than refusing it.
 
 UNIX passwords: :class:`UNIXPasswordDatabase` checks ``password`` (and ``keyboard-interactive``)
 logins against the hashes of ``/etc/shadow`` (or ``/etc/passwd``), verified by
@@ -90,7 +95,7 @@ __all__ = [
     "verifyCryptedPassword",
 ]
 
-_KEY_PREFIXES = (b"ssh-", b"ecdsa-sha2-")
+_KEY_PREFIXES = (b"ssh-", b"ecdsa-sha2-", b"sk-")
 
 
 @implementer(_credentials.ISSHPrivateKey)
@@ -128,6 +133,8 @@ class IAuthorizedKeysDB(Interface):
 
 #: Options glisten honours.
 _FLAG_OPTIONS = {
+    b"no-touch-required",
+    b"verify-required",
     b"restrict",
     b"no-pty",
     b"pty",
@@ -252,6 +259,22 @@ class AuthorizedKey:
     def command(self) -> bytes | None:
         """The forced command, if any."""
         return self.options.get(b"command")
+
+    def verifySignature(self, key: Key, signature: bytes, data: bytes) -> bool:
+        """
+        Check a login signature under this line's security-key options: a touch is required
+        unless ``no-touch-required``, user verification when ``verify-required`` (which no
+        other kind of key can show, so it refuses them; OpenSSH ignores it for them).
+        """
+        verify = b"verify-required" in self.options
+        if verify and key.securityKeyApplication() is None:
+            return False
+        return key.verify(
+            signature,
+            data,
+            requireUserPresence=b"no-touch-required" not in self.options,
+            requireUserVerification=verify,
+        )
 
 
 class AuthorizedKeyID(bytes):
@@ -637,9 +660,15 @@ def _certificateEntry(key: Key, address: str | None, line: AuthorizedKey | None)
         elif name == b"source-address":
             if not sourceAddressAllows(value, address):
                 raise BadCertificateError("source address not allowed by the certificate")
+        elif name == b"verify-required":
+            if key.securityKeyApplication() is None:
+                raise BadCertificateError("verify-required on a key that is no security key")
+            options[b"verify-required"] = None
         else:
-            # Includes verify-required: no security-key algorithm here can satisfy it.
             raise BadCertificateError("unsupported critical certificate option")
+    if b"no-touch-required" not in cert.extensions:
+        # Both the line and the certificate must waive the touch, as in OpenSSH.
+        options.pop(b"no-touch-required", None)
     for extension, flag in (
         (b"permit-pty", b"no-pty"),
         (b"permit-port-forwarding", b"no-port-forwarding"),
@@ -766,7 +795,10 @@ class SSHPublicKeyChecker:
                 return fail(Failure(UnauthorizedLogin("certificate not accepted")))
             if credentials.signature is None:
                 return fail(Failure(ValidPublicKey()))
-            if not key.verify(credentials.signature, credentials.sigData):
+            assert certID.authorizedKey is not None
+            if not certID.authorizedKey.verifySignature(
+                key, credentials.signature, credentials.sigData
+            ):
                 return fail(Failure(UnauthorizedLogin("bad signature")))
             cert = key.certificate
             # What OpenSSH logs too: which certificate, from which CA (the key ID is the
@@ -800,7 +832,11 @@ class SSHPublicKeyChecker:
             return fail(Failure(UnauthorizedLogin("key not authorized")))
         if credentials.signature is None:
             return fail(Failure(ValidPublicKey()))
-        if not key.verify(credentials.signature, credentials.sigData):
+        if matching:
+            good = matching[0].verifySignature(key, credentials.signature, credentials.sigData)
+        else:
+            good = key.verify(credentials.signature, credentials.sigData)
+        if not good:
             return fail(Failure(UnauthorizedLogin("bad signature")))
         if matching:
             avatarID = AuthorizedKeyID(username)

@@ -4,8 +4,10 @@ SSH keys: load, save, sign, verify, fingerprint.
 :class:`Key` wraps a ``cryptography`` key. It reads OpenSSH private keys (including ones
 encrypted with a passphrase through bcrypt-pbkdf), PEM private keys (PKCS#1, PKCS#8, SEC1),
 public keys in OpenSSH, RFC 4716 and PEM form, and raw SSH public key blobs. Supported types:
-Ed25519, ECDSA on NIST P-256/P-384/P-521 and RSA. DSA is refused: it is obsolete and OpenSSH
-dropped it.
+Ed25519, ECDSA on NIST P-256/P-384/P-521 and RSA, and the security-key (FIDO/U2F) public keys
+``sk-ssh-ed25519@openssh.com`` and ``sk-ecdsa-sha2-nistp256@openssh.com`` (OpenSSH's
+``PROTOCOL.u2f``), whose signatures carry the authenticator's flags. DSA is refused: it is
+obsolete and OpenSSH dropped it.
 
 Unlike Twisted, RSA signatures default to ``rsa-sha2-256``; plain ``ssh-rsa`` (SHA-1) is only
 made when asked for by name.
@@ -19,7 +21,7 @@ import hashlib
 import ipaddress
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -32,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from glisten.conch.ssh._ssh import _certificates as _cert
+from glisten.conch.ssh._ssh import _securitykeys as _sk
 from glisten.conch.ssh._ssh._errors import SSHProtocolError
 from glisten.conch.ssh._ssh._limits import DEFAULT_PUBLIC_KEY_ALGORITHMS
 from glisten.conch.ssh._ssh._wire import Reader, mpint, string
@@ -42,6 +45,8 @@ __all__ = [
     "CERT_USER",
     "DEFAULT_USER_EXTENSIONS",
     "FOREVER",
+    "SK_USER_PRESENT",
+    "SK_USER_VERIFIED",
     "BadFingerPrintFormat",
     "BadKeyError",
     "BadSignatureAlgorithmError",
@@ -51,6 +56,7 @@ __all__ = [
     "EncryptedKeyError",
     "FingerprintFormats",
     "Key",
+    "SecurityKeySigner",
     "sourceAddressAllows",
 ]
 
@@ -59,6 +65,13 @@ CERT_HOST = _cert.CERT_HOST
 #: ``validBefore`` of a certificate that never expires.
 FOREVER = _cert.FOREVER
 CertificateLimits = _cert.CertificateLimits
+#: What signs for a security key (:meth:`Key.withSecurityKeySigner`): given the key's
+#: application and the SHA-256 of the data, the authenticator's ``(flags, counter, signature)``.
+SecurityKeySigner = Callable[[bytes, bytes], tuple[int, int, bytes]]
+#: Security-key signature flag: the user touched the authenticator.
+SK_USER_PRESENT = _sk.USER_PRESENT
+#: Security-key signature flag: the authenticator verified the user (PIN, fingerprint).
+SK_USER_VERIFIED = _sk.USER_VERIFIED
 
 _PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 _PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -117,7 +130,9 @@ def _asBytes(value: bytes | str | None) -> bytes | None:
 
 #: Signature algorithms a CA may sign certificates with (OpenSSH's default
 #: ``CASignatureAlgorithms``: no SHA-1 ``ssh-rsa``).
-CA_SIGNATURE_ALGORITHMS = DEFAULT_PUBLIC_KEY_ALGORITHMS
+CA_SIGNATURE_ALGORITHMS = tuple(
+    a for a in DEFAULT_PUBLIC_KEY_ALGORITHMS if a not in _sk.SK_KEY_TYPES
+)
 
 
 def _optionValue(data: bytes) -> bytes:
@@ -295,6 +310,9 @@ class Key:
     """
 
     certificate: Certificate | None = None
+    # A security key's application string, and what signs for it (see withSecurityKeySigner).
+    _skApplication: bytes | None = None
+    _skSigner: Any = None
 
     def __init__(self, keyObject: Any) -> None:
         # The kind is found once here: the isinstance checks against cryptography's abstract
@@ -383,7 +401,7 @@ class Key:
                 return cls(serialization.load_pem_public_key(stripped))
             if stripped.startswith(b"---- BEGIN SSH2 PUBLIC KEY ----"):
                 return cls._fromRFC4716(stripped)
-            if stripped.startswith(b"ssh-") or stripped.startswith(b"ecdsa-"):
+            if stripped.startswith((b"ssh-", b"ecdsa-", b"sk-")):
                 parts = stripped.split(None, 2)
                 if len(parts) < 2:
                     raise BadKeyError("not an OpenSSH public key")
@@ -439,6 +457,8 @@ class Key:
             if kind in _cert.CERT_KEY_TYPES:
                 return cls._fromCertificateBlob(blob)
             key: Any
+            if kind in _sk.SK_KEY_TYPES:
+                return cls._fromSecurityKeyBlob(kind, r)
             if kind == b"ssh-ed25519":
                 raw = r.string()
                 r.done()
@@ -469,6 +489,34 @@ class Key:
         return cls(key)
 
     @classmethod
+    def _fromSecurityKeyBlob(cls, kind: bytes, r: Reader) -> Key:
+        """The rest of a security-key blob: the key's fields, then its application."""
+        keyObject: Any
+        if kind == _sk.SK_ED25519:
+            keyObject = ed25519.Ed25519PublicKey.from_public_bytes(r.string())
+        else:
+            if r.string() != b"nistp256":
+                raise BadKeyError("ECDSA key curve mismatch")
+            keyObject = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), r.string())
+        application = r.string()
+        r.done()
+        if len(application) > _sk.MAX_APPLICATION:
+            raise BadKeyError("security key application too long")
+        key = cls(keyObject)
+        key._skApplication = application
+        return key
+
+    def _like(self) -> Key:
+        """A copy of this key without its certificate (a security key keeps its application
+        and signer)."""
+        key = Key(self._keyObject)
+        if self._skApplication is not None:
+            key._skApplication = self._skApplication
+            key._skSigner = self._skSigner
+            key._isPublic = self._skSigner is None
+        return key
+
+    @classmethod
     def _fromCertificateBlob(
         cls, blob: bytes, limits: _cert.CertificateLimits | None = None
     ) -> Key:
@@ -489,7 +537,7 @@ class Key:
         if signatureKey.certificate is not None:
             raise BadKeyError("a certificate cannot be a certificate authority")
         key.certificate = Certificate(
-            key=cls(key._keyObject),
+            key=key._like(),
             nonce=fields.nonce,
             serial=fields.serial,
             type=fields.type,
@@ -521,13 +569,66 @@ class Key:
             raise BadKeyError("not a certificate")
         if cert.key._plainBlob() != self._plainBlob():
             raise BadKeyError("the certificate is for another key")
-        key = Key(self._keyObject)
+        key = self._like()
         key.certificate = cert
         return key
 
     def withoutCertificate(self) -> Key:
         """This key without its certificate."""
-        return self if self.certificate is None else Key(self._keyObject)
+        return self if self.certificate is None else self._like()
+
+    def withSecurityKeySigner(self, signer: SecurityKeySigner) -> Key:
+        """
+        This security-key public key, able to sign through ``signer``: what a client logs in
+        with when the private half lives in an authenticator (glisten does not talk to
+        hardware itself; a FIDO library's assertion call fits ``signer``).
+
+        :param signer: called with the key's application and the SHA-256 of the data to sign;
+            returns the authenticator's ``(flags, counter, signature)``, the signature being
+            64 Ed25519 bytes or a DER ECDSA signature, over ``SHA-256(application) || flags
+            || counter || SHA-256(data)`` (OpenSSH's ``PROTOCOL.u2f``). It is called
+            synchronously.
+        :return: a key that is not :meth:`isPublic` and whose :meth:`sign` makes
+            security-key signatures (its certificate, if any, kept).
+        :raises BadKeyError: this is not a security key.
+        """
+        if self._skApplication is None:
+            raise BadKeyError("not a security key")
+        key = self._like()
+        key.certificate = self.certificate
+        key._skSigner = signer
+        key._isPublic = False
+        return key
+
+    def emulateSecurityKey(
+        self, application: bytes = b"ssh:", flags: int = _sk.USER_PRESENT, counter: int = 1
+    ) -> Key:
+        """
+        For tests: a software stand-in for an authenticator holding this private Ed25519 or
+        P-256 key. The result is the matching ``sk-*`` key with a signer
+        (:meth:`withSecurityKeySigner`) that answers with ``flags`` and a counter counting up
+        from ``counter``. It gives none of a hardware key's protection.
+
+        :raises BadKeyError: a public key, or another kind of key.
+        """
+        if self.isPublic() or self._skApplication is not None:
+            raise BadKeyError("a plain private key is needed")
+        if not (self._type == "Ed25519" or self._plainType() == b"ecdsa-sha2-nistp256"):
+            raise BadKeyError("security keys are Ed25519 or ECDSA P-256")
+        private: Any = self._keyObject
+        counters = [counter]
+
+        def sign(app: bytes, dataHash: bytes) -> tuple[int, int, bytes]:
+            current = counters[0]
+            counters[0] += 1
+            message = _sk.signedMessage(app, flags, current, dataHash)
+            if self._type == "Ed25519":
+                return flags, current, private.sign(message)
+            return flags, current, private.sign(message, ec.ECDSA(hashes.SHA256()))
+
+        public = Key(private.public_key())
+        public._skApplication = bytes(application)
+        return public.withSecurityKeySigner(sign)
 
     def signCertificate(
         self,
@@ -655,7 +756,7 @@ class Key:
 
         :raises BadKeyError: this is a public key.
         """
-        if self.isPublic():
+        if self.isPublic() or self._skApplication is not None:
             raise BadKeyError("a public key has no private blob")
         k: Any = self._keyObject
         t = self.type()
@@ -687,7 +788,11 @@ class Key:
         """The public half of this key."""
         if self.isPublic():
             return self
-        key = Key(self._keyObject.public_key())
+        if self._skApplication is not None:
+            key = Key(self._keyObject)
+            key._skApplication = self._skApplication
+        else:
+            key = Key(self._keyObject.public_key())
         key.certificate = self.certificate
         return key
 
@@ -713,11 +818,17 @@ class Key:
 
     def _plainType(self) -> bytes:
         t = self.type()
+        if self._skApplication is not None:
+            return _sk.SK_ED25519 if t == "Ed25519" else _sk.SK_ECDSA_P256
         if t == "Ed25519":
             return b"ssh-ed25519"
         if t == "EC":
             return _CURVES[self._keyObject.curve.name][0]
         return b"ssh-rsa"
+
+    def securityKeyApplication(self) -> bytes | None:
+        """A security key's application string (``b"ssh:"`` by default); ``None`` for other keys."""
+        return self._skApplication
 
     def size(self) -> int:
         """The key size in bits."""
@@ -756,15 +867,17 @@ class Key:
     def _makePlainBlob(self) -> bytes:
         pub = self._public()
         t = self._type
+        application = self._skApplication
+        suffix = b"" if application is None else string(application)
         if t == "Ed25519":
             raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            return string(b"ssh-ed25519") + string(raw)
+            return string(self._plainType()) + string(raw) + suffix
         if t == "EC":
-            sshType, curveName, _ = _CURVES[pub.curve.name]
+            _, curveName, _ = _CURVES[pub.curve.name]
             point = pub.public_bytes(
                 serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
             )
-            return string(sshType) + string(curveName) + string(point)
+            return string(self._plainType()) + string(curveName) + string(point) + suffix
         numbers = pub.public_numbers()
         return string(b"ssh-rsa") + mpint(numbers.e) + mpint(numbers.n)
 
@@ -833,6 +946,8 @@ class Key:
                     head.append(b'Comment: "' + _asBytes(comment) + b'"')  # type: ignore[operator]
                 return b"\n".join([*head, *lines, b"---- END SSH2 PUBLIC KEY ----"])
             if fmt == "pem":
+                if self._skApplication is not None:
+                    raise BadKeyError("a security key has no PEM form")
                 return bytes(
                     self._keyObject.public_bytes(
                         serialization.Encoding.PEM,
@@ -840,6 +955,8 @@ class Key:
                     )
                 )
             raise BadKeyError(f"unknown public key format {type}")
+        if self._skApplication is not None:
+            raise BadKeyError("a security key's private half stays in its authenticator")
         encryption: Any = (
             serialization.BestAvailableEncryption(password)
             if password
@@ -880,6 +997,8 @@ class Key:
             signatureType = _cert.CERT_SIGNATURE_ALGORITHMS.get(signatureType, b"")
         if signatureType not in self._plainSignatureAlgorithms():
             raise BadSignatureAlgorithmError("this key cannot make that signature")
+        if self._skSigner is not None:
+            return self._signWithSecurityKey(data)
         k: Any = self._keyObject
         if t == "Ed25519":
             sig = k.sign(data)
@@ -890,13 +1009,36 @@ class Key:
             sig = k.sign(data, padding.PKCS1v15(), _RSA_HASHES[signatureType])
         return string(signatureType) + string(sig)
 
-    def verify(self, signature: bytes, data: bytes) -> bool:
+    def _signWithSecurityKey(self, data: bytes) -> bytes:
+        assert self._skApplication is not None
+        flags, counter, raw = self._skSigner(self._skApplication, hashlib.sha256(data).digest())
+        if self._type == "EC":
+            r, s = decode_dss_signature(raw)
+            raw = mpint(r) + mpint(s)
+        return _sk.SecurityKeySignature(self._plainType(), raw, flags, counter).encode()
+
+    def verify(
+        self,
+        signature: bytes,
+        data: bytes,
+        *,
+        requireUserPresence: bool = True,
+        requireUserVerification: bool = False,
+    ) -> bool:
         """
         Check an SSH signature blob over ``data`` made by this key (for a certificate, by
         its key; the blob names the plain algorithm).
 
+        :param requireUserPresence: security keys only: refuse a signature made without a
+            touch (``authorized_keys``' ``no-touch-required`` turns this off).
+        :param requireUserVerification: security keys only: refuse a signature whose
+            authenticator did not verify the user (``verify-required``).
         :return: whether it is valid; malformed signatures are simply invalid.
         """
+        if self._skApplication is not None:
+            return self._verifySecurityKey(
+                signature, data, requireUserPresence, requireUserVerification
+            )
         try:
             r = Reader(signature, maxString=4096)
             alg = r.string()
@@ -920,6 +1062,38 @@ class Key:
                 pub.verify(encode_dss_signature(rr, ss), data, ec.ECDSA(_CURVES[pub.curve.name][2]))
             else:
                 pub.verify(sig, data, padding.PKCS1v15(), _RSA_HASHES[alg])
+        except (InvalidSignature, SSHProtocolError, ValueError):
+            return False
+        return True
+
+    def _verifySecurityKey(
+        self, signature: bytes, data: bytes, presence: bool, verification: bool
+    ) -> bool:
+        try:
+            sig = _sk.decodeSignature(signature)
+        except SSHProtocolError:
+            return False
+        if sig.algorithm != self._plainType():
+            return False
+        if presence and not sig.flags & _sk.USER_PRESENT:
+            return False
+        if verification and not sig.flags & _sk.USER_VERIFIED:
+            return False
+        assert self._skApplication is not None
+        message = _sk.signedMessage(
+            self._skApplication, sig.flags, sig.counter, hashlib.sha256(data).digest()
+        )
+        pub: Any = self._public()
+        try:
+            if self._type == "Ed25519":
+                pub.verify(sig.signature, message)
+            else:
+                sr = Reader(sig.signature, maxString=256)
+                rr, ss = sr.mpint(), sr.mpint()
+                sr.done()
+                if rr <= 0 or ss <= 0:
+                    return False
+                pub.verify(encode_dss_signature(rr, ss), message, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, SSHProtocolError, ValueError):
             return False
         return True

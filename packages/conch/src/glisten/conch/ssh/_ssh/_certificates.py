@@ -27,6 +27,8 @@ CERT_KEY_TYPES: dict[bytes, bytes] = {
     b"ecdsa-sha2-nistp384-cert-v01@openssh.com": b"ecdsa-sha2-nistp384",
     b"ecdsa-sha2-nistp521-cert-v01@openssh.com": b"ecdsa-sha2-nistp521",
     b"ssh-rsa-cert-v01@openssh.com": b"ssh-rsa",
+    b"sk-ssh-ed25519-cert-v01@openssh.com": b"sk-ssh-ed25519@openssh.com",
+    b"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com": b"sk-ecdsa-sha2-nistp256@openssh.com",
 }
 #: The plain key type to its certificate key type.
 CERT_TYPE_FOR_KEY: dict[bytes, bytes] = {v: k for k, v in CERT_KEY_TYPES.items()}
@@ -41,6 +43,8 @@ CERT_SIGNATURE_ALGORITHMS: dict[bytes, bytes] = {
     b"rsa-sha2-512-cert-v01@openssh.com": b"rsa-sha2-512",
     b"rsa-sha2-256-cert-v01@openssh.com": b"rsa-sha2-256",
     b"ssh-rsa-cert-v01@openssh.com": b"ssh-rsa",
+    b"sk-ssh-ed25519-cert-v01@openssh.com": b"sk-ssh-ed25519@openssh.com",
+    b"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com": b"sk-ecdsa-sha2-nistp256@openssh.com",
 }
 #: The plain signature algorithm to its certificate form.
 CERT_ALGORITHM_FOR: dict[bytes, bytes] = {v: k for k, v in CERT_SIGNATURE_ALGORITHMS.items()}
@@ -115,6 +119,13 @@ def _skipKeyFields(r: Reader, plainType: bytes) -> None:
     elif plainType == b"ssh-rsa":
         r.mpint()
         r.mpint()
+    elif plainType == b"sk-ssh-ed25519@openssh.com":
+        r.string()  # the key
+        r.string()  # the application
+    elif plainType == b"sk-ecdsa-sha2-nistp256@openssh.com":
+        r.string()  # the curve
+        r.string()  # the point
+        r.string()  # the application
     else:
         r.string()
         r.string()

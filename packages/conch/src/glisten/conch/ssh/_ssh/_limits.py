@@ -81,7 +81,8 @@ DEFAULT_MACS = (
     b"hmac-sha2-256",
     b"hmac-sha2-512",
 )
-#: Public key signature algorithms accepted by default (``ssh-rsa``, SHA-1, is opt-in).
+#: Public key signature algorithms accepted by default (``ssh-rsa``, SHA-1, is opt-in), the
+#: security-key (FIDO) ones last, as OpenSSH's ``server-sig-algs`` lists them.
 DEFAULT_PUBLIC_KEY_ALGORITHMS = (
     b"ssh-ed25519",
     b"ecdsa-sha2-nistp256",
@@ -89,6 +90,8 @@ DEFAULT_PUBLIC_KEY_ALGORITHMS = (
     b"ecdsa-sha2-nistp521",
     b"rsa-sha2-512",
     b"rsa-sha2-256",
+    b"sk-ssh-ed25519@openssh.com",
+    b"sk-ecdsa-sha2-nistp256@openssh.com",
 )
 
 
