@@ -27,8 +27,8 @@ certificate without principals is valid for any name, as in OpenSSH), and the
 ``trustedUserCAKeys`` of :class:`SSHPublicKeyChecker` (OpenSSH's ``TrustedUserCAKeys``) trust
 CAs for every user whose name the certificate lists. Either way the certificate must be a user
 certificate in its validity window with a good CA signature; its critical options
-``force-command`` and ``source-address`` are enforced and any other critical option refuses
-the login; its missing ``permit-pty``, ``permit-port-forwarding`` and
+``force-command``, ``source-address`` and ``verify-required`` are enforced and any other
+critical option refuses the login; its missing ``permit-pty``, ``permit-port-forwarding`` and
 ``permit-agent-forwarding`` extensions take those away. A certificate never matches a plain
 key line, and a ``cert-authority`` line never admits its key as a plain key.
 
