@@ -37,8 +37,9 @@ from glisten.conch.ssh.keys import (
     Key,
 )
 from glisten.cred.error import UnauthorizedLogin
-from glisten.internet import defer
 from glisten.python.failure import Failure
+
+from .test_checkers import _result
 
 ED = Key.generate("ed25519")
 P256 = Key.generate("ecdsa", 256)
@@ -266,12 +267,6 @@ def test_certificates(private: Key) -> None:
 
 
 # ------------------------------------------------------------------ authorized_keys and checker
-
-
-def _result(d: defer.Deferred[Any]) -> Any:
-    out: list[Any] = []
-    d.addBoth(out.append)
-    return out[0]
 
 
 def _creds(key: Key, signed: bool = True) -> checkers.SSHPrivateKey:
