@@ -40,7 +40,8 @@ class Limits:
 
 #: Key exchange methods by preference. The hybrid post-quantum ``mlkem768x25519-sha256`` comes
 #: first, as in OpenSSH 10, where ``cryptography`` has ML-KEM (:data:`._mlkem.AVAILABLE`): it
-#: adds about 0.2 ms of CPU to an in-memory handshake (both sides) over curve25519's 0.5 ms.
+#: adds about 0.2 ms of CPU to an in-memory handshake over curve25519's 0.5 ms (both sides:
+#: a server's share 0.12 ms against 0.07, a client's 0.23 against 0.07).
 #: ``sntrup761x25519`` comes after curve25519: a client's order decides, so OpenSSH 9 clients
 #: (which list it first) get it from a glisten server, whose share of it (an encapsulation)
 #: costs about 2 ms of CPU, while a glisten client keeps curve25519 unless told otherwise,
