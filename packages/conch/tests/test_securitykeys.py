@@ -266,6 +266,21 @@ def test_certificates(private: Key) -> None:
     assert withCert.withoutCertificate().sign(b"x")
 
 
+def test_ckeygenShowsThem(tmp_path: Path, private: Key, capsys: pytest.CaptureFixture[str]) -> None:
+    """``glisten-ckeygen -l`` and ``-e`` on a security key's public key, as ``ssh-keygen``."""
+    from glisten.conch.scripts.ckeygen import run
+
+    public = private.emulateSecurityKey().public()
+    path = tmp_path / "id_sk.pub"
+    path.write_bytes(public.toString("openssh") + b"\n")
+    assert run(["-l", "-f", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "SHA256:" + public.fingerprint("sha256-base64") in shown
+    assert shown.rstrip().endswith("-SK)")
+    assert run(["-e", "-f", str(path)]) == 0
+    assert Key.fromString(capsys.readouterr().out) == public
+
+
 # ------------------------------------------------------------------ authorized_keys and checker
 
 

@@ -127,7 +127,8 @@ def _fingerprintLine(key: Key, name: str, fmt: str) -> str:
     fp = key.fingerprint(fmt)
     if fmt == FingerprintFormats.SHA256_BASE64:
         fp = "SHA256:" + fp
-    return f"{key.size()} {fp} {name} ({key.type().upper()})"
+    kind = key.type().upper() + ("-SK" if key.securityKeyApplication() is not None else "")
+    return f"{key.size()} {fp} {name} ({kind})"
 
 
 def _generate(options: argparse.Namespace) -> None:

@@ -907,6 +907,8 @@ class Key:
 
     def __repr__(self) -> str:
         kind = "Public" if self.isPublic() else "Private"
+        if self._skApplication is not None:
+            kind += " Security"
         cert = " with certificate" if self.certificate is not None else ""
         fingerprint = self.fingerprint("sha256-base64")
         return f"<{self.type()} {kind} Key ({self.size()} bits){cert} SHA256:{fingerprint}>"
