@@ -1,9 +1,9 @@
 """
 Security-key (``sk-*``) keys against OpenSSH: ``ssh-keygen`` reads the public keys glisten
-writes and certifies them; OpenSSH's ``sshd`` and ``glisten ssh`` both accept glisten's client
-endpoint signing with an authenticator emulated in software (``Key.emulateSecurityKey``: the
-``PROTOCOL.u2f`` message signed with an ordinary key), under the same ``authorized_keys``
-options ``no-touch-required`` and ``verify-required``.
+writes and certifies them; OpenSSH's ``sshd``, ``glisten ssh`` and an asyncssh server all
+accept glisten's client endpoint signing with an authenticator emulated in software
+(``Key.emulateSecurityKey``: the ``PROTOCOL.u2f`` message signed with an ordinary key), under
+the same ``authorized_keys`` options ``no-touch-required`` and ``verify-required``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from glisten.conch.endpoints import AuthenticationFailed, SSHCommandClientEndpoi
 from glisten.conch.ssh.keys import CERT_USER, SK_USER_PRESENT, SK_USER_VERIFIED, Key
 from glisten.internet.protocol import Factory
 
-from .conftest import glistenSsh, requireBinary, runSshd, sshKeygen
+from .conftest import glistenSsh, pythonServer, requireBinary, runSshd, sshKeygen
 from .test_openssh_server import _Collect, _run, _YesUI
 
 pytestmark = pytest.mark.interop
@@ -153,8 +153,44 @@ def skGlisten(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         yield {"port": port, "tmp": tmp, "ca": ca}
 
 
-@pytest.mark.parametrize("server", ["skSshd", "skGlisten"])
-@pytest.mark.parametrize("name,flags,accepted", CASES)
+ASYNCSSH_SERVER = """
+import asyncio, sys
+import asyncssh
+
+async def handle(process):
+    process.stdout.write("sk-ok\\n")
+    process.exit(0)
+
+async def main():
+    await asyncssh.create_server(
+        asyncssh.SSHServer, "127.0.0.1", int(sys.argv[1]),
+        server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")],
+        authorized_client_keys=sys.argv[2], process_factory=handle,
+    )
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture(scope="module")
+def skAsyncssh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("sk-asyncssh")
+    authorized = _authorizedKeys(tmp / "authorized_keys")
+    with pythonServer(tmp, "server.py", ASYNCSSH_SERVER, str(authorized)) as port:
+        yield {"port": port, "tmp": tmp}
+
+
+@pytest.mark.parametrize(
+    "server,name,flags,accepted",
+    [
+        (server, *case)
+        for server in ("skSshd", "skGlisten", "skAsyncssh")
+        for case in CASES
+        # asyncssh (2.24) does not implement verify-required.
+        if not (server == "skAsyncssh" and case[0] == "verify")
+    ],
+)
 def test_login(
     request: pytest.FixtureRequest,
     tmp_path: Path,
@@ -163,9 +199,9 @@ def test_login(
     flags: int,
     accepted: bool,
 ) -> None:
-    """Both servers take or refuse the same signatures under the same options."""
+    """The servers take or refuse the same signatures under the same options."""
     info = request.getfixturevalue(server)
-    user = b"root" if server == "skSshd" else getpass.getuser().encode()
+    user = b"root" if server != "skGlisten" else getpass.getuser().encode()
     key = SECRETS[name].emulateSecurityKey(flags=flags)
     if accepted:
         assert _login(info["port"], user, key, tmp_path) == b"sk-ok\n"
