@@ -135,6 +135,21 @@ CA_SIGNATURE_ALGORITHMS = tuple(
 )
 
 
+def _ecdsaDER(signature: bytes) -> bytes:
+    """
+    An SSH ECDSA signature (``mpint(r) || mpint(s)``) in the DER form ``cryptography`` checks.
+
+    :raises SSHProtocolError: malformed.
+    :raises ValueError: ``r`` or ``s`` not positive.
+    """
+    r = Reader(signature, maxString=256)
+    rr, ss = r.mpint(), r.mpint()
+    r.done()
+    if rr <= 0 or ss <= 0:
+        raise ValueError("bad ECDSA signature")
+    return encode_dss_signature(rr, ss)
+
+
 def _optionValue(data: bytes) -> bytes:
     """The value inside a certificate option's data field (empty for a flag)."""
     if not data:
@@ -1056,12 +1071,7 @@ class Key:
             if t == "Ed25519":
                 pub.verify(sig, data)
             elif t == "EC":
-                sr = Reader(sig, maxString=256)
-                rr, ss = sr.mpint(), sr.mpint()
-                sr.done()
-                if rr <= 0 or ss <= 0:
-                    return False
-                pub.verify(encode_dss_signature(rr, ss), data, ec.ECDSA(_CURVES[pub.curve.name][2]))
+                pub.verify(_ecdsaDER(sig), data, ec.ECDSA(_CURVES[pub.curve.name][2]))
             else:
                 pub.verify(sig, data, padding.PKCS1v15(), _RSA_HASHES[alg])
         except (InvalidSignature, SSHProtocolError, ValueError):
@@ -1090,12 +1100,7 @@ class Key:
             if self._type == "Ed25519":
                 pub.verify(sig.signature, message)
             else:
-                sr = Reader(sig.signature, maxString=256)
-                rr, ss = sr.mpint(), sr.mpint()
-                sr.done()
-                if rr <= 0 or ss <= 0:
-                    return False
-                pub.verify(encode_dss_signature(rr, ss), message, ec.ECDSA(hashes.SHA256()))
+                pub.verify(_ecdsaDER(sig.signature), message, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, SSHProtocolError, ValueError):
             return False
         return True
