@@ -488,6 +488,69 @@ def test_cftpInteractive(
     waitFor(lambda: str(p.screen().count("still-here")), "2")
 
 
+def test_cftpLineEditing(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
+    """
+    On a terminal the prompt edits lines: arrows, Home/End, Backspace/Delete, history on
+    Up/Down, Control-C drops the line, Control-D at an empty prompt ends the session.
+    """
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path).items())
+    command = shlex.join(_cftpCommand(opensshServer, tmp_path))
+    script = f"cd {tmp_path}; env -i {env} {command}; echo status=$?; exec cat"
+    p: Pane = pane("cftp", ["sh", "-c", script])
+    p.waitFor("cftp>")
+    p.type(f"cd {remote}")
+    p.keys("Enter")
+    # Left arrows: "wrng" becomes "wrong".
+    p.type("mkdir wrng")
+    p.keys("Left", "Left")
+    p.type("o")
+    p.keys("Enter")
+    waitFor(lambda: str((remote / "wrong").is_dir()), "True")
+    # Home and End: "kdir x" becomes "mkdir xy".
+    p.type("kdir x")
+    p.keys("Home")
+    p.type("m")
+    p.keys("End")
+    p.type("y")
+    p.keys("Enter")
+    waitFor(lambda: str((remote / "xy").is_dir()), "True")
+    # Backspace and Delete.
+    p.type("rmdir wrongX")
+    p.keys("BSpace", "Enter")
+    waitFor(lambda: str((remote / "wrong").exists()), "False")
+    p.type("mkdir zzq")
+    p.keys("Left", "DC", "Enter")
+    waitFor(lambda: str((remote / "zz").is_dir()), "True")
+    # History: three lines back is "mkdir xy"; one forward again is "rmdir wrong"; back
+    # to "mkdir xy", edited into "mkdir x2".
+    p.keys("Up", "Up", "Up", "Down", "Up", "BSpace")
+    p.type("2")
+    p.keys("Enter")
+    waitFor(lambda: str((remote / "x2").is_dir()), "True")
+    # Control-C drops the line being typed.
+    p.type("rmdir xy")
+    p.keys("C-c")
+    p.waitFor("^C")
+    p.type("pwd")
+    p.keys("Enter")
+    p.waitFor("Remote working directory")
+    assert (remote / "xy").is_dir()
+    screen = p.screen()
+    assert "cftp> mkdir wrong\n" in screen and "cftp> mkdir xy\n" in screen
+    assert "cftp> mkdir x2\n" in screen and "cftp> mkdir zz\n" in screen
+    # Control-D on a non-empty line deletes; on an empty one it ends the session.
+    p.type("x")
+    p.keys("Left", "C-d", "C-d")
+    p.waitFor("status=0")
+    assert sorted(os.listdir(remote)) == ["x2", "xy", "zz"]
+    # The terminal is back in its modes: cat echoes a line and gets it whole.
+    p.type("still-here")
+    p.keys("Enter")
+    waitFor(lambda: str(p.screen().count("still-here")), "2")
+
+
 # ---------------------------------------------------------------------- ssh_config, passwords
 
 

@@ -4,7 +4,8 @@
 ``glisten cftp [-b FILE] [-l USER] [-p PORT] [-i KEY]... [-a] [--known-hosts FILE]
 [-B BUFFERSIZE] [-R REQUESTS] [USER@]HOST`` runs commands, one a line, over the server's
 ``sftp`` subsystem: typed at a ``cftp>`` prompt (failures are reported and the session goes
-on), or with ``-b`` from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
+on; on a terminal the line is edited, with a history, by :mod:`._prompt`), or with ``-b``
+from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
 ``ls [-l] [PATH]``, ``get [-r] [-p] REMOTE [LOCAL]``, ``put [-r] [-p] LOCAL [REMOTE]``
 (``-p`` keeps modes and times), ``mkdir``,
 ``rmdir``, ``rm``, ``rename OLD NEW``, ``chmod MODE PATH``, ``ln [-s] OLD NEW``,
@@ -34,6 +35,8 @@ from zope.interface import implementer
 from glisten.application.service import IService, IServiceMaker, Service
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.endpoints import _CommandChannel
+from glisten.conch.insults import insults
+from glisten.conch.scripts._prompt import CommandPrompt, TerminalModes
 from glisten.conch.scripts.conch import (
     CONNECTION_FAILED,
     _addConnectionArguments,
@@ -227,6 +230,8 @@ class CftpService(Service):
         self.cwd = b"."
         self._local: Any = None
         self._restoreBlocking: Any = None
+        self._prompt: CommandPrompt | None = None
+        self._modes: TerminalModes | None = None
         # What must end before the reactor stops: the SFTP channel, standard output.
         self._open: set[str] = set()
 
@@ -263,7 +268,13 @@ class CftpService(Service):
         self.client = client
         if self.commands is None:
             lines: DeferredQueue[str | None] = DeferredQueue()
-            protocol = _Lines(lines, self._localEnded)
+            protocol: Any = _Lines(lines, self._localEnded)
+            if os.isatty(0) and os.isatty(1):
+                # A person at a terminal: a prompt with line editing and history.
+                self._modes = TerminalModes(0, 1)
+                self._prompt = CommandPrompt(lines.put, self._localEnded)
+                protocol = insults.ServerProtocol(lambda: self._prompt)
+                protocol.reactor = self._reactor
             self._local, self._restoreBlocking = _standardIO(protocol, 0, 1, self._reactor)
             self._open.add("local")
             self._stdout = _TextOut(self._local)
@@ -278,6 +289,7 @@ class CftpService(Service):
         self.exitStatus = 1
 
     def _localEnded(self) -> None:
+        self._restoreModes()
         if self._restoreBlocking is not None:
             self._restoreBlocking()
         self._ended("local")
@@ -293,7 +305,12 @@ class CftpService(Service):
         else:
             self._stop()
 
+    def _restoreModes(self) -> None:
+        if self._modes is not None:
+            self._modes.restore()
+
     def stopService(self) -> Any:
+        self._restoreModes()
         self._stdout.flush()
         return super().stopService()
 
@@ -317,10 +334,8 @@ class CftpService(Service):
         await client.whenReady()
         self.cwd = await client.realPath(b".")
         while True:
-            self._stdout.write("cftp> ")
-            line = await lines.get()
+            line = await self._readLine(lines)
             if line is None:
-                self._stdout.write("\n")
                 return
             try:
                 commands = readBatch([line])
@@ -331,6 +346,20 @@ class CftpService(Service):
                 if words[0] in ("exit", "quit", "bye"):
                     return
                 await self._runOne(words)
+
+    async def _readLine(self, lines: DeferredQueue[str | None]) -> str | None:
+        """The next command line, edited at the prompt on a terminal; ``None`` at the end."""
+        if self._prompt is None or self._modes is None:
+            self._stdout.write("cftp> ")
+            line = await lines.get()
+            if line is None:
+                self._stdout.write("\n")
+            return line
+        self._modes.editing()
+        self._prompt.showPrompt()
+        line = await lines.get()
+        self._modes.running()
+        return line
 
     async def _runOne(self, words: list[str]) -> bool:
         """Run a command; a failure is one line on standard error. :return: it worked."""

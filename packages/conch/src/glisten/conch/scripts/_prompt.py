@@ -1,0 +1,163 @@
+"""
+The ``cftp>`` prompt on a terminal: line editing and history from
+:class:`glisten.conch.recvline.HistoricRecvLine`, and the terminal modes around it.
+
+While a line is being edited the terminal is in character-at-a-time mode without echo or
+signals (Control-C cancels the line, Control-D on an empty line ends the session); while a
+command runs, Control-C is a signal again (it ends the program, as before a prompt existed)
+and what is typed waits, unechoed, for the next prompt. Output post-processing (``\\n`` as
+CR LF) stays on throughout, so commands write plain lines.
+"""
+
+from __future__ import annotations
+
+import os
+import termios
+from collections.abc import Callable
+from typing import Any
+
+from glisten.conch import recvline
+from glisten.conch.insults import insults
+
+__all__: list[str] = []
+
+CONTROL_C = b"\x03"
+CONTROL_D = b"\x04"
+CONTROL_U = b"\x15"
+
+
+class CommandPrompt(recvline.HistoricRecvLine):
+    """
+    Edits one command line at a time, when :meth:`showPrompt` asks for it.
+
+    Until then (and after each line, while its command runs) keys are kept and replayed at
+    the next prompt, as typed ahead.
+
+    :ivar onLine: called with each line entered, or ``None`` when the user ends the session.
+    :ivar onEnd: called once the terminal is gone.
+    """
+
+    ps = (b"cftp> ", b"cftp> ")
+
+    def __init__(self, onLine: Callable[[str | None], None], onEnd: Callable[[], None]) -> None:
+        self.onLine = onLine
+        self.onEnd = onEnd
+        self._editing = False
+        self._typedAhead: list[tuple[bytes, bytes | None]] = []
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.keyHandlers[CONTROL_C] = self.handle_INT
+        self.keyHandlers[CONTROL_D] = self.handle_EOF
+        self.keyHandlers[CONTROL_U] = self.handle_KILL
+
+    def initializeScreen(self) -> None:
+        """Leave the screen as it is: the prompt appears when a line is wanted."""
+
+    def showPrompt(self) -> None:
+        """Show the prompt and edit a line; keys typed ahead come first."""
+        self._editing = True
+        self.lineBuffer = []
+        self.lineBufferIndex = 0
+        self.historyPosition = len(self.historyLines)
+        self.terminal.write(self.ps[0])
+        self.setInsertMode()
+        typedAhead, self._typedAhead = self._typedAhead, []
+        for index, (keyID, modifier) in enumerate(typedAhead):
+            if not self._editing:
+                # A line was entered: the rest waits for the prompt after its command.
+                self._typedAhead = typedAhead[index:] + self._typedAhead
+                break
+            super().keystrokeReceived(keyID, modifier)
+
+    def keystrokeReceived(self, keyID: bytes, modifier: bytes | None) -> None:
+        if self._editing:
+            super().keystrokeReceived(keyID, modifier)
+        elif len(self._typedAhead) < 4096:
+            self._typedAhead.append((keyID, modifier))
+
+    def _finishLine(self, line: str | None) -> None:
+        self._editing = False
+        # Insert mode off, so command output (and the shell after us) overwrite as usual.
+        self.terminal.resetModes([insults.modes.IRM])
+        self.onLine(line)
+
+    def lineReceived(self, line: bytes) -> None:
+        self._finishLine(line.decode("utf-8", "replace"))
+
+    def handle_INT(self) -> None:
+        """Control-C: drop the line and start a new one."""
+        self.terminal.write(b"^C")
+        self.terminal.nextLine()
+        self.lineBuffer = []
+        self.lineBufferIndex = 0
+        self.historyPosition = len(self.historyLines)
+        self.terminal.write(self.ps[0])
+
+    def handle_EOF(self) -> None:
+        """Control-D: the end on an empty line, else delete the character at the cursor."""
+        if self.lineBuffer:
+            self.handle_DELETE()
+            return
+        self.terminal.nextLine()
+        self._finishLine(None)
+
+    def handle_KILL(self) -> None:
+        """Control-U: delete from the start of the line to the cursor."""
+        while self.lineBufferIndex:
+            self.handle_BACKSPACE()
+
+    def connectionLost(self, reason: Any = None) -> None:
+        if self._editing:
+            self._editing = False
+            self.onLine(None)
+        self.onEnd()
+
+
+class TerminalModes:
+    """
+    Switches the terminal on ``fd`` between line editing and running a command, and back to
+    how it was found.
+    """
+
+    def __init__(self, fd: int, output: int) -> None:
+        """
+        :param output: the descriptor the prompt is written to (for the last mode reset).
+        :raises termios.error: ``fd`` is not a terminal.
+        """
+        self._fd = fd
+        self._output = output
+        self._saved: list[Any] | None = termios.tcgetattr(fd)
+        editing = termios.tcgetattr(fd)
+        editing[0] &= ~(termios.IXON | termios.ICRNL | termios.INLCR | termios.IGNCR)
+        editing[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)
+        editing[6] = list(editing[6])
+        editing[6][termios.VMIN] = 1
+        editing[6][termios.VTIME] = 0
+        running = termios.tcgetattr(fd)
+        running[0], running[3], running[6] = editing[0], editing[3] | termios.ISIG, editing[6]
+        self._editing = editing
+        self._running = running
+
+    def _set(self, attributes: list[Any]) -> None:
+        if self._saved is not None:
+            # TCSADRAIN: keys typed ahead are kept.
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, attributes)
+
+    def editing(self) -> None:
+        """Keys one at a time, not echoed, Control-C and Control-D as keys."""
+        self._set(self._editing)
+
+    def running(self) -> None:
+        """Keys kept for the next prompt, Control-C interrupts."""
+        self._set(self._running)
+
+    def restore(self) -> None:
+        """Back to the modes found (insert mode off); later calls do nothing."""
+        saved, self._saved = self._saved, None
+        if saved is not None:
+            try:
+                os.write(self._output, b"\x1b[4l")
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, saved)
+            except (OSError, termios.error):
+                pass

@@ -1,0 +1,158 @@
+"""The ``cftp>`` prompt's line editing, on a screen model (the tool itself runs in tmux in
+``tests/conch/test_conch_tool.py``)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import termios
+
+import pytest
+
+from glisten.conch.scripts._prompt import CommandPrompt, TerminalModes
+
+from ._terminal import Screen
+
+UP, DOWN, LEFT = b"\x1b[A", b"\x1b[B", b"\x1b[D"
+HOME, END, DELETE = b"\x1b[1~", b"\x1b[4~", b"\x1b[3~"
+
+
+class _Prompt:
+    def __init__(self) -> None:
+        self.lines: list[str | None] = []
+        self.ended = 0
+        self.screen = Screen(CommandPrompt, self.lines.append, self._end)
+
+    def _end(self) -> None:
+        self.ended += 1
+
+    @property
+    def program(self) -> CommandPrompt:
+        prompt: CommandPrompt = self.screen.program
+        return prompt
+
+    def show(self) -> None:
+        self.program.showPrompt()
+        self.screen.pump()
+
+
+def test_noPromptUntilAsked() -> None:
+    """Nothing is drawn (nor the screen cleared) before a line is wanted."""
+    p = _Prompt()
+    assert p.screen.text() == ""
+    p.show()
+    assert p.screen.text() == "cftp>"
+
+
+@pytest.mark.parametrize("oneByOne", [False, True])
+def test_editing(oneByOne: bool) -> None:
+    p = _Prompt()
+    p.show()
+    p.screen.type(b"kdir wrng" + LEFT + LEFT + b"o" + HOME + b"m" + END + b"X\x7f\r", oneByOne)
+    assert p.lines == ["mkdir wrong"]
+    assert p.screen.lines()[0] == "cftp> mkdir wrong"
+    p.show()
+    p.screen.type(b"rm abcq" + LEFT + DELETE + b"\r", oneByOne)
+    assert p.lines[-1] == "rm abc"
+
+
+def test_keysWaitWhileACommandRuns() -> None:
+    """Keys typed after a line (its command running) are edited at the next prompt."""
+    p = _Prompt()
+    p.show()
+    p.screen.type(b"one\rtw")
+    assert p.lines == ["one"]
+    # Not drawn while the command runs.
+    assert "tw" not in p.screen.text()
+    p.screen.type(b"o\rthree\r")
+    assert p.lines == ["one"]
+    p.show()
+    assert p.lines == ["one", "two"]
+    p.show()
+    assert p.lines == ["one", "two", "three"]
+    assert p.screen.lines()[:3] == ["cftp> one", "cftp> two", "cftp> three"]
+
+
+def test_history() -> None:
+    p = _Prompt()
+    for line in (b"first", b"second", b"third"):
+        p.show()
+        p.screen.type(line + b"\r")
+    p.show()
+    p.screen.type(UP + UP + UP + DOWN + b"!\r")
+    assert p.lines[-1] == "second!"
+    p.show()
+    p.screen.type(UP + b"\r")
+    assert p.lines[-1] == "second!"
+
+
+def test_controlCDropsTheLine() -> None:
+    p = _Prompt()
+    p.show()
+    p.screen.type(b"rm everything\x03ls\r")
+    assert p.lines == ["ls"]
+    assert p.screen.lines()[:2] == ["cftp> rm everything^C", "cftp> ls"]
+
+
+def test_controlUKillsToTheStart() -> None:
+    p = _Prompt()
+    p.show()
+    p.screen.type(b"wrong right" + LEFT * 5 + b"\x15get \r")
+    assert p.lines == ["get right"]
+
+
+def test_controlD() -> None:
+    """Control-D deletes at the cursor on a line, and ends the session on an empty one."""
+    p = _Prompt()
+    p.show()
+    p.screen.type(b"lsx" + LEFT + b"\x04\r")
+    assert p.lines == ["ls"]
+    p.show()
+    p.screen.type(b"\x04")
+    assert p.lines == ["ls", None]
+
+
+def test_terminalGone() -> None:
+    """A terminal that goes away while a line is wanted ends the session."""
+    p = _Prompt()
+    p.show()
+    p.screen.server.connectionLost(None)
+    assert p.lines == [None] and p.ended == 1
+    q = _Prompt()
+    q.screen.server.connectionLost(None)
+    assert q.lines == [] and q.ended == 1
+
+
+def test_terminalModes() -> None:
+    """Editing: no echo, no signals, keys one by one; running: signals; then as found."""
+    main, other = pty.openpty()
+    try:
+        before = termios.tcgetattr(other)
+        modes = TerminalModes(other, other)
+        modes.editing()
+        now = termios.tcgetattr(other)
+        assert not now[3] & (termios.ICANON | termios.ECHO | termios.ISIG)
+        assert now[1] & termios.OPOST  # "\n" still goes out as CR LF
+        assert now[6][termios.VMIN] == 1
+        modes.running()
+        now = termios.tcgetattr(other)
+        assert now[3] & termios.ISIG and not now[3] & (termios.ICANON | termios.ECHO)
+        modes.restore()
+        assert termios.tcgetattr(other) == before
+        assert os.read(main, 100).endswith(b"\x1b[4l")
+        modes.restore()
+        modes.editing()
+        assert termios.tcgetattr(other) == before
+    finally:
+        os.close(main)
+        os.close(other)
+
+
+def test_notATerminal() -> None:
+    read, write = os.pipe()
+    try:
+        with pytest.raises(termios.error):
+            TerminalModes(read, write)
+    finally:
+        os.close(read)
+        os.close(write)
