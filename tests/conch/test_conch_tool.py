@@ -418,6 +418,63 @@ df -h
     assert int((tmp_path / "kept.txt").stat().st_mtime) == 1000000003
 
 
+def test_cftpResumeOwnershipAndEscapes(
+    sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path
+) -> None:
+    """reget/reput and get -a/put -a, chown/chgrp, and backslash-escaped wildcard
+    characters, through sshd and ``glisten ssh``."""
+    server, remotePath, remote = sftpTarget
+    down = os.urandom(300_000)
+    (remote / "big.bin").write_bytes(down)
+    (tmp_path / "big.bin").write_bytes(down[:100_000])
+    (tmp_path / "again.bin").write_bytes(down)
+    up = os.urandom(250_000)
+    (tmp_path / "up.bin").write_bytes(up)
+    (remote / "up.bin").write_bytes(up[:70_000])
+    (tmp_path / "up2.bin").write_bytes(up)
+    (remote / "up2.bin").write_bytes(up[:1000])
+    (remote / "huge.bin").write_bytes(b"x" * 300_000)
+    (remote / "a*b").write_bytes(b"star")
+    (remote / "axb").write_bytes(b"x")
+    (tmp_path / "l[1].txt").write_bytes(b"bracket")
+    (tmp_path / "l1.txt").write_bytes(b"one")
+    (remote / "owned").write_bytes(b"")
+    uid, gid = (12345, 2345) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    batch = f"""
+cd {remotePath}
+reget big.bin
+get -a big.bin again.bin
+reput up.bin
+put -a up2.bin
+-put -a up.bin huge.bin
+get a\\*b star.txt
+ls a\\*b
+rm a\\*b
+mkdir "q\\?"
+put l\\[1\\].txt
+chown {uid} owned
+chgrp {gid} owned
+"""
+    result = _cftp(server, tmp_path, batch)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "big.bin").read_bytes() == down
+    assert (tmp_path / "again.bin").read_bytes() == down
+    assert "(resumed at 100000)" in result.stdout
+    assert (remote / "up.bin").read_bytes() == up
+    assert (remote / "up2.bin").read_bytes() == up
+    assert "(resumed at 70000)" in result.stdout
+    assert "put: " in result.stderr and "not resumed" in result.stderr
+    assert (remote / "huge.bin").read_bytes() == b"x" * 300_000
+    assert (tmp_path / "star.txt").read_bytes() == b"star"
+    assert result.stdout.split("cftp> ls a\\*b\n", 1)[1].startswith("a*b\n")
+    assert not (remote / "a*b").exists() and (remote / "axb").read_bytes() == b"x"
+    assert (remote / "q?").is_dir()
+    assert (remote / "l[1].txt").read_bytes() == b"bracket" and not (remote / "l1.txt").exists()
+    owned = (remote / "owned").stat()
+    assert (owned.st_uid, owned.st_gid) == (uid, gid)
+    assert "Changing owner on" in result.stdout and "Changing group on" in result.stdout
+
+
 def test_cftpBatchStopsAtFailure(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     remote = tmp_path / "remote"
     remote.mkdir()

@@ -6,12 +6,15 @@
 ``sftp`` subsystem: typed at a ``cftp>`` prompt (failures are reported and the session goes
 on; on a terminal the line is edited, with a history, by :mod:`._prompt`), or with ``-b``
 from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
-``ls [-l] [PATH]``, ``get [-r] [-p] REMOTE [LOCAL]``, ``put [-r] [-p] LOCAL [REMOTE]``
-(``-p`` keeps modes and times), ``mkdir``,
-``rmdir``, ``rm``, ``rename OLD NEW``, ``chmod MODE PATH``, ``ln [-s] OLD NEW``,
+``ls [-l] [PATH]``, ``get [-a] [-r] [-p] REMOTE [LOCAL]``, ``put [-a] [-r] [-p] LOCAL [REMOTE]``
+(``-p`` keeps modes and times, ``-a`` resumes from the size of the copy already there),
+``reget``/``reput`` (``get -a``/``put -a``), ``mkdir``, ``rmdir``, ``rm``, ``rename OLD NEW``,
+``chmod MODE PATH``, ``chown UID PATH``, ``chgrp GID PATH`` (numeric ids), ``ln [-s] OLD NEW``,
 ``df [-h | -i] [PATH]``, ``exit``. ``*``, ``?`` and ``[...]`` in the paths of ``ls``, ``get``,
-``put``, ``rm`` and ``chmod`` name every match (names from the server that are not one path
-component are never used). Blank lines and ``#`` comments are skipped. As with
+``put``, ``rm``, ``chmod``, ``chown`` and ``chgrp`` name every match (names from the server
+that are not one path component are never used); a backslash makes the next character plain
+(``get a\\*b`` fetches the file named ``a*b``; :mod:`._words`). Blank lines and ``#``
+comments are skipped. As with
 ``sftp -b``, the first command that fails ends the run with exit status 1, unless the line
 starts with ``-``. Transfers keep ``-R`` requests of ``-B`` bytes in flight. Host keys, keys
 and agents are handled as by ``glisten conch``.
@@ -24,10 +27,10 @@ import fnmatch
 import glob
 import os
 import posixpath
-import shlex
 import stat
 import sys
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import IO, Any
 
 from zope.interface import implementer
@@ -36,7 +39,15 @@ from glisten.application.service import IService, IServiceMaker, Service
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.endpoints import _CommandChannel
 from glisten.conch.insults import insults
+from glisten.conch.ls import lsLine
 from glisten.conch.scripts._prompt import CommandPrompt, TerminalModes
+from glisten.conch.scripts._words import (
+    escape,
+    fnmatchPattern,
+    hasWildcards,
+    splitWords,
+    unescape,
+)
 from glisten.conch.scripts.conch import (
     CONNECTION_FAILED,
     _addConnectionArguments,
@@ -47,6 +58,7 @@ from glisten.conch.scripts.conch import (
 )
 from glisten.conch.ssh import common
 from glisten.conch.ssh.filetransfer import (
+    FX_NO_SUCH_FILE,
     FXF_CREAT,
     FXF_READ,
     FXF_TRUNC,
@@ -147,14 +159,19 @@ class _Progress:
     """
 
     def __init__(
-        self, stream: IO[str], name: str, total: int | None, clock: Callable[[], float]
+        self,
+        stream: IO[str],
+        name: str,
+        total: int | None,
+        clock: Callable[[], float],
+        resumedAt: int = 0,
     ) -> None:
         self._stream = stream
         self._name = name
         self._total = total
         self._clock = clock
         self._start = self._last = clock()
-        self.done = 0
+        self._resumedAt = self.done = resumedAt
 
     def update(self, n: int) -> None:
         self.done += n
@@ -164,7 +181,7 @@ class _Progress:
             self._draw(now)
 
     def _draw(self, now: float) -> None:
-        rate = self.done / max(now - self._start, 1e-3)
+        rate = (self.done - self._resumedAt) / max(now - self._start, 1e-3)
         share = f"{self.done / self._total:4.0%}" if self._total else "    "
         self._stream.write(
             f"\r{self._name[-30:]:<30} {share} {self.done / 1e6:9.1f} MB {rate / 1e6:7.1f} MB/s"
@@ -191,7 +208,7 @@ def readBatch(lines: list[str]) -> list[tuple[bool, list[str], str]]:
             continue
         tolerant = line.startswith("-")
         try:
-            words = shlex.split(line[1:] if tolerant else line)
+            words = splitWords(line[1:] if tolerant else line)
         except ValueError as e:
             raise CommandError(f"line {number}: {e}") from None
         if words:
@@ -374,7 +391,12 @@ class CftpService(Service):
     # ---------------------------------------------------------------- commands
 
     def _remote(self, path: str) -> bytes:
-        return posixpath.normpath(posixpath.join(self.cwd, os.fsencode(path)))
+        """The remote path a word names, its escapes undone (for commands without wildcards)."""
+        return posixpath.normpath(posixpath.join(self.cwd, os.fsencode(unescape(path))))
+
+    def _remotePattern(self, pattern: str) -> bytes:
+        """A word as a pattern for a remote path (the working folder's name taken as is)."""
+        return posixpath.normpath(posixpath.join(escape(self.cwd), os.fsencode(pattern)))
 
     async def runCommand(self, words: list[str]) -> None:
         """Run one command (``words[0]`` is its name)."""
@@ -404,7 +426,7 @@ class CftpService(Service):
 
     async def cmd_lcd(self, args: list[str]) -> None:
         (path,) = self._arguments(args, 1, 1, "lcd DIRECTORY")
-        os.chdir(path)
+        os.chdir(unescape(path))
 
     async def cmd_lpwd(self, args: list[str]) -> None:
         self._arguments(args, 0, 0, "lpwd")
@@ -436,16 +458,17 @@ class CftpService(Service):
 
         :raises CommandError: nothing matches.
         """
-        path = self._remote(pattern)
-        if not _hasWildcards(path):
-            return [path]
+        path = self._remotePattern(pattern)
+        if not hasWildcards(path):
+            return [_unescapeBytes(path)]
         found = [b"/" if path.startswith(b"/") else b""]
         for part in path.split(b"/"):
             if not part:
                 continue
-            if not _hasWildcards(part):
-                found = [posixpath.join(p, part) for p in found]
+            if not hasWildcards(part):
+                found = [posixpath.join(p, _unescapeBytes(part)) for p in found]
                 continue
+            wanted = fnmatchPattern(part)
             matches = []
             for prefix in found:
                 try:
@@ -453,8 +476,8 @@ class CftpService(Service):
                 except SFTPError:
                     continue
                 for name, _, _ in entries:
-                    if fnmatch.fnmatchcase(name, part) and (
-                        not name.startswith(b".") or part.startswith(b".")
+                    if fnmatch.fnmatchcase(name, wanted) and (
+                        not name.startswith(b".") or wanted.startswith(b".")
                     ):
                         matches.append(posixpath.join(prefix, name))
             found = matches
@@ -473,21 +496,29 @@ class CftpService(Service):
     async def cmd_ls(self, args: list[str]) -> None:
         long = bool(args) and args[0] == "-l"
         (path,) = self._arguments(args[1:] if long else args, 0, 1, "ls [-l] [PATH]") or ["."]
-        remote = self._remote(path)
+        remote = self._remotePattern(path)
         folder, name = posixpath.split(remote)
-        if _hasWildcards(name):
+        if hasWildcards(name):
             # List the folders (themselves perhaps patterns) and keep the matching names.
+            wanted = fnmatchPattern(name)
             shown = []
             for parent in await self._glob(os.fsdecode(folder or b".")):
                 for entry in await self._list(parent):
-                    if fnmatch.fnmatchcase(entry[0], name) and (
-                        not entry[0].startswith(b".") or name.startswith(b".")
+                    if fnmatch.fnmatchcase(entry[0], wanted) and (
+                        not entry[0].startswith(b".") or wanted.startswith(b".")
                     ):
                         shown.append(entry)
             if not shown:
                 raise CommandError(f"{path}: no match")
+        elif await self._isRemoteDirectory(_unescapeBytes(remote)):
+            listed = await self._list(_unescapeBytes(remote))
+            shown = [e for e in listed if not e[0].startswith(b".")]
         else:
-            shown = [e for e in await self._list(remote) if not e[0].startswith(b".")]
+            # A file is shown by itself, as it was named.
+            assert self.client is not None
+            attrs = await self.client.getAttrs(_unescapeBytes(remote), followLinks=False)
+            named = os.fsencode(unescape(path))
+            shown = [(named, lsLine(named, _statResult(attrs)), attrs)]
         for filename, longname, _ in shown:
             text = longname if long else filename
             self._stdout.write(text.decode("utf-8", "replace") + "\n")
@@ -523,13 +554,37 @@ class CftpService(Service):
             self._stdout.write(f"Changing mode on {os.fsdecode(match)}\n")
             await self.client.setAttrs(match, {"permissions": permissions})
 
+    async def _changeOwnership(self, args: list[str], which: str, usage: str) -> None:
+        """
+        Set the owner (``uid``) or group (``gid``) of every match to a numeric id, as
+        OpenSSH's ``sftp`` does: SFTP v3 sets both, so the other is read first.
+        """
+        number, path = self._arguments(args, 2, 2, usage)
+        if not (number.isascii() and number.isdigit()) or int(number) > 0xFFFFFFFF:
+            raise CommandError(f"{number}: not a numeric id")
+        assert self.client is not None
+        for match in await self._glob(path):
+            attrs = await self.client.getAttrs(match, followLinks=True)
+            if "uid" not in attrs or "gid" not in attrs:
+                raise CommandError(f"{os.fsdecode(match)}: the server gave no owner and group")
+            owner = {"uid": attrs["uid"], "gid": attrs["gid"], which: int(number)}
+            kind = "owner" if which == "uid" else "group"
+            self._stdout.write(f"Changing {kind} on {os.fsdecode(match)}\n")
+            await self.client.setAttrs(match, owner)
+
+    async def cmd_chown(self, args: list[str]) -> None:
+        await self._changeOwnership(args, "uid", "chown UID PATH")
+
+    async def cmd_chgrp(self, args: list[str]) -> None:
+        await self._changeOwnership(args, "gid", "chgrp GID PATH")
+
     async def cmd_ln(self, args: list[str]) -> None:
         symbolic = bool(args) and args[0] == "-s"
         old, new = self._arguments(args[1:] if symbolic else args, 2, 2, "ln [-s] OLD NEW")
         assert self.client is not None
         if symbolic:
             # The target is kept as written: a relative link stays relative.
-            await self.client.makeLink(self._remote(new), os.fsencode(old))
+            await self.client.makeLink(self._remote(new), os.fsencode(unescape(old)))
         else:
             await self.client.makeHardLink(self._remote(old), self._remote(new))
 
@@ -563,11 +618,11 @@ class CftpService(Service):
         assert self.client is not None
         await self.client.renameFile(self._remote(old), self._remote(new))
 
-    def _progress(self, name: str, total: int | None) -> Any:
+    def _progress(self, name: str, total: int | None, resumedAt: int = 0) -> Any:
         """A progress bar on standard error when it is a terminal; nothing otherwise."""
         if not self._stderr.isatty():
             return _NoProgress()
-        return _Progress(self._stderr, name, total, self._reactor.seconds)
+        return _Progress(self._stderr, name, total, self._reactor.seconds, resumedAt)
 
     @staticmethod
     def _flags(args: list[str], allowed: str, usage: str) -> tuple[set[str], list[str]]:
@@ -583,12 +638,12 @@ class CftpService(Service):
         return flags, args
 
     async def cmd_get(self, args: list[str]) -> None:
-        usage = "get [-r] [-p] REMOTE [LOCAL]"
-        flags, args = self._flags(args, "rp", usage)
+        usage = "get [-a] [-r] [-p] REMOTE [LOCAL]"
+        flags, args = self._flags(args, "arp", usage)
         paths = self._arguments(args, 1, 2, usage)
-        preserve = "p" in flags
+        preserve, resume = "p" in flags, "a" in flags
         matches = await self._glob(paths[0])
-        local = paths[1] if len(paths) > 1 else None
+        local = unescape(paths[1]) if len(paths) > 1 else None
         intoFolder = len(matches) > 1 or local is None or os.path.isdir(local)
         if len(matches) > 1 and local is not None and not os.path.isdir(local):
             raise CommandError(f"{local}: not a directory (several files match)")
@@ -598,20 +653,34 @@ class CftpService(Service):
             if await self._isRemoteDirectory(remote):
                 if "r" not in flags:
                     raise CommandError(f"{os.fsdecode(remote)}: a directory (use get -r)")
-                await self._getDirectory(remote, target, 0, preserve)
+                await self._getDirectory(remote, target, 0, preserve, resume)
             else:
-                await self._getFile(remote, target, preserve)
+                await self._getFile(remote, target, preserve, resume)
 
-    async def _getFile(self, remote: bytes, local: str, preserve: bool = False) -> None:
+    async def cmd_reget(self, args: list[str]) -> None:
+        """``get -a``: resume downloads from the size of the local files."""
+        await self.cmd_get(["-a", *args])
+
+    async def _getFile(
+        self, remote: bytes, local: str, preserve: bool = False, resume: bool = False
+    ) -> None:
+        """
+        Download a file; resuming, from the size of the local file (which must not be larger
+        than the remote one).
+        """
         assert self.client is not None
         f = await self.client.openFile(remote, FXF_READ)
         try:
             attrs = await f.getAttrs()
-            progress = self._progress(os.fsdecode(remote), attrs.get("size"))
-            fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            size = attrs.get("size")
+            fd = os.open(local, os.O_WRONLY | os.O_CREAT | (0 if resume else os.O_TRUNC), 0o644)
             try:
+                start = os.fstat(fd).st_size if resume else 0
+                if size is not None and start > size:
+                    raise CommandError(f"{local}: larger than the remote file, not resumed")
+                progress = self._progress(os.fsdecode(remote), size, start)
                 await _download(
-                    f, fd, self.options.buffersize, self.options.requests, progress.update
+                    f, fd, self.options.buffersize, self.options.requests, progress.update, start
                 )
                 if preserve:
                     _preserveLocally(fd, attrs)
@@ -620,10 +689,11 @@ class CftpService(Service):
         finally:
             await f.close()
         progress.finish()
-        self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}\n")
+        resumed = f" (resumed at {start})" if start else ""
+        self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}{resumed}\n")
 
     async def _getDirectory(
-        self, remote: bytes, local: str, depth: int, preserve: bool = False
+        self, remote: bytes, local: str, depth: int, preserve: bool = False, resume: bool = False
     ) -> None:
         """Copy a remote folder; links and other special files are skipped, as by sftp."""
         if depth >= _MAX_DEPTH:
@@ -634,9 +704,9 @@ class CftpService(Service):
             child = posixpath.join(remote, name)
             target = os.path.join(local, os.fsdecode(name))
             if stat.S_ISDIR(mode):
-                await self._getDirectory(child, target, depth + 1, preserve)
+                await self._getDirectory(child, target, depth + 1, preserve, resume)
             elif stat.S_ISREG(mode):
-                await self._getFile(child, target, preserve)
+                await self._getFile(child, target, preserve, resume)
             else:
                 self._stderr.write(f"Skipping non-regular file {os.fsdecode(child)}\n")
         if preserve:
@@ -649,11 +719,11 @@ class CftpService(Service):
                 os.close(fd)
 
     async def cmd_put(self, args: list[str]) -> None:
-        usage = "put [-r] [-p] LOCAL [REMOTE]"
-        flags, args = self._flags(args, "rp", usage)
+        usage = "put [-a] [-r] [-p] LOCAL [REMOTE]"
+        flags, args = self._flags(args, "arp", usage)
         paths = self._arguments(args, 1, 2, usage)
-        preserve = "p" in flags
-        matches = sorted(glob.glob(paths[0])) if glob.has_magic(paths[0]) else [paths[0]]
+        preserve, resume = "p" in flags, "a" in flags
+        matches = _localGlob(paths[0])
         if not matches:
             raise CommandError(f"{paths[0]}: no match")
         remote = self._remote(paths[1]) if len(paths) > 1 else self.cwd
@@ -666,31 +736,64 @@ class CftpService(Service):
             if os.path.isdir(local):
                 if "r" not in flags:
                     raise CommandError(f"{local}: a directory (use put -r)")
-                await self._putDirectory(local, target, 0, preserve)
+                await self._putDirectory(local, target, 0, preserve, resume)
             else:
-                await self._putFile(local, target, preserve)
+                await self._putFile(local, target, preserve, resume)
 
-    async def _putFile(self, local: str, remote: bytes, preserve: bool = False) -> None:
+    async def cmd_reput(self, args: list[str]) -> None:
+        """``put -a``: resume uploads from the size of the remote files."""
+        await self.cmd_put(["-a", *args])
+
+    async def _remoteSize(self, remote: bytes) -> int:
+        """The size of a remote file; 0 when there is none yet."""
+        assert self.client is not None
+        try:
+            attrs = await self.client.getAttrs(remote, followLinks=True)
+        except SFTPError as e:
+            if e.code == FX_NO_SUCH_FILE:
+                return 0
+            raise
+        return int(attrs.get("size", 0))
+
+    async def _putFile(
+        self, local: str, remote: bytes, preserve: bool = False, resume: bool = False
+    ) -> None:
+        """
+        Upload a file; resuming, from the size of the remote file (which must not be larger
+        than the local one).
+        """
         assert self.client is not None
         with open(local, "rb") as source:
             st = os.fstat(source.fileno())
+            start = await self._remoteSize(remote) if resume else 0
+            if start > st.st_size:
+                raise CommandError(f"{os.fsdecode(remote)}: larger than {local}, not resumed")
+            source.seek(start)
             f = await self.client.openFile(
-                remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": st.st_mode & 0o777}
+                remote,
+                FXF_WRITE | FXF_CREAT | (0 if resume else FXF_TRUNC),
+                {"permissions": st.st_mode & 0o777},
             )
-            progress = self._progress(local, st.st_size)
+            progress = self._progress(local, st.st_size, start)
             try:
                 await _upload(
-                    f, source, self.options.buffersize, self.options.requests, progress.update
+                    f,
+                    source,
+                    self.options.buffersize,
+                    self.options.requests,
+                    progress.update,
+                    start,
                 )
                 if preserve:
                     await f.setAttrs(_preservedAttrs(st))
             finally:
                 await f.close()
         progress.finish()
-        self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}\n")
+        resumed = f" (resumed at {start})" if start else ""
+        self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}{resumed}\n")
 
     async def _putDirectory(
-        self, local: str, remote: bytes, depth: int, preserve: bool = False
+        self, local: str, remote: bytes, depth: int, preserve: bool = False, resume: bool = False
     ) -> None:
         """Copy a local folder; links and other special files are skipped, as by sftp."""
         if depth >= _MAX_DEPTH:
@@ -703,13 +806,25 @@ class CftpService(Service):
             mode = os.lstat(path).st_mode
             target = posixpath.join(remote, os.fsencode(name))
             if stat.S_ISDIR(mode):
-                await self._putDirectory(path, target, depth + 1, preserve)
+                await self._putDirectory(path, target, depth + 1, preserve, resume)
             elif stat.S_ISREG(mode):
-                await self._putFile(path, target, preserve)
+                await self._putFile(path, target, preserve, resume)
             else:
                 self._stderr.write(f"Skipping non-regular file {path}\n")
         if preserve:
             await self.client.setAttrs(remote, _preservedAttrs(os.stat(local)))
+
+
+def _statResult(attrs: dict[str, Any]) -> SimpleNamespace:
+    """SFTP attributes as the ``os.stat_result``-like object ``lsLine`` takes."""
+    return SimpleNamespace(
+        st_mode=attrs.get("permissions", 0),
+        st_nlink=1,
+        st_uid=attrs.get("uid", 0),
+        st_gid=attrs.get("gid", 0),
+        st_size=attrs.get("size", 0),
+        st_mtime=attrs.get("mtime", 0),
+    )
 
 
 def _preservedAttrs(st: os.stat_result) -> dict[str, Any]:
@@ -733,8 +848,15 @@ def _preserveLocally(fd: int, attrs: dict[str, Any]) -> None:
 _MAX_DEPTH = 64
 
 
-def _hasWildcards(path: bytes) -> bool:
-    return any(c in path for c in b"*?[")
+def _unescapeBytes(pattern: bytes) -> bytes:
+    return os.fsencode(unescape(os.fsdecode(pattern)))
+
+
+def _localGlob(pattern: str) -> list[str]:
+    """The local paths a pattern names (itself, escapes undone, when it has no wildcards)."""
+    if not hasWildcards(os.fsencode(pattern)):
+        return [unescape(pattern)]
+    return sorted(glob.glob(os.fsdecode(fnmatchPattern(os.fsencode(pattern)))))
 
 
 def _safeName(name: bytes) -> bool:
@@ -774,14 +896,16 @@ async def _download(
     size: int,
     inFlight: int,
     onData: Callable[[int], None] = lambda n: None,
+    start: int = 0,
 ) -> None:
     """
     Read the file with up to ``inFlight`` requests of ``size`` bytes outstanding; a short read
     asks again for the rest of its piece, and the first end of file stops new requests.
 
     :param onData: called with the size of each piece written.
+    :param start: the offset to read from (what is before it is already there).
     """
-    nextOffset = 0
+    nextOffset = start
     end: int | None = None
     done: Deferred[None] = Deferred()
     pending: list[Deferred[Any]] = []
@@ -835,13 +959,15 @@ async def _upload(
     size: int,
     inFlight: int,
     onData: Callable[[int], None] = lambda n: None,
+    start: int = 0,
 ) -> None:
     """
     Write ``source`` with up to ``inFlight`` writes of ``size`` bytes outstanding.
 
     :param onData: called with the size of each piece the server acknowledged.
+    :param start: the remote offset of what ``source`` reads first.
     """
-    offset = 0
+    offset = start
     window: list[Deferred[Any]] = []
     while chunk := source.read(size):
         d: Deferred[Any] = f.writeChunk(offset, chunk)
