@@ -365,3 +365,88 @@ def test_preserve(tree: tuple[Path, Path]) -> None:
     assert int((root / "again" / "inner.txt").stat().st_mtime) == 1200000000
     with pytest.raises(cftp.CommandError, match="usage"):
         shell("get -x a.txt")
+
+
+def test_resume(tree: tuple[Path, Path]) -> None:
+    """``reget``/``get -a`` and ``reput``/``put -a`` go on from the size already copied."""
+    root, local = tree
+    data = os.urandom(200_000)
+    (root / "big").write_bytes(data)
+    (local / "big").write_bytes(data[:12345])
+    shell = _Shell(root)
+    assert shell(f"reget big {local / 'big'}").endswith("(resumed at 12345)\n")
+    assert (local / "big").read_bytes() == data
+    # Whole already: nothing more is fetched; a missing copy is fetched whole.
+    assert "resumed at 200000" in shell(f"get -a big {local / 'big'}")
+    shell(f"get -a big {local / 'fresh'}")
+    assert (local / "fresh").read_bytes() == data
+    # A local copy larger than the remote file is not "resumed".
+    (local / "larger").write_bytes(data + b"more")
+    with pytest.raises(cftp.CommandError, match="larger"):
+        shell(f"reget big {local / 'larger'}")
+    assert (local / "larger").read_bytes() == data + b"more"
+    (root / "up").write_bytes(data[:777])
+    assert "(resumed at 777)" in shell(f"reput {local / 'big'} up")
+    assert (root / "up").read_bytes() == data
+    shell(f"put -a {local / 'big'} new")
+    assert (root / "new").read_bytes() == data
+    (local / "small").write_bytes(b"s")
+    with pytest.raises(cftp.CommandError, match="larger"):
+        shell(f"reput {local / 'small'} big")
+    assert (root / "big").read_bytes() == data
+    # Recursive: every file goes on from its own size.
+    (root / "dir" / "inner.txt").write_bytes(b"inner and more")
+    (local / "tree" / "dir").mkdir(parents=True)
+    (local / "tree" / "dir" / "inner.txt").write_bytes(b"inner")
+    out = shell(f"get -r -a dir {local / 'tree'}")
+    assert (local / "tree" / "dir" / "inner.txt").read_bytes() == b"inner and more"
+    assert (local / "tree" / "dir" / "sub" / "deep.txt").read_bytes() == b"deep"
+    assert "(resumed at 5)" in out
+
+
+def test_chownChgrp(tree: tuple[Path, Path]) -> None:
+    """Numeric ids; the other id of the pair is kept."""
+    root, _ = tree
+    shell = _Shell(root)
+    uid, gid = (4321, 8765) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    assert shell(f"chown {uid} *.txt") == "Changing owner on /a.txt\nChanging owner on /b.txt\n"
+    assert shell(f"chgrp {gid} a.txt") == "Changing group on /a.txt\n"
+    assert ((root / "a.txt").stat().st_uid, (root / "a.txt").stat().st_gid) == (uid, gid)
+    assert (root / "b.txt").stat().st_uid == uid
+    for bad in ("chown alice a.txt", "chgrp -1 a.txt", "chown 4294967296 a.txt", "chown ٣ a.txt"):
+        with pytest.raises(cftp.CommandError, match="numeric"):
+            shell(bad)
+    with pytest.raises(cftp.CommandError, match="usage"):
+        shell("chown 1")
+
+
+def test_escapedWildcards(tree: tuple[Path, Path]) -> None:
+    """A backslash makes ``*``, ``?`` and ``[`` plain, remotely and locally."""
+    root, local = tree
+    (root / "a*b").write_bytes(b"star")
+    (root / "axb").write_bytes(b"x")
+    (root / "q?").mkdir()
+    (root / "q?" / "in[1]").write_bytes(b"deep")
+    shell = _Shell(root)
+    assert shell("ls a\\*b") == "a*b\n"
+    assert shell("ls a*b") == "a*b\naxb\n"
+    assert shell("ls q\\?/*") == "in[1]\n"
+    shell(f"get q\\?/in\\[1\\] {local / 'got'}")
+    assert (local / "got").read_bytes() == b"deep"
+    shell("rm a\\*b")
+    assert not (root / "a*b").exists() and (root / "axb").exists()
+    shell("mkdir 'new\\*dir'")
+    assert (root / "new*dir").is_dir()
+    shell("cd new\\*dir")
+    assert shell.service.cwd == b"/new*dir"
+    # The working folder's own wildcard characters are plain too.
+    (root / "new*dir" / "f1").write_bytes(b"1")
+    (root / "new*dir" / "f2").write_bytes(b"2")
+    assert shell("ls f*") == "f1\nf2\n"
+    (local / "l[1]").write_bytes(b"bracket")
+    (local / "l1").write_bytes(b"one")
+    shell(f"put {local}/l\\[1\\]")
+    assert (root / "new*dir" / "l[1]").read_bytes() == b"bracket"
+    assert not (root / "new*dir" / "l1").exists()
+    shell(f"put {local}/l[1]")
+    assert (root / "new*dir" / "l1").read_bytes() == b"one"
