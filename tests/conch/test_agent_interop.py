@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
 import sys
@@ -272,3 +273,56 @@ def test_sshAddLockAndUnlock(
     assert unlocked.returncode == 0, unlocked.stderr
     assert "(ED25519)" in _sshAdd(confirmingAgent, "-l").stdout
     assert _sshVia(confirmingAgent["sock"], glistenServer).stdout == "via-agent\n"
+
+
+def test_sshAddDestinationConstraints(
+    glistenAgent: dict[str, Any], opensshServer: dict[str, Any], tmp_path: Path
+) -> None:
+    """
+    ``ssh-add -h`` keys in glisten's agent: ``ssh`` binds its session
+    (``session-bind@openssh.com``) and the key logs in only to the listed host as the
+    listed user.
+    """
+    user = getpass.getuser()
+    hostKeys = "".join(
+        Path(str(k) + ".pub").read_text().split(" #")[0].strip() + "\n"
+        for k in opensshServer["hostKeys"]
+    )
+    other = sshKeygen(tmp_path / "other_host", "ed25519")
+    addHosts = tmp_path / "hosts_for_ssh_add"
+    addHosts.write_text(
+        "".join(f"127.0.0.1 {line}\n" for line in hostKeys.splitlines())
+        + "other.example "
+        + Path(str(other) + ".pub").read_text()
+    )
+    known = tmp_path / "known_hosts"
+    known.write_text(
+        "".join(f"[127.0.0.1]:{opensshServer['port']} {line}\n" for line in hostKeys.splitlines())
+    )
+
+    def ssh() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [requireBinary("ssh"), "-p", str(opensshServer["port"])]
+            + ["-o", f"IdentityAgent={glistenAgent['sock']}", "-o", "IdentityFile=none"]
+            + ["-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={known}"]
+            + ["-o", "StrictHostKeyChecking=yes", f"{user}@127.0.0.1", "echo via-agent"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+
+    key = str(opensshServer["userKeys"]["ed25519"])
+    for destination in ("other.example", f"nobody-{user}@127.0.0.1"):
+        added = _sshAdd(glistenAgent, "-H", str(addHosts), "-h", destination, key)
+        # Accepted (an agent without destination constraints refuses such a key).
+        assert added.returncode == 0, added.stderr
+        # Listed here (a local use), but no login to this host or as this user.
+        assert "(ED25519)" in _sshAdd(glistenAgent, "-l").stdout
+        refused = ssh()
+        assert refused.returncode != 0 and "via-agent" not in refused.stdout
+        assert _sshAdd(glistenAgent, "-D").returncode == 0
+    added = _sshAdd(glistenAgent, "-H", str(addHosts), "-h", f"{user}@127.0.0.1", key)
+    assert added.returncode == 0, added.stderr
+    allowed = ssh()
+    assert allowed.stdout == "via-agent\n", allowed.stderr
