@@ -508,18 +508,24 @@ def test_cftpCommandsFromPipe(sftpTarget: tuple[dict[str, Any], str, Path], tmp_
     assert result.stdout.count("cftp> ") == 6
 
 
+def _cftpPane(pane: Any, server: dict[str, Any], tmp: Path, remotePath: str) -> Pane:
+    """``glisten cftp`` in a tmux pane (then ``cat``), at the prompt in ``remotePath``."""
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp).items())
+    command = shlex.join(_cftpCommand(server, tmp))
+    script = f"cd {tmp}; env -i {env} {command}; echo status=$?; exec cat"
+    p: Pane = pane("cftp", ["sh", "-c", script])
+    p.waitFor("cftp>")
+    p.type(f"cd {remotePath}")
+    p.keys("Enter")
+    return p
+
+
 def test_cftpInteractive(
     sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path, pane: Any
 ) -> None:
     """At the prompt on a terminal: commands, an error that does not end it, ``exit``."""
     server, remotePath, remote = sftpTarget
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path).items())
-    command = shlex.join(_cftpCommand(server, tmp_path))
-    script = f"cd {tmp_path}; env -i {env} {command}; echo status=$?; exec cat"
-    p: Pane = pane("cftp", ["sh", "-c", script])
-    p.waitFor("cftp>")
-    p.type(f"cd {remotePath}")
-    p.keys("Enter")
+    p = _cftpPane(pane, server, tmp_path, remotePath)
     p.type("rmdir nothing")
     p.keys("Enter")
     p.waitFor("rmdir: ")
@@ -552,13 +558,7 @@ def test_cftpLineEditing(opensshServer: dict[str, Any], tmp_path: Path, pane: An
     """
     remote = tmp_path / "remote"
     remote.mkdir()
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path).items())
-    command = shlex.join(_cftpCommand(opensshServer, tmp_path))
-    script = f"cd {tmp_path}; env -i {env} {command}; echo status=$?; exec cat"
-    p: Pane = pane("cftp", ["sh", "-c", script])
-    p.waitFor("cftp>")
-    p.type(f"cd {remote}")
-    p.keys("Enter")
+    p = _cftpPane(pane, opensshServer, tmp_path, str(remote))
     # Left arrows: "wrng" becomes "wrong".
     p.type("mkdir wrng")
     p.keys("Left", "Left")
