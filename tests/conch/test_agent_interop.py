@@ -22,7 +22,7 @@ from glisten.conch.ssh.keys import Key
 from glisten.internet.endpoints import UNIXClientEndpoint
 from glisten.internet.protocol import Factory
 
-from .conftest import requireBinary, sshKeygen
+from .conftest import requireBinary, runSshd, sshKeygen
 from .test_openssh_server import _Collect, _run, _YesUI
 
 pytestmark = pytest.mark.interop
@@ -275,6 +275,24 @@ def test_sshAddLockAndUnlock(
     assert _sshVia(confirmingAgent["sock"], glistenServer).stdout == "via-agent\n"
 
 
+def _sshLogin(agentSock: Path, port: int, knownHosts: Path) -> subprocess.CompletedProcess[str]:
+    """``ssh`` to 127.0.0.1 as this user with only the agent's keys, host keys checked."""
+    return subprocess.run(
+        [requireBinary("ssh"), "-p", str(port), "-o", f"IdentityAgent={agentSock}"]
+        + ["-o", "IdentityFile=none", "-o", "BatchMode=yes"]
+        + ["-o", f"UserKnownHostsFile={knownHosts}", "-o", "StrictHostKeyChecking=yes"]
+        + [f"{getpass.getuser()}@127.0.0.1", "echo via-agent"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _publicLine(key: Path) -> str:
+    return Path(str(key) + ".pub").read_text().split(" #")[0].strip()
+
+
 def test_sshAddDestinationConstraints(
     glistenAgent: dict[str, Any], opensshServer: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -284,34 +302,15 @@ def test_sshAddDestinationConstraints(
     listed user.
     """
     user = getpass.getuser()
-    hostKeys = "".join(
-        Path(str(k) + ".pub").read_text().split(" #")[0].strip() + "\n"
-        for k in opensshServer["hostKeys"]
-    )
+    hostKeys = [_publicLine(k) for k in opensshServer["hostKeys"]]
     other = sshKeygen(tmp_path / "other_host", "ed25519")
     addHosts = tmp_path / "hosts_for_ssh_add"
     addHosts.write_text(
-        "".join(f"127.0.0.1 {line}\n" for line in hostKeys.splitlines())
-        + "other.example "
-        + Path(str(other) + ".pub").read_text()
+        "".join(f"127.0.0.1 {line}\n" for line in hostKeys)
+        + f"other.example {_publicLine(other)}\n"
     )
     known = tmp_path / "known_hosts"
-    known.write_text(
-        "".join(f"[127.0.0.1]:{opensshServer['port']} {line}\n" for line in hostKeys.splitlines())
-    )
-
-    def ssh() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [requireBinary("ssh"), "-p", str(opensshServer["port"])]
-            + ["-o", f"IdentityAgent={glistenAgent['sock']}", "-o", "IdentityFile=none"]
-            + ["-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={known}"]
-            + ["-o", "StrictHostKeyChecking=yes", f"{user}@127.0.0.1", "echo via-agent"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
-
+    known.write_text("".join(f"[127.0.0.1]:{opensshServer['port']} {k}\n" for k in hostKeys))
     key = str(opensshServer["userKeys"]["ed25519"])
     for destination in ("other.example", f"nobody-{user}@127.0.0.1"):
         added = _sshAdd(glistenAgent, "-H", str(addHosts), "-h", destination, key)
@@ -319,10 +318,43 @@ def test_sshAddDestinationConstraints(
         assert added.returncode == 0, added.stderr
         # Listed here (a local use), but no login to this host or as this user.
         assert "(ED25519)" in _sshAdd(glistenAgent, "-l").stdout
-        refused = ssh()
+        refused = _sshLogin(glistenAgent["sock"], opensshServer["port"], known)
         assert refused.returncode != 0 and "via-agent" not in refused.stdout
         assert _sshAdd(glistenAgent, "-D").returncode == 0
     added = _sshAdd(glistenAgent, "-H", str(addHosts), "-h", f"{user}@127.0.0.1", key)
     assert added.returncode == 0, added.stderr
-    allowed = ssh()
+    allowed = _sshLogin(glistenAgent["sock"], opensshServer["port"], known)
     assert allowed.stdout == "via-agent\n", allowed.stderr
+
+
+def test_sshAddDestinationByHostCertificate(glistenAgent: dict[str, Any], tmp_path: Path) -> None:
+    """``ssh-add -h`` for a host known by its CA (``@cert-authority``): sshd's host
+    certificate, bound by ``ssh``, must come from that CA and name the host."""
+    hostCA = sshKeygen(tmp_path / "host_ca", "ed25519")
+    otherCA = sshKeygen(tmp_path / "other_ca", "ed25519")
+    hostKey = sshKeygen(tmp_path / "host_ed25519", "ed25519")
+    subprocess.run(
+        [requireBinary("ssh-keygen"), "-q", "-s", str(hostCA), "-h", "-I", "sshd"]
+        + ["-n", "127.0.0.1", str(hostKey) + ".pub"],
+        check=True,
+        capture_output=True,
+    )
+    userKey = sshKeygen(tmp_path / "user_ed25519", "ed25519")
+    (tmp_path / "authorized_keys").write_text(_publicLine(userKey) + "\n")
+    with runSshd(
+        tmp_path,
+        f"HostKey {hostKey}",
+        f"HostCertificate {hostKey}-cert.pub",
+        f"AuthorizedKeysFile {tmp_path / 'authorized_keys'}",
+        "PasswordAuthentication no",
+    ) as port:
+        known = tmp_path / "known_hosts"
+        known.write_text(f"@cert-authority [127.0.0.1]:{port} {_publicLine(hostCA)}\n")
+        for ca, works in ((otherCA, False), (hostCA, True)):
+            addHosts = tmp_path / "hosts_for_ssh_add"
+            addHosts.write_text(f"@cert-authority 127.0.0.1 {_publicLine(ca)}\n")
+            added = _sshAdd(glistenAgent, "-H", str(addHosts), "-h", "127.0.0.1", str(userKey))
+            assert added.returncode == 0, added.stderr
+            result = _sshLogin(glistenAgent["sock"], port, known)
+            assert (result.stdout == "via-agent\n") is works, result.stderr
+            assert _sshAdd(glistenAgent, "-D").returncode == 0

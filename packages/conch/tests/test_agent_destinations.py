@@ -4,6 +4,8 @@ after OpenSSH's PROTOCOL.agent (against ``ssh-add -h`` and ``ssh`` in
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +15,7 @@ from glisten.conch.ssh import agent
 from glisten.conch.ssh._agent import _destinations as d
 from glisten.conch.ssh._agent._codec import SSH_AGENTC_EXTENSION, AgentCodec
 from glisten.conch.ssh._ssh._wire import Reader, boolean, string
-from glisten.conch.ssh.keys import Key
+from glisten.conch.ssh.keys import CERT_HOST, CERT_USER, Key
 
 from .test_agent import AgentLoop
 
@@ -261,3 +263,30 @@ def test_malformedExtensionEndsTheConnection() -> None:
     loop = _loaded((_dest(None, HOST_A),))
     loop.server.dataReceived(AgentCodec.send(SSH_AGENTC_EXTENSION, b"\x00\x00"))
     assert loop.st.disconnecting
+
+
+def test_hostCertificates() -> None:
+    """A hop's CA keys vouch for host certificates valid now for the hop's host name."""
+    ca = Key.generate("ed25519")
+    now = int(time.time())
+    cert = ca.signCertificate(HOST_A.public(), CERT_HOST, "a", [b"a.example"])
+    hop = agent.Hop(b"", b"a.example", (agent.HostKeySpec(ca.public().blob(), True),))
+    assert agent.hopHasHostKey(hop, cert.blob())
+    assert not hop.hasKey(cert.blob())  # plain matching leaves certificates out
+    assert not agent.hopHasHostKey(hop, HOST_A.public().blob())
+    for other in (
+        ca.signCertificate(HOST_A.public(), CERT_HOST, "a", [b"b.example"]),
+        ca.signCertificate(HOST_A.public(), CERT_USER, "a", [b"a.example"]),
+        ca.signCertificate(HOST_A.public(), CERT_HOST, "a", [b"a.example"], 0, now - 10),
+        HOST_B.signCertificate(HOST_A.public(), CERT_HOST, "a", [b"a.example"]),
+    ):
+        assert not agent.hopHasHostKey(hop, other.blob())
+    assert not agent.hopHasHostKey(hop, b"junk")
+    # A CA listed as a plain key vouches for nothing.
+    plain = agent.Hop(b"", b"a.example", (agent.HostKeySpec(ca.public().blob()),))
+    assert not agent.hopHasHostKey(plain, cert.blob())
+    # In the agent: bound to the certified host, the key signs its login.
+    loop = _loaded((agent.DestinationConstraint(agent.Hop(), hop),))
+    loop.run(loop.client.bindSession(cert.blob(), b"sid", HOST_A.sign(b"sid")))
+    login = _login(b"sid", b"u", USER_KEY)
+    assert USER_KEY.verify(loop.run(loop.client.signData(USER_KEY.blob(), login)), login)

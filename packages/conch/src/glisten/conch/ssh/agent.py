@@ -51,7 +51,7 @@ from glisten.conch.ssh._agent._destinations import (
 )
 from glisten.conch.ssh._ssh._errors import DecodeError
 from glisten.conch.ssh._ssh._wire import Reader, string
-from glisten.conch.ssh.keys import BadKeyError, Key
+from glisten.conch.ssh.keys import CERT_HOST, BadCertificateError, BadKeyError, Key
 from glisten.cred.checkers import scryptHash, scryptVerify
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred
@@ -83,6 +83,7 @@ __all__ = [
     "Limits",
     "SSHAgentClient",
     "SSHAgentServer",
+    "hopHasHostKey",
     "signatureFlags",
 ]
 
@@ -258,6 +259,30 @@ class KeyConstraints:
     destinations: tuple[DestinationConstraint, ...] = ()
 
 
+def hopHasHostKey(hop: Hop, blob: bytes) -> bool:
+    """
+    Whether the host key ``blob`` belongs to ``hop``, as OpenSSH's agent decides: a plain key
+    listed as such, or a host certificate issued by one of the hop's CA keys, valid now for
+    the hop's host name.
+    """
+    if hop.hasKey(blob):
+        return True
+    authorities = {spec.blob for spec in hop.keys if spec.isCA}
+    if not authorities:
+        return False
+    try:
+        certificate = Key.fromString(blob, type="blob").certificate
+    except BadKeyError:
+        return False
+    if certificate is None or certificate.signatureKey.blob() not in authorities:
+        return False
+    try:
+        certificate.checkAuthority(CERT_HOST, hop.hostname)
+    except BadCertificateError:
+        return False
+    return True
+
+
 class SSHAgentServer(protocol.Protocol):
     """
     An agent over ``self.factory.keys``: public key blob to ``(Key, comment)``, as in
@@ -416,7 +441,7 @@ class SSHAgentServer(protocol.Protocol):
             return True
         if self._bindingFailed:
             return False
-        return permitted(constraints.destinations, self._bindings, user)
+        return permitted(constraints.destinations, self._bindings, user, hopHasHostKey)
 
     def _extension(self, body: bytes) -> bytes:
         """``session-bind@openssh.com``; any other extension is refused."""

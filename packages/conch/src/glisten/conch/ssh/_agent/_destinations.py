@@ -18,6 +18,7 @@ message never holds the peer's bytes.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 
 import attrs
 
@@ -52,10 +53,15 @@ class Hop:
 
     def hasKey(self, blob: bytes) -> bool:
         """
-        Whether ``blob`` is one of this hop's plain host keys (a host certificate vouched for
-        by a CA key is not matched: such a constraint allows nothing).
+        Whether ``blob`` is one of this hop's plain host keys (host certificates, vouched for
+        by CA keys, are the agent's to check: see :data:`HostKeyMatcher`).
         """
         return any(not spec.isCA and spec.blob == blob for spec in self.keys)
+
+
+#: Whether a host key blob belongs to a hop: :meth:`Hop.hasKey`, or a check that also
+#: takes host certificates of the hop's CA keys.
+HostKeyMatcher = Callable[[Hop, bytes], bool]
 
 
 @attrs.frozen
@@ -65,20 +71,27 @@ class DestinationConstraint:
     source: Hop
     destination: Hop
 
-    def allows(self, fromKey: bytes | None, toKey: bytes | None, user: bytes | None) -> bool:
+    def allows(
+        self,
+        fromKey: bytes | None,
+        toKey: bytes | None,
+        user: bytes | None,
+        hasKey: HostKeyMatcher = Hop.hasKey,
+    ) -> bool:
         """
         Whether this hop fits a binding.
 
         :param fromKey: the host key of the hop before (``None``: the agent's own machine).
         :param toKey: the bound host key (``None``: any, when only ``from`` matters).
         :param user: the user logged in as, when checking a signature.
+        :param hasKey: how a host key is matched with a hop.
         """
         if fromKey is None:
             if self.source.hostname or self.source.keys:
                 return False
-        elif not self.source.hasKey(fromKey):
+        elif not hasKey(self.source, fromKey):
             return False
-        if toKey is not None and not self.destination.hasKey(toKey):
+        if toKey is not None and not hasKey(self.destination, toKey):
             return False
         if user is not None and self.destination.user:
             return fnmatch.fnmatchcase(user, self.destination.user)
@@ -207,11 +220,13 @@ def permitted(
     constraints: tuple[DestinationConstraint, ...],
     bindings: list[SessionBinding],
     user: bytes | None,
+    hasKey: HostKeyMatcher = Hop.hasKey,
 ) -> bool:
     """
     Whether a key with ``constraints`` may be used on an agent connection with ``bindings``.
 
     :param user: the user a signature logs in as; ``None`` for listing the key.
+    :param hasKey: how a host key is matched with a hop.
     """
     if not constraints or not bindings:
         # Unconstrained, or a local use (the caller refuses unbound signatures).
@@ -224,11 +239,11 @@ def permitted(
         if not last and not binding.forwarding:
             return False  # forwarded beyond a connection bound for a login
         hopUser = user if last else None
-        if not any(c.allows(fromKey, binding.hostKey, hopUser) for c in constraints):
+        if not any(c.allows(fromKey, binding.hostKey, hopUser, hasKey) for c in constraints):
             return False
         fromKey = binding.hostKey
     final = bindings[-1]
     if final.forwarding and user is None:
         # Listed to the forwarding host only when some hop goes on from it.
-        return any(c.allows(final.hostKey, None, None) for c in constraints)
+        return any(c.allows(final.hostKey, None, None, hasKey) for c in constraints)
     return True
