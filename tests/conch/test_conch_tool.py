@@ -508,10 +508,10 @@ def test_cftpCommandsFromPipe(sftpTarget: tuple[dict[str, Any], str, Path], tmp_
     assert result.stdout.count("cftp> ") == 6
 
 
-def _cftpPane(pane: Any, server: dict[str, Any], tmp: Path, remotePath: str) -> Pane:
-    """``glisten cftp`` in a tmux pane (then ``cat``), at the prompt in ``remotePath``."""
+def _cftpPane(pane: Any, server: dict[str, Any], tmp: Path, remotePath: str, *args: str) -> Pane:
+    """``glisten cftp ARGS`` in a tmux pane (then ``cat``), at the prompt in ``remotePath``."""
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp).items())
-    command = shlex.join(_cftpCommand(server, tmp))
+    command = shlex.join(_cftpCommand(server, tmp, *args))
     script = f"cd {tmp}; env -i {env} {command}; echo status=$?; exec cat"
     p: Pane = pane("cftp", ["sh", "-c", script])
     p.waitFor("cftp>")
@@ -606,6 +606,30 @@ def test_cftpLineEditing(opensshServer: dict[str, Any], tmp_path: Path, pane: An
     p.type("still-here")
     p.keys("Enter")
     waitFor(lambda: str(p.screen().count("still-here")), "2")
+
+
+def test_cftpControlCInterruptsATransfer(
+    opensshServer: dict[str, Any], tmp_path: Path, pane: Any
+) -> None:
+    """Control-C during a transfer stops it (what came stays) and the prompt goes on."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    data = os.urandom(2_000_000)
+    (remote / "big.bin").write_bytes(data)
+    # One byte a request, one request in flight: far too slow to finish during the test.
+    p = _cftpPane(pane, opensshServer, tmp_path, str(remote), "-R", "1", "-B", "1")
+    p.type("get big.bin")
+    p.keys("Enter")
+    p.waitFor("MB/s")
+    p.keys("C-c")
+    p.waitFor("get: interrupted")
+    p.type("pwd")
+    p.keys("Enter")
+    p.waitFor("Remote working directory")
+    got = (tmp_path / "big.bin").read_bytes()
+    assert 0 < len(got) < len(data) and data.startswith(got)
+    p.keys("C-d")
+    p.waitFor("status=0")
 
 
 # ---------------------------------------------------------------------- ssh_config, passwords

@@ -20,11 +20,14 @@ HOME, END, DELETE = b"\x1b[1~", b"\x1b[4~", b"\x1b[3~"
 class _Prompt:
     def __init__(self) -> None:
         self.lines: list[str | None] = []
-        self.ended = 0
-        self.screen = Screen(CommandPrompt, self.lines.append, self._end)
+        self.ended = self.interrupts = 0
+        self.screen = Screen(CommandPrompt, self.lines.append, self._end, self._interrupt)
 
     def _end(self) -> None:
         self.ended += 1
+
+    def _interrupt(self) -> None:
+        self.interrupts += 1
 
     @property
     def program(self) -> CommandPrompt:
@@ -94,6 +97,17 @@ def test_controlCDropsTheLine() -> None:
     assert p.screen.lines()[:2] == ["cftp> rm everything^C", "cftp> ls"]
 
 
+def test_controlCWhileACommandRuns() -> None:
+    """Control-C after a line was entered interrupts its command; it is not typed ahead."""
+    p = _Prompt()
+    p.show()
+    p.screen.type(b"get big\rls\x03")
+    assert p.interrupts == 1
+    p.show()
+    assert p.lines == ["get big"]  # "ls" waits on the new prompt, not entered
+    assert p.screen.lines()[1] == "cftp> ls" and p.interrupts == 1
+
+
 def test_controlUKillsToTheStart() -> None:
     p = _Prompt()
     p.show()
@@ -124,24 +138,19 @@ def test_terminalGone() -> None:
 
 
 def test_terminalModes() -> None:
-    """Editing: no echo, no signals, keys one by one; running: signals; then as found."""
+    """No echo, no signals, keys one by one, "\\n" out as CR LF; then as found."""
     main, other = pty.openpty()
     try:
         before = termios.tcgetattr(other)
         modes = TerminalModes(other, other)
-        modes.editing()
         now = termios.tcgetattr(other)
         assert not now[3] & (termios.ICANON | termios.ECHO | termios.ISIG)
-        assert now[1] & termios.OPOST  # "\n" still goes out as CR LF
+        assert now[1] & termios.OPOST
         assert now[6][termios.VMIN] == 1
-        modes.running()
-        now = termios.tcgetattr(other)
-        assert now[3] & termios.ISIG and not now[3] & (termios.ICANON | termios.ECHO)
         modes.restore()
         assert termios.tcgetattr(other) == before
         assert os.read(main, 100).endswith(b"\x1b[4l")
         modes.restore()
-        modes.editing()
         assert termios.tcgetattr(other) == before
     finally:
         os.close(main)

@@ -450,3 +450,56 @@ def test_escapedWildcards(tree: tuple[Path, Path]) -> None:
     assert not (root / "new*dir" / "l1").exists()
     shell(f"put {local}/l[1]")
     assert (root / "new*dir" / "l1").read_bytes() == b"one"
+
+
+def test_transfersStopWhenInterrupted(tmp_path: Path) -> None:
+    """Once interrupted, no new requests go out; those in flight are answered first."""
+    data = os.urandom(10_000)
+    stop = [False]
+    fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
+    try:
+        f = _File(data, 1000)
+        result: list[Any] = []
+        d = ensureDeferred(
+            cftp._download(f, fd, 1000, 2, start=0, interrupted=lambda: stop[0])  # type: ignore[arg-type]
+        )
+        d.addBoth(result.append)
+        first = list(f.waiting)
+        f.waiting.clear()
+        for waiting, offset, length in first:
+            waiting.callback(data[offset : offset + length])
+        assert len(f.waiting) == 2  # asked for after the first two answers
+        stop[0] = True
+        f.answerAll()
+        assert len(f.reads) == 4 and not f.waiting
+        assert isinstance(result[0], Failure) and result[0].check(cftp.Interrupted)
+        assert os.pread(fd, 4000, 0) == data[:4000]
+    finally:
+        os.close(fd)
+    # Interrupted after the end of the file: the download is whole, not interrupted.
+    stop[0] = False
+    fd = os.open(tmp_path / "whole", os.O_RDWR | os.O_CREAT)
+    try:
+        f = _File(data[:1500], 1000)
+        result = []
+        ensureDeferred(
+            cftp._download(f, fd, 1000, 4, interrupted=lambda: stop[0])  # type: ignore[arg-type]
+        ).addBoth(result.append)
+        stop[0] = True
+        f.answerAll()
+        assert result == [None]
+    finally:
+        os.close(fd)
+    calls = [0]
+
+    def afterTwo() -> bool:
+        calls[0] += 1
+        return calls[0] > 2
+
+    f = _File(b"", 0)
+    result = []
+    ensureDeferred(
+        cftp._upload(f, io.BytesIO(data), 1000, 8, interrupted=afterTwo)  # type: ignore[arg-type]
+    ).addBoth(result.append)
+    assert sorted(f.writes) == [0, 1000]
+    assert isinstance(result[0], Failure) and result[0].check(cftp.Interrupted)

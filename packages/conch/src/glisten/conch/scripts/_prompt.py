@@ -2,11 +2,11 @@
 The ``cftp>`` prompt on a terminal: line editing and history from
 :class:`glisten.conch.recvline.HistoricRecvLine`, and the terminal modes around it.
 
-While a line is being edited the terminal is in character-at-a-time mode without echo or
-signals (Control-C cancels the line, Control-D on an empty line ends the session); while a
-command runs, Control-C is a signal again (it ends the program, as before a prompt existed)
-and what is typed waits, unechoed, for the next prompt. Output post-processing (``\\n`` as
-CR LF) stays on throughout, so commands write plain lines.
+The terminal is in character-at-a-time mode without echo or signals: while a line is being
+edited, Control-C cancels it and Control-D on an empty line ends the session; while a command
+runs, Control-C interrupts it (the prompt's ``onInterrupt``) and what else is typed waits,
+unechoed, for the next prompt. Output post-processing (``\\n`` as CR LF) stays on, so
+commands write plain lines.
 """
 
 from __future__ import annotations
@@ -35,13 +35,20 @@ class CommandPrompt(recvline.HistoricRecvLine):
 
     :ivar onLine: called with each line entered, or ``None`` when the user ends the session.
     :ivar onEnd: called once the terminal is gone.
+    :ivar onInterrupt: called for Control-C while a command runs (not at the prompt).
     """
 
     ps = (b"cftp> ", b"cftp> ")
 
-    def __init__(self, onLine: Callable[[str | None], None], onEnd: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        onLine: Callable[[str | None], None],
+        onEnd: Callable[[], None],
+        onInterrupt: Callable[[], None] = lambda: None,
+    ) -> None:
         self.onLine = onLine
         self.onEnd = onEnd
+        self.onInterrupt = onInterrupt
         self._editing = False
         self._typedAhead: list[tuple[bytes, bytes | None]] = []
 
@@ -73,6 +80,8 @@ class CommandPrompt(recvline.HistoricRecvLine):
     def keystrokeReceived(self, keyID: bytes, modifier: bytes | None) -> None:
         if self._editing:
             super().keystrokeReceived(keyID, modifier)
+        elif keyID == CONTROL_C:
+            self.onInterrupt()
         elif len(self._typedAhead) < 4096:
             self._typedAhead.append((keyID, modifier))
 
@@ -116,8 +125,8 @@ class CommandPrompt(recvline.HistoricRecvLine):
 
 class TerminalModes:
     """
-    Switches the terminal on ``fd`` between line editing and running a command, and back to
-    how it was found.
+    Puts the terminal on ``fd`` into character-at-a-time mode without echo or signals for
+    the session, and back to how it was found.
     """
 
     def __init__(self, fd: int, output: int) -> None:
@@ -128,29 +137,15 @@ class TerminalModes:
         self._fd = fd
         self._output = output
         self._saved: list[Any] | None = termios.tcgetattr(fd)
-        editing = termios.tcgetattr(fd)
-        editing[0] &= ~(termios.IXON | termios.ICRNL | termios.INLCR | termios.IGNCR)
-        editing[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)
-        editing[6] = list(editing[6])
-        editing[6][termios.VMIN] = 1
-        editing[6][termios.VTIME] = 0
-        running = termios.tcgetattr(fd)
-        running[0], running[3], running[6] = editing[0], editing[3] | termios.ISIG, editing[6]
-        self._editing = editing
-        self._running = running
-
-    def _set(self, attributes: list[Any]) -> None:
-        if self._saved is not None:
-            # TCSADRAIN: keys typed ahead are kept.
-            termios.tcsetattr(self._fd, termios.TCSADRAIN, attributes)
-
-    def editing(self) -> None:
-        """Keys one at a time, not echoed, Control-C and Control-D as keys."""
-        self._set(self._editing)
-
-    def running(self) -> None:
-        """Keys kept for the next prompt, Control-C interrupts."""
-        self._set(self._running)
+        raw = termios.tcgetattr(fd)
+        raw[0] &= ~(termios.IXON | termios.ICRNL | termios.INLCR | termios.IGNCR)
+        raw[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)
+        raw[6] = list(raw[6])
+        raw[6][termios.VMIN] = 1
+        raw[6][termios.VTIME] = 0
+        self._raw = raw
+        # TCSADRAIN: keys typed ahead are kept.
+        termios.tcsetattr(fd, termios.TCSADRAIN, raw)
 
     def restore(self) -> None:
         """Back to the modes found (insert mode off); later calls do nothing."""

@@ -88,6 +88,13 @@ class CommandError(Exception):
     """A batch command that cannot be run as written (a message for the user)."""
 
 
+class Interrupted(CommandError):
+    """Control-C at the terminal stopped a transfer (what was copied stays)."""
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
+
+
 class _Client(FileTransferClient):
     """The SFTP client; its end (the channel closed) ends the run."""
 
@@ -248,6 +255,7 @@ class CftpService(Service):
         self._local: Any = None
         self._restoreBlocking: Any = None
         self._prompt: CommandPrompt | None = None
+        self._interrupted = False
         self._modes: TerminalModes | None = None
         # What must end before the reactor stops: the SFTP channel, standard output.
         self._open: set[str] = set()
@@ -289,7 +297,7 @@ class CftpService(Service):
             if os.isatty(0) and os.isatty(1):
                 # A person at a terminal: a prompt with line editing and history.
                 self._modes = TerminalModes(0, 1)
-                self._prompt = CommandPrompt(lines.put, self._localEnded)
+                self._prompt = CommandPrompt(lines.put, self._localEnded, self.interrupt)
                 protocol = insults.ServerProtocol(lambda: self._prompt)
                 protocol.reactor = self._reactor
             self._local, self._restoreBlocking = _standardIO(protocol, 0, 1, self._reactor)
@@ -366,20 +374,30 @@ class CftpService(Service):
 
     async def _readLine(self, lines: DeferredQueue[str | None]) -> str | None:
         """The next command line, edited at the prompt on a terminal; ``None`` at the end."""
-        if self._prompt is None or self._modes is None:
+        if self._prompt is None:
             self._stdout.write("cftp> ")
             line = await lines.get()
             if line is None:
                 self._stdout.write("\n")
             return line
-        self._modes.editing()
         self._prompt.showPrompt()
-        line = await lines.get()
-        self._modes.running()
-        return line
+        return await lines.get()
+
+    def interrupt(self) -> None:
+        """
+        Control-C while a command runs: its transfers stop (those in flight are answered
+        first); a second one, for a command that does not stop, ends the program.
+        """
+        if self._interrupted:
+            self._stop()
+        self._interrupted = True
+
+    def _wasInterrupted(self) -> bool:
+        return self._interrupted
 
     async def _runOne(self, words: list[str]) -> bool:
         """Run a command; a failure is one line on standard error. :return: it worked."""
+        self._interrupted = False
         try:
             await self.runCommand(words)
         except (SFTPError, CommandError, OSError, EOFError) as e:
@@ -679,16 +697,24 @@ class CftpService(Service):
                 if size is not None and start > size:
                     raise CommandError(f"{local}: larger than the remote file, not resumed")
                 progress = self._progress(os.fsdecode(remote), size, start)
-                await _download(
-                    f, fd, self.options.buffersize, self.options.requests, progress.update, start
-                )
+                try:
+                    await _download(
+                        f,
+                        fd,
+                        self.options.buffersize,
+                        self.options.requests,
+                        progress.update,
+                        start,
+                        self._wasInterrupted,
+                    )
+                finally:
+                    progress.finish()
                 if preserve:
                     _preserveLocally(fd, attrs)
             finally:
                 os.close(fd)
         finally:
             await f.close()
-        progress.finish()
         resumed = f" (resumed at {start})" if start else ""
         self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}{resumed}\n")
 
@@ -776,19 +802,22 @@ class CftpService(Service):
             )
             progress = self._progress(local, st.st_size, start)
             try:
-                await _upload(
-                    f,
-                    source,
-                    self.options.buffersize,
-                    self.options.requests,
-                    progress.update,
-                    start,
-                )
+                try:
+                    await _upload(
+                        f,
+                        source,
+                        self.options.buffersize,
+                        self.options.requests,
+                        progress.update,
+                        start,
+                        self._wasInterrupted,
+                    )
+                finally:
+                    progress.finish()
                 if preserve:
                     await f.setAttrs(_preservedAttrs(st))
             finally:
                 await f.close()
-        progress.finish()
         resumed = f" (resumed at {start})" if start else ""
         self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}{resumed}\n")
 
@@ -897,6 +926,7 @@ async def _download(
     inFlight: int,
     onData: Callable[[int], None] = lambda n: None,
     start: int = 0,
+    interrupted: Callable[[], bool] = lambda: False,
 ) -> None:
     """
     Read the file with up to ``inFlight`` requests of ``size`` bytes outstanding; a short read
@@ -904,6 +934,9 @@ async def _download(
 
     :param onData: called with the size of each piece written.
     :param start: the offset to read from (what is before it is already there).
+    :param interrupted: once true, no more requests are made; when those in flight are
+        answered, :class:`Interrupted` is raised (unless the file was whole by then).
+    :raises Interrupted: see above.
     """
     nextOffset = start
     end: int | None = None
@@ -936,12 +969,15 @@ async def _download(
 
     def refill() -> None:
         nonlocal nextOffset
-        while not failures and end is None and len(pending) < inFlight:
+        stopped = interrupted()
+        while not failures and end is None and not stopped and len(pending) < inFlight:
             issue(nextOffset, size)
             nextOffset += size
         if not pending and not done.called:
             if failures:
                 done.errback(failures[0])
+            elif end is None:
+                done.errback(Interrupted())
             else:
                 done.callback(None)
 
@@ -960,16 +996,22 @@ async def _upload(
     inFlight: int,
     onData: Callable[[int], None] = lambda n: None,
     start: int = 0,
+    interrupted: Callable[[], bool] = lambda: False,
 ) -> None:
     """
     Write ``source`` with up to ``inFlight`` writes of ``size`` bytes outstanding.
 
     :param onData: called with the size of each piece the server acknowledged.
     :param start: the remote offset of what ``source`` reads first.
+    :param interrupted: once true, no more writes are made; when those in flight are
+        acknowledged, :class:`Interrupted` is raised.
+    :raises Interrupted: see above.
     """
     offset = start
     window: list[Deferred[Any]] = []
-    while chunk := source.read(size):
+    stopped = False
+    while not (stopped := interrupted()) and (chunk := source.read(size)):
+        # (Interrupted with nothing left to read counts as interrupted: it is harmless.)
         d: Deferred[Any] = f.writeChunk(offset, chunk)
         d.addCallback(_acknowledged, onData, len(chunk))
         window.append(d)
@@ -985,6 +1027,8 @@ async def _upload(
         await DeferredList(window, fireOnOneErrback=True, consumeErrors=True).addErrback(
             firstFailure
         )
+    if stopped:
+        raise Interrupted()
 
 
 @implementer(IServiceMaker)
