@@ -115,6 +115,21 @@ def test_controlUKillsToTheStart() -> None:
     assert p.lines == ["get right"]
 
 
+def test_controlKAndControlW() -> None:
+    """Control-K deletes to the end, Control-W the word before the cursor."""
+    p = _Prompt()
+    p.show()
+    p.screen.type(b"get a.txt junk here" + LEFT * 10 + b"\x0b" + b"\r")
+    assert p.lines == ["get a.txt"]
+    p.show()
+    p.screen.type(b"put one two  \x17three\r")
+    assert p.lines[-1] == "put one three"
+    assert p.screen.lines()[1] == "cftp> put one three"
+    p.show()
+    p.screen.type(b"\x17\x0bls\r")  # nothing to delete: nothing happens
+    assert p.lines[-1] == "ls"
+
+
 def test_controlD() -> None:
     """Control-D deletes at the cursor on a line, and ends the session on an empty one."""
     p = _Prompt()

@@ -23,7 +23,9 @@ __all__: list[str] = []
 
 CONTROL_C = b"\x03"
 CONTROL_D = b"\x04"
+CONTROL_K = b"\x0b"
 CONTROL_U = b"\x15"
+CONTROL_W = b"\x17"
 
 
 class CommandPrompt(recvline.HistoricRecvLine):
@@ -57,6 +59,8 @@ class CommandPrompt(recvline.HistoricRecvLine):
         self.keyHandlers[CONTROL_C] = self.handle_INT
         self.keyHandlers[CONTROL_D] = self.handle_EOF
         self.keyHandlers[CONTROL_U] = self.handle_KILL
+        self.keyHandlers[CONTROL_K] = self.handle_KILL_END
+        self.keyHandlers[CONTROL_W] = self.handle_KILL_WORD
 
     def initializeScreen(self) -> None:
         """Leave the screen as it is: the prompt appears when a line is wanted."""
@@ -114,6 +118,18 @@ class CommandPrompt(recvline.HistoricRecvLine):
     def handle_KILL(self) -> None:
         """Control-U: delete from the start of the line to the cursor."""
         while self.lineBufferIndex:
+            self.handle_BACKSPACE()
+
+    def handle_KILL_END(self) -> None:
+        """Control-K: delete from the cursor to the end of the line."""
+        while self.lineBufferIndex < len(self.lineBuffer):
+            self.handle_DELETE()
+
+    def handle_KILL_WORD(self) -> None:
+        """Control-W: delete the word before the cursor (and the blanks after it)."""
+        while self.lineBufferIndex and self.lineBuffer[self.lineBufferIndex - 1] == b" ":
+            self.handle_BACKSPACE()
+        while self.lineBufferIndex and self.lineBuffer[self.lineBufferIndex - 1] != b" ":
             self.handle_BACKSPACE()
 
     def connectionLost(self, reason: Any = None) -> None:
