@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from glisten.conch.ssh.keys import Key
 from glisten.internet.endpoints import UNIXClientEndpoint
 from glisten.internet.protocol import Factory
 
-from .conftest import requireBinary, runSshd, sshKeygen
+from .conftest import glistenSsh, requireBinary, runSshd, sshKeygen
 from .test_openssh_server import _Collect, _run, _YesUI
 
 pytestmark = pytest.mark.interop
@@ -358,3 +359,66 @@ def test_sshAddDestinationByHostCertificate(glistenAgent: dict[str, Any], tmp_pa
             result = _sshLogin(glistenAgent["sock"], port, known)
             assert (result.stdout == "via-agent\n") is works, result.stderr
             assert _sshAdd(glistenAgent, "-D").returncode == 0
+
+
+def test_destinationConstraintsThroughForwarding(
+    glistenAgent: dict[str, Any], opensshServer: dict[str, Any], tmp_path: Path
+) -> None:
+    """
+    Two hops: ``ssh -A`` to ``glisten ssh``, and there ``ssh`` to sshd through the forwarded
+    agent. The key goes on to sshd only when ``ssh-add -h "glisten>sshd"`` allowed that hop
+    (``ssh`` binds the forwarded connection, the second ``ssh`` binds its login).
+    """
+    user = getpass.getuser()
+    key = opensshServer["userKeys"]["ed25519"]
+    (tmp_path / "authorized_keys").write_text(_publicLine(key) + "\n")
+    with glistenSsh(
+        tmp_path,
+        "--authorized-keys",
+        str(tmp_path / "authorized_keys"),
+        "--allow-agent-forwarding",
+    ) as port:
+        glistenKeys = [
+            _publicLine(k.with_suffix("")) for k in (tmp_path / "hostkeys").glob("*.pub")
+        ]
+        sshdKeys = [_publicLine(k) for k in opensshServer["hostKeys"]]
+        addHosts = tmp_path / "hosts_for_ssh_add"
+        addHosts.write_text(
+            "".join(f"glisten.test {k}\n" for k in glistenKeys)
+            + "".join(f"sshd.test {k}\n" for k in sshdKeys)
+        )
+        known = tmp_path / "known_hosts"
+        known.write_text(
+            "".join(f"[127.0.0.1]:{port} {k}\n" for k in glistenKeys)
+            + "".join(f"[127.0.0.1]:{opensshServer['port']} {k}\n" for k in sshdKeys)
+        )
+        options = ["-F", "/dev/null", "-o", "IdentityFile=none", "-o", "BatchMode=yes"]
+        options += ["-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes"]
+        inner = shlex.join(
+            [requireBinary("ssh"), "-p", str(opensshServer["port"]), *options]
+            + [f"{user}@127.0.0.1", "echo second-hop"]
+        )
+
+        def outer() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [requireBinary("ssh"), "-A", "-p", str(port), *options]
+                + [f"{user}@127.0.0.1", inner],
+                env=glistenAgent["env"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
+
+        hops = [("-h", "glisten.test")]
+        for allowed in (False, True):
+            args = [arg for hop in hops for arg in hop]
+            added = _sshAdd(glistenAgent, "-H", str(addHosts), *args, str(key))
+            assert added.returncode == 0, added.stderr
+            result = outer()
+            assert ("second-hop" in result.stdout) is allowed, result.stderr
+            if not allowed:
+                # The first hop worked: it was the second login that failed.
+                assert "Permission denied" in result.stderr, result.stderr
+            assert _sshAdd(glistenAgent, "-D").returncode == 0
+            hops.append(("-h", f"glisten.test>{user}@sshd.test"))
