@@ -687,6 +687,8 @@ class CftpService(Service):
         than the remote one).
         """
         assert self.client is not None
+        if self._interrupted:
+            raise Interrupted()
         f = await self.client.openFile(remote, FXF_READ)
         try:
             attrs = await f.getAttrs()
@@ -789,6 +791,8 @@ class CftpService(Service):
         than the local one).
         """
         assert self.client is not None
+        if self._interrupted:
+            raise Interrupted()
         with open(local, "rb") as source:
             st = os.fstat(source.fileno())
             start = await self._remoteSize(remote) if resume else 0
