@@ -554,7 +554,8 @@ def test_cftpInteractive(
 def test_cftpLineEditing(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
     """
     On a terminal the prompt edits lines: arrows, Home/End, Backspace/Delete, history on
-    Up/Down, Control-C drops the line, Control-D at an empty prompt ends the session.
+    Up/Down, Tab completion, Control-C drops the line, Control-D at an empty prompt ends
+    the session.
     """
     remote = tmp_path / "remote"
     remote.mkdir()
@@ -597,11 +598,21 @@ def test_cftpLineEditing(opensshServer: dict[str, Any], tmp_path: Path, pane: An
     screen = p.screen()
     assert "cftp> mkdir wrong\n" in screen and "cftp> mkdir xy\n" in screen
     assert "cftp> mkdir x2\n" in screen and "cftp> mkdir zz\n" in screen
+    # Tab completes a remote name (escaping its blank) and a command.
+    (remote / "tabbed name.txt").write_bytes(b"completed")
+    p.type("ge")
+    p.keys("Tab")
+    p.type("tab")
+    p.keys("Tab")
+    p.waitFor("cftp> get tabbed\\ name.txt")
+    p.keys("Enter")
+    p.waitFor("Fetched")
+    assert (tmp_path / "tabbed name.txt").read_bytes() == b"completed"
     # Control-D on a non-empty line deletes; on an empty one it ends the session.
     p.type("x")
     p.keys("Left", "C-d", "C-d")
     p.waitFor("status=0")
-    assert sorted(os.listdir(remote)) == ["x2", "xy", "zz"]
+    assert sorted(os.listdir(remote)) == ["tabbed name.txt", "x2", "xy", "zz"]
     # The terminal is back in its modes: cat echoes a line and gets it whole.
     p.type("still-here")
     p.keys("Enter")

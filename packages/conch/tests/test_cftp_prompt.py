@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import pty
 import termios
+from typing import Any
 
 import pytest
 
 from glisten.conch.scripts._prompt import CommandPrompt, TerminalModes
+from glisten.internet import defer
 
 from ._terminal import Screen
 
@@ -180,3 +182,50 @@ def test_notATerminal() -> None:
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_tabCompletes() -> None:
+    """Tab asks ``onComplete`` with the line up to the cursor and inserts its answer, or
+    shows the names and the line again; keys typed while it answers wait for it."""
+    asked: list[str] = []
+    answers: dict[str, Any] = {}
+
+    def complete(before: str) -> Any:
+        asked.append(before)
+        return answers.pop(before)
+
+    p = _Prompt()
+    p.program.onComplete = complete
+    p.show()
+    answers["get bi"] = ("g.bin ", [])
+    p.screen.type(b"get bi\t\r")
+    assert asked == ["get bi"] and p.lines == ["get big.bin "]
+    # Ambiguous: the names are shown, then the prompt and the line, cursor in place.
+    p.show()
+    answers["ls d"] = ("", ["dir/", "data.txt"])
+    p.screen.type(b"ls dX" + LEFT + b"\t")
+    assert p.screen.lines()[2:4] == ["dir/  data.txt", "cftp> ls dX"]
+    p.screen.type(b"a\r")
+    assert p.lines[-1] == "ls daX"
+    # An answer that comes later: keys typed meanwhile (Control-C too) wait for it.
+    later: defer.Deferred[Any] = defer.Deferred()
+    p.show()
+    answers["cd "] = later
+    p.screen.type(b"cd \tx\x03")
+    assert p.program.lineBuffer == [b"c", b"d", b" "]
+    later.callback(("sub/", []))
+    p.screen.pump()
+    assert p.lines[-1] == "ls daX" and p.interrupts == 0
+    assert p.program.lineBuffer == []  # "cd sub/x" then Control-C dropped it
+    assert "cftp> cd sub/x^C" in p.screen.text()
+    # A failed completion inserts nothing.
+    answers["rm "] = defer.fail(OSError("gone"))
+    p.screen.type(b"rm \t\r")
+    assert p.lines[-1] == "rm "
+
+
+def test_tabWithoutCompletion() -> None:
+    p = _Prompt()
+    p.show()
+    p.screen.type(b"ls\t\r")
+    assert p.lines == ["ls"]

@@ -503,3 +503,36 @@ def test_transfersStopWhenInterrupted(tmp_path: Path) -> None:
     ).addBoth(result.append)
     assert sorted(f.writes) == [0, 1000]
     assert isinstance(result[0], Failure) and result[0].check(cftp.Interrupted)
+
+
+def test_completion(tree: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tab: command names, remote paths, and local ones where the command takes them."""
+    root, local = tree
+    (root / "a b*.txt").write_bytes(b"")
+    (local / "upload.bin").write_bytes(b"")
+    (local / "updir").mkdir()
+    monkeypatch.chdir(local)
+    shell = _Shell(root)
+
+    def complete(before: str) -> tuple[str, list[str]]:
+        result: tuple[str, list[str]] = shell.loop.run(
+            ensureDeferred(shell.service.complete(before))
+        )
+        return result
+
+    assert complete("mkd") == ("ir ", [])
+    assert complete("re") == ("", ["reget", "rename", "reput"])
+    assert complete("get di") == ("r/", [])
+    assert complete("get dir/in") == ("ner.txt ", [])
+    assert complete("get dir/s") == ("ub/", [])
+    assert complete("ls ") == ("", ["a b*.txt", "a.txt", "b.txt", "c.bin", "dir/"])
+    assert complete("rm a") == ("", ["a b*.txt", "a.txt"])
+    assert complete("rm a\\ ") == ("b\\*.txt ", [])  # the rest escaped for the line
+    assert complete("ls .h") == ("idden.txt ", [])
+    assert complete("get c.bin up") == ("", ["updir/", "upload.bin"])  # local
+    assert complete("put -p upl") == ("oad.bin ", [])  # local
+    assert complete("put upload.bin d") == ("ir/", [])  # remote
+    assert complete("lcd upd") == ("ir/", [])
+    assert complete("get nothing/x") == ("", [])
+    assert complete("get 'open quote") == ("", [])
+    assert complete("cd zzz") == ("", [])

@@ -18,6 +18,7 @@ from typing import Any
 
 from glisten.conch import recvline
 from glisten.conch.insults import insults
+from glisten.internet.defer import maybeDeferred
 
 __all__: list[str] = []
 
@@ -38,6 +39,9 @@ class CommandPrompt(recvline.HistoricRecvLine):
     :ivar onLine: called with each line entered, or ``None`` when the user ends the session.
     :ivar onEnd: called once the terminal is gone.
     :ivar onInterrupt: called for Control-C while a command runs (not at the prompt).
+    :ivar onComplete: Tab: called with the line up to the cursor; its (perhaps deferred)
+        result is ``(text to insert at the cursor, names to show)``; ``None``: Tab does
+        nothing.
     """
 
     ps = (b"cftp> ", b"cftp> ")
@@ -47,11 +51,14 @@ class CommandPrompt(recvline.HistoricRecvLine):
         onLine: Callable[[str | None], None],
         onEnd: Callable[[], None],
         onInterrupt: Callable[[], None] = lambda: None,
+        onComplete: Callable[[str], Any] | None = None,
     ) -> None:
         self.onLine = onLine
         self.onEnd = onEnd
         self.onInterrupt = onInterrupt
+        self.onComplete = onComplete
         self._editing = False
+        self._completing = False
         self._typedAhead: list[tuple[bytes, bytes | None]] = []
 
     def connectionMade(self) -> None:
@@ -73,16 +80,23 @@ class CommandPrompt(recvline.HistoricRecvLine):
         self.historyPosition = len(self.historyLines)
         self.terminal.write(self.ps[0])
         self.setInsertMode()
+        self._replayTypedAhead()
+
+    def _replayTypedAhead(self) -> None:
         typedAhead, self._typedAhead = self._typedAhead, []
         for index, (keyID, modifier) in enumerate(typedAhead):
-            if not self._editing:
-                # A line was entered: the rest waits for the prompt after its command.
+            if not self._editing or self._completing:
+                # A line was entered (the rest waits for the prompt after its command), or
+                # a completion is on its way (the rest waits for it).
                 self._typedAhead = typedAhead[index:] + self._typedAhead
                 break
             super().keystrokeReceived(keyID, modifier)
 
     def keystrokeReceived(self, keyID: bytes, modifier: bytes | None) -> None:
-        if self._editing:
+        if self._completing:
+            if len(self._typedAhead) < 4096:
+                self._typedAhead.append((keyID, modifier))
+        elif self._editing:
             super().keystrokeReceived(keyID, modifier)
         elif keyID == CONTROL_C:
             self.onInterrupt()
@@ -119,6 +133,35 @@ class CommandPrompt(recvline.HistoricRecvLine):
         """Control-U: delete from the start of the line to the cursor."""
         while self.lineBufferIndex:
             self.handle_BACKSPACE()
+
+    def handle_TAB(self) -> None:
+        """Tab: complete the word before the cursor (keys typed meanwhile wait)."""
+        if self.onComplete is None:
+            return
+        before = b"".join(self.lineBuffer[: self.lineBufferIndex]).decode("utf-8", "replace")
+        self._completing = True
+        d = maybeDeferred(self.onComplete, before)
+        d.addErrback(lambda failure: ("", []))
+        d.addCallback(self._completed)
+
+    def _completed(self, result: tuple[str, list[str]]) -> None:
+        self._completing = False
+        if not self._editing or self.terminal is None:
+            return
+        insert, names = result
+        if insert:
+            for ch in insults._UTF8_CHAR.findall(insert.encode("utf-8")):
+                self.characterReceived(ch, False)
+        elif len(names) > 1:
+            # Ambiguous: show the names, then the prompt and the line again.
+            self.terminal.nextLine()
+            self.terminal.write("  ".join(names).encode("utf-8", "replace"))
+            self.terminal.nextLine()
+            self.drawInputLine()
+            back = len(self.lineBuffer) - self.lineBufferIndex
+            if back:
+                self.terminal.cursorBackward(back)
+        self._replayTypedAhead()
 
     def handle_KILL_END(self) -> None:
         """Control-K: delete from the cursor to the end of the line."""

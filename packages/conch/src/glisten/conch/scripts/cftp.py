@@ -297,7 +297,12 @@ class CftpService(Service):
             if os.isatty(0) and os.isatty(1):
                 # A person at a terminal: a prompt with line editing and history.
                 self._modes = TerminalModes(0, 1)
-                self._prompt = CommandPrompt(lines.put, self._localEnded, self.interrupt)
+                self._prompt = CommandPrompt(
+                    lines.put,
+                    self._localEnded,
+                    self.interrupt,
+                    lambda before: ensureDeferred(self.complete(before)),
+                )
                 protocol = insults.ServerProtocol(lambda: self._prompt)
                 protocol.reactor = self._reactor
             self._local, self._restoreBlocking = _standardIO(protocol, 0, 1, self._reactor)
@@ -382,6 +387,65 @@ class CftpService(Service):
             return line
         self._prompt.showPrompt()
         return await lines.get()
+
+    async def complete(self, before: str) -> tuple[str, list[str]]:
+        """
+        Tab at the prompt: complete the last word of ``before`` (the line up to the cursor),
+        a command name or a path (local for ``put``'s first, ``get``'s second and ``lcd``'s
+        word, else remote).
+
+        :return: the text to insert (escaped for the command line; a blank after a whole
+            name), and the names to show when they share no longer beginning.
+        """
+        try:
+            words = splitWords(before)
+            # Whether the cursor starts a new word (after a blank that is not escaped).
+            if len(splitWords(before + "x")) > len(words):
+                words.append("")
+        except ValueError:
+            return "", []  # inside quotes, or after a lone backslash: no completion
+        word = unescape(words[-1])
+        if len(words) == 1:
+            names = [n[4:] for n in dir(self) if n.startswith("cmd_")] + ["exit"]
+            found = sorted((n, False) for n in names if n.startswith(word))
+            folder, prefix = "", word
+        else:
+            folder, prefix = word[: word.rfind("/") + 1], word[word.rfind("/") + 1 :]
+            arguments = [w for w in words[1:-1] if not w.startswith("-")]
+            command = words[0]
+            local = command == "lcd" or (
+                len(arguments) == (0 if command in ("put", "reput") else 1)
+                and command in ("put", "reput", "get", "reget")
+            )
+            try:
+                entries = await (self._localEntries if local else self._remoteEntries)(folder)
+            except (OSError, SFTPError):
+                return "", []
+            found = sorted(
+                (name, isDir)
+                for name, isDir in entries
+                if name.startswith(prefix) and (prefix.startswith(".") or name[:1] != ".")
+            )
+        if not found:
+            return "", []
+        common = os.path.commonprefix([name for name, _ in found])
+        end = ("/" if found[0][1] else " ") if len(found) == 1 else ""
+        if len(common) > len(prefix) or end:
+            return _lineEscape(common[len(prefix) :]) + end, []
+        return "", [name + ("/" if isDir else "") for name, isDir in found]
+
+    async def _localEntries(self, folder: str) -> list[tuple[str, bool]]:
+        """A local folder's names, and whether each is a folder."""
+        with os.scandir(folder or ".") as entries:
+            return [(e.name, e.is_dir()) for e in entries]
+
+    async def _remoteEntries(self, folder: str) -> list[tuple[str, bool]]:
+        """A remote folder's names, and whether each is a folder."""
+        listed = await self._list(posixpath.join(self.cwd, os.fsencode(folder)))
+        return [
+            (os.fsdecode(name), stat.S_ISDIR(attrs.get("permissions", 0)))
+            for name, _, attrs in listed
+        ]
 
     def interrupt(self) -> None:
         """
@@ -879,6 +943,12 @@ def _preserveLocally(fd: int, attrs: dict[str, Any]) -> None:
 
 #: How deep ``get -r``/``put -r`` go.
 _MAX_DEPTH = 64
+
+
+def _lineEscape(text: str) -> str:
+    """``text`` as one word of a command line: blanks, quotes, backslashes and wildcard
+    characters escaped."""
+    return "".join("\\" + c if c in " \t'\"\\*?[]" else c for c in text)
 
 
 def _unescapeBytes(pattern: bytes) -> bytes:
