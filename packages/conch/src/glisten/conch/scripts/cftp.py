@@ -739,6 +739,38 @@ class CftpService(Service):
             else:
                 await self._getFile(remote, target, preserve, resume)
 
+    async def _copy(
+        self, copy: Any, f: ClientFile, other: Any, name: str, total: int | None, start: int
+    ) -> None:
+        """
+        Run :func:`_download` or :func:`_upload` (``copy``) between the remote file ``f`` and
+        the local ``other`` with the options' sizes, a progress bar, and Control-C.
+        """
+        progress = self._progress(name, total, start)
+        try:
+            await copy(
+                f,
+                other,
+                self.options.buffersize,
+                self.options.requests,
+                progress.update,
+                start,
+                self._wasInterrupted,
+            )
+        finally:
+            progress.finish()
+
+    def _transferClient(self) -> FileTransferClient:
+        """
+        The client, for a transfer about to start.
+
+        :raises Interrupted: Control-C stopped the command: no further transfer starts.
+        """
+        assert self.client is not None
+        if self._interrupted:
+            raise Interrupted()
+        return self.client
+
     async def cmd_reget(self, args: list[str]) -> None:
         """``get -a``: resume downloads from the size of the local files."""
         await self.cmd_get(["-a", *args])
@@ -750,10 +782,7 @@ class CftpService(Service):
         Download a file; resuming, from the size of the local file (which must not be larger
         than the remote one).
         """
-        assert self.client is not None
-        if self._interrupted:
-            raise Interrupted()
-        f = await self.client.openFile(remote, FXF_READ)
+        f = await self._transferClient().openFile(remote, FXF_READ)
         try:
             attrs = await f.getAttrs()
             size = attrs.get("size")
@@ -762,19 +791,7 @@ class CftpService(Service):
                 start = os.fstat(fd).st_size if resume else 0
                 if size is not None and start > size:
                     raise CommandError(f"{local}: larger than the remote file, not resumed")
-                progress = self._progress(os.fsdecode(remote), size, start)
-                try:
-                    await _download(
-                        f,
-                        fd,
-                        self.options.buffersize,
-                        self.options.requests,
-                        progress.update,
-                        start,
-                        self._wasInterrupted,
-                    )
-                finally:
-                    progress.finish()
+                await self._copy(_download, f, fd, os.fsdecode(remote), size, start)
                 if preserve:
                     _preserveLocally(fd, attrs)
             finally:
@@ -854,34 +871,20 @@ class CftpService(Service):
         Upload a file; resuming, from the size of the remote file (which must not be larger
         than the local one).
         """
-        assert self.client is not None
-        if self._interrupted:
-            raise Interrupted()
+        client = self._transferClient()
         with open(local, "rb") as source:
             st = os.fstat(source.fileno())
             start = await self._remoteSize(remote) if resume else 0
             if start > st.st_size:
                 raise CommandError(f"{os.fsdecode(remote)}: larger than {local}, not resumed")
             source.seek(start)
-            f = await self.client.openFile(
+            f = await client.openFile(
                 remote,
                 FXF_WRITE | FXF_CREAT | (0 if resume else FXF_TRUNC),
                 {"permissions": st.st_mode & 0o777},
             )
-            progress = self._progress(local, st.st_size, start)
             try:
-                try:
-                    await _upload(
-                        f,
-                        source,
-                        self.options.buffersize,
-                        self.options.requests,
-                        progress.update,
-                        start,
-                        self._wasInterrupted,
-                    )
-                finally:
-                    progress.finish()
+                await self._copy(_upload, f, source, local, st.st_size, start)
                 if preserve:
                     await f.setAttrs(_preservedAttrs(st))
             finally:
