@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from glisten.conch.ssh.keys import Key
 from glisten.internet.endpoints import UNIXClientEndpoint
 from glisten.internet.protocol import Factory
 
-from .conftest import requireBinary, sshKeygen
+from .conftest import glistenSsh, requireBinary, runSshd, sshKeygen
 from .test_openssh_server import _Collect, _run, _YesUI
 
 pytestmark = pytest.mark.interop
@@ -272,3 +274,151 @@ def test_sshAddLockAndUnlock(
     assert unlocked.returncode == 0, unlocked.stderr
     assert "(ED25519)" in _sshAdd(confirmingAgent, "-l").stdout
     assert _sshVia(confirmingAgent["sock"], glistenServer).stdout == "via-agent\n"
+
+
+def _sshLogin(agentSock: Path, port: int, knownHosts: Path) -> subprocess.CompletedProcess[str]:
+    """``ssh`` to 127.0.0.1 as this user with only the agent's keys, host keys checked."""
+    return subprocess.run(
+        [requireBinary("ssh"), "-p", str(port), "-o", f"IdentityAgent={agentSock}"]
+        + ["-o", "IdentityFile=none", "-o", "BatchMode=yes"]
+        + ["-o", f"UserKnownHostsFile={knownHosts}", "-o", "StrictHostKeyChecking=yes"]
+        + [f"{getpass.getuser()}@127.0.0.1", "echo via-agent"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _publicLine(key: Path) -> str:
+    return Path(str(key) + ".pub").read_text().split(" #")[0].strip()
+
+
+def test_sshAddDestinationConstraints(
+    glistenAgent: dict[str, Any], opensshServer: dict[str, Any], tmp_path: Path
+) -> None:
+    """
+    ``ssh-add -h`` keys in glisten's agent: ``ssh`` binds its session
+    (``session-bind@openssh.com``) and the key logs in only to the listed host as the
+    listed user.
+    """
+    user = getpass.getuser()
+    hostKeys = [_publicLine(k) for k in opensshServer["hostKeys"]]
+    other = sshKeygen(tmp_path / "other_host", "ed25519")
+    addHosts = tmp_path / "hosts_for_ssh_add"
+    addHosts.write_text(
+        "".join(f"127.0.0.1 {line}\n" for line in hostKeys)
+        + f"other.example {_publicLine(other)}\n"
+    )
+    known = tmp_path / "known_hosts"
+    known.write_text("".join(f"[127.0.0.1]:{opensshServer['port']} {k}\n" for k in hostKeys))
+    key = str(opensshServer["userKeys"]["ed25519"])
+    for destination in ("other.example", f"nobody-{user}@127.0.0.1"):
+        added = _sshAdd(glistenAgent, "-H", str(addHosts), "-h", destination, key)
+        # Accepted (an agent without destination constraints refuses such a key).
+        assert added.returncode == 0, added.stderr
+        # Listed here (a local use), but no login to this host or as this user.
+        assert "(ED25519)" in _sshAdd(glistenAgent, "-l").stdout
+        refused = _sshLogin(glistenAgent["sock"], opensshServer["port"], known)
+        assert refused.returncode != 0 and "via-agent" not in refused.stdout
+        assert _sshAdd(glistenAgent, "-D").returncode == 0
+    added = _sshAdd(glistenAgent, "-H", str(addHosts), "-h", f"{user}@127.0.0.1", key)
+    assert added.returncode == 0, added.stderr
+    allowed = _sshLogin(glistenAgent["sock"], opensshServer["port"], known)
+    assert allowed.stdout == "via-agent\n", allowed.stderr
+
+
+def test_sshAddDestinationByHostCertificate(glistenAgent: dict[str, Any], tmp_path: Path) -> None:
+    """``ssh-add -h`` for a host known by its CA (``@cert-authority``): sshd's host
+    certificate, bound by ``ssh``, must come from that CA and name the host."""
+    hostCA = sshKeygen(tmp_path / "host_ca", "ed25519")
+    otherCA = sshKeygen(tmp_path / "other_ca", "ed25519")
+    hostKey = sshKeygen(tmp_path / "host_ed25519", "ed25519")
+    subprocess.run(
+        [requireBinary("ssh-keygen"), "-q", "-s", str(hostCA), "-h", "-I", "sshd"]
+        + ["-n", "127.0.0.1", str(hostKey) + ".pub"],
+        check=True,
+        capture_output=True,
+    )
+    userKey = sshKeygen(tmp_path / "user_ed25519", "ed25519")
+    (tmp_path / "authorized_keys").write_text(_publicLine(userKey) + "\n")
+    with runSshd(
+        tmp_path,
+        f"HostKey {hostKey}",
+        f"HostCertificate {hostKey}-cert.pub",
+        f"AuthorizedKeysFile {tmp_path / 'authorized_keys'}",
+        "PasswordAuthentication no",
+    ) as port:
+        known = tmp_path / "known_hosts"
+        known.write_text(f"@cert-authority [127.0.0.1]:{port} {_publicLine(hostCA)}\n")
+        for ca, works in ((otherCA, False), (hostCA, True)):
+            addHosts = tmp_path / "hosts_for_ssh_add"
+            addHosts.write_text(f"@cert-authority 127.0.0.1 {_publicLine(ca)}\n")
+            added = _sshAdd(glistenAgent, "-H", str(addHosts), "-h", "127.0.0.1", str(userKey))
+            assert added.returncode == 0, added.stderr
+            result = _sshLogin(glistenAgent["sock"], port, known)
+            assert (result.stdout == "via-agent\n") is works, result.stderr
+            assert _sshAdd(glistenAgent, "-D").returncode == 0
+
+
+def test_destinationConstraintsThroughForwarding(
+    glistenAgent: dict[str, Any], opensshServer: dict[str, Any], tmp_path: Path
+) -> None:
+    """
+    Two hops: ``ssh -A`` to ``glisten ssh``, and there ``ssh`` to sshd through the forwarded
+    agent. The key goes on to sshd only when ``ssh-add -h "glisten>sshd"`` allowed that hop
+    (``ssh`` binds the forwarded connection, the second ``ssh`` binds its login).
+    """
+    user = getpass.getuser()
+    key = opensshServer["userKeys"]["ed25519"]
+    (tmp_path / "authorized_keys").write_text(_publicLine(key) + "\n")
+    with glistenSsh(
+        tmp_path,
+        "--authorized-keys",
+        str(tmp_path / "authorized_keys"),
+        "--allow-agent-forwarding",
+    ) as port:
+        glistenKeys = [
+            _publicLine(k.with_suffix("")) for k in (tmp_path / "hostkeys").glob("*.pub")
+        ]
+        sshdKeys = [_publicLine(k) for k in opensshServer["hostKeys"]]
+        addHosts = tmp_path / "hosts_for_ssh_add"
+        addHosts.write_text(
+            "".join(f"glisten.test {k}\n" for k in glistenKeys)
+            + "".join(f"sshd.test {k}\n" for k in sshdKeys)
+        )
+        known = tmp_path / "known_hosts"
+        known.write_text(
+            "".join(f"[127.0.0.1]:{port} {k}\n" for k in glistenKeys)
+            + "".join(f"[127.0.0.1]:{opensshServer['port']} {k}\n" for k in sshdKeys)
+        )
+        options = ["-F", "/dev/null", "-o", "IdentityFile=none", "-o", "BatchMode=yes"]
+        options += ["-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes"]
+        inner = shlex.join(
+            [requireBinary("ssh"), "-p", str(opensshServer["port"]), *options]
+            + [f"{user}@127.0.0.1", "echo second-hop"]
+        )
+
+        def outer() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [requireBinary("ssh"), "-A", "-p", str(port), *options]
+                + [f"{user}@127.0.0.1", inner],
+                env=glistenAgent["env"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
+
+        hops = [("-h", "glisten.test")]
+        for allowed in (False, True):
+            args = [arg for hop in hops for arg in hop]
+            added = _sshAdd(glistenAgent, "-H", str(addHosts), *args, str(key))
+            assert added.returncode == 0, added.stderr
+            result = outer()
+            assert ("second-hop" in result.stdout) is allowed, result.stderr
+            if not allowed:
+                # The first hop worked: it was the second login that failed.
+                assert "Permission denied" in result.stderr, result.stderr
+            assert _sshAdd(glistenAgent, "-D").returncode == 0
+            hops.append(("-h", f"glisten.test>{user}@sshd.test"))

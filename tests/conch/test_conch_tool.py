@@ -418,6 +418,63 @@ df -h
     assert int((tmp_path / "kept.txt").stat().st_mtime) == 1000000003
 
 
+def test_cftpResumeOwnershipAndEscapes(
+    sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path
+) -> None:
+    """reget/reput and get -a/put -a, chown/chgrp, and backslash-escaped wildcard
+    characters, through sshd and ``glisten ssh``."""
+    server, remotePath, remote = sftpTarget
+    down = os.urandom(300_000)
+    (remote / "big.bin").write_bytes(down)
+    (tmp_path / "big.bin").write_bytes(down[:100_000])
+    (tmp_path / "again.bin").write_bytes(down)
+    up = os.urandom(250_000)
+    (tmp_path / "up.bin").write_bytes(up)
+    (remote / "up.bin").write_bytes(up[:70_000])
+    (tmp_path / "up2.bin").write_bytes(up)
+    (remote / "up2.bin").write_bytes(up[:1000])
+    (remote / "huge.bin").write_bytes(b"x" * 300_000)
+    (remote / "a*b").write_bytes(b"star")
+    (remote / "axb").write_bytes(b"x")
+    (tmp_path / "l[1].txt").write_bytes(b"bracket")
+    (tmp_path / "l1.txt").write_bytes(b"one")
+    (remote / "owned").write_bytes(b"")
+    uid, gid = (12345, 2345) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    batch = f"""
+cd {remotePath}
+reget big.bin
+get -a big.bin again.bin
+reput up.bin
+put -a up2.bin
+-put -a up.bin huge.bin
+get a\\*b star.txt
+ls a\\*b
+rm a\\*b
+mkdir "q\\?"
+put l\\[1\\].txt
+chown {uid} owned
+chgrp {gid} owned
+"""
+    result = _cftp(server, tmp_path, batch)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "big.bin").read_bytes() == down
+    assert (tmp_path / "again.bin").read_bytes() == down
+    assert "(resumed at 100000)" in result.stdout
+    assert (remote / "up.bin").read_bytes() == up
+    assert (remote / "up2.bin").read_bytes() == up
+    assert "(resumed at 70000)" in result.stdout
+    assert "put: " in result.stderr and "not resumed" in result.stderr
+    assert (remote / "huge.bin").read_bytes() == b"x" * 300_000
+    assert (tmp_path / "star.txt").read_bytes() == b"star"
+    assert result.stdout.split("cftp> ls a\\*b\n", 1)[1].startswith("a*b\n")
+    assert not (remote / "a*b").exists() and (remote / "axb").read_bytes() == b"x"
+    assert (remote / "q?").is_dir()
+    assert (remote / "l[1].txt").read_bytes() == b"bracket" and not (remote / "l1.txt").exists()
+    owned = (remote / "owned").stat()
+    assert (owned.st_uid, owned.st_gid) == (uid, gid)
+    assert "Changing owner on" in result.stdout and "Changing group on" in result.stdout
+
+
 def test_cftpBatchStopsAtFailure(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     remote = tmp_path / "remote"
     remote.mkdir()
@@ -451,18 +508,24 @@ def test_cftpCommandsFromPipe(sftpTarget: tuple[dict[str, Any], str, Path], tmp_
     assert result.stdout.count("cftp> ") == 6
 
 
+def _cftpPane(pane: Any, server: dict[str, Any], tmp: Path, remotePath: str, *args: str) -> Pane:
+    """``glisten cftp ARGS`` in a tmux pane (then ``cat``), at the prompt in ``remotePath``."""
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp).items())
+    command = shlex.join(_cftpCommand(server, tmp, *args))
+    script = f"cd {tmp}; env -i {env} {command}; echo status=$?; exec cat"
+    p: Pane = pane("cftp", ["sh", "-c", script])
+    p.waitFor("cftp>")
+    p.type(f"cd {remotePath}")
+    p.keys("Enter")
+    return p
+
+
 def test_cftpInteractive(
     sftpTarget: tuple[dict[str, Any], str, Path], tmp_path: Path, pane: Any
 ) -> None:
     """At the prompt on a terminal: commands, an error that does not end it, ``exit``."""
     server, remotePath, remote = sftpTarget
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path).items())
-    command = shlex.join(_cftpCommand(server, tmp_path))
-    script = f"cd {tmp_path}; env -i {env} {command}; echo status=$?; exec cat"
-    p: Pane = pane("cftp", ["sh", "-c", script])
-    p.waitFor("cftp>")
-    p.type(f"cd {remotePath}")
-    p.keys("Enter")
+    p = _cftpPane(pane, server, tmp_path, remotePath)
     p.type("rmdir nothing")
     p.keys("Enter")
     p.waitFor("rmdir: ")
@@ -486,6 +549,98 @@ def test_cftpInteractive(
     p.type("still-here")
     p.keys("Enter")
     waitFor(lambda: str(p.screen().count("still-here")), "2")
+
+
+def test_cftpLineEditing(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
+    """
+    On a terminal the prompt edits lines: arrows, Home/End, Backspace/Delete, history on
+    Up/Down, Tab completion, Control-C drops the line, Control-D at an empty prompt ends
+    the session.
+    """
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    p = _cftpPane(pane, opensshServer, tmp_path, str(remote))
+    # Left arrows: "wrng" becomes "wrong".
+    p.type("mkdir wrng")
+    p.keys("Left", "Left")
+    p.type("o")
+    p.keys("Enter")
+    waitFor(lambda: str((remote / "wrong").is_dir()), "True")
+    # Home and End: "kdir x" becomes "mkdir xy".
+    p.type("kdir x")
+    p.keys("Home")
+    p.type("m")
+    p.keys("End")
+    p.type("y")
+    p.keys("Enter")
+    waitFor(lambda: str((remote / "xy").is_dir()), "True")
+    # Backspace and Delete.
+    p.type("rmdir wrongX")
+    p.keys("BSpace", "Enter")
+    waitFor(lambda: str((remote / "wrong").exists()), "False")
+    p.type("mkdir zzq")
+    p.keys("Left", "DC", "Enter")
+    waitFor(lambda: str((remote / "zz").is_dir()), "True")
+    # History: three lines back is "mkdir xy"; one forward again is "rmdir wrong"; back
+    # to "mkdir xy", edited into "mkdir x2".
+    p.keys("Up", "Up", "Up", "Down", "Up", "BSpace")
+    p.type("2")
+    p.keys("Enter")
+    waitFor(lambda: str((remote / "x2").is_dir()), "True")
+    # Control-C drops the line being typed.
+    p.type("rmdir xy")
+    p.keys("C-c")
+    p.waitFor("^C")
+    p.type("pwd")
+    p.keys("Enter")
+    p.waitFor("Remote working directory")
+    assert (remote / "xy").is_dir()
+    screen = p.screen()
+    assert "cftp> mkdir wrong\n" in screen and "cftp> mkdir xy\n" in screen
+    assert "cftp> mkdir x2\n" in screen and "cftp> mkdir zz\n" in screen
+    # Tab completes a remote name (escaping its blank) and a command.
+    (remote / "tabbed name.txt").write_bytes(b"completed")
+    p.type("ge")
+    p.keys("Tab")
+    p.type("tab")
+    p.keys("Tab")
+    p.waitFor("cftp> get tabbed\\ name.txt")
+    p.keys("Enter")
+    p.waitFor("Fetched")
+    assert (tmp_path / "tabbed name.txt").read_bytes() == b"completed"
+    # Control-D on a non-empty line deletes; on an empty one it ends the session.
+    p.type("x")
+    p.keys("Left", "C-d", "C-d")
+    p.waitFor("status=0")
+    assert sorted(os.listdir(remote)) == ["tabbed name.txt", "x2", "xy", "zz"]
+    # The terminal is back in its modes: cat echoes a line and gets it whole.
+    p.type("still-here")
+    p.keys("Enter")
+    waitFor(lambda: str(p.screen().count("still-here")), "2")
+
+
+def test_cftpControlCInterruptsATransfer(
+    opensshServer: dict[str, Any], tmp_path: Path, pane: Any
+) -> None:
+    """Control-C during a transfer stops it (what came stays) and the prompt goes on."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    data = os.urandom(2_000_000)
+    (remote / "big.bin").write_bytes(data)
+    # One byte a request, one request in flight: far too slow to finish during the test.
+    p = _cftpPane(pane, opensshServer, tmp_path, str(remote), "-R", "1", "-B", "1")
+    p.type("get big.bin")
+    p.keys("Enter")
+    p.waitFor("MB/s")
+    p.keys("C-c")
+    p.waitFor("get: interrupted")
+    p.type("pwd")
+    p.keys("Enter")
+    p.waitFor("Remote working directory")
+    got = (tmp_path / "big.bin").read_bytes()
+    assert 0 < len(got) < len(data) and data.startswith(got)
+    p.keys("C-d")
+    p.waitFor("status=0")
 
 
 # ---------------------------------------------------------------------- ssh_config, passwords

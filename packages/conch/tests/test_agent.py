@@ -359,4 +359,4 @@ def test_randomConstraintsOnlyRaiseValueError(data: bytes) -> None:
 def test_constraintsRoundTrip() -> None:
     for confirm, lifetime in ((True, None), (False, 7), (True, 0xFFFFFFFF)):
         packed = AgentCodec.packConstraints(confirm, lifetime)
-        assert AgentCodec.parseConstraints(Reader(packed)) == (confirm, lifetime)
+        assert AgentCodec.parseConstraints(Reader(packed)) == (confirm, lifetime, ())

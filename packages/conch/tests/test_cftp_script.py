@@ -365,3 +365,174 @@ def test_preserve(tree: tuple[Path, Path]) -> None:
     assert int((root / "again" / "inner.txt").stat().st_mtime) == 1200000000
     with pytest.raises(cftp.CommandError, match="usage"):
         shell("get -x a.txt")
+
+
+def test_resume(tree: tuple[Path, Path]) -> None:
+    """``reget``/``get -a`` and ``reput``/``put -a`` go on from the size already copied."""
+    root, local = tree
+    data = os.urandom(200_000)
+    (root / "big").write_bytes(data)
+    (local / "big").write_bytes(data[:12345])
+    shell = _Shell(root)
+    assert shell(f"reget big {local / 'big'}").endswith("(resumed at 12345)\n")
+    assert (local / "big").read_bytes() == data
+    # Whole already: nothing more is fetched; a missing copy is fetched whole.
+    assert "resumed at 200000" in shell(f"get -a big {local / 'big'}")
+    shell(f"get -a big {local / 'fresh'}")
+    assert (local / "fresh").read_bytes() == data
+    # A local copy larger than the remote file is not "resumed".
+    (local / "larger").write_bytes(data + b"more")
+    with pytest.raises(cftp.CommandError, match="larger"):
+        shell(f"reget big {local / 'larger'}")
+    assert (local / "larger").read_bytes() == data + b"more"
+    (root / "up").write_bytes(data[:777])
+    assert "(resumed at 777)" in shell(f"reput {local / 'big'} up")
+    assert (root / "up").read_bytes() == data
+    shell(f"put -a {local / 'big'} new")
+    assert (root / "new").read_bytes() == data
+    (local / "small").write_bytes(b"s")
+    with pytest.raises(cftp.CommandError, match="larger"):
+        shell(f"reput {local / 'small'} big")
+    assert (root / "big").read_bytes() == data
+    # Recursive: every file goes on from its own size.
+    (root / "dir" / "inner.txt").write_bytes(b"inner and more")
+    (local / "tree" / "dir").mkdir(parents=True)
+    (local / "tree" / "dir" / "inner.txt").write_bytes(b"inner")
+    out = shell(f"get -r -a dir {local / 'tree'}")
+    assert (local / "tree" / "dir" / "inner.txt").read_bytes() == b"inner and more"
+    assert (local / "tree" / "dir" / "sub" / "deep.txt").read_bytes() == b"deep"
+    assert "(resumed at 5)" in out
+
+
+def test_chownChgrp(tree: tuple[Path, Path]) -> None:
+    """Numeric ids; the other id of the pair is kept."""
+    root, _ = tree
+    shell = _Shell(root)
+    uid, gid = (4321, 8765) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    assert shell(f"chown {uid} *.txt") == "Changing owner on /a.txt\nChanging owner on /b.txt\n"
+    assert shell(f"chgrp {gid} a.txt") == "Changing group on /a.txt\n"
+    assert ((root / "a.txt").stat().st_uid, (root / "a.txt").stat().st_gid) == (uid, gid)
+    assert (root / "b.txt").stat().st_uid == uid
+    for bad in ("chown alice a.txt", "chgrp -1 a.txt", "chown 4294967296 a.txt", "chown ٣ a.txt"):
+        with pytest.raises(cftp.CommandError, match="numeric"):
+            shell(bad)
+    with pytest.raises(cftp.CommandError, match="usage"):
+        shell("chown 1")
+
+
+def test_escapedWildcards(tree: tuple[Path, Path]) -> None:
+    """A backslash makes ``*``, ``?`` and ``[`` plain, remotely and locally."""
+    root, local = tree
+    (root / "a*b").write_bytes(b"star")
+    (root / "axb").write_bytes(b"x")
+    (root / "q?").mkdir()
+    (root / "q?" / "in[1]").write_bytes(b"deep")
+    shell = _Shell(root)
+    assert shell("ls a\\*b") == "a*b\n"
+    assert shell("ls a*b") == "a*b\naxb\n"
+    assert shell("ls q\\?/*") == "in[1]\n"
+    shell(f"get q\\?/in\\[1\\] {local / 'got'}")
+    assert (local / "got").read_bytes() == b"deep"
+    shell("rm a\\*b")
+    assert not (root / "a*b").exists() and (root / "axb").exists()
+    shell("mkdir 'new\\*dir'")
+    assert (root / "new*dir").is_dir()
+    shell("cd new\\*dir")
+    assert shell.service.cwd == b"/new*dir"
+    # The working folder's own wildcard characters are plain too.
+    (root / "new*dir" / "f1").write_bytes(b"1")
+    (root / "new*dir" / "f2").write_bytes(b"2")
+    assert shell("ls f*") == "f1\nf2\n"
+    (local / "l[1]").write_bytes(b"bracket")
+    (local / "l1").write_bytes(b"one")
+    shell(f"put {local}/l\\[1\\]")
+    assert (root / "new*dir" / "l[1]").read_bytes() == b"bracket"
+    assert not (root / "new*dir" / "l1").exists()
+    shell(f"put {local}/l[1]")
+    assert (root / "new*dir" / "l1").read_bytes() == b"one"
+
+
+def test_transfersStopWhenInterrupted(tmp_path: Path) -> None:
+    """Once interrupted, no new requests go out; those in flight are answered first."""
+    data = os.urandom(10_000)
+    stop = [False]
+    fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
+    try:
+        f = _File(data, 1000)
+        result: list[Any] = []
+        d = ensureDeferred(
+            cftp._download(f, fd, 1000, 2, start=0, interrupted=lambda: stop[0])  # type: ignore[arg-type]
+        )
+        d.addBoth(result.append)
+        first = list(f.waiting)
+        f.waiting.clear()
+        for waiting, offset, length in first:
+            waiting.callback(data[offset : offset + length])
+        assert len(f.waiting) == 2  # asked for after the first two answers
+        stop[0] = True
+        f.answerAll()
+        assert len(f.reads) == 4 and not f.waiting
+        assert isinstance(result[0], Failure) and result[0].check(cftp.Interrupted)
+        assert os.pread(fd, 4000, 0) == data[:4000]
+    finally:
+        os.close(fd)
+    # Interrupted after the end of the file: the download is whole, not interrupted.
+    stop[0] = False
+    fd = os.open(tmp_path / "whole", os.O_RDWR | os.O_CREAT)
+    try:
+        f = _File(data[:1500], 1000)
+        result = []
+        ensureDeferred(
+            cftp._download(f, fd, 1000, 4, interrupted=lambda: stop[0])  # type: ignore[arg-type]
+        ).addBoth(result.append)
+        stop[0] = True
+        f.answerAll()
+        assert result == [None]
+    finally:
+        os.close(fd)
+    calls = [0]
+
+    def afterTwo() -> bool:
+        calls[0] += 1
+        return calls[0] > 2
+
+    f = _File(b"", 0)
+    result = []
+    ensureDeferred(
+        cftp._upload(f, io.BytesIO(data), 1000, 8, interrupted=afterTwo)  # type: ignore[arg-type]
+    ).addBoth(result.append)
+    assert sorted(f.writes) == [0, 1000]
+    assert isinstance(result[0], Failure) and result[0].check(cftp.Interrupted)
+
+
+def test_completion(tree: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tab: command names, remote paths, and local ones where the command takes them."""
+    root, local = tree
+    (root / "a b*.txt").write_bytes(b"")
+    (local / "upload.bin").write_bytes(b"")
+    (local / "updir").mkdir()
+    monkeypatch.chdir(local)
+    shell = _Shell(root)
+
+    def complete(before: str) -> tuple[str, list[str]]:
+        result: tuple[str, list[str]] = shell.loop.run(
+            ensureDeferred(shell.service.complete(before))
+        )
+        return result
+
+    assert complete("mkd") == ("ir ", [])
+    assert complete("re") == ("", ["reget", "rename", "reput"])
+    assert complete("get di") == ("r/", [])
+    assert complete("get dir/in") == ("ner.txt ", [])
+    assert complete("get dir/s") == ("ub/", [])
+    assert complete("ls ") == ("", ["a b*.txt", "a.txt", "b.txt", "c.bin", "dir/"])
+    assert complete("rm a") == ("", ["a b*.txt", "a.txt"])
+    assert complete("rm a\\ ") == ("b\\*.txt ", [])  # the rest escaped for the line
+    assert complete("ls .h") == ("idden.txt ", [])
+    assert complete("get c.bin up") == ("", ["updir/", "upload.bin"])  # local
+    assert complete("put -p upl") == ("oad.bin ", [])  # local
+    assert complete("put upload.bin d") == ("ir/", [])  # remote
+    assert complete("lcd upd") == ("ir/", [])
+    assert complete("get nothing/x") == ("", [])
+    assert complete("get 'open quote") == ("", [])
+    assert complete("cd zzz") == ("", [])

@@ -4,13 +4,17 @@
 ``glisten cftp [-b FILE] [-l USER] [-p PORT] [-i KEY]... [-a] [--known-hosts FILE]
 [-B BUFFERSIZE] [-R REQUESTS] [USER@]HOST`` runs commands, one a line, over the server's
 ``sftp`` subsystem: typed at a ``cftp>`` prompt (failures are reported and the session goes
-on), or with ``-b`` from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
-``ls [-l] [PATH]``, ``get [-r] [-p] REMOTE [LOCAL]``, ``put [-r] [-p] LOCAL [REMOTE]``
-(``-p`` keeps modes and times), ``mkdir``,
-``rmdir``, ``rm``, ``rename OLD NEW``, ``chmod MODE PATH``, ``ln [-s] OLD NEW``,
+on; on a terminal the line is edited, with a history, by :mod:`._prompt`), or with ``-b``
+from ``FILE`` (``-`` for standard input). The commands: ``cd``, ``pwd``, ``lcd``, ``lpwd``,
+``ls [-l] [PATH]``, ``get [-a] [-r] [-p] REMOTE [LOCAL]``, ``put [-a] [-r] [-p] LOCAL [REMOTE]``
+(``-p`` keeps modes and times, ``-a`` resumes from the size of the copy already there),
+``reget``/``reput`` (``get -a``/``put -a``), ``mkdir``, ``rmdir``, ``rm``, ``rename OLD NEW``,
+``chmod MODE PATH``, ``chown UID PATH``, ``chgrp GID PATH`` (numeric ids), ``ln [-s] OLD NEW``,
 ``df [-h | -i] [PATH]``, ``exit``. ``*``, ``?`` and ``[...]`` in the paths of ``ls``, ``get``,
-``put``, ``rm`` and ``chmod`` name every match (names from the server that are not one path
-component are never used). Blank lines and ``#`` comments are skipped. As with
+``put``, ``rm``, ``chmod``, ``chown`` and ``chgrp`` name every match (names from the server
+that are not one path component are never used); a backslash makes the next character plain
+(``get a\\*b`` fetches the file named ``a*b``; :mod:`._words`). Blank lines and ``#``
+comments are skipped. As with
 ``sftp -b``, the first command that fails ends the run with exit status 1, unless the line
 starts with ``-``. Transfers keep ``-R`` requests of ``-B`` bytes in flight. Host keys, keys
 and agents are handled as by ``glisten conch``.
@@ -23,10 +27,10 @@ import fnmatch
 import glob
 import os
 import posixpath
-import shlex
 import stat
 import sys
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import IO, Any
 
 from zope.interface import implementer
@@ -34,6 +38,16 @@ from zope.interface import implementer
 from glisten.application.service import IService, IServiceMaker, Service
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.endpoints import _CommandChannel
+from glisten.conch.insults import insults
+from glisten.conch.ls import lsLine
+from glisten.conch.scripts._prompt import CommandPrompt, TerminalModes
+from glisten.conch.scripts._words import (
+    escape,
+    fnmatchPattern,
+    hasWildcards,
+    splitWords,
+    unescape,
+)
 from glisten.conch.scripts.conch import (
     CONNECTION_FAILED,
     _addConnectionArguments,
@@ -44,6 +58,7 @@ from glisten.conch.scripts.conch import (
 )
 from glisten.conch.ssh import common
 from glisten.conch.ssh.filetransfer import (
+    FX_NO_SUCH_FILE,
     FXF_CREAT,
     FXF_READ,
     FXF_TRUNC,
@@ -71,6 +86,13 @@ __all__ = ["CftpService", "cftpPlugin"]
 
 class CommandError(Exception):
     """A batch command that cannot be run as written (a message for the user)."""
+
+
+class Interrupted(CommandError):
+    """Control-C at the terminal stopped a transfer (what was copied stays)."""
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
 
 
 class _Client(FileTransferClient):
@@ -144,14 +166,19 @@ class _Progress:
     """
 
     def __init__(
-        self, stream: IO[str], name: str, total: int | None, clock: Callable[[], float]
+        self,
+        stream: IO[str],
+        name: str,
+        total: int | None,
+        clock: Callable[[], float],
+        resumedAt: int = 0,
     ) -> None:
         self._stream = stream
         self._name = name
         self._total = total
         self._clock = clock
         self._start = self._last = clock()
-        self.done = 0
+        self._resumedAt = self.done = resumedAt
 
     def update(self, n: int) -> None:
         self.done += n
@@ -161,7 +188,7 @@ class _Progress:
             self._draw(now)
 
     def _draw(self, now: float) -> None:
-        rate = self.done / max(now - self._start, 1e-3)
+        rate = (self.done - self._resumedAt) / max(now - self._start, 1e-3)
         share = f"{self.done / self._total:4.0%}" if self._total else "    "
         self._stream.write(
             f"\r{self._name[-30:]:<30} {share} {self.done / 1e6:9.1f} MB {rate / 1e6:7.1f} MB/s"
@@ -188,7 +215,7 @@ def readBatch(lines: list[str]) -> list[tuple[bool, list[str], str]]:
             continue
         tolerant = line.startswith("-")
         try:
-            words = shlex.split(line[1:] if tolerant else line)
+            words = splitWords(line[1:] if tolerant else line)
         except ValueError as e:
             raise CommandError(f"line {number}: {e}") from None
         if words:
@@ -227,6 +254,9 @@ class CftpService(Service):
         self.cwd = b"."
         self._local: Any = None
         self._restoreBlocking: Any = None
+        self._prompt: CommandPrompt | None = None
+        self._interrupted = False
+        self._modes: TerminalModes | None = None
         # What must end before the reactor stops: the SFTP channel, standard output.
         self._open: set[str] = set()
 
@@ -263,7 +293,18 @@ class CftpService(Service):
         self.client = client
         if self.commands is None:
             lines: DeferredQueue[str | None] = DeferredQueue()
-            protocol = _Lines(lines, self._localEnded)
+            protocol: Any = _Lines(lines, self._localEnded)
+            if os.isatty(0) and os.isatty(1):
+                # A person at a terminal: a prompt with line editing and history.
+                self._modes = TerminalModes(0, 1)
+                self._prompt = CommandPrompt(
+                    lines.put,
+                    self._localEnded,
+                    self.interrupt,
+                    lambda before: ensureDeferred(self.complete(before)),
+                )
+                protocol = insults.ServerProtocol(lambda: self._prompt)
+                protocol.reactor = self._reactor
             self._local, self._restoreBlocking = _standardIO(protocol, 0, 1, self._reactor)
             self._open.add("local")
             self._stdout = _TextOut(self._local)
@@ -278,6 +319,7 @@ class CftpService(Service):
         self.exitStatus = 1
 
     def _localEnded(self) -> None:
+        self._restoreModes()
         if self._restoreBlocking is not None:
             self._restoreBlocking()
         self._ended("local")
@@ -293,7 +335,12 @@ class CftpService(Service):
         else:
             self._stop()
 
+    def _restoreModes(self) -> None:
+        if self._modes is not None:
+            self._modes.restore()
+
     def stopService(self) -> Any:
+        self._restoreModes()
         self._stdout.flush()
         return super().stopService()
 
@@ -317,10 +364,8 @@ class CftpService(Service):
         await client.whenReady()
         self.cwd = await client.realPath(b".")
         while True:
-            self._stdout.write("cftp> ")
-            line = await lines.get()
+            line = await self._readLine(lines)
             if line is None:
-                self._stdout.write("\n")
                 return
             try:
                 commands = readBatch([line])
@@ -332,8 +377,91 @@ class CftpService(Service):
                     return
                 await self._runOne(words)
 
+    async def _readLine(self, lines: DeferredQueue[str | None]) -> str | None:
+        """The next command line, edited at the prompt on a terminal; ``None`` at the end."""
+        if self._prompt is None:
+            self._stdout.write("cftp> ")
+            line = await lines.get()
+            if line is None:
+                self._stdout.write("\n")
+            return line
+        self._prompt.showPrompt()
+        return await lines.get()
+
+    async def complete(self, before: str) -> tuple[str, list[str]]:
+        """
+        Tab at the prompt: complete the last word of ``before`` (the line up to the cursor),
+        a command name or a path (local for ``put``'s first, ``get``'s second and ``lcd``'s
+        word, else remote).
+
+        :return: the text to insert (escaped for the command line; a blank after a whole
+            name), and the names to show when they share no longer beginning.
+        """
+        try:
+            words = splitWords(before)
+            # Whether the cursor starts a new word (after a blank that is not escaped).
+            if len(splitWords(before + "x")) > len(words):
+                words.append("")
+        except ValueError:
+            return "", []  # inside quotes, or after a lone backslash: no completion
+        word = unescape(words[-1])
+        if len(words) == 1:
+            names = [n[4:] for n in dir(self) if n.startswith("cmd_")] + ["exit"]
+            found = sorted((n, False) for n in names if n.startswith(word))
+            folder, prefix = "", word
+        else:
+            folder, prefix = word[: word.rfind("/") + 1], word[word.rfind("/") + 1 :]
+            arguments = [w for w in words[1:-1] if not w.startswith("-")]
+            command = words[0]
+            local = command == "lcd" or (
+                len(arguments) == (0 if command in ("put", "reput") else 1)
+                and command in ("put", "reput", "get", "reget")
+            )
+            try:
+                entries = await (self._localEntries if local else self._remoteEntries)(folder)
+            except (OSError, SFTPError):
+                return "", []
+            found = sorted(
+                (name, isDir)
+                for name, isDir in entries
+                if name.startswith(prefix) and (prefix.startswith(".") or name[:1] != ".")
+            )
+        if not found:
+            return "", []
+        common = os.path.commonprefix([name for name, _ in found])
+        end = ("/" if found[0][1] else " ") if len(found) == 1 else ""
+        if len(common) > len(prefix) or end:
+            return _lineEscape(common[len(prefix) :]) + end, []
+        return "", [name + ("/" if isDir else "") for name, isDir in found]
+
+    async def _localEntries(self, folder: str) -> list[tuple[str, bool]]:
+        """A local folder's names, and whether each is a folder."""
+        with os.scandir(folder or ".") as entries:
+            return [(e.name, e.is_dir()) for e in entries]
+
+    async def _remoteEntries(self, folder: str) -> list[tuple[str, bool]]:
+        """A remote folder's names, and whether each is a folder."""
+        listed = await self._list(posixpath.join(self.cwd, os.fsencode(folder)))
+        return [
+            (os.fsdecode(name), stat.S_ISDIR(attrs.get("permissions", 0)))
+            for name, _, attrs in listed
+        ]
+
+    def interrupt(self) -> None:
+        """
+        Control-C while a command runs: its transfers stop (those in flight are answered
+        first); a second one, for a command that does not stop, ends the program.
+        """
+        if self._interrupted:
+            self._stop()
+        self._interrupted = True
+
+    def _wasInterrupted(self) -> bool:
+        return self._interrupted
+
     async def _runOne(self, words: list[str]) -> bool:
         """Run a command; a failure is one line on standard error. :return: it worked."""
+        self._interrupted = False
         try:
             await self.runCommand(words)
         except (SFTPError, CommandError, OSError, EOFError) as e:
@@ -345,7 +473,12 @@ class CftpService(Service):
     # ---------------------------------------------------------------- commands
 
     def _remote(self, path: str) -> bytes:
-        return posixpath.normpath(posixpath.join(self.cwd, os.fsencode(path)))
+        """The remote path a word names, its escapes undone (for commands without wildcards)."""
+        return posixpath.normpath(posixpath.join(self.cwd, os.fsencode(unescape(path))))
+
+    def _remotePattern(self, pattern: str) -> bytes:
+        """A word as a pattern for a remote path (the working folder's name taken as is)."""
+        return posixpath.normpath(posixpath.join(escape(self.cwd), os.fsencode(pattern)))
 
     async def runCommand(self, words: list[str]) -> None:
         """Run one command (``words[0]`` is its name)."""
@@ -375,7 +508,7 @@ class CftpService(Service):
 
     async def cmd_lcd(self, args: list[str]) -> None:
         (path,) = self._arguments(args, 1, 1, "lcd DIRECTORY")
-        os.chdir(path)
+        os.chdir(unescape(path))
 
     async def cmd_lpwd(self, args: list[str]) -> None:
         self._arguments(args, 0, 0, "lpwd")
@@ -407,16 +540,17 @@ class CftpService(Service):
 
         :raises CommandError: nothing matches.
         """
-        path = self._remote(pattern)
-        if not _hasWildcards(path):
-            return [path]
+        path = self._remotePattern(pattern)
+        if not hasWildcards(path):
+            return [_unescapeBytes(path)]
         found = [b"/" if path.startswith(b"/") else b""]
         for part in path.split(b"/"):
             if not part:
                 continue
-            if not _hasWildcards(part):
-                found = [posixpath.join(p, part) for p in found]
+            if not hasWildcards(part):
+                found = [posixpath.join(p, _unescapeBytes(part)) for p in found]
                 continue
+            wanted = fnmatchPattern(part)
             matches = []
             for prefix in found:
                 try:
@@ -424,8 +558,8 @@ class CftpService(Service):
                 except SFTPError:
                     continue
                 for name, _, _ in entries:
-                    if fnmatch.fnmatchcase(name, part) and (
-                        not name.startswith(b".") or part.startswith(b".")
+                    if fnmatch.fnmatchcase(name, wanted) and (
+                        not name.startswith(b".") or wanted.startswith(b".")
                     ):
                         matches.append(posixpath.join(prefix, name))
             found = matches
@@ -444,21 +578,29 @@ class CftpService(Service):
     async def cmd_ls(self, args: list[str]) -> None:
         long = bool(args) and args[0] == "-l"
         (path,) = self._arguments(args[1:] if long else args, 0, 1, "ls [-l] [PATH]") or ["."]
-        remote = self._remote(path)
+        remote = self._remotePattern(path)
         folder, name = posixpath.split(remote)
-        if _hasWildcards(name):
+        if hasWildcards(name):
             # List the folders (themselves perhaps patterns) and keep the matching names.
+            wanted = fnmatchPattern(name)
             shown = []
             for parent in await self._glob(os.fsdecode(folder or b".")):
                 for entry in await self._list(parent):
-                    if fnmatch.fnmatchcase(entry[0], name) and (
-                        not entry[0].startswith(b".") or name.startswith(b".")
+                    if fnmatch.fnmatchcase(entry[0], wanted) and (
+                        not entry[0].startswith(b".") or wanted.startswith(b".")
                     ):
                         shown.append(entry)
             if not shown:
                 raise CommandError(f"{path}: no match")
+        elif await self._isRemoteDirectory(_unescapeBytes(remote)):
+            listed = await self._list(_unescapeBytes(remote))
+            shown = [e for e in listed if not e[0].startswith(b".")]
         else:
-            shown = [e for e in await self._list(remote) if not e[0].startswith(b".")]
+            # A file is shown by itself, as it was named.
+            assert self.client is not None
+            attrs = await self.client.getAttrs(_unescapeBytes(remote), followLinks=False)
+            named = os.fsencode(unescape(path))
+            shown = [(named, lsLine(named, _statResult(attrs)), attrs)]
         for filename, longname, _ in shown:
             text = longname if long else filename
             self._stdout.write(text.decode("utf-8", "replace") + "\n")
@@ -494,13 +636,37 @@ class CftpService(Service):
             self._stdout.write(f"Changing mode on {os.fsdecode(match)}\n")
             await self.client.setAttrs(match, {"permissions": permissions})
 
+    async def _changeOwnership(self, args: list[str], which: str, usage: str) -> None:
+        """
+        Set the owner (``uid``) or group (``gid``) of every match to a numeric id, as
+        OpenSSH's ``sftp`` does: SFTP v3 sets both, so the other is read first.
+        """
+        number, path = self._arguments(args, 2, 2, usage)
+        if not (number.isascii() and number.isdigit()) or int(number) > 0xFFFFFFFF:
+            raise CommandError(f"{number}: not a numeric id")
+        assert self.client is not None
+        for match in await self._glob(path):
+            attrs = await self.client.getAttrs(match, followLinks=True)
+            if "uid" not in attrs or "gid" not in attrs:
+                raise CommandError(f"{os.fsdecode(match)}: the server gave no owner and group")
+            owner = {"uid": attrs["uid"], "gid": attrs["gid"], which: int(number)}
+            kind = "owner" if which == "uid" else "group"
+            self._stdout.write(f"Changing {kind} on {os.fsdecode(match)}\n")
+            await self.client.setAttrs(match, owner)
+
+    async def cmd_chown(self, args: list[str]) -> None:
+        await self._changeOwnership(args, "uid", "chown UID PATH")
+
+    async def cmd_chgrp(self, args: list[str]) -> None:
+        await self._changeOwnership(args, "gid", "chgrp GID PATH")
+
     async def cmd_ln(self, args: list[str]) -> None:
         symbolic = bool(args) and args[0] == "-s"
         old, new = self._arguments(args[1:] if symbolic else args, 2, 2, "ln [-s] OLD NEW")
         assert self.client is not None
         if symbolic:
             # The target is kept as written: a relative link stays relative.
-            await self.client.makeLink(self._remote(new), os.fsencode(old))
+            await self.client.makeLink(self._remote(new), os.fsencode(unescape(old)))
         else:
             await self.client.makeHardLink(self._remote(old), self._remote(new))
 
@@ -534,11 +700,11 @@ class CftpService(Service):
         assert self.client is not None
         await self.client.renameFile(self._remote(old), self._remote(new))
 
-    def _progress(self, name: str, total: int | None) -> Any:
+    def _progress(self, name: str, total: int | None, resumedAt: int = 0) -> Any:
         """A progress bar on standard error when it is a terminal; nothing otherwise."""
         if not self._stderr.isatty():
             return _NoProgress()
-        return _Progress(self._stderr, name, total, self._reactor.seconds)
+        return _Progress(self._stderr, name, total, self._reactor.seconds, resumedAt)
 
     @staticmethod
     def _flags(args: list[str], allowed: str, usage: str) -> tuple[set[str], list[str]]:
@@ -554,12 +720,12 @@ class CftpService(Service):
         return flags, args
 
     async def cmd_get(self, args: list[str]) -> None:
-        usage = "get [-r] [-p] REMOTE [LOCAL]"
-        flags, args = self._flags(args, "rp", usage)
+        usage = "get [-a] [-r] [-p] REMOTE [LOCAL]"
+        flags, args = self._flags(args, "arp", usage)
         paths = self._arguments(args, 1, 2, usage)
-        preserve = "p" in flags
+        preserve, resume = "p" in flags, "a" in flags
         matches = await self._glob(paths[0])
-        local = paths[1] if len(paths) > 1 else None
+        local = unescape(paths[1]) if len(paths) > 1 else None
         intoFolder = len(matches) > 1 or local is None or os.path.isdir(local)
         if len(matches) > 1 and local is not None and not os.path.isdir(local):
             raise CommandError(f"{local}: not a directory (several files match)")
@@ -569,32 +735,74 @@ class CftpService(Service):
             if await self._isRemoteDirectory(remote):
                 if "r" not in flags:
                     raise CommandError(f"{os.fsdecode(remote)}: a directory (use get -r)")
-                await self._getDirectory(remote, target, 0, preserve)
+                await self._getDirectory(remote, target, 0, preserve, resume)
             else:
-                await self._getFile(remote, target, preserve)
+                await self._getFile(remote, target, preserve, resume)
 
-    async def _getFile(self, remote: bytes, local: str, preserve: bool = False) -> None:
+    async def _copy(
+        self, copy: Any, f: ClientFile, other: Any, name: str, total: int | None, start: int
+    ) -> None:
+        """
+        Run :func:`_download` or :func:`_upload` (``copy``) between the remote file ``f`` and
+        the local ``other`` with the options' sizes, a progress bar, and Control-C.
+        """
+        progress = self._progress(name, total, start)
+        try:
+            await copy(
+                f,
+                other,
+                self.options.buffersize,
+                self.options.requests,
+                progress.update,
+                start,
+                self._wasInterrupted,
+            )
+        finally:
+            progress.finish()
+
+    def _transferClient(self) -> FileTransferClient:
+        """
+        The client, for a transfer about to start.
+
+        :raises Interrupted: Control-C stopped the command: no further transfer starts.
+        """
         assert self.client is not None
-        f = await self.client.openFile(remote, FXF_READ)
+        if self._interrupted:
+            raise Interrupted()
+        return self.client
+
+    async def cmd_reget(self, args: list[str]) -> None:
+        """``get -a``: resume downloads from the size of the local files."""
+        await self.cmd_get(["-a", *args])
+
+    async def _getFile(
+        self, remote: bytes, local: str, preserve: bool = False, resume: bool = False
+    ) -> None:
+        """
+        Download a file; resuming, from the size of the local file (which must not be larger
+        than the remote one).
+        """
+        f = await self._transferClient().openFile(remote, FXF_READ)
         try:
             attrs = await f.getAttrs()
-            progress = self._progress(os.fsdecode(remote), attrs.get("size"))
-            fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            size = attrs.get("size")
+            fd = os.open(local, os.O_WRONLY | os.O_CREAT | (0 if resume else os.O_TRUNC), 0o644)
             try:
-                await _download(
-                    f, fd, self.options.buffersize, self.options.requests, progress.update
-                )
+                start = os.fstat(fd).st_size if resume else 0
+                if size is not None and start > size:
+                    raise CommandError(f"{local}: larger than the remote file, not resumed")
+                await self._copy(_download, f, fd, os.fsdecode(remote), size, start)
                 if preserve:
                     _preserveLocally(fd, attrs)
             finally:
                 os.close(fd)
         finally:
             await f.close()
-        progress.finish()
-        self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}\n")
+        resumed = f" (resumed at {start})" if start else ""
+        self._stdout.write(f"Fetched {os.fsdecode(remote)} to {local}{resumed}\n")
 
     async def _getDirectory(
-        self, remote: bytes, local: str, depth: int, preserve: bool = False
+        self, remote: bytes, local: str, depth: int, preserve: bool = False, resume: bool = False
     ) -> None:
         """Copy a remote folder; links and other special files are skipped, as by sftp."""
         if depth >= _MAX_DEPTH:
@@ -605,9 +813,9 @@ class CftpService(Service):
             child = posixpath.join(remote, name)
             target = os.path.join(local, os.fsdecode(name))
             if stat.S_ISDIR(mode):
-                await self._getDirectory(child, target, depth + 1, preserve)
+                await self._getDirectory(child, target, depth + 1, preserve, resume)
             elif stat.S_ISREG(mode):
-                await self._getFile(child, target, preserve)
+                await self._getFile(child, target, preserve, resume)
             else:
                 self._stderr.write(f"Skipping non-regular file {os.fsdecode(child)}\n")
         if preserve:
@@ -620,11 +828,11 @@ class CftpService(Service):
                 os.close(fd)
 
     async def cmd_put(self, args: list[str]) -> None:
-        usage = "put [-r] [-p] LOCAL [REMOTE]"
-        flags, args = self._flags(args, "rp", usage)
+        usage = "put [-a] [-r] [-p] LOCAL [REMOTE]"
+        flags, args = self._flags(args, "arp", usage)
         paths = self._arguments(args, 1, 2, usage)
-        preserve = "p" in flags
-        matches = sorted(glob.glob(paths[0])) if glob.has_magic(paths[0]) else [paths[0]]
+        preserve, resume = "p" in flags, "a" in flags
+        matches = _localGlob(paths[0])
         if not matches:
             raise CommandError(f"{paths[0]}: no match")
         remote = self._remote(paths[1]) if len(paths) > 1 else self.cwd
@@ -637,31 +845,55 @@ class CftpService(Service):
             if os.path.isdir(local):
                 if "r" not in flags:
                     raise CommandError(f"{local}: a directory (use put -r)")
-                await self._putDirectory(local, target, 0, preserve)
+                await self._putDirectory(local, target, 0, preserve, resume)
             else:
-                await self._putFile(local, target, preserve)
+                await self._putFile(local, target, preserve, resume)
 
-    async def _putFile(self, local: str, remote: bytes, preserve: bool = False) -> None:
+    async def cmd_reput(self, args: list[str]) -> None:
+        """``put -a``: resume uploads from the size of the remote files."""
+        await self.cmd_put(["-a", *args])
+
+    async def _remoteSize(self, remote: bytes) -> int:
+        """The size of a remote file; 0 when there is none yet."""
         assert self.client is not None
+        try:
+            attrs = await self.client.getAttrs(remote, followLinks=True)
+        except SFTPError as e:
+            if e.code == FX_NO_SUCH_FILE:
+                return 0
+            raise
+        return int(attrs.get("size", 0))
+
+    async def _putFile(
+        self, local: str, remote: bytes, preserve: bool = False, resume: bool = False
+    ) -> None:
+        """
+        Upload a file; resuming, from the size of the remote file (which must not be larger
+        than the local one).
+        """
+        client = self._transferClient()
         with open(local, "rb") as source:
             st = os.fstat(source.fileno())
-            f = await self.client.openFile(
-                remote, FXF_WRITE | FXF_CREAT | FXF_TRUNC, {"permissions": st.st_mode & 0o777}
+            start = await self._remoteSize(remote) if resume else 0
+            if start > st.st_size:
+                raise CommandError(f"{os.fsdecode(remote)}: larger than {local}, not resumed")
+            source.seek(start)
+            f = await client.openFile(
+                remote,
+                FXF_WRITE | FXF_CREAT | (0 if resume else FXF_TRUNC),
+                {"permissions": st.st_mode & 0o777},
             )
-            progress = self._progress(local, st.st_size)
             try:
-                await _upload(
-                    f, source, self.options.buffersize, self.options.requests, progress.update
-                )
+                await self._copy(_upload, f, source, local, st.st_size, start)
                 if preserve:
                     await f.setAttrs(_preservedAttrs(st))
             finally:
                 await f.close()
-        progress.finish()
-        self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}\n")
+        resumed = f" (resumed at {start})" if start else ""
+        self._stdout.write(f"Uploaded {local} to {os.fsdecode(remote)}{resumed}\n")
 
     async def _putDirectory(
-        self, local: str, remote: bytes, depth: int, preserve: bool = False
+        self, local: str, remote: bytes, depth: int, preserve: bool = False, resume: bool = False
     ) -> None:
         """Copy a local folder; links and other special files are skipped, as by sftp."""
         if depth >= _MAX_DEPTH:
@@ -674,13 +906,25 @@ class CftpService(Service):
             mode = os.lstat(path).st_mode
             target = posixpath.join(remote, os.fsencode(name))
             if stat.S_ISDIR(mode):
-                await self._putDirectory(path, target, depth + 1, preserve)
+                await self._putDirectory(path, target, depth + 1, preserve, resume)
             elif stat.S_ISREG(mode):
-                await self._putFile(path, target, preserve)
+                await self._putFile(path, target, preserve, resume)
             else:
                 self._stderr.write(f"Skipping non-regular file {path}\n")
         if preserve:
             await self.client.setAttrs(remote, _preservedAttrs(os.stat(local)))
+
+
+def _statResult(attrs: dict[str, Any]) -> SimpleNamespace:
+    """SFTP attributes as the ``os.stat_result``-like object ``lsLine`` takes."""
+    return SimpleNamespace(
+        st_mode=attrs.get("permissions", 0),
+        st_nlink=1,
+        st_uid=attrs.get("uid", 0),
+        st_gid=attrs.get("gid", 0),
+        st_size=attrs.get("size", 0),
+        st_mtime=attrs.get("mtime", 0),
+    )
 
 
 def _preservedAttrs(st: os.stat_result) -> dict[str, Any]:
@@ -704,8 +948,21 @@ def _preserveLocally(fd: int, attrs: dict[str, Any]) -> None:
 _MAX_DEPTH = 64
 
 
-def _hasWildcards(path: bytes) -> bool:
-    return any(c in path for c in b"*?[")
+def _lineEscape(text: str) -> str:
+    """``text`` as one word of a command line: blanks, quotes, backslashes and wildcard
+    characters escaped."""
+    return "".join("\\" + c if c in " \t'\"\\*?[]" else c for c in text)
+
+
+def _unescapeBytes(pattern: bytes) -> bytes:
+    return os.fsencode(unescape(os.fsdecode(pattern)))
+
+
+def _localGlob(pattern: str) -> list[str]:
+    """The local paths a pattern names (itself, escapes undone, when it has no wildcards)."""
+    if not hasWildcards(os.fsencode(pattern)):
+        return [unescape(pattern)]
+    return sorted(glob.glob(os.fsdecode(fnmatchPattern(os.fsencode(pattern)))))
 
 
 def _safeName(name: bytes) -> bool:
@@ -745,14 +1002,20 @@ async def _download(
     size: int,
     inFlight: int,
     onData: Callable[[int], None] = lambda n: None,
+    start: int = 0,
+    interrupted: Callable[[], bool] = lambda: False,
 ) -> None:
     """
     Read the file with up to ``inFlight`` requests of ``size`` bytes outstanding; a short read
     asks again for the rest of its piece, and the first end of file stops new requests.
 
     :param onData: called with the size of each piece written.
+    :param start: the offset to read from (what is before it is already there).
+    :param interrupted: once true, no more requests are made; when those in flight are
+        answered, :class:`Interrupted` is raised (unless the file was whole by then).
+    :raises Interrupted: see above.
     """
-    nextOffset = 0
+    nextOffset = start
     end: int | None = None
     done: Deferred[None] = Deferred()
     pending: list[Deferred[Any]] = []
@@ -783,12 +1046,15 @@ async def _download(
 
     def refill() -> None:
         nonlocal nextOffset
-        while not failures and end is None and len(pending) < inFlight:
+        stopped = interrupted()
+        while not failures and end is None and not stopped and len(pending) < inFlight:
             issue(nextOffset, size)
             nextOffset += size
         if not pending and not done.called:
             if failures:
                 done.errback(failures[0])
+            elif end is None:
+                done.errback(Interrupted())
             else:
                 done.callback(None)
 
@@ -806,15 +1072,23 @@ async def _upload(
     size: int,
     inFlight: int,
     onData: Callable[[int], None] = lambda n: None,
+    start: int = 0,
+    interrupted: Callable[[], bool] = lambda: False,
 ) -> None:
     """
     Write ``source`` with up to ``inFlight`` writes of ``size`` bytes outstanding.
 
     :param onData: called with the size of each piece the server acknowledged.
+    :param start: the remote offset of what ``source`` reads first.
+    :param interrupted: once true, no more writes are made; when those in flight are
+        acknowledged, :class:`Interrupted` is raised.
+    :raises Interrupted: see above.
     """
-    offset = 0
+    offset = start
     window: list[Deferred[Any]] = []
-    while chunk := source.read(size):
+    stopped = False
+    while not (stopped := interrupted()) and (chunk := source.read(size)):
+        # (Interrupted with nothing left to read counts as interrupted: it is harmless.)
         d: Deferred[Any] = f.writeChunk(offset, chunk)
         d.addCallback(_acknowledged, onData, len(chunk))
         window.append(d)
@@ -830,6 +1104,8 @@ async def _upload(
         await DeferredList(window, fireOnOneErrback=True, consumeErrors=True).addErrback(
             firstFailure
         )
+    if stopped:
+        raise Interrupted()
 
 
 @implementer(IServiceMaker)

@@ -5,8 +5,9 @@ a key store (its factory's ``keys``).
 
 Both are thin adapters over ``glisten.conch.ssh._agent``. The server keeps ``ssh-add -t``
 lifetimes on the reactor's clock, asks before a ``ssh-add -c`` key signs (no by default),
-locks with a passphrase (``ssh-add -x``/``-X``), and refuses extension constraints and
-requests and smartcards.
+locks with a passphrase (``ssh-add -x``/``-X``), keeps ``ssh-add -h`` destination constraints
+(``restrict-destination-v00@openssh.com``) against the ``session-bind@openssh.com`` bindings
+``ssh`` sends, and refuses other extension constraints and requests, and smartcards.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from glisten.conch.ssh._agent._codec import (
     SSH_AGENT_SUCCESS,
     SSH_AGENTC_ADD_ID_CONSTRAINED,
     SSH_AGENTC_ADD_IDENTITY,
+    SSH_AGENTC_EXTENSION,
     SSH_AGENTC_LOCK,
     SSH_AGENTC_REMOVE_ALL_IDENTITIES,
     SSH_AGENTC_REMOVE_IDENTITY,
@@ -36,9 +38,20 @@ from glisten.conch.ssh._agent._codec import (
     AgentProtocolError,
     Limits,
 )
+from glisten.conch.ssh._agent._destinations import (
+    SESSION_BIND,
+    DestinationConstraint,
+    Hop,
+    HostKeySpec,
+    SessionBinding,
+    packSessionBind,
+    parseSessionBind,
+    parseUserauthRequest,
+    permitted,
+)
 from glisten.conch.ssh._ssh._errors import DecodeError
 from glisten.conch.ssh._ssh._wire import Reader, string
-from glisten.conch.ssh.keys import BadKeyError, Key
+from glisten.conch.ssh.keys import CERT_HOST, BadCertificateError, BadKeyError, Key
 from glisten.cred.checkers import scryptHash, scryptVerify
 from glisten.internet import protocol
 from glisten.internet.defer import Deferred
@@ -63,10 +76,14 @@ __all__ = [
     "SSH_AGENT_RSA_SHA2_512",
     "SSH_AGENT_SIGN_RESPONSE",
     "SSH_AGENT_SUCCESS",
+    "DestinationConstraint",
+    "Hop",
+    "HostKeySpec",
     "KeyConstraints",
     "Limits",
     "SSHAgentClient",
     "SSHAgentServer",
+    "hopHasHostKey",
     "signatureFlags",
 ]
 
@@ -171,20 +188,39 @@ class SSHAgentClient(protocol.Protocol):
         comment: bytes = b"",
         confirm: bool = False,
         lifetime: int | None = None,
+        destinations: tuple[DestinationConstraint, ...] = (),
     ) -> Deferred[None]:
         """
         Give the agent a key: ``blob`` is :meth:`Key.privateBlob`.
 
         :param confirm: the agent must ask before each signature (``ssh-add -c``).
         :param lifetime: seconds after which the agent forgets the key (``ssh-add -t``).
+        :param destinations: the only hops the key may be used for (``ssh-add -h``).
         """
-        if confirm or lifetime is not None:
-            constraints = AgentCodec.packConstraints(confirm, lifetime)
+        if confirm or lifetime is not None or destinations:
+            constraints = AgentCodec.packConstraints(confirm, lifetime, destinations)
             d = self.sendRequest(
                 SSH_AGENTC_ADD_ID_CONSTRAINED, blob + string(comment) + constraints
             )
         else:
             d = self.sendRequest(SSH_AGENTC_ADD_IDENTITY, blob + string(comment))
+        return d.addCallback(self._expect(SSH_AGENT_SUCCESS)).addCallback(lambda _: None)
+
+    def bindSession(
+        self, hostKey: bytes, sessionID: bytes, signature: bytes, forwarding: bool = False
+    ) -> Deferred[None]:
+        """
+        Tell the agent which SSH session this connection serves
+        (``session-bind@openssh.com``, as ``ssh`` does after key exchange), so keys with
+        destination constraints can be checked.
+
+        :param hostKey: the server's host key blob.
+        :param signature: the host key's signature of ``sessionID`` from the key exchange.
+        :param forwarding: the connection is forwarded to that server (``ssh -A``) rather
+            than used to log in to it.
+        """
+        body = packSessionBind(hostKey, sessionID, signature, forwarding)
+        d = self.sendRequest(SSH_AGENTC_EXTENSION, body)
         return d.addCallback(self._expect(SSH_AGENT_SUCCESS)).addCallback(lambda _: None)
 
     def lock(self, passphrase: bytes) -> Deferred[None]:
@@ -215,10 +251,36 @@ class KeyConstraints:
 
     :ivar confirm: every signature needs :meth:`SSHAgentServer.confirmSignature`'s yes.
     :ivar expiry: the reactor's call that removes the key when its lifetime ends.
+    :ivar destinations: the hops the key may be used for (``ssh-add -h``); empty for any.
     """
 
     confirm: bool = False
     expiry: IDelayedCall | None = None
+    destinations: tuple[DestinationConstraint, ...] = ()
+
+
+def hopHasHostKey(hop: Hop, blob: bytes) -> bool:
+    """
+    Whether the host key ``blob`` belongs to ``hop``, as OpenSSH's agent decides: a plain key
+    listed as such, or a host certificate issued by one of the hop's CA keys, valid now for
+    the hop's host name.
+    """
+    if hop.hasKey(blob):
+        return True
+    authorities = {spec.blob for spec in hop.keys if spec.isCA}
+    if not authorities:
+        return False
+    try:
+        certificate = Key.fromString(blob, type="blob").certificate
+    except BadKeyError:
+        return False
+    if certificate is None or certificate.signatureKey.blob() not in authorities:
+        return False
+    try:
+        certificate.checkAuthority(CERT_HOST, hop.hostname)
+    except BadCertificateError:
+        return False
+    return True
 
 
 class SSHAgentServer(protocol.Protocol):
@@ -235,6 +297,13 @@ class SSHAgentServer(protocol.Protocol):
 
     A locked agent lists no keys and refuses everything but ``UNLOCK`` (the passphrase is
     stored hashed and compared in constant time).
+
+    Keys added with destination constraints (``ssh-add -h``) are listed and sign only as
+    OpenSSH's agent allows: each connection keeps the ``session-bind@openssh.com`` bindings
+    ``ssh`` sent on it (host key signatures checked); such a key signs only a ``publickey``
+    login request on a bound connection, for the session bound last, as a user and to a host
+    its hops allow (through the forwarding hosts bound before); a connection whose binding
+    failed gets none of them.
     """
 
     _log = Logger()
@@ -243,6 +312,8 @@ class SSHAgentServer(protocol.Protocol):
         self._codec = AgentCodec(limits)
         self._queue: deque[Any] = deque()
         self._busy = False
+        self._bindings: list[SessionBinding] = []
+        self._bindingFailed = False
 
     def _keys(self) -> dict[bytes, tuple[Key, bytes]]:
         keys = getattr(getattr(self, "factory", None), "keys", None)
@@ -331,7 +402,11 @@ class SSHAgentServer(protocol.Protocol):
                 return AgentCodec.send(SSH_AGENT_IDENTITIES_ANSWER, AgentCodec.packIdentities([]))
             return AgentCodec.send(SSH_AGENT_FAILURE)
         if kind == SSH_AGENTC_REQUEST_IDENTITIES:
-            identities = [(blob, comment) for blob, (_, comment) in keys.items()]
+            identities = [
+                (blob, comment)
+                for blob, (_, comment) in keys.items()
+                if self._permitted(blob, None)
+            ]
             return AgentCodec.send(
                 SSH_AGENT_IDENTITIES_ANSWER, AgentCodec.packIdentities(identities)
             )
@@ -354,8 +429,69 @@ class SSHAgentServer(protocol.Protocol):
             passphrase = self._codec.parseString(body)
             self.factory.lockHash = scryptHash(passphrase)
             return AgentCodec.send(SSH_AGENT_SUCCESS)
-        # Unlocking an agent that is not locked, extensions and smartcards are refused.
+        if kind == SSH_AGENTC_EXTENSION:
+            return self._extension(body)
+        # Unlocking an agent that is not locked, other extensions and smartcards are refused.
         return AgentCodec.send(SSH_AGENT_FAILURE)
+
+    def _permitted(self, blob: bytes, user: bytes | None) -> bool:
+        """Whether this connection's bindings allow the key (``user``: to sign a login)."""
+        constraints = self._constraints().get(blob)
+        if constraints is None or not constraints.destinations:
+            return True
+        if self._bindingFailed:
+            return False
+        return permitted(constraints.destinations, self._bindings, user, hopHasHostKey)
+
+    def _extension(self, body: bytes) -> bytes:
+        """``session-bind@openssh.com``; any other extension is refused."""
+        r = Reader(body, maxString=self._codec.limits.maxMessageLength)
+        try:
+            name = r.string()
+        except DecodeError:
+            raise AgentProtocolError("malformed extension request") from None
+        if name != SESSION_BIND:
+            return AgentCodec.send(SSH_AGENT_FAILURE)
+        if self._bind(r):
+            return AgentCodec.send(SSH_AGENT_SUCCESS)
+        self._bindingFailed = True
+        return AgentCodec.send(SSH_AGENT_FAILURE)
+
+    def _bind(self, r: Reader) -> bool:
+        """Record a binding, as OpenSSH's agent does; ``False`` when it is refused."""
+        try:
+            hostKey, sessionID, signature, forwarding = parseSessionBind(r)
+            key = Key.fromString(hostKey, type="blob")
+        except (ValueError, BadKeyError):
+            return False
+        if not key.verify(signature, sessionID):
+            self._log.info("agent: a session binding with a bad host key signature")
+            return False
+        for bound in self._bindings:
+            if not bound.forwarding:
+                return False  # bound for a login already: nothing may follow
+            if bound.sessionID == sessionID:
+                return bound.hostKey == hostKey  # the same binding again is fine
+        if len(self._bindings) >= self._codec.limits.maxSessionBindings:
+            return False
+        self._bindings.append(SessionBinding(hostKey, sessionID, forwarding))
+        return True
+
+    def _destinationAllows(self, blob: bytes, data: bytes) -> bool:
+        """Whether a destination-constrained key may sign ``data`` on this connection."""
+        if not self._bindings:
+            return False  # only bound connections sign with such keys
+        try:
+            sessionID, user, hostKey = parseUserauthRequest(data, blob)
+        except ValueError:
+            return False  # only login requests are signed with such keys
+        last = self._bindings[-1]
+        if not self._permitted(blob, user) or sessionID != last.sessionID:
+            return False
+        if hostKey is None:
+            # Only the first hop may leave the host key out of the request.
+            return len(self._bindings) == 1
+        return hostKey == last.hostKey
 
     def _sign(self, keys: dict[bytes, tuple[Key, bytes]], body: bytes) -> bytes | Deferred[bytes]:
         blob, data, flags = self._codec.parseSignRequest(body)
@@ -379,6 +515,10 @@ class SSHAgentServer(protocol.Protocol):
             return AgentCodec.send(SSH_AGENT_SIGN_RESPONSE, string(key.sign(data, algorithm)))
 
         constraints = self._constraints().get(blob)
+        if constraints is not None and constraints.destinations:
+            if not self._destinationAllows(blob, data):
+                self._log.info("agent: a destination-constrained key refused to sign")
+                return AgentCodec.send(SSH_AGENT_FAILURE)
         if constraints is None or not constraints.confirm:
             return sign(True)
         try:
@@ -395,8 +535,11 @@ class SSHAgentServer(protocol.Protocol):
         try:
             key = Key.readPrivateBlob(r)
             comment = r.string()
+            destinations: tuple[DestinationConstraint, ...] = ()
             if constrained:
-                confirm, lifetime = AgentCodec.parseConstraints(r)
+                confirm, lifetime, destinations = AgentCodec.parseConstraints(
+                    r, self._codec.limits.maxDestinations
+                )
             else:
                 confirm, lifetime = False, None
             r.done()
@@ -407,13 +550,13 @@ class SSHAgentServer(protocol.Protocol):
             return AgentCodec.send(SSH_AGENT_FAILURE)
         self._dropConstraints(blob)
         keys[blob] = (key, comment)
-        if confirm or lifetime is not None:
+        if confirm or lifetime is not None or destinations:
             expiry = None
             if lifetime is not None:
                 reactor = getReactor(getattr(self.factory, "reactor", None))
                 entry = keys[blob]
                 expiry = reactor.callLater(lifetime, self._expire, keys, blob, entry)
-            self._constraints()[blob] = KeyConstraints(confirm, expiry)
+            self._constraints()[blob] = KeyConstraints(confirm, expiry, destinations)
         return AgentCodec.send(SSH_AGENT_SUCCESS)
 
     def _expire(

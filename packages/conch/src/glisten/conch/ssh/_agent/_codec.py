@@ -14,6 +14,12 @@ import struct
 
 import attrs
 
+from glisten.conch.ssh._agent._destinations import (
+    RESTRICT_DESTINATION,
+    DestinationConstraint,
+    packDestinations,
+    parseDestinations,
+)
 from glisten.conch.ssh._ssh._errors import DecodeError
 from glisten.conch.ssh._ssh._wire import Reader, string, uint32
 
@@ -51,11 +57,16 @@ class Limits:
     :ivar maxMessageLength: the largest message accepted (OpenSSH's agent allows 256 KiB).
     :ivar maxKeys: identities in one answer, and keys an agent holds.
     :ivar maxPending: requests an agent holds while it waits for a confirmation.
+    :ivar maxDestinations: hops in one key's destination constraint (``ssh-add -h``).
+    :ivar maxSessionBindings: ``session-bind@openssh.com`` bindings of one agent connection
+        (hops of agent forwarding; OpenSSH's agent keeps 16).
     """
 
     maxMessageLength: int = 256 * 1024
     maxKeys: int = 1024
     maxPending: int = 64
+    maxDestinations: int = 1024
+    maxSessionBindings: int = 16
 
 
 @attrs.define(slots=True)
@@ -142,15 +153,19 @@ class AgentCodec:
         return string(blob) + string(data) + uint32(flags)
 
     @staticmethod
-    def parseConstraints(r: Reader) -> tuple[bool, int | None]:
+    def parseConstraints(
+        r: Reader, maxDestinations: int = 1024
+    ) -> tuple[bool, int | None, tuple[DestinationConstraint, ...]]:
         """
-        The constraints ending an ``ADD_ID_CONSTRAINED``: ``(confirm, lifetime seconds)``.
+        The constraints ending an ``ADD_ID_CONSTRAINED``: ``(confirm, lifetime seconds,
+        destination constraints)`` (``ssh-add -c``, ``-t`` and ``-h``).
 
-        :raises ValueError: a constraint we cannot keep (an extension), one given twice, or a
-            malformed list; the key must then be refused.
+        :raises ValueError: a constraint we cannot keep (another extension), one given twice,
+            or a malformed list; the key must then be refused.
         """
         confirm = False
         lifetime: int | None = None
+        destinations: tuple[DestinationConstraint, ...] = ()
         try:
             while r.remaining():
                 kind = r.byte()
@@ -158,20 +173,34 @@ class AgentCodec:
                     lifetime = r.uint32()
                 elif kind == SSH_AGENT_CONSTRAIN_CONFIRM and not confirm:
                     confirm = True
+                elif kind == SSH_AGENT_CONSTRAIN_EXTENSION and not destinations:
+                    if r.string() != RESTRICT_DESTINATION:
+                        raise ValueError("unsupported key constraint extension")
+                    destinations = parseDestinations(r.string(), maxDestinations)
                 else:
                     raise ValueError("unsupported or repeated key constraint")
         except DecodeError:
             raise ValueError("malformed key constraints") from None
-        return confirm, lifetime
+        return confirm, lifetime, destinations
 
     @staticmethod
-    def packConstraints(confirm: bool, lifetime: int | None) -> bytes:
+    def packConstraints(
+        confirm: bool,
+        lifetime: int | None,
+        destinations: tuple[DestinationConstraint, ...] = (),
+    ) -> bytes:
         """The constraints of an ``ADD_ID_CONSTRAINED``."""
         out = b""
         if lifetime is not None:
             out += bytes([SSH_AGENT_CONSTRAIN_LIFETIME]) + uint32(lifetime)
         if confirm:
             out += bytes([SSH_AGENT_CONSTRAIN_CONFIRM])
+        if destinations:
+            out += (
+                bytes([SSH_AGENT_CONSTRAIN_EXTENSION])
+                + string(RESTRICT_DESTINATION)
+                + string(packDestinations(destinations))
+            )
         return out
 
     def parseString(self, body: bytes) -> bytes:
