@@ -63,6 +63,7 @@ from glisten.conch.ssh.keys import (
     Key,
     sourceAddressAllows,
 )
+from glisten.conch.ssh.krl import KeyRevocationList, KRLError, KRLLimits, isKRL
 from glisten.cred import credentials as _credentials
 from glisten.cred.checkers import ICredentialsChecker
 from glisten.cred.error import UnauthorizedLogin
@@ -79,6 +80,7 @@ __all__ = [
     "InMemorySSHKeyDB",
     "SSHPrivateKey",
     "PublicKeysFile",
+    "RevokedKeysFile",
     "SSHPublicKeyChecker",
     "TrustedUserCAKeysFile",
     "UNIXAuthorizedKeysFiles",
@@ -582,17 +584,51 @@ class PublicKeysFile:
         :raises OSError: the file cannot be read.
         """
         with open(self.path, "rb") as f:
-            lines = f.readlines()
-        keys = []
-        for line in lines:
-            line = line.strip()
-            if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
-                continue
-            try:
-                keys.append(Key.fromString(line).public())
-            except BadKeyError:
-                continue
-        return keys
+            return _keysOfLines(f.readlines())
+
+
+def _keysOfLines(lines: Iterable[bytes]) -> list[Key]:
+    """The public keys of a key list's lines (comments, blank and bad lines skipped)."""
+    keys = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
+            continue
+        try:
+            keys.append(Key.fromString(line).public())
+        except BadKeyError:
+            continue
+    return keys
+
+
+class RevokedKeysFile(PublicKeysFile):
+    """
+    OpenSSH's ``RevokedKeys`` file, read on every use: a key revocation list (KRL, as
+    ``ssh-keygen -k`` writes; told by its first bytes) or a list of public keys, one a line.
+
+    :param limits: bounds on a KRL (its size, its number of revocations...).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], limits: KRLLimits = KRLLimits()) -> None:
+        super().__init__(path)
+        self.limits = limits
+
+    def isRevoked(self, key: Key) -> bool:
+        """
+        Whether ``key`` is revoked: for a KRL see
+        :meth:`~glisten.conch.ssh.krl.KeyRevocationList.isRevoked`; a list revokes the keys
+        it holds, their certificates and the certificates of the CAs it holds.
+
+        :raises OSError: the file cannot be read.
+        :raises KRLError: the file is a KRL that does not decode.
+        """
+        with open(self.path, "rb") as f:
+            data = f.read(self.limits.maxSize + 1)
+        if isKRL(data):
+            return KeyRevocationList.fromBytes(data, self.limits).isRevoked(key)
+        if len(data) > self.limits.maxSize:
+            raise KRLError("revoked keys file too large")
+        return _isRevoked(key, _keysOfLines(data.splitlines()))
 
 
 class TrustedUserCAKeysFile(PublicKeysFile):
@@ -699,6 +735,16 @@ class SSHPublicKeyChecker:
         revoked = self._revokedKeys
         if revoked is None:
             return False
+        isRevoked = getattr(revoked, "isRevoked", None)
+        if isRevoked is not None:
+            try:
+                return bool(isRevoked(key))
+            except (OSError, KRLError) as e:
+                self._log.warn(
+                    "revoked keys file unusable ({reason}): refusing every key",
+                    reason=e.strerror if isinstance(e, OSError) else str(e),
+                )
+                return True
         getKeys = getattr(revoked, "getKeys", None)
         try:
             listed = list(getKeys() if getKeys is not None else revoked)

@@ -20,8 +20,9 @@ confinement meaningless.
 OpenSSH certificates: ``--trusted-user-ca-keys FILE`` (OpenSSH's ``TrustedUserCAKeys``)
 admits user certificates signed by the CAs of ``FILE`` for the users the certificate names;
 ``cert-authority`` lines of ``--authorized-keys`` do the same for that file's users.
-``--revoked-keys FILE`` (OpenSSH's ``RevokedKeys``, list form) refuses the keys listed, their
-certificates and the certificates of listed CAs. ``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
+``--revoked-keys FILE`` (OpenSSH's ``RevokedKeys``) refuses the keys a key revocation list
+(KRL, ``ssh-keygen -k``) revokes, or the keys a list of public keys holds, their certificates
+and the certificates of listed CAs. ``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
 for the host key it certifies, under the ``*-cert-v01@openssh.com`` algorithms.
 
 Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
@@ -189,8 +190,8 @@ def makeFactory(
     :param moduli: an OpenSSH ``moduli`` file with the group exchange's groups.
     :param trustedUserCAKeys: a file of CA keys whose user certificates are accepted for
         the users they name.
-    :param revokedKeys: a file of public keys refused, with their certificates and the
-        certificates of CAs listed (every key is refused when it cannot be read).
+    :param revokedKeys: a KRL or a file of public keys refused, with their certificates and
+        the certificates of CAs listed (every key is refused when it cannot be read).
     :param unixPasswords: check passwords of the server's own UNIX user (the only user then
         admitted by password) against ``shadowFile`` (``/etc/passwd`` for a user it does not
         list).
@@ -210,7 +211,7 @@ def makeFactory(
                 if authorizedKeys
                 else checkers.InMemorySSHKeyDB({}),
                 checkers.TrustedUserCAKeysFile(trustedUserCAKeys) if trustedUserCAKeys else None,
-                revokedKeys=checkers.PublicKeysFile(revokedKeys) if revokedKeys else None,
+                revokedKeys=checkers.RevokedKeysFile(revokedKeys) if revokedKeys else None,
             )
         )
     if passwordFile:
@@ -293,7 +294,8 @@ class SSHServiceMaker:
         parser.add_argument(
             "--revoked-keys",
             metavar="FILE",
-            help="refuse these public keys, their certificates and those of listed CAs",
+            help="refuse the keys and certificates this KRL (ssh-keygen -k) revokes, or these"
+            " public keys, their certificates and those of listed CAs",
         )
         parser.add_argument(
             "--host-certificate",
