@@ -278,7 +278,9 @@ def test_keyRevocationListRoundTrip() -> None:
 
 def _creds(key: Key) -> Any:
     data = b"signed"
-    return checkers.SSHPrivateKey(b"alice", key.sshType(), key.public().blob(), data, key.sign(data))
+    return checkers.SSHPrivateKey(
+        b"alice", key.sshType(), key.public().blob(), data, key.sign(data)
+    )
 
 
 def _result(d: Any) -> Any:

@@ -601,6 +601,9 @@ def _keysOfLines(lines: Iterable[bytes]) -> list[Key]:
     return keys
 
 
+_KRL_LIMITS = KRLLimits()
+
+
 class RevokedKeysFile(PublicKeysFile):
     """
     OpenSSH's ``RevokedKeys`` file, read on every use: a key revocation list (KRL, as
@@ -609,7 +612,7 @@ class RevokedKeysFile(PublicKeysFile):
     :param limits: bounds on a KRL (its size, its number of revocations...).
     """
 
-    def __init__(self, path: str | os.PathLike[str], limits: KRLLimits = KRLLimits()) -> None:
+    def __init__(self, path: str | os.PathLike[str], limits: KRLLimits = _KRL_LIMITS) -> None:
         super().__init__(path)
         self.limits = limits
 

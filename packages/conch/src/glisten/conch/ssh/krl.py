@@ -37,6 +37,9 @@ from glisten.conch.ssh.keys import BadKeyError, Key
 __all__ = ["KRL_MAGIC", "KRLError", "KRLLimits", "KeyRevocationList", "isKRL"]
 
 
+_DEFAULT_LIMITS = KRLLimits()
+
+
 def _plainKey(key: Key) -> Key:
     cert = key.certificate
     return key.public() if cert is None else cert.key
@@ -113,7 +116,7 @@ class KeyRevocationList:
         return self
 
     @classmethod
-    def fromBytes(cls, data: bytes, limits: KRLLimits = KRLLimits()) -> KeyRevocationList:
+    def fromBytes(cls, data: bytes, limits: KRLLimits = _DEFAULT_LIMITS) -> KeyRevocationList:
         """
         Read a KRL.
 
@@ -123,7 +126,7 @@ class KeyRevocationList:
 
     @classmethod
     def fromFile(
-        cls, path: str | os.PathLike[str], limits: KRLLimits = KRLLimits()
+        cls, path: str | os.PathLike[str], limits: KRLLimits = _DEFAULT_LIMITS
     ) -> KeyRevocationList:
         """
         Read a KRL file.
