@@ -75,6 +75,9 @@ __all__ = [
     "AuthorizedKey",
     "AuthorizedKeyID",
     "AuthorizedKeysFileDB",
+    "AuthorizedOptions",
+    "AuthorizedPrincipal",
+    "AuthorizedPrincipalsFile",
     "CryptUnavailable",
     "IAuthorizedKeysDB",
     "InMemorySSHKeyDB",
@@ -89,6 +92,7 @@ __all__ = [
     "parseExpiryTime",
     "readAuthorizedKeyFile",
     "readAuthorizedKeys",
+    "readAuthorizedPrincipals",
     "verifyCryptedPassword",
 ]
 
@@ -151,36 +155,31 @@ _MAX_ENVIRONMENT = 64
 _ENV_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-class AuthorizedKey:
+class AuthorizedOptions:
     """
-    One usable ``authorized_keys`` line.
+    The options of one usable ``authorized_keys`` or ``AuthorizedPrincipalsFile`` line.
 
-    :ivar key: the public key.
-    :ivar options: flag options (lower case), and ``b"command"`` and ``b"from"`` mapped to
-        their values.
+    :ivar options: flag options (lower case), and ``b"command"``, ``b"from"``,
+        ``b"principals"`` and ``b"expiry-time"`` mapped to their values.
     :ivar environment: the ``environment=`` options, as ``(name, value)`` in file order.
     :ivar permitOpen: the ``permitopen=`` destinations as ``(host, port)`` (port ``0`` for
         ``*``); ``None`` when the line has none (no limit beyond the server's).
     :ivar permitListen: the ``permitlisten=`` addresses ``ssh -R`` may listen on, as
         ``(host pattern, port)`` (port ``0`` for ``*``, host ``*`` when the option gives
         none); ``None`` when the line has none.
-    :ivar certificate: for the entry of a certificate login, the client's certificate.
     """
 
     def __init__(
         self,
-        key: Key,
         options: dict[bytes, bytes | None],
         environment: list[tuple[bytes, bytes]] | None = None,
         permitOpen: list[tuple[str, int]] | None = None,
         permitListen: list[tuple[str, int]] | None = None,
     ) -> None:
-        self.key = key
         self.options = options
         self.environment = list(environment or [])
         self.permitOpen = None if permitOpen is None else list(permitOpen)
         self.permitListen = None if permitListen is None else list(permitListen)
-        self.certificate: Any = None
 
     @property
     def certAuthority(self) -> bool:
@@ -254,6 +253,46 @@ class AuthorizedKey:
     def command(self) -> bytes | None:
         """The forced command, if any."""
         return self.options.get(b"command")
+
+
+class AuthorizedKey(AuthorizedOptions):
+    """
+    One usable ``authorized_keys`` line.
+
+    :ivar key: the public key.
+    :ivar certificate: for the entry of a certificate login, the client's certificate.
+    """
+
+    def __init__(
+        self,
+        key: Key,
+        options: dict[bytes, bytes | None],
+        environment: list[tuple[bytes, bytes]] | None = None,
+        permitOpen: list[tuple[str, int]] | None = None,
+        permitListen: list[tuple[str, int]] | None = None,
+    ) -> None:
+        super().__init__(options, environment, permitOpen, permitListen)
+        self.key = key
+        self.certificate: Any = None
+
+
+class AuthorizedPrincipal(AuthorizedOptions):
+    """
+    One usable ``AuthorizedPrincipalsFile`` line: a certificate principal and its options.
+
+    :ivar principal: the name a certificate must list.
+    """
+
+    def __init__(
+        self,
+        principal: bytes,
+        options: dict[bytes, bytes | None],
+        environment: list[tuple[bytes, bytes]] | None = None,
+        permitOpen: list[tuple[str, int]] | None = None,
+        permitListen: list[tuple[str, int]] | None = None,
+    ) -> None:
+        super().__init__(options, environment, permitOpen, permitListen)
+        self.principal = principal
 
 
 class AuthorizedKeyID(bytes):
@@ -477,6 +516,90 @@ def readAuthorizedKeyFile(
             yield entry.key
 
 
+def readAuthorizedPrincipals(fileobj: Iterable[bytes]) -> Iterator[AuthorizedPrincipal]:
+    """
+    The usable lines of an ``AuthorizedPrincipalsFile``: a principal name, after
+    ``authorized_keys`` options if any (the name is the line's last word). Comments, blank
+    lines and lines with options glisten does not enforce or cannot read are skipped.
+    """
+    for line in fileobj:
+        line = line.strip()
+        if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
+            continue
+        if not any(c in line for c in b" \t"):
+            yield AuthorizedPrincipal(line, {})
+            continue
+        parsed = _parseOptions(line)
+        if parsed is None:
+            continue
+        options, principal, environment, permitOpen, permitListen = parsed
+        if not principal or any(c in principal for c in b" \t"):
+            continue
+        yield AuthorizedPrincipal(principal, options, environment, permitOpen, permitListen)
+
+
+class AuthorizedPrincipalsFile:
+    """
+    OpenSSH's ``AuthorizedPrincipalsFile``: for a certificate signed by a trusted CA
+    (``TrustedUserCAKeys``), the principal names accepted for each user, instead of the
+    user's own name. Read on every login; a user without a readable file has none.
+
+    :param path: the file's path, with the tokens ``%u`` (the user name), ``%h`` (the user's
+        home folder), ``%U`` (the user's numeric ID) and ``%%``; a relative path is taken
+        from the user's home folder. The user is looked up only when the path needs it.
+    :param userdb: something with ``getpwnam`` (the :mod:`pwd` module by default).
+    :raises ValueError: ``path`` has another ``%`` token.
+    """
+
+    def __init__(self, path: str, userdb: Any = None) -> None:
+        if re.search(r"%[^%huU]|%\Z", path.replace("%%", "")):
+            raise ValueError("unknown %-token in the authorized principals file path")
+        self.path = path
+        self._userdb = userdb
+
+    def _userdbOrPwd(self) -> Any:
+        if self._userdb is None:
+            import pwd
+
+            self._userdb = pwd
+        return self._userdb
+
+    def pathFor(self, username: bytes) -> str | None:
+        """The file for ``username``, or ``None`` (a malformed or unknown user name)."""
+        if not _VALID_USER.match(username):
+            return None
+        try:
+            name = username.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        needsUser = not os.path.isabs(self.path) or re.search(r"%[hU]", self.path.replace("%%", ""))
+        entry = None
+        if needsUser:
+            try:
+                entry = self._userdbOrPwd().getpwnam(name)
+            except KeyError:
+                return None
+        tokens = {"%": "%", "u": name}
+        if entry is not None:
+            tokens["h"] = entry.pw_dir
+            tokens["U"] = str(entry.pw_uid)
+        path = re.sub(r"%(.)", lambda m: tokens[m.group(1)], self.path)
+        if entry is not None and not os.path.isabs(path):
+            path = os.path.join(entry.pw_dir, path)
+        return path
+
+    def getPrincipalEntries(self, username: bytes) -> list[AuthorizedPrincipal]:
+        """The usable lines of ``username``'s file (none when it cannot be read)."""
+        path = self.pathFor(username)
+        if path is None:
+            return []
+        try:
+            with open(path, "rb") as f:
+                return list(readAuthorizedPrincipals(f))
+        except OSError:
+            return []
+
+
 @implementer(IAuthorizedKeysDB)
 class InMemorySSHKeyDB:
     """
@@ -656,10 +779,12 @@ def _isRevoked(key: Key, revoked: list[Key]) -> bool:
     return cert is not None and (cert.key in revoked or cert.signatureKey in revoked)
 
 
-def _certificateEntry(key: Key, address: str | None, line: AuthorizedKey | None) -> AuthorizedKey:
+def _certificateEntry(
+    key: Key, address: str | None, line: AuthorizedOptions | None
+) -> AuthorizedKey:
     """
-    The entry a certificate login gets: the line's options (a ``cert-authority`` line, or none
-    for a trusted CA) narrowed by the certificate.
+    The entry a certificate login gets: the line's options (a ``cert-authority`` line, an
+    authorized principals line, or none for a trusted CA) narrowed by the certificate.
 
     :raises BadCertificateError: the certificate's options refuse the login.
     """
@@ -713,10 +838,14 @@ class SSHPublicKeyChecker:
         of :class:`~glisten.conch.ssh.keys.Key` or a :class:`TrustedUserCAKeysFile`.
     :param clock: gives the time that certificate validity and ``expiry-time`` are checked
         against (:func:`time.time` by default).
-    :param revokedKeys: keys refused whatever else allows them (OpenSSH's ``RevokedKeys`` in
-        its list form), with the certificates of those keys and those their CA signed: a list
-        of :class:`~glisten.conch.ssh.keys.Key` or a :class:`PublicKeysFile`; when the file
-        cannot be read, every key is refused (as OpenSSH does).
+    :param revokedKeys: keys refused whatever else allows them (OpenSSH's ``RevokedKeys``):
+        a :class:`RevokedKeysFile` (a KRL or a key list), or a list of
+        :class:`~glisten.conch.ssh.keys.Key` or a :class:`PublicKeysFile` (which revoke the
+        certificates of those keys and those their CA signed too); when the file cannot be
+        read or its KRL does not decode, every key is refused (as OpenSSH does).
+    :param authorizedPrincipals: OpenSSH's ``AuthorizedPrincipalsFile``: a certificate of a
+        trusted CA must then list a principal of the user's file (whose line's options apply)
+        rather than the user name; ``cert-authority`` lines are not affected.
     """
 
     credentialInterfaces = (_credentials.ISSHPrivateKey,)
@@ -728,7 +857,9 @@ class SSHPublicKeyChecker:
         trustedUserCAKeys: Any = None,
         clock: Callable[[], float] = time.time,
         revokedKeys: Any = None,
+        authorizedPrincipals: AuthorizedPrincipalsFile | None = None,
     ) -> None:
+        self._authorizedPrincipals = authorizedPrincipals
         self._keydb = keydb
         self._trustedUserCAKeys = trustedUserCAKeys
         self._clock = clock
@@ -763,6 +894,25 @@ class SSHPublicKeyChecker:
         getCAKeys = getattr(trusted, "getCAKeys", None)
         return list(getCAKeys() if getCAKeys is not None else trusted)
 
+    def _principalsCandidate(
+        self, cert: Any, username: bytes, address: str | None, now: float
+    ) -> list[tuple[AuthorizedOptions | None, bytes | None, bool]]:
+        """
+        The user's first authorized principals line that names one of the certificate's
+        principals (its options then apply, as in ``sshd``), if its ``from=`` and
+        ``expiry-time=`` allow the login.
+        """
+        assert self._authorizedPrincipals is not None
+        for line in self._authorizedPrincipals.getPrincipalEntries(username):
+            if line.principal not in cert.principals:
+                continue
+            if not line.allowsAddress(address) or line.isExpired(now):
+                self._log.info("certificate refused: its authorized principal line forbids it")
+                return []
+            return [(line, None, True)]
+        self._log.info("certificate refused: no authorized principal in it")
+        return []
+
     def _certificateLogin(self, key: Key, credentials: Any) -> AuthorizedKeyID | None:
         """The avatar ID a certificate earns, or ``None`` (why is logged for the
         administrator, never told to the client)."""
@@ -771,7 +921,7 @@ class SSHPublicKeyChecker:
         username = credentials.username
         address = getattr(credentials, "address", None)
         now = self._clock()
-        candidates: list[tuple[AuthorizedKey | None, bytes | None, bool]] = []
+        candidates: list[tuple[AuthorizedOptions | None, bytes | None, bool]] = []
         entries = getattr(self._keydb, "getAuthorizedKeyEntries", None)
         for line in entries(username) if entries is not None else []:
             if not line.certAuthority or line.key.public() != cert.signatureKey:
@@ -786,7 +936,10 @@ class SSHPublicKeyChecker:
             else:
                 candidates.append((line, username, False))
         if any(ca == cert.signatureKey for ca in self._caKeys()):
-            candidates.append((None, username, True))
+            if self._authorizedPrincipals is None:
+                candidates.append((None, username, True))
+            else:
+                candidates.extend(self._principalsCandidate(cert, username, address, now))
         if not candidates:
             self._log.info("certificate refused: no trusted CA for it")
         for line, principal, required in candidates:

@@ -22,7 +22,10 @@ admits user certificates signed by the CAs of ``FILE`` for the users the certifi
 ``cert-authority`` lines of ``--authorized-keys`` do the same for that file's users.
 ``--revoked-keys FILE`` (OpenSSH's ``RevokedKeys``) refuses the keys a key revocation list
 (KRL, ``ssh-keygen -k``) revokes, or the keys a list of public keys holds, their certificates
-and the certificates of listed CAs. ``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
+and the certificates of listed CAs. ``--authorized-principals-file PATH`` (OpenSSH's
+``AuthorizedPrincipalsFile``, tokens ``%u``, ``%h``, ``%U``; relative to the user's home)
+makes certificates of trusted CAs name a principal of the user's file instead of the user
+name; that line's ``authorized_keys`` options apply. ``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
 for the host key it certifies, under the ``*-cert-v01@openssh.com`` algorithms.
 
 Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
@@ -181,6 +184,7 @@ def makeFactory(
     revokedKeys: str | None = None,
     unixPasswords: bool = False,
     shadowFile: str = "/etc/shadow",
+    authorizedPrincipalsFile: str | None = None,
 ) -> SSHFactory:
     """
     An :class:`SSHFactory` for the ``glisten ssh`` server.
@@ -192,15 +196,26 @@ def makeFactory(
         the users they name.
     :param revokedKeys: a KRL or a file of public keys refused, with their certificates and
         the certificates of CAs listed (every key is refused when it cannot be read).
+    :param authorizedPrincipalsFile: OpenSSH's ``AuthorizedPrincipalsFile`` path (``%u``,
+        ``%h``, ``%U`` tokens): certificates of ``trustedUserCAKeys`` must list a principal of
+        the user's file instead of the user name.
     :param unixPasswords: check passwords of the server's own UNIX user (the only user then
         admitted by password) against ``shadowFile`` (``/etc/passwd`` for a user it does not
         list).
-    :raises ValueError: the SFTP root does not exist, the moduli file is unusable, or both
-        a password file and UNIX passwords are asked for.
+    :raises ValueError: the SFTP root does not exist, the moduli file is unusable, both
+        a password file and UNIX passwords are asked for, or a principals file without
+        trusted CAs or with an unknown token.
     :raises glisten.conch.checkers.CryptUnavailable: UNIX passwords without a libcrypt.
     """
     if passwordFile and unixPasswords:
         raise ValueError("give --password-file or --unix-passwords, not both")
+    if authorizedPrincipalsFile and not trustedUserCAKeys:
+        raise ValueError("--authorized-principals-file needs --trusted-user-ca-keys")
+    principals = (
+        checkers.AuthorizedPrincipalsFile(authorizedPrincipalsFile)
+        if authorizedPrincipalsFile
+        else None
+    )
     if sftpRoot is not None and not os.path.isdir(sftpRoot):
         raise ValueError("the --sftp-root folder does not exist")
     portal = Portal(_Realm(reactor, command, envAllow, sftpRoot, forwardingPolicy))
@@ -212,6 +227,7 @@ def makeFactory(
                 else checkers.InMemorySSHKeyDB({}),
                 checkers.TrustedUserCAKeysFile(trustedUserCAKeys) if trustedUserCAKeys else None,
                 revokedKeys=checkers.RevokedKeysFile(revokedKeys) if revokedKeys else None,
+                authorizedPrincipals=principals,
             )
         )
     if passwordFile:
@@ -290,6 +306,12 @@ class SSHServiceMaker:
             "--trusted-user-ca-keys",
             metavar="FILE",
             help="accept user certificates of these CAs for the users they name",
+        )
+        parser.add_argument(
+            "--authorized-principals-file",
+            metavar="PATH",
+            help="with --trusted-user-ca-keys: a certificate must list a principal of this"
+            " file (%%u user, %%h home, %%U uid; relative to the home) instead of the user name",
         )
         parser.add_argument(
             "--revoked-keys",
@@ -404,6 +426,7 @@ class SSHServiceMaker:
             getattr(options, "revoked_keys", None),
             unixPasswords,
             getattr(options, "shadow_file", None) or "/etc/shadow",
+            getattr(options, "authorized_principals_file", None),
         )
         top = service.MultiService()
         for description in options.listen or [DEFAULT_LISTEN]:

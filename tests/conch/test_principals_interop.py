@@ -1,0 +1,64 @@
+"""
+``glisten ssh --authorized-principals-file`` with OpenSSH's ``ssh`` presenting certificates
+that ``ssh-keygen -s`` issued: the user's principals file, not the user name, decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import glistenSsh, sshKeygen
+from .test_certificates_interop import _sign, _ssh
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.fixture(scope="module")
+def principalsServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("principals")
+    ca = sshKeygen(tmp / "ca", "ed25519")
+    (tmp / "trusted").write_bytes(Path(str(ca) + ".pub").read_bytes())
+    folder = tmp / "principals"
+    folder.mkdir()
+    (folder / "alice").write_bytes(
+        b"# alice's principals\ndeploy\n"
+        b'command="echo forced-$USER",restrict ops\n'
+        b'from="192.0.2.0/24" elsewhere\n'
+    )
+    args = ["--trusted-user-ca-keys", str(tmp / "trusted")]
+    args += ["--authorized-principals-file", str(folder / "%u")]
+    with glistenSsh(tmp, *args) as port:
+        yield {"port": port, "tmp": tmp, "ca": ca, "log": tmp / "server.log"}
+
+
+@pytest.mark.parametrize(
+    "principals,user,expected",
+    [
+        ("deploy", "alice", b"in\n"),
+        ("web,deploy", "alice", b"in\n"),
+        ("ops", "alice", b"forced-"),  # the line's command= applies
+        ("alice", "alice", None),  # the user name alone no longer does
+        ("deploy", "bob", None),  # bob has no principals file
+        ("elsewhere", "alice", None),  # the line's from= refuses 127.0.0.1
+    ],
+)
+def test_principalsFileDecides(
+    principalsServer: dict[str, Any], principals: str, user: str, expected: bytes | None
+) -> None:
+    tmp: Path = principalsServer["tmp"]
+    name = f"id_{principals.replace(',', '_')}_{user}"
+    key = sshKeygen(tmp / name, "ed25519")
+    _sign(tmp, principalsServer["ca"], key, "-I", name, "-n", principals)
+    result = _ssh(principalsServer["port"], key, "-l", user, "127.0.0.1", "echo in")
+    if expected is None:
+        assert result.returncode == 255
+        assert b"Permission denied" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(expected)
+    log = Path(principalsServer["log"]).read_bytes()
+    assert b"Traceback" not in log
