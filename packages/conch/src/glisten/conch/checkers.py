@@ -35,6 +35,11 @@ key line, and a ``cert-authority`` line never admits its key as a plain key.
 Lines with any other option (``tunnel=``, ``no-touch-required``...) are skipped: granting such a
 key without its restriction would be worse than refusing it.
 
+Password changes (RFC 4252 section 8): :class:`InMemoryPasswordDatabase` and
+:class:`ScryptPasswordFile` (scrypt hashes, optional shadow-like ageing) raise
+:class:`~glisten.conch.error.PasswordChangeRequired` for a right password that has expired
+and change it for :class:`IUsernamePasswordChange` credentials (a client's change request).
+
 UNIX passwords: :class:`UNIXPasswordDatabase` checks ``password`` (and ``keyboard-interactive``)
 logins against the hashes of ``/etc/shadow`` (or ``/etc/passwd``), verified by
 :func:`verifyCryptedPassword` through the system's libcrypt: no :mod:`crypt`, :mod:`spwd` or PAM.
@@ -55,6 +60,12 @@ from zope.interface import Interface, implementer
 
 from glisten.conch import _crypt
 from glisten.conch._crypt import CryptUnavailable
+from glisten.conch._passwordchange import (
+    InMemoryPasswordDatabase,
+    IUsernamePasswordChange,
+    ScryptPasswordFile,
+    UsernamePasswordChange,
+)
 from glisten.conch.error import ValidPublicKey
 from glisten.conch.ssh.keys import (
     CERT_USER,
@@ -80,14 +91,18 @@ __all__ = [
     "AuthorizedPrincipalsFile",
     "CryptUnavailable",
     "IAuthorizedKeysDB",
+    "IUsernamePasswordChange",
+    "InMemoryPasswordDatabase",
     "InMemorySSHKeyDB",
     "SSHPrivateKey",
     "PublicKeysFile",
     "RevokedKeysFile",
     "SSHPublicKeyChecker",
+    "ScryptPasswordFile",
     "TrustedUserCAKeysFile",
     "UNIXAuthorizedKeysFiles",
     "UNIXPasswordDatabase",
+    "UsernamePasswordChange",
     "matchAddressPatterns",
     "parseExpiryTime",
     "readAuthorizedKeyFile",
@@ -1065,6 +1080,22 @@ def _readDatabaseLine(path: str, name: bytes) -> list[bytes] | None:
     return None
 
 
+def _passwordAgedOut(fields: list[bytes], now: float) -> bool:
+    """
+    Whether a shadow line's password must be changed before it logs in: its last change
+    (field 3) is ``0`` (change at the next login), or that day plus the maximum age (field 5)
+    has come (which includes the inactivity period after it, field 7).
+    """
+    if len(fields) < 3 or not fields[2].isdigit():
+        return False
+    lastChange = int(fields[2])
+    if lastChange == 0:
+        return True
+    if len(fields) < 5 or not fields[4].isdigit():
+        return False
+    return now // 86400 >= lastChange + int(fields[4])
+
+
 def _accountExpired(fields: list[bytes], now: float) -> bool:
     """Whether a shadow line's account expiry date (days since 1970, field 8) has come."""
     if len(fields) < 8 or not fields[7].isdigit():
@@ -1085,8 +1116,11 @@ class UNIXPasswordDatabase:
     the user, else the ``passwd`` entry. The hash is checked by :func:`verifyCryptedPassword`
     (the system's libcrypt; neither :mod:`crypt` nor :mod:`spwd`, both gone from Python
     3.13, nor PAM). Locked (``!``), disabled (``*``) and empty entries and accounts past
-    their shadow expiry date are refused; password ageing (a password that must be changed)
-    is not looked at.
+    their shadow expiry date are refused. So are passwords that shadow ageing says must be
+    changed (last change ``0``, or past the maximum age), with a log line saying so: this
+    database does not change them (no :class:`IUsernamePasswordChange`), because writing
+    ``/etc/shadow`` is ``passwd``'s work (root, and shadow-utils' locking), so the server
+    cannot offer the change that RFC 4252 section 8 describes.
 
     Unknown, refused and locked users cost one hash with a dummy setting, so the time a
     failure takes does not tell whether the user exists. The hash is computed in the calling
@@ -1141,6 +1175,13 @@ class UNIXPasswordDatabase:
         if fields is not None and len(fields) >= 2:
             if _accountExpired(fields, self._clock()):
                 self._log.info("UNIX password login refused: account {user} expired", user=username)
+                return username, b"!"
+            if _passwordAgedOut(fields, self._clock()):
+                self._log.info(
+                    "UNIX password login refused: the password of {user} has expired or must be"
+                    " changed (shadow ageing); change it with passwd",
+                    user=username,
+                )
                 return username, b"!"
             return username, fields[1]
         try:

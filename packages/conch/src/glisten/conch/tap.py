@@ -4,8 +4,11 @@ The ``glisten ssh`` command: an SSH server that runs commands and shells as the 
 ``glisten ssh --listen tcp:2222 --host-keys DIR --authorized-keys FILE`` serves SSH on port 2222
 with the host keys of ``DIR`` (an Ed25519 and an ECDSA key are made there on first start, mode
 0600) and lets in the keys of ``FILE``. Passwords are off unless ``--password-file`` is given
-(``user:scrypt-hash`` lines made with :func:`glisten.cred.checkers.scryptHash`); they are
-then asked for by ``password`` and ``keyboard-interactive``. ``--unix-passwords`` instead
+(``user:scrypt-hash[:last-change[:max-days]]`` lines, hashes made with
+:func:`glisten.cred.checkers.scryptHash`: :class:`glisten.conch.checkers.ScryptPasswordFile`);
+they are then asked for by ``password`` and ``keyboard-interactive``, and a password that
+has expired (``last-change`` ``0``, or past ``max-days``) is changed at login (the file is
+rewritten with the new hash). ``--unix-passwords`` instead
 checks the password of the UNIX user the server runs as (the only user it admits, since every
 session runs as that user) against ``/etc/shadow`` (``--shadow-file FILE`` names another
 file), through the system's libcrypt. Passwords are only ever asked for once the transport is
@@ -58,7 +61,6 @@ from glisten.conch.ssh.scp import SCPOnlySession
 from glisten.conch.ssh.session import SSHSession
 from glisten.conch.unix import SFTPServerForUnixConchUser
 from glisten.cred import credentials, error
-from glisten.cred.checkers import ScryptFilePasswordDB
 from glisten.cred.portal import IRealm, Portal
 from glisten.internet.main import getReactor
 from glisten.python.components import registerAdapter
@@ -231,7 +233,7 @@ def makeFactory(
             )
         )
     if passwordFile:
-        portal.registerChecker(ScryptFilePasswordDB(passwordFile), credentials.IUsernamePassword)
+        portal.registerChecker(checkers.ScryptPasswordFile(passwordFile))
     if unixPasswords:
         portal.registerChecker(
             checkers.UNIXPasswordDatabase(
@@ -328,7 +330,8 @@ class SSHServiceMaker:
         parser.add_argument(
             "--password-file",
             metavar="FILE",
-            help="enable passwords: user:scrypt-hash lines (off by default)",
+            help="enable passwords: user:scrypt-hash[:last-change[:max-days]] lines (off by"
+            " default); expired passwords are changed at login",
         )
         parser.add_argument(
             "--unix-passwords",
