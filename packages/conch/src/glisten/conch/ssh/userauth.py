@@ -216,11 +216,14 @@ class SSHUserAuthServer(service.SSHService):
         A right but expired password given to ``keyboard-interactive``: ask for the new one
         twice in a second round (with why as the instruction), then change it.
         """
-        if not reason.check(error.PasswordChangeRequired) or not self._canChangePasswords():
+        changeRequired = reason.value
+        if not isinstance(changeRequired, error.PasswordChangeRequired):
+            return reason
+        if not self._canChangePasswords():
             return reason
         if self._answers is not None or request is not self._kbdRequest:
             return reason
-        instruction = reason.value.prompt
+        instruction = changeRequired.prompt
         prompts = [("New password: ", False), ("Retype new password: ", False)]
         self._answers = Deferred()
         self.transport.sendPacket(*self._machine.infoRequest("", instruction, prompts))
@@ -304,8 +307,9 @@ class SSHUserAuthServer(service.SSHService):
         if reason.check(error.NotEnoughAuthentication):
             self._sendFailure(partial=True, counts=False)
             return
+        changeRequired = reason.value
         if (
-            reason.check(error.PasswordChangeRequired)
+            isinstance(changeRequired, error.PasswordChangeRequired)
             and request.method == b"password"
             and self._canChangePasswords()
         ):
@@ -313,7 +317,7 @@ class SSHUserAuthServer(service.SSHService):
             # password counts as an attempt, so the loop ends.
             try:
                 packet = self._machine.passwordChangeRequest(
-                    reason.value.prompt, counts=request.newPassword is not None
+                    changeRequired.prompt, counts=request.newPassword is not None
                 )
             except SSHProtocolError as e:
                 self.transport.sendDisconnect(e.reasonCode, e.message.encode())
