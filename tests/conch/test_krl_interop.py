@@ -86,15 +86,24 @@ def keySet(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"tmp": tmp, "ca": ca, "ca2": ca2, "badCA": badCA, "files": files}
 
 
-def _openSSHKRL(keySet: dict[str, Any]) -> Path:
+def _openSSHKRL(keySet: dict[str, Any], tool: list[str] | None = None) -> Path:
+    """The KRL ``ssh-keygen -k`` (or ``tool``, as ``glisten-ckeygen -k``) writes from the
+    same specifications and key files."""
     tmp: Path = keySet["tmp"]
     files = keySet["files"]
-    krl = tmp / "openssh.krl"
+    name = "openssh" if tool is None else "glisten"
+    krl = tmp / f"{name}.krl"
+
+    def keygen(*args: str) -> subprocess.CompletedProcess[bytes]:
+        if tool is None:
+            return _keygen(*args)
+        return subprocess.run([*tool, *args], capture_output=True, timeout=60)
+
     spec = tmp / "spec"
     # Serials 100 to 200 in even steps: dense enough that ssh-keygen writes a bitmap.
     bitmap = "".join(f"serial: {n}\n" for n in range(100, 201, 2))
     spec.write_text(f"serial: 5\nserial: 10-20\n{bitmap}id: stolen-laptop\nid: everywhere\n")
-    result = _keygen("-k", "-f", str(krl), "-s", str(_pub(keySet["ca"])), str(spec))
+    result = keygen("-k", "-f", str(krl), "-s", str(_pub(keySet["ca"])), str(spec))
     assert result.returncode == 0, result.stderr
     keysSpec = tmp / "keys-spec"
     fingerprint = _keygen("-l", "-E", "sha256", "-f", str(files["byhash"])).stdout.split()[1]
@@ -108,7 +117,7 @@ def _openSSHKRL(keySet: dict[str, Any]) -> Path:
     # No -s (ssh-keygen revokes key IDs only with one, so a KRL for every CA is tested
     # with glisten's own below); the plain key file is revoked whole. -u adds to the KRL.
     for source in (keysSpec, files["bykeyfile"]):
-        result = _keygen("-k", "-u", "-f", str(krl), str(source))
+        result = keygen("-k", "-u", "-f", str(krl), str(source))
         assert result.returncode == 0, result.stderr
     return krl
 
@@ -142,6 +151,24 @@ def test_sameAnswersAsSshKeygen(keySet: dict[str, Any]) -> None:
         "c_badca",
         "c_of_explicit",
     }
+
+
+def test_glistenCkeygenWritesTheSameKRL(keySet: dict[str, Any]) -> None:
+    """``glisten-ckeygen -k`` reads the same specifications; ``ssh-keygen -Q`` gives the
+    same answers for its KRL as for OpenSSH's, and ``glisten-ckeygen -Q`` does too."""
+    import sys
+
+    ckeygen = [sys.executable, "-m", "glisten.conch.scripts.ckeygen"]
+    openssh = _openSSHKRL(keySet)
+    ours = _openSSHKRL(keySet, ckeygen)
+    listing = _keygen("-Q", "-l", "-f", str(ours))
+    assert listing.returncode == 0, listing.stderr
+    for name, path in keySet["files"].items():
+        expected = _openSSHRevoked(openssh, path)
+        assert _openSSHRevoked(ours, path) is expected, name
+        query = subprocess.run([*ckeygen, "-Q", "-f", str(openssh), str(path)], capture_output=True)
+        assert query.returncode == int(expected), (name, query.stderr)
+        assert query.stdout.endswith(b": REVOKED\n" if expected else b": ok\n")
 
 
 def test_sshKeygenReadsOurKRL(keySet: dict[str, Any]) -> None:

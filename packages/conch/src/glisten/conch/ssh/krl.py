@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -31,6 +31,7 @@ from glisten.conch.ssh._ssh._krl import (
     decodeKRL,
     encodeKRL,
     isKRL,
+    unionKRL,
 )
 from glisten.conch.ssh.keys import BadKeyError, Key
 
@@ -54,6 +55,9 @@ class KeyRevocationList:
 
     :param keys: plain keys revoked whole (certificates given are revoked by their key).
     :param sha256Keys: plain keys revoked by the SHA-256 hash of their blob.
+    :param sha1Keys: plain keys revoked by the SHA-1 hash of their blob.
+    :param sha256Hashes: SHA-256 hashes of plain key blobs revoked (the raw 32 bytes of an
+        ``SHA256:`` fingerprint).
     :param serials: ``{caKey: serials}``: certificate serials revoked for that CA, each an
         ``int`` or an inclusive ``(low, high)`` range (serials start at 1).
     :param keyIds: ``{caKey: keyIds}``: certificate key IDs revoked for that CA; the CA
@@ -61,19 +65,25 @@ class KeyRevocationList:
     :param version: the KRL's version number.
     :param comment: free text.
     :param generatedDate: seconds since the epoch (now by default).
-    :raises ValueError: a serial of ``0``, a reversed range, or a CA key that is a certificate.
+    :raises ValueError: a serial of ``0``, a reversed range, a CA key that is a certificate, or
+        a hash of the wrong length.
     """
 
     def __init__(
         self,
         keys: Iterable[Key] = (),
         sha256Keys: Iterable[Key] = (),
-        serials: dict[Key, Iterable[int | tuple[int, int]]] | None = None,
-        keyIds: dict[Key | None, Iterable[bytes]] | None = None,
+        serials: Mapping[Key, Iterable[int | tuple[int, int]]] | None = None,
+        keyIds: Mapping[Key | None, Iterable[bytes]] | None = None,
         version: int = 0,
         comment: bytes = b"",
         generatedDate: int | None = None,
+        sha1Keys: Iterable[Key] = (),
+        sha256Hashes: Iterable[bytes] = (),
     ) -> None:
+        hashes = list(sha256Hashes)
+        if any(len(h) != 32 for h in hashes):
+            raise ValueError("a SHA-256 hash is 32 bytes")
         cas: dict[bytes, tuple[set[int], list[tuple[int, int]], set[bytes]]] = {}
 
         def forCA(ca: Key | None) -> tuple[set[int], list[tuple[int, int]], set[bytes]]:
@@ -104,8 +114,9 @@ class KeyRevocationList:
                     for ca, (s, r, i) in cas.items()
                 ),
                 frozenset(_plainKey(k).blob() for k in keys),
-                frozenset(),
-                frozenset(hashlib.sha256(_plainKey(k).blob()).digest() for k in sha256Keys),
+                frozenset(hashlib.sha1(_plainKey(k).blob()).digest() for k in sha1Keys),
+                frozenset(hashlib.sha256(_plainKey(k).blob()).digest() for k in sha256Keys)
+                | frozenset(hashes),
             )
         )
 
@@ -164,6 +175,26 @@ class KeyRevocationList:
         ca = cert.signatureKey.public().blob()
         return revocations.keyRevoked(ca) or revocations.certificateRevoked(
             ca, cert.serial, cert.keyId
+        )
+
+    def union(
+        self, other: KeyRevocationList, version: int | None = None, comment: bytes | None = None
+    ) -> KeyRevocationList:
+        """
+        A list revoking what this one and ``other`` revoke (``ssh-keygen -k -u``).
+
+        :param version: the new list's version number (this one's plus one by default).
+        :param comment: its comment (this one's by default).
+        """
+        mine = self._list
+        return KeyRevocationList._fromList(
+            unionKRL(
+                mine,
+                other._list,
+                mine.version + 1 if version is None else version,
+                int(time.time()),
+                mine.comment if comment is None else comment,
+            )
         )
 
     def toBytes(self) -> bytes:

@@ -351,6 +351,27 @@ def decodeKRL(data: bytes, limits: KRLLimits = KRLLimits()) -> RevocationList:
     )
 
 
+def unionKRL(
+    first: RevocationList, second: RevocationList, version: int, generatedDate: int, comment: bytes
+) -> RevocationList:
+    """Everything either list revokes, in one list (sections of the same CA merged)."""
+    builders: dict[bytes, _Builder] = {}
+    for section in first.certificates + second.certificates:
+        builder = builders.setdefault(section.caKey, _Builder())
+        builder.serials |= section.serials
+        builder.ranges.extend(section.ranges)
+        builder.keyIds |= section.keyIds
+    return RevocationList(
+        version,
+        generatedDate,
+        comment,
+        tuple(builder.freeze(ca) for ca, builder in builders.items()),
+        first.keys | second.keys,
+        first.sha1 | second.sha1,
+        first.sha256 | second.sha256,
+    )
+
+
 def _section(kind: int, body: bytes) -> bytes:
     return bytes([kind]) + string(body)
 
