@@ -348,3 +348,27 @@ def test_randomInputOnlyRaisesKRLError(data: bytes) -> None:
         return
     krl.isRevoked(CERT7)
     krl.isRevoked(USER)
+
+
+def test_revokedKeysFileReadAgainWhenChanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    decode = KeyRevocationList.fromBytes.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: Any, data: bytes, *limits: KRLLimits) -> Any:
+        reads.append(len(data))
+        return decode(cls, data, *limits)
+
+    monkeypatch.setattr(KeyRevocationList, "fromBytes", classmethod(counting))
+    path = tmp_path / "revoked"
+    path.write_bytes(KeyRevocationList(keys=[USER2]).toBytes())
+    revoked = checkers.RevokedKeysFile(path)
+    assert revoked.isRevoked(USER2) and not revoked.isRevoked(USER)
+    assert len(reads) == 1  # unchanged: not read again
+    replacement = tmp_path / "new"
+    replacement.write_bytes(KeyRevocationList(keys=[USER]).toBytes())
+    replacement.replace(path)
+    assert revoked.isRevoked(USER) and not revoked.isRevoked(USER2)
+    path.write_bytes(b"# nothing\n")
+    assert not revoked.isRevoked(USER)

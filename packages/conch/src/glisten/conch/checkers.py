@@ -744,8 +744,12 @@ _KRL_LIMITS = KRLLimits()
 
 class RevokedKeysFile(PublicKeysFile):
     """
-    OpenSSH's ``RevokedKeys`` file, read on every use: a key revocation list (KRL, as
-    ``ssh-keygen -k`` writes; told by its first bytes) or a list of public keys, one a line.
+    OpenSSH's ``RevokedKeys`` file: a key revocation list (KRL, as ``ssh-keygen -k`` writes;
+    told by its first bytes) or a list of public keys, one a line.
+
+    The file is looked at on every use and read again whenever it changed (its inode, size,
+    modification or change time), so a new list applies at the next login without reading a
+    large KRL for every login.
 
     :param limits: bounds on a KRL (its size, its number of revocations...).
     """
@@ -753,6 +757,24 @@ class RevokedKeysFile(PublicKeysFile):
     def __init__(self, path: str | os.PathLike[str], limits: KRLLimits = _KRL_LIMITS) -> None:
         super().__init__(path)
         self.limits = limits
+        self._read: tuple[tuple[int, ...], KeyRevocationList | list[Key]] | None = None
+
+    def _revocations(self) -> KeyRevocationList | list[Key]:
+        with open(self.path, "rb") as f:
+            info = os.fstat(f.fileno())
+            stamp = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            if self._read is not None and self._read[0] == stamp:
+                return self._read[1]
+            data = f.read(self.limits.maxSize + 1)
+        revocations: KeyRevocationList | list[Key]
+        if isKRL(data):
+            revocations = KeyRevocationList.fromBytes(data, self.limits)
+        elif len(data) > self.limits.maxSize:
+            raise KRLError("revoked keys file too large")
+        else:
+            revocations = _keysOfLines(data.splitlines())
+        self._read = (stamp, revocations)
+        return revocations
 
     def isRevoked(self, key: Key) -> bool:
         """
@@ -763,13 +785,10 @@ class RevokedKeysFile(PublicKeysFile):
         :raises OSError: the file cannot be read.
         :raises KRLError: the file is a KRL that does not decode.
         """
-        with open(self.path, "rb") as f:
-            data = f.read(self.limits.maxSize + 1)
-        if isKRL(data):
-            return KeyRevocationList.fromBytes(data, self.limits).isRevoked(key)
-        if len(data) > self.limits.maxSize:
-            raise KRLError("revoked keys file too large")
-        return _isRevoked(key, _keysOfLines(data.splitlines()))
+        revocations = self._revocations()
+        if isinstance(revocations, KeyRevocationList):
+            return revocations.isRevoked(key)
+        return _isRevoked(key, revocations)
 
 
 class TrustedUserCAKeysFile(PublicKeysFile):
