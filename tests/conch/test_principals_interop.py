@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import glistenSsh, sshKeygen
+from .conftest import glistenSsh, runSshd, sshKeygen
 from .test_certificates_interop import _sign, _ssh
 
 pytestmark = pytest.mark.interop
@@ -62,3 +62,59 @@ def test_principalsFileDecides(
         assert result.stdout.startswith(expected)
     log = Path(principalsServer["log"]).read_bytes()
     assert b"Traceback" not in log
+
+
+# ------------------------------------------------------- the same file, OpenSSH's sshd
+
+PRINCIPALS_LINES = (
+    b"# the principals of the logged-in user\ndeploy\n"
+    b'command="echo forced",restrict ops\n'
+    b'from="192.0.2.0/24" elsewhere\n'
+    b'expiry-time="20200101" expired\n'
+)
+
+
+@pytest.fixture(scope="module")
+def bothServers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """``sshd`` and ``glisten ssh`` trusting one CA with one principals file for the user."""
+    import getpass
+
+    tmp = tmp_path_factory.mktemp("principals-both")
+    user = getpass.getuser()
+    ca = sshKeygen(tmp / "ca", "ed25519")
+    folder = tmp / "principals"
+    folder.mkdir()
+    (folder / user).write_bytes(PRINCIPALS_LINES)
+    pattern = str(folder / "%u")
+    hostKey = sshKeygen(tmp / "host", "ed25519")
+    with runSshd(
+        tmp,
+        f"HostKey {hostKey}",
+        f"TrustedUserCAKeys {ca}.pub",
+        f"AuthorizedPrincipalsFile {pattern}",
+        "AuthorizedKeysFile none",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+    ) as sshdPort:
+        glistenTmp = tmp / "glisten"
+        glistenTmp.mkdir()
+        args = ["--trusted-user-ca-keys", f"{ca}.pub", "--authorized-principals-file", pattern]
+        with glistenSsh(glistenTmp, *args) as glistenPort:
+            yield {"tmp": tmp, "ca": ca, "user": user, "ports": (sshdPort, glistenPort)}
+
+
+@pytest.mark.parametrize(
+    "principals", ["deploy", "web,deploy", "ops", "root,alice", "elsewhere", "expired"]
+)
+def test_sameAnswersAsSshd(bothServers: dict[str, Any], principals: str) -> None:
+    tmp: Path = bothServers["tmp"]
+    name = "both_" + principals.replace(",", "_")
+    key = sshKeygen(tmp / name, "ed25519")
+    _sign(tmp, bothServers["ca"], key, "-I", name, "-n", principals)
+    outcomes = []
+    for port in bothServers["ports"]:
+        result = _ssh(port, key, "-l", bothServers["user"], "127.0.0.1", "echo in")
+        outcomes.append((result.returncode, result.stdout))
+    sshd, glisten = outcomes
+    assert glisten == sshd, principals
+    assert sshd[0] == (0 if principals in ("deploy", "web,deploy", "ops") else 255)
