@@ -17,7 +17,7 @@ import pytest
 from glisten.conch.ssh.keys import Key
 from glisten.conch.ssh.krl import KeyRevocationList
 
-from .conftest import glistenSsh, requireBinary, sshKeygen
+from .conftest import glistenSsh, requireBinary, runSshd, sshKeygen
 from .test_certificates_interop import _sign, _ssh
 
 pytestmark = pytest.mark.interop
@@ -246,3 +246,63 @@ def test_hashesAreOfThePlainBlob(keySet: dict[str, Any]) -> None:
     key = Key.fromFile(keySet["files"]["byhash"])
     assert krl.isRevoked(key)
     assert hashlib.sha256(key.blob()).digest() in KeyRevocationList(sha256Keys=[key]).toBytes()
+
+
+@pytest.fixture(scope="module")
+def krlSshd(keySet: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """OpenSSH's ``sshd`` with the same keys, CA and KRL as ``krlServer``."""
+    import getpass
+
+    tmp: Path = keySet["tmp"]
+    krl = tmp / "openssh.krl"
+    if not krl.exists():
+        _openSSHKRL(keySet)
+    files = keySet["files"]
+    (tmp / "sshd_authorized_keys").write_bytes(
+        files["explicit"].read_bytes() + files["fine"].read_bytes()
+    )
+    hostKey = sshKeygen(tmp / "sshd_host", "ed25519")
+    with runSshd(
+        tmp,
+        f"HostKey {hostKey}",
+        f"TrustedUserCAKeys {_pub(keySet['ca'])}",
+        f"AuthorizedKeysFile {tmp / 'sshd_authorized_keys'}",
+        f"RevokedKeys {krl}",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+    ) as port:
+        yield {"port": port, "user": getpass.getuser()}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["fine", "explicit", "c_serial6", "c_serial5", "c_range20", "c_range21", "c_bitmap102"]
+    + ["c_bitmap103", "c_id", "c_serial0", "c_ca_wild"],
+)
+def test_sameAnswersAsSshd(
+    krlServer: dict[str, Any], krlSshd: dict[str, Any], keySet: dict[str, Any], name: str
+) -> None:
+    """The certificates name ``alice``: both servers are asked to log in the user sshd runs
+    as with ``alice`` among the principals, so the KRL alone decides."""
+    tmp: Path = keySet["tmp"]
+    key = tmp / name
+    user = krlSshd["user"]
+    if name.startswith("c_"):
+        # A certificate for sshd's user too, from the same CA with the same serial and ID.
+        original = Key.fromFile(keySet["files"][name]).certificate
+        assert original is not None
+        copy = tmp / f"sshd_{name}"
+        copy.write_bytes(key.read_bytes())
+        copy.chmod(0o600)
+        Path(str(copy) + ".pub").write_bytes(_pub(key).read_bytes())
+        serial = str(original.serial)
+        keyId = original.keyId.decode()
+        _sign(tmp, keySet["ca"], copy, "-I", keyId, "-n", f"alice,{user}", "-z", serial)
+        key = copy
+    outcomes = []
+    for port in (krlSshd["port"], krlServer["port"]):
+        result = _ssh(port, key, "-l", user, "127.0.0.1", "echo in")
+        outcomes.append((result.returncode, result.stdout))
+    assert outcomes[0] == outcomes[1], name
+    notRevoked = {"fine", "c_serial6", "c_range21", "c_bitmap103", "c_serial0"}
+    assert outcomes[0] == ((0, b"in\n") if name in notRevoked else (255, b"")), name
