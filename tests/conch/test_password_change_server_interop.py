@@ -10,6 +10,7 @@ import getpass
 import shlex
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,3 +112,82 @@ def test_opensshChangesAnExpiredPassword(
     log = (tmp_path / "server.log").read_bytes()
     assert b"Traceback" not in log
     assert b"password of " + user.encode() + b" changed" in log
+
+
+# ------------------------------------ glisten's client endpoint and asyncssh, over sockets
+
+
+def test_glistenEndpointChangesAnExpiredPassword(tmp_path: Path) -> None:
+    from glisten.conch.client.knownhosts import KnownHostsFile
+    from glisten.conch.endpoints import SSHCommandClientEndpoint
+    from glisten.internet.protocol import Factory
+
+    from .test_openssh_server import _Collect, _run
+    from .test_password_change_interop import _PasswordUI
+
+    passwords = tmp_path / "passwords"
+    passwords.write_bytes(b"alice:" + scryptHash(OLD) + b":0\n")
+    ui = _PasswordUI(["short", NEW])
+    with glistenSsh(tmp_path, "--password-file", str(passwords)) as port:
+
+        async def main(reactor: Any) -> Any:
+            endpoint = SSHCommandClientEndpoint.newConnection(
+                reactor,
+                b"echo endpoint-$((6*7))",
+                b"alice",
+                b"127.0.0.1",
+                port,
+                password=OLD,
+                knownHosts=KnownHostsFile.fromPath(tmp_path / "known_hosts"),
+                ui=ui,
+            )
+            proto = await endpoint.connect(Factory.forProtocol(_Collect))
+            await proto.done
+            return proto.data
+
+        assert _run(main) == b"endpoint-42\n"
+    assert len(ui.prompts) == 2
+    assert "choose a new one" in ui.prompts[0] and "too short" in ui.prompts[1]
+    assert scryptVerify(NEW, _storedHash(passwords, "alice"))
+
+
+ASYNCSSH_CLIENT = """
+import asyncio, sys
+import asyncssh
+
+port, old, new = sys.argv[1:4]
+
+class Client(asyncssh.SSHClient):
+    def password_change_requested(self, prompt, lang):
+        print("asked:", prompt)
+        return old, new
+
+async def main():
+    async with asyncssh.connect(
+        "127.0.0.1", int(port), username="alice", password=old, known_hosts=None,
+        client_factory=Client, preferred_auth="password",
+    ) as conn:
+        result = await conn.run("echo asyncssh-$((6*7))")
+        sys.stdout.write(result.stdout)
+
+asyncio.run(main())
+"""
+
+
+def test_asyncsshChangesAnExpiredPassword(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    passwords = tmp_path / "passwords"
+    passwords.write_bytes(b"alice:" + scryptHash(OLD) + b":0\n")
+    (tmp_path / "client.py").write_text(ASYNCSSH_CLIENT)
+    with glistenSsh(tmp_path, "--password-file", str(passwords)) as port:
+        result = subprocess.run(
+            [sys.executable, str(tmp_path / "client.py"), str(port), OLD, NEW],
+            capture_output=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(b"asyncssh-42\n")
+    assert b"asked: Your password has expired" in result.stdout
+    assert scryptVerify(NEW, _storedHash(passwords, "alice"))
