@@ -72,6 +72,8 @@ class _Users:
         ("%h/x", b"bob", None),  # unknown user: no home
         ("/p/%u", b"../etc", None),  # no path separators in user names
         ("/p/%u", b"a b", None),
+        ("/p/%u/principals", b"..", None),
+        ("/p/%u", b".", None),
     ],
 )
 def test_pathTokens(pattern: str, user: bytes, path: str | None) -> None:

@@ -580,8 +580,9 @@ class AuthorizedPrincipalsFile:
         return self._userdb
 
     def pathFor(self, username: bytes) -> str | None:
-        """The file for ``username``, or ``None`` (a malformed or unknown user name)."""
-        if not _VALID_USER.match(username):
+        """The file for ``username``, or ``None`` (a malformed or unknown user name; ``.``
+        and ``..`` are refused, as they would name folders in the path)."""
+        if not _VALID_USER.match(username) or username in (b".", b".."):
             return None
         try:
             name = username.decode("utf-8")
