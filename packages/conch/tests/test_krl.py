@@ -372,3 +372,11 @@ def test_revokedKeysFileReadAgainWhenChanged(
     assert revoked.isRevoked(USER) and not revoked.isRevoked(USER2)
     path.write_bytes(b"# nothing\n")
     assert not revoked.isRevoked(USER)
+
+
+def test_overlappingRangesGiven() -> None:
+    krl = KeyRevocationList(serials={CA: [(1, 100), (5, 6), (200, 300), (150, 210)]})
+    for serial, revoked in [(50, True), (101, False), (149, False), (150, True), (300, True)]:
+        assert krl.isRevoked(_cert(serial)) is revoked, serial
+    again = KeyRevocationList.fromBytes(krl.toBytes())
+    assert again.isRevoked(_cert(50)) and not again.isRevoked(_cert(120))

@@ -31,6 +31,7 @@ from glisten.conch.ssh._ssh._krl import (
     decodeKRL,
     encodeKRL,
     isKRL,
+    mergedRanges,
     unionKRL,
 )
 from glisten.conch.ssh.keys import BadKeyError, Key
@@ -110,7 +111,7 @@ class KeyRevocationList:
                 int(time.time()) if generatedDate is None else generatedDate,
                 comment,
                 tuple(
-                    CertificateRevocations(ca, frozenset(s), tuple(sorted(r)), frozenset(i))
+                    CertificateRevocations(ca, frozenset(s), mergedRanges(r), frozenset(i))
                     for ca, (s, r, i) in cas.items()
                 ),
                 frozenset(_plainKey(k).blob() for k in keys),

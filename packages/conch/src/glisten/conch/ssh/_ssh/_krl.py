@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from collections.abc import Iterable
 
 import attrs
 
@@ -158,16 +159,22 @@ class _Builder:
         self.keyIds: set[bytes] = set()
 
     def freeze(self, caKey: bytes) -> CertificateRevocations:
-        merged: list[tuple[int, int]] = []
-        for low, high in sorted(self.ranges):
-            if merged and low <= merged[-1][1] + 1:
-                if high > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], high)
-            else:
-                merged.append((low, high))
         return CertificateRevocations(
-            caKey, frozenset(self.serials), tuple(merged), frozenset(self.keyIds)
+            caKey, frozenset(self.serials), mergedRanges(self.ranges), frozenset(self.keyIds)
         )
+
+
+def mergedRanges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Inclusive serial ranges sorted, with overlapping and adjacent ones joined (what
+    :attr:`CertificateRevocations.ranges` must hold)."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + 1:
+            if high > merged[-1][1]:
+                merged[-1] = (merged[-1][0], high)
+        else:
+            merged.append((low, high))
+    return tuple(merged)
 
 
 class _Counter:
