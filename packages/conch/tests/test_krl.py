@@ -19,6 +19,7 @@ from glisten.conch.ssh._ssh._krl import (
     RevocationList,
     decodeKRL,
     encodeKRL,
+    mergedRanges,
 )
 from glisten.conch.ssh.keys import CERT_USER, Key
 from glisten.conch.ssh.krl import KeyRevocationList, isKRL
@@ -380,3 +381,18 @@ def test_overlappingRangesGiven() -> None:
         assert krl.isRevoked(_cert(serial)) is revoked, serial
     again = KeyRevocationList.fromBytes(krl.toBytes())
     assert again.isRevoked(_cert(50)) and not again.isRevoked(_cert(120))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 60), st.integers(0, 20)), max_size=8),
+    st.sets(st.integers(1, 80), max_size=8),
+)
+def test_serialLookupMatchesBruteForce(spans: list[tuple[int, int]], singles: set[int]) -> None:
+    ranges = [(low, low + width) for low, width in spans]
+    section = CertificateRevocations(b"", frozenset(singles), mergedRanges(ranges))
+    for serial in range(0, 90):
+        expected = serial != 0 and (
+            serial in singles or any(low <= serial <= high for low, high in ranges)
+        )
+        assert section.revokes(serial, b"") is expected
