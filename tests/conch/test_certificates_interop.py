@@ -225,6 +225,17 @@ def _ssh(port: int, key: Path, *args: str, knownHosts: Path | None = None) -> An
     )
 
 
+def assertLogin(result: Any, expected: bytes | None) -> None:
+    """``ssh`` ran the command and printed output starting with ``expected``, or (``None``)
+    was refused."""
+    if expected is None:
+        assert result.returncode == 255
+        assert b"Permission denied" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(expected)
+
+
 @pytest.fixture(scope="module")
 def certServer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("glisten-ssh-certs")
@@ -283,12 +294,8 @@ def test_sshLogsInWithUserCertificates(
     name = f"u_{ca}_{principals}_{user}_{validity.replace(':', '_').replace('+', 'p')}"
     key = _userCert(certServer, ca, name, "-n", principals, "-V", validity)
     result = _ssh(certServer["port"], key, "-l", user, "127.0.0.1", "echo in")
-    if ok:
-        assert result.returncode == 0, result.stderr
-        assert result.stdout == b"in\n"
-    else:
-        assert result.returncode == 255
-        assert b"Permission denied" in result.stderr
+    assertLogin(result, b"in\n" if ok else None)
+    assert not ok or result.stdout == b"in\n"
     assert b"Traceback" not in Path(certServer["log"]).read_bytes()
 
 

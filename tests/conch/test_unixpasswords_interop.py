@@ -63,3 +63,26 @@ def test_otherUsersOfTheFileRefused(unixServer: dict[str, object]) -> None:
     result, _ = sshWithAskpass(other, OTHER_PASSWORD, "password")
     assert result.returncode == 255
     assert b"Permission denied" in result.stderr
+
+
+@pytest.mark.parametrize("ageing", ["0:0:99999:7:::", "19000:0:30:7:::"])
+def test_agedPasswordRefusedWithALogLine(unixServer: dict[str, object], ageing: str) -> None:
+    """A password shadow ageing says must be changed (last change 0, or past its maximum
+    age) is refused: glisten does not write /etc/shadow, so it cannot offer the change."""
+    shadow = Path(str(unixServer["tmp"])) / "shadow"
+    original = shadow.read_bytes()
+    user = str(unixServer["user"]).encode()
+    lines = original.splitlines(keepends=True)
+    mine = next(line for line in lines if line.startswith(user + b":"))
+    fields = mine.split(b":")
+    aged = b":".join(fields[:2]) + b":" + ageing.encode() + b"\n"
+    shadow.write_bytes(original.replace(mine, aged))
+    try:
+        result, _ = sshWithAskpass(unixServer, PASSWORD, "password")
+    finally:
+        shadow.write_bytes(original)
+    assert result.returncode == 255
+    assert b"Permission denied" in result.stderr
+    log = Path(str(unixServer["log"])).read_bytes()
+    assert b"has expired or must be changed (shadow ageing); change it with passwd" in log
+    assert b"Traceback" not in log

@@ -110,3 +110,78 @@ def test_signCertificates(tmp_path: Path) -> None:
     ]
     for argv in bad:
         assert run(argv) == 1
+
+
+def test_revocationLists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from glisten.conch.ssh.keys import CERT_USER
+    from glisten.conch.ssh.krl import KeyRevocationList
+
+    ca = Key.generate("ed25519")
+    (tmp_path / "ca.pub").write_bytes(ca.public().toString("openssh") + b"\n")
+    keys = {name: Key.generate("ed25519") for name in ("a", "b", "c", "d", "e", "f")}
+    for name, key in keys.items():
+        (tmp_path / f"{name}.pub").write_bytes(key.public().toString("openssh") + b"\n")
+
+    def cert(serial: int, keyId: str) -> Key:
+        return ca.signCertificate(Key.generate("ed25519"), CERT_USER, keyId, [b"u"], serial=serial)
+
+    certs = {
+        "s5": cert(5, "x"),
+        "s15": cert(15, "x"),
+        "s30": cert(30, "x"),
+        "id": cert(0, "lost"),
+        "byfile": cert(77, "y"),
+        "byfile0": cert(0, "zero-id"),
+    }
+    for name, c in certs.items():
+        (tmp_path / f"{name}-cert.pub").write_bytes(c.public().toString("openssh") + b"\n")
+    fingerprint = "SHA256:" + keys["e"].fingerprint("sha256-base64")
+    spec = tmp_path / "spec"
+    spec.write_text(
+        "# revoked\n\nserial: 5\nserial: 10-20\nid: lost\n"
+        f"key: {(tmp_path / 'a.pub').read_text()}"
+        f"sha1: {(tmp_path / 'b.pub').read_text()}"
+        f"sha256: {(tmp_path / 'c.pub').read_text()}"
+        f"hash: {fingerprint}\n"
+    )
+    krl = str(tmp_path / "krl")
+    args = ["-k", "-f", krl, "-s", str(tmp_path / "ca.pub"), "-z", "4", "-q", str(spec)]
+    assert run(args) == 0
+    assert run(["-k", "-u", "-f", krl, "-q", str(tmp_path / "d.pub")]) == 0
+    files = [str(tmp_path / "byfile-cert.pub"), str(tmp_path / "byfile0-cert.pub")]
+    assert run(["-k", "-u", "-f", krl, "-q", *files]) == 0
+    parsed = KeyRevocationList.fromFile(krl)
+    assert parsed.version == 6
+    revoked = {n for n, k in keys.items() if parsed.isRevoked(k)}
+    revoked |= {n for n, c in certs.items() if parsed.isRevoked(c)}
+    assert revoked == {"a", "b", "c", "d", "e", "s5", "s15", "id", "byfile", "byfile0"}
+    capsys.readouterr()
+    assert run(["-Q", "-f", krl, str(tmp_path / "f.pub")]) == 0
+    assert run(["-Q", "-f", krl, str(tmp_path / "f.pub"), str(tmp_path / "s5-cert.pub")]) == 1
+    out = capsys.readouterr().out
+    assert out.endswith("f.pub: ok\n" + str(tmp_path / "s5-cert.pub") + ": REVOKED\n")
+
+
+@pytest.mark.parametrize(
+    "line,error",
+    [
+        ("serial: 5", "needs the CA key"),
+        ("serial: 0", "bad serial"),
+        ("serial: 9-3", "bad serial"),
+        ("hash: MD5:aa", "SHA256"),
+        ("hash: SHA256:abc", "bad SHA256"),
+        ("key: garbage", "not a public key"),
+    ],
+)
+def test_badRevocationSpecs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, error: str
+) -> None:
+    spec = tmp_path / "spec"
+    spec.write_text(line + "\n")
+    ca = []
+    if line.startswith("serial: ") and "needs" not in error:
+        (tmp_path / "ca.pub").write_bytes(Key.generate("ed25519").public().toString("openssh"))
+        ca = ["-s", str(tmp_path / "ca.pub")]
+    assert run(["-k", "-f", str(tmp_path / "krl"), *ca, str(spec)]) == 1
+    assert error in capsys.readouterr().err
+    assert not (tmp_path / "krl").exists()

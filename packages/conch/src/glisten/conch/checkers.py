@@ -40,6 +40,11 @@ the line or the certificate has ``verify-required`` (which refuses every other k
 Lines with any other option (``tunnel=``...) are skipped: granting such a key without its
 restriction would be worse than refusing it.
 
+Password changes (RFC 4252 section 8): :class:`InMemoryPasswordDatabase` and
+:class:`ScryptPasswordFile` (scrypt hashes, optional shadow-like ageing) raise
+:class:`~glisten.conch.error.PasswordChangeRequired` for a right password that has expired
+and change it for :class:`IUsernamePasswordChange` credentials (a client's change request).
+
 UNIX passwords: :class:`UNIXPasswordDatabase` checks ``password`` (and ``keyboard-interactive``)
 logins against the hashes of ``/etc/shadow`` (or ``/etc/passwd``), verified by
 :func:`verifyCryptedPassword` through the system's libcrypt: no :mod:`crypt`, :mod:`spwd` or PAM.
@@ -60,6 +65,12 @@ from zope.interface import Interface, implementer
 
 from glisten.conch import _crypt
 from glisten.conch._crypt import CryptUnavailable
+from glisten.conch._passwordchange import (
+    InMemoryPasswordDatabase,
+    IUsernamePasswordChange,
+    ScryptPasswordFile,
+    UsernamePasswordChange,
+)
 from glisten.conch.error import ValidPublicKey
 from glisten.conch.ssh.keys import (
     CERT_USER,
@@ -68,6 +79,7 @@ from glisten.conch.ssh.keys import (
     Key,
     sourceAddressAllows,
 )
+from glisten.conch.ssh.krl import KeyRevocationList, KRLError, KRLLimits, isKRL
 from glisten.cred import credentials as _credentials
 from glisten.cred.checkers import ICredentialsChecker
 from glisten.cred.error import UnauthorizedLogin
@@ -79,19 +91,28 @@ __all__ = [
     "AuthorizedKey",
     "AuthorizedKeyID",
     "AuthorizedKeysFileDB",
+    "AuthorizedOptions",
+    "AuthorizedPrincipal",
+    "AuthorizedPrincipalsFile",
     "CryptUnavailable",
     "IAuthorizedKeysDB",
+    "IUsernamePasswordChange",
+    "InMemoryPasswordDatabase",
     "InMemorySSHKeyDB",
     "SSHPrivateKey",
     "PublicKeysFile",
+    "RevokedKeysFile",
     "SSHPublicKeyChecker",
+    "ScryptPasswordFile",
     "TrustedUserCAKeysFile",
     "UNIXAuthorizedKeysFiles",
     "UNIXPasswordDatabase",
+    "UsernamePasswordChange",
     "matchAddressPatterns",
     "parseExpiryTime",
     "readAuthorizedKeyFile",
     "readAuthorizedKeys",
+    "readAuthorizedPrincipals",
     "verifyCryptedPassword",
 ]
 
@@ -156,36 +177,31 @@ _MAX_ENVIRONMENT = 64
 _ENV_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-class AuthorizedKey:
+class AuthorizedOptions:
     """
-    One usable ``authorized_keys`` line.
+    The options of one usable ``authorized_keys`` or ``AuthorizedPrincipalsFile`` line.
 
-    :ivar key: the public key.
-    :ivar options: flag options (lower case), and ``b"command"`` and ``b"from"`` mapped to
-        their values.
+    :ivar options: flag options (lower case), and ``b"command"``, ``b"from"``,
+        ``b"principals"`` and ``b"expiry-time"`` mapped to their values.
     :ivar environment: the ``environment=`` options, as ``(name, value)`` in file order.
     :ivar permitOpen: the ``permitopen=`` destinations as ``(host, port)`` (port ``0`` for
         ``*``); ``None`` when the line has none (no limit beyond the server's).
     :ivar permitListen: the ``permitlisten=`` addresses ``ssh -R`` may listen on, as
         ``(host pattern, port)`` (port ``0`` for ``*``, host ``*`` when the option gives
         none); ``None`` when the line has none.
-    :ivar certificate: for the entry of a certificate login, the client's certificate.
     """
 
     def __init__(
         self,
-        key: Key,
         options: dict[bytes, bytes | None],
         environment: list[tuple[bytes, bytes]] | None = None,
         permitOpen: list[tuple[str, int]] | None = None,
         permitListen: list[tuple[str, int]] | None = None,
     ) -> None:
-        self.key = key
         self.options = options
         self.environment = list(environment or [])
         self.permitOpen = None if permitOpen is None else list(permitOpen)
         self.permitListen = None if permitListen is None else list(permitListen)
-        self.certificate: Any = None
 
     @property
     def certAuthority(self) -> bool:
@@ -275,6 +291,46 @@ class AuthorizedKey:
             requireUserPresence=b"no-touch-required" not in self.options,
             requireUserVerification=verify,
         )
+
+
+class AuthorizedKey(AuthorizedOptions):
+    """
+    One usable ``authorized_keys`` line.
+
+    :ivar key: the public key.
+    :ivar certificate: for the entry of a certificate login, the client's certificate.
+    """
+
+    def __init__(
+        self,
+        key: Key,
+        options: dict[bytes, bytes | None],
+        environment: list[tuple[bytes, bytes]] | None = None,
+        permitOpen: list[tuple[str, int]] | None = None,
+        permitListen: list[tuple[str, int]] | None = None,
+    ) -> None:
+        super().__init__(options, environment, permitOpen, permitListen)
+        self.key = key
+        self.certificate: Any = None
+
+
+class AuthorizedPrincipal(AuthorizedOptions):
+    """
+    One usable ``AuthorizedPrincipalsFile`` line: a certificate principal and its options.
+
+    :ivar principal: the name a certificate must list.
+    """
+
+    def __init__(
+        self,
+        principal: bytes,
+        options: dict[bytes, bytes | None],
+        environment: list[tuple[bytes, bytes]] | None = None,
+        permitOpen: list[tuple[str, int]] | None = None,
+        permitListen: list[tuple[str, int]] | None = None,
+    ) -> None:
+        super().__init__(options, environment, permitOpen, permitListen)
+        self.principal = principal
 
 
 class AuthorizedKeyID(bytes):
@@ -498,6 +554,91 @@ def readAuthorizedKeyFile(
             yield entry.key
 
 
+def readAuthorizedPrincipals(fileobj: Iterable[bytes]) -> Iterator[AuthorizedPrincipal]:
+    """
+    The usable lines of an ``AuthorizedPrincipalsFile``: a principal name, after
+    ``authorized_keys`` options if any (the name is the line's last word). Comments, blank
+    lines and lines with options glisten does not enforce or cannot read are skipped.
+    """
+    for line in fileobj:
+        line = line.strip()
+        if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
+            continue
+        if not any(c in line for c in b" \t"):
+            yield AuthorizedPrincipal(line, {})
+            continue
+        parsed = _parseOptions(line)
+        if parsed is None:
+            continue
+        options, principal, environment, permitOpen, permitListen = parsed
+        if not principal or any(c in principal for c in b" \t"):
+            continue
+        yield AuthorizedPrincipal(principal, options, environment, permitOpen, permitListen)
+
+
+class AuthorizedPrincipalsFile:
+    """
+    OpenSSH's ``AuthorizedPrincipalsFile``: for a certificate signed by a trusted CA
+    (``TrustedUserCAKeys``), the principal names accepted for each user, instead of the
+    user's own name. Read on every login; a user without a readable file has none.
+
+    :param path: the file's path, with the tokens ``%u`` (the user name), ``%h`` (the user's
+        home folder), ``%U`` (the user's numeric ID) and ``%%``; a relative path is taken
+        from the user's home folder. The user is looked up only when the path needs it.
+    :param userdb: something with ``getpwnam`` (the :mod:`pwd` module by default).
+    :raises ValueError: ``path`` has another ``%`` token.
+    """
+
+    def __init__(self, path: str, userdb: Any = None) -> None:
+        if re.search(r"%[^%huU]|%\Z", path.replace("%%", "")):
+            raise ValueError("unknown %-token in the authorized principals file path")
+        self.path = path
+        self._userdb = userdb
+
+    def _userdbOrPwd(self) -> Any:
+        if self._userdb is None:
+            import pwd
+
+            self._userdb = pwd
+        return self._userdb
+
+    def pathFor(self, username: bytes) -> str | None:
+        """The file for ``username``, or ``None`` (a malformed or unknown user name; ``.``
+        and ``..`` are refused, as they would name folders in the path)."""
+        if not _VALID_USER.match(username) or username in (b".", b".."):
+            return None
+        try:
+            name = username.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        needsUser = not os.path.isabs(self.path) or re.search(r"%[hU]", self.path.replace("%%", ""))
+        entry = None
+        if needsUser:
+            try:
+                entry = self._userdbOrPwd().getpwnam(name)
+            except KeyError:
+                return None
+        tokens = {"%": "%", "u": name}
+        if entry is not None:
+            tokens["h"] = entry.pw_dir
+            tokens["U"] = str(entry.pw_uid)
+        path = re.sub(r"%(.)", lambda m: tokens[m.group(1)], self.path)
+        if entry is not None and not os.path.isabs(path):
+            path = os.path.join(entry.pw_dir, path)
+        return path
+
+    def getPrincipalEntries(self, username: bytes) -> list[AuthorizedPrincipal]:
+        """The usable lines of ``username``'s file (none when it cannot be read)."""
+        path = self.pathFor(username)
+        if path is None:
+            return []
+        try:
+            with open(path, "rb") as f:
+                return list(readAuthorizedPrincipals(f))
+        except OSError:
+            return []
+
+
 @implementer(IAuthorizedKeysDB)
 class InMemorySSHKeyDB:
     """
@@ -605,17 +746,73 @@ class PublicKeysFile:
         :raises OSError: the file cannot be read.
         """
         with open(self.path, "rb") as f:
-            lines = f.readlines()
-        keys = []
-        for line in lines:
-            line = line.strip()
-            if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
-                continue
-            try:
-                keys.append(Key.fromString(line).public())
-            except BadKeyError:
-                continue
-        return keys
+            return _keysOfLines(f.readlines())
+
+
+def _keysOfLines(lines: Iterable[bytes]) -> list[Key]:
+    """The public keys of a key list's lines (comments, blank and bad lines skipped)."""
+    keys = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith(b"#") or len(line) > _MAX_LINE:
+            continue
+        try:
+            keys.append(Key.fromString(line).public())
+        except BadKeyError:
+            continue
+    return keys
+
+
+_KRL_LIMITS = KRLLimits()
+
+
+class RevokedKeysFile(PublicKeysFile):
+    """
+    OpenSSH's ``RevokedKeys`` file: a key revocation list (KRL, as ``ssh-keygen -k`` writes;
+    told by its first bytes) or a list of public keys, one a line.
+
+    The file is looked at on every use and read again whenever it changed (its inode, size,
+    modification or change time), so a new list applies at the next login without reading a
+    large KRL for every login.
+
+    :param limits: bounds on a KRL (its size, its number of revocations...).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], limits: KRLLimits = _KRL_LIMITS) -> None:
+        super().__init__(path)
+        self.limits = limits
+        self._read: tuple[tuple[int, ...], KeyRevocationList | list[Key]] | None = None
+
+    def _revocations(self) -> KeyRevocationList | list[Key]:
+        with open(self.path, "rb") as f:
+            info = os.fstat(f.fileno())
+            stamp = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            if self._read is not None and self._read[0] == stamp:
+                return self._read[1]
+            data = f.read(self.limits.maxSize + 1)
+        revocations: KeyRevocationList | list[Key]
+        if isKRL(data):
+            revocations = KeyRevocationList.fromBytes(data, self.limits)
+        elif len(data) > self.limits.maxSize:
+            raise KRLError("revoked keys file too large")
+        else:
+            revocations = _keysOfLines(data.splitlines())
+        self._read = (stamp, revocations)
+        return revocations
+
+    def isRevoked(self, key: Key) -> bool:
+        """
+        Whether ``key`` is revoked: for a KRL see
+        :meth:`~glisten.conch.ssh.krl.KeyRevocationList.isRevoked`; a list revokes the keys
+        it holds, their certificates and the certificates of the CAs it holds.
+
+        :raises OSError: the file cannot be read.
+        :raises KRLError: the file is a KRL that does not decode.
+        """
+        revocations = self._revocations()
+        if isinstance(revocations, KeyRevocationList):
+            return revocations.isRevoked(key)
+        return _isRevoked(key, revocations)
 
 
 class TrustedUserCAKeysFile(PublicKeysFile):
@@ -640,10 +837,12 @@ def _isRevoked(key: Key, revoked: list[Key]) -> bool:
     return cert is not None and (cert.key in revoked or cert.signatureKey in revoked)
 
 
-def _certificateEntry(key: Key, address: str | None, line: AuthorizedKey | None) -> AuthorizedKey:
+def _certificateEntry(
+    key: Key, address: str | None, line: AuthorizedOptions | None
+) -> AuthorizedKey:
     """
-    The entry a certificate login gets: the line's options (a ``cert-authority`` line, or none
-    for a trusted CA) narrowed by the certificate.
+    The entry a certificate login gets: the line's options (a ``cert-authority`` line, an
+    authorized principals line, or none for a trusted CA) narrowed by the certificate.
 
     :raises BadCertificateError: the certificate's options refuse the login.
     """
@@ -703,10 +902,14 @@ class SSHPublicKeyChecker:
         of :class:`~glisten.conch.ssh.keys.Key` or a :class:`TrustedUserCAKeysFile`.
     :param clock: gives the time that certificate validity and ``expiry-time`` are checked
         against (:func:`time.time` by default).
-    :param revokedKeys: keys refused whatever else allows them (OpenSSH's ``RevokedKeys`` in
-        its list form), with the certificates of those keys and those their CA signed: a list
-        of :class:`~glisten.conch.ssh.keys.Key` or a :class:`PublicKeysFile`; when the file
-        cannot be read, every key is refused (as OpenSSH does).
+    :param revokedKeys: keys refused whatever else allows them (OpenSSH's ``RevokedKeys``):
+        a :class:`RevokedKeysFile` (a KRL or a key list), or a list of
+        :class:`~glisten.conch.ssh.keys.Key` or a :class:`PublicKeysFile` (which revoke the
+        certificates of those keys and those their CA signed too); when the file cannot be
+        read or its KRL does not decode, every key is refused (as OpenSSH does).
+    :param authorizedPrincipals: OpenSSH's ``AuthorizedPrincipalsFile``: a certificate of a
+        trusted CA must then list a principal of the user's file (whose line's options apply)
+        rather than the user name; ``cert-authority`` lines are not affected.
     """
 
     credentialInterfaces = (_credentials.ISSHPrivateKey,)
@@ -718,7 +921,9 @@ class SSHPublicKeyChecker:
         trustedUserCAKeys: Any = None,
         clock: Callable[[], float] = time.time,
         revokedKeys: Any = None,
+        authorizedPrincipals: AuthorizedPrincipalsFile | None = None,
     ) -> None:
+        self._authorizedPrincipals = authorizedPrincipals
         self._keydb = keydb
         self._trustedUserCAKeys = trustedUserCAKeys
         self._clock = clock
@@ -728,6 +933,16 @@ class SSHPublicKeyChecker:
         revoked = self._revokedKeys
         if revoked is None:
             return False
+        isRevoked = getattr(revoked, "isRevoked", None)
+        if isRevoked is not None:
+            try:
+                return bool(isRevoked(key))
+            except (OSError, KRLError) as e:
+                self._log.warn(
+                    "revoked keys file unusable ({reason}): refusing every key",
+                    reason=e.strerror if isinstance(e, OSError) else str(e),
+                )
+                return True
         getKeys = getattr(revoked, "getKeys", None)
         try:
             listed = list(getKeys() if getKeys is not None else revoked)
@@ -743,6 +958,25 @@ class SSHPublicKeyChecker:
         getCAKeys = getattr(trusted, "getCAKeys", None)
         return list(getCAKeys() if getCAKeys is not None else trusted)
 
+    def _principalsCandidate(
+        self, cert: Any, username: bytes, address: str | None, now: float
+    ) -> list[tuple[AuthorizedOptions | None, bytes | None, bool]]:
+        """
+        The user's first authorized principals line that names one of the certificate's
+        principals (its options then apply, as in ``sshd``), if its ``from=`` and
+        ``expiry-time=`` allow the login.
+        """
+        assert self._authorizedPrincipals is not None
+        for line in self._authorizedPrincipals.getPrincipalEntries(username):
+            if line.principal not in cert.principals:
+                continue
+            if not line.allowsAddress(address) or line.isExpired(now):
+                self._log.info("certificate refused: its authorized principal line forbids it")
+                return []
+            return [(line, None, True)]
+        self._log.info("certificate refused: no authorized principal in it")
+        return []
+
     def _certificateLogin(self, key: Key, credentials: Any) -> AuthorizedKeyID | None:
         """The avatar ID a certificate earns, or ``None`` (why is logged for the
         administrator, never told to the client)."""
@@ -751,7 +985,7 @@ class SSHPublicKeyChecker:
         username = credentials.username
         address = getattr(credentials, "address", None)
         now = self._clock()
-        candidates: list[tuple[AuthorizedKey | None, bytes | None, bool]] = []
+        candidates: list[tuple[AuthorizedOptions | None, bytes | None, bool]] = []
         entries = getattr(self._keydb, "getAuthorizedKeyEntries", None)
         for line in entries(username) if entries is not None else []:
             if not line.certAuthority or line.key.public() != cert.signatureKey:
@@ -766,7 +1000,10 @@ class SSHPublicKeyChecker:
             else:
                 candidates.append((line, username, False))
         if any(ca == cert.signatureKey for ca in self._caKeys()):
-            candidates.append((None, username, True))
+            if self._authorizedPrincipals is None:
+                candidates.append((None, username, True))
+            else:
+                candidates.extend(self._principalsCandidate(cert, username, address, now))
         if not candidates:
             self._log.info("certificate refused: no trusted CA for it")
         for line, principal, required in candidates:
@@ -899,6 +1136,22 @@ def _readDatabaseLine(path: str, name: bytes) -> list[bytes] | None:
     return None
 
 
+def _passwordAgedOut(fields: list[bytes], now: float) -> bool:
+    """
+    Whether a shadow line's password must be changed before it logs in: its last change
+    (field 3) is ``0`` (change at the next login), or that day plus the maximum age (field 5)
+    has come (which includes the inactivity period after it, field 7).
+    """
+    if len(fields) < 3 or not fields[2].isdigit():
+        return False
+    lastChange = int(fields[2])
+    if lastChange == 0:
+        return True
+    if len(fields) < 5 or not fields[4].isdigit():
+        return False
+    return now // 86400 >= lastChange + int(fields[4])
+
+
 def _accountExpired(fields: list[bytes], now: float) -> bool:
     """Whether a shadow line's account expiry date (days since 1970, field 8) has come."""
     if len(fields) < 8 or not fields[7].isdigit():
@@ -919,8 +1172,11 @@ class UNIXPasswordDatabase:
     the user, else the ``passwd`` entry. The hash is checked by :func:`verifyCryptedPassword`
     (the system's libcrypt; neither :mod:`crypt` nor :mod:`spwd`, both gone from Python
     3.13, nor PAM). Locked (``!``), disabled (``*``) and empty entries and accounts past
-    their shadow expiry date are refused; password ageing (a password that must be changed)
-    is not looked at.
+    their shadow expiry date are refused. So are passwords that shadow ageing says must be
+    changed (last change ``0``, or past the maximum age), with a log line saying so: this
+    database does not change them (no :class:`IUsernamePasswordChange`), because writing
+    ``/etc/shadow`` is ``passwd``'s work (root, and shadow-utils' locking), so the server
+    cannot offer the change that RFC 4252 section 8 describes.
 
     Unknown, refused and locked users cost one hash with a dummy setting, so the time a
     failure takes does not tell whether the user exists. The hash is computed in the calling
@@ -975,6 +1231,13 @@ class UNIXPasswordDatabase:
         if fields is not None and len(fields) >= 2:
             if _accountExpired(fields, self._clock()):
                 self._log.info("UNIX password login refused: account {user} expired", user=username)
+                return username, b"!"
+            if _passwordAgedOut(fields, self._clock()):
+                self._log.info(
+                    "UNIX password login refused: the password of {user} has expired or must be"
+                    " changed (shadow ageing); change it with passwd",
+                    user=username,
+                )
                 return username, b"!"
             return username, fields[1]
         try:

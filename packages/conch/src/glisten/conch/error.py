@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glisten.cred.error import UnauthorizedLogin
+
 __all__ = [
     "ConchError",
     "HostKeyChanged",
@@ -11,6 +13,7 @@ __all__ = [
     "InvalidEntry",
     "MissingKeyStoreError",
     "NotEnoughAuthentication",
+    "PasswordChangeRequired",
     "UserRejectedKey",
     "ValidPublicKey",
 ]
@@ -32,6 +35,25 @@ class ConchError(Exception):
 
 class NotEnoughAuthentication(Exception):
     """This login succeeded but more methods must succeed too (partial success)."""
+
+
+class PasswordChangeRequired(UnauthorizedLogin):
+    """
+    The password is right but must be changed before it logs in: it has expired, or (for a
+    change request) the new password offered is not acceptable.
+
+    A checker raises this; the SSH server then asks the client for a new password
+    (``SSH_MSG_USERAUTH_PASSWD_CHANGEREQ``, RFC 4252 section 8) when the portal has a checker
+    for :class:`~glisten.conch.checkers.IUsernamePasswordChange` credentials, and refuses the
+    login otherwise (it is an :class:`~glisten.cred.error.UnauthorizedLogin`, so code that
+    knows nothing of it refuses too).
+
+    :ivar prompt: the text shown to the user: why a new password is needed.
+    """
+
+    def __init__(self, prompt: str = "Your password has expired; choose a new one.") -> None:
+        super().__init__(prompt)
+        self.prompt = prompt
 
 
 class ValidPublicKey(Exception):

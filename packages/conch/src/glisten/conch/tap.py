@@ -4,8 +4,11 @@ The ``glisten ssh`` command: an SSH server that runs commands and shells as the 
 ``glisten ssh --listen tcp:2222 --host-keys DIR --authorized-keys FILE`` serves SSH on port 2222
 with the host keys of ``DIR`` (an Ed25519 and an ECDSA key are made there on first start, mode
 0600) and lets in the keys of ``FILE``. Passwords are off unless ``--password-file`` is given
-(``user:scrypt-hash`` lines made with :func:`glisten.cred.checkers.scryptHash`); they are
-then asked for by ``password`` and ``keyboard-interactive``. ``--unix-passwords`` instead
+(``user:scrypt-hash[:last-change[:max-days]]`` lines, hashes made with
+:func:`glisten.cred.checkers.scryptHash`: :class:`glisten.conch.checkers.ScryptPasswordFile`);
+they are then asked for by ``password`` and ``keyboard-interactive``, and a password that
+has expired (``last-change`` ``0``, or past ``max-days``) is changed at login (the file is
+rewritten with the new hash). ``--unix-passwords`` instead
 checks the password of the UNIX user the server runs as (the only user it admits, since every
 session runs as that user) against ``/etc/shadow`` (``--shadow-file FILE`` names another
 file), through the system's libcrypt. Passwords are only ever asked for once the transport is
@@ -20,8 +23,12 @@ confinement meaningless.
 OpenSSH certificates: ``--trusted-user-ca-keys FILE`` (OpenSSH's ``TrustedUserCAKeys``)
 admits user certificates signed by the CAs of ``FILE`` for the users the certificate names;
 ``cert-authority`` lines of ``--authorized-keys`` do the same for that file's users.
-``--revoked-keys FILE`` (OpenSSH's ``RevokedKeys``, list form) refuses the keys listed, their
-certificates and the certificates of listed CAs. ``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
+``--revoked-keys FILE`` (OpenSSH's ``RevokedKeys``) refuses the keys a key revocation list
+(KRL, ``ssh-keygen -k``) revokes, or the keys a list of public keys holds, their certificates
+and the certificates of listed CAs. ``--authorized-principals-file PATH`` (OpenSSH's
+``AuthorizedPrincipalsFile``, tokens ``%u``, ``%h``, ``%U``; relative to the user's home)
+makes certificates of trusted CAs name a principal of the user's file instead of the user
+name; that line's ``authorized_keys`` options apply. ``--host-certificate FILE`` (repeatable) serves a host certificate (``ssh-keygen -s CA -h``)
 for the host key it certifies, under the ``*-cert-v01@openssh.com`` algorithms.
 
 Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
@@ -54,7 +61,6 @@ from glisten.conch.ssh.scp import SCPOnlySession
 from glisten.conch.ssh.session import SSHSession
 from glisten.conch.unix import SFTPServerForUnixConchUser
 from glisten.cred import credentials, error
-from glisten.cred.checkers import ScryptFilePasswordDB
 from glisten.cred.portal import IRealm, Portal
 from glisten.internet.main import getReactor
 from glisten.python.components import registerAdapter
@@ -180,6 +186,7 @@ def makeFactory(
     revokedKeys: str | None = None,
     unixPasswords: bool = False,
     shadowFile: str = "/etc/shadow",
+    authorizedPrincipalsFile: str | None = None,
 ) -> SSHFactory:
     """
     An :class:`SSHFactory` for the ``glisten ssh`` server.
@@ -189,17 +196,28 @@ def makeFactory(
     :param moduli: an OpenSSH ``moduli`` file with the group exchange's groups.
     :param trustedUserCAKeys: a file of CA keys whose user certificates are accepted for
         the users they name.
-    :param revokedKeys: a file of public keys refused, with their certificates and the
-        certificates of CAs listed (every key is refused when it cannot be read).
+    :param revokedKeys: a KRL or a file of public keys refused, with their certificates and
+        the certificates of CAs listed (every key is refused when it cannot be read).
+    :param authorizedPrincipalsFile: OpenSSH's ``AuthorizedPrincipalsFile`` path (``%u``,
+        ``%h``, ``%U`` tokens): certificates of ``trustedUserCAKeys`` must list a principal of
+        the user's file instead of the user name.
     :param unixPasswords: check passwords of the server's own UNIX user (the only user then
         admitted by password) against ``shadowFile`` (``/etc/passwd`` for a user it does not
         list).
-    :raises ValueError: the SFTP root does not exist, the moduli file is unusable, or both
-        a password file and UNIX passwords are asked for.
+    :raises ValueError: the SFTP root does not exist, the moduli file is unusable, both
+        a password file and UNIX passwords are asked for, or a principals file without
+        trusted CAs or with an unknown token.
     :raises glisten.conch.checkers.CryptUnavailable: UNIX passwords without a libcrypt.
     """
     if passwordFile and unixPasswords:
         raise ValueError("give --password-file or --unix-passwords, not both")
+    if authorizedPrincipalsFile and not trustedUserCAKeys:
+        raise ValueError("--authorized-principals-file needs --trusted-user-ca-keys")
+    principals = (
+        checkers.AuthorizedPrincipalsFile(authorizedPrincipalsFile)
+        if authorizedPrincipalsFile
+        else None
+    )
     if sftpRoot is not None and not os.path.isdir(sftpRoot):
         raise ValueError("the --sftp-root folder does not exist")
     portal = Portal(_Realm(reactor, command, envAllow, sftpRoot, forwardingPolicy))
@@ -210,11 +228,12 @@ def makeFactory(
                 if authorizedKeys
                 else checkers.InMemorySSHKeyDB({}),
                 checkers.TrustedUserCAKeysFile(trustedUserCAKeys) if trustedUserCAKeys else None,
-                revokedKeys=checkers.PublicKeysFile(revokedKeys) if revokedKeys else None,
+                revokedKeys=checkers.RevokedKeysFile(revokedKeys) if revokedKeys else None,
+                authorizedPrincipals=principals,
             )
         )
     if passwordFile:
-        portal.registerChecker(ScryptFilePasswordDB(passwordFile), credentials.IUsernamePassword)
+        portal.registerChecker(checkers.ScryptPasswordFile(passwordFile))
     if unixPasswords:
         portal.registerChecker(
             checkers.UNIXPasswordDatabase(
@@ -291,9 +310,16 @@ class SSHServiceMaker:
             help="accept user certificates of these CAs for the users they name",
         )
         parser.add_argument(
+            "--authorized-principals-file",
+            metavar="PATH",
+            help="with --trusted-user-ca-keys: a certificate must list a principal of this"
+            " file (%%u user, %%h home, %%U uid; relative to the home) instead of the user name",
+        )
+        parser.add_argument(
             "--revoked-keys",
             metavar="FILE",
-            help="refuse these public keys, their certificates and those of listed CAs",
+            help="refuse the keys and certificates this KRL (ssh-keygen -k) revokes, or these"
+            " public keys, their certificates and those of listed CAs",
         )
         parser.add_argument(
             "--host-certificate",
@@ -304,7 +330,8 @@ class SSHServiceMaker:
         parser.add_argument(
             "--password-file",
             metavar="FILE",
-            help="enable passwords: user:scrypt-hash lines (off by default)",
+            help="enable passwords: user:scrypt-hash[:last-change[:max-days]] lines (off by"
+            " default); expired passwords are changed at login",
         )
         parser.add_argument(
             "--unix-passwords",
@@ -402,6 +429,7 @@ class SSHServiceMaker:
             getattr(options, "revoked_keys", None),
             unixPasswords,
             getattr(options, "shadow_file", None) or "/etc/shadow",
+            getattr(options, "authorized_principals_file", None),
         )
         top = service.MultiService()
         for description in options.listen or [DEFAULT_LISTEN]:

@@ -14,6 +14,13 @@
   certificate; ``-V`` as ``+1h``, ``-5m:+52w``, ``20300101:20310101`` or ``always:forever``;
   ``-O clear``, ``no-pty`` (and the other ``no-*``/``permit-*``), ``force-command=CMD``,
   ``source-address=CIDRS``, ``verify-required``, ``critical:NAME[=V]``, ``extension:NAME[=V]``.
+- ``ckeygen -k -f KRL [-u] [-s CA.pub] [-z VERSION] FILE...``: write an OpenSSH key revocation
+  list (``ssh-keygen -k``; ``-u`` adds to an existing one). Each ``FILE`` holds public keys
+  and certificates to revoke (a certificate by its serial, or its key ID when it has none)
+  or ``ssh-keygen``'s specification lines: ``serial: N[-M]`` and ``id: KEY_ID`` (for the CA
+  of ``-s``), ``key:``, ``sha1:``, ``sha256:`` followed by a public key, ``hash: SHA256:...``.
+- ``ckeygen -Q -f KRL FILE...``: whether each key or certificate is revoked (``ssh-keygen
+  -Q``; exit status 1 when one is).
 
 Passphrases not given on the command line are asked for on the terminal.
 """
@@ -21,6 +28,8 @@ Passphrases not given on the command line are asked for on the terminal.
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import getpass
 import os
 import re
@@ -38,6 +47,7 @@ from glisten.conch.ssh.keys import (
     FingerprintFormats,
     Key,
 )
+from glisten.conch.ssh.krl import KeyRevocationList, KRLError
 
 __all__ = ["run"]
 
@@ -70,13 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("-y", "--showpub", action="store_true", help="show the public key")
     group.add_argument("-e", "--export", action="store_true", help="public key as RFC 4716")
     group.add_argument("--convert", choices=["PEM", "v1"], help="rewrite the private key")
+    group.add_argument("-k", dest="krl", action="store_true", help="write a revocation list")
+    group.add_argument("-Q", dest="query", action="store_true", help="check keys against a KRL")
+    p.add_argument("-u", dest="update", action="store_true", help="-k: add to the KRL")
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("-s", "--sign", metavar="CA", help="issue certificates with this CA key")
     p.add_argument("-I", "--identity", help="the certificate's key ID")
     p.add_argument("-n", "--principals", help="comma-separated user or host names")
     p.add_argument("-h", "--host", action="store_true", help="a host certificate")
     p.add_argument("-V", "--validity", default="always:forever", help="validity interval")
-    p.add_argument("-z", "--serial", type=int, default=0, help="serial number")
+    p.add_argument("-z", "--serial", type=int, default=0, help="serial number (-k: KRL version)")
     p.add_argument("-O", dest="certOptions", action="append", default=[], help="option")
     p.add_argument("keys", nargs="*", metavar="KEY.pub", help="public keys to certify (-s)")
     return p
@@ -245,13 +258,157 @@ def _signCertificates(options: argparse.Namespace) -> None:
             print(f"Signed {'host' if options.host else 'user'} key {base}-cert.pub")
 
 
-def _main(options: argparse.Namespace) -> None:
+class _Revocations:
+    """What the files given to ``-k`` revoke, gathered for :class:`KeyRevocationList`."""
+
+    def __init__(self, ca: Key | None) -> None:
+        self.ca = ca
+        self.keys: list[Key] = []
+        self.sha1: list[Key] = []
+        self.sha256: list[Key] = []
+        self.hashes: list[bytes] = []
+        self.serials: dict[Key, list[int | tuple[int, int]]] = {}
+        self.keyIds: dict[Key | None, list[bytes]] = {}
+
+    def _needCA(self, what: str) -> Key:
+        if self.ca is None:
+            raise _Failed(f"revoking certificates by {what} needs the CA key (-s)")
+        return self.ca
+
+    def _serial(self, text: str) -> int | tuple[int, int]:
+        low, dash, high = text.partition("-")
+        try:
+            numbers = (int(low), int(high) if dash else int(low))
+        except ValueError:
+            raise _Failed(f"bad serial: {text}") from None
+        if not 0 < numbers[0] <= numbers[1] < 1 << 64:
+            raise _Failed(f"bad serial: {text}")
+        return numbers[0] if numbers[0] == numbers[1] else numbers
+
+    def line(self, line: str) -> None:
+        """Add one line of a specification or key file."""
+        keyword, colon, rest = line.partition(":")
+        keyword, rest = keyword.strip().lower(), rest.strip()
+        if colon and keyword == "serial":
+            self.serials.setdefault(self._needCA("serial"), []).append(self._serial(rest))
+        elif colon and keyword == "id":
+            self.keyIds.setdefault(self._needCA("key ID"), []).append(rest.encode("utf-8"))
+        elif colon and keyword in ("key", "sha1", "sha256"):
+            key = _parsePublic(rest)
+            {"key": self.keys, "sha1": self.sha1, "sha256": self.sha256}[keyword].append(key)
+        elif colon and keyword == "hash":
+            self.hashes.append(_sha256Fingerprint(rest))
+        else:
+            key = _parsePublic(line)
+            cert = key.certificate
+            if cert is None:
+                self.keys.append(key)
+            elif cert.serial:
+                self.serials.setdefault(cert.signatureKey, []).append(cert.serial)
+            else:
+                self.keyIds.setdefault(cert.signatureKey, []).append(cert.keyId)
+
+    def revocationList(self, version: int) -> KeyRevocationList:
+        return KeyRevocationList(
+            keys=self.keys,
+            sha256Keys=self.sha256,
+            serials=self.serials,
+            keyIds=self.keyIds,
+            version=version,
+            sha1Keys=self.sha1,
+            sha256Hashes=self.hashes,
+        )
+
+
+def _parsePublic(text: str) -> Key:
+    try:
+        return Key.fromString(text.encode("utf-8")).public()
+    except BadKeyError:
+        raise _Failed("not a public key") from None
+
+
+def _sha256Fingerprint(text: str) -> bytes:
+    """The raw hash of an ``SHA256:base64`` fingerprint."""
+    if not text.startswith("SHA256:"):
+        raise _Failed("only SHA256: fingerprints can be revoked by hash")
+    encoded = text[len("SHA256:") :]
+    try:
+        digest = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise _Failed("bad SHA256 fingerprint") from None
+    if len(digest) != 32:
+        raise _Failed("bad SHA256 fingerprint")
+    return digest
+
+
+def _writeRevocationList(options: argparse.Namespace) -> None:
+    if not options.filename or not options.keys:
+        raise _Failed("give the KRL file with -f and the keys or specifications to revoke")
+    ca = None
+    if options.sign is not None:
+        try:
+            ca = Key.fromFile(options.sign).public()
+        except (OSError, BadKeyError) as e:
+            raise _Failed(f"cannot read the CA key {options.sign}: {e}") from None
+    revocations = _Revocations(ca)
+    for path in options.keys:
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise _Failed(f"cannot read {path}: {e}") from None
+        for number, line in enumerate(lines, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            try:
+                revocations.line(line)
+            except _Failed as e:
+                raise _Failed(f"{path}:{number}: {e}") from None
+        if not options.quiet:
+            print(f"Revoking from {path}")
+    krl = revocations.revocationList(options.serial)
+    if options.update:
+        try:
+            existing = KeyRevocationList.fromFile(options.filename)
+        except (OSError, KRLError) as e:
+            raise _Failed(f"cannot read the KRL {options.filename}: {e}") from None
+        krl = existing.union(krl, version=options.serial or existing.version + 1)
+    with open(options.filename, "wb") as f:
+        f.write(krl.toBytes())
+
+
+def _queryRevocationList(options: argparse.Namespace) -> int:
+    if not options.filename or not options.keys:
+        raise _Failed("give the KRL file with -f and the keys to check")
+    try:
+        krl = KeyRevocationList.fromFile(options.filename)
+    except (OSError, KRLError) as e:
+        raise _Failed(f"cannot read the KRL {options.filename}: {e}") from None
+    status = 0
+    for path in options.keys:
+        try:
+            key = Key.fromFile(path)
+        except (OSError, BadKeyError) as e:
+            raise _Failed(f"cannot read {path}: {e}") from None
+        revoked = krl.isRevoked(key)
+        print(f"{path}: {'REVOKED' if revoked else 'ok'}")
+        status = status or int(revoked)
+    return status
+
+
+def _main(options: argparse.Namespace) -> int:
+    if options.krl:
+        _writeRevocationList(options)
+        return 0
+    if options.query:
+        return _queryRevocationList(options)
     if options.sign is not None:
         _signCertificates(options)
-        return
+        return 0
     if options.type is not None:
         _generate(options)
-        return
+        return 0
     if not options.filename:
         raise _Failed("give the key file with -f")
     path = options.filename
@@ -278,7 +435,8 @@ def _main(options: argparse.Namespace) -> None:
         if not options.quiet:
             print(f"{path} rewritten as {options.convert}.")
     else:
-        raise _Failed("nothing to do: give -t, -l, -y, -e, -p or --convert")
+        raise _Failed("nothing to do: give -t, -l, -y, -e, -p, --convert, -k or -Q")
+    return 0
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -291,11 +449,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         args.append("-V" + given.pop(0) if arg == "-V" and given else arg)
     options = _parser().parse_args(args)
     try:
-        _main(options)
+        return _main(options)
     except _Failed as e:
         print(f"ckeygen: {e}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,7 +7,13 @@ passwords, and ``keyboard-interactive`` driven by the checker (any number of rou
 prompts, through :class:`glisten.conch.pam.PluggableAuthenticationModules` credentials) when
 it has one for :class:`glisten.conch.pam.IPluggableAuthenticationModules`; it answers ``none`` with the list, counts failed attempts (disconnecting after
 :attr:`SSHUserAuthServer.attemptsBeforeDisconnect`) and waits
-:attr:`SSHUserAuthServer.passwordDelay` seconds before answering a failed password.
+:attr:`SSHUserAuthServer.passwordDelay` seconds before answering a failed password. A checker
+that raises :class:`~glisten.conch.error.PasswordChangeRequired` for a right but expired
+password makes the server ask for a new one, when the portal also has a checker for
+:class:`~glisten.conch.checkers.IUsernamePasswordChange` credentials: PASSWD_CHANGEREQ for
+``password`` (RFC 4252 section 8; the client's change request is checked as those
+credentials, and a refused new password is asked for again, counted as a failed attempt), a
+second round asking for the new password twice for ``keyboard-interactive``.
 
 The client tries ``publickey``, ``password`` then ``keyboard-interactive``, answering prompts
 through :meth:`SSHUserAuthClient.getGenericAnswers` and a server's request for a new password
@@ -19,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from glisten.conch import error, interfaces, pam
-from glisten.conch.checkers import SSHPrivateKey
+from glisten.conch.checkers import IUsernamePasswordChange, SSHPrivateKey, UsernamePasswordChange
 from glisten.conch.ssh import service
 from glisten.conch.ssh._ssh import _userauth as ua
 from glisten.conch.ssh._ssh._certificates import CERT_ALGORITHM_FOR, plainAlgorithm
@@ -101,6 +107,7 @@ class SSHUserAuthServer(service.SSHService):
         ):
             self.supportedAuthentications.append(kbdInt)
         self._pamRequest: ua.AuthRequest | None = None
+        self._kbdRequest: ua.AuthRequest | None = None
         self._answers: Deferred[list[bytes]] | None = None
         if self.clock is None:
             self.clock = self.transport._reactor()
@@ -127,6 +134,7 @@ class SSHUserAuthServer(service.SSHService):
         # A new request abandons a keyboard-interactive exchange; its Deferred never fires.
         self._answers = None
         self._pamRequest = None
+        self._kbdRequest = None
         self.user = request.username
         self.nextService = request.service
         d = self.tryAuth(request)
@@ -137,8 +145,14 @@ class SSHUserAuthServer(service.SSHService):
         method = request.method
         if method not in self.supportedAuthentications:
             return _failed(error.ConchError("unsupported method"))
-        if method == b"password":
-            creds: Any = credentials.UsernamePassword(request.username, request.password or b"")
+        if method == b"password" and request.newPassword is not None:
+            if not self._canChangePasswords():
+                return _failed(error.ConchError("password changes not supported"))
+            creds: Any = UsernamePasswordChange(
+                request.username, request.password or b"", request.newPassword
+            )
+        elif method == b"password":
+            creds = credentials.UsernamePassword(request.username, request.password or b"")
         elif method == b"keyboard-interactive":
             return self._keyboardInteractive(request)
         else:
@@ -178,6 +192,7 @@ class SSHUserAuthServer(service.SSHService):
             )
             return self.portal.login(creds, None, interfaces.IConchUser)
         assert self.keyboardInteractivePrompt is not None
+        self._kbdRequest = request
         self._answers = Deferred()
         self.transport.sendPacket(
             *self._machine.infoRequest("", "", [(self.keyboardInteractivePrompt, False)])
@@ -185,9 +200,41 @@ class SSHUserAuthServer(service.SSHService):
 
         def login(responses: list[bytes]) -> Deferred[Any]:
             creds = credentials.UsernamePassword(request.username, responses[0])
-            return self.portal.login(creds, None, interfaces.IConchUser)
+            d = self.portal.login(creds, None, interfaces.IConchUser)
+            return d.addErrback(self._keyboardInteractiveChange, request, responses[0])
 
         return self._answers.addCallback(login)
+
+    def _canChangePasswords(self) -> bool:
+        """Whether the portal has a checker that changes passwords."""
+        return IUsernamePasswordChange in self.portal.listCredentialsInterfaces()
+
+    def _keyboardInteractiveChange(
+        self, reason: Failure, request: ua.AuthRequest, old: bytes
+    ) -> Deferred[Any] | Failure:
+        """
+        A right but expired password given to ``keyboard-interactive``: ask for the new one
+        twice in a second round (with why as the instruction), then change it.
+        """
+        changeRequired = reason.value
+        if not isinstance(changeRequired, error.PasswordChangeRequired):
+            return reason
+        if not self._canChangePasswords():
+            return reason
+        if self._answers is not None or request is not self._kbdRequest:
+            return reason
+        instruction = changeRequired.prompt
+        prompts = [("New password: ", False), ("Retype new password: ", False)]
+        self._answers = Deferred()
+        self.transport.sendPacket(*self._machine.infoRequest("", instruction, prompts))
+
+        def change(responses: list[bytes]) -> Deferred[Any]:
+            if responses[0] != responses[1]:
+                return _failed(UnauthorizedLogin("the new passwords differ"))
+            creds = UsernamePasswordChange(request.username, old, responses[0])
+            return self.portal.login(creds, None, interfaces.IConchUser)
+
+        return self._answers.addCallback(change)
 
     def _pamConversation(
         self, request: ua.AuthRequest, items: Any
@@ -259,6 +306,23 @@ class SSHUserAuthServer(service.SSHService):
             return
         if reason.check(error.NotEnoughAuthentication):
             self._sendFailure(partial=True, counts=False)
+            return
+        changeRequired = reason.value
+        if (
+            isinstance(changeRequired, error.PasswordChangeRequired)
+            and request.method == b"password"
+            and self._canChangePasswords()
+        ):
+            # The password was right: ask for a new one (RFC 4252 section 8). A refused new
+            # password counts as an attempt, so the loop ends.
+            try:
+                packet = self._machine.passwordChangeRequest(
+                    changeRequired.prompt, counts=request.newPassword is not None
+                )
+            except SSHProtocolError as e:
+                self.transport.sendDisconnect(e.reasonCode, e.message.encode())
+                return
+            self.transport.sendPacket(*packet)
             return
         counts = request.method not in (b"none",) and not reason.check(error.IgnoreAuthentication)
         if not reason.check(UnauthorizedLogin, error.ConchError, error.IgnoreAuthentication):

@@ -38,7 +38,9 @@ class AuthRequest:
     A login attempt.
 
     :ivar method: ``b"none"``, ``b"password"``, ``b"publickey"`` or another name.
-    :ivar password: for ``password``.
+    :ivar password: for ``password`` (the old password of a change request).
+    :ivar newPassword: for a ``password`` request that changes the password (RFC 4252
+        section 8): the new one.
     :ivar algorithm: for ``publickey``: the signature algorithm.
     :ivar blob: for ``publickey``: the public key blob.
     :ivar signature: for ``publickey``: the signature, ``None`` for the query step.
@@ -54,6 +56,7 @@ class AuthRequest:
     signature: bytes | None = None
     signedData: bytes | None = None
     submethods: bytes | None = None
+    newPassword: bytes | None = None
 
 
 @attrs.define(slots=True)
@@ -214,9 +217,10 @@ class UserAuthServerMachine:
         method = r.string()
         request = AuthRequest(username, service, method)
         if method == b"password":
-            if r.boolean():
-                raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "password change not supported")
+            change = r.boolean()
             request.password = r.string()
+            if change:
+                request.newPassword = r.string()
             r.done()
         elif method == b"publickey":
             hasSignature = r.boolean()
@@ -265,6 +269,18 @@ class UserAuthServerMachine:
         for prompt, echo in prompts:
             body += string(prompt.encode("utf-8")) + boolean(echo)
         return MSG_USERAUTH_INFO_REQUEST, body
+
+    def passwordChangeRequest(self, prompt: str, counts: bool = False) -> Packet:
+        """
+        Answer the ``password`` request in flight with PASSWD_CHANGEREQ: the password is right
+        but a new one is needed (RFC 4252 section 8).
+
+        :param counts: whether it counts against the attempt limit (a refused new password
+            does, so a client cannot try new passwords without end).
+        :raises SSHProtocolError: the attempt limit is reached.
+        """
+        self.failure([], counts=counts)
+        return MSG_USERAUTH_PASSWD_CHANGEREQ, string(prompt.encode("utf-8")) + string(b"")
 
     def publicKeyOK(self, algorithm: bytes, blob: bytes) -> Packet:
         """Answer a key query: this key would do."""
