@@ -220,9 +220,15 @@ def test_shellWithPtyThroughTmux(glistenServer: dict[str, object], tmp_path: Pat
         subprocess.run(
             [tmux, "-S", socketPath, "resize-window", "-x", "100", "-y", "30"], check=True
         )
-        time.sleep(0.5)
-        type_("stty size")
-        waitFor("30 100")
+        # The resize reaches the shell as a window-change request some time later: ask again
+        # until the new size is reported (each answer is a new line on the screen).
+        for attempt in range(1, 41):
+            type_(f"stty size; echo asked-$(({attempt} * 1000))")
+            waitFor(f"asked-{attempt * 1000}")
+            if "30 100" in screen():
+                break
+        else:
+            raise AssertionError(f"the new size never reached the shell:\n{screen()}")
     finally:
         subprocess.run([tmux, "-S", socketPath, "kill-server"], capture_output=True)
 

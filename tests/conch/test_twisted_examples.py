@@ -5,6 +5,8 @@ with ``twisted`` renamed to ``glisten``, against OpenSSH.
 
 from __future__ import annotations
 
+import os
+import select
 import struct
 import subprocess
 import sys
@@ -159,20 +161,36 @@ def test_simpleServerShell(simpleServer: dict[str, Any]) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    assert proc.stdin is not None
+    assert proc.stdin is not None and proc.stdout is not None
+    seen = b""
+
+    def waitFor(expected: bytes) -> None:
+        """Read the terminal's output until ``expected`` is in it: each key is typed only
+        once the echo of the previous one came back."""
+        nonlocal seen
+        deadline = time.monotonic() + 30
+        while expected not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0, seen
+            ready, _, _ = select.select([proc.stdout], [], [], left)
+            if ready:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                assert chunk, seen
+                seen += chunk
+
     try:
-        for key in (b"h", b"i", b"\r"):
+        for key, echo in ((b"h", b"h"), (b"i", b"hi"), (b"\r", b"hi\r\n")):
             proc.stdin.write(key)
             proc.stdin.flush()
-            time.sleep(0.2)
+            waitFor(echo)
         proc.stdin.write(b"\x03")
         proc.stdin.flush()
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert b"hi\r\n" in out
+    assert b"hi\r\n" in seen
 
 
 def test_simpleServerRefusesExec(simpleServer: dict[str, Any]) -> None:
