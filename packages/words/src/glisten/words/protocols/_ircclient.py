@@ -19,10 +19,11 @@ messages, and :meth:`IRCClient.labeledResponse` gets the whole reply to a comman
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any, ClassVar, NamedTuple
 
@@ -92,14 +93,13 @@ CHANNEL_PREFIXES = "&#!+"
 
 _log = Logger()
 
+#: Bytes parsed in one go: a typical read, split into lines in one pass, while what a
+#: server can make the client hold parsed ahead of its turn stays small.
+_SLICE = 4096
+
 
 class IRCPasswordMismatch(Exception):
     """The server refused the connection password (ERR_PASSWDMISMATCH)."""
-
-
-#: ``irc_<command>`` method names by command, so dispatch does not build the name each time
-#: (bounded: commands are whatever the server sends).
-_HANDLER_NAMES: dict[str, str] = {}
 
 
 class _PassiveResume(NamedTuple):
@@ -216,6 +216,7 @@ class IRCClient(Protocol):
         self._queueCall = None
         self._heartbeat = None
         self._decoder = LineDecoder(self.limits)
+        self._handlers: dict[str, Callable[[str, list[str]], object]] = {}
         self._pacer = None
         self._pings: dict[tuple[str, str], float] = {}
         self._ctcpReplies: deque[float] = deque()
@@ -258,41 +259,64 @@ class IRCClient(Protocol):
                 self._clock,
                 maxEvents=self.maxMessagesPerTurn,
                 maxBytes=self.maxBytesPerTurn,
+                sliceSize=_SLICE,
             )
         pacer.dataReceived(data)
 
     def _lineEvent(self, event: Message | BadLine) -> None:
-        if type(event) is BadLine:
-            _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
-        else:
-            self.messageReceived(event)  # type: ignore[arg-type]
-        if self.transport is None and self._pacer is not None:
-            # A handler dropped the transport (as Twisted's clients may): read no further.
+        """Dispatch one codec event: the whole way from a parsed line to its handler.
+
+        A line without tags whose command has a remembered handler (:attr:`_handlers`)
+        costs one look-up and the handler's call; everything else (bad lines, tags,
+        batches, capability negotiation, a command seen for the first time) goes through
+        :meth:`_dispatch`.
+        """
+        if type(event) is Message and not event.tags:
+            handler = self._handlers.get(event.command)
+            if handler is not None:
+                self.currentMessage = event
+                try:
+                    handler(event.prefix or "", event.params)
+                except IndexError:
+                    _log.warn(
+                        "IRC: {command} with too few parameters ignored", command=event.command
+                    )
+                self.currentMessage = None
+                if self.transport is None:
+                    self._readNoFurther()
+                return
+        self._dispatch(event)
+
+    def _readNoFurther(self) -> None:
+        # A handler dropped the transport (as Twisted's clients may): read no further.
+        if self._pacer is not None:
             self._pacer.discard()
 
-    def messageReceived(self, message: Message) -> None:
-        """Dispatch one parsed message (capability negotiation first, then ``irc_*``)."""
+    def _dispatch(self, event: Message | BadLine) -> None:
+        """:meth:`_lineEvent` for a bad line, a line with tags, a ``BATCH``, ``CAP`` or any
+        line during capability negotiation, or a command without a remembered handler."""
+        if type(event) is BadLine:
+            _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
+            return
+        assert type(event) is Message
+        command = event.command
         caps = self.capabilities
-        if caps is not None and (caps.state is not CapState.DONE or message.command == "CAP"):
-            out, events = caps.receive(message)
-            for command, params in out:
-                self._sendNow(serializeMessage(command, params))
-            for event in events:
-                self._capabilityEvent(event)
-        command = message.command
-        if command[0] <= "9":
-            command = numeric_to_symbolic.get(command, command)
-        tags = message.tags
+        if caps is not None and (caps.state is not CapState.DONE or command == "CAP"):
+            self._negotiate(caps, event)
+        tags = event.tags
         batchEvents: Sequence[BatchEvent] = ()
         if tags:
             self.tags = tags
-            self.currentBatch = self._batches.batchOf(message)
-            batchEvents = self._batches.receive(message)
+            self.currentBatch = self._batches.batchOf(event)
+            batchEvents = self._batches.receive(event)
         elif command == "BATCH":
-            batchEvents = self._batches.receive(message)
-        self.currentMessage = message
+            batchEvents = self._batches.receive(event)
+        handler = self._findHandler(command)
+        self.currentMessage = event
         try:
-            self.handleCommand(command, message.prefix or "", message.params)
+            handler(event.prefix or "", event.params)
+        except IndexError:
+            _log.warn("IRC: {command} with too few parameters ignored", command=command)
         finally:
             if tags:
                 self.tags = {}
@@ -300,6 +324,56 @@ class IRCClient(Protocol):
             self.currentMessage = None
         for batchEvent in batchEvents:
             self._batchEvent(batchEvent)
+        if self.transport is None:
+            self._readNoFurther()
+
+    def _negotiate(self, caps: ClientCapabilities, message: Message) -> None:
+        out, events = caps.receive(message)
+        for command, params in out:
+            self._sendNow(serializeMessage(command, params))
+        for event in events:
+            self._capabilityEvent(event)
+
+    def _findHandler(self, command: str) -> Callable[[str, list[str]], object]:
+        """The callable taking ``(prefix, params)`` for ``command`` (as the server sent it):
+        ``irc_<COMMAND>`` (``irc_RPL_<NAME>`` for a numeric), :meth:`irc_unknown` otherwise,
+        or a subclass's own :meth:`handleCommand`, which then sees every command as in
+        Twisted.
+
+        Remembered in :attr:`_handlers` for the connection once capability negotiation is
+        over, except for ``CAP`` and ``BATCH``, which always need :meth:`_dispatch`; at most
+        256 commands, so a server sending made-up ones cannot grow it.
+        """
+        handler = self._handlers.get(command)
+        if handler is not None:
+            return handler
+        symbolic = command
+        if command[0] <= "9":
+            symbolic = numeric_to_symbolic.get(command, command)
+        if type(self).handleCommand is not IRCClient.handleCommand:
+            handler = functools.partial(self._handleAs, symbolic)
+        else:
+            method = getattr(self, "irc_" + symbolic, None)
+            handler = method if method is not None else functools.partial(self._unknown, symbolic)
+        caps = self.capabilities
+        if (
+            (caps is None or caps.state is CapState.DONE)
+            and command not in ("CAP", "BATCH")
+            and len(self._handlers) < 256
+        ):
+            self._handlers[command] = handler
+        return handler
+
+    def _handleAs(self, command: str, prefix: str, params: list[str]) -> None:
+        self.handleCommand(command, prefix, params)
+
+    def _unknown(self, command: str, prefix: str, params: list[str]) -> None:
+        self.irc_unknown(prefix, command, params)
+
+    def messageReceived(self, message: Message) -> None:
+        """Dispatch one parsed message as if the server had sent it (capability negotiation
+        first, then ``irc_*``)."""
+        self._lineEvent(message)
 
     def _batchEvent(self, event: BatchEvent) -> None:
         if type(event) is BatchOpened:
@@ -319,13 +393,10 @@ class IRCClient(Protocol):
         self.dataReceived(line + b"\r\n")
 
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
-        """Call ``irc_<command>`` or :meth:`irc_unknown`."""
-        name = _HANDLER_NAMES.get(command)
-        if name is None:
-            name = "irc_" + command
-            if len(_HANDLER_NAMES) < 1024:
-                _HANDLER_NAMES[command] = name
-        method = getattr(self, name, None)
+        """Call ``irc_<command>`` or :meth:`irc_unknown` (``command`` being symbolic for
+        numerics, as in Twisted). Override it to see every command; received lines come
+        here only then."""
+        method = getattr(self, "irc_" + command, None)
         try:
             if method is not None:
                 method(prefix, params)
@@ -777,7 +848,7 @@ class IRCClient(Protocol):
         self.startHeartbeat()
 
     def irc_JOIN(self, prefix: str, params: list[str]) -> None:
-        nick = _nick(prefix)
+        nick = prefix.split("!", 1)[0]
         channel = params[0]
         if nick == self.nickname:
             self._ownPrefix = prefix
@@ -786,14 +857,14 @@ class IRCClient(Protocol):
             self.userJoined(nick, channel)
 
     def irc_PART(self, prefix: str, params: list[str]) -> None:
-        nick = _nick(prefix)
+        nick = prefix.split("!", 1)[0]
         if nick == self.nickname:
             self.left(params[0])
         else:
             self.userLeft(nick, params[0])
 
     def irc_QUIT(self, prefix: str, params: list[str]) -> None:
-        self.userQuit(_nick(prefix), params[0] if params else "")
+        self.userQuit(prefix.split("!", 1)[0], params[0] if params else "")
 
     def irc_MODE(self, prefix: str, params: list[str]) -> None:
         channel, modes, args = params[0], params[1], params[2:]
@@ -851,7 +922,7 @@ class IRCClient(Protocol):
         self.noticed(user, channel, message)
 
     def irc_NICK(self, prefix: str, params: list[str]) -> None:
-        nick = _nick(prefix)
+        nick = prefix.split("!", 1)[0]
         if nick == self.nickname:
             if self._ownPrefix is not None:
                 self._ownPrefix = params[0] + self._ownPrefix[len(nick) :]
@@ -860,7 +931,7 @@ class IRCClient(Protocol):
             self.userRenamed(nick, params[0])
 
     def irc_KICK(self, prefix: str, params: list[str]) -> None:
-        kicker = _nick(prefix)
+        kicker = prefix.split("!", 1)[0]
         channel, kicked = params[0], params[1]
         message = params[2] if len(params) > 2 else ""
         if kicked.lower() == self.nickname.lower():
@@ -869,13 +940,13 @@ class IRCClient(Protocol):
             self.userKicked(kicked, channel, kicker, message)
 
     def irc_TOPIC(self, prefix: str, params: list[str]) -> None:
-        self.topicUpdated(_nick(prefix), params[0], params[-1] if len(params) > 1 else "")
+        self.topicUpdated(prefix.split("!", 1)[0], params[0], params[-1] if len(params) > 1 else "")
 
     def irc_RPL_TOPIC(self, prefix: str, params: list[str]) -> None:
-        self.topicUpdated(_nick(prefix), params[1], params[2])
+        self.topicUpdated(prefix.split("!", 1)[0], params[1], params[2])
 
     def irc_RPL_NOTOPIC(self, prefix: str, params: list[str]) -> None:
-        self.topicUpdated(_nick(prefix), params[1], "")
+        self.topicUpdated(prefix.split("!", 1)[0], params[1], "")
 
     def irc_RPL_MOTDSTART(self, prefix: str, params: list[str]) -> None:
         text = params[-1]
