@@ -224,3 +224,49 @@ def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: P
         what="the chat line",
     )
     rt.call(chats[0].transport.loseConnection)
+
+
+def test_passiveDccSendThroughNgircd(
+    ngircd: int, reactorThread: ReactorThread, tmp_path: Path
+) -> None:
+    """A sender that cannot listen offers files passively: the receiver listens and answers
+    through ngircd, the sender connects; a partly received file is resumed first."""
+    rt = reactorThread
+    sender = connect(rt, ngircd, "psender")
+    receiver = DccRecorder("preceiver")
+    receiver.folder = str(tmp_path / "in")
+    (tmp_path / "in").mkdir()
+    connect(rt, ngircd, "preceiver", receiver)
+
+    payload = bytes(range(256)) * 50
+    (tmp_path / "whole.bin").write_bytes(payload)
+    results: list[Any] = []
+    rt.call(
+        lambda: sender.dccSend("preceiver", str(tmp_path / "whole.bin"), passive=True).addBoth(
+            results.append
+        )
+    )
+    waitUntil(lambda: results, what="the passive send")
+    assert results == [len(payload)]
+    waitUntil(
+        lambda: ("received passively", "whole.bin", len(payload)) in receiver.events,
+        what="the receiver done",
+    )
+    assert (tmp_path / "in" / "whole.bin").read_bytes() == payload
+
+    # Half of the next file is already there: the receiver asks to resume, the sender accepts.
+    (tmp_path / "half.bin").write_bytes(payload)
+    (tmp_path / "in" / "half.bin").write_bytes(payload[:5000])
+    resumed: list[Any] = []
+    rt.call(
+        lambda: sender.dccSend("preceiver", str(tmp_path / "half.bin"), passive=True).addBoth(
+            resumed.append
+        )
+    )
+    waitUntil(lambda: resumed, what="the resumed passive send")
+    assert resumed == [len(payload)]
+    waitUntil(
+        lambda: any(e[:2] == ("received passively", "half.bin") for e in receiver.events),
+        what="the resumed receiver done",
+    )
+    assert (tmp_path / "in" / "half.bin").read_bytes() == payload

@@ -677,3 +677,174 @@ def test_passiveResumeReplacedOrEndedWithTheConnection(tmp_path: Path) -> None:
     bob.connectionLost()
     assert len(failures) == 2 and failures[1].check(ConnectionLost)
     assert not clock.getDelayedCalls()
+
+
+# ---------------------------------------------------------------- passive sending
+
+
+def test_parseDccPassiveReply() -> None:
+    parse = irc_dcc.parseDccPassiveReply
+    assert parse('"a b.bin" 2130706433 4000 100 42') == ("a b.bin", "127.0.0.1", 4000, 100, "42")
+    assert parse("f.bin 2130706433 0 100 42") is None  # a passive offer, not an answer
+    assert parse("f.bin 2130706433 4000 100") is None  # an ordinary offer
+    for bad in ("f.bin 2130706433 4000 100 no/token", "f.bin nowhere 4000 100 1", 'f "x 1 2 3 4'):
+        with pytest.raises(irc.IRCBadMessage):
+            parse(bad)
+
+
+@given(st.text(max_size=80))
+def test_parseDccPassiveReplyOnlyRaisesItsError(data: str) -> None:
+    try:
+        irc_dcc.parseDccPassiveReply(data)
+    except irc.IRCBadMessage:
+        pass
+
+
+def passiveSender(tmp_path: Path, data: bytes) -> tuple[Recorder, StringTransport, Any, str]:
+    """alice, offering ``data`` (in ``report.bin``) passively to bob on a memory reactor.
+
+    :return: alice, her IRC transport, the reactor and the offer's token.
+    """
+    from glisten.internet.testing import MemoryReactorClock
+
+    alice, aliceIRC = connected("alice")
+    alice.reactor = reactor = MemoryReactorClock()
+    alice.dccAddress = "127.0.0.1"
+    (tmp_path / "report.bin").write_bytes(data)
+    alice.sent = alice.dccSend("bob", str(tmp_path / "report.bin"), passive=True)  # type: ignore[attr-defined]
+    line = aliceIRC.value().decode()
+    aliceIRC.clear()
+    prefix = f"PRIVMSG bob :\x01DCC SEND report.bin 2130706433 0 {len(data)} "
+    assert line.startswith(prefix) and line.endswith("\x01\r\n"), line
+    token = line[len(prefix) : -3]
+    assert irc_dcc.parseDccPassiveSend(line[len("PRIVMSG bob :\x01DCC SEND ") : -3]) == (
+        "report.bin",
+        len(data),
+        token,
+    )
+    return alice, aliceIRC, reactor, token
+
+
+def answer(client: irc.IRCClient, sender: str, args: str) -> None:
+    client.dataReceived(f":{sender} PRIVMSG alice :\x01DCC {args}\x01\r\n".encode())
+
+
+def sendOverMemory(factory: Any, acks: bool = True) -> tuple[Any, StringTransport]:
+    """Connect the sender's protocol to a memory transport and acknowledge every block."""
+    proto = factory.buildProtocol(None)
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    while acks and not transport.disconnecting:
+        proto.dataReceived(struct.pack("!I", proto.bytesSent & 0xFFFFFFFF))
+    return proto, transport
+
+
+def test_passiveSendConnectsWhereTheReceiverAnswers(tmp_path: Path) -> None:
+    data = os.urandom(3000)
+    alice, aliceIRC, reactor, token = passiveSender(tmp_path, data)
+    # Answers from someone else, with another token, or without one are not ours.
+    answer(alice, "eve!e@h", f"SEND report.bin 2130706433 4000 3000 {token}")
+    answer(alice, "bob!b@h", "SEND report.bin 2130706433 4000 3000 1" + token)
+    answer(alice, "bob!b@h", "SEND report.bin 2130706433 4000 3000")
+    assert reactor.tcpClients == []
+    assert [offer[0] for offer in alice.offers] == ["SEND", "SEND", "SEND"]
+    answer(alice, "BOB!b@h", f"SEND report.bin 2130706433 4000 3000 {token}")
+    ((host, port, factory, timeout, _),) = reactor.tcpClients
+    assert (host, port, timeout) == ("127.0.0.1", 4000, alice.dccTimeout)
+    assert len(alice.offers) == 3
+    # The token is used up, and the answer timer gone.
+    answer(alice, "bob!b@h", f"SEND report.bin 2130706433 4001 3000 {token}")
+    assert len(reactor.tcpClients) == 1
+    assert not reactor.getDelayedCalls()
+    proto, transport = sendOverMemory(factory)
+    assert transport.value() == data
+    proto.connectionLost(None)
+    results: list[Any] = []
+    alice.sent.addBoth(results.append)
+    assert results == [3000]
+
+
+def test_passiveSendAcceptsAResume(tmp_path: Path) -> None:
+    data = os.urandom(3000)
+    alice, aliceIRC, reactor, token = passiveSender(tmp_path, data)
+    answer(alice, "eve!e@h", f"RESUME report.bin 0 1000 {token}")
+    answer(alice, "bob!b@h", f"RESUME report.bin 0 5000 {token}")  # past the end
+    assert aliceIRC.value() == b""
+    answer(alice, "bob!b@h", f"RESUME report.bin 0 1000 {token}")
+    assert (
+        aliceIRC.value()
+        == f"PRIVMSG bob :\x01DCC ACCEPT report.bin 0 1000 {token}\x01\r\n".encode()
+    )
+    answer(alice, "bob!b@h", f"SEND report.bin 2130706433 4000 3000 {token}")
+    ((_, _, factory, _, _),) = reactor.tcpClients
+    proto, transport = sendOverMemory(factory)
+    assert transport.value() == data[1000:]
+    proto.connectionLost(None)
+    results: list[Any] = []
+    alice.sent.addBoth(results.append)
+    assert results == [3000]
+
+
+def test_passiveSendFailures(tmp_path: Path) -> None:
+    from glisten.internet.error import ConnectError
+    from glisten.python.failure import Failure
+
+    alice, _, reactor, _ = passiveSender(tmp_path, b"x" * 10)
+    failures: list[Any] = []
+    alice.sent.addErrback(failures.append)
+    reactor.advance(alice.dccTimeout)
+    assert failures and failures[0].check(TimeoutError)
+
+    alice, _, reactor, token = passiveSender(tmp_path, b"x" * 10)
+    alice.sent.addErrback(failures.append)
+    answer(alice, "bob!b@h", f"SEND report.bin 2130706433 4000 10 {token}")
+    factory = reactor.tcpClients[0][2]
+    factory.clientConnectionFailed(None, Failure(ConnectError("refused")))
+    assert len(failures) == 2 and failures[1].check(ConnectError)
+    assert factory.file.closed
+
+    alice, _, reactor, _ = passiveSender(tmp_path, b"x" * 10)
+    alice.sent.addErrback(failures.append)
+    alice.connectionLost()
+    assert len(failures) == 3 and failures[2].check(ConnectionLost)
+    assert not reactor.getDelayedCalls()
+
+    alice, _ = connected("alice")
+    alice.dccAddress = "127.0.0.1"
+
+    class Unsized(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+    with pytest.raises(irc.IRCLocalError):
+        alice.dccSend("bob", Unsized(), passive=True)  # type: ignore[arg-type]
+
+
+async def test_passiveSendBetweenTwoClientsOverLoopback(reactor: Any, tmp_path: Path) -> None:
+    """alice cannot listen: she offers passively, bob listens and she connects to him."""
+
+    class Bob(PassiveRecorder):
+        def dccDoPassiveSend(
+            self, user: str, fileName: str, size: int, token: str, data: str
+        ) -> None:
+            receiver = irc.DccFileReceive(fileName, size, destDir=str(tmp_path / "in"))
+            self.received = self.dccAcceptPassiveSend(user, fileName, size, token, receiver)
+
+    alice, aliceIRC = connected("alice")
+    bob, bobIRC = Bob("bob"), StringTransport()
+    bob.makeConnection(bobIRC)
+    bobIRC.clear()
+    for client in (alice, bob):
+        client.reactor = reactor
+        client.dccAddress = "127.0.0.1"
+    data = os.urandom(20000)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "big.bin").write_bytes(data)
+    sent = alice.dccSend("bob", str(tmp_path / "big.bin"), passive=True)
+    offerTo(aliceIRC, bob)
+    line = bobIRC.value()
+    bobIRC.clear()
+    alice.dataReceived(b":bob!b@127.0.0.1 " + line)
+    assert await sent == 20000
+    await bob.received
+    assert (tmp_path / "in" / "big.bin").read_bytes() == data

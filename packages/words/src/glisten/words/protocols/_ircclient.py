@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -69,11 +70,13 @@ from glisten.words.protocols._irc._dcc import (
     dccDescribeAddress,
     formatDccSend,
     parseDccChat,
+    parseDccPassiveReply,
     parseDccPassiveResume,
     parseDccPassiveSend,
     parseDccResume,
     parseDccSend,
     quoteFileName,
+    safeFileName,
 )
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
@@ -100,6 +103,15 @@ _SLICE = 4096
 
 class IRCPasswordMismatch(Exception):
     """The server refused the connection password (ERR_PASSWDMISMATCH)."""
+
+
+class _PassiveOffer(NamedTuple):
+    """A file we offered passively (port 0 and a token), waiting for the receiver's answer."""
+
+    nick: str
+    fileName: str
+    factory: DccSendFactory
+    timer: Any
 
 
 class _PassiveResume(NamedTuple):
@@ -208,6 +220,7 @@ class IRCClient(Protocol):
     def _resetState(self) -> None:
         self._dccOffers: dict[int, tuple[str, DccSendFactory]] = {}
         self._dccPassiveResumes: dict[str, _PassiveResume] = {}
+        self._dccPassiveOffers: dict[str, _PassiveOffer] = {}
         self.supported = ServerSupportedFeatures()
         self.tags = {}
         self.currentMessage = None
@@ -242,6 +255,10 @@ class IRCClient(Protocol):
         for resume in pending.values():
             resume.timer.cancel()
             resume.factory.abandon(ConnectionLost("the IRC connection closed first"))
+        offers, self._dccPassiveOffers = self._dccPassiveOffers, {}
+        for offer in offers.values():
+            offer.timer.cancel()
+            offer.factory.abandon(ConnectionLost("the IRC connection closed first"))
         if self._queueCall is not None and self._queueCall.active():
             self._queueCall.cancel()
         self._queueCall = None
@@ -1087,6 +1104,8 @@ class IRCClient(Protocol):
             fileName, fileSize, token = passive
             self.dccDoPassiveSend(user, fileName, fileSize, token, data)
             return
+        if self._dccPassiveOffers and self._dccPassiveAnswered(user, data):
+            return
         filename, address, port, size = parseDccSend(data)
         self.dccDoSend(user, address, port, filename, size, data)
 
@@ -1183,14 +1202,19 @@ class IRCClient(Protocol):
         dccDescribeAddress(interface)  # an IP address, or IRCBadMessage before listening
         return str(interface)
 
-    def dccSend(self, user: str, file: str | IO[bytes]) -> Deferred[int]:
+    def dccSend(self, user: str, file: str | IO[bytes], passive: bool = False) -> Deferred[int]:
         """Offer ``file`` (a path or an open binary file) to ``user`` with DCC SEND.
 
         Listens on a free port of this end of the IRC connection (or ``dccAddress``) for one
         connection, for at most ``dccTimeout`` seconds; only the file's base name is offered.
         Twisted's ``dccSend`` stops short of sending anything.
 
+        :param passive: for a sender that cannot be reached (beyond Twisted): offer port 0
+            and a token instead, and connect to where the receiver answers it listens (a
+            ``DCC SEND`` from ``user`` with that token, within ``dccTimeout`` seconds); a
+            receiver's ``DCC RESUME`` with the token is accepted first.
         :return: fires with the bytes sent once the receiver acknowledged them all.
+        :raises IRCLocalError: a passive offer of a file whose size cannot be told.
         """
         interface = self._dccInterface()
         if isinstance(file, str):
@@ -1198,6 +1222,8 @@ class IRCClient(Protocol):
         name = str(getattr(file, "name", None) or f"file@{id(file)}")
         size = fileSize(file)
         factory = DccSendFactory(file)
+        if passive:
+            return self._dccOfferPassively(user, name, interface, size, factory)
         try:
             port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
         except BaseException:
@@ -1214,8 +1240,68 @@ class IRCClient(Protocol):
         self.ctcpMakeQuery(_nick(user), [("DCC", "SEND " + offer)])
         return factory.deferred
 
+    def _dccOfferPassively(
+        self, user: str, name: str, interface: str, size: int | None, factory: DccSendFactory
+    ) -> Deferred[int]:
+        if size is None:
+            factory.file.close()
+            raise IRCLocalError("a passive DCC SEND needs the size of the file")
+        token = str(secrets.randbelow(1 << 31))
+        while token in self._dccPassiveOffers:
+            token = str(secrets.randbelow(1 << 31))
+        offered = quoteFileName(safeFileName(name))
+        nick = _nick(user)
+        timer = self._clock().callLater(self.dccTimeout, self._dccPassiveOfferExpired, token)
+        self._dccPassiveOffers[token] = _PassiveOffer(nick.lower(), offered, factory, timer)
+        address = dccDescribeAddress(interface)
+        self.ctcpMakeQuery(nick, [("DCC", f"SEND {offered} {address} 0 {size} {token}")])
+        return factory.deferred
+
+    def _dccPassiveOfferExpired(self, token: str) -> None:
+        offer = self._dccPassiveOffers.pop(token, None)
+        if offer is not None:
+            offer.factory.abandon(TimeoutError("the receiver did not answer the DCC SEND"))
+
+    def _dccPassiveAnswered(self, user: str, data: str) -> bool:
+        """A ``DCC SEND`` naming a port and one of our passive offers' tokens, from the user
+        it was made to: connect there and send the file.
+
+        :return: whether ``data`` was such an answer.
+        """
+        try:
+            reply = parseDccPassiveReply(data)
+        except IRCBadMessage:
+            return False
+        if reply is None:
+            return False
+        _, address, port, _, token = reply
+        offer = self._dccPassiveOffers.get(token)
+        if offer is None or offer.nick != _nick(user).lower():
+            return False
+        del self._dccPassiveOffers[token]
+        offer.timer.cancel()
+        getReactor(self.reactor).connectTCP(address, port, offer.factory, timeout=self.dccTimeout)
+        return True
+
+    def _dccPassiveResumeAsked(self, user: str, position: int, token: str) -> None:
+        """A receiver's ``DCC RESUME name 0 position token`` for one of our passive offers:
+        accepted (``DCC ACCEPT`` with the token) when the file is that long."""
+        offer = self._dccPassiveOffers.get(token)
+        if offer is None or offer.nick != _nick(user).lower():
+            return
+        if offer.factory.resume(position):
+            self.ctcpMakeQuery(
+                _nick(user), [("DCC", f"ACCEPT {offer.fileName} 0 {position} {token}")]
+            )
+
     def dcc_RESUME(self, user: str, channel: str, data: str) -> None:
-        """Parse a DCC RESUME request and pass it to :meth:`dccDoResume`."""
+        """Parse a DCC RESUME request and pass it to :meth:`dccDoResume`; the passive form
+        (port 0 and a token) for one of our passive offers is answered by itself."""
+        passive = parseDccPassiveResume(data)
+        if passive is not None:
+            _, position, token = passive
+            self._dccPassiveResumeAsked(user, position, token)
+            return
         fileName, port, position = parseDccResume(data)
         self.dccDoResume(user, fileName, port, position)
 

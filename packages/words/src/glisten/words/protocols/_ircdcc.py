@@ -271,12 +271,14 @@ class _DccOffer:
             self.deferred.errback(TimeoutError("nobody accepted the DCC offer"))
 
 
-class DccSendFactory(_DccOffer, Factory):
-    """Builds the one :class:`DccSendProtocol` for a file offered with DCC SEND.
+class DccSendFactory(_DccOffer, ClientFactory):
+    """Builds the one :class:`DccSendProtocol` for a file offered with DCC SEND: listening
+    for the receiver, or connecting to it (a passive offer the receiver answered).
 
     :ivar deferred: fires with the bytes sent once the receiver acknowledged them all, or
         fails (:class:`~glisten.internet.error.ConnectionLost` when the connection ends first,
-        :class:`~glisten.internet.error.TimeoutError` when nobody connects in time).
+        :class:`~glisten.internet.error.TimeoutError` when nobody connects or answers in time,
+        :class:`~glisten.internet.error.ConnectError` when the receiver cannot be reached).
     """
 
     protocol = DccSendProtocol
@@ -313,6 +315,20 @@ class DccSendFactory(_DccOffer, Factory):
         proto.bytesSent = self.resumePosition
         proto.factory = self
         return proto
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        """The receiver of a passive offer could not be reached: fail ``deferred``."""
+        self.abandon(reason.value)
+
+    def abandon(self, reason: BaseException) -> None:
+        """Give up before any connection (the passive offer was never answered): close the
+        file and fail ``deferred`` with ``reason``."""
+        if not self._accepted:
+            self._accepted = True
+            close = getattr(self.file, "close", None)
+            if close is not None:
+                close()
+            self.deferred.errback(reason)
 
     def sendFinished(self, proto: DccSendProtocol) -> None:
         """Called by the protocol when its connection ends: fire or fail ``deferred``."""

@@ -21,6 +21,7 @@ __all__ = [
     "dccParseAddress",
     "formatDccSend",
     "parseDccChat",
+    "parseDccPassiveReply",
     "parseDccPassiveResume",
     "parseDccPassiveSend",
     "parseDccResume",
@@ -250,6 +251,24 @@ def parseDccPassiveSend(data: str) -> tuple[str, int, str] | None:
     if not _isNumber(size):
         raise IRCBadMessage("malformed DCC file size")
     return filename, int(size), _checkToken(token)
+
+
+def parseDccPassiveReply(data: str) -> tuple[str, str, int, int, str] | None:
+    """Parse a receiver's answer to our passive ``DCC SEND``: ``filename address port size
+    token``, naming where it listens for the file offered with that token.
+
+    :return: ``(filename, address, port, size, token)``, or None for an offer without a
+        token (an ordinary active one, or a passive one: port 0).
+    :raises IRCBadMessage: an answer that is malformed.
+    """
+    try:
+        words = shlex.split(data)
+    except ValueError:
+        raise IRCBadMessage("malformed DCC SEND quoting") from None
+    if len(words) != 5 or words[2] == "0":
+        return None
+    filename, address, port, size = parseDccSend(shlex.join(words[:4]))
+    return filename, address, port, size, _checkToken(words[4])
 
 
 def parseDccPassiveResume(data: str) -> tuple[str, int, str] | None:
