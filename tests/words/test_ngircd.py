@@ -161,7 +161,7 @@ def test_tlsEndpointVerifiesTheServer(tmp_path: Path, reactorThread: ReactorThre
 
 class DccRecorder(Recorder):
     """Accepts every DCC SEND offer (passive ones too, resumed when part of the file is in
-    ``folder``) into ``folder`` and every DCC CHAT offer."""
+    ``folder``) into ``folder`` and every DCC CHAT offer (passive ones too)."""
 
     folder = "."
 
@@ -182,6 +182,9 @@ class DccRecorder(Recorder):
 
     def dccDoChat(self, user: str, channel: str, address: str, port: int, data: str) -> None:
         self.reactor.connectTCP(address, port, irc.DccChatFactory(self, (user, channel, data)))
+
+    def dccDoPassiveChat(self, user: str, channel: str, token: str, data: str) -> None:
+        self.dccAcceptPassiveChat(user, token)
 
     def dccDoPassiveSend(self, user: str, fileName: str, size: int, token: str, data: str) -> None:
         # The first part of the file already here: ask to resume after it.
@@ -270,3 +273,20 @@ def test_passiveDccSendThroughNgircd(
         what="the resumed receiver done",
     )
     assert (tmp_path / "in" / "half.bin").read_bytes() == payload
+
+
+def test_passiveDccChatThroughNgircd(ngircd: int, reactorThread: ReactorThread) -> None:
+    """A chat offered passively: the peer listens and answers through ngircd."""
+    rt = reactorThread
+    sender = connect(rt, ngircd, "pchat")
+    receiver = DccRecorder("pchatpeer")
+    connect(rt, ngircd, "pchatpeer", receiver)
+    chats: list[Any] = []
+    rt.call(lambda: sender.dccChat("pchatpeer", passive=True).addBoth(chats.append))
+    waitUntil(lambda: chats, what="the passive chat to connect")
+    rt.call(chats[0].sendLine, "reverse DCC")
+    waitUntil(
+        lambda: any(e[0] == "privmsg" and e[3] == "reverse DCC" for e in receiver.events),
+        what="the chat line",
+    )
+    rt.call(chats[0].transport.loseConnection)

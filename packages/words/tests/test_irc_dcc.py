@@ -848,3 +848,120 @@ async def test_passiveSendBetweenTwoClientsOverLoopback(reactor: Any, tmp_path: 
     assert await sent == 20000
     await bob.received
     assert (tmp_path / "in" / "big.bin").read_bytes() == data
+
+
+# ---------------------------------------------------------------- passive chats
+
+
+def test_parseDccPassiveChat() -> None:
+    parse = irc_dcc.parseDccPassiveChat
+    assert parse("chat 2130706433 0 42") == ("127.0.0.1", 0, "42")
+    assert parse("CHAT ::1 4000 abc") == ("::1", 4000, "abc")
+    assert parse("chat 2130706433 4000") is None
+    for bad in (
+        "chat 2130706433 0 no/token",
+        "talk 2130706433 0 1",
+        "chat x 0 1",
+        "chat 1 70000 1",
+    ):
+        with pytest.raises(irc.IRCBadMessage):
+            parse(bad)
+
+
+@given(st.text(max_size=60))
+def test_parseDccPassiveChatOnlyRaisesItsError(data: str) -> None:
+    try:
+        irc_dcc.parseDccPassiveChat(data)
+    except irc.IRCBadMessage:
+        pass
+
+
+class ChatRecorder(Recorder):
+    def dccDoPassiveChat(self, *args: Any) -> None:
+        self.offers.append(("PASSIVE CHAT", *args))
+
+
+def test_passiveChatOffersAreIgnoredByDefault() -> None:
+    plain, transport = connected("bob")
+    plain.dataReceived(b":alice!a@h PRIVMSG bob :\x01DCC CHAT chat 2130706433 0 42\x01\r\n")
+    assert transport.value() == b""
+    bob = ChatRecorder("bob")
+    bob.makeConnection(StringTransport())
+    bob.dataReceived(b":alice!a@h PRIVMSG bob :\x01DCC CHAT chat 2130706433 0 42\x01\r\n")
+    assert bob.offers == [("PASSIVE CHAT", "alice!a@h", "bob", "42", "chat 2130706433 0 42")]
+
+
+def test_passiveChatConnectsWhereThePeerAnswers() -> None:
+    from glisten.internet.error import ConnectError
+    from glisten.internet.testing import MemoryReactorClock
+    from glisten.python.failure import Failure
+
+    alice, aliceIRC = connected("alice")
+    alice.reactor = reactor = MemoryReactorClock()
+    alice.dccAddress = "127.0.0.1"
+    chatting = alice.dccChat("bob", passive=True)
+    line = aliceIRC.value().decode()
+    aliceIRC.clear()
+    prefix = "PRIVMSG bob :\x01DCC CHAT chat 2130706433 0 "
+    assert line.startswith(prefix) and line.endswith("\x01\r\n"), line
+    token = line[len(prefix) : -3]
+    answer(alice, "eve!e@h", f"CHAT chat 2130706433 4000 {token}")
+    answer(alice, "bob!b@h", f"CHAT chat 2130706433 4000 1{token}")
+    answer(alice, "bob!b@h", f"SEND f.bin 2130706433 4000 10 {token}")  # not a file offer
+    assert reactor.tcpClients == []
+    assert [offer[0] for offer in alice.offers] == ["CHAT", "CHAT", "SEND"]
+    answer(alice, "bob!b@h", f"CHAT chat 2130706433 4000 {token}")
+    ((host, port, factory, timeout, _),) = reactor.tcpClients
+    assert (host, port, timeout) == ("127.0.0.1", 4000, alice.dccTimeout)
+    assert not reactor.getDelayedCalls()
+    chat = factory.buildProtocol(None)
+    chat.makeConnection(StringTransport())
+    results: list[Any] = []
+    chatting.addBoth(results.append)
+    assert results == [chat]
+    chat.dataReceived(b"hello\r\n")
+    assert alice.messages[-1] == ("bob", "alice", "hello")
+
+    failures: list[Any] = []
+    alice.dccChat("bob", passive=True).addErrback(failures.append)
+    reactor.advance(alice.dccTimeout)
+    assert failures and failures[0].check(TimeoutError)
+    alice.dccChat("bob", passive=True).addErrback(failures.append)
+    token = aliceIRC.value().decode().rsplit(" ", 1)[1][:-3]
+    answer(alice, "bob!b@h", f"CHAT chat 2130706433 4000 {token}")
+    reactor.tcpClients[-1][2].clientConnectionFailed(None, Failure(ConnectError("refused")))
+    assert len(failures) == 2 and failures[1].check(ConnectError)
+    alice.dccChat("bob", passive=True).addErrback(failures.append)
+    alice.connectionLost()
+    assert len(failures) == 3 and failures[2].check(ConnectionLost)
+
+
+async def test_passiveChatOverLoopback(reactor: Any) -> None:
+    """alice cannot listen: she offers a chat passively, bob listens and she connects."""
+
+    class Bob(Recorder):
+        def dccDoPassiveChat(self, user: str, channel: str, token: str, data: str) -> None:
+            self.chatting = self.dccAcceptPassiveChat(user, token)
+
+    alice, aliceIRC = connected("alice")
+    bob, bobIRC = Bob("bob"), StringTransport()
+    bob.makeConnection(bobIRC)
+    bobIRC.clear()
+    for client in (alice, bob):
+        client.reactor = reactor
+        client.dccAddress = "127.0.0.1"
+    chatting = alice.dccChat("bob", passive=True)
+    offerTo(aliceIRC, bob)
+    alice.dataReceived(b":bob!b@127.0.0.1 " + bobIRC.value())
+    aliceChat = await chatting
+    bobChat = await bob.chatting
+    bob.gotMessage = Deferred()
+    aliceChat.sendLine("hello bob")
+    assert await bob.gotMessage == "hello bob"
+    alice.gotMessage = Deferred()
+    bobChat.sendLine("hello alice")
+    assert await alice.gotMessage == "hello alice"
+    closed: Deferred[None] = Deferred()
+    bobChat.connectionLost = lambda reason=None: closed.callback(None)  # type: ignore[method-assign]
+    aliceChat.transport.loseConnection()
+    await closed

@@ -70,6 +70,7 @@ from glisten.words.protocols._irc._dcc import (
     dccDescribeAddress,
     formatDccSend,
     parseDccChat,
+    parseDccPassiveChat,
     parseDccPassiveReply,
     parseDccPassiveResume,
     parseDccPassiveSend,
@@ -106,11 +107,11 @@ class IRCPasswordMismatch(Exception):
 
 
 class _PassiveOffer(NamedTuple):
-    """A file we offered passively (port 0 and a token), waiting for the receiver's answer."""
+    """A file or chat we offered passively (port 0 and a token), waiting for the answer."""
 
     nick: str
-    fileName: str
-    factory: DccSendFactory
+    fileName: str  # "" for a chat
+    factory: DccSendFactory | DccChatFactory
     timer: Any
 
 
@@ -1186,9 +1187,40 @@ class IRCClient(Protocol):
         )
 
     def dcc_CHAT(self, user: str, channel: str, data: str) -> None:
-        """Parse a DCC CHAT offer and pass it to :meth:`dccDoChat`."""
+        """Parse a DCC CHAT offer and pass it to :meth:`dccDoChat`, or a passive one (port 0
+        and a token) to :meth:`dccDoPassiveChat`; the answer to one of our passive offers
+        is handled here."""
+        try:
+            passive = parseDccPassiveChat(data)
+        except IRCBadMessage:
+            passive = None  # perhaps an ordinary offer with something after its port
+        if passive is not None:
+            address, port, token = passive
+            if not port:
+                self.dccDoPassiveChat(user, channel, token, data)
+                return
+            if self._dccPassiveConnect(user, token, address, port, DccChatFactory):
+                return
         address, port = parseDccChat(data)
         self.dccDoChat(user, channel, address, port, data)
+
+    def dccDoPassiveChat(self, user: str, channel: str, token: str, data: str) -> None:
+        """A passive (reverse) DCC CHAT offer: the offerer cannot listen and asks us to.
+        Ignored unless overridden (take it with :meth:`dccAcceptPassiveChat`)."""
+
+    def dccAcceptPassiveChat(self, user: str, token: str) -> Deferred[Any]:
+        """Take a passive DCC CHAT offer (beyond Twisted): listen on a free port of this end
+        of the IRC connection (or :attr:`dccAddress`) for at most :attr:`dccTimeout` seconds
+        and tell the offerer where, with its token.
+
+        :return: fires with the connected :class:`DccChat`, or fails with ``TimeoutError``.
+        """
+        factory = DccChatFactory(self, (user, None, None))
+        interface = self._dccInterface()
+        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        reply = f"CHAT chat {dccDescribeAddress(interface)} {port} {token}"
+        self.ctcpMakeQuery(_nick(user), [("DCC", reply)])
+        return factory.deferred
 
     def dccDoChat(self, user: str, channel: str, address: str, port: int, data: str) -> None:
         """A DCC CHAT offer; ignored unless overridden, since it names an address a stranger
@@ -1246,21 +1278,30 @@ class IRCClient(Protocol):
         if size is None:
             factory.file.close()
             raise IRCLocalError("a passive DCC SEND needs the size of the file")
+        offered = quoteFileName(safeFileName(name))
+        token = self._dccPassiveToken(user, offered, factory)
+        address = dccDescribeAddress(interface)
+        self.ctcpMakeQuery(_nick(user), [("DCC", f"SEND {offered} {address} 0 {size} {token}")])
+        return factory.deferred
+
+    def _dccPassiveToken(
+        self, user: str, fileName: str, factory: DccSendFactory | DccChatFactory
+    ) -> str:
+        """Remember a passive offer to ``user`` for :attr:`dccTimeout` seconds.
+
+        :return: its token, unguessable and unique among the pending ones.
+        """
         token = str(secrets.randbelow(1 << 31))
         while token in self._dccPassiveOffers:
             token = str(secrets.randbelow(1 << 31))
-        offered = quoteFileName(safeFileName(name))
-        nick = _nick(user)
         timer = self._clock().callLater(self.dccTimeout, self._dccPassiveOfferExpired, token)
-        self._dccPassiveOffers[token] = _PassiveOffer(nick.lower(), offered, factory, timer)
-        address = dccDescribeAddress(interface)
-        self.ctcpMakeQuery(nick, [("DCC", f"SEND {offered} {address} 0 {size} {token}")])
-        return factory.deferred
+        self._dccPassiveOffers[token] = _PassiveOffer(_nick(user).lower(), fileName, factory, timer)
+        return token
 
     def _dccPassiveOfferExpired(self, token: str) -> None:
         offer = self._dccPassiveOffers.pop(token, None)
         if offer is not None:
-            offer.factory.abandon(TimeoutError("the receiver did not answer the DCC SEND"))
+            offer.factory.abandon(TimeoutError("nobody answered the passive DCC offer"))
 
     def _dccPassiveAnswered(self, user: str, data: str) -> bool:
         """A ``DCC SEND`` naming a port and one of our passive offers' tokens, from the user
@@ -1275,12 +1316,26 @@ class IRCClient(Protocol):
         if reply is None:
             return False
         _, address, port, _, token = reply
+        return self._dccPassiveConnect(user, token, address, port, DccSendFactory)
+
+    def _dccPassiveConnect(
+        self, user: str, token: str, address: str, port: int, kind: type[Any]
+    ) -> bool:
+        """Connect to ``address``:``port`` for the passive offer of ``kind`` (file or chat)
+        we made to ``user`` with ``token``, if there is one.
+
+        :return: whether there was.
+        """
         offer = self._dccPassiveOffers.get(token)
-        if offer is None or offer.nick != _nick(user).lower():
+        if offer is None or offer.nick != _nick(user).lower() or type(offer.factory) is not kind:
             return False
         del self._dccPassiveOffers[token]
         offer.timer.cancel()
-        getReactor(self.reactor).connectTCP(address, port, offer.factory, timeout=self.dccTimeout)
+        reactor = getReactor(self.reactor)
+        if isinstance(offer.factory, DccChatFactory):
+            offer.factory.connect(reactor, address, port, self.dccTimeout)
+        else:
+            reactor.connectTCP(address, port, offer.factory, timeout=self.dccTimeout)
         return True
 
     def _dccPassiveResumeAsked(self, user: str, position: int, token: str) -> None:
@@ -1289,7 +1344,7 @@ class IRCClient(Protocol):
         offer = self._dccPassiveOffers.get(token)
         if offer is None or offer.nick != _nick(user).lower():
             return
-        if offer.factory.resume(position):
+        if isinstance(offer.factory, DccSendFactory) and offer.factory.resume(position):
             self.ctcpMakeQuery(
                 _nick(user), [("DCC", f"ACCEPT {offer.fileName} 0 {position} {token}")]
             )
@@ -1342,14 +1397,22 @@ class IRCClient(Protocol):
         """The sender agreed to resume at ``resumePos``; ignored unless overridden (connect a
         :class:`DccFileReceive` made with ``resumeOffset=resumePos``)."""
 
-    def dccChat(self, user: str) -> Deferred[Any]:
+    def dccChat(self, user: str, passive: bool = False) -> Deferred[Any]:
         """Offer ``user`` a DCC CHAT (beyond Twisted, which only parses offers).
 
+        :param passive: for an offerer that cannot be reached: offer port 0 and a token,
+            and connect to where ``user`` answers it listens (a ``DCC CHAT`` with that token,
+            within ``dccTimeout`` seconds).
         :return: fires with the connected :class:`DccChat` once the peer connects, or fails
             with ``TimeoutError`` after ``dccTimeout`` seconds.
         """
         factory = DccChatFactory(self, (user, None, None))
         interface = self._dccInterface()
+        if passive:
+            token = self._dccPassiveToken(user, "", factory)
+            offer = f"CHAT chat {dccDescribeAddress(interface)} 0 {token}"
+            self.ctcpMakeQuery(_nick(user), [("DCC", offer)])
+            return factory.deferred
         port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
         self.ctcpMakeQuery(
             _nick(user), [("DCC", f"CHAT chat {dccDescribeAddress(interface)} {port}")]

@@ -434,8 +434,9 @@ class DccChatFactory(_DccOffer, ClientFactory):
     """Builds a :class:`DccChat` for ``client``: connect it to an offer's address, or listen
     with :meth:`IRCClient.dccChat`.
 
-    :ivar deferred: fires with the connected :class:`DccChat` (when listening), or fails with
-        :class:`~glisten.internet.error.TimeoutError` when nobody connects in time.
+    :ivar deferred: fires with the connected :class:`DccChat` (when listening, or connecting
+        with :meth:`connect`), or fails with :class:`~glisten.internet.error.TimeoutError`
+        when nobody connects (or answers a passive offer) in time.
     """
 
     protocol = DccChat
@@ -452,7 +453,25 @@ class DccChatFactory(_DccOffer, ClientFactory):
         proto.factory = self
         return proto
 
+    def connect(self, reactor: Any, address: str, port: int, timeout: float) -> None:
+        """Connect to the peer that answered a passive offer; ``deferred`` fires with the
+        chat once connected, or fails with
+        :class:`~glisten.internet.error.ConnectError`."""
+        self._accepted = True
+        reactor.connectTCP(address, port, self, timeout=timeout)
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        if self._accepted and not self.deferred.called:
+            self.deferred.errback(reason)
+
+    def abandon(self, reason: BaseException) -> None:
+        """Give up on a passive offer nobody answered: fail ``deferred`` with ``reason``."""
+        if not self._accepted:
+            self._accepted = True
+            self.deferred.errback(reason)
+
     def chatStarted(self, chat: DccChat) -> None:
-        """Called by the chat once connected: fire ``deferred`` if this side was listening."""
+        """Called by the chat once connected: fire ``deferred`` if this side was listening
+        (or connecting to the answer of a passive offer)."""
         if self._accepted and not self.deferred.called:
             self.deferred.callback(chat)

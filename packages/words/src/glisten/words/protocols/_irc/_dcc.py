@@ -21,6 +21,7 @@ __all__ = [
     "dccParseAddress",
     "formatDccSend",
     "parseDccChat",
+    "parseDccPassiveChat",
     "parseDccPassiveReply",
     "parseDccPassiveResume",
     "parseDccPassiveSend",
@@ -105,6 +106,24 @@ def parseDccChat(data: str) -> tuple[str, int]:
     if not _isNumber(words[2]) or not 0 < int(words[2]) < 65536:
         raise IRCBadMessage("malformed DCC port")
     return address, int(words[2])
+
+
+def parseDccPassiveChat(data: str) -> tuple[str, int, str] | None:
+    """Parse a passive (reverse) ``DCC CHAT``: ``chat address port token``; port 0 from an
+    offerer that cannot listen, a real port in the answer of the side that listens for it.
+
+    :return: ``(address, port, token)``, or None for an ordinary offer (no token).
+    :raises IRCBadMessage: a passive offer or answer that is malformed.
+    """
+    words = data.split()
+    if len(words) != 4:
+        return None
+    if words[0].lower() != "chat":
+        raise IRCBadMessage("DCC CHAT needs 'chat', an address and a port")
+    address = dccParseAddress(words[1])
+    if not _isNumber(words[2]) or not 0 <= int(words[2]) < 65536:
+        raise IRCBadMessage("malformed DCC port")
+    return address, int(words[2]), _checkToken(words[3])
 
 
 def dccDescribeAddress(address: str) -> str:
