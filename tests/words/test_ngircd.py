@@ -199,27 +199,28 @@ class DccRecorder(Recorder):
         )
 
 
-def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: Path) -> None:
-    """Offers travel as CTCP through ngircd; files and chat lines go over direct connections."""
-    rt = reactorThread
-    sender = connect(rt, ngircd, "sender")
-    receiver = DccRecorder("receiver")
-    receiver.folder = str(tmp_path / "in")
-    (tmp_path / "in").mkdir()
-    connect(rt, ngircd, "receiver", receiver)
+def dccPair(rt: ReactorThread, port: int, folder: Path, nick: str) -> tuple[Recorder, DccRecorder]:
+    """A sender and a :class:`DccRecorder` receiving into ``folder/in``, both signed on."""
+    sender = connect(rt, port, nick)
+    receiver = DccRecorder(nick + "peer")
+    receiver.folder = str(folder / "in")
+    (folder / "in").mkdir()
+    connect(rt, port, receiver.nickname, receiver)
+    return sender, receiver
 
-    payload = bytes(range(256)) * 40
-    (tmp_path / "notes.bin").write_bytes(payload)
+
+def sendFile(rt: ReactorThread, sender: Recorder, to: str, path: Path, passive: bool) -> Any:
+    """Send ``path`` with DCC and wait for the result of ``dccSend``."""
     results: list[Any] = []
-    rt.call(lambda: sender.dccSend("receiver", str(tmp_path / "notes.bin")).addBoth(results.append))
-    waitUntil(lambda: results, what="the file to be sent")
-    assert results == [len(payload)]
-    waitUntil(lambda: any(e[0] == "received" for e in receiver.events), what="the receiver done")
-    assert ("received", "notes.bin", len(payload), None) in receiver.events
-    assert (tmp_path / "in" / "notes.bin").read_bytes() == payload
+    rt.call(lambda: sender.dccSend(to, str(path), passive=passive).addBoth(results.append))
+    waitUntil(lambda: results, what=f"{path.name} to be sent")
+    return results[0]
 
+
+def chatOver(rt: ReactorThread, sender: Recorder, receiver: DccRecorder, passive: bool) -> None:
+    """Open a DCC CHAT, check that a line reaches ``receiver``, close it."""
     chats: list[Any] = []
-    rt.call(lambda: sender.dccChat("receiver").addBoth(chats.append))
+    rt.call(lambda: sender.dccChat(receiver.nickname, passive=passive).addBoth(chats.append))
     waitUntil(lambda: chats, what="the chat to connect")
     rt.call(chats[0].sendLine, "over DCC")
     waitUntil(
@@ -229,64 +230,35 @@ def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: P
     rt.call(chats[0].transport.loseConnection)
 
 
-def test_passiveDccSendThroughNgircd(
-    ngircd: int, reactorThread: ReactorThread, tmp_path: Path
-) -> None:
-    """A sender that cannot listen offers files passively: the receiver listens and answers
-    through ngircd, the sender connects; a partly received file is resumed first."""
+def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: Path) -> None:
+    """Offers travel as CTCP through ngircd; files and chat lines go over direct connections."""
     rt = reactorThread
-    sender = connect(rt, ngircd, "psender")
-    receiver = DccRecorder("preceiver")
-    receiver.folder = str(tmp_path / "in")
-    (tmp_path / "in").mkdir()
-    connect(rt, ngircd, "preceiver", receiver)
+    sender, receiver = dccPair(rt, ngircd, tmp_path, "sender")
+    payload = bytes(range(256)) * 40
+    (tmp_path / "notes.bin").write_bytes(payload)
+    assert sendFile(rt, sender, receiver.nickname, tmp_path / "notes.bin", False) == len(payload)
+    waitUntil(lambda: any(e[0] == "received" for e in receiver.events), what="the receiver done")
+    assert ("received", "notes.bin", len(payload), None) in receiver.events
+    assert (tmp_path / "in" / "notes.bin").read_bytes() == payload
+    chatOver(rt, sender, receiver, passive=False)
 
+
+def test_passiveDccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: Path) -> None:
+    """A side that cannot listen offers files and chats passively: the peer listens and
+    answers through ngircd, the offerer connects; a partly received file is resumed first."""
+    rt = reactorThread
+    sender, receiver = dccPair(rt, ngircd, tmp_path, "psender")
     payload = bytes(range(256)) * 50
-    (tmp_path / "whole.bin").write_bytes(payload)
-    results: list[Any] = []
-    rt.call(
-        lambda: sender.dccSend("preceiver", str(tmp_path / "whole.bin"), passive=True).addBoth(
-            results.append
-        )
-    )
-    waitUntil(lambda: results, what="the passive send")
-    assert results == [len(payload)]
-    waitUntil(
-        lambda: ("received passively", "whole.bin", len(payload)) in receiver.events,
-        what="the receiver done",
-    )
-    assert (tmp_path / "in" / "whole.bin").read_bytes() == payload
-
-    # Half of the next file is already there: the receiver asks to resume, the sender accepts.
-    (tmp_path / "half.bin").write_bytes(payload)
+    # Half of the second file is already there: the receiver asks to resume, the sender
+    # accepts.
     (tmp_path / "in" / "half.bin").write_bytes(payload[:5000])
-    resumed: list[Any] = []
-    rt.call(
-        lambda: sender.dccSend("preceiver", str(tmp_path / "half.bin"), passive=True).addBoth(
-            resumed.append
+    for name in ("whole.bin", "half.bin"):
+        (tmp_path / name).write_bytes(payload)
+        assert sendFile(rt, sender, receiver.nickname, tmp_path / name, True) == len(payload)
+        waitUntil(
+            lambda name=name: any(e[:2] == ("received passively", name) for e in receiver.events),
+            what=f"{name} received",
         )
-    )
-    waitUntil(lambda: resumed, what="the resumed passive send")
-    assert resumed == [len(payload)]
-    waitUntil(
-        lambda: any(e[:2] == ("received passively", "half.bin") for e in receiver.events),
-        what="the resumed receiver done",
-    )
-    assert (tmp_path / "in" / "half.bin").read_bytes() == payload
-
-
-def test_passiveDccChatThroughNgircd(ngircd: int, reactorThread: ReactorThread) -> None:
-    """A chat offered passively: the peer listens and answers through ngircd."""
-    rt = reactorThread
-    sender = connect(rt, ngircd, "pchat")
-    receiver = DccRecorder("pchatpeer")
-    connect(rt, ngircd, "pchatpeer", receiver)
-    chats: list[Any] = []
-    rt.call(lambda: sender.dccChat("pchatpeer", passive=True).addBoth(chats.append))
-    waitUntil(lambda: chats, what="the passive chat to connect")
-    rt.call(chats[0].sendLine, "reverse DCC")
-    waitUntil(
-        lambda: any(e[0] == "privmsg" and e[3] == "reverse DCC" for e in receiver.events),
-        what="the chat line",
-    )
-    rt.call(chats[0].transport.loseConnection)
+        assert ("received passively", name, len(payload)) in receiver.events
+        assert (tmp_path / "in" / name).read_bytes() == payload
+    chatOver(rt, sender, receiver, passive=True)
