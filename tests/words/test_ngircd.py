@@ -161,7 +161,7 @@ def test_tlsEndpointVerifiesTheServer(tmp_path: Path, reactorThread: ReactorThre
 
 class DccRecorder(Recorder):
     """Accepts every DCC SEND offer (passive ones too, resumed when part of the file is in
-    ``folder``) into ``folder`` and every DCC CHAT offer."""
+    ``folder``) into ``folder`` and every DCC CHAT offer (passive ones too)."""
 
     folder = "."
 
@@ -183,6 +183,9 @@ class DccRecorder(Recorder):
     def dccDoChat(self, user: str, channel: str, address: str, port: int, data: str) -> None:
         self.reactor.connectTCP(address, port, irc.DccChatFactory(self, (user, channel, data)))
 
+    def dccDoPassiveChat(self, user: str, channel: str, token: str, data: str) -> None:
+        self.dccAcceptPassiveChat(user, token)
+
     def dccDoPassiveSend(self, user: str, fileName: str, size: int, token: str, data: str) -> None:
         # The first part of the file already here: ask to resume after it.
         partial = Path(self.folder) / irc.safeFileName(fileName)
@@ -196,27 +199,28 @@ class DccRecorder(Recorder):
         )
 
 
-def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: Path) -> None:
-    """Offers travel as CTCP through ngircd; files and chat lines go over direct connections."""
-    rt = reactorThread
-    sender = connect(rt, ngircd, "sender")
-    receiver = DccRecorder("receiver")
-    receiver.folder = str(tmp_path / "in")
-    (tmp_path / "in").mkdir()
-    connect(rt, ngircd, "receiver", receiver)
+def dccPair(rt: ReactorThread, port: int, folder: Path, nick: str) -> tuple[Recorder, DccRecorder]:
+    """A sender and a :class:`DccRecorder` receiving into ``folder/in``, both signed on."""
+    sender = connect(rt, port, nick)
+    receiver = DccRecorder(nick + "peer")
+    receiver.folder = str(folder / "in")
+    (folder / "in").mkdir()
+    connect(rt, port, receiver.nickname, receiver)
+    return sender, receiver
 
-    payload = bytes(range(256)) * 40
-    (tmp_path / "notes.bin").write_bytes(payload)
+
+def sendFile(rt: ReactorThread, sender: Recorder, to: str, path: Path, passive: bool) -> Any:
+    """Send ``path`` with DCC and wait for the result of ``dccSend``."""
     results: list[Any] = []
-    rt.call(lambda: sender.dccSend("receiver", str(tmp_path / "notes.bin")).addBoth(results.append))
-    waitUntil(lambda: results, what="the file to be sent")
-    assert results == [len(payload)]
-    waitUntil(lambda: any(e[0] == "received" for e in receiver.events), what="the receiver done")
-    assert ("received", "notes.bin", len(payload), None) in receiver.events
-    assert (tmp_path / "in" / "notes.bin").read_bytes() == payload
+    rt.call(lambda: sender.dccSend(to, str(path), passive=passive).addBoth(results.append))
+    waitUntil(lambda: results, what=f"{path.name} to be sent")
+    return results[0]
 
+
+def chatOver(rt: ReactorThread, sender: Recorder, receiver: DccRecorder, passive: bool) -> None:
+    """Open a DCC CHAT, check that a line reaches ``receiver``, close it."""
     chats: list[Any] = []
-    rt.call(lambda: sender.dccChat("receiver").addBoth(chats.append))
+    rt.call(lambda: sender.dccChat(receiver.nickname, passive=passive).addBoth(chats.append))
     waitUntil(lambda: chats, what="the chat to connect")
     rt.call(chats[0].sendLine, "over DCC")
     waitUntil(
@@ -224,3 +228,37 @@ def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: P
         what="the chat line",
     )
     rt.call(chats[0].transport.loseConnection)
+
+
+def test_dccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: Path) -> None:
+    """Offers travel as CTCP through ngircd; files and chat lines go over direct connections."""
+    rt = reactorThread
+    sender, receiver = dccPair(rt, ngircd, tmp_path, "sender")
+    payload = bytes(range(256)) * 40
+    (tmp_path / "notes.bin").write_bytes(payload)
+    assert sendFile(rt, sender, receiver.nickname, tmp_path / "notes.bin", False) == len(payload)
+    waitUntil(lambda: any(e[0] == "received" for e in receiver.events), what="the receiver done")
+    assert ("received", "notes.bin", len(payload), None) in receiver.events
+    assert (tmp_path / "in" / "notes.bin").read_bytes() == payload
+    chatOver(rt, sender, receiver, passive=False)
+
+
+def test_passiveDccThroughNgircd(ngircd: int, reactorThread: ReactorThread, tmp_path: Path) -> None:
+    """A side that cannot listen offers files and chats passively: the peer listens and
+    answers through ngircd, the offerer connects; a partly received file is resumed first."""
+    rt = reactorThread
+    sender, receiver = dccPair(rt, ngircd, tmp_path, "psender")
+    payload = bytes(range(256)) * 50
+    # Half of the second file is already there: the receiver asks to resume, the sender
+    # accepts.
+    (tmp_path / "in" / "half.bin").write_bytes(payload[:5000])
+    for name in ("whole.bin", "half.bin"):
+        (tmp_path / name).write_bytes(payload)
+        assert sendFile(rt, sender, receiver.nickname, tmp_path / name, True) == len(payload)
+        waitUntil(
+            lambda name=name: any(e[:2] == ("received passively", name) for e in receiver.events),
+            what=f"{name} received",
+        )
+        assert ("received passively", name, len(payload)) in receiver.events
+        assert (tmp_path / "in" / name).read_bytes() == payload
+    chatOver(rt, sender, receiver, passive=True)

@@ -402,3 +402,71 @@ def test_tooFewParametersDoNotRaise() -> None:
     register(c, t)
     feed(c, ":bob KICK #c", ":bob MODE #c", ":srv 332 me")
     assert c.transport is not None
+
+
+def test_dispatchTableKeepsTwistedsSemantics() -> None:
+    """Handlers are remembered per connection, but a subclass's own ``handleCommand`` still
+    sees every command (numerics by name), unknown commands reach ``irc_unknown`` each time,
+    and a server inventing commands cannot grow the table without bound."""
+
+    class Seeing(irc.IRCClient):
+        nickname = "me"
+        wantedCapabilities = ()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[tuple[str, str, list[str]]] = []
+            self.heard: list[str] = []
+
+        def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
+            self.seen.append((command, prefix, params))
+            super().handleCommand(command, prefix, params)
+
+        def privmsg(self, user: str, channel: str, message: str) -> None:
+            self.heard.append(message)
+
+    c, t, _ = connect(Seeing())
+    feed(c, ":srv 001 me :Welcome", ":bob PRIVMSG #c :one", ":bob PRIVMSG #c :two", "PING :x")
+    assert [s[0] for s in c.seen] == ["RPL_WELCOME", "PRIVMSG", "PRIVMSG", "PING"]
+    assert c.seen[1] == ("PRIVMSG", "bob", ["#c", "one"])
+    assert c.heard == ["one", "two"]
+    assert lines(t)[-1] == "PONG x"
+
+    plain, pt, clock = connect()
+    register(plain, pt)
+    plain.calls.clear()
+    names = [f"X{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(300)]
+    feed(plain, *(f":srv {name} a" for name in names), ":srv XAB again", ":srv 999 me x")
+    for _ in range(6):  # 64 lines a turn
+        clock.advance(0)
+    assert len(plain.calls) == 302
+    assert plain.calls[0] == ("irc_unknown", "srv", "XAA", ["a"])
+    assert plain.calls[-2] == ("irc_unknown", "srv", "XAB", ["again"])
+    assert plain.calls[-1] == ("irc_unknown", "srv", "999", ["me", "x"])
+    assert len(plain._handlers) <= 256
+
+
+def test_linesDuringNegotiationAreNotShortCut() -> None:
+    """While capabilities are negotiated every line goes past the negotiation, even a
+    command already handled once; afterwards tags still reach ``tags``."""
+
+    class Timed(irc.IRCClient):
+        nickname = "me"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[tuple[str, Any]] = []
+
+        def noticed(self, user: str, channel: str, message: str) -> None:
+            self.seen.append((message, self.serverTime()))
+
+    c, t, _ = connect(Timed())
+    lines(t)
+    feed(c, ":srv NOTICE * :looking up your host", "CAP * LS :server-time")
+    feed(c, ":srv NOTICE * :still looking", "CAP * ACK :server-time", ":srv 001 me :Welcome")
+    assert "CAP END" in lines(t)
+    assert c.capabilityEnabled("server-time")
+    feed(c, "@time=2024-01-02T03:04:05.000Z :srv NOTICE me :tagged", ":srv NOTICE me :plain")
+    assert [m for m, _ in c.seen] == ["looking up your host", "still looking", "tagged", "plain"]
+    assert c.seen[2][1] is not None and c.seen[2][1].year == 2024
+    assert c.seen[3][1] is None

@@ -300,8 +300,8 @@ class Recorder(irc.IRCClient):
         self.offers.append(("ACCEPT", *args))
 
 
-def connected(nick: str) -> tuple[Recorder, StringTransport]:
-    client = Recorder(nick)
+def connected(nick: str, kind: type[Recorder] = Recorder) -> tuple[Any, StringTransport]:
+    client = kind(nick)
     transport = StringTransport()
     client.makeConnection(transport)
     transport.clear()
@@ -372,10 +372,12 @@ def fetch(
     return received, done
 
 
-def loopbackPair(reactor: Any) -> tuple[Recorder, StringTransport, Recorder, StringTransport]:
+def loopbackPair(
+    reactor: Any, bobKind: type[Recorder] = Recorder
+) -> tuple[Recorder, StringTransport, Any, StringTransport]:
     """alice and bob, each with its IRC connection, making DCC offers on 127.0.0.1."""
     alice, aliceIRC = connected("alice")
-    bob, bobIRC = connected("bob")
+    bob, bobIRC = connected("bob", bobKind)
     for client in (alice, bob):
         client.reactor = reactor
         client.dccAddress = "127.0.0.1"
@@ -525,7 +527,13 @@ def test_parseDccPassiveResume() -> None:
 
 @given(st.text(alphabet='f0123456789²" t-', max_size=30) | st.text(max_size=40))
 def test_passiveParsersOnlyRaiseTheirError(data: str) -> None:
-    for parse in (irc.parseDccPassiveSend, irc.parseDccPassiveResume, irc.parseDccSend):
+    for parse in (
+        irc.parseDccPassiveSend,
+        irc.parseDccPassiveResume,
+        irc.parseDccSend,
+        irc.parseDccPassiveReply,
+        irc.parseDccPassiveChat,
+    ):
         try:
             parse(data)
         except irc.IRCBadMessage:
@@ -677,3 +685,262 @@ def test_passiveResumeReplacedOrEndedWithTheConnection(tmp_path: Path) -> None:
     bob.connectionLost()
     assert len(failures) == 2 and failures[1].check(ConnectionLost)
     assert not clock.getDelayedCalls()
+
+
+# ---------------------------------------------------------------- passive sending
+
+
+def test_parseDccPassiveReply() -> None:
+    parse = irc_dcc.parseDccPassiveReply
+    assert parse('"a b.bin" 2130706433 4000 100 42') == ("a b.bin", "127.0.0.1", 4000, 100, "42")
+    assert parse("f.bin 2130706433 0 100 42") is None  # a passive offer, not an answer
+    assert parse("f.bin 2130706433 4000 100") is None  # an ordinary offer
+    for bad in ("f.bin 2130706433 4000 100 no/token", "f.bin nowhere 4000 100 1", 'f "x 1 2 3 4'):
+        with pytest.raises(irc.IRCBadMessage):
+            parse(bad)
+
+
+def passiveSender(tmp_path: Path, data: bytes) -> tuple[Recorder, StringTransport, Any, str]:
+    """alice, offering ``data`` (in ``report.bin``) passively to bob on a memory reactor.
+
+    :return: alice, her IRC transport, the reactor and the offer's token.
+    """
+    from glisten.internet.testing import MemoryReactorClock
+
+    alice, aliceIRC = connected("alice")
+    alice.reactor = reactor = MemoryReactorClock()
+    alice.dccAddress = "127.0.0.1"
+    (tmp_path / "report.bin").write_bytes(data)
+    alice.sent = alice.dccSend("bob", str(tmp_path / "report.bin"), passive=True)  # type: ignore[attr-defined]
+    line = aliceIRC.value().decode()
+    aliceIRC.clear()
+    prefix = f"PRIVMSG bob :\x01DCC SEND report.bin 2130706433 0 {len(data)} "
+    assert line.startswith(prefix) and line.endswith("\x01\r\n"), line
+    token = line[len(prefix) : -3]
+    assert irc_dcc.parseDccPassiveSend(line[len("PRIVMSG bob :\x01DCC SEND ") : -3]) == (
+        "report.bin",
+        len(data),
+        token,
+    )
+    return alice, aliceIRC, reactor, token
+
+
+def answer(client: irc.IRCClient, sender: str, args: str) -> None:
+    client.dataReceived(f":{sender} PRIVMSG alice :\x01DCC {args}\x01\r\n".encode())
+
+
+def sendOverMemory(factory: Any, acks: bool = True) -> tuple[Any, StringTransport]:
+    """Connect the sender's protocol to a memory transport and acknowledge every block."""
+    proto = factory.buildProtocol(None)
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    while acks and not transport.disconnecting:
+        proto.dataReceived(struct.pack("!I", proto.bytesSent & 0xFFFFFFFF))
+    return proto, transport
+
+
+def test_passiveSendConnectsWhereTheReceiverAnswers(tmp_path: Path) -> None:
+    data = os.urandom(3000)
+    alice, aliceIRC, reactor, token = passiveSender(tmp_path, data)
+    # Answers from someone else, with another token, or without one are not ours.
+    answer(alice, "eve!e@h", f"SEND report.bin 2130706433 4000 3000 {token}")
+    answer(alice, "bob!b@h", "SEND report.bin 2130706433 4000 3000 1" + token)
+    answer(alice, "bob!b@h", "SEND report.bin 2130706433 4000 3000")
+    assert reactor.tcpClients == []
+    assert [offer[0] for offer in alice.offers] == ["SEND", "SEND", "SEND"]
+    answer(alice, "BOB!b@h", f"SEND report.bin 2130706433 4000 3000 {token}")
+    ((host, port, factory, timeout, _),) = reactor.tcpClients
+    assert (host, port, timeout) == ("127.0.0.1", 4000, alice.dccTimeout)
+    assert len(alice.offers) == 3
+    # The token is used up, and the answer timer gone.
+    answer(alice, "bob!b@h", f"SEND report.bin 2130706433 4001 3000 {token}")
+    assert len(reactor.tcpClients) == 1
+    assert not reactor.getDelayedCalls()
+    proto, transport = sendOverMemory(factory)
+    assert transport.value() == data
+    proto.connectionLost(None)
+    results: list[Any] = []
+    alice.sent.addBoth(results.append)
+    assert results == [3000]
+
+
+def test_passiveSendAcceptsAResume(tmp_path: Path) -> None:
+    data = os.urandom(3000)
+    alice, aliceIRC, reactor, token = passiveSender(tmp_path, data)
+    answer(alice, "eve!e@h", f"RESUME report.bin 0 1000 {token}")
+    answer(alice, "bob!b@h", f"RESUME report.bin 0 5000 {token}")  # past the end
+    assert aliceIRC.value() == b""
+    answer(alice, "bob!b@h", f"RESUME report.bin 0 1000 {token}")
+    assert (
+        aliceIRC.value()
+        == f"PRIVMSG bob :\x01DCC ACCEPT report.bin 0 1000 {token}\x01\r\n".encode()
+    )
+    answer(alice, "bob!b@h", f"SEND report.bin 2130706433 4000 3000 {token}")
+    ((_, _, factory, _, _),) = reactor.tcpClients
+    proto, transport = sendOverMemory(factory)
+    assert transport.value() == data[1000:]
+    proto.connectionLost(None)
+    results: list[Any] = []
+    alice.sent.addBoth(results.append)
+    assert results == [3000]
+
+
+def test_passiveSendFailures(tmp_path: Path) -> None:
+    from glisten.internet.error import ConnectError
+    from glisten.python.failure import Failure
+
+    alice, _, reactor, _ = passiveSender(tmp_path, b"x" * 10)
+    failures: list[Any] = []
+    alice.sent.addErrback(failures.append)
+    reactor.advance(alice.dccTimeout)
+    assert failures and failures[0].check(TimeoutError)
+
+    alice, _, reactor, token = passiveSender(tmp_path, b"x" * 10)
+    alice.sent.addErrback(failures.append)
+    answer(alice, "bob!b@h", f"SEND report.bin 2130706433 4000 10 {token}")
+    factory = reactor.tcpClients[0][2]
+    factory.clientConnectionFailed(None, Failure(ConnectError("refused")))
+    assert len(failures) == 2 and failures[1].check(ConnectError)
+    assert factory.file.closed
+
+    alice, _, reactor, _ = passiveSender(tmp_path, b"x" * 10)
+    alice.sent.addErrback(failures.append)
+    alice.connectionLost()
+    assert len(failures) == 3 and failures[2].check(ConnectionLost)
+    assert not reactor.getDelayedCalls()
+
+    alice, _ = connected("alice")
+    alice.dccAddress = "127.0.0.1"
+
+    class Unsized(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+    with pytest.raises(irc.IRCLocalError):
+        alice.dccSend("bob", Unsized(), passive=True)  # type: ignore[arg-type]
+
+
+async def test_passiveSendBetweenTwoClientsOverLoopback(reactor: Any, tmp_path: Path) -> None:
+    """alice cannot listen: she offers passively, bob listens and she connects to him."""
+
+    class Bob(PassiveRecorder):
+        def dccDoPassiveSend(
+            self, user: str, fileName: str, size: int, token: str, data: str
+        ) -> None:
+            receiver = irc.DccFileReceive(fileName, size, destDir=str(tmp_path / "in"))
+            self.received = self.dccAcceptPassiveSend(user, fileName, size, token, receiver)
+
+    alice, aliceIRC, bob, bobIRC = loopbackPair(reactor, Bob)
+    data = os.urandom(20000)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "big.bin").write_bytes(data)
+    sent = alice.dccSend("bob", str(tmp_path / "big.bin"), passive=True)
+    offerTo(aliceIRC, bob)
+    line = bobIRC.value()
+    bobIRC.clear()
+    alice.dataReceived(b":bob!b@127.0.0.1 " + line)
+    assert await sent == 20000
+    await bob.received
+    assert (tmp_path / "in" / "big.bin").read_bytes() == data
+
+
+# ---------------------------------------------------------------- passive chats
+
+
+def test_parseDccPassiveChat() -> None:
+    parse = irc_dcc.parseDccPassiveChat
+    assert parse("chat 2130706433 0 42") == ("127.0.0.1", 0, "42")
+    assert parse("CHAT ::1 4000 abc") == ("::1", 4000, "abc")
+    assert parse("chat 2130706433 4000") is None
+    for bad in (
+        "chat 2130706433 0 no/token",
+        "talk 2130706433 0 1",
+        "chat x 0 1",
+        "chat 1 70000 1",
+    ):
+        with pytest.raises(irc.IRCBadMessage):
+            parse(bad)
+
+
+class ChatRecorder(Recorder):
+    def dccDoPassiveChat(self, *args: Any) -> None:
+        self.offers.append(("PASSIVE CHAT", *args))
+
+
+def test_passiveChatOffersAreIgnoredByDefault() -> None:
+    plain, transport = connected("bob")
+    plain.dataReceived(b":alice!a@h PRIVMSG bob :\x01DCC CHAT chat 2130706433 0 42\x01\r\n")
+    assert transport.value() == b""
+    bob, _ = connected("bob", ChatRecorder)
+    bob.dataReceived(b":alice!a@h PRIVMSG bob :\x01DCC CHAT chat 2130706433 0 42\x01\r\n")
+    assert bob.offers == [("PASSIVE CHAT", "alice!a@h", "bob", "42", "chat 2130706433 0 42")]
+
+
+def test_passiveChatConnectsWhereThePeerAnswers() -> None:
+    from glisten.internet.error import ConnectError
+    from glisten.internet.testing import MemoryReactorClock
+    from glisten.python.failure import Failure
+
+    alice, aliceIRC = connected("alice")
+    alice.reactor = reactor = MemoryReactorClock()
+    alice.dccAddress = "127.0.0.1"
+    chatting = alice.dccChat("bob", passive=True)
+    line = aliceIRC.value().decode()
+    aliceIRC.clear()
+    prefix = "PRIVMSG bob :\x01DCC CHAT chat 2130706433 0 "
+    assert line.startswith(prefix) and line.endswith("\x01\r\n"), line
+    token = line[len(prefix) : -3]
+    answer(alice, "eve!e@h", f"CHAT chat 2130706433 4000 {token}")
+    answer(alice, "bob!b@h", f"CHAT chat 2130706433 4000 1{token}")
+    answer(alice, "bob!b@h", f"SEND f.bin 2130706433 4000 10 {token}")  # not a file offer
+    assert reactor.tcpClients == []
+    assert [offer[0] for offer in alice.offers] == ["CHAT", "CHAT", "SEND"]
+    answer(alice, "bob!b@h", f"CHAT chat 2130706433 4000 {token}")
+    ((host, port, factory, timeout, _),) = reactor.tcpClients
+    assert (host, port, timeout) == ("127.0.0.1", 4000, alice.dccTimeout)
+    assert not reactor.getDelayedCalls()
+    chat = factory.buildProtocol(None)
+    chat.makeConnection(StringTransport())
+    results: list[Any] = []
+    chatting.addBoth(results.append)
+    assert results == [chat]
+    chat.dataReceived(b"hello\r\n")
+    assert alice.messages[-1] == ("bob", "alice", "hello")
+
+    failures: list[Any] = []
+    alice.dccChat("bob", passive=True).addErrback(failures.append)
+    reactor.advance(alice.dccTimeout)
+    assert failures and failures[0].check(TimeoutError)
+    alice.dccChat("bob", passive=True).addErrback(failures.append)
+    token = aliceIRC.value().decode().rsplit(" ", 1)[1][:-3]
+    answer(alice, "bob!b@h", f"CHAT chat 2130706433 4000 {token}")
+    reactor.tcpClients[-1][2].clientConnectionFailed(None, Failure(ConnectError("refused")))
+    assert len(failures) == 2 and failures[1].check(ConnectError)
+    alice.dccChat("bob", passive=True).addErrback(failures.append)
+    alice.connectionLost()
+    assert len(failures) == 3 and failures[2].check(ConnectionLost)
+
+
+async def test_passiveChatOverLoopback(reactor: Any) -> None:
+    """alice cannot listen: she offers a chat passively, bob listens and she connects."""
+
+    class Bob(Recorder):
+        def dccDoPassiveChat(self, user: str, channel: str, token: str, data: str) -> None:
+            self.chatting = self.dccAcceptPassiveChat(user, token)
+
+    alice, aliceIRC, bob, bobIRC = loopbackPair(reactor, Bob)
+    chatting = alice.dccChat("bob", passive=True)
+    offerTo(aliceIRC, bob)
+    alice.dataReceived(b":bob!b@127.0.0.1 " + bobIRC.value())
+    aliceChat = await chatting
+    bobChat = await bob.chatting
+    bob.gotMessage = Deferred()
+    aliceChat.sendLine("hello bob")
+    assert await bob.gotMessage == "hello bob"
+    alice.gotMessage = Deferred()
+    bobChat.sendLine("hello alice")
+    assert await alice.gotMessage == "hello alice"
+    closed: Deferred[None] = Deferred()
+    bobChat.connectionLost = lambda reason=None: closed.callback(None)  # type: ignore[method-assign]
+    aliceChat.transport.loseConnection()
+    await closed

@@ -111,15 +111,17 @@ class InputPacer(Generic[E]):
     def _turn(self) -> None:
         events = self._events
         handle = self._handle
+        nextEvent = events.popleft
+        maxEvents = self.maxEvents
         handled = 0
         fed = 0
         while not self._stopped:
-            if events:
-                if handled >= self.maxEvents:
-                    return
+            # A handler that stops or discards empties ``events``, which ends this loop.
+            while events and handled < maxEvents:
                 handled += 1
-                handle(events.popleft())
-                continue
+                handle(nextEvent())
+            if events or self._stopped:
+                return
             data = self._input
             pos = self._pos
             if pos >= len(data) or fed >= self.maxBytes:

@@ -19,10 +19,12 @@ messages, and :meth:`IRCClient.labeledResponse` gets the whole reply to a comman
 
 from __future__ import annotations
 
+import functools
 import itertools
+import secrets
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any, ClassVar, NamedTuple
 
@@ -68,11 +70,14 @@ from glisten.words.protocols._irc._dcc import (
     dccDescribeAddress,
     formatDccSend,
     parseDccChat,
+    parseDccPassiveChat,
+    parseDccPassiveReply,
     parseDccPassiveResume,
     parseDccPassiveSend,
     parseDccResume,
     parseDccSend,
     quoteFileName,
+    safeFileName,
 )
 from glisten.words.protocols._irc._isupport import ServerSupportedFeatures
 from glisten.words.protocols._irc._modes import parseModes
@@ -92,14 +97,22 @@ CHANNEL_PREFIXES = "&#!+"
 
 _log = Logger()
 
+#: Bytes parsed in one go: a typical read, split into lines in one pass, while what a
+#: server can make the client hold parsed ahead of its turn stays small.
+_SLICE = 4096
+
 
 class IRCPasswordMismatch(Exception):
     """The server refused the connection password (ERR_PASSWDMISMATCH)."""
 
 
-#: ``irc_<command>`` method names by command, so dispatch does not build the name each time
-#: (bounded: commands are whatever the server sends).
-_HANDLER_NAMES: dict[str, str] = {}
+class _PassiveOffer(NamedTuple):
+    """A file or chat we offered passively (port 0 and a token), waiting for the answer."""
+
+    nick: str
+    fileName: str  # "" for a chat
+    factory: DccSendFactory | DccChatFactory
+    timer: Any
 
 
 class _PassiveResume(NamedTuple):
@@ -208,6 +221,7 @@ class IRCClient(Protocol):
     def _resetState(self) -> None:
         self._dccOffers: dict[int, tuple[str, DccSendFactory]] = {}
         self._dccPassiveResumes: dict[str, _PassiveResume] = {}
+        self._dccPassiveOffers: dict[str, _PassiveOffer] = {}
         self.supported = ServerSupportedFeatures()
         self.tags = {}
         self.currentMessage = None
@@ -216,6 +230,7 @@ class IRCClient(Protocol):
         self._queueCall = None
         self._heartbeat = None
         self._decoder = LineDecoder(self.limits)
+        self._handlers: dict[str, Callable[[str, list[str]], object]] = {}
         self._pacer = None
         self._pings: dict[tuple[str, str], float] = {}
         self._ctcpReplies: deque[float] = deque()
@@ -241,6 +256,10 @@ class IRCClient(Protocol):
         for resume in pending.values():
             resume.timer.cancel()
             resume.factory.abandon(ConnectionLost("the IRC connection closed first"))
+        offers, self._dccPassiveOffers = self._dccPassiveOffers, {}
+        for offer in offers.values():
+            offer.timer.cancel()
+            offer.factory.abandon(ConnectionLost("the IRC connection closed first"))
         if self._queueCall is not None and self._queueCall.active():
             self._queueCall.cancel()
         self._queueCall = None
@@ -258,41 +277,64 @@ class IRCClient(Protocol):
                 self._clock,
                 maxEvents=self.maxMessagesPerTurn,
                 maxBytes=self.maxBytesPerTurn,
+                sliceSize=_SLICE,
             )
         pacer.dataReceived(data)
 
     def _lineEvent(self, event: Message | BadLine) -> None:
-        if type(event) is BadLine:
-            _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
-        else:
-            self.messageReceived(event)  # type: ignore[arg-type]
-        if self.transport is None and self._pacer is not None:
-            # A handler dropped the transport (as Twisted's clients may): read no further.
+        """Dispatch one codec event: the whole way from a parsed line to its handler.
+
+        A line without tags whose command has a remembered handler (:attr:`_handlers`)
+        costs one look-up and the handler's call; everything else (bad lines, tags,
+        batches, capability negotiation, a command seen for the first time) goes through
+        :meth:`_dispatch`.
+        """
+        if type(event) is Message and not event.tags:
+            handler = self._handlers.get(event.command)
+            if handler is not None:
+                self.currentMessage = event
+                try:
+                    handler(event.prefix or "", event.params)
+                except IndexError:
+                    _log.warn(
+                        "IRC: {command} with too few parameters ignored", command=event.command
+                    )
+                self.currentMessage = None
+                if self.transport is None:
+                    self._readNoFurther()
+                return
+        self._dispatch(event)
+
+    def _readNoFurther(self) -> None:
+        # A handler dropped the transport (as Twisted's clients may): read no further.
+        if self._pacer is not None:
             self._pacer.discard()
 
-    def messageReceived(self, message: Message) -> None:
-        """Dispatch one parsed message (capability negotiation first, then ``irc_*``)."""
+    def _dispatch(self, event: Message | BadLine) -> None:
+        """:meth:`_lineEvent` for a bad line, a line with tags, a ``BATCH``, ``CAP`` or any
+        line during capability negotiation, or a command without a remembered handler."""
+        if type(event) is BadLine:
+            _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
+            return
+        assert type(event) is Message
+        command = event.command
         caps = self.capabilities
-        if caps is not None and (caps.state is not CapState.DONE or message.command == "CAP"):
-            out, events = caps.receive(message)
-            for command, params in out:
-                self._sendNow(serializeMessage(command, params))
-            for event in events:
-                self._capabilityEvent(event)
-        command = message.command
-        if command[0] <= "9":
-            command = numeric_to_symbolic.get(command, command)
-        tags = message.tags
+        if caps is not None and (caps.state is not CapState.DONE or command == "CAP"):
+            self._negotiate(caps, event)
+        tags = event.tags
         batchEvents: Sequence[BatchEvent] = ()
         if tags:
             self.tags = tags
-            self.currentBatch = self._batches.batchOf(message)
-            batchEvents = self._batches.receive(message)
+            self.currentBatch = self._batches.batchOf(event)
+            batchEvents = self._batches.receive(event)
         elif command == "BATCH":
-            batchEvents = self._batches.receive(message)
-        self.currentMessage = message
+            batchEvents = self._batches.receive(event)
+        handler = self._findHandler(command)
+        self.currentMessage = event
         try:
-            self.handleCommand(command, message.prefix or "", message.params)
+            handler(event.prefix or "", event.params)
+        except IndexError:
+            _log.warn("IRC: {command} with too few parameters ignored", command=command)
         finally:
             if tags:
                 self.tags = {}
@@ -300,6 +342,56 @@ class IRCClient(Protocol):
             self.currentMessage = None
         for batchEvent in batchEvents:
             self._batchEvent(batchEvent)
+        if self.transport is None:
+            self._readNoFurther()
+
+    def _negotiate(self, caps: ClientCapabilities, message: Message) -> None:
+        out, events = caps.receive(message)
+        for command, params in out:
+            self._sendNow(serializeMessage(command, params))
+        for event in events:
+            self._capabilityEvent(event)
+
+    def _findHandler(self, command: str) -> Callable[[str, list[str]], object]:
+        """The callable taking ``(prefix, params)`` for ``command`` (as the server sent it):
+        ``irc_<COMMAND>`` (``irc_RPL_<NAME>`` for a numeric), :meth:`irc_unknown` otherwise,
+        or a subclass's own :meth:`handleCommand`, which then sees every command as in
+        Twisted.
+
+        Remembered in :attr:`_handlers` for the connection once capability negotiation is
+        over, except for ``CAP`` and ``BATCH``, which always need :meth:`_dispatch`; at most
+        256 commands, so a server sending made-up ones cannot grow it.
+        """
+        handler = self._handlers.get(command)
+        if handler is not None:
+            return handler
+        symbolic = command
+        if command[0] <= "9":
+            symbolic = numeric_to_symbolic.get(command, command)
+        if type(self).handleCommand is not IRCClient.handleCommand:
+            handler = functools.partial(self._handleAs, symbolic)
+        else:
+            method = getattr(self, "irc_" + symbolic, None)
+            handler = method if method is not None else functools.partial(self._unknown, symbolic)
+        caps = self.capabilities
+        if (
+            (caps is None or caps.state is CapState.DONE)
+            and command not in ("CAP", "BATCH")
+            and len(self._handlers) < 256
+        ):
+            self._handlers[command] = handler
+        return handler
+
+    def _handleAs(self, command: str, prefix: str, params: list[str]) -> None:
+        self.handleCommand(command, prefix, params)
+
+    def _unknown(self, command: str, prefix: str, params: list[str]) -> None:
+        self.irc_unknown(prefix, command, params)
+
+    def messageReceived(self, message: Message) -> None:
+        """Dispatch one parsed message as if the server had sent it (capability negotiation
+        first, then ``irc_*``)."""
+        self._lineEvent(message)
 
     def _batchEvent(self, event: BatchEvent) -> None:
         if type(event) is BatchOpened:
@@ -319,13 +411,10 @@ class IRCClient(Protocol):
         self.dataReceived(line + b"\r\n")
 
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
-        """Call ``irc_<command>`` or :meth:`irc_unknown`."""
-        name = _HANDLER_NAMES.get(command)
-        if name is None:
-            name = "irc_" + command
-            if len(_HANDLER_NAMES) < 1024:
-                _HANDLER_NAMES[command] = name
-        method = getattr(self, name, None)
+        """Call ``irc_<command>`` or :meth:`irc_unknown` (``command`` being symbolic for
+        numerics, as in Twisted). Override it to see every command; received lines come
+        here only then."""
+        method = getattr(self, "irc_" + command, None)
         try:
             if method is not None:
                 method(prefix, params)
@@ -777,7 +866,7 @@ class IRCClient(Protocol):
         self.startHeartbeat()
 
     def irc_JOIN(self, prefix: str, params: list[str]) -> None:
-        nick = _nick(prefix)
+        nick = prefix.split("!", 1)[0]
         channel = params[0]
         if nick == self.nickname:
             self._ownPrefix = prefix
@@ -786,14 +875,14 @@ class IRCClient(Protocol):
             self.userJoined(nick, channel)
 
     def irc_PART(self, prefix: str, params: list[str]) -> None:
-        nick = _nick(prefix)
+        nick = prefix.split("!", 1)[0]
         if nick == self.nickname:
             self.left(params[0])
         else:
             self.userLeft(nick, params[0])
 
     def irc_QUIT(self, prefix: str, params: list[str]) -> None:
-        self.userQuit(_nick(prefix), params[0] if params else "")
+        self.userQuit(prefix.split("!", 1)[0], params[0] if params else "")
 
     def irc_MODE(self, prefix: str, params: list[str]) -> None:
         channel, modes, args = params[0], params[1], params[2:]
@@ -851,7 +940,7 @@ class IRCClient(Protocol):
         self.noticed(user, channel, message)
 
     def irc_NICK(self, prefix: str, params: list[str]) -> None:
-        nick = _nick(prefix)
+        nick = prefix.split("!", 1)[0]
         if nick == self.nickname:
             if self._ownPrefix is not None:
                 self._ownPrefix = params[0] + self._ownPrefix[len(nick) :]
@@ -860,7 +949,7 @@ class IRCClient(Protocol):
             self.userRenamed(nick, params[0])
 
     def irc_KICK(self, prefix: str, params: list[str]) -> None:
-        kicker = _nick(prefix)
+        kicker = prefix.split("!", 1)[0]
         channel, kicked = params[0], params[1]
         message = params[2] if len(params) > 2 else ""
         if kicked.lower() == self.nickname.lower():
@@ -869,13 +958,13 @@ class IRCClient(Protocol):
             self.userKicked(kicked, channel, kicker, message)
 
     def irc_TOPIC(self, prefix: str, params: list[str]) -> None:
-        self.topicUpdated(_nick(prefix), params[0], params[-1] if len(params) > 1 else "")
+        self.topicUpdated(prefix.split("!", 1)[0], params[0], params[-1] if len(params) > 1 else "")
 
     def irc_RPL_TOPIC(self, prefix: str, params: list[str]) -> None:
-        self.topicUpdated(_nick(prefix), params[1], params[2])
+        self.topicUpdated(prefix.split("!", 1)[0], params[1], params[2])
 
     def irc_RPL_NOTOPIC(self, prefix: str, params: list[str]) -> None:
-        self.topicUpdated(_nick(prefix), params[1], "")
+        self.topicUpdated(prefix.split("!", 1)[0], params[1], "")
 
     def irc_RPL_MOTDSTART(self, prefix: str, params: list[str]) -> None:
         text = params[-1]
@@ -1016,6 +1105,8 @@ class IRCClient(Protocol):
             fileName, fileSize, token = passive
             self.dccDoPassiveSend(user, fileName, fileSize, token, data)
             return
+        if self._dccPassiveOffers and self._dccPassiveAnswered(user, data):
+            return
         filename, address, port, size = parseDccSend(data)
         self.dccDoSend(user, address, port, filename, size, data)
 
@@ -1096,9 +1187,40 @@ class IRCClient(Protocol):
         )
 
     def dcc_CHAT(self, user: str, channel: str, data: str) -> None:
-        """Parse a DCC CHAT offer and pass it to :meth:`dccDoChat`."""
+        """Parse a DCC CHAT offer and pass it to :meth:`dccDoChat`, or a passive one (port 0
+        and a token) to :meth:`dccDoPassiveChat`; the answer to one of our passive offers
+        is handled here."""
+        try:
+            passive = parseDccPassiveChat(data)
+        except IRCBadMessage:
+            passive = None  # perhaps an ordinary offer with something after its port
+        if passive is not None:
+            address, port, token = passive
+            if not port:
+                self.dccDoPassiveChat(user, channel, token, data)
+                return
+            if self._dccPassiveConnect(user, token, address, port, DccChatFactory):
+                return
         address, port = parseDccChat(data)
         self.dccDoChat(user, channel, address, port, data)
+
+    def dccDoPassiveChat(self, user: str, channel: str, token: str, data: str) -> None:
+        """A passive (reverse) DCC CHAT offer: the offerer cannot listen and asks us to.
+        Ignored unless overridden (take it with :meth:`dccAcceptPassiveChat`)."""
+
+    def dccAcceptPassiveChat(self, user: str, token: str) -> Deferred[Any]:
+        """Take a passive DCC CHAT offer (beyond Twisted): listen on a free port of this end
+        of the IRC connection (or :attr:`dccAddress`) for at most :attr:`dccTimeout` seconds
+        and tell the offerer where, with its token.
+
+        :return: fires with the connected :class:`DccChat`, or fails with ``TimeoutError``.
+        """
+        factory = DccChatFactory(self, (user, None, None))
+        interface = self._dccInterface()
+        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        reply = f"CHAT chat {dccDescribeAddress(interface)} {port} {token}"
+        self.ctcpMakeQuery(_nick(user), [("DCC", reply)])
+        return factory.deferred
 
     def dccDoChat(self, user: str, channel: str, address: str, port: int, data: str) -> None:
         """A DCC CHAT offer; ignored unless overridden, since it names an address a stranger
@@ -1112,14 +1234,19 @@ class IRCClient(Protocol):
         dccDescribeAddress(interface)  # an IP address, or IRCBadMessage before listening
         return str(interface)
 
-    def dccSend(self, user: str, file: str | IO[bytes]) -> Deferred[int]:
+    def dccSend(self, user: str, file: str | IO[bytes], passive: bool = False) -> Deferred[int]:
         """Offer ``file`` (a path or an open binary file) to ``user`` with DCC SEND.
 
         Listens on a free port of this end of the IRC connection (or ``dccAddress``) for one
         connection, for at most ``dccTimeout`` seconds; only the file's base name is offered.
         Twisted's ``dccSend`` stops short of sending anything.
 
+        :param passive: for a sender that cannot be reached (beyond Twisted): offer port 0
+            and a token instead, and connect to where the receiver answers it listens (a
+            ``DCC SEND`` from ``user`` with that token, within ``dccTimeout`` seconds); a
+            receiver's ``DCC RESUME`` with the token is accepted first.
         :return: fires with the bytes sent once the receiver acknowledged them all.
+        :raises IRCLocalError: a passive offer of a file whose size cannot be told.
         """
         interface = self._dccInterface()
         if isinstance(file, str):
@@ -1127,6 +1254,8 @@ class IRCClient(Protocol):
         name = str(getattr(file, "name", None) or f"file@{id(file)}")
         size = fileSize(file)
         factory = DccSendFactory(file)
+        if passive:
+            return self._dccOfferPassively(user, name, interface, size, factory)
         try:
             port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
         except BaseException:
@@ -1143,8 +1272,91 @@ class IRCClient(Protocol):
         self.ctcpMakeQuery(_nick(user), [("DCC", "SEND " + offer)])
         return factory.deferred
 
+    def _dccOfferPassively(
+        self, user: str, name: str, interface: str, size: int | None, factory: DccSendFactory
+    ) -> Deferred[int]:
+        if size is None:
+            factory.file.close()
+            raise IRCLocalError("a passive DCC SEND needs the size of the file")
+        offered = quoteFileName(safeFileName(name))
+        token = self._dccPassiveToken(user, offered, factory)
+        address = dccDescribeAddress(interface)
+        self.ctcpMakeQuery(_nick(user), [("DCC", f"SEND {offered} {address} 0 {size} {token}")])
+        return factory.deferred
+
+    def _dccPassiveToken(
+        self, user: str, fileName: str, factory: DccSendFactory | DccChatFactory
+    ) -> str:
+        """Remember a passive offer to ``user`` for :attr:`dccTimeout` seconds.
+
+        :return: its token, unguessable and unique among the pending ones.
+        """
+        token = str(secrets.randbelow(1 << 31))
+        while token in self._dccPassiveOffers:
+            token = str(secrets.randbelow(1 << 31))
+        timer = self._clock().callLater(self.dccTimeout, self._dccPassiveOfferExpired, token)
+        self._dccPassiveOffers[token] = _PassiveOffer(_nick(user).lower(), fileName, factory, timer)
+        return token
+
+    def _dccPassiveOfferExpired(self, token: str) -> None:
+        offer = self._dccPassiveOffers.pop(token, None)
+        if offer is not None:
+            offer.factory.abandon(TimeoutError("nobody answered the passive DCC offer"))
+
+    def _dccPassiveAnswered(self, user: str, data: str) -> bool:
+        """A ``DCC SEND`` naming a port and one of our passive offers' tokens, from the user
+        it was made to: connect there and send the file.
+
+        :return: whether ``data`` was such an answer.
+        """
+        try:
+            reply = parseDccPassiveReply(data)
+        except IRCBadMessage:
+            return False
+        if reply is None:
+            return False
+        _, address, port, _, token = reply
+        return self._dccPassiveConnect(user, token, address, port, DccSendFactory)
+
+    def _dccPassiveConnect(
+        self, user: str, token: str, address: str, port: int, kind: type[Any]
+    ) -> bool:
+        """Connect to ``address``:``port`` for the passive offer of ``kind`` (file or chat)
+        we made to ``user`` with ``token``, if there is one.
+
+        :return: whether there was.
+        """
+        offer = self._dccPassiveOffers.get(token)
+        if offer is None or offer.nick != _nick(user).lower() or type(offer.factory) is not kind:
+            return False
+        del self._dccPassiveOffers[token]
+        offer.timer.cancel()
+        reactor = getReactor(self.reactor)
+        if isinstance(offer.factory, DccChatFactory):
+            offer.factory.connect(reactor, address, port, self.dccTimeout)
+        else:
+            reactor.connectTCP(address, port, offer.factory, timeout=self.dccTimeout)
+        return True
+
+    def _dccPassiveResumeAsked(self, user: str, position: int, token: str) -> None:
+        """A receiver's ``DCC RESUME name 0 position token`` for one of our passive offers:
+        accepted (``DCC ACCEPT`` with the token) when the file is that long."""
+        offer = self._dccPassiveOffers.get(token)
+        if offer is None or offer.nick != _nick(user).lower():
+            return
+        if isinstance(offer.factory, DccSendFactory) and offer.factory.resume(position):
+            self.ctcpMakeQuery(
+                _nick(user), [("DCC", f"ACCEPT {offer.fileName} 0 {position} {token}")]
+            )
+
     def dcc_RESUME(self, user: str, channel: str, data: str) -> None:
-        """Parse a DCC RESUME request and pass it to :meth:`dccDoResume`."""
+        """Parse a DCC RESUME request and pass it to :meth:`dccDoResume`; the passive form
+        (port 0 and a token) for one of our passive offers is answered by itself."""
+        passive = parseDccPassiveResume(data)
+        if passive is not None:
+            _, position, token = passive
+            self._dccPassiveResumeAsked(user, position, token)
+            return
         fileName, port, position = parseDccResume(data)
         self.dccDoResume(user, fileName, port, position)
 
@@ -1185,14 +1397,22 @@ class IRCClient(Protocol):
         """The sender agreed to resume at ``resumePos``; ignored unless overridden (connect a
         :class:`DccFileReceive` made with ``resumeOffset=resumePos``)."""
 
-    def dccChat(self, user: str) -> Deferred[Any]:
+    def dccChat(self, user: str, passive: bool = False) -> Deferred[Any]:
         """Offer ``user`` a DCC CHAT (beyond Twisted, which only parses offers).
 
+        :param passive: for an offerer that cannot be reached: offer port 0 and a token,
+            and connect to where ``user`` answers it listens (a ``DCC CHAT`` with that token,
+            within ``dccTimeout`` seconds).
         :return: fires with the connected :class:`DccChat` once the peer connects, or fails
             with ``TimeoutError`` after ``dccTimeout`` seconds.
         """
         factory = DccChatFactory(self, (user, None, None))
         interface = self._dccInterface()
+        if passive:
+            token = self._dccPassiveToken(user, "", factory)
+            offer = f"CHAT chat {dccDescribeAddress(interface)} 0 {token}"
+            self.ctcpMakeQuery(_nick(user), [("DCC", offer)])
+            return factory.deferred
         port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
         self.ctcpMakeQuery(
             _nick(user), [("DCC", f"CHAT chat {dccDescribeAddress(interface)} {port}")]

@@ -271,12 +271,14 @@ class _DccOffer:
             self.deferred.errback(TimeoutError("nobody accepted the DCC offer"))
 
 
-class DccSendFactory(_DccOffer, Factory):
-    """Builds the one :class:`DccSendProtocol` for a file offered with DCC SEND.
+class DccSendFactory(_DccOffer, ClientFactory):
+    """Builds the one :class:`DccSendProtocol` for a file offered with DCC SEND: listening
+    for the receiver, or connecting to it (a passive offer the receiver answered).
 
     :ivar deferred: fires with the bytes sent once the receiver acknowledged them all, or
         fails (:class:`~glisten.internet.error.ConnectionLost` when the connection ends first,
-        :class:`~glisten.internet.error.TimeoutError` when nobody connects in time).
+        :class:`~glisten.internet.error.TimeoutError` when nobody connects or answers in time,
+        :class:`~glisten.internet.error.ConnectError` when the receiver cannot be reached).
     """
 
     protocol = DccSendProtocol
@@ -313,6 +315,20 @@ class DccSendFactory(_DccOffer, Factory):
         proto.bytesSent = self.resumePosition
         proto.factory = self
         return proto
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        """The receiver of a passive offer could not be reached: fail ``deferred``."""
+        self.abandon(reason.value)
+
+    def abandon(self, reason: BaseException) -> None:
+        """Give up before any connection (the passive offer was never answered): close the
+        file and fail ``deferred`` with ``reason``."""
+        if not self._accepted:
+            self._accepted = True
+            close = getattr(self.file, "close", None)
+            if close is not None:
+                close()
+            self.deferred.errback(reason)
 
     def sendFinished(self, proto: DccSendProtocol) -> None:
         """Called by the protocol when its connection ends: fire or fail ``deferred``."""
@@ -418,8 +434,9 @@ class DccChatFactory(_DccOffer, ClientFactory):
     """Builds a :class:`DccChat` for ``client``: connect it to an offer's address, or listen
     with :meth:`IRCClient.dccChat`.
 
-    :ivar deferred: fires with the connected :class:`DccChat` (when listening), or fails with
-        :class:`~glisten.internet.error.TimeoutError` when nobody connects in time.
+    :ivar deferred: fires with the connected :class:`DccChat` (when listening, or connecting
+        with :meth:`connect`), or fails with :class:`~glisten.internet.error.TimeoutError`
+        when nobody connects (or answers a passive offer) in time.
     """
 
     protocol = DccChat
@@ -436,7 +453,25 @@ class DccChatFactory(_DccOffer, ClientFactory):
         proto.factory = self
         return proto
 
+    def connect(self, reactor: Any, address: str, port: int, timeout: float) -> None:
+        """Connect to the peer that answered a passive offer; ``deferred`` fires with the
+        chat once connected, or fails with
+        :class:`~glisten.internet.error.ConnectError`."""
+        self._accepted = True
+        reactor.connectTCP(address, port, self, timeout=timeout)
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        if self._accepted and not self.deferred.called:
+            self.deferred.errback(reason)
+
+    def abandon(self, reason: BaseException) -> None:
+        """Give up on a passive offer nobody answered: fail ``deferred`` with ``reason``."""
+        if not self._accepted:
+            self._accepted = True
+            self.deferred.errback(reason)
+
     def chatStarted(self, chat: DccChat) -> None:
-        """Called by the chat once connected: fire ``deferred`` if this side was listening."""
+        """Called by the chat once connected: fire ``deferred`` if this side was listening
+        (or connecting to the answer of a passive offer)."""
         if self._accepted and not self.deferred.called:
             self.deferred.callback(chat)

@@ -257,30 +257,39 @@ def _parseParamsSlowly(
     return Message(command, params, prefix, tags)
 
 
+#: Allocates a :class:`Message` without running its ``__init__`` (the hot loop below sets
+#: every field itself).
+_newMessage = object.__new__
+
+
 def _parseAsciiLines(lines: list[str], limits: Limits, events: list[Event]) -> None:
     """Parse ASCII lines without NUL into ``events``, skipping empty ones.
 
     The shape of nearly every line a server sends, ``:prefix COMMAND middle... :trailing``
-    with single spaces and no tags, is parsed here without a further call; any other line
-    goes to :func:`_parseDecoded`.
+    with single spaces and no tags, is parsed here without a further call, into a
+    :class:`Message` filled in place; any other line goes to :func:`_parseDecoded`.
     """
     bodyMax = limits.maxBodyLength - 2
     maxWords = limits.maxParams + 1  # the prefix, the command and up to 14 middle ones
-    commands = _COMMANDS
+    command_ = _COMMANDS.get
     append = events.append
-    for line in lines:
-        if not line:
-            continue
+    new = _newMessage
+    for line in filter(None, lines):
         if line[0] == ":" and len(line) <= bodyMax:
             head, sep, trailing = line.partition(" :")
-            words = head.split(" ")
-            if 1 < len(words[0]) and 2 <= len(words) <= maxWords and "" not in words:
-                command = commands.get(words[1])
+            params = head.split(" ")
+            if 2 <= len(params) <= maxWords and "" not in params and params[0] != ":":
+                command = command_(params[1])
                 if command is not None:
-                    params = words[2:]
+                    message = new(Message)
+                    message.command = command
+                    message.prefix = params[0][1:]
+                    del params[:2]
                     if sep:
                         params.append(trailing)
-                    append(Message(command, params, words[0][1:], {}))
+                    message.params = params
+                    message.tags = {}
+                    append(message)
                     continue
         append(_parseDecoded(line, limits, None))
 

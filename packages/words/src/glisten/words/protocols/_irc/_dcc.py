@@ -21,6 +21,8 @@ __all__ = [
     "dccParseAddress",
     "formatDccSend",
     "parseDccChat",
+    "parseDccPassiveChat",
+    "parseDccPassiveReply",
     "parseDccPassiveResume",
     "parseDccPassiveSend",
     "parseDccResume",
@@ -104,6 +106,24 @@ def parseDccChat(data: str) -> tuple[str, int]:
     if not _isNumber(words[2]) or not 0 < int(words[2]) < 65536:
         raise IRCBadMessage("malformed DCC port")
     return address, int(words[2])
+
+
+def parseDccPassiveChat(data: str) -> tuple[str, int, str] | None:
+    """Parse a passive (reverse) ``DCC CHAT``: ``chat address port token``; port 0 from an
+    offerer that cannot listen, a real port in the answer of the side that listens for it.
+
+    :return: ``(address, port, token)``, or None for an ordinary offer (no token).
+    :raises IRCBadMessage: a passive offer or answer that is malformed.
+    """
+    words = data.split()
+    if len(words) != 4:
+        return None
+    if words[0].lower() != "chat":
+        raise IRCBadMessage("DCC CHAT needs 'chat', an address and a port")
+    address = dccParseAddress(words[1])
+    if not _isNumber(words[2]) or not 0 <= int(words[2]) < 65536:
+        raise IRCBadMessage("malformed DCC port")
+    return address, int(words[2]), _checkToken(words[3])
 
 
 def dccDescribeAddress(address: str) -> str:
@@ -250,6 +270,24 @@ def parseDccPassiveSend(data: str) -> tuple[str, int, str] | None:
     if not _isNumber(size):
         raise IRCBadMessage("malformed DCC file size")
     return filename, int(size), _checkToken(token)
+
+
+def parseDccPassiveReply(data: str) -> tuple[str, str, int, int, str] | None:
+    """Parse a receiver's answer to our passive ``DCC SEND``: ``filename address port size
+    token``, naming where it listens for the file offered with that token.
+
+    :return: ``(filename, address, port, size, token)``, or None for an offer without a
+        token (an ordinary active one, or a passive one: port 0).
+    :raises IRCBadMessage: an answer that is malformed.
+    """
+    try:
+        words = shlex.split(data)
+    except ValueError:
+        raise IRCBadMessage("malformed DCC SEND quoting") from None
+    if len(words) != 5 or words[2] == "0":
+        return None
+    filename, address, port, size = parseDccSend(shlex.join(words[:4]))
+    return filename, address, port, size, _checkToken(words[4])
 
 
 def parseDccPassiveResume(data: str) -> tuple[str, int, str] | None:
