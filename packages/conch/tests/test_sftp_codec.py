@@ -71,6 +71,32 @@ def test_requestsWholeAndByteAtATime() -> None:
     assert events == expected
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_anyChunkingGivesTheSameEvents(draw: st.DataObject) -> None:
+    """Packets cut anywhere (a 64 KiB write spans many channel packets, a channel packet holds
+    many requests, a length field is split) come out whole, in order, within the budget."""
+    data, expected = _stream()
+    big = c.SFTPCodec(True).sendRequest(99, c.FXP_WRITE, (b"h", 0, bytes(range(256)) * 256))
+    data += big
+    expected = [*expected, Request(99, c.FXP_WRITE, (b"h", 0, bytes(range(256)) * 256))]
+    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=40)))
+    budget = draw.draw(st.integers(1, 8))
+    server = c.SFTPCodec(False)
+    events: list[Any] = []
+    for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        server.budget = budget
+        got = server.receiveData(bytearray(data[start:end]))
+        assert len(got) <= budget
+        events += got
+    while len(events) < len(expected):
+        server.budget = budget
+        got = server.receiveData(b"")
+        assert got
+        events += got
+    assert events == expected
+
+
 def _replies() -> tuple[bytes, list[Any]]:
     server = c.SFTPCodec(False)
     data = server.sendVersion([(b"posix-rename@openssh.com", b"1")])

@@ -11,6 +11,7 @@ session ends). A request whose fields do not decode, but whose id could be read,
 from __future__ import annotations
 
 import struct
+from collections import deque
 from typing import Any
 
 from glisten.conch.ssh._sftp._errors import SFTPProtocolError
@@ -173,12 +174,16 @@ class SFTPCodec:
         rest buffered (``None``: no bound); an adapter sets it once per turn of its event loop.
     """
 
-    __slots__ = ("_buffer", "_client", "_started", "budget", "limits")
+    __slots__ = ("_buffered", "_chunks", "_client", "_started", "budget", "limits")
 
     def __init__(self, client: bool, limits: Limits | None = None) -> None:
         self._client = client
         self.limits = limits or Limits()
-        self._buffer = bytearray()
+        # What arrived and was not read yet, as it arrived: a packet larger than one channel
+        # packet (a 256 KiB write or read reply) is joined once when all of it is here, rather
+        # than appended piece by piece to a buffer and copied out of it.
+        self._chunks: deque[bytes | memoryview] = deque()
+        self._buffered = 0
         self._started = False
         self.budget: int | None = None
 
@@ -191,31 +196,69 @@ class SFTPCodec:
         :return: the events of every complete packet.
         :raises SFTPProtocolError: a lying length, a truncated packet, or a wrong first packet.
         """
-        buf = self._buffer
-        buf += data
+        chunks = self._chunks
+        if data:
+            # Kept as it came until its packet is complete: a mutable buffer is copied first.
+            chunks.append(data if type(data) is bytes else bytes(data))
+            self._buffered += len(data)
         events: list[Any] = []
-        offset = 0
-        end = len(buf)
         maxLength = self.limits.maxPacketLength
-        while end - offset >= 4 and self.budget != 0:
-            (length,) = _U32.unpack_from(buf, offset)
+        while self._buffered >= 4 and self.budget != 0:
+            first = chunks[0]
+            if len(first) >= 4:
+                (length,) = _U32.unpack_from(first)
+            else:
+                (length,) = _U32.unpack(self._peek(4))
             if length == 0 or length > maxLength:
-                del buf[:]
+                chunks.clear()
+                self._buffered = 0
                 raise SFTPProtocolError("bad packet length")
-            if end - offset - 4 < length:
+            if self._buffered - 4 < length:
                 break
-            # One copy out of the buffer (slicing a bytearray and then making bytes is two).
-            with memoryview(buf) as view:
-                packet = view[offset + 4 : offset + 4 + length].tobytes()
-            offset += 4 + length
+            packet = self._take(4 + length)
             if self.budget is not None:
                 self.budget -= 1
-            events.append(self._packet(packet))
-        if offset:
-            del buf[:offset]
+            events.append(self._packet(packet[4:]))
         return events
 
-    def _packet(self, packet: bytes) -> Any:
+    def _peek(self, size: int) -> bytes:
+        """The first ``size`` buffered bytes (fewer than that are in the first chunk)."""
+        head = b""
+        for chunk in self._chunks:
+            head += bytes(chunk[: size - len(head)])
+            if len(head) == size:
+                break
+        return head
+
+    def _take(self, size: int) -> memoryview:
+        """
+        Remove the first ``size`` buffered bytes (that many are buffered).
+
+        :return: a view of them: of the first chunk when it holds them all (no copy), else of
+            the chunks joined (one copy).
+        """
+        chunks = self._chunks
+        self._buffered -= size
+        first = chunks.popleft()
+        view = first if type(first) is memoryview else memoryview(first)
+        if len(view) >= size:
+            if len(view) > size:
+                chunks.appendleft(view[size:])
+            return view[:size]
+        pieces: list[bytes | memoryview] = [view]
+        have = len(view)
+        while have < size:
+            chunk = chunks.popleft()
+            if have + len(chunk) > size:
+                cut = size - have
+                chunk = chunk if type(chunk) is memoryview else memoryview(chunk)
+                chunks.appendleft(chunk[cut:])
+                chunk = chunk[:cut]
+            pieces.append(chunk)
+            have += len(chunk)
+        return memoryview(b"".join(pieces))
+
+    def _packet(self, packet: memoryview) -> Any:
         kind = packet[0]
         if not self._started:
             expected = FXP_VERSION if self._client else FXP_INIT
@@ -247,7 +290,7 @@ class SFTPCodec:
         except DecodeError as e:
             return BadRequest(requestId, e.message)
 
-    def _fields(self, fields: str, packet: bytes) -> tuple[Any, ...]:
+    def _fields(self, fields: str, packet: memoryview) -> tuple[Any, ...]:
         limits = self.limits
         r = Reader(packet, 5, maxString=limits.maxPacketLength)
         args: list[Any] = []
@@ -281,7 +324,7 @@ class SFTPCodec:
         # later versions define.
         return tuple(args)
 
-    def _reply(self, kind: int, requestId: int, packet: bytes) -> Any:
+    def _reply(self, kind: int, requestId: int, packet: memoryview) -> Any:
         limits = self.limits
         r = Reader(packet, 5, maxString=limits.maxPacketLength)
         if kind == FXP_STATUS:
