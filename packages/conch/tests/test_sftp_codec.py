@@ -248,3 +248,13 @@ def test_attributesRoundTrip(attrs: dict[str, int]) -> None:
     }
     packet = c.SFTPCodec(False).sendAttrs(1, attrs)
     assert _started(client=True).receiveData(packet) == [Attrs(1, expected)]
+
+
+def test_dataHeaderStartsTheDataReply() -> None:
+    """``dataHeader`` and the data after it are the ``DATA`` reply ``sendData`` makes."""
+    codec = c.SFTPCodec(False)
+    data = bytes(range(256)) * 3
+    assert codec.dataHeader(7, len(data)) + data == codec.sendData(7, data)
+    assert _started(client=True).receiveData(codec.dataHeader(7, len(data)) + data) == [
+        Data(7, data)
+    ]

@@ -371,7 +371,14 @@ class SFTPCodec:
 
     def sendData(self, requestId: int, data: bytes) -> bytes:
         """A ``DATA`` reply."""
-        return _DATA_HEAD.pack(len(data) + 9, FXP_DATA, requestId, len(data)) + data
+        return self.dataHeader(requestId, len(data)) + data
+
+    def dataHeader(self, requestId: int, length: int) -> bytes:
+        """
+        The start of a ``DATA`` reply of ``length`` bytes, for a sender that writes the data
+        after it as it is (a 256 KiB read is then not copied to make the reply).
+        """
+        return _DATA_HEAD.pack(length + 9, FXP_DATA, requestId, length)
 
     def sendName(self, requestId: int, names: list[tuple[bytes, bytes, Attributes]]) -> bytes:
         """A ``NAME`` reply of ``(filename, longname, attributes)`` entries."""
