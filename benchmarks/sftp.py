@@ -1,6 +1,7 @@
 """SFTP throughput over loopback: servers against OpenSSH's ``sftp``, clients against ``sshd``.
 
-Cases (MB per CPU second, see below, of one whole job, connection set-up included):
+Cases (MB per CPU second, see below, of one whole job, connection set-up included; the server
+cases take the best of three transfers):
 
 - ``sftp put``/``sftp get``: OpenSSH's ``sftp -b`` uploads or downloads one file to or from
   ``glisten ssh --sftp-root`` and to or from a Twisted Conch SFTP server (Twisted's
@@ -33,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _harness import PRIME_BYTES, Case, main
+from _harness import PRIME_BYTES, REPEATS, Case, main
 
 SIZE = int(os.environ.get("SFTP_BENCH_MB", "64")) * 1024 * 1024
 IN_FLIGHT = 64
@@ -245,20 +246,24 @@ def _serverCase(impl: str, direction: str) -> float:
             # running server's cost.
             _sftpBatch(tmp, key, port, "ls\n")
             command = f"put {local} {remote}" if direction == "put" else f"get {remote} {local}"
-            cpuStart = _cpuSeconds(proc.pid)
-            start = time.perf_counter()
-            _sftpBatch(tmp, key, port, f"{command}\n")
-            elapsed = time.perf_counter() - start
-            cpu = _cpuSeconds(proc.pid) - cpuStart
+            best = 0.0
+            # Best of REPEATS transfers, each in a session of its own (as the other cases).
+            for _ in range(REPEATS):
+                cpuStart = _cpuSeconds(proc.pid)
+                start = time.perf_counter()
+                _sftpBatch(tmp, key, port, f"{command}\n")
+                elapsed = time.perf_counter() - start
+                cpu = _cpuSeconds(proc.pid) - cpuStart
+                moved = local if direction == "get" else root / "remote.bin"
+                if moved.stat().st_size != SIZE:
+                    raise RuntimeError("the file arrived incomplete")
+                best = max(best, SIZE / 1e6 / (elapsed if WALL else cpu))
             if os.environ.get("SFTP_BENCH_RSS") == "1":
                 sys.stderr.write(f"{impl} server {direction}: peak RSS {_peakRSS(proc.pid)}\n")
-            moved = local if direction == "get" else root / "remote.bin"
-            if moved.stat().st_size != SIZE:
-                raise RuntimeError("the file arrived incomplete")
         finally:
             proc.terminate()
             proc.wait(10)
-        return SIZE / 1e6 / (elapsed if WALL else cpu)
+        return best
 
 
 def _sshd(tmp: Path) -> tuple[subprocess.Popen[Any], int, Path]:
