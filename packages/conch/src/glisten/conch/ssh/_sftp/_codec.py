@@ -71,6 +71,9 @@ FILEXFER_ATTR_EXTENDED = 0x80000000
 MAX_HANDLE = 256
 #: The longest extended request name.
 MAX_EXTENDED_NAME = 256
+#: How far into a packet the data of a ``WRITE`` may start (length, type, id, handle, offset,
+#: data length).
+_DATA_START_MAX = 4 + 1 + 4 + 4 + MAX_HANDLE + 8 + 4
 
 # Field kinds: p path, h handle, u uint32, q uint64, a attributes, d data string, n extension
 # name, r the rest of the packet.
@@ -215,11 +218,59 @@ class SFTPCodec:
                 raise SFTPProtocolError("bad packet length")
             if self._buffered - 4 < length:
                 break
-            packet = self._take(4 + length)
+            first = chunks[0]
+            if len(first) >= 4 + length:
+                # The whole packet is in the first chunk: read through a view of it.
+                view = first if type(first) is memoryview else memoryview(first)
+                chunks[0] = view[4 + length :]
+                if not chunks[0]:
+                    chunks.popleft()
+                self._buffered -= 4 + length
+                event = self._packet(view[4 : 4 + length])
+            else:
+                event = self._spanning(length)
             if self.budget is not None:
                 self.budget -= 1
-            events.append(self._packet(packet[4:]))
+            events.append(event)
         return events
+
+    def _spanning(self, length: int) -> Any:
+        """
+        The event of a packet that spans chunks (a 256 KiB write or read reply comes in 32 KiB
+        channel packets). The data of a ``WRITE`` (server) or ``DATA`` (client), nearly all
+        of such a packet, is joined from the chunks as the ``bytes`` handed on: its one copy.
+        The rest is decoded as any packet, the data put in afterwards.
+        """
+        head = self._peek(min(4 + length, _DATA_START_MAX))
+        start = self._dataStart(head)
+        size = _U32.unpack_from(head, start - 4)[0] if start is not None else 0
+        if start is None or start + size > 4 + length:
+            # Another packet, or a lying data length (decoded as any packet, so it becomes
+            # the usual error).
+            return self._packet(memoryview(self._take(4 + length))[4:])
+        self._take(start)
+        data = self._take(size)
+        self._take(4 + length - start - size)
+        event = self._packet(memoryview(head[4 : start - 4] + b"\0\0\0\0"))
+        if isinstance(event, Request):
+            event.args = (*event.args[:-1], data)
+        elif isinstance(event, Data):
+            event.data = data
+        return event
+
+    def _dataStart(self, head: bytes) -> int | None:
+        """Where the data of the ``WRITE``/``DATA`` packet starting with ``head`` begins (after
+        its length field), or ``None`` for another packet."""
+        if not self._started or len(head) < 13:
+            return None
+        if self._client:
+            return 13 if head[4] == FXP_DATA else None
+        if head[4] != FXP_WRITE:
+            return None
+        (handleLength,) = _U32.unpack_from(head, 9)
+        if handleLength > MAX_HANDLE or len(head) < 13 + handleLength + 12:
+            return None
+        return 13 + handleLength + 12
 
     def _peek(self, size: int) -> bytes:
         """The first ``size`` buffered bytes (fewer than that are in the first chunk)."""
@@ -230,33 +281,22 @@ class SFTPCodec:
                 break
         return head
 
-    def _take(self, size: int) -> memoryview:
-        """
-        Remove the first ``size`` buffered bytes (that many are buffered).
-
-        :return: a view of them: of the first chunk when it holds them all (no copy), else of
-            the chunks joined (one copy).
-        """
+    def _take(self, size: int) -> bytes:
+        """Remove the first ``size`` buffered bytes (that many are buffered), joined."""
         chunks = self._chunks
         self._buffered -= size
-        first = chunks.popleft()
-        view = first if type(first) is memoryview else memoryview(first)
-        if len(view) >= size:
-            if len(view) > size:
-                chunks.appendleft(view[size:])
-            return view[:size]
-        pieces: list[bytes | memoryview] = [view]
-        have = len(view)
-        while have < size:
+        pieces: list[bytes | memoryview] = []
+        while size:
             chunk = chunks.popleft()
-            if have + len(chunk) > size:
-                cut = size - have
+            if len(chunk) > size:
                 chunk = chunk if type(chunk) is memoryview else memoryview(chunk)
-                chunks.appendleft(chunk[cut:])
-                chunk = chunk[:cut]
+                chunks.appendleft(chunk[size:])
+                chunk = chunk[:size]
             pieces.append(chunk)
-            have += len(chunk)
-        return memoryview(b"".join(pieces))
+            size -= len(chunk)
+        if len(pieces) == 1 and type(pieces[0]) is bytes:
+            return pieces[0]
+        return b"".join(pieces)
 
     def _packet(self, packet: memoryview) -> Any:
         kind = packet[0]
