@@ -106,3 +106,32 @@ def test_writesOutsideReceivingAreImmediate() -> None:
     loop.serverTransport.clear()
     server.write(b"now")
     assert loop.serverTransport.value()
+
+
+def test_headerAndBlockFillWholePackets() -> None:
+    """
+    ``writeSequence`` queues its pieces as they are: a small header and the large block after
+    it (an SFTP ``DATA`` reply) leave in full packets, the header sharing the first.
+    """
+    loop, client, server = _open(window=2**20, maxPacket=4000)
+    sent = _spyPackets(loop.server)
+    block = bytes(range(256)) * 40
+    server.writeSequence([b"header", block, b"", bytearray(b"tail")])
+    loop.pump()
+    assert client.received == b"header" + block + b"tail"
+    data = [size - 8 for kind, size in sent if kind == MSG_CHANNEL_DATA]
+    assert data == [4000, 4000, len(b"header") + len(block) + len(b"tail") - 8000]
+    assert server.buf == b""
+
+
+def test_headerAndBlockWaitingForTheWindow() -> None:
+    """Pieces queued behind a full window come out whole, in order, as the window opens."""
+    loop, client, server = _open(window=3000, maxPacket=1000)
+    server.write(b"a" * 3000)
+    block = bytes(range(256)) * 30
+    server.writeSequence([b"h" * 13, block])
+    server.writeSequence([b"h" * 13, block])
+    assert len(server.buf) == 2 * (13 + len(block))
+    loop.pump(1000)
+    assert client.received == b"a" * 3000 + (b"h" * 13 + block) * 2
+    assert server.buf == b""

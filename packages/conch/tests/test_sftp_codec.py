@@ -71,6 +71,104 @@ def test_requestsWholeAndByteAtATime() -> None:
     assert events == expected
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_anyChunkingGivesTheSameEvents(draw: st.DataObject) -> None:
+    """Packets cut anywhere (a 64 KiB write spans many channel packets, a channel packet holds
+    many requests, a length field is split) come out whole, in order, within the budget."""
+    data, expected = _stream()
+    big = c.SFTPCodec(True).sendRequest(99, c.FXP_WRITE, (b"h", 0, bytes(range(256)) * 256))
+    data += big
+    expected = [*expected, Request(99, c.FXP_WRITE, (b"h", 0, bytes(range(256)) * 256))]
+    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=40)))
+    budget = draw.draw(st.integers(1, 8))
+    server = c.SFTPCodec(False)
+    events: list[Any] = []
+    for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        server.budget = budget
+        got = server.receiveData(bytearray(data[start:end]))
+        assert len(got) <= budget
+        events += got
+    while len(events) < len(expected):
+        server.budget = budget
+        got = server.receiveData(b"")
+        assert got
+        events += got
+    assert events == expected
+
+
+def _outcome(codec: c.SFTPCodec, pieces: list[bytes]) -> tuple[list[Any], bool]:
+    """The events ``codec`` gives for ``pieces`` fed in turn, and whether it raised the
+    protocol's error (anything else fails the test)."""
+    events: list[Any] = []
+    try:
+        for piece in pieces:
+            # One packet per call, so the events before an error are kept.
+            codec.budget = 1
+            got = codec.receiveData(piece)
+            while got:
+                events += got
+                codec.budget = 1
+                got = codec.receiveData(b"")
+    except SFTPProtocolError:
+        return events, True
+    return events, False
+
+
+def _bigPackets(client: bool) -> bytes:
+    """A session holding packets larger than a channel packet, between small ones."""
+    block = bytes(range(256)) * 300
+    if client:
+        server = c.SFTPCodec(False)
+        return (
+            server.sendVersion([])
+            + server.sendStatus(1, 0)
+            + server.sendData(2, block)
+            + server.sendData(3, b"")
+            + server.sendHandle(4, b"h")
+            + server.sendData(5, block[:40000])
+        )
+    client_ = c.SFTPCodec(True)
+    return (
+        client_.sendInit([])
+        + client_.sendRequest(1, c.FXP_WRITE, (b"h" * 200, 1 << 33, block))
+        + client_.sendRequest(2, c.FXP_READ, (b"h", 0, 10))
+        + client_.sendRequest(3, c.FXP_WRITE, (b"", 0, b""))
+        + client_.sendRequest(4, c.FXP_WRITE, (b"h", 5, block[:40000]))
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_bigPacketsInPiecesAsWhole(draw: st.DataObject) -> None:
+    """
+    A ``WRITE`` or ``DATA`` spanning chunks (its data joined straight from them) decodes as
+    when it comes whole, also when its bytes are mutated (lying inner lengths, long handles,
+    other types, trailing bytes): the same events, the same protocol error.
+    """
+    client = draw.draw(st.booleans())
+    data = bytearray(_bigPackets(client))
+    for _ in range(draw.draw(st.integers(0, 4))):
+        # Mostly the headers, where the lengths and types are.
+        i = draw.draw(st.one_of(st.integers(0, 300), st.integers(0, len(data) - 1)))
+        data[i] = draw.draw(st.integers(0, 255))
+    whole = _outcome(c.SFTPCodec(client), [bytes(data)])
+    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=30)))
+    pieces = [bytes(data[a:b]) for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    assert _outcome(c.SFTPCodec(client), pieces) == whole
+
+
+def test_bigPacketsInChannelSizedPieces() -> None:
+    """The unmutated sessions, cut as OpenSSH's 32 KiB channel packets cut them."""
+    for client in (False, True):
+        data = _bigPackets(client)
+        pieces = [data[i : i + 32768] for i in range(0, len(data), 32768)]
+        events, failed = _outcome(c.SFTPCodec(client), pieces)
+        assert not failed
+        assert (events, failed) == _outcome(c.SFTPCodec(client), [data])
+        assert len(events) == (6 if client else 5)
+
+
 def _replies() -> tuple[bytes, list[Any]]:
     server = c.SFTPCodec(False)
     data = server.sendVersion([(b"posix-rename@openssh.com", b"1")])
@@ -222,3 +320,65 @@ def test_attributesRoundTrip(attrs: dict[str, int]) -> None:
     }
     packet = c.SFTPCodec(False).sendAttrs(1, attrs)
     assert _started(client=True).receiveData(packet) == [Attrs(1, expected)]
+
+
+def test_dataHeaderStartsTheDataReply() -> None:
+    """``dataHeader`` and the data after it are the ``DATA`` reply ``sendData`` makes."""
+    codec = c.SFTPCodec(False)
+    data = bytes(range(256)) * 3
+    assert codec.dataHeader(7, len(data)) + data == codec.sendData(7, data)
+    assert _started(client=True).receiveData(codec.dataHeader(7, len(data)) + data) == [
+        Data(7, data)
+    ]
+
+
+def _write(dataLength: int, data: bytes, trailing: bytes = b"") -> bytes:
+    """A ``WRITE`` of ``data`` whose data length field says ``dataLength``."""
+    body = (
+        bytes([c.FXP_WRITE])
+        + struct.pack(">I", 9)
+        + struct.pack(">I", 3)
+        + b"abc"
+        + struct.pack(">Q", 77)
+        + struct.pack(">I", dataLength)
+        + data
+        + trailing
+    )
+    return struct.pack(">I", len(body)) + body
+
+
+@pytest.mark.parametrize(
+    ("dataLength", "trailing"),
+    [(50000, b""), (50000, b"later fields"), (49990, b""), (50001, b""), (50008, b""), (0, b"")],
+)
+def test_bigWriteFieldsInPieces(dataLength: int, trailing: bytes) -> None:
+    """
+    A ``WRITE`` spanning chunks: trailing bytes are skipped, a data length a little short
+    leaves the rest as trailing bytes, one beyond the packet is a bad request, as whole.
+    """
+    data = bytes(range(250)) * 200
+    stream = _write(dataLength, data, trailing) + c.SFTPCodec(True).sendRequest(
+        10, c.FXP_CLOSE, (b"abc",)
+    )
+    if dataLength > len(data) + len(trailing):
+        first: Any = BadRequest(9, "truncated message")
+    else:
+        first = Request(9, c.FXP_WRITE, (b"abc", 77, data[:dataLength]))
+    expected = ([first, Request(10, c.FXP_CLOSE, (b"abc",))], False)
+    init = c.SFTPCodec(True).sendInit([])
+    whole = _outcome(c.SFTPCodec(False), [init, stream])
+    assert whole[0][1:] == expected[0] and whole[1] is False
+    pieces = [stream[i : i + 1000] for i in range(0, len(stream), 1000)]
+    assert _outcome(c.SFTPCodec(False), [init, *pieces]) == whole
+
+
+@pytest.mark.parametrize("extra", [1, 4, 8])
+def test_bigDataReplyLyingInPieces(extra: int) -> None:
+    """A ``DATA`` reply spanning chunks whose data length runs past it ends the session."""
+    data = bytes(range(250)) * 200
+    body = bytes([c.FXP_DATA]) + struct.pack(">II", 5, len(data) + extra) + data
+    stream = struct.pack(">I", len(body)) + body
+    version = c.SFTPCodec(False).sendVersion([])
+    pieces = [stream[i : i + 1000] for i in range(0, len(stream), 1000)]
+    assert _outcome(c.SFTPCodec(True), [version, *pieces]) == ([Version(3, [])], True)
+    assert _outcome(c.SFTPCodec(True), [version, stream]) == ([Version(3, [])], True)

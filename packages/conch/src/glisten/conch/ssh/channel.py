@@ -155,16 +155,33 @@ class SSHChannel:
         while queue and canSend:
             piece = queue.popleft()
             size = len(piece)
-            if queue and size + len(queue[0]) <= maxPacket:
-                # Small pieces (status replies, keystrokes) share a packet.
+            if queue and size < maxPacket:
+                # Small pieces (status replies, keystrokes, a reply's header) share a packet,
+                # filled from the front of what follows (a view: only the packet is copied).
                 parts = [piece]
-                while queue and size + len(queue[0]) <= maxPacket:
-                    parts.append(queue.popleft())
-                    size += len(parts[-1])
+                while queue and size < maxPacket:
+                    room = maxPacket - size
+                    following = queue[0]
+                    if len(following) <= room:
+                        parts.append(queue.popleft())
+                        size += len(following)
+                    else:
+                        if type(following) is not memoryview:
+                            following = memoryview(following)
+                        parts.append(following[:room])
+                        queue[0] = following[room:]
+                        size += room
                 piece = b"".join(parts)
-            elif size > maxPacket and type(piece) is bytes:
-                # Cut into packets through a view: no slice is copied, nor what is left.
-                piece = memoryview(piece)
+            elif size > maxPacket:
+                # Cut into packets through a view: no slice is copied, nor what is left. Its
+                # last part, less than a packet, waits to share one with what follows.
+                if type(piece) is not memoryview:
+                    piece = memoryview(piece)
+                partial = size % maxPacket if maxPacket > 0 else 0
+                if queue and partial:
+                    queue.appendleft(piece[size - partial :])
+                    piece = piece[: size - partial]
+                    size -= partial
             rest = conn._sendChannelData(self, piece, None)
             self._queued -= size - len(rest)
             if rest:
@@ -228,7 +245,17 @@ class SSHChannel:
         self._flush()
 
     def writeSequence(self, data: Any) -> None:
-        self.write(b"".join(data))
+        """Send the pieces of ``data`` in order; they are queued as they are, not joined (a
+        small header and the large block after it share packets without copying the block)."""
+        if self.closing or self.localClosed:
+            return
+        pieces = [piece if type(piece) is bytes else bytes(piece) for piece in data if piece]
+        if not pieces:
+            return
+        last = pieces.pop()
+        self._queue.extend(pieces)
+        self._queued += sum(map(len, pieces))
+        self._flush(last)
 
     def loseConnection(self) -> None:
         """Close once everything written has been sent."""

@@ -316,13 +316,19 @@ class FileTransferServer(protocol.Protocol):
         elif isinstance(event, UnknownRequest):
             self._reply(self._codec.sendStatus(event.requestId, FX_OP_UNSUPPORTED, b"unsupported"))
 
-    def _deferredReply(self, packet: bytes) -> None:
+    def _deferredReply(self, packet: bytes | tuple[bytes, bytes]) -> None:
         self._pending -= 1
         self._reply(packet)
         self._updateInput()
 
-    def _reply(self, packet: bytes) -> None:
-        if not self._lost:
+    def _reply(self, packet: bytes | tuple[bytes, bytes]) -> None:
+        """Write a reply: a packet, or a ``DATA`` reply's header and data (written as they
+        are, not joined)."""
+        if self._lost:
+            return
+        if type(packet) is tuple:
+            self.transport.writeSequence(packet)
+        else:
             self.transport.write(packet)
 
     def _error(self, requestId: int, exc: BaseException) -> bytes:
@@ -400,10 +406,11 @@ class FileTransferServer(protocol.Protocol):
         f = self._file(handle)
         length = min(length, self.limits.maxReadLength)
 
-        def data(chunk: bytes) -> bytes:
+        def data(chunk: bytes) -> bytes | tuple[bytes, bytes]:
             if not chunk:
                 return self._codec.sendStatus(rid, FX_EOF, b"end of file")
-            return self._codec.sendData(rid, chunk[:length])
+            chunk = chunk[:length]
+            return self._codec.dataHeader(rid, len(chunk)), chunk
 
         return _then(f.readChunk(offset, length), data)
 

@@ -310,6 +310,10 @@ class SSHSessionProcessProtocol(protocol.ProcessProtocol):
         """Let a wrapped protocol write to the channel."""
         self.session.write(data)
 
+    def writeSequence(self, data: Any) -> None:
+        """Let a wrapped protocol write pieces to the channel without joining them."""
+        self.session.writeSequence(data)
+
     def loseConnection(self) -> None:
         """Let a wrapped protocol end the channel."""
         self.session.loseConnection()

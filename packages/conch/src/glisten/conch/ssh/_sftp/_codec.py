@@ -11,6 +11,7 @@ session ends). A request whose fields do not decode, but whose id could be read,
 from __future__ import annotations
 
 import struct
+from collections import deque
 from typing import Any
 
 from glisten.conch.ssh._sftp._errors import SFTPProtocolError
@@ -70,6 +71,9 @@ FILEXFER_ATTR_EXTENDED = 0x80000000
 MAX_HANDLE = 256
 #: The longest extended request name.
 MAX_EXTENDED_NAME = 256
+#: How far into a packet the data of a ``WRITE`` may start (length, type, id, handle, offset,
+#: data length).
+_DATA_START_MAX = 4 + 1 + 4 + 4 + MAX_HANDLE + 8 + 4
 
 # Field kinds: p path, h handle, u uint32, q uint64, a attributes, d data string, n extension
 # name, r the rest of the packet.
@@ -173,12 +177,16 @@ class SFTPCodec:
         rest buffered (``None``: no bound); an adapter sets it once per turn of its event loop.
     """
 
-    __slots__ = ("_buffer", "_client", "_started", "budget", "limits")
+    __slots__ = ("_buffered", "_chunks", "_client", "_started", "budget", "limits")
 
     def __init__(self, client: bool, limits: Limits | None = None) -> None:
         self._client = client
         self.limits = limits or Limits()
-        self._buffer = bytearray()
+        # What arrived and was not read yet, as it arrived: a packet larger than one channel
+        # packet (a 256 KiB write or read reply) is joined once when all of it is here, rather
+        # than appended piece by piece to a buffer and copied out of it.
+        self._chunks: deque[bytes | memoryview] = deque()
+        self._buffered = 0
         self._started = False
         self.budget: int | None = None
 
@@ -191,31 +199,106 @@ class SFTPCodec:
         :return: the events of every complete packet.
         :raises SFTPProtocolError: a lying length, a truncated packet, or a wrong first packet.
         """
-        buf = self._buffer
-        buf += data
+        chunks = self._chunks
+        if data:
+            # Kept as it came until its packet is complete: a mutable buffer is copied first.
+            chunks.append(data if type(data) is bytes else bytes(data))
+            self._buffered += len(data)
         events: list[Any] = []
-        offset = 0
-        end = len(buf)
         maxLength = self.limits.maxPacketLength
-        while end - offset >= 4 and self.budget != 0:
-            (length,) = _U32.unpack_from(buf, offset)
+        while self._buffered >= 4 and self.budget != 0:
+            first = chunks[0]
+            if len(first) >= 4:
+                (length,) = _U32.unpack_from(first)
+            else:
+                (length,) = _U32.unpack(self._peek(4))
             if length == 0 or length > maxLength:
-                del buf[:]
+                chunks.clear()
+                self._buffered = 0
                 raise SFTPProtocolError("bad packet length")
-            if end - offset - 4 < length:
+            if self._buffered - 4 < length:
                 break
-            # One copy out of the buffer (slicing a bytearray and then making bytes is two).
-            with memoryview(buf) as view:
-                packet = view[offset + 4 : offset + 4 + length].tobytes()
-            offset += 4 + length
+            first = chunks[0]
+            if len(first) >= 4 + length:
+                # The whole packet is in the first chunk: read through a view of it.
+                view = first if type(first) is memoryview else memoryview(first)
+                chunks[0] = view[4 + length :]
+                if not chunks[0]:
+                    chunks.popleft()
+                self._buffered -= 4 + length
+                event = self._packet(view[4 : 4 + length])
+            else:
+                event = self._spanning(length)
             if self.budget is not None:
                 self.budget -= 1
-            events.append(self._packet(packet))
-        if offset:
-            del buf[:offset]
+            events.append(event)
         return events
 
-    def _packet(self, packet: bytes) -> Any:
+    def _spanning(self, length: int) -> Any:
+        """
+        The event of a packet that spans chunks (a 256 KiB write or read reply comes in 32 KiB
+        channel packets). The data of a ``WRITE`` (server) or ``DATA`` (client), nearly all
+        of such a packet, is joined from the chunks as the ``bytes`` handed on: its one copy.
+        The rest is decoded as any packet, the data put in afterwards.
+        """
+        head = self._peek(min(4 + length, _DATA_START_MAX))
+        start = self._dataStart(head)
+        size = _U32.unpack_from(head, start - 4)[0] if start is not None else 0
+        if start is None or start + size > 4 + length:
+            # Another packet, or a lying data length (decoded as any packet, so it becomes
+            # the usual error).
+            return self._packet(memoryview(self._take(4 + length))[4:])
+        self._take(start)
+        data = self._take(size)
+        self._take(4 + length - start - size)
+        event = self._packet(memoryview(head[4 : start - 4] + b"\0\0\0\0"))
+        if isinstance(event, Request):
+            event.args = (*event.args[:-1], data)
+        elif isinstance(event, Data):
+            event.data = data
+        return event
+
+    def _dataStart(self, head: bytes) -> int | None:
+        """Where the data of the ``WRITE``/``DATA`` packet starting with ``head`` begins (after
+        its length field), or ``None`` for another packet."""
+        if not self._started or len(head) < 13:
+            return None
+        if self._client:
+            return 13 if head[4] == FXP_DATA else None
+        if head[4] != FXP_WRITE:
+            return None
+        (handleLength,) = _U32.unpack_from(head, 9)
+        if handleLength > MAX_HANDLE or len(head) < 13 + handleLength + 12:
+            return None
+        return 13 + handleLength + 12
+
+    def _peek(self, size: int) -> bytes:
+        """The first ``size`` buffered bytes (fewer than that are in the first chunk)."""
+        head = b""
+        for chunk in self._chunks:
+            head += bytes(chunk[: size - len(head)])
+            if len(head) == size:
+                break
+        return head
+
+    def _take(self, size: int) -> bytes:
+        """Remove the first ``size`` buffered bytes (that many are buffered), joined."""
+        chunks = self._chunks
+        self._buffered -= size
+        pieces: list[bytes | memoryview] = []
+        while size:
+            chunk = chunks.popleft()
+            if len(chunk) > size:
+                chunk = chunk if type(chunk) is memoryview else memoryview(chunk)
+                chunks.appendleft(chunk[size:])
+                chunk = chunk[:size]
+            pieces.append(chunk)
+            size -= len(chunk)
+        if len(pieces) == 1 and type(pieces[0]) is bytes:
+            return pieces[0]
+        return b"".join(pieces)
+
+    def _packet(self, packet: memoryview) -> Any:
         kind = packet[0]
         if not self._started:
             expected = FXP_VERSION if self._client else FXP_INIT
@@ -247,7 +330,7 @@ class SFTPCodec:
         except DecodeError as e:
             return BadRequest(requestId, e.message)
 
-    def _fields(self, fields: str, packet: bytes) -> tuple[Any, ...]:
+    def _fields(self, fields: str, packet: memoryview) -> tuple[Any, ...]:
         limits = self.limits
         r = Reader(packet, 5, maxString=limits.maxPacketLength)
         args: list[Any] = []
@@ -281,7 +364,7 @@ class SFTPCodec:
         # later versions define.
         return tuple(args)
 
-    def _reply(self, kind: int, requestId: int, packet: bytes) -> Any:
+    def _reply(self, kind: int, requestId: int, packet: memoryview) -> Any:
         limits = self.limits
         r = Reader(packet, 5, maxString=limits.maxPacketLength)
         if kind == FXP_STATUS:
@@ -328,7 +411,14 @@ class SFTPCodec:
 
     def sendData(self, requestId: int, data: bytes) -> bytes:
         """A ``DATA`` reply."""
-        return _DATA_HEAD.pack(len(data) + 9, FXP_DATA, requestId, len(data)) + data
+        return self.dataHeader(requestId, len(data)) + data
+
+    def dataHeader(self, requestId: int, length: int) -> bytes:
+        """
+        The start of a ``DATA`` reply of ``length`` bytes, for a sender that writes the data
+        after it as it is (a 256 KiB read is then not copied to make the reply).
+        """
+        return _DATA_HEAD.pack(length + 9, FXP_DATA, requestId, length)
 
     def sendName(self, requestId: int, names: list[tuple[bytes, bytes, Attributes]]) -> bytes:
         """A ``NAME`` reply of ``(filename, longname, attributes)`` entries."""

@@ -59,7 +59,7 @@ class Reader:
 
     __slots__ = ("data", "end", "maxString", "offset")
 
-    def __init__(self, data: bytes, offset: int = 0, maxString: int = 1 << 20) -> None:
+    def __init__(self, data: bytes | memoryview, offset: int = 0, maxString: int = 1 << 20) -> None:
         self.data = data
         self.offset = offset
         self.end = len(data)
