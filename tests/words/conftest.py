@@ -203,7 +203,7 @@ s2s_ports = {{ }}
 http_ports = {{ }}
 https_ports = {{ }}
 c2s_direct_tls_ports = {{ }}
-modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "time"; "smacks" }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "time"; "smacks"{extraModules} }}
 modules_disabled = {{ "s2s"; "offline"; "c2s_direct_tls" }}
 authentication = "internal_hashed"
 c2s_require_encryption = true
@@ -223,9 +223,10 @@ class Prosody:
 
     :ivar c2sPort: its client port (STARTTLS required, a certificate from ``caFile``'s CA).
     :ivar componentPort: its XEP-0114 port (``component.localhost``).
+    :param extraModules: more modules to enable (``legacyauth``...).
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, extraModules: tuple[str, ...] = ()) -> None:
         self.folder = folder
         self.binary = requireBinary("prosody")
         self.prosodyctl = requireBinary("prosodyctl")
@@ -241,6 +242,7 @@ class Prosody:
                 c2s=self.c2sPort,
                 component=self.componentPort,
                 secret=PROSODY_COMPONENT_SECRET,
+                extraModules="".join(f'; "{m}"' for m in extraModules),
             )
         )
         self.proc: subprocess.Popen[bytes] | None = None
