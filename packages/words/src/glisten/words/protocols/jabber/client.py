@@ -181,7 +181,7 @@ class IQAuthInitializer:
     def __init__(self, xs: xmlstream.XmlStream) -> None:
         self.xmlstream = xs
 
-    def initialize(self) -> defer.Deferred[None]:
+    def initialize(self) -> defer.Deferred[Any]:
         jid = self.xmlstream.authenticator.jid
         if not jid.user or not jid.resource:
             raise ValueError("legacy authentication needs a JID with a user and a resource")
@@ -195,7 +195,7 @@ class IQAuthInitializer:
     def _overTLS(self) -> bool:
         return ISSLTransport.providedBy(self.xmlstream.transport)
 
-    def _cbAuthQuery(self, iq: domish.Element) -> defer.Deferred[None]:
+    def _cbAuthQuery(self, iq: domish.Element) -> defer.Deferred[Any]:
         authenticator = self.xmlstream.authenticator
         jid = authenticator.jid
         reply = xmlstream.IQ(self.xmlstream, "set")
