@@ -205,10 +205,10 @@ def _function(name: str, args: list[_Term]) -> _Term:
     raise SyntaxError(f"invalid XPath: unknown function {name}() or wrong arguments")
 
 
-# A compiled step: called with (element, position among its matching siblings, the list that
-# collects matches or None to stop at the first); True when a match was found and the caller
-# may stop.
-_Visit = Callable[[Element, int, "list[Element] | None"], bool]
+# A compiled step: called with (element, the list that collects matches or None to stop at
+# the first, position among its matching siblings); True when a match was found and the
+# caller may stop.
+_Visit = Callable[[Element, "list[Element] | None", int], bool]
 # A compiled step applied to an element's children (and their descendants for ``//``).
 _Descend = Callable[[Element, "list[Element] | None"], bool]
 
@@ -231,7 +231,7 @@ def _compileVisit(steps: list[_Step], index: int) -> _Visit:
     predicate = _predicate(step.predicates)
     if index == len(steps) - 1:
 
-        def visitLast(node: Element, position: int, found: list[Element] | None) -> bool:
+        def visitLast(node: Element, found: list[Element] | None, position: int = 1) -> bool:
             if name is not None and node.name != name:
                 return False
             if predicate is not None and not predicate(node, position):
@@ -245,7 +245,7 @@ def _compileVisit(steps: list[_Step], index: int) -> _Visit:
         return visitLast
     below = _compileDescend(steps, index + 1)
 
-    def visit(node: Element, position: int, found: list[Element] | None) -> bool:
+    def visit(node: Element, found: list[Element] | None, position: int = 1) -> bool:
         if name is not None and node.name != name:
             return False
         if predicate is not None and not predicate(node, position):
@@ -271,7 +271,7 @@ def _compileDescend(steps: list[_Step], index: int) -> _Descend:
             if counts is not None:
                 key = child.name if named else None
                 counts[key] = position = counts.get(key, 0) + 1
-            if visit(child, position, found):
+            if visit(child, found, position):
                 return True
             if anyDepth and descend(child, found):
                 return True
@@ -297,14 +297,11 @@ class XPathQuery:
             descend = _compileDescend(steps, 0)
 
             def walk(node: Element, found: list[Element] | None) -> bool:
-                return visit(node, 1, found) or descend(node, found)
+                return visit(node, found) or descend(node, found)
 
+            self._walk: Callable[[Element, list[Element] | None], bool] = walk
         else:
-
-            def walk(node: Element, found: list[Element] | None) -> bool:
-                return visit(node, 1, found)
-
-        self._walk = walk
+            self._walk = visit
 
     def __repr__(self) -> str:
         return f"XPathQuery({self.queryStr!r})"
@@ -327,6 +324,12 @@ class XPathQuery:
     def queryForString(self, elem: Element) -> str:
         """:return: the text of the selected elements, joined (``""`` when none)."""
         return "".join(self.queryForStringList(elem) or ())
+
+
+def matcherOf(query: XPathQuery) -> Callable[[Element, None], bool]:
+    """:return: ``query``'s compiled matching function, called with an element and None (a
+    dispatcher calls it for every element, without going through :meth:`XPathQuery.matches`)."""
+    return query._walk
 
 
 def rootNameOf(query: XPathQuery) -> str | None:
