@@ -58,7 +58,10 @@ class CallbackList:
         """Call every callable; a callable that raises is logged and the others still run."""
         for key, (wrapper, onetime) in tuple(self.callbacks.items()):
             try:
-                wrapper(*args, **kwargs)
+                if kwargs:
+                    wrapper(*args, **kwargs)
+                else:
+                    wrapper(*args)
             except BaseException:
                 log.err(None, "Error in an XML stream observer")
             if onetime:
