@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import subprocess
@@ -281,10 +282,14 @@ class Prosody:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-@pytest.fixture
-def prosody(tmp_path: Path) -> Iterator[Prosody]:
-    """A Prosody with two accounts, ``alice``/``bob`` (passwords ``alice-pw``/``bob-pw``)."""
-    server = Prosody(tmp_path)
+@contextlib.contextmanager
+def runningProsody(folder: Path, extraModules: tuple[str, ...] = ()) -> Iterator[Prosody]:
+    """A Prosody with two accounts, ``alice``/``bob`` (passwords ``alice-pw``/``bob-pw``),
+    stopped on leaving.
+
+    :param extraModules: more modules to enable (``legacyauth``...).
+    """
+    server = Prosody(folder, extraModules)
     server.register("alice", "alice-pw")
     server.register("bob", "bob-pw")
     server.start()
@@ -292,6 +297,13 @@ def prosody(tmp_path: Path) -> Iterator[Prosody]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def prosody(tmp_path: Path) -> Iterator[Prosody]:
+    """A Prosody with two accounts, ``alice``/``bob`` (passwords ``alice-pw``/``bob-pw``)."""
+    with runningProsody(tmp_path) as server:
+        yield server
 
 
 # Stopped slixmpp loops stay referenced: slixmpp's finalizers schedule calls on their loop,

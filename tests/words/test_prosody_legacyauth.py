@@ -14,7 +14,7 @@ from glisten.words.protocols.jabber import client, error, xmlstream
 from glisten.words.protocols.jabber.jid import JID
 from glisten.words.xish import domish
 
-from .conftest import Prosody, ReactorThread, waitUntil
+from .conftest import Prosody, ReactorThread, runningProsody, waitUntil
 from .test_prosody import ask, tlsOptions
 
 pytestmark = pytest.mark.interop
@@ -22,14 +22,9 @@ pytestmark = pytest.mark.interop
 
 @pytest.fixture
 def legacyProsody(tmp_path: Path) -> Iterator[Prosody]:
-    """A Prosody that also offers legacy authentication, with the account ``alice``."""
-    server = Prosody(tmp_path, extraModules=("legacyauth",))
-    server.register("alice", "alice-pw")
-    server.start()
-    try:
+    """A Prosody that also offers legacy authentication (accounts as ``prosody``'s)."""
+    with runningProsody(tmp_path, ("legacyauth",)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 class Login:

@@ -7,13 +7,13 @@ import hashlib
 from typing import Any
 
 import pytest
-from zope.interface import alsoProvides, implementer
 
-from glisten.internet import interfaces
-from glisten.internet.testing import Clock, StringTransport
+from glisten.internet.testing import Clock
 from glisten.words.protocols.jabber import client, error, xmlstream
 from glisten.words.protocols.jabber.jid import JID
 from glisten.words.xish import domish
+
+from .test_jabber_client import Harness as ScriptedServer
 
 SERVER_HEADER = (
     b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
@@ -26,46 +26,26 @@ OLD_SERVER_HEADER = (
 IQ_AUTH_FEATURE = b"<auth xmlns='http://jabber.org/features/iq-auth'/>"
 
 
-@implementer(interfaces.ITLSTransport)
-class TLSStringTransport(StringTransport):
-    """A memory transport that records STARTTLS instead of doing it."""
+class Harness(ScriptedServer):
+    """A legacy-authenticating client over a TLS-capable memory transport."""
 
-    tlsContext: Any = None
-
-    def startTLS(self, ctx: Any, normal: bool = True) -> None:
-        self.tlsContext = ctx
-        alsoProvides(self, interfaces.ISSLTransport)
-
-
-class Harness:
     def __init__(self, account: str = "juliet@example.com/balcony", **kwargs: Any) -> None:
+        self.clock = Clock()
         if kwargs:
             authenticator = client.BasicAuthenticator(JID(account), "secret", **kwargs)
-            factory = xmlstream.XmlStreamFactory(authenticator)
+            self.factory = xmlstream.XmlStreamFactory(authenticator)
         else:
-            factory = client.basicClientFactory(JID(account), "secret")
+            self.factory = client.basicClientFactory(JID(account), "secret")
         self.events: list[Any] = []
-        factory.addBootstrap(xmlstream.STREAM_AUTHD_EVENT, lambda xs: self.events.append("authd"))
-        factory.addBootstrap(xmlstream.INIT_FAILED_EVENT, self.events.append)
-        self.xs = factory.buildProtocol(None)
-        self.xs.reactor = Clock()
-        self.transport = TLSStringTransport()
-        self.xs.makeConnection(self.transport)
-
-    def sent(self) -> bytes:
-        value = self.transport.value()
-        self.transport.clear()
-        return value
-
-    def feed(self, data: bytes) -> None:
-        self.xs.dataReceived(data)
+        self.factory.addBootstrap(
+            xmlstream.STREAM_AUTHD_EVENT, lambda xs: self.events.append("authd")
+        )
+        self.factory.addBootstrap(xmlstream.INIT_FAILED_EVENT, self.events.append)
+        self.tls = True
+        self.connect()
 
     def stanzas(self) -> list[domish.Element]:
-        got: list[domish.Element] = []
-        stream = domish.elementStream()
-        stream.ElementEvent = got.append
-        stream.parse(b"<s xmlns='jabber:client'>" + self.sent())
-        return got
+        return self._parse()
 
 
 def startTLS(h: Harness) -> None:

@@ -190,12 +190,12 @@ class EventDispatcher:
                 observers = self._eventObservers
                 for priority in sorted(observers, reverse=True):
                     # A named event's observers are found by the event's name.
-                    callbacks = observers[priority].get(event)
-                    if callbacks is None or not callbacks.callbacks:
+                    named = observers[priority].get(event)
+                    if named is None or not named.callbacks:
                         continue
-                    callbacks.callback(obj)
+                    named.callback(obj)
                     found = True
-                    if not callbacks.callbacks:
+                    if not named.callbacks:
                         self._updateQueue.append(
                             functools.partial(self._dropSpent, observers, priority, event)
                         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from glisten.words.xish.domish import Element
 
@@ -128,11 +128,8 @@ class _Parser:
         while self.peek() in (("name", "and"), ("name", "or")):
             op = self.take()[1]
             right = self.factor()
-            a, b = self.predicate(left), self.predicate(right)
-            if op == "and":
-                left = self.boolean((lambda a, b: lambda e, p: a(e, p) and b(e, p))(a, b))
-            else:
-                left = self.boolean((lambda a, b: lambda e, p: a(e, p) or b(e, p))(a, b))
+            combine = _both if op == "and" else _either
+            left = self.boolean(combine(self.predicate(left), self.predicate(right)))
         return left
 
     def factor(self) -> _Term:
@@ -185,6 +182,14 @@ class _Parser:
         raise SyntaxError("invalid XPath: expected @name, 'text' or a function")
 
 
+def _both(a: _Term, b: _Term) -> _Term:
+    return lambda e, p: a(e, p) and b(e, p)
+
+
+def _either(a: _Term, b: _Term) -> _Term:
+    return lambda e, p: a(e, p) or b(e, p)
+
+
 def _position(wanted: int) -> _Term:
     return lambda e, position: position == wanted
 
@@ -208,7 +213,11 @@ def _function(name: str, args: list[_Term]) -> _Term:
 # A compiled step: called with (element, the list that collects matches or None to stop at
 # the first, position among its matching siblings); True when a match was found and the
 # caller may stop.
-_Visit = Callable[[Element, "list[Element] | None", int], bool]
+class _Visit(Protocol):
+    def __call__(self, node: Element, found: list[Element] | None, position: int = 1, /) -> bool:
+        pass
+
+
 # A compiled step applied to an element's children (and their descendants for ``//``).
 _Descend = Callable[[Element, "list[Element] | None"], bool]
 
@@ -301,7 +310,7 @@ class XPathQuery:
 
             self._walk: Callable[[Element, list[Element] | None], bool] = walk
         else:
-            self._walk = visit
+            self._walk = visit  # position 1: the element itself
 
     def __repr__(self) -> str:
         return f"XPathQuery({self.queryStr!r})"

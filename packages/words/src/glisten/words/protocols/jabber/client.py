@@ -235,7 +235,25 @@ class IQAuthInitializer:
         return failure
 
 
-class BasicAuthenticator(xmlstream.ConnectAuthenticator):
+class _AccountAuthenticator(xmlstream.ConnectAuthenticator):
+    """What the client authenticators share: the account, its password and the TLS options.
+
+    :param jid: the account's JID.
+    :param password: the password.
+    :param configurationForTLS: client TLS options; by default the platform's trust roots
+        and the JID's domain as the name to verify.
+    """
+
+    namespace = "jabber:client"
+
+    def __init__(self, jid: jidmod.JID, password: str, configurationForTLS: Any = None) -> None:
+        xmlstream.ConnectAuthenticator.__init__(self, jid.host)
+        self.jid = jid
+        self.password = password
+        self._configurationForTLS = configurationForTLS
+
+
+class BasicAuthenticator(_AccountAuthenticator):
     """Logs a client in with legacy authentication (XEP-0078) instead of SASL, for old
     servers: STARTTLS (required and verified by default), then :class:`IQAuthInitializer`.
 
@@ -251,8 +269,6 @@ class BasicAuthenticator(xmlstream.ConnectAuthenticator):
     :param requireTLS: fail when the server does not offer STARTTLS.
     """
 
-    namespace = "jabber:client"
-
     def __init__(
         self,
         jid: jidmod.JID,
@@ -260,10 +276,7 @@ class BasicAuthenticator(xmlstream.ConnectAuthenticator):
         configurationForTLS: Any = None,
         requireTLS: bool = True,
     ) -> None:
-        xmlstream.ConnectAuthenticator.__init__(self, jid.host)
-        self.jid = jid
-        self.password = password
-        self._configurationForTLS = configurationForTLS
+        _AccountAuthenticator.__init__(self, jid, password, configurationForTLS)
         self.requireTLS = requireTLS
 
     def associateWithStream(self, xs: xmlstream.XmlStream) -> None:
@@ -288,7 +301,7 @@ def basicClientFactory(
     return xmlstream.XmlStreamFactory(BasicAuthenticator(jid, secret, configurationForTLS))
 
 
-class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
+class XMPPAuthenticator(_AccountAuthenticator):
     """Logs a client in: version check, STARTTLS (required and verified by default), SASL,
     resource binding, session, and optionally stream management.
 
@@ -301,8 +314,6 @@ class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
     :ivar resumed: whether the current stream resumed the previous session.
     """
 
-    namespace = "jabber:client"
-
     def __init__(
         self,
         jid: jidmod.JID,
@@ -310,10 +321,7 @@ class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
         configurationForTLS: Any = None,
         streamManagement: bool = False,
     ) -> None:
-        xmlstream.ConnectAuthenticator.__init__(self, jid.host)
-        self.jid = jid
-        self.password = password
-        self._configurationForTLS = configurationForTLS
+        _AccountAuthenticator.__init__(self, jid, password, configurationForTLS)
         self.resumed = False
         self.streamManagement = sm.StreamManagementState() if streamManagement else None
 
