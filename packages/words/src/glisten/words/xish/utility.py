@@ -32,12 +32,19 @@ class _MethodWrapper:
 
 
 class CallbackList:
-    """Callables called in the order they were added; one callable is kept once."""
+    """Callables called in the order they were added; one callable is kept once.
+
+    :ivar callbacks: each callable (the key) with what is called for it and whether it is
+        called once; change it through :meth:`addCallback` and :meth:`removeCallback`.
+    """
 
     def __init__(self) -> None:
         # A callable added without extra arguments is kept as it is (no wrapper to call
         # through on every event).
         self.callbacks: dict[Any, tuple[Callable[..., Any], bool]] = {}
+        # The callbacks' items as they stand, what one event walks (a callable may add or
+        # remove others): made again when they change, not for every event.
+        self._snapshot: tuple[tuple[Any, tuple[Callable[..., Any], bool]], ...] = ()
 
     def addCallback(
         self, onetime: bool, method: Callable[..., Any], *args: Any, **kwargs: Any
@@ -49,14 +56,16 @@ class CallbackList:
         if method not in self.callbacks:
             wrapper = _MethodWrapper(method, *args, **kwargs) if args or kwargs else method
             self.callbacks[method] = (wrapper, onetime)
+            self._snapshot = tuple(self.callbacks.items())
 
     def removeCallback(self, method: Callable[..., Any]) -> None:
         """Remove ``method`` if present."""
-        self.callbacks.pop(method, None)
+        if self.callbacks.pop(method, None) is not None:
+            self._snapshot = tuple(self.callbacks.items())
 
     def callback(self, *args: Any, **kwargs: Any) -> None:
         """Call every callable; a callable that raises is logged and the others still run."""
-        for key, (wrapper, onetime) in tuple(self.callbacks.items()):
+        for key, (wrapper, onetime) in self._snapshot:
             try:
                 if kwargs:
                     wrapper(*args, **kwargs)
@@ -65,7 +74,7 @@ class CallbackList:
             except BaseException:
                 log.err(None, "Error in an XML stream observer")
             if onetime:
-                self.callbacks.pop(key, None)
+                self.removeCallback(key)
 
     def isEmpty(self) -> bool:
         """:return: whether no callable is left."""
