@@ -13,12 +13,10 @@ from glisten.words.protocols.jabber import client, error, xmlstream
 from glisten.words.protocols.jabber.jid import JID
 from glisten.words.xish import domish
 
+from .test_jabber_client import SERVER_HEADER
 from .test_jabber_client import Harness as ScriptedServer
+from .test_jabber_client import startTLS as scriptedStartTLS
 
-SERVER_HEADER = (
-    b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
-    b"from='example.com' id='s1' version='1.0'>"
-)
 OLD_SERVER_HEADER = (
     b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
     b"from='example.com' id='old-sid'>"
@@ -49,15 +47,8 @@ class Harness(ScriptedServer):
 
 
 def startTLS(h: Harness) -> None:
-    assert b"version='1.0'" in h.sent()
-    h.feed(
-        SERVER_HEADER + b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
-        b"<required/></starttls></stream:features>"
-    )
-    assert h.sent() == b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
-    h.feed(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-    assert h.transport.tlsContext is not None
-    assert h.sent().startswith(b"<stream:stream ")
+    assert b"version='1.0'" in h.transport.value()
+    scriptedStartTLS(h)
     h.feed(SERVER_HEADER + b"<stream:features>" + IQ_AUTH_FEATURE + b"</stream:features>")
 
 
