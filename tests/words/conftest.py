@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import subprocess
@@ -203,7 +204,7 @@ s2s_ports = {{ }}
 http_ports = {{ }}
 https_ports = {{ }}
 c2s_direct_tls_ports = {{ }}
-modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "time"; "smacks" }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "time"; "smacks"{extraModules} }}
 modules_disabled = {{ "s2s"; "offline"; "c2s_direct_tls" }}
 authentication = "internal_hashed"
 c2s_require_encryption = true
@@ -223,9 +224,10 @@ class Prosody:
 
     :ivar c2sPort: its client port (STARTTLS required, a certificate from ``caFile``'s CA).
     :ivar componentPort: its XEP-0114 port (``component.localhost``).
+    :param extraModules: more modules to enable (``legacyauth``...).
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, extraModules: tuple[str, ...] = ()) -> None:
         self.folder = folder
         self.binary = requireBinary("prosody")
         self.prosodyctl = requireBinary("prosodyctl")
@@ -241,6 +243,7 @@ class Prosody:
                 c2s=self.c2sPort,
                 component=self.componentPort,
                 secret=PROSODY_COMPONENT_SECRET,
+                extraModules="".join(f'; "{m}"' for m in extraModules),
             )
         )
         self.proc: subprocess.Popen[bytes] | None = None
@@ -279,10 +282,14 @@ class Prosody:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-@pytest.fixture
-def prosody(tmp_path: Path) -> Iterator[Prosody]:
-    """A Prosody with two accounts, ``alice``/``bob`` (passwords ``alice-pw``/``bob-pw``)."""
-    server = Prosody(tmp_path)
+@contextlib.contextmanager
+def runningProsody(folder: Path, extraModules: tuple[str, ...] = ()) -> Iterator[Prosody]:
+    """A Prosody with two accounts, ``alice``/``bob`` (passwords ``alice-pw``/``bob-pw``),
+    stopped on leaving.
+
+    :param extraModules: more modules to enable (``legacyauth``...).
+    """
+    server = Prosody(folder, extraModules)
     server.register("alice", "alice-pw")
     server.register("bob", "bob-pw")
     server.start()
@@ -290,6 +297,13 @@ def prosody(tmp_path: Path) -> Iterator[Prosody]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def prosody(tmp_path: Path) -> Iterator[Prosody]:
+    """A Prosody with two accounts, ``alice``/``bob`` (passwords ``alice-pw``/``bob-pw``)."""
+    with runningProsody(tmp_path) as server:
+        yield server
 
 
 # Stopped slixmpp loops stay referenced: slixmpp's finalizers schedule calls on their loop,

@@ -77,6 +77,29 @@ class TestElement:
         del element["to"]
         assert not element.hasAttribute("to")
 
+    def test_prefix_declarations_end_with_their_element(self) -> None:
+        # Output compared with Twisted 26.10's: each sibling declares the prefix it needs again,
+        # and a prefix the caller has in scope is not declared.
+        root = domish.Element(("jabber:client", "message"))
+        root.addElement("x")[("urn:attr", "flag")] = "1"
+        root.addElement("y")[("urn:attr", "flag")] = "2<"
+        for _ in range(2):
+            z = domish.Element(("urn:other", "z"), localPrefixes={"o": "urn:other"})
+            root.addChild(z)
+        z.addElement(("urn:other", "inner"))
+        tail = "<o:z xmlns:o='urn:other'/><o:z xmlns:o='urn:other'><o:inner/></o:z></message>"
+        assert root.toXml() == (
+            "<message xmlns='jabber:client'><x xmlns:xn0='urn:attr' xn0:flag='1'/>"
+            "<y xmlns:xn0='urn:attr' xn0:flag='2&lt;'/>" + tail
+        )
+        assert root.toXml(prefixes={"urn:attr": "at"}) == (
+            "<message xmlns='jabber:client'><x xmlns:at='urn:attr' at:flag='1'/>"
+            "<y xmlns:at='urn:attr' at:flag='2&lt;'/>" + tail
+        )
+        assert root.toXml(prefixes={"urn:attr": "at"}, prefixesInScope=["at"]) == (
+            "<message xmlns='jabber:client'><x at:flag='1'/><y at:flag='2&lt;'/>" + tail
+        )
+
     def test_prefixes_like_twisted(self) -> None:
         stream = domish.Element((NS_STREAMS, "stream"), "jabber:client")
         stream["to"] = "example.com"

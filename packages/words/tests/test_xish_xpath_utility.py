@@ -190,3 +190,29 @@ class TestEventDispatcher:
         pipe.sink.addObserver("/message", got.append)
         pipe.source.send(MESSAGE)  # type: ignore[attr-defined]
         assert got == [MESSAGE]
+
+
+def test_callback_list_order_onetime_and_changes_during_an_event() -> None:
+    calls: list[str] = []
+    callbacks = utility.CallbackList()
+    second = lambda event: calls.append(f"second {event}")  # noqa: E731
+
+    def first(event: str) -> None:
+        calls.append(f"first {event}")
+        callbacks.removeCallback(second)  # this event still reaches it, the next does not
+        callbacks.addCallback(False, third)  # the next event reaches it, this one does not
+
+    def third(event: str, suffix: str = "") -> None:
+        calls.append(f"third {event}{suffix}")
+
+    callbacks.addCallback(True, first)
+    callbacks.addCallback(False, second)
+    callbacks.addCallback(False, first)  # already there: ignored
+    callbacks.callback("a")
+    callbacks.callback("b")
+    assert calls == ["first a", "second a", "third b"]
+    callbacks.removeCallback(third)
+    assert callbacks.isEmpty()
+    callbacks.addCallback(False, third, suffix="!")
+    callbacks.callback("c")
+    assert calls[-1] == "third c!"

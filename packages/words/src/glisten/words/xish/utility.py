@@ -32,12 +32,19 @@ class _MethodWrapper:
 
 
 class CallbackList:
-    """Callables called in the order they were added; one callable is kept once."""
+    """Callables called in the order they were added; one callable is kept once.
+
+    :ivar callbacks: each callable (the key) with what is called for it and whether it is
+        called once; change it through :meth:`addCallback` and :meth:`removeCallback`.
+    """
 
     def __init__(self) -> None:
         # A callable added without extra arguments is kept as it is (no wrapper to call
         # through on every event).
         self.callbacks: dict[Any, tuple[Callable[..., Any], bool]] = {}
+        # The callbacks' items as they stand, what one event walks (a callable may add or
+        # remove others): made again when they change, not for every event.
+        self._snapshot: tuple[tuple[Any, tuple[Callable[..., Any], bool]], ...] = ()
 
     def addCallback(
         self, onetime: bool, method: Callable[..., Any], *args: Any, **kwargs: Any
@@ -49,20 +56,25 @@ class CallbackList:
         if method not in self.callbacks:
             wrapper = _MethodWrapper(method, *args, **kwargs) if args or kwargs else method
             self.callbacks[method] = (wrapper, onetime)
+            self._snapshot = tuple(self.callbacks.items())
 
     def removeCallback(self, method: Callable[..., Any]) -> None:
         """Remove ``method`` if present."""
-        self.callbacks.pop(method, None)
+        if self.callbacks.pop(method, None) is not None:
+            self._snapshot = tuple(self.callbacks.items())
 
     def callback(self, *args: Any, **kwargs: Any) -> None:
         """Call every callable; a callable that raises is logged and the others still run."""
-        for key, (wrapper, onetime) in tuple(self.callbacks.items()):
+        for key, (wrapper, onetime) in self._snapshot:
             try:
-                wrapper(*args, **kwargs)
+                if kwargs:
+                    wrapper(*args, **kwargs)
+                else:
+                    wrapper(*args)
             except BaseException:
                 log.err(None, "Error in an XML stream observer")
             if onetime:
-                self.callbacks.pop(key, None)
+                self.removeCallback(key)
 
     def isEmpty(self) -> bool:
         """:return: whether no callable is left."""
@@ -86,10 +98,10 @@ class EventDispatcher:
         self._xpathObservers: dict[int, dict[Any, CallbackList]] = {}
         self._dispatchDepth = 0
         self._updateQueue: list[Callable[[], None]] = []
-        # Per priority and element name, the XPath observers that may match an element of
-        # that name, in order; rebuilt lazily after observers change. Most queries name the
-        # stanza they want, so an element is tried only against its own kind's queries.
-        self._byName: dict[int, dict[str, tuple[tuple[Any, CallbackList], ...]]] = {}
+        # Per element name, the XPath observers that may match an element of that name, in
+        # the order they are tried; rebuilt lazily after observers change. Most queries name
+        # the stanza they want, so an element is tried only against its own kind's queries.
+        self._byName: dict[str, tuple[tuple[Any, CallbackList, int, Any], ...]] = {}
 
     def _observersFor(self, event: Any) -> tuple[Any, dict[int, dict[Any, CallbackList]]]:
         if isinstance(event, xpath.XPathQuery):
@@ -166,31 +178,35 @@ class EventDispatcher:
         found = False
         self._dispatchDepth += 1
         try:
-            if event is not None:
-                observers = self._eventObservers
+            # Changes to the observers (additions, removals, spent one-time observers) wait
+            # until the outermost dispatch ends, so what is walked here does not change
+            # while it is walked, even by a dispatch that a callback starts.
+            if event is None:
+                candidates = self._byName.get(obj.name)
+                if candidates is None:
+                    candidates = self._candidates(obj.name)
+                for match, callbacks, priority, key in candidates:
+                    if callbacks.callbacks and match(obj, None):
+                        callbacks.callback(obj)
+                        found = True
+                        if not callbacks.callbacks:
+                            self._updateQueue.append(
+                                functools.partial(
+                                    self._dropSpent, self._xpathObservers, priority, key
+                                )
+                            )
             else:
-                observers = self._xpathObservers
-            priorities = sorted(observers, reverse=True) if len(observers) > 1 else tuple(observers)
-            for priority in priorities:
-                # Changes to the observers (additions, removals, spent one-time observers)
-                # wait until the outermost dispatch ends, so this dictionary does not change
-                # while it is walked, even by a dispatch that a callback starts.
-                if event is not None:
+                observers = self._eventObservers
+                for priority in sorted(observers, reverse=True):
                     # A named event's observers are found by the event's name.
-                    callbacks = observers[priority].get(event)
-                    candidates: Any = () if callbacks is None else ((event, callbacks),)
-                else:
-                    candidates = self._candidates(priority, obj.name)
-                for key, callbacks in candidates:
-                    if not callbacks.callbacks:
-                        continue  # spent one-time observers, removed when the dispatch ends
-                    if event is None and not key.matches(obj):
+                    named = observers[priority].get(event)
+                    if named is None or not named.callbacks:
                         continue
-                    callbacks.callback(obj)
+                    named.callback(obj)
                     found = True
-                    if not callbacks.callbacks:
+                    if not named.callbacks:
                         self._updateQueue.append(
-                            functools.partial(self._dropSpent, observers, priority, key)
+                            functools.partial(self._dropSpent, observers, priority, event)
                         )
         finally:
             self._dispatchDepth -= 1
@@ -200,22 +216,19 @@ class EventDispatcher:
                 update()
         return found
 
-    def _candidates(self, priority: int, name: str) -> tuple[tuple[Any, CallbackList], ...]:
-        """:return: the XPath observers at ``priority`` whose query may match an element
-        called ``name``: those naming it or no name, in the order they were added."""
-        byName = self._byName.get(priority)
-        if byName is None:
-            byName = self._byName[priority] = {}
-        found = byName.get(name)
-        if found is None:
-            found = tuple(
-                (query, callbacks)
-                for query, callbacks in self._xpathObservers[priority].items()
-                if xpath.rootNameOf(query) in (None, name)
-            )
-            if len(byName) >= 64:
-                byName.clear()  # a peer inventing stanza names gets no unbounded cache
-            byName[name] = found
+    def _candidates(self, name: str) -> tuple[tuple[Any, CallbackList, int, Any], ...]:
+        """:return: the XPath observers whose query may match an element called ``name``
+        (those naming it or no name), highest priority first, in the order they were added
+        within a priority: each with its compiled query, callbacks, priority and key."""
+        found = tuple(
+            (xpath.matcherOf(query), callbacks, priority, query)
+            for priority in sorted(self._xpathObservers, reverse=True)
+            for query, callbacks in self._xpathObservers[priority].items()
+            if xpath.rootNameOf(query) in (None, name)
+        )
+        if len(self._byName) >= 64:
+            self._byName.clear()  # a peer inventing stanza names gets no unbounded cache
+        self._byName[name] = found
         return found
 
     def _dropSpent(

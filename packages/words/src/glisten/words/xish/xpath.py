@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from glisten.words.xish.domish import Element
 
@@ -42,14 +42,10 @@ class _Step:
     def __init__(self, anyDepth: bool, name: str | None) -> None:
         self.anyDepth = anyDepth
         self.name = name
+        #: Each returns a bool.
         self.predicates: list[_Term] = []
         #: Whether a predicate needs the element's position among its siblings.
         self.positional = False
-
-    def accepts(self, element: Element, position: int) -> bool:
-        if self.name is not None and element.name != self.name:
-            return False
-        return all(_truth(p(element, position)) for p in self.predicates)
 
 
 def _truth(value: Any) -> bool:
@@ -74,6 +70,23 @@ class _Parser:
         # Terms that read an attribute (its name) and literal strings (their text).
         self._attributes: dict[_Term, str] = {}
         self._literals: dict[_Term, str] = {}
+        # Terms that return a bool already (comparisons, and/or, functions but text()).
+        self._booleans: set[_Term] = set()
+
+    def boolean(self, term: _Term) -> _Term:
+        """Register ``term`` as returning a bool.
+
+        :return: ``term``.
+        """
+        self._booleans.add(term)
+        return term
+
+    def predicate(self, term: _Term) -> _Term:
+        """:return: ``term`` as a function returning XPath truth (only None and False are
+        false) as a bool."""
+        if term in self._booleans:
+            return term
+        return lambda e, p: _truth(term(e, p))
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.index] if self.index < len(self.tokens) else ("end", "")
@@ -103,7 +116,7 @@ class _Parser:
                     step.predicates.append(_position(wanted))
                     step.positional = True
                 else:
-                    step.predicates.append(self.expr())
+                    step.predicates.append(self.predicate(self.expr()))
                 self.take("]")
             steps.append(step)
         if not steps or self.peek()[0] != "end":
@@ -115,10 +128,8 @@ class _Parser:
         while self.peek() in (("name", "and"), ("name", "or")):
             op = self.take()[1]
             right = self.factor()
-            if op == "and":
-                left = (lambda a, b: lambda e, p: _truth(a(e, p)) and _truth(b(e, p)))(left, right)
-            else:
-                left = (lambda a, b: lambda e, p: _truth(a(e, p)) or _truth(b(e, p)))(left, right)
+            combine = _both if op == "and" else _either
+            left = self.boolean(combine(self.predicate(left), self.predicate(right)))
         return left
 
     def factor(self) -> _Term:
@@ -135,11 +146,13 @@ class _Parser:
             if name is not None and literal is not None:
                 # ``[@a='v']``, the predicate of most observers, in one step.
                 if op == "=":
-                    return lambda e, p: e.attributes.get(name) == literal
-                return lambda e, p: (a := e.attributes.get(name)) is not None and a != literal
+                    return self.boolean(lambda e, p: e.attributes.get(name) == literal)
+                return self.boolean(
+                    lambda e, p: (a := e.attributes.get(name)) is not None and a != literal
+                )
             if op == "=":
-                return lambda e, p: (a := left(e, p)) is not None and a == right(e, p)
-            return lambda e, p: (a := left(e, p)) is not None and a != right(e, p)
+                return self.boolean(lambda e, p: (a := left(e, p)) is not None and a == right(e, p))
+            return self.boolean(lambda e, p: (a := left(e, p)) is not None and a != right(e, p))
         return left
 
     def value(self) -> _Term:
@@ -164,8 +177,17 @@ class _Parser:
                 if self.peek()[1] == ",":
                     self.take(",")
             self.take(")")
-            return _function(value, args)
+            function = _function(value, args)
+            return function if value == "text" else self.boolean(function)
         raise SyntaxError("invalid XPath: expected @name, 'text' or a function")
+
+
+def _both(a: _Term, b: _Term) -> _Term:
+    return lambda e, p: a(e, p) and b(e, p)
+
+
+def _either(a: _Term, b: _Term) -> _Term:
+    return lambda e, p: a(e, p) or b(e, p)
 
 
 def _position(wanted: int) -> _Term:
@@ -188,6 +210,85 @@ def _function(name: str, args: list[_Term]) -> _Term:
     raise SyntaxError(f"invalid XPath: unknown function {name}() or wrong arguments")
 
 
+# A compiled step: called with (element, the list that collects matches or None to stop at
+# the first, position among its matching siblings); True when a match was found and the
+# caller may stop.
+class _Visit(Protocol):
+    def __call__(self, node: Element, found: list[Element] | None, position: int = 1, /) -> bool:
+        pass
+
+
+# A compiled step applied to an element's children (and their descendants for ``//``).
+_Descend = Callable[[Element, "list[Element] | None"], bool]
+
+
+def _predicate(checks: list[_Term]) -> _Term | None:
+    """:return: one function for a step's predicates (each returns a bool), or None when
+    the step has none."""
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda e, p: all(check(e, p) for check in checks)
+
+
+def _compileVisit(steps: list[_Step], index: int) -> _Visit:
+    """Compile step ``index`` and the steps below it into one function, so that matching
+    looks nothing up: names, predicates and the next step are closure variables."""
+    step = steps[index]
+    name = step.name
+    predicate = _predicate(step.predicates)
+    if index == len(steps) - 1:
+
+        def visitLast(node: Element, found: list[Element] | None, position: int = 1) -> bool:
+            if name is not None and node.name != name:
+                return False
+            if predicate is not None and not predicate(node, position):
+                return False
+            if found is None:
+                return True
+            if not any(f is node for f in found):
+                found.append(node)
+            return False
+
+        return visitLast
+    below = _compileDescend(steps, index + 1)
+
+    def visit(node: Element, found: list[Element] | None, position: int = 1) -> bool:
+        if name is not None and node.name != name:
+            return False
+        if predicate is not None and not predicate(node, position):
+            return False
+        return below(node, found)
+
+    return visit
+
+
+def _compileDescend(steps: list[_Step], index: int) -> _Descend:
+    step = steps[index]
+    visit = _compileVisit(steps, index)
+    anyDepth = step.anyDepth
+    positional = step.positional
+    named = step.name is not None
+
+    def descend(node: Element, found: list[Element] | None) -> bool:
+        counts: dict[str | None, int] | None = {} if positional else None
+        for child in node.children:
+            if not isinstance(child, Element):
+                continue
+            position = 0
+            if counts is not None:
+                key = child.name if named else None
+                counts[key] = position = counts.get(key, 0) + 1
+            if visit(child, found, position):
+                return True
+            if anyDepth and descend(child, found):
+                return True
+        return False
+
+    return descend
+
+
 class XPathQuery:
     """A compiled query.
 
@@ -197,61 +298,25 @@ class XPathQuery:
 
     def __init__(self, queryStr: str) -> None:
         self.queryStr = queryStr
-        self._steps = _Parser(queryStr).steps()
-        self._last = len(self._steps) - 1
-        first = self._steps[0]
+        steps = _Parser(queryStr).steps()
+        first = steps[0]
         self._rootName = None if first.anyDepth else first.name
+        visit = _compileVisit(steps, 0)
+        if first.anyDepth:
+            descend = _compileDescend(steps, 0)
+
+            def walk(node: Element, found: list[Element] | None) -> bool:
+                return visit(node, found) or descend(node, found)
+
+            self._walk: Callable[[Element, list[Element] | None], bool] = walk
+        else:
+            self._walk = visit  # position 1: the element itself
 
     def __repr__(self) -> str:
         return f"XPathQuery({self.queryStr!r})"
 
-    def _visit(self, node: Element, position: int, index: int, found: list[Element] | None) -> bool:
-        """Match ``node`` against step ``index`` and the rest of the query below it.
-
-        :param found: collects every terminal match (None: stop at the first one).
-        :return: True when a match was found and the caller may stop.
-        """
-        step = self._steps[index]
-        if step.name is not None and node.name != step.name:
-            return False
-        for predicate in step.predicates:
-            if not _truth(predicate(node, position)):
-                return False
-        if index == self._last:
-            if found is None:
-                return True
-            if not any(f is node for f in found):
-                found.append(node)
-            return False
-        return self._descend(node, index + 1, self._steps[index + 1].anyDepth, found)
-
-    def _descend(
-        self, node: Element, index: int, anyDepth: bool, found: list[Element] | None
-    ) -> bool:
-        step = self._steps[index]
-        counts: dict[str | None, int] | None = {} if step.positional else None
-        for child in node.children:
-            if not isinstance(child, Element):
-                continue
-            position = 0
-            if counts is not None:
-                key = child.name if step.name is not None else None
-                counts[key] = position = counts.get(key, 0) + 1
-            if self._visit(child, position, index, found):
-                return True
-            if anyDepth and self._descend(child, index, True, found):
-                return True
-        return False
-
-    def _walk(self, element: Element, found: list[Element] | None) -> bool:
-        if self._visit(element, 1, 0, found):
-            return True
-        return self._steps[0].anyDepth and self._descend(element, 0, True, found)
-
     def matches(self, elem: Element) -> bool:
         """:return: whether the query selects anything in ``elem``."""
-        if self._rootName is not None and elem.name != self._rootName:
-            return False  # the common case for an observer: not its kind of stanza
         return self._walk(elem, None)
 
     def queryForNodes(self, elem: Element) -> list[Element] | None:
@@ -268,6 +333,12 @@ class XPathQuery:
     def queryForString(self, elem: Element) -> str:
         """:return: the text of the selected elements, joined (``""`` when none)."""
         return "".join(self.queryForStringList(elem) or ())
+
+
+def matcherOf(query: XPathQuery) -> Callable[[Element, None], bool]:
+    """:return: ``query``'s compiled matching function, called with an element and None (a
+    dispatcher calls it for every element, without going through :meth:`XPathQuery.matches`)."""
+    return query._walk
 
 
 def rootNameOf(query: XPathQuery) -> str | None:

@@ -22,29 +22,46 @@ from zope.interface import implementer
 from glisten.internet import defer
 from glisten.internet import error as ierror
 from glisten.internet.address import HostnameAddress
-from glisten.internet.interfaces import IConnector
+from glisten.internet.interfaces import IConnector, ISSLTransport
 from glisten.internet.main import getReactor
 from glisten.internet.protocol import ClientFactory
 from glisten.python.failure import Failure
 from glisten.words.protocols.jabber import error, sasl, sm, xmlstream
 from glisten.words.protocols.jabber import jid as jidmod
-from glisten.words.xish import domish
+from glisten.words.xish import domish, xpath
 
 __all__ = [
+    "NS_IQ_AUTH",
+    "NS_IQ_AUTH_FEATURE",
     "NS_XMPP_BIND",
     "NS_XMPP_SESSION",
+    "BasicAuthenticator",
     "BindInitializer",
     "CheckVersionInitializer",
+    "DigestAuthQry",
     "IQ",
+    "IQAuthInitializer",
+    "PlaintextAuthQry",
+    "PlaintextPasswordRefused",
     "SessionInitializer",
     "XMPPAuthenticator",
     "XMPPClientConnector",
     "XMPPClientFactory",
+    "basicClientFactory",
     "orderServers",
 ]
 
 NS_XMPP_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 NS_XMPP_SESSION = "urn:ietf:params:xml:ns:xmpp-session"
+#: Legacy (non-SASL) authentication, XEP-0078.
+NS_IQ_AUTH = "jabber:iq:auth"
+#: The stream feature a server advertises when it offers XEP-0078.
+NS_IQ_AUTH_FEATURE = "http://jabber.org/features/iq-auth"
+
+#: Matches a server's answer to the fields query that accepts a digest.
+DigestAuthQry = xpath.internQuery("/iq/query/digest")
+#: Matches a server's answer to the fields query that accepts a password in clear.
+PlaintextAuthQry = xpath.internQuery("/iq/query/password")
 
 
 class IQ(domish.Element):
@@ -135,7 +152,156 @@ class SessionInitializer(xmlstream.BaseFeatureInitiatingInitializer):
         return iq.send().addCallback(lambda _: None)
 
 
-class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
+class PlaintextPasswordRefused(Exception):
+    """The server takes the password only in clear text, and the stream is not encrypted
+    (see :attr:`IQAuthInitializer.allowPlaintextPassword`)."""
+
+
+class IQAuthInitializer:
+    """Legacy authentication (XEP-0078, ``jabber:iq:auth``), for servers that predate SASL
+    or keep it for old clients: asks the server which fields it wants, then sends the
+    account's user name, the resource and either the digest (SHA-1 of the stream id and the
+    password, preferred) or the password.
+
+    Unlike Twisted, the password is never sent in clear text on a stream without TLS unless
+    :attr:`allowPlaintextPassword` is set: the attempt fails with
+    :class:`PlaintextPasswordRefused` instead. The JID must have a resource: the server binds
+    it as part of the login.
+
+    :ivar allowPlaintextPassword: send the password in clear text without TLS (never do this
+        outside tests).
+    """
+
+    #: Dispatched (with the error stanza) when the server refuses the fields query.
+    INVALID_USER_EVENT = "//event/client/basicauth/invaliduser"
+    #: Dispatched (with the error stanza) when the server refuses the credentials.
+    AUTH_FAILED_EVENT = "//event/client/basicauth/authfailed"
+    allowPlaintextPassword = False
+
+    def __init__(self, xs: xmlstream.XmlStream) -> None:
+        self.xmlstream = xs
+
+    def initialize(self) -> defer.Deferred[Any]:
+        jid = self.xmlstream.authenticator.jid
+        if not jid.user or not jid.resource:
+            raise ValueError("legacy authentication needs a JID with a user and a resource")
+        iq = xmlstream.IQ(self.xmlstream, "get")
+        query = iq.addElement((NS_IQ_AUTH, "query"))
+        query.addElement("username", content=jid.user)
+        d = iq.send()
+        d.addCallbacks(self._cbAuthQuery, self._ebAuthQuery)
+        return d
+
+    def _overTLS(self) -> bool:
+        return ISSLTransport.providedBy(self.xmlstream.transport)
+
+    def _cbAuthQuery(self, iq: domish.Element) -> defer.Deferred[Any]:
+        authenticator = self.xmlstream.authenticator
+        jid = authenticator.jid
+        reply = xmlstream.IQ(self.xmlstream, "set")
+        query = reply.addElement((NS_IQ_AUTH, "query"))
+        query.addElement("username", content=jid.user)
+        query.addElement("resource", content=jid.resource)
+        if DigestAuthQry.matches(iq) and self.xmlstream.sid:
+            digest = xmlstream.hashPassword(self.xmlstream.sid, authenticator.password)
+            query.addElement("digest", content=digest)
+        elif self._overTLS() or self.allowPlaintextPassword:
+            query.addElement("password", content=authenticator.password)
+        else:
+            raise PlaintextPasswordRefused(
+                "the server wants the password in clear text and the stream is not encrypted"
+            )
+        d = reply.send()
+        d.addCallbacks(self._cbAuth, self._ebAuth)
+        return d
+
+    def _ebAuthQuery(self, failure: Failure) -> Failure:
+        failure.trap(error.StanzaError)
+        stanzaError: Any = failure.value
+        if stanzaError.condition == "not-authorized":
+            self.xmlstream.dispatch(stanzaError.stanza, self.INVALID_USER_EVENT)
+        else:
+            self.xmlstream.dispatch(stanzaError.stanza, self.AUTH_FAILED_EVENT)
+        return failure
+
+    def _cbAuth(self, iq: domish.Element) -> None:
+        # The server bound the resource asked for: the account's full JID is this side's.
+        self.xmlstream.thisEntity = self.xmlstream.authenticator.jid
+
+    def _ebAuth(self, failure: Failure) -> Failure:
+        failure.trap(error.StanzaError)
+        stanzaError: Any = failure.value
+        self.xmlstream.dispatch(stanzaError.stanza, self.AUTH_FAILED_EVENT)
+        return failure
+
+
+class _AccountAuthenticator(xmlstream.ConnectAuthenticator):
+    """What the client authenticators share: the account, its password and the TLS options.
+
+    :param jid: the account's JID.
+    :param password: the password.
+    :param configurationForTLS: client TLS options; by default the platform's trust roots
+        and the JID's domain as the name to verify.
+    """
+
+    namespace = "jabber:client"
+
+    def __init__(self, jid: jidmod.JID, password: str, configurationForTLS: Any = None) -> None:
+        xmlstream.ConnectAuthenticator.__init__(self, jid.host)
+        self.jid = jid
+        self.password = password
+        self._configurationForTLS = configurationForTLS
+
+
+class BasicAuthenticator(_AccountAuthenticator):
+    """Logs a client in with legacy authentication (XEP-0078) instead of SASL, for old
+    servers: STARTTLS (required and verified by default), then :class:`IQAuthInitializer`.
+
+    Twisted's BasicAuthenticator opened a pre-1.0 stream, which has no STARTTLS; this one
+    asks for XMPP 1.0 so that TLS comes first, and still logs in to a server that answers
+    with an older stream when ``requireTLS`` is False (then only with the digest, unless
+    the initializer's ``allowPlaintextPassword`` is set).
+
+    :param jid: the account's JID, with the resource to bind.
+    :param password: the password.
+    :param configurationForTLS: client TLS options; by default the platform's trust roots
+        and the JID's domain as the name to verify.
+    :param requireTLS: fail when the server does not offer STARTTLS.
+    """
+
+    def __init__(
+        self,
+        jid: jidmod.JID,
+        password: str,
+        configurationForTLS: Any = None,
+        requireTLS: bool = True,
+    ) -> None:
+        _AccountAuthenticator.__init__(self, jid, password, configurationForTLS)
+        self.requireTLS = requireTLS
+
+    def associateWithStream(self, xs: xmlstream.XmlStream) -> None:
+        xmlstream.ConnectAuthenticator.associateWithStream(self, xs)
+        xs.initializers = [
+            xmlstream.TLSInitiatingInitializer(
+                xs, required=self.requireTLS, configurationForTLS=self._configurationForTLS
+            ),
+            IQAuthInitializer(xs),
+        ]
+
+
+def basicClientFactory(
+    jid: jidmod.JID, secret: str, configurationForTLS: Any = None
+) -> xmlstream.XmlStreamFactory:
+    """:return: a client stream factory that logs ``jid`` in with legacy authentication
+    (:class:`BasicAuthenticator`: STARTTLS required, then XEP-0078).
+
+    :param secret: the password.
+    :param configurationForTLS: client TLS options for STARTTLS.
+    """
+    return xmlstream.XmlStreamFactory(BasicAuthenticator(jid, secret, configurationForTLS))
+
+
+class XMPPAuthenticator(_AccountAuthenticator):
     """Logs a client in: version check, STARTTLS (required and verified by default), SASL,
     resource binding, session, and optionally stream management.
 
@@ -148,8 +314,6 @@ class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
     :ivar resumed: whether the current stream resumed the previous session.
     """
 
-    namespace = "jabber:client"
-
     def __init__(
         self,
         jid: jidmod.JID,
@@ -157,10 +321,7 @@ class XMPPAuthenticator(xmlstream.ConnectAuthenticator):
         configurationForTLS: Any = None,
         streamManagement: bool = False,
     ) -> None:
-        xmlstream.ConnectAuthenticator.__init__(self, jid.host)
-        self.jid = jid
-        self.password = password
-        self._configurationForTLS = configurationForTLS
+        _AccountAuthenticator.__init__(self, jid, password, configurationForTLS)
         self.resumed = False
         self.streamManagement = sm.StreamManagementState() if streamManagement else None
 

@@ -276,7 +276,7 @@ class Element:
         :return: the XML text.
         """
         out: list[str] = []
-        _Serializer(prefixes, prefixesInScope).write(self, closeElement, defaultUri, out)
+        _Serializer.start(prefixes, prefixesInScope).write(self, closeElement, defaultUri, out)
         return "".join(out)
 
 
@@ -285,19 +285,38 @@ class _Serializer:
     element being written (a stack: each element removes what it declared when it closes).
 
     Serialising is on the path of every stanza sent, so the common case (no prefixes, plain
-    attributes, text) takes no detours: one list of pieces, joined once.
+    attributes, text) takes no detours: one list of pieces, joined once, and the prefix state
+    is made only when an element needs a prefix.
     """
 
-    __slots__ = ("prefixes", "declared", "counter")
+    __slots__ = ("prefixes", "inScope", "_declared", "counter")
 
-    def __init__(self, prefixes: dict[str, str] | None, prefixesInScope: list[Any] | None):
+    prefixes: dict[str, str]
+    inScope: list[Any] | None
+    _declared: list[str] | None
+    counter: int
+
+    @classmethod
+    def start(
+        cls, prefixes: dict[str, str] | None, prefixesInScope: list[Any] | None
+    ) -> _Serializer:
+        """:param prefixes: namespace to prefix, chosen by the caller.
+        :param prefixesInScope: prefixes the caller has already declared around the element
+            (a stream's ``stream``)."""
+        self: _Serializer = _new(cls)
         # G_PREFIXES itself until this serialisation adds a prefix (most never do): see _own.
         self.prefixes = {**prefixes, **G_PREFIXES} if prefixes else G_PREFIXES
-        # Prefixes the caller has already declared around the element (a stream's ``stream``).
-        self.declared: list[str] = list(G_PREFIXES.values())
-        if prefixesInScope:
-            self.declared.extend(prefixesInScope)
+        self.inScope = prefixesInScope
+        self._declared = None
         self.counter = 0
+        return self
+
+    def declared(self) -> list[str]:
+        """:return: the prefixes declared around the element being written."""
+        declared = self._declared
+        if declared is None:
+            declared = self._declared = [*G_PREFIXES.values(), *(self.inScope or ())]
+        return declared
 
     def _own(self) -> dict[str, str]:
         # The prefixes, copied before this serialisation's first change to them.
@@ -315,20 +334,82 @@ class _Serializer:
     def write(
         self, node: Element, closeElement: bool | int, parentDefault: str, out: list[str]
     ) -> None:
-        declared = self.declared
-        mark = len(declared)
-        localPrefixes = node.localPrefixes
+        # The fields come from the instance dictionary in one read: Element's
+        # child-by-attribute hook (``__getattr__``) keeps Python from specialising attribute
+        # reads of elements, which makes each ``node.x`` several times slower.
+        fields = node.__dict__
+        localPrefixes = fields["localPrefixes"]
+        name = fields["name"]
+        default = fields["defaultUri"]
+        if default is None:
+            default = parentDefault
+        uri = fields["uri"]
+        if uri is None:
+            uri = default
+        # How many prefixes were declared before this element (-1: it declares none).
+        mark = -1
+        if localPrefixes or uri != default or uri in self.prefixes:
+            mark = len(self.declared())
+            tag = self._startPrefixed(node, localPrefixes, uri, default, parentDefault, out)
+        elif default != parentDefault:
+            tag = name
+            out.append(f"<{name} xmlns='{_escapeAttribute(default)}'")
+        else:
+            tag = name
+            out.append("<" + name)
+        attributes = fields["attributes"]
+        if attributes:
+            for key, value in attributes.items():
+                if type(key) is str:
+                    if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+                        value = _escapeAttribute(value)
+                    out.append(f" {key}='{value}'")
+                else:
+                    if mark < 0:
+                        mark = len(self.declared())
+                    out.append(self._qualifiedAttribute(key, value))
+        if not closeElement:
+            out.append(">")
+            return
+        children = fields["children"]
+        if children:
+            out.append(">")
+            for child in children:
+                if type(child) is str:
+                    if "&" in child or "<" in child or ">" in child:
+                        child = _escapeText(child)
+                    out.append(child)
+                elif isinstance(child, Element):
+                    self.write(child, 1, default, out)
+                elif type(child) is SerializedXML:
+                    out.append(child)
+                else:
+                    out.append(_escapeText(child))
+            out.append(f"</{tag}>")
+        else:
+            out.append("/>")
+        if mark >= 0:
+            del self.declared()[mark:]
+
+    def _startPrefixed(
+        self,
+        node: Element,
+        localPrefixes: dict[str, str],
+        uri: str,
+        default: str,
+        parentDefault: str,
+        out: list[str],
+    ) -> str:
+        """Write the start of a tag that declares prefixes or needs one for its namespace.
+
+        :return: the tag's name as written (with its prefix).
+        """
+        declared = self.declared()
         if localPrefixes:
             prefixes = self._own()
             for p, u in localPrefixes.items():
                 prefixes[u] = p
             declared.extend(localPrefixes)
-        default = node.defaultUri
-        if default is None:
-            default = parentDefault
-        uri = node.uri
-        if uri is None:
-            uri = default
         if uri != default or uri in self.prefixes:
             prefix = self.prefixFor(uri)
             tag = f"{prefix}:{node.name}" if prefix else node.name
@@ -344,40 +425,22 @@ class _Serializer:
                 out.append(f"<{tag} xmlns='{_escapeAttribute(default)}'")
             else:
                 out.append("<" + tag)
-        if localPrefixes:
-            for p, u in localPrefixes.items():
-                out.append(f" xmlns:{p}='{_escapeAttribute(u)}'")
-        for key, value in node.attributes.items():
-            if type(key) is str:
-                if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
-                    value = _escapeAttribute(value)
-                out.append(f" {key}='{value}'")
-            else:
-                attrPrefix = self.prefixFor(key[0])
-                if attrPrefix not in declared:
-                    out.append(f" xmlns:{attrPrefix}='{_escapeAttribute(key[0])}'")
-                    declared.append(attrPrefix)
-                out.append(f" {attrPrefix}:{key[1]}='{_escapeAttribute(value)}'")
-        if not closeElement:
-            out.append(">")
-            return
-        children = node.children
-        if children:
-            out.append(">")
-            for child in children:
-                if isinstance(child, Element):
-                    self.write(child, 1, default, out)
-                elif type(child) is SerializedXML:
-                    out.append(child)
-                elif "&" in child or "<" in child or ">" in child:
-                    out.append(_escapeText(child))
-                else:
-                    out.append(child)
-            out.append(f"</{tag}>")
-        else:
-            out.append("/>")
-        if len(declared) > mark:
-            del declared[mark:]
+        for p, u in localPrefixes.items():
+            out.append(f" xmlns:{p}='{_escapeAttribute(u)}'")
+        return tag
+
+    def _qualifiedAttribute(self, key: tuple[str, str], value: str) -> str:
+        """:return: an attribute in a namespace, with its prefix (declared if it is not)."""
+        attrPrefix = self.prefixFor(key[0])
+        declared = self.declared()
+        declaration = ""
+        if attrPrefix not in declared:
+            declaration = f" xmlns:{attrPrefix}='{_escapeAttribute(key[0])}'"
+            declared.append(attrPrefix)
+        return f"{declaration} {attrPrefix}:{key[1]}='{_escapeAttribute(value)}'"
+
+
+_new = object.__new__
 
 
 def serialize(
@@ -394,5 +457,5 @@ def serialize(
     if not isinstance(element, Element):
         return element if isinstance(element, SerializedXML) else _escapeText(element)
     out: list[str] = []
-    _Serializer(prefixes, prefixesInScope).write(element, closeElement, defaultUri, out)
+    _Serializer.start(prefixes, prefixesInScope).write(element, closeElement, defaultUri, out)
     return "".join(out)
