@@ -683,12 +683,12 @@ class SSHTransportMachine:
             self._reader.feed(data)
         reader = self._reader
         while self.phase is not Phase.CLOSED and not self._awaitingHostKey and self.budget != 0:
-            payload = reader.next()
-            if payload is None:
+            packet = reader.next()
+            if packet is None:
                 break
             if self.budget is not None:
                 self.budget -= 1
-            events.extend(self._dispatch(payload))
+            events.extend(self._dispatch(*packet))
         self._maybeRekey()
         return events
 
@@ -727,10 +727,8 @@ class SSHTransportMachine:
                     "too many lines before identification",
                 )
 
-    def _dispatch(self, payload: bytes) -> list[Any]:
-        if not payload:
-            raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "empty packet")
-        msg = payload[0]
+    def _dispatch(self, msg: int, rest: bytes) -> list[Any]:
+        """Handle one packet: message number ``msg`` and the payload after it (``rest``)."""
         if msg >= 50:
             # Service messages (nearly every packet) are tested first. They are refused until
             # the first key exchange is done and between the peer's KEXINIT and its NEWKEYS.
@@ -742,7 +740,9 @@ class SSHTransportMachine:
                 raise SSHProtocolError(
                     DISCONNECT_PROTOCOL_ERROR, "message before a service started"
                 )
-            return [ev.PacketReceived(msg, payload[1:])]
+            return [ev.PacketReceived(msg, rest)]
+        # Transport messages are small: their handlers read the whole payload.
+        payload = _BYTES[msg] + rest
         first = self._firstPacket
         self._firstPacket = False
         initialKex = self._kexCount == 0
