@@ -42,9 +42,7 @@ def _keys() -> tuple[bytes, bytes]:
     for name in ("host", "user"):
         path = os.path.join(here, name)
         if not os.path.exists(path):
-            subprocess.run(
-                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True
-            )
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
         with open(path, "rb") as f:
             out.append(f.read())
     return out[0], out[1]
@@ -105,6 +103,8 @@ def _pump(a: Any, b: Any) -> None:
 def _setup(impl: str, cipher: bytes, mac: bytes) -> dict[str, Any]:
     root = "glisten" if impl == "glisten" else "twisted"
     names = [
+        "internet.error",
+        "python.failure",
         "conch.ssh.transport",
         "conch.ssh.factory",
         "conch.ssh.keys",
@@ -159,7 +159,13 @@ def _setup(impl: str, cipher: bytes, mac: bytes) -> dict[str, Any]:
         assert client.secure
         return client, server
 
+    def disconnect(*protocols: Any) -> None:
+        # Connections end as a closed socket ends them: timers (rekey, login) cancelled.
+        for protocol in protocols:
+            protocol.connectionLost(m["failure"].Failure(m["error"].ConnectionDone()))
+
     m["connect"] = connect
+    m["disconnect"] = disconnect
     return m
 
 
@@ -218,7 +224,7 @@ def handshake(impl: str, n: int) -> float:
     profile = _profiler()
     start = time.process_time()
     for _ in range(n):
-        m["connect"]()
+        m["disconnect"](*m["connect"]())
     elapsed = time.process_time() - start
     _endProfile(profile, n)
     return elapsed

@@ -204,10 +204,10 @@ class PacketWriter:
         Frame, encrypt and MAC the payload made of ``pieces``, appending the packet's bytes
         to ``out`` (one join of ``out`` makes the write).
 
-        A 32 KiB data message is copied once before the cipher (the plaintext is joined with
-        its header and padding, and that one buffer is what a plain MAC covers too) and once
-        by it; an AEAD's or EtM MAC's tag is appended separately, never joined to the
-        ciphertext here.
+        A 32 KiB data message is copied by the cipher and, for all but ChaCha20 (which
+        encrypts piece by piece), once before it: AES-GCM needs its plaintext in one buffer,
+        and that one buffer is also what a plain MAC covers. Tags are appended separately,
+        never joined to the ciphertext here.
         """
         c = self._c
         size = sum(map(len, pieces))
@@ -234,14 +234,17 @@ class PacketWriter:
             out.append(lenField)
             out.append(c.aead.encrypt(c.fixed + _U64.pack(counter & _MASK64), body, lenField))
         elif kind == "chacha":
+            # A stream cipher: each piece is encrypted as it is (the plaintext is never
+            # joined), and the tag reads the encrypted pieces one by one.
             main, polyKey = c.chachaMain(seq)
-            lenField = c.chachaHeader(seq).update(_U32.pack(packetLen))
-            body = main.update(b"".join((_BYTES[padLen], *pieces, padding)))
             tag = Poly1305(polyKey)
-            tag.update(lenField)
-            tag.update(body)
-            out.append(lenField)
-            out.append(body)
+            encrypted = c.chachaHeader(seq).update(_U32.pack(packetLen))
+            tag.update(encrypted)
+            out.append(encrypted)
+            for piece in (_BYTES[padLen], *pieces, padding):
+                encrypted = main.update(piece)
+                tag.update(encrypted)
+                out.append(encrypted)
             out.append(tag.finalize())
         elif kind == "ctr":
             stream = c.stream
@@ -251,7 +254,9 @@ class PacketWriter:
                 out.append(lenField)
                 out.append(encrypted)
                 out.append(
-                    hmac.digest(c.macKey, b"".join((_U32.pack(seq), lenField, encrypted)), c.macHash)
+                    hmac.digest(
+                        c.macKey, b"".join((_U32.pack(seq), lenField, encrypted)), c.macHash
+                    )
                 )
             else:
                 # The sequence number leads the joined plaintext: the MAC reads it all, the
@@ -290,8 +295,8 @@ class PacketReader:
         self._offset = 0
         self._firstBlock: bytes | None = None
         self._length = -1
-        #: Where a plain MAC's packet is decrypted: the sequence number, the first block
-        #: and the rest side by side, so the MAC reads one buffer (made once, grown rarely).
+        #: Where AES-GCM and plain-MAC packets are decrypted (made once, grown rarely): a
+        #: plain MAC's packet lies there after its sequence number, so the MAC reads one buffer.
         self._scratch = bytearray()
 
     def setKeys(self, keys: DirectionKeys) -> None:
@@ -384,19 +389,7 @@ class PacketReader:
         # one would forbid the buffer to grow).
         with memoryview(buf) as view:
             if kind == "gcm":
-                counter = c.counter
-                c.counter = counter + 1
-                try:
-                    body = c.aead.decrypt(
-                        c.fixed + _U64.pack(counter & _MASK64),
-                        view[off + 4 : off + total],
-                        view[off : off + 4],
-                    )
-                except InvalidTag:
-                    raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
-                size = _payloadSize(body[0], length)
-                message = body[1]
-                payload = body[2 : 1 + size]
+                message, payload = self._openGCM(c, view, off, length)
             elif kind == "chacha":
                 main, polyKey = c.chachaMain(seq)
                 try:
@@ -409,7 +402,9 @@ class PacketReader:
                 payload = main.update(view[off + 6 : off + 5 + size])
             elif kind == "ctr":
                 if c.etm:
-                    mac = hmac.digest(c.macKey, b"".join((_U32.pack(seq), view[off:end])), c.macHash)
+                    mac = hmac.digest(
+                        c.macKey, b"".join((_U32.pack(seq), view[off:end])), c.macHash
+                    )
                     if not hmac.compare_digest(mac, view[end : off + total]):
                         raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
                     stream = c.stream
@@ -430,6 +425,33 @@ class PacketReader:
         self.bytesReceived += total
         return message, payload
 
+    def _scratchOf(self, size: int) -> bytearray:
+        """The scratch buffer, at least ``size`` bytes long (grown with room to spare)."""
+        scratch = self._scratch
+        if len(scratch) < size:
+            scratch = self._scratch = bytearray(size + 4096)
+        return scratch
+
+    def _openGCM(self, c: _Cipher, view: memoryview, off: int, length: int) -> tuple[int, bytes]:
+        """
+        Check and decrypt an AES-GCM packet into the scratch buffer (a new bytes object
+        would be zero-filled first), then copy out its payload.
+        """
+        counter = c.counter
+        c.counter = counter + 1
+        with memoryview(self._scratchOf(length)) as plain:
+            try:
+                c.aead.decrypt_into(
+                    c.fixed + _U64.pack(counter & _MASK64),
+                    view[off + 4 : off + 4 + length + 16],
+                    view[off : off + 4],
+                    plain[:length],
+                )
+            except InvalidTag:
+                raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
+            size = _payloadSize(plain[0], length)
+            return plain[1], bytes(plain[2 : 1 + size])
+
     def _openPlainMAC(
         self, c: _Cipher, view: memoryview, off: int, length: int, seq: int
     ) -> tuple[int, bytes]:
@@ -442,11 +464,8 @@ class PacketReader:
         assert first is not None
         blockSize = c.blockSize
         packetEnd = 8 + length
-        scratch = self._scratch
         # update_into wants room for a block more than it is given.
-        if len(scratch) < packetEnd + blockSize:
-            scratch = self._scratch = bytearray(packetEnd + blockSize + 4096)
-        with memoryview(scratch) as plain:
+        with memoryview(self._scratchOf(packetEnd + blockSize)) as plain:
             _U32.pack_into(plain, 0, seq)
             plain[4 : 4 + blockSize] = first
             c.stream.update_into(view[off + blockSize : off + 4 + length], plain[4 + blockSize :])
