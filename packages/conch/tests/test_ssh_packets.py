@@ -155,8 +155,11 @@ def test_readsInPlaceAndGathersPartials(cipher: bytes | None, mac: bytes | None)
     cut = len(wire[1]) // 2
     reader.feed(wire[1][:cut])
     assert _readAll(reader) == []
-    reader.feed(wire[1][cut:] + wire[2][:7])
+    after = wire[1][cut:] + wire[2][:7]
+    reader.feed(after)
     assert _readAll(reader) == payloads[1:2]
+    # Only the split packet was gathered: the bytes after it are read where they are.
+    assert reader._buffer is after
     reader.feed(wire[2][7:])
     assert _readAll(reader) == payloads[2:3]
     assert reader.pending() == 0
@@ -178,3 +181,21 @@ def test_macCoversEveryByte(cipher: bytes, mac: bytes | None) -> None:
         with pytest.raises(SSHProtocolError) as e:
             reader.next()
         assert e.value.reasonCode == DISCONNECT_MAC_ERROR
+
+
+def test_takeRemaining() -> None:
+    """The bytes not read yet, in order, across everything fed (the version's leftovers)."""
+    _, reader = _pair(None, None)
+    for piece in (b"abc", b"defg", b"h"):
+        reader.feed(piece)
+    assert reader.pending() == 8
+    assert reader.takeRemaining() == b"abcdefgh"
+    assert reader.pending() == 0
+    writer = PacketWriter()
+    packet = writer.encode(b"\x5e" + b"z" * 30)
+    reader.feed(packet[:3])
+    reader.feed(packet[3:] + b"rest")
+    assert reader.next() == (0x5E, b"z" * 30)
+    reader.feed(b"more")
+    assert reader.pending() == 8
+    assert reader.takeRemaining() == b"restmore"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import os
 import struct
+from collections import deque
 from typing import Any
 
 import attrs
@@ -277,9 +278,8 @@ class PacketReader:
     """
     Reads packets out of received bytes; owns the incoming sequence number.
 
-    Received bytes are read where they are: when nothing is left over from before, the bytes
-    handed to :meth:`feed` are kept as they are (not copied into a buffer), and only a
-    partial packet's bytes are gathered into one.
+    Received bytes are read where they are: what :meth:`feed` is given is kept as it is (not
+    copied into a buffer), and only a packet split between two reads is gathered into one.
 
     :param maxPacketSize: the largest ``packet_length`` accepted.
     :ivar sequence: the sequence number of the next packet.
@@ -291,8 +291,12 @@ class PacketReader:
         self.bytesReceived = 0
         self.maxPacketSize = maxPacketSize
         self._c = _Cipher(None, False)
+        #: The bytes being read (as received, or a split packet gathered) and where.
         self._buffer: bytes | bytearray = b""
         self._offset = 0
+        #: Bytes received after them, not looked at yet (``_laterOffset`` into the first).
+        self._later: deque[bytes] = deque()
+        self._laterOffset = 0
         self._firstBlock: bytes | None = None
         self._length = -1
         #: Where AES-GCM and plain-MAC packets are decrypted (made once, grown rarely): a
@@ -305,49 +309,82 @@ class PacketReader:
         self.bytesReceived = 0
 
     def feed(self, data: bytes) -> None:
-        """Add received bytes."""
-        buf = self._buffer
-        off = self._offset
-        if off == len(buf):
-            # Nothing waits: read the new bytes in place (bytes do not change under us).
-            self._buffer = data if type(data) is bytes else bytes(data)
-            self._offset = 0
-        elif type(buf) is bytes:
-            # A partial packet waits in bytes we were given: gather it and what follows.
-            gathered = bytearray(memoryview(buf)[off:])
-            gathered += data
-            self._buffer = gathered
+        """Add received bytes (kept as they are: bytes do not change under us)."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        if not data:
+            return
+        if self._offset == len(self._buffer) and not self._later:
+            self._buffer = data
             self._offset = 0
         else:
-            if off > 65536:
-                del buf[:off]
-                self._offset = 0
-            buf += data
+            self._later.append(data)
 
     def pending(self) -> int:
         """How many received bytes have not been read into packets yet."""
-        return len(self._buffer) - self._offset
+        return len(self._buffer) - self._offset + sum(map(len, self._later)) - self._laterOffset
 
     def takeRemaining(self) -> bytes:
         """Remove and return the bytes not read yet (the version exchange's leftovers)."""
-        rest = bytes(self._buffer[self._offset :])
+        later = list(self._later)
+        if later:
+            later[0] = later[0][self._laterOffset :]
+        rest = b"".join((self._buffer[self._offset :], *later))
         self._buffer = b""
         self._offset = 0
+        self._later.clear()
+        self._laterOffset = 0
         return rest
 
-    def _readLength(self, c: _Cipher, buf: bytes | bytearray, off: int) -> int:
+    def _gather(self, size: int) -> bool:
+        """
+        Make the next ``size`` unread bytes one stretch of :attr:`_buffer`; ``False`` when
+        fewer have come. Only what that takes is copied: a packet split between two reads is
+        gathered, and the bytes after it are then read where they are.
+        """
+        buf = self._buffer
+        off = self._offset
+        have = len(buf) - off
+        later = self._later
+        if have == 0 and later:
+            buf = self._buffer = later.popleft()
+            off = self._offset = self._laterOffset
+            self._laterOffset = 0
+            have = len(buf) - off
+        if have >= size:
+            return True
+        if have + sum(map(len, later)) - self._laterOffset < size:
+            return False
+        gathered = bytearray(memoryview(buf)[off:])
+        while len(gathered) < size:
+            piece = later[0]
+            start = self._laterOffset
+            take = min(size - len(gathered), len(piece) - start)
+            gathered += memoryview(piece)[start : start + take]
+            if start + take == len(piece):
+                later.popleft()
+                self._laterOffset = 0
+            else:
+                self._laterOffset = start + take
+        self._buffer = gathered
+        self._offset = 0
+        return True
+
+    def _readLength(self, c: _Cipher) -> int:
         """Read (and check) the next packet's length field; -1 if it has not all come."""
-        avail = len(buf) - off
         if c.kind == "ctr" and not c.etm:
-            if avail < c.blockSize:
+            if not self._gather(c.blockSize):
                 return -1
-            first = c.stream.update(buf[off : off + c.blockSize])
+            off = self._offset
+            first = c.stream.update(self._buffer[off : off + c.blockSize])
             length = _U32.unpack_from(first)[0]
             aligned = length + 4
             self._firstBlock = first
         else:
-            if avail < 4:
+            if not self._gather(4):
                 return -1
+            buf = self._buffer
+            off = self._offset
             if c.kind == "chacha":
                 length = _U32.unpack(c.chachaHeader(self.sequence).update(buf[off : off + 4]))[0]
             else:
@@ -372,16 +409,16 @@ class PacketReader:
         :raises SSHProtocolError: bad length, bad padding, an empty payload or a failed MAC.
         """
         c = self._c
-        buf = self._buffer
-        off = self._offset
         length = self._length
         if length < 0:
-            length = self._readLength(c, buf, off)
+            length = self._readLength(c)
             if length < 0:
                 return None
         total = 4 + length + c.tagSize
-        if len(buf) - off < total:
+        if len(self._buffer) - self._offset < total and not self._gather(total):
             return None
+        buf = self._buffer
+        off = self._offset
         seq = self.sequence
         end = off + 4 + length
         kind = c.kind
