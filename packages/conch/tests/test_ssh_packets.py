@@ -147,7 +147,7 @@ def test_readsInPlaceAndGathersPartials(cipher: bytes | None, mac: bytes | None)
     gathered, and reading goes on in place once the leftovers are used up.
     """
     writer, reader = _pair(cipher, mac)
-    payloads = [b"\x5e" + bytes([n]) * (100 + 700 * n) for n in range(4)]
+    payloads = [b"\x5e" + bytes([n]) * (9000 + 700 * n) for n in range(4)]
     wire = [writer.encode(p) for p in payloads]
     reader.feed(wire[0])
     assert reader._buffer is wire[0]
@@ -199,3 +199,46 @@ def test_takeRemaining() -> None:
     reader.feed(b"more")
     assert reader.pending() == 8
     assert reader.takeRemaining() == b"restmore"
+
+
+def test_drippedBytesShareOneBuffer() -> None:
+    """
+    A large packet arriving a byte at a time is kept in one growing buffer (not an object
+    per read), and waiting for its end costs no rescan of what came.
+    """
+    writer, reader = _pair(b"aes128-gcm@openssh.com", None)
+    payload = b"\x5e" + bytes(range(256)) * 200
+    packet = writer.encode(payload)
+    for i in range(len(packet) - 1):
+        reader.feed(packet[i : i + 1])
+        assert reader.next() is None
+    assert len(reader._later) == 1
+    assert reader.pending() == len(packet) - 1
+    reader.feed(packet[-1:])
+    assert reader.next() == (0x5E, payload[1:])
+    assert reader.pending() == 0
+
+
+@pytest.mark.parametrize("cipher,mac", [(None, None), *_SUITES])
+@settings(max_examples=20, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 20000), min_size=1, max_size=5),
+    cuts=st.lists(st.integers(1, 9000), max_size=40),
+)
+def test_anySplitOfReads(
+    cipher: bytes | None, mac: bytes | None, sizes: list[int], cuts: list[int]
+) -> None:
+    """Packets read back the same however the bytes are split into reads, big or small."""
+    writer, reader = _pair(cipher, mac)
+    payloads = [b"\x5e" + bytes([i % 256]) * size for i, size in enumerate(sizes)]
+    wire = b"".join(writer.encode(p) for p in payloads)
+    received: list[bytes] = []
+    at = 0
+    for cut in [*cuts, len(wire)]:
+        reader.feed(wire[at : at + cut])
+        at += cut
+        received += _readAll(reader)
+        if at >= len(wire):
+            break
+    assert received == payloads
+    assert reader.pending() == 0

@@ -167,6 +167,9 @@ def _chachaContext(key: bytes) -> Any:
     return Cipher(algorithms.ChaCha20(key, _ZEROS8 * 2), None).encryptor()
 
 
+#: Reads shorter than this that arrive behind unread bytes are appended to one buffer.
+_SMALL_READ = 4096
+
 #: The padding bytes of many packets, taken from one ``os.urandom`` call at a time (small:
 #: ``os.urandom`` costs about 8 ns a byte, and a handshake sends only a few packets).
 _PAD_POOL = 256
@@ -295,8 +298,9 @@ class PacketReader:
         self._buffer: bytes | bytearray = b""
         self._offset = 0
         #: Bytes received after them, not looked at yet (``_laterOffset`` into the first).
-        self._later: deque[bytes] = deque()
+        self._later: deque[bytes | bytearray] = deque()
         self._laterOffset = 0
+        self._laterSize = 0
         self._firstBlock: bytes | None = None
         self._length = -1
         #: Where AES-GCM and plain-MAC packets are decrypted (made once, grown rarely): a
@@ -314,15 +318,25 @@ class PacketReader:
             data = bytes(data)
         if not data:
             return
-        if self._offset == len(self._buffer) and not self._later:
+        later = self._later
+        if self._offset == len(self._buffer) and not later:
             self._buffer = data
             self._offset = 0
-        else:
-            self._later.append(data)
+            return
+        self._laterSize += len(data)
+        if len(data) < _SMALL_READ:
+            # Small reads are joined (a peer dripping bytes must not cost an object each).
+            last = later[-1] if later else None
+            if type(last) is bytearray:
+                last += data
+                return
+            later.append(bytearray(data))
+            return
+        later.append(data)
 
     def pending(self) -> int:
         """How many received bytes have not been read into packets yet."""
-        return len(self._buffer) - self._offset + sum(map(len, self._later)) - self._laterOffset
+        return len(self._buffer) - self._offset + self._laterSize - self._laterOffset
 
     def takeRemaining(self) -> bytes:
         """Remove and return the bytes not read yet (the version exchange's leftovers)."""
@@ -334,6 +348,7 @@ class PacketReader:
         self._offset = 0
         self._later.clear()
         self._laterOffset = 0
+        self._laterSize = 0
         return rest
 
     def _gather(self, size: int) -> bool:
@@ -348,12 +363,13 @@ class PacketReader:
         later = self._later
         if have == 0 and later:
             buf = self._buffer = later.popleft()
+            self._laterSize -= len(buf)
             off = self._offset = self._laterOffset
             self._laterOffset = 0
             have = len(buf) - off
         if have >= size:
             return True
-        if have + sum(map(len, later)) - self._laterOffset < size:
+        if have + self._laterSize - self._laterOffset < size:
             return False
         gathered = bytearray(memoryview(buf)[off:])
         while len(gathered) < size:
@@ -363,6 +379,7 @@ class PacketReader:
             gathered += memoryview(piece)[start : start + take]
             if start + take == len(piece):
                 later.popleft()
+                self._laterSize -= len(piece)
                 self._laterOffset = 0
             else:
                 self._laterOffset = start + take
