@@ -7,13 +7,17 @@ neighbours' load on a shared machine::
 
     python benchmarks/ssh_inmemory.py IMPL bulk N CIPHER [MAC]
     python benchmarks/ssh_inmemory.py IMPL handshake N
+    python benchmarks/ssh_inmemory.py IMPL floor N
+    python benchmarks/ssh_inmemory.py IMPL bulkfloor N CIPHER [MAC]
 
 ``IMPL`` is ``glisten`` or ``twisted`` (run it with the Python that has that package, e.g.
 ``benchmarks/.venv-twisted/bin/python`` for Twisted). ``bulk`` makes one connection (key
 exchange, then ``ssh-connection`` started on both sides without user authentication), opens a
 session channel and sends ``N`` writes of 32 KiB from the server's channel to the client's,
 the client giving window back as glisten's and Twisted's channels do; ``handshake`` runs ``N``
-key exchanges (curve25519-sha256, ssh-ed25519) to the end of the first NEWKEYS.
+key exchanges (curve25519-sha256, ssh-ed25519) to the end of the first NEWKEYS; ``floor``
+only the cryptographic operations of ``N`` such handshakes (:func:`cryptoFloor`), and
+``bulkfloor`` those of ``N`` packets (:func:`bulkFloor`).
 
 Run two sizes and subtract (``--counts``, see :func:`measure`): the difference divided by the
 difference in ``N`` is the cost of one 32 KiB packet (or one handshake) with the start-up and
@@ -230,6 +234,93 @@ def handshake(impl: str, n: int) -> float:
     return elapsed
 
 
+def cryptoFloor(n: int) -> float:
+    """
+    The cryptography a curve25519-sha256 + ssh-ed25519 handshake cannot do without, both
+    ends, ``n`` times, with ``cryptography`` and ``hashlib`` called directly: two X25519 key
+    pairs and exchanges, one Ed25519 signature made and checked (with the public key loaded
+    from its bytes, as a client must), the exchange hash on each side, six derived keys per
+    side and the four AES-CTR contexts. What a handshake costs beyond this is the SSH code.
+    """
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    host = Ed25519PrivateKey.generate()
+    hostPublic = host.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    transcript = os.urandom(1500)  # two KEXINITs, versions, host key and both halves
+    start = time.process_time()
+    for _ in range(n):
+        client, server = X25519PrivateKey.generate(), X25519PrivateKey.generate()
+        clientPublic = client.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        serverPublic = server.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        secrets = (
+            server.exchange(X25519PublicKey.from_public_bytes(clientPublic)),
+            client.exchange(X25519PublicKey.from_public_bytes(serverPublic)),
+        )
+        exchangeHash = hashlib.sha256(transcript + secrets[0]).digest()
+        signature = host.sign(exchangeHash)
+        Ed25519PublicKey.from_public_bytes(hostPublic).verify(
+            signature, hashlib.sha256(transcript + secrets[1]).digest()
+        )
+        for secret in secrets:
+            keys = [
+                hashlib.sha256(secret + exchangeHash + letter + exchangeHash).digest()
+                for letter in (b"A", b"B", b"C", b"D", b"E", b"F")
+            ]
+            Cipher(algorithms.AES(keys[2][:16]), modes.CTR(keys[0][:16])).encryptor()
+            Cipher(algorithms.AES(keys[3][:16]), modes.CTR(keys[1][:16])).decryptor()
+    return time.process_time() - start
+
+
+def bulkFloor(n: int, cipher: bytes, mac: bytes) -> float:
+    """
+    The cryptography of ``n`` 32 KiB data packets, sent and received (both ends run in the
+    benchmark's one process), with ``cryptography`` and ``hmac`` called directly on whole
+    packets: what no SSH implementation can avoid for that cipher (and MAC).
+    """
+    import hmac
+
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.poly1305 import Poly1305
+
+    packet = os.urandom(len(CHUNK) + 32)
+    start = time.process_time()
+    if cipher.startswith(b"chacha20"):
+        stream = Cipher(algorithms.ChaCha20(os.urandom(32), bytes(16)), None).encryptor()
+        for i in range(2 * n):
+            stream.reset_nonce(bytes(8) + i.to_bytes(8, "big"))
+            polyKey = stream.update(bytes(64))[:32]
+            body = stream.update(packet)
+            Poly1305.generate_tag(polyKey, body)
+    elif b"gcm" in cipher:
+        aead = AESGCM(os.urandom(16 if b"128" in cipher else 32))
+        nonce = os.urandom(12)
+        for _ in range(n):
+            aead.decrypt(nonce, aead.encrypt(nonce, packet, b"1234"), b"1234")
+    else:
+        size = int(cipher[3:6]) // 8
+        ctr = Cipher(algorithms.AES(os.urandom(size)), modes.CTR(os.urandom(16)))
+        encryptor, decryptor = ctr.encryptor(), ctr.decryptor()
+        macKey = os.urandom(64)
+        digest = "sha512" if b"512" in mac else "sha256"
+        for _ in range(n):
+            hmac.digest(macKey, packet, digest)
+            wire = encryptor.update(packet)
+            hmac.digest(macKey, decryptor.update(wire), digest)
+    return time.process_time() - start
+
+
 def _profiler() -> Any:
     """``SSH_INMEMORY_PROFILE=1``: profile the loop (not the set-up) with cProfile."""
     if not os.environ.get("SSH_INMEMORY_PROFILE"):
@@ -242,14 +333,14 @@ def _profiler() -> Any:
 
 
 def _endProfile(profile: Any, n: int) -> None:
-    """Print the loop's calls per unit, most frequent first."""
+    """Print the loop's calls and own time per unit, most costly first."""
     if profile is None:
         return
     import pstats
 
     profile.disable()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    rows = sorted(((v[1], v[2], k) for k, v in stats.items()), reverse=True)
+    rows = sorted(((v[1], v[2], k) for k, v in stats.items()), key=lambda r: -r[1])
     for calls, inner, (path, line, name) in rows[:60]:
         where = f"{os.path.basename(path)}:{line}" if line else ""
         print(f"{calls / n:7.2f} calls/unit {inner * 1e6 / n:8.2f} us/unit  {where} {name}")
@@ -307,6 +398,16 @@ def main(argv: list[str]) -> None:
         elapsed = bulk(impl, n, cipher, mac)
         unit = "MB/s"
         rate = n * len(CHUNK) / 1e6 / elapsed if elapsed else 0.0
+    elif kind == "bulkfloor":
+        cipher = argv[3].encode()
+        mac = argv[4].encode() if len(argv) > 4 else b"hmac-sha2-256"
+        elapsed = bulkFloor(n, cipher, mac)
+        unit = "MB/s (cryptography alone)"
+        rate = n * len(CHUNK) / 1e6 / elapsed if elapsed else 0.0
+    elif kind == "floor":
+        elapsed = cryptoFloor(n)
+        unit = "handshakes/s (cryptography alone)"
+        rate = n / elapsed if elapsed else 0.0
     else:
         elapsed = handshake(impl, n)
         unit = "handshakes/s"

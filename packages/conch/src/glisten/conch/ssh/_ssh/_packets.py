@@ -161,6 +161,10 @@ class _Cipher:
         return main, main.update(_ZEROS64)[:32]
 
 
+#: The ``none`` state both directions start with (it holds nothing that changes: shared).
+_NO_CIPHER = _Cipher(None, True)
+
+
 def _chachaContext(key: bytes) -> Any:
     # The 16-byte nonce is OpenSSH's: a 64-bit block counter (little-endian) then the 64-bit
     # sequence number (big-endian); encryption and decryption are the same keystream XOR.
@@ -188,7 +192,7 @@ class PacketWriter:
         self.sequence = 0
         self.bytesSent = 0
         self.bytesEncoded = 0
-        self._c = _Cipher(None, True)
+        self._c = _NO_CIPHER
         self._random = b""
         self._randomOffset = 0
 
@@ -293,7 +297,7 @@ class PacketReader:
         self.sequence = 0
         self.bytesReceived = 0
         self.maxPacketSize = maxPacketSize
-        self._c = _Cipher(None, False)
+        self._c = _NO_CIPHER
         #: The bytes being read (as received, or a split packet gathered) and where.
         self._buffer: bytes | bytearray = b""
         self._offset = 0
