@@ -52,47 +52,6 @@ def _keys() -> tuple[bytes, bytes]:
     return out[0], out[1]
 
 
-class _Pipe:
-    """A memory transport: writes are kept until :func:`_pump` hands them to the peer."""
-
-    disconnecting = False
-
-    def __init__(self, testing: Any) -> None:
-        self._inner = testing.StringTransport()
-        self.out: list[bytes] = []
-        self.producer: Any = None
-
-    def write(self, data: bytes) -> None:
-        self.out.append(data)
-
-    def writeSequence(self, data: Any) -> None:
-        self.out.extend(data)
-
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        self.producer = producer
-
-    def unregisterProducer(self) -> None:
-        self.producer = None
-
-    def loseConnection(self) -> None:
-        self.disconnecting = True
-
-    def getPeer(self) -> Any:
-        return self._inner.getPeer()
-
-    def getHost(self) -> Any:
-        return self._inner.getHost()
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
-
-
 def _pump(a: Any, b: Any) -> None:
     """Move bytes both ways until neither side writes more."""
     while a.transport.out or b.transport.out:
@@ -129,6 +88,19 @@ def _setup(impl: str, cipher: bytes, mac: bytes) -> dict[str, Any]:
         def getPrimes(self) -> Any:
             return None
 
+    class Pipe(m["testing"].StringTransport):  # type: ignore[misc]
+        """A memory transport keeping writes as they come, for :func:`_pump` (no copy)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.out: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.out.append(data)
+
+        def writeSequence(self, data: Any) -> None:
+            self.out.extend(data)
+
     factory = Factory()
     factory.reactor = clock
     factory.startFactory()
@@ -157,8 +129,8 @@ def _setup(impl: str, cipher: bytes, mac: bytes) -> dict[str, Any]:
             server.loginTimeout = 0
         client = Client()
         client.factory = ClientFactory()
-        server.makeConnection(_Pipe(m["testing"]))
-        client.makeConnection(_Pipe(m["testing"]))
+        server.makeConnection(Pipe())
+        client.makeConnection(Pipe())
         _pump(client, server)
         assert client.secure
         return client, server
