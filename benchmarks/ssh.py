@@ -23,16 +23,19 @@ machine (AES-NI, SHA-NI; CPU seconds, best of three, December 2026):
 
 - bulk floors, cryptography alone: aes128-ctr + hmac-sha2-256 about 650 MB/s, aes256-ctr +
   hmac-sha2-512 about 350 MB/s, chacha20-poly1305 about 1200 MB/s, aes128-gcm about
-  4200 MB/s. Twisted moves 330-340 MB/s with aes128-ctr + hmac-sha2-256 here, so 2x Twisted
-  on that row (660-680 MB/s) is at or above the floor: it would need the SSH layers, the
-  reactor and the kernel's loopback TCP to cost nothing. The row with each side's default
-  cipher has no such bound (Twisted's default is itself near its 350 MB/s floor).
+  4200 MB/s. Twisted moved 270-340 MB/s with aes128-ctr + hmac-sha2-256 here (330-340 in
+  the quieter runs), so 2x Twisted on that row (up to 680 MB/s) is at or above the floor: it
+  would need the SSH layers, the reactor and the kernel's loopback TCP to cost nothing. The
+  row with each side's default cipher has no such bound (Twisted's default runs close to its
+  own 350 MB/s floor).
 - handshakes: the cryptography of one (two X25519 key pairs and exchanges, one Ed25519
   signature made and checked, hashes, key derivation, four AES contexts) takes about 335 us;
-  without sockets Twisted's whole handshake takes about 750 us and glisten's about 600 us, so
-  even a handshake whose SSH code cost nothing would be 2.2x Twisted in memory. Over TCP each
-  handshake adds about 450 us (glisten) and 500 us (Twisted) of connect, accept, close and
-  reactor work, which puts the ceiling at about (750 + 500) / (335 + 450) = 1.6x.
+  without sockets Twisted's whole handshake takes about 750 us and glisten's about 600 us
+  (callgrind: 6.6 and 5.5 million instructions against 4.3 for the cryptography; valgrind
+  hides some CPU features, so it over-counts the cryptography), so even SSH code that cost
+  nothing would make 2.2x Twisted in memory. Over TCP each handshake adds about 400-450 us
+  (glisten) and 500-650 us (Twisted) of connect, accept, close and reactor work, which puts
+  the ceiling near (750 + 550) / (335 + 430), 1.7x.
 """
 
 from __future__ import annotations
