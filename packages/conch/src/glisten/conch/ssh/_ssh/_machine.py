@@ -688,7 +688,11 @@ class SSHTransportMachine:
                 break
             if self.budget is not None:
                 self.budget -= 1
-            events.extend(self._dispatch(*packet))
+            event = self._dispatch(*packet)
+            if type(event) is list:
+                events.extend(event)
+            elif event is not None:
+                events.append(event)
         self._maybeRekey()
         return events
 
@@ -727,8 +731,13 @@ class SSHTransportMachine:
                     "too many lines before identification",
                 )
 
-    def _dispatch(self, msg: int, rest: bytes) -> list[Any]:
-        """Handle one packet: message number ``msg`` and the payload after it (``rest``)."""
+    def _dispatch(self, msg: int, rest: bytes) -> Any:
+        """
+        Handle one packet: message number ``msg`` and the payload after it (``rest``).
+
+        :return: its event, a list of events, or ``None`` (a service packet's one event is
+            not wrapped in a list: that is nearly every packet).
+        """
         if msg >= 50:
             # Service messages (nearly every packet) are tested first. They are refused until
             # the first key exchange is done and between the peer's KEXINIT and its NEWKEYS.
@@ -740,7 +749,7 @@ class SSHTransportMachine:
                 raise SSHProtocolError(
                     DISCONNECT_PROTOCOL_ERROR, "message before a service started"
                 )
-            return [ev.PacketReceived(msg, rest)]
+            return ev.PacketReceived(msg, rest)
         # Transport messages are small: their handlers read the whole payload.
         payload = _BYTES[msg] + rest
         first = self._firstPacket
