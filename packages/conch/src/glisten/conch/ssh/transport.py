@@ -254,15 +254,19 @@ class SSHTransportBase(protocol.Protocol):
             return "?"
 
     def _handleEvents(self, events: list[Any]) -> None:
+        machine = self._machine
         for event in events:
-            if self._machine.phase is Phase.CLOSED and not isinstance(event, ev.DisconnectReceived):
+            kind = type(event)
+            if machine.phase is Phase.CLOSED and kind is not ev.DisconnectReceived:
                 return
-            self._handleEvent(event)
+            # Service packets are nearly every event: handed on here, without another call.
+            if kind is ev.PacketReceived:
+                self.service.packetReceived(event.messageType, event.payload)
+            else:
+                self._handleEvent(event)
 
     def _handleEvent(self, event: Any) -> None:
-        if isinstance(event, ev.PacketReceived):
-            self.service.packetReceived(event.messageType, event.payload)
-        elif isinstance(event, ev.VersionReceived):
+        if isinstance(event, ev.VersionReceived):
             self.otherVersionString = event.version
         elif isinstance(event, ev.KeysReady):
             if event.first:

@@ -684,12 +684,16 @@ class SSHTransportMachine:
             self._reader.feed(data)
         reader = self._reader
         while self.phase is not Phase.CLOSED and not self._awaitingHostKey and self.budget != 0:
-            payload = reader.next()
-            if payload is None:
+            packet = reader.next()
+            if packet is None:
                 break
             if self.budget is not None:
                 self.budget -= 1
-            events.extend(self._dispatch(payload))
+            event = self._dispatch(*packet)
+            if type(event) is list:
+                events.extend(event)
+            elif event is not None:
+                events.append(event)
         self._maybeRekey()
         return events
 
@@ -728,10 +732,13 @@ class SSHTransportMachine:
                     "too many lines before identification",
                 )
 
-    def _dispatch(self, payload: bytes) -> list[Any]:
-        if not payload:
-            raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "empty packet")
-        msg = payload[0]
+    def _dispatch(self, msg: int, rest: bytes) -> Any:
+        """
+        Handle one packet: message number ``msg`` and the payload after it (``rest``).
+
+        :return: its event, a list of events, or ``None`` (a service packet's one event is
+            not wrapped in a list: that is nearly every packet).
+        """
         if msg >= 50:
             # Service messages (nearly every packet) are tested first. They are refused until
             # the first key exchange is done and between the peer's KEXINIT and its NEWKEYS.
@@ -743,7 +750,9 @@ class SSHTransportMachine:
                 raise SSHProtocolError(
                     DISCONNECT_PROTOCOL_ERROR, "message before a service started"
                 )
-            return [ev.PacketReceived(msg, payload[1:])]
+            return ev.PacketReceived(msg, rest)
+        # Transport messages are small: their handlers read the whole payload.
+        payload = _BYTES[msg] + rest
         first = self._firstPacket
         self._firstPacket = False
         initialKex = self._kexCount == 0

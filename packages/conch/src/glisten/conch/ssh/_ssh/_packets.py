@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import os
 import struct
+from collections import deque
 from typing import Any
 
 import attrs
@@ -29,9 +30,13 @@ from glisten.conch.ssh._ssh._errors import (
 
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+#: A sequence number and a packet's length and padding length: what a plain (not EtM) MAC
+#: covers first, packed in one go.
+_SEQ_HEADER = struct.Struct(">IIB")
 _ZEROS8 = b"\x00" * 8
 _ZEROS64 = b"\x00" * 64
 _BYTES = [bytes((i,)) for i in range(256)]
+_MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
 @attrs.frozen
@@ -92,7 +97,8 @@ class _Cipher:
 
     Every per-packet object is made here once: ChaCha20 contexts get a new nonce per packet
     (``reset_nonce``), since making a cipher context cost more than encrypting a 32 KiB
-    packet.
+    packet; AES-GCM's key schedule is kept in one ``AESGCM``; a MAC is one ``hmac.digest``
+    call (one C call with the key: cheaper than keyed HMAC objects and their copies).
     """
 
     def __init__(self, keys: DirectionKeys | None, encrypt: bool) -> None:
@@ -112,7 +118,7 @@ class _Cipher:
         self.blockSize = spec.blockSize
         if spec.kind == "ctr":
             cipher = Cipher(algorithms.AES(keys.key), modes.CTR(keys.iv))
-            self._stream: Any = cipher.encryptor() if encrypt else cipher.decryptor()
+            self.stream: Any = cipher.encryptor() if encrypt else cipher.decryptor()
             assert keys.macName is not None
             mac = MACS[keys.macName]
             self.tagSize = mac.digestSize
@@ -120,13 +126,13 @@ class _Cipher:
             self.macHash = mac.hashName
             self.macKey = keys.macKey
         elif spec.kind == "gcm":
-            self._gcm = AESGCM(keys.key)
-            self._fixed = keys.iv[:4]
-            self._counter = int.from_bytes(keys.iv[4:12], "big")
+            self.aead = AESGCM(keys.key)
+            self.fixed = keys.iv[:4]
+            self.counter = int.from_bytes(keys.iv[4:12], "big")
             self.tagSize = 16
         else:
-            self._header = _chachaContext(keys.key[32:64])
-            self._main = _chachaContext(keys.key[:32])
+            self.header = _chachaContext(keys.key[32:64])
+            self.main = _chachaContext(keys.key[:32])
             self.tagSize = 16
         if self.lengthOutsidePadding:
             self.overhead = 1
@@ -137,26 +143,26 @@ class _Cipher:
         return self.kind in ("gcm", "chacha") or self.etm
 
     def nextGCMNonce(self) -> bytes:
-        nonce = self._fixed + (self._counter & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
-        self._counter += 1
-        return nonce
+        """The nonce of the next packet: the fixed field, then the invocation counter."""
+        counter = self.counter
+        self.counter = counter + 1
+        return self.fixed + _U64.pack(counter & _MASK64)
 
     def chachaHeader(self, seq: int) -> Any:
         """The stream that encrypts packet ``seq``'s length field."""
-        header = self._header
+        header = self.header
         header.reset_nonce(_ZEROS8 + _U64.pack(seq))
         return header
 
     def chachaMain(self, seq: int) -> tuple[Any, bytes]:
         """The stream of packet ``seq``'s body, past that packet's Poly1305 key (returned)."""
-        main = self._main
+        main = self.main
         main.reset_nonce(_ZEROS8 + _U64.pack(seq))
         return main, main.update(_ZEROS64)[:32]
 
-    def mac(self, seq: int, parts: tuple[bytes | memoryview, ...]) -> bytes:
-        """The MAC of packet ``seq`` over ``parts`` (one call: cheaper than a keyed HMAC
-        object's updates for the many small packets, and a join costs a big one little)."""
-        return hmac.digest(self.macKey, b"".join((_U32.pack(seq), *parts)), self.macHash)
+
+#: The ``none`` state both directions start with (it holds nothing that changes: shared).
+_NO_CIPHER = _Cipher(None, True)
 
 
 def _chachaContext(key: bytes) -> Any:
@@ -164,6 +170,9 @@ def _chachaContext(key: bytes) -> Any:
     # sequence number (big-endian); encryption and decryption are the same keystream XOR.
     return Cipher(algorithms.ChaCha20(key, _ZEROS8 * 2), None).encryptor()
 
+
+#: Reads shorter than this that arrive behind unread bytes are appended to one buffer.
+_SMALL_READ = 4096
 
 #: The padding bytes of many packets, taken from one ``os.urandom`` call at a time (small:
 #: ``os.urandom`` costs about 8 ns a byte, and a handshake sends only a few packets).
@@ -183,7 +192,7 @@ class PacketWriter:
         self.sequence = 0
         self.bytesSent = 0
         self.bytesEncoded = 0
-        self._c = _Cipher(None, True)
+        self._c = _NO_CIPHER
         self._random = b""
         self._randomOffset = 0
 
@@ -201,8 +210,12 @@ class PacketWriter:
     def encodeInto(self, out: list[bytes], pieces: tuple[bytes, ...]) -> None:
         """
         Frame, encrypt and MAC the payload made of ``pieces``, appending the packet's bytes
-        to ``out``: the pieces are never joined in plaintext (one join of ``out`` makes the
-        write), so a 32 KiB data message is copied once, by the cipher.
+        to ``out`` (one join of ``out`` makes the write).
+
+        A 32 KiB data message is copied by the cipher and, for all but ChaCha20 (which
+        encrypts piece by piece), once before it: AES-GCM needs its plaintext in one buffer,
+        and that one buffer is also what a plain MAC covers. Tags are appended separately,
+        never joined to the ciphertext here.
         """
         c = self._c
         size = sum(map(len, pieces))
@@ -211,45 +224,58 @@ class PacketWriter:
         if padLen < 4:
             padLen += block
         packetLen = 1 + size + padLen
-        lenField = _U32.pack(packetLen)
-        padByte = _BYTES[padLen]
         offset = self._randomOffset
-        if offset + padLen > len(self._random):
-            self._random = os.urandom(_PAD_POOL)
+        pool = self._random
+        if offset + padLen > len(pool):
+            pool = self._random = os.urandom(_PAD_POOL)
             offset = 0
         self._randomOffset = offset + padLen
-        padding = self._random[offset : offset + padLen]
+        padding = pool[offset : offset + padLen]
         seq = self.sequence
         self.sequence = (seq + 1) & 0xFFFFFFFF
         kind = c.kind
-        if kind == "none":
-            out.append(lenField + padByte)
-            out.extend(pieces)
-            out.append(padding)
-        elif kind == "chacha":
-            main, polyKey = c.chachaMain(seq)
-            parts = [c.chachaHeader(seq).update(lenField), main.update(padByte)]
-            for piece in pieces:
-                parts.append(main.update(piece))
-            parts.append(main.update(padding))
-            ct = b"".join(parts)
-            out.append(ct)
-            out.append(Poly1305.generate_tag(polyKey, ct))
-        elif kind == "gcm":
-            body = b"".join((padByte, *pieces, padding))
+        if kind == "gcm":
+            lenField = _U32.pack(packetLen)
+            body = b"".join((_BYTES[padLen], *pieces, padding))
+            counter = c.counter
+            c.counter = counter + 1
             out.append(lenField)
-            out.append(c._gcm.encrypt(c.nextGCMNonce(), body, lenField))
-        else:
-            stream = c._stream
+            out.append(c.aead.encrypt(c.fixed + _U64.pack(counter & _MASK64), body, lenField))
+        elif kind == "chacha":
+            # A stream cipher: each piece is encrypted as it is (the plaintext is never
+            # joined), and the tag reads the encrypted pieces one by one.
+            main, polyKey = c.chachaMain(seq)
+            tag = Poly1305(polyKey)
+            encrypted = c.chachaHeader(seq).update(_U32.pack(packetLen))
+            tag.update(encrypted)
+            out.append(encrypted)
+            for piece in (_BYTES[padLen], *pieces, padding):
+                encrypted = main.update(piece)
+                tag.update(encrypted)
+                out.append(encrypted)
+            out.append(tag.finalize())
+        elif kind == "ctr":
+            stream = c.stream
             if c.etm:
-                encrypted = stream.update(b"".join((padByte, *pieces, padding)))
+                lenField = _U32.pack(packetLen)
+                encrypted = stream.update(b"".join((_BYTES[padLen], *pieces, padding)))
                 out.append(lenField)
                 out.append(encrypted)
-                out.append(c.mac(seq, (lenField, encrypted)))
+                out.append(
+                    hmac.digest(
+                        c.macKey, b"".join((_U32.pack(seq), lenField, encrypted)), c.macHash
+                    )
+                )
             else:
-                plain = b"".join((lenField, padByte, *pieces, padding))
-                out.append(stream.update(plain))
-                out.append(c.mac(seq, (plain,)))
+                # The sequence number leads the joined plaintext: the MAC reads it all, the
+                # cipher a view past it.
+                plain = b"".join((_SEQ_HEADER.pack(seq, packetLen, padLen), *pieces, padding))
+                out.append(stream.update(memoryview(plain)[4:]))
+                out.append(hmac.digest(c.macKey, plain, c.macHash))
+        else:
+            out.append(_U32.pack(packetLen) + _BYTES[padLen])
+            out.extend(pieces)
+            out.append(padding)
         written = 4 + packetLen + c.tagSize
         self.bytesSent += written
         self.bytesEncoded += written
@@ -258,6 +284,9 @@ class PacketWriter:
 class PacketReader:
     """
     Reads packets out of received bytes; owns the incoming sequence number.
+
+    Received bytes are read where they are: what :meth:`feed` is given is kept as it is (not
+    copied into a buffer), and only a packet split between two reads is gathered into one.
 
     :param maxPacketSize: the largest ``packet_length`` accepted.
     :ivar sequence: the sequence number of the next packet.
@@ -268,11 +297,19 @@ class PacketReader:
         self.sequence = 0
         self.bytesReceived = 0
         self.maxPacketSize = maxPacketSize
-        self._c = _Cipher(None, False)
-        self._buffer = bytearray()
+        self._c = _NO_CIPHER
+        #: The bytes being read (as received, or a split packet gathered) and where.
+        self._buffer: bytes | bytearray = b""
         self._offset = 0
+        #: Bytes received after them, not looked at yet (``_laterOffset`` into the first).
+        self._later: deque[bytes | bytearray] = deque()
+        self._laterOffset = 0
+        self._laterSize = 0
         self._firstBlock: bytes | None = None
         self._length = -1
+        #: Where AES-GCM and plain-MAC packets are decrypted (made once, grown rarely): a
+        #: plain MAC's packet lies there after its sequence number, so the MAC reads one buffer.
+        self._scratch = bytearray()
 
     def setKeys(self, keys: DirectionKeys) -> None:
         """Switch to new keys (after receiving NEWKEYS)."""
@@ -280,123 +317,229 @@ class PacketReader:
         self.bytesReceived = 0
 
     def feed(self, data: bytes) -> None:
-        """Add received bytes."""
-        if self._offset and self._offset == len(self._buffer):
-            self._buffer.clear()
+        """Add received bytes (kept as they are: bytes do not change under us)."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        if not data:
+            return
+        later = self._later
+        if self._offset == len(self._buffer) and not later:
+            self._buffer = data
             self._offset = 0
-        elif self._offset > 65536:
-            del self._buffer[: self._offset]
-            self._offset = 0
-        self._buffer += data
+            return
+        self._laterSize += len(data)
+        if len(data) < _SMALL_READ:
+            # Small reads are joined (a peer dripping bytes must not cost an object each).
+            last = later[-1] if later else None
+            if type(last) is bytearray:
+                last += data
+                return
+            later.append(bytearray(data))
+            return
+        later.append(data)
 
     def pending(self) -> int:
         """How many received bytes have not been read into packets yet."""
-        return len(self._buffer) - self._offset
+        return len(self._buffer) - self._offset + self._laterSize - self._laterOffset
 
     def takeRemaining(self) -> bytes:
         """Remove and return the bytes not read yet (the version exchange's leftovers)."""
-        rest = bytes(self._buffer[self._offset :])
-        self._buffer.clear()
+        later = list(self._later)
+        if later:
+            later[0] = later[0][self._laterOffset :]
+        rest = b"".join((self._buffer[self._offset :], *later))
+        self._buffer = b""
         self._offset = 0
+        self._later.clear()
+        self._laterOffset = 0
+        self._laterSize = 0
         return rest
 
-    def _checkLength(self, length: int, aligned: int) -> None:
-        c = self._c
+    def _gather(self, size: int) -> bool:
+        """
+        Make the next ``size`` unread bytes one stretch of :attr:`_buffer`; ``False`` when
+        fewer have come. Only what that takes is copied: a packet split between two reads is
+        gathered, and the bytes after it are then read where they are.
+        """
+        buf = self._buffer
+        off = self._offset
+        have = len(buf) - off
+        later = self._later
+        if have == 0 and later:
+            buf = self._buffer = later.popleft()
+            self._laterSize -= len(buf)
+            off = self._offset = self._laterOffset
+            self._laterOffset = 0
+            have = len(buf) - off
+        if have >= size:
+            return True
+        if have + self._laterSize - self._laterOffset < size:
+            return False
+        gathered = bytearray(memoryview(buf)[off:])
+        while len(gathered) < size:
+            piece = later[0]
+            start = self._laterOffset
+            take = min(size - len(gathered), len(piece) - start)
+            gathered += memoryview(piece)[start : start + take]
+            if start + take == len(piece):
+                later.popleft()
+                self._laterSize -= len(piece)
+                self._laterOffset = 0
+            else:
+                self._laterOffset = start + take
+        self._buffer = gathered
+        self._offset = 0
+        return True
+
+    def _readLength(self, c: _Cipher) -> int:
+        """Read (and check) the next packet's length field; -1 if it has not all come."""
+        if c.kind == "ctr" and not c.etm:
+            if not self._gather(c.blockSize):
+                return -1
+            off = self._offset
+            first = c.stream.update(self._buffer[off : off + c.blockSize])
+            length = _U32.unpack_from(first)[0]
+            aligned = length + 4
+            self._firstBlock = first
+        else:
+            if not self._gather(4):
+                return -1
+            buf = self._buffer
+            off = self._offset
+            if c.kind == "chacha":
+                length = _U32.unpack(c.chachaHeader(self.sequence).update(buf[off : off + 4]))[0]
+            else:
+                length = _U32.unpack_from(buf, off)[0]
+            aligned = length if c.lengthOutsidePadding else length + 4
         if length < 5 or length > self.maxPacketSize:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "bad packet length")
         if aligned % c.blockSize:
             raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "packet not a multiple of the block")
+        self._length = length
+        return length
 
-    def next(self) -> bytes | None:
+    def next(self) -> tuple[int, bytes] | None:
         """
-        Read the next packet's payload, or ``None`` when more bytes are needed.
+        Read the next packet: its message number and the rest of its payload, or ``None``
+        when more bytes are needed.
 
-        Ciphertext is read through a view of the buffer and only the payload is decrypted
-        into new bytes (a stream cipher's padding is skipped), so a data packet is not copied.
+        Ciphertext is read through a view of the received bytes and only the payload after
+        its message number is made into new bytes (so the layers above need not slice a
+        data message again); a stream cipher's padding is skipped.
 
-        :raises SSHProtocolError: bad length, bad padding or a failed MAC.
+        :raises SSHProtocolError: bad length, bad padding, an empty payload or a failed MAC.
         """
         c = self._c
+        length = self._length
+        if length < 0:
+            length = self._readLength(c)
+            if length < 0:
+                return None
+        total = 4 + length + c.tagSize
+        if len(self._buffer) - self._offset < total and not self._gather(total):
+            return None
         buf = self._buffer
         off = self._offset
-        avail = len(buf) - off
-        kind = c.kind
-        if self._length < 0:
-            if kind == "ctr" and not c.etm:
-                if avail < c.blockSize:
-                    return None
-                first = c._stream.update(buf[off : off + c.blockSize])
-                length = _U32.unpack_from(first)[0]
-                self._checkLength(length, length + 4)
-                self._firstBlock = first
-            else:
-                if avail < 4:
-                    return None
-                if kind == "chacha":
-                    field = c.chachaHeader(self.sequence).update(buf[off : off + 4])
-                    length = _U32.unpack(field)[0]
-                else:
-                    length = _U32.unpack_from(buf, off)[0]
-                self._checkLength(length, length if c.lengthOutsidePadding else length + 4)
-            self._length = length
-        length = self._length
-        total = 4 + length + c.tagSize
-        if avail < total:
-            return None
         seq = self.sequence
         end = off + 4 + length
+        kind = c.kind
         # Views of the buffer are only ever temporaries, so none outlives this call (a live
         # one would forbid the buffer to grow).
         with memoryview(buf) as view:
-            if kind == "none":
-                padLen = self._checkPadding(buf[off + 4], length)
-                payload = bytes(view[off + 5 : end - padLen])
+            if kind == "gcm":
+                message, payload = self._openGCM(c, view, off, length)
             elif kind == "chacha":
                 main, polyKey = c.chachaMain(seq)
                 try:
                     Poly1305.verify_tag(polyKey, view[off:end], bytes(view[end : off + total]))
                 except (InvalidSignature, InvalidTag):
                     raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
-                padLen = self._checkPadding(main.update(view[off + 4 : off + 5])[0], length)
-                payload = main.update(view[off + 5 : end - padLen])
-            elif kind == "gcm":
-                try:
-                    body = c._gcm.decrypt(
-                        c.nextGCMNonce(), view[off + 4 : off + total], view[off : off + 4]
+                head = main.update(view[off + 4 : off + 6])
+                size = _payloadSize(head[0], length)
+                message = head[1]
+                payload = main.update(view[off + 6 : off + 5 + size])
+            elif kind == "ctr":
+                if c.etm:
+                    mac = hmac.digest(
+                        c.macKey, b"".join((_U32.pack(seq), view[off:end])), c.macHash
                     )
-                except InvalidTag:
-                    raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
-                padLen = self._checkPadding(body[0], length)
-                payload = body[1 : length - padLen]
-            elif c.etm:
-                if not hmac.compare_digest(c.mac(seq, (view[off:end],)), view[end : off + total]):
-                    raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
-                stream = c._stream
-                padLen = self._checkPadding(stream.update(view[off + 4 : off + 5])[0], length)
-                payload = stream.update(view[off + 5 : end - padLen])
-                stream.update(view[end - padLen : end])
-            else:
-                first = self._firstBlock
-                assert first is not None
-                rest = c._stream.update(view[off + c.blockSize : end])
-                if not hmac.compare_digest(c.mac(seq, (first, rest)), view[end : off + total]):
-                    raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
-                self._firstBlock = None
-                padLen = self._checkPadding(first[4], length)
-                # The payload starts in the first block (after length and padding length).
-                head = first[5:]
-                if len(head) >= length - 1 - padLen:
-                    payload = head[: length - 1 - padLen]
+                    if not hmac.compare_digest(mac, view[end : off + total]):
+                        raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
+                    stream = c.stream
+                    head = stream.update(view[off + 4 : off + 6])
+                    size = _payloadSize(head[0], length)
+                    message = head[1]
+                    payload = stream.update(view[off + 6 : off + 5 + size])
+                    stream.update(view[off + 5 + size : end])
                 else:
-                    payload = head + rest[: length - 1 - padLen - len(head)]
+                    message, payload = self._openPlainMAC(c, view, off, length, seq)
+            else:
+                size = _payloadSize(buf[off + 4], length)
+                message = buf[off + 5]
+                payload = bytes(view[off + 6 : off + 5 + size])
         self._offset = off + total
         self._length = -1
         self.sequence = (seq + 1) & 0xFFFFFFFF
         self.bytesReceived += total
-        return payload
+        return message, payload
 
-    @staticmethod
-    def _checkPadding(padLen: int, length: int) -> int:
-        if padLen < 4 or padLen >= length:
-            raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "bad padding length")
-        return padLen
+    def _scratchOf(self, size: int) -> bytearray:
+        """The scratch buffer, at least ``size`` bytes long (grown with room to spare)."""
+        scratch = self._scratch
+        if len(scratch) < size:
+            scratch = self._scratch = bytearray(size + 4096)
+        return scratch
+
+    def _openGCM(self, c: _Cipher, view: memoryview, off: int, length: int) -> tuple[int, bytes]:
+        """
+        Check and decrypt an AES-GCM packet into the scratch buffer (a new bytes object
+        would be zero-filled first), then copy out its payload.
+        """
+        counter = c.counter
+        c.counter = counter + 1
+        with memoryview(self._scratchOf(length)) as plain:
+            try:
+                c.aead.decrypt_into(
+                    c.fixed + _U64.pack(counter & _MASK64),
+                    view[off + 4 : off + 4 + length + 16],
+                    view[off : off + 4],
+                    plain[:length],
+                )
+            except InvalidTag:
+                raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed") from None
+            size = _payloadSize(plain[0], length)
+            return plain[1], bytes(plain[2 : 1 + size])
+
+    def _openPlainMAC(
+        self, c: _Cipher, view: memoryview, off: int, length: int, seq: int
+    ) -> tuple[int, bytes]:
+        """
+        Decrypt and check a packet whose MAC covers the plaintext (``hmac-sha2-*`` without
+        EtM): its rest is decrypted into the scratch buffer right after the sequence number
+        and the first block, so the MAC reads them in place and the payload is copied once.
+        """
+        first = self._firstBlock
+        assert first is not None
+        blockSize = c.blockSize
+        packetEnd = 8 + length
+        # update_into wants room for a block more than it is given.
+        with memoryview(self._scratchOf(packetEnd + blockSize)) as plain:
+            _U32.pack_into(plain, 0, seq)
+            plain[4 : 4 + blockSize] = first
+            c.stream.update_into(view[off + blockSize : off + 4 + length], plain[4 + blockSize :])
+            mac = hmac.digest(c.macKey, plain[:packetEnd], c.macHash)
+            if not hmac.compare_digest(mac, view[off + 4 + length : off + 4 + length + c.tagSize]):
+                raise SSHProtocolError(DISCONNECT_MAC_ERROR, "MAC check failed")
+            self._firstBlock = None
+            size = _payloadSize(first[4], length)
+            return first[5], bytes(plain[10 : 9 + size])
+
+
+def _payloadSize(padLen: int, length: int) -> int:
+    """The payload's size, message number included; the padding length checked."""
+    if padLen < 4 or padLen >= length:
+        raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "bad padding length")
+    size = length - 1 - padLen
+    if size < 1:
+        raise SSHProtocolError(DISCONNECT_PROTOCOL_ERROR, "empty packet")
+    return size
