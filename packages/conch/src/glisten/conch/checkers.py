@@ -796,6 +796,8 @@ def _keysOfLines(lines: Iterable[bytes]) -> list[Key]:
 
 
 _KRL_LIMITS = KRLLimits()
+#: How long after its last change a revoked keys file is trusted not to change again unseen.
+_SETTLED_NS = 2_000_000_000
 
 
 class RevokedKeysFile(PublicKeysFile):
@@ -821,6 +823,10 @@ class RevokedKeysFile(PublicKeysFile):
             stamp = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
             if self._read is not None and self._read[0] == stamp:
                 return self._read[1]
+            # A file changed this recently may change again within the same timestamp tick
+            # (coarse on most file systems: milliseconds, or seconds) and keep its size, so its
+            # stamp would not tell: it is read again until it has been left alone a while.
+            settled = time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_NS
             data = f.read(self.limits.maxSize + 1)
         revocations: KeyRevocationList | list[Key]
         if isKRL(data):
@@ -829,7 +835,7 @@ class RevokedKeysFile(PublicKeysFile):
             raise KRLError("revoked keys file too large")
         else:
             revocations = _keysOfLines(data.splitlines())
-        self._read = (stamp, revocations)
+        self._read = (stamp, revocations) if settled else None
         return revocations
 
     def isRevoked(self, key: Key) -> bool:
