@@ -254,6 +254,17 @@ def test_inMemoryChangedMeanwhile() -> None:
     assert scryptVerify(b"admin-set", db.storedHash(b"alice"))
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving the file another owner needs root")
+def test_passwordFileChangeKeepsOwner(tmp_path: Path) -> None:
+    """The rewritten file keeps its owner and group (here not the server's), not only its mode."""
+    path = _passwordFile(tmp_path)
+    os.chown(path, 1234, 5678)
+    db = checkers.ScryptPasswordFile(path, clock=lambda: NOW, n=N)
+    assert _result(db.requestAvatarId(_change(b"bob", b"bob-password", b"new-bob-pw"))) == b"bob"
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1234, 5678, 0o640)
+
+
 def test_unreadablePasswordFile(tmp_path: Path) -> None:
     db = checkers.ScryptPasswordFile(tmp_path / "missing", n=N)
     result = _result(db.requestAvatarId(UsernamePassword(b"alice", b"x")))

@@ -288,7 +288,8 @@ class ScryptPasswordFile(_PasswordChecker):
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             with open(self.path, "rb") as f:
                 lines = f.readlines()
-                mode = os.fstat(f.fileno()).st_mode & 0o7777
+                info = os.fstat(f.fileno())
+                mode = info.st_mode & 0o7777
             out = []
             found = False
             for line in lines:
@@ -312,6 +313,12 @@ class ScryptPasswordFile(_PasswordChecker):
             fd, temporary = tempfile.mkstemp(dir=folder, prefix=".passwords-")
             try:
                 with os.fdopen(fd, "wb") as f:
+                    # The new file takes the old one's owner and group too (a server running
+                    # as root would otherwise take it from the group that reads it); one that
+                    # may not give it them fails, leaving the password unchanged.
+                    new = os.fstat(f.fileno())
+                    if (new.st_uid, new.st_gid) != (info.st_uid, info.st_gid):
+                        os.fchown(f.fileno(), info.st_uid, info.st_gid)
                     os.fchmod(f.fileno(), mode)
                     f.writelines(out)
                     f.flush()
