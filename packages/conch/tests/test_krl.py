@@ -407,6 +407,19 @@ def test_revokedKeysFileRecentlyChangedIsReadAgain(
         monkeypatch.setattr(os, "fstat", realFstat)
 
 
+def test_revokedKeysFileListsNoKeysOfAKRL(tmp_path: Path) -> None:
+    """
+    ``getKeys`` (inherited from the plain key list) refuses a KRL rather than listing none of
+    its keys, which would tell a caller that nothing is revoked; the list form still lists.
+    """
+    path = tmp_path / "revoked"
+    path.write_bytes(KeyRevocationList(keys=[USER2]).toBytes())
+    with pytest.raises(KRLError):
+        checkers.RevokedKeysFile(path).getKeys()
+    path.write_bytes(USER2.public().toString("openssh") + b"\n")
+    assert checkers.RevokedKeysFile(path).getKeys() == [USER2.public()]
+
+
 def test_overlappingRangesGiven() -> None:
     krl = KeyRevocationList(serials={CA: [(1, 100), (5, 6), (200, 300), (150, 210)]})
     for serial, revoked in [(50, True), (101, False), (149, False), (150, True), (300, True)]:

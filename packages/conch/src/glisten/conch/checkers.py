@@ -838,6 +838,19 @@ class RevokedKeysFile(PublicKeysFile):
         self._read = (stamp, revocations) if settled else None
         return revocations
 
+    def getKeys(self) -> list[Key]:
+        """
+        The keys of a file in list form.
+
+        :raises OSError: the file cannot be read.
+        :raises KRLError: the file is a KRL, which revokes more than keys and is no list of
+            them (an empty list would let every key in): ask :meth:`isRevoked`.
+        """
+        revocations = self._revocations()
+        if isinstance(revocations, KeyRevocationList):
+            raise KRLError("a key revocation list is not a list of keys")
+        return list(revocations)
+
     def isRevoked(self, key: Key) -> bool:
         """
         Whether ``key`` is revoked: for a KRL see
