@@ -195,3 +195,65 @@ def test_glistenSshNeedsTrustedCAs(tmp_path: Path) -> None:
         authorizedPrincipalsFile=str(tmp_path / "%u"),
     )
     assert factory.portal is not None
+
+
+def _inThread(call: Any) -> tuple[Any, list[Any]]:
+    import threading
+
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_userFilesThatAreFIFOsAreRefused(tmp_path: Path) -> None:
+    """
+    A FIFO a user leaves as their principals file or ``authorized_keys`` is not opened for
+    reading (which would block the reactor until someone writes to it): it holds nothing.
+    """
+    import os
+
+    home = tmp_path / "alice"
+    (home / ".ssh").mkdir(parents=True)
+    fifos = [home / ".ssh" / "principals", home / ".ssh" / "authorized_keys"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    users = SimpleNamespace(getpwnam=lambda name: SimpleNamespace(pw_dir=str(home), pw_uid=1001))
+    calls = [
+        lambda: checkers.AuthorizedPrincipalsFile(".ssh/principals", users).getPrincipalEntries(
+            b"alice"
+        ),
+        lambda: checkers.UNIXAuthorizedKeysFiles(users).getAuthorizedKeyEntries(b"alice"),
+    ]
+    for call, fifo in zip(calls, fifos, strict=True):
+        thread, result = _inThread(call)
+        thread.join(10)
+        blocked = thread.is_alive()
+        if blocked:
+            # Let the stuck reader go (a writer opening and closing the FIFO ends its read).
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            thread.join(10)
+        assert not blocked and result == [[]]
+
+
+def test_longLinesAreNotHeldInMemory(tmp_path: Path) -> None:
+    """A line far past the longest usable one is skipped without being read whole; the
+    lines after it still count."""
+    import tracemalloc
+
+    home = tmp_path / "alice"
+    (home / ".ssh").mkdir(parents=True)
+    path = home / ".ssh" / "principals"
+    with open(path, "wb") as f:
+        f.write(b"#" + b"x" * (32 << 20) + b"\n")
+        f.write(b"deploy\n")
+    users = SimpleNamespace(getpwnam=lambda name: SimpleNamespace(pw_dir=str(home), pw_uid=1))
+    reader = checkers.AuthorizedPrincipalsFile(".ssh/principals", users)
+    tracemalloc.start()
+    try:
+        entries = reader.getPrincipalEntries(b"alice")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [e.principal for e in entries] == [b"deploy"]
+    assert peak < 4 << 20

@@ -362,6 +362,7 @@ def test_revokedKeysFileReadAgainWhenChanged(
         return decode(cls, data, *limits)
 
     monkeypatch.setattr(KeyRevocationList, "fromBytes", classmethod(counting))
+    monkeypatch.setattr(checkers, "_SETTLED_NS", -(10**12))  # a file just written is settled
     path = tmp_path / "revoked"
     path.write_bytes(KeyRevocationList(keys=[USER2]).toBytes())
     revoked = checkers.RevokedKeysFile(path)
@@ -373,6 +374,50 @@ def test_revokedKeysFileReadAgainWhenChanged(
     assert revoked.isRevoked(USER) and not revoked.isRevoked(USER2)
     path.write_bytes(b"# nothing\n")
     assert not revoked.isRevoked(USER)
+
+
+@pytest.mark.parametrize("age,stale", [(0, False), (10, True)])
+def test_revokedKeysFileRecentlyChangedIsReadAgain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, age: int, stale: bool
+) -> None:
+    """
+    A change that keeps the file's size and lands in the same timestamp tick as the version
+    read before (its stamp unchanged) is seen when that version was recent; a stamp that has
+    settled is trusted.
+    """
+    import os
+    import time
+    from types import SimpleNamespace
+
+    path = tmp_path / "revoked"
+    first = KeyRevocationList(keys=[USER2]).toBytes()
+    second = KeyRevocationList(keys=[USER]).toBytes()
+    assert len(first) == len(second)
+    when = time.time_ns() - age * 10**9
+    stamp = SimpleNamespace(st_ino=1, st_size=len(first), st_mtime_ns=when, st_ctime_ns=when)
+    realFstat = os.fstat
+    monkeypatch.setattr(os, "fstat", lambda fd: stamp)
+    try:
+        path.write_bytes(first)
+        revoked = checkers.RevokedKeysFile(path)
+        assert revoked.isRevoked(USER2)
+        path.write_bytes(second)
+        assert revoked.isRevoked(USER) is not stale
+    finally:
+        monkeypatch.setattr(os, "fstat", realFstat)
+
+
+def test_revokedKeysFileListsNoKeysOfAKRL(tmp_path: Path) -> None:
+    """
+    ``getKeys`` (inherited from the plain key list) refuses a KRL rather than listing none of
+    its keys, which would tell a caller that nothing is revoked; the list form still lists.
+    """
+    path = tmp_path / "revoked"
+    path.write_bytes(KeyRevocationList(keys=[USER2]).toBytes())
+    with pytest.raises(KRLError):
+        checkers.RevokedKeysFile(path).getKeys()
+    path.write_bytes(USER2.public().toString("openssh") + b"\n")
+    assert checkers.RevokedKeysFile(path).getKeys() == [USER2.public()]
 
 
 def test_overlappingRangesGiven() -> None:

@@ -212,6 +212,59 @@ def test_passwordFileChange(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == ["passwords", "passwords.lock"]
 
 
+def test_passwordFileChangedMeanwhile(tmp_path: Path) -> None:
+    """
+    A change whose current password was checked against a hash that another process replaced
+    (a concurrent change, an administrator locking the account) before the lock was taken is
+    refused, and the other process's hash stays.
+    """
+    path = _passwordFile(tmp_path)
+
+    class Racing(checkers.ScryptPasswordFile):
+        def _hash(self, password: bytes) -> bytes:
+            # Runs between the check of the current password and the rewrite.
+            lines = path.read_bytes().splitlines(keepends=True)
+            lines[3] = b"carol:!" + lines[3].split(b":")[1] + b"\n"
+            path.write_bytes(b"".join(lines))
+            return super()._hash(password)
+
+    db = Racing(path, clock=lambda: NOW, n=N)
+    result = _result(db.requestAvatarId(_change(b"carol", b"carol-password", b"new-carol-pw")))
+    assert isinstance(result, Failure) and result.check(UnauthorizedLogin)
+    assert path.read_bytes().splitlines()[3].startswith(b"carol:!")
+    assert _result(db.requestAvatarId(UsernamePassword(b"carol", b"new-carol-pw"))).check(
+        UnauthorizedLogin
+    )
+
+
+def test_inMemoryChangedMeanwhile() -> None:
+    """The same for the in-memory database (a checker subclass hashing asynchronously)."""
+
+    class Racing(checkers.InMemoryPasswordDatabase):
+        def _hash(self, password: bytes) -> bytes:
+            if password == b"new-password":
+                self.expirePassword(b"alice")
+                self._users[b"alice"].hashed = scryptHash(b"admin-set", n=N)
+            return super()._hash(password)
+
+    db = Racing(clock=lambda: NOW, n=N)
+    db.addUser(b"alice", b"old-password")
+    result = _result(db.requestAvatarId(_change(b"alice", b"old-password", b"new-password")))
+    assert isinstance(result, Failure) and result.check(UnauthorizedLogin)
+    assert scryptVerify(b"admin-set", db.storedHash(b"alice"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving the file another owner needs root")
+def test_passwordFileChangeKeepsOwner(tmp_path: Path) -> None:
+    """The rewritten file keeps its owner and group (here not the server's), not only its mode."""
+    path = _passwordFile(tmp_path)
+    os.chown(path, 1234, 5678)
+    db = checkers.ScryptPasswordFile(path, clock=lambda: NOW, n=N)
+    assert _result(db.requestAvatarId(_change(b"bob", b"bob-password", b"new-bob-pw"))) == b"bob"
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1234, 5678, 0o640)
+
+
 def test_unreadablePasswordFile(tmp_path: Path) -> None:
     db = checkers.ScryptPasswordFile(tmp_path / "missing", n=N)
     result = _result(db.requestAvatarId(UsernamePassword(b"alice", b"x")))

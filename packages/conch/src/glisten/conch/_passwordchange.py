@@ -127,10 +127,11 @@ class _PasswordChecker(ABC):
         """
 
     @abstractmethod
-    def _store(self, username: bytes, hashed: bytes, today: int) -> None:
-        """Replace the user's hash, changed ``today`` (days since 1970).
+    def _store(self, username: bytes, oldHashed: bytes, hashed: bytes, today: int) -> None:
+        """Replace the user's hash, changed ``today`` (days since 1970), provided it is still
+        ``oldHashed`` (the one the current password was checked against).
 
-        :raises OSError: the database cannot be written.
+        :raises OSError: the database cannot be written, or the user's hash changed since.
         """
 
     def _verify(self, username: bytes, password: bytes) -> _Entry | None:
@@ -163,7 +164,7 @@ class _PasswordChecker(ABC):
         if reason is not None:
             return fail(Failure(PasswordChangeRequired(reason)))
         try:
-            self._store(username, self._hash(new), int(self._clock() // _DAY))
+            self._store(username, entry.hashed, self._hash(new), int(self._clock() // _DAY))
         except OSError as e:
             self._log.warn("password of {user} not changed: {error}", user=username, error=e)
             return fail(Failure(UnauthorizedLogin("password not changed")))
@@ -225,8 +226,10 @@ class InMemoryPasswordDatabase(_PasswordChecker):
     def _lookup(self, username: bytes) -> _Entry | None:
         return self._users.get(username)
 
-    def _store(self, username: bytes, hashed: bytes, today: int) -> None:
+    def _store(self, username: bytes, oldHashed: bytes, hashed: bytes, today: int) -> None:
         entry = self._users[username]
+        if entry.hashed != oldHashed:
+            raise OSError(errno.EAGAIN, "password changed meanwhile")
         entry.hashed = hashed
         entry.lastChange = today
 
@@ -280,12 +283,13 @@ class ScryptPasswordFile(_PasswordChecker):
                     return parsed[1]
         return None
 
-    def _store(self, username: bytes, hashed: bytes, today: int) -> None:
+    def _store(self, username: bytes, oldHashed: bytes, hashed: bytes, today: int) -> None:
         with open(self.path + ".lock", "ab") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             with open(self.path, "rb") as f:
                 lines = f.readlines()
-                mode = os.fstat(f.fileno()).st_mode & 0o7777
+                info = os.fstat(f.fileno())
+                mode = info.st_mode & 0o7777
             out = []
             found = False
             for line in lines:
@@ -295,6 +299,10 @@ class ScryptPasswordFile(_PasswordChecker):
                     continue
                 found = True
                 entry = parsed[1]
+                if entry.hashed != oldHashed:
+                    # Another process changed (or an administrator locked) the password
+                    # after this one was checked: the check no longer holds.
+                    raise OSError(errno.EAGAIN, "password changed meanwhile")
                 fields = [username, hashed, b"%d" % today]
                 if entry.maxDays is not None:
                     fields.append(b"%d" % entry.maxDays)
@@ -305,6 +313,12 @@ class ScryptPasswordFile(_PasswordChecker):
             fd, temporary = tempfile.mkstemp(dir=folder, prefix=".passwords-")
             try:
                 with os.fdopen(fd, "wb") as f:
+                    # The new file takes the old one's owner and group too (a server running
+                    # as root would otherwise take it from the group that reads it); one that
+                    # may not give it them fails, leaving the password unchanged.
+                    new = os.fstat(f.fileno())
+                    if (new.st_uid, new.st_gid) != (info.st_uid, info.st_gid):
+                        os.fchown(f.fileno(), info.st_uid, info.st_gid)
                     os.fchmod(f.fileno(), mode)
                     f.writelines(out)
                     f.flush()

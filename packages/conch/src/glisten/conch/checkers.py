@@ -57,9 +57,10 @@ import hmac
 import ipaddress
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 from zope.interface import Interface, implementer
 
@@ -510,6 +511,37 @@ def _parseOptions(text: bytes) -> _ParsedOptions | None:
     return None
 
 
+def _openUserFile(path: str) -> BinaryIO:
+    """
+    Open a file a user controls (``authorized_keys``, an authorized principals file) so that
+    the user cannot stall the server: a FIFO or a device is refused, as its ``open`` or its
+    reads could block the reactor.
+
+    :raises OSError: the file cannot be opened, or is no regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _boundedLines(f: BinaryIO) -> Iterator[bytes]:
+    """The lines of ``f``, a line too long to be usable skipped without being held in memory
+    (``for line in f`` would read all of it)."""
+    limit = _MAX_LINE + 3  # the longest usable line, with its blanks and line end
+    while line := f.readline(limit):
+        if len(line) == limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = f.readline(limit)
+            continue
+        yield line
+
+
 def readAuthorizedKeys(
     fileobj: Iterable[bytes], parseKey: Callable[[bytes], Key] = Key.fromString
 ) -> Iterator[AuthorizedKey]:
@@ -633,8 +665,8 @@ class AuthorizedPrincipalsFile:
         if path is None:
             return []
         try:
-            with open(path, "rb") as f:
-                return list(readAuthorizedPrincipals(f))
+            with _openUserFile(path) as f:
+                return list(readAuthorizedPrincipals(_boundedLines(f)))
         except OSError:
             return []
 
@@ -721,8 +753,8 @@ class UNIXAuthorizedKeysFiles:
         entries: list[AuthorizedKey] = []
         for name in ("authorized_keys", "authorized_keys2"):
             try:
-                with open(os.path.join(home, ".ssh", name), "rb") as f:
-                    entries.extend(readAuthorizedKeys(f, self._parseKey))
+                with _openUserFile(os.path.join(home, ".ssh", name)) as f:
+                    entries.extend(readAuthorizedKeys(_boundedLines(f), self._parseKey))
             except OSError:
                 continue
         return entries
@@ -764,6 +796,8 @@ def _keysOfLines(lines: Iterable[bytes]) -> list[Key]:
 
 
 _KRL_LIMITS = KRLLimits()
+#: How long after its last change a revoked keys file is trusted not to change again unseen.
+_SETTLED_NS = 2_000_000_000
 
 
 class RevokedKeysFile(PublicKeysFile):
@@ -789,6 +823,10 @@ class RevokedKeysFile(PublicKeysFile):
             stamp = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
             if self._read is not None and self._read[0] == stamp:
                 return self._read[1]
+            # A file changed this recently may change again within the same timestamp tick
+            # (coarse on most file systems: milliseconds, or seconds) and keep its size, so its
+            # stamp would not tell: it is read again until it has been left alone a while.
+            settled = time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_NS
             data = f.read(self.limits.maxSize + 1)
         revocations: KeyRevocationList | list[Key]
         if isKRL(data):
@@ -797,8 +835,21 @@ class RevokedKeysFile(PublicKeysFile):
             raise KRLError("revoked keys file too large")
         else:
             revocations = _keysOfLines(data.splitlines())
-        self._read = (stamp, revocations)
+        self._read = (stamp, revocations) if settled else None
         return revocations
+
+    def getKeys(self) -> list[Key]:
+        """
+        The keys of a file in list form.
+
+        :raises OSError: the file cannot be read.
+        :raises KRLError: the file is a KRL, which revokes more than keys and is no list of
+            them (an empty list would let every key in): ask :meth:`isRevoked`.
+        """
+        revocations = self._revocations()
+        if isinstance(revocations, KeyRevocationList):
+            raise KRLError("a key revocation list is not a list of keys")
+        return list(revocations)
 
     def isRevoked(self, key: Key) -> bool:
         """
