@@ -279,6 +279,61 @@ def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: A
     assert found.returncode == 0
 
 
+def _glistenTarget(glistenServer: dict[str, Any]) -> dict[str, Any]:
+    """``glisten ssh``'s fixture in the shape of ``opensshServer``'s, for :func:`_conch`."""
+    return {
+        "port": glistenServer["port"],
+        "hostKeys": [Path(str(glistenServer["hostKeys"])) / "ssh_host_ed25519_key"],
+        "userKeys": {"ed25519": glistenServer["key"]},
+    }
+
+
+@pytest.mark.parametrize("server", ["openssh", "glisten"])
+def test_escapeSequences(
+    request: pytest.FixtureRequest, tmp_path: Path, pane: Any, server: str
+) -> None:
+    """
+    In a shell on a PTY: ``~?`` lists the escapes, ``~#`` the connections, ``~~`` sends one
+    ``~``, and ``~.`` disconnects (status 255, the terminal restored). Against ``glisten ssh``
+    the escape character is ``-e %`` and ``~`` is an ordinary character.
+    """
+    if server == "openssh":
+        target, escape, args = request.getfixturevalue("opensshServer"), "~", []
+    else:
+        target = _glistenTarget(request.getfixturevalue("glistenServer"))
+        escape, args = "%", ["-e", "%"]
+    command = _conch(target, tmp_path, *args, "127.0.0.1")
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
+    script = (
+        f"stty -g > {tmp_path / 'before'}; env -i {env} {shlex.join(command)}; "
+        f"echo status=$?; stty -g > {tmp_path / 'after'}; echo restored; exec cat"
+    )
+    p: Pane = pane("escapes", ["sh", "-c", script])
+    p.type("echo ready=$((2+3))")
+    p.keys("Enter")
+    p.waitFor("ready=5")
+    p.type(f"{escape}?")
+    p.waitFor("Supported escape sequences:")
+    assert f" {escape}.   - terminate connection" in p.screen()
+    p.type(f"{escape}#")
+    p.waitFor("The following connections are open:")
+    assert "#0 session" in p.screen()
+    # The escape character twice sends one; not after a newline it is ordinary.
+    # Typed only once the shell reads (a shell leaving its line editor may drop type-ahead).
+    p.type("printf 'wait%s:' ing; read v; echo \"got=$v\"")
+    p.keys("Enter")
+    p.waitFor("waiting:")
+    p.type(f"{escape}{escape}x{escape}.y~.z")
+    p.keys("Enter")
+    p.waitFor(f"got={escape}x{escape}.y~.z")
+    p.type(f"{escape}.")
+    p.waitFor("restored")
+    shown = p.screen()
+    assert "Connection to 127.0.0.1 closed." in shown
+    assert "status=255" in shown
+    assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
+
+
 def _cftpCommand(server: dict[str, Any], tmp: Path, *args: str) -> list[str]:
     known = _knownHosts(tmp / "known_hosts", server)
     return [

@@ -486,3 +486,102 @@ def test_endpointAsksTheUI() -> None:
     assert d is not None
     d.addErrback(failed.append)
     assert failed and failed[0].check(ConchError)
+
+
+class _EscapeConn(_FakeConn):
+    """A connection with channels to list and a transport that can be closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+        self.channels: dict[int, Any] = {}
+        self.transport = self
+
+    def loseConnection(self) -> None:
+        self.closed = True
+
+
+class _Written:
+    localClosed = False
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.data: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.data.append(data)
+
+
+def _escapeSession(*argv: str) -> tuple[conch.ConchService, _Written, io.StringIO, list[int]]:
+    service, stderr = _service(*argv)
+    channel = _Written(_EscapeConn())
+    service._channel = channel
+    finished: list[int] = []
+    service._finish = finished.append  # type: ignore[method-assign]
+    return service, channel, stderr, finished
+
+
+def test_escapes() -> None:
+    """With a PTY: ``~?``, ``~#``, ``~B`` and ``~~`` act; ``~.`` closes with status 255."""
+    from glisten.conch.ssh.forwarding import packOpen_forwarded_tcpip
+
+    service, channel, stderr, finished = _escapeSession("-t", "host")
+    conn = channel.conn
+    service._remoteForwards[9000] = ("target", 80)
+    forwarded = service._openForwarded(10, 10, packOpen_forwarded_tcpip(("x", 9000), ("a", 1)))
+    conn.channels = {0: channel, 3: forwarded}
+    channel.name = b"session"  # type: ignore[attr-defined]
+    service._sendInput(b"ls\r~?~#~B~~x")
+    assert b"".join(channel.data) == b"ls\r~x"
+    shown = stderr.getvalue()
+    assert "~.   - terminate connection" in shown
+    assert "#0 session" in shown
+    assert "#3 forwarded-tcpip to target port 80" in shown
+    assert conn.requests == [(b"break", b"\x00\x00\x03\xe8", False)]
+    service._sendInput(b"\n~.")
+    assert finished == [255]
+    assert conn.closed
+    assert "Connection to host closed." in stderr.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("argv", "typed", "sent"),
+    [
+        (("-t", "-e", "none", "h"), b"~.", b"~."),
+        (("-t", "-e", "^]", "h"), b"~?\r\x1d\x1d", b"~?\r\x1d"),
+        # No PTY, no escapes (as ssh).
+        (("-T", "h"), b"~.", b"~."),
+    ],
+)
+def test_escapeCharOption(argv: tuple[str, ...], typed: bytes, sent: bytes) -> None:
+    o = _options(*argv)
+    if o.escape_char is not None:
+        o.escape_byte = conch._escapes.parseEscapeChar(o.escape_char)
+    service = conch.ConchService(
+        o, [], KnownHostsFile(None), reactor=object(), stderr=io.StringIO()
+    )
+    channel = _Written(_EscapeConn())
+    service._channel = channel
+    service._sendInput(typed)
+    assert b"".join(channel.data) == sent
+
+
+def test_escapeCharSettings(tmp_path: Any) -> None:
+    """``-e`` wins over ``EscapeChar``; bad values are refused before connecting."""
+    config = tmp_path / "config"
+    config.write_text("Host h\n  EscapeChar %\n")
+    known = ["--known-hosts", str(tmp_path / "kh")]
+    o = _options("-F", str(config), *known, "h")
+    conch.conchPlugin.makeService(o)
+    assert o.escape_byte == ord("%")
+    o = _options("-F", str(config), *known, "-e", "none", "h")
+    conch.conchPlugin.makeService(o)
+    assert o.escape_byte is None
+    o = _options("-F", "none", *known, "h")
+    conch.conchPlugin.makeService(o)
+    assert o.escape_byte == ord("~")
+    with pytest.raises(ValueError, match="escape character"):
+        conch.conchPlugin.makeService(_options(*known, "-e", "ab", "h"))
+    config.write_text("Host h\n  EscapeChar xy\n")
+    with pytest.raises(ValueError, match="bad EscapeChar"):
+        conch.conchPlugin.makeService(_options("-F", str(config), *known, "h"))

@@ -5,7 +5,7 @@ A subset of OpenSSH's client configuration (``~/.ssh/config``, ``ssh -o``, ``ssh
 Understood: ``Host`` blocks (patterns with ``*`` and ``?``, ``!`` negation, several patterns a
 line), ``Match all``, and the keywords ``HostName``, ``Port``, ``User``, ``IdentityFile``,
 ``UserKnownHostsFile``, ``StrictHostKeyChecking`` (``yes``, ``ask``, ``accept-new``, ``no``)
-and ``BatchMode``. As in OpenSSH the first value found for a keyword wins (``-o`` options come
+``BatchMode`` and ``EscapeChar``. As in OpenSSH the first value found for a keyword wins (``-o`` options come
 before the file), and ``IdentityFile`` lines add up. Other keywords are ignored; ``Include``
 and other ``Match`` criteria are reported in :attr:`SSHConfig.warnings` and their blocks never
 apply. Paths take ``~`` and the ``%d %h %p %r %u %%`` tokens.
@@ -19,6 +19,8 @@ import re
 import shlex
 
 import attrs
+
+from glisten.conch.client._escapes import parseEscapeChar
 
 __all__ = ["ConfigError", "HostConfig", "Limits", "SSHConfig"]
 
@@ -46,6 +48,7 @@ class HostConfig:
     The settings that apply to one host (``None`` or empty: not set).
 
     :ivar strictHostKeyChecking: ``"yes"``, ``"ask"``, ``"accept-new"`` or ``"no"``.
+    :ivar escapeChar: ``EscapeChar`` as written (``none``, one character or ``^X``).
     """
 
     hostName: str | None = None
@@ -55,6 +58,7 @@ class HostConfig:
     userKnownHostsFiles: tuple[str, ...] = ()
     strictHostKeyChecking: str | None = None
     batchMode: bool | None = None
+    escapeChar: str | None = None
 
 
 _STRICT = {
@@ -76,6 +80,7 @@ _KNOWN = frozenset(
         "userknownhostsfile",
         "stricthostkeychecking",
         "batchmode",
+        "escapechar",
     }
 )
 
@@ -237,6 +242,11 @@ class SSHConfig:
         elif keyword == "batchmode":
             if word.lower() not in _BOOLEAN:
                 raise ConfigError(f"{where}: bad BatchMode value")
+        elif keyword == "escapechar":
+            try:
+                parseEscapeChar(word)
+            except ValueError:
+                raise ConfigError(f"{where}: bad EscapeChar value") from None
         block.entries.append((keyword, tuple(words)))
 
     def lookup(self, host: str, user: str | None = None, port: int | None = None) -> HostConfig:
@@ -280,6 +290,7 @@ class SSHConfig:
             ),
             strictHostKeyChecking=_STRICT[strict[0].lower()] if strict else None,
             batchMode=_BOOLEAN[batch[0].lower()] if batch else None,
+            escapeChar=found["escapechar"][0] if "escapechar" in found else None,
         )
 
 

@@ -18,10 +18,15 @@
   keyboard-interactive answers) are asked for on the terminal.
 - ``~/.ssh/config`` (or ``-F FILE``) and ``-o`` options: the subset that
   :mod:`glisten.conch.client.sshconfig` reads (``HostName``, ``Port``, ``User``,
-  ``IdentityFile``, ``UserKnownHostsFile``, ``StrictHostKeyChecking``, ``BatchMode``).
+  ``IdentityFile``, ``UserKnownHostsFile``, ``StrictHostKeyChecking``, ``BatchMode``,
+  ``EscapeChar``).
 - ``-L`` listens locally (127.0.0.1 unless ``BIND`` is given) and forwards connections through
   the server to ``HOST:HOSTPORT``; ``-R`` asks the server to listen and forwards its
   connections to ``HOST:HOSTPORT`` from here. Forwardings last as long as the session.
+- With a PTY, the escape character (``~``; ``-e CHAR``, ``-e ^X``, ``-e none`` or
+  ``EscapeChar``) right after a newline starts a command, as in ``ssh``: ``~.`` disconnects,
+  ``~B`` sends a BREAK, ``~#`` lists the forwarded connections, ``~?`` lists the escapes and
+  ``~~`` sends one ``~``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import getpass
 import io
 import os
 import signal
+import struct
 import sys
 import termios
 import tty
@@ -40,6 +46,7 @@ from typing import IO, Any
 from zope.interface import implementer
 
 from glisten.application.service import IService, IServiceMaker, Service
+from glisten.conch.client import _escapes
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.client.sshconfig import SSHConfig
 from glisten.conch.endpoints import SSHCommandClientEndpoint, _CommandChannel
@@ -343,6 +350,9 @@ class ConchService(Service):
             options.forward_agent and not options.noagent and os.environ.get("SSH_AUTH_SOCK")
         )
         self.usePty = _wantPty(options, stdin)
+        # ssh recognises escapes only in a session with a PTY.
+        escapeChar = getattr(options, "escape_byte", _escapes.DEFAULT_ESCAPE_CHAR)
+        self._escapes = _escapes.EscapeFilter(escapeChar) if self.usePty else None
         self._savedTerminal: Any = None
         self._previousWinch: Any = None
         self._channel: Any = None
@@ -453,12 +463,19 @@ class ConchService(Service):
         target = self._remoteForwards.get(port)
         if target is None:
             return None
-        return SSHConnectForwardingChannel(target, remoteWindow=window, remoteMaxPacket=maxPacket)
+        channel = SSHConnectForwardingChannel(
+            target, remoteWindow=window, remoteMaxPacket=maxPacket
+        )
+        # Named as the server opened it, for ~#.
+        channel.name = b"forwarded-tcpip"
+        return channel
 
     def _openAgent(self, window: int, maxPacket: int, data: bytes) -> Any:
-        return SSHConnectForwardingChannel(
+        channel = SSHConnectForwardingChannel(
             os.environ["SSH_AUTH_SOCK"], remoteWindow=window, remoteMaxPacket=maxPacket
         )
+        channel.name = b"auth-agent@openssh.com"
+        return channel
 
     def _geometry(self) -> tuple[int, int, int, int]:
         """``(rows, columns, 0, 0)`` of the local terminal."""
@@ -509,8 +526,42 @@ class ConchService(Service):
             )
 
     def _sendInput(self, data: bytes) -> None:
-        if self._channel is not None:
+        if self._channel is None:
+            return
+        if self._escapes is None:
             self._channel.write(data)
+            return
+        for event in self._escapes.receiveData(data):
+            if isinstance(event, _escapes.Input):
+                self._channel.write(event.data)
+            elif isinstance(event, _escapes.Disconnect):
+                self._disconnect()
+                return
+            elif isinstance(event, _escapes.Help):
+                escapeChar = self._escapes.escapeChar
+                assert escapeChar is not None
+                self._writeError(_escapes.helpText(escapeChar))
+            elif isinstance(event, _escapes.ListConnections):
+                self._writeError(_connectionList(self._channel.conn))
+            elif isinstance(event, _escapes.SendBreak):
+                self._sendBreak()
+
+    def _disconnect(self) -> None:
+        """``~.``: close the connection; ``ssh`` then exits with 255."""
+        channel = self._channel
+        self._restoreTerminal()
+        self._stderr.write(f"Connection to {self.options.host} closed.\n")
+        self._stderr.flush()
+        self._finish(CONNECTION_FAILED)
+        transport = getattr(getattr(channel, "conn", None), "transport", None)
+        if transport is not None:
+            transport.loseConnection()
+
+    def _sendBreak(self) -> None:
+        """``~B``: an RFC 4335 BREAK of ``ssh``'s length (one second)."""
+        channel = self._channel
+        if channel is not None and channel.conn is not None and not channel.localClosed:
+            channel.conn.sendRequest(channel, b"break", struct.pack(">L", 1000))
 
     def _inputEnded(self) -> None:
         channel = self._channel
@@ -548,6 +599,24 @@ class ConchService(Service):
         self._restoreBlocking()
         if self._ended:
             self._stop()
+
+
+def _connectionList(conn: Any) -> bytes:
+    """``~#``'s text: the connection's open channels, for a terminal in raw mode."""
+    lines = ["The following connections are open:"]
+    for localID, channel in sorted(getattr(conn, "channels", {}).items()):
+        line = f"  #{localID} {_printable(bytes(getattr(channel, 'name', b'')) or b'?')}"
+        transport = getattr(getattr(channel, "client", None), "transport", None)
+        peer: Any = transport.getPeer() if transport is not None else None
+        if getattr(peer, "port", None) is not None:
+            line += f" local end {peer.host} port {peer.port}"
+        target = getattr(channel, "hostport", None)
+        if isinstance(target, tuple):
+            line += f" to {target[0]} port {target[1]}"
+        elif isinstance(target, str):
+            line += f" to {target}"
+        lines.append(line)
+    return "".join(line + "\r\n" for line in lines).encode("utf-8", "replace")
 
 
 def _standardIO(
@@ -695,6 +764,7 @@ def _prepareConnection(options: argparse.Namespace) -> tuple[list[Key], KnownHos
     options.config_identities = list(settings.identityFiles)
     options.strict_host_key_checking = settings.strictHostKeyChecking or "ask"
     options.batch_mode = bool(settings.batchMode)
+    options.config_escape_char = settings.escapeChar
     knownHosts = options.known_hosts
     if knownHosts is None:
         files = settings.userKnownHostsFiles or (os.path.expanduser("~/.ssh/known_hosts"),)
@@ -798,6 +868,13 @@ class ConchServiceMaker:
             action="store_true",
             help="run no command or shell: only forward ports, until interrupted",
         )
+        parser.add_argument(
+            "-e",
+            dest="escape_char",
+            metavar="CHAR",
+            help="the escape character of a session with a PTY: one character, ^X or none "
+            "(default ~, or EscapeChar)",
+        )
         parser.add_argument("-t", "--tty", action="store_true", help="ask for a PTY")
         parser.add_argument("-T", "--notty", dest="no_tty", action="store_true", help="no PTY")
         parser.add_argument("host", help="[USER@]HOST")
@@ -808,7 +885,13 @@ class ConchServiceMaker:
             parseForward(spec)
         if options.no_command and options.command:
             raise ValueError("-N runs no command")
+        if options.escape_char is not None:
+            _escapes.parseEscapeChar(options.escape_char)
         keys, knownHosts = _prepareConnection(options)
+        escape = options.escape_char or options.config_escape_char
+        options.escape_byte = (
+            _escapes.DEFAULT_ESCAPE_CHAR if escape is None else _escapes.parseEscapeChar(escape)
+        )
         return ConchService(options, keys, knownHosts)
 
 
