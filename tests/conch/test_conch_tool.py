@@ -20,7 +20,7 @@ import pytest
 
 from . import _tmux
 from ._tmux import Pane, waitFor
-from .conftest import freePort, requireBinary, sshKeygen, waitForPort
+from .conftest import freePort, requireBinary, runSshd, sshKeygen, waitForPort
 from .test_agent_interop import sshAgent
 from .test_kbdint_interop import PASSWORD, passwordServer
 from .test_sftp_interop import sftpServer
@@ -332,6 +332,40 @@ def test_escapeSequences(
     assert "Connection to 127.0.0.1 closed." in shown
     assert "status=255" in shown
     assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
+
+
+def test_sendEnvToOpenSSH(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    """``SendEnv``/``SetEnv`` reach an ``sshd`` with ``AcceptEnv``; what it refuses is unset."""
+    server = opensshServer
+    with runSshd(
+        tmp_path,
+        *[f"HostKey {k}" for k in server["hostKeys"]],
+        f"AuthorizedKeysFile {Path(str(server['tmp'])) / 'authorized_keys'}",
+        "PasswordAuthentication no",
+        "AcceptEnv GLISTEN_SENT GLISTEN_SET LC_*",
+    ) as port:
+        target = {**server, "port": port}
+        config = tmp_path / "config"
+        config.write_text("Host 127.0.0.1\n  SendEnv GLISTEN_* LC_GLISTEN\n  SendEnv -LC_*\n")
+        command = _conch(
+            target, tmp_path, "-F", str(config), "-o", "SetEnv=GLISTEN_SET=fixed",
+            "127.0.0.1", 'echo "[$GLISTEN_SENT][$GLISTEN_SET][$GLISTEN_REFUSED][$LC_GLISTEN]"',
+        )  # fmt: skip
+        env = _env(tmp_path, GLISTEN_SENT="from here", GLISTEN_REFUSED="no", LC_GLISTEN="removed")
+        result = _run(command, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"[from here][fixed][][]\n"
+
+
+def test_sendEnvToGlisten(glistenServer: dict[str, Any], tmp_path: Path) -> None:
+    """``glisten ssh`` takes ``LC_*`` by default (its ``--accept-env`` allow-list)."""
+    command = _conch(
+        _glistenTarget(glistenServer), tmp_path, "-o", "SendEnv=LC_GLISTEN OTHER",
+        "127.0.0.1", 'echo "[$LC_GLISTEN][$OTHER]"',
+    )  # fmt: skip
+    result = _run(command, _env(tmp_path, LC_GLISTEN="sent", OTHER="refused"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"[sent][]\n"
 
 
 def _cftpCommand(server: dict[str, Any], tmp: Path, *args: str) -> list[str]:

@@ -585,3 +585,28 @@ def test_escapeCharSettings(tmp_path: Any) -> None:
     config.write_text("Host h\n  EscapeChar xy\n")
     with pytest.raises(ValueError, match="bad EscapeChar"):
         conch.conchPlugin.makeService(_options("-F", str(config), *known, "h"))
+
+
+def test_environment(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SendEnv``/``SetEnv`` variables go in ``env`` requests between the PTY and the shell."""
+    monkeypatch.setenv("LC_GLISTEN", "sent")
+    monkeypatch.setenv("NOT_SENT", "x")
+    o = _options(
+        "--known-hosts", str(tmp_path / "kh"), "-F", "none", "-o", "SendEnv=LC_*",
+        "-o", "SetEnv=FIXED=one", "-t", "h",
+    )  # fmt: skip
+    service = conch.conchPlugin.makeService(o)
+    assert isinstance(service, conch.ConchService)
+    service._reactor = object()
+    monkeypatch.setattr(service, "_geometry", lambda: (24, 80, 0, 0))
+    channel = conch._Session(service, _Creator(), b"", None, Deferred())
+    conn = _FakeConn()
+    channel.conn = conn
+    channel.channelOpen(b"")
+    envs = [(data, want) for t, data, want in conn.requests if t == b"env"]
+    assert envs == [
+        (common.NS(b"LC_GLISTEN") + common.NS(b"sent"), False),
+        (common.NS(b"FIXED") + common.NS(b"one"), False),
+    ]
+    kinds = [t for t, _, _ in conn.requests]
+    assert kinds == [b"pty-req", b"env", b"env", b"shell"]

@@ -23,6 +23,8 @@
 - ``-L`` listens locally (127.0.0.1 unless ``BIND`` is given) and forwards connections through
   the server to ``HOST:HOSTPORT``; ``-R`` asks the server to listen and forwards its
   connections to ``HOST:HOSTPORT`` from here. Forwardings last as long as the session.
+- ``SendEnv`` sends the local environment variables it names and ``SetEnv`` the variables it
+  sets, in ``env`` requests before the command or shell (the server may refuse them).
 - With a PTY, the escape character (``~``; ``-e CHAR``, ``-e ^X``, ``-e none`` or
   ``EscapeChar``) right after a newline starts a command, as in ``ssh``: ``~.`` disconnects,
   ``~B`` sends a BREAK, ``~#`` lists the forwarded connections, ``~?`` lists the escapes and
@@ -51,6 +53,7 @@ from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.client.sshconfig import SSHConfig
 from glisten.conch.endpoints import SSHCommandClientEndpoint, _CommandChannel
 from glisten.conch.error import HostKeyChanged, UserRejectedKey
+from glisten.conch.ssh.common import NS
 from glisten.conch.ssh.forwarding import (
     SSHConnectForwardingChannel,
     SSHListenClientForwardingChannel,
@@ -278,6 +281,9 @@ class _Session(_CommandChannel):
                 wantReply=True,
             )
             d.addErrback(service._ptyRefused)
+        for name, value in service.environment:
+            # As ssh: no answer asked for; a server that refuses a variable says nothing.
+            conn.sendRequest(self, b"env", NS(os.fsencode(name)) + NS(os.fsencode(value)))
         if self._command:
             super().channelOpen(specificData)
         else:
@@ -350,6 +356,8 @@ class ConchService(Service):
             options.forward_agent and not options.noagent and os.environ.get("SSH_AUTH_SOCK")
         )
         self.usePty = _wantPty(options, stdin)
+        #: ``SendEnv``/``SetEnv``: the variables sent before the command or shell.
+        self.environment: list[tuple[str, str]] = list(getattr(options, "environment", []))
         # ssh recognises escapes only in a session with a PTY.
         escapeChar = getattr(options, "escape_byte", _escapes.DEFAULT_ESCAPE_CHAR)
         self._escapes = _escapes.EscapeFilter(escapeChar) if self.usePty else None
@@ -765,6 +773,7 @@ def _prepareConnection(options: argparse.Namespace) -> tuple[list[Key], KnownHos
     options.strict_host_key_checking = settings.strictHostKeyChecking or "ask"
     options.batch_mode = bool(settings.batchMode)
     options.config_escape_char = settings.escapeChar
+    options.environment = settings.environment(os.environ)
     knownHosts = options.known_hosts
     if knownHosts is None:
         files = settings.userKnownHostsFiles or (os.path.expanduser("~/.ssh/known_hosts"),)
