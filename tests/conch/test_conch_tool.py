@@ -6,11 +6,14 @@ from __future__ import annotations
 import getpass
 import os
 import shlex
+import shutil
 import socket
 import socketserver
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -198,6 +201,103 @@ def test_portForwarding(
         out, err = proc.communicate(b"done\n", timeout=30)
         assert proc.returncode == 0, err
         assert out == b"done\n"
+
+
+@pytest.fixture
+def socketFolder() -> Iterator[Path]:
+    """A short folder for Unix sockets (their paths are limited to about 100 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="gcs"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def unixEchoServer(socketFolder: Path) -> Iterator[str]:
+    path = str(socketFolder / "echo.sock")
+    server = socketserver.ThreadingUnixStreamServer(path, _Echo)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _connectUnix(path: str, proc: subprocess.Popen[bytes]) -> socket.socket:
+    """A connection to ``path`` once something listens there (``proc`` must keep running)."""
+    deadline = time.monotonic() + 30
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"nothing listens on {path}") from None
+            time.sleep(0.05)
+
+
+def _echoThroughSocket(s: socket.socket) -> None:
+    payload = os.urandom(200000)
+    with s:
+        s.settimeout(30)
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        received = bytearray()
+        while chunk := s.recv(65536):
+            received += chunk
+    assert bytes(received) == payload
+
+
+@pytest.mark.parametrize(
+    ("flag", "listen", "connect"),
+    [
+        ("-L", "socket", "port"),
+        ("-L", "port", "socket"),
+        ("-L", "socket", "socket"),
+        ("-R", "socket", "port"),
+        ("-R", "port", "socket"),
+    ],
+)
+def test_unixSocketForwarding(
+    opensshServer: dict[str, Any],
+    tmp_path: Path,
+    echoServer: int,
+    unixEchoServer: str,
+    socketFolder: Path,
+    flag: str,
+    listen: str,
+    connect: str,
+) -> None:
+    """
+    ``-L``/``-R`` with a Unix socket at either end (``direct-streamlocal@openssh.com``,
+    ``streamlocal-forward@openssh.com``) through ``sshd``.
+    """
+    port = freePort()
+    listenPath = str(socketFolder / "listen.sock")
+    spec = (listenPath if listen == "socket" else str(port)) + ":"
+    spec += unixEchoServer if connect == "socket" else f"127.0.0.1:{echoServer}"
+    command = _conch(opensshServer, tmp_path, flag, spec, "127.0.0.1", "cat")
+    with _started(command, tmp_path, subprocess.PIPE) as proc:
+        for _ in range(2):
+            if listen == "socket":
+                _echoThroughSocket(_connectUnix(listenPath, proc))
+                if flag == "-L":
+                    # Only this user may use the connection through the socket.
+                    assert os.stat(listenPath).st_mode & 0o777 == 0o600
+            else:
+                waitForPort(port, proc)
+                _echoThrough(port)
+        out, err = proc.communicate(b"done\n", timeout=30)
+        assert proc.returncode == 0, err
+        assert out == b"done\n"
+    if flag == "-L" and listen == "socket":
+        assert not os.path.exists(listenPath)
 
 
 def test_forwardingOnly(opensshServer: dict[str, Any], tmp_path: Path, echoServer: int) -> None:

@@ -54,6 +54,46 @@ def test_parseForwardRefuses(spec: str) -> None:
         conch.parseForward(spec)
 
 
+@pytest.mark.parametrize(
+    ("spec", "listen", "connect"),
+    [
+        ("8080:web:80", (None, 8080), ("web", 80)),
+        ("[::1]:8080:[2001:db8::1]:443", ("::1", 8080), ("2001:db8::1", 443)),
+        ("8080:/run/app.sock", (None, 8080), "/run/app.sock"),
+        ("0.0.0.0:8080:/run/app.sock", ("0.0.0.0", 8080), "/run/app.sock"),
+        ("/tmp/l.sock:web:80", "/tmp/l.sock", ("web", 80)),
+        ("/tmp/l.sock:/run/app.sock", "/tmp/l.sock", "/run/app.sock"),
+        ("./rel/l.sock:[/odd:path]", "./rel/l.sock", "/odd:path"),
+    ],
+)
+def test_parseForwardSpec(spec: str, listen: Any, connect: Any) -> None:
+    assert conch.parseForwardSpec(spec) == conch.ForwardSpec(listen, connect)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "/a.sock",
+        "8080:web",
+        "/a:web:0",
+        "/a:/b:/c",
+        "a:x:/b",
+        "8080:/b:80",
+        "h:1:/p:2",
+        "/a:x:80:90",
+        "x:/b",
+    ],
+)
+def test_parseForwardSpecRefuses(spec: str) -> None:
+    with pytest.raises(ValueError):
+        conch.parseForwardSpec(spec)
+
+
+def test_parseForwardIsTCPOnly() -> None:
+    with pytest.raises(ValueError, match="use \\[BIND:\\]PORT"):
+        conch.parseForward("8080:/run/app.sock")
+
+
 def test_options() -> None:
     o = _options(
         "-l", "me", "-p", "2222", "-i", "k1", "-i", "k2", "-A", "-L", "1:h:2", "-R", "3:h:4",
@@ -610,3 +650,62 @@ def test_environment(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     ]
     kinds = [t for t, _, _ in conn.requests]
     assert kinds == [b"pty-req", b"env", b"env", b"shell"]
+
+
+class _Listening:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def listenTCP(self, port: int, factory: Any, interface: str = "") -> Any:
+        self.calls.append(("tcp", port, interface, factory))
+        return self
+
+    def listenUNIX(self, path: str, factory: Any, mode: int = 0o666) -> Any:
+        if path.endswith("busy.sock"):
+            raise OSError(98, "Address already in use")
+        assert mode == 0o600
+        self.calls.append(("unix", path, factory))
+        return self
+
+
+def test_unixSocketForwardings() -> None:
+    """
+    ``-L`` to and from Unix sockets listens with the right channel type; ``-R /path`` sends
+    ``streamlocal-forward@openssh.com`` and lets the server open channels for that path only.
+    """
+    from glisten.conch.ssh import forwarding
+
+    service, stderr = _service(
+        "-L", "/tmp/l.sock:web:80", "-L", "8080:/run/app.sock", "-L", "/tmp/busy.sock:/x/y",
+        "-R", "/remote/r.sock:127.0.0.1:22", "-R", "9000:/local/app.sock", "h",
+    )  # fmt: skip
+    reactor = _Listening()
+    service._reactor = reactor
+    conn = _FakeConn()
+    service._connected(conn)
+    (_, path, unixFactory), (_, port, interface, tcpFactory) = reactor.calls
+    assert (path, port, interface) == ("/tmp/l.sock", 8080, "127.0.0.1")
+    assert unixFactory.klass is forwarding.SSHListenClientForwardingChannel
+    assert unixFactory.hostport == ("web", 80)
+    assert tcpFactory.klass is forwarding.SSHListenClientStreamLocalChannel
+    assert tcpFactory.hostport == "/run/app.sock"
+    assert "cannot listen on /tmp/busy.sock" in stderr.getvalue()
+    assert conn.globals == [
+        (b"streamlocal-forward@openssh.com", common.NS(b"/remote/r.sock")),
+        (b"tcpip-forward", forwarding.packGlobal_tcpip_forward(("localhost", 9000))),
+    ]
+    opened = service._openForwardedStreamLocal(
+        10, 10, common.NS(b"/remote/r.sock") + common.NS(b"")
+    )
+    assert (opened.name, opened.hostport) == (
+        b"forwarded-streamlocal@openssh.com",
+        ("127.0.0.1", 22),
+    )
+    assert service._openForwardedStreamLocal(10, 10, common.NS(b"/other")) is None
+    with pytest.raises(ConchError):
+        service._openForwardedStreamLocal(10, 10, b"\x00\x00")
+    tcp = service._openForwarded(10, 10, forwarding.packOpen_forwarded_tcpip(("x", 9000), ("a", 1)))
+    assert tcp.hostport == "/local/app.sock"
+    service._remoteSocketRefused(Failure(ConchError("no")), "/remote/r.sock")
+    assert "failed for listen path /remote/r.sock" in stderr.getvalue()
+    assert service._openForwardedStreamLocal(10, 10, common.NS(b"/remote/r.sock")) is None

@@ -53,6 +53,38 @@ def test_wireFormats() -> None:
         fw.unpackGlobal_tcpip_forward(b"\x00\x00\x00\x01x\x00\x01\x00\x00")
 
 
+def test_streamLocalWireFormats() -> None:
+    """The client's streamlocal data: what the server side reads, and OpenSSH's layout."""
+    data = fw.packOpen_direct_streamlocal("/run/x.sock")
+    assert data == b"\x00\x00\x00\x0b/run/x.sock" + b"\x00" * 8
+    allowed = _Avatar(fw.ForwardingPolicy(streamLocal=("/run/*",)))
+    assert fw.openStreamLocalClient(1000, 1000, data, allowed).hostport == "/run/x.sock"
+    assert fw.packGlobal_streamlocal_forward("/p") == b"\x00\x00\x00\x02/p"
+    forwarded = b"\x00\x00\x00\x02/p\x00\x00\x00\x00"
+    assert fw.unpackOpen_forwarded_streamlocal(forwarded) == "/p"
+    for bad in (b"", b"\x00\x00\x00\x05/p", b"\x00\x00\x00\x01\xff"):
+        with pytest.raises(ConchError):
+            fw.unpackOpen_forwarded_streamlocal(bad)
+
+
+def test_listenFactoryOpensStreamLocalChannels() -> None:
+    """A factory for a socket path opens ``direct-streamlocal`` channels with its data."""
+    opened: list[tuple[Any, bytes]] = []
+
+    class Conn:
+        def openChannel(self, channel: Any, data: bytes) -> None:
+            opened.append((channel, data))
+
+    factory = fw.SSHListenForwardingFactory(
+        Conn(), "/run/x.sock", fw.SSHListenClientStreamLocalChannel
+    )
+    client = factory.buildProtocol(None)
+    ((channel, data),) = opened
+    assert channel.name == b"direct-streamlocal@openssh.com"
+    assert client.channel is channel
+    assert data == fw.packOpen_direct_streamlocal("/run/x.sock")
+
+
 class _Avatar(fw.ForwardingUser):
     def __init__(self, policy: fw.ForwardingPolicy) -> None:
         self.channelLookup: dict[bytes, Any] = {}

@@ -22,7 +22,9 @@
   ``EscapeChar``).
 - ``-L`` listens locally (127.0.0.1 unless ``BIND`` is given) and forwards connections through
   the server to ``HOST:HOSTPORT``; ``-R`` asks the server to listen and forwards its
-  connections to ``HOST:HOSTPORT`` from here. Forwardings last as long as the session.
+  connections to ``HOST:HOSTPORT`` from here. Either end may be a Unix socket path (a field
+  with a ``/``, as ``ssh``): ``direct-streamlocal@openssh.com`` channels and
+  ``streamlocal-forward@openssh.com`` requests. Forwardings last as long as the session.
 - ``SendEnv`` sends the local environment variables it names and ``SetEnv`` the variables it
   sets, in ``env`` requests before the command or shell (the server may refuse them).
 - With a PTY, the escape character (``~``; ``-e CHAR``, ``-e ^X``, ``-e none`` or
@@ -45,6 +47,7 @@ import tty
 from collections.abc import Callable
 from typing import IO, Any
 
+import attrs
 from zope.interface import implementer
 
 from glisten.application.service import IService, IServiceMaker, Service
@@ -57,21 +60,25 @@ from glisten.conch.ssh.common import NS
 from glisten.conch.ssh.forwarding import (
     SSHConnectForwardingChannel,
     SSHListenClientForwardingChannel,
+    SSHListenClientStreamLocalChannel,
     SSHListenForwardingFactory,
+    packGlobal_streamlocal_forward,
     packGlobal_tcpip_forward,
+    unpackOpen_forwarded_streamlocal,
     unpackOpen_forwarded_tcpip,
 )
 from glisten.conch.ssh.keys import BadKeyError, EncryptedKeyError, Key
 from glisten.conch.ssh.session import packRequest_pty_req, packRequest_window_change
 from glisten.conch.stdio import _windowSize
 from glisten.internet import interfaces, protocol
+from glisten.internet.defer import Deferred, gatherResults
 from glisten.internet.endpoints import UNIXClientEndpoint
 from glisten.internet.error import ConnectionDone, ProcessTerminated
 from glisten.internet.main import getReactor
 from glisten.internet.stdio import StandardIO
 from glisten.python.failure import Failure
 
-__all__ = ["ConchService", "conchPlugin", "parseForward"]
+__all__ = ["ConchService", "ForwardSpec", "conchPlugin", "parseForward", "parseForwardSpec"]
 
 #: ``ssh``'s exit status when the connection itself failed.
 CONNECTION_FAILED = 255
@@ -79,40 +86,91 @@ CONNECTION_FAILED = 255
 _DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
 
 
-def parseForward(spec: str) -> tuple[str | None, int, str, int]:
+@attrs.frozen
+class ForwardSpec:
     """
-    Read an ``-L``/``-R`` argument: ``[BIND:]PORT:HOST:HOSTPORT`` (IPv6 hosts in brackets).
+    One ``-L``/``-R`` argument, read.
 
-    :return: ``(bind address or None, port, host, host port)``.
-    :raises ValueError: not of that form.
+    :ivar listen: where to listen: ``(bind address or None, port)`` or a Unix socket path.
+    :ivar connect: where connections go: ``(host, port)`` or a Unix socket path.
     """
-    parts: list[str] = []
+
+    listen: tuple[str | None, int] | str
+    connect: tuple[str, int] | str
+
+
+def _forwardFields(spec: str) -> list[tuple[str, bool]]:
+    """``spec`` split at colons (brackets quote a field): ``(field, whether a path)``; a
+    field with a ``/`` is a Unix socket path, as in ``ssh``."""
+    fields: list[tuple[str, bool]] = []
     rest = spec
     while rest:
         if rest.startswith("["):
             end = rest.find("]")
             if end < 0:
                 raise ValueError(f"bad forwarding specification {spec!r}")
-            parts.append(rest[1:end])
+            field = rest[1:end]
             rest = rest[end + 1 :]
             if rest and not rest.startswith(":"):
                 raise ValueError(f"bad forwarding specification {spec!r}")
             rest = rest[1:]
         else:
-            part, _, rest = rest.partition(":")
-            parts.append(part)
-    if len(parts) == 3:
-        parts.insert(0, "")
-    if len(parts) != 4 or not parts[2]:
-        raise ValueError(f"bad forwarding specification {spec!r} (use [BIND:]PORT:HOST:PORT)")
-    bind, port, host, hostport = parts
-    try:
-        ports = int(port), int(hostport)
-    except ValueError:
-        raise ValueError(f"bad port in forwarding specification {spec!r}") from None
-    if not all(0 <= p <= 65535 for p in ports) or ports[1] == 0:
+            field, _, rest = rest.partition(":")
+        fields.append((field, "/" in field))
+    return fields
+
+
+def parseForwardSpec(spec: str) -> ForwardSpec:
+    """
+    Read an ``-L``/``-R`` argument as ``ssh`` does: ``[BIND:]PORT:HOST:HOSTPORT``,
+    ``[BIND:]PORT:SOCKET``, ``SOCKET:HOST:HOSTPORT`` or ``SOCKET:SOCKET`` (a field with a
+    ``/`` is a Unix socket path; IPv6 hosts in brackets).
+
+    :raises ValueError: none of these forms.
+    """
+    fields = _forwardFields(spec)
+    paths = [isPath for _, isPath in fields]
+    values = [value for value, _ in fields]
+    usage = f"bad forwarding specification {spec!r} (use [BIND:]PORT:HOST:PORT or a socket path)"
+    if len(fields) == 2 and paths == [True, True]:
+        return ForwardSpec(values[0], values[1])
+    if len(fields) == 2 and paths == [False, True]:
+        return ForwardSpec((None, _port(values[0], spec)), values[1])
+    if len(fields) == 3 and paths == [True, False, False]:
+        return ForwardSpec(values[0], _target(values[1], values[2], spec))
+    if len(fields) == 3 and paths == [False, False, True]:
+        return ForwardSpec((values[0] or None, _port(values[1], spec)), values[2])
+    if len(fields) in (3, 4) and not any(paths):
+        if len(fields) == 3:
+            values.insert(0, "")
+        bind, port, host, hostport = values
+        return ForwardSpec((bind or None, _port(port, spec)), _target(host, hostport, spec))
+    raise ValueError(usage)
+
+
+def _port(text: str, spec: str, allowZero: bool = True) -> int:
+    if not text.isdigit() or not (0 if allowZero else 1) <= int(text) <= 65535:
         raise ValueError(f"bad port in forwarding specification {spec!r}")
-    return (bind or None), ports[0], host, ports[1]
+    return int(text)
+
+
+def _target(host: str, port: str, spec: str) -> tuple[str, int]:
+    if not host:
+        raise ValueError(f"bad forwarding specification {spec!r} (no host)")
+    return host, _port(port, spec, allowZero=False)
+
+
+def parseForward(spec: str) -> tuple[str | None, int, str, int]:
+    """
+    Read a TCP-only ``-L``/``-R`` argument: ``[BIND:]PORT:HOST:HOSTPORT``.
+
+    :return: ``(bind address or None, port, host, host port)``.
+    :raises ValueError: not of that form (socket paths too: see :func:`parseForwardSpec`).
+    """
+    forward = parseForwardSpec(spec)
+    if isinstance(forward.listen, str) or isinstance(forward.connect, str):
+        raise ValueError(f"bad forwarding specification {spec!r} (use [BIND:]PORT:HOST:PORT)")
+    return forward.listen[0], forward.listen[1], forward.connect[0], forward.connect[1]
 
 
 def _openTerminal() -> IO[str]:
@@ -366,7 +424,8 @@ class ConchService(Service):
         self._channel: Any = None
         self._local: StandardIO | None = None
         self._listeners: list[Any] = []
-        self._remoteForwards: dict[int, tuple[str, int]] = {}
+        self._remoteForwards: dict[int, tuple[str, int] | str] = {}
+        self._remoteSockets: dict[str, tuple[str, int] | str] = {}
         self._ended = False
         self._restoreBlocking: Callable[[], None] = lambda: None
 
@@ -384,6 +443,9 @@ class ConchService(Service):
         )
         endpoint._channelClass = lambda *args: _Session(self, *args)
         endpoint._channelOpeners[b"forwarded-tcpip"] = self._openForwarded
+        endpoint._channelOpeners[b"forwarded-streamlocal@openssh.com"] = (
+            self._openForwardedStreamLocal
+        )
         if self.forwardAgent:
             endpoint._channelOpeners[b"auth-agent@openssh.com"] = self._openAgent
         d = endpoint.connect(protocol.Factory.forProtocol(lambda: _RemoteOutput(self)))
@@ -392,10 +454,11 @@ class ConchService(Service):
     def stopService(self) -> Any:
         self._restoreTerminal()
         self._restoreBlocking()
-        for listener in self._listeners:
-            listener.stopListening()
+        # The reactor waits for the listeners to close (a -L socket file is removed then).
+        stopping = [listener.stopListening() for listener in self._listeners]
         self._listeners = []
-        return super().stopService()
+        super().stopService()
+        return gatherResults([d for d in stopping if isinstance(d, Deferred)])
 
     def _finish(self, status: int) -> None:
         if self._ended:
@@ -429,19 +492,40 @@ class ConchService(Service):
         """Logged in: start the forwardings."""
         o = self.options
         for spec in o.local_forward:
-            bind, port, host, hostport = parseForward(spec)
-            factory = SSHListenForwardingFactory(
-                conn, (host, hostport), SSHListenClientForwardingChannel
+            forward = parseForwardSpec(spec)
+            klass = (
+                SSHListenClientStreamLocalChannel
+                if isinstance(forward.connect, str)
+                else SSHListenClientForwardingChannel
             )
+            factory = SSHListenForwardingFactory(conn, forward.connect, klass)
             try:
-                listener = self._reactor.listenTCP(port, factory, interface=bind or "127.0.0.1")
+                if isinstance(forward.listen, str):
+                    # Only our user may use the connection through it (ssh's
+                    # StreamLocalBindMask 0177).
+                    listener = self._reactor.listenUNIX(forward.listen, factory, mode=0o600)
+                else:
+                    bind, port = forward.listen
+                    listener = self._reactor.listenTCP(port, factory, interface=bind or "127.0.0.1")
             except Exception as e:
-                self._stderr.write(f"glisten conch: cannot listen on port {port}: {e}\n")
+                where = _where(forward.listen)
+                self._stderr.write(f"glisten conch: cannot listen on {where}: {e}\n")
                 continue
             self._listeners.append(listener)
         for spec in o.remote_forward:
-            bind, port, host, hostport = parseForward(spec)
-            self._remoteForwards[port] = (host, hostport)
+            forward = parseForwardSpec(spec)
+            if isinstance(forward.listen, str):
+                path = forward.listen
+                self._remoteSockets[path] = forward.connect
+                d = conn.sendGlobalRequest(
+                    b"streamlocal-forward@openssh.com",
+                    packGlobal_streamlocal_forward(path),
+                    wantReply=True,
+                )
+                d.addErrback(self._remoteSocketRefused, path)
+                continue
+            bind, port = forward.listen
+            self._remoteForwards[port] = forward.connect
             d = conn.sendGlobalRequest(
                 b"tcpip-forward",
                 packGlobal_tcpip_forward((bind or "localhost", port)),
@@ -465,6 +549,22 @@ class ConchService(Service):
         self._remoteForwards.pop(port, None)
         self._stderr.write(f"Warning: remote port forwarding failed for listen port {port}\n")
         self._stderr.flush()
+
+    def _remoteSocketRefused(self, failure: Failure, path: str) -> None:
+        self._remoteSockets.pop(path, None)
+        self._stderr.write(f"Warning: remote port forwarding failed for listen path {path}\n")
+        self._stderr.flush()
+
+    def _openForwardedStreamLocal(self, window: int, maxPacket: int, data: bytes) -> Any:
+        """A connection to a socket the server listens on for ``-R /path:...``."""
+        target = self._remoteSockets.get(unpackOpen_forwarded_streamlocal(data))
+        if target is None:
+            return None
+        channel = SSHConnectForwardingChannel(
+            target, remoteWindow=window, remoteMaxPacket=maxPacket
+        )
+        channel.name = b"forwarded-streamlocal@openssh.com"
+        return channel
 
     def _openForwarded(self, window: int, maxPacket: int, data: bytes) -> Any:
         (_, port), _ = unpackOpen_forwarded_tcpip(data)
@@ -607,6 +707,11 @@ class ConchService(Service):
         self._restoreBlocking()
         if self._ended:
             self._stop()
+
+
+def _where(address: tuple[str | None, int] | str) -> str:
+    """A listening address for messages: the socket path or ``port N``."""
+    return address if isinstance(address, str) else f"port {address[1]}"
 
 
 def _connectionList(conn: Any) -> bytes:
@@ -859,7 +964,8 @@ class ConchServiceMaker:
             action="append",
             default=[],
             metavar="[BIND:]PORT:HOST:HOSTPORT",
-            help="forward a local port to HOST:HOSTPORT through the server",
+            help="forward a local port to HOST:HOSTPORT through the server; either end may be "
+            "a Unix socket path ([BIND:]PORT:/SOCKET, /SOCKET:HOST:PORT, /SOCKET:/SOCKET)",
         )
         parser.add_argument(
             "-R",
@@ -868,7 +974,8 @@ class ConchServiceMaker:
             action="append",
             default=[],
             metavar="[BIND:]PORT:HOST:HOSTPORT",
-            help="forward a port of the server to HOST:HOSTPORT from here",
+            help="forward a port of the server to HOST:HOSTPORT from here; either end may be "
+            "a Unix socket path, as with -L",
         )
         parser.add_argument(
             "-N",
@@ -891,7 +998,7 @@ class ConchServiceMaker:
 
     def makeService(self, options: argparse.Namespace) -> IService:
         for spec in options.local_forward + options.remote_forward:
-            parseForward(spec)
+            parseForwardSpec(spec)
         if options.no_command and options.command:
             raise ValueError("-N runs no command")
         if options.escape_char is not None:

@@ -7,7 +7,10 @@ server consults for every request: it allows nothing unless told.
   :class:`SSHConnectForwardingChannel` that connects to the destination.
 - ``tcpip-forward`` (``ssh -R``): :class:`ForwardingUser` listens and opens a
   ``forwarded-tcpip`` channel per connection (:class:`SSHListenForwardingFactory`).
-- ``direct-streamlocal@openssh.com`` (``ssh -L port:/path``): :func:`openStreamLocalClient`.
+- ``direct-streamlocal@openssh.com`` (``ssh -L port:/path``): :func:`openStreamLocalClient`;
+  the client's side of it and of ``streamlocal-forward@openssh.com`` (``ssh -R /path:...``)
+  uses :func:`packOpen_direct_streamlocal`, :func:`packGlobal_streamlocal_forward` and
+  :func:`unpackOpen_forwarded_streamlocal` (OpenSSH's ``PROTOCOL`` section 2.4).
 - ``auth-agent-req@openssh.com`` (``ssh -A``): :class:`AgentForwarding` serves a socket
   (mode 0600 in a 0700 folder, removed at the end of the session) whose connections become
   ``auth-agent@openssh.com`` channels to the client.
@@ -41,16 +44,20 @@ __all__ = [
     "SSHConnectForwardingChannel",
     "SSHForwardingClient",
     "SSHListenClientForwardingChannel",
+    "SSHListenClientStreamLocalChannel",
     "SSHListenForwardingChannel",
     "SSHListenForwardingFactory",
     "SSHListenServerForwardingChannel",
     "openConnectForwardingClient",
     "openStreamLocalClient",
+    "packGlobal_streamlocal_forward",
     "packGlobal_tcpip_forward",
+    "packOpen_direct_streamlocal",
     "packOpen_direct_tcpip",
     "packOpen_forwarded_tcpip",
     "unpackGlobal_tcpip_forward",
     "unpackOpen_direct_tcpip",
+    "unpackOpen_forwarded_streamlocal",
     "unpackOpen_forwarded_tcpip",
 ]
 
@@ -149,6 +156,30 @@ def unpackGlobal_tcpip_forward(data: bytes) -> tuple[str, int]:
     return host, port
 
 
+def packOpen_direct_streamlocal(path: str) -> bytes:
+    """The open data of ``direct-streamlocal@openssh.com``: the socket path, then the two
+    reserved fields (an empty string and a zero)."""
+    return string(path.encode("utf-8")) + string(b"") + uint32(0)
+
+
+def packGlobal_streamlocal_forward(path: str) -> bytes:
+    """The data of a ``streamlocal-forward@openssh.com`` (or ``cancel-...``) request."""
+    return string(path.encode("utf-8"))
+
+
+def unpackOpen_forwarded_streamlocal(data: bytes) -> str:
+    """
+    Read ``forwarded-streamlocal@openssh.com`` open data: the socket path the server
+    listens on (the reserved field after it is ignored).
+
+    :raises ConchError: malformed.
+    """
+    try:
+        return Reader(data, maxString=4096).string().decode("utf-8")
+    except (DecodeError, UnicodeDecodeError):
+        raise ConchError(OPEN_CONNECT_FAILED, "malformed forwarding request") from None
+
+
 # ---------------------------------------------------------------------- channels
 
 
@@ -244,6 +275,12 @@ class SSHListenClientForwardingChannel(SSHListenForwardingChannel):
     name = b"direct-tcpip"
 
 
+class SSHListenClientStreamLocalChannel(SSHListenForwardingChannel):
+    """Client side of ``ssh -L LISTEN:/remote/socket`` (``direct-streamlocal``)."""
+
+    name = b"direct-streamlocal@openssh.com"
+
+
 class SSHListenServerForwardingChannel(SSHListenForwardingChannel):
     """Server side of ``ssh -R``."""
 
@@ -259,10 +296,11 @@ class SSHListenForwardingFactory(protocol.Factory):
     Accepts local connections and opens a ``klass`` channel on ``connection`` for each.
 
     :param hostport: the forwarded address, sent in the open data (``None``: no open data,
-        as for agent channels).
+        as for agent channels; a socket path: ``direct-streamlocal`` open data, for a
+        ``klass`` of that channel type).
     """
 
-    def __init__(self, connection: Any, hostport: tuple[str, int] | None, klass: Any) -> None:
+    def __init__(self, connection: Any, hostport: tuple[str, int] | str | None, klass: Any) -> None:
         self.conn = connection
         self.hostport = hostport
         self.klass = klass
@@ -272,7 +310,9 @@ class SSHListenForwardingFactory(protocol.Factory):
         client = SSHForwardingClient(channel)
         channel.client = client
         data = b""
-        if self.hostport is not None:
+        if isinstance(self.hostport, str):
+            data = packOpen_direct_streamlocal(self.hostport)
+        elif self.hostport is not None:
             source = (getattr(addr, "host", "127.0.0.1"), getattr(addr, "port", 0))
             data = packOpen_direct_tcpip(self.hostport, source)
         self.conn.openChannel(channel, data)
