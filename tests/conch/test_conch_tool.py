@@ -155,15 +155,7 @@ def echoServer() -> Iterator[int]:
 
 
 def _echoThrough(port: int) -> bytes:
-    payload = os.urandom(200000)
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(payload)
-        s.shutdown(socket.SHUT_WR)
-        received = bytearray()
-        while chunk := s.recv(65536):
-            received += chunk
-    assert bytes(received) == payload
-    return payload
+    return _echoThroughSocket(socket.create_connection(("127.0.0.1", port), timeout=30))
 
 
 @contextmanager
@@ -242,7 +234,8 @@ def _connectUnix(path: str, proc: subprocess.Popen[bytes]) -> socket.socket:
             time.sleep(0.05)
 
 
-def _echoThroughSocket(s: socket.socket) -> None:
+def _echoThroughSocket(s: socket.socket) -> bytes:
+    """Send 200 kB through the connected ``s`` to an echo server; they come back whole."""
     payload = os.urandom(200000)
     with s:
         s.settimeout(30)
@@ -252,6 +245,7 @@ def _echoThroughSocket(s: socket.socket) -> None:
         while chunk := s.recv(65536):
             received += chunk
     assert bytes(received) == payload
+    return payload
 
 
 @pytest.mark.parametrize(
@@ -335,6 +329,19 @@ def test_agentLoginAndForwarding(
     assert fingerprint not in result.stdout
 
 
+def _inTerminal(command: list[str], tmp: Path) -> list[str]:
+    """
+    A shell running ``command`` in a clean environment, then showing ``status=N`` and
+    ``restored`` (the terminal settings before and after are saved in ``tmp``), then ``cat``.
+    """
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp, TERM="xterm").items())
+    script = (
+        f"stty -g > {tmp / 'before'}; env -i {env} {shlex.join(command)}; "
+        f"echo status=$?; stty -g > {tmp / 'after'}; echo restored; exec cat"
+    )
+    return ["sh", "-c", script]
+
+
 def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
     """
     Under a terminal: the first-use prompt (answered yes, the key recorded), a shell on a PTY
@@ -343,12 +350,7 @@ def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: A
     known = tmp_path / "tty_known_hosts"
     command = _conch(opensshServer, tmp_path, "127.0.0.1")
     command[command.index("--known-hosts") + 1] = str(known)
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
-    script = (
-        f"stty -g > {tmp_path / 'before'}; env -i {env} {shlex.join(command)}; "
-        f"echo status=$?; stty -g > {tmp_path / 'after'}; echo restored; exec cat"
-    )
-    p: Pane = pane("conch", ["sh", "-c", script])
+    p: Pane = pane("conch", _inTerminal(command, tmp_path))
     p.waitFor("Are you sure you want to continue connecting (yes/no)?")
     p.type("yes")
     p.keys("Enter")
@@ -403,12 +405,7 @@ def test_escapeSequences(
         target = _glistenTarget(request.getfixturevalue("glistenServer"))
         escape, args = "%", ["-e", "%"]
     command = _conch(target, tmp_path, *args, "127.0.0.1")
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
-    script = (
-        f"stty -g > {tmp_path / 'before'}; env -i {env} {shlex.join(command)}; "
-        f"echo status=$?; stty -g > {tmp_path / 'after'}; echo restored; exec cat"
-    )
-    p: Pane = pane("escapes", ["sh", "-c", script])
+    p: Pane = pane("escapes", _inTerminal(command, tmp_path))
     p.type("echo ready=$((2+3))")
     p.keys("Enter")
     p.waitFor("ready=5")

@@ -560,30 +560,19 @@ class ConchService(Service):
         target = self._remoteSockets.get(unpackOpen_forwarded_streamlocal(data))
         if target is None:
             return None
-        channel = SSHConnectForwardingChannel(
-            target, remoteWindow=window, remoteMaxPacket=maxPacket
-        )
-        channel.name = b"forwarded-streamlocal@openssh.com"
-        return channel
+        return _connecting(target, window, maxPacket, b"forwarded-streamlocal@openssh.com")
 
     def _openForwarded(self, window: int, maxPacket: int, data: bytes) -> Any:
         (_, port), _ = unpackOpen_forwarded_tcpip(data)
         target = self._remoteForwards.get(port)
         if target is None:
             return None
-        channel = SSHConnectForwardingChannel(
-            target, remoteWindow=window, remoteMaxPacket=maxPacket
-        )
-        # Named as the server opened it, for ~#.
-        channel.name = b"forwarded-tcpip"
-        return channel
+        return _connecting(target, window, maxPacket, b"forwarded-tcpip")
 
     def _openAgent(self, window: int, maxPacket: int, data: bytes) -> Any:
-        channel = SSHConnectForwardingChannel(
-            os.environ["SSH_AUTH_SOCK"], remoteWindow=window, remoteMaxPacket=maxPacket
+        return _connecting(
+            os.environ["SSH_AUTH_SOCK"], window, maxPacket, b"auth-agent@openssh.com"
         )
-        channel.name = b"auth-agent@openssh.com"
-        return channel
 
     def _geometry(self) -> tuple[int, int, int, int]:
         """``(rows, columns, 0, 0)`` of the local terminal."""
@@ -707,6 +696,16 @@ class ConchService(Service):
         self._restoreBlocking()
         if self._ended:
             self._stop()
+
+
+def _connecting(
+    target: tuple[str, int] | str, window: int, maxPacket: int, name: bytes
+) -> SSHConnectForwardingChannel:
+    """A channel the server opened, connecting here to ``target``; named as the server
+    opened it, for ``~#``."""
+    channel = SSHConnectForwardingChannel(target, remoteWindow=window, remoteMaxPacket=maxPacket)
+    channel.name = name
+    return channel
 
 
 def _where(address: tuple[str | None, int] | str) -> str:
