@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 
 from . import _tmux
 from ._tmux import Pane, waitFor
-from .conftest import freePort, requireBinary, runSshd, sshKeygen, waitForPort
+from .conftest import connectUnix, freePort, requireBinary, runSshd, sshKeygen, waitForPort
 from .test_agent_interop import sshAgent
 from .test_kbdint_interop import PASSWORD, passwordServer
 from .test_sftp_interop import sftpServer
@@ -219,21 +218,6 @@ def unixEchoServer(socketFolder: Path) -> Iterator[str]:
         server.server_close()
 
 
-def _connectUnix(path: str, proc: subprocess.Popen[bytes]) -> socket.socket:
-    """A connection to ``path`` once something listens there (``proc`` must keep running)."""
-    deadline = time.monotonic() + 30
-    while True:
-        s = socket.socket(socket.AF_UNIX)
-        try:
-            s.connect(path)
-            return s
-        except OSError:
-            s.close()
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"nothing listens on {path}") from None
-            time.sleep(0.05)
-
-
 def _echoThroughSocket(s: socket.socket) -> bytes:
     """Send 200 kB through the connected ``s`` to an echo server; they come back whole."""
     payload = os.urandom(200000)
@@ -280,7 +264,7 @@ def test_unixSocketForwarding(
     with _started(command, tmp_path, subprocess.PIPE) as proc:
         for _ in range(2):
             if listen == "socket":
-                _echoThroughSocket(_connectUnix(listenPath, proc))
+                _echoThroughSocket(connectUnix(listenPath, proc))
                 if flag == "-L":
                     # Only this user may use the connection through the socket.
                     assert os.stat(listenPath).st_mode & 0o777 == 0o600

@@ -99,14 +99,12 @@ class ProcessAvatar(ForwardingUser, ConchUser):
             if entry.noPortForwarding:
                 policy = ForwardingPolicy(agent=policy.agent)
             if entry.noAgentForwarding:
-                policy = ForwardingPolicy(policy.connect, policy.listen, policy.streamLocal)
+                policy = attrs.evolve(policy, agent=False)
             if (
                 getattr(entry, "permitOpen", None) is not None
                 or getattr(entry, "permitListen", None) is not None
             ):
-                policy = _KeyLimitedPolicy(
-                    policy.connect, policy.listen, policy.streamLocal, policy.agent, entry
-                )
+                policy = _KeyLimitedPolicy(**attrs.asdict(policy, recurse=False), entry=entry)
         self.forwardingPolicy = policy
         self.enableForwarding()
 

@@ -48,12 +48,14 @@ __all__ = [
     "SSHListenForwardingChannel",
     "SSHListenForwardingFactory",
     "SSHListenServerForwardingChannel",
+    "SSHListenServerStreamLocalChannel",
     "openConnectForwardingClient",
     "openStreamLocalClient",
     "packGlobal_streamlocal_forward",
     "packGlobal_tcpip_forward",
     "packOpen_direct_streamlocal",
     "packOpen_direct_tcpip",
+    "packOpen_forwarded_streamlocal",
     "packOpen_forwarded_tcpip",
     "unpackGlobal_tcpip_forward",
     "unpackOpen_direct_tcpip",
@@ -74,12 +76,16 @@ class ForwardingPolicy:
     :ivar streamLocal: patterns (``fnmatch``) of Unix socket paths ``direct-streamlocal``
         may connect to.
     :ivar agent: whether ``auth-agent-req@openssh.com`` (``ssh -A``) is granted.
+    :ivar streamLocalListen: patterns (``fnmatch``) of Unix socket paths
+        ``streamlocal-forward@openssh.com`` (``ssh -R /path:...``) may listen on; only
+        absolute paths without ``.``/``..`` components ever match.
     """
 
     connect: tuple[tuple[str, int], ...] = ()
     listen: tuple[tuple[str, int], ...] = ()
     streamLocal: tuple[str, ...] = ()
     agent: bool = False
+    streamLocalListen: tuple[str, ...] = ()
 
     def allowConnect(self, host: str, port: int) -> bool:
         """Whether ``direct-tcpip`` to ``host:port`` is allowed."""
@@ -95,6 +101,12 @@ class ForwardingPolicy:
     def allowStreamLocal(self, path: str) -> bool:
         """Whether ``direct-streamlocal`` may connect to ``path``."""
         return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.streamLocal)
+
+    def allowStreamLocalListen(self, path: str) -> bool:
+        """Whether ``streamlocal-forward@openssh.com`` may make a socket at ``path``."""
+        if not path.startswith("/") or os.path.normpath(path) != path or "\x00" in path:
+            return False
+        return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.streamLocalListen)
 
 
 # ---------------------------------------------------------------------- wire formats
@@ -165,6 +177,12 @@ def packOpen_direct_streamlocal(path: str) -> bytes:
 def packGlobal_streamlocal_forward(path: str) -> bytes:
     """The data of a ``streamlocal-forward@openssh.com`` (or ``cancel-...``) request."""
     return string(path.encode("utf-8"))
+
+
+def packOpen_forwarded_streamlocal(path: str) -> bytes:
+    """The open data of ``forwarded-streamlocal@openssh.com``: the socket path listened on,
+    then a reserved empty string."""
+    return string(path.encode("utf-8")) + string(b"")
 
 
 def unpackOpen_forwarded_streamlocal(data: bytes) -> str:
@@ -287,6 +305,12 @@ class SSHListenServerForwardingChannel(SSHListenForwardingChannel):
     name = b"forwarded-tcpip"
 
 
+class SSHListenServerStreamLocalChannel(SSHListenForwardingChannel):
+    """Server side of ``ssh -R /path:...`` (``forwarded-streamlocal``)."""
+
+    name = b"forwarded-streamlocal@openssh.com"
+
+
 class _AgentForwardingChannel(SSHListenForwardingChannel):
     name = b"auth-agent@openssh.com"
 
@@ -311,7 +335,11 @@ class SSHListenForwardingFactory(protocol.Factory):
         channel.client = client
         data = b""
         if isinstance(self.hostport, str):
-            data = packOpen_direct_streamlocal(self.hostport)
+            # The two socket channel types lay out their open data differently.
+            if self.klass.name == SSHListenServerStreamLocalChannel.name:
+                data = packOpen_forwarded_streamlocal(self.hostport)
+            else:
+                data = packOpen_direct_streamlocal(self.hostport)
         elif self.hostport is not None:
             source = (getattr(addr, "host", "127.0.0.1"), getattr(addr, "port", 0))
             data = packOpen_direct_tcpip(self.hostport, source)
@@ -397,15 +425,17 @@ class ForwardingUser:
     channelLookup: dict[bytes, Any]
     conn: Any
     reactor: Any = None
-    _forwardListeners: dict[tuple[str, int], Any] | None = None
+    _forwardListeners: dict[tuple[str, int] | str, Any] | None = None
 
     def enableForwarding(self) -> None:
         """Register the forwarding channel types (each still asks the policy)."""
         self.channelLookup[b"direct-tcpip"] = openConnectForwardingClient
         self.channelLookup[b"direct-streamlocal@openssh.com"] = openStreamLocalClient
 
-    def _listeners(self) -> dict[tuple[str, int], Any]:
-        listeners: dict[tuple[str, int], Any] | None = getattr(self, "_forwardListeners", None)
+    def _listeners(self) -> dict[tuple[str, int] | str, Any]:
+        listeners: dict[tuple[str, int] | str, Any] | None = getattr(
+            self, "_forwardListeners", None
+        )
         if listeners is None:
             listeners = {}
             self._forwardListeners = listeners
@@ -441,12 +471,59 @@ class ForwardingUser:
         listener.stopListening()
         return 1
 
+    def globalStreamLocalForward(self, data: bytes) -> int:
+        """
+        ``streamlocal-forward@openssh.com`` (``ssh -R /path:...``): listen on a Unix socket
+        (mode 0600, removed when cancelled or at logout), if the policy allows the path.
+        """
+        try:
+            path = Reader(data, maxString=4096).string().decode("utf-8")
+        except (DecodeError, UnicodeDecodeError):
+            return 0
+        listeners = self._listeners()
+        if not self.forwardingPolicy.allowStreamLocalListen(path) or path in listeners:
+            return 0
+        if len(listeners) >= 64:
+            return 0
+        factory = SSHListenForwardingFactory(self.conn, path, SSHListenServerStreamLocalChannel)
+        try:
+            listeners[path] = getReactor(self.reactor).listenUNIX(path, factory, mode=0o600)
+        except Exception:
+            return 0
+        return 1
+
+    def globalCancelStreamLocalForward(self, data: bytes) -> int:
+        """``cancel-streamlocal-forward@openssh.com``: stop listening on that socket."""
+        try:
+            path = Reader(data, maxString=4096).string().decode("utf-8")
+        except (DecodeError, UnicodeDecodeError):
+            return 0
+        listener = self._listeners().pop(path, None)
+        if listener is None:
+            return 0
+        listener.stopListening()
+        return 1
+
     def stopForwarding(self) -> None:
         """Close every listener (the user logged out)."""
         listeners = self._listeners()
         for listener in listeners.values():
             listener.stopListening()
         listeners.clear()
+
+
+# OpenSSH's request names are no Python names: ConchUser.gotGlobalRequest finds these as
+# "global_" + the name with dashes as underscores.
+setattr(
+    ForwardingUser,
+    "global_streamlocal_forward@openssh.com",
+    ForwardingUser.globalStreamLocalForward,
+)
+setattr(
+    ForwardingUser,
+    "global_cancel_streamlocal_forward@openssh.com",
+    ForwardingUser.globalCancelStreamLocalForward,
+)
 
 
 class AgentForwarding:
