@@ -415,6 +415,39 @@ def test_escapeSequences(
     assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
 
 
+def test_escapeSuspends(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
+    """``~^Z`` in an interactive bash: the job stops (terminal back to the shell), ``fg``
+    resumes the session in raw mode."""
+    bash = requireBinary("bash")
+    command = _conch(opensshServer, tmp_path, "127.0.0.1")
+    env = [f"{k}={v}" for k, v in _env(tmp_path, TERM="xterm", PS1="local$ ").items()]
+    p: Pane = pane("suspend", ["env", "-i", *env, bash, "--norc", "--noprofile", "-i"])
+    p.waitFor("local$")
+    p.type(shlex.join(command))
+    p.keys("Enter")
+    p.type("echo one=$((0+1))")
+    p.keys("Enter")
+    p.waitFor("one=1")
+    p.type("~")
+    p.keys("C-z")
+    p.waitFor("[suspend glisten conch]")
+    p.waitFor("Stopped")
+    # The local shell has the terminal again, in its own (cooked) mode.
+    p.type("echo local=$((2+2))")
+    p.keys("Enter")
+    p.waitFor("local=4")
+    p.type("fg")
+    p.keys("Enter")
+    p.type("echo two=$((1+1))")
+    p.keys("Enter")
+    p.waitFor("two=2")
+    p.type("exit 3")
+    p.keys("Enter")
+    p.type("echo status=$?")
+    p.keys("Enter")
+    p.waitFor("status=3")
+
+
 def test_sendEnvToOpenSSH(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     """``SendEnv``/``SetEnv`` reach an ``sshd`` with ``AcceptEnv``; what it refuses is unset."""
     server = opensshServer

@@ -709,3 +709,20 @@ def test_unixSocketForwardings() -> None:
     service._remoteSocketRefused(Failure(ConchError("no")), "/remote/r.sock")
     assert "failed for listen path /remote/r.sock" in stderr.getvalue()
     assert service._openForwardedStreamLocal(10, 10, common.NS(b"/remote/r.sock")) is None
+
+
+def test_escapeSuspends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~^Z``: the terminal restored, SIGTSTP raised, then raw again and the size sent."""
+    import signal
+
+    service, channel, stderr, _ = _escapeSession("-t", "h")
+    steps: list[str] = []
+    service._savedTerminal = object()
+    monkeypatch.setattr(service, "_restoreTerminal", lambda: steps.append("restored"))
+    monkeypatch.setattr(service, "_rawTerminal", lambda: steps.append("raw"))
+    monkeypatch.setattr(service, "_resized", lambda: steps.append("resized"))
+    monkeypatch.setattr(signal, "raise_signal", lambda signum: steps.append(f"signal {signum}"))
+    service._sendInput(b"~\x1a")
+    assert steps == ["restored", f"signal {signal.SIGTSTP}", "raw", "resized"]
+    assert "~^Z [suspend glisten conch]" in stderr.getvalue()
+    assert channel.data == []

@@ -14,6 +14,7 @@ from glisten.conch.client._escapes import (
     Input,
     ListConnections,
     SendBreak,
+    Suspend,
     formatEscapeChar,
     helpText,
     parseEscapeChar,
@@ -56,6 +57,7 @@ def _feed(data: bytes, escapeChar: int | None = 0x7E, split: bool = False) -> li
         (b"\r~?", [Input(b"\r"), Help()]),
         (b"\r~#", [Input(b"\r"), ListConnections()]),
         (b"\r~B", [Input(b"\r"), SendBreak()]),
+        (b"\r~\x1a", [Input(b"\r"), Suspend()]),
         # An unknown command sends both bytes.
         (b"\r~x", [Input(b"\r~x")]),
         (b"\r~\r~.", [Input(b"\r~\r"), Disconnect()]),
@@ -126,7 +128,7 @@ def test_help() -> None:
 
 
 _typed = st.lists(
-    st.sampled_from([b"~", b"\r", b"\n", b".", b"?", b"#", b"B", b"a", b"%", b"\x1d"])
+    st.sampled_from([b"~", b"\r", b"\n", b".", b"?", b"#", b"B", b"\x1a", b"a", b"%", b"\x1d"])
     | st.binary(max_size=8),
     max_size=40,
 ).map(b"".join)
@@ -153,7 +155,13 @@ def test_anyInput(data: bytes, escapeChar: int | None, draw: st.DataObject) -> N
         assert whole == ([Input(data)] if data else [])
     else:
         # Every byte but the escape character comes out, as typed or as a command's letter.
-        letters = {Disconnect(): b".", SendBreak(): b"B", ListConnections(): b"#", Help(): b"?"}
+        letters = {
+            Disconnect(): b".",
+            SendBreak(): b"B",
+            ListConnections(): b"#",
+            Suspend(): b"\x1a",
+            Help(): b"?",
+        }
         escape = bytes([escapeChar])
         rebuilt = b"".join(e.data if isinstance(e, Input) else escape + letters[e] for e in whole)
         assert rebuilt.replace(escape, b"") == data.replace(escape, b"")

@@ -5,8 +5,8 @@ CHARACTERS: sans-IO, over the bytes typed on the local terminal.
 The escape character (``~`` by default) is recognised only as the first byte of the session
 or right after a carriage return or newline. The byte after it picks the command:
 
-- ``.`` disconnects, ``B`` sends a BREAK, ``#`` lists the forwarded connections, ``?`` shows
-  the help; none of these bytes reach the server.
+- ``.`` disconnects, ``B`` sends a BREAK, ``#`` lists the forwarded connections, ``^Z``
+  (Control-Z) suspends the client, ``?`` shows the help; none of these bytes reach the server.
 - the escape character again sends one escape character;
 - anything else is no command: the escape character and that byte are both sent.
 
@@ -28,6 +28,7 @@ __all__ = [
     "Input",
     "ListConnections",
     "SendBreak",
+    "Suspend",
     "formatEscapeChar",
     "helpText",
     "parseEscapeChar",
@@ -60,16 +61,22 @@ class ListConnections:
 
 
 @attrs.frozen(slots=True)
+class Suspend:
+    """``~^Z``: stop the client as a shell job (the terminal restored until it goes on)."""
+
+
+@attrs.frozen(slots=True)
 class Help:
     """``~?``: show the supported escape sequences."""
 
 
-Event = Input | Disconnect | SendBreak | ListConnections | Help
+Event = Input | Disconnect | SendBreak | ListConnections | Suspend | Help
 
 _COMMANDS: dict[int, Event] = {
     ord("."): Disconnect(),
     ord("B"): SendBreak(),
     ord("#"): ListConnections(),
+    0x1A: Suspend(),
     ord("?"): Help(),
 }
 _NEWLINES = frozenset(b"\r\n")
@@ -168,6 +175,7 @@ def helpText(escapeChar: int) -> bytes:
         f" {e}.   - terminate connection",
         f" {e}B   - send a BREAK to the remote system",
         f" {e}#   - list forwarded connections",
+        f" {e}^Z  - suspend glisten conch",
         f" {e}?   - this message",
         f" {e}{e}   - send the escape character by typing it twice",
         "(Note that escapes are only recognized immediately after newline.)",

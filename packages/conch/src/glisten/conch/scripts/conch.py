@@ -29,8 +29,8 @@
   sets, in ``env`` requests before the command or shell (the server may refuse them).
 - With a PTY, the escape character (``~``; ``-e CHAR``, ``-e ^X``, ``-e none`` or
   ``EscapeChar``) right after a newline starts a command, as in ``ssh``: ``~.`` disconnects,
-  ``~B`` sends a BREAK, ``~#`` lists the forwarded connections, ``~?`` lists the escapes and
-  ``~~`` sends one ``~``.
+  ``~B`` sends a BREAK, ``~#`` lists the forwarded connections, ``~^Z`` suspends,
+  ``~?`` lists the escapes and ``~~`` sends one ``~``.
 """
 
 from __future__ import annotations
@@ -642,6 +642,8 @@ class ConchService(Service):
                 self._writeError(_connectionList(self._channel.conn))
             elif isinstance(event, _escapes.SendBreak):
                 self._sendBreak()
+            elif isinstance(event, _escapes.Suspend):
+                self._suspend()
 
     def _disconnect(self) -> None:
         """``~.``: close the connection; ``ssh`` then exits with 255."""
@@ -653,6 +655,20 @@ class ConchService(Service):
         transport = getattr(getattr(channel, "conn", None), "transport", None)
         if transport is not None:
             transport.loseConnection()
+
+    def _suspend(self) -> None:
+        """``~^Z``: stop as a shell job with the terminal restored; raw again when continued."""
+        escapeChar = self._escapes.escapeChar if self._escapes is not None else None
+        shown = _escapes.formatEscapeChar(escapeChar) if escapeChar is not None else ""
+        self._writeError(f"{shown}^Z [suspend glisten conch]\r\n".encode())
+        wasRaw = self._savedTerminal is not None
+        self._restoreTerminal()
+        # Delivered to this thread before raise_signal returns: the process stops here.
+        signal.raise_signal(signal.SIGTSTP)
+        if wasRaw:
+            self._rawTerminal()
+        # The terminal may have changed size while we were stopped.
+        self._resized()
 
     def _sendBreak(self) -> None:
         """``~B``: an RFC 4335 BREAK of ``ssh``'s length (one second)."""
