@@ -448,6 +448,21 @@ def test_escapeSuspends(opensshServer: dict[str, Any], tmp_path: Path, pane: Any
     p.waitFor("status=3")
 
 
+def test_terminalModes(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
+    """The local terminal's modes reach the remote PTY (an erase character sshd's default
+    would not have)."""
+    command = _conch(opensshServer, tmp_path, "127.0.0.1")
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
+    script = f"stty erase ^H intr ^G; env -i {env} {shlex.join(command)}; echo done; exec cat"
+    p: Pane = pane("modes", ["sh", "-c", script])
+    p.type("stty -a | tr ';' '\\n' | grep -E '^ *(erase|intr) ' | tr -d ' ' | tr '\\n' ,")
+    p.keys("Enter")
+    p.waitFor("intr=^G,erase=^H,")
+    p.type("exit")
+    p.keys("Enter")
+    p.waitFor("done")
+
+
 def test_sendEnvToOpenSSH(opensshServer: dict[str, Any], tmp_path: Path) -> None:
     """``SendEnv``/``SetEnv`` reach an ``sshd`` with ``AcceptEnv``; what it refuses is unset."""
     server = opensshServer

@@ -7,8 +7,9 @@
 
 - With a ``COMMAND`` it runs it and exits with its exit status (255 when the connection
   failed, as ``ssh``); standard input, output and error are passed through.
-- Without one it opens a shell; on a terminal with a PTY: the local terminal is in raw mode
-  for the session (restored on exit) and window size changes are sent to the server.
+- Without one it opens a shell; on a terminal with a PTY: the local terminal's modes (erase
+  and interrupt characters, flags, speeds) are sent for the PTY, the local terminal is in raw
+  mode for the session (restored on exit) and window size changes are sent to the server.
 - The host key is checked against ``~/.ssh/known_hosts`` (or ``--known-hosts``): a changed key
   is refused; an unknown one is shown and accepted only when the user types ``yes`` on the
   terminal (and then recorded, hashed); without a terminal unknown hosts are refused.
@@ -69,6 +70,7 @@ from glisten.conch.ssh.forwarding import (
 )
 from glisten.conch.ssh.keys import BadKeyError, EncryptedKeyError, Key
 from glisten.conch.ssh.session import packRequest_pty_req, packRequest_window_change
+from glisten.conch.ssh.ttymodes import TTY_OP_END, encodeModes
 from glisten.conch.stdio import _windowSize
 from glisten.internet import interfaces, protocol
 from glisten.internet.defer import Deferred, gatherResults
@@ -335,7 +337,7 @@ class _Session(_CommandChannel):
             d = conn.sendRequest(
                 self,
                 b"pty-req",
-                packRequest_pty_req(term, service._geometry(), b"\x00"),
+                packRequest_pty_req(term, service._geometry(), service._terminalModes()),
                 wantReply=True,
             )
             d.addErrback(service._ptyRefused)
@@ -578,6 +580,17 @@ class ConchService(Service):
         """``(rows, columns, 0, 0)`` of the local terminal."""
         columns, rows = _windowSize(self._stdout)
         return rows, columns, 0, 0
+
+    def _terminalModes(self) -> bytes:
+        """The local terminal's modes (as before raw mode) for the ``pty-req``; none when
+        standard input is no terminal."""
+        attributes = self._savedTerminal
+        if attributes is None:
+            try:
+                attributes = termios.tcgetattr(self._stdin)
+            except (termios.error, OSError):
+                return bytes([TTY_OP_END])
+        return encodeModes(attributes)
 
     def _ptyRefused(self, failure: Failure) -> None:
         """The session goes on without a terminal, as with ``ssh``."""
