@@ -415,6 +415,37 @@ def test_escapeSequences(
     assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
 
 
+def test_escapeRekeys(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
+    """``~R``: ``sshd`` (logging at DEBUG1) sees a second KEXINIT; the session goes on."""
+    server = opensshServer
+    with runSshd(
+        tmp_path,
+        *[f"HostKey {k}" for k in server["hostKeys"]],
+        f"AuthorizedKeysFile {Path(str(server['tmp'])) / 'authorized_keys'}",
+        "PasswordAuthentication no",
+        "LogLevel DEBUG1",
+    ) as port:
+        log = tmp_path / "sshd.log"
+        command = _conch({**server, "port": port}, tmp_path, "127.0.0.1")
+        p: Pane = pane("rekey", _inTerminal(command, tmp_path))
+        p.type("echo one=$((0+1))")
+        p.keys("Enter")
+        p.waitFor("one=1")
+        kexinits = log.read_text(errors="replace").count("SSH2_MSG_KEXINIT received")
+        assert kexinits >= 1
+        p.type("~R")
+        waitFor(
+            lambda: str(log.read_text(errors="replace").count("SSH2_MSG_KEXINIT received")),
+            str(kexinits + 1),
+        )
+        p.type("echo two=$((1+1))")
+        p.keys("Enter")
+        p.waitFor("two=2")
+        p.type("exit")
+        p.keys("Enter")
+        p.waitFor("status=0")
+
+
 def test_escapeSuspends(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
     """``~^Z`` in an interactive bash: the job stops (terminal back to the shell), ``fg``
     resumes the session in raw mode."""

@@ -537,8 +537,13 @@ class _EscapeConn(_FakeConn):
         self.channels: dict[int, Any] = {}
         self.transport = self
 
+        self.kexInits = 0
+
     def loseConnection(self) -> None:
         self.closed = True
+
+    def sendKexInit(self) -> None:
+        self.kexInits += 1
 
 
 class _Written:
@@ -571,8 +576,9 @@ def test_escapes() -> None:
     forwarded = service._openForwarded(10, 10, packOpen_forwarded_tcpip(("x", 9000), ("a", 1)))
     conn.channels = {0: channel, 3: forwarded}
     channel.name = b"session"  # type: ignore[attr-defined]
-    service._sendInput(b"ls\r~?~#~B~~x")
+    service._sendInput(b"ls\r~?~#~B~R~~x")
     assert b"".join(channel.data) == b"ls\r~x"
+    assert conn.kexInits == 1
     shown = stderr.getvalue()
     assert "~.   - terminate connection" in shown
     assert "#0 session" in shown

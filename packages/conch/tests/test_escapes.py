@@ -13,6 +13,7 @@ from glisten.conch.client._escapes import (
     Help,
     Input,
     ListConnections,
+    Rekey,
     SendBreak,
     Suspend,
     formatEscapeChar,
@@ -57,6 +58,7 @@ def _feed(data: bytes, escapeChar: int | None = 0x7E, split: bool = False) -> li
         (b"\r~?", [Input(b"\r"), Help()]),
         (b"\r~#", [Input(b"\r"), ListConnections()]),
         (b"\r~B", [Input(b"\r"), SendBreak()]),
+        (b"\r~R", [Input(b"\r"), Rekey()]),
         (b"\r~\x1a", [Input(b"\r"), Suspend()]),
         # An unknown command sends both bytes.
         (b"\r~x", [Input(b"\r~x")]),
@@ -128,7 +130,9 @@ def test_help() -> None:
 
 
 _typed = st.lists(
-    st.sampled_from([b"~", b"\r", b"\n", b".", b"?", b"#", b"B", b"\x1a", b"a", b"%", b"\x1d"])
+    st.sampled_from(
+        [b"~", b"\r", b"\n", b".", b"?", b"#", b"B", b"R", b"\x1a", b"a", b"%", b"\x1d"]
+    )
     | st.binary(max_size=8),
     max_size=40,
 ).map(b"".join)
@@ -158,6 +162,7 @@ def test_anyInput(data: bytes, escapeChar: int | None, draw: st.DataObject) -> N
         letters = {
             Disconnect(): b".",
             SendBreak(): b"B",
+            Rekey(): b"R",
             ListConnections(): b"#",
             Suspend(): b"\x1a",
             Help(): b"?",

@@ -5,7 +5,8 @@ CHARACTERS: sans-IO, over the bytes typed on the local terminal.
 The escape character (``~`` by default) is recognised only as the first byte of the session
 or right after a carriage return or newline. The byte after it picks the command:
 
-- ``.`` disconnects, ``B`` sends a BREAK, ``#`` lists the forwarded connections, ``^Z``
+- ``.`` disconnects, ``B`` sends a BREAK, ``R`` starts a key exchange, ``#`` lists the
+  forwarded connections, ``^Z``
   (Control-Z) suspends the client, ``?`` shows the help; none of these bytes reach the server.
 - the escape character again sends one escape character;
 - anything else is no command: the escape character and that byte are both sent.
@@ -27,6 +28,7 @@ __all__ = [
     "Help",
     "Input",
     "ListConnections",
+    "Rekey",
     "SendBreak",
     "Suspend",
     "formatEscapeChar",
@@ -56,6 +58,11 @@ class SendBreak:
 
 
 @attrs.frozen(slots=True)
+class Rekey:
+    """``~R``: renew the connection's keys now."""
+
+
+@attrs.frozen(slots=True)
 class ListConnections:
     """``~#``: show the open channels (forwarded connections)."""
 
@@ -70,11 +77,12 @@ class Help:
     """``~?``: show the supported escape sequences."""
 
 
-Event = Input | Disconnect | SendBreak | ListConnections | Suspend | Help
+Event = Input | Disconnect | SendBreak | Rekey | ListConnections | Suspend | Help
 
 _COMMANDS: dict[int, Event] = {
     ord("."): Disconnect(),
     ord("B"): SendBreak(),
+    ord("R"): Rekey(),
     ord("#"): ListConnections(),
     0x1A: Suspend(),
     ord("?"): Help(),
@@ -174,6 +182,7 @@ def helpText(escapeChar: int) -> bytes:
         "Supported escape sequences:",
         f" {e}.   - terminate connection",
         f" {e}B   - send a BREAK to the remote system",
+        f" {e}R   - request rekey",
         f" {e}#   - list forwarded connections",
         f" {e}^Z  - suspend glisten conch",
         f" {e}?   - this message",

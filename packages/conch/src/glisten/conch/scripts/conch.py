@@ -30,7 +30,8 @@
   sets, in ``env`` requests before the command or shell (the server may refuse them).
 - With a PTY, the escape character (``~``; ``-e CHAR``, ``-e ^X``, ``-e none`` or
   ``EscapeChar``) right after a newline starts a command, as in ``ssh``: ``~.`` disconnects,
-  ``~B`` sends a BREAK, ``~#`` lists the forwarded connections, ``~^Z`` suspends,
+  ``~B`` sends a BREAK, ``~R`` renews the keys, ``~#`` lists the forwarded connections,
+  ``~^Z`` suspends,
   ``~?`` lists the escapes and ``~~`` sends one ``~``.
 """
 
@@ -657,6 +658,10 @@ class ConchService(Service):
                 self._sendBreak()
             elif isinstance(event, _escapes.Suspend):
                 self._suspend()
+            elif isinstance(event, _escapes.Rekey):
+                transport = getattr(self._channel.conn, "transport", None)
+                if transport is not None:
+                    transport.sendKexInit()
 
     def _disconnect(self) -> None:
         """``~.``: close the connection; ``ssh`` then exits with 255."""
