@@ -415,6 +415,30 @@ def test_escapeSequences(
     assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
 
 
+def test_escapeCommandLine(
+    opensshServer: dict[str, Any], tmp_path: Path, pane: Any, echoServer: int
+) -> None:
+    """``~C`` in a session: ``-L`` adds a forwarding that works at once, ``-KL`` cancels it."""
+    port = freePort()
+    command = _conch(opensshServer, tmp_path, "127.0.0.1")
+    p: Pane = pane("commandline", _inTerminal(command, tmp_path))
+    p.type("echo one=$((0+1))")
+    p.keys("Enter")
+    p.waitFor("one=1")
+    p.type(f"~C-L {port}:127.0.0.1:{echoServer}")
+    p.keys("Enter")
+    p.waitFor("Forwarding port.")
+    _echoThrough(port)
+    p.type(f"~C-KL {port}")
+    p.keys("Enter")
+    p.waitFor("Canceled forwarding.")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
+    p.type("exit")
+    p.keys("Enter")
+    p.waitFor("status=0")
+
+
 def test_escapeRekeys(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
     """``~R``: ``sshd`` (logging at DEBUG1) sees a second KEXINIT; the session goes on."""
     server = opensshServer
@@ -474,6 +498,8 @@ def test_escapeSuspends(opensshServer: dict[str, Any], tmp_path: Path, pane: Any
     p.waitFor("two=2")
     p.type("exit 3")
     p.keys("Enter")
+    # Typed once the local shell prompts again (type-ahead may go to the ending client).
+    waitFor(lambda: str(p.screen().count("local$")), "3")
     p.type("echo status=$?")
     p.keys("Enter")
     p.waitFor("status=3")

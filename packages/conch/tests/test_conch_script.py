@@ -732,3 +732,48 @@ def test_escapeSuspends(monkeypatch: pytest.MonkeyPatch) -> None:
     assert steps == ["restored", f"signal {signal.SIGTSTP}", "raw", "resized"]
     assert "~^Z [suspend glisten conch]" in stderr.getvalue()
     assert channel.data == []
+
+
+def test_commandLine() -> None:
+    """``~C``: the prompt and echo on the terminal; ``-L``/``-R`` add forwardings, ``-KL``/
+    ``-KR`` cancel them, anything else shows the commands."""
+    from glisten.conch.ssh import forwarding
+
+    service, channel, stderr, _ = _escapeSession("-t", "h")
+    reactor = _Listening()
+    service._reactor = reactor
+    conn = channel.conn
+    service._sendInput(b"~C-L 8080:web:80\r")
+    assert stderr.getvalue() == "\r\nssh> -L 8080:web:80\r\nForwarding port.\r\n"
+    assert channel.data == []
+    ((_, port, _, factory),) = reactor.calls
+    assert (port, factory.hostport) == (8080, ("web", 80))
+    service._sendInput(b"~C-R/remote/s.sock:127.0.0.1:22\r~C-R 9000:h:1\r")
+    assert [g[0] for g in conn.globals] == [
+        b"streamlocal-forward@openssh.com",
+        b"tcpip-forward",
+    ]
+    stopped: list[bool] = []
+    service._listeners["port 8080"].stopListening = lambda: stopped.append(True)
+    service._sendInput(b"~C-KL 8080\r~C-KR /remote/s.sock\r~C-KR 9000\r")
+    assert stopped == [True]
+    assert [g[0] for g in conn.globals[2:]] == [
+        b"cancel-streamlocal-forward@openssh.com",
+        b"cancel-tcpip-forward",
+    ]
+    assert conn.globals[3][1] == forwarding.packGlobal_tcpip_forward(("localhost", 9000))
+    assert stderr.getvalue().count("Canceled forwarding.") == 3
+    for typed, message in [
+        (b"~C-KL 8080\r", "no local forwarding on port 8080"),
+        (b"~C-KR 1\r", "no remote forwarding on port 1"),
+        (b"~C-L nonsense\r", "bad forwarding specification"),
+        (b"~C-KL x\r", "bad port"),
+        (b"~Cwhat\r", "Request local forward"),
+        (b'~C-L "a\r', "Request local forward"),
+    ]:
+        service._sendInput(typed)
+        assert message in stderr.getvalue().rsplit("ssh> ", 1)[1]
+    before = stderr.getvalue()
+    service._sendInput(b"~C-L 1:h:2\x03")
+    assert stderr.getvalue() == before + "\r\nssh> -L 1:h:2\r\n"
+    assert len(reactor.calls) == 1

@@ -7,7 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from glisten.conch.client._escapes import (
+    MAX_COMMAND_LINE,
+    Command,
+    CommandLineOpened,
     Disconnect,
+    Echo,
     EscapeFilter,
     Event,
     Help,
@@ -131,7 +135,24 @@ def test_help() -> None:
 
 _typed = st.lists(
     st.sampled_from(
-        [b"~", b"\r", b"\n", b".", b"?", b"#", b"B", b"R", b"\x1a", b"a", b"%", b"\x1d"]
+        [
+            b"~",
+            b"\r",
+            b"\n",
+            b".",
+            b"?",
+            b"#",
+            b"B",
+            b"R",
+            b"C",
+            b"\x7f",
+            b"\x15",
+            b"\x1b",
+            b"\x1a",
+            b"a",
+            b"%",
+            b"\x1d",
+        ]
     )
     | st.binary(max_size=8),
     max_size=40,
@@ -155,7 +176,11 @@ def test_anyInput(data: bytes, escapeChar: int | None, draw: st.DataObject) -> N
         pieces.extend(out)
         rest = rest[n:]
     assert _merged(pieces) == whole
-    if escapeChar is None or escapeChar not in data:
+    if any(isinstance(e, CommandLineOpened) for e in whole):
+        # Command lines take what is typed up to Return; they stay bounded.
+        lines = [e.line for e in whole if isinstance(e, Command) and e.line is not None]
+        assert all(len(line.encode("utf-8")) <= MAX_COMMAND_LINE * 3 for line in lines)
+    elif escapeChar is None or escapeChar not in data:
         assert whole == ([Input(data)] if data else [])
     else:
         # Every byte but the escape character comes out, as typed or as a command's letter.
@@ -170,3 +195,22 @@ def test_anyInput(data: bytes, escapeChar: int | None, draw: st.DataObject) -> N
         escape = bytes([escapeChar])
         rebuilt = b"".join(e.data if isinstance(e, Input) else escape + letters[e] for e in whole)
         assert rebuilt.replace(escape, b"") == data.replace(escape, b"")
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_commandLine(split: bool) -> None:
+    """``~C``: a line edited locally (Backspace, Control-U), handed on at Return."""
+    events = _feed(b"\r~C-L 80xx\x7f\x7f:h:80\r~~", split=split)
+    assert events[:2] == [Input(b"\r"), CommandLineOpened()]
+    typed = b"".join(e.data for e in events if isinstance(e, Echo))
+    assert typed == b"-L 80xx\b \b\b \b:h:80\r\n"
+    assert events[-2:] == [Command("-L 80:h:80"), Input(b"~")]
+    # Control-U clears, Control-C and Escape give up, control bytes are not taken.
+    assert _feed(b"~Cab\x15cd\r")[-1] == Command("cd")
+    assert _feed(b"~Cab\x03x")[-2:] == [Command(None), Input(b"x")]
+    assert _feed(b"~Cab\x1b")[-1] == Command(None)
+    assert _feed(b"~Ca\x01\x02b\n")[-1] == Command("ab")
+    # A UTF-8 character is erased whole; the line is bounded.
+    assert _feed("~Cé\x7fx\r".encode())[-1] == Command("x")
+    long = _feed(b"~C" + b"x" * (MAX_COMMAND_LINE + 50) + b"\r")[-1]
+    assert long == Command("x" * MAX_COMMAND_LINE)

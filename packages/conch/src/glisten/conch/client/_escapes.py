@@ -11,9 +11,12 @@ or right after a carriage return or newline. The byte after it picks the command
 - the escape character again sends one escape character;
 - anything else is no command: the escape character and that byte are both sent.
 
+``C`` opens a command line: what is typed up to Return is edited here (Backspace, Control-U;
+Control-C or Escape gives up) and handed on as :class:`Command`, not sent.
+
 A command leaves the "after a newline" state as it was, so ``~?`` can be followed by ``~.``.
-The filter holds at most one byte (the escape character waiting for its command), so it
-needs no limits.
+The filter holds the escape character waiting for its command, or one command line of at
+most :data:`MAX_COMMAND_LINE` bytes (more are not taken).
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import attrs
 
 __all__ = [
     "DEFAULT_ESCAPE_CHAR",
+    "Command",
+    "CommandLineOpened",
     "Disconnect",
+    "Echo",
     "EscapeFilter",
     "Event",
     "Help",
@@ -31,6 +37,7 @@ __all__ = [
     "Rekey",
     "SendBreak",
     "Suspend",
+    "commandLinePrompt",
     "formatEscapeChar",
     "helpText",
     "parseEscapeChar",
@@ -38,6 +45,8 @@ __all__ = [
 
 #: ``~``, as in ``ssh``.
 DEFAULT_ESCAPE_CHAR = 0x7E
+#: The longest ``~C`` command line.
+MAX_COMMAND_LINE = 1024
 
 
 @attrs.frozen(slots=True)
@@ -45,6 +54,25 @@ class Input:
     """Bytes typed that go to the session unchanged."""
 
     data: bytes
+
+
+@attrs.frozen(slots=True)
+class CommandLineOpened:
+    """``~C``: show the command line's prompt; :class:`Echo` and :class:`Command` follow."""
+
+
+@attrs.frozen(slots=True)
+class Echo:
+    """What to show on the terminal for a command line being edited."""
+
+    data: bytes
+
+
+@attrs.frozen(slots=True)
+class Command:
+    """A command line entered (``None``: given up with Control-C or Escape)."""
+
+    line: str | None
 
 
 @attrs.frozen(slots=True)
@@ -77,7 +105,18 @@ class Help:
     """``~?``: show the supported escape sequences."""
 
 
-Event = Input | Disconnect | SendBreak | Rekey | ListConnections | Suspend | Help
+Event = (
+    Input
+    | Disconnect
+    | SendBreak
+    | Rekey
+    | ListConnections
+    | Suspend
+    | Help
+    | CommandLineOpened
+    | Echo
+    | Command
+)
 
 _COMMANDS: dict[int, Event] = {
     ord("."): Disconnect(),
@@ -86,6 +125,7 @@ _COMMANDS: dict[int, Event] = {
     ord("#"): ListConnections(),
     0x1A: Suspend(),
     ord("?"): Help(),
+    ord("C"): CommandLineOpened(),
 }
 _NEWLINES = frozenset(b"\r\n")
 
@@ -98,7 +138,7 @@ class EscapeFilter:
         passes through.
     """
 
-    __slots__ = ("_afterNewline", "_escapeChar", "_pending")
+    __slots__ = ("_afterNewline", "_escapeChar", "_line", "_pending")
 
     def __init__(self, escapeChar: int | None = DEFAULT_ESCAPE_CHAR) -> None:
         if escapeChar is not None and not 0 <= escapeChar <= 255:
@@ -107,6 +147,8 @@ class EscapeFilter:
         # The session starts as after a newline, as ssh's does.
         self._afterNewline = True
         self._pending = False
+        #: The ``~C`` command line being typed (``None``: not in one).
+        self._line: bytearray | None = None
 
     @property
     def escapeChar(self) -> int | None:
@@ -122,13 +164,19 @@ class EscapeFilter:
         escape = self._escapeChar
         if escape is None or not data:
             return [Input(bytes(data))] if data else []
-        if not self._pending and escape not in data:
+        if not self._pending and self._line is None and escape not in data:
             # The common case: no escape character typed, nothing to look at but the end.
             self._afterNewline = data[-1] in _NEWLINES
             return [Input(bytes(data))]
         events: list[Event] = []
         run = bytearray()
         for byte in data:
+            if self._line is not None:
+                if run:
+                    events.append(Input(bytes(run)))
+                    run.clear()
+                self._edit(byte, events)
+                continue
             if self._pending:
                 self._pending = False
                 command = _COMMANDS.get(byte)
@@ -137,6 +185,8 @@ class EscapeFilter:
                         events.append(Input(bytes(run)))
                         run.clear()
                     events.append(command)
+                    if isinstance(command, CommandLineOpened):
+                        self._line = bytearray()
                     continue
                 if byte != escape:
                     run.append(escape)
@@ -148,6 +198,39 @@ class EscapeFilter:
         if run:
             events.append(Input(bytes(run)))
         return events
+
+    def _edit(self, byte: int, events: list[Event]) -> None:
+        """One byte typed on the command line."""
+        line = self._line
+        assert line is not None
+        if byte in _NEWLINES or byte in (0x03, 0x1B):
+            self._line = None
+            events.append(Echo(b"\r\n"))
+            text = line.decode("utf-8", "replace") if byte in _NEWLINES else None
+            events.append(Command(text))
+        elif byte in (0x7F, 0x08):
+            if line:
+                # A whole UTF-8 character goes.
+                while len(line) > 1 and line[-1] & 0xC0 == 0x80:
+                    del line[-1]
+                del line[-1]
+                events.append(Echo(b"\b \b"))
+        elif byte == 0x15:
+            if line:
+                events.append(Echo(b"\r\x1b[K" + _PROMPT))
+                line.clear()
+        elif byte >= 0x20 and len(line) < MAX_COMMAND_LINE:
+            line.append(byte)
+            events.append(Echo(bytes([byte])))
+
+
+#: The command line's prompt, as ``ssh``'s.
+_PROMPT = b"ssh> "
+
+
+def commandLinePrompt() -> bytes:
+    """What :class:`CommandLineOpened` shows (a fresh line, then the prompt)."""
+    return b"\r\n" + _PROMPT
 
 
 def parseEscapeChar(value: str) -> int | None:
@@ -182,6 +265,7 @@ def helpText(escapeChar: int) -> bytes:
         "Supported escape sequences:",
         f" {e}.   - terminate connection",
         f" {e}B   - send a BREAK to the remote system",
+        f" {e}C   - open a command line",
         f" {e}R   - request rekey",
         f" {e}#   - list forwarded connections",
         f" {e}^Z  - suspend glisten conch",

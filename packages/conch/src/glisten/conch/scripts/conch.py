@@ -30,7 +30,8 @@
   sets, in ``env`` requests before the command or shell (the server may refuse them).
 - With a PTY, the escape character (``~``; ``-e CHAR``, ``-e ^X``, ``-e none`` or
   ``EscapeChar``) right after a newline starts a command, as in ``ssh``: ``~.`` disconnects,
-  ``~B`` sends a BREAK, ``~R`` renews the keys, ``~#`` lists the forwarded connections,
+  ``~B`` sends a BREAK, ``~R`` renews the keys, ``~C`` opens a command line (``-L``/``-R``
+  SPEC, ``-KL``/``-KR`` PORT or SOCKET), ``~#`` lists the forwarded connections,
   ``~^Z`` suspends,
   ``~?`` lists the escapes and ``~~`` sends one ``~``.
 """
@@ -41,6 +42,7 @@ import argparse
 import getpass
 import io
 import os
+import shlex
 import signal
 import struct
 import sys
@@ -426,7 +428,8 @@ class ConchService(Service):
         self._previousWinch: Any = None
         self._channel: Any = None
         self._local: StandardIO | None = None
-        self._listeners: list[Any] = []
+        #: Local listeners by where they listen (``port N`` or the socket path).
+        self._listeners: dict[str, Any] = {}
         self._remoteForwards: dict[int, tuple[str, int] | str] = {}
         self._remoteSockets: dict[str, tuple[str, int] | str] = {}
         self._ended = False
@@ -458,8 +461,8 @@ class ConchService(Service):
         self._restoreTerminal()
         self._restoreBlocking()
         # The reactor waits for the listeners to close (a -L socket file is removed then).
-        stopping = [listener.stopListening() for listener in self._listeners]
-        self._listeners = []
+        stopping = [listener.stopListening() for listener in self._listeners.values()]
+        self._listeners = {}
         super().stopService()
         return gatherResults([d for d in stopping if isinstance(d, Deferred)])
 
@@ -493,53 +496,121 @@ class ConchService(Service):
 
     def _connected(self, conn: Any) -> None:
         """Logged in: start the forwardings."""
-        o = self.options
-        for spec in o.local_forward:
-            forward = parseForwardSpec(spec)
-            klass = (
-                SSHListenClientStreamLocalChannel
-                if isinstance(forward.connect, str)
-                else SSHListenClientForwardingChannel
-            )
-            factory = SSHListenForwardingFactory(conn, forward.connect, klass)
-            try:
-                if isinstance(forward.listen, str):
-                    # Only our user may use the connection through it (ssh's
-                    # StreamLocalBindMask 0177).
-                    listener = self._reactor.listenUNIX(forward.listen, factory, mode=0o600)
-                else:
-                    bind, port = forward.listen
-                    listener = self._reactor.listenTCP(port, factory, interface=bind or "127.0.0.1")
-            except Exception as e:
-                where = _where(forward.listen)
-                self._stderr.write(f"glisten conch: cannot listen on {where}: {e}\n")
-                continue
-            self._listeners.append(listener)
-        for spec in o.remote_forward:
-            forward = parseForwardSpec(spec)
+        for spec in self.options.local_forward:
+            self._startLocalForward(conn, parseForwardSpec(spec))
+        for spec in self.options.remote_forward:
+            self._startRemoteForward(conn, parseForwardSpec(spec))
+
+    def _startLocalForward(self, conn: Any, forward: ForwardSpec) -> bool:
+        """``-L``: listen here; each connection opens a channel to ``forward.connect``."""
+        klass = (
+            SSHListenClientStreamLocalChannel
+            if isinstance(forward.connect, str)
+            else SSHListenClientForwardingChannel
+        )
+        factory = SSHListenForwardingFactory(conn, forward.connect, klass)
+        where = _where(forward.listen)
+        try:
             if isinstance(forward.listen, str):
-                path = forward.listen
-                self._remoteSockets[path] = forward.connect
-                d = conn.sendGlobalRequest(
-                    b"streamlocal-forward@openssh.com",
-                    packGlobal_streamlocal_forward(path),
-                    wantReply=True,
-                )
-                d.addErrback(self._remoteSocketRefused, path)
-                continue
-            bind, port = forward.listen
-            self._remoteForwards[port] = forward.connect
+                # Only our user may use the connection through it (ssh's
+                # StreamLocalBindMask 0177).
+                listener = self._reactor.listenUNIX(forward.listen, factory, mode=0o600)
+            else:
+                bind, port = forward.listen
+                listener = self._reactor.listenTCP(port, factory, interface=bind or "127.0.0.1")
+        except Exception as e:
+            self._stderr.write(f"glisten conch: cannot listen on {where}: {e}\r\n")
+            self._stderr.flush()
+            return False
+        self._listeners[where] = listener
+        return True
+
+    def _startRemoteForward(self, conn: Any, forward: ForwardSpec) -> None:
+        """``-R``: ask the server to listen; its connections come here to ``forward.connect``."""
+        if isinstance(forward.listen, str):
+            path = forward.listen
+            self._remoteSockets[path] = forward.connect
             d = conn.sendGlobalRequest(
-                b"tcpip-forward",
-                packGlobal_tcpip_forward((bind or "localhost", port)),
+                b"streamlocal-forward@openssh.com",
+                packGlobal_streamlocal_forward(path),
                 wantReply=True,
             )
-            d.addCallbacks(
-                self._remoteForwardAnswered,
-                self._remoteForwardRefused,
-                callbackArgs=(port,),
-                errbackArgs=(port,),
+            d.addErrback(self._remoteSocketRefused, path)
+            return
+        bind, port = forward.listen
+        self._remoteForwards[port] = forward.connect
+        d = conn.sendGlobalRequest(
+            b"tcpip-forward",
+            packGlobal_tcpip_forward((bind or "localhost", port)),
+            wantReply=True,
+        )
+        d.addCallbacks(
+            self._remoteForwardAnswered,
+            self._remoteForwardRefused,
+            callbackArgs=(port,),
+            errbackArgs=(port,),
+        )
+
+    def _command(self, line: str) -> None:
+        """A ``~C`` command line: ``-L``/``-R`` SPEC adds a forwarding, ``-KL``/``-KR`` cancels
+        one (by its listening port or socket), ``?`` lists them."""
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = ["?"] if line.strip() else []
+        if not words:
+            return
+        flag = next((f for f in ("-KL", "-KR", "-L", "-R") if words[0].startswith(f)), None)
+        argument, extra = (words[0][len(flag) :], words[1:]) if flag else ("", words)
+        if flag and not argument and len(extra) == 1:
+            # "-L SPEC" as well as "-LSPEC".
+            argument, extra = extra[0], []
+        if flag is None or not argument or extra:
+            self._writeError(_COMMAND_HELP)
+            return
+        conn = self._channel.conn
+        try:
+            if flag in ("-L", "-R"):
+                forward = parseForwardSpec(argument)
+                if flag == "-R":
+                    self._startRemoteForward(conn, forward)
+                elif not self._startLocalForward(conn, forward):
+                    return
+                self._writeError(b"Forwarding port.\r\n")
+            else:
+                self._cancelForward(conn, flag, argument)
+        except ValueError as e:
+            self._writeError(f"{e}\r\n".encode())
+
+    def _cancelForward(self, conn: Any, flag: str, argument: str) -> None:
+        """``-KL``/``-KR [BIND:]PORT`` or ``SOCKET``: stop a forwarding."""
+        if "/" in argument:
+            where: str = argument
+        else:
+            port = argument.rpartition(":")[2]
+            if not port.isdigit():
+                raise ValueError(f"bad port {argument!r}")
+            where = f"port {int(port)}"
+        if flag == "-KL":
+            listener = self._listeners.pop(where, None)
+            if listener is None:
+                raise ValueError(f"no local forwarding on {where}")
+            listener.stopListening()
+        elif "/" in argument:
+            if self._remoteSockets.pop(argument, None) is None:
+                raise ValueError(f"no remote forwarding on {argument}")
+            conn.sendGlobalRequest(
+                b"cancel-streamlocal-forward@openssh.com",
+                packGlobal_streamlocal_forward(argument),
             )
+        else:
+            bind, _, port = argument.rpartition(":")
+            if self._remoteForwards.pop(int(port), None) is None:
+                raise ValueError(f"no remote forwarding on port {port}")
+            conn.sendGlobalRequest(
+                b"cancel-tcpip-forward", packGlobal_tcpip_forward((bind or "localhost", int(port)))
+            )
+        self._writeError(b"Canceled forwarding.\r\n")
 
     def _remoteForwardAnswered(self, data: bytes, port: int) -> None:
         if port == 0 and len(data) >= 4:
@@ -658,6 +729,13 @@ class ConchService(Service):
                 self._sendBreak()
             elif isinstance(event, _escapes.Suspend):
                 self._suspend()
+            elif isinstance(event, _escapes.CommandLineOpened):
+                self._writeError(_escapes.commandLinePrompt())
+            elif isinstance(event, _escapes.Echo):
+                self._writeError(event.data)
+            elif isinstance(event, _escapes.Command):
+                if event.line is not None:
+                    self._command(event.line)
             elif isinstance(event, _escapes.Rekey):
                 transport = getattr(self._channel.conn, "transport", None)
                 if transport is not None:
@@ -730,6 +808,16 @@ class ConchService(Service):
         self._restoreBlocking()
         if self._ended:
             self._stop()
+
+
+_COMMAND_HELP = (
+    b"Commands:\r\n"
+    b"      -L[bind_address:]port:host:hostport    Request local forward\r\n"
+    b"      -R[bind_address:]port:host:hostport    Request remote forward\r\n"
+    b"      -KL[bind_address:]port                 Cancel local forward\r\n"
+    b"      -KR[bind_address:]port                 Cancel remote forward\r\n"
+    b"  (a socket path may stand for bind_address:port or host:hostport)\r\n"
+)
 
 
 def _connecting(
