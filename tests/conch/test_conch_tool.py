@@ -505,10 +505,17 @@ def test_escapeSuspends(opensshServer: dict[str, Any], tmp_path: Path, pane: Any
     p.waitFor("status=3")
 
 
-def test_terminalModes(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
-    """The local terminal's modes reach the remote PTY (an erase character sshd's default
-    would not have)."""
-    command = _conch(opensshServer, tmp_path, "127.0.0.1")
+@pytest.mark.parametrize("server", ["openssh", "glisten"])
+def test_terminalModes(
+    request: pytest.FixtureRequest, tmp_path: Path, pane: Any, server: str
+) -> None:
+    """The local terminal's modes reach the remote PTY (an erase character the server's
+    default would not have), made by ``sshd`` or by ``glisten ssh``."""
+    if server == "openssh":
+        target = request.getfixturevalue("opensshServer")
+    else:
+        target = _glistenTarget(request.getfixturevalue("glistenServer"))
+    command = _conch(target, tmp_path, "127.0.0.1")
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
     script = f"stty erase ^H intr ^G; env -i {env} {shlex.join(command)}; echo done; exec cat"
     p: Pane = pane("modes", ["sh", "-c", script])

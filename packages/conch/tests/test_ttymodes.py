@@ -57,3 +57,32 @@ def test_rawControlCharacters() -> None:
     found = _decode(ttymodes.encodeModes([*attributes[:6], cc]))
     assert found["VEOF"] == 1
     assert "VINTR" in found
+
+
+def test_applyModes() -> None:
+    """Received modes laid over a PTY's attributes; the encoding read back is the same."""
+    attributes = _attributes()
+    iflag, oflag, cflag, lflag, ispeed, ospeed, cc = attributes
+    cc = list(cc)
+    cc[termios.VERASE] = b"\x08"
+    cc[termios.VQUIT] = b"\x00"
+    wanted = [
+        iflag & ~termios.ICRNL,
+        oflag,
+        (cflag & ~termios.CSIZE) | termios.CS7,
+        lflag & ~termios.ECHO,
+        termios.B9600,
+        termios.B9600,
+        cc,
+    ]
+    modes = list(_decode(ttymodes.encodeModes(wanted)).items())
+    byOpcode = {name: opcode for opcode, name in ttymodes.TTYMODES.items()}
+    pairs = [(byOpcode[name], value) for name, value in modes]
+    applied = ttymodes.applyModes(attributes, [*pairs, (200, 1), (1, 4096)])
+    assert applied[6][termios.VERASE] == b"\x08"
+    assert applied[6][termios.VQUIT] == b"\x00"
+    assert not applied[0] & termios.ICRNL
+    assert not applied[3] & termios.ECHO
+    assert applied[2] & termios.CSIZE == termios.CS7
+    assert applied[4:6] == [termios.B9600, termios.B9600]
+    assert _decode(ttymodes.encodeModes(applied)) == dict(modes)

@@ -1,7 +1,8 @@
 """
 Terminal modes of a ``pty-req`` (RFC 4254 section 8, RFC 8160's ``IUTF8``), under Twisted's
-name: :data:`TTYMODES` maps each opcode to its POSIX name, and :func:`encodeModes` turns a
-local terminal's ``termios`` attributes into the encoded modes, as ``ssh`` sends them.
+name: :data:`TTYMODES` maps each opcode to its POSIX name, :func:`encodeModes` turns a
+local terminal's ``termios`` attributes into the encoded modes, as ``ssh`` sends them, and
+:func:`applyModes` lays received modes over a PTY's attributes, as ``sshd`` does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import sys
 import termios
 from typing import Any
 
-__all__ = ["TTYMODES", "TTY_OP_END", "TTY_OP_ISPEED", "TTY_OP_OSPEED", "encodeModes"]
+__all__ = [
+    "TTYMODES",
+    "TTY_OP_END",
+    "TTY_OP_ISPEED",
+    "TTY_OP_OSPEED",
+    "applyModes",
+    "encodeModes",
+]
 
 #: Ends the encoded modes.
 TTY_OP_END = 0
@@ -138,3 +146,43 @@ def encodeModes(attributes: list[Any]) -> bytes:
             out += struct.pack(">BL", opcode, _BAUDS[speed])
     out.append(TTY_OP_END)
     return bytes(out)
+
+
+#: Baud rates to termios speed constants.
+_SPEEDS = {baud: constant for constant, baud in _BAUDS.items()}
+
+
+def applyModes(attributes: list[Any], modes: list[tuple[int, int]]) -> list[Any]:
+    """
+    A client's ``pty-req`` modes (as ``parseRequest_pty_req`` reads them) laid over a
+    terminal's ``termios`` attributes; unknown opcodes, speeds and out-of-range characters are
+    skipped (the terminal keeps its own setting).
+
+    :return: a new attribute list for ``termios.tcsetattr``.
+    """
+    iflag, oflag, cflag, lflag, ispeed, ospeed, cc = attributes
+    words = [iflag, oflag, cflag, lflag]
+    cc = list(cc)
+    for opcode, value in modes:
+        name = TTYMODES.get(opcode)
+        if name is None:
+            continue
+        if opcode < 30:
+            index = getattr(termios, name, None)
+            if index is None or index >= len(cc) or value > 255 or not isinstance(cc[index], bytes):
+                continue
+            cc[index] = bytes([0 if value == _DISABLED else value])
+        elif opcode == TTY_OP_ISPEED:
+            ispeed = _SPEEDS.get(value, ispeed)
+        elif opcode == TTY_OP_OSPEED:
+            ospeed = _SPEEDS.get(value, ospeed)
+        elif name in ("CS7", "CS8"):
+            if value:
+                words[2] = (words[2] & ~termios.CSIZE) | getattr(termios, name)
+        else:
+            flag = _IUTF8 if name == "IUTF8" else getattr(termios, name, None)
+            if flag is None:
+                continue
+            word = _flagWord(opcode)
+            words[word] = words[word] | flag if value else words[word] & ~flag
+    return [*words, ispeed, ospeed, cc]
