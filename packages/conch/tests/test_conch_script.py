@@ -777,3 +777,26 @@ def test_commandLine() -> None:
     service._sendInput(b"~C-L 1:h:2\x03")
     assert stderr.getvalue() == before + "\r\nssh> -L 1:h:2\r\n"
     assert len(reactor.calls) == 1
+
+
+def test_streamLocalBindUnlink(tmp_path: Any) -> None:
+    """A socket left over is replaced only with ``StreamLocalBindUnlink yes`` (and only a
+    socket: another file at the path stays)."""
+    import socket
+
+    left = str(tmp_path / "left.sock")
+    plain = tmp_path / "plain"
+    plain.write_text("keep")
+    socket.socket(socket.AF_UNIX).bind(left)
+    for setting, removed in (("no", False), ("yes", True)):
+        o = _options(
+            "-F", "none", "--known-hosts", str(tmp_path / "kh"),
+            "-o", f"StreamLocalBindUnlink={setting}", "-L", f"{left}:h:1", "-L", f"{plain}:h:1", "h",
+        )  # fmt: skip
+        conch.conchPlugin.makeService(o)
+        service = conch.ConchService(o, [], KnownHostsFile(None), reactor=_Listening())
+        service._connected(_FakeConn())
+        assert os.path.exists(left) is not removed
+    assert plain.read_text() == "keep"
+    with pytest.raises(ValueError, match="bad StreamLocalBindUnlink"):
+        conch.conchPlugin.makeService(_options("-o", "StreamLocalBindUnlink=maybe", "h"))

@@ -5,7 +5,7 @@ A subset of OpenSSH's client configuration (``~/.ssh/config``, ``ssh -o``, ``ssh
 Understood: ``Host`` blocks (patterns with ``*`` and ``?``, ``!`` negation, several patterns a
 line), ``Match all``, and the keywords ``HostName``, ``Port``, ``User``, ``IdentityFile``,
 ``UserKnownHostsFile``, ``StrictHostKeyChecking`` (``yes``, ``ask``, ``accept-new``, ``no``)
-``BatchMode``, ``EscapeChar``, ``SendEnv`` and ``SetEnv``. As in OpenSSH the first value found for a keyword wins (``-o`` options come
+``BatchMode``, ``EscapeChar``, ``SendEnv``, ``SetEnv`` and ``StreamLocalBindUnlink``. As in OpenSSH the first value found for a keyword wins (``-o`` options come
 before the file), ``IdentityFile`` and ``SendEnv`` lines add up (``SendEnv -PATTERN`` takes
 names listed so far away again), and only the first ``SetEnv`` line applies. Other keywords are ignored; ``Include``
 and other ``Match`` criteria are reported in :attr:`SSHConfig.warnings` and their blocks never
@@ -65,6 +65,7 @@ class HostConfig:
     escapeChar: str | None = None
     sendEnv: tuple[str, ...] = ()
     setEnv: tuple[tuple[str, str], ...] = ()
+    streamLocalBindUnlink: bool | None = None
 
     def environment(self, environ: Mapping[str, str]) -> list[tuple[str, str]]:
         """
@@ -102,6 +103,7 @@ _KNOWN = frozenset(
         "escapechar",
         "sendenv",
         "setenv",
+        "streamlocalbindunlink",
     }
 )
 
@@ -260,9 +262,10 @@ class SSHConfig:
         elif keyword == "stricthostkeychecking":
             if word.lower() not in _STRICT:
                 raise ConfigError(f"{where}: bad StrictHostKeyChecking value")
-        elif keyword == "batchmode":
+        elif keyword in ("batchmode", "streamlocalbindunlink"):
             if word.lower() not in _BOOLEAN:
-                raise ConfigError(f"{where}: bad BatchMode value")
+                spelled = "BatchMode" if keyword == "batchmode" else "StreamLocalBindUnlink"
+                raise ConfigError(f"{where}: bad {spelled} value")
         elif keyword == "sendenv":
             if any("=" in w or w == "-" for w in words):
                 raise ConfigError(f"{where}: bad SendEnv name")
@@ -310,6 +313,7 @@ class SSHConfig:
         }
         strict = found.get("stricthostkeychecking")
         batch = found.get("batchmode")
+        unlink = found.get("streamlocalbindunlink")
         return HostConfig(
             hostName=hostName,
             port=configPort,
@@ -323,6 +327,7 @@ class SSHConfig:
             escapeChar=found["escapechar"][0] if "escapechar" in found else None,
             sendEnv=tuple(sendEnv),
             setEnv=_setEnv(found.get("setenv", ())),
+            streamLocalBindUnlink=_BOOLEAN[unlink[0].lower()] if unlink else None,
         )
 
 

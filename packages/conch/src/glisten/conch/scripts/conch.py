@@ -44,6 +44,7 @@ import io
 import os
 import shlex
 import signal
+import stat
 import struct
 import sys
 import termios
@@ -512,6 +513,8 @@ class ConchService(Service):
         where = _where(forward.listen)
         try:
             if isinstance(forward.listen, str):
+                if getattr(self.options, "stream_local_bind_unlink", False):
+                    _removeSocket(forward.listen)
                 # Only our user may use the connection through it (ssh's
                 # StreamLocalBindMask 0177).
                 listener = self._reactor.listenUNIX(forward.listen, factory, mode=0o600)
@@ -830,6 +833,15 @@ def _connecting(
     return channel
 
 
+def _removeSocket(path: str) -> None:
+    """``StreamLocalBindUnlink``: a socket left at ``path`` goes (any other file stays)."""
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
 def _where(address: tuple[str | None, int] | str) -> str:
     """A listening address for messages: the socket path or ``port N``."""
     return address if isinstance(address, str) else f"port {address[1]}"
@@ -1000,6 +1012,7 @@ def _prepareConnection(options: argparse.Namespace) -> tuple[list[Key], KnownHos
     options.batch_mode = bool(settings.batchMode)
     options.config_escape_char = settings.escapeChar
     options.environment = settings.environment(os.environ)
+    options.stream_local_bind_unlink = bool(settings.streamLocalBindUnlink)
     knownHosts = options.known_hosts
     if knownHosts is None:
         files = settings.userKnownHostsFiles or (os.path.expanduser("~/.ssh/known_hosts"),)
