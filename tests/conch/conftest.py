@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +49,22 @@ def stopProcess(proc: subprocess.Popen[Any]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+def connectUnix(path: str, proc: subprocess.Popen[Any]) -> socket.socket:
+    """A connection to the Unix socket ``path`` once something listens there (the peer
+    ``proc`` that makes it must keep running)."""
+    deadline = time.monotonic() + 30
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"nothing listens on {path}") from None
+            time.sleep(0.05)
 
 
 def sshKeygen(path: Path, kind: str, bits: int | None = None, passphrase: str = "") -> Path:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import getpass
 import os
 import shlex
+import shutil
 import socket
 import socketserver
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +22,7 @@ import pytest
 
 from . import _tmux
 from ._tmux import Pane, waitFor
-from .conftest import freePort, requireBinary, sshKeygen, waitForPort
+from .conftest import connectUnix, freePort, requireBinary, runSshd, sshKeygen, waitForPort
 from .test_agent_interop import sshAgent
 from .test_kbdint_interop import PASSWORD, passwordServer
 from .test_sftp_interop import sftpServer
@@ -152,15 +154,7 @@ def echoServer() -> Iterator[int]:
 
 
 def _echoThrough(port: int) -> bytes:
-    payload = os.urandom(200000)
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(payload)
-        s.shutdown(socket.SHUT_WR)
-        received = bytearray()
-        while chunk := s.recv(65536):
-            received += chunk
-    assert bytes(received) == payload
-    return payload
+    return _echoThroughSocket(socket.create_connection(("127.0.0.1", port), timeout=30))
 
 
 @contextmanager
@@ -200,6 +194,90 @@ def test_portForwarding(
         assert out == b"done\n"
 
 
+@pytest.fixture
+def socketFolder() -> Iterator[Path]:
+    """A short folder for Unix sockets (their paths are limited to about 100 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="gcs"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def unixEchoServer(socketFolder: Path) -> Iterator[str]:
+    path = str(socketFolder / "echo.sock")
+    server = socketserver.ThreadingUnixStreamServer(path, _Echo)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _echoThroughSocket(s: socket.socket) -> bytes:
+    """Send 200 kB through the connected ``s`` to an echo server; they come back whole."""
+    payload = os.urandom(200000)
+    with s:
+        s.settimeout(30)
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        received = bytearray()
+        while chunk := s.recv(65536):
+            received += chunk
+    assert bytes(received) == payload
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("flag", "listen", "connect"),
+    [
+        ("-L", "socket", "port"),
+        ("-L", "port", "socket"),
+        ("-L", "socket", "socket"),
+        ("-R", "socket", "port"),
+        ("-R", "port", "socket"),
+    ],
+)
+def test_unixSocketForwarding(
+    opensshServer: dict[str, Any],
+    tmp_path: Path,
+    echoServer: int,
+    unixEchoServer: str,
+    socketFolder: Path,
+    flag: str,
+    listen: str,
+    connect: str,
+) -> None:
+    """
+    ``-L``/``-R`` with a Unix socket at either end (``direct-streamlocal@openssh.com``,
+    ``streamlocal-forward@openssh.com``) through ``sshd``.
+    """
+    port = freePort()
+    listenPath = str(socketFolder / "listen.sock")
+    spec = (listenPath if listen == "socket" else str(port)) + ":"
+    spec += unixEchoServer if connect == "socket" else f"127.0.0.1:{echoServer}"
+    command = _conch(opensshServer, tmp_path, flag, spec, "127.0.0.1", "cat")
+    with _started(command, tmp_path, subprocess.PIPE) as proc:
+        for _ in range(2):
+            if listen == "socket":
+                _echoThroughSocket(connectUnix(listenPath, proc))
+                if flag == "-L":
+                    # Only this user may use the connection through the socket.
+                    assert os.stat(listenPath).st_mode & 0o777 == 0o600
+            else:
+                waitForPort(port, proc)
+                _echoThrough(port)
+        out, err = proc.communicate(b"done\n", timeout=30)
+        assert proc.returncode == 0, err
+        assert out == b"done\n"
+    if flag == "-L" and listen == "socket":
+        assert not os.path.exists(listenPath)
+
+
 def test_forwardingOnly(opensshServer: dict[str, Any], tmp_path: Path, echoServer: int) -> None:
     """``-N -L``: no command, the forwarding works until the process is told to stop."""
     port = freePort()
@@ -235,6 +313,19 @@ def test_agentLoginAndForwarding(
     assert fingerprint not in result.stdout
 
 
+def _inTerminal(command: list[str], tmp: Path) -> list[str]:
+    """
+    A shell running ``command`` in a clean environment, then showing ``status=N`` and
+    ``restored`` (the terminal settings before and after are saved in ``tmp``), then ``cat``.
+    """
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp, TERM="xterm").items())
+    script = (
+        f"stty -g > {tmp / 'before'}; env -i {env} {shlex.join(command)}; "
+        f"echo status=$?; stty -g > {tmp / 'after'}; echo restored; exec cat"
+    )
+    return ["sh", "-c", script]
+
+
 def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
     """
     Under a terminal: the first-use prompt (answered yes, the key recorded), a shell on a PTY
@@ -243,12 +334,7 @@ def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: A
     known = tmp_path / "tty_known_hosts"
     command = _conch(opensshServer, tmp_path, "127.0.0.1")
     command[command.index("--known-hosts") + 1] = str(known)
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
-    script = (
-        f"stty -g > {tmp_path / 'before'}; env -i {env} {shlex.join(command)}; "
-        f"echo status=$?; stty -g > {tmp_path / 'after'}; echo restored; exec cat"
-    )
-    p: Pane = pane("conch", ["sh", "-c", script])
+    p: Pane = pane("conch", _inTerminal(command, tmp_path))
     p.waitFor("Are you sure you want to continue connecting (yes/no)?")
     p.type("yes")
     p.keys("Enter")
@@ -277,6 +363,202 @@ def test_interactiveShell(opensshServer: dict[str, Any], tmp_path: Path, pane: A
         capture_output=True,
     )
     assert found.returncode == 0
+
+
+def _glistenTarget(glistenServer: dict[str, Any]) -> dict[str, Any]:
+    """``glisten ssh``'s fixture in the shape of ``opensshServer``'s, for :func:`_conch`."""
+    return {
+        "port": glistenServer["port"],
+        "hostKeys": [Path(str(glistenServer["hostKeys"])) / "ssh_host_ed25519_key"],
+        "userKeys": {"ed25519": glistenServer["key"]},
+    }
+
+
+@pytest.mark.parametrize("server", ["openssh", "glisten"])
+def test_escapeSequences(
+    request: pytest.FixtureRequest, tmp_path: Path, pane: Any, server: str
+) -> None:
+    """
+    In a shell on a PTY: ``~?`` lists the escapes, ``~#`` the connections, ``~~`` sends one
+    ``~``, and ``~.`` disconnects (status 255, the terminal restored). Against ``glisten ssh``
+    the escape character is ``-e %`` and ``~`` is an ordinary character.
+    """
+    if server == "openssh":
+        target, escape, args = request.getfixturevalue("opensshServer"), "~", []
+    else:
+        target = _glistenTarget(request.getfixturevalue("glistenServer"))
+        escape, args = "%", ["-e", "%"]
+    command = _conch(target, tmp_path, *args, "127.0.0.1")
+    p: Pane = pane("escapes", _inTerminal(command, tmp_path))
+    p.type("echo ready=$((2+3))")
+    p.keys("Enter")
+    p.waitFor("ready=5")
+    p.type(f"{escape}?")
+    p.waitFor("Supported escape sequences:")
+    assert f" {escape}.   - terminate connection" in p.screen()
+    p.type(f"{escape}#")
+    p.waitFor("The following connections are open:")
+    assert "#0 session" in p.screen()
+    # The escape character twice sends one; not after a newline it is ordinary.
+    # Typed only once the shell reads (a shell leaving its line editor may drop type-ahead).
+    p.type("printf 'wait%s:' ing; read v; echo \"got=$v\"")
+    p.keys("Enter")
+    p.waitFor("waiting:")
+    p.type(f"{escape}{escape}x{escape}.y~.z")
+    p.keys("Enter")
+    p.waitFor(f"got={escape}x{escape}.y~.z")
+    p.type(f"{escape}.")
+    p.waitFor("restored")
+    shown = p.screen()
+    assert "Connection to 127.0.0.1 closed." in shown
+    assert "status=255" in shown
+    assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
+
+
+def test_escapeCommandLine(
+    opensshServer: dict[str, Any], tmp_path: Path, pane: Any, echoServer: int
+) -> None:
+    """``~C`` in a session: ``-L`` adds a forwarding that works at once, ``-KL`` cancels it."""
+    port = freePort()
+    command = _conch(opensshServer, tmp_path, "127.0.0.1")
+    p: Pane = pane("commandline", _inTerminal(command, tmp_path))
+    p.type("echo one=$((0+1))")
+    p.keys("Enter")
+    p.waitFor("one=1")
+    p.type(f"~C-L {port}:127.0.0.1:{echoServer}")
+    p.keys("Enter")
+    p.waitFor("Forwarding port.")
+    _echoThrough(port)
+    p.type(f"~C-KL {port}")
+    p.keys("Enter")
+    p.waitFor("Canceled forwarding.")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
+    p.type("exit")
+    p.keys("Enter")
+    p.waitFor("status=0")
+
+
+def test_escapeRekeys(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
+    """``~R``: ``sshd`` (logging at DEBUG1) sees a second KEXINIT; the session goes on."""
+    server = opensshServer
+    with runSshd(
+        tmp_path,
+        *[f"HostKey {k}" for k in server["hostKeys"]],
+        f"AuthorizedKeysFile {Path(str(server['tmp'])) / 'authorized_keys'}",
+        "PasswordAuthentication no",
+        "LogLevel DEBUG1",
+    ) as port:
+        log = tmp_path / "sshd.log"
+        command = _conch({**server, "port": port}, tmp_path, "127.0.0.1")
+        p: Pane = pane("rekey", _inTerminal(command, tmp_path))
+        p.type("echo one=$((0+1))")
+        p.keys("Enter")
+        p.waitFor("one=1")
+        kexinits = log.read_text(errors="replace").count("SSH2_MSG_KEXINIT received")
+        assert kexinits >= 1
+        p.type("~R")
+        waitFor(
+            lambda: str(log.read_text(errors="replace").count("SSH2_MSG_KEXINIT received")),
+            str(kexinits + 1),
+        )
+        p.type("echo two=$((1+1))")
+        p.keys("Enter")
+        p.waitFor("two=2")
+        p.type("exit")
+        p.keys("Enter")
+        p.waitFor("status=0")
+
+
+def test_escapeSuspends(opensshServer: dict[str, Any], tmp_path: Path, pane: Any) -> None:
+    """``~^Z`` in an interactive bash: the job stops (terminal back to the shell), ``fg``
+    resumes the session in raw mode."""
+    bash = requireBinary("bash")
+    command = _conch(opensshServer, tmp_path, "127.0.0.1")
+    env = [f"{k}={v}" for k, v in _env(tmp_path, TERM="xterm", PS1="local$ ").items()]
+    p: Pane = pane("suspend", ["env", "-i", *env, bash, "--norc", "--noprofile", "-i"])
+    p.waitFor("local$")
+    p.type(shlex.join(command))
+    p.keys("Enter")
+    p.type("echo one=$((0+1))")
+    p.keys("Enter")
+    p.waitFor("one=1")
+    p.type("~")
+    p.keys("C-z")
+    p.waitFor("[suspend glisten conch]")
+    p.waitFor("Stopped")
+    # The local shell has the terminal again, in its own (cooked) mode.
+    p.type("echo local=$((2+2))")
+    p.keys("Enter")
+    p.waitFor("local=4")
+    p.type("fg")
+    p.keys("Enter")
+    p.type("echo two=$((1+1))")
+    p.keys("Enter")
+    p.waitFor("two=2")
+    p.type("exit 3")
+    p.keys("Enter")
+    # Typed once the local shell prompts again (type-ahead may go to the ending client).
+    waitFor(lambda: str(p.screen().count("local$")), "3")
+    p.type("echo status=$?")
+    p.keys("Enter")
+    p.waitFor("status=3")
+
+
+@pytest.mark.parametrize("server", ["openssh", "glisten"])
+def test_terminalModes(
+    request: pytest.FixtureRequest, tmp_path: Path, pane: Any, server: str
+) -> None:
+    """The local terminal's modes reach the remote PTY (an erase character the server's
+    default would not have), made by ``sshd`` or by ``glisten ssh``."""
+    if server == "openssh":
+        target = request.getfixturevalue("opensshServer")
+    else:
+        target = _glistenTarget(request.getfixturevalue("glistenServer"))
+    command = _conch(target, tmp_path, "127.0.0.1")
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env(tmp_path, TERM="xterm").items())
+    script = f"stty erase ^H intr ^G; env -i {env} {shlex.join(command)}; echo done; exec cat"
+    p: Pane = pane("modes", ["sh", "-c", script])
+    p.type("stty -a | tr ';' '\\n' | grep -E '^ *(erase|intr) ' | tr -d ' ' | tr '\\n' ,")
+    p.keys("Enter")
+    p.waitFor("intr=^G,erase=^H,")
+    p.type("exit")
+    p.keys("Enter")
+    p.waitFor("done")
+
+
+def test_sendEnvToOpenSSH(opensshServer: dict[str, Any], tmp_path: Path) -> None:
+    """``SendEnv``/``SetEnv`` reach an ``sshd`` with ``AcceptEnv``; what it refuses is unset."""
+    server = opensshServer
+    with runSshd(
+        tmp_path,
+        *[f"HostKey {k}" for k in server["hostKeys"]],
+        f"AuthorizedKeysFile {Path(str(server['tmp'])) / 'authorized_keys'}",
+        "PasswordAuthentication no",
+        "AcceptEnv GLISTEN_SENT GLISTEN_SET LC_*",
+    ) as port:
+        target = {**server, "port": port}
+        config = tmp_path / "config"
+        config.write_text("Host 127.0.0.1\n  SendEnv GLISTEN_* LC_GLISTEN\n  SendEnv -LC_*\n")
+        command = _conch(
+            target, tmp_path, "-F", str(config), "-o", "SetEnv=GLISTEN_SET=fixed",
+            "127.0.0.1", 'echo "[$GLISTEN_SENT][$GLISTEN_SET][$GLISTEN_REFUSED][$LC_GLISTEN]"',
+        )  # fmt: skip
+        env = _env(tmp_path, GLISTEN_SENT="from here", GLISTEN_REFUSED="no", LC_GLISTEN="removed")
+        result = _run(command, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"[from here][fixed][][]\n"
+
+
+def test_sendEnvToGlisten(glistenServer: dict[str, Any], tmp_path: Path) -> None:
+    """``glisten ssh`` takes ``LC_*`` by default (its ``--accept-env`` allow-list)."""
+    command = _conch(
+        _glistenTarget(glistenServer), tmp_path, "-o", "SendEnv=LC_GLISTEN OTHER",
+        "127.0.0.1", 'echo "[$LC_GLISTEN][$OTHER]"',
+    )  # fmt: skip
+    result = _run(command, _env(tmp_path, LC_GLISTEN="sent", OTHER="refused"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"[sent][]\n"
 
 
 def _cftpCommand(server: dict[str, Any], tmp: Path, *args: str) -> list[str]:

@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from .conftest import RUNNER, freePort, requireBinary, sshKeygen, stopProcess, waitForPort
+from .conftest import (
+    RUNNER,
+    connectUnix,
+    freePort,
+    requireBinary,
+    sshKeygen,
+    stopProcess,
+    waitForPort,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -78,6 +86,7 @@ def forwardingServer(
             *("--permit-open", f"127.0.0.1:{echo['port']}"),
             *("--permit-listen", "127.0.0.1:0"),
             *("--permit-streamlocal", echo["path"]),
+            *("--permit-streamlocal-listen", os.path.dirname(echo["path"]) + "/listen-*"),
             "--allow-agent-forwarding",
         ],
         stdout=log,
@@ -178,6 +187,37 @@ def test_unixSocketForward(tunnel: Any, echo: dict[str, Any]) -> None:
     proc = tunnel("-L", f"127.0.0.1:{local}:{echo['path']}")
     waitForPort(local, proc)
     assert _roundTrip(lambda: socket.create_connection(("127.0.0.1", local)), b"unix") == b"unix"
+
+
+def test_remoteUnixSocketForward(tunnel: Any, echo: dict[str, Any]) -> None:
+    """``ssh -R /path:host:port``: a 0600 socket, removed when the client goes."""
+    path = os.path.dirname(echo["path"]) + "/listen-ssh.sock"
+    proc = tunnel("-R", f"{path}:127.0.0.1:{echo['port']}")
+    payload = os.urandom(100_000)
+    assert _roundTrip(lambda: connectUnix(path, proc), payload) == payload
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    stopProcess(proc)
+    deadline = time.monotonic() + 30
+    while os.path.exists(path):
+        assert time.monotonic() < deadline, "the socket was not removed"
+        time.sleep(0.05)
+
+
+def test_remoteUnixSocketForwardRefused(
+    forwardingServer: dict[str, Any], echo: dict[str, Any]
+) -> None:
+    """Outside the pattern, or escaping it with ``..``: refused."""
+    folder = os.path.dirname(echo["path"])
+    for path in (f"{folder}/other.sock", f"{folder}/listen-x/../../escape.sock"):
+        result = subprocess.run(
+            _ssh(forwardingServer, "-N", "-o", "ExitOnForwardFailure=yes", "-R", f"{path}:h:1"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode != 0
+        assert "remote port forwarding failed" in result.stderr
+        assert not os.path.exists(path)
 
 
 def test_restrictedKeyForwardsNothing(

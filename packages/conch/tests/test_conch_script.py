@@ -54,6 +54,46 @@ def test_parseForwardRefuses(spec: str) -> None:
         conch.parseForward(spec)
 
 
+@pytest.mark.parametrize(
+    ("spec", "listen", "connect"),
+    [
+        ("8080:web:80", (None, 8080), ("web", 80)),
+        ("[::1]:8080:[2001:db8::1]:443", ("::1", 8080), ("2001:db8::1", 443)),
+        ("8080:/run/app.sock", (None, 8080), "/run/app.sock"),
+        ("0.0.0.0:8080:/run/app.sock", ("0.0.0.0", 8080), "/run/app.sock"),
+        ("/tmp/l.sock:web:80", "/tmp/l.sock", ("web", 80)),
+        ("/tmp/l.sock:/run/app.sock", "/tmp/l.sock", "/run/app.sock"),
+        ("./rel/l.sock:[/odd:path]", "./rel/l.sock", "/odd:path"),
+    ],
+)
+def test_parseForwardSpec(spec: str, listen: Any, connect: Any) -> None:
+    assert conch.parseForwardSpec(spec) == conch.ForwardSpec(listen, connect)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "/a.sock",
+        "8080:web",
+        "/a:web:0",
+        "/a:/b:/c",
+        "a:x:/b",
+        "8080:/b:80",
+        "h:1:/p:2",
+        "/a:x:80:90",
+        "x:/b",
+    ],
+)
+def test_parseForwardSpecRefuses(spec: str) -> None:
+    with pytest.raises(ValueError):
+        conch.parseForwardSpec(spec)
+
+
+def test_parseForwardIsTCPOnly() -> None:
+    with pytest.raises(ValueError, match="use \\[BIND:\\]PORT"):
+        conch.parseForward("8080:/run/app.sock")
+
+
 def test_options() -> None:
     o = _options(
         "-l", "me", "-p", "2222", "-i", "k1", "-i", "k2", "-A", "-L", "1:h:2", "-R", "3:h:4",
@@ -486,3 +526,277 @@ def test_endpointAsksTheUI() -> None:
     assert d is not None
     d.addErrback(failed.append)
     assert failed and failed[0].check(ConchError)
+
+
+class _EscapeConn(_FakeConn):
+    """A connection with channels to list and a transport that can be closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+        self.channels: dict[int, Any] = {}
+        self.transport = self
+
+        self.kexInits = 0
+
+    def loseConnection(self) -> None:
+        self.closed = True
+
+    def sendKexInit(self) -> None:
+        self.kexInits += 1
+
+
+class _Written:
+    localClosed = False
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.data: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.data.append(data)
+
+
+def _escapeSession(*argv: str) -> tuple[conch.ConchService, _Written, io.StringIO, list[int]]:
+    service, stderr = _service(*argv)
+    channel = _Written(_EscapeConn())
+    service._channel = channel
+    finished: list[int] = []
+    service._finish = finished.append  # type: ignore[method-assign]
+    return service, channel, stderr, finished
+
+
+def test_escapes() -> None:
+    """With a PTY: ``~?``, ``~#``, ``~B`` and ``~~`` act; ``~.`` closes with status 255."""
+    from glisten.conch.ssh.forwarding import packOpen_forwarded_tcpip
+
+    service, channel, stderr, finished = _escapeSession("-t", "host")
+    conn = channel.conn
+    service._remoteForwards[9000] = ("target", 80)
+    forwarded = service._openForwarded(10, 10, packOpen_forwarded_tcpip(("x", 9000), ("a", 1)))
+    conn.channels = {0: channel, 3: forwarded}
+    channel.name = b"session"  # type: ignore[attr-defined]
+    service._sendInput(b"ls\r~?~#~B~R~~x")
+    assert b"".join(channel.data) == b"ls\r~x"
+    assert conn.kexInits == 1
+    shown = stderr.getvalue()
+    assert "~.   - terminate connection" in shown
+    assert "#0 session" in shown
+    assert "#3 forwarded-tcpip to target port 80" in shown
+    assert conn.requests == [(b"break", b"\x00\x00\x03\xe8", False)]
+    service._sendInput(b"\n~.")
+    assert finished == [255]
+    assert conn.closed
+    assert "Connection to host closed." in stderr.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("argv", "typed", "sent"),
+    [
+        (("-t", "-e", "none", "h"), b"~.", b"~."),
+        (("-t", "-e", "^]", "h"), b"~?\r\x1d\x1d", b"~?\r\x1d"),
+        # No PTY, no escapes (as ssh).
+        (("-T", "h"), b"~.", b"~."),
+    ],
+)
+def test_escapeCharOption(argv: tuple[str, ...], typed: bytes, sent: bytes) -> None:
+    o = _options(*argv)
+    if o.escape_char is not None:
+        o.escape_byte = conch._escapes.parseEscapeChar(o.escape_char)
+    service = conch.ConchService(
+        o, [], KnownHostsFile(None), reactor=object(), stderr=io.StringIO()
+    )
+    channel = _Written(_EscapeConn())
+    service._channel = channel
+    service._sendInput(typed)
+    assert b"".join(channel.data) == sent
+
+
+def test_escapeCharSettings(tmp_path: Any) -> None:
+    """``-e`` wins over ``EscapeChar``; bad values are refused before connecting."""
+    config = tmp_path / "config"
+    config.write_text("Host h\n  EscapeChar %\n")
+    known = ["--known-hosts", str(tmp_path / "kh")]
+    o = _options("-F", str(config), *known, "h")
+    conch.conchPlugin.makeService(o)
+    assert o.escape_byte == ord("%")
+    o = _options("-F", str(config), *known, "-e", "none", "h")
+    conch.conchPlugin.makeService(o)
+    assert o.escape_byte is None
+    o = _options("-F", "none", *known, "h")
+    conch.conchPlugin.makeService(o)
+    assert o.escape_byte == ord("~")
+    with pytest.raises(ValueError, match="escape character"):
+        conch.conchPlugin.makeService(_options(*known, "-e", "ab", "h"))
+    config.write_text("Host h\n  EscapeChar xy\n")
+    with pytest.raises(ValueError, match="bad EscapeChar"):
+        conch.conchPlugin.makeService(_options("-F", str(config), *known, "h"))
+
+
+def test_environment(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SendEnv``/``SetEnv`` variables go in ``env`` requests between the PTY and the shell."""
+    monkeypatch.setenv("LC_GLISTEN", "sent")
+    monkeypatch.setenv("NOT_SENT", "x")
+    o = _options(
+        "--known-hosts", str(tmp_path / "kh"), "-F", "none", "-o", "SendEnv=LC_*",
+        "-o", "SetEnv=FIXED=one", "-t", "h",
+    )  # fmt: skip
+    service = conch.conchPlugin.makeService(o)
+    assert isinstance(service, conch.ConchService)
+    service._reactor = object()
+    monkeypatch.setattr(service, "_geometry", lambda: (24, 80, 0, 0))
+    channel = conch._Session(service, _Creator(), b"", None, Deferred())
+    conn = _FakeConn()
+    channel.conn = conn
+    channel.channelOpen(b"")
+    envs = [(data, want) for t, data, want in conn.requests if t == b"env"]
+    assert envs == [
+        (common.NS(b"LC_GLISTEN") + common.NS(b"sent"), False),
+        (common.NS(b"FIXED") + common.NS(b"one"), False),
+    ]
+    kinds = [t for t, _, _ in conn.requests]
+    assert kinds == [b"pty-req", b"env", b"env", b"shell"]
+
+
+class _Listening:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def listenTCP(self, port: int, factory: Any, interface: str = "") -> Any:
+        self.calls.append(("tcp", port, interface, factory))
+        return self
+
+    def listenUNIX(self, path: str, factory: Any, mode: int = 0o666) -> Any:
+        if path.endswith("busy.sock"):
+            raise OSError(98, "Address already in use")
+        assert mode == 0o600
+        self.calls.append(("unix", path, factory))
+        return self
+
+
+def test_unixSocketForwardings() -> None:
+    """
+    ``-L`` to and from Unix sockets listens with the right channel type; ``-R /path`` sends
+    ``streamlocal-forward@openssh.com`` and lets the server open channels for that path only.
+    """
+    from glisten.conch.ssh import forwarding
+
+    service, stderr = _service(
+        "-L", "/tmp/l.sock:web:80", "-L", "8080:/run/app.sock", "-L", "/tmp/busy.sock:/x/y",
+        "-R", "/remote/r.sock:127.0.0.1:22", "-R", "9000:/local/app.sock", "h",
+    )  # fmt: skip
+    reactor = _Listening()
+    service._reactor = reactor
+    conn = _FakeConn()
+    service._connected(conn)
+    (_, path, unixFactory), (_, port, interface, tcpFactory) = reactor.calls
+    assert (path, port, interface) == ("/tmp/l.sock", 8080, "127.0.0.1")
+    assert unixFactory.klass is forwarding.SSHListenClientForwardingChannel
+    assert unixFactory.hostport == ("web", 80)
+    assert tcpFactory.klass is forwarding.SSHListenClientStreamLocalChannel
+    assert tcpFactory.hostport == "/run/app.sock"
+    assert "cannot listen on /tmp/busy.sock" in stderr.getvalue()
+    assert conn.globals == [
+        (b"streamlocal-forward@openssh.com", common.NS(b"/remote/r.sock")),
+        (b"tcpip-forward", forwarding.packGlobal_tcpip_forward(("localhost", 9000))),
+    ]
+    opened = service._openForwardedStreamLocal(
+        10, 10, common.NS(b"/remote/r.sock") + common.NS(b"")
+    )
+    assert (opened.name, opened.hostport) == (
+        b"forwarded-streamlocal@openssh.com",
+        ("127.0.0.1", 22),
+    )
+    assert service._openForwardedStreamLocal(10, 10, common.NS(b"/other")) is None
+    with pytest.raises(ConchError):
+        service._openForwardedStreamLocal(10, 10, b"\x00\x00")
+    tcp = service._openForwarded(10, 10, forwarding.packOpen_forwarded_tcpip(("x", 9000), ("a", 1)))
+    assert tcp.hostport == "/local/app.sock"
+    service._remoteSocketRefused(Failure(ConchError("no")), "/remote/r.sock")
+    assert "failed for listen path /remote/r.sock" in stderr.getvalue()
+    assert service._openForwardedStreamLocal(10, 10, common.NS(b"/remote/r.sock")) is None
+
+
+def test_escapeSuspends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~^Z``: the terminal restored, SIGTSTP raised, then raw again and the size sent."""
+    import signal
+
+    service, channel, stderr, _ = _escapeSession("-t", "h")
+    steps: list[str] = []
+    service._savedTerminal = object()
+    monkeypatch.setattr(service, "_restoreTerminal", lambda: steps.append("restored"))
+    monkeypatch.setattr(service, "_rawTerminal", lambda: steps.append("raw"))
+    monkeypatch.setattr(service, "_resized", lambda: steps.append("resized"))
+    monkeypatch.setattr(signal, "raise_signal", lambda signum: steps.append(f"signal {signum}"))
+    service._sendInput(b"~\x1a")
+    assert steps == ["restored", f"signal {signal.SIGTSTP}", "raw", "resized"]
+    assert "~^Z [suspend glisten conch]" in stderr.getvalue()
+    assert channel.data == []
+
+
+def test_commandLine() -> None:
+    """``~C``: the prompt and echo on the terminal; ``-L``/``-R`` add forwardings, ``-KL``/
+    ``-KR`` cancel them, anything else shows the commands."""
+    from glisten.conch.ssh import forwarding
+
+    service, channel, stderr, _ = _escapeSession("-t", "h")
+    reactor = _Listening()
+    service._reactor = reactor
+    conn = channel.conn
+    service._sendInput(b"~C-L 8080:web:80\r")
+    assert stderr.getvalue() == "\r\nssh> -L 8080:web:80\r\nForwarding port.\r\n"
+    assert channel.data == []
+    ((_, port, _, factory),) = reactor.calls
+    assert (port, factory.hostport) == (8080, ("web", 80))
+    service._sendInput(b"~C-R/remote/s.sock:127.0.0.1:22\r~C-R 9000:h:1\r")
+    assert [g[0] for g in conn.globals] == [
+        b"streamlocal-forward@openssh.com",
+        b"tcpip-forward",
+    ]
+    stopped: list[bool] = []
+    service._listeners["port 8080"].stopListening = lambda: stopped.append(True)
+    service._sendInput(b"~C-KL 8080\r~C-KR /remote/s.sock\r~C-KR 9000\r")
+    assert stopped == [True]
+    assert [g[0] for g in conn.globals[2:]] == [
+        b"cancel-streamlocal-forward@openssh.com",
+        b"cancel-tcpip-forward",
+    ]
+    assert conn.globals[3][1] == forwarding.packGlobal_tcpip_forward(("localhost", 9000))
+    assert stderr.getvalue().count("Canceled forwarding.") == 3
+    for typed, message in [
+        (b"~C-KL 8080\r", "no local forwarding on port 8080"),
+        (b"~C-KR 1\r", "no remote forwarding on port 1"),
+        (b"~C-L nonsense\r", "bad forwarding specification"),
+        (b"~C-KL x\r", "bad port"),
+        (b"~Cwhat\r", "Request local forward"),
+        (b'~C-L "a\r', "Request local forward"),
+    ]:
+        service._sendInput(typed)
+        assert message in stderr.getvalue().rsplit("ssh> ", 1)[1]
+    before = stderr.getvalue()
+    service._sendInput(b"~C-L 1:h:2\x03")
+    assert stderr.getvalue() == before + "\r\nssh> -L 1:h:2\r\n"
+    assert len(reactor.calls) == 1
+
+
+def test_streamLocalBindUnlink(tmp_path: Any) -> None:
+    """A socket left over is replaced only with ``StreamLocalBindUnlink yes`` (and only a
+    socket: another file at the path stays)."""
+    import socket
+
+    left = str(tmp_path / "left.sock")
+    plain = tmp_path / "plain"
+    plain.write_text("keep")
+    socket.socket(socket.AF_UNIX).bind(left)
+    for setting, removed in (("no", False), ("yes", True)):
+        o = _options(
+            "-F", "none", "--known-hosts", str(tmp_path / "kh"),
+            "-o", f"StreamLocalBindUnlink={setting}", "-L", f"{left}:h:1", "-L", f"{plain}:h:1", "h",
+        )  # fmt: skip
+        conch.conchPlugin.makeService(o)
+        service = conch.ConchService(o, [], KnownHostsFile(None), reactor=_Listening())
+        service._connected(_FakeConn())
+        assert os.path.exists(left) is not removed
+    assert plain.read_text() == "keep"
+    with pytest.raises(ValueError, match="bad StreamLocalBindUnlink"):
+        conch.conchPlugin.makeService(_options("-o", "StreamLocalBindUnlink=maybe", "h"))

@@ -53,6 +53,38 @@ def test_wireFormats() -> None:
         fw.unpackGlobal_tcpip_forward(b"\x00\x00\x00\x01x\x00\x01\x00\x00")
 
 
+def test_streamLocalWireFormats() -> None:
+    """The client's streamlocal data: what the server side reads, and OpenSSH's layout."""
+    data = fw.packOpen_direct_streamlocal("/run/x.sock")
+    assert data == b"\x00\x00\x00\x0b/run/x.sock" + b"\x00" * 8
+    allowed = _Avatar(fw.ForwardingPolicy(streamLocal=("/run/*",)))
+    assert fw.openStreamLocalClient(1000, 1000, data, allowed).hostport == "/run/x.sock"
+    assert fw.packGlobal_streamlocal_forward("/p") == b"\x00\x00\x00\x02/p"
+    forwarded = b"\x00\x00\x00\x02/p\x00\x00\x00\x00"
+    assert fw.unpackOpen_forwarded_streamlocal(forwarded) == "/p"
+    for bad in (b"", b"\x00\x00\x00\x05/p", b"\x00\x00\x00\x01\xff"):
+        with pytest.raises(ConchError):
+            fw.unpackOpen_forwarded_streamlocal(bad)
+
+
+def test_listenFactoryOpensStreamLocalChannels() -> None:
+    """A factory for a socket path opens ``direct-streamlocal`` channels with its data."""
+    opened: list[tuple[Any, bytes]] = []
+
+    class Conn:
+        def openChannel(self, channel: Any, data: bytes) -> None:
+            opened.append((channel, data))
+
+    factory = fw.SSHListenForwardingFactory(
+        Conn(), "/run/x.sock", fw.SSHListenClientStreamLocalChannel
+    )
+    client = factory.buildProtocol(None)
+    ((channel, data),) = opened
+    assert channel.name == b"direct-streamlocal@openssh.com"
+    assert client.channel is channel
+    assert data == fw.packOpen_direct_streamlocal("/run/x.sock")
+
+
 class _Avatar(fw.ForwardingUser):
     def __init__(self, policy: fw.ForwardingPolicy) -> None:
         self.channelLookup: dict[bytes, Any] = {}
@@ -94,6 +126,64 @@ def test_remoteForwardListensOnlyWhenAllowed() -> None:
     avatar.global_tcpip_forward(request)
     avatar.stopForwarding()
     assert avatar._listeners() == {}
+
+
+def test_remoteSocketForward() -> None:
+    """
+    ``streamlocal-forward@openssh.com``: refused by default and outside the patterns (and for
+    relative or ``..`` paths); allowed, a 0600 socket whose connections open
+    ``forwarded-streamlocal`` channels; cancelled and stopped at logout.
+    """
+    request = fw.packGlobal_streamlocal_forward("/run/fwd/a.sock")
+    name = b"streamlocal-forward@openssh.com"
+    assert _avatarFor({}, fw.ForwardingPolicy()).gotGlobalRequest(name, request) == 0
+    allowing = fw.ForwardingPolicy(streamLocalListen=("/run/fwd/*",))
+    assert _avatarFor({}, allowing).gotGlobalRequest(name, request) == 1
+    policy = fw.ForwardingPolicy(streamLocalListen=("/run/fwd/*",))
+    for path in ("/run/fwd/../x.sock", "run/fwd/a.sock", "/run/fwd/./a", "/run/other.sock"):
+        assert not policy.allowStreamLocalListen(path)
+    avatar = _Avatar(policy)
+    dispatch = getattr(avatar, "global_streamlocal_forward@openssh.com")
+    assert dispatch(fw.packGlobal_streamlocal_forward("/run/fwd/../x.sock")) == 0
+    assert dispatch(b"\x00\x00\x00\x09short") == 0
+    assert dispatch(request) == 1
+    assert dispatch(request) == 0  # already listening there
+    ((path, factory, _, mode, _),) = avatar.reactor.unixServers
+    assert (path, mode) == ("/run/fwd/a.sock", 0o600)
+    assert factory.klass is fw.SSHListenServerStreamLocalChannel
+    opened: list[tuple[Any, bytes]] = []
+
+    class Conn:
+        def openChannel(self, channel: Any, data: bytes) -> None:
+            opened.append((channel, data))
+
+    factory.conn = Conn()
+    factory.buildProtocol(None)
+    ((channel, data),) = opened
+    assert channel.name == b"forwarded-streamlocal@openssh.com"
+    assert data == fw.packOpen_forwarded_streamlocal("/run/fwd/a.sock")
+    assert fw.unpackOpen_forwarded_streamlocal(data) == "/run/fwd/a.sock"
+    cancel = getattr(avatar, "global_cancel_streamlocal_forward@openssh.com")
+    assert cancel(request) == 1
+    assert cancel(request) == 0
+    assert cancel(b"\xff") == 0
+    assert dispatch(request) == 1
+    avatar.stopForwarding()
+    assert avatar._listeners() == {}
+
+
+def test_keyOptionsAndSocketListening() -> None:
+    """``no-port-forwarding`` takes socket listening away; ``no-agent-forwarding`` and
+    ``permitopen=`` keep it."""
+    full = fw.ForwardingPolicy(streamLocalListen=("/run/*",), agent=True)
+    assert _avatarFor({b"no-port-forwarding": None}, full).forwardingPolicy == (
+        fw.ForwardingPolicy(agent=True)
+    )
+    kept = _avatarFor({b"no-agent-forwarding": None}, full).forwardingPolicy
+    assert kept == fw.ForwardingPolicy(streamLocalListen=("/run/*",))
+    limited = _avatarFor({b"permitopen": b"h:1"}, full).forwardingPolicy
+    assert limited.allowStreamLocalListen("/run/a.sock")
+    assert limited.agent
 
 
 def _avatarFor(options: dict[bytes, bytes | None], policy: fw.ForwardingPolicy) -> ProcessAvatar:

@@ -276,6 +276,21 @@ def test_rekeyTimer() -> None:
     assert channel.received == b"again\n"
 
 
+def test_sendKexInit() -> None:
+    """Either side may start a key exchange at will; the connection goes on under new keys."""
+    loop = loggedIn()
+    before = loop.server._machine._kexCount
+    loop.client.sendKexInit()
+    loop.client.sendKexInit()  # one already running: nothing more
+    loop.pump()
+    assert loop.server._machine._kexCount == before + 1
+    loop.server.sendKexInit()
+    loop.pump()
+    assert loop.server._machine._kexCount == before + 2
+    channel = _exec(loop, b"echo again")
+    assert channel.received == b"again\n"
+
+
 def test_noMoreMethods() -> None:
     """A client with nothing left to try gives up with a DISCONNECT of its own."""
     loop = Loop(AcceptingClient(useKey=False, password=None), makeFactory(Clock()))

@@ -108,6 +108,11 @@ def test_noConfig() -> None:
         "Host",
         "= value",
         "Port 22\n" + "#" * 5000,
+        "SendEnv A=B",
+        "SendEnv -",
+        "SetEnv NAME",
+        "SetEnv =value",
+        "EscapeChar ab",
     ],
 )
 def test_errors(text: str) -> None:
@@ -144,7 +149,7 @@ def test_randomTextOnlyConfigErrors(text: str) -> None:
         config = SSHConfig.fromString(text, Limits(maxLineLength=100, maxPatterns=5))
     except ConfigError:
         return
-    config.lookup("host")
+    config.lookup("host").environment({"LANG": "C", "A": "b"})
 
 
 @settings(max_examples=200, deadline=None)
@@ -155,4 +160,35 @@ def test_randomOptionsOnlyConfigErrors(text: str) -> None:
         config.addOption(text)
     except ConfigError:
         return
-    config.lookup("host")
+    config.lookup("host").environment({"LANG": "C", "A": "b"})
+
+
+def test_sendEnvAndSetEnv() -> None:
+    """
+    ``SendEnv`` patterns add up over lines and blocks (``-PATTERN`` removes), names match with
+    case; the first ``SetEnv`` line wins, and a name twice on it keeps its first value.
+    """
+    config = SSHConfig.fromString(
+        "Host h\n"
+        "  SendEnv LANG LC_* GLISTEN_?\n"
+        '  SetEnv FIRST=1 "SPACED=a b" FIRST=2 EMPTY=\n'
+        "  SetEnv SECOND=ignored\n"
+        "Host *\n"
+        "  SendEnv OTHER -LC_A* -GLISTEN_?\n"
+    )
+    config.addOption("SendEnv=FROM_OPTION")
+    found = config.lookup("h")
+    assert found.sendEnv == ("FROM_OPTION", "LANG", "LC_*", "OTHER")
+    assert found.setEnv == (("FIRST", "1"), ("SPACED", "a b"), ("EMPTY", ""))
+    environ = {"LANG": "C.UTF-8", "lang": "x", "LC_ALL": "C", "GLISTEN_X": "1", "PATH": "/bin"}
+    assert found.environment(environ) == [
+        ("LANG", "C.UTF-8"),
+        ("LC_ALL", "C"),
+        ("FIRST", "1"),
+        ("SPACED", "a b"),
+        ("EMPTY", ""),
+    ]
+    assert config.lookup("other").environment(environ) == []
+    # -o SetEnv comes before the file, so it wins.
+    config.addOption("SetEnv=FROM_OPTION=yes")
+    assert config.lookup("h").setEnv == (("FROM_OPTION", "yes"),)

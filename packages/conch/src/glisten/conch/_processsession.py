@@ -23,6 +23,7 @@ from glisten.conch.avatar import ConchUser
 from glisten.conch.interfaces import ISession, ISessionSetEnv
 from glisten.conch.ssh.forwarding import AgentForwarding, ForwardingPolicy, ForwardingUser
 from glisten.conch.ssh.session import SSHSession
+from glisten.conch.ssh.ttymodes import applyModes
 from glisten.python.components import registerAdapter
 
 #: Environment variables a client may set by default (as OpenSSH's ``AcceptEnv LANG LC_*``).
@@ -99,14 +100,12 @@ class ProcessAvatar(ForwardingUser, ConchUser):
             if entry.noPortForwarding:
                 policy = ForwardingPolicy(agent=policy.agent)
             if entry.noAgentForwarding:
-                policy = ForwardingPolicy(policy.connect, policy.listen, policy.streamLocal)
+                policy = attrs.evolve(policy, agent=False)
             if (
                 getattr(entry, "permitOpen", None) is not None
                 or getattr(entry, "permitListen", None) is not None
             ):
-                policy = _KeyLimitedPolicy(
-                    policy.connect, policy.listen, policy.streamLocal, policy.agent, entry
-                )
+                policy = _KeyLimitedPolicy(**attrs.asdict(policy, recurse=False), entry=entry)
         self.forwardingPolicy = policy
         self.enableForwarding()
 
@@ -118,6 +117,8 @@ class ProcessSession:
     def __init__(self, avatar: ProcessAvatar) -> None:
         self.avatar = avatar
         self.pty: tuple[bytes, tuple[int, int, int, int]] | None = None
+        #: The client's terminal modes, ``(opcode, value)`` pairs set on the PTY.
+        self.ptyModes: list[tuple[int, int]] = []
         self.env: dict[str, str] = {}
         self.process: Any = None
         self.agentForwarding: AgentForwarding | None = None
@@ -157,6 +158,7 @@ class ProcessSession:
         if self.avatar.noPty:
             raise ValueError("terminals are not allowed for this key")
         self.pty = (term, windowSize)
+        self.ptyModes = list(modes or [])
 
     def setEnv(self, name: bytes, value: bytes) -> None:
         text = name.decode("utf-8")
@@ -190,6 +192,18 @@ class ProcessSession:
         )
         if self.pty is not None:
             self._setWindowSize(self.pty[1])
+            self._setModes(self.ptyModes)
+
+    def _setModes(self, modes: list[tuple[int, int]]) -> None:
+        """The client's terminal modes (erase character, flags...) on the new PTY."""
+        pipe = getattr(self.process, "pipes", {}).get(1)
+        if pipe is None or not modes:
+            return
+        try:
+            fd = pipe.fileno()
+            termios.tcsetattr(fd, termios.TCSANOW, applyModes(termios.tcgetattr(fd), modes))
+        except (OSError, termios.error, ValueError):
+            pass
 
     def _setWindowSize(self, size: tuple[int, int, int, int]) -> None:
         pipe = getattr(self.process, "pipes", {}).get(1)

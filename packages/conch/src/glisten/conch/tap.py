@@ -33,7 +33,8 @@ for the host key it certifies, under the ``*-cert-v01@openssh.com`` algorithms.
 
 Forwarding is off unless allowed: ``--permit-open HOST:PORT`` (``ssh -L``),
 ``--permit-listen HOST:PORT`` (``ssh -R``), ``--permit-streamlocal PATTERN`` (``ssh -L`` to a
-Unix socket), ``--allow-agent-forwarding`` (``ssh -A``); a key's ``no-port-forwarding``,
+Unix socket), ``--permit-streamlocal-listen PATTERN`` (``ssh -R`` from a Unix socket at an
+absolute path), ``--allow-agent-forwarding`` (``ssh -A``); a key's ``no-port-forwarding``,
 ``no-agent-forwarding`` or ``restrict`` option takes them away again.
 """
 
@@ -279,6 +280,7 @@ def forwardingPolicyFromOptions(options: argparse.Namespace) -> ForwardingPolicy
         connect=tuple(_hostPort(t) for t in getattr(options, "permit_open", None) or ()),
         listen=tuple(_hostPort(t) for t in getattr(options, "permit_listen", None) or ()),
         streamLocal=tuple(getattr(options, "permit_streamlocal", None) or ()),
+        streamLocalListen=tuple(getattr(options, "permit_streamlocal_listen", None) or ()),
         agent=bool(getattr(options, "allow_agent_forwarding", False)),
     )
 
@@ -381,6 +383,13 @@ class SSHServiceMaker:
             action="append",
             metavar="PATTERN",
             help="allow ssh -L to Unix sockets matching PATTERN; none by default",
+        )
+        parser.add_argument(
+            "--permit-streamlocal-listen",
+            action="append",
+            metavar="PATTERN",
+            help="allow ssh -R to make Unix sockets at absolute paths matching PATTERN "
+            "(mode 0600); none by default",
         )
         parser.add_argument(
             "--allow-agent-forwarding",

@@ -5,8 +5,9 @@ A subset of OpenSSH's client configuration (``~/.ssh/config``, ``ssh -o``, ``ssh
 Understood: ``Host`` blocks (patterns with ``*`` and ``?``, ``!`` negation, several patterns a
 line), ``Match all``, and the keywords ``HostName``, ``Port``, ``User``, ``IdentityFile``,
 ``UserKnownHostsFile``, ``StrictHostKeyChecking`` (``yes``, ``ask``, ``accept-new``, ``no``)
-and ``BatchMode``. As in OpenSSH the first value found for a keyword wins (``-o`` options come
-before the file), and ``IdentityFile`` lines add up. Other keywords are ignored; ``Include``
+``BatchMode``, ``EscapeChar``, ``SendEnv``, ``SetEnv`` and ``StreamLocalBindUnlink``. As in OpenSSH the first value found for a keyword wins (``-o`` options come
+before the file), ``IdentityFile`` and ``SendEnv`` lines add up (``SendEnv -PATTERN`` takes
+names listed so far away again), and only the first ``SetEnv`` line applies. Other keywords are ignored; ``Include``
 and other ``Match`` criteria are reported in :attr:`SSHConfig.warnings` and their blocks never
 apply. Paths take ``~`` and the ``%d %h %p %r %u %%`` tokens.
 """
@@ -17,8 +18,11 @@ import getpass
 import os
 import re
 import shlex
+from collections.abc import Mapping
 
 import attrs
+
+from glisten.conch.client._escapes import parseEscapeChar
 
 __all__ = ["ConfigError", "HostConfig", "Limits", "SSHConfig"]
 
@@ -46,6 +50,9 @@ class HostConfig:
     The settings that apply to one host (``None`` or empty: not set).
 
     :ivar strictHostKeyChecking: ``"yes"``, ``"ask"``, ``"accept-new"`` or ``"no"``.
+    :ivar escapeChar: ``EscapeChar`` as written (``none``, one character or ``^X``).
+    :ivar sendEnv: ``SendEnv`` patterns of local environment variable names to send.
+    :ivar setEnv: ``SetEnv``'s ``(name, value)`` pairs to send.
     """
 
     hostName: str | None = None
@@ -55,6 +62,21 @@ class HostConfig:
     userKnownHostsFiles: tuple[str, ...] = ()
     strictHostKeyChecking: str | None = None
     batchMode: bool | None = None
+    escapeChar: str | None = None
+    sendEnv: tuple[str, ...] = ()
+    setEnv: tuple[tuple[str, str], ...] = ()
+    streamLocalBindUnlink: bool | None = None
+
+    def environment(self, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+        """
+        The variables to send in ``env`` requests, as ``ssh`` does: those of ``environ``
+        whose names match a ``SendEnv`` pattern (case matters), then the ``SetEnv`` ones.
+        """
+        patterns = [_pattern(p, caseSensitive=True) for p in self.sendEnv]
+        sent = [
+            (name, value) for name, value in environ.items() if any(p.match(name) for p in patterns)
+        ]
+        return sent + list(self.setEnv)
 
 
 _STRICT = {
@@ -66,6 +88,8 @@ _STRICT = {
     "off": "no",
     "false": "no",
 }
+#: Keywords taking several values on one line.
+_MANY_VALUES = frozenset({"userknownhostsfile", "sendenv", "setenv"})
 _BOOLEAN = {"yes": True, "true": True, "no": False, "false": False}
 _KNOWN = frozenset(
     {
@@ -76,14 +100,18 @@ _KNOWN = frozenset(
         "userknownhostsfile",
         "stricthostkeychecking",
         "batchmode",
+        "escapechar",
+        "sendenv",
+        "setenv",
+        "streamlocalbindunlink",
     }
 )
 
 
-def _pattern(pattern: str) -> re.Pattern[str]:
-    regex = "".join(
-        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()
-    )
+def _pattern(pattern: str, caseSensitive: bool = False) -> re.Pattern[str]:
+    if not caseSensitive:
+        pattern = pattern.lower()
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(regex + r"\Z", re.DOTALL)
 
 
@@ -225,7 +253,7 @@ class SSHConfig:
         if keyword not in _KNOWN:
             return
         words = self._words(value, where)
-        if keyword != "userknownhostsfile" and len(words) != 1:
+        if keyword not in _MANY_VALUES and len(words) != 1:
             raise ConfigError(f"{where}: {keyword} takes one value")
         word = words[0]
         if keyword == "port":
@@ -234,9 +262,21 @@ class SSHConfig:
         elif keyword == "stricthostkeychecking":
             if word.lower() not in _STRICT:
                 raise ConfigError(f"{where}: bad StrictHostKeyChecking value")
-        elif keyword == "batchmode":
+        elif keyword in ("batchmode", "streamlocalbindunlink"):
             if word.lower() not in _BOOLEAN:
-                raise ConfigError(f"{where}: bad BatchMode value")
+                spelled = "BatchMode" if keyword == "batchmode" else "StreamLocalBindUnlink"
+                raise ConfigError(f"{where}: bad {spelled} value")
+        elif keyword == "sendenv":
+            if any("=" in w or w == "-" for w in words):
+                raise ConfigError(f"{where}: bad SendEnv name")
+        elif keyword == "setenv":
+            if any(w.partition("=")[0] in ("", "-") or "=" not in w for w in words):
+                raise ConfigError(f"{where}: SetEnv takes NAME=VALUE")
+        elif keyword == "escapechar":
+            try:
+                parseEscapeChar(word)
+            except ValueError:
+                raise ConfigError(f"{where}: bad EscapeChar value") from None
         block.entries.append((keyword, tuple(words)))
 
     def lookup(self, host: str, user: str | None = None, port: int | None = None) -> HostConfig:
@@ -248,12 +288,15 @@ class SSHConfig:
         """
         found: dict[str, tuple[str, ...]] = {}
         identityFiles: list[str] = []
+        sendEnv: list[str] = []
         for block in self._blocks:
             if not block.matches(host):
                 continue
             for keyword, words in block.entries:
                 if keyword == "identityfile":
                     identityFiles.extend(words)
+                elif keyword == "sendenv":
+                    _addSendEnv(sendEnv, words)
                 else:
                     found.setdefault(keyword, words)
         hostName = found["hostname"][0] if "hostname" in found else None
@@ -270,6 +313,7 @@ class SSHConfig:
         }
         strict = found.get("stricthostkeychecking")
         batch = found.get("batchmode")
+        unlink = found.get("streamlocalbindunlink")
         return HostConfig(
             hostName=hostName,
             port=configPort,
@@ -280,7 +324,30 @@ class SSHConfig:
             ),
             strictHostKeyChecking=_STRICT[strict[0].lower()] if strict else None,
             batchMode=_BOOLEAN[batch[0].lower()] if batch else None,
+            escapeChar=found["escapechar"][0] if "escapechar" in found else None,
+            sendEnv=tuple(sendEnv),
+            setEnv=_setEnv(found.get("setenv", ())),
+            streamLocalBindUnlink=_BOOLEAN[unlink[0].lower()] if unlink else None,
         )
+
+
+def _addSendEnv(names: list[str], words: tuple[str, ...]) -> None:
+    """A ``SendEnv`` line: patterns added, ``-PATTERN`` removing those listed that match it."""
+    for word in words:
+        if word.startswith("-"):
+            removed = _pattern(word[1:], caseSensitive=True)
+            names[:] = [n for n in names if not removed.match(n)]
+        elif word not in names:
+            names.append(word)
+
+
+def _setEnv(words: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """A ``SetEnv`` line's pairs; a name given twice keeps its first value, as in ``ssh``."""
+    pairs: dict[str, str] = {}
+    for word in words:
+        name, _, value = word.partition("=")
+        pairs.setdefault(name, value)
+    return tuple(pairs.items())
 
 
 def _path(path: str, tokens: dict[str, str]) -> str:

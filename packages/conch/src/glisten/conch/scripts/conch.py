@@ -7,8 +7,9 @@
 
 - With a ``COMMAND`` it runs it and exits with its exit status (255 when the connection
   failed, as ``ssh``); standard input, output and error are passed through.
-- Without one it opens a shell; on a terminal with a PTY: the local terminal is in raw mode
-  for the session (restored on exit) and window size changes are sent to the server.
+- Without one it opens a shell; on a terminal with a PTY: the local terminal's modes (erase
+  and interrupt characters, flags, speeds) are sent for the PTY, the local terminal is in raw
+  mode for the session (restored on exit) and window size changes are sent to the server.
 - The host key is checked against ``~/.ssh/known_hosts`` (or ``--known-hosts``): a changed key
   is refused; an unknown one is shown and accepted only when the user types ``yes`` on the
   terminal (and then recorded, hashed); without a terminal unknown hosts are refused.
@@ -18,10 +19,21 @@
   keyboard-interactive answers) are asked for on the terminal.
 - ``~/.ssh/config`` (or ``-F FILE``) and ``-o`` options: the subset that
   :mod:`glisten.conch.client.sshconfig` reads (``HostName``, ``Port``, ``User``,
-  ``IdentityFile``, ``UserKnownHostsFile``, ``StrictHostKeyChecking``, ``BatchMode``).
+  ``IdentityFile``, ``UserKnownHostsFile``, ``StrictHostKeyChecking``, ``BatchMode``,
+  ``EscapeChar``).
 - ``-L`` listens locally (127.0.0.1 unless ``BIND`` is given) and forwards connections through
   the server to ``HOST:HOSTPORT``; ``-R`` asks the server to listen and forwards its
-  connections to ``HOST:HOSTPORT`` from here. Forwardings last as long as the session.
+  connections to ``HOST:HOSTPORT`` from here. Either end may be a Unix socket path (a field
+  with a ``/``, as ``ssh``): ``direct-streamlocal@openssh.com`` channels and
+  ``streamlocal-forward@openssh.com`` requests. Forwardings last as long as the session.
+- ``SendEnv`` sends the local environment variables it names and ``SetEnv`` the variables it
+  sets, in ``env`` requests before the command or shell (the server may refuse them).
+- With a PTY, the escape character (``~``; ``-e CHAR``, ``-e ^X``, ``-e none`` or
+  ``EscapeChar``) right after a newline starts a command, as in ``ssh``: ``~.`` disconnects,
+  ``~B`` sends a BREAK, ``~R`` renews the keys, ``~C`` opens a command line (``-L``/``-R``
+  SPEC, ``-KL``/``-KR`` PORT or SOCKET), ``~#`` lists the forwarded connections,
+  ``~^Z`` suspends,
+  ``~?`` lists the escapes and ``~~`` sends one ``~``.
 """
 
 from __future__ import annotations
@@ -30,38 +42,49 @@ import argparse
 import getpass
 import io
 import os
+import shlex
 import signal
+import stat
+import struct
 import sys
 import termios
 import tty
 from collections.abc import Callable
 from typing import IO, Any
 
+import attrs
 from zope.interface import implementer
 
 from glisten.application.service import IService, IServiceMaker, Service
+from glisten.conch.client import _escapes
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.client.sshconfig import SSHConfig
 from glisten.conch.endpoints import SSHCommandClientEndpoint, _CommandChannel
 from glisten.conch.error import HostKeyChanged, UserRejectedKey
+from glisten.conch.ssh.common import NS
 from glisten.conch.ssh.forwarding import (
     SSHConnectForwardingChannel,
     SSHListenClientForwardingChannel,
+    SSHListenClientStreamLocalChannel,
     SSHListenForwardingFactory,
+    packGlobal_streamlocal_forward,
     packGlobal_tcpip_forward,
+    unpackOpen_forwarded_streamlocal,
     unpackOpen_forwarded_tcpip,
 )
 from glisten.conch.ssh.keys import BadKeyError, EncryptedKeyError, Key
 from glisten.conch.ssh.session import packRequest_pty_req, packRequest_window_change
+from glisten.conch.ssh.ttymodes import TTY_OP_END, encodeModes
 from glisten.conch.stdio import _windowSize
 from glisten.internet import interfaces, protocol
+from glisten.internet.defer import Deferred, gatherResults
 from glisten.internet.endpoints import UNIXClientEndpoint
 from glisten.internet.error import ConnectionDone, ProcessTerminated
 from glisten.internet.main import getReactor
 from glisten.internet.stdio import StandardIO
 from glisten.python.failure import Failure
 
-__all__ = ["ConchService", "conchPlugin", "parseForward"]
+__all__ = ["ConchService", "ForwardSpec", "conchPlugin", "parseForward", "parseForwardSpec"]
 
 #: ``ssh``'s exit status when the connection itself failed.
 CONNECTION_FAILED = 255
@@ -69,40 +92,91 @@ CONNECTION_FAILED = 255
 _DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
 
 
-def parseForward(spec: str) -> tuple[str | None, int, str, int]:
+@attrs.frozen
+class ForwardSpec:
     """
-    Read an ``-L``/``-R`` argument: ``[BIND:]PORT:HOST:HOSTPORT`` (IPv6 hosts in brackets).
+    One ``-L``/``-R`` argument, read.
 
-    :return: ``(bind address or None, port, host, host port)``.
-    :raises ValueError: not of that form.
+    :ivar listen: where to listen: ``(bind address or None, port)`` or a Unix socket path.
+    :ivar connect: where connections go: ``(host, port)`` or a Unix socket path.
     """
-    parts: list[str] = []
+
+    listen: tuple[str | None, int] | str
+    connect: tuple[str, int] | str
+
+
+def _forwardFields(spec: str) -> list[tuple[str, bool]]:
+    """``spec`` split at colons (brackets quote a field): ``(field, whether a path)``; a
+    field with a ``/`` is a Unix socket path, as in ``ssh``."""
+    fields: list[tuple[str, bool]] = []
     rest = spec
     while rest:
         if rest.startswith("["):
             end = rest.find("]")
             if end < 0:
                 raise ValueError(f"bad forwarding specification {spec!r}")
-            parts.append(rest[1:end])
+            field = rest[1:end]
             rest = rest[end + 1 :]
             if rest and not rest.startswith(":"):
                 raise ValueError(f"bad forwarding specification {spec!r}")
             rest = rest[1:]
         else:
-            part, _, rest = rest.partition(":")
-            parts.append(part)
-    if len(parts) == 3:
-        parts.insert(0, "")
-    if len(parts) != 4 or not parts[2]:
-        raise ValueError(f"bad forwarding specification {spec!r} (use [BIND:]PORT:HOST:PORT)")
-    bind, port, host, hostport = parts
-    try:
-        ports = int(port), int(hostport)
-    except ValueError:
-        raise ValueError(f"bad port in forwarding specification {spec!r}") from None
-    if not all(0 <= p <= 65535 for p in ports) or ports[1] == 0:
+            field, _, rest = rest.partition(":")
+        fields.append((field, "/" in field))
+    return fields
+
+
+def parseForwardSpec(spec: str) -> ForwardSpec:
+    """
+    Read an ``-L``/``-R`` argument as ``ssh`` does: ``[BIND:]PORT:HOST:HOSTPORT``,
+    ``[BIND:]PORT:SOCKET``, ``SOCKET:HOST:HOSTPORT`` or ``SOCKET:SOCKET`` (a field with a
+    ``/`` is a Unix socket path; IPv6 hosts in brackets).
+
+    :raises ValueError: none of these forms.
+    """
+    fields = _forwardFields(spec)
+    paths = [isPath for _, isPath in fields]
+    values = [value for value, _ in fields]
+    usage = f"bad forwarding specification {spec!r} (use [BIND:]PORT:HOST:PORT or a socket path)"
+    if len(fields) == 2 and paths == [True, True]:
+        return ForwardSpec(values[0], values[1])
+    if len(fields) == 2 and paths == [False, True]:
+        return ForwardSpec((None, _port(values[0], spec)), values[1])
+    if len(fields) == 3 and paths == [True, False, False]:
+        return ForwardSpec(values[0], _target(values[1], values[2], spec))
+    if len(fields) == 3 and paths == [False, False, True]:
+        return ForwardSpec((values[0] or None, _port(values[1], spec)), values[2])
+    if len(fields) in (3, 4) and not any(paths):
+        if len(fields) == 3:
+            values.insert(0, "")
+        bind, port, host, hostport = values
+        return ForwardSpec((bind or None, _port(port, spec)), _target(host, hostport, spec))
+    raise ValueError(usage)
+
+
+def _port(text: str, spec: str, allowZero: bool = True) -> int:
+    if not text.isdigit() or not (0 if allowZero else 1) <= int(text) <= 65535:
         raise ValueError(f"bad port in forwarding specification {spec!r}")
-    return (bind or None), ports[0], host, ports[1]
+    return int(text)
+
+
+def _target(host: str, port: str, spec: str) -> tuple[str, int]:
+    if not host:
+        raise ValueError(f"bad forwarding specification {spec!r} (no host)")
+    return host, _port(port, spec, allowZero=False)
+
+
+def parseForward(spec: str) -> tuple[str | None, int, str, int]:
+    """
+    Read a TCP-only ``-L``/``-R`` argument: ``[BIND:]PORT:HOST:HOSTPORT``.
+
+    :return: ``(bind address or None, port, host, host port)``.
+    :raises ValueError: not of that form (socket paths too: see :func:`parseForwardSpec`).
+    """
+    forward = parseForwardSpec(spec)
+    if isinstance(forward.listen, str) or isinstance(forward.connect, str):
+        raise ValueError(f"bad forwarding specification {spec!r} (use [BIND:]PORT:HOST:PORT)")
+    return forward.listen[0], forward.listen[1], forward.connect[0], forward.connect[1]
 
 
 def _openTerminal() -> IO[str]:
@@ -267,10 +341,13 @@ class _Session(_CommandChannel):
             d = conn.sendRequest(
                 self,
                 b"pty-req",
-                packRequest_pty_req(term, service._geometry(), b"\x00"),
+                packRequest_pty_req(term, service._geometry(), service._terminalModes()),
                 wantReply=True,
             )
             d.addErrback(service._ptyRefused)
+        for name, value in service.environment:
+            # As ssh: no answer asked for; a server that refuses a variable says nothing.
+            conn.sendRequest(self, b"env", NS(os.fsencode(name)) + NS(os.fsencode(value)))
         if self._command:
             super().channelOpen(specificData)
         else:
@@ -343,12 +420,19 @@ class ConchService(Service):
             options.forward_agent and not options.noagent and os.environ.get("SSH_AUTH_SOCK")
         )
         self.usePty = _wantPty(options, stdin)
+        #: ``SendEnv``/``SetEnv``: the variables sent before the command or shell.
+        self.environment: list[tuple[str, str]] = list(getattr(options, "environment", []))
+        # ssh recognises escapes only in a session with a PTY.
+        escapeChar = getattr(options, "escape_byte", _escapes.DEFAULT_ESCAPE_CHAR)
+        self._escapes = _escapes.EscapeFilter(escapeChar) if self.usePty else None
         self._savedTerminal: Any = None
         self._previousWinch: Any = None
         self._channel: Any = None
         self._local: StandardIO | None = None
-        self._listeners: list[Any] = []
-        self._remoteForwards: dict[int, tuple[str, int]] = {}
+        #: Local listeners by where they listen (``port N`` or the socket path).
+        self._listeners: dict[str, Any] = {}
+        self._remoteForwards: dict[int, tuple[str, int] | str] = {}
+        self._remoteSockets: dict[str, tuple[str, int] | str] = {}
         self._ended = False
         self._restoreBlocking: Callable[[], None] = lambda: None
 
@@ -366,6 +450,9 @@ class ConchService(Service):
         )
         endpoint._channelClass = lambda *args: _Session(self, *args)
         endpoint._channelOpeners[b"forwarded-tcpip"] = self._openForwarded
+        endpoint._channelOpeners[b"forwarded-streamlocal@openssh.com"] = (
+            self._openForwardedStreamLocal
+        )
         if self.forwardAgent:
             endpoint._channelOpeners[b"auth-agent@openssh.com"] = self._openAgent
         d = endpoint.connect(protocol.Factory.forProtocol(lambda: _RemoteOutput(self)))
@@ -374,10 +461,11 @@ class ConchService(Service):
     def stopService(self) -> Any:
         self._restoreTerminal()
         self._restoreBlocking()
-        for listener in self._listeners:
-            listener.stopListening()
-        self._listeners = []
-        return super().stopService()
+        # The reactor waits for the listeners to close (a -L socket file is removed then).
+        stopping = [listener.stopListening() for listener in self._listeners.values()]
+        self._listeners = {}
+        super().stopService()
+        return gatherResults([d for d in stopping if isinstance(d, Deferred)])
 
     def _finish(self, status: int) -> None:
         if self._ended:
@@ -409,32 +497,123 @@ class ConchService(Service):
 
     def _connected(self, conn: Any) -> None:
         """Logged in: start the forwardings."""
-        o = self.options
-        for spec in o.local_forward:
-            bind, port, host, hostport = parseForward(spec)
-            factory = SSHListenForwardingFactory(
-                conn, (host, hostport), SSHListenClientForwardingChannel
-            )
-            try:
+        for spec in self.options.local_forward:
+            self._startLocalForward(conn, parseForwardSpec(spec))
+        for spec in self.options.remote_forward:
+            self._startRemoteForward(conn, parseForwardSpec(spec))
+
+    def _startLocalForward(self, conn: Any, forward: ForwardSpec) -> bool:
+        """``-L``: listen here; each connection opens a channel to ``forward.connect``."""
+        klass = (
+            SSHListenClientStreamLocalChannel
+            if isinstance(forward.connect, str)
+            else SSHListenClientForwardingChannel
+        )
+        factory = SSHListenForwardingFactory(conn, forward.connect, klass)
+        where = _where(forward.listen)
+        try:
+            if isinstance(forward.listen, str):
+                if getattr(self.options, "stream_local_bind_unlink", False):
+                    _removeSocket(forward.listen)
+                # Only our user may use the connection through it (ssh's
+                # StreamLocalBindMask 0177).
+                listener = self._reactor.listenUNIX(forward.listen, factory, mode=0o600)
+            else:
+                bind, port = forward.listen
                 listener = self._reactor.listenTCP(port, factory, interface=bind or "127.0.0.1")
-            except Exception as e:
-                self._stderr.write(f"glisten conch: cannot listen on port {port}: {e}\n")
-                continue
-            self._listeners.append(listener)
-        for spec in o.remote_forward:
-            bind, port, host, hostport = parseForward(spec)
-            self._remoteForwards[port] = (host, hostport)
+        except Exception as e:
+            self._stderr.write(f"glisten conch: cannot listen on {where}: {e}\r\n")
+            self._stderr.flush()
+            return False
+        self._listeners[where] = listener
+        return True
+
+    def _startRemoteForward(self, conn: Any, forward: ForwardSpec) -> None:
+        """``-R``: ask the server to listen; its connections come here to ``forward.connect``."""
+        if isinstance(forward.listen, str):
+            path = forward.listen
+            self._remoteSockets[path] = forward.connect
             d = conn.sendGlobalRequest(
-                b"tcpip-forward",
-                packGlobal_tcpip_forward((bind or "localhost", port)),
+                b"streamlocal-forward@openssh.com",
+                packGlobal_streamlocal_forward(path),
                 wantReply=True,
             )
-            d.addCallbacks(
-                self._remoteForwardAnswered,
-                self._remoteForwardRefused,
-                callbackArgs=(port,),
-                errbackArgs=(port,),
+            d.addErrback(self._remoteSocketRefused, path)
+            return
+        bind, port = forward.listen
+        self._remoteForwards[port] = forward.connect
+        d = conn.sendGlobalRequest(
+            b"tcpip-forward",
+            packGlobal_tcpip_forward((bind or "localhost", port)),
+            wantReply=True,
+        )
+        d.addCallbacks(
+            self._remoteForwardAnswered,
+            self._remoteForwardRefused,
+            callbackArgs=(port,),
+            errbackArgs=(port,),
+        )
+
+    def _command(self, line: str) -> None:
+        """A ``~C`` command line: ``-L``/``-R`` SPEC adds a forwarding, ``-KL``/``-KR`` cancels
+        one (by its listening port or socket), ``?`` lists them."""
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = ["?"] if line.strip() else []
+        if not words:
+            return
+        flag = next((f for f in ("-KL", "-KR", "-L", "-R") if words[0].startswith(f)), None)
+        argument, extra = (words[0][len(flag) :], words[1:]) if flag else ("", words)
+        if flag and not argument and len(extra) == 1:
+            # "-L SPEC" as well as "-LSPEC".
+            argument, extra = extra[0], []
+        if flag is None or not argument or extra:
+            self._writeError(_COMMAND_HELP)
+            return
+        conn = self._channel.conn
+        try:
+            if flag in ("-L", "-R"):
+                forward = parseForwardSpec(argument)
+                if flag == "-R":
+                    self._startRemoteForward(conn, forward)
+                elif not self._startLocalForward(conn, forward):
+                    return
+                self._writeError(b"Forwarding port.\r\n")
+            else:
+                self._cancelForward(conn, flag, argument)
+        except ValueError as e:
+            self._writeError(f"{e}\r\n".encode())
+
+    def _cancelForward(self, conn: Any, flag: str, argument: str) -> None:
+        """``-KL``/``-KR [BIND:]PORT`` or ``SOCKET``: stop a forwarding."""
+        if "/" in argument:
+            where: str = argument
+        else:
+            port = argument.rpartition(":")[2]
+            if not port.isdigit():
+                raise ValueError(f"bad port {argument!r}")
+            where = f"port {int(port)}"
+        if flag == "-KL":
+            listener = self._listeners.pop(where, None)
+            if listener is None:
+                raise ValueError(f"no local forwarding on {where}")
+            listener.stopListening()
+        elif "/" in argument:
+            if self._remoteSockets.pop(argument, None) is None:
+                raise ValueError(f"no remote forwarding on {argument}")
+            conn.sendGlobalRequest(
+                b"cancel-streamlocal-forward@openssh.com",
+                packGlobal_streamlocal_forward(argument),
             )
+        else:
+            bind, _, port = argument.rpartition(":")
+            if self._remoteForwards.pop(int(port), None) is None:
+                raise ValueError(f"no remote forwarding on port {port}")
+            conn.sendGlobalRequest(
+                b"cancel-tcpip-forward", packGlobal_tcpip_forward((bind or "localhost", int(port)))
+            )
+        self._writeError(b"Canceled forwarding.\r\n")
 
     def _remoteForwardAnswered(self, data: bytes, port: int) -> None:
         if port == 0 and len(data) >= 4:
@@ -448,22 +627,45 @@ class ConchService(Service):
         self._stderr.write(f"Warning: remote port forwarding failed for listen port {port}\n")
         self._stderr.flush()
 
+    def _remoteSocketRefused(self, failure: Failure, path: str) -> None:
+        self._remoteSockets.pop(path, None)
+        self._stderr.write(f"Warning: remote port forwarding failed for listen path {path}\n")
+        self._stderr.flush()
+
+    def _openForwardedStreamLocal(self, window: int, maxPacket: int, data: bytes) -> Any:
+        """A connection to a socket the server listens on for ``-R /path:...``."""
+        target = self._remoteSockets.get(unpackOpen_forwarded_streamlocal(data))
+        if target is None:
+            return None
+        return _connecting(target, window, maxPacket, b"forwarded-streamlocal@openssh.com")
+
     def _openForwarded(self, window: int, maxPacket: int, data: bytes) -> Any:
         (_, port), _ = unpackOpen_forwarded_tcpip(data)
         target = self._remoteForwards.get(port)
         if target is None:
             return None
-        return SSHConnectForwardingChannel(target, remoteWindow=window, remoteMaxPacket=maxPacket)
+        return _connecting(target, window, maxPacket, b"forwarded-tcpip")
 
     def _openAgent(self, window: int, maxPacket: int, data: bytes) -> Any:
-        return SSHConnectForwardingChannel(
-            os.environ["SSH_AUTH_SOCK"], remoteWindow=window, remoteMaxPacket=maxPacket
+        return _connecting(
+            os.environ["SSH_AUTH_SOCK"], window, maxPacket, b"auth-agent@openssh.com"
         )
 
     def _geometry(self) -> tuple[int, int, int, int]:
         """``(rows, columns, 0, 0)`` of the local terminal."""
         columns, rows = _windowSize(self._stdout)
         return rows, columns, 0, 0
+
+    def _terminalModes(self) -> bytes:
+        """The local terminal's modes (as before raw mode) for the ``pty-req``; none when
+        standard input is no terminal."""
+        attributes = self._savedTerminal
+        if attributes is None:
+            try:
+                attributes = termios.tcgetattr(self._stdin)
+            except (termios.error, OSError):
+                return bytes([TTY_OP_END])
+        return encodeModes(attributes)
 
     def _ptyRefused(self, failure: Failure) -> None:
         """The session goes on without a terminal, as with ``ssh``."""
@@ -509,8 +711,69 @@ class ConchService(Service):
             )
 
     def _sendInput(self, data: bytes) -> None:
-        if self._channel is not None:
+        if self._channel is None:
+            return
+        if self._escapes is None:
             self._channel.write(data)
+            return
+        for event in self._escapes.receiveData(data):
+            if isinstance(event, _escapes.Input):
+                self._channel.write(event.data)
+            elif isinstance(event, _escapes.Disconnect):
+                self._disconnect()
+                return
+            elif isinstance(event, _escapes.Help):
+                escapeChar = self._escapes.escapeChar
+                assert escapeChar is not None
+                self._writeError(_escapes.helpText(escapeChar))
+            elif isinstance(event, _escapes.ListConnections):
+                self._writeError(_connectionList(self._channel.conn))
+            elif isinstance(event, _escapes.SendBreak):
+                self._sendBreak()
+            elif isinstance(event, _escapes.Suspend):
+                self._suspend()
+            elif isinstance(event, _escapes.CommandLineOpened):
+                self._writeError(_escapes.commandLinePrompt())
+            elif isinstance(event, _escapes.Echo):
+                self._writeError(event.data)
+            elif isinstance(event, _escapes.Command):
+                if event.line is not None:
+                    self._command(event.line)
+            elif isinstance(event, _escapes.Rekey):
+                transport = getattr(self._channel.conn, "transport", None)
+                if transport is not None:
+                    transport.sendKexInit()
+
+    def _disconnect(self) -> None:
+        """``~.``: close the connection; ``ssh`` then exits with 255."""
+        channel = self._channel
+        self._restoreTerminal()
+        self._stderr.write(f"Connection to {self.options.host} closed.\n")
+        self._stderr.flush()
+        self._finish(CONNECTION_FAILED)
+        transport = getattr(getattr(channel, "conn", None), "transport", None)
+        if transport is not None:
+            transport.loseConnection()
+
+    def _suspend(self) -> None:
+        """``~^Z``: stop as a shell job with the terminal restored; raw again when continued."""
+        escapeChar = self._escapes.escapeChar if self._escapes is not None else None
+        shown = _escapes.formatEscapeChar(escapeChar) if escapeChar is not None else ""
+        self._writeError(f"{shown}^Z [suspend glisten conch]\r\n".encode())
+        wasRaw = self._savedTerminal is not None
+        self._restoreTerminal()
+        # Delivered to this thread before raise_signal returns: the process stops here.
+        signal.raise_signal(signal.SIGTSTP)
+        if wasRaw:
+            self._rawTerminal()
+        # The terminal may have changed size while we were stopped.
+        self._resized()
+
+    def _sendBreak(self) -> None:
+        """``~B``: an RFC 4335 BREAK of ``ssh``'s length (one second)."""
+        channel = self._channel
+        if channel is not None and channel.conn is not None and not channel.localClosed:
+            channel.conn.sendRequest(channel, b"break", struct.pack(">L", 1000))
 
     def _inputEnded(self) -> None:
         channel = self._channel
@@ -548,6 +811,58 @@ class ConchService(Service):
         self._restoreBlocking()
         if self._ended:
             self._stop()
+
+
+_COMMAND_HELP = (
+    b"Commands:\r\n"
+    b"      -L[bind_address:]port:host:hostport    Request local forward\r\n"
+    b"      -R[bind_address:]port:host:hostport    Request remote forward\r\n"
+    b"      -KL[bind_address:]port                 Cancel local forward\r\n"
+    b"      -KR[bind_address:]port                 Cancel remote forward\r\n"
+    b"  (a socket path may stand for bind_address:port or host:hostport)\r\n"
+)
+
+
+def _connecting(
+    target: tuple[str, int] | str, window: int, maxPacket: int, name: bytes
+) -> SSHConnectForwardingChannel:
+    """A channel the server opened, connecting here to ``target``; named as the server
+    opened it, for ``~#``."""
+    channel = SSHConnectForwardingChannel(target, remoteWindow=window, remoteMaxPacket=maxPacket)
+    channel.name = name
+    return channel
+
+
+def _removeSocket(path: str) -> None:
+    """``StreamLocalBindUnlink``: a socket left at ``path`` goes (any other file stays)."""
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _where(address: tuple[str | None, int] | str) -> str:
+    """A listening address for messages: the socket path or ``port N``."""
+    return address if isinstance(address, str) else f"port {address[1]}"
+
+
+def _connectionList(conn: Any) -> bytes:
+    """``~#``'s text: the connection's open channels, for a terminal in raw mode."""
+    lines = ["The following connections are open:"]
+    for localID, channel in sorted(getattr(conn, "channels", {}).items()):
+        line = f"  #{localID} {_printable(bytes(getattr(channel, 'name', b'')) or b'?')}"
+        transport = getattr(getattr(channel, "client", None), "transport", None)
+        peer: Any = transport.getPeer() if transport is not None else None
+        if getattr(peer, "port", None) is not None:
+            line += f" local end {peer.host} port {peer.port}"
+        target = getattr(channel, "hostport", None)
+        if isinstance(target, tuple):
+            line += f" to {target[0]} port {target[1]}"
+        elif isinstance(target, str):
+            line += f" to {target}"
+        lines.append(line)
+    return "".join(line + "\r\n" for line in lines).encode("utf-8", "replace")
 
 
 def _standardIO(
@@ -695,6 +1010,9 @@ def _prepareConnection(options: argparse.Namespace) -> tuple[list[Key], KnownHos
     options.config_identities = list(settings.identityFiles)
     options.strict_host_key_checking = settings.strictHostKeyChecking or "ask"
     options.batch_mode = bool(settings.batchMode)
+    options.config_escape_char = settings.escapeChar
+    options.environment = settings.environment(os.environ)
+    options.stream_local_bind_unlink = bool(settings.streamLocalBindUnlink)
     knownHosts = options.known_hosts
     if knownHosts is None:
         files = settings.userKnownHostsFiles or (os.path.expanduser("~/.ssh/known_hosts"),)
@@ -780,7 +1098,8 @@ class ConchServiceMaker:
             action="append",
             default=[],
             metavar="[BIND:]PORT:HOST:HOSTPORT",
-            help="forward a local port to HOST:HOSTPORT through the server",
+            help="forward a local port to HOST:HOSTPORT through the server; either end may be "
+            "a Unix socket path ([BIND:]PORT:/SOCKET, /SOCKET:HOST:PORT, /SOCKET:/SOCKET)",
         )
         parser.add_argument(
             "-R",
@@ -789,7 +1108,8 @@ class ConchServiceMaker:
             action="append",
             default=[],
             metavar="[BIND:]PORT:HOST:HOSTPORT",
-            help="forward a port of the server to HOST:HOSTPORT from here",
+            help="forward a port of the server to HOST:HOSTPORT from here; either end may be "
+            "a Unix socket path, as with -L",
         )
         parser.add_argument(
             "-N",
@@ -798,6 +1118,13 @@ class ConchServiceMaker:
             action="store_true",
             help="run no command or shell: only forward ports, until interrupted",
         )
+        parser.add_argument(
+            "-e",
+            dest="escape_char",
+            metavar="CHAR",
+            help="the escape character of a session with a PTY: one character, ^X or none "
+            "(default ~, or EscapeChar)",
+        )
         parser.add_argument("-t", "--tty", action="store_true", help="ask for a PTY")
         parser.add_argument("-T", "--notty", dest="no_tty", action="store_true", help="no PTY")
         parser.add_argument("host", help="[USER@]HOST")
@@ -805,10 +1132,16 @@ class ConchServiceMaker:
 
     def makeService(self, options: argparse.Namespace) -> IService:
         for spec in options.local_forward + options.remote_forward:
-            parseForward(spec)
+            parseForwardSpec(spec)
         if options.no_command and options.command:
             raise ValueError("-N runs no command")
+        if options.escape_char is not None:
+            _escapes.parseEscapeChar(options.escape_char)
         keys, knownHosts = _prepareConnection(options)
+        escape = options.escape_char or options.config_escape_char
+        options.escape_byte = (
+            _escapes.DEFAULT_ESCAPE_CHAR if escape is None else _escapes.parseEscapeChar(escape)
+        )
         return ConchService(options, keys, knownHosts)
 
 

@@ -7,7 +7,10 @@ server consults for every request: it allows nothing unless told.
   :class:`SSHConnectForwardingChannel` that connects to the destination.
 - ``tcpip-forward`` (``ssh -R``): :class:`ForwardingUser` listens and opens a
   ``forwarded-tcpip`` channel per connection (:class:`SSHListenForwardingFactory`).
-- ``direct-streamlocal@openssh.com`` (``ssh -L port:/path``): :func:`openStreamLocalClient`.
+- ``direct-streamlocal@openssh.com`` (``ssh -L port:/path``): :func:`openStreamLocalClient`;
+  the client's side of it and of ``streamlocal-forward@openssh.com`` (``ssh -R /path:...``)
+  uses :func:`packOpen_direct_streamlocal`, :func:`packGlobal_streamlocal_forward` and
+  :func:`unpackOpen_forwarded_streamlocal` (OpenSSH's ``PROTOCOL`` section 2.4).
 - ``auth-agent-req@openssh.com`` (``ssh -A``): :class:`AgentForwarding` serves a socket
   (mode 0600 in a 0700 folder, removed at the end of the session) whose connections become
   ``auth-agent@openssh.com`` channels to the client.
@@ -41,16 +44,22 @@ __all__ = [
     "SSHConnectForwardingChannel",
     "SSHForwardingClient",
     "SSHListenClientForwardingChannel",
+    "SSHListenClientStreamLocalChannel",
     "SSHListenForwardingChannel",
     "SSHListenForwardingFactory",
     "SSHListenServerForwardingChannel",
+    "SSHListenServerStreamLocalChannel",
     "openConnectForwardingClient",
     "openStreamLocalClient",
+    "packGlobal_streamlocal_forward",
     "packGlobal_tcpip_forward",
+    "packOpen_direct_streamlocal",
     "packOpen_direct_tcpip",
+    "packOpen_forwarded_streamlocal",
     "packOpen_forwarded_tcpip",
     "unpackGlobal_tcpip_forward",
     "unpackOpen_direct_tcpip",
+    "unpackOpen_forwarded_streamlocal",
     "unpackOpen_forwarded_tcpip",
 ]
 
@@ -67,12 +76,16 @@ class ForwardingPolicy:
     :ivar streamLocal: patterns (``fnmatch``) of Unix socket paths ``direct-streamlocal``
         may connect to.
     :ivar agent: whether ``auth-agent-req@openssh.com`` (``ssh -A``) is granted.
+    :ivar streamLocalListen: patterns (``fnmatch``) of Unix socket paths
+        ``streamlocal-forward@openssh.com`` (``ssh -R /path:...``) may listen on; only
+        absolute paths without ``.``/``..`` components ever match.
     """
 
     connect: tuple[tuple[str, int], ...] = ()
     listen: tuple[tuple[str, int], ...] = ()
     streamLocal: tuple[str, ...] = ()
     agent: bool = False
+    streamLocalListen: tuple[str, ...] = ()
 
     def allowConnect(self, host: str, port: int) -> bool:
         """Whether ``direct-tcpip`` to ``host:port`` is allowed."""
@@ -88,6 +101,12 @@ class ForwardingPolicy:
     def allowStreamLocal(self, path: str) -> bool:
         """Whether ``direct-streamlocal`` may connect to ``path``."""
         return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.streamLocal)
+
+    def allowStreamLocalListen(self, path: str) -> bool:
+        """Whether ``streamlocal-forward@openssh.com`` may make a socket at ``path``."""
+        if not path.startswith("/") or os.path.normpath(path) != path or "\x00" in path:
+            return False
+        return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.streamLocalListen)
 
 
 # ---------------------------------------------------------------------- wire formats
@@ -147,6 +166,36 @@ def unpackGlobal_tcpip_forward(data: bytes) -> tuple[str, int]:
     if port > 65535:
         raise ConchError("bad port")
     return host, port
+
+
+def packOpen_direct_streamlocal(path: str) -> bytes:
+    """The open data of ``direct-streamlocal@openssh.com``: the socket path, then the two
+    reserved fields (an empty string and a zero)."""
+    return string(path.encode("utf-8")) + string(b"") + uint32(0)
+
+
+def packGlobal_streamlocal_forward(path: str) -> bytes:
+    """The data of a ``streamlocal-forward@openssh.com`` (or ``cancel-...``) request."""
+    return string(path.encode("utf-8"))
+
+
+def packOpen_forwarded_streamlocal(path: str) -> bytes:
+    """The open data of ``forwarded-streamlocal@openssh.com``: the socket path listened on,
+    then a reserved empty string."""
+    return string(path.encode("utf-8")) + string(b"")
+
+
+def unpackOpen_forwarded_streamlocal(data: bytes) -> str:
+    """
+    Read ``forwarded-streamlocal@openssh.com`` open data: the socket path the server
+    listens on (the reserved field after it is ignored).
+
+    :raises ConchError: malformed.
+    """
+    try:
+        return Reader(data, maxString=4096).string().decode("utf-8")
+    except (DecodeError, UnicodeDecodeError):
+        raise ConchError(OPEN_CONNECT_FAILED, "malformed forwarding request") from None
 
 
 # ---------------------------------------------------------------------- channels
@@ -244,10 +293,22 @@ class SSHListenClientForwardingChannel(SSHListenForwardingChannel):
     name = b"direct-tcpip"
 
 
+class SSHListenClientStreamLocalChannel(SSHListenForwardingChannel):
+    """Client side of ``ssh -L LISTEN:/remote/socket`` (``direct-streamlocal``)."""
+
+    name = b"direct-streamlocal@openssh.com"
+
+
 class SSHListenServerForwardingChannel(SSHListenForwardingChannel):
     """Server side of ``ssh -R``."""
 
     name = b"forwarded-tcpip"
+
+
+class SSHListenServerStreamLocalChannel(SSHListenForwardingChannel):
+    """Server side of ``ssh -R /path:...`` (``forwarded-streamlocal``)."""
+
+    name = b"forwarded-streamlocal@openssh.com"
 
 
 class _AgentForwardingChannel(SSHListenForwardingChannel):
@@ -259,10 +320,11 @@ class SSHListenForwardingFactory(protocol.Factory):
     Accepts local connections and opens a ``klass`` channel on ``connection`` for each.
 
     :param hostport: the forwarded address, sent in the open data (``None``: no open data,
-        as for agent channels).
+        as for agent channels; a socket path: ``direct-streamlocal`` open data, for a
+        ``klass`` of that channel type).
     """
 
-    def __init__(self, connection: Any, hostport: tuple[str, int] | None, klass: Any) -> None:
+    def __init__(self, connection: Any, hostport: tuple[str, int] | str | None, klass: Any) -> None:
         self.conn = connection
         self.hostport = hostport
         self.klass = klass
@@ -272,7 +334,13 @@ class SSHListenForwardingFactory(protocol.Factory):
         client = SSHForwardingClient(channel)
         channel.client = client
         data = b""
-        if self.hostport is not None:
+        if isinstance(self.hostport, str):
+            # The two socket channel types lay out their open data differently.
+            if self.klass.name == SSHListenServerStreamLocalChannel.name:
+                data = packOpen_forwarded_streamlocal(self.hostport)
+            else:
+                data = packOpen_direct_streamlocal(self.hostport)
+        elif self.hostport is not None:
             source = (getattr(addr, "host", "127.0.0.1"), getattr(addr, "port", 0))
             data = packOpen_direct_tcpip(self.hostport, source)
         self.conn.openChannel(channel, data)
@@ -357,15 +425,17 @@ class ForwardingUser:
     channelLookup: dict[bytes, Any]
     conn: Any
     reactor: Any = None
-    _forwardListeners: dict[tuple[str, int], Any] | None = None
+    _forwardListeners: dict[tuple[str, int] | str, Any] | None = None
 
     def enableForwarding(self) -> None:
         """Register the forwarding channel types (each still asks the policy)."""
         self.channelLookup[b"direct-tcpip"] = openConnectForwardingClient
         self.channelLookup[b"direct-streamlocal@openssh.com"] = openStreamLocalClient
 
-    def _listeners(self) -> dict[tuple[str, int], Any]:
-        listeners: dict[tuple[str, int], Any] | None = getattr(self, "_forwardListeners", None)
+    def _listeners(self) -> dict[tuple[str, int] | str, Any]:
+        listeners: dict[tuple[str, int] | str, Any] | None = getattr(
+            self, "_forwardListeners", None
+        )
         if listeners is None:
             listeners = {}
             self._forwardListeners = listeners
@@ -401,12 +471,59 @@ class ForwardingUser:
         listener.stopListening()
         return 1
 
+    def globalStreamLocalForward(self, data: bytes) -> int:
+        """
+        ``streamlocal-forward@openssh.com`` (``ssh -R /path:...``): listen on a Unix socket
+        (mode 0600, removed when cancelled or at logout), if the policy allows the path.
+        """
+        try:
+            path = Reader(data, maxString=4096).string().decode("utf-8")
+        except (DecodeError, UnicodeDecodeError):
+            return 0
+        listeners = self._listeners()
+        if not self.forwardingPolicy.allowStreamLocalListen(path) or path in listeners:
+            return 0
+        if len(listeners) >= 64:
+            return 0
+        factory = SSHListenForwardingFactory(self.conn, path, SSHListenServerStreamLocalChannel)
+        try:
+            listeners[path] = getReactor(self.reactor).listenUNIX(path, factory, mode=0o600)
+        except Exception:
+            return 0
+        return 1
+
+    def globalCancelStreamLocalForward(self, data: bytes) -> int:
+        """``cancel-streamlocal-forward@openssh.com``: stop listening on that socket."""
+        try:
+            path = Reader(data, maxString=4096).string().decode("utf-8")
+        except (DecodeError, UnicodeDecodeError):
+            return 0
+        listener = self._listeners().pop(path, None)
+        if listener is None:
+            return 0
+        listener.stopListening()
+        return 1
+
     def stopForwarding(self) -> None:
         """Close every listener (the user logged out)."""
         listeners = self._listeners()
         for listener in listeners.values():
             listener.stopListening()
         listeners.clear()
+
+
+# OpenSSH's request names are no Python names: ConchUser.gotGlobalRequest finds these as
+# "global_" + the name with dashes as underscores.
+setattr(
+    ForwardingUser,
+    "global_streamlocal_forward@openssh.com",
+    ForwardingUser.globalStreamLocalForward,
+)
+setattr(
+    ForwardingUser,
+    "global_cancel_streamlocal_forward@openssh.com",
+    ForwardingUser.globalCancelStreamLocalForward,
+)
 
 
 class AgentForwarding:

@@ -192,9 +192,13 @@ class SSHTransportBase(protocol.Protocol):
 
     def _rekeyTimer(self) -> None:
         self._rekeyCall = None
+        self.sendKexInit()
+        self._scheduleRekey()
+
+    def sendKexInit(self) -> None:
+        """Start a new key exchange now (``ssh``'s ``~R``); nothing while one is running."""
         self._machine.startRekey()
         self._flush()
-        self._scheduleRekey()
 
     def _flush(self) -> None:
         data = self._machine.dataToSend()
