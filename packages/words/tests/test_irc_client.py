@@ -470,3 +470,25 @@ def test_linesDuringNegotiationAreNotShortCut() -> None:
     assert [m for m, _ in c.seen] == ["looking up your host", "still looking", "tagged", "plain"]
     assert c.seen[2][1] is not None and c.seen[2][1].year == 2024
     assert c.seen[3][1] is None
+
+
+def test_handlersChangedAfterConnectionAreUsed() -> None:
+    """As in Twisted, ``irc_*`` and ``handleCommand`` are looked up for every line: a method
+    set on the instance or the class after a command was first handled is the one called."""
+
+    class Plain(irc.IRCClient):
+        nickname = "me"
+        wantedCapabilities = ()
+
+    c, t, _ = connect(Plain())
+    feed(c, ":srv 001 me :Welcome", ":bob PRIVMSG me :one", ":srv FOO a", ":srv 375 me :m")
+    got: list[tuple[str, Any, list[str]]] = []
+    c.irc_PRIVMSG = lambda prefix, params: got.append(("instance", prefix, params))
+    Plain.irc_FOO = lambda self, prefix, params: got.append(("class", prefix, params))
+    feed(c, ":bob PRIVMSG me :two", ":srv FOO b")
+    assert got == [("instance", "bob", ["me", "two"]), ("class", "srv", ["b"])]
+
+    got.clear()
+    c.handleCommand = lambda command, prefix, params: got.append((command, prefix, params))
+    feed(c, ":srv 375 me :m2", ":bob PRIVMSG me :three")
+    assert got == [("RPL_MOTDSTART", "srv", ["me", "m2"]), ("PRIVMSG", "bob", ["me", "three"])]
