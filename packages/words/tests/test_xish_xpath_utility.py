@@ -63,6 +63,18 @@ def test_queries() -> None:
     assert xpath.internQuery("/iq") is xpath.internQuery("/iq")
 
 
+MIXED = domish.parseText("<m><b>one<i/>two</b><c/><p t=''/></m>")
+
+
+def test_queryForStringListTakesTextNodesAsTwisted() -> None:
+    """Twisted's queryForStringList lists the text children of the selected elements
+    (every one, none for an element without text), not one string per element."""
+    assert xpath.queryForStringList("/m/b", MIXED) == ["one", "two"]
+    assert xpath.queryForStringList("/m/*", MIXED) == ["one", "two"]
+    assert xpath.queryForStringList("/m/c", MIXED) is None
+    assert xpath.queryForString("/m/b", MIXED) == "one"
+
+
 @pytest.mark.parametrize("bad", ["", "message", "/", "/a[", "/a[@]", "/a[foo()]", "/a]", "/a[1"])
 def test_invalid_queries(bad: str) -> None:
     with pytest.raises(SyntaxError):

@@ -326,13 +326,19 @@ class XPathQuery:
         return found or None
 
     def queryForStringList(self, elem: Element) -> list[str] | None:
-        """:return: the text of each selected element, or None when there are none."""
-        nodes = self.queryForNodes(elem)
-        return [str(n) for n in nodes] if nodes else None
+        """:return: every text child of the selected elements, in document order (as in
+        Twisted: an element without text adds nothing), or None when there is none."""
+        found: list[Element] = []
+        self._walk(elem, found)
+        texts = [child for node in found for child in node.children if isinstance(child, str)]
+        return texts or None
 
     def queryForString(self, elem: Element) -> str:
-        """:return: the text of the selected elements, joined (``""`` when none)."""
-        return "".join(self.queryForStringList(elem) or ())
+        """:return: the text (first text child) of each selected element, joined (``""``
+        when none)."""
+        found: list[Element] = []
+        self._walk(elem, found)
+        return "".join(str(node) for node in found)
 
 
 def matcherOf(query: XPathQuery) -> Callable[[Element, None], bool]:
