@@ -75,6 +75,27 @@ def test_queryForStringListTakesTextNodesAsTwisted() -> None:
     assert xpath.queryForString("/m/b", MIXED) == "one"
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("/m/p[@t]", False),  # an empty attribute is false, as in Twisted
+        ("/m/c[text()]", False),  # no text
+        ("/m/b[text()]", True),
+        ("/m/p[@q!='x']", True),  # a missing attribute differs from any text
+        ("/m/p[@q='x']", False),
+        ("/m/p[@t!='']", False),
+        ("/m/p[@t='']", True),
+        ("/m/p[@q=@r]", True),  # both missing
+        ("/m/p[@t and @q]", False),
+        ("/m/p[@t or @q!='x']", True),
+    ],
+)
+def test_predicatesTruthAsTwisted(query: str, expected: bool) -> None:
+    """Predicates take Python's truth of their value and compare values as Twisted's do, so
+    ``/presence[@type!='unavailable']`` still matches a presence without a type."""
+    assert xpath.matches(query, MIXED) is expected
+
+
 @pytest.mark.parametrize("bad", ["", "message", "/", "/a[", "/a[@]", "/a[foo()]", "/a]", "/a[1"])
 def test_invalid_queries(bad: str) -> None:
     with pytest.raises(SyntaxError):
