@@ -492,3 +492,30 @@ def test_handlersChangedAfterConnectionAreUsed() -> None:
     c.handleCommand = lambda command, prefix, params: got.append((command, prefix, params))
     feed(c, ":srv 375 me :m2", ":bob PRIVMSG me :three")
     assert got == [("RPL_MOTDSTART", "srv", ["me", "m2"]), ("PRIVMSG", "bob", ["me", "three"])]
+
+
+def test_noLinesHandledAfterLoseConnection() -> None:
+    """As Twisted's LineReceiver, a handler that closes the connection ends the reading:
+    lines that came in the same read are not handled."""
+
+    class Dying(irc.IRCClient):
+        nickname = "me"
+        wantedCapabilities = ()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.heard: list[str] = []
+
+        def privmsg(self, user: str, channel: str, message: str) -> None:
+            self.heard.append(message)
+            if message == "die":
+                assert self.transport is not None
+                self.transport.loseConnection()
+
+    for first in (":bob PRIVMSG me :warm", "@a=b :bob NOTICE me :tagged"):
+        c, t, clock = connect(Dying())
+        feed(c, ":srv 001 me :Welcome", first, ":bob PRIVMSG me :die", ":bob PRIVMSG me :after")
+        clock.advance(0)
+        feed(c, ":bob PRIVMSG me :later")
+        clock.advance(0)
+        assert c.heard[-1] == "die" and "after" not in c.heard and "later" not in c.heard

@@ -267,6 +267,8 @@ class IRCClient(Protocol):
             self._pacer.stop()
 
     def dataReceived(self, data: bytes) -> None:
+        if getattr(self.transport, "disconnecting", False):
+            return  # closing (by a handler, or quit): what comes now is not read
         pacer = self._pacer
         if pacer is None:
             pacer = self._pacer = InputPacer(
@@ -297,13 +299,15 @@ class IRCClient(Protocol):
                 except IndexError:
                     _log.warn("IRC: {command} with too few parameters ignored", command=symbolic)
                 self.currentMessage = None
-                if self.transport is None:
+                transport = self.transport
+                if transport is None or getattr(transport, "disconnecting", False):
                     self._readNoFurther()
                 return
         self._dispatch(event)
 
     def _readNoFurther(self) -> None:
-        # A handler dropped the transport (as Twisted's clients may): read no further.
+        # A handler dropped the transport (as Twisted's clients may) or closed the
+        # connection: read no further, as Twisted's LineReceiver stops at ``disconnecting``.
         if self._pacer is not None:
             self._pacer.discard()
 
@@ -339,7 +343,8 @@ class IRCClient(Protocol):
             self.currentMessage = None
         for batchEvent in batchEvents:
             self._batchEvent(batchEvent)
-        if self.transport is None:
+        transport = self.transport
+        if transport is None or getattr(transport, "disconnecting", False):
             self._readNoFurther()
 
     def _negotiate(self, caps: ClientCapabilities, message: Message) -> None:
