@@ -108,7 +108,7 @@ class TestEventDispatcher:
         calls: list[Any] = []
         dispatcher.addObserver("/message", lambda e: calls.append("low"), -1)
         dispatcher.addObserver("/message", lambda e: calls.append("high"), 5)
-        dispatcher.addOnetimeObserver("/message/body", lambda e, tag: calls.append(tag), 0, "once")
+        dispatcher.addOnetimeObserver("/message/body", lambda tag, e: calls.append(tag), 0, "once")
         assert dispatcher.dispatch(MESSAGE)
         assert dispatcher.dispatch(MESSAGE)
         assert calls == ["high", "once", "low", "high", "low"]
@@ -249,3 +249,17 @@ def test_callback_list_order_onetime_and_changes_during_an_event() -> None:
     callbacks.addCallback(False, third, suffix="!")
     callbacks.callback("c")
     assert calls[-1] == "third c!"
+
+
+def test_observerArgumentsComeFirstAsInTwisted() -> None:
+    """Twisted calls ``observerfn(*args, obj, **kwargs)``: the arguments given with the
+    observer come before the dispatched object (its component router relies on it)."""
+    dispatcher = utility.EventDispatcher()
+    calls: list[tuple[Any, ...]] = []
+    dispatcher.addObserver(
+        "//event/x", lambda *a, **k: calls.append((*a, k)), 0, "first", "second", key=1
+    )
+    dispatcher.addObserver("/m", lambda *a: calls.append(a), 0, "arg")
+    dispatcher.dispatch("obj", "//event/x")
+    dispatcher.dispatch(MIXED)
+    assert calls == [("first", "second", "obj", {"key": 1}), ("arg", MIXED)]
