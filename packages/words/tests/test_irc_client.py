@@ -519,3 +519,20 @@ def test_noLinesHandledAfterLoseConnection() -> None:
         feed(c, ":bob PRIVMSG me :later")
         clock.advance(0)
         assert c.heard[-1] == "die" and "after" not in c.heard and "later" not in c.heard
+
+
+def test_maxBytesPerTurnBelowTheSliceIsKept() -> None:
+    """A byte budget smaller than the parser's slice still bounds what one turn parses."""
+
+    class Small(RecordingClient):
+        wantedCapabilities = ()
+        maxBytesPerTurn = 1000
+        maxMessagesPerTurn = 1000
+
+    c, t, clock = connect(Small())
+    line = ":srv NOTICE me :" + "x" * 82  # 100 bytes with CR LF
+    feed(c, *[line] * 40)
+    assert len([call for call in c.calls if call[0] == "noticed"]) <= 10
+    for _ in range(4):
+        clock.advance(0)
+    assert len([call for call in c.calls if call[0] == "noticed"]) == 40

@@ -278,7 +278,8 @@ class IRCClient(Protocol):
                 self._clock,
                 maxEvents=self.maxMessagesPerTurn,
                 maxBytes=self.maxBytesPerTurn,
-                sliceSize=_SLICE,
+                # Never more than the byte budget in one slice.
+                sliceSize=max(1, min(_SLICE, self.maxBytesPerTurn)),
             )
         pacer.dataReceived(data)
 
