@@ -536,3 +536,27 @@ def test_maxBytesPerTurnBelowTheSliceIsKept() -> None:
     for _ in range(4):
         clock.advance(0)
     assert len([call for call in c.calls if call[0] == "noticed"]) == 40
+
+
+def test_messageReceivedOverrideSeesEveryMessage() -> None:
+    """A subclass's ``messageReceived`` is called with every parsed line, and dispatches it
+    by calling the base class."""
+
+    class Watching(RecordingClient):
+        wantedCapabilities = ()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.watched: list[str] = []
+
+        def messageReceived(self, message: Any) -> None:
+            self.watched.append(message.command)
+            if message.command != "NOTICE":
+                super().messageReceived(message)
+
+    c, t, _ = connect(Watching())
+    feed(c, ":srv 001 me :Welcome", ":bob PRIVMSG me :one", ":bob PRIVMSG me :two")
+    feed(c, "@a=b :bob PRIVMSG me :three", ":srv NOTICE me :hidden")
+    assert c.watched == ["001", "PRIVMSG", "PRIVMSG", "PRIVMSG", "NOTICE"]
+    assert [call[3] for call in c.calls if call[0] == "privmsg"] == ["one", "two", "three"]
+    assert not [call for call in c.calls if call[0] == "noticed"]

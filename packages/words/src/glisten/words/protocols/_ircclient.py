@@ -271,9 +271,12 @@ class IRCClient(Protocol):
             return  # closing (by a handler, or quit): what comes now is not read
         pacer = self._pacer
         if pacer is None:
+            handle = self._lineEvent
+            if type(self).messageReceived is not IRCClient.messageReceived:
+                handle = self._overriddenLineEvent
             pacer = self._pacer = InputPacer(
                 self._decoder.receiveData,
-                self._lineEvent,
+                handle,
                 self.transport,
                 self._clock,
                 maxEvents=self.maxMessagesPerTurn,
@@ -305,6 +308,14 @@ class IRCClient(Protocol):
                     self._readNoFurther()
                 return
         self._dispatch(event)
+
+    def _overriddenLineEvent(self, event: Message | BadLine) -> None:
+        """:meth:`_lineEvent` for a subclass with its own :meth:`messageReceived`: every
+        parsed line goes there."""
+        if type(event) is BadLine:
+            self._dispatch(event)
+        else:
+            self.messageReceived(event)  # type: ignore[arg-type]
 
     def _readNoFurther(self) -> None:
         # A handler dropped the transport (as Twisted's clients may) or closed the
@@ -381,7 +392,8 @@ class IRCClient(Protocol):
 
     def messageReceived(self, message: Message) -> None:
         """Dispatch one parsed message as if the server had sent it (capability negotiation
-        first, then ``irc_*``)."""
+        first, then ``irc_*``). Every received line comes here when a subclass overrides
+        it (and dispatches by calling this one)."""
         self._lineEvent(message)
 
     def _batchEvent(self, event: BatchEvent) -> None:
