@@ -560,3 +560,30 @@ def test_messageReceivedOverrideSeesEveryMessage() -> None:
     assert c.watched == ["001", "PRIVMSG", "PRIVMSG", "PRIVMSG", "NOTICE"]
     assert [call[3] for call in c.calls if call[0] == "privmsg"] == ["one", "two", "three"]
     assert not [call for call in c.calls if call[0] == "noticed"]
+
+
+def test_handlerErrorsAreLoggedAndReadingGoesOn() -> None:
+    """As Twisted's handleCommand, an exception from an ``irc_*`` method or a callback is
+    logged with its traceback and the connection carries on with the next line."""
+    from glisten.logger import capturedLogs
+
+    class Buggy(irc.IRCClient):
+        nickname = "me"
+        wantedCapabilities = ()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.heard: list[str] = []
+
+        def privmsg(self, user: str, channel: str, message: str) -> None:
+            if message == "boom":
+                raise ValueError("a bug in the bot")
+            self.heard.append(message)
+
+    c, t, clock = connect(Buggy())
+    with capturedLogs() as events:
+        feed(c, ":srv 001 me :Welcome", ":bob PRIVMSG me :boom", ":bob PRIVMSG me :after")
+        feed(c, ":bob PRIVMSG me :boom", ":bob PRIVMSG me :again")
+    assert c.heard == ["after", "again"]
+    failures = [e["log_failure"] for e in events if "log_failure" in e]
+    assert len(failures) == 2 and all(f.check(ValueError) for f in failures)

@@ -416,7 +416,8 @@ class IRCClient(Protocol):
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
         """Call ``irc_<command>`` or :meth:`irc_unknown` (``command`` being symbolic for
         numerics, as in Twisted): every received line comes here, so an override sees
-        every command."""
+        every command. An exception from the handler is logged, as Twisted does, and the
+        next line is read."""
         method = getattr(self, "irc_" + command, None)
         try:
             if method is not None:
@@ -425,6 +426,9 @@ class IRCClient(Protocol):
                 self.irc_unknown(prefix, command, params)
         except IndexError:
             _log.warn("IRC: {command} with too few parameters ignored", command=command)
+        except Exception:
+            # As Twisted's: a bug in one handler is logged, the connection carries on.
+            _log.failure("IRC: error while handling {command}", command=command)
 
     # ------------------------------------------------------------------ sending
 
