@@ -470,3 +470,120 @@ def test_linesDuringNegotiationAreNotShortCut() -> None:
     assert [m for m, _ in c.seen] == ["looking up your host", "still looking", "tagged", "plain"]
     assert c.seen[2][1] is not None and c.seen[2][1].year == 2024
     assert c.seen[3][1] is None
+
+
+def test_handlersChangedAfterConnectionAreUsed() -> None:
+    """As in Twisted, ``irc_*`` and ``handleCommand`` are looked up for every line: a method
+    set on the instance or the class after a command was first handled is the one called."""
+
+    class Plain(irc.IRCClient):
+        nickname = "me"
+        wantedCapabilities = ()
+
+    c, t, _ = connect(Plain())
+    feed(c, ":srv 001 me :Welcome", ":bob PRIVMSG me :one", ":srv FOO a", ":srv 375 me :m")
+    got: list[tuple[str, Any, list[str]]] = []
+    c.irc_PRIVMSG = lambda prefix, params: got.append(("instance", prefix, params))
+    Plain.irc_FOO = lambda self, prefix, params: got.append(("class", prefix, params))
+    feed(c, ":bob PRIVMSG me :two", ":srv FOO b")
+    assert got == [("instance", "bob", ["me", "two"]), ("class", "srv", ["b"])]
+
+    got.clear()
+    c.handleCommand = lambda command, prefix, params: got.append((command, prefix, params))
+    feed(c, ":srv 375 me :m2", ":bob PRIVMSG me :three")
+    assert got == [("RPL_MOTDSTART", "srv", ["me", "m2"]), ("PRIVMSG", "bob", ["me", "three"])]
+
+
+def test_noLinesHandledAfterLoseConnection() -> None:
+    """As Twisted's LineReceiver, a handler that closes the connection ends the reading:
+    lines that came in the same read are not handled."""
+
+    class Dying(irc.IRCClient):
+        nickname = "me"
+        wantedCapabilities = ()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.heard: list[str] = []
+
+        def privmsg(self, user: str, channel: str, message: str) -> None:
+            self.heard.append(message)
+            if message == "die":
+                assert self.transport is not None
+                self.transport.loseConnection()
+
+    for first in (":bob PRIVMSG me :warm", "@a=b :bob NOTICE me :tagged"):
+        c, t, clock = connect(Dying())
+        feed(c, ":srv 001 me :Welcome", first, ":bob PRIVMSG me :die", ":bob PRIVMSG me :after")
+        clock.advance(0)
+        feed(c, ":bob PRIVMSG me :later")
+        clock.advance(0)
+        assert c.heard[-1] == "die" and "after" not in c.heard and "later" not in c.heard
+
+
+def test_maxBytesPerTurnBelowTheSliceIsKept() -> None:
+    """A byte budget smaller than the parser's slice still bounds what one turn parses."""
+
+    class Small(RecordingClient):
+        wantedCapabilities = ()
+        maxBytesPerTurn = 1000
+        maxMessagesPerTurn = 1000
+
+    c, t, clock = connect(Small())
+    line = ":srv NOTICE me :" + "x" * 82  # 100 bytes with CR LF
+    feed(c, *[line] * 40)
+    assert len([call for call in c.calls if call[0] == "noticed"]) <= 10
+    for _ in range(4):
+        clock.advance(0)
+    assert len([call for call in c.calls if call[0] == "noticed"]) == 40
+
+
+def test_messageReceivedOverrideSeesEveryMessage() -> None:
+    """A subclass's ``messageReceived`` is called with every parsed line, and dispatches it
+    by calling the base class."""
+
+    class Watching(RecordingClient):
+        wantedCapabilities = ()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.watched: list[str] = []
+
+        def messageReceived(self, message: Any) -> None:
+            self.watched.append(message.command)
+            if message.command != "NOTICE":
+                super().messageReceived(message)
+
+    c, t, _ = connect(Watching())
+    feed(c, ":srv 001 me :Welcome", ":bob PRIVMSG me :one", ":bob PRIVMSG me :two")
+    feed(c, "@a=b :bob PRIVMSG me :three", ":srv NOTICE me :hidden")
+    assert c.watched == ["001", "PRIVMSG", "PRIVMSG", "PRIVMSG", "NOTICE"]
+    assert [call[3] for call in c.calls if call[0] == "privmsg"] == ["one", "two", "three"]
+    assert not [call for call in c.calls if call[0] == "noticed"]
+
+
+def test_handlerErrorsAreLoggedAndReadingGoesOn() -> None:
+    """As Twisted's handleCommand, an exception from an ``irc_*`` method or a callback is
+    logged with its traceback and the connection carries on with the next line."""
+    from glisten.logger import capturedLogs
+
+    class Buggy(irc.IRCClient):
+        nickname = "me"
+        wantedCapabilities = ()
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.heard: list[str] = []
+
+        def privmsg(self, user: str, channel: str, message: str) -> None:
+            if message == "boom":
+                raise ValueError("a bug in the bot")
+            self.heard.append(message)
+
+    c, t, clock = connect(Buggy())
+    with capturedLogs() as events:
+        feed(c, ":srv 001 me :Welcome", ":bob PRIVMSG me :boom", ":bob PRIVMSG me :after")
+        feed(c, ":bob PRIVMSG me :boom", ":bob PRIVMSG me :again")
+    assert c.heard == ["after", "again"]
+    failures = [e["log_failure"] for e in events if "log_failure" in e]
+    assert len(failures) == 2 and all(f.check(ValueError) for f in failures)

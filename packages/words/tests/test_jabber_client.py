@@ -359,10 +359,13 @@ class TestIQ:
         got: list[Any] = []
         iq = client.IQ(h.xs, "get")
         iq.addCallback(got.append)
+        iq.addCallback(lambda *a, **k: got.append((a, k)), "extra", key=1)
         iq.send("example.com")
         (sent,) = h._parse()
         h.feed(b"<iq type='result' from='example.com' id='%s'/>" % sent["id"].encode())
         assert got[0]["type"] == "result"
+        # As in Twisted, the extra arguments come before the answer.
+        assert got[1] == (("extra", got[0]), {"key": 1})
 
 
 @pytest.mark.parametrize(

@@ -242,3 +242,15 @@ def test_ircClientPaceChangesNothingElse(
         return client.said, transport.value()
 
     assert run(maxEvents, maxBytes, chunk) == run(1 << 20, 1 << 30, 1 << 30)
+
+
+def test_xmlByteBudgetBelowTheSliceIsKept() -> None:
+    """A byte budget smaller than the parser's slice still bounds what one turn parses."""
+    stream, transport, clock, seen = xmlStream()
+    stream.maxBytesPerTurn = 100
+    stream.maxElementsPerTurn = 10_000
+    stream.dataReceived(STANZAS)
+    assert 0 < len(seen) <= 100 // len(b"<a n='1'/>")
+    while turnsPending(clock):
+        clock.advance(0)
+    assert seen == [str(i) for i in range(COMMANDS)]

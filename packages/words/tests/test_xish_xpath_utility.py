@@ -63,6 +63,39 @@ def test_queries() -> None:
     assert xpath.internQuery("/iq") is xpath.internQuery("/iq")
 
 
+MIXED = domish.parseText("<m><b>one<i/>two</b><c/><p t=''/></m>")
+
+
+def test_queryForStringListTakesTextNodesAsTwisted() -> None:
+    """Twisted's queryForStringList lists the text children of the selected elements
+    (every one, none for an element without text), not one string per element."""
+    assert xpath.queryForStringList("/m/b", MIXED) == ["one", "two"]
+    assert xpath.queryForStringList("/m/*", MIXED) == ["one", "two"]
+    assert xpath.queryForStringList("/m/c", MIXED) is None
+    assert xpath.queryForString("/m/b", MIXED) == "one"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("/m/p[@t]", False),  # an empty attribute is false, as in Twisted
+        ("/m/c[text()]", False),  # no text
+        ("/m/b[text()]", True),
+        ("/m/p[@q!='x']", True),  # a missing attribute differs from any text
+        ("/m/p[@q='x']", False),
+        ("/m/p[@t!='']", False),
+        ("/m/p[@t='']", True),
+        ("/m/p[@q=@r]", True),  # both missing
+        ("/m/p[@t and @q]", False),
+        ("/m/p[@t or @q!='x']", True),
+    ],
+)
+def test_predicatesTruthAsTwisted(query: str, expected: bool) -> None:
+    """Predicates take Python's truth of their value and compare values as Twisted's do, so
+    ``/presence[@type!='unavailable']`` still matches a presence without a type."""
+    assert xpath.matches(query, MIXED) is expected
+
+
 @pytest.mark.parametrize("bad", ["", "message", "/", "/a[", "/a[@]", "/a[foo()]", "/a]", "/a[1"])
 def test_invalid_queries(bad: str) -> None:
     with pytest.raises(SyntaxError):
@@ -75,7 +108,7 @@ class TestEventDispatcher:
         calls: list[Any] = []
         dispatcher.addObserver("/message", lambda e: calls.append("low"), -1)
         dispatcher.addObserver("/message", lambda e: calls.append("high"), 5)
-        dispatcher.addOnetimeObserver("/message/body", lambda e, tag: calls.append(tag), 0, "once")
+        dispatcher.addOnetimeObserver("/message/body", lambda tag, e: calls.append(tag), 0, "once")
         assert dispatcher.dispatch(MESSAGE)
         assert dispatcher.dispatch(MESSAGE)
         assert calls == ["high", "once", "low", "high", "low"]
@@ -216,3 +249,17 @@ def test_callback_list_order_onetime_and_changes_during_an_event() -> None:
     callbacks.addCallback(False, third, suffix="!")
     callbacks.callback("c")
     assert calls[-1] == "third c!"
+
+
+def test_observerArgumentsComeFirstAsInTwisted() -> None:
+    """Twisted calls ``observerfn(*args, obj, **kwargs)``: the arguments given with the
+    observer come before the dispatched object (its component router relies on it)."""
+    dispatcher = utility.EventDispatcher()
+    calls: list[tuple[Any, ...]] = []
+    dispatcher.addObserver(
+        "//event/x", lambda *a, **k: calls.append((*a, k)), 0, "first", "second", key=1
+    )
+    dispatcher.addObserver("/m", lambda *a: calls.append(a), 0, "arg")
+    dispatcher.dispatch("obj", "//event/x")
+    dispatcher.dispatch(MIXED)
+    assert calls == [("first", "second", "obj", {"key": 1}), ("arg", MIXED)]

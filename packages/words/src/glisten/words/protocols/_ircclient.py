@@ -19,12 +19,11 @@ messages, and :meth:`IRCClient.labeledResponse` gets the whole reply to a comman
 
 from __future__ import annotations
 
-import functools
 import itertools
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any, ClassVar, NamedTuple
 
@@ -230,7 +229,7 @@ class IRCClient(Protocol):
         self._queueCall = None
         self._heartbeat = None
         self._decoder = LineDecoder(self.limits)
-        self._handlers: dict[str, Callable[[str, list[str]], object]] = {}
+        self._handlers: dict[str, str] = {}
         self._pacer = None
         self._pings: dict[tuple[str, str], float] = {}
         self._ctcpReplies: deque[float] = deque()
@@ -268,45 +267,59 @@ class IRCClient(Protocol):
             self._pacer.stop()
 
     def dataReceived(self, data: bytes) -> None:
+        if getattr(self.transport, "disconnecting", False):
+            return  # closing (by a handler, or quit): what comes now is not read
         pacer = self._pacer
         if pacer is None:
+            handle = self._lineEvent
+            if type(self).messageReceived is not IRCClient.messageReceived:
+                handle = self._overriddenLineEvent
             pacer = self._pacer = InputPacer(
                 self._decoder.receiveData,
-                self._lineEvent,
+                handle,
                 self.transport,
                 self._clock,
                 maxEvents=self.maxMessagesPerTurn,
                 maxBytes=self.maxBytesPerTurn,
-                sliceSize=_SLICE,
+                # Never more than the byte budget in one slice.
+                sliceSize=max(1, min(_SLICE, self.maxBytesPerTurn)),
             )
         pacer.dataReceived(data)
 
     def _lineEvent(self, event: Message | BadLine) -> None:
         """Dispatch one codec event: the whole way from a parsed line to its handler.
 
-        A line without tags whose command has a remembered handler (:attr:`_handlers`)
-        costs one look-up and the handler's call; everything else (bad lines, tags,
-        batches, capability negotiation, a command seen for the first time) goes through
-        :meth:`_dispatch`.
+        A line without tags whose command was seen before (:attr:`_handlers`) costs one
+        look-up and :meth:`handleCommand`, which finds its ``irc_*`` method each time as
+        Twisted does; everything else (bad lines, tags, batches, capability negotiation, a
+        command seen for the first time) goes through :meth:`_dispatch`.
         """
         if type(event) is Message and not event.tags:
-            handler = self._handlers.get(event.command)
-            if handler is not None:
+            symbolic = self._handlers.get(event.command)
+            if symbolic is not None:
                 self.currentMessage = event
                 try:
-                    handler(event.prefix or "", event.params)
+                    self.handleCommand(symbolic, event.prefix or "", event.params)
                 except IndexError:
-                    _log.warn(
-                        "IRC: {command} with too few parameters ignored", command=event.command
-                    )
+                    _log.warn("IRC: {command} with too few parameters ignored", command=symbolic)
                 self.currentMessage = None
-                if self.transport is None:
+                transport = self.transport
+                if transport is None or getattr(transport, "disconnecting", False):
                     self._readNoFurther()
                 return
         self._dispatch(event)
 
+    def _overriddenLineEvent(self, event: Message | BadLine) -> None:
+        """:meth:`_lineEvent` for a subclass with its own :meth:`messageReceived`: every
+        parsed line goes there."""
+        if type(event) is BadLine:
+            self._dispatch(event)
+        else:
+            self.messageReceived(event)  # type: ignore[arg-type]
+
     def _readNoFurther(self) -> None:
-        # A handler dropped the transport (as Twisted's clients may): read no further.
+        # A handler dropped the transport (as Twisted's clients may) or closed the
+        # connection: read no further, as Twisted's LineReceiver stops at ``disconnecting``.
         if self._pacer is not None:
             self._pacer.discard()
 
@@ -329,12 +342,12 @@ class IRCClient(Protocol):
             batchEvents = self._batches.receive(event)
         elif command == "BATCH":
             batchEvents = self._batches.receive(event)
-        handler = self._findHandler(command)
+        symbolic = self._symbolicName(command)
         self.currentMessage = event
         try:
-            handler(event.prefix or "", event.params)
+            self.handleCommand(symbolic, event.prefix or "", event.params)
         except IndexError:
-            _log.warn("IRC: {command} with too few parameters ignored", command=command)
+            _log.warn("IRC: {command} with too few parameters ignored", command=symbolic)
         finally:
             if tags:
                 self.tags = {}
@@ -342,7 +355,8 @@ class IRCClient(Protocol):
             self.currentMessage = None
         for batchEvent in batchEvents:
             self._batchEvent(batchEvent)
-        if self.transport is None:
+        transport = self.transport
+        if transport is None or getattr(transport, "disconnecting", False):
             self._readNoFurther()
 
     def _negotiate(self, caps: ClientCapabilities, message: Message) -> None:
@@ -352,45 +366,34 @@ class IRCClient(Protocol):
         for event in events:
             self._capabilityEvent(event)
 
-    def _findHandler(self, command: str) -> Callable[[str, list[str]], object]:
-        """The callable taking ``(prefix, params)`` for ``command`` (as the server sent it):
-        ``irc_<COMMAND>`` (``irc_RPL_<NAME>`` for a numeric), :meth:`irc_unknown` otherwise,
-        or a subclass's own :meth:`handleCommand`, which then sees every command as in
-        Twisted.
+    def _symbolicName(self, command: str) -> str:
+        """``command`` (as the server sent it) as :meth:`handleCommand` takes it: by name
+        (``RPL_WELCOME``) for a known numeric.
 
         Remembered in :attr:`_handlers` for the connection once capability negotiation is
         over, except for ``CAP`` and ``BATCH``, which always need :meth:`_dispatch`; at most
-        256 commands, so a server sending made-up ones cannot grow it.
+        256 commands, so a server sending made-up ones cannot grow it. Only the name is
+        remembered, never the method: one set on the instance or the class later is used.
         """
-        handler = self._handlers.get(command)
-        if handler is not None:
-            return handler
+        symbolic = self._handlers.get(command)
+        if symbolic is not None:
+            return symbolic
         symbolic = command
         if command[0] <= "9":
             symbolic = numeric_to_symbolic.get(command, command)
-        if type(self).handleCommand is not IRCClient.handleCommand:
-            handler = functools.partial(self._handleAs, symbolic)
-        else:
-            method = getattr(self, "irc_" + symbolic, None)
-            handler = method if method is not None else functools.partial(self._unknown, symbolic)
         caps = self.capabilities
         if (
             (caps is None or caps.state is CapState.DONE)
             and command not in ("CAP", "BATCH")
             and len(self._handlers) < 256
         ):
-            self._handlers[command] = handler
-        return handler
-
-    def _handleAs(self, command: str, prefix: str, params: list[str]) -> None:
-        self.handleCommand(command, prefix, params)
-
-    def _unknown(self, command: str, prefix: str, params: list[str]) -> None:
-        self.irc_unknown(prefix, command, params)
+            self._handlers[command] = symbolic
+        return symbolic
 
     def messageReceived(self, message: Message) -> None:
         """Dispatch one parsed message as if the server had sent it (capability negotiation
-        first, then ``irc_*``)."""
+        first, then ``irc_*``). Every received line comes here when a subclass overrides
+        it (and dispatches by calling this one)."""
         self._lineEvent(message)
 
     def _batchEvent(self, event: BatchEvent) -> None:
@@ -412,8 +415,9 @@ class IRCClient(Protocol):
 
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
         """Call ``irc_<command>`` or :meth:`irc_unknown` (``command`` being symbolic for
-        numerics, as in Twisted). Override it to see every command; received lines come
-        here only then."""
+        numerics, as in Twisted): every received line comes here, so an override sees
+        every command. An exception from the handler is logged, as Twisted does, and the
+        next line is read."""
         method = getattr(self, "irc_" + command, None)
         try:
             if method is not None:
@@ -422,6 +426,9 @@ class IRCClient(Protocol):
                 self.irc_unknown(prefix, command, params)
         except IndexError:
             _log.warn("IRC: {command} with too few parameters ignored", command=command)
+        except Exception:
+            # As Twisted's: a bug in one handler is logged, the connection carries on.
+            _log.failure("IRC: error while handling {command}", command=command)
 
     # ------------------------------------------------------------------ sending
 

@@ -14,7 +14,7 @@ __all__ = ["CallbackList", "EventDispatcher", "XmlPipe"]
 
 
 class _MethodWrapper:
-    """A callable with extra arguments appended to each call."""
+    """A callable with extra arguments put before each call's own (as Twisted does)."""
 
     __slots__ = ("method", "args", "kwargs")
 
@@ -28,7 +28,7 @@ class _MethodWrapper:
             return self.method(*args, **kwargs)
         merged = dict(self.kwargs)
         merged.update(kwargs)
-        return self.method(*(args + self.args), **merged)
+        return self.method(*(self.args + args), **merged)
 
 
 class CallbackList:
@@ -49,7 +49,7 @@ class CallbackList:
     def addCallback(
         self, onetime: bool, method: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> None:
-        """Add ``method`` (again: ignored), called with the event and ``args``/``kwargs``.
+        """Add ``method`` (again: ignored), called with ``args``, the event and ``kwargs``.
 
         :param onetime: remove it after its first call.
         """
@@ -118,7 +118,8 @@ class EventDispatcher:
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        """Call ``observerfn(obj, *args, **kwargs)`` for each matching dispatch."""
+        """Call ``observerfn(*args, obj, **kwargs)`` for each matching dispatch (the extra
+        arguments first, as in Twisted)."""
         self._addObserver(False, event, observerfn, priority, *args, **kwargs)
 
     def addOnetimeObserver(

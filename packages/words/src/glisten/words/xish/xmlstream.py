@@ -101,7 +101,8 @@ class XmlStream(protocol.Protocol, utility.EventDispatcher):
                 lambda: getReactor(self.reactor),
                 maxEvents=self.maxElementsPerTurn,
                 maxBytes=self.maxBytesPerTurn,
-                sliceSize=_PARSE_SLICE,
+                # Never more than the byte budget in one slice.
+                sliceSize=max(1, min(_PARSE_SLICE, self.maxBytesPerTurn)),
             )
         pacer.dataReceived(data)
 

@@ -49,7 +49,8 @@ class _Step:
 
 
 def _truth(value: Any) -> bool:
-    return value is not None and value is not False
+    # Python's truth, as Twisted's predicates take it: an empty attribute or text is false.
+    return bool(value)
 
 
 class _Parser:
@@ -82,8 +83,8 @@ class _Parser:
         return term
 
     def predicate(self, term: _Term) -> _Term:
-        """:return: ``term`` as a function returning XPath truth (only None and False are
-        false) as a bool."""
+        """:return: ``term`` as a function returning its value's truth (Python's, as in
+        Twisted) as a bool."""
         if term in self._booleans:
             return term
         return lambda e, p: _truth(term(e, p))
@@ -147,12 +148,11 @@ class _Parser:
                 # ``[@a='v']``, the predicate of most observers, in one step.
                 if op == "=":
                     return self.boolean(lambda e, p: e.attributes.get(name) == literal)
-                return self.boolean(
-                    lambda e, p: (a := e.attributes.get(name)) is not None and a != literal
-                )
+                # A missing attribute differs from any text, as in Twisted.
+                return self.boolean(lambda e, p: e.attributes.get(name) != literal)
             if op == "=":
-                return self.boolean(lambda e, p: (a := left(e, p)) is not None and a == right(e, p))
-            return self.boolean(lambda e, p: (a := left(e, p)) is not None and a != right(e, p))
+                return self.boolean(lambda e, p: left(e, p) == right(e, p))
+            return self.boolean(lambda e, p: left(e, p) != right(e, p))
         return left
 
     def value(self) -> _Term:
@@ -326,13 +326,19 @@ class XPathQuery:
         return found or None
 
     def queryForStringList(self, elem: Element) -> list[str] | None:
-        """:return: the text of each selected element, or None when there are none."""
-        nodes = self.queryForNodes(elem)
-        return [str(n) for n in nodes] if nodes else None
+        """:return: every text child of the selected elements, in document order (as in
+        Twisted: an element without text adds nothing), or None when there is none."""
+        found: list[Element] = []
+        self._walk(elem, found)
+        texts = [child for node in found for child in node.children if isinstance(child, str)]
+        return texts or None
 
     def queryForString(self, elem: Element) -> str:
-        """:return: the text of the selected elements, joined (``""`` when none)."""
-        return "".join(self.queryForStringList(elem) or ())
+        """:return: the text (first text child) of each selected element, joined (``""``
+        when none)."""
+        found: list[Element] = []
+        self._walk(elem, found)
+        return "".join(str(node) for node in found)
 
 
 def matcherOf(query: XPathQuery) -> Callable[[Element, None], bool]:

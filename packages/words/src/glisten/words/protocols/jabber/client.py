@@ -81,7 +81,8 @@ class IQ(domish.Element):
         self.callbacks: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
 
     def addCallback(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Call ``fn(answer, *args, **kwargs)`` when the answer arrives."""
+        """Call ``fn(*args, answer, **kwargs)`` when the answer arrives (the extra arguments
+        first, as in Twisted)."""
         self.callbacks.append((fn, args, kwargs))
 
     def send(self, to: str | None = None) -> None:
@@ -95,7 +96,7 @@ class IQ(domish.Element):
 
         def answered(answer: domish.Element) -> None:
             for fn, args, kwargs in self.callbacks:
-                fn(answer, *args, **kwargs)
+                fn(*args, answer, **kwargs)
 
         def failed(f: Any) -> None:
             stanza = getattr(f.value, "stanza", None)

@@ -354,6 +354,6 @@ class XMPPComponentServerFactory(xmlstream.XmlStreamServerFactory):
         self.router.addRoute(destination, xs)
         xs.addObserver(xmlstream.STREAM_END_EVENT, self.onConnectionLost, 0, destination, xs)
 
-    def onConnectionLost(self, reason: Any, destination: str, xs: Any) -> None:
+    def onConnectionLost(self, destination: str, xs: Any, reason: Any) -> None:
         """Drop the component's route."""
         self.router.removeRoute(destination, xs)
