@@ -202,6 +202,10 @@ writeApiPages()
 def _skipForeignAndRepeated(
     app: object, what: str, name: str, obj: object, skip: bool, options: object
 ) -> bool | None:
+    if not name.isidentifier():
+        # Aliases stored under protocol names (SSH's "global_...@openssh.com" handlers)
+        # are reached by getattr, not documented twice.
+        return True
     if what != "module":
         return None
     home = getattr(obj, "__module__", None)

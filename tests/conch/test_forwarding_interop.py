@@ -3,6 +3,7 @@ allowed and refused by ``glisten ssh``'s policy."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import socketserver
@@ -115,17 +116,22 @@ def _ssh(server: dict[str, Any], *args: str, key: Path | None = None) -> list[st
 
 
 def _roundTrip(connect: Any, payload: bytes) -> bytes:
+    data = b""
     with connect() as s:
         s.settimeout(20)
-        s.sendall(payload)
-        s.shutdown(socket.SHUT_WR)
-        data = b""
         try:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
             while chunk := s.recv(65536):
                 data += chunk
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             # ssh resets the local connection when the server refuses the channel.
             pass
+        except OSError as e:
+            # ...and the reset may come before our shutdown, which then finds the
+            # connection gone.
+            if e.errno != errno.ENOTCONN:
+                raise
     return data
 
 

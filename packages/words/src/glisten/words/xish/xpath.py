@@ -326,16 +326,16 @@ class XPathQuery:
         return found or None
 
     def queryForStringList(self, elem: Element) -> list[str] | None:
-        """:return: every text child of the selected elements, in document order (as in
-        Twisted: an element without text adds nothing), or None when there is none."""
+        """Every text child of the selected elements, in document order (as in Twisted: an
+        element without text adds nothing), or None when there is none."""
         found: list[Element] = []
         self._walk(elem, found)
         texts = [child for node in found for child in node.children if isinstance(child, str)]
         return texts or None
 
     def queryForString(self, elem: Element) -> str:
-        """:return: the text (first text child) of each selected element, joined (``""``
-        when none)."""
+        """The text (first text child) of each selected element, joined (``""`` when
+        none)."""
         found: list[Element] = []
         self._walk(elem, found)
         return "".join(str(node) for node in found)

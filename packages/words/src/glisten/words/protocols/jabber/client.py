@@ -293,7 +293,7 @@ class BasicAuthenticator(_AccountAuthenticator):
 def basicClientFactory(
     jid: jidmod.JID, secret: str, configurationForTLS: Any = None
 ) -> xmlstream.XmlStreamFactory:
-    """:return: a client stream factory that logs ``jid`` in with legacy authentication
+    """A client stream factory that logs ``jid`` in with legacy authentication
     (:class:`BasicAuthenticator`: STARTTLS required, then XEP-0078).
 
     :param secret: the password.
