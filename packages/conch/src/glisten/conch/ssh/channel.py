@@ -152,7 +152,13 @@ class SSHChannel:
         # and the writer is paused past the high mark.
         canSend = self.remoteWindowLeft > 0 and not conn._writePaused()
         maxPacket = self.remoteMaxPacket
+        holdTail = canSend and conn._holdsTails()
         while queue and canSend:
+            if holdTail and self._queued < maxPacket:
+                # Short of a packet during the transport's receive turn: it waits for the
+                # turn's end (or the next write) instead of leaving as a small packet.
+                conn._holdTail(self)
+                break
             piece = queue.popleft()
             size = len(piece)
             if queue and size < maxPacket:
