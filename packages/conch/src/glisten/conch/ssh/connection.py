@@ -309,10 +309,10 @@ class SSHConnection(service.SSHService):
             channel._flush()
 
     def _sendChannelData(
-        self, channel: Any, data: bytes | memoryview, dataType: int | None
+        self, channel: Any, data: bytes | memoryview | list[bytes | memoryview], dataType: int | None
     ) -> bytes | memoryview:
-        """Send what the window allows of ``data`` (the caller checked the transport takes
-        data); return the rest."""
+        """Send what the window allows of ``data`` (or a list of pieces for one packet; the
+        caller checked the transport takes data); return the rest."""
         packets, rest = self._machine.sendData(channel.id, data, dataType)
         self._send(packets)
         state = self._machine.channels.get(channel.id)
