@@ -147,10 +147,12 @@ def _setup(impl: str, cipher: bytes, mac: bytes) -> dict[str, Any]:
     return m
 
 
-#: An SFTP ``DATA`` reply's header (length, type 103, request id, data length) for 32 KiB.
 #: Requests in flight per round trip in ``replies``.
 PIPELINE = 16
-REPLY_HEADER = (len(CHUNK) + 9).to_bytes(4, "big") + b"\x67" + bytes(4) + len(CHUNK).to_bytes(4, "big")
+#: An SFTP ``DATA`` reply's header (length, type 103, request id, data length) for 32 KiB.
+REPLY_HEADER = (
+    (len(CHUNK) + 9).to_bytes(4, "big") + b"\x67" + bytes(4) + len(CHUNK).to_bytes(4, "big")
+)
 
 
 def bulk(impl: str, n: int, cipher: bytes, mac: bytes, replies: bool = False) -> float:

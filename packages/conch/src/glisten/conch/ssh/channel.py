@@ -197,9 +197,7 @@ class SSHChannel:
                 break
             # (Sending may have filled the network transport: asked again if more waits.)
             canSend = (
-                bool(queue or self.extBuf)
-                and self.remoteWindowLeft > 0
-                and not conn._writePaused()
+                bool(queue or self.extBuf) and self.remoteWindowLeft > 0 and not conn._writePaused()
             )
         while self.extBuf and not queue and canSend:
             dataType, data = self.extBuf[0]

@@ -309,7 +309,10 @@ class SSHConnection(service.SSHService):
             channel._flush()
 
     def _sendChannelData(
-        self, channel: Any, data: bytes | memoryview | list[bytes | memoryview], dataType: int | None
+        self,
+        channel: Any,
+        data: bytes | memoryview | list[bytes | memoryview],
+        dataType: int | None,
     ) -> bytes | memoryview:
         """Send what the window allows of ``data`` (or a list of pieces for one packet; the
         caller checked the transport takes data); return the rest."""

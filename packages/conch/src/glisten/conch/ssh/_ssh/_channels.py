@@ -233,7 +233,7 @@ class ConnectionMachine:
         if not state.open or state.eofSent or state.closeSent:
             return [], b""
         limit = state.remoteMaxPacket - (8 if dataType is not None else 0)
-        if type(data) is list:
+        if isinstance(data, list):
             size = sum(map(len, data))
             if 0 < size <= limit and size <= state.remoteWindowLeft:
                 state.remoteWindowLeft -= size
@@ -242,7 +242,10 @@ class ConnectionMachine:
                     return [(MSG_CHANNEL_DATA, b"".join((header, *data)))], b""
                 header = _U32x3.pack(state.remoteID, dataType, size)
                 return [(MSG_CHANNEL_EXTENDED_DATA, b"".join((header, *data)))], b""
-            data = b"".join(data)
+            whole: bytes | memoryview = b"".join(data)
+        else:
+            whole = data
+        data = whole
         packets: list[Packet] = []
         offset = 0
         if limit <= 0:
