@@ -297,11 +297,11 @@ class SSHConnection(service.SSHService):
         return bool(getattr(self.transport, "_receiving", False))
 
     def _holdTail(self, channel: Any) -> None:
-        """``channel`` holds a short tail back until :meth:`receiveTurnEnded`."""
+        """``channel`` holds a short tail back until :meth:`_receiveTurnEnded`."""
         if channel not in self._heldTails:
             self._heldTails.append(channel)
 
-    def receiveTurnEnded(self) -> None:
+    def _receiveTurnEnded(self) -> None:
         """The transport's receive turn ended: send the tails the channels held back."""
         held = self._heldTails
         while held:

@@ -217,7 +217,7 @@ class SSHTransportBase(protocol.Protocol):
         finally:
             self._receiving = False
             # Channel data held back during the turn (a packet's short tail) joins this write.
-            turnEnded = getattr(self.service, "receiveTurnEnded", None)
+            turnEnded = getattr(self.service, "_receiveTurnEnded", None)
             if turnEnded is not None:
                 turnEnded()
             self._flush()
