@@ -129,6 +129,26 @@ def test_shortTailWaitsForTheTurnsEnd() -> None:
     assert [size - 8 for kind, size in sent if kind == MSG_CHANNEL_DATA] == [3013]
 
 
+def test_heldTailWaitsWhileTheNetworkIsFull() -> None:
+    """A tail held in a turn that ends with the network transport full waits for it to
+    drain, then leaves."""
+    loop, client, server = _open(window=2**20)
+
+    def reply(data: bytes) -> None:
+        server.write(b"tail")
+        loop.server.pauseProducing()
+
+    server.dataReceived = reply
+    client.write(b"go")
+    loop.pump()
+    assert client.received == b""
+    assert server.buf == b"tail"
+    loop.server.resumeProducing()
+    loop.pump()
+    assert client.received == b"tail"
+    assert server.buf == b""
+
+
 def test_heldTailThenCloseAndEOF() -> None:
     """A channel closed (after EOF) in the turn that held its tail sends the tail first."""
     loop, client, server = _open(window=2**20)
