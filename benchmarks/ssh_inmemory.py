@@ -6,6 +6,7 @@ for ``valgrind --tool=callgrind``, whose instruction counts are not disturbed by
 neighbours' load on a shared machine::
 
     python benchmarks/ssh_inmemory.py IMPL bulk N CIPHER [MAC]
+    python benchmarks/ssh_inmemory.py IMPL replies N CIPHER [MAC]
     python benchmarks/ssh_inmemory.py IMPL handshake N
     python benchmarks/ssh_inmemory.py IMPL floor N
     python benchmarks/ssh_inmemory.py IMPL bulkfloor N CIPHER [MAC]
@@ -14,7 +15,8 @@ neighbours' load on a shared machine::
 ``benchmarks/.venv-twisted/bin/python`` for Twisted). ``bulk`` makes one connection (key
 exchange, then ``ssh-connection`` started on both sides without user authentication), opens a
 session channel and sends ``N`` writes of 32 KiB from the server's channel to the client's,
-the client giving window back as glisten's and Twisted's channels do; ``handshake`` runs ``N``
+the client giving window back as glisten's and Twisted's channels do; ``replies`` the same
+with what an SFTP server writes for each 32 KiB ``READ`` (header and data); ``handshake`` runs ``N``
 key exchanges (curve25519-sha256, ssh-ed25519) to the end of the first NEWKEYS; ``floor``
 only the cryptographic operations of ``N`` such handshakes (:func:`cryptoFloor`), and
 ``bulkfloor`` those of ``N`` packets (:func:`bulkFloor`).
@@ -145,14 +147,34 @@ def _setup(impl: str, cipher: bytes, mac: bytes) -> dict[str, Any]:
     return m
 
 
-def bulk(impl: str, n: int, cipher: bytes, mac: bytes) -> float:
-    """Send ``n`` 32 KiB writes through one session channel; return the loop's CPU seconds."""
+#: Requests in flight per round trip in ``replies``.
+PIPELINE = 16
+#: An SFTP ``DATA`` reply's header (length, type 103, request id, data length) for 32 KiB.
+REPLY_HEADER = (
+    (len(CHUNK) + 9).to_bytes(4, "big") + b"\x67" + bytes(4) + len(CHUNK).to_bytes(4, "big")
+)
+
+
+def bulk(impl: str, n: int, cipher: bytes, mac: bytes, replies: bool = False) -> float:
+    """
+    Send ``n`` 32 KiB writes through one session channel; return the loop's CPU seconds.
+
+    :param replies: serve a download as an SFTP server does instead: the client sends
+        requests (one byte each, :data:`PIPELINE` at a time, each its own packet, as OpenSSH's
+        ``sftp`` keeps reads in flight) and the server's channel answers each, while it
+        receives, with what an SFTP server writes for a 32 KiB ``READ`` (the reply's 13-byte
+        header and the data as one ``writeSequence``, so packets straddle replies).
+    """
     m = _setup(impl, cipher, mac)
     client, server = m["connect"]()
     received = [0]
 
     class Source(m["channel"].SSHChannel):
         name = b"session"
+
+        def dataReceived(self, data: bytes) -> None:
+            for _ in range(len(data)):
+                self.writeSequence((REPLY_HEADER, CHUNK))
 
     class Sink(m["channel"].SSHChannel):
         name = b"session"
@@ -180,17 +202,25 @@ def bulk(impl: str, n: int, cipher: bytes, mac: bytes) -> float:
     clientConn = m["connection"].SSHConnection()
     server.setService(serverConn)
     client.setService(clientConn)
-    clientConn.openChannel(Sink())
+    sink = Sink()
+    clientConn.openChannel(sink)
     _pump(client, server)
     channel = source[0]
     profile = _profiler()
     start = time.process_time()
-    for _ in range(n):
-        channel.write(CHUNK)
-        _pump(client, server)
+    if replies:
+        for done in range(0, n, PIPELINE):
+            for _ in range(min(PIPELINE, n - done)):
+                sink.write(b"r")
+            _pump(client, server)
+    else:
+        for _ in range(n):
+            channel.write(CHUNK)
+            _pump(client, server)
     elapsed = time.process_time() - start
     _endProfile(profile, n)
-    assert received[0] == n * len(CHUNK), (received[0], n)
+    size = len(CHUNK) + (len(REPLY_HEADER) if replies else 0)
+    assert received[0] == n * size, (received[0], n)
     return elapsed
 
 
@@ -364,10 +394,10 @@ def main(argv: list[str]) -> None:
         print(f"twisted/glisten {results['twisted'] / results['glisten']:.2f}x")
         return
     impl, kind, n = argv[0], argv[1], int(argv[2])
-    if kind == "bulk":
+    if kind in ("bulk", "replies"):
         cipher = argv[3].encode()
         mac = argv[4].encode() if len(argv) > 4 else b"hmac-sha2-256"
-        elapsed = bulk(impl, n, cipher, mac)
+        elapsed = bulk(impl, n, cipher, mac, replies=kind == "replies")
         unit = "MB/s"
         rate = n * len(CHUNK) / 1e6 / elapsed if elapsed else 0.0
     elif kind == "bulkfloor":

@@ -92,12 +92,78 @@ def test_packetsWhileReceivingLeaveInOneWrite() -> None:
     assert len(writes) == 1
 
     # Past coalesceBytes the packets go out at once: the network transport's flow control
-    # (its producer pause) still sees them.
+    # (its producer pause) still sees them. The writes fill whole packets (4000 bytes); the
+    # tail short of one leaves when the turn ends.
     writes.clear()
     loop.server.coalesceBytes = 1
     client.write(b"go")
     loop.pump()
-    assert len(writes) == 5
+    assert len(writes) == 4
+    assert writes[0] == writes[1] == writes[2] > writes[3]
+
+
+def test_shortTailWaitsForTheTurnsEnd() -> None:
+    """
+    Replies written while a packet is received fill whole data packets: the bytes short of
+    a packet wait for the next write or the end of the receive turn (when the transport
+    writes anyway), as an SFTP reply's last bytes share a packet with the next reply.
+    """
+    loop, client, server = _open(window=2**20)
+    sent = _spyPackets(loop.server)
+
+    def replies(data: bytes) -> None:
+        for _ in data:
+            server.writeSequence((b"h" * 13, b"d" * 3000))
+
+    server.dataReceived = replies
+    client.write(b"go!")
+    loop.pump()
+    assert client.received == (b"h" * 13 + b"d" * 3000) * 3
+    data = [size - 8 for kind, size in sent if kind == MSG_CHANNEL_DATA]
+    assert data == [4000, 4000, 3 * 3013 - 8000]
+    assert server.buf == b""
+
+    # Outside a receive turn nothing waits: each write leaves at once.
+    sent.clear()
+    server.writeSequence((b"h" * 13, b"d" * 3000))
+    assert [size - 8 for kind, size in sent if kind == MSG_CHANNEL_DATA] == [3013]
+
+
+def test_heldTailWaitsWhileTheNetworkIsFull() -> None:
+    """A tail held in a turn that ends with the network transport full waits for it to
+    drain, then leaves."""
+    loop, client, server = _open(window=2**20)
+
+    def reply(data: bytes) -> None:
+        server.write(b"tail")
+        loop.server.pauseProducing()
+
+    server.dataReceived = reply
+    client.write(b"go")
+    loop.pump()
+    assert client.received == b""
+    assert server.buf == b"tail"
+    loop.server.resumeProducing()
+    loop.pump()
+    assert client.received == b"tail"
+    assert server.buf == b""
+
+
+def test_heldTailThenCloseAndEOF() -> None:
+    """A channel closed (after EOF) in the turn that held its tail sends the tail first."""
+    loop, client, server = _open(window=2**20)
+
+    def reply(data: bytes) -> None:
+        server.write(b"last words")
+        server.conn.sendEOF(server)
+        server.loseConnection()
+
+    server.dataReceived = reply
+    client.write(b"go")
+    loop.pump()
+    assert client.received == b"last words"
+    assert client.eof
+    assert server.localClosed
 
 
 def test_writesOutsideReceivingAreImmediate() -> None:

@@ -40,6 +40,28 @@ def test_dataWithinWindowAndPacketSize() -> None:
     assert rest == b""
 
 
+def test_dataAsPieces() -> None:
+    """Pieces that fit one packet leave as one; pieces past the window are cut as bytes are."""
+    a, b, aID, bID = _pair(window=150, maxPacket=100)
+    view = memoryview(b"0123456789")
+    packets, rest = a.sendData(aID, [b"ab", view[2:5], b"cd"])
+    assert rest == b""
+    assert [e.data for p in packets for e in b.receive(*p)] == [b"ab234cd"]
+    packets, rest = a.sendData(aID, [b"e" * 60, b"f" * 60, b"g" * 60])
+    assert len(packets) == 2  # 143 bytes of window left: 100 and 43
+    assert bytes(rest) == b"g" * 37
+    received = b"".join(e.data for p in packets for e in b.receive(*p))
+    assert received == b"e" * 60 + b"f" * 60 + b"g" * 23
+    packets, rest = a.sendData(aID, [b"h"], dataType=1)
+    assert packets == [] and rest == b"h"  # no window left
+    for p in b.consumed(bID):
+        a.receive(*p)
+    packets, rest = a.sendData(aID, [b"h", b"i"], dataType=1)
+    assert rest == b""
+    (event,) = b.receive(*packets[0])
+    assert event == ch.ChannelExtendedData(bID, 1, b"hi")
+
+
 def test_windowOverrun() -> None:
     a, b, aID, bID = _pair(window=10, maxPacket=100)
     with pytest.raises(SSHProtocolError):

@@ -153,14 +153,21 @@ class SSHChannel:
         canSend = self.remoteWindowLeft > 0 and not conn._writePaused()
         maxPacket = self.remoteMaxPacket
         while queue and canSend:
-            piece = queue.popleft()
+            if self._queued < maxPacket and conn._holdsTails():
+                # Short of a packet during the transport's receive turn: it waits for the
+                # turn's end (or the next write) instead of leaving as a small packet.
+                conn._holdTail(self)
+                break
+            piece: Any = queue.popleft()
             size = len(piece)
             if queue and size < maxPacket:
                 # Small pieces (status replies, keystrokes, a reply's header) share a packet,
-                # filled from the front of what follows (a view: only the packet is copied).
+                # filled from the front of what follows (a view), handed on as a list: the
+                # packet's payload is copied once, with the channel header.
+                packet = min(maxPacket, self.remoteWindowLeft)
                 parts = [piece]
-                while queue and size < maxPacket:
-                    room = maxPacket - size
+                while queue and size < packet:
+                    room = packet - size
                     following = queue[0]
                     if len(following) <= room:
                         parts.append(queue.popleft())
@@ -171,7 +178,7 @@ class SSHChannel:
                         parts.append(following[:room])
                         queue[0] = following[room:]
                         size += room
-                piece = b"".join(parts)
+                piece = parts
             elif size > maxPacket:
                 # Cut into packets through a view: no slice is copied, nor what is left. Its
                 # last part, less than a packet, waits to share one with what follows.
@@ -183,11 +190,15 @@ class SSHChannel:
                     piece = piece[: size - partial]
                     size -= partial
             rest = conn._sendChannelData(self, piece, None)
+            # (A list of pieces fits the window: all of it is sent.)
             self._queued -= size - len(rest)
             if rest:
                 queue.appendleft(rest)
                 break
-            canSend = self.remoteWindowLeft > 0 and not conn._writePaused()
+            # (Sending may have filled the network transport: asked again if more waits.)
+            canSend = (
+                bool(queue or self.extBuf) and self.remoteWindowLeft > 0 and not conn._writePaused()
+            )
         while self.extBuf and not queue and canSend:
             dataType, data = self.extBuf[0]
             rest = conn._sendChannelData(self, data, dataType)

@@ -220,6 +220,10 @@ class SSHTransportBase(protocol.Protocol):
             self._protocolError(e)
         finally:
             self._receiving = False
+            # Channel data held back during the turn (a packet's short tail) joins this write.
+            turnEnded = getattr(self.service, "_receiveTurnEnded", None)
+            if turnEnded is not None:
+                turnEnded()
             self._flush()
         self._endTurn()
 

@@ -216,20 +216,38 @@ class ConnectionMachine:
         return MSG_CHANNEL_OPEN_FAILURE, payload
 
     def sendData(
-        self, localID: int, data: bytes | memoryview, dataType: int | None = None
+        self,
+        localID: int,
+        data: bytes | memoryview | list[bytes | memoryview],
+        dataType: int | None = None,
     ) -> tuple[list[Packet], bytes | memoryview]:
         """
         Send as much of ``data`` as the peer's window and packet size allow.
 
-        :param data: bytes, or a view of them (then slicing it copies nothing).
+        :param data: bytes, a view of them (then slicing it copies nothing), or a list of
+            pieces that fit one packet (joined once, with the channel header: small writes and
+            the front of a large one sharing a packet are copied once, not twice).
         :return: the packets and what is left for when the window opens.
         """
         state = self._channel(localID)
         if not state.open or state.eofSent or state.closeSent:
             return [], b""
+        limit = state.remoteMaxPacket - (8 if dataType is not None else 0)
+        if isinstance(data, list):
+            size = sum(map(len, data))
+            if 0 < size <= limit and size <= state.remoteWindowLeft:
+                state.remoteWindowLeft -= size
+                if dataType is None:
+                    header = _U32x2.pack(state.remoteID, size)
+                    return [(MSG_CHANNEL_DATA, b"".join((header, *data)))], b""
+                header = _U32x3.pack(state.remoteID, dataType, size)
+                return [(MSG_CHANNEL_EXTENDED_DATA, b"".join((header, *data)))], b""
+            whole: bytes | memoryview = b"".join(data)
+        else:
+            whole = data
+        data = whole
         packets: list[Packet] = []
         offset = 0
-        limit = state.remoteMaxPacket - (8 if dataType is not None else 0)
         if limit <= 0:
             return [], data
         total = len(data)
