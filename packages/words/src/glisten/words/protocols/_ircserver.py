@@ -179,12 +179,17 @@ class IRC(Protocol):
             self.tags = {}
 
     def handleCommand(self, command: str, prefix: str, params: list[str]) -> None:
-        """Call ``irc_<command>`` or :meth:`irc_unknown`."""
+        """Call ``irc_<command>`` or :meth:`irc_unknown`. As in Twisted, an exception from
+        the handler is logged and the connection reads the next line: one client's odd
+        command must not let a server bug end its session."""
         method = getattr(self, "irc_" + command, None)
-        if method is not None:
-            method(prefix, params)
-        else:
-            self.irc_unknown(prefix, command, params)
+        try:
+            if method is not None:
+                method(prefix, params)
+            else:
+                self.irc_unknown(prefix, command, params)
+        except Exception:
+            _log.failure("IRC: error while handling {command}", command=command)
 
     def irc_unknown(self, prefix: str, command: str, params: list[str]) -> None:
         """A command without an ``irc_`` method (ignored here)."""
