@@ -587,3 +587,20 @@ def test_handlerErrorsAreLoggedAndReadingGoesOn() -> None:
     assert c.heard == ["after", "again"]
     failures = [e["log_failure"] for e in events if "log_failure" in e]
     assert len(failures) == 2 and all(f.check(ValueError) for f in failures)
+
+
+def test_messageReceivedTakesAMessageSubclass() -> None:
+    """User code may hand ``messageReceived`` its own subclass of ``Message``: it is
+    dispatched like a parsed line (the fast path only ever sees the codec's own)."""
+
+    class Annotated(irc.Message):
+        pass
+
+    c, t, clock = connect()
+    register(c, t)
+    feed(c, ":bob!b@h PRIVMSG me :parsed")
+    c.messageReceived(Annotated("PRIVMSG", ["me", "made"], prefix="bob!b@h"))
+    c.messageReceived(Annotated("NOTICE", ["me", "new"], prefix="bob!b@h"))
+    c.messageReceived(Annotated("PRIVMSG", ["#c", "tagged"], "bob!b@h", {"time": "x"}))
+    said = [call[3] for call in c.calls if call[0] in ("privmsg", "noticed")]
+    assert said == ["parsed", "made", "new", "tagged"]

@@ -312,10 +312,10 @@ class IRCClient(Protocol):
     def _overriddenLineEvent(self, event: Message | BadLine) -> None:
         """:meth:`_lineEvent` for a subclass with its own :meth:`messageReceived`: every
         parsed line goes there."""
-        if type(event) is BadLine:
+        if isinstance(event, BadLine):
             self._dispatch(event)
         else:
-            self.messageReceived(event)  # type: ignore[arg-type]
+            self.messageReceived(event)
 
     def _readNoFurther(self) -> None:
         # A handler dropped the transport (as Twisted's clients may) or closed the
@@ -326,10 +326,10 @@ class IRCClient(Protocol):
     def _dispatch(self, event: Message | BadLine) -> None:
         """:meth:`_lineEvent` for a bad line, a line with tags, a ``BATCH``, ``CAP`` or any
         line during capability negotiation, or a command without a remembered handler."""
-        if type(event) is BadLine:
+        if isinstance(event, BadLine):
             _log.warn("IRC: skipped a line from the server: {why}", why=event.message)
             return
-        assert type(event) is Message
+        assert isinstance(event, Message)
         command = event.command
         caps = self.capabilities
         if caps is not None and (caps.state is not CapState.DONE or command == "CAP"):
