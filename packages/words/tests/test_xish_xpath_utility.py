@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from glisten.words.xish import domish, utility, xpath
+from glisten.words.xish import domish, utility, xpath, xpathparser
 
 MESSAGE = domish.parseText(
     "<message xmlns='jabber:client' type='chat' to='a@b'>"
@@ -98,8 +100,39 @@ def test_predicatesTruthAsTwisted(query: str, expected: bool) -> None:
 
 @pytest.mark.parametrize("bad", ["", "message", "/", "/a[", "/a[@]", "/a[foo()]", "/a]", "/a[1"])
 def test_invalid_queries(bad: str) -> None:
-    with pytest.raises(SyntaxError):
+    """A bad query raises the error Twisted's ported code catches, ``xpathparser.SyntaxError``
+    (also the builtin ``SyntaxError``)."""
+    with pytest.raises(xpathparser.SyntaxError) as caught:
         xpath.XPathQuery(bad)
+    assert isinstance(caught.value, SyntaxError)
+    assert caught.value.msg.startswith("invalid XPath")
+
+
+def test_invalidQueryOffset() -> None:
+    """A character no token starts with is reported at its offset, as Twisted's ``charpos``."""
+    with pytest.raises(xpathparser.SyntaxError) as caught:
+        xpath.XPathQuery("/a[@b=%]")
+    assert caught.value.charpos == 6
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["/", "//", "a", "*", "[", "]", "@", "b", "=", "!=", "'v'", "1", "(", ")"]
+            + ["text", "not", "contains", "starts-with", "and", "or", ",", " ", "%", "9" * 5000]
+        ),
+        max_size=12,
+    ).map("".join)
+)
+@example("/a[" + "9" * 5000 + "]")
+def test_randomQueriesRaiseOnlySyntaxError(query: str) -> None:
+    """Any query either compiles or raises ``xpathparser.SyntaxError``, never another error."""
+    try:
+        compiled = xpath.XPathQuery(query)
+    except xpathparser.SyntaxError:
+        return
+    compiled.matches(MIXED)
 
 
 class TestEventDispatcher:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from glisten.words.xish.domish import Element
+from glisten.words.xish.xpathparser import SyntaxError
 
 __all__ = [
     "XPathQuery",
@@ -63,7 +64,7 @@ class _Parser:
         while pos < len(text):
             m = _TOKEN.match(text, pos)
             if m is None or m.end() == pos:
-                raise SyntaxError(f"invalid XPath at offset {pos}")
+                raise SyntaxError(pos, f"invalid XPath at offset {pos}")
             kind = m.lastgroup or ""
             self.tokens.append((kind, m.group(kind)))
             pos = m.end()
@@ -95,7 +96,9 @@ class _Parser:
     def take(self, value: str | None = None) -> tuple[str, str]:
         token = self.peek()
         if token[0] == "end" or (value is not None and token[1] != value):
-            raise SyntaxError(f"invalid XPath: expected {value or 'more'} at token {self.index}")
+            raise SyntaxError(
+                -1, f"invalid XPath: expected {value or 'more'} at token {self.index}"
+            )
         self.index += 1
         return token
 
@@ -109,11 +112,16 @@ class _Parser:
             elif kind == "name":
                 step = _Step(sep == "//", value)
             else:
-                raise SyntaxError("invalid XPath: a step needs a name or *")
+                raise SyntaxError(-1, "invalid XPath: a step needs a name or *")
             while self.peek()[1] == "[":
                 self.take("[")
                 if self.peek()[0] == "num":
-                    wanted = int(self.take()[1])
+                    digits = self.take()[1]
+                    if len(digits) > 9:
+                        # No element has that many children; int() would refuse a
+                        # few thousand digits with a ValueError.
+                        raise SyntaxError(-1, "invalid XPath: position too large")
+                    wanted = int(digits)
                     step.predicates.append(_position(wanted))
                     step.positional = True
                 else:
@@ -121,7 +129,7 @@ class _Parser:
                 self.take("]")
             steps.append(step)
         if not steps or self.peek()[0] != "end":
-            raise SyntaxError("invalid XPath: expected /name steps")
+            raise SyntaxError(-1, "invalid XPath: expected /name steps")
         return steps
 
     def expr(self) -> _Term:
@@ -179,7 +187,7 @@ class _Parser:
             self.take(")")
             function = _function(value, args)
             return function if value == "text" else self.boolean(function)
-        raise SyntaxError("invalid XPath: expected @name, 'text' or a function")
+        raise SyntaxError(-1, "invalid XPath: expected @name, 'text' or a function")
 
 
 def _both(a: _Term, b: _Term) -> _Term:
@@ -207,7 +215,7 @@ def _function(name: str, args: list[_Term]) -> _Term:
         return lambda e, p: (
             (x := a(e, p)) is not None and (y := b(e, p)) is not None and x.startswith(y)
         )
-    raise SyntaxError(f"invalid XPath: unknown function {name}() or wrong arguments")
+    raise SyntaxError(-1, f"invalid XPath: unknown function {name}() or wrong arguments")
 
 
 # A compiled step: called with (element, the list that collects matches or None to stop at
@@ -293,7 +301,8 @@ class XPathQuery:
     """A compiled query.
 
     :param queryStr: the query text.
-    :raises SyntaxError: the query is not in the supported subset.
+    :raises glisten.words.xish.xpathparser.SyntaxError: the query is not in the supported
+        subset (a subclass of the builtin, as ported code catches Twisted's).
     """
 
     def __init__(self, queryStr: str) -> None:
