@@ -944,3 +944,48 @@ async def test_passiveChatOverLoopback(reactor: Any) -> None:
     bobChat.connectionLost = lambda reason=None: closed.callback(None)  # type: ignore[method-assign]
     aliceChat.transport.loseConnection()
     await closed
+
+
+def test_listenersCloseWithTheIRCConnection(tmp_path: Path) -> None:
+    """Unlike Twisted, whose DCC listeners wait out ``dccTimeout``: when the IRC connection
+    is lost, every offer still waiting for its peer stops listening and fails with
+    ``ConnectionLost``; a transfer already connected carries on."""
+    from glisten.internet.testing import MemoryReactorClock
+
+    class Recording(MemoryReactorClock):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ports: list[Any] = []
+
+        def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> Any:
+            # A free port, as the kernel would pick one for port 0.
+            listening = super().listenTCP(
+                port or 5000 + len(self.ports), factory, backlog, interface
+            )
+            self.ports.append(listening)
+            return listening
+
+    alice, _ = connected("alice")
+    alice.reactor = reactor = Recording()
+    alice.dccAddress = "127.0.0.1"
+    (tmp_path / "a.bin").write_bytes(b"abc")
+    (tmp_path / "b.bin").write_bytes(b"def")
+    with open(tmp_path / "a.bin", "rb") as waiting:
+        results: list[Any] = []
+        alice.dccSend("bob", waiting).addBoth(results.append)
+        alice.dccChat("bob").addBoth(results.append)
+        alice.dccAcceptPassiveChat("carol!c@h", "42").addBoth(results.append)
+        going: list[Any] = []
+        alice.dccSend("dave", str(tmp_path / "b.bin")).addBoth(going.append)
+        proto, transport = sendOverMemory(reactor.tcpServers[-1][1], acks=False)
+        assert reactor.ports[-1].stopped and len(reactor.ports) == 4
+        assert not any(port.stopped for port in reactor.ports[:3])
+        alice.connectionLost()
+        assert all(port.stopped for port in reactor.ports)
+        assert len(results) == 3 and all(r.check(ConnectionLost) for r in results)
+        assert waiting.closed
+        assert not reactor.getDelayedCalls()
+        assert going == [] and not transport.disconnecting
+        proto.dataReceived(struct.pack("!I", 3))
+        proto.connectionLost(None)
+        assert going == [3]

@@ -221,6 +221,8 @@ class IRCClient(Protocol):
         self._dccOffers: dict[int, tuple[str, DccSendFactory]] = {}
         self._dccPassiveResumes: dict[str, _PassiveResume] = {}
         self._dccPassiveOffers: dict[str, _PassiveOffer] = {}
+        # Factories listening for a DCC peer, closed when the IRC connection ends.
+        self._dccListening: set[DccSendFactory | DccChatFactory | DccFileReceiveFactory] = set()
         self.supported = ServerSupportedFeatures()
         self.tags = {}
         self.currentMessage = None
@@ -259,6 +261,11 @@ class IRCClient(Protocol):
         for offer in offers.values():
             offer.timer.cancel()
             offer.factory.abandon(ConnectionLost("the IRC connection closed first"))
+        listening, self._dccListening = self._dccListening, set()
+        for factory in listening:
+            # Unlike Twisted, whose listeners wait out dccTimeout: an offer made on a
+            # connection that is gone cannot be followed up (no RESUME, no reply).
+            factory.abandon(ConnectionLost("the IRC connection closed first"))
         if self._queueCall is not None and self._queueCall.active():
             self._queueCall.cancel()
         self._queueCall = None
@@ -1171,7 +1178,7 @@ class IRCClient(Protocol):
         token: str,
         factory: DccFileReceiveFactory,
     ) -> None:
-        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        port = self._dccListen(factory, interface)
         address = dccDescribeAddress(interface)
         reply = f"SEND {quoteFileName(fileName)} {address} {port} {size} {token}"
         self.ctcpMakeQuery(nick, [("DCC", reply)])
@@ -1224,7 +1231,7 @@ class IRCClient(Protocol):
         """
         factory = DccChatFactory(self, (user, None, None))
         interface = self._dccInterface()
-        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        port = self._dccListen(factory, interface)
         reply = f"CHAT chat {dccDescribeAddress(interface)} {port} {token}"
         self.ctcpMakeQuery(_nick(user), [("DCC", reply)])
         return factory.deferred
@@ -1233,6 +1240,24 @@ class IRCClient(Protocol):
         """A DCC CHAT offer; ignored unless overridden, since it names an address a stranger
         chose (accept it with ``reactor.connectTCP(address, port,
         DccChatFactory(self, (user, channel, data)))``)."""
+
+    def _dccListen(
+        self, factory: DccSendFactory | DccChatFactory | DccFileReceiveFactory, interface: str
+    ) -> int:
+        """Listen for the peer of an offer for at most :attr:`dccTimeout` seconds, and no
+        longer than this IRC connection lasts.
+
+        :return: the port number to offer.
+        """
+        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        self._dccListening.add(factory)
+
+        def forget(result: object) -> object:
+            self._dccListening.discard(factory)
+            return result
+
+        factory.deferred.addBoth(forget)
+        return port
 
     def _dccInterface(self) -> str:
         interface = self.dccAddress or getattr(self.transport.getHost(), "host", None)
@@ -1264,7 +1289,7 @@ class IRCClient(Protocol):
         if passive:
             return self._dccOfferPassively(user, name, interface, size, factory)
         try:
-            port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+            port = self._dccListen(factory, interface)
         except BaseException:
             file.close()
             raise
@@ -1420,7 +1445,7 @@ class IRCClient(Protocol):
             offer = f"CHAT chat {dccDescribeAddress(interface)} 0 {token}"
             self.ctcpMakeQuery(_nick(user), [("DCC", offer)])
             return factory.deferred
-        port = factory.listen(getReactor(self.reactor), interface, self.dccTimeout)
+        port = self._dccListen(factory, interface)
         self.ctcpMakeQuery(
             _nick(user), [("DCC", f"CHAT chat {dccDescribeAddress(interface)} {port}")]
         )

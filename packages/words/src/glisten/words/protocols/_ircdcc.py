@@ -321,10 +321,12 @@ class DccSendFactory(_DccOffer, ClientFactory):
         self.abandon(reason.value)
 
     def abandon(self, reason: BaseException) -> None:
-        """Give up before any connection (the passive offer was never answered): close the
-        file and fail ``deferred`` with ``reason``."""
+        """Give up before any connection (a passive offer never answered, or the IRC
+        connection gone while listening): stop listening, close the file and fail
+        ``deferred`` with ``reason``."""
         if not self._accepted:
             self._accepted = True
+            self._stop()
             close = getattr(self.file, "close", None)
             if close is not None:
                 close()
@@ -359,10 +361,11 @@ class DccFileReceiveFactory(_DccOffer, Factory):
         return self.receiver
 
     def abandon(self, reason: Exception) -> None:
-        """Give up before listening (the sender never agreed to resume): fail ``deferred``
-        with ``reason``."""
+        """Give up before listening (the sender never agreed to resume) or while listening:
+        stop listening and fail ``deferred`` with ``reason``."""
         if not self._accepted:
             self._accepted = True
+            self._stop()
             self.deferred.errback(reason)
 
     def receiveFinished(self, receiver: DccFileReceive) -> None:
@@ -465,9 +468,11 @@ class DccChatFactory(_DccOffer, ClientFactory):
             self.deferred.errback(reason)
 
     def abandon(self, reason: BaseException) -> None:
-        """Give up on a passive offer nobody answered: fail ``deferred`` with ``reason``."""
+        """Give up on an offer nobody answered: stop listening if this side listens and
+        fail ``deferred`` with ``reason``."""
         if not self._accepted:
             self._accepted = True
+            self._stop()
             self.deferred.errback(reason)
 
     def chatStarted(self, chat: DccChat) -> None:
