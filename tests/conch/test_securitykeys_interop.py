@@ -18,7 +18,13 @@ import pytest
 
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.endpoints import AuthenticationFailed, SSHCommandClientEndpoint
-from glisten.conch.ssh.keys import CERT_USER, SK_USER_PRESENT, SK_USER_VERIFIED, Key
+from glisten.conch.ssh.keys import (
+    CERT_USER,
+    DEFAULT_USER_EXTENSIONS,
+    SK_USER_PRESENT,
+    SK_USER_VERIFIED,
+    Key,
+)
 from glisten.internet.protocol import Factory
 
 from .conftest import glistenSsh, pythonServer, requireBinary, runSshd, sshKeygen
@@ -214,12 +220,14 @@ def test_login(
 
 @pytest.mark.parametrize("server", ["skSshd", "skGlisten"])
 @pytest.mark.parametrize(
-    "critical,flags,accepted",
+    "critical,extensions,flags,accepted",
     [
-        ({}, SK_USER_PRESENT, True),
-        ({}, 0, False),
-        ({"verify-required": ""}, SK_USER_PRESENT, False),
-        ({"verify-required": ""}, SK_USER_PRESENT | SK_USER_VERIFIED, True),
+        ({}, {}, SK_USER_PRESENT, True),
+        ({}, {}, 0, False),
+        ({"verify-required": ""}, {}, SK_USER_PRESENT, False),
+        ({"verify-required": ""}, {}, SK_USER_PRESENT | SK_USER_VERIFIED, True),
+        # No principals line: the certificate's extension alone waives the touch.
+        ({}, {"no-touch-required": ""}, 0, True),
     ],
 )
 def test_certificateLogin(
@@ -227,6 +235,7 @@ def test_certificateLogin(
     tmp_path: Path,
     server: str,
     critical: dict[str, str],
+    extensions: dict[str, str],
     flags: int,
     accepted: bool,
 ) -> None:
@@ -235,7 +244,12 @@ def test_certificateLogin(
     user = b"root" if server == "skSshd" else getpass.getuser().encode()
     key = Key.generate("ed25519").emulateSecurityKey(flags=flags)
     cert = info["ca"].signCertificate(
-        key.public(), CERT_USER, "sk-cert", [user], criticalOptions=critical
+        key.public(),
+        CERT_USER,
+        "sk-cert",
+        [user],
+        criticalOptions=critical,
+        extensions={**DEFAULT_USER_EXTENSIONS, **extensions},
     )
     signer = key.withCertificate(cert)
     if accepted:

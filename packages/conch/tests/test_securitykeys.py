@@ -357,7 +357,9 @@ CA = Key.generate("ed25519")
         (b"cert-authority ", {"verify-required": ""}, {}, SK_USER_PRESENT | SK_USER_VERIFIED, True),
         (b"cert-authority,verify-required ", {}, {}, SK_USER_PRESENT, False),
         (None, {}, {}, SK_USER_PRESENT, True),
-        (None, {}, {"no-touch-required": ""}, 0, False),
+        # A trusted CA with no principals line: the certificate's extension alone waives it.
+        (None, {}, {"no-touch-required": ""}, 0, True),
+        (None, {}, {}, 0, False),
         (None, {"verify-required": ""}, {}, SK_USER_PRESENT | SK_USER_VERIFIED, True),
     ],
 )

@@ -34,7 +34,8 @@ key line, and a ``cert-authority`` line never admits its key as a plain key.
 
 Security keys (``sk-ssh-ed25519@openssh.com``, ``sk-ecdsa-sha2-nistp256@openssh.com``) must
 sign with the user's touch unless their line has ``no-touch-required`` (for a certificate, the
-certificate must carry that extension too), and with the user verified by the authenticator when
+certificate must carry that extension too; from a trusted CA without a principals line the
+certificate's extension alone waives it, as in OpenSSH), and with the user verified by the authenticator when
 the line or the certificate has ``verify-required`` (which refuses every other kind of key).
 
 Lines with any other option (``tunnel=``...) are skipped: granting such a key without its
@@ -919,6 +920,10 @@ def _certificateEntry(
     if b"no-touch-required" not in cert.extensions:
         # Both the line and the certificate must waive the touch, as in OpenSSH.
         options.pop(b"no-touch-required", None)
+    elif line is None:
+        # A trusted CA without a principals line: the certificate's options alone apply
+        # (OpenSSH's auth2-pubkey.c), so its extension waives the touch.
+        options[b"no-touch-required"] = None
     for extension, flag in (
         (b"permit-pty", b"no-pty"),
         (b"permit-port-forwarding", b"no-port-forwarding"),
