@@ -132,11 +132,19 @@ CASES = [
 ]
 
 
+#: A security-key CA that signs without a touch (OpenSSH checks none on a CA's signature).
+SK_CA = Key.generate("ecdsa", 256).emulateSecurityKey(flags=0)
+
+
+def _trustedCAs(path: Path, ca: Key) -> None:
+    path.write_bytes(b"".join(k.public().toString("openssh") + b"\n" for k in (ca, SK_CA)))
+
+
 @pytest.fixture(scope="module")
 def skSshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("sk-sshd")
     ca = Key.generate("ed25519")
-    (tmp / "trusted_ca").write_bytes(ca.public().toString("openssh") + b"\n")
+    _trustedCAs(tmp / "trusted_ca", ca)
     with runSshd(
         tmp,
         f"HostKey {sshKeygen(tmp / 'host_ed25519', 'ed25519')}",
@@ -152,7 +160,7 @@ def skSshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 def skGlisten(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("sk-glisten")
     ca = Key.generate("ed25519")
-    (tmp / "trusted_ca").write_bytes(ca.public().toString("openssh") + b"\n")
+    _trustedCAs(tmp / "trusted_ca", ca)
     authorized = _authorizedKeys(tmp / "authorized_keys")
     args = ["--authorized-keys", str(authorized), "--trusted-user-ca-keys", str(tmp / "trusted_ca")]
     with glistenSsh(tmp, *args) as port:
@@ -257,3 +265,13 @@ def test_certificateLogin(
     else:
         with pytest.raises(AuthenticationFailed):
             _login(info["port"], user, signer, tmp_path)
+
+
+@pytest.mark.parametrize("server", ["skSshd", "skGlisten"])
+def test_securityKeyCA(request: pytest.FixtureRequest, tmp_path: Path, server: str) -> None:
+    """A certificate signed by a security-key CA is accepted (default ``CASignatureAlgorithms``)."""
+    info = request.getfixturevalue(server)
+    user = b"root" if server == "skSshd" else getpass.getuser().encode()
+    key = Key.generate("ed25519")
+    cert = SK_CA.signCertificate(key.public(), CERT_USER, "by-sk-ca", [user])
+    assert _login(info["port"], user, key.withCertificate(cert), tmp_path) == b"sk-ok\n"
