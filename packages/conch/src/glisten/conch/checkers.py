@@ -74,6 +74,7 @@ from glisten.conch._passwordchange import (
     UsernamePasswordChange,
 )
 from glisten.conch.error import ValidPublicKey
+from glisten.conch.ssh._ssh._wildcards import wildcard
 from glisten.conch.ssh.keys import (
     CERT_USER,
     BadCertificateError,
@@ -240,7 +241,8 @@ class AuthorizedOptions:
         if self.permitListen is None:
             return True
         return any(
-            _wildcard(h).match(host) is not None and p in (0, port) for h, p in self.permitListen
+            wildcard(h, ignoreCase=True).match(host) is not None and p in (0, port)
+            for h, p in self.permitListen
         )
 
     def allowsAddress(self, address: str | None) -> bool:
@@ -345,12 +347,6 @@ class AuthorizedKeyID(bytes):
     authorizedKey: AuthorizedKey | None = None
 
 
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """OpenSSH's wildcards: ``*`` any run, ``?`` one character, case-insensitive."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body + r"\Z", re.IGNORECASE | re.DOTALL)
-
-
 def matchAddressPatterns(patterns: bytes, address: str) -> bool:
     """
     Whether ``address`` passes a ``from=`` pattern list, by OpenSSH's rules.
@@ -383,7 +379,7 @@ def matchAddressPatterns(patterns: bytes, address: str) -> bool:
                 return False
             hit = ip.version == network.version and ip in network
         else:
-            hit = _wildcard(pattern).match(str(ip)) is not None
+            hit = wildcard(pattern, ignoreCase=True).match(str(ip)) is not None
         if hit and negated:
             return False
         matched = matched or hit
