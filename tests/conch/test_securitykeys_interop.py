@@ -18,7 +18,13 @@ import pytest
 
 from glisten.conch.client.knownhosts import KnownHostsFile
 from glisten.conch.endpoints import AuthenticationFailed, SSHCommandClientEndpoint
-from glisten.conch.ssh.keys import CERT_USER, SK_USER_PRESENT, SK_USER_VERIFIED, Key
+from glisten.conch.ssh.keys import (
+    CERT_USER,
+    DEFAULT_USER_EXTENSIONS,
+    SK_USER_PRESENT,
+    SK_USER_VERIFIED,
+    Key,
+)
 from glisten.internet.protocol import Factory
 
 from .conftest import glistenSsh, pythonServer, requireBinary, runSshd, sshKeygen
@@ -126,11 +132,19 @@ CASES = [
 ]
 
 
+#: A security-key CA that signs without a touch (OpenSSH checks none on a CA's signature).
+SK_CA = Key.generate("ecdsa", 256).emulateSecurityKey(flags=0)
+
+
+def _trustedCAs(path: Path, ca: Key) -> None:
+    path.write_bytes(b"".join(k.public().toString("openssh") + b"\n" for k in (ca, SK_CA)))
+
+
 @pytest.fixture(scope="module")
 def skSshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("sk-sshd")
     ca = Key.generate("ed25519")
-    (tmp / "trusted_ca").write_bytes(ca.public().toString("openssh") + b"\n")
+    _trustedCAs(tmp / "trusted_ca", ca)
     with runSshd(
         tmp,
         f"HostKey {sshKeygen(tmp / 'host_ed25519', 'ed25519')}",
@@ -146,7 +160,7 @@ def skSshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 def skGlisten(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("sk-glisten")
     ca = Key.generate("ed25519")
-    (tmp / "trusted_ca").write_bytes(ca.public().toString("openssh") + b"\n")
+    _trustedCAs(tmp / "trusted_ca", ca)
     authorized = _authorizedKeys(tmp / "authorized_keys")
     args = ["--authorized-keys", str(authorized), "--trusted-user-ca-keys", str(tmp / "trusted_ca")]
     with glistenSsh(tmp, *args) as port:
@@ -214,12 +228,14 @@ def test_login(
 
 @pytest.mark.parametrize("server", ["skSshd", "skGlisten"])
 @pytest.mark.parametrize(
-    "critical,flags,accepted",
+    "critical,extensions,flags,accepted",
     [
-        ({}, SK_USER_PRESENT, True),
-        ({}, 0, False),
-        ({"verify-required": ""}, SK_USER_PRESENT, False),
-        ({"verify-required": ""}, SK_USER_PRESENT | SK_USER_VERIFIED, True),
+        ({}, {}, SK_USER_PRESENT, True),
+        ({}, {}, 0, False),
+        ({"verify-required": ""}, {}, SK_USER_PRESENT, False),
+        ({"verify-required": ""}, {}, SK_USER_PRESENT | SK_USER_VERIFIED, True),
+        # No principals line: the certificate's extension alone waives the touch.
+        ({}, {"no-touch-required": ""}, 0, True),
     ],
 )
 def test_certificateLogin(
@@ -227,6 +243,7 @@ def test_certificateLogin(
     tmp_path: Path,
     server: str,
     critical: dict[str, str],
+    extensions: dict[str, str],
     flags: int,
     accepted: bool,
 ) -> None:
@@ -235,7 +252,12 @@ def test_certificateLogin(
     user = b"root" if server == "skSshd" else getpass.getuser().encode()
     key = Key.generate("ed25519").emulateSecurityKey(flags=flags)
     cert = info["ca"].signCertificate(
-        key.public(), CERT_USER, "sk-cert", [user], criticalOptions=critical
+        key.public(),
+        CERT_USER,
+        "sk-cert",
+        [user],
+        criticalOptions=critical,
+        extensions={**DEFAULT_USER_EXTENSIONS, **extensions},
     )
     signer = key.withCertificate(cert)
     if accepted:
@@ -243,3 +265,13 @@ def test_certificateLogin(
     else:
         with pytest.raises(AuthenticationFailed):
             _login(info["port"], user, signer, tmp_path)
+
+
+@pytest.mark.parametrize("server", ["skSshd", "skGlisten"])
+def test_securityKeyCA(request: pytest.FixtureRequest, tmp_path: Path, server: str) -> None:
+    """A certificate signed by a security-key CA is accepted (default ``CASignatureAlgorithms``)."""
+    info = request.getfixturevalue(server)
+    user = b"root" if server == "skSshd" else getpass.getuser().encode()
+    key = Key.generate("ed25519")
+    cert = SK_CA.signCertificate(key.public(), CERT_USER, "by-sk-ca", [user])
+    assert _login(info["port"], user, key.withCertificate(cert), tmp_path) == b"sk-ok\n"

@@ -142,6 +142,20 @@ def test_permittedDirect() -> None:
     assert d.permitted((), [_bind(HOST_B, b"s", False)], b"x")
 
 
+@pytest.mark.parametrize(
+    "pattern,user,ok",
+    [
+        (b"[ab]ob", b"[ab]ob", True),  # ``[`` is no character class (OpenSSH's match_pattern)
+        (b"[ab]ob", b"bob", False),
+        (b"b?b", b"bob", True),
+        (b"B*", b"bob", False),  # user names compare with case
+    ],
+)
+def test_userPatterns(pattern: bytes, user: bytes, ok: bool) -> None:
+    only = (_dest(None, HOST_A, pattern),)
+    assert d.permitted(only, [_bind(HOST_A, b"s", False)], user) is ok
+
+
 def test_permittedThroughForwarding() -> None:
     """Local -> A (forwarded there) -> B: each hop needs a constraint."""
     chain = (_dest(None, HOST_A), _dest(HOST_A, HOST_B, b"bob"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -147,7 +148,13 @@ def test_revocationLists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     krl = str(tmp_path / "krl")
     args = ["-k", "-f", krl, "-s", str(tmp_path / "ca.pub"), "-z", "4", "-q", str(spec)]
     assert run(args) == 0
-    assert run(["-k", "-u", "-f", krl, "-q", str(tmp_path / "d.pub")]) == 0
+    # The update goes to a new file renamed over the KRL: a reader that opened the old one
+    # still reads it whole, and no temporary file stays behind.
+    with open(krl, "rb") as reader:
+        old = KeyRevocationList.fromFile(krl).toBytes()
+        assert run(["-k", "-u", "-f", krl, "-q", str(tmp_path / "d.pub")]) == 0
+        assert reader.read() == old
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
     files = [str(tmp_path / "byfile-cert.pub"), str(tmp_path / "byfile0-cert.pub")]
     assert run(["-k", "-u", "-f", krl, "-q", *files]) == 0
     parsed = KeyRevocationList.fromFile(krl)

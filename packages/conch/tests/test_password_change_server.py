@@ -212,6 +212,24 @@ def test_passwordFileChange(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == ["passwords", "passwords.lock"]
 
 
+def test_passwordFileChangeSyncsTheFolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the rename the folder is flushed to disk, so the rename survives a crash."""
+    path = _passwordFile(tmp_path)
+    before = path.read_bytes()
+    synced: list[tuple[bool, bool]] = []
+    realFsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append((stat.S_ISDIR(os.fstat(fd).st_mode), path.read_bytes() != before))
+        realFsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    db = checkers.ScryptPasswordFile(path, clock=lambda: NOW, n=N)
+    assert _result(db.requestAvatarId(_change(b"bob", b"bob-password", b"new-bob-pw"))) == b"bob"
+    # The file first, still under its temporary name; then the folder, after the rename.
+    assert synced == [(False, False), (True, True)]
+
+
 def test_passwordFileChangedMeanwhile(tmp_path: Path) -> None:
     """
     A change whose current password was checked against a hash that another process replaced

@@ -357,7 +357,9 @@ CA = Key.generate("ed25519")
         (b"cert-authority ", {"verify-required": ""}, {}, SK_USER_PRESENT | SK_USER_VERIFIED, True),
         (b"cert-authority,verify-required ", {}, {}, SK_USER_PRESENT, False),
         (None, {}, {}, SK_USER_PRESENT, True),
-        (None, {}, {"no-touch-required": ""}, 0, False),
+        # A trusted CA with no principals line: the certificate's extension alone waives it.
+        (None, {}, {"no-touch-required": ""}, 0, True),
+        (None, {}, {}, 0, False),
         (None, {"verify-required": ""}, {}, SK_USER_PRESENT | SK_USER_VERIFIED, True),
     ],
 )
@@ -382,6 +384,28 @@ def test_certificateLogins(
         assert result == b"alice"
     else:
         assert isinstance(result, Failure) and result.check(UnauthorizedLogin)
+
+
+@pytest.mark.parametrize("flags", [SK_USER_PRESENT, 0])
+def test_securityKeyCAs(tmp_path: Path, private: Key, flags: int) -> None:
+    """
+    A security key may be a CA (OpenSSH's default ``CASignatureAlgorithms`` lists the sk
+    kinds) and its signature over a certificate need not show a touch (sshd checks none).
+    """
+    ca = private.emulateSecurityKey(flags=flags)
+    cert = ca.signCertificate(ED.public(), CERT_USER, "by-sk", [b"alice"])
+    read = Key.fromString(cert.toString("openssh"))
+    assert read.certificate is not None
+    assert read.certificate.signatureKey == ca.public()
+    assert read.certificate.verifySignature()
+    read.certificate.checkAuthority(CERT_USER, b"alice")
+    checker = _checker(tmp_path, b"", [ca.public()])
+    assert _result(checker.requestAvatarId(_creds(ED.withCertificate(read)))) == b"alice"
+    # A signature from another CA still fails.
+    forged = private.emulateSecurityKey(flags=flags, application=b"ssh:other")
+    assert not forged.public().verify(
+        read.certificate.signature, read.certificate.signed, requireUserPresence=False
+    )
 
 
 def test_verifyRequiredCertificateForAPlainKey(tmp_path: Path) -> None:

@@ -327,3 +327,9 @@ class ScryptPasswordFile(_PasswordChecker):
             except BaseException:
                 os.unlink(temporary)
                 raise
+            # The rename itself survives a crash only once the folder is on disk too.
+            folderFd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(folderFd)
+            finally:
+                os.close(folderFd)

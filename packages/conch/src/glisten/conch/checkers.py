@@ -34,7 +34,8 @@ key line, and a ``cert-authority`` line never admits its key as a plain key.
 
 Security keys (``sk-ssh-ed25519@openssh.com``, ``sk-ecdsa-sha2-nistp256@openssh.com``) must
 sign with the user's touch unless their line has ``no-touch-required`` (for a certificate, the
-certificate must carry that extension too), and with the user verified by the authenticator when
+certificate must carry that extension too; from a trusted CA without a principals line the
+certificate's extension alone waives it, as in OpenSSH), and with the user verified by the authenticator when
 the line or the certificate has ``verify-required`` (which refuses every other kind of key).
 
 Lines with any other option (``tunnel=``...) are skipped: granting such a key without its
@@ -73,6 +74,7 @@ from glisten.conch._passwordchange import (
     UsernamePasswordChange,
 )
 from glisten.conch.error import ValidPublicKey
+from glisten.conch.ssh._ssh._wildcards import wildcard
 from glisten.conch.ssh.keys import (
     CERT_USER,
     BadCertificateError,
@@ -239,7 +241,8 @@ class AuthorizedOptions:
         if self.permitListen is None:
             return True
         return any(
-            _wildcard(h).match(host) is not None and p in (0, port) for h, p in self.permitListen
+            wildcard(h, ignoreCase=True).match(host) is not None and p in (0, port)
+            for h, p in self.permitListen
         )
 
     def allowsAddress(self, address: str | None) -> bool:
@@ -344,12 +347,6 @@ class AuthorizedKeyID(bytes):
     authorizedKey: AuthorizedKey | None = None
 
 
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """OpenSSH's wildcards: ``*`` any run, ``?`` one character, case-insensitive."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body + r"\Z", re.IGNORECASE | re.DOTALL)
-
-
 def matchAddressPatterns(patterns: bytes, address: str) -> bool:
     """
     Whether ``address`` passes a ``from=`` pattern list, by OpenSSH's rules.
@@ -382,7 +379,7 @@ def matchAddressPatterns(patterns: bytes, address: str) -> bool:
                 return False
             hit = ip.version == network.version and ip in network
         else:
-            hit = _wildcard(pattern).match(str(ip)) is not None
+            hit = wildcard(pattern, ignoreCase=True).match(str(ip)) is not None
         if hit and negated:
             return False
         matched = matched or hit
@@ -919,6 +916,10 @@ def _certificateEntry(
     if b"no-touch-required" not in cert.extensions:
         # Both the line and the certificate must waive the touch, as in OpenSSH.
         options.pop(b"no-touch-required", None)
+    elif line is None:
+        # A trusted CA without a principals line: the certificate's options alone apply
+        # (OpenSSH's auth2-pubkey.c), so its extension waives the touch.
+        options[b"no-touch-required"] = None
     for extension, flag in (
         (b"permit-pty", b"no-pty"),
         (b"permit-port-forwarding", b"no-port-forwarding"),

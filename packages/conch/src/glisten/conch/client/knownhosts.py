@@ -27,6 +27,7 @@ from zope.interface import implementer
 
 from glisten.conch.error import HostKeyChanged, InvalidEntry, UserRejectedKey
 from glisten.conch.interfaces import IKnownHostEntry
+from glisten.conch.ssh._ssh._wildcards import wildcard
 from glisten.conch.ssh.keys import (
     CERT_HOST,
     BadCertificateError,
@@ -92,16 +93,14 @@ class PlainEntry(_BaseEntry):
         self._hostnames = hostnames
 
     def matchesHost(self, hostname: bytes) -> bool:
-        import fnmatch
-
         matched = False
         for pattern in self._hostnames:
             negated = pattern.startswith(b"!")
             if negated:
                 pattern = pattern[1:]
             # Only ``*`` and ``?`` are wildcards (``[host]:port`` is no character class).
-            glob = pattern.lower().decode("latin-1").replace("[", "[[]")
-            if fnmatch.fnmatchcase(hostname.lower().decode("latin-1"), glob):
+            glob = wildcard(pattern.lower().decode("latin-1"))
+            if glob.match(hostname.lower().decode("latin-1")):
                 if negated:
                     return False
                 matched = True

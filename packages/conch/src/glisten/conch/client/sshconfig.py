@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import attrs
 
 from glisten.conch.client._escapes import parseEscapeChar
+from glisten.conch.ssh._ssh._wildcards import wildcard
 
 __all__ = ["ConfigError", "HostConfig", "Limits", "SSHConfig"]
 
@@ -109,10 +110,7 @@ _KNOWN = frozenset(
 
 
 def _pattern(pattern: str, caseSensitive: bool = False) -> re.Pattern[str]:
-    if not caseSensitive:
-        pattern = pattern.lower()
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(regex + r"\Z", re.DOTALL)
+    return wildcard(pattern if caseSensitive else pattern.lower())
 
 
 @attrs.define(slots=True)

@@ -48,6 +48,7 @@ from glisten.conch.ssh.keys import (
     Key,
 )
 from glisten.conch.ssh.krl import KeyRevocationList, KRLError
+from glisten.python.filepath import FilePath
 
 __all__ = ["run"]
 
@@ -374,8 +375,11 @@ def _writeRevocationList(options: argparse.Namespace) -> None:
         except (OSError, KRLError) as e:
             raise _Failed(f"cannot read the KRL {options.filename}: {e}") from None
         krl = existing.union(krl, version=options.serial or existing.version + 1)
-    with open(options.filename, "wb") as f:
-        f.write(krl.toBytes())
+    try:
+        # A sibling renamed over the KRL: sshd never reads a half-written one.
+        FilePath(options.filename).setContent(krl.toBytes())
+    except OSError as e:
+        raise _Failed(f"cannot write the KRL {options.filename}: {e}") from None
 
 
 def _queryRevocationList(options: argparse.Namespace) -> int:

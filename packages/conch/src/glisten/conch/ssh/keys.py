@@ -129,10 +129,8 @@ def _asBytes(value: bytes | str | None) -> bytes | None:
 
 
 #: Signature algorithms a CA may sign certificates with (OpenSSH's default
-#: ``CASignatureAlgorithms``: no SHA-1 ``ssh-rsa``).
-CA_SIGNATURE_ALGORITHMS = tuple(
-    a for a in DEFAULT_PUBLIC_KEY_ALGORITHMS if a not in _sk.SK_KEY_TYPES
-)
+#: ``CASignatureAlgorithms``: no SHA-1 ``ssh-rsa``; security keys included).
+CA_SIGNATURE_ALGORITHMS = DEFAULT_PUBLIC_KEY_ALGORITHMS
 
 
 def _ecdsaDER(signature: bytes) -> bytes:
@@ -222,14 +220,17 @@ class Certificate:
         return None if data is None else _optionValue(data)
 
     def verifySignature(self) -> bool:
-        """Whether the CA's signature over the certificate is good (SHA-1 RSA is refused)."""
+        """
+        Whether the CA's signature over the certificate is good (SHA-1 RSA is refused). A
+        security-key CA's signature need not show a touch: OpenSSH checks none there.
+        """
         try:
             algorithm = Reader(self.signature, maxString=4096).string()
         except SSHProtocolError:
             return False
         if algorithm not in CA_SIGNATURE_ALGORITHMS:
             return False
-        return self.signatureKey.verify(self.signature, self.signed)
+        return self.signatureKey.verify(self.signature, self.signed, requireUserPresence=False)
 
     def isValidAt(self, when: float) -> bool:
         """Whether ``when`` (seconds since the epoch) is inside the validity window."""

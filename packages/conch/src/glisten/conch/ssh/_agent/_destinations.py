@@ -17,12 +17,12 @@ message never holds the peer's bytes.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 
 import attrs
 
 from glisten.conch.ssh._ssh._errors import DecodeError
+from glisten.conch.ssh._ssh._wildcards import wildcard
 from glisten.conch.ssh._ssh._wire import Reader, boolean, string
 
 RESTRICT_DESTINATION = b"restrict-destination-v00@openssh.com"
@@ -94,7 +94,9 @@ class DestinationConstraint:
         if toKey is not None and not hasKey(self.destination, toKey):
             return False
         if user is not None and self.destination.user:
-            return fnmatch.fnmatchcase(user, self.destination.user)
+            # OpenSSH's match_pattern: case-sensitive, only ``*`` and ``?`` are wildcards.
+            pattern = wildcard(self.destination.user.decode("latin-1"))
+            return pattern.match(user.decode("latin-1")) is not None
         return True
 
 
