@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from glisten.internet import defer, task
+from glisten.internet import defer, error, task
 from glisten.names import authority, cache, client, dns, server
 
 ZONE = """\
@@ -27,12 +28,19 @@ www  IN A   192.0.2.80
 UPSTREAM_ZONE = ZONE.replace("example.com", "example.org").replace("192.0.2.80", "198.51.100.7")
 
 
-def listen(reactor: object, factory: server.DNSServerFactory, port: int = 0) -> int:
-    """Serve ``factory`` on UDP and TCP (the same port number) on 127.0.0.1."""
-    udp = reactor.listenUDP(port, dns.DNSDatagramProtocol(factory), interface="127.0.0.1")  # type: ignore[attr-defined]
-    number = udp.getHost().port
-    reactor.listenTCP(number, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
-    return int(number)
+def listen(reactor: Any, factory: server.DNSServerFactory) -> int:
+    """Serve ``factory`` on UDP and TCP (the same port number) on 127.0.0.1. The number
+    the system picks for UDP may be in use for TCP already: then try another."""
+    for _ in range(20):
+        udp = reactor.listenUDP(0, dns.DNSDatagramProtocol(factory), interface="127.0.0.1")
+        number = udp.getHost().port
+        try:
+            reactor.listenTCP(number, factory, interface="127.0.0.1")
+        except error.CannotListenError:
+            udp.stopListening()
+            continue
+        return int(number)
+    raise error.CannotListenError("127.0.0.1", 0, "no port free for both UDP and TCP")
 
 
 async def main(reactor: object, folder: Path) -> None:
